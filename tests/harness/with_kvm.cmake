@@ -26,7 +26,17 @@
 # or FILES requires that fixture automatically; any other test sets
 #   set_tests_properties(t PROPERTIES FIXTURES_REQUIRED debian-assets)
 #
-# PICOSTACK_KVM=direct|tcg (environment, at test time) forces the mode.
+# Guest kernel modules beyond KVM's (say tun for taps), loaded in the TCG
+# guest with their dependencies before any test runs:
+#   set_property(GLOBAL APPEND PROPERTY PICOSTACK_KVM_GUEST_MODULES tun)
+#
+# Limits: COMMAND arguments cannot contain ';' (CMake lists); ctest's
+# ENVIRONMENT property does not reach the guest (use `env VAR=value cmd`);
+# inside the guest tests run as root, with lo up and no other network.
+#
+# PICOSTACK_KVM=direct|tcg (environment, at test time) forces the mode;
+# PICOSTACK_KVM_TESTS=all|REGEX overrides which KVM tests the shared boot runs
+# (by default those the calling ctest's -R/-E/-L/-LE select).
 
 set(PICOSTACK_KVM_STATE ${CMAKE_BINARY_DIR}/kvm-harness)
 set(PICOSTACK_DEBIAN_DIR ${CMAKE_BINARY_DIR}/debian)
@@ -102,6 +112,10 @@ endfunction()
 function(_picostack_kvm_fixtures)
   get_property(_sum GLOBAL PROPERTY PICOSTACK_KVM_TIMEOUT_SUM)
   math(EXPR _boot_timeout "${_sum} + 600")
+  get_property(_modules GLOBAL PROPERTY PICOSTACK_KVM_GUEST_MODULES)
+  list(REMOVE_DUPLICATES _modules)
+  string(JOIN "\n" _modules ${_modules})
+  file(WRITE ${PICOSTACK_KVM_STATE}/guest-modules "${_modules}\n")
   add_test(NAME harness.debian-assets
            COMMAND ${PICOSTACK_HARNESS_DIR}/debian-assets --link ${PICOSTACK_DEBIAN_DIR} --print-version)
   set_tests_properties(harness.debian-assets PROPERTIES
