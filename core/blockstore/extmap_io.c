@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum seg_kind { SEG_READ, SEG_WRITE_OWNED, SEG_COW, SEG_DONE };
 
@@ -43,6 +44,21 @@ static int fd_of(const struct extmap *m, uint64_t p, uint64_t *off)
     return m->cfg.data_fds[p >> EXTMAP_FILE_SHIFT];
 }
 
+/* A short write (a full filesystem, usually): write the rest directly to
+ * learn the real error, or finish the job. */
+static int finish_short_write(struct seg *s, uint32_t done)
+{
+    while (done < s->wlen) {
+        ssize_t n = pwrite(s->wfd, s->wbuf + done, s->wlen - done, (off_t)(s->woff + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        done += (uint32_t)n;
+    }
+    return 0;
+}
+
 /* Submits `count` prepared SQEs and reaps as many completions into seg->res. */
 static int run_ring(struct extmap *m, struct batch *b, int count, int reading)
 {
@@ -73,7 +89,7 @@ static int run_ring(struct extmap *m, struct batch *b, int count, int reading)
         } else if (res < 0) {
             s->res = res;
         } else if ((uint32_t)res != s->wlen) {
-            s->res = -EIO;
+            s->res = finish_short_write(s, (uint32_t)res);
         }
     }
     return 0;
