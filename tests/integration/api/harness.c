@@ -134,8 +134,11 @@ int daemon_stop(struct daemon *d, int sig)
 
 void daemon_cleanup(struct daemon *d)
 {
-    if (d->pid)
-        daemon_stop(d, SIGKILL);
+    if (d->pid) {
+        /* A clean SIGTERM exit, also so that ASan's leak check runs. */
+        int st = daemon_stop(d, SIGTERM);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "picostackd exit status %d", st);
+    }
     if (d->dir[0]) {
         char cmd[600];
         if (t_failures) {
