@@ -1,0 +1,177 @@
+/* api/api.h — picostackd's HTTP framework, and how a service plugs into it.
+ *
+ * One HTTP port (libmicrohttpd, thread pool + epoll, HTTP/1.1 keep-alive).
+ * A service is a table of routes under a path prefix (DESIGN.md, "The API"):
+ *
+ *     static void list_images(struct api_req *r) { ... api_reply_json(r, 200, body); }
+ *     static const struct api_route routes[] = {
+ *         { "GET",  "/v2/images",          list_images, 0 },
+ *         { "GET",  "/v2/images/{}",       show_image,  0 },        // api_req_param(r, 0)
+ *         { "PUT",  "/v2/images/{}/file",  upload,      API_STREAM_BODY },
+ *         { "GET",  "",                    versions,    API_PUBLIC },  // GET /image
+ *     };
+ *     const struct api_service api_image_service = {
+ *         .name = "image", .prefix = "/image", .routes = routes,
+ *         .n_routes = sizeof(routes) / sizeof(routes[0]),
+ *         .error = api_error_glance, .init = image_init,
+ *     };
+ *
+ * and one line in api/picostackd.c's `services[]` table.  Patterns match
+ * the path after the prefix segment by segment; "{}" matches one segment
+ * (captured, in order, for api_req_param); a trailing "/" in the request is
+ * ignored.  A path that matches no pattern gets 404, a method that matches
+ * none of the patterns that match the path gets 405 — both in the
+ * service's error shape.
+ *
+ * Before a handler runs, the framework has:
+ *   - checked X-Auth-Token (unless API_PUBLIC): 401 when missing, bad,
+ *     expired or revoked; api_req_auth() is the verified token (no database
+ *     read was needed);
+ *   - for ordinary routes, read the whole body (JSON bodies over 1 MiB get
+ *     413 before the handler runs); api_req_json() parses it (400 naming the
+ *     position on malformed JSON).
+ * A handler must end with exactly one api_reply_*() call, either before it
+ * returns or later from another thread (api_req_defer()).
+ *
+ * Uploads (API_STREAM_BODY): the handler runs when the headers have arrived,
+ * before any of the body.  It may reply at once (the body is then read and
+ * dropped), or call api_req_stream_body() to receive the body chunk by chunk
+ * as it arrives (Content-Length or chunked transfer encoding; nothing is
+ * buffered beyond one chunk, of at most a few hundred KiB).  on_end runs once:
+ * with err = 0 after the last chunk (it must reply then), or with
+ * err = -ECONNRESET if the client went away mid-body (no reply possible;
+ * undo the partial upload), or with the negative errno an on_chunk call
+ * returned (reply with an error).
+ *
+ * Slow work (password hashing, conversions): api_req_defer(r, fn, ctx) parks
+ * the connection and runs fn(r, ctx) on the framework's worker pool; fn
+ * replies as usual.  Request threads stay free for other clients.
+ *
+ * Metrics: api_metrics_add_collector() registers a function that appends
+ * its own gauges to GET /metrics (e.g. images by status, bytes stored).
+ */
+#ifndef PICOSTACK_API_H
+#define PICOSTACK_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <jansson.h>
+
+#include "core/identity/identity.h"
+
+#define API_MAX_JSON_BODY (1u << 20)
+#define API_MAX_PARAMS 4
+
+struct api_server;
+struct api_req;
+
+enum api_route_flags {
+    API_PUBLIC = 1,         /* no X-Auth-Token needed (version discovery, login) */
+    API_STREAM_BODY = 2,    /* body is streamed to the handler (uploads) */
+};
+
+typedef void (*api_handler_fn)(struct api_req *r);
+
+struct api_route {
+    const char *method;     /* "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE" */
+    const char *pattern;    /* after the prefix: "/v3/projects/{}", "" for the root */
+    api_handler_fn fn;
+    unsigned flags;
+};
+
+/* Renders an error body in the service's own shape and replies. */
+typedef void (*api_error_fn)(struct api_req *r, int status, const char *message);
+
+struct api_service {
+    const char *name;       /* "identity": logs and metrics label */
+    const char *prefix;     /* "/identity": first path segment */
+    const struct api_route *routes;
+    size_t n_routes;
+    api_error_fn error;
+    /* Optional: called once at start, before serving (open tables here). */
+    int (*init)(struct api_server *srv);
+};
+
+/* The error shapes of the OpenStack services (status picks the title/kind). */
+void api_error_keystone(struct api_req *r, int status, const char *message);
+void api_error_nova(struct api_req *r, int status, const char *message);  /* Nova, Cinder */
+void api_error_neutron(struct api_req *r, int status, const char *message);
+void api_error_glance(struct api_req *r, int status, const char *message);
+
+/* ---- the server (picostackd.c, tests) ---- */
+struct api_config {
+    const char *listen_addr;   /* "127.0.0.1" */
+    unsigned port;             /* 0 = pick a free one (see api_server_port) */
+    unsigned threads;          /* request threads; 0 = default */
+    unsigned workers;          /* api_req_defer workers; 0 = default */
+    int log_level;             /* 0 errors, 1 + requests (default), 2 debug */
+    struct identity *identity; /* token checks; NULL = every non-public route 401 */
+};
+int api_server_new(const struct api_config *cfg, struct api_server **out);
+int api_server_add_service(struct api_server *srv, const struct api_service *svc);
+int api_server_start(struct api_server *srv);
+unsigned api_server_port(const struct api_server *srv);
+/* Stops accepting, lets in-flight requests finish (up to timeout_ms), stops. */
+void api_server_stop(struct api_server *srv, unsigned timeout_ms);
+void api_server_free(struct api_server *srv);
+struct identity *api_server_identity(struct api_server *srv);
+
+/* ---- inside a handler ---- */
+struct api_server *api_req_server(struct api_req *r);
+const char *api_req_method(const struct api_req *r);
+const char *api_req_path(const struct api_req *r);     /* after the prefix */
+const char *api_req_param(const struct api_req *r, unsigned i);   /* "{}" captures */
+const char *api_req_query(struct api_req *r, const char *key);    /* NULL if absent */
+const char *api_req_header(struct api_req *r, const char *name);  /* NULL if absent */
+/* "http://host:port" as the client reached us (Host header), else the
+ * listen address; for links and the catalog. */
+const char *api_req_base_url(struct api_req *r);
+/* The verified token (never NULL in a non-public route); NULL on public
+ * routes without a valid X-Auth-Token. */
+const struct identity_token *api_req_auth(struct api_req *r);
+/* The raw body of an ordinary route, and its parse.  api_req_json replies
+ * 400 itself and returns NULL on malformed JSON or a non-object. */
+const char *api_req_body(const struct api_req *r, size_t *len);
+json_t *api_req_json(struct api_req *r);
+
+/* Streaming bodies (API_STREAM_BODY routes only). */
+typedef int (*api_chunk_fn)(struct api_req *r, void *ctx, const void *data, size_t len);
+typedef void (*api_end_fn)(struct api_req *r, void *ctx, int err);
+void api_req_stream_body(struct api_req *r, api_chunk_fn on_chunk, api_end_fn on_end,
+                         void *ctx);
+
+/* Slow work off the request threads; fn must reply. */
+typedef void (*api_work_fn)(struct api_req *r, void *ctx);
+void api_req_defer(struct api_req *r, api_work_fn fn, void *ctx);
+
+/* ---- replies (exactly one per request) ---- */
+void api_reply_header(struct api_req *r, const char *name, const char *value); /* before */
+void api_reply_json(struct api_req *r, int status, json_t *body);   /* steals body */
+void api_reply_empty(struct api_req *r, int status);
+void api_reply_text(struct api_req *r, int status, const char *content_type,
+                    const char *text);
+void api_reply_error(struct api_req *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));   /* in the service's shape */
+/* A streamed reply (downloads): read(ctx, pos, buf, max) returns bytes
+ * (0 = end, < 0 error); done(ctx) runs when the reply is over.  size may be
+ * UINT64_MAX (unknown: chunked). */
+typedef long (*api_read_fn)(void *ctx, uint64_t pos, char *buf, size_t max);
+void api_reply_stream(struct api_req *r, int status, const char *content_type,
+                      uint64_t size, api_read_fn read, void (*done)(void *ctx), void *ctx);
+
+/* ---- metrics ---- */
+struct api_metrics_out;
+typedef void (*api_collector_fn)(struct api_metrics_out *out, void *ctx);
+int api_metrics_add_collector(struct api_server *srv, api_collector_fn fn, void *ctx);
+/* One sample; labels like "status=\"active\"" or NULL.  Emit HELP/TYPE once
+ * per metric name with api_metrics_describe. */
+void api_metrics_describe(struct api_metrics_out *out, const char *name, const char *type,
+                          const char *help);
+void api_metrics_sample(struct api_metrics_out *out, const char *name, const char *labels,
+                        double value);
+/* Counts an issued token (identity service). */
+void api_metrics_token_issued(struct api_server *srv, const char *method);
+
+#endif

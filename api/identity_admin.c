@@ -1,0 +1,801 @@
+/* Keystone: domains, projects, users, roles and role assignments.
+ * RBAC (Keystone's defaults, simplified): admin does everything; others may
+ * read their own user, the projects they have roles on, their own role
+ * assignments, and change their own password. */
+#include "api/identity_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const collection[IDENTITY_KINDS] = {
+    "domains", "projects", "users", "roles",
+};
+
+void idn_reply_user_projects(struct api_req *r, const char *user_id, const char *self_path);
+
+static const char *me(struct api_req *r)
+{
+    return api_req_auth(r)->user_id;
+}
+
+/* Body {"<kind>": {...}}: the inner object, or replies 400 and NULL. */
+static json_t *entity_body(struct api_req *r, json_t *body, enum identity_kind k)
+{
+    json_t *e = json_object_get(body, identity_kind_name(k));
+    if (!json_is_object(e)) {
+        api_reply_error(r, 400, "Invalid input for field '%s': an object is required.",
+                        identity_kind_name(k));
+        return NULL;
+    }
+    return e;
+}
+
+/* Type checks for the fields we know; replies 400 naming the field. */
+static bool check_fields(struct api_req *r, enum identity_kind k, json_t *e, bool create)
+{
+    static const struct { const char *name; json_type type; unsigned kinds; } fields[] = {
+        { "name", JSON_STRING, 15 }, { "description", JSON_STRING, 15 },
+        { "enabled", JSON_TRUE, 7 }, { "domain_id", JSON_STRING, 6 },
+        { "tags", JSON_ARRAY, 2 }, { "options", JSON_OBJECT, 15 },
+        { "password", JSON_STRING, 4 }, { "default_project_id", JSON_STRING, 4 },
+        { "email", JSON_STRING, 4 }, { "parent_id", JSON_STRING, 2 },
+        { "is_domain", JSON_TRUE, 2 },
+    };
+    const char *kn = identity_kind_name(k);
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        json_t *v = json_object_get(e, fields[i].name);
+        if (!v || !(fields[i].kinds & (1u << k)))
+            continue;
+        bool ok = fields[i].type == JSON_TRUE ? json_is_boolean(v)
+                : json_typeof(v) == fields[i].type ||
+                  (json_is_null(v) && (!strcmp(fields[i].name, "description") ||
+                                       !strcmp(fields[i].name, "default_project_id") ||
+                                       !strcmp(fields[i].name, "password")));
+        if (!ok) {
+            api_reply_error(r, 400, "Invalid input for field '%s.%s': wrong type.", kn,
+                            fields[i].name);
+            return false;
+        }
+    }
+    json_t *name = json_object_get(e, "name");
+    if (create && (!json_is_string(name) || !json_string_length(name))) {
+        api_reply_error(r, 400, "Invalid input for field '%s.name': a non-empty string is "
+                                "required.", kn);
+        return false;
+    }
+    if (name && json_string_length(name) > 255) {
+        api_reply_error(r, 400, "Invalid input for field '%s.name': longer than 255.", kn);
+        return false;
+    }
+    json_t *tags = json_object_get(e, "tags");
+    size_t i;
+    json_t *tag;
+    json_array_foreach(tags, i, tag) {
+        if (!json_is_string(tag)) {
+            api_reply_error(r, 400, "Invalid input for field '%s.tags': strings expected.", kn);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---------- lists ---------- */
+
+struct list_ctx {
+    struct api_req *r;
+    enum identity_kind k;
+    json_t *out;
+    const char *name, *domain_id, *enabled;
+    bool (*visible)(struct api_req *r, json_t *rec, void *ctx);
+    void *vctx;
+};
+
+static int list_one(json_t *rec, void *ctx)
+{
+    struct list_ctx *lc = ctx;
+    const char *name = json_string_value(json_object_get(rec, "name"));
+    const char *dom = json_string_value(json_object_get(rec, "domain_id"));
+    if (lc->name && (!name || strcmp(name, lc->name)))
+        return 0;
+    if (lc->domain_id && (!dom || strcmp(dom, lc->domain_id)))
+        return 0;
+    if (lc->enabled) {
+        bool want = !strcasecmp(lc->enabled, "true") || !strcmp(lc->enabled, "1");
+        if (json_is_true(json_object_get(rec, "enabled")) != want)
+            return 0;
+    }
+    if (lc->visible && !lc->visible(lc->r, rec, lc->vctx))
+        return 0;
+    json_array_append_new(lc->out, idn_render(lc->r, lc->k, rec));
+    return 0;
+}
+
+static void reply_list(struct api_req *r, enum identity_kind k,
+                       bool (*visible)(struct api_req *, json_t *, void *), void *vctx)
+{
+    struct store_txn *t = idn_txn(r, false);
+    if (!t)
+        return;
+    struct list_ctx lc = { r, k, json_array(), api_req_query(r, "name"),
+                           api_req_query(r, "domain_id"), api_req_query(r, "enabled"),
+                           visible, vctx };
+    int rc = identity_list(t, idn_of(r), k, list_one, &lc);
+    store_abort(t);
+    if (rc) {
+        json_decref(lc.out);
+        idn_fail(r, rc, collection[k], NULL);
+        return;
+    }
+    char self[300];
+    snprintf(self, sizeof(self), "%s/identity/v3/%s", api_req_base_url(r), collection[k]);
+    api_reply_json(r, 200, json_pack("{s:o, s:{s:s, s:n, s:n}}", collection[k], lc.out,
+                                     "links", "self", self, "previous", "next"));
+}
+
+/* Non-admins see the projects they have a role on (in their token's view). */
+static bool has_role_on(struct api_req *r, json_t *rec, void *ctx)
+{
+    struct store_txn *t = ctx;
+    (void)t;
+    const char *pid = json_string_value(json_object_get(rec, "id"));
+    return !strcmp(pid, api_req_auth(r)->project_id);
+}
+
+void idn_domain_list(struct api_req *r)
+{
+    reply_list(r, IDENTITY_DOMAIN, NULL, NULL);   /* domain names are not secret here */
+}
+
+void idn_project_list(struct api_req *r)
+{
+    reply_list(r, IDENTITY_PROJECT, idn_is_admin(r) ? NULL : has_role_on, NULL);
+}
+
+void idn_user_list(struct api_req *r)
+{
+    if (idn_require_admin(r))
+        reply_list(r, IDENTITY_USER, NULL, NULL);
+}
+
+void idn_role_list(struct api_req *r)
+{
+    reply_list(r, IDENTITY_ROLE, NULL, NULL);   /* role names: every user may list them */
+}
+
+/* ---------- show ---------- */
+
+static void reply_show(struct api_req *r, enum identity_kind k, bool allowed)
+{
+    const char *id = api_req_param(r, 0);
+    struct store_txn *t = idn_txn(r, false);
+    if (!t)
+        return;
+    json_t *rec;
+    int rc = identity_get(t, idn_of(r), k, id, &rec);
+    store_abort(t);
+    if (rc) {
+        idn_fail(r, rc, identity_kind_name(k), id);
+        return;
+    }
+    if (!allowed) {
+        json_decref(rec);
+        api_reply_error(r, 403, "You are not authorized to perform the requested action.");
+        return;
+    }
+    json_t *out = idn_render(r, k, rec);
+    json_decref(rec);
+    api_reply_json(r, 200, json_pack("{s:o}", identity_kind_name(k), out));
+}
+
+void idn_domain_show(struct api_req *r)
+{
+    reply_show(r, IDENTITY_DOMAIN, true);
+}
+
+void idn_project_show(struct api_req *r)
+{
+    reply_show(r, IDENTITY_PROJECT,
+               idn_is_admin(r) || !strcmp(api_req_param(r, 0), api_req_auth(r)->project_id));
+}
+
+void idn_user_show(struct api_req *r)
+{
+    reply_show(r, IDENTITY_USER, idn_is_admin(r) || !strcmp(api_req_param(r, 0), me(r)));
+}
+
+void idn_role_show(struct api_req *r)
+{
+    reply_show(r, IDENTITY_ROLE, true);
+}
+
+/* ---------- create / update ---------- */
+
+static bool domain_exists(struct api_req *r, struct store_txn *t, const char *domain_id)
+{
+    json_t *d;
+    if (identity_get(t, idn_of(r), IDENTITY_DOMAIN, domain_id, &d) == 0) {
+        json_decref(d);
+        return true;
+    }
+    api_reply_error(r, 400, "Invalid input for field 'domain_id': no domain %s.", domain_id);
+    return false;
+}
+
+/* Commits a new record built in rec (stolen) and replies 201. */
+static void store_new(struct api_req *r, enum identity_kind k, json_t *rec)
+{
+    struct store_txn *t = idn_txn(r, true);
+    if (!t) {
+        json_decref(rec);
+        return;
+    }
+    const char *dom = json_string_value(json_object_get(rec, "domain_id"));
+    if (dom && !domain_exists(r, t, dom)) {
+        store_abort(t);
+        json_decref(rec);
+        return;
+    }
+    const char *dp = json_string_value(json_object_get(rec, "default_project_id"));
+    json_t *p;
+    if (dp) {
+        if (identity_get(t, idn_of(r), IDENTITY_PROJECT, dp, &p) != 0) {
+            store_abort(t);
+            json_decref(rec);
+            api_reply_error(r, 400, "Invalid input for field 'user.default_project_id': "
+                                    "no project %s.", dp);
+            return;
+        }
+        json_decref(p);
+    }
+    int rc = identity_create(t, idn_of(r), k, rec);
+    if (rc) {
+        store_abort(t);
+        idn_fail(r, rc, identity_kind_name(k), NULL);
+        json_decref(rec);
+        return;
+    }
+    if (idn_commit(r, t))
+        api_reply_json(r, 201, json_pack("{s:o}", identity_kind_name(k), idn_render(r, k, rec)));
+    json_decref(rec);
+}
+
+static json_t *new_record(json_t *e, enum identity_kind k)
+{
+    char id[STORE_ID_LEN + 1];
+    store_new_id(id);
+    json_t *rec = json_pack("{s:s, s:O, s:s, s:O}", "id", id, "name",
+                            json_object_get(e, "name"), "description", "", "options",
+                            json_object_get(e, "options") ? json_object_get(e, "options")
+                                                          : json_object());
+    if (json_is_string(json_object_get(e, "description")))
+        json_object_set(rec, "description", json_object_get(e, "description"));
+    if (k == IDENTITY_ROLE) {
+        json_object_set_new(rec, "domain_id", json_null());
+        return rec;
+    }
+    const char *dom = json_string_value(json_object_get(e, "domain_id"));
+    json_object_set_new(rec, "domain_id", json_string(dom ? dom : IDENTITY_DEFAULT_DOMAIN));
+    json_t *en = json_object_get(e, "enabled");
+    json_object_set_new(rec, "enabled", json_boolean(!en || json_is_true(en)));
+    if (k == IDENTITY_PROJECT) {
+        json_object_set_new(rec, "is_domain", json_false());
+        json_object_set_new(rec, "parent_id", json_string(dom ? dom : IDENTITY_DEFAULT_DOMAIN));
+        json_t *tags = json_object_get(e, "tags");
+        json_object_set_new(rec, "tags", tags ? json_deep_copy(tags) : json_array());
+    } else if (k == IDENTITY_USER) {
+        json_t *dp = json_object_get(e, "default_project_id");
+        if (json_is_string(dp))
+            json_object_set(rec, "default_project_id", dp);
+        if (json_is_string(json_object_get(e, "email")))
+            json_object_set(rec, "email", json_object_get(e, "email"));
+        json_object_set_new(rec, "password_expires_at", json_null());
+    }
+    return rec;
+}
+
+static void create(struct api_req *r, enum identity_kind k)
+{
+    if (!idn_require_admin(r))
+        return;
+    json_t *body = api_req_json(r);
+    if (!body)
+        return;
+    json_t *e = entity_body(r, body, k);
+    if (e && check_fields(r, k, e, true))
+        store_new(r, k, new_record(e, k));
+    json_decref(body);
+}
+
+void idn_project_create(struct api_req *r) { create(r, IDENTITY_PROJECT); }
+void idn_role_create(struct api_req *r) { create(r, IDENTITY_ROLE); }
+
+/* Users with a password: hashing runs on a worker. */
+static void user_create_work(struct api_req *r, void *ctx)
+{
+    json_t *rec = ctx;
+    const char *pw = json_string_value(json_object_get(rec, "_plain"));
+    int rc = identity_password_hash(pw, rec);
+    json_object_del(rec, "_plain");
+    if (rc) {
+        json_decref(rec);
+        api_reply_error(r, 500, "Cannot hash the password.");
+        return;
+    }
+    store_new(r, IDENTITY_USER, rec);
+}
+
+void idn_user_create(struct api_req *r)
+{
+    if (!idn_require_admin(r))
+        return;
+    json_t *body = api_req_json(r);
+    if (!body)
+        return;
+    json_t *e = entity_body(r, body, IDENTITY_USER);
+    if (e && check_fields(r, IDENTITY_USER, e, true)) {
+        json_t *rec = new_record(e, IDENTITY_USER);
+        json_t *pw = json_object_get(e, "password");
+        if (json_is_string(pw)) {
+            json_object_set(rec, "_plain", pw);
+            api_req_defer(r, user_create_work, rec);
+        } else {
+            store_new(r, IDENTITY_USER, rec);
+        }
+    }
+    json_decref(body);
+}
+
+/* PATCH: merges the allowed fields into the record, one transaction. */
+struct update {
+    enum identity_kind k;
+    json_t *patch;       /* the inner object */
+    json_t *body;        /* owns patch */
+    char *password_hash; /* users: new hash computed off-thread */
+};
+
+static void update_free(struct update *u)
+{
+    json_decref(u->body);
+    free(u->password_hash);
+    free(u);
+}
+
+static void apply_update(struct api_req *r, struct update *u)
+{
+    static const char *const allowed[] = {
+        "name", "description", "enabled", "tags", "options", "default_project_id", "email",
+    };
+    struct identity *idn = idn_of(r);
+    const char *id = api_req_param(r, 0);
+    struct store_txn *t = idn_txn(r, true);
+    if (!t)
+        return;
+    json_t *old, *rec;
+    int rc = identity_get(t, idn, u->k, id, &old);
+    if (rc) {
+        store_abort(t);
+        idn_fail(r, rc, identity_kind_name(u->k), id);
+        return;
+    }
+    rec = json_deep_copy(old);
+    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+        json_t *v = json_object_get(u->patch, allowed[i]);
+        if (v)
+            json_object_set(rec, allowed[i], v);
+    }
+    if (u->password_hash)
+        json_object_set_new(rec, "_password", json_string(u->password_hash));
+    rc = identity_update(t, idn, u->k, old, rec);
+    bool was_enabled = json_is_true(json_object_get(old, "enabled"));
+    bool disabled = was_enabled && !json_is_true(json_object_get(rec, "enabled"));
+    if (!rc && u->k == IDENTITY_USER && (disabled || u->password_hash))
+        rc = identity_revoke_user(t, idn, id);
+    if (!rc && u->k == IDENTITY_PROJECT && disabled)
+        rc = identity_revoke_project(t, idn, id);
+    if (rc) {
+        store_abort(t);
+        idn_fail(r, rc, identity_kind_name(u->k), id);
+    } else if (idn_commit(r, t)) {
+        api_reply_json(r, 200, json_pack("{s:o}", identity_kind_name(u->k),
+                                         idn_render(r, u->k, rec)));
+    }
+    json_decref(old);
+    json_decref(rec);
+}
+
+static void update_work(struct api_req *r, void *ctx)
+{
+    struct update *u = ctx;
+    json_t *tmp = json_object();
+    if (identity_password_hash(json_string_value(json_object_get(u->patch, "password")), tmp)) {
+        api_reply_error(r, 500, "Cannot hash the password.");
+    } else {
+        u->password_hash = strdup(json_string_value(json_object_get(tmp, "_password")));
+        apply_update(r, u);
+    }
+    json_decref(tmp);
+    update_free(u);
+}
+
+static void update(struct api_req *r, enum identity_kind k)
+{
+    if (!idn_require_admin(r))
+        return;
+    json_t *body = api_req_json(r);
+    if (!body)
+        return;
+    json_t *e = entity_body(r, body, k);
+    if (!e || !check_fields(r, k, e, false)) {
+        json_decref(body);
+        return;
+    }
+    if (json_object_get(e, "domain_id") || json_object_get(e, "id")) {
+        json_decref(body);
+        api_reply_error(r, 400, "Invalid input for field '%s.domain_id': it cannot change.",
+                        identity_kind_name(k));
+        return;
+    }
+    struct update *u = calloc(1, sizeof(*u));
+    if (!u) {
+        json_decref(body);
+        api_reply_error(r, 500, "Out of memory.");
+        return;
+    }
+    *u = (struct update){ k, e, body, NULL };
+    if (k == IDENTITY_USER && json_is_string(json_object_get(e, "password"))) {
+        api_req_defer(r, update_work, u);
+        return;
+    }
+    apply_update(r, u);
+    update_free(u);
+}
+
+void idn_project_update(struct api_req *r) { update(r, IDENTITY_PROJECT); }
+void idn_user_update(struct api_req *r) { update(r, IDENTITY_USER); }
+void idn_role_update(struct api_req *r) { update(r, IDENTITY_ROLE); }
+
+/* ---------- delete ---------- */
+
+static int collect_user(const char *p, const char *u, const char *role, void *ctx)
+{
+    (void)p;
+    (void)role;
+    json_array_append_new(ctx, json_string(u));
+    return 0;
+}
+
+static void delete(struct api_req *r, enum identity_kind k)
+{
+    if (!idn_require_admin(r))
+        return;
+    struct identity *idn = idn_of(r);
+    const char *id = api_req_param(r, 0);
+    struct store_txn *t = idn_txn(r, true);
+    if (!t)
+        return;
+    json_t *rec;
+    int rc = identity_get(t, idn, k, id, &rec);
+    if (rc) {
+        store_abort(t);
+        idn_fail(r, rc, identity_kind_name(k), id);
+        return;
+    }
+    if (k == IDENTITY_USER && !strcmp(id, me(r))) {
+        /* allowed, as in Keystone: the caller's own tokens die with it */
+    }
+    /* Tokens carry roles: whoever held this role loses its tokens. */
+    json_t *holders = json_array();
+    if (k == IDENTITY_ROLE)
+        rc = identity_assignments(t, idn, NULL, NULL, id, collect_user, holders);
+    if (!rc)
+        rc = identity_delete(t, idn, k, rec);
+    if (!rc && k == IDENTITY_USER)
+        rc = identity_revoke_user(t, idn, id);
+    if (!rc && k == IDENTITY_PROJECT)
+        rc = identity_revoke_project(t, idn, id);
+    size_t i;
+    json_t *u;
+    json_array_foreach(holders, i, u)
+        if (!rc)
+            rc = identity_revoke_user(t, idn, json_string_value(u));
+    json_decref(holders);
+    json_decref(rec);
+    if (rc) {
+        store_abort(t);
+        idn_fail(r, rc, identity_kind_name(k), id);
+    } else if (idn_commit(r, t)) {
+        api_reply_empty(r, 204);
+    }
+}
+
+void idn_project_delete(struct api_req *r) { delete(r, IDENTITY_PROJECT); }
+void idn_user_delete(struct api_req *r) { delete(r, IDENTITY_USER); }
+void idn_role_delete(struct api_req *r) { delete(r, IDENTITY_ROLE); }
+
+/* ---------- users: password, projects ---------- */
+
+struct pwchange {
+    json_t *body;
+    const char *old_pw, *new_pw;
+};
+
+static void password_work(struct api_req *r, void *ctx)
+{
+    struct pwchange *pc = ctx;
+    struct identity *idn = idn_of(r);
+    const char *id = api_req_param(r, 0);
+    struct store_txn *t = idn_txn(r, false);
+    json_t *rec = NULL;
+    int rc = t ? identity_get(t, idn, IDENTITY_USER, id, &rec) : -EIO;
+    store_abort(t);
+    if (rc == 0 && !identity_password_ok(rec, pc->old_pw)) {
+        api_reply_error(r, 401, "The original password is wrong.");
+    } else if (rc == 0) {
+        json_t *tmp = json_object();
+        rc = identity_password_hash(pc->new_pw, tmp);
+        /* Re-read in the write txn: another change may have landed meanwhile. */
+        json_t *old = NULL, *cur = NULL;
+        t = rc ? NULL : idn_txn(r, true);
+        if (t && (rc = identity_get(t, idn, IDENTITY_USER, id, &old)) == 0) {
+            cur = json_deep_copy(old);
+            json_object_set(cur, "_password", json_object_get(tmp, "_password"));
+            rc = identity_update(t, idn, IDENTITY_USER, old, cur);
+            if (!rc)
+                rc = identity_revoke_user(t, idn, id);
+        }
+        if (t && rc) {
+            store_abort(t);
+            idn_fail(r, rc, "user", id);
+        } else if (t && idn_commit(r, t)) {
+            api_reply_empty(r, 204);
+        } else if (!t && rc) {
+            api_reply_error(r, 500, "Cannot hash the password.");
+        }
+        json_decref(old);
+        json_decref(cur);
+        json_decref(tmp);
+    } else if (t) {
+        idn_fail(r, rc, "user", id);
+    }
+    json_decref(rec);
+    json_decref(pc->body);
+    free(pc);
+}
+
+void idn_user_password(struct api_req *r)
+{
+    if (strcmp(api_req_param(r, 0), me(r)) != 0) {
+        api_reply_error(r, 403, "You may only change your own password.");
+        return;
+    }
+    json_t *body = api_req_json(r);
+    if (!body)
+        return;
+    json_t *u = json_object_get(body, "user");
+    const char *np = json_string_value(json_object_get(u, "password"));
+    const char *op = json_string_value(json_object_get(u, "original_password"));
+    if (!np || !op) {
+        json_decref(body);
+        api_reply_error(r, 400, "Invalid input for field '%s': a string is required.",
+                        !np ? "user.password" : "user.original_password");
+        return;
+    }
+    struct pwchange *pc = malloc(sizeof(*pc));
+    if (!pc) {
+        json_decref(body);
+        api_reply_error(r, 500, "Out of memory.");
+        return;
+    }
+    *pc = (struct pwchange){ body, op, np };
+    api_req_defer(r, password_work, pc);
+}
+
+void idn_user_projects(struct api_req *r)
+{
+    const char *id = api_req_param(r, 0);
+    if (!idn_is_admin(r) && strcmp(id, me(r)) != 0) {
+        api_reply_error(r, 403, "You are not authorized to perform the requested action.");
+        return;
+    }
+    char path[128];
+    snprintf(path, sizeof(path), "/users/%s/projects", id);
+    idn_reply_user_projects(r, id, path);
+}
+
+/* ---------- grants and role assignments ---------- */
+
+/* Loads project {0}, user {1}, role {2}; replies 404 naming the missing one. */
+static bool grant_refs(struct api_req *r, struct store_txn *t)
+{
+    static const enum identity_kind kinds[3] = { IDENTITY_PROJECT, IDENTITY_USER,
+                                                 IDENTITY_ROLE };
+    for (unsigned i = 0; i < 3; i++) {
+        const char *id = api_req_param(r, i);
+        if (!id)
+            continue;
+        json_t *rec;
+        int rc = identity_get(t, idn_of(r), kinds[i], id, &rec);
+        if (rc) {
+            idn_fail(r, rc, identity_kind_name(kinds[i]), id);
+            return false;
+        }
+        json_decref(rec);
+    }
+    return true;
+}
+
+void idn_grant_put(struct api_req *r)
+{
+    if (!idn_require_admin(r))
+        return;
+    struct store_txn *t = idn_txn(r, true);
+    if (!t)
+        return;
+    if (!grant_refs(r, t)) {
+        store_abort(t);
+        return;
+    }
+    int rc = identity_assign(t, idn_of(r), api_req_param(r, 0), api_req_param(r, 1),
+                             api_req_param(r, 2));
+    if (rc) {
+        store_abort(t);
+        idn_fail(r, rc, "role assignment", NULL);
+    } else if (idn_commit(r, t)) {
+        api_reply_empty(r, 204);
+    }
+}
+
+void idn_grant_check(struct api_req *r)
+{
+    if (!idn_is_admin(r) && strcmp(api_req_param(r, 1), me(r)) != 0) {
+        api_reply_error(r, 403, "You are not authorized to perform the requested action.");
+        return;
+    }
+    struct store_txn *t = idn_txn(r, false);
+    if (!t)
+        return;
+    if (grant_refs(r, t)) {
+        if (identity_has_assignment(t, idn_of(r), api_req_param(r, 0), api_req_param(r, 1),
+                                    api_req_param(r, 2)))
+            api_reply_empty(r, 204);
+        else
+            api_reply_error(r, 404, "Could not find role assignment.");
+    }
+    store_abort(t);
+}
+
+void idn_grant_delete(struct api_req *r)
+{
+    if (!idn_require_admin(r))
+        return;
+    struct store_txn *t = idn_txn(r, true);
+    if (!t)
+        return;
+    if (!grant_refs(r, t)) {
+        store_abort(t);
+        return;
+    }
+    int rc = identity_unassign(t, idn_of(r), api_req_param(r, 0), api_req_param(r, 1),
+                               api_req_param(r, 2));
+    /* The user's tokens carry the role: revoke them. */
+    if (!rc)
+        rc = identity_revoke_user(t, idn_of(r), api_req_param(r, 1));
+    if (rc) {
+        store_abort(t);
+        idn_fail(r, rc, "role assignment", NULL);
+    } else if (idn_commit(r, t)) {
+        api_reply_empty(r, 204);
+    }
+}
+
+struct grant_list {
+    struct api_req *r;
+    struct store_txn *t;
+    json_t *out;
+    bool names;
+};
+
+static int grant_role(const char *p, const char *u, const char *role, void *ctx)
+{
+    (void)p;
+    (void)u;
+    struct grant_list *gl = ctx;
+    json_t *rec;
+    if (identity_get(gl->t, idn_of(gl->r), IDENTITY_ROLE, role, &rec) == 0) {
+        json_array_append_new(gl->out, idn_render(gl->r, IDENTITY_ROLE, rec));
+        json_decref(rec);
+    }
+    return 0;
+}
+
+void idn_grant_list(struct api_req *r)
+{
+    if (!idn_is_admin(r) && strcmp(api_req_param(r, 1), me(r)) != 0) {
+        api_reply_error(r, 403, "You are not authorized to perform the requested action.");
+        return;
+    }
+    struct store_txn *t = idn_txn(r, false);
+    if (!t)
+        return;
+    if (!grant_refs(r, t)) {
+        store_abort(t);
+        return;
+    }
+    struct grant_list gl = { r, t, json_array(), false };
+    int rc = identity_assignments(t, idn_of(r), api_req_param(r, 0), api_req_param(r, 1),
+                                  NULL, grant_role, &gl);
+    store_abort(t);
+    if (rc) {
+        json_decref(gl.out);
+        idn_fail(r, rc, "role assignments", NULL);
+        return;
+    }
+    api_reply_json(r, 200, json_pack("{s:o, s:{s:n, s:n}}", "roles", gl.out, "links",
+                                     "previous", "next"));
+}
+
+/* A {"id", "name", "domain": {...}} reference, names only when asked. */
+static json_t *ref(struct grant_list *gl, enum identity_kind k, const char *id)
+{
+    json_t *out = json_pack("{s:s}", "id", id);
+    json_t *rec;
+    if (!gl->names || identity_get(gl->t, idn_of(gl->r), k, id, &rec) != 0)
+        return out;
+    json_object_set(out, "name", json_object_get(rec, "name"));
+    const char *dom = json_string_value(json_object_get(rec, "domain_id"));
+    if (dom)
+        json_object_set_new(out, "domain", idn_domain_ref(gl->t, idn_of(gl->r), dom));
+    json_decref(rec);
+    return out;
+}
+
+static int assignment_one(const char *p, const char *u, const char *role, void *ctx)
+{
+    struct grant_list *gl = ctx;
+    char url[512];
+    snprintf(url, sizeof(url), "%s/identity/v3/projects/%s/users/%s/roles/%s",
+             api_req_base_url(gl->r), p, u, role);
+    json_array_append_new(gl->out,
+                          json_pack("{s:o, s:o, s:{s:o}, s:{s:s}}", "role",
+                                    ref(gl, IDENTITY_ROLE, role), "user",
+                                    ref(gl, IDENTITY_USER, u), "scope", "project",
+                                    ref(gl, IDENTITY_PROJECT, p), "links", "assignment", url));
+    return 0;
+}
+
+void idn_assignment_list(struct api_req *r)
+{
+    const char *user = api_req_query(r, "user.id");
+    const char *project = api_req_query(r, "scope.project.id");
+    const char *role = api_req_query(r, "role.id");
+    if (api_req_query(r, "group.id") || api_req_query(r, "scope.domain.id") ||
+        api_req_query(r, "scope.system")) {
+        /* No groups, domain or system grants exist here: an empty answer. */
+        api_reply_json(r, 200, json_pack("{s:[], s:{s:n, s:n}}", "role_assignments", "links",
+                                         "previous", "next"));
+        return;
+    }
+    if (!idn_is_admin(r) && (!user || strcmp(user, me(r)) != 0)) {
+        api_reply_error(r, 403, "You are not authorized to perform the requested action.");
+        return;
+    }
+    const char *names = api_req_query(r, "include_names");
+    struct store_txn *t = idn_txn(r, false);
+    if (!t)
+        return;
+    struct grant_list gl = { r, t, json_array(),
+                             names && (!strcasecmp(names, "true") || !strcmp(names, "1") ||
+                                       !*names) };
+    int rc = identity_assignments(t, idn_of(r), project, user, role, assignment_one, &gl);
+    store_abort(t);
+    if (rc) {
+        json_decref(gl.out);
+        idn_fail(r, rc, "role assignments", NULL);
+        return;
+    }
+    char self[300];
+    snprintf(self, sizeof(self), "%s/identity/v3/role_assignments", api_req_base_url(r));
+    api_reply_json(r, 200, json_pack("{s:o, s:{s:s, s:n, s:n}}", "role_assignments", gl.out,
+                                     "links", "self", self, "previous", "next"));
+}

@@ -1,0 +1,198 @@
+/* The Keystone v3 service: routes, shared helpers, the catalog. */
+#include "api/identity_internal.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <string.h>
+#include <time.h>
+
+static const struct api_route routes[] = {
+    { "GET", "", idn_versions, API_PUBLIC },
+    { "GET", "/v3", idn_version_v3, API_PUBLIC },
+    { "POST", "/v3/auth/tokens", idn_token_issue, API_PUBLIC },
+    { "GET", "/v3/auth/tokens", idn_token_validate, 0 },
+    { "DELETE", "/v3/auth/tokens", idn_token_revoke, 0 },
+    { "GET", "/v3/auth/catalog", idn_auth_catalog, 0 },
+    { "GET", "/v3/auth/projects", idn_auth_projects, 0 },
+    { "GET", "/v3/domains", idn_domain_list, 0 },
+    { "GET", "/v3/domains/{}", idn_domain_show, 0 },
+    { "GET", "/v3/projects", idn_project_list, 0 },
+    { "POST", "/v3/projects", idn_project_create, 0 },
+    { "GET", "/v3/projects/{}", idn_project_show, 0 },
+    { "PATCH", "/v3/projects/{}", idn_project_update, 0 },
+    { "DELETE", "/v3/projects/{}", idn_project_delete, 0 },
+    { "GET", "/v3/projects/{}/users/{}/roles", idn_grant_list, 0 },
+    { "PUT", "/v3/projects/{}/users/{}/roles/{}", idn_grant_put, 0 },
+    { "GET", "/v3/projects/{}/users/{}/roles/{}", idn_grant_check, 0 },
+    { "DELETE", "/v3/projects/{}/users/{}/roles/{}", idn_grant_delete, 0 },
+    { "GET", "/v3/users", idn_user_list, 0 },
+    { "POST", "/v3/users", idn_user_create, 0 },
+    { "GET", "/v3/users/{}", idn_user_show, 0 },
+    { "PATCH", "/v3/users/{}", idn_user_update, 0 },
+    { "DELETE", "/v3/users/{}", idn_user_delete, 0 },
+    { "POST", "/v3/users/{}/password", idn_user_password, 0 },
+    { "GET", "/v3/users/{}/projects", idn_user_projects, 0 },
+    { "GET", "/v3/roles", idn_role_list, 0 },
+    { "POST", "/v3/roles", idn_role_create, 0 },
+    { "GET", "/v3/roles/{}", idn_role_show, 0 },
+    { "PATCH", "/v3/roles/{}", idn_role_update, 0 },
+    { "DELETE", "/v3/roles/{}", idn_role_delete, 0 },
+    { "GET", "/v3/role_assignments", idn_assignment_list, 0 },
+};
+
+const struct api_service api_identity_service = {
+    .name = "identity",
+    .prefix = "/identity",
+    .routes = routes,
+    .n_routes = sizeof(routes) / sizeof(routes[0]),
+    .error = api_error_keystone,
+};
+
+struct identity *idn_of(struct api_req *r)
+{
+    return api_server_identity(api_req_server(r));
+}
+
+struct store_txn *idn_txn(struct api_req *r, bool write)
+{
+    struct store_txn *t;
+    int rc = store_begin(identity_store(idn_of(r)), write, &t);
+    if (rc) {
+        api_reply_error(r, 500, "Cannot open the store: %s.", strerror(-rc));
+        return NULL;
+    }
+    return t;
+}
+
+bool idn_commit(struct api_req *r, struct store_txn *t)
+{
+    int rc = store_commit(t);
+    if (rc) {
+        api_reply_error(r, rc == -ENOSPC ? 507 : 500, "Cannot commit: %s.", strerror(-rc));
+        return false;
+    }
+    return true;
+}
+
+void idn_fail(struct api_req *r, int err, const char *what, const char *ref)
+{
+    if (err == -ENOENT)
+        api_reply_error(r, 404, "Could not find %s: %s.", what, ref ? ref : "");
+    else if (err == -EEXIST)
+        api_reply_error(r, 409, "Conflict occurred attempting to store %s - Duplicate entry.",
+                        what);
+    else if (err == -ENAMETOOLONG)
+        api_reply_error(r, 400, "The %s name is too long.", what);
+    else
+        api_reply_error(r, 500, "Error on %s: %s.", what, strerror(-err));
+}
+
+bool idn_is_admin(struct api_req *r)
+{
+    const struct identity_token *tok = api_req_auth(r);
+    return tok && (tok->role_flags & IDENTITY_ADMIN);
+}
+
+bool idn_require_admin(struct api_req *r)
+{
+    if (idn_is_admin(r))
+        return true;
+    api_reply_error(r, 403, "You are not authorized to perform the requested action.");
+    return false;
+}
+
+json_t *idn_links(struct api_req *r, const char *path_fmt, const char *id)
+{
+    char path[256], url[512];
+    snprintf(path, sizeof(path), path_fmt, id);
+    snprintf(url, sizeof(url), "%s/identity/v3%s", api_req_base_url(r), path);
+    return json_pack("{s:s}", "self", url);
+}
+
+json_t *idn_render(struct api_req *r, enum identity_kind k, const json_t *rec)
+{
+    static const char *const paths[IDENTITY_KINDS] = {
+        "/domains/%s", "/projects/%s", "/users/%s", "/roles/%s",
+    };
+    json_t *out = identity_public(rec);
+    json_object_set_new(out, "links",
+                        idn_links(r, paths[k], json_string_value(json_object_get(rec, "id"))));
+    return out;
+}
+
+json_t *idn_domain_ref(struct store_txn *t, struct identity *idn, const char *domain_id)
+{
+    json_t *d;
+    const char *name = domain_id;
+    if (identity_get(t, idn, IDENTITY_DOMAIN, domain_id, &d) == 0) {
+        json_t *ref = json_pack("{s:s, s:O}", "id", domain_id, "name", json_object_get(d, "name"));
+        json_decref(d);
+        return ref;
+    }
+    return json_pack("{s:s, s:s}", "id", domain_id, "name", name);
+}
+
+void idn_time(int64_t us, char out[32])
+{
+    time_t s = (time_t)(us / 1000000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%06dZ", (int)(us % 1000000));
+}
+
+/* The service catalog of DESIGN.md's table, with stable endpoint ids. */
+static const struct { const char *type, *name, *path; } catalog_services[] = {
+    { "identity", "keystone", "/identity" },
+    { "image", "glance", "/image" },
+    { "block-storage", "cinder", "/volume/v3" },
+    { "volumev3", "cinderv3", "/volume/v3" },
+    { "network", "neutron", "/network" },
+    { "compute", "nova", "/compute/v2.1" },
+};
+
+static void stable_id(const char *a, const char *b, char out[STORE_ID_LEN + 1])
+{
+    unsigned char h[16];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof(h));
+    crypto_generichash_update(&st, (const unsigned char *)a, strlen(a));
+    crypto_generichash_update(&st, (const unsigned char *)"/", 1);
+    crypto_generichash_update(&st, (const unsigned char *)b, strlen(b));
+    crypto_generichash_final(&st, h, sizeof(h));
+    h[6] = (h[6] & 0x0f) | 0x40;
+    h[8] = (h[8] & 0x3f) | 0x80;
+    static const char hex[] = "0123456789abcdef";
+    int j = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[j++] = '-';
+        out[j++] = hex[h[i] >> 4];
+        out[j++] = hex[h[i] & 15];
+    }
+    out[j] = '\0';
+}
+
+json_t *idn_catalog(struct api_req *r)
+{
+    static const char *const interfaces[] = { "public", "internal", "admin" };
+    const char *base = api_req_base_url(r);
+    json_t *cat = json_array();
+    for (size_t i = 0; i < sizeof(catalog_services) / sizeof(catalog_services[0]); i++) {
+        char sid[STORE_ID_LEN + 1], eid[STORE_ID_LEN + 1], url[300];
+        stable_id(catalog_services[i].type, "", sid);
+        snprintf(url, sizeof(url), "%s%s", base, catalog_services[i].path);
+        json_t *eps = json_array();
+        for (int k = 0; k < 3; k++) {
+            stable_id(catalog_services[i].type, interfaces[k], eid);
+            json_array_append_new(eps, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", eid,
+                                                 "interface", interfaces[k], "region_id",
+                                                 "RegionOne", "url", url, "region",
+                                                 "RegionOne"));
+        }
+        json_array_append_new(cat, json_pack("{s:o, s:s, s:s, s:s}", "endpoints", eps, "id",
+                                             sid, "type", catalog_services[i].type, "name",
+                                             catalog_services[i].name));
+    }
+    return cat;
+}

@@ -1,0 +1,129 @@
+/* core/identity: the Keystone v3 model of picostackd, no HTTP.
+ *
+ *  - Records (domains, projects, users, roles) are JSON objects in the
+ *    control-plane store, shaped as the Keystone API shows them; fields
+ *    whose name starts with '_' are private (e.g. "_password") and
+ *    identity_public() strips them.  Names are unique per kind and scope
+ *    (domains and roles globally, projects and users within their domain)
+ *    through a name index kept in the same transaction.
+ *  - Role assignments: (project, user, role) triples.
+ *  - Tokens: self-contained, MAC'd (libsodium keyed BLAKE2b) binary blobs,
+ *    base64url.  They carry user, project, roles and times, so checking one
+ *    (identity_token_check) reads no database: a MAC, an expiry test and two
+ *    lookups in in-memory revocation maps (revoked audit ids, and a per-user
+ *    and per-project "not before" time), persisted in LMDB.
+ *  - Passwords: Argon2id (crypto_pwhash) at IDENTITY_PWHASH_MEMLIMIT /
+ *    IDENTITY_PWHASH_OPSLIMIT.  The hashing is CPU-heavy: callers run it off
+ *    their request threads.
+ * Functions return 0 or a negative errno.
+ */
+#ifndef PICOSTACK_IDENTITY_H
+#define PICOSTACK_IDENTITY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "core/store/store.h"
+
+#define IDENTITY_PWHASH_MEMLIMIT (19u << 20)   /* OWASP minimum for Argon2id */
+#define IDENTITY_PWHASH_OPSLIMIT 2u
+#define IDENTITY_MAX_TOKEN_ROLES 16
+#define IDENTITY_TOKEN_MAX 512                  /* text form, with NUL */
+#define IDENTITY_DEFAULT_TTL 3600               /* seconds */
+#define IDENTITY_DEFAULT_DOMAIN "default"
+
+enum identity_kind { IDENTITY_DOMAIN, IDENTITY_PROJECT, IDENTITY_USER, IDENTITY_ROLE,
+                     IDENTITY_KINDS };
+
+/* Effective role flags carried by a token: admin implies member implies reader. */
+enum { IDENTITY_READER = 1, IDENTITY_MEMBER = 2, IDENTITY_ADMIN = 4 };
+enum { IDENTITY_METHOD_PASSWORD = 1, IDENTITY_METHOD_TOKEN = 2 };
+
+struct identity;
+
+struct identity_token {
+    char user_id[STORE_ID_LEN + 1];
+    char project_id[STORE_ID_LEN + 1];  /* "" when unscoped */
+    int64_t issued_us, expires_us;      /* Unix time, microseconds */
+    unsigned char audit[16];
+    unsigned methods;                   /* IDENTITY_METHOD_* bits */
+    unsigned role_flags;                /* IDENTITY_ADMIN/MEMBER/READER */
+    unsigned n_roles;
+    char role_ids[IDENTITY_MAX_TOKEN_ROLES][STORE_ID_LEN + 1];
+};
+
+/* Opens identity's tables in s, loads (or makes) the token key and the
+ * revocation lists.  Call before serving. ttl_s: token lifetime. */
+int identity_open(struct store *s, int ttl_s, struct identity **out);
+void identity_close(struct identity *idn);
+struct store *identity_store(struct identity *idn);
+
+/* First start: default domain, admin project, roles admin/member/reader,
+ * user admin (random password, written to password_out) with role admin on
+ * project admin.  *created = false (and nothing changes) when the store
+ * already has the default domain. */
+int identity_bootstrap(struct identity *idn, char password_out[33], bool *created);
+
+/* Records.  scope is the domain id for projects and users, NULL otherwise. */
+int identity_get(struct store_txn *t, struct identity *idn, enum identity_kind k,
+                 const char *id, json_t **out);
+int identity_find(struct store_txn *t, struct identity *idn, enum identity_kind k,
+                  const char *scope, const char *name, json_t **out);
+/* All records of a kind, in id order: calls fn(rec, ctx) (rec borrowed). */
+int identity_list(struct store_txn *t, struct identity *idn, enum identity_kind k,
+                  int (*fn)(json_t *rec, void *ctx), void *ctx);
+/* rec must have "id" and "name" (and "domain_id" for projects/users).
+ * -EEXIST when the name is taken in its scope. */
+int identity_create(struct store_txn *t, struct identity *idn, enum identity_kind k,
+                    json_t *rec);
+/* Replaces the record (same id); re-indexes a changed name. */
+int identity_update(struct store_txn *t, struct identity *idn, enum identity_kind k,
+                    const json_t *old, json_t *rec);
+/* Deletes the record, its name index and every assignment naming it. */
+int identity_delete(struct store_txn *t, struct identity *idn, enum identity_kind k,
+                    const json_t *rec);
+/* A copy of rec without its private ('_') fields. */
+json_t *identity_public(const json_t *rec);
+const char *identity_kind_name(enum identity_kind k);   /* "project" ... */
+
+/* Role assignments. */
+int identity_assign(struct store_txn *t, struct identity *idn, const char *project,
+                    const char *user, const char *role);
+int identity_unassign(struct store_txn *t, struct identity *idn, const char *project,
+                      const char *user, const char *role);   /* -ENOENT if absent */
+bool identity_has_assignment(struct store_txn *t, struct identity *idn,
+                             const char *project, const char *user, const char *role);
+/* NULL filters match anything. */
+int identity_assignments(struct store_txn *t, struct identity *idn, const char *project,
+                         const char *user, const char *role,
+                         int (*fn)(const char *project, const char *user,
+                                   const char *role, void *ctx), void *ctx);
+
+/* Passwords (slow on purpose; call off request threads). */
+int identity_password_hash(const char *password, json_t *user_rec);   /* sets "_password" */
+bool identity_password_ok(const json_t *user_rec, const char *password);
+
+/* Tokens. identity_token_issue fills tok from user/project (roles read in
+ * t) and writes its text.  -EACCES: no role on that project. */
+int identity_token_issue(struct store_txn *t, struct identity *idn, const char *user_id,
+                         const char *project_id, unsigned methods,
+                         const unsigned char *audit /* NULL = new */,
+                         int64_t expires_us /* 0 = now + ttl */,
+                         struct identity_token *tok, char text[IDENTITY_TOKEN_MAX]);
+/* Verifies MAC, expiry and revocation: 0, -EINVAL (bad), -ETIMEDOUT
+ * (expired), -EKEYREVOKED (revoked). No database read. */
+int identity_token_check(struct identity *idn, const char *text, struct identity_token *tok);
+void identity_audit_text(const unsigned char audit[16], char out[23]);
+
+/* Revocation, persisted in t (commit it). */
+int identity_revoke_token(struct store_txn *t, struct identity *idn,
+                          const struct identity_token *tok);
+int identity_revoke_user(struct store_txn *t, struct identity *idn, const char *user_id);
+int identity_revoke_project(struct store_txn *t, struct identity *idn, const char *project_id);
+/* The in-memory side takes effect at once (a failed commit at worst
+ * revokes more, never less). */
+
+int64_t identity_now_us(void);
+
+#endif

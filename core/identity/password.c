@@ -1,0 +1,20 @@
+/* Argon2id password hashes, stored in the user record as "_password". */
+#include "internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+int identity_password_hash(const char *password, json_t *user_rec)
+{
+    char hash[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str_alg(hash, password, strlen(password), IDENTITY_PWHASH_OPSLIMIT,
+                              IDENTITY_PWHASH_MEMLIMIT, crypto_pwhash_ALG_ARGON2ID13) != 0)
+        return -ENOMEM;
+    return json_object_set_new(user_rec, "_password", json_string(hash)) ? -ENOMEM : 0;
+}
+
+bool identity_password_ok(const json_t *user_rec, const char *password)
+{
+    const char *hash = json_string_value(json_object_get(user_rec, "_password"));
+    return hash && crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+}
