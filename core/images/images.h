@@ -166,6 +166,34 @@ int image_member_set_status(json_t *member, const char *status,
                             const struct image_caller *who, const char *now,
                             struct image_err *err);
 
+/* ---- records in LMDB (core/store) ------------------------------------- */
+
+/* Tables "images.records" and "images.members" in the control-plane
+ * store. Every call works inside the caller's transaction; all return 0
+ * or a negative errno (-ENOENT: no such record). */
+struct store;
+struct store_txn;
+struct image_db;
+
+int image_db_open(struct store *s, struct image_db **out);
+void image_db_close(struct image_db *db);
+struct store *image_db_store(struct image_db *db);
+int image_db_get(struct store_txn *t, struct image_db *db, const char *id, json_t **out);
+int image_db_put(struct store_txn *t, struct image_db *db, const json_t *img);
+/* Deletes the record and all its members. */
+int image_db_del(struct store_txn *t, struct image_db *db, const char *id);
+/* fn(img, ctx) for every record (id order); fn returns 0 to go on. */
+int image_db_scan(struct store_txn *t, struct image_db *db,
+                  int (*fn)(json_t *img, void *ctx), void *ctx);
+int image_db_member_get(struct store_txn *t, struct image_db *db, const char *image_id,
+                        const char *member_id, json_t **out);
+int image_db_member_put(struct store_txn *t, struct image_db *db, const json_t *member);
+int image_db_member_del(struct store_txn *t, struct image_db *db, const char *image_id,
+                        const char *member_id);
+/* *out: a new array of the image's member records. */
+int image_db_members(struct store_txn *t, struct image_db *db, const char *image_id,
+                     json_t **out);
+
 /* ---- streaming checksums ---------------------------------------------- */
 
 struct image_hasher;   /* MD5 + SHA-512 side by side */
