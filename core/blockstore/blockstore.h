@@ -1,0 +1,172 @@
+/* blockstore: disks, snapshots and images as LMDB-indexed image files.
+ *
+ * A data dir DIR (picostackd's) holds:
+ *   DIR/lock              the one-owner lock (flock; holds the owner's pid).
+ *                         blockstore_open() takes it: whoever opens the
+ *                         store owns the whole data dir (picostackd keeps it
+ *                         while it runs; its control-plane env in DIR/state/
+ *                         must not take the same file again).
+ *   DIR/blocks/index/     the store's own LMDB environment (extent index)
+ *   DIR/blocks/data.N     image files: sparse, physical clusters (extmap.h)
+ *   DIR/blocks/journals/  one journal per disk open for writing (extmap.h)
+ *
+ * ## Objects and layers (copy-on-write in constant time)
+ * Every object (disk, snapshot, image) has a unique name and points at a
+ * layer; a layer maps virtual clusters to physical clusters and has a parent
+ * layer, and reads fall through to the parent where a layer has no entry.
+ * A disk writes only into its own top layer.
+ *  - snapshot DISK S: the disk's top layer becomes S's (frozen), the disk gets
+ *    a new empty top layer on it. clone X C: a new empty layer on X's layer.
+ *    Both are one short LMDB transaction, whatever the disk's size or how much
+ *    of it is written: no walk over extents.
+ *  - every physical cluster belongs to exactly one layer (its writer's). A
+ *    layer counts its holders (objects) and children (layers on it). Deleting
+ *    an object drops a holder; a layer with no holder and no child is freed
+ *    with all its clusters (then its parent is looked at in turn); a layer
+ *    with no holder and one child is merged into that child (the child's
+ *    entries win, the parent's clusters it hides are freed). So deleting
+ *    frees exactly the clusters nothing can read any more, except clusters of
+ *    a holder-less layer that every one of its two or more children has
+ *    overwritten: those wait until only one child is left.
+ *
+ * ## Durability
+ * Data is written (O_DIRECT, io_uring) into clusters granted to the writer
+ * before any mapping points at them; a flush fdatasyncs the data, then the
+ * journal (extmap.h); the store folds journals into LMDB in durable
+ * transactions (MDB default sync mode). A cluster is freed only in the
+ * transaction that unmaps it, and its space punched out of the file only
+ * after that commit. Grants are recorded in LMDB before use, so clusters of a
+ * writer killed mid-way are found: blockstore_open() folds every journal and
+ * frees every grant left over. Hence kill -9 at any instant loses no flushed
+ * write and leaves no corrupt or leaked state; power-cut safety follows from
+ * the same order (extmap.h argues it). Any error (ENOSPC on a data file or
+ * on LMDB included) is returned to the caller and leaves the store as it was
+ * before the failed transaction.
+ *
+ * Errors: functions return 0 (or a count) or a negative errno;
+ * blockstore_error() then says what went wrong, in words, for this thread.
+ */
+#ifndef PICOSTACK_BLOCKSTORE_H
+#define PICOSTACK_BLOCKSTORE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/blockstore/extmap.h"
+
+#define BLOCKSTORE_NAME_MAX 255
+
+struct blockstore;
+
+enum { BLOCKSTORE_CREATE = 1 };   /* open: create DIR/blocks if missing */
+
+struct blockstore_options {
+    uint64_t lmdb_map_size;       /* 0: 64 GiB (address space, not disk) */
+};
+
+/* Opens (or creates) the store of data dir `dir`, taking DIR/lock; -EBUSY if
+ * another process holds it (the message names its pid), -ENOENT if there is
+ * no store and BLOCKSTORE_CREATE is not given. Recovers: folds journals,
+ * frees grants of dead writers and drops unfinished image uploads. */
+int blockstore_open(const char *dir, int flags, const struct blockstore_options *opt,
+                    struct blockstore **out);
+void blockstore_close(struct blockstore *bs);
+const char *blockstore_error(void);
+/* picostackd's default data dir: /var/lib/picostack as root, else
+ * $XDG_DATA_HOME/picostack or ~/.local/share/picostack. */
+int blockstore_default_dir(char *buf, size_t len);
+
+enum blockstore_kind { BLOCKSTORE_DISK = 1, BLOCKSTORE_SNAPSHOT, BLOCKSTORE_IMAGE };
+const char *blockstore_kind_name(enum blockstore_kind k);
+
+struct blockstore_info {
+    char name[BLOCKSTORE_NAME_MAX + 1];
+    enum blockstore_kind kind;
+    uint64_t id;
+    uint64_t size;                /* virtual size, bytes */
+    uint64_t allocated;           /* bytes of clusters its own layer holds */
+    char parent[BLOCKSTORE_NAME_MAX + 1];   /* what it was made from, "" if none */
+    uint64_t layer, layer_depth;
+    uint64_t created;             /* unix seconds */
+};
+
+/* Names: 1..255 bytes, no '/', no control characters. Sizes: whole
+ * multiples of 512 bytes, at most EXTMAP_MAX_SIZE. */
+int blockstore_create(struct blockstore *bs, const char *name, uint64_t size);
+int blockstore_snapshot(struct blockstore *bs, const char *disk, const char *name);
+int blockstore_clone(struct blockstore *bs, const char *source, const char *name);
+int blockstore_extend(struct blockstore *bs, const char *disk, uint64_t size);
+int blockstore_delete(struct blockstore *bs, const char *name);
+int blockstore_info(struct blockstore *bs, const char *name, struct blockstore_info *out);
+/* Calls fn for every object, in name order; stops when fn returns nonzero. */
+int blockstore_list(struct blockstore *bs,
+                    int (*fn)(void *ctx, const struct blockstore_info *i), void *ctx);
+
+struct blockstore_stat {
+    uint64_t cluster_size;
+    uint64_t used;                /* bytes in clusters some layer holds */
+    uint64_t shared;              /* of those, bytes in layers more than one object reads */
+    uint64_t free;                /* bytes in freed clusters, reusable */
+    uint64_t granted;             /* bytes lent to open writers */
+    uint64_t file_bytes;          /* extent of the image files (high-water mark) */
+    uint64_t fs_free;             /* free bytes on the filesystem */
+    uint64_t objects, layers;
+};
+int blockstore_stat(struct blockstore *bs, struct blockstore_stat *out);
+
+/* ---- disk I/O: a handle gives an extmap (extmap.h) backed by the store ---- */
+struct blockstore_disk;
+enum { BLOCKSTORE_RDONLY = 1 };
+/* Any object may be opened read-only; only disks (and images being written)
+ * read-write. One read-write handle per disk at a time. */
+int blockstore_disk_open(struct blockstore *bs, const char *name, int flags,
+                         struct blockstore_disk **out);
+struct extmap *blockstore_disk_map(struct blockstore_disk *d);
+/* extmap_flush, then fold the journal into LMDB. */
+int blockstore_disk_sync(struct blockstore_disk *d);
+/* Syncs, returns the unused grant, closes. Returns the sync's error, if any. */
+int blockstore_disk_close(struct blockstore_disk *d);
+
+/* ---- images: streaming writer (Glance uploads) and import/export ---- */
+/* An image being written is invisible to list/info/clone until committed.
+ * Usage: blockstore_image_begin(bs, "uuid", 0, &w); then any number of
+ * blockstore_image_append(w, chunk, len) (sequential; all-zero clusters stay
+ * unallocated); then blockstore_image_commit(w) (the image exists, durable,
+ * size = bytes appended unless begin got a larger size) or
+ * blockstore_image_abort(w) (frees everything). After commit or abort, w is
+ * gone. A crash before commit leaves nothing: the next open drops it. */
+struct blockstore_writer;
+int blockstore_image_begin(struct blockstore *bs, const char *name, uint64_t size,
+                           struct blockstore_writer **out);
+int blockstore_image_append(struct blockstore_writer *w, const void *buf, size_t len);
+int blockstore_image_write_at(struct blockstore_writer *w, uint64_t offset,
+                              const void *buf, size_t len);
+int blockstore_image_commit(struct blockstore_writer *w);
+void blockstore_image_abort(struct blockstore_writer *w);
+
+enum blockstore_format { BLOCKSTORE_FMT_AUTO, BLOCKSTORE_FMT_RAW, BLOCKSTORE_FMT_QCOW2 };
+/* done/total in bytes of the source; return nonzero to cancel. */
+typedef int (*blockstore_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+/* Imports a file (raw or qcow2 v2/v3, detected by default) as image `name`.
+ * qcow2: zlib-compressed clusters are inflated; zero and unallocated clusters
+ * stay unallocated; encryption, backing files, external data files and any
+ * malformed image are refused (-EINVAL/-ENOTSUP + blockstore_error()). */
+int blockstore_import(struct blockstore *bs, const char *path, const char *name,
+                      enum blockstore_format fmt, blockstore_progress_fn progress, void *ctx);
+int blockstore_import_fd(struct blockstore *bs, int fd, const char *name,
+                         enum blockstore_format fmt, blockstore_progress_fn progress, void *ctx);
+/* Exports any object as a sparse raw file or a qcow2 v3 file. */
+int blockstore_export(struct blockstore *bs, const char *name, const char *path,
+                      enum blockstore_format fmt);
+
+/* ---- consistency ---- */
+/* Walks the whole store (objects, layer chains and counts, every extent,
+ * the free list, grants, journals) and prints each problem to `report`.
+ * Returns the number of problems (0: clean) or a negative errno. With repair,
+ * leaked clusters are freed and layer counts fixed (then re-checked). */
+int blockstore_check(struct blockstore *bs, int repair, FILE *report);
+
+/* Folds every journal into LMDB now (also done at open). */
+int blockstore_fold_all(struct blockstore *bs);
+
+#endif

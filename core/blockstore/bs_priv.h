@@ -1,0 +1,108 @@
+/* blockstore internals (private to core/blockstore/). */
+#ifndef PICOSTACK_BS_PRIV_H
+#define PICOSTACK_BS_PRIV_H
+
+#include "core/blockstore/blockstore.h"
+
+#include <lmdb.h>
+#include <stdarg.h>
+
+#define ZERO_MARK UINT64_MAX          /* extent value: zero marker */
+#define OBJ_PENDING 1u                /* flags: image upload not committed */
+
+struct obj_rec {                      /* objects: name -> obj_rec */
+    uint32_t kind, flags;
+    uint64_t id, layer, size, created;
+    uint64_t jgen, jfolded;           /* journal generation and bytes folded */
+    char parent[BLOCKSTORE_NAME_MAX + 1];
+};
+
+struct layer_rec {                    /* layers: id (BE) -> layer_rec */
+    uint64_t parent, holders, children, owned;
+};
+
+struct blockstore {
+    char *dir, *blocks;
+    int lock_fd;
+    MDB_env *env;
+    MDB_dbi meta, objects, layers, extents, freel, grants;
+    int data_fds[EXTMAP_MAX_FILES];
+    struct blockstore_disk *open_disks;   /* read-write handles, a list */
+};
+
+struct blockstore_disk {
+    struct blockstore *bs;
+    struct blockstore_disk *next;
+    char name[BLOCKSTORE_NAME_MAX + 1];
+    uint64_t id;
+    int journal_fd, rw;
+    uint64_t refill;                  /* clusters asked for at the next refill */
+    struct extmap *map;
+};
+
+/* errors */
+int bs_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int bs_mdb(int rc, const char *what);     /* LMDB rc -> -errno, with a message */
+
+/* keys */
+void bs_be64(unsigned char *p, uint64_t v);
+uint64_t bs_get_be64(const unsigned char *p);
+
+/* meta counters */
+int bs_meta_get(MDB_txn *t, struct blockstore *bs, const char *key, uint64_t *v);
+int bs_meta_put(MDB_txn *t, struct blockstore *bs, const char *key, uint64_t v);
+int bs_next_id(MDB_txn *t, struct blockstore *bs, uint64_t *id);
+
+/* records */
+int bs_obj_get(MDB_txn *t, struct blockstore *bs, const char *name, struct obj_rec *o);
+int bs_obj_put(MDB_txn *t, struct blockstore *bs, const char *name, const struct obj_rec *o);
+int bs_layer_get(MDB_txn *t, struct blockstore *bs, uint64_t id, struct layer_rec *l);
+int bs_layer_put(MDB_txn *t, struct blockstore *bs, uint64_t id, const struct layer_rec *l);
+int bs_layer_new(MDB_txn *t, struct blockstore *bs, uint64_t parent, uint64_t *id);
+int bs_extent_get(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vcl, uint64_t *val);
+int bs_extent_put(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vcl, uint64_t val);
+int bs_extent_del(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vcl);
+
+/* space: freed ranges are collected and punched after the commit */
+struct bs_freed { struct extmap_range *r; size_t n, cap; };
+int bs_alloc(MDB_txn *t, struct blockstore *bs, uint64_t want, struct extmap_range *out,
+             int max, int *nout);
+int bs_free(MDB_txn *t, struct blockstore *bs, uint64_t start, uint64_t count,
+            struct bs_freed *freed);
+void bs_punch(struct blockstore *bs, struct bs_freed *freed);
+int bs_grant_add(MDB_txn *t, struct blockstore *bs, uint64_t obj, uint64_t start, uint64_t count);
+int bs_grant_take(MDB_txn *t, struct blockstore *bs, uint64_t obj, uint64_t p);
+int bs_grant_release(MDB_txn *t, struct blockstore *bs, uint64_t obj, struct bs_freed *freed);
+int bs_data_fds(struct blockstore *bs, uint64_t upto_cluster);
+
+/* layers */
+int bs_unref_layer(MDB_txn *t, struct blockstore *bs, uint64_t layer, int holder,
+                   struct bs_freed *freed);
+
+/* journals */
+int bs_journal_path(struct blockstore *bs, uint64_t id, char *buf, size_t len);
+int bs_fold(MDB_txn *t, struct blockstore *bs, const char *name, struct obj_rec *o, int fd,
+            struct bs_freed *freed);
+int bs_recover_object(struct blockstore *bs, const char *name);
+
+/* txn helpers */
+int bs_begin(struct blockstore *bs, int rdonly, MDB_txn **t);
+int bs_commit(MDB_txn *t);
+
+int bs_name_ok(const char *name);
+struct blockstore_disk *bs_find_open(struct blockstore *bs, uint64_t id);
+
+/* qcow2 reader (qcow2.c) */
+struct qcow2;
+typedef int (*qcow2_pread_fn)(void *ctx, void *buf, size_t len, uint64_t off);
+int qcow2_open(qcow2_pread_fn rd, void *ctx, uint64_t file_size, struct qcow2 **out);
+uint64_t qcow2_virtual_size(const struct qcow2 *q);
+/* Calls fn for each virtual cluster with data (not for zero/unallocated
+ * clusters), in order, with its contents (cluster_size bytes, less at the
+ * end). Returns 0 or a negative errno (with blockstore_error() set). */
+int qcow2_read_all(struct qcow2 *q, int (*fn)(void *ctx, uint64_t off, const void *buf,
+                                              size_t len), void *ctx);
+void qcow2_close(struct qcow2 *q);
+int qcow2_probe(const void *head, size_t len);
+
+#endif

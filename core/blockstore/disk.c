@@ -1,0 +1,427 @@
+/* blockstore: disk handles (hand-over to extmap), grants and journal folding. */
+#include "core/blockstore/bs_priv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define REFILL_MIN 64            /* clusters: 4 MiB */
+#define REFILL_MAX 4096          /* clusters: 256 MiB */
+
+int bs_journal_path(struct blockstore *bs, uint64_t id, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "%s/journals/%llu.jnl", bs->blocks, (unsigned long long)id);
+    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+struct fold_ctx {
+    MDB_txn *t;
+    struct blockstore *bs;
+    struct obj_rec *o;
+    struct layer_rec l;
+    struct bs_freed *freed;
+    uint64_t nclusters;
+};
+
+static int fold_one(void *vctx, const struct extmap_journal_rec *rec)
+{
+    struct fold_ctx *c = vctx;
+    if (rec->vcluster >= c->nclusters)
+        return bs_fail(-EUCLEAN, "journal of object %llu maps cluster %llu past its end",
+                       (unsigned long long)c->o->id, (unsigned long long)rec->vcluster);
+    uint64_t old;
+    int r = bs_extent_get(c->t, c->bs, c->o->layer, rec->vcluster, &old);
+    if (r < 0 && r != -ENOENT)
+        return r;
+    int had = r == 0;
+    if (had && old == rec->value)
+        return 0;
+    if (had && old != ZERO_MARK) {        /* the record replaces an owned cluster */
+        if ((r = bs_free(c->t, c->bs, old, 1, c->freed)) < 0)
+            return r;
+        c->l.owned--;
+    }
+    if (rec->value == EXTMAP_JOURNAL_ZERO) {
+        if (c->l.parent)
+            return bs_extent_put(c->t, c->bs, c->o->layer, rec->vcluster, ZERO_MARK);
+        return had ? bs_extent_del(c->t, c->bs, c->o->layer, rec->vcluster) : 0;
+    }
+    if ((r = bs_grant_take(c->t, c->bs, c->o->id, rec->value)) < 0)
+        return r;
+    c->l.owned++;
+    return bs_extent_put(c->t, c->bs, c->o->layer, rec->vcluster, rec->value);
+}
+
+/* Applies the records of o's journal (fd) past o->jfolded, inside t. */
+int bs_fold(MDB_txn *t, struct blockstore *bs, const char *name, struct obj_rec *o, int fd,
+            struct bs_freed *freed)
+{
+    struct fold_ctx c = { .t = t, .bs = bs, .o = o, .freed = freed,
+                          .nclusters = (o->size + EXTMAP_CLUSTER_SIZE - 1) >> EXTMAP_CLUSTER_SHIFT };
+    int r = bs_layer_get(t, bs, o->layer, &c.l);
+    if (r < 0)
+        return r;
+    uint64_t end = 0;
+    int64_t g = extmap_journal_scan(fd, o->id, o->jgen, o->jfolded, &end, fold_one, &c);
+    if (g == -EINVAL)   /* no valid header: a journal being reset, nothing unfolded */
+        return 0;
+    if (g < 0)
+        return (int)g;
+    if ((uint64_t)g != o->jgen || end == o->jfolded)
+        return 0;
+    o->jfolded = end;
+    if ((r = bs_layer_put(t, bs, o->layer, &c.l)) < 0)
+        return r;
+    return bs_obj_put(t, bs, name, o);
+}
+
+static int open_journal(struct blockstore *bs, uint64_t id, int create)
+{
+    char path[4096];
+    bs_journal_path(bs, id, path, sizeof(path));
+    int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0640);
+    if (fd < 0 && (create || errno != ENOENT))
+        return bs_fail(-errno, "cannot open journal %s: %s", path, strerror(errno));
+    return fd < 0 ? -ENOENT : fd;
+}
+
+static int has_grant(MDB_txn *t, struct blockstore *bs, uint64_t obj)
+{
+    MDB_cursor *c;
+    if (mdb_cursor_open(t, bs->grants, &c))
+        return 1;
+    unsigned char kb[16];
+    bs_be64(kb, obj);
+    bs_be64(kb + 8, 0);
+    MDB_val k = { 16, kb }, v;
+    int r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    int has = r == 0 && bs_get_be64(k.mv_data) == obj;
+    mdb_cursor_close(c);
+    return has;
+}
+
+/* After a writer of `name` is gone (closed, or died): fold what its journal
+ * holds, free the rest of its grant, start the next journal generation. */
+static int recover(struct blockstore *bs, const char *name, uint64_t *jgen)
+{
+    MDB_txn *t;
+    struct obj_rec o;
+    struct bs_freed freed = { 0 };
+    int r = bs_begin(bs, 0, &t);
+    if (r < 0)
+        return r;
+    r = bs_obj_get(t, bs, name, &o);
+    int fd = r == 0 ? open_journal(bs, o.id, 0) : -1;
+    if (fd < 0 && fd != -ENOENT)
+        r = fd;
+    if (r == 0 && fd >= 0)
+        r = bs_fold(t, bs, name, &o, fd, &freed);
+    if (r == 0)
+        r = bs_grant_release(t, bs, o.id, &freed);
+    if (r == 0) {
+        o.jgen++;
+        o.jfolded = EXTMAP_JOURNAL_HEADER;
+        r = bs_obj_put(t, bs, name, &o);
+    }
+    if (r == 0)
+        r = bs_commit(t);
+    else
+        mdb_txn_abort(t);
+    if (fd >= 0)
+        close(fd);
+    if (r < 0) {
+        free(freed.r);
+        return r;
+    }
+    bs_punch(bs, &freed);
+    if (jgen)
+        *jgen = o.jgen;
+    return 0;
+}
+
+int bs_recover_object(struct blockstore *bs, const char *name)
+{
+    return recover(bs, name, NULL);
+}
+
+int bs_delete_object(struct blockstore *bs, const char *name, int allow_pending);
+
+int blockstore_fold_all(struct blockstore *bs)
+{
+    /* collect names first: recovery writes */
+    MDB_txn *t;
+    MDB_cursor *c;
+    int r = bs_begin(bs, 1, &t);
+    if (r < 0)
+        return r;
+    if ((r = mdb_cursor_open(t, bs->objects, &c))) {
+        mdb_txn_abort(t);
+        return bs_mdb(r, "mdb_cursor_open");
+    }
+    char **names = NULL;
+    int *pending = NULL;
+    size_t n = 0, cap = 0;
+    MDB_val k, v;
+    for (int g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0 && r == 0;
+         g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        struct obj_rec o;
+        if (v.mv_size != sizeof(o))
+            continue;
+        memcpy(&o, v.mv_data, sizeof(o));
+        char path[4096];
+        bs_journal_path(bs, o.id, path, sizeof(path));
+        if (bs_find_open(bs, o.id) ||
+            (!(o.flags & OBJ_PENDING) && access(path, F_OK) < 0 && !has_grant(t, bs, o.id)))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **nn = realloc(names, cap * sizeof(*nn));
+            int *np = realloc(pending, cap * sizeof(*np));
+            if (nn)
+                names = nn;
+            if (np)
+                pending = np;
+            if (!nn || !np) {
+                r = -ENOMEM;
+                break;
+            }
+        }
+        names[n] = strndup(k.mv_data, k.mv_size);
+        pending[n] = !!(o.flags & OBJ_PENDING);
+        if (!names[n]) {
+            r = -ENOMEM;
+            break;
+        }
+        n++;
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(t);
+    for (size_t i = 0; i < n; i++) {
+        if (r == 0) {
+            r = recover(bs, names[i], NULL);
+            if (r == 0 && pending[i])       /* an upload that never committed */
+                r = bs_delete_object(bs, names[i], 1);
+            if (r == 0) {
+                struct obj_rec o;
+                MDB_txn *rt;
+                if (bs_begin(bs, 1, &rt) == 0) {
+                    if (bs_obj_get(rt, bs, names[i], &o) == 0) {
+                        char path[4096];
+                        bs_journal_path(bs, o.id, path, sizeof(path));
+                        unlink(path);
+                    }
+                    mdb_txn_abort(rt);
+                }
+            }
+        }
+        free(names[i]);
+    }
+    free(names);
+    free(pending);
+    return r;
+}
+
+/* ---- handles ---- */
+
+static int refill(void *ctx, struct extmap_range *out, int max)
+{
+    struct blockstore_disk *d = ctx;
+    struct blockstore *bs = d->bs;
+    MDB_txn *t;
+    int n = 0, r = bs_begin(bs, 0, &t);
+    if (r < 0)
+        return r;
+    r = bs_alloc(t, bs, d->refill, out, max, &n);
+    for (int i = 0; r == 0 && i < n; i++)
+        r = bs_grant_add(t, bs, d->id, out[i].start, out[i].count);
+    if (r == 0)
+        r = bs_commit(t);       /* the grant is durable before the map uses it */
+    else
+        mdb_txn_abort(t);
+    if (r < 0)
+        return r;
+    for (int i = 0; i < EXTMAP_MAX_FILES; i++)
+        if (bs->data_fds[i] >= 0)
+            extmap_set_data_fd(d->map, i, bs->data_fds[i]);
+    if (d->refill < REFILL_MAX)
+        d->refill *= 2;
+    return n;
+}
+
+struct flatten_ctx { struct extmap *m; uint64_t top; };
+
+static int flatten(MDB_txn *t, struct blockstore *bs, uint64_t top, struct extmap *m)
+{
+    uint64_t nclusters = (extmap_size(m) + EXTMAP_CLUSTER_SIZE - 1) >> EXTMAP_CLUSTER_SHIFT;
+    MDB_cursor *c;
+    int r = mdb_cursor_open(t, bs->extents, &c);
+    if (r)
+        return bs_mdb(r, "mdb_cursor_open");
+    int depth = 0;
+    for (uint64_t layer = top; layer && r == 0; depth++) {
+        if (depth > 100000) {
+            r = bs_fail(-EUCLEAN, "layer chain of %llu loops", (unsigned long long)top);
+            break;
+        }
+        unsigned char kb[16];
+        bs_be64(kb, layer);
+        bs_be64(kb + 8, 0);
+        MDB_val k = { 16, kb }, v;
+        int g;
+        for (g = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+             g == 0 && bs_get_be64(k.mv_data) == layer;
+             g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            uint64_t vcl = bs_get_be64((unsigned char *)k.mv_data + 8), x;
+            memcpy(&x, v.mv_data, 8);
+            if (vcl >= nclusters || extmap_get(m, vcl, NULL, NULL) != EXTMAP_UNMAPPED)
+                continue;
+            r = extmap_set(m, vcl, x == ZERO_MARK ? EXTMAP_ZERO : EXTMAP_DATA,
+                           x == ZERO_MARK ? 0 : x, layer == top);
+            if (r < 0)
+                break;
+        }
+        if (g && g != MDB_NOTFOUND && r == 0)
+            r = bs_mdb(g, "extents");
+        struct layer_rec l;
+        if (r == 0 && (r = bs_layer_get(t, bs, layer, &l)) == 0)
+            layer = l.parent;
+    }
+    mdb_cursor_close(c);
+    return r;
+}
+
+int bs_disk_open(struct blockstore *bs, const char *name, int flags, int allow_pending,
+                 struct blockstore_disk **out)
+{
+    int rw = !(flags & BLOCKSTORE_RDONLY);
+    MDB_txn *t;
+    struct obj_rec o;
+    int r = bs_begin(bs, 1, &t);
+    if (r < 0)
+        return r;
+    r = bs_obj_get(t, bs, name, &o);
+    mdb_txn_abort(t);
+    if (r == -ENOENT || (r == 0 && (o.flags & OBJ_PENDING) && !allow_pending))
+        return bs_fail(-ENOENT, "no disk, snapshot or image named '%s'", name);
+    if (r < 0)
+        return r;
+    if (rw && o.kind != BLOCKSTORE_DISK && !(o.flags & OBJ_PENDING))
+        return bs_fail(-EROFS, "'%s' is a %s: read-only (clone it to write)", name,
+                       blockstore_kind_name(o.kind));
+    if (rw && bs_find_open(bs, o.id))
+        return bs_fail(-EBUSY, "'%s' is already open for writing", name);
+    struct blockstore_disk *d = calloc(1, sizeof(*d));
+    if (!d)
+        return -ENOMEM;
+    d->bs = bs;
+    d->id = o.id;
+    d->rw = rw;
+    d->journal_fd = -1;
+    d->refill = REFILL_MIN;
+    snprintf(d->name, sizeof(d->name), "%s", name);
+    uint64_t jgen = 0;
+    if (rw && (r = recover(bs, name, &jgen)) == 0) {
+        d->journal_fd = open_journal(bs, o.id, 1);
+        if (d->journal_fd < 0)
+            r = d->journal_fd;
+        else
+            r = extmap_journal_init(d->journal_fd, o.id, jgen);
+        if (r < 0)
+            bs_fail(r, "cannot start the journal of '%s': %s", name, strerror(-r));
+    }
+    struct extmap_config cfg = { .disk_id = o.id, .size = o.size, .journal_fd = d->journal_fd,
+                                 .journal_generation = jgen,
+                                 .journal_offset = EXTMAP_JOURNAL_HEADER,
+                                 .refill = rw ? refill : NULL, .refill_ctx = d,
+                                 .read_only = !rw };
+    memcpy(cfg.data_fds, bs->data_fds, sizeof(cfg.data_fds));
+    if (r == 0)
+        r = extmap_create(&cfg, &d->map);
+    if (r == 0 && (r = bs_begin(bs, 1, &t)) == 0) {
+        r = bs_obj_get(t, bs, name, &o);   /* recover() may have moved it on */
+        if (r == 0)
+            r = flatten(t, bs, o.layer, d->map);
+        mdb_txn_abort(t);
+    }
+    if (r < 0) {
+        extmap_destroy(d->map);
+        if (d->journal_fd >= 0)
+            close(d->journal_fd);
+        free(d);
+        return r;
+    }
+    if (rw) {
+        d->next = bs->open_disks;
+        bs->open_disks = d;
+    }
+    *out = d;
+    return 0;
+}
+
+int blockstore_disk_open(struct blockstore *bs, const char *name, int flags,
+                         struct blockstore_disk **out)
+{
+    return bs_disk_open(bs, name, flags, 0, out);
+}
+
+struct extmap *blockstore_disk_map(struct blockstore_disk *d)
+{
+    return d->map;
+}
+
+int blockstore_disk_sync(struct blockstore_disk *d)
+{
+    if (!d->rw)
+        return 0;
+    int r = extmap_flush(d->map);
+    if (r < 0)
+        return bs_fail(r, "flush of '%s': %s", d->name, strerror(-r));
+    struct blockstore *bs = d->bs;
+    MDB_txn *t;
+    struct obj_rec o;
+    struct bs_freed freed = { 0 };
+    if ((r = bs_begin(bs, 0, &t)) < 0)
+        return r;
+    r = bs_obj_get(t, bs, d->name, &o);
+    if (r == 0)
+        r = bs_fold(t, bs, d->name, &o, d->journal_fd, &freed);
+    if (r == 0)
+        r = bs_commit(t);
+    else
+        mdb_txn_abort(t);
+    if (r < 0) {
+        free(freed.r);
+        return r;
+    }
+    bs_punch(bs, &freed);
+    return 0;
+}
+
+int blockstore_disk_close(struct blockstore_disk *d)
+{
+    if (!d)
+        return 0;
+    struct blockstore *bs = d->bs;
+    int r = 0;
+    if (d->rw) {
+        r = blockstore_disk_sync(d);
+        for (struct blockstore_disk **p = &bs->open_disks; *p; p = &(*p)->next)
+            if (*p == d) {
+                *p = d->next;
+                break;
+            }
+        /* hand back the grant; the journal is folded (or folds at next open) */
+        if (recover(bs, d->name, NULL) == 0) {
+            char path[4096];
+            bs_journal_path(bs, d->id, path, sizeof(path));
+            unlink(path);
+        }
+        close(d->journal_fd);
+    }
+    extmap_destroy(d->map);
+    free(d);
+    return r;
+}

@@ -1,0 +1,179 @@
+/* extmap: one disk's extent map and its data path, with no LMDB in it.
+ *
+ * The block store (blockstore.h) keeps the extent index in LMDB; the VMM does
+ * not open LMDB (DESIGN.md, "Storage"). This layer is what both share: given
+ * open data-file descriptors, a snapshot of one disk's extent map, a grant of
+ * free clusters and a journal file, it serves reads, copy-on-write writes,
+ * discard, write-zeroes and flush through io_uring on O_DIRECT descriptors.
+ * picostack-img, the block store's own import/export and the tests use it
+ * now; the VMM's virtio-blk will use it as is.
+ *
+ * ## Clusters
+ * The unit of mapping is a cluster of EXTMAP_CLUSTER_SIZE = 64 KiB. The
+ * choice trades copy-on-write amplification against index size: the first
+ * write of 4 KiB to a shared cluster costs a 64 KiB read and a 64 KiB write
+ * (16x amplification, once per cluster), while the index holds one 24-byte
+ * LMDB record per written cluster (10 GiB written = 160 Ki records, about
+ * 6 MiB of B-tree; 4 KiB clusters would need 16x that, and 1 MiB clusters
+ * would copy 256x on a first 4 KiB write). 64 KiB is also qcow2's default,
+ * so imported qcow2 clusters map one to one. Physical clusters are numbered
+ * store-wide: cluster p lives in data file p >> EXTMAP_FILE_SHIFT at byte
+ * (p & mask) * EXTMAP_CLUSTER_SIZE (4 TiB per file).
+ *
+ * ## The map
+ * Each virtual cluster is either unmapped (reads zeros), a zero marker
+ * (reads zeros, hides what a parent layer has there), or a physical cluster.
+ * A mapped cluster is *owned* when it belongs to the disk's own top layer
+ * (written in place) or *shared* when it comes from a parent layer (a
+ * snapshot, an image): the first write to a shared, zero or unmapped cluster
+ * takes a new cluster from the grant, copies the old contents around the new
+ * data and writes the whole cluster, so a new cluster never exposes stale
+ * bytes. extmap_new_epoch() turns every owned cluster into a shared one in
+ * constant time (the store calls it when it snapshots an open disk).
+ *
+ * ## Grants
+ * The map never allocates by itself: it takes clusters from a grant, a list
+ * of free cluster ranges the store reserved for it and recorded in LMDB
+ * (so the unused part of a killed writer's grant is found and freed). When the
+ * grant runs low the map calls the refill callback (in process: the block
+ * store; for the VMM: a request over its control socket). A discarded owned
+ * cluster is never reused by the map: the store frees it when it folds the
+ * journal.
+ *
+ * ## Journal format (all little-endian)
+ *   header, 64 bytes at offset 0:
+ *     char magic[8] = "PSJRNL1\n"; u64 disk_id; u64 generation;
+ *     u32 cluster_size; u32 reserved = 0; u8 pad[28] = 0; u32 crc32 of bytes 0..59
+ *   then records, 32 bytes each, appended:
+ *     u64 generation; u64 vcluster; u64 value; u32 reserved = 0;
+ *     u32 crc32 of bytes 0..27
+ *   value = physical cluster, or EXTMAP_JOURNAL_ZERO (zero marker).
+ * A record says "from now on, vcluster of this disk's top layer maps to
+ * value". Records are read in order up to the first one that is short, fails
+ * its CRC or carries another generation (a torn tail from a crash: such a
+ * record was never part of a completed flush). Each record stands on its own
+ * (its data was made durable before it was written), so a partly written
+ * batch is harmless.
+ *
+ * ## Flush (the durability contract)
+ * extmap_flush(): (1) fdatasync every data file written since the last flush;
+ * (2) append one record per virtual cluster whose mapping changed since then;
+ * (3) fdatasync the journal. Only then does it return success. Writes to
+ * owned clusters change no mapping and are durable after (1).
+ *
+ * Power-cut safety follows from that order: a mapping record reaches stable
+ * storage only after the data it points to did, so a durable mapping never
+ * points at unwritten data; a torn record fails its CRC and ends the journal;
+ * the LMDB side (copy-on-write B-tree, durable commits) is never torn; a
+ * cluster in a record is one the store granted to this disk and never gave
+ * to anyone else, and a cluster is freed (and only then reused) after the
+ * commit that unmapped it. So after a power cut every flushed write is in the
+ * journal or LMDB, and every mapping points at a cluster nothing else owns.
+ *
+ * ## Hand-over (store -> writer) and folding (writer -> store)
+ * The store opens the data files, fills a map (extmap_set) from the layer
+ * chain, records a grant in LMDB, starts a new journal generation and hands
+ * all of it to the writer. The store folds the journal into LMDB at open
+ * and on demand, idempotently: LMDB remembers (generation, offset folded), a
+ * fold applies only the records past that offset in one transaction, frees
+ * clusters the records replaced and removes the records' clusters from the
+ * grant. When the writer is gone the store folds what is left, frees the
+ * rest of the grant and starts the next generation.
+ *
+ * Threading: one map is used by one thread at a time.
+ */
+#ifndef PICOSTACK_EXTMAP_H
+#define PICOSTACK_EXTMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define EXTMAP_CLUSTER_SHIFT 16
+#define EXTMAP_CLUSTER_SIZE (1u << EXTMAP_CLUSTER_SHIFT)
+#define EXTMAP_FILE_SHIFT 26                 /* clusters per data file: 2^26 (4 TiB) */
+#define EXTMAP_MAX_FILES 64
+#define EXTMAP_MAX_SIZE (64ull << 40)        /* 64 TiB: the largest disk */
+#define EXTMAP_BLOCK 4096u                   /* O_DIRECT alignment used throughout */
+#define EXTMAP_JOURNAL_ZERO UINT64_MAX
+#define EXTMAP_JOURNAL_HEADER 64
+#define EXTMAP_JOURNAL_RECORD 32
+#define EXTMAP_QUEUE_DEPTH 128               /* io_uring entries per map */
+
+/* What extmap_get() reports for one virtual cluster. */
+enum extmap_kind { EXTMAP_UNMAPPED, EXTMAP_ZERO, EXTMAP_DATA };
+
+struct extmap_range { uint64_t start, count; };   /* physical clusters */
+
+struct extmap;
+
+/* Asks for more free clusters: fill up to max ranges in out[], return how many
+ * (>= 1) or a negative errno (-ENOSPC when the store is full). */
+typedef int (*extmap_refill_fn)(void *ctx, struct extmap_range *out, int max);
+
+struct extmap_config {
+    uint64_t disk_id;            /* written into the journal header */
+    uint64_t size;               /* virtual size in bytes, <= EXTMAP_MAX_SIZE */
+    int data_fds[EXTMAP_MAX_FILES];  /* O_DIRECT, read-write; -1 when absent */
+    int journal_fd;              /* -1: no journal (read-only map) */
+    uint64_t journal_generation; /* generation this writer appends with */
+    uint64_t journal_offset;     /* where to append (>= EXTMAP_JOURNAL_HEADER) */
+    extmap_refill_fn refill;     /* NULL: the initial grant is all there is */
+    void *refill_ctx;
+    int read_only;
+};
+
+/* Creates an empty map (every cluster unmapped). The fds stay the caller's. */
+int extmap_create(const struct extmap_config *cfg, struct extmap **out);
+void extmap_destroy(struct extmap *m);
+
+/* Filling the map (hand-over). owned: the cluster is the disk's own. */
+int extmap_set(struct extmap *m, uint64_t vcluster, enum extmap_kind kind,
+               uint64_t pcluster, int owned);
+int extmap_get(const struct extmap *m, uint64_t vcluster, uint64_t *pcluster,
+               int *owned);                     /* returns enum extmap_kind */
+int extmap_add_grant(struct extmap *m, uint64_t start, uint64_t count);
+uint64_t extmap_grant_left(const struct extmap *m);
+/* A data file appeared (the store grew): its O_DIRECT fd for file index `file`. */
+int extmap_set_data_fd(struct extmap *m, int file, int fd);
+int extmap_set_size(struct extmap *m, uint64_t size);   /* grow only */
+uint64_t extmap_size(const struct extmap *m);
+/* Every owned cluster becomes shared (constant time); -EBUSY unless flushed. */
+int extmap_new_epoch(struct extmap *m);
+
+/* One request; buf needs no alignment, offset and len any byte values. */
+enum extmap_op { EXTMAP_READ, EXTMAP_WRITE, EXTMAP_DISCARD, EXTMAP_WRITE_ZEROES };
+struct extmap_req {
+    enum extmap_op op;
+    uint64_t offset, len;
+    void *buf;                   /* READ/WRITE only */
+    int result;                  /* out: 0 or negative errno */
+};
+
+/* Runs n requests with all their I/O batched on io_uring (up to
+ * EXTMAP_QUEUE_DEPTH in flight). Requests in one call must not overlap when
+ * one of them writes. Returns 0 when all succeeded, else the first error. */
+int extmap_submit(struct extmap *m, struct extmap_req *reqs, int n);
+int extmap_read(struct extmap *m, void *buf, uint64_t offset, uint64_t len);
+int extmap_write(struct extmap *m, const void *buf, uint64_t offset, uint64_t len);
+int extmap_discard(struct extmap *m, uint64_t offset, uint64_t len);
+int extmap_write_zeroes(struct extmap *m, uint64_t offset, uint64_t len);
+int extmap_flush(struct extmap *m);
+uint64_t extmap_journal_offset(const struct extmap *m);
+
+/* Calls fn for each mapped or zero-marked cluster in order; stops on nonzero. */
+typedef int (*extmap_each_fn)(void *ctx, uint64_t vcluster, enum extmap_kind kind,
+                              uint64_t pcluster, int owned);
+int extmap_foreach(const struct extmap *m, extmap_each_fn fn, void *ctx);
+
+/* Journal helpers (used by the writer and by the store's fold). */
+int extmap_journal_init(int fd, uint64_t disk_id, uint64_t generation);
+struct extmap_journal_rec { uint64_t vcluster, value; };
+/* Reads valid records of `generation` from byte offset `from`; calls fn for
+ * each; *end gets the offset after the last valid one. Returns the header's
+ * generation (>= 0), or -EINVAL for a bad header. */
+typedef int (*extmap_journal_fn)(void *ctx, const struct extmap_journal_rec *r);
+int64_t extmap_journal_scan(int fd, uint64_t disk_id, uint64_t generation,
+                            uint64_t from, uint64_t *end,
+                            extmap_journal_fn fn, void *ctx);
+
+#endif

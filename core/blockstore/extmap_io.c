@@ -1,0 +1,387 @@
+/* extmap data path: requests are cut into per-cluster segments, and each
+ * batch of segments runs in two io_uring rounds: the reads (data reads, and
+ * the old contents a copy-on-write or a partial-block write needs), then the
+ * writes. Mappings change only after their write completed. */
+#include "core/blockstore/extmap_priv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum seg_kind { SEG_READ, SEG_WRITE_OWNED, SEG_COW, SEG_DONE };
+
+struct seg {
+    enum seg_kind kind;
+    int req;
+    uint64_t vcl;
+    uint32_t coff, clen;          /* byte range inside the cluster */
+    char *ubuf;                   /* caller's bytes (NULL: zeros) */
+    char *bounce;                 /* NULL when the I/O goes straight to ubuf */
+    int rfd, wfd;                 /* -1: no read / no write */
+    uint64_t roff, woff;
+    uint32_t rlen, wlen, boff;    /* boff: where coff sits in bounce */
+    char *rbuf, *wbuf;
+    uint64_t newp;
+    int res;
+};
+
+struct batch {
+    struct seg seg[EXTMAP_QUEUE_DEPTH];
+    int n;
+};
+
+static char zero_cluster[EXTMAP_CLUSTER_SIZE] __attribute__((aligned(EXTMAP_BLOCK)));
+
+static int aligned(uint64_t v)
+{
+    return (v & (EXTMAP_BLOCK - 1)) == 0;
+}
+
+static int fd_of(const struct extmap *m, uint64_t p, uint64_t *off)
+{
+    *off = (p & ((1ull << EXTMAP_FILE_SHIFT) - 1)) << EXTMAP_CLUSTER_SHIFT;
+    return m->cfg.data_fds[p >> EXTMAP_FILE_SHIFT];
+}
+
+/* Submits `count` prepared SQEs and reaps as many completions into seg->res. */
+static int run_ring(struct extmap *m, struct batch *b, int count, int reading)
+{
+    if (!count)
+        return 0;
+    int r;
+    do
+        r = io_uring_submit_and_wait(&m->ring, (unsigned)count);
+    while (r == -EINTR);
+    if (r < 0)
+        return r;
+    for (int done = 0; done < count;) {
+        struct io_uring_cqe *cqe;
+        r = io_uring_wait_cqe(&m->ring, &cqe);
+        if (r == -EINTR)
+            continue;
+        if (r < 0)
+            return r;
+        struct seg *s = &b->seg[cqe->user_data];
+        int res = cqe->res;
+        io_uring_cqe_seen(&m->ring, cqe);
+        done++;
+        if (reading) {
+            if (res < 0)
+                s->res = res;
+            else if ((uint32_t)res < s->rlen)       /* past the end of a sparse file */
+                memset(s->rbuf + res, 0, s->rlen - (uint32_t)res);
+        } else if (res < 0) {
+            s->res = res;
+        } else if ((uint32_t)res != s->wlen) {
+            s->res = -EIO;
+        }
+    }
+    return 0;
+}
+
+static int prep(struct extmap *m, struct seg *s, int idx, int write)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&m->ring);
+    if (!sqe)
+        return -EAGAIN;
+    if (write)
+        io_uring_prep_write(sqe, s->wfd, s->wbuf, s->wlen, s->woff);
+    else
+        io_uring_prep_read(sqe, s->rfd, s->rbuf, s->rlen, s->roff);
+    io_uring_sqe_set_data64(sqe, (uint64_t)idx);
+    return 0;
+}
+
+static int run_batch(struct extmap *m, struct batch *b, struct extmap_req *reqs)
+{
+    int count = 0, r = 0;
+    for (int i = 0; i < b->n; i++)
+        if (b->seg[i].kind != SEG_DONE && b->seg[i].rfd >= 0) {
+            if ((r = prep(m, &b->seg[i], i, 0)) < 0)
+                return r;
+            count++;
+        }
+    if ((r = run_ring(m, b, count, 1)) < 0)
+        return r;
+    count = 0;
+    for (int i = 0; i < b->n; i++) {
+        struct seg *s = &b->seg[i];
+        if (s->kind == SEG_DONE || s->res < 0)
+            continue;
+        if (s->kind == SEG_READ) {
+            if (s->bounce)
+                memcpy(s->ubuf, s->bounce + s->boff, s->clen);
+            continue;
+        }
+        if (s->bounce) {         /* patch the new bytes into the old contents */
+            if (s->ubuf)
+                memcpy(s->bounce + s->boff, s->ubuf, s->clen);
+            else
+                memset(s->bounce + s->boff, 0, s->clen);
+        }
+        if ((r = prep(m, s, i, 1)) < 0)
+            return r;
+        count++;
+    }
+    if ((r = run_ring(m, b, count, 0)) < 0)
+        return r;
+    for (int i = 0; i < b->n; i++) {
+        struct seg *s = &b->seg[i];
+        if (s->kind == SEG_DONE)
+            continue;
+        if (s->res < 0) {
+            if (reqs[s->req].result == 0)
+                reqs[s->req].result = s->res;
+            continue;
+        }
+        if (s->kind != SEG_READ)
+            m->files_written |= 1ull << (s->newp >> EXTMAP_FILE_SHIFT);
+        if (s->kind == SEG_COW) {
+            uint64_t *e = extmap_slot(m, s->vcl);
+            if (!e) {
+                reqs[s->req].result = -ENOMEM;
+                continue;
+            }
+            *e = (*e & DIRTY_BIT) | (s->newp + 2) | ((uint64_t)m->epoch << EPOCH_SHIFT);
+            int d = extmap_mark_dirty(m, s->vcl);
+            if (d < 0)
+                reqs[s->req].result = d;
+        }
+    }
+    b->n = 0;
+    return 0;
+}
+
+/* Fills in one segment's plan from the map; may allocate (copy-on-write). */
+static int plan(struct extmap *m, struct batch *b, struct seg *s, int writing)
+{
+    uint64_t e = extmap_entry(m, s->vcl);
+    uint64_t v = e & VAL_MASK;
+    int owned = v && (e >> EPOCH_SHIFT) == m->epoch;
+    uint64_t base = 0;
+    int fd = -1;
+    if (v > VAL_ZERO)
+        fd = fd_of(m, v - 2, &base);
+    uint64_t a0 = s->coff & ~(uint64_t)(EXTMAP_BLOCK - 1);
+    uint64_t a1 = (s->coff + s->clen + EXTMAP_BLOCK - 1) & ~(uint64_t)(EXTMAP_BLOCK - 1);
+    int direct = aligned(s->coff) && aligned(s->clen) && s->ubuf &&
+                 aligned((uint64_t)(uintptr_t)s->ubuf);
+    char *bounce = m->pool + (size_t)b->n * EXTMAP_CLUSTER_SIZE;
+    s->rfd = s->wfd = -1;
+    s->bounce = NULL;
+    s->res = 0;
+    if (!writing) {
+        s->kind = SEG_READ;
+        if (v <= VAL_ZERO) {
+            memset(s->ubuf, 0, s->clen);
+            s->kind = SEG_DONE;
+            return 0;
+        }
+        s->rfd = fd;
+        if (direct) {
+            s->rbuf = s->ubuf;
+            s->roff = base + s->coff;
+            s->rlen = s->clen;
+        } else {
+            s->bounce = s->rbuf = bounce;
+            s->roff = base + a0;
+            s->rlen = (uint32_t)(a1 - a0);
+            s->boff = (uint32_t)(s->coff - a0);
+        }
+        return 0;
+    }
+    if (m->cfg.read_only)
+        return -EROFS;
+    if (!s->ubuf && v <= VAL_ZERO) {          /* zeroing what reads as zeros */
+        s->kind = SEG_DONE;
+        return 0;
+    }
+    if (owned && v > VAL_ZERO) {
+        s->kind = SEG_WRITE_OWNED;
+        s->newp = v - 2;
+        s->wfd = fd;
+        if (direct || (!s->ubuf && aligned(s->coff) && aligned(s->clen))) {
+            s->wbuf = s->ubuf ? s->ubuf : zero_cluster;
+            s->woff = base + s->coff;
+            s->wlen = s->clen;
+        } else {                                /* read-modify-write of whole blocks */
+            s->bounce = s->rbuf = s->wbuf = bounce;
+            s->rfd = fd;
+            s->roff = s->woff = base + a0;
+            s->rlen = s->wlen = (uint32_t)(a1 - a0);
+            s->boff = (uint32_t)(s->coff - a0);
+        }
+        return 0;
+    }
+    /* copy-on-write (or first write): a whole new cluster */
+    int r = extmap_alloc(m, &s->newp);
+    if (r < 0)
+        return r;
+    s->kind = SEG_COW;
+    s->wfd = fd_of(m, s->newp, &s->woff);
+    if (s->wfd < 0)
+        return -EBADF;
+    s->wlen = EXTMAP_CLUSTER_SIZE;
+    if (direct && s->coff == 0 && s->clen == EXTMAP_CLUSTER_SIZE) {
+        s->wbuf = s->ubuf;
+        return 0;
+    }
+    s->bounce = s->wbuf = bounce;
+    s->boff = s->coff;
+    if (v > VAL_ZERO) {
+        s->rfd = fd;
+        s->rbuf = bounce;
+        s->roff = base;
+        s->rlen = EXTMAP_CLUSTER_SIZE;
+    } else {
+        memset(bounce, 0, EXTMAP_CLUSTER_SIZE);
+    }
+    return 0;
+}
+
+/* A whole-cluster discard/write-zeroes: a zero marker, no I/O. */
+static int zero_whole(struct extmap *m, uint64_t vcl)
+{
+    if (m->cfg.read_only)
+        return -EROFS;
+    uint64_t e = extmap_entry(m, vcl);
+    uint64_t v = e & VAL_MASK;
+    if (v == 0 || (v == VAL_ZERO))
+        return 0;
+    uint64_t *s = extmap_slot(m, vcl);
+    if (!s)
+        return -ENOMEM;
+    /* an owned cluster dropped here is freed by the store when it folds the
+     * journal record; the map never hands it out again */
+    *s = (*s & DIRTY_BIT) | VAL_ZERO | ((uint64_t)m->epoch << EPOCH_SHIFT);
+    return extmap_mark_dirty(m, vcl);
+}
+
+static int conflicts(const struct batch *b, uint64_t vcl, int writing)
+{
+    for (int i = 0; i < b->n; i++)
+        if (b->seg[i].vcl == vcl && (writing || b->seg[i].kind != SEG_READ))
+            return 1;
+    return 0;
+}
+
+int extmap_submit(struct extmap *m, struct extmap_req *reqs, int n)
+{
+    struct batch *b = malloc(sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    b->n = 0;
+    int r = 0;
+    for (int i = 0; i < n && r == 0; i++) {
+        struct extmap_req *q = &reqs[i];
+        q->result = 0;
+        if (q->offset > m->size || q->len > m->size - q->offset) {
+            q->result = -EINVAL;
+            continue;
+        }
+        int writing = q->op != EXTMAP_READ;
+        if (writing && m->cfg.read_only) {
+            q->result = -EROFS;
+            continue;
+        }
+        uint64_t off = q->offset, end = q->offset + q->len;
+        while (off < end && q->result == 0) {
+            uint64_t vcl = off >> EXTMAP_CLUSTER_SHIFT;
+            uint32_t coff = (uint32_t)(off & (EXTMAP_CLUSTER_SIZE - 1));
+            uint64_t left = end - off;
+            uint32_t clen = left < EXTMAP_CLUSTER_SIZE - coff ? (uint32_t)left
+                                                             : EXTMAP_CLUSTER_SIZE - coff;
+            char *ubuf = q->buf ? (char *)q->buf + (off - q->offset) : NULL;
+            if (q->op == EXTMAP_DISCARD || q->op == EXTMAP_WRITE_ZEROES)
+                ubuf = NULL;
+            if (b->n == EXTMAP_QUEUE_DEPTH || conflicts(b, vcl, writing))
+                if ((r = run_batch(m, b, reqs)) < 0)
+                    break;
+            if (!ubuf && clen == EXTMAP_CLUSTER_SIZE) {
+                q->result = zero_whole(m, vcl);
+            } else {
+                struct seg *s = &b->seg[b->n];
+                *s = (struct seg){ .req = i, .vcl = vcl, .coff = coff, .clen = clen,
+                                   .ubuf = ubuf };
+                int p = plan(m, b, s, writing);
+                if (p < 0)
+                    q->result = p;
+                else
+                    b->n++;
+            }
+            off += clen;
+        }
+    }
+    if (r == 0 && b->n)
+        r = run_batch(m, b, reqs);
+    free(b);
+    if (r < 0)
+        return r;
+    for (int i = 0; i < n; i++)
+        if (reqs[i].result < 0)
+            return reqs[i].result;
+    return 0;
+}
+
+static int one(struct extmap *m, enum extmap_op op, void *buf, uint64_t off, uint64_t len)
+{
+    struct extmap_req q = { .op = op, .offset = off, .len = len, .buf = buf };
+    return extmap_submit(m, &q, 1);
+}
+
+int extmap_read(struct extmap *m, void *buf, uint64_t offset, uint64_t len)
+{
+    return one(m, EXTMAP_READ, buf, offset, len);
+}
+int extmap_write(struct extmap *m, const void *buf, uint64_t offset, uint64_t len)
+{
+    return one(m, EXTMAP_WRITE, (void *)buf, offset, len);
+}
+int extmap_discard(struct extmap *m, uint64_t offset, uint64_t len)
+{
+    return one(m, EXTMAP_DISCARD, NULL, offset, len);
+}
+int extmap_write_zeroes(struct extmap *m, uint64_t offset, uint64_t len)
+{
+    return one(m, EXTMAP_WRITE_ZEROES, NULL, offset, len);
+}
+
+int extmap_flush(struct extmap *m)
+{
+    int count = 0;
+    for (int f = 0; f < EXTMAP_MAX_FILES; f++) {
+        if (!(m->files_written & (1ull << f)) || m->cfg.data_fds[f] < 0)
+            continue;
+        struct io_uring_sqe *sqe = io_uring_get_sqe(&m->ring);
+        if (!sqe)
+            return -EAGAIN;
+        io_uring_prep_fsync(sqe, m->cfg.data_fds[f], IORING_FSYNC_DATASYNC);
+        io_uring_sqe_set_data64(sqe, (uint64_t)f);
+        count++;
+    }
+    if (count) {
+        int r;
+        do
+            r = io_uring_submit_and_wait(&m->ring, (unsigned)count);
+        while (r == -EINTR);
+        if (r < 0)
+            return r;
+        int err = 0;
+        for (int done = 0; done < count;) {
+            struct io_uring_cqe *cqe;
+            r = io_uring_wait_cqe(&m->ring, &cqe);
+            if (r == -EINTR)
+                continue;
+            if (r < 0)
+                return r;
+            if (cqe->res < 0 && !err)
+                err = cqe->res;
+            io_uring_cqe_seen(&m->ring, cqe);
+            done++;
+        }
+        if (err)
+            return err;
+        m->files_written = 0;
+    }
+    return extmap_journal_commit(m);
+}

@@ -1,0 +1,44 @@
+/* extmap internals shared by extmap.c and extmap_io.c (private). */
+#ifndef PICOSTACK_EXTMAP_PRIV_H
+#define PICOSTACK_EXTMAP_PRIV_H
+
+#include "core/blockstore/extmap.h"
+
+#include <liburing.h>
+
+/* Map entry: 0 = unmapped; else bits 0..45 value (1 = zero marker,
+ * p + 2 = physical cluster p), bit 46 dirty (changed since the last flush),
+ * bits 48..63 the epoch it was owned in (owned iff == the map's epoch). */
+#define L2_BITS 12
+#define L2_SIZE (1ull << L2_BITS)
+#define VAL_MASK ((1ull << 46) - 1)
+#define VAL_ZERO 1ull
+#define DIRTY_BIT (1ull << 46)
+#define EPOCH_SHIFT 48
+
+struct extmap {
+    struct extmap_config cfg;
+    uint64_t size;
+    uint64_t **l1;
+    uint64_t l1_len;
+    uint16_t epoch;
+    struct extmap_range *grant;
+    size_t ngrant, grant_cap, grant_head;
+    uint64_t grant_left;
+    uint64_t *dirty;          /* vclusters whose mapping changed since the last flush */
+    size_t ndirty, dirty_cap;
+    uint64_t files_written;   /* bit i: data file i written since the last flush */
+    uint64_t journal_off;
+    struct io_uring ring;
+    int ring_ok;
+    char *pool;               /* EXTMAP_QUEUE_DEPTH bounce clusters, aligned */
+};
+
+uint64_t extmap_entry(const struct extmap *m, uint64_t vcl);
+uint64_t *extmap_slot(struct extmap *m, uint64_t vcl);
+int extmap_alloc(struct extmap *m, uint64_t *pcl);
+int extmap_mark_dirty(struct extmap *m, uint64_t vcl);
+int extmap_journal_commit(struct extmap *m);
+void extmap_journal_encode(unsigned char *rec, uint64_t gen, uint64_t vcl, uint64_t value);
+
+#endif

@@ -1,0 +1,355 @@
+/* The block store API on a real LMDB in a temporary dir, real files, real
+ * io_uring: objects, copy-on-write, deletion accounting, the lock, the
+ * streaming image writer, recovery after a killed writer, check/repair. */
+#include "tests/unit/blockstore/bs_test.h"
+
+#include "core/blockstore/blockstore.h"
+#include "core/blockstore/bs_priv.h"
+
+#include <sys/wait.h>
+
+#define CS EXTMAP_CLUSTER_SIZE
+static const char *dir;
+
+static struct blockstore *open_store(void)
+{
+    struct blockstore *bs;
+    int r = blockstore_open(dir, BLOCKSTORE_CREATE, NULL, &bs);
+    if (r < 0)
+        fprintf(stderr, "open: %s\n", blockstore_error());
+    CHECK_OK(r);
+    return bs;
+}
+
+static void pattern(char *buf, size_t len, unsigned seed)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (char)(seed * 131 + i * 7 + (i >> 9));
+}
+
+static void write_disk(struct blockstore *bs, const char *name, uint64_t off, size_t len,
+                       unsigned seed)
+{
+    struct blockstore_disk *d;
+    CHECK_OK(blockstore_disk_open(bs, name, 0, &d));
+    char *buf = malloc(len);
+    pattern(buf, len, seed);
+    CHECK_OK(extmap_write(blockstore_disk_map(d), buf, off, len));
+    CHECK_OK(blockstore_disk_close(d));
+    free(buf);
+}
+
+/* 1: bytes match pattern(seed); 0: all zeros */
+static void expect(struct blockstore *bs, const char *name, uint64_t off, size_t len,
+                   int seed)
+{
+    struct blockstore_disk *d;
+    CHECK_OK(blockstore_disk_open(bs, name, BLOCKSTORE_RDONLY, &d));
+    char *buf = malloc(len), *want = calloc(1, len);
+    if (seed >= 0)
+        pattern(want, len, (unsigned)seed);
+    CHECK_OK(extmap_read(blockstore_disk_map(d), buf, off, len));
+    if (memcmp(buf, want, len)) {
+        fprintf(stderr, "%s @%llu+%zu differs from seed %d\n", name, (unsigned long long)off,
+                len, seed);
+        exit(1);
+    }
+    blockstore_disk_close(d);
+    free(buf);
+    free(want);
+}
+
+static void clean(struct blockstore *bs)
+{
+    int r = blockstore_check(bs, 0, stderr);
+    CHECK(r == 0);
+}
+
+static void test_open_and_lock(void)
+{
+    struct blockstore *bs;
+    CHECK_ERR(blockstore_open(dir, 0, NULL, &bs), -ENOENT);
+    CHECK(strstr(blockstore_error(), "init"));
+    bs = open_store();
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct blockstore *other;
+        int r = blockstore_open(dir, BLOCKSTORE_CREATE, NULL, &other);
+        char want[64];
+        snprintf(want, sizeof(want), "pid %d", (int)getppid());
+        _exit(r == -EBUSY && strstr(blockstore_error(), want) ? 0 : 1);
+    }
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    blockstore_close(bs);
+    bs = open_store();      /* free again after close */
+    blockstore_close(bs);
+}
+
+static void test_objects(void)
+{
+    struct blockstore *bs = open_store();
+    CHECK_ERR(blockstore_create(bs, "d", 0), -EINVAL);
+    CHECK_ERR(blockstore_create(bs, "d", 1000), -EINVAL);
+    CHECK_ERR(blockstore_create(bs, "d", EXTMAP_MAX_SIZE + 512), -EFBIG);
+    CHECK_ERR(blockstore_create(bs, "", 512), -EINVAL);
+    CHECK_ERR(blockstore_create(bs, "a/b", 512), -EINVAL);
+    CHECK_OK(blockstore_create(bs, "d", 8 << 20));
+    CHECK_ERR(blockstore_create(bs, "d", 8 << 20), -EEXIST);
+    write_disk(bs, "d", 1000, 3 * CS, 1);
+    expect(bs, "d", 1000, 3 * CS, 1);
+    expect(bs, "d", 4 << 20, CS, -1);
+
+    CHECK_OK(blockstore_snapshot(bs, "d", "s"));
+    CHECK_ERR(blockstore_snapshot(bs, "s", "s2"), -EINVAL);
+    CHECK_ERR(blockstore_clone(bs, "d", "c"), -EINVAL);
+    CHECK_ERR(blockstore_snapshot(bs, "nope", "x"), -ENOENT);
+    write_disk(bs, "d", 1000, 100, 2);           /* the disk moves on ... */
+    expect(bs, "s", 1000, 3 * CS, 1);            /* ... the snapshot does not */
+    CHECK_OK(blockstore_clone(bs, "s", "c"));
+    expect(bs, "c", 1000, 3 * CS, 1);
+    write_disk(bs, "c", 2 * CS, 10, 3);
+    expect(bs, "s", 1000, 3 * CS, 1);
+    expect(bs, "d", 1000, 100, 2);
+    struct blockstore_disk *h;
+    CHECK_ERR(blockstore_disk_open(bs, "s", 0, &h), -EROFS);
+
+    struct blockstore_info i;
+    CHECK_OK(blockstore_info(bs, "c", &i));
+    CHECK(i.kind == BLOCKSTORE_DISK && !strcmp(i.parent, "s") && i.allocated == CS &&
+          i.layer_depth == 1);
+    CHECK_OK(blockstore_info(bs, "s", &i));
+    CHECK(i.kind == BLOCKSTORE_SNAPSHOT && i.allocated == 4 * CS);
+
+    CHECK_ERR(blockstore_extend(bs, "d", 4 << 20), -EINVAL);     /* shrink refused */
+    CHECK(strstr(blockstore_error(), "shrink"));
+    CHECK_OK(blockstore_extend(bs, "d", 1ull << 40));
+    expect(bs, "d", (1ull << 40) - CS, CS, -1);
+    write_disk(bs, "d", (1ull << 40) - 10, 10, 4);
+    expect(bs, "d", (1ull << 40) - 10, 10, 4);
+    clean(bs);
+
+    /* deletion frees exactly what nothing else refers to */
+    struct blockstore_stat st0, st1;
+    CHECK_OK(blockstore_stat(bs, &st0));
+    CHECK_OK(blockstore_delete(bs, "s"));        /* d and c still read its clusters */
+    expect(bs, "c", 1000, 2 * CS - 1000, 1);
+    CHECK_OK(blockstore_stat(bs, &st1));
+    CHECK(st1.used == st0.used);
+    CHECK_OK(blockstore_delete(bs, "d"));        /* s's layer merges into c's */
+    CHECK_OK(blockstore_stat(bs, &st1));
+    /* c holds its own cluster plus the 3 of the old layer it still sees */
+    CHECK(st1.used == 4 * CS);
+    expect(bs, "c", 1000, 2 * CS - 1000, 1);
+    clean(bs);
+    CHECK_OK(blockstore_delete(bs, "c"));
+    CHECK_OK(blockstore_stat(bs, &st1));
+    CHECK(st1.used == 0 && st1.free == st1.file_bytes && st1.objects == 0 && st1.layers == 0);
+    CHECK_ERR(blockstore_delete(bs, "c"), -ENOENT);
+    clean(bs);
+    blockstore_close(bs);
+}
+
+static void test_live_snapshot(void)
+{
+    struct blockstore *bs = open_store();
+    CHECK_OK(blockstore_create(bs, "live", 1 << 20));
+    struct blockstore_disk *d;
+    CHECK_OK(blockstore_disk_open(bs, "live", 0, &d));
+    char a[100], b[100];
+    memset(a, 'a', sizeof(a));
+    memset(b, 'b', sizeof(b));
+    CHECK_OK(extmap_write(blockstore_disk_map(d), a, 0, 100));
+    CHECK_ERR(blockstore_delete(bs, "live"), -EBUSY);
+    CHECK_OK(blockstore_snapshot(bs, "live", "live-snap"));
+    CHECK_OK(extmap_write(blockstore_disk_map(d), b, 50, 100));
+    CHECK_OK(blockstore_extend(bs, "live", 2 << 20));
+    CHECK_OK(extmap_write(blockstore_disk_map(d), b, (2 << 20) - 100, 100));
+    CHECK_OK(blockstore_disk_close(d));
+    char got[150];
+    CHECK_OK(blockstore_disk_open(bs, "live-snap", BLOCKSTORE_RDONLY, &d));
+    CHECK_OK(extmap_read(blockstore_disk_map(d), got, 0, 150));
+    CHECK(!memcmp(got, a, 100) && got[100] == 0);
+    blockstore_disk_close(d);
+    CHECK_OK(blockstore_disk_open(bs, "live", BLOCKSTORE_RDONLY, &d));
+    CHECK_OK(extmap_read(blockstore_disk_map(d), got, 0, 150));
+    CHECK(!memcmp(got, a, 50) && !memcmp(got + 50, b, 100));
+    blockstore_disk_close(d);
+    clean(bs);
+    CHECK_OK(blockstore_delete(bs, "live"));
+    CHECK_OK(blockstore_delete(bs, "live-snap"));
+    clean(bs);
+    blockstore_close(bs);
+}
+
+static void test_huge_clone(void)
+{
+    /* a 64 TiB disk with data far apart: snapshot and clone are one record each */
+    struct blockstore *bs = open_store();
+    CHECK_OK(blockstore_create(bs, "big", EXTMAP_MAX_SIZE));
+    write_disk(bs, "big", 0, 10, 5);
+    write_disk(bs, "big", EXTMAP_MAX_SIZE - 10, 10, 6);
+    CHECK_OK(blockstore_snapshot(bs, "big", "big-s"));
+    CHECK_OK(blockstore_clone(bs, "big-s", "big-c"));
+    expect(bs, "big-c", EXTMAP_MAX_SIZE - 10, 10, 6);
+    write_disk(bs, "big-c", EXTMAP_MAX_SIZE - 5, 5, 7);
+    expect(bs, "big", EXTMAP_MAX_SIZE - 10, 10, 6);
+    clean(bs);
+    CHECK_OK(blockstore_delete(bs, "big-s"));
+    CHECK_OK(blockstore_delete(bs, "big"));
+    CHECK_OK(blockstore_delete(bs, "big-c"));
+    clean(bs);
+    blockstore_close(bs);
+}
+
+static void test_image_writer(void)
+{
+    struct blockstore *bs = open_store();
+    struct blockstore_writer *w;
+    CHECK_OK(blockstore_image_begin(bs, "img", 0, &w));
+    char *chunk = malloc(100000);
+    for (int k = 0; k < 30; k++) {         /* odd-sized chunks, every third all zeros */
+        if (k % 3 == 2)
+            memset(chunk, 0, 100000);
+        else
+            pattern(chunk, 100000, (unsigned)k);
+        CHECK_OK(blockstore_image_append(w, chunk, 100000));
+    }
+    struct blockstore_info i;
+    CHECK_ERR(blockstore_info(bs, "img", &i), -ENOENT);     /* invisible until commit */
+    CHECK_ERR(blockstore_clone(bs, "img", "x"), -ENOENT);
+    CHECK_OK(blockstore_image_commit(w));
+    CHECK_OK(blockstore_info(bs, "img", &i));
+    CHECK(i.kind == BLOCKSTORE_IMAGE && i.size == 3000000);
+    CHECK(i.allocated < 3000000);                            /* zero runs stay holes */
+    CHECK_OK(blockstore_clone(bs, "img", "vm"));
+    struct blockstore_disk *d;
+    CHECK_OK(blockstore_disk_open(bs, "vm", BLOCKSTORE_RDONLY, &d));
+    char *got = malloc(100000);
+    for (int k = 0; k < 30; k++) {
+        if (k % 3 == 2)
+            memset(chunk, 0, 100000);
+        else
+            pattern(chunk, 100000, (unsigned)k);
+        CHECK_OK(extmap_read(blockstore_disk_map(d), got, (uint64_t)k * 100000, 100000));
+        CHECK(!memcmp(got, chunk, 100000));
+    }
+    blockstore_disk_close(d);
+    CHECK_ERR(blockstore_delete(bs, "nothing"), -ENOENT);
+    /* abort frees everything */
+    struct blockstore_stat s0, s1;
+    CHECK_OK(blockstore_stat(bs, &s0));
+    CHECK_OK(blockstore_image_begin(bs, "gone", 0, &w));
+    CHECK_OK(blockstore_image_append(w, chunk, 100000));
+    CHECK_OK(blockstore_image_write_at(w, 10 << 20, chunk, 5000));
+    blockstore_image_abort(w);
+    CHECK_OK(blockstore_stat(bs, &s1));
+    CHECK(s1.used == s0.used && s1.objects == s0.objects && s1.granted == 0);
+    CHECK_ERR(blockstore_info(bs, "gone", &i), -ENOENT);
+    clean(bs);
+    CHECK_OK(blockstore_delete(bs, "img"));   /* the clone keeps the data */
+    CHECK_OK(blockstore_disk_open(bs, "vm", BLOCKSTORE_RDONLY, &d));
+    pattern(chunk, 100000, 0);
+    CHECK_OK(extmap_read(blockstore_disk_map(d), got, 0, 100000));
+    CHECK(!memcmp(got, chunk, 100000));
+    blockstore_disk_close(d);
+    CHECK_OK(blockstore_delete(bs, "vm"));
+    clean(bs);
+    free(chunk);
+    free(got);
+    blockstore_close(bs);
+}
+
+/* A writer killed before it finishes: its flushed writes survive, its
+ * grant and its unfinished upload are gone after the next open. */
+static void test_killed_writer(void)
+{
+    struct blockstore *bs = open_store();
+    CHECK_OK(blockstore_create(bs, "k", 4 << 20));
+    blockstore_close(bs);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct blockstore *b2;
+        struct blockstore_disk *d;
+        struct blockstore_writer *w;
+        if (blockstore_open(dir, 0, NULL, &b2) < 0 || blockstore_disk_open(b2, "k", 0, &d) < 0)
+            _exit(1);
+        char buf[5000];
+        pattern(buf, sizeof(buf), 9);
+        if (extmap_write(blockstore_disk_map(d), buf, 70000, 5000) < 0 ||
+            extmap_flush(blockstore_disk_map(d)) < 0)
+            _exit(1);
+        pattern(buf, sizeof(buf), 10);     /* not flushed: may or may not survive */
+        if (extmap_write(blockstore_disk_map(d), buf, 3 << 20, 5000) < 0)
+            _exit(1);
+        if (blockstore_image_begin(b2, "upload", 0, &w) < 0 ||
+            blockstore_image_append(w, buf, 5000) < 0)
+            _exit(1);
+        _exit(0);                           /* no close, no commit */
+    }
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    bs = open_store();
+    expect(bs, "k", 70000, 5000, 9);
+    struct blockstore_info i;
+    CHECK_ERR(blockstore_info(bs, "upload", &i), -ENOENT);
+    struct blockstore_stat s;
+    CHECK_OK(blockstore_stat(bs, &s));
+    CHECK(s.granted == 0);
+    clean(bs);
+    CHECK_OK(blockstore_delete(bs, "k"));
+    clean(bs);
+    blockstore_close(bs);
+}
+
+/* check finds damage done behind the store's back, repair mends it */
+static void test_check_repair(void)
+{
+    struct blockstore *bs = open_store();
+    CHECK_OK(blockstore_create(bs, "r", 4 << 20));
+    write_disk(bs, "r", 0, 3 * CS, 1);
+    CHECK_OK(blockstore_delete(bs, "r"));        /* leaves free clusters */
+    CHECK_OK(blockstore_create(bs, "r", 4 << 20));
+    write_disk(bs, "r", 0, CS, 1);
+    clean(bs);
+    MDB_txn *t;
+    MDB_cursor *c;
+    MDB_val k, v;
+    CHECK_OK(bs_begin(bs, 0, &t));               /* lose the free list: a leak */
+    CHECK(mdb_cursor_open(t, bs->freel, &c) == 0);
+    while (mdb_cursor_get(c, &k, &v, MDB_FIRST) == 0)
+        CHECK(mdb_cursor_del(c, 0) == 0);
+    mdb_cursor_close(c);
+    struct obj_rec o;
+    struct layer_rec l;
+    CHECK_OK(bs_obj_get(t, bs, "r", &o));        /* and miscount a layer */
+    CHECK_OK(bs_layer_get(t, bs, o.layer, &l));
+    l.holders = 5;
+    CHECK_OK(bs_layer_put(t, bs, o.layer, &l));
+    CHECK_OK(bs_commit(t));
+    FILE *out = tmpfile();
+    CHECK(blockstore_check(bs, 0, out) >= 2);
+    CHECK(blockstore_check(bs, 1, out) == 0);
+    clean(bs);
+    expect(bs, "r", 0, CS, 1);
+    fclose(out);
+    CHECK_OK(blockstore_delete(bs, "r"));
+    clean(bs);
+    blockstore_close(bs);
+}
+
+int main(void)
+{
+    char base[4200];
+    snprintf(base, sizeof(base), "%s/data", bs_test_tmpdir());
+    dir = base;
+    test_open_and_lock();
+    test_objects();
+    test_live_snapshot();
+    test_huge_clone();
+    test_image_writer();
+    test_killed_writer();
+    test_check_repair();
+    printf("store: ok\n");
+    return 0;
+}
