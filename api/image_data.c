@@ -25,6 +25,14 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The block store is not thread-safe and the server runs requests on
+ * several threads: every call into it (but reads through an open
+ * read-only handle, which has its own ring and descriptors) holds bs_lock.
+ * Hashing runs outside it, so concurrent uploads hash in parallel. */
+static pthread_mutex_t bs_lock = PTHREAD_MUTEX_INITIALIZER;
+#define BS(call) ({ pthread_mutex_lock(&bs_lock); __auto_type _r = (call); \
+                    pthread_mutex_unlock(&bs_lock); _r; })
+
 /* The data objects of image ID in the block store: the uploaded bytes as
  * they came ("ID"), and for qcow2 the converted disk ("ID.disk"). */
 static void disk_name(char out[64], const char *id)
@@ -39,10 +47,10 @@ void img_delete_data(const char *id)
         return;
     char disk[64];
     disk_name(disk, id);
-    int rc = blockstore_delete(bs, id);
+    int rc = BS(blockstore_delete(bs, id));
     if (rc < 0 && rc != -ENOENT)
         fprintf(stderr, "picostackd: image %s: cannot free its data: %s\n", id, blockstore_error());
-    rc = blockstore_delete(bs, disk);
+    rc = BS(blockstore_delete(bs, disk));
     if (rc < 0 && rc != -ENOENT)
         fprintf(stderr, "picostackd: image %s: cannot free its disk: %s\n", disk, blockstore_error());
 }
@@ -63,8 +71,11 @@ struct upload {
 /* Frees u (aborting its writer, if any). */
 static void upload_free(struct upload *u)
 {
-    if (u->w)
+    if (u->w) {
+        pthread_mutex_lock(&bs_lock);
         blockstore_image_abort(u->w);
+        pthread_mutex_unlock(&bs_lock);
+    }
     image_hasher_free(u->h);
     free(u);
 }
@@ -107,7 +118,7 @@ static int on_chunk(struct api_req *r, void *ctx, const void *data, size_t len)
         u->headlen += n;
     }
     image_hasher_update(u->h, data, len);
-    int rc = blockstore_image_append(u->w, data, len);
+    int rc = BS(blockstore_image_append(u->w, data, len));
     if (rc < 0)
         return rc;
     u->size += len;
@@ -121,9 +132,9 @@ static int convert_qcow2(struct upload *u, char *why, size_t whylen)
     char tmp[4200], disk[64];
     snprintf(tmp, sizeof tmp, "%s/blocks/upload-%s.qcow2", img_data_dir(), u->id);
     disk_name(disk, u->id);
-    int rc = blockstore_export(img_bs(), u->id, tmp, BLOCKSTORE_FMT_RAW);
+    int rc = BS(blockstore_export(img_bs(), u->id, tmp, BLOCKSTORE_FMT_RAW));
     if (rc == 0)
-        rc = blockstore_import(img_bs(), tmp, disk, BLOCKSTORE_FMT_QCOW2, NULL, NULL);
+        rc = BS(blockstore_import(img_bs(), tmp, disk, BLOCKSTORE_FMT_QCOW2, NULL, NULL));
     if (rc < 0)
         snprintf(why, whylen, "%s", blockstore_error());
     unlink(tmp);
@@ -171,7 +182,9 @@ static int finish(struct api_req *r, struct upload *u, int64_t vsize)
 static void fail_upload(struct upload *u)
 {
     if (u->w) {
+        pthread_mutex_lock(&bs_lock);
         blockstore_image_abort(u->w);
+        pthread_mutex_unlock(&bs_lock);
         u->w = NULL;
     }
     revert_to_queued(u);
@@ -192,7 +205,7 @@ static void on_end(struct api_req *r, void *ctx, int err)
             api_reply_error(r, 500, "Error storing the image data: %s (%s)", strerror(-err), msg);
         return;
     }
-    int rc = blockstore_image_commit(u->w);
+    int rc = BS(blockstore_image_commit(u->w));
     u->w = NULL;           /* gone after commit, failed or not */
     if (rc < 0) {
         char msg[256];
@@ -271,7 +284,7 @@ void img_upload(struct api_req *r)
     }
     /* A leftover object of an earlier failed attempt is freed first. */
     img_delete_data(id);
-    rc = blockstore_image_begin(img_bs(), id, 0, &u->w);
+    rc = BS(blockstore_image_begin(img_bs(), id, 0, &u->w));
     if (rc < 0) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s", blockstore_error());
@@ -311,7 +324,9 @@ static long read_range(void *ctx, uint64_t pos, char *buf, size_t max)
 static void download_done(void *ctx)
 {
     struct download *d = ctx;
+    pthread_mutex_lock(&bs_lock);
     blockstore_disk_close(d->disk);
+    pthread_mutex_unlock(&bs_lock);
     free(d);
 }
 
@@ -387,7 +402,7 @@ void img_download(struct api_req *r)
     struct download *d = calloc(1, sizeof *d);
     if (!d)
         return api_reply_error(r, 500, "Out of memory.");
-    int rc = blockstore_disk_open(img_bs(), id, BLOCKSTORE_RDONLY, &d->disk);
+    int rc = BS(blockstore_disk_open(img_bs(), id, BLOCKSTORE_RDONLY, &d->disk));
     if (rc < 0) {
         free(d);
         return api_reply_error(r, 500, "Cannot read the data of image %s: %s", id, blockstore_error());
@@ -417,8 +432,11 @@ static int note_object(void *ctx, const struct blockstore_info *i)
 {
     struct orphans *o = ctx;
     char id[STORE_ID_LEN + 1];
-    snprintf(id, sizeof id, "%s", i->name);
     size_t n = strlen(i->name);
+    if (n < STORE_ID_LEN)
+        return 0;
+    memcpy(id, i->name, STORE_ID_LEN);
+    id[STORE_ID_LEN] = '\0';
     if (!image_is_uuid(id) || (n != STORE_ID_LEN && strcmp(i->name + STORE_ID_LEN, ".disk") != 0))
         return 0;
     if (o->n == o->cap) {
@@ -471,7 +489,7 @@ int img_recover(void)
     /* Block-store images without an active record: a crash between the
      * writer's commit and the record's flip, or during a delete. */
     struct orphans o = {0};
-    rc = blockstore_list(img_bs(), note_object, &o);
+    rc = BS(blockstore_list(img_bs(), note_object, &o));
     if (rc >= 0 && (rc = store_begin(image_db_store(img_db()), false, &t)) == 0) {
         for (size_t k = 0; k < o.n; k++) {
             char id[STORE_ID_LEN + 1];
@@ -481,7 +499,7 @@ int img_recover(void)
                         (strcmp(image_status(rec), "active") == 0 ||
                          strcmp(image_status(rec), "deactivated") == 0);
             json_decref(rec);
-            if (!keep && blockstore_delete(img_bs(), o.names[k]) == 0)
+            if (!keep && BS(blockstore_delete(img_bs(), o.names[k])) == 0)
                 fprintf(stderr, "picostackd: freed the data of unfinished image %s\n", o.names[k]);
         }
         store_abort(t);

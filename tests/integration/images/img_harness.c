@@ -107,7 +107,7 @@ int pd_start(struct pd *d, const char *bin_dir)
     int rc = spawn(d);
     if (rc < 0)
         return rc;
-    char path[400], line[256];
+    char path[400], line[512];
     snprintf(path, sizeof path, "%s/admin-openrc", d->dir);
     FILE *f = fopen(path, "r");
     if (!f)

@@ -12,7 +12,7 @@
 extern int t_failures;
 #define CHECK(cond, ...) do { if (!(cond)) { t_failures++; \
     fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-    fprintf(stderr, "" __VA_ARGS__); fputc('\n', stderr); } } while (0)
+    fprintf(stderr, " " __VA_ARGS__); fputc('\n', stderr); } } while (0)
 
 struct pd {
     char bin_dir[512];       /* build/bin */
@@ -20,7 +20,7 @@ struct pd {
     unsigned port;
     pid_t pid;
     char base[64];           /* http://127.0.0.1:PORT */
-    char password[64];       /* admin's, from admin-openrc */
+    char password[512];      /* admin's, from admin-openrc */
 };
 
 /* Start picostackd on a new temporary data dir (under $PICOSTACK_TEST_DIR
