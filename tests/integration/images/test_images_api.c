@@ -599,6 +599,102 @@ static void t_restart(struct pd *d)
     free(tok);
 }
 
+/* ---- qcow2: bytes kept as uploaded, and converted into a disk ---- */
+
+static int sh(const char *cmd)
+{
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc(len > 0 ? (size_t)len : 1);
+    *n = fread(buf, 1, (size_t)len, f);
+    fclose(f);
+    return buf;
+}
+
+static void t_qcow2(struct pd *d)
+{
+    char raw[400], q[400], back[400], cmd[4000];
+    snprintf(raw, sizeof raw, "%s.raw", d->dir);
+    snprintf(q, sizeof q, "%s.qcow2", d->dir);
+    snprintf(back, sizeof back, "%s.back", d->dir);
+    /* 4 MiB of data with a hole, as a raw file, then as qcow2. */
+    size_t n = 4 << 20;
+    char *data = calloc(1, n);
+    struct gen g;
+    gen_init(&g, 77);
+    gen_fill(&g, data, 1 << 20);
+    gen_fill(&g, data + (3 << 20), 1 << 20);
+    FILE *f = fopen(raw, "wb");
+    CHECK(f && fwrite(data, 1, n, f) == n);
+    if (f)
+        fclose(f);
+    snprintf(cmd, sizeof cmd, "qemu-img convert -f raw -O qcow2 '%s' '%s'", raw, q);
+    CHECK(sh(cmd) == 0);
+    size_t qn = 0;
+    char *qbytes = slurp(q, &qn);
+    CHECK(qbytes && qn > 0);
+
+    char *tok = admin_token(d);
+    char *id = create_image(d, tok, "{\"name\":\"q\",\"disk_format\":\"qcow2\",\"container_format\":\"bare\"}");
+    struct resp r;
+    CHECK(upload_buf(d, tok, id, qbytes, qn, &r) == 0 && r.status == 204, "qcow2 upload: %ld %s", r.status, r.body ? r.body : "");
+    resp_free(&r);
+    char md5[33];
+    md5_hex(qbytes, qn, md5);
+    json_t *img = get_image(d, tok, id);
+    CHECK(img && strcmp(jstr(img, "status"), "active") == 0);
+    CHECK(img && json_integer_value(json_object_get(img, "size")) == (json_int_t)qn);
+    CHECK(img && json_integer_value(json_object_get(img, "virtual_size")) == (json_int_t)n);
+    CHECK(img && strcmp(jstr(img, "checksum"), md5) == 0);
+    json_decref(img);
+    char file[256];
+    snprintf(file, sizeof file, "/image/v2/images/%s/file", id);
+    req(d, "GET", file, tok, NULL, NULL, &r);
+    CHECK(r.status == 200 && r.len == qn && memcmp(r.body, qbytes, qn) == 0, "the qcow2 bytes come back as uploaded");
+    resp_free(&r);
+
+    /* Not a qcow2 at all, or a broken one: 400, back to queued, nothing kept. */
+    char *bad = create_image(d, tok, "{\"name\":\"bad\",\"disk_format\":\"qcow2\",\"container_format\":\"bare\"}");
+    CHECK(upload_buf(d, tok, bad, data, 1 << 20, &r) == 0 && r.status == 400, "raw bytes as qcow2: %ld", r.status);
+    resp_free(&r);
+    char broken[4096];
+    memcpy(broken, qbytes, sizeof broken);
+    memset(broken + 40, 0xff, 64);       /* L1 table offset and friends */
+    CHECK(upload_buf(d, tok, bad, broken, sizeof broken, &r) == 0 && r.status == 400, "broken qcow2: %ld", r.status);
+    resp_free(&r);
+    img = get_image(d, tok, bad);
+    CHECK(img && strcmp(jstr(img, "status"), "queued") == 0);
+    json_decref(img);
+
+    /* The converted disk, read back by the block store's own tool, is the
+     * raw data. */
+    CHECK(pd_stop(d, SIGTERM) == 0);
+    snprintf(cmd, sizeof cmd, "'%s/picostack-img' --store '%s' export %s.disk '%s' && cmp '%s' '%s'",
+             d->bin_dir, d->dir, id, back, raw, back);
+    CHECK(sh(cmd) == 0, "%s", cmd);
+    snprintf(cmd, sizeof cmd, "'%s/picostack-img' --store '%s' list | grep -c %s", d->bin_dir, d->dir, bad);
+    CHECK(sh(cmd) != 0, "the refused upload left objects");
+    CHECK(sh((snprintf(cmd, sizeof cmd, "'%s/picostack-img' --store '%s' check >&2", d->bin_dir, d->dir), cmd)) == 0);
+    unlink(raw);
+    unlink(q);
+    unlink(back);
+    free(data);
+    free(qbytes);
+    free(id);
+    free(bad);
+    free(tok);
+}
+
 int main(int argc, char **argv)
 {
     static const struct subtest tests[] = {
@@ -609,6 +705,7 @@ int main(int argc, char **argv)
         { "big", t_big },
         { "cutoff", t_cutoff },
         { "restart", t_restart },
+        { "qcow2", t_qcow2 },
     };
     return run_subtest(argc, argv, tests, sizeof tests / sizeof tests[0]);
 }
