@@ -205,8 +205,16 @@ static void on_end(struct api_req *r, void *ctx, int err)
             api_reply_error(r, 500, "Error storing the image data: %s (%s)", strerror(-err), msg);
         return;
     }
-    int rc = BS(blockstore_image_commit(u->w));
-    u->w = NULL;           /* gone after commit, failed or not */
+    int rc = 0;
+    if (u->size == 0 && !u->qcow2) {
+        /* An empty image (Glance allows them): no block-store object. */
+        pthread_mutex_lock(&bs_lock);
+        blockstore_image_abort(u->w);
+        pthread_mutex_unlock(&bs_lock);
+    } else {
+        rc = BS(blockstore_image_commit(u->w));
+    }
+    u->w = NULL;           /* gone after commit or abort, failed or not */
     if (rc < 0) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s", blockstore_error());
@@ -398,6 +406,10 @@ void img_download(struct api_req *r)
         snprintf(cr, sizeof cr, "bytes */%" PRIu64, size);
         api_reply_header(r, "Content-Range", cr);
         return api_reply_error(r, 416, "Requested range not satisfiable (image size %" PRIu64 ").", size);
+    }
+    if (size == 0) {
+        api_reply_header(r, "Content-MD5", md5);
+        return api_reply_text(r, 200, "application/octet-stream", "");
     }
     struct download *d = calloc(1, sizeof *d);
     if (!d)

@@ -247,6 +247,22 @@ static void t_lifecycle(struct pd *d)
     CHECK(img && jstr(img, "checksum") && strcmp(jstr(img, "checksum"), gm) == 0);
     json_decref(img);
 
+    /* An empty upload makes an empty active image, as in Glance. */
+    char *empty = create_image(d, tok, "{\"name\":\"empty\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
+    CHECK(upload_buf(d, tok, empty, "", 0, &r) == 0 && r.status == 204, "empty upload: %ld %s", r.status, r.body ? r.body : "");
+    resp_free(&r);
+    img = get_image(d, tok, empty);
+    CHECK(img && strcmp(jstr(img, "status"), "active") == 0 && json_integer_value(json_object_get(img, "size")) == 0);
+    CHECK(img && strcmp(jstr(img, "checksum"), "d41d8cd98f00b204e9800998ecf8427e") == 0);
+    json_decref(img);
+    snprintf(path, sizeof path, "/image/v2/images/%s/file", empty);
+    req(d, "GET", path, tok, NULL, NULL, &r);
+    CHECK(r.status == 200 && r.len == 0);
+    resp_free(&r);
+    snprintf(path, sizeof path, "/image/v2/images/%s", empty);
+    CHECK(status_of(d, "DELETE", path, tok, NULL, NULL) == 204);
+    free(empty);
+
     /* Metrics count images by status. */
     req(d, "GET", "/metrics", NULL, NULL, NULL, &r);
     CHECK(r.body && strstr(r.body, "picostack_images{status=\"active\"} 2"), "metrics:\n%s", r.body ? r.body : "");
