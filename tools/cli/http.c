@@ -134,10 +134,17 @@ const char *http_error_message(const struct http_resp *r, char *buf, size_t len)
     if (r->body && r->len) {
         json_t *j = json_loadb(r->body, r->len, 0, NULL);
         const char *m = find_message(j, 0);
-        if (m)
+        const char *h1 = strstr(r->body, "</h1>");
+        if (m) {
             snprintf(buf, len, "%s", m);
-        else
+        } else if (h1) {
+            /* Glance's HTML error page: the message follows the heading. */
+            h1 += 5;
+            h1 += strspn(h1, " \t\r\n");
+            snprintf(buf, len, "%.*s", (int)strcspn(h1, "<"), h1);
+        } else {
             snprintf(buf, len, "%.*s", (int)(r->len > 300 ? 300 : r->len), r->body);
+        }
         json_decref(j);
         /* Keep one line. */
         for (char *p = buf; *p; p++)
