@@ -123,7 +123,7 @@ struct api_server *api_req_server(struct api_req *r);
 const char *api_req_method(const struct api_req *r);
 const char *api_req_path(const struct api_req *r);     /* after the prefix */
 const char *api_req_param(const struct api_req *r, unsigned i);   /* "{}" captures */
-const char *api_req_query(struct api_req *r, const char *key);    /* NULL if absent */
+const char *api_req_query(struct api_req *r, const char *key);    /* NULL if absent, "" if valueless */
 const char *api_req_header(struct api_req *r, const char *name);  /* NULL if absent */
 /* "http://host:port" as the client reached us (Host header), else the
  * listen address; for links and the catalog. */

@@ -264,10 +264,10 @@ static json_t *new_record(json_t *e, enum identity_kind k)
 {
     char id[STORE_ID_LEN + 1];
     store_new_id(id);
-    json_t *rec = json_pack("{s:s, s:O, s:s, s:O}", "id", id, "name",
+    json_t *opts = json_object_get(e, "options");
+    json_t *rec = json_pack("{s:s, s:O, s:s, s:o}", "id", id, "name",
                             json_object_get(e, "name"), "description", "", "options",
-                            json_object_get(e, "options") ? json_object_get(e, "options")
-                                                          : json_object());
+                            opts ? json_deep_copy(opts) : json_object());
     if (json_is_string(json_object_get(e, "description")))
         json_object_set(rec, "description", json_object_get(e, "description"));
     if (k == IDENTITY_ROLE) {

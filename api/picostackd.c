@@ -156,7 +156,7 @@ static int mkdir_p(const char *path)
 
 static int write_openrc(const struct options *o, const char *password)
 {
-    char path[PATH_MAX], tmp[PATH_MAX];
+    char path[PATH_MAX + 32], tmp[PATH_MAX + 32];
     snprintf(path, sizeof(path), "%s/admin-openrc", o->data);
     snprintf(tmp, sizeof(tmp), "%s/.admin-openrc.tmp", o->data);
     const char *host = strcmp(o->addr, "0.0.0.0") ? o->addr : "127.0.0.1";
@@ -190,6 +190,20 @@ static int write_openrc(const struct options *o, const char *password)
     return rename(tmp, path) < 0 ? -errno : 0;
 }
 
+static int publish_openrc(struct options *o, char *password)
+{
+    int rc = write_openrc(o, password);
+    sodium_memzero(password, 33);
+    if (rc < 0) {
+        fprintf(stderr, "picostackd: cannot write %s/admin-openrc: %s\n", o->data,
+                strerror(-rc));
+        return rc;
+    }
+    fprintf(stderr, "picostackd: first start: admin credentials in %s/admin-openrc\n",
+            o->data);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -212,7 +226,7 @@ int main(int argc, char **argv)
     }
     api_image_configure(bs, o.data);
 
-    char state[PATH_MAX];
+    char state[PATH_MAX + 16];
     snprintf(state, sizeof(state), "%s/state", o.data);
     struct store *store;
     struct identity *idn;
@@ -251,24 +265,20 @@ int main(int argc, char **argv)
     rc = api_server_new(&cfg, &srv);
     for (size_t i = 0; !rc && i < sizeof(services) / sizeof(services[0]); i++)
         rc = api_server_add_service(srv, services[i]);
+    /* The credentials exist before the first client can connect (with port
+     * 0 the port is known only once listening). */
+    if (!rc && created && o.port)
+        rc = publish_openrc(&o, password);
     if (!rc)
         rc = api_server_start(srv);
+    if (!rc && created && !o.port) {
+        o.port = api_server_port(srv);
+        rc = publish_openrc(&o, password);
+    }
     if (rc) {
         fprintf(stderr, "picostackd: cannot serve on %s:%u: %s\n", o.addr, o.port,
                 strerror(-rc));
         return 1;
-    }
-    if (created) {
-        o.port = api_server_port(srv);
-        rc = write_openrc(&o, password);
-        sodium_memzero(password, sizeof(password));
-        if (rc < 0) {
-            fprintf(stderr, "picostackd: cannot write %s/admin-openrc: %s\n", o.data,
-                    strerror(-rc));
-            return 1;
-        }
-        fprintf(stderr, "picostackd: first start: admin credentials in %s/admin-openrc\n",
-                o.data);
     }
     fprintf(stderr, "picostackd: serving http://%s:%u (data %s, pid %d)\n", o.addr,
             api_server_port(srv), o.data, (int)getpid());

@@ -524,9 +524,28 @@ const char *api_req_param(const struct api_req *r, unsigned i)
     return i < r->n_params ? r->params[i] : NULL;
 }
 
+struct query_find {
+    const char *key, *value;
+    bool found;
+};
+
+static enum MHD_Result find_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    (void)kind;
+    struct query_find *q = cls;
+    if (strcmp(key, q->key) != 0)
+        return MHD_YES;
+    q->found = true;
+    q->value = value ? value : "";   /* "?nocatalog" is present, with no value */
+    return MHD_NO;
+}
+
 const char *api_req_query(struct api_req *r, const char *key)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+    struct query_find q = { key, NULL, false };
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, find_arg, &q);
+    return q.found ? q.value : NULL;
 }
 
 const char *api_req_header(struct api_req *r, const char *name)

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# End-to-end: Debian's real `openstack` CLI against a real picostackd, used
+# as a person would after sourcing admin-openrc.
+#   openstack-cli.sh PICOSTACKD
+set -uo pipefail
+bin=${1:?usage: openstack-cli.sh PICOSTACKD}
+command -v openstack >/dev/null || { echo "openstack CLI not installed"; exit 1; }
+
+dir=$(mktemp -d /tmp/picostack-e2e-XXXXXX)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$bin" --data "$dir" --listen "127.0.0.1:$port" 2>"$dir.log" &
+pid=$!
+cleanup() {
+    kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    [ "$fails" -eq 0 ] || tail -30 "$dir.log"
+    rm -rf "$dir" "$dir.log"
+}
+fails=0
+trap cleanup EXIT
+for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$port/healthcheck" >/dev/null && break
+    sleep 0.05
+done
+
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+expect() {  # expect DESCRIPTION PATTERN OUTPUT
+    grep -qE -- "$2" <<<"$3" || fail "$1: /$2/ not in: $3"
+}
+os() { openstack "$@" 2>&1; }
+
+# shellcheck disable=SC1091
+. "$dir/admin-openrc"
+[ "$(stat -c %a "$dir/admin-openrc")" = 600 ] || fail "admin-openrc mode"
+expect "OS_AUTH_URL" "^http://127.0.0.1:$port/identity$" "$OS_AUTH_URL"
+
+out=$(os token issue -f json)
+expect "token issue" '"project_id": "[0-9a-f-]{36}"' "$out"
+expect "token issue" '"expires": ' "$out"
+token=$(jq -r .id <<<"$out" 2>/dev/null || python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$out")
+
+out=$(os catalog list -f value)
+for t in identity image block-storage volumev3 network compute; do
+    expect "catalog list: $t" "^[a-z0-9]+ $t " "$out"
+done
+expect "catalog url" "http://127.0.0.1:$port/volume/v3" "$out"
+expect "catalog url" "http://127.0.0.1:$port/compute/v2.1" "$out"
+
+out=$(os project create --domain default e2e-demo -f value -c name)
+expect "project create" "^e2e-demo$" "$out"
+out=$(os project create e2e-other -f value -c domain_id)
+expect "project create (no --domain)" "^default$" "$out"
+out=$(os project create e2e-demo 2>&1)
+expect "duplicate project" "Conflict|409" "$out"
+out=$(os project list -f value -c Name)
+expect "project list" "e2e-demo" "$out"
+expect "project list" "e2e-other" "$out"
+
+out=$(os user create --domain default --password pw1 --project e2e-demo e2e-alice -f value -c name)
+expect "user create" "^e2e-alice$" "$out"
+out=$(os user list -f value -c Name)
+expect "user list" "e2e-alice" "$out"
+out=$(os role create e2e-role -f value -c name)
+expect "role create" "^e2e-role$" "$out"
+out=$(os role list -f value -c Name)
+expect "role list" "member" "$out"
+expect "role list" "e2e-role" "$out"
+
+os role add --project e2e-demo --user e2e-alice member >/dev/null || fail "role add"
+os role add --project e2e-demo --user e2e-alice e2e-role >/dev/null || fail "role add custom"
+out=$(os role assignment list --names -f value)
+expect "assignment --names" "member e2e-alice@Default +e2e-demo@Default" "$out"
+out=$(os role assignment list --user e2e-alice --project e2e-demo -f value -c Role)
+[ "$(wc -l <<<"$out")" -eq 2 ] || fail "assignment list --user --project: $out"
+out=$(os role remove --project e2e-demo --user e2e-alice e2e-role && os role delete e2e-role \
+      && os role list -f value -c Name)
+grep -q e2e-role <<<"$out" && fail "role delete: $out"
+
+# A member of another project: sees its project only, may not administer.
+(
+    fails=0
+    export OS_USERNAME=e2e-alice OS_PASSWORD=pw1 OS_PROJECT_NAME=e2e-demo
+    out=$(os token issue -f value -c project_id)
+    expect "member token" "^[0-9a-f-]{36}$" "$out"
+    out=$(os project list -f value -c Name)
+    [ "$out" = e2e-demo ] || fail "member project list: $out"
+    out=$(os user list)
+    expect "member user list" "403|not authorized" "$out"
+    out=$(os project create sneaky)
+    expect "member project create" "403|not authorized" "$out"
+    exit "$fails"
+) || fails=$((fails + $?))
+
+os user set --password pw2 e2e-alice >/dev/null || fail "user set --password"
+out=$(OS_USERNAME=e2e-alice OS_PASSWORD=pw1 OS_PROJECT_NAME=e2e-demo os token issue)
+expect "old password refused" "401|authenticat" "$out"
+
+os user delete e2e-alice >/dev/null || fail "user delete"
+os project delete e2e-demo e2e-other >/dev/null || fail "project delete"
+out=$(os project list -f value -c Name)
+[ "$out" = admin ] || fail "project list after delete: $out"
+
+os token revoke "$token" >/dev/null || fail "token revoke"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Auth-Token: $token" \
+       "http://127.0.0.1:$port/identity/v3/projects")
+[ "$code" = 401 ] || fail "revoked token still works: $code"
+
+[ "$fails" -eq 0 ] && echo "e2e openstack CLI: ok" || echo "e2e openstack CLI: $fails failures"
+exit $((fails > 0))
