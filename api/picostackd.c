@@ -5,6 +5,8 @@
  * the OpenStack-compatible API until SIGTERM/SIGINT. */
 #include "api/api.h"
 #include "api/identity_internal.h"
+#include "api/image_internal.h"
+#include "core/blockstore/blockstore.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,7 @@
 /* Every service of the daemon; a new one is one more line here. */
 static const struct api_service *const services[] = {
     &api_identity_service,
+    &api_image_service,
 };
 
 struct options {
@@ -151,26 +154,6 @@ static int mkdir_p(const char *path)
     return mkdir(buf, 0700) < 0 && errno != EEXIST ? -errno : 0;
 }
 
-/* One owner per data dir: an exclusive flock on DIR/lock, held until exit. */
-static int lock_data_dir(const char *dir)
-{
-    char path[PATH_MAX + 16];
-    snprintf(path, sizeof(path), "%s/lock", dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        int e = errno;
-        close(fd);
-        return e == EWOULDBLOCK ? -EBUSY : -e;
-    }
-    char pid[32];
-    int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-    if (ftruncate(fd, 0) == 0 && write(fd, pid, n) != n)
-        fprintf(stderr, "picostackd: cannot write %s\n", path);
-    return fd;
-}
-
 static int write_openrc(const struct options *o, const char *password)
 {
     char path[PATH_MAX + 32], tmp[PATH_MAX + 32];
@@ -231,13 +214,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "picostackd: cannot create %s: %s\n", o.data, strerror(-rc));
         return 1;
     }
-    int lock_fd = lock_data_dir(o.data);
-    if (lock_fd < 0) {
+    /* One owner per data dir: opening the block store takes DIR/lock (an
+     * exclusive flock, held until exit) and recovers what a crash left. */
+    struct blockstore *bs;
+    rc = blockstore_open(o.data, BLOCKSTORE_CREATE, NULL, &bs);
+    if (rc < 0) {
         fprintf(stderr, "picostackd: %s: %s\n", o.data,
-                lock_fd == -EBUSY ? "in use by another process (DIR/lock is held)"
-                                  : strerror(-lock_fd));
+                rc == -EBUSY ? "in use by another process (DIR/lock is held)"
+                             : blockstore_error());
         return 1;
     }
+    api_image_configure(bs, o.data);
 
     char state[PATH_MAX + 16];
     snprintf(state, sizeof(state), "%s/state", o.data);
@@ -303,7 +290,7 @@ int main(int argc, char **argv)
     api_server_free(srv);
     identity_close(idn);
     store_close(store);
-    close(lock_fd);
+    blockstore_close(bs);
     fprintf(stderr, "picostackd: stopped\n");
     return 0;
 }

@@ -459,7 +459,7 @@ int api_server_start(struct api_server *srv)
         if (rc)
             return -rc;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TCP_FASTOPEN;
     if (srv->cfg.log_level >= 2)
         flags |= MHD_USE_ERROR_LOG;

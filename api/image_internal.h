@@ -1,0 +1,42 @@
+/* Private to api/: the Glance v2 image service (image_*.c). */
+#ifndef PICOSTACK_API_IMAGE_INTERNAL_H
+#define PICOSTACK_API_IMAGE_INTERNAL_H
+
+#include "api/api.h"
+#include "core/images/images.h"
+
+struct blockstore;
+
+extern const struct api_service api_image_service;
+
+/* Before the server starts: the block store holding image data (owned by
+ * picostackd) and the data dir (for the qcow2 conversion's scratch file).
+ * Without a block store, uploads and downloads answer 503. */
+void api_image_configure(struct blockstore *bs, const char *data_dir);
+
+/* Shared by image_service.c and image_data.c. */
+struct image_db *img_db(void);
+struct blockstore *img_bs(void);
+const char *img_data_dir(void);
+struct image_caller img_caller(struct api_req *r);
+/* Opens a transaction; replies 500 and returns NULL on failure. */
+struct store_txn *img_txn(struct api_req *r, bool write);
+/* Commits; replies 500 (returns false) on failure. */
+bool img_commit(struct api_req *r, struct store_txn *t);
+/* The image {} of the path if the caller may see it: replies 404 (and
+ * returns NULL) otherwise. A new reference. */
+json_t *img_load_visible(struct api_req *r, struct store_txn *t, const char *id,
+                         const struct image_caller *who);
+/* Replies with an image_err (204 as an empty reply). */
+void img_reply_err(struct api_req *r, const struct image_err *err);
+
+/* image_data.c: PUT and GET /v2/images/{id}/file. */
+void img_upload(struct api_req *r);
+void img_download(struct api_req *r);
+/* Deletes an image's data objects from the block store (no error if none). */
+void img_delete_data(const char *id);
+/* At start: uploads that were in flight go back to queued, block-store
+ * objects no active image owns are freed. */
+int img_recover(void);
+
+#endif

@@ -1,0 +1,712 @@
+/* The image service: Glance v2 (a subset) under /image, as DevStack lays
+ * it out. Records and rules live in core/images; this file maps HTTP and
+ * JSON to them. Uploads and downloads are in image_data.c. */
+#include "api/image_internal.h"
+#include "core/store/store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct {
+    struct image_db *db;
+    struct blockstore *bs;
+    char data_dir[4096];
+} svc;
+
+void api_image_configure(struct blockstore *bs, const char *data_dir)
+{
+    svc.bs = bs;
+    snprintf(svc.data_dir, sizeof svc.data_dir, "%s", data_dir ? data_dir : "");
+}
+
+struct image_db *img_db(void) { return svc.db; }
+struct blockstore *img_bs(void) { return svc.bs; }
+const char *img_data_dir(void) { return svc.data_dir; }
+
+struct image_caller img_caller(struct api_req *r)
+{
+    const struct identity_token *t = api_req_auth(r);
+    struct image_caller c = {0};
+    if (!t)
+        return c;
+    c.project_id = t->project_id[0] ? t->project_id : NULL;
+    c.is_admin = (t->role_flags & IDENTITY_ADMIN) != 0;
+    c.can_write = c.project_id && (t->role_flags & (IDENTITY_ADMIN | IDENTITY_MEMBER)) != 0;
+    return c;
+}
+
+struct store_txn *img_txn(struct api_req *r, bool write)
+{
+    struct store_txn *t;
+    int rc = store_begin(image_db_store(svc.db), write, &t);
+    if (rc < 0) {
+        api_reply_error(r, 500, "Cannot open the image store: %s", strerror(-rc));
+        return NULL;
+    }
+    return t;
+}
+
+bool img_commit(struct api_req *r, struct store_txn *t)
+{
+    int rc = store_commit(t);
+    if (rc < 0) {
+        api_reply_error(r, rc == -ENOSPC || rc == -ENOMEM ? 413 : 500,
+                        "Cannot save the change: %s", strerror(-rc));
+        return false;
+    }
+    return true;
+}
+
+void img_reply_err(struct api_req *r, const struct image_err *err)
+{
+    if (err->status == 204)
+        api_reply_empty(r, 204);
+    else
+        api_reply_error(r, err->status, "%s", err->msg);
+}
+
+/* The caller project's membership status of img, or NULL. */
+static const char *member_status(struct store_txn *t, const json_t *img,
+                                 const struct image_caller *who, char buf[16])
+{
+    const char *vis = json_string_value(json_object_get(img, "visibility"));
+    if (!who->project_id || !vis || strcmp(vis, "shared") != 0)
+        return NULL;
+    json_t *m;
+    if (image_db_member_get(t, svc.db, json_string_value(json_object_get(img, "id")),
+                            who->project_id, &m) < 0)
+        return NULL;
+    snprintf(buf, 16, "%s", json_string_value(json_object_get(m, "status")));
+    json_decref(m);
+    return buf;
+}
+
+json_t *img_load_visible(struct api_req *r, struct store_txn *t, const char *id,
+                         const struct image_caller *who)
+{
+    json_t *img = NULL;
+    int rc = image_db_get(t, svc.db, id, &img);
+    if (rc < 0 && rc != -ENOENT) {
+        api_reply_error(r, 500, "Cannot read image %s: %s", id, strerror(-rc));
+        return NULL;
+    }
+    char ms[16];
+    if (img && image_can_see(img, who, member_status(t, img, who, ms)))
+        return img;
+    json_decref(img);
+    /* Another project's private image is as unknown as a missing one. */
+    api_reply_error(r, 404, "No image found with ID %s", id);
+    return NULL;
+}
+
+/* ---- version discovery ---- */
+
+static json_t *version(struct api_req *r, const char *id, const char *status)
+{
+    char href[512];
+    snprintf(href, sizeof href, "%s/image/v2/", api_req_base_url(r));
+    return json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "id", id, "status", status,
+                     "links", "rel", "self", "href", href);
+}
+
+static json_t *versions_body(struct api_req *r)
+{
+    static const char *const older[] = { "v2.15", "v2.9", "v2.7", "v2.6", "v2.5", "v2.4",
+                                         "v2.3", "v2.2", "v2.1", "v2.0" };
+    json_t *list = json_array();
+    json_array_append_new(list, version(r, "v2.16", "CURRENT"));
+    for (size_t i = 0; i < sizeof older / sizeof older[0]; i++)
+        json_array_append_new(list, version(r, older[i], "SUPPORTED"));
+    return json_pack("{s:o}", "versions", list);
+}
+
+/* GET /image: 300 Multiple Choices, as Glance answers. */
+static void versions_root(struct api_req *r) { api_reply_json(r, 300, versions_body(r)); }
+static void versions_list(struct api_req *r) { api_reply_json(r, 200, versions_body(r)); }
+
+/* ---- images ---- */
+
+static const char *query_get(void *ctx, const char *name)
+{
+    return api_req_query(ctx, name);
+}
+
+struct list_ctx {
+    struct store_txn *t;
+    const struct image_query *q;
+    const struct image_caller *who;
+    json_t *match;
+};
+
+static int list_one(json_t *img, void *ctx)
+{
+    struct list_ctx *l = ctx;
+    char ms[16];
+    if (image_query_match(l->q, img, l->who, member_status(l->t, img, l->who, ms)))
+        json_array_append(l->match, img);
+    return 0;
+}
+
+/* Appends "&key=value" (escaped) for each list parameter the request had
+ * (but the marker), so the `next` link repeats the same query. */
+static void next_link(struct api_req *r, const char *marker, char *out, size_t len)
+{
+    static const char *const keys[] = { "limit", "name", "status", "visibility", "owner",
+                                        "member_status", "os_hidden", "tag", "sort",
+                                        "sort_key", "sort_dir", NULL };
+    size_t n = (size_t)snprintf(out, len, "/v2/images?marker=%s", marker);
+    for (size_t i = 0; keys[i] && n < len; i++) {
+        const char *v = api_req_query(r, keys[i]);
+        if (!v)
+            continue;
+        n += (size_t)snprintf(out + n, len - n, "&%s=", keys[i]);
+        for (const unsigned char *p = (const unsigned char *)v; *p && n + 4 < len; p++) {
+            if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                (*p >= '0' && *p <= '9') || strchr("-_.~:,", *p))
+                out[n++] = (char)*p;
+            else
+                n += (size_t)snprintf(out + n, len - n, "%%%02X", *p);
+        }
+        out[n < len ? n : len - 1] = '\0';
+    }
+}
+
+static void list_images(struct api_req *r)
+{
+    struct image_caller who = img_caller(r);
+    struct image_query q;
+    struct image_err err;
+    if (image_query_parse(&q, query_get, r, &err) < 0)
+        return img_reply_err(r, &err);
+    struct store_txn *t = img_txn(r, false);
+    if (!t)
+        return;
+    struct list_ctx l = { .t = t, .q = &q, .who = &who, .match = json_array() };
+    int rc = image_db_scan(t, svc.db, list_one, &l);
+    store_abort(t);
+    if (rc < 0) {
+        json_decref(l.match);
+        return api_reply_error(r, 500, "Cannot list images: %s", strerror(-rc));
+    }
+    bool more = false;
+    json_t *page = image_query_page(&q, l.match, &more, &err);
+    json_decref(l.match);
+    if (!page)
+        return img_reply_err(r, &err);
+    json_t *images = json_array();
+    size_t i; json_t *img;
+    json_array_foreach(page, i, img)
+        json_array_append_new(images, image_view(img));
+    json_t *body = json_pack("{s:o, s:s, s:s}", "images", images, "first", "/v2/images",
+                             "schema", "/v2/schemas/images");
+    if (more && json_array_size(page)) {
+        char next[2048];
+        const char *last = json_string_value(json_object_get(json_array_get(page, json_array_size(page) - 1), "id"));
+        next_link(r, last, next, sizeof next);
+        json_object_set_new(body, "next", json_string(next));
+    }
+    json_decref(page);
+    api_reply_json(r, 200, body);
+}
+
+static void create_image(struct api_req *r)
+{
+    struct image_caller who = img_caller(r);
+    if (!who.can_write)
+        return api_reply_error(r, 403, "You are not authorized to create images.");
+    json_t *body = api_req_json(r);
+    if (!body)
+        return;
+    char id[STORE_ID_LEN + 1];
+    const char *want = json_string_value(json_object_get(body, "id"));
+    if (want && image_is_uuid(want))
+        snprintf(id, sizeof id, "%s", want);
+    else
+        store_new_id(id);
+    char now[32];
+    image_timestamp(now);
+    struct image_err err;
+    json_t *img = image_new(body, id, &who, now, &err);
+    json_decref(body);
+    if (!img)
+        return img_reply_err(r, &err);
+    struct store_txn *t = img_txn(r, true);
+    if (!t) {
+        json_decref(img);
+        return;
+    }
+    json_t *old = NULL;
+    if (image_db_get(t, svc.db, id, &old) == 0) {
+        json_decref(old);
+        store_abort(t);
+        json_decref(img);
+        return api_reply_error(r, 409, "Image with identifier %s already exists!", id);
+    }
+    int rc = image_db_put(t, svc.db, img);
+    if (rc < 0) {
+        store_abort(t);
+        json_decref(img);
+        return api_reply_error(r, 500, "Cannot store the image: %s", strerror(-rc));
+    }
+    if (!img_commit(r, t)) {
+        json_decref(img);
+        return;
+    }
+    char location[512];
+    snprintf(location, sizeof location, "%s/image/v2/images/%s", api_req_base_url(r), id);
+    api_reply_header(r, "Location", location);
+    api_reply_json(r, 201, image_view(img));
+    json_decref(img);
+}
+
+static void show_image(struct api_req *r)
+{
+    struct image_caller who = img_caller(r);
+    struct store_txn *t = img_txn(r, false);
+    if (!t)
+        return;
+    json_t *img = img_load_visible(r, t, api_req_param(r, 0), &who);
+    store_abort(t);
+    if (!img)
+        return;
+    api_reply_json(r, 200, image_view(img));
+    json_decref(img);
+}
+
+/* Runs change(img) on a visible image inside one write transaction and
+ * stores the result; replies with reply_status (200 with the image, or
+ * 204). */
+static void modify(struct api_req *r, int (*change)(json_t *img, void *ctx,
+                                                    struct image_err *err),
+                   void *ctx, int reply_status)
+{
+    struct image_caller who = img_caller(r);
+    struct store_txn *t = img_txn(r, true);
+    if (!t)
+        return;
+    json_t *img = img_load_visible(r, t, api_req_param(r, 0), &who);
+    if (!img) {
+        store_abort(t);
+        return;
+    }
+    struct image_err err;
+    if (!image_can_modify(img, &who)) {
+        err = (struct image_err){ 403, "You are not permitted to modify this image." };
+        goto refuse;
+    }
+    if (change(img, ctx, &err) < 0)
+        goto refuse;
+    int rc = image_db_put(t, svc.db, img);
+    if (rc < 0) {
+        store_abort(t);
+        json_decref(img);
+        return api_reply_error(r, 500, "Cannot store the image: %s", strerror(-rc));
+    }
+    if (img_commit(r, t)) {
+        if (reply_status == 200)
+            api_reply_json(r, 200, image_view(img));
+        else
+            api_reply_empty(r, reply_status);
+    }
+    json_decref(img);
+    return;
+refuse:
+    store_abort(t);
+    json_decref(img);
+    img_reply_err(r, &err);
+}
+
+struct patch_ctx {
+    json_t *ops;
+    struct image_caller who;
+};
+
+static int apply_patch(json_t *img, void *ctx, struct image_err *err)
+{
+    struct patch_ctx *p = ctx;
+    char now[32];
+    image_timestamp(now);
+    return image_patch(img, p->ops, &p->who, now, err);
+}
+
+static void patch_image(struct api_req *r)
+{
+    const char *ct = api_req_header(r, "Content-Type");
+    if (!ct || (strncmp(ct, "application/openstack-images-v2.1-json-patch", 44) != 0 &&
+                strncmp(ct, "application/openstack-images-v2.0-json-patch", 44) != 0))
+        return api_reply_error(r, 415, "Unsupported Content-Type: use application/openstack-images-v2.1-json-patch");
+    size_t len = 0;
+    const char *text = api_req_body(r, &len);
+    json_error_t je;
+    struct patch_ctx p = { .who = img_caller(r) };
+    p.ops = text ? json_loadb(text, len, 0, &je) : NULL;
+    if (!p.ops)
+        return api_reply_error(r, 400, "Malformed JSON patch: %s", text ? je.text : "no body");
+    modify(r, apply_patch, &p, 200);
+    json_decref(p.ops);
+}
+
+static int do_deactivate(json_t *img, void *ctx, struct image_err *err)
+{
+    (void)ctx;
+    char now[32];
+    image_timestamp(now);
+    return image_deactivate(img, now, err);
+}
+
+static int do_reactivate(json_t *img, void *ctx, struct image_err *err)
+{
+    (void)ctx;
+    char now[32];
+    image_timestamp(now);
+    return image_reactivate(img, now, err);
+}
+
+static void deactivate(struct api_req *r) { modify(r, do_deactivate, NULL, 204); }
+static void reactivate(struct api_req *r) { modify(r, do_reactivate, NULL, 204); }
+
+static int tag_change(json_t *img, void *ctx, struct image_err *err, bool add)
+{
+    const char *tag = ctx;
+    json_t *tags = json_object_get(img, "tags");
+    if (!json_is_array(tags)) {
+        tags = json_array();
+        json_object_set_new(img, "tags", tags);
+    }
+    size_t i; json_t *v;
+    json_array_foreach(tags, i, v)
+        if (strcmp(json_string_value(v), tag) == 0) {
+            if (!add)
+                json_array_remove(tags, i);
+            goto done;
+        }
+    if (!add) {
+        err->status = 404;
+        snprintf(err->msg, sizeof err->msg, "Tag %s not found.", tag);
+        return -1;
+    }
+    if (strlen(tag) > IMAGE_MAX_PROPERTY_LEN) {
+        err->status = 400;
+        snprintf(err->msg, sizeof err->msg, "Tag too long.");
+        return -1;
+    }
+    json_array_append_new(tags, json_string(tag));
+done:;
+    char now[32];
+    image_timestamp(now);
+    json_object_set_new(img, "updated_at", json_string(now));
+    return 0;
+}
+
+static int tag_add(json_t *img, void *ctx, struct image_err *err) { return tag_change(img, ctx, err, true); }
+static int tag_del(json_t *img, void *ctx, struct image_err *err) { return tag_change(img, ctx, err, false); }
+static void put_tag(struct api_req *r) { modify(r, tag_add, (void *)api_req_param(r, 1), 204); }
+static void delete_tag(struct api_req *r) { modify(r, tag_del, (void *)api_req_param(r, 1), 204); }
+
+static void delete_image(struct api_req *r)
+{
+    struct image_caller who = img_caller(r);
+    struct store_txn *t = img_txn(r, true);
+    if (!t)
+        return;
+    const char *id = api_req_param(r, 0);
+    json_t *img = img_load_visible(r, t, id, &who);
+    if (!img) {
+        store_abort(t);
+        return;
+    }
+    struct image_err err;
+    if (image_check_delete(img, &who, &err) < 0) {
+        store_abort(t);
+        json_decref(img);
+        return img_reply_err(r, &err);
+    }
+    json_decref(img);
+    int rc = image_db_del(t, svc.db, id);
+    if (rc < 0) {
+        store_abort(t);
+        return api_reply_error(r, 500, "Cannot delete image %s: %s", id, strerror(-rc));
+    }
+    if (!img_commit(r, t))
+        return;
+    /* The record is gone first: a crash now leaves data that img_recover()
+     * frees at the next start, never a record without its data. */
+    img_delete_data(id);
+    api_reply_empty(r, 204);
+}
+
+/* ---- members ---- */
+
+/* Loads the image for a members call; replies and returns NULL if it is
+ * not visible. */
+static json_t *member_image(struct api_req *r, struct store_txn *t, struct image_caller *who)
+{
+    return img_load_visible(r, t, api_req_param(r, 0), who);
+}
+
+static void list_members(struct api_req *r)
+{
+    struct image_caller who = img_caller(r);
+    struct store_txn *t = img_txn(r, false);
+    if (!t)
+        return;
+    json_t *img = member_image(r, t, &who), *all = NULL;
+    if (!img) {
+        store_abort(t);
+        return;
+    }
+    int rc = image_db_members(t, svc.db, api_req_param(r, 0), &all);
+    store_abort(t);
+    if (rc < 0) {
+        json_decref(img);
+        return api_reply_error(r, 500, "Cannot list members: %s", strerror(-rc));
+    }
+    /* The owner sees every member; a member only itself. */
+    json_t *shown = json_array();
+    size_t i; json_t *m;
+    json_array_foreach(all, i, m) {
+        const char *mid = json_string_value(json_object_get(m, "member_id"));
+        if (image_can_modify(img, &who) || who.is_admin ||
+            (who.project_id && strcmp(mid, who.project_id) == 0))
+            json_array_append(shown, m);
+    }
+    json_decref(all);
+    json_decref(img);
+    api_reply_json(r, 200, json_pack("{s:o, s:s}", "members", shown, "schema", "/v2/schemas/members"));
+}
+
+static void add_member(struct api_req *r)
+{
+    struct image_caller who = img_caller(r);
+    json_t *body = api_req_json(r);
+    if (!body)
+        return;
+    json_t *mj = json_object_get(body, "member");
+    if (!json_is_string(mj)) {
+        json_decref(body);
+        return api_reply_error(r, 400, "Invalid value for 'member': a project id string.");
+    }
+    char member_id[256];
+    snprintf(member_id, sizeof member_id, "%s", json_string_value(mj));
+    json_decref(body);
+    struct store_txn *t = img_txn(r, true);
+    if (!t)
+        return;
+    json_t *img = member_image(r, t, &who), *m = NULL;
+    if (!img) {
+        store_abort(t);
+        return;
+    }
+    char now[32];
+    image_timestamp(now);
+    struct image_err err;
+    m = image_member_new(img, member_id, &who, now, &err);
+    json_decref(img);
+    if (!m) {
+        store_abort(t);
+        return img_reply_err(r, &err);
+    }
+    json_t *old = NULL;
+    if (image_db_member_get(t, svc.db, api_req_param(r, 0), member_id, &old) == 0) {
+        json_decref(old);
+        json_decref(m);
+        store_abort(t);
+        return api_reply_error(r, 409, "The member %s is already a member of image %s.",
+                               member_id, api_req_param(r, 0));
+    }
+    int rc = image_db_member_put(t, svc.db, m);
+    if (rc < 0) {
+        store_abort(t);
+        json_decref(m);
+        return api_reply_error(r, 500, "Cannot add the member: %s", strerror(-rc));
+    }
+    if (img_commit(r, t))
+        api_reply_json(r, 200, json_incref(m));
+    json_decref(m);
+}
+
+/* The member {1} of image {0}, for its owner or the member itself. */
+static json_t *load_member(struct api_req *r, struct store_txn *t, struct image_caller *who,
+                           json_t **img_out)
+{
+    json_t *img = member_image(r, t, who), *m = NULL;
+    if (!img)
+        return NULL;
+    const char *mid = api_req_param(r, 1);
+    bool mine = who->project_id && strcmp(mid, who->project_id) == 0;
+    if ((!mine && !image_can_modify(img, who)) ||
+        image_db_member_get(t, svc.db, api_req_param(r, 0), mid, &m) < 0) {
+        json_decref(img);
+        api_reply_error(r, 404, "%s is not a member of image %s", mid, api_req_param(r, 0));
+        return NULL;
+    }
+    *img_out = img;
+    return m;
+}
+
+static void show_member(struct api_req *r)
+{
+    struct image_caller who = img_caller(r);
+    struct store_txn *t = img_txn(r, false);
+    if (!t)
+        return;
+    json_t *img = NULL, *m = load_member(r, t, &who, &img);
+    store_abort(t);
+    json_decref(img);
+    if (m)
+        api_reply_json(r, 200, m);
+}
+
+static void update_member(struct api_req *r)
+{
+    struct image_caller who = img_caller(r);
+    json_t *body = api_req_json(r);
+    if (!body)
+        return;
+    char status[32];
+    const char *s = json_string_value(json_object_get(body, "status"));
+    snprintf(status, sizeof status, "%s", s ? s : "");
+    json_decref(body);
+    struct store_txn *t = img_txn(r, true);
+    if (!t)
+        return;
+    json_t *img = NULL, *m = load_member(r, t, &who, &img);
+    json_decref(img);
+    if (!m) {
+        store_abort(t);
+        return;
+    }
+    char now[32];
+    image_timestamp(now);
+    struct image_err err;
+    if (image_member_set_status(m, status, &who, now, &err) < 0) {
+        store_abort(t);
+        json_decref(m);
+        return img_reply_err(r, &err);
+    }
+    int rc = image_db_member_put(t, svc.db, m);
+    if (rc < 0) {
+        store_abort(t);
+        json_decref(m);
+        return api_reply_error(r, 500, "Cannot store the member: %s", strerror(-rc));
+    }
+    if (img_commit(r, t))
+        api_reply_json(r, 200, json_incref(m));
+    json_decref(m);
+}
+
+static void delete_member(struct api_req *r)
+{
+    struct image_caller who = img_caller(r);
+    struct store_txn *t = img_txn(r, true);
+    if (!t)
+        return;
+    json_t *img = NULL, *m = load_member(r, t, &who, &img);
+    if (!m) {
+        store_abort(t);
+        return;
+    }
+    json_decref(m);
+    bool owner = image_can_modify(img, &who);
+    json_decref(img);
+    if (!owner) {
+        store_abort(t);
+        return api_reply_error(r, 403, "Only the image owner may remove members.");
+    }
+    int rc = image_db_member_del(t, svc.db, api_req_param(r, 0), api_req_param(r, 1));
+    if (rc < 0) {
+        store_abort(t);
+        return api_reply_error(r, 500, "Cannot remove the member: %s", strerror(-rc));
+    }
+    if (img_commit(r, t))
+        api_reply_empty(r, 204);
+}
+
+/* ---- metrics ---- */
+
+struct census {
+    double by_status[5];
+    double bytes;
+};
+
+static const char *const statuses[5] = { "queued", "saving", "active", "deactivated", "other" };
+
+static int count_one(json_t *img, void *ctx)
+{
+    struct census *c = ctx;
+    const char *st = image_status(img);
+    size_t i = 0;
+    while (i < 4 && (!st || strcmp(st, statuses[i]) != 0))
+        i++;
+    c->by_status[i]++;
+    json_t *size = json_object_get(img, "size");
+    if (json_is_integer(size))
+        c->bytes += (double)json_integer_value(size);
+    return 0;
+}
+
+static void collect_metrics(struct api_metrics_out *out, void *ctx)
+{
+    (void)ctx;
+    struct census c = {0};
+    struct store_txn *t;
+    if (store_begin(image_db_store(svc.db), false, &t) < 0)
+        return;
+    image_db_scan(t, svc.db, count_one, &c);
+    store_abort(t);
+    api_metrics_describe(out, "picostack_images", "gauge", "Images by status.");
+    for (size_t i = 0; i < 5; i++) {
+        char label[48];
+        snprintf(label, sizeof label, "status=\"%s\"", statuses[i]);
+        api_metrics_sample(out, "picostack_images", label, c.by_status[i]);
+    }
+    api_metrics_describe(out, "picostack_image_bytes_stored", "gauge",
+                         "Bytes of image data stored (sum of image sizes).");
+    api_metrics_sample(out, "picostack_image_bytes_stored", NULL, c.bytes);
+}
+
+static int image_init(struct api_server *srv)
+{
+    struct identity *idn = api_server_identity(srv);
+    if (!idn)
+        return -EINVAL;
+    int rc = image_db_open(identity_store(idn), &svc.db);
+    if (rc < 0)
+        return rc;
+    rc = img_recover();
+    if (rc < 0)
+        return rc;
+    return api_metrics_add_collector(srv, collect_metrics, NULL);
+}
+
+static const struct api_route routes[] = {
+    { "GET",    "",                                 versions_root, API_PUBLIC },
+    { "GET",    "/versions",                        versions_list, API_PUBLIC },
+    { "GET",    "/v2/images",                       list_images,   0 },
+    { "POST",   "/v2/images",                       create_image,  0 },
+    { "GET",    "/v2/images/{}",                    show_image,    0 },
+    { "PATCH",  "/v2/images/{}",                    patch_image,   0 },
+    { "DELETE", "/v2/images/{}",                    delete_image,  0 },
+    { "PUT",    "/v2/images/{}/file",               img_upload,    API_STREAM_BODY },
+    { "GET",    "/v2/images/{}/file",               img_download,  0 },
+    { "POST",   "/v2/images/{}/actions/deactivate", deactivate,    0 },
+    { "POST",   "/v2/images/{}/actions/reactivate", reactivate,    0 },
+    { "PUT",    "/v2/images/{}/tags/{}",            put_tag,       0 },
+    { "DELETE", "/v2/images/{}/tags/{}",            delete_tag,    0 },
+    { "GET",    "/v2/images/{}/members",            list_members,  0 },
+    { "POST",   "/v2/images/{}/members",            add_member,    0 },
+    { "GET",    "/v2/images/{}/members/{}",         show_member,   0 },
+    { "PUT",    "/v2/images/{}/members/{}",         update_member, 0 },
+    { "DELETE", "/v2/images/{}/members/{}",         delete_member, 0 },
+};
+
+const struct api_service api_image_service = {
+    .name = "image",
+    .prefix = "/image",
+    .routes = routes,
+    .n_routes = sizeof routes / sizeof routes[0],
+    .error = api_error_glance,
+    .init = image_init,
+};

@@ -1,0 +1,104 @@
+/* picostack: the command-line client. Shared declarations of its files:
+ *   main.c      options, OS_* variables and --rc files, dispatch
+ *   http.c      libcurl requests, JSON bodies, error messages
+ *   auth.c      token from OS_AUTH_URL/v3/auth/tokens, service catalog
+ *   output.c    tables, -f json, -f value, -c columns
+ *   identity.c  token issue, project/user/role commands
+ *   image.c     image commands (streamed upload and download)
+ *   progress.c  progress bar and throughput on a terminal
+ */
+#ifndef PICOSTACK_TOOLS_CLI_H
+#define PICOSTACK_TOOLS_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+enum out_format { OUT_TABLE, OUT_JSON, OUT_VALUE };
+
+struct cli {
+    CURL *curl;
+    bool debug;
+    enum out_format format;
+    const char *columns[16];     /* -c COL, repeatable */
+    size_t ncolumns;
+    char *token;                 /* X-Subject-Token */
+    json_t *token_body;          /* the "token" object */
+};
+
+/* ---- http.c ---- */
+struct http_resp {
+    long status;
+    char *body;                  /* NUL-terminated */
+    size_t len;
+    char *subject_token;         /* X-Subject-Token header, if any */
+    char *content_md5;           /* Content-MD5 header, if any */
+};
+
+void http_resp_free(struct http_resp *r);
+/* A request with an optional JSON body (content_type defaults to
+ * application/json). Returns 0 when a response came back (any status),
+ * -1 on a transport error (printed). */
+int http_json(struct cli *c, const char *method, const char *url, json_t *body,
+              const char *content_type, struct http_resp *r);
+/* The server's error message from a response body (JSON in any of the
+ * OpenStack shapes, or the text itself), into buf. */
+const char *http_error_message(const struct http_resp *r, char *buf, size_t len);
+/* Print "picostack: <what>: <server message> (HTTP n)" to stderr. */
+int http_fail(const char *what, const struct http_resp *r);
+/* Decode the body as JSON; NULL (printed) if it is not. */
+json_t *http_body_json(const struct http_resp *r);
+/* Percent-encode s for a query string (static buffer per call site: copy). */
+char *http_escape(struct cli *c, const char *s);
+void http_common_headers(struct cli *c, struct curl_slist **h);
+/* CURLOPT_HEADERFUNCTION filling a struct http_resp's headers. */
+size_t http_on_header(char *line, size_t size, size_t n, void *ud);
+
+/* CURLOPT_WRITEFUNCTION collecting a (bounded) body into a http_resp. */
+size_t cli_collect_body(char *data, size_t size, size_t n, void *ud);
+
+/* ---- auth.c ---- */
+/* Authenticate with the OS_* variables. 0 or -1 (printed). */
+int auth_login(struct cli *c);
+/* The public URL of a service type from the catalog, without a trailing
+ * slash (a new string), or NULL (printed). */
+char *auth_endpoint(struct cli *c, const char *type);
+const char *env_or(const char *name, const char *fallback);
+
+/* ---- output.c ---- */
+/* One object as a Field/Value table (keys sorted), or JSON, or values. */
+void out_show(struct cli *c, json_t *obj);
+/* Rows: headings[i] is the column title, keys[i] the field read from
+ * each row object. */
+void out_list(struct cli *c, json_t *rows, const char *const *headings,
+              const char *const *keys, size_t ncols);
+
+/* ---- progress.c ---- */
+struct progress {
+    bool enabled;            /* stderr is a terminal */
+    const char *verb;        /* "upload" / "download" */
+    double started, last_draw;
+};
+void progress_init(struct progress *p, const char *verb);
+void progress_update(struct progress *p, double done, double total);
+void progress_done(struct progress *p, double done);
+double now_seconds(void);
+
+/* ---- commands: each returns the process exit status ---- */
+int cmd_token(struct cli *c, int argc, char **argv);
+int cmd_project(struct cli *c, int argc, char **argv);
+int cmd_user(struct cli *c, int argc, char **argv);
+int cmd_role(struct cli *c, int argc, char **argv);
+int cmd_image(struct cli *c, int argc, char **argv);
+
+/* A usage error: print and return 2. */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Simple option scanning for subcommands: returns the value of --name
+ * (removing both words from argv), or NULL. */
+const char *take_opt(int *argc, char **argv, const char *name);
+bool take_flag(int *argc, char **argv, const char *name);
+
+#endif

@@ -1,0 +1,587 @@
+/* Image commands. Uploads stream the file (Content-Length when its size
+ * is known, chunked otherwise) and downloads stream to the output with
+ * the MD5 checked on the fly: an image is never whole in memory. */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The image service's base (…/image) and its v2 root (…/image/v2). */
+static char *image_v2(struct cli *c)
+{
+    char *base = auth_endpoint(c, "image");
+    if (!base)
+        return NULL;
+    size_t n = strlen(base);
+    if (n >= 3 && strcmp(base + n - 3, "/v2") == 0)
+        return base;
+    char *u = NULL;
+    if (asprintf(&u, "%s/v2", base) < 0)
+        u = NULL;
+    free(base);
+    return u;
+}
+
+/* A JSON request to path under the v2 root. Returns the body (an empty
+ * object for an empty one) if the status is 2xx; otherwise prints the
+ * server's message unless the status is 404 and quiet404 is set. */
+static json_t *image_call(struct cli *c, const char *method, const char *path, json_t *body,
+                          const char *ctype, const char *what, bool quiet404, long *status)
+{
+    char *root = image_v2(c), *url = NULL;
+    if (!root || asprintf(&url, "%s%s", root, path) < 0) {
+        free(root);
+        return NULL;
+    }
+    free(root);
+    struct http_resp r;
+    int rc = http_json(c, method, url, body, ctype, &r);
+    free(url);
+    if (rc < 0)
+        return NULL;
+    if (status)
+        *status = r.status;
+    json_t *j = NULL;
+    if (r.status >= 200 && r.status < 300)
+        j = r.len ? http_body_json(&r) : json_object();
+    else if (!(quiet404 && r.status == 404))
+        http_fail(what, &r);
+    http_resp_free(&r);
+    return j;
+}
+
+/* An image by id, or else by name (exactly one). */
+static json_t *find_image(struct cli *c, const char *ref)
+{
+    char *esc = http_escape(c, ref), path[1024];
+    snprintf(path, sizeof path, "/images/%s", esc);
+    long status = 0;
+    json_t *img = image_call(c, "GET", path, NULL, NULL, "image lookup", true, &status);
+    if (img || status != 404) {
+        curl_free(esc);
+        return img;
+    }
+    snprintf(path, sizeof path, "/images?name=%s", esc);
+    curl_free(esc);
+    json_t *j = image_call(c, "GET", path, NULL, NULL, "image lookup", false, NULL);
+    json_t *list = json_object_get(j, "images");
+    if (json_array_size(list) == 1)
+        img = json_incref(json_array_get(list, 0));
+    else if (j && json_array_size(list) == 0)
+        fprintf(stderr, "picostack: No Image found for %s\n", ref);
+    else if (j)
+        fprintf(stderr, "picostack: More than one Image exists with the name '%s'.\n", ref);
+    json_decref(j);
+    return img;
+}
+
+static const char *id_of(json_t *img)
+{
+    return json_string_value(json_object_get(img, "id"));
+}
+
+/* --public/--private/--shared/--community, or NULL. */
+static const char *take_visibility(int *argc, char **argv)
+{
+    static const char *const v[] = { "public", "private", "shared", "community" };
+    const char *found = NULL;
+    char flag[16];
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(flag, sizeof flag, "--%s", v[i]);
+        if (take_flag(argc, argv, flag))
+            found = v[i];
+    }
+    return found;
+}
+
+/* ---- upload ---- */
+
+struct upload {
+    FILE *f;
+    struct progress prog;
+    double total;
+};
+
+static size_t on_read(char *buf, size_t size, size_t n, void *ud)
+{
+    struct upload *u = ud;
+    size_t got = fread(buf, 1, size * n, u->f);
+    if (got == 0 && ferror(u->f))
+        return CURL_READFUNC_ABORT;
+    return got;
+}
+
+static int on_upload_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+                              curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal;
+    struct upload *u = ud;
+    progress_update(&u->prog, (double)ulnow, u->total);
+    return 0;
+}
+
+static int upload(struct cli *c, const char *id, const char *file)
+{
+    struct upload u = {0};
+    bool is_stdin = strcmp(file, "-") == 0;
+    u.f = is_stdin ? stdin : fopen(file, "rb");
+    if (!u.f) {
+        fprintf(stderr, "picostack: %s: %s\n", file, strerror(errno));
+        return 1;
+    }
+    struct stat st;
+    bool sized = fstat(fileno(u.f), &st) == 0 && S_ISREG(st.st_mode);
+    u.total = sized ? (double)st.st_size : 0;
+    char *root = image_v2(c), *url = NULL;
+    if (!root || asprintf(&url, "%s/images/%s/file", root, id) < 0) {
+        free(root);
+        if (!is_stdin) fclose(u.f);
+        return 1;
+    }
+    free(root);
+
+    struct curl_slist *h = NULL;
+    http_common_headers(c, &h);
+    h = curl_slist_append(h, "Content-Type: application/octet-stream");
+    if (!sized)
+        h = curl_slist_append(h, "Transfer-Encoding: chunked");
+    struct http_resp r = {0};
+    curl_easy_reset(c->curl);
+    curl_easy_setopt(c->curl, CURLOPT_URL, url);
+    curl_easy_setopt(c->curl, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c->curl, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(c->curl, CURLOPT_READDATA, &u);
+    if (sized)
+        curl_easy_setopt(c->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
+    curl_easy_setopt(c->curl, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, cli_collect_body);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, http_on_header);
+    curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &r);
+    curl_easy_setopt(c->curl, CURLOPT_VERBOSE, c->debug ? 1L : 0L);
+    progress_init(&u.prog, "upload");
+    curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, u.prog.enabled ? 0L : 1L);
+    curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_upload_progress);
+    curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, &u);
+    CURLcode rc = curl_easy_perform(c->curl);
+    curl_slist_free_all(h);
+    free(url);
+    if (!is_stdin)
+        fclose(u.f);
+    int status = 0;
+    if (rc != CURLE_OK) {
+        fprintf(stderr, "picostack: upload of image %s: %s\n", id, curl_easy_strerror(rc));
+        status = 1;
+    } else {
+        curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &r.status);
+        curl_off_t sent = 0;
+        curl_easy_getinfo(c->curl, CURLINFO_SIZE_UPLOAD_T, &sent);
+        if (r.status < 200 || r.status >= 300)
+            status = http_fail("upload", &r);
+        else
+            progress_done(&u.prog, (double)sent);
+    }
+    http_resp_free(&r);
+    return status;
+}
+
+/* image create NAME [--file F] [--disk-format F] ... */
+static int image_create(struct cli *c, int argc, char **argv)
+{
+    const char *file = take_opt(&argc, argv, "--file");
+    const char *disk = take_opt(&argc, argv, "--disk-format");
+    const char *container = take_opt(&argc, argv, "--container-format");
+    const char *min_disk = take_opt(&argc, argv, "--min-disk");
+    const char *min_ram = take_opt(&argc, argv, "--min-ram");
+    const char *vis = take_visibility(&argc, argv);
+    bool protect = take_flag(&argc, argv, "--protected");
+    take_flag(&argc, argv, "--unprotected");
+    json_t *body = json_pack("{s:s, s:s}", "disk_format", disk ? disk : "raw",
+                             "container_format", container ? container : "bare");
+    json_t *tags = json_array();
+    const char *v;
+    while ((v = take_opt(&argc, argv, "--tag")))
+        json_array_append_new(tags, json_string(v));
+    while ((v = take_opt(&argc, argv, "--property"))) {
+        const char *eq = strchr(v, '=');
+        if (!eq) {
+            json_decref(body);
+            json_decref(tags);
+            return usage_error("--property wants key=value, not '%s'", v);
+        }
+        char *key = strndup(v, (size_t)(eq - v));
+        json_object_set_new(body, key, json_string(eq + 1));
+        free(key);
+    }
+    if (argc != 1) {
+        json_decref(body);
+        json_decref(tags);
+        return usage_error("usage: image create NAME [--file F] [--disk-format raw|qcow2] [--property k=v]...");
+    }
+    json_object_set_new(body, "name", json_string(argv[0]));
+    if (json_array_size(tags))
+        json_object_set(body, "tags", tags);
+    json_decref(tags);
+    if (vis)
+        json_object_set_new(body, "visibility", json_string(vis));
+    if (protect)
+        json_object_set_new(body, "protected", json_true());
+    if (min_disk)
+        json_object_set_new(body, "min_disk", json_integer(atoi(min_disk)));
+    if (min_ram)
+        json_object_set_new(body, "min_ram", json_integer(atoi(min_ram)));
+    if (file && strcmp(file, "-") != 0 && access(file, R_OK) != 0) {
+        fprintf(stderr, "picostack: %s: %s\n", file, strerror(errno));
+        json_decref(body);
+        return 1;
+    }
+
+    json_t *img = image_call(c, "POST", "/images", body, NULL, "image create", false, NULL);
+    json_decref(body);
+    if (!img)
+        return 1;
+    char id[64];
+    snprintf(id, sizeof id, "%s", id_of(img) ? id_of(img) : "");
+    if (file) {
+        if (upload(c, id, file) != 0) {
+            fprintf(stderr, "picostack: image %s was created but has no data (status queued)\n", id);
+            json_decref(img);
+            return 1;
+        }
+        json_decref(img);
+        char path[128];
+        snprintf(path, sizeof path, "/images/%s", id);
+        img = image_call(c, "GET", path, NULL, NULL, "image show", false, NULL);
+        if (!img)
+            return 1;
+    }
+    out_show(c, img);
+    json_decref(img);
+    return 0;
+}
+
+/* image list: follows the `next` links to the end. */
+static int image_list(struct cli *c, int argc, char **argv)
+{
+    const char *name = take_opt(&argc, argv, "--name");
+    const char *status = take_opt(&argc, argv, "--status");
+    const char *vis = take_visibility(&argc, argv);
+    const char *limit = take_opt(&argc, argv, "--limit");
+    bool is_long = take_flag(&argc, argv, "--long");
+    if (argc != 0)
+        return usage_error("usage: image list [--name N] [--status S] [--public|--private|--shared|--community] [--long]");
+    char query[1024] = "";
+    char *e;
+    if (name) { e = http_escape(c, name); snprintf(query + strlen(query), sizeof query - strlen(query), "&name=%s", e); curl_free(e); }
+    if (status) { e = http_escape(c, status); snprintf(query + strlen(query), sizeof query - strlen(query), "&status=%s", e); curl_free(e); }
+    if (vis) snprintf(query + strlen(query), sizeof query - strlen(query), "&visibility=%s", vis);
+    if (limit) { e = http_escape(c, limit); snprintf(query + strlen(query), sizeof query - strlen(query), "&limit=%s", e); curl_free(e); }
+    char *path = NULL;
+    if (asprintf(&path, "/images%s%s", query[0] ? "?" : "", query[0] ? query + 1 : "") < 0)
+        return 1;
+    json_t *all = json_array();
+    for (int pages = 0; path && pages < 10000; pages++) {
+        json_t *j = image_call(c, "GET", path, NULL, NULL, "image list", false, NULL);
+        free(path);
+        path = NULL;
+        if (!j) {
+            json_decref(all);
+            return 1;
+        }
+        json_array_extend(all, json_object_get(j, "images"));
+        const char *next = json_string_value(json_object_get(j, "next"));
+        /* next is "/v2/images?marker=...": relative to the service root. */
+        if (next && strncmp(next, "/v2", 3) == 0)
+            path = strdup(next + 3);
+        json_decref(j);
+    }
+    static const char *const h[] = { "ID", "Name", "Status", "Disk Format", "Container Format", "Size", "Checksum", "Visibility", "Protected", "Project", "Tags" };
+    static const char *const k[] = { "id", "name", "status", "disk_format", "container_format", "size", "checksum", "visibility", "protected", "owner", "tags" };
+    out_list(c, all, h, k, is_long ? 11 : 3);
+    json_decref(all);
+    return 0;
+}
+
+static int image_show(struct cli *c, int argc, char **argv)
+{
+    if (argc != 1)
+        return usage_error("usage: image show IMAGE");
+    json_t *img = find_image(c, argv[0]);
+    if (!img)
+        return 1;
+    out_show(c, img);
+    json_decref(img);
+    return 0;
+}
+
+static int image_delete(struct cli *c, int argc, char **argv)
+{
+    if (argc < 1)
+        return usage_error("usage: image delete IMAGE...");
+    int status = 0;
+    for (int i = 0; i < argc; i++) {
+        json_t *img = find_image(c, argv[i]);
+        if (!img) {
+            status = 1;
+            continue;
+        }
+        char path[128];
+        snprintf(path, sizeof path, "/images/%s", id_of(img));
+        json_t *r = image_call(c, "DELETE", path, NULL, NULL, "image delete", false, NULL);
+        if (!r)
+            status = 1;
+        json_decref(r);
+        json_decref(img);
+    }
+    return status;
+}
+
+static int image_set(struct cli *c, int argc, char **argv)
+{
+    const char *name = take_opt(&argc, argv, "--name");
+    const char *vis = take_visibility(&argc, argv);
+    const char *disk = take_opt(&argc, argv, "--disk-format");
+    const char *container = take_opt(&argc, argv, "--container-format");
+    const char *min_disk = take_opt(&argc, argv, "--min-disk");
+    const char *min_ram = take_opt(&argc, argv, "--min-ram");
+    bool protect = take_flag(&argc, argv, "--protected");
+    bool unprotect = take_flag(&argc, argv, "--unprotected");
+    bool deactivate = take_flag(&argc, argv, "--deactivate");
+    bool activate = take_flag(&argc, argv, "--activate");
+    json_t *ops = json_array(), *add_tags = json_array();
+    const char *v;
+    int bad = 0;
+    while ((v = take_opt(&argc, argv, "--property"))) {
+        const char *eq = strchr(v, '=');
+        if (!eq) { bad = usage_error("--property wants key=value, not '%s'", v); break; }
+        char *path = NULL;
+        if (asprintf(&path, "/%.*s", (int)(eq - v), v) < 0) break;
+        json_array_append_new(ops, json_pack("{s:s, s:s, s:s}", "op", "add", "path", path, "value", eq + 1));
+        free(path);
+    }
+    while ((v = take_opt(&argc, argv, "--remove-property"))) {
+        char *path = NULL;
+        if (asprintf(&path, "/%s", v) < 0) break;
+        json_array_append_new(ops, json_pack("{s:s, s:s}", "op", "remove", "path", path));
+        free(path);
+    }
+    while ((v = take_opt(&argc, argv, "--tag")))
+        json_array_append_new(add_tags, json_string(v));
+    if (bad || argc != 1) {
+        json_decref(ops);
+        json_decref(add_tags);
+        return bad ? bad : usage_error("usage: image set IMAGE [--name N] [--property k=v]...");
+    }
+#define REPLACE(path, value) json_array_append_new(ops, json_pack("{s:s, s:s, s:o}", "op", "replace", "path", path, "value", value))
+    if (name) REPLACE("/name", json_string(name));
+    if (vis) REPLACE("/visibility", json_string(vis));
+    if (disk) REPLACE("/disk_format", json_string(disk));
+    if (container) REPLACE("/container_format", json_string(container));
+    if (min_disk) REPLACE("/min_disk", json_integer(atoi(min_disk)));
+    if (min_ram) REPLACE("/min_ram", json_integer(atoi(min_ram)));
+    if (protect || unprotect) REPLACE("/protected", json_boolean(protect));
+
+    json_t *img = find_image(c, argv[0]);
+    int status = img ? 0 : 1;
+    if (img && json_array_size(add_tags)) {
+        json_t *tags = json_deep_copy(json_object_get(img, "tags"));
+        if (!json_is_array(tags)) { json_decref(tags); tags = json_array(); }
+        json_array_extend(tags, add_tags);
+        REPLACE("/tags", tags);
+    }
+#undef REPLACE
+    char path[160];
+    if (img && json_array_size(ops)) {
+        snprintf(path, sizeof path, "/images/%s", id_of(img));
+        json_t *r = image_call(c, "PATCH", path, ops, "application/openstack-images-v2.1-json-patch",
+                               "image set", false, NULL);
+        status = r ? 0 : 1;
+        json_decref(r);
+    }
+    if (img && status == 0 && (deactivate || activate)) {
+        snprintf(path, sizeof path, "/images/%s/actions/%s", id_of(img),
+                 deactivate ? "deactivate" : "reactivate");
+        json_t *r = image_call(c, "POST", path, NULL, NULL, deactivate ? "deactivate" : "reactivate",
+                               false, NULL);
+        status = r ? 0 : 1;
+        json_decref(r);
+    }
+    json_decref(img);
+    json_decref(ops);
+    json_decref(add_tags);
+    return status;
+}
+
+/* ---- download ---- */
+
+struct download {
+    FILE *out;
+    EVP_MD_CTX *md5;
+    struct progress prog;
+    struct http_resp *resp;
+    bool error_body;       /* non-2xx: collect the body, do not write it */
+};
+
+size_t cli_collect_body(char *data, size_t size, size_t n, void *ud)
+{
+    struct http_resp *r = ud;
+    size_t len = size * n;
+    if (r->len > (1u << 20))
+        return len;                    /* an error body: keep the first MiB */
+    char *b = realloc(r->body, r->len + len + 1);
+    if (!b)
+        return 0;
+    memcpy(b + r->len, data, len);
+    r->len += len;
+    b[r->len] = '\0';
+    r->body = b;
+    return len;
+}
+
+static size_t on_download(char *data, size_t size, size_t n, void *ud)
+{
+    struct download *d = ud;
+    size_t len = size * n;
+    if (d->error_body)
+        return cli_collect_body(data, size, n, d->resp);
+    EVP_DigestUpdate(d->md5, data, len);
+    return fwrite(data, 1, len, d->out) == len ? len : 0;
+}
+
+static int on_download_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+                                curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)ultotal, (void)ulnow;
+    struct download *d = ud;
+    progress_update(&d->prog, (double)dlnow, (double)dltotal);
+    return 0;
+}
+
+/* Decide, once the headers are in, whether the body is data or an error. */
+static size_t on_download_header(char *line, size_t size, size_t n, void *ud)
+{
+    struct download *d = ud;
+    if (strncmp(line, "HTTP/", 5) == 0) {
+        const char *sp = memchr(line, ' ', size * n);
+        long code = sp ? strtol(sp + 1, NULL, 10) : 0;
+        d->error_body = code < 200 || code >= 300;
+    }
+    return http_on_header(line, size, n, d->resp);
+}
+
+static bool md5_matches(const unsigned char *digest, const char *header)
+{
+    char hex[33], b64[32];
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    EVP_EncodeBlock((unsigned char *)b64, digest, 16);
+    return strcasecmp(header, hex) == 0 || strcmp(header, b64) == 0;
+}
+
+static int image_save(struct cli *c, int argc, char **argv)
+{
+    const char *file = take_opt(&argc, argv, "--file");
+    if (argc != 1)
+        return usage_error("usage: image save IMAGE [--file OUT]");
+    json_t *img = find_image(c, argv[0]);
+    if (!img)
+        return 1;
+    char *root = image_v2(c), *url = NULL;
+    if (!root || asprintf(&url, "%s/images/%s/file", root, id_of(img)) < 0) {
+        free(root);
+        json_decref(img);
+        return 1;
+    }
+    free(root);
+    const char *checksum = json_string_value(json_object_get(img, "checksum"));
+    struct http_resp r = {0};
+    struct download d = { .resp = &r };
+    d.out = file ? fopen(file, "wb") : stdout;
+    if (!d.out) {
+        fprintf(stderr, "picostack: %s: %s\n", file, strerror(errno));
+        json_decref(img);
+        free(url);
+        return 1;
+    }
+    d.md5 = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(d.md5, EVP_md5(), NULL);
+    struct curl_slist *h = NULL;
+    http_common_headers(c, &h);
+    curl_easy_reset(c->curl);
+    curl_easy_setopt(c->curl, CURLOPT_URL, url);
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c->curl, CURLOPT_BUFFERSIZE, 512L * 1024);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_download);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &d);
+    curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_download_header);
+    curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &d);
+    curl_easy_setopt(c->curl, CURLOPT_VERBOSE, c->debug ? 1L : 0L);
+    progress_init(&d.prog, "download");
+    if (!file)
+        d.prog.enabled = false;
+    curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, d.prog.enabled ? 0L : 1L);
+    curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_download_progress);
+    curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, &d);
+    CURLcode rc = curl_easy_perform(c->curl);
+    curl_slist_free_all(h);
+    free(url);
+    int status = 0;
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned dlen = 0;
+    EVP_DigestFinal_ex(d.md5, digest, &dlen);
+    EVP_MD_CTX_free(d.md5);
+    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &r.status);
+    if (rc != CURLE_OK) {
+        fprintf(stderr, "picostack: download of image %s: %s\n", id_of(img), curl_easy_strerror(rc));
+        status = 1;
+    } else if (r.status == 204) {
+        fprintf(stderr, "picostack: image %s has no data\n", id_of(img));
+        status = 1;
+    } else if (r.status < 200 || r.status >= 300) {
+        status = http_fail("image save", &r);
+    } else {
+        const char *want = r.content_md5 ? r.content_md5 : checksum;
+        if (want && !md5_matches(digest, want)) {
+            fprintf(stderr, "picostack: image %s: the downloaded data's MD5 does not match %s\n",
+                    id_of(img), want);
+            status = 1;
+        }
+        curl_off_t got = 0;
+        curl_easy_getinfo(c->curl, CURLINFO_SIZE_DOWNLOAD_T, &got);
+        if (status == 0)
+            progress_done(&d.prog, (double)got);
+    }
+    if (file) {
+        if (fclose(d.out) != 0 && status == 0) {
+            fprintf(stderr, "picostack: %s: %s\n", file, strerror(errno));
+            status = 1;
+        }
+        if (status != 0)
+            unlink(file);
+    } else if (fflush(stdout) != 0) {
+        status = 1;
+    }
+    http_resp_free(&r);
+    json_decref(img);
+    return status;
+}
+
+int cmd_image(struct cli *c, int argc, char **argv)
+{
+    const char *sub = argv[0];
+    argc--, argv++;
+    if (strcmp(sub, "create") == 0) return image_create(c, argc, argv);
+    if (strcmp(sub, "list") == 0) return image_list(c, argc, argv);
+    if (strcmp(sub, "show") == 0) return image_show(c, argc, argv);
+    if (strcmp(sub, "save") == 0) return image_save(c, argc, argv);
+    if (strcmp(sub, "set") == 0) return image_set(c, argc, argv);
+    if (strcmp(sub, "delete") == 0) return image_delete(c, argc, argv);
+    return usage_error("unknown image subcommand '%s'", sub);
+}
