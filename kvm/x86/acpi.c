@@ -89,17 +89,140 @@ struct madt_ioapic { uint8_t type, length, id, reserved; uint32_t address, gsi_b
 struct madt_override { uint8_t type, length, bus, source; uint32_t gsi; uint16_t flags; } __attribute__((packed));
 struct madt_lapic_nmi { uint8_t type, length, uid; uint16_t flags; uint8_t lint; } __attribute__((packed));
 
-/* The DSDT's AML: one object, \_S5_, a package whose first two elements
- * are SLP_TYPa and SLP_TYPb for the soft-off state. */
-static const uint8_t dsdt_aml[] = {
-	0x08,                   /* NameOp */
-	'_', 'S', '5', '_',     /* NameString "_S5_" (root scope) */
-	0x12,                   /* PackageOp */
-	0x06,                   /* PkgLength: 6 bytes from here to the end */
-	0x02,                   /* NumElements: 2 */
-	0x0a, ACPI_S5_TYPE,     /* BytePrefix 5: SLP_TYPa */
-	0x0a, ACPI_S5_TYPE,     /* BytePrefix 5: SLP_TYPb */
+/* ---- the DSDT, assembled by hand ----
+ *
+ * With a hardware-reduced FADT Linux has no legacy PIC and allocates an ISA
+ * interrupt only when firmware describes the device that uses it; so the
+ * DSDT declares COM1, the i8042 keyboard and the RTC as PNP devices whose
+ * _CRS names their ports and IRQ, next to \_S5 for poweroff:
+ *
+ *   Name (\_S5, Package (2) { 5, 5 })       SLP_TYPa, SLP_TYPb
+ *   Scope (\_SB) {
+ *     Device (COM1) { _HID PNP0501, _UID 0, _CRS { IO 0x3f8/8, IRQNoFlags 4 } }
+ *     Device (PS2K) { _HID PNP0303, _CRS { IO 0x60/1, IO 0x64/1, IRQNoFlags 1 } }
+ *     Device (RTC_) { _HID PNP0B00, _CRS { IO 0x70/2, IRQNoFlags 8 } }
+ *   }
+ */
+struct aml {
+	uint8_t b[512];
+	size_t len;
 };
+
+static void aml_bytes(struct aml *a, const void *p, size_t n)
+{
+	if (a->len + n <= sizeof(a->b))
+		memcpy(a->b + a->len, p, n);
+	a->len += n; /* an overflow shows as len > sizeof(b); checked at the end */
+}
+
+static void aml_byte(struct aml *a, uint8_t v)
+{
+	aml_bytes(a, &v, 1);
+}
+
+/* PkgLength counts its own bytes and what follows: 1 byte up to 63,
+ * 2 bytes (low nibble in the lead byte, bits 6-7 = 1 follow-on byte) up to 4095. */
+static void aml_pkglength(struct aml *a, size_t body)
+{
+	if (body + 1 <= 63) {
+		aml_byte(a, body + 1);
+	} else {
+		size_t n = body + 2;
+		aml_byte(a, 0x40 | (n & 0x0f));
+		aml_byte(a, n >> 4);
+	}
+}
+
+/* opcode(s), PkgLength, body: DeviceOp, ScopeOp, PackageOp, BufferOp. */
+static void aml_package_op(struct aml *a, const uint8_t *op, size_t oplen, const struct aml *body)
+{
+	aml_bytes(a, op, oplen);
+	aml_pkglength(a, body->len);
+	aml_bytes(a, body->b, body->len);
+}
+
+static void aml_name_dword(struct aml *a, const char *name, uint32_t v)
+{
+	aml_byte(a, 0x08); /* NameOp */
+	aml_bytes(a, name, 4);
+	aml_byte(a, 0x0c); /* DWordPrefix */
+	aml_bytes(a, &v, 4);
+}
+
+/* EisaId("PNPxxxx"): "PNP" compressed to 0x41d0 (big-endian), then the
+ * product number's two bytes. */
+static uint32_t eisa_pnp(uint16_t product)
+{
+	return 0x41 | (0xd0 << 8) | ((uint32_t)(product >> 8) << 16) | ((uint32_t)(product & 0xff) << 24);
+}
+
+/* A small I/O port resource descriptor (decode16, fixed range). */
+static void res_io(struct aml *r, uint16_t port, uint8_t len)
+{
+	uint8_t d[] = { 0x47, 0x01, port & 0xff, port >> 8, port & 0xff, port >> 8, 0x00, len };
+	aml_bytes(r, d, sizeof(d));
+}
+
+/* IRQNoFlags: ISA edge-triggered, active high. */
+static void res_irq(struct aml *r, unsigned irq)
+{
+	uint8_t d[] = { 0x22, (1u << irq) & 0xff, (1u << irq) >> 8 };
+	aml_bytes(r, d, sizeof(d));
+}
+
+static void aml_device(struct aml *a, const char *name, uint16_t pnp, const struct aml *res)
+{
+	struct aml body = { .len = 0 }, buf = { .len = 0 }, crs = *res;
+	static const uint8_t end_tag[] = { 0x79, 0x00 }; /* checksum 0: not checked */
+	aml_bytes(&crs, end_tag, sizeof(end_tag));
+	aml_bytes(&body, name, 4);
+	aml_name_dword(&body, "_HID", eisa_pnp(pnp));
+	aml_byte(&body, 0x08); /* Name (_UID, Zero) */
+	aml_bytes(&body, "_UID", 4);
+	aml_byte(&body, 0x00);
+	aml_byte(&body, 0x08); /* Name (_CRS, Buffer (n) { ... }) */
+	aml_bytes(&body, "_CRS", 4);
+	aml_byte(&buf, 0x0a); /* BufferSize: BytePrefix n */
+	aml_byte(&buf, crs.len);
+	aml_bytes(&buf, crs.b, crs.len);
+	static const uint8_t buffer_op = 0x11;
+	aml_package_op(&body, &buffer_op, 1, &buf);
+	static const uint8_t device_op[] = { 0x5b, 0x82 };
+	aml_package_op(a, device_op, sizeof(device_op), &body);
+}
+
+/* Fills aml with the DSDT's body; returns its length, 0 if it overflowed. */
+size_t x86_dsdt_aml(uint8_t *out, size_t cap)
+{
+	struct aml a = { .len = 0 }, s5 = { .len = 0 }, sb = { .len = 0 }, r = { .len = 0 };
+	aml_byte(&a, 0x08); /* NameOp */
+	aml_bytes(&a, "_S5_", 4);
+	aml_byte(&s5, 2);   /* NumElements */
+	uint8_t typ[] = { 0x0a, ACPI_S5_TYPE, 0x0a, ACPI_S5_TYPE }; /* BytePrefix 5, twice */
+	aml_bytes(&s5, typ, sizeof(typ));
+	static const uint8_t package_op = 0x12;
+	aml_package_op(&a, &package_op, 1, &s5);
+
+	aml_bytes(&sb, "\\_SB_", 5); /* RootChar + NameSeg */
+	res_io(&r, X86_COM1_PORT, 8);
+	res_irq(&r, X86_COM1_IRQ);
+	aml_device(&sb, "COM1", 0x0501, &r);
+	r.len = 0;
+	res_io(&r, 0x60, 1);
+	res_io(&r, 0x64, 1);
+	res_irq(&r, X86_I8042_IRQ);
+	aml_device(&sb, "PS2K", 0x0303, &r);
+	r.len = 0;
+	res_io(&r, 0x70, 2);
+	res_irq(&r, 8);
+	aml_device(&sb, "RTC_", 0x0b00, &r);
+	static const uint8_t scope_op = 0x10;
+	aml_package_op(&a, &scope_op, 1, &sb);
+	if (a.len > sizeof(a.b) || sb.len > sizeof(sb.b) || a.len > cap)
+		return 0;
+	memcpy(out, a.b, a.len);
+	return a.len;
+}
 
 static void header(struct acpi_header *h, const char *sig, uint32_t len, uint8_t rev)
 {
@@ -168,11 +291,13 @@ int x86_write_acpi(const struct guest_mem *gm, unsigned ncpus, verr_t *err)
 	uint64_t cur = X86_ACPI_ADDR + sizeof(struct acpi_rsdp);
 	cur = (cur + 7) & ~7ULL;
 
-	uint8_t dsdt[sizeof(struct acpi_header) + sizeof(dsdt_aml)];
-	header((void *)dsdt, "DSDT", sizeof(dsdt), 2);
-	memcpy(dsdt + sizeof(struct acpi_header), dsdt_aml, sizeof(dsdt_aml));
+	uint8_t dsdt[sizeof(struct acpi_header) + 512];
+	size_t aml_len = x86_dsdt_aml(dsdt + sizeof(struct acpi_header), 512);
+	if (!aml_len)
+		return verr_set(err, E2BIG, "the DSDT outgrew its buffer");
+	header((void *)dsdt, "DSDT", sizeof(struct acpi_header) + aml_len, 2);
 	checksum((void *)dsdt);
-	uint64_t dsdt_at = put(area, &cur, dsdt, sizeof(dsdt));
+	uint64_t dsdt_at = put(area, &cur, dsdt, sizeof(struct acpi_header) + aml_len);
 
 	struct acpi_fadt fadt;
 	memset(&fadt, 0, sizeof(fadt));

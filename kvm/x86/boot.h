@@ -70,6 +70,8 @@ int x86_write_gdt(const struct guest_mem *gm, enum x86_boot_mode mode);
 int x86_write_page_tables(const struct guest_mem *gm);
 
 int x86_write_mptable(const struct guest_mem *gm, unsigned ncpus, verr_t *err);
+/* The DSDT's AML (for the tests); returns its length, 0 if cap is too small. */
+size_t x86_dsdt_aml(uint8_t *out, size_t cap);
 int x86_write_acpi(const struct guest_mem *gm, unsigned ncpus, verr_t *err);
 
 /* Sum of bytes, for checksums. */
