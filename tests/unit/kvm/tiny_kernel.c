@@ -27,6 +27,7 @@ size_t tiny_code(enum tiny_action a, uint8_t *out)
 	case TINY_RESET: memcpy(out + n, reset, sizeof(reset)), n += sizeof(reset); break;
 	case TINY_POWEROFF: memcpy(out + n, poweroff, sizeof(poweroff)), n += sizeof(poweroff); break;
 	case TINY_TRIPLE_FAULT: memcpy(out + n, fault, sizeof(fault)), n += sizeof(fault); break;
+	case TINY_HALT: break;
 	}
 	memcpy(out + n, halt, sizeof(halt)), n += sizeof(halt);
 	return n;

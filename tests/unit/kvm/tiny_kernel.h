@@ -12,6 +12,7 @@ enum tiny_action {
 	TINY_RESET,        /* print "OK\n" on COM1, then 0xFE to port 0x64 */
 	TINY_POWEROFF,     /* print "OK\n", then SLP_EN|S5 to the ACPI sleep port */
 	TINY_TRIPLE_FAULT, /* print "OK\n", then int3 with no IDT */
+	TINY_HALT,         /* print "OK\n", then halt with interrupts off, forever */
 };
 
 /* Machine code for the action; returns its length (<= 64). */
