@@ -73,6 +73,7 @@ void boot_info_parse(enum boot_form form, uint64_t info, struct boot_info *bi)
 {
     memset(bi, 0, sizeof(*bi));
     bi->form = form;
+    bi->info_addr = info;
     if (form == BOOT_PVH)
         parse_pvh(info, bi);
     else

@@ -153,6 +153,13 @@ uint32_t crc32_update(uint32_t crc, const void *buf, size_t len)
     return ~crc;
 }
 
+void tsc_delay_ms(uint64_t ms)
+{
+    uint64_t end = rdtsc() + ms * TSC_PER_MS;
+    while (rdtsc() < end)
+        cpu_relax();
+}
+
 __attribute__((weak)) void ap_main(uint32_t index)
 {
     (void)index;

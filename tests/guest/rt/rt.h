@@ -56,6 +56,7 @@ struct mem_range { uint64_t addr, size; uint32_t type; };
 #define MAX_MEM_RANGES 32
 struct boot_info {
     enum boot_form form;
+    uint64_t info_addr;                 /* hvm_start_info or boot_params */
     const char *cmdline;                /* NULL when none was given */
     uint64_t initrd_addr, initrd_size;  /* size 0 when none */
     uint64_t rsdp;                      /* 0 when the loader did not say */
@@ -92,6 +93,18 @@ void lapic_eoi(void);
 int lapic_send_ipi(uint32_t apic_id, uint32_t icr_low); /* 0 or -1 on timeout */
 uint32_t lapic_read(uint32_t reg);
 void lapic_write(uint32_t reg, uint32_t v);
+
+/* ---- time ---- */
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+/* Rough wall-clock waits from the TSC, assuming it ticks at 1-4 GHz: used
+ * only for timeouts and pacing, never for a result. */
+#define TSC_PER_MS 2000000ull
+void tsc_delay_ms(uint64_t ms);
 
 /* ---- interrupts ---- */
 typedef void (*irq_handler_t)(void);
