@@ -191,6 +191,12 @@ static int run_boot(const struct options *o, const struct boot *b, const char *r
         goto out;
     int n = snprintf(text, cap, "exit=%d seconds=%.1f first_byte=%.1f marker=%s\n%s\n--- stderr ---\n%s",
                      vm_exit_code(&vm), secs, vm.first_byte, marker, vm.out.data, vm.err.data);
+    /* The kernel's tty writes "\r\n"; the checks look for "\n". */
+    size_t w = 0;
+    for (int i = 0; i < n; i++)
+        if (text[i] != '\r')
+            text[w++] = text[i];
+    n = (int)w;
     char tmp[4300];
     snprintf(tmp, sizeof(tmp), "%s.tmp", record);
     rc = write_file(tmp, text, (size_t)n, 0644) || rename(tmp, record) ? -1 : 0;
