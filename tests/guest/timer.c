@@ -46,9 +46,11 @@ static void ioapic_route(uint64_t base, uint32_t pin, uint8_t vector, uint32_t d
 static bool wait_ticks(volatile uint32_t *ticks)
 {
     uint64_t end = rdtsc() + WAIT_MS * TSC_PER_MS;
+    /* Spin rather than hlt: with no interrupt coming, hlt would never
+     * wake up to notice the timeout. */
     sti();
     while (*ticks < TICKS && rdtsc() < end)
-        __asm__ volatile("hlt");
+        cpu_relax();
     cli();
     return *ticks >= TICKS;
 }

@@ -43,14 +43,13 @@ static int control_connect(const char *path, double timeout_s)
     }
 }
 
-/* Sends {"op":OP}, reads one reply line into reply (NUL-terminated).
+/* Sends LINE (one request), reads one reply line into reply (NUL-terminated).
  * Returns 0 when a line came back within the timeout. */
-static int control_call(int fd, const char *op, char *reply, size_t len, double timeout_s)
+static int control_send(int fd, const char *line, char *reply, size_t len, double timeout_s)
 {
-    char req[64];
-    int n = snprintf(req, sizeof(req), "{\"op\":\"%s\"}\n", op);
-    if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
-        fprintf(stderr, "test: sending %s: %s\n", op, strerror(errno));
+    size_t n = strlen(line);
+    if (send(fd, line, n, MSG_NOSIGNAL) != (ssize_t)n) {
+        fprintf(stderr, "test: sending %s: %s\n", line, strerror(errno));
         return -1;
     }
     size_t got = 0;
@@ -65,24 +64,48 @@ static int control_call(int fd, const char *op, char *reply, size_t len, double 
             break;
         if (reply[got] == '\n') {
             reply[got] = 0;
-            fprintf(stderr, "test: control %s -> %s\n", op, reply);
+            fprintf(stderr, "test: control %.*s -> %s\n", (int)(n - 1), line, reply);
             return 0;
         }
         got++;
     }
     reply[got] = 0;
-    fprintf(stderr, "test: no reply line to %s (got \"%s\")\n", op, reply);
+    fprintf(stderr, "test: no reply line to %s (got \"%s\")\n", line, reply);
     return -1;
 }
 
-/* A reply is a JSON object without an "error" member. */
-static int reply_ok(const char *op, const char *reply)
+/* Sends {"op":OP}; passes when the reply is {"ok":true, ...} and, when
+ * want_state is given, its "state" is that. */
+static int control_op(int fd, const char *op, const char *want_state)
 {
+    char req[64], reply[2048];
+    snprintf(req, sizeof(req), "{\"op\":\"%s\"}\n", op);
+    if (control_send(fd, req, reply, sizeof(reply), 10))
+        return -1;
     json_error_t jerr;
     json_t *j = json_loads(reply, 0, &jerr);
-    int ok = j && json_is_object(j) && !json_object_get(j, "error");
+    json_t *state = json_object_get(j, "state");
+    int ok = json_is_object(j) && json_is_true(json_object_get(j, "ok")) &&
+             (!want_state || (json_is_string(state) && !strcmp(json_string_value(state), want_state)));
     if (!ok)
-        fprintf(stderr, "test: bad reply to %s: %s\n", op, reply);
+        fprintf(stderr, "test: reply to %s is not {\"ok\":true%s%s%s}: %s\n", op,
+                want_state ? ", \"state\":\"" : "", want_state ? want_state : "", want_state ? "\"" : "", reply);
+    json_decref(j);
+    return ok ? 0 : -1;
+}
+
+/* A bad request gets {"ok":false,"error":"..."} and changes nothing. */
+static int control_bad(int fd, const char *line)
+{
+    char reply[2048];
+    if (control_send(fd, line, reply, sizeof(reply), 10))
+        return -1;
+    json_error_t jerr;
+    json_t *j = json_loads(reply, 0, &jerr);
+    int ok = json_is_object(j) && json_is_false(json_object_get(j, "ok")) &&
+             json_is_string(json_object_get(j, "error"));
+    if (!ok)
+        fprintf(stderr, "test: a bad request (%s) did not get {\"ok\":false,\"error\":...}: %s\n", line, reply);
     json_decref(j);
     return ok ? 0 : -1;
 }
@@ -114,18 +137,14 @@ static bool wait_count_beyond(struct vm *vm, long after, double timeout_s)
 
 static int pause_resume_shutdown(struct vm *vm, int fd)
 {
-    char reply[1024];
-    if (control_call(fd, "status", reply, sizeof(reply), 10) || reply_ok("status", reply))
+    if (control_op(fd, "status", "running") || control_bad(fd, "{\"op\":\"explode\"}\n") ||
+        control_bad(fd, "this is not json\n") || control_bad(fd, "{\"op\":42}\n"))
         return -1;
-    if (!strstr(reply, "running")) {
-        fprintf(stderr, "test: status of a running VM does not say \"running\"\n");
-        return -1;
-    }
     if (!wait_count_beyond(vm, 1, 60)) {
         vm_dump(vm, "the guest's counter does not advance");
         return -1;
     }
-    if (control_call(fd, "pause", reply, sizeof(reply), 10) || reply_ok("pause", reply))
+    if (control_op(fd, "pause", "paused"))
         return -1;
     vm_pump(vm, 0.5);                               /* what was in flight */
     long paused_at = last_count(vm);
@@ -136,19 +155,13 @@ static int pause_resume_shutdown(struct vm *vm, int fd)
         vm_dump(vm, "the guest kept printing while paused");
         return -1;
     }
-    if (control_call(fd, "status", reply, sizeof(reply), 10) || reply_ok("status", reply))
-        return -1;
-    if (!strstr(reply, "paused")) {
-        fprintf(stderr, "test: status of a paused VM does not say \"paused\"\n");
-        return -1;
-    }
-    if (control_call(fd, "resume", reply, sizeof(reply), 10) || reply_ok("resume", reply))
+    if (control_op(fd, "status", "paused") || control_op(fd, "resume", "running"))
         return -1;
     if (!wait_count_beyond(vm, paused_at, 30)) {
         vm_dump(vm, "the guest's counter did not advance after resume");
         return -1;
     }
-    if (control_call(fd, "shutdown", reply, sizeof(reply), 10) || reply_ok("shutdown", reply))
+    if (control_op(fd, "shutdown", NULL))
         return -1;
     if (vm_wait_exit(vm, GUEST_TIMEOUT_S)) {
         vm_dump(vm, "the VMM did not exit after a graceful shutdown");
@@ -169,7 +182,7 @@ static int kill_vm(struct vm *vm, int fd)
         return -1;
     }
     /* The VMM may end before or after it answers; both are fine. */
-    control_call(fd, "kill", reply, sizeof(reply), 10);
+    control_send(fd, "{\"op\":\"kill\"}\n", reply, sizeof(reply), 10);
     if (vm_wait_exit(vm, 30)) {
         vm_dump(vm, "the VMM did not exit after kill");
         return -1;
