@@ -1,0 +1,41 @@
+/* picostack-kvm-test: the with-kvm tests of picostack-vmm (issue 3) — our
+ * own test guests (tests/guest/) and Debian's kernel. One program, one case
+ * per ctest test (tests/integration/kvm/CMakeLists.txt). */
+#ifndef PICOSTACK_TESTS_KVM_KVMTEST_H
+#define PICOSTACK_TESTS_KVM_KVMTEST_H
+
+#include "tests/integration/kvm/vmrun.h"
+
+#include <stdint.h>
+
+struct options {
+    const char *vmm;        /* picostack-vmm */
+    const char *guests;     /* build/guest */
+    const char *kernel;     /* Debian's bzImage */
+    const char *busybox;    /* busybox-static */
+    const char *cache;      /* where Linux boots shared by several tests are kept */
+};
+
+/* Each returns 0 when the test passes, 1 when it fails (reason printed). */
+int case_hello(const struct options *o, int argc, char **argv);
+int case_poweroff(const struct options *o, int argc, char **argv);
+int case_echo(const struct options *o, int argc, char **argv);
+int case_cmdline(const struct options *o, int argc, char **argv);
+int case_triple(const struct options *o, int argc, char **argv);
+int case_smp(const struct options *o, int argc, char **argv);
+int case_timer(const struct options *o, int argc, char **argv);
+int case_control(const struct options *o, int argc, char **argv);
+int case_linux(const struct options *o, int argc, char **argv);
+
+/* Helpers shared by the cases. */
+void random_bytes(void *buf, size_t len);
+/* Makes a private temporary folder (removed by remove_tree). */
+int make_temp_dir(char *out, size_t len);
+void remove_tree(const char *dir);
+int write_file(const char *path, const void *data, size_t len, int mode);
+/* The guest image path: GUESTS/NAME.elf (pvh) or GUESTS/NAME.bzImage. */
+int guest_path(const struct options *o, const char *name, const char *form, char *out, size_t len);
+
+#define GUEST_TIMEOUT_S 120.0
+
+#endif

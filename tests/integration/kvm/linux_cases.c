@@ -1,0 +1,291 @@
+/* Debian's own kernel in picostack-vmm, with a busybox initramfs built here
+ * from busybox-static. Its /init mounts proc and sysfs, prints the marker
+ * the test put on the command line and the CPU count, then does
+ * `poweroff -f` or `reboot -f`, as the command line says.
+ *
+ * Two boots serve the four cases, each its own ctest test:
+ *   boot "poweroff": --cpus 2, picostack.action=poweroff  -> marker, poweroff, cpus
+ *   boot "reboot":   --cpus 1, reboot=k, picostack.action=reboot -> reboot
+ * The first case to need a boot runs it and keeps its record in --cache DIR
+ * (under a lock, so parallel cases wait for it rather than boot twice); the
+ * others read that record. A ctest fixture empties DIR before each run, so a
+ * record never outlives its run (inside the with-kvm TCG guest DIR starts
+ * empty anyway). */
+#include "tests/integration/kvm/kvmtest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define LINUX_TIMEOUT_S 420.0
+#define LINUX_MEM_MIB "256"
+
+static const char init_script[] =
+    "#!/bin/sh\n"
+    "# picostack test init: report, then end the VM as the command line says.\n"
+    "bb=/bin/busybox\n"
+    "$bb mount -t proc proc /proc\n"
+    "$bb mount -t sysfs sysfs /sys\n"
+    "marker=none action=poweroff\n"
+    "for a in $($bb cat /proc/cmdline); do\n"
+    "  case \"$a\" in\n"
+    "  picostack.marker=*) marker=${a#picostack.marker=} ;;\n"
+    "  picostack.action=*) action=${a#picostack.action=} ;;\n"
+    "  esac\n"
+    "done\n"
+    "echo \"picostack-init: marker=$marker\"\n"
+    "echo \"picostack-init: nproc=$($bb nproc) online=$($bb cat /sys/devices/system/cpu/online)\"\n"
+    "echo \"picostack-init: action=$action\"\n"
+    "if [ \"$action\" = reboot ]; then $bb reboot -f; else $bb poweroff -f; fi\n"
+    "echo \"picostack-init: $action -f returned\"\n"
+    "$bb sleep 1000000\n";
+
+/* ---- a newc cpio archive in memory ---- */
+struct cpio { char *data; size_t len, cap; unsigned ino; };
+
+static int cpio_put(struct cpio *c, const void *p, size_t n)
+{
+    if (c->len + n + 4 > c->cap) {
+        size_t cap = c->cap ? c->cap : 1 << 20;
+        while (cap < c->len + n + 4)
+            cap *= 2;
+        char *d = realloc(c->data, cap);
+        if (!d)
+            return -1;
+        c->data = d;
+        c->cap = cap;
+    }
+    memcpy(c->data + c->len, p, n);
+    c->len += n;
+    while (c->len % 4)
+        c->data[c->len++] = 0;
+    return 0;
+}
+
+static int cpio_entry(struct cpio *c, const char *name, unsigned mode, unsigned rmaj, unsigned rmin,
+                      const void *data, size_t size)
+{
+    char hdr[111];
+    snprintf(hdr, sizeof(hdr), "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
+             ++c->ino, mode, 0u, 0u, 1u, 0u, (unsigned)size, 0u, 0u, rmaj, rmin,
+             (unsigned)strlen(name) + 1, 0u);
+    /* header and name are padded together, then the data */
+    size_t hn = 110 + strlen(name) + 1;
+    char *buf = malloc(hn);
+    if (!buf)
+        return -1;
+    memcpy(buf, hdr, 110);
+    memcpy(buf + 110, name, strlen(name) + 1);
+    int rc = cpio_put(c, buf, hn);
+    free(buf);
+    return rc || (size && cpio_put(c, data, size)) ? -1 : 0;
+}
+
+static int read_all(const char *path, char **data, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st)) {
+        fprintf(stderr, "test: %s: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    *data = malloc((size_t)st.st_size + 1);
+    size_t got = 0;
+    while (*data && got < (size_t)st.st_size) {
+        ssize_t n = read(fd, *data + got, (size_t)st.st_size - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    if (!*data || got != (size_t)st.st_size) {
+        fprintf(stderr, "test: cannot read %s\n", path);
+        free(*data);
+        *data = NULL;
+        return -1;
+    }
+    (*data)[got] = 0;
+    *len = got;
+    return 0;
+}
+
+static int build_initramfs(const char *busybox, const char *out)
+{
+    struct cpio c = { 0 };
+    char *bb = NULL;
+    size_t bb_len;
+    int rc = -1;
+    if (read_all(busybox, &bb, &bb_len))
+        return -1;
+    if (cpio_entry(&c, "dev", 040755, 0, 0, NULL, 0) ||
+        cpio_entry(&c, "dev/console", 020600, 5, 1, NULL, 0) ||
+        cpio_entry(&c, "proc", 040755, 0, 0, NULL, 0) ||
+        cpio_entry(&c, "sys", 040755, 0, 0, NULL, 0) ||
+        cpio_entry(&c, "bin", 040755, 0, 0, NULL, 0) ||
+        cpio_entry(&c, "bin/busybox", 0100755, 0, 0, bb, bb_len) ||
+        cpio_entry(&c, "bin/sh", 0120777, 0, 0, "busybox", 7) ||
+        cpio_entry(&c, "init", 0100755, 0, 0, init_script, strlen(init_script)) ||
+        cpio_entry(&c, "TRAILER!!!", 0, 0, 0, NULL, 0)) {
+        fprintf(stderr, "test: out of memory building the initramfs\n");
+        goto out;
+    }
+    rc = write_file(out, c.data, c.len, 0600);
+out:
+    free(bb);
+    free(c.data);
+    return rc;
+}
+
+/* ---- one boot, recorded ---- */
+struct boot {
+    const char *name;       /* "poweroff" or "reboot" */
+    const char *cpus;
+    const char *action;
+    const char *extra_cmdline;
+};
+
+static const struct boot boots[] = {
+    { "poweroff", "2", "poweroff", "" },
+    { "reboot", "1", "reboot", " reboot=k" },
+};
+
+/* Boots and writes the record: "exit=N seconds=S first_byte=S marker=M\n",
+ * then the serial output, then "\n--- stderr ---\n" and the VMM's stderr. */
+static int run_boot(const struct options *o, const struct boot *b, const char *record)
+{
+    char dir[4096], initrd[4200], cmdline[512], marker[17];
+    uint8_t rnd[8];
+    struct vm vm = { 0 };
+    int rc = -1;
+    if (make_temp_dir(dir, sizeof(dir)))
+        return -1;
+    snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio", dir);
+    if (build_initramfs(o->busybox, initrd))
+        goto out;
+    random_bytes(rnd, sizeof(rnd));
+    for (int i = 0; i < 8; i++)
+        snprintf(marker + 2 * i, 3, "%02x", rnd[i]);
+    snprintf(cmdline, sizeof(cmdline), "console=ttyS0 quiet picostack.marker=%s picostack.action=%s%s",
+             marker, b->action, b->extra_cmdline);
+    const char *argv[] = { o->vmm, "--kernel", o->kernel, "--initrd", initrd, "--cmdline", cmdline,
+                           "--mem", LINUX_MEM_MIB, "--cpus", b->cpus, "--serial", "stdio", NULL };
+    if (vm_start(&vm, (char *const *)argv))
+        goto out;
+    vm_close_stdin(&vm);
+    if (vm_wait_exit(&vm, LINUX_TIMEOUT_S))
+        fprintf(stderr, "test: Linux did not end the VM within %.0f s\n", LINUX_TIMEOUT_S);
+    double secs = now_s() - vm.started;
+    fprintf(stderr, "test: Linux boot \"%s\" took %.1f s (first serial byte after %.1f s)\n", b->name, secs,
+            vm.first_byte);
+    size_t cap = vm.out.len + vm.err.len + 256;
+    char *text = malloc(cap);
+    if (!text)
+        goto out;
+    int n = snprintf(text, cap, "exit=%d seconds=%.1f first_byte=%.1f marker=%s\n%s\n--- stderr ---\n%s",
+                     vm_exit_code(&vm), secs, vm.first_byte, marker, vm.out.data, vm.err.data);
+    /* The kernel's tty writes "\r\n"; the checks look for "\n". */
+    size_t w = 0;
+    for (int i = 0; i < n; i++)
+        if (text[i] != '\r')
+            text[w++] = text[i];
+    n = (int)w;
+    char tmp[4300];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", record);
+    rc = write_file(tmp, text, (size_t)n, 0644) || rename(tmp, record) ? -1 : 0;
+    free(text);
+out:
+    vm_destroy(&vm);
+    remove_tree(dir);
+    return rc;
+}
+
+/* The record of boot b: read from the cache, or made now. */
+static char *boot_record(const struct options *o, const struct boot *b)
+{
+    char lock[4200], record[4200];
+    char *data = NULL;
+    size_t len;
+    if (mkdir(o->cache, 0755) && errno != EEXIST) {
+        fprintf(stderr, "test: mkdir %s: %s\n", o->cache, strerror(errno));
+        return NULL;
+    }
+    snprintf(lock, sizeof(lock), "%s/%s.lock", o->cache, b->name);
+    snprintf(record, sizeof(record), "%s/%s.record", o->cache, b->name);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || flock(fd, LOCK_EX)) {
+        fprintf(stderr, "test: lock %s: %s\n", lock, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    if (access(record, R_OK) == 0)
+        fprintf(stderr, "test: using the record of Linux boot \"%s\" made earlier in this run (%s)\n",
+                b->name, record);
+    else if (run_boot(o, b, record))
+        fprintf(stderr, "test: Linux boot \"%s\" could not be run\n", b->name);
+    if (access(record, R_OK) == 0)
+        read_all(record, &data, &len);
+    close(fd);
+    return data;
+}
+
+static int fail(const char *record, const char *why)
+{
+    fprintf(stderr, "test: FAILED: %s\n---- record of the boot ----\n%s\n----\n", why, record);
+    return 1;
+}
+
+int case_linux(const struct options *o, int argc, char **argv)
+{
+    if (argc != 1) {
+        fprintf(stderr, "test: linux takes marker, poweroff, cpus or reboot\n");
+        return 1;
+    }
+    const char *what = argv[0];
+    if (!o->kernel || !o->busybox || !o->cache) {
+        fprintf(stderr, "test: linux needs --kernel, --busybox and --cache\n");
+        return 1;
+    }
+    const struct boot *b = !strcmp(what, "reboot") ? &boots[1] : &boots[0];
+    if (strcmp(what, "reboot") && strcmp(what, "marker") && strcmp(what, "poweroff") && strcmp(what, "cpus")) {
+        fprintf(stderr, "test: unknown linux case %s\n", what);
+        return 1;
+    }
+    char *rec = boot_record(o, b);
+    if (!rec)
+        return 1;
+    int exit_code = -2;
+    double secs = 0;
+    char marker[17] = "", line[128];
+    sscanf(rec, "exit=%d seconds=%lf first_byte=%*f marker=%16s", &exit_code, &secs, marker);
+    fprintf(stderr, "test: boot \"%s\": exit %d after %.1f s\n", b->name, exit_code, secs);
+    int rc = 0;
+    snprintf(line, sizeof(line), "picostack-init: marker=%s\n", marker);
+    bool init_ran = marker[0] && strstr(rec, line);
+    snprintf(line, sizeof(line), "picostack-init: action=%s\n", b->action);
+    bool acted = strstr(rec, line) != NULL;
+    if (!strcmp(what, "marker")) {
+        if (!init_ran)
+            rc = fail(rec, "/init did not print the marker from the command line");
+    } else if (!strcmp(what, "cpus")) {
+        if (!strstr(rec, "picostack-init: nproc=2 online=0-1\n"))
+            rc = fail(rec, "the guest does not see 2 CPUs (nproc=2 online=0-1)");
+    } else {    /* poweroff, reboot: /init asked for it and the VMM exited 0 */
+        if (!init_ran || !acted)
+            rc = fail(rec, "/init did not get as far as its poweroff/reboot");
+        else if (strstr(rec, "-f returned"))
+            rc = fail(rec, "the kernel returned from poweroff/reboot");
+        else if (exit_code != 0)
+            rc = fail(rec, "the VMM did not exit with 0");
+    }
+    free(rec);
+    return rc;
+}

@@ -1,0 +1,142 @@
+/* picostack-kvm-test [--vmm PATH] [--guests DIR] [--kernel PATH]
+ *                    [--busybox PATH] [--cache DIR] CASE ARGS...
+ * CASE: hello pvh|bzimage, poweroff pvh|bzimage, echo, cmdline pvh|bzimage,
+ * triple, smp N, timer lapic|pit, control shutdown|kill,
+ * linux marker|poweroff|cpus|reboot. Exit 0: the test passed. */
+#include "tests/integration/kvm/kvmtest.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void random_bytes(void *buf, size_t len)
+{
+    uint8_t *p = buf;
+    while (len) {
+        ssize_t n = getrandom(p, len, 0);
+        if (n < 0) {
+            perror("getrandom");
+            abort();
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+int make_temp_dir(char *out, size_t len)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(out, len, "%s/picostack-kvm-test.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(out)) {
+        fprintf(stderr, "test: mkdtemp %s: %s\n", out, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            char p[4096];
+            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+            struct stat st;
+            if (!lstat(p, &st) && S_ISDIR(st.st_mode))
+                remove_tree(p);
+            else
+                unlink(p);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+int write_file(const char *path, const void *data, size_t len, int mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0) {
+        fprintf(stderr, "test: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    const char *p = data;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            fprintf(stderr, "test: writing %s: %s\n", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    if (close(fd)) {
+        fprintf(stderr, "test: closing %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int guest_path(const struct options *o, const char *name, const char *form, char *out, size_t len)
+{
+    const char *ext = !strcmp(form, "pvh") ? "elf" : !strcmp(form, "bzimage") ? "bzImage" : NULL;
+    if (!ext) {
+        fprintf(stderr, "test: form must be pvh or bzimage, not '%s'\n", form);
+        return -1;
+    }
+    snprintf(out, len, "%s/%s.%s", o->guests, name, ext);
+    if (access(out, R_OK)) {
+        fprintf(stderr, "test: guest image %s: %s\n", out, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    int (*run)(const struct options *, int, char **);
+} cases[] = {
+    { "hello", case_hello }, { "poweroff", case_poweroff }, { "echo", case_echo },
+    { "cmdline", case_cmdline }, { "triple", case_triple }, { "smp", case_smp },
+    { "timer", case_timer }, { "control", case_control }, { "linux", case_linux },
+};
+
+int main(int argc, char **argv)
+{
+    struct options o = { 0 };
+    int i = 1;
+    for (; i + 1 < argc && !strncmp(argv[i], "--", 2); i += 2) {
+        const char *k = argv[i] + 2, *v = argv[i + 1];
+        if (!strcmp(k, "vmm")) o.vmm = v;
+        else if (!strcmp(k, "guests")) o.guests = v;
+        else if (!strcmp(k, "kernel")) o.kernel = v;
+        else if (!strcmp(k, "busybox")) o.busybox = v;
+        else if (!strcmp(k, "cache")) o.cache = v;
+        else {
+            fprintf(stderr, "picostack-kvm-test: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (i >= argc || !o.vmm) {
+        fprintf(stderr, "usage: picostack-kvm-test --vmm PATH [--guests DIR] [--kernel PATH] "
+                        "[--busybox PATH] [--cache DIR] CASE ARGS...\n");
+        return 2;
+    }
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
+        if (!strcmp(argv[i], cases[c].name)) {
+            int rc = cases[c].run(&o, argc - i - 1, argv + i + 1);
+            fprintf(stderr, "test: %s %s\n", argv[i], rc ? "FAILED" : "passed");
+            return rc ? 1 : 0;
+        }
+    fprintf(stderr, "picostack-kvm-test: unknown case %s\n", argv[i]);
+    return 2;
+}
