@@ -149,6 +149,8 @@ void api_req_defer(struct api_req *r, api_work_fn fn, void *ctx);
 /* ---- replies (exactly one per request) ---- */
 void api_reply_header(struct api_req *r, const char *name, const char *value); /* before */
 void api_reply_json(struct api_req *r, int status, json_t *body);   /* steals body */
+/* A JSON text that is already rendered (copied). */
+void api_reply_json_text(struct api_req *r, int status, const char *text, size_t len);
 void api_reply_empty(struct api_req *r, int status);
 void api_reply_text(struct api_req *r, int status, const char *content_type,
                     const char *text);

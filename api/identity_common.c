@@ -67,6 +67,7 @@ struct store_txn *idn_txn(struct api_req *r, bool write)
 bool idn_commit(struct api_req *r, struct store_txn *t)
 {
     int rc = store_commit(t);
+    identity_changed(idn_of(r));   /* also on failure: harmless, and safe */
     if (rc) {
         api_reply_error(r, rc == -ENOSPC ? 507 : 500, "Cannot commit: %s.", strerror(-rc));
         return false;
@@ -195,4 +196,21 @@ json_t *idn_catalog(struct api_req *r)
                                              catalog_services[i].name));
     }
     return cat;
+}
+
+const char *idn_catalog_text(struct api_req *r, size_t *len)
+{
+    char key[300];
+    snprintf(key, sizeof(key), "catalog\n%s", api_req_base_url(r));
+    const char *text = idn_cache_get(key, 0, len);   /* the catalog never changes */
+    if (text)
+        return text;
+    json_t *cat = idn_catalog(r);
+    char *fresh = json_dumps(cat, JSON_COMPACT);
+    json_decref(cat);
+    if (!fresh)
+        return NULL;
+    idn_cache_put(key, 0, fresh, strlen(fresh));
+    free(fresh);
+    return idn_cache_get(key, 0, len);
 }

@@ -24,6 +24,13 @@ json_t *idn_render(struct api_req *r, enum identity_kind k, const json_t *rec);
 json_t *idn_domain_ref(struct store_txn *t, struct identity *idn, const char *domain_id);
 json_t *idn_catalog(struct api_req *r);
 void idn_time(int64_t us, char out[32]);
+/* The catalog as JSON text for this request's base URL (cached). */
+const char *idn_catalog_text(struct api_req *r, size_t *len);
+
+/* identity_cache.c: per-thread rendered-JSON cache (see there). */
+const char *idn_cache_get(const char *key, uint64_t gen, size_t *len);
+void idn_cache_put(const char *key, uint64_t gen, const char *text, size_t len);
+void idn_cache_clear(void);
 
 /* Handlers in identity_auth.c. */
 void idn_versions(struct api_req *r);

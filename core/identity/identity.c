@@ -2,6 +2,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +73,16 @@ void identity_close(struct identity *idn)
     idmap_free(&idn->project_nbf);
     sodium_memzero(idn->key, sizeof(idn->key));
     free(idn);
+}
+
+uint64_t identity_generation(struct identity *idn)
+{
+    return atomic_load_explicit(&idn->generation, memory_order_acquire);
+}
+
+void identity_changed(struct identity *idn)
+{
+    atomic_fetch_add_explicit(&idn->generation, 1, memory_order_release);
 }
 
 struct store *identity_store(struct identity *idn)

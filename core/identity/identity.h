@@ -126,4 +126,10 @@ int identity_revoke_project(struct store_txn *t, struct identity *idn, const cha
 
 int64_t identity_now_us(void);
 
+/* A counter that changes after every committed identity change: callers
+ * that cache renderings of records compare it (call identity_changed after
+ * each successful commit of an identity write). */
+uint64_t identity_generation(struct identity *idn);
+void identity_changed(struct identity *idn);
+
 #endif
