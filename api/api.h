@@ -117,6 +117,8 @@ unsigned api_server_port(const struct api_server *srv);
 void api_server_stop(struct api_server *srv, unsigned timeout_ms);
 void api_server_free(struct api_server *srv);
 struct identity *api_server_identity(struct api_server *srv);
+/* The control-plane store (open your tables with store_table in init). */
+struct store *api_server_store(struct api_server *srv);
 
 /* ---- inside a handler ---- */
 struct api_server *api_req_server(struct api_req *r);
@@ -131,6 +133,16 @@ const char *api_req_base_url(struct api_req *r);
 /* The verified token (never NULL in a non-public route); NULL on public
  * routes without a valid X-Auth-Token. */
 const struct identity_token *api_req_auth(struct api_req *r);
+/* RBAC for a resource owned by project owner (DESIGN.md: admin anywhere,
+ * member manages its project's resources, reader only reads): 0 when
+ * allowed, 404 when the resource belongs to another project (OpenStack
+ * hides it), 403 when it is the caller's project but its role may not
+ * write.  Typical use:
+ *     int st = api_req_access(r, owner, true);
+ *     if (st) { api_reply_error(r, st, "..."); return; }                   */
+int api_req_access(struct api_req *r, const char *owner_project, bool write);
+/* True when the caller may see resources of every project (admin). */
+bool api_req_is_admin(struct api_req *r);
 /* The raw body of an ordinary route, and its parse.  api_req_json replies
  * 400 itself and returns NULL on malformed JSON or a non-object. */
 const char *api_req_body(const struct api_req *r, size_t *len);

@@ -230,7 +230,7 @@ static void password_auth(struct api_req *r, void *ctx)
         json_decref(drec);
     }
     store_abort(t);
-    bool ok = rc == 0 && identity_password_ok(user, a->password);
+    bool ok = identity_password_ok(rc == 0 ? user : NULL, a->password) && rc == 0;
     if (rc != 0 || !ok || !json_is_true(json_object_get(user, "enabled"))) {
         json_decref(user);
         auth_free(a);

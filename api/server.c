@@ -470,6 +470,11 @@ struct identity *api_server_identity(struct api_server *srv)
     return srv->cfg.identity;
 }
 
+struct store *api_server_store(struct api_server *srv)
+{
+    return srv->cfg.identity ? identity_store(srv->cfg.identity) : NULL;
+}
+
 unsigned api_server_port(const struct api_server *srv)
 {
     return srv->port;
@@ -605,6 +610,23 @@ const char *api_req_base_url(struct api_req *r)
 const struct identity_token *api_req_auth(struct api_req *r)
 {
     return r->authed ? &r->tok : NULL;
+}
+
+bool api_req_is_admin(struct api_req *r)
+{
+    return r->authed && (r->tok.role_flags & IDENTITY_ADMIN);
+}
+
+int api_req_access(struct api_req *r, const char *owner_project, bool write)
+{
+    if (!r->authed)
+        return 401;
+    if (r->tok.role_flags & IDENTITY_ADMIN)
+        return 0;
+    if (!owner_project || strcmp(owner_project, r->tok.project_id) != 0)
+        return 404;
+    unsigned need = write ? IDENTITY_MEMBER : IDENTITY_READER;
+    return (r->tok.role_flags & need) ? 0 : 403;
 }
 
 const char *api_req_body(const struct api_req *r, size_t *len)

@@ -100,7 +100,8 @@ int identity_assignments(struct store_txn *t, struct identity *idn, const char *
                          int (*fn)(const char *project, const char *user,
                                    const char *role, void *ctx), void *ctx);
 
-/* Passwords (slow on purpose; call off request threads). */
+/* Passwords (slow on purpose; call off request threads).  password_ok with
+ * a NULL record (unknown user) costs one verification too. */
 int identity_password_hash(const char *password, json_t *user_rec);   /* sets "_password" */
 bool identity_password_ok(const json_t *user_rec, const char *password);
 

@@ -77,6 +77,9 @@ static void t_tokens(const char *bin)
     char *project_id = strdup(pid ?: "");
     resp_free(&r);
     CHECK(status_of(&d, "HEAD", "/identity/v3/auth/tokens", tok, NULL) == 400);
+    http_hdr(&d, "HEAD", "/identity/v3/auth/tokens", tok, tok, NULL, &r);
+    CHECK(r.status == 200 && r.len == 0 && !strcmp(r.subject_token, tok), "HEAD validate");
+    resp_free(&r);
 
     /* scoped by id; unscoped; token method */
     char body[2048];
