@@ -491,6 +491,20 @@ static void t_http(const char *bin)
     int st;
     waitpid(pid, &st, 0);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 1, "second owner of the data dir");
+    /* bad options: usage, exit status 2 */
+    const char *bad[][3] = { { "--listen", "nonsense", NULL }, { "--log-level", "loud", NULL },
+                             { "--bogus", NULL, NULL }, { "--token-ttl", "-5", NULL } };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        pid = fork();
+        if (pid == 0) {
+            int fd = open("/dev/null", 1);
+            dup2(fd, 2);
+            execl(bin, bin, "--data", d.dir, bad[i][0], bad[i][1], (char *)NULL);
+            _exit(127);
+        }
+        waitpid(pid, &st, 0);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2, "%s %s: %d", bad[i][0], bad[i][1], st);
+    }
     /* SIGTERM while a login is hashing: it completes, then a clean exit */
     pid = fork();
     if (pid == 0) {
