@@ -74,6 +74,13 @@ static int default_data(char out[PATH_MAX])
         snprintf(out, PATH_MAX, "/var/lib/picostack");
         return 0;
     }
+    /* As the block store's blockstore_default_dir(): $XDG_DATA_HOME when set
+     * (its default is ~/.local/share), so picostack-img finds the same dir. */
+    const char *xdg = getenv("XDG_DATA_HOME");
+    if (xdg && xdg[0] == '/') {
+        snprintf(out, PATH_MAX, "%s/picostack", xdg);
+        return 0;
+    }
     const char *home = getenv("HOME");
     if (!home || !*home) {
         struct passwd *pw = getpwuid(getuid());
@@ -151,7 +158,11 @@ static int mkdir_p(const char *path)
     return mkdir(buf, 0700) < 0 && errno != EEXIST ? -errno : 0;
 }
 
-/* One owner per data dir: an exclusive flock on DIR/lock, held until exit. */
+/* One owner per data dir: an exclusive flock on DIR/lock, held until exit,
+ * holding our pid — the same lock core/blockstore's blockstore_open() takes.
+ * Once picostackd opens the block store (images), blockstore_open() takes
+ * it instead and this function goes: a second flock on the same file from
+ * the same process would fail. */
 static int lock_data_dir(const char *dir)
 {
     char path[PATH_MAX + 16];
