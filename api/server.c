@@ -219,6 +219,16 @@ static bool content_length_too_big(struct api_req *r)
     return cl && strtoull(cl, NULL, 10) > API_MAX_JSON_BODY;
 }
 
+static bool small_body(struct api_req *r)
+{
+    if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                    MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        return false;
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return !cl || strtoull(cl, NULL, 10) <= 64 * 1024;
+}
+
 static void too_big(struct api_req *r)
 {
     api_reply_error(r, 413, "Request body too large: the limit is %u bytes.",
@@ -342,9 +352,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         *con_cls = r;
         on_headers(r);
-        /* An early error answers before the body: MHD then closes the
-         * connection rather than read a body nobody wants. */
-        if (r->resp && !r->streaming)
+        /* A reply made before the body (errors, /healthcheck) goes out now
+         * only when a big or unbounded body would otherwise have to be read
+         * and dropped: MHD then closes the connection.  Otherwise it goes
+         * out after the (small or absent) body, keeping the connection. */
+        if (r->resp && !r->streaming && !small_body(r))
             return queue_reply(r);
         return MHD_YES;
     }
