@@ -541,6 +541,19 @@ static void t_http(const char *bin)
         close(fds[i]);
     }
     st = daemon_stop(&d, 0);
+    /* the log shows logins finishing after the signal: they were in flight */
+    FILE *lf = fopen(d.log, "r");
+    bool signalled = false;
+    int after = 0;
+    while (lf && fgets(buf, sizeof(buf), lf)) {
+        if (strstr(buf, "signal 15"))
+            signalled = true;
+        else if (signalled && strstr(buf, "POST /identity/v3/auth/tokens 201"))
+            after++;
+    }
+    if (lf)
+        fclose(lf);
+    CHECK(signalled && after > 0, "%d logins finished after SIGTERM", after);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "clean exit: %d", st);
     free(a);
     daemon_cleanup(&d);
