@@ -41,6 +41,14 @@ void idn_token_revoke(struct api_req *r);
 void idn_auth_catalog(struct api_req *r);
 void idn_auth_projects(struct api_req *r);
 
+/* Read-only catalog resources (identity_common.c). */
+void idn_service_list(struct api_req *r);
+void idn_service_show(struct api_req *r);
+void idn_endpoint_list(struct api_req *r);
+void idn_endpoint_show(struct api_req *r);
+void idn_region_list(struct api_req *r);
+void idn_region_show(struct api_req *r);
+
 /* Handlers in identity_admin.c. */
 void idn_domain_list(struct api_req *r);
 void idn_domain_show(struct api_req *r);

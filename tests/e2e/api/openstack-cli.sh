@@ -45,6 +45,9 @@ done
 expect "catalog url" "http://127.0.0.1:$port/volume/v3" "$out"
 expect "catalog url" "http://127.0.0.1:$port/compute/v2.1" "$out"
 
+out=$(os endpoint list -f value -c "Service Type" -c Interface -c URL)
+expect "endpoint list" "^volumev3 admin http://127.0.0.1:$port/volume/v3$" "$out"
+
 out=$(os project create --domain default e2e-demo -f value -c name)
 expect "project create" "^e2e-demo$" "$out"
 out=$(os project create e2e-other -f value -c domain_id)

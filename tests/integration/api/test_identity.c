@@ -267,6 +267,23 @@ static void t_crud(const char *bin)
     CHECK(status_of(&d, "GET", "/identity/v3/domains/default", a, NULL) == 200);
     CHECK(status_of(&d, "GET", "/identity/v3/domains/nope", a, NULL) == 404);
 
+    /* the catalog as read-only resources */
+    http(&d, "GET", "/identity/v3/services", a, NULL, &r);
+    CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "services")) == 6);
+    const char *sid = json_string_value(json_object_get(
+        json_array_get(json_object_get(r.json, "services"), 1), "id"));
+    char spath[200];
+    snprintf(spath, sizeof(spath), "/identity/v3/services/%s", sid ?: "x");
+    CHECK(status_of(&d, "GET", spath, a, NULL) == 200);
+    resp_free(&r);
+    http(&d, "GET", "/identity/v3/endpoints?interface=public", a, NULL, &r);
+    CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "endpoints")) == 6);
+    resp_free(&r);
+    CHECK(status_of(&d, "GET", "/identity/v3/services/nope", a, NULL) == 404);
+    CHECK(status_of(&d, "GET", "/identity/v3/endpoints/nope", a, NULL) == 404);
+    CHECK(status_of(&d, "GET", "/identity/v3/regions/RegionOne", a, NULL) == 200);
+    CHECK(status_of(&d, "GET", "/identity/v3/regions/Nope", a, NULL) == 404);
+
     /* projects: create (no domain -> default), conflicts, filters, update, delete */
     http(&d, "POST", "/identity/v3/projects", a,
          "{\"project\":{\"name\":\"p1\",\"enabled\":true,\"options\":{},\"tags\":[\"x\"]}}", &r);
