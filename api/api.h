@@ -43,9 +43,19 @@
  * undo the partial upload), or with the negative errno an on_chunk call
  * returned (reply with an error).
  *
+ * on_chunk must not reply: to stop an upload it returns a negative errno,
+ * and on_end (err = that errno) replies.  on_end may call api_req_defer()
+ * to finish slow work (e.g. a conversion) on a worker.
+ *
  * Slow work (password hashing, conversions): api_req_defer(r, fn, ctx) parks
  * the connection and runs fn(r, ctx) on the framework's worker pool; fn
  * replies as usual.  Request threads stay free for other clients.
+ *
+ * Service state: keep it in the service file's statics, set up in init()
+ * (one daemon per process); shared parts come from api_server_store() and
+ * api_server_identity().  Open LMDB tables there (store_table), before the
+ * server starts.  RBAC for project-owned resources: api_req_access().
+ * HEAD is routed to the GET handler (libmicrohttpd drops the body).
  *
  * Metrics: api_metrics_add_collector() registers a function that appends
  * its own gauges to GET /metrics (e.g. images by status, bytes stored).
@@ -147,6 +157,8 @@ bool api_req_is_admin(struct api_req *r);
  * 400 itself and returns NULL on malformed JSON or a non-object. */
 const char *api_req_body(const struct api_req *r, size_t *len);
 json_t *api_req_json(struct api_req *r);
+/* The same for any JSON value (e.g. a JSON-patch array); 400 on malformed. */
+json_t *api_req_json_value(struct api_req *r);
 
 /* Streaming bodies (API_STREAM_BODY routes only). */
 typedef int (*api_chunk_fn)(struct api_req *r, void *ctx, const void *data, size_t len);

@@ -288,9 +288,15 @@ void idn_token_issue(struct api_req *r)
     json_t *m;
     json_array_foreach(methods, i, m) {
         const char *s = json_string_value(m);
-        if (s && !strcmp(s, "password"))
+        if (!s) {
+            auth_free(a);
+            api_reply_error(r, 400, "Invalid input for field 'auth.identity.methods': "
+                                    "strings expected.");
+            return;
+        }
+        if (!strcmp(s, "password"))
             a->methods |= IDENTITY_METHOD_PASSWORD;
-        else if (s && !strcmp(s, "token"))
+        else if (!strcmp(s, "token"))
             a->methods |= IDENTITY_METHOD_TOKEN;
         else {
             auth_free(a);

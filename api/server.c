@@ -647,15 +647,22 @@ const char *api_req_body(const struct api_req *r, size_t *len)
     return r->body ? r->body : "";
 }
 
-json_t *api_req_json(struct api_req *r)
+json_t *api_req_json_value(struct api_req *r)
 {
     json_error_t err;
-    json_t *j = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES, &err);
-    if (!j) {
+    json_t *j = json_loadb(r->body ? r->body : "", r->body_len,
+                           JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
+    if (!j)
         api_reply_error(r, 400, "Malformed JSON in the request body: %s (line %d, column %d).",
                         err.text, err.line, err.column);
+    return j;
+}
+
+json_t *api_req_json(struct api_req *r)
+{
+    json_t *j = api_req_json_value(r);
+    if (!j)
         return NULL;
-    }
     if (!json_is_object(j)) {
         json_decref(j);
         api_reply_error(r, 400, "The request body must be a JSON object.");

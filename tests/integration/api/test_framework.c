@@ -94,7 +94,7 @@ static void fast(struct api_req *r)
 
 static void echo_json(struct api_req *r)
 {
-    json_t *j = api_req_json(r);
+    json_t *j = api_req_header(r, "X-Any") ? api_req_json_value(r) : api_req_json(r);
     if (j)
         api_reply_json(r, 200, j);
 }
@@ -375,6 +375,12 @@ static void t_defer(const char *unused)
     resp_free(&r);
     http(&s.d, "POST", "/test/json", NULL, "{\"a\": [1, 2}", &r);
     CHECK(r.status == 400 && strstr(r.body ?: "", "column"), "%s", r.body);
+    resp_free(&r);
+    http(&s.d, "POST", "/test/json", NULL, "[1]", &r);
+    CHECK(r.status == 400, "an array where an object is wanted");
+    resp_free(&r);
+    http(&s.d, "POST", "/test/json", NULL, "{\"a\": 1, \"a\": 2}", &r);
+    CHECK(r.status == 400, "duplicate keys");
     resp_free(&r);
     http(&s.d, "POST", "/test/json", NULL, "{\"a\": 1}", &r);
     CHECK(r.status == 200 && json_integer_value(json_object_get(r.json, "a")) == 1);
