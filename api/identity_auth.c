@@ -483,3 +483,12 @@ void idn_auth_projects(struct api_req *r)
 {
     idn_reply_user_projects(r, api_req_auth(r)->user_id, "/auth/projects");
 }
+
+/* Domains the caller has a role on: roles are granted on projects only here. */
+void idn_auth_domains(struct api_req *r)
+{
+    char self[300];
+    snprintf(self, sizeof(self), "%s/identity/v3/auth/domains", api_req_base_url(r));
+    api_reply_json(r, 200, json_pack("{s:[], s:{s:s, s:n, s:n}}", "domains", "links", "self",
+                                     self, "previous", "next"));
+}

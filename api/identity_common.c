@@ -14,6 +14,7 @@ static const struct api_route routes[] = {
     { "DELETE", "/v3/auth/tokens", idn_token_revoke, 0 },
     { "GET", "/v3/auth/catalog", idn_auth_catalog, 0 },
     { "GET", "/v3/auth/projects", idn_auth_projects, 0 },
+    { "GET", "/v3/auth/domains", idn_auth_domains, 0 },
     { "GET", "/v3/domains", idn_domain_list, 0 },
     { "GET", "/v3/domains/{}", idn_domain_show, 0 },
     { "GET", "/v3/projects", idn_project_list, 0 },

@@ -40,6 +40,7 @@ void idn_token_validate(struct api_req *r);
 void idn_token_revoke(struct api_req *r);
 void idn_auth_catalog(struct api_req *r);
 void idn_auth_projects(struct api_req *r);
+void idn_auth_domains(struct api_req *r);
 
 /* Read-only catalog resources (identity_common.c). */
 void idn_service_list(struct api_req *r);

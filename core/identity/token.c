@@ -172,26 +172,25 @@ static bool revoked(struct identity *idn, const unsigned char *audit,
 /* base64url without padding; libsodium's decoder is constant-time and
  * several times slower, and nothing secret depends on this decoding (the
  * MAC comparison below is constant-time). Returns -1 on a bad character. */
+static int b64val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+}
+
 static int b64url_decode(const char *in, size_t n, unsigned char *out, size_t max, size_t *len)
 {
-    static signed char map[256];
-    static int ready;
-    if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
-        signed char m[256];
-        memset(m, -1, sizeof(m));
-        const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        for (int i = 0; i < 64; i++)
-            m[(unsigned char)a[i]] = (signed char)i;
-        memcpy(map, m, sizeof(m));
-        __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
-    }
     if (n % 4 == 1 || (n / 4) * 3 + (n % 4 ? n % 4 - 1 : 0) > max)
         return -1;
     size_t o = 0;
     uint32_t acc = 0;
     int bits = 0;
     for (size_t i = 0; i < n; i++) {
-        int v = map[(unsigned char)in[i]];
+        int v = b64val((unsigned char)in[i]);
         if (v < 0)
             return -1;
         acc = (acc << 6) | (uint32_t)v;

@@ -104,6 +104,9 @@ static void t_tokens(const char *bin)
     resp_free(&r);
     CHECK(status_of(&d, "GET", "/identity/v3/auth/catalog", unscoped, NULL) == 403);
     CHECK(status_of(&d, "GET", "/identity/v3/auth/catalog", tok, NULL) == 200);
+    http(&d, "GET", "/identity/v3/auth/domains", unscoped, NULL, &r);
+    CHECK(r.status == 200 && json_is_array(json_object_get(r.json, "domains")));
+    resp_free(&r);
     http(&d, "GET", "/identity/v3/auth/projects", unscoped, NULL, &r);
     CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "projects")) == 1);
     resp_free(&r);
