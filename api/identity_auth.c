@@ -263,6 +263,29 @@ static void token_auth(struct api_req *r, struct auth_req *a)
     auth_free(a);
 }
 
+/* auth.identity.password.user: replies 400 and returns false if unusable. */
+static bool parse_password(struct api_req *r, struct auth_req *a, json_t *password)
+{
+    json_t *user = json_object_get(password, "user");
+    a->user_id = json_string_value(json_object_get(user, "id"));
+    a->user_name = json_string_value(json_object_get(user, "name"));
+    json_t *d = json_object_get(user, "domain");
+    a->user_domain_id = json_string_value(json_object_get(d, "id"));
+    a->user_domain_name = json_string_value(json_object_get(d, "name"));
+    a->password = json_string_value(json_object_get(user, "password"));
+    if (!json_is_object(user) || !a->password || (!a->user_id && !a->user_name)) {
+        api_reply_error(r, 400, "Invalid input for field 'auth.identity.password.user': "
+                                "id or name, and password (strings), are required.");
+        return false;
+    }
+    if (!a->user_id && !a->user_domain_id && !a->user_domain_name) {
+        api_reply_error(r, 400, "Invalid input for field "
+                                "'auth.identity.password.user.domain': required with a name.");
+        return false;
+    }
+    return true;
+}
+
 void idn_token_issue(struct api_req *r)
 {
     json_t *body = api_req_json(r);
@@ -314,26 +337,10 @@ void idn_token_issue(struct api_req *r)
     }
     a->scope = json_is_object(scope) ? scope : NULL;
     if (a->methods & IDENTITY_METHOD_PASSWORD) {
-        json_t *user = json_object_get(json_object_get(ident, "password"), "user");
-        a->user_id = json_string_value(json_object_get(user, "id"));
-        a->user_name = json_string_value(json_object_get(user, "name"));
-        json_t *d = json_object_get(user, "domain");
-        a->user_domain_id = json_string_value(json_object_get(d, "id"));
-        a->user_domain_name = json_string_value(json_object_get(d, "name"));
-        a->password = json_string_value(json_object_get(user, "password"));
-        if (!json_is_object(user) || !a->password || (!a->user_id && !a->user_name)) {
+        if (parse_password(r, a, json_object_get(ident, "password")))
+            api_req_defer(r, password_auth, a);
+        else
             auth_free(a);
-            api_reply_error(r, 400, "Invalid input for field 'auth.identity.password.user': "
-                                    "id or name, and password (strings), are required.");
-            return;
-        }
-        if (!a->user_id && !a->user_domain_id && !a->user_domain_name) {
-            auth_free(a);
-            api_reply_error(r, 400, "Invalid input for field "
-                                    "'auth.identity.password.user.domain': required with a name.");
-            return;
-        }
-        api_req_defer(r, password_auth, a);
         return;
     }
     a->token = json_string_value(json_object_get(json_object_get(ident, "token"), "id"));
