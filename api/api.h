@@ -37,7 +37,7 @@
  * before any of the body.  It may reply at once (the body is then read and
  * dropped), or call api_req_stream_body() to receive the body chunk by chunk
  * as it arrives (Content-Length or chunked transfer encoding; nothing is
- * buffered beyond one chunk, of at most a few hundred KiB).  on_end runs once:
+ * buffered beyond one chunk, of at most ~64 KiB).  on_end runs once:
  * with err = 0 after the last chunk (it must reply then), or with
  * err = -ECONNRESET if the client went away mid-body (no reply possible;
  * undo the partial upload), or with the negative errno an on_chunk call
