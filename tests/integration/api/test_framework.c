@@ -290,7 +290,7 @@ static void t_stream(const char *unused)
         CHECK(json_integer_value(json_object_get(r.json, "bytes")) == (json_int_t)size);
         CHECK(!strcmp(json_string_value(json_object_get(r.json, "hash")) ?: "", want));
         json_int_t maxc = json_integer_value(json_object_get(r.json, "max_chunk"));
-        CHECK(maxc > 0 && maxc <= 512 * 1024, "a chunk of %lld bytes", (long long)maxc);
+        CHECK(maxc > 0 && maxc <= 64 * 1024, "a chunk of %lld bytes", (long long)maxc);
         fprintf(stderr, "upload (%s): %lld chunks, largest %lld\n",
                 with_length ? "length" : "chunked",
                 (long long)json_integer_value(json_object_get(r.json, "chunks")),

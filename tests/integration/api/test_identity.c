@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,16 @@ static void t_tokens(const char *bin)
     CHECK(!strcmp(json_string_value(json_object_get(ep, "url")) ?: "", url));
     const char *pid = json_string_value(json_object_get(json_object_get(t, "project"), "id"));
     char *project_id = strdup(pid ?: "");
+    resp_free(&r);
+    /* catalog URLs follow the Host the client used; a hostile Host is ignored */
+    http_ex(&d, "GET", "/identity/v3/auth/catalog", tok, NULL, "Host: cloud.example:8443", NULL, &r);
+    ep = json_array_get(json_object_get(json_array_get(json_object_get(r.json, "catalog"), 5),
+                                        "endpoints"), 0);
+    CHECK(!strcmp(json_string_value(json_object_get(ep, "url")) ?: "",
+                  "http://cloud.example:8443/compute/v2.1"), "%s", r.body);
+    resp_free(&r);
+    http_ex(&d, "GET", "/identity/v3/auth/catalog", tok, NULL, "Host: a\"b/c", NULL, &r);
+    CHECK(r.status == 200 && strstr(r.body ?: "", d.base), "fallback to the listen address");
     resp_free(&r);
     CHECK(status_of(&d, "HEAD", "/identity/v3/auth/tokens", tok, NULL) == 400);
     http_hdr(&d, "HEAD", "/identity/v3/auth/tokens", tok, tok, NULL, &r);
@@ -392,6 +403,50 @@ static void t_crud(const char *bin)
     free(custom);
     free(alice);
     free(p1);
+    free(a);
+    daemon_cleanup(&d);
+}
+
+/* Concurrent creations of one name: exactly one wins, the rest get 409. */
+struct racer {
+    struct daemon *d;
+    const char *tok;
+    long status;
+};
+
+static void *race_create(void *arg)
+{
+    struct racer *rc = arg;
+    struct resp r;
+    http(rc->d, "POST", "/identity/v3/projects", rc->tok, "{\"project\":{\"name\":\"race\"}}", &r);
+    rc->status = r.status;
+    resp_free(&r);
+    return NULL;
+}
+
+static void t_race(const char *bin)
+{
+    struct daemon d;
+    CHECK(daemon_start(&d, bin, NULL) == 0);
+    char *a = admin_login(&d);
+    enum { N = 8 };
+    struct racer rc[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        rc[i] = (struct racer){ &d, a, 0 };
+        pthread_create(&th[i], NULL, race_create, &rc[i]);
+    }
+    int created = 0, conflicts = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        created += rc[i].status == 201;
+        conflicts += rc[i].status == 409;
+    }
+    CHECK(created == 1 && conflicts == N - 1, "%d created, %d conflicts", created, conflicts);
+    struct resp r;
+    http(&d, "GET", "/identity/v3/projects?name=race", a, NULL, &r);
+    CHECK(json_array_size(json_object_get(r.json, "projects")) == 1);
+    resp_free(&r);
     free(a);
     daemon_cleanup(&d);
 }
@@ -722,7 +777,7 @@ int main(int argc, char **argv)
     static const struct subtest tests[] = {
         { "tokens", t_tokens }, { "expiry", t_expiry }, { "revocation", t_revocation },
         { "crud", t_crud }, { "rbac", t_rbac }, { "http", t_http },
-        { "restart", t_restart }, { "kill9", t_kill9 },
+        { "restart", t_restart }, { "kill9", t_kill9 }, { "race", t_race },
     };
     return run_subtests(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 }
