@@ -361,6 +361,29 @@ static void update_free(struct update *u)
     free(u);
 }
 
+static int collect_user(const char *p, const char *u, const char *role, void *ctx)
+{
+    (void)p;
+    (void)role;
+    json_array_append_new(ctx, json_string(u));
+    return 0;
+}
+
+/* Tokens carry role flags from role names: renaming a role revokes the
+ * tokens of everyone holding it. */
+static int revoke_holders(struct store_txn *t, struct identity *idn, const char *role)
+{
+    json_t *holders = json_array();
+    int rc = identity_assignments(t, idn, NULL, NULL, role, collect_user, holders);
+    size_t i;
+    json_t *u;
+    json_array_foreach(holders, i, u)
+        if (!rc)
+            rc = identity_revoke_user(t, idn, json_string_value(u));
+    json_decref(holders);
+    return rc;
+}
+
 static void apply_update(struct api_req *r, struct update *u)
 {
     static const char *const allowed[] = {
@@ -393,6 +416,9 @@ static void apply_update(struct api_req *r, struct update *u)
         rc = identity_revoke_user(t, idn, id);
     if (!rc && u->k == IDENTITY_PROJECT && disabled)
         rc = identity_revoke_project(t, idn, id);
+    if (!rc && u->k == IDENTITY_ROLE &&
+        !json_equal(json_object_get(old, "name"), json_object_get(rec, "name")))
+        rc = revoke_holders(t, idn, id);
     if (rc) {
         store_abort(t);
         idn_fail(r, rc, identity_kind_name(u->k), id);
@@ -457,13 +483,6 @@ void idn_role_update(struct api_req *r) { update(r, IDENTITY_ROLE); }
 
 /* ---------- delete ---------- */
 
-static int collect_user(const char *p, const char *u, const char *role, void *ctx)
-{
-    (void)p;
-    (void)role;
-    json_array_append_new(ctx, json_string(u));
-    return 0;
-}
 
 static void delete(struct api_req *r, enum identity_kind k)
 {
@@ -482,21 +501,14 @@ static void delete(struct api_req *r, enum identity_kind k)
         return;
     }
     /* Tokens carry roles: whoever held this role loses its tokens. */
-    json_t *holders = json_array();
     if (k == IDENTITY_ROLE)
-        rc = identity_assignments(t, idn, NULL, NULL, id, collect_user, holders);
+        rc = revoke_holders(t, idn, id);
     if (!rc)
         rc = identity_delete(t, idn, k, rec);
     if (!rc && k == IDENTITY_USER)
         rc = identity_revoke_user(t, idn, id);
     if (!rc && k == IDENTITY_PROJECT)
         rc = identity_revoke_project(t, idn, id);
-    size_t i;
-    json_t *u;
-    json_array_foreach(holders, i, u)
-        if (!rc)
-            rc = identity_revoke_user(t, idn, json_string_value(u));
-    json_decref(holders);
     json_decref(rec);
     if (rc) {
         store_abort(t);

@@ -256,6 +256,29 @@ static void t_revocation(const char *bin)
     CHECK(status_of(&d, "GET", "/identity/v3/auth/projects", tok[3], NULL) == 401);
     CHECK(!login(&d, names[3], "pw1", "rv"), "scoped login without a role");
     CHECK(status_of(&d, "GET", "/identity/v3/projects", admin, NULL) == 200, "admin lives");
+
+    /* renaming or deleting a role revokes its holders' tokens */
+    struct resp r;
+    http(&d, "POST", "/identity/v3/roles", admin, "{\"role\":{\"name\":\"temp\"}}", &r);
+    const char *rid = json_string_value(json_object_get(json_object_get(r.json, "role"), "id"));
+    char *temp = strdup(rid ?: "");
+    resp_free(&r);
+    char *holder = create_user(&d, admin, "holder", "pw");
+    CHECK(grant(&d, admin, p, holder, temp) == 204);
+    for (int round = 0; round < 2; round++) {
+        char *ht = login(&d, "holder", "pw", "rv");
+        CHECK(ht && status_of(&d, "GET", "/identity/v3/auth/projects", ht, NULL) == 200);
+        snprintf(path, sizeof(path), "/identity/v3/roles/%s", temp);
+        if (round == 0)
+            CHECK(status_of(&d, "PATCH", path, admin, "{\"role\":{\"name\":\"temp2\"}}") == 200);
+        else
+            CHECK(status_of(&d, "DELETE", path, admin, NULL) == 204);
+        CHECK(status_of(&d, "GET", "/identity/v3/auth/projects", ht, NULL) == 401,
+              "role %s: holder's token lives", round ? "deleted" : "renamed");
+        free(ht);
+    }
+    free(holder);
+    free(temp);
     for (int i = 0; i < 4; i++) {
         free(uid[i]);
         free(tok[i]);
