@@ -505,9 +505,6 @@ int api_server_start(struct api_server *srv)
         if (rc)
             return -rc;
     }
-    /* poll, not epoll: with MHD 0.9.75's epoll mode a client that goes
-     * away mid-body may never be noticed (the connection sits in CLOSE-WAIT)
-     * and its upload would never end; poll sees the EOF at once. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TCP_FASTOPEN;
     if (srv->cfg.log_level >= 2)
