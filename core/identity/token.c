@@ -24,18 +24,21 @@ int64_t identity_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
 int id_to_bin(const char *id, unsigned char out[16])
 {
     if (!store_is_id(id))
         return -EINVAL;
-    for (int i = 0, j = 0; i < 16; j++) {
+    for (int i = 0, j = 0; i < 16; j += 2) {
         if (id[j] == '-')
-            continue;
-        unsigned v;
-        if (sscanf(id + j, "%2x", &v) != 1)
-            return -EINVAL;
-        out[i++] = (unsigned char)v;
-        j++;
+            j++;
+        out[i++] = (unsigned char)(hexval(id[j]) << 4 | hexval(id[j + 1]));
     }
     return 0;
 }
