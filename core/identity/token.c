@@ -87,8 +87,6 @@ static int add_role(const char *p, const char *u, const char *r, void *ctx)
     (void)u;
     struct role_ctx *rc = ctx;
     struct identity_token *tok = rc->tok;
-    if (tok->n_roles >= IDENTITY_MAX_TOKEN_ROLES)
-        return 0;
     json_t *role;
     if (identity_get(rc->t, rc->idn, IDENTITY_ROLE, r, &role))
         return 0;   /* a dangling assignment grants nothing */
@@ -100,7 +98,9 @@ static int add_role(const char *p, const char *u, const char *r, void *ctx)
     else if (name && !strcmp(name, "reader"))
         tok->role_flags |= IDENTITY_READER;
     json_decref(role);
-    snprintf(tok->role_ids[tok->n_roles++], STORE_ID_LEN + 1, "%s", r);
+    /* Flags count every role; the body lists the first IDENTITY_MAX_TOKEN_ROLES. */
+    if (tok->n_roles < IDENTITY_MAX_TOKEN_ROLES)
+        snprintf(tok->role_ids[tok->n_roles++], STORE_ID_LEN + 1, "%s", r);
     return 0;
 }
 
