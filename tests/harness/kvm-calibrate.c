@@ -175,6 +175,8 @@ static int guest_run(struct guest *g, uint32_t iterations, double limit_s,
 	int ret = 0;
 
 	*out = (struct outcome){ 0 };
+	alarm_fired = 0;
+	g->run->immediate_exit = 0;
 	sigemptyset(&sa.sa_mask);
 	*what = "sigaction";
 	if (sigaction(SIGALRM, &sa, NULL) < 0)  /* no SA_RESTART: KVM_RUN gets EINTR */
@@ -237,19 +239,39 @@ static int guest_run(struct guest *g, uint32_t iterations, double limit_s,
 	return 0;
 }
 
+/* Points the vCPU at the start of the loop again. */
+static int guest_restart(struct guest *g, const char **what)
+{
+	struct kvm_regs regs = { .rip = CODE_ADDR, .rflags = 0x2 };
+
+	*what = "KVM_SET_REGS";
+	return ioctl(g->vcpu_fd, KVM_SET_REGS, &regs) < 0 ? -errno : 0;
+}
+
+/* The best of WINDOWS short runs counts, so that a host that deschedules
+ * us for part of the time (a loaded CI machine) is not taken for slow. */
+#define WINDOWS 4
+
 static int classify(double window_s, bool class_only)
 {
 	const uint32_t iterations = 0xffffffffu;  /* more than any window allows */
-	struct outcome out;
+	struct outcome out, best = { 0 };
 	struct guest g;
 	const char *what = "";
 	const char *class;
-	double rate;
+	double rate = 0;
 	int ret;
 
 	ret = guest_open(&g, iterations, &what);
-	if (ret == 0)
-		ret = guest_run(&g, iterations, window_s, &out, &what);
+	for (int i = 0; ret == 0 && i < WINDOWS; i++) {
+		ret = guest_restart(&g, &what);
+		if (ret == 0)
+			ret = guest_run(&g, iterations, window_s / WINDOWS, &out, &what);
+		if (ret == 0 && out.seconds > 0 && 2.0 * out.iterations / out.seconds > rate) {
+			rate = 2.0 * out.iterations / out.seconds;
+			best = out;
+		}
+	}
 	guest_close(&g);
 	if (ret < 0) {
 		if (class_only)
@@ -258,15 +280,14 @@ static int classify(double window_s, bool class_only)
 			printf("kvm-calibrate: absent: %s: %s\n", what, strerror(-ret));
 		return 0;
 	}
-	/* dec + jnz per iteration */
-	rate = out.seconds > 0 ? 2.0 * out.iterations / out.seconds : 0;
+	/* rate: dec + jnz per iteration */
 	class = rate >= FAST_INSTR_PER_S ? "fast" : "slow";
 	if (class_only)
 		printf("%s\n", class);
 	else
-		printf("kvm-calibrate: %s: %.1f M instructions/s (%" PRIu64
+		printf("kvm-calibrate: %s: %.1f M instructions/s (best of %d windows: %" PRIu64
 		       " instructions in %.3f s; fast means >= %.0f M/s)\n",
-		       class, rate / 1e6, 2 * out.iterations, out.seconds,
+		       class, rate / 1e6, WINDOWS, 2 * best.iterations, best.seconds,
 		       FAST_INSTR_PER_S / 1e6);
 	return 0;
 }
