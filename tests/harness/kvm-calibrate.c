@@ -9,10 +9,11 @@
  * `dec ecx; jnz` loop in a one-vCPU guest for a short, timer-bounded window
  * and prints the rate.
  *
- *   kvm-calibrate [--class] [--window-ms MS]
+ *   kvm-calibrate [--class] [--window-ms MS] [--device PATH]
  *       prints "kvm-calibrate: CLASS: ..." (or only CLASS with --class), where
  *       CLASS is fast, slow or absent; exits 0 once it has classified.
- *   kvm-calibrate --run ITERATIONS [--timeout S]
+ *       (--device names another KVM device than /dev/kvm, for tests.)
+ *   kvm-calibrate --run ITERATIONS [--timeout S] [--device PATH]
  *       runs the loop to its end and checks that the guest executed all
  *       ITERATIONS, wrote 0x5a to port 0xe9 and halted; exits 0 only then.
  *       (The harness's own smoke test inside the TCG guest.)
@@ -58,6 +59,7 @@ struct guest {
 /* Set from the SIGALRM handler: makes a KVM_RUN that has not entered the
  * guest yet return at once, so a timer firing between two KVM_RUN calls is
  * never lost. */
+static const char *kvm_device = "/dev/kvm";
 static struct kvm_run *volatile alarm_run;
 static volatile sig_atomic_t alarm_fired;
 
@@ -117,7 +119,7 @@ static int guest_open(struct guest *g, uint32_t iterations, const char **what)
 
 	*g = (struct guest){ .kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1 };
 #define STEP(name, expr) do { *what = (name); if ((expr) < 0) return -errno; } while (0)
-	STEP("open /dev/kvm", g->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC));
+	STEP("open", g->kvm_fd = open(kvm_device, O_RDWR | O_CLOEXEC));
 	STEP("KVM_GET_API_VERSION", ret = ioctl(g->kvm_fd, KVM_GET_API_VERSION, 0));
 	if (ret != KVM_API_VERSION)
 		return -EPROTO;
@@ -277,7 +279,7 @@ static int classify(double window_s, bool class_only)
 		if (class_only)
 			printf("absent\n");
 		else
-			printf("kvm-calibrate: absent: %s: %s\n", what, strerror(-ret));
+			printf("kvm-calibrate: absent: %s %s: %s\n", kvm_device, what, strerror(-ret));
 		return 0;
 	}
 	/* rate: dec + jnz per iteration */
@@ -304,7 +306,7 @@ static int run_checked(uint32_t iterations, double timeout_s)
 		ret = guest_run(&g, iterations, timeout_s, &out, &what);
 	guest_close(&g);
 	if (ret < 0) {
-		fprintf(stderr, "kvm-calibrate: %s: %s\n", what, strerror(-ret));
+		fprintf(stderr, "kvm-calibrate: %s %s: %s\n", kvm_device, what, strerror(-ret));
 		return 1;
 	}
 	printf("kvm-calibrate: guest ran %" PRIu64 " of %" PRIu32
@@ -324,8 +326,8 @@ static int run_checked(uint32_t iterations, double timeout_s)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: kvm-calibrate [--class] [--window-ms MS]\n"
-		"       kvm-calibrate --run ITERATIONS [--timeout SECONDS]\n");
+		"usage: kvm-calibrate [--class] [--window-ms MS] [--device PATH]\n"
+		"       kvm-calibrate --run ITERATIONS [--timeout SECONDS] [--device PATH]\n");
 	return 2;
 }
 
@@ -357,6 +359,9 @@ int main(int argc, char **argv)
 		} else if (strcmp(arg, "--run") == 0 && val) {
 			if (!parse_num(val, 0xffffffffu, &iterations))
 				return usage();
+			i++;
+		} else if (strcmp(arg, "--device") == 0 && val) {
+			kvm_device = val;
 			i++;
 		} else if (strcmp(arg, "--timeout") == 0 && val) {
 			if (!parse_num(val, 3600, &timeout_s))
