@@ -2,9 +2,9 @@
 #
 #   picostack_kvm_test(NAME n COMMAND cmd... [FILES f...] [LABELS l...] [TIMEOUT s])
 #
-# A test that needs a working /dev/kvm. COMMAND uses absolute paths (a target
-# name or $<TARGET_FILE:...> works too); FILES lists extra files (or whole
-# directories) the command reads. Where /dev/kvm runs at hardware speed the
+# A test that needs a working /dev/kvm. COMMAND uses absolute paths (its
+# first word may be a target name; $<TARGET_FILE:...> works anywhere); FILES
+# lists extra files (or whole directories) the command reads. Where /dev/kvm runs at hardware speed the
 # command runs directly; elsewhere (no /dev/kvm, or the slow nested kind) ONE
 # QEMU TCG guest running Debian's kernel with kvm-amd runs every selected KVM
 # test, and each test reports its own result (tests/harness/with-kvm).
