@@ -14,10 +14,14 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "kvm/control.h"
+#include "kvm/sandbox.h"
 #include "kvm/vm.h"
 #include "kvm/x86/layout.h"
 
@@ -300,9 +304,21 @@ static int loop_init(struct loop *l, struct vm *vm, sigset_t *sigs, verr_t *err)
 {
 	memset(l, 0, sizeof(*l));
 	l->vm = vm;
-	int r = io_uring_queue_init(64, &l->ring, 0);
+	/* The ring starts disabled so that its operations can be limited to
+	 * the two the loop uses before it accepts any (seccomp cannot see
+	 * what io_uring does on our behalf). */
+	int r = io_uring_queue_init(64, &l->ring, IORING_SETUP_R_DISABLED);
 	if (r < 0)
 		return verr_set(err, -r, "io_uring_queue_init: %s", strerror(-r));
+	struct io_uring_restriction res[2] = {
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_POLL_ADD },
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_TIMEOUT },
+	};
+	/* Raw io_uring_register(2): Debian's liburing 2.3 does not export its
+	 * wrappers for these two. */
+	if (syscall(__NR_io_uring_register, l->ring.ring_fd, IORING_REGISTER_RESTRICTIONS, res, 2) < 0 ||
+	    syscall(__NR_io_uring_register, l->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0)
+		return verr_set(err, errno, "io_uring restrictions: %s", strerror(errno));
 	l->stop = (struct source){ .kind = SRC_STOP, .fd = vm->stop_efd };
 	arm_poll(l, &l->stop);
 	l->sig = (struct source){ .kind = SRC_SIGNAL, .fd = signalfd(-1, sigs, SFD_CLOEXEC) };
@@ -420,6 +436,11 @@ int vmm_run(const struct vmm_config *cfg)
 	}
 	if (cfg->serial == VMM_SERIAL_STDIO)
 		raw_terminal();
+	json_object_seed(0); /* jansson reads /dev/urandom now, not inside the sandbox */
+	if (!cfg->no_sandbox && vmm_sandbox_enter(&err)) {
+		status = fail(vm, VMM_EXIT_ERROR, &err);
+		goto out_loop;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &vm->started);
 	if (vm_start_vcpus(vm, &err) == 0 && loop_run(&loop, &err) < 0)
 		vm_request_stop(vm, VMM_EXIT_ERROR, "%s", err.msg);
