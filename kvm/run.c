@@ -422,6 +422,9 @@ int vmm_run(const struct vmm_config *cfg)
 		status = fail(vm, VMM_EXIT_ERROR, &err);
 		goto out_vm;
 	}
+	/* A reader of the console that goes away costs console output, not the
+	 * VM (serial_out() ignores EPIPE). */
+	signal(SIGPIPE, SIG_IGN);
 	/* Signals become events of the loop; the vCPU threads inherit the mask. */
 	sigset_t sigs, old;
 	sigemptyset(&sigs);
