@@ -18,8 +18,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "kvm/control.h"
 #include "kvm/sandbox.h"
 #include "kvm/vm.h"
@@ -439,7 +437,6 @@ int vmm_run(const struct vmm_config *cfg)
 	}
 	if (cfg->serial == VMM_SERIAL_STDIO)
 		raw_terminal();
-	json_object_seed(0); /* jansson reads /dev/urandom now, not inside the sandbox */
 	if (!cfg->no_sandbox && vmm_sandbox_enter(&err)) {
 		status = fail(vm, VMM_EXIT_ERROR, &err);
 		goto out_loop;

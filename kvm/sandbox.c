@@ -1,6 +1,7 @@
 #include "kvm/sandbox.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <linux/kvm.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -11,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -71,8 +73,18 @@ static const unsigned long ioctls[] = {
 
 #endif
 
+/* What the C library and jansson would otherwise open on first use, done
+ * now: time zone data (gmtime_r/timegm in the RTC) and the hash seed
+ * (/dev/urandom). */
+static void preload(void)
+{
+	tzset();
+	json_object_seed(0);
+}
+
 int vmm_sandbox_enter(verr_t *err)
 {
+	preload();
 #ifdef SANITIZED
 	(void)err;
 	return 0;

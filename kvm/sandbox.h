@@ -16,7 +16,9 @@
 
 #include "kvm/verr.h"
 
-/* Applies to the calling thread and every thread it creates afterwards. */
+/* Applies to the calling thread and every thread it creates afterwards.
+ * First loads what libraries would open files for later (time zone data,
+ * jansson's hash seed); sanitizer builds do only that. */
 int vmm_sandbox_enter(verr_t *err);
 /* Whether this build installs the filter at all. */
 bool vmm_sandbox_available(void);

@@ -10,6 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "kvm/devices/rtc.h"
 #include "kvm/sandbox.h"
 
 enum { ALLOWED, OPEN, EXEC_MAPPING, SOCKET, EXECVE };
@@ -33,6 +36,20 @@ static void child(int what)
 		free(q);
 		if (write(STDOUT_FILENO, "", 0) < 0)
 			_exit(5);
+		/* What the devices and the control socket use at run time: the
+		 * RTC's time conversions, jansson. */
+		struct rtc rtc;
+		rtc_init(&rtc, NULL);
+		rtc_write(&rtc, RTC_PORT, RTC_YEAR);
+		rtc_write(&rtc, RTC_PORT + 1, 0x30);
+		if (rtc_read(&rtc, RTC_PORT + 1) != 0x30)
+			_exit(6);
+		json_t *j = json_pack("{s:i}", "n", 1);
+		char *s = json_dumps(j, 0);
+		json_t *back = json_loads(s, 0, NULL);
+		free(s);
+		json_decref(j);
+		json_decref(back);
 		_exit(0);
 	}
 	case OPEN:
