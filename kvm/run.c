@@ -402,12 +402,12 @@ int vmm_run(const struct vmm_config *cfg)
 		return fail(vm, VMM_EXIT_ERROR, &err);
 	}
 	struct x86_boot_request req = { cfg->kernel, cfg->initrd, cfg->cmdline, cfg->cpus };
-	if ((r = x86_load(&vm->mem, &req, &vm->boot, &err))) {
+	/* An unusable kernel, initrd or serial file is a bad argument: status 2,
+	 * with the usage, like the parser's errors. */
+	if ((r = x86_load(&vm->mem, &req, &vm->boot, &err)) || setup_devices(vm, &err) ||
+	    open_serial_output(vm, &err)) {
 		status = fail(vm, VMM_EXIT_USAGE, &err);
-		goto out_mem;
-	}
-	if (setup_devices(vm, &err) || open_serial_output(vm, &err)) {
-		status = fail(vm, VMM_EXIT_USAGE, &err);
+		vmm_usage(stderr, "picostack-vmm");
 		goto out_mem;
 	}
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
