@@ -88,7 +88,7 @@ void control_handle_line(struct vm *vm, const char *line, char *out, size_t outl
 		}
 	}
 	json_decref(req);
-	char *s = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+	char *s = reply ? json_dumps(reply, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
 	snprintf(out, outlen, "%s\n", s ? s : "{\"ok\":false,\"error\":\"out of memory\"}");
 	free(s);
 	json_decref(reply);
