@@ -372,6 +372,13 @@ static void report(struct vm *vm)
 			(unsigned long long)vm->bus.unknown_writes, (unsigned)vm->bus.last_unknown_port,
 			(unsigned long long)vm->bus.post_writes, (unsigned long long)vm->serial.tx_bytes,
 			(unsigned long long)vm->serial.rx_bytes);
+	if (vm->cfg->verbose && vm->bus.nunknown) {
+		fprintf(stderr, "picostack-vmm: unknown ports (reads/writes):");
+		for (int i = 0; i < vm->bus.nunknown; i++)
+			fprintf(stderr, " %#x %u/%u", vm->bus.unknown[i].port, vm->bus.unknown[i].reads,
+				vm->bus.unknown[i].writes);
+		fprintf(stderr, "\n");
+	}
 }
 
 static int fail(struct vm *vm, int status, const verr_t *err)

@@ -255,6 +255,17 @@ static void test_unknown_ports(void)
 		outb(0x80, i);
 	CHECK_EQ(bus.post_writes - post, 5);
 	CHECK_EQ(bus.unknown_writes - w0, 1); /* port 0x80 counted apart */
+	w0 = bus.unknown_writes;
+	/* Per-port counts of the first ports seen. */
+	int found = 0;
+	for (int i = 0; i < bus.nunknown; i++)
+		if (bus.unknown[i].port == 0xcfc)
+			found = bus.unknown[i].reads == 1 && bus.unknown[i].writes == 0;
+	CHECK(found);
+	for (int p = 0x1000; p < 0x1000 + 2 * IO_BUS_TRACKED_PORTS; p++)
+		outb(p, 0); /* more distinct ports than tracked: counted in the totals */
+	CHECK_EQ(bus.nunknown, IO_BUS_TRACKED_PORTS);
+	CHECK_EQ(bus.unknown_writes - w0, 2 * IO_BUS_TRACKED_PORTS);
 	CHECK_EQ(inb(0x80), 0xff);
 }
 
