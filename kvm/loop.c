@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "kvm/control.h"
+#include "kvm/terminal.h"
 
 #define CTRL_A 0x01
 
@@ -205,7 +206,9 @@ int loop_init(struct loop *l, struct vm *vm, sigset_t *sigs, verr_t *err)
 		return verr_set(err, errno, "signalfd: %s", strerror(errno));
 	arm_poll(l, &l->sig);
 	l->in_wait = (struct source){ .kind = SRC_STDIN_WAIT, .fd = -1 };
-	if (vm->cfg->serial == VMM_SERIAL_STDIO) {
+	/* Serial input from stdin, unless stdin is a terminal we do not own
+	 * (started in the background): reading it would stop the VMM. */
+	if (vm->cfg->serial == VMM_SERIAL_STDIO && !terminal_in_background()) {
 		l->tty = isatty(STDIN_FILENO);
 		l->in = (struct source){ .kind = SRC_STDIN, .fd = STDIN_FILENO };
 		arm_poll(l, &l->in);

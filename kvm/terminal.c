@@ -28,9 +28,16 @@ static void restore_terminal_and_die(int sig)
 	raise(sig);
 }
 
+bool terminal_in_background(void)
+{
+	return isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) != getpgrp();
+}
+
 void raw_terminal(void)
 {
-	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_termios) < 0)
+	/* In the background, touching the terminal would stop us (SIGTTOU). */
+	if (!isatty(STDIN_FILENO) || terminal_in_background() ||
+	    tcgetattr(STDIN_FILENO, &saved_termios) < 0)
 		return;
 	termios_saved = 1;
 	atexit(restore_terminal);
