@@ -134,6 +134,18 @@ static void on_signal(struct loop *l)
 	arm_poll(l, &l->sig);
 }
 
+/* The RTC's timer: bring its interrupt flags up to date (which re-arms it). */
+static void on_rtc(struct loop *l)
+{
+	uint64_t expirations;
+	if (read(l->rtc.fd, &expirations, sizeof(expirations)) == sizeof(expirations)) {
+		io_bus_lock(&l->vm->bus);
+		rtc_update(&l->vm->rtc);
+		io_bus_unlock(&l->vm->bus);
+	}
+	arm_poll(l, &l->rtc);
+}
+
 static void dispatch(struct loop *l, struct source *s, int res)
 {
 	switch (s->kind) {
@@ -155,6 +167,9 @@ static void dispatch(struct loop *l, struct source *s, int res)
 		break;
 	case SRC_CLIENT:
 		on_client(l, s);
+		break;
+	case SRC_RTC:
+		on_rtc(l);
 		break;
 	}
 }
@@ -206,6 +221,8 @@ int loop_init(struct loop *l, struct vm *vm, sigset_t *sigs, verr_t *err)
 		return verr_set(err, errno, "signalfd: %s", strerror(errno));
 	arm_poll(l, &l->sig);
 	l->in_wait = (struct source){ .kind = SRC_STDIN_WAIT, .fd = -1 };
+	l->rtc = (struct source){ .kind = SRC_RTC, .fd = vm->rtc_timerfd };
+	arm_poll(l, &l->rtc);
 	/* Serial input from stdin, unless stdin is a terminal we do not own
 	 * (started in the background): reading it would stop the VMM. */
 	if (vm->cfg->serial == VMM_SERIAL_STDIO && !terminal_in_background()) {

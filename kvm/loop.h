@@ -11,7 +11,7 @@
 
 #define LOOP_MAX_CLIENTS 8
 
-enum src_kind { SRC_STOP, SRC_SIGNAL, SRC_STDIN, SRC_STDIN_WAIT, SRC_LISTEN, SRC_CLIENT };
+enum src_kind { SRC_STOP, SRC_SIGNAL, SRC_STDIN, SRC_STDIN_WAIT, SRC_LISTEN, SRC_CLIENT, SRC_RTC };
 
 /* One thing the loop polls; its address is the io_uring user_data. */
 struct source {
@@ -25,7 +25,7 @@ struct loop {
 	struct vm *vm;
 	struct io_uring ring;
 	bool ring_ready;
-	struct source stop, sig, in, in_wait, listen, clients[LOOP_MAX_CLIENTS];
+	struct source stop, sig, in, in_wait, listen, rtc, clients[LOOP_MAX_CLIENTS];
 	struct __kernel_timespec in_wait_ts;
 	bool tty, escape;
 	bool done;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "kvm/loop.h"
@@ -39,14 +40,33 @@ static void guest_poweroff(void *opaque)
 	vm_request_stop(opaque, VMM_EXIT_OK, "guest powered off (ACPI S5)");
 }
 
+/* The RTC's next interrupt: the loop polls the timerfd and calls
+ * rtc_update() when it fires. Called with the bus lock held. */
+static void rtc_timer(void *opaque, int64_t deadline_ns)
+{
+	struct vm *vm = opaque;
+	struct itimerspec its = { 0 }; /* all zero: disarmed */
+	if (deadline_ns >= 0) {
+		its.it_value.tv_sec = deadline_ns / 1000000000;
+		its.it_value.tv_nsec = deadline_ns % 1000000000;
+		if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+			its.it_value.tv_nsec = 1;
+	}
+	if (timerfd_settime(vm->rtc_timerfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		vm_request_stop(vm, VMM_EXIT_ERROR, "RTC timer: %s", strerror(errno));
+}
+
 static int setup_devices(struct vm *vm, verr_t *err)
 {
 	int r = io_bus_init(&vm->bus);
 	if (r)
 		return verr_set(err, -r, "io bus: %s", strerror(-r));
+	vm->rtc_timerfd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (vm->rtc_timerfd < 0)
+		return verr_set(err, errno, "timerfd_create: %s", strerror(errno));
 	serial_init(&vm->serial, irq_line_make(vm_set_irq, vm, X86_COM1_IRQ), serial_out, vm);
 	i8042_init(&vm->i8042, irq_line_make(vm_set_irq, vm, X86_I8042_IRQ), guest_reset, vm);
-	rtc_init(&vm->rtc, NULL);
+	rtc_init(&vm->rtc, NULL, irq_line_make(vm_set_irq, vm, X86_RTC_IRQ), rtc_timer, vm);
 	acpi_pm_init(&vm->pm, guest_poweroff, vm);
 	if ((r = io_bus_register(&vm->bus, X86_COM1_PORT, 8, "com1", &serial_io_ops, &vm->serial)) ||
 	    (r = io_bus_register(&vm->bus, I8042_DATA_PORT, 1, "i8042-data", &i8042_data_ops, &vm->i8042)) ||
@@ -112,7 +132,7 @@ int vmm_run(const struct vmm_config *cfg)
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
 	vm->ncpus = cfg->cpus;
-	vm->kvm_fd = vm->vm_fd = vm->stop_efd = vm->serial_out_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->stop_efd = vm->serial_out_fd = vm->rtc_timerfd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
 	int status = VMM_EXIT_ERROR, r;
@@ -181,6 +201,8 @@ out_vm:
 out_mem:
 	if (vm->serial_out_fd > STDERR_FILENO)
 		close(vm->serial_out_fd);
+	if (vm->rtc_timerfd >= 0)
+		close(vm->rtc_timerfd);
 	gm_free(&vm->mem);
 	return status;
 }
