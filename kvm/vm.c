@@ -33,6 +33,38 @@ static int add_memory(struct vm *vm, unsigned slot, uint64_t gpa, uint64_t size,
 	return 0;
 }
 
+/* GSI routing as on a PC and as our MADT and MP table say: ISA IRQ n goes
+ * to PIC pin n and IOAPIC pin n, except IRQ 0 (the PIT), which reaches the
+ * IOAPIC on pin 2. (KVM's default sends GSI 0 to IOAPIC pin 0.) */
+static int set_gsi_routing(struct vm *vm, verr_t *err)
+{
+	enum { IOAPIC_PINS = 24 };
+	size_t n = 0, sz = sizeof(struct kvm_irq_routing) + (16 + IOAPIC_PINS) * sizeof(struct kvm_irq_routing_entry);
+	struct kvm_irq_routing *rt = calloc(1, sz);
+	if (!rt)
+		return verr_set(err, ENOMEM, "out of memory");
+	for (unsigned gsi = 0; gsi < 16; gsi++) {
+		if (gsi == 2)
+			continue; /* the cascade */
+		rt->entries[n++] = (struct kvm_irq_routing_entry){
+			.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE, gsi % 8 } };
+	}
+	for (unsigned gsi = 0; gsi < IOAPIC_PINS; gsi++) {
+		if (gsi == 2)
+			continue; /* pin 2 is IRQ 0's */
+		rt->entries[n++] = (struct kvm_irq_routing_entry){
+			.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { KVM_IRQCHIP_IOAPIC, gsi == 0 ? 2 : gsi } };
+	}
+	rt->nr = n;
+	int r = ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, rt);
+	free(rt);
+	if (r < 0)
+		return verr_set(err, errno, "KVM_SET_GSI_ROUTING: %s", strerror(errno));
+	return 0;
+}
+
 static int create_machine(struct vm *vm, verr_t *err)
 {
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -46,7 +78,8 @@ static int create_machine(struct vm *vm, verr_t *err)
 	    (r = need_cap(vm->kvm_fd, KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR", err)) ||
 	    (r = need_cap(vm->kvm_fd, KVM_CAP_PIT2, "KVM_CAP_PIT2", err)) ||
 	    (r = need_cap(vm->kvm_fd, KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID", err)) ||
-	    (r = need_cap(vm->kvm_fd, KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", err)))
+	    (r = need_cap(vm->kvm_fd, KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", err)) ||
+	    (r = need_cap(vm->kvm_fd, KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING", err)))
 		return r;
 	int max_vcpus = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	if (max_vcpus > 0 && vm->ncpus > (unsigned)max_vcpus)
@@ -68,6 +101,8 @@ static int create_machine(struct vm *vm, verr_t *err)
 		return verr_set(err, errno, "KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		return verr_set(err, errno, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+	if ((r = set_gsi_routing(vm, err)))
+		return r;
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return verr_set(err, errno, "KVM_CREATE_PIT2: %s", strerror(errno));

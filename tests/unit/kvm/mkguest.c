@@ -1,6 +1,6 @@
 /* kvm-mkguest FORMAT ACTION PATH: writes a tiny kernel (see tiny_kernel.h),
  * for smoke checks by hand and for tools/bench-vmm.
- *   FORMAT: bzimage | pvh     ACTION: reset | poweroff | triple-fault | halt */
+ *   FORMAT: bzimage | pvh     ACTION: reset | poweroff | triple-fault | halt | bench */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +10,7 @@
 int main(int argc, char **argv)
 {
 	if (argc != 4) {
-		fprintf(stderr, "usage: %s bzimage|pvh reset|poweroff|triple-fault|halt PATH\n", argv[0]);
+		fprintf(stderr, "usage: %s bzimage|pvh reset|poweroff|triple-fault|halt|bench PATH\n", argv[0]);
 		return 2;
 	}
 	enum tiny_action a;
@@ -22,6 +22,8 @@ int main(int argc, char **argv)
 		a = TINY_TRIPLE_FAULT;
 	else if (!strcmp(argv[2], "halt"))
 		a = TINY_HALT;
+	else if (!strcmp(argv[2], "bench"))
+		a = TINY_BENCH;
 	else
 		return fprintf(stderr, "unknown action %s\n", argv[2]), 2;
 	size_t size;

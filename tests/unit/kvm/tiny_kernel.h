@@ -13,6 +13,7 @@ enum tiny_action {
 	TINY_POWEROFF,     /* print "OK\n", then SLP_EN|S5 to the ACPI sleep port */
 	TINY_TRIPLE_FAULT, /* print "OK\n", then int3 with no IDT */
 	TINY_HALT,         /* print "OK\n", then halt with interrupts off, forever */
+	TINY_BENCH,        /* print "OK\n", write port 0xf4 (QEMU's isa-debug-exit), then reset */
 };
 
 /* Machine code for the action; returns its length (<= 64). */
