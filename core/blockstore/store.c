@@ -11,22 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static __thread char errbuf[512];
-
-const char *blockstore_error(void)
-{
-    return errbuf[0] ? errbuf : "no details";
-}
-
-int bs_fail(int err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
-    va_end(ap);
-    return err;
-}
-
 int bs_mdb(int rc, const char *what)
 {
     int e = rc == MDB_MAP_FULL ? -ENOSPC : rc == MDB_NOTFOUND ? -ENOENT
@@ -184,7 +168,6 @@ static int open_env(struct blockstore *bs, const struct blockstore_options *opt)
 int blockstore_open(const char *dir, int flags, const struct blockstore_options *opt,
                     struct blockstore **out)
 {
-    errbuf[0] = 0;
     struct blockstore *bs = calloc(1, sizeof(*bs));
     if (!bs)
         return -ENOMEM;
