@@ -492,6 +492,31 @@ int bs_free(MDB_txn *t, struct blockstore *bs, uint64_t start, uint64_t count,
     return put(t, bs->freel, kb, 8, &count, 8);
 }
 
+/* Gives granted clusters their blocks now (and the file its size): first
+ * writes then neither allocate nor extend the file (which serialises O_DIRECT
+ * writes on most filesystems), and a full filesystem shows up here, before
+ * any data is written. */
+int bs_reserve(struct blockstore *bs, const struct extmap_range *r)
+{
+    uint64_t p = r->start, left = r->count;
+    while (left) {
+        uint64_t f = p >> EXTMAP_FILE_SHIFT, in = p & ((1ull << EXTMAP_FILE_SHIFT) - 1);
+        uint64_t n = (1ull << EXTMAP_FILE_SHIFT) - in;
+        if (n > left)
+            n = left;
+        int e = bs_data_fds(bs, p + n - 1);
+        if (e < 0)
+            return e;
+        if (fallocate(bs->data_fds[f], 0, (off_t)(in << EXTMAP_CLUSTER_SHIFT),
+                      (off_t)(n << EXTMAP_CLUSTER_SHIFT)) < 0 && errno != EOPNOTSUPP)
+            return bs_fail(-errno, "reserving %llu MiB in the image files: %s",
+                           (unsigned long long)(n * EXTMAP_CLUSTER_SIZE >> 20), strerror(errno));
+        p += n;
+        left -= n;
+    }
+    return 0;
+}
+
 void bs_punch(struct blockstore *bs, struct bs_freed *freed)
 {
     for (size_t i = 0; freed && i < freed->n; i++) {
