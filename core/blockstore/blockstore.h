@@ -1,7 +1,8 @@
 /* blockstore: disks, snapshots and images as LMDB-indexed image files.
  *
  * A data dir DIR (picostackd's) holds:
- *   DIR/lock              the one-owner lock (flock; holds the owner's pid).
+ *   DIR/lock              the one-owner lock (a POSIX write lock, fcntl F_SETLK;
+ *                         the file holds the owner's pid; not inherited by fork).
  *                         blockstore_open() takes it: whoever opens the
  *                         store owns the whole data dir (picostackd keeps it
  *                         while it runs; its control-plane env in DIR/state/
@@ -51,6 +52,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "core/blockstore/extmap.h"
 
@@ -126,6 +128,31 @@ struct extmap *blockstore_disk_map(struct blockstore_disk *d);
 int blockstore_disk_sync(struct blockstore_disk *d);
 /* Syncs, returns the unused grant, closes. Returns the sync's error, if any. */
 int blockstore_disk_close(struct blockstore_disk *d);
+
+/* Hand-over to another process (picostackd -> picostack-vmm; extmap.h):
+ * syncs d, then fills h with duplicated descriptors (data files, journal, a
+ * memfd holding the map snapshot; all close-on-exec: pass them over a unix
+ * socket or clear the flag), the journal generation and offset to append at,
+ * and a first grant (recorded in LMDB). From then on the handle d stands for
+ * the other process: blockstore_disk_sync(d) folds what it journaled,
+ * blockstore_disk_grant() records more clusters for it (top-ups),
+ * snapshot/extend of the disk answer -EBUSY, and blockstore_disk_close(d),
+ * once the writer is gone (exited or killed), folds the rest and frees the
+ * unused grant. blockstore_handover_close() closes this side's copies. */
+int blockstore_disk_handover(struct blockstore_disk *d, struct extmap_handover *h);
+/* Records the writer's pid (in LMDB): blockstore_open() keeps the grant and
+ * journal of a disk whose writer still runs (folding only), and recovers
+ * the disk once the writer is dead. After a restart, the handle comes back
+ * with blockstore_disk_reattach(). blockstore_close() leaves such a writer
+ * running (it folds, keeps the grant). */
+int blockstore_disk_set_writer(struct blockstore_disk *d, pid_t pid);
+int blockstore_disk_reattach(struct blockstore *bs, const char *name,
+                             struct blockstore_disk **out);
+void blockstore_handover_close(struct extmap_handover *h);
+/* Records `clusters` more clusters granted to d's writer; fills out[] (max
+ * >= 2 ranges), returns the number of ranges or a negative errno. */
+int blockstore_disk_grant(struct blockstore_disk *d, uint64_t clusters,
+                          struct extmap_range *out, int max);
 
 /* ---- images: streaming writer (Glance uploads) and import/export ---- */
 /* An image being written is invisible to list/info/clone until committed.

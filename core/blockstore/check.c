@@ -28,6 +28,8 @@ struct chk {
     size_t nlay;
     uint64_t *objids;
     size_t nobj;
+    uint64_t *live_ext;          /* objects whose external writer still runs */
+    size_t nlive;
     struct extmap_range *leaked;
     size_t nleaked, capleaked;
     uint64_t *stale_grants;
@@ -148,6 +150,15 @@ static int walk_objects(struct chk *c)
             c->objids = n;
         }
         c->objids[c->nobj++] = o.id;
+        if (bs_writer_alive(&o)) {
+            uint64_t *n = realloc(c->live_ext, (c->nlive + 1) * sizeof(*n));
+            if (!n) {
+                mdb_cursor_close(cur);
+                return -ENOMEM;
+            }
+            c->live_ext = n;
+            c->live_ext[c->nlive++] = o.id;
+        }
     }
     mdb_cursor_close(cur);
     return r == MDB_NOTFOUND ? 0 : bs_mdb(r, "objects");
@@ -236,6 +247,15 @@ static int obj_exists(struct chk *c, uint64_t id)
     return 0;
 }
 
+/* A writer exists: open here, or handed over and still running. */
+static int has_writer(struct chk *c, uint64_t id)
+{
+    for (size_t i = 0; i < c->nlive; i++)
+        if (c->live_ext[i] == id)
+            return 1;
+    return bs_find_open(c->bs, id) != NULL;
+}
+
 static int walk_space(struct chk *c)
 {
     MDB_cursor *cur;
@@ -259,7 +279,7 @@ static int walk_space(struct chk *c)
         uint64_t obj = bs_get_be64(k.mv_data), n;
         memcpy(&n, v.mv_data, 8);
         mark(c, bs_get_be64((unsigned char *)k.mv_data + 8), n, "grant");
-        if (!bs_find_open(c->bs, obj)) {
+        if (!has_writer(c, obj)) {
             problem(c, "grant of %llu clusters to object %llu, which has no writer%s",
                     (unsigned long long)n, (unsigned long long)obj,
                     obj_exists(c, obj) ? "" : " and does not exist");
@@ -312,7 +332,7 @@ static void check_journals(struct chk *c)
         unsigned long long id = strtoull(e->d_name, NULL, 10);
         if (!obj_exists(c, id))
             problem(c, "journal %s belongs to no object", e->d_name);
-        else if (!bs_find_open(c->bs, id))
+        else if (!has_writer(c, id))
             problem(c, "journal %s has no writer and was not folded", e->d_name);
     }
     closedir(d);
@@ -383,13 +403,17 @@ static void chk_free(struct chk *c)
     free(c->objids);
     free(c->leaked);
     free(c->stale_grants);
+    free(c->live_ext);
     memset(c, 0, sizeof(*c));
 }
 
 int blockstore_check(struct blockstore *bs, int do_repair, FILE *report)
 {
     struct chk c = { .bs = bs, .out = report };
-    int r = run_check(bs, &c);
+    /* repair starts with what open does: fold journals, recover dead writers */
+    int r = do_repair ? blockstore_fold_all(bs) : 0;
+    if (r == 0)
+        r = run_check(bs, &c);
     if (r == 0 && do_repair && c.problems) {
         r = repair(bs, &c);
         if (r == 0 && report)

@@ -185,6 +185,30 @@ typedef int (*extmap_each_fn)(void *ctx, uint64_t vcluster, enum extmap_kind kin
                               uint64_t pcluster, int owned);
 int extmap_foreach(const struct extmap *m, extmap_each_fn fn, void *ctx);
 
+/* ---- hand-over to another process (the VMM) ----
+ * The store (blockstore_disk_handover) fills this in; the writer calls
+ * extmap_open_handover(). Map snapshot format (map_fd, little-endian):
+ *   header, 64 bytes: char magic[8] = "PSXMAP1\n"; u64 disk_id; u64 size;
+ *     u64 count; u32 cluster_size; u8 pad[24]; u32 crc32 of bytes 0..59
+ *   then count records of 24 bytes: u64 vcluster; u64 value (physical
+ *     cluster or EXTMAP_JOURNAL_ZERO); u32 owned (0/1); u32 crc32 of 0..19
+ * The writer owns the fds in the struct once it has them (in its process). */
+#define EXTMAP_HANDOVER_GRANTS 16
+struct extmap_handover {
+    uint64_t disk_id, size;
+    uint64_t journal_generation, journal_offset;
+    int data_fds[EXTMAP_MAX_FILES];   /* -1 when absent */
+    int journal_fd;
+    int map_fd;
+    struct extmap_range grant[EXTMAP_HANDOVER_GRANTS];
+    int ngrant;
+};
+int extmap_save(const struct extmap *m, int fd);
+int extmap_load(struct extmap *m, int fd);
+/* Builds a writable map from a hand-over (refill: how to ask for more). */
+int extmap_open_handover(const struct extmap_handover *h, extmap_refill_fn refill,
+                         void *refill_ctx, struct extmap **out);
+
 /* Journal helpers (used by the writer and by the store's fold). */
 int extmap_journal_init(int fd, uint64_t disk_id, uint64_t generation);
 struct extmap_journal_rec { uint64_t vcluster, value; };

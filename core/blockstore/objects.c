@@ -115,7 +115,11 @@ int blockstore_snapshot(struct blockstore *bs, const char *disk, const char *nam
     if (d.kind != BLOCKSTORE_DISK)
         return bs_fail(-EINVAL, "'%s' is a %s; only disks are snapshotted", disk,
                        blockstore_kind_name(d.kind));
+    if (d.flags & OBJ_EXTERNAL)
+        return bs_fail(-EBUSY, "'%s' is being written by another process", disk);
     struct blockstore_disk *open = bs_find_open(bs, d.id);
+    if (open && open->external)
+        return bs_fail(-EBUSY, "'%s' is being written by another process", disk);
     if (open && (r = blockstore_disk_sync(open)) < 0)
         return r;
     if ((r = bs_begin(bs, 0, &t)) < 0)
@@ -186,10 +190,14 @@ int blockstore_extend(struct blockstore *bs, const char *disk, uint64_t size)
     if (r == 0 && d.kind != BLOCKSTORE_DISK)
         r = bs_fail(-EINVAL, "'%s' is a %s; only disks can be extended", disk,
                     blockstore_kind_name(d.kind));
+    if (r == 0 && (d.flags & OBJ_EXTERNAL))
+        r = bs_fail(-EBUSY, "'%s' is being written by another process", disk);
     if (r == 0 && size < d.size)
         r = bs_fail(-EINVAL, "shrinking '%s' from %llu to %llu bytes is not supported", disk,
                     (unsigned long long)d.size, (unsigned long long)size);
     struct blockstore_disk *open = r == 0 ? bs_find_open(bs, d.id) : NULL;
+    if (open && open->external)
+        r = bs_fail(-EBUSY, "'%s' is being written by another process", disk);
     if (open && r == 0)
         r = extmap_set_size(open->map, size);
     d.size = size;
@@ -358,8 +366,9 @@ int bs_delete_object(struct blockstore *bs, const char *name, int allow_pending)
     r = allow_pending ? bs_obj_get(t, bs, name, &o) : find(t, bs, name, &o);
     if (r == -ENOENT)
         r = bs_fail(-ENOENT, "no disk, snapshot or image named '%s'", name);
-    if (r == 0 && bs_find_open(bs, o.id))
-        r = bs_fail(-EBUSY, "'%s' is open", name);
+    if (r == 0 && (bs_find_open(bs, o.id) || (o.flags & OBJ_EXTERNAL)))
+        r = bs_fail(-EBUSY, "'%s' is open%s", name,
+                    (o.flags & OBJ_EXTERNAL) ? " in another process" : "");
     if (r == 0)
         r = bs_grant_release(t, bs, o.id, &freed);
     if (r == 0) {

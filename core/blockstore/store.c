@@ -66,6 +66,26 @@ int bs_name_ok(const char *name)
 
 /* ---- the lock ---- */
 
+/* The lock is a POSIX record lock on DIR/lock: it is not inherited by
+ * fork() (a VMM forked from picostackd does not keep picostackd's data dir
+ * locked), and F_GETLK names the holder. Within one process a table of held
+ * locks refuses a second open. */
+static struct { dev_t dev; ino_t ino; pid_t pid; } held[16];   /* pid: after fork() the
+                                                                  child holds none */
+static int nheld;
+
+static void unlock_held(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return;
+    for (int i = 0; i < nheld; i++)
+        if (held[i].dev == st.st_dev && held[i].ino == st.st_ino) {
+            held[i] = held[--nheld];
+            return;
+        }
+}
+
 static int take_lock(const char *dir, int *out)
 {
     char path[4096];
@@ -73,17 +93,27 @@ static int take_lock(const char *dir, int *out)
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return bs_fail(-errno, "cannot open %s: %s", path, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
         int e = errno;
-        char pid[32] = "";
-        ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
-        if (n > 0)
-            pid[n] = 0;
-        pid[strcspn(pid, "\n")] = 0;
         close(fd);
-        if (e == EWOULDBLOCK)
-            return bs_fail(-EBUSY, "data dir %s is in use by pid %s (picostackd or "
-                           "picostack-img); stop it first", dir, pid[0] ? pid : "?");
+        return bs_fail(-e, "cannot stat %s: %s", path, strerror(e));
+    }
+    for (int i = 0; i < nheld; i++)
+        if (held[i].dev == st.st_dev && held[i].ino == st.st_ino && held[i].pid == getpid()) {
+            close(fd);
+            return bs_fail(-EBUSY, "data dir %s is in use by pid %d (this process)", dir,
+                           (int)getpid());
+        }
+    struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+    if (fcntl(fd, F_SETLK, &fl) < 0) {
+        int e = errno;
+        struct flock q = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+        int pid = fcntl(fd, F_GETLK, &q) == 0 && q.l_type != F_UNLCK ? (int)q.l_pid : 0;
+        close(fd);
+        if (e == EACCES || e == EAGAIN)
+            return bs_fail(-EBUSY, "data dir %s is in use by pid %d (picostackd or "
+                           "picostack-img); stop it first", dir, pid);
         return bs_fail(-e, "cannot lock %s: %s", path, strerror(e));
     }
     char pid[32];
@@ -93,6 +123,8 @@ static int take_lock(const char *dir, int *out)
         close(fd);
         return bs_fail(-e, "cannot write %s: %s", path, strerror(e));
     }
+    if (nheld < (int)(sizeof(held) / sizeof(held[0])))
+        held[nheld++] = (typeof(held[0])){ st.st_dev, st.st_ino, getpid() };
     *out = fd;
     return 0;
 }
@@ -221,15 +253,21 @@ void blockstore_close(struct blockstore *bs)
 {
     if (!bs)
         return;
-    while (bs->open_disks)
-        blockstore_disk_close(bs->open_disks);
+    while (bs->open_disks) {
+        if (bs->open_disks->external)
+            bs_detach(bs->open_disks);
+        else
+            blockstore_disk_close(bs->open_disks);
+    }
     if (bs->env)
         mdb_env_close(bs->env);
     for (int i = 0; i < EXTMAP_MAX_FILES; i++)
         if (bs->data_fds[i] >= 0)
             close(bs->data_fds[i]);
-    if (bs->lock_fd >= 0)
-        close(bs->lock_fd);   /* releases the flock */
+    if (bs->lock_fd >= 0) {
+        unlock_held(bs->lock_fd);
+        close(bs->lock_fd);   /* releases the lock */
+    }
     free(bs->dir);
     free(bs->blocks);
     free(bs);
