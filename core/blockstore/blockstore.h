@@ -1,8 +1,8 @@
 /* blockstore: disks, snapshots and images as LMDB-indexed image files.
  *
  * A data dir DIR (picostackd's) holds:
- *   DIR/lock              the one-owner lock (a POSIX write lock, fcntl F_SETLK;
- *                         the file holds the owner's pid; not inherited by fork).
+ *   DIR/lock              the one-owner lock (flock LOCK_EX; a child forked
+ *                         without exec drops it; the file holds the owner's pid).
  *                         blockstore_open() takes it: whoever opens the
  *                         store owns the whole data dir (picostackd keeps it
  *                         while it runs; its control-plane env in DIR/state/

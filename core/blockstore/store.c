@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,21 +67,32 @@ int bs_name_ok(const char *name)
 
 /* ---- the lock ---- */
 
-/* The lock is a POSIX record lock on DIR/lock: it is not inherited by
- * fork() (a VMM forked from picostackd does not keep picostackd's data dir
- * locked), and F_GETLK names the holder. Within one process a table of held
+/* The lock is flock(LOCK_EX) on DIR/lock, which holds the owner's pid
+ * (picostackd takes the same lock before it opens the store). A flock
+ * belongs to the open file, which fork() shares: so a child forked without
+ * exec (exec closes it: O_CLOEXEC) closes its copy at once (pthread_atfork),
+ * and the lock stays the parent's alone. Within one process a table of held
  * locks refuses a second open. */
-static struct { dev_t dev; ino_t ino; pid_t pid; } held[16];   /* pid: after fork() the
-                                                                  child holds none */
+static struct { dev_t dev; ino_t ino; int fd; } held[16];
 static int nheld;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void close_held_in_child(void)
+{
+    for (int i = 0; i < nheld; i++)
+        close(held[i].fd);
+    nheld = 0;
+}
+
+static void install_atfork(void)
+{
+    pthread_atfork(NULL, NULL, close_held_in_child);
+}
 
 static void unlock_held(int fd)
 {
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return;
     for (int i = 0; i < nheld; i++)
-        if (held[i].dev == st.st_dev && held[i].ino == st.st_ino) {
+        if (held[i].fd == fd) {
             held[i] = held[--nheld];
             return;
         }
@@ -100,20 +112,21 @@ static int take_lock(const char *dir, int *out)
         return bs_fail(-e, "cannot stat %s: %s", path, strerror(e));
     }
     for (int i = 0; i < nheld; i++)
-        if (held[i].dev == st.st_dev && held[i].ino == st.st_ino && held[i].pid == getpid()) {
+        if (held[i].dev == st.st_dev && held[i].ino == st.st_ino) {
             close(fd);
             return bs_fail(-EBUSY, "data dir %s is in use by pid %d (this process)", dir,
                            (int)getpid());
         }
-    struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-    if (fcntl(fd, F_SETLK, &fl) < 0) {
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         int e = errno;
-        struct flock q = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-        int pid = fcntl(fd, F_GETLK, &q) == 0 && q.l_type != F_UNLCK ? (int)q.l_pid : 0;
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+        pid[n > 0 ? n : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
         close(fd);
-        if (e == EACCES || e == EAGAIN)
-            return bs_fail(-EBUSY, "data dir %s is in use by pid %d (picostackd or "
-                           "picostack-img); stop it first", dir, pid);
+        if (e == EWOULDBLOCK)
+            return bs_fail(-EBUSY, "data dir %s is in use by pid %s (picostackd or "
+                           "picostack-img); stop it first", dir, pid[0] ? pid : "?");
         return bs_fail(-e, "cannot lock %s: %s", path, strerror(e));
     }
     char pid[32];
@@ -124,7 +137,8 @@ static int take_lock(const char *dir, int *out)
         return bs_fail(-e, "cannot write %s: %s", path, strerror(e));
     }
     if (nheld < (int)(sizeof(held) / sizeof(held[0])))
-        held[nheld++] = (typeof(held[0])){ st.st_dev, st.st_ino, getpid() };
+        held[nheld++] = (typeof(held[0])){ st.st_dev, st.st_ino, fd };
+    pthread_once(&atfork_once, install_atfork);
     *out = fd;
     return 0;
 }
