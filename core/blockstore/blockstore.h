@@ -141,8 +141,8 @@ int blockstore_disk_close(struct blockstore_disk *d);
  * unused grant. blockstore_handover_close() closes this side's copies. */
 int blockstore_disk_handover(struct blockstore_disk *d, struct extmap_handover *h);
 /* Records the writer's pid (in LMDB): blockstore_open() keeps the grant and
- * journal of a disk whose writer still runs (folding only), and recovers
- * the disk once the writer is dead. After a restart, the handle comes back
+ * journal of a disk whose writer still runs, or whose pid was never
+ * recorded (folding only), and recovers the disk once the writer is dead. After a restart, the handle comes back
  * with blockstore_disk_reattach(). blockstore_close() leaves such a writer
  * running (it folds, keeps the grant). */
 int blockstore_disk_set_writer(struct blockstore_disk *d, pid_t pid);

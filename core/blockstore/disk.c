@@ -151,10 +151,16 @@ int bs_recover_object(struct blockstore *bs, const char *name)
     return recover(bs, name, NULL);
 }
 
+/* Errs on the safe side: an unknown writer (handed over, pid not yet
+ * recorded) or a pid that is in use counts as alive, so its grant is never
+ * freed under it; picostackd reattaches and closes such a disk once it knows
+ * the writer is gone. */
 int bs_writer_alive(const struct obj_rec *o)
 {
-    if (!(o->flags & OBJ_EXTERNAL) || !o->writer_pid)
+    if (!(o->flags & OBJ_EXTERNAL))
         return 0;
+    if (!o->writer_pid)
+        return 1;
     return kill((pid_t)o->writer_pid, 0) == 0 || errno == EPERM;
 }
 

@@ -78,7 +78,23 @@
  * fold applies only the records past that offset in one transaction, frees
  * clusters the records replaced and removes the records' clusters from the
  * grant. When the writer is gone the store folds what is left, frees the
- * rest of the grant and starts the next generation.
+ * rest of the grant and starts the next generation. Across processes
+ * (blockstore_disk_handover() -> extmap_open_handover(), below) the map
+ * travels as a snapshot file and the fds as duplicates; the store keeps the
+ * writer's pid in LMDB so that a restart of the store never frees the grant
+ * of a writer that still runs. The journal is not truncated while its
+ * writer runs: it grows by 32 bytes per mapping change (first writes to a
+ * cluster, whole-cluster discards), not per write.
+ *
+ * ## I/O
+ * extmap_submit() runs a set of requests as batches of up to
+ * EXTMAP_QUEUE_DEPTH cluster segments on io_uring; a segment that copies
+ * starts its write as soon as its read completed. extmap_queue()/
+ * extmap_reap() keep requests in flight for an event loop: aligned reads and
+ * aligned writes to owned clusters go straight to the ring (one operation
+ * per cluster, up to 128 in flight), the rest is gathered and run as a
+ * batch. Buffers need no alignment; unaligned ones go through bounce
+ * buffers (O_DIRECT needs 4 KiB alignment).
  *
  * Threading: one map is used by one thread at a time.
  */
