@@ -332,6 +332,20 @@ static void test_check_repair(void)
     CHECK(blockstore_check(bs, 1, out) == 0);
     clean(bs);
     expect(bs, "r", 0, CS, 1);
+    /* two mappings of one cluster, and a mapping into nowhere: found */
+    CHECK_OK(bs_begin(bs, 0, &t));
+    uint64_t x;
+    CHECK_OK(bs_obj_get(t, bs, "r", &o));
+    CHECK_OK(bs_extent_get(t, bs, o.layer, 0, &x));
+    CHECK_OK(bs_extent_put(t, bs, o.layer, 5, x));
+    CHECK_OK(bs_extent_put(t, bs, o.layer, 6, 1ull << 40));
+    CHECK_OK(bs_commit(t));
+    CHECK(blockstore_check(bs, 0, out) >= 3);
+    CHECK_OK(bs_begin(bs, 0, &t));
+    CHECK_OK(bs_extent_del(t, bs, o.layer, 5));
+    CHECK_OK(bs_extent_del(t, bs, o.layer, 6));
+    CHECK_OK(bs_commit(t));
+    clean(bs);
     fclose(out);
     CHECK_OK(blockstore_delete(bs, "r"));
     clean(bs);
