@@ -25,10 +25,16 @@
  *    an object drops a holder; a layer with no holder and no child is freed
  *    with all its clusters (then its parent is looked at in turn); a layer
  *    with no holder and one child is merged into that child (the child's
- *    entries win, the parent's clusters it hides are freed). So deleting
- *    frees exactly the clusters nothing can read any more, except clusters of
- *    a holder-less layer that every one of its two or more children has
- *    overwritten: those wait until only one child is left.
+ *    entries win, the parent's clusters it hides are freed); a layer with no
+ *    holder and several children loses every cluster all its children hide
+ *    (at the delete, and whenever a child's new entry hides one more).
+ *    So deleting frees exactly the clusters nothing can read any more, with
+ *    one bounded exception: a cluster hidden only deeper down (by every
+ *    grandchild, not by the children) waits until the layers merge. `check`
+ *    verifies the rule (no holder-less layer keeps a cluster that all its
+ *    children hide).
+ *  - a read-only handle of a disk that is being written sees the map as it
+ *    was when opened: snapshot first for a stable view (export does not).
  *
  * ## Durability
  * Data is written (O_DIRECT, io_uring) into clusters granted to the writer

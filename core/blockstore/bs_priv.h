@@ -84,6 +84,14 @@ int bs_data_fds(struct blockstore *bs, uint64_t upto_cluster);
 int bs_unref_layer(MDB_txn *t, struct blockstore *bs, uint64_t layer, int holder,
                    struct bs_freed *freed);
 
+int bs_children(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t **out, size_t *n);
+int bs_hidden_by_all(MDB_txn *t, struct blockstore *bs, const uint64_t *kids, size_t n,
+                     uint64_t vcl);
+int bs_drop_hidden(MDB_txn *t, struct blockstore *bs, uint64_t layer, struct layer_rec *l,
+                   uint64_t vcl, struct bs_freed *freed);
+int bs_reclaim_hidden(MDB_txn *t, struct blockstore *bs, uint64_t layer,
+                      struct bs_freed *freed);
+
 /* journals */
 int bs_journal_path(struct blockstore *bs, uint64_t id, char *buf, size_t len);
 int bs_fold(MDB_txn *t, struct blockstore *bs, const char *name, struct obj_rec *o, int fd,
