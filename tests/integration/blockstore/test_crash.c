@@ -47,7 +47,7 @@ static void child(int fd, uint64_t seed)
         _exit(2);
     }
     send_msg(fd, (struct msg){ .type = MSG_READY });
-    static unsigned char buf[4 * CS];
+    static unsigned char buf[4 * CS] __attribute__((aligned(4096)));
     bs_rng = seed;
     for (uint64_t n = 0;; n++) {
         int what = (int)rnd_below(100);
@@ -65,8 +65,16 @@ static void child(int fd, uint64_t seed)
             } else {
                 for (uint64_t i = 0; i < len; i++)
                     buf[i] = val(s, off + i);
-                if (extmap_write(blockstore_disk_map(d), buf, off, len) < 0)
-                    _exit(4);
+                if (rnd_below(3)) {
+                    if (extmap_write(blockstore_disk_map(d), buf, off, len) < 0)
+                        _exit(4);
+                } else {        /* the asynchronous path, as a VMM drives it */
+                    struct extmap_req q = { .op = EXTMAP_WRITE, .offset = off, .len = len,
+                                            .buf = buf }, *done;
+                    if (extmap_queue(blockstore_disk_map(d), &q) < 0 ||
+                        extmap_reap(blockstore_disk_map(d), &done, 1, 1) != 1 || q.result < 0)
+                        _exit(4);
+                }
             }
         } else if (what < 95) {
             /* the VMM's flush (journal only), or the store's (journal + fold) */

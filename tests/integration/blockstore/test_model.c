@@ -124,6 +124,54 @@ static void drop(struct obj *o)
     o->live = 0;
 }
 
+/* Up to 40 non-overlapping reads, writes and discards queued together (the
+ * VMM's way), then reaped; each read must see the model. */
+static void async_batch(struct obj *o)
+{
+    struct extmap_req q[40], *done[40];
+    static unsigned char bufs[40][2 * CS] __attribute__((aligned(4096)));
+    int n = 0;
+    for (int tries = 0; tries < 80 && n < 40; tries++) {
+        uint64_t off, len;
+        range(o, &off, &len);
+        if (len > 2 * CS)
+            len = 2 * CS;
+        int clash = 0;
+        for (int i = 0; i < n; i++)
+            clash |= off < q[i].offset + q[i].len && q[i].offset < off + len;
+        if (clash)
+            continue;
+        int kind = (int)rnd_below(10);
+        q[n] = (struct extmap_req){ .op = kind < 4 ? EXTMAP_READ : kind < 9 ? EXTMAP_WRITE
+                                                                            : EXTMAP_DISCARD,
+                                    .offset = off, .len = len, .buf = bufs[n] };
+        if (q[n].op == EXTMAP_WRITE)
+            for (uint64_t i = 0; i < len; i++)
+                bufs[n][i] = (unsigned char)rnd();
+        n++;
+    }
+    struct extmap *m = map_of(o);
+    for (int i = 0; i < n; i++)
+        CHECK_OK(extmap_queue(m, &q[i]));
+    int got = 0;
+    while (got < n) {
+        int k = extmap_reap(m, done, 40, 1);
+        CHECK(k > 0);
+        for (int i = 0; i < k; i++)
+            CHECK_OK(done[i]->result);
+        got += k;
+    }
+    CHECK(extmap_reap(m, done, 40, 0) == 0);
+    for (int i = 0; i < n; i++) {
+        if (q[i].op == EXTMAP_READ)
+            CHECK(!memcmp(bufs[i], o->data + q[i].offset, q[i].len));
+        else if (q[i].op == EXTMAP_WRITE)
+            memcpy(o->data + q[i].offset, bufs[i], q[i].len);
+        else
+            memset(o->data + q[i].offset, 0, q[i].len);
+    }
+}
+
 static void one_op(void)
 {
     struct obj *o, *s;
@@ -190,6 +238,8 @@ static void one_op(void)
         o->data = realloc(o->data, size);
         memset(o->data + o->size, 0, size - o->size);
         o->size = size;
+    } else if (op < 96 && (o = pick(BLOCKSTORE_DISK))) {          /* async batch */
+        async_batch(o);
     } else if (op < 98 && (o = pick(BLOCKSTORE_DISK)) && o->d) {  /* flush */
         CHECK_OK(blockstore_disk_sync(o->d));
     } else if (op < 99) {                                         /* reopen the store */
