@@ -191,20 +191,31 @@ static void fail_upload(struct upload *u)
     upload_free(u);
 }
 
+static void complete_upload(struct api_req *r, void *ctx);
+
 static void on_end(struct api_req *r, void *ctx, int err)
 {
     struct upload *u = ctx;
-    if (err < 0) {
-        const char *why = err == -ECONNRESET ? NULL : blockstore_error();
-        char msg[256];
-        snprintf(msg, sizeof msg, "%s", why ? why : "");
-        fail_upload(u);
-        if (err == -ENOSPC || err == -EFBIG)
-            api_reply_error(r, 413, "Image storage media is full: %s", msg);
-        else if (err != -ECONNRESET)
-            api_reply_error(r, 500, "Error storing the image data: %s (%s)", strerror(-err), msg);
+    if (err == 0) {
+        /* The commit (fdatasync) and a qcow2 conversion take a while: on
+         * the worker pool, so this request thread serves others. */
+        api_req_defer(r, complete_upload, u);
         return;
     }
+    const char *why = err == -ECONNRESET ? NULL : blockstore_error();
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s", why ? why : "");
+    fail_upload(u);
+    if (err == -ENOSPC || err == -EFBIG)
+        api_reply_error(r, 413, "Image storage media is full: %s", msg);
+    else if (err != -ECONNRESET)
+        api_reply_error(r, 500, "Error storing the image data: %s (%s)", strerror(-err), msg);
+}
+
+/* The body is all in: commit the data, convert a qcow2, flip to active. */
+static void complete_upload(struct api_req *r, void *ctx)
+{
+    struct upload *u = ctx;
     int rc = 0;
     if (u->size == 0 && !u->qcow2) {
         /* An empty image (Glance allows them): no block-store object. */
