@@ -99,6 +99,7 @@ static void revert_to_queued(struct upload *u)
             json_decref(img);
             if (store_commit(t) < 0)
                 fprintf(stderr, "picostackd: image %s: cannot put it back to queued\n", u->id);
+            img_changed();
             return;
         }
     }
@@ -506,6 +507,7 @@ int img_recover(void)
         return rc;
     }
     rc = store_commit(t);
+    img_changed();
     if (rc < 0 || !img_bs())
         return rc;
 

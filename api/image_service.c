@@ -5,6 +5,8 @@
 #include "core/store/store.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,25 @@ struct store_txn *img_txn(struct api_req *r, bool write)
     return t;
 }
 
+/* ---- the list cache ----
+ * Listing decodes every record; a list is much more frequent than a
+ * change, so the decoded records are kept and reused until the next
+ * committed change. `generation` counts commits (bumped after each); the
+ * cache says which generation it was read at, taken *before* its read
+ * transaction began, so it can only be older than it claims, never newer.
+ * Cached records are never modified (changes load their own copy). */
+static atomic_ulong generation = 1;
+static struct {
+    pthread_mutex_t lock;
+    unsigned long gen;
+    json_t *all;
+} cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+void img_changed(void)
+{
+    atomic_fetch_add(&generation, 1);
+}
+
 bool img_commit(struct api_req *r, struct store_txn *t)
 {
     int rc = store_commit(t);
@@ -56,7 +77,40 @@ bool img_commit(struct api_req *r, struct store_txn *t)
                         "Cannot save the change: %s", strerror(-rc));
         return false;
     }
+    img_changed();
     return true;
+}
+
+static int collect(json_t *img, void *ctx)
+{
+    return json_array_append(ctx, img) == 0 ? 0 : -ENOMEM;
+}
+
+/* Every record (a new reference to a shared, read-only array), read in t,
+ * which began after gen was read. */
+static json_t *all_records(struct store_txn *t, unsigned long gen, int *err)
+{
+    pthread_mutex_lock(&cache.lock);
+    if (cache.all && cache.gen == gen) {
+        json_t *all = json_incref(cache.all);
+        pthread_mutex_unlock(&cache.lock);
+        return all;
+    }
+    pthread_mutex_unlock(&cache.lock);
+    json_t *all = json_array();
+    *err = image_db_scan(t, svc.db, collect, all);
+    if (*err < 0) {
+        json_decref(all);
+        return NULL;
+    }
+    pthread_mutex_lock(&cache.lock);
+    if (!cache.all || cache.gen < gen) {
+        json_decref(cache.all);
+        cache.all = json_incref(all);
+        cache.gen = gen;
+    }
+    pthread_mutex_unlock(&cache.lock);
+    return all;
 }
 
 void img_reply_err(struct api_req *r, const struct image_err *err)
@@ -180,23 +234,28 @@ static void list_images(struct api_req *r)
     struct image_err err;
     if (image_query_parse(&q, query_get, r, &err) < 0)
         return img_reply_err(r, &err);
+    unsigned long gen = atomic_load(&generation);
     struct store_txn *t = img_txn(r, false);
     if (!t)
         return;
-    struct list_ctx l = { .t = t, .q = &q, .who = &who, .match = json_array() };
-    int rc = image_db_scan(t, svc.db, list_one, &l);
-    store_abort(t);
-    if (rc < 0) {
-        json_decref(l.match);
+    int rc = 0;
+    json_t *all = all_records(t, gen, &rc);
+    if (!all) {
+        store_abort(t);
         return api_reply_error(r, 500, "Cannot list images: %s", strerror(-rc));
     }
+    struct list_ctx l = { .t = t, .q = &q, .who = &who, .match = json_array() };
+    size_t i; json_t *img;
+    json_array_foreach(all, i, img)
+        list_one(img, &l);
+    store_abort(t);
+    json_decref(all);
     bool more = false;
     json_t *page = image_query_page(&q, l.match, &more, &err);
     json_decref(l.match);
     if (!page)
         return img_reply_err(r, &err);
     json_t *images = json_array();
-    size_t i; json_t *img;
     json_array_foreach(page, i, img)
         json_array_append_new(images, image_view(img));
     json_t *body = json_pack("{s:o, s:s, s:s}", "images", images, "first", "/v2/images",

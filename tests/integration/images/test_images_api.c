@@ -329,6 +329,21 @@ static void t_list(struct pd *d)
     req(d, "GET", "/image/v2/images?sort=min_ram:asc", tok, NULL, NULL, &r);
     CHECK(strcmp(jstr(json_array_get(json_object_get(r.json, "images"), 0), "name"), "img-6") == 0);
     resp_free(&r);
+    /* Lists see every change at once (they reuse decoded records until
+     * the next change). */
+    char ipath[256];
+    snprintf(ipath, sizeof ipath, "/image/v2/images/%s", ids[2]);
+    CHECK(status_of(d, "PATCH", ipath, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/name\",\"value\":\"renamed\"}]") == 200);
+    req(d, "GET", "/image/v2/images?name=renamed", tok, NULL, NULL, &r);
+    CHECK(json_array_size(json_object_get(r.json, "images")) == 1);
+    resp_free(&r);
+    CHECK(status_of(d, "DELETE", ipath, tok, NULL, NULL) == 204);
+    req(d, "GET", "/image/v2/images?name=renamed", tok, NULL, NULL, &r);
+    CHECK(json_array_size(json_object_get(r.json, "images")) == 0);
+    resp_free(&r);
+    req(d, "GET", "/image/v2/images", tok, NULL, NULL, &r);
+    CHECK(json_array_size(json_object_get(r.json, "images")) == 6);
+    resp_free(&r);
     for (int i = 0; i < 7; i++)
         free(ids[i]);
     free(tok);
