@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 /* The block store is not thread-safe and the server runs requests on
@@ -57,6 +58,30 @@ void img_delete_data(const char *id)
 
 /* ---- upload ---- */
 
+/* Uploads stop short of filling the filesystem: a reserve stays free so
+ * that the block store and the control-plane store can still commit (an
+ * abort frees clusters in an LMDB transaction, which needs pages). The
+ * reserve is 1% of the filesystem, at least 16 MiB, at most 1 GiB. */
+#define RESERVE_MIN (16ull << 20)
+#define RESERVE_MAX (1ull << 30)
+#define SPACE_CHECK_EVERY (16ull << 20)
+
+/* Bytes an upload may still write (free space above the reserve), or
+ * UINT64_MAX if the filesystem cannot be asked. */
+static uint64_t space_left(void)
+{
+    char path[4200];
+    struct statvfs v;
+    snprintf(path, sizeof path, "%s/blocks", img_data_dir());
+    if (statvfs(path, &v) < 0)
+        return UINT64_MAX;
+    uint64_t size = (uint64_t)v.f_blocks * v.f_frsize;
+    uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
+    uint64_t reserve = size / 100;
+    reserve = reserve < RESERVE_MIN ? RESERVE_MIN : reserve > RESERVE_MAX ? RESERVE_MAX : reserve;
+    return avail > reserve ? avail - reserve : 0;
+}
+
 struct upload {
     char id[STORE_ID_LEN + 1];
     char nonce[STORE_ID_LEN + 1];
@@ -64,6 +89,7 @@ struct upload {
     struct blockstore_writer *w;
     struct image_hasher *h;
     uint64_t size;
+    uint64_t checked_at;      /* size at the last free-space check */
     unsigned char head[64];   /* the first bytes: the qcow2 header */
     size_t headlen;
 };
@@ -117,6 +143,11 @@ static int on_chunk(struct api_req *r, void *ctx, const void *data, size_t len)
             n = len;
         memcpy(u->head + u->headlen, data, n);
         u->headlen += n;
+    }
+    if (u->size + len - u->checked_at >= SPACE_CHECK_EVERY) {
+        if (space_left() < len + SPACE_CHECK_EVERY)
+            return -ENOSPC;
+        u->checked_at = u->size;
     }
     image_hasher_update(u->h, data, len);
     int rc = BS(blockstore_image_append(u->w, data, len));
@@ -203,7 +234,7 @@ static void on_end(struct api_req *r, void *ctx, int err)
         api_req_defer(r, complete_upload, u);
         return;
     }
-    const char *why = err == -ECONNRESET ? NULL : blockstore_error();
+    const char *why = err == -ECONNRESET ? NULL : err == -ENOSPC ? "no space left" : blockstore_error();
     char msg[256];
     snprintf(msg, sizeof msg, "%s", why ? why : "");
     fail_upload(u);
@@ -276,6 +307,14 @@ void img_upload(struct api_req *r)
     image_timestamp(now);
     if (!image_can_modify(img, &who)) {
         err = (struct image_err){ 403, "You are not permitted to upload data for this image." };
+        goto refuse;
+    }
+    const char *cl = api_req_header(r, "Content-Length");
+    uint64_t left = space_left();
+    if (cl && strtoull(cl, NULL, 10) > left) {
+        err.status = 413;
+        snprintf(err.msg, sizeof err.msg, "Image storage media is full: %s bytes do not fit "
+                 "(%llu bytes free above the reserve).", cl, (unsigned long long)left);
         goto refuse;
     }
     if (image_upload_begin(img, now, &err) < 0)
