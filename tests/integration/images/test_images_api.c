@@ -726,6 +726,63 @@ static void t_qcow2(struct pd *d)
     free(tok);
 }
 
+/* ---- concurrent uploads and downloads ---- */
+
+static void t_concurrent(struct pd *d)
+{
+    char *tok = admin_token(d);
+    enum { N = 4 };
+    uint64_t size = 48ull << 20;
+    char *ids[N + 1];
+    for (int i = 0; i <= N; i++) {
+        char body[128];
+        snprintf(body, sizeof body, "{\"name\":\"c%d\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}", i);
+        ids[i] = create_image(d, tok, body);
+    }
+    /* Image N is there first; it is downloaded while the others upload. */
+    struct resp r;
+    CHECK(upload_gen(d, tok, ids[N], 500, size, false, &r, NULL) == 0 && r.status == 204);
+    resp_free(&r);
+    pid_t kids[2 * N];
+    for (int i = 0; i < N; i++) {
+        if ((kids[i] = fork()) == 0) {
+            struct resp cr;
+            int ok = upload_gen(d, tok, ids[i], 600 + i, size, i % 2, &cr, NULL) == 0 && cr.status == 204;
+            _exit(ok ? 0 : 1);
+        }
+        if ((kids[N + i] = fork()) == 0) {
+            struct resp cr;
+            uint64_t got;
+            bool same;
+            char m[33], sh5[129];
+            int ok = download_check(d, tok, ids[N], 500, &got, &same, m, sh5, &cr, NULL) == 0 &&
+                     cr.status == 200 && got == size && same;
+            _exit(ok ? 0 : 1);
+        }
+    }
+    for (int i = 0; i < 2 * N; i++) {
+        int st;
+        waitpid(kids[i], &st, 0);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s %d failed", i < N ? "upload" : "download", i % N);
+    }
+    for (int i = 0; i < N; i++) {
+        char m[33], sh5[129];
+        gen_digests(600 + i, size, m, sh5);
+        json_t *img = get_image(d, tok, ids[i]);
+        CHECK(img && strcmp(jstr(img, "status"), "active") == 0 && strcmp(jstr(img, "checksum"), m) == 0,
+              "image %d", i);
+        json_decref(img);
+        uint64_t got;
+        bool same;
+        CHECK(download_check(d, tok, ids[i], 600 + i, &got, &same, m, sh5, &r, NULL) == 0 &&
+              r.status == 200 && got == size && same, "image %d read back", i);
+        resp_free(&r);
+    }
+    for (int i = 0; i <= N; i++)
+        free(ids[i]);
+    free(tok);
+}
+
 /* ---- a full disk: 413, back to queued, nothing kept, store clean ---- */
 
 static void t_enospc(struct pd *d)
@@ -800,6 +857,7 @@ int main(int argc, char **argv)
         { "restart", t_restart },
         { "qcow2", t_qcow2 },
         { "enospc", t_enospc },
+        { "concurrent", t_concurrent },
     };
     if (argc == 3 && strcmp(argv[2], "enospc") == 0)
         return with_small_fs(argc, argv, tests, sizeof tests / sizeof tests[0]);
