@@ -37,15 +37,25 @@
  * before any of the body.  It may reply at once (the body is then read and
  * dropped), or call api_req_stream_body() to receive the body chunk by chunk
  * as it arrives (Content-Length or chunked transfer encoding; nothing is
- * buffered beyond one chunk, of at most a few hundred KiB).  on_end runs once:
+ * buffered beyond one chunk, of at most ~64 KiB).  on_end runs once:
  * with err = 0 after the last chunk (it must reply then), or with
  * err = -ECONNRESET if the client went away mid-body (no reply possible;
  * undo the partial upload), or with the negative errno an on_chunk call
  * returned (reply with an error).
  *
+ * on_chunk must not reply: to stop an upload it returns a negative errno,
+ * and on_end (err = that errno) replies.  on_end may call api_req_defer()
+ * to finish slow work (e.g. a conversion) on a worker.
+ *
  * Slow work (password hashing, conversions): api_req_defer(r, fn, ctx) parks
  * the connection and runs fn(r, ctx) on the framework's worker pool; fn
  * replies as usual.  Request threads stay free for other clients.
+ *
+ * Service state: keep it in the service file's statics, set up in init()
+ * (one daemon per process); shared parts come from api_server_store() and
+ * api_server_identity().  Open LMDB tables there (store_table), before the
+ * server starts.  RBAC for project-owned resources: api_req_access().
+ * HEAD is routed to the GET handler (libmicrohttpd drops the body).
  *
  * Metrics: api_metrics_add_collector() registers a function that appends
  * its own gauges to GET /metrics (e.g. images by status, bytes stored).
@@ -117,6 +127,8 @@ unsigned api_server_port(const struct api_server *srv);
 void api_server_stop(struct api_server *srv, unsigned timeout_ms);
 void api_server_free(struct api_server *srv);
 struct identity *api_server_identity(struct api_server *srv);
+/* The control-plane store (open your tables with store_table in init). */
+struct store *api_server_store(struct api_server *srv);
 
 /* ---- inside a handler ---- */
 struct api_server *api_req_server(struct api_req *r);
@@ -131,10 +143,22 @@ const char *api_req_base_url(struct api_req *r);
 /* The verified token (never NULL in a non-public route); NULL on public
  * routes without a valid X-Auth-Token. */
 const struct identity_token *api_req_auth(struct api_req *r);
+/* RBAC for a resource owned by project owner (DESIGN.md: admin anywhere,
+ * member manages its project's resources, reader only reads): 0 when
+ * allowed, 404 when the resource belongs to another project (OpenStack
+ * hides it), 403 when it is the caller's project but its role may not
+ * write.  Typical use:
+ *     int st = api_req_access(r, owner, true);
+ *     if (st) { api_reply_error(r, st, "..."); return; }                   */
+int api_req_access(struct api_req *r, const char *owner_project, bool write);
+/* True when the caller may see resources of every project (admin). */
+bool api_req_is_admin(struct api_req *r);
 /* The raw body of an ordinary route, and its parse.  api_req_json replies
  * 400 itself and returns NULL on malformed JSON or a non-object. */
 const char *api_req_body(const struct api_req *r, size_t *len);
 json_t *api_req_json(struct api_req *r);
+/* The same for any JSON value (e.g. a JSON-patch array); 400 on malformed. */
+json_t *api_req_json_value(struct api_req *r);
 
 /* Streaming bodies (API_STREAM_BODY routes only). */
 typedef int (*api_chunk_fn)(struct api_req *r, void *ctx, const void *data, size_t len);
@@ -149,6 +173,8 @@ void api_req_defer(struct api_req *r, api_work_fn fn, void *ctx);
 /* ---- replies (exactly one per request) ---- */
 void api_reply_header(struct api_req *r, const char *name, const char *value); /* before */
 void api_reply_json(struct api_req *r, int status, json_t *body);   /* steals body */
+/* A JSON text that is already rendered (copied). */
+void api_reply_json_text(struct api_req *r, int status, const char *text, size_t len);
 void api_reply_empty(struct api_req *r, int status);
 void api_reply_text(struct api_req *r, int status, const char *content_type,
                     const char *text);

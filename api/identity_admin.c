@@ -361,6 +361,29 @@ static void update_free(struct update *u)
     free(u);
 }
 
+static int collect_user(const char *p, const char *u, const char *role, void *ctx)
+{
+    (void)p;
+    (void)role;
+    json_array_append_new(ctx, json_string(u));
+    return 0;
+}
+
+/* Tokens carry role flags from role names: renaming a role revokes the
+ * tokens of everyone holding it. */
+static int revoke_holders(struct store_txn *t, struct identity *idn, const char *role)
+{
+    json_t *holders = json_array();
+    int rc = identity_assignments(t, idn, NULL, NULL, role, collect_user, holders);
+    size_t i;
+    json_t *u;
+    json_array_foreach(holders, i, u)
+        if (!rc)
+            rc = identity_revoke_user(t, idn, json_string_value(u));
+    json_decref(holders);
+    return rc;
+}
+
 static void apply_update(struct api_req *r, struct update *u)
 {
     static const char *const allowed[] = {
@@ -393,6 +416,9 @@ static void apply_update(struct api_req *r, struct update *u)
         rc = identity_revoke_user(t, idn, id);
     if (!rc && u->k == IDENTITY_PROJECT && disabled)
         rc = identity_revoke_project(t, idn, id);
+    if (!rc && u->k == IDENTITY_ROLE &&
+        !json_equal(json_object_get(old, "name"), json_object_get(rec, "name")))
+        rc = revoke_holders(t, idn, id);
     if (rc) {
         store_abort(t);
         idn_fail(r, rc, identity_kind_name(u->k), id);
@@ -457,13 +483,6 @@ void idn_role_update(struct api_req *r) { update(r, IDENTITY_ROLE); }
 
 /* ---------- delete ---------- */
 
-static int collect_user(const char *p, const char *u, const char *role, void *ctx)
-{
-    (void)p;
-    (void)role;
-    json_array_append_new(ctx, json_string(u));
-    return 0;
-}
 
 static void delete(struct api_req *r, enum identity_kind k)
 {
@@ -481,25 +500,15 @@ static void delete(struct api_req *r, enum identity_kind k)
         idn_fail(r, rc, identity_kind_name(k), id);
         return;
     }
-    if (k == IDENTITY_USER && !strcmp(id, me(r))) {
-        /* allowed, as in Keystone: the caller's own tokens die with it */
-    }
     /* Tokens carry roles: whoever held this role loses its tokens. */
-    json_t *holders = json_array();
     if (k == IDENTITY_ROLE)
-        rc = identity_assignments(t, idn, NULL, NULL, id, collect_user, holders);
+        rc = revoke_holders(t, idn, id);
     if (!rc)
         rc = identity_delete(t, idn, k, rec);
     if (!rc && k == IDENTITY_USER)
         rc = identity_revoke_user(t, idn, id);
     if (!rc && k == IDENTITY_PROJECT)
         rc = identity_revoke_project(t, idn, id);
-    size_t i;
-    json_t *u;
-    json_array_foreach(holders, i, u)
-        if (!rc)
-            rc = identity_revoke_user(t, idn, json_string_value(u));
-    json_decref(holders);
     json_decref(rec);
     if (rc) {
         store_abort(t);
@@ -520,45 +529,55 @@ struct pwchange {
     const char *old_pw, *new_pw;
 };
 
+/* Stores the new hash and revokes the user's tokens, in one transaction;
+ * the record is re-read there, in case another change landed meanwhile. */
+static void store_password(struct api_req *r, const char *id, json_t *hash)
+{
+    struct identity *idn = idn_of(r);
+    struct store_txn *t = idn_txn(r, true);
+    if (!t)
+        return;
+    json_t *old = NULL, *cur = NULL;
+    int rc = identity_get(t, idn, IDENTITY_USER, id, &old);
+    if (!rc) {
+        cur = json_deep_copy(old);
+        json_object_set(cur, "_password", hash);
+        rc = identity_update(t, idn, IDENTITY_USER, old, cur);
+    }
+    if (!rc)
+        rc = identity_revoke_user(t, idn, id);
+    if (rc) {
+        store_abort(t);
+        idn_fail(r, rc, "user", id);
+    } else if (idn_commit(r, t)) {
+        api_reply_empty(r, 204);
+    }
+    json_decref(old);
+    json_decref(cur);
+}
+
+/* On a worker: verify the original password, hash the new one, store it. */
 static void password_work(struct api_req *r, void *ctx)
 {
     struct pwchange *pc = ctx;
-    struct identity *idn = idn_of(r);
     const char *id = api_req_param(r, 0);
+    json_t *rec = NULL, *hashed = json_object();
     struct store_txn *t = idn_txn(r, false);
-    json_t *rec = NULL;
-    int rc = t ? identity_get(t, idn, IDENTITY_USER, id, &rec) : -EIO;
+    int rc = t ? identity_get(t, idn_of(r), IDENTITY_USER, id, &rec) : -EIO;
     store_abort(t);
-    if (rc == 0 && !identity_password_ok(rec, pc->old_pw)) {
-        api_reply_error(r, 401, "The original password is wrong.");
-    } else if (rc == 0) {
-        json_t *tmp = json_object();
-        rc = identity_password_hash(pc->new_pw, tmp);
-        /* Re-read in the write txn: another change may have landed meanwhile. */
-        json_t *old = NULL, *cur = NULL;
-        t = rc ? NULL : idn_txn(r, true);
-        if (t && (rc = identity_get(t, idn, IDENTITY_USER, id, &old)) == 0) {
-            cur = json_deep_copy(old);
-            json_object_set(cur, "_password", json_object_get(tmp, "_password"));
-            rc = identity_update(t, idn, IDENTITY_USER, old, cur);
-            if (!rc)
-                rc = identity_revoke_user(t, idn, id);
-        }
-        if (t && rc) {
-            store_abort(t);
-            idn_fail(r, rc, "user", id);
-        } else if (t && idn_commit(r, t)) {
-            api_reply_empty(r, 204);
-        } else if (!t && rc) {
-            api_reply_error(r, 500, "Cannot hash the password.");
-        }
-        json_decref(old);
-        json_decref(cur);
-        json_decref(tmp);
-    } else if (t) {
+    if (!t) {
+        /* idn_txn replied */
+    } else if (rc) {
         idn_fail(r, rc, "user", id);
+    } else if (!identity_password_ok(rec, pc->old_pw)) {
+        api_reply_error(r, 401, "The original password is wrong.");
+    } else if (identity_password_hash(pc->new_pw, hashed) != 0) {
+        api_reply_error(r, 500, "Cannot hash the password.");
+    } else {
+        store_password(r, id, json_object_get(hashed, "_password"));
     }
     json_decref(rec);
+    json_decref(hashed);
     json_decref(pc->body);
     free(pc);
 }

@@ -28,7 +28,7 @@ void idn_version_v3(struct api_req *r)
 /* ---------- the token body ---------- */
 
 static json_t *token_body(struct api_req *r, struct store_txn *t,
-                          const struct identity_token *tok, bool catalog)
+                          const struct identity_token *tok)
 {
     struct identity *idn = idn_of(r);
     char issued[32], expires[32], audit[23];
@@ -71,10 +71,38 @@ static json_t *token_body(struct api_req *r, struct store_txn *t,
         json_object_set_new(body, "project", project);
         json_object_set_new(body, "roles", roles);
         json_object_set_new(body, "is_domain", json_false());
-        if (catalog)
-            json_object_set_new(body, "catalog", idn_catalog(r));
     }
     return json_pack("{s:o}", "token", body);
+}
+
+/* The token body as text; a scoped token's catalog is spliced in from the
+ * cached catalog text (the body always ends in "}}"). */
+static char *token_text(struct api_req *r, struct store_txn *t,
+                        const struct identity_token *tok, bool catalog, size_t *len)
+{
+    json_t *body = token_body(r, t, tok);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text)
+        return NULL;
+    *len = strlen(text);
+    size_t clen;
+    const char *cat = catalog && tok->project_id[0] ? idn_catalog_text(r, &clen) : NULL;
+    if (!cat || *len < 2)
+        return text;
+    char *out = malloc(*len + clen + 16);
+    if (!out) {
+        free(text);
+        return NULL;
+    }
+    size_t n = *len - 2;
+    memcpy(out, text, n);
+    memcpy(out + n, ",\"catalog\":", 11);
+    memcpy(out + n + 11, cat, clen);
+    memcpy(out + n + 11 + clen, "}}", 3);
+    *len = n + 11 + clen + 2;
+    free(text);
+    return out;
 }
 
 /* ---------- POST /v3/auth/tokens ---------- */
@@ -160,10 +188,15 @@ static void issue_and_reply(struct api_req *r, struct store_txn *t, const char *
         api_reply_error(r, 500, "Cannot issue a token: %s.", strerror(-rc));
         return;
     }
-    const char *nocat = api_req_query(r, "nocatalog");
-    json_t *body = token_body(r, t, &tok, !nocat);
+    size_t len;
+    char *body = token_text(r, t, &tok, !api_req_query(r, "nocatalog"), &len);
+    if (!body) {
+        api_reply_error(r, 500, "Out of memory.");
+        return;
+    }
     api_reply_header(r, "X-Subject-Token", text);
-    api_reply_json(r, 201, body);
+    api_reply_json_text(r, 201, body, len);
+    free(body);
     api_metrics_token_issued(api_req_server(r),
                              methods & IDENTITY_METHOD_PASSWORD ? "password" : "token");
 }
@@ -197,7 +230,7 @@ static void password_auth(struct api_req *r, void *ctx)
         json_decref(drec);
     }
     store_abort(t);
-    bool ok = rc == 0 && identity_password_ok(user, a->password);
+    bool ok = identity_password_ok(rc == 0 ? user : NULL, a->password) && rc == 0;
     if (rc != 0 || !ok || !json_is_true(json_object_get(user, "enabled"))) {
         json_decref(user);
         auth_free(a);
@@ -230,6 +263,29 @@ static void token_auth(struct api_req *r, struct auth_req *a)
     auth_free(a);
 }
 
+/* auth.identity.password.user: replies 400 and returns false if unusable. */
+static bool parse_password(struct api_req *r, struct auth_req *a, json_t *password)
+{
+    json_t *user = json_object_get(password, "user");
+    a->user_id = json_string_value(json_object_get(user, "id"));
+    a->user_name = json_string_value(json_object_get(user, "name"));
+    json_t *d = json_object_get(user, "domain");
+    a->user_domain_id = json_string_value(json_object_get(d, "id"));
+    a->user_domain_name = json_string_value(json_object_get(d, "name"));
+    a->password = json_string_value(json_object_get(user, "password"));
+    if (!json_is_object(user) || !a->password || (!a->user_id && !a->user_name)) {
+        api_reply_error(r, 400, "Invalid input for field 'auth.identity.password.user': "
+                                "id or name, and password (strings), are required.");
+        return false;
+    }
+    if (!a->user_id && !a->user_domain_id && !a->user_domain_name) {
+        api_reply_error(r, 400, "Invalid input for field "
+                                "'auth.identity.password.user.domain': required with a name.");
+        return false;
+    }
+    return true;
+}
+
 void idn_token_issue(struct api_req *r)
 {
     json_t *body = api_req_json(r);
@@ -255,9 +311,15 @@ void idn_token_issue(struct api_req *r)
     json_t *m;
     json_array_foreach(methods, i, m) {
         const char *s = json_string_value(m);
-        if (s && !strcmp(s, "password"))
+        if (!s) {
+            auth_free(a);
+            api_reply_error(r, 400, "Invalid input for field 'auth.identity.methods': "
+                                    "strings expected.");
+            return;
+        }
+        if (!strcmp(s, "password"))
             a->methods |= IDENTITY_METHOD_PASSWORD;
-        else if (s && !strcmp(s, "token"))
+        else if (!strcmp(s, "token"))
             a->methods |= IDENTITY_METHOD_TOKEN;
         else {
             auth_free(a);
@@ -275,26 +337,10 @@ void idn_token_issue(struct api_req *r)
     }
     a->scope = json_is_object(scope) ? scope : NULL;
     if (a->methods & IDENTITY_METHOD_PASSWORD) {
-        json_t *user = json_object_get(json_object_get(ident, "password"), "user");
-        a->user_id = json_string_value(json_object_get(user, "id"));
-        a->user_name = json_string_value(json_object_get(user, "name"));
-        json_t *d = json_object_get(user, "domain");
-        a->user_domain_id = json_string_value(json_object_get(d, "id"));
-        a->user_domain_name = json_string_value(json_object_get(d, "name"));
-        a->password = json_string_value(json_object_get(user, "password"));
-        if (!json_is_object(user) || !a->password || (!a->user_id && !a->user_name)) {
+        if (parse_password(r, a, json_object_get(ident, "password")))
+            api_req_defer(r, password_auth, a);
+        else
             auth_free(a);
-            api_reply_error(r, 400, "Invalid input for field 'auth.identity.password.user': "
-                                    "id or name, and password (strings), are required.");
-            return;
-        }
-        if (!a->user_id && !a->user_domain_id && !a->user_domain_name) {
-            auth_free(a);
-            api_reply_error(r, 400, "Invalid input for field "
-                                    "'auth.identity.password.user.domain': required with a name.");
-            return;
-        }
-        api_req_defer(r, password_auth, a);
         return;
     }
     a->token = json_string_value(json_object_get(json_object_get(ident, "token"), "id"));
@@ -317,11 +363,13 @@ static bool subject(struct api_req *r, struct identity_token *tok, const char **
         api_reply_error(r, 400, "Invalid input for field 'X-Subject-Token': required.");
         return false;
     }
-    if (identity_token_check(idn_of(r), *text, tok) != 0) {
+    const struct identity_token *me = api_req_auth(r);
+    if (!strcmp(*text, api_req_header(r, "X-Auth-Token") ?: "")) {
+        *tok = *me;   /* validating one's own token: checked already */
+    } else if (identity_token_check(idn_of(r), *text, tok) != 0) {
         api_reply_error(r, 404, "Could not find token: %.40s.", *text);
         return false;
     }
-    const struct identity_token *me = api_req_auth(r);
     if (strcmp(me->user_id, tok->user_id) != 0 && !idn_is_admin(r)) {
         api_reply_error(r, 403, "You are not authorized to perform the requested action.");
         return false;
@@ -335,13 +383,29 @@ void idn_token_validate(struct api_req *r)
     const char *text;
     if (!subject(r, &tok, &text))
         return;
+    bool catalog = !api_req_query(r, "nocatalog");
+    char key[IDENTITY_TOKEN_MAX + 300];
+    snprintf(key, sizeof(key), "%s\n%s\n%c", text, api_req_base_url(r), catalog ? 'c' : 'n');
+    uint64_t gen = identity_generation(idn_of(r));
+    size_t len;
+    const char *cached = idn_cache_get(key, gen, &len);
+    api_reply_header(r, "X-Subject-Token", text);
+    if (cached) {
+        api_reply_json_text(r, 200, cached, len);
+        return;
+    }
     struct store_txn *t = idn_txn(r, false);
     if (!t)
         return;
-    json_t *body = token_body(r, t, &tok, !api_req_query(r, "nocatalog"));
+    char *body = token_text(r, t, &tok, catalog, &len);
     store_abort(t);
-    api_reply_header(r, "X-Subject-Token", text);
-    api_reply_json(r, 200, body);
+    if (!body) {
+        api_reply_error(r, 500, "Out of memory.");
+        return;
+    }
+    idn_cache_put(key, gen, body, len);
+    api_reply_json_text(r, 200, body, len);
+    free(body);
 }
 
 void idn_token_revoke(struct api_req *r)
@@ -425,4 +489,13 @@ void idn_reply_user_projects(struct api_req *r, const char *user_id, const char 
 void idn_auth_projects(struct api_req *r)
 {
     idn_reply_user_projects(r, api_req_auth(r)->user_id, "/auth/projects");
+}
+
+/* Domains the caller has a role on: roles are granted on projects only here. */
+void idn_auth_domains(struct api_req *r)
+{
+    char self[300];
+    snprintf(self, sizeof(self), "%s/identity/v3/auth/domains", api_req_base_url(r));
+    api_reply_json(r, 200, json_pack("{s:[], s:{s:s, s:n, s:n}}", "domains", "links", "self",
+                                     self, "previous", "next"));
 }

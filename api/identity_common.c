@@ -14,6 +14,7 @@ static const struct api_route routes[] = {
     { "DELETE", "/v3/auth/tokens", idn_token_revoke, 0 },
     { "GET", "/v3/auth/catalog", idn_auth_catalog, 0 },
     { "GET", "/v3/auth/projects", idn_auth_projects, 0 },
+    { "GET", "/v3/auth/domains", idn_auth_domains, 0 },
     { "GET", "/v3/domains", idn_domain_list, 0 },
     { "GET", "/v3/domains/{}", idn_domain_show, 0 },
     { "GET", "/v3/projects", idn_project_list, 0 },
@@ -38,6 +39,12 @@ static const struct api_route routes[] = {
     { "PATCH", "/v3/roles/{}", idn_role_update, 0 },
     { "DELETE", "/v3/roles/{}", idn_role_delete, 0 },
     { "GET", "/v3/role_assignments", idn_assignment_list, 0 },
+    { "GET", "/v3/services", idn_service_list, 0 },
+    { "GET", "/v3/services/{}", idn_service_show, 0 },
+    { "GET", "/v3/endpoints", idn_endpoint_list, 0 },
+    { "GET", "/v3/endpoints/{}", idn_endpoint_show, 0 },
+    { "GET", "/v3/regions", idn_region_list, 0 },
+    { "GET", "/v3/regions/{}", idn_region_show, 0 },
 };
 
 const struct api_service api_identity_service = {
@@ -67,6 +74,7 @@ struct store_txn *idn_txn(struct api_req *r, bool write)
 bool idn_commit(struct api_req *r, struct store_txn *t)
 {
     int rc = store_commit(t);
+    identity_changed(idn_of(r));   /* also on failure: harmless, and safe */
     if (rc) {
         api_reply_error(r, rc == -ENOSPC ? 507 : 500, "Cannot commit: %s.", strerror(-rc));
         return false;
@@ -175,7 +183,7 @@ static void stable_id(const char *a, const char *b, char out[STORE_ID_LEN + 1])
 
 json_t *idn_catalog(struct api_req *r)
 {
-    static const char *const interfaces[] = { "public", "internal", "admin" };
+    static const char *const ifaces[] = { "public", "internal", "admin" };
     const char *base = api_req_base_url(r);
     json_t *cat = json_array();
     for (size_t i = 0; i < sizeof(catalog_services) / sizeof(catalog_services[0]); i++) {
@@ -184,9 +192,9 @@ json_t *idn_catalog(struct api_req *r)
         snprintf(url, sizeof(url), "%s%s", base, catalog_services[i].path);
         json_t *eps = json_array();
         for (int k = 0; k < 3; k++) {
-            stable_id(catalog_services[i].type, interfaces[k], eid);
+            stable_id(catalog_services[i].type, ifaces[k], eid);
             json_array_append_new(eps, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", eid,
-                                                 "interface", interfaces[k], "region_id",
+                                                 "interface", ifaces[k], "region_id",
                                                  "RegionOne", "url", url, "region",
                                                  "RegionOne"));
         }
@@ -195,4 +203,137 @@ json_t *idn_catalog(struct api_req *r)
                                              catalog_services[i].name));
     }
     return cat;
+}
+
+const char *idn_catalog_text(struct api_req *r, size_t *len)
+{
+    char key[300];
+    snprintf(key, sizeof(key), "catalog\n%s", api_req_base_url(r));
+    const char *text = idn_cache_get(key, 0, len);   /* the catalog never changes */
+    if (text)
+        return text;
+    json_t *cat = idn_catalog(r);
+    char *fresh = json_dumps(cat, JSON_COMPACT);
+    json_decref(cat);
+    if (!fresh)
+        return NULL;
+    idn_cache_put(key, 0, fresh, strlen(fresh));
+    free(fresh);
+    return idn_cache_get(key, 0, len);
+}
+
+/* ---------- the catalog as Keystone resources (read-only) ---------- */
+
+#define N_CATALOG (sizeof(catalog_services) / sizeof(catalog_services[0]))
+static const char *const interfaces[] = { "public", "internal", "admin" };
+
+static json_t *service_json(struct api_req *r, size_t i)
+{
+    char sid[STORE_ID_LEN + 1];
+    stable_id(catalog_services[i].type, "", sid);
+    return json_pack("{s:s, s:s, s:s, s:b, s:s, s:o}", "id", sid, "type",
+                     catalog_services[i].type, "name", catalog_services[i].name, "enabled", 1,
+                     "description", "", "links", idn_links(r, "/services/%s", sid));
+}
+
+static json_t *endpoint_json(struct api_req *r, size_t i, int k)
+{
+    char sid[STORE_ID_LEN + 1], eid[STORE_ID_LEN + 1], url[300];
+    stable_id(catalog_services[i].type, "", sid);
+    stable_id(catalog_services[i].type, interfaces[k], eid);
+    snprintf(url, sizeof(url), "%s%s", api_req_base_url(r), catalog_services[i].path);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:o}", "id", eid, "interface",
+                     interfaces[k], "region", "RegionOne", "region_id", "RegionOne",
+                     "service_id", sid, "url", url, "enabled", 1, "links",
+                     idn_links(r, "/endpoints/%s", eid));
+}
+
+static void reply_collection(struct api_req *r, const char *name, json_t *items)
+{
+    char self[300];
+    snprintf(self, sizeof(self), "%s/identity/v3/%s", api_req_base_url(r), name);
+    api_reply_json(r, 200, json_pack("{s:o, s:{s:s, s:n, s:n}}", name, items, "links", "self",
+                                     self, "previous", "next"));
+}
+
+static bool field_is(json_t *o, const char *field, const char *want)
+{
+    return !want || !strcmp(json_string_value(json_object_get(o, field)) ?: "", want);
+}
+
+void idn_service_list(struct api_req *r)
+{
+    json_t *out = json_array();
+    for (size_t i = 0; i < N_CATALOG; i++) {
+        json_t *svc = service_json(r, i);
+        if (field_is(svc, "type", api_req_query(r, "type")) &&
+            field_is(svc, "name", api_req_query(r, "name")))
+            json_array_append(out, svc);
+        json_decref(svc);
+    }
+    reply_collection(r, "services", out);
+}
+
+void idn_service_show(struct api_req *r)
+{
+    for (size_t i = 0; i < N_CATALOG; i++) {
+        json_t *svc = service_json(r, i);
+        if (field_is(svc, "id", api_req_param(r, 0))) {
+            api_reply_json(r, 200, json_pack("{s:o}", "service", svc));
+            return;
+        }
+        json_decref(svc);
+    }
+    api_reply_error(r, 404, "Could not find service: %s.", api_req_param(r, 0));
+}
+
+void idn_endpoint_list(struct api_req *r)
+{
+    json_t *out = json_array();
+    for (size_t i = 0; i < N_CATALOG; i++) {
+        for (int k = 0; k < 3; k++) {
+            json_t *ep = endpoint_json(r, i, k);
+            if (field_is(ep, "interface", api_req_query(r, "interface")) &&
+                field_is(ep, "service_id", api_req_query(r, "service_id")) &&
+                field_is(ep, "region_id", api_req_query(r, "region_id")))
+                json_array_append(out, ep);
+            json_decref(ep);
+        }
+    }
+    reply_collection(r, "endpoints", out);
+}
+
+void idn_endpoint_show(struct api_req *r)
+{
+    for (size_t i = 0; i < N_CATALOG; i++) {
+        for (int k = 0; k < 3; k++) {
+            json_t *ep = endpoint_json(r, i, k);
+            if (field_is(ep, "id", api_req_param(r, 0))) {
+                api_reply_json(r, 200, json_pack("{s:o}", "endpoint", ep));
+                return;
+            }
+            json_decref(ep);
+        }
+    }
+    api_reply_error(r, 404, "Could not find endpoint: %s.", api_req_param(r, 0));
+}
+
+static json_t *region_json(struct api_req *r)
+{
+    return json_pack("{s:s, s:s, s:n, s:o}", "id", "RegionOne", "description", "",
+                     "parent_region_id", "links", idn_links(r, "/regions/%s", "RegionOne"));
+}
+
+void idn_region_list(struct api_req *r)
+{
+    reply_collection(r, "regions", json_pack("[o]", region_json(r)));
+}
+
+void idn_region_show(struct api_req *r)
+{
+    if (strcmp(api_req_param(r, 0), "RegionOne") != 0) {
+        api_reply_error(r, 404, "Could not find region: %s.", api_req_param(r, 0));
+        return;
+    }
+    api_reply_json(r, 200, json_pack("{s:o}", "region", region_json(r)));
 }

@@ -24,6 +24,13 @@ json_t *idn_render(struct api_req *r, enum identity_kind k, const json_t *rec);
 json_t *idn_domain_ref(struct store_txn *t, struct identity *idn, const char *domain_id);
 json_t *idn_catalog(struct api_req *r);
 void idn_time(int64_t us, char out[32]);
+/* The catalog as JSON text for this request's base URL (cached). */
+const char *idn_catalog_text(struct api_req *r, size_t *len);
+
+/* identity_cache.c: per-thread rendered-JSON cache (see there). */
+const char *idn_cache_get(const char *key, uint64_t gen, size_t *len);
+void idn_cache_put(const char *key, uint64_t gen, const char *text, size_t len);
+void idn_cache_clear(void);
 
 /* Handlers in identity_auth.c. */
 void idn_versions(struct api_req *r);
@@ -33,6 +40,15 @@ void idn_token_validate(struct api_req *r);
 void idn_token_revoke(struct api_req *r);
 void idn_auth_catalog(struct api_req *r);
 void idn_auth_projects(struct api_req *r);
+void idn_auth_domains(struct api_req *r);
+
+/* Read-only catalog resources (identity_common.c). */
+void idn_service_list(struct api_req *r);
+void idn_service_show(struct api_req *r);
+void idn_endpoint_list(struct api_req *r);
+void idn_endpoint_show(struct api_req *r);
+void idn_region_list(struct api_req *r);
+void idn_region_show(struct api_req *r);
 
 /* Handlers in identity_admin.c. */
 void idn_domain_list(struct api_req *r);

@@ -77,6 +77,13 @@ static int default_data(char out[PATH_MAX])
         snprintf(out, PATH_MAX, "/var/lib/picostack");
         return 0;
     }
+    /* As the block store's blockstore_default_dir(): $XDG_DATA_HOME when set
+     * (its default is ~/.local/share), so picostack-img finds the same dir. */
+    const char *xdg = getenv("XDG_DATA_HOME");
+    if (xdg && xdg[0] == '/') {
+        snprintf(out, PATH_MAX, "%s/picostack", xdg);
+        return 0;
+    }
     const char *home = getenv("HOME");
     if (!home || !*home) {
         struct passwd *pw = getpwuid(getuid());

@@ -51,6 +51,13 @@ void api_reply_json(struct api_req *r, int status, json_t *body)
            "application/json");
 }
 
+void api_reply_json_text(struct api_req *r, int status, const char *text, size_t len)
+{
+    finish(r, status,
+           MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY),
+           "application/json");
+}
+
 void api_reply_empty(struct api_req *r, int status)
 {
     finish(r, status, MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT),

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -143,6 +144,36 @@ static void authenticate(struct api_req *r)
 
 /* ---------- request lifecycle ---------- */
 
+/* "req-<uuid4>" as OpenStack's, from a per-thread xorshift generator
+ * seeded once from libsodium: no system call per request. */
+static void request_id(char out[41])
+{
+    static __thread uint64_t st[2];
+    if (!st[0] && !st[1])
+        randombytes_buf(st, sizeof(st));
+    unsigned char b[16];
+    for (int i = 0; i < 2; i++) {
+        uint64_t x = st[0], y = st[1];
+        st[0] = y;
+        x ^= x << 23;
+        st[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
+        uint64_t v = st[1] + y;
+        memcpy(b + 8 * i, &v, 8);
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    static const char hex[] = "0123456789abcdef";
+    memcpy(out, "req-", 4);
+    int j = 4;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[j++] = '-';
+        out[j++] = hex[b[i] >> 4];
+        out[j++] = hex[b[i] & 15];
+    }
+    out[j] = '\0';
+}
+
 static struct api_req *req_new(struct api_server *srv, struct MHD_Connection *conn,
                                const char *url, const char *method)
 {
@@ -159,9 +190,7 @@ static struct api_req *req_new(struct api_server *srv, struct MHD_Connection *co
         return NULL;
     }
     snprintf(r->method, sizeof(r->method), "%s", method);
-    char id[STORE_ID_LEN + 1];
-    store_new_id(id);
-    snprintf(r->req_id, sizeof(r->req_id), "req-%s", id);
+    request_id(r->req_id);
     atomic_fetch_add(&srv->in_flight, 1);
     return r;
 }
@@ -188,6 +217,16 @@ static bool content_length_too_big(struct api_req *r)
     const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
     return cl && strtoull(cl, NULL, 10) > API_MAX_JSON_BODY;
+}
+
+static bool small_body(struct api_req *r)
+{
+    if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                    MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        return false;
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return !cl || strtoull(cl, NULL, 10) <= 64 * 1024;
 }
 
 static void too_big(struct api_req *r)
@@ -313,9 +352,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         *con_cls = r;
         on_headers(r);
-        /* An early error answers before the body: MHD then closes the
-         * connection rather than read a body nobody wants. */
-        if (r->resp && !r->streaming)
+        /* A reply made before the body (errors, /healthcheck) goes out now
+         * only when a big or unbounded body would otherwise have to be read
+         * and dropped: MHD then closes the connection.  Otherwise it goes
+         * out after the (small or absent) body, keeping the connection. */
+        if (r->resp && !r->streaming && !small_body(r))
             return queue_reply(r);
         return MHD_YES;
     }
@@ -441,6 +482,11 @@ struct identity *api_server_identity(struct api_server *srv)
     return srv->cfg.identity;
 }
 
+struct store *api_server_store(struct api_server *srv)
+{
+    return srv->cfg.identity ? identity_store(srv->cfg.identity) : NULL;
+}
+
 unsigned api_server_port(const struct api_server *srv)
 {
     return srv->port;
@@ -468,7 +514,9 @@ int api_server_start(struct api_server *srv)
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_THREAD_POOL_SIZE, srv->cfg.threads,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+        /* MHD zeroes a connection's pool between keep-alive requests: a big
+         * pool costs every request; 64 KiB still hands uploads 32+ KiB chunks. */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_CONNECTION_TIMEOUT, 120u,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
         MHD_OPTION_END);
@@ -576,21 +624,45 @@ const struct identity_token *api_req_auth(struct api_req *r)
     return r->authed ? &r->tok : NULL;
 }
 
+bool api_req_is_admin(struct api_req *r)
+{
+    return r->authed && (r->tok.role_flags & IDENTITY_ADMIN);
+}
+
+int api_req_access(struct api_req *r, const char *owner_project, bool write)
+{
+    if (!r->authed)
+        return 401;
+    if (r->tok.role_flags & IDENTITY_ADMIN)
+        return 0;
+    if (!owner_project || strcmp(owner_project, r->tok.project_id) != 0)
+        return 404;
+    unsigned need = write ? IDENTITY_MEMBER : IDENTITY_READER;
+    return (r->tok.role_flags & need) ? 0 : 403;
+}
+
 const char *api_req_body(const struct api_req *r, size_t *len)
 {
     *len = r->body_len;
     return r->body ? r->body : "";
 }
 
-json_t *api_req_json(struct api_req *r)
+json_t *api_req_json_value(struct api_req *r)
 {
     json_error_t err;
-    json_t *j = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES, &err);
-    if (!j) {
+    json_t *j = json_loadb(r->body ? r->body : "", r->body_len,
+                           JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
+    if (!j)
         api_reply_error(r, 400, "Malformed JSON in the request body: %s (line %d, column %d).",
                         err.text, err.line, err.column);
+    return j;
+}
+
+json_t *api_req_json(struct api_req *r)
+{
+    json_t *j = api_req_json_value(r);
+    if (!j)
         return NULL;
-    }
     if (!json_is_object(j)) {
         json_decref(j);
         api_reply_error(r, 400, "The request body must be a JSON object.");

@@ -2,6 +2,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,20 +44,27 @@ int identity_open(struct store *s, int ttl_s, struct identity **out)
         return -ENOMEM;
     idn->store = s;
     idn->ttl_s = ttl_s > 0 ? ttl_s : IDENTITY_DEFAULT_TTL;
-    int rc = 0;
+    int rc = idmap_init(&idn->revoked_audit);
+    if (!rc && (rc = idmap_init(&idn->user_nbf)) != 0)
+        idmap_free(&idn->revoked_audit);
+    if (!rc && (rc = idmap_init(&idn->project_nbf)) != 0) {
+        idmap_free(&idn->revoked_audit);
+        idmap_free(&idn->user_nbf);
+    }
+    if (rc) {
+        free(idn);
+        return rc;
+    }
     for (int k = 0; k < IDENTITY_KINDS && !rc; k++)
         rc = store_table(s, table_names[k], &idn->t_rec[k]);
     if (!rc) rc = store_table(s, "identity.names", &idn->t_names);
     if (!rc) rc = store_table(s, "identity.assignments", &idn->t_assign);
     if (!rc) rc = store_table(s, "identity.meta", &idn->t_meta);
     if (!rc) rc = store_table(s, "identity.revocations", &idn->t_revoke);
-    if (!rc) rc = idmap_init(&idn->revoked_audit);
-    if (!rc) rc = idmap_init(&idn->user_nbf);
-    if (!rc) rc = idmap_init(&idn->project_nbf);
     if (!rc) rc = load_key(idn);
     if (!rc) rc = revocations_load(idn);
     if (rc) {
-        free(idn);   /* maps leak on this rare path only if half-initialised */
+        identity_close(idn);
         return rc;
     }
     *out = idn;
@@ -72,6 +80,16 @@ void identity_close(struct identity *idn)
     idmap_free(&idn->project_nbf);
     sodium_memzero(idn->key, sizeof(idn->key));
     free(idn);
+}
+
+uint64_t identity_generation(struct identity *idn)
+{
+    return atomic_load_explicit(&idn->generation, memory_order_acquire);
+}
+
+void identity_changed(struct identity *idn)
+{
+    atomic_fetch_add_explicit(&idn->generation, 1, memory_order_release);
 }
 
 struct store *identity_store(struct identity *idn)

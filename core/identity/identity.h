@@ -100,7 +100,8 @@ int identity_assignments(struct store_txn *t, struct identity *idn, const char *
                          int (*fn)(const char *project, const char *user,
                                    const char *role, void *ctx), void *ctx);
 
-/* Passwords (slow on purpose; call off request threads). */
+/* Passwords (slow on purpose; call off request threads).  password_ok with
+ * a NULL record (unknown user) costs one verification too. */
 int identity_password_hash(const char *password, json_t *user_rec);   /* sets "_password" */
 bool identity_password_ok(const json_t *user_rec, const char *password);
 
@@ -125,5 +126,11 @@ int identity_revoke_project(struct store_txn *t, struct identity *idn, const cha
  * revokes more, never less). */
 
 int64_t identity_now_us(void);
+
+/* A counter that changes after every committed identity change: callers
+ * that cache renderings of records compare it (call identity_changed after
+ * each successful commit of an identity write). */
+uint64_t identity_generation(struct identity *idn);
+void identity_changed(struct identity *idn);
 
 #endif

@@ -3,6 +3,7 @@
 #define PICOSTACK_IDENTITY_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include "core/identity/identity.h"
 
@@ -28,6 +29,7 @@ struct identity {
     unsigned char key[crypto_generichash_KEYBYTES];
     int ttl_s;
     struct idmap revoked_audit, user_nbf, project_nbf;
+    _Atomic uint64_t generation;
 };
 
 int id_to_bin(const char *id, unsigned char out[16]);

@@ -2,6 +2,7 @@
 #include "core/store/store.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <lmdb.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -16,12 +17,27 @@ struct store {
     MDB_env *env;
     MDB_dbi dbi[STORE_MAX_TABLES];
     unsigned n_tables;
+    pthread_key_t cache_key;   /* each thread's parked read txn */
 };
 
 struct store_txn {
     struct store *s;
     MDB_txn *txn;
+    bool cached;               /* a thread's reusable read txn */
+    bool in_use;
 };
+
+/* Read transactions are the hot path (every token body, every list): a
+ * thread parks its read txn with mdb_txn_reset and revives it with
+ * mdb_txn_renew, which skips the reader-slot search and two allocations. */
+static void drop_cached(void *p)
+{
+    struct store_txn *t = p;
+    if (t) {
+        mdb_txn_abort(t->txn);
+        free(t);
+    }
+}
 
 /* LMDB returns positive MDB_* codes or errnos; map both to -errno. */
 static int mdb_err(int rc)
@@ -59,6 +75,12 @@ int store_open(const char *dir, struct store **out)
         free(s);
         return mdb_err(rc);
     }
+    rc = pthread_key_create(&s->cache_key, drop_cached);
+    if (rc) {
+        mdb_env_close(s->env);
+        free(s);
+        return -rc;
+    }
     /* Readers left behind by a killed process would pin old pages. */
     int dead = 0;
     mdb_reader_check(s->env, &dead);
@@ -70,6 +92,11 @@ void store_close(struct store *s)
 {
     if (!s)
         return;
+    /* The caller's thread may hold a parked txn; other threads dropped
+     * theirs when they exited (the key's destructor). */
+    drop_cached(pthread_getspecific(s->cache_key));
+    pthread_setspecific(s->cache_key, NULL);
+    pthread_key_delete(s->cache_key);
     mdb_env_close(s->env);
     free(s);
 }
@@ -98,7 +125,15 @@ int store_table(struct store *s, const char *name, unsigned *table)
 
 int store_begin(struct store *s, bool write, struct store_txn **out)
 {
-    struct store_txn *t = malloc(sizeof(*t));
+    if (!write) {
+        struct store_txn *c = pthread_getspecific(s->cache_key);
+        if (c && !c->in_use && mdb_txn_renew(c->txn) == 0) {
+            c->in_use = true;
+            *out = c;
+            return 0;
+        }
+    }
+    struct store_txn *t = calloc(1, sizeof(*t));
     if (!t)
         return -ENOMEM;
     int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
@@ -107,12 +142,20 @@ int store_begin(struct store *s, bool write, struct store_txn **out)
         return mdb_err(rc);
     }
     t->s = s;
+    t->in_use = true;
+    if (!write && !pthread_getspecific(s->cache_key) &&
+        pthread_setspecific(s->cache_key, t) == 0)
+        t->cached = true;
     *out = t;
     return 0;
 }
 
 int store_commit(struct store_txn *t)
 {
+    if (t->cached) {   /* a read txn: nothing to commit */
+        store_abort(t);
+        return 0;
+    }
     int rc = mdb_txn_commit(t->txn);
     free(t);
     return mdb_err(rc);
@@ -122,6 +165,11 @@ void store_abort(struct store_txn *t)
 {
     if (!t)
         return;
+    if (t->cached) {
+        mdb_txn_reset(t->txn);
+        t->in_use = false;
+        return;
+    }
     mdb_txn_abort(t->txn);
     free(t);
 }

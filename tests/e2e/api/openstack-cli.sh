@@ -38,12 +38,19 @@ expect "token issue" '"project_id": "[0-9a-f-]{36}"' "$out"
 expect "token issue" '"expires": ' "$out"
 token=$(jq -r .id <<<"$out" 2>/dev/null || python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$out")
 
+# The recorded CLI traces used OS_AUTH_URL=.../identity/v3: that works too.
+out=$(OS_AUTH_URL=$OS_AUTH_URL/v3 os token issue -f value -c user_id)
+expect "token issue via /identity/v3" "^[0-9a-f-]{36}$" "$out"
+
 out=$(os catalog list -f value)
 for t in identity image block-storage volumev3 network compute; do
     expect "catalog list: $t" "^[a-z0-9]+ $t " "$out"
 done
 expect "catalog url" "http://127.0.0.1:$port/volume/v3" "$out"
 expect "catalog url" "http://127.0.0.1:$port/compute/v2.1" "$out"
+
+out=$(os endpoint list -f value -c "Service Type" -c Interface -c URL)
+expect "endpoint list" "^volumev3 admin http://127.0.0.1:$port/volume/v3$" "$out"
 
 out=$(os project create --domain default e2e-demo -f value -c name)
 expect "project create" "^e2e-demo$" "$out"

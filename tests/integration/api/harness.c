@@ -201,6 +201,12 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ctx)
 int http_hdr(struct daemon *d, const char *method, const char *path, const char *token,
              const char *subject, const char *body, struct resp *out)
 {
+    return http_ex(d, method, path, token, subject, NULL, body, out);
+}
+
+int http_ex(struct daemon *d, const char *method, const char *path, const char *token,
+            const char *subject, const char *extra, const char *body, struct resp *out)
+{
     memset(out, 0, sizeof(*out));
     CURL *c = curl_easy_init();
     if (!c)
@@ -216,6 +222,8 @@ int http_hdr(struct daemon *d, const char *method, const char *path, const char 
         snprintf(h2, sizeof(h2), "X-Subject-Token: %s", subject);
         hdrs = curl_slist_append(hdrs, h2);
     }
+    if (extra)
+        hdrs = curl_slist_append(hdrs, extra);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (!strcmp(method, "HEAD"))

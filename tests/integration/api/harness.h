@@ -51,6 +51,9 @@ int http(struct daemon *d, const char *method, const char *path, const char *tok
          const char *body, struct resp *out);
 int http_hdr(struct daemon *d, const char *method, const char *path, const char *token,
              const char *subject, const char *body, struct resp *out);
+/* extra: one more raw header line ("Host: x") or NULL. */
+int http_ex(struct daemon *d, const char *method, const char *path, const char *token,
+            const char *subject, const char *extra, const char *body, struct resp *out);
 
 /* Password login: returns malloc'd token or NULL. project may be NULL. */
 char *login(struct daemon *d, const char *user, const char *password, const char *project);

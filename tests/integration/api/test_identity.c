@@ -3,6 +3,9 @@
 #include "harness.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,7 +79,20 @@ static void t_tokens(const char *bin)
     const char *pid = json_string_value(json_object_get(json_object_get(t, "project"), "id"));
     char *project_id = strdup(pid ?: "");
     resp_free(&r);
+    /* catalog URLs follow the Host the client used; a hostile Host is ignored */
+    http_ex(&d, "GET", "/identity/v3/auth/catalog", tok, NULL, "Host: cloud.example:8443", NULL, &r);
+    ep = json_array_get(json_object_get(json_array_get(json_object_get(r.json, "catalog"), 5),
+                                        "endpoints"), 0);
+    CHECK(!strcmp(json_string_value(json_object_get(ep, "url")) ?: "",
+                  "http://cloud.example:8443/compute/v2.1"), "%s", r.body);
+    resp_free(&r);
+    http_ex(&d, "GET", "/identity/v3/auth/catalog", tok, NULL, "Host: a\"b/c", NULL, &r);
+    CHECK(r.status == 200 && strstr(r.body ?: "", d.base), "fallback to the listen address");
+    resp_free(&r);
     CHECK(status_of(&d, "HEAD", "/identity/v3/auth/tokens", tok, NULL) == 400);
+    http_hdr(&d, "HEAD", "/identity/v3/auth/tokens", tok, tok, NULL, &r);
+    CHECK(r.status == 200 && r.len == 0 && !strcmp(r.subject_token, tok), "HEAD validate");
+    resp_free(&r);
 
     /* scoped by id; unscoped; token method */
     char body[2048];
@@ -99,6 +115,9 @@ static void t_tokens(const char *bin)
     resp_free(&r);
     CHECK(status_of(&d, "GET", "/identity/v3/auth/catalog", unscoped, NULL) == 403);
     CHECK(status_of(&d, "GET", "/identity/v3/auth/catalog", tok, NULL) == 200);
+    http(&d, "GET", "/identity/v3/auth/domains", unscoped, NULL, &r);
+    CHECK(r.status == 200 && json_is_array(json_object_get(r.json, "domains")));
+    resp_free(&r);
     http(&d, "GET", "/identity/v3/auth/projects", unscoped, NULL, &r);
     CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "projects")) == 1);
     resp_free(&r);
@@ -237,6 +256,29 @@ static void t_revocation(const char *bin)
     CHECK(status_of(&d, "GET", "/identity/v3/auth/projects", tok[3], NULL) == 401);
     CHECK(!login(&d, names[3], "pw1", "rv"), "scoped login without a role");
     CHECK(status_of(&d, "GET", "/identity/v3/projects", admin, NULL) == 200, "admin lives");
+
+    /* renaming or deleting a role revokes its holders' tokens */
+    struct resp r;
+    http(&d, "POST", "/identity/v3/roles", admin, "{\"role\":{\"name\":\"temp\"}}", &r);
+    const char *rid = json_string_value(json_object_get(json_object_get(r.json, "role"), "id"));
+    char *temp = strdup(rid ?: "");
+    resp_free(&r);
+    char *holder = create_user(&d, admin, "holder", "pw");
+    CHECK(grant(&d, admin, p, holder, temp) == 204);
+    for (int round = 0; round < 2; round++) {
+        char *ht = login(&d, "holder", "pw", "rv");
+        CHECK(ht && status_of(&d, "GET", "/identity/v3/auth/projects", ht, NULL) == 200);
+        snprintf(path, sizeof(path), "/identity/v3/roles/%s", temp);
+        if (round == 0)
+            CHECK(status_of(&d, "PATCH", path, admin, "{\"role\":{\"name\":\"temp2\"}}") == 200);
+        else
+            CHECK(status_of(&d, "DELETE", path, admin, NULL) == 204);
+        CHECK(status_of(&d, "GET", "/identity/v3/auth/projects", ht, NULL) == 401,
+              "role %s: holder's token lives", round ? "deleted" : "renamed");
+        free(ht);
+    }
+    free(holder);
+    free(temp);
     for (int i = 0; i < 4; i++) {
         free(uid[i]);
         free(tok[i]);
@@ -261,6 +303,23 @@ static void t_crud(const char *bin)
     resp_free(&r);
     CHECK(status_of(&d, "GET", "/identity/v3/domains/default", a, NULL) == 200);
     CHECK(status_of(&d, "GET", "/identity/v3/domains/nope", a, NULL) == 404);
+
+    /* the catalog as read-only resources */
+    http(&d, "GET", "/identity/v3/services", a, NULL, &r);
+    CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "services")) == 6);
+    const char *sid = json_string_value(json_object_get(
+        json_array_get(json_object_get(r.json, "services"), 1), "id"));
+    char spath[200];
+    snprintf(spath, sizeof(spath), "/identity/v3/services/%s", sid ?: "x");
+    CHECK(status_of(&d, "GET", spath, a, NULL) == 200);
+    resp_free(&r);
+    http(&d, "GET", "/identity/v3/endpoints?interface=public", a, NULL, &r);
+    CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "endpoints")) == 6);
+    resp_free(&r);
+    CHECK(status_of(&d, "GET", "/identity/v3/services/nope", a, NULL) == 404);
+    CHECK(status_of(&d, "GET", "/identity/v3/endpoints/nope", a, NULL) == 404);
+    CHECK(status_of(&d, "GET", "/identity/v3/regions/RegionOne", a, NULL) == 200);
+    CHECK(status_of(&d, "GET", "/identity/v3/regions/Nope", a, NULL) == 404);
 
     /* projects: create (no domain -> default), conflicts, filters, update, delete */
     http(&d, "POST", "/identity/v3/projects", a,
@@ -367,6 +426,50 @@ static void t_crud(const char *bin)
     free(custom);
     free(alice);
     free(p1);
+    free(a);
+    daemon_cleanup(&d);
+}
+
+/* Concurrent creations of one name: exactly one wins, the rest get 409. */
+struct racer {
+    struct daemon *d;
+    const char *tok;
+    long status;
+};
+
+static void *race_create(void *arg)
+{
+    struct racer *rc = arg;
+    struct resp r;
+    http(rc->d, "POST", "/identity/v3/projects", rc->tok, "{\"project\":{\"name\":\"race\"}}", &r);
+    rc->status = r.status;
+    resp_free(&r);
+    return NULL;
+}
+
+static void t_race(const char *bin)
+{
+    struct daemon d;
+    CHECK(daemon_start(&d, bin, NULL) == 0);
+    char *a = admin_login(&d);
+    enum { N = 8 };
+    struct racer rc[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        rc[i] = (struct racer){ &d, a, 0 };
+        pthread_create(&th[i], NULL, race_create, &rc[i]);
+    }
+    int created = 0, conflicts = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        created += rc[i].status == 201;
+        conflicts += rc[i].status == 409;
+    }
+    CHECK(created == 1 && conflicts == N - 1, "%d created, %d conflicts", created, conflicts);
+    struct resp r;
+    http(&d, "GET", "/identity/v3/projects?name=race", a, NULL, &r);
+    CHECK(json_array_size(json_object_get(r.json, "projects")) == 1);
+    resp_free(&r);
     free(a);
     daemon_cleanup(&d);
 }
@@ -488,17 +591,67 @@ static void t_http(const char *bin)
     int st;
     waitpid(pid, &st, 0);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 1, "second owner of the data dir");
-    /* SIGTERM while a login is hashing: it completes, then a clean exit */
-    pid = fork();
-    if (pid == 0) {
-        char *t = admin_login(&d);
-        _exit(t ? 0 : 1);
+    /* bad options: usage, exit status 2 */
+    const char *bad[][3] = { { "--listen", "nonsense", NULL }, { "--log-level", "loud", NULL },
+                             { "--bogus", NULL, NULL }, { "--token-ttl", "-5", NULL } };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        pid = fork();
+        if (pid == 0) {
+            int fd = open("/dev/null", 1);
+            dup2(fd, 2);
+            execl(bin, bin, "--data", d.dir, bad[i][0], bad[i][1], (char *)NULL);
+            _exit(127);
+        }
+        waitpid(pid, &st, 0);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2, "%s %s: %d", bad[i][0], bad[i][1], st);
     }
-    usleep(5000);
+    /* SIGTERM while logins are hashing: each completes, then a clean exit.
+     * Raw keep-alive sockets, each first answered once, so that the server
+     * has accepted them before the logins are sent. */
+    enum { N = 4 };
+    int fds[N];
+    char req[1024], buf[4096];
+    int blen = snprintf(buf, sizeof(buf),
+                        "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":"
+                        "{\"user\":{\"name\":\"admin\",\"domain\":{\"id\":\"default\"},"
+                        "\"password\":\"%s\"}}}}}", d.admin_password);
+    int rlen = snprintf(req, sizeof(req),
+                        "POST /identity/v3/auth/tokens HTTP/1.1\r\nHost: x\r\n"
+                        "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+                        blen, buf);
+    for (int i = 0; i < N; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(d.port),
+                                  .sin_addr.s_addr = htonl(0x7f000001) };
+        CHECK(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)) == 0);
+        const char *hc = "GET /healthcheck HTTP/1.1\r\nHost: x\r\n\r\n";
+        CHECK(write(fds[i], hc, strlen(hc)) == (ssize_t)strlen(hc));
+        CHECK(read(fds[i], buf, sizeof(buf)) > 0);
+    }
+    for (int i = 0; i < N; i++)
+        CHECK(write(fds[i], req, rlen) == rlen);
+    usleep(10000);
     kill(d.pid, SIGTERM);
-    waitpid(pid, &st, 0);
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "in-flight login finished");
+    for (int i = 0; i < N; i++) {
+        ssize_t n = read(fds[i], buf, sizeof(buf) - 1);
+        buf[n > 0 ? n : 0] = '\0';
+        CHECK(!strncmp(buf, "HTTP/1.1 201", 12), "in-flight login %d: %.40s", i, buf);
+        close(fds[i]);
+    }
     st = daemon_stop(&d, 0);
+    /* the log shows logins finishing after the signal: they were in flight */
+    FILE *lf = fopen(d.log, "r");
+    bool signalled = false;
+    int after = 0;
+    while (lf && fgets(buf, sizeof(buf), lf)) {
+        if (strstr(buf, "signal 15"))
+            signalled = true;
+        else if (signalled && strstr(buf, "POST /identity/v3/auth/tokens 201"))
+            after++;
+    }
+    if (lf)
+        fclose(lf);
+    CHECK(signalled && after > 0, "%d logins finished after SIGTERM", after);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "clean exit: %d", st);
     free(a);
     daemon_cleanup(&d);
@@ -647,7 +800,7 @@ int main(int argc, char **argv)
     static const struct subtest tests[] = {
         { "tokens", t_tokens }, { "expiry", t_expiry }, { "revocation", t_revocation },
         { "crud", t_crud }, { "rbac", t_rbac }, { "http", t_http },
-        { "restart", t_restart }, { "kill9", t_kill9 },
+        { "restart", t_restart }, { "kill9", t_kill9 }, { "race", t_race },
     };
     return run_subtests(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 }
