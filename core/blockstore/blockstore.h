@@ -155,6 +155,11 @@ int blockstore_import(struct blockstore *bs, const char *path, const char *name,
                       enum blockstore_format fmt, blockstore_progress_fn progress, void *ctx);
 int blockstore_import_fd(struct blockstore *bs, int fd, const char *name,
                          enum blockstore_format fmt, blockstore_progress_fn progress, void *ctx);
+/* Converts an object whose bytes are a qcow2 file (say, a Glance upload
+ * streamed in with the writer above) into a new image `name`, with the same
+ * checks as import. The source is left as it is (delete it after). */
+int blockstore_convert_qcow2(struct blockstore *bs, const char *source, const char *name,
+                             blockstore_progress_fn progress, void *ctx);
 /* Exports any object as a sparse raw file or a qcow2 v3 file. */
 int blockstore_export(struct blockstore *bs, const char *name, const char *path,
                       enum blockstore_format fmt);

@@ -70,6 +70,7 @@ int bs_alloc(MDB_txn *t, struct blockstore *bs, uint64_t want, struct extmap_ran
 int bs_free(MDB_txn *t, struct blockstore *bs, uint64_t start, uint64_t count,
             struct bs_freed *freed);
 void bs_punch(struct blockstore *bs, struct bs_freed *freed);
+int bs_reserve(struct blockstore *bs, const struct extmap_range *r);
 int bs_grant_add(MDB_txn *t, struct blockstore *bs, uint64_t obj, uint64_t start, uint64_t count);
 int bs_grant_take(MDB_txn *t, struct blockstore *bs, uint64_t obj, uint64_t p);
 int bs_grant_release(MDB_txn *t, struct blockstore *bs, uint64_t obj, struct bs_freed *freed);

@@ -237,6 +237,8 @@ static int refill(void *ctx, struct extmap_range *out, int max)
     r = bs_alloc(t, bs, d->refill, out, max, &n);
     for (int i = 0; r == 0 && i < n; i++)
         r = bs_grant_add(t, bs, d->id, out[i].start, out[i].count);
+    for (int i = 0; r == 0 && i < n; i++)
+        r = bs_reserve(bs, &out[i]);
     if (r == 0)
         r = bs_commit(t);       /* the grant is durable before the map uses it */
     else

@@ -147,6 +147,10 @@ struct extmap_req {
     uint64_t offset, len;
     void *buf;                   /* READ/WRITE only */
     int result;                  /* out: 0 or negative errno */
+    void *user;                  /* the caller's, untouched */
+    /* private to extmap */
+    uint32_t pending_;
+    struct extmap_req *next_;
 };
 
 /* Runs n requests with all their I/O batched on io_uring (up to
@@ -158,6 +162,22 @@ int extmap_write(struct extmap *m, const void *buf, uint64_t offset, uint64_t le
 int extmap_discard(struct extmap *m, uint64_t offset, uint64_t len);
 int extmap_write_zeroes(struct extmap *m, uint64_t offset, uint64_t len);
 int extmap_flush(struct extmap *m);
+
+/* Asynchronous use (an event loop, a VMM): extmap_queue() starts a request
+ * and returns at once when its I/O is simple (aligned reads, aligned writes
+ * to owned clusters: one io_uring operation per cluster); other requests
+ * (copy-on-write, partial blocks, discard) run to completion inside
+ * extmap_queue(). Either way the request comes back, once, from
+ * extmap_reap(), which returns up to max finished requests (waiting for at
+ * least min of them) or a negative errno. extmap_flush() first waits for
+ * every queued request (they then come back from extmap_reap()). The
+ * request and its buffer must stay valid until reaped. Requests in flight
+ * together must not overlap when one of them writes. The ring's eventfd for
+ * an event loop: extmap_ring_fd() (io_uring_register_eventfd is up to the
+ * caller). */
+int extmap_queue(struct extmap *m, struct extmap_req *req);
+int extmap_reap(struct extmap *m, struct extmap_req **done, int max, int min);
+int extmap_ring_fd(const struct extmap *m);
 uint64_t extmap_journal_offset(const struct extmap *m);
 
 /* Calls fn for each mapped or zero-marked cluster in order; stops on nonzero. */

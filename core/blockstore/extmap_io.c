@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum seg_kind { SEG_READ, SEG_WRITE_OWNED, SEG_COW, SEG_DONE };
 
@@ -30,6 +31,8 @@ struct batch {
     int n;
 };
 
+#define ASYNC_TAG 4096ull       /* user_data below: batch segments; above: requests */
+
 static char zero_cluster[EXTMAP_CLUSTER_SIZE] __attribute__((aligned(EXTMAP_BLOCK)));
 
 static int aligned(uint64_t v)
@@ -43,38 +46,17 @@ static int fd_of(const struct extmap *m, uint64_t p, uint64_t *off)
     return m->cfg.data_fds[p >> EXTMAP_FILE_SHIFT];
 }
 
-/* Submits `count` prepared SQEs and reaps as many completions into seg->res. */
-static int run_ring(struct extmap *m, struct batch *b, int count, int reading)
+/* A short write (a full filesystem, usually): write the rest directly to
+ * learn the real error, or finish the job. */
+static int finish_short_write(struct seg *s, uint32_t done)
 {
-    if (!count)
-        return 0;
-    int r;
-    do
-        r = io_uring_submit_and_wait(&m->ring, (unsigned)count);
-    while (r == -EINTR);
-    if (r < 0)
-        return r;
-    for (int done = 0; done < count;) {
-        struct io_uring_cqe *cqe;
-        r = io_uring_wait_cqe(&m->ring, &cqe);
-        if (r == -EINTR)
+    while (done < s->wlen) {
+        ssize_t n = pwrite(s->wfd, s->wbuf + done, s->wlen - done, (off_t)(s->woff + done));
+        if (n < 0 && errno == EINTR)
             continue;
-        if (r < 0)
-            return r;
-        struct seg *s = &b->seg[cqe->user_data];
-        int res = cqe->res;
-        io_uring_cqe_seen(&m->ring, cqe);
-        done++;
-        if (reading) {
-            if (res < 0)
-                s->res = res;
-            else if ((uint32_t)res < s->rlen)       /* past the end of a sparse file */
-                memset(s->rbuf + res, 0, s->rlen - (uint32_t)res);
-        } else if (res < 0) {
-            s->res = res;
-        } else if ((uint32_t)res != s->wlen) {
-            s->res = -EIO;
-        }
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        done += (uint32_t)n;
     }
     return 0;
 }
@@ -82,56 +64,101 @@ static int run_ring(struct extmap *m, struct batch *b, int count, int reading)
 static int prep(struct extmap *m, struct seg *s, int idx, int write)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&m->ring);
+    if (!sqe) {
+        io_uring_submit(&m->ring);
+        sqe = io_uring_get_sqe(&m->ring);
+    }
     if (!sqe)
         return -EAGAIN;
     if (write)
         io_uring_prep_write(sqe, s->wfd, s->wbuf, s->wlen, s->woff);
     else
         io_uring_prep_read(sqe, s->rfd, s->rbuf, s->rlen, s->roff);
-    io_uring_sqe_set_data64(sqe, (uint64_t)idx);
+    io_uring_sqe_set_data64(sqe, (uint64_t)idx * 2 + (uint64_t)write);
     return 0;
 }
 
-static int run_batch(struct extmap *m, struct batch *b, struct extmap_req *reqs)
+/* After its read: copy out (reads) or patch the new bytes in and start
+ * the write (writes). Returns 1 when a write was started. */
+static int after_read(struct extmap *m, struct seg *s, int idx)
 {
-    int count = 0, r = 0;
-    for (int i = 0; i < b->n; i++)
-        if (b->seg[i].kind != SEG_DONE && b->seg[i].rfd >= 0) {
-            if ((r = prep(m, &b->seg[i], i, 0)) < 0)
-                return r;
-            count++;
-        }
-    if ((r = run_ring(m, b, count, 1)) < 0)
-        return r;
-    count = 0;
+    if (s->res < 0)
+        return 0;
+    if (s->kind == SEG_READ) {
+        if (s->bounce)
+            memcpy(s->ubuf, s->bounce + s->boff, s->clen);
+        return 0;
+    }
+    if (s->bounce) {             /* patch the new bytes into the old contents */
+        if (s->ubuf)
+            memcpy(s->bounce + s->boff, s->ubuf, s->clen);
+        else
+            memset(s->bounce + s->boff, 0, s->clen);
+    }
+    int r = prep(m, s, idx, 1);
+    if (r < 0) {
+        s->res = r;
+        return 0;
+    }
+    return 1;
+}
+
+/* Runs a batch: every read is started at once, and each write starts as soon
+ * as the read it depends on (if any) completed. */
+static int run_batch(struct extmap *m, struct batch *b, struct extmap_req **reqs)
+{
+    int pending = 0, r = 0;
     for (int i = 0; i < b->n; i++) {
         struct seg *s = &b->seg[i];
-        if (s->kind == SEG_DONE || s->res < 0)
+        if (s->kind == SEG_DONE)
             continue;
-        if (s->kind == SEG_READ) {
-            if (s->bounce)
-                memcpy(s->ubuf, s->bounce + s->boff, s->clen);
-            continue;
+        if (s->rfd >= 0) {
+            if ((r = prep(m, s, i, 0)) < 0)
+                return r;
+            pending++;
+        } else {
+            pending += after_read(m, s, i);
         }
-        if (s->bounce) {         /* patch the new bytes into the old contents */
-            if (s->ubuf)
-                memcpy(s->bounce + s->boff, s->ubuf, s->clen);
-            else
-                memset(s->bounce + s->boff, 0, s->clen);
-        }
-        if ((r = prep(m, s, i, 1)) < 0)
-            return r;
-        count++;
     }
-    if ((r = run_ring(m, b, count, 0)) < 0)
-        return r;
+    while (pending) {
+        do
+            r = io_uring_submit_and_wait(&m->ring, 1);
+        while (r == -EINTR);
+        if (r < 0)
+            return r;
+        struct io_uring_cqe *cqe;
+        while (pending && io_uring_peek_cqe(&m->ring, &cqe) == 0) {
+            uint64_t ud = cqe->user_data;
+            int res = cqe->res;
+            if (ud >= ASYNC_TAG) {              /* a queued request's: not ours */
+                extmap_async_cqe(m, cqe);
+                io_uring_cqe_seen(&m->ring, cqe);
+                continue;
+            }
+            io_uring_cqe_seen(&m->ring, cqe);
+            pending--;
+            struct seg *s = &b->seg[ud / 2];
+            if (ud & 1) {
+                if (res < 0)
+                    s->res = res;
+                else if ((uint32_t)res != s->wlen)
+                    s->res = finish_short_write(s, (uint32_t)res);
+            } else {
+                if (res < 0)
+                    s->res = res;
+                else if ((uint32_t)res < s->rlen)   /* past the end of a sparse file */
+                    memset(s->rbuf + res, 0, s->rlen - (uint32_t)res);
+                pending += after_read(m, s, (int)(ud / 2));
+            }
+        }
+    }
     for (int i = 0; i < b->n; i++) {
         struct seg *s = &b->seg[i];
         if (s->kind == SEG_DONE)
             continue;
         if (s->res < 0) {
-            if (reqs[s->req].result == 0)
-                reqs[s->req].result = s->res;
+            if (reqs[s->req]->result == 0)
+                reqs[s->req]->result = s->res;
             continue;
         }
         if (s->kind != SEG_READ)
@@ -139,13 +166,13 @@ static int run_batch(struct extmap *m, struct batch *b, struct extmap_req *reqs)
         if (s->kind == SEG_COW) {
             uint64_t *e = extmap_slot(m, s->vcl);
             if (!e) {
-                reqs[s->req].result = -ENOMEM;
+                reqs[s->req]->result = -ENOMEM;
                 continue;
             }
             *e = (*e & DIRTY_BIT) | (s->newp + 2) | ((uint64_t)m->epoch << EPOCH_SHIFT);
             int d = extmap_mark_dirty(m, s->vcl);
             if (d < 0)
-                reqs[s->req].result = d;
+                reqs[s->req]->result = d;
         }
     }
     b->n = 0;
@@ -265,7 +292,7 @@ static int conflicts(const struct batch *b, uint64_t vcl, int writing)
     return 0;
 }
 
-int extmap_submit(struct extmap *m, struct extmap_req *reqs, int n)
+static int submit_ptrs(struct extmap *m, struct extmap_req **reqs, int n)
 {
     struct batch *b = malloc(sizeof(*b));
     if (!b)
@@ -273,7 +300,7 @@ int extmap_submit(struct extmap *m, struct extmap_req *reqs, int n)
     b->n = 0;
     int r = 0;
     for (int i = 0; i < n && r == 0; i++) {
-        struct extmap_req *q = &reqs[i];
+        struct extmap_req *q = reqs[i];
         q->result = 0;
         if (q->offset > m->size || q->len > m->size - q->offset) {
             q->result = -EINVAL;
@@ -318,9 +345,24 @@ int extmap_submit(struct extmap *m, struct extmap_req *reqs, int n)
     if (r < 0)
         return r;
     for (int i = 0; i < n; i++)
-        if (reqs[i].result < 0)
-            return reqs[i].result;
+        if (reqs[i]->result < 0)
+            return reqs[i]->result;
     return 0;
+}
+
+int extmap_submit(struct extmap *m, struct extmap_req *reqs, int n)
+{
+    int r = 0;
+    while (n > 0 && r == 0) {            /* in slices: the pointers live on the stack */
+        struct extmap_req *p[256];
+        int k = n < 256 ? n : 256;
+        for (int i = 0; i < k; i++)
+            p[i] = &reqs[i];
+        r = submit_ptrs(m, p, k);
+        reqs += k;
+        n -= k;
+    }
+    return r;
 }
 
 static int one(struct extmap *m, enum extmap_op op, void *buf, uint64_t off, uint64_t len)
@@ -346,9 +388,30 @@ int extmap_write_zeroes(struct extmap *m, uint64_t offset, uint64_t len)
     return one(m, EXTMAP_WRITE_ZEROES, NULL, offset, len);
 }
 
+static int drain(struct extmap *m)
+{
+    extmap_run_complex(m);
+    while (m->async_sqes) {
+        struct io_uring_cqe *cqe;
+        int r = io_uring_submit_and_wait(&m->ring, 1);
+        if (r == -EINTR)
+            continue;
+        if (r < 0)
+            return r;
+        while (io_uring_peek_cqe(&m->ring, &cqe) == 0) {
+            if (cqe->user_data >= ASYNC_TAG)
+                extmap_async_cqe(m, cqe);
+            io_uring_cqe_seen(&m->ring, cqe);
+        }
+    }
+    return 0;
+}
+
 int extmap_flush(struct extmap *m)
 {
-    int count = 0;
+    int count = drain(m);
+    if (count < 0)
+        return count;
     for (int f = 0; f < EXTMAP_MAX_FILES; f++) {
         if (!(m->files_written & (1ull << f)) || m->cfg.data_fds[f] < 0)
             continue;
@@ -374,6 +437,11 @@ int extmap_flush(struct extmap *m)
                 continue;
             if (r < 0)
                 return r;
+            if (cqe->user_data >= ASYNC_TAG) {
+                extmap_async_cqe(m, cqe);
+                io_uring_cqe_seen(&m->ring, cqe);
+                continue;
+            }
             if (cqe->res < 0 && !err)
                 err = cqe->res;
             io_uring_cqe_seen(&m->ring, cqe);
@@ -384,4 +452,164 @@ int extmap_flush(struct extmap *m)
         m->files_written = 0;
     }
     return extmap_journal_commit(m);
+}
+
+/* ---- asynchronous requests ---- */
+
+static void finish(struct extmap *m, struct extmap_req *q)
+{
+    q->next_ = NULL;
+    if (m->done_tail)
+        m->done_tail->next_ = q;
+    else
+        m->done_head = q;
+    m->done_tail = q;
+}
+
+void extmap_async_cqe(struct extmap *m, struct io_uring_cqe *cqe)
+{
+    struct extmap_req *q = (struct extmap_req *)(uintptr_t)cqe->user_data;
+    m->async_sqes--;
+    /* owned clusters are allocated in full (granted space is reserved), so
+     * a transfer is whole or fails */
+    if (cqe->res < 0 && q->result == 0)
+        q->result = cqe->res;
+    if (--q->pending_ == 0)
+        finish(m, q);
+}
+
+static int overlaps(const struct extmap_req *a, const struct extmap_req *b)
+{
+    return a->offset < b->offset + b->len && b->offset < a->offset + a->len;
+}
+
+/* Runs the collected batch-path requests; each finishes with its result. */
+void extmap_run_complex(struct extmap *m)
+{
+    int n = m->ncomplex;
+    if (!n)
+        return;
+    m->ncomplex = 0;
+    submit_ptrs(m, m->complex, n);
+    for (int i = 0; i < n; i++)
+        finish(m, m->complex[i]);
+}
+
+/* One SQE per cluster, or -1 when the request needs the batch path. */
+static int simple_segments(const struct extmap *m, const struct extmap_req *q)
+{
+    if ((q->op != EXTMAP_READ && q->op != EXTMAP_WRITE) || !aligned(q->offset) ||
+        !aligned(q->len) || !aligned((uint64_t)(uintptr_t)q->buf) || !q->len ||
+        q->offset > m->size || q->len > m->size - q->offset)
+        return -1;
+    if (q->op == EXTMAP_WRITE && m->cfg.read_only)
+        return -1;
+    int n = 0;
+    for (uint64_t vcl = q->offset >> EXTMAP_CLUSTER_SHIFT;
+         vcl <= (q->offset + q->len - 1) >> EXTMAP_CLUSTER_SHIFT; vcl++) {
+        uint64_t e = extmap_entry(m, vcl), v = e & VAL_MASK;
+        if (v > VAL_ZERO)
+            n++;
+        else if (q->op == EXTMAP_WRITE)
+            return -1;
+        if (q->op == EXTMAP_WRITE && (e >> EPOCH_SHIFT) != m->epoch)
+            return -1;
+    }
+    return n;
+}
+
+int extmap_queue(struct extmap *m, struct extmap_req *q)
+{
+    q->result = 0;
+    q->pending_ = 0;
+    int n = simple_segments(m, q);
+    if (n < 0 || m->async_sqes + (uint32_t)n > ASYNC_MAX_SQES) {
+        /* the batch path: collected, then run together (copy-on-write reads
+         * and writes of up to 32 requests in flight at once) */
+        if (m->ncomplex == 32)
+            extmap_run_complex(m);
+        for (int i = 0; i < m->ncomplex; i++)
+            if (overlaps(m->complex[i], q))
+                extmap_run_complex(m);
+        m->complex[m->ncomplex++] = q;
+        if (m->ncomplex == 32)
+            extmap_run_complex(m);
+        return 0;
+    }
+    for (int i = 0; i < m->ncomplex; i++)
+        if (overlaps(m->complex[i], q)) {
+            extmap_run_complex(m);
+            break;
+        }
+    q->pending_ = 1;                     /* held until every SQE is prepared */
+    for (uint64_t off = q->offset, end = q->offset + q->len; off < end;) {
+        uint64_t vcl = off >> EXTMAP_CLUSTER_SHIFT;
+        uint32_t coff = (uint32_t)(off & (EXTMAP_CLUSTER_SIZE - 1));
+        uint32_t clen = end - off < EXTMAP_CLUSTER_SIZE - coff ? (uint32_t)(end - off)
+                                                              : EXTMAP_CLUSTER_SIZE - coff;
+        char *ubuf = (char *)q->buf + (off - q->offset);
+        uint64_t v = extmap_entry(m, vcl) & VAL_MASK;
+        if (v <= VAL_ZERO) {
+            memset(ubuf, 0, clen);
+        } else {
+            uint64_t base;
+            int fd = fd_of(m, v - 2, &base);
+            struct io_uring_sqe *sqe = io_uring_get_sqe(&m->ring);
+            if (!sqe) {
+                io_uring_submit(&m->ring);
+                sqe = io_uring_get_sqe(&m->ring);
+            }
+            if (!sqe) {
+                if (q->result == 0)
+                    q->result = -EAGAIN;
+                break;
+            }
+            if (q->op == EXTMAP_READ)
+                io_uring_prep_read(sqe, fd, ubuf, clen, base + coff);
+            else {
+                io_uring_prep_write(sqe, fd, ubuf, clen, base + coff);
+                m->files_written |= 1ull << ((v - 2) >> EXTMAP_FILE_SHIFT);
+            }
+            io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)q);
+            q->pending_++;
+            m->async_sqes++;
+        }
+        off += clen;
+    }
+    if (--q->pending_ == 0)
+        finish(m, q);
+    int r = io_uring_submit(&m->ring);
+    return r < 0 ? r : 0;
+}
+
+int extmap_reap(struct extmap *m, struct extmap_req **done, int max, int min)
+{
+    int n = 0;
+    extmap_run_complex(m);
+    for (;;) {
+        while (n < max && m->done_head) {
+            done[n++] = m->done_head;
+            m->done_head = m->done_head->next_;
+            if (!m->done_head)
+                m->done_tail = NULL;
+        }
+        if (n >= min || n >= max || (!m->async_sqes && !m->done_head))
+            return n;
+        struct io_uring_cqe *cqe;
+        int r = io_uring_wait_cqe(&m->ring, &cqe);
+        if (r == -EINTR)
+            continue;
+        if (r < 0)
+            return r;
+        do {
+            if (cqe->user_data >= ASYNC_TAG)
+                extmap_async_cqe(m, cqe);
+            io_uring_cqe_seen(&m->ring, cqe);
+        } while (io_uring_peek_cqe(&m->ring, &cqe) == 0);
+    }
+}
+
+int extmap_ring_fd(const struct extmap *m)
+{
+    return m->ring.ring_fd;
 }

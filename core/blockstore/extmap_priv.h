@@ -32,7 +32,16 @@ struct extmap {
     struct io_uring ring;
     int ring_ok;
     char *pool;               /* EXTMAP_QUEUE_DEPTH bounce clusters, aligned */
+    uint32_t async_sqes;      /* queued (asynchronous) operations in flight */
+    struct extmap_req *done_head, *done_tail;   /* finished, not yet reaped */
+    struct extmap_req *complex[32];  /* queued requests waiting for the batch path */
+    int ncomplex;
 };
+
+#define ASYNC_MAX_SQES 128    /* leaves the other half of the ring to batches */
+
+void extmap_async_cqe(struct extmap *m, struct io_uring_cqe *cqe);
+void extmap_run_complex(struct extmap *m);
 
 uint64_t extmap_entry(const struct extmap *m, uint64_t vcl);
 uint64_t *extmap_slot(struct extmap *m, uint64_t vcl);

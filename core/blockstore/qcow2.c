@@ -211,6 +211,8 @@ int qcow2_read_all(struct qcow2 *q, int (*fn)(void *ctx, uint64_t off, const voi
         uint64_t l2off = q->l1[i] & L1_OFF_MASK;
         if ((uint64_t)i * per_l1 >= q->size)
             break;
+        if (q->l1[i] & ~(L1_OFF_MASK | L2_COPIED))
+            return bad("reserved bits set in an L1 entry");
         if (!l2off)
             continue;
         if (l2off % q->cluster_size || !range_ok(q, l2off, q->cluster_size, 1))
@@ -230,6 +232,8 @@ int qcow2_read_all(struct qcow2 *q, int (*fn)(void *ctx, uint64_t off, const voi
                     return r;
             } else {
                 uint64_t host = e & L1_OFF_MASK;
+                if (e & 0x3f000000000001feull)
+                    return bad("reserved bits set in an L2 entry");
                 if (q->version == 3 && (e & 1))
                     continue;                   /* zero cluster: stays unallocated */
                 if (!host)

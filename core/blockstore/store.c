@@ -11,22 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static __thread char errbuf[512];
-
-const char *blockstore_error(void)
-{
-    return errbuf[0] ? errbuf : "no details";
-}
-
-int bs_fail(int err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
-    va_end(ap);
-    return err;
-}
-
 int bs_mdb(int rc, const char *what)
 {
     int e = rc == MDB_MAP_FULL ? -ENOSPC : rc == MDB_NOTFOUND ? -ENOENT
@@ -184,7 +168,6 @@ static int open_env(struct blockstore *bs, const struct blockstore_options *opt)
 int blockstore_open(const char *dir, int flags, const struct blockstore_options *opt,
                     struct blockstore **out)
 {
-    errbuf[0] = 0;
     struct blockstore *bs = calloc(1, sizeof(*bs));
     if (!bs)
         return -ENOMEM;
@@ -507,6 +490,31 @@ int bs_free(MDB_txn *t, struct blockstore *bs, uint64_t start, uint64_t count,
     }
     bs_be64(kb, start);
     return put(t, bs->freel, kb, 8, &count, 8);
+}
+
+/* Gives granted clusters their blocks now (and the file its size): first
+ * writes then neither allocate nor extend the file (which serialises O_DIRECT
+ * writes on most filesystems), and a full filesystem shows up here, before
+ * any data is written. */
+int bs_reserve(struct blockstore *bs, const struct extmap_range *r)
+{
+    uint64_t p = r->start, left = r->count;
+    while (left) {
+        uint64_t f = p >> EXTMAP_FILE_SHIFT, in = p & ((1ull << EXTMAP_FILE_SHIFT) - 1);
+        uint64_t n = (1ull << EXTMAP_FILE_SHIFT) - in;
+        if (n > left)
+            n = left;
+        int e = bs_data_fds(bs, p + n - 1);
+        if (e < 0)
+            return e;
+        if (fallocate(bs->data_fds[f], 0, (off_t)(in << EXTMAP_CLUSTER_SHIFT),
+                      (off_t)(n << EXTMAP_CLUSTER_SHIFT)) < 0 && errno != EOPNOTSUPP)
+            return bs_fail(-errno, "reserving %llu MiB in the image files: %s",
+                           (unsigned long long)(n * EXTMAP_CLUSTER_SIZE >> 20), strerror(errno));
+        p += n;
+        left -= n;
+    }
+    return 0;
 }
 
 void bs_punch(struct blockstore *bs, struct bs_freed *freed)

@@ -326,6 +326,43 @@ int blockstore_import_fd(struct blockstore *bs, int fd, const char *name,
     return import_raw(bs, fd, size, name, progress, ctx);
 }
 
+struct map_src { struct extmap *m; };
+
+static int map_pread(void *ctx, void *buf, size_t len, uint64_t off)
+{
+    struct map_src *s = ctx;
+    if (off > extmap_size(s->m) || len > extmap_size(s->m) - off)
+        return -ENODATA;
+    return extmap_read(s->m, buf, off, len);
+}
+
+int blockstore_convert_qcow2(struct blockstore *bs, const char *source, const char *name,
+                             blockstore_progress_fn progress, void *ctx)
+{
+    struct blockstore_disk *d;
+    int r = blockstore_disk_open(bs, source, BLOCKSTORE_RDONLY, &d);
+    if (r < 0)
+        return r;
+    struct map_src src = { blockstore_disk_map(d) };
+    struct qcow2 *q;
+    r = qcow2_open(map_pread, &src, extmap_size(src.m), &q);
+    if (r == 0) {
+        struct qimport qi = { .progress = progress, .ctx = ctx,
+                              .total = qcow2_virtual_size(q) };
+        r = blockstore_image_begin(bs, name, qcow2_virtual_size(q), &qi.w);
+        if (r == 0) {
+            r = qcow2_read_all(q, qcow2_put, &qi);
+            if (r < 0)
+                blockstore_image_abort(qi.w);
+            else
+                r = blockstore_image_commit(qi.w);
+        }
+        qcow2_close(q);
+    }
+    blockstore_disk_close(d);
+    return r;
+}
+
 int blockstore_import(struct blockstore *bs, const char *path, const char *name,
                       enum blockstore_format fmt, blockstore_progress_fn progress, void *ctx)
 {

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Round trips against the real peer, Debian's qemu-img: images it makes
+# (raw, qcow2 v2 and v3, compressed, 4 KiB and 2 MiB clusters, with holes and
+# zero clusters) import bit-identical and stay sparse; exports pass
+# `qemu-img check` and `qemu-img compare`; images we must refuse are refused
+# with a message and leave nothing behind.
+set -euo pipefail
+IMG=${1:?usage: qemu_roundtrip.sh PATH-TO-picostack-img}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+img() { "$IMG" --store "$T/d" "$@"; }
+img init >/dev/null
+
+# a source with data, holes, a zero-filled stretch and an unaligned tail
+qemu-img create -q -f raw "$T/src.raw" 40M
+head -c 3M /dev/urandom > "$T/rnd"
+dd if="$T/rnd" of="$T/src.raw" bs=1M seek=1 conv=notrunc status=none
+dd if="$T/rnd" of="$T/src.raw" bs=1k count=7 seek=20001 conv=notrunc status=none
+dd if="$T/rnd" of="$T/src.raw" bs=1k count=3 seek=40957 conv=notrunc status=none
+head -c 5M < <(yes abcdefgh) > "$T/text"
+dd if="$T/text" of="$T/src.raw" bs=1M seek=30 conv=notrunc status=none
+
+qemu-img convert -O qcow2 -o compat=0.10 "$T/src.raw" "$T/v2.qcow2"
+qemu-img convert -O qcow2 -o compat=1.1 "$T/src.raw" "$T/v3.qcow2"
+qemu-img convert -c -O qcow2 "$T/src.raw" "$T/comp.qcow2"
+qemu-img convert -c -O qcow2 -o compat=0.10 "$T/src.raw" "$T/comp2.qcow2"
+qemu-img convert -O qcow2 -o cluster_size=4096 "$T/src.raw" "$T/c4k.qcow2"
+qemu-img convert -O qcow2 -o cluster_size=2M "$T/src.raw" "$T/c2m.qcow2"
+# zero clusters (v3 flag): write data, then zero it with qemu-io
+cp "$T/v3.qcow2" "$T/zero.qcow2"
+qemu-io -f qcow2 -c "write -z 1M 1M" "$T/zero.qcow2" >/dev/null
+dd if=/dev/zero of="$T/zero.raw" bs=1M count=0 status=none
+cp "$T/src.raw" "$T/zero.raw"
+dd if=/dev/zero of="$T/zero.raw" bs=1M count=1 seek=1 conv=notrunc status=none
+
+check_import() {   # FILE RAW-EQUIVALENT NAME
+  img import "$1" "$3"
+  img export "$3" "$T/$3.raw"
+  cmp "$2" "$T/$3.raw" || fail "$1 does not import bit-identical"
+  img export "$3" "$T/$3.qcow2" --format qcow2
+  qemu-img check -q "$T/$3.qcow2" || fail "qemu-img check on the export of $1"
+  qemu-img compare -q "$2" "$T/$3.qcow2" || fail "qemu-img compare on the export of $1"
+  qemu-img compare -q -f raw -F raw "$2" "$T/$3.raw" || fail "qemu-img compare raw $1"
+}
+check_import "$T/src.raw" "$T/src.raw" raw
+for f in v2 v3 comp comp2 c4k c2m; do check_import "$T/$f.qcow2" "$T/src.raw" $f; done
+check_import "$T/zero.qcow2" "$T/zero.raw" zero
+
+# sparse: 3 MiB + a few KiB + 5 MiB of data in 40 MiB
+alloc=$(img info v3 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["allocated"])')
+[ "$alloc" -le $((9 << 20)) ] || fail "v3 import allocated $alloc bytes"
+zalloc=$(img info zero --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["allocated"])')
+[ "$zalloc" -lt "$alloc" ] || fail "zero clusters were allocated"
+
+# a clone of an imported image, written, exports right
+img clone v3 vm
+printf 'over' | img write vm 100
+cp "$T/src.raw" "$T/vm.want"; printf 'over' | dd of="$T/vm.want" bs=1 seek=100 conv=notrunc status=none
+img export vm "$T/vm.qcow2" --format qcow2
+qemu-img compare -q "$T/vm.want" "$T/vm.qcow2" || fail "clone export"
+
+# refused: encrypted, backing file, external data file, truncated, garbage header
+qemu-img create -q --object secret,id=s0,data=secret -f qcow2 \
+  -o encrypt.format=luks,encrypt.key-secret=s0 "$T/enc.qcow2" 4M
+qemu-img create -q -f qcow2 -b "$T/v3.qcow2" -F qcow2 "$T/back.qcow2"
+qemu-img create -q -f qcow2 -o data_file="$T/ext.data" "$T/ext.qcow2" 4M
+head -c 300000 "$T/v3.qcow2" > "$T/trunc.qcow2"
+cp "$T/v3.qcow2" "$T/badl1.qcow2"; printf '\x7f\xff\xff\xff\xff\xff\x00\x00' | dd of="$T/badl1.qcow2" bs=1 seek=40 conv=notrunc status=none
+before=$(img list | wc -l)
+for f in enc back ext trunc badl1; do
+  set +e; img import "$T/$f.qcow2" bad-$f 2>"$T/err"; rc=$?; set -e
+  [ $rc = 1 ] || fail "$f.qcow2 import exited $rc"
+  grep -Eq 'refused|malformed|not supported|qcow2' "$T/err" || { cat "$T/err"; fail "$f message"; }
+done
+grep -q encrypt "$T/err" || true
+[ "$(img list | wc -l)" = "$before" ] || fail "a refused import left an object"
+img check | grep -q "check: clean" || fail "check after refusals"
+echo "qemu_roundtrip: ok"

@@ -1,0 +1,365 @@
+/* bench-blockstore: block store throughput against fio on a raw file of the
+ * same size on the same filesystem, and snapshot/clone times against a bare
+ * durable LMDB commit. Run through tools/bench-blockstore.
+ * usage: bench-blockstore [--dir DIR] [--size SIZE-MiB] [--seconds S] */
+#include "core/blockstore/blockstore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define QD 32
+#define CS EXTMAP_CLUSTER_SIZE
+
+static double seconds = 5;
+static uint64_t size = 1ull << 30;
+static char dir[4096], store[4200];
+static uint64_t rng = 0x1234567;
+
+static uint64_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void die(const char *what, int r)
+{
+    fprintf(stderr, "bench-blockstore: %s: %s (%s)\n", what, strerror(-r), blockstore_error());
+    exit(1);
+}
+
+enum pattern { RAND_READ, RAND_WRITE, SEQ_READ, SEQ_WRITE, FIRST_WRITE };
+
+/* Runs one workload at queue depth QD (batches of QD requests); returns
+ * operations per second. FIRST_WRITE writes each cluster of the disk once,
+ * in random order, at block size bs. */
+static double run(struct extmap *m, enum pattern p, uint64_t bs, char *buf)
+{
+    struct extmap_req q[QD];
+    uint64_t ops = 0, pos = 0, nblocks = size / bs;
+    uint64_t *order = NULL, norder = 0;
+    if (p == FIRST_WRITE) {
+        norder = size / CS;
+        order = malloc(norder * sizeof(*order));
+        for (uint64_t i = 0; i < norder; i++)
+            order[i] = i;
+        for (uint64_t i = norder - 1; i > 0; i--) {
+            uint64_t j = rnd() % (i + 1), t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+    }
+    /* keep QD requests in flight: each one reaped is replaced at once */
+    struct extmap_req *done[QD];
+    int inflight = 0, stop = 0;
+    double t0 = now(), t = t0;
+    for (int i = 0; i < QD; i++)
+        q[i].user = buf + (size_t)i * bs;
+    struct extmap_req *free_q[QD];
+    int nfree = QD;
+    for (int i = 0; i < QD; i++)
+        free_q[i] = &q[i];
+    for (;;) {
+        while (!stop && nfree) {
+            uint64_t off;
+            if (p == FIRST_WRITE) {
+                if (pos == norder) {
+                    stop = 1;
+                    break;
+                }
+                off = order[pos++] * CS;
+            } else if (p == SEQ_READ || p == SEQ_WRITE) {
+                off = (pos++ % nblocks) * bs;
+            } else {
+                off = (rnd() % nblocks) * bs;
+            }
+            struct extmap_req *r = free_q[--nfree];
+            r->op = p == RAND_READ || p == SEQ_READ ? EXTMAP_READ : EXTMAP_WRITE;
+            r->offset = off;
+            r->len = bs;
+            r->buf = r->user;
+            int e = extmap_queue(m, r);
+            if (e < 0)
+                die("queue", e);
+            inflight++;
+        }
+        if (!inflight)
+            break;
+        int n = extmap_reap(m, done, QD, 1);
+        if (n < 0)
+            die("reap", n);
+        for (int i = 0; i < n; i++) {
+            if (done[i]->result < 0)
+                die("I/O", done[i]->result);
+            free_q[nfree++] = done[i];
+        }
+        inflight -= n;
+        ops += (uint64_t)n;
+        if (!stop && now() - t0 >= seconds)
+            stop = 1;
+    }
+    free(order);
+    t = now();
+    return (double)ops / (t - t0);
+}
+
+/* fio on the raw file: IOPS of one job */
+static double fio(const char *file, const char *rw, const char *bs)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof(cmd),
+             "fio --name=b --filename=%s --ioengine=io_uring --direct=1 --rw=%s --bs=%s "
+             "--iodepth=%d --size=%llu --time_based --runtime=%g --norandommap "
+             "--randrepeat=0 --output-format=json 2>/dev/null",
+             file, rw, bs, QD, (unsigned long long)size, seconds);
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return -1;
+    json_error_t err;
+    json_t *j = json_loadf(f, 0, &err);
+    pclose(f);
+    if (!j) {
+        fprintf(stderr, "bench-blockstore: fio output: %s\n", err.text);
+        return -1;
+    }
+    json_t *job = json_array_get(json_object_get(j, "jobs"), 0);
+    const char *dirn = strstr(rw, "read") ? "read" : "write";
+    double iops = json_real_value(json_object_get(json_object_get(job, dirn), "iops"));
+    json_decref(j);
+    return iops;
+}
+
+static double median(double *v, int n)
+{
+    for (int i = 1; i < n; i++)
+        for (int k = i; k > 0 && v[k - 1] > v[k]; k--) {
+            double t = v[k];
+            v[k] = v[k - 1];
+            v[k - 1] = t;
+        }
+    return v[n / 2];
+}
+
+static double lmdb_commit_ms(void)
+{
+    char path[4300];
+    snprintf(path, sizeof(path), "%s/lmdb-bare", dir);
+    mkdir(path, 0700);
+    MDB_env *env;
+    MDB_dbi dbi;
+    MDB_txn *t;
+    double v[21];
+    if (mdb_env_create(&env) || mdb_env_open(env, path, MDB_NOTLS, 0600))
+        return -1;
+    for (int i = 0; i < 21; i++) {
+        double t0 = now();
+        mdb_txn_begin(env, NULL, 0, &t);
+        mdb_dbi_open(t, NULL, 0, &dbi);
+        char key[16];
+        snprintf(key, sizeof(key), "k%d", i);
+        MDB_val k = { strlen(key), key }, val = { 64, path };
+        mdb_put(t, dbi, &k, &val, 0);
+        mdb_txn_commit(t);
+        v[i] = (now() - t0) * 1e3;
+    }
+    mdb_env_close(env);
+    return median(v, 21);
+}
+
+static void fill(struct blockstore *bs, const char *name, uint64_t bytes, char *buf)
+{
+    struct blockstore_disk *d;
+    int r = blockstore_disk_open(bs, name, 0, &d);
+    if (r < 0)
+        die("open", r);
+    struct extmap_req q[QD];
+    for (uint64_t off = 0; off < bytes;) {
+        int n = 0;
+        for (; n < QD && off < bytes; n++, off += 1 << 20)
+            q[n] = (struct extmap_req){ .op = EXTMAP_WRITE, .offset = off, .len = 1 << 20,
+                                        .buf = buf + (size_t)n * (1 << 20) };
+        if ((r = extmap_submit(blockstore_disk_map(d), q, n)) < 0)
+            die("fill", r);
+    }
+    if ((r = blockstore_disk_close(d)) < 0)
+        die("fill close", r);
+}
+
+/* median time of snapshot and of clone of `disk`, in ms */
+static void snap_clone_ms(struct blockstore *bs, const char *disk, double *snap, double *clone)
+{
+    double s[11], c[11];
+    char name[64];
+    for (int i = 0; i < 11; i++) {
+        snprintf(name, sizeof(name), "%s-s%d", disk, i);
+        double t0 = now();
+        int r = blockstore_snapshot(bs, disk, name);
+        s[i] = (now() - t0) * 1e3;
+        if (r < 0)
+            die("snapshot", r);
+    }
+    for (int i = 0; i < 11; i++) {
+        char cn[64];
+        snprintf(name, sizeof(name), "%s-s0", disk);
+        snprintf(cn, sizeof(cn), "%s-c%d", disk, i);
+        double t0 = now();
+        int r = blockstore_clone(bs, name, cn);
+        c[i] = (now() - t0) * 1e3;
+        if (r < 0)
+            die("clone", r);
+    }
+    *snap = median(s, 11);
+    *clone = median(c, 11);
+}
+
+static int rm_entry(const char *p, const struct stat *s, int f, struct FTW *w)
+{
+    (void)s;
+    (void)f;
+    (void)w;
+    return remove(p);
+}
+
+static void print_row(const char *what, double store_v, double fio_v, const char *unit,
+                      double scale)
+{
+    printf("  %-34s %12.0f %12.0f %7.1f %%   %s\n", what, store_v * scale, fio_v * scale,
+           fio_v > 0 ? 100 * store_v / fio_v : 0, unit);
+}
+
+int main(int argc, char **argv)
+{
+    const char *base = "/var/tmp";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--dir") && i + 1 < argc)
+            base = argv[++i];
+        else if (!strcmp(argv[i], "--size") && i + 1 < argc)
+            size = strtoull(argv[++i], NULL, 10) << 20;
+        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
+            seconds = atof(argv[++i]);
+        else {
+            fprintf(stderr, "usage: bench-blockstore [--dir DIR] [--size MiB] [--seconds S]\n");
+            return 2;
+        }
+    }
+    snprintf(dir, sizeof(dir), "%s/bench-blockstore.XXXXXX", base);
+    if (!mkdtemp(dir)) {
+        perror(dir);
+        return 1;
+    }
+    snprintf(store, sizeof(store), "%s/data", dir);
+    char *buf;
+    if (posix_memalign((void **)&buf, 4096, (size_t)QD << 20))
+        return 1;
+    for (size_t i = 0; i < (size_t)QD << 20; i++)
+        buf[i] = (char)(i * 131 + 7);
+    printf("bench-blockstore: %llu MiB disk, %g s per figure, queue depth %d, in %s\n",
+           (unsigned long long)(size >> 20), seconds, QD, dir);
+
+    /* fio on a raw file of the same size, same filesystem */
+    char raw[4300];
+    snprintf(raw, sizeof(raw), "%s/raw", dir);
+    char cmd[8400];
+    snprintf(cmd, sizeof(cmd), "fio --name=fill --filename=%s --ioengine=io_uring --direct=1 "
+             "--rw=write --bs=1M --iodepth=%d --size=%llu >/dev/null 2>&1", raw, QD,
+             (unsigned long long)size);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench-blockstore: fio fill failed\n");
+    double f_rr = fio(raw, "randread", "4k"), f_rw = fio(raw, "randwrite", "4k");
+    double f_sr = fio(raw, "read", "1M"), f_sw = fio(raw, "write", "1M");
+    double f_cw = fio(raw, "randwrite", "64k");
+    unlink(raw);
+
+    struct blockstore *bs;
+    int r = blockstore_open(store, BLOCKSTORE_CREATE, NULL, &bs);
+    if (r < 0)
+        die("open store", r);
+    if ((r = blockstore_create(bs, "w", size)) < 0)
+        die("create", r);
+    fill(bs, "w", size, buf);
+    struct blockstore_disk *d;
+    if ((r = blockstore_disk_open(bs, "w", 0, &d)) < 0)
+        die("open", r);
+    struct extmap *m = blockstore_disk_map(d);
+    double w_rr = run(m, RAND_READ, 4096, buf), w_rw = run(m, RAND_WRITE, 4096, buf);
+    double w_sr = run(m, SEQ_READ, 1 << 20, buf), w_sw = run(m, SEQ_WRITE, 1 << 20, buf);
+    blockstore_disk_close(d);
+
+    /* a clone of it: first writes copy on write */
+    if ((r = blockstore_snapshot(bs, "w", "w-snap")) < 0 ||
+        (r = blockstore_clone(bs, "w-snap", "c1")) < 0 ||
+        (r = blockstore_clone(bs, "w-snap", "c2")) < 0 ||
+        (r = blockstore_clone(bs, "w-snap", "c3")) < 0)
+        die("snapshot/clone", r);
+    blockstore_disk_open(bs, "c1", 0, &d);
+    m = blockstore_disk_map(d);
+    double c_first4k = run(m, FIRST_WRITE, 4096, buf);
+    blockstore_disk_close(d);
+    blockstore_disk_open(bs, "c2", 0, &d);
+    m = blockstore_disk_map(d);
+    double c_first64k = run(m, FIRST_WRITE, CS, buf);
+    blockstore_disk_close(d);
+    blockstore_disk_open(bs, "c3", 0, &d);
+    m = blockstore_disk_map(d);
+    double c_rr = run(m, RAND_READ, 4096, buf), c_rw = run(m, RAND_WRITE, 4096, buf);
+    double c_sr = run(m, SEQ_READ, 1 << 20, buf), c_sw = run(m, SEQ_WRITE, 1 << 20, buf);
+    blockstore_disk_close(d);
+    for (const char *n = "c1"; n; n = !strcmp(n, "c1") ? "c2" : !strcmp(n, "c2") ? "c3" : NULL)
+        blockstore_delete(bs, n);
+    blockstore_delete(bs, "w-snap");
+
+    printf("\n%-36s %12s %12s %9s\n", "throughput", "blockstore", "fio raw", "ratio");
+    printf(" written disk:\n");
+    print_row("4 KiB random read (IOPS)", w_rr, f_rr, "", 1);
+    print_row("4 KiB random write (IOPS)", w_rw, f_rw, "", 1);
+    print_row("1 MiB sequential read (MB/s)", w_sr, f_sr, "", 1.048576);
+    print_row("1 MiB sequential write (MB/s)", w_sw, f_sw, "", 1.048576);
+    printf(" clone of it (copy-on-write path):\n");
+    print_row("4 KiB random read (IOPS)", c_rr, f_rr, "", 1);
+    print_row("4 KiB random write (IOPS)", c_rw, f_rw, "", 1);
+    print_row("1 MiB sequential read (MB/s)", c_sr, f_sr, "", 1.048576);
+    print_row("1 MiB sequential write (MB/s)", c_sw, f_sw, "", 1.048576);
+    print_row("64 KiB first writes (IOPS)", c_first64k, f_cw, "vs fio 64 KiB randwrite", 1);
+    print_row("4 KiB first writes (IOPS)", c_first4k, f_cw, "vs fio 64 KiB randwrite", 1);
+
+    /* snapshot and clone: 1 GiB and 64 GiB disks with 1 GiB written */
+    double s1, c1, s64, c64;
+    uint64_t written = size < (1ull << 30) ? size : 1ull << 30;
+    if ((r = blockstore_create(bs, "g1", 1ull << 30)) < 0 ||
+        (r = blockstore_create(bs, "g64", 64ull << 30)) < 0)
+        die("create", r);
+    fill(bs, "g1", written, buf);
+    fill(bs, "g64", written, buf);
+    snap_clone_ms(bs, "g1", &s1, &c1);
+    snap_clone_ms(bs, "g64", &s64, &c64);
+    blockstore_close(bs);
+    double lm = lmdb_commit_ms();
+    printf("\n%-36s %12s %12s\n", "metadata (median of 11, ms)", "snapshot", "clone");
+    printf("  1 GiB disk, %4llu MiB written        %12.3f %12.3f\n",
+           (unsigned long long)(written >> 20), s1, c1);
+    printf("  64 GiB disk, %4llu MiB written       %12.3f %12.3f\n",
+           (unsigned long long)(written >> 20), s64, c64);
+    printf("  bare durable LMDB commit           %12.3f\n", lm);
+    printf("  ratio to the bare commit (1G/64G)   %5.2f/%5.2f  %5.2f/%5.2f\n", s1 / lm, s64 / lm,
+           c1 / lm, c64 / lm);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(buf);
+    return 0;
+}
