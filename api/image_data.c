@@ -157,19 +157,17 @@ static int on_chunk(struct api_req *r, void *ctx, const void *data, size_t len)
     return 0;
 }
 
-/* qcow2: convert the stored bytes into a disk volumes clone ("ID.disk"),
- * through a scratch copy, since the qcow2 reader wants a file. */
+/* qcow2: convert the stored bytes into a disk volumes clone ("ID.disk")
+ * with the block store's qcow2 reader (the same checks as an import). */
 static int convert_qcow2(struct upload *u, char *why, size_t whylen)
 {
-    char tmp[4200], disk[64];
-    snprintf(tmp, sizeof tmp, "%s/blocks/upload-%s.qcow2", img_data_dir(), u->id);
+    char disk[64];
     disk_name(disk, u->id);
-    int rc = BS(blockstore_export(img_bs(), u->id, tmp, BLOCKSTORE_FMT_RAW));
-    if (rc == 0)
-        rc = BS(blockstore_import(img_bs(), tmp, disk, BLOCKSTORE_FMT_QCOW2, NULL, NULL));
+    pthread_mutex_lock(&bs_lock);
+    int rc = blockstore_convert_qcow2(img_bs(), u->id, disk, NULL, NULL);
     if (rc < 0)
         snprintf(why, whylen, "%s", blockstore_error());
-    unlink(tmp);
+    pthread_mutex_unlock(&bs_lock);
     return rc;
 }
 
