@@ -133,6 +133,21 @@ static void revert_to_queued(struct upload *u)
     store_abort(t);
 }
 
+/* Is the record still this upload's (not deleted, not changed)? */
+static bool still_ours(struct upload *u)
+{
+    struct store_txn *t;
+    if (store_begin(image_db_store(img_db()), false, &t) < 0)
+        return true;    /* cannot tell: the final step checks again */
+    json_t *img = NULL;
+    const char *nonce;
+    bool ours = image_db_get(t, img_db(), u->id, &img) == 0 &&
+                (nonce = image_private_get(img, "upload")) && strcmp(nonce, u->nonce) == 0;
+    json_decref(img);
+    store_abort(t);
+    return ours;
+}
+
 static int on_chunk(struct api_req *r, void *ctx, const void *data, size_t len)
 {
     (void)r;
@@ -147,6 +162,8 @@ static int on_chunk(struct api_req *r, void *ctx, const void *data, size_t len)
     if (u->size + len - u->checked_at >= SPACE_CHECK_EVERY) {
         if (space_left() < len + SPACE_CHECK_EVERY)
             return -ENOSPC;
+        if (!still_ours(u))
+            return -ECANCELED;    /* deleted meanwhile: stop storing it */
         u->checked_at = u->size;
     }
     image_hasher_update(u->h, data, len);
@@ -232,12 +249,16 @@ static void on_end(struct api_req *r, void *ctx, int err)
         api_req_defer(r, complete_upload, u);
         return;
     }
-    const char *why = err == -ECONNRESET ? NULL : err == -ENOSPC ? "no space left" : blockstore_error();
-    char msg[256];
+    const char *why = err == -ECONNRESET || err == -ECANCELED ? NULL
+                    : err == -ENOSPC ? "no space left" : blockstore_error();
+    char msg[256], u_id[STORE_ID_LEN + 1];
     snprintf(msg, sizeof msg, "%s", why ? why : "");
+    snprintf(u_id, sizeof u_id, "%s", u->id);
     fail_upload(u);
     if (err == -ENOSPC || err == -EFBIG)
         api_reply_error(r, 413, "Image storage media is full: %s", msg);
+    else if (err == -ECANCELED)
+        api_reply_error(r, 409, "Image %s was deleted during the upload.", u_id);
     else if (err != -ECONNRESET)
         api_reply_error(r, 500, "Error storing the image data: %s (%s)", strerror(-err), msg);
 }

@@ -13,6 +13,8 @@
 
 #define PATCH_CT "application/openstack-images-v2.1-json-patch"
 
+static int run_check(struct pd *d);
+
 static long status_of(struct pd *d, const char *method, const char *path, const char *tok,
                       const char *ctype, const char *body)
 {
@@ -540,6 +542,27 @@ static void t_cutoff(struct pd *d)
     img = get_image(d, tok, id);
     CHECK(img && strcmp(jstr(img, "status"), "active") == 0);
     json_decref(img);
+    /* Deleted while its data streams in: the upload fails (409), nothing
+     * of it is kept. */
+    char *doomed = create_image(d, tok, "{\"name\":\"doomed\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
+    pid_t kid = fork();
+    if (kid == 0) {
+        struct resp cr;
+        int rc = upload_gen(d, tok, doomed, 6, 512 << 20, true, &cr, NULL);
+        _exit(rc == 0 && cr.status == 409 ? 0 : 10 + (int)(cr.status / 100));
+    }
+    json_t *v = wait_status(d, tok, doomed, "saving");
+    CHECK(v && strcmp(jstr(v, "status"), "saving") == 0);
+    json_decref(v);
+    char dpath[256];
+    snprintf(dpath, sizeof dpath, "/image/v2/images/%s", doomed);
+    CHECK(status_of(d, "DELETE", dpath, tok, NULL, NULL) == 204);
+    int kst;
+    waitpid(kid, &kst, 0);
+    CHECK(WIFEXITED(kst) && WEXITSTATUS(kst) == 0, "the upload of a deleted image: exit %d", WEXITSTATUS(kst));
+    CHECK(status_of(d, "GET", dpath, tok, NULL, NULL) == 404);
+    free(doomed);
+
     /* Deleting frees the space again. */
     char path[256];
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
@@ -547,6 +570,8 @@ static void t_cutoff(struct pd *d)
     after = blocks_used(d);
     CHECK(after <= before + (1 << 20), "space after delete: %llu -> %llu", (unsigned long long)before,
           (unsigned long long)after);
+    CHECK(pd_stop(d, SIGTERM) == 0);
+    CHECK(run_check(d) == 0, "picostack-img check after the cut-off and deleted uploads");
     free(id);
     free(tok);
 }
