@@ -49,6 +49,8 @@ void img_delete_data(const char *id)
     char disk[64];
     disk_name(disk, id);
     int rc = BS(blockstore_delete(bs, id));
+    if (rc == -EBUSY)      /* being downloaded: the download frees it */
+        return;
     if (rc < 0 && rc != -ENOENT)
         fprintf(stderr, "picostackd: image %s: cannot free its data: %s\n", id, blockstore_error());
     rc = BS(blockstore_delete(bs, disk));
@@ -381,6 +383,7 @@ refuse:
 /* ---- download ---- */
 
 struct download {
+    char id[STORE_ID_LEN + 1];
     struct blockstore_disk *disk;
     struct extmap *map;
     uint64_t start;     /* first byte of the range */
@@ -405,6 +408,17 @@ static void download_done(void *ctx)
     pthread_mutex_lock(&bs_lock);
     blockstore_disk_close(d->disk);
     pthread_mutex_unlock(&bs_lock);
+    /* A delete while we were reading could not free the data (it was
+     * open): free it now if the record is gone. */
+    struct store_txn *t;
+    json_t *img = NULL;
+    if (store_begin(image_db_store(img_db()), false, &t) == 0) {
+        int rc = image_db_get(t, img_db(), d->id, &img);
+        store_abort(t);
+        json_decref(img);
+        if (rc == -ENOENT)
+            img_delete_data(d->id);
+    }
     free(d);
 }
 
@@ -489,6 +503,7 @@ void img_download(struct api_req *r)
         free(d);
         return api_reply_error(r, 500, "Cannot read the data of image %s: %s", id, blockstore_error());
     }
+    snprintf(d->id, sizeof d->id, "%s", id);
     d->map = blockstore_disk_map(d->disk);
     d->start = start;
     d->len = len;

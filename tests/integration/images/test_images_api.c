@@ -563,6 +563,32 @@ static void t_cutoff(struct pd *d)
     CHECK(status_of(d, "GET", dpath, tok, NULL, NULL) == 404);
     free(doomed);
 
+    /* Deleted while being downloaded: the data goes when the download
+     * ends. */
+    char *read_me = create_image(d, tok, "{\"name\":\"read-me\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
+    CHECK(upload_gen(d, tok, read_me, 12, 64 << 20, false, &r, NULL) == 0 && r.status == 204);
+    resp_free(&r);
+    {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        int small = 4096;
+        setsockopt(s, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(d->port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        CHECK(connect(s, (struct sockaddr *)&a, sizeof a) == 0);
+        char head[2048], buf[4096];
+        int hl = snprintf(head, sizeof head, "GET /image/v2/images/%s/file HTTP/1.1\r\nHost: x\r\n"
+                          "X-Auth-Token: %s\r\n\r\n", read_me, tok);
+        CHECK(write(s, head, (size_t)hl) == hl);
+        CHECK(read(s, buf, sizeof buf) > 0);       /* the download has begun */
+        char rpath[256];
+        snprintf(rpath, sizeof rpath, "/image/v2/images/%s", read_me);
+        CHECK(status_of(d, "DELETE", rpath, tok, NULL, NULL) == 204);
+        close(s);                                  /* the reader goes away */
+    }
+    for (int i = 0; i < 100 && blocks_used(d) > before + (1 << 20); i++)
+        usleep(20000);
+    free(read_me);
+
     /* Deleting frees the space again. */
     char path[256];
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
