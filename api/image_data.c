@@ -41,16 +41,56 @@ static void disk_name(char out[64], const char *id)
     snprintf(out, 64, "%s.disk", id);
 }
 
+/* Images being read: the block store lets an object be deleted under a
+ * read-only handle (its clusters would be freed and reused while a
+ * download still reads them), so deletion waits for the last reader.
+ * Under bs_lock. */
+struct reader {
+    struct reader *next;
+    char id[STORE_ID_LEN + 1];
+    int count;
+    bool doomed;          /* deleted meanwhile: the last reader frees it */
+};
+static struct reader *readers;
+
+static struct reader *reader_find(const char *id)
+{
+    for (struct reader *rd = readers; rd; rd = rd->next)
+        if (strcmp(rd->id, id) == 0)
+            return rd;
+    return NULL;
+}
+
+static void reader_drop(struct reader *rd)
+{
+    struct reader **p = &readers;
+    while (*p != rd)
+        p = &(*p)->next;
+    *p = rd->next;
+    free(rd);
+}
+
+static void delete_objects(struct blockstore *bs, const char *id);
+
 void img_delete_data(const char *id)
 {
     struct blockstore *bs = img_bs();
     if (!bs)
         return;
+    pthread_mutex_lock(&bs_lock);
+    struct reader *rd = reader_find(id);
+    if (rd)
+        rd->doomed = true;
+    pthread_mutex_unlock(&bs_lock);
+    if (!rd)
+        delete_objects(bs, id);
+}
+
+static void delete_objects(struct blockstore *bs, const char *id)
+{
     char disk[64];
     disk_name(disk, id);
     int rc = BS(blockstore_delete(bs, id));
-    if (rc == -EBUSY)      /* being downloaded: the download frees it */
-        return;
     if (rc < 0 && rc != -ENOENT)
         fprintf(stderr, "picostackd: image %s: cannot free its data: %s\n", id, blockstore_error());
     rc = BS(blockstore_delete(bs, disk));
@@ -405,20 +445,18 @@ static long read_range(void *ctx, uint64_t pos, char *buf, size_t max)
 static void download_done(void *ctx)
 {
     struct download *d = ctx;
+    bool free_data = false;
     pthread_mutex_lock(&bs_lock);
     blockstore_disk_close(d->disk);
-    pthread_mutex_unlock(&bs_lock);
-    /* A delete while we were reading could not free the data (it was
-     * open): free it now if the record is gone. */
-    struct store_txn *t;
-    json_t *img = NULL;
-    if (store_begin(image_db_store(img_db()), false, &t) == 0) {
-        int rc = image_db_get(t, img_db(), d->id, &img);
-        store_abort(t);
-        json_decref(img);
-        if (rc == -ENOENT)
-            img_delete_data(d->id);
+    struct reader *rd = reader_find(d->id);
+    if (rd && --rd->count == 0) {
+        /* The last reader: a delete made meanwhile frees the data now. */
+        free_data = rd->doomed;
+        reader_drop(rd);
     }
+    pthread_mutex_unlock(&bs_lock);
+    if (free_data)
+        delete_objects(img_bs(), d->id);
     free(d);
 }
 
@@ -498,10 +536,26 @@ void img_download(struct api_req *r)
     struct download *d = calloc(1, sizeof *d);
     if (!d)
         return api_reply_error(r, 500, "Out of memory.");
-    int rc = BS(blockstore_disk_open(img_bs(), id, BLOCKSTORE_RDONLY, &d->disk));
+    pthread_mutex_lock(&bs_lock);
+    struct reader *rd = reader_find(id);
+    if (!rd && (rd = calloc(1, sizeof *rd))) {
+        snprintf(rd->id, sizeof rd->id, "%s", id);
+        rd->next = readers;
+        readers = rd;
+    }
+    int rc = rd ? blockstore_disk_open(img_bs(), id, BLOCKSTORE_RDONLY, &d->disk) : -ENOMEM;
+    if (rc == 0)
+        rd->count++;
+    else if (rd && rd->count == 0)
+        reader_drop(rd);
+    char why[256];
+    snprintf(why, sizeof why, "%s", rc < 0 ? blockstore_error() : "");
+    pthread_mutex_unlock(&bs_lock);
     if (rc < 0) {
         free(d);
-        return api_reply_error(r, 500, "Cannot read the data of image %s: %s", id, blockstore_error());
+        if (rc == -ENOENT)     /* deleted since we read its record */
+            return api_reply_error(r, 404, "No image found with ID %s", id);
+        return api_reply_error(r, 500, "Cannot read the data of image %s: %s", id, why);
     }
     snprintf(d->id, sizeof d->id, "%s", id);
     d->map = blockstore_disk_map(d->disk);

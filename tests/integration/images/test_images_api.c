@@ -563,10 +563,12 @@ static void t_cutoff(struct pd *d)
     CHECK(status_of(d, "GET", dpath, tok, NULL, NULL) == 404);
     free(doomed);
 
-    /* Deleted while being downloaded: the data goes when the download
-     * ends. */
+    /* Deleted while being downloaded: the reader still gets every byte
+     * right (the data is freed, and its clusters reused, only when the
+     * download ends), and then the space is freed. */
     char *read_me = create_image(d, tok, "{\"name\":\"read-me\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
-    CHECK(upload_gen(d, tok, read_me, 12, 64 << 20, false, &r, NULL) == 0 && r.status == 204);
+    uint64_t rn = 48 << 20;
+    CHECK(upload_gen(d, tok, read_me, 12, rn, false, &r, NULL) == 0 && r.status == 204);
     resp_free(&r);
     {
         int s = socket(AF_INET, SOCK_STREAM, 0);
@@ -575,17 +577,65 @@ static void t_cutoff(struct pd *d)
         struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(d->port),
                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         CHECK(connect(s, (struct sockaddr *)&a, sizeof a) == 0);
-        char head[2048], buf[4096];
+        char head[2048];
         int hl = snprintf(head, sizeof head, "GET /image/v2/images/%s/file HTTP/1.1\r\nHost: x\r\n"
-                          "X-Auth-Token: %s\r\n\r\n", read_me, tok);
+                          "X-Auth-Token: %s\r\nConnection: close\r\n\r\n", read_me, tok);
         CHECK(write(s, head, (size_t)hl) == hl);
-        CHECK(read(s, buf, sizeof buf) > 0);       /* the download has begun */
+        /* Read the headers (and whatever body came with them). */
+        char *buf = malloc(1 << 20), *want = malloc(1 << 20);
+        size_t have = 0;
+        char *body = NULL;
+        while (!body && have < 65536) {
+            ssize_t k = read(s, buf + have, 65536 - have);
+            if (k <= 0)
+                break;
+            have += (size_t)k;
+            buf[have] = '\0';
+            body = strstr(buf, "\r\n\r\n");
+        }
+        CHECK(body != NULL);
+        size_t off = body ? (size_t)(body + 4 - buf) : have;
+        /* Delete it, then fill the store with other data that would take
+         * its clusters if they were freed. */
         char rpath[256];
         snprintf(rpath, sizeof rpath, "/image/v2/images/%s", read_me);
         CHECK(status_of(d, "DELETE", rpath, tok, NULL, NULL) == 204);
-        close(s);                                  /* the reader goes away */
+        char *filler = create_image(d, tok, "{\"name\":\"filler\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
+        CHECK(upload_gen(d, tok, filler, 13, rn, false, &r, NULL) == 0 && r.status == 204);
+        resp_free(&r);
+        /* The rest of the download, compared with what was uploaded. */
+        struct gen g;
+        gen_init(&g, 12);
+        uint64_t got = 0;
+        bool same = true;
+        size_t wlen = 0, wpos = 0;
+        memmove(buf, buf + off, have - off);
+        have -= off;
+        for (;;) {
+            for (size_t i = 0; i < have; i++, got++) {
+                if (wpos == wlen) {
+                    gen_fill(&g, want, 1 << 20);
+                    wlen = 1 << 20;
+                    wpos = 0;
+                }
+                if (buf[i] != want[wpos++])
+                    same = false;
+            }
+            ssize_t k = read(s, buf, 1 << 20);
+            if (k <= 0)
+                break;
+            have = (size_t)k;
+        }
+        CHECK(got == rn && same, "download of a deleted image: %llu of %llu bytes, same %d",
+              (unsigned long long)got, (unsigned long long)rn, same);
+        close(s);
+        free(buf);
+        free(want);
+        snprintf(rpath, sizeof rpath, "/image/v2/images/%s", filler);
+        CHECK(status_of(d, "DELETE", rpath, tok, NULL, NULL) == 204);
+        free(filler);
     }
-    for (int i = 0; i < 100 && blocks_used(d) > before + (1 << 20); i++)
+    for (int i = 0; i < 100 && blocks_used(d) > before + (8 << 20) + (1 << 20); i++)
         usleep(20000);
     free(read_me);
 
