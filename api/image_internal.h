@@ -2,6 +2,8 @@
 #ifndef PICOSTACK_API_IMAGE_INTERNAL_H
 #define PICOSTACK_API_IMAGE_INTERNAL_H
 
+#include <pthread.h>
+
 #include "api/api.h"
 #include "core/images/images.h"
 
@@ -33,8 +35,26 @@ json_t *img_load_visible(struct api_req *r, struct store_txn *t, const char *id,
 /* Replies with an image_err (204 as an empty reply). */
 void img_reply_err(struct api_req *r, const struct image_err *err);
 
-/* image_data.c: PUT and GET /v2/images/{id}/file. */
+/* image_members.c: the members API. */
+void img_list_members(struct api_req *r);
+void img_add_member(struct api_req *r);
+void img_show_member(struct api_req *r);
+void img_update_member(struct api_req *r);
+void img_delete_member(struct api_req *r);
+
+/* The block store is not thread-safe and requests run on several
+ * threads: every call into it (but reads through an open read-only handle,
+ * which has its own ring and descriptors) holds img_bs_lock. BS(call)
+ * makes one locked call. */
+extern pthread_mutex_t img_bs_lock;
+#define BS(call) ({ pthread_mutex_lock(&img_bs_lock); __auto_type _r = (call); \
+                    pthread_mutex_unlock(&img_bs_lock); _r; })
+/* The block-store name of the disk converted from a qcow2 upload. */
+void img_disk_name(char out[64], const char *id);
+
+/* image_upload.c: PUT /v2/images/{id}/file. */
 void img_upload(struct api_req *r);
+/* image_data.c: GET /v2/images/{id}/file. */
 void img_download(struct api_req *r);
 /* Deletes an image's data objects from the block store (no error if none). */
 void img_delete_data(const char *id);
