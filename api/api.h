@@ -1,6 +1,6 @@
 /* api/api.h — picostackd's HTTP framework, and how a service plugs into it.
  *
- * One HTTP port (libmicrohttpd, thread pool + epoll, HTTP/1.1 keep-alive).
+ * One HTTP port (libmicrohttpd, thread pool + poll, HTTP/1.1 keep-alive).
  * A service is a table of routes under a path prefix (DESIGN.md, "The API"):
  *
  *     static void list_images(struct api_req *r) { ... api_reply_json(r, 200, body); }

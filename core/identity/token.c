@@ -24,18 +24,21 @@ int64_t identity_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
 int id_to_bin(const char *id, unsigned char out[16])
 {
     if (!store_is_id(id))
         return -EINVAL;
-    for (int i = 0, j = 0; i < 16; j++) {
+    for (int i = 0, j = 0; i < 16; j += 2) {
         if (id[j] == '-')
-            continue;
-        unsigned v;
-        if (sscanf(id + j, "%2x", &v) != 1)
-            return -EINVAL;
-        out[i++] = (unsigned char)v;
-        j++;
+            j++;
+        out[i++] = (unsigned char)(hexval(id[j]) << 4 | hexval(id[j + 1]));
     }
     return 0;
 }
@@ -84,8 +87,6 @@ static int add_role(const char *p, const char *u, const char *r, void *ctx)
     (void)u;
     struct role_ctx *rc = ctx;
     struct identity_token *tok = rc->tok;
-    if (tok->n_roles >= IDENTITY_MAX_TOKEN_ROLES)
-        return 0;
     json_t *role;
     if (identity_get(rc->t, rc->idn, IDENTITY_ROLE, r, &role))
         return 0;   /* a dangling assignment grants nothing */
@@ -97,7 +98,9 @@ static int add_role(const char *p, const char *u, const char *r, void *ctx)
     else if (name && !strcmp(name, "reader"))
         tok->role_flags |= IDENTITY_READER;
     json_decref(role);
-    snprintf(tok->role_ids[tok->n_roles++], STORE_ID_LEN + 1, "%s", r);
+    /* Flags count every role; the body lists the first IDENTITY_MAX_TOKEN_ROLES. */
+    if (tok->n_roles < IDENTITY_MAX_TOKEN_ROLES)
+        snprintf(tok->role_ids[tok->n_roles++], STORE_ID_LEN + 1, "%s", r);
     return 0;
 }
 

@@ -1,9 +1,11 @@
 /* bench-mhd-hello: the trivial libmicrohttpd responder that tools/bench-api
- * measures as this machine's HTTP ceiling.  Same daemon options as
- * picostackd (thread pool + epoll, keep-alive), a fixed small JSON reply.
- *   bench-mhd-hello PORT [THREADS] */
+ * measures as this machine's HTTP ceiling: picostackd's daemon options
+ * (thread pool, keep-alive) with poll (as picostackd) or epoll (MHD's
+ * fastest mode), a fixed small JSON reply.
+ *   bench-mhd-hello PORT [THREADS] [poll|epoll] */
 #include <microhttpd.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,13 +46,15 @@ int main(int argc, char **argv)
     }
     unsigned port = (unsigned)atoi(argv[1]);
     unsigned threads = argc > 2 ? (unsigned)atoi(argv[2]) : 4;
+    bool epoll = argc > 3 && !strcmp(argv[3], "epoll");
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC, (uint16_t)port, NULL,
+        MHD_USE_INTERNAL_POLLING_THREAD | (epoll ? MHD_USE_EPOLL : MHD_USE_POLL) | MHD_USE_ITC,
+        (uint16_t)port, NULL,
         NULL, on_request, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (!d) {

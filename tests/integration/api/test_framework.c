@@ -310,6 +310,13 @@ static void t_stream(const char *unused)
     cut_upload(s.d.port, 16u << 20, 8u << 20);
     for (int i = 0; i < 200 && atomic_load(&uploads_cut) == before; i++)
         usleep(10000);
+    CHECK(atomic_load(&uploads_cut) == before + 1, "raw cut-off upload not reported");
+    /* the same with libcurl aborting mid-body */
+    before = atomic_load(&uploads_cut);
+    put_stream(s.d.port, 16u << 20, true, 8u << 20, NULL, &r);
+    resp_free(&r);
+    for (int i = 0; i < 200 && atomic_load(&uploads_cut) == before; i++)
+        usleep(10000);
     CHECK(atomic_load(&uploads_cut) == before + 1, "cut-off upload not reported");
     /* streamed download */
     http(&s.d, "GET", "/test/download", NULL, NULL, &r);

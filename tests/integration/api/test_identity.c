@@ -708,6 +708,12 @@ static void t_kill9(const char *bin)
     struct daemon d;
     CHECK(daemon_start(&d, bin, NULL) == 0);
     char *a = admin_login(&d);
+    /* an acknowledged revocation survives kill -9 */
+    char *victim = admin_login(&d);
+    struct resp rv;
+    http_hdr(&d, "DELETE", "/identity/v3/auth/tokens", a, victim, NULL, &rv);
+    CHECK(rv.status == 204);
+    resp_free(&rv);
     char acked[300];
     snprintf(acked, sizeof(acked), "%s/acked", d.dir);
     for (int round = 0; round < 3; round++) {
@@ -745,6 +751,9 @@ static void t_kill9(const char *bin)
         waitpid(pid, &st, 0);
         CHECK(daemon_restart(&d, NULL) == 0, "restart after kill -9");
     }
+    CHECK(status_of(&d, "GET", "/identity/v3/auth/projects", victim, NULL) == 401,
+          "revocation lost by kill -9");
+    free(victim);
     /* every acknowledged project exists with its acknowledged name */
     FILE *f = fopen(acked, "r");
     char id[64], name[64];

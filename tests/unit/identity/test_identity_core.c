@@ -147,6 +147,36 @@ int main(void)
     CHECK(store_commit(t) == 0);
     CHECK(find(idn, IDENTITY_PROJECT, "default", "renamed") == NULL);
 
+    /* more roles than a token lists: flags still count them all */
+    {
+        const char *u2 = "cccccccc-0000-4000-8000-000000000001";
+        json_t *urec = json_pack("{s:s, s:s, s:s, s:b}", "id", u2, "name", "many", "domain_id",
+                                 "default", "enabled", 1);
+        CHECK(store_begin(s, true, &t) == 0);
+        CHECK(identity_create(t, idn, IDENTITY_USER, urec) == 0);
+        for (int i = 0; i < IDENTITY_MAX_TOKEN_ROLES + 2; i++) {
+            char rid[STORE_ID_LEN + 1], name[32];
+            store_new_id(rid);
+            snprintf(name, sizeof(name), "extra%02d", i);
+            json_t *role = json_pack("{s:s, s:s, s:n}", "id", rid, "name", name, "domain_id");
+            CHECK(identity_create(t, idn, IDENTITY_ROLE, role) == 0);
+            CHECK(identity_assign(t, idn, pid, u2, rid) == 0);
+            json_decref(role);
+        }
+        json_t *adm = NULL;
+        CHECK(identity_find(t, idn, IDENTITY_ROLE, NULL, "admin", &adm) == 0);
+        CHECK(identity_assign(t, idn, pid, u2, json_string_value(json_object_get(adm, "id"))) == 0);
+        json_decref(adm);
+        CHECK(store_commit(t) == 0);
+        CHECK(store_begin(s, false, &t) == 0);
+        char mt[IDENTITY_TOKEN_MAX];
+        CHECK(identity_token_issue(t, idn, u2, pid, 1, NULL, 0, &tok, mt) == 0);
+        store_abort(t);
+        CHECK(tok.n_roles == IDENTITY_MAX_TOKEN_ROLES && (tok.role_flags & IDENTITY_ADMIN));
+        CHECK(identity_token_check(idn, mt, &got) == 0 && (got.role_flags & IDENTITY_ADMIN));
+        json_decref(urec);
+    }
+
     /* revocation: token, user; and it persists */
     CHECK(store_begin(s, false, &t) == 0);
     char a[IDENTITY_TOKEN_MAX], b[IDENTITY_TOKEN_MAX];
