@@ -1,7 +1,8 @@
 /* blockstore: disks, snapshots and images as LMDB-indexed image files.
  *
  * A data dir DIR (picostackd's) holds:
- *   DIR/lock              the one-owner lock (flock; holds the owner's pid).
+ *   DIR/lock              the one-owner lock (flock LOCK_EX; a child forked
+ *                         without exec drops it; the file holds the owner's pid).
  *                         blockstore_open() takes it: whoever opens the
  *                         store owns the whole data dir (picostackd keeps it
  *                         while it runs; its control-plane env in DIR/state/
@@ -24,10 +25,16 @@
  *    an object drops a holder; a layer with no holder and no child is freed
  *    with all its clusters (then its parent is looked at in turn); a layer
  *    with no holder and one child is merged into that child (the child's
- *    entries win, the parent's clusters it hides are freed). So deleting
- *    frees exactly the clusters nothing can read any more, except clusters of
- *    a holder-less layer that every one of its two or more children has
- *    overwritten: those wait until only one child is left.
+ *    entries win, the parent's clusters it hides are freed); a layer with no
+ *    holder and several children loses every cluster all its children hide
+ *    (at the delete, and whenever a child's new entry hides one more).
+ *    So deleting frees exactly the clusters nothing can read any more, with
+ *    one bounded exception: a cluster hidden only deeper down (by every
+ *    grandchild, not by the children) waits until the layers merge. `check`
+ *    verifies the rule (no holder-less layer keeps a cluster that all its
+ *    children hide).
+ *  - a read-only handle of a disk that is being written sees the map as it
+ *    was when opened: snapshot first for a stable view (export does not).
  *
  * ## Durability
  * Data is written (O_DIRECT, io_uring) into clusters granted to the writer
@@ -51,6 +58,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "core/blockstore/extmap.h"
 
@@ -126,6 +134,31 @@ struct extmap *blockstore_disk_map(struct blockstore_disk *d);
 int blockstore_disk_sync(struct blockstore_disk *d);
 /* Syncs, returns the unused grant, closes. Returns the sync's error, if any. */
 int blockstore_disk_close(struct blockstore_disk *d);
+
+/* Hand-over to another process (picostackd -> picostack-vmm; extmap.h):
+ * syncs d, then fills h with duplicated descriptors (data files, journal, a
+ * memfd holding the map snapshot; all close-on-exec: pass them over a unix
+ * socket or clear the flag), the journal generation and offset to append at,
+ * and a first grant (recorded in LMDB). From then on the handle d stands for
+ * the other process: blockstore_disk_sync(d) folds what it journaled,
+ * blockstore_disk_grant() records more clusters for it (top-ups),
+ * snapshot/extend of the disk answer -EBUSY, and blockstore_disk_close(d),
+ * once the writer is gone (exited or killed), folds the rest and frees the
+ * unused grant. blockstore_handover_close() closes this side's copies. */
+int blockstore_disk_handover(struct blockstore_disk *d, struct extmap_handover *h);
+/* Records the writer's pid (in LMDB): blockstore_open() keeps the grant and
+ * journal of a disk whose writer still runs, or whose pid was never
+ * recorded (folding only), and recovers the disk once the writer is dead. After a restart, the handle comes back
+ * with blockstore_disk_reattach(). blockstore_close() leaves such a writer
+ * running (it folds, keeps the grant). */
+int blockstore_disk_set_writer(struct blockstore_disk *d, pid_t pid);
+int blockstore_disk_reattach(struct blockstore *bs, const char *name,
+                             struct blockstore_disk **out);
+void blockstore_handover_close(struct extmap_handover *h);
+/* Records `clusters` more clusters granted to d's writer; fills out[] (max
+ * >= 2 ranges), returns the number of ranges or a negative errno. */
+int blockstore_disk_grant(struct blockstore_disk *d, uint64_t clusters,
+                          struct extmap_range *out, int max);
 
 /* ---- images: streaming writer (Glance uploads) and import/export ---- */
 /* An image being written is invisible to list/info/clone until committed.

@@ -9,11 +9,13 @@
 
 #define ZERO_MARK UINT64_MAX          /* extent value: zero marker */
 #define OBJ_PENDING 1u                /* flags: image upload not committed */
+#define OBJ_EXTERNAL 2u               /* flags: handed over to another process */
 
 struct obj_rec {                      /* objects: name -> obj_rec */
     uint32_t kind, flags;
     uint64_t id, layer, size, created;
     uint64_t jgen, jfolded;           /* journal generation and bytes folded */
+    uint64_t writer_pid;              /* OBJ_EXTERNAL: the writer's pid, 0 unknown */
     char parent[BLOCKSTORE_NAME_MAX + 1];
 };
 
@@ -37,6 +39,8 @@ struct blockstore_disk {
     uint64_t id;
     int journal_fd, rw;
     uint64_t refill;                  /* clusters asked for at the next refill */
+    uint64_t jgen;                    /* the journal generation of this writer */
+    int external;                     /* handed over: another process writes */
     struct extmap *map;
 };
 
@@ -80,11 +84,21 @@ int bs_data_fds(struct blockstore *bs, uint64_t upto_cluster);
 int bs_unref_layer(MDB_txn *t, struct blockstore *bs, uint64_t layer, int holder,
                    struct bs_freed *freed);
 
+int bs_children(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t **out, size_t *n);
+int bs_hidden_by_all(MDB_txn *t, struct blockstore *bs, const uint64_t *kids, size_t n,
+                     uint64_t vcl);
+int bs_drop_hidden(MDB_txn *t, struct blockstore *bs, uint64_t layer, struct layer_rec *l,
+                   uint64_t vcl, struct bs_freed *freed);
+int bs_reclaim_hidden(MDB_txn *t, struct blockstore *bs, uint64_t layer,
+                      struct bs_freed *freed);
+
 /* journals */
 int bs_journal_path(struct blockstore *bs, uint64_t id, char *buf, size_t len);
 int bs_fold(MDB_txn *t, struct blockstore *bs, const char *name, struct obj_rec *o, int fd,
             struct bs_freed *freed);
 int bs_recover_object(struct blockstore *bs, const char *name);
+int bs_writer_alive(const struct obj_rec *o);
+void bs_detach(struct blockstore_disk *d);
 
 /* txn helpers */
 int bs_begin(struct blockstore *bs, int rdonly, MDB_txn **t);

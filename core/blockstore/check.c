@@ -28,6 +28,10 @@ struct chk {
     size_t nlay;
     uint64_t *objids;
     size_t nobj;
+    uint64_t *live_ext;          /* objects whose external writer still runs */
+    size_t nlive;
+    uint64_t *hidden_layers;     /* layers keeping clusters every child hides */
+    size_t nhidden;
     struct extmap_range *leaked;
     size_t nleaked, capleaked;
     uint64_t *stale_grants;
@@ -148,6 +152,15 @@ static int walk_objects(struct chk *c)
             c->objids = n;
         }
         c->objids[c->nobj++] = o.id;
+        if (bs_writer_alive(&o)) {
+            uint64_t *n = realloc(c->live_ext, (c->nlive + 1) * sizeof(*n));
+            if (!n) {
+                mdb_cursor_close(cur);
+                return -ENOMEM;
+            }
+            c->live_ext = n;
+            c->live_ext[c->nlive++] = o.id;
+        }
     }
     mdb_cursor_close(cur);
     return r == MDB_NOTFOUND ? 0 : bs_mdb(r, "objects");
@@ -236,6 +249,15 @@ static int obj_exists(struct chk *c, uint64_t id)
     return 0;
 }
 
+/* A writer exists: open here, or handed over and still running. */
+static int has_writer(struct chk *c, uint64_t id)
+{
+    for (size_t i = 0; i < c->nlive; i++)
+        if (c->live_ext[i] == id)
+            return 1;
+    return bs_find_open(c->bs, id) != NULL;
+}
+
 static int walk_space(struct chk *c)
 {
     MDB_cursor *cur;
@@ -259,7 +281,7 @@ static int walk_space(struct chk *c)
         uint64_t obj = bs_get_be64(k.mv_data), n;
         memcpy(&n, v.mv_data, 8);
         mark(c, bs_get_be64((unsigned char *)k.mv_data + 8), n, "grant");
-        if (!bs_find_open(c->bs, obj)) {
+        if (!has_writer(c, obj)) {
             problem(c, "grant of %llu clusters to object %llu, which has no writer%s",
                     (unsigned long long)n, (unsigned long long)obj,
                     obj_exists(c, obj) ? "" : " and does not exist");
@@ -272,6 +294,50 @@ static int walk_space(struct chk *c)
     }
     mdb_cursor_close(cur);
     return r == MDB_NOTFOUND ? 0 : bs_mdb(r, "grants");
+}
+
+/* A holder-less layer with several children must not keep clusters that
+ * all of its children hide (garbage nothing can read). */
+static int check_hidden(struct chk *c)
+{
+    for (size_t i = 0; i < c->nlay; i++) {
+        struct lay *l = &c->lay[i];
+        if (l->holders || l->children < 2)
+            continue;
+        uint64_t *kids;
+        size_t n;
+        int r = bs_children(c->t, c->bs, l->id, &kids, &n);
+        if (r < 0)
+            return r;
+        MDB_cursor *cur;
+        if ((r = mdb_cursor_open(c->t, c->bs->extents, &cur))) {
+            free(kids);
+            return bs_mdb(r, "mdb_cursor_open");
+        }
+        unsigned char kb[16];
+        bs_be64(kb, l->id);
+        bs_be64(kb + 8, 0);
+        MDB_val k = { 16, kb }, v;
+        uint64_t hidden = 0;
+        for (int g = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+             g == 0 && bs_get_be64(k.mv_data) == l->id;
+             g = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+            if (bs_hidden_by_all(c->t, c->bs, kids, n,
+                                 bs_get_be64((unsigned char *)k.mv_data + 8)) == 1)
+                hidden++;
+        mdb_cursor_close(cur);
+        free(kids);
+        if (hidden) {
+            problem(c, "layer %llu keeps %llu clusters that all its children hide",
+                    (unsigned long long)l->id, (unsigned long long)hidden);
+            uint64_t *x = realloc(c->hidden_layers, (c->nhidden + 1) * sizeof(*x));
+            if (x) {
+                c->hidden_layers = x;
+                c->hidden_layers[c->nhidden++] = l->id;
+            }
+        }
+    }
+    return 0;
 }
 
 static void find_leaks(struct chk *c)
@@ -312,7 +378,7 @@ static void check_journals(struct chk *c)
         unsigned long long id = strtoull(e->d_name, NULL, 10);
         if (!obj_exists(c, id))
             problem(c, "journal %s belongs to no object", e->d_name);
-        else if (!bs_find_open(c->bs, id))
+        else if (!has_writer(c, id))
             problem(c, "journal %s has no writer and was not folded", e->d_name);
     }
     closedir(d);
@@ -342,6 +408,7 @@ static int run_check(struct blockstore *bs, struct chk *c)
         check_counts(c);
         find_leaks(c);
         check_journals(c);
+        r = check_hidden(c);
     }
     mdb_txn_abort(c->t);
     return r;
@@ -365,6 +432,8 @@ static int repair(struct blockstore *bs, struct chk *c)
         l->rec.owned = l->owned;
         r = bs_layer_put(t, bs, l->id, &l->rec);
     }
+    for (size_t i = 0; r == 0 && i < c->nhidden; i++)   /* after the counts are right */
+        r = bs_reclaim_hidden(t, bs, c->hidden_layers[i], &freed);
     if (r == 0)
         r = bs_commit(t);
     else
@@ -383,13 +452,18 @@ static void chk_free(struct chk *c)
     free(c->objids);
     free(c->leaked);
     free(c->stale_grants);
+    free(c->live_ext);
+    free(c->hidden_layers);
     memset(c, 0, sizeof(*c));
 }
 
 int blockstore_check(struct blockstore *bs, int do_repair, FILE *report)
 {
     struct chk c = { .bs = bs, .out = report };
-    int r = run_check(bs, &c);
+    /* repair starts with what open does: fold journals, recover dead writers */
+    int r = do_repair ? blockstore_fold_all(bs) : 0;
+    if (r == 0)
+        r = run_check(bs, &c);
     if (r == 0 && do_repair && c.problems) {
         r = repair(bs, &c);
         if (r == 0 && report)

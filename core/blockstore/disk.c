@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <unistd.h>
 
 #define REFILL_MIN 64            /* clusters: 4 MiB */
@@ -22,6 +24,10 @@ struct fold_ctx {
     struct blockstore *bs;
     struct obj_rec *o;
     struct layer_rec l;
+    struct layer_rec pl;              /* the parent, when it has no holder */
+    uint64_t *kids;                   /* ... and its children */
+    size_t nkids;
+    int parent_dirty;
     struct bs_freed *freed;
     uint64_t nclusters;
 };
@@ -45,14 +51,28 @@ static int fold_one(void *vctx, const struct extmap_journal_rec *rec)
         c->l.owned--;
     }
     if (rec->value == EXTMAP_JOURNAL_ZERO) {
-        if (c->l.parent)
-            return bs_extent_put(c->t, c->bs, c->o->layer, rec->vcluster, ZERO_MARK);
-        return had ? bs_extent_del(c->t, c->bs, c->o->layer, rec->vcluster) : 0;
+        if (!c->l.parent)
+            return had ? bs_extent_del(c->t, c->bs, c->o->layer, rec->vcluster) : 0;
+        r = bs_extent_put(c->t, c->bs, c->o->layer, rec->vcluster, ZERO_MARK);
+    } else {
+        if ((r = bs_grant_take(c->t, c->bs, c->o->id, rec->value)) < 0)
+            return r;
+        c->l.owned++;
+        r = bs_extent_put(c->t, c->bs, c->o->layer, rec->vcluster, rec->value);
     }
-    if ((r = bs_grant_take(c->t, c->bs, c->o->id, rec->value)) < 0)
+    if (r < 0 || had || !c->kids)
         return r;
-    c->l.owned++;
-    return bs_extent_put(c->t, c->bs, c->o->layer, rec->vcluster, rec->value);
+    /* a new entry: if every sibling hides the parent's cluster too, nobody
+     * reads it any more */
+    uint64_t x;
+    r = bs_extent_get(c->t, c->bs, c->l.parent, rec->vcluster, &x);
+    if (r == -ENOENT)
+        return 0;
+    int h = r < 0 ? r : bs_hidden_by_all(c->t, c->bs, c->kids, c->nkids, rec->vcluster);
+    if (h <= 0)
+        return h;
+    c->parent_dirty = 1;
+    return bs_drop_hidden(c->t, c->bs, c->l.parent, &c->pl, rec->vcluster, c->freed);
 }
 
 /* Applies the records of o's journal (fd) past o->jfolded, inside t. */
@@ -64,8 +84,14 @@ int bs_fold(MDB_txn *t, struct blockstore *bs, const char *name, struct obj_rec 
     int r = bs_layer_get(t, bs, o->layer, &c.l);
     if (r < 0)
         return r;
+    if (c.l.parent && (r = bs_layer_get(t, bs, c.l.parent, &c.pl)) < 0)
+        return r;
+    if (c.l.parent && !c.pl.holders && c.pl.children >= 2 &&
+        (r = bs_children(t, bs, c.l.parent, &c.kids, &c.nkids)) < 0)
+        return r;
     uint64_t end = 0;
     int64_t g = extmap_journal_scan(fd, o->id, o->jgen, o->jfolded, &end, fold_one, &c);
+    free(c.kids);
     if (g == -EINVAL)   /* no valid header: a journal being reset, nothing unfolded */
         return 0;
     if (g < 0)
@@ -74,6 +100,8 @@ int bs_fold(MDB_txn *t, struct blockstore *bs, const char *name, struct obj_rec 
         return 0;
     o->jfolded = end;
     if ((r = bs_layer_put(t, bs, o->layer, &c.l)) < 0)
+        return r;
+    if (c.parent_dirty && (r = bs_layer_put(t, bs, c.l.parent, &c.pl)) < 0)
         return r;
     return bs_obj_put(t, bs, name, o);
 }
@@ -124,6 +152,8 @@ static int recover(struct blockstore *bs, const char *name, uint64_t *jgen)
     if (r == 0) {
         o.jgen++;
         o.jfolded = EXTMAP_JOURNAL_HEADER;
+        o.flags &= ~OBJ_EXTERNAL;        /* whoever wrote it is gone */
+        o.writer_pid = 0;
         r = bs_obj_put(t, bs, name, &o);
     }
     if (r == 0)
@@ -147,6 +177,119 @@ int bs_recover_object(struct blockstore *bs, const char *name)
     return recover(bs, name, NULL);
 }
 
+/* Errs on the safe side: an unknown writer (handed over, pid not yet
+ * recorded) or a pid that is in use counts as alive, so its grant is never
+ * freed under it; picostackd reattaches and closes such a disk once it knows
+ * the writer is gone. */
+int bs_writer_alive(const struct obj_rec *o)
+{
+    if (!(o->flags & OBJ_EXTERNAL))
+        return 0;
+    if (!o->writer_pid)
+        return 1;
+    return kill((pid_t)o->writer_pid, 0) == 0 || errno == EPERM;
+}
+
+/* Folds o's journal while its (external) writer may still append to it. */
+static int fold_only(struct blockstore *bs, const char *name)
+{
+    MDB_txn *t;
+    struct obj_rec o;
+    struct bs_freed freed = { 0 };
+    int r = bs_begin(bs, 0, &t);
+    if (r < 0)
+        return r;
+    r = bs_obj_get(t, bs, name, &o);
+    int fd = r == 0 ? open_journal(bs, o.id, 0) : -1;
+    if (r == 0 && fd >= 0)
+        r = bs_fold(t, bs, name, &o, fd, &freed);
+    if (r == 0)
+        r = bs_commit(t);
+    else
+        mdb_txn_abort(t);
+    if (fd >= 0)
+        close(fd);
+    if (r < 0)
+        free(freed.r);
+    else
+        bs_punch(bs, &freed);
+    return r;
+}
+
+static int set_writer(struct blockstore *bs, const char *name, uint64_t pid)
+{
+    MDB_txn *t;
+    struct obj_rec o;
+    int r = bs_begin(bs, 0, &t);
+    if (r < 0)
+        return r;
+    r = bs_obj_get(t, bs, name, &o);
+    o.flags |= OBJ_EXTERNAL;
+    o.writer_pid = pid;
+    if (r == 0)
+        r = bs_obj_put(t, bs, name, &o);
+    if (r == 0)
+        return bs_commit(t);
+    mdb_txn_abort(t);
+    return r;
+}
+
+int blockstore_disk_set_writer(struct blockstore_disk *d, pid_t pid)
+{
+    if (!d->external)
+        return bs_fail(-EINVAL, "'%s' was not handed over", d->name);
+    return set_writer(d->bs, d->name, (uint64_t)pid);
+}
+
+int blockstore_disk_reattach(struct blockstore *bs, const char *name, struct blockstore_disk **out)
+{
+    MDB_txn *t;
+    struct obj_rec o;
+    int r = bs_begin(bs, 1, &t);
+    if (r < 0)
+        return r;
+    r = bs_obj_get(t, bs, name, &o);
+    mdb_txn_abort(t);
+    if (r == -ENOENT || (r == 0 && !(o.flags & OBJ_EXTERNAL)))
+        return bs_fail(-ENOENT, "no disk named '%s' handed over to a writer", name);
+    if (r < 0)
+        return r;
+    if (bs_find_open(bs, o.id))
+        return bs_fail(-EBUSY, "'%s' is already attached", name);
+    struct blockstore_disk *d = calloc(1, sizeof(*d));
+    if (!d)
+        return -ENOMEM;
+    *d = (struct blockstore_disk){ .bs = bs, .id = o.id, .rw = 1, .external = 1,
+                                   .refill = REFILL_MIN, .jgen = o.jgen };
+    snprintf(d->name, sizeof(d->name), "%s", name);
+    d->journal_fd = open_journal(bs, o.id, 1);
+    if (d->journal_fd < 0) {
+        r = d->journal_fd;
+        free(d);
+        return r;
+    }
+    d->next = bs->open_disks;
+    bs->open_disks = d;
+    *out = d;
+    return 0;
+}
+
+/* blockstore_close(): a handed-over disk's writer goes on running (a VMM
+ * outlives picostackd): fold what it wrote, keep its grant and journal. */
+void bs_detach(struct blockstore_disk *d)
+{
+    struct blockstore *bs = d->bs;
+    blockstore_disk_sync(d);
+    for (struct blockstore_disk **p = &bs->open_disks; *p; p = &(*p)->next)
+        if (*p == d) {
+            *p = d->next;
+            break;
+        }
+    close(d->journal_fd);
+    extmap_destroy(d->map);
+    free(d);
+}
+
 int bs_delete_object(struct blockstore *bs, const char *name, int allow_pending);
 
 int blockstore_fold_all(struct blockstore *bs)
@@ -162,7 +305,7 @@ int blockstore_fold_all(struct blockstore *bs)
         return bs_mdb(r, "mdb_cursor_open");
     }
     char **names = NULL;
-    int *pending = NULL;
+    int *pending = NULL;   /* 1: unfinished upload, 2: a live external writer */
     size_t n = 0, cap = 0;
     MDB_val k, v;
     for (int g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0 && r == 0;
@@ -190,7 +333,7 @@ int blockstore_fold_all(struct blockstore *bs)
             }
         }
         names[n] = strndup(k.mv_data, k.mv_size);
-        pending[n] = !!(o.flags & OBJ_PENDING);
+        pending[n] = (o.flags & OBJ_PENDING) ? 1 : bs_writer_alive(&o) ? 2 : 0;
         if (!names[n]) {
             r = -ENOMEM;
             break;
@@ -200,7 +343,9 @@ int blockstore_fold_all(struct blockstore *bs)
     mdb_cursor_close(c);
     mdb_txn_abort(t);
     for (size_t i = 0; i < n; i++) {
-        if (r == 0) {
+        if (r == 0 && pending[i] == 2) {
+            r = fold_only(bs, names[i]);
+        } else if (r == 0) {
             r = recover(bs, names[i], NULL);
             if (r == 0 && pending[i])       /* an upload that never committed */
                 r = bs_delete_object(bs, names[i], 1);
@@ -226,15 +371,15 @@ int blockstore_fold_all(struct blockstore *bs)
 
 /* ---- handles ---- */
 
-static int refill(void *ctx, struct extmap_range *out, int max)
+/* Records a grant of `want` clusters to d's writer; returns the ranges. */
+static int grant(struct blockstore_disk *d, uint64_t want, struct extmap_range *out, int max)
 {
-    struct blockstore_disk *d = ctx;
     struct blockstore *bs = d->bs;
     MDB_txn *t;
     int n = 0, r = bs_begin(bs, 0, &t);
     if (r < 0)
         return r;
-    r = bs_alloc(t, bs, d->refill, out, max, &n);
+    r = bs_alloc(t, bs, want, out, max, &n);
     for (int i = 0; r == 0 && i < n; i++)
         r = bs_grant_add(t, bs, d->id, out[i].start, out[i].count);
     for (int i = 0; r == 0 && i < n; i++)
@@ -248,9 +393,85 @@ static int refill(void *ctx, struct extmap_range *out, int max)
     for (int i = 0; i < EXTMAP_MAX_FILES; i++)
         if (bs->data_fds[i] >= 0)
             extmap_set_data_fd(d->map, i, bs->data_fds[i]);
-    if (d->refill < REFILL_MAX)
+    return n;
+}
+
+static int refill(void *ctx, struct extmap_range *out, int max)
+{
+    struct blockstore_disk *d = ctx;
+    int n = grant(d, d->refill, out, max);
+    if (n > 0 && d->refill < REFILL_MAX)
         d->refill *= 2;
     return n;
+}
+
+int blockstore_disk_grant(struct blockstore_disk *d, uint64_t clusters,
+                          struct extmap_range *out, int max)
+{
+    if (!d->rw)
+        return bs_fail(-EROFS, "'%s' is open read-only", d->name);
+    if (clusters == 0 || max < 2)
+        return bs_fail(-EINVAL, "a grant needs clusters and room for 2 ranges");
+    return grant(d, clusters, out, max);
+}
+
+int blockstore_disk_handover(struct blockstore_disk *d, struct extmap_handover *h)
+{
+    if (!d->rw || d->external)
+        return bs_fail(-EINVAL, "'%s' is not open for writing here", d->name);
+    int r = blockstore_disk_sync(d);
+    if (r < 0)
+        return r;
+    memset(h, 0, sizeof(*h));
+    for (int i = 0; i < EXTMAP_MAX_FILES; i++)
+        h->data_fds[i] = -1;
+    h->journal_fd = h->map_fd = -1;
+    h->disk_id = d->id;
+    h->size = extmap_size(d->map);
+    h->journal_generation = d->jgen;
+    h->journal_offset = extmap_journal_offset(d->map);
+    h->map_fd = memfd_create("picostack-extmap", MFD_CLOEXEC);
+    if (h->map_fd < 0)
+        r = bs_fail(-errno, "memfd_create: %s", strerror(errno));
+    if (r == 0 && (r = extmap_save(d->map, h->map_fd)) < 0)
+        bs_fail(r, "saving the map of '%s': %s", d->name, strerror(-r));
+    for (int i = 0; r == 0 && i < EXTMAP_MAX_FILES; i++)
+        if (d->bs->data_fds[i] >= 0 &&
+            (h->data_fds[i] = fcntl(d->bs->data_fds[i], F_DUPFD_CLOEXEC, 3)) < 0)
+            r = bs_fail(-errno, "dup: %s", strerror(errno));
+    if (r == 0 && (h->journal_fd = fcntl(d->journal_fd, F_DUPFD_CLOEXEC, 3)) < 0)
+        r = bs_fail(-errno, "dup: %s", strerror(errno));
+    if (r == 0) {
+        int n = grant(d, 16 * REFILL_MIN, h->grant, EXTMAP_HANDOVER_GRANTS);
+        if (n < 0)
+            r = n;
+        else
+            h->ngrant = n;
+    }
+    if (r < 0) {
+        blockstore_handover_close(h);
+        return r;
+    }
+    if ((r = set_writer(d->bs, d->name, 0)) < 0) {
+        blockstore_handover_close(h);
+        return r;
+    }
+    d->external = 1;      /* from now on only the other process writes */
+    return 0;
+}
+
+void blockstore_handover_close(struct extmap_handover *h)
+{
+    for (int i = 0; i < EXTMAP_MAX_FILES; i++)
+        if (h->data_fds[i] >= 0)
+            close(h->data_fds[i]);
+    if (h->journal_fd >= 0)
+        close(h->journal_fd);
+    if (h->map_fd >= 0)
+        close(h->map_fd);
+    for (int i = 0; i < EXTMAP_MAX_FILES; i++)
+        h->data_fds[i] = -1;
+    h->journal_fd = h->map_fd = -1;
 }
 
 struct flatten_ctx { struct extmap *m; uint64_t top; };
@@ -315,6 +536,9 @@ int bs_disk_open(struct blockstore *bs, const char *name, int flags, int allow_p
                        blockstore_kind_name(o.kind));
     if (rw && bs_find_open(bs, o.id))
         return bs_fail(-EBUSY, "'%s' is already open for writing", name);
+    if (rw && (o.flags & OBJ_EXTERNAL))
+        return bs_fail(-EBUSY, "'%s' is being written by another process (pid %llu)", name,
+                       (unsigned long long)o.writer_pid);
     struct blockstore_disk *d = calloc(1, sizeof(*d));
     if (!d)
         return -ENOMEM;
@@ -333,6 +557,7 @@ int bs_disk_open(struct blockstore *bs, const char *name, int flags, int allow_p
             r = extmap_journal_init(d->journal_fd, o.id, jgen);
         if (r < 0)
             bs_fail(r, "cannot start the journal of '%s': %s", name, strerror(-r));
+        d->jgen = jgen;
     }
     struct extmap_config cfg = { .disk_id = o.id, .size = o.size, .journal_fd = d->journal_fd,
                                  .journal_generation = jgen,
@@ -378,7 +603,7 @@ int blockstore_disk_sync(struct blockstore_disk *d)
 {
     if (!d->rw)
         return 0;
-    int r = extmap_flush(d->map);
+    int r = d->external ? 0 : extmap_flush(d->map);   /* handed over: fold only */
     if (r < 0)
         return bs_fail(r, "flush of '%s': %s", d->name, strerror(-r));
     struct blockstore *bs = d->bs;

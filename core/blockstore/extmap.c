@@ -402,3 +402,98 @@ int extmap_journal_commit(struct extmap *m)
     m->ndirty = 0;
     return 0;
 }
+
+/* ---- map snapshots (hand-over) ---- */
+
+struct save_ctx { unsigned char *buf; size_t n, cap; };
+
+static int save_one(void *vctx, uint64_t vcl, enum extmap_kind kind, uint64_t p, int owned)
+{
+    struct save_ctx *c = vctx;
+    if (c->n + 24 > c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 24 * 4096;
+        unsigned char *b = realloc(c->buf, cap);
+        if (!b)
+            return -ENOMEM;
+        c->buf = b;
+        c->cap = cap;
+    }
+    unsigned char *r = c->buf + c->n;
+    put64(r, vcl);
+    put64(r + 8, kind == EXTMAP_ZERO ? EXTMAP_JOURNAL_ZERO : p);
+    put32(r + 16, owned ? 1 : 0);
+    put32(r + 20, (uint32_t)crc32(0, r, 20));
+    c->n += 24;
+    return 0;
+}
+
+int extmap_save(const struct extmap *m, int fd)
+{
+    struct save_ctx c = { 0 };
+    int r = extmap_foreach(m, save_one, &c);
+    unsigned char h[64] = { 0 };
+    memcpy(h, "PSXMAP1\n", 8);
+    put64(h + 8, m->cfg.disk_id);
+    put64(h + 16, m->size);
+    put64(h + 24, c.n / 24);
+    put32(h + 32, EXTMAP_CLUSTER_SIZE);
+    put32(h + 60, (uint32_t)crc32(0, h, 60));
+    if (r == 0)
+        r = write_all(fd, h, sizeof(h), 0);
+    if (r == 0 && c.n)
+        r = write_all(fd, c.buf, c.n, sizeof(h));
+    free(c.buf);
+    return r;
+}
+
+int extmap_load(struct extmap *m, int fd)
+{
+    unsigned char h[64], r[24 * 256];
+    if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, "PSXMAP1\n", 8) ||
+        get32(h + 60) != (uint32_t)crc32(0, h, 60) || get32(h + 32) != EXTMAP_CLUSTER_SIZE ||
+        get64(h + 8) != m->cfg.disk_id || get64(h + 16) != m->size)
+        return -EINVAL;
+    uint64_t count = get64(h + 24), done = 0;
+    while (done < count) {
+        size_t want = (size_t)((count - done) < 256 ? (count - done) : 256);
+        ssize_t n = pread(fd, r, want * 24, (off_t)(64 + done * 24));
+        if (n != (ssize_t)(want * 24))
+            return n < 0 ? -errno : -EINVAL;
+        for (size_t i = 0; i < want; i++) {
+            unsigned char *p = r + i * 24;
+            if (get32(p + 20) != (uint32_t)crc32(0, p, 20))
+                return -EINVAL;
+            uint64_t v = get64(p + 8);
+            int e = extmap_set(m, get64(p), v == EXTMAP_JOURNAL_ZERO ? EXTMAP_ZERO : EXTMAP_DATA,
+                               v, get32(p + 16) != 0);
+            if (e < 0)
+                return e;
+        }
+        done += want;
+    }
+    return 0;
+}
+
+int extmap_open_handover(const struct extmap_handover *h, extmap_refill_fn refill,
+                         void *refill_ctx, struct extmap **out)
+{
+    struct extmap_config cfg = { .disk_id = h->disk_id, .size = h->size,
+                                 .journal_fd = h->journal_fd,
+                                 .journal_generation = h->journal_generation,
+                                 .journal_offset = h->journal_offset, .refill = refill,
+                                 .refill_ctx = refill_ctx };
+    memcpy(cfg.data_fds, h->data_fds, sizeof(cfg.data_fds));
+    struct extmap *m;
+    int r = extmap_create(&cfg, &m);
+    if (r < 0)
+        return r;
+    r = extmap_load(m, h->map_fd);
+    for (int i = 0; r == 0 && i < h->ngrant && i < EXTMAP_HANDOVER_GRANTS; i++)
+        r = extmap_add_grant(m, h->grant[i].start, h->grant[i].count);
+    if (r < 0) {
+        extmap_destroy(m);
+        return r;
+    }
+    *out = m;
+    return 0;
+}

@@ -78,7 +78,23 @@
  * fold applies only the records past that offset in one transaction, frees
  * clusters the records replaced and removes the records' clusters from the
  * grant. When the writer is gone the store folds what is left, frees the
- * rest of the grant and starts the next generation.
+ * rest of the grant and starts the next generation. Across processes
+ * (blockstore_disk_handover() -> extmap_open_handover(), below) the map
+ * travels as a snapshot file and the fds as duplicates; the store keeps the
+ * writer's pid in LMDB so that a restart of the store never frees the grant
+ * of a writer that still runs. The journal is not truncated while its
+ * writer runs: it grows by 32 bytes per mapping change (first writes to a
+ * cluster, whole-cluster discards), not per write.
+ *
+ * ## I/O
+ * extmap_submit() runs a set of requests as batches of up to
+ * EXTMAP_QUEUE_DEPTH cluster segments on io_uring; a segment that copies
+ * starts its write as soon as its read completed. extmap_queue()/
+ * extmap_reap() keep requests in flight for an event loop: aligned reads and
+ * aligned writes to owned clusters go straight to the ring (one operation
+ * per cluster, up to 128 in flight), the rest is gathered and run as a
+ * batch. Buffers need no alignment; unaligned ones go through bounce
+ * buffers (O_DIRECT needs 4 KiB alignment).
  *
  * Threading: one map is used by one thread at a time.
  */
@@ -184,6 +200,30 @@ uint64_t extmap_journal_offset(const struct extmap *m);
 typedef int (*extmap_each_fn)(void *ctx, uint64_t vcluster, enum extmap_kind kind,
                               uint64_t pcluster, int owned);
 int extmap_foreach(const struct extmap *m, extmap_each_fn fn, void *ctx);
+
+/* ---- hand-over to another process (the VMM) ----
+ * The store (blockstore_disk_handover) fills this in; the writer calls
+ * extmap_open_handover(). Map snapshot format (map_fd, little-endian):
+ *   header, 64 bytes: char magic[8] = "PSXMAP1\n"; u64 disk_id; u64 size;
+ *     u64 count; u32 cluster_size; u8 pad[24]; u32 crc32 of bytes 0..59
+ *   then count records of 24 bytes: u64 vcluster; u64 value (physical
+ *     cluster or EXTMAP_JOURNAL_ZERO); u32 owned (0/1); u32 crc32 of 0..19
+ * The writer owns the fds in the struct once it has them (in its process). */
+#define EXTMAP_HANDOVER_GRANTS 16
+struct extmap_handover {
+    uint64_t disk_id, size;
+    uint64_t journal_generation, journal_offset;
+    int data_fds[EXTMAP_MAX_FILES];   /* -1 when absent */
+    int journal_fd;
+    int map_fd;
+    struct extmap_range grant[EXTMAP_HANDOVER_GRANTS];
+    int ngrant;
+};
+int extmap_save(const struct extmap *m, int fd);
+int extmap_load(struct extmap *m, int fd);
+/* Builds a writable map from a hand-over (refill: how to ask for more). */
+int extmap_open_handover(const struct extmap_handover *h, extmap_refill_fn refill,
+                         void *refill_ctx, struct extmap **out);
 
 /* Journal helpers (used by the writer and by the store's fold). */
 int extmap_journal_init(int fd, uint64_t disk_id, uint64_t generation);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,37 @@ int bs_name_ok(const char *name)
 
 /* ---- the lock ---- */
 
+/* The lock is flock(LOCK_EX) on DIR/lock, which holds the owner's pid
+ * (picostackd takes the same lock before it opens the store). A flock
+ * belongs to the open file, which fork() shares: so a child forked without
+ * exec (exec closes it: O_CLOEXEC) closes its copy at once (pthread_atfork),
+ * and the lock stays the parent's alone. Within one process a table of held
+ * locks refuses a second open. */
+static struct { dev_t dev; ino_t ino; int fd; } held[16];
+static int nheld;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void close_held_in_child(void)
+{
+    for (int i = 0; i < nheld; i++)
+        close(held[i].fd);
+    nheld = 0;
+}
+
+static void install_atfork(void)
+{
+    pthread_atfork(NULL, NULL, close_held_in_child);
+}
+
+static void unlock_held(int fd)
+{
+    for (int i = 0; i < nheld; i++)
+        if (held[i].fd == fd) {
+            held[i] = held[--nheld];
+            return;
+        }
+}
+
 static int take_lock(const char *dir, int *out)
 {
     char path[4096];
@@ -73,12 +105,23 @@ static int take_lock(const char *dir, int *out)
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return bs_fail(-errno, "cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return bs_fail(-e, "cannot stat %s: %s", path, strerror(e));
+    }
+    for (int i = 0; i < nheld; i++)
+        if (held[i].dev == st.st_dev && held[i].ino == st.st_ino) {
+            close(fd);
+            return bs_fail(-EBUSY, "data dir %s is in use by pid %d (this process)", dir,
+                           (int)getpid());
+        }
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         int e = errno;
         char pid[32] = "";
         ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
-        if (n > 0)
-            pid[n] = 0;
+        pid[n > 0 ? n : 0] = 0;
         pid[strcspn(pid, "\n")] = 0;
         close(fd);
         if (e == EWOULDBLOCK)
@@ -93,6 +136,9 @@ static int take_lock(const char *dir, int *out)
         close(fd);
         return bs_fail(-e, "cannot write %s: %s", path, strerror(e));
     }
+    if (nheld < (int)(sizeof(held) / sizeof(held[0])))
+        held[nheld++] = (typeof(held[0])){ st.st_dev, st.st_ino, fd };
+    pthread_once(&atfork_once, install_atfork);
     *out = fd;
     return 0;
 }
@@ -221,15 +267,21 @@ void blockstore_close(struct blockstore *bs)
 {
     if (!bs)
         return;
-    while (bs->open_disks)
-        blockstore_disk_close(bs->open_disks);
+    while (bs->open_disks) {
+        if (bs->open_disks->external)
+            bs_detach(bs->open_disks);
+        else
+            blockstore_disk_close(bs->open_disks);
+    }
     if (bs->env)
         mdb_env_close(bs->env);
     for (int i = 0; i < EXTMAP_MAX_FILES; i++)
         if (bs->data_fds[i] >= 0)
             close(bs->data_fds[i]);
-    if (bs->lock_fd >= 0)
-        close(bs->lock_fd);   /* releases the flock */
+    if (bs->lock_fd >= 0) {
+        unlock_held(bs->lock_fd);
+        close(bs->lock_fd);   /* releases the lock */
+    }
     free(bs->dir);
     free(bs->blocks);
     free(bs);

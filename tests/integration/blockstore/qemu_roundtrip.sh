@@ -61,8 +61,12 @@ img export vm "$T/vm.qcow2" --format qcow2
 qemu-img compare -q "$T/vm.want" "$T/vm.qcow2" || fail "clone export"
 
 # refused: encrypted, backing file, external data file, truncated, garbage header
+# LUKS (its key derivation benchmark can fail on a loaded machine; then the
+# legacy AES format, which qemu-img still writes)
 qemu-img create -q --object secret,id=s0,data=secret -f qcow2 \
-  -o encrypt.format=luks,encrypt.key-secret=s0 "$T/enc.qcow2" 4M
+  -o encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10 "$T/enc.qcow2" 4M 2>/dev/null ||
+qemu-img create -q --object secret,id=s0,data=secret -f qcow2 \
+  -o encrypt.format=aes,encrypt.key-secret=s0 "$T/enc.qcow2" 4M
 qemu-img create -q -f qcow2 -b "$T/v3.qcow2" -F qcow2 "$T/back.qcow2"
 qemu-img create -q -f qcow2 -o data_file="$T/ext.data" "$T/ext.qcow2" 4M
 head -c 300000 "$T/v3.qcow2" > "$T/trunc.qcow2"
