@@ -26,6 +26,12 @@ void img_list_members(struct api_req *r)
         store_abort(t);
         return;
     }
+    const char *vis = json_string_value(json_object_get(img, "visibility"));
+    if (!vis || strcmp(vis, "shared") != 0) {
+        store_abort(t);
+        json_decref(img);
+        return api_reply_error(r, 403, "Only shared images have members.");
+    }
     int rc = image_db_members(t, img_db(), api_req_param(r, 0), &all);
     store_abort(t);
     if (rc < 0) {

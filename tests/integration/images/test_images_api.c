@@ -123,6 +123,7 @@ static void t_errors(struct pd *d)
     snprintf(path, sizeof path, "/image/v2/images/%s/members", id);
     CHECK(status_of(d, "POST", path, tok, NULL, "{\"member\":\"someone\"}") == 403);
     CHECK(status_of(d, "POST", path, tok, NULL, "{\"member\":5}") == 400);
+    CHECK(status_of(d, "GET", path, tok, NULL, NULL) == 403);
     snprintf(path, sizeof path, "/image/v2/images/%s/members/someone", id);
     CHECK(status_of(d, "GET", path, tok, NULL, NULL) == 404);
     snprintf(path, sizeof path, "/image/v2/images/%s/tags/t1", id);
