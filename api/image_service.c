@@ -103,6 +103,18 @@ static json_t *all_records(struct store_txn *t, unsigned long gen, int *err)
         json_decref(all);
         return NULL;
     }
+    /* Each record also keeps its rendered view (in its private fields,
+     * which are never shown or stored from here), so a list only joins
+     * texts. */
+    size_t i; json_t *img;
+    json_array_foreach(all, i, img) {
+        json_t *view = image_view(img);
+        char *text = view ? json_dumps(view, JSON_COMPACT) : NULL;
+        if (text)
+            image_private_set(img, "view", text);
+        free(text);
+        json_decref(view);
+    }
     pthread_mutex_lock(&cache.lock);
     if (!cache.all || cache.gen < gen) {
         json_decref(cache.all);
@@ -227,6 +239,43 @@ static void next_link(struct api_req *r, const char *marker, char *out, size_t l
     }
 }
 
+/* {"images": [views...], "first", "schema", "next"?} as text, from the
+ * views rendered when the records were cached. */
+static char *render_list(json_t *page, const char *next, size_t *len)
+{
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, len);
+    if (!f)
+        return NULL;
+    fputs("{\"images\":[", f);
+    size_t i; json_t *img;
+    json_array_foreach(page, i, img) {
+        if (i)
+            fputc(',', f);
+        const char *view = image_private_get(img, "view");
+        if (view) {
+            fputs(view, f);
+        } else {
+            json_t *v = image_view(img);
+            json_dumpf(v, f, JSON_COMPACT);
+            json_decref(v);
+        }
+    }
+    fputs("],\"first\":\"/v2/images\",\"schema\":\"/v2/schemas/images\"", f);
+    if (next[0]) {
+        json_t *n = json_string(next);
+        fputs(",\"next\":", f);
+        json_dumpf(n, f, JSON_ENCODE_ANY);
+        json_decref(n);
+    }
+    fputc('}', f);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
 static void list_images(struct api_req *r)
 {
     struct image_caller who = img_caller(r);
@@ -255,19 +304,18 @@ static void list_images(struct api_req *r)
     json_decref(l.match);
     if (!page)
         return img_reply_err(r, &err);
-    json_t *images = json_array();
-    json_array_foreach(page, i, img)
-        json_array_append_new(images, image_view(img));
-    json_t *body = json_pack("{s:o, s:s, s:s}", "images", images, "first", "/v2/images",
-                             "schema", "/v2/schemas/images");
+    char next[2048] = "";
     if (more && json_array_size(page)) {
-        char next[2048];
         const char *last = json_string_value(json_object_get(json_array_get(page, json_array_size(page) - 1), "id"));
         next_link(r, last, next, sizeof next);
-        json_object_set_new(body, "next", json_string(next));
     }
+    size_t len = 0;
+    char *text = render_list(page, next, &len);
     json_decref(page);
-    api_reply_json(r, 200, body);
+    if (!text)
+        return api_reply_error(r, 500, "Out of memory.");
+    api_reply_json_text(r, 200, text, len);
+    free(text);
 }
 
 static void create_image(struct api_req *r)
