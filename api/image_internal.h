@@ -52,6 +52,18 @@ extern pthread_mutex_t img_bs_lock;
 /* The block-store name of the disk converted from a qcow2 upload. */
 void img_disk_name(char out[64], const char *id);
 
+/* image_pipe.c: the upload pipeline. img_pipe_write() (the request
+ * thread) computes MD5 and queues the bytes; a writer thread computes
+ * SHA-512 and appends them to w. An append error comes back from a later
+ * img_pipe_write() or from img_pipe_finish(), which waits for the writer
+ * (cancel: drop what is queued), copies the error text to why and frees
+ * the pipe. The writer w itself stays the caller's. */
+struct img_pipe;
+struct blockstore_writer;
+int img_pipe_start(struct blockstore_writer *w, struct image_hasher *h, struct img_pipe **out);
+int img_pipe_write(struct img_pipe *p, const void *data, size_t len);
+int img_pipe_finish(struct img_pipe *p, bool cancel, char *why, size_t whylen);
+
 /* image_upload.c: PUT /v2/images/{id}/file. */
 void img_upload(struct api_req *r);
 /* image_data.c: GET /v2/images/{id}/file. */

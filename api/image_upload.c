@@ -54,6 +54,7 @@ struct upload {
     char nonce[STORE_ID_LEN + 1];
     bool qcow2;
     struct blockstore_writer *w;
+    struct img_pipe *pipe;    /* hashing and appending, on two threads */
     struct image_hasher *h;
     uint64_t size;
     uint64_t checked_at;      /* size at the last free-space check */
@@ -61,9 +62,11 @@ struct upload {
     size_t headlen;
 };
 
-/* Frees u (aborting its writer, if any). */
+/* Frees u (stopping its pipe and aborting its writer, if any). */
 static void upload_free(struct upload *u)
 {
+    if (u->pipe)
+        img_pipe_finish(u->pipe, true, NULL, 0);
     if (u->w) {
         pthread_mutex_lock(&img_bs_lock);
         blockstore_image_abort(u->w);
@@ -133,8 +136,7 @@ static int on_chunk(struct api_req *r, void *ctx, const void *data, size_t len)
             return -ECANCELED;    /* deleted meanwhile: stop storing it */
         u->checked_at = u->size;
     }
-    image_hasher_update(u->h, data, len);
-    int rc = BS(blockstore_image_append(u->w, data, len));
+    int rc = img_pipe_write(u->pipe, data, len);
     if (rc < 0)
         return rc;
     u->size += len;
@@ -195,6 +197,10 @@ static int finish(struct api_req *r, struct upload *u, int64_t vsize)
  * frees u. */
 static void fail_upload(struct upload *u)
 {
+    if (u->pipe) {
+        img_pipe_finish(u->pipe, true, NULL, 0);
+        u->pipe = NULL;
+    }
     if (u->w) {
         pthread_mutex_lock(&img_bs_lock);
         blockstore_image_abort(u->w);
@@ -216,10 +222,12 @@ static void on_end(struct api_req *r, void *ctx, int err)
         api_req_defer(r, complete_upload, u);
         return;
     }
-    const char *why = err == -ECONNRESET || err == -ECANCELED ? NULL
-                    : err == -ENOSPC ? "no space left" : blockstore_error();
-    char msg[256], u_id[STORE_ID_LEN + 1];
-    snprintf(msg, sizeof msg, "%s", why ? why : "");
+    /* An append error's text was taken on the writer thread. */
+    char msg[256] = "", u_id[STORE_ID_LEN + 1];
+    img_pipe_finish(u->pipe, true, msg, sizeof msg);
+    u->pipe = NULL;
+    if (!msg[0] && err == -ENOSPC)
+        snprintf(msg, sizeof msg, "no space left");
     snprintf(u_id, sizeof u_id, "%s", u->id);
     fail_upload(u);
     if (err == -ENOSPC || err == -EFBIG)
@@ -234,7 +242,13 @@ static void on_end(struct api_req *r, void *ctx, int err)
 static void complete_upload(struct api_req *r, void *ctx)
 {
     struct upload *u = ctx;
-    int rc = 0;
+    char why[256] = "";
+    int rc = img_pipe_finish(u->pipe, false, why, sizeof why);
+    u->pipe = NULL;
+    if (rc < 0) {
+        fail_upload(u);
+        return api_reply_error(r, rc == -ENOSPC ? 413 : 500, "Cannot store the image data: %s", why);
+    }
     if (u->size == 0 && !u->qcow2) {
         /* An empty image (Glance allows them): no block-store object. */
         pthread_mutex_lock(&img_bs_lock);
@@ -336,6 +350,11 @@ void img_upload(struct api_req *r)
         u->w = NULL;
         fail_upload(u);
         return api_reply_error(r, rc == -ENOSPC ? 413 : 500, "Cannot start the upload: %s", msg);
+    }
+    if (img_pipe_start(u->w, u->h, &u->pipe) < 0) {
+        u->pipe = NULL;
+        fail_upload(u);     /* aborts the writer */
+        return api_reply_error(r, 500, "Out of memory for the upload.");
     }
     api_req_stream_body(r, on_chunk, on_end, u);
     return;

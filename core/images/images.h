@@ -200,6 +200,10 @@ struct image_hasher;   /* MD5 + SHA-512 side by side */
 
 struct image_hasher *image_hasher_new(void);
 void image_hasher_update(struct image_hasher *h, const void *buf, size_t len);
+/* The two digests separately, in order, each from one thread at a time
+ * (an upload may run them on two threads: they share no state). */
+void image_hasher_update_md5(struct image_hasher *h, const void *buf, size_t len);
+void image_hasher_update_sha512(struct image_hasher *h, const void *buf, size_t len);
 /* Writes the hex digests (33 and 129 bytes with the NUL). */
 void image_hasher_final(struct image_hasher *h, char md5_hex[33],
                         char sha512_hex[129]);
