@@ -1,7 +1,8 @@
 /* Image uploads: PUT /v2/images/{id}/file streams the body straight into
  * a block-store image writer while MD5 and SHA-512 are computed on the
- * same chunks (never the whole image in memory). Hashing runs outside the
- * block-store lock, so concurrent uploads hash in parallel.
+ * same chunks (never the whole image in memory): MD5 on the request
+ * thread, SHA-512 and the appends on the upload's writer thread
+ * (image_pipe.c), so hashing and disk writes overlap.
  *
  * Order of durable steps for an upload (DESIGN.md, "Storage"):
  *   1. one transaction: queued -> saving, with a fresh upload nonce;
