@@ -52,6 +52,12 @@
  *
  * Errors: functions return 0 (or a count) or a negative errno;
  * blockstore_error() then says what went wrong, in words, for this thread.
+ *
+ * Threads: a store is used by one thread at a time (callers serialise their
+ * calls); the extmap of an open read-only handle touches only its own ring
+ * and descriptors, so another thread may read through it meanwhile. An
+ * object may be deleted while a read-only handle of it is open: that
+ * handle's reads are then undefined (callers wait for their readers).
  */
 #ifndef PICOSTACK_BLOCKSTORE_H
 #define PICOSTACK_BLOCKSTORE_H

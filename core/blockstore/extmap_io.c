@@ -518,6 +518,26 @@ static int simple_segments(const struct extmap *m, const struct extmap_req *q)
     return n;
 }
 
+static int start_io(struct extmap *m, struct extmap_req *q, int fd, char *buf, uint32_t len,
+                    uint64_t off)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&m->ring);
+    if (!sqe) {
+        io_uring_submit(&m->ring);
+        sqe = io_uring_get_sqe(&m->ring);
+    }
+    if (!sqe)
+        return -EAGAIN;
+    if (q->op == EXTMAP_READ)
+        io_uring_prep_read(sqe, fd, buf, len, off);
+    else
+        io_uring_prep_write(sqe, fd, buf, len, off);
+    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)q);
+    q->pending_++;
+    m->async_sqes++;
+    return 0;
+}
+
 int extmap_queue(struct extmap *m, struct extmap_req *q)
 {
     q->result = 0;
@@ -542,38 +562,51 @@ int extmap_queue(struct extmap *m, struct extmap_req *q)
             break;
         }
     q->pending_ = 1;                     /* held until every SQE is prepared */
-    for (uint64_t off = q->offset, end = q->offset + q->len; off < end;) {
-        uint64_t vcl = off >> EXTMAP_CLUSTER_SHIFT;
-        uint32_t coff = (uint32_t)(off & (EXTMAP_CLUSTER_SIZE - 1));
-        uint32_t clen = end - off < EXTMAP_CLUSTER_SIZE - coff ? (uint32_t)(end - off)
-                                                              : EXTMAP_CLUSTER_SIZE - coff;
-        char *ubuf = (char *)q->buf + (off - q->offset);
-        uint64_t v = extmap_entry(m, vcl) & VAL_MASK;
-        if (v <= VAL_ZERO) {
-            memset(ubuf, 0, clen);
-        } else {
-            uint64_t base;
-            int fd = fd_of(m, v - 2, &base);
-            struct io_uring_sqe *sqe = io_uring_get_sqe(&m->ring);
-            if (!sqe) {
-                io_uring_submit(&m->ring);
-                sqe = io_uring_get_sqe(&m->ring);
+    /* clusters that follow each other in one file become one operation */
+    int run_fd = -1;
+    uint64_t run_off = 0;
+    uint32_t run_len = 0;
+    char *run_buf = NULL;
+    for (uint64_t off = q->offset, end = q->offset + q->len; off <= end;) {
+        int fd = -1;
+        uint64_t base = 0;
+        uint32_t coff = 0, clen = 0;
+        char *ubuf = NULL;
+        if (off < end) {
+            uint64_t vcl = off >> EXTMAP_CLUSTER_SHIFT;
+            coff = (uint32_t)(off & (EXTMAP_CLUSTER_SIZE - 1));
+            clen = end - off < EXTMAP_CLUSTER_SIZE - coff ? (uint32_t)(end - off)
+                                                          : EXTMAP_CLUSTER_SIZE - coff;
+            ubuf = (char *)q->buf + (off - q->offset);
+            uint64_t v = extmap_entry(m, vcl) & VAL_MASK;
+            if (v <= VAL_ZERO) {
+                memset(ubuf, 0, clen);
+            } else {
+                fd = fd_of(m, v - 2, &base);
+                if (q->op == EXTMAP_WRITE)
+                    m->files_written |= 1ull << ((v - 2) >> EXTMAP_FILE_SHIFT);
             }
-            if (!sqe) {
+        }
+        if (run_len && (fd != run_fd || base + coff != run_off + run_len ||
+                        run_len + clen > (1u << 20))) {
+            int e = start_io(m, q, run_fd, run_buf, run_len, run_off);
+            if (e < 0) {
                 if (q->result == 0)
-                    q->result = -EAGAIN;
+                    q->result = e;
                 break;
             }
-            if (q->op == EXTMAP_READ)
-                io_uring_prep_read(sqe, fd, ubuf, clen, base + coff);
-            else {
-                io_uring_prep_write(sqe, fd, ubuf, clen, base + coff);
-                m->files_written |= 1ull << ((v - 2) >> EXTMAP_FILE_SHIFT);
-            }
-            io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)q);
-            q->pending_++;
-            m->async_sqes++;
+            run_len = 0;
         }
+        if (fd >= 0) {
+            if (!run_len) {
+                run_fd = fd;
+                run_off = base + coff;
+                run_buf = ubuf;
+            }
+            run_len += clen;
+        }
+        if (off == end)
+            break;
         off += clen;
     }
     if (--q->pending_ == 0)

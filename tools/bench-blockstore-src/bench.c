@@ -157,30 +157,31 @@ static double median(double *v, int n)
     return v[n / 2];
 }
 
-static double lmdb_commit_ms(void)
+/* A bare durable LMDB commit (one small put) in an environment of its own
+ * on the same filesystem. */
+struct bare { MDB_env *env; int n; };
+
+static int bare_open(struct bare *b)
 {
     char path[4300];
     snprintf(path, sizeof(path), "%s/lmdb-bare", dir);
     mkdir(path, 0700);
-    MDB_env *env;
-    MDB_dbi dbi;
+    b->n = 0;
+    return mdb_env_create(&b->env) || mdb_env_open(b->env, path, MDB_NOTLS, 0600) ? -1 : 0;
+}
+
+static double bare_commit_ms(struct bare *b)
+{
     MDB_txn *t;
-    double v[21];
-    if (mdb_env_create(&env) || mdb_env_open(env, path, MDB_NOTLS, 0600))
+    MDB_dbi dbi;
+    char key[16];
+    snprintf(key, sizeof(key), "k%d", b->n++);
+    MDB_val k = { strlen(key), key }, val = { 8, key };
+    double t0 = now();
+    if (mdb_txn_begin(b->env, NULL, 0, &t) || mdb_dbi_open(t, NULL, 0, &dbi) ||
+        mdb_put(t, dbi, &k, &val, 0) || mdb_txn_commit(t))
         return -1;
-    for (int i = 0; i < 21; i++) {
-        double t0 = now();
-        mdb_txn_begin(env, NULL, 0, &t);
-        mdb_dbi_open(t, NULL, 0, &dbi);
-        char key[16];
-        snprintf(key, sizeof(key), "k%d", i);
-        MDB_val k = { strlen(key), key }, val = { 64, path };
-        mdb_put(t, dbi, &k, &val, 0);
-        mdb_txn_commit(t);
-        v[i] = (now() - t0) * 1e3;
-    }
-    mdb_env_close(env);
-    return median(v, 21);
+    return (now() - t0) * 1e3;
 }
 
 static void fill(struct blockstore *bs, const char *name, uint64_t bytes, char *buf)
@@ -202,31 +203,14 @@ static void fill(struct blockstore *bs, const char *name, uint64_t bytes, char *
         die("fill close", r);
 }
 
-/* median time of snapshot and of clone of `disk`, in ms */
-static void snap_clone_ms(struct blockstore *bs, const char *disk, double *snap, double *clone)
+static double timed(int (*op)(struct blockstore *, const char *, const char *),
+                    struct blockstore *bs, const char *a, const char *b)
 {
-    double s[11], c[11];
-    char name[64];
-    for (int i = 0; i < 11; i++) {
-        snprintf(name, sizeof(name), "%s-s%d", disk, i);
-        double t0 = now();
-        int r = blockstore_snapshot(bs, disk, name);
-        s[i] = (now() - t0) * 1e3;
-        if (r < 0)
-            die("snapshot", r);
-    }
-    for (int i = 0; i < 11; i++) {
-        char cn[64];
-        snprintf(name, sizeof(name), "%s-s0", disk);
-        snprintf(cn, sizeof(cn), "%s-c%d", disk, i);
-        double t0 = now();
-        int r = blockstore_clone(bs, name, cn);
-        c[i] = (now() - t0) * 1e3;
-        if (r < 0)
-            die("clone", r);
-    }
-    *snap = median(s, 11);
-    *clone = median(c, 11);
+    double t0 = now();
+    int r = op(bs, a, b);
+    if (r < 0)
+        die("snapshot/clone", r);
+    return (now() - t0) * 1e3;
 }
 
 static int rm_entry(const char *p, const struct stat *s, int f, struct FTW *w)
@@ -282,11 +266,6 @@ int main(int argc, char **argv)
              (unsigned long long)size);
     if (system(cmd) != 0)
         fprintf(stderr, "bench-blockstore: fio fill failed\n");
-    double f_rr = fio(raw, "randread", "4k"), f_rw = fio(raw, "randwrite", "4k");
-    double f_sr = fio(raw, "read", "1M"), f_sw = fio(raw, "write", "1M");
-    double f_cw = fio(raw, "randwrite", "64k");
-    unlink(raw);
-
     struct blockstore *bs;
     int r = blockstore_open(store, BLOCKSTORE_CREATE, NULL, &bs);
     if (r < 0)
@@ -294,33 +273,36 @@ int main(int argc, char **argv)
     if ((r = blockstore_create(bs, "w", size)) < 0)
         die("create", r);
     fill(bs, "w", size, buf);
-    struct blockstore_disk *d;
-    if ((r = blockstore_disk_open(bs, "w", 0, &d)) < 0)
-        die("open", r);
-    struct extmap *m = blockstore_disk_map(d);
-    double w_rr = run(m, RAND_READ, 4096, buf), w_rw = run(m, RAND_WRITE, 4096, buf);
-    double w_sr = run(m, SEQ_READ, 1 << 20, buf), w_sw = run(m, SEQ_WRITE, 1 << 20, buf);
-    blockstore_disk_close(d);
-
-    /* a clone of it: first writes copy on write */
+    /* clones of it: c3 for the workloads, c1 and c2 for first writes */
     if ((r = blockstore_snapshot(bs, "w", "w-snap")) < 0 ||
         (r = blockstore_clone(bs, "w-snap", "c1")) < 0 ||
         (r = blockstore_clone(bs, "w-snap", "c2")) < 0 ||
         (r = blockstore_clone(bs, "w-snap", "c3")) < 0)
         die("snapshot/clone", r);
-    blockstore_disk_open(bs, "c1", 0, &d);
-    m = blockstore_disk_map(d);
-    double c_first4k = run(m, FIRST_WRITE, 4096, buf);
-    blockstore_disk_close(d);
+    struct blockstore_disk *dw, *dc, *d;
+    if ((r = blockstore_disk_open(bs, "w", 0, &dw)) < 0 ||
+        (r = blockstore_disk_open(bs, "c3", 0, &dc)) < 0)
+        die("open", r);
+    struct extmap *mw = blockstore_disk_map(dw), *mc = blockstore_disk_map(dc);
+    /* each workload: fio, the written disk, the clone, back to back */
+    double f_rr = fio(raw, "randread", "4k"), w_rr = run(mw, RAND_READ, 4096, buf);
+    double c_rr = run(mc, RAND_READ, 4096, buf);
+    double f_rw = fio(raw, "randwrite", "4k"), w_rw = run(mw, RAND_WRITE, 4096, buf);
+    double c_rw = run(mc, RAND_WRITE, 4096, buf);
+    double f_sr = fio(raw, "read", "1M"), w_sr = run(mw, SEQ_READ, 1 << 20, buf);
+    double c_sr = run(mc, SEQ_READ, 1 << 20, buf);
+    double f_sw = fio(raw, "write", "1M"), w_sw = run(mw, SEQ_WRITE, 1 << 20, buf);
+    double c_sw = run(mc, SEQ_WRITE, 1 << 20, buf);
+    blockstore_disk_close(dw);
+    blockstore_disk_close(dc);
+    double f_cw = fio(raw, "randwrite", "64k");
     blockstore_disk_open(bs, "c2", 0, &d);
-    m = blockstore_disk_map(d);
-    double c_first64k = run(m, FIRST_WRITE, CS, buf);
+    double c_first64k = run(blockstore_disk_map(d), FIRST_WRITE, CS, buf);
     blockstore_disk_close(d);
-    blockstore_disk_open(bs, "c3", 0, &d);
-    m = blockstore_disk_map(d);
-    double c_rr = run(m, RAND_READ, 4096, buf), c_rw = run(m, RAND_WRITE, 4096, buf);
-    double c_sr = run(m, SEQ_READ, 1 << 20, buf), c_sw = run(m, SEQ_WRITE, 1 << 20, buf);
+    blockstore_disk_open(bs, "c1", 0, &d);
+    double c_first4k = run(blockstore_disk_map(d), FIRST_WRITE, 4096, buf);
     blockstore_disk_close(d);
+    unlink(raw);
     for (const char *n = "c1"; n; n = !strcmp(n, "c1") ? "c2" : !strcmp(n, "c2") ? "c3" : NULL)
         blockstore_delete(bs, n);
     blockstore_delete(bs, "w-snap");
@@ -347,10 +329,30 @@ int main(int argc, char **argv)
         die("create", r);
     fill(bs, "g1", written, buf);
     fill(bs, "g64", written, buf);
-    snap_clone_ms(bs, "g1", &s1, &c1);
-    snap_clone_ms(bs, "g64", &s64, &c64);
+    /* interleaved, so that the shared disk's moods hit all five alike */
+    struct bare bare;
+    if (bare_open(&bare) < 0)
+        die("bare LMDB env", -EIO);
+    double vs1[11], vs64[11], vc1[11], vc64[11], vl[11];
+    for (int i = 0; i < 11; i++) {
+        char n1[32], n64[32], m1[32], m64[32];
+        snprintf(n1, sizeof(n1), "g1-s%d", i);
+        snprintf(n64, sizeof(n64), "g64-s%d", i);
+        snprintf(m1, sizeof(m1), "g1-c%d", i);
+        snprintf(m64, sizeof(m64), "g64-c%d", i);
+        vl[i] = bare_commit_ms(&bare);
+        vs1[i] = timed(blockstore_snapshot, bs, "g1", n1);
+        vs64[i] = timed(blockstore_snapshot, bs, "g64", n64);
+        vc1[i] = timed(blockstore_clone, bs, "g1-s0", m1);
+        vc64[i] = timed(blockstore_clone, bs, "g64-s0", m64);
+    }
+    mdb_env_close(bare.env);
     blockstore_close(bs);
-    double lm = lmdb_commit_ms();
+    s1 = median(vs1, 11);
+    s64 = median(vs64, 11);
+    c1 = median(vc1, 11);
+    c64 = median(vc64, 11);
+    double lm = median(vl, 11);
     printf("\n%-36s %12s %12s\n", "metadata (median of 11, ms)", "snapshot", "clone");
     printf("  1 GiB disk, %4llu MiB written        %12.3f %12.3f\n",
            (unsigned long long)(written >> 20), s1, c1);
