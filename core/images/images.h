@@ -36,7 +36,7 @@
 #define IMAGE_ID_LEN 36                   /* canonical UUID text */
 #define IMAGE_LIST_DEFAULT_LIMIT 25
 #define IMAGE_LIST_MAX_LIMIT 1000
-#define IMAGE_MAX_PROPERTY_LEN 255        /* Glance's limit on keys and values */
+#define IMAGE_MAX_PROPERTY_LEN 255        /* Glance's limit on property names and tags */
 
 struct image_err {
     int status;          /* HTTP status for the client: 400, 403, 404, 409 ... */
