@@ -35,6 +35,9 @@ json_t *img_load_visible(struct api_req *r, struct store_txn *t, const char *id,
 /* Replies with an image_err (204 as an empty reply). */
 void img_reply_err(struct api_req *r, const struct image_err *err);
 
+/* image_schemas.c: GET /v2/schemas/{name}. */
+void img_schema(struct api_req *r);
+
 /* image_members.c: the members API. */
 void img_list_members(struct api_req *r);
 void img_add_member(struct api_req *r);

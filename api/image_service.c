@@ -604,6 +604,7 @@ static int image_init(struct api_server *srv)
 static const struct api_route routes[] = {
     { "GET",    "",                                 versions_root, API_PUBLIC },
     { "GET",    "/versions",                        versions_list, API_PUBLIC },
+    { "GET",    "/v2/schemas/{}",                   img_schema,    0 },
     { "GET",    "/v2/images",                       list_images,   0 },
     { "POST",   "/v2/images",                       create_image,  0 },
     { "GET",    "/v2/images/{}",                    show_image,    0 },

@@ -45,6 +45,8 @@ static void t_errors(struct pd *d)
     CHECK(jstr(v0, "id") && strcmp(jstr(v0, "status"), "CURRENT") == 0);
     resp_free(&r);
     CHECK(status_of(d, "GET", "/image/versions", NULL, NULL, NULL) == 200);
+    /* The schemas python-glanceclient reads. */
+    CHECK(status_of(d, "GET", "/image/v2/schemas/image", NULL, NULL, NULL) == 401);
 
     /* 401 without or with a bad token. */
     CHECK(status_of(d, "GET", "/image/v2/images", NULL, NULL, NULL) == 401);
@@ -52,6 +54,16 @@ static void t_errors(struct pd *d)
 
     char *tok = admin_token(d);
     CHECK(tok != NULL);
+    static const char *const schemas[] = { "image", "images", "member", "members" };
+    for (size_t i = 0; i < 4; i++) {
+        char sp[64];
+        snprintf(sp, sizeof sp, "/image/v2/schemas/%s", schemas[i]);
+        req(d, "GET", sp, tok, NULL, NULL, &r);
+        CHECK(r.status == 200 && jstr(r.json, "name") && strcmp(jstr(r.json, "name"), schemas[i]) == 0,
+              "schema %s: %ld", schemas[i], r.status);
+        resp_free(&r);
+    }
+    CHECK(status_of(d, "GET", "/image/v2/schemas/nope", tok, NULL, NULL) == 404);
     /* Unknown ids (and names tried as ids) are 404, as clients expect. */
     CHECK(status_of(d, "GET", "/image/v2/images/cirros", tok, NULL, NULL) == 404);
     CHECK(status_of(d, "GET", "/image/v2/images/00000000-0000-4000-8000-000000000000", tok, NULL, NULL) == 404);
