@@ -184,6 +184,11 @@ static int finish(struct api_req *r, struct upload *u, int64_t vsize)
         return -1;
     }
     image_private_set(img, "upload", NULL);
+    /* Where volumes find the disk to clone (IMAGE_DISK): the converted
+     * disk of a qcow2, the bytes themselves otherwise; none if empty. */
+    char disk[64];
+    img_disk_name(disk, u->id);
+    image_private_set(img, IMAGE_DISK, u->qcow2 ? disk : u->size ? u->id : NULL);
     int rc = image_db_put(t, img_db(), img);
     json_decref(img);
     if (rc < 0) {

@@ -33,6 +33,11 @@
 #include <jansson.h>
 
 #define IMAGE_PRIVATE_KEY "_picostack"   /* internal fields; never shown */
+/* The private field naming the block-store object a volume made from an
+ * active image clones (image_private_get(img, IMAGE_DISK)): "ID.disk" for
+ * a qcow2 upload (converted), "ID" for the others (their bytes are the
+ * disk), absent for an empty image. */
+#define IMAGE_DISK "disk"
 #define IMAGE_ID_LEN 36                   /* canonical UUID text */
 #define IMAGE_LIST_DEFAULT_LIMIT 25
 #define IMAGE_LIST_MAX_LIMIT 1000
