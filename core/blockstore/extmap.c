@@ -63,7 +63,9 @@ int extmap_create(const struct extmap_config *cfg, struct extmap **out)
                                                                  : cfg->journal_offset;
     int r = grow_l1(m, cfg->size);
     if (r == 0) {
-        int q = io_uring_queue_init(EXTMAP_QUEUE_DEPTH * 2, &m->ring, 0);
+        int q = io_uring_queue_init(EXTMAP_QUEUE_DEPTH * 2, &m->ring, IORING_SETUP_COOP_TASKRUN);
+        if (q == -EINVAL)     /* an older kernel */
+            q = io_uring_queue_init(EXTMAP_QUEUE_DEPTH * 2, &m->ring, 0);
         if (q < 0)
             r = q;
         else

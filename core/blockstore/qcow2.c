@@ -30,7 +30,24 @@ struct qcow2 {
     uint64_t l1_offset;
     uint64_t *l2;               /* one table */
     char *data, *comp;          /* one cluster, and compressed input */
+    unsigned char *used;        /* host clusters of L2 tables and data seen */
+    uint64_t inflated;          /* bytes inflated from compressed clusters */
 };
+
+#define MAX_USED_BITMAP (64u << 20)
+#define DEFLATE_MAX_RATIO 1032  /* deflate never expands input more than this */
+
+/* Every L2 table and uncompressed data cluster is used once: an image
+ * that points twice at the same host cluster would have us write (and
+ * allocate) far more than the file holds. */
+static int claim(struct qcow2 *q, uint64_t host)
+{
+    uint64_t c = host >> q->cluster_bits;
+    if (q->used[c >> 3] & (1u << (c & 7)))
+        return -1;
+    q->used[c >> 3] |= (unsigned char)(1u << (c & 7));
+    return 0;
+}
 
 static uint64_t be64(const unsigned char *p)
 {
@@ -148,7 +165,12 @@ int qcow2_open(qcow2_pread_fn rd, void *ctx, uint64_t file_size, struct qcow2 **
         q->l2 = malloc(q->cluster_size);
         q->data = malloc(q->cluster_size);
         q->comp = malloc(2 * (size_t)q->cluster_size + 1024);
-        if (!q->l1 || !q->l2 || !q->data || !q->comp)
+        uint64_t bits = (file_size >> q->cluster_bits) + 1;
+        if (bits / 8 + 1 > MAX_USED_BITMAP)
+            r = bad("file too large for its cluster size");
+        else
+            q->used = calloc(bits / 8 + 1, 1);
+        if (r == 0 && (!q->l1 || !q->l2 || !q->data || !q->comp || !q->used))
             r = -ENOMEM;
     }
     if (r == 0 && q->l1_size && (r = rd(ctx, q->l1, (size_t)q->l1_size * 8, q->l1_offset)) < 0)
@@ -171,6 +193,7 @@ void qcow2_close(struct qcow2 *q)
     free(q->l2);
     free(q->data);
     free(q->comp);
+    free(q->used);
     free(q);
 }
 
@@ -217,6 +240,8 @@ int qcow2_read_all(struct qcow2 *q, int (*fn)(void *ctx, uint64_t off, const voi
             continue;
         if (l2off % q->cluster_size || !range_ok(q, l2off, q->cluster_size, 1))
             return bad("L2 table offset outside the file or unaligned");
+        if (claim(q, l2off) < 0)
+            return bad("an L2 table is used twice");
         int r = q->rd(q->ctx, q->l2, q->cluster_size, l2off);
         if (r < 0)
             return bs_fail(r, "reading an L2 table: %s", strerror(-r));
@@ -228,6 +253,9 @@ int qcow2_read_all(struct qcow2 *q, int (*fn)(void *ctx, uint64_t off, const voi
             size_t len = q->size - voff < q->cluster_size ? (size_t)(q->size - voff)
                                                             : q->cluster_size;
             if (e & L2_COMPRESSED) {
+                q->inflated += q->cluster_size;
+                if (q->inflated > DEFLATE_MAX_RATIO * q->file_size + q->cluster_size)
+                    return bad("compressed clusters inflate to more than the file can hold");
                 if ((r = inflate_cluster(q, e)) < 0)
                     return r;
             } else {
@@ -240,6 +268,8 @@ int qcow2_read_all(struct qcow2 *q, int (*fn)(void *ctx, uint64_t off, const voi
                     continue;                   /* unallocated */
                 if (host % q->cluster_size || !range_ok(q, host, len, 1))
                     return bad("data cluster outside the file or unaligned");
+                if (claim(q, host) < 0)
+                    return bad("a host cluster is used twice (or is an L2 table)");
                 if ((r = q->rd(q->ctx, q->data, len, host)) < 0)
                     return bs_fail(r, "reading a data cluster: %s", strerror(-r));
             }

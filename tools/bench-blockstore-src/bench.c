@@ -273,8 +273,13 @@ int main(int argc, char **argv)
     if ((r = blockstore_create(bs, "w", size)) < 0)
         die("create", r);
     fill(bs, "w", size, buf);
-    /* clones of it: c3 for the workloads, c1 and c2 for first writes */
-    if ((r = blockstore_snapshot(bs, "w", "w-snap")) < 0 ||
+    /* its twin, written the same way, gives the clones (snapshotting w itself
+     * would make w's own writes copy): c3 for the workloads, c1 and c2 for
+     * first writes */
+    if ((r = blockstore_create(bs, "w2", size)) < 0)
+        die("create", r);
+    fill(bs, "w2", size, buf);
+    if ((r = blockstore_snapshot(bs, "w2", "w-snap")) < 0 ||
         (r = blockstore_clone(bs, "w-snap", "c1")) < 0 ||
         (r = blockstore_clone(bs, "w-snap", "c2")) < 0 ||
         (r = blockstore_clone(bs, "w-snap", "c3")) < 0)
@@ -306,6 +311,7 @@ int main(int argc, char **argv)
     for (const char *n = "c1"; n; n = !strcmp(n, "c1") ? "c2" : !strcmp(n, "c2") ? "c3" : NULL)
         blockstore_delete(bs, n);
     blockstore_delete(bs, "w-snap");
+    blockstore_delete(bs, "w2");
 
     printf("\n%-36s %12s %12s %9s\n", "throughput", "blockstore", "fio raw", "ratio");
     printf(" written disk:\n");

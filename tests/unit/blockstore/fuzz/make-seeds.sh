@@ -39,6 +39,11 @@ put("bad-l1-reserved-bits.qcow2", base, l1_off, ">Q", (1 << 63) | l2_off | 1)
 put("bad-l2-past-end.qcow2", base, l1_off, ">Q", (1 << 63) | (1 << 45))
 put("bad-data-past-end.qcow2", base, l2_off, ">Q", (1 << 63) | (1 << 44))
 put("bad-data-unaligned.qcow2", base, l2_off, ">Q", (1 << 63) | (l2_off + 3))
+e0 = struct.unpack_from(">Q", base, l2_off)[0]
+put("bad-data-twice.qcow2", base, l2_off + 8, ">Q", e0)
+put("bad-data-on-l2.qcow2", base, l2_off, ">Q", (1 << 63) | l2_off)
+l1b = bytearray(base); struct.pack_into(">Q", l1b, l1_off + 8, struct.unpack_from(">Q", base, l1_off)[0])
+open(os.path.join(d, "bad-l2-twice.qcow2"), "wb").write(l1b)
 open(os.path.join(d, "bad-truncated-header.qcow2"), "wb").write(base[:50])
 open(os.path.join(d, "bad-truncated-l1.qcow2"), "wb").write(base[:l1_off + 4])
 # compressed: an entry claiming a huge compressed length, and garbage deflate data
