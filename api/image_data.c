@@ -1,18 +1,7 @@
-/* Image data: PUT /v2/images/{id}/file streams the body straight into a
- * block-store image writer while MD5 and SHA-512 are computed on the same
- * chunks (never the whole image in memory); GET .../file streams it back,
- * with Content-MD5 and single byte ranges.
- *
- * Order of durable steps for an upload (DESIGN.md, "Storage"):
- *   1. one transaction: queued -> saving, with a fresh upload nonce;
- *   2. the data goes to a block-store writer, outside any transaction;
- *   3. the writer commits (the data is durable);
- *   4. one transaction: saving -> active with size and checksums, only if
- *      the record is still this upload's (same nonce, still saving).
- * A failure or a cut-off client aborts the writer (freeing everything) and
- * puts the record back to queued; a crash anywhere is repaired at the next
- * start by img_recover(): saving -> queued, and any block-store image that
- * no active record owns is deleted. */
+/* Image data in the block store: GET /v2/images/{id}/file streams it
+ * back (Content-MD5, single byte ranges), deletions wait for the last
+ * reader, and at start the leftovers of a crash are put right. Uploads are
+ * in image_upload.c. */
 #include "api/image_internal.h"
 #include "core/blockstore/blockstore.h"
 #include "core/store/store.h"
@@ -27,26 +16,66 @@
 
 /* The block store is not thread-safe and the server runs requests on
  * several threads: every call into it (but reads through an open
- * read-only handle, which has its own ring and descriptors) holds bs_lock.
- * Hashing runs outside it, so concurrent uploads hash in parallel. */
-static pthread_mutex_t bs_lock = PTHREAD_MUTEX_INITIALIZER;
-#define BS(call) ({ pthread_mutex_lock(&bs_lock); __auto_type _r = (call); \
-                    pthread_mutex_unlock(&bs_lock); _r; })
+ * read-only handle, which has its own ring and descriptors) holds
+ * img_bs_lock (image_internal.h). */
+pthread_mutex_t img_bs_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The data objects of image ID in the block store: the uploaded bytes as
  * they came ("ID"), and for qcow2 the converted disk ("ID.disk"). */
-static void disk_name(char out[64], const char *id)
+void img_disk_name(char out[64], const char *id)
 {
     snprintf(out, 64, "%s.disk", id);
 }
+
+/* Images being read: the block store lets an object be deleted under a
+ * read-only handle (its clusters would be freed and reused while a
+ * download still reads them), so deletion waits for the last reader.
+ * Under img_bs_lock. */
+struct reader {
+    struct reader *next;
+    char id[STORE_ID_LEN + 1];
+    int count;
+    bool doomed;          /* deleted meanwhile: the last reader frees it */
+};
+static struct reader *readers;
+
+static struct reader *reader_find(const char *id)
+{
+    for (struct reader *rd = readers; rd; rd = rd->next)
+        if (strcmp(rd->id, id) == 0)
+            return rd;
+    return NULL;
+}
+
+static void reader_drop(struct reader *rd)
+{
+    struct reader **p = &readers;
+    while (*p != rd)
+        p = &(*p)->next;
+    *p = rd->next;
+    free(rd);
+}
+
+static void delete_objects(struct blockstore *bs, const char *id);
 
 void img_delete_data(const char *id)
 {
     struct blockstore *bs = img_bs();
     if (!bs)
         return;
+    pthread_mutex_lock(&img_bs_lock);
+    struct reader *rd = reader_find(id);
+    if (rd)
+        rd->doomed = true;
+    pthread_mutex_unlock(&img_bs_lock);
+    if (!rd)
+        delete_objects(bs, id);
+}
+
+static void delete_objects(struct blockstore *bs, const char *id)
+{
     char disk[64];
-    disk_name(disk, id);
+    img_disk_name(disk, id);
     int rc = BS(blockstore_delete(bs, id));
     if (rc < 0 && rc != -ENOENT)
         fprintf(stderr, "picostackd: image %s: cannot free its data: %s\n", id, blockstore_error());
@@ -55,262 +84,10 @@ void img_delete_data(const char *id)
         fprintf(stderr, "picostackd: image %s: cannot free its disk: %s\n", disk, blockstore_error());
 }
 
-/* ---- upload ---- */
-
-struct upload {
-    char id[STORE_ID_LEN + 1];
-    char nonce[STORE_ID_LEN + 1];
-    bool qcow2;
-    struct blockstore_writer *w;
-    struct image_hasher *h;
-    uint64_t size;
-    unsigned char head[64];   /* the first bytes: the qcow2 header */
-    size_t headlen;
-};
-
-/* Frees u (aborting its writer, if any). */
-static void upload_free(struct upload *u)
-{
-    if (u->w) {
-        pthread_mutex_lock(&bs_lock);
-        blockstore_image_abort(u->w);
-        pthread_mutex_unlock(&bs_lock);
-    }
-    image_hasher_free(u->h);
-    free(u);
-}
-
-/* Puts the record back to queued if it is still this upload's. */
-static void revert_to_queued(struct upload *u)
-{
-    struct store_txn *t;
-    if (store_begin(image_db_store(img_db()), true, &t) < 0)
-        return;
-    json_t *img = NULL;
-    const char *nonce;
-    if (image_db_get(t, img_db(), u->id, &img) == 0 &&
-        (nonce = image_private_get(img, "upload")) && strcmp(nonce, u->nonce) == 0 &&
-        strcmp(image_status(img), "saving") == 0) {
-        char now[32];
-        image_timestamp(now);
-        image_upload_abort(img, now);
-        image_private_set(img, "upload", NULL);
-        if (image_db_put(t, img_db(), img) == 0) {
-            json_decref(img);
-            if (store_commit(t) < 0)
-                fprintf(stderr, "picostackd: image %s: cannot put it back to queued\n", u->id);
-            return;
-        }
-    }
-    json_decref(img);
-    store_abort(t);
-}
-
-static int on_chunk(struct api_req *r, void *ctx, const void *data, size_t len)
-{
-    (void)r;
-    struct upload *u = ctx;
-    if (u->headlen < sizeof u->head) {
-        size_t n = sizeof u->head - u->headlen;
-        if (n > len)
-            n = len;
-        memcpy(u->head + u->headlen, data, n);
-        u->headlen += n;
-    }
-    image_hasher_update(u->h, data, len);
-    int rc = BS(blockstore_image_append(u->w, data, len));
-    if (rc < 0)
-        return rc;
-    u->size += len;
-    return 0;
-}
-
-/* qcow2: convert the stored bytes into a disk volumes clone ("ID.disk"),
- * through a scratch copy, since the qcow2 reader wants a file. */
-static int convert_qcow2(struct upload *u, char *why, size_t whylen)
-{
-    char tmp[4200], disk[64];
-    snprintf(tmp, sizeof tmp, "%s/blocks/upload-%s.qcow2", img_data_dir(), u->id);
-    disk_name(disk, u->id);
-    int rc = BS(blockstore_export(img_bs(), u->id, tmp, BLOCKSTORE_FMT_RAW));
-    if (rc == 0)
-        rc = BS(blockstore_import(img_bs(), tmp, disk, BLOCKSTORE_FMT_QCOW2, NULL, NULL));
-    if (rc < 0)
-        snprintf(why, whylen, "%s", blockstore_error());
-    unlink(tmp);
-    return rc;
-}
-
-/* Step 4: saving -> active, if the record is still ours. */
-static int finish(struct api_req *r, struct upload *u, int64_t vsize)
-{
-    char md5[33], sha[129], now[32];
-    image_hasher_final(u->h, md5, sha);
-    image_timestamp(now);
-    struct store_txn *t = img_txn(r, true);
-    if (!t)
-        return -1;
-    json_t *img = NULL;
-    const char *nonce;
-    if (image_db_get(t, img_db(), u->id, &img) < 0 ||
-        !(nonce = image_private_get(img, "upload")) || strcmp(nonce, u->nonce) != 0) {
-        store_abort(t);
-        json_decref(img);
-        api_reply_error(r, 409, "Image %s was deleted or changed during the upload.", u->id);
-        return -1;
-    }
-    struct image_err err;
-    if (image_upload_finish(img, (int64_t)u->size, vsize, md5, sha, now, &err) < 0) {
-        store_abort(t);
-        json_decref(img);
-        img_reply_err(r, &err);
-        return -1;
-    }
-    image_private_set(img, "upload", NULL);
-    int rc = image_db_put(t, img_db(), img);
-    json_decref(img);
-    if (rc < 0) {
-        store_abort(t);
-        api_reply_error(r, 500, "Cannot store image %s: %s", u->id, strerror(-rc));
-        return -1;
-    }
-    return img_commit(r, t) ? 0 : -1;
-}
-
-/* Frees the writer's data (if any), puts the record back to queued, and
- * frees u. */
-static void fail_upload(struct upload *u)
-{
-    if (u->w) {
-        pthread_mutex_lock(&bs_lock);
-        blockstore_image_abort(u->w);
-        pthread_mutex_unlock(&bs_lock);
-        u->w = NULL;
-    }
-    revert_to_queued(u);
-    upload_free(u);
-}
-
-static void on_end(struct api_req *r, void *ctx, int err)
-{
-    struct upload *u = ctx;
-    if (err < 0) {
-        const char *why = err == -ECONNRESET ? NULL : blockstore_error();
-        char msg[256];
-        snprintf(msg, sizeof msg, "%s", why ? why : "");
-        fail_upload(u);
-        if (err == -ENOSPC || err == -EFBIG)
-            api_reply_error(r, 413, "Image storage media is full: %s", msg);
-        else if (err != -ECONNRESET)
-            api_reply_error(r, 500, "Error storing the image data: %s (%s)", strerror(-err), msg);
-        return;
-    }
-    int rc = 0;
-    if (u->size == 0 && !u->qcow2) {
-        /* An empty image (Glance allows them): no block-store object. */
-        pthread_mutex_lock(&bs_lock);
-        blockstore_image_abort(u->w);
-        pthread_mutex_unlock(&bs_lock);
-    } else {
-        rc = BS(blockstore_image_commit(u->w));
-    }
-    u->w = NULL;           /* gone after commit or abort, failed or not */
-    if (rc < 0) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "%s", blockstore_error());
-        fail_upload(u);
-        return api_reply_error(r, rc == -ENOSPC ? 413 : 500, "Cannot store the image data: %s", msg);
-    }
-    int64_t vsize = (int64_t)u->size;
-    if (u->qcow2) {
-        vsize = image_qcow2_virtual_size(u->head, u->headlen);
-        char why[256] = "";
-        if (vsize < 0 || convert_qcow2(u, why, sizeof why) < 0) {
-            img_delete_data(u->id);
-            fail_upload(u);
-            return api_reply_error(r, 400, "The data is not a usable qcow2 image%s%s",
-                                   why[0] ? ": " : ".", why);
-        }
-    }
-    if (finish(r, u, vsize) < 0) {
-        /* Replied already. The record is not ours (deleted, changed) or the
-         * commit failed: the data must not outlive it. */
-        img_delete_data(u->id);
-        revert_to_queued(u);
-        upload_free(u);
-        return;
-    }
-    upload_free(u);
-    api_reply_empty(r, 204);
-}
-
-/* PUT /v2/images/{id}/file */
-void img_upload(struct api_req *r)
-{
-    if (!img_bs())
-        return api_reply_error(r, 503, "No block store: image data cannot be stored.");
-    struct image_caller who = img_caller(r);
-    const char *id = api_req_param(r, 0);
-    struct store_txn *t = img_txn(r, true);
-    if (!t)
-        return;
-    json_t *img = img_load_visible(r, t, id, &who);
-    if (!img) {
-        store_abort(t);
-        return;
-    }
-    struct image_err err;
-    char now[32];
-    image_timestamp(now);
-    if (!image_can_modify(img, &who)) {
-        err = (struct image_err){ 403, "You are not permitted to upload data for this image." };
-        goto refuse;
-    }
-    if (image_upload_begin(img, now, &err) < 0)
-        goto refuse;
-    struct upload *u = calloc(1, sizeof *u);
-    if (!u || !(u->h = image_hasher_new())) {
-        free(u);
-        err = (struct image_err){ 500, "Out of memory." };
-        goto refuse;
-    }
-    snprintf(u->id, sizeof u->id, "%s", id);
-    store_new_id(u->nonce);
-    const char *fmt = json_string_value(json_object_get(img, "disk_format"));
-    u->qcow2 = fmt && strcmp(fmt, "qcow2") == 0;
-    image_private_set(img, "upload", u->nonce);
-    int rc = image_db_put(t, img_db(), img);
-    json_decref(img);
-    if (rc < 0) {
-        store_abort(t);
-        upload_free(u);
-        return api_reply_error(r, 500, "Cannot store image %s: %s", id, strerror(-rc));
-    }
-    if (!img_commit(r, t)) {
-        upload_free(u);
-        return;
-    }
-    /* A leftover object of an earlier failed attempt is freed first. */
-    img_delete_data(id);
-    rc = BS(blockstore_image_begin(img_bs(), id, 0, &u->w));
-    if (rc < 0) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "%s", blockstore_error());
-        u->w = NULL;
-        fail_upload(u);
-        return api_reply_error(r, rc == -ENOSPC ? 413 : 500, "Cannot start the upload: %s", msg);
-    }
-    api_req_stream_body(r, on_chunk, on_end, u);
-    return;
-refuse:
-    store_abort(t);
-    json_decref(img);
-    img_reply_err(r, &err);
-}
-
 /* ---- download ---- */
 
 struct download {
+    char id[STORE_ID_LEN + 1];
     struct blockstore_disk *disk;
     struct extmap *map;
     uint64_t start;     /* first byte of the range */
@@ -332,9 +109,18 @@ static long read_range(void *ctx, uint64_t pos, char *buf, size_t max)
 static void download_done(void *ctx)
 {
     struct download *d = ctx;
-    pthread_mutex_lock(&bs_lock);
+    bool free_data = false;
+    pthread_mutex_lock(&img_bs_lock);
     blockstore_disk_close(d->disk);
-    pthread_mutex_unlock(&bs_lock);
+    struct reader *rd = reader_find(d->id);
+    if (rd && --rd->count == 0) {
+        /* The last reader: a delete made meanwhile frees the data now. */
+        free_data = rd->doomed;
+        reader_drop(rd);
+    }
+    pthread_mutex_unlock(&img_bs_lock);
+    if (free_data)
+        delete_objects(img_bs(), d->id);
     free(d);
 }
 
@@ -414,11 +200,28 @@ void img_download(struct api_req *r)
     struct download *d = calloc(1, sizeof *d);
     if (!d)
         return api_reply_error(r, 500, "Out of memory.");
-    int rc = BS(blockstore_disk_open(img_bs(), id, BLOCKSTORE_RDONLY, &d->disk));
+    pthread_mutex_lock(&img_bs_lock);
+    struct reader *rd = reader_find(id);
+    if (!rd && (rd = calloc(1, sizeof *rd))) {
+        snprintf(rd->id, sizeof rd->id, "%s", id);
+        rd->next = readers;
+        readers = rd;
+    }
+    int rc = rd ? blockstore_disk_open(img_bs(), id, BLOCKSTORE_RDONLY, &d->disk) : -ENOMEM;
+    if (rc == 0)
+        rd->count++;
+    else if (rd && rd->count == 0)
+        reader_drop(rd);
+    char why[256];
+    snprintf(why, sizeof why, "%s", rc < 0 ? blockstore_error() : "");
+    pthread_mutex_unlock(&img_bs_lock);
     if (rc < 0) {
         free(d);
-        return api_reply_error(r, 500, "Cannot read the data of image %s: %s", id, blockstore_error());
+        if (rc == -ENOENT)     /* deleted since we read its record */
+            return api_reply_error(r, 404, "No image found with ID %s", id);
+        return api_reply_error(r, 500, "Cannot read the data of image %s: %s", id, why);
     }
+    snprintf(d->id, sizeof d->id, "%s", id);
     d->map = blockstore_disk_map(d->disk);
     d->start = start;
     d->len = len;
@@ -495,6 +298,7 @@ int img_recover(void)
         return rc;
     }
     rc = store_commit(t);
+    img_changed();
     if (rc < 0 || !img_bs())
         return rc;
 

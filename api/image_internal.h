@@ -2,6 +2,8 @@
 #ifndef PICOSTACK_API_IMAGE_INTERNAL_H
 #define PICOSTACK_API_IMAGE_INTERNAL_H
 
+#include <pthread.h>
+
 #include "api/api.h"
 #include "core/images/images.h"
 
@@ -23,6 +25,9 @@ struct image_caller img_caller(struct api_req *r);
 struct store_txn *img_txn(struct api_req *r, bool write);
 /* Commits; replies 500 (returns false) on failure. */
 bool img_commit(struct api_req *r, struct store_txn *t);
+/* Say that image records changed (after a commit made without
+ * img_commit): list caches are dropped. */
+void img_changed(void);
 /* The image {} of the path if the caller may see it: replies 404 (and
  * returns NULL) otherwise. A new reference. */
 json_t *img_load_visible(struct api_req *r, struct store_txn *t, const char *id,
@@ -30,8 +35,41 @@ json_t *img_load_visible(struct api_req *r, struct store_txn *t, const char *id,
 /* Replies with an image_err (204 as an empty reply). */
 void img_reply_err(struct api_req *r, const struct image_err *err);
 
-/* image_data.c: PUT and GET /v2/images/{id}/file. */
+/* image_schemas.c: GET /v2/schemas/{name}. */
+void img_schema(struct api_req *r);
+
+/* image_members.c: the members API. */
+void img_list_members(struct api_req *r);
+void img_add_member(struct api_req *r);
+void img_show_member(struct api_req *r);
+void img_update_member(struct api_req *r);
+void img_delete_member(struct api_req *r);
+
+/* The block store is not thread-safe and requests run on several
+ * threads: every call into it (but reads through an open read-only handle,
+ * which has its own ring and descriptors) holds img_bs_lock. BS(call)
+ * makes one locked call. */
+extern pthread_mutex_t img_bs_lock;
+#define BS(call) ({ pthread_mutex_lock(&img_bs_lock); __auto_type _r = (call); \
+                    pthread_mutex_unlock(&img_bs_lock); _r; })
+/* The block-store name of the disk converted from a qcow2 upload. */
+void img_disk_name(char out[64], const char *id);
+
+/* image_pipe.c: the upload pipeline. img_pipe_write() (the request
+ * thread) computes MD5 and queues the bytes; a writer thread computes
+ * SHA-512 and appends them to w. An append error comes back from a later
+ * img_pipe_write() or from img_pipe_finish(), which waits for the writer
+ * (cancel: drop what is queued), copies the error text to why and frees
+ * the pipe. The writer w itself stays the caller's. */
+struct img_pipe;
+struct blockstore_writer;
+int img_pipe_start(struct blockstore_writer *w, struct image_hasher *h, struct img_pipe **out);
+int img_pipe_write(struct img_pipe *p, const void *data, size_t len);
+int img_pipe_finish(struct img_pipe *p, bool cancel, char *why, size_t whylen);
+
+/* image_upload.c: PUT /v2/images/{id}/file. */
 void img_upload(struct api_req *r);
+/* image_data.c: GET /v2/images/{id}/file. */
 void img_download(struct api_req *r);
 /* Deletes an image's data objects from the block store (no error if none). */
 void img_delete_data(const char *id);

@@ -5,6 +5,8 @@
 #include "core/store/store.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,25 @@ struct store_txn *img_txn(struct api_req *r, bool write)
     return t;
 }
 
+/* ---- the list cache ----
+ * Listing decodes every record; a list is much more frequent than a
+ * change, so the decoded records are kept and reused until the next
+ * committed change. `generation` counts commits (bumped after each); the
+ * cache says which generation it was read at, taken *before* its read
+ * transaction began, so it can only be older than it claims, never newer.
+ * Cached records are never modified (changes load their own copy). */
+static atomic_ulong generation = 1;
+static struct {
+    pthread_mutex_t lock;
+    unsigned long gen;
+    json_t *all;
+} cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+void img_changed(void)
+{
+    atomic_fetch_add(&generation, 1);
+}
+
 bool img_commit(struct api_req *r, struct store_txn *t)
 {
     int rc = store_commit(t);
@@ -56,7 +77,52 @@ bool img_commit(struct api_req *r, struct store_txn *t)
                         "Cannot save the change: %s", strerror(-rc));
         return false;
     }
+    img_changed();
     return true;
+}
+
+static int collect(json_t *img, void *ctx)
+{
+    return json_array_append(ctx, img) == 0 ? 0 : -ENOMEM;
+}
+
+/* Every record (a new reference to a shared, read-only array), read in t,
+ * which began after gen was read. */
+static json_t *all_records(struct store_txn *t, unsigned long gen, int *err)
+{
+    pthread_mutex_lock(&cache.lock);
+    if (cache.all && cache.gen == gen) {
+        json_t *all = json_incref(cache.all);
+        pthread_mutex_unlock(&cache.lock);
+        return all;
+    }
+    pthread_mutex_unlock(&cache.lock);
+    json_t *all = json_array();
+    *err = image_db_scan(t, svc.db, collect, all);
+    if (*err < 0) {
+        json_decref(all);
+        return NULL;
+    }
+    /* Each record also keeps its rendered view (in its private fields,
+     * which are never shown or stored from here), so a list only joins
+     * texts. */
+    size_t i; json_t *img;
+    json_array_foreach(all, i, img) {
+        json_t *view = image_view(img);
+        char *text = view ? json_dumps(view, JSON_COMPACT) : NULL;
+        if (text)
+            image_private_set(img, "view", text);
+        free(text);
+        json_decref(view);
+    }
+    pthread_mutex_lock(&cache.lock);
+    if (!cache.all || cache.gen < gen) {
+        json_decref(cache.all);
+        cache.all = json_incref(all);
+        cache.gen = gen;
+    }
+    pthread_mutex_unlock(&cache.lock);
+    return all;
 }
 
 void img_reply_err(struct api_req *r, const struct image_err *err)
@@ -173,6 +239,43 @@ static void next_link(struct api_req *r, const char *marker, char *out, size_t l
     }
 }
 
+/* {"images": [views...], "first", "schema", "next"?} as text, from the
+ * views rendered when the records were cached. */
+static char *render_list(json_t *page, const char *next, size_t *len)
+{
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, len);
+    if (!f)
+        return NULL;
+    fputs("{\"images\":[", f);
+    size_t i; json_t *img;
+    json_array_foreach(page, i, img) {
+        if (i)
+            fputc(',', f);
+        const char *view = image_private_get(img, "view");
+        if (view) {
+            fputs(view, f);
+        } else {
+            json_t *v = image_view(img);
+            json_dumpf(v, f, JSON_COMPACT);
+            json_decref(v);
+        }
+    }
+    fputs("],\"first\":\"/v2/images\",\"schema\":\"/v2/schemas/images\"", f);
+    if (next[0]) {
+        json_t *n = json_string(next);
+        fputs(",\"next\":", f);
+        json_dumpf(n, f, JSON_ENCODE_ANY);
+        json_decref(n);
+    }
+    fputc('}', f);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
 static void list_images(struct api_req *r)
 {
     struct image_caller who = img_caller(r);
@@ -180,35 +283,39 @@ static void list_images(struct api_req *r)
     struct image_err err;
     if (image_query_parse(&q, query_get, r, &err) < 0)
         return img_reply_err(r, &err);
+    unsigned long gen = atomic_load(&generation);
     struct store_txn *t = img_txn(r, false);
     if (!t)
         return;
-    struct list_ctx l = { .t = t, .q = &q, .who = &who, .match = json_array() };
-    int rc = image_db_scan(t, svc.db, list_one, &l);
-    store_abort(t);
-    if (rc < 0) {
-        json_decref(l.match);
+    int rc = 0;
+    json_t *all = all_records(t, gen, &rc);
+    if (!all) {
+        store_abort(t);
         return api_reply_error(r, 500, "Cannot list images: %s", strerror(-rc));
     }
+    struct list_ctx l = { .t = t, .q = &q, .who = &who, .match = json_array() };
+    size_t i; json_t *img;
+    json_array_foreach(all, i, img)
+        list_one(img, &l);
+    store_abort(t);
+    json_decref(all);
     bool more = false;
     json_t *page = image_query_page(&q, l.match, &more, &err);
     json_decref(l.match);
     if (!page)
         return img_reply_err(r, &err);
-    json_t *images = json_array();
-    size_t i; json_t *img;
-    json_array_foreach(page, i, img)
-        json_array_append_new(images, image_view(img));
-    json_t *body = json_pack("{s:o, s:s, s:s}", "images", images, "first", "/v2/images",
-                             "schema", "/v2/schemas/images");
+    char next[2048] = "";
     if (more && json_array_size(page)) {
-        char next[2048];
         const char *last = json_string_value(json_object_get(json_array_get(page, json_array_size(page) - 1), "id"));
         next_link(r, last, next, sizeof next);
-        json_object_set_new(body, "next", json_string(next));
     }
+    size_t len = 0;
+    char *text = render_list(page, next, &len);
     json_decref(page);
-    api_reply_json(r, 200, body);
+    if (!text)
+        return api_reply_error(r, 500, "Out of memory.");
+    api_reply_json_text(r, 200, text, len);
+    free(text);
 }
 
 static void create_image(struct api_req *r)
@@ -437,193 +544,6 @@ static void delete_image(struct api_req *r)
     api_reply_empty(r, 204);
 }
 
-/* ---- members ---- */
-
-/* Loads the image for a members call; replies and returns NULL if it is
- * not visible. */
-static json_t *member_image(struct api_req *r, struct store_txn *t, struct image_caller *who)
-{
-    return img_load_visible(r, t, api_req_param(r, 0), who);
-}
-
-static void list_members(struct api_req *r)
-{
-    struct image_caller who = img_caller(r);
-    struct store_txn *t = img_txn(r, false);
-    if (!t)
-        return;
-    json_t *img = member_image(r, t, &who), *all = NULL;
-    if (!img) {
-        store_abort(t);
-        return;
-    }
-    int rc = image_db_members(t, svc.db, api_req_param(r, 0), &all);
-    store_abort(t);
-    if (rc < 0) {
-        json_decref(img);
-        return api_reply_error(r, 500, "Cannot list members: %s", strerror(-rc));
-    }
-    /* The owner sees every member; a member only itself. */
-    json_t *shown = json_array();
-    size_t i; json_t *m;
-    json_array_foreach(all, i, m) {
-        const char *mid = json_string_value(json_object_get(m, "member_id"));
-        if (image_can_modify(img, &who) || who.is_admin ||
-            (who.project_id && strcmp(mid, who.project_id) == 0))
-            json_array_append(shown, m);
-    }
-    json_decref(all);
-    json_decref(img);
-    api_reply_json(r, 200, json_pack("{s:o, s:s}", "members", shown, "schema", "/v2/schemas/members"));
-}
-
-static void add_member(struct api_req *r)
-{
-    struct image_caller who = img_caller(r);
-    json_t *body = api_req_json(r);
-    if (!body)
-        return;
-    json_t *mj = json_object_get(body, "member");
-    if (!json_is_string(mj)) {
-        json_decref(body);
-        return api_reply_error(r, 400, "Invalid value for 'member': a project id string.");
-    }
-    char member_id[256];
-    snprintf(member_id, sizeof member_id, "%s", json_string_value(mj));
-    json_decref(body);
-    struct store_txn *t = img_txn(r, true);
-    if (!t)
-        return;
-    json_t *img = member_image(r, t, &who), *m = NULL;
-    if (!img) {
-        store_abort(t);
-        return;
-    }
-    char now[32];
-    image_timestamp(now);
-    struct image_err err;
-    m = image_member_new(img, member_id, &who, now, &err);
-    json_decref(img);
-    if (!m) {
-        store_abort(t);
-        return img_reply_err(r, &err);
-    }
-    json_t *old = NULL;
-    if (image_db_member_get(t, svc.db, api_req_param(r, 0), member_id, &old) == 0) {
-        json_decref(old);
-        json_decref(m);
-        store_abort(t);
-        return api_reply_error(r, 409, "The member %s is already a member of image %s.",
-                               member_id, api_req_param(r, 0));
-    }
-    int rc = image_db_member_put(t, svc.db, m);
-    if (rc < 0) {
-        store_abort(t);
-        json_decref(m);
-        return api_reply_error(r, 500, "Cannot add the member: %s", strerror(-rc));
-    }
-    if (img_commit(r, t))
-        api_reply_json(r, 200, json_incref(m));
-    json_decref(m);
-}
-
-/* The member {1} of image {0}, for its owner or the member itself. */
-static json_t *load_member(struct api_req *r, struct store_txn *t, struct image_caller *who,
-                           json_t **img_out)
-{
-    json_t *img = member_image(r, t, who), *m = NULL;
-    if (!img)
-        return NULL;
-    const char *mid = api_req_param(r, 1);
-    bool mine = who->project_id && strcmp(mid, who->project_id) == 0;
-    if ((!mine && !image_can_modify(img, who)) ||
-        image_db_member_get(t, svc.db, api_req_param(r, 0), mid, &m) < 0) {
-        json_decref(img);
-        api_reply_error(r, 404, "%s is not a member of image %s", mid, api_req_param(r, 0));
-        return NULL;
-    }
-    *img_out = img;
-    return m;
-}
-
-static void show_member(struct api_req *r)
-{
-    struct image_caller who = img_caller(r);
-    struct store_txn *t = img_txn(r, false);
-    if (!t)
-        return;
-    json_t *img = NULL, *m = load_member(r, t, &who, &img);
-    store_abort(t);
-    json_decref(img);
-    if (m)
-        api_reply_json(r, 200, m);
-}
-
-static void update_member(struct api_req *r)
-{
-    struct image_caller who = img_caller(r);
-    json_t *body = api_req_json(r);
-    if (!body)
-        return;
-    char status[32];
-    const char *s = json_string_value(json_object_get(body, "status"));
-    snprintf(status, sizeof status, "%s", s ? s : "");
-    json_decref(body);
-    struct store_txn *t = img_txn(r, true);
-    if (!t)
-        return;
-    json_t *img = NULL, *m = load_member(r, t, &who, &img);
-    json_decref(img);
-    if (!m) {
-        store_abort(t);
-        return;
-    }
-    char now[32];
-    image_timestamp(now);
-    struct image_err err;
-    if (image_member_set_status(m, status, &who, now, &err) < 0) {
-        store_abort(t);
-        json_decref(m);
-        return img_reply_err(r, &err);
-    }
-    int rc = image_db_member_put(t, svc.db, m);
-    if (rc < 0) {
-        store_abort(t);
-        json_decref(m);
-        return api_reply_error(r, 500, "Cannot store the member: %s", strerror(-rc));
-    }
-    if (img_commit(r, t))
-        api_reply_json(r, 200, json_incref(m));
-    json_decref(m);
-}
-
-static void delete_member(struct api_req *r)
-{
-    struct image_caller who = img_caller(r);
-    struct store_txn *t = img_txn(r, true);
-    if (!t)
-        return;
-    json_t *img = NULL, *m = load_member(r, t, &who, &img);
-    if (!m) {
-        store_abort(t);
-        return;
-    }
-    json_decref(m);
-    bool owner = image_can_modify(img, &who);
-    json_decref(img);
-    if (!owner) {
-        store_abort(t);
-        return api_reply_error(r, 403, "Only the image owner may remove members.");
-    }
-    int rc = image_db_member_del(t, svc.db, api_req_param(r, 0), api_req_param(r, 1));
-    if (rc < 0) {
-        store_abort(t);
-        return api_reply_error(r, 500, "Cannot remove the member: %s", strerror(-rc));
-    }
-    if (img_commit(r, t))
-        api_reply_empty(r, 204);
-}
-
 /* ---- metrics ---- */
 
 struct census {
@@ -684,6 +604,7 @@ static int image_init(struct api_server *srv)
 static const struct api_route routes[] = {
     { "GET",    "",                                 versions_root, API_PUBLIC },
     { "GET",    "/versions",                        versions_list, API_PUBLIC },
+    { "GET",    "/v2/schemas/{}",                   img_schema,    0 },
     { "GET",    "/v2/images",                       list_images,   0 },
     { "POST",   "/v2/images",                       create_image,  0 },
     { "GET",    "/v2/images/{}",                    show_image,    0 },
@@ -695,11 +616,11 @@ static const struct api_route routes[] = {
     { "POST",   "/v2/images/{}/actions/reactivate", reactivate,    0 },
     { "PUT",    "/v2/images/{}/tags/{}",            put_tag,       0 },
     { "DELETE", "/v2/images/{}/tags/{}",            delete_tag,    0 },
-    { "GET",    "/v2/images/{}/members",            list_members,  0 },
-    { "POST",   "/v2/images/{}/members",            add_member,    0 },
-    { "GET",    "/v2/images/{}/members/{}",         show_member,   0 },
-    { "PUT",    "/v2/images/{}/members/{}",         update_member, 0 },
-    { "DELETE", "/v2/images/{}/members/{}",         delete_member, 0 },
+    { "GET",    "/v2/images/{}/members",            img_list_members,  0 },
+    { "POST",   "/v2/images/{}/members",            img_add_member,    0 },
+    { "GET",    "/v2/images/{}/members/{}",         img_show_member,   0 },
+    { "PUT",    "/v2/images/{}/members/{}",         img_update_member, 0 },
+    { "DELETE", "/v2/images/{}/members/{}",         img_delete_member, 0 },
 };
 
 const struct api_service api_image_service = {

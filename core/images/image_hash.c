@@ -33,6 +33,16 @@ void image_hasher_update(struct image_hasher *h, const void *buf, size_t len)
     EVP_DigestUpdate(h->sha512, buf, len);
 }
 
+void image_hasher_update_md5(struct image_hasher *h, const void *buf, size_t len)
+{
+    EVP_DigestUpdate(h->md5, buf, len);
+}
+
+void image_hasher_update_sha512(struct image_hasher *h, const void *buf, size_t len)
+{
+    EVP_DigestUpdate(h->sha512, buf, len);
+}
+
 static void hex(const unsigned char *d, unsigned n, char *out)
 {
     static const char digits[] = "0123456789abcdef";

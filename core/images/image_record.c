@@ -205,7 +205,9 @@ json_t *image_new(json_t *body, const char *id, const struct image_caller *who,
 
 json_t *image_view(const json_t *img)
 {
-    json_t *v = json_deep_copy(img);
+    /* A shallow copy: the values are shared (jansson counts references
+     * atomically), only the top-level object is new. */
+    json_t *v = json_copy((json_t *)img);
     if (!v)
         return NULL;
     json_object_del(v, IMAGE_PRIVATE_KEY);

@@ -29,6 +29,7 @@ int image_upload_begin(json_t *img, const char *now, struct image_err *err)
 void image_upload_abort(json_t *img, const char *now)
 {
     set_status(img, "queued", now);
+    image_private_set(img, IMAGE_DISK, NULL);
     static const char *const data_fields[] = {
         "size", "virtual_size", "checksum", "os_hash_algo", "os_hash_value", NULL,
     };

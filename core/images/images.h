@@ -33,10 +33,15 @@
 #include <jansson.h>
 
 #define IMAGE_PRIVATE_KEY "_picostack"   /* internal fields; never shown */
+/* The private field naming the block-store object a volume made from an
+ * active image clones (image_private_get(img, IMAGE_DISK)): "ID.disk" for
+ * a qcow2 upload (converted), "ID" for the others (their bytes are the
+ * disk), absent for an empty image. */
+#define IMAGE_DISK "disk"
 #define IMAGE_ID_LEN 36                   /* canonical UUID text */
 #define IMAGE_LIST_DEFAULT_LIMIT 25
 #define IMAGE_LIST_MAX_LIMIT 1000
-#define IMAGE_MAX_PROPERTY_LEN 255        /* Glance's limit on keys and values */
+#define IMAGE_MAX_PROPERTY_LEN 255        /* Glance's limit on property names and tags */
 
 struct image_err {
     int status;          /* HTTP status for the client: 400, 403, 404, 409 ... */
@@ -200,6 +205,10 @@ struct image_hasher;   /* MD5 + SHA-512 side by side */
 
 struct image_hasher *image_hasher_new(void);
 void image_hasher_update(struct image_hasher *h, const void *buf, size_t len);
+/* The two digests separately, in order, each from one thread at a time
+ * (an upload may run them on two threads: they share no state). */
+void image_hasher_update_md5(struct image_hasher *h, const void *buf, size_t len);
+void image_hasher_update_sha512(struct image_hasher *h, const void *buf, size_t len);
 /* Writes the hex digests (33 and 129 bytes with the NUL). */
 void image_hasher_final(struct image_hasher *h, char md5_hex[33],
                         char sha512_hex[129]);

@@ -4,7 +4,8 @@
  *   auth.c      token from OS_AUTH_URL/v3/auth/tokens, service catalog
  *   output.c    tables, -f json, -f value, -c columns
  *   identity.c  token issue, project/user/role commands
- *   image.c     image commands (streamed upload and download)
+ *   image.c     image commands
+ *   transfer.c  streamed image upload and download
  *   progress.c  progress bar and throughput on a terminal
  */
 #ifndef PICOSTACK_TOOLS_CLI_H
@@ -85,6 +86,12 @@ void progress_init(struct progress *p, const char *verb);
 void progress_update(struct progress *p, double done, double total);
 void progress_done(struct progress *p, double done);
 double now_seconds(void);
+
+/* ---- transfer.c ---- */
+/* The image service's v2 root (…/image/v2), a new string, or NULL. */
+char *image_v2_url(struct cli *c);
+int image_upload(struct cli *c, const char *id, const char *file);
+int image_download(struct cli *c, json_t *img, const char *file);
 
 /* ---- commands: each returns the process exit status ---- */
 int cmd_token(struct cli *c, int argc, char **argv);

@@ -115,9 +115,13 @@ int main(int argc, char **argv)
 {
     struct cli c = {0};
     argc--, argv++;
-    if (argc == 0 || take_flag(&argc, argv, "--help") || take_flag(&argc, argv, "-h")) {
-        fputs(usage_text, argc == 0 ? stderr : stdout);
-        return argc == 0 ? 2 : 0;
+    if (argc == 0) {
+        fputs(usage_text, stderr);
+        return 2;
+    }
+    if (take_flag(&argc, argv, "--help") || take_flag(&argc, argv, "-h")) {
+        fputs(usage_text, stdout);
+        return 0;
     }
     const char *rc = take_opt(&argc, argv, "--rc");
     if (rc && load_rc(rc) < 0)

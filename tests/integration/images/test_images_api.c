@@ -13,6 +13,8 @@
 
 #define PATCH_CT "application/openstack-images-v2.1-json-patch"
 
+static int run_check(struct pd *d);
+
 static long status_of(struct pd *d, const char *method, const char *path, const char *tok,
                       const char *ctype, const char *body)
 {
@@ -43,6 +45,8 @@ static void t_errors(struct pd *d)
     CHECK(jstr(v0, "id") && strcmp(jstr(v0, "status"), "CURRENT") == 0);
     resp_free(&r);
     CHECK(status_of(d, "GET", "/image/versions", NULL, NULL, NULL) == 200);
+    /* The schemas python-glanceclient reads. */
+    CHECK(status_of(d, "GET", "/image/v2/schemas/image", NULL, NULL, NULL) == 401);
 
     /* 401 without or with a bad token. */
     CHECK(status_of(d, "GET", "/image/v2/images", NULL, NULL, NULL) == 401);
@@ -50,6 +54,16 @@ static void t_errors(struct pd *d)
 
     char *tok = admin_token(d);
     CHECK(tok != NULL);
+    static const char *const schemas[] = { "image", "images", "member", "members" };
+    for (size_t i = 0; i < 4; i++) {
+        char sp[64];
+        snprintf(sp, sizeof sp, "/image/v2/schemas/%s", schemas[i]);
+        req(d, "GET", sp, tok, NULL, NULL, &r);
+        CHECK(r.status == 200 && jstr(r.json, "name") && strcmp(jstr(r.json, "name"), schemas[i]) == 0,
+              "schema %s: %ld", schemas[i], r.status);
+        resp_free(&r);
+    }
+    CHECK(status_of(d, "GET", "/image/v2/schemas/nope", tok, NULL, NULL) == 404);
     /* Unknown ids (and names tried as ids) are 404, as clients expect. */
     CHECK(status_of(d, "GET", "/image/v2/images/cirros", tok, NULL, NULL) == 404);
     CHECK(status_of(d, "GET", "/image/v2/images/00000000-0000-4000-8000-000000000000", tok, NULL, NULL) == 404);
@@ -121,6 +135,7 @@ static void t_errors(struct pd *d)
     snprintf(path, sizeof path, "/image/v2/images/%s/members", id);
     CHECK(status_of(d, "POST", path, tok, NULL, "{\"member\":\"someone\"}") == 403);
     CHECK(status_of(d, "POST", path, tok, NULL, "{\"member\":5}") == 400);
+    CHECK(status_of(d, "GET", path, tok, NULL, NULL) == 403);
     snprintf(path, sizeof path, "/image/v2/images/%s/members/someone", id);
     CHECK(status_of(d, "GET", path, tok, NULL, NULL) == 404);
     snprintf(path, sizeof path, "/image/v2/images/%s/tags/t1", id);
@@ -329,6 +344,21 @@ static void t_list(struct pd *d)
     req(d, "GET", "/image/v2/images?sort=min_ram:asc", tok, NULL, NULL, &r);
     CHECK(strcmp(jstr(json_array_get(json_object_get(r.json, "images"), 0), "name"), "img-6") == 0);
     resp_free(&r);
+    /* Lists see every change at once (they reuse decoded records until
+     * the next change). */
+    char ipath[256];
+    snprintf(ipath, sizeof ipath, "/image/v2/images/%s", ids[2]);
+    CHECK(status_of(d, "PATCH", ipath, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/name\",\"value\":\"renamed\"}]") == 200);
+    req(d, "GET", "/image/v2/images?name=renamed", tok, NULL, NULL, &r);
+    CHECK(json_array_size(json_object_get(r.json, "images")) == 1);
+    resp_free(&r);
+    CHECK(status_of(d, "DELETE", ipath, tok, NULL, NULL) == 204);
+    req(d, "GET", "/image/v2/images?name=renamed", tok, NULL, NULL, &r);
+    CHECK(json_array_size(json_object_get(r.json, "images")) == 0);
+    resp_free(&r);
+    req(d, "GET", "/image/v2/images", tok, NULL, NULL, &r);
+    CHECK(json_array_size(json_object_get(r.json, "images")) == 6);
+    resp_free(&r);
     for (int i = 0; i < 7; i++)
         free(ids[i]);
     free(tok);
@@ -525,6 +555,103 @@ static void t_cutoff(struct pd *d)
     img = get_image(d, tok, id);
     CHECK(img && strcmp(jstr(img, "status"), "active") == 0);
     json_decref(img);
+    /* Deleted while its data streams in: the upload fails (409), nothing
+     * of it is kept. */
+    char *doomed = create_image(d, tok, "{\"name\":\"doomed\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
+    pid_t kid = fork();
+    if (kid == 0) {
+        struct resp cr;
+        int rc = upload_gen(d, tok, doomed, 6, 512 << 20, true, &cr, NULL);
+        _exit(rc == 0 && cr.status == 409 ? 0 : 10 + (int)(cr.status / 100));
+    }
+    json_t *v = wait_status(d, tok, doomed, "saving");
+    CHECK(v && strcmp(jstr(v, "status"), "saving") == 0);
+    json_decref(v);
+    char dpath[256];
+    snprintf(dpath, sizeof dpath, "/image/v2/images/%s", doomed);
+    CHECK(status_of(d, "DELETE", dpath, tok, NULL, NULL) == 204);
+    int kst;
+    waitpid(kid, &kst, 0);
+    CHECK(WIFEXITED(kst) && WEXITSTATUS(kst) == 0, "the upload of a deleted image: exit %d", WEXITSTATUS(kst));
+    CHECK(status_of(d, "GET", dpath, tok, NULL, NULL) == 404);
+    free(doomed);
+
+    /* Deleted while being downloaded: the reader still gets every byte
+     * right (the data is freed, and its clusters reused, only when the
+     * download ends), and then the space is freed. */
+    char *read_me = create_image(d, tok, "{\"name\":\"read-me\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
+    uint64_t rn = 48 << 20;
+    CHECK(upload_gen(d, tok, read_me, 12, rn, false, &r, NULL) == 0 && r.status == 204);
+    resp_free(&r);
+    {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        int small = 4096;
+        setsockopt(s, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(d->port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        CHECK(connect(s, (struct sockaddr *)&a, sizeof a) == 0);
+        char head[2048];
+        int hl = snprintf(head, sizeof head, "GET /image/v2/images/%s/file HTTP/1.1\r\nHost: x\r\n"
+                          "X-Auth-Token: %s\r\nConnection: close\r\n\r\n", read_me, tok);
+        CHECK(write(s, head, (size_t)hl) == hl);
+        /* Read the headers (and whatever body came with them). */
+        char *buf = malloc(1 << 20), *want = malloc(1 << 20);
+        size_t have = 0;
+        char *body = NULL;
+        while (!body && have < 65536) {
+            ssize_t k = read(s, buf + have, 65536 - have);
+            if (k <= 0)
+                break;
+            have += (size_t)k;
+            buf[have] = '\0';
+            body = strstr(buf, "\r\n\r\n");
+        }
+        CHECK(body != NULL);
+        size_t off = body ? (size_t)(body + 4 - buf) : have;
+        /* Delete it, then fill the store with other data that would take
+         * its clusters if they were freed. */
+        char rpath[256];
+        snprintf(rpath, sizeof rpath, "/image/v2/images/%s", read_me);
+        CHECK(status_of(d, "DELETE", rpath, tok, NULL, NULL) == 204);
+        char *filler = create_image(d, tok, "{\"name\":\"filler\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
+        CHECK(upload_gen(d, tok, filler, 13, rn, false, &r, NULL) == 0 && r.status == 204);
+        resp_free(&r);
+        /* The rest of the download, compared with what was uploaded. */
+        struct gen g;
+        gen_init(&g, 12);
+        uint64_t got = 0;
+        bool same = true;
+        size_t wlen = 0, wpos = 0;
+        memmove(buf, buf + off, have - off);
+        have -= off;
+        for (;;) {
+            for (size_t i = 0; i < have; i++, got++) {
+                if (wpos == wlen) {
+                    gen_fill(&g, want, 1 << 20);
+                    wlen = 1 << 20;
+                    wpos = 0;
+                }
+                if (buf[i] != want[wpos++])
+                    same = false;
+            }
+            ssize_t k = read(s, buf, 1 << 20);
+            if (k <= 0)
+                break;
+            have = (size_t)k;
+        }
+        CHECK(got == rn && same, "download of a deleted image: %llu of %llu bytes, same %d",
+              (unsigned long long)got, (unsigned long long)rn, same);
+        close(s);
+        free(buf);
+        free(want);
+        snprintf(rpath, sizeof rpath, "/image/v2/images/%s", filler);
+        CHECK(status_of(d, "DELETE", rpath, tok, NULL, NULL) == 204);
+        free(filler);
+    }
+    for (int i = 0; i < 100 && blocks_used(d) > before + (8 << 20) + (1 << 20); i++)
+        usleep(20000);
+    free(read_me);
+
     /* Deleting frees the space again. */
     char path[256];
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
@@ -532,6 +659,8 @@ static void t_cutoff(struct pd *d)
     after = blocks_used(d);
     CHECK(after <= before + (1 << 20), "space after delete: %llu -> %llu", (unsigned long long)before,
           (unsigned long long)after);
+    CHECK(pd_stop(d, SIGTERM) == 0);
+    CHECK(run_check(d) == 0, "picostack-img check after the cut-off and deleted uploads");
     free(id);
     free(tok);
 }
@@ -711,6 +840,125 @@ static void t_qcow2(struct pd *d)
     free(tok);
 }
 
+/* ---- concurrent uploads and downloads ---- */
+
+static void t_concurrent(struct pd *d)
+{
+    char *tok = admin_token(d);
+    enum { N = 4 };
+    uint64_t size = 48ull << 20;
+    char *ids[N + 1];
+    for (int i = 0; i <= N; i++) {
+        char body[128];
+        snprintf(body, sizeof body, "{\"name\":\"c%d\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}", i);
+        ids[i] = create_image(d, tok, body);
+    }
+    /* Image N is there first; it is downloaded while the others upload. */
+    struct resp r;
+    CHECK(upload_gen(d, tok, ids[N], 500, size, false, &r, NULL) == 0 && r.status == 204);
+    resp_free(&r);
+    pid_t kids[2 * N];
+    for (int i = 0; i < N; i++) {
+        if ((kids[i] = fork()) == 0) {
+            struct resp cr;
+            int ok = upload_gen(d, tok, ids[i], 600 + i, size, i % 2, &cr, NULL) == 0 && cr.status == 204;
+            _exit(ok ? 0 : 1);
+        }
+        if ((kids[N + i] = fork()) == 0) {
+            struct resp cr;
+            uint64_t got;
+            bool same;
+            char m[33], sh5[129];
+            int ok = download_check(d, tok, ids[N], 500, &got, &same, m, sh5, &cr, NULL) == 0 &&
+                     cr.status == 200 && got == size && same;
+            _exit(ok ? 0 : 1);
+        }
+    }
+    for (int i = 0; i < 2 * N; i++) {
+        int st;
+        waitpid(kids[i], &st, 0);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s %d failed", i < N ? "upload" : "download", i % N);
+    }
+    for (int i = 0; i < N; i++) {
+        char m[33], sh5[129];
+        gen_digests(600 + i, size, m, sh5);
+        json_t *img = get_image(d, tok, ids[i]);
+        CHECK(img && strcmp(jstr(img, "status"), "active") == 0 && strcmp(jstr(img, "checksum"), m) == 0,
+              "image %d", i);
+        json_decref(img);
+        uint64_t got;
+        bool same;
+        CHECK(download_check(d, tok, ids[i], 600 + i, &got, &same, m, sh5, &r, NULL) == 0 &&
+              r.status == 200 && got == size && same, "image %d read back", i);
+        resp_free(&r);
+    }
+    for (int i = 0; i <= N; i++)
+        free(ids[i]);
+    free(tok);
+}
+
+/* ---- a full disk: 413, back to queued, nothing kept, store clean ---- */
+
+static void t_enospc(struct pd *d)
+{
+    char *tok = admin_token(d);
+    char *id = create_image(d, tok, "{\"name\":\"too-big\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
+    uint64_t before = blocks_used(d);
+    struct resp r;
+    /* With a Content-Length: refused before any data. */
+    CHECK(upload_gen(d, tok, id, 8, 256 << 20, false, &r, NULL) == 0 && r.status == 413,
+          "upload larger than the disk: %ld %s", r.status, r.body ? r.body : "");
+    resp_free(&r);
+    /* Chunked: refused when the disk is nearly full. */
+    CHECK(upload_gen(d, tok, id, 8, 256 << 20, true, &r, NULL) == 0 && r.status == 413,
+          "chunked upload larger than the disk: %ld %s", r.status, r.body ? r.body : "");
+    resp_free(&r);
+    json_t *img = wait_status(d, tok, id, "queued");
+    CHECK(img && strcmp(jstr(img, "status"), "queued") == 0);
+    json_decref(img);
+    uint64_t after = blocks_used(d);
+    CHECK(after <= before + (1 << 20), "space kept after ENOSPC: %llu -> %llu",
+          (unsigned long long)before, (unsigned long long)after);
+    /* The daemon goes on; a smaller upload fits. */
+    CHECK(upload_gen(d, tok, id, 8, 8 << 20, false, &r, NULL) == 0 && r.status == 204, "%ld", r.status);
+    resp_free(&r);
+    img = get_image(d, tok, id);
+    CHECK(img && strcmp(jstr(img, "status"), "active") == 0);
+    json_decref(img);
+    CHECK(pd_stop(d, SIGTERM) == 0);
+    CHECK(run_check(d) == 0, "picostack-img check after ENOSPC");
+    free(id);
+    free(tok);
+}
+
+/* The ENOSPC test runs on a small ext4 of its own (a loop mount, as root).
+ * Where that cannot be made it reports itself skipped (77). */
+static int with_small_fs(int argc, char **argv, const struct subtest *tests, size_t n)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "enospc: needs root for a loop mount: skipped\n");
+        return 77;
+    }
+    char base[] = "/var/tmp/picostack-enospc-XXXXXX", img[64], mnt[64], cmd[400];
+    if (!mkdtemp(base))
+        return 1;
+    snprintf(img, sizeof img, "%s/fs.img", base);
+    snprintf(mnt, sizeof mnt, "%s/mnt", base);
+    snprintf(cmd, sizeof cmd, "truncate -s 96M '%s' && mkfs.ext4 -q '%s' && mkdir '%s' && "
+             "mount -o loop '%s' '%s'", img, img, mnt, img, mnt);
+    if (sh(cmd) != 0) {
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+        sh(cmd);
+        fprintf(stderr, "enospc: cannot loop-mount a small filesystem here: skipped\n");
+        return 77;
+    }
+    setenv("PICOSTACK_TEST_DIR", mnt, 1);
+    int rc = run_subtest(argc, argv, tests, n);
+    snprintf(cmd, sizeof cmd, "umount '%s'; rm -rf '%s'", mnt, base);
+    sh(cmd);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static const struct subtest tests[] = {
@@ -722,6 +970,10 @@ int main(int argc, char **argv)
         { "cutoff", t_cutoff },
         { "restart", t_restart },
         { "qcow2", t_qcow2 },
+        { "enospc", t_enospc },
+        { "concurrent", t_concurrent },
     };
+    if (argc == 3 && strcmp(argv[2], "enospc") == 0)
+        return with_small_fs(argc, argv, tests, sizeof tests / sizeof tests[0]);
     return run_subtest(argc, argv, tests, sizeof tests / sizeof tests[0]);
 }

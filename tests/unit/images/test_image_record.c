@@ -118,8 +118,10 @@ static void test_status(void)
     CHECK(image_upload_begin(img, NOW, &err) == 0);
     CHECK_STR(image_status(img), "saving");
     CHECK(image_upload_begin(img, NOW, &err) < 0 && err.status == 409);
+    image_private_set(img, IMAGE_DISK, "stale");
     image_upload_abort(img, NOW);
     CHECK_STR(image_status(img), "queued");
+    CHECK(image_private_get(img, IMAGE_DISK) == NULL);
     CHECK(image_upload_begin(img, NOW, &err) == 0);
     CHECK(image_upload_finish(img, 10, 20, "d41d8cd98f00b204e9800998ecf8427e", "abc", NOW, &err) == 0);
     CHECK_STR(image_status(img), "active");
