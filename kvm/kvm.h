@@ -1,0 +1,61 @@
+/* picostack-vmm: what the VMM module offers.
+ *
+ * One process runs one VM: vmm_parse_args() turns the command line
+ * (picostack-vmm --kernel PATH [--initrd PATH] [--cmdline STR] [--mem MIB]
+ * [--cpus N] [--serial stdio|file:PATH|none] [--control PATH]) into a
+ * vmm_config, and vmm_run() boots it and returns when the VM has ended, with
+ * the process exit status:
+ *   0  the guest reset (i8042) or powered off (ACPI S5), or it was killed
+ *      over the control socket;
+ *   1  a triple fault, an internal error or an exit the VMM cannot handle
+ *      (a message and a register dump go to stderr), or KVM is unusable;
+ *   2  bad arguments, or a kernel/initrd that cannot be read or is invalid.
+ *
+ * The control socket (--control PATH) takes one JSON object per line and
+ * answers each with one JSON line: {"op":"status"}, {"op":"pause"},
+ * {"op":"resume"}, {"op":"shutdown"} (Ctrl-Alt-Del through the i8042
+ * keyboard), {"op":"kill"}. */
+#ifndef PICOSTACK_KVM_KVM_H
+#define PICOSTACK_KVM_KVM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum vmm_serial_mode {
+	VMM_SERIAL_STDIO, /* output to stdout, input from stdin (raw if a tty) */
+	VMM_SERIAL_FILE,  /* output appended to serial_path, no input */
+	VMM_SERIAL_NONE,  /* output dropped */
+};
+
+struct vmm_config {
+	const char *kernel;       /* bzImage or ELF vmlinux with a PVH note */
+	const char *initrd;       /* NULL: none */
+	const char *cmdline;      /* the guest kernel's command line */
+	uint64_t mem_mib;         /* guest RAM */
+	unsigned cpus;            /* vCPUs */
+	enum vmm_serial_mode serial;
+	const char *serial_path;  /* VMM_SERIAL_FILE */
+	const char *control_path; /* NULL: no control socket */
+	int verbose;              /* --verbose: device/exit counters at the end */
+};
+
+#define VMM_DEFAULT_MEM_MIB 256
+#define VMM_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+#define VMM_MAX_CPUS 64
+#define VMM_MIN_MEM_MIB 8
+#define VMM_MAX_MEM_MIB (1024 * 1024)
+
+#define VMM_EXIT_OK 0
+#define VMM_EXIT_ERROR 1
+#define VMM_EXIT_USAGE 2
+
+/* Returns 0 and fills cfg, 1 for --help, or -EINVAL with a one-line message
+ * in err. Unsupported-yet options (--disk, --net) are errors too. */
+int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, size_t errlen);
+void vmm_usage(FILE *out, const char *prog);
+
+/* Boots the VM and returns the exit status above once it has ended. */
+int vmm_run(const struct vmm_config *cfg);
+
+#endif

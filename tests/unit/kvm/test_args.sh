@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# picostack-vmm's command line: bad arguments and unusable kernels exit 2
+# with a message and the usage; --help exits 0. Nothing here reaches /dev/kvm.
+set -u
+vmm=${1:?usage: test_args.sh PICOSTACK_VMM KVM_MKGUEST}
+mkguest=${2:?}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+
+# expect STATUS TEXT ARGS...: runs the VMM, checks status and that TEXT is in stderr.
+expect() {
+  local want=$1 text=$2; shift 2
+  local err
+  err=$("$vmm" "$@" 2>&1 >/dev/null </dev/null)
+  local got=$?
+  if [ "$got" != "$want" ]; then
+    echo "FAIL: picostack-vmm $* exited $got, expected $want"; echo "$err" | head -5; fail=1
+  elif ! grep -qF -- "$text" <<<"$err"; then
+    echo "FAIL: picostack-vmm $*: stderr lacks '$text':"; echo "$err" | head -5; fail=1
+  else
+    echo "ok: $* -> $got ($text)"
+  fi
+}
+
+"$mkguest" pvh reset "$tmp/k" || exit 1
+printf 'not a kernel\n' >"$tmp/text"
+
+expect 2 "--kernel PATH is required"
+expect 2 "usage:" --cpus 2
+expect 2 "unknown option --frobnicate" --kernel "$tmp/k" --frobnicate
+expect 2 "--kernel needs a value" --kernel
+expect 2 "unexpected argument" --kernel "$tmp/k" extra
+expect 2 "--mem 'lots'" --kernel "$tmp/k" --mem lots
+expect 2 "--mem '-5'" --kernel "$tmp/k" --mem -5
+expect 2 "--mem '1'" --kernel "$tmp/k" --mem 1
+expect 2 "--mem '99999999999999999999'" --kernel "$tmp/k" --mem 99999999999999999999
+expect 2 "--cpus '0'" --kernel "$tmp/k" --cpus 0
+expect 2 "--cpus '65'" --kernel "$tmp/k" --cpus 65
+expect 2 "--cpus '2x'" --kernel "$tmp/k" --cpus 2x
+expect 2 "--serial 'tcp:1'" --kernel "$tmp/k" --serial tcp:1
+expect 2 "--serial 'file:'" --kernel "$tmp/k" --serial file:
+expect 2 "--disk is not supported yet" --kernel "$tmp/k" --disk /dev/null
+expect 2 "--net is not supported yet" --kernel "$tmp/k" --net tap0
+expect 2 "--control needs a socket path" --kernel "$tmp/k" --control ""
+expect 2 "cannot open kernel $tmp/missing" --kernel "$tmp/missing"
+expect 2 "is not a regular file" --kernel "$tmp"
+expect 2 "neither a bzImage" --kernel "$tmp/text"
+expect 2 "cannot open initrd" --kernel "$tmp/k" --initrd "$tmp/missing"
+expect 2 "--serial file:$tmp/no/such/dir/log" --kernel "$tmp/k" --serial "file:$tmp/no/such/dir/log"
+if ! "$vmm" --help | grep -q -- "--kernel PATH"; then echo "FAIL: --help"; fail=1; fi
+exit $fail

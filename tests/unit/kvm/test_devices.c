@@ -1,0 +1,322 @@
+/* i8042, RTC, ACPI sleep port and the port dispatcher, driven through the
+ * I/O bus as a vCPU's port exits would. */
+#include "check.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "kvm/devices/acpi_pm.h"
+#include "kvm/devices/i8042.h"
+#include "kvm/devices/rtc.h"
+#include "kvm/guest_mem.h"
+#include "kvm/io_bus.h"
+
+static int irq1_level, irq1_rises, resets, poweroffs;
+
+static void record_irq(void *opaque, unsigned irq, int level)
+{
+	(void)opaque;
+	CHECK_EQ(irq, 1);
+	if (level && !irq1_level)
+		irq1_rises++;
+	irq1_level = level;
+}
+
+static void count_reset(void *opaque) { (void)opaque; resets++; }
+static void count_poweroff(void *opaque) { (void)opaque; poweroffs++; }
+
+static struct io_bus bus;
+static struct i8042 kbd;
+static struct rtc rtc;
+static struct acpi_pm pm;
+
+static uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+	io_bus_in(&bus, port, 1, &v);
+	return v;
+}
+
+static void outb(uint16_t port, uint8_t v)
+{
+	io_bus_out(&bus, port, 1, &v);
+}
+
+/* What Linux's i8042_command() does: wait for IBF clear, write, read n bytes. */
+static int ctl_command(uint8_t cmd, const uint8_t *args, int nargs, uint8_t *resp, int nresp)
+{
+	CHECK(!(inb(0x64) & 0x02));
+	outb(0x64, cmd);
+	for (int i = 0; i < nargs; i++)
+		outb(0x60, args[i]);
+	for (int i = 0; i < nresp; i++) {
+		if (!(inb(0x64) & I8042_STR_OBF))
+			return -1;
+		resp[i] = inb(0x60);
+	}
+	return 0;
+}
+
+static void test_i8042_probe(void)
+{
+	uint8_t r[4];
+	CHECK(!(inb(0x64) & I8042_STR_OBF)); /* flush finds nothing */
+	CHECK_EQ(ctl_command(0xaa, NULL, 0, r, 1), 0);
+	CHECK_EQ(r[0], 0x55); /* self-test passed */
+	CHECK(inb(0x64) & I8042_STR_SYS);
+	CHECK_EQ(ctl_command(0x20, NULL, 0, r, 1), 0);
+	uint8_t ctr = r[0];
+	CHECK(ctr & I8042_CTR_XLATE);
+	/* Write the config byte with interrupts off, read it back. */
+	uint8_t newctr = ctr & ~(I8042_CTR_KBDINT | I8042_CTR_AUXINT);
+	CHECK_EQ(ctl_command(0x60, &newctr, 1, NULL, 0), 0);
+	CHECK_EQ(irq1_level, 0);
+	irq1_rises = 0; /* firmware left KBDINT on: the answers so far raised IRQ1 */
+	CHECK_EQ(ctl_command(0x20, NULL, 0, r, 1), 0);
+	CHECK_EQ(r[0], newctr);
+	CHECK(inb(0x64) & I8042_STR_CMDDAT); /* last write went to 0x64 */
+	/* No AUX: loop test comes back without the AUX flag, AUX test fails. */
+	uint8_t loop = 0x5a;
+	outb(0x64, 0xd3);
+	outb(0x60, loop);
+	CHECK(inb(0x64) & I8042_STR_OBF);
+	CHECK(!(inb(0x64) & I8042_STR_AUXDATA));
+	CHECK_EQ(ctl_command(0xa9, NULL, 0, r, 1), 0);
+	CHECK(r[0] != 0x00 && r[0] != 0xfa && r[0] != 0xff);
+	while (inb(0x64) & I8042_STR_OBF)
+		inb(0x60);
+	CHECK_EQ(ctl_command(0xab, NULL, 0, r, 1), 0); /* keyboard interface test */
+	CHECK_EQ(r[0], 0x00);
+	CHECK_EQ(irq1_rises, 0); /* interrupts were off since the config write */
+}
+
+static void test_keyboard(void)
+{
+	uint8_t ctr = I8042_CTR_KBDINT | I8042_CTR_SYS | I8042_CTR_XLATE;
+	uint8_t r[4];
+	CHECK_EQ(ctl_command(0x60, &ctr, 1, NULL, 0), 0);
+	/* atkbd: get ID -> ACK, 0xab, 0x83, one IRQ1 edge per byte. */
+	int rises = irq1_rises;
+	outb(0x60, 0xf2);
+	CHECK_EQ(irq1_level, 1);
+	for (int i = 0; i < 3; i++)
+		r[i] = inb(0x60);
+	CHECK_EQ(r[0], 0xfa);
+	CHECK_EQ(r[1], 0xab);
+	CHECK_EQ(r[2], 0x83);
+	CHECK_EQ(irq1_rises - rises, 3);
+	CHECK_EQ(irq1_level, 0);
+	/* reset -> ACK, BAT OK */
+	outb(0x60, 0xff);
+	CHECK_EQ(inb(0x60), 0xfa);
+	CHECK_EQ(inb(0x60), 0xaa);
+	/* LEDs take an argument; both bytes are ACKed. */
+	outb(0x60, 0xed);
+	CHECK_EQ(inb(0x60), 0xfa);
+	outb(0x60, 0x00);
+	CHECK_EQ(inb(0x60), 0xfa);
+	/* scancode set query */
+	outb(0x60, 0xf0);
+	CHECK_EQ(inb(0x60), 0xfa);
+	outb(0x60, 0x00);
+	CHECK_EQ(inb(0x60), 0xfa);
+	CHECK_EQ(inb(0x60), 2);
+	outb(0x60, 0xf4);
+	CHECK_EQ(inb(0x60), 0xfa);
+	CHECK(kbd.kbd_enabled);
+	/* Ctrl-Alt-Del in set 1 (translated): make and break codes. */
+	io_bus_lock(&bus);
+	i8042_inject_ctrl_alt_del(&kbd);
+	io_bus_unlock(&bus);
+	const uint8_t want1[] = { 0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d };
+	for (size_t i = 0; i < sizeof(want1); i++) {
+		CHECK_EQ(irq1_level, 1);
+		CHECK_EQ(inb(0x60), want1[i]);
+	}
+	CHECK(!(inb(0x64) & I8042_STR_OBF));
+	CHECK_EQ(irq1_level, 0);
+	/* Untranslated: set 2. */
+	ctr &= ~I8042_CTR_XLATE;
+	CHECK_EQ(ctl_command(0x60, &ctr, 1, NULL, 0), 0);
+	i8042_inject_ctrl_alt_del(&kbd);
+	const uint8_t want2[] = { 0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14 };
+	for (size_t i = 0; i < sizeof(want2); i++)
+		CHECK_EQ(inb(0x60), want2[i]);
+}
+
+static void test_i8042_reset(void)
+{
+	CHECK_EQ(resets, 0);
+	outb(0x64, 0xfe);
+	CHECK_EQ(resets, 1);
+	outb(0x64, 0xff); /* pulses no line */
+	CHECK_EQ(resets, 1);
+	outb(0x64, 0xd1); /* write output port with bit 0 clear */
+	outb(0x60, 0x00);
+	CHECK_EQ(resets, 2);
+	outb(0x64, 0xd1);
+	outb(0x60, 0x01); /* bit 0 set: no reset */
+	CHECK_EQ(resets, 2);
+}
+
+static time_t fixed_clock(void)
+{
+	return 1700000000; /* 2023-11-14 22:13:20 UTC, a Tuesday */
+}
+
+static uint8_t cmos(uint8_t index)
+{
+	outb(0x70, index);
+	return inb(0x71);
+}
+
+static void cmos_set(uint8_t index, uint8_t v)
+{
+	outb(0x70, index);
+	outb(0x71, v);
+}
+
+static void test_rtc(void)
+{
+	CHECK_EQ(cmos(RTC_REG_B), RTC_B_24H); /* BCD, 24 h */
+	CHECK_EQ(cmos(RTC_SECONDS), 0x20);
+	CHECK_EQ(cmos(RTC_MINUTES), 0x13);
+	CHECK_EQ(cmos(RTC_HOURS), 0x22);
+	CHECK_EQ(cmos(RTC_DAY), 0x14);
+	CHECK_EQ(cmos(RTC_MONTH), 0x11);
+	CHECK_EQ(cmos(RTC_YEAR), 0x23);
+	CHECK_EQ(cmos(RTC_CENTURY), 0x20);
+	CHECK_EQ(cmos(RTC_WEEKDAY), 3); /* Sunday = 1 */
+	CHECK(!(cmos(RTC_REG_A) & 0x80)); /* no update in progress */
+	CHECK_EQ(cmos(RTC_REG_D), RTC_D_VRT);
+	CHECK_EQ(cmos(RTC_REG_C), 0);
+	/* Binary, 12-hour mode. */
+	cmos_set(RTC_REG_B, RTC_B_DM_BINARY);
+	CHECK_EQ(cmos(RTC_SECONDS), 20);
+	CHECK_EQ(cmos(RTC_HOURS), 0x80 | 10); /* 10 PM */
+	CHECK_EQ(cmos(RTC_YEAR), 23);
+	/* The guest sets the time: the offset keeps it. */
+	cmos_set(RTC_REG_B, RTC_B_24H | RTC_B_SET);
+	cmos_set(RTC_YEAR, 0x30);
+	cmos_set(RTC_HOURS, 0x05);
+	cmos_set(RTC_REG_B, RTC_B_24H);
+	CHECK_EQ(cmos(RTC_YEAR), 0x30);
+	CHECK_EQ(cmos(RTC_HOURS), 0x05);
+	CHECK_EQ(cmos(RTC_MINUTES), 0x13);
+	/* NMI mask bit in the index port; CMOS RAM keeps bytes. */
+	outb(0x70, 0x80 | 0x40);
+	CHECK(rtc.nmi_masked);
+	outb(0x71, 0x77);
+	CHECK_EQ(cmos(0x40), 0x77);
+	CHECK(!rtc.nmi_masked);
+	CHECK_EQ(inb(0x70), 0xff);
+	/* C and D are read-only, UIP too. */
+	cmos_set(RTC_REG_D, 0);
+	CHECK_EQ(cmos(RTC_REG_D), RTC_D_VRT);
+	cmos_set(RTC_REG_A, 0xa6);
+	CHECK_EQ(cmos(RTC_REG_A), 0x26);
+}
+
+static void test_acpi_sleep(void)
+{
+	outb(0x600, 0x34 & ~0x20); /* S5 type without SLP_EN */
+	CHECK_EQ(poweroffs, 0);
+	outb(0x600, 0x20 | (3 << 2)); /* SLP_EN with S3: not offered */
+	CHECK_EQ(poweroffs, 0);
+	outb(0x600, 0x20 | (5 << 2));
+	CHECK_EQ(poweroffs, 1);
+	CHECK_EQ(inb(0x601), 0);
+}
+
+static void test_unknown_ports(void)
+{
+	uint64_t r0 = bus.unknown_reads, w0 = bus.unknown_writes;
+	CHECK_EQ(inb(0x2f8 + 5), 0xff); /* COM2 LSR: nothing there */
+	uint32_t v = 0;
+	io_bus_in(&bus, 0xcfc, 4, &v);
+	CHECK_EQ(v, 0xffffffff);
+	uint16_t w = 0;
+	io_bus_in(&bus, 0x1ce, 2, &w);
+	CHECK_EQ(w, 0xffff);
+	outb(0x3c0, 1);
+	CHECK_EQ(bus.unknown_reads - r0, 3);
+	CHECK_EQ(bus.unknown_writes - w0, 1);
+	CHECK_EQ(bus.last_unknown_port, 0x3c0);
+	uint64_t post = bus.post_writes;
+	for (int i = 0; i < 5; i++)
+		outb(0x80, i);
+	CHECK_EQ(bus.post_writes - post, 5);
+	CHECK_EQ(bus.unknown_writes - w0, 1); /* port 0x80 counted apart */
+	CHECK_EQ(inb(0x80), 0xff);
+}
+
+static void test_register(void)
+{
+	static const struct io_dev_ops none = { NULL, NULL };
+	struct io_bus b;
+	CHECK_EQ(io_bus_init(&b), 0);
+	CHECK_EQ(io_bus_register(&b, 0x3f8, 8, "a", &none, NULL), 0);
+	CHECK_EQ(io_bus_register(&b, 0x3ff, 1, "b", &none, NULL), -EEXIST);
+	CHECK_EQ(io_bus_register(&b, 0x3f0, 9, "c", &none, NULL), -EEXIST);
+	CHECK_EQ(io_bus_register(&b, 0x3f0, 8, "d", &none, NULL), 0);
+	CHECK_EQ(io_bus_register(&b, 0xfff0, 0x20, "e", &none, NULL), -EINVAL);
+	CHECK_EQ(io_bus_register(&b, 0x100, 0, "f", &none, NULL), -EINVAL);
+	int r = 0;
+	for (int i = 0; i < IO_BUS_MAX_RANGES + 1 && r == 0; i++)
+		r = io_bus_register(&b, 0x1000 + i, 1, "g", &none, NULL);
+	CHECK_EQ(r, -ENOSPC);
+	io_bus_destroy(&b);
+}
+
+static void test_guest_mem(void)
+{
+	struct guest_mem gm;
+	CHECK_EQ(gm_init(&gm, 16 << 20), 0);
+	CHECK(gm_ptr(&gm, 0, 1) == gm.host);
+	CHECK(gm_ptr(&gm, (16 << 20) - 1, 1) != NULL);
+	CHECK(gm_ptr(&gm, (16 << 20) - 1, 2) == NULL);
+	CHECK(gm_ptr(&gm, 16 << 20, 1) == NULL);
+	CHECK(gm_ptr(&gm, 0, 0) == NULL);
+	CHECK(gm_ptr(&gm, UINT64_MAX, 2) == NULL);     /* wraps */
+	CHECK(gm_ptr(&gm, 8, UINT64_MAX - 4) == NULL); /* wraps */
+	CHECK(gm_ptr(&gm, GM_HIGH_BASE, 1) == NULL);   /* no high RAM */
+	uint8_t b[4] = { 1, 2, 3, 4 };
+	CHECK_EQ(gm_write(&gm, 0x1000, b, 4), 0);
+	CHECK_EQ(gm_write(&gm, (16 << 20) - 2, b, 4), -EFAULT);
+	uint8_t c[4];
+	CHECK_EQ(gm_read(&gm, 0x1000, c, 4), 0);
+	CHECK(!memcmp(b, c, 4));
+	gm_free(&gm);
+	CHECK_EQ(gm_init(&gm, 12345), -EINVAL);
+	/* Over 3 GiB: the rest moves above 4 GiB (only address space is used). */
+	CHECK_EQ(gm_init(&gm, 4ULL << 30), 0);
+	CHECK_EQ(gm.low_size, GM_LOW_LIMIT);
+	CHECK(gm_ptr(&gm, GM_LOW_LIMIT, 1) == NULL);
+	CHECK(gm_ptr(&gm, GM_HIGH_BASE, 4096) == gm.host + GM_LOW_LIMIT);
+	CHECK(gm_ptr(&gm, GM_HIGH_BASE + (1ULL << 30) - 1, 1) != NULL);
+	CHECK(gm_ptr(&gm, GM_HIGH_BASE + (1ULL << 30), 1) == NULL);
+	CHECK(gm_ptr(&gm, GM_LOW_LIMIT - 1, 2) == NULL); /* straddles the hole */
+	gm_free(&gm);
+}
+
+int main(void)
+{
+	CHECK_EQ(io_bus_init(&bus), 0);
+	i8042_init(&kbd, irq_line_make(record_irq, NULL, 1), count_reset, NULL);
+	rtc_init(&rtc, fixed_clock);
+	acpi_pm_init(&pm, count_poweroff, NULL);
+	CHECK_EQ(io_bus_register(&bus, 0x60, 1, "i8042-data", &i8042_data_ops, &kbd), 0);
+	CHECK_EQ(io_bus_register(&bus, 0x64, 1, "i8042-cmd", &i8042_cmd_ops, &kbd), 0);
+	CHECK_EQ(io_bus_register(&bus, RTC_PORT, 2, "rtc", &rtc_io_ops, &rtc), 0);
+	CHECK_EQ(io_bus_register(&bus, 0x600, 2, "acpi", &acpi_pm_io_ops, &pm), 0);
+	test_i8042_probe();
+	test_keyboard();
+	test_i8042_reset();
+	test_rtc();
+	test_acpi_sleep();
+	test_unknown_ports();
+	test_register();
+	test_guest_mem();
+	io_bus_destroy(&bus);
+	return check_done("kvm.devices");
+}
