@@ -247,3 +247,14 @@ int case_timer(const struct options *o, int argc, char **argv)
     vm_destroy(&vm);
     return rc;
 }
+
+int case_uartirq(const struct options *o, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    const char *needles[] = { "picostack-guest: uart thre irq ok, iir 0x2\n", NULL };
+    struct vm vm;
+    int rc = run_guest(o, &vm, "uartirq", "pvh", NULL) ? 1 : expect_exit0(&vm, needles);
+    vm_destroy(&vm);
+    return rc;
+}
