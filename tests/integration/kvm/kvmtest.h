@@ -37,6 +37,12 @@ int write_file(const char *path, const void *data, size_t len, int mode);
 /* The guest image path: GUESTS/NAME.elf (pvh) or GUESTS/NAME.bzImage. */
 int guest_path(const struct options *o, const char *name, const char *form, char *out, size_t len);
 
+/* The control socket (control_cases.c). */
+int control_connect(const char *path, double timeout_s);   /* fd or -1 */
+int control_send(int fd, const char *line, char *reply, size_t len, double timeout_s);
+/* {"op":OP} -> {"ok":true[,"state":want_state]}; 0 when so. */
+int control_op(int fd, const char *op, const char *want_state);
+
 #define GUEST_TIMEOUT_S 120.0
 
 #endif

@@ -3,9 +3,13 @@
  * the test put on the command line and the CPU count, then does
  * `poweroff -f` or `reboot -f`, as the command line says.
  *
- * Two boots serve the four cases, each its own ctest test:
+ * Three boots serve the five cases, each its own ctest test:
  *   boot "poweroff": --cpus 2, picostack.action=poweroff  -> marker, poweroff, cpus
  *   boot "reboot":   --cpus 1, reboot=k, picostack.action=reboot -> reboot
+ *   boot "cad":      --cpus 1, --control: /init waits for Ctrl-Alt-Del (the
+ *                    kernel's i8042 + atkbd drivers, kernel.ctrl-alt-del=0 so
+ *                    that init gets SIGINT), the test sends {"op":"shutdown"},
+ *                    init says so and powers off            -> shutdown
  * The first case to need a boot runs it and keeps its record in --cache DIR
  * (under a lock, so parallel cases wait for it rather than boot twice); the
  * others read that record. A ctest fixture empties DIR before each run, so a
@@ -47,6 +51,12 @@ static const char init_script[] =
     "say \"marker=$marker\"\n"
     "say \"nproc=$($bb nproc) online=$($bb cat /sys/devices/system/cpu/online)\"\n"
     "say \"action=$action\"\n"
+    "if [ \"$action\" = cad ]; then\n"
+    "  echo 0 >/proc/sys/kernel/ctrl-alt-del\n"
+    "  trap 'say \"got ctrl-alt-del\"; $bb poweroff -f' INT\n"
+    "  say \"waiting for ctrl-alt-del\"\n"
+    "  while :; do $bb sleep 1; done\n"
+    "fi\n"
     "if [ \"$action\" = reboot ]; then $bb reboot -f; else $bb poweroff -f; fi\n"
     "say \"$action -f returned\"\n"
     "$bb sleep 1000000\n";
@@ -156,12 +166,29 @@ struct boot {
     const char *cpus;
     const char *action;
     const char *extra_cmdline;
+    bool control;           /* send {"op":"shutdown"} once /init waits for it */
 };
 
 static const struct boot boots[] = {
-    { "poweroff", "2", "poweroff", "" },
-    { "reboot", "1", "reboot", " reboot=k" },
+    { "poweroff", "2", "poweroff", "", false },
+    { "reboot", "1", "reboot", " reboot=k", false },
+    { "cad", "1", "cad", "", true },
 };
+
+/* Waits for /init to say it waits for Ctrl-Alt-Del, then asks the VMM for a
+ * graceful shutdown. Failures show in the record (no "got ctrl-alt-del"). */
+static void send_shutdown(struct vm *vm, const char *sock)
+{
+    if (vm_wait_output(vm, "waiting for ctrl-alt-del", 0, LINUX_TIMEOUT_S) < 0) {
+        fprintf(stderr, "test: /init never said it waits for ctrl-alt-del\n");
+        return;
+    }
+    int fd = control_connect(sock, 10);
+    if (fd < 0)
+        return;
+    control_op(fd, "shutdown", NULL);
+    close(fd);
+}
 
 /* Boots and writes the record: "exit=N seconds=S first_byte=S marker=M\n",
  * then the serial output, then "\n--- stderr ---\n" and the VMM's stderr. */
@@ -181,11 +208,16 @@ static int run_boot(const struct options *o, const struct boot *b, const char *r
         snprintf(marker + 2 * i, 3, "%02x", rnd[i]);
     snprintf(cmdline, sizeof(cmdline), "console=ttyS0 quiet picostack.marker=%s picostack.action=%s%s",
              marker, b->action, b->extra_cmdline);
+    char sock[4200];
+    snprintf(sock, sizeof(sock), "%s/control.sock", dir);
     const char *argv[] = { o->vmm, "--kernel", o->kernel, "--initrd", initrd, "--cmdline", cmdline,
-                           "--mem", LINUX_MEM_MIB, "--cpus", b->cpus, "--serial", "stdio", NULL };
+                           "--mem", LINUX_MEM_MIB, "--cpus", b->cpus, "--serial", "stdio",
+                           b->control ? "--control" : NULL, sock, NULL };
     if (vm_start(&vm, (char *const *)argv))
         goto out;
     vm_close_stdin(&vm);
+    if (b->control)
+        send_shutdown(&vm, sock);
     if (vm_wait_exit(&vm, LINUX_TIMEOUT_S))
         fprintf(stderr, "test: Linux did not end the VM within %.0f s\n", LINUX_TIMEOUT_S);
     double secs = now_s() - vm.started;
@@ -243,13 +275,41 @@ static char *boot_record(const struct options *o, const struct boot *b)
     return data;
 }
 
+/* The record without the kernel's own lines ("[    1.234567] ...\n"): the
+ * 8250 driver sends /init's tty output in chunks between which printk may
+ * write whole lines, so a tty line can be split by a printk line. */
+static char *without_printk_lines(const char *rec)
+{
+    char *out = malloc(strlen(rec) + 1), *w = out;
+    if (!out)
+        return NULL;
+    for (const char *p = rec; *p;) {
+        if (*p == '[') {
+            const char *q = p + 1;
+            while (*q == ' ' || *q == '.' || (*q >= '0' && *q <= '9'))
+                q++;
+            const char *nl = strchr(q, '\n');
+            if (*q == ']' && q > p + 1 && nl) {
+                p = nl + 1;
+                continue;
+            }
+        }
+        *w++ = *p++;
+    }
+    *w = 0;
+    return out;
+}
+
 /* Did /init report TEXT, on its console or through /dev/kmsg? */
 static bool said(const char *rec, const char *text)
 {
     char a[256], b[256];
     snprintf(a, sizeof(a), "picostack-init: %s", text);
     snprintf(b, sizeof(b), "picostack-kmsg: %s", text);
-    return strstr(rec, a) || strstr(rec, b);
+    char *tty = without_printk_lines(rec);
+    bool found = (tty && strstr(tty, a)) || strstr(rec, b);
+    free(tty);
+    return found;
 }
 
 static int fail(const char *record, const char *why)
@@ -261,7 +321,7 @@ static int fail(const char *record, const char *why)
 int case_linux(const struct options *o, int argc, char **argv)
 {
     if (argc != 1) {
-        fprintf(stderr, "test: linux takes marker, poweroff, cpus or reboot\n");
+        fprintf(stderr, "test: linux takes marker, poweroff, cpus, reboot or shutdown\n");
         return 1;
     }
     const char *what = argv[0];
@@ -269,8 +329,9 @@ int case_linux(const struct options *o, int argc, char **argv)
         fprintf(stderr, "test: linux needs --kernel, --busybox and --cache\n");
         return 1;
     }
-    const struct boot *b = !strcmp(what, "reboot") ? &boots[1] : &boots[0];
-    if (strcmp(what, "reboot") && strcmp(what, "marker") && strcmp(what, "poweroff") && strcmp(what, "cpus")) {
+    const struct boot *b = !strcmp(what, "reboot") ? &boots[1] : !strcmp(what, "shutdown") ? &boots[2] : &boots[0];
+    if (strcmp(what, "reboot") && strcmp(what, "marker") && strcmp(what, "poweroff") && strcmp(what, "cpus") &&
+        strcmp(what, "shutdown")) {
         fprintf(stderr, "test: unknown linux case %s\n", what);
         return 1;
     }
@@ -286,7 +347,9 @@ int case_linux(const struct options *o, int argc, char **argv)
     char tty_marker[128], kmsg_marker[128];
     snprintf(tty_marker, sizeof(tty_marker), "picostack-init: marker=%s\n", marker);
     snprintf(kmsg_marker, sizeof(kmsg_marker), "picostack-kmsg: marker=%s\n", marker);
-    bool on_tty = marker[0] && strstr(rec, tty_marker);
+    char *tty = without_printk_lines(rec);
+    bool on_tty = marker[0] && tty && strstr(tty, tty_marker);
+    free(tty);
     bool init_ran = on_tty || (marker[0] && strstr(rec, kmsg_marker));
     snprintf(line, sizeof(line), "action=%s\n", b->action);
     bool acted = said(rec, line);
@@ -298,6 +361,13 @@ int case_linux(const struct options *o, int argc, char **argv)
     } else if (!strcmp(what, "cpus")) {
         if (!said(rec, "nproc=2 online=0-1\n"))
             rc = fail(rec, "the guest does not see 2 CPUs (nproc=2 online=0-1)");
+    } else if (!strcmp(what, "shutdown")) {
+        if (!said(rec, "waiting for ctrl-alt-del\n"))
+            rc = fail(rec, "/init did not get as far as waiting for Ctrl-Alt-Del");
+        else if (!said(rec, "got ctrl-alt-del\n"))
+            rc = fail(rec, "{\"op\":\"shutdown\"} did not reach /init as Ctrl-Alt-Del (i8042, atkbd)");
+        else if (exit_code != 0)
+            rc = fail(rec, "the VMM did not exit with 0");
     } else {    /* poweroff, reboot: /init asked for it and the VMM exited 0 */
         if (!init_ran || !acted)
             rc = fail(rec, "/init did not get as far as its poweroff/reboot");
