@@ -258,3 +258,17 @@ int case_uartirq(const struct options *o, int argc, char **argv)
     vm_destroy(&vm);
     return rc;
 }
+
+int case_hostile(const struct options *o, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    /* Ports nobody decodes read as all ones, as on a PC (Linux's ISA probes
+     * rely on it); the rest only has to leave the VMM alive. */
+    const char *needles[] = { "picostack-guest: hostile unknown in8=0xff in16=0xffff in32=0xffffffff insb=all-ones ",
+                              "picostack-guest: hostile still alive\n", NULL };
+    struct vm vm;
+    int rc = run_guest(o, &vm, "hostile", "pvh", NULL) ? 1 : expect_exit0(&vm, needles);
+    vm_destroy(&vm);
+    return rc;
+}
