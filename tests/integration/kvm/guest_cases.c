@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -269,6 +270,40 @@ int case_hostile(const struct options *o, int argc, char **argv)
                               "picostack-guest: hostile still alive\n", NULL };
     struct vm vm;
     int rc = run_guest(o, &vm, "hostile", "pvh", NULL) ? 1 : expect_exit0(&vm, needles);
+    vm_destroy(&vm);
+    return rc;
+}
+
+int case_rtc(const struct options *o, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    struct vm vm;
+    int rc = 1;
+    time_t before = time(NULL);
+    if (run_guest(o, &vm, "rtc", "pvh", NULL))
+        goto out;
+    time_t after = time(NULL);
+    const char *line = strstr(vm.out.data, "picostack-guest: rtc ");
+    struct tm tm = { 0 };
+    if (vm_exit_code(&vm) != 0 || !line ||
+        sscanf(line, "picostack-guest: rtc %d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
+        vm_dump(&vm, "expected exit 0 and an \"rtc YYYY-MM-DD HH:MM:SS\" line");
+        goto out;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t guest = timegm(&tm);
+    /* The RTC counts whole seconds: allow a little either side. */
+    if (guest < before - 2 || guest > after + 2) {
+        fprintf(stderr, "test: host time %lld..%lld, guest RTC %lld (off by %lld s)\n", (long long)before,
+                (long long)after, (long long)guest, (long long)(guest - before));
+        vm_dump(&vm, "the guest's RTC does not tell the host's time (UTC)");
+        goto out;
+    }
+    rc = 0;
+out:
     vm_destroy(&vm);
     return rc;
 }
