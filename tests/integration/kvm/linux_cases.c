@@ -373,6 +373,8 @@ int case_linux(const struct options *o, int argc, char **argv)
             rc = fail(rec, "/init did not get as far as its poweroff/reboot");
         else if (said(rec, "-f returned"))
             rc = fail(rec, "the kernel returned from poweroff/reboot");
+        else if (!strstr(rec, !strcmp(what, "reboot") ? "reboot: Restarting system\n" : "reboot: Power down\n"))
+            rc = fail(rec, "the kernel did not say it was powering down / restarting");
         else if (exit_code != 0)
             rc = fail(rec, "the VMM did not exit with 0");
     }
