@@ -27,7 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define LINUX_TIMEOUT_S 420.0
+#define LINUX_TIMEOUT_S 180.0   /* PICOSTACK_LINUX_TIMEOUT (seconds) overrides */
 #define LINUX_MEM_MIB "256"
 
 /* Each report goes out twice: on the console tty (stdout, through the
@@ -206,20 +206,24 @@ static int run_boot(const struct options *o, const struct boot *b, const char *r
     random_bytes(rnd, sizeof(rnd));
     for (int i = 0; i < 8; i++)
         snprintf(marker + 2 * i, 3, "%02x", rnd[i]);
-    snprintf(cmdline, sizeof(cmdline), "console=ttyS0 quiet picostack.marker=%s picostack.action=%s%s",
-             marker, b->action, b->extra_cmdline);
+    /* PICOSTACK_LINUX_VERBOSE=1: the kernel's whole log, for debugging. */
+    const char *verbose = getenv("PICOSTACK_LINUX_VERBOSE");
+    snprintf(cmdline, sizeof(cmdline), "console=ttyS0%s picostack.marker=%s picostack.action=%s%s",
+             verbose && *verbose == '1' ? "" : " quiet", marker, b->action, b->extra_cmdline);
     char sock[4200];
     snprintf(sock, sizeof(sock), "%s/control.sock", dir);
     const char *argv[] = { o->vmm, "--kernel", o->kernel, "--initrd", initrd, "--cmdline", cmdline,
-                           "--mem", LINUX_MEM_MIB, "--cpus", b->cpus, "--serial", "stdio",
+                           "--mem", LINUX_MEM_MIB, "--cpus", b->cpus, "--serial", "stdio", "--verbose",
                            b->control ? "--control" : NULL, sock, NULL };
     if (vm_start(&vm, (char *const *)argv))
         goto out;
     vm_close_stdin(&vm);
     if (b->control)
         send_shutdown(&vm, sock);
-    if (vm_wait_exit(&vm, LINUX_TIMEOUT_S))
-        fprintf(stderr, "test: Linux did not end the VM within %.0f s\n", LINUX_TIMEOUT_S);
+    const char *limit_env = getenv("PICOSTACK_LINUX_TIMEOUT");
+    double limit = limit_env && atof(limit_env) > 0 ? atof(limit_env) : LINUX_TIMEOUT_S;
+    if (vm_wait_exit(&vm, limit))
+        fprintf(stderr, "test: Linux did not end the VM within %.0f s\n", limit);
     double secs = now_s() - vm.started;
     fprintf(stderr, "test: Linux boot \"%s\" took %.1f s (first serial byte after %.1f s)\n", b->name, secs,
             vm.first_byte);

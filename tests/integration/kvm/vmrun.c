@@ -149,9 +149,17 @@ int vm_wait_exit(struct vm *vm, double timeout_s)
         double left = end - now_s();
         if (left <= 0) {
             if (!vm->exited) {
-                fprintf(stderr, "test: the VMM did not exit within %.0f s; killing it\n", timeout_s);
-                kill(vm->pid, SIGKILL);
-                reap(vm, true);
+                /* SIGTERM first: the VMM ends the VM and says what it can. */
+                fprintf(stderr, "test: the VMM did not exit within %.0f s; stopping it\n", timeout_s);
+                kill(vm->pid, SIGTERM);
+                for (double stop = now_s() + 3; now_s() < stop && !vm->exited;)
+                    vm_pump(vm, 0.1);
+                if (!vm->exited) {
+                    kill(vm->pid, SIGKILL);
+                    reap(vm, true);
+                }
+                while (vm->out_fd >= 0 || vm->err_fd >= 0)
+                    vm_pump(vm, 0.1);
             }
             return -1;
         }
