@@ -177,9 +177,9 @@ static const struct boot boots[] = {
 
 /* Waits for /init to say it waits for Ctrl-Alt-Del, then asks the VMM for a
  * graceful shutdown. Failures show in the record (no "got ctrl-alt-del"). */
-static void send_shutdown(struct vm *vm, const char *sock)
+static void send_shutdown(struct vm *vm, const char *sock, double timeout_s)
 {
-    if (vm_wait_output(vm, "waiting for ctrl-alt-del", 0, LINUX_TIMEOUT_S) < 0) {
+    if (vm_wait_output(vm, "waiting for ctrl-alt-del", 0, timeout_s) < 0) {
         fprintf(stderr, "test: /init never said it waits for ctrl-alt-del\n");
         return;
     }
@@ -218,11 +218,12 @@ static int run_boot(const struct options *o, const struct boot *b, const char *r
     if (vm_start(&vm, (char *const *)argv))
         goto out;
     vm_close_stdin(&vm);
-    if (b->control)
-        send_shutdown(&vm, sock);
     const char *limit_env = getenv("PICOSTACK_LINUX_TIMEOUT");
     double limit = limit_env && atof(limit_env) > 0 ? atof(limit_env) : LINUX_TIMEOUT_S;
-    if (vm_wait_exit(&vm, limit))
+    if (b->control)
+        send_shutdown(&vm, sock, limit);
+    double left = vm.started + limit - now_s();
+    if (vm_wait_exit(&vm, left > 1 ? left : 1))
         fprintf(stderr, "test: Linux did not end the VM within %.0f s\n", limit);
     double secs = now_s() - vm.started;
     fprintf(stderr, "test: Linux boot \"%s\" took %.1f s (first serial byte after %.1f s)\n", b->name, secs,
