@@ -9,10 +9,11 @@
  * `dec ecx; jnz` loop in a one-vCPU guest for a short, timer-bounded window
  * and prints the rate.
  *
- *   kvm-calibrate [--class] [--window-ms MS]
+ *   kvm-calibrate [--class] [--window-ms MS] [--device PATH]
  *       prints "kvm-calibrate: CLASS: ..." (or only CLASS with --class), where
  *       CLASS is fast, slow or absent; exits 0 once it has classified.
- *   kvm-calibrate --run ITERATIONS [--timeout S]
+ *       (--device names another KVM device than /dev/kvm, for tests.)
+ *   kvm-calibrate --run ITERATIONS [--timeout S] [--device PATH]
  *       runs the loop to its end and checks that the guest executed all
  *       ITERATIONS, wrote 0x5a to port 0xe9 and halted; exits 0 only then.
  *       (The harness's own smoke test inside the TCG guest.)
@@ -58,6 +59,7 @@ struct guest {
 /* Set from the SIGALRM handler: makes a KVM_RUN that has not entered the
  * guest yet return at once, so a timer firing between two KVM_RUN calls is
  * never lost. */
+static const char *kvm_device = "/dev/kvm";
 static struct kvm_run *volatile alarm_run;
 static volatile sig_atomic_t alarm_fired;
 
@@ -117,7 +119,7 @@ static int guest_open(struct guest *g, uint32_t iterations, const char **what)
 
 	*g = (struct guest){ .kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1 };
 #define STEP(name, expr) do { *what = (name); if ((expr) < 0) return -errno; } while (0)
-	STEP("open /dev/kvm", g->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC));
+	STEP("open", g->kvm_fd = open(kvm_device, O_RDWR | O_CLOEXEC));
 	STEP("KVM_GET_API_VERSION", ret = ioctl(g->kvm_fd, KVM_GET_API_VERSION, 0));
 	if (ret != KVM_API_VERSION)
 		return -EPROTO;
@@ -175,6 +177,8 @@ static int guest_run(struct guest *g, uint32_t iterations, double limit_s,
 	int ret = 0;
 
 	*out = (struct outcome){ 0 };
+	alarm_fired = 0;
+	g->run->immediate_exit = 0;
 	sigemptyset(&sa.sa_mask);
 	*what = "sigaction";
 	if (sigaction(SIGALRM, &sa, NULL) < 0)  /* no SA_RESTART: KVM_RUN gets EINTR */
@@ -237,36 +241,62 @@ static int guest_run(struct guest *g, uint32_t iterations, double limit_s,
 	return 0;
 }
 
+/* Points the vCPU at the start of the loop again. */
+static int guest_restart(struct guest *g, const char **what)
+{
+	struct kvm_regs regs = { .rip = CODE_ADDR, .rflags = 0x2 };
+
+	*what = "KVM_SET_REGS";
+	return ioctl(g->vcpu_fd, KVM_SET_REGS, &regs) < 0 ? -errno : 0;
+}
+
+/* The best of WINDOWS short runs counts, so that a host that deschedules
+ * us for part of the time (a loaded CI machine) is not taken for slow. A
+ * rate below a hundredth of "fast" is emulation, not scheduling: no need to
+ * look again (on PVM, where each window also takes longest). */
+#define WINDOWS 4
+#define CLEARLY_SLOW (FAST_INSTR_PER_S / 100)
+
 static int classify(double window_s, bool class_only)
 {
 	const uint32_t iterations = 0xffffffffu;  /* more than any window allows */
-	struct outcome out;
+	struct outcome out, best = { 0 };
 	struct guest g;
 	const char *what = "";
 	const char *class;
-	double rate;
-	int ret;
+	double rate = 0;
+	int ret, i;
 
 	ret = guest_open(&g, iterations, &what);
-	if (ret == 0)
-		ret = guest_run(&g, iterations, window_s, &out, &what);
+	for (i = 0; ret == 0 && i < WINDOWS; i++) {
+		ret = guest_restart(&g, &what);
+		if (ret == 0)
+			ret = guest_run(&g, iterations, window_s / WINDOWS, &out, &what);
+		if (ret == 0 && out.seconds > 0 && 2.0 * out.iterations / out.seconds > rate) {
+			rate = 2.0 * out.iterations / out.seconds;
+			best = out;
+		}
+		if (ret == 0 && rate < CLEARLY_SLOW) {
+			i++;
+			break;
+		}
+	}
 	guest_close(&g);
 	if (ret < 0) {
 		if (class_only)
 			printf("absent\n");
 		else
-			printf("kvm-calibrate: absent: %s: %s\n", what, strerror(-ret));
+			printf("kvm-calibrate: absent: %s %s: %s\n", kvm_device, what, strerror(-ret));
 		return 0;
 	}
-	/* dec + jnz per iteration */
-	rate = out.seconds > 0 ? 2.0 * out.iterations / out.seconds : 0;
+	/* rate: dec + jnz per iteration */
 	class = rate >= FAST_INSTR_PER_S ? "fast" : "slow";
 	if (class_only)
 		printf("%s\n", class);
 	else
-		printf("kvm-calibrate: %s: %.1f M instructions/s (%" PRIu64
+		printf("kvm-calibrate: %s: %.1f M instructions/s (best of %d window(s): %" PRIu64
 		       " instructions in %.3f s; fast means >= %.0f M/s)\n",
-		       class, rate / 1e6, 2 * out.iterations, out.seconds,
+		       class, rate / 1e6, i, 2 * best.iterations, best.seconds,
 		       FAST_INSTR_PER_S / 1e6);
 	return 0;
 }
@@ -283,7 +313,7 @@ static int run_checked(uint32_t iterations, double timeout_s)
 		ret = guest_run(&g, iterations, timeout_s, &out, &what);
 	guest_close(&g);
 	if (ret < 0) {
-		fprintf(stderr, "kvm-calibrate: %s: %s\n", what, strerror(-ret));
+		fprintf(stderr, "kvm-calibrate: %s %s: %s\n", kvm_device, what, strerror(-ret));
 		return 1;
 	}
 	printf("kvm-calibrate: guest ran %" PRIu64 " of %" PRIu32
@@ -303,8 +333,8 @@ static int run_checked(uint32_t iterations, double timeout_s)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: kvm-calibrate [--class] [--window-ms MS]\n"
-		"       kvm-calibrate --run ITERATIONS [--timeout SECONDS]\n");
+		"usage: kvm-calibrate [--class] [--window-ms MS] [--device PATH]\n"
+		"       kvm-calibrate --run ITERATIONS [--timeout SECONDS] [--device PATH]\n");
 	return 2;
 }
 
@@ -336,6 +366,9 @@ int main(int argc, char **argv)
 		} else if (strcmp(arg, "--run") == 0 && val) {
 			if (!parse_num(val, 0xffffffffu, &iterations))
 				return usage();
+			i++;
+		} else if (strcmp(arg, "--device") == 0 && val) {
+			kvm_device = val;
 			i++;
 		} else if (strcmp(arg, "--timeout") == 0 && val) {
 			if (!parse_num(val, 3600, &timeout_s))

@@ -2,9 +2,9 @@
 #
 #   picostack_kvm_test(NAME n COMMAND cmd... [FILES f...] [LABELS l...] [TIMEOUT s])
 #
-# A test that needs a working /dev/kvm. COMMAND uses absolute paths (a target
-# name or $<TARGET_FILE:...> works too); FILES lists extra files (or whole
-# directories) the command reads. Where /dev/kvm runs at hardware speed the
+# A test that needs a working /dev/kvm. COMMAND uses absolute paths (its
+# first word may be a target name; $<TARGET_FILE:...> works anywhere); FILES
+# lists extra files (or whole directories) the command reads. Where /dev/kvm runs at hardware speed the
 # command runs directly; elsewhere (no /dev/kvm, or the slow nested kind) ONE
 # QEMU TCG guest running Debian's kernel with kvm-amd runs every selected KVM
 # test, and each test reports its own result (tests/harness/with-kvm).
@@ -17,6 +17,7 @@
 #
 # Debian's kernel for tests of their own (the same files the harness uses):
 #   ${PICOSTACK_DEBIAN_VMLINUZ}  the bzImage of linux-image-amd64
+#   ${PICOSTACK_DEBIAN_VMLINUX}  the same kernel as an ELF vmlinux (PVH entry)
 #   ${PICOSTACK_DEBIAN_MODULES}  its /lib/modules/RELEASE folder
 #   ${PICOSTACK_DEBIAN_BUSYBOX}  busybox-static's binary
 #   ${PICOSTACK_DEBIAN_DIR}/env  NAME=VALUE lines (package, version, paths)
@@ -41,6 +42,7 @@
 set(PICOSTACK_KVM_STATE ${CMAKE_BINARY_DIR}/kvm-harness)
 set(PICOSTACK_DEBIAN_DIR ${CMAKE_BINARY_DIR}/debian)
 set(PICOSTACK_DEBIAN_VMLINUZ ${PICOSTACK_DEBIAN_DIR}/vmlinuz)
+set(PICOSTACK_DEBIAN_VMLINUX ${PICOSTACK_DEBIAN_DIR}/vmlinux)
 set(PICOSTACK_DEBIAN_MODULES ${PICOSTACK_DEBIAN_DIR}/modules)
 set(PICOSTACK_DEBIAN_BUSYBOX ${PICOSTACK_DEBIAN_DIR}/busybox)
 set(PICOSTACK_HARNESS_DIR ${CMAKE_CURRENT_LIST_DIR})
