@@ -12,6 +12,7 @@ void vmm_usage(FILE *out, const char *prog)
 	fprintf(out,
 		"usage: %s --kernel PATH [--initrd PATH] [--cmdline STR] [--mem MIB]\n"
 		"       [--cpus N] [--serial stdio|file:PATH|none] [--control PATH] [--verbose]\n"
+		"       [--no-sandbox]\n"
 		"\n"
 		"  --kernel PATH    bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note\n"
 		"  --initrd PATH    initial ramdisk\n"
@@ -22,6 +23,8 @@ void vmm_usage(FILE *out, const char *prog)
 		"                   file:PATH (output only) or none\n"
 		"  --control PATH   unix socket taking JSON lines: {\"op\":\"status\"|\"pause\"|\n"
 		"                   \"resume\"|\"shutdown\"|\"kill\"}\n"
+		"  --verbose        exit and device counters on stderr at the end\n"
+		"  --no-sandbox     run without the seccomp filter (for debugging)\n"
 		"  --disk, --net    reserved; not supported yet\n"
 		"\n"
 		"Exit status: 0 when the guest resets or powers off, 1 on a guest crash or\n"
@@ -57,7 +60,7 @@ static int parse_uint(const char *s, unsigned long long min, unsigned long long 
 int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, size_t errlen)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_CPUS, O_SERIAL, O_CONTROL,
-	       O_DISK, O_NET, O_HELP, O_VERBOSE };
+	       O_DISK, O_NET, O_HELP, O_VERBOSE, O_NO_SANDBOX };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -69,6 +72,7 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
 		{ "disk", required_argument, NULL, O_DISK },
 		{ "net", required_argument, NULL, O_NET },
 		{ "verbose", no_argument, NULL, O_VERBOSE },
+		{ "no-sandbox", no_argument, NULL, O_NO_SANDBOX },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 },
 	};
@@ -121,6 +125,7 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
 			return bad(err, errlen, "--%s is not supported yet (it comes with a later picostack "
 				   "release)", c == O_DISK ? "disk" : "net");
 		case O_VERBOSE: cfg->verbose = 1; break;
+		case O_NO_SANDBOX: cfg->no_sandbox = 1; break;
 		case O_HELP: return 1;
 		case ':':
 			return bad(err, errlen, "%s needs a value", argv[optind - 1]);

@@ -16,9 +16,24 @@ static double uptime_s(const struct vm *vm)
 	return (now.tv_sec - vm->started.tv_sec) + (now.tv_nsec - vm->started.tv_nsec) / 1e9;
 }
 
+/* {"0x3e9": [reads, writes], ...} for the first ports nobody answers. */
+static json_t *unknown_ports(struct vm *vm)
+{
+	json_t *o = json_object();
+	io_bus_lock(&vm->bus);
+	for (int i = 0; o && i < vm->bus.nunknown; i++) {
+		char key[8];
+		snprintf(key, sizeof(key), "%#x", vm->bus.unknown[i].port);
+		json_object_set_new(o, key, json_pack("[I, I]", (json_int_t)vm->bus.unknown[i].reads,
+						      (json_int_t)vm->bus.unknown[i].writes));
+	}
+	io_bus_unlock(&vm->bus);
+	return o;
+}
+
 static json_t *status(struct vm *vm)
 {
-	return json_pack("{s:b, s:s, s:i, s:I, s:f, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}}",
+	json_t *st = json_pack("{s:b, s:s, s:i, s:I, s:f, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}}",
 			 "ok", 1, "state", vm_paused(vm) ? "paused" : "running",
 			 "vcpus", (int)vm->ncpus, "mem_mib", (json_int_t)(vm->mem.size >> 20),
 			 "uptime_s", uptime_s(vm),
@@ -28,6 +43,9 @@ static json_t *status(struct vm *vm)
 			 "writes", (json_int_t)vm->bus.unknown_writes,
 			 "post_port_writes", (json_int_t)vm->bus.post_writes,
 			 "mmio", (json_int_t)vm->mmio_unknown);
+	if (st)
+		json_object_set_new(st, "unknown_ports", unknown_ports(vm));
+	return st;
 }
 
 static json_t *error(const char *msg)
@@ -88,7 +106,7 @@ void control_handle_line(struct vm *vm, const char *line, char *out, size_t outl
 		}
 	}
 	json_decref(req);
-	char *s = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+	char *s = reply ? json_dumps(reply, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
 	snprintf(out, outlen, "%s\n", s ? s : "{\"ok\":false,\"error\":\"out of memory\"}");
 	free(s);
 	json_decref(reply);

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
+void io_bus_lock(struct io_bus *bus);
+
 int io_bus_init(struct io_bus *bus)
 {
 	memset(bus, 0, sizeof(*bus));
@@ -40,6 +42,29 @@ static const struct io_range *find(const struct io_bus *bus, uint16_t port)
 	return NULL;
 }
 
+/* Counts an access to a port nobody registered. */
+static void count_unknown(struct io_bus *bus, uint16_t port, int write)
+{
+	if (write)
+		bus->unknown_writes++;
+	else
+		bus->unknown_reads++;
+	bus->last_unknown_port = port;
+	io_bus_lock(bus);
+	int i;
+	for (i = 0; i < bus->nunknown && bus->unknown[i].port != port; i++)
+		;
+	if (i == bus->nunknown && i < IO_BUS_TRACKED_PORTS)
+		bus->unknown[bus->nunknown++] = (struct io_port_count){ .port = port };
+	if (i < bus->nunknown) {
+		if (write)
+			bus->unknown[i].writes++;
+		else
+			bus->unknown[i].reads++;
+	}
+	io_bus_unlock(bus);
+}
+
 void io_bus_lock(struct io_bus *bus)
 {
 	pthread_mutex_lock(&bus->lock);
@@ -59,8 +84,7 @@ void io_bus_in(struct io_bus *bus, uint16_t port, unsigned size, void *data)
 		v = r->ops->read(r->dev, port - r->base, size);
 		io_bus_unlock(bus);
 	} else if (!r) {
-		bus->unknown_reads++;
-		bus->last_unknown_port = port;
+		count_unknown(bus, port, 0);
 	}
 	if (size > 4)
 		size = 4;
@@ -81,7 +105,6 @@ void io_bus_out(struct io_bus *bus, uint16_t port, unsigned size, const void *da
 	} else if (!r && port == IO_PORT_POST) {
 		bus->post_writes++;
 	} else if (!r) {
-		bus->unknown_writes++;
-		bus->last_unknown_port = port;
+		count_unknown(bus, port, 1);
 	}
 }

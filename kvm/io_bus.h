@@ -29,12 +29,23 @@ struct io_range {
 	void *dev;
 };
 
+#define IO_BUS_TRACKED_PORTS 16
+
+struct io_port_count {
+	uint16_t port;
+	uint32_t reads, writes;
+};
+
 struct io_bus {
 	struct io_range ranges[IO_BUS_MAX_RANGES];
 	int nranges;
 	pthread_mutex_t lock;
 	_Atomic uint64_t unknown_reads, unknown_writes, post_writes;
 	_Atomic uint16_t last_unknown_port;
+	/* The first IO_BUS_TRACKED_PORTS distinct unknown ports and their
+	 * counts (under lock), for --verbose and the control status. */
+	struct io_port_count unknown[IO_BUS_TRACKED_PORTS];
+	int nunknown;
 };
 
 int io_bus_init(struct io_bus *bus);

@@ -38,6 +38,7 @@ struct vmm_config {
 	const char *serial_path;  /* VMM_SERIAL_FILE */
 	const char *control_path; /* NULL: no control socket */
 	int verbose;              /* --verbose: device/exit counters at the end */
+	int no_sandbox;           /* --no-sandbox: no seccomp filter (debugging) */
 };
 
 #define VMM_DEFAULT_MEM_MIB 256

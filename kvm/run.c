@@ -14,10 +14,12 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "kvm/control.h"
+#include "kvm/sandbox.h"
 #include "kvm/vm.h"
 #include "kvm/x86/layout.h"
 
@@ -37,12 +39,26 @@ static void restore_terminal(void)
 	}
 }
 
+/* A crash must not leave the user's terminal raw: restore, then die as
+ * the signal says (the handler is reset by SA_RESETHAND). */
+static void restore_terminal_and_die(int sig)
+{
+	if (termios_saved)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
+	raise(sig);
+}
+
 static void raw_terminal(void)
 {
 	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_termios) < 0)
 		return;
 	termios_saved = 1;
 	atexit(restore_terminal);
+	struct sigaction sa = { .sa_handler = restore_terminal_and_die, .sa_flags = SA_RESETHAND };
+	sigemptyset(&sa.sa_mask);
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGQUIT };
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		sigaction(fatal[i], &sa, NULL);
 	struct termios raw = saved_termios;
 	cfmakeraw(&raw);
 	tcsetattr(STDIN_FILENO, TCSANOW, &raw);
@@ -286,9 +302,21 @@ static int loop_init(struct loop *l, struct vm *vm, sigset_t *sigs, verr_t *err)
 {
 	memset(l, 0, sizeof(*l));
 	l->vm = vm;
-	int r = io_uring_queue_init(64, &l->ring, 0);
+	/* The ring starts disabled so that its operations can be limited to
+	 * the two the loop uses before it accepts any (seccomp cannot see
+	 * what io_uring does on our behalf). */
+	int r = io_uring_queue_init(64, &l->ring, IORING_SETUP_R_DISABLED);
 	if (r < 0)
 		return verr_set(err, -r, "io_uring_queue_init: %s", strerror(-r));
+	struct io_uring_restriction res[2] = {
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_POLL_ADD },
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_TIMEOUT },
+	};
+	/* Raw io_uring_register(2): Debian's liburing 2.3 does not export its
+	 * wrappers for these two. */
+	if (syscall(__NR_io_uring_register, l->ring.ring_fd, IORING_REGISTER_RESTRICTIONS, res, 2) < 0 ||
+	    syscall(__NR_io_uring_register, l->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0)
+		return verr_set(err, errno, "io_uring restrictions: %s", strerror(errno));
 	l->stop = (struct source){ .kind = SRC_STOP, .fd = vm->stop_efd };
 	arm_poll(l, &l->stop);
 	l->sig = (struct source){ .kind = SRC_SIGNAL, .fd = signalfd(-1, sigs, SFD_CLOEXEC) };
@@ -344,6 +372,13 @@ static void report(struct vm *vm)
 			(unsigned long long)vm->bus.unknown_writes, (unsigned)vm->bus.last_unknown_port,
 			(unsigned long long)vm->bus.post_writes, (unsigned long long)vm->serial.tx_bytes,
 			(unsigned long long)vm->serial.rx_bytes);
+	if (vm->cfg->verbose && vm->bus.nunknown) {
+		fprintf(stderr, "picostack-vmm: unknown ports (reads/writes):");
+		for (int i = 0; i < vm->bus.nunknown; i++)
+			fprintf(stderr, " %#x %u/%u", vm->bus.unknown[i].port, vm->bus.unknown[i].reads,
+				vm->bus.unknown[i].writes);
+		fprintf(stderr, "\n");
+	}
 }
 
 static int fail(struct vm *vm, int status, const verr_t *err)
@@ -374,12 +409,12 @@ int vmm_run(const struct vmm_config *cfg)
 		return fail(vm, VMM_EXIT_ERROR, &err);
 	}
 	struct x86_boot_request req = { cfg->kernel, cfg->initrd, cfg->cmdline, cfg->cpus };
-	if ((r = x86_load(&vm->mem, &req, &vm->boot, &err))) {
+	/* An unusable kernel, initrd or serial file is a bad argument: status 2,
+	 * with the usage, like the parser's errors. */
+	if ((r = x86_load(&vm->mem, &req, &vm->boot, &err)) || setup_devices(vm, &err) ||
+	    open_serial_output(vm, &err)) {
 		status = fail(vm, VMM_EXIT_USAGE, &err);
-		goto out_mem;
-	}
-	if (setup_devices(vm, &err) || open_serial_output(vm, &err)) {
-		status = fail(vm, VMM_EXIT_USAGE, &err);
+		vmm_usage(stderr, "picostack-vmm");
 		goto out_mem;
 	}
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -392,6 +427,9 @@ int vmm_run(const struct vmm_config *cfg)
 		status = fail(vm, VMM_EXIT_ERROR, &err);
 		goto out_vm;
 	}
+	/* A reader of the console that goes away costs console output, not the
+	 * VM (serial_out() ignores EPIPE). */
+	signal(SIGPIPE, SIG_IGN);
 	/* Signals become events of the loop; the vCPU threads inherit the mask. */
 	sigset_t sigs, old;
 	sigemptyset(&sigs);
@@ -406,6 +444,10 @@ int vmm_run(const struct vmm_config *cfg)
 	}
 	if (cfg->serial == VMM_SERIAL_STDIO)
 		raw_terminal();
+	if (!cfg->no_sandbox && vmm_sandbox_enter(&err)) {
+		status = fail(vm, VMM_EXIT_ERROR, &err);
+		goto out_loop;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &vm->started);
 	if (vm_start_vcpus(vm, &err) == 0 && loop_run(&loop, &err) < 0)
 		vm_request_stop(vm, VMM_EXIT_ERROR, "%s", err.msg);

@@ -2,9 +2,16 @@
 
 #include <string.h>
 
-static time_t host_now(void)
+static int64_t host_now(void)
 {
-	return time(NULL);
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static time_t now_s(const struct rtc *r)
+{
+	return r->now() / 1000000000;
 }
 
 void rtc_init(struct rtc *r, rtc_clock_fn now)
@@ -38,7 +45,7 @@ static unsigned from_reg(const struct rtc *r, uint8_t v)
 
 static void guest_tm(const struct rtc *r, struct tm *tm)
 {
-	time_t t = r->now() + r->offset;
+	time_t t = now_s(r) + r->offset;
 	gmtime_r(&t, tm);
 }
 
@@ -91,7 +98,7 @@ static void write_time(struct rtc *r, uint8_t index, uint8_t v)
 	}
 	time_t t = timegm(&tm);
 	if (t != (time_t)-1)
-		r->offset = (int64_t)t - (int64_t)r->now();
+		r->offset = (int64_t)t - (int64_t)now_s(r);
 }
 
 uint8_t rtc_read(struct rtc *r, uint16_t port)
@@ -102,6 +109,8 @@ uint8_t rtc_read(struct rtc *r, uint16_t port)
 	if (is_time_reg(i))
 		return read_time(r, i);
 	uint8_t v = r->ram[i];
+	if (i == RTC_REG_A && r->now() % 1000000000 >= 1000000000 - RTC_UIP_NS)
+		v |= RTC_A_UIP;
 	if (i == RTC_REG_C)
 		r->ram[RTC_REG_C] = 0; /* reading C acknowledges its flags */
 	return v;

@@ -2,8 +2,9 @@
  *
  * The time registers show the host's UTC time plus an offset the guest sets
  * by writing them; BCD or binary and 12/24-hour follow register B as on the
- * chip. Register A never shows "update in progress", D always "RAM valid",
- * C has no interrupt flags (no RTC interrupts are generated). Bit 7 of the
+ * chip. Register A shows "update in progress" during the last 244 us of each
+ * second, as the chip does (hwclock waits for that edge), D always "RAM
+ * valid", C has no interrupt flags (no RTC interrupts are generated). Bit 7 of the
  * index port is the NMI mask, kept but without effect. The other bytes are
  * plain CMOS RAM. */
 #ifndef PICOSTACK_KVM_DEVICES_RTC_H
@@ -37,7 +38,11 @@ enum {
 #define RTC_B_24H 0x02
 #define RTC_D_VRT 0x80
 
-typedef time_t (*rtc_clock_fn)(void); /* host time source, replaceable in tests */
+/* Host time source in nanoseconds since the epoch, replaceable in tests. */
+typedef int64_t (*rtc_clock_fn)(void);
+
+#define RTC_A_UIP 0x80
+#define RTC_UIP_NS 244000
 
 struct rtc {
 	uint8_t index;
@@ -47,7 +52,7 @@ struct rtc {
 	rtc_clock_fn now;
 };
 
-void rtc_init(struct rtc *r, rtc_clock_fn now); /* now NULL: time(NULL) */
+void rtc_init(struct rtc *r, rtc_clock_fn now); /* now NULL: CLOCK_REALTIME */
 uint8_t rtc_read(struct rtc *r, uint16_t port);
 void rtc_write(struct rtc *r, uint16_t port, uint8_t value);
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,9 +38,13 @@ int x86_e820(const struct guest_mem *gm, struct e820_entry *out, int max)
 	return n;
 }
 
-/* Reads a whole file of at most max bytes into a new buffer. */
-static int read_file(const char *what, const char *path, uint64_t max, uint8_t **out,
-		     size_t *size, verr_t *err)
+/* Maps a whole file of at most max bytes, read-only. Mapping instead of
+ * reading into the heap leaves no private memory behind once it is unmapped
+ * (glibc keeps freed multi-megabyte heap blocks dirty). */
+static const uint8_t empty_file[1];
+
+static int map_file(const char *what, const char *path, uint64_t max, const uint8_t **out,
+		    size_t *size, verr_t *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -54,28 +59,25 @@ static int read_file(const char *what, const char *path, uint64_t max, uint8_t *
 		return verr_set(err, E2BIG, "%s %s (%lld bytes) is larger than guest RAM allows",
 				what, path, (long long)st.st_size);
 	}
-	uint8_t *buf = malloc(st.st_size ? st.st_size : 1);
-	if (!buf) {
+	*size = st.st_size;
+	if (st.st_size == 0) {
 		close(fd);
-		return verr_set(err, ENOMEM, "out of memory reading %s", path);
+		*out = empty_file;
+		return 0;
 	}
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			int e = r < 0 ? errno : EIO;
-			free(buf);
-			close(fd);
-			return verr_set(err, e, "cannot read %s %s: %s", what, path, strerror(e));
-		}
-		got += r;
-	}
+	void *p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	int e = errno;
 	close(fd);
-	*out = buf;
-	*size = got;
+	if (p == MAP_FAILED)
+		return verr_set(err, e, "cannot read %s %s: %s", what, path, strerror(e));
+	*out = p;
 	return 0;
+}
+
+static void unmap_file(const uint8_t *p, size_t size)
+{
+	if (p != empty_file)
+		munmap((void *)p, size);
 }
 
 static int place_cmdline(const struct guest_mem *gm, const char *cmdline,
@@ -96,9 +98,9 @@ static int place_cmdline(const struct guest_mem *gm, const char *cmdline,
 static int place_initrd(const struct guest_mem *gm, const char *path, uint64_t max_addr,
 			struct x86_boot_info *info, verr_t *err)
 {
-	uint8_t *buf;
+	const uint8_t *buf;
 	size_t size;
-	int r = read_file("initrd", path, gm->size, &buf, &size, err);
+	int r = map_file("initrd", path, gm->size, &buf, &size, err);
 	if (r)
 		return r;
 	uint64_t top = gm->low_size;
@@ -107,7 +109,7 @@ static int place_initrd(const struct guest_mem *gm, const char *path, uint64_t m
 	uint64_t lowest = info->kernel_end > X86_HIMEM_START ? info->kernel_end : X86_HIMEM_START;
 	lowest = (lowest + 0xfff) & ~0xfffULL;
 	if (size == 0 || size > top || ((top - size) & ~0xfffULL) < lowest) {
-		free(buf);
+		unmap_file(buf, size);
 		if (size == 0)
 			return verr_set(err, EINVAL, "initrd %s is empty", path);
 		return verr_set(err, E2BIG,
@@ -117,7 +119,7 @@ static int place_initrd(const struct guest_mem *gm, const char *path, uint64_t m
 	}
 	uint64_t addr = (top - size) & ~0xfffULL;
 	r = gm_write(gm, addr, buf, size);
-	free(buf);
+	unmap_file(buf, size);
 	if (r)
 		return verr_set(err, EFAULT, "initrd does not fit at %#llx", (unsigned long long)addr);
 	info->initrd_addr = addr;
@@ -142,9 +144,9 @@ int x86_load(const struct guest_mem *gm, const struct x86_boot_request *req,
 	if (req->ncpus < 1 || req->ncpus > X86_MAX_CPUS)
 		return verr_set(err, EINVAL, "%u vCPUs: between 1 and %d are supported",
 				req->ncpus, X86_MAX_CPUS);
-	uint8_t *file;
+	const uint8_t *file;
 	size_t size;
-	int r = read_file("kernel", req->kernel_path, gm->size, &file, &size, err);
+	int r = map_file("kernel", req->kernel_path, gm->size, &file, &size, err);
 	if (r)
 		return r;
 	const char *cmdline = req->cmdline ? req->cmdline : "";
@@ -156,7 +158,7 @@ int x86_load(const struct guest_mem *gm, const struct x86_boot_request *req,
 		r = verr_set(err, ENOEXEC,
 			     "%s is neither a bzImage (no 0xAA55/\"HdrS\" boot header) nor an ELF "
 			     "vmlinux (no ELF magic)", req->kernel_path);
-	free(file);
+	unmap_file(file, size);
 	if (r)
 		return r;
 	if ((r = place_cmdline(gm, cmdline, info, err)))

@@ -8,7 +8,7 @@
  *   private_dirty_kb=P guest_ram_dirty_kb=G
  * F: exec to the first byte of serial output; M, M2: to the first
  * occurrence of each marker (-1 if never seen); E: to the process's end;
- * S: its exit status (128+N for signal N). When --mark is seen, the VMM's
+ * S: its exit status (128+N for signal N); first_hex: its first output bytes. When --mark is seen, the VMM's
  * memory is sampled from /proc/PID/smaps: P is its Private_Dirty in all,
  * G the Private_Dirty of the anonymous mapping that is its guest RAM (the
  * largest one of at least --ram-mib MiB). --kill-after-mark: SIGKILL the
@@ -114,7 +114,7 @@ int main(int argc, char **argv)
 	close(p[1]);
 	double first = -1, t_mark = -1, t_mark2 = -1, kill_at = -1;
 	long total = -1, guest = -1;
-	char window[4096];
+	char window[4096], first_hex[32] = "-";
 	size_t wlen = 0;
 	for (;;) {
 		struct pollfd pfd = { p[0], POLLIN, 0 };
@@ -134,8 +134,11 @@ int main(int argc, char **argv)
 		ssize_t n = read(p[0], buf, sizeof(buf));
 		if (n <= 0)
 			break;
-		if (first < 0)
+		if (first < 0) {
 			first = t - t0;
+			for (ssize_t k = 0; k < n && k < 12; k++)
+				snprintf(first_hex + 2 * k, 3, "%02x", (unsigned char)buf[k]);
+		}
 		/* Keep the tail of the output to find markers split across reads. */
 		if (wlen + n > sizeof(window) - 1) {
 			size_t keep = 256 < wlen ? 256 : wlen;
@@ -161,7 +164,7 @@ int main(int argc, char **argv)
 	double t_exit = now_ms() - t0;
 	int status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	printf("first_byte_ms=%.2f mark_ms=%.2f mark2_ms=%.2f exit_ms=%.2f status=%d "
-	       "private_dirty_kb=%ld guest_ram_dirty_kb=%ld\n",
-	       first, t_mark, t_mark2, t_exit, status, total, guest);
+	       "private_dirty_kb=%ld guest_ram_dirty_kb=%ld first_hex=%s\n",
+	       first, t_mark, t_mark2, t_exit, status, total, guest, first_hex);
 	return 0;
 }

@@ -46,6 +46,7 @@ expect 2 "--control needs a socket path" --kernel "$tmp/k" --control ""
 expect 2 "cannot open kernel $tmp/missing" --kernel "$tmp/missing"
 expect 2 "is not a regular file" --kernel "$tmp"
 expect 2 "neither a bzImage" --kernel "$tmp/text"
+expect 2 "usage:" --kernel "$tmp/text"
 expect 2 "cannot open initrd" --kernel "$tmp/k" --initrd "$tmp/missing"
 expect 2 "--serial file:$tmp/no/such/dir/log" --kernel "$tmp/k" --serial "file:$tmp/no/such/dir/log"
 if ! "$vmm" --help | grep -q -- "--kernel PATH"; then echo "FAIL: --help"; fail=1; fi

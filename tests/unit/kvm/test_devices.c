@@ -159,9 +159,11 @@ static void test_i8042_reset(void)
 	CHECK_EQ(resets, 2);
 }
 
-static time_t fixed_clock(void)
+static int64_t clock_ns = 1700000000LL * 1000000000; /* 2023-11-14 22:13:20 UTC, a Tuesday */
+
+static int64_t fixed_clock(void)
 {
-	return 1700000000; /* 2023-11-14 22:13:20 UTC, a Tuesday */
+	return clock_ns;
 }
 
 static uint8_t cmos(uint8_t index)
@@ -188,6 +190,12 @@ static void test_rtc(void)
 	CHECK_EQ(cmos(RTC_CENTURY), 0x20);
 	CHECK_EQ(cmos(RTC_WEEKDAY), 3); /* Sunday = 1 */
 	CHECK(!(cmos(RTC_REG_A) & 0x80)); /* no update in progress */
+	clock_ns += 999800000; /* 200 us before the next second: updating */
+	CHECK(cmos(RTC_REG_A) & 0x80);
+	clock_ns += 200000; /* the new second */
+	CHECK(!(cmos(RTC_REG_A) & 0x80));
+	CHECK_EQ(cmos(RTC_SECONDS), 0x21);
+	clock_ns -= 1000000000;
 	CHECK_EQ(cmos(RTC_REG_D), RTC_D_VRT);
 	CHECK_EQ(cmos(RTC_REG_C), 0);
 	/* Binary, 12-hour mode. */
@@ -247,6 +255,17 @@ static void test_unknown_ports(void)
 		outb(0x80, i);
 	CHECK_EQ(bus.post_writes - post, 5);
 	CHECK_EQ(bus.unknown_writes - w0, 1); /* port 0x80 counted apart */
+	w0 = bus.unknown_writes;
+	/* Per-port counts of the first ports seen. */
+	int found = 0;
+	for (int i = 0; i < bus.nunknown; i++)
+		if (bus.unknown[i].port == 0xcfc)
+			found = bus.unknown[i].reads == 1 && bus.unknown[i].writes == 0;
+	CHECK(found);
+	for (int p = 0x1000; p < 0x1000 + 2 * IO_BUS_TRACKED_PORTS; p++)
+		outb(p, 0); /* more distinct ports than tracked: counted in the totals */
+	CHECK_EQ(bus.nunknown, IO_BUS_TRACKED_PORTS);
+	CHECK_EQ(bus.unknown_writes - w0, 2 * IO_BUS_TRACKED_PORTS);
 	CHECK_EQ(inb(0x80), 0xff);
 }
 
