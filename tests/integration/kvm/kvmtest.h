@@ -12,6 +12,7 @@ struct options {
     const char *vmm;        /* picostack-vmm */
     const char *guests;     /* build/guest */
     const char *kernel;     /* Debian's bzImage */
+    const char *vmlinux;    /* the same kernel as an ELF vmlinux (PVH) */
     const char *busybox;    /* busybox-static */
     const char *cache;      /* where Linux boots shared by several tests are kept */
 };

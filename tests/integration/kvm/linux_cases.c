@@ -3,13 +3,15 @@
  * the test put on the command line and the CPU count, then does
  * `poweroff -f` or `reboot -f`, as the command line says.
  *
- * Three boots serve the five cases, each its own ctest test:
+ * Four boots serve the six cases, each its own ctest test:
  *   boot "poweroff": --cpus 2, picostack.action=poweroff  -> marker, poweroff, cpus
  *   boot "reboot":   --cpus 1, reboot=k, picostack.action=reboot -> reboot
  *   boot "cad":      --cpus 1, --control: /init waits for Ctrl-Alt-Del (the
  *                    kernel's i8042 + atkbd drivers, kernel.ctrl-alt-del=0 so
  *                    that init gets SIGINT), the test sends {"op":"shutdown"},
  *                    init says so and powers off            -> shutdown
+ *   boot "pvh":      the same kernel as an ELF vmlinux, entered through its
+ *                    PVH note, --cpus 1, poweroff             -> pvh
  * The first case to need a boot runs it and keeps its record in --cache DIR
  * (under a lock, so parallel cases wait for it rather than boot twice); the
  * others read that record. A ctest fixture empties DIR before each run, so a
@@ -167,12 +169,14 @@ struct boot {
     const char *action;
     const char *extra_cmdline;
     bool control;           /* send {"op":"shutdown"} once /init waits for it */
+    bool pvh;               /* boot the ELF vmlinux through its PVH note */
 };
 
 static const struct boot boots[] = {
-    { "poweroff", "2", "poweroff", "", false },
-    { "reboot", "1", "reboot", " reboot=k", false },
-    { "cad", "1", "cad", "", true },
+    { "poweroff", "2", "poweroff", "", false, false },
+    { "reboot", "1", "reboot", " reboot=k", false, false },
+    { "cad", "1", "cad", "", true, false },
+    { "pvh", "1", "poweroff", "", false, true },
 };
 
 /* Waits for /init to say it waits for Ctrl-Alt-Del, then asks the VMM for a
@@ -212,7 +216,7 @@ static int run_boot(const struct options *o, const struct boot *b, const char *r
              verbose && *verbose == '1' ? "" : " quiet", marker, b->action, b->extra_cmdline);
     char sock[4200];
     snprintf(sock, sizeof(sock), "%s/control.sock", dir);
-    const char *argv[] = { o->vmm, "--kernel", o->kernel, "--initrd", initrd, "--cmdline", cmdline,
+    const char *argv[] = { o->vmm, "--kernel", b->pvh ? o->vmlinux : o->kernel, "--initrd", initrd, "--cmdline", cmdline,
                            "--mem", LINUX_MEM_MIB, "--cpus", b->cpus, "--serial", "stdio", "--verbose",
                            b->control ? "--control" : NULL, sock, NULL };
     if (vm_start(&vm, (char *const *)argv))
@@ -326,17 +330,18 @@ static int fail(const char *record, const char *why)
 int case_linux(const struct options *o, int argc, char **argv)
 {
     if (argc != 1) {
-        fprintf(stderr, "test: linux takes marker, poweroff, cpus, reboot or shutdown\n");
+        fprintf(stderr, "test: linux takes marker, poweroff, cpus, reboot, shutdown or pvh\n");
         return 1;
     }
     const char *what = argv[0];
-    if (!o->kernel || !o->busybox || !o->cache) {
-        fprintf(stderr, "test: linux needs --kernel, --busybox and --cache\n");
+    if (!o->kernel || !o->busybox || !o->cache || (!strcmp(what, "pvh") && !o->vmlinux)) {
+        fprintf(stderr, "test: linux needs --kernel (--vmlinux for pvh), --busybox and --cache\n");
         return 1;
     }
-    const struct boot *b = !strcmp(what, "reboot") ? &boots[1] : !strcmp(what, "shutdown") ? &boots[2] : &boots[0];
+    const struct boot *b = !strcmp(what, "reboot") ? &boots[1] : !strcmp(what, "shutdown") ? &boots[2]
+                         : !strcmp(what, "pvh") ? &boots[3] : &boots[0];
     if (strcmp(what, "reboot") && strcmp(what, "marker") && strcmp(what, "poweroff") && strcmp(what, "cpus") &&
-        strcmp(what, "shutdown")) {
+        strcmp(what, "shutdown") && strcmp(what, "pvh")) {
         fprintf(stderr, "test: unknown linux case %s\n", what);
         return 1;
     }
@@ -366,6 +371,11 @@ int case_linux(const struct options *o, int argc, char **argv)
     } else if (!strcmp(what, "cpus")) {
         if (!said(rec, "nproc=2 online=0-1\n"))
             rc = fail(rec, "the guest does not see 2 CPUs (nproc=2 online=0-1)");
+    } else if (!strcmp(what, "pvh")) {
+        if (!on_tty)
+            rc = fail(rec, "/init did not print the marker on its console");
+        else if (!strstr(rec, "reboot: Power down\n") || exit_code != 0)
+            rc = fail(rec, "the kernel did not power down and end the VMM with 0");
     } else if (!strcmp(what, "shutdown")) {
         if (!said(rec, "waiting for ctrl-alt-del\n"))
             rc = fail(rec, "/init did not get as far as waiting for Ctrl-Alt-Del");

@@ -1,8 +1,8 @@
-/* picostack-kvm-test [--vmm PATH] [--guests DIR] [--kernel PATH]
+/* picostack-kvm-test [--vmm PATH] [--guests DIR] [--kernel PATH] [--vmlinux PATH]
  *                    [--busybox PATH] [--cache DIR] CASE ARGS...
  * CASE: hello pvh|bzimage, poweroff pvh|bzimage, echo, cmdline pvh|bzimage,
  * triple, smp N, timer lapic|pit, uartirq, hostile, rtc, control shutdown|kill,
- * linux marker|poweroff|cpus|reboot. Exit 0: the test passed. */
+ * linux marker|poweroff|cpus|reboot|shutdown|pvh. Exit 0: the test passed. */
 #include "tests/integration/kvm/kvmtest.h"
 
 #include <dirent.h>
@@ -120,6 +120,7 @@ int main(int argc, char **argv)
         if (!strcmp(k, "vmm")) o.vmm = v;
         else if (!strcmp(k, "guests")) o.guests = v;
         else if (!strcmp(k, "kernel")) o.kernel = v;
+        else if (!strcmp(k, "vmlinux")) o.vmlinux = v;
         else if (!strcmp(k, "busybox")) o.busybox = v;
         else if (!strcmp(k, "cache")) o.cache = v;
         else {
@@ -128,7 +129,7 @@ int main(int argc, char **argv)
         }
     }
     if (i >= argc || !o.vmm) {
-        fprintf(stderr, "usage: picostack-kvm-test --vmm PATH [--guests DIR] [--kernel PATH] "
+        fprintf(stderr, "usage: picostack-kvm-test --vmm PATH [--guests DIR] [--kernel PATH] [--vmlinux PATH] "
                         "[--busybox PATH] [--cache DIR] CASE ARGS...\n");
         return 2;
     }
