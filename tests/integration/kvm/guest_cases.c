@@ -307,3 +307,40 @@ out:
     vm_destroy(&vm);
     return rc;
 }
+
+/* memmap FORM MIB: the guest sees MIB MiB of RAM (less the legacy hole
+ * below 1 MiB), none over the holes, all of it backed. */
+int case_memmap(const struct options *o, int argc, char **argv)
+{
+    const char *form = argc == 2 ? argv[0] : NULL;
+    long mib = argc == 2 ? atol(argv[1]) : 0;
+    if (!form || mib < 16) {
+        fprintf(stderr, "test: memmap takes pvh|bzimage and a size in MiB\n");
+        return 1;
+    }
+    const char *extra[] = { "--mem", argv[1], NULL };
+    struct vm vm;
+    int rc = 1;
+    if (run_guest(o, &vm, "memmap", form, extra))
+        goto out;
+    const char *line = strstr(vm.out.data, "picostack-guest: memmap ram=");
+    long kib = -1;
+    char verdict[8] = "";
+    if (vm_exit_code(&vm) != 0 || !line || sscanf(line, "picostack-guest: memmap ram=%ld KiB %7s", &kib, verdict) != 2) {
+        vm_dump(&vm, "expected exit 0 and a \"memmap ram=N KiB ok\" line");
+        goto out;
+    }
+    if (strcmp(verdict, "ok")) {
+        vm_dump(&vm, "the memory map is not true (see the guest's lines above)");
+        goto out;
+    }
+    if (kib > mib * 1024 || kib < mib * 1024 - 1024) {
+        fprintf(stderr, "test: --mem %ld gave %ld KiB of RAM in the memory map\n", mib, kib);
+        vm_dump(&vm, "the memory map's RAM total is not what --mem asked for");
+        goto out;
+    }
+    rc = 0;
+out:
+    vm_destroy(&vm);
+    return rc;
+}

@@ -28,6 +28,7 @@ int case_timer(const struct options *o, int argc, char **argv);
 int case_uartirq(const struct options *o, int argc, char **argv);
 int case_hostile(const struct options *o, int argc, char **argv);
 int case_rtc(const struct options *o, int argc, char **argv);
+int case_memmap(const struct options *o, int argc, char **argv);
 int case_control(const struct options *o, int argc, char **argv);
 int case_linux(const struct options *o, int argc, char **argv);
 

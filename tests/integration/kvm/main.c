@@ -1,7 +1,7 @@
 /* picostack-kvm-test [--vmm PATH] [--guests DIR] [--kernel PATH] [--vmlinux PATH]
  *                    [--busybox PATH] [--cache DIR] CASE ARGS...
  * CASE: hello pvh|bzimage, poweroff pvh|bzimage, echo, cmdline pvh|bzimage,
- * triple, smp N, timer lapic|pit, uartirq, hostile, rtc, control shutdown|kill,
+ * triple, smp N, timer lapic|pit, uartirq, hostile, rtc, memmap FORM MIB, control shutdown|kill,
  * linux marker|poweroff|cpus|reboot|shutdown|pvh. Exit 0: the test passed. */
 #include "tests/integration/kvm/kvmtest.h"
 
@@ -108,7 +108,7 @@ static const struct {
     { "hello", case_hello }, { "poweroff", case_poweroff }, { "echo", case_echo },
     { "cmdline", case_cmdline }, { "triple", case_triple }, { "smp", case_smp },
     { "timer", case_timer }, { "uartirq", case_uartirq },
-    { "hostile", case_hostile }, { "rtc", case_rtc }, { "control", case_control }, { "linux", case_linux },
+    { "hostile", case_hostile }, { "rtc", case_rtc }, { "memmap", case_memmap }, { "control", case_control }, { "linux", case_linux },
 };
 
 int main(int argc, char **argv)
