@@ -1,68 +1,20 @@
-/* vmm_run(): builds the VM from a config, runs the event loop on the main
- * thread while the vCPU threads run the guest, and returns the exit status.
- *
- * The event loop is io_uring: one-shot polls on the stop eventfd, a
- * signalfd (SIGINT/SIGTERM/SIGHUP), stdin (serial input) and the control
- * socket and its clients, each re-armed after it fires. Virtio queue
- * notifications (eventfds) will plug in the same way. */
+/* vmm_run(): builds the VM from a config, wires the devices to KVM, runs
+ * the event loop (loop.c) on the main thread while the vCPU threads run the
+ * guest, and returns the exit status. */
 #include <errno.h>
 #include <fcntl.h>
-#include <liburing.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/signalfd.h>
-#include <sys/syscall.h>
-#include <termios.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "kvm/control.h"
+#include "kvm/loop.h"
 #include "kvm/sandbox.h"
+#include "kvm/terminal.h"
 #include "kvm/vm.h"
 #include "kvm/x86/layout.h"
-
-#define MAX_CLIENTS 8
-#define CTRL_A 0x01
-
-/* ---- the terminal: raw while the guest owns it, restored on every exit ---- */
-
-static struct termios saved_termios;
-static int termios_saved;
-
-static void restore_terminal(void)
-{
-	if (termios_saved) {
-		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
-		termios_saved = 0;
-	}
-}
-
-/* A crash must not leave the user's terminal raw: restore, then die as
- * the signal says (the handler is reset by SA_RESETHAND). */
-static void restore_terminal_and_die(int sig)
-{
-	if (termios_saved)
-		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
-	raise(sig);
-}
-
-static void raw_terminal(void)
-{
-	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_termios) < 0)
-		return;
-	termios_saved = 1;
-	atexit(restore_terminal);
-	struct sigaction sa = { .sa_handler = restore_terminal_and_die, .sa_flags = SA_RESETHAND };
-	sigemptyset(&sa.sa_mask);
-	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGQUIT };
-	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
-		sigaction(fatal[i], &sa, NULL);
-	struct termios raw = saved_termios;
-	cfmakeraw(&raw);
-	tcsetattr(STDIN_FILENO, TCSANOW, &raw);
-}
 
 /* ---- device wiring ---- */
 
@@ -88,14 +40,33 @@ static void guest_poweroff(void *opaque)
 	vm_request_stop(opaque, VMM_EXIT_OK, "guest powered off (ACPI S5)");
 }
 
+/* The RTC's next interrupt: the loop polls the timerfd and calls
+ * rtc_update() when it fires. Called with the bus lock held. */
+static void rtc_timer(void *opaque, int64_t deadline_ns)
+{
+	struct vm *vm = opaque;
+	struct itimerspec its = { 0 }; /* all zero: disarmed */
+	if (deadline_ns >= 0) {
+		its.it_value.tv_sec = deadline_ns / 1000000000;
+		its.it_value.tv_nsec = deadline_ns % 1000000000;
+		if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+			its.it_value.tv_nsec = 1;
+	}
+	if (timerfd_settime(vm->rtc_timerfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		vm_request_stop(vm, VMM_EXIT_ERROR, "RTC timer: %s", strerror(errno));
+}
+
 static int setup_devices(struct vm *vm, verr_t *err)
 {
 	int r = io_bus_init(&vm->bus);
 	if (r)
 		return verr_set(err, -r, "io bus: %s", strerror(-r));
+	vm->rtc_timerfd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (vm->rtc_timerfd < 0)
+		return verr_set(err, errno, "timerfd_create: %s", strerror(errno));
 	serial_init(&vm->serial, irq_line_make(vm_set_irq, vm, X86_COM1_IRQ), serial_out, vm);
 	i8042_init(&vm->i8042, irq_line_make(vm_set_irq, vm, X86_I8042_IRQ), guest_reset, vm);
-	rtc_init(&vm->rtc, NULL);
+	rtc_init(&vm->rtc, NULL, irq_line_make(vm_set_irq, vm, X86_RTC_IRQ), rtc_timer, vm);
 	acpi_pm_init(&vm->pm, guest_poweroff, vm);
 	if ((r = io_bus_register(&vm->bus, X86_COM1_PORT, 8, "com1", &serial_io_ops, &vm->serial)) ||
 	    (r = io_bus_register(&vm->bus, I8042_DATA_PORT, 1, "i8042-data", &i8042_data_ops, &vm->i8042)) ||
@@ -117,242 +88,6 @@ static int open_serial_output(struct vm *vm, verr_t *err)
 			return verr_set(err, errno, "--serial file:%s: %s", vm->cfg->serial_path, strerror(errno));
 	}
 	return 0;
-}
-
-/* ---- the event loop ---- */
-
-enum src_kind { SRC_STOP, SRC_SIGNAL, SRC_STDIN, SRC_STDIN_WAIT, SRC_LISTEN, SRC_CLIENT };
-
-struct source {
-	enum src_kind kind;
-	int fd;
-	struct control_client client; /* SRC_CLIENT */
-	bool in_use;
-};
-
-struct loop {
-	struct vm *vm;
-	struct io_uring ring;
-	struct source stop, sig, in, in_wait, listen, clients[MAX_CLIENTS];
-	struct __kernel_timespec in_wait_ts;
-	bool tty, escape;
-	bool done;
-};
-
-static void arm_poll(struct loop *l, struct source *s)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&l->ring);
-	if (!sqe) {
-		io_uring_submit(&l->ring);
-		sqe = io_uring_get_sqe(&l->ring);
-	}
-	io_uring_prep_poll_add(sqe, s->fd, POLLIN);
-	io_uring_sqe_set_data(sqe, s);
-}
-
-/* Serial input is full: look again in 10 ms. */
-static void arm_stdin_wait(struct loop *l)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&l->ring);
-	if (!sqe) {
-		io_uring_submit(&l->ring);
-		sqe = io_uring_get_sqe(&l->ring);
-	}
-	l->in_wait_ts = (struct __kernel_timespec){ .tv_nsec = 10 * 1000 * 1000 };
-	io_uring_prep_timeout(sqe, &l->in_wait_ts, 0, 0);
-	io_uring_sqe_set_data(sqe, &l->in_wait);
-}
-
-/* Takes the escape sequence out of what the terminal typed: Ctrl-A x quits,
- * Ctrl-A Ctrl-A sends one Ctrl-A. Returns the bytes left for the guest. */
-static size_t filter_escape(struct loop *l, uint8_t *buf, size_t n)
-{
-	size_t out = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (l->escape) {
-			l->escape = false;
-			if (buf[i] == 'x' || buf[i] == 'X') {
-				vm_request_stop(l->vm, VMM_EXIT_OK, "quit from the console (Ctrl-A x)");
-				return out;
-			}
-			if (buf[i] != CTRL_A)
-				continue;
-		} else if (buf[i] == CTRL_A) {
-			l->escape = true;
-			continue;
-		}
-		buf[out++] = buf[i];
-	}
-	return out;
-}
-
-static void on_stdin(struct loop *l)
-{
-	struct vm *vm = l->vm;
-	io_bus_lock(&vm->bus);
-	unsigned space = serial_rx_space(&vm->serial);
-	io_bus_unlock(&vm->bus);
-	if (space == 0) {
-		arm_stdin_wait(l);
-		return;
-	}
-	uint8_t buf[SERIAL_FIFO_SIZE];
-	ssize_t n = read(STDIN_FILENO, buf, space < sizeof(buf) ? space : sizeof(buf));
-	if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-		arm_poll(l, &l->in);
-		return;
-	}
-	if (n <= 0)
-		return; /* end of input: the guest just gets no more */
-	size_t keep = l->tty ? filter_escape(l, buf, n) : (size_t)n;
-	io_bus_lock(&vm->bus);
-	serial_receive(&vm->serial, buf, keep);
-	io_bus_unlock(&vm->bus);
-	arm_poll(l, &l->in);
-}
-
-static void on_listen(struct loop *l)
-{
-	int fd = accept4(l->listen.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (fd >= 0) {
-		struct source *s = NULL;
-		for (int i = 0; i < MAX_CLIENTS && !s; i++)
-			if (!l->clients[i].in_use)
-				s = &l->clients[i];
-		if (!s) {
-			const char *busy = "{\"ok\":false,\"error\":\"too many control clients\"}\n";
-			if (send(fd, busy, strlen(busy), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-				/* it is being turned away anyway */
-			}
-			close(fd);
-		} else {
-			memset(s, 0, sizeof(*s));
-			s->kind = SRC_CLIENT;
-			s->fd = s->client.fd = fd;
-			s->in_use = true;
-			arm_poll(l, s);
-		}
-	}
-	arm_poll(l, &l->listen);
-}
-
-static void on_client(struct loop *l, struct source *s)
-{
-	if (control_client_readable(l->vm, &s->client) < 0) {
-		close(s->fd);
-		s->in_use = false;
-		return;
-	}
-	arm_poll(l, s);
-}
-
-static void on_signal(struct loop *l)
-{
-	struct signalfd_siginfo si;
-	if (read(l->sig.fd, &si, sizeof(si)) == sizeof(si))
-		vm_request_stop(l->vm, 128 + si.ssi_signo, "stopped by signal %s", strsignal(si.ssi_signo));
-	arm_poll(l, &l->sig);
-}
-
-static void dispatch(struct loop *l, struct source *s, int res)
-{
-	switch (s->kind) {
-	case SRC_STOP:
-		l->done = true;
-		break;
-	case SRC_SIGNAL:
-		on_signal(l);
-		break;
-	case SRC_STDIN:
-		if (res >= 0 && (res & (POLLIN | POLLHUP)))
-			on_stdin(l);
-		break;
-	case SRC_STDIN_WAIT:
-		on_stdin(l);
-		break;
-	case SRC_LISTEN:
-		on_listen(l);
-		break;
-	case SRC_CLIENT:
-		on_client(l, s);
-		break;
-	}
-}
-
-static int loop_run(struct loop *l, verr_t *err)
-{
-	while (!l->done) {
-		int r = io_uring_submit_and_wait(&l->ring, 1);
-		if (r < 0 && r != -EINTR)
-			return verr_set(err, -r, "io_uring: %s", strerror(-r));
-		struct io_uring_cqe *cqe;
-		unsigned head, seen = 0;
-		io_uring_for_each_cqe(&l->ring, head, cqe) {
-			struct source *s = io_uring_cqe_get_data(cqe);
-			seen++;
-			if (s)
-				dispatch(l, s, cqe->res);
-		}
-		io_uring_cq_advance(&l->ring, seen);
-	}
-	return 0;
-}
-
-static int loop_init(struct loop *l, struct vm *vm, sigset_t *sigs, verr_t *err)
-{
-	memset(l, 0, sizeof(*l));
-	l->vm = vm;
-	/* The ring starts disabled so that its operations can be limited to
-	 * the two the loop uses before it accepts any (seccomp cannot see
-	 * what io_uring does on our behalf). */
-	int r = io_uring_queue_init(64, &l->ring, IORING_SETUP_R_DISABLED);
-	if (r < 0)
-		return verr_set(err, -r, "io_uring_queue_init: %s", strerror(-r));
-	struct io_uring_restriction res[2] = {
-		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_POLL_ADD },
-		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_TIMEOUT },
-	};
-	/* Raw io_uring_register(2): Debian's liburing 2.3 does not export its
-	 * wrappers for these two. */
-	if (syscall(__NR_io_uring_register, l->ring.ring_fd, IORING_REGISTER_RESTRICTIONS, res, 2) < 0 ||
-	    syscall(__NR_io_uring_register, l->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0)
-		return verr_set(err, errno, "io_uring restrictions: %s", strerror(errno));
-	l->stop = (struct source){ .kind = SRC_STOP, .fd = vm->stop_efd };
-	arm_poll(l, &l->stop);
-	l->sig = (struct source){ .kind = SRC_SIGNAL, .fd = signalfd(-1, sigs, SFD_CLOEXEC) };
-	if (l->sig.fd < 0)
-		return verr_set(err, errno, "signalfd: %s", strerror(errno));
-	arm_poll(l, &l->sig);
-	l->in_wait = (struct source){ .kind = SRC_STDIN_WAIT, .fd = -1 };
-	if (vm->cfg->serial == VMM_SERIAL_STDIO) {
-		l->tty = isatty(STDIN_FILENO);
-		l->in = (struct source){ .kind = SRC_STDIN, .fd = STDIN_FILENO };
-		arm_poll(l, &l->in);
-	}
-	l->listen.fd = -1;
-	if (vm->cfg->control_path) {
-		int fd = control_listen(vm->cfg->control_path, err);
-		if (fd < 0)
-			return fd;
-		l->listen = (struct source){ .kind = SRC_LISTEN, .fd = fd };
-		arm_poll(l, &l->listen);
-	}
-	return 0;
-}
-
-static void loop_fini(struct loop *l)
-{
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (l->clients[i].in_use)
-			close(l->clients[i].fd);
-	if (l->listen.fd >= 0) {
-		close(l->listen.fd);
-		unlink(l->vm->cfg->control_path);
-	}
-	if (l->sig.fd > 0)
-		close(l->sig.fd);
-	if (l->ring.ring_fd > 0)
-		io_uring_queue_exit(&l->ring);
 }
 
 /* ---- vmm_run ---- */
@@ -397,7 +132,7 @@ int vmm_run(const struct vmm_config *cfg)
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
 	vm->ncpus = cfg->cpus;
-	vm->kvm_fd = vm->vm_fd = vm->stop_efd = vm->serial_out_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->stop_efd = vm->serial_out_fd = vm->rtc_timerfd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
 	int status = VMM_EXIT_ERROR, r;
@@ -466,6 +201,8 @@ out_vm:
 out_mem:
 	if (vm->serial_out_fd > STDERR_FILENO)
 		close(vm->serial_out_fd);
+	if (vm->rtc_timerfd >= 0)
+		close(vm->rtc_timerfd);
 	gm_free(&vm->mem);
 	return status;
 }

@@ -64,6 +64,7 @@ static const int plain[] = {
 	SCMP_SYS(rseq), SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(unlink), SCMP_SYS(clock_gettime),
 	SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep), SCMP_SYS(sched_yield), SCMP_SYS(restart_syscall),
 	SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(getrandom), SCMP_SYS(sched_getaffinity),
+	SCMP_SYS(timerfd_settime),
 };
 
 /* ioctls: the vCPU loop, interrupt lines, crash dumps, the terminal. */

@@ -42,6 +42,7 @@ struct vm {
 	struct rtc rtc;
 	struct acpi_pm pm;
 	int serial_out_fd; /* -1: dropped */
+	int rtc_timerfd;   /* CLOCK_REALTIME timer for the RTC's interrupts */
 	unsigned ncpus;
 	struct vcpu *vcpus;
 

@@ -14,13 +14,17 @@ static time_t now_s(const struct rtc *r)
 	return r->now() / 1000000000;
 }
 
-void rtc_init(struct rtc *r, rtc_clock_fn now)
+void rtc_init(struct rtc *r, rtc_clock_fn now, struct irq_line irq, rtc_timer_fn timer, void *opaque)
 {
 	memset(r, 0, sizeof(*r));
 	r->now = now ? now : host_now;
+	r->irq = irq;
+	r->timer = timer;
+	r->timer_opaque = opaque;
 	r->ram[RTC_REG_A] = 0x26; /* 32.768 kHz time base, 1024 Hz rate */
 	r->ram[RTC_REG_B] = RTC_B_24H;
 	r->ram[RTC_REG_D] = RTC_D_VRT;
+	r->last_ns = r->now();
 }
 
 static bool is_time_reg(uint8_t i)
@@ -101,6 +105,73 @@ static void write_time(struct rtc *r, uint8_t index, uint8_t v)
 		r->offset = (int64_t)t - (int64_t)now_s(r);
 }
 
+/* ---- interrupts ---- */
+
+#define NS 1000000000LL
+
+/* Periodic interrupt period from register A's rate select, or 0 for none:
+ * rates 1 and 2 run as 8 and 9 (on a 32.768 kHz base), rate n as
+ * 32768 >> (n - 1) Hz. */
+static int64_t period_ns(const struct rtc *r)
+{
+	unsigned rate = r->ram[RTC_REG_A] & 0x0f;
+	if (rate == 0)
+		return 0;
+	if (rate < 3)
+		rate += 7;
+	return (NS << (rate - 1)) / 32768;
+}
+
+/* Does the alarm match the guest's current time? 0xC0-0xFF = any. */
+static bool alarm_matches(const struct rtc *r)
+{
+	static const uint8_t pairs[][2] = { { 1, RTC_SECONDS }, { 3, RTC_MINUTES }, { 5, RTC_HOURS } };
+	for (int i = 0; i < 3; i++) {
+		uint8_t want = r->ram[pairs[i][0]];
+		if ((want & 0xc0) == 0xc0)
+			continue;
+		if (want != read_time(r, pairs[i][1]))
+			return false;
+	}
+	return true;
+}
+
+int64_t rtc_next_event(const struct rtc *r)
+{
+	uint8_t en = r->ram[RTC_REG_B] & (RTC_B_PIE | RTC_B_AIE | RTC_B_UIE);
+	int64_t now = r->now(), next = -1;
+	if (en & (RTC_B_AIE | RTC_B_UIE))
+		next = (now / NS + 1) * NS;
+	int64_t p = period_ns(r);
+	if ((en & RTC_B_PIE) && p) {
+		int64_t n = (now / p + 1) * p;
+		if (next < 0 || n < next)
+			next = n;
+	}
+	return next;
+}
+
+void rtc_update(struct rtc *r)
+{
+	int64_t now = r->now(), last = r->last_ns;
+	uint8_t flags = r->ram[RTC_REG_C];
+	if (now / NS > last / NS && !(r->ram[RTC_REG_B] & RTC_B_SET)) {
+		flags |= RTC_C_UF;
+		if (alarm_matches(r))
+			flags |= RTC_C_AF;
+	}
+	int64_t p = period_ns(r);
+	if (p && now / p > last / p)
+		flags |= RTC_C_PF;
+	r->last_ns = now;
+	if (flags & r->ram[RTC_REG_B] & (RTC_C_PF | RTC_C_AF | RTC_C_UF))
+		flags |= RTC_C_IRQF;
+	r->ram[RTC_REG_C] = flags;
+	irq_line_set(&r->irq, flags & RTC_C_IRQF);
+	if (r->timer)
+		r->timer(r->timer_opaque, rtc_next_event(r));
+}
+
 uint8_t rtc_read(struct rtc *r, uint16_t port)
 {
 	if (port == RTC_PORT)
@@ -108,11 +179,15 @@ uint8_t rtc_read(struct rtc *r, uint16_t port)
 	uint8_t i = r->index;
 	if (is_time_reg(i))
 		return read_time(r, i);
-	uint8_t v = r->ram[i];
-	if (i == RTC_REG_A && r->now() % 1000000000 >= 1000000000 - RTC_UIP_NS)
-		v |= RTC_A_UIP;
 	if (i == RTC_REG_C)
+		rtc_update(r);
+	uint8_t v = r->ram[i];
+	if (i == RTC_REG_A && r->now() % NS >= NS - RTC_UIP_NS)
+		v |= RTC_A_UIP;
+	if (i == RTC_REG_C) {
 		r->ram[RTC_REG_C] = 0; /* reading C acknowledges its flags */
+		irq_line_set(&r->irq, 0);
+	}
 	return v;
 }
 
@@ -126,9 +201,11 @@ void rtc_write(struct rtc *r, uint16_t port, uint8_t v)
 	uint8_t i = r->index;
 	if (is_time_reg(i))
 		write_time(r, i, v);
-	else if (i == RTC_REG_A)
-		r->ram[i] = v & 0x7f; /* UIP is read-only */
-	else if (i == RTC_REG_C || i == RTC_REG_D)
+	else if (i == RTC_REG_A || i == RTC_REG_B) {
+		rtc_update(r); /* flags so far under the old settings */
+		r->ram[i] = i == RTC_REG_A ? (v & 0x7f) : v; /* UIP is read-only */
+		rtc_update(r); /* new enables: IRQ and timer follow */
+	} else if (i == RTC_REG_C || i == RTC_REG_D)
 		; /* read-only */
 	else
 		r->ram[i] = v;

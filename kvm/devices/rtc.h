@@ -4,7 +4,11 @@
  * by writing them; BCD or binary and 12/24-hour follow register B as on the
  * chip. Register A shows "update in progress" during the last 244 us of each
  * second, as the chip does (hwclock waits for that edge), D always "RAM
- * valid", C has no interrupt flags (no RTC interrupts are generated). Bit 7 of the
+ * valid". Interrupts (IRQ 8): update-ended once a second, alarm when the
+ * alarm registers match (0xC0-0xFF = any), periodic at register A's rate;
+ * register C reports and clears them. The flags are brought up to date on
+ * every register access and by rtc_update(), which the VMM calls when the
+ * deadline it was last given through the timer callback has passed. Bit 7 of the
  * index port is the NMI mask, kept but without effect. The other bytes are
  * plain CMOS RAM. */
 #ifndef PICOSTACK_KVM_DEVICES_RTC_H
@@ -14,6 +18,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "kvm/devices/irq.h"
 #include "kvm/io_bus.h"
 
 #define RTC_PORT 0x70 /* 2 ports */
@@ -43,6 +48,17 @@ typedef int64_t (*rtc_clock_fn)(void);
 
 #define RTC_A_UIP 0x80
 #define RTC_UIP_NS 244000
+#define RTC_B_PIE 0x40
+#define RTC_B_AIE 0x20
+#define RTC_B_UIE 0x10
+#define RTC_C_IRQF 0x80
+#define RTC_C_PF 0x40
+#define RTC_C_AF 0x20
+#define RTC_C_UF 0x10
+
+/* The VMM's timer: call rtc_update() at deadline_ns (CLOCK_REALTIME);
+ * -1: no interrupt is enabled, no timer needed. */
+typedef void (*rtc_timer_fn)(void *opaque, int64_t deadline_ns);
 
 struct rtc {
 	uint8_t index;
@@ -50,9 +66,18 @@ struct rtc {
 	uint8_t ram[128];
 	int64_t offset; /* guest time - host time, seconds */
 	rtc_clock_fn now;
+	int64_t last_ns; /* when the flags were last brought up to date */
+	struct irq_line irq;
+	rtc_timer_fn timer;
+	void *timer_opaque;
 };
 
-void rtc_init(struct rtc *r, rtc_clock_fn now); /* now NULL: CLOCK_REALTIME */
+/* now NULL: CLOCK_REALTIME; timer NULL: none (flags still follow time). */
+void rtc_init(struct rtc *r, rtc_clock_fn now, struct irq_line irq, rtc_timer_fn timer, void *opaque);
+/* Brings the interrupt flags and IRQ 8 up to date and re-arms the timer. */
+void rtc_update(struct rtc *r);
+/* The next time an enabled interrupt is due (ns), or -1. */
+int64_t rtc_next_event(const struct rtc *r);
 uint8_t rtc_read(struct rtc *r, uint16_t port);
 void rtc_write(struct rtc *r, uint16_t port, uint8_t value);
 

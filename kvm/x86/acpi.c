@@ -214,7 +214,7 @@ size_t x86_dsdt_aml(uint8_t *out, size_t cap)
 	aml_device(&sb, "PS2K", 0x0303, &r);
 	r.len = 0;
 	res_io(&r, 0x70, 2);
-	res_irq(&r, 8);
+	res_irq(&r, X86_RTC_IRQ);
 	aml_device(&sb, "RTC_", 0x0b00, &r);
 	static const uint8_t scope_op = 0x10;
 	aml_package_op(&a, &scope_op, 1, &sb);

@@ -31,6 +31,7 @@
 #define X86_COM1_PORT 0x3f8
 #define X86_COM1_IRQ 4
 #define X86_I8042_IRQ 1
+#define X86_RTC_IRQ 8
 #define X86_ACPI_SLEEP_PORT 0x600  /* control; status at +1 */
 #define X86_ACPI_SCI_IRQ 9
 

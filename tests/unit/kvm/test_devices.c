@@ -22,6 +22,24 @@ static void record_irq(void *opaque, unsigned irq, int level)
 	irq1_level = level;
 }
 
+static int rtc_irq_level, rtc_irq_rises;
+static int64_t timer_deadline = -2;
+
+static void record_rtc_irq(void *opaque, unsigned irq, int level)
+{
+	(void)opaque;
+	CHECK_EQ(irq, 8);
+	if (level && !rtc_irq_level)
+		rtc_irq_rises++;
+	rtc_irq_level = level;
+}
+
+static void record_timer(void *opaque, int64_t deadline)
+{
+	(void)opaque;
+	timer_deadline = deadline;
+}
+
 static void count_reset(void *opaque) { (void)opaque; resets++; }
 static void count_poweroff(void *opaque) { (void)opaque; poweroffs++; }
 
@@ -225,6 +243,69 @@ static void test_rtc(void)
 	CHECK_EQ(cmos(RTC_REG_A), 0x26);
 }
 
+/* Update-ended, periodic and alarm interrupts on IRQ 8, register C. */
+static void test_rtc_interrupts(void)
+{
+	const int64_t S = 1000000000LL;
+	cmos_set(RTC_REG_B, RTC_B_24H);
+	cmos(RTC_REG_C);
+	int64_t base = clock_ns - clock_ns % S; /* a whole second */
+	clock_ns = base + S / 2;
+	/* Nothing enabled: no timer, no interrupt, but the flags still follow time. */
+	cmos_set(RTC_REG_B, RTC_B_24H);
+	CHECK_EQ(timer_deadline, -1);
+	clock_ns = base + 3 * S / 2;
+	CHECK_EQ(cmos(RTC_REG_C) & (RTC_C_UF | RTC_C_IRQF), RTC_C_UF);
+	CHECK_EQ(rtc_irq_level, 0);
+	/* Update-ended interrupt: timer at the next second, IRQ then, C clears it. */
+	cmos_set(RTC_REG_B, RTC_B_24H | RTC_B_UIE);
+	CHECK_EQ(timer_deadline, base + 2 * S);
+	CHECK_EQ(rtc_irq_level, 0);
+	clock_ns = base + 2 * S;
+	rtc_update(&rtc); /* the VMM's timer fired */
+	CHECK_EQ(rtc_irq_level, 1);
+	CHECK_EQ(timer_deadline, base + 3 * S);
+	/* (PF is set too: the periodic flag runs at register A's rate whether
+	 * or not its interrupt is enabled, as on the chip.) */
+	CHECK_EQ(cmos(RTC_REG_C) & (RTC_C_IRQF | RTC_C_UF), RTC_C_IRQF | RTC_C_UF);
+	CHECK_EQ(rtc_irq_level, 0);
+	CHECK_EQ(cmos(RTC_REG_C), 0);
+	/* Periodic at rate 6 (1024 Hz): next period boundary. */
+	cmos_set(RTC_REG_A, 0x26);
+	cmos_set(RTC_REG_B, RTC_B_24H | RTC_B_PIE);
+	int64_t p = S / 1024;
+	CHECK_EQ(timer_deadline, (clock_ns / p + 1) * p);
+	int rises = rtc_irq_rises;
+	for (int i = 0; i < 5; i++) {
+		clock_ns = timer_deadline;
+		rtc_update(&rtc);
+		CHECK_EQ(rtc_irq_level, 1);
+		CHECK(cmos(RTC_REG_C) & RTC_C_PF);
+	}
+	CHECK_EQ(rtc_irq_rises - rises, 5);
+	/* Rate 0: no periodic interrupt, no timer. */
+	cmos_set(RTC_REG_A, 0x20);
+	CHECK_EQ(timer_deadline, -1);
+	/* Alarm at hh:mm:ss of the next second, minutes and hours "any". */
+	cmos_set(RTC_REG_B, RTC_B_24H | RTC_B_AIE);
+	uint8_t next_sec = ((clock_ns / S + 1) % 60);
+	cmos_set(1, ((next_sec / 10) << 4) | (next_sec % 10));
+	cmos_set(3, 0xc0);
+	cmos_set(5, 0xff);
+	cmos(RTC_REG_C);
+	clock_ns = (clock_ns / S + 1) * S;
+	rtc_update(&rtc);
+	CHECK_EQ(rtc_irq_level, 1);
+	CHECK_EQ(cmos(RTC_REG_C) & (RTC_C_AF | RTC_C_IRQF), RTC_C_AF | RTC_C_IRQF);
+	clock_ns += S; /* one second later the alarm no longer matches */
+	rtc_update(&rtc);
+	CHECK_EQ(rtc_irq_level, 0);
+	CHECK_EQ(cmos(RTC_REG_C) & RTC_C_AF, 0);
+	cmos_set(RTC_REG_B, RTC_B_24H);
+	CHECK_EQ(timer_deadline, -1);
+	clock_ns = base;
+}
+
 static void test_acpi_sleep(void)
 {
 	outb(0x600, 0x34 & ~0x20); /* S5 type without SLP_EN */
@@ -322,7 +403,7 @@ int main(void)
 {
 	CHECK_EQ(io_bus_init(&bus), 0);
 	i8042_init(&kbd, irq_line_make(record_irq, NULL, 1), count_reset, NULL);
-	rtc_init(&rtc, fixed_clock);
+	rtc_init(&rtc, fixed_clock, irq_line_make(record_rtc_irq, NULL, 8), record_timer, NULL);
 	acpi_pm_init(&pm, count_poweroff, NULL);
 	CHECK_EQ(io_bus_register(&bus, 0x60, 1, "i8042-data", &i8042_data_ops, &kbd), 0);
 	CHECK_EQ(io_bus_register(&bus, 0x64, 1, "i8042-cmd", &i8042_cmd_ops, &kbd), 0);
@@ -332,6 +413,7 @@ int main(void)
 	test_keyboard();
 	test_i8042_reset();
 	test_rtc();
+	test_rtc_interrupts();
 	test_acpi_sleep();
 	test_unknown_ports();
 	test_register();

@@ -39,7 +39,7 @@ static void child(int what)
 		/* What the devices and the control socket use at run time: the
 		 * RTC's time conversions, jansson. */
 		struct rtc rtc;
-		rtc_init(&rtc, NULL);
+		rtc_init(&rtc, NULL, irq_line_make(NULL, NULL, 8), NULL, NULL);
 		rtc_write(&rtc, RTC_PORT, RTC_YEAR);
 		rtc_write(&rtc, RTC_PORT + 1, 0x30);
 		if (rtc_read(&rtc, RTC_PORT + 1) != 0x30)
