@@ -1,6 +1,9 @@
-/* rtc: proves that the CMOS RTC tells the host's time. Reads the clock
- * (waiting out update-in-progress, twice until two reads agree), decodes
- * BCD and 12-hour mode as register B says, prints it as UTC, resets. */
+/* rtc: proves that the CMOS RTC tells the host's time and interrupts. Reads
+ * the clock (waiting out update-in-progress, twice until two reads agree),
+ * decodes BCD and 12-hour mode as register B says, prints it as UTC; then
+ * turns on the periodic interrupt (1024 Hz) on IRQ 8, routed through the
+ * I/O APIC, counts TICKS of them (each acknowledged by reading register C,
+ * which must say PF|IRQF), prints the count, resets. */
 #include "rt/rt.h"
 
 #define CMOS_INDEX 0x70
@@ -27,6 +30,64 @@ static void read_raw(struct rtc_time *t)
     t->century = cmos(0x32);
 }
 
+#define TICKS 10
+#define VEC_RTC 0x38
+static volatile uint32_t rtc_ticks;
+static volatile uint8_t rtc_flags;
+
+static void on_rtc(void)
+{
+    rtc_flags |= cmos(0x0c);            /* reading C acknowledges */
+    rtc_ticks++;
+    lapic_eoi();
+}
+
+static void on_spurious(void) { }
+
+static void periodic_interrupts(const struct boot_info *bi)
+{
+    struct madt_info madt;
+    idt_init();
+    idt_set_handler(VEC_RTC, on_rtc);
+    idt_set_handler(0xff, on_spurious);
+    outb(0x21, 0xff); outb(0xa1, 0xff); /* legacy PIC masked */
+    lapic_enable();
+    if (acpi_read_madt(bi, &madt) || !madt.ioapic_addr) {
+        serial_puts("picostack-guest: rtc irq: no I/O APIC in the MADT\n");
+        return;
+    }
+    uint32_t pin = madt.irq_gsi[8] - madt.ioapic_gsi_base;
+    mmio_write32(madt.ioapic_addr, 0x10 + 2 * pin + 1);
+    mmio_write32(madt.ioapic_addr + 0x10, lapic_id() << 24);
+    mmio_write32(madt.ioapic_addr, 0x10 + 2 * pin);
+    mmio_write32(madt.ioapic_addr + 0x10, VEC_RTC);
+    (void)cmos(0x0c);                   /* clear anything pending */
+    outb(CMOS_INDEX, 0x0a);
+    outb(CMOS_DATA, (uint8_t)((cmos(0x0a) & 0xf0) | 0x06));    /* rate 6: 1024 Hz */
+    outb(CMOS_INDEX, 0x0b);
+    outb(CMOS_DATA, (uint8_t)(cmos(0x0b) | 0x40));              /* PIE */
+    uint64_t end = rdtsc() + 5000 * TSC_PER_MS;
+    sti();
+    while (rtc_ticks < TICKS && rdtsc() < end)
+        cpu_relax();
+    cli();
+    outb(CMOS_INDEX, 0x0b);
+    outb(CMOS_DATA, (uint8_t)(cmos(0x0b) & ~0x40));
+    serial_puts("picostack-guest: rtc irq via ioapic pin ");
+    put_dec(pin);
+    if (rtc_ticks >= TICKS && (rtc_flags & 0xc0) == 0xc0) {
+        serial_puts(": periodic ok (ticks=");
+        put_dec(rtc_ticks);
+        serial_puts(")\n");
+    } else {
+        serial_puts(": no periodic interrupts (ticks=");
+        put_dec(rtc_ticks);
+        serial_puts(", register C ");
+        put_hex(rtc_flags);
+        serial_puts(")\n");
+    }
+}
+
 static uint8_t bcd(uint8_t v) { return (uint8_t)((v >> 4) * 10 + (v & 0xf)); }
 
 static void put2(unsigned v)
@@ -37,7 +98,6 @@ static void put2(unsigned v)
 
 void guest_main(const struct boot_info *bi)
 {
-    (void)bi;
     struct rtc_time a, b;
     int tries = 0;
     do {
@@ -65,5 +125,6 @@ void guest_main(const struct boot_info *bi)
     serial_puts(" regb=");
     put_hex(regb);
     serial_puts("\n");
+    periodic_interrupts(bi);
     guest_reset();
 }

@@ -1,7 +1,7 @@
 /* picostack-kvm-test [--vmm PATH] [--guests DIR] [--kernel PATH] [--vmlinux PATH]
  *                    [--busybox PATH] [--cache DIR] CASE ARGS...
  * CASE: hello pvh|bzimage, poweroff pvh|bzimage, echo, cmdline pvh|bzimage,
- * triple, smp N, timer lapic|pit, uartirq, hostile, rtc, memmap FORM MIB, control shutdown|kill,
+ * triple, smp N, timer lapic|pit, uartirq, hostile, rtc time|irq, memmap FORM MIB, control shutdown|kill,
  * linux marker|poweroff|cpus|reboot|shutdown|pvh. Exit 0: the test passed. */
 #include "tests/integration/kvm/kvmtest.h"
 
