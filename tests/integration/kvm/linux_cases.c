@@ -3,8 +3,8 @@
  * the test put on the command line and the CPU count, then does
  * `poweroff -f` or `reboot -f`, as the command line says.
  *
- * Four boots serve the six cases, each its own ctest test:
- *   boot "poweroff": --cpus 2, picostack.action=poweroff  -> marker, poweroff, cpus
+ * Four boots serve the seven cases, each its own ctest test:
+ *   boot "poweroff": --cpus 2, picostack.action=poweroff  -> marker, poweroff, cpus, rtc
  *   boot "reboot":   --cpus 1, reboot=k, picostack.action=reboot -> reboot
  *   boot "cad":      --cpus 1, --control: /init waits for Ctrl-Alt-Del (the
  *                    kernel's i8042 + atkbd drivers, kernel.ctrl-alt-del=0 so
@@ -27,6 +27,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LINUX_TIMEOUT_S 180.0   /* PICOSTACK_LINUX_TIMEOUT (seconds) overrides */
@@ -52,6 +53,7 @@ static const char init_script[] =
     "done\n"
     "say \"marker=$marker\"\n"
     "say \"nproc=$($bb nproc) online=$($bb cat /sys/devices/system/cpu/online)\"\n"
+    "say \"rtc_epoch=$($bb cat /sys/class/rtc/rtc0/since_epoch 2>/dev/null || echo none)\"\n"
     "say \"action=$action\"\n"
     "if [ \"$action\" = cad ]; then\n"
     "  echo 0 >/proc/sys/kernel/ctrl-alt-del\n"
@@ -236,8 +238,9 @@ static int run_boot(const struct options *o, const struct boot *b, const char *r
     char *text = malloc(cap);
     if (!text)
         goto out;
-    int n = snprintf(text, cap, "exit=%d seconds=%.1f first_byte=%.1f marker=%s\n%s\n--- stderr ---\n%s",
-                     vm_exit_code(&vm), secs, vm.first_byte, marker, vm.out.data, vm.err.data);
+    int n = snprintf(text, cap, "exit=%d seconds=%.1f first_byte=%.1f marker=%s host_end=%lld\n%s\n--- stderr ---\n%s",
+                     vm_exit_code(&vm), secs, vm.first_byte, marker, (long long)time(NULL), vm.out.data,
+                     vm.err.data);
     /* The kernel's tty writes "\r\n"; the checks look for "\n". */
     size_t w = 0;
     for (int i = 0; i < n; i++)
@@ -330,7 +333,7 @@ static int fail(const char *record, const char *why)
 int case_linux(const struct options *o, int argc, char **argv)
 {
     if (argc != 1) {
-        fprintf(stderr, "test: linux takes marker, poweroff, cpus, reboot, shutdown or pvh\n");
+        fprintf(stderr, "test: linux takes marker, poweroff, cpus, rtc, reboot, shutdown or pvh\n");
         return 1;
     }
     const char *what = argv[0];
@@ -341,7 +344,7 @@ int case_linux(const struct options *o, int argc, char **argv)
     const struct boot *b = !strcmp(what, "reboot") ? &boots[1] : !strcmp(what, "shutdown") ? &boots[2]
                          : !strcmp(what, "pvh") ? &boots[3] : &boots[0];
     if (strcmp(what, "reboot") && strcmp(what, "marker") && strcmp(what, "poweroff") && strcmp(what, "cpus") &&
-        strcmp(what, "shutdown") && strcmp(what, "pvh")) {
+        strcmp(what, "shutdown") && strcmp(what, "pvh") && strcmp(what, "rtc")) {
         fprintf(stderr, "test: unknown linux case %s\n", what);
         return 1;
     }
@@ -351,7 +354,8 @@ int case_linux(const struct options *o, int argc, char **argv)
     int exit_code = -2;
     double secs = 0;
     char marker[17] = "", line[128];
-    sscanf(rec, "exit=%d seconds=%lf first_byte=%*f marker=%16s", &exit_code, &secs, marker);
+    long long host_end = 0;
+    sscanf(rec, "exit=%d seconds=%lf first_byte=%*f marker=%16s host_end=%lld", &exit_code, &secs, marker, &host_end);
     fprintf(stderr, "test: boot \"%s\": exit %d after %.1f s\n", b->name, exit_code, secs);
     /* "said": /init reported it on its console (tty) or through /dev/kmsg. */
     char tty_marker[128], kmsg_marker[128];
@@ -371,6 +375,18 @@ int case_linux(const struct options *o, int argc, char **argv)
     } else if (!strcmp(what, "cpus")) {
         if (!said(rec, "nproc=2 online=0-1\n"))
             rc = fail(rec, "the guest does not see 2 CPUs (nproc=2 online=0-1)");
+    } else if (!strcmp(what, "rtc")) {
+        /* Linux's rtc_cmos driver reads the VMM's RTC: host time, give or take. */
+        char *tty = without_printk_lines(rec);
+        const char *at = tty ? strstr(tty, "picostack-init: rtc_epoch=") : NULL;
+        const char *kat = strstr(rec, "picostack-kmsg: rtc_epoch=");
+        long long rtc = -1;
+        if (!(at && sscanf(at, "picostack-init: rtc_epoch=%lld", &rtc) == 1) &&
+            !(kat && sscanf(kat, "picostack-kmsg: rtc_epoch=%lld", &rtc) == 1))
+            rc = fail(rec, "no /sys/class/rtc/rtc0 in the guest (Linux's rtc_cmos did not take the RTC)");
+        else if (rtc < host_end - (long long)secs - 5 || rtc > host_end + 5)
+            rc = fail(rec, "the guest's RTC is not the host's time");
+        free(tty);
     } else if (!strcmp(what, "pvh")) {
         if (!on_tty)
             rc = fail(rec, "/init did not print the marker on its console");
