@@ -3,9 +3,11 @@
  * the test put on the command line and the CPU count, then does
  * `poweroff -f` or `reboot -f`, as the command line says.
  *
- * Four boots serve the seven cases, each its own ctest test:
+ * Four boots serve the eight cases, each its own ctest test:
  *   boot "poweroff": --cpus 2, picostack.action=poweroff  -> marker, poweroff, cpus, rtc
- *   boot "reboot":   --cpus 1, reboot=k, picostack.action=reboot -> reboot
+ *   boot "reboot":   --cpus 1, reboot=k, picostack.action=reboot; /init
+ *                    first reads a line the test types on the serial
+ *                    console (stdin) and says it         -> reboot, input
  *   boot "cad":      --cpus 1, --control: /init waits for Ctrl-Alt-Del (the
  *                    kernel's i8042 + atkbd drivers, kernel.ctrl-alt-del=0 so
  *                    that init gets SIGINT), the test sends {"op":"shutdown"},
@@ -44,16 +46,22 @@ static const char init_script[] =
     "say() { echo \"picostack-init: $*\"; echo \"<2>picostack-kmsg: $*\" >/dev/kmsg; }\n"
     "$bb mount -t proc proc /proc\n"
     "$bb mount -t sysfs sysfs /sys\n"
-    "marker=none action=poweroff\n"
+    "marker=none action=poweroff input=0\n"
     "for a in $($bb cat /proc/cmdline); do\n"
     "  case \"$a\" in\n"
     "  picostack.marker=*) marker=${a#picostack.marker=} ;;\n"
     "  picostack.action=*) action=${a#picostack.action=} ;;\n"
+    "  picostack.input=1) input=1 ;;\n"
     "  esac\n"
     "done\n"
     "say \"marker=$marker\"\n"
     "say \"nproc=$($bb nproc) online=$($bb cat /sys/devices/system/cpu/online)\"\n"
     "say \"rtc_epoch=$($bb cat /sys/class/rtc/rtc0/since_epoch 2>/dev/null || echo none)\"\n"
+    "if [ \"$input\" = 1 ]; then\n"
+    "  say \"waiting for input\"\n"
+    "  read -t 60 line\n"
+    "  say \"input=$line\"\n"
+    "fi\n"
     "say \"action=$action\"\n"
     "if [ \"$action\" = cad ]; then\n"
     "  echo 0 >/proc/sys/kernel/ctrl-alt-del\n"
@@ -176,10 +184,23 @@ struct boot {
 
 static const struct boot boots[] = {
     { "poweroff", "2", "poweroff", "", false, false },
-    { "reboot", "1", "reboot", " reboot=k", false, false },
+    { "reboot", "1", "reboot", " reboot=k picostack.input=1", false, false },
     { "cad", "1", "cad", "", true, false },
     { "pvh", "1", "poweroff", "", false, true },
 };
+
+/* Waits for /init to ask for input, then types "in-MARKER" and Enter on
+ * the serial console. Failures show in the record (no "input=in-..."). */
+static void type_line(struct vm *vm, const char *marker, double timeout_s)
+{
+    char line[64];
+    if (vm_wait_output(vm, "waiting for input", 0, timeout_s) < 0) {
+        fprintf(stderr, "test: /init never asked for input\n");
+        return;
+    }
+    int n = snprintf(line, sizeof(line), "in-%s\n", marker);
+    vm_write(vm, line, (size_t)n);
+}
 
 /* Waits for /init to say it waits for Ctrl-Alt-Del, then asks the VMM for a
  * graceful shutdown. Failures show in the record (no "got ctrl-alt-del"). */
@@ -223,11 +244,13 @@ static int run_boot(const struct options *o, const struct boot *b, const char *r
                            b->control ? "--control" : NULL, sock, NULL };
     if (vm_start(&vm, (char *const *)argv))
         goto out;
-    vm_close_stdin(&vm);
     const char *limit_env = getenv("PICOSTACK_LINUX_TIMEOUT");
     double limit = limit_env && atof(limit_env) > 0 ? atof(limit_env) : LINUX_TIMEOUT_S;
     if (b->control)
         send_shutdown(&vm, sock, limit);
+    if (strstr(b->extra_cmdline, "picostack.input=1"))
+        type_line(&vm, marker, limit);
+    vm_close_stdin(&vm);
     double left = vm.started + limit - now_s();
     if (vm_wait_exit(&vm, left > 1 ? left : 1))
         fprintf(stderr, "test: Linux did not end the VM within %.0f s\n", limit);
@@ -333,7 +356,7 @@ static int fail(const char *record, const char *why)
 int case_linux(const struct options *o, int argc, char **argv)
 {
     if (argc != 1) {
-        fprintf(stderr, "test: linux takes marker, poweroff, cpus, rtc, reboot, shutdown or pvh\n");
+        fprintf(stderr, "test: linux takes marker, poweroff, cpus, rtc, reboot, input, shutdown or pvh\n");
         return 1;
     }
     const char *what = argv[0];
@@ -341,10 +364,10 @@ int case_linux(const struct options *o, int argc, char **argv)
         fprintf(stderr, "test: linux needs --kernel (--vmlinux for pvh), --busybox and --cache\n");
         return 1;
     }
-    const struct boot *b = !strcmp(what, "reboot") ? &boots[1] : !strcmp(what, "shutdown") ? &boots[2]
+    const struct boot *b = !strcmp(what, "reboot") || !strcmp(what, "input") ? &boots[1] : !strcmp(what, "shutdown") ? &boots[2]
                          : !strcmp(what, "pvh") ? &boots[3] : &boots[0];
     if (strcmp(what, "reboot") && strcmp(what, "marker") && strcmp(what, "poweroff") && strcmp(what, "cpus") &&
-        strcmp(what, "shutdown") && strcmp(what, "pvh") && strcmp(what, "rtc")) {
+        strcmp(what, "shutdown") && strcmp(what, "pvh") && strcmp(what, "rtc") && strcmp(what, "input")) {
         fprintf(stderr, "test: unknown linux case %s\n", what);
         return 1;
     }
@@ -387,6 +410,10 @@ int case_linux(const struct options *o, int argc, char **argv)
         else if (rtc < host_end - (long long)secs - 5 || rtc > host_end + 5)
             rc = fail(rec, "the guest's RTC is not the host's time");
         free(tty);
+    } else if (!strcmp(what, "input")) {
+        snprintf(line, sizeof(line), "input=in-%s\n", marker);
+        if (!said(rec, line))
+            rc = fail(rec, "the line typed on the serial console (stdin) did not reach /init");
     } else if (!strcmp(what, "pvh")) {
         if (!on_tty)
             rc = fail(rec, "/init did not print the marker on its console");

@@ -2,7 +2,7 @@
  *                    [--busybox PATH] [--cache DIR] CASE ARGS...
  * CASE: hello pvh|bzimage, poweroff pvh|bzimage, echo, cmdline pvh|bzimage,
  * triple, smp N, timer lapic|pit, uartirq, hostile, rtc time|irq, memmap FORM MIB, control shutdown|kill,
- * linux marker|poweroff|cpus|rtc|reboot|shutdown|pvh. Exit 0: the test passed. */
+ * linux marker|poweroff|cpus|rtc|reboot|input|shutdown|pvh. Exit 0: the test passed. */
 #include "tests/integration/kvm/kvmtest.h"
 
 #include <dirent.h>
