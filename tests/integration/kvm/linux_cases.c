@@ -353,89 +353,127 @@ static int fail(const char *record, const char *why)
     return 1;
 }
 
+/* One boot's record, parsed: what the checks below look at. */
+struct result {
+    const char *rec;        /* the whole record */
+    char *tty;              /* the record without printk lines */
+    int exit_code;
+    double secs;
+    long long host_end;     /* host time when the boot ended */
+    char marker[17];
+    const char *action;     /* what the boot's /init was told to do */
+};
+
+static bool marker_on_tty(const struct result *r)
+{
+    char want[128];
+    snprintf(want, sizeof(want), "picostack-init: marker=%s\n", r->marker);
+    return r->marker[0] && r->tty && strstr(r->tty, want);
+}
+
+static bool init_ran(const struct result *r)
+{
+    char want[128];
+    snprintf(want, sizeof(want), "marker=%s\n", r->marker);
+    return r->marker[0] && said(r->rec, want);
+}
+
+static int check_marker(const struct result *r)
+{
+    if (marker_on_tty(r))
+        return 0;
+    return fail(r->rec, init_ran(r) ? "/init ran (its /dev/kmsg copy is there) but its console output was lost"
+                                    : "/init did not print the marker from the command line");
+}
+
+static int check_cpus(const struct result *r)
+{
+    return said(r->rec, "nproc=2 online=0-1\n") ? 0 : fail(r->rec, "the guest does not see 2 CPUs (nproc=2 online=0-1)");
+}
+
+/* Linux's rtc_cmos driver reads the VMM's RTC: the host's time, give or take. */
+static int check_rtc(const struct result *r)
+{
+    const char *at = r->tty ? strstr(r->tty, "picostack-init: rtc_epoch=") : NULL;
+    const char *kat = strstr(r->rec, "picostack-kmsg: rtc_epoch=");
+    long long rtc = -1;
+    if (!(at && sscanf(at, "picostack-init: rtc_epoch=%lld", &rtc) == 1) &&
+        !(kat && sscanf(kat, "picostack-kmsg: rtc_epoch=%lld", &rtc) == 1))
+        return fail(r->rec, "no /sys/class/rtc/rtc0 in the guest (Linux's rtc_cmos did not take the RTC)");
+    if (rtc < r->host_end - (long long)r->secs - 5 || rtc > r->host_end + 5)
+        return fail(r->rec, "the guest's RTC is not the host's time");
+    return 0;
+}
+
+static int check_input(const struct result *r)
+{
+    char want[128];
+    snprintf(want, sizeof(want), "input=in-%s\n", r->marker);
+    return said(r->rec, want) ? 0 : fail(r->rec, "the line typed on the serial console (stdin) did not reach /init");
+}
+
+/* poweroff, reboot, pvh: /init asked for it, the kernel did it, the VMM
+ * exited 0. */
+static int check_ended(const struct result *r)
+{
+    char want[64];
+    snprintf(want, sizeof(want), "action=%s\n", r->action);
+    if (!init_ran(r) || !said(r->rec, want))
+        return fail(r->rec, "/init did not get as far as its poweroff/reboot");
+    if (said(r->rec, "-f returned"))
+        return fail(r->rec, "the kernel returned from poweroff/reboot");
+    if (!strstr(r->rec, !strcmp(r->action, "reboot") ? "reboot: Restarting system\n" : "reboot: Power down\n"))
+        return fail(r->rec, "the kernel did not say it was powering down / restarting");
+    return r->exit_code == 0 ? 0 : fail(r->rec, "the VMM did not exit with 0");
+}
+
+static int check_pvh(const struct result *r)
+{
+    return marker_on_tty(r) ? check_ended(r) : fail(r->rec, "/init did not print the marker on its console");
+}
+
+static int check_shutdown(const struct result *r)
+{
+    if (!said(r->rec, "waiting for ctrl-alt-del\n"))
+        return fail(r->rec, "/init did not get as far as waiting for Ctrl-Alt-Del");
+    if (!said(r->rec, "got ctrl-alt-del\n"))
+        return fail(r->rec, "{\"op\":\"shutdown\"} did not reach /init as Ctrl-Alt-Del (i8042, atkbd)");
+    return r->exit_code == 0 ? 0 : fail(r->rec, "the VMM did not exit with 0");
+}
+
+static const struct {
+    const char *name;
+    int boot;               /* index in boots[] */
+    int (*check)(const struct result *);
+} checks[] = {
+    { "marker", 0, check_marker }, { "poweroff", 0, check_ended }, { "cpus", 0, check_cpus },
+    { "rtc", 0, check_rtc }, { "reboot", 1, check_ended }, { "input", 1, check_input },
+    { "shutdown", 2, check_shutdown }, { "pvh", 3, check_pvh },
+};
+
 int case_linux(const struct options *o, int argc, char **argv)
 {
-    if (argc != 1) {
+    size_t i = 0, n = sizeof(checks) / sizeof(checks[0]);
+    while (argc == 1 && i < n && strcmp(argv[0], checks[i].name))
+        i++;
+    if (i == n) {
         fprintf(stderr, "test: linux takes marker, poweroff, cpus, rtc, reboot, input, shutdown or pvh\n");
         return 1;
     }
-    const char *what = argv[0];
-    if (!o->kernel || !o->busybox || !o->cache || (!strcmp(what, "pvh") && !o->vmlinux)) {
+    const struct boot *b = &boots[checks[i].boot];
+    if (!o->kernel || !o->busybox || !o->cache || (b->pvh && !o->vmlinux)) {
         fprintf(stderr, "test: linux needs --kernel (--vmlinux for pvh), --busybox and --cache\n");
-        return 1;
-    }
-    const struct boot *b = !strcmp(what, "reboot") || !strcmp(what, "input") ? &boots[1] : !strcmp(what, "shutdown") ? &boots[2]
-                         : !strcmp(what, "pvh") ? &boots[3] : &boots[0];
-    if (strcmp(what, "reboot") && strcmp(what, "marker") && strcmp(what, "poweroff") && strcmp(what, "cpus") &&
-        strcmp(what, "shutdown") && strcmp(what, "pvh") && strcmp(what, "rtc") && strcmp(what, "input")) {
-        fprintf(stderr, "test: unknown linux case %s\n", what);
         return 1;
     }
     char *rec = boot_record(o, b);
     if (!rec)
         return 1;
-    int exit_code = -2;
-    double secs = 0;
-    char marker[17] = "", line[128];
-    long long host_end = 0;
-    sscanf(rec, "exit=%d seconds=%lf first_byte=%*f marker=%16s host_end=%lld", &exit_code, &secs, marker, &host_end);
-    fprintf(stderr, "test: boot \"%s\": exit %d after %.1f s\n", b->name, exit_code, secs);
-    /* "said": /init reported it on its console (tty) or through /dev/kmsg. */
-    char tty_marker[128], kmsg_marker[128];
-    snprintf(tty_marker, sizeof(tty_marker), "picostack-init: marker=%s\n", marker);
-    snprintf(kmsg_marker, sizeof(kmsg_marker), "picostack-kmsg: marker=%s\n", marker);
-    char *tty = without_printk_lines(rec);
-    bool on_tty = marker[0] && tty && strstr(tty, tty_marker);
-    free(tty);
-    bool init_ran = on_tty || (marker[0] && strstr(rec, kmsg_marker));
-    snprintf(line, sizeof(line), "action=%s\n", b->action);
-    bool acted = said(rec, line);
-    int rc = 0;
-    if (!strcmp(what, "marker")) {
-        if (!on_tty)
-            rc = fail(rec, init_ran ? "/init ran (its /dev/kmsg copy is there) but its console output was lost"
-                                    : "/init did not print the marker from the command line");
-    } else if (!strcmp(what, "cpus")) {
-        if (!said(rec, "nproc=2 online=0-1\n"))
-            rc = fail(rec, "the guest does not see 2 CPUs (nproc=2 online=0-1)");
-    } else if (!strcmp(what, "rtc")) {
-        /* Linux's rtc_cmos driver reads the VMM's RTC: host time, give or take. */
-        char *tty = without_printk_lines(rec);
-        const char *at = tty ? strstr(tty, "picostack-init: rtc_epoch=") : NULL;
-        const char *kat = strstr(rec, "picostack-kmsg: rtc_epoch=");
-        long long rtc = -1;
-        if (!(at && sscanf(at, "picostack-init: rtc_epoch=%lld", &rtc) == 1) &&
-            !(kat && sscanf(kat, "picostack-kmsg: rtc_epoch=%lld", &rtc) == 1))
-            rc = fail(rec, "no /sys/class/rtc/rtc0 in the guest (Linux's rtc_cmos did not take the RTC)");
-        else if (rtc < host_end - (long long)secs - 5 || rtc > host_end + 5)
-            rc = fail(rec, "the guest's RTC is not the host's time");
-        free(tty);
-    } else if (!strcmp(what, "input")) {
-        snprintf(line, sizeof(line), "input=in-%s\n", marker);
-        if (!said(rec, line))
-            rc = fail(rec, "the line typed on the serial console (stdin) did not reach /init");
-    } else if (!strcmp(what, "pvh")) {
-        if (!on_tty)
-            rc = fail(rec, "/init did not print the marker on its console");
-        else if (!strstr(rec, "reboot: Power down\n") || exit_code != 0)
-            rc = fail(rec, "the kernel did not power down and end the VMM with 0");
-    } else if (!strcmp(what, "shutdown")) {
-        if (!said(rec, "waiting for ctrl-alt-del\n"))
-            rc = fail(rec, "/init did not get as far as waiting for Ctrl-Alt-Del");
-        else if (!said(rec, "got ctrl-alt-del\n"))
-            rc = fail(rec, "{\"op\":\"shutdown\"} did not reach /init as Ctrl-Alt-Del (i8042, atkbd)");
-        else if (exit_code != 0)
-            rc = fail(rec, "the VMM did not exit with 0");
-    } else {    /* poweroff, reboot: /init asked for it and the VMM exited 0 */
-        if (!init_ran || !acted)
-            rc = fail(rec, "/init did not get as far as its poweroff/reboot");
-        else if (said(rec, "-f returned"))
-            rc = fail(rec, "the kernel returned from poweroff/reboot");
-        else if (!strstr(rec, !strcmp(what, "reboot") ? "reboot: Restarting system\n" : "reboot: Power down\n"))
-            rc = fail(rec, "the kernel did not say it was powering down / restarting");
-        else if (exit_code != 0)
-            rc = fail(rec, "the VMM did not exit with 0");
-    }
+    struct result r = { .rec = rec, .tty = without_printk_lines(rec), .exit_code = -2, .action = b->action };
+    sscanf(rec, "exit=%d seconds=%lf first_byte=%*f marker=%16s host_end=%lld", &r.exit_code, &r.secs, r.marker,
+           &r.host_end);
+    fprintf(stderr, "test: boot \"%s\": exit %d after %.1f s\n", b->name, r.exit_code, r.secs);
+    int rc = checks[i].check(&r);
+    free(r.tty);
     free(rec);
     return rc;
 }
