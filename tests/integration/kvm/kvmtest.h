@@ -38,6 +38,10 @@ void random_bytes(void *buf, size_t len);
 int make_temp_dir(char *out, size_t len);
 void remove_tree(const char *dir);
 int write_file(const char *path, const void *data, size_t len, int mode);
+/* Reads a whole file into a malloc'd, NUL-terminated buffer. */
+int read_whole_file(const char *path, char **data, size_t *len);
+/* Writes the Linux tests' initramfs (linux_initramfs.c) to out. */
+int linux_initramfs_build(const char *busybox, const char *out);
 /* The guest image path: GUESTS/NAME.elf (pvh) or GUESTS/NAME.bzImage. */
 int guest_path(const struct options *o, const char *name, const char *form, char *out, size_t len);
 

@@ -86,6 +86,36 @@ int write_file(const char *path, const void *data, size_t len, int mode)
     return 0;
 }
 
+int read_whole_file(const char *path, char **data, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st)) {
+        fprintf(stderr, "test: %s: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    *data = malloc((size_t)st.st_size + 1);
+    size_t got = 0;
+    while (*data && got < (size_t)st.st_size) {
+        ssize_t n = read(fd, *data + got, (size_t)st.st_size - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    if (!*data || got != (size_t)st.st_size) {
+        fprintf(stderr, "test: cannot read %s\n", path);
+        free(*data);
+        *data = NULL;
+        return -1;
+    }
+    (*data)[got] = 0;
+    *len = got;
+    return 0;
+}
+
 int guest_path(const struct options *o, const char *name, const char *form, char *out, size_t len)
 {
     const char *ext = !strcmp(form, "pvh") ? "elf" : !strcmp(form, "bzimage") ? "bzImage" : NULL;
