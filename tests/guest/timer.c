@@ -3,7 +3,7 @@
  *   1. local APIC timer, periodic, vector 0x40: counts TICKS interrupts;
  *   2. PIT channel 0 (mode 2, ~1 kHz) through the I/O APIC, on the pin the
  *      MADT names for IRQ 0 (interrupt source override), vector 0x30.
- * Prints one line per source ("... ticks=N" or "... no interrupts") and
+ * Prints one line per source ("... ok (ticks=N)" or "... no interrupts") and
  * resets. */
 #include "rt/rt.h"
 
@@ -59,10 +59,10 @@ static void report(const char *what, uint32_t ticks)
 {
     serial_puts("picostack-guest: ");
     serial_puts(what);
-    if (ticks >= TICKS) {
-        serial_puts(" ticks=");
+    if (ticks >= TICKS) {       /* one more may land between the check and cli */
+        serial_puts(" ok (ticks=");
         put_dec(ticks);
-        serial_puts("\n");
+        serial_puts(")\n");
     } else {
         serial_puts(" no interrupts (ticks=");
         put_dec(ticks);

@@ -174,6 +174,8 @@ int acpi_read_madt(const struct boot_info *bi, struct madt_info *out)
     if (!madt)
         return -1;
     memset(out, 0, sizeof(*out));
+    for (uint32_t i = 0; i < 16; i++)
+        out->irq_gsi[i] = i;
     const uint8_t *base = (const uint8_t *)madt;
     out->lapic_addr = *(const uint32_t *)(base + 36);
     bool irq0_overridden = false;
@@ -197,6 +199,8 @@ int acpi_read_madt(const struct boot_info *bi, struct madt_info *out)
             }
             break;
         case 2:                                  /* interrupt source override */
+            if (e[3] < 16)
+                out->irq_gsi[e[3]] = *(const uint32_t *)(e + 4);
             if (e[3] == 0) {
                 out->irq0_gsi = *(const uint32_t *)(e + 4);
                 irq0_overridden = true;

@@ -198,6 +198,7 @@ ap_next_index:
         .balign 4096
 pml4:   .quad pdpt + 0x3
         .fill 511, 8, 0
+        .globl pdpt
 pdpt:   .quad pd + 0x3, pd + 0x1003, pd + 0x2003, pd + 0x3003
         .fill 508, 8, 0
 pd:

@@ -82,6 +82,7 @@ struct madt_info {
     uint64_t ioapic_addr;               /* 0 when none */
     uint32_t ioapic_gsi_base;
     uint32_t irq0_gsi;                  /* after interrupt source overrides */
+    uint32_t irq_gsi[16];               /* ISA IRQ -> GSI, overrides applied */
 };
 int acpi_read_madt(const struct boot_info *bi, struct madt_info *out);
 

@@ -16,7 +16,7 @@
 
 #define COUNT_LINE "picostack-guest: count "
 
-static int control_connect(const char *path, double timeout_s)
+int control_connect(const char *path, double timeout_s)
 {
     double end = now_s() + timeout_s;
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -45,7 +45,7 @@ static int control_connect(const char *path, double timeout_s)
 
 /* Sends LINE (one request), reads one reply line into reply (NUL-terminated).
  * Returns 0 when a line came back within the timeout. */
-static int control_send(int fd, const char *line, char *reply, size_t len, double timeout_s)
+int control_send(int fd, const char *line, char *reply, size_t len, double timeout_s)
 {
     size_t n = strlen(line);
     if (send(fd, line, n, MSG_NOSIGNAL) != (ssize_t)n) {
@@ -76,7 +76,7 @@ static int control_send(int fd, const char *line, char *reply, size_t len, doubl
 
 /* Sends {"op":OP}; passes when the reply is {"ok":true, ...} and, when
  * want_state is given, its "state" is that. */
-static int control_op(int fd, const char *op, const char *want_state)
+int control_op(int fd, const char *op, const char *want_state)
 {
     char req[64], reply[2048];
     snprintf(req, sizeof(req), "{\"op\":\"%s\"}\n", op);

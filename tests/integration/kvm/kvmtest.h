@@ -12,6 +12,7 @@ struct options {
     const char *vmm;        /* picostack-vmm */
     const char *guests;     /* build/guest */
     const char *kernel;     /* Debian's bzImage */
+    const char *vmlinux;    /* the same kernel as an ELF vmlinux (PVH) */
     const char *busybox;    /* busybox-static */
     const char *cache;      /* where Linux boots shared by several tests are kept */
 };
@@ -24,6 +25,10 @@ int case_cmdline(const struct options *o, int argc, char **argv);
 int case_triple(const struct options *o, int argc, char **argv);
 int case_smp(const struct options *o, int argc, char **argv);
 int case_timer(const struct options *o, int argc, char **argv);
+int case_uartirq(const struct options *o, int argc, char **argv);
+int case_hostile(const struct options *o, int argc, char **argv);
+int case_rtc(const struct options *o, int argc, char **argv);
+int case_memmap(const struct options *o, int argc, char **argv);
 int case_control(const struct options *o, int argc, char **argv);
 int case_linux(const struct options *o, int argc, char **argv);
 
@@ -33,8 +38,18 @@ void random_bytes(void *buf, size_t len);
 int make_temp_dir(char *out, size_t len);
 void remove_tree(const char *dir);
 int write_file(const char *path, const void *data, size_t len, int mode);
+/* Reads a whole file into a malloc'd, NUL-terminated buffer. */
+int read_whole_file(const char *path, char **data, size_t *len);
+/* Writes the Linux tests' initramfs (linux_initramfs.c) to out. */
+int linux_initramfs_build(const char *busybox, const char *out);
 /* The guest image path: GUESTS/NAME.elf (pvh) or GUESTS/NAME.bzImage. */
 int guest_path(const struct options *o, const char *name, const char *form, char *out, size_t len);
+
+/* The control socket (control_cases.c). */
+int control_connect(const char *path, double timeout_s);   /* fd or -1 */
+int control_send(int fd, const char *line, char *reply, size_t len, double timeout_s);
+/* {"op":OP} -> {"ok":true[,"state":want_state]}; 0 when so. */
+int control_op(int fd, const char *op, const char *want_state);
 
 #define GUEST_TIMEOUT_S 120.0
 

@@ -1,8 +1,8 @@
-/* picostack-kvm-test [--vmm PATH] [--guests DIR] [--kernel PATH]
+/* picostack-kvm-test [--vmm PATH] [--guests DIR] [--kernel PATH] [--vmlinux PATH]
  *                    [--busybox PATH] [--cache DIR] CASE ARGS...
  * CASE: hello pvh|bzimage, poweroff pvh|bzimage, echo, cmdline pvh|bzimage,
- * triple, smp N, timer lapic|pit, control shutdown|kill,
- * linux marker|poweroff|cpus|reboot. Exit 0: the test passed. */
+ * triple, smp N, timer lapic|pit, uartirq, hostile, rtc time|irq, memmap FORM MIB, control shutdown|kill,
+ * linux marker|poweroff|cpus|rtc|reboot|input|shutdown|pvh. Exit 0: the test passed. */
 #include "tests/integration/kvm/kvmtest.h"
 
 #include <dirent.h>
@@ -86,6 +86,36 @@ int write_file(const char *path, const void *data, size_t len, int mode)
     return 0;
 }
 
+int read_whole_file(const char *path, char **data, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st)) {
+        fprintf(stderr, "test: %s: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    *data = malloc((size_t)st.st_size + 1);
+    size_t got = 0;
+    while (*data && got < (size_t)st.st_size) {
+        ssize_t n = read(fd, *data + got, (size_t)st.st_size - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    if (!*data || got != (size_t)st.st_size) {
+        fprintf(stderr, "test: cannot read %s\n", path);
+        free(*data);
+        *data = NULL;
+        return -1;
+    }
+    (*data)[got] = 0;
+    *len = got;
+    return 0;
+}
+
 int guest_path(const struct options *o, const char *name, const char *form, char *out, size_t len)
 {
     const char *ext = !strcmp(form, "pvh") ? "elf" : !strcmp(form, "bzimage") ? "bzImage" : NULL;
@@ -107,7 +137,8 @@ static const struct {
 } cases[] = {
     { "hello", case_hello }, { "poweroff", case_poweroff }, { "echo", case_echo },
     { "cmdline", case_cmdline }, { "triple", case_triple }, { "smp", case_smp },
-    { "timer", case_timer }, { "control", case_control }, { "linux", case_linux },
+    { "timer", case_timer }, { "uartirq", case_uartirq },
+    { "hostile", case_hostile }, { "rtc", case_rtc }, { "memmap", case_memmap }, { "control", case_control }, { "linux", case_linux },
 };
 
 int main(int argc, char **argv)
@@ -119,6 +150,7 @@ int main(int argc, char **argv)
         if (!strcmp(k, "vmm")) o.vmm = v;
         else if (!strcmp(k, "guests")) o.guests = v;
         else if (!strcmp(k, "kernel")) o.kernel = v;
+        else if (!strcmp(k, "vmlinux")) o.vmlinux = v;
         else if (!strcmp(k, "busybox")) o.busybox = v;
         else if (!strcmp(k, "cache")) o.cache = v;
         else {
@@ -127,7 +159,7 @@ int main(int argc, char **argv)
         }
     }
     if (i >= argc || !o.vmm) {
-        fprintf(stderr, "usage: picostack-kvm-test --vmm PATH [--guests DIR] [--kernel PATH] "
+        fprintf(stderr, "usage: picostack-kvm-test --vmm PATH [--guests DIR] [--kernel PATH] [--vmlinux PATH] "
                         "[--busybox PATH] [--cache DIR] CASE ARGS...\n");
         return 2;
     }

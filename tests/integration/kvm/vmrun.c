@@ -45,16 +45,25 @@ int vm_start(struct vm *vm, char *const argv[])
     if (buf_append(&vm->out, "", 0) || buf_append(&vm->err, "", 0))
         return -ENOMEM;
     signal(SIGPIPE, SIG_IGN);
-    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) {
+    int fds[6] = { -1, -1, -1, -1, -1, -1 };
+    if (pipe2(fds, O_CLOEXEC) || pipe2(fds + 2, O_CLOEXEC) || pipe2(fds + 4, O_CLOEXEC)) {
         int e = errno;
         fprintf(stderr, "pipe: %s\n", strerror(e));
+        for (int i = 0; i < 6; i++)
+            if (fds[i] >= 0)
+                close(fds[i]);
         return -e;
     }
+    memcpy(in, fds, sizeof(in));
+    memcpy(out, fds + 2, sizeof(out));
+    memcpy(err, fds + 4, sizeof(err));
     vm->started = now_s();
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
         fprintf(stderr, "fork: %s\n", strerror(e));
+        for (int i = 0; i < 6; i++)
+            close(fds[i]);
         return -e;
     }
     if (pid == 0) {
@@ -149,9 +158,17 @@ int vm_wait_exit(struct vm *vm, double timeout_s)
         double left = end - now_s();
         if (left <= 0) {
             if (!vm->exited) {
-                fprintf(stderr, "test: the VMM did not exit within %.0f s; killing it\n", timeout_s);
-                kill(vm->pid, SIGKILL);
-                reap(vm, true);
+                /* SIGTERM first: the VMM ends the VM and says what it can. */
+                fprintf(stderr, "test: the VMM did not exit within %.0f s; stopping it\n", timeout_s);
+                kill(vm->pid, SIGTERM);
+                for (double stop = now_s() + 3; now_s() < stop && !vm->exited;)
+                    vm_pump(vm, 0.1);
+                if (!vm->exited) {
+                    kill(vm->pid, SIGKILL);
+                    reap(vm, true);
+                }
+                while (vm->out_fd >= 0 || vm->err_fd >= 0)
+                    vm_pump(vm, 0.1);
             }
             return -1;
         }
