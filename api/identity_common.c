@@ -170,15 +170,7 @@ static void stable_id(const char *a, const char *b, char out[STORE_ID_LEN + 1])
     crypto_generichash_final(&st, h, sizeof(h));
     h[6] = (h[6] & 0x0f) | 0x40;
     h[8] = (h[8] & 0x3f) | 0x80;
-    static const char hex[] = "0123456789abcdef";
-    int j = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[j++] = '-';
-        out[j++] = hex[h[i] >> 4];
-        out[j++] = hex[h[i] & 15];
-    }
-    out[j] = '\0';
+    store_id_from_bin(h, out);
 }
 
 json_t *idn_catalog(struct api_req *r)
