@@ -197,10 +197,9 @@ static int write_openrc(const struct options *o, const char *password)
     return rename(tmp, path) < 0 ? -errno : 0;
 }
 
-static int publish_openrc(struct options *o, char *password)
+static int publish_openrc(struct options *o, const char *password)
 {
     int rc = write_openrc(o, password);
-    sodium_memzero(password, 33);
     if (rc < 0) {
         fprintf(stderr, "picostackd: cannot write %s/admin-openrc: %s\n", o->data,
                 strerror(-rc));
@@ -209,6 +208,24 @@ static int publish_openrc(struct options *o, char *password)
     fprintf(stderr, "picostackd: first start: admin credentials in %s/admin-openrc\n",
             o->data);
     return 0;
+}
+
+/* First start: admin's random password reaches DIR/admin-openrc (synced)
+ * before the setup that uses it is committed, so no crash can leave an
+ * admin whose password nobody knows; a crash in between leaves an openrc
+ * that the next first start overwrites.  With port 0 the port is known
+ * only once listening: main() writes the file again then. */
+static int first_start(struct options *o, struct identity *idn, char password[33],
+                       bool *created)
+{
+    *created = false;
+    int rc = identity_bootstrap_needed(idn);
+    if (rc <= 0)
+        return rc;
+    identity_new_password(password);
+    if ((rc = publish_openrc(o, password)) < 0)
+        return rc;
+    return identity_bootstrap_with(idn, password, created);
 }
 
 int main(int argc, char **argv)
@@ -249,7 +266,7 @@ int main(int argc, char **argv)
     }
     char password[33];
     bool created;
-    rc = identity_bootstrap(idn, password, &created);
+    rc = first_start(&o, idn, password, &created);
     if (rc < 0) {
         fprintf(stderr, "picostackd: first-start setup failed: %s\n", strerror(-rc));
         return 1;
@@ -272,16 +289,13 @@ int main(int argc, char **argv)
     rc = api_server_new(&cfg, &srv);
     for (size_t i = 0; !rc && i < sizeof(services) / sizeof(services[0]); i++)
         rc = api_server_add_service(srv, services[i]);
-    /* The credentials exist before the first client can connect (with port
-     * 0 the port is known only once listening). */
-    if (!rc && created && o.port)
-        rc = publish_openrc(&o, password);
     if (!rc)
         rc = api_server_start(srv);
     if (!rc && created && !o.port) {
         o.port = api_server_port(srv);
         rc = publish_openrc(&o, password);
     }
+    sodium_memzero(password, sizeof(password));
     if (rc) {
         fprintf(stderr, "picostackd: cannot serve on %s:%u: %s\n", o.addr, o.port,
                 strerror(-rc));
