@@ -13,7 +13,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -71,30 +70,6 @@ static int parse_level(const char *s)
     return -1;
 }
 
-static int default_data(char out[PATH_MAX])
-{
-    if (geteuid() == 0) {
-        snprintf(out, PATH_MAX, "/var/lib/picostack");
-        return 0;
-    }
-    /* As the block store's blockstore_default_dir(): $XDG_DATA_HOME when set
-     * (its default is ~/.local/share), so picostack-img finds the same dir. */
-    const char *xdg = getenv("XDG_DATA_HOME");
-    if (xdg && xdg[0] == '/') {
-        snprintf(out, PATH_MAX, "%s/picostack", xdg);
-        return 0;
-    }
-    const char *home = getenv("HOME");
-    if (!home || !*home) {
-        struct passwd *pw = getpwuid(getuid());
-        home = pw ? pw->pw_dir : NULL;
-    }
-    if (!home)
-        return -1;
-    snprintf(out, PATH_MAX, "%s/.local/share/picostack", home);
-    return 0;
-}
-
 static int parse_args(int argc, char **argv, struct options *o)
 {
     static const struct option longs[] = {
@@ -111,7 +86,7 @@ static int parse_args(int argc, char **argv, struct options *o)
     const char *ttl = getenv("PICOSTACK_TOKEN_TTL");
     if (ttl)
         o->token_ttl = atoi(ttl);
-    if (default_data(o->data) < 0)
+    if (blockstore_default_dir(o->data, sizeof(o->data)) < 0)
         o->data[0] = '\0';
     int c;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {

@@ -38,15 +38,16 @@ uint64_t bs_get_be64(const unsigned char *p)
 int blockstore_default_dir(char *buf, size_t len)
 {
     int n;
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
     if (geteuid() == 0) {
         n = snprintf(buf, len, "/var/lib/picostack");
-    } else if (getenv("XDG_DATA_HOME") && getenv("XDG_DATA_HOME")[0]) {
-        n = snprintf(buf, len, "%s/picostack", getenv("XDG_DATA_HOME"));
+    } else if (xdg && xdg[0] == '/') {   /* a relative one is invalid: ignored */
+        n = snprintf(buf, len, "%s/picostack", xdg);
     } else {
-        const char *home = getenv("HOME");
-        struct passwd *pw = home ? NULL : getpwuid(geteuid());
-        if (!home && pw)
-            home = pw->pw_dir;
+        if (!home || !*home) {
+            struct passwd *pw = getpwuid(geteuid());
+            home = pw ? pw->pw_dir : NULL;
+        }
         if (!home)
             return bs_fail(-ENOENT, "no home directory for the default data dir");
         n = snprintf(buf, len, "%s/.local/share/picostack", home);
