@@ -644,19 +644,40 @@ static bool grant_refs(struct api_req *r, struct store_txn *t)
     return true;
 }
 
-void idn_grant_put(struct api_req *r)
+/* Anyone may look at their own grants; other people's are for admins. */
+static bool self_or_admin(struct api_req *r, const char *user)
 {
-    if (!idn_require_admin(r))
-        return;
-    struct store_txn *t = idn_txn(r, true);
+    if (idn_is_admin(r) || (user && strcmp(user, me(r)) == 0))
+        return true;
+    api_reply_error(r, 403, "You are not authorized to perform the requested action.");
+    return false;
+}
+
+/* A transaction on the grant /projects/{p}/users/{u}[/roles/{r}] whose parts
+ * exist, after the caller's rights are checked; NULL when answered. */
+static struct store_txn *grant_begin(struct api_req *r, bool write)
+{
+    if (write ? !idn_require_admin(r) : !self_or_admin(r, api_req_param(r, 1)))
+        return NULL;
+    struct store_txn *t = idn_txn(r, write);
+    if (t && !grant_refs(r, t)) {
+        store_abort(t);
+        return NULL;
+    }
+    return t;
+}
+
+static void grant_change(struct api_req *r, bool add)
+{
+    struct store_txn *t = grant_begin(r, true);
     if (!t)
         return;
-    if (!grant_refs(r, t)) {
-        store_abort(t);
-        return;
-    }
-    int rc = identity_assign(t, idn_of(r), api_req_param(r, 0), api_req_param(r, 1),
-                             api_req_param(r, 2));
+    const char *p = api_req_param(r, 0), *u = api_req_param(r, 1), *role = api_req_param(r, 2);
+    int rc = add ? identity_assign(t, idn_of(r), p, u, role)
+                 : identity_unassign(t, idn_of(r), p, u, role);
+    /* The user's tokens carry the role: revoke them. */
+    if (!rc && !add)
+        rc = identity_revoke_user(t, idn_of(r), u);
     if (rc) {
         store_abort(t);
         idn_fail(r, rc, "role assignment", NULL);
@@ -665,47 +686,27 @@ void idn_grant_put(struct api_req *r)
     }
 }
 
-void idn_grant_check(struct api_req *r)
+void idn_grant_put(struct api_req *r)
 {
-    if (!idn_is_admin(r) && strcmp(api_req_param(r, 1), me(r)) != 0) {
-        api_reply_error(r, 403, "You are not authorized to perform the requested action.");
-        return;
-    }
-    struct store_txn *t = idn_txn(r, false);
-    if (!t)
-        return;
-    if (grant_refs(r, t)) {
-        if (identity_has_assignment(t, idn_of(r), api_req_param(r, 0), api_req_param(r, 1),
-                                    api_req_param(r, 2)))
-            api_reply_empty(r, 204);
-        else
-            api_reply_error(r, 404, "Could not find role assignment.");
-    }
-    store_abort(t);
+    grant_change(r, true);
 }
 
 void idn_grant_delete(struct api_req *r)
 {
-    if (!idn_require_admin(r))
-        return;
-    struct store_txn *t = idn_txn(r, true);
+    grant_change(r, false);
+}
+
+void idn_grant_check(struct api_req *r)
+{
+    struct store_txn *t = grant_begin(r, false);
     if (!t)
         return;
-    if (!grant_refs(r, t)) {
-        store_abort(t);
-        return;
-    }
-    int rc = identity_unassign(t, idn_of(r), api_req_param(r, 0), api_req_param(r, 1),
-                               api_req_param(r, 2));
-    /* The user's tokens carry the role: revoke them. */
-    if (!rc)
-        rc = identity_revoke_user(t, idn_of(r), api_req_param(r, 1));
-    if (rc) {
-        store_abort(t);
-        idn_fail(r, rc, "role assignment", NULL);
-    } else if (idn_commit(r, t)) {
+    if (identity_has_assignment(t, idn_of(r), api_req_param(r, 0), api_req_param(r, 1),
+                                api_req_param(r, 2)))
         api_reply_empty(r, 204);
-    }
+    else
+        api_reply_error(r, 404, "Could not find role assignment.");
+    store_abort(t);
 }
 
 struct grant_list {
@@ -730,17 +731,9 @@ static int grant_role(const char *p, const char *u, const char *role, void *ctx)
 
 void idn_grant_list(struct api_req *r)
 {
-    if (!idn_is_admin(r) && strcmp(api_req_param(r, 1), me(r)) != 0) {
-        api_reply_error(r, 403, "You are not authorized to perform the requested action.");
-        return;
-    }
-    struct store_txn *t = idn_txn(r, false);
+    struct store_txn *t = grant_begin(r, false);
     if (!t)
         return;
-    if (!grant_refs(r, t)) {
-        store_abort(t);
-        return;
-    }
     struct grant_list gl = { r, t, json_array(), false };
     int rc = identity_assignments(t, idn_of(r), api_req_param(r, 0), api_req_param(r, 1),
                                   NULL, grant_role, &gl);
@@ -795,10 +788,8 @@ void idn_assignment_list(struct api_req *r)
                                          "previous", "next"));
         return;
     }
-    if (!idn_is_admin(r) && (!user || strcmp(user, me(r)) != 0)) {
-        api_reply_error(r, 403, "You are not authorized to perform the requested action.");
+    if (!self_or_admin(r, user))
         return;
-    }
     const char *names = api_req_query(r, "include_names");
     struct store_txn *t = idn_txn(r, false);
     if (!t)
