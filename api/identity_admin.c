@@ -294,22 +294,6 @@ static json_t *new_record(json_t *e, enum identity_kind k)
     return rec;
 }
 
-static void create(struct api_req *r, enum identity_kind k)
-{
-    if (!idn_require_admin(r))
-        return;
-    json_t *body = api_req_json(r);
-    if (!body)
-        return;
-    json_t *e = entity_body(r, body, k);
-    if (e && check_fields(r, k, e, true))
-        store_new(r, k, new_record(e, k));
-    json_decref(body);
-}
-
-void idn_project_create(struct api_req *r) { create(r, IDENTITY_PROJECT); }
-void idn_role_create(struct api_req *r) { create(r, IDENTITY_ROLE); }
-
 /* Users with a password: hashing runs on a worker. */
 static void user_create_work(struct api_req *r, void *ctx)
 {
@@ -325,26 +309,30 @@ static void user_create_work(struct api_req *r, void *ctx)
     store_new(r, IDENTITY_USER, rec);
 }
 
-void idn_user_create(struct api_req *r)
+static void create(struct api_req *r, enum identity_kind k)
 {
     if (!idn_require_admin(r))
         return;
     json_t *body = api_req_json(r);
     if (!body)
         return;
-    json_t *e = entity_body(r, body, IDENTITY_USER);
-    if (e && check_fields(r, IDENTITY_USER, e, true)) {
-        json_t *rec = new_record(e, IDENTITY_USER);
-        json_t *pw = json_object_get(e, "password");
+    json_t *e = entity_body(r, body, k);
+    if (e && check_fields(r, k, e, true)) {
+        json_t *rec = new_record(e, k);
+        json_t *pw = k == IDENTITY_USER ? json_object_get(e, "password") : NULL;
         if (json_is_string(pw)) {
             json_object_set(rec, "_plain", pw);
             api_req_defer(r, user_create_work, rec);
         } else {
-            store_new(r, IDENTITY_USER, rec);
+            store_new(r, k, rec);
         }
     }
     json_decref(body);
 }
+
+void idn_project_create(struct api_req *r) { create(r, IDENTITY_PROJECT); }
+void idn_role_create(struct api_req *r) { create(r, IDENTITY_ROLE); }
+void idn_user_create(struct api_req *r) { create(r, IDENTITY_USER); }
 
 /* PATCH: merges the allowed fields into the record, one transaction. */
 struct update {
