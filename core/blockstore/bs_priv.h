@@ -103,6 +103,10 @@ void bs_detach(struct blockstore_disk *d);
 /* txn helpers */
 int bs_begin(struct blockstore *bs, int rdonly, MDB_txn **t);
 int bs_commit(MDB_txn *t);
+/* Ends a write transaction: commits it when r is 0 (else aborts it), then
+ * punches what it freed once committed (else forgets it). Returns r or the
+ * commit's error. freed may be NULL. */
+int bs_finish(struct blockstore *bs, MDB_txn *t, int r, struct bs_freed *freed);
 
 int bs_name_ok(const char *name);
 struct blockstore_disk *bs_find_open(struct blockstore *bs, uint64_t id);

@@ -434,15 +434,7 @@ static int repair(struct blockstore *bs, struct chk *c)
     }
     for (size_t i = 0; r == 0 && i < c->nhidden; i++)   /* after the counts are right */
         r = bs_reclaim_hidden(t, bs, c->hidden_layers[i], &freed);
-    if (r == 0)
-        r = bs_commit(t);
-    else
-        mdb_txn_abort(t);
-    if (r == 0)
-        bs_punch(bs, &freed);
-    else
-        free(freed.r);
-    return r;
+    return bs_finish(bs, t, r, &freed);
 }
 
 static void chk_free(struct chk *c)

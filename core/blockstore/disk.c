@@ -156,20 +156,12 @@ static int recover(struct blockstore *bs, const char *name, uint64_t *jgen)
         o.writer_pid = 0;
         r = bs_obj_put(t, bs, name, &o);
     }
-    if (r == 0)
-        r = bs_commit(t);
-    else
-        mdb_txn_abort(t);
+    r = bs_finish(bs, t, r, &freed);
     if (fd >= 0)
         close(fd);
-    if (r < 0) {
-        free(freed.r);
-        return r;
-    }
-    bs_punch(bs, &freed);
-    if (jgen)
+    if (r == 0 && jgen)
         *jgen = o.jgen;
-    return 0;
+    return r;
 }
 
 int bs_recover_object(struct blockstore *bs, const char *name)
@@ -203,16 +195,9 @@ static int fold_only(struct blockstore *bs, const char *name)
     int fd = r == 0 ? open_journal(bs, o.id, 0) : -1;
     if (r == 0 && fd >= 0)
         r = bs_fold(t, bs, name, &o, fd, &freed);
-    if (r == 0)
-        r = bs_commit(t);
-    else
-        mdb_txn_abort(t);
+    r = bs_finish(bs, t, r, &freed);
     if (fd >= 0)
         close(fd);
-    if (r < 0)
-        free(freed.r);
-    else
-        bs_punch(bs, &freed);
     return r;
 }
 
@@ -384,10 +369,7 @@ static int grant(struct blockstore_disk *d, uint64_t want, struct extmap_range *
         r = bs_grant_add(t, bs, d->id, out[i].start, out[i].count);
     for (int i = 0; r == 0 && i < n; i++)
         r = bs_reserve(bs, &out[i]);
-    if (r == 0)
-        r = bs_commit(t);       /* the grant is durable before the map uses it */
-    else
-        mdb_txn_abort(t);
+    r = bs_finish(bs, t, r, NULL);   /* the grant is durable before the map uses it */
     if (r < 0)
         return r;
     for (int i = 0; i < EXTMAP_MAX_FILES; i++)
@@ -615,16 +597,7 @@ int blockstore_disk_sync(struct blockstore_disk *d)
     r = bs_obj_get(t, bs, d->name, &o);
     if (r == 0)
         r = bs_fold(t, bs, d->name, &o, d->journal_fd, &freed);
-    if (r == 0)
-        r = bs_commit(t);
-    else
-        mdb_txn_abort(t);
-    if (r < 0) {
-        free(freed.r);
-        return r;
-    }
-    bs_punch(bs, &freed);
-    return 0;
+    return bs_finish(bs, t, r, &freed);
 }
 
 int blockstore_disk_close(struct blockstore_disk *d)

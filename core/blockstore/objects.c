@@ -74,21 +74,6 @@ int bs_new_object(MDB_txn *t, struct blockstore *bs, const char *name, uint32_t 
     return r;
 }
 
-static int finish(MDB_txn *t, int r, struct blockstore *bs, struct bs_freed *freed)
-{
-    if (r < 0) {
-        mdb_txn_abort(t);
-        free(freed ? freed->r : NULL);
-        return r;
-    }
-    r = bs_commit(t);
-    if (r == 0)
-        bs_punch(bs, freed);
-    else
-        free(freed ? freed->r : NULL);
-    return r;
-}
-
 int blockstore_create(struct blockstore *bs, const char *name, uint64_t size)
 {
     int r = size_ok(size);
@@ -98,7 +83,7 @@ int blockstore_create(struct blockstore *bs, const char *name, uint64_t size)
     if ((r = bs_begin(bs, 0, &t)) < 0)
         return r;
     r = bs_new_object(t, bs, name, BLOCKSTORE_DISK, 0, 0, size, NULL);
-    return finish(t, r, bs, NULL);
+    return bs_finish(bs, t, r, NULL);
 }
 
 int blockstore_snapshot(struct blockstore *bs, const char *disk, const char *name)
@@ -155,7 +140,7 @@ int blockstore_snapshot(struct blockstore *bs, const char *disk, const char *nam
     }
     if (r == 0)
         r = bs_obj_put(t, bs, disk, &d);
-    r = finish(t, r, bs, NULL);
+    r = bs_finish(bs, t, r, NULL);
     if (r == 0 && open)
         r = extmap_new_epoch(open->map);
     return r;
@@ -174,7 +159,7 @@ int blockstore_clone(struct blockstore *bs, const char *source, const char *name
                     "first)", source);
     if (r == 0)
         r = bs_new_object(t, bs, name, BLOCKSTORE_DISK, 0, s.layer, s.size, source);
-    return finish(t, r, bs, NULL);
+    return bs_finish(bs, t, r, NULL);
 }
 
 int blockstore_extend(struct blockstore *bs, const char *disk, uint64_t size)
@@ -203,7 +188,7 @@ int blockstore_extend(struct blockstore *bs, const char *disk, uint64_t size)
     d.size = size;
     if (r == 0)
         r = bs_obj_put(t, bs, disk, &d);
-    return finish(t, r, bs, NULL);
+    return bs_finish(bs, t, r, NULL);
 }
 
 /* Frees every extent of a dead layer. */
@@ -507,7 +492,7 @@ int bs_delete_object(struct blockstore *bs, const char *name, int allow_pending)
     }
     if (r == 0)
         r = bs_unref_layer(t, bs, o.layer, 1, &freed);
-    r = finish(t, r, bs, &freed);
+    r = bs_finish(bs, t, r, &freed);
     if (r == 0) {
         char path[4096];
         if (bs_journal_path(bs, o.id, path, sizeof(path)) == 0)

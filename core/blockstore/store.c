@@ -302,6 +302,21 @@ int bs_commit(MDB_txn *t)
     return r ? bs_mdb(r, "commit of the block index") : 0;
 }
 
+int bs_finish(struct blockstore *bs, MDB_txn *t, int r, struct bs_freed *freed)
+{
+    if (r < 0)
+        mdb_txn_abort(t);
+    else
+        r = bs_commit(t);
+    if (r == 0) {
+        bs_punch(bs, freed);
+    } else if (freed) {
+        free(freed->r);
+        *freed = (struct bs_freed){ 0 };
+    }
+    return r;
+}
+
 static int get(MDB_txn *t, MDB_dbi dbi, const void *k, size_t kl, void *v, size_t vl)
 {
     MDB_val key = { kl, (void *)k }, val;

@@ -48,10 +48,7 @@ int blockstore_image_begin(struct blockstore *bs, const char *name, uint64_t siz
     if (r == 0) {
         r = bs_new_object(t, bs, name, BLOCKSTORE_IMAGE, OBJ_PENDING, 0,
                           size ? size : EXTMAP_MAX_SIZE, NULL);
-        if (r == 0)
-            r = bs_commit(t);
-        else
-            mdb_txn_abort(t);
+        r = bs_finish(bs, t, r, NULL);
     }
     if (r == 0) {
         r = bs_disk_open(bs, name, 0, 1, &w->d);
@@ -181,10 +178,7 @@ int blockstore_image_commit(struct blockstore_writer *w)
             o.size = size;
             if (r == 0)
                 r = bs_obj_put(t, w->bs, w->name, &o);
-            if (r == 0)
-                r = bs_commit(t);
-            else
-                mdb_txn_abort(t);
+            r = bs_finish(w->bs, t, r, NULL);
         }
     }
     if (r < 0) {
