@@ -103,6 +103,11 @@ void bs_detach(struct blockstore_disk *d);
 /* txn helpers */
 int bs_begin(struct blockstore *bs, int rdonly, MDB_txn **t);
 int bs_commit(MDB_txn *t);
+/* Calls fn for each record of dbi in key order until it returns non-zero:
+ * negative is an error (returned), positive stops early (0 returned).  what
+ * names the table in LMDB errors. */
+typedef int (*bs_each_fn)(void *ctx, const MDB_val *k, const MDB_val *v);
+int bs_each(MDB_txn *t, MDB_dbi dbi, const char *what, bs_each_fn fn, void *ctx);
 /* Ends a write transaction: commits it when r is 0 (else aborts it), then
  * punches what it freed once committed (else forgets it). Returns r or the
  * commit's error. freed may be NULL. */

@@ -302,6 +302,23 @@ int bs_commit(MDB_txn *t)
     return r ? bs_mdb(r, "commit of the block index") : 0;
 }
 
+int bs_each(MDB_txn *t, MDB_dbi dbi, const char *what, bs_each_fn fn, void *ctx)
+{
+    MDB_cursor *c;
+    int r = mdb_cursor_open(t, dbi, &c);
+    if (r)
+        return bs_mdb(r, "mdb_cursor_open");
+    MDB_val k, v;
+    int g;
+    for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0 && r == 0;
+         g = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        r = fn(ctx, &k, &v);
+    mdb_cursor_close(c);
+    if (r)
+        return r < 0 ? r : 0;
+    return g == MDB_NOTFOUND ? 0 : bs_mdb(g, what);
+}
+
 int bs_finish(struct blockstore *bs, MDB_txn *t, int r, struct bs_freed *freed)
 {
     if (r < 0)
