@@ -226,59 +226,50 @@ static int free_layer_extents(MDB_txn *t, struct blockstore *bs, uint64_t layer,
     return r;
 }
 
-static int find_only_child(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t *child)
+struct children { uint64_t layer, *ids; size_t n, cap; };
+
+static int add_child(void *ctx, const MDB_val *k, const MDB_val *v)
 {
-    MDB_cursor *c;
-    int r = mdb_cursor_open(t, bs->layers, &c);
-    if (r)
-        return bs_mdb(r, "mdb_cursor_open");
-    MDB_val k, v;
-    *child = 0;
-    for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
-         r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        struct layer_rec l;
-        memcpy(&l, v.mv_data, sizeof(l));
-        if (l.parent == layer) {
-            *child = bs_get_be64(k.mv_data);
-            break;
-        }
+    struct children *ch = ctx;
+    struct layer_rec l;
+    memcpy(&l, v->mv_data, sizeof(l));
+    if (l.parent != ch->layer)
+        return 0;
+    if (ch->n == ch->cap) {
+        ch->cap = ch->cap ? ch->cap * 2 : 4;
+        uint64_t *x = realloc(ch->ids, ch->cap * sizeof(*x));
+        if (!x)
+            return -ENOMEM;
+        ch->ids = x;
     }
-    mdb_cursor_close(c);
-    if (r && r != MDB_NOTFOUND)
-        return bs_mdb(r, "layers");
-    return *child ? 0 : bs_fail(-EUCLEAN, "layer %llu has no child", (unsigned long long)layer);
+    ch->ids[ch->n++] = bs_get_be64(k->mv_data);
+    return 0;
 }
 
 /* The ids of a layer's children (a scan: layers are few). */
 int bs_children(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t **out, size_t *n)
 {
-    MDB_cursor *c;
-    int r = mdb_cursor_open(t, bs->layers, &c);
-    if (r)
-        return bs_mdb(r, "mdb_cursor_open");
-    MDB_val k, v;
-    *out = NULL;
-    *n = 0;
-    size_t cap = 0;
-    for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
-         r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        struct layer_rec l;
-        memcpy(&l, v.mv_data, sizeof(l));
-        if (l.parent != layer)
-            continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 4;
-            uint64_t *x = realloc(*out, cap * sizeof(*x));
-            if (!x) {
-                mdb_cursor_close(c);
-                return -ENOMEM;
-            }
-            *out = x;
-        }
-        (*out)[(*n)++] = bs_get_be64(k.mv_data);
+    struct children ch = { .layer = layer };
+    int r = bs_each(t, bs->layers, "layers", add_child, &ch);
+    if (r < 0) {
+        free(ch.ids);
+        ch = (struct children){ 0 };
     }
-    mdb_cursor_close(c);
-    return r == MDB_NOTFOUND ? 0 : bs_mdb(r, "layers");
+    *out = ch.ids;
+    *n = ch.n;
+    return r;
+}
+
+static int find_only_child(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t *child)
+{
+    uint64_t *kids;
+    size_t n;
+    int r = bs_children(t, bs, layer, &kids, &n);
+    if (r < 0)
+        return r;
+    *child = n ? kids[0] : 0;
+    free(kids);
+    return *child ? 0 : bs_fail(-EUCLEAN, "layer %llu has no child", (unsigned long long)layer);
 }
 
 /* 1 when every child has its own entry at vcl (then the layer's entry is
@@ -544,38 +535,35 @@ int blockstore_info(struct blockstore *bs, const char *name, struct blockstore_i
     return r;
 }
 
+struct list_ctx {
+    MDB_txn *t;
+    struct blockstore *bs;
+    int (*fn)(void *ctx, const struct blockstore_info *i);
+    void *ctx;
+};
+
+static int list_one(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    struct list_ctx *lc = ctx;
+    struct obj_rec o;
+    if (v->mv_size != sizeof(o))
+        return bs_fail(-EUCLEAN, "bad object record");
+    memcpy(&o, v->mv_data, sizeof(o));
+    if (o.flags & OBJ_PENDING)
+        return 0;
+    struct blockstore_info info;
+    int r = fill_info(lc->t, lc->bs, k->mv_data, k->mv_size, &o, &info);
+    return r < 0 ? r : lc->fn(lc->ctx, &info);
+}
+
 int blockstore_list(struct blockstore *bs,
                     int (*fn)(void *ctx, const struct blockstore_info *i), void *ctx)
 {
-    MDB_txn *t;
-    MDB_cursor *c;
-    int r = bs_begin(bs, 1, &t);
+    struct list_ctx lc = { .bs = bs, .fn = fn, .ctx = ctx };
+    int r = bs_begin(bs, 1, &lc.t);
     if (r < 0)
         return r;
-    if ((r = mdb_cursor_open(t, bs->objects, &c))) {
-        mdb_txn_abort(t);
-        return bs_mdb(r, "mdb_cursor_open");
-    }
-    MDB_val k, v;
-    int g;
-    for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0 && r == 0;
-         g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        struct obj_rec o;
-        if (v.mv_size != sizeof(o)) {
-            r = bs_fail(-EUCLEAN, "bad object record");
-            break;
-        }
-        memcpy(&o, v.mv_data, sizeof(o));
-        if (o.flags & OBJ_PENDING)
-            continue;
-        struct blockstore_info info;
-        if ((r = fill_info(t, bs, k.mv_data, k.mv_size, &o, &info)) < 0)
-            break;
-        r = fn(ctx, &info);
-    }
-    mdb_cursor_close(c);
-    mdb_txn_abort(t);
-    if (g && g != MDB_NOTFOUND && r == 0)
-        r = bs_mdb(g, "objects");
-    return r < 0 ? r : 0;
+    r = bs_each(lc.t, bs->objects, "objects", list_one, &lc);
+    mdb_txn_abort(lc.t);
+    return r;
 }
