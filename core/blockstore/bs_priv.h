@@ -83,6 +83,8 @@ int bs_data_fds(struct blockstore *bs, uint64_t upto_cluster);
 /* layers */
 int bs_unref_layer(MDB_txn *t, struct blockstore *bs, uint64_t layer, int holder,
                    struct bs_freed *freed);
+/* Deletes an object; allow_pending: an unfinished image upload too. */
+int bs_delete_object(struct blockstore *bs, const char *name, int allow_pending);
 
 int bs_children(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t **out, size_t *n);
 int bs_hidden_by_all(MDB_txn *t, struct blockstore *bs, const uint64_t *kids, size_t n,

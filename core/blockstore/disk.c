@@ -275,58 +275,57 @@ void bs_detach(struct blockstore_disk *d)
     free(d);
 }
 
-int bs_delete_object(struct blockstore *bs, const char *name, int allow_pending);
+/* What blockstore_fold_all() has to do, collected first: recovery writes. */
+struct fold_list {
+    MDB_txn *t;
+    struct blockstore *bs;
+    char **names;
+    int *pending;   /* 1: unfinished upload, 2: a live external writer */
+    size_t n, cap;
+};
+
+static int fold_collect(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    struct fold_list *fl = ctx;
+    struct obj_rec o;
+    if (v->mv_size != sizeof(o))
+        return 0;
+    memcpy(&o, v->mv_data, sizeof(o));
+    char path[4096];
+    bs_journal_path(fl->bs, o.id, path, sizeof(path));
+    if (bs_find_open(fl->bs, o.id) ||
+        (!(o.flags & OBJ_PENDING) && access(path, F_OK) < 0 && !has_grant(fl->t, fl->bs, o.id)))
+        return 0;
+    if (fl->n == fl->cap) {
+        fl->cap = fl->cap ? fl->cap * 2 : 16;
+        char **nn = realloc(fl->names, fl->cap * sizeof(*nn));
+        if (nn)
+            fl->names = nn;
+        int *np = realloc(fl->pending, fl->cap * sizeof(*np));
+        if (np)
+            fl->pending = np;
+        if (!nn || !np)
+            return -ENOMEM;
+    }
+    fl->names[fl->n] = strndup(k->mv_data, k->mv_size);
+    fl->pending[fl->n] = (o.flags & OBJ_PENDING) ? 1 : bs_writer_alive(&o) ? 2 : 0;
+    if (!fl->names[fl->n])
+        return -ENOMEM;
+    fl->n++;
+    return 0;
+}
 
 int blockstore_fold_all(struct blockstore *bs)
 {
-    /* collect names first: recovery writes */
-    MDB_txn *t;
-    MDB_cursor *c;
-    int r = bs_begin(bs, 1, &t);
+    struct fold_list fl = { .bs = bs };
+    int r = bs_begin(bs, 1, &fl.t);
     if (r < 0)
         return r;
-    if ((r = mdb_cursor_open(t, bs->objects, &c))) {
-        mdb_txn_abort(t);
-        return bs_mdb(r, "mdb_cursor_open");
-    }
-    char **names = NULL;
-    int *pending = NULL;   /* 1: unfinished upload, 2: a live external writer */
-    size_t n = 0, cap = 0;
-    MDB_val k, v;
-    for (int g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0 && r == 0;
-         g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        struct obj_rec o;
-        if (v.mv_size != sizeof(o))
-            continue;
-        memcpy(&o, v.mv_data, sizeof(o));
-        char path[4096];
-        bs_journal_path(bs, o.id, path, sizeof(path));
-        if (bs_find_open(bs, o.id) ||
-            (!(o.flags & OBJ_PENDING) && access(path, F_OK) < 0 && !has_grant(t, bs, o.id)))
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **nn = realloc(names, cap * sizeof(*nn));
-            int *np = realloc(pending, cap * sizeof(*np));
-            if (nn)
-                names = nn;
-            if (np)
-                pending = np;
-            if (!nn || !np) {
-                r = -ENOMEM;
-                break;
-            }
-        }
-        names[n] = strndup(k.mv_data, k.mv_size);
-        pending[n] = (o.flags & OBJ_PENDING) ? 1 : bs_writer_alive(&o) ? 2 : 0;
-        if (!names[n]) {
-            r = -ENOMEM;
-            break;
-        }
-        n++;
-    }
-    mdb_cursor_close(c);
-    mdb_txn_abort(t);
+    r = bs_each(fl.t, bs->objects, "objects", fold_collect, &fl);
+    mdb_txn_abort(fl.t);
+    char **names = fl.names;
+    int *pending = fl.pending;
+    size_t n = fl.n;
     for (size_t i = 0; i < n; i++) {
         if (r == 0 && pending[i] == 2) {
             r = fold_only(bs, names[i]);

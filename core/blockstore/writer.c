@@ -13,7 +13,6 @@
 
 int bs_new_object(MDB_txn *t, struct blockstore *bs, const char *name, uint32_t kind,
                   uint32_t flags, uint64_t parent_layer, uint64_t size, const char *parent);
-int bs_delete_object(struct blockstore *bs, const char *name, int allow_pending);
 int bs_disk_open(struct blockstore *bs, const char *name, int flags, int allow_pending,
                  struct blockstore_disk **out);
 
