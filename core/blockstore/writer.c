@@ -274,16 +274,19 @@ static int import_raw(struct blockstore *bs, int fd, uint64_t size, const char *
     return blockstore_image_commit(w);
 }
 
-static int import_qcow2(struct blockstore *bs, int fd, uint64_t size, const char *name,
-                        blockstore_progress_fn progress, void *ctx)
+/* A qcow2 image (from any reader) into a new image object `name`; *vsize:
+ * its virtual size. */
+static int qcow2_to_image(struct blockstore *bs, qcow2_pread_fn rd, void *src, uint64_t size,
+                          const char *name, blockstore_progress_fn progress, void *ctx,
+                          uint64_t *vsize)
 {
-    struct fd_src src = { fd };
     struct qcow2 *q;
-    int r = qcow2_open(fd_pread, &src, size, &q);
+    int r = qcow2_open(rd, src, size, &q);
     if (r < 0)
         return r;
     struct qimport qi = { .progress = progress, .ctx = ctx, .total = qcow2_virtual_size(q) };
-    r = blockstore_image_begin(bs, name, qcow2_virtual_size(q), &qi.w);
+    *vsize = qi.total;
+    r = blockstore_image_begin(bs, name, qi.total, &qi.w);
     if (r == 0) {
         r = qcow2_read_all(q, qcow2_put, &qi);
         if (r < 0)
@@ -292,8 +295,17 @@ static int import_qcow2(struct blockstore *bs, int fd, uint64_t size, const char
             r = blockstore_image_commit(qi.w);
     }
     qcow2_close(q);
+    return r;
+}
+
+static int import_qcow2(struct blockstore *bs, int fd, uint64_t size, const char *name,
+                        blockstore_progress_fn progress, void *ctx)
+{
+    struct fd_src src = { fd };
+    uint64_t vsize;
+    int r = qcow2_to_image(bs, fd_pread, &src, size, name, progress, ctx, &vsize);
     if (r == 0 && progress)
-        progress(ctx, qi.total, qi.total);
+        progress(ctx, vsize, vsize);
     return r;
 }
 
@@ -337,21 +349,8 @@ int blockstore_convert_qcow2(struct blockstore *bs, const char *source, const ch
     if (r < 0)
         return r;
     struct map_src src = { blockstore_disk_map(d) };
-    struct qcow2 *q;
-    r = qcow2_open(map_pread, &src, extmap_size(src.m), &q);
-    if (r == 0) {
-        struct qimport qi = { .progress = progress, .ctx = ctx,
-                              .total = qcow2_virtual_size(q) };
-        r = blockstore_image_begin(bs, name, qcow2_virtual_size(q), &qi.w);
-        if (r == 0) {
-            r = qcow2_read_all(q, qcow2_put, &qi);
-            if (r < 0)
-                blockstore_image_abort(qi.w);
-            else
-                r = blockstore_image_commit(qi.w);
-        }
-        qcow2_close(q);
-    }
+    uint64_t vsize;
+    r = qcow2_to_image(bs, map_pread, &src, extmap_size(src.m), name, progress, ctx, &vsize);
     blockstore_disk_close(d);
     return r;
 }
