@@ -127,10 +127,7 @@ static void reply_list(struct api_req *r, enum identity_kind k,
         idn_fail(r, rc, collection[k], NULL);
         return;
     }
-    char self[300];
-    snprintf(self, sizeof(self), "%s/identity/v3/%s", api_req_base_url(r), collection[k]);
-    api_reply_json(r, 200, json_pack("{s:o, s:{s:s, s:n, s:n}}", collection[k], lc.out,
-                                     "links", "self", self, "previous", "next"));
+    idn_reply_collection(r, collection[k], NULL, lc.out);
 }
 
 /* Non-admins see the projects they have a role on (in their token's view). */
@@ -792,8 +789,5 @@ void idn_assignment_list(struct api_req *r)
         idn_fail(r, rc, "role assignments", NULL);
         return;
     }
-    char self[300];
-    snprintf(self, sizeof(self), "%s/identity/v3/role_assignments", api_req_base_url(r));
-    api_reply_json(r, 200, json_pack("{s:o, s:{s:s, s:n, s:n}}", "role_assignments", gl.out,
-                                     "links", "self", self, "previous", "next"));
+    idn_reply_collection(r, "role_assignments", NULL, gl.out);
 }
