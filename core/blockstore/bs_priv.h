@@ -60,6 +60,8 @@ int bs_next_id(MDB_txn *t, struct blockstore *bs, uint64_t *id);
 /* records */
 int bs_obj_get(MDB_txn *t, struct blockstore *bs, const char *name, struct obj_rec *o);
 int bs_obj_put(MDB_txn *t, struct blockstore *bs, const char *name, const struct obj_rec *o);
+/* bs_obj_get in a read transaction of its own. */
+int bs_obj_read(struct blockstore *bs, const char *name, struct obj_rec *o);
 int bs_layer_get(MDB_txn *t, struct blockstore *bs, uint64_t id, struct layer_rec *l);
 int bs_layer_put(MDB_txn *t, struct blockstore *bs, uint64_t id, const struct layer_rec *l);
 int bs_layer_new(MDB_txn *t, struct blockstore *bs, uint64_t parent, uint64_t *id);

@@ -228,13 +228,8 @@ int blockstore_disk_set_writer(struct blockstore_disk *d, pid_t pid)
 
 int blockstore_disk_reattach(struct blockstore *bs, const char *name, struct blockstore_disk **out)
 {
-    MDB_txn *t;
     struct obj_rec o;
-    int r = bs_begin(bs, 1, &t);
-    if (r < 0)
-        return r;
-    r = bs_obj_get(t, bs, name, &o);
-    mdb_txn_abort(t);
+    int r = bs_obj_read(bs, name, &o);
     if (r == -ENOENT || (r == 0 && !(o.flags & OBJ_EXTERNAL)))
         return bs_fail(-ENOENT, "no disk named '%s' handed over to a writer", name);
     if (r < 0)
@@ -333,17 +328,11 @@ int blockstore_fold_all(struct blockstore *bs)
             r = recover(bs, names[i], NULL);
             if (r == 0 && pending[i])       /* an upload that never committed */
                 r = bs_delete_object(bs, names[i], 1);
-            if (r == 0) {
-                struct obj_rec o;
-                MDB_txn *rt;
-                if (bs_begin(bs, 1, &rt) == 0) {
-                    if (bs_obj_get(rt, bs, names[i], &o) == 0) {
-                        char path[4096];
-                        bs_journal_path(bs, o.id, path, sizeof(path));
-                        unlink(path);
-                    }
-                    mdb_txn_abort(rt);
-                }
+            struct obj_rec o;
+            if (r == 0 && bs_obj_read(bs, names[i], &o) == 0) {
+                char path[4096];
+                bs_journal_path(bs, o.id, path, sizeof(path));
+                unlink(path);
             }
         }
         free(names[i]);
@@ -501,13 +490,8 @@ int bs_disk_open(struct blockstore *bs, const char *name, int flags, int allow_p
                  struct blockstore_disk **out)
 {
     int rw = !(flags & BLOCKSTORE_RDONLY);
-    MDB_txn *t;
     struct obj_rec o;
-    int r = bs_begin(bs, 1, &t);
-    if (r < 0)
-        return r;
-    r = bs_obj_get(t, bs, name, &o);
-    mdb_txn_abort(t);
+    int r = bs_obj_read(bs, name, &o);
     if (r == -ENOENT || (r == 0 && (o.flags & OBJ_PENDING) && !allow_pending))
         return bs_fail(-ENOENT, "no disk, snapshot or image named '%s'", name);
     if (r < 0)
@@ -548,6 +532,7 @@ int bs_disk_open(struct blockstore *bs, const char *name, int flags, int allow_p
     memcpy(cfg.data_fds, bs->data_fds, sizeof(cfg.data_fds));
     if (r == 0)
         r = extmap_create(&cfg, &d->map);
+    MDB_txn *t;
     if (r == 0 && (r = bs_begin(bs, 1, &t)) == 0) {
         r = bs_obj_get(t, bs, name, &o);   /* recover() may have moved it on */
         if (r == 0)

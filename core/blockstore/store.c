@@ -389,6 +389,17 @@ int bs_obj_get(MDB_txn *t, struct blockstore *bs, const char *name, struct obj_r
     return get(t, bs->objects, name, strlen(name), o, sizeof(*o));
 }
 
+int bs_obj_read(struct blockstore *bs, const char *name, struct obj_rec *o)
+{
+    MDB_txn *t;
+    int r = bs_begin(bs, 1, &t);
+    if (r < 0)
+        return r;
+    r = bs_obj_get(t, bs, name, o);
+    mdb_txn_abort(t);
+    return r;
+}
+
 int bs_obj_put(MDB_txn *t, struct blockstore *bs, const char *name, const struct obj_rec *o)
 {
     return put(t, bs->objects, name, strlen(name), o, sizeof(*o));
