@@ -51,6 +51,8 @@ int bs_mdb(int rc, const char *what);     /* LMDB rc -> -errno, with a message *
 /* keys */
 void bs_be64(unsigned char *p, uint64_t v);
 uint64_t bs_get_be64(const unsigned char *p);
+/* The 16-byte keys of extents (layer, vcl) and grants (object, start). */
+void bs_key16(unsigned char k[16], uint64_t a, uint64_t b);
 
 /* meta counters */
 int bs_meta_get(MDB_txn *t, struct blockstore *bs, const char *key, uint64_t *v);

@@ -274,8 +274,7 @@ static int check_hidden(struct chk *c)
             return bs_mdb(r, "mdb_cursor_open");
         }
         unsigned char kb[16];
-        bs_be64(kb, l->id);
-        bs_be64(kb + 8, 0);
+        bs_key16(kb, l->id, 0);
         MDB_val k = { 16, kb }, v;
         uint64_t hidden = 0;
         for (int g = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);

@@ -122,8 +122,7 @@ static int has_grant(MDB_txn *t, struct blockstore *bs, uint64_t obj)
     if (mdb_cursor_open(t, bs->grants, &c))
         return 1;
     unsigned char kb[16];
-    bs_be64(kb, obj);
-    bs_be64(kb + 8, 0);
+    bs_key16(kb, obj, 0);
     MDB_val k = { 16, kb }, v;
     int r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
     int has = r == 0 && bs_get_be64(k.mv_data) == obj;
@@ -460,8 +459,7 @@ static int flatten(MDB_txn *t, struct blockstore *bs, uint64_t top, struct extma
             break;
         }
         unsigned char kb[16];
-        bs_be64(kb, layer);
-        bs_be64(kb + 8, 0);
+        bs_key16(kb, layer, 0);
         MDB_val k = { 16, kb }, v;
         int g;
         for (g = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);

@@ -201,8 +201,7 @@ static int free_layer_extents(MDB_txn *t, struct blockstore *bs, uint64_t layer,
         return bs_mdb(r, "mdb_cursor_open");
     for (;;) {
         unsigned char kb[16];
-        bs_be64(kb, layer);
-        bs_be64(kb + 8, 0);
+        bs_key16(kb, layer, 0);
         MDB_val k = { 16, kb }, v;
         r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
         if (r == MDB_NOTFOUND || (r == 0 && bs_get_be64(k.mv_data) != layer)) {
@@ -325,8 +324,7 @@ int bs_reclaim_hidden(MDB_txn *t, struct blockstore *bs, uint64_t layer,
         return bs_mdb(r, "mdb_cursor_open");
     }
     unsigned char kb[16];
-    bs_be64(kb, layer);
-    bs_be64(kb + 8, 0);
+    bs_key16(kb, layer, 0);
     MDB_val k = { 16, kb }, v;
     int g;
     for (g = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
@@ -376,8 +374,7 @@ static int merge_into_child(MDB_txn *t, struct blockstore *bs, uint64_t layer,
         r = bs_mdb(r, "mdb_cursor_open");
     while (r == 0) {
         unsigned char kb[16];
-        bs_be64(kb, layer);
-        bs_be64(kb + 8, 0);
+        bs_key16(kb, layer, 0);
         MDB_val k = { 16, kb }, v;
         int g = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
         if (g == MDB_NOTFOUND || (g == 0 && bs_get_be64(k.mv_data) != layer))

@@ -440,30 +440,30 @@ int bs_layer_new(MDB_txn *t, struct blockstore *bs, uint64_t parent, uint64_t *i
     return r;
 }
 
-static void ext_key(unsigned char *k, uint64_t layer, uint64_t vcl)
+void bs_key16(unsigned char k[16], uint64_t a, uint64_t b)
 {
-    bs_be64(k, layer);
-    bs_be64(k + 8, vcl);
+    bs_be64(k, a);
+    bs_be64(k + 8, b);
 }
 
 int bs_extent_get(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vcl, uint64_t *v)
 {
     unsigned char k[16];
-    ext_key(k, layer, vcl);
+    bs_key16(k, layer, vcl);
     return get(t, bs->extents, k, 16, v, 8);
 }
 
 int bs_extent_put(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vcl, uint64_t v)
 {
     unsigned char k[16];
-    ext_key(k, layer, vcl);
+    bs_key16(k, layer, vcl);
     return put(t, bs->extents, k, 16, &v, 8);
 }
 
 int bs_extent_del(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vcl)
 {
     unsigned char k[16];
-    ext_key(k, layer, vcl);
+    bs_key16(k, layer, vcl);
     return del(t, bs->extents, k, 16);
 }
 
@@ -641,7 +641,7 @@ void bs_punch(struct blockstore *bs, struct bs_freed *freed)
 int bs_grant_add(MDB_txn *t, struct blockstore *bs, uint64_t obj, uint64_t start, uint64_t count)
 {
     unsigned char k[16];
-    ext_key(k, obj, start);
+    bs_key16(k, obj, start);
     return put(t, bs->grants, k, 16, &count, 8);
 }
 
@@ -653,7 +653,7 @@ int bs_grant_take(MDB_txn *t, struct blockstore *bs, uint64_t obj, uint64_t p)
     if (r)
         return bs_mdb(r, "mdb_cursor_open");
     unsigned char kb[16];
-    ext_key(kb, obj, p + 1);
+    bs_key16(kb, obj, p + 1);
     MDB_val k = { 16, kb }, v;
     r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
     if (r == 0)
@@ -689,7 +689,7 @@ int bs_grant_release(MDB_txn *t, struct blockstore *bs, uint64_t obj, struct bs_
         if (r)
             return bs_mdb(r, "mdb_cursor_open");
         unsigned char kb[16];
-        ext_key(kb, obj, 0);
+        bs_key16(kb, obj, 0);
         MDB_val k = { 16, kb }, v;
         r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
         if (r == MDB_NOTFOUND || (r == 0 && bs_get_be64(k.mv_data) != obj)) {
