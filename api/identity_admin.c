@@ -306,15 +306,22 @@ static void user_create_work(struct api_req *r, void *ctx)
     store_new(r, IDENTITY_USER, rec);
 }
 
+/* An admin's body {"<kind>": {...}} with its fields checked: the inner
+ * object (owned by *body, which the caller releases), or NULL when answered. */
+static json_t *admin_entity(struct api_req *r, enum identity_kind k, bool creating,
+                            json_t **body)
+{
+    *body = NULL;
+    if (!idn_require_admin(r) || !(*body = api_req_json(r)))
+        return NULL;
+    json_t *e = entity_body(r, *body, k);
+    return e && check_fields(r, k, e, creating) ? e : NULL;
+}
+
 static void create(struct api_req *r, enum identity_kind k)
 {
-    if (!idn_require_admin(r))
-        return;
-    json_t *body = api_req_json(r);
-    if (!body)
-        return;
-    json_t *e = entity_body(r, body, k);
-    if (e && check_fields(r, k, e, true)) {
+    json_t *body, *e = admin_entity(r, k, true, &body);
+    if (e) {
         json_t *rec = new_record(e, k);
         json_t *pw = k == IDENTITY_USER ? json_object_get(e, "password") : NULL;
         if (json_is_string(pw)) {
@@ -431,13 +438,8 @@ static void update_work(struct api_req *r, void *ctx)
 
 static void update(struct api_req *r, enum identity_kind k)
 {
-    if (!idn_require_admin(r))
-        return;
-    json_t *body = api_req_json(r);
-    if (!body)
-        return;
-    json_t *e = entity_body(r, body, k);
-    if (!e || !check_fields(r, k, e, false)) {
+    json_t *body, *e = admin_entity(r, k, false, &body);
+    if (!e) {
         json_decref(body);
         return;
     }
