@@ -249,7 +249,7 @@ static void expected_hash(uint64_t size, char hex[65])
 
 struct server {
     struct api_server *srv;
-    struct daemon d;   /* only base/port used, for harness's http() */
+    struct picostackd d;   /* only base/port used, for harness's http() */
 };
 
 static void start_with(struct server *s, unsigned threads, struct identity *idn)
@@ -330,7 +330,7 @@ static void t_stream(const char *unused)
 }
 
 struct slow_call {
-    struct daemon *d;
+    struct picostackd *d;
     long status;
     double seconds;
 };

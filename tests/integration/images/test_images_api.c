@@ -13,13 +13,13 @@
 
 #define PATCH_CT "application/openstack-images-v2.1-json-patch"
 
-static int run_check(struct pd *d);
+static int run_check(struct picostackd *d);
 
-static long status_of(struct pd *d, const char *method, const char *path, const char *tok,
+static long status_of(struct picostackd *d, const char *method, const char *path, const char *tok,
                       const char *ctype, const char *body)
 {
     struct resp r;
-    long st = req(d, method, path, tok, ctype, body, &r) == 0 ? r.status : -1;
+    long st = http_req(d, method, path, tok, ctype, body, &r) == 0 ? r.status : -1;
     resp_free(&r);
     return st;
 }
@@ -35,11 +35,11 @@ static void md5_hex(const void *buf, size_t n, char out[33])
 
 /* ---- discovery and error paths ---- */
 
-static void t_errors(struct pd *d)
+static void t_errors(struct picostackd *d)
 {
     struct resp r;
     /* Version discovery needs no token; the SDK reads it at /image. */
-    req(d, "GET", "/image", NULL, NULL, NULL, &r);
+    http_req(d, "GET", "/image", NULL, NULL, NULL, &r);
     CHECK(r.status == 300 || r.status == 200, "GET /image: %ld", r.status);
     json_t *v0 = json_array_get(json_object_get(r.json, "versions"), 0);
     CHECK(jstr(v0, "id") && strcmp(jstr(v0, "status"), "CURRENT") == 0);
@@ -52,13 +52,13 @@ static void t_errors(struct pd *d)
     CHECK(status_of(d, "GET", "/image/v2/images", NULL, NULL, NULL) == 401);
     CHECK(status_of(d, "GET", "/image/v2/images", "garbage", NULL, NULL) == 401);
 
-    char *tok = admin_token(d);
+    char *tok = admin_login(d);
     CHECK(tok != NULL);
     static const char *const schemas[] = { "image", "images", "member", "members" };
     for (size_t i = 0; i < 4; i++) {
         char sp[64];
         snprintf(sp, sizeof sp, "/image/v2/schemas/%s", schemas[i]);
-        req(d, "GET", sp, tok, NULL, NULL, &r);
+        http_req(d, "GET", sp, tok, NULL, NULL, &r);
         CHECK(r.status == 200 && jstr(r.json, "name") && strcmp(jstr(r.json, "name"), schemas[i]) == 0,
               "schema %s: %ld", schemas[i], r.status);
         resp_free(&r);
@@ -125,7 +125,7 @@ static void t_errors(struct pd *d)
 
     /* Range errors. */
     const char *bad_range[] = { "Range: bytes=10-20", NULL };
-    req_h(d, "GET", file, tok, NULL, NULL, bad_range, &r);
+    http_req_h(d, "GET", file, tok, NULL, NULL, bad_range, &r);
     CHECK(r.status == 416, "range past the end: %ld", r.status);
     resp_free(&r);
 
@@ -163,9 +163,9 @@ static void t_errors(struct pd *d)
 
 /* ---- lifecycle: create, upload, show, download, ranges, patch, deactivate ---- */
 
-static void t_lifecycle(struct pd *d)
+static void t_lifecycle(struct picostackd *d)
 {
-    char *tok = admin_token(d);
+    char *tok = admin_login(d);
     char *id = create_image(d, tok, "{\"name\":\"cirros\",\"disk_format\":\"raw\",\"container_format\":\"bare\","
                                     "\"owner_specified.openstack.md5\":\"\",\"tags\":[\"t\"]}");
     CHECK(id != NULL);
@@ -207,23 +207,23 @@ static void t_lifecycle(struct pd *d)
 
     char file[256], path[256];
     snprintf(file, sizeof file, "/image/v2/images/%s/file", id);
-    req(d, "GET", file, tok, NULL, NULL, &r);
+    http_req(d, "GET", file, tok, NULL, NULL, &r);
     CHECK(r.status == 200 && r.len == n && memcmp(r.body, data, n) == 0, "download: %ld %zu", r.status, r.len);
     CHECK(strcmp(r.content_md5, md5) == 0, "Content-MD5 %s", r.content_md5);
     resp_free(&r);
     const char *range[] = { "Range: bytes=100-199", NULL };
-    req_h(d, "GET", file, tok, NULL, NULL, range, &r);
+    http_req_h(d, "GET", file, tok, NULL, NULL, range, &r);
     CHECK(r.status == 206 && r.len == 100 && memcmp(r.body, data + 100, 100) == 0);
     CHECK(strstr(r.content_range, "bytes 100-199/") != NULL, "%s", r.content_range);
     resp_free(&r);
     const char *suffix[] = { "Range: bytes=-7", NULL };
-    req_h(d, "GET", file, tok, NULL, NULL, suffix, &r);
+    http_req_h(d, "GET", file, tok, NULL, NULL, suffix, &r);
     CHECK(r.status == 206 && r.len == 7 && memcmp(r.body, "tail!!!", 7) == 0);
     resp_free(&r);
 
     /* Custom properties by JSON patch, as `openstack image set --property`. */
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
-    req(d, "PATCH", path, tok, PATCH_CT,
+    http_req(d, "PATCH", path, tok, PATCH_CT,
         "[{\"op\":\"add\",\"path\":\"/kernel_id\",\"value\":\"k-1\"},"
         "{\"op\":\"add\",\"path\":\"/ramdisk_id\",\"value\":\"r-1\"},"
         "{\"op\":\"add\",\"path\":\"/os_command_line\",\"value\":\"console=ttyS0 root=/dev/vda\"},"
@@ -271,7 +271,7 @@ static void t_lifecycle(struct pd *d)
     CHECK(img && strcmp(jstr(img, "checksum"), "d41d8cd98f00b204e9800998ecf8427e") == 0);
     json_decref(img);
     snprintf(path, sizeof path, "/image/v2/images/%s/file", empty);
-    req(d, "GET", path, tok, NULL, NULL, &r);
+    http_req(d, "GET", path, tok, NULL, NULL, &r);
     CHECK(r.status == 200 && r.len == 0);
     resp_free(&r);
     snprintf(path, sizeof path, "/image/v2/images/%s", empty);
@@ -279,7 +279,7 @@ static void t_lifecycle(struct pd *d)
     free(empty);
 
     /* Metrics count images by status. */
-    req(d, "GET", "/metrics", NULL, NULL, NULL, &r);
+    http_req(d, "GET", "/metrics", NULL, NULL, NULL, &r);
     CHECK(r.body && strstr(r.body, "picostack_images{status=\"active\"} 2"), "metrics:\n%s", r.body ? r.body : "");
     CHECK(r.body && strstr(r.body, "picostack_image_bytes_stored"));
     resp_free(&r);
@@ -295,9 +295,9 @@ static void t_lifecycle(struct pd *d)
 
 /* ---- listing: filters, sorting, pages with `next` ---- */
 
-static void t_list(struct pd *d)
+static void t_list(struct picostackd *d)
 {
-    char *tok = admin_token(d);
+    char *tok = admin_login(d);
     char *ids[7];
     for (int i = 0; i < 7; i++) {
         char body[128];
@@ -307,14 +307,14 @@ static void t_list(struct pd *d)
         CHECK(ids[i] != NULL);
     }
     struct resp r;
-    req(d, "GET", "/image/v2/images?name=img-3", tok, NULL, NULL, &r);
+    http_req(d, "GET", "/image/v2/images?name=img-3", tok, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 1);
     CHECK(strcmp(jstr(json_array_get(json_object_get(r.json, "images"), 0), "id"), ids[3]) == 0);
     resp_free(&r);
-    req(d, "GET", "/image/v2/images?visibility=private", tok, NULL, NULL, &r);
+    http_req(d, "GET", "/image/v2/images?visibility=private", tok, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 3);
     resp_free(&r);
-    req(d, "GET", "/image/v2/images?status=active", tok, NULL, NULL, &r);
+    http_req(d, "GET", "/image/v2/images?status=active", tok, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 0);
     resp_free(&r);
 
@@ -322,7 +322,7 @@ static void t_list(struct pd *d)
     char path[1024] = "/image/v2/images?limit=3&sort_key=name&sort_dir=asc";
     int seen = 0, pages = 0;
     while (path[0] && pages < 10) {
-        req(d, "GET", path, tok, NULL, NULL, &r);
+        http_req(d, "GET", path, tok, NULL, NULL, &r);
         CHECK(r.status == 200);
         json_t *imgs = json_object_get(r.json, "images");
         size_t i; json_t *img;
@@ -341,7 +341,7 @@ static void t_list(struct pd *d)
         pages++;
     }
     CHECK(seen == 7 && pages == 3, "seen %d in %d pages", seen, pages);
-    req(d, "GET", "/image/v2/images?sort=min_ram:asc", tok, NULL, NULL, &r);
+    http_req(d, "GET", "/image/v2/images?sort=min_ram:asc", tok, NULL, NULL, &r);
     CHECK(strcmp(jstr(json_array_get(json_object_get(r.json, "images"), 0), "name"), "img-6") == 0);
     resp_free(&r);
     /* Lists see every change at once (they reuse decoded records until
@@ -349,14 +349,14 @@ static void t_list(struct pd *d)
     char ipath[256];
     snprintf(ipath, sizeof ipath, "/image/v2/images/%s", ids[2]);
     CHECK(status_of(d, "PATCH", ipath, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/name\",\"value\":\"renamed\"}]") == 200);
-    req(d, "GET", "/image/v2/images?name=renamed", tok, NULL, NULL, &r);
+    http_req(d, "GET", "/image/v2/images?name=renamed", tok, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 1);
     resp_free(&r);
     CHECK(status_of(d, "DELETE", ipath, tok, NULL, NULL) == 204);
-    req(d, "GET", "/image/v2/images?name=renamed", tok, NULL, NULL, &r);
+    http_req(d, "GET", "/image/v2/images?name=renamed", tok, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 0);
     resp_free(&r);
-    req(d, "GET", "/image/v2/images", tok, NULL, NULL, &r);
+    http_req(d, "GET", "/image/v2/images", tok, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 6);
     resp_free(&r);
     for (int i = 0; i < 7; i++)
@@ -366,9 +366,9 @@ static void t_list(struct pd *d)
 
 /* ---- RBAC across projects, members ---- */
 
-static void t_rbac_members(struct pd *d)
+static void t_rbac_members(struct picostackd *d)
 {
-    char *adm = admin_token(d);
+    char *adm = admin_login(d);
     char p1[64], p2[64], p3[64];
     char *m1 = project_user(d, adm, "proj1", "alice", "member", p1);
     char *m2 = project_user(d, adm, "proj2", "bob", "member", p2);
@@ -382,7 +382,7 @@ static void t_rbac_members(struct pd *d)
     CHECK(status_of(d, "GET", path, m1, NULL, NULL) == 404);
     CHECK(status_of(d, "DELETE", path, m1, NULL, NULL) == 404);
     struct resp r;
-    req(d, "GET", "/image/v2/images", m1, NULL, NULL, &r);
+    http_req(d, "GET", "/image/v2/images", m1, NULL, NULL, &r);
     CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "images")) == 0);
     resp_free(&r);
 
@@ -406,30 +406,30 @@ static void t_rbac_members(struct pd *d)
     char body[128];
     snprintf(body, sizeof body, "{\"member\":\"%s\"}", p2);
     CHECK(status_of(d, "POST", members, m2, NULL, body) == 404);
-    req(d, "POST", members, m1, NULL, body, &r);
+    http_req(d, "POST", members, m1, NULL, body, &r);
     CHECK(r.status == 200 && strcmp(jstr(r.json, "status"), "pending") == 0, "%ld", r.status);
     resp_free(&r);
     CHECK(status_of(d, "POST", members, m1, NULL, body) == 409);
     /* Pending: bob sees it by id but not in his default list. */
     CHECK(status_of(d, "GET", img_path, m2, NULL, NULL) == 200);
-    req(d, "GET", "/image/v2/images", m2, NULL, NULL, &r);
+    http_req(d, "GET", "/image/v2/images", m2, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 0);
     resp_free(&r);
     /* Only bob may accept; alice may not. */
     CHECK(status_of(d, "PUT", mine, m1, NULL, "{\"status\":\"accepted\"}") == 403);
     CHECK(status_of(d, "PUT", mine, m2, NULL, "{\"status\":\"maybe\"}") == 400);
     CHECK(status_of(d, "PUT", mine, m2, NULL, "{\"status\":\"accepted\"}") == 200);
-    req(d, "GET", "/image/v2/images", m2, NULL, NULL, &r);
+    http_req(d, "GET", "/image/v2/images", m2, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 1);
     resp_free(&r);
-    req(d, "GET", file, m2, NULL, NULL, &r);
+    http_req(d, "GET", file, m2, NULL, NULL, &r);
     CHECK(r.status == 200 && r.len == 12 && memcmp(r.body, "shared bytes", 12) == 0);
     resp_free(&r);
     /* bob may not change or delete alice's image, nor remove members. */
     CHECK(status_of(d, "PATCH", img_path, m2, PATCH_CT, "[{\"op\":\"add\",\"path\":\"/x\",\"value\":\"y\"}]") == 403);
     CHECK(status_of(d, "DELETE", img_path, m2, NULL, NULL) == 403);
     CHECK(status_of(d, "DELETE", mine, m2, NULL, NULL) == 403);
-    req(d, "GET", members, m1, NULL, NULL, &r);
+    http_req(d, "GET", members, m1, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "members")) == 1);
     resp_free(&r);
     /* A reader of another project: 404. */
@@ -440,7 +440,7 @@ static void t_rbac_members(struct pd *d)
     /* Community images: anyone may read, only when asked for in lists. */
     CHECK(status_of(d, "PATCH", img_path, m1, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/visibility\",\"value\":\"community\"}]") == 200);
     CHECK(status_of(d, "GET", img_path, m2, NULL, NULL) == 200);
-    req(d, "GET", "/image/v2/images?visibility=community", m2, NULL, NULL, &r);
+    http_req(d, "GET", "/image/v2/images?visibility=community", m2, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 1);
     resp_free(&r);
     /* The reader of proj3 can't delete even a visible image. */
@@ -457,12 +457,12 @@ static void t_rbac_members(struct pd *d)
 
 /* ---- 1 GiB round trip, byte for byte ---- */
 
-static void t_big(struct pd *d)
+static void t_big(struct picostackd *d)
 {
     const char *env = getenv("PICOSTACK_BIG_MIB");
     uint64_t n = (env ? strtoull(env, NULL, 10) : 1024) << 20;
     n += 4096 + 123;   /* not a multiple of any block size */
-    char *tok = admin_token(d);
+    char *tok = admin_login(d);
     char *id = create_image(d, tok, "{\"name\":\"big\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
     struct resp r;
     double up = 0, down = 0;
@@ -495,7 +495,7 @@ static void t_big(struct pd *d)
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-static void cut_upload(struct pd *d, const char *tok, const char *id, uint64_t announce,
+static void cut_upload(struct picostackd *d, const char *tok, const char *id, uint64_t announce,
                        uint64_t send_bytes)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
@@ -523,7 +523,7 @@ static void cut_upload(struct pd *d, const char *tok, const char *id, uint64_t a
     close(s);
 }
 
-static json_t *wait_status(struct pd *d, const char *tok, const char *id, const char *want)
+static json_t *wait_status(struct picostackd *d, const char *tok, const char *id, const char *want)
 {
     for (int i = 0; i < 200; i++) {
         json_t *img = get_image(d, tok, id);
@@ -535,9 +535,9 @@ static json_t *wait_status(struct pd *d, const char *tok, const char *id, const 
     return get_image(d, tok, id);
 }
 
-static void t_cutoff(struct pd *d)
+static void t_cutoff(struct picostackd *d)
 {
-    char *tok = admin_token(d);
+    char *tok = admin_login(d);
     char *id = create_image(d, tok, "{\"name\":\"cut\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
     uint64_t before = blocks_used(d);
     cut_upload(d, tok, id, 64 << 20, 32 << 20);
@@ -659,7 +659,7 @@ static void t_cutoff(struct pd *d)
     after = blocks_used(d);
     CHECK(after <= before + (1 << 20), "space after delete: %llu -> %llu", (unsigned long long)before,
           (unsigned long long)after);
-    CHECK(pd_stop(d, SIGTERM) == 0);
+    CHECK(picostackd_stop(d, SIGTERM) == 0);
     CHECK(run_check(d) == 0, "picostack-img check after the cut-off and deleted uploads");
     free(id);
     free(tok);
@@ -667,23 +667,23 @@ static void t_cutoff(struct pd *d)
 
 /* ---- restart keeps everything; kill -9 mid-upload leaves a clean store ---- */
 
-static int run_check(struct pd *d)
+static int run_check(struct picostackd *d)
 {
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "'%s/picostack-img' --store '%s' check >&2", d->bin_dir, d->dir);
     return system(cmd);
 }
 
-static void t_restart(struct pd *d)
+static void t_restart(struct picostackd *d)
 {
-    char *tok = admin_token(d);
+    char *tok = admin_login(d);
     char *id = create_image(d, tok, "{\"name\":\"keep\",\"disk_format\":\"raw\",\"container_format\":\"bare\",\"kernel_id\":\"k\"}");
     struct resp r;
     CHECK(upload_gen(d, tok, id, 11, 5 << 20, false, &r, NULL) == 0 && r.status == 204);
     resp_free(&r);
     char *queued = create_image(d, tok, "{\"name\":\"still-queued\"}");
-    CHECK(pd_stop(d, SIGTERM) == 0);
-    CHECK(pd_restart(d) == 0);
+    CHECK(picostackd_stop(d, SIGTERM) == 0);
+    CHECK(picostackd_restart(d, IMG_DAEMON_ARGS) == 0);
     /* Tokens survive a restart (signed, not in memory). */
     json_t *img = get_image(d, tok, id);
     CHECK(img && strcmp(jstr(img, "status"), "active") == 0 && strcmp(jstr(img, "kernel_id"), "k") == 0);
@@ -718,11 +718,11 @@ static void t_restart(struct pd *d)
         usleep(10000);
     }
     usleep(200000);
-    CHECK(pd_stop(d, SIGKILL) == 128 + SIGKILL);
+    CHECK(picostackd_stop(d, SIGKILL) == 128 + SIGKILL);
     int st;
     waitpid(child, &st, 0);
     CHECK(run_check(d) == 0, "picostack-img check after kill -9");
-    CHECK(pd_restart(d) == 0);
+    CHECK(picostackd_restart(d, IMG_DAEMON_ARGS) == 0);
     img = get_image(d, tok, victim);
     CHECK(img && strcmp(jstr(img, "status"), "queued") == 0, "victim: %s", img ? jstr(img, "status") : "?");
     json_decref(img);
@@ -732,9 +732,9 @@ static void t_restart(struct pd *d)
     char path[256];
     snprintf(path, sizeof path, "/image/v2/images/%s", victim);
     CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"add\",\"path\":\"/acked\",\"value\":\"yes\"}]") == 200);
-    CHECK(pd_stop(d, SIGKILL) == 128 + SIGKILL);
+    CHECK(picostackd_stop(d, SIGKILL) == 128 + SIGKILL);
     CHECK(run_check(d) == 0, "picostack-img check after the second kill -9");
-    CHECK(pd_restart(d) == 0);
+    CHECK(picostackd_restart(d, IMG_DAEMON_ARGS) == 0);
     img = get_image(d, tok, victim);
     CHECK(img && strcmp(jstr(img, "status"), "active") == 0 && jstr(img, "acked"));
     json_decref(img);
@@ -766,7 +766,7 @@ static char *slurp(const char *path, size_t *n)
     return buf;
 }
 
-static void t_qcow2(struct pd *d)
+static void t_qcow2(struct picostackd *d)
 {
     char raw[400], q[400], back[400], cmd[4000];
     snprintf(raw, sizeof raw, "%s.raw", d->dir);
@@ -789,7 +789,7 @@ static void t_qcow2(struct pd *d)
     char *qbytes = slurp(q, &qn);
     CHECK(qbytes && qn > 0);
 
-    char *tok = admin_token(d);
+    char *tok = admin_login(d);
     char *id = create_image(d, tok, "{\"name\":\"q\",\"disk_format\":\"qcow2\",\"container_format\":\"bare\"}");
     struct resp r;
     CHECK(upload_buf(d, tok, id, qbytes, qn, &r) == 0 && r.status == 204, "qcow2 upload: %ld %s", r.status, r.body ? r.body : "");
@@ -804,7 +804,7 @@ static void t_qcow2(struct pd *d)
     json_decref(img);
     char file[256];
     snprintf(file, sizeof file, "/image/v2/images/%s/file", id);
-    req(d, "GET", file, tok, NULL, NULL, &r);
+    http_req(d, "GET", file, tok, NULL, NULL, &r);
     CHECK(r.status == 200 && r.len == qn && memcmp(r.body, qbytes, qn) == 0, "the qcow2 bytes come back as uploaded");
     resp_free(&r);
 
@@ -823,7 +823,7 @@ static void t_qcow2(struct pd *d)
 
     /* The converted disk, read back by the block store's own tool, is the
      * raw data. */
-    CHECK(pd_stop(d, SIGTERM) == 0);
+    CHECK(picostackd_stop(d, SIGTERM) == 0);
     snprintf(cmd, sizeof cmd, "'%s/picostack-img' --store '%s' export %s.disk '%s' && cmp '%s' '%s'",
              d->bin_dir, d->dir, id, back, raw, back);
     CHECK(sh(cmd) == 0, "%s", cmd);
@@ -842,9 +842,9 @@ static void t_qcow2(struct pd *d)
 
 /* ---- concurrent uploads and downloads ---- */
 
-static void t_concurrent(struct pd *d)
+static void t_concurrent(struct picostackd *d)
 {
-    char *tok = admin_token(d);
+    char *tok = admin_login(d);
     enum { N = 4 };
     uint64_t size = 48ull << 20;
     char *ids[N + 1];
@@ -899,9 +899,9 @@ static void t_concurrent(struct pd *d)
 
 /* ---- a full disk: 413, back to queued, nothing kept, store clean ---- */
 
-static void t_enospc(struct pd *d)
+static void t_enospc(struct picostackd *d)
 {
-    char *tok = admin_token(d);
+    char *tok = admin_login(d);
     char *id = create_image(d, tok, "{\"name\":\"too-big\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
     uint64_t before = blocks_used(d);
     struct resp r;
@@ -925,7 +925,7 @@ static void t_enospc(struct pd *d)
     img = get_image(d, tok, id);
     CHECK(img && strcmp(jstr(img, "status"), "active") == 0);
     json_decref(img);
-    CHECK(pd_stop(d, SIGTERM) == 0);
+    CHECK(picostackd_stop(d, SIGTERM) == 0);
     CHECK(run_check(d) == 0, "picostack-img check after ENOSPC");
     free(id);
     free(tok);
