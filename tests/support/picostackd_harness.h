@@ -9,7 +9,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "tests/support/test_util.h"
+#include "tests/support/check.h"
+#include "tests/support/tmpdir.h"
 
 struct picostackd {
     char bin[512];           /* the picostackd binary */

@@ -3,7 +3,7 @@
  * members, and an aborted transaction leaves nothing. */
 #include "core/images/images.h"
 #include "core/store/store.h"
-#include "check.h"
+#include "tests/support/check.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -98,5 +98,5 @@ int main(void)
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);
-    CHECK_DONE();
+    return t_done("images.unit.image_db");
 }

@@ -1,6 +1,6 @@
 /* The boot loaders and tables, loaded from real files into a real guest
  * memory mapping and read back field by field as Linux reads them. */
-#include "check.h"
+#include "tests/support/check.h"
 #include "tiny_kernel.h"
 #include "tmpdir.h"
 
@@ -390,5 +390,5 @@ int main(void)
 	test_high_memory();
 	test_tables();
 	gm_free(&gm);
-	return check_done("kvm.loaders");
+	return t_done("kvm.loaders");
 }

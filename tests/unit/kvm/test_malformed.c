@@ -1,11 +1,12 @@
 /* Kernels and initrds that must be refused, each with a message that says
  * what is wrong. */
-#include "check.h"
+#include "tests/support/check.h"
 #include "tiny_kernel.h"
 #include "tmpdir.h"
 
 #include <elf.h>
 #include <errno.h>
+#include <unistd.h>
 
 #include "kvm/guest_mem.h"
 #include "kvm/x86/boot.h"
@@ -260,5 +261,5 @@ int main(void)
 	test_bad_elves();
 	test_bad_initrd_and_cmdline();
 	gm_free(&gm);
-	return check_done("kvm.malformed_kernels");
+	return t_done("kvm.malformed_kernels");
 }

@@ -1,28 +1,19 @@
-/* See test_util.h. */
-#include "tests/support/test_util.h"
+/* See tmpdir.h. */
+#include "tests/support/tmpdir.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-int t_failures;
-
-void t_note(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
 int t_mkdtemp(char *out, size_t outlen, const char *prefix)
 {
     const char *root = getenv("PICOSTACK_TEST_DIR");
+    if (!root || !*root)
+        root = getenv("TMPDIR");
     int n = snprintf(out, outlen, "%s/%s-XXXXXX", root && *root ? root : "/var/tmp", prefix);
     if (n < 0 || (size_t)n >= outlen)
         return -ENAMETOOLONG;
@@ -54,4 +45,25 @@ int t_rm_rf(const char *path)
     if (rmdir(path) < 0 && rc == 0)
         rc = -errno;
     return rc;
+}
+
+static char tmpdir_path[4096];
+static pid_t tmpdir_owner;
+
+static void tmpdir_remove(void)
+{
+    if (tmpdir_path[0] && getpid() == tmpdir_owner && t_rm_rf(tmpdir_path) < 0)
+        fprintf(stderr, "cannot remove %s\n", tmpdir_path);
+}
+
+const char *t_tmpdir(const char *prefix)
+{
+    int rc = t_mkdtemp(tmpdir_path, sizeof tmpdir_path, prefix);
+    if (rc < 0) {
+        fprintf(stderr, "cannot make a temporary directory: %s\n", strerror(-rc));
+        exit(2);
+    }
+    tmpdir_owner = getpid();
+    atexit(tmpdir_remove);
+    return tmpdir_path;
 }
