@@ -54,11 +54,20 @@ json_t *http_body_json(const struct http_resp *r);
 /* Percent-encode s for a query string (static buffer per call site: copy). */
 char *http_escape(struct cli *c, const char *s);
 void http_common_headers(struct cli *c, struct curl_slist **h);
+/* A request answered with JSON: the decoded body (an empty object for an
+ * empty 2xx body) when the status is 2xx; else NULL, the server's message
+ * printed as "<what>: ..." unless quiet404 and the status is 404. *status
+ * (may be NULL) gets the status when a response came. */
+json_t *http_call(struct cli *c, const char *method, const char *url, json_t *body,
+                  const char *content_type, const char *what, bool quiet404, long *status);
+/* CURLOPT_WRITEFUNCTION collecting a body into a http_resp, up to about
+ * HTTP_BODY_MAX bytes (the rest is dropped: a hostile server cannot make it
+ * grow without end). */
+#define HTTP_BODY_MAX (64u << 20)
+size_t http_collect_body(char *data, size_t size, size_t n, void *ud);
 /* CURLOPT_HEADERFUNCTION filling a struct http_resp's headers. */
 size_t http_on_header(char *line, size_t size, size_t n, void *ud);
 
-/* CURLOPT_WRITEFUNCTION collecting a (bounded) body into a http_resp. */
-size_t cli_collect_body(char *data, size_t size, size_t n, void *ud);
 
 /* ---- auth.c ---- */
 /* Authenticate with the OS_* variables. 0 or -1 (printed). */

@@ -15,10 +15,12 @@ void http_resp_free(struct http_resp *r)
     memset(r, 0, sizeof *r);
 }
 
-static size_t on_body(char *data, size_t size, size_t n, void *ud)
+size_t http_collect_body(char *data, size_t size, size_t n, void *ud)
 {
     struct http_resp *r = ud;
     size_t len = size * n;
+    if (r->len > HTTP_BODY_MAX)
+        return len;                    /* past the bound: drop the rest */
     char *b = realloc(r->body, r->len + len + 1);
     if (!b)
         return 0;
@@ -92,7 +94,7 @@ int http_json(struct cli *c, const char *method, const char *url, json_t *body,
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, text);
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
     }
-    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, http_collect_body);
     curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, http_on_header);
     curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, r);
@@ -107,6 +109,23 @@ int http_json(struct cli *c, const char *method, const char *url, json_t *body,
     }
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &r->status);
     return 0;
+}
+
+json_t *http_call(struct cli *c, const char *method, const char *url, json_t *body,
+                  const char *content_type, const char *what, bool quiet404, long *status)
+{
+    struct http_resp r;
+    if (http_json(c, method, url, body, content_type, &r) < 0)
+        return NULL;
+    if (status)
+        *status = r.status;
+    json_t *j = NULL;
+    if (r.status >= 200 && r.status < 300)
+        j = r.len ? http_body_json(&r) : json_object();
+    else if (!(quiet404 && r.status == 404))
+        http_fail(what, &r);
+    http_resp_free(&r);
+    return j;
 }
 
 /* Look for a "message" (or Glance's "explanation") in obj or one level

@@ -21,19 +21,8 @@ static json_t *image_call(struct cli *c, const char *method, const char *path, j
         return NULL;
     }
     free(root);
-    struct http_resp r;
-    int rc = http_json(c, method, url, body, ctype, &r);
+    json_t *j = http_call(c, method, url, body, ctype, what, quiet404, status);
     free(url);
-    if (rc < 0)
-        return NULL;
-    if (status)
-        *status = r.status;
-    json_t *j = NULL;
-    if (r.status >= 200 && r.status < 300)
-        j = r.len ? http_body_json(&r) : json_object();
-    else if (!(quiet404 && r.status == 404))
-        http_fail(what, &r);
-    http_resp_free(&r);
     return j;
 }
 

@@ -90,7 +90,7 @@ int image_upload(struct cli *c, const char *id, const char *file)
         curl_easy_setopt(c->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
     curl_easy_setopt(c->curl, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, cli_collect_body);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, http_collect_body);
     curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &r);
     curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, http_on_header);
     curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &r);
@@ -131,28 +131,12 @@ struct download {
     bool error_body;       /* non-2xx: collect the body, do not write it */
 };
 
-size_t cli_collect_body(char *data, size_t size, size_t n, void *ud)
-{
-    struct http_resp *r = ud;
-    size_t len = size * n;
-    if (r->len > (1u << 20))
-        return len;                    /* an error body: keep the first MiB */
-    char *b = realloc(r->body, r->len + len + 1);
-    if (!b)
-        return 0;
-    memcpy(b + r->len, data, len);
-    r->len += len;
-    b[r->len] = '\0';
-    r->body = b;
-    return len;
-}
-
 static size_t on_download(char *data, size_t size, size_t n, void *ud)
 {
     struct download *d = ud;
     size_t len = size * n;
     if (d->error_body)
-        return cli_collect_body(data, size, n, d->resp);
+        return http_collect_body(data, size, n, d->resp);
     EVP_DigestUpdate(d->md5, data, len);
     return fwrite(data, 1, len, d->out) == len ? len : 0;
 }
