@@ -54,6 +54,9 @@ json_t *http_body_json(const struct http_resp *r);
 /* Percent-encode s for a query string (static buffer per call site: copy). */
 char *http_escape(struct cli *c, const char *s);
 void http_common_headers(struct cli *c, struct curl_slist **h);
+/* Resets the handle for a request to url with headers h (and --debug's
+ * verbosity); the caller adds the method, body and callbacks. */
+void http_setup(struct cli *c, const char *url, struct curl_slist *h);
 /* A request answered with JSON: the decoded body (an empty object for an
  * empty 2xx body) when the status is 2xx; else NULL, the server's message
  * printed as "<what>: ..." unless quiet404 and the status is 404. *status
@@ -97,8 +100,9 @@ void progress_done(struct progress *p, double done);
 double now_seconds(void);
 
 /* ---- transfer.c ---- */
-/* The image service's v2 root (…/image/v2), a new string, or NULL. */
-char *image_v2_url(struct cli *c);
+/* The image service's v2 root (…/image/v2) followed by path, a new
+ * string, or NULL (printed). */
+char *image_url(struct cli *c, const char *path);
 int image_upload(struct cli *c, const char *id, const char *file);
 int image_download(struct cli *c, json_t *img, const char *file);
 

@@ -70,6 +70,14 @@ void http_common_headers(struct cli *c, struct curl_slist **h)
     }
 }
 
+void http_setup(struct cli *c, const char *url, struct curl_slist *h)
+{
+    curl_easy_reset(c->curl);
+    curl_easy_setopt(c->curl, CURLOPT_URL, url);
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c->curl, CURLOPT_VERBOSE, c->debug ? 1L : 0L);
+}
+
 int http_json(struct cli *c, const char *method, const char *url, json_t *body,
               const char *content_type, struct http_resp *r)
 {
@@ -84,12 +92,10 @@ int http_json(struct cli *c, const char *method, const char *url, json_t *body,
         snprintf(ct, sizeof ct, "Content-Type: %s", content_type ? content_type : "application/json");
         h = curl_slist_append(h, ct);
     }
-    curl_easy_reset(c->curl);
-    curl_easy_setopt(c->curl, CURLOPT_URL, url);
+    http_setup(c, url, h);
     curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
     if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(c->curl, CURLOPT_NOBODY, 1L);
-    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
     if (text) {
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, text);
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
@@ -98,7 +104,6 @@ int http_json(struct cli *c, const char *method, const char *url, json_t *body,
     curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, http_on_header);
     curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(c->curl, CURLOPT_VERBOSE, c->debug ? 1L : 0L);
     CURLcode rc = curl_easy_perform(c->curl);
     curl_slist_free_all(h);
     free(text);

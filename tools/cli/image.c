@@ -15,12 +15,9 @@
 static json_t *image_call(struct cli *c, const char *method, const char *path, json_t *body,
                           const char *ctype, const char *what, bool quiet404, long *status)
 {
-    char *root = image_v2_url(c), *url = NULL;
-    if (!root || asprintf(&url, "%s%s", root, path) < 0) {
-        free(root);
+    char *url = image_url(c, path);
+    if (!url)
         return NULL;
-    }
-    free(root);
     json_t *j = http_call(c, method, url, body, ctype, what, quiet404, status);
     free(url);
     return j;
