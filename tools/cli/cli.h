@@ -6,7 +6,6 @@
  *   identity.c  token issue, project/user/role commands
  *   image.c     image commands
  *   transfer.c  streamed image upload and download
- *   progress.c  progress bar and throughput on a terminal
  */
 #ifndef PICOSTACK_TOOLS_CLI_H
 #define PICOSTACK_TOOLS_CLI_H
@@ -16,6 +15,8 @@
 #include <stdio.h>
 #include <curl/curl.h>
 #include <jansson.h>
+
+#include "tools/common/progress.h"
 
 enum out_format { OUT_TABLE, OUT_JSON, OUT_VALUE };
 
@@ -87,17 +88,6 @@ void out_show(struct cli *c, json_t *obj);
  * each row object. */
 void out_list(struct cli *c, json_t *rows, const char *const *headings,
               const char *const *keys, size_t ncols);
-
-/* ---- progress.c ---- */
-struct progress {
-    bool enabled;            /* stderr is a terminal */
-    const char *verb;        /* "upload" / "download" */
-    double started, last_draw;
-};
-void progress_init(struct progress *p, const char *verb);
-void progress_update(struct progress *p, double done, double total);
-void progress_done(struct progress *p, double done);
-double now_seconds(void);
 
 /* ---- transfer.c ---- */
 /* The image service's v2 root (…/image/v2) followed by path, a new

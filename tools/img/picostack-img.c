@@ -1,6 +1,7 @@
 /* picostack-img: the block store by hand (core/blockstore/blockstore.h).
  * picostack-img [--store DIR] COMMAND ...; exit 0 ok, 1 failed, 2 bad usage. */
 #include "core/blockstore/blockstore.h"
+#include "tools/common/progress.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -99,19 +100,13 @@ static int parse_format(const char *s, enum blockstore_format *f)
     return 0;
 }
 
+/* blockstore_import's progress callback: ctx is a struct progress. */
 static int progress_bar(void *ctx, uint64_t done, uint64_t total)
 {
-    (void)ctx;
-    static int last = -1;
-    int pct = total ? (int)(done * 100 / total) : 100;
-    if (pct == last)
-        return 0;
-    last = pct;
-    int w = pct * 40 / 100;
-    fprintf(stderr, "\r[%.*s%*s] %3d%%", w, "========================================",
-            40 - w, "", pct);
-    if (pct == 100)
-        fputc('\n', stderr);
+    if (done == total)
+        progress_done(ctx, (double)done);
+    else
+        progress_update(ctx, (double)done, (double)total);
     return 0;
 }
 
@@ -337,8 +332,10 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "init")) {
         printf("block store ready in %s/blocks\n", dir);
     } else if (!strcmp(cmd, "import")) {
-        int tty = isatty(STDERR_FILENO);
-        r = blockstore_import(bs, a.pos[0], a.pos[1], fmt, tty ? progress_bar : NULL, NULL);
+        struct progress prog;
+        progress_init(&prog, "import");
+        r = blockstore_import(bs, a.pos[0], a.pos[1], fmt, prog.enabled ? progress_bar : NULL,
+                              &prog);
         rc = r < 0 ? fail(r, "import") : 0;
     } else if (!strcmp(cmd, "create")) {
         rc = (r = blockstore_create(bs, a.pos[0], n1)) < 0 ? fail(r, "create") : 0;
