@@ -17,7 +17,11 @@ int t_mkdtemp(char *out, size_t outlen, const char *prefix)
     int n = snprintf(out, outlen, "%s/%s-XXXXXX", root && *root ? root : "/var/tmp", prefix);
     if (n < 0 || (size_t)n >= outlen)
         return -ENAMETOOLONG;
-    return mkdtemp(out) ? 0 : -errno;
+    if (mkdtemp(out))
+        return 0;
+    int err = errno;
+    fprintf(stderr, "mkdtemp %s: %s\n", out, strerror(err));
+    return -err;
 }
 
 int t_rm_rf(const char *path)

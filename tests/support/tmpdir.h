@@ -6,7 +6,7 @@
 
 /* Makes a new directory <root>/<prefix>-XXXXXX into out, root being
  * $PICOSTACK_TEST_DIR, else $TMPDIR, else /var/tmp (some tests need room);
- * 0 or -errno. */
+ * 0 or -errno (printed). */
 int t_mkdtemp(char *out, size_t outlen, const char *prefix);
 
 /* rm -rf path (no error if it does not exist); 0 or -errno of the first

@@ -1,5 +1,6 @@
 /* The cases that run our own test guests (tests/guest/) in picostack-vmm. */
 #include "tests/integration/kvm/kvmtest.h"
+#include "tests/support/tmpdir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,7 +143,7 @@ int case_cmdline(const struct options *o, int argc, char **argv)
     uint8_t rnd[8];
     struct vm vm = { 0 };
     int rc = 1;
-    if (!form || make_temp_dir(dir, sizeof(dir)))
+    if (!form || t_mkdtemp(dir, sizeof(dir), "picostack-kvm-test") < 0)
         return 1;
     random_bytes(rnd, sizeof(rnd));
     snprintf(cmdline, sizeof(cmdline),
@@ -168,7 +169,7 @@ int case_cmdline(const struct options *o, int argc, char **argv)
 out:
     free(data);
     vm_destroy(&vm);
-    remove_tree(dir);
+    t_rm_rf(dir);
     return rc;
 }
 

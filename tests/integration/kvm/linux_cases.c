@@ -20,6 +20,7 @@
  * record never outlives its run (inside the with-kvm TCG guest DIR starts
  * empty anyway). */
 #include "tests/integration/kvm/kvmtest.h"
+#include "tests/support/tmpdir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -88,7 +89,7 @@ static int run_boot(const struct options *o, const struct boot *b, const char *r
     uint8_t rnd[8];
     struct vm vm = { 0 };
     int rc = -1;
-    if (make_temp_dir(dir, sizeof(dir)))
+    if (t_mkdtemp(dir, sizeof(dir), "picostack-kvm-test") < 0)
         return -1;
     snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio", dir);
     if (linux_initramfs_build(o->busybox, initrd))
@@ -139,7 +140,7 @@ static int run_boot(const struct options *o, const struct boot *b, const char *r
     free(text);
 out:
     vm_destroy(&vm);
-    remove_tree(dir);
+    t_rm_rf(dir);
     return rc;
 }
 

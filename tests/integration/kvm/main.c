@@ -5,7 +5,6 @@
  * linux marker|poweroff|cpus|rtc|reboot|input|shutdown|pvh. Exit 0: the test passed. */
 #include "tests/integration/kvm/kvmtest.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,38 +26,6 @@ void random_bytes(void *buf, size_t len)
         p += n;
         len -= (size_t)n;
     }
-}
-
-int make_temp_dir(char *out, size_t len)
-{
-    const char *tmp = getenv("TMPDIR");
-    snprintf(out, len, "%s/picostack-kvm-test.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(out)) {
-        fprintf(stderr, "test: mkdtemp %s: %s\n", out, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
-            char p[4096];
-            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-            struct stat st;
-            if (!lstat(p, &st) && S_ISDIR(st.st_mode))
-                remove_tree(p);
-            else
-                unlink(p);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
 }
 
 int write_file(const char *path, const void *data, size_t len, int mode)
