@@ -287,6 +287,15 @@ int http(struct picostackd *d, const char *method, const char *path, const char 
     return http_req_h(d, method, path, token, "application/json", body, NULL, out);
 }
 
+long http_status(struct picostackd *d, const char *method, const char *path, const char *token,
+                 const char *ctype, const char *body)
+{
+    struct resp r;
+    long st = http_req(d, method, path, token, ctype, body, &r) == 0 ? r.status : -1;
+    resp_free(&r);
+    return st;
+}
+
 /* ---- identity ---- */
 
 char *login(struct picostackd *d, const char *user, const char *password, const char *project)

@@ -62,6 +62,10 @@ int http_req(struct picostackd *d, const char *method, const char *path, const c
 int http(struct picostackd *d, const char *method, const char *path, const char *token,
          const char *body, struct resp *out);
 
+/* The status of one request (as http_req), or -1 when no answer came. */
+long http_status(struct picostackd *d, const char *method, const char *path, const char *token,
+                 const char *ctype, const char *body);
+
 /* For requests the helpers above do not cover (streamed uploads and
  * downloads): a handle set up as http_req_h sets it up (URL, method,
  * headers, the body and the headers read into out; ctype only if given),

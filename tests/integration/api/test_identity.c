@@ -29,16 +29,6 @@ static int http_subject(struct picostackd *d, const char *method, const char *pa
     return http_req_h(d, method, path, token, "application/json", NULL, headers, out);
 }
 
-static long status_of(struct picostackd *d, const char *method, const char *path, const char *tok,
-                      const char *body)
-{
-    struct resp r;
-    http(d, method, path, tok, body, &r);
-    long st = r.status;
-    resp_free(&r);
-    return st;
-}
-
 /* ---------- tokens ---------- */
 
 static void t_tokens(const char *bin)
@@ -101,7 +91,7 @@ static void t_tokens(const char *bin)
                (const char *const[]){ "Host: a\"b/c", NULL }, &r);
     CHECK(r.status == 200 && strstr(r.body ?: "", d.base), "fallback to the listen address");
     resp_free(&r);
-    CHECK(status_of(&d, "HEAD", "/identity/v3/auth/tokens", tok, NULL) == 400);
+    CHECK(http_status(&d, "HEAD", "/identity/v3/auth/tokens", tok, NULL, NULL) == 400);
     http_subject(&d, "HEAD", "/identity/v3/auth/tokens", tok, tok, &r);
     CHECK(r.status == 200 && r.len == 0 && !strcmp(r.subject_token, tok), "HEAD validate");
     resp_free(&r);
@@ -125,8 +115,8 @@ static void t_tokens(const char *bin)
     CHECK(!json_object_get(json_object_get(r.json, "token"), "project"), "unscoped");
     char *unscoped = strdup(r.subject_token);
     resp_free(&r);
-    CHECK(status_of(&d, "GET", "/identity/v3/auth/catalog", unscoped, NULL) == 403);
-    CHECK(status_of(&d, "GET", "/identity/v3/auth/catalog", tok, NULL) == 200);
+    CHECK(http_status(&d, "GET", "/identity/v3/auth/catalog", unscoped, NULL, NULL) == 403);
+    CHECK(http_status(&d, "GET", "/identity/v3/auth/catalog", tok, NULL, NULL) == 200);
     http(&d, "GET", "/identity/v3/auth/domains", unscoped, NULL, &r);
     CHECK(r.status == 200 && json_is_array(json_object_get(r.json, "domains")));
     resp_free(&r);
@@ -143,7 +133,7 @@ static void t_tokens(const char *bin)
     CHECK(!strcmp(json_string_value(json_array_get(m, 0)) ?: "", "token"));
     char *rescoped = strdup(r.subject_token);
     resp_free(&r);
-    CHECK(status_of(&d, "GET", "/identity/v3/projects", rescoped, NULL) == 200);
+    CHECK(http_status(&d, "GET", "/identity/v3/projects", rescoped, NULL, NULL) == 200);
 
     /* bad credentials and inputs */
     CHECK(!login(&d, "admin", "wrong", "admin"));
@@ -166,10 +156,10 @@ static void t_tokens(const char *bin)
     CHECK(r.status == 401 && json_object_get(json_object_get(r.json, "error"), "code"));
     CHECK(strstr(r.www_auth, "Keystone uri="), "WWW-Authenticate: %s", r.www_auth);
     resp_free(&r);
-    CHECK(status_of(&d, "GET", "/identity/v3/projects", "garbage", NULL) == 401);
+    CHECK(http_status(&d, "GET", "/identity/v3/projects", "garbage", NULL, NULL) == 401);
     char *tampered = strdup(tok);
     tampered[20] = tampered[20] == 'A' ? 'B' : 'A';
-    CHECK(status_of(&d, "GET", "/identity/v3/projects", tampered, NULL) == 401);
+    CHECK(http_status(&d, "GET", "/identity/v3/projects", tampered, NULL, NULL) == 401);
     http_subject(&d, "GET", "/identity/v3/auth/tokens", tok, tampered, &r);
     CHECK(r.status == 404);
     resp_free(&r);
@@ -178,8 +168,8 @@ static void t_tokens(const char *bin)
     http_subject(&d, "DELETE", "/identity/v3/auth/tokens", tok, rescoped, &r);
     CHECK(r.status == 204);
     resp_free(&r);
-    CHECK(status_of(&d, "GET", "/identity/v3/projects", rescoped, NULL) == 401);
-    CHECK(status_of(&d, "GET", "/identity/v3/projects", tok, NULL) == 200, "others live");
+    CHECK(http_status(&d, "GET", "/identity/v3/projects", rescoped, NULL, NULL) == 401);
+    CHECK(http_status(&d, "GET", "/identity/v3/projects", tok, NULL, NULL) == 200, "others live");
 
     free(tampered);
     free(rescoped);
@@ -197,7 +187,7 @@ static void t_expiry(const char *bin)
     CHECK(picostackd_start(&d, bin, extra) == 0);
     char *tok = admin_login(&d);
     CHECK(tok != NULL);
-    CHECK(status_of(&d, "GET", "/identity/v3/projects", tok, NULL) == 200);
+    CHECK(http_status(&d, "GET", "/identity/v3/projects", tok, NULL, NULL) == 200);
     /* A token-method token keeps its parent's expiry. */
     char body[1024];
     snprintf(body, sizeof(body),
@@ -209,11 +199,11 @@ static void t_expiry(const char *bin)
     char *child = strdup(r.subject_token);
     resp_free(&r);
     usleep(1300 * 1000);
-    CHECK(status_of(&d, "GET", "/identity/v3/projects", tok, NULL) == 401);
+    CHECK(http_status(&d, "GET", "/identity/v3/projects", tok, NULL, NULL) == 401);
     http_subject(&d, "GET", "/identity/v3/auth/tokens", child, child, &r);
     CHECK(r.status == 401, "child token outlived its parent: %ld", r.status);
     resp_free(&r);
-    CHECK(status_of(&d, "POST", "/identity/v3/auth/tokens", NULL, body) == 401);
+    CHECK(http_status(&d, "POST", "/identity/v3/auth/tokens", NULL, NULL, body) == 401);
     free(child);
     free(tok);
     picostackd_cleanup(&d);
@@ -236,38 +226,38 @@ static void t_revocation(const char *bin)
         CHECK(tok[i] != NULL);
         char path[128];
         snprintf(path, sizeof(path), "/identity/v3/users/%s", uid[i]);
-        CHECK(status_of(&d, "GET", path, tok[i], NULL) == 200);
+        CHECK(http_status(&d, "GET", path, tok[i], NULL, NULL) == 200);
     }
     char path[300];
     snprintf(path, sizeof(path), "/identity/v3/users/%s", uid[0]);
-    CHECK(status_of(&d, "PATCH", path, admin, "{\"user\":{\"enabled\":false}}") == 200);
-    CHECK(status_of(&d, "GET", path, tok[0], NULL) == 401, "disabled user's token");
+    CHECK(http_status(&d, "PATCH", path, admin, NULL, "{\"user\":{\"enabled\":false}}") == 200);
+    CHECK(http_status(&d, "GET", path, tok[0], NULL, NULL) == 401, "disabled user's token");
     CHECK(!login(&d, names[0], "pw1", "rv"), "disabled user logs in");
 
     snprintf(path, sizeof(path), "/identity/v3/users/%s/password", uid[1]);
-    CHECK(status_of(&d, "POST", path, tok[1],
+    CHECK(http_status(&d, "POST", path, tok[1], NULL,
                     "{\"user\":{\"password\":\"pw2\",\"original_password\":\"bad\"}}") == 401);
-    CHECK(status_of(&d, "POST", path, tok[1],
+    CHECK(http_status(&d, "POST", path, tok[1], NULL,
                     "{\"user\":{\"password\":\"pw2\",\"original_password\":\"pw1\"}}") == 204);
     snprintf(path, sizeof(path), "/identity/v3/users/%s", uid[1]);
-    CHECK(status_of(&d, "GET", path, tok[1], NULL) == 401, "token after password change");
+    CHECK(http_status(&d, "GET", path, tok[1], NULL, NULL) == 401, "token after password change");
     CHECK(!login(&d, names[1], "pw1", "rv"));
     char *fresh = login(&d, names[1], "pw2", "rv");
-    CHECK(fresh && status_of(&d, "GET", path, fresh, NULL) == 200, "new token after change");
+    CHECK(fresh && http_status(&d, "GET", path, fresh, NULL, NULL) == 200, "new token after change");
     free(fresh);
 
     snprintf(path, sizeof(path), "/identity/v3/users/%s", uid[2]);
-    CHECK(status_of(&d, "DELETE", path, admin, NULL) == 204);
-    CHECK(status_of(&d, "GET", "/identity/v3/auth/projects", tok[2], NULL) == 401);
-    CHECK(status_of(&d, "GET", path, admin, NULL) == 404);
+    CHECK(http_status(&d, "DELETE", path, admin, NULL, NULL) == 204);
+    CHECK(http_status(&d, "GET", "/identity/v3/auth/projects", tok[2], NULL, NULL) == 401);
+    CHECK(http_status(&d, "GET", path, admin, NULL, NULL) == 404);
 
     snprintf(path, sizeof(path), "/identity/v3/projects/%s/users/%s/roles/%s", p, uid[3],
              member);
-    CHECK(status_of(&d, "DELETE", path, admin, NULL) == 204);
-    CHECK(status_of(&d, "DELETE", path, admin, NULL) == 404);
-    CHECK(status_of(&d, "GET", "/identity/v3/auth/projects", tok[3], NULL) == 401);
+    CHECK(http_status(&d, "DELETE", path, admin, NULL, NULL) == 204);
+    CHECK(http_status(&d, "DELETE", path, admin, NULL, NULL) == 404);
+    CHECK(http_status(&d, "GET", "/identity/v3/auth/projects", tok[3], NULL, NULL) == 401);
     CHECK(!login(&d, names[3], "pw1", "rv"), "scoped login without a role");
-    CHECK(status_of(&d, "GET", "/identity/v3/projects", admin, NULL) == 200, "admin lives");
+    CHECK(http_status(&d, "GET", "/identity/v3/projects", admin, NULL, NULL) == 200, "admin lives");
 
     /* renaming or deleting a role revokes its holders' tokens */
     struct resp r;
@@ -279,13 +269,13 @@ static void t_revocation(const char *bin)
     CHECK(grant(&d, admin, p, holder, temp) == 204);
     for (int round = 0; round < 2; round++) {
         char *ht = login(&d, "holder", "pw", "rv");
-        CHECK(ht && status_of(&d, "GET", "/identity/v3/auth/projects", ht, NULL) == 200);
+        CHECK(ht && http_status(&d, "GET", "/identity/v3/auth/projects", ht, NULL, NULL) == 200);
         snprintf(path, sizeof(path), "/identity/v3/roles/%s", temp);
         if (round == 0)
-            CHECK(status_of(&d, "PATCH", path, admin, "{\"role\":{\"name\":\"temp2\"}}") == 200);
+            CHECK(http_status(&d, "PATCH", path, admin, NULL, "{\"role\":{\"name\":\"temp2\"}}") == 200);
         else
-            CHECK(status_of(&d, "DELETE", path, admin, NULL) == 204);
-        CHECK(status_of(&d, "GET", "/identity/v3/auth/projects", ht, NULL) == 401,
+            CHECK(http_status(&d, "DELETE", path, admin, NULL, NULL) == 204);
+        CHECK(http_status(&d, "GET", "/identity/v3/auth/projects", ht, NULL, NULL) == 401,
               "role %s: holder's token lives", round ? "deleted" : "renamed");
         free(ht);
     }
@@ -313,8 +303,8 @@ static void t_crud(const char *bin)
     http(&d, "GET", "/identity/v3/domains", a, NULL, &r);
     CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "domains")) == 1);
     resp_free(&r);
-    CHECK(status_of(&d, "GET", "/identity/v3/domains/default", a, NULL) == 200);
-    CHECK(status_of(&d, "GET", "/identity/v3/domains/nope", a, NULL) == 404);
+    CHECK(http_status(&d, "GET", "/identity/v3/domains/default", a, NULL, NULL) == 200);
+    CHECK(http_status(&d, "GET", "/identity/v3/domains/nope", a, NULL, NULL) == 404);
 
     /* the catalog as read-only resources */
     http(&d, "GET", "/identity/v3/services", a, NULL, &r);
@@ -323,15 +313,15 @@ static void t_crud(const char *bin)
         json_array_get(json_object_get(r.json, "services"), 1), "id"));
     char spath[200];
     snprintf(spath, sizeof(spath), "/identity/v3/services/%s", sid ?: "x");
-    CHECK(status_of(&d, "GET", spath, a, NULL) == 200);
+    CHECK(http_status(&d, "GET", spath, a, NULL, NULL) == 200);
     resp_free(&r);
     http(&d, "GET", "/identity/v3/endpoints?interface=public", a, NULL, &r);
     CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "endpoints")) == 6);
     resp_free(&r);
-    CHECK(status_of(&d, "GET", "/identity/v3/services/nope", a, NULL) == 404);
-    CHECK(status_of(&d, "GET", "/identity/v3/endpoints/nope", a, NULL) == 404);
-    CHECK(status_of(&d, "GET", "/identity/v3/regions/RegionOne", a, NULL) == 200);
-    CHECK(status_of(&d, "GET", "/identity/v3/regions/Nope", a, NULL) == 404);
+    CHECK(http_status(&d, "GET", "/identity/v3/services/nope", a, NULL, NULL) == 404);
+    CHECK(http_status(&d, "GET", "/identity/v3/endpoints/nope", a, NULL, NULL) == 404);
+    CHECK(http_status(&d, "GET", "/identity/v3/regions/RegionOne", a, NULL, NULL) == 200);
+    CHECK(http_status(&d, "GET", "/identity/v3/regions/Nope", a, NULL, NULL) == 404);
 
     /* projects: create (no domain -> default), conflicts, filters, update, delete */
     http(&d, "POST", "/identity/v3/projects", a,
@@ -341,7 +331,7 @@ static void t_crud(const char *bin)
     CHECK(!strcmp(json_string_value(json_object_get(pj, "domain_id")) ?: "", "default"));
     char *p1 = strdup(json_string_value(json_object_get(pj, "id")) ?: "");
     resp_free(&r);
-    CHECK(status_of(&d, "POST", "/identity/v3/projects", a,
+    CHECK(http_status(&d, "POST", "/identity/v3/projects", a, NULL,
                     "{\"project\":{\"name\":\"p1\",\"domain_id\":\"default\"}}") == 409);
     http(&d, "POST", "/identity/v3/projects", a, "{\"project\":{\"name\":5}}", &r);
     CHECK(r.status == 400 && strstr(err_message(&r) ?: "", "project.name"), "%s", r.body);
@@ -349,9 +339,9 @@ static void t_crud(const char *bin)
     http(&d, "POST", "/identity/v3/projects", a, "{\"project\":{\"name\":\"q\",\"enabled\":1}}", &r);
     CHECK(r.status == 400 && strstr(err_message(&r) ?: "", "project.enabled"), "%s", r.body);
     resp_free(&r);
-    CHECK(status_of(&d, "POST", "/identity/v3/projects", a, "{\"project\":[]}") == 400);
-    CHECK(status_of(&d, "POST", "/identity/v3/projects", a, "[1]") == 400);
-    CHECK(status_of(&d, "POST", "/identity/v3/projects", a,
+    CHECK(http_status(&d, "POST", "/identity/v3/projects", a, NULL, "{\"project\":[]}") == 400);
+    CHECK(http_status(&d, "POST", "/identity/v3/projects", a, NULL, "[1]") == 400);
+    CHECK(http_status(&d, "POST", "/identity/v3/projects", a, NULL,
                     "{\"project\":{\"name\":\"q\",\"domain_id\":\"nope\"}}") == 400);
     http(&d, "GET", "/identity/v3/projects?name=p1", a, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "projects")) == 1);
@@ -359,7 +349,7 @@ static void t_crud(const char *bin)
     http(&d, "GET", "/identity/v3/projects?name=zzz", a, NULL, &r);
     CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "projects")) == 0);
     resp_free(&r);
-    CHECK(status_of(&d, "GET", "/identity/v3/projects/p1", a, NULL) == 404, "name as id");
+    CHECK(http_status(&d, "GET", "/identity/v3/projects/p1", a, NULL, NULL) == 404, "name as id");
     char path[300];
     snprintf(path, sizeof(path), "/identity/v3/projects/%s", p1);
     http(&d, "PATCH", path, a, "{\"project\":{\"name\":\"p1b\",\"description\":\"d\"}}", &r);
@@ -371,8 +361,8 @@ static void t_crud(const char *bin)
     http(&d, "GET", "/identity/v3/projects?name=p1", a, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "projects")) == 0, "old name gone");
     resp_free(&r);
-    CHECK(status_of(&d, "PATCH", path, a, "{\"project\":{\"name\":\"admin\"}}") == 409);
-    CHECK(status_of(&d, "PATCH", "/identity/v3/projects/nope", a,
+    CHECK(http_status(&d, "PATCH", path, a, NULL, "{\"project\":{\"name\":\"admin\"}}") == 409);
+    CHECK(http_status(&d, "PATCH", "/identity/v3/projects/nope", a, NULL,
                     "{\"project\":{\"name\":\"z\"}}") == 404);
 
     /* users */
@@ -384,12 +374,12 @@ static void t_crud(const char *bin)
     char *alice = strdup(json_string_value(json_object_get(json_object_get(r.json, "user"),
                                                            "id")) ?: "");
     resp_free(&r);
-    CHECK(status_of(&d, "POST", "/identity/v3/users", a,
+    CHECK(http_status(&d, "POST", "/identity/v3/users", a, NULL,
                     "{\"user\":{\"name\":\"alice\",\"password\":\"x\"}}") == 409);
     http(&d, "POST", "/identity/v3/users", a, "{\"user\":{\"name\":\"b\",\"password\":7}}", &r);
     CHECK(r.status == 400 && strstr(err_message(&r) ?: "", "user.password"));
     resp_free(&r);
-    CHECK(status_of(&d, "POST", "/identity/v3/users", a,
+    CHECK(http_status(&d, "POST", "/identity/v3/users", a, NULL,
                     "{\"user\":{\"name\":\"b\",\"default_project_id\":\"nope\"}}") == 400);
     http(&d, "GET", "/identity/v3/users?name=alice", a, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "users")) == 1);
@@ -401,12 +391,12 @@ static void t_crud(const char *bin)
     char *custom = strdup(json_string_value(json_object_get(json_object_get(r.json, "role"),
                                                             "id")) ?: "");
     resp_free(&r);
-    CHECK(status_of(&d, "POST", "/identity/v3/roles", a, "{\"role\":{\"name\":\"custom\"}}") == 409);
+    CHECK(http_status(&d, "POST", "/identity/v3/roles", a, NULL, "{\"role\":{\"name\":\"custom\"}}") == 409);
     snprintf(path, sizeof(path), "/identity/v3/projects/%s/users/%s/roles/%s", p1, alice, custom);
-    CHECK(status_of(&d, "PUT", path, a, NULL) == 204);
-    CHECK(status_of(&d, "HEAD", path, a, NULL) == 204);
+    CHECK(http_status(&d, "PUT", path, a, NULL, NULL) == 204);
+    CHECK(http_status(&d, "HEAD", path, a, NULL, NULL) == 204);
     snprintf(path, sizeof(path), "/identity/v3/projects/%s/users/%s/roles/nope", p1, alice);
-    CHECK(status_of(&d, "PUT", path, a, NULL) == 404);
+    CHECK(http_status(&d, "PUT", path, a, NULL, NULL) == 404);
     snprintf(path, sizeof(path), "/identity/v3/role_assignments?user.id=%s&include_names=True",
              alice);
     http(&d, "GET", path, a, NULL, &r);
@@ -424,17 +414,17 @@ static void t_crud(const char *bin)
     resp_free(&r);
     /* deleting the role removes its assignments */
     snprintf(path, sizeof(path), "/identity/v3/roles/%s", custom);
-    CHECK(status_of(&d, "PATCH", path, a, "{\"role\":{\"description\":\"c\"}}") == 200);
-    CHECK(status_of(&d, "DELETE", path, a, NULL) == 204);
-    CHECK(status_of(&d, "DELETE", path, a, NULL) == 404);
+    CHECK(http_status(&d, "PATCH", path, a, NULL, "{\"role\":{\"description\":\"c\"}}") == 200);
+    CHECK(http_status(&d, "DELETE", path, a, NULL, NULL) == 204);
+    CHECK(http_status(&d, "DELETE", path, a, NULL, NULL) == 404);
     snprintf(path, sizeof(path), "/identity/v3/role_assignments?user.id=%s", alice);
     http(&d, "GET", path, a, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "role_assignments")) == 0);
     resp_free(&r);
     /* project delete */
     snprintf(path, sizeof(path), "/identity/v3/projects/%s", p1);
-    CHECK(status_of(&d, "DELETE", path, a, NULL) == 204);
-    CHECK(status_of(&d, "GET", path, a, NULL) == 404);
+    CHECK(http_status(&d, "DELETE", path, a, NULL, NULL) == 204);
+    CHECK(http_status(&d, "GET", path, a, NULL, NULL) == 404);
     free(custom);
     free(alice);
     free(p1);
@@ -504,28 +494,28 @@ static void t_rbac(const char *bin)
     char path[300];
     /* own project visible, other project forbidden */
     snprintf(path, sizeof(path), "/identity/v3/projects/%s", pa);
-    CHECK(status_of(&d, "GET", path, tm, NULL) == 200);
-    CHECK(status_of(&d, "GET", path, tr, NULL) == 403);
+    CHECK(http_status(&d, "GET", path, tm, NULL, NULL) == 200);
+    CHECK(http_status(&d, "GET", path, tr, NULL, NULL) == 403);
     struct resp r;
     http(&d, "GET", "/identity/v3/projects", tm, NULL, &r);
     json_t *ps = json_object_get(r.json, "projects");
     CHECK(r.status == 200 && json_array_size(ps) == 1, "member sees %zu", json_array_size(ps));
     resp_free(&r);
     /* writes need admin */
-    CHECK(status_of(&d, "POST", "/identity/v3/projects", tm, "{\"project\":{\"name\":\"x\"}}") == 403);
-    CHECK(status_of(&d, "POST", "/identity/v3/users", tr, "{\"user\":{\"name\":\"x\"}}") == 403);
-    CHECK(status_of(&d, "DELETE", path, tm, NULL) == 403);
+    CHECK(http_status(&d, "POST", "/identity/v3/projects", tm, NULL, "{\"project\":{\"name\":\"x\"}}") == 403);
+    CHECK(http_status(&d, "POST", "/identity/v3/users", tr, NULL, "{\"user\":{\"name\":\"x\"}}") == 403);
+    CHECK(http_status(&d, "DELETE", path, tm, NULL, NULL) == 403);
     snprintf(path, sizeof(path), "/identity/v3/projects/%s/users/%s/roles/%s", pb, ma, member);
-    CHECK(status_of(&d, "PUT", path, tm, NULL) == 403, "member grants itself");
-    CHECK(status_of(&d, "GET", "/identity/v3/users", tm, NULL) == 403);
+    CHECK(http_status(&d, "PUT", path, tm, NULL, NULL) == 403, "member grants itself");
+    CHECK(http_status(&d, "GET", "/identity/v3/users", tm, NULL, NULL) == 403);
     /* own user readable, other user not */
     snprintf(path, sizeof(path), "/identity/v3/users/%s", ma);
-    CHECK(status_of(&d, "GET", path, tm, NULL) == 200);
-    CHECK(status_of(&d, "GET", path, tr, NULL) == 403);
+    CHECK(http_status(&d, "GET", path, tm, NULL, NULL) == 200);
+    CHECK(http_status(&d, "GET", path, tr, NULL, NULL) == 403);
     snprintf(path, sizeof(path), "/identity/v3/role_assignments?user.id=%s", ma);
-    CHECK(status_of(&d, "GET", path, tm, NULL) == 200);
-    CHECK(status_of(&d, "GET", path, tr, NULL) == 403);
-    CHECK(status_of(&d, "GET", "/identity/v3/role_assignments", tm, NULL) == 403);
+    CHECK(http_status(&d, "GET", path, tm, NULL, NULL) == 200);
+    CHECK(http_status(&d, "GET", path, tr, NULL, NULL) == 403);
+    CHECK(http_status(&d, "GET", "/identity/v3/role_assignments", tm, NULL, NULL) == 403);
     /* token validation: own yes, other user's no */
     http_subject(&d, "GET", "/identity/v3/auth/tokens", tm, tm, &r);
     CHECK(r.status == 200);
@@ -538,7 +528,7 @@ static void t_rbac(const char *bin)
     resp_free(&r);
     /* password change only for oneself */
     snprintf(path, sizeof(path), "/identity/v3/users/%s/password", rb);
-    CHECK(status_of(&d, "POST", path, tm,
+    CHECK(http_status(&d, "POST", path, tm, NULL,
                     "{\"user\":{\"password\":\"x\",\"original_password\":\"pw\"}}") == 403);
     free(tm);
     free(tr);
@@ -569,7 +559,7 @@ static void t_http(const char *bin)
     http(&d, "GET", "/identity/v3/nothing", a, NULL, &r);
     CHECK(r.status == 404 && json_object_get(json_object_get(r.json, "error"), "title"));
     resp_free(&r);
-    CHECK(status_of(&d, "PUT", "/identity/v3/projects", a, "{}") == 405);
+    CHECK(http_status(&d, "PUT", "/identity/v3/projects", a, NULL, "{}") == 405);
     /* 413: over 1 MiB, by Content-Length and also without it */
     size_t big = (1u << 20) + 10;
     char *huge = malloc(big + 1);
@@ -582,7 +572,7 @@ static void t_http(const char *bin)
     resp_free(&r);
     free(huge);
     /* still serving after that */
-    CHECK(status_of(&d, "GET", "/identity/v3/projects", a, NULL) == 200);
+    CHECK(http_status(&d, "GET", "/identity/v3/projects", a, NULL, NULL) == 200);
     /* metrics */
     http(&d, "GET", "/metrics", NULL, NULL, &r);
     CHECK(r.status == 200);
@@ -690,11 +680,11 @@ static void t_restart(const char *bin)
     CHECK(st == 0);
     CHECK(picostackd_restart(&d, NULL) == 0);
     /* tokens survive (same key), revocations too, records and grants too */
-    CHECK(status_of(&d, "GET", "/identity/v3/auth/projects", tu, NULL) == 200);
-    CHECK(status_of(&d, "GET", "/identity/v3/auth/projects", gone, NULL) == 401);
+    CHECK(http_status(&d, "GET", "/identity/v3/auth/projects", tu, NULL, NULL) == 200);
+    CHECK(http_status(&d, "GET", "/identity/v3/auth/projects", gone, NULL, NULL) == 401);
     char path[300];
     snprintf(path, sizeof(path), "/identity/v3/projects/%s", p);
-    CHECK(status_of(&d, "GET", path, a, NULL) == 200);
+    CHECK(http_status(&d, "GET", path, a, NULL, NULL) == 200);
     char *again = login(&d, "keeper", "pw", "keep");
     CHECK(again != NULL);
     char *a2 = admin_login(&d);
@@ -763,7 +753,7 @@ static void t_kill9(const char *bin)
         waitpid(pid, &st, 0);
         CHECK(picostackd_restart(&d, NULL) == 0, "restart after kill -9");
     }
-    CHECK(status_of(&d, "GET", "/identity/v3/auth/projects", victim, NULL) == 401,
+    CHECK(http_status(&d, "GET", "/identity/v3/auth/projects", victim, NULL, NULL) == 401,
           "revocation lost by kill -9");
     free(victim);
     /* every acknowledged project exists with its acknowledged name */
@@ -807,7 +797,7 @@ static void t_kill9(const char *bin)
         char body[256];
         snprintf(body, sizeof(body), "{\"project\":{\"name\":\"%s\"}}",
                  json_string_value(json_object_get(p, "name")));
-        CHECK(status_of(&d, "POST", "/identity/v3/projects", a, body) == 409);
+        CHECK(http_status(&d, "POST", "/identity/v3/projects", a, NULL, body) == 409);
     }
     fprintf(stderr, "kill9: %d acknowledged, %zu projects after 3 kills\n", n,
             json_array_size(json_object_get(r.json, "projects")));

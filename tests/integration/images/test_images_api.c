@@ -15,15 +15,6 @@
 
 static int run_check(struct picostackd *d);
 
-static long status_of(struct picostackd *d, const char *method, const char *path, const char *tok,
-                      const char *ctype, const char *body)
-{
-    struct resp r;
-    long st = http_req(d, method, path, tok, ctype, body, &r) == 0 ? r.status : -1;
-    resp_free(&r);
-    return st;
-}
-
 static void md5_hex(const void *buf, size_t n, char out[33])
 {
     unsigned char d[16];
@@ -44,13 +35,13 @@ static void t_errors(struct picostackd *d)
     json_t *v0 = json_array_get(json_object_get(r.json, "versions"), 0);
     CHECK(jstr(v0, "id") && strcmp(jstr(v0, "status"), "CURRENT") == 0);
     resp_free(&r);
-    CHECK(status_of(d, "GET", "/image/versions", NULL, NULL, NULL) == 200);
+    CHECK(http_status(d, "GET", "/image/versions", NULL, NULL, NULL) == 200);
     /* The schemas python-glanceclient reads. */
-    CHECK(status_of(d, "GET", "/image/v2/schemas/image", NULL, NULL, NULL) == 401);
+    CHECK(http_status(d, "GET", "/image/v2/schemas/image", NULL, NULL, NULL) == 401);
 
     /* 401 without or with a bad token. */
-    CHECK(status_of(d, "GET", "/image/v2/images", NULL, NULL, NULL) == 401);
-    CHECK(status_of(d, "GET", "/image/v2/images", "garbage", NULL, NULL) == 401);
+    CHECK(http_status(d, "GET", "/image/v2/images", NULL, NULL, NULL) == 401);
+    CHECK(http_status(d, "GET", "/image/v2/images", "garbage", NULL, NULL) == 401);
 
     char *tok = admin_login(d);
     CHECK(tok != NULL);
@@ -63,32 +54,32 @@ static void t_errors(struct picostackd *d)
               "schema %s: %ld", schemas[i], r.status);
         resp_free(&r);
     }
-    CHECK(status_of(d, "GET", "/image/v2/schemas/nope", tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "GET", "/image/v2/schemas/nope", tok, NULL, NULL) == 404);
     /* Unknown ids (and names tried as ids) are 404, as clients expect. */
-    CHECK(status_of(d, "GET", "/image/v2/images/cirros", tok, NULL, NULL) == 404);
-    CHECK(status_of(d, "GET", "/image/v2/images/00000000-0000-4000-8000-000000000000", tok, NULL, NULL) == 404);
-    CHECK(status_of(d, "DELETE", "/image/v2/images/nope", tok, NULL, NULL) == 404);
-    CHECK(status_of(d, "PUT", "/image/v2/images/nope/file", tok, "application/octet-stream", "x") == 404);
-    CHECK(status_of(d, "GET", "/image/v2/images/nope/file", tok, NULL, NULL) == 404);
-    CHECK(status_of(d, "GET", "/image/v2/nothing", tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "GET", "/image/v2/images/cirros", tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "GET", "/image/v2/images/00000000-0000-4000-8000-000000000000", tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "DELETE", "/image/v2/images/nope", tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "PUT", "/image/v2/images/nope/file", tok, "application/octet-stream", "x") == 404);
+    CHECK(http_status(d, "GET", "/image/v2/images/nope/file", tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "GET", "/image/v2/nothing", tok, NULL, NULL) == 404);
 
     /* Create: malformed JSON, wrong types, read-only and reserved fields. */
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, "{\"name\":") == 400);
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, "[1]") == 400);
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, "{\"name\":5}") == 400);
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, "{\"disk_format\":\"floppy\"}") == 400);
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, "{\"min_ram\":-5}") == 400);
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, "{\"visibility\":\"everyone\"}") == 400);
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, "{\"status\":\"active\"}") == 403);
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, "{\"checksum\":\"x\"}") == 403);
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, "{\"kernel_id\":7}") == 400);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"name\":") == 400);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "[1]") == 400);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"name\":5}") == 400);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"disk_format\":\"floppy\"}") == 400);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"min_ram\":-5}") == 400);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"visibility\":\"everyone\"}") == 400);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"status\":\"active\"}") == 403);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"checksum\":\"x\"}") == 403);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"kernel_id\":7}") == 400);
     /* Over 1 MiB of JSON: 413. */
     size_t big = (1u << 20) + 100;
     char *huge = malloc(big + 32);
     snprintf(huge, 32, "{\"name\":\"");
     memset(huge + 9, 'a', big);
     strcpy(huge + 9 + big, "\"}");
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, huge) == 413);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, huge) == 413);
     free(huge);
 
     char *id = create_image(d, tok, "{\"name\":\"e\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
@@ -99,29 +90,29 @@ static void t_errors(struct picostackd *d)
     /* A duplicate id: 409. */
     char dup[128];
     snprintf(dup, sizeof dup, "{\"id\":\"%s\"}", id);
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, dup) == 409);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, dup) == 409);
 
     /* Patch: media type, malformed, read-only, missing properties. */
-    CHECK(status_of(d, "PATCH", path, tok, "application/json", "[]") == 415);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":") == 400);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "{\"op\":\"add\"}") == 400);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"copy\",\"path\":\"/name\"}]") == 400);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/status\",\"value\":\"active\"}]") == 403);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"remove\",\"path\":\"/ghost\"}]") == 409);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"remove\",\"path\":\"/name\"}]") == 403);
+    CHECK(http_status(d, "PATCH", path, tok, "application/json", "[]") == 415);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":") == 400);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "{\"op\":\"add\"}") == 400);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"copy\",\"path\":\"/name\"}]") == 400);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/status\",\"value\":\"active\"}]") == 403);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"remove\",\"path\":\"/ghost\"}]") == 409);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"remove\",\"path\":\"/name\"}]") == 403);
 
     /* Status machine errors. */
-    CHECK(status_of(d, "GET", file, tok, NULL, NULL) == 204, "download of a queued image");
+    CHECK(http_status(d, "GET", file, tok, NULL, NULL) == 204, "download of a queued image");
     snprintf(path, sizeof path, "/image/v2/images/%s/actions/deactivate", id);
-    CHECK(status_of(d, "POST", path, tok, NULL, NULL) == 403);
+    CHECK(http_status(d, "POST", path, tok, NULL, NULL) == 403);
     snprintf(path, sizeof path, "/image/v2/images/%s/actions/reactivate", id);
-    CHECK(status_of(d, "POST", path, tok, NULL, NULL) == 403);
+    CHECK(http_status(d, "POST", path, tok, NULL, NULL) == 403);
     CHECK(upload_buf(d, tok, id, "hello", 5, &r) == 0 && r.status == 204);
     resp_free(&r);
     CHECK(upload_buf(d, tok, id, "again", 5, &r) == 0 && r.status == 409, "re-upload: %ld", r.status);
     resp_free(&r);
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/disk_format\",\"value\":\"qcow2\"}]") == 403);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/disk_format\",\"value\":\"qcow2\"}]") == 403);
 
     /* Range errors. */
     const char *bad_range[] = { "Range: bytes=10-20", NULL };
@@ -131,32 +122,32 @@ static void t_errors(struct picostackd *d)
 
     /* Members of a non-shared image: 403; tags. */
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/visibility\",\"value\":\"private\"}]") == 200);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/visibility\",\"value\":\"private\"}]") == 200);
     snprintf(path, sizeof path, "/image/v2/images/%s/members", id);
-    CHECK(status_of(d, "POST", path, tok, NULL, "{\"member\":\"someone\"}") == 403);
-    CHECK(status_of(d, "POST", path, tok, NULL, "{\"member\":5}") == 400);
-    CHECK(status_of(d, "GET", path, tok, NULL, NULL) == 403);
+    CHECK(http_status(d, "POST", path, tok, NULL, "{\"member\":\"someone\"}") == 403);
+    CHECK(http_status(d, "POST", path, tok, NULL, "{\"member\":5}") == 400);
+    CHECK(http_status(d, "GET", path, tok, NULL, NULL) == 403);
     snprintf(path, sizeof path, "/image/v2/images/%s/members/someone", id);
-    CHECK(status_of(d, "GET", path, tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "GET", path, tok, NULL, NULL) == 404);
     snprintf(path, sizeof path, "/image/v2/images/%s/tags/t1", id);
-    CHECK(status_of(d, "DELETE", path, tok, NULL, NULL) == 404);
-    CHECK(status_of(d, "PUT", path, tok, NULL, NULL) == 204);
-    CHECK(status_of(d, "DELETE", path, tok, NULL, NULL) == 204);
+    CHECK(http_status(d, "DELETE", path, tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "PUT", path, tok, NULL, NULL) == 204);
+    CHECK(http_status(d, "DELETE", path, tok, NULL, NULL) == 204);
 
     /* Protected images refuse deletion until unprotected. */
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/protected\",\"value\":true}]") == 200);
-    CHECK(status_of(d, "DELETE", path, tok, NULL, NULL) == 403);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/protected\",\"value\":false}]") == 200);
-    CHECK(status_of(d, "DELETE", path, tok, NULL, NULL) == 204);
-    CHECK(status_of(d, "GET", path, tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/protected\",\"value\":true}]") == 200);
+    CHECK(http_status(d, "DELETE", path, tok, NULL, NULL) == 403);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/protected\",\"value\":false}]") == 200);
+    CHECK(http_status(d, "DELETE", path, tok, NULL, NULL) == 204);
+    CHECK(http_status(d, "GET", path, tok, NULL, NULL) == 404);
 
     /* List parameters. */
-    CHECK(status_of(d, "GET", "/image/v2/images?limit=abc", tok, NULL, NULL) == 400);
-    CHECK(status_of(d, "GET", "/image/v2/images?sort_key=secret", tok, NULL, NULL) == 400);
-    CHECK(status_of(d, "GET", "/image/v2/images?sort_dir=sideways", tok, NULL, NULL) == 400);
-    CHECK(status_of(d, "GET", "/image/v2/images?marker=00000000-0000-4000-8000-000000000000", tok, NULL, NULL) == 400);
-    CHECK(status_of(d, "GET", "/image/v2/images?visibility=secret", tok, NULL, NULL) == 400);
+    CHECK(http_status(d, "GET", "/image/v2/images?limit=abc", tok, NULL, NULL) == 400);
+    CHECK(http_status(d, "GET", "/image/v2/images?sort_key=secret", tok, NULL, NULL) == 400);
+    CHECK(http_status(d, "GET", "/image/v2/images?sort_dir=sideways", tok, NULL, NULL) == 400);
+    CHECK(http_status(d, "GET", "/image/v2/images?marker=00000000-0000-4000-8000-000000000000", tok, NULL, NULL) == 400);
+    CHECK(http_status(d, "GET", "/image/v2/images?visibility=secret", tok, NULL, NULL) == 400);
     free(id);
     free(tok);
 }
@@ -232,7 +223,7 @@ static void t_lifecycle(struct picostackd *d)
     CHECK(jstr(r.json, "os_command_line") && strcmp(jstr(r.json, "os_command_line"), "console=ttyS0 root=/dev/vda") == 0);
     CHECK(jstr(r.json, "name") && strcmp(jstr(r.json, "name"), "cirros-2") == 0);
     resp_free(&r);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"remove\",\"path\":\"/ramdisk_id\"}]") == 200);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"remove\",\"path\":\"/ramdisk_id\"}]") == 200);
     img = get_image(d, tok, id);
     CHECK(img && !json_object_get(img, "ramdisk_id") && jstr(img, "kernel_id"));
     json_decref(img);
@@ -240,13 +231,13 @@ static void t_lifecycle(struct picostackd *d)
     /* Deactivate: admin can still download, the owner project's member
      * cannot; reactivate. */
     snprintf(path, sizeof path, "/image/v2/images/%s/actions/deactivate", id);
-    CHECK(status_of(d, "POST", path, tok, NULL, NULL) == 204);
+    CHECK(http_status(d, "POST", path, tok, NULL, NULL) == 204);
     img = get_image(d, tok, id);
     CHECK(img && strcmp(jstr(img, "status"), "deactivated") == 0);
     json_decref(img);
-    CHECK(status_of(d, "GET", file, tok, NULL, NULL) == 200);
+    CHECK(http_status(d, "GET", file, tok, NULL, NULL) == 200);
     snprintf(path, sizeof path, "/image/v2/images/%s/actions/reactivate", id);
-    CHECK(status_of(d, "POST", path, tok, NULL, NULL) == 204);
+    CHECK(http_status(d, "POST", path, tok, NULL, NULL) == 204);
     img = get_image(d, tok, id);
     CHECK(img && strcmp(jstr(img, "status"), "active") == 0);
     json_decref(img);
@@ -275,7 +266,7 @@ static void t_lifecycle(struct picostackd *d)
     CHECK(r.status == 200 && r.len == 0);
     resp_free(&r);
     snprintf(path, sizeof path, "/image/v2/images/%s", empty);
-    CHECK(status_of(d, "DELETE", path, tok, NULL, NULL) == 204);
+    CHECK(http_status(d, "DELETE", path, tok, NULL, NULL) == 204);
     free(empty);
 
     /* Metrics count images by status. */
@@ -285,8 +276,8 @@ static void t_lifecycle(struct picostackd *d)
     resp_free(&r);
 
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
-    CHECK(status_of(d, "DELETE", path, tok, NULL, NULL) == 204);
-    CHECK(status_of(d, "GET", file, tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "DELETE", path, tok, NULL, NULL) == 204);
+    CHECK(http_status(d, "GET", file, tok, NULL, NULL) == 404);
     free(data);
     free(id);
     free(id2);
@@ -348,11 +339,11 @@ static void t_list(struct picostackd *d)
      * the next change). */
     char ipath[256];
     snprintf(ipath, sizeof ipath, "/image/v2/images/%s", ids[2]);
-    CHECK(status_of(d, "PATCH", ipath, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/name\",\"value\":\"renamed\"}]") == 200);
+    CHECK(http_status(d, "PATCH", ipath, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/name\",\"value\":\"renamed\"}]") == 200);
     http_req(d, "GET", "/image/v2/images?name=renamed", tok, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 1);
     resp_free(&r);
-    CHECK(status_of(d, "DELETE", ipath, tok, NULL, NULL) == 204);
+    CHECK(http_status(d, "DELETE", ipath, tok, NULL, NULL) == 204);
     http_req(d, "GET", "/image/v2/images?name=renamed", tok, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 0);
     resp_free(&r);
@@ -379,17 +370,17 @@ static void t_rbac_members(struct picostackd *d)
     char *secret = create_image(d, adm, "{\"name\":\"admin-secret\",\"visibility\":\"private\"}");
     char path[256];
     snprintf(path, sizeof path, "/image/v2/images/%s", secret);
-    CHECK(status_of(d, "GET", path, m1, NULL, NULL) == 404);
-    CHECK(status_of(d, "DELETE", path, m1, NULL, NULL) == 404);
+    CHECK(http_status(d, "GET", path, m1, NULL, NULL) == 404);
+    CHECK(http_status(d, "DELETE", path, m1, NULL, NULL) == 404);
     struct resp r;
     http_req(d, "GET", "/image/v2/images", m1, NULL, NULL, &r);
     CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "images")) == 0);
     resp_free(&r);
 
     /* A reader reads, but creates nothing. */
-    CHECK(status_of(d, "POST", "/image/v2/images", r1, NULL, "{\"name\":\"x\"}") == 403);
+    CHECK(http_status(d, "POST", "/image/v2/images", r1, NULL, "{\"name\":\"x\"}") == 403);
     /* Members may not publicize. */
-    CHECK(status_of(d, "POST", "/image/v2/images", m1, NULL, "{\"name\":\"x\",\"visibility\":\"public\"}") == 403);
+    CHECK(http_status(d, "POST", "/image/v2/images", m1, NULL, "{\"name\":\"x\",\"visibility\":\"public\"}") == 403);
 
     /* alice shares an image with proj2. */
     char *shared = create_image(d, m1, "{\"name\":\"alice-shared\",\"visibility\":\"shared\"}");
@@ -401,24 +392,24 @@ static void t_rbac_members(struct picostackd *d)
     snprintf(file, sizeof file, "/image/v2/images/%s/file", shared);
     snprintf(members, sizeof members, "/image/v2/images/%s/members", shared);
     snprintf(mine, sizeof mine, "/image/v2/images/%s/members/%s", shared, p2);
-    CHECK(status_of(d, "GET", img_path, m2, NULL, NULL) == 404);
+    CHECK(http_status(d, "GET", img_path, m2, NULL, NULL) == 404);
     /* bob cannot add himself; alice adds him. */
     char body[128];
     snprintf(body, sizeof body, "{\"member\":\"%s\"}", p2);
-    CHECK(status_of(d, "POST", members, m2, NULL, body) == 404);
+    CHECK(http_status(d, "POST", members, m2, NULL, body) == 404);
     http_req(d, "POST", members, m1, NULL, body, &r);
     CHECK(r.status == 200 && strcmp(jstr(r.json, "status"), "pending") == 0, "%ld", r.status);
     resp_free(&r);
-    CHECK(status_of(d, "POST", members, m1, NULL, body) == 409);
+    CHECK(http_status(d, "POST", members, m1, NULL, body) == 409);
     /* Pending: bob sees it by id but not in his default list. */
-    CHECK(status_of(d, "GET", img_path, m2, NULL, NULL) == 200);
+    CHECK(http_status(d, "GET", img_path, m2, NULL, NULL) == 200);
     http_req(d, "GET", "/image/v2/images", m2, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 0);
     resp_free(&r);
     /* Only bob may accept; alice may not. */
-    CHECK(status_of(d, "PUT", mine, m1, NULL, "{\"status\":\"accepted\"}") == 403);
-    CHECK(status_of(d, "PUT", mine, m2, NULL, "{\"status\":\"maybe\"}") == 400);
-    CHECK(status_of(d, "PUT", mine, m2, NULL, "{\"status\":\"accepted\"}") == 200);
+    CHECK(http_status(d, "PUT", mine, m1, NULL, "{\"status\":\"accepted\"}") == 403);
+    CHECK(http_status(d, "PUT", mine, m2, NULL, "{\"status\":\"maybe\"}") == 400);
+    CHECK(http_status(d, "PUT", mine, m2, NULL, "{\"status\":\"accepted\"}") == 200);
     http_req(d, "GET", "/image/v2/images", m2, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 1);
     resp_free(&r);
@@ -426,27 +417,27 @@ static void t_rbac_members(struct picostackd *d)
     CHECK(r.status == 200 && r.len == 12 && memcmp(r.body, "shared bytes", 12) == 0);
     resp_free(&r);
     /* bob may not change or delete alice's image, nor remove members. */
-    CHECK(status_of(d, "PATCH", img_path, m2, PATCH_CT, "[{\"op\":\"add\",\"path\":\"/x\",\"value\":\"y\"}]") == 403);
-    CHECK(status_of(d, "DELETE", img_path, m2, NULL, NULL) == 403);
-    CHECK(status_of(d, "DELETE", mine, m2, NULL, NULL) == 403);
+    CHECK(http_status(d, "PATCH", img_path, m2, PATCH_CT, "[{\"op\":\"add\",\"path\":\"/x\",\"value\":\"y\"}]") == 403);
+    CHECK(http_status(d, "DELETE", img_path, m2, NULL, NULL) == 403);
+    CHECK(http_status(d, "DELETE", mine, m2, NULL, NULL) == 403);
     http_req(d, "GET", members, m1, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "members")) == 1);
     resp_free(&r);
     /* A reader of another project: 404. */
-    CHECK(status_of(d, "GET", img_path, r1, NULL, NULL) == 404);
+    CHECK(http_status(d, "GET", img_path, r1, NULL, NULL) == 404);
     /* alice removes bob: the image is hidden from him again. */
-    CHECK(status_of(d, "DELETE", mine, m1, NULL, NULL) == 204);
-    CHECK(status_of(d, "GET", img_path, m2, NULL, NULL) == 404);
+    CHECK(http_status(d, "DELETE", mine, m1, NULL, NULL) == 204);
+    CHECK(http_status(d, "GET", img_path, m2, NULL, NULL) == 404);
     /* Community images: anyone may read, only when asked for in lists. */
-    CHECK(status_of(d, "PATCH", img_path, m1, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/visibility\",\"value\":\"community\"}]") == 200);
-    CHECK(status_of(d, "GET", img_path, m2, NULL, NULL) == 200);
+    CHECK(http_status(d, "PATCH", img_path, m1, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/visibility\",\"value\":\"community\"}]") == 200);
+    CHECK(http_status(d, "GET", img_path, m2, NULL, NULL) == 200);
     http_req(d, "GET", "/image/v2/images?visibility=community", m2, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 1);
     resp_free(&r);
     /* The reader of proj3 can't delete even a visible image. */
-    CHECK(status_of(d, "DELETE", img_path, r1, NULL, NULL) == 403);
+    CHECK(http_status(d, "DELETE", img_path, r1, NULL, NULL) == 403);
     /* Admin can delete anything. */
-    CHECK(status_of(d, "DELETE", img_path, adm, NULL, NULL) == 204);
+    CHECK(http_status(d, "DELETE", img_path, adm, NULL, NULL) == 204);
     free(secret);
     free(shared);
     free(m1);
@@ -569,11 +560,11 @@ static void t_cutoff(struct picostackd *d)
     json_decref(v);
     char dpath[256];
     snprintf(dpath, sizeof dpath, "/image/v2/images/%s", doomed);
-    CHECK(status_of(d, "DELETE", dpath, tok, NULL, NULL) == 204);
+    CHECK(http_status(d, "DELETE", dpath, tok, NULL, NULL) == 204);
     int kst;
     waitpid(kid, &kst, 0);
     CHECK(WIFEXITED(kst) && WEXITSTATUS(kst) == 0, "the upload of a deleted image: exit %d", WEXITSTATUS(kst));
-    CHECK(status_of(d, "GET", dpath, tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "GET", dpath, tok, NULL, NULL) == 404);
     free(doomed);
 
     /* Deleted while being downloaded: the reader still gets every byte
@@ -612,7 +603,7 @@ static void t_cutoff(struct picostackd *d)
          * its clusters if they were freed. */
         char rpath[256];
         snprintf(rpath, sizeof rpath, "/image/v2/images/%s", read_me);
-        CHECK(status_of(d, "DELETE", rpath, tok, NULL, NULL) == 204);
+        CHECK(http_status(d, "DELETE", rpath, tok, NULL, NULL) == 204);
         char *filler = create_image(d, tok, "{\"name\":\"filler\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
         CHECK(upload_gen(d, tok, filler, 13, rn, false, &r, NULL) == 0 && r.status == 204);
         resp_free(&r);
@@ -645,7 +636,7 @@ static void t_cutoff(struct picostackd *d)
         free(buf);
         free(want);
         snprintf(rpath, sizeof rpath, "/image/v2/images/%s", filler);
-        CHECK(status_of(d, "DELETE", rpath, tok, NULL, NULL) == 204);
+        CHECK(http_status(d, "DELETE", rpath, tok, NULL, NULL) == 204);
         free(filler);
     }
     for (int i = 0; i < 100 && blocks_used(d) > before + (8 << 20) + (1 << 20); i++)
@@ -655,7 +646,7 @@ static void t_cutoff(struct picostackd *d)
     /* Deleting frees the space again. */
     char path[256];
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
-    CHECK(status_of(d, "DELETE", path, tok, NULL, NULL) == 204);
+    CHECK(http_status(d, "DELETE", path, tok, NULL, NULL) == 204);
     after = blocks_used(d);
     CHECK(after <= before + (1 << 20), "space after delete: %llu -> %llu", (unsigned long long)before,
           (unsigned long long)after);
@@ -731,7 +722,7 @@ static void t_restart(struct picostackd *d)
     /* kill -9 between mutations: whatever was acknowledged is there. */
     char path[256];
     snprintf(path, sizeof path, "/image/v2/images/%s", victim);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"add\",\"path\":\"/acked\",\"value\":\"yes\"}]") == 200);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"add\",\"path\":\"/acked\",\"value\":\"yes\"}]") == 200);
     CHECK(picostackd_stop(d, SIGKILL) == 128 + SIGKILL);
     CHECK(run_check(d) == 0, "picostack-img check after the second kill -9");
     CHECK(picostackd_restart(d, IMG_DAEMON_ARGS) == 0);
