@@ -3,6 +3,7 @@
  * ranges, cut-off uploads, restarts). Each subtest is its own ctest test
  * with its own daemon. */
 #include "img_harness.h"
+#include "tests/support/files.h"
 
 #include <openssl/evp.h>
 #include <signal.h>
@@ -743,20 +744,6 @@ static int sh(const char *cmd)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc(len > 0 ? (size_t)len : 1);
-    *n = fread(buf, 1, (size_t)len, f);
-    fclose(f);
-    return buf;
-}
-
 static void t_qcow2(struct picostackd *d)
 {
     char raw[400], q[400], back[400], cmd[4000];
@@ -777,7 +764,8 @@ static void t_qcow2(struct picostackd *d)
     snprintf(cmd, sizeof cmd, "qemu-img convert -f raw -O qcow2 '%s' '%s'", raw, q);
     CHECK(sh(cmd) == 0);
     size_t qn = 0;
-    char *qbytes = slurp(q, &qn);
+    char *qbytes = NULL;
+    t_read_file(q, &qbytes, &qn);
     CHECK(qbytes && qn > 0);
 
     char *tok = admin_login(d);

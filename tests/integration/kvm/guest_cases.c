@@ -1,5 +1,6 @@
 /* The cases that run our own test guests (tests/guest/) in picostack-vmm. */
 #include "tests/integration/kvm/kvmtest.h"
+#include "tests/support/files.h"
 #include "tests/support/tmpdir.h"
 
 #include <stdio.h>
@@ -156,7 +157,7 @@ int case_cmdline(const struct options *o, int argc, char **argv)
     random_bytes(data, size);
     uint32_t crc = (uint32_t)crc32(0, data, (uInt)size);
     snprintf(initrd, sizeof(initrd), "%s/initrd", dir);
-    if (write_file(initrd, data, size, 0600))
+    if (t_write_file(initrd, data, size, 0600))
         goto out;
     const char *extra[] = { "--cmdline", cmdline, "--initrd", initrd, NULL };
     if (run_guest(o, &vm, "cmdline", form, extra))

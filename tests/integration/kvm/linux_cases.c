@@ -20,6 +20,7 @@
  * record never outlives its run (inside the with-kvm TCG guest DIR starts
  * empty anyway). */
 #include "tests/integration/kvm/kvmtest.h"
+#include "tests/support/files.h"
 #include "tests/support/tmpdir.h"
 
 #include <errno.h>
@@ -136,7 +137,7 @@ static int run_boot(const struct options *o, const struct boot *b, const char *r
     n = (int)w;
     char tmp[4300];
     snprintf(tmp, sizeof(tmp), "%s.tmp", record);
-    rc = write_file(tmp, text, (size_t)n, 0644) || rename(tmp, record) ? -1 : 0;
+    rc = t_write_file(tmp, text, (size_t)n, 0644) || rename(tmp, record) ? -1 : 0;
     free(text);
 out:
     vm_destroy(&vm);
@@ -169,7 +170,7 @@ static char *boot_record(const struct options *o, const struct boot *b)
     else if (run_boot(o, b, record))
         fprintf(stderr, "test: Linux boot \"%s\" could not be run\n", b->name);
     if (access(record, R_OK) == 0)
-        read_whole_file(record, &data, &len);
+        t_read_file(record, &data, &len);
     close(fd);
     return data;
 }

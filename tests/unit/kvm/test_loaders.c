@@ -2,6 +2,7 @@
  * memory mapping and read back field by field as Linux reads them. */
 #include "tests/support/check.h"
 #include "tiny_kernel.h"
+#include "tests/support/files.h"
 #include "tmpdir.h"
 
 #include <errno.h>
@@ -68,7 +69,7 @@ static void check_e820_table(const struct e820_entry *e, int n, uint64_t ram)
 static void write_and_load(const uint8_t *file, size_t size, const struct x86_boot_request *req,
 			   struct x86_boot_info *info, verr_t *err)
 {
-	CHECK_EQ(tiny_write_file(req->kernel_path, file, size), 0);
+	CHECK_EQ(t_write_file(req->kernel_path, file, size, 0644), 0);
 	CHECK_EQ(x86_load(&gm, req, info, err), 0);
 	if (err->msg[0])
 		fprintf(stderr, "load: %s\n", err->msg);
@@ -387,7 +388,7 @@ int main(void)
 	for (size_t i = 0; i < sizeof(initrd_data); i++)
 		initrd_data[i] = (uint8_t)(i * 131 + 7);
 	initrd_path = tmpdir_file("initrd");
-	CHECK_EQ(tiny_write_file(initrd_path, initrd_data, sizeof(initrd_data)), 0);
+	CHECK_EQ(t_write_file(initrd_path, initrd_data, sizeof(initrd_data), 0644), 0);
 	test_bzimage();
 	test_pvh();
 	test_high_memory();
