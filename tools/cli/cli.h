@@ -6,7 +6,6 @@
  *   identity.c  token issue, project/user/role commands
  *   image.c     image commands
  *   transfer.c  streamed image upload and download
- *   progress.c  progress bar and throughput on a terminal
  */
 #ifndef PICOSTACK_TOOLS_CLI_H
 #define PICOSTACK_TOOLS_CLI_H
@@ -16,6 +15,8 @@
 #include <stdio.h>
 #include <curl/curl.h>
 #include <jansson.h>
+
+#include "tools/common/progress.h"
 
 enum out_format { OUT_TABLE, OUT_JSON, OUT_VALUE };
 
@@ -54,11 +55,23 @@ json_t *http_body_json(const struct http_resp *r);
 /* Percent-encode s for a query string (static buffer per call site: copy). */
 char *http_escape(struct cli *c, const char *s);
 void http_common_headers(struct cli *c, struct curl_slist **h);
+/* Resets the handle for a request to url with headers h (and --debug's
+ * verbosity); the caller adds the method, body and callbacks. */
+void http_setup(struct cli *c, const char *url, struct curl_slist *h);
+/* A request answered with JSON: the decoded body (an empty object for an
+ * empty 2xx body) when the status is 2xx; else NULL, the server's message
+ * printed as "<what>: ..." unless quiet404 and the status is 404. *status
+ * (may be NULL) gets the status when a response came. */
+json_t *http_call(struct cli *c, const char *method, const char *url, json_t *body,
+                  const char *content_type, const char *what, bool quiet404, long *status);
+/* CURLOPT_WRITEFUNCTION collecting a body into a http_resp, up to about
+ * HTTP_BODY_MAX bytes (the rest is dropped: a hostile server cannot make it
+ * grow without end). */
+#define HTTP_BODY_MAX (64u << 20)
+size_t http_collect_body(char *data, size_t size, size_t n, void *ud);
 /* CURLOPT_HEADERFUNCTION filling a struct http_resp's headers. */
 size_t http_on_header(char *line, size_t size, size_t n, void *ud);
 
-/* CURLOPT_WRITEFUNCTION collecting a (bounded) body into a http_resp. */
-size_t cli_collect_body(char *data, size_t size, size_t n, void *ud);
 
 /* ---- auth.c ---- */
 /* Authenticate with the OS_* variables. 0 or -1 (printed). */
@@ -76,20 +89,10 @@ void out_show(struct cli *c, json_t *obj);
 void out_list(struct cli *c, json_t *rows, const char *const *headings,
               const char *const *keys, size_t ncols);
 
-/* ---- progress.c ---- */
-struct progress {
-    bool enabled;            /* stderr is a terminal */
-    const char *verb;        /* "upload" / "download" */
-    double started, last_draw;
-};
-void progress_init(struct progress *p, const char *verb);
-void progress_update(struct progress *p, double done, double total);
-void progress_done(struct progress *p, double done);
-double now_seconds(void);
-
 /* ---- transfer.c ---- */
-/* The image service's v2 root (…/image/v2), a new string, or NULL. */
-char *image_v2_url(struct cli *c);
+/* The image service's v2 root (…/image/v2) followed by path, a new
+ * string, or NULL (printed). */
+char *image_url(struct cli *c, const char *path);
 int image_upload(struct cli *c, const char *id, const char *file);
 int image_download(struct cli *c, json_t *img, const char *file);
 

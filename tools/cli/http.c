@@ -15,10 +15,12 @@ void http_resp_free(struct http_resp *r)
     memset(r, 0, sizeof *r);
 }
 
-static size_t on_body(char *data, size_t size, size_t n, void *ud)
+size_t http_collect_body(char *data, size_t size, size_t n, void *ud)
 {
     struct http_resp *r = ud;
     size_t len = size * n;
+    if (r->len > HTTP_BODY_MAX)
+        return len;                    /* past the bound: drop the rest */
     char *b = realloc(r->body, r->len + len + 1);
     if (!b)
         return 0;
@@ -68,6 +70,14 @@ void http_common_headers(struct cli *c, struct curl_slist **h)
     }
 }
 
+void http_setup(struct cli *c, const char *url, struct curl_slist *h)
+{
+    curl_easy_reset(c->curl);
+    curl_easy_setopt(c->curl, CURLOPT_URL, url);
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c->curl, CURLOPT_VERBOSE, c->debug ? 1L : 0L);
+}
+
 int http_json(struct cli *c, const char *method, const char *url, json_t *body,
               const char *content_type, struct http_resp *r)
 {
@@ -82,21 +92,18 @@ int http_json(struct cli *c, const char *method, const char *url, json_t *body,
         snprintf(ct, sizeof ct, "Content-Type: %s", content_type ? content_type : "application/json");
         h = curl_slist_append(h, ct);
     }
-    curl_easy_reset(c->curl);
-    curl_easy_setopt(c->curl, CURLOPT_URL, url);
+    http_setup(c, url, h);
     curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
     if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(c->curl, CURLOPT_NOBODY, 1L);
-    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
     if (text) {
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, text);
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
     }
-    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, http_collect_body);
     curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, http_on_header);
     curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(c->curl, CURLOPT_VERBOSE, c->debug ? 1L : 0L);
     CURLcode rc = curl_easy_perform(c->curl);
     curl_slist_free_all(h);
     free(text);
@@ -107,6 +114,23 @@ int http_json(struct cli *c, const char *method, const char *url, json_t *body,
     }
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &r->status);
     return 0;
+}
+
+json_t *http_call(struct cli *c, const char *method, const char *url, json_t *body,
+                  const char *content_type, const char *what, bool quiet404, long *status)
+{
+    struct http_resp r;
+    if (http_json(c, method, url, body, content_type, &r) < 0)
+        return NULL;
+    if (status)
+        *status = r.status;
+    json_t *j = NULL;
+    if (r.status >= 200 && r.status < 300)
+        j = r.len ? http_body_json(&r) : json_object();
+    else if (!(quiet404 && r.status == 404))
+        http_fail(what, &r);
+    http_resp_free(&r);
+    return j;
 }
 
 /* Look for a "message" (or Glance's "explanation") in obj or one level

@@ -28,19 +28,8 @@ static json_t *identity_call(struct cli *c, const char *method, const char *path
     char *url = identity_url(c, path);
     if (!url)
         return NULL;
-    struct http_resp r;
-    int rc = http_json(c, method, url, body, NULL, &r);
+    json_t *j = http_call(c, method, url, body, NULL, what, status != NULL, status);
     free(url);
-    if (rc < 0)
-        return NULL;
-    if (status)
-        *status = r.status;
-    json_t *j = NULL;
-    if (r.status >= 200 && r.status < 300)
-        j = r.len ? http_body_json(&r) : json_object();
-    else if (!(status && r.status == 404))
-        http_fail(what, &r);
-    http_resp_free(&r);
     return j;
 }
 

@@ -15,25 +15,11 @@
 static json_t *image_call(struct cli *c, const char *method, const char *path, json_t *body,
                           const char *ctype, const char *what, bool quiet404, long *status)
 {
-    char *root = image_v2_url(c), *url = NULL;
-    if (!root || asprintf(&url, "%s%s", root, path) < 0) {
-        free(root);
+    char *url = image_url(c, path);
+    if (!url)
         return NULL;
-    }
-    free(root);
-    struct http_resp r;
-    int rc = http_json(c, method, url, body, ctype, &r);
+    json_t *j = http_call(c, method, url, body, ctype, what, quiet404, status);
     free(url);
-    if (rc < 0)
-        return NULL;
-    if (status)
-        *status = r.status;
-    json_t *j = NULL;
-    if (r.status >= 200 && r.status < 300)
-        j = r.len ? http_body_json(&r) : json_object();
-    else if (!(quiet404 && r.status == 404))
-        http_fail(what, &r);
-    http_resp_free(&r);
     return j;
 }
 

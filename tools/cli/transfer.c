@@ -11,20 +11,38 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The image service's base (…/image) and its v2 root (…/image/v2). */
-char *image_v2_url(struct cli *c)
+/* The image service's v2 root (…/image/v2) followed by path. */
+char *image_url(struct cli *c, const char *path)
 {
     char *base = auth_endpoint(c, "image");
     if (!base)
         return NULL;
     size_t n = strlen(base);
-    if (n >= 3 && strcmp(base + n - 3, "/v2") == 0)
-        return base;
+    bool has_v2 = n >= 3 && strcmp(base + n - 3, "/v2") == 0;
     char *u = NULL;
-    if (asprintf(&u, "%s/v2", base) < 0)
+    if (asprintf(&u, "%s%s%s", base, has_v2 ? "" : "/v2", path) < 0)
         u = NULL;
     free(base);
     return u;
+}
+
+/* …/image/v2/images/<id>/file */
+static char *image_file_url(struct cli *c, const char *id)
+{
+    char path[512];
+    snprintf(path, sizeof path, "/images/%s/file", id);
+    return image_url(c, path);
+}
+
+/* The options a streamed transfer shares with http_json, and its progress
+ * callback. */
+static void transfer_setup(struct cli *c, const char *url, struct curl_slist *h,
+                           curl_xferinfo_callback on_progress, void *ud, bool show)
+{
+    http_setup(c, url, h);
+    curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, show ? 0L : 1L);
+    curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, ud);
 }
 
 /* ---- upload ---- */
@@ -67,13 +85,11 @@ int image_upload(struct cli *c, const char *id, const char *file)
     struct stat st;
     bool sized = fstat(fileno(u.f), &st) == 0 && S_ISREG(st.st_mode);
     u.total = sized ? (double)st.st_size : 0;
-    char *root = image_v2_url(c), *url = NULL;
-    if (!root || asprintf(&url, "%s/images/%s/file", root, id) < 0) {
-        free(root);
+    char *url = image_file_url(c, id);
+    if (!url) {
         if (!is_stdin) fclose(u.f);
         return 1;
     }
-    free(root);
 
     struct curl_slist *h = NULL;
     http_common_headers(c, &h);
@@ -81,24 +97,18 @@ int image_upload(struct cli *c, const char *id, const char *file)
     if (!sized)
         h = curl_slist_append(h, "Transfer-Encoding: chunked");
     struct http_resp r = {0};
-    curl_easy_reset(c->curl);
-    curl_easy_setopt(c->curl, CURLOPT_URL, url);
+    progress_init(&u.prog, "upload");
+    transfer_setup(c, url, h, on_upload_progress, &u, u.prog.enabled);
     curl_easy_setopt(c->curl, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(c->curl, CURLOPT_READFUNCTION, on_read);
     curl_easy_setopt(c->curl, CURLOPT_READDATA, &u);
     if (sized)
         curl_easy_setopt(c->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
     curl_easy_setopt(c->curl, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
-    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, cli_collect_body);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, http_collect_body);
     curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &r);
     curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, http_on_header);
     curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &r);
-    curl_easy_setopt(c->curl, CURLOPT_VERBOSE, c->debug ? 1L : 0L);
-    progress_init(&u.prog, "upload");
-    curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, u.prog.enabled ? 0L : 1L);
-    curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_upload_progress);
-    curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, &u);
     CURLcode rc = curl_easy_perform(c->curl);
     curl_slist_free_all(h);
     free(url);
@@ -131,28 +141,12 @@ struct download {
     bool error_body;       /* non-2xx: collect the body, do not write it */
 };
 
-size_t cli_collect_body(char *data, size_t size, size_t n, void *ud)
-{
-    struct http_resp *r = ud;
-    size_t len = size * n;
-    if (r->len > (1u << 20))
-        return len;                    /* an error body: keep the first MiB */
-    char *b = realloc(r->body, r->len + len + 1);
-    if (!b)
-        return 0;
-    memcpy(b + r->len, data, len);
-    r->len += len;
-    b[r->len] = '\0';
-    r->body = b;
-    return len;
-}
-
 static size_t on_download(char *data, size_t size, size_t n, void *ud)
 {
     struct download *d = ud;
     size_t len = size * n;
     if (d->error_body)
-        return cli_collect_body(data, size, n, d->resp);
+        return http_collect_body(data, size, n, d->resp);
     EVP_DigestUpdate(d->md5, data, len);
     return fwrite(data, 1, len, d->out) == len ? len : 0;
 }
@@ -192,12 +186,9 @@ static bool md5_matches(const unsigned char *digest, const char *header)
 int image_download(struct cli *c, json_t *img, const char *file)
 {
     const char *id = json_string_value(json_object_get(img, "id"));
-    char *root = image_v2_url(c), *url = NULL;
-    if (!root || asprintf(&url, "%s/images/%s/file", root, id) < 0) {
-        free(root);
+    char *url = image_file_url(c, id);
+    if (!url)
         return 1;
-    }
-    free(root);
     const char *checksum = json_string_value(json_object_get(img, "checksum"));
     struct http_resp r = {0};
     struct download d = { .resp = &r };
@@ -211,21 +202,15 @@ int image_download(struct cli *c, json_t *img, const char *file)
     EVP_DigestInit_ex(d.md5, EVP_md5(), NULL);
     struct curl_slist *h = NULL;
     http_common_headers(c, &h);
-    curl_easy_reset(c->curl);
-    curl_easy_setopt(c->curl, CURLOPT_URL, url);
-    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
+    progress_init(&d.prog, "download");
+    if (!file)
+        d.prog.enabled = false;
+    transfer_setup(c, url, h, on_download_progress, &d, d.prog.enabled);
     curl_easy_setopt(c->curl, CURLOPT_BUFFERSIZE, 512L * 1024);
     curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_download);
     curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &d);
     curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_download_header);
     curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &d);
-    curl_easy_setopt(c->curl, CURLOPT_VERBOSE, c->debug ? 1L : 0L);
-    progress_init(&d.prog, "download");
-    if (!file)
-        d.prog.enabled = false;
-    curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, d.prog.enabled ? 0L : 1L);
-    curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_download_progress);
-    curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, &d);
     CURLcode rc = curl_easy_perform(c->curl);
     curl_slist_free_all(h);
     free(url);

@@ -1,6 +1,7 @@
 /* picostack-img: the block store by hand (core/blockstore/blockstore.h).
  * picostack-img [--store DIR] COMMAND ...; exit 0 ok, 1 failed, 2 bad usage. */
 #include "core/blockstore/blockstore.h"
+#include "tools/common/progress.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -99,19 +100,13 @@ static int parse_format(const char *s, enum blockstore_format *f)
     return 0;
 }
 
+/* blockstore_import's progress callback: ctx is a struct progress. */
 static int progress_bar(void *ctx, uint64_t done, uint64_t total)
 {
-    (void)ctx;
-    static int last = -1;
-    int pct = total ? (int)(done * 100 / total) : 100;
-    if (pct == last)
-        return 0;
-    last = pct;
-    int w = pct * 40 / 100;
-    fprintf(stderr, "\r[%.*s%*s] %3d%%", w, "========================================",
-            40 - w, "", pct);
-    if (pct == 100)
-        fputc('\n', stderr);
+    if (done == total)
+        progress_done(ctx, (double)done);
+    else
+        progress_update(ctx, (double)done, (double)total);
     return 0;
 }
 
@@ -163,20 +158,34 @@ static int cmd_info(struct blockstore *bs, const char *name, int json)
     return 0;
 }
 
+#define IO_BUF_SIZE (4u << 20)
+
+/* read/write: the disk and an IO_BUF_SIZE buffer; 0, or the exit status
+ * (printed). */
+static int open_with_buffer(struct blockstore *bs, const char *name, int flags,
+                            const char *what, struct blockstore_disk **d, char **buf)
+{
+    int r = blockstore_disk_open(bs, name, flags, d);
+    if (r < 0)
+        return fail(r, what);
+    *buf = malloc(IO_BUF_SIZE);
+    if (!*buf) {
+        blockstore_disk_close(*d);
+        fprintf(stderr, "picostack-img: %s: out of memory\n", what);
+        return 1;
+    }
+    return 0;
+}
+
 static int cmd_read(struct blockstore *bs, const char *name, uint64_t off, uint64_t len)
 {
     struct blockstore_disk *d;
-    int r = blockstore_disk_open(bs, name, BLOCKSTORE_RDONLY, &d);
-    if (r < 0)
-        return fail(r, "read");
-    size_t bufsz = 4u << 20;
-    char *buf = malloc(bufsz);
-    if (!buf) {
-        blockstore_disk_close(d);
-        return 1;
-    }
+    char *buf;
+    int r = open_with_buffer(bs, name, BLOCKSTORE_RDONLY, "read", &d, &buf);
+    if (r)
+        return r;
     while (len && r == 0) {
-        size_t n = len < bufsz ? (size_t)len : bufsz;
+        size_t n = len < IO_BUF_SIZE ? (size_t)len : IO_BUF_SIZE;
         r = extmap_read(blockstore_disk_map(d), buf, off, n);
         if (r < 0) {
             fprintf(stderr, "picostack-img: read: %s\n",
@@ -198,17 +207,12 @@ static int cmd_read(struct blockstore *bs, const char *name, uint64_t off, uint6
 static int cmd_write(struct blockstore *bs, const char *name, uint64_t off)
 {
     struct blockstore_disk *d;
-    int r = blockstore_disk_open(bs, name, 0, &d);
-    if (r < 0)
-        return fail(r, "write");
-    size_t bufsz = 4u << 20;
-    char *buf = malloc(bufsz);
-    if (!buf) {
-        blockstore_disk_close(d);
-        return 1;
-    }
+    char *buf;
+    int r = open_with_buffer(bs, name, 0, "write", &d, &buf);
+    if (r)
+        return r;
     for (;;) {
-        size_t n = fread(buf, 1, bufsz, stdin);
+        size_t n = fread(buf, 1, IO_BUF_SIZE, stdin);
         if (n == 0)
             break;
         r = extmap_write(blockstore_disk_map(d), buf, off, n);
@@ -337,8 +341,10 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "init")) {
         printf("block store ready in %s/blocks\n", dir);
     } else if (!strcmp(cmd, "import")) {
-        int tty = isatty(STDERR_FILENO);
-        r = blockstore_import(bs, a.pos[0], a.pos[1], fmt, tty ? progress_bar : NULL, NULL);
+        struct progress prog;
+        progress_init(&prog, "import");
+        r = blockstore_import(bs, a.pos[0], a.pos[1], fmt, prog.enabled ? progress_bar : NULL,
+                              &prog);
         rc = r < 0 ? fail(r, "import") : 0;
     } else if (!strcmp(cmd, "create")) {
         rc = (r = blockstore_create(bs, a.pos[0], n1)) < 0 ? fail(r, "create") : 0;

@@ -5,9 +5,11 @@
 set -uo pipefail
 bin=${1:?usage: openstack-cli.sh PICOSTACKD}
 command -v openstack >/dev/null || { echo "openstack CLI not installed"; exit 1; }
+# shellcheck source=../../../tools/common/picostackd.sh
+. "$(dirname "$0")/../../../tools/common/picostackd.sh"
 
 dir=$(mktemp -d /tmp/picostack-e2e-XXXXXX)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 "$bin" --data "$dir" --listen "127.0.0.1:$port" 2>"$dir.log" &
 pid=$!
 cleanup() {
@@ -17,10 +19,7 @@ cleanup() {
 }
 fails=0
 trap cleanup EXIT
-for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$port/healthcheck" >/dev/null && break
-    sleep 0.05
-done
+wait_healthy "$port" || true
 
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 expect() {  # expect DESCRIPTION PATTERN OUTPUT

@@ -249,7 +249,7 @@ static void expected_hash(uint64_t size, char hex[65])
 
 struct server {
     struct api_server *srv;
-    struct daemon d;   /* only base/port used, for harness's http() */
+    struct picostackd d;   /* only base/port used, for harness's http() */
 };
 
 static void start_with(struct server *s, unsigned threads, struct identity *idn)
@@ -330,7 +330,7 @@ static void t_stream(const char *unused)
 }
 
 struct slow_call {
-    struct daemon *d;
+    struct picostackd *d;
     long status;
     double seconds;
 };
@@ -427,8 +427,8 @@ static void t_defer(const char *unused)
 static void t_access(const char *unused)
 {
     (void)unused;
-    char dir[] = "/tmp/picostack-access-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
+    char dir[256];
+    CHECK(t_mkdtemp(dir, sizeof dir, "picostack-access") == 0);
     struct store *st;
     struct identity *idn;
     CHECK(store_open(dir, &st) == 0);
@@ -485,9 +485,7 @@ static void t_access(const char *unused)
     json_decref(admin);
     identity_close(idn);
     store_close(st);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    CHECK(system(cmd) == 0);
+    CHECK(t_rm_rf(dir) == 0);
 }
 
 int main(int argc, char **argv)

@@ -22,16 +22,6 @@ static unsigned char pat(uint64_t pos)
     return (unsigned char)(pos * 2654435761u >> 13);
 }
 
-static struct blockstore *open_store(const struct blockstore_options *o)
-{
-    struct blockstore *bs;
-    int r = blockstore_open(dir, BLOCKSTORE_CREATE, o, &bs);
-    if (r < 0)
-        fprintf(stderr, "open: %s\n", blockstore_error());
-    CHECK_OK(r);
-    return bs;
-}
-
 static void clean(struct blockstore *bs)
 {
     CHECK(blockstore_check(bs, 0, stderr) == 0);
@@ -39,7 +29,7 @@ static void clean(struct blockstore *bs)
 
 static void full_filesystem(void)
 {
-    struct blockstore *bs = open_store(NULL);
+    struct blockstore *bs = bs_test_open(dir, NULL);
     CHECK_OK(blockstore_create(bs, "d", 64 << 20));
     struct blockstore_disk *d;
     CHECK_OK(blockstore_disk_open(bs, "d", 0, &d));
@@ -73,7 +63,7 @@ static void full_filesystem(void)
     }
     /* room again: the flushed data is all there, nothing leaked */
     CHECK(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, "size=96m") == 0);
-    bs = open_store(NULL);
+    bs = bs_test_open(dir, NULL);
     clean(bs);
     CHECK_OK(blockstore_disk_open(bs, "d", BLOCKSTORE_RDONLY, &d));
     for (uint64_t o = 0; o < flushed; o += CHUNK) {
@@ -91,7 +81,7 @@ static void full_filesystem(void)
 static void full_lmdb_map(void)
 {
     struct blockstore_options o = { .lmdb_map_size = 256 << 10 };
-    struct blockstore *bs = open_store(&o);
+    struct blockstore *bs = bs_test_open(dir, &o);
     CHECK_OK(blockstore_create(bs, "x", 64 << 20));
     char name[BLOCKSTORE_NAME_MAX + 1];
     int n = 0, r = 0;
@@ -126,7 +116,7 @@ static void full_lmdb_map(void)
     blockstore_close(bs);
     /* a larger map: the next open folds what is pending; all clean */
     o.lmdb_map_size = 64 << 20;
-    bs = open_store(&o);
+    bs = bs_test_open(dir, &o);
     clean(bs);
     if (flushed) {
         CHECK_OK(blockstore_disk_open(bs, "x", BLOCKSTORE_RDONLY, &d));

@@ -13,16 +13,6 @@
 #define CS EXTMAP_CLUSTER_SIZE
 static const char *dir;
 
-static struct blockstore *open_store(void)
-{
-    struct blockstore *bs;
-    int r = blockstore_open(dir, BLOCKSTORE_CREATE, NULL, &bs);
-    if (r < 0)
-        fprintf(stderr, "open: %s\n", blockstore_error());
-    CHECK_OK(r);
-    return bs;
-}
-
 static void fill(unsigned char *b, size_t n, int seed)
 {
     for (size_t i = 0; i < n; i++)
@@ -75,7 +65,7 @@ int main(void)
     char base[4200];
     snprintf(base, sizeof(base), "%s/data", bs_test_tmpdir());
     dir = base;
-    struct blockstore *bs = open_store();
+    struct blockstore *bs = bs_test_open(dir, NULL);
     /* the volume is a clone of an image: first writes copy */
     struct blockstore_writer *w;
     CHECK_OK(blockstore_image_begin(bs, "img", 4 << 20, &w));
@@ -116,7 +106,7 @@ int main(void)
         if (round == 0) {
             /* picostackd restarts; the writer goes on */
             blockstore_close(bs);
-            bs = open_store();
+            bs = bs_test_open(dir, NULL);
             CHECK(blockstore_check(bs, 0, stderr) == 0);     /* its grant is legit */
             CHECK_OK(blockstore_disk_reattach(bs, "vm", &d));
             command(cmd[1], ack[0], 2);
@@ -132,7 +122,7 @@ int main(void)
             blockstore_close(bs);
             kill(pid, SIGKILL);
             CHECK(waitpid(pid, NULL, 0) == pid);
-            bs = open_store();
+            bs = bs_test_open(dir, NULL);
         }
         close(cmd[1]);
         close(ack[0]);

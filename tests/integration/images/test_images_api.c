@@ -3,6 +3,7 @@
  * ranges, cut-off uploads, restarts). Each subtest is its own ctest test
  * with its own daemon. */
 #include "img_harness.h"
+#include "tests/support/files.h"
 
 #include <openssl/evp.h>
 #include <signal.h>
@@ -13,16 +14,7 @@
 
 #define PATCH_CT "application/openstack-images-v2.1-json-patch"
 
-static int run_check(struct pd *d);
-
-static long status_of(struct pd *d, const char *method, const char *path, const char *tok,
-                      const char *ctype, const char *body)
-{
-    struct resp r;
-    long st = req(d, method, path, tok, ctype, body, &r) == 0 ? r.status : -1;
-    resp_free(&r);
-    return st;
-}
+static int run_check(struct picostackd *d);
 
 static void md5_hex(const void *buf, size_t n, char out[33])
 {
@@ -35,60 +27,60 @@ static void md5_hex(const void *buf, size_t n, char out[33])
 
 /* ---- discovery and error paths ---- */
 
-static void t_errors(struct pd *d)
+static void t_errors(struct picostackd *d)
 {
     struct resp r;
     /* Version discovery needs no token; the SDK reads it at /image. */
-    req(d, "GET", "/image", NULL, NULL, NULL, &r);
+    http_req(d, "GET", "/image", NULL, NULL, NULL, &r);
     CHECK(r.status == 300 || r.status == 200, "GET /image: %ld", r.status);
     json_t *v0 = json_array_get(json_object_get(r.json, "versions"), 0);
     CHECK(jstr(v0, "id") && strcmp(jstr(v0, "status"), "CURRENT") == 0);
     resp_free(&r);
-    CHECK(status_of(d, "GET", "/image/versions", NULL, NULL, NULL) == 200);
+    CHECK(http_status(d, "GET", "/image/versions", NULL, NULL, NULL) == 200);
     /* The schemas python-glanceclient reads. */
-    CHECK(status_of(d, "GET", "/image/v2/schemas/image", NULL, NULL, NULL) == 401);
+    CHECK(http_status(d, "GET", "/image/v2/schemas/image", NULL, NULL, NULL) == 401);
 
     /* 401 without or with a bad token. */
-    CHECK(status_of(d, "GET", "/image/v2/images", NULL, NULL, NULL) == 401);
-    CHECK(status_of(d, "GET", "/image/v2/images", "garbage", NULL, NULL) == 401);
+    CHECK(http_status(d, "GET", "/image/v2/images", NULL, NULL, NULL) == 401);
+    CHECK(http_status(d, "GET", "/image/v2/images", "garbage", NULL, NULL) == 401);
 
-    char *tok = admin_token(d);
+    char *tok = admin_login(d);
     CHECK(tok != NULL);
     static const char *const schemas[] = { "image", "images", "member", "members" };
     for (size_t i = 0; i < 4; i++) {
         char sp[64];
         snprintf(sp, sizeof sp, "/image/v2/schemas/%s", schemas[i]);
-        req(d, "GET", sp, tok, NULL, NULL, &r);
+        http_req(d, "GET", sp, tok, NULL, NULL, &r);
         CHECK(r.status == 200 && jstr(r.json, "name") && strcmp(jstr(r.json, "name"), schemas[i]) == 0,
               "schema %s: %ld", schemas[i], r.status);
         resp_free(&r);
     }
-    CHECK(status_of(d, "GET", "/image/v2/schemas/nope", tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "GET", "/image/v2/schemas/nope", tok, NULL, NULL) == 404);
     /* Unknown ids (and names tried as ids) are 404, as clients expect. */
-    CHECK(status_of(d, "GET", "/image/v2/images/cirros", tok, NULL, NULL) == 404);
-    CHECK(status_of(d, "GET", "/image/v2/images/00000000-0000-4000-8000-000000000000", tok, NULL, NULL) == 404);
-    CHECK(status_of(d, "DELETE", "/image/v2/images/nope", tok, NULL, NULL) == 404);
-    CHECK(status_of(d, "PUT", "/image/v2/images/nope/file", tok, "application/octet-stream", "x") == 404);
-    CHECK(status_of(d, "GET", "/image/v2/images/nope/file", tok, NULL, NULL) == 404);
-    CHECK(status_of(d, "GET", "/image/v2/nothing", tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "GET", "/image/v2/images/cirros", tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "GET", "/image/v2/images/00000000-0000-4000-8000-000000000000", tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "DELETE", "/image/v2/images/nope", tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "PUT", "/image/v2/images/nope/file", tok, "application/octet-stream", "x") == 404);
+    CHECK(http_status(d, "GET", "/image/v2/images/nope/file", tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "GET", "/image/v2/nothing", tok, NULL, NULL) == 404);
 
     /* Create: malformed JSON, wrong types, read-only and reserved fields. */
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, "{\"name\":") == 400);
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, "[1]") == 400);
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, "{\"name\":5}") == 400);
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, "{\"disk_format\":\"floppy\"}") == 400);
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, "{\"min_ram\":-5}") == 400);
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, "{\"visibility\":\"everyone\"}") == 400);
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, "{\"status\":\"active\"}") == 403);
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, "{\"checksum\":\"x\"}") == 403);
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, "{\"kernel_id\":7}") == 400);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"name\":") == 400);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "[1]") == 400);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"name\":5}") == 400);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"disk_format\":\"floppy\"}") == 400);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"min_ram\":-5}") == 400);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"visibility\":\"everyone\"}") == 400);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"status\":\"active\"}") == 403);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"checksum\":\"x\"}") == 403);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"kernel_id\":7}") == 400);
     /* Over 1 MiB of JSON: 413. */
     size_t big = (1u << 20) + 100;
     char *huge = malloc(big + 32);
     snprintf(huge, 32, "{\"name\":\"");
     memset(huge + 9, 'a', big);
     strcpy(huge + 9 + big, "\"}");
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, huge) == 413);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, huge) == 413);
     free(huge);
 
     char *id = create_image(d, tok, "{\"name\":\"e\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
@@ -99,73 +91,73 @@ static void t_errors(struct pd *d)
     /* A duplicate id: 409. */
     char dup[128];
     snprintf(dup, sizeof dup, "{\"id\":\"%s\"}", id);
-    CHECK(status_of(d, "POST", "/image/v2/images", tok, NULL, dup) == 409);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, dup) == 409);
 
     /* Patch: media type, malformed, read-only, missing properties. */
-    CHECK(status_of(d, "PATCH", path, tok, "application/json", "[]") == 415);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":") == 400);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "{\"op\":\"add\"}") == 400);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"copy\",\"path\":\"/name\"}]") == 400);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/status\",\"value\":\"active\"}]") == 403);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"remove\",\"path\":\"/ghost\"}]") == 409);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"remove\",\"path\":\"/name\"}]") == 403);
+    CHECK(http_status(d, "PATCH", path, tok, "application/json", "[]") == 415);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":") == 400);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "{\"op\":\"add\"}") == 400);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"copy\",\"path\":\"/name\"}]") == 400);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/status\",\"value\":\"active\"}]") == 403);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"remove\",\"path\":\"/ghost\"}]") == 409);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"remove\",\"path\":\"/name\"}]") == 403);
 
     /* Status machine errors. */
-    CHECK(status_of(d, "GET", file, tok, NULL, NULL) == 204, "download of a queued image");
+    CHECK(http_status(d, "GET", file, tok, NULL, NULL) == 204, "download of a queued image");
     snprintf(path, sizeof path, "/image/v2/images/%s/actions/deactivate", id);
-    CHECK(status_of(d, "POST", path, tok, NULL, NULL) == 403);
+    CHECK(http_status(d, "POST", path, tok, NULL, NULL) == 403);
     snprintf(path, sizeof path, "/image/v2/images/%s/actions/reactivate", id);
-    CHECK(status_of(d, "POST", path, tok, NULL, NULL) == 403);
+    CHECK(http_status(d, "POST", path, tok, NULL, NULL) == 403);
     CHECK(upload_buf(d, tok, id, "hello", 5, &r) == 0 && r.status == 204);
     resp_free(&r);
     CHECK(upload_buf(d, tok, id, "again", 5, &r) == 0 && r.status == 409, "re-upload: %ld", r.status);
     resp_free(&r);
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/disk_format\",\"value\":\"qcow2\"}]") == 403);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/disk_format\",\"value\":\"qcow2\"}]") == 403);
 
     /* Range errors. */
     const char *bad_range[] = { "Range: bytes=10-20", NULL };
-    req_h(d, "GET", file, tok, NULL, NULL, bad_range, &r);
+    http_req_h(d, "GET", file, tok, NULL, NULL, bad_range, &r);
     CHECK(r.status == 416, "range past the end: %ld", r.status);
     resp_free(&r);
 
     /* Members of a non-shared image: 403; tags. */
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/visibility\",\"value\":\"private\"}]") == 200);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/visibility\",\"value\":\"private\"}]") == 200);
     snprintf(path, sizeof path, "/image/v2/images/%s/members", id);
-    CHECK(status_of(d, "POST", path, tok, NULL, "{\"member\":\"someone\"}") == 403);
-    CHECK(status_of(d, "POST", path, tok, NULL, "{\"member\":5}") == 400);
-    CHECK(status_of(d, "GET", path, tok, NULL, NULL) == 403);
+    CHECK(http_status(d, "POST", path, tok, NULL, "{\"member\":\"someone\"}") == 403);
+    CHECK(http_status(d, "POST", path, tok, NULL, "{\"member\":5}") == 400);
+    CHECK(http_status(d, "GET", path, tok, NULL, NULL) == 403);
     snprintf(path, sizeof path, "/image/v2/images/%s/members/someone", id);
-    CHECK(status_of(d, "GET", path, tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "GET", path, tok, NULL, NULL) == 404);
     snprintf(path, sizeof path, "/image/v2/images/%s/tags/t1", id);
-    CHECK(status_of(d, "DELETE", path, tok, NULL, NULL) == 404);
-    CHECK(status_of(d, "PUT", path, tok, NULL, NULL) == 204);
-    CHECK(status_of(d, "DELETE", path, tok, NULL, NULL) == 204);
+    CHECK(http_status(d, "DELETE", path, tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "PUT", path, tok, NULL, NULL) == 204);
+    CHECK(http_status(d, "DELETE", path, tok, NULL, NULL) == 204);
 
     /* Protected images refuse deletion until unprotected. */
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/protected\",\"value\":true}]") == 200);
-    CHECK(status_of(d, "DELETE", path, tok, NULL, NULL) == 403);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/protected\",\"value\":false}]") == 200);
-    CHECK(status_of(d, "DELETE", path, tok, NULL, NULL) == 204);
-    CHECK(status_of(d, "GET", path, tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/protected\",\"value\":true}]") == 200);
+    CHECK(http_status(d, "DELETE", path, tok, NULL, NULL) == 403);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/protected\",\"value\":false}]") == 200);
+    CHECK(http_status(d, "DELETE", path, tok, NULL, NULL) == 204);
+    CHECK(http_status(d, "GET", path, tok, NULL, NULL) == 404);
 
     /* List parameters. */
-    CHECK(status_of(d, "GET", "/image/v2/images?limit=abc", tok, NULL, NULL) == 400);
-    CHECK(status_of(d, "GET", "/image/v2/images?sort_key=secret", tok, NULL, NULL) == 400);
-    CHECK(status_of(d, "GET", "/image/v2/images?sort_dir=sideways", tok, NULL, NULL) == 400);
-    CHECK(status_of(d, "GET", "/image/v2/images?marker=00000000-0000-4000-8000-000000000000", tok, NULL, NULL) == 400);
-    CHECK(status_of(d, "GET", "/image/v2/images?visibility=secret", tok, NULL, NULL) == 400);
+    CHECK(http_status(d, "GET", "/image/v2/images?limit=abc", tok, NULL, NULL) == 400);
+    CHECK(http_status(d, "GET", "/image/v2/images?sort_key=secret", tok, NULL, NULL) == 400);
+    CHECK(http_status(d, "GET", "/image/v2/images?sort_dir=sideways", tok, NULL, NULL) == 400);
+    CHECK(http_status(d, "GET", "/image/v2/images?marker=00000000-0000-4000-8000-000000000000", tok, NULL, NULL) == 400);
+    CHECK(http_status(d, "GET", "/image/v2/images?visibility=secret", tok, NULL, NULL) == 400);
     free(id);
     free(tok);
 }
 
 /* ---- lifecycle: create, upload, show, download, ranges, patch, deactivate ---- */
 
-static void t_lifecycle(struct pd *d)
+static void t_lifecycle(struct picostackd *d)
 {
-    char *tok = admin_token(d);
+    char *tok = admin_login(d);
     char *id = create_image(d, tok, "{\"name\":\"cirros\",\"disk_format\":\"raw\",\"container_format\":\"bare\","
                                     "\"owner_specified.openstack.md5\":\"\",\"tags\":[\"t\"]}");
     CHECK(id != NULL);
@@ -207,23 +199,23 @@ static void t_lifecycle(struct pd *d)
 
     char file[256], path[256];
     snprintf(file, sizeof file, "/image/v2/images/%s/file", id);
-    req(d, "GET", file, tok, NULL, NULL, &r);
+    http_req(d, "GET", file, tok, NULL, NULL, &r);
     CHECK(r.status == 200 && r.len == n && memcmp(r.body, data, n) == 0, "download: %ld %zu", r.status, r.len);
     CHECK(strcmp(r.content_md5, md5) == 0, "Content-MD5 %s", r.content_md5);
     resp_free(&r);
     const char *range[] = { "Range: bytes=100-199", NULL };
-    req_h(d, "GET", file, tok, NULL, NULL, range, &r);
+    http_req_h(d, "GET", file, tok, NULL, NULL, range, &r);
     CHECK(r.status == 206 && r.len == 100 && memcmp(r.body, data + 100, 100) == 0);
     CHECK(strstr(r.content_range, "bytes 100-199/") != NULL, "%s", r.content_range);
     resp_free(&r);
     const char *suffix[] = { "Range: bytes=-7", NULL };
-    req_h(d, "GET", file, tok, NULL, NULL, suffix, &r);
+    http_req_h(d, "GET", file, tok, NULL, NULL, suffix, &r);
     CHECK(r.status == 206 && r.len == 7 && memcmp(r.body, "tail!!!", 7) == 0);
     resp_free(&r);
 
     /* Custom properties by JSON patch, as `openstack image set --property`. */
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
-    req(d, "PATCH", path, tok, PATCH_CT,
+    http_req(d, "PATCH", path, tok, PATCH_CT,
         "[{\"op\":\"add\",\"path\":\"/kernel_id\",\"value\":\"k-1\"},"
         "{\"op\":\"add\",\"path\":\"/ramdisk_id\",\"value\":\"r-1\"},"
         "{\"op\":\"add\",\"path\":\"/os_command_line\",\"value\":\"console=ttyS0 root=/dev/vda\"},"
@@ -232,7 +224,7 @@ static void t_lifecycle(struct pd *d)
     CHECK(jstr(r.json, "os_command_line") && strcmp(jstr(r.json, "os_command_line"), "console=ttyS0 root=/dev/vda") == 0);
     CHECK(jstr(r.json, "name") && strcmp(jstr(r.json, "name"), "cirros-2") == 0);
     resp_free(&r);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"remove\",\"path\":\"/ramdisk_id\"}]") == 200);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"remove\",\"path\":\"/ramdisk_id\"}]") == 200);
     img = get_image(d, tok, id);
     CHECK(img && !json_object_get(img, "ramdisk_id") && jstr(img, "kernel_id"));
     json_decref(img);
@@ -240,13 +232,13 @@ static void t_lifecycle(struct pd *d)
     /* Deactivate: admin can still download, the owner project's member
      * cannot; reactivate. */
     snprintf(path, sizeof path, "/image/v2/images/%s/actions/deactivate", id);
-    CHECK(status_of(d, "POST", path, tok, NULL, NULL) == 204);
+    CHECK(http_status(d, "POST", path, tok, NULL, NULL) == 204);
     img = get_image(d, tok, id);
     CHECK(img && strcmp(jstr(img, "status"), "deactivated") == 0);
     json_decref(img);
-    CHECK(status_of(d, "GET", file, tok, NULL, NULL) == 200);
+    CHECK(http_status(d, "GET", file, tok, NULL, NULL) == 200);
     snprintf(path, sizeof path, "/image/v2/images/%s/actions/reactivate", id);
-    CHECK(status_of(d, "POST", path, tok, NULL, NULL) == 204);
+    CHECK(http_status(d, "POST", path, tok, NULL, NULL) == 204);
     img = get_image(d, tok, id);
     CHECK(img && strcmp(jstr(img, "status"), "active") == 0);
     json_decref(img);
@@ -271,22 +263,22 @@ static void t_lifecycle(struct pd *d)
     CHECK(img && strcmp(jstr(img, "checksum"), "d41d8cd98f00b204e9800998ecf8427e") == 0);
     json_decref(img);
     snprintf(path, sizeof path, "/image/v2/images/%s/file", empty);
-    req(d, "GET", path, tok, NULL, NULL, &r);
+    http_req(d, "GET", path, tok, NULL, NULL, &r);
     CHECK(r.status == 200 && r.len == 0);
     resp_free(&r);
     snprintf(path, sizeof path, "/image/v2/images/%s", empty);
-    CHECK(status_of(d, "DELETE", path, tok, NULL, NULL) == 204);
+    CHECK(http_status(d, "DELETE", path, tok, NULL, NULL) == 204);
     free(empty);
 
     /* Metrics count images by status. */
-    req(d, "GET", "/metrics", NULL, NULL, NULL, &r);
+    http_req(d, "GET", "/metrics", NULL, NULL, NULL, &r);
     CHECK(r.body && strstr(r.body, "picostack_images{status=\"active\"} 2"), "metrics:\n%s", r.body ? r.body : "");
     CHECK(r.body && strstr(r.body, "picostack_image_bytes_stored"));
     resp_free(&r);
 
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
-    CHECK(status_of(d, "DELETE", path, tok, NULL, NULL) == 204);
-    CHECK(status_of(d, "GET", file, tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "DELETE", path, tok, NULL, NULL) == 204);
+    CHECK(http_status(d, "GET", file, tok, NULL, NULL) == 404);
     free(data);
     free(id);
     free(id2);
@@ -295,9 +287,9 @@ static void t_lifecycle(struct pd *d)
 
 /* ---- listing: filters, sorting, pages with `next` ---- */
 
-static void t_list(struct pd *d)
+static void t_list(struct picostackd *d)
 {
-    char *tok = admin_token(d);
+    char *tok = admin_login(d);
     char *ids[7];
     for (int i = 0; i < 7; i++) {
         char body[128];
@@ -307,14 +299,14 @@ static void t_list(struct pd *d)
         CHECK(ids[i] != NULL);
     }
     struct resp r;
-    req(d, "GET", "/image/v2/images?name=img-3", tok, NULL, NULL, &r);
+    http_req(d, "GET", "/image/v2/images?name=img-3", tok, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 1);
     CHECK(strcmp(jstr(json_array_get(json_object_get(r.json, "images"), 0), "id"), ids[3]) == 0);
     resp_free(&r);
-    req(d, "GET", "/image/v2/images?visibility=private", tok, NULL, NULL, &r);
+    http_req(d, "GET", "/image/v2/images?visibility=private", tok, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 3);
     resp_free(&r);
-    req(d, "GET", "/image/v2/images?status=active", tok, NULL, NULL, &r);
+    http_req(d, "GET", "/image/v2/images?status=active", tok, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 0);
     resp_free(&r);
 
@@ -322,7 +314,7 @@ static void t_list(struct pd *d)
     char path[1024] = "/image/v2/images?limit=3&sort_key=name&sort_dir=asc";
     int seen = 0, pages = 0;
     while (path[0] && pages < 10) {
-        req(d, "GET", path, tok, NULL, NULL, &r);
+        http_req(d, "GET", path, tok, NULL, NULL, &r);
         CHECK(r.status == 200);
         json_t *imgs = json_object_get(r.json, "images");
         size_t i; json_t *img;
@@ -341,22 +333,22 @@ static void t_list(struct pd *d)
         pages++;
     }
     CHECK(seen == 7 && pages == 3, "seen %d in %d pages", seen, pages);
-    req(d, "GET", "/image/v2/images?sort=min_ram:asc", tok, NULL, NULL, &r);
+    http_req(d, "GET", "/image/v2/images?sort=min_ram:asc", tok, NULL, NULL, &r);
     CHECK(strcmp(jstr(json_array_get(json_object_get(r.json, "images"), 0), "name"), "img-6") == 0);
     resp_free(&r);
     /* Lists see every change at once (they reuse decoded records until
      * the next change). */
     char ipath[256];
     snprintf(ipath, sizeof ipath, "/image/v2/images/%s", ids[2]);
-    CHECK(status_of(d, "PATCH", ipath, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/name\",\"value\":\"renamed\"}]") == 200);
-    req(d, "GET", "/image/v2/images?name=renamed", tok, NULL, NULL, &r);
+    CHECK(http_status(d, "PATCH", ipath, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/name\",\"value\":\"renamed\"}]") == 200);
+    http_req(d, "GET", "/image/v2/images?name=renamed", tok, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 1);
     resp_free(&r);
-    CHECK(status_of(d, "DELETE", ipath, tok, NULL, NULL) == 204);
-    req(d, "GET", "/image/v2/images?name=renamed", tok, NULL, NULL, &r);
+    CHECK(http_status(d, "DELETE", ipath, tok, NULL, NULL) == 204);
+    http_req(d, "GET", "/image/v2/images?name=renamed", tok, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 0);
     resp_free(&r);
-    req(d, "GET", "/image/v2/images", tok, NULL, NULL, &r);
+    http_req(d, "GET", "/image/v2/images", tok, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 6);
     resp_free(&r);
     for (int i = 0; i < 7; i++)
@@ -366,9 +358,9 @@ static void t_list(struct pd *d)
 
 /* ---- RBAC across projects, members ---- */
 
-static void t_rbac_members(struct pd *d)
+static void t_rbac_members(struct picostackd *d)
 {
-    char *adm = admin_token(d);
+    char *adm = admin_login(d);
     char p1[64], p2[64], p3[64];
     char *m1 = project_user(d, adm, "proj1", "alice", "member", p1);
     char *m2 = project_user(d, adm, "proj2", "bob", "member", p2);
@@ -379,17 +371,17 @@ static void t_rbac_members(struct pd *d)
     char *secret = create_image(d, adm, "{\"name\":\"admin-secret\",\"visibility\":\"private\"}");
     char path[256];
     snprintf(path, sizeof path, "/image/v2/images/%s", secret);
-    CHECK(status_of(d, "GET", path, m1, NULL, NULL) == 404);
-    CHECK(status_of(d, "DELETE", path, m1, NULL, NULL) == 404);
+    CHECK(http_status(d, "GET", path, m1, NULL, NULL) == 404);
+    CHECK(http_status(d, "DELETE", path, m1, NULL, NULL) == 404);
     struct resp r;
-    req(d, "GET", "/image/v2/images", m1, NULL, NULL, &r);
+    http_req(d, "GET", "/image/v2/images", m1, NULL, NULL, &r);
     CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "images")) == 0);
     resp_free(&r);
 
     /* A reader reads, but creates nothing. */
-    CHECK(status_of(d, "POST", "/image/v2/images", r1, NULL, "{\"name\":\"x\"}") == 403);
+    CHECK(http_status(d, "POST", "/image/v2/images", r1, NULL, "{\"name\":\"x\"}") == 403);
     /* Members may not publicize. */
-    CHECK(status_of(d, "POST", "/image/v2/images", m1, NULL, "{\"name\":\"x\",\"visibility\":\"public\"}") == 403);
+    CHECK(http_status(d, "POST", "/image/v2/images", m1, NULL, "{\"name\":\"x\",\"visibility\":\"public\"}") == 403);
 
     /* alice shares an image with proj2. */
     char *shared = create_image(d, m1, "{\"name\":\"alice-shared\",\"visibility\":\"shared\"}");
@@ -401,52 +393,52 @@ static void t_rbac_members(struct pd *d)
     snprintf(file, sizeof file, "/image/v2/images/%s/file", shared);
     snprintf(members, sizeof members, "/image/v2/images/%s/members", shared);
     snprintf(mine, sizeof mine, "/image/v2/images/%s/members/%s", shared, p2);
-    CHECK(status_of(d, "GET", img_path, m2, NULL, NULL) == 404);
+    CHECK(http_status(d, "GET", img_path, m2, NULL, NULL) == 404);
     /* bob cannot add himself; alice adds him. */
     char body[128];
     snprintf(body, sizeof body, "{\"member\":\"%s\"}", p2);
-    CHECK(status_of(d, "POST", members, m2, NULL, body) == 404);
-    req(d, "POST", members, m1, NULL, body, &r);
+    CHECK(http_status(d, "POST", members, m2, NULL, body) == 404);
+    http_req(d, "POST", members, m1, NULL, body, &r);
     CHECK(r.status == 200 && strcmp(jstr(r.json, "status"), "pending") == 0, "%ld", r.status);
     resp_free(&r);
-    CHECK(status_of(d, "POST", members, m1, NULL, body) == 409);
+    CHECK(http_status(d, "POST", members, m1, NULL, body) == 409);
     /* Pending: bob sees it by id but not in his default list. */
-    CHECK(status_of(d, "GET", img_path, m2, NULL, NULL) == 200);
-    req(d, "GET", "/image/v2/images", m2, NULL, NULL, &r);
+    CHECK(http_status(d, "GET", img_path, m2, NULL, NULL) == 200);
+    http_req(d, "GET", "/image/v2/images", m2, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 0);
     resp_free(&r);
     /* Only bob may accept; alice may not. */
-    CHECK(status_of(d, "PUT", mine, m1, NULL, "{\"status\":\"accepted\"}") == 403);
-    CHECK(status_of(d, "PUT", mine, m2, NULL, "{\"status\":\"maybe\"}") == 400);
-    CHECK(status_of(d, "PUT", mine, m2, NULL, "{\"status\":\"accepted\"}") == 200);
-    req(d, "GET", "/image/v2/images", m2, NULL, NULL, &r);
+    CHECK(http_status(d, "PUT", mine, m1, NULL, "{\"status\":\"accepted\"}") == 403);
+    CHECK(http_status(d, "PUT", mine, m2, NULL, "{\"status\":\"maybe\"}") == 400);
+    CHECK(http_status(d, "PUT", mine, m2, NULL, "{\"status\":\"accepted\"}") == 200);
+    http_req(d, "GET", "/image/v2/images", m2, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 1);
     resp_free(&r);
-    req(d, "GET", file, m2, NULL, NULL, &r);
+    http_req(d, "GET", file, m2, NULL, NULL, &r);
     CHECK(r.status == 200 && r.len == 12 && memcmp(r.body, "shared bytes", 12) == 0);
     resp_free(&r);
     /* bob may not change or delete alice's image, nor remove members. */
-    CHECK(status_of(d, "PATCH", img_path, m2, PATCH_CT, "[{\"op\":\"add\",\"path\":\"/x\",\"value\":\"y\"}]") == 403);
-    CHECK(status_of(d, "DELETE", img_path, m2, NULL, NULL) == 403);
-    CHECK(status_of(d, "DELETE", mine, m2, NULL, NULL) == 403);
-    req(d, "GET", members, m1, NULL, NULL, &r);
+    CHECK(http_status(d, "PATCH", img_path, m2, PATCH_CT, "[{\"op\":\"add\",\"path\":\"/x\",\"value\":\"y\"}]") == 403);
+    CHECK(http_status(d, "DELETE", img_path, m2, NULL, NULL) == 403);
+    CHECK(http_status(d, "DELETE", mine, m2, NULL, NULL) == 403);
+    http_req(d, "GET", members, m1, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "members")) == 1);
     resp_free(&r);
     /* A reader of another project: 404. */
-    CHECK(status_of(d, "GET", img_path, r1, NULL, NULL) == 404);
+    CHECK(http_status(d, "GET", img_path, r1, NULL, NULL) == 404);
     /* alice removes bob: the image is hidden from him again. */
-    CHECK(status_of(d, "DELETE", mine, m1, NULL, NULL) == 204);
-    CHECK(status_of(d, "GET", img_path, m2, NULL, NULL) == 404);
+    CHECK(http_status(d, "DELETE", mine, m1, NULL, NULL) == 204);
+    CHECK(http_status(d, "GET", img_path, m2, NULL, NULL) == 404);
     /* Community images: anyone may read, only when asked for in lists. */
-    CHECK(status_of(d, "PATCH", img_path, m1, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/visibility\",\"value\":\"community\"}]") == 200);
-    CHECK(status_of(d, "GET", img_path, m2, NULL, NULL) == 200);
-    req(d, "GET", "/image/v2/images?visibility=community", m2, NULL, NULL, &r);
+    CHECK(http_status(d, "PATCH", img_path, m1, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/visibility\",\"value\":\"community\"}]") == 200);
+    CHECK(http_status(d, "GET", img_path, m2, NULL, NULL) == 200);
+    http_req(d, "GET", "/image/v2/images?visibility=community", m2, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 1);
     resp_free(&r);
     /* The reader of proj3 can't delete even a visible image. */
-    CHECK(status_of(d, "DELETE", img_path, r1, NULL, NULL) == 403);
+    CHECK(http_status(d, "DELETE", img_path, r1, NULL, NULL) == 403);
     /* Admin can delete anything. */
-    CHECK(status_of(d, "DELETE", img_path, adm, NULL, NULL) == 204);
+    CHECK(http_status(d, "DELETE", img_path, adm, NULL, NULL) == 204);
     free(secret);
     free(shared);
     free(m1);
@@ -457,12 +449,12 @@ static void t_rbac_members(struct pd *d)
 
 /* ---- 1 GiB round trip, byte for byte ---- */
 
-static void t_big(struct pd *d)
+static void t_big(struct picostackd *d)
 {
     const char *env = getenv("PICOSTACK_BIG_MIB");
     uint64_t n = (env ? strtoull(env, NULL, 10) : 1024) << 20;
     n += 4096 + 123;   /* not a multiple of any block size */
-    char *tok = admin_token(d);
+    char *tok = admin_login(d);
     char *id = create_image(d, tok, "{\"name\":\"big\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
     struct resp r;
     double up = 0, down = 0;
@@ -495,7 +487,7 @@ static void t_big(struct pd *d)
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-static void cut_upload(struct pd *d, const char *tok, const char *id, uint64_t announce,
+static void cut_upload(struct picostackd *d, const char *tok, const char *id, uint64_t announce,
                        uint64_t send_bytes)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
@@ -523,7 +515,7 @@ static void cut_upload(struct pd *d, const char *tok, const char *id, uint64_t a
     close(s);
 }
 
-static json_t *wait_status(struct pd *d, const char *tok, const char *id, const char *want)
+static json_t *wait_status(struct picostackd *d, const char *tok, const char *id, const char *want)
 {
     for (int i = 0; i < 200; i++) {
         json_t *img = get_image(d, tok, id);
@@ -535,9 +527,9 @@ static json_t *wait_status(struct pd *d, const char *tok, const char *id, const 
     return get_image(d, tok, id);
 }
 
-static void t_cutoff(struct pd *d)
+static void t_cutoff(struct picostackd *d)
 {
-    char *tok = admin_token(d);
+    char *tok = admin_login(d);
     char *id = create_image(d, tok, "{\"name\":\"cut\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
     uint64_t before = blocks_used(d);
     cut_upload(d, tok, id, 64 << 20, 32 << 20);
@@ -569,11 +561,11 @@ static void t_cutoff(struct pd *d)
     json_decref(v);
     char dpath[256];
     snprintf(dpath, sizeof dpath, "/image/v2/images/%s", doomed);
-    CHECK(status_of(d, "DELETE", dpath, tok, NULL, NULL) == 204);
+    CHECK(http_status(d, "DELETE", dpath, tok, NULL, NULL) == 204);
     int kst;
     waitpid(kid, &kst, 0);
     CHECK(WIFEXITED(kst) && WEXITSTATUS(kst) == 0, "the upload of a deleted image: exit %d", WEXITSTATUS(kst));
-    CHECK(status_of(d, "GET", dpath, tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "GET", dpath, tok, NULL, NULL) == 404);
     free(doomed);
 
     /* Deleted while being downloaded: the reader still gets every byte
@@ -612,7 +604,7 @@ static void t_cutoff(struct pd *d)
          * its clusters if they were freed. */
         char rpath[256];
         snprintf(rpath, sizeof rpath, "/image/v2/images/%s", read_me);
-        CHECK(status_of(d, "DELETE", rpath, tok, NULL, NULL) == 204);
+        CHECK(http_status(d, "DELETE", rpath, tok, NULL, NULL) == 204);
         char *filler = create_image(d, tok, "{\"name\":\"filler\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
         CHECK(upload_gen(d, tok, filler, 13, rn, false, &r, NULL) == 0 && r.status == 204);
         resp_free(&r);
@@ -645,7 +637,7 @@ static void t_cutoff(struct pd *d)
         free(buf);
         free(want);
         snprintf(rpath, sizeof rpath, "/image/v2/images/%s", filler);
-        CHECK(status_of(d, "DELETE", rpath, tok, NULL, NULL) == 204);
+        CHECK(http_status(d, "DELETE", rpath, tok, NULL, NULL) == 204);
         free(filler);
     }
     for (int i = 0; i < 100 && blocks_used(d) > before + (8 << 20) + (1 << 20); i++)
@@ -655,11 +647,11 @@ static void t_cutoff(struct pd *d)
     /* Deleting frees the space again. */
     char path[256];
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
-    CHECK(status_of(d, "DELETE", path, tok, NULL, NULL) == 204);
+    CHECK(http_status(d, "DELETE", path, tok, NULL, NULL) == 204);
     after = blocks_used(d);
     CHECK(after <= before + (1 << 20), "space after delete: %llu -> %llu", (unsigned long long)before,
           (unsigned long long)after);
-    CHECK(pd_stop(d, SIGTERM) == 0);
+    CHECK(picostackd_stop(d, SIGTERM) == 0);
     CHECK(run_check(d) == 0, "picostack-img check after the cut-off and deleted uploads");
     free(id);
     free(tok);
@@ -667,23 +659,23 @@ static void t_cutoff(struct pd *d)
 
 /* ---- restart keeps everything; kill -9 mid-upload leaves a clean store ---- */
 
-static int run_check(struct pd *d)
+static int run_check(struct picostackd *d)
 {
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "'%s/picostack-img' --store '%s' check >&2", d->bin_dir, d->dir);
     return system(cmd);
 }
 
-static void t_restart(struct pd *d)
+static void t_restart(struct picostackd *d)
 {
-    char *tok = admin_token(d);
+    char *tok = admin_login(d);
     char *id = create_image(d, tok, "{\"name\":\"keep\",\"disk_format\":\"raw\",\"container_format\":\"bare\",\"kernel_id\":\"k\"}");
     struct resp r;
     CHECK(upload_gen(d, tok, id, 11, 5 << 20, false, &r, NULL) == 0 && r.status == 204);
     resp_free(&r);
     char *queued = create_image(d, tok, "{\"name\":\"still-queued\"}");
-    CHECK(pd_stop(d, SIGTERM) == 0);
-    CHECK(pd_restart(d) == 0);
+    CHECK(picostackd_stop(d, SIGTERM) == 0);
+    CHECK(picostackd_restart(d, IMG_DAEMON_ARGS) == 0);
     /* Tokens survive a restart (signed, not in memory). */
     json_t *img = get_image(d, tok, id);
     CHECK(img && strcmp(jstr(img, "status"), "active") == 0 && strcmp(jstr(img, "kernel_id"), "k") == 0);
@@ -718,11 +710,11 @@ static void t_restart(struct pd *d)
         usleep(10000);
     }
     usleep(200000);
-    CHECK(pd_stop(d, SIGKILL) == 128 + SIGKILL);
+    CHECK(picostackd_stop(d, SIGKILL) == 128 + SIGKILL);
     int st;
     waitpid(child, &st, 0);
     CHECK(run_check(d) == 0, "picostack-img check after kill -9");
-    CHECK(pd_restart(d) == 0);
+    CHECK(picostackd_restart(d, IMG_DAEMON_ARGS) == 0);
     img = get_image(d, tok, victim);
     CHECK(img && strcmp(jstr(img, "status"), "queued") == 0, "victim: %s", img ? jstr(img, "status") : "?");
     json_decref(img);
@@ -731,10 +723,10 @@ static void t_restart(struct pd *d)
     /* kill -9 between mutations: whatever was acknowledged is there. */
     char path[256];
     snprintf(path, sizeof path, "/image/v2/images/%s", victim);
-    CHECK(status_of(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"add\",\"path\":\"/acked\",\"value\":\"yes\"}]") == 200);
-    CHECK(pd_stop(d, SIGKILL) == 128 + SIGKILL);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"add\",\"path\":\"/acked\",\"value\":\"yes\"}]") == 200);
+    CHECK(picostackd_stop(d, SIGKILL) == 128 + SIGKILL);
     CHECK(run_check(d) == 0, "picostack-img check after the second kill -9");
-    CHECK(pd_restart(d) == 0);
+    CHECK(picostackd_restart(d, IMG_DAEMON_ARGS) == 0);
     img = get_image(d, tok, victim);
     CHECK(img && strcmp(jstr(img, "status"), "active") == 0 && jstr(img, "acked"));
     json_decref(img);
@@ -752,21 +744,7 @@ static int sh(const char *cmd)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc(len > 0 ? (size_t)len : 1);
-    *n = fread(buf, 1, (size_t)len, f);
-    fclose(f);
-    return buf;
-}
-
-static void t_qcow2(struct pd *d)
+static void t_qcow2(struct picostackd *d)
 {
     char raw[400], q[400], back[400], cmd[4000];
     snprintf(raw, sizeof raw, "%s.raw", d->dir);
@@ -786,10 +764,11 @@ static void t_qcow2(struct pd *d)
     snprintf(cmd, sizeof cmd, "qemu-img convert -f raw -O qcow2 '%s' '%s'", raw, q);
     CHECK(sh(cmd) == 0);
     size_t qn = 0;
-    char *qbytes = slurp(q, &qn);
+    char *qbytes = NULL;
+    t_read_file(q, &qbytes, &qn);
     CHECK(qbytes && qn > 0);
 
-    char *tok = admin_token(d);
+    char *tok = admin_login(d);
     char *id = create_image(d, tok, "{\"name\":\"q\",\"disk_format\":\"qcow2\",\"container_format\":\"bare\"}");
     struct resp r;
     CHECK(upload_buf(d, tok, id, qbytes, qn, &r) == 0 && r.status == 204, "qcow2 upload: %ld %s", r.status, r.body ? r.body : "");
@@ -804,7 +783,7 @@ static void t_qcow2(struct pd *d)
     json_decref(img);
     char file[256];
     snprintf(file, sizeof file, "/image/v2/images/%s/file", id);
-    req(d, "GET", file, tok, NULL, NULL, &r);
+    http_req(d, "GET", file, tok, NULL, NULL, &r);
     CHECK(r.status == 200 && r.len == qn && memcmp(r.body, qbytes, qn) == 0, "the qcow2 bytes come back as uploaded");
     resp_free(&r);
 
@@ -823,7 +802,7 @@ static void t_qcow2(struct pd *d)
 
     /* The converted disk, read back by the block store's own tool, is the
      * raw data. */
-    CHECK(pd_stop(d, SIGTERM) == 0);
+    CHECK(picostackd_stop(d, SIGTERM) == 0);
     snprintf(cmd, sizeof cmd, "'%s/picostack-img' --store '%s' export %s.disk '%s' && cmp '%s' '%s'",
              d->bin_dir, d->dir, id, back, raw, back);
     CHECK(sh(cmd) == 0, "%s", cmd);
@@ -842,9 +821,9 @@ static void t_qcow2(struct pd *d)
 
 /* ---- concurrent uploads and downloads ---- */
 
-static void t_concurrent(struct pd *d)
+static void t_concurrent(struct picostackd *d)
 {
-    char *tok = admin_token(d);
+    char *tok = admin_login(d);
     enum { N = 4 };
     uint64_t size = 48ull << 20;
     char *ids[N + 1];
@@ -899,9 +878,9 @@ static void t_concurrent(struct pd *d)
 
 /* ---- a full disk: 413, back to queued, nothing kept, store clean ---- */
 
-static void t_enospc(struct pd *d)
+static void t_enospc(struct picostackd *d)
 {
-    char *tok = admin_token(d);
+    char *tok = admin_login(d);
     char *id = create_image(d, tok, "{\"name\":\"too-big\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
     uint64_t before = blocks_used(d);
     struct resp r;
@@ -925,7 +904,7 @@ static void t_enospc(struct pd *d)
     img = get_image(d, tok, id);
     CHECK(img && strcmp(jstr(img, "status"), "active") == 0);
     json_decref(img);
-    CHECK(pd_stop(d, SIGTERM) == 0);
+    CHECK(picostackd_stop(d, SIGTERM) == 0);
     CHECK(run_check(d) == 0, "picostack-img check after ENOSPC");
     free(id);
     free(tok);

@@ -2,6 +2,7 @@
  * on), shutdown (Ctrl-Alt-Del through the i8042: the guest resets, the VMM
  * exits 0) and kill, against tests/guest/control.c. */
 #include "tests/integration/kvm/kvmtest.h"
+#include "tests/support/tmpdir.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -206,7 +207,8 @@ int case_control(const struct options *o, int argc, char **argv)
         return 1;
     }
     char kernel[4096], dir[4096], sock[4200];
-    if (guest_path(o, "control", "pvh", kernel, sizeof(kernel)) || make_temp_dir(dir, sizeof(dir)))
+    if (guest_path(o, "control", "pvh", kernel, sizeof(kernel)) ||
+        t_mkdtemp(dir, sizeof(dir), "picostack-kvm-test") < 0)
         return 1;
     snprintf(sock, sizeof(sock), "%s/control.sock", dir);
     const char *vargv[] = { o->vmm, "--kernel", kernel, "--serial", "stdio", "--control", sock, NULL };
@@ -226,6 +228,6 @@ out:
     if (fd >= 0)
         close(fd);
     vm_destroy(&vm);
-    remove_tree(dir);
+    t_rm_rf(dir);
     return rc;
 }

@@ -1,5 +1,7 @@
 /* The cases that run our own test guests (tests/guest/) in picostack-vmm. */
 #include "tests/integration/kvm/kvmtest.h"
+#include "tests/support/files.h"
+#include "tests/support/tmpdir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,7 +144,7 @@ int case_cmdline(const struct options *o, int argc, char **argv)
     uint8_t rnd[8];
     struct vm vm = { 0 };
     int rc = 1;
-    if (!form || make_temp_dir(dir, sizeof(dir)))
+    if (!form || t_mkdtemp(dir, sizeof(dir), "picostack-kvm-test") < 0)
         return 1;
     random_bytes(rnd, sizeof(rnd));
     snprintf(cmdline, sizeof(cmdline),
@@ -155,7 +157,7 @@ int case_cmdline(const struct options *o, int argc, char **argv)
     random_bytes(data, size);
     uint32_t crc = (uint32_t)crc32(0, data, (uInt)size);
     snprintf(initrd, sizeof(initrd), "%s/initrd", dir);
-    if (write_file(initrd, data, size, 0600))
+    if (t_write_file(initrd, data, size, 0600))
         goto out;
     const char *extra[] = { "--cmdline", cmdline, "--initrd", initrd, NULL };
     if (run_guest(o, &vm, "cmdline", form, extra))
@@ -168,7 +170,7 @@ int case_cmdline(const struct options *o, int argc, char **argv)
 out:
     free(data);
     vm_destroy(&vm);
-    remove_tree(dir);
+    t_rm_rf(dir);
     return rc;
 }
 

@@ -34,12 +34,6 @@ int case_linux(const struct options *o, int argc, char **argv);
 
 /* Helpers shared by the cases. */
 void random_bytes(void *buf, size_t len);
-/* Makes a private temporary folder (removed by remove_tree). */
-int make_temp_dir(char *out, size_t len);
-void remove_tree(const char *dir);
-int write_file(const char *path, const void *data, size_t len, int mode);
-/* Reads a whole file into a malloc'd, NUL-terminated buffer. */
-int read_whole_file(const char *path, char **data, size_t *len);
 /* Writes the Linux tests' initramfs (linux_initramfs.c) to out. */
 int linux_initramfs_build(const char *busybox, const char *out);
 /* The guest image path: GUESTS/NAME.elf (pvh) or GUESTS/NAME.bzImage. */

@@ -20,6 +20,8 @@
  * record never outlives its run (inside the with-kvm TCG guest DIR starts
  * empty anyway). */
 #include "tests/integration/kvm/kvmtest.h"
+#include "tests/support/files.h"
+#include "tests/support/tmpdir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -88,7 +90,7 @@ static int run_boot(const struct options *o, const struct boot *b, const char *r
     uint8_t rnd[8];
     struct vm vm = { 0 };
     int rc = -1;
-    if (make_temp_dir(dir, sizeof(dir)))
+    if (t_mkdtemp(dir, sizeof(dir), "picostack-kvm-test") < 0)
         return -1;
     snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio", dir);
     if (linux_initramfs_build(o->busybox, initrd))
@@ -135,11 +137,11 @@ static int run_boot(const struct options *o, const struct boot *b, const char *r
     n = (int)w;
     char tmp[4300];
     snprintf(tmp, sizeof(tmp), "%s.tmp", record);
-    rc = write_file(tmp, text, (size_t)n, 0644) || rename(tmp, record) ? -1 : 0;
+    rc = t_write_file(tmp, text, (size_t)n, 0644) || rename(tmp, record) ? -1 : 0;
     free(text);
 out:
     vm_destroy(&vm);
-    remove_tree(dir);
+    t_rm_rf(dir);
     return rc;
 }
 
@@ -168,7 +170,7 @@ static char *boot_record(const struct options *o, const struct boot *b)
     else if (run_boot(o, b, record))
         fprintf(stderr, "test: Linux boot \"%s\" could not be run\n", b->name);
     if (access(record, R_OK) == 0)
-        read_whole_file(record, &data, &len);
+        t_read_file(record, &data, &len);
     close(fd);
     return data;
 }

@@ -2,6 +2,7 @@
  * as a newc cpio archive written at test time (linux_cases.c says what the
  * boots do with it). */
 #include "tests/integration/kvm/kvmtest.h"
+#include "tests/support/files.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +94,7 @@ int linux_initramfs_build(const char *busybox, const char *out)
     char *bb = NULL;
     size_t bb_len;
     int rc = -1;
-    if (read_whole_file(busybox, &bb, &bb_len))
+    if (t_read_file(busybox, &bb, &bb_len))
         return -1;
     if (cpio_entry(&c, "dev", 040755, 0, 0, NULL, 0) ||
         cpio_entry(&c, "dev/console", 020600, 5, 1, NULL, 0) ||
@@ -108,7 +109,7 @@ int linux_initramfs_build(const char *busybox, const char *out)
         fprintf(stderr, "test: out of memory building the initramfs\n");
         goto out;
     }
-    rc = write_file(out, c.data, c.len, 0600);
+    rc = t_write_file(out, c.data, c.len, 0600);
 out:
     free(bb);
     free(c.data);

@@ -5,7 +5,6 @@
  * linux marker|poweroff|cpus|rtc|reboot|input|shutdown|pvh. Exit 0: the test passed. */
 #include "tests/integration/kvm/kvmtest.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -29,92 +28,6 @@ void random_bytes(void *buf, size_t len)
     }
 }
 
-int make_temp_dir(char *out, size_t len)
-{
-    const char *tmp = getenv("TMPDIR");
-    snprintf(out, len, "%s/picostack-kvm-test.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(out)) {
-        fprintf(stderr, "test: mkdtemp %s: %s\n", out, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
-            char p[4096];
-            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-            struct stat st;
-            if (!lstat(p, &st) && S_ISDIR(st.st_mode))
-                remove_tree(p);
-            else
-                unlink(p);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
-int write_file(const char *path, const void *data, size_t len, int mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) {
-        fprintf(stderr, "test: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    const char *p = data;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            fprintf(stderr, "test: writing %s: %s\n", path, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    if (close(fd)) {
-        fprintf(stderr, "test: closing %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-int read_whole_file(const char *path, char **data, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st)) {
-        fprintf(stderr, "test: %s: %s\n", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    *data = malloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (*data && got < (size_t)st.st_size) {
-        ssize_t n = read(fd, *data + got, (size_t)st.st_size - got);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    close(fd);
-    if (!*data || got != (size_t)st.st_size) {
-        fprintf(stderr, "test: cannot read %s\n", path);
-        free(*data);
-        *data = NULL;
-        return -1;
-    }
-    (*data)[got] = 0;
-    *len = got;
-    return 0;
-}
 
 int guest_path(const struct options *o, const char *name, const char *form, char *out, size_t len)
 {

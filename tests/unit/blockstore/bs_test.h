@@ -7,15 +7,14 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static char bs_test_dir[4096];
-static pid_t bs_test_owner;
+#include "core/blockstore/blockstore.h"
+#include "tests/support/tmpdir.h"
 
 #define CHECK(cond)                                                                       \
     do {                                                                                  \
@@ -45,32 +44,22 @@ static pid_t bs_test_owner;
         }                                                                                 \
     } while (0)
 
-static int bs_test_rm(const char *p, const struct stat *s, int f, struct FTW *w)
+/* A fresh temporary directory, removed at exit (even on failure). */
+static inline const char *bs_test_tmpdir(void)
 {
-    (void)s;
-    (void)f;
-    (void)w;
-    return remove(p);
+    return t_tmpdir("bstest");
 }
 
-static void bs_test_cleanup(void)
+/* Opens (creating) the store in dir; a failure ends the test, with the
+ * store's message. */
+static inline struct blockstore *bs_test_open(const char *dir, const struct blockstore_options *o)
 {
-    if (bs_test_dir[0] && getpid() == bs_test_owner)
-        nftw(bs_test_dir, bs_test_rm, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* A fresh temporary directory (under $TMPDIR or the build dir), removed at exit. */
-static const char *bs_test_tmpdir(void)
-{
-    const char *base = getenv("TMPDIR");
-    snprintf(bs_test_dir, sizeof(bs_test_dir), "%s/bstest.XXXXXX", base ? base : "/tmp");
-    if (!mkdtemp(bs_test_dir)) {
-        perror("mkdtemp");
-        exit(1);
-    }
-    bs_test_owner = getpid();
-    atexit(bs_test_cleanup);
-    return bs_test_dir;
+    struct blockstore *bs;
+    int r = blockstore_open(dir, BLOCKSTORE_CREATE, o, &bs);
+    if (r < 0)
+        fprintf(stderr, "open: %s\n", blockstore_error());
+    CHECK_OK(r);
+    return bs;
 }
 
 /* xorshift: reproducible randomness; the seed is printed by each test */

@@ -12,16 +12,6 @@
 #define CS EXTMAP_CLUSTER_SIZE
 static const char *dir;
 
-static struct blockstore *open_store(void)
-{
-    struct blockstore *bs;
-    int r = blockstore_open(dir, BLOCKSTORE_CREATE, NULL, &bs);
-    if (r < 0)
-        fprintf(stderr, "open: %s\n", blockstore_error());
-    CHECK_OK(r);
-    return bs;
-}
-
 static void pattern(char *buf, size_t len, unsigned seed)
 {
     for (size_t i = 0; i < len; i++)
@@ -71,7 +61,7 @@ static void test_open_and_lock(void)
     struct blockstore *bs;
     CHECK_ERR(blockstore_open(dir, 0, NULL, &bs), -ENOENT);
     CHECK(strstr(blockstore_error(), "init"));
-    bs = open_store();
+    bs = bs_test_open(dir, NULL);
     pid_t pid = fork();
     if (pid == 0) {
         struct blockstore *other;
@@ -83,13 +73,13 @@ static void test_open_and_lock(void)
     int st;
     CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     blockstore_close(bs);
-    bs = open_store();      /* free again after close */
+    bs = bs_test_open(dir, NULL);      /* free again after close */
     blockstore_close(bs);
 }
 
 static void test_objects(void)
 {
-    struct blockstore *bs = open_store();
+    struct blockstore *bs = bs_test_open(dir, NULL);
     CHECK_ERR(blockstore_create(bs, "d", 0), -EINVAL);
     CHECK_ERR(blockstore_create(bs, "d", 1000), -EINVAL);
     CHECK_ERR(blockstore_create(bs, "d", EXTMAP_MAX_SIZE + 512), -EFBIG);
@@ -153,7 +143,7 @@ static void test_objects(void)
 
 static void test_live_snapshot(void)
 {
-    struct blockstore *bs = open_store();
+    struct blockstore *bs = bs_test_open(dir, NULL);
     CHECK_OK(blockstore_create(bs, "live", 1 << 20));
     struct blockstore_disk *d;
     CHECK_OK(blockstore_disk_open(bs, "live", 0, &d));
@@ -186,7 +176,7 @@ static void test_live_snapshot(void)
 static void test_huge_clone(void)
 {
     /* a 64 TiB disk with data far apart: snapshot and clone are one record each */
-    struct blockstore *bs = open_store();
+    struct blockstore *bs = bs_test_open(dir, NULL);
     CHECK_OK(blockstore_create(bs, "big", EXTMAP_MAX_SIZE));
     write_disk(bs, "big", 0, 10, 5);
     write_disk(bs, "big", EXTMAP_MAX_SIZE - 10, 10, 6);
@@ -205,7 +195,7 @@ static void test_huge_clone(void)
 
 static void test_image_writer(void)
 {
-    struct blockstore *bs = open_store();
+    struct blockstore *bs = bs_test_open(dir, NULL);
     struct blockstore_writer *w;
     CHECK_OK(blockstore_image_begin(bs, "img", 0, &w));
     char *chunk = malloc(100000);
@@ -265,7 +255,7 @@ static void test_image_writer(void)
  * grant and its unfinished upload are gone after the next open. */
 static void test_killed_writer(void)
 {
-    struct blockstore *bs = open_store();
+    struct blockstore *bs = bs_test_open(dir, NULL);
     CHECK_OK(blockstore_create(bs, "k", 4 << 20));
     blockstore_close(bs);
     pid_t pid = fork();
@@ -290,7 +280,7 @@ static void test_killed_writer(void)
     }
     int st;
     CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    bs = open_store();
+    bs = bs_test_open(dir, NULL);
     expect(bs, "k", 70000, 5000, 9);
     struct blockstore_info i;
     CHECK_ERR(blockstore_info(bs, "upload", &i), -ENOENT);
@@ -306,7 +296,7 @@ static void test_killed_writer(void)
 /* check finds damage done behind the store's back, repair mends it */
 static void test_check_repair(void)
 {
-    struct blockstore *bs = open_store();
+    struct blockstore *bs = bs_test_open(dir, NULL);
     CHECK_OK(blockstore_create(bs, "r", 4 << 20));
     write_disk(bs, "r", 0, 3 * CS, 1);
     CHECK_OK(blockstore_delete(bs, "r"));        /* leaves free clusters */
@@ -387,7 +377,7 @@ static double snap_clone_ms(struct blockstore *bs, const char *disk)
  * disk costs. A walk over its extents would take a hundred times longer. */
 static void test_constant_time(void)
 {
-    struct blockstore *bs = open_store();
+    struct blockstore *bs = bs_test_open(dir, NULL);
     CHECK_OK(blockstore_create(bs, "tiny", 1 << 20));
     CHECK_OK(blockstore_create(bs, "huge", EXTMAP_MAX_SIZE));
     MDB_txn *t;
@@ -425,7 +415,7 @@ static void test_constant_time(void)
  * 51200, in 64 KiB (tests/unit/blockstore/fuzz/make-seeds.sh). */
 static void test_convert(const char *seeds)
 {
-    struct blockstore *bs = open_store();
+    struct blockstore *bs = bs_test_open(dir, NULL);
     const char *names[] = { "ok-v3-compressed.qcow2", "ok-v2-512.qcow2" };
     for (int k = 0; k < 2; k++) {
         char path[4300];

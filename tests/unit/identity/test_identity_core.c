@@ -9,14 +9,8 @@
 #include <sodium.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(c)                                                                          \
-    do {                                                                                  \
-        if (!(c)) {                                                                       \
-            failures++;                                                                   \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);                  \
-        }                                                                                 \
-    } while (0)
+#include "tests/support/check.h"
+#include "tests/support/tmpdir.h"
 
 static struct identity *open_idn(const char *state, struct store **s, int ttl)
 {
@@ -49,10 +43,10 @@ static int count_cb(const char *p, const char *u, const char *r, void *ctx)
 
 int main(void)
 {
-    char dir[] = "/tmp/picostack-identity-XXXXXX";
-    if (!mkdtemp(dir) || sodium_init() < 0)
+    char dir[256];
+    if (t_mkdtemp(dir, sizeof dir, "picostack-identity") < 0 || sodium_init() < 0)
         return 1;
-    char state[64];
+    char state[300];
     snprintf(state, sizeof(state), "%s/state", dir);
     struct store *s;
     struct identity *idn = open_idn(state, &s, 3600);
@@ -216,10 +210,8 @@ int main(void)
     json_decref(p2);
     json_decref(dup);
     json_decref(renamed);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (t_rm_rf(dir) < 0)
         return 1;
-    fprintf(stderr, "identity: %s\n", failures ? "FAILED" : "ok");
-    return failures ? 1 : 0;
+    fprintf(stderr, "identity: %s\n", t_failures ? "FAILED" : "ok");
+    return t_failures ? 1 : 0;
 }

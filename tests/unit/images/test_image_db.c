@@ -3,7 +3,8 @@
  * members, and an aborted transaction leaves nothing. */
 #include "core/images/images.h"
 #include "core/store/store.h"
-#include "check.h"
+#include "tests/support/check.h"
+#include "tests/support/tmpdir.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -19,8 +20,8 @@ static int count(json_t *img, void *ctx)
 
 int main(void)
 {
-    char dir[] = "/tmp/picostack-image-db-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
+    char dir[256];
+    CHECK(t_mkdtemp(dir, sizeof dir, "picostack-image-db") == 0);
     struct store *s = NULL;
     struct image_db *db = NULL;
     CHECK(store_open(dir, &s) == 0);
@@ -95,8 +96,6 @@ int main(void)
     image_db_close(db);
     store_close(s);
 
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CHECK(system(cmd) == 0);
-    CHECK_DONE();
+    CHECK(t_rm_rf(dir) == 0);
+    return t_done("images.unit.image_db");
 }

@@ -1,7 +1,7 @@
 /* core/images: list query parsing, Glance's visibility rules in lists,
  * sorting, markers and limits. */
 #include "core/images/images.h"
-#include "check.h"
+#include "tests/support/check.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -146,5 +146,5 @@ int main(void)
     names(all, hidmarker, &p2, NULL, &more, &st); CHECK(st == 400);
 
     json_decref(all);
-    CHECK_DONE();
+    return t_done("images.unit.image_list");
 }

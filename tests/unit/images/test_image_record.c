@@ -1,6 +1,6 @@
 /* core/images: create validation, views, patches, status machine, access. */
 #include "core/images/images.h"
-#include "check.h"
+#include "tests/support/check.h"
 
 #include <string.h>
 
@@ -202,5 +202,5 @@ int main(void)
     test_status();
     test_access_and_members();
     test_hash_and_qcow2();
-    CHECK_DONE();
+    return t_done("images.unit.image_record");
 }

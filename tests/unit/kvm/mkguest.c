@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tiny_kernel.h"
+#include "tests/support/files.h"
 
 int main(int argc, char **argv)
 {
@@ -34,7 +35,7 @@ int main(int argc, char **argv)
 		f = tiny_pvh(a, &size);
 	else
 		return fprintf(stderr, "unknown format %s\n", argv[1]), 2;
-	if (!f || tiny_write_file(argv[3], f, size)) {
+	if (!f || t_write_file(argv[3], f, size, 0644)) {
 		perror(argv[3]);
 		free(f);
 		return 1;

@@ -1,6 +1,6 @@
 /* The control socket's protocol and its line handling, on a VM without
  * vCPUs (pause/resume then complete at once), over a real unix socket. */
-#include "check.h"
+#include "tests/support/check.h"
 #include "tmpdir.h"
 
 #include <errno.h>
@@ -136,5 +136,5 @@ int main(void)
 	test_protocol();
 	gm_free(&vm.mem);
 	close(vm.stop_efd);
-	return check_done("kvm.control");
+	return t_done("kvm.control");
 }

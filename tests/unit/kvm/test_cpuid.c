@@ -1,5 +1,5 @@
 /* The CPUID filter: what each vCPU of N is told about itself. */
-#include "check.h"
+#include "tests/support/check.h"
 
 #include "kvm/x86/cpu.h"
 
@@ -104,5 +104,5 @@ int main(void)
 		if (msrs[i].index == 0x2ff)
 			mtrr = msrs[i].data == ((1u << 11) | 6);
 	CHECK(mtrr); /* MTRRs on, write-back default */
-	return check_done("kvm.cpuid");
+	return t_done("kvm.cpuid");
 }

@@ -1,6 +1,6 @@
 /* i8042, RTC, ACPI sleep port and the port dispatcher, driven through the
  * I/O bus as a vCPU's port exits would. */
-#include "check.h"
+#include "tests/support/check.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -419,5 +419,5 @@ int main(void)
 	test_register();
 	test_guest_mem();
 	io_bus_destroy(&bus);
-	return check_done("kvm.devices");
+	return t_done("kvm.devices");
 }

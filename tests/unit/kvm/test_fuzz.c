@@ -2,7 +2,7 @@
  * failure repeats) go through both loaders. Each must either load or be
  * refused with a message; under ASan any read or write outside the file
  * or guest memory fails the test. */
-#include "check.h"
+#include "tests/support/check.h"
 #include "tiny_kernel.h"
 
 #include <errno.h>
@@ -89,5 +89,5 @@ int main(void)
 	free(bz);
 	free(pvh);
 	gm_free(&gm);
-	return check_done("kvm.fuzz_loaders");
+	return t_done("kvm.fuzz_loaders");
 }

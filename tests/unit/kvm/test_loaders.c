@@ -1,7 +1,8 @@
 /* The boot loaders and tables, loaded from real files into a real guest
  * memory mapping and read back field by field as Linux reads them. */
-#include "check.h"
+#include "tests/support/check.h"
 #include "tiny_kernel.h"
+#include "tests/support/files.h"
 #include "tmpdir.h"
 
 #include <errno.h>
@@ -63,20 +64,27 @@ static void check_e820_table(const struct e820_entry *e, int n, uint64_t ram)
 	CHECK_EQ(e[2].type, E820_RAM);
 }
 
+/* Writes a kernel file to req's path and loads it (with req's initrd,
+ * command line and CPUs) into the guest memory. */
+static void write_and_load(const uint8_t *file, size_t size, const struct x86_boot_request *req,
+			   struct x86_boot_info *info, verr_t *err)
+{
+	CHECK_EQ(t_write_file(req->kernel_path, file, size, 0644), 0);
+	CHECK_EQ(x86_load(&gm, req, info, err), 0);
+	if (err->msg[0])
+		fprintf(stderr, "load: %s\n", err->msg);
+}
+
 static void test_bzimage(void)
 {
 	fresh_memory(64 * MIB);
 	size_t size;
 	uint8_t *file = tiny_bzimage(TINY_RESET, &size);
-	const char *path = tmpdir_file("bzImage");
-	CHECK_EQ(tiny_write_file(path, file, size), 0);
 	const char *cmdline = "console=ttyS0 picostack.test=bzimage";
-	struct x86_boot_request req = { path, initrd_path, cmdline, 4 };
+	struct x86_boot_request req = { tmpdir_file("bzImage"), initrd_path, cmdline, 4 };
 	struct x86_boot_info info;
 	verr_t err = { "" };
-	CHECK_EQ(x86_load(&gm, &req, &info, &err), 0);
-	if (err.msg[0])
-		fprintf(stderr, "load: %s\n", err.msg);
+	write_and_load(file, size, &req, &info, &err);
 	CHECK_EQ(info.mode, X86_BOOT_LINUX64);
 	CHECK_EQ(info.entry, 0x100200);
 	CHECK_EQ(info.boot_arg, X86_ZERO_PAGE_ADDR);
@@ -138,15 +146,11 @@ static void test_pvh(void)
 	fresh_memory(32 * MIB);
 	size_t size;
 	uint8_t *file = tiny_pvh(TINY_POWEROFF, &size);
-	const char *path = tmpdir_file("vmlinux");
-	CHECK_EQ(tiny_write_file(path, file, size), 0);
 	const char *cmdline = "picostack.test=pvh root=/dev/vda";
-	struct x86_boot_request req = { path, initrd_path, cmdline, 2 };
+	struct x86_boot_request req = { tmpdir_file("vmlinux"), initrd_path, cmdline, 2 };
 	struct x86_boot_info info;
 	verr_t err = { "" };
-	CHECK_EQ(x86_load(&gm, &req, &info, &err), 0);
-	if (err.msg[0])
-		fprintf(stderr, "load: %s\n", err.msg);
+	write_and_load(file, size, &req, &info, &err);
 	CHECK_EQ(info.mode, X86_BOOT_PVH32);
 	CHECK_EQ(info.entry, TINY_PVH_LOAD);
 	CHECK_EQ(info.boot_arg, X86_PVH_INFO_ADDR);
@@ -384,11 +388,11 @@ int main(void)
 	for (size_t i = 0; i < sizeof(initrd_data); i++)
 		initrd_data[i] = (uint8_t)(i * 131 + 7);
 	initrd_path = tmpdir_file("initrd");
-	CHECK_EQ(tiny_write_file(initrd_path, initrd_data, sizeof(initrd_data)), 0);
+	CHECK_EQ(t_write_file(initrd_path, initrd_data, sizeof(initrd_data), 0644), 0);
 	test_bzimage();
 	test_pvh();
 	test_high_memory();
 	test_tables();
 	gm_free(&gm);
-	return check_done("kvm.loaders");
+	return t_done("kvm.loaders");
 }

@@ -1,11 +1,13 @@
 /* Kernels and initrds that must be refused, each with a message that says
  * what is wrong. */
-#include "check.h"
+#include "tests/support/check.h"
 #include "tiny_kernel.h"
+#include "tests/support/files.h"
 #include "tmpdir.h"
 
 #include <elf.h>
 #include <errno.h>
+#include <unistd.h>
 
 #include "kvm/guest_mem.h"
 #include "kvm/x86/boot.h"
@@ -22,7 +24,7 @@ static int load(const uint8_t *data, size_t size, const char *cmdline, const cha
 	char name[32];
 	snprintf(name, sizeof(name), "kernel%d", nfile++);
 	const char *path = tmpdir_file(name);
-	CHECK_EQ(tiny_write_file(path, data, size), 0);
+	CHECK_EQ(t_write_file(path, data, size, 0644), 0);
 	struct x86_boot_request req = { path, initrd, cmdline, 1 };
 	struct x86_boot_info info;
 	memset(err, 0, sizeof(*err));
@@ -230,7 +232,7 @@ static void test_bad_initrd_and_cmdline(void)
 	CHECK_CONTAINS(err.msg, "does not fit");
 	/* An empty initrd. */
 	const char *empty = tmpdir_file("empty-initrd");
-	CHECK_EQ(tiny_write_file(empty, (const uint8_t *)"", 0), 0);
+	CHECK_EQ(t_write_file(empty, (const uint8_t *)"", 0, 0644), 0);
 	CHECK_EQ(load(k, size, "", empty, &err), -EINVAL);
 	CHECK_CONTAINS(err.msg, "empty");
 	/* A command line over 64 KiB. */
@@ -260,5 +262,5 @@ int main(void)
 	test_bad_elves();
 	test_bad_initrd_and_cmdline();
 	gm_free(&gm);
-	return check_done("kvm.malformed_kernels");
+	return t_done("kvm.malformed_kernels");
 }

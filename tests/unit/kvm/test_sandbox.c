@@ -1,7 +1,7 @@
 /* The seccomp sandbox: what the running VMM needs still works, anything else
  * ends the process with a message naming the call. Each case runs in a
  * child process, since a filter cannot be removed. */
-#include "check.h"
+#include "tests/support/check.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -97,7 +97,7 @@ int main(void)
 		/* Sanitizer builds: the filter is deliberately absent (see sandbox.h). */
 		verr_t err;
 		CHECK_EQ(vmm_sandbox_enter(&err), 0);
-		return check_done("kvm.sandbox (sanitizer build: no filter)");
+		return t_done("kvm.sandbox (sanitizer build: no filter)");
 	}
 	char err[512];
 	CHECK_EQ(run(ALLOWED, err, sizeof(err)), 0);
@@ -106,5 +106,5 @@ int main(void)
 		CHECK_EQ(run(forbidden[i], err, sizeof(err)), 1);
 		CHECK_CONTAINS(err, "sandbox: forbidden system call");
 	}
-	return check_done("kvm.sandbox");
+	return t_done("kvm.sandbox");
 }

@@ -1,5 +1,5 @@
 /* The 8250 model as Linux's 8250 driver probes and drives it. */
-#include "check.h"
+#include "tests/support/check.h"
 
 #include "kvm/devices/serial.h"
 
@@ -203,5 +203,5 @@ int main(void)
 	test_receive();
 	test_loopback();
 	test_overrun();
-	return check_done("kvm.serial");
+	return t_done("kvm.serial");
 }

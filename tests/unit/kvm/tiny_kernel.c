@@ -100,12 +100,3 @@ uint8_t *tiny_pvh(enum tiny_action a, size_t *size)
 	return f;
 }
 
-int tiny_write_file(const char *path, const uint8_t *data, size_t size)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -1;
-	ssize_t w = write(fd, data, size);
-	int r = close(fd);
-	return (w == (ssize_t)size && r == 0) ? 0 : -1;
-}

@@ -35,6 +35,4 @@ uint8_t *tiny_pvh(enum tiny_action a, size_t *size);
 #define TINY_PVH_NOTE 0xb0
 #define TINY_PVH_CODE 0x100
 
-int tiny_write_file(const char *path, const uint8_t *data, size_t size);
-
 #endif

@@ -1,4 +1,5 @@
-/* A scratch directory for a test, removed with everything in it at exit. */
+/* A scratch directory for a test, removed with everything in it at exit
+ * (tests/support/tmpdir.h). */
 #ifndef PICOSTACK_TESTS_TMPDIR_H
 #define PICOSTACK_TESTS_TMPDIR_H
 
@@ -7,37 +8,25 @@
 #include <string.h>
 #include <unistd.h>
 
-static char tmpdir_path[256];
-static char tmpdir_files[64][320];
-static int tmpdir_nfiles;
+#include "tests/support/tmpdir.h"
 
-static void tmpdir_cleanup(void)
-{
-	for (int i = 0; i < tmpdir_nfiles; i++)
-		unlink(tmpdir_files[i]);
-	if (tmpdir_path[0])
-		rmdir(tmpdir_path);
-}
+static const char *tmpdir_path;
 
-static const char *tmpdir_make(void)
+static inline const char *tmpdir_make(void)
 {
-	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	snprintf(tmpdir_path, sizeof(tmpdir_path), "%s/picostack-kvm-test-XXXXXX", base);
-	if (!mkdtemp(tmpdir_path)) {
-		perror("mkdtemp");
-		exit(2);
-	}
-	atexit(tmpdir_cleanup);
+	tmpdir_path = t_tmpdir("picostack-kvm-test");
 	return tmpdir_path;
 }
 
-/* A path inside the directory, remembered for cleanup. */
-static const char *tmpdir_file(const char *name)
+/* A path inside the directory (up to 64 of them). */
+static inline const char *tmpdir_file(const char *name)
 {
-	if (tmpdir_nfiles == 64)
+	static char files[64][320];
+	static int nfiles;
+	if (nfiles == 64)
 		abort();
-	char *p = tmpdir_files[tmpdir_nfiles++];
-	snprintf(p, 320, "%s/%s", tmpdir_path, name);
+	char *p = files[nfiles++];
+	snprintf(p, sizeof files[0], "%s/%s", tmpdir_path, name);
 	return p;
 }
 

@@ -7,14 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(c)                                                                          \
-    do {                                                                                  \
-        if (!(c)) {                                                                       \
-            failures++;                                                                   \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);                  \
-        }                                                                                 \
-    } while (0)
+#include "tests/support/check.h"
+#include "tests/support/tmpdir.h"
 
 static int count(const void *k, size_t kl, const void *v, size_t vl, void *ctx)
 {
@@ -33,10 +27,10 @@ static int stop_at_two(const void *k, size_t kl, const void *v, size_t vl, void 
 
 int main(void)
 {
-    char dir[] = "/tmp/picostack-store-XXXXXX";
-    if (!mkdtemp(dir))
+    char dir[256];
+    if (t_mkdtemp(dir, sizeof dir, "picostack-store") < 0)
         return 1;
-    char state[64];
+    char state[300];
     snprintf(state, sizeof(state), "%s/state", dir);
     struct store *s;
     CHECK(store_open(state, &s) == 0);
@@ -121,10 +115,8 @@ int main(void)
     CHECK(store_is_id("a1234567-1234-4234-8234-123456789012"));
 
     json_decref(rec);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (t_rm_rf(dir) < 0)
         return 1;
-    fprintf(stderr, "store: %s\n", failures ? "FAILED" : "ok");
-    return failures ? 1 : 0;
+    fprintf(stderr, "store: %s\n", t_failures ? "FAILED" : "ok");
+    return t_failures ? 1 : 0;
 }

@@ -1,6 +1,8 @@
 /* A progress bar with throughput, drawn on stderr only if it is a
  * terminal (so scripts and tests see clean output). */
-#include "cli.h"
+#include "tools/common/progress.h"
+
+#include <stdio.h>
 
 #include <time.h>
 #include <unistd.h>

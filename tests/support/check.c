@@ -1,0 +1,21 @@
+/* See check.h. */
+#include "tests/support/check.h"
+
+#include <stdarg.h>
+
+int t_failures, t_checks;
+
+void t_note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int t_done(const char *name)
+{
+    printf("%s: %d checks, %d failed\n", name, t_checks, t_failures);
+    return t_failures ? 1 : 0;
+}
