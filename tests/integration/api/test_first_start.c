@@ -20,11 +20,11 @@ static void t_openrc_first(const char *bin)
     snprintf(rc_path, sizeof(rc_path), "%s/admin-openrc", dir);
     CHECK(mkdir(rc_path, 0700) == 0);
     const char *const data[] = { "--data", dir, NULL };   /* the last --data wins */
-    struct daemon d;
-    CHECK(daemon_start(&d, bin, data) < 0, "a start without its openrc must fail");
+    struct picostackd d;
+    CHECK(picostackd_start(&d, bin, data) < 0, "a start without its openrc must fail");
     CHECK(rmdir(rc_path) == 0);
 
-    CHECK(daemon_restart(&d, data) == 0, "the second start");
+    CHECK(picostackd_restart(&d, data) == 0, "the second start");
     FILE *f = fopen(rc_path, "r");
     char line[256];
     while (f && fgets(line, sizeof(line), f))
@@ -36,7 +36,7 @@ static void t_openrc_first(const char *bin)
     char *tok = admin_login(&d);
     CHECK(tok, "admin cannot log in with the openrc's password");
     free(tok);
-    daemon_cleanup(&d);
+    picostackd_cleanup(&d);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);
