@@ -127,10 +127,7 @@ static void reply_list(struct api_req *r, enum identity_kind k,
         idn_fail(r, rc, collection[k], NULL);
         return;
     }
-    char self[300];
-    snprintf(self, sizeof(self), "%s/identity/v3/%s", api_req_base_url(r), collection[k]);
-    api_reply_json(r, 200, json_pack("{s:o, s:{s:s, s:n, s:n}}", collection[k], lc.out,
-                                     "links", "self", self, "previous", "next"));
+    idn_reply_collection(r, collection[k], NULL, lc.out);
 }
 
 /* Non-admins see the projects they have a role on (in their token's view). */
@@ -294,22 +291,6 @@ static json_t *new_record(json_t *e, enum identity_kind k)
     return rec;
 }
 
-static void create(struct api_req *r, enum identity_kind k)
-{
-    if (!idn_require_admin(r))
-        return;
-    json_t *body = api_req_json(r);
-    if (!body)
-        return;
-    json_t *e = entity_body(r, body, k);
-    if (e && check_fields(r, k, e, true))
-        store_new(r, k, new_record(e, k));
-    json_decref(body);
-}
-
-void idn_project_create(struct api_req *r) { create(r, IDENTITY_PROJECT); }
-void idn_role_create(struct api_req *r) { create(r, IDENTITY_ROLE); }
-
 /* Users with a password: hashing runs on a worker. */
 static void user_create_work(struct api_req *r, void *ctx)
 {
@@ -325,26 +306,37 @@ static void user_create_work(struct api_req *r, void *ctx)
     store_new(r, IDENTITY_USER, rec);
 }
 
-void idn_user_create(struct api_req *r)
+/* An admin's body {"<kind>": {...}} with its fields checked: the inner
+ * object (owned by *body, which the caller releases), or NULL when answered. */
+static json_t *admin_entity(struct api_req *r, enum identity_kind k, bool creating,
+                            json_t **body)
 {
-    if (!idn_require_admin(r))
-        return;
-    json_t *body = api_req_json(r);
-    if (!body)
-        return;
-    json_t *e = entity_body(r, body, IDENTITY_USER);
-    if (e && check_fields(r, IDENTITY_USER, e, true)) {
-        json_t *rec = new_record(e, IDENTITY_USER);
-        json_t *pw = json_object_get(e, "password");
+    *body = NULL;
+    if (!idn_require_admin(r) || !(*body = api_req_json(r)))
+        return NULL;
+    json_t *e = entity_body(r, *body, k);
+    return e && check_fields(r, k, e, creating) ? e : NULL;
+}
+
+static void create(struct api_req *r, enum identity_kind k)
+{
+    json_t *body, *e = admin_entity(r, k, true, &body);
+    if (e) {
+        json_t *rec = new_record(e, k);
+        json_t *pw = k == IDENTITY_USER ? json_object_get(e, "password") : NULL;
         if (json_is_string(pw)) {
             json_object_set(rec, "_plain", pw);
             api_req_defer(r, user_create_work, rec);
         } else {
-            store_new(r, IDENTITY_USER, rec);
+            store_new(r, k, rec);
         }
     }
     json_decref(body);
 }
+
+void idn_project_create(struct api_req *r) { create(r, IDENTITY_PROJECT); }
+void idn_role_create(struct api_req *r) { create(r, IDENTITY_ROLE); }
+void idn_user_create(struct api_req *r) { create(r, IDENTITY_USER); }
 
 /* PATCH: merges the allowed fields into the record, one transaction. */
 struct update {
@@ -446,13 +438,8 @@ static void update_work(struct api_req *r, void *ctx)
 
 static void update(struct api_req *r, enum identity_kind k)
 {
-    if (!idn_require_admin(r))
-        return;
-    json_t *body = api_req_json(r);
-    if (!body)
-        return;
-    json_t *e = entity_body(r, body, k);
-    if (!e || !check_fields(r, k, e, false)) {
+    json_t *body, *e = admin_entity(r, k, false, &body);
+    if (!e) {
         json_decref(body);
         return;
     }
@@ -644,19 +631,40 @@ static bool grant_refs(struct api_req *r, struct store_txn *t)
     return true;
 }
 
-void idn_grant_put(struct api_req *r)
+/* Anyone may look at their own grants; other people's are for admins. */
+static bool self_or_admin(struct api_req *r, const char *user)
 {
-    if (!idn_require_admin(r))
-        return;
-    struct store_txn *t = idn_txn(r, true);
+    if (idn_is_admin(r) || (user && strcmp(user, me(r)) == 0))
+        return true;
+    api_reply_error(r, 403, "You are not authorized to perform the requested action.");
+    return false;
+}
+
+/* A transaction on the grant /projects/{p}/users/{u}[/roles/{r}] whose parts
+ * exist, after the caller's rights are checked; NULL when answered. */
+static struct store_txn *grant_begin(struct api_req *r, bool write)
+{
+    if (write ? !idn_require_admin(r) : !self_or_admin(r, api_req_param(r, 1)))
+        return NULL;
+    struct store_txn *t = idn_txn(r, write);
+    if (t && !grant_refs(r, t)) {
+        store_abort(t);
+        return NULL;
+    }
+    return t;
+}
+
+static void grant_change(struct api_req *r, bool add)
+{
+    struct store_txn *t = grant_begin(r, true);
     if (!t)
         return;
-    if (!grant_refs(r, t)) {
-        store_abort(t);
-        return;
-    }
-    int rc = identity_assign(t, idn_of(r), api_req_param(r, 0), api_req_param(r, 1),
-                             api_req_param(r, 2));
+    const char *p = api_req_param(r, 0), *u = api_req_param(r, 1), *role = api_req_param(r, 2);
+    int rc = add ? identity_assign(t, idn_of(r), p, u, role)
+                 : identity_unassign(t, idn_of(r), p, u, role);
+    /* The user's tokens carry the role: revoke them. */
+    if (!rc && !add)
+        rc = identity_revoke_user(t, idn_of(r), u);
     if (rc) {
         store_abort(t);
         idn_fail(r, rc, "role assignment", NULL);
@@ -665,47 +673,27 @@ void idn_grant_put(struct api_req *r)
     }
 }
 
-void idn_grant_check(struct api_req *r)
+void idn_grant_put(struct api_req *r)
 {
-    if (!idn_is_admin(r) && strcmp(api_req_param(r, 1), me(r)) != 0) {
-        api_reply_error(r, 403, "You are not authorized to perform the requested action.");
-        return;
-    }
-    struct store_txn *t = idn_txn(r, false);
-    if (!t)
-        return;
-    if (grant_refs(r, t)) {
-        if (identity_has_assignment(t, idn_of(r), api_req_param(r, 0), api_req_param(r, 1),
-                                    api_req_param(r, 2)))
-            api_reply_empty(r, 204);
-        else
-            api_reply_error(r, 404, "Could not find role assignment.");
-    }
-    store_abort(t);
+    grant_change(r, true);
 }
 
 void idn_grant_delete(struct api_req *r)
 {
-    if (!idn_require_admin(r))
-        return;
-    struct store_txn *t = idn_txn(r, true);
+    grant_change(r, false);
+}
+
+void idn_grant_check(struct api_req *r)
+{
+    struct store_txn *t = grant_begin(r, false);
     if (!t)
         return;
-    if (!grant_refs(r, t)) {
-        store_abort(t);
-        return;
-    }
-    int rc = identity_unassign(t, idn_of(r), api_req_param(r, 0), api_req_param(r, 1),
-                               api_req_param(r, 2));
-    /* The user's tokens carry the role: revoke them. */
-    if (!rc)
-        rc = identity_revoke_user(t, idn_of(r), api_req_param(r, 1));
-    if (rc) {
-        store_abort(t);
-        idn_fail(r, rc, "role assignment", NULL);
-    } else if (idn_commit(r, t)) {
+    if (identity_has_assignment(t, idn_of(r), api_req_param(r, 0), api_req_param(r, 1),
+                                api_req_param(r, 2)))
         api_reply_empty(r, 204);
-    }
+    else
+        api_reply_error(r, 404, "Could not find role assignment.");
+    store_abort(t);
 }
 
 struct grant_list {
@@ -730,17 +718,9 @@ static int grant_role(const char *p, const char *u, const char *role, void *ctx)
 
 void idn_grant_list(struct api_req *r)
 {
-    if (!idn_is_admin(r) && strcmp(api_req_param(r, 1), me(r)) != 0) {
-        api_reply_error(r, 403, "You are not authorized to perform the requested action.");
-        return;
-    }
-    struct store_txn *t = idn_txn(r, false);
+    struct store_txn *t = grant_begin(r, false);
     if (!t)
         return;
-    if (!grant_refs(r, t)) {
-        store_abort(t);
-        return;
-    }
     struct grant_list gl = { r, t, json_array(), false };
     int rc = identity_assignments(t, idn_of(r), api_req_param(r, 0), api_req_param(r, 1),
                                   NULL, grant_role, &gl);
@@ -795,10 +775,8 @@ void idn_assignment_list(struct api_req *r)
                                          "previous", "next"));
         return;
     }
-    if (!idn_is_admin(r) && (!user || strcmp(user, me(r)) != 0)) {
-        api_reply_error(r, 403, "You are not authorized to perform the requested action.");
+    if (!self_or_admin(r, user))
         return;
-    }
     const char *names = api_req_query(r, "include_names");
     struct store_txn *t = idn_txn(r, false);
     if (!t)
@@ -813,8 +791,5 @@ void idn_assignment_list(struct api_req *r)
         idn_fail(r, rc, "role assignments", NULL);
         return;
     }
-    char self[300];
-    snprintf(self, sizeof(self), "%s/identity/v3/role_assignments", api_req_base_url(r));
-    api_reply_json(r, 200, json_pack("{s:o, s:{s:s, s:n, s:n}}", "role_assignments", gl.out,
-                                     "links", "self", self, "previous", "next"));
+    idn_reply_collection(r, "role_assignments", NULL, gl.out);
 }

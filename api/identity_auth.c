@@ -434,10 +434,7 @@ void idn_auth_catalog(struct api_req *r)
                                 "catalog.");
         return;
     }
-    char self[300];
-    snprintf(self, sizeof(self), "%s/identity/v3/auth/catalog", api_req_base_url(r));
-    api_reply_json(r, 200, json_pack("{s:o, s:{s:s, s:n, s:n}}", "catalog", idn_catalog(r),
-                                     "links", "self", self, "previous", "next"));
+    idn_reply_collection(r, "catalog", "/auth/catalog", idn_catalog(r));
 }
 
 struct projects_ctx {
@@ -480,10 +477,7 @@ void idn_reply_user_projects(struct api_req *r, const char *user_id, const char 
         idn_fail(r, rc, "projects", NULL);
         return;
     }
-    char self[300];
-    snprintf(self, sizeof(self), "%s/identity/v3%s", api_req_base_url(r), self_path);
-    api_reply_json(r, 200, json_pack("{s:o, s:{s:s, s:n, s:n}}", "projects", pc.out, "links",
-                                     "self", self, "previous", "next"));
+    idn_reply_collection(r, "projects", self_path, pc.out);
 }
 
 void idn_auth_projects(struct api_req *r)
@@ -494,8 +488,5 @@ void idn_auth_projects(struct api_req *r)
 /* Domains the caller has a role on: roles are granted on projects only here. */
 void idn_auth_domains(struct api_req *r)
 {
-    char self[300];
-    snprintf(self, sizeof(self), "%s/identity/v3/auth/domains", api_req_base_url(r));
-    api_reply_json(r, 200, json_pack("{s:[], s:{s:s, s:n, s:n}}", "domains", "links", "self",
-                                     self, "previous", "next"));
+    idn_reply_collection(r, "domains", "/auth/domains", json_array());
 }

@@ -170,15 +170,7 @@ static void stable_id(const char *a, const char *b, char out[STORE_ID_LEN + 1])
     crypto_generichash_final(&st, h, sizeof(h));
     h[6] = (h[6] & 0x0f) | 0x40;
     h[8] = (h[8] & 0x3f) | 0x80;
-    static const char hex[] = "0123456789abcdef";
-    int j = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[j++] = '-';
-        out[j++] = hex[h[i] >> 4];
-        out[j++] = hex[h[i] & 15];
-    }
-    out[j] = '\0';
+    store_id_from_bin(h, out);
 }
 
 json_t *idn_catalog(struct api_req *r)
@@ -248,10 +240,12 @@ static json_t *endpoint_json(struct api_req *r, size_t i, int k)
                      idn_links(r, "/endpoints/%s", eid));
 }
 
-static void reply_collection(struct api_req *r, const char *name, json_t *items)
+void idn_reply_collection(struct api_req *r, const char *name, const char *path,
+                          json_t *items)
 {
     char self[300];
-    snprintf(self, sizeof(self), "%s/identity/v3/%s", api_req_base_url(r), name);
+    snprintf(self, sizeof(self), "%s/identity/v3%s%s", api_req_base_url(r), path ? "" : "/",
+             path ? path : name);
     api_reply_json(r, 200, json_pack("{s:o, s:{s:s, s:n, s:n}}", name, items, "links", "self",
                                      self, "previous", "next"));
 }
@@ -271,7 +265,7 @@ void idn_service_list(struct api_req *r)
             json_array_append(out, svc);
         json_decref(svc);
     }
-    reply_collection(r, "services", out);
+    idn_reply_collection(r, "services", NULL, out);
 }
 
 void idn_service_show(struct api_req *r)
@@ -300,7 +294,7 @@ void idn_endpoint_list(struct api_req *r)
             json_decref(ep);
         }
     }
-    reply_collection(r, "endpoints", out);
+    idn_reply_collection(r, "endpoints", NULL, out);
 }
 
 void idn_endpoint_show(struct api_req *r)
@@ -326,7 +320,7 @@ static json_t *region_json(struct api_req *r)
 
 void idn_region_list(struct api_req *r)
 {
-    reply_collection(r, "regions", json_pack("[o]", region_json(r)));
+    idn_reply_collection(r, "regions", NULL, json_pack("[o]", region_json(r)));
 }
 
 void idn_region_show(struct api_req *r)

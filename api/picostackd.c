@@ -13,7 +13,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -71,30 +70,6 @@ static int parse_level(const char *s)
     return -1;
 }
 
-static int default_data(char out[PATH_MAX])
-{
-    if (geteuid() == 0) {
-        snprintf(out, PATH_MAX, "/var/lib/picostack");
-        return 0;
-    }
-    /* As the block store's blockstore_default_dir(): $XDG_DATA_HOME when set
-     * (its default is ~/.local/share), so picostack-img finds the same dir. */
-    const char *xdg = getenv("XDG_DATA_HOME");
-    if (xdg && xdg[0] == '/') {
-        snprintf(out, PATH_MAX, "%s/picostack", xdg);
-        return 0;
-    }
-    const char *home = getenv("HOME");
-    if (!home || !*home) {
-        struct passwd *pw = getpwuid(getuid());
-        home = pw ? pw->pw_dir : NULL;
-    }
-    if (!home)
-        return -1;
-    snprintf(out, PATH_MAX, "%s/.local/share/picostack", home);
-    return 0;
-}
-
 static int parse_args(int argc, char **argv, struct options *o)
 {
     static const struct option longs[] = {
@@ -111,7 +86,7 @@ static int parse_args(int argc, char **argv, struct options *o)
     const char *ttl = getenv("PICOSTACK_TOKEN_TTL");
     if (ttl)
         o->token_ttl = atoi(ttl);
-    if (default_data(o->data) < 0)
+    if (blockstore_default_dir(o->data, sizeof(o->data)) < 0)
         o->data[0] = '\0';
     int c;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
@@ -197,10 +172,9 @@ static int write_openrc(const struct options *o, const char *password)
     return rename(tmp, path) < 0 ? -errno : 0;
 }
 
-static int publish_openrc(struct options *o, char *password)
+static int publish_openrc(struct options *o, const char *password)
 {
     int rc = write_openrc(o, password);
-    sodium_memzero(password, 33);
     if (rc < 0) {
         fprintf(stderr, "picostackd: cannot write %s/admin-openrc: %s\n", o->data,
                 strerror(-rc));
@@ -209,6 +183,24 @@ static int publish_openrc(struct options *o, char *password)
     fprintf(stderr, "picostackd: first start: admin credentials in %s/admin-openrc\n",
             o->data);
     return 0;
+}
+
+/* First start: admin's random password reaches DIR/admin-openrc (synced)
+ * before the setup that uses it is committed, so no crash can leave an
+ * admin whose password nobody knows; a crash in between leaves an openrc
+ * that the next first start overwrites.  With port 0 the port is known
+ * only once listening: main() writes the file again then. */
+static int first_start(struct options *o, struct identity *idn, char password[33],
+                       bool *created)
+{
+    *created = false;
+    int rc = identity_bootstrap_needed(idn);
+    if (rc <= 0)
+        return rc;
+    identity_new_password(password);
+    if ((rc = publish_openrc(o, password)) < 0)
+        return rc;
+    return identity_bootstrap_with(idn, password, created);
 }
 
 int main(int argc, char **argv)
@@ -249,7 +241,7 @@ int main(int argc, char **argv)
     }
     char password[33];
     bool created;
-    rc = identity_bootstrap(idn, password, &created);
+    rc = first_start(&o, idn, password, &created);
     if (rc < 0) {
         fprintf(stderr, "picostackd: first-start setup failed: %s\n", strerror(-rc));
         return 1;
@@ -272,16 +264,13 @@ int main(int argc, char **argv)
     rc = api_server_new(&cfg, &srv);
     for (size_t i = 0; !rc && i < sizeof(services) / sizeof(services[0]); i++)
         rc = api_server_add_service(srv, services[i]);
-    /* The credentials exist before the first client can connect (with port
-     * 0 the port is known only once listening). */
-    if (!rc && created && o.port)
-        rc = publish_openrc(&o, password);
     if (!rc)
         rc = api_server_start(srv);
     if (!rc && created && !o.port) {
         o.port = api_server_port(srv);
         rc = publish_openrc(&o, password);
     }
+    sodium_memzero(password, sizeof(password));
     if (rc) {
         fprintf(stderr, "picostackd: cannot serve on %s:%u: %s\n", o.addr, o.port,
                 strerror(-rc));

@@ -162,16 +162,8 @@ static void request_id(char out[41])
     }
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    static const char hex[] = "0123456789abcdef";
     memcpy(out, "req-", 4);
-    int j = 4;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[j++] = '-';
-        out[j++] = hex[b[i] >> 4];
-        out[j++] = hex[b[i] & 15];
-    }
-    out[j] = '\0';
+    store_id_from_bin(b, out + 4);
 }
 
 static struct api_req *req_new(struct api_server *srv, struct MHD_Connection *conn,

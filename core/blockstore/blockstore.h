@@ -92,8 +92,9 @@ int blockstore_open(const char *dir, int flags, const struct blockstore_options 
                     struct blockstore **out);
 void blockstore_close(struct blockstore *bs);
 const char *blockstore_error(void);
-/* picostackd's default data dir: /var/lib/picostack as root, else
- * $XDG_DATA_HOME/picostack or ~/.local/share/picostack. */
+/* The default data dir of picostackd and picostack-img: /var/lib/picostack
+ * as root, else $XDG_DATA_HOME/picostack (when absolute) or
+ * ~/.local/share/picostack ($HOME, else the passwd entry). */
 int blockstore_default_dir(char *buf, size_t len);
 
 enum blockstore_kind { BLOCKSTORE_DISK = 1, BLOCKSTORE_SNAPSHOT, BLOCKSTORE_IMAGE };

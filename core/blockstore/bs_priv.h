@@ -51,6 +51,8 @@ int bs_mdb(int rc, const char *what);     /* LMDB rc -> -errno, with a message *
 /* keys */
 void bs_be64(unsigned char *p, uint64_t v);
 uint64_t bs_get_be64(const unsigned char *p);
+/* The 16-byte keys of extents (layer, vcl) and grants (object, start). */
+void bs_key16(unsigned char k[16], uint64_t a, uint64_t b);
 
 /* meta counters */
 int bs_meta_get(MDB_txn *t, struct blockstore *bs, const char *key, uint64_t *v);
@@ -60,6 +62,8 @@ int bs_next_id(MDB_txn *t, struct blockstore *bs, uint64_t *id);
 /* records */
 int bs_obj_get(MDB_txn *t, struct blockstore *bs, const char *name, struct obj_rec *o);
 int bs_obj_put(MDB_txn *t, struct blockstore *bs, const char *name, const struct obj_rec *o);
+/* bs_obj_get in a read transaction of its own. */
+int bs_obj_read(struct blockstore *bs, const char *name, struct obj_rec *o);
 int bs_layer_get(MDB_txn *t, struct blockstore *bs, uint64_t id, struct layer_rec *l);
 int bs_layer_put(MDB_txn *t, struct blockstore *bs, uint64_t id, const struct layer_rec *l);
 int bs_layer_new(MDB_txn *t, struct blockstore *bs, uint64_t parent, uint64_t *id);
@@ -83,10 +87,14 @@ int bs_data_fds(struct blockstore *bs, uint64_t upto_cluster);
 /* layers */
 int bs_unref_layer(MDB_txn *t, struct blockstore *bs, uint64_t layer, int holder,
                    struct bs_freed *freed);
+/* Deletes an object; allow_pending: an unfinished image upload too. */
+int bs_delete_object(struct blockstore *bs, const char *name, int allow_pending);
+/* The ids of a layer's children (a scan: layers are few). */
+int bs_children(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t **out, size_t *n);
 
 /* layer garbage, exactly (gc.c): an entry is kept iff some holder reads it */
 struct bs_node;
-struct bs_tree { size_t n; struct bs_node *v; };
+struct bs_tree { size_t n, cap; struct bs_node *v; };
 int bs_tree_load(MDB_txn *t, struct blockstore *bs, struct bs_tree *tree);
 void bs_tree_free(struct bs_tree *tree);
 struct bs_node *bs_tree_find(const struct bs_tree *tree, uint64_t id);
@@ -112,6 +120,15 @@ void bs_detach(struct blockstore_disk *d);
 /* txn helpers */
 int bs_begin(struct blockstore *bs, int rdonly, MDB_txn **t);
 int bs_commit(MDB_txn *t);
+/* Calls fn for each record of dbi in key order until it returns non-zero:
+ * negative is an error (returned), positive stops early (0 returned).  what
+ * names the table in LMDB errors. */
+typedef int (*bs_each_fn)(void *ctx, const MDB_val *k, const MDB_val *v);
+int bs_each(MDB_txn *t, MDB_dbi dbi, const char *what, bs_each_fn fn, void *ctx);
+/* Ends a write transaction: commits it when r is 0 (else aborts it), then
+ * punches what it freed once committed (else forgets it). Returns r or the
+ * commit's error. freed may be NULL. */
+int bs_finish(struct blockstore *bs, MDB_txn *t, int r, struct bs_freed *freed);
 
 int bs_name_ok(const char *name);
 struct blockstore_disk *bs_find_open(struct blockstore *bs, uint64_t id);

@@ -25,9 +25,9 @@ struct chk {
     uint64_t hwm;
     unsigned char *bits;       /* one bit per physical cluster below hwm */
     struct lay *lay;
-    size_t nlay;
+    size_t nlay, lay_cap;
     uint64_t *objids;
-    size_t nobj;
+    size_t nobj, obj_cap;
     uint64_t *live_ext;          /* objects whose external writer still runs */
     size_t nlive;
     uint64_t *hidden_layers;     /* layers keeping clusters nothing reads */
@@ -83,87 +83,65 @@ static void mark(struct chk *c, uint64_t s, uint64_t n, const char *what)
     }
 }
 
-static int load_layers(struct chk *c)
+static int load_layer(void *ctx, const MDB_val *k, const MDB_val *v)
 {
-    MDB_cursor *cur;
-    int r = mdb_cursor_open(c->t, c->bs->layers, &cur);
-    if (r)
-        return bs_mdb(r, "mdb_cursor_open");
-    MDB_val k, v;
-    size_t cap = 0;
-    for (r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 8 || v.mv_size != sizeof(struct layer_rec)) {
-            problem(c, "layers: a record of the wrong size");
-            continue;
-        }
-        if (c->nlay == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct lay *n = realloc(c->lay, cap * sizeof(*n));
-            if (!n) {
-                mdb_cursor_close(cur);
-                return -ENOMEM;
-            }
-            c->lay = n;
-        }
-        struct lay *l = &c->lay[c->nlay++];
-        memset(l, 0, sizeof(*l));
-        l->id = bs_get_be64(k.mv_data);
-        memcpy(&l->rec, v.mv_data, sizeof(l->rec));
+    struct chk *c = ctx;
+    if (k->mv_size != 8 || v->mv_size != sizeof(struct layer_rec)) {
+        problem(c, "layers: a record of the wrong size");
+        return 0;
     }
-    mdb_cursor_close(cur);
-    return r == MDB_NOTFOUND ? 0 : bs_mdb(r, "layers");
+    if (c->nlay == c->lay_cap) {
+        size_t cap = c->lay_cap ? c->lay_cap * 2 : 64;
+        struct lay *n = realloc(c->lay, cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        c->lay = n;
+        c->lay_cap = cap;
+    }
+    struct lay *l = &c->lay[c->nlay++];
+    memset(l, 0, sizeof(*l));
+    l->id = bs_get_be64(k->mv_data);
+    memcpy(&l->rec, v->mv_data, sizeof(l->rec));
+    return 0;
 }
 
-static int walk_objects(struct chk *c)
+static int walk_object(void *ctx, const MDB_val *k, const MDB_val *v)
 {
-    MDB_cursor *cur;
-    int r = mdb_cursor_open(c->t, c->bs->objects, &cur);
-    if (r)
-        return bs_mdb(r, "mdb_cursor_open");
-    MDB_val k, v;
-    size_t cap = 0;
-    for (r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        struct obj_rec o;
-        if (v.mv_size != sizeof(o)) {
-            problem(c, "objects: a record of the wrong size");
-            continue;
-        }
-        memcpy(&o, v.mv_data, sizeof(o));
-        int nl = (int)(k.mv_size < 200 ? k.mv_size : 200);
-        if (o.kind < BLOCKSTORE_DISK || o.kind > BLOCKSTORE_IMAGE)
-            problem(c, "object '%.*s' has kind %u", nl, (char *)k.mv_data, o.kind);
-        if (o.size > EXTMAP_MAX_SIZE)
-            problem(c, "object '%.*s' is larger than 64 TiB", nl, (char *)k.mv_data);
-        struct lay *l = find_layer(c, o.layer);
-        if (!l)
-            problem(c, "object '%.*s' points at missing layer %llu", nl, (char *)k.mv_data,
-                    (unsigned long long)o.layer);
-        else
-            l->holders++;
-        if (c->nobj == cap) {
-            cap = cap ? cap * 2 : 64;
-            uint64_t *n = realloc(c->objids, cap * sizeof(*n));
-            if (!n) {
-                mdb_cursor_close(cur);
-                return -ENOMEM;
-            }
-            c->objids = n;
-        }
-        c->objids[c->nobj++] = o.id;
-        if (bs_writer_alive(&o)) {
-            uint64_t *n = realloc(c->live_ext, (c->nlive + 1) * sizeof(*n));
-            if (!n) {
-                mdb_cursor_close(cur);
-                return -ENOMEM;
-            }
-            c->live_ext = n;
-            c->live_ext[c->nlive++] = o.id;
-        }
+    struct chk *c = ctx;
+    struct obj_rec o;
+    if (v->mv_size != sizeof(o)) {
+        problem(c, "objects: a record of the wrong size");
+        return 0;
     }
-    mdb_cursor_close(cur);
-    return r == MDB_NOTFOUND ? 0 : bs_mdb(r, "objects");
+    memcpy(&o, v->mv_data, sizeof(o));
+    int nl = (int)(k->mv_size < 200 ? k->mv_size : 200);
+    if (o.kind < BLOCKSTORE_DISK || o.kind > BLOCKSTORE_IMAGE)
+        problem(c, "object '%.*s' has kind %u", nl, (char *)k->mv_data, o.kind);
+    if (o.size > EXTMAP_MAX_SIZE)
+        problem(c, "object '%.*s' is larger than 64 TiB", nl, (char *)k->mv_data);
+    struct lay *l = find_layer(c, o.layer);
+    if (!l)
+        problem(c, "object '%.*s' points at missing layer %llu", nl, (char *)k->mv_data,
+                (unsigned long long)o.layer);
+    else
+        l->holders++;
+    if (c->nobj == c->obj_cap) {
+        size_t cap = c->obj_cap ? c->obj_cap * 2 : 64;
+        uint64_t *n = realloc(c->objids, cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        c->objids = n;
+        c->obj_cap = cap;
+    }
+    c->objids[c->nobj++] = o.id;
+    if (bs_writer_alive(&o)) {
+        uint64_t *n = realloc(c->live_ext, (c->nlive + 1) * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        c->live_ext = n;
+        c->live_ext[c->nlive++] = o.id;
+    }
+    return 0;
 }
 
 static void check_layers(struct chk *c)
@@ -212,33 +190,25 @@ static void check_counts(struct chk *c)
     }
 }
 
-static int walk_extents(struct chk *c)
+static int walk_extent(void *ctx, const MDB_val *k, const MDB_val *v)
 {
-    MDB_cursor *cur;
-    int r = mdb_cursor_open(c->t, c->bs->extents, &cur);
-    if (r)
-        return bs_mdb(r, "mdb_cursor_open");
-    MDB_val k, v;
-    for (r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 16 || v.mv_size != 8) {
-            problem(c, "extents: a record of the wrong size");
-            continue;
-        }
-        uint64_t layer = bs_get_be64(k.mv_data), x;
-        memcpy(&x, v.mv_data, 8);
-        struct lay *l = find_layer(c, layer);
-        if (!l) {
-            problem(c, "extent of missing layer %llu", (unsigned long long)layer);
-            continue;
-        }
-        if (x == ZERO_MARK)
-            continue;
+    struct chk *c = ctx;
+    if (k->mv_size != 16 || v->mv_size != 8) {
+        problem(c, "extents: a record of the wrong size");
+        return 0;
+    }
+    uint64_t layer = bs_get_be64(k->mv_data), x;
+    memcpy(&x, v->mv_data, 8);
+    struct lay *l = find_layer(c, layer);
+    if (!l) {
+        problem(c, "extent of missing layer %llu", (unsigned long long)layer);
+        return 0;
+    }
+    if (x != ZERO_MARK) {
         l->owned++;
         mark(c, x, 1, "extent");
     }
-    mdb_cursor_close(cur);
-    return r == MDB_NOTFOUND ? 0 : bs_mdb(r, "extents");
+    return 0;
 }
 
 static int obj_exists(struct chk *c, uint64_t id)
@@ -258,42 +228,31 @@ static int has_writer(struct chk *c, uint64_t id)
     return bs_find_open(c->bs, id) != NULL;
 }
 
-static int walk_space(struct chk *c)
+static int walk_free(void *ctx, const MDB_val *k, const MDB_val *v)
 {
-    MDB_cursor *cur;
-    int r = mdb_cursor_open(c->t, c->bs->freel, &cur);
-    if (r)
-        return bs_mdb(r, "mdb_cursor_open");
-    MDB_val k, v;
-    for (r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        uint64_t n;
-        memcpy(&n, v.mv_data, 8);
-        mark(c, bs_get_be64(k.mv_data), n, "free list");
-    }
-    mdb_cursor_close(cur);
-    if (r != MDB_NOTFOUND)
-        return bs_mdb(r, "free");
-    if ((r = mdb_cursor_open(c->t, c->bs->grants, &cur)))
-        return bs_mdb(r, "mdb_cursor_open");
-    for (r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        uint64_t obj = bs_get_be64(k.mv_data), n;
-        memcpy(&n, v.mv_data, 8);
-        mark(c, bs_get_be64((unsigned char *)k.mv_data + 8), n, "grant");
-        if (!has_writer(c, obj)) {
-            problem(c, "grant of %llu clusters to object %llu, which has no writer%s",
-                    (unsigned long long)n, (unsigned long long)obj,
-                    obj_exists(c, obj) ? "" : " and does not exist");
-            uint64_t *s = realloc(c->stale_grants, (c->nstale + 1) * sizeof(*s));
-            if (s) {
-                c->stale_grants = s;
-                c->stale_grants[c->nstale++] = obj;
-            }
+    uint64_t n;
+    memcpy(&n, v->mv_data, 8);
+    mark(ctx, bs_get_be64(k->mv_data), n, "free list");
+    return 0;
+}
+
+static int walk_grant(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    struct chk *c = ctx;
+    uint64_t obj = bs_get_be64(k->mv_data), n;
+    memcpy(&n, v->mv_data, 8);
+    mark(c, bs_get_be64((unsigned char *)k->mv_data + 8), n, "grant");
+    if (!has_writer(c, obj)) {
+        problem(c, "grant of %llu clusters to object %llu, which has no writer%s",
+                (unsigned long long)n, (unsigned long long)obj,
+                obj_exists(c, obj) ? "" : " and does not exist");
+        uint64_t *s = realloc(c->stale_grants, (c->nstale + 1) * sizeof(*s));
+        if (s) {
+            c->stale_grants = s;
+            c->stale_grants[c->nstale++] = obj;
         }
     }
-    mdb_cursor_close(cur);
-    return r == MDB_NOTFOUND ? 0 : bs_mdb(r, "grants");
+    return 0;
 }
 
 /* No holder-less layer may keep an entry that no holder reads, through
@@ -380,15 +339,17 @@ static int run_check(struct blockstore *bs, struct chk *c)
     if (!c->bits)
         r = -ENOMEM;
     if (r == 0)
-        r = load_layers(c);
+        r = bs_each(c->t, bs->layers, "layers", load_layer, c);
     if (r == 0)
-        r = walk_objects(c);
+        r = bs_each(c->t, bs->objects, "objects", walk_object, c);
     if (r == 0) {
         check_layers(c);
-        r = walk_extents(c);
+        r = bs_each(c->t, bs->extents, "extents", walk_extent, c);
     }
     if (r == 0)
-        r = walk_space(c);
+        r = bs_each(c->t, bs->freel, "free", walk_free, c);
+    if (r == 0)
+        r = bs_each(c->t, bs->grants, "grants", walk_grant, c);
     if (r == 0) {
         check_counts(c);
         find_leaks(c);
@@ -419,15 +380,7 @@ static int repair(struct blockstore *bs, struct chk *c)
     }
     for (size_t i = 0; r == 0 && i < c->nhidden; i++)   /* after the counts are right */
         r = bs_reclaim_up(t, bs, c->hidden_layers[i], &freed);
-    if (r == 0)
-        r = bs_commit(t);
-    else
-        mdb_txn_abort(t);
-    if (r == 0)
-        bs_punch(bs, &freed);
-    else
-        free(freed.r);
-    return r;
+    return bs_finish(bs, t, r, &freed);
 }
 
 static void chk_free(struct chk *c)

@@ -108,8 +108,7 @@ static int has_grant(MDB_txn *t, struct blockstore *bs, uint64_t obj)
     if (mdb_cursor_open(t, bs->grants, &c))
         return 1;
     unsigned char kb[16];
-    bs_be64(kb, obj);
-    bs_be64(kb + 8, 0);
+    bs_key16(kb, obj, 0);
     MDB_val k = { 16, kb }, v;
     int r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
     int has = r == 0 && bs_get_be64(k.mv_data) == obj;
@@ -142,20 +141,12 @@ static int recover(struct blockstore *bs, const char *name, uint64_t *jgen)
         o.writer_pid = 0;
         r = bs_obj_put(t, bs, name, &o);
     }
-    if (r == 0)
-        r = bs_commit(t);
-    else
-        mdb_txn_abort(t);
+    r = bs_finish(bs, t, r, &freed);
     if (fd >= 0)
         close(fd);
-    if (r < 0) {
-        free(freed.r);
-        return r;
-    }
-    bs_punch(bs, &freed);
-    if (jgen)
+    if (r == 0 && jgen)
         *jgen = o.jgen;
-    return 0;
+    return r;
 }
 
 int bs_recover_object(struct blockstore *bs, const char *name)
@@ -189,16 +180,9 @@ static int fold_only(struct blockstore *bs, const char *name)
     int fd = r == 0 ? open_journal(bs, o.id, 0) : -1;
     if (r == 0 && fd >= 0)
         r = bs_fold(t, bs, name, &o, fd, &freed);
-    if (r == 0)
-        r = bs_commit(t);
-    else
-        mdb_txn_abort(t);
+    r = bs_finish(bs, t, r, &freed);
     if (fd >= 0)
         close(fd);
-    if (r < 0)
-        free(freed.r);
-    else
-        bs_punch(bs, &freed);
     return r;
 }
 
@@ -229,13 +213,8 @@ int blockstore_disk_set_writer(struct blockstore_disk *d, pid_t pid)
 
 int blockstore_disk_reattach(struct blockstore *bs, const char *name, struct blockstore_disk **out)
 {
-    MDB_txn *t;
     struct obj_rec o;
-    int r = bs_begin(bs, 1, &t);
-    if (r < 0)
-        return r;
-    r = bs_obj_get(t, bs, name, &o);
-    mdb_txn_abort(t);
+    int r = bs_obj_read(bs, name, &o);
     if (r == -ENOENT || (r == 0 && !(o.flags & OBJ_EXTERNAL)))
         return bs_fail(-ENOENT, "no disk named '%s' handed over to a writer", name);
     if (r < 0)
@@ -276,58 +255,57 @@ void bs_detach(struct blockstore_disk *d)
     free(d);
 }
 
-int bs_delete_object(struct blockstore *bs, const char *name, int allow_pending);
+/* What blockstore_fold_all() has to do, collected first: recovery writes. */
+struct fold_list {
+    MDB_txn *t;
+    struct blockstore *bs;
+    char **names;
+    int *pending;   /* 1: unfinished upload, 2: a live external writer */
+    size_t n, cap;
+};
+
+static int fold_collect(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    struct fold_list *fl = ctx;
+    struct obj_rec o;
+    if (v->mv_size != sizeof(o))
+        return 0;
+    memcpy(&o, v->mv_data, sizeof(o));
+    char path[4096];
+    bs_journal_path(fl->bs, o.id, path, sizeof(path));
+    if (bs_find_open(fl->bs, o.id) ||
+        (!(o.flags & OBJ_PENDING) && access(path, F_OK) < 0 && !has_grant(fl->t, fl->bs, o.id)))
+        return 0;
+    if (fl->n == fl->cap) {
+        fl->cap = fl->cap ? fl->cap * 2 : 16;
+        char **nn = realloc(fl->names, fl->cap * sizeof(*nn));
+        if (nn)
+            fl->names = nn;
+        int *np = realloc(fl->pending, fl->cap * sizeof(*np));
+        if (np)
+            fl->pending = np;
+        if (!nn || !np)
+            return -ENOMEM;
+    }
+    fl->names[fl->n] = strndup(k->mv_data, k->mv_size);
+    fl->pending[fl->n] = (o.flags & OBJ_PENDING) ? 1 : bs_writer_alive(&o) ? 2 : 0;
+    if (!fl->names[fl->n])
+        return -ENOMEM;
+    fl->n++;
+    return 0;
+}
 
 int blockstore_fold_all(struct blockstore *bs)
 {
-    /* collect names first: recovery writes */
-    MDB_txn *t;
-    MDB_cursor *c;
-    int r = bs_begin(bs, 1, &t);
+    struct fold_list fl = { .bs = bs };
+    int r = bs_begin(bs, 1, &fl.t);
     if (r < 0)
         return r;
-    if ((r = mdb_cursor_open(t, bs->objects, &c))) {
-        mdb_txn_abort(t);
-        return bs_mdb(r, "mdb_cursor_open");
-    }
-    char **names = NULL;
-    int *pending = NULL;   /* 1: unfinished upload, 2: a live external writer */
-    size_t n = 0, cap = 0;
-    MDB_val k, v;
-    for (int g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0 && r == 0;
-         g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        struct obj_rec o;
-        if (v.mv_size != sizeof(o))
-            continue;
-        memcpy(&o, v.mv_data, sizeof(o));
-        char path[4096];
-        bs_journal_path(bs, o.id, path, sizeof(path));
-        if (bs_find_open(bs, o.id) ||
-            (!(o.flags & OBJ_PENDING) && access(path, F_OK) < 0 && !has_grant(t, bs, o.id)))
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **nn = realloc(names, cap * sizeof(*nn));
-            int *np = realloc(pending, cap * sizeof(*np));
-            if (nn)
-                names = nn;
-            if (np)
-                pending = np;
-            if (!nn || !np) {
-                r = -ENOMEM;
-                break;
-            }
-        }
-        names[n] = strndup(k.mv_data, k.mv_size);
-        pending[n] = (o.flags & OBJ_PENDING) ? 1 : bs_writer_alive(&o) ? 2 : 0;
-        if (!names[n]) {
-            r = -ENOMEM;
-            break;
-        }
-        n++;
-    }
-    mdb_cursor_close(c);
-    mdb_txn_abort(t);
+    r = bs_each(fl.t, bs->objects, "objects", fold_collect, &fl);
+    mdb_txn_abort(fl.t);
+    char **names = fl.names;
+    int *pending = fl.pending;
+    size_t n = fl.n;
     for (size_t i = 0; i < n; i++) {
         if (r == 0 && pending[i] == 2) {
             r = fold_only(bs, names[i]);
@@ -335,17 +313,11 @@ int blockstore_fold_all(struct blockstore *bs)
             r = recover(bs, names[i], NULL);
             if (r == 0 && pending[i])       /* an upload that never committed */
                 r = bs_delete_object(bs, names[i], 1);
-            if (r == 0) {
-                struct obj_rec o;
-                MDB_txn *rt;
-                if (bs_begin(bs, 1, &rt) == 0) {
-                    if (bs_obj_get(rt, bs, names[i], &o) == 0) {
-                        char path[4096];
-                        bs_journal_path(bs, o.id, path, sizeof(path));
-                        unlink(path);
-                    }
-                    mdb_txn_abort(rt);
-                }
+            struct obj_rec o;
+            if (r == 0 && bs_obj_read(bs, names[i], &o) == 0) {
+                char path[4096];
+                bs_journal_path(bs, o.id, path, sizeof(path));
+                unlink(path);
             }
         }
         free(names[i]);
@@ -370,10 +342,7 @@ static int grant(struct blockstore_disk *d, uint64_t want, struct extmap_range *
         r = bs_grant_add(t, bs, d->id, out[i].start, out[i].count);
     for (int i = 0; r == 0 && i < n; i++)
         r = bs_reserve(bs, &out[i]);
-    if (r == 0)
-        r = bs_commit(t);       /* the grant is durable before the map uses it */
-    else
-        mdb_txn_abort(t);
+    r = bs_finish(bs, t, r, NULL);   /* the grant is durable before the map uses it */
     if (r < 0)
         return r;
     for (int i = 0; i < EXTMAP_MAX_FILES; i++)
@@ -476,8 +445,7 @@ static int flatten(MDB_txn *t, struct blockstore *bs, uint64_t top, struct extma
             break;
         }
         unsigned char kb[16];
-        bs_be64(kb, layer);
-        bs_be64(kb + 8, 0);
+        bs_key16(kb, layer, 0);
         MDB_val k = { 16, kb }, v;
         int g;
         for (g = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
@@ -506,13 +474,8 @@ int bs_disk_open(struct blockstore *bs, const char *name, int flags, int allow_p
                  struct blockstore_disk **out)
 {
     int rw = !(flags & BLOCKSTORE_RDONLY);
-    MDB_txn *t;
     struct obj_rec o;
-    int r = bs_begin(bs, 1, &t);
-    if (r < 0)
-        return r;
-    r = bs_obj_get(t, bs, name, &o);
-    mdb_txn_abort(t);
+    int r = bs_obj_read(bs, name, &o);
     if (r == -ENOENT || (r == 0 && (o.flags & OBJ_PENDING) && !allow_pending))
         return bs_fail(-ENOENT, "no disk, snapshot or image named '%s'", name);
     if (r < 0)
@@ -553,6 +516,7 @@ int bs_disk_open(struct blockstore *bs, const char *name, int flags, int allow_p
     memcpy(cfg.data_fds, bs->data_fds, sizeof(cfg.data_fds));
     if (r == 0)
         r = extmap_create(&cfg, &d->map);
+    MDB_txn *t;
     if (r == 0 && (r = bs_begin(bs, 1, &t)) == 0) {
         r = bs_obj_get(t, bs, name, &o);   /* recover() may have moved it on */
         if (r == 0)
@@ -601,16 +565,7 @@ int blockstore_disk_sync(struct blockstore_disk *d)
     r = bs_obj_get(t, bs, d->name, &o);
     if (r == 0)
         r = bs_fold(t, bs, d->name, &o, d->journal_fd, &freed);
-    if (r == 0)
-        r = bs_commit(t);
-    else
-        mdb_txn_abort(t);
-    if (r < 0) {
-        free(freed.r);
-        return r;
-    }
-    bs_punch(bs, &freed);
-    return 0;
+    return bs_finish(bs, t, r, &freed);
 }
 
 int blockstore_disk_close(struct blockstore_disk *d)

@@ -61,13 +61,21 @@ static int finish_short_write(struct seg *s, uint32_t done)
     return 0;
 }
 
-static int prep(struct extmap *m, struct seg *s, int idx, int write)
+/* A free submission entry; a full queue is submitted first. NULL when
+ * there is still none. */
+static struct io_uring_sqe *get_sqe(struct extmap *m)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&m->ring);
     if (!sqe) {
         io_uring_submit(&m->ring);
         sqe = io_uring_get_sqe(&m->ring);
     }
+    return sqe;
+}
+
+static int prep(struct extmap *m, struct seg *s, int idx, int write)
+{
+    struct io_uring_sqe *sqe = get_sqe(m);
     if (!sqe)
         return -EAGAIN;
     if (write)
@@ -521,11 +529,7 @@ static int simple_segments(const struct extmap *m, const struct extmap_req *q)
 static int start_io(struct extmap *m, struct extmap_req *q, int fd, char *buf, uint32_t len,
                     uint64_t off)
 {
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&m->ring);
-    if (!sqe) {
-        io_uring_submit(&m->ring);
-        sqe = io_uring_get_sqe(&m->ring);
-    }
+    struct io_uring_sqe *sqe = get_sqe(m);
     if (!sqe)
         return -EAGAIN;
     if (q->op == EXTMAP_READ)

@@ -22,40 +22,35 @@ struct bs_node {
     size_t first_child, next_sibling;  /* indices into the tree, NONE at the end */
 };
 
+static int add_node(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    struct bs_tree *tree = ctx;
+    if (k->mv_size != 8 || v->mv_size != sizeof(struct layer_rec))
+        return 0;                      /* check reports it */
+    if (tree->n == tree->cap) {
+        size_t cap = tree->cap ? tree->cap * 2 : 32;
+        struct bs_node *x = realloc(tree->v, cap * sizeof(*x));
+        if (!x)
+            return -ENOMEM;
+        tree->v = x;
+        tree->cap = cap;
+    }
+    struct layer_rec l;
+    memcpy(&l, v->mv_data, sizeof(l));
+    tree->v[tree->n++] = (struct bs_node){ .id = bs_get_be64(k->mv_data), .parent = l.parent,
+                                           .holders = l.holders, .first_child = NONE,
+                                           .next_sibling = NONE };
+    return 0;
+}
+
 /* The whole layer tree (layers are few: one scan), sorted by id. */
 int bs_tree_load(MDB_txn *t, struct blockstore *bs, struct bs_tree *tree)
 {
-    MDB_cursor *c;
     memset(tree, 0, sizeof(*tree));
-    int r = mdb_cursor_open(t, bs->layers, &c);
-    if (r)
-        return bs_mdb(r, "mdb_cursor_open");
-    MDB_val k, v;
-    size_t cap = 0;
-    for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
-         r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 8 || v.mv_size != sizeof(struct layer_rec))
-            continue;                  /* check reports it */
-        if (tree->n == cap) {
-            cap = cap ? cap * 2 : 32;
-            struct bs_node *x = realloc(tree->v, cap * sizeof(*x));
-            if (!x) {
-                mdb_cursor_close(c);
-                bs_tree_free(tree);
-                return -ENOMEM;
-            }
-            tree->v = x;
-        }
-        struct layer_rec l;
-        memcpy(&l, v.mv_data, sizeof(l));
-        tree->v[tree->n++] = (struct bs_node){ .id = bs_get_be64(k.mv_data),
-                                               .parent = l.parent, .holders = l.holders,
-                                               .first_child = NONE, .next_sibling = NONE };
-    }
-    mdb_cursor_close(c);
-    if (r != MDB_NOTFOUND) {
+    int r = bs_each(t, bs->layers, "layers", add_node, tree);
+    if (r < 0) {
         bs_tree_free(tree);
-        return bs_mdb(r, "layers");
+        return r;
     }
     for (size_t i = 0; i < tree->n; i++) {
         struct bs_node *p = bs_tree_find(tree, tree->v[i].parent);
@@ -141,8 +136,7 @@ int bs_unread_entries(MDB_txn *t, struct blockstore *bs, const struct bs_tree *t
     if (r)
         return bs_mdb(r, "mdb_cursor_open");
     unsigned char kb[16];
-    bs_be64(kb, layer);
-    bs_be64(kb + 8, 0);
+    bs_key16(kb, layer, 0);
     MDB_val k = { 16, kb }, v;
     size_t cap = 0;
     int g;

@@ -74,21 +74,6 @@ int bs_new_object(MDB_txn *t, struct blockstore *bs, const char *name, uint32_t 
     return r;
 }
 
-static int finish(MDB_txn *t, int r, struct blockstore *bs, struct bs_freed *freed)
-{
-    if (r < 0) {
-        mdb_txn_abort(t);
-        free(freed ? freed->r : NULL);
-        return r;
-    }
-    r = bs_commit(t);
-    if (r == 0)
-        bs_punch(bs, freed);
-    else
-        free(freed ? freed->r : NULL);
-    return r;
-}
-
 int blockstore_create(struct blockstore *bs, const char *name, uint64_t size)
 {
     int r = size_ok(size);
@@ -98,7 +83,7 @@ int blockstore_create(struct blockstore *bs, const char *name, uint64_t size)
     if ((r = bs_begin(bs, 0, &t)) < 0)
         return r;
     r = bs_new_object(t, bs, name, BLOCKSTORE_DISK, 0, 0, size, NULL);
-    return finish(t, r, bs, NULL);
+    return bs_finish(bs, t, r, NULL);
 }
 
 int blockstore_snapshot(struct blockstore *bs, const char *disk, const char *name)
@@ -155,7 +140,7 @@ int blockstore_snapshot(struct blockstore *bs, const char *disk, const char *nam
     }
     if (r == 0)
         r = bs_obj_put(t, bs, disk, &d);
-    r = finish(t, r, bs, NULL);
+    r = bs_finish(bs, t, r, NULL);
     if (r == 0 && open)
         r = extmap_new_epoch(open->map);
     return r;
@@ -174,7 +159,7 @@ int blockstore_clone(struct blockstore *bs, const char *source, const char *name
                     "first)", source);
     if (r == 0)
         r = bs_new_object(t, bs, name, BLOCKSTORE_DISK, 0, s.layer, s.size, source);
-    return finish(t, r, bs, NULL);
+    return bs_finish(bs, t, r, NULL);
 }
 
 int blockstore_extend(struct blockstore *bs, const char *disk, uint64_t size)
@@ -203,7 +188,7 @@ int blockstore_extend(struct blockstore *bs, const char *disk, uint64_t size)
     d.size = size;
     if (r == 0)
         r = bs_obj_put(t, bs, disk, &d);
-    return finish(t, r, bs, NULL);
+    return bs_finish(bs, t, r, NULL);
 }
 
 /* Frees every extent of a dead layer. */
@@ -216,8 +201,7 @@ static int free_layer_extents(MDB_txn *t, struct blockstore *bs, uint64_t layer,
         return bs_mdb(r, "mdb_cursor_open");
     for (;;) {
         unsigned char kb[16];
-        bs_be64(kb, layer);
-        bs_be64(kb + 8, 0);
+        bs_key16(kb, layer, 0);
         MDB_val k = { 16, kb }, v;
         r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
         if (r == MDB_NOTFOUND || (r == 0 && bs_get_be64(k.mv_data) != layer)) {
@@ -241,26 +225,49 @@ static int free_layer_extents(MDB_txn *t, struct blockstore *bs, uint64_t layer,
     return r;
 }
 
+struct children { uint64_t layer, *ids; size_t n, cap; };
+
+static int add_child(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    struct children *ch = ctx;
+    struct layer_rec l;
+    memcpy(&l, v->mv_data, sizeof(l));
+    if (l.parent != ch->layer)
+        return 0;
+    if (ch->n == ch->cap) {
+        ch->cap = ch->cap ? ch->cap * 2 : 4;
+        uint64_t *x = realloc(ch->ids, ch->cap * sizeof(*x));
+        if (!x)
+            return -ENOMEM;
+        ch->ids = x;
+    }
+    ch->ids[ch->n++] = bs_get_be64(k->mv_data);
+    return 0;
+}
+
+/* The ids of a layer's children (a scan: layers are few). */
+int bs_children(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t **out, size_t *n)
+{
+    struct children ch = { .layer = layer };
+    int r = bs_each(t, bs->layers, "layers", add_child, &ch);
+    if (r < 0) {
+        free(ch.ids);
+        ch = (struct children){ 0 };
+    }
+    *out = ch.ids;
+    *n = ch.n;
+    return r;
+}
+
 static int find_only_child(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t *child)
 {
-    MDB_cursor *c;
-    int r = mdb_cursor_open(t, bs->layers, &c);
-    if (r)
-        return bs_mdb(r, "mdb_cursor_open");
-    MDB_val k, v;
-    *child = 0;
-    for (r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
-         r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        struct layer_rec l;
-        memcpy(&l, v.mv_data, sizeof(l));
-        if (l.parent == layer) {
-            *child = bs_get_be64(k.mv_data);
-            break;
-        }
-    }
-    mdb_cursor_close(c);
-    if (r && r != MDB_NOTFOUND)
-        return bs_mdb(r, "layers");
+    uint64_t *kids;
+    size_t n;
+    int r = bs_children(t, bs, layer, &kids, &n);
+    if (r < 0)
+        return r;
+    *child = n ? kids[0] : 0;
+    free(kids);
     return *child ? 0 : bs_fail(-EUCLEAN, "layer %llu has no child", (unsigned long long)layer);
 }
 
@@ -279,8 +286,7 @@ static int merge_into_child(MDB_txn *t, struct blockstore *bs, uint64_t layer,
         r = bs_mdb(r, "mdb_cursor_open");
     while (r == 0) {
         unsigned char kb[16];
-        bs_be64(kb, layer);
-        bs_be64(kb + 8, 0);
+        bs_key16(kb, layer, 0);
         MDB_val k = { 16, kb }, v;
         int g = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
         if (g == MDB_NOTFOUND || (g == 0 && bs_get_be64(k.mv_data) != layer))
@@ -384,7 +390,7 @@ int bs_delete_object(struct blockstore *bs, const char *name, int allow_pending)
     }
     if (r == 0)
         r = bs_unref_layer(t, bs, o.layer, 1, &freed);
-    r = finish(t, r, bs, &freed);
+    r = bs_finish(bs, t, r, &freed);
     if (r == 0) {
         char path[4096];
         if (bs_journal_path(bs, o.id, path, sizeof(path)) == 0)
@@ -436,38 +442,35 @@ int blockstore_info(struct blockstore *bs, const char *name, struct blockstore_i
     return r;
 }
 
+struct list_ctx {
+    MDB_txn *t;
+    struct blockstore *bs;
+    int (*fn)(void *ctx, const struct blockstore_info *i);
+    void *ctx;
+};
+
+static int list_one(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    struct list_ctx *lc = ctx;
+    struct obj_rec o;
+    if (v->mv_size != sizeof(o))
+        return bs_fail(-EUCLEAN, "bad object record");
+    memcpy(&o, v->mv_data, sizeof(o));
+    if (o.flags & OBJ_PENDING)
+        return 0;
+    struct blockstore_info info;
+    int r = fill_info(lc->t, lc->bs, k->mv_data, k->mv_size, &o, &info);
+    return r < 0 ? r : lc->fn(lc->ctx, &info);
+}
+
 int blockstore_list(struct blockstore *bs,
                     int (*fn)(void *ctx, const struct blockstore_info *i), void *ctx)
 {
-    MDB_txn *t;
-    MDB_cursor *c;
-    int r = bs_begin(bs, 1, &t);
+    struct list_ctx lc = { .bs = bs, .fn = fn, .ctx = ctx };
+    int r = bs_begin(bs, 1, &lc.t);
     if (r < 0)
         return r;
-    if ((r = mdb_cursor_open(t, bs->objects, &c))) {
-        mdb_txn_abort(t);
-        return bs_mdb(r, "mdb_cursor_open");
-    }
-    MDB_val k, v;
-    int g;
-    for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0 && r == 0;
-         g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        struct obj_rec o;
-        if (v.mv_size != sizeof(o)) {
-            r = bs_fail(-EUCLEAN, "bad object record");
-            break;
-        }
-        memcpy(&o, v.mv_data, sizeof(o));
-        if (o.flags & OBJ_PENDING)
-            continue;
-        struct blockstore_info info;
-        if ((r = fill_info(t, bs, k.mv_data, k.mv_size, &o, &info)) < 0)
-            break;
-        r = fn(ctx, &info);
-    }
-    mdb_cursor_close(c);
-    mdb_txn_abort(t);
-    if (g && g != MDB_NOTFOUND && r == 0)
-        r = bs_mdb(g, "objects");
-    return r < 0 ? r : 0;
+    r = bs_each(lc.t, bs->objects, "objects", list_one, &lc);
+    mdb_txn_abort(lc.t);
+    return r;
 }

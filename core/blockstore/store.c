@@ -38,15 +38,16 @@ uint64_t bs_get_be64(const unsigned char *p)
 int blockstore_default_dir(char *buf, size_t len)
 {
     int n;
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
     if (geteuid() == 0) {
         n = snprintf(buf, len, "/var/lib/picostack");
-    } else if (getenv("XDG_DATA_HOME") && getenv("XDG_DATA_HOME")[0]) {
-        n = snprintf(buf, len, "%s/picostack", getenv("XDG_DATA_HOME"));
+    } else if (xdg && xdg[0] == '/') {   /* a relative one is invalid: ignored */
+        n = snprintf(buf, len, "%s/picostack", xdg);
     } else {
-        const char *home = getenv("HOME");
-        struct passwd *pw = home ? NULL : getpwuid(geteuid());
-        if (!home && pw)
-            home = pw->pw_dir;
+        if (!home || !*home) {
+            struct passwd *pw = getpwuid(geteuid());
+            home = pw ? pw->pw_dir : NULL;
+        }
         if (!home)
             return bs_fail(-ENOENT, "no home directory for the default data dir");
         n = snprintf(buf, len, "%s/.local/share/picostack", home);
@@ -301,6 +302,38 @@ int bs_commit(MDB_txn *t)
     return r ? bs_mdb(r, "commit of the block index") : 0;
 }
 
+int bs_each(MDB_txn *t, MDB_dbi dbi, const char *what, bs_each_fn fn, void *ctx)
+{
+    MDB_cursor *c;
+    int r = mdb_cursor_open(t, dbi, &c);
+    if (r)
+        return bs_mdb(r, "mdb_cursor_open");
+    MDB_val k, v;
+    int g;
+    for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0 && r == 0;
+         g = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        r = fn(ctx, &k, &v);
+    mdb_cursor_close(c);
+    if (r)
+        return r < 0 ? r : 0;
+    return g == MDB_NOTFOUND ? 0 : bs_mdb(g, what);
+}
+
+int bs_finish(struct blockstore *bs, MDB_txn *t, int r, struct bs_freed *freed)
+{
+    if (r < 0)
+        mdb_txn_abort(t);
+    else
+        r = bs_commit(t);
+    if (r == 0) {
+        bs_punch(bs, freed);
+    } else if (freed) {
+        free(freed->r);
+        *freed = (struct bs_freed){ 0 };
+    }
+    return r;
+}
+
 static int get(MDB_txn *t, MDB_dbi dbi, const void *k, size_t kl, void *v, size_t vl)
 {
     MDB_val key = { kl, (void *)k }, val;
@@ -356,6 +389,17 @@ int bs_obj_get(MDB_txn *t, struct blockstore *bs, const char *name, struct obj_r
     return get(t, bs->objects, name, strlen(name), o, sizeof(*o));
 }
 
+int bs_obj_read(struct blockstore *bs, const char *name, struct obj_rec *o)
+{
+    MDB_txn *t;
+    int r = bs_begin(bs, 1, &t);
+    if (r < 0)
+        return r;
+    r = bs_obj_get(t, bs, name, o);
+    mdb_txn_abort(t);
+    return r;
+}
+
 int bs_obj_put(MDB_txn *t, struct blockstore *bs, const char *name, const struct obj_rec *o)
 {
     return put(t, bs->objects, name, strlen(name), o, sizeof(*o));
@@ -396,30 +440,30 @@ int bs_layer_new(MDB_txn *t, struct blockstore *bs, uint64_t parent, uint64_t *i
     return r;
 }
 
-static void ext_key(unsigned char *k, uint64_t layer, uint64_t vcl)
+void bs_key16(unsigned char k[16], uint64_t a, uint64_t b)
 {
-    bs_be64(k, layer);
-    bs_be64(k + 8, vcl);
+    bs_be64(k, a);
+    bs_be64(k + 8, b);
 }
 
 int bs_extent_get(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vcl, uint64_t *v)
 {
     unsigned char k[16];
-    ext_key(k, layer, vcl);
+    bs_key16(k, layer, vcl);
     return get(t, bs->extents, k, 16, v, 8);
 }
 
 int bs_extent_put(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vcl, uint64_t v)
 {
     unsigned char k[16];
-    ext_key(k, layer, vcl);
+    bs_key16(k, layer, vcl);
     return put(t, bs->extents, k, 16, &v, 8);
 }
 
 int bs_extent_del(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vcl)
 {
     unsigned char k[16];
-    ext_key(k, layer, vcl);
+    bs_key16(k, layer, vcl);
     return del(t, bs->extents, k, 16);
 }
 
@@ -597,7 +641,7 @@ void bs_punch(struct blockstore *bs, struct bs_freed *freed)
 int bs_grant_add(MDB_txn *t, struct blockstore *bs, uint64_t obj, uint64_t start, uint64_t count)
 {
     unsigned char k[16];
-    ext_key(k, obj, start);
+    bs_key16(k, obj, start);
     return put(t, bs->grants, k, 16, &count, 8);
 }
 
@@ -609,7 +653,7 @@ int bs_grant_take(MDB_txn *t, struct blockstore *bs, uint64_t obj, uint64_t p)
     if (r)
         return bs_mdb(r, "mdb_cursor_open");
     unsigned char kb[16];
-    ext_key(kb, obj, p + 1);
+    bs_key16(kb, obj, p + 1);
     MDB_val k = { 16, kb }, v;
     r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
     if (r == 0)
@@ -645,7 +689,7 @@ int bs_grant_release(MDB_txn *t, struct blockstore *bs, uint64_t obj, struct bs_
         if (r)
             return bs_mdb(r, "mdb_cursor_open");
         unsigned char kb[16];
-        ext_key(kb, obj, 0);
+        bs_key16(kb, obj, 0);
         MDB_val k = { 16, kb }, v;
         r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
         if (r == MDB_NOTFOUND || (r == 0 && bs_get_be64(k.mv_data) != obj)) {

@@ -13,7 +13,6 @@
 
 int bs_new_object(MDB_txn *t, struct blockstore *bs, const char *name, uint32_t kind,
                   uint32_t flags, uint64_t parent_layer, uint64_t size, const char *parent);
-int bs_delete_object(struct blockstore *bs, const char *name, int allow_pending);
 int bs_disk_open(struct blockstore *bs, const char *name, int flags, int allow_pending,
                  struct blockstore_disk **out);
 
@@ -48,10 +47,7 @@ int blockstore_image_begin(struct blockstore *bs, const char *name, uint64_t siz
     if (r == 0) {
         r = bs_new_object(t, bs, name, BLOCKSTORE_IMAGE, OBJ_PENDING, 0,
                           size ? size : EXTMAP_MAX_SIZE, NULL);
-        if (r == 0)
-            r = bs_commit(t);
-        else
-            mdb_txn_abort(t);
+        r = bs_finish(bs, t, r, NULL);
     }
     if (r == 0) {
         r = bs_disk_open(bs, name, 0, 1, &w->d);
@@ -181,10 +177,7 @@ int blockstore_image_commit(struct blockstore_writer *w)
             o.size = size;
             if (r == 0)
                 r = bs_obj_put(t, w->bs, w->name, &o);
-            if (r == 0)
-                r = bs_commit(t);
-            else
-                mdb_txn_abort(t);
+            r = bs_finish(w->bs, t, r, NULL);
         }
     }
     if (r < 0) {
@@ -281,16 +274,19 @@ static int import_raw(struct blockstore *bs, int fd, uint64_t size, const char *
     return blockstore_image_commit(w);
 }
 
-static int import_qcow2(struct blockstore *bs, int fd, uint64_t size, const char *name,
-                        blockstore_progress_fn progress, void *ctx)
+/* A qcow2 image (from any reader) into a new image object `name`; *vsize:
+ * its virtual size. */
+static int qcow2_to_image(struct blockstore *bs, qcow2_pread_fn rd, void *src, uint64_t size,
+                          const char *name, blockstore_progress_fn progress, void *ctx,
+                          uint64_t *vsize)
 {
-    struct fd_src src = { fd };
     struct qcow2 *q;
-    int r = qcow2_open(fd_pread, &src, size, &q);
+    int r = qcow2_open(rd, src, size, &q);
     if (r < 0)
         return r;
     struct qimport qi = { .progress = progress, .ctx = ctx, .total = qcow2_virtual_size(q) };
-    r = blockstore_image_begin(bs, name, qcow2_virtual_size(q), &qi.w);
+    *vsize = qi.total;
+    r = blockstore_image_begin(bs, name, qi.total, &qi.w);
     if (r == 0) {
         r = qcow2_read_all(q, qcow2_put, &qi);
         if (r < 0)
@@ -299,8 +295,17 @@ static int import_qcow2(struct blockstore *bs, int fd, uint64_t size, const char
             r = blockstore_image_commit(qi.w);
     }
     qcow2_close(q);
+    return r;
+}
+
+static int import_qcow2(struct blockstore *bs, int fd, uint64_t size, const char *name,
+                        blockstore_progress_fn progress, void *ctx)
+{
+    struct fd_src src = { fd };
+    uint64_t vsize;
+    int r = qcow2_to_image(bs, fd_pread, &src, size, name, progress, ctx, &vsize);
     if (r == 0 && progress)
-        progress(ctx, qi.total, qi.total);
+        progress(ctx, vsize, vsize);
     return r;
 }
 
@@ -344,21 +349,8 @@ int blockstore_convert_qcow2(struct blockstore *bs, const char *source, const ch
     if (r < 0)
         return r;
     struct map_src src = { blockstore_disk_map(d) };
-    struct qcow2 *q;
-    r = qcow2_open(map_pread, &src, extmap_size(src.m), &q);
-    if (r == 0) {
-        struct qimport qi = { .progress = progress, .ctx = ctx,
-                              .total = qcow2_virtual_size(q) };
-        r = blockstore_image_begin(bs, name, qcow2_virtual_size(q), &qi.w);
-        if (r == 0) {
-            r = qcow2_read_all(q, qcow2_put, &qi);
-            if (r < 0)
-                blockstore_image_abort(qi.w);
-            else
-                r = blockstore_image_commit(qi.w);
-        }
-        qcow2_close(q);
-    }
+    uint64_t vsize;
+    r = qcow2_to_image(bs, map_pread, &src, extmap_size(src.m), name, progress, ctx, &vsize);
     blockstore_disk_close(d);
     return r;
 }

@@ -112,7 +112,36 @@ static json_t *new_role(const char *name)
                      "description", "", "options");
 }
 
+int identity_bootstrap_needed(struct identity *idn)
+{
+    struct store_txn *t;
+    int rc = store_begin(idn->store, false, &t);
+    if (rc)
+        return rc;
+    json_t *dom;
+    rc = identity_get(t, idn, IDENTITY_DOMAIN, IDENTITY_DEFAULT_DOMAIN, &dom);
+    store_abort(t);
+    if (rc == 0) {
+        json_decref(dom);
+        return 0;
+    }
+    return rc == -ENOENT ? 1 : rc;
+}
+
+void identity_new_password(char out[33])
+{
+    unsigned char raw[16];
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2base64(out, 33, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
 int identity_bootstrap(struct identity *idn, char password_out[33], bool *created)
+{
+    identity_new_password(password_out);
+    return identity_bootstrap_with(idn, password_out, created);
+}
+
+int identity_bootstrap_with(struct identity *idn, const char *password, bool *created)
 {
     *created = false;
     struct store_txn *t;
@@ -125,11 +154,6 @@ int identity_bootstrap(struct identity *idn, char password_out[33], bool *create
         store_abort(t);
         return 0;
     }
-    unsigned char raw[16];
-    randombytes_buf(raw, sizeof(raw));
-    sodium_bin2base64(password_out, 33, raw, sizeof(raw),
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-
     char project[STORE_ID_LEN + 1], user[STORE_ID_LEN + 1];
     store_new_id(project);
     store_new_id(user);
@@ -139,7 +163,7 @@ int identity_bootstrap(struct identity *idn, char password_out[33], bool *create
     json_t *u = json_pack("{s:s, s:s, s:s, s:s, s:b, s:{}, s:n}", "id", user, "name", "admin",
                           "domain_id", IDENTITY_DEFAULT_DOMAIN, "default_project_id", project,
                           "enabled", 1, "options", "password_expires_at");
-    rc = identity_password_hash(password_out, u);
+    rc = identity_password_hash(password, u);
     if (!rc) rc = add(t, idn, IDENTITY_DOMAIN,
                       json_pack("{s:s, s:s, s:s, s:b, s:[], s:{}}", "id", IDENTITY_DEFAULT_DOMAIN,
                                 "name", "Default", "description", "The default domain",

@@ -64,6 +64,12 @@ struct store *identity_store(struct identity *idn);
  * project admin.  *created = false (and nothing changes) when the store
  * already has the default domain. */
 int identity_bootstrap(struct identity *idn, char password_out[33], bool *created);
+/* The same in steps, so that a caller can keep the password safe before it
+ * is committed: is the setup still to do (1), done (0), or -errno; a fresh
+ * random password; and the setup with that password. */
+int identity_bootstrap_needed(struct identity *idn);
+void identity_new_password(char out[33]);
+int identity_bootstrap_with(struct identity *idn, const char *password, bool *created);
 
 /* Records.  scope is the domain id for projects and users, NULL otherwise. */
 int identity_get(struct store_txn *t, struct identity *idn, enum identity_kind k,

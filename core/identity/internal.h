@@ -32,8 +32,6 @@ struct identity {
     _Atomic uint64_t generation;
 };
 
-int id_to_bin(const char *id, unsigned char out[16]);
-void id_from_bin(const unsigned char in[16], char out[STORE_ID_LEN + 1]);
 int revocations_load(struct identity *idn);
 
 #endif

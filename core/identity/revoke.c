@@ -26,7 +26,7 @@ static int revoke_before_now(struct store_txn *t, struct identity *idn, char kin
                              struct idmap *m, const char *id)
 {
     unsigned char bin[16];
-    if (id_to_bin(id, bin))
+    if (store_id_to_bin(id, bin))
         return -EINVAL;
     int64_t now = identity_now_us();
     int rc = persist(t, idn, kind, bin, now);

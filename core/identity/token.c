@@ -24,38 +24,6 @@ int64_t identity_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
-int id_to_bin(const char *id, unsigned char out[16])
-{
-    if (!store_is_id(id))
-        return -EINVAL;
-    for (int i = 0, j = 0; i < 16; j += 2) {
-        if (id[j] == '-')
-            j++;
-        out[i++] = (unsigned char)(hexval(id[j]) << 4 | hexval(id[j + 1]));
-    }
-    return 0;
-}
-
-void id_from_bin(const unsigned char b[16], char out[STORE_ID_LEN + 1])
-{
-    static const char hex[] = "0123456789abcdef";
-    int j = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[j++] = '-';
-        out[j++] = hex[b[i] >> 4];
-        out[j++] = hex[b[i] & 15];
-    }
-    out[j] = '\0';
-}
-
 void identity_audit_text(const unsigned char audit[16], char out[23])
 {
     sodium_bin2base64(out, 23, audit, 16, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -117,16 +85,16 @@ static int encode(struct identity *idn, const struct identity_token *tok,
     put64(p, tok->issued_us), p += 8;
     put64(p, tok->expires_us), p += 8;
     memcpy(p, tok->audit, 16), p += 16;
-    if (id_to_bin(tok->user_id, p))
+    if (store_id_to_bin(tok->user_id, p))
         return -EINVAL;
     p += 16;
     if (scoped) {
-        if (id_to_bin(tok->project_id, p))
+        if (store_id_to_bin(tok->project_id, p))
             return -EINVAL;
         p += 16;
     }
     for (unsigned i = 0; i < tok->n_roles; i++, p += 16)
-        if (id_to_bin(tok->role_ids[i], p))
+        if (store_id_to_bin(tok->role_ids[i], p))
             return -EINVAL;
     crypto_generichash(p, MAC_LEN, bin, p - bin, idn->key, sizeof(idn->key));
     p += MAC_LEN;
@@ -237,12 +205,12 @@ int identity_token_check(struct identity *idn, const char *text, struct identity
     tok->expires_us = get64(p), p += 8;
     memcpy(tok->audit, p, 16), p += 16;
     const unsigned char *user = p, *project = scoped ? p + 16 : NULL;
-    id_from_bin(user, tok->user_id), p += 16;
+    store_id_from_bin(user, tok->user_id), p += 16;
     tok->project_id[0] = '\0';
     if (scoped)
-        id_from_bin(p, tok->project_id), p += 16;
+        store_id_from_bin(p, tok->project_id), p += 16;
     for (unsigned i = 0; i < n_roles; i++, p += 16)
-        id_from_bin(p, tok->role_ids[i]);
+        store_id_from_bin(p, tok->role_ids[i]);
     if (identity_now_us() >= tok->expires_us)
         return -ETIMEDOUT;
     if (revoked(idn, tok->audit, user, project, tok->issued_us))

@@ -292,27 +292,3 @@ int store_index_key(char out[STORE_MAX_KEY], const char *a, const char *b, const
     }
     return (int)n;
 }
-
-void store_new_id(char out[STORE_ID_LEN + 1])
-{
-    unsigned char b[16];
-    randombytes_buf(b, sizeof(b));
-    b[6] = (b[6] & 0x0f) | 0x40;   /* version 4 */
-    b[8] = (b[8] & 0x3f) | 0x80;   /* RFC 4122 variant */
-    snprintf(out, STORE_ID_LEN + 1,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-             b[12], b[13], b[14], b[15]);
-}
-
-bool store_is_id(const char *s)
-{
-    if (strlen(s) != STORE_ID_LEN)
-        return false;
-    for (int i = 0; i < STORE_ID_LEN; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !strchr("0123456789abcdef", s[i]) || !s[i])
-            return false;
-    }
-    return true;
-}

@@ -66,8 +66,12 @@ json_t *store_decode(const void *val, size_t vlen);
  * length, or -ENAMETOOLONG. */
 int store_index_key(char out[STORE_MAX_KEY], const char *a, const char *b, const char *c);
 
-/* A fresh random (version 4) UUID from libsodium's CSPRNG. */
+/* UUIDs, as every record id (store_id.c). A fresh random (version 4) one
+ * from libsodium's CSPRNG; is s one in lower-case 8-4-4-4-12 text form; the
+ * text form of 16 bytes; and back (-EINVAL for anything but a UUID). */
 void store_new_id(char out[STORE_ID_LEN + 1]);
 bool store_is_id(const char *s);
+void store_id_from_bin(const unsigned char b[16], char out[STORE_ID_LEN + 1]);
+int store_id_to_bin(const char *id, unsigned char out[16]);
 
 #endif
