@@ -26,13 +26,19 @@
  *    with all its clusters (then its parent is looked at in turn); a layer
  *    with no holder and one child is merged into that child (the child's
  *    entries win, the parent's clusters it hides are freed); a layer with no
- *    holder and several children loses every cluster all its children hide
- *    (at the delete, and whenever a child's new entry hides one more).
- *    So deleting frees exactly the clusters nothing can read any more, with
- *    one bounded exception: a cluster hidden only deeper down (by every
- *    grandchild, not by the children) waits until the layers merge. `check`
- *    verifies the rule (no holder-less layer keeps a cluster that all its
- *    children hide).
+ *    holder and several children keeps exactly the entries some holder
+ *    reads: layer L's entry at virtual cluster x is kept iff L has a holder,
+ *    or some child C of L has no entry at x and (recursively) C's entry
+ *    would be kept, i.e. some path down the tree reaches a holder with no
+ *    entry at x in between (gc.c). The rule is applied where it can change:
+ *    at a delete (walking up from the layer that lost a holder or a child to
+ *    the first ancestor with a holder) and whenever a new entry hides one
+ *    more cluster below it (the fold of a journal walks up to the first
+ *    entry at that cluster). Each test walks down the small layer tree for
+ *    one cluster; clone and snapshot walk nothing. So deleting frees exactly
+ *    the clusters nothing can read any more, at every depth. `check`
+ *    verifies the rule (no holder-less layer keeps a cluster nothing can
+ *    read) and `check --repair` frees such clusters.
  *  - a read-only handle of a disk that is being written sees the map as it
  *    was when opened: snapshot first for a stable view (export does not).
  *

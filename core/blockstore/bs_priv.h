@@ -89,14 +89,25 @@ int bs_unref_layer(MDB_txn *t, struct blockstore *bs, uint64_t layer, int holder
                    struct bs_freed *freed);
 /* Deletes an object; allow_pending: an unfinished image upload too. */
 int bs_delete_object(struct blockstore *bs, const char *name, int allow_pending);
-
+/* The ids of a layer's children (a scan: layers are few). */
 int bs_children(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t **out, size_t *n);
-int bs_hidden_by_all(MDB_txn *t, struct blockstore *bs, const uint64_t *kids, size_t n,
-                     uint64_t vcl);
-int bs_drop_hidden(MDB_txn *t, struct blockstore *bs, uint64_t layer, struct layer_rec *l,
-                   uint64_t vcl, struct bs_freed *freed);
-int bs_reclaim_hidden(MDB_txn *t, struct blockstore *bs, uint64_t layer,
-                      struct bs_freed *freed);
+
+/* layer garbage, exactly (gc.c): an entry is kept iff some holder reads it */
+struct bs_node;
+struct bs_tree { size_t n, cap; struct bs_node *v; };
+int bs_tree_load(MDB_txn *t, struct blockstore *bs, struct bs_tree *tree);
+void bs_tree_free(struct bs_tree *tree);
+struct bs_node *bs_tree_find(const struct bs_tree *tree, uint64_t id);
+/* The virtual clusters of a holder-less layer's entries nobody reads. */
+int bs_unread_entries(MDB_txn *t, struct blockstore *bs, const struct bs_tree *tree,
+                      uint64_t layer, uint64_t **out, size_t *n);
+/* After `layer` lost a holder or a child: frees what nobody reads any more in
+ * it and in its ancestors (up to the first with a holder). */
+int bs_reclaim_up(MDB_txn *t, struct blockstore *bs, uint64_t layer, struct bs_freed *freed);
+/* After a child of `layer` gained an entry at vcl: frees the first entry at
+ * vcl from `layer` up if nobody reads it any more. */
+int bs_hide_up(MDB_txn *t, struct blockstore *bs, const struct bs_tree *tree, uint64_t layer,
+               uint64_t vcl, struct bs_freed *freed);
 
 /* journals */
 int bs_journal_path(struct blockstore *bs, uint64_t id, char *buf, size_t len);

@@ -30,7 +30,7 @@ struct chk {
     size_t nobj, obj_cap;
     uint64_t *live_ext;          /* objects whose external writer still runs */
     size_t nlive;
-    uint64_t *hidden_layers;     /* layers keeping clusters every child hides */
+    uint64_t *hidden_layers;     /* layers keeping clusters nothing reads */
     size_t nhidden;
     struct extmap_range *leaked;
     size_t nleaked, capleaked;
@@ -255,47 +255,33 @@ static int walk_grant(void *ctx, const MDB_val *k, const MDB_val *v)
     return 0;
 }
 
-/* A holder-less layer with several children must not keep clusters that
- * all of its children hide (garbage nothing can read). */
+/* No holder-less layer may keep an entry that no holder reads, through
+ * any path of descendants without an entry of their own there (gc.c). */
 static int check_hidden(struct chk *c)
 {
-    for (size_t i = 0; i < c->nlay; i++) {
+    struct bs_tree tree;
+    int r = bs_tree_load(c->t, c->bs, &tree);
+    for (size_t i = 0; r == 0 && i < c->nlay; i++) {
         struct lay *l = &c->lay[i];
-        if (l->holders || l->children < 2)
+        if (l->holders || l->rec.holders)
             continue;
-        uint64_t *kids;
+        uint64_t *unread;
         size_t n;
-        int r = bs_children(c->t, c->bs, l->id, &kids, &n);
-        if (r < 0)
-            return r;
-        MDB_cursor *cur;
-        if ((r = mdb_cursor_open(c->t, c->bs->extents, &cur))) {
-            free(kids);
-            return bs_mdb(r, "mdb_cursor_open");
-        }
-        unsigned char kb[16];
-        bs_key16(kb, l->id, 0);
-        MDB_val k = { 16, kb }, v;
-        uint64_t hidden = 0;
-        for (int g = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-             g == 0 && bs_get_be64(k.mv_data) == l->id;
-             g = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-            if (bs_hidden_by_all(c->t, c->bs, kids, n,
-                                 bs_get_be64((unsigned char *)k.mv_data + 8)) == 1)
-                hidden++;
-        mdb_cursor_close(cur);
-        free(kids);
-        if (hidden) {
-            problem(c, "layer %llu keeps %llu clusters that all its children hide",
-                    (unsigned long long)l->id, (unsigned long long)hidden);
-            uint64_t *x = realloc(c->hidden_layers, (c->nhidden + 1) * sizeof(*x));
-            if (x) {
-                c->hidden_layers = x;
-                c->hidden_layers[c->nhidden++] = l->id;
-            }
+        if ((r = bs_unread_entries(c->t, c->bs, &tree, l->id, &unread, &n)) < 0)
+            break;
+        free(unread);
+        if (!n)
+            continue;
+        problem(c, "layer %llu keeps %zu clusters nothing can read", (unsigned long long)l->id,
+                n);
+        uint64_t *x = realloc(c->hidden_layers, (c->nhidden + 1) * sizeof(*x));
+        if (x) {
+            c->hidden_layers = x;
+            c->hidden_layers[c->nhidden++] = l->id;
         }
     }
-    return 0;
+    bs_tree_free(&tree);
+    return r;
 }
 
 static void find_leaks(struct chk *c)
@@ -393,7 +379,7 @@ static int repair(struct blockstore *bs, struct chk *c)
         r = bs_layer_put(t, bs, l->id, &l->rec);
     }
     for (size_t i = 0; r == 0 && i < c->nhidden; i++)   /* after the counts are right */
-        r = bs_reclaim_hidden(t, bs, c->hidden_layers[i], &freed);
+        r = bs_reclaim_up(t, bs, c->hidden_layers[i], &freed);
     return bs_finish(bs, t, r, &freed);
 }
 

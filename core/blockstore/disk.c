@@ -24,10 +24,7 @@ struct fold_ctx {
     struct blockstore *bs;
     struct obj_rec *o;
     struct layer_rec l;
-    struct layer_rec pl;              /* the parent, when it has no holder */
-    uint64_t *kids;                   /* ... and its children */
-    size_t nkids;
-    int parent_dirty;
+    struct bs_tree tree;              /* loaded when the parent has no holder */
     struct bs_freed *freed;
     uint64_t nclusters;
 };
@@ -60,19 +57,10 @@ static int fold_one(void *vctx, const struct extmap_journal_rec *rec)
         c->l.owned++;
         r = bs_extent_put(c->t, c->bs, c->o->layer, rec->vcluster, rec->value);
     }
-    if (r < 0 || had || !c->kids)
+    if (r < 0 || had || !c->tree.n)
         return r;
-    /* a new entry: if every sibling hides the parent's cluster too, nobody
-     * reads it any more */
-    uint64_t x;
-    r = bs_extent_get(c->t, c->bs, c->l.parent, rec->vcluster, &x);
-    if (r == -ENOENT)
-        return 0;
-    int h = r < 0 ? r : bs_hidden_by_all(c->t, c->bs, c->kids, c->nkids, rec->vcluster);
-    if (h <= 0)
-        return h;
-    c->parent_dirty = 1;
-    return bs_drop_hidden(c->t, c->bs, c->l.parent, &c->pl, rec->vcluster, c->freed);
+    /* a new entry hides one more cluster below: free it if nobody reads it */
+    return bs_hide_up(c->t, c->bs, &c->tree, c->l.parent, rec->vcluster, c->freed);
 }
 
 /* Applies the records of o's journal (fd) past o->jfolded, inside t. */
@@ -84,14 +72,14 @@ int bs_fold(MDB_txn *t, struct blockstore *bs, const char *name, struct obj_rec 
     int r = bs_layer_get(t, bs, o->layer, &c.l);
     if (r < 0)
         return r;
-    if (c.l.parent && (r = bs_layer_get(t, bs, c.l.parent, &c.pl)) < 0)
+    struct layer_rec pl;
+    if (c.l.parent && (r = bs_layer_get(t, bs, c.l.parent, &pl)) < 0)
         return r;
-    if (c.l.parent && !c.pl.holders && c.pl.children >= 2 &&
-        (r = bs_children(t, bs, c.l.parent, &c.kids, &c.nkids)) < 0)
+    if (c.l.parent && !pl.holders && (r = bs_tree_load(t, bs, &c.tree)) < 0)
         return r;
     uint64_t end = 0;
     int64_t g = extmap_journal_scan(fd, o->id, o->jgen, o->jfolded, &end, fold_one, &c);
-    free(c.kids);
+    bs_tree_free(&c.tree);
     if (g == -EINVAL)   /* no valid header: a journal being reset, nothing unfolded */
         return 0;
     if (g < 0)
@@ -100,8 +88,6 @@ int bs_fold(MDB_txn *t, struct blockstore *bs, const char *name, struct obj_rec 
         return 0;
     o->jfolded = end;
     if ((r = bs_layer_put(t, bs, o->layer, &c.l)) < 0)
-        return r;
-    if (c.parent_dirty && (r = bs_layer_put(t, bs, c.l.parent, &c.pl)) < 0)
         return r;
     return bs_obj_put(t, bs, name, o);
 }

@@ -271,94 +271,6 @@ static int find_only_child(MDB_txn *t, struct blockstore *bs, uint64_t layer, ui
     return *child ? 0 : bs_fail(-EUCLEAN, "layer %llu has no child", (unsigned long long)layer);
 }
 
-/* 1 when every child has its own entry at vcl (then the layer's entry is
- * read by nobody: the layer has no holder). */
-int bs_hidden_by_all(MDB_txn *t, struct blockstore *bs, const uint64_t *kids, size_t n,
-                     uint64_t vcl)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint64_t y;
-        int r = bs_extent_get(t, bs, kids[i], vcl, &y);
-        if (r == -ENOENT)
-            return 0;
-        if (r < 0)
-            return r;
-    }
-    return 1;
-}
-
-/* Drops the entry at vcl of a holder-less layer (freeing its cluster). */
-int bs_drop_hidden(MDB_txn *t, struct blockstore *bs, uint64_t layer, struct layer_rec *l,
-                   uint64_t vcl, struct bs_freed *freed)
-{
-    uint64_t x;
-    int r = bs_extent_get(t, bs, layer, vcl, &x);
-    if (r == 0)
-        r = bs_extent_del(t, bs, layer, vcl);
-    if (r == 0 && x != ZERO_MARK) {
-        l->owned--;
-        r = bs_free(t, bs, x, 1, freed);
-    }
-    return r;
-}
-
-/* A layer with no holder and several children: frees every cluster all of
- * its children hide (nothing can read it any more). */
-int bs_reclaim_hidden(MDB_txn *t, struct blockstore *bs, uint64_t layer,
-                      struct bs_freed *freed)
-{
-    struct layer_rec l;
-    uint64_t *kids = NULL;
-    size_t n = 0;
-    int r = bs_layer_get(t, bs, layer, &l);
-    if (r < 0 || l.holders || l.children < 2)
-        return r;
-    if ((r = bs_children(t, bs, layer, &kids, &n)) < 0)
-        return r;
-    /* collect first, drop after: no cursor survives the deletions */
-    uint64_t *drop = NULL;
-    size_t nd = 0, cap = 0;
-    MDB_cursor *c;
-    if ((r = mdb_cursor_open(t, bs->extents, &c))) {
-        free(kids);
-        return bs_mdb(r, "mdb_cursor_open");
-    }
-    unsigned char kb[16];
-    bs_key16(kb, layer, 0);
-    MDB_val k = { 16, kb }, v;
-    int g;
-    for (g = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-         g == 0 && bs_get_be64(k.mv_data) == layer && r == 0;
-         g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        uint64_t vcl = bs_get_be64((unsigned char *)k.mv_data + 8);
-        int h = bs_hidden_by_all(t, bs, kids, n, vcl);
-        if (h < 0)
-            r = h;
-        else if (h) {
-            if (nd == cap) {
-                cap = cap ? cap * 2 : 64;
-                uint64_t *x = realloc(drop, cap * sizeof(*x));
-                if (!x) {
-                    r = -ENOMEM;
-                    break;
-                }
-                drop = x;
-            }
-            drop[nd++] = vcl;
-        }
-    }
-    mdb_cursor_close(c);
-    if (r == 0 && g && g != MDB_NOTFOUND)
-        r = bs_mdb(g, "extents");
-    for (size_t i = 0; r == 0 && i < nd; i++)
-        r = bs_drop_hidden(t, bs, layer, &l, drop[i], freed);
-    if (r == 0 && nd)
-        r = bs_layer_put(t, bs, layer, &l);
-    free(kids);
-    free(drop);
-    return r;
-}
-
 /* Moves a holder-less layer's extents into its only child (the child's own
  * entries win; the ones they hide are freed) and drops the layer. */
 static int merge_into_child(MDB_txn *t, struct blockstore *bs, uint64_t layer,
@@ -415,11 +327,9 @@ static int merge_into_child(MDB_txn *t, struct blockstore *bs, uint64_t layer,
     r = mdb_del(t, bs->layers, &key, NULL);
     if (r)
         return bs_mdb(r, "layers");
-    /* the child now hides more of its new parent, and its own children may
-     * hide some of what it just received */
-    if (l->parent && (r = bs_reclaim_hidden(t, bs, l->parent, freed)) < 0)
-        return r;
-    return bs_reclaim_hidden(t, bs, cid, freed);
+    /* the merged layer lost a holder or a child: what the child received
+     * (if it has no holder) and the ancestors may be read by nobody now */
+    return bs_reclaim_up(t, bs, c.holders ? l->parent : cid, freed);
 }
 
 int bs_unref_layer(MDB_txn *t, struct blockstore *bs, uint64_t layer, int holder,
@@ -441,7 +351,7 @@ int bs_unref_layer(MDB_txn *t, struct blockstore *bs, uint64_t layer, int holder
             return merge_into_child(t, bs, layer, &l, freed);
         if (l.holders || l.children) {
             r = bs_layer_put(t, bs, layer, &l);
-            return r < 0 ? r : bs_reclaim_hidden(t, bs, layer, freed);
+            return r < 0 ? r : bs_reclaim_up(t, bs, layer, freed);
         }
         if ((r = free_layer_extents(t, bs, layer, freed)) < 0)
             return r;

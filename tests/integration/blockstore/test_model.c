@@ -1,7 +1,9 @@
 /* Model test: thousands of random operations (write, discard, write-zeroes,
  * snapshot, clone, image upload, delete, extend, flush, reopen) run on the
  * block store and on a plain in-memory model side by side. Every read must
- * agree, and `check` must be clean after each batch.
+ * agree, `check` must be clean after each batch, and the space in use must be
+ * exactly the clusters some object reads (deletion frees all garbage, at
+ * every depth of the layer tree).
  * usage: test_model [OPS [SEED]] */
 #include "tests/unit/blockstore/bs_test.h"
 
@@ -250,6 +252,63 @@ static void one_op(void)
     }
 }
 
+/* The physical clusters some object reads, collected over every live
+ * object's whole map (read-only handles see what LMDB holds). */
+struct readable { uint64_t *p; size_t n, cap; };
+
+static int collect(void *ctx, uint64_t vcluster, enum extmap_kind kind, uint64_t pcluster,
+                   int owned)
+{
+    struct readable *rd = ctx;
+    (void)vcluster;
+    (void)owned;
+    if (kind != EXTMAP_DATA)
+        return 0;
+    if (rd->n == rd->cap) {
+        rd->cap = rd->cap ? rd->cap * 2 : 1024;
+        rd->p = realloc(rd->p, rd->cap * sizeof(*rd->p));
+        CHECK(rd->p);
+    }
+    rd->p[rd->n++] = pcluster;
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Deletion frees exactly what nothing reads: after a sync of every writer,
+ * the space the store counts as used is the set of clusters some live
+ * object can read, no more (garbage kept) and no less (shared counted once). */
+static void check_space_exact(void)
+{
+    struct readable rd = { 0 };
+    for (int i = 0; i < MAX_OBJ; i++) {
+        if (!objs[i].live)
+            continue;
+        if (objs[i].d)
+            CHECK_OK(blockstore_disk_sync(objs[i].d));
+        struct blockstore_disk *d;
+        CHECK_OK(blockstore_disk_open(bs, objs[i].name, BLOCKSTORE_RDONLY, &d));
+        CHECK_OK(extmap_foreach(blockstore_disk_map(d), collect, &rd));
+        blockstore_disk_close(d);
+    }
+    qsort(rd.p, rd.n, sizeof(*rd.p), cmp_u64);
+    uint64_t distinct = 0;
+    for (size_t i = 0; i < rd.n; i++)
+        distinct += i == 0 || rd.p[i] != rd.p[i - 1];
+    free(rd.p);
+    struct blockstore_stat st;
+    CHECK_OK(blockstore_stat(bs, &st));
+    if (st.used != distinct * CS) {
+        fprintf(stderr, "store uses %llu clusters, objects read %llu\n",
+                (unsigned long long)(st.used / CS), (unsigned long long)distinct);
+        exit(1);
+    }
+}
+
 int main(int argc, char **argv)
 {
     int ops = argc > 1 ? atoi(argv[1]) : 3000;
@@ -270,6 +329,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "check after op %d: %d problems\n", i, r);
                 exit(1);
             }
+            check_space_exact();
         }
     }
     for (int i = 0; i < MAX_OBJ; i++)        /* everything, whole */
