@@ -72,21 +72,21 @@
 #include "core/identity/identity.h"
 
 #define API_MAX_JSON_BODY (1u << 20)
-#define API_MAX_PARAMS 4
+#define API_MAX_PARAMS    4
 
 struct api_server;
 struct api_req;
 
 enum api_route_flags {
-    API_PUBLIC = 1,         /* no X-Auth-Token needed (version discovery, login) */
-    API_STREAM_BODY = 2,    /* body is streamed to the handler (uploads) */
+    API_PUBLIC = 1,      /* no X-Auth-Token needed (version discovery, login) */
+    API_STREAM_BODY = 2, /* body is streamed to the handler (uploads) */
 };
 
 typedef void (*api_handler_fn)(struct api_req *r);
 
 struct api_route {
-    const char *method;     /* "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE" */
-    const char *pattern;    /* after the prefix: "/v3/projects/{}", "" for the root */
+    const char *method;  /* "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE" */
+    const char *pattern; /* after the prefix: "/v3/projects/{}", "" for the root */
     api_handler_fn fn;
     unsigned flags;
 };
@@ -95,8 +95,8 @@ struct api_route {
 typedef void (*api_error_fn)(struct api_req *r, int status, const char *message);
 
 struct api_service {
-    const char *name;       /* "identity": logs and metrics label */
-    const char *prefix;     /* "/identity": first path segment */
+    const char *name;   /* "identity": logs and metrics label */
+    const char *prefix; /* "/identity": first path segment */
     const struct api_route *routes;
     size_t n_routes;
     api_error_fn error;
@@ -106,7 +106,7 @@ struct api_service {
 
 /* The error shapes of the OpenStack services (status picks the title/kind). */
 void api_error_keystone(struct api_req *r, int status, const char *message);
-void api_error_nova(struct api_req *r, int status, const char *message);  /* Nova, Cinder */
+void api_error_nova(struct api_req *r, int status, const char *message); /* Nova, Cinder */
 void api_error_neutron(struct api_req *r, int status, const char *message);
 void api_error_glance(struct api_req *r, int status, const char *message);
 
@@ -133,10 +133,10 @@ struct store *api_server_store(struct api_server *srv);
 /* ---- inside a handler ---- */
 struct api_server *api_req_server(struct api_req *r);
 const char *api_req_method(const struct api_req *r);
-const char *api_req_path(const struct api_req *r);     /* after the prefix */
-const char *api_req_param(const struct api_req *r, unsigned i);   /* "{}" captures */
-const char *api_req_query(struct api_req *r, const char *key);    /* NULL if absent, "" if valueless */
-const char *api_req_header(struct api_req *r, const char *name);  /* NULL if absent */
+const char *api_req_path(const struct api_req *r);              /* after the prefix */
+const char *api_req_param(const struct api_req *r, unsigned i); /* "{}" captures */
+const char *api_req_query(struct api_req *r, const char *key); /* NULL if absent, "" if valueless */
+const char *api_req_header(struct api_req *r, const char *name); /* NULL if absent */
 /* "http://host:port" as the client reached us (Host header), else the
  * listen address; for links and the catalog. */
 const char *api_req_base_url(struct api_req *r);
@@ -163,8 +163,7 @@ json_t *api_req_json_value(struct api_req *r);
 /* Streaming bodies (API_STREAM_BODY routes only). */
 typedef int (*api_chunk_fn)(struct api_req *r, void *ctx, const void *data, size_t len);
 typedef void (*api_end_fn)(struct api_req *r, void *ctx, int err);
-void api_req_stream_body(struct api_req *r, api_chunk_fn on_chunk, api_end_fn on_end,
-                         void *ctx);
+void api_req_stream_body(struct api_req *r, api_chunk_fn on_chunk, api_end_fn on_end, void *ctx);
 
 /* Slow work off the request threads; fn must reply. */
 typedef void (*api_work_fn)(struct api_req *r, void *ctx);
@@ -172,20 +171,19 @@ void api_req_defer(struct api_req *r, api_work_fn fn, void *ctx);
 
 /* ---- replies (exactly one per request) ---- */
 void api_reply_header(struct api_req *r, const char *name, const char *value); /* before */
-void api_reply_json(struct api_req *r, int status, json_t *body);   /* steals body */
+void api_reply_json(struct api_req *r, int status, json_t *body);              /* steals body */
 /* A JSON text that is already rendered (copied). */
 void api_reply_json_text(struct api_req *r, int status, const char *text, size_t len);
 void api_reply_empty(struct api_req *r, int status);
-void api_reply_text(struct api_req *r, int status, const char *content_type,
-                    const char *text);
+void api_reply_text(struct api_req *r, int status, const char *content_type, const char *text);
 void api_reply_error(struct api_req *r, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));   /* in the service's shape */
+    __attribute__((format(printf, 3, 4))); /* in the service's shape */
 /* A streamed reply (downloads): read(ctx, pos, buf, max) returns bytes
  * (0 = end, < 0 error); done(ctx) runs when the reply is over.  size may be
  * UINT64_MAX (unknown: chunked). */
 typedef long (*api_read_fn)(void *ctx, uint64_t pos, char *buf, size_t max);
-void api_reply_stream(struct api_req *r, int status, const char *content_type,
-                      uint64_t size, api_read_fn read, void (*done)(void *ctx), void *ctx);
+void api_reply_stream(struct api_req *r, int status, const char *content_type, uint64_t size,
+                      api_read_fn read, void (*done)(void *ctx), void *ctx);
 
 /* ---- metrics ---- */
 struct api_metrics_out;

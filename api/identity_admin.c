@@ -9,7 +9,10 @@
 #include <string.h>
 
 static const char *const collection[IDENTITY_KINDS] = {
-    "domains", "projects", "users", "roles",
+    "domains",
+    "projects",
+    "users",
+    "roles",
 };
 
 void idn_reply_user_projects(struct api_req *r, const char *user_id, const char *self_path);
@@ -34,12 +37,16 @@ static json_t *entity_body(struct api_req *r, json_t *body, enum identity_kind k
 /* Type checks for the fields we know; replies 400 naming the field. */
 static bool check_fields(struct api_req *r, enum identity_kind k, json_t *e, bool create)
 {
-    static const struct { const char *name; json_type type; unsigned kinds; } fields[] = {
-        { "name", JSON_STRING, 15 }, { "description", JSON_STRING, 15 },
-        { "enabled", JSON_TRUE, 7 }, { "domain_id", JSON_STRING, 6 },
-        { "tags", JSON_ARRAY, 2 }, { "options", JSON_OBJECT, 15 },
+    static const struct {
+        const char *name;
+        json_type type;
+        unsigned kinds;
+    } fields[] = {
+        { "name", JSON_STRING, 15 },    { "description", JSON_STRING, 15 },
+        { "enabled", JSON_TRUE, 7 },    { "domain_id", JSON_STRING, 6 },
+        { "tags", JSON_ARRAY, 2 },      { "options", JSON_OBJECT, 15 },
         { "password", JSON_STRING, 4 }, { "default_project_id", JSON_STRING, 4 },
-        { "email", JSON_STRING, 4 }, { "parent_id", JSON_STRING, 2 },
+        { "email", JSON_STRING, 4 },    { "parent_id", JSON_STRING, 2 },
         { "is_domain", JSON_TRUE, 2 },
     };
     const char *kn = identity_kind_name(k);
@@ -47,11 +54,12 @@ static bool check_fields(struct api_req *r, enum identity_kind k, json_t *e, boo
         json_t *v = json_object_get(e, fields[i].name);
         if (!v || !(fields[i].kinds & (1u << k)))
             continue;
-        bool ok = fields[i].type == JSON_TRUE ? json_is_boolean(v)
-                : json_typeof(v) == fields[i].type ||
-                  (json_is_null(v) && (!strcmp(fields[i].name, "description") ||
-                                       !strcmp(fields[i].name, "default_project_id") ||
-                                       !strcmp(fields[i].name, "password")));
+        bool ok = fields[i].type == JSON_TRUE
+                      ? json_is_boolean(v)
+                      : json_typeof(v) == fields[i].type ||
+                            (json_is_null(v) && (!strcmp(fields[i].name, "description") ||
+                                                 !strcmp(fields[i].name, "default_project_id") ||
+                                                 !strcmp(fields[i].name, "password")));
         if (!ok) {
             api_reply_error(r, 400, "Invalid input for field '%s.%s': wrong type.", kn,
                             fields[i].name);
@@ -60,8 +68,10 @@ static bool check_fields(struct api_req *r, enum identity_kind k, json_t *e, boo
     }
     json_t *name = json_object_get(e, "name");
     if (create && (!json_is_string(name) || !json_string_length(name))) {
-        api_reply_error(r, 400, "Invalid input for field '%s.name': a non-empty string is "
-                                "required.", kn);
+        api_reply_error(r, 400,
+                        "Invalid input for field '%s.name': a non-empty string is "
+                        "required.",
+                        kn);
         return false;
     }
     if (name && json_string_length(name) > 255) {
@@ -71,7 +81,7 @@ static bool check_fields(struct api_req *r, enum identity_kind k, json_t *e, boo
     json_t *tags = json_object_get(e, "tags");
     size_t i;
     json_t *tag;
-    json_array_foreach(tags, i, tag) {
+    json_array_foreach (tags, i, tag) {
         if (!json_is_string(tag)) {
             api_reply_error(r, 400, "Invalid input for field '%s.tags': strings expected.", kn);
             return false;
@@ -117,9 +127,14 @@ static void reply_list(struct api_req *r, enum identity_kind k,
     struct store_txn *t = idn_txn(r, false);
     if (!t)
         return;
-    struct list_ctx lc = { r, k, json_array(), api_req_query(r, "name"),
-                           api_req_query(r, "domain_id"), api_req_query(r, "enabled"),
-                           visible, vctx };
+    struct list_ctx lc = { r,
+                           k,
+                           json_array(),
+                           api_req_query(r, "name"),
+                           api_req_query(r, "domain_id"),
+                           api_req_query(r, "enabled"),
+                           visible,
+                           vctx };
     int rc = identity_list(t, idn_of(r), k, list_one, &lc);
     store_abort(t);
     if (rc) {
@@ -141,7 +156,7 @@ static bool has_role_on(struct api_req *r, json_t *rec, void *ctx)
 
 void idn_domain_list(struct api_req *r)
 {
-    reply_list(r, IDENTITY_DOMAIN, NULL, NULL);   /* domain names are not secret here */
+    reply_list(r, IDENTITY_DOMAIN, NULL, NULL); /* domain names are not secret here */
 }
 
 void idn_project_list(struct api_req *r)
@@ -157,7 +172,7 @@ void idn_user_list(struct api_req *r)
 
 void idn_role_list(struct api_req *r)
 {
-    reply_list(r, IDENTITY_ROLE, NULL, NULL);   /* role names: every user may list them */
+    reply_list(r, IDENTITY_ROLE, NULL, NULL); /* role names: every user may list them */
 }
 
 /* ---------- show ---------- */
@@ -239,8 +254,10 @@ static void store_new(struct api_req *r, enum identity_kind k, json_t *rec)
         if (identity_get(t, idn_of(r), IDENTITY_PROJECT, dp, &p) != 0) {
             store_abort(t);
             json_decref(rec);
-            api_reply_error(r, 400, "Invalid input for field 'user.default_project_id': "
-                                    "no project %s.", dp);
+            api_reply_error(r, 400,
+                            "Invalid input for field 'user.default_project_id': "
+                            "no project %s.",
+                            dp);
             return;
         }
         json_decref(p);
@@ -262,9 +279,9 @@ static json_t *new_record(json_t *e, enum identity_kind k)
     char id[STORE_ID_LEN + 1];
     store_new_id(id);
     json_t *opts = json_object_get(e, "options");
-    json_t *rec = json_pack("{s:s, s:O, s:s, s:o}", "id", id, "name",
-                            json_object_get(e, "name"), "description", "", "options",
-                            opts ? json_deep_copy(opts) : json_object());
+    json_t *rec =
+        json_pack("{s:s, s:O, s:s, s:o}", "id", id, "name", json_object_get(e, "name"),
+                  "description", "", "options", opts ? json_deep_copy(opts) : json_object());
     if (json_is_string(json_object_get(e, "description")))
         json_object_set(rec, "description", json_object_get(e, "description"));
     if (k == IDENTITY_ROLE) {
@@ -308,8 +325,7 @@ static void user_create_work(struct api_req *r, void *ctx)
 
 /* An admin's body {"<kind>": {...}} with its fields checked: the inner
  * object (owned by *body, which the caller releases), or NULL when answered. */
-static json_t *admin_entity(struct api_req *r, enum identity_kind k, bool creating,
-                            json_t **body)
+static json_t *admin_entity(struct api_req *r, enum identity_kind k, bool creating, json_t **body)
 {
     *body = NULL;
     if (!idn_require_admin(r) || !(*body = api_req_json(r)))
@@ -334,9 +350,18 @@ static void create(struct api_req *r, enum identity_kind k)
     json_decref(body);
 }
 
-void idn_project_create(struct api_req *r) { create(r, IDENTITY_PROJECT); }
-void idn_role_create(struct api_req *r) { create(r, IDENTITY_ROLE); }
-void idn_user_create(struct api_req *r) { create(r, IDENTITY_USER); }
+void idn_project_create(struct api_req *r)
+{
+    create(r, IDENTITY_PROJECT);
+}
+void idn_role_create(struct api_req *r)
+{
+    create(r, IDENTITY_ROLE);
+}
+void idn_user_create(struct api_req *r)
+{
+    create(r, IDENTITY_USER);
+}
 
 /* PATCH: merges the allowed fields into the record, one transaction. */
 struct update {
@@ -369,7 +394,7 @@ static int revoke_holders(struct store_txn *t, struct identity *idn, const char 
     int rc = identity_assignments(t, idn, NULL, NULL, role, collect_user, holders);
     size_t i;
     json_t *u;
-    json_array_foreach(holders, i, u)
+    json_array_foreach (holders, i, u)
         if (!rc)
             rc = identity_revoke_user(t, idn, json_string_value(u));
     json_decref(holders);
@@ -415,8 +440,8 @@ static void apply_update(struct api_req *r, struct update *u)
         store_abort(t);
         idn_fail(r, rc, identity_kind_name(u->k), id);
     } else if (idn_commit(r, t)) {
-        api_reply_json(r, 200, json_pack("{s:o}", identity_kind_name(u->k),
-                                         idn_render(r, u->k, rec)));
+        api_reply_json(r, 200,
+                       json_pack("{s:o}", identity_kind_name(u->k), idn_render(r, u->k, rec)));
     }
     json_decref(old);
     json_decref(rec);
@@ -464,14 +489,22 @@ static void update(struct api_req *r, enum identity_kind k)
     update_free(u);
 }
 
-void idn_project_update(struct api_req *r) { update(r, IDENTITY_PROJECT); }
-void idn_user_update(struct api_req *r) { update(r, IDENTITY_USER); }
-void idn_role_update(struct api_req *r) { update(r, IDENTITY_ROLE); }
+void idn_project_update(struct api_req *r)
+{
+    update(r, IDENTITY_PROJECT);
+}
+void idn_user_update(struct api_req *r)
+{
+    update(r, IDENTITY_USER);
+}
+void idn_role_update(struct api_req *r)
+{
+    update(r, IDENTITY_ROLE);
+}
 
 /* ---------- delete ---------- */
 
-
-static void delete(struct api_req *r, enum identity_kind k)
+static void delete (struct api_req *r, enum identity_kind k)
 {
     if (!idn_require_admin(r))
         return;
@@ -505,9 +538,18 @@ static void delete(struct api_req *r, enum identity_kind k)
     }
 }
 
-void idn_project_delete(struct api_req *r) { delete(r, IDENTITY_PROJECT); }
-void idn_user_delete(struct api_req *r) { delete(r, IDENTITY_USER); }
-void idn_role_delete(struct api_req *r) { delete(r, IDENTITY_ROLE); }
+void idn_project_delete(struct api_req *r)
+{
+    delete (r, IDENTITY_PROJECT);
+}
+void idn_user_delete(struct api_req *r)
+{
+    delete (r, IDENTITY_USER);
+}
+void idn_role_delete(struct api_req *r)
+{
+    delete (r, IDENTITY_ROLE);
+}
 
 /* ---------- users: password, projects ---------- */
 
@@ -614,8 +656,7 @@ void idn_user_projects(struct api_req *r)
 /* Loads project {0}, user {1}, role {2}; replies 404 naming the missing one. */
 static bool grant_refs(struct api_req *r, struct store_txn *t)
 {
-    static const enum identity_kind kinds[3] = { IDENTITY_PROJECT, IDENTITY_USER,
-                                                 IDENTITY_ROLE };
+    static const enum identity_kind kinds[3] = { IDENTITY_PROJECT, IDENTITY_USER, IDENTITY_ROLE };
     for (unsigned i = 0; i < 3; i++) {
         const char *id = api_req_param(r, i);
         if (!id)
@@ -722,16 +763,16 @@ void idn_grant_list(struct api_req *r)
     if (!t)
         return;
     struct grant_list gl = { r, t, json_array(), false };
-    int rc = identity_assignments(t, idn_of(r), api_req_param(r, 0), api_req_param(r, 1),
-                                  NULL, grant_role, &gl);
+    int rc = identity_assignments(t, idn_of(r), api_req_param(r, 0), api_req_param(r, 1), NULL,
+                                  grant_role, &gl);
     store_abort(t);
     if (rc) {
         json_decref(gl.out);
         idn_fail(r, rc, "role assignments", NULL);
         return;
     }
-    api_reply_json(r, 200, json_pack("{s:o, s:{s:n, s:n}}", "roles", gl.out, "links",
-                                     "previous", "next"));
+    api_reply_json(r, 200,
+                   json_pack("{s:o, s:{s:n, s:n}}", "roles", gl.out, "links", "previous", "next"));
 }
 
 /* A {"id", "name", "domain": {...}} reference, names only when asked. */
@@ -755,11 +796,10 @@ static int assignment_one(const char *p, const char *u, const char *role, void *
     char url[512];
     snprintf(url, sizeof(url), "%s/identity/v3/projects/%s/users/%s/roles/%s",
              api_req_base_url(gl->r), p, u, role);
-    json_array_append_new(gl->out,
-                          json_pack("{s:o, s:o, s:{s:o}, s:{s:s}}", "role",
-                                    ref(gl, IDENTITY_ROLE, role), "user",
-                                    ref(gl, IDENTITY_USER, u), "scope", "project",
-                                    ref(gl, IDENTITY_PROJECT, p), "links", "assignment", url));
+    json_array_append_new(
+        gl->out, json_pack("{s:o, s:o, s:{s:o}, s:{s:s}}", "role", ref(gl, IDENTITY_ROLE, role),
+                           "user", ref(gl, IDENTITY_USER, u), "scope", "project",
+                           ref(gl, IDENTITY_PROJECT, p), "links", "assignment", url));
     return 0;
 }
 
@@ -771,8 +811,9 @@ void idn_assignment_list(struct api_req *r)
     if (api_req_query(r, "group.id") || api_req_query(r, "scope.domain.id") ||
         api_req_query(r, "scope.system")) {
         /* No groups, domain or system grants exist here: an empty answer. */
-        api_reply_json(r, 200, json_pack("{s:[], s:{s:n, s:n}}", "role_assignments", "links",
-                                         "previous", "next"));
+        api_reply_json(
+            r, 200,
+            json_pack("{s:[], s:{s:n, s:n}}", "role_assignments", "links", "previous", "next"));
         return;
     }
     if (!self_or_admin(r, user))
@@ -781,9 +822,9 @@ void idn_assignment_list(struct api_req *r)
     struct store_txn *t = idn_txn(r, false);
     if (!t)
         return;
-    struct grant_list gl = { r, t, json_array(),
-                             names && (!strcasecmp(names, "true") || !strcmp(names, "1") ||
-                                       !*names) };
+    struct grant_list gl = {
+        r, t, json_array(), names && (!strcasecmp(names, "true") || !strcmp(names, "1") || !*names)
+    };
     int rc = identity_assignments(t, idn_of(r), project, user, role, assignment_one, &gl);
     store_abort(t);
     if (rc) {

@@ -9,9 +9,9 @@ static json_t *version_v3(struct api_req *r)
 {
     char href[300];
     snprintf(href, sizeof(href), "%s/identity/v3/", api_req_base_url(r));
-    return json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}], s:[{s:s, s:s}]}", "id", "v3.14",
-                     "status", "stable", "updated", "2020-04-07T00:00:00Z", "links", "rel",
-                     "self", "href", href, "media-types", "base", "application/json", "type",
+    return json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}], s:[{s:s, s:s}]}", "id", "v3.14", "status",
+                     "stable", "updated", "2020-04-07T00:00:00Z", "links", "rel", "self", "href",
+                     href, "media-types", "base", "application/json", "type",
                      "application/vnd.openstack.identity-v3+json");
 }
 
@@ -27,8 +27,7 @@ void idn_version_v3(struct api_req *r)
 
 /* ---------- the token body ---------- */
 
-static json_t *token_body(struct api_req *r, struct store_txn *t,
-                          const struct identity_token *tok)
+static json_t *token_body(struct api_req *r, struct store_txn *t, const struct identity_token *tok)
 {
     struct identity *idn = idn_of(r);
     char issued[32], expires[32], audit[23];
@@ -46,8 +45,9 @@ static json_t *token_body(struct api_req *r, struct store_txn *t,
     json_t *rec;
     if (identity_get(t, idn, IDENTITY_USER, tok->user_id, &rec) == 0) {
         json_object_set(user, "name", json_object_get(rec, "name"));
-        json_object_set_new(user, "domain", idn_domain_ref(t, idn,
-                            json_string_value(json_object_get(rec, "domain_id"))));
+        json_object_set_new(
+            user, "domain",
+            idn_domain_ref(t, idn, json_string_value(json_object_get(rec, "domain_id"))));
         json_decref(rec);
     }
     json_t *body = json_pack("{s:o, s:o, s:[s], s:s, s:s}", "methods", methods, "user", user,
@@ -56,15 +56,16 @@ static json_t *token_body(struct api_req *r, struct store_txn *t,
         json_t *project = json_pack("{s:s, s:s}", "id", tok->project_id, "name", tok->project_id);
         if (identity_get(t, idn, IDENTITY_PROJECT, tok->project_id, &rec) == 0) {
             json_object_set(project, "name", json_object_get(rec, "name"));
-            json_object_set_new(project, "domain", idn_domain_ref(t, idn,
-                                json_string_value(json_object_get(rec, "domain_id"))));
+            json_object_set_new(
+                project, "domain",
+                idn_domain_ref(t, idn, json_string_value(json_object_get(rec, "domain_id"))));
             json_decref(rec);
         }
         json_t *roles = json_array();
         for (unsigned i = 0; i < tok->n_roles; i++) {
             if (identity_get(t, idn, IDENTITY_ROLE, tok->role_ids[i], &rec) == 0) {
-                json_array_append_new(roles, json_pack("{s:s, s:O}", "id", tok->role_ids[i],
-                                                       "name", json_object_get(rec, "name")));
+                json_array_append_new(roles, json_pack("{s:s, s:O}", "id", tok->role_ids[i], "name",
+                                                       json_object_get(rec, "name")));
                 json_decref(rec);
             }
         }
@@ -77,8 +78,8 @@ static json_t *token_body(struct api_req *r, struct store_txn *t,
 
 /* The token body as text; a scoped token's catalog is spliced in from the
  * cached catalog text (the body always ends in "}}"). */
-static char *token_text(struct api_req *r, struct store_txn *t,
-                        const struct identity_token *tok, bool catalog, size_t *len)
+static char *token_text(struct api_req *r, struct store_txn *t, const struct identity_token *tok,
+                        bool catalog, size_t *len)
 {
     json_t *body = token_body(r, t, tok);
     char *text = json_dumps(body, JSON_COMPACT);
@@ -108,10 +109,10 @@ static char *token_text(struct api_req *r, struct store_txn *t,
 /* ---------- POST /v3/auth/tokens ---------- */
 
 struct auth_req {
-    json_t *body;             /* the request, kept for the worker */
+    json_t *body; /* the request, kept for the worker */
     const char *user_id, *user_name, *user_domain_id, *user_domain_name, *password;
     const char *token;
-    json_t *scope;            /* NULL: unscoped */
+    json_t *scope; /* NULL: unscoped */
     unsigned methods;
 };
 
@@ -178,8 +179,8 @@ static void issue_and_reply(struct api_req *r, struct store_txn *t, const char *
     if (scope_project(r, t, scope, project))
         return;
     struct identity_token tok;
-    int rc = identity_token_issue(t, idn_of(r), user_id, project[0] ? project : NULL, methods,
-                                  NULL, expires_us, &tok, text);
+    int rc = identity_token_issue(t, idn_of(r), user_id, project[0] ? project : NULL, methods, NULL,
+                                  expires_us, &tok, text);
     if (rc == -EACCES) {
         api_reply_error(r, 401, "The user has no role on the project requested.");
         return;
@@ -274,13 +275,15 @@ static bool parse_password(struct api_req *r, struct auth_req *a, json_t *passwo
     a->user_domain_name = json_string_value(json_object_get(d, "name"));
     a->password = json_string_value(json_object_get(user, "password"));
     if (!json_is_object(user) || !a->password || (!a->user_id && !a->user_name)) {
-        api_reply_error(r, 400, "Invalid input for field 'auth.identity.password.user': "
-                                "id or name, and password (strings), are required.");
+        api_reply_error(r, 400,
+                        "Invalid input for field 'auth.identity.password.user': "
+                        "id or name, and password (strings), are required.");
         return false;
     }
     if (!a->user_id && !a->user_domain_id && !a->user_domain_name) {
-        api_reply_error(r, 400, "Invalid input for field "
-                                "'auth.identity.password.user.domain': required with a name.");
+        api_reply_error(r, 400,
+                        "Invalid input for field "
+                        "'auth.identity.password.user.domain': required with a name.");
         return false;
     }
     return true;
@@ -303,18 +306,20 @@ void idn_token_issue(struct api_req *r)
     json_t *methods = json_object_get(ident, "methods");
     if (!json_is_object(auth) || !json_is_object(ident) || !json_is_array(methods)) {
         auth_free(a);
-        api_reply_error(r, 400, "Invalid input for field 'auth.identity.methods': "
-                                "an array of authentication methods is required.");
+        api_reply_error(r, 400,
+                        "Invalid input for field 'auth.identity.methods': "
+                        "an array of authentication methods is required.");
         return;
     }
     size_t i;
     json_t *m;
-    json_array_foreach(methods, i, m) {
+    json_array_foreach (methods, i, m) {
         const char *s = json_string_value(m);
         if (!s) {
             auth_free(a);
-            api_reply_error(r, 400, "Invalid input for field 'auth.identity.methods': "
-                                    "strings expected.");
+            api_reply_error(r, 400,
+                            "Invalid input for field 'auth.identity.methods': "
+                            "strings expected.");
             return;
         }
         if (!strcmp(s, "password"))
@@ -323,8 +328,9 @@ void idn_token_issue(struct api_req *r)
             a->methods |= IDENTITY_METHOD_TOKEN;
         else {
             auth_free(a);
-            api_reply_error(r, 401, "Unsupported authentication method in "
-                                    "'auth.identity.methods'.");
+            api_reply_error(r, 401,
+                            "Unsupported authentication method in "
+                            "'auth.identity.methods'.");
             return;
         }
     }
@@ -346,8 +352,9 @@ void idn_token_issue(struct api_req *r)
     a->token = json_string_value(json_object_get(json_object_get(ident, "token"), "id"));
     if (!a->token) {
         auth_free(a);
-        api_reply_error(r, 400, "Invalid input for field 'auth.identity.token.id': "
-                                "a string is required.");
+        api_reply_error(r, 400,
+                        "Invalid input for field 'auth.identity.token.id': "
+                        "a string is required.");
         return;
     }
     token_auth(r, a);
@@ -365,7 +372,7 @@ static bool subject(struct api_req *r, struct identity_token *tok, const char **
     }
     const struct identity_token *me = api_req_auth(r);
     if (!strcmp(*text, api_req_header(r, "X-Auth-Token") ?: "")) {
-        *tok = *me;   /* validating one's own token: checked already */
+        *tok = *me; /* validating one's own token: checked already */
     } else if (identity_token_check(idn_of(r), *text, tok) != 0) {
         api_reply_error(r, 404, "Could not find token: %.40s.", *text);
         return false;
@@ -430,8 +437,9 @@ void idn_token_revoke(struct api_req *r)
 void idn_auth_catalog(struct api_req *r)
 {
     if (!api_req_auth(r)->project_id[0]) {
-        api_reply_error(r, 403, "A project-scoped token is required to produce a service "
-                                "catalog.");
+        api_reply_error(r, 403,
+                        "A project-scoped token is required to produce a service "
+                        "catalog.");
         return;
     }
     idn_reply_collection(r, "catalog", "/auth/catalog", idn_catalog(r));
@@ -452,7 +460,7 @@ static int add_project(const char *p, const char *u, const char *role, void *ctx
     json_t *rec;
     size_t i;
     json_t *e;
-    json_array_foreach(pc->out, i, e)
+    json_array_foreach (pc->out, i, e)
         if (!strcmp(json_string_value(json_object_get(e, "id")), p))
             return 0;
     if (identity_get(pc->t, idn_of(pc->r), IDENTITY_PROJECT, p, &rec) == 0) {

@@ -48,7 +48,7 @@ static struct slot *slot_for(const char *key)
             return NULL;
         }
     }
-    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
     for (const unsigned char *p = (const unsigned char *)key; *p; p++)
         h = (h ^ *p) * 1099511628211ULL;
     return &slots[h % CACHE_SLOTS];

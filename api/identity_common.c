@@ -74,7 +74,7 @@ struct store_txn *idn_txn(struct api_req *r, bool write)
 bool idn_commit(struct api_req *r, struct store_txn *t)
 {
     int rc = store_commit(t);
-    identity_changed(idn_of(r));   /* also on failure: harmless, and safe */
+    identity_changed(idn_of(r)); /* also on failure: harmless, and safe */
     if (rc) {
         api_reply_error(r, rc == -ENOSPC ? 507 : 500, "Cannot commit: %s.", strerror(-rc));
         return false;
@@ -120,7 +120,10 @@ json_t *idn_links(struct api_req *r, const char *path_fmt, const char *id)
 json_t *idn_render(struct api_req *r, enum identity_kind k, const json_t *rec)
 {
     static const char *const paths[IDENTITY_KINDS] = {
-        "/domains/%s", "/projects/%s", "/users/%s", "/roles/%s",
+        "/domains/%s",
+        "/projects/%s",
+        "/users/%s",
+        "/roles/%s",
     };
     json_t *out = identity_public(rec);
     json_object_set_new(out, "links",
@@ -150,13 +153,12 @@ void idn_time(int64_t us, char out[32])
 }
 
 /* The service catalog of DESIGN.md's table, with stable endpoint ids. */
-static const struct { const char *type, *name, *path; } catalog_services[] = {
-    { "identity", "keystone", "/identity" },
-    { "image", "glance", "/image" },
-    { "block-storage", "cinder", "/volume/v3" },
-    { "volumev3", "cinderv3", "/volume/v3" },
-    { "network", "neutron", "/network" },
-    { "compute", "nova", "/compute/v2.1" },
+static const struct {
+    const char *type, *name, *path;
+} catalog_services[] = {
+    { "identity", "keystone", "/identity" },     { "image", "glance", "/image" },
+    { "block-storage", "cinder", "/volume/v3" }, { "volumev3", "cinderv3", "/volume/v3" },
+    { "network", "neutron", "/network" },        { "compute", "nova", "/compute/v2.1" },
 };
 
 static void stable_id(const char *a, const char *b, char out[STORE_ID_LEN + 1])
@@ -186,12 +188,11 @@ json_t *idn_catalog(struct api_req *r)
         for (int k = 0; k < 3; k++) {
             stable_id(catalog_services[i].type, ifaces[k], eid);
             json_array_append_new(eps, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", eid,
-                                                 "interface", ifaces[k], "region_id",
-                                                 "RegionOne", "url", url, "region",
-                                                 "RegionOne"));
+                                                 "interface", ifaces[k], "region_id", "RegionOne",
+                                                 "url", url, "region", "RegionOne"));
         }
-        json_array_append_new(cat, json_pack("{s:o, s:s, s:s, s:s}", "endpoints", eps, "id",
-                                             sid, "type", catalog_services[i].type, "name",
+        json_array_append_new(cat, json_pack("{s:o, s:s, s:s, s:s}", "endpoints", eps, "id", sid,
+                                             "type", catalog_services[i].type, "name",
                                              catalog_services[i].name));
     }
     return cat;
@@ -201,7 +202,7 @@ const char *idn_catalog_text(struct api_req *r, size_t *len)
 {
     char key[300];
     snprintf(key, sizeof(key), "catalog\n%s", api_req_base_url(r));
-    const char *text = idn_cache_get(key, 0, len);   /* the catalog never changes */
+    const char *text = idn_cache_get(key, 0, len); /* the catalog never changes */
     if (text)
         return text;
     json_t *cat = idn_catalog(r);
@@ -223,9 +224,9 @@ static json_t *service_json(struct api_req *r, size_t i)
 {
     char sid[STORE_ID_LEN + 1];
     stable_id(catalog_services[i].type, "", sid);
-    return json_pack("{s:s, s:s, s:s, s:b, s:s, s:o}", "id", sid, "type",
-                     catalog_services[i].type, "name", catalog_services[i].name, "enabled", 1,
-                     "description", "", "links", idn_links(r, "/services/%s", sid));
+    return json_pack("{s:s, s:s, s:s, s:b, s:s, s:o}", "id", sid, "type", catalog_services[i].type,
+                     "name", catalog_services[i].name, "enabled", 1, "description", "", "links",
+                     idn_links(r, "/services/%s", sid));
 }
 
 static json_t *endpoint_json(struct api_req *r, size_t i, int k)
@@ -235,19 +236,18 @@ static json_t *endpoint_json(struct api_req *r, size_t i, int k)
     stable_id(catalog_services[i].type, interfaces[k], eid);
     snprintf(url, sizeof(url), "%s%s", api_req_base_url(r), catalog_services[i].path);
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:o}", "id", eid, "interface",
-                     interfaces[k], "region", "RegionOne", "region_id", "RegionOne",
-                     "service_id", sid, "url", url, "enabled", 1, "links",
-                     idn_links(r, "/endpoints/%s", eid));
+                     interfaces[k], "region", "RegionOne", "region_id", "RegionOne", "service_id",
+                     sid, "url", url, "enabled", 1, "links", idn_links(r, "/endpoints/%s", eid));
 }
 
-void idn_reply_collection(struct api_req *r, const char *name, const char *path,
-                          json_t *items)
+void idn_reply_collection(struct api_req *r, const char *name, const char *path, json_t *items)
 {
     char self[300];
     snprintf(self, sizeof(self), "%s/identity/v3%s%s", api_req_base_url(r), path ? "" : "/",
              path ? path : name);
-    api_reply_json(r, 200, json_pack("{s:o, s:{s:s, s:n, s:n}}", name, items, "links", "self",
-                                     self, "previous", "next"));
+    api_reply_json(r, 200,
+                   json_pack("{s:o, s:{s:s, s:n, s:n}}", name, items, "links", "self", self,
+                             "previous", "next"));
 }
 
 static bool field_is(json_t *o, const char *field, const char *want)

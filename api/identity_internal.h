@@ -22,8 +22,7 @@ bool idn_require_admin(struct api_req *r);
 json_t *idn_links(struct api_req *r, const char *path_fmt, const char *id);
 /* 200 {name: items, links: {self, previous, next}}; self is
  * /identity/v3PATH, or /identity/v3/NAME when path is NULL. Takes items. */
-void idn_reply_collection(struct api_req *r, const char *name, const char *path,
-                          json_t *items);
+void idn_reply_collection(struct api_req *r, const char *name, const char *path, json_t *items);
 json_t *idn_render(struct api_req *r, enum identity_kind k, const json_t *rec);
 json_t *idn_domain_ref(struct store_txn *t, struct identity *idn, const char *domain_id);
 json_t *idn_catalog(struct api_req *r);

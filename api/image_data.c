@@ -35,7 +35,7 @@ struct reader {
     struct reader *next;
     char id[STORE_ID_LEN + 1];
     int count;
-    bool doomed;          /* deleted meanwhile: the last reader frees it */
+    bool doomed; /* deleted meanwhile: the last reader frees it */
 };
 static struct reader *readers;
 
@@ -81,7 +81,8 @@ static void delete_objects(struct blockstore *bs, const char *id)
         fprintf(stderr, "picostackd: image %s: cannot free its data: %s\n", id, blockstore_error());
     rc = BS(blockstore_delete(bs, disk));
     if (rc < 0 && rc != -ENOENT)
-        fprintf(stderr, "picostackd: image %s: cannot free its disk: %s\n", disk, blockstore_error());
+        fprintf(stderr, "picostackd: image %s: cannot free its disk: %s\n", disk,
+                blockstore_error());
 }
 
 /* ---- download ---- */
@@ -90,8 +91,8 @@ struct download {
     char id[STORE_ID_LEN + 1];
     struct blockstore_disk *disk;
     struct extmap *map;
-    uint64_t start;     /* first byte of the range */
-    uint64_t len;       /* bytes to send */
+    uint64_t start; /* first byte of the range */
+    uint64_t len;   /* bytes to send */
 };
 
 static long read_range(void *ctx, uint64_t pos, char *buf, size_t max)
@@ -191,7 +192,8 @@ void img_download(struct api_req *r)
         char cr[64];
         snprintf(cr, sizeof cr, "bytes */%" PRIu64, size);
         api_reply_header(r, "Content-Range", cr);
-        return api_reply_error(r, 416, "Requested range not satisfiable (image size %" PRIu64 ").", size);
+        return api_reply_error(r, 416, "Requested range not satisfiable (image size %" PRIu64 ").",
+                               size);
     }
     if (size == 0) {
         api_reply_header(r, "Content-MD5", md5);
@@ -217,7 +219,7 @@ void img_download(struct api_req *r)
     pthread_mutex_unlock(&img_bs_lock);
     if (rc < 0) {
         free(d);
-        if (rc == -ENOENT)     /* deleted since we read its record */
+        if (rc == -ENOENT) /* deleted since we read its record */
             return api_reply_error(r, 404, "No image found with ID %s", id);
         return api_reply_error(r, 500, "Cannot read the data of image %s: %s", id, why);
     }
@@ -227,7 +229,8 @@ void img_download(struct api_req *r)
     d->len = len;
     if (ranged) {
         char cr[96];
-        snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start, start + len - 1, size);
+        snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start, start + len - 1,
+                 size);
         api_reply_header(r, "Content-Range", cr);
     } else if (md5[0]) {
         api_reply_header(r, "Content-MD5", md5);
@@ -282,10 +285,11 @@ int img_recover(void)
         return rc;
     json_t *saving = json_array();
     rc = image_db_scan(t, img_db(), requeue, saving);
-    size_t i; json_t *img;
+    size_t i;
+    json_t *img;
     char now[32];
     image_timestamp(now);
-    json_array_foreach(saving, i, img) {
+    json_array_foreach (saving, i, img) {
         if (rc < 0)
             break;
         image_upload_abort(img, now);
@@ -304,7 +308,7 @@ int img_recover(void)
 
     /* Block-store images without an active record: a crash between the
      * writer's commit and the record's flip, or during a delete. */
-    struct orphans o = {0};
+    struct orphans o = { 0 };
     rc = BS(blockstore_list(img_bs(), note_object, &o));
     if (rc >= 0 && (rc = store_begin(image_db_store(img_db()), false, &t)) == 0) {
         for (size_t k = 0; k < o.n; k++) {

@@ -50,8 +50,13 @@ void img_delete_member(struct api_req *r);
  * which has its own ring and descriptors) holds img_bs_lock. BS(call)
  * makes one locked call. */
 extern pthread_mutex_t img_bs_lock;
-#define BS(call) ({ pthread_mutex_lock(&img_bs_lock); __auto_type _r = (call); \
-                    pthread_mutex_unlock(&img_bs_lock); _r; })
+#define BS(call)                            \
+    ({                                      \
+        pthread_mutex_lock(&img_bs_lock);   \
+        __auto_type _r = (call);            \
+        pthread_mutex_unlock(&img_bs_lock); \
+        _r;                                 \
+    })
 /* The block-store name of the disk converted from a qcow2 upload. */
 void img_disk_name(char out[64], const char *id);
 

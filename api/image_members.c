@@ -40,8 +40,9 @@ void img_list_members(struct api_req *r)
     }
     /* The owner sees every member; a member only itself. */
     json_t *shown = json_array();
-    size_t i; json_t *m;
-    json_array_foreach(all, i, m) {
+    size_t i;
+    json_t *m;
+    json_array_foreach (all, i, m) {
         const char *mid = json_string_value(json_object_get(m, "member_id"));
         if (image_can_modify(img, &who) || who.is_admin ||
             (who.project_id && strcmp(mid, who.project_id) == 0))
@@ -49,7 +50,8 @@ void img_list_members(struct api_req *r)
     }
     json_decref(all);
     json_decref(img);
-    api_reply_json(r, 200, json_pack("{s:o, s:s}", "members", shown, "schema", "/v2/schemas/members"));
+    api_reply_json(r, 200,
+                   json_pack("{s:o, s:s}", "members", shown, "schema", "/v2/schemas/members"));
 }
 
 void img_add_member(struct api_req *r)
@@ -88,8 +90,8 @@ void img_add_member(struct api_req *r)
         json_decref(old);
         json_decref(m);
         store_abort(t);
-        return api_reply_error(r, 409, "The member %s is already a member of image %s.",
-                               member_id, api_req_param(r, 0));
+        return api_reply_error(r, 409, "The member %s is already a member of image %s.", member_id,
+                               api_req_param(r, 0));
     }
     int rc = image_db_member_put(t, img_db(), m);
     if (rc < 0) {
@@ -198,4 +200,3 @@ void img_delete_member(struct api_req *r)
     if (img_commit(r, t))
         api_reply_empty(r, 204);
 }
-

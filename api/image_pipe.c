@@ -15,7 +15,7 @@
 #include <string.h>
 
 #define PIPE_BUFS 4
-#define PIPE_BUF (1u << 20)
+#define PIPE_BUF  (1u << 20)
 
 struct img_pipe {
     struct blockstore_writer *w;
@@ -25,12 +25,12 @@ struct img_pipe {
     pthread_cond_t cond;
     char *buf[PIPE_BUFS];
     size_t len[PIPE_BUFS];
-    unsigned head, count;       /* filled buffers: [head, head + count) */
-    bool closing;               /* no more buffers will come */
-    bool cancel;                /* drop what is queued */
-    int err;                    /* the first append error */
-    char why[256];              /* blockstore_error() of it (thread-local there) */
-    int fill;                   /* slot being filled by the request thread, or -1 */
+    unsigned head, count; /* filled buffers: [head, head + count) */
+    bool closing;         /* no more buffers will come */
+    bool cancel;          /* drop what is queued */
+    int err;              /* the first append error */
+    char why[256];        /* blockstore_error() of it (thread-local there) */
+    int fill;             /* slot being filled by the request thread, or -1 */
     size_t fill_len;
 };
 

@@ -15,11 +15,12 @@ static json_t *nullable(const char *type)
 static json_t *image_schema(void)
 {
     json_t *props = json_object();
-    static const char *const strings[] = { "id", "status", "visibility", "owner", "created_at",
-                                           "updated_at", "self", "file", "schema" };
+    static const char *const strings[] = { "id",    "status",     "visibility",
+                                           "owner", "created_at", "updated_at",
+                                           "self",  "file",       "schema" };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
         json_object_set_new(props, strings[i], json_pack("{s:s}", "type", "string"));
-    static const char *const maybe_strings[] = { "name", "disk_format", "container_format",
+    static const char *const maybe_strings[] = { "name",     "disk_format",  "container_format",
                                                  "checksum", "os_hash_algo", "os_hash_value" };
     for (size_t i = 0; i < sizeof maybe_strings / sizeof maybe_strings[0]; i++)
         json_object_set_new(props, maybe_strings[i], nullable("string"));
@@ -29,21 +30,20 @@ static json_t *image_schema(void)
     json_object_set_new(props, "min_ram", json_pack("{s:s}", "type", "integer"));
     json_object_set_new(props, "protected", json_pack("{s:s}", "type", "boolean"));
     json_object_set_new(props, "os_hidden", json_pack("{s:s}", "type", "boolean"));
-    json_object_set_new(props, "tags", json_pack("{s:s, s:{s:s, s:i}}", "type", "array",
-                                                 "items", "type", "string", "maxLength", 255));
-    return json_pack("{s:s, s:o, s:{s:s}, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}",
-                     "name", "image", "properties", props,
-                     "additionalProperties", "type", "string",
-                     "links", "rel", "self", "href", "{self}",
-                     "rel", "enclosure", "href", "{file}",
-                     "rel", "describedby", "href", "{schema}");
+    json_object_set_new(props, "tags",
+                        json_pack("{s:s, s:{s:s, s:i}}", "type", "array", "items", "type", "string",
+                                  "maxLength", 255));
+    return json_pack("{s:s, s:o, s:{s:s}, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}", "name", "image",
+                     "properties", props, "additionalProperties", "type", "string", "links", "rel",
+                     "self", "href", "{self}", "rel", "enclosure", "href", "{file}", "rel",
+                     "describedby", "href", "{schema}");
 }
 
 static json_t *member_schema(void)
 {
     json_t *props = json_object();
-    static const char *const strings[] = { "image_id", "member_id", "status", "created_at",
-                                           "updated_at", "schema" };
+    static const char *const strings[] = { "image_id",   "member_id",  "status",
+                                           "created_at", "updated_at", "schema" };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
         json_object_set_new(props, strings[i], json_pack("{s:s}", "type", "string"));
     return json_pack("{s:s, s:o}", "name", "member", "properties", props);
@@ -51,11 +51,12 @@ static json_t *member_schema(void)
 
 static json_t *collection(const char *name, const char *item, json_t *item_schema)
 {
-    return json_pack("{s:s, s:{s:{s:s, s:o}, s:{s:s}, s:{s:s}, s:{s:s}}, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}",
+    return json_pack("{s:s, s:{s:{s:s, s:o}, s:{s:s}, s:{s:s}, s:{s:s}}, s:[{s:s, s:s}, {s:s, "
+                     "s:s}, {s:s, s:s}]}",
                      "name", name, "properties", item, "type", "array", "items", item_schema,
-                     "schema", "type", "string", "first", "type", "string", "next", "type", "string",
-                     "links", "rel", "first", "href", "{first}", "rel", "next", "href", "{next}",
-                     "rel", "describedby", "href", "{schema}");
+                     "schema", "type", "string", "first", "type", "string", "next", "type",
+                     "string", "links", "rel", "first", "href", "{first}", "rel", "next", "href",
+                     "{next}", "rel", "describedby", "href", "{schema}");
 }
 
 void img_schema(struct api_req *r)

@@ -23,14 +23,23 @@ void api_image_configure(struct blockstore *bs, const char *data_dir)
     snprintf(svc.data_dir, sizeof svc.data_dir, "%s", data_dir ? data_dir : "");
 }
 
-struct image_db *img_db(void) { return svc.db; }
-struct blockstore *img_bs(void) { return svc.bs; }
-const char *img_data_dir(void) { return svc.data_dir; }
+struct image_db *img_db(void)
+{
+    return svc.db;
+}
+struct blockstore *img_bs(void)
+{
+    return svc.bs;
+}
+const char *img_data_dir(void)
+{
+    return svc.data_dir;
+}
 
 struct image_caller img_caller(struct api_req *r)
 {
     const struct identity_token *t = api_req_auth(r);
-    struct image_caller c = {0};
+    struct image_caller c = { 0 };
     if (!t)
         return c;
     c.project_id = t->project_id[0] ? t->project_id : NULL;
@@ -73,8 +82,8 @@ bool img_commit(struct api_req *r, struct store_txn *t)
 {
     int rc = store_commit(t);
     if (rc < 0) {
-        api_reply_error(r, rc == -ENOSPC || rc == -ENOMEM ? 413 : 500,
-                        "Cannot save the change: %s", strerror(-rc));
+        api_reply_error(r, rc == -ENOSPC || rc == -ENOMEM ? 413 : 500, "Cannot save the change: %s",
+                        strerror(-rc));
         return false;
     }
     img_changed();
@@ -106,8 +115,9 @@ static json_t *all_records(struct store_txn *t, unsigned long gen, int *err)
     /* Each record also keeps its rendered view (in its private fields,
      * which are never shown or stored from here), so a list only joins
      * texts. */
-    size_t i; json_t *img;
-    json_array_foreach(all, i, img) {
+    size_t i;
+    json_t *img;
+    json_array_foreach (all, i, img) {
         json_t *view = image_view(img);
         char *text = view ? json_dumps(view, JSON_COMPACT) : NULL;
         if (text)
@@ -173,14 +183,14 @@ static json_t *version(struct api_req *r, const char *id, const char *status)
 {
     char href[512];
     snprintf(href, sizeof href, "%s/image/v2/", api_req_base_url(r));
-    return json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "id", id, "status", status,
-                     "links", "rel", "self", "href", href);
+    return json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "id", id, "status", status, "links", "rel",
+                     "self", "href", href);
 }
 
 static json_t *versions_body(struct api_req *r)
 {
-    static const char *const older[] = { "v2.15", "v2.9", "v2.7", "v2.6", "v2.5", "v2.4",
-                                         "v2.3", "v2.2", "v2.1", "v2.0" };
+    static const char *const older[] = { "v2.15", "v2.9", "v2.7", "v2.6", "v2.5",
+                                         "v2.4",  "v2.3", "v2.2", "v2.1", "v2.0" };
     json_t *list = json_array();
     json_array_append_new(list, version(r, "v2.16", "CURRENT"));
     for (size_t i = 0; i < sizeof older / sizeof older[0]; i++)
@@ -189,8 +199,14 @@ static json_t *versions_body(struct api_req *r)
 }
 
 /* GET /image: 300 Multiple Choices, as Glance answers. */
-static void versions_root(struct api_req *r) { api_reply_json(r, 300, versions_body(r)); }
-static void versions_list(struct api_req *r) { api_reply_json(r, 200, versions_body(r)); }
+static void versions_root(struct api_req *r)
+{
+    api_reply_json(r, 300, versions_body(r));
+}
+static void versions_list(struct api_req *r)
+{
+    api_reply_json(r, 200, versions_body(r));
+}
 
 /* ---- images ---- */
 
@@ -219,9 +235,9 @@ static int list_one(json_t *img, void *ctx)
  * (but the marker), so the `next` link repeats the same query. */
 static void next_link(struct api_req *r, const char *marker, char *out, size_t len)
 {
-    static const char *const keys[] = { "limit", "name", "status", "visibility", "owner",
-                                        "member_status", "os_hidden", "tag", "sort",
-                                        "sort_key", "sort_dir", NULL };
+    static const char *const keys[] = { "limit", "name",          "status",    "visibility",
+                                        "owner", "member_status", "os_hidden", "tag",
+                                        "sort",  "sort_key",      "sort_dir",  NULL };
     size_t n = (size_t)snprintf(out, len, "/v2/images?marker=%s", marker);
     for (size_t i = 0; keys[i] && n < len; i++) {
         const char *v = api_req_query(r, keys[i]);
@@ -229,8 +245,8 @@ static void next_link(struct api_req *r, const char *marker, char *out, size_t l
             continue;
         n += (size_t)snprintf(out + n, len - n, "&%s=", keys[i]);
         for (const unsigned char *p = (const unsigned char *)v; *p && n + 4 < len; p++) {
-            if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                (*p >= '0' && *p <= '9') || strchr("-_.~:,", *p))
+            if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                strchr("-_.~:,", *p))
                 out[n++] = (char)*p;
             else
                 n += (size_t)snprintf(out + n, len - n, "%%%02X", *p);
@@ -248,8 +264,9 @@ static char *render_list(json_t *page, const char *next, size_t *len)
     if (!f)
         return NULL;
     fputs("{\"images\":[", f);
-    size_t i; json_t *img;
-    json_array_foreach(page, i, img) {
+    size_t i;
+    json_t *img;
+    json_array_foreach (page, i, img) {
         if (i)
             fputc(',', f);
         const char *view = image_private_get(img, "view");
@@ -294,8 +311,9 @@ static void list_images(struct api_req *r)
         return api_reply_error(r, 500, "Cannot list images: %s", strerror(-rc));
     }
     struct list_ctx l = { .t = t, .q = &q, .who = &who, .match = json_array() };
-    size_t i; json_t *img;
-    json_array_foreach(all, i, img)
+    size_t i;
+    json_t *img;
+    json_array_foreach (all, i, img)
         list_one(img, &l);
     store_abort(t);
     json_decref(all);
@@ -306,7 +324,8 @@ static void list_images(struct api_req *r)
         return img_reply_err(r, &err);
     char next[2048] = "";
     if (more && json_array_size(page)) {
-        const char *last = json_string_value(json_object_get(json_array_get(page, json_array_size(page) - 1), "id"));
+        const char *last = json_string_value(
+            json_object_get(json_array_get(page, json_array_size(page) - 1), "id"));
         next_link(r, last, next, sizeof next);
     }
     size_t len = 0;
@@ -385,8 +404,7 @@ static void show_image(struct api_req *r)
 /* Runs change(img) on a visible image inside one write transaction and
  * stores the result; replies with reply_status (200 with the image, or
  * 204). */
-static void modify(struct api_req *r, int (*change)(json_t *img, void *ctx,
-                                                    struct image_err *err),
+static void modify(struct api_req *r, int (*change)(json_t *img, void *ctx, struct image_err *err),
                    void *ctx, int reply_status)
 {
     struct image_caller who = img_caller(r);
@@ -443,7 +461,8 @@ static void patch_image(struct api_req *r)
     const char *ct = api_req_header(r, "Content-Type");
     if (!ct || (strncmp(ct, "application/openstack-images-v2.1-json-patch", 44) != 0 &&
                 strncmp(ct, "application/openstack-images-v2.0-json-patch", 44) != 0))
-        return api_reply_error(r, 415, "Unsupported Content-Type: use application/openstack-images-v2.1-json-patch");
+        return api_reply_error(
+            r, 415, "Unsupported Content-Type: use application/openstack-images-v2.1-json-patch");
     size_t len = 0;
     const char *text = api_req_body(r, &len);
     json_error_t je;
@@ -471,8 +490,14 @@ static int do_reactivate(json_t *img, void *ctx, struct image_err *err)
     return image_reactivate(img, now, err);
 }
 
-static void deactivate(struct api_req *r) { modify(r, do_deactivate, NULL, 204); }
-static void reactivate(struct api_req *r) { modify(r, do_reactivate, NULL, 204); }
+static void deactivate(struct api_req *r)
+{
+    modify(r, do_deactivate, NULL, 204);
+}
+static void reactivate(struct api_req *r)
+{
+    modify(r, do_reactivate, NULL, 204);
+}
 
 static int tag_change(json_t *img, void *ctx, struct image_err *err, bool add)
 {
@@ -482,8 +507,9 @@ static int tag_change(json_t *img, void *ctx, struct image_err *err, bool add)
         tags = json_array();
         json_object_set_new(img, "tags", tags);
     }
-    size_t i; json_t *v;
-    json_array_foreach(tags, i, v)
+    size_t i;
+    json_t *v;
+    json_array_foreach (tags, i, v)
         if (strcmp(json_string_value(v), tag) == 0) {
             if (!add)
                 json_array_remove(tags, i);
@@ -507,10 +533,22 @@ done:;
     return 0;
 }
 
-static int tag_add(json_t *img, void *ctx, struct image_err *err) { return tag_change(img, ctx, err, true); }
-static int tag_del(json_t *img, void *ctx, struct image_err *err) { return tag_change(img, ctx, err, false); }
-static void put_tag(struct api_req *r) { modify(r, tag_add, (void *)api_req_param(r, 1), 204); }
-static void delete_tag(struct api_req *r) { modify(r, tag_del, (void *)api_req_param(r, 1), 204); }
+static int tag_add(json_t *img, void *ctx, struct image_err *err)
+{
+    return tag_change(img, ctx, err, true);
+}
+static int tag_del(json_t *img, void *ctx, struct image_err *err)
+{
+    return tag_change(img, ctx, err, false);
+}
+static void put_tag(struct api_req *r)
+{
+    modify(r, tag_add, (void *)api_req_param(r, 1), 204);
+}
+static void delete_tag(struct api_req *r)
+{
+    modify(r, tag_del, (void *)api_req_param(r, 1), 204);
+}
 
 static void delete_image(struct api_req *r)
 {
@@ -570,7 +608,7 @@ static int count_one(json_t *img, void *ctx)
 static void collect_metrics(struct api_metrics_out *out, void *ctx)
 {
     (void)ctx;
-    struct census c = {0};
+    struct census c = { 0 };
     struct store_txn *t;
     if (store_begin(image_db_store(svc.db), false, &t) < 0)
         return;
@@ -602,25 +640,25 @@ static int image_init(struct api_server *srv)
 }
 
 static const struct api_route routes[] = {
-    { "GET",    "",                                 versions_root, API_PUBLIC },
-    { "GET",    "/versions",                        versions_list, API_PUBLIC },
-    { "GET",    "/v2/schemas/{}",                   img_schema,    0 },
-    { "GET",    "/v2/images",                       list_images,   0 },
-    { "POST",   "/v2/images",                       create_image,  0 },
-    { "GET",    "/v2/images/{}",                    show_image,    0 },
-    { "PATCH",  "/v2/images/{}",                    patch_image,   0 },
-    { "DELETE", "/v2/images/{}",                    delete_image,  0 },
-    { "PUT",    "/v2/images/{}/file",               img_upload,    API_STREAM_BODY },
-    { "GET",    "/v2/images/{}/file",               img_download,  0 },
-    { "POST",   "/v2/images/{}/actions/deactivate", deactivate,    0 },
-    { "POST",   "/v2/images/{}/actions/reactivate", reactivate,    0 },
-    { "PUT",    "/v2/images/{}/tags/{}",            put_tag,       0 },
-    { "DELETE", "/v2/images/{}/tags/{}",            delete_tag,    0 },
-    { "GET",    "/v2/images/{}/members",            img_list_members,  0 },
-    { "POST",   "/v2/images/{}/members",            img_add_member,    0 },
-    { "GET",    "/v2/images/{}/members/{}",         img_show_member,   0 },
-    { "PUT",    "/v2/images/{}/members/{}",         img_update_member, 0 },
-    { "DELETE", "/v2/images/{}/members/{}",         img_delete_member, 0 },
+    { "GET", "", versions_root, API_PUBLIC },
+    { "GET", "/versions", versions_list, API_PUBLIC },
+    { "GET", "/v2/schemas/{}", img_schema, 0 },
+    { "GET", "/v2/images", list_images, 0 },
+    { "POST", "/v2/images", create_image, 0 },
+    { "GET", "/v2/images/{}", show_image, 0 },
+    { "PATCH", "/v2/images/{}", patch_image, 0 },
+    { "DELETE", "/v2/images/{}", delete_image, 0 },
+    { "PUT", "/v2/images/{}/file", img_upload, API_STREAM_BODY },
+    { "GET", "/v2/images/{}/file", img_download, 0 },
+    { "POST", "/v2/images/{}/actions/deactivate", deactivate, 0 },
+    { "POST", "/v2/images/{}/actions/reactivate", reactivate, 0 },
+    { "PUT", "/v2/images/{}/tags/{}", put_tag, 0 },
+    { "DELETE", "/v2/images/{}/tags/{}", delete_tag, 0 },
+    { "GET", "/v2/images/{}/members", img_list_members, 0 },
+    { "POST", "/v2/images/{}/members", img_add_member, 0 },
+    { "GET", "/v2/images/{}/members/{}", img_show_member, 0 },
+    { "PUT", "/v2/images/{}/members/{}", img_update_member, 0 },
+    { "DELETE", "/v2/images/{}/members/{}", img_delete_member, 0 },
 };
 
 const struct api_service api_image_service = {

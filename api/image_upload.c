@@ -30,8 +30,8 @@
  * that the block store and the control-plane store can still commit (an
  * abort frees clusters in an LMDB transaction, which needs pages). The
  * reserve is 1% of the filesystem, at least 16 MiB, at most 1 GiB. */
-#define RESERVE_MIN (16ull << 20)
-#define RESERVE_MAX (1ull << 30)
+#define RESERVE_MIN       (16ull << 20)
+#define RESERVE_MAX       (1ull << 30)
 #define SPACE_CHECK_EVERY (16ull << 20)
 
 /* Bytes an upload may still write (free space above the reserve), or
@@ -55,11 +55,11 @@ struct upload {
     char nonce[STORE_ID_LEN + 1];
     bool qcow2;
     struct blockstore_writer *w;
-    struct img_pipe *pipe;    /* hashing and appending, on two threads */
+    struct img_pipe *pipe; /* hashing and appending, on two threads */
     struct image_hasher *h;
     uint64_t size;
-    uint64_t checked_at;      /* size at the last free-space check */
-    unsigned char head[64];   /* the first bytes: the qcow2 header */
+    uint64_t checked_at;    /* size at the last free-space check */
+    unsigned char head[64]; /* the first bytes: the qcow2 header */
     size_t headlen;
 };
 
@@ -85,9 +85,8 @@ static void revert_to_queued(struct upload *u)
         return;
     json_t *img = NULL;
     const char *nonce;
-    if (image_db_get(t, img_db(), u->id, &img) == 0 &&
-        (nonce = image_private_get(img, "upload")) && strcmp(nonce, u->nonce) == 0 &&
-        strcmp(image_status(img), "saving") == 0) {
+    if (image_db_get(t, img_db(), u->id, &img) == 0 && (nonce = image_private_get(img, "upload")) &&
+        strcmp(nonce, u->nonce) == 0 && strcmp(image_status(img), "saving") == 0) {
         char now[32];
         image_timestamp(now);
         image_upload_abort(img, now);
@@ -109,7 +108,7 @@ static bool still_ours(struct upload *u)
 {
     struct store_txn *t;
     if (store_begin(image_db_store(img_db()), false, &t) < 0)
-        return true;    /* cannot tell: the final step checks again */
+        return true; /* cannot tell: the final step checks again */
     json_t *img = NULL;
     const char *nonce;
     bool ours = image_db_get(t, img_db(), u->id, &img) == 0 &&
@@ -134,7 +133,7 @@ static int on_chunk(struct api_req *r, void *ctx, const void *data, size_t len)
         if (space_left() < len + SPACE_CHECK_EVERY)
             return -ENOSPC;
         if (!still_ours(u))
-            return -ECANCELED;    /* deleted meanwhile: stop storing it */
+            return -ECANCELED; /* deleted meanwhile: stop storing it */
         u->checked_at = u->size;
     }
     int rc = img_pipe_write(u->pipe, data, len);
@@ -169,8 +168,8 @@ static int finish(struct api_req *r, struct upload *u, int64_t vsize)
         return -1;
     json_t *img = NULL;
     const char *nonce;
-    if (image_db_get(t, img_db(), u->id, &img) < 0 ||
-        !(nonce = image_private_get(img, "upload")) || strcmp(nonce, u->nonce) != 0) {
+    if (image_db_get(t, img_db(), u->id, &img) < 0 || !(nonce = image_private_get(img, "upload")) ||
+        strcmp(nonce, u->nonce) != 0) {
         store_abort(t);
         json_decref(img);
         api_reply_error(r, 409, "Image %s was deleted or changed during the upload.", u->id);
@@ -253,7 +252,8 @@ static void complete_upload(struct api_req *r, void *ctx)
     u->pipe = NULL;
     if (rc < 0) {
         fail_upload(u);
-        return api_reply_error(r, rc == -ENOSPC ? 413 : 500, "Cannot store the image data: %s", why);
+        return api_reply_error(r, rc == -ENOSPC ? 413 : 500, "Cannot store the image data: %s",
+                               why);
     }
     if (u->size == 0 && !u->qcow2) {
         /* An empty image (Glance allows them): no block-store object. */
@@ -263,12 +263,13 @@ static void complete_upload(struct api_req *r, void *ctx)
     } else {
         rc = BS(blockstore_image_commit(u->w));
     }
-    u->w = NULL;           /* gone after commit or abort, failed or not */
+    u->w = NULL; /* gone after commit or abort, failed or not */
     if (rc < 0) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s", blockstore_error());
         fail_upload(u);
-        return api_reply_error(r, rc == -ENOSPC ? 413 : 500, "Cannot store the image data: %s", msg);
+        return api_reply_error(r, rc == -ENOSPC ? 413 : 500, "Cannot store the image data: %s",
+                               msg);
     }
     int64_t vsize = (int64_t)u->size;
     if (u->qcow2) {
@@ -319,8 +320,10 @@ void img_upload(struct api_req *r)
     uint64_t left = space_left();
     if (cl && strtoull(cl, NULL, 10) > left) {
         err.status = 413;
-        snprintf(err.msg, sizeof err.msg, "Image storage media is full: %s bytes do not fit "
-                 "(%llu bytes free above the reserve).", cl, (unsigned long long)left);
+        snprintf(err.msg, sizeof err.msg,
+                 "Image storage media is full: %s bytes do not fit "
+                 "(%llu bytes free above the reserve).",
+                 cl, (unsigned long long)left);
         goto refuse;
     }
     if (image_upload_begin(img, now, &err) < 0)
@@ -359,7 +362,7 @@ void img_upload(struct api_req *r)
     }
     if (img_pipe_start(u->w, u->h, &u->pipe) < 0) {
         u->pipe = NULL;
-        fail_upload(u);     /* aborts the writer */
+        fail_upload(u); /* aborts the writer */
         return api_reply_error(r, 500, "Out of memory for the upload.");
     }
     api_req_stream_body(r, on_chunk, on_end, u);

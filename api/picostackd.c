@@ -39,12 +39,13 @@ struct options {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: picostackd [--data DIR] [--listen ADDR:PORT] [--log-level error|info|debug]\n"
-               "                  [--token-ttl SECONDS] [--threads N]\n"
-               "  --data       data directory (default /var/lib/picostack as root,\n"
-               "               else ~/.local/share/picostack)\n"
-               "  --listen     address and port (default 127.0.0.1:8080)\n"
-               "  --token-ttl  token lifetime (default 3600; env PICOSTACK_TOKEN_TTL)\n");
+    fprintf(f,
+            "usage: picostackd [--data DIR] [--listen ADDR:PORT] [--log-level error|info|debug]\n"
+            "                  [--token-ttl SECONDS] [--threads N]\n"
+            "  --data       data directory (default /var/lib/picostack as root,\n"
+            "               else ~/.local/share/picostack)\n"
+            "  --listen     address and port (default 127.0.0.1:8080)\n"
+            "  --token-ttl  token lifetime (default 3600; env PICOSTACK_TOKEN_TTL)\n");
 }
 
 static int parse_listen(const char *s, struct options *o)
@@ -64,9 +65,12 @@ static int parse_listen(const char *s, struct options *o)
 
 static int parse_level(const char *s)
 {
-    if (!strcmp(s, "error") || !strcmp(s, "0")) return 0;
-    if (!strcmp(s, "info") || !strcmp(s, "1")) return 1;
-    if (!strcmp(s, "debug") || !strcmp(s, "2")) return 2;
+    if (!strcmp(s, "error") || !strcmp(s, "0"))
+        return 0;
+    if (!strcmp(s, "info") || !strcmp(s, "1"))
+        return 1;
+    if (!strcmp(s, "debug") || !strcmp(s, "2"))
+        return 2;
     return -1;
 }
 
@@ -151,17 +155,18 @@ static int write_openrc(const struct options *o, const char *password)
         close(fd);
         return -errno;
     }
-    fprintf(f, "# picostack admin credentials (source this file)\n"
-               "export OS_AUTH_URL=http://%s:%u/identity\n"
-               "export OS_IDENTITY_API_VERSION=3\n"
-               "export OS_USERNAME=admin\n"
-               "export OS_PASSWORD=%s\n"
-               "export OS_PROJECT_NAME=admin\n"
-               "export OS_USER_DOMAIN_ID=default\n"
-               "export OS_USER_DOMAIN_NAME=Default\n"
-               "export OS_PROJECT_DOMAIN_ID=default\n"
-               "export OS_PROJECT_DOMAIN_NAME=Default\n"
-               "export OS_REGION_NAME=RegionOne\n",
+    fprintf(f,
+            "# picostack admin credentials (source this file)\n"
+            "export OS_AUTH_URL=http://%s:%u/identity\n"
+            "export OS_IDENTITY_API_VERSION=3\n"
+            "export OS_USERNAME=admin\n"
+            "export OS_PASSWORD=%s\n"
+            "export OS_PROJECT_NAME=admin\n"
+            "export OS_USER_DOMAIN_ID=default\n"
+            "export OS_USER_DOMAIN_NAME=Default\n"
+            "export OS_PROJECT_DOMAIN_ID=default\n"
+            "export OS_PROJECT_DOMAIN_NAME=Default\n"
+            "export OS_REGION_NAME=RegionOne\n",
             host, o->port, password);
     if (fflush(f) != 0 || fsync(fd) != 0) {
         fclose(f);
@@ -176,12 +181,10 @@ static int publish_openrc(struct options *o, const char *password)
 {
     int rc = write_openrc(o, password);
     if (rc < 0) {
-        fprintf(stderr, "picostackd: cannot write %s/admin-openrc: %s\n", o->data,
-                strerror(-rc));
+        fprintf(stderr, "picostackd: cannot write %s/admin-openrc: %s\n", o->data, strerror(-rc));
         return rc;
     }
-    fprintf(stderr, "picostackd: first start: admin credentials in %s/admin-openrc\n",
-            o->data);
+    fprintf(stderr, "picostackd: first start: admin credentials in %s/admin-openrc\n", o->data);
     return 0;
 }
 
@@ -190,8 +193,7 @@ static int publish_openrc(struct options *o, const char *password)
  * admin whose password nobody knows; a crash in between leaves an openrc
  * that the next first start overwrites.  With port 0 the port is known
  * only once listening: main() writes the file again then. */
-static int first_start(struct options *o, struct identity *idn, char password[33],
-                       bool *created)
+static int first_start(struct options *o, struct identity *idn, char password[33], bool *created)
 {
     *created = false;
     int rc = identity_bootstrap_needed(idn);
@@ -219,8 +221,7 @@ int main(int argc, char **argv)
     rc = blockstore_open(o.data, BLOCKSTORE_CREATE, NULL, &bs);
     if (rc < 0) {
         fprintf(stderr, "picostackd: %s: %s\n", o.data,
-                rc == -EBUSY ? "in use by another process (DIR/lock is held)"
-                             : blockstore_error());
+                rc == -EBUSY ? "in use by another process (DIR/lock is held)" : blockstore_error());
         return 1;
     }
     api_image_configure(bs, o.data);
@@ -256,7 +257,10 @@ int main(int argc, char **argv)
 
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     struct api_config cfg = {
-        .listen_addr = o.addr, .port = o.port, .log_level = o.log_level, .identity = idn,
+        .listen_addr = o.addr,
+        .port = o.port,
+        .log_level = o.log_level,
+        .identity = idn,
         .threads = o.threads ? o.threads : (unsigned)(ncpu > 2 ? 2 * ncpu : 4),
         .workers = (unsigned)(ncpu > 1 ? ncpu : 1),
     };
@@ -272,8 +276,7 @@ int main(int argc, char **argv)
     }
     sodium_memzero(password, sizeof(password));
     if (rc) {
-        fprintf(stderr, "picostackd: cannot serve on %s:%u: %s\n", o.addr, o.port,
-                strerror(-rc));
+        fprintf(stderr, "picostackd: cannot serve on %s:%u: %s\n", o.addr, o.port, strerror(-rc));
         return 1;
     }
     fprintf(stderr, "picostackd: serving http://%s:%u (data %s, pid %d)\n", o.addr,

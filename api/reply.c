@@ -21,7 +21,7 @@ static void finish(struct api_req *r, int status, struct MHD_Response *resp,
         fprintf(stderr, "picostackd: out of memory building a reply\n");
         return;
     }
-    if (r->resp) {   /* a handler bug: keep the first reply */
+    if (r->resp) { /* a handler bug: keep the first reply */
         fprintf(stderr, "picostackd: second reply to %s %s dropped\n", r->method, r->url);
         MHD_destroy_response(resp);
         return;
@@ -46,22 +46,19 @@ void api_reply_json(struct api_req *r, int status, json_t *body)
         if (!text)
             return;
     }
-    finish(r, status,
-           MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE),
+    finish(r, status, MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE),
            "application/json");
 }
 
 void api_reply_json_text(struct api_req *r, int status, const char *text, size_t len)
 {
-    finish(r, status,
-           MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY),
+    finish(r, status, MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY),
            "application/json");
 }
 
 void api_reply_empty(struct api_req *r, int status)
 {
-    finish(r, status, MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT),
-           NULL);
+    finish(r, status, MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT), NULL);
 }
 
 void api_reply_text(struct api_req *r, int status, const char *content_type, const char *text)
@@ -69,8 +66,7 @@ void api_reply_text(struct api_req *r, int status, const char *content_type, con
     char *copy = strdup(text);
     if (!copy)
         return;
-    finish(r, status,
-           MHD_create_response_from_buffer(strlen(copy), copy, MHD_RESPMEM_MUST_FREE),
+    finish(r, status, MHD_create_response_from_buffer(strlen(copy), copy, MHD_RESPMEM_MUST_FREE),
            content_type);
 }
 
@@ -97,8 +93,8 @@ static void stream_free(void *cls)
     free(s);
 }
 
-void api_reply_stream(struct api_req *r, int status, const char *content_type,
-                      uint64_t size, api_read_fn read, void (*done)(void *ctx), void *ctx)
+void api_reply_stream(struct api_req *r, int status, const char *content_type, uint64_t size,
+                      api_read_fn read, void (*done)(void *ctx), void *ctx)
 {
     struct stream_ctx *s = malloc(sizeof(*s));
     if (!s) {
@@ -146,36 +142,46 @@ static const char *reason(int status)
 
 void api_error_keystone(struct api_req *r, int status, const char *message)
 {
-    api_reply_json(r, status, json_pack("{s:{s:i, s:s, s:s}}", "error", "code", status,
-                                        "title", reason(status), "message", message));
+    api_reply_json(r, status,
+                   json_pack("{s:{s:i, s:s, s:s}}", "error", "code", status, "title",
+                             reason(status), "message", message));
 }
 
 /* Nova and Cinder name the body after the fault. */
 void api_error_nova(struct api_req *r, int status, const char *message)
 {
-    const char *kind = status == 400 ? "badRequest" : status == 401 ? "unauthorized"
-                     : status == 403 ? "forbidden" : status == 404 ? "itemNotFound"
-                     : status == 409 ? "conflictingRequest" : status == 413 ? "overLimit"
-                     : status == 405 ? "methodNotAllowed" : "computeFault";
-    api_reply_json(r, status, json_pack("{s:{s:i, s:s}}", kind, "code", status, "message",
-                                        message));
+    const char *kind = status == 400   ? "badRequest"
+                       : status == 401 ? "unauthorized"
+                       : status == 403 ? "forbidden"
+                       : status == 404 ? "itemNotFound"
+                       : status == 409 ? "conflictingRequest"
+                       : status == 413 ? "overLimit"
+                       : status == 405 ? "methodNotAllowed"
+                                       : "computeFault";
+    api_reply_json(r, status,
+                   json_pack("{s:{s:i, s:s}}", kind, "code", status, "message", message));
 }
 
 void api_error_neutron(struct api_req *r, int status, const char *message)
 {
-    const char *type = status == 400 ? "BadRequest" : status == 401 ? "NotAuthorized"
-                     : status == 403 ? "PolicyNotAuthorized" : status == 404 ? "NotFound"
-                     : status == 409 ? "Conflict" : status == 413 ? "RequestTooLarge"
-                     : "InternalError";
-    api_reply_json(r, status, json_pack("{s:{s:s, s:s, s:s}}", "NeutronError", "type", type,
-                                        "message", message, "detail", ""));
+    const char *type = status == 400   ? "BadRequest"
+                       : status == 401 ? "NotAuthorized"
+                       : status == 403 ? "PolicyNotAuthorized"
+                       : status == 404 ? "NotFound"
+                       : status == 409 ? "Conflict"
+                       : status == 413 ? "RequestTooLarge"
+                                       : "InternalError";
+    api_reply_json(r, status,
+                   json_pack("{s:{s:s, s:s, s:s}}", "NeutronError", "type", type, "message",
+                             message, "detail", ""));
 }
 
 /* Glance (webob) answers errors as a small HTML-ish text; clients print it. */
 void api_error_glance(struct api_req *r, int status, const char *message)
 {
     char body[700];
-    snprintf(body, sizeof(body), "<html>\n <head>\n  <title>%d %s</title>\n </head>\n <body>\n"
+    snprintf(body, sizeof(body),
+             "<html>\n <head>\n  <title>%d %s</title>\n </head>\n <body>\n"
              "  <h1>%d %s</h1>\n  %s<br /><br />\n\n\n\n </body>\n</html>",
              status, reason(status), status, reason(status), message);
     api_reply_text(r, status, "text/html; charset=UTF-8", body);

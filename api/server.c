@@ -65,8 +65,8 @@ no:
 
 static void framework_error(struct api_req *r, int status, const char *message)
 {
-    api_reply_json(r, status, json_pack("{s:{s:i, s:s}}", "error", "code", status,
-                                        "message", message));
+    api_reply_json(r, status,
+                   json_pack("{s:{s:i, s:s}}", "error", "code", status, "message", message));
 }
 
 static void healthcheck(struct api_req *r)
@@ -82,7 +82,8 @@ static void route(struct api_req *r)
     size_t len = strlen(r->url);
     if (len > 1 && r->url[len - 1] == '/')
         r->url[len - 1] = '\0';
-    if (!strcmp(r->url, "/healthcheck") && (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD"))) {
+    if (!strcmp(r->url, "/healthcheck") &&
+        (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD"))) {
         healthcheck(r);
         return;
     }
@@ -166,8 +167,8 @@ static void request_id(char out[41])
     store_id_from_bin(b, out + 4);
 }
 
-static struct api_req *req_new(struct api_server *srv, struct MHD_Connection *conn,
-                               const char *url, const char *method)
+static struct api_req *req_new(struct api_server *srv, struct MHD_Connection *conn, const char *url,
+                               const char *method)
 {
     struct api_req *r = calloc(1, sizeof(*r));
     if (!r)
@@ -206,25 +207,23 @@ static void req_free(struct api_req *r)
 
 static bool content_length_too_big(struct api_req *r)
 {
-    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *cl =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     return cl && strtoull(cl, NULL, 10) > API_MAX_JSON_BODY;
 }
 
 static bool small_body(struct api_req *r)
 {
-    if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-                                    MHD_HTTP_HEADER_TRANSFER_ENCODING))
+    if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
         return false;
-    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *cl =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     return !cl || strtoull(cl, NULL, 10) <= 64 * 1024;
 }
 
 static void too_big(struct api_req *r)
 {
-    api_reply_error(r, 413, "Request body too large: the limit is %u bytes.",
-                    API_MAX_JSON_BODY);
+    api_reply_error(r, 413, "Request body too large: the limit is %u bytes.", API_MAX_JSON_BODY);
 }
 
 /* Headers are in: route, authenticate, and start a streaming handler. */
@@ -247,7 +246,7 @@ static void on_headers(struct api_req *r)
 static void on_body(struct api_req *r, const char *data, size_t len)
 {
     if (r->resp || r->work)
-        return;   /* already answered: the rest of the body is dropped */
+        return; /* already answered: the rest of the body is dropped */
     if (r->streaming) {
         if (!r->stream_err && r->on_chunk) {
             int rc = r->on_chunk(r, r->stream_ctx, data, len);
@@ -331,9 +330,8 @@ static enum MHD_Result queue_reply(struct api_req *r)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
 {
     (void)version;
     struct api_server *srv = cls;
@@ -359,7 +357,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_size = 0;
         return MHD_YES;
     }
-    if (r->suspended) {   /* resumed by a worker: its reply is ready */
+    if (r->suspended) { /* resumed by a worker: its reply is ready */
         r->suspended = false;
         return queue_reply(r);
     }
@@ -401,7 +399,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
     int status = r->queued && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? r->status : 499;
     if (r->queued && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && r->status >= 400)
-        status = r->status;   /* an early error reply closes the connection */
+        status = r->status; /* an early error reply closes the connection */
     int64_t ns = api_now_ns() - r->start_ns;
     api_metrics_count(r->srv, r->svc_index, status, ns);
     log_request(r, status, ns);
@@ -419,7 +417,7 @@ static void *worker_main(void *arg)
             pthread_cond_wait(&srv->cond, &srv->lock);
         struct api_req *r = srv->queue_head;
         if (!r)
-            break;   /* stopping and nothing queued */
+            break; /* stopping and nothing queued */
         srv->queue_head = r->next_job;
         if (!srv->queue_head)
             srv->queue_tail = NULL;
@@ -502,16 +500,13 @@ int api_server_start(struct api_server *srv)
     if (srv->cfg.log_level >= 2)
         flags |= MHD_USE_ERROR_LOG;
     srv->mhd = MHD_start_daemon(
-        flags, srv->cfg.port, NULL, NULL, on_request, srv,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_THREAD_POOL_SIZE, srv->cfg.threads,
+        flags, srv->cfg.port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, srv->cfg.threads,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         /* MHD zeroes a connection's pool between keep-alive requests: a big
          * pool costs every request; 64 KiB still hands uploads 32+ KiB chunks. */
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-        MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
+        120u, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (!srv->mhd)
         return -EADDRINUSE;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
@@ -528,8 +523,7 @@ void api_server_stop(struct api_server *srv, unsigned timeout_ms)
     MHD_socket fd = MHD_quiesce_daemon(srv->mhd);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
-    for (unsigned waited = 0; atomic_load(&srv->in_flight) > 0 && waited < timeout_ms;
-         waited += 10)
+    for (unsigned waited = 0; atomic_load(&srv->in_flight) > 0 && waited < timeout_ms; waited += 10)
         usleep(10000);
     MHD_stop_daemon(srv->mhd);
     srv->mhd = NULL;
@@ -555,9 +549,18 @@ void api_server_free(struct api_server *srv)
 
 /* ---------- handler side ---------- */
 
-struct api_server *api_req_server(struct api_req *r) { return r->srv; }
-const char *api_req_method(const struct api_req *r) { return r->method; }
-const char *api_req_path(const struct api_req *r) { return r->path ? r->path : r->url; }
+struct api_server *api_req_server(struct api_req *r)
+{
+    return r->srv;
+}
+const char *api_req_method(const struct api_req *r)
+{
+    return r->method;
+}
+const char *api_req_path(const struct api_req *r)
+{
+    return r->path ? r->path : r->url;
+}
 
 const char *api_req_param(const struct api_req *r, unsigned i)
 {
@@ -577,7 +580,7 @@ static enum MHD_Result find_arg(void *cls, enum MHD_ValueKind kind, const char *
     if (strcmp(key, q->key) != 0)
         return MHD_YES;
     q->found = true;
-    q->value = value ? value : "";   /* "?nocatalog" is present, with no value */
+    q->value = value ? value : ""; /* "?nocatalog" is present, with no value */
     return MHD_NO;
 }
 
@@ -663,8 +666,7 @@ json_t *api_req_json(struct api_req *r)
     return j;
 }
 
-void api_req_stream_body(struct api_req *r, api_chunk_fn on_chunk, api_end_fn on_end,
-                         void *ctx)
+void api_req_stream_body(struct api_req *r, api_chunk_fn on_chunk, api_end_fn on_end, void *ctx)
 {
     r->streaming = true;
     r->on_chunk = on_chunk;

@@ -8,18 +8,21 @@
 
 #include "api/api.h"
 
-#define API_MAX_SERVICES 8
+#define API_MAX_SERVICES      8
 #define API_MAX_EXTRA_HEADERS 8
-#define API_MAX_COLLECTORS 8
-#define API_LATENCY_BUCKETS 14
+#define API_MAX_COLLECTORS    8
+#define API_LATENCY_BUCKETS   14
 
 struct api_metrics {
     /* [service + 1 (0 = none)][status - 100] */
     _Atomic uint64_t requests[API_MAX_SERVICES + 1][500];
-    _Atomic uint64_t latency[API_LATENCY_BUCKETS + 1];   /* last = +Inf */
+    _Atomic uint64_t latency[API_LATENCY_BUCKETS + 1]; /* last = +Inf */
     _Atomic uint64_t latency_sum_us, latency_count;
     _Atomic uint64_t tokens_password, tokens_token;
-    struct { api_collector_fn fn; void *ctx; } collectors[API_MAX_COLLECTORS];
+    struct {
+        api_collector_fn fn;
+        void *ctx;
+    } collectors[API_MAX_COLLECTORS];
     unsigned n_collectors;
 };
 
@@ -45,12 +48,12 @@ struct api_server {
 struct api_req {
     struct api_server *srv;
     struct MHD_Connection *conn;
-    const struct api_service *svc;     /* NULL: framework paths */
-    int svc_index;                     /* -1: none */
+    const struct api_service *svc; /* NULL: framework paths */
+    int svc_index;                 /* -1: none */
     const struct api_route *route;
     char method[8];
     char *url;
-    const char *path;                  /* into url */
+    const char *path; /* into url */
     char *params[API_MAX_PARAMS];
     unsigned n_params;
     char req_id[41];
@@ -78,7 +81,9 @@ struct api_req {
     struct MHD_Response *resp;
     int status;
     bool queued;
-    struct { char *name, *value; } headers[API_MAX_EXTRA_HEADERS];
+    struct {
+        char *name, *value;
+    } headers[API_MAX_EXTRA_HEADERS];
     unsigned n_headers;
 };
 

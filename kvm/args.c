@@ -9,133 +9,145 @@
 
 void vmm_usage(FILE *out, const char *prog)
 {
-	fprintf(out,
-		"usage: %s --kernel PATH [--initrd PATH] [--cmdline STR] [--mem MIB]\n"
-		"       [--cpus N] [--serial stdio|file:PATH|none] [--control PATH] [--verbose]\n"
-		"       [--no-sandbox]\n"
-		"\n"
-		"  --kernel PATH    bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note\n"
-		"  --initrd PATH    initial ramdisk\n"
-		"  --cmdline STR    kernel command line (default: \"%s\")\n"
-		"  --mem MIB        guest RAM in MiB, %d to %d (default: %d)\n"
-		"  --cpus N         vCPUs, 1 to %d (default: 1)\n"
-		"  --serial MODE    COM1: stdio (default; Ctrl-A x quits on a terminal),\n"
-		"                   file:PATH (output only) or none\n"
-		"  --control PATH   unix socket taking JSON lines: {\"op\":\"status\"|\"pause\"|\n"
-		"                   \"resume\"|\"shutdown\"|\"kill\"}\n"
-		"  --verbose        exit and device counters on stderr at the end\n"
-		"  --no-sandbox     run without the seccomp filter (for debugging)\n"
-		"  --disk, --net    reserved; not supported yet\n"
-		"\n"
-		"Exit status: 0 when the guest resets or powers off, 1 on a guest crash or\n"
-		"VMM error, 2 on bad arguments or an invalid kernel.\n",
-		prog, VMM_DEFAULT_CMDLINE, VMM_MIN_MEM_MIB, VMM_MAX_MEM_MIB, VMM_DEFAULT_MEM_MIB,
-		VMM_MAX_CPUS);
+    fprintf(out,
+            "usage: %s --kernel PATH [--initrd PATH] [--cmdline STR] [--mem MIB]\n"
+            "       [--cpus N] [--serial stdio|file:PATH|none] [--control PATH] [--verbose]\n"
+            "       [--no-sandbox]\n"
+            "\n"
+            "  --kernel PATH    bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note\n"
+            "  --initrd PATH    initial ramdisk\n"
+            "  --cmdline STR    kernel command line (default: \"%s\")\n"
+            "  --mem MIB        guest RAM in MiB, %d to %d (default: %d)\n"
+            "  --cpus N         vCPUs, 1 to %d (default: 1)\n"
+            "  --serial MODE    COM1: stdio (default; Ctrl-A x quits on a terminal),\n"
+            "                   file:PATH (output only) or none\n"
+            "  --control PATH   unix socket taking JSON lines: {\"op\":\"status\"|\"pause\"|\n"
+            "                   \"resume\"|\"shutdown\"|\"kill\"}\n"
+            "  --verbose        exit and device counters on stderr at the end\n"
+            "  --no-sandbox     run without the seccomp filter (for debugging)\n"
+            "  --disk, --net    reserved; not supported yet\n"
+            "\n"
+            "Exit status: 0 when the guest resets or powers off, 1 on a guest crash or\n"
+            "VMM error, 2 on bad arguments or an invalid kernel.\n",
+            prog, VMM_DEFAULT_CMDLINE, VMM_MIN_MEM_MIB, VMM_MAX_MEM_MIB, VMM_DEFAULT_MEM_MIB,
+            VMM_MAX_CPUS);
 }
 
 static __attribute__((format(printf, 3, 4))) int bad(char *err, size_t len, const char *fmt, ...)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
 }
 
 /* A whole decimal number in [min, max]. */
 static int parse_uint(const char *s, unsigned long long min, unsigned long long max,
-		      unsigned long long *out)
+                      unsigned long long *out)
 {
-	if (!s || !*s || *s == '-' || *s == '+')
-		return -1;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
+    if (!s || !*s || *s == '-' || *s == '+')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
 }
 
 int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, size_t errlen)
 {
-	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_CPUS, O_SERIAL, O_CONTROL,
-	       O_DISK, O_NET, O_HELP, O_VERBOSE, O_NO_SANDBOX };
-	static const struct option opts[] = {
-		{ "kernel", required_argument, NULL, O_KERNEL },
-		{ "initrd", required_argument, NULL, O_INITRD },
-		{ "cmdline", required_argument, NULL, O_CMDLINE },
-		{ "mem", required_argument, NULL, O_MEM },
-		{ "cpus", required_argument, NULL, O_CPUS },
-		{ "serial", required_argument, NULL, O_SERIAL },
-		{ "control", required_argument, NULL, O_CONTROL },
-		{ "disk", required_argument, NULL, O_DISK },
-		{ "net", required_argument, NULL, O_NET },
-		{ "verbose", no_argument, NULL, O_VERBOSE },
-		{ "no-sandbox", no_argument, NULL, O_NO_SANDBOX },
-		{ "help", no_argument, NULL, O_HELP },
-		{ 0 },
-	};
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->cmdline = VMM_DEFAULT_CMDLINE;
-	cfg->mem_mib = VMM_DEFAULT_MEM_MIB;
-	cfg->cpus = 1;
-	cfg->serial = VMM_SERIAL_STDIO;
-	err[0] = 0;
-	optind = 1;
-	opterr = 0;
-	int c;
-	unsigned long long v;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-		switch (c) {
-		case O_KERNEL: cfg->kernel = optarg; break;
-		case O_INITRD: cfg->initrd = optarg; break;
-		case O_CMDLINE: cfg->cmdline = optarg; break;
-		case O_CONTROL:
-			if (!*optarg)
-				return bad(err, errlen, "--control needs a socket path");
-			cfg->control_path = optarg;
-			break;
-		case O_MEM:
-			if (parse_uint(optarg, VMM_MIN_MEM_MIB, VMM_MAX_MEM_MIB, &v))
-				return bad(err, errlen, "--mem '%s': a whole number of MiB from %d to %d expected",
-					   optarg, VMM_MIN_MEM_MIB, VMM_MAX_MEM_MIB);
-			cfg->mem_mib = v;
-			break;
-		case O_CPUS:
-			if (parse_uint(optarg, 1, VMM_MAX_CPUS, &v))
-				return bad(err, errlen, "--cpus '%s': a number from 1 to %d expected",
-					   optarg, VMM_MAX_CPUS);
-			cfg->cpus = v;
-			break;
-		case O_SERIAL:
-			if (!strcmp(optarg, "stdio")) {
-				cfg->serial = VMM_SERIAL_STDIO;
-			} else if (!strcmp(optarg, "none")) {
-				cfg->serial = VMM_SERIAL_NONE;
-			} else if (!strncmp(optarg, "file:", 5) && optarg[5]) {
-				cfg->serial = VMM_SERIAL_FILE;
-				cfg->serial_path = optarg + 5;
-			} else {
-				return bad(err, errlen, "--serial '%s': stdio, file:PATH or none expected", optarg);
-			}
-			break;
-		case O_DISK:
-		case O_NET:
-			return bad(err, errlen, "--%s is not supported yet (it comes with a later picostack "
-				   "release)", c == O_DISK ? "disk" : "net");
-		case O_VERBOSE: cfg->verbose = 1; break;
-		case O_NO_SANDBOX: cfg->no_sandbox = 1; break;
-		case O_HELP: return 1;
-		case ':':
-			return bad(err, errlen, "%s needs a value", argv[optind - 1]);
-		default:
-			return bad(err, errlen, "unknown option %s", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return bad(err, errlen, "unexpected argument '%s'", argv[optind]);
-	if (!cfg->kernel || !*cfg->kernel)
-		return bad(err, errlen, "--kernel PATH is required");
-	return 0;
+    enum {
+        O_KERNEL = 256,
+        O_INITRD,
+        O_CMDLINE,
+        O_MEM,
+        O_CPUS,
+        O_SERIAL,
+        O_CONTROL,
+        O_DISK,
+        O_NET,
+        O_HELP,
+        O_VERBOSE,
+        O_NO_SANDBOX
+    };
+    static const struct option opts[] = {
+        { "kernel", required_argument, NULL, O_KERNEL },
+        { "initrd", required_argument, NULL, O_INITRD },
+        { "cmdline", required_argument, NULL, O_CMDLINE },
+        { "mem", required_argument, NULL, O_MEM },
+        { "cpus", required_argument, NULL, O_CPUS },
+        { "serial", required_argument, NULL, O_SERIAL },
+        { "control", required_argument, NULL, O_CONTROL },
+        { "disk", required_argument, NULL, O_DISK },
+        { "net", required_argument, NULL, O_NET },
+        { "verbose", no_argument, NULL, O_VERBOSE },
+        { "no-sandbox", no_argument, NULL, O_NO_SANDBOX },
+        { "help", no_argument, NULL, O_HELP },
+        { 0 },
+    };
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->cmdline = VMM_DEFAULT_CMDLINE;
+    cfg->mem_mib = VMM_DEFAULT_MEM_MIB;
+    cfg->cpus = 1;
+    cfg->serial = VMM_SERIAL_STDIO;
+    err[0] = 0;
+    optind = 1;
+    opterr = 0;
+    int c;
+    unsigned long long v;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (c) {
+        case O_KERNEL: cfg->kernel = optarg; break;
+        case O_INITRD: cfg->initrd = optarg; break;
+        case O_CMDLINE: cfg->cmdline = optarg; break;
+        case O_CONTROL:
+            if (!*optarg)
+                return bad(err, errlen, "--control needs a socket path");
+            cfg->control_path = optarg;
+            break;
+        case O_MEM:
+            if (parse_uint(optarg, VMM_MIN_MEM_MIB, VMM_MAX_MEM_MIB, &v))
+                return bad(err, errlen, "--mem '%s': a whole number of MiB from %d to %d expected",
+                           optarg, VMM_MIN_MEM_MIB, VMM_MAX_MEM_MIB);
+            cfg->mem_mib = v;
+            break;
+        case O_CPUS:
+            if (parse_uint(optarg, 1, VMM_MAX_CPUS, &v))
+                return bad(err, errlen, "--cpus '%s': a number from 1 to %d expected", optarg,
+                           VMM_MAX_CPUS);
+            cfg->cpus = v;
+            break;
+        case O_SERIAL:
+            if (!strcmp(optarg, "stdio")) {
+                cfg->serial = VMM_SERIAL_STDIO;
+            } else if (!strcmp(optarg, "none")) {
+                cfg->serial = VMM_SERIAL_NONE;
+            } else if (!strncmp(optarg, "file:", 5) && optarg[5]) {
+                cfg->serial = VMM_SERIAL_FILE;
+                cfg->serial_path = optarg + 5;
+            } else {
+                return bad(err, errlen, "--serial '%s': stdio, file:PATH or none expected", optarg);
+            }
+            break;
+        case O_DISK:
+        case O_NET:
+            return bad(err, errlen,
+                       "--%s is not supported yet (it comes with a later picostack "
+                       "release)",
+                       c == O_DISK ? "disk" : "net");
+        case O_VERBOSE: cfg->verbose = 1; break;
+        case O_NO_SANDBOX: cfg->no_sandbox = 1; break;
+        case O_HELP: return 1;
+        case ':': return bad(err, errlen, "%s needs a value", argv[optind - 1]);
+        default: return bad(err, errlen, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return bad(err, errlen, "unexpected argument '%s'", argv[optind]);
+    if (!cfg->kernel || !*cfg->kernel)
+        return bad(err, errlen, "--kernel PATH is required");
+    return 0;
 }

@@ -11,174 +11,174 @@
 
 static double uptime_s(const struct vm *vm)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - vm->started.tv_sec) + (now.tv_nsec - vm->started.tv_nsec) / 1e9;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - vm->started.tv_sec) + (now.tv_nsec - vm->started.tv_nsec) / 1e9;
 }
 
 /* {"0x3e9": [reads, writes], ...} for the first ports nobody answers. */
 static json_t *unknown_ports(struct vm *vm)
 {
-	json_t *o = json_object();
-	io_bus_lock(&vm->bus);
-	for (int i = 0; o && i < vm->bus.nunknown; i++) {
-		char key[8];
-		snprintf(key, sizeof(key), "%#x", vm->bus.unknown[i].port);
-		json_object_set_new(o, key, json_pack("[I, I]", (json_int_t)vm->bus.unknown[i].reads,
-						      (json_int_t)vm->bus.unknown[i].writes));
-	}
-	io_bus_unlock(&vm->bus);
-	return o;
+    json_t *o = json_object();
+    io_bus_lock(&vm->bus);
+    for (int i = 0; o && i < vm->bus.nunknown; i++) {
+        char key[8];
+        snprintf(key, sizeof(key), "%#x", vm->bus.unknown[i].port);
+        json_object_set_new(o, key,
+                            json_pack("[I, I]", (json_int_t)vm->bus.unknown[i].reads,
+                                      (json_int_t)vm->bus.unknown[i].writes));
+    }
+    io_bus_unlock(&vm->bus);
+    return o;
 }
 
 static json_t *status(struct vm *vm)
 {
-	json_t *st = json_pack("{s:b, s:s, s:i, s:I, s:f, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}}",
-			 "ok", 1, "state", vm_paused(vm) ? "paused" : "running",
-			 "vcpus", (int)vm->ncpus, "mem_mib", (json_int_t)(vm->mem.size >> 20),
-			 "uptime_s", uptime_s(vm),
-			 "exits", "total", (json_int_t)vm->exits, "io", (json_int_t)vm->exits_io,
-			 "mmio", (json_int_t)vm->exits_mmio,
-			 "unknown_io", "reads", (json_int_t)vm->bus.unknown_reads,
-			 "writes", (json_int_t)vm->bus.unknown_writes,
-			 "post_port_writes", (json_int_t)vm->bus.post_writes,
-			 "mmio", (json_int_t)vm->mmio_unknown);
-	if (st)
-		json_object_set_new(st, "unknown_ports", unknown_ports(vm));
-	return st;
+    json_t *st = json_pack("{s:b, s:s, s:i, s:I, s:f, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}}",
+                           "ok", 1, "state", vm_paused(vm) ? "paused" : "running", "vcpus",
+                           (int)vm->ncpus, "mem_mib", (json_int_t)(vm->mem.size >> 20), "uptime_s",
+                           uptime_s(vm), "exits", "total", (json_int_t)vm->exits, "io",
+                           (json_int_t)vm->exits_io, "mmio", (json_int_t)vm->exits_mmio,
+                           "unknown_io", "reads", (json_int_t)vm->bus.unknown_reads, "writes",
+                           (json_int_t)vm->bus.unknown_writes, "post_port_writes",
+                           (json_int_t)vm->bus.post_writes, "mmio", (json_int_t)vm->mmio_unknown);
+    if (st)
+        json_object_set_new(st, "unknown_ports", unknown_ports(vm));
+    return st;
 }
 
 static json_t *error(const char *msg)
 {
-	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+    return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
 }
 
 static json_t *state_reply(struct vm *vm)
 {
-	return json_pack("{s:b, s:s}", "ok", 1, "state", vm_paused(vm) ? "paused" : "running");
+    return json_pack("{s:b, s:s}", "ok", 1, "state", vm_paused(vm) ? "paused" : "running");
 }
 
 static json_t *dispatch(struct vm *vm, const char *op)
 {
-	if (!strcmp(op, "status"))
-		return status(vm);
-	if (!strcmp(op, "pause")) {
-		if (vm_pause(vm) < 0)
-			return error("vCPUs did not stop within 1 s");
-		return state_reply(vm);
-	}
-	if (!strcmp(op, "resume")) {
-		vm_resume(vm);
-		return state_reply(vm);
-	}
-	if (!strcmp(op, "shutdown")) {
-		io_bus_lock(&vm->bus);
-		i8042_inject_ctrl_alt_del(&vm->i8042);
-		io_bus_unlock(&vm->bus);
-		if (vm_paused(vm))
-			return error("the VM is paused: resume it to let the guest see Ctrl-Alt-Del");
-		return json_pack("{s:b, s:s}", "ok", 1, "sent", "ctrl-alt-del");
-	}
-	if (!strcmp(op, "kill")) {
-		vm_request_stop(vm, VMM_EXIT_OK, "killed over the control socket");
-		return json_pack("{s:b, s:s}", "ok", 1, "state", "stopping");
-	}
-	return NULL;
+    if (!strcmp(op, "status"))
+        return status(vm);
+    if (!strcmp(op, "pause")) {
+        if (vm_pause(vm) < 0)
+            return error("vCPUs did not stop within 1 s");
+        return state_reply(vm);
+    }
+    if (!strcmp(op, "resume")) {
+        vm_resume(vm);
+        return state_reply(vm);
+    }
+    if (!strcmp(op, "shutdown")) {
+        io_bus_lock(&vm->bus);
+        i8042_inject_ctrl_alt_del(&vm->i8042);
+        io_bus_unlock(&vm->bus);
+        if (vm_paused(vm))
+            return error("the VM is paused: resume it to let the guest see Ctrl-Alt-Del");
+        return json_pack("{s:b, s:s}", "ok", 1, "sent", "ctrl-alt-del");
+    }
+    if (!strcmp(op, "kill")) {
+        vm_request_stop(vm, VMM_EXIT_OK, "killed over the control socket");
+        return json_pack("{s:b, s:s}", "ok", 1, "state", "stopping");
+    }
+    return NULL;
 }
 
 void control_handle_line(struct vm *vm, const char *line, char *out, size_t outlen)
 {
-	json_error_t jerr;
-	json_t *req = json_loads(line, JSON_REJECT_DUPLICATES, &jerr), *reply;
-	if (!req) {
-		char msg[256];
-		snprintf(msg, sizeof(msg), "bad JSON: %s", jerr.text);
-		reply = error(msg);
-	} else if (!json_is_object(req) || !json_is_string(json_object_get(req, "op"))) {
-		reply = error("expected an object with a string \"op\"");
-	} else {
-		const char *op = json_string_value(json_object_get(req, "op"));
-		reply = dispatch(vm, op);
-		if (!reply) {
-			char msg[160];
-			snprintf(msg, sizeof(msg), "unknown op '%.60s': status, pause, resume, shutdown or kill", op);
-			reply = error(msg);
-		}
-	}
-	json_decref(req);
-	char *s = reply ? json_dumps(reply, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
-	snprintf(out, outlen, "%s\n", s ? s : "{\"ok\":false,\"error\":\"out of memory\"}");
-	free(s);
-	json_decref(reply);
+    json_error_t jerr;
+    json_t *req = json_loads(line, JSON_REJECT_DUPLICATES, &jerr), *reply;
+    if (!req) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "bad JSON: %s", jerr.text);
+        reply = error(msg);
+    } else if (!json_is_object(req) || !json_is_string(json_object_get(req, "op"))) {
+        reply = error("expected an object with a string \"op\"");
+    } else {
+        const char *op = json_string_value(json_object_get(req, "op"));
+        reply = dispatch(vm, op);
+        if (!reply) {
+            char msg[160];
+            snprintf(msg, sizeof(msg),
+                     "unknown op '%.60s': status, pause, resume, shutdown or kill", op);
+            reply = error(msg);
+        }
+    }
+    json_decref(req);
+    char *s = reply ? json_dumps(reply, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    snprintf(out, outlen, "%s\n", s ? s : "{\"ok\":false,\"error\":\"out of memory\"}");
+    free(s);
+    json_decref(reply);
 }
 
 int control_listen(const char *path, verr_t *err)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return verr_set(err, ENAMETOOLONG, "control socket path %s is too long", path);
-	strcpy(addr.sun_path, path);
-	struct stat st;
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return verr_set(err, EEXIST, "%s exists and is not a socket", path);
-		unlink(path); /* a stale socket from an earlier run */
-	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return verr_set(err, errno, "socket: %s", strerror(errno));
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 8) < 0) {
-		int e = errno;
-		close(fd);
-		return verr_set(err, e, "control socket %s: %s", path, strerror(e));
-	}
-	return fd;
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof(addr.sun_path))
+        return verr_set(err, ENAMETOOLONG, "control socket path %s is too long", path);
+    strcpy(addr.sun_path, path);
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            return verr_set(err, EEXIST, "%s exists and is not a socket", path);
+        unlink(path); /* a stale socket from an earlier run */
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return verr_set(err, errno, "socket: %s", strerror(errno));
+    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 8) < 0) {
+        int e = errno;
+        close(fd);
+        return verr_set(err, e, "control socket %s: %s", path, strerror(e));
+    }
+    return fd;
 }
 
 static int reply(int fd, const char *s)
 {
-	size_t len = strlen(s), done = 0;
-	while (done < len) {
-		ssize_t w = send(fd, s + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1; /* a client that does not read its answers is dropped */
-		done += w;
-	}
-	return 0;
+    size_t len = strlen(s), done = 0;
+    while (done < len) {
+        ssize_t w = send(fd, s + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1; /* a client that does not read its answers is dropped */
+        done += w;
+    }
+    return 0;
 }
 
 int control_client_readable(struct vm *vm, struct control_client *c)
 {
-	ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	if (n <= 0)
-		return -1;
-	c->len += n;
-	char out[2048];
-	for (;;) {
-		char *nl = memchr(c->buf, '\n', c->len);
-		if (!nl) {
-			if (c->len == sizeof(c->buf)) { /* no newline in 4 KiB */
-				if (!c->discarding && reply(c->fd, "{\"ok\":false,\"error\":\"line too long\"}\n"))
-					return -1;
-				c->discarding = 1;
-				c->len = 0;
-			}
-			return 0;
-		}
-		*nl = 0;
-		size_t used = nl + 1 - c->buf;
-		if (c->discarding) {
-			c->discarding = 0;
-		} else if (c->buf[0] && strspn(c->buf, " \t\r") != strlen(c->buf)) {
-			control_handle_line(vm, c->buf, out, sizeof(out));
-			if (reply(c->fd, out))
-				return -1;
-		}
-		memmove(c->buf, c->buf + used, c->len - used);
-		c->len -= used;
-	}
+    ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return 0;
+    if (n <= 0)
+        return -1;
+    c->len += n;
+    char out[2048];
+    for (;;) {
+        char *nl = memchr(c->buf, '\n', c->len);
+        if (!nl) {
+            if (c->len == sizeof(c->buf)) { /* no newline in 4 KiB */
+                if (!c->discarding && reply(c->fd, "{\"ok\":false,\"error\":\"line too long\"}\n"))
+                    return -1;
+                c->discarding = 1;
+                c->len = 0;
+            }
+            return 0;
+        }
+        *nl = 0;
+        size_t used = nl + 1 - c->buf;
+        if (c->discarding) {
+            c->discarding = 0;
+        } else if (c->buf[0] && strspn(c->buf, " \t\r") != strlen(c->buf)) {
+            control_handle_line(vm, c->buf, out, sizeof(out));
+            if (reply(c->fd, out))
+                return -1;
+        }
+        memmove(c->buf, c->buf + used, c->len - used);
+        c->len -= used;
+    }
 }

@@ -20,10 +20,10 @@ void control_handle_line(struct vm *vm, const char *line, char *out, size_t outl
 int control_listen(const char *path, verr_t *err);
 
 struct control_client {
-	int fd;
-	char buf[CONTROL_LINE_MAX];
-	size_t len;
-	int discarding; /* a line too long: dropping it up to its newline */
+    int fd;
+    char buf[CONTROL_LINE_MAX];
+    size_t len;
+    int discarding; /* a line too long: dropping it up to its newline */
 };
 
 /* Reads what the client sent and answers every complete line. Returns 0 to

@@ -17,10 +17,10 @@
 #define GM_HIGH_BASE 0x100000000ULL
 
 struct guest_mem {
-	uint8_t *host;     /* the mapping, size bytes */
-	uint64_t size;     /* total RAM in bytes */
-	uint64_t low_size; /* RAM at [0, low_size) */
-	/* high RAM: [GM_HIGH_BASE, GM_HIGH_BASE + size - low_size) */
+    uint8_t *host;     /* the mapping, size bytes */
+    uint64_t size;     /* total RAM in bytes */
+    uint64_t low_size; /* RAM at [0, low_size) */
+                       /* high RAM: [GM_HIGH_BASE, GM_HIGH_BASE + size - low_size) */
 };
 
 /* Maps size bytes of zeroed guest RAM (size: multiple of 4 KiB, > 1 MiB). */
@@ -29,7 +29,7 @@ void gm_free(struct guest_mem *gm);
 
 static inline uint64_t gm_high_size(const struct guest_mem *gm)
 {
-	return gm->size - gm->low_size;
+    return gm->size - gm->low_size;
 }
 
 /* Host pointer to [gpa, gpa+len), or NULL if any byte of it is not RAM or

@@ -23,31 +23,31 @@
 #include <stdio.h>
 
 enum vmm_serial_mode {
-	VMM_SERIAL_STDIO, /* output to stdout, input from stdin (raw if a tty) */
-	VMM_SERIAL_FILE,  /* output appended to serial_path, no input */
-	VMM_SERIAL_NONE,  /* output dropped */
+    VMM_SERIAL_STDIO, /* output to stdout, input from stdin (raw if a tty) */
+    VMM_SERIAL_FILE,  /* output appended to serial_path, no input */
+    VMM_SERIAL_NONE,  /* output dropped */
 };
 
 struct vmm_config {
-	const char *kernel;       /* bzImage or ELF vmlinux with a PVH note */
-	const char *initrd;       /* NULL: none */
-	const char *cmdline;      /* the guest kernel's command line */
-	uint64_t mem_mib;         /* guest RAM */
-	unsigned cpus;            /* vCPUs */
-	enum vmm_serial_mode serial;
-	const char *serial_path;  /* VMM_SERIAL_FILE */
-	const char *control_path; /* NULL: no control socket */
-	int verbose;              /* --verbose: device/exit counters at the end */
-	int no_sandbox;           /* --no-sandbox: no seccomp filter (debugging) */
+    const char *kernel;  /* bzImage or ELF vmlinux with a PVH note */
+    const char *initrd;  /* NULL: none */
+    const char *cmdline; /* the guest kernel's command line */
+    uint64_t mem_mib;    /* guest RAM */
+    unsigned cpus;       /* vCPUs */
+    enum vmm_serial_mode serial;
+    const char *serial_path;  /* VMM_SERIAL_FILE */
+    const char *control_path; /* NULL: no control socket */
+    int verbose;              /* --verbose: device/exit counters at the end */
+    int no_sandbox;           /* --no-sandbox: no seccomp filter (debugging) */
 };
 
 #define VMM_DEFAULT_MEM_MIB 256
 #define VMM_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
-#define VMM_MAX_CPUS 64
-#define VMM_MIN_MEM_MIB 8
-#define VMM_MAX_MEM_MIB (1024 * 1024)
+#define VMM_MAX_CPUS        64
+#define VMM_MIN_MEM_MIB     8
+#define VMM_MAX_MEM_MIB     (1024 * 1024)
 
-#define VMM_EXIT_OK 0
+#define VMM_EXIT_OK    0
 #define VMM_EXIT_ERROR 1
 #define VMM_EXIT_USAGE 2
 

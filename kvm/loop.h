@@ -15,20 +15,20 @@ enum src_kind { SRC_STOP, SRC_SIGNAL, SRC_STDIN, SRC_STDIN_WAIT, SRC_LISTEN, SRC
 
 /* One thing the loop polls; its address is the io_uring user_data. */
 struct source {
-	enum src_kind kind;
-	int fd;
-	struct control_client client; /* SRC_CLIENT */
-	bool in_use;
+    enum src_kind kind;
+    int fd;
+    struct control_client client; /* SRC_CLIENT */
+    bool in_use;
 };
 
 struct loop {
-	struct vm *vm;
-	struct io_uring ring;
-	bool ring_ready;
-	struct source stop, sig, in, in_wait, listen, rtc, clients[LOOP_MAX_CLIENTS];
-	struct __kernel_timespec in_wait_ts;
-	bool tty, escape;
-	bool done;
+    struct vm *vm;
+    struct io_uring ring;
+    bool ring_ready;
+    struct source stop, sig, in, in_wait, listen, rtc, clients[LOOP_MAX_CLIENTS];
+    struct __kernel_timespec in_wait_ts;
+    bool tty, escape;
+    bool done;
 };
 
 /* Sets up the ring (limited to the operations the loop uses), the signalfd

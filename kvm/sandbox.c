@@ -26,9 +26,9 @@
 bool vmm_sandbox_available(void)
 {
 #ifdef SANITIZED
-	return false;
+    return false;
 #else
-	return true;
+    return true;
 #endif
 }
 
@@ -37,39 +37,64 @@ bool vmm_sandbox_available(void)
  * calls here. */
 static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 {
-	(void)sig, (void)ctx;
-	char msg[96] = "\r\npicostack-vmm: sandbox: forbidden system call ";
-	size_t n = strlen(msg);
-	int nr = si->si_syscall;
-	char digits[12];
-	int d = 0;
-	do
-		digits[d++] = '0' + nr % 10;
-	while ((nr /= 10) && d < 11);
-	while (d && n < sizeof(msg) - 2)
-		msg[n++] = digits[--d];
-	msg[n++] = '\n';
-	if (write(STDERR_FILENO, msg, n) < 0) {
-		/* nothing left to try */
-	}
-	_exit(1);
+    (void)sig, (void)ctx;
+    char msg[96] = "\r\npicostack-vmm: sandbox: forbidden system call ";
+    size_t n = strlen(msg);
+    int nr = si->si_syscall;
+    char digits[12];
+    int d = 0;
+    do
+        digits[d++] = '0' + nr % 10;
+    while ((nr /= 10) && d < 11);
+    while (d && n < sizeof(msg) - 2)
+        msg[n++] = digits[--d];
+    msg[n++] = '\n';
+    if (write(STDERR_FILENO, msg, n) < 0) {
+        /* nothing left to try */
+    }
+    _exit(1);
 }
 
 /* Calls allowed with any arguments. */
 static const int plain[] = {
-	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(close), SCMP_SYS(futex), SCMP_SYS(io_uring_enter),
-	SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(accept4), SCMP_SYS(tgkill), SCMP_SYS(getpid),
-	SCMP_SYS(gettid), SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigaction),
-	SCMP_SYS(munmap), SCMP_SYS(madvise), SCMP_SYS(brk), SCMP_SYS(clone3), SCMP_SYS(set_robust_list),
-	SCMP_SYS(rseq), SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(unlink), SCMP_SYS(clock_gettime),
-	SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep), SCMP_SYS(sched_yield), SCMP_SYS(restart_syscall),
-	SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(getrandom), SCMP_SYS(sched_getaffinity),
-	SCMP_SYS(timerfd_settime),
+    SCMP_SYS(read),
+    SCMP_SYS(write),
+    SCMP_SYS(close),
+    SCMP_SYS(futex),
+    SCMP_SYS(io_uring_enter),
+    SCMP_SYS(recvfrom),
+    SCMP_SYS(sendto),
+    SCMP_SYS(accept4),
+    SCMP_SYS(tgkill),
+    SCMP_SYS(getpid),
+    SCMP_SYS(gettid),
+    SCMP_SYS(rt_sigreturn),
+    SCMP_SYS(rt_sigprocmask),
+    SCMP_SYS(rt_sigaction),
+    SCMP_SYS(munmap),
+    SCMP_SYS(madvise),
+    SCMP_SYS(brk),
+    SCMP_SYS(clone3),
+    SCMP_SYS(set_robust_list),
+    SCMP_SYS(rseq),
+    SCMP_SYS(exit),
+    SCMP_SYS(exit_group),
+    SCMP_SYS(unlink),
+    SCMP_SYS(clock_gettime),
+    SCMP_SYS(clock_nanosleep),
+    SCMP_SYS(nanosleep),
+    SCMP_SYS(sched_yield),
+    SCMP_SYS(restart_syscall),
+    SCMP_SYS(fstat),
+    SCMP_SYS(newfstatat),
+    SCMP_SYS(getrandom),
+    SCMP_SYS(sched_getaffinity),
+    SCMP_SYS(timerfd_settime),
 };
 
 /* ioctls: the vCPU loop, interrupt lines, crash dumps, the terminal. */
 static const unsigned long ioctls[] = {
-	KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS, KVM_GET_SREGS, TCGETS, TCSETS, TCSETSW, TCSETSF,
+    KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS, KVM_GET_SREGS, TCGETS, TCSETS, TCSETSW, TCSETSF,
 };
 
 #endif
@@ -79,49 +104,49 @@ static const unsigned long ioctls[] = {
  * (/dev/urandom). */
 static void preload(void)
 {
-	tzset();
-	json_object_seed(0);
+    tzset();
+    json_object_seed(0);
 }
 
 int vmm_sandbox_enter(verr_t *err)
 {
-	preload();
+    preload();
 #ifdef SANITIZED
-	(void)err;
-	return 0;
+    (void)err;
+    return 0;
 #else
-	struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGSYS, &sa, NULL) < 0)
-		return verr_set(err, errno, "sigaction(SIGSYS): %s", strerror(errno));
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
-	if (!ctx)
-		return verr_set(err, ENOMEM, "seccomp_init failed");
-	int r = 0;
-	for (size_t i = 0; !r && i < sizeof(plain) / sizeof(plain[0]); i++)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, plain[i], 0);
-	for (size_t i = 0; !r && i < sizeof(ioctls) / sizeof(ioctls[0]); i++)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, ioctls[i]));
-	/* Memory for threads and the allocator, never executable. */
-	if (!r)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	if (!r)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	/* Threads only (glibc falls back to clone if clone3 is refused). */
-	if (!r)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-				     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
-	if (!r)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-				     SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
-	if (!r)
-		r = seccomp_load(ctx);
-	seccomp_release(ctx);
-	if (r)
-		return verr_set(err, -r, "installing the seccomp filter: %s", strerror(-r));
-	return 0;
+    struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSYS, &sa, NULL) < 0)
+        return verr_set(err, errno, "sigaction(SIGSYS): %s", strerror(errno));
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+    if (!ctx)
+        return verr_set(err, ENOMEM, "seccomp_init failed");
+    int r = 0;
+    for (size_t i = 0; !r && i < sizeof(plain) / sizeof(plain[0]); i++)
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, plain[i], 0);
+    for (size_t i = 0; !r && i < sizeof(ioctls) / sizeof(ioctls[0]); i++)
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                             SCMP_A1(SCMP_CMP_EQ, ioctls[i]));
+    /* Memory for threads and the allocator, never executable. */
+    if (!r)
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+                             SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+    if (!r)
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+                             SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+    /* Threads only (glibc falls back to clone if clone3 is refused). */
+    if (!r)
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+                             SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+    if (!r)
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+                             SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+    if (!r)
+        r = seccomp_load(ctx);
+    seccomp_release(ctx);
+    if (r)
+        return verr_set(err, -r, "installing the seccomp filter: %s", strerror(-r));
+    return 0;
 #endif
 }

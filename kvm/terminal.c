@@ -13,40 +13,40 @@ static int termios_saved;
 
 void restore_terminal(void)
 {
-	if (termios_saved) {
-		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
-		termios_saved = 0;
-	}
+    if (termios_saved) {
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
+        termios_saved = 0;
+    }
 }
 
 /* A crash must not leave the user's terminal raw: restore, then die as
  * the signal says (the handler is reset by SA_RESETHAND). */
 static void restore_terminal_and_die(int sig)
 {
-	if (termios_saved)
-		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
-	raise(sig);
+    if (termios_saved)
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
+    raise(sig);
 }
 
 bool terminal_in_background(void)
 {
-	return isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) != getpgrp();
+    return isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) != getpgrp();
 }
 
 void raw_terminal(void)
 {
-	/* In the background, touching the terminal would stop us (SIGTTOU). */
-	if (!isatty(STDIN_FILENO) || terminal_in_background() ||
-	    tcgetattr(STDIN_FILENO, &saved_termios) < 0)
-		return;
-	termios_saved = 1;
-	atexit(restore_terminal);
-	struct sigaction sa = { .sa_handler = restore_terminal_and_die, .sa_flags = SA_RESETHAND };
-	sigemptyset(&sa.sa_mask);
-	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGQUIT };
-	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
-		sigaction(fatal[i], &sa, NULL);
-	struct termios raw = saved_termios;
-	cfmakeraw(&raw);
-	tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+    /* In the background, touching the terminal would stop us (SIGTTOU). */
+    if (!isatty(STDIN_FILENO) || terminal_in_background() ||
+        tcgetattr(STDIN_FILENO, &saved_termios) < 0)
+        return;
+    termios_saved = 1;
+    atexit(restore_terminal);
+    struct sigaction sa = { .sa_handler = restore_terminal_and_die, .sa_flags = SA_RESETHAND };
+    sigemptyset(&sa.sa_mask);
+    static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGQUIT };
+    for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+        sigaction(fatal[i], &sa, NULL);
+    struct termios raw = saved_termios;
+    cfmakeraw(&raw);
+    tcsetattr(STDIN_FILENO, TCSANOW, &raw);
 }

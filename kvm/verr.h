@@ -11,20 +11,20 @@
 #include <stdio.h>
 
 typedef struct verr {
-	char msg[512];
+    char msg[512];
 } verr_t;
 
 /* Records the message (if err is not NULL) and returns -code. */
-static inline __attribute__((format(printf, 3, 4)))
-int verr_set(verr_t *err, int code, const char *fmt, ...)
+static inline __attribute__((format(printf, 3, 4))) int verr_set(verr_t *err, int code,
+                                                                 const char *fmt, ...)
 {
-	if (err) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return -code;
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        va_end(ap);
+    }
+    return -code;
 }
 
 #endif

@@ -78,10 +78,10 @@
 
 struct blockstore;
 
-enum { BLOCKSTORE_CREATE = 1 };   /* open: create DIR/blocks if missing */
+enum { BLOCKSTORE_CREATE = 1 }; /* open: create DIR/blocks if missing */
 
 struct blockstore_options {
-    uint64_t lmdb_map_size;       /* 0: 64 GiB (address space, not disk) */
+    uint64_t lmdb_map_size; /* 0: 64 GiB (address space, not disk) */
 };
 
 /* Opens (or creates) the store of data dir `dir`, taking DIR/lock; -EBUSY if
@@ -104,11 +104,11 @@ struct blockstore_info {
     char name[BLOCKSTORE_NAME_MAX + 1];
     enum blockstore_kind kind;
     uint64_t id;
-    uint64_t size;                /* virtual size, bytes */
-    uint64_t allocated;           /* bytes of clusters its own layer holds */
-    char parent[BLOCKSTORE_NAME_MAX + 1];   /* what it was made from, "" if none */
+    uint64_t size;                        /* virtual size, bytes */
+    uint64_t allocated;                   /* bytes of clusters its own layer holds */
+    char parent[BLOCKSTORE_NAME_MAX + 1]; /* what it was made from, "" if none */
     uint64_t layer, layer_depth;
-    uint64_t created;             /* unix seconds */
+    uint64_t created; /* unix seconds */
 };
 
 /* Names: 1..255 bytes, no '/', no control characters. Sizes: whole
@@ -120,17 +120,17 @@ int blockstore_extend(struct blockstore *bs, const char *disk, uint64_t size);
 int blockstore_delete(struct blockstore *bs, const char *name);
 int blockstore_info(struct blockstore *bs, const char *name, struct blockstore_info *out);
 /* Calls fn for every object, in name order; stops when fn returns nonzero. */
-int blockstore_list(struct blockstore *bs,
-                    int (*fn)(void *ctx, const struct blockstore_info *i), void *ctx);
+int blockstore_list(struct blockstore *bs, int (*fn)(void *ctx, const struct blockstore_info *i),
+                    void *ctx);
 
 struct blockstore_stat {
     uint64_t cluster_size;
-    uint64_t used;                /* bytes in clusters some layer holds */
-    uint64_t shared;              /* of those, bytes in layers more than one object reads */
-    uint64_t free;                /* bytes in freed clusters, reusable */
-    uint64_t granted;             /* bytes lent to open writers */
-    uint64_t file_bytes;          /* extent of the image files (high-water mark) */
-    uint64_t fs_free;             /* free bytes on the filesystem */
+    uint64_t used;       /* bytes in clusters some layer holds */
+    uint64_t shared;     /* of those, bytes in layers more than one object reads */
+    uint64_t free;       /* bytes in freed clusters, reusable */
+    uint64_t granted;    /* bytes lent to open writers */
+    uint64_t file_bytes; /* extent of the image files (high-water mark) */
+    uint64_t fs_free;    /* free bytes on the filesystem */
     uint64_t objects, layers;
 };
 int blockstore_stat(struct blockstore *bs, struct blockstore_stat *out);
@@ -165,13 +165,12 @@ int blockstore_disk_handover(struct blockstore_disk *d, struct extmap_handover *
  * with blockstore_disk_reattach(). blockstore_close() leaves such a writer
  * running (it folds, keeps the grant). */
 int blockstore_disk_set_writer(struct blockstore_disk *d, pid_t pid);
-int blockstore_disk_reattach(struct blockstore *bs, const char *name,
-                             struct blockstore_disk **out);
+int blockstore_disk_reattach(struct blockstore *bs, const char *name, struct blockstore_disk **out);
 void blockstore_handover_close(struct extmap_handover *h);
 /* Records `clusters` more clusters granted to d's writer; fills out[] (max
  * >= 2 ranges), returns the number of ranges or a negative errno. */
-int blockstore_disk_grant(struct blockstore_disk *d, uint64_t clusters,
-                          struct extmap_range *out, int max);
+int blockstore_disk_grant(struct blockstore_disk *d, uint64_t clusters, struct extmap_range *out,
+                          int max);
 
 /* ---- images: streaming writer (Glance uploads) and import/export ---- */
 /* An image being written is invisible to list/info/clone until committed.
@@ -185,8 +184,8 @@ struct blockstore_writer;
 int blockstore_image_begin(struct blockstore *bs, const char *name, uint64_t size,
                            struct blockstore_writer **out);
 int blockstore_image_append(struct blockstore_writer *w, const void *buf, size_t len);
-int blockstore_image_write_at(struct blockstore_writer *w, uint64_t offset,
-                              const void *buf, size_t len);
+int blockstore_image_write_at(struct blockstore_writer *w, uint64_t offset, const void *buf,
+                              size_t len);
 int blockstore_image_commit(struct blockstore_writer *w);
 void blockstore_image_abort(struct blockstore_writer *w);
 

@@ -7,19 +7,19 @@
 #include <lmdb.h>
 #include <stdarg.h>
 
-#define ZERO_MARK UINT64_MAX          /* extent value: zero marker */
-#define OBJ_PENDING 1u                /* flags: image upload not committed */
-#define OBJ_EXTERNAL 2u               /* flags: handed over to another process */
+#define ZERO_MARK    UINT64_MAX /* extent value: zero marker */
+#define OBJ_PENDING  1u         /* flags: image upload not committed */
+#define OBJ_EXTERNAL 2u         /* flags: handed over to another process */
 
-struct obj_rec {                      /* objects: name -> obj_rec */
+struct obj_rec { /* objects: name -> obj_rec */
     uint32_t kind, flags;
     uint64_t id, layer, size, created;
-    uint64_t jgen, jfolded;           /* journal generation and bytes folded */
-    uint64_t writer_pid;              /* OBJ_EXTERNAL: the writer's pid, 0 unknown */
+    uint64_t jgen, jfolded; /* journal generation and bytes folded */
+    uint64_t writer_pid;    /* OBJ_EXTERNAL: the writer's pid, 0 unknown */
     char parent[BLOCKSTORE_NAME_MAX + 1];
 };
 
-struct layer_rec {                    /* layers: id (BE) -> layer_rec */
+struct layer_rec { /* layers: id (BE) -> layer_rec */
     uint64_t parent, holders, children, owned;
 };
 
@@ -29,7 +29,7 @@ struct blockstore {
     MDB_env *env;
     MDB_dbi meta, objects, layers, extents, freel, grants;
     int data_fds[EXTMAP_MAX_FILES];
-    struct blockstore_disk *open_disks;   /* read-write handles, a list */
+    struct blockstore_disk *open_disks; /* read-write handles, a list */
 };
 
 struct blockstore_disk {
@@ -38,15 +38,15 @@ struct blockstore_disk {
     char name[BLOCKSTORE_NAME_MAX + 1];
     uint64_t id;
     int journal_fd, rw;
-    uint64_t refill;                  /* clusters asked for at the next refill */
-    uint64_t jgen;                    /* the journal generation of this writer */
-    int external;                     /* handed over: another process writes */
+    uint64_t refill; /* clusters asked for at the next refill */
+    uint64_t jgen;   /* the journal generation of this writer */
+    int external;    /* handed over: another process writes */
     struct extmap *map;
 };
 
 /* errors */
 int bs_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int bs_mdb(int rc, const char *what);     /* LMDB rc -> -errno, with a message */
+int bs_mdb(int rc, const char *what); /* LMDB rc -> -errno, with a message */
 
 /* keys */
 void bs_be64(unsigned char *p, uint64_t v);
@@ -72,9 +72,12 @@ int bs_extent_put(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vc
 int bs_extent_del(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vcl);
 
 /* space: freed ranges are collected and punched after the commit */
-struct bs_freed { struct extmap_range *r; size_t n, cap; };
-int bs_alloc(MDB_txn *t, struct blockstore *bs, uint64_t want, struct extmap_range *out,
-             int max, int *nout);
+struct bs_freed {
+    struct extmap_range *r;
+    size_t n, cap;
+};
+int bs_alloc(MDB_txn *t, struct blockstore *bs, uint64_t want, struct extmap_range *out, int max,
+             int *nout);
 int bs_free(MDB_txn *t, struct blockstore *bs, uint64_t start, uint64_t count,
             struct bs_freed *freed);
 void bs_punch(struct blockstore *bs, struct bs_freed *freed);
@@ -94,13 +97,16 @@ int bs_children(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t **ou
 
 /* layer garbage, exactly (gc.c): an entry is kept iff some holder reads it */
 struct bs_node;
-struct bs_tree { size_t n, cap; struct bs_node *v; };
+struct bs_tree {
+    size_t n, cap;
+    struct bs_node *v;
+};
 int bs_tree_load(MDB_txn *t, struct blockstore *bs, struct bs_tree *tree);
 void bs_tree_free(struct bs_tree *tree);
 struct bs_node *bs_tree_find(const struct bs_tree *tree, uint64_t id);
 /* The virtual clusters of a holder-less layer's entries nobody reads. */
-int bs_unread_entries(MDB_txn *t, struct blockstore *bs, const struct bs_tree *tree,
-                      uint64_t layer, uint64_t **out, size_t *n);
+int bs_unread_entries(MDB_txn *t, struct blockstore *bs, const struct bs_tree *tree, uint64_t layer,
+                      uint64_t **out, size_t *n);
 /* After `layer` lost a holder or a child: frees what nobody reads any more in
  * it and in its ancestors (up to the first with a holder). */
 int bs_reclaim_up(MDB_txn *t, struct blockstore *bs, uint64_t layer, struct bs_freed *freed);
@@ -141,8 +147,8 @@ uint64_t qcow2_virtual_size(const struct qcow2 *q);
 /* Calls fn for each virtual cluster with data (not for zero/unallocated
  * clusters), in order, with its contents (cluster_size bytes, less at the
  * end). Returns 0 or a negative errno (with blockstore_error() set). */
-int qcow2_read_all(struct qcow2 *q, int (*fn)(void *ctx, uint64_t off, const void *buf,
-                                              size_t len), void *ctx);
+int qcow2_read_all(struct qcow2 *q, int (*fn)(void *ctx, uint64_t off, const void *buf, size_t len),
+                   void *ctx);
 void qcow2_close(struct qcow2 *q);
 int qcow2_probe(const void *head, size_t len);
 

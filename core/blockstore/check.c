@@ -14,7 +14,7 @@
 struct lay {
     uint64_t id;
     struct layer_rec rec;
-    uint64_t holders, children, owned;   /* counted */
+    uint64_t holders, children, owned; /* counted */
 };
 
 struct chk {
@@ -23,14 +23,14 @@ struct chk {
     FILE *out;
     int problems;
     uint64_t hwm;
-    unsigned char *bits;       /* one bit per physical cluster below hwm */
+    unsigned char *bits; /* one bit per physical cluster below hwm */
     struct lay *lay;
     size_t nlay, lay_cap;
     uint64_t *objids;
     size_t nobj, obj_cap;
-    uint64_t *live_ext;          /* objects whose external writer still runs */
+    uint64_t *live_ext; /* objects whose external writer still runs */
     size_t nlive;
-    uint64_t *hidden_layers;     /* layers keeping clusters nothing reads */
+    uint64_t *hidden_layers; /* layers keeping clusters nothing reads */
     size_t nhidden;
     struct extmap_range *leaked;
     size_t nleaked, capleaked;
@@ -176,11 +176,12 @@ static void check_counts(struct chk *c)
         unsigned long long id = (unsigned long long)l->id;
         if (l->holders != l->rec.holders || l->children != l->rec.children ||
             l->owned != l->rec.owned) {
-            problem(c, "layer %llu counts holders/children/clusters %llu/%llu/%llu, "
-                    "found %llu/%llu/%llu", id, (unsigned long long)l->rec.holders,
-                    (unsigned long long)l->rec.children, (unsigned long long)l->rec.owned,
-                    (unsigned long long)l->holders, (unsigned long long)l->children,
-                    (unsigned long long)l->owned);
+            problem(c,
+                    "layer %llu counts holders/children/clusters %llu/%llu/%llu, "
+                    "found %llu/%llu/%llu",
+                    id, (unsigned long long)l->rec.holders, (unsigned long long)l->rec.children,
+                    (unsigned long long)l->rec.owned, (unsigned long long)l->holders,
+                    (unsigned long long)l->children, (unsigned long long)l->owned);
             c->fix_counts = 1;
         }
         if (!l->holders && !l->children)
@@ -272,8 +273,7 @@ static int check_hidden(struct chk *c)
         free(unread);
         if (!n)
             continue;
-        problem(c, "layer %llu keeps %zu clusters nothing can read", (unsigned long long)l->id,
-                n);
+        problem(c, "layer %llu keeps %zu clusters nothing can read", (unsigned long long)l->id, n);
         uint64_t *x = realloc(c->hidden_layers, (c->nhidden + 1) * sizeof(*x));
         if (x) {
             c->hidden_layers = x;
@@ -378,7 +378,7 @@ static int repair(struct blockstore *bs, struct chk *c)
         l->rec.owned = l->owned;
         r = bs_layer_put(t, bs, l->id, &l->rec);
     }
-    for (size_t i = 0; r == 0 && i < c->nhidden; i++)   /* after the counts are right */
+    for (size_t i = 0; r == 0 && i < c->nhidden; i++) /* after the counts are right */
         r = bs_reclaim_up(t, bs, c->hidden_layers[i], &freed);
     return bs_finish(bs, t, r, &freed);
 }

@@ -10,8 +10,8 @@
 #include <signal.h>
 #include <unistd.h>
 
-#define REFILL_MIN 64            /* clusters: 4 MiB */
-#define REFILL_MAX 4096          /* clusters: 256 MiB */
+#define REFILL_MIN 64   /* clusters: 4 MiB */
+#define REFILL_MAX 4096 /* clusters: 256 MiB */
 
 int bs_journal_path(struct blockstore *bs, uint64_t id, char *buf, size_t len)
 {
@@ -24,7 +24,7 @@ struct fold_ctx {
     struct blockstore *bs;
     struct obj_rec *o;
     struct layer_rec l;
-    struct bs_tree tree;              /* loaded when the parent has no holder */
+    struct bs_tree tree; /* loaded when the parent has no holder */
     struct bs_freed *freed;
     uint64_t nclusters;
 };
@@ -42,7 +42,7 @@ static int fold_one(void *vctx, const struct extmap_journal_rec *rec)
     int had = r == 0;
     if (had && old == rec->value)
         return 0;
-    if (had && old != ZERO_MARK) {        /* the record replaces an owned cluster */
+    if (had && old != ZERO_MARK) { /* the record replaces an owned cluster */
         if ((r = bs_free(c->t, c->bs, old, 1, c->freed)) < 0)
             return r;
         c->l.owned--;
@@ -67,8 +67,12 @@ static int fold_one(void *vctx, const struct extmap_journal_rec *rec)
 int bs_fold(MDB_txn *t, struct blockstore *bs, const char *name, struct obj_rec *o, int fd,
             struct bs_freed *freed)
 {
-    struct fold_ctx c = { .t = t, .bs = bs, .o = o, .freed = freed,
-                          .nclusters = (o->size + EXTMAP_CLUSTER_SIZE - 1) >> EXTMAP_CLUSTER_SHIFT };
+    struct fold_ctx c = { .t = t,
+                          .bs = bs,
+                          .o = o,
+                          .freed = freed,
+                          .nclusters =
+                              (o->size + EXTMAP_CLUSTER_SIZE - 1) >> EXTMAP_CLUSTER_SHIFT };
     int r = bs_layer_get(t, bs, o->layer, &c.l);
     if (r < 0)
         return r;
@@ -80,7 +84,7 @@ int bs_fold(MDB_txn *t, struct blockstore *bs, const char *name, struct obj_rec 
     uint64_t end = 0;
     int64_t g = extmap_journal_scan(fd, o->id, o->jgen, o->jfolded, &end, fold_one, &c);
     bs_tree_free(&c.tree);
-    if (g == -EINVAL)   /* no valid header: a journal being reset, nothing unfolded */
+    if (g == -EINVAL) /* no valid header: a journal being reset, nothing unfolded */
         return 0;
     if (g < 0)
         return (int)g;
@@ -137,7 +141,7 @@ static int recover(struct blockstore *bs, const char *name, uint64_t *jgen)
     if (r == 0) {
         o.jgen++;
         o.jfolded = EXTMAP_JOURNAL_HEADER;
-        o.flags &= ~OBJ_EXTERNAL;        /* whoever wrote it is gone */
+        o.flags &= ~OBJ_EXTERNAL; /* whoever wrote it is gone */
         o.writer_pid = 0;
         r = bs_obj_put(t, bs, name, &o);
     }
@@ -224,8 +228,9 @@ int blockstore_disk_reattach(struct blockstore *bs, const char *name, struct blo
     struct blockstore_disk *d = calloc(1, sizeof(*d));
     if (!d)
         return -ENOMEM;
-    *d = (struct blockstore_disk){ .bs = bs, .id = o.id, .rw = 1, .external = 1,
-                                   .refill = REFILL_MIN, .jgen = o.jgen };
+    *d = (struct blockstore_disk){
+        .bs = bs, .id = o.id, .rw = 1, .external = 1, .refill = REFILL_MIN, .jgen = o.jgen
+    };
     snprintf(d->name, sizeof(d->name), "%s", name);
     d->journal_fd = open_journal(bs, o.id, 1);
     if (d->journal_fd < 0) {
@@ -260,7 +265,7 @@ struct fold_list {
     MDB_txn *t;
     struct blockstore *bs;
     char **names;
-    int *pending;   /* 1: unfinished upload, 2: a live external writer */
+    int *pending; /* 1: unfinished upload, 2: a live external writer */
     size_t n, cap;
 };
 
@@ -311,7 +316,7 @@ int blockstore_fold_all(struct blockstore *bs)
             r = fold_only(bs, names[i]);
         } else if (r == 0) {
             r = recover(bs, names[i], NULL);
-            if (r == 0 && pending[i])       /* an upload that never committed */
+            if (r == 0 && pending[i]) /* an upload that never committed */
                 r = bs_delete_object(bs, names[i], 1);
             struct obj_rec o;
             if (r == 0 && bs_obj_read(bs, names[i], &o) == 0) {
@@ -342,7 +347,7 @@ static int grant(struct blockstore_disk *d, uint64_t want, struct extmap_range *
         r = bs_grant_add(t, bs, d->id, out[i].start, out[i].count);
     for (int i = 0; r == 0 && i < n; i++)
         r = bs_reserve(bs, &out[i]);
-    r = bs_finish(bs, t, r, NULL);   /* the grant is durable before the map uses it */
+    r = bs_finish(bs, t, r, NULL); /* the grant is durable before the map uses it */
     if (r < 0)
         return r;
     for (int i = 0; i < EXTMAP_MAX_FILES; i++)
@@ -360,8 +365,8 @@ static int refill(void *ctx, struct extmap_range *out, int max)
     return n;
 }
 
-int blockstore_disk_grant(struct blockstore_disk *d, uint64_t clusters,
-                          struct extmap_range *out, int max)
+int blockstore_disk_grant(struct blockstore_disk *d, uint64_t clusters, struct extmap_range *out,
+                          int max)
 {
     if (!d->rw)
         return bs_fail(-EROFS, "'%s' is open read-only", d->name);
@@ -411,7 +416,7 @@ int blockstore_disk_handover(struct blockstore_disk *d, struct extmap_handover *
         blockstore_handover_close(h);
         return r;
     }
-    d->external = 1;      /* from now on only the other process writes */
+    d->external = 1; /* from now on only the other process writes */
     return 0;
 }
 
@@ -429,7 +434,10 @@ void blockstore_handover_close(struct extmap_handover *h)
     h->journal_fd = h->map_fd = -1;
 }
 
-struct flatten_ctx { struct extmap *m; uint64_t top; };
+struct flatten_ctx {
+    struct extmap *m;
+    uint64_t top;
+};
 
 static int flatten(MDB_txn *t, struct blockstore *bs, uint64_t top, struct extmap *m)
 {
@@ -449,8 +457,7 @@ static int flatten(MDB_txn *t, struct blockstore *bs, uint64_t top, struct extma
         MDB_val k = { 16, kb }, v;
         int g;
         for (g = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-             g == 0 && bs_get_be64(k.mv_data) == layer;
-             g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+             g == 0 && bs_get_be64(k.mv_data) == layer; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
             uint64_t vcl = bs_get_be64((unsigned char *)k.mv_data + 8), x;
             memcpy(&x, v.mv_data, 8);
             if (vcl >= nclusters || extmap_get(m, vcl, NULL, NULL) != EXTMAP_UNMAPPED)
@@ -508,17 +515,20 @@ int bs_disk_open(struct blockstore *bs, const char *name, int flags, int allow_p
             bs_fail(r, "cannot start the journal of '%s': %s", name, strerror(-r));
         d->jgen = jgen;
     }
-    struct extmap_config cfg = { .disk_id = o.id, .size = o.size, .journal_fd = d->journal_fd,
+    struct extmap_config cfg = { .disk_id = o.id,
+                                 .size = o.size,
+                                 .journal_fd = d->journal_fd,
                                  .journal_generation = jgen,
                                  .journal_offset = EXTMAP_JOURNAL_HEADER,
-                                 .refill = rw ? refill : NULL, .refill_ctx = d,
+                                 .refill = rw ? refill : NULL,
+                                 .refill_ctx = d,
                                  .read_only = !rw };
     memcpy(cfg.data_fds, bs->data_fds, sizeof(cfg.data_fds));
     if (r == 0)
         r = extmap_create(&cfg, &d->map);
     MDB_txn *t;
     if (r == 0 && (r = bs_begin(bs, 1, &t)) == 0) {
-        r = bs_obj_get(t, bs, name, &o);   /* recover() may have moved it on */
+        r = bs_obj_get(t, bs, name, &o); /* recover() may have moved it on */
         if (r == 0)
             r = flatten(t, bs, o.layer, d->map);
         mdb_txn_abort(t);
@@ -553,7 +563,7 @@ int blockstore_disk_sync(struct blockstore_disk *d)
 {
     if (!d->rw)
         return 0;
-    int r = d->external ? 0 : extmap_flush(d->map);   /* handed over: fold only */
+    int r = d->external ? 0 : extmap_flush(d->map); /* handed over: fold only */
     if (r < 0)
         return bs_fail(r, "flush of '%s': %s", d->name, strerror(-r));
     struct blockstore *bs = d->bs;

@@ -19,4 +19,3 @@ int bs_fail(int err, const char *fmt, ...)
     va_end(ap);
     return err;
 }
-

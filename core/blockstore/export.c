@@ -10,9 +10,12 @@
 #include <unistd.h>
 
 #define BATCH 32
-#define CS EXTMAP_CLUSTER_SIZE
+#define CS    EXTMAP_CLUSTER_SIZE
 
-struct vlist { uint64_t *v; size_t n, cap; };
+struct vlist {
+    uint64_t *v;
+    size_t n, cap;
+};
 
 static int collect(void *ctx, uint64_t vcl, enum extmap_kind kind, uint64_t p, int owned)
 {
@@ -77,9 +80,9 @@ struct exporter {
     struct extmap *m;
     uint64_t size;
     int fd, qcow2;
-    uint64_t next_host;      /* qcow2: next free host cluster */
-    const struct vlist *l;   /* the data clusters, in order */
-    uint64_t *host;          /* qcow2: host cluster of l->v[i], 0: all zeros */
+    uint64_t next_host;    /* qcow2: next free host cluster */
+    const struct vlist *l; /* the data clusters, in order */
+    uint64_t *host;        /* qcow2: host cluster of l->v[i], 0: all zeros */
 };
 
 /* Reads the data clusters in batches and writes each nonzero one. */
@@ -95,8 +98,9 @@ static int copy_data(struct exporter *e, const struct vlist *l)
         for (size_t j = i; j < l->n && n < BATCH; j++, n++) {
             uint64_t off = l->v[j] * CS;
             uint64_t len = e->size - off < CS ? e->size - off : CS;
-            q[n] = (struct extmap_req){ .op = EXTMAP_READ, .offset = off, .len = len,
-                                        .buf = buf + (size_t)n * CS };
+            q[n] = (struct extmap_req){
+                .op = EXTMAP_READ, .offset = off, .len = len, .buf = buf + (size_t)n * CS
+            };
             if (len < CS)
                 memset(buf + (size_t)n * CS + len, 0, CS - len);
         }
@@ -191,7 +195,7 @@ static int write_qcow2_tables(struct exporter *e)
     put_be32(h + 96, 4);
     put_be32(h + 100, 104);
     if (r == 0)
-        r = pwrite_all(e->fd, h, sizeof(h), 0);   /* bytes 104..111: end of extensions */
+        r = pwrite_all(e->fd, h, sizeof(h), 0); /* bytes 104..111: end of extensions */
     if (r == 0 && ftruncate(e->fd, (off_t)(total * CS)) < 0)
         r = -errno;
     free(l1);
@@ -206,7 +210,8 @@ int blockstore_export(struct blockstore *bs, const char *name, const char *path,
     if (r < 0)
         return r;
     struct vlist l = { 0 };
-    struct exporter e = { .m = blockstore_disk_map(d), .qcow2 = fmt == BLOCKSTORE_FMT_QCOW2,
+    struct exporter e = { .m = blockstore_disk_map(d),
+                          .qcow2 = fmt == BLOCKSTORE_FMT_QCOW2,
                           .l = &l };
     e.size = extmap_size(e.m);
     r = extmap_foreach(e.m, collect, &l);

@@ -59,12 +59,12 @@ int extmap_create(const struct extmap_config *cfg, struct extmap **out)
     m->cfg = *cfg;
     m->size = cfg->size;
     m->epoch = 1;
-    m->journal_off = cfg->journal_offset < EXTMAP_JOURNAL_HEADER ? EXTMAP_JOURNAL_HEADER
-                                                                 : cfg->journal_offset;
+    m->journal_off =
+        cfg->journal_offset < EXTMAP_JOURNAL_HEADER ? EXTMAP_JOURNAL_HEADER : cfg->journal_offset;
     int r = grow_l1(m, cfg->size);
     if (r == 0) {
         int q = io_uring_queue_init(EXTMAP_QUEUE_DEPTH * 2, &m->ring, IORING_SETUP_COOP_TASKRUN);
-        if (q == -EINVAL)     /* an older kernel */
+        if (q == -EINVAL) /* an older kernel */
             q = io_uring_queue_init(EXTMAP_QUEUE_DEPTH * 2, &m->ring, 0);
         if (q < 0)
             r = q;
@@ -211,7 +211,7 @@ int extmap_new_epoch(struct extmap *m)
 {
     if (m->ndirty)
         return -EBUSY;
-    if (++m->epoch == 0) {      /* wrapped: make every entry shared, once per 65535 */
+    if (++m->epoch == 0) { /* wrapped: make every entry shared, once per 65535 */
         for (uint64_t i = 0; i < m->l1_len; i++)
             for (uint64_t j = 0; m->l1[i] && j < L2_SIZE; j++)
                 m->l1[i][j] &= VAL_MASK;
@@ -394,7 +394,7 @@ int extmap_journal_commit(struct extmap *m)
     if (r == 0 && fdatasync(m->cfg.journal_fd) < 0)
         r = -errno;
     if (r < 0)
-        return r;            /* dirty set kept: the next flush rewrites the same offset */
+        return r; /* dirty set kept: the next flush rewrites the same offset */
     m->journal_off += len;
     for (size_t i = 0; i < m->ndirty; i++) {
         uint64_t *s = slot(m, m->dirty[i], 0);
@@ -407,7 +407,10 @@ int extmap_journal_commit(struct extmap *m)
 
 /* ---- map snapshots (hand-over) ---- */
 
-struct save_ctx { unsigned char *buf; size_t n, cap; };
+struct save_ctx {
+    unsigned char *buf;
+    size_t n, cap;
+};
 
 static int save_one(void *vctx, uint64_t vcl, enum extmap_kind kind, uint64_t p, int owned)
 {
@@ -466,8 +469,8 @@ int extmap_load(struct extmap *m, int fd)
             if (get32(p + 20) != (uint32_t)crc32(0, p, 20))
                 return -EINVAL;
             uint64_t v = get64(p + 8);
-            int e = extmap_set(m, get64(p), v == EXTMAP_JOURNAL_ZERO ? EXTMAP_ZERO : EXTMAP_DATA,
-                               v, get32(p + 16) != 0);
+            int e = extmap_set(m, get64(p), v == EXTMAP_JOURNAL_ZERO ? EXTMAP_ZERO : EXTMAP_DATA, v,
+                               get32(p + 16) != 0);
             if (e < 0)
                 return e;
         }
@@ -476,13 +479,15 @@ int extmap_load(struct extmap *m, int fd)
     return 0;
 }
 
-int extmap_open_handover(const struct extmap_handover *h, extmap_refill_fn refill,
-                         void *refill_ctx, struct extmap **out)
+int extmap_open_handover(const struct extmap_handover *h, extmap_refill_fn refill, void *refill_ctx,
+                         struct extmap **out)
 {
-    struct extmap_config cfg = { .disk_id = h->disk_id, .size = h->size,
+    struct extmap_config cfg = { .disk_id = h->disk_id,
+                                 .size = h->size,
                                  .journal_fd = h->journal_fd,
                                  .journal_generation = h->journal_generation,
-                                 .journal_offset = h->journal_offset, .refill = refill,
+                                 .journal_offset = h->journal_offset,
+                                 .refill = refill,
                                  .refill_ctx = refill_ctx };
     memcpy(cfg.data_fds, h->data_fds, sizeof(cfg.data_fds));
     struct extmap *m;

@@ -104,21 +104,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EXTMAP_CLUSTER_SHIFT 16
-#define EXTMAP_CLUSTER_SIZE (1u << EXTMAP_CLUSTER_SHIFT)
-#define EXTMAP_FILE_SHIFT 26                 /* clusters per data file: 2^26 (4 TiB) */
-#define EXTMAP_MAX_FILES 64
-#define EXTMAP_MAX_SIZE (64ull << 40)        /* 64 TiB: the largest disk */
-#define EXTMAP_BLOCK 4096u                   /* O_DIRECT alignment used throughout */
-#define EXTMAP_JOURNAL_ZERO UINT64_MAX
+#define EXTMAP_CLUSTER_SHIFT  16
+#define EXTMAP_CLUSTER_SIZE   (1u << EXTMAP_CLUSTER_SHIFT)
+#define EXTMAP_FILE_SHIFT     26 /* clusters per data file: 2^26 (4 TiB) */
+#define EXTMAP_MAX_FILES      64
+#define EXTMAP_MAX_SIZE       (64ull << 40) /* 64 TiB: the largest disk */
+#define EXTMAP_BLOCK          4096u         /* O_DIRECT alignment used throughout */
+#define EXTMAP_JOURNAL_ZERO   UINT64_MAX
 #define EXTMAP_JOURNAL_HEADER 64
 #define EXTMAP_JOURNAL_RECORD 32
-#define EXTMAP_QUEUE_DEPTH 128               /* io_uring entries per map */
+#define EXTMAP_QUEUE_DEPTH    128 /* io_uring entries per map */
 
 /* What extmap_get() reports for one virtual cluster. */
 enum extmap_kind { EXTMAP_UNMAPPED, EXTMAP_ZERO, EXTMAP_DATA };
 
-struct extmap_range { uint64_t start, count; };   /* physical clusters */
+struct extmap_range {
+    uint64_t start, count;
+}; /* physical clusters */
 
 struct extmap;
 
@@ -127,13 +129,13 @@ struct extmap;
 typedef int (*extmap_refill_fn)(void *ctx, struct extmap_range *out, int max);
 
 struct extmap_config {
-    uint64_t disk_id;            /* written into the journal header */
-    uint64_t size;               /* virtual size in bytes, <= EXTMAP_MAX_SIZE */
-    int data_fds[EXTMAP_MAX_FILES];  /* O_DIRECT, read-write; -1 when absent */
-    int journal_fd;              /* -1: no journal (read-only map) */
-    uint64_t journal_generation; /* generation this writer appends with */
-    uint64_t journal_offset;     /* where to append (>= EXTMAP_JOURNAL_HEADER) */
-    extmap_refill_fn refill;     /* NULL: the initial grant is all there is */
+    uint64_t disk_id;               /* written into the journal header */
+    uint64_t size;                  /* virtual size in bytes, <= EXTMAP_MAX_SIZE */
+    int data_fds[EXTMAP_MAX_FILES]; /* O_DIRECT, read-write; -1 when absent */
+    int journal_fd;                 /* -1: no journal (read-only map) */
+    uint64_t journal_generation;    /* generation this writer appends with */
+    uint64_t journal_offset;        /* where to append (>= EXTMAP_JOURNAL_HEADER) */
+    extmap_refill_fn refill;        /* NULL: the initial grant is all there is */
     void *refill_ctx;
     int read_only;
 };
@@ -143,15 +145,15 @@ int extmap_create(const struct extmap_config *cfg, struct extmap **out);
 void extmap_destroy(struct extmap *m);
 
 /* Filling the map (hand-over). owned: the cluster is the disk's own. */
-int extmap_set(struct extmap *m, uint64_t vcluster, enum extmap_kind kind,
-               uint64_t pcluster, int owned);
+int extmap_set(struct extmap *m, uint64_t vcluster, enum extmap_kind kind, uint64_t pcluster,
+               int owned);
 int extmap_get(const struct extmap *m, uint64_t vcluster, uint64_t *pcluster,
-               int *owned);                     /* returns enum extmap_kind */
+               int *owned); /* returns enum extmap_kind */
 int extmap_add_grant(struct extmap *m, uint64_t start, uint64_t count);
 uint64_t extmap_grant_left(const struct extmap *m);
 /* A data file appeared (the store grew): its O_DIRECT fd for file index `file`. */
 int extmap_set_data_fd(struct extmap *m, int file, int fd);
-int extmap_set_size(struct extmap *m, uint64_t size);   /* grow only */
+int extmap_set_size(struct extmap *m, uint64_t size); /* grow only */
 uint64_t extmap_size(const struct extmap *m);
 /* Every owned cluster becomes shared (constant time); -EBUSY unless flushed. */
 int extmap_new_epoch(struct extmap *m);
@@ -161,9 +163,9 @@ enum extmap_op { EXTMAP_READ, EXTMAP_WRITE, EXTMAP_DISCARD, EXTMAP_WRITE_ZEROES 
 struct extmap_req {
     enum extmap_op op;
     uint64_t offset, len;
-    void *buf;                   /* READ/WRITE only */
-    int result;                  /* out: 0 or negative errno */
-    void *user;                  /* the caller's, untouched */
+    void *buf;  /* READ/WRITE only */
+    int result; /* out: 0 or negative errno */
+    void *user; /* the caller's, untouched */
     /* private to extmap */
     uint32_t pending_;
     struct extmap_req *next_;
@@ -213,7 +215,7 @@ int extmap_foreach(const struct extmap *m, extmap_each_fn fn, void *ctx);
 struct extmap_handover {
     uint64_t disk_id, size;
     uint64_t journal_generation, journal_offset;
-    int data_fds[EXTMAP_MAX_FILES];   /* -1 when absent */
+    int data_fds[EXTMAP_MAX_FILES]; /* -1 when absent */
     int journal_fd;
     int map_fd;
     struct extmap_range grant[EXTMAP_HANDOVER_GRANTS];
@@ -222,18 +224,19 @@ struct extmap_handover {
 int extmap_save(const struct extmap *m, int fd);
 int extmap_load(struct extmap *m, int fd);
 /* Builds a writable map from a hand-over (refill: how to ask for more). */
-int extmap_open_handover(const struct extmap_handover *h, extmap_refill_fn refill,
-                         void *refill_ctx, struct extmap **out);
+int extmap_open_handover(const struct extmap_handover *h, extmap_refill_fn refill, void *refill_ctx,
+                         struct extmap **out);
 
 /* Journal helpers (used by the writer and by the store's fold). */
 int extmap_journal_init(int fd, uint64_t disk_id, uint64_t generation);
-struct extmap_journal_rec { uint64_t vcluster, value; };
+struct extmap_journal_rec {
+    uint64_t vcluster, value;
+};
 /* Reads valid records of `generation` from byte offset `from`; calls fn for
  * each; *end gets the offset after the last valid one. Returns the header's
  * generation (>= 0), or -EINVAL for a bad header. */
 typedef int (*extmap_journal_fn)(void *ctx, const struct extmap_journal_rec *r);
-int64_t extmap_journal_scan(int fd, uint64_t disk_id, uint64_t generation,
-                            uint64_t from, uint64_t *end,
-                            extmap_journal_fn fn, void *ctx);
+int64_t extmap_journal_scan(int fd, uint64_t disk_id, uint64_t generation, uint64_t from,
+                            uint64_t *end, extmap_journal_fn fn, void *ctx);
 
 #endif

@@ -15,12 +15,12 @@ struct seg {
     enum seg_kind kind;
     int req;
     uint64_t vcl;
-    uint32_t coff, clen;          /* byte range inside the cluster */
-    char *ubuf;                   /* caller's bytes (NULL: zeros) */
-    char *bounce;                 /* NULL when the I/O goes straight to ubuf */
-    int rfd, wfd;                 /* -1: no read / no write */
+    uint32_t coff, clen; /* byte range inside the cluster */
+    char *ubuf;          /* caller's bytes (NULL: zeros) */
+    char *bounce;        /* NULL when the I/O goes straight to ubuf */
+    int rfd, wfd;        /* -1: no read / no write */
     uint64_t roff, woff;
-    uint32_t rlen, wlen, boff;    /* boff: where coff sits in bounce */
+    uint32_t rlen, wlen, boff; /* boff: where coff sits in bounce */
     char *rbuf, *wbuf;
     uint64_t newp;
     int res;
@@ -31,7 +31,7 @@ struct batch {
     int n;
 };
 
-#define ASYNC_TAG 4096ull       /* user_data below: batch segments; above: requests */
+#define ASYNC_TAG 4096ull /* user_data below: batch segments; above: requests */
 
 static char zero_cluster[EXTMAP_CLUSTER_SIZE] __attribute__((aligned(EXTMAP_BLOCK)));
 
@@ -97,7 +97,7 @@ static int after_read(struct extmap *m, struct seg *s, int idx)
             memcpy(s->ubuf, s->bounce + s->boff, s->clen);
         return 0;
     }
-    if (s->bounce) {             /* patch the new bytes into the old contents */
+    if (s->bounce) { /* patch the new bytes into the old contents */
         if (s->ubuf)
             memcpy(s->bounce + s->boff, s->ubuf, s->clen);
         else
@@ -138,7 +138,7 @@ static int run_batch(struct extmap *m, struct batch *b, struct extmap_req **reqs
         while (pending && io_uring_peek_cqe(&m->ring, &cqe) == 0) {
             uint64_t ud = cqe->user_data;
             int res = cqe->res;
-            if (ud >= ASYNC_TAG) {              /* a queued request's: not ours */
+            if (ud >= ASYNC_TAG) { /* a queued request's: not ours */
                 extmap_async_cqe(m, cqe);
                 io_uring_cqe_seen(&m->ring, cqe);
                 continue;
@@ -154,7 +154,7 @@ static int run_batch(struct extmap *m, struct batch *b, struct extmap_req **reqs
             } else {
                 if (res < 0)
                     s->res = res;
-                else if ((uint32_t)res < s->rlen)   /* past the end of a sparse file */
+                else if ((uint32_t)res < s->rlen) /* past the end of a sparse file */
                     memset(s->rbuf + res, 0, s->rlen - (uint32_t)res);
                 pending += after_read(m, s, (int)(ud / 2));
             }
@@ -199,8 +199,8 @@ static int plan(struct extmap *m, struct batch *b, struct seg *s, int writing)
         fd = fd_of(m, v - 2, &base);
     uint64_t a0 = s->coff & ~(uint64_t)(EXTMAP_BLOCK - 1);
     uint64_t a1 = (s->coff + s->clen + EXTMAP_BLOCK - 1) & ~(uint64_t)(EXTMAP_BLOCK - 1);
-    int direct = aligned(s->coff) && aligned(s->clen) && s->ubuf &&
-                 aligned((uint64_t)(uintptr_t)s->ubuf);
+    int direct =
+        aligned(s->coff) && aligned(s->clen) && s->ubuf && aligned((uint64_t)(uintptr_t)s->ubuf);
     char *bounce = m->pool + (size_t)b->n * EXTMAP_CLUSTER_SIZE;
     s->rfd = s->wfd = -1;
     s->bounce = NULL;
@@ -227,7 +227,7 @@ static int plan(struct extmap *m, struct batch *b, struct seg *s, int writing)
     }
     if (m->cfg.read_only)
         return -EROFS;
-    if (!s->ubuf && v <= VAL_ZERO) {          /* zeroing what reads as zeros */
+    if (!s->ubuf && v <= VAL_ZERO) { /* zeroing what reads as zeros */
         s->kind = SEG_DONE;
         return 0;
     }
@@ -239,7 +239,7 @@ static int plan(struct extmap *m, struct batch *b, struct seg *s, int writing)
             s->wbuf = s->ubuf ? s->ubuf : zero_cluster;
             s->woff = base + s->coff;
             s->wlen = s->clen;
-        } else {                                /* read-modify-write of whole blocks */
+        } else { /* read-modify-write of whole blocks */
             s->bounce = s->rbuf = s->wbuf = bounce;
             s->rfd = fd;
             s->roff = s->woff = base + a0;
@@ -324,8 +324,8 @@ static int submit_ptrs(struct extmap *m, struct extmap_req **reqs, int n)
             uint64_t vcl = off >> EXTMAP_CLUSTER_SHIFT;
             uint32_t coff = (uint32_t)(off & (EXTMAP_CLUSTER_SIZE - 1));
             uint64_t left = end - off;
-            uint32_t clen = left < EXTMAP_CLUSTER_SIZE - coff ? (uint32_t)left
-                                                             : EXTMAP_CLUSTER_SIZE - coff;
+            uint32_t clen =
+                left < EXTMAP_CLUSTER_SIZE - coff ? (uint32_t)left : EXTMAP_CLUSTER_SIZE - coff;
             char *ubuf = q->buf ? (char *)q->buf + (off - q->offset) : NULL;
             if (q->op == EXTMAP_DISCARD || q->op == EXTMAP_WRITE_ZEROES)
                 ubuf = NULL;
@@ -336,8 +336,7 @@ static int submit_ptrs(struct extmap *m, struct extmap_req **reqs, int n)
                 q->result = zero_whole(m, vcl);
             } else {
                 struct seg *s = &b->seg[b->n];
-                *s = (struct seg){ .req = i, .vcl = vcl, .coff = coff, .clen = clen,
-                                   .ubuf = ubuf };
+                *s = (struct seg){ .req = i, .vcl = vcl, .coff = coff, .clen = clen, .ubuf = ubuf };
                 int p = plan(m, b, s, writing);
                 if (p < 0)
                     q->result = p;
@@ -361,7 +360,7 @@ static int submit_ptrs(struct extmap *m, struct extmap_req **reqs, int n)
 int extmap_submit(struct extmap *m, struct extmap_req *reqs, int n)
 {
     int r = 0;
-    while (n > 0 && r == 0) {            /* in slices: the pointers live on the stack */
+    while (n > 0 && r == 0) { /* in slices: the pointers live on the stack */
         struct extmap_req *p[256];
         int k = n < 256 ? n : 256;
         for (int i = 0; i < k; i++)
@@ -565,7 +564,7 @@ int extmap_queue(struct extmap *m, struct extmap_req *q)
             extmap_run_complex(m);
             break;
         }
-    q->pending_ = 1;                     /* held until every SQE is prepared */
+    q->pending_ = 1; /* held until every SQE is prepared */
     /* clusters that follow each other in one file become one operation */
     int run_fd = -1;
     uint64_t run_off = 0;
@@ -591,8 +590,8 @@ int extmap_queue(struct extmap *m, struct extmap_req *q)
                     m->files_written |= 1ull << ((v - 2) >> EXTMAP_FILE_SHIFT);
             }
         }
-        if (run_len && (fd != run_fd || base + coff != run_off + run_len ||
-                        run_len + clen > (1u << 20))) {
+        if (run_len &&
+            (fd != run_fd || base + coff != run_off + run_len || run_len + clen > (1u << 20))) {
             int e = start_io(m, q, run_fd, run_buf, run_len, run_off);
             if (e < 0) {
                 if (q->result == 0)

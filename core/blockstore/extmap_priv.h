@@ -9,11 +9,11 @@
 /* Map entry: 0 = unmapped; else bits 0..45 value (1 = zero marker,
  * p + 2 = physical cluster p), bit 46 dirty (changed since the last flush),
  * bits 48..63 the epoch it was owned in (owned iff == the map's epoch). */
-#define L2_BITS 12
-#define L2_SIZE (1ull << L2_BITS)
-#define VAL_MASK ((1ull << 46) - 1)
-#define VAL_ZERO 1ull
-#define DIRTY_BIT (1ull << 46)
+#define L2_BITS     12
+#define L2_SIZE     (1ull << L2_BITS)
+#define VAL_MASK    ((1ull << 46) - 1)
+#define VAL_ZERO    1ull
+#define DIRTY_BIT   (1ull << 46)
 #define EPOCH_SHIFT 48
 
 struct extmap {
@@ -25,20 +25,20 @@ struct extmap {
     struct extmap_range *grant;
     size_t ngrant, grant_cap, grant_head;
     uint64_t grant_left;
-    uint64_t *dirty;          /* vclusters whose mapping changed since the last flush */
+    uint64_t *dirty; /* vclusters whose mapping changed since the last flush */
     size_t ndirty, dirty_cap;
-    uint64_t files_written;   /* bit i: data file i written since the last flush */
+    uint64_t files_written; /* bit i: data file i written since the last flush */
     uint64_t journal_off;
     struct io_uring ring;
     int ring_ok;
-    char *pool;               /* EXTMAP_QUEUE_DEPTH bounce clusters, aligned */
-    uint32_t async_sqes;      /* queued (asynchronous) operations in flight */
-    struct extmap_req *done_head, *done_tail;   /* finished, not yet reaped */
-    struct extmap_req *complex[32];  /* queued requests waiting for the batch path */
+    char *pool;                               /* EXTMAP_QUEUE_DEPTH bounce clusters, aligned */
+    uint32_t async_sqes;                      /* queued (asynchronous) operations in flight */
+    struct extmap_req *done_head, *done_tail; /* finished, not yet reaped */
+    struct extmap_req *complex[32];           /* queued requests waiting for the batch path */
     int ncomplex;
 };
 
-#define ASYNC_MAX_SQES 128    /* leaves the other half of the ring to batches */
+#define ASYNC_MAX_SQES 128 /* leaves the other half of the ring to batches */
 
 void extmap_async_cqe(struct extmap *m, struct io_uring_cqe *cqe);
 void extmap_run_complex(struct extmap *m);

@@ -19,14 +19,14 @@
 
 struct bs_node {
     uint64_t id, parent, holders;
-    size_t first_child, next_sibling;  /* indices into the tree, NONE at the end */
+    size_t first_child, next_sibling; /* indices into the tree, NONE at the end */
 };
 
 static int add_node(void *ctx, const MDB_val *k, const MDB_val *v)
 {
     struct bs_tree *tree = ctx;
     if (k->mv_size != 8 || v->mv_size != sizeof(struct layer_rec))
-        return 0;                      /* check reports it */
+        return 0; /* check reports it */
     if (tree->n == tree->cap) {
         size_t cap = tree->cap ? tree->cap * 2 : 32;
         struct bs_node *x = realloc(tree->v, cap * sizeof(*x));
@@ -37,8 +37,10 @@ static int add_node(void *ctx, const MDB_val *k, const MDB_val *v)
     }
     struct layer_rec l;
     memcpy(&l, v->mv_data, sizeof(l));
-    tree->v[tree->n++] = (struct bs_node){ .id = bs_get_be64(k->mv_data), .parent = l.parent,
-                                           .holders = l.holders, .first_child = NONE,
+    tree->v[tree->n++] = (struct bs_node){ .id = bs_get_be64(k->mv_data),
+                                           .parent = l.parent,
+                                           .holders = l.holders,
+                                           .first_child = NONE,
                                            .next_sibling = NONE };
     return 0;
 }
@@ -92,13 +94,12 @@ static int reach(MDB_txn *t, struct blockstore *bs, const struct bs_tree *tree,
     if (node->holders)
         return 1;
     if (depth > tree->n)
-        return bs_fail(-EUCLEAN, "layer %llu: the layer tree loops",
-                       (unsigned long long)node->id);
+        return bs_fail(-EUCLEAN, "layer %llu: the layer tree loops", (unsigned long long)node->id);
     for (size_t i = node->first_child; i != NONE; i = tree->v[i].next_sibling) {
         uint64_t y;
         int r = bs_extent_get(t, bs, tree->v[i].id, vcl, &y);
         if (r == 0)
-            continue;                  /* this child hides it */
+            continue; /* this child hides it */
         if (r != -ENOENT)
             return r;
         if ((r = reach(t, bs, tree, &tree->v[i], vcl, depth + 1)) != 0)
@@ -123,8 +124,8 @@ static int drop_entry(MDB_txn *t, struct blockstore *bs, uint64_t layer, struct 
 }
 
 /* The virtual clusters of layer's entries that nobody reads, in *out. */
-int bs_unread_entries(MDB_txn *t, struct blockstore *bs, const struct bs_tree *tree,
-                      uint64_t layer, uint64_t **out, size_t *n)
+int bs_unread_entries(MDB_txn *t, struct blockstore *bs, const struct bs_tree *tree, uint64_t layer,
+                      uint64_t **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -219,7 +220,7 @@ int bs_hide_up(MDB_txn *t, struct blockstore *bs, const struct bs_tree *tree, ui
             return 0;
         uint64_t x;
         int r = bs_extent_get(t, bs, layer, vcl, &x);
-        if (r == -ENOENT) {            /* reads fall through: look further up */
+        if (r == -ENOENT) { /* reads fall through: look further up */
             layer = n->parent;
             continue;
         }

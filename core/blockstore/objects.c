@@ -62,8 +62,11 @@ int bs_new_object(MDB_txn *t, struct blockstore *bs, const char *name, uint32_t 
                   uint32_t flags, uint64_t parent_layer, uint64_t size, const char *parent)
 {
     int r = name_free(t, bs, name);
-    struct obj_rec o = { .kind = kind, .flags = flags, .size = size,
-                         .created = (uint64_t)time(NULL), .jfolded = EXTMAP_JOURNAL_HEADER };
+    struct obj_rec o = { .kind = kind,
+                         .flags = flags,
+                         .size = size,
+                         .created = (uint64_t)time(NULL),
+                         .jfolded = EXTMAP_JOURNAL_HEADER };
     if (r == 0)
         r = bs_next_id(t, bs, &o.id);
     if (r == 0)
@@ -115,25 +118,28 @@ int blockstore_snapshot(struct blockstore *bs, const char *disk, const char *nam
         r = name_free(t, bs, name);
     if (r == 0)
         r = bs_layer_get(t, bs, d.layer, &l);
-    if (r == 0) {               /* the disk's layer is now the snapshot's too */
+    if (r == 0) { /* the disk's layer is now the snapshot's too */
         l.holders++;
         r = bs_layer_put(t, bs, d.layer, &l);
     }
-    struct obj_rec s = { .kind = BLOCKSTORE_SNAPSHOT, .layer = d.layer, .size = d.size,
-                         .created = (uint64_t)time(NULL), .jfolded = EXTMAP_JOURNAL_HEADER };
+    struct obj_rec s = { .kind = BLOCKSTORE_SNAPSHOT,
+                         .layer = d.layer,
+                         .size = d.size,
+                         .created = (uint64_t)time(NULL),
+                         .jfolded = EXTMAP_JOURNAL_HEADER };
     snprintf(s.parent, sizeof(s.parent), "%s", disk);
     if (r == 0)
         r = bs_next_id(t, bs, &s.id);
     if (r == 0)
         r = bs_obj_put(t, bs, name, &s);
     uint64_t top = 0;
-    if (r == 0)                 /* ...and the disk goes on in a new layer on it */
+    if (r == 0) /* ...and the disk goes on in a new layer on it */
         r = bs_layer_new(t, bs, d.layer, &top);
     if (r == 0) {
         struct layer_rec old;
         r = bs_layer_get(t, bs, d.layer, &old);
         if (r == 0) {
-            old.holders--;      /* the disk left it for its new top layer */
+            old.holders--; /* the disk left it for its new top layer */
             r = bs_layer_put(t, bs, d.layer, &old);
         }
         d.layer = top;
@@ -155,8 +161,10 @@ int blockstore_clone(struct blockstore *bs, const char *source, const char *name
         return r;
     r = find(t, bs, source, &s);
     if (r == 0 && s.kind == BLOCKSTORE_DISK)
-        r = bs_fail(-EINVAL, "'%s' is a disk: clone a snapshot or an image (snapshot it "
-                    "first)", source);
+        r = bs_fail(-EINVAL,
+                    "'%s' is a disk: clone a snapshot or an image (snapshot it "
+                    "first)",
+                    source);
     if (r == 0)
         r = bs_new_object(t, bs, name, BLOCKSTORE_DISK, 0, s.layer, s.size, source);
     return bs_finish(bs, t, r, NULL);
@@ -225,7 +233,10 @@ static int free_layer_extents(MDB_txn *t, struct blockstore *bs, uint64_t layer,
     return r;
 }
 
-struct children { uint64_t layer, *ids; size_t n, cap; };
+struct children {
+    uint64_t layer, *ids;
+    size_t n, cap;
+};
 
 static int add_child(void *ctx, const MDB_val *k, const MDB_val *v)
 {
@@ -273,8 +284,8 @@ static int find_only_child(MDB_txn *t, struct blockstore *bs, uint64_t layer, ui
 
 /* Moves a holder-less layer's extents into its only child (the child's own
  * entries win; the ones they hide are freed) and drops the layer. */
-static int merge_into_child(MDB_txn *t, struct blockstore *bs, uint64_t layer,
-                            struct layer_rec *l, struct bs_freed *freed)
+static int merge_into_child(MDB_txn *t, struct blockstore *bs, uint64_t layer, struct layer_rec *l,
+                            struct bs_freed *freed)
 {
     uint64_t cid;
     struct layer_rec c;
@@ -302,12 +313,12 @@ static int merge_into_child(MDB_txn *t, struct blockstore *bs, uint64_t layer,
             break;
         }
         r = bs_extent_get(t, bs, cid, vcl, &y);
-        if (r == 0) {                       /* hidden by the child: free */
+        if (r == 0) { /* hidden by the child: free */
             if (x != ZERO_MARK)
                 r = bs_free(t, bs, x, 1, freed);
         } else if (r == -ENOENT) {
             if (x == ZERO_MARK && l->parent == 0)
-                r = 0;                      /* nothing under it to hide */
+                r = 0; /* nothing under it to hide */
             else
                 r = bs_extent_put(t, bs, cid, vcl, x);
             if (r == 0 && x != ZERO_MARK)
@@ -360,7 +371,7 @@ int bs_unref_layer(MDB_txn *t, struct blockstore *bs, uint64_t layer, int holder
         MDB_val key = { 8, k };
         if ((r = mdb_del(t, bs->layers, &key, NULL)))
             return bs_mdb(r, "layers");
-        layer = l.parent;          /* the parent lost a child */
+        layer = l.parent; /* the parent lost a child */
         holder = 0;
     }
     return 0;
@@ -463,8 +474,8 @@ static int list_one(void *ctx, const MDB_val *k, const MDB_val *v)
     return r < 0 ? r : lc->fn(lc->ctx, &info);
 }
 
-int blockstore_list(struct blockstore *bs,
-                    int (*fn)(void *ctx, const struct blockstore_info *i), void *ctx)
+int blockstore_list(struct blockstore *bs, int (*fn)(void *ctx, const struct blockstore_info *i),
+                    void *ctx)
 {
     struct list_ctx lc = { .bs = bs, .fn = fn, .ctx = ctx };
     int r = bs_begin(bs, 1, &lc.t);

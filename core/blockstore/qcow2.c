@@ -9,16 +9,16 @@
 #include <string.h>
 #include <zlib.h>
 
-#define QCOW2_MAGIC 0x514649fbu
-#define MAX_L1_BYTES (32u << 20)
-#define INCOMPAT_DIRTY 1ull
-#define INCOMPAT_CORRUPT 2ull
-#define INCOMPAT_DATA_FILE 4ull
+#define QCOW2_MAGIC          0x514649fbu
+#define MAX_L1_BYTES         (32u << 20)
+#define INCOMPAT_DIRTY       1ull
+#define INCOMPAT_CORRUPT     2ull
+#define INCOMPAT_DATA_FILE   4ull
 #define INCOMPAT_COMPRESSION 8ull
-#define INCOMPAT_EXTL2 16ull
-#define L1_OFF_MASK 0x00fffffffffffe00ull
-#define L2_COPIED (1ull << 63)
-#define L2_COMPRESSED (1ull << 62)
+#define INCOMPAT_EXTL2       16ull
+#define L1_OFF_MASK          0x00fffffffffffe00ull
+#define L2_COPIED            (1ull << 63)
+#define L2_COMPRESSED        (1ull << 62)
 
 struct qcow2 {
     qcow2_pread_fn rd;
@@ -28,14 +28,14 @@ struct qcow2 {
     uint64_t *l1;
     uint32_t l1_size;
     uint64_t l1_offset;
-    uint64_t *l2;               /* one table */
-    char *data, *comp;          /* one cluster, and compressed input */
-    unsigned char *used;        /* host clusters of L2 tables and data seen */
-    uint64_t inflated;          /* bytes inflated from compressed clusters */
+    uint64_t *l2;        /* one table */
+    char *data, *comp;   /* one cluster, and compressed input */
+    unsigned char *used; /* host clusters of L2 tables and data seen */
+    uint64_t inflated;   /* bytes inflated from compressed clusters */
 };
 
-#define MAX_USED_BITMAP (64u << 20)
-#define DEFLATE_MAX_RATIO 1032  /* deflate never expands input more than this */
+#define MAX_USED_BITMAP   (64u << 20)
+#define DEFLATE_MAX_RATIO 1032 /* deflate never expands input more than this */
 
 /* Every L2 table and uncompressed data cluster is used once: an image
  * that points twice at the same host cluster would have us write (and
@@ -208,7 +208,7 @@ static int inflate_cluster(struct qcow2 *q, uint64_t entry)
     if (len > 2ull * q->cluster_size + 512)
         return bad("compressed cluster too large");
     if (len > q->file_size - off)
-        len = q->file_size - off;         /* the last one may run past EOF */
+        len = q->file_size - off; /* the last one may run past EOF */
     int r = q->rd(q->ctx, q->comp, (size_t)len, off);
     if (r < 0)
         return bs_fail(r, "reading a compressed cluster: %s", strerror(-r));
@@ -226,8 +226,8 @@ static int inflate_cluster(struct qcow2 *q, uint64_t entry)
     return 0;
 }
 
-int qcow2_read_all(struct qcow2 *q, int (*fn)(void *ctx, uint64_t off, const void *buf,
-                                              size_t len), void *ctx)
+int qcow2_read_all(struct qcow2 *q, int (*fn)(void *ctx, uint64_t off, const void *buf, size_t len),
+                   void *ctx)
 {
     uint64_t per_l1 = (uint64_t)q->l2_entries * q->cluster_size;
     for (uint32_t i = 0; i < q->l1_size; i++) {
@@ -250,8 +250,8 @@ int qcow2_read_all(struct qcow2 *q, int (*fn)(void *ctx, uint64_t off, const voi
             if (voff >= q->size)
                 break;
             uint64_t e = be64((unsigned char *)&q->l2[j]);
-            size_t len = q->size - voff < q->cluster_size ? (size_t)(q->size - voff)
-                                                            : q->cluster_size;
+            size_t len =
+                q->size - voff < q->cluster_size ? (size_t)(q->size - voff) : q->cluster_size;
             if (e & L2_COMPRESSED) {
                 q->inflated += q->cluster_size;
                 if (q->inflated > DEFLATE_MAX_RATIO * q->file_size + q->cluster_size)
@@ -263,9 +263,9 @@ int qcow2_read_all(struct qcow2 *q, int (*fn)(void *ctx, uint64_t off, const voi
                 if (e & 0x3f000000000001feull)
                     return bad("reserved bits set in an L2 entry");
                 if (q->version == 3 && (e & 1))
-                    continue;                   /* zero cluster: stays unallocated */
+                    continue; /* zero cluster: stays unallocated */
                 if (!host)
-                    continue;                   /* unallocated */
+                    continue; /* unallocated */
                 if (host % q->cluster_size || !range_ok(q, host, len, 1))
                     return bad("data cluster outside the file or unaligned");
                 if (claim(q, host) < 0)

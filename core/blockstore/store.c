@@ -14,8 +14,11 @@
 
 int bs_mdb(int rc, const char *what)
 {
-    int e = rc == MDB_MAP_FULL ? -ENOSPC : rc == MDB_NOTFOUND ? -ENOENT
-          : rc > 0 ? -rc : rc < 0 ? -EIO : 0;
+    int e = rc == MDB_MAP_FULL   ? -ENOSPC
+            : rc == MDB_NOTFOUND ? -ENOENT
+            : rc > 0             ? -rc
+            : rc < 0             ? -EIO
+                                 : 0;
     if (rc)
         bs_fail(e, "%s: %s", what, mdb_strerror(rc));
     return e;
@@ -41,7 +44,7 @@ int blockstore_default_dir(char *buf, size_t len)
     const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
     if (geteuid() == 0) {
         n = snprintf(buf, len, "/var/lib/picostack");
-    } else if (xdg && xdg[0] == '/') {   /* a relative one is invalid: ignored */
+    } else if (xdg && xdg[0] == '/') { /* a relative one is invalid: ignored */
         n = snprintf(buf, len, "%s/picostack", xdg);
     } else {
         if (!home || !*home) {
@@ -74,7 +77,11 @@ int bs_name_ok(const char *name)
  * exec (exec closes it: O_CLOEXEC) closes its copy at once (pthread_atfork),
  * and the lock stays the parent's alone. Within one process a table of held
  * locks refuses a second open. */
-static struct { dev_t dev; ino_t ino; int fd; } held[16];
+static struct {
+    dev_t dev;
+    ino_t ino;
+    int fd;
+} held[16];
 static int nheld;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
@@ -126,8 +133,10 @@ static int take_lock(const char *dir, int *out)
         pid[strcspn(pid, "\n")] = 0;
         close(fd);
         if (e == EWOULDBLOCK)
-            return bs_fail(-EBUSY, "data dir %s is in use by pid %s (picostackd or "
-                           "picostack-img); stop it first", dir, pid[0] ? pid : "?");
+            return bs_fail(-EBUSY,
+                           "data dir %s is in use by pid %s (picostackd or "
+                           "picostack-img); stop it first",
+                           dir, pid[0] ? pid : "?");
         return bs_fail(-e, "cannot lock %s: %s", path, strerror(e));
     }
     char pid[32];
@@ -164,7 +173,7 @@ int bs_data_fds(struct blockstore *bs, uint64_t upto_cluster)
         char path[4096];
         snprintf(path, sizeof(path), "%s/data.%llu", bs->blocks, (unsigned long long)f);
         int fd = open(path, O_RDWR | O_CREAT | O_DIRECT | O_CLOEXEC, 0640);
-        if (fd < 0 && errno == EINVAL)   /* no O_DIRECT on this filesystem */
+        if (fd < 0 && errno == EINVAL) /* no O_DIRECT on this filesystem */
             fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
         if (fd < 0)
             return bs_fail(-errno, "cannot open %s: %s", path, strerror(errno));
@@ -193,14 +202,15 @@ static int open_env(struct blockstore *bs, const struct blockstore_options *opt)
     if ((r = mdb_txn_begin(bs->env, NULL, 0, &t)))
         return bs_mdb(r, "mdb_txn_begin");
     const char *names[] = { "meta", "objects", "layers", "extents", "free", "grants" };
-    MDB_dbi *dbis[] = { &bs->meta, &bs->objects, &bs->layers, &bs->extents, &bs->freel,
-                        &bs->grants };
+    MDB_dbi *dbis[] = {
+        &bs->meta, &bs->objects, &bs->layers, &bs->extents, &bs->freel, &bs->grants
+    };
     for (int i = 0; i < 6 && !r; i++)
         r = mdb_dbi_open(t, names[i], MDB_CREATE, dbis[i]);
     uint64_t v;
     if (!r && bs_meta_get(t, bs, "version", &v) == -ENOENT) {
-        r = bs_meta_put(t, bs, "version", 1) || bs_meta_put(t, bs, "cluster_size",
-                                                             EXTMAP_CLUSTER_SIZE);
+        r = bs_meta_put(t, bs, "version", 1) ||
+            bs_meta_put(t, bs, "cluster_size", EXTMAP_CLUSTER_SIZE);
     } else if (!r && bs_meta_get(t, bs, "cluster_size", &v) == 0 && v != EXTMAP_CLUSTER_SIZE) {
         mdb_txn_abort(t);
         return bs_fail(-EINVAL, "store uses cluster size %llu", (unsigned long long)v);
@@ -228,8 +238,8 @@ int blockstore_open(const char *dir, int flags, const struct blockstore_options 
     struct stat st;
     if (r == 0 && stat(bs->blocks, &st) < 0) {
         if (!(flags & BLOCKSTORE_CREATE))
-            r = bs_fail(-ENOENT, "no block store in %s (run: picostack-img --store %s init)",
-                        dir, dir);
+            r = bs_fail(-ENOENT, "no block store in %s (run: picostack-img --store %s init)", dir,
+                        dir);
         else
             r = mkdir_p(dir);
     }
@@ -281,7 +291,7 @@ void blockstore_close(struct blockstore *bs)
             close(bs->data_fds[i]);
     if (bs->lock_fd >= 0) {
         unlock_held(bs->lock_fd);
-        close(bs->lock_fd);   /* releases the lock */
+        close(bs->lock_fd); /* releases the lock */
     }
     free(bs->dir);
     free(bs->blocks);
@@ -469,8 +479,8 @@ int bs_extent_del(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vc
 
 /* ---- space: the free list (start BE -> count) and the high-water mark ---- */
 
-int bs_alloc(MDB_txn *t, struct blockstore *bs, uint64_t want, struct extmap_range *out,
-             int max, int *nout)
+int bs_alloc(MDB_txn *t, struct blockstore *bs, uint64_t want, struct extmap_range *out, int max,
+             int *nout)
 {
     MDB_cursor *c;
     int r = mdb_cursor_open(t, bs->freel, &c);
@@ -604,7 +614,8 @@ int bs_reserve(struct blockstore *bs, const struct extmap_range *r)
         if (e < 0)
             return e;
         if (fallocate(bs->data_fds[f], 0, (off_t)(in << EXTMAP_CLUSTER_SHIFT),
-                      (off_t)(n << EXTMAP_CLUSTER_SHIFT)) < 0 && errno != EOPNOTSUPP)
+                      (off_t)(n << EXTMAP_CLUSTER_SHIFT)) < 0 &&
+            errno != EOPNOTSUPP)
             return bs_fail(-errno, "reserving %llu MiB in the image files: %s",
                            (unsigned long long)(n * EXTMAP_CLUSTER_SIZE >> 20), strerror(errno));
         p += n;
@@ -619,13 +630,14 @@ void bs_punch(struct blockstore *bs, struct bs_freed *freed)
         uint64_t p = freed->r[i].start, left = freed->r[i].count;
         while (left) {
             uint64_t f = p >> EXTMAP_FILE_SHIFT;
-            uint64_t in_file = (1ull << EXTMAP_FILE_SHIFT) - (p & ((1ull << EXTMAP_FILE_SHIFT) - 1));
+            uint64_t in_file =
+                (1ull << EXTMAP_FILE_SHIFT) - (p & ((1ull << EXTMAP_FILE_SHIFT) - 1));
             uint64_t n = left < in_file ? left : in_file;
             if (f < EXTMAP_MAX_FILES && bs->data_fds[f] >= 0) /* space back to the fs */
-                (void)fallocate(bs->data_fds[f], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                                (off_t)((p & ((1ull << EXTMAP_FILE_SHIFT) - 1))
-                                        << EXTMAP_CLUSTER_SHIFT),
-                                (off_t)(n << EXTMAP_CLUSTER_SHIFT));
+                (void)fallocate(
+                    bs->data_fds[f], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                    (off_t)((p & ((1ull << EXTMAP_FILE_SHIFT) - 1)) << EXTMAP_CLUSTER_SHIFT),
+                    (off_t)(n << EXTMAP_CLUSTER_SHIFT));
             p += n;
             left -= n;
         }

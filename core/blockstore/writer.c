@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STAGE_SIZE (16u * EXTMAP_CLUSTER_SIZE)   /* appends are staged per 1 MiB */
-#define SYNC_EVERY (256ull << 20)                /* fold into LMDB every 256 MiB */
+#define STAGE_SIZE (16u * EXTMAP_CLUSTER_SIZE) /* appends are staged per 1 MiB */
+#define SYNC_EVERY (256ull << 20)              /* fold into LMDB every 256 MiB */
 
 int bs_new_object(MDB_txn *t, struct blockstore *bs, const char *name, uint32_t kind,
                   uint32_t flags, uint64_t parent_layer, uint64_t size, const char *parent);
@@ -20,11 +20,11 @@ struct blockstore_writer {
     struct blockstore *bs;
     struct blockstore_disk *d;
     char name[BLOCKSTORE_NAME_MAX + 1];
-    uint64_t size;            /* size asked for at begin (0: what gets written) */
-    uint64_t pos;             /* append position */
-    uint64_t high;            /* highest byte written + 1 */
+    uint64_t size; /* size asked for at begin (0: what gets written) */
+    uint64_t pos;  /* append position */
+    uint64_t high; /* highest byte written + 1 */
     uint64_t since_sync;
-    char *stage;              /* bytes [stage_off, stage_off + stage_len) */
+    char *stage; /* bytes [stage_off, stage_off + stage_len) */
     uint64_t stage_off;
     size_t stage_len;
 };
@@ -92,8 +92,9 @@ static int put_bytes(struct blockstore_writer *w, uint64_t off, const char *buf,
         if (chunk > len)
             chunk = len;
         if (!(all_zero(buf, chunk) && extmap_get(m, vcl, NULL, NULL) != EXTMAP_DATA))
-            reqs[n++] = (struct extmap_req){ .op = EXTMAP_WRITE, .offset = off, .len = chunk,
-                                             .buf = (void *)buf };
+            reqs[n++] = (struct extmap_req){
+                .op = EXTMAP_WRITE, .offset = off, .len = chunk, .buf = (void *)buf
+            };
         if (n == 32) {
             r = extmap_submit(m, reqs, n);
             n = 0;
@@ -202,7 +203,9 @@ void blockstore_image_abort(struct blockstore_writer *w)
 
 /* ---- import ---- */
 
-struct fd_src { int fd; };
+struct fd_src {
+    int fd;
+};
 
 static int fd_pread(void *ctx, void *buf, size_t len, uint64_t off)
 {
@@ -323,15 +326,17 @@ int blockstore_import_fd(struct blockstore *bs, int fd, const char *name,
     if (fmt == BLOCKSTORE_FMT_AUTO) {
         unsigned char head[8] = { 0 };
         ssize_t n = pread(fd, head, sizeof(head), 0);
-        fmt = n == (ssize_t)sizeof(head) && qcow2_probe(head, sizeof(head))
-                  ? BLOCKSTORE_FMT_QCOW2 : BLOCKSTORE_FMT_RAW;
+        fmt = n == (ssize_t)sizeof(head) && qcow2_probe(head, sizeof(head)) ? BLOCKSTORE_FMT_QCOW2
+                                                                            : BLOCKSTORE_FMT_RAW;
     }
     if (fmt == BLOCKSTORE_FMT_QCOW2)
         return import_qcow2(bs, fd, size, name, progress, ctx);
     return import_raw(bs, fd, size, name, progress, ctx);
 }
 
-struct map_src { struct extmap *m; };
+struct map_src {
+    struct extmap *m;
+};
 
 static int map_pread(void *ctx, void *buf, size_t len, uint64_t off)
 {

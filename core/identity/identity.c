@@ -7,8 +7,10 @@
 #include <string.h>
 
 static const char *const table_names[IDENTITY_KINDS] = {
-    [IDENTITY_DOMAIN] = "identity.domains", [IDENTITY_PROJECT] = "identity.projects",
-    [IDENTITY_USER] = "identity.users", [IDENTITY_ROLE] = "identity.roles",
+    [IDENTITY_DOMAIN] = "identity.domains",
+    [IDENTITY_PROJECT] = "identity.projects",
+    [IDENTITY_USER] = "identity.users",
+    [IDENTITY_ROLE] = "identity.roles",
 };
 
 /* The MAC key lives in the store, so tokens survive restarts. */
@@ -57,12 +59,18 @@ int identity_open(struct store *s, int ttl_s, struct identity **out)
     }
     for (int k = 0; k < IDENTITY_KINDS && !rc; k++)
         rc = store_table(s, table_names[k], &idn->t_rec[k]);
-    if (!rc) rc = store_table(s, "identity.names", &idn->t_names);
-    if (!rc) rc = store_table(s, "identity.assignments", &idn->t_assign);
-    if (!rc) rc = store_table(s, "identity.meta", &idn->t_meta);
-    if (!rc) rc = store_table(s, "identity.revocations", &idn->t_revoke);
-    if (!rc) rc = load_key(idn);
-    if (!rc) rc = revocations_load(idn);
+    if (!rc)
+        rc = store_table(s, "identity.names", &idn->t_names);
+    if (!rc)
+        rc = store_table(s, "identity.assignments", &idn->t_assign);
+    if (!rc)
+        rc = store_table(s, "identity.meta", &idn->t_meta);
+    if (!rc)
+        rc = store_table(s, "identity.revocations", &idn->t_revoke);
+    if (!rc)
+        rc = load_key(idn);
+    if (!rc)
+        rc = revocations_load(idn);
     if (rc) {
         identity_close(idn);
         return rc;
@@ -164,22 +172,31 @@ int identity_bootstrap_with(struct identity *idn, const char *password, bool *cr
                           "domain_id", IDENTITY_DEFAULT_DOMAIN, "default_project_id", project,
                           "enabled", 1, "options", "password_expires_at");
     rc = identity_password_hash(password, u);
-    if (!rc) rc = add(t, idn, IDENTITY_DOMAIN,
-                      json_pack("{s:s, s:s, s:s, s:b, s:[], s:{}}", "id", IDENTITY_DEFAULT_DOMAIN,
-                                "name", "Default", "description", "The default domain",
-                                "enabled", 1, "tags", "options"));
-    if (!rc) rc = add(t, idn, IDENTITY_PROJECT,
-                      json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:[], s:{}}", "id",
-                                project, "name", "admin", "domain_id", IDENTITY_DEFAULT_DOMAIN,
-                                "description", "Bootstrap project", "enabled", 1, "is_domain",
-                                0, "parent_id", IDENTITY_DEFAULT_DOMAIN, "tags", "options"));
-    if (!rc) rc = add(t, idn, IDENTITY_ROLE, admin_role);
-    else json_decref(admin_role);
-    if (!rc) rc = add(t, idn, IDENTITY_ROLE, new_role("member"));
-    if (!rc) rc = add(t, idn, IDENTITY_ROLE, new_role("reader"));
-    if (!rc) rc = add(t, idn, IDENTITY_USER, u);
-    else json_decref(u);
-    if (!rc) rc = identity_assign(t, idn, project, user, role);
+    if (!rc)
+        rc = add(t, idn, IDENTITY_DOMAIN,
+                 json_pack("{s:s, s:s, s:s, s:b, s:[], s:{}}", "id", IDENTITY_DEFAULT_DOMAIN,
+                           "name", "Default", "description", "The default domain", "enabled", 1,
+                           "tags", "options"));
+    if (!rc)
+        rc = add(t, idn, IDENTITY_PROJECT,
+                 json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:[], s:{}}", "id", project, "name",
+                           "admin", "domain_id", IDENTITY_DEFAULT_DOMAIN, "description",
+                           "Bootstrap project", "enabled", 1, "is_domain", 0, "parent_id",
+                           IDENTITY_DEFAULT_DOMAIN, "tags", "options"));
+    if (!rc)
+        rc = add(t, idn, IDENTITY_ROLE, admin_role);
+    else
+        json_decref(admin_role);
+    if (!rc)
+        rc = add(t, idn, IDENTITY_ROLE, new_role("member"));
+    if (!rc)
+        rc = add(t, idn, IDENTITY_ROLE, new_role("reader"));
+    if (!rc)
+        rc = add(t, idn, IDENTITY_USER, u);
+    else
+        json_decref(u);
+    if (!rc)
+        rc = identity_assign(t, idn, project, user, role);
     if (rc) {
         store_abort(t);
         return rc;

@@ -26,15 +26,20 @@
 
 #include "core/store/store.h"
 
-#define IDENTITY_PWHASH_MEMLIMIT (19u << 20)   /* OWASP minimum for Argon2id */
+#define IDENTITY_PWHASH_MEMLIMIT (19u << 20) /* OWASP minimum for Argon2id */
 #define IDENTITY_PWHASH_OPSLIMIT 2u
 #define IDENTITY_MAX_TOKEN_ROLES 16
-#define IDENTITY_TOKEN_MAX 512                  /* text form, with NUL */
-#define IDENTITY_DEFAULT_TTL 3600               /* seconds */
-#define IDENTITY_DEFAULT_DOMAIN "default"
+#define IDENTITY_TOKEN_MAX       512  /* text form, with NUL */
+#define IDENTITY_DEFAULT_TTL     3600 /* seconds */
+#define IDENTITY_DEFAULT_DOMAIN  "default"
 
-enum identity_kind { IDENTITY_DOMAIN, IDENTITY_PROJECT, IDENTITY_USER, IDENTITY_ROLE,
-                     IDENTITY_KINDS };
+enum identity_kind {
+    IDENTITY_DOMAIN,
+    IDENTITY_PROJECT,
+    IDENTITY_USER,
+    IDENTITY_ROLE,
+    IDENTITY_KINDS
+};
 
 /* Effective role flags carried by a token: admin implies member implies reader. */
 enum { IDENTITY_READER = 1, IDENTITY_MEMBER = 2, IDENTITY_ADMIN = 4 };
@@ -44,11 +49,11 @@ struct identity;
 
 struct identity_token {
     char user_id[STORE_ID_LEN + 1];
-    char project_id[STORE_ID_LEN + 1];  /* "" when unscoped */
-    int64_t issued_us, expires_us;      /* Unix time, microseconds */
+    char project_id[STORE_ID_LEN + 1]; /* "" when unscoped */
+    int64_t issued_us, expires_us;     /* Unix time, microseconds */
     unsigned char audit[16];
-    unsigned methods;                   /* IDENTITY_METHOD_* bits */
-    unsigned role_flags;                /* IDENTITY_ADMIN/MEMBER/READER */
+    unsigned methods;    /* IDENTITY_METHOD_* bits */
+    unsigned role_flags; /* IDENTITY_ADMIN/MEMBER/READER */
     unsigned n_roles;
     char role_ids[IDENTITY_MAX_TOKEN_ROLES][STORE_ID_LEN + 1];
 };
@@ -72,8 +77,8 @@ void identity_new_password(char out[33]);
 int identity_bootstrap_with(struct identity *idn, const char *password, bool *created);
 
 /* Records.  scope is the domain id for projects and users, NULL otherwise. */
-int identity_get(struct store_txn *t, struct identity *idn, enum identity_kind k,
-                 const char *id, json_t **out);
+int identity_get(struct store_txn *t, struct identity *idn, enum identity_kind k, const char *id,
+                 json_t **out);
 int identity_find(struct store_txn *t, struct identity *idn, enum identity_kind k,
                   const char *scope, const char *name, json_t **out);
 /* All records of a kind, in id order: calls fn(rec, ctx) (rec borrowed). */
@@ -81,8 +86,7 @@ int identity_list(struct store_txn *t, struct identity *idn, enum identity_kind 
                   int (*fn)(json_t *rec, void *ctx), void *ctx);
 /* rec must have "id" and "name" (and "domain_id" for projects/users).
  * -EEXIST when the name is taken in its scope. */
-int identity_create(struct store_txn *t, struct identity *idn, enum identity_kind k,
-                    json_t *rec);
+int identity_create(struct store_txn *t, struct identity *idn, enum identity_kind k, json_t *rec);
 /* Replaces the record (same id); re-indexes a changed name. */
 int identity_update(struct store_txn *t, struct identity *idn, enum identity_kind k,
                     const json_t *old, json_t *rec);
@@ -91,24 +95,25 @@ int identity_delete(struct store_txn *t, struct identity *idn, enum identity_kin
                     const json_t *rec);
 /* A copy of rec without its private ('_') fields. */
 json_t *identity_public(const json_t *rec);
-const char *identity_kind_name(enum identity_kind k);   /* "project" ... */
+const char *identity_kind_name(enum identity_kind k); /* "project" ... */
 
 /* Role assignments. */
 int identity_assign(struct store_txn *t, struct identity *idn, const char *project,
                     const char *user, const char *role);
 int identity_unassign(struct store_txn *t, struct identity *idn, const char *project,
-                      const char *user, const char *role);   /* -ENOENT if absent */
-bool identity_has_assignment(struct store_txn *t, struct identity *idn,
-                             const char *project, const char *user, const char *role);
+                      const char *user, const char *role); /* -ENOENT if absent */
+bool identity_has_assignment(struct store_txn *t, struct identity *idn, const char *project,
+                             const char *user, const char *role);
 /* NULL filters match anything. */
 int identity_assignments(struct store_txn *t, struct identity *idn, const char *project,
                          const char *user, const char *role,
-                         int (*fn)(const char *project, const char *user,
-                                   const char *role, void *ctx), void *ctx);
+                         int (*fn)(const char *project, const char *user, const char *role,
+                                   void *ctx),
+                         void *ctx);
 
 /* Passwords (slow on purpose; call off request threads).  password_ok with
  * a NULL record (unknown user) costs one verification too. */
-int identity_password_hash(const char *password, json_t *user_rec);   /* sets "_password" */
+int identity_password_hash(const char *password, json_t *user_rec); /* sets "_password" */
 bool identity_password_ok(const json_t *user_rec, const char *password);
 
 /* Tokens. identity_token_issue fills tok from user/project (roles read in
@@ -116,8 +121,8 @@ bool identity_password_ok(const json_t *user_rec, const char *password);
 int identity_token_issue(struct store_txn *t, struct identity *idn, const char *user_id,
                          const char *project_id, unsigned methods,
                          const unsigned char *audit /* NULL = new */,
-                         int64_t expires_us /* 0 = now + ttl */,
-                         struct identity_token *tok, char text[IDENTITY_TOKEN_MAX]);
+                         int64_t expires_us /* 0 = now + ttl */, struct identity_token *tok,
+                         char text[IDENTITY_TOKEN_MAX]);
 /* Verifies MAC, expiry and revocation: 0, -EINVAL (bad), -ETIMEDOUT
  * (expired), -EKEYREVOKED (revoked). No database read. */
 int identity_token_check(struct identity *idn, const char *text, struct identity_token *tok);

@@ -11,21 +11,25 @@
  * user/project ids -> not-before), read-mostly behind a rwlock. */
 struct idmap {
     pthread_rwlock_t lock;
-    struct idmap_slot { unsigned char key[16]; int64_t val; bool used; } *slots;
+    struct idmap_slot {
+        unsigned char key[16];
+        int64_t val;
+        bool used;
+    } * slots;
     size_t cap, n;
 };
 int idmap_init(struct idmap *m);
 void idmap_free(struct idmap *m);
-int idmap_set(struct idmap *m, const unsigned char key[16], int64_t val);  /* keeps the max */
+int idmap_set(struct idmap *m, const unsigned char key[16], int64_t val); /* keeps the max */
 bool idmap_get(struct idmap *m, const unsigned char key[16], int64_t *val);
 
 struct identity {
     struct store *store;
-    unsigned t_rec[IDENTITY_KINDS];   /* id -> record */
-    unsigned t_names;                 /* kind\0scope\0name -> id */
-    unsigned t_assign;                /* project\0user\0role -> "" */
-    unsigned t_meta;                  /* token key, ... */
-    unsigned t_revoke;                /* a<audit16> / u<id16> / p<id16> -> int64 */
+    unsigned t_rec[IDENTITY_KINDS]; /* id -> record */
+    unsigned t_names;               /* kind\0scope\0name -> id */
+    unsigned t_assign;              /* project\0user\0role -> "" */
+    unsigned t_meta;                /* token key, ... */
+    unsigned t_revoke;              /* a<audit16> / u<id16> / p<id16> -> int64 */
     unsigned char key[crypto_generichash_KEYBYTES];
     int ttl_s;
     struct idmap revoked_audit, user_nbf, project_nbf;

@@ -33,7 +33,7 @@ bool identity_password_ok(const json_t *user_rec, const char *password)
     if (!hash) {
         pthread_once(&dummy_once, make_dummy);
         if (dummy[0] && crypto_pwhash_str_verify(dummy, password, strlen(password)) == 0)
-            return false;   /* cannot happen: the dummy password is random */
+            return false; /* cannot happen: the dummy password is random */
         return false;
     }
     return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;

@@ -5,8 +5,10 @@
 #include <string.h>
 
 static const char *const kind_names[IDENTITY_KINDS] = {
-    [IDENTITY_DOMAIN] = "domain", [IDENTITY_PROJECT] = "project",
-    [IDENTITY_USER] = "user", [IDENTITY_ROLE] = "role",
+    [IDENTITY_DOMAIN] = "domain",
+    [IDENTITY_PROJECT] = "project",
+    [IDENTITY_USER] = "user",
+    [IDENTITY_ROLE] = "role",
 };
 
 const char *identity_kind_name(enum identity_kind k)
@@ -32,8 +34,8 @@ static const char *str(const json_t *rec, const char *field)
     return s ? s : "";
 }
 
-int identity_get(struct store_txn *t, struct identity *idn, enum identity_kind k,
-                 const char *id, json_t **out)
+int identity_get(struct store_txn *t, struct identity *idn, enum identity_kind k, const char *id,
+                 json_t **out)
 {
     return store_get(t, idn->t_rec[k], id, out);
 }
@@ -109,8 +111,7 @@ static int unindex_name(struct store_txn *t, struct identity *idn, enum identity
     return rc == -ENOENT ? 0 : rc;
 }
 
-int identity_create(struct store_txn *t, struct identity *idn, enum identity_kind k,
-                    json_t *rec)
+int identity_create(struct store_txn *t, struct identity *idn, enum identity_kind k, json_t *rec)
 {
     if (!*str(rec, "id") || !*str(rec, "name"))
         return -EINVAL;
@@ -133,9 +134,9 @@ int identity_update(struct store_txn *t, struct identity *idn, enum identity_kin
 }
 
 struct unassign_ctx {
-    int field;          /* 0 project, 1 user, 2 role */
+    int field; /* 0 project, 1 user, 2 role */
     const char *id;
-    json_t *found;      /* [[p, u, r], ...]: deleted after the scan */
+    json_t *found; /* [[p, u, r], ...]: deleted after the scan */
 };
 
 static int collect_matching(const char *p, const char *u, const char *r, void *ctx)
@@ -156,12 +157,14 @@ int identity_delete(struct store_txn *t, struct identity *idn, enum identity_kin
         rc = store_del(t, idn->t_rec[k], id);
     if (rc || k == IDENTITY_DOMAIN)
         return rc;
-    struct unassign_ctx uc = { k == IDENTITY_PROJECT ? 0 : k == IDENTITY_USER ? 1 : 2, id,
-                               json_array() };
+    struct unassign_ctx uc = { k == IDENTITY_PROJECT ? 0
+                               : k == IDENTITY_USER  ? 1
+                                                     : 2,
+                               id, json_array() };
     rc = identity_assignments(t, idn, NULL, NULL, NULL, collect_matching, &uc);
     size_t i;
     json_t *a;
-    json_array_foreach(uc.found, i, a) {
+    json_array_foreach (uc.found, i, a) {
         if (rc)
             break;
         rc = identity_unassign(t, idn, json_string_value(json_array_get(a, 0)),
@@ -177,7 +180,7 @@ json_t *identity_public(const json_t *rec)
     json_t *out = json_object();
     const char *key;
     json_t *val;
-    json_object_foreach((json_t *)rec, key, val) {
+    json_object_foreach ((json_t *)rec, key, val) {
         if (key[0] != '_')
             json_object_set(out, key, val);
     }
@@ -205,8 +208,8 @@ int identity_unassign(struct store_txn *t, struct identity *idn, const char *pro
     return klen < 0 ? -ENOENT : store_del_raw(t, idn->t_assign, key, klen);
 }
 
-bool identity_has_assignment(struct store_txn *t, struct identity *idn,
-                             const char *project, const char *user, const char *role)
+bool identity_has_assignment(struct store_txn *t, struct identity *idn, const char *project,
+                             const char *user, const char *role)
 {
     char key[STORE_MAX_KEY];
     int klen = assign_key(key, project, user, role);
@@ -245,8 +248,9 @@ static int assign_one(const void *key, size_t klen, const void *val, size_t vlen
 
 int identity_assignments(struct store_txn *t, struct identity *idn, const char *project,
                          const char *user, const char *role,
-                         int (*fn)(const char *project, const char *user,
-                                   const char *role, void *ctx), void *ctx)
+                         int (*fn)(const char *project, const char *user, const char *role,
+                                   void *ctx),
+                         void *ctx)
 {
     struct assign_scan as = { project, user, role, fn, ctx };
     char prefix[STORE_MAX_KEY];
@@ -256,7 +260,7 @@ int identity_assignments(struct store_txn *t, struct identity *idn, const char *
         if (plen < 0)
             return 0;
         if (user)
-            prefix[plen++] = '\0';   /* the separator after the user */
+            prefix[plen++] = '\0'; /* the separator after the user */
     }
     return store_scan(t, idn->t_assign, prefix, plen, assign_one, &as);
 }

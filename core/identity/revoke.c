@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <string.h>
 
-static int persist(struct store_txn *t, struct identity *idn, char kind,
-                   const unsigned char id[16], int64_t val)
+static int persist(struct store_txn *t, struct identity *idn, char kind, const unsigned char id[16],
+                   int64_t val)
 {
     unsigned char key[17];
     key[0] = (unsigned char)kind;
@@ -22,8 +22,8 @@ int identity_revoke_token(struct store_txn *t, struct identity *idn,
     return rc ? rc : idmap_set(&idn->revoked_audit, tok->audit, tok->expires_us);
 }
 
-static int revoke_before_now(struct store_txn *t, struct identity *idn, char kind,
-                             struct idmap *m, const char *id)
+static int revoke_before_now(struct store_txn *t, struct identity *idn, char kind, struct idmap *m,
+                             const char *id)
 {
     unsigned char bin[16];
     if (store_id_to_bin(id, bin))
@@ -45,7 +45,7 @@ int identity_revoke_project(struct store_txn *t, struct identity *idn, const cha
 
 struct load_ctx {
     struct identity *idn;
-    json_t *expired;   /* audit keys to prune, base64 of 17 bytes */
+    json_t *expired; /* audit keys to prune, base64 of 17 bytes */
     int64_t now;
 };
 
@@ -55,7 +55,7 @@ static int load_one(const void *key, size_t klen, const void *val, size_t vlen, 
     const unsigned char *k = key;
     int64_t v;
     if (klen != 17 || vlen != sizeof(v))
-        return 0;   /* not ours: ignore rather than refuse to start */
+        return 0; /* not ours: ignore rather than refuse to start */
     memcpy(&v, val, sizeof(v));
     switch (k[0]) {
     case 'a':
@@ -80,7 +80,7 @@ int revocations_load(struct identity *idn)
     rc = store_scan(t, idn->t_revoke, NULL, 0, load_one, &lc);
     size_t i;
     json_t *k;
-    json_array_foreach(lc.expired, i, k) {
+    json_array_foreach (lc.expired, i, k) {
         if (rc)
             break;
         rc = store_del_raw(t, idn->t_revoke, json_string_value(k), json_string_length(k));

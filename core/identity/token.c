@@ -13,9 +13,9 @@
 #include <time.h>
 
 #define TOKEN_VERSION 1
-#define MAC_LEN 32
-#define HEAD_LEN (5 + 8 + 8 + 16 + 16)
-#define MAX_BIN (HEAD_LEN + 16 + 16 * IDENTITY_MAX_TOKEN_ROLES + MAC_LEN)
+#define MAC_LEN       32
+#define HEAD_LEN      (5 + 8 + 8 + 16 + 16)
+#define MAX_BIN       (HEAD_LEN + 16 + 16 * IDENTITY_MAX_TOKEN_ROLES + MAC_LEN)
 
 int64_t identity_now_us(void)
 {
@@ -57,7 +57,7 @@ static int add_role(const char *p, const char *u, const char *r, void *ctx)
     struct identity_token *tok = rc->tok;
     json_t *role;
     if (identity_get(rc->t, rc->idn, IDENTITY_ROLE, r, &role))
-        return 0;   /* a dangling assignment grants nothing */
+        return 0; /* a dangling assignment grants nothing */
     const char *name = json_string_value(json_object_get(role, "name"));
     if (name && !strcmp(name, "admin"))
         tok->role_flags |= IDENTITY_ADMIN | IDENTITY_MEMBER | IDENTITY_READER;
@@ -104,9 +104,9 @@ static int encode(struct identity *idn, const struct identity_token *tok,
 }
 
 int identity_token_issue(struct store_txn *t, struct identity *idn, const char *user_id,
-                         const char *project_id, unsigned methods,
-                         const unsigned char *audit, int64_t expires_us,
-                         struct identity_token *tok, char text[IDENTITY_TOKEN_MAX])
+                         const char *project_id, unsigned methods, const unsigned char *audit,
+                         int64_t expires_us, struct identity_token *tok,
+                         char text[IDENTITY_TOKEN_MAX])
 {
     memset(tok, 0, sizeof(*tok));
     snprintf(tok->user_id, sizeof(tok->user_id), "%s", user_id);
@@ -129,8 +129,8 @@ int identity_token_issue(struct store_txn *t, struct identity *idn, const char *
     return encode(idn, tok, text);
 }
 
-static bool revoked(struct identity *idn, const unsigned char *audit,
-                    const unsigned char *user, const unsigned char *project, int64_t issued)
+static bool revoked(struct identity *idn, const unsigned char *audit, const unsigned char *user,
+                    const unsigned char *project, int64_t issued)
 {
     int64_t v;
     if (idmap_get(&idn->revoked_audit, audit, &v))
@@ -145,11 +145,16 @@ static bool revoked(struct identity *idn, const unsigned char *audit,
  * MAC comparison below is constant-time). Returns -1 on a bad character. */
 static int b64val(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
     return -1;
 }
 
@@ -171,7 +176,7 @@ static int b64url_decode(const char *in, size_t n, unsigned char *out, size_t ma
             out[o++] = (unsigned char)(acc >> bits);
         }
     }
-    if (acc & ((1u << bits) - 1))   /* non-canonical trailing bits */
+    if (acc & ((1u << bits) - 1)) /* non-canonical trailing bits */
         return -1;
     *len = o;
     return 0;

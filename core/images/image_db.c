@@ -86,8 +86,7 @@ static int collect_one(const void *key, size_t klen, const void *val, size_t vle
     return rc;
 }
 
-int image_db_members(struct store_txn *t, struct image_db *db, const char *image_id,
-                     json_t **out)
+int image_db_members(struct store_txn *t, struct image_db *db, const char *image_id, json_t **out)
 {
     char prefix[STORE_MAX_KEY];
     int plen = store_index_key(prefix, image_id, "", NULL);
@@ -111,8 +110,9 @@ int image_db_del(struct store_txn *t, struct image_db *db, const char *id)
     int rc = image_db_members(t, db, id, &members);
     if (rc < 0)
         return rc;
-    size_t i; json_t *m;
-    json_array_foreach(members, i, m) {
+    size_t i;
+    json_t *m;
+    json_array_foreach (members, i, m) {
         rc = image_db_member_del(t, db, id, json_string_value(json_object_get(m, "member_id")));
         if (rc < 0)
             break;
@@ -121,8 +121,8 @@ int image_db_del(struct store_txn *t, struct image_db *db, const char *id)
     return rc < 0 ? rc : store_del(t, db->t_images, id);
 }
 
-int image_db_scan(struct store_txn *t, struct image_db *db,
-                  int (*fn)(json_t *img, void *ctx), void *ctx)
+int image_db_scan(struct store_txn *t, struct image_db *db, int (*fn)(json_t *img, void *ctx),
+                  void *ctx)
 {
     struct collect c = { .fn = fn, .ctx = ctx };
     return store_scan(t, db->t_images, NULL, 0, collect_one, &c);

@@ -18,8 +18,7 @@ struct image_hasher *image_hasher_new(void)
         return NULL;
     h->md5 = EVP_MD_CTX_new();
     h->sha512 = EVP_MD_CTX_new();
-    if (!h->md5 || !h->sha512 ||
-        EVP_DigestInit_ex(h->md5, EVP_md5(), NULL) != 1 ||
+    if (!h->md5 || !h->sha512 || EVP_DigestInit_ex(h->md5, EVP_md5(), NULL) != 1 ||
         EVP_DigestInit_ex(h->sha512, EVP_sha512(), NULL) != 1) {
         image_hasher_free(h);
         return NULL;

@@ -10,8 +10,8 @@ int image_fail(struct image_err *err, int status, const char *fmt, ...)
 
 bool image_attr_read_only(const char *key);
 bool image_attr_is_base(const char *key);
-int image_set_attr(json_t *img, const char *key, json_t *value,
-                   const struct image_caller *who, struct image_err *err);
+int image_set_attr(json_t *img, const char *key, json_t *value, const struct image_caller *who,
+                   struct image_err *err);
 bool image_tags_has(const json_t *tags, const char *tag);
 
 #endif

@@ -8,9 +8,8 @@
 #include <string.h>
 
 static const char *const sort_keys[] = {
-    "name", "status", "container_format", "disk_format", "size",
-    "virtual_size", "id", "created_at", "updated_at", "visibility", "owner",
-    "min_disk", "min_ram", NULL,
+    "name",       "status",     "container_format", "disk_format", "size",     "virtual_size", "id",
+    "created_at", "updated_at", "visibility",       "owner",       "min_disk", "min_ram",      NULL,
 };
 
 static bool valid_sort_key(const char *k)
@@ -51,15 +50,18 @@ static int parse_sort(struct image_query *q, const char *spec, char *buf, size_t
                 return -1;
         }
         if (!valid_sort_key(tok))
-            return image_fail(err, 400, "Invalid sort key: %s. It must be one of the following: name, status, container_format, disk_format, size, id, created_at, updated_at.", tok);
+            return image_fail(
+                err, 400,
+                "Invalid sort key: %s. It must be one of the following: name, status, "
+                "container_format, disk_format, size, id, created_at, updated_at.",
+                tok);
         q->sort_keys[q->nsort] = tok;
         q->sort_desc[q->nsort++] = desc;
     }
     return 0;
 }
 
-int image_query_parse(struct image_query *q,
-                      const char *(*get)(void *ctx, const char *name),
+int image_query_parse(struct image_query *q, const char *(*get)(void *ctx, const char *name),
                       void *ctx, struct image_err *err)
 {
     static __thread char sortbuf[256];
@@ -101,7 +103,8 @@ int image_query_parse(struct image_query *q,
     const char *sort_key = get(ctx, "sort_key");
     const char *sort_dir = get(ctx, "sort_dir");
     if (sort && (sort_key || sort_dir))
-        return image_fail(err, 400, "The 'sort' parameter cannot be combined with 'sort_key' or 'sort_dir'.");
+        return image_fail(err, 400,
+                          "The 'sort' parameter cannot be combined with 'sort_key' or 'sort_dir'.");
     if (sort)
         return parse_sort(q, sort, sortbuf, sizeof sortbuf, err);
     if (sort_key) {
@@ -154,7 +157,7 @@ static bool visible_in_list(const struct image_query *q, const json_t *img,
     if (mine || strcmp(vis, "public") == 0)
         return true;
     if (strcmp(vis, "community") == 0)
-        return want != NULL;   /* visibility=community or all */
+        return want != NULL; /* visibility=community or all */
     if (strcmp(vis, "shared") == 0)
         return member_ok(q, member_status);
     return false;
@@ -216,8 +219,8 @@ static int cmp_images(const void *pa, const void *pb)
     return -c;
 }
 
-json_t *image_query_page(const struct image_query *q, json_t *matching,
-                         bool *more, struct image_err *err)
+json_t *image_query_page(const struct image_query *q, json_t *matching, bool *more,
+                         struct image_err *err)
 {
     size_t n = json_array_size(matching);
     json_t **v = calloc(n ? n : 1, sizeof *v);

@@ -5,9 +5,8 @@
 
 #include <string.h>
 
-json_t *image_member_new(const json_t *img, const char *member_id,
-                         const struct image_caller *who, const char *now,
-                         struct image_err *err)
+json_t *image_member_new(const json_t *img, const char *member_id, const struct image_caller *who,
+                         const char *now, struct image_err *err)
 {
     if (!image_can_modify(img, who)) {
         image_fail(err, 403, "You are not permitted to add members to this image.");
@@ -23,18 +22,16 @@ json_t *image_member_new(const json_t *img, const char *member_id,
         return NULL;
     }
     const char *id = json_string_value(json_object_get(img, "id"));
-    json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
-                          "member_id", member_id, "image_id", id, "status", "pending",
-                          "created_at", now, "updated_at", now,
-                          "schema", "/v2/schemas/member");
+    json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "member_id", member_id, "image_id", id,
+                          "status", "pending", "created_at", now, "updated_at", now, "schema",
+                          "/v2/schemas/member");
     if (!m)
         image_fail(err, 500, "Out of memory.");
     return m;
 }
 
-int image_member_set_status(json_t *member, const char *status,
-                            const struct image_caller *who, const char *now,
-                            struct image_err *err)
+int image_member_set_status(json_t *member, const char *status, const struct image_caller *who,
+                            const char *now, struct image_err *err)
 {
     const char *mid = json_string_value(json_object_get(member, "member_id"));
     if (!who->project_id || !mid || strcmp(mid, who->project_id) != 0)

@@ -11,16 +11,20 @@
 static int path_key(const char *path, char *out, size_t outlen, struct image_err *err)
 {
     if (!path || path[0] != '/' || path[1] == '\0')
-        return image_fail(err, 400, "Invalid JSON pointer for this resource: '%s'", path ? path : "");
+        return image_fail(err, 400, "Invalid JSON pointer for this resource: '%s'",
+                          path ? path : "");
     size_t n = 0;
     for (const char *p = path + 1; *p; p++) {
         char c = *p;
         if (c == '/')
             return image_fail(err, 400, "Invalid JSON pointer for this resource: '%s'", path);
         if (c == '~') {
-            if (p[1] == '0') c = '~';
-            else if (p[1] == '1') c = '/';
-            else return image_fail(err, 400, "Invalid JSON pointer: '%s'", path);
+            if (p[1] == '0')
+                c = '~';
+            else if (p[1] == '1')
+                c = '/';
+            else
+                return image_fail(err, 400, "Invalid JSON pointer: '%s'", path);
             p++;
         }
         if (n + 1 >= outlen)
@@ -69,8 +73,8 @@ static int apply_op(json_t *img, const json_t *op, const struct image_caller *wh
     return image_fail(err, 400, "Invalid operation: `%s`.", name);
 }
 
-int image_patch(json_t *img, const json_t *ops, const struct image_caller *who,
-                const char *now, struct image_err *err)
+int image_patch(json_t *img, const json_t *ops, const struct image_caller *who, const char *now,
+                struct image_err *err)
 {
     if (!json_is_array(ops))
         return image_fail(err, 400, "The request body must be a JSON array of patch operations.");
@@ -79,8 +83,9 @@ int image_patch(json_t *img, const json_t *ops, const struct image_caller *who,
     json_t *copy = json_deep_copy(img);
     if (!copy)
         return image_fail(err, 500, "Out of memory.");
-    size_t i; json_t *op;
-    json_array_foreach(ops, i, op) {
+    size_t i;
+    json_t *op;
+    json_array_foreach (ops, i, op) {
         if (apply_op(copy, op, who, err) < 0) {
             json_decref(copy);
             return -1;
@@ -96,8 +101,10 @@ int image_patch(json_t *img, const json_t *ops, const struct image_caller *who,
     json_object_set_new(copy, "updated_at", json_string(now));
     json_object_update(img, copy);
     /* Keys removed in the copy must go from img too. */
-    const char *key; json_t *v; void *tmp;
-    json_object_foreach_safe(img, tmp, key, v)
+    const char *key;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe (img, tmp, key, v)
         if (!json_object_get(copy, key))
             json_object_del(img, key);
     json_decref(copy);

@@ -43,9 +43,21 @@ bool image_is_uuid(const char *s)
 
 /* Attributes nobody may set: Glance answers 403 "read-only". */
 static const char *const read_only[] = {
-    "status", "size", "virtual_size", "checksum", "os_hash_algo",
-    "os_hash_value", "created_at", "updated_at", "self", "file", "schema",
-    "direct_url", "locations", "os_glance_import_method", IMAGE_PRIVATE_KEY,
+    "status",
+    "size",
+    "virtual_size",
+    "checksum",
+    "os_hash_algo",
+    "os_hash_value",
+    "created_at",
+    "updated_at",
+    "self",
+    "file",
+    "schema",
+    "direct_url",
+    "locations",
+    "os_glance_import_method",
+    IMAGE_PRIVATE_KEY,
     NULL,
 };
 
@@ -58,8 +70,9 @@ bool image_attr_read_only(const char *key)
 }
 
 static const char *const base_attrs[] = {
-    "id", "name", "visibility", "protected", "os_hidden", "tags",
-    "disk_format", "container_format", "min_disk", "min_ram", "owner", NULL,
+    "id",        "name",    "visibility",  "protected",
+    "os_hidden", "tags",    "disk_format", "container_format",
+    "min_disk",  "min_ram", "owner",       NULL,
 };
 
 bool image_attr_is_base(const char *key)
@@ -90,8 +103,8 @@ static const char *const visibilities[] = {
 
 /* Check value for a settable attribute key and store it in img. Shared by
  * create and patch, so both accept exactly the same values. */
-int image_set_attr(json_t *img, const char *key, json_t *value,
-                   const struct image_caller *who, struct image_err *err)
+int image_set_attr(json_t *img, const char *key, json_t *value, const struct image_caller *who,
+                   struct image_err *err)
 {
     if (image_attr_read_only(key))
         return image_fail(err, 403, "Attribute '%s' is read-only.", key);
@@ -99,12 +112,14 @@ int image_set_attr(json_t *img, const char *key, json_t *value,
         return image_fail(err, 400, "Invalid property name.");
 
     if (strcmp(key, "name") == 0) {
-        if (!json_is_null(value) &&
-            (!json_is_string(value) || json_string_length(value) > 255))
-            return image_fail(err, 400, "Invalid value for 'name': a string of at most 255 characters or null.");
+        if (!json_is_null(value) && (!json_is_string(value) || json_string_length(value) > 255))
+            return image_fail(
+                err, 400, "Invalid value for 'name': a string of at most 255 characters or null.");
     } else if (strcmp(key, "visibility") == 0) {
         if (!json_is_string(value) || !in_list(json_string_value(value), visibilities))
-            return image_fail(err, 400, "Invalid value for 'visibility': one of private, shared, community, public.");
+            return image_fail(
+                err, 400,
+                "Invalid value for 'visibility': one of private, shared, community, public.");
     } else if (strcmp(key, "protected") == 0 || strcmp(key, "os_hidden") == 0) {
         if (!json_is_boolean(value))
             return image_fail(err, 400, "Invalid value for '%s': a boolean.", key);
@@ -116,20 +131,23 @@ int image_set_attr(json_t *img, const char *key, json_t *value,
                               json_is_string(value) ? json_string_value(value) : "(not a string)");
         const char *st = image_status(img);
         if (st && strcmp(st, "queued") != 0)
-            return image_fail(err, 403, "Attribute '%s' can be only replaced for a queued image.", key);
+            return image_fail(err, 403, "Attribute '%s' can be only replaced for a queued image.",
+                              key);
     } else if (strcmp(key, "min_disk") == 0 || strcmp(key, "min_ram") == 0) {
         if (!json_is_integer(value) || json_integer_value(value) < 0)
             return image_fail(err, 400, "Invalid value for '%s': a non-negative integer.", key);
     } else if (strcmp(key, "tags") == 0) {
         if (!json_is_array(value))
             return image_fail(err, 400, "Invalid value for 'tags': an array of strings.");
-        size_t i; json_t *t;
+        size_t i;
+        json_t *t;
         json_t *uniq = json_array();
-        json_array_foreach(value, i, t) {
+        json_array_foreach (value, i, t) {
             if (!json_is_string(t) || json_string_length(t) == 0 ||
                 json_string_length(t) > IMAGE_MAX_PROPERTY_LEN) {
                 json_decref(uniq);
-                return image_fail(err, 400, "Invalid value for 'tags': strings of 1 to 255 characters.");
+                return image_fail(err, 400,
+                                  "Invalid value for 'tags': strings of 1 to 255 characters.");
             }
             if (!image_tags_has(uniq, json_string_value(t)))
                 json_array_append(uniq, t);
@@ -159,35 +177,35 @@ int image_set_attr(json_t *img, const char *key, json_t *value,
 
 bool image_tags_has(const json_t *tags, const char *tag)
 {
-    size_t i; json_t *t;
-    json_array_foreach(tags, i, t)
+    size_t i;
+    json_t *t;
+    json_array_foreach (tags, i, t)
         if (strcmp(json_string_value(t), tag) == 0)
             return true;
     return false;
 }
 
-json_t *image_new(json_t *body, const char *id, const struct image_caller *who,
-                  const char *now, struct image_err *err)
+json_t *image_new(json_t *body, const char *id, const struct image_caller *who, const char *now,
+                  struct image_err *err)
 {
     if (!json_is_object(body)) {
         image_fail(err, 400, "The request body must be a JSON object.");
         return NULL;
     }
-    json_t *img = json_pack("{s:s, s:n, s:s, s:s, s:b, s:b, s:[], s:n, s:n,"
-                            " s:i, s:i, s:n, s:n, s:n, s:n, s:n, s:s?, s:s, s:s}",
-                            "id", id, "name", "status", "queued",
-                            "visibility", "shared", "protected", 0,
-                            "os_hidden", 0, "tags", "disk_format",
-                            "container_format", "min_disk", 0, "min_ram", 0,
-                            "size", "virtual_size", "checksum", "os_hash_algo",
-                            "os_hash_value", "owner", who->project_id,
-                            "created_at", now, "updated_at", now);
+    json_t *img =
+        json_pack("{s:s, s:n, s:s, s:s, s:b, s:b, s:[], s:n, s:n,"
+                  " s:i, s:i, s:n, s:n, s:n, s:n, s:n, s:s?, s:s, s:s}",
+                  "id", id, "name", "status", "queued", "visibility", "shared", "protected", 0,
+                  "os_hidden", 0, "tags", "disk_format", "container_format", "min_disk", 0,
+                  "min_ram", 0, "size", "virtual_size", "checksum", "os_hash_algo", "os_hash_value",
+                  "owner", who->project_id, "created_at", now, "updated_at", now);
     if (!img) {
         image_fail(err, 500, "Out of memory.");
         return NULL;
     }
-    const char *key; json_t *value;
-    json_object_foreach(body, key, value) {
+    const char *key;
+    json_t *value;
+    json_object_foreach (body, key, value) {
         if (image_set_attr(img, key, value, who, err) < 0) {
             json_decref(img);
             return NULL;

@@ -37,9 +37,8 @@ void image_upload_abort(json_t *img, const char *now)
         json_object_set_new(img, data_fields[i], json_null());
 }
 
-int image_upload_finish(json_t *img, int64_t size, int64_t virtual_size,
-                        const char *md5_hex, const char *sha512_hex,
-                        const char *now, struct image_err *err)
+int image_upload_finish(json_t *img, int64_t size, int64_t virtual_size, const char *md5_hex,
+                        const char *sha512_hex, const char *now, struct image_err *err)
 {
     if (!is(img, "saving"))
         return image_fail(err, 409, "Image status transition from %s to active is not allowed",
@@ -81,8 +80,7 @@ static bool owned_by(const json_t *img, const struct image_caller *who)
     return owner && who->project_id && strcmp(owner, who->project_id) == 0;
 }
 
-bool image_can_see(const json_t *img, const struct image_caller *who,
-                   const char *member_status)
+bool image_can_see(const json_t *img, const struct image_caller *who, const char *member_status)
 {
     if (who->is_admin || owned_by(img, who))
         return true;
@@ -99,8 +97,7 @@ bool image_can_modify(const json_t *img, const struct image_caller *who)
     return who->is_admin || (who->can_write && owned_by(img, who));
 }
 
-int image_check_delete(const json_t *img, const struct image_caller *who,
-                       struct image_err *err)
+int image_check_delete(const json_t *img, const struct image_caller *who, struct image_err *err)
 {
     if (!image_can_modify(img, who))
         return image_fail(err, 403, "You are not permitted to delete this image.");
@@ -110,11 +107,12 @@ int image_check_delete(const json_t *img, const struct image_caller *who,
     return 0;
 }
 
-int image_check_download(const json_t *img, const struct image_caller *who,
-                         struct image_err *err)
+int image_check_download(const json_t *img, const struct image_caller *who, struct image_err *err)
 {
     if (is(img, "deactivated") && !who->is_admin)
-        return image_fail(err, 403, "The requested image has been deactivated. Image data download is forbidden.");
+        return image_fail(
+            err, 403,
+            "The requested image has been deactivated. Image data download is forbidden.");
     if (!is(img, "active") && !is(img, "deactivated"))
         return image_fail(err, 204, "The image has no data.");
     return 0;

@@ -32,27 +32,27 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#define IMAGE_PRIVATE_KEY "_picostack"   /* internal fields; never shown */
+#define IMAGE_PRIVATE_KEY        "_picostack" /* internal fields; never shown */
 /* The private field naming the block-store object a volume made from an
  * active image clones (image_private_get(img, IMAGE_DISK)): "ID.disk" for
  * a qcow2 upload (converted), "ID" for the others (their bytes are the
  * disk), absent for an empty image. */
-#define IMAGE_DISK "disk"
-#define IMAGE_ID_LEN 36                   /* canonical UUID text */
+#define IMAGE_DISK               "disk"
+#define IMAGE_ID_LEN             36 /* canonical UUID text */
 #define IMAGE_LIST_DEFAULT_LIMIT 25
-#define IMAGE_LIST_MAX_LIMIT 1000
-#define IMAGE_MAX_PROPERTY_LEN 255        /* Glance's limit on property names and tags */
+#define IMAGE_LIST_MAX_LIMIT     1000
+#define IMAGE_MAX_PROPERTY_LEN   255 /* Glance's limit on property names and tags */
 
 struct image_err {
-    int status;          /* HTTP status for the client: 400, 403, 404, 409 ... */
+    int status; /* HTTP status for the client: 400, 403, 404, 409 ... */
     char msg[256];
 };
 
 /* Who is asking. project_id may be NULL (an unscoped token). */
 struct image_caller {
     const char *project_id;
-    bool is_admin;       /* the admin role: sees and changes everything */
-    bool can_write;      /* member or admin: reader is false */
+    bool is_admin;  /* the admin role: sees and changes everything */
+    bool can_write; /* member or admin: reader is false */
 };
 
 /* ---- records ---------------------------------------------------------- */
@@ -62,8 +62,8 @@ struct image_caller {
  * the caller checks for clashes). The owner is who's project. now: an
  * ISO-8601 time stamp (image_timestamp). Returns a new reference, or NULL
  * with err filled (400 bad field, 403 read-only attribute). */
-json_t *image_new(json_t *body, const char *id, const struct image_caller *who,
-                  const char *now, struct image_err *err);
+json_t *image_new(json_t *body, const char *id, const struct image_caller *who, const char *now,
+                  struct image_err *err);
 
 /* The API view of a stored record: a new object without private fields,
  * with self, file and schema links. */
@@ -87,8 +87,8 @@ int image_private_set_int(json_t *img, const char *key, int64_t value);
 /* Apply an application/openstack-images-v2.1-json-patch document (an
  * array of {op: add|replace|remove, path: "/field", value}) to img, all or
  * nothing: on error img is unchanged. now updates updated_at. */
-int image_patch(json_t *img, const json_t *ops, const struct image_caller *who,
-                const char *now, struct image_err *err);
+int image_patch(json_t *img, const json_t *ops, const struct image_caller *who, const char *now,
+                struct image_err *err);
 
 /* ---- status machine --------------------------------------------------- */
 
@@ -97,9 +97,8 @@ int image_upload_begin(json_t *img, const char *now, struct image_err *err);
 /* saving -> queued: a failed or cut-off upload. Data fields are cleared. */
 void image_upload_abort(json_t *img, const char *now);
 /* saving -> active with the figures computed while streaming. */
-int image_upload_finish(json_t *img, int64_t size, int64_t virtual_size,
-                        const char *md5_hex, const char *sha512_hex,
-                        const char *now, struct image_err *err);
+int image_upload_finish(json_t *img, int64_t size, int64_t virtual_size, const char *md5_hex,
+                        const char *sha512_hex, const char *now, struct image_err *err);
 /* active -> deactivated (and deactivated -> deactivated, a no-op). */
 int image_deactivate(json_t *img, const char *now, struct image_err *err);
 /* deactivated -> active (and active -> active, a no-op). */
@@ -111,17 +110,14 @@ const char *image_status(const json_t *img);
 
 /* member_status: the caller project's membership of a shared image
  * ("pending", "accepted", "rejected"), or NULL if it is no member. */
-bool image_can_see(const json_t *img, const struct image_caller *who,
-                   const char *member_status);
+bool image_can_see(const json_t *img, const struct image_caller *who, const char *member_status);
 /* Change, upload, delete: admin, or a writer of the owning project. */
 bool image_can_modify(const json_t *img, const struct image_caller *who);
 /* Refuses deletion of a protected image (403). */
-int image_check_delete(const json_t *img, const struct image_caller *who,
-                       struct image_err *err);
+int image_check_delete(const json_t *img, const struct image_caller *who, struct image_err *err);
 /* Download: 403 for a deactivated image unless admin; 204 (no data) if
  * not active. Returns 0 if the data may be read. */
-int image_check_download(const json_t *img, const struct image_caller *who,
-                         struct image_err *err);
+int image_check_download(const json_t *img, const struct image_caller *who, struct image_err *err);
 
 /* ---- listing (GET /v2/images) ----------------------------------------- */
 
@@ -131,7 +127,7 @@ struct image_query {
     const char *name, *status, *visibility, *owner, *member_status;
     const char *tags[8];
     size_t ntags;
-    const char *os_hidden;             /* "true"/"false"/NULL (= false) */
+    const char *os_hidden; /* "true"/"false"/NULL (= false) */
     const char *sort_keys[IMAGE_MAX_SORT_KEYS];
     bool sort_desc[IMAGE_MAX_SORT_KEYS];
     size_t nsort;
@@ -142,8 +138,7 @@ struct image_query {
 /* Parse the query string parameters: get(ctx, name) returns a parameter's
  * value or NULL. Strings point into what get returns (keep it alive).
  * 400 for a bad limit, sort key or direction. */
-int image_query_parse(struct image_query *q,
-                      const char *(*get)(void *ctx, const char *name),
+int image_query_parse(struct image_query *q, const char *(*get)(void *ctx, const char *name),
                       void *ctx, struct image_err *err);
 
 /* Does img pass q's filters for who (visibility rules included)?
@@ -155,21 +150,19 @@ bool image_query_match(const struct image_query *q, const json_t *img,
  * Glance's tie-breakers), then cut it to the page after q->marker of at
  * most q->limit entries. *more is set if records follow the page.
  * 400 if the marker is not in the array. Returns a new array. */
-json_t *image_query_page(const struct image_query *q, json_t *matching,
-                         bool *more, struct image_err *err);
+json_t *image_query_page(const struct image_query *q, json_t *matching, bool *more,
+                         struct image_err *err);
 
 /* ---- members (shared images) ------------------------------------------ */
 
 /* A new member record {member_id, image_id, status: pending, created_at,
  * updated_at, schema}. 403 unless img is shared and who may modify it. */
-json_t *image_member_new(const json_t *img, const char *member_id,
-                         const struct image_caller *who, const char *now,
-                         struct image_err *err);
+json_t *image_member_new(const json_t *img, const char *member_id, const struct image_caller *who,
+                         const char *now, struct image_err *err);
 /* Accept or reject: only the member project itself may (403); the status
  * must be pending, accepted or rejected (400). */
-int image_member_set_status(json_t *member, const char *status,
-                            const struct image_caller *who, const char *now,
-                            struct image_err *err);
+int image_member_set_status(json_t *member, const char *status, const struct image_caller *who,
+                            const char *now, struct image_err *err);
 
 /* ---- records in LMDB (core/store) ------------------------------------- */
 
@@ -188,20 +181,19 @@ int image_db_put(struct store_txn *t, struct image_db *db, const json_t *img);
 /* Deletes the record and all its members. */
 int image_db_del(struct store_txn *t, struct image_db *db, const char *id);
 /* fn(img, ctx) for every record (id order); fn returns 0 to go on. */
-int image_db_scan(struct store_txn *t, struct image_db *db,
-                  int (*fn)(json_t *img, void *ctx), void *ctx);
+int image_db_scan(struct store_txn *t, struct image_db *db, int (*fn)(json_t *img, void *ctx),
+                  void *ctx);
 int image_db_member_get(struct store_txn *t, struct image_db *db, const char *image_id,
                         const char *member_id, json_t **out);
 int image_db_member_put(struct store_txn *t, struct image_db *db, const json_t *member);
 int image_db_member_del(struct store_txn *t, struct image_db *db, const char *image_id,
                         const char *member_id);
 /* *out: a new array of the image's member records. */
-int image_db_members(struct store_txn *t, struct image_db *db, const char *image_id,
-                     json_t **out);
+int image_db_members(struct store_txn *t, struct image_db *db, const char *image_id, json_t **out);
 
 /* ---- streaming checksums ---------------------------------------------- */
 
-struct image_hasher;   /* MD5 + SHA-512 side by side */
+struct image_hasher; /* MD5 + SHA-512 side by side */
 
 struct image_hasher *image_hasher_new(void);
 void image_hasher_update(struct image_hasher *h, const void *buf, size_t len);
@@ -210,8 +202,7 @@ void image_hasher_update(struct image_hasher *h, const void *buf, size_t len);
 void image_hasher_update_md5(struct image_hasher *h, const void *buf, size_t len);
 void image_hasher_update_sha512(struct image_hasher *h, const void *buf, size_t len);
 /* Writes the hex digests (33 and 129 bytes with the NUL). */
-void image_hasher_final(struct image_hasher *h, char md5_hex[33],
-                        char sha512_hex[129]);
+void image_hasher_final(struct image_hasher *h, char md5_hex[33], char sha512_hex[129]);
 void image_hasher_free(struct image_hasher *h);
 
 /* The qcow2 header's virtual size, if buf (the first bytes of an upload,

@@ -11,19 +11,19 @@
 #include <sys/stat.h>
 
 #define STORE_MAX_TABLES 32
-#define STORE_MAP_SIZE   (4ULL << 30)   /* address space only; the file grows as used */
+#define STORE_MAP_SIZE   (4ULL << 30) /* address space only; the file grows as used */
 
 struct store {
     MDB_env *env;
     MDB_dbi dbi[STORE_MAX_TABLES];
     unsigned n_tables;
-    pthread_key_t cache_key;   /* each thread's parked read txn */
+    pthread_key_t cache_key; /* each thread's parked read txn */
 };
 
 struct store_txn {
     struct store *s;
     MDB_txn *txn;
-    bool cached;               /* a thread's reusable read txn */
+    bool cached; /* a thread's reusable read txn */
     bool in_use;
 };
 
@@ -47,7 +47,8 @@ static int mdb_err(int rc)
     case MDB_NOTFOUND: return -ENOENT;
     case MDB_MAP_FULL: return -ENOSPC;
     case MDB_BAD_VALSIZE: return -ENAMETOOLONG;
-    case MDB_READERS_FULL: case MDB_TXN_FULL: return -EAGAIN;
+    case MDB_READERS_FULL:
+    case MDB_TXN_FULL: return -EAGAIN;
     case MDB_DBS_FULL: return -EMFILE;
     default: return rc > 0 && rc < 4096 ? -rc : -EIO;
     }
@@ -63,12 +64,16 @@ int store_open(const char *dir, struct store **out)
     if (!s)
         return -ENOMEM;
     int rc = mdb_env_create(&s->env);
-    if (!rc) rc = mdb_env_set_maxdbs(s->env, STORE_MAX_TABLES);
-    if (!rc) rc = mdb_env_set_maxreaders(s->env, 512);
-    if (!rc) rc = mdb_env_set_mapsize(s->env, STORE_MAP_SIZE);
+    if (!rc)
+        rc = mdb_env_set_maxdbs(s->env, STORE_MAX_TABLES);
+    if (!rc)
+        rc = mdb_env_set_maxreaders(s->env, 512);
+    if (!rc)
+        rc = mdb_env_set_mapsize(s->env, STORE_MAP_SIZE);
     /* MDB_NOTLS: a read txn is not tied to a thread's slot, so many request
      * threads can read at once without exhausting slots. */
-    if (!rc) rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600);
+    if (!rc)
+        rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600);
     if (rc) {
         if (s->env)
             mdb_env_close(s->env);
@@ -143,8 +148,7 @@ int store_begin(struct store *s, bool write, struct store_txn **out)
     }
     t->s = s;
     t->in_use = true;
-    if (!write && !pthread_getspecific(s->cache_key) &&
-        pthread_setspecific(s->cache_key, t) == 0)
+    if (!write && !pthread_getspecific(s->cache_key) && pthread_setspecific(s->cache_key, t) == 0)
         t->cached = true;
     *out = t;
     return 0;
@@ -152,7 +156,7 @@ int store_begin(struct store *s, bool write, struct store_txn **out)
 
 int store_commit(struct store_txn *t)
 {
-    if (t->cached) {   /* a read txn: nothing to commit */
+    if (t->cached) { /* a read txn: nothing to commit */
         store_abort(t);
         return 0;
     }

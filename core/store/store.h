@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <jansson.h>
 
-#define STORE_ID_LEN 36              /* a UUID in its 8-4-4-4-12 text form */
-#define STORE_MAX_KEY 480            /* LMDB's default key limit is 511 */
+#define STORE_ID_LEN  36  /* a UUID in its 8-4-4-4-12 text form */
+#define STORE_MAX_KEY 480 /* LMDB's default key limit is 511 */
 
 struct store;
 struct store_txn;
@@ -36,8 +36,8 @@ void store_close(struct store *s);
 int store_table(struct store *s, const char *name, unsigned *table);
 
 int store_begin(struct store *s, bool write, struct store_txn **out);
-int store_commit(struct store_txn *t);   /* frees t, also on failure */
-void store_abort(struct store_txn *t);   /* frees t; NULL is fine */
+int store_commit(struct store_txn *t); /* frees t, also on failure */
+void store_abort(struct store_txn *t); /* frees t; NULL is fine */
 
 /* JSON records under NUL-terminated keys. *out is a new reference. */
 int store_get(struct store_txn *t, unsigned table, const char *key, json_t **out);
@@ -54,8 +54,7 @@ int store_del_raw(struct store_txn *t, unsigned table, const void *key, size_t k
 
 /* Calls fn for every key that starts with prefix (klen bytes; 0 = all), in
  * key order.  fn returns 0 to go on, > 0 to stop (returned), < 0 error. */
-typedef int (*store_scan_fn)(const void *key, size_t klen, const void *val,
-                             size_t vlen, void *ctx);
+typedef int (*store_scan_fn)(const void *key, size_t klen, const void *val, size_t vlen, void *ctx);
 int store_scan(struct store_txn *t, unsigned table, const void *prefix, size_t plen,
                store_scan_fn fn, void *ctx);
 

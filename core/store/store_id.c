@@ -23,8 +23,8 @@ void store_new_id(char out[STORE_ID_LEN + 1])
 {
     unsigned char b[16];
     randombytes_buf(b, sizeof(b));
-    b[6] = (b[6] & 0x0f) | 0x40;   /* version 4 */
-    b[8] = (b[8] & 0x3f) | 0x80;   /* RFC 4122 variant */
+    b[6] = (b[6] & 0x0f) | 0x40; /* version 4 */
+    b[8] = (b[8] & 0x3f) | 0x80; /* RFC 4122 variant */
     store_id_from_bin(b, out);
 }
 
@@ -42,7 +42,7 @@ bool store_is_id(const char *s)
 
 static int hexval(char c)
 {
-    return c <= '9' ? c - '0' : c - 'a' + 10;   /* store_is_id() checked c */
+    return c <= '9' ? c - '0' : c - 'a' + 10; /* store_is_id() checked c */
 }
 
 int store_id_to_bin(const char *id, unsigned char out[16])

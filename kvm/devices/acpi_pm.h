@@ -10,18 +10,18 @@
 
 #include "kvm/io_bus.h"
 
-#define ACPI_SLP_EN 0x20
+#define ACPI_SLP_EN        0x20
 #define ACPI_SLP_TYP_SHIFT 2
-#define ACPI_SLP_TYP_MASK 0x07
-#define ACPI_S5_TYPE 5 /* what \_S5 says in our DSDT */
+#define ACPI_SLP_TYP_MASK  0x07
+#define ACPI_S5_TYPE       5 /* what \_S5 says in our DSDT */
 
 typedef void (*acpi_pm_poweroff_fn)(void *opaque);
 
 struct acpi_pm {
-	uint8_t status;
-	acpi_pm_poweroff_fn poweroff;
-	void *opaque;
-	uint64_t poweroffs;
+    uint8_t status;
+    acpi_pm_poweroff_fn poweroff;
+    void *opaque;
+    uint64_t poweroffs;
 };
 
 void acpi_pm_init(struct acpi_pm *pm, acpi_pm_poweroff_fn poweroff, void *opaque);

@@ -20,40 +20,40 @@
 #include "kvm/io_bus.h"
 
 #define I8042_DATA_PORT 0x60
-#define I8042_CMD_PORT 0x64
+#define I8042_CMD_PORT  0x64
 
-#define I8042_STR_OBF 0x01
-#define I8042_STR_SYS 0x04
-#define I8042_STR_CMDDAT 0x08
+#define I8042_STR_OBF     0x01
+#define I8042_STR_SYS     0x04
+#define I8042_STR_CMDDAT  0x08
 #define I8042_STR_KEYLOCK 0x10
 #define I8042_STR_AUXDATA 0x20
 
 #define I8042_CTR_KBDINT 0x01
 #define I8042_CTR_AUXINT 0x02
-#define I8042_CTR_SYS 0x04
+#define I8042_CTR_SYS    0x04
 #define I8042_CTR_KBDDIS 0x10
 #define I8042_CTR_AUXDIS 0x20
-#define I8042_CTR_XLATE 0x40
+#define I8042_CTR_XLATE  0x40
 
 #define I8042_QUEUE 32
 
 typedef void (*i8042_reset_fn)(void *opaque);
 
 struct i8042 {
-	uint8_t ctr;          /* controller configuration byte */
-	uint8_t out_port;
-	bool last_was_cmd;    /* status bit 3: last write went to 0x64 */
-	uint8_t ctl_pending;  /* controller command waiting for its data byte */
-	uint8_t kbd_pending;  /* keyboard command waiting for its argument */
-	bool kbd_enabled;
-	uint8_t scancode_set;
-	uint8_t queue[I8042_QUEUE]; /* output buffer and what waits behind it */
-	unsigned qhead, qcount;
-	uint8_t last_out;
-	struct irq_line irq1;
-	i8042_reset_fn reset;
-	void *reset_opaque;
-	uint64_t resets;
+    uint8_t ctr; /* controller configuration byte */
+    uint8_t out_port;
+    bool last_was_cmd;   /* status bit 3: last write went to 0x64 */
+    uint8_t ctl_pending; /* controller command waiting for its data byte */
+    uint8_t kbd_pending; /* keyboard command waiting for its argument */
+    bool kbd_enabled;
+    uint8_t scancode_set;
+    uint8_t queue[I8042_QUEUE]; /* output buffer and what waits behind it */
+    unsigned qhead, qcount;
+    uint8_t last_out;
+    struct irq_line irq1;
+    i8042_reset_fn reset;
+    void *reset_opaque;
+    uint64_t resets;
 };
 
 void i8042_init(struct i8042 *k, struct irq_line irq1, i8042_reset_fn reset, void *opaque);

@@ -9,25 +9,25 @@
 typedef void (*irq_set_fn)(void *opaque, unsigned irq, int level);
 
 struct irq_line {
-	irq_set_fn set;
-	void *opaque;
-	unsigned irq;
-	int level;
+    irq_set_fn set;
+    void *opaque;
+    unsigned irq;
+    int level;
 };
 
 static inline struct irq_line irq_line_make(irq_set_fn set, void *opaque, unsigned irq)
 {
-	return (struct irq_line){ set, opaque, irq, 0 };
+    return (struct irq_line){ set, opaque, irq, 0 };
 }
 
 static inline void irq_line_set(struct irq_line *l, int level)
 {
-	level = !!level;
-	if (l->level == level)
-		return;
-	l->level = level;
-	if (l->set)
-		l->set(l->opaque, l->irq, level);
+    level = !!level;
+    if (l->level == level)
+        return;
+    l->level = level;
+    if (l->set)
+        l->set(l->opaque, l->irq, level);
 }
 
 #endif

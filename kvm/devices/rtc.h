@@ -24,56 +24,57 @@
 #define RTC_PORT 0x70 /* 2 ports */
 
 enum {
-	RTC_SECONDS = 0x00,
-	RTC_MINUTES = 0x02,
-	RTC_HOURS = 0x04,
-	RTC_WEEKDAY = 0x06,
-	RTC_DAY = 0x07,
-	RTC_MONTH = 0x08,
-	RTC_YEAR = 0x09,
-	RTC_REG_A = 0x0a,
-	RTC_REG_B = 0x0b,
-	RTC_REG_C = 0x0c,
-	RTC_REG_D = 0x0d,
-	RTC_CENTURY = 0x32,
+    RTC_SECONDS = 0x00,
+    RTC_MINUTES = 0x02,
+    RTC_HOURS = 0x04,
+    RTC_WEEKDAY = 0x06,
+    RTC_DAY = 0x07,
+    RTC_MONTH = 0x08,
+    RTC_YEAR = 0x09,
+    RTC_REG_A = 0x0a,
+    RTC_REG_B = 0x0b,
+    RTC_REG_C = 0x0c,
+    RTC_REG_D = 0x0d,
+    RTC_CENTURY = 0x32,
 };
 
-#define RTC_B_SET 0x80
+#define RTC_B_SET       0x80
 #define RTC_B_DM_BINARY 0x04
-#define RTC_B_24H 0x02
-#define RTC_D_VRT 0x80
+#define RTC_B_24H       0x02
+#define RTC_D_VRT       0x80
 
 /* Host time source in nanoseconds since the epoch, replaceable in tests. */
 typedef int64_t (*rtc_clock_fn)(void);
 
-#define RTC_A_UIP 0x80
+#define RTC_A_UIP  0x80
 #define RTC_UIP_NS 244000
-#define RTC_B_PIE 0x40
-#define RTC_B_AIE 0x20
-#define RTC_B_UIE 0x10
+#define RTC_B_PIE  0x40
+#define RTC_B_AIE  0x20
+#define RTC_B_UIE  0x10
 #define RTC_C_IRQF 0x80
-#define RTC_C_PF 0x40
-#define RTC_C_AF 0x20
-#define RTC_C_UF 0x10
+#define RTC_C_PF   0x40
+#define RTC_C_AF   0x20
+#define RTC_C_UF   0x10
 
 /* The VMM's timer: call rtc_update() at deadline_ns (CLOCK_REALTIME);
  * -1: no interrupt is enabled, no timer needed. */
 typedef void (*rtc_timer_fn)(void *opaque, int64_t deadline_ns);
 
 struct rtc {
-	uint8_t index;
-	bool nmi_masked;
-	uint8_t ram[128];
-	int64_t offset; /* guest time - host time, seconds */
-	rtc_clock_fn now;
-	int64_t last_ns; /* when the flags were last brought up to date */
-	struct irq_line irq;
-	rtc_timer_fn timer;
-	void *timer_opaque;
+    uint8_t index;
+    bool nmi_masked;
+    uint8_t ram[128];
+    int64_t offset; /* guest time - host time, seconds */
+    rtc_clock_fn now;
+    int64_t last_ns; /* when the flags were last brought up to date */
+    struct irq_line irq;
+    rtc_timer_fn timer;
+    void *timer_opaque;
 };
 
 /* now NULL: CLOCK_REALTIME; timer NULL: none (flags still follow time). */
-void rtc_init(struct rtc *r, rtc_clock_fn now, struct irq_line irq, rtc_timer_fn timer, void *opaque);
+void rtc_init(struct rtc *r, rtc_clock_fn now, struct irq_line irq, rtc_timer_fn timer,
+              void *opaque);
 /* Brings the interrupt flags and IRQ 8 up to date and re-arms the timer. */
 void rtc_update(struct rtc *r);
 /* The next time an enabled interrupt is due (ns), or -1. */

@@ -16,63 +16,63 @@
 
 /* Register offsets from the base port. */
 enum {
-	UART_RBR_THR = 0, /* DLL when DLAB */
-	UART_IER = 1,     /* DLM when DLAB */
-	UART_IIR_FCR = 2,
-	UART_LCR = 3,
-	UART_MCR = 4,
-	UART_LSR = 5,
-	UART_MSR = 6,
-	UART_SCR = 7,
+    UART_RBR_THR = 0, /* DLL when DLAB */
+    UART_IER = 1,     /* DLM when DLAB */
+    UART_IIR_FCR = 2,
+    UART_LCR = 3,
+    UART_MCR = 4,
+    UART_LSR = 5,
+    UART_MSR = 6,
+    UART_SCR = 7,
 };
 
-#define UART_IER_RDI 0x01
-#define UART_IER_THRI 0x02
-#define UART_IER_RLSI 0x04
-#define UART_IER_MSI 0x08
-#define UART_IIR_NO_INT 0x01
-#define UART_IIR_MSI 0x00
-#define UART_IIR_THRI 0x02
-#define UART_IIR_RDI 0x04
-#define UART_IIR_RLSI 0x06
-#define UART_IIR_FIFO 0xc0
-#define UART_FCR_ENABLE 0x01
+#define UART_IER_RDI      0x01
+#define UART_IER_THRI     0x02
+#define UART_IER_RLSI     0x04
+#define UART_IER_MSI      0x08
+#define UART_IIR_NO_INT   0x01
+#define UART_IIR_MSI      0x00
+#define UART_IIR_THRI     0x02
+#define UART_IIR_RDI      0x04
+#define UART_IIR_RLSI     0x06
+#define UART_IIR_FIFO     0xc0
+#define UART_FCR_ENABLE   0x01
 #define UART_FCR_CLEAR_RX 0x02
 #define UART_FCR_CLEAR_TX 0x04
-#define UART_LCR_DLAB 0x80
-#define UART_MCR_DTR 0x01
-#define UART_MCR_RTS 0x02
-#define UART_MCR_OUT1 0x04
-#define UART_MCR_OUT2 0x08
-#define UART_MCR_LOOP 0x10
-#define UART_LSR_DR 0x01
-#define UART_LSR_OE 0x02
-#define UART_LSR_THRE 0x20
-#define UART_LSR_TEMT 0x40
-#define UART_MSR_DCTS 0x01
-#define UART_MSR_DDSR 0x02
-#define UART_MSR_TERI 0x04
-#define UART_MSR_DDCD 0x08
-#define UART_MSR_CTS 0x10
-#define UART_MSR_DSR 0x20
-#define UART_MSR_RI 0x40
-#define UART_MSR_DCD 0x80
+#define UART_LCR_DLAB     0x80
+#define UART_MCR_DTR      0x01
+#define UART_MCR_RTS      0x02
+#define UART_MCR_OUT1     0x04
+#define UART_MCR_OUT2     0x08
+#define UART_MCR_LOOP     0x10
+#define UART_LSR_DR       0x01
+#define UART_LSR_OE       0x02
+#define UART_LSR_THRE     0x20
+#define UART_LSR_TEMT     0x40
+#define UART_MSR_DCTS     0x01
+#define UART_MSR_DDSR     0x02
+#define UART_MSR_TERI     0x04
+#define UART_MSR_DDCD     0x08
+#define UART_MSR_CTS      0x10
+#define UART_MSR_DSR      0x20
+#define UART_MSR_RI       0x40
+#define UART_MSR_DCD      0x80
 
 #define SERIAL_FIFO_SIZE 16
 
 typedef void (*serial_out_fn)(void *opaque, uint8_t byte);
 
 struct serial {
-	uint8_t ier, lcr, mcr, msr, scr, dll, dlm;
-	bool fifo_enabled;
-	bool thr_ipending; /* THRE interrupt pending (cleared by reading IIR) */
-	bool overrun;
-	uint8_t rx[SERIAL_FIFO_SIZE];
-	unsigned rx_head, rx_count;
-	struct irq_line irq;
-	serial_out_fn out;
-	void *out_opaque;
-	uint64_t tx_bytes, rx_bytes;
+    uint8_t ier, lcr, mcr, msr, scr, dll, dlm;
+    bool fifo_enabled;
+    bool thr_ipending; /* THRE interrupt pending (cleared by reading IIR) */
+    bool overrun;
+    uint8_t rx[SERIAL_FIFO_SIZE];
+    unsigned rx_head, rx_count;
+    struct irq_line irq;
+    serial_out_fn out;
+    void *out_opaque;
+    uint64_t tx_bytes, rx_bytes;
 };
 
 void serial_init(struct serial *s, struct irq_line irq, serial_out_fn out, void *opaque);

@@ -15,37 +15,37 @@
 #define X86_MAX_CPUS 64
 
 enum x86_boot_mode {
-	X86_BOOT_LINUX64, /* 64-bit long mode, paging on, RSI = boot_params */
-	X86_BOOT_PVH32,   /* 32-bit protected mode, paging off, EBX = start_info */
+    X86_BOOT_LINUX64, /* 64-bit long mode, paging on, RSI = boot_params */
+    X86_BOOT_PVH32,   /* 32-bit protected mode, paging off, EBX = start_info */
 };
 
 struct x86_boot_info {
-	enum x86_boot_mode mode;
-	uint64_t entry;
-	uint64_t boot_arg; /* boot_params or hvm_start_info address */
-	uint64_t kernel_start, kernel_end;
-	uint64_t initrd_addr, initrd_size;
-	uint64_t cmdline_addr;
-	uint64_t initrd_addr_max; /* highest address the initrd may use */
+    enum x86_boot_mode mode;
+    uint64_t entry;
+    uint64_t boot_arg; /* boot_params or hvm_start_info address */
+    uint64_t kernel_start, kernel_end;
+    uint64_t initrd_addr, initrd_size;
+    uint64_t cmdline_addr;
+    uint64_t initrd_addr_max; /* highest address the initrd may use */
 };
 
 struct x86_boot_request {
-	const char *kernel_path;
-	const char *initrd_path; /* NULL: none */
-	const char *cmdline;     /* NULL: empty */
-	unsigned ncpus;
+    const char *kernel_path;
+    const char *initrd_path; /* NULL: none */
+    const char *cmdline;     /* NULL: empty */
+    unsigned ncpus;
 };
 
 /* Loads the kernel, initrd and boot tables. -ENOEXEC for a file that is
  * neither kind or is malformed, -E2BIG when it does not fit, -errno when a
  * file cannot be read; err says which and why. */
 int x86_load(const struct guest_mem *gm, const struct x86_boot_request *req,
-	     struct x86_boot_info *info, verr_t *err);
+             struct x86_boot_info *info, verr_t *err);
 
 /* The pieces, for x86_load() and the tests. */
 struct e820_entry {
-	uint64_t addr, size;
-	uint32_t type;
+    uint64_t addr, size;
+    uint32_t type;
 } __attribute__((packed));
 
 #define X86_E820_MAX 8
@@ -53,9 +53,9 @@ struct e820_entry {
 int x86_e820(const struct guest_mem *gm, struct e820_entry *out, int max);
 
 int x86_load_bzimage(const struct guest_mem *gm, const uint8_t *file, size_t size,
-		     const char *cmdline, struct x86_boot_info *info, verr_t *err);
+                     const char *cmdline, struct x86_boot_info *info, verr_t *err);
 int x86_load_pvh(const struct guest_mem *gm, const uint8_t *file, size_t size,
-		 struct x86_boot_info *info, verr_t *err);
+                 struct x86_boot_info *info, verr_t *err);
 /* Fills boot_params or hvm_start_info once cmdline and initrd are placed. */
 int x86_bzimage_finish(const struct guest_mem *gm, const struct x86_boot_info *info, verr_t *err);
 int x86_pvh_finish(const struct guest_mem *gm, const struct x86_boot_info *info, verr_t *err);
@@ -63,8 +63,8 @@ int x86_pvh_finish(const struct guest_mem *gm, const struct x86_boot_info *info,
 /* GDT (null, null, code, data, TSS) and identity page tables for 4 GiB. */
 #define X86_GDT_CODE_SEL 0x10
 #define X86_GDT_DATA_SEL 0x18
-#define X86_GDT_TSS_SEL 0x20
-#define X86_GDT_ENTRIES 5
+#define X86_GDT_TSS_SEL  0x20
+#define X86_GDT_ENTRIES  5
 void x86_gdt_entries(enum x86_boot_mode mode, uint64_t gdt[X86_GDT_ENTRIES]);
 int x86_write_gdt(const struct guest_mem *gm, enum x86_boot_mode mode);
 int x86_write_page_tables(const struct guest_mem *gm);

@@ -19,7 +19,7 @@
  * package, the hypervisor bit is set and leaf 0x40000000 says "KVMKVMKVM".
  * out must hold X86_CPUID_MAX_ENTRIES entries; returns the count. */
 int x86_cpuid_filter(const struct kvm_cpuid_entry2 *in, int nin, struct kvm_cpuid_entry2 *out,
-		     unsigned cpu, unsigned ncpus);
+                     unsigned cpu, unsigned ncpus);
 
 /* The MSRs every vCPU starts with (fast strings on, MTRRs on with write-back
  * default, SYSCALL/SYSENTER MSRs zeroed). Returns the count (<= max). */
@@ -29,7 +29,7 @@ int x86_boot_msrs(struct kvm_msr_entry *out, int max);
  * the registers for the loader's entry (long or protected mode). APs are
  * left in KVM's wait-for-SIPI state. */
 int x86_setup_vcpu(int kvm_fd, int vcpu_fd, unsigned cpu, unsigned ncpus,
-		   const struct x86_boot_info *boot, verr_t *err);
+                   const struct x86_boot_info *boot, verr_t *err);
 
 /* Writes a register dump of the vCPU to buf. */
 void x86_dump_vcpu(int vcpu_fd, char *buf, size_t len);

@@ -9,115 +9,117 @@
 
 #include "kvm/x86/layout.h"
 
-struct mpf_intel { /* floating pointer, 16 bytes */
-	char signature[4]; /* "_MP_" */
-	uint32_t physptr;
-	uint8_t length;    /* in 16-byte units: 1 */
-	uint8_t specification; /* 4: version 1.4 */
-	uint8_t checksum;
-	uint8_t feature1;  /* 0: a configuration table follows */
-	uint8_t feature2, feature3, feature4, feature5;
+struct mpf_intel {     /* floating pointer, 16 bytes */
+    char signature[4]; /* "_MP_" */
+    uint32_t physptr;
+    uint8_t length;        /* in 16-byte units: 1 */
+    uint8_t specification; /* 4: version 1.4 */
+    uint8_t checksum;
+    uint8_t feature1; /* 0: a configuration table follows */
+    uint8_t feature2, feature3, feature4, feature5;
 } __attribute__((packed));
 
-struct mpc_table { /* configuration table header */
-	char signature[4]; /* "PCMP" */
-	uint16_t length;
-	uint8_t spec;
-	uint8_t checksum;
-	char oem[8];
-	char productid[12];
-	uint32_t oemptr;
-	uint16_t oemsize;
-	uint16_t oemcount; /* entries */
-	uint32_t lapic;
-	uint16_t reserved_ext_len;
-	uint8_t ext_checksum;
-	uint8_t reserved;
+struct mpc_table {     /* configuration table header */
+    char signature[4]; /* "PCMP" */
+    uint16_t length;
+    uint8_t spec;
+    uint8_t checksum;
+    char oem[8];
+    char productid[12];
+    uint32_t oemptr;
+    uint16_t oemsize;
+    uint16_t oemcount; /* entries */
+    uint32_t lapic;
+    uint16_t reserved_ext_len;
+    uint8_t ext_checksum;
+    uint8_t reserved;
 } __attribute__((packed));
 
 struct mpc_cpu {
-	uint8_t type; /* 0 */
-	uint8_t apicid, apicver, cpuflag;
-	uint32_t cpufeature, featureflag;
-	uint32_t reserved[2];
+    uint8_t type; /* 0 */
+    uint8_t apicid, apicver, cpuflag;
+    uint32_t cpufeature, featureflag;
+    uint32_t reserved[2];
 } __attribute__((packed));
 
 struct mpc_bus {
-	uint8_t type; /* 1 */
-	uint8_t busid;
-	char bustype[6];
+    uint8_t type; /* 1 */
+    uint8_t busid;
+    char bustype[6];
 } __attribute__((packed));
 
 struct mpc_ioapic {
-	uint8_t type; /* 2 */
-	uint8_t apicid, apicver, flags;
-	uint32_t apicaddr;
+    uint8_t type; /* 2 */
+    uint8_t apicid, apicver, flags;
+    uint32_t apicaddr;
 } __attribute__((packed));
 
 struct mpc_intsrc { /* type 3: I/O interrupt, type 4: local interrupt */
-	uint8_t type, irqtype;
-	uint16_t irqflag;
-	uint8_t srcbus, srcbusirq, dstapic, dstirq;
+    uint8_t type, irqtype;
+    uint16_t irqflag;
+    uint8_t srcbus, srcbusirq, dstapic, dstirq;
 } __attribute__((packed));
 
-#define CPU_ENABLED 1
+#define CPU_ENABLED       1
 #define CPU_BOOTPROCESSOR 2
-#define MP_IRQ_INT 0
-#define MP_IRQ_NMI 1
-#define MP_IRQ_EXTINT 3
-#define APIC_VERSION 0x14
-#define IOAPIC_VERSION 0x11
+#define MP_IRQ_INT        0
+#define MP_IRQ_NMI        1
+#define MP_IRQ_EXTINT     3
+#define APIC_VERSION      0x14
+#define IOAPIC_VERSION    0x11
 
 int x86_write_mptable(const struct guest_mem *gm, unsigned ncpus, verr_t *err)
 {
-	uint8_t buf[4096];
-	memset(buf, 0, sizeof(buf));
-	struct mpf_intel *mpf = (void *)buf;
-	struct mpc_table *mpc = (void *)(buf + sizeof(*mpf));
-	uint8_t *p = (uint8_t *)(mpc + 1);
-	uint16_t count = 0;
-	uint8_t ioapic_id = ncpus; /* right after the CPUs' APIC ids */
+    uint8_t buf[4096];
+    memset(buf, 0, sizeof(buf));
+    struct mpf_intel *mpf = (void *)buf;
+    struct mpc_table *mpc = (void *)(buf + sizeof(*mpf));
+    uint8_t *p = (uint8_t *)(mpc + 1);
+    uint16_t count = 0;
+    uint8_t ioapic_id = ncpus; /* right after the CPUs' APIC ids */
 
-	for (unsigned i = 0; i < ncpus; i++) {
-		struct mpc_cpu c = { 0, i, APIC_VERSION, CPU_ENABLED | (i == 0 ? CPU_BOOTPROCESSOR : 0),
-				     0x600, 0x201, { 0, 0 } }; /* family 6; FPU + APIC */
-		memcpy(p, &c, sizeof(c)), p += sizeof(c), count++;
-	}
-	struct mpc_bus bus = { 1, 0, { 'I', 'S', 'A', ' ', ' ', ' ' } };
-	memcpy(p, &bus, sizeof(bus)), p += sizeof(bus), count++;
-	struct mpc_ioapic io = { 2, ioapic_id, IOAPIC_VERSION, 1, (uint32_t)X86_IOAPIC_ADDR };
-	memcpy(p, &io, sizeof(io)), p += sizeof(io), count++;
-	/* ISA IRQs: the PIC's ExtINT on pin 0, IRQ0 (PIT) on pin 2, IRQ n on pin n. */
-	for (unsigned irq = 0; irq < 16; irq++) {
-		if (irq == 2)
-			continue;
-		struct mpc_intsrc s = { 3, MP_IRQ_INT, 0, 0, irq, ioapic_id, irq == 0 ? 2 : irq };
-		memcpy(p, &s, sizeof(s)), p += sizeof(s), count++;
-	}
-	struct mpc_intsrc ext = { 3, MP_IRQ_EXTINT, 0, 0, 0, ioapic_id, 0 };
-	memcpy(p, &ext, sizeof(ext)), p += sizeof(ext), count++;
-	struct mpc_intsrc lint0 = { 4, MP_IRQ_EXTINT, 0, 0, 0, 0xff, 0 };
-	memcpy(p, &lint0, sizeof(lint0)), p += sizeof(lint0), count++;
-	struct mpc_intsrc lint1 = { 4, MP_IRQ_NMI, 0, 0, 0, 0xff, 1 };
-	memcpy(p, &lint1, sizeof(lint1)), p += sizeof(lint1), count++;
+    for (unsigned i = 0; i < ncpus; i++) {
+        struct mpc_cpu c = {
+            0,     i,     APIC_VERSION, CPU_ENABLED | (i == 0 ? CPU_BOOTPROCESSOR : 0),
+            0x600, 0x201, { 0, 0 }
+        }; /* family 6; FPU + APIC */
+        memcpy(p, &c, sizeof(c)), p += sizeof(c), count++;
+    }
+    struct mpc_bus bus = { 1, 0, { 'I', 'S', 'A', ' ', ' ', ' ' } };
+    memcpy(p, &bus, sizeof(bus)), p += sizeof(bus), count++;
+    struct mpc_ioapic io = { 2, ioapic_id, IOAPIC_VERSION, 1, (uint32_t)X86_IOAPIC_ADDR };
+    memcpy(p, &io, sizeof(io)), p += sizeof(io), count++;
+    /* ISA IRQs: the PIC's ExtINT on pin 0, IRQ0 (PIT) on pin 2, IRQ n on pin n. */
+    for (unsigned irq = 0; irq < 16; irq++) {
+        if (irq == 2)
+            continue;
+        struct mpc_intsrc s = { 3, MP_IRQ_INT, 0, 0, irq, ioapic_id, irq == 0 ? 2 : irq };
+        memcpy(p, &s, sizeof(s)), p += sizeof(s), count++;
+    }
+    struct mpc_intsrc ext = { 3, MP_IRQ_EXTINT, 0, 0, 0, ioapic_id, 0 };
+    memcpy(p, &ext, sizeof(ext)), p += sizeof(ext), count++;
+    struct mpc_intsrc lint0 = { 4, MP_IRQ_EXTINT, 0, 0, 0, 0xff, 0 };
+    memcpy(p, &lint0, sizeof(lint0)), p += sizeof(lint0), count++;
+    struct mpc_intsrc lint1 = { 4, MP_IRQ_NMI, 0, 0, 0, 0xff, 1 };
+    memcpy(p, &lint1, sizeof(lint1)), p += sizeof(lint1), count++;
 
-	memcpy(mpc->signature, "PCMP", 4);
-	mpc->length = p - (uint8_t *)mpc;
-	mpc->spec = 4;
-	memcpy(mpc->oem, "PICOSTCK", 8);
-	memcpy(mpc->productid, "picostack-vm", 12);
-	mpc->oemcount = count;
-	mpc->lapic = X86_LAPIC_ADDR;
-	mpc->checksum = -x86_sum8(mpc, mpc->length);
+    memcpy(mpc->signature, "PCMP", 4);
+    mpc->length = p - (uint8_t *)mpc;
+    mpc->spec = 4;
+    memcpy(mpc->oem, "PICOSTCK", 8);
+    memcpy(mpc->productid, "picostack-vm", 12);
+    mpc->oemcount = count;
+    mpc->lapic = X86_LAPIC_ADDR;
+    mpc->checksum = -x86_sum8(mpc, mpc->length);
 
-	memcpy(mpf->signature, "_MP_", 4);
-	mpf->physptr = X86_MPTABLE_ADDR + sizeof(*mpf);
-	mpf->length = 1;
-	mpf->specification = 4;
-	mpf->checksum = -x86_sum8(mpf, sizeof(*mpf));
+    memcpy(mpf->signature, "_MP_", 4);
+    mpf->physptr = X86_MPTABLE_ADDR + sizeof(*mpf);
+    mpf->length = 1;
+    mpf->specification = 4;
+    mpf->checksum = -x86_sum8(mpf, sizeof(*mpf));
 
-	size_t total = p - buf;
-	if (X86_MPTABLE_ADDR + total > X86_HIMEM_START || gm_write(gm, X86_MPTABLE_ADDR, buf, total))
-		return verr_set(err, EFAULT, "no guest RAM for the MP table");
-	return 0;
+    size_t total = p - buf;
+    if (X86_MPTABLE_ADDR + total > X86_HIMEM_START || gm_write(gm, X86_MPTABLE_ADDR, buf, total))
+        return verr_set(err, EFAULT, "no guest RAM for the MP table");
+    return 0;
 }

@@ -5,20 +5,23 @@
  * Linux sees through the i8042) and set 2 are both understood. */
 #include "rt/rt.h"
 
-#define COUNT_MS 100
-#define I8042_DATA 0x60
+#define COUNT_MS     100
+#define I8042_DATA   0x60
 #define I8042_STATUS 0x64
-#define STATUS_OBF 0x01
-#define STATUS_AUX 0x20
+#define STATUS_OBF   0x01
+#define STATUS_AUX   0x20
 
 enum { KEY_CTRL = 1, KEY_ALT = 2, KEY_DEL = 4 };
 
 static int key_of(uint8_t code)
 {
     switch (code) {
-    case 0x1d: case 0x14: return KEY_CTRL;      /* set 1, set 2 */
-    case 0x38: case 0x11: return KEY_ALT;
-    case 0x53: case 0x71: return KEY_DEL;
+    case 0x1d:
+    case 0x14: return KEY_CTRL; /* set 1, set 2 */
+    case 0x38:
+    case 0x11: return KEY_ALT;
+    case 0x53:
+    case 0x71: return KEY_DEL;
     default: return 0;
     }
 }
@@ -65,7 +68,7 @@ static void poll_keyboard(void)
 void guest_main(const struct boot_info *bi)
 {
     (void)bi;
-    outb(I8042_STATUS, 0xae);                   /* enable the keyboard interface */
+    outb(I8042_STATUS, 0xae); /* enable the keyboard interface */
     serial_puts("picostack-guest: ready\n");
     for (uint64_t n = 0;; n++) {
         serial_puts("picostack-guest: count ");

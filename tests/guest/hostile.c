@@ -6,8 +6,18 @@
  * and resets: the VMM must still be alive and exit 0. */
 #include "rt/rt.h"
 
-static inline uint16_t inw(uint16_t port) { uint16_t v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-static inline uint32_t inl(uint16_t port) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline uint16_t inw(uint16_t port)
+{
+    uint16_t v;
+    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+static inline uint32_t inl(uint16_t port)
+{
+    uint32_t v;
+    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
 
 static uint8_t scratch[64];
 
@@ -16,7 +26,7 @@ void guest_main(const struct boot_info *bi)
     (void)bi;
     serial_puts("picostack-guest: hostile start\n");
     for (int i = 0; i < 8; i++)
-        outb(0x80, (uint8_t)i);                 /* POST codes */
+        outb(0x80, (uint8_t)i); /* POST codes */
     outb(0x1234, 0xaa);
     outw(0x1234, 0xaaaa);
     outl(0x1234, 0xaaaaaaaa);
@@ -42,14 +52,14 @@ void guest_main(const struct boot_info *bi)
     beyond[0] = 0x87654321;
     uint32_t beyond_v = beyond[3];
     /* Devices fed junk. */
-    outb(0x64, 0x99);                           /* no such i8042 command */
-    outb(0x3f8 + 3, 0x80);                      /* UART DLAB on, odd divisor, off */
+    outb(0x64, 0x99);      /* no such i8042 command */
+    outb(0x3f8 + 3, 0x80); /* UART DLAB on, odd divisor, off */
     outb(0x3f8 + 0, 0x00);
     outb(0x3f8 + 1, 0xff);
     outb(0x3f8 + 3, 0x03);
-    outb(0x3f8 + 2, 0xff);                      /* FCR: all bits */
-    outb(0x3f8 + 7, 0x42);                      /* scratch */
-    outb(0x70, 0xff);                           /* CMOS index past the end */
+    outb(0x3f8 + 2, 0xff); /* FCR: all bits */
+    outb(0x3f8 + 7, 0x42); /* scratch */
+    outb(0x70, 0xff);      /* CMOS index past the end */
     (void)inb(0x71);
     serial_puts("picostack-guest: hostile unknown in8=");
     put_hex(b);

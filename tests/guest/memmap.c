@@ -10,7 +10,7 @@ extern uint64_t pdpt[];
 extern const char __bss_end[];
 static uint64_t pd_4g[512] __attribute__((aligned(4096)));
 
-#define MAPPED_END 0x140000000ull       /* 5 GiB */
+#define MAPPED_END 0x140000000ull /* 5 GiB */
 
 static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
@@ -63,7 +63,8 @@ void guest_main(const struct boot_info *bi)
             continue;
         total += r->size;
         if (overlaps(r->addr, r->size, 0xa0000, 0x60000) ||
-            overlaps(r->addr, r->size, 0xfec00000, 0x1000) || overlaps(r->addr, r->size, 0xfee00000, 0x1000)) {
+            overlaps(r->addr, r->size, 0xfec00000, 0x1000) ||
+            overlaps(r->addr, r->size, 0xfee00000, 0x1000)) {
             serial_puts("picostack-guest: memmap RAM range covers a hole\n");
             ok = false;
         }

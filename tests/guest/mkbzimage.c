@@ -50,20 +50,24 @@ static int read_file(const char *path, uint8_t **data, size_t *len)
     return 0;
 }
 
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put32(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
 
 /* Lays the ELF's PT_LOAD segments out as they sit in memory from LOAD_ADDR.
  * Returns the payload length (bytes with file contents) and the memory
  * footprint (bss included) through *mem_len; -1 on a malformed ELF. */
-static long flatten(const uint8_t *elf, size_t elf_len, uint8_t *out, size_t out_cap, size_t *mem_len)
+static long flatten(const uint8_t *elf, size_t elf_len, uint8_t *out, size_t out_cap,
+                    size_t *mem_len)
 {
     Elf64_Ehdr eh;
     if (elf_len < sizeof(eh))
         return -1;
     memcpy(&eh, elf, sizeof(eh));
     if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-        eh.e_machine != EM_X86_64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
-        eh.e_phoff > elf_len || (elf_len - eh.e_phoff) / sizeof(Elf64_Phdr) < eh.e_phnum)
+        eh.e_machine != EM_X86_64 || eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > elf_len ||
+        (elf_len - eh.e_phoff) / sizeof(Elf64_Phdr) < eh.e_phnum)
         return -1;
     size_t file_end = 0, mem_end = 0;
     for (int i = 0; i < eh.e_phnum; i++) {
@@ -71,8 +75,9 @@ static long flatten(const uint8_t *elf, size_t elf_len, uint8_t *out, size_t out
         memcpy(&ph, elf + eh.e_phoff + i * sizeof(ph), sizeof(ph));
         if (ph.p_type != PT_LOAD)
             continue;
-        if (ph.p_paddr < LOAD_ADDR || ph.p_memsz > out_cap || ph.p_paddr - LOAD_ADDR > out_cap - ph.p_memsz ||
-            ph.p_filesz > ph.p_memsz || ph.p_offset > elf_len || ph.p_filesz > elf_len - ph.p_offset)
+        if (ph.p_paddr < LOAD_ADDR || ph.p_memsz > out_cap ||
+            ph.p_paddr - LOAD_ADDR > out_cap - ph.p_memsz || ph.p_filesz > ph.p_memsz ||
+            ph.p_offset > elf_len || ph.p_filesz > elf_len - ph.p_offset)
             return -1;
         size_t at = ph.p_paddr - LOAD_ADDR;
         memcpy(out + at, elf + ph.p_offset, ph.p_filesz);

@@ -15,11 +15,13 @@ static uint8_t cmos(uint8_t reg)
     return inb(CMOS_DATA);
 }
 
-struct rtc_time { uint8_t sec, min, hour, day, mon, year, century; };
+struct rtc_time {
+    uint8_t sec, min, hour, day, mon, year, century;
+};
 
 static void read_raw(struct rtc_time *t)
 {
-    while (cmos(0x0a) & 0x80)           /* update in progress */
+    while (cmos(0x0a) & 0x80) /* update in progress */
         cpu_relax();
     t->sec = cmos(0x00);
     t->min = cmos(0x02);
@@ -30,19 +32,21 @@ static void read_raw(struct rtc_time *t)
     t->century = cmos(0x32);
 }
 
-#define TICKS 10
+#define TICKS   10
 #define VEC_RTC 0x38
 static volatile uint32_t rtc_ticks;
 static volatile uint8_t rtc_flags;
 
 static void on_rtc(void)
 {
-    rtc_flags |= cmos(0x0c);            /* reading C acknowledges */
+    rtc_flags |= cmos(0x0c); /* reading C acknowledges */
     rtc_ticks++;
     lapic_eoi();
 }
 
-static void on_spurious(void) { }
+static void on_spurious(void)
+{
+}
 
 static void periodic_interrupts(const struct boot_info *bi)
 {
@@ -50,7 +54,8 @@ static void periodic_interrupts(const struct boot_info *bi)
     idt_init();
     idt_set_handler(VEC_RTC, on_rtc);
     idt_set_handler(0xff, on_spurious);
-    outb(0x21, 0xff); outb(0xa1, 0xff); /* legacy PIC masked */
+    outb(0x21, 0xff);
+    outb(0xa1, 0xff); /* legacy PIC masked */
     lapic_enable();
     if (acpi_read_madt(bi, &madt) || !madt.ioapic_addr) {
         serial_puts("picostack-guest: rtc irq: no I/O APIC in the MADT\n");
@@ -61,11 +66,11 @@ static void periodic_interrupts(const struct boot_info *bi)
     mmio_write32(madt.ioapic_addr + 0x10, lapic_id() << 24);
     mmio_write32(madt.ioapic_addr, 0x10 + 2 * pin);
     mmio_write32(madt.ioapic_addr + 0x10, VEC_RTC);
-    (void)cmos(0x0c);                   /* clear anything pending */
+    (void)cmos(0x0c); /* clear anything pending */
     outb(CMOS_INDEX, 0x0a);
-    outb(CMOS_DATA, (uint8_t)((cmos(0x0a) & 0xf0) | 0x06));    /* rate 6: 1024 Hz */
+    outb(CMOS_DATA, (uint8_t)((cmos(0x0a) & 0xf0) | 0x06)); /* rate 6: 1024 Hz */
     outb(CMOS_INDEX, 0x0b);
-    outb(CMOS_DATA, (uint8_t)(cmos(0x0b) | 0x40));              /* PIE */
+    outb(CMOS_DATA, (uint8_t)(cmos(0x0b) | 0x40)); /* PIE */
     uint64_t end = rdtsc() + 5000 * TSC_PER_MS;
     sti();
     while (rtc_ticks < TICKS && rdtsc() < end)
@@ -88,7 +93,10 @@ static void periodic_interrupts(const struct boot_info *bi)
     }
 }
 
-static uint8_t bcd(uint8_t v) { return (uint8_t)((v >> 4) * 10 + (v & 0xf)); }
+static uint8_t bcd(uint8_t v)
+{
+    return (uint8_t)((v >> 4) * 10 + (v & 0xf));
+}
 
 static void put2(unsigned v)
 {
@@ -107,21 +115,30 @@ void guest_main(const struct boot_info *bi)
     uint8_t regb = cmos(0x0b);
     bool pm = !(regb & 0x02) && (a.hour & 0x80);
     a.hour &= 0x7f;
-    if (!(regb & 0x04)) {               /* BCD */
-        a.sec = bcd(a.sec); a.min = bcd(a.min); a.hour = bcd(a.hour);
-        a.day = bcd(a.day); a.mon = bcd(a.mon); a.year = bcd(a.year);
+    if (!(regb & 0x04)) { /* BCD */
+        a.sec = bcd(a.sec);
+        a.min = bcd(a.min);
+        a.hour = bcd(a.hour);
+        a.day = bcd(a.day);
+        a.mon = bcd(a.mon);
+        a.year = bcd(a.year);
         a.century = bcd(a.century);
     }
-    if (!(regb & 0x02))                 /* 12-hour clock */
+    if (!(regb & 0x02)) /* 12-hour clock */
         a.hour = (uint8_t)(a.hour % 12 + (pm ? 12 : 0));
     unsigned year = (a.century ? a.century : 20) * 100u + a.year;
     serial_puts("picostack-guest: rtc ");
     put_dec(year);
-    serial_putc('-'); put2(a.mon);
-    serial_putc('-'); put2(a.day);
-    serial_putc(' '); put2(a.hour);
-    serial_putc(':'); put2(a.min);
-    serial_putc(':'); put2(a.sec);
+    serial_putc('-');
+    put2(a.mon);
+    serial_putc('-');
+    put2(a.day);
+    serial_putc(' ');
+    put2(a.hour);
+    serial_putc(':');
+    put2(a.min);
+    serial_putc(':');
+    put2(a.sec);
     serial_puts(" regb=");
     put_hex(regb);
     serial_puts("\n");

@@ -4,11 +4,11 @@
  * each AP prints "cpu N up" under a spinlock. Prints the count, resets. */
 #include "rt/rt.h"
 
-#define ICR_INIT        0x00000500u
-#define ICR_STARTUP     0x00000600u
+#define ICR_INIT         0x00000500u
+#define ICR_STARTUP      0x00000600u
 #define ICR_LEVEL_ASSERT 0x00004000u
-#define ICR_LEVEL_TRIG  0x00008000u
-#define AP_WAIT_MS      5000
+#define ICR_LEVEL_TRIG   0x00008000u
+#define AP_WAIT_MS       5000
 
 extern const char ap_tramp_start[], ap_tramp_end[];
 static spinlock_t print_lock;

@@ -7,32 +7,47 @@
  * resets. */
 #include "rt/rt.h"
 
-#define TICKS          10
-#define WAIT_MS        5000
-#define VEC_PIT        0x30
-#define VEC_LAPIC      0x40
-#define VEC_SPURIOUS   0xff
-#define LAPIC_LVT_TIMER 0x320
+#define TICKS            10
+#define WAIT_MS          5000
+#define VEC_PIT          0x30
+#define VEC_LAPIC        0x40
+#define VEC_SPURIOUS     0xff
+#define LAPIC_LVT_TIMER  0x320
 #define LAPIC_TIMER_INIT 0x380
-#define LAPIC_TIMER_DIV 0x3e0
-#define LVT_MASKED     (1u << 16)
-#define LVT_PERIODIC   (1u << 17)
+#define LAPIC_TIMER_DIV  0x3e0
+#define LVT_MASKED       (1u << 16)
+#define LVT_PERIODIC     (1u << 17)
 
 static volatile uint32_t lapic_ticks, pit_ticks;
 
-static void on_lapic_tick(void) { lapic_ticks++; lapic_eoi(); }
-static void on_pit_tick(void) { pit_ticks++; lapic_eoi(); }
-static void on_spurious(void) { }
+static void on_lapic_tick(void)
+{
+    lapic_ticks++;
+    lapic_eoi();
+}
+static void on_pit_tick(void)
+{
+    pit_ticks++;
+    lapic_eoi();
+}
+static void on_spurious(void)
+{
+}
 
 static void pic_mask_all(void)
 {
     /* Remap as Linux does (vectors 0x20-0x2f) so that a stray PIC interrupt
      * cannot look like an exception, then mask every line. */
-    outb(0x20, 0x11); outb(0xa0, 0x11);
-    outb(0x21, 0x20); outb(0xa1, 0x28);
-    outb(0x21, 0x04); outb(0xa1, 0x02);
-    outb(0x21, 0x01); outb(0xa1, 0x01);
-    outb(0x21, 0xff); outb(0xa1, 0xff);
+    outb(0x20, 0x11);
+    outb(0xa0, 0x11);
+    outb(0x21, 0x20);
+    outb(0xa1, 0x28);
+    outb(0x21, 0x04);
+    outb(0xa1, 0x02);
+    outb(0x21, 0x01);
+    outb(0xa1, 0x01);
+    outb(0x21, 0xff);
+    outb(0xa1, 0xff);
 }
 
 static void ioapic_route(uint64_t base, uint32_t pin, uint8_t vector, uint32_t dest)
@@ -40,7 +55,7 @@ static void ioapic_route(uint64_t base, uint32_t pin, uint8_t vector, uint32_t d
     mmio_write32(base, 0x10 + 2 * pin + 1);
     mmio_write32(base + 0x10, dest << 24);
     mmio_write32(base, 0x10 + 2 * pin);
-    mmio_write32(base + 0x10, vector);           /* fixed, physical, edge, high, unmasked */
+    mmio_write32(base + 0x10, vector); /* fixed, physical, edge, high, unmasked */
 }
 
 static bool wait_ticks(volatile uint32_t *ticks)
@@ -59,7 +74,7 @@ static void report(const char *what, uint32_t ticks)
 {
     serial_puts("picostack-guest: ");
     serial_puts(what);
-    if (ticks >= TICKS) {       /* one more may land between the check and cli */
+    if (ticks >= TICKS) { /* one more may land between the check and cli */
         serial_puts(" ok (ticks=");
         put_dec(ticks);
         serial_puts(")\n");
@@ -81,7 +96,7 @@ void guest_main(const struct boot_info *bi)
     pic_mask_all();
     lapic_enable();
 
-    lapic_write(LAPIC_TIMER_DIV, 0x3);            /* divide by 16 */
+    lapic_write(LAPIC_TIMER_DIV, 0x3); /* divide by 16 */
     lapic_write(LAPIC_LVT_TIMER, VEC_LAPIC | LVT_PERIODIC);
     lapic_write(LAPIC_TIMER_INIT, 200000);
     wait_ticks(&lapic_ticks);
@@ -95,8 +110,8 @@ void guest_main(const struct boot_info *bi)
     }
     uint32_t pin = madt.irq0_gsi - madt.ioapic_gsi_base;
     ioapic_route(madt.ioapic_addr, pin, VEC_PIT, lapic_id());
-    outb(0x43, 0x34);                             /* channel 0, lo/hi, mode 2 */
-    outb(0x40, 1193 & 0xff);                      /* ~1 kHz */
+    outb(0x43, 0x34);        /* channel 0, lo/hi, mode 2 */
+    outb(0x40, 1193 & 0xff); /* ~1 kHz */
     outb(0x40, 1193 >> 8);
     wait_ticks(&pit_ticks);
     serial_puts("picostack-guest: pit via ioapic pin ");

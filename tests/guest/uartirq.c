@@ -4,9 +4,9 @@
  * writes only on that interrupt. Prints the result and resets. */
 #include "rt/rt.h"
 
-#define COM1 0x3f8
+#define COM1     0x3f8
 #define VEC_UART 0x50
-#define WAIT_MS 3000
+#define WAIT_MS  3000
 
 static volatile uint32_t uart_irqs;
 static volatile uint8_t last_iir;
@@ -14,12 +14,14 @@ static volatile uint8_t last_iir;
 static void on_uart(void)
 {
     last_iir = inb(COM1 + 2);
-    outb(COM1 + 1, 0);                  /* IER: no more interrupts */
+    outb(COM1 + 1, 0); /* IER: no more interrupts */
     uart_irqs++;
     lapic_eoi();
 }
 
-static void on_spurious(void) { }
+static void on_spurious(void)
+{
+}
 
 void guest_main(const struct boot_info *bi)
 {
@@ -28,11 +30,16 @@ void guest_main(const struct boot_info *bi)
     idt_set_handler(VEC_UART, on_uart);
     idt_set_handler(0xff, on_spurious);
     /* Legacy PIC: remapped and masked, as in timer.c. */
-    outb(0x20, 0x11); outb(0xa0, 0x11);
-    outb(0x21, 0x20); outb(0xa1, 0x28);
-    outb(0x21, 0x04); outb(0xa1, 0x02);
-    outb(0x21, 0x01); outb(0xa1, 0x01);
-    outb(0x21, 0xff); outb(0xa1, 0xff);
+    outb(0x20, 0x11);
+    outb(0xa0, 0x11);
+    outb(0x21, 0x20);
+    outb(0xa1, 0x28);
+    outb(0x21, 0x04);
+    outb(0xa1, 0x02);
+    outb(0x21, 0x01);
+    outb(0xa1, 0x01);
+    outb(0x21, 0xff);
+    outb(0xa1, 0xff);
     lapic_enable();
     if (acpi_read_madt(bi, &madt) || !madt.ioapic_addr) {
         serial_puts("picostack-guest: no I/O APIC in the MADT\n");
@@ -44,12 +51,12 @@ void guest_main(const struct boot_info *bi)
     mmio_write32(madt.ioapic_addr + 0x10, lapic_id() << 24);
     mmio_write32(madt.ioapic_addr, 0x10 + 2 * pin);
     mmio_write32(madt.ioapic_addr + 0x10, VEC_UART);
-    outb(COM1 + 4, 0x0b);               /* MCR: DTR, RTS, OUT2 (the IRQ gate on PCs) */
+    outb(COM1 + 4, 0x0b); /* MCR: DTR, RTS, OUT2 (the IRQ gate on PCs) */
     serial_puts("picostack-guest: uart irq via ioapic pin ");
     put_dec(pin);
     serial_puts("\n");
     sti();
-    outb(COM1 + 1, 0x02);               /* IER: THRI */
+    outb(COM1 + 1, 0x02); /* IER: THRI */
     uint64_t end = rdtsc() + WAIT_MS * TSC_PER_MS;
     while (!uart_irqs && rdtsc() < end)
         cpu_relax();

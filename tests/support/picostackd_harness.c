@@ -209,9 +209,8 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud)
     return len;
 }
 
-CURL *http_prepare(struct picostackd *d, const char *method, const char *path,
-                   const char *token, const char *ctype, const char *const *headers,
-                   struct resp *out)
+CURL *http_prepare(struct picostackd *d, const char *method, const char *path, const char *token,
+                   const char *ctype, const char *const *headers, struct resp *out)
 {
     memset(out, 0, sizeof *out);
     CURL *c = curl_easy_init();
@@ -235,7 +234,7 @@ CURL *http_prepare(struct picostackd *d, const char *method, const char *path,
     if (!strcmp(method, "HEAD"))
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_PRIVATE, h);   /* freed by http_perform */
+    curl_easy_setopt(c, CURLOPT_PRIVATE, h); /* freed by http_perform */
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
@@ -260,8 +259,7 @@ int http_perform(CURL *c, struct resp *out)
 }
 
 int http_req_h(struct picostackd *d, const char *method, const char *path, const char *token,
-               const char *ctype, const char *body, const char *const *headers,
-               struct resp *out)
+               const char *ctype, const char *body, const char *const *headers, struct resp *out)
 {
     if (body && !ctype)
         ctype = "application/json";
@@ -301,12 +299,12 @@ long http_status(struct picostackd *d, const char *method, const char *path, con
 char *login(struct picostackd *d, const char *user, const char *password, const char *project)
 {
     json_t *req = json_pack("{s:{s:{s:[s], s:{s:{s:s, s:s, s:{s:s}}}}}}", "auth", "identity",
-                            "methods", "password", "password", "user", "name", user,
-                            "password", password, "domain", "id", "default");
+                            "methods", "password", "password", "user", "name", user, "password",
+                            password, "domain", "id", "default");
     if (project)
-        json_object_set_new(json_object_get(req, "auth"), "scope",
-                            json_pack("{s:{s:s, s:{s:s}}}", "project", "name", project,
-                                      "domain", "id", "default"));
+        json_object_set_new(
+            json_object_get(req, "auth"), "scope",
+            json_pack("{s:{s:s, s:{s:s}}}", "project", "name", project, "domain", "id", "default"));
     char *body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     struct resp r;

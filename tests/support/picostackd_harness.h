@@ -13,13 +13,13 @@
 #include "tests/support/tmpdir.h"
 
 struct picostackd {
-    char bin[512];           /* the picostackd binary */
-    char bin_dir[512];       /* its folder (build/bin), for the other tools */
-    char dir[256];           /* data dir */
-    char log[264];           /* <dir>.log: the daemon's stdout and stderr */
+    char bin[512];     /* the picostackd binary */
+    char bin_dir[512]; /* its folder (build/bin), for the other tools */
+    char dir[256];     /* data dir */
+    char log[264];     /* <dir>.log: the daemon's stdout and stderr */
     unsigned port;
     pid_t pid;
-    char base[64];           /* http://127.0.0.1:PORT */
+    char base[64];            /* http://127.0.0.1:PORT */
     char admin_password[512]; /* admin's, from admin-openrc */
 };
 
@@ -40,7 +40,7 @@ struct resp {
     long status;
     char *body;
     size_t len;
-    json_t *json;            /* parsed body or NULL */
+    json_t *json; /* parsed body or NULL */
     char subject_token[1024];
     char request_id[64];
     char www_auth[200];
@@ -54,8 +54,7 @@ void resp_free(struct resp *r);
  * lines, NULL-terminated) may be NULL; with a body and no ctype the
  * Content-Type is JSON. 0, or -EIO when no HTTP answer came. */
 int http_req_h(struct picostackd *d, const char *method, const char *path, const char *token,
-               const char *ctype, const char *body, const char *const *headers,
-               struct resp *out);
+               const char *ctype, const char *body, const char *const *headers, struct resp *out);
 int http_req(struct picostackd *d, const char *method, const char *path, const char *token,
              const char *ctype, const char *body, struct resp *out);
 /* A JSON request (Content-Type: application/json even without a body). */
@@ -71,9 +70,8 @@ long http_status(struct picostackd *d, const char *method, const char *path, con
  * headers, the body and the headers read into out; ctype only if given),
  * for the caller to adjust; NULL when out of memory. http_perform runs it,
  * fills out->status (and out->json), frees the handle; 0 or -EIO. */
-CURL *http_prepare(struct picostackd *d, const char *method, const char *path,
-                   const char *token, const char *ctype, const char *const *headers,
-                   struct resp *out);
+CURL *http_prepare(struct picostackd *d, const char *method, const char *path, const char *token,
+                   const char *ctype, const char *const *headers, struct resp *out);
 int http_perform(CURL *c, struct resp *out);
 
 /* Password login: returns a malloc'd token or NULL. project may be NULL. */

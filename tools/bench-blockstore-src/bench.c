@@ -159,7 +159,10 @@ static double median(double *v, int n)
 
 /* A bare durable LMDB commit (one small put) in an environment of its own
  * on the same filesystem. */
-struct bare { MDB_env *env; int n; };
+struct bare {
+    MDB_env *env;
+    int n;
+};
 
 static int bare_open(struct bare *b)
 {
@@ -194,7 +197,9 @@ static void fill(struct blockstore *bs, const char *name, uint64_t bytes, char *
     for (uint64_t off = 0; off < bytes;) {
         int n = 0;
         for (; n < QD && off < bytes; n++, off += 1 << 20)
-            q[n] = (struct extmap_req){ .op = EXTMAP_WRITE, .offset = off, .len = 1 << 20,
+            q[n] = (struct extmap_req){ .op = EXTMAP_WRITE,
+                                        .offset = off,
+                                        .len = 1 << 20,
                                         .buf = buf + (size_t)n * (1 << 20) };
         if ((r = extmap_submit(blockstore_disk_map(d), q, n)) < 0)
             die("fill", r);
@@ -261,9 +266,10 @@ int main(int argc, char **argv)
     char raw[4300];
     snprintf(raw, sizeof(raw), "%s/raw", dir);
     char cmd[8400];
-    snprintf(cmd, sizeof(cmd), "fio --name=fill --filename=%s --ioengine=io_uring --direct=1 "
-             "--rw=write --bs=1M --iodepth=%d --size=%llu >/dev/null 2>&1", raw, QD,
-             (unsigned long long)size);
+    snprintf(cmd, sizeof(cmd),
+             "fio --name=fill --filename=%s --ioengine=io_uring --direct=1 "
+             "--rw=write --bs=1M --iodepth=%d --size=%llu >/dev/null 2>&1",
+             raw, QD, (unsigned long long)size);
     if (system(cmd) != 0)
         fprintf(stderr, "bench-blockstore: fio fill failed\n");
     struct blockstore *bs;

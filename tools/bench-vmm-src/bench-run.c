@@ -29,142 +29,143 @@ extern char **environ;
 
 static double now_ms(void)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
 /* Sums Private_Dirty over all mappings and finds the guest RAM mapping. */
 static void sample_memory(pid_t pid, long ram_kb, long *total, long *guest)
 {
-	char path[64], line[512];
-	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
-	FILE *f = fopen(path, "r");
-	*total = *guest = -1;
-	if (!f)
-		return;
-	*total = 0;
-	long size = 0, best = -1;
-	int anon = 0;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long lo, hi;
-		char perms[8];
-		unsigned long long off;
-		char dev[16];
-		unsigned long inode;
-		int name_at = 0;
-		if (sscanf(line, "%lx-%lx %7s %llx %15s %lu %n", &lo, &hi, perms, &off, dev, &inode, &name_at) >= 6 &&
-		    strchr(line, '-') < strchr(line, ' ')) {
-			const char *name = line + name_at;
-			anon = inode == 0 && (*name == '\n' || *name == 0);
-			size = (hi - lo) / 1024;
-			continue;
-		}
-		long kb;
-		if (sscanf(line, "Private_Dirty: %ld kB", &kb) == 1) {
-			*total += kb;
-			if (anon && size >= ram_kb && size > best) {
-				best = size;
-				*guest = kb;
-			}
-		}
-	}
-	fclose(f);
+    char path[64], line[512];
+    snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+    FILE *f = fopen(path, "r");
+    *total = *guest = -1;
+    if (!f)
+        return;
+    *total = 0;
+    long size = 0, best = -1;
+    int anon = 0;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+        char perms[8];
+        unsigned long long off;
+        char dev[16];
+        unsigned long inode;
+        int name_at = 0;
+        if (sscanf(line, "%lx-%lx %7s %llx %15s %lu %n", &lo, &hi, perms, &off, dev, &inode,
+                   &name_at) >= 6 &&
+            strchr(line, '-') < strchr(line, ' ')) {
+            const char *name = line + name_at;
+            anon = inode == 0 && (*name == '\n' || *name == 0);
+            size = (hi - lo) / 1024;
+            continue;
+        }
+        long kb;
+        if (sscanf(line, "Private_Dirty: %ld kB", &kb) == 1) {
+            *total += kb;
+            if (anon && size >= ram_kb && size > best) {
+                best = size;
+                *guest = kb;
+            }
+        }
+    }
+    fclose(f);
 }
 
 int main(int argc, char **argv)
 {
-	const char *mark = NULL, *mark2 = NULL;
-	long ram_mib = 0;
-	int kill_after = 0, timeout_s = 600, i;
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--") && i + 1 < argc) {
-			i++;
-			break;
-		} else if (!strcmp(argv[i], "--mark") && i + 1 < argc) {
-			mark = argv[++i];
-		} else if (!strcmp(argv[i], "--mark2") && i + 1 < argc) {
-			mark2 = argv[++i];
-		} else if (!strcmp(argv[i], "--ram-mib") && i + 1 < argc) {
-			ram_mib = atol(argv[++i]);
-		} else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
-			timeout_s = atoi(argv[++i]);
-		} else if (!strcmp(argv[i], "--kill-after-mark")) {
-			kill_after = 1;
-		} else {
-			fprintf(stderr, "usage: bench-run [--mark S] [--mark2 S] [--ram-mib N] "
-					"[--kill-after-mark] [--timeout S] -- COMMAND...\n");
-			return 2;
-		}
-	}
-	if (i >= argc)
-		return fprintf(stderr, "bench-run: no command\n"), 2;
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return perror("pipe"), 1;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	pid_t pid;
-	double t0 = now_ms();
-	int r = posix_spawnp(&pid, argv[i], &fa, NULL, argv + i, environ);
-	if (r)
-		return fprintf(stderr, "bench-run: %s: %s\n", argv[i], strerror(r)), 1;
-	close(p[1]);
-	double first = -1, t_mark = -1, t_mark2 = -1, kill_at = -1;
-	long total = -1, guest = -1;
-	char window[4096], first_hex[32] = "-";
-	size_t wlen = 0;
-	for (;;) {
-		struct pollfd pfd = { p[0], POLLIN, 0 };
-		int pr = poll(&pfd, 1, 10);
-		double t = now_ms();
-		if (kill_at > 0 && t >= kill_at) {
-			kill(pid, SIGKILL);
-			kill_at = -1;
-		}
-		if (t - t0 > timeout_s * 1e3) {
-			kill(pid, SIGKILL);
-			fprintf(stderr, "bench-run: timed out after %d s\n", timeout_s);
-		}
-		if (pr <= 0)
-			continue;
-		char buf[4096];
-		ssize_t n = read(p[0], buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		if (first < 0) {
-			first = t - t0;
-			for (ssize_t k = 0; k < n && k < 12; k++)
-				snprintf(first_hex + 2 * k, 3, "%02x", (unsigned char)buf[k]);
-		}
-		/* Keep the tail of the output to find markers split across reads. */
-		if (wlen + n > sizeof(window) - 1) {
-			size_t keep = 256 < wlen ? 256 : wlen;
-			memmove(window, window + wlen - keep, keep);
-			wlen = keep;
-		}
-		size_t take = (size_t)n < sizeof(window) - 1 - wlen ? (size_t)n : sizeof(window) - 1 - wlen;
-		memcpy(window + wlen, buf, take);
-		wlen += take;
-		window[wlen] = 0;
-		if (mark && t_mark < 0 && memmem(window, wlen, mark, strlen(mark))) {
-			t_mark = t - t0;
-			sample_memory(pid, ram_mib * 1024, &total, &guest);
-			if (kill_after)
-				kill_at = now_ms() + 100;
-		}
-		if (mark2 && t_mark2 < 0 && memmem(window, wlen, mark2, strlen(mark2)))
-			t_mark2 = t - t0;
-	}
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	double t_exit = now_ms() - t0;
-	int status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	printf("first_byte_ms=%.2f mark_ms=%.2f mark2_ms=%.2f exit_ms=%.2f status=%d "
-	       "private_dirty_kb=%ld guest_ram_dirty_kb=%ld first_hex=%s\n",
-	       first, t_mark, t_mark2, t_exit, status, total, guest, first_hex);
-	return 0;
+    const char *mark = NULL, *mark2 = NULL;
+    long ram_mib = 0;
+    int kill_after = 0, timeout_s = 600, i;
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--") && i + 1 < argc) {
+            i++;
+            break;
+        } else if (!strcmp(argv[i], "--mark") && i + 1 < argc) {
+            mark = argv[++i];
+        } else if (!strcmp(argv[i], "--mark2") && i + 1 < argc) {
+            mark2 = argv[++i];
+        } else if (!strcmp(argv[i], "--ram-mib") && i + 1 < argc) {
+            ram_mib = atol(argv[++i]);
+        } else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+            timeout_s = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--kill-after-mark")) {
+            kill_after = 1;
+        } else {
+            fprintf(stderr, "usage: bench-run [--mark S] [--mark2 S] [--ram-mib N] "
+                            "[--kill-after-mark] [--timeout S] -- COMMAND...\n");
+            return 2;
+        }
+    }
+    if (i >= argc)
+        return fprintf(stderr, "bench-run: no command\n"), 2;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return perror("pipe"), 1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    pid_t pid;
+    double t0 = now_ms();
+    int r = posix_spawnp(&pid, argv[i], &fa, NULL, argv + i, environ);
+    if (r)
+        return fprintf(stderr, "bench-run: %s: %s\n", argv[i], strerror(r)), 1;
+    close(p[1]);
+    double first = -1, t_mark = -1, t_mark2 = -1, kill_at = -1;
+    long total = -1, guest = -1;
+    char window[4096], first_hex[32] = "-";
+    size_t wlen = 0;
+    for (;;) {
+        struct pollfd pfd = { p[0], POLLIN, 0 };
+        int pr = poll(&pfd, 1, 10);
+        double t = now_ms();
+        if (kill_at > 0 && t >= kill_at) {
+            kill(pid, SIGKILL);
+            kill_at = -1;
+        }
+        if (t - t0 > timeout_s * 1e3) {
+            kill(pid, SIGKILL);
+            fprintf(stderr, "bench-run: timed out after %d s\n", timeout_s);
+        }
+        if (pr <= 0)
+            continue;
+        char buf[4096];
+        ssize_t n = read(p[0], buf, sizeof(buf));
+        if (n <= 0)
+            break;
+        if (first < 0) {
+            first = t - t0;
+            for (ssize_t k = 0; k < n && k < 12; k++)
+                snprintf(first_hex + 2 * k, 3, "%02x", (unsigned char)buf[k]);
+        }
+        /* Keep the tail of the output to find markers split across reads. */
+        if (wlen + n > sizeof(window) - 1) {
+            size_t keep = 256 < wlen ? 256 : wlen;
+            memmove(window, window + wlen - keep, keep);
+            wlen = keep;
+        }
+        size_t take = (size_t)n < sizeof(window) - 1 - wlen ? (size_t)n : sizeof(window) - 1 - wlen;
+        memcpy(window + wlen, buf, take);
+        wlen += take;
+        window[wlen] = 0;
+        if (mark && t_mark < 0 && memmem(window, wlen, mark, strlen(mark))) {
+            t_mark = t - t0;
+            sample_memory(pid, ram_mib * 1024, &total, &guest);
+            if (kill_after)
+                kill_at = now_ms() + 100;
+        }
+        if (mark2 && t_mark2 < 0 && memmem(window, wlen, mark2, strlen(mark2)))
+            t_mark2 = t - t0;
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    double t_exit = now_ms() - t0;
+    int status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    printf("first_byte_ms=%.2f mark_ms=%.2f mark2_ms=%.2f exit_ms=%.2f status=%d "
+           "private_dirty_kb=%ld guest_ram_dirty_kb=%ld first_hex=%s\n",
+           first, t_mark, t_mark2, t_exit, status, total, guest, first_hex);
+    return 0;
 }

@@ -39,8 +39,8 @@ int main(int argc, char **argv)
     double secs = argc > 2 ? atof(argv[2]) : 3;
     if (sodium_init() < 0 || threads < 1 || threads > 64)
         return 2;
-    if (crypto_pwhash_str_alg(hash, "secret", 6, IDENTITY_PWHASH_OPSLIMIT,
-                              IDENTITY_PWHASH_MEMLIMIT, crypto_pwhash_ALG_ARGON2ID13) != 0)
+    if (crypto_pwhash_str_alg(hash, "secret", 6, IDENTITY_PWHASH_OPSLIMIT, IDENTITY_PWHASH_MEMLIMIT,
+                              crypto_pwhash_ALG_ARGON2ID13) != 0)
         return 1;
     pthread_t th[64];
     double start = now();

@@ -48,15 +48,16 @@ static json_t *auth_body(void)
         return NULL;
     }
     json_t *u = user_id ? json_pack("{s:s, s:s}", "id", user_id, "password", pw)
-                        : json_pack("{s:s, s:s, s:o}", "name", user, "password", pw,
-                                    "domain", domain_ref("USER"));
-    json_t *body = json_pack("{s:{s:{s:[s], s:{s:o}}}}", "auth", "identity", "methods",
-                             "password", "password", "user", u);
+                        : json_pack("{s:s, s:s, s:o}", "name", user, "password", pw, "domain",
+                                    domain_ref("USER"));
+    json_t *body = json_pack("{s:{s:{s:[s], s:{s:o}}}}", "auth", "identity", "methods", "password",
+                             "password", "user", u);
     const char *pid = env_or("OS_PROJECT_ID", env_or("OS_TENANT_ID", NULL));
     const char *pname = env_or("OS_PROJECT_NAME", env_or("OS_TENANT_NAME", NULL));
     json_t *project = pid ? json_pack("{s:s}", "id", pid)
-                    : pname ? json_pack("{s:s, s:o}", "name", pname, "domain", domain_ref("PROJECT"))
-                    : NULL;
+                      : pname
+                          ? json_pack("{s:s, s:o}", "name", pname, "domain", domain_ref("PROJECT"))
+                          : NULL;
     if (project)
         json_object_set_new(json_object_get(body, "auth"), "scope",
                             json_pack("{s:o}", "project", project));
@@ -106,12 +107,13 @@ char *auth_endpoint(struct cli *c, const char *type)
 {
     const char *iface = env_or("OS_INTERFACE", "public");
     const char *region = env_or("OS_REGION_NAME", NULL);
-    size_t i, j; json_t *svc, *ep;
-    json_array_foreach(json_object_get(c->token_body, "catalog"), i, svc) {
+    size_t i, j;
+    json_t *svc, *ep;
+    json_array_foreach (json_object_get(c->token_body, "catalog"), i, svc) {
         if (!json_is_string(json_object_get(svc, "type")) ||
             strcmp(json_string_value(json_object_get(svc, "type")), type) != 0)
             continue;
-        json_array_foreach(json_object_get(svc, "endpoints"), j, ep) {
+        json_array_foreach (json_object_get(svc, "endpoints"), j, ep) {
             const char *ei = json_string_value(json_object_get(ep, "interface"));
             const char *er = json_string_value(json_object_get(ep, "region_id"));
             if (!er)
@@ -126,6 +128,7 @@ char *auth_endpoint(struct cli *c, const char *type)
             return u;
         }
     }
-    fprintf(stderr, "picostack: no %s endpoint (interface %s) in the service catalog\n", type, iface);
+    fprintf(stderr, "picostack: no %s endpoint (interface %s) in the service catalog\n", type,
+            iface);
     return NULL;
 }

@@ -24,19 +24,19 @@ struct cli {
     CURL *curl;
     bool debug;
     enum out_format format;
-    const char *columns[16];     /* -c COL, repeatable */
+    const char *columns[16]; /* -c COL, repeatable */
     size_t ncolumns;
-    char *token;                 /* X-Subject-Token */
-    json_t *token_body;          /* the "token" object */
+    char *token;        /* X-Subject-Token */
+    json_t *token_body; /* the "token" object */
 };
 
 /* ---- http.c ---- */
 struct http_resp {
     long status;
-    char *body;                  /* NUL-terminated */
+    char *body; /* NUL-terminated */
     size_t len;
-    char *subject_token;         /* X-Subject-Token header, if any */
-    char *content_md5;           /* Content-MD5 header, if any */
+    char *subject_token; /* X-Subject-Token header, if any */
+    char *content_md5;   /* Content-MD5 header, if any */
 };
 
 void http_resp_free(struct http_resp *r);
@@ -72,7 +72,6 @@ size_t http_collect_body(char *data, size_t size, size_t n, void *ud);
 /* CURLOPT_HEADERFUNCTION filling a struct http_resp's headers. */
 size_t http_on_header(char *line, size_t size, size_t n, void *ud);
 
-
 /* ---- auth.c ---- */
 /* Authenticate with the OS_* variables. 0 or -1 (printed). */
 int auth_login(struct cli *c);
@@ -86,8 +85,8 @@ const char *env_or(const char *name, const char *fallback);
 void out_show(struct cli *c, json_t *obj);
 /* Rows: headings[i] is the column title, keys[i] the field read from
  * each row object. */
-void out_list(struct cli *c, json_t *rows, const char *const *headings,
-              const char *const *keys, size_t ncols);
+void out_list(struct cli *c, json_t *rows, const char *const *headings, const char *const *keys,
+              size_t ncols);
 
 /* ---- transfer.c ---- */
 /* The image service's v2 root (…/image/v2) followed by path, a new

@@ -20,7 +20,7 @@ size_t http_collect_body(char *data, size_t size, size_t n, void *ud)
     struct http_resp *r = ud;
     size_t len = size * n;
     if (r->len > HTTP_BODY_MAX)
-        return len;                    /* past the bound: drop the rest */
+        return len; /* past the bound: drop the rest */
     char *b = realloc(r->body, r->len + len + 1);
     if (!b)
         return 0;
@@ -89,7 +89,8 @@ int http_json(struct cli *c, const char *method, const char *url, json_t *body,
     if (body) {
         text = json_dumps(body, JSON_COMPACT);
         char ct[128];
-        snprintf(ct, sizeof ct, "Content-Type: %s", content_type ? content_type : "application/json");
+        snprintf(ct, sizeof ct, "Content-Type: %s",
+                 content_type ? content_type : "application/json");
         h = curl_slist_append(h, ct);
     }
     http_setup(c, url, h);
@@ -145,8 +146,9 @@ static const char *find_message(json_t *obj, int depth)
         m = json_string_value(json_object_get(obj, "explanation"));
     if (m || depth > 0)
         return m;
-    const char *k; json_t *v;
-    json_object_foreach(obj, k, v)
+    const char *k;
+    json_t *v;
+    json_object_foreach (obj, k, v)
         if ((m = find_message(v, depth + 1)))
             return m;
     return NULL;
@@ -183,8 +185,8 @@ const char *http_error_message(const struct http_resp *r, char *buf, size_t len)
 int http_fail(const char *what, const struct http_resp *r)
 {
     char msg[512];
-    fprintf(stderr, "picostack: %s: %s (HTTP %ld)\n", what,
-            http_error_message(r, msg, sizeof msg), r->status);
+    fprintf(stderr, "picostack: %s: %s (HTTP %ld)\n", what, http_error_message(r, msg, sizeof msg),
+            r->status);
     return 1;
 }
 

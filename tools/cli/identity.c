@@ -22,8 +22,8 @@ static char *identity_url(struct cli *c, const char *path)
 
 /* One request to the identity service; returns the JSON body (or an
  * empty object for 204) when the status is one of the wanted ones. */
-static json_t *identity_call(struct cli *c, const char *method, const char *path,
-                             json_t *body, const char *what, long *status)
+static json_t *identity_call(struct cli *c, const char *method, const char *path, json_t *body,
+                             const char *what, long *status)
 {
     char *url = identity_url(c, path);
     if (!url)
@@ -83,10 +83,10 @@ int cmd_token(struct cli *c, int argc, char **argv)
     if (strcmp(argv[0], "issue") != 0 || argc != 1)
         return usage_error("usage: token issue");
     json_t *t = c->token_body;
-    json_t *out = json_pack("{s:O?, s:s, s:O?, s:O?}",
-                            "expires", json_object_get(t, "expires_at"), "id", c->token,
-                            "project_id", json_object_get(json_object_get(t, "project"), "id"),
-                            "user_id", json_object_get(json_object_get(t, "user"), "id"));
+    json_t *out =
+        json_pack("{s:O?, s:s, s:O?, s:O?}", "expires", json_object_get(t, "expires_at"), "id",
+                  c->token, "project_id", json_object_get(json_object_get(t, "project"), "id"),
+                  "user_id", json_object_get(json_object_get(t, "user"), "id"));
     out_show(c, out);
     json_decref(out);
     return 0;
@@ -210,11 +210,15 @@ int cmd_user(struct cli *c, int argc, char **argv)
         const char *email = take_opt(&argc, argv, "--email");
         const char *desc = take_opt(&argc, argv, "--description");
         if (argc != 1)
-            return usage_error("usage: user create NAME [--password PW] [--project P] [--domain D]");
+            return usage_error(
+                "usage: user create NAME [--password PW] [--project P] [--domain D]");
         json_t *body = json_pack("{s:s, s:b}", "name", argv[0], "enabled", 1);
-        if (pw) json_object_set_new(body, "password", json_string(pw));
-        if (email) json_object_set_new(body, "email", json_string(email));
-        if (desc) json_object_set_new(body, "description", json_string(desc));
+        if (pw)
+            json_object_set_new(body, "password", json_string(pw));
+        if (email)
+            json_object_set_new(body, "email", json_string(email));
+        if (desc)
+            json_object_set_new(body, "description", json_string(desc));
         if (project) {
             json_t *p = find(c, "projects", "project", project);
             if (!p) {

@@ -78,8 +78,8 @@ static int image_create(struct cli *c, int argc, char **argv)
     const char *vis = take_visibility(&argc, argv);
     bool protect = take_flag(&argc, argv, "--protected");
     take_flag(&argc, argv, "--unprotected");
-    json_t *body = json_pack("{s:s, s:s}", "disk_format", disk ? disk : "raw",
-                             "container_format", container ? container : "bare");
+    json_t *body = json_pack("{s:s, s:s}", "disk_format", disk ? disk : "raw", "container_format",
+                             container ? container : "bare");
     json_t *tags = json_array();
     const char *v;
     while ((v = take_opt(&argc, argv, "--tag")))
@@ -98,7 +98,8 @@ static int image_create(struct cli *c, int argc, char **argv)
     if (argc != 1) {
         json_decref(body);
         json_decref(tags);
-        return usage_error("usage: image create NAME [--file F] [--disk-format raw|qcow2] [--property k=v]...");
+        return usage_error(
+            "usage: image create NAME [--file F] [--disk-format raw|qcow2] [--property k=v]...");
     }
     json_object_set_new(body, "name", json_string(argv[0]));
     if (json_array_size(tags))
@@ -126,7 +127,8 @@ static int image_create(struct cli *c, int argc, char **argv)
     snprintf(id, sizeof id, "%s", id_of(img) ? id_of(img) : "");
     if (file) {
         if (image_upload(c, id, file) != 0) {
-            fprintf(stderr, "picostack: image %s was created but has no data (status queued)\n", id);
+            fprintf(stderr, "picostack: image %s was created but has no data (status queued)\n",
+                    id);
             json_decref(img);
             return 1;
         }
@@ -151,13 +153,27 @@ static int image_list(struct cli *c, int argc, char **argv)
     const char *limit = take_opt(&argc, argv, "--limit");
     bool is_long = take_flag(&argc, argv, "--long");
     if (argc != 0)
-        return usage_error("usage: image list [--name N] [--status S] [--public|--private|--shared|--community] [--long]");
+        return usage_error("usage: image list [--name N] [--status S] "
+                           "[--public|--private|--shared|--community] [--long]");
     char query[1024] = "";
     char *e;
-    if (name) { e = http_escape(c, name); snprintf(query + strlen(query), sizeof query - strlen(query), "&name=%s", e); curl_free(e); }
-    if (status) { e = http_escape(c, status); snprintf(query + strlen(query), sizeof query - strlen(query), "&status=%s", e); curl_free(e); }
-    if (vis) snprintf(query + strlen(query), sizeof query - strlen(query), "&visibility=%s", vis);
-    if (limit) { e = http_escape(c, limit); snprintf(query + strlen(query), sizeof query - strlen(query), "&limit=%s", e); curl_free(e); }
+    if (name) {
+        e = http_escape(c, name);
+        snprintf(query + strlen(query), sizeof query - strlen(query), "&name=%s", e);
+        curl_free(e);
+    }
+    if (status) {
+        e = http_escape(c, status);
+        snprintf(query + strlen(query), sizeof query - strlen(query), "&status=%s", e);
+        curl_free(e);
+    }
+    if (vis)
+        snprintf(query + strlen(query), sizeof query - strlen(query), "&visibility=%s", vis);
+    if (limit) {
+        e = http_escape(c, limit);
+        snprintf(query + strlen(query), sizeof query - strlen(query), "&limit=%s", e);
+        curl_free(e);
+    }
     char *path = NULL;
     if (asprintf(&path, "/images%s%s", query[0] ? "?" : "", query[0] ? query + 1 : "") < 0)
         return 1;
@@ -177,8 +193,14 @@ static int image_list(struct cli *c, int argc, char **argv)
             path = strdup(next + 3);
         json_decref(j);
     }
-    static const char *const h[] = { "ID", "Name", "Status", "Disk Format", "Container Format", "Size", "Checksum", "Visibility", "Protected", "Project", "Tags" };
-    static const char *const k[] = { "id", "name", "status", "disk_format", "container_format", "size", "checksum", "visibility", "protected", "owner", "tags" };
+    static const char *const h[] = {
+        "ID",         "Name",      "Status",  "Disk Format", "Container Format", "Size", "Checksum",
+        "Visibility", "Protected", "Project", "Tags"
+    };
+    static const char *const k[] = {
+        "id",         "name",      "status", "disk_format", "container_format", "size", "checksum",
+        "visibility", "protected", "owner",  "tags"
+    };
     out_list(c, all, h, k, is_long ? 11 : 3);
     json_decref(all);
     return 0;
@@ -235,15 +257,21 @@ static int image_set(struct cli *c, int argc, char **argv)
     int bad = 0;
     while ((v = take_opt(&argc, argv, "--property"))) {
         const char *eq = strchr(v, '=');
-        if (!eq) { bad = usage_error("--property wants key=value, not '%s'", v); break; }
+        if (!eq) {
+            bad = usage_error("--property wants key=value, not '%s'", v);
+            break;
+        }
         char *path = NULL;
-        if (asprintf(&path, "/%.*s", (int)(eq - v), v) < 0) break;
-        json_array_append_new(ops, json_pack("{s:s, s:s, s:s}", "op", "add", "path", path, "value", eq + 1));
+        if (asprintf(&path, "/%.*s", (int)(eq - v), v) < 0)
+            break;
+        json_array_append_new(
+            ops, json_pack("{s:s, s:s, s:s}", "op", "add", "path", path, "value", eq + 1));
         free(path);
     }
     while ((v = take_opt(&argc, argv, "--remove-property"))) {
         char *path = NULL;
-        if (asprintf(&path, "/%s", v) < 0) break;
+        if (asprintf(&path, "/%s", v) < 0)
+            break;
         json_array_append_new(ops, json_pack("{s:s, s:s}", "op", "remove", "path", path));
         free(path);
     }
@@ -254,20 +282,32 @@ static int image_set(struct cli *c, int argc, char **argv)
         json_decref(add_tags);
         return bad ? bad : usage_error("usage: image set IMAGE [--name N] [--property k=v]...");
     }
-#define REPLACE(path, value) json_array_append_new(ops, json_pack("{s:s, s:s, s:o}", "op", "replace", "path", path, "value", value))
-    if (name) REPLACE("/name", json_string(name));
-    if (vis) REPLACE("/visibility", json_string(vis));
-    if (disk) REPLACE("/disk_format", json_string(disk));
-    if (container) REPLACE("/container_format", json_string(container));
-    if (min_disk) REPLACE("/min_disk", json_integer(atoi(min_disk)));
-    if (min_ram) REPLACE("/min_ram", json_integer(atoi(min_ram)));
-    if (protect || unprotect) REPLACE("/protected", json_boolean(protect));
+#define REPLACE(path, value) \
+    json_array_append_new(   \
+        ops, json_pack("{s:s, s:s, s:o}", "op", "replace", "path", path, "value", value))
+    if (name)
+        REPLACE("/name", json_string(name));
+    if (vis)
+        REPLACE("/visibility", json_string(vis));
+    if (disk)
+        REPLACE("/disk_format", json_string(disk));
+    if (container)
+        REPLACE("/container_format", json_string(container));
+    if (min_disk)
+        REPLACE("/min_disk", json_integer(atoi(min_disk)));
+    if (min_ram)
+        REPLACE("/min_ram", json_integer(atoi(min_ram)));
+    if (protect || unprotect)
+        REPLACE("/protected", json_boolean(protect));
 
     json_t *img = find_image(c, argv[0]);
     int status = img ? 0 : 1;
     if (img && json_array_size(add_tags)) {
         json_t *tags = json_deep_copy(json_object_get(img, "tags"));
-        if (!json_is_array(tags)) { json_decref(tags); tags = json_array(); }
+        if (!json_is_array(tags)) {
+            json_decref(tags);
+            tags = json_array();
+        }
         json_array_extend(tags, add_tags);
         REPLACE("/tags", tags);
     }
@@ -275,16 +315,17 @@ static int image_set(struct cli *c, int argc, char **argv)
     char path[160];
     if (img && json_array_size(ops)) {
         snprintf(path, sizeof path, "/images/%s", id_of(img));
-        json_t *r = image_call(c, "PATCH", path, ops, "application/openstack-images-v2.1-json-patch",
-                               "image set", false, NULL);
+        json_t *r =
+            image_call(c, "PATCH", path, ops, "application/openstack-images-v2.1-json-patch",
+                       "image set", false, NULL);
         status = r ? 0 : 1;
         json_decref(r);
     }
     if (img && status == 0 && (deactivate || activate)) {
         snprintf(path, sizeof path, "/images/%s/actions/%s", id_of(img),
                  deactivate ? "deactivate" : "reactivate");
-        json_t *r = image_call(c, "POST", path, NULL, NULL, deactivate ? "deactivate" : "reactivate",
-                               false, NULL);
+        json_t *r = image_call(c, "POST", path, NULL, NULL,
+                               deactivate ? "deactivate" : "reactivate", false, NULL);
         status = r ? 0 : 1;
         json_decref(r);
     }
@@ -311,11 +352,17 @@ int cmd_image(struct cli *c, int argc, char **argv)
 {
     const char *sub = argv[0];
     argc--, argv++;
-    if (strcmp(sub, "create") == 0) return image_create(c, argc, argv);
-    if (strcmp(sub, "list") == 0) return image_list(c, argc, argv);
-    if (strcmp(sub, "show") == 0) return image_show(c, argc, argv);
-    if (strcmp(sub, "save") == 0) return image_save(c, argc, argv);
-    if (strcmp(sub, "set") == 0) return image_set(c, argc, argv);
-    if (strcmp(sub, "delete") == 0) return image_delete(c, argc, argv);
+    if (strcmp(sub, "create") == 0)
+        return image_create(c, argc, argv);
+    if (strcmp(sub, "list") == 0)
+        return image_list(c, argc, argv);
+    if (strcmp(sub, "show") == 0)
+        return image_show(c, argc, argv);
+    if (strcmp(sub, "save") == 0)
+        return image_save(c, argc, argv);
+    if (strcmp(sub, "set") == 0)
+        return image_set(c, argc, argv);
+    if (strcmp(sub, "delete") == 0)
+        return image_delete(c, argc, argv);
     return usage_error("unknown image subcommand '%s'", sub);
 }

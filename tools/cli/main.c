@@ -113,7 +113,7 @@ static int load_rc(const char *path)
 
 int main(int argc, char **argv)
 {
-    struct cli c = {0};
+    struct cli c = { 0 };
     argc--, argv++;
     if (argc == 0) {
         fputs(usage_text, stderr);
@@ -131,21 +131,28 @@ int main(int argc, char **argv)
     if (!fmt)
         fmt = take_opt(&argc, argv, "--format");
     if (fmt) {
-        if (strcmp(fmt, "json") == 0) c.format = OUT_JSON;
-        else if (strcmp(fmt, "value") == 0) c.format = OUT_VALUE;
-        else if (strcmp(fmt, "table") == 0) c.format = OUT_TABLE;
-        else return usage_error("unknown format '%s' (table, json, value)", fmt);
+        if (strcmp(fmt, "json") == 0)
+            c.format = OUT_JSON;
+        else if (strcmp(fmt, "value") == 0)
+            c.format = OUT_VALUE;
+        else if (strcmp(fmt, "table") == 0)
+            c.format = OUT_TABLE;
+        else
+            return usage_error("unknown format '%s' (table, json, value)", fmt);
     }
     const char *col;
-    while (c.ncolumns < 16 && ((col = take_opt(&argc, argv, "-c")) ||
-                               (col = take_opt(&argc, argv, "--column"))))
+    while (c.ncolumns < 16 &&
+           ((col = take_opt(&argc, argv, "-c")) || (col = take_opt(&argc, argv, "--column"))))
         c.columns[c.ncolumns++] = col;
     if (argc == 0)
         return usage_error("no command");
 
-    static const struct { const char *name; int (*fn)(struct cli *, int, char **); } cmds[] = {
+    static const struct {
+        const char *name;
+        int (*fn)(struct cli *, int, char **);
+    } cmds[] = {
         { "token", cmd_token }, { "project", cmd_project }, { "user", cmd_user },
-        { "role", cmd_role }, { "image", cmd_image },
+        { "role", cmd_role },   { "image", cmd_image },
     };
     int (*fn)(struct cli *, int, char **) = NULL;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)

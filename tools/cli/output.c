@@ -18,15 +18,19 @@ static char *cell(json_t *v)
         return strdup("False");
     if (json_is_array(v)) {
         /* Lists of strings as "a, b" (tags). */
-        size_t i; json_t *e;
+        size_t i;
+        json_t *e;
         bool strings = true;
-        json_array_foreach(v, i, e) strings = strings && json_is_string(e);
+        json_array_foreach (v, i, e)
+            strings = strings && json_is_string(e);
         if (strings) {
             size_t len = 1;
-            json_array_foreach(v, i, e) len += json_string_length(e) + 2;
+            json_array_foreach (v, i, e)
+                len += json_string_length(e) + 2;
             char *s = calloc(1, len);
-            json_array_foreach(v, i, e) {
-                if (i) strcat(s, ", ");
+            json_array_foreach (v, i, e) {
+                if (i)
+                    strcat(s, ", ");
                 strcat(s, json_string_value(e));
             }
             return s;
@@ -65,11 +69,12 @@ static void row(char **cells, const size_t *w, size_t n)
 /* Print a table of nrows x ncols cells (row 0 is the heading). */
 static void table(char **cells, size_t nrows, size_t ncols)
 {
-    size_t w[32] = {0};
+    size_t w[32] = { 0 };
     for (size_t r = 0; r < nrows; r++)
         for (size_t k = 0; k < ncols; k++) {
             size_t l = strlen(cells[r * ncols + k]);
-            if (l > w[k]) w[k] = l;
+            if (l > w[k])
+                w[k] = l;
         }
     rule(w, ncols);
     row(cells, w, ncols);
@@ -88,8 +93,9 @@ void out_show(struct cli *c, json_t *obj)
 {
     size_t n = json_object_size(obj), m = 0;
     const char **keys = calloc(n + 1, sizeof *keys);
-    const char *k; json_t *v;
-    json_object_foreach(obj, k, v)
+    const char *k;
+    json_t *v;
+    json_object_foreach (obj, k, v)
         if (wanted(c, k, k))
             keys[m++] = k;
     qsort(keys, m, sizeof *keys, cmp_str);
@@ -124,8 +130,8 @@ void out_show(struct cli *c, json_t *obj)
     free(keys);
 }
 
-void out_list(struct cli *c, json_t *rows, const char *const *headings,
-              const char *const *keys, size_t ncols)
+void out_list(struct cli *c, json_t *rows, const char *const *headings, const char *const *keys,
+              size_t ncols)
 {
     size_t cols[32], m = 0;
     for (size_t k = 0; k < ncols && m < 32; k++)
@@ -135,8 +141,9 @@ void out_list(struct cli *c, json_t *rows, const char *const *headings,
 
     if (c->format == OUT_JSON) {
         json_t *out = json_array();
-        size_t i; json_t *r;
-        json_array_foreach(rows, i, r) {
+        size_t i;
+        json_t *r;
+        json_array_foreach (rows, i, r) {
             json_t *o = json_object();
             for (size_t k = 0; k < m; k++) {
                 json_t *v = json_object_get(r, keys[cols[k]]);

@@ -62,8 +62,8 @@ static size_t on_read(char *buf, size_t size, size_t n, void *ud)
     return got;
 }
 
-static int on_upload_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
-                              curl_off_t ultotal, curl_off_t ulnow)
+static int on_upload_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                              curl_off_t ulnow)
 {
     (void)dltotal, (void)dlnow, (void)ultotal;
     struct upload *u = ud;
@@ -75,7 +75,7 @@ static int on_upload_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
  * size is known, chunked otherwise; a progress bar on a terminal. */
 int image_upload(struct cli *c, const char *id, const char *file)
 {
-    struct upload u = {0};
+    struct upload u = { 0 };
     bool is_stdin = strcmp(file, "-") == 0;
     u.f = is_stdin ? stdin : fopen(file, "rb");
     if (!u.f) {
@@ -87,7 +87,8 @@ int image_upload(struct cli *c, const char *id, const char *file)
     u.total = sized ? (double)st.st_size : 0;
     char *url = image_file_url(c, id);
     if (!url) {
-        if (!is_stdin) fclose(u.f);
+        if (!is_stdin)
+            fclose(u.f);
         return 1;
     }
 
@@ -96,7 +97,7 @@ int image_upload(struct cli *c, const char *id, const char *file)
     h = curl_slist_append(h, "Content-Type: application/octet-stream");
     if (!sized)
         h = curl_slist_append(h, "Transfer-Encoding: chunked");
-    struct http_resp r = {0};
+    struct http_resp r = { 0 };
     progress_init(&u.prog, "upload");
     transfer_setup(c, url, h, on_upload_progress, &u, u.prog.enabled);
     curl_easy_setopt(c->curl, CURLOPT_UPLOAD, 1L);
@@ -138,7 +139,7 @@ struct download {
     EVP_MD_CTX *md5;
     struct progress prog;
     struct http_resp *resp;
-    bool error_body;       /* non-2xx: collect the body, do not write it */
+    bool error_body; /* non-2xx: collect the body, do not write it */
 };
 
 static size_t on_download(char *data, size_t size, size_t n, void *ud)
@@ -151,8 +152,8 @@ static size_t on_download(char *data, size_t size, size_t n, void *ud)
     return fwrite(data, 1, len, d->out) == len ? len : 0;
 }
 
-static int on_download_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
-                                curl_off_t ultotal, curl_off_t ulnow)
+static int on_download_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                                curl_off_t ulnow)
 {
     (void)ultotal, (void)ulnow;
     struct download *d = ud;
@@ -190,7 +191,7 @@ int image_download(struct cli *c, json_t *img, const char *file)
     if (!url)
         return 1;
     const char *checksum = json_string_value(json_object_get(img, "checksum"));
-    struct http_resp r = {0};
+    struct http_resp r = { 0 };
     struct download d = { .resp = &r };
     d.out = file ? fopen(file, "wb") : stdout;
     if (!d.out) {

@@ -31,8 +31,8 @@ static void draw(struct progress *p, double done, double total, double t)
     for (int i = 0; i < width; i++)
         fputc(i < fill ? '#' : ' ', stderr);
     if (total > 0)
-        fprintf(stderr, "] %3.0f%% %.1f/%.1f MB %.1f MB/s ", 100 * done / total,
-                done / 1e6, total / 1e6, mbs);
+        fprintf(stderr, "] %3.0f%% %.1f/%.1f MB %.1f MB/s ", 100 * done / total, done / 1e6,
+                total / 1e6, mbs);
     else
         fprintf(stderr, "] %.1f MB %.1f MB/s ", done / 1e6, mbs);
 }

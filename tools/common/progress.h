@@ -7,8 +7,8 @@
 #include <stdbool.h>
 
 struct progress {
-    bool enabled;            /* stderr is a terminal */
-    const char *verb;        /* "upload" / "download" / "import" */
+    bool enabled;     /* stderr is a terminal */
+    const char *verb; /* "upload" / "download" / "import" */
     double started, last_draw;
 };
 void progress_init(struct progress *p, const char *verb);

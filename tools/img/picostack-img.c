@@ -51,10 +51,26 @@ static int parse_size(const char *s, uint64_t *out)
         return -1;
     int shift = 0;
     switch (*end) {
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    case 't': case 'T': shift = 40; end++; break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        end++;
+        break;
+    case 't':
+    case 'T':
+        shift = 40;
+        end++;
+        break;
     default: break;
     }
     if (shift && (*end == 'i' || *end == 'I') && (end[1] == 'B' || end[1] == 'b'))
@@ -128,11 +144,10 @@ static int cmd_info(struct blockstore *bs, const char *name, int json)
     if (r < 0)
         return fail(r, "info");
     if (json) {
-        json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "name", i.name,
-                              "kind", blockstore_kind_name(i.kind), "id", (json_int_t)i.id,
-                              "virtual_size", (json_int_t)i.size, "allocated",
-                              (json_int_t)i.allocated, "cluster_size",
-                              (json_int_t)EXTMAP_CLUSTER_SIZE, "layer_depth",
+        json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "name", i.name, "kind",
+                              blockstore_kind_name(i.kind), "id", (json_int_t)i.id, "virtual_size",
+                              (json_int_t)i.size, "allocated", (json_int_t)i.allocated,
+                              "cluster_size", (json_int_t)EXTMAP_CLUSTER_SIZE, "layer_depth",
                               (json_int_t)i.layer_depth, "created", (json_int_t)i.created);
         if (!o)
             return 1;
@@ -162,8 +177,8 @@ static int cmd_info(struct blockstore *bs, const char *name, int json)
 
 /* read/write: the disk and an IO_BUF_SIZE buffer; 0, or the exit status
  * (printed). */
-static int open_with_buffer(struct blockstore *bs, const char *name, int flags,
-                            const char *what, struct blockstore_disk **d, char **buf)
+static int open_with_buffer(struct blockstore *bs, const char *name, int flags, const char *what,
+                            struct blockstore_disk **d, char **buf)
 {
     int r = blockstore_disk_open(bs, name, flags, d);
     if (r < 0)
@@ -307,10 +322,13 @@ int main(int argc, char **argv)
     int fmt_ok = !strcmp(cmd, "import") || !strcmp(cmd, "export");
     if (split(argc - i, argv + i, &a, fmt_ok, !strcmp(cmd, "info"), !strcmp(cmd, "check")) < 0)
         return usage("unknown option or too many arguments");
-    static const struct { const char *name; int npos; } cmds[] = {
-        { "init", 0 }, { "import", 2 }, { "create", 2 }, { "snapshot", 2 }, { "clone", 2 },
-        { "extend", 2 }, { "delete", 1 }, { "list", 0 }, { "info", 1 }, { "read", 3 },
-        { "write", 2 }, { "export", 2 }, { "check", 0 }, { "stat", 0 },
+    static const struct {
+        const char *name;
+        int npos;
+    } cmds[] = {
+        { "init", 0 },   { "import", 2 }, { "create", 2 }, { "snapshot", 2 }, { "clone", 2 },
+        { "extend", 2 }, { "delete", 1 }, { "list", 0 },   { "info", 1 },     { "read", 3 },
+        { "write", 2 },  { "export", 2 }, { "check", 0 },  { "stat", 0 },
     };
     int known = -1;
     for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)

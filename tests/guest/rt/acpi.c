@@ -21,7 +21,10 @@ struct __attribute__((packed)) rsdp {
     uint8_t ext_checksum, reserved[3];
 };
 
-struct __attribute__((packed)) gas { uint8_t space, bit_width, bit_offset, access; uint64_t addr; };
+struct __attribute__((packed)) gas {
+    uint8_t space, bit_width, bit_offset, access;
+    uint64_t addr;
+};
 
 static bool sum_ok(const void *p, size_t n)
 {
@@ -50,7 +53,7 @@ static const struct rsdp *find_rsdp(const struct boot_info *bi)
         serial_puts("guest: loader's RSDP pointer is not an RSDP\n");
         return NULL;
     }
-    uint64_t ebda = (uint64_t)*(const uint16_t *)0x40e << 4;
+    uint64_t ebda = (uint64_t) * (const uint16_t *)0x40e << 4;
     const struct rsdp *r = NULL;
     if (ebda >= 0x80000 && ebda < 0xa0000)
         r = scan_rsdp(ebda, ebda + 1024);
@@ -96,13 +99,13 @@ static int s5_sleep_type(const struct sdt_header *dsdt)
         if (memcmp(p, "_S5_", 4) || (p[-1] != 0x08 && !(p[-1] == '\\' && p[-2] == 0x08)))
             continue;
         p += 4;
-        if (*p++ != 0x12)                  /* PackageOp */
+        if (*p++ != 0x12) /* PackageOp */
             return -1;
-        p += (*p >> 6) + 1;                /* PkgLength */
-        p++;                               /* NumElements */
-        if (*p == 0x0a)                    /* BytePrefix */
+        p += (*p >> 6) + 1; /* PkgLength */
+        p++;                /* NumElements */
+        if (*p == 0x0a)     /* BytePrefix */
             return p[1];
-        if (*p == 0x00 || *p == 0x01)      /* ZeroOp, OneOp */
+        if (*p == 0x00 || *p == 0x01) /* ZeroOp, OneOp */
             return *p;
         return -1;
     }
@@ -152,7 +155,7 @@ void acpi_poweroff(const struct boot_info *bi)
         serial_puts(" via sleep control register ");
         put_hex(sleep->addr);
         serial_puts("\n");
-        gas_write8(sleep, (uint8_t)(((typ & 7) << 2) | (1 << 5)));   /* SLP_TYP | SLP_EN */
+        gas_write8(sleep, (uint8_t)(((typ & 7) << 2) | (1 << 5))); /* SLP_TYP | SLP_EN */
     } else if (!(flags & FADT_HW_REDUCED)) {
         uint32_t pm1a = *(const uint32_t *)(f + FADT_PM1A_CNT);
         serial_puts(" via PM1a control ");
@@ -184,21 +187,21 @@ int acpi_read_madt(const struct boot_info *bi, struct madt_info *out)
         if (e[1] < 2 || off + e[1] > madt->length)
             return -1;
         switch (e[0]) {
-        case 0:                                  /* processor local APIC */
+        case 0: /* processor local APIC */
             if ((*(const uint32_t *)(e + 4) & 1) && out->nr_cpus < MAX_CPUS)
                 out->apic_ids[out->nr_cpus++] = e[3];
             break;
-        case 9:                                  /* processor local x2APIC */
+        case 9: /* processor local x2APIC */
             if ((*(const uint32_t *)(e + 8) & 1) && out->nr_cpus < MAX_CPUS)
                 out->apic_ids[out->nr_cpus++] = *(const uint32_t *)(e + 4);
             break;
-        case 1:                                  /* I/O APIC */
+        case 1: /* I/O APIC */
             if (!out->ioapic_addr) {
                 out->ioapic_addr = *(const uint32_t *)(e + 4);
                 out->ioapic_gsi_base = *(const uint32_t *)(e + 8);
             }
             break;
-        case 2:                                  /* interrupt source override */
+        case 2: /* interrupt source override */
             if (e[3] < 16)
                 out->irq_gsi[e[3]] = *(const uint32_t *)(e + 4);
             if (e[3] == 0) {
@@ -206,9 +209,7 @@ int acpi_read_madt(const struct boot_info *bi, struct madt_info *out)
                 irq0_overridden = true;
             }
             break;
-        case 5:                                  /* local APIC address override */
-            memcpy(&out->lapic_addr, e + 4, 8);
-            break;
+        case 5: /* local APIC address override */ memcpy(&out->lapic_addr, e + 4, 8); break;
         }
         off += e[1];
     }

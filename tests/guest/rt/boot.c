@@ -7,12 +7,20 @@
 struct hvm_start_info {
     uint32_t magic, version, flags, nr_modules;
     uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr;
-    uint64_t memmap_paddr;                  /* version >= 1 */
+    uint64_t memmap_paddr; /* version >= 1 */
     uint32_t memmap_entries, reserved;
 };
-struct hvm_modlist_entry { uint64_t paddr, size, cmdline_paddr, reserved; };
-struct hvm_memmap_entry { uint64_t addr, size; uint32_t type, reserved; };
-struct __attribute__((packed)) e820_entry { uint64_t addr, size; uint32_t type; };
+struct hvm_modlist_entry {
+    uint64_t paddr, size, cmdline_paddr, reserved;
+};
+struct hvm_memmap_entry {
+    uint64_t addr, size;
+    uint32_t type, reserved;
+};
+struct __attribute__((packed)) e820_entry {
+    uint64_t addr, size;
+    uint32_t type;
+};
 
 /* boot_params offsets (Documentation/arch/x86/zero-page.rst) */
 #define BP_ACPI_RSDP      0x070
@@ -26,7 +34,10 @@ struct __attribute__((packed)) e820_entry { uint64_t addr, size; uint32_t type; 
 #define BP_CMDLINE        0x228
 #define BP_E820_TABLE     0x2d0
 
-static uint32_t rd32(uint64_t base, uint32_t off) { return *(const uint32_t *)(base + off); }
+static uint32_t rd32(uint64_t base, uint32_t off)
+{
+    return *(const uint32_t *)(base + off);
+}
 
 static void parse_pvh(uint64_t info, struct boot_info *bi)
 {

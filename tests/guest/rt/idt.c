@@ -36,11 +36,18 @@ void idt_init(void)
     for (int v = 0; v < 256; v++) {
         uint64_t a = (uint64_t)(isr_stub_start + 16 * v);
         idt[v] = (struct idt_gate){
-            .off_lo = (uint16_t)a, .selector = 0x10, .ist = 0, .type = 0x8e,  /* interrupt gate */
-            .off_mid = (uint16_t)(a >> 16), .off_hi = (uint32_t)(a >> 32),
+            .off_lo = (uint16_t)a,
+            .selector = 0x10,
+            .ist = 0,
+            .type = 0x8e, /* interrupt gate */
+            .off_mid = (uint16_t)(a >> 16),
+            .off_hi = (uint32_t)(a >> 32),
         };
     }
-    struct __attribute__((packed)) { uint16_t limit; uint64_t base; } d = { sizeof(idt) - 1, (uint64_t)idt };
+    struct __attribute__((packed)) {
+        uint16_t limit;
+        uint64_t base;
+    } d = { sizeof(idt) - 1, (uint64_t)idt };
     __asm__ volatile("lidt %0" : : "m"(d));
 }
 

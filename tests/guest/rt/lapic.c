@@ -1,31 +1,43 @@
 /* The local APIC in xAPIC mode, through its MMIO page. */
 #include "rt.h"
 
-#define APIC_ID    0x20
-#define APIC_EOI   0xb0
-#define APIC_SVR   0xf0
+#define APIC_ID     0x20
+#define APIC_EOI    0xb0
+#define APIC_SVR    0xf0
 #define APIC_ICR_LO 0x300
 #define APIC_ICR_HI 0x310
-#define ICR_BUSY   (1u << 12)
+#define ICR_BUSY    (1u << 12)
 
 static uint64_t lapic_base(void)
 {
     uint32_t lo, hi;
-    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x1b));   /* IA32_APIC_BASE */
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x1b)); /* IA32_APIC_BASE */
     return ((uint64_t)hi << 32 | lo) & ~0xfffull;
 }
 
-uint32_t lapic_read(uint32_t reg) { return mmio_read32(lapic_base() + reg); }
-void lapic_write(uint32_t reg, uint32_t v) { mmio_write32(lapic_base() + reg, v); }
+uint32_t lapic_read(uint32_t reg)
+{
+    return mmio_read32(lapic_base() + reg);
+}
+void lapic_write(uint32_t reg, uint32_t v)
+{
+    mmio_write32(lapic_base() + reg, v);
+}
 
-uint32_t lapic_id(void) { return lapic_read(APIC_ID) >> 24; }
+uint32_t lapic_id(void)
+{
+    return lapic_read(APIC_ID) >> 24;
+}
 
 void lapic_enable(void)
 {
-    lapic_write(APIC_SVR, lapic_read(APIC_SVR) | 0x100 | 0xff);   /* enable, spurious vector 0xff */
+    lapic_write(APIC_SVR, lapic_read(APIC_SVR) | 0x100 | 0xff); /* enable, spurious vector 0xff */
 }
 
-void lapic_eoi(void) { lapic_write(APIC_EOI, 0); }
+void lapic_eoi(void)
+{
+    lapic_write(APIC_EOI, 0);
+}
 
 int lapic_send_ipi(uint32_t apic_id, uint32_t icr_low)
 {

@@ -2,7 +2,7 @@
  * the compiler may call, and the C side of the entry (rt_start). */
 #include "rt.h"
 
-#define COM1 0x3f8
+#define COM1           0x3f8
 #define LSR_DATA_READY 0x01
 #define LSR_THR_EMPTY  0x20
 
@@ -118,7 +118,10 @@ void spin_unlock(spinlock_t *l)
 
 void triple_fault(void)
 {
-    static const struct __attribute__((packed)) { uint16_t limit; uint64_t base; } empty = { 0, 0 };
+    static const struct __attribute__((packed)) {
+        uint16_t limit;
+        uint64_t base;
+    } empty = { 0, 0 };
     __asm__ volatile("lidt %0; int3" : : "m"(empty));
     halt_forever();
 }

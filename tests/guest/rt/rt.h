@@ -8,16 +8,39 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MAX_CPUS 16     /* keep in step with entry.S */
+#define MAX_CPUS 16 /* keep in step with entry.S */
 
 /* ---- port I/O ---- */
-static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
-static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
-static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
-static inline void mmio_write32(uint64_t addr, uint32_t v) { *(volatile uint32_t *)addr = v; }
-static inline uint32_t mmio_read32(uint64_t addr) { return *(volatile uint32_t *)addr; }
+static inline void outb(uint16_t port, uint8_t v)
+{
+    __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline void outw(uint16_t port, uint16_t v)
+{
+    __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline void outl(uint16_t port, uint32_t v)
+{
+    __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline uint8_t inb(uint16_t port)
+{
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+static inline void cpu_relax(void)
+{
+    __asm__ volatile("pause" ::: "memory");
+}
+static inline void mmio_write32(uint64_t addr, uint32_t v)
+{
+    *(volatile uint32_t *)addr = v;
+}
+static inline uint32_t mmio_read32(uint64_t addr)
+{
+    return *(volatile uint32_t *)addr;
+}
 
 /* ---- libc-like helpers (the compiler may call memcpy/memset itself) ---- */
 void *memcpy(void *dst, const void *src, size_t n);
@@ -30,13 +53,15 @@ void serial_putc(char c);
 void serial_puts(const char *s);
 void serial_write(const char *s, size_t n);
 bool serial_has_input(void);
-char serial_getc(void);                 /* waits for a byte */
-void put_hex(uint64_t v);               /* 0x-prefixed lower-case hex */
-void put_hex32(uint32_t v);             /* exactly 8 digits, no prefix */
+char serial_getc(void);     /* waits for a byte */
+void put_hex(uint64_t v);   /* 0x-prefixed lower-case hex */
+void put_hex32(uint32_t v); /* exactly 8 digits, no prefix */
 void put_dec(uint64_t v);
 
 /* A lock for output shared by several CPUs. */
-typedef struct { volatile uint32_t locked; } spinlock_t;
+typedef struct {
+    volatile uint32_t locked;
+} spinlock_t;
 void spin_lock(spinlock_t *l);
 void spin_unlock(spinlock_t *l);
 
@@ -52,22 +77,25 @@ uint32_t crc32_update(uint32_t crc, const void *buf, size_t len);
 
 /* ---- what the loader handed over ---- */
 enum boot_form { BOOT_PVH = 1, BOOT_LINUX = 2 };
-struct mem_range { uint64_t addr, size; uint32_t type; };
+struct mem_range {
+    uint64_t addr, size;
+    uint32_t type;
+};
 #define MAX_MEM_RANGES 32
 struct boot_info {
     enum boot_form form;
-    uint64_t info_addr;                 /* hvm_start_info or boot_params */
-    const char *cmdline;                /* NULL when none was given */
-    uint64_t initrd_addr, initrd_size;  /* size 0 when none */
-    uint64_t rsdp;                      /* 0 when the loader did not say */
-    int nr_ranges;                      /* memory map (0 when not given) */
+    uint64_t info_addr;                /* hvm_start_info or boot_params */
+    const char *cmdline;               /* NULL when none was given */
+    uint64_t initrd_addr, initrd_size; /* size 0 when none */
+    uint64_t rsdp;                     /* 0 when the loader did not say */
+    int nr_ranges;                     /* memory map (0 when not given) */
     struct mem_range ranges[MAX_MEM_RANGES];
 };
 const char *boot_form_name(const struct boot_info *bi);
 
 /* Each guest defines these; guest_main must not return. */
 void guest_main(const struct boot_info *bi);
-void ap_main(uint32_t index);           /* weak default halts */
+void ap_main(uint32_t index); /* weak default halts */
 
 /* ---- ACPI ---- */
 const void *acpi_find_table(const struct boot_info *bi, const char sig[4]);
@@ -79,10 +107,10 @@ struct madt_info {
     uint64_t lapic_addr;
     int nr_cpus;
     uint32_t apic_ids[MAX_CPUS];
-    uint64_t ioapic_addr;               /* 0 when none */
+    uint64_t ioapic_addr; /* 0 when none */
     uint32_t ioapic_gsi_base;
-    uint32_t irq0_gsi;                  /* after interrupt source overrides */
-    uint32_t irq_gsi[16];               /* ISA IRQ -> GSI, overrides applied */
+    uint32_t irq0_gsi;    /* after interrupt source overrides */
+    uint32_t irq_gsi[16]; /* ISA IRQ -> GSI, overrides applied */
 };
 int acpi_read_madt(const struct boot_info *bi, struct madt_info *out);
 
@@ -109,9 +137,15 @@ void tsc_delay_ms(uint64_t ms);
 
 /* ---- interrupts ---- */
 typedef void (*irq_handler_t)(void);
-void idt_init(void);                    /* all vectors: print and triple-fault */
-void idt_set_handler(uint8_t vector, irq_handler_t h);  /* h runs with IF=0, then iretq */
-static inline void sti(void) { __asm__ volatile("sti" ::: "memory"); }
-static inline void cli(void) { __asm__ volatile("cli" ::: "memory"); }
+void idt_init(void);                                   /* all vectors: print and triple-fault */
+void idt_set_handler(uint8_t vector, irq_handler_t h); /* h runs with IF=0, then iretq */
+static inline void sti(void)
+{
+    __asm__ volatile("sti" ::: "memory");
+}
+static inline void cli(void)
+{
+    __asm__ volatile("cli" ::: "memory");
+}
 
 #endif

@@ -9,7 +9,10 @@
 #include "tests/support/picostackd_harness.h"
 
 /* Runs the named sub-test of argv[1] from a table; argv[2] is picostackd. */
-struct subtest { const char *name; void (*fn)(const char *bin); };
+struct subtest {
+    const char *name;
+    void (*fn)(const char *bin);
+};
 int run_subtests(int argc, char **argv, const struct subtest *tests, size_t n);
 
 #endif

@@ -19,7 +19,7 @@ static void t_openrc_first(const char *bin)
     /* A directory where admin-openrc goes: the rename onto it fails. */
     snprintf(rc_path, sizeof(rc_path), "%s/admin-openrc", dir);
     CHECK(mkdir(rc_path, 0700) == 0);
-    const char *const data[] = { "--data", dir, NULL };   /* the last --data wins */
+    const char *const data[] = { "--data", dir, NULL }; /* the last --data wins */
     struct picostackd d;
     CHECK(picostackd_start(&d, bin, data) < 0, "a start without its openrc must fail");
     CHECK(rmdir(rc_path) == 0);

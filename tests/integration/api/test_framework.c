@@ -54,9 +54,10 @@ static void up_end(struct api_req *r, void *ctx, int err)
         char hex[65];
         crypto_generichash_final(&u->h, h, sizeof(h));
         sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-        api_reply_json(r, 200, json_pack("{s:I, s:s, s:I, s:I}", "bytes", (json_int_t)u->bytes,
-                                         "hash", hex, "max_chunk", (json_int_t)u->max_chunk,
-                                         "chunks", (json_int_t)u->chunks));
+        api_reply_json(r, 200,
+                       json_pack("{s:I, s:s, s:I, s:I}", "bytes", (json_int_t)u->bytes, "hash", hex,
+                                 "max_chunk", (json_int_t)u->max_chunk, "chunks",
+                                 (json_int_t)u->chunks));
         atomic_fetch_add(&uploads_done, 1);
     }
     free(u);
@@ -147,8 +148,11 @@ static const struct api_route routes[] = {
 };
 
 static const struct api_service test_service = {
-    .name = "test", .prefix = "/test", .routes = routes,
-    .n_routes = sizeof(routes) / sizeof(routes[0]), .error = api_error_neutron,
+    .name = "test",
+    .prefix = "/test",
+    .routes = routes,
+    .n_routes = sizeof(routes) / sizeof(routes[0]),
+    .error = api_error_neutron,
     .init = test_init,
 };
 
@@ -216,12 +220,15 @@ static long put_stream(unsigned port, uint64_t size, bool with_length, uint64_t 
 static void cut_upload(unsigned port, uint64_t size, uint64_t cut_at)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_port = htons(port),
                               .sin_addr.s_addr = htonl(0x7f000001) };
     CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
     char head[256];
-    int n = snprintf(head, sizeof(head), "PUT /test/upload HTTP/1.1\r\nHost: x\r\n"
-                     "Content-Length: %llu\r\n\r\n", (unsigned long long)size);
+    int n = snprintf(head, sizeof(head),
+                     "PUT /test/upload HTTP/1.1\r\nHost: x\r\n"
+                     "Content-Length: %llu\r\n\r\n",
+                     (unsigned long long)size);
     CHECK(write(fd, head, n) == n);
     static char buf[65536];
     for (uint64_t sent = 0; sent < cut_at; sent += sizeof(buf))
@@ -249,14 +256,17 @@ static void expected_hash(uint64_t size, char hex[65])
 
 struct server {
     struct api_server *srv;
-    struct picostackd d;   /* only base/port used, for harness's http() */
+    struct picostackd d; /* only base/port used, for harness's http() */
 };
 
 static void start_with(struct server *s, unsigned threads, struct identity *idn)
 {
     memset(s, 0, sizeof(*s));
-    struct api_config cfg = { .listen_addr = "127.0.0.1", .threads = threads, .workers = 1,
-                              .log_level = 1, .identity = idn };
+    struct api_config cfg = { .listen_addr = "127.0.0.1",
+                              .threads = threads,
+                              .workers = 1,
+                              .log_level = 1,
+                              .identity = idn };
     CHECK(api_server_new(&cfg, &s->srv) == 0);
     CHECK(api_server_add_service(s->srv, &test_service) == 0);
     CHECK(api_server_start(s->srv) == 0);
@@ -293,8 +303,7 @@ static void t_stream(const char *unused)
         CHECK(maxc > 0 && maxc <= 64 * 1024, "a chunk of %lld bytes", (long long)maxc);
         fprintf(stderr, "upload (%s): %lld chunks, largest %lld\n",
                 with_length ? "length" : "chunked",
-                (long long)json_integer_value(json_object_get(r.json, "chunks")),
-                (long long)maxc);
+                (long long)json_integer_value(json_object_get(r.json, "chunks")), (long long)maxc);
         resp_free(&r);
     }
     /* a handler error mid-body: an error reply, in the service's shape */
@@ -353,7 +362,7 @@ static void t_defer(const char *unused)
 {
     (void)unused;
     struct server s;
-    start(&s, 1);   /* one request thread: deferral must keep it free */
+    start(&s, 1); /* one request thread: deferral must keep it free */
     struct slow_call c = { &s.d, 0, 0 };
     pthread_t th;
     pthread_create(&th, NULL, call_slow, &c);
@@ -364,8 +373,8 @@ static void t_defer(const char *unused)
     http(&s.d, "GET", "/test/fast/abc", NULL, NULL, &r);
     clock_gettime(CLOCK_MONOTONIC, &b);
     double fast_s = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
-    CHECK(r.status == 200 && !strcmp(json_string_value(json_object_get(r.json, "param")) ?: "",
-                                     "abc"));
+    CHECK(r.status == 200 &&
+          !strcmp(json_string_value(json_object_get(r.json, "param")) ?: "", "abc"));
     resp_free(&r);
     pthread_join(th, NULL);
     CHECK(c.status == 200 && c.seconds >= 0.4);
@@ -436,14 +445,18 @@ static void t_access(const char *unused)
     char pw[33];
     bool created;
     CHECK(identity_bootstrap(idn, pw, &created) == 0);
-    const char *P = "aaaaaaaa-0000-4000-8000-000000000001", *Q = "aaaaaaaa-0000-4000-8000-000000000002";
+    const char *P = "aaaaaaaa-0000-4000-8000-000000000001",
+               *Q = "aaaaaaaa-0000-4000-8000-000000000002";
     const char *U = "bbbbbbbb-0000-4000-8000-000000000001";
     struct store_txn *t;
     CHECK(store_begin(st, true, &t) == 0);
     json_t *recs[3] = {
-        json_pack("{s:s, s:s, s:s, s:b}", "id", P, "name", "p", "domain_id", "default", "enabled", 1),
-        json_pack("{s:s, s:s, s:s, s:b}", "id", Q, "name", "q", "domain_id", "default", "enabled", 1),
-        json_pack("{s:s, s:s, s:s, s:b}", "id", U, "name", "u", "domain_id", "default", "enabled", 1),
+        json_pack("{s:s, s:s, s:s, s:b}", "id", P, "name", "p", "domain_id", "default", "enabled",
+                  1),
+        json_pack("{s:s, s:s, s:s, s:b}", "id", Q, "name", "q", "domain_id", "default", "enabled",
+                  1),
+        json_pack("{s:s, s:s, s:s, s:b}", "id", U, "name", "u", "domain_id", "default", "enabled",
+                  1),
     };
     CHECK(identity_create(t, idn, IDENTITY_PROJECT, recs[0]) == 0);
     CHECK(identity_create(t, idn, IDENTITY_PROJECT, recs[1]) == 0);
@@ -464,10 +477,13 @@ static void t_access(const char *unused)
     struct server s;
     start_with(&s, 2, idn);
     char path[128];
-    struct { const char *tok, *owner, *method; long want; } cases[] = {
-        { tp, P, "GET", 204 }, { tp, P, "PUT", 204 },   /* member, own project */
-        { tp, Q, "GET", 404 }, { tp, Q, "PUT", 404 },   /* another project: hidden */
-        { tq, Q, "GET", 204 }, { tq, Q, "PUT", 403 },   /* reader: reads only */
+    struct {
+        const char *tok, *owner, *method;
+        long want;
+    } cases[] = {
+        { tp, P, "GET", 204 }, { tp, P, "PUT", 204 }, /* member, own project */
+        { tp, Q, "GET", 404 }, { tp, Q, "PUT", 404 }, /* another project: hidden */
+        { tq, Q, "GET", 204 }, { tq, Q, "PUT", 403 }, /* reader: reads only */
         { tq, P, "GET", 404 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -490,7 +506,8 @@ static void t_access(const char *unused)
 
 int main(int argc, char **argv)
 {
-    static const struct subtest tests[] = { { "stream", t_stream }, { "defer", t_defer },
+    static const struct subtest tests[] = { { "stream", t_stream },
+                                            { "defer", t_defer },
                                             { "access", t_access } };
     if (sodium_init() < 0)
         return 1;

@@ -77,8 +77,7 @@ static void t_tokens(const char *bin)
     CHECK(json_array_size(json_object_get(t, "roles")) == 1);
     json_t *cat = json_object_get(t, "catalog");
     CHECK(json_array_size(cat) == 6, "catalog has %zu services", json_array_size(cat));
-    const char *want[] = { "identity", "image", "block-storage", "volumev3", "network",
-                           "compute" };
+    const char *want[] = { "identity", "image", "block-storage", "volumev3", "network", "compute" };
     for (size_t i = 0; i < 6; i++) {
         json_t *svc = json_array_get(cat, i);
         CHECK(!strcmp(json_string_value(json_object_get(svc, "type")) ?: "", want[i]));
@@ -94,10 +93,11 @@ static void t_tokens(const char *bin)
     /* catalog URLs follow the Host the client used; a hostile Host is ignored */
     http_req_h(&d, "GET", "/identity/v3/auth/catalog", tok, "application/json", NULL,
                (const char *const[]){ "Host: cloud.example:8443", NULL }, &r);
-    ep = json_array_get(json_object_get(json_array_get(json_object_get(r.json, "catalog"), 5),
-                                        "endpoints"), 0);
+    ep = json_array_get(
+        json_object_get(json_array_get(json_object_get(r.json, "catalog"), 5), "endpoints"), 0);
     CHECK(!strcmp(json_string_value(json_object_get(ep, "url")) ?: "",
-                  "http://cloud.example:8443/compute/v2.1"), "%s", r.body);
+                  "http://cloud.example:8443/compute/v2.1"),
+          "%s", r.body);
     resp_free(&r);
     http_req_h(&d, "GET", "/identity/v3/auth/catalog", tok, "application/json", NULL,
                (const char *const[]){ "Host: a\"b/c", NULL }, &r);
@@ -113,7 +113,8 @@ static void t_tokens(const char *bin)
     snprintf(body, sizeof(body),
              "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":"
              "{\"name\":\"admin\",\"domain\":{\"name\":\"Default\"},\"password\":\"%s\"}}},"
-             "\"scope\":{\"project\":{\"id\":\"%s\"}}}}", d.admin_password, project_id);
+             "\"scope\":{\"project\":{\"id\":\"%s\"}}}}",
+             d.admin_password, project_id);
     http(&d, "POST", "/identity/v3/auth/tokens?nocatalog", NULL, body, &r);
     CHECK(r.status == 201 && r.subject_token[0]);
     CHECK(!json_object_get(json_object_get(r.json, "token"), "catalog"), "nocatalog");
@@ -159,7 +160,8 @@ static void t_tokens(const char *bin)
     resp_free(&r);
     http(&d, "POST", "/identity/v3/auth/tokens", NULL,
          "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":"
-         "{\"name\":\"admin\",\"password\":\"x\"}}}}}", &r);
+         "{\"name\":\"admin\",\"password\":\"x\"}}}}}",
+         &r);
     CHECK(r.status == 400 && strstr(err_message(&r) ?: "", "domain"), "no domain");
     resp_free(&r);
 
@@ -250,14 +252,15 @@ static void t_revocation(const char *bin)
 
     snprintf(path, sizeof(path), "/identity/v3/users/%s/password", uid[1]);
     CHECK(http_status(&d, "POST", path, tok[1], NULL,
-                    "{\"user\":{\"password\":\"pw2\",\"original_password\":\"bad\"}}") == 401);
+                      "{\"user\":{\"password\":\"pw2\",\"original_password\":\"bad\"}}") == 401);
     CHECK(http_status(&d, "POST", path, tok[1], NULL,
-                    "{\"user\":{\"password\":\"pw2\",\"original_password\":\"pw1\"}}") == 204);
+                      "{\"user\":{\"password\":\"pw2\",\"original_password\":\"pw1\"}}") == 204);
     snprintf(path, sizeof(path), "/identity/v3/users/%s", uid[1]);
     CHECK(http_status(&d, "GET", path, tok[1], NULL, NULL) == 401, "token after password change");
     CHECK(!login(&d, names[1], "pw1", "rv"));
     char *fresh = login(&d, names[1], "pw2", "rv");
-    CHECK(fresh && http_status(&d, "GET", path, fresh, NULL, NULL) == 200, "new token after change");
+    CHECK(fresh && http_status(&d, "GET", path, fresh, NULL, NULL) == 200,
+          "new token after change");
     free(fresh);
 
     snprintf(path, sizeof(path), "/identity/v3/users/%s", uid[2]);
@@ -265,8 +268,7 @@ static void t_revocation(const char *bin)
     CHECK(http_status(&d, "GET", "/identity/v3/auth/projects", tok[2], NULL, NULL) == 401);
     CHECK(http_status(&d, "GET", path, admin, NULL, NULL) == 404);
 
-    snprintf(path, sizeof(path), "/identity/v3/projects/%s/users/%s/roles/%s", p, uid[3],
-             member);
+    snprintf(path, sizeof(path), "/identity/v3/projects/%s/users/%s/roles/%s", p, uid[3], member);
     CHECK(http_status(&d, "DELETE", path, admin, NULL, NULL) == 204);
     CHECK(http_status(&d, "DELETE", path, admin, NULL, NULL) == 404);
     CHECK(http_status(&d, "GET", "/identity/v3/auth/projects", tok[3], NULL, NULL) == 401);
@@ -286,7 +288,8 @@ static void t_revocation(const char *bin)
         CHECK(ht && http_status(&d, "GET", "/identity/v3/auth/projects", ht, NULL, NULL) == 200);
         snprintf(path, sizeof(path), "/identity/v3/roles/%s", temp);
         if (round == 0)
-            CHECK(http_status(&d, "PATCH", path, admin, NULL, "{\"role\":{\"name\":\"temp2\"}}") == 200);
+            CHECK(http_status(&d, "PATCH", path, admin, NULL, "{\"role\":{\"name\":\"temp2\"}}") ==
+                  200);
         else
             CHECK(http_status(&d, "DELETE", path, admin, NULL, NULL) == 204);
         CHECK(http_status(&d, "GET", "/identity/v3/auth/projects", ht, NULL, NULL) == 401,
@@ -324,8 +327,8 @@ static void t_crud(const char *bin)
     /* the catalog as read-only resources */
     http(&d, "GET", "/identity/v3/services", a, NULL, &r);
     CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "services")) == 6);
-    const char *sid = json_string_value(json_object_get(
-        json_array_get(json_object_get(r.json, "services"), 1), "id"));
+    const char *sid = json_string_value(
+        json_object_get(json_array_get(json_object_get(r.json, "services"), 1), "id"));
     char spath[200];
     snprintf(spath, sizeof(spath), "/identity/v3/services/%s", sid ?: "x");
     CHECK(http_status(&d, "GET", spath, a, NULL, NULL) == 200);
@@ -347,17 +350,18 @@ static void t_crud(const char *bin)
     char *p1 = strdup(json_string_value(json_object_get(pj, "id")) ?: "");
     resp_free(&r);
     CHECK(http_status(&d, "POST", "/identity/v3/projects", a, NULL,
-                    "{\"project\":{\"name\":\"p1\",\"domain_id\":\"default\"}}") == 409);
+                      "{\"project\":{\"name\":\"p1\",\"domain_id\":\"default\"}}") == 409);
     http(&d, "POST", "/identity/v3/projects", a, "{\"project\":{\"name\":5}}", &r);
     CHECK(r.status == 400 && strstr(err_message(&r) ?: "", "project.name"), "%s", r.body);
     resp_free(&r);
-    http(&d, "POST", "/identity/v3/projects", a, "{\"project\":{\"name\":\"q\",\"enabled\":1}}", &r);
+    http(&d, "POST", "/identity/v3/projects", a, "{\"project\":{\"name\":\"q\",\"enabled\":1}}",
+         &r);
     CHECK(r.status == 400 && strstr(err_message(&r) ?: "", "project.enabled"), "%s", r.body);
     resp_free(&r);
     CHECK(http_status(&d, "POST", "/identity/v3/projects", a, NULL, "{\"project\":[]}") == 400);
     CHECK(http_status(&d, "POST", "/identity/v3/projects", a, NULL, "[1]") == 400);
     CHECK(http_status(&d, "POST", "/identity/v3/projects", a, NULL,
-                    "{\"project\":{\"name\":\"q\",\"domain_id\":\"nope\"}}") == 400);
+                      "{\"project\":{\"name\":\"q\",\"domain_id\":\"nope\"}}") == 400);
     http(&d, "GET", "/identity/v3/projects?name=p1", a, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "projects")) == 1);
     resp_free(&r);
@@ -378,24 +382,25 @@ static void t_crud(const char *bin)
     resp_free(&r);
     CHECK(http_status(&d, "PATCH", path, a, NULL, "{\"project\":{\"name\":\"admin\"}}") == 409);
     CHECK(http_status(&d, "PATCH", "/identity/v3/projects/nope", a, NULL,
-                    "{\"project\":{\"name\":\"z\"}}") == 404);
+                      "{\"project\":{\"name\":\"z\"}}") == 404);
 
     /* users */
     http(&d, "POST", "/identity/v3/users", a,
          "{\"user\":{\"name\":\"alice\",\"domain_id\":\"default\",\"password\":\"pw\","
-         "\"enabled\":true,\"options\":{}}}", &r);
+         "\"enabled\":true,\"options\":{}}}",
+         &r);
     CHECK(r.status == 201 && !strstr(r.body ?: "", "_password") && !strstr(r.body ?: "", "pw\""),
           "%s", r.body);
-    char *alice = strdup(json_string_value(json_object_get(json_object_get(r.json, "user"),
-                                                           "id")) ?: "");
+    char *alice =
+        strdup(json_string_value(json_object_get(json_object_get(r.json, "user"), "id")) ?: "");
     resp_free(&r);
     CHECK(http_status(&d, "POST", "/identity/v3/users", a, NULL,
-                    "{\"user\":{\"name\":\"alice\",\"password\":\"x\"}}") == 409);
+                      "{\"user\":{\"name\":\"alice\",\"password\":\"x\"}}") == 409);
     http(&d, "POST", "/identity/v3/users", a, "{\"user\":{\"name\":\"b\",\"password\":7}}", &r);
     CHECK(r.status == 400 && strstr(err_message(&r) ?: "", "user.password"));
     resp_free(&r);
     CHECK(http_status(&d, "POST", "/identity/v3/users", a, NULL,
-                    "{\"user\":{\"name\":\"b\",\"default_project_id\":\"nope\"}}") == 400);
+                      "{\"user\":{\"name\":\"b\",\"default_project_id\":\"nope\"}}") == 400);
     http(&d, "GET", "/identity/v3/users?name=alice", a, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "users")) == 1);
     resp_free(&r);
@@ -403,10 +408,11 @@ static void t_crud(const char *bin)
     /* roles and grants */
     http(&d, "POST", "/identity/v3/roles", a, "{\"role\":{\"name\":\"custom\"}}", &r);
     CHECK(r.status == 201);
-    char *custom = strdup(json_string_value(json_object_get(json_object_get(r.json, "role"),
-                                                            "id")) ?: "");
+    char *custom =
+        strdup(json_string_value(json_object_get(json_object_get(r.json, "role"), "id")) ?: "");
     resp_free(&r);
-    CHECK(http_status(&d, "POST", "/identity/v3/roles", a, NULL, "{\"role\":{\"name\":\"custom\"}}") == 409);
+    CHECK(http_status(&d, "POST", "/identity/v3/roles", a, NULL,
+                      "{\"role\":{\"name\":\"custom\"}}") == 409);
     snprintf(path, sizeof(path), "/identity/v3/projects/%s/users/%s/roles/%s", p1, alice, custom);
     CHECK(http_status(&d, "PUT", path, a, NULL, NULL) == 204);
     CHECK(http_status(&d, "HEAD", path, a, NULL, NULL) == 204);
@@ -419,9 +425,12 @@ static void t_crud(const char *bin)
     CHECK(json_array_size(json_object_get(r.json, "role_assignments")) == 1);
     CHECK(!strcmp(json_string_value(json_object_get(json_object_get(ra, "role"), "name")) ?: "",
                   "custom"));
-    CHECK(!strcmp(json_string_value(json_object_get(json_object_get(json_object_get(
-                      json_object_get(ra, "scope"), "project"), "domain"), "name")) ?: "",
-                  "Default"));
+    CHECK(!strcmp(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(json_object_get(ra, "scope"), "project"), "domain"),
+            "name"))
+            ?: "",
+        "Default"));
     resp_free(&r);
     snprintf(path, sizeof(path), "/identity/v3/projects/%s/users/%s/roles", p1, alice);
     http(&d, "GET", path, a, NULL, &r);
@@ -519,8 +528,10 @@ static void t_rbac(const char *bin)
     CHECK(r.status == 200 && json_array_size(ps) == 1, "member sees %zu", json_array_size(ps));
     resp_free(&r);
     /* writes need admin */
-    CHECK(http_status(&d, "POST", "/identity/v3/projects", tm, NULL, "{\"project\":{\"name\":\"x\"}}") == 403);
-    CHECK(http_status(&d, "POST", "/identity/v3/users", tr, NULL, "{\"user\":{\"name\":\"x\"}}") == 403);
+    CHECK(http_status(&d, "POST", "/identity/v3/projects", tm, NULL,
+                      "{\"project\":{\"name\":\"x\"}}") == 403);
+    CHECK(http_status(&d, "POST", "/identity/v3/users", tr, NULL, "{\"user\":{\"name\":\"x\"}}") ==
+          403);
     CHECK(http_status(&d, "DELETE", path, tm, NULL, NULL) == 403);
     snprintf(path, sizeof(path), "/identity/v3/projects/%s/users/%s/roles/%s", pb, ma, member);
     CHECK(http_status(&d, "PUT", path, tm, NULL, NULL) == 403, "member grants itself");
@@ -546,7 +557,7 @@ static void t_rbac(const char *bin)
     /* password change only for oneself */
     snprintf(path, sizeof(path), "/identity/v3/users/%s/password", rb);
     CHECK(http_status(&d, "POST", path, tm, NULL,
-                    "{\"user\":{\"password\":\"x\",\"original_password\":\"pw\"}}") == 403);
+                      "{\"user\":{\"password\":\"x\",\"original_password\":\"pw\"}}") == 403);
     free(tm);
     free(tr);
     free(ma);
@@ -594,8 +605,10 @@ static void t_http(const char *bin)
     /* metrics */
     http(&d, "GET", "/metrics", NULL, NULL, &r);
     CHECK(r.status == 200);
-    CHECK(strstr(r.body ?: "", "picostack_http_requests_total{service=\"identity\",status=\"200\"}"));
-    CHECK(strstr(r.body ?: "", "picostack_tokens_issued_total{method=\"password\"} 1"), "%s", r.body);
+    CHECK(
+        strstr(r.body ?: "", "picostack_http_requests_total{service=\"identity\",status=\"200\"}"));
+    CHECK(strstr(r.body ?: "", "picostack_tokens_issued_total{method=\"password\"} 1"), "%s",
+          r.body);
     CHECK(strstr(r.body ?: "", "picostack_http_request_duration_seconds_bucket{le=\"+Inf\"}"));
     resp_free(&r);
     /* a second daemon on the same data dir is refused */
@@ -612,8 +625,10 @@ static void t_http(const char *bin)
     waitpid(pid, &st, 0);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 1, "second owner of the data dir");
     /* bad options: usage, exit status 2 */
-    const char *bad[][3] = { { "--listen", "nonsense", NULL }, { "--log-level", "loud", NULL },
-                             { "--bogus", NULL, NULL }, { "--token-ttl", "-5", NULL } };
+    const char *bad[][3] = { { "--listen", "nonsense", NULL },
+                             { "--log-level", "loud", NULL },
+                             { "--bogus", NULL, NULL },
+                             { "--token-ttl", "-5", NULL } };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         pid = fork();
         if (pid == 0) {
@@ -634,14 +649,16 @@ static void t_http(const char *bin)
     int blen = snprintf(buf, sizeof(buf),
                         "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":"
                         "{\"user\":{\"name\":\"admin\",\"domain\":{\"id\":\"default\"},"
-                        "\"password\":\"%s\"}}}}}", d.admin_password);
+                        "\"password\":\"%s\"}}}}}",
+                        d.admin_password);
     int rlen = snprintf(req, sizeof(req),
                         "POST /identity/v3/auth/tokens HTTP/1.1\r\nHost: x\r\n"
                         "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
                         blen, buf);
     for (int i = 0; i < N; i++) {
         fds[i] = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(d.port),
+        struct sockaddr_in sa = { .sin_family = AF_INET,
+                                  .sin_port = htons(d.port),
                                   .sin_addr.s_addr = htonl(0x7f000001) };
         CHECK(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)) == 0);
         const char *hc = "GET /healthcheck HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -786,8 +803,8 @@ static void t_kill9(const char *bin)
         struct resp r;
         http(&d, "GET", path, a, NULL, &r);
         CHECK(r.status == 200, "acknowledged project %s lost", id);
-        const char *got = json_string_value(json_object_get(json_object_get(r.json, "project"),
-                                                            "name"));
+        const char *got =
+            json_string_value(json_object_get(json_object_get(r.json, "project"), "name"));
         if (strcmp(name, "?") != 0)
             CHECK(got && !strcmp(got, name), "%s: %s != %s", id, got, name);
         resp_free(&r);
@@ -801,7 +818,7 @@ static void t_kill9(const char *bin)
     http(&d, "GET", "/identity/v3/projects", a, NULL, &r);
     size_t i;
     json_t *p;
-    json_array_foreach(json_object_get(r.json, "projects"), i, p) {
+    json_array_foreach (json_object_get(r.json, "projects"), i, p) {
         char path[256];
         snprintf(path, sizeof(path), "/identity/v3/projects?name=%s",
                  json_string_value(json_object_get(p, "name")));
@@ -813,7 +830,7 @@ static void t_kill9(const char *bin)
         resp_free(&q);
     }
     /* and creating every listed name again conflicts (index present) */
-    json_array_foreach(json_object_get(r.json, "projects"), i, p) {
+    json_array_foreach (json_object_get(r.json, "projects"), i, p) {
         char body[256];
         snprintf(body, sizeof(body), "{\"project\":{\"name\":\"%s\"}}",
                  json_string_value(json_object_get(p, "name")));
@@ -829,9 +846,9 @@ static void t_kill9(const char *bin)
 int main(int argc, char **argv)
 {
     static const struct subtest tests[] = {
-        { "tokens", t_tokens }, { "expiry", t_expiry }, { "revocation", t_revocation },
-        { "crud", t_crud }, { "rbac", t_rbac }, { "http", t_http },
-        { "restart", t_restart }, { "kill9", t_kill9 }, { "race", t_race },
+        { "tokens", t_tokens },   { "expiry", t_expiry }, { "revocation", t_revocation },
+        { "crud", t_crud },       { "rbac", t_rbac },     { "http", t_http },
+        { "restart", t_restart }, { "kill9", t_kill9 },   { "race", t_race },
     };
     return run_subtests(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 }

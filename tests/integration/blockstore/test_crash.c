@@ -13,17 +13,20 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#define CS EXTMAP_CLUSTER_SIZE
-#define DISK_SIZE (2u << 20)       /* 32 clusters: small, so kills hit everything */
-#define MAX_OPS 4096
+#define CS        EXTMAP_CLUSTER_SIZE
+#define DISK_SIZE (2u << 20) /* 32 clusters: small, so kills hit everything */
+#define MAX_OPS   4096
 
 enum { MSG_READY, MSG_OP, MSG_FLUSHED, MSG_SNAP };
 enum { OP_WRITE, OP_ZERO };
-struct msg { uint32_t type, kind; uint64_t off, len, seed; };
+struct msg {
+    uint32_t type, kind;
+    uint64_t off, len, seed;
+};
 
 static const char *dir;
 static uint64_t total_ops, total_flushed, total_snaps, total_torn;
-static unsigned char base[DISK_SIZE];   /* the disk as of the last verified state */
+static unsigned char base[DISK_SIZE]; /* the disk as of the last verified state */
 
 static unsigned char val(uint64_t seed, uint64_t pos)
 {
@@ -68,9 +71,12 @@ static void child(int fd, uint64_t seed)
                 if (rnd_below(3)) {
                     if (extmap_write(blockstore_disk_map(d), buf, off, len) < 0)
                         _exit(4);
-                } else {        /* the asynchronous path, as a VMM drives it */
-                    struct extmap_req q = { .op = EXTMAP_WRITE, .offset = off, .len = len,
-                                            .buf = buf }, *done;
+                } else { /* the asynchronous path, as a VMM drives it */
+                    struct extmap_req q = { .op = EXTMAP_WRITE,
+                                            .offset = off,
+                                            .len = len,
+                                            .buf = buf },
+                                      *done;
                     if (extmap_queue(blockstore_disk_map(d), &q) < 0 ||
                         extmap_reap(blockstore_disk_map(d), &done, 1, 1) != 1 || q.result < 0)
                         _exit(4);
@@ -106,9 +112,15 @@ static void read_all(struct blockstore *bs, const char *name, unsigned char *out
     blockstore_disk_close(d);
 }
 
-struct snap { uint64_t n; int ops; };
+struct snap {
+    uint64_t n;
+    int ops;
+};
 
-struct names { char n[64][BLOCKSTORE_NAME_MAX + 1]; int count; };
+struct names {
+    char n[64][BLOCKSTORE_NAME_MAX + 1];
+    int count;
+};
 
 static int collect_snaps(void *ctx, const struct blockstore_info *i)
 {
@@ -175,14 +187,15 @@ static void one_round(uint64_t seed, int round)
         if (got[pos] == want[pos])
             continue;
         total_torn++;
-        int ok = 0;      /* a later, unflushed write may or may not have landed */
+        int ok = 0; /* a later, unflushed write may or may not have landed */
         for (int i = flushed; i < nops && !ok; i++)
             if (pos >= ops[i].off && pos < ops[i].off + ops[i].len)
                 ok = got[pos] == (ops[i].kind == OP_ZERO ? 0 : val(ops[i].seed, pos));
         if (!ok) {
-            fprintf(stderr, "round %d: byte %llu is %02x, flushed value %02x (%d ops, %d "
-                    "flushed)\n", round, (unsigned long long)pos, got[pos], want[pos], nops,
-                    flushed);
+            fprintf(stderr,
+                    "round %d: byte %llu is %02x, flushed value %02x (%d ops, %d "
+                    "flushed)\n",
+                    round, (unsigned long long)pos, got[pos], want[pos], nops, flushed);
             exit(1);
         }
     }
@@ -244,8 +257,8 @@ int main(int argc, char **argv)
     CHECK(blockstore_check(bs, 0, stderr) == 0);
     blockstore_close(bs);
     printf("crash: ok: %llu operations, %llu of them flushed when killed, %llu snapshots, "
-           "%llu bytes from unflushed writes seen\n", (unsigned long long)total_ops,
-           (unsigned long long)total_flushed, (unsigned long long)total_snaps,
-           (unsigned long long)total_torn);
+           "%llu bytes from unflushed writes seen\n",
+           (unsigned long long)total_ops, (unsigned long long)total_flushed,
+           (unsigned long long)total_snaps, (unsigned long long)total_torn);
     return 0;
 }

@@ -49,7 +49,7 @@ static void full_filesystem(void)
            (unsigned long long)off, (unsigned long long)flushed);
     CHECK(err == -ENOSPC);
     CHECK(flushed >= (1 << 20));
-    blockstore_disk_close(d);        /* may fail too: the filesystem is full */
+    blockstore_disk_close(d); /* may fail too: the filesystem is full */
     blockstore_close(bs);
     /* with the filesystem still full: opening either works and is clean, or
      * says ENOSPC */
@@ -106,7 +106,7 @@ static void full_lmdb_map(void)
         if (r == 0)
             r = extmap_flush(blockstore_disk_map(d));
         flushed = r == 0;
-        int c = blockstore_disk_close(d);      /* the fold may not fit */
+        int c = blockstore_disk_close(d); /* the fold may not fit */
         printf("enospc: write+flush with a full map: %d, close: %d\n", r, c);
         CHECK(r == 0 || r == -ENOSPC);
         CHECK(c == 0 || c == -ENOSPC);
@@ -150,7 +150,7 @@ int main(void)
         perror("mount tmpfs");
         return 1;
     }
-    atexit(unmount);          /* runs before the temporary dir is removed */
+    atexit(unmount); /* runs before the temporary dir is removed */
     snprintf(dir, sizeof(dir), "%s/data", mnt);
     full_filesystem();
     snprintf(dir, sizeof(dir), "%s/data2", mnt);

@@ -31,7 +31,7 @@ static void writer(const struct extmap_handover *h, int cmd, int ack)
         fill(buf, sizeof(buf), c);
         if (extmap_write(m, buf, (uint64_t)c * (200 << 10), sizeof(buf)) < 0)
             _exit(3);
-        if (c != 9 && extmap_flush(m) < 0)         /* 9: written, never flushed */
+        if (c != 9 && extmap_flush(m) < 0) /* 9: written, never flushed */
             _exit(4);
         if (write(ack, &c, 1) != 1)
             _exit(5);
@@ -98,24 +98,24 @@ int main(void)
         CHECK_ERR(blockstore_disk_open(bs, "vm", 0, &d2), -EBUSY);
 
         command(cmd[1], ack[0], (unsigned char)(1 + round * 4));
-        CHECK_OK(blockstore_disk_sync(d));                   /* fold while it runs */
+        CHECK_OK(blockstore_disk_sync(d)); /* fold while it runs */
         expect(bs, 1 + round * 4);
         struct extmap_range more[4];
-        CHECK(blockstore_disk_grant(d, 10, more, 4) >= 1);   /* a top-up, recorded */
+        CHECK(blockstore_disk_grant(d, 10, more, 4) >= 1); /* a top-up, recorded */
 
         if (round == 0) {
             /* picostackd restarts; the writer goes on */
             blockstore_close(bs);
             bs = bs_test_open(dir, NULL);
-            CHECK(blockstore_check(bs, 0, stderr) == 0);     /* its grant is legit */
+            CHECK(blockstore_check(bs, 0, stderr) == 0); /* its grant is legit */
             CHECK_OK(blockstore_disk_reattach(bs, "vm", &d));
             command(cmd[1], ack[0], 2);
             CHECK_OK(blockstore_disk_sync(d));
             expect(bs, 2);
-            command(cmd[1], ack[0], 9);                      /* unflushed */
+            command(cmd[1], ack[0], 9); /* unflushed */
             kill(pid, SIGKILL);
             CHECK(waitpid(pid, NULL, 0) == pid);
-            CHECK_OK(blockstore_disk_close(d));              /* the writer is gone */
+            CHECK_OK(blockstore_disk_close(d)); /* the writer is gone */
         } else {
             /* the writer dies while picostackd is down: open recovers */
             command(cmd[1], ack[0], 6);
@@ -135,7 +135,7 @@ int main(void)
     expect(bs, 2);
     expect(bs, 5);
     expect(bs, 6);
-    CHECK_OK(blockstore_snapshot(bs, "vm", "snap"));   /* an ordinary disk again */
+    CHECK_OK(blockstore_snapshot(bs, "vm", "snap")); /* an ordinary disk again */
     CHECK_OK(blockstore_delete(bs, "vm"));
     CHECK_OK(blockstore_delete(bs, "snap"));
     CHECK_OK(blockstore_delete(bs, "img"));

@@ -12,15 +12,15 @@
 #include <time.h>
 
 #define MAX_OBJ 14
-#define CS EXTMAP_CLUSTER_SIZE
+#define CS      EXTMAP_CLUSTER_SIZE
 
 struct obj {
     int live;
     char name[32];
     enum blockstore_kind kind;
     uint64_t size;
-    unsigned char *data;           /* the model */
-    struct blockstore_disk *d;     /* open read-write handle (disks) */
+    unsigned char *data;       /* the model */
+    struct blockstore_disk *d; /* open read-write handle (disks) */
 };
 
 static struct obj objs[MAX_OBJ];
@@ -37,7 +37,7 @@ static void open_store(void)
     CHECK_OK(r);
 }
 
-static struct obj *pick(int want_kind)   /* 0: any */
+static struct obj *pick(int want_kind) /* 0: any */
 {
     int idx[MAX_OBJ], n = 0;
     for (int i = 0; i < MAX_OBJ; i++)
@@ -90,7 +90,7 @@ static void range(struct obj *o, uint64_t *off, uint64_t *len)
 {
     uint64_t max = rnd_below(4) == 0 ? 4 * CS : 20000;
     *len = 1 + rnd_below(max);
-    if (rnd_below(3) == 0) {          /* aligned, often whole clusters */
+    if (rnd_below(3) == 0) { /* aligned, often whole clusters */
         *len = (rnd_below(4) + 1) * (rnd_below(2) ? CS : 4096);
     }
     if (*len > o->size)
@@ -144,9 +144,12 @@ static void async_batch(struct obj *o)
         if (clash)
             continue;
         int kind = (int)rnd_below(10);
-        q[n] = (struct extmap_req){ .op = kind < 4 ? EXTMAP_READ : kind < 9 ? EXTMAP_WRITE
-                                                                            : EXTMAP_DISCARD,
-                                    .offset = off, .len = len, .buf = bufs[n] };
+        q[n] = (struct extmap_req){ .op = kind < 4   ? EXTMAP_READ
+                                          : kind < 9 ? EXTMAP_WRITE
+                                                     : EXTMAP_DISCARD,
+                                    .offset = off,
+                                    .len = len,
+                                    .buf = bufs[n] };
         if (q[n].op == EXTMAP_WRITE)
             for (uint64_t i = 0; i < len; i++)
                 bufs[n][i] = (unsigned char)rnd();
@@ -179,27 +182,27 @@ static void one_op(void)
     struct obj *o, *s;
     uint64_t off, len;
     int op = (int)rnd_below(100);
-    if (op < 40 && (o = pick(BLOCKSTORE_DISK))) {                 /* write */
+    if (op < 40 && (o = pick(BLOCKSTORE_DISK))) { /* write */
         range(o, &off, &len);
         for (uint64_t i = 0; i < len; i++)
             iobuf[i] = (unsigned char)rnd();
         CHECK_OK(extmap_write(map_of(o), iobuf, off, len));
         memcpy(o->data + off, iobuf, len);
-    } else if (op < 48 && (o = pick(BLOCKSTORE_DISK))) {          /* discard / zeroes */
+    } else if (op < 48 && (o = pick(BLOCKSTORE_DISK))) { /* discard / zeroes */
         range(o, &off, &len);
         if (op < 44)
             CHECK_OK(extmap_discard(map_of(o), off, len));
         else
             CHECK_OK(extmap_write_zeroes(map_of(o), off, len));
         memset(o->data + off, 0, len);
-    } else if (op < 70 && (o = pick(0))) {                        /* read */
+    } else if (op < 70 && (o = pick(0))) { /* read */
         range(o, &off, &len);
         verify(o, off, len);
-    } else if (op < 75 && (o = pick(BLOCKSTORE_DISK)) && (s = slot())) {   /* snapshot */
+    } else if (op < 75 && (o = pick(BLOCKSTORE_DISK)) && (s = slot())) { /* snapshot */
         snprintf(s->name, sizeof(s->name), "s%d", ++counter);
         CHECK_OK(blockstore_snapshot(bs, o->name, s->name));
         new_obj(s, o->name, BLOCKSTORE_SNAPSHOT, o->size, o->data);
-    } else if (op < 81 && (s = slot())) {                         /* clone */
+    } else if (op < 81 && (s = slot())) { /* clone */
         o = pick(rnd_below(2) ? BLOCKSTORE_SNAPSHOT : BLOCKSTORE_IMAGE);
         snprintf(s->name, sizeof(s->name), "c%d", ++counter);
         if (o) {
@@ -210,7 +213,7 @@ static void one_op(void)
             CHECK_OK(blockstore_create(bs, s->name, size));
             new_obj(s, NULL, BLOCKSTORE_DISK, size, NULL);
         }
-    } else if (op < 84 && (s = slot())) {                         /* image upload */
+    } else if (op < 84 && (s = slot())) { /* image upload */
         uint64_t size = (1 + rnd_below(12)) * 50000;
         snprintf(s->name, sizeof(s->name), "i%d", ++counter);
         new_obj(s, NULL, BLOCKSTORE_IMAGE, size, NULL);
@@ -232,20 +235,20 @@ static void one_op(void)
         } else {
             CHECK_OK(blockstore_image_commit(w));
         }
-    } else if (op < 91 && (o = pick(0))) {                        /* delete */
+    } else if (op < 91 && (o = pick(0))) { /* delete */
         drop(o);
-    } else if (op < 94 && (o = pick(BLOCKSTORE_DISK))) {          /* extend */
+    } else if (op < 94 && (o = pick(BLOCKSTORE_DISK))) { /* extend */
         uint64_t size = (o->size + 512 * rnd_below(300) + 511) / 512 * 512;
         CHECK_OK(blockstore_extend(bs, o->name, size));
         o->data = realloc(o->data, size);
         memset(o->data + o->size, 0, size - o->size);
         o->size = size;
-    } else if (op < 96 && (o = pick(BLOCKSTORE_DISK))) {          /* async batch */
+    } else if (op < 96 && (o = pick(BLOCKSTORE_DISK))) { /* async batch */
         async_batch(o);
-    } else if (op < 98 && (o = pick(BLOCKSTORE_DISK)) && o->d) {  /* flush */
+    } else if (op < 98 && (o = pick(BLOCKSTORE_DISK)) && o->d) { /* flush */
         CHECK_OK(blockstore_disk_sync(o->d));
-    } else if (op < 99) {                                         /* reopen the store */
-        blockstore_close(bs);      /* closes (and syncs) every handle */
+    } else if (op < 99) {     /* reopen the store */
+        blockstore_close(bs); /* closes (and syncs) every handle */
         for (int i = 0; i < MAX_OBJ; i++)
             objs[i].d = NULL;
         open_store();
@@ -254,7 +257,10 @@ static void one_op(void)
 
 /* The physical clusters some object reads, collected over every live
  * object's whole map (read-only handles see what LMDB holds). */
-struct readable { uint64_t *p; size_t n, cap; };
+struct readable {
+    uint64_t *p;
+    size_t n, cap;
+};
 
 static int collect(void *ctx, uint64_t vcluster, enum extmap_kind kind, uint64_t pcluster,
                    int owned)
@@ -332,7 +338,7 @@ int main(int argc, char **argv)
             check_space_exact();
         }
     }
-    for (int i = 0; i < MAX_OBJ; i++)        /* everything, whole */
+    for (int i = 0; i < MAX_OBJ; i++) /* everything, whole */
         for (uint64_t off = 0; objs[i].live && off < objs[i].size; off += 8 * CS)
             verify(&objs[i], off, objs[i].size - off < 8 * CS ? objs[i].size - off : 8 * CS);
     for (int i = 0; i < MAX_OBJ; i++)

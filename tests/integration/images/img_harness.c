@@ -120,9 +120,8 @@ static size_t on_read(char *out, size_t size, size_t n, void *ud)
     return done;
 }
 
-static int do_upload(struct picostackd *d, const char *token, const char *id,
-                     curl_read_callback rd, void *ud, uint64_t n, bool chunked,
-                     struct resp *out, double *secs)
+static int do_upload(struct picostackd *d, const char *token, const char *id, curl_read_callback rd,
+                     void *ud, uint64_t n, bool chunked, struct resp *out, double *secs)
 {
     char path[512];
     snprintf(path, sizeof path, "/image/v2/images/%s/file", id);
@@ -147,8 +146,8 @@ static int do_upload(struct picostackd *d, const char *token, const char *id,
     return rc;
 }
 
-int upload_gen(struct picostackd *d, const char *token, const char *id, uint64_t seed,
-               uint64_t n, bool chunked, struct resp *out, double *secs)
+int upload_gen(struct picostackd *d, const char *token, const char *id, uint64_t seed, uint64_t n,
+               bool chunked, struct resp *out, double *secs)
 {
     struct src s = { .left = n, .buf = malloc(CHUNK) };
     gen_init(&s.g, seed);
@@ -157,7 +156,10 @@ int upload_gen(struct picostackd *d, const char *token, const char *id, uint64_t
     return rc;
 }
 
-struct membuf { const char *p; size_t left; };
+struct membuf {
+    const char *p;
+    size_t left;
+};
 
 static size_t on_read_mem(char *out, size_t size, size_t n, void *ud)
 {
@@ -169,8 +171,8 @@ static size_t on_read_mem(char *out, size_t size, size_t n, void *ud)
     return k;
 }
 
-int upload_buf(struct picostackd *d, const char *token, const char *id, const void *buf,
-               size_t n, struct resp *out)
+int upload_buf(struct picostackd *d, const char *token, const char *id, const void *buf, size_t n,
+               struct resp *out)
 {
     struct membuf m = { buf, n };
     return do_upload(d, token, id, on_read_mem, &m, n, false, out, NULL);
@@ -213,8 +215,8 @@ static size_t on_download(char *data, size_t size, size_t n, void *ud)
 }
 
 int download_check(struct picostackd *d, const char *token, const char *id, uint64_t seed,
-                   uint64_t *got, bool *same, char md5[33], char sha512[129],
-                   struct resp *out, double *secs)
+                   uint64_t *got, bool *same, char md5[33], char sha512[129], struct resp *out,
+                   double *secs)
 {
     struct sink s = { .buf = malloc(CHUNK), .same = true, .r = out };
     gen_init(&s.g, seed);

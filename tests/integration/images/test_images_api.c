@@ -51,16 +51,19 @@ static void t_errors(struct picostackd *d)
         char sp[64];
         snprintf(sp, sizeof sp, "/image/v2/schemas/%s", schemas[i]);
         http_req(d, "GET", sp, tok, NULL, NULL, &r);
-        CHECK(r.status == 200 && jstr(r.json, "name") && strcmp(jstr(r.json, "name"), schemas[i]) == 0,
+        CHECK(r.status == 200 && jstr(r.json, "name") &&
+                  strcmp(jstr(r.json, "name"), schemas[i]) == 0,
               "schema %s: %ld", schemas[i], r.status);
         resp_free(&r);
     }
     CHECK(http_status(d, "GET", "/image/v2/schemas/nope", tok, NULL, NULL) == 404);
     /* Unknown ids (and names tried as ids) are 404, as clients expect. */
     CHECK(http_status(d, "GET", "/image/v2/images/cirros", tok, NULL, NULL) == 404);
-    CHECK(http_status(d, "GET", "/image/v2/images/00000000-0000-4000-8000-000000000000", tok, NULL, NULL) == 404);
+    CHECK(http_status(d, "GET", "/image/v2/images/00000000-0000-4000-8000-000000000000", tok, NULL,
+                      NULL) == 404);
     CHECK(http_status(d, "DELETE", "/image/v2/images/nope", tok, NULL, NULL) == 404);
-    CHECK(http_status(d, "PUT", "/image/v2/images/nope/file", tok, "application/octet-stream", "x") == 404);
+    CHECK(http_status(d, "PUT", "/image/v2/images/nope/file", tok, "application/octet-stream",
+                      "x") == 404);
     CHECK(http_status(d, "GET", "/image/v2/images/nope/file", tok, NULL, NULL) == 404);
     CHECK(http_status(d, "GET", "/image/v2/nothing", tok, NULL, NULL) == 404);
 
@@ -68,9 +71,11 @@ static void t_errors(struct picostackd *d)
     CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"name\":") == 400);
     CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "[1]") == 400);
     CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"name\":5}") == 400);
-    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"disk_format\":\"floppy\"}") == 400);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"disk_format\":\"floppy\"}") ==
+          400);
     CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"min_ram\":-5}") == 400);
-    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"visibility\":\"everyone\"}") == 400);
+    CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"visibility\":\"everyone\"}") ==
+          400);
     CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"status\":\"active\"}") == 403);
     CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"checksum\":\"x\"}") == 403);
     CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, "{\"kernel_id\":7}") == 400);
@@ -83,7 +88,8 @@ static void t_errors(struct picostackd *d)
     CHECK(http_status(d, "POST", "/image/v2/images", tok, NULL, huge) == 413);
     free(huge);
 
-    char *id = create_image(d, tok, "{\"name\":\"e\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
+    char *id = create_image(
+        d, tok, "{\"name\":\"e\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
     CHECK(id != NULL);
     char path[256], file[256];
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
@@ -97,10 +103,14 @@ static void t_errors(struct picostackd *d)
     CHECK(http_status(d, "PATCH", path, tok, "application/json", "[]") == 415);
     CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":") == 400);
     CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "{\"op\":\"add\"}") == 400);
-    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"copy\",\"path\":\"/name\"}]") == 400);
-    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/status\",\"value\":\"active\"}]") == 403);
-    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"remove\",\"path\":\"/ghost\"}]") == 409);
-    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"remove\",\"path\":\"/name\"}]") == 403);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"copy\",\"path\":\"/name\"}]") ==
+          400);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT,
+                      "[{\"op\":\"replace\",\"path\":\"/status\",\"value\":\"active\"}]") == 403);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT,
+                      "[{\"op\":\"remove\",\"path\":\"/ghost\"}]") == 409);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT,
+                      "[{\"op\":\"remove\",\"path\":\"/name\"}]") == 403);
 
     /* Status machine errors. */
     CHECK(http_status(d, "GET", file, tok, NULL, NULL) == 204, "download of a queued image");
@@ -110,10 +120,13 @@ static void t_errors(struct picostackd *d)
     CHECK(http_status(d, "POST", path, tok, NULL, NULL) == 403);
     CHECK(upload_buf(d, tok, id, "hello", 5, &r) == 0 && r.status == 204);
     resp_free(&r);
-    CHECK(upload_buf(d, tok, id, "again", 5, &r) == 0 && r.status == 409, "re-upload: %ld", r.status);
+    CHECK(upload_buf(d, tok, id, "again", 5, &r) == 0 && r.status == 409, "re-upload: %ld",
+          r.status);
     resp_free(&r);
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
-    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/disk_format\",\"value\":\"qcow2\"}]") == 403);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT,
+                      "[{\"op\":\"replace\",\"path\":\"/disk_format\",\"value\":\"qcow2\"}]") ==
+          403);
 
     /* Range errors. */
     const char *bad_range[] = { "Range: bytes=10-20", NULL };
@@ -123,7 +136,9 @@ static void t_errors(struct picostackd *d)
 
     /* Members of a non-shared image: 403; tags. */
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
-    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/visibility\",\"value\":\"private\"}]") == 200);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT,
+                      "[{\"op\":\"replace\",\"path\":\"/visibility\",\"value\":\"private\"}]") ==
+          200);
     snprintf(path, sizeof path, "/image/v2/images/%s/members", id);
     CHECK(http_status(d, "POST", path, tok, NULL, "{\"member\":\"someone\"}") == 403);
     CHECK(http_status(d, "POST", path, tok, NULL, "{\"member\":5}") == 400);
@@ -137,9 +152,11 @@ static void t_errors(struct picostackd *d)
 
     /* Protected images refuse deletion until unprotected. */
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
-    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/protected\",\"value\":true}]") == 200);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT,
+                      "[{\"op\":\"replace\",\"path\":\"/protected\",\"value\":true}]") == 200);
     CHECK(http_status(d, "DELETE", path, tok, NULL, NULL) == 403);
-    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/protected\",\"value\":false}]") == 200);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT,
+                      "[{\"op\":\"replace\",\"path\":\"/protected\",\"value\":false}]") == 200);
     CHECK(http_status(d, "DELETE", path, tok, NULL, NULL) == 204);
     CHECK(http_status(d, "GET", path, tok, NULL, NULL) == 404);
 
@@ -147,7 +164,8 @@ static void t_errors(struct picostackd *d)
     CHECK(http_status(d, "GET", "/image/v2/images?limit=abc", tok, NULL, NULL) == 400);
     CHECK(http_status(d, "GET", "/image/v2/images?sort_key=secret", tok, NULL, NULL) == 400);
     CHECK(http_status(d, "GET", "/image/v2/images?sort_dir=sideways", tok, NULL, NULL) == 400);
-    CHECK(http_status(d, "GET", "/image/v2/images?marker=00000000-0000-4000-8000-000000000000", tok, NULL, NULL) == 400);
+    CHECK(http_status(d, "GET", "/image/v2/images?marker=00000000-0000-4000-8000-000000000000", tok,
+                      NULL, NULL) == 400);
     CHECK(http_status(d, "GET", "/image/v2/images?visibility=secret", tok, NULL, NULL) == 400);
     free(id);
     free(tok);
@@ -158,8 +176,10 @@ static void t_errors(struct picostackd *d)
 static void t_lifecycle(struct picostackd *d)
 {
     char *tok = admin_login(d);
-    char *id = create_image(d, tok, "{\"name\":\"cirros\",\"disk_format\":\"raw\",\"container_format\":\"bare\","
-                                    "\"owner_specified.openstack.md5\":\"\",\"tags\":[\"t\"]}");
+    char *id =
+        create_image(d, tok,
+                     "{\"name\":\"cirros\",\"disk_format\":\"raw\",\"container_format\":\"bare\","
+                     "\"owner_specified.openstack.md5\":\"\",\"tags\":[\"t\"]}");
     CHECK(id != NULL);
     json_t *img = get_image(d, tok, id);
     CHECK(img && strcmp(jstr(img, "status"), "queued") == 0);
@@ -175,7 +195,8 @@ static void t_lifecycle(struct picostackd *d)
     gen_fill(&g, data, n & ~7u);
     memcpy(data + (n & ~7u), "tail!!!", n - (n & ~7u));
     struct resp r;
-    CHECK(upload_buf(d, tok, id, data, n, &r) == 0 && r.status == 204, "upload: %ld %s", r.status, r.body ? r.body : "");
+    CHECK(upload_buf(d, tok, id, data, n, &r) == 0 && r.status == 204, "upload: %ld %s", r.status,
+          r.body ? r.body : "");
     resp_free(&r);
 
     char md5[33], sha[129];
@@ -200,7 +221,8 @@ static void t_lifecycle(struct picostackd *d)
     char file[256], path[256];
     snprintf(file, sizeof file, "/image/v2/images/%s/file", id);
     http_req(d, "GET", file, tok, NULL, NULL, &r);
-    CHECK(r.status == 200 && r.len == n && memcmp(r.body, data, n) == 0, "download: %ld %zu", r.status, r.len);
+    CHECK(r.status == 200 && r.len == n && memcmp(r.body, data, n) == 0, "download: %ld %zu",
+          r.status, r.len);
     CHECK(strcmp(r.content_md5, md5) == 0, "Content-MD5 %s", r.content_md5);
     resp_free(&r);
     const char *range[] = { "Range: bytes=100-199", NULL };
@@ -215,16 +237,20 @@ static void t_lifecycle(struct picostackd *d)
 
     /* Custom properties by JSON patch, as `openstack image set --property`. */
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
-    http_req(d, "PATCH", path, tok, PATCH_CT,
+    http_req(
+        d, "PATCH", path, tok, PATCH_CT,
         "[{\"op\":\"add\",\"path\":\"/kernel_id\",\"value\":\"k-1\"},"
         "{\"op\":\"add\",\"path\":\"/ramdisk_id\",\"value\":\"r-1\"},"
         "{\"op\":\"add\",\"path\":\"/os_command_line\",\"value\":\"console=ttyS0 root=/dev/vda\"},"
-        "{\"op\":\"replace\",\"path\":\"/name\",\"value\":\"cirros-2\"}]", &r);
+        "{\"op\":\"replace\",\"path\":\"/name\",\"value\":\"cirros-2\"}]",
+        &r);
     CHECK(r.status == 200, "patch: %ld %s", r.status, r.body ? r.body : "");
-    CHECK(jstr(r.json, "os_command_line") && strcmp(jstr(r.json, "os_command_line"), "console=ttyS0 root=/dev/vda") == 0);
+    CHECK(jstr(r.json, "os_command_line") &&
+          strcmp(jstr(r.json, "os_command_line"), "console=ttyS0 root=/dev/vda") == 0);
     CHECK(jstr(r.json, "name") && strcmp(jstr(r.json, "name"), "cirros-2") == 0);
     resp_free(&r);
-    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"remove\",\"path\":\"/ramdisk_id\"}]") == 200);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT,
+                      "[{\"op\":\"remove\",\"path\":\"/ramdisk_id\"}]") == 200);
     img = get_image(d, tok, id);
     CHECK(img && !json_object_get(img, "ramdisk_id") && jstr(img, "kernel_id"));
     json_decref(img);
@@ -244,9 +270,11 @@ static void t_lifecycle(struct picostackd *d)
     json_decref(img);
 
     /* Chunked upload (no Content-Length) works too. */
-    char *id2 = create_image(d, tok, "{\"name\":\"chunked\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
+    char *id2 = create_image(
+        d, tok, "{\"name\":\"chunked\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
     double secs;
-    CHECK(upload_gen(d, tok, id2, 7, 3 << 20, true, &r, &secs) == 0 && r.status == 204, "chunked: %ld", r.status);
+    CHECK(upload_gen(d, tok, id2, 7, 3 << 20, true, &r, &secs) == 0 && r.status == 204,
+          "chunked: %ld", r.status);
     resp_free(&r);
     char gm[33], gs[129];
     gen_digests(7, 3 << 20, gm, gs);
@@ -255,11 +283,14 @@ static void t_lifecycle(struct picostackd *d)
     json_decref(img);
 
     /* An empty upload makes an empty active image, as in Glance. */
-    char *empty = create_image(d, tok, "{\"name\":\"empty\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
-    CHECK(upload_buf(d, tok, empty, "", 0, &r) == 0 && r.status == 204, "empty upload: %ld %s", r.status, r.body ? r.body : "");
+    char *empty = create_image(
+        d, tok, "{\"name\":\"empty\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
+    CHECK(upload_buf(d, tok, empty, "", 0, &r) == 0 && r.status == 204, "empty upload: %ld %s",
+          r.status, r.body ? r.body : "");
     resp_free(&r);
     img = get_image(d, tok, empty);
-    CHECK(img && strcmp(jstr(img, "status"), "active") == 0 && json_integer_value(json_object_get(img, "size")) == 0);
+    CHECK(img && strcmp(jstr(img, "status"), "active") == 0 &&
+          json_integer_value(json_object_get(img, "size")) == 0);
     CHECK(img && strcmp(jstr(img, "checksum"), "d41d8cd98f00b204e9800998ecf8427e") == 0);
     json_decref(img);
     snprintf(path, sizeof path, "/image/v2/images/%s/file", empty);
@@ -272,7 +303,8 @@ static void t_lifecycle(struct picostackd *d)
 
     /* Metrics count images by status. */
     http_req(d, "GET", "/metrics", NULL, NULL, NULL, &r);
-    CHECK(r.body && strstr(r.body, "picostack_images{status=\"active\"} 2"), "metrics:\n%s", r.body ? r.body : "");
+    CHECK(r.body && strstr(r.body, "picostack_images{status=\"active\"} 2"), "metrics:\n%s",
+          r.body ? r.body : "");
     CHECK(r.body && strstr(r.body, "picostack_image_bytes_stored"));
     resp_free(&r);
 
@@ -293,8 +325,8 @@ static void t_list(struct picostackd *d)
     char *ids[7];
     for (int i = 0; i < 7; i++) {
         char body[128];
-        snprintf(body, sizeof body, "{\"name\":\"img-%d\",\"visibility\":\"%s\",\"min_ram\":%d}",
-                 i, i % 2 ? "private" : "public", 10 - i);
+        snprintf(body, sizeof body, "{\"name\":\"img-%d\",\"visibility\":\"%s\",\"min_ram\":%d}", i,
+                 i % 2 ? "private" : "public", 10 - i);
         ids[i] = create_image(d, tok, body);
         CHECK(ids[i] != NULL);
     }
@@ -317,11 +349,13 @@ static void t_list(struct picostackd *d)
         http_req(d, "GET", path, tok, NULL, NULL, &r);
         CHECK(r.status == 200);
         json_t *imgs = json_object_get(r.json, "images");
-        size_t i; json_t *img;
-        json_array_foreach(imgs, i, img) {
+        size_t i;
+        json_t *img;
+        json_array_foreach (imgs, i, img) {
             char want[16];
             snprintf(want, sizeof want, "img-%d", seen);
-            CHECK(strcmp(jstr(img, "name"), want) == 0, "page %d: %s, want %s", pages, jstr(img, "name"), want);
+            CHECK(strcmp(jstr(img, "name"), want) == 0, "page %d: %s, want %s", pages,
+                  jstr(img, "name"), want);
             seen++;
         }
         const char *next = jstr(r.json, "next");
@@ -340,7 +374,8 @@ static void t_list(struct picostackd *d)
      * the next change). */
     char ipath[256];
     snprintf(ipath, sizeof ipath, "/image/v2/images/%s", ids[2]);
-    CHECK(http_status(d, "PATCH", ipath, tok, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/name\",\"value\":\"renamed\"}]") == 200);
+    CHECK(http_status(d, "PATCH", ipath, tok, PATCH_CT,
+                      "[{\"op\":\"replace\",\"path\":\"/name\",\"value\":\"renamed\"}]") == 200);
     http_req(d, "GET", "/image/v2/images?name=renamed", tok, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 1);
     resp_free(&r);
@@ -381,7 +416,8 @@ static void t_rbac_members(struct picostackd *d)
     /* A reader reads, but creates nothing. */
     CHECK(http_status(d, "POST", "/image/v2/images", r1, NULL, "{\"name\":\"x\"}") == 403);
     /* Members may not publicize. */
-    CHECK(http_status(d, "POST", "/image/v2/images", m1, NULL, "{\"name\":\"x\",\"visibility\":\"public\"}") == 403);
+    CHECK(http_status(d, "POST", "/image/v2/images", m1, NULL,
+                      "{\"name\":\"x\",\"visibility\":\"public\"}") == 403);
 
     /* alice shares an image with proj2. */
     char *shared = create_image(d, m1, "{\"name\":\"alice-shared\",\"visibility\":\"shared\"}");
@@ -418,7 +454,8 @@ static void t_rbac_members(struct picostackd *d)
     CHECK(r.status == 200 && r.len == 12 && memcmp(r.body, "shared bytes", 12) == 0);
     resp_free(&r);
     /* bob may not change or delete alice's image, nor remove members. */
-    CHECK(http_status(d, "PATCH", img_path, m2, PATCH_CT, "[{\"op\":\"add\",\"path\":\"/x\",\"value\":\"y\"}]") == 403);
+    CHECK(http_status(d, "PATCH", img_path, m2, PATCH_CT,
+                      "[{\"op\":\"add\",\"path\":\"/x\",\"value\":\"y\"}]") == 403);
     CHECK(http_status(d, "DELETE", img_path, m2, NULL, NULL) == 403);
     CHECK(http_status(d, "DELETE", mine, m2, NULL, NULL) == 403);
     http_req(d, "GET", members, m1, NULL, NULL, &r);
@@ -430,7 +467,9 @@ static void t_rbac_members(struct picostackd *d)
     CHECK(http_status(d, "DELETE", mine, m1, NULL, NULL) == 204);
     CHECK(http_status(d, "GET", img_path, m2, NULL, NULL) == 404);
     /* Community images: anyone may read, only when asked for in lists. */
-    CHECK(http_status(d, "PATCH", img_path, m1, PATCH_CT, "[{\"op\":\"replace\",\"path\":\"/visibility\",\"value\":\"community\"}]") == 200);
+    CHECK(http_status(d, "PATCH", img_path, m1, PATCH_CT,
+                      "[{\"op\":\"replace\",\"path\":\"/visibility\",\"value\":\"community\"}]") ==
+          200);
     CHECK(http_status(d, "GET", img_path, m2, NULL, NULL) == 200);
     http_req(d, "GET", "/image/v2/images?visibility=community", m2, NULL, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "images")) == 1);
@@ -453,12 +492,14 @@ static void t_big(struct picostackd *d)
 {
     const char *env = getenv("PICOSTACK_BIG_MIB");
     uint64_t n = (env ? strtoull(env, NULL, 10) : 1024) << 20;
-    n += 4096 + 123;   /* not a multiple of any block size */
+    n += 4096 + 123; /* not a multiple of any block size */
     char *tok = admin_login(d);
-    char *id = create_image(d, tok, "{\"name\":\"big\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
+    char *id = create_image(
+        d, tok, "{\"name\":\"big\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
     struct resp r;
     double up = 0, down = 0;
-    CHECK(upload_gen(d, tok, id, 1234, n, false, &r, &up) == 0 && r.status == 204, "upload %ld %s", r.status, r.body ? r.body : "");
+    CHECK(upload_gen(d, tok, id, 1234, n, false, &r, &up) == 0 && r.status == 204, "upload %ld %s",
+          r.status, r.body ? r.body : "");
     resp_free(&r);
     char md5[33], sha[129];
     gen_digests(1234, n, md5, sha);
@@ -471,7 +512,8 @@ static void t_big(struct picostackd *d)
     bool same = false;
     char dm[33], ds[129];
     CHECK(download_check(d, tok, id, 1234, &got, &same, dm, ds, &r, &down) == 0 && r.status == 200);
-    CHECK(got == n && same, "got %llu of %llu, same %d", (unsigned long long)got, (unsigned long long)n, same);
+    CHECK(got == n && same, "got %llu of %llu, same %d", (unsigned long long)got,
+          (unsigned long long)n, same);
     CHECK(strcmp(dm, md5) == 0 && strcmp(ds, sha) == 0);
     CHECK(strcmp(r.content_md5, md5) == 0);
     resp_free(&r);
@@ -491,14 +533,16 @@ static void cut_upload(struct picostackd *d, const char *tok, const char *id, ui
                        uint64_t send_bytes)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(d->port),
+    struct sockaddr_in a = { .sin_family = AF_INET,
+                             .sin_port = htons(d->port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     CHECK(connect(s, (struct sockaddr *)&a, sizeof a) == 0);
     char head[2048];
     int hl = snprintf(head, sizeof head,
                       "PUT /image/v2/images/%s/file HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                       "X-Auth-Token: %s\r\nContent-Type: application/octet-stream\r\n"
-                      "Content-Length: %llu\r\n\r\n", id, tok, (unsigned long long)announce);
+                      "Content-Length: %llu\r\n\r\n",
+                      id, tok, (unsigned long long)announce);
     CHECK(write(s, head, (size_t)hl) == hl);
     char *buf = malloc(1 << 20);
     struct gen g;
@@ -530,11 +574,13 @@ static json_t *wait_status(struct picostackd *d, const char *tok, const char *id
 static void t_cutoff(struct picostackd *d)
 {
     char *tok = admin_login(d);
-    char *id = create_image(d, tok, "{\"name\":\"cut\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
+    char *id = create_image(
+        d, tok, "{\"name\":\"cut\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
     uint64_t before = blocks_used(d);
     cut_upload(d, tok, id, 64 << 20, 32 << 20);
     json_t *img = wait_status(d, tok, id, "queued");
-    CHECK(img && strcmp(jstr(img, "status"), "queued") == 0, "after a cut: %s", img ? jstr(img, "status") : "?");
+    CHECK(img && strcmp(jstr(img, "status"), "queued") == 0, "after a cut: %s",
+          img ? jstr(img, "status") : "?");
     CHECK(img && json_is_null(json_object_get(img, "size")));
     json_decref(img);
     uint64_t after = blocks_used(d);
@@ -549,7 +595,8 @@ static void t_cutoff(struct picostackd *d)
     json_decref(img);
     /* Deleted while its data streams in: the upload fails (409), nothing
      * of it is kept. */
-    char *doomed = create_image(d, tok, "{\"name\":\"doomed\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
+    char *doomed = create_image(
+        d, tok, "{\"name\":\"doomed\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
     pid_t kid = fork();
     if (kid == 0) {
         struct resp cr;
@@ -564,14 +611,16 @@ static void t_cutoff(struct picostackd *d)
     CHECK(http_status(d, "DELETE", dpath, tok, NULL, NULL) == 204);
     int kst;
     waitpid(kid, &kst, 0);
-    CHECK(WIFEXITED(kst) && WEXITSTATUS(kst) == 0, "the upload of a deleted image: exit %d", WEXITSTATUS(kst));
+    CHECK(WIFEXITED(kst) && WEXITSTATUS(kst) == 0, "the upload of a deleted image: exit %d",
+          WEXITSTATUS(kst));
     CHECK(http_status(d, "GET", dpath, tok, NULL, NULL) == 404);
     free(doomed);
 
     /* Deleted while being downloaded: the reader still gets every byte
      * right (the data is freed, and its clusters reused, only when the
      * download ends), and then the space is freed. */
-    char *read_me = create_image(d, tok, "{\"name\":\"read-me\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
+    char *read_me = create_image(
+        d, tok, "{\"name\":\"read-me\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
     uint64_t rn = 48 << 20;
     CHECK(upload_gen(d, tok, read_me, 12, rn, false, &r, NULL) == 0 && r.status == 204);
     resp_free(&r);
@@ -579,12 +628,15 @@ static void t_cutoff(struct picostackd *d)
         int s = socket(AF_INET, SOCK_STREAM, 0);
         int small = 4096;
         setsockopt(s, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(d->port),
+        struct sockaddr_in a = { .sin_family = AF_INET,
+                                 .sin_port = htons(d->port),
                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         CHECK(connect(s, (struct sockaddr *)&a, sizeof a) == 0);
         char head[2048];
-        int hl = snprintf(head, sizeof head, "GET /image/v2/images/%s/file HTTP/1.1\r\nHost: x\r\n"
-                          "X-Auth-Token: %s\r\nConnection: close\r\n\r\n", read_me, tok);
+        int hl = snprintf(head, sizeof head,
+                          "GET /image/v2/images/%s/file HTTP/1.1\r\nHost: x\r\n"
+                          "X-Auth-Token: %s\r\nConnection: close\r\n\r\n",
+                          read_me, tok);
         CHECK(write(s, head, (size_t)hl) == hl);
         /* Read the headers (and whatever body came with them). */
         char *buf = malloc(1 << 20), *want = malloc(1 << 20);
@@ -605,7 +657,8 @@ static void t_cutoff(struct picostackd *d)
         char rpath[256];
         snprintf(rpath, sizeof rpath, "/image/v2/images/%s", read_me);
         CHECK(http_status(d, "DELETE", rpath, tok, NULL, NULL) == 204);
-        char *filler = create_image(d, tok, "{\"name\":\"filler\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
+        char *filler = create_image(
+            d, tok, "{\"name\":\"filler\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
         CHECK(upload_gen(d, tok, filler, 13, rn, false, &r, NULL) == 0 && r.status == 204);
         resp_free(&r);
         /* The rest of the download, compared with what was uploaded. */
@@ -649,8 +702,8 @@ static void t_cutoff(struct picostackd *d)
     snprintf(path, sizeof path, "/image/v2/images/%s", id);
     CHECK(http_status(d, "DELETE", path, tok, NULL, NULL) == 204);
     after = blocks_used(d);
-    CHECK(after <= before + (1 << 20), "space after delete: %llu -> %llu", (unsigned long long)before,
-          (unsigned long long)after);
+    CHECK(after <= before + (1 << 20), "space after delete: %llu -> %llu",
+          (unsigned long long)before, (unsigned long long)after);
     CHECK(picostackd_stop(d, SIGTERM) == 0);
     CHECK(run_check(d) == 0, "picostack-img check after the cut-off and deleted uploads");
     free(id);
@@ -669,7 +722,9 @@ static int run_check(struct picostackd *d)
 static void t_restart(struct picostackd *d)
 {
     char *tok = admin_login(d);
-    char *id = create_image(d, tok, "{\"name\":\"keep\",\"disk_format\":\"raw\",\"container_format\":\"bare\",\"kernel_id\":\"k\"}");
+    char *id = create_image(d, tok,
+                            "{\"name\":\"keep\",\"disk_format\":\"raw\",\"container_format\":"
+                            "\"bare\",\"kernel_id\":\"k\"}");
     struct resp r;
     CHECK(upload_gen(d, tok, id, 11, 5 << 20, false, &r, NULL) == 0 && r.status == 204);
     resp_free(&r);
@@ -678,7 +733,8 @@ static void t_restart(struct picostackd *d)
     CHECK(picostackd_restart(d, IMG_DAEMON_ARGS) == 0);
     /* Tokens survive a restart (signed, not in memory). */
     json_t *img = get_image(d, tok, id);
-    CHECK(img && strcmp(jstr(img, "status"), "active") == 0 && strcmp(jstr(img, "kernel_id"), "k") == 0);
+    CHECK(img && strcmp(jstr(img, "status"), "active") == 0 &&
+          strcmp(jstr(img, "kernel_id"), "k") == 0);
     json_decref(img);
     img = get_image(d, tok, queued);
     CHECK(img && strcmp(jstr(img, "status"), "queued") == 0);
@@ -693,7 +749,8 @@ static void t_restart(struct picostackd *d)
 
     /* kill -9 while an upload streams: after restart the image is queued,
      * the store checks clean, and the upload can be done again. */
-    char *victim = create_image(d, tok, "{\"name\":\"victim\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
+    char *victim = create_image(
+        d, tok, "{\"name\":\"victim\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
     pid_t child = fork();
     if (child == 0) {
         struct resp cr;
@@ -716,14 +773,16 @@ static void t_restart(struct picostackd *d)
     CHECK(run_check(d) == 0, "picostack-img check after kill -9");
     CHECK(picostackd_restart(d, IMG_DAEMON_ARGS) == 0);
     img = get_image(d, tok, victim);
-    CHECK(img && strcmp(jstr(img, "status"), "queued") == 0, "victim: %s", img ? jstr(img, "status") : "?");
+    CHECK(img && strcmp(jstr(img, "status"), "queued") == 0, "victim: %s",
+          img ? jstr(img, "status") : "?");
     json_decref(img);
     CHECK(upload_gen(d, tok, victim, 3, 4 << 20, false, &r, NULL) == 0 && r.status == 204);
     resp_free(&r);
     /* kill -9 between mutations: whatever was acknowledged is there. */
     char path[256];
     snprintf(path, sizeof path, "/image/v2/images/%s", victim);
-    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT, "[{\"op\":\"add\",\"path\":\"/acked\",\"value\":\"yes\"}]") == 200);
+    CHECK(http_status(d, "PATCH", path, tok, PATCH_CT,
+                      "[{\"op\":\"add\",\"path\":\"/acked\",\"value\":\"yes\"}]") == 200);
     CHECK(picostackd_stop(d, SIGKILL) == 128 + SIGKILL);
     CHECK(run_check(d) == 0, "picostack-img check after the second kill -9");
     CHECK(picostackd_restart(d, IMG_DAEMON_ARGS) == 0);
@@ -769,9 +828,11 @@ static void t_qcow2(struct picostackd *d)
     CHECK(qbytes && qn > 0);
 
     char *tok = admin_login(d);
-    char *id = create_image(d, tok, "{\"name\":\"q\",\"disk_format\":\"qcow2\",\"container_format\":\"bare\"}");
+    char *id = create_image(
+        d, tok, "{\"name\":\"q\",\"disk_format\":\"qcow2\",\"container_format\":\"bare\"}");
     struct resp r;
-    CHECK(upload_buf(d, tok, id, qbytes, qn, &r) == 0 && r.status == 204, "qcow2 upload: %ld %s", r.status, r.body ? r.body : "");
+    CHECK(upload_buf(d, tok, id, qbytes, qn, &r) == 0 && r.status == 204, "qcow2 upload: %ld %s",
+          r.status, r.body ? r.body : "");
     resp_free(&r);
     char md5[33];
     md5_hex(qbytes, qn, md5);
@@ -784,17 +845,21 @@ static void t_qcow2(struct picostackd *d)
     char file[256];
     snprintf(file, sizeof file, "/image/v2/images/%s/file", id);
     http_req(d, "GET", file, tok, NULL, NULL, &r);
-    CHECK(r.status == 200 && r.len == qn && memcmp(r.body, qbytes, qn) == 0, "the qcow2 bytes come back as uploaded");
+    CHECK(r.status == 200 && r.len == qn && memcmp(r.body, qbytes, qn) == 0,
+          "the qcow2 bytes come back as uploaded");
     resp_free(&r);
 
     /* Not a qcow2 at all, or a broken one: 400, back to queued, nothing kept. */
-    char *bad = create_image(d, tok, "{\"name\":\"bad\",\"disk_format\":\"qcow2\",\"container_format\":\"bare\"}");
-    CHECK(upload_buf(d, tok, bad, data, 1 << 20, &r) == 0 && r.status == 400, "raw bytes as qcow2: %ld", r.status);
+    char *bad = create_image(
+        d, tok, "{\"name\":\"bad\",\"disk_format\":\"qcow2\",\"container_format\":\"bare\"}");
+    CHECK(upload_buf(d, tok, bad, data, 1 << 20, &r) == 0 && r.status == 400,
+          "raw bytes as qcow2: %ld", r.status);
     resp_free(&r);
     char broken[4096];
     memcpy(broken, qbytes, sizeof broken);
-    memset(broken + 40, 0xff, 64);       /* L1 table offset and friends */
-    CHECK(upload_buf(d, tok, bad, broken, sizeof broken, &r) == 0 && r.status == 400, "broken qcow2: %ld", r.status);
+    memset(broken + 40, 0xff, 64); /* L1 table offset and friends */
+    CHECK(upload_buf(d, tok, bad, broken, sizeof broken, &r) == 0 && r.status == 400,
+          "broken qcow2: %ld", r.status);
     resp_free(&r);
     img = get_image(d, tok, bad);
     CHECK(img && strcmp(jstr(img, "status"), "queued") == 0);
@@ -803,12 +868,16 @@ static void t_qcow2(struct picostackd *d)
     /* The converted disk, read back by the block store's own tool, is the
      * raw data. */
     CHECK(picostackd_stop(d, SIGTERM) == 0);
-    snprintf(cmd, sizeof cmd, "'%s/picostack-img' --store '%s' export %s.disk '%s' && cmp '%s' '%s'",
-             d->bin_dir, d->dir, id, back, raw, back);
+    snprintf(cmd, sizeof cmd,
+             "'%s/picostack-img' --store '%s' export %s.disk '%s' && cmp '%s' '%s'", d->bin_dir,
+             d->dir, id, back, raw, back);
     CHECK(sh(cmd) == 0, "%s", cmd);
-    snprintf(cmd, sizeof cmd, "'%s/picostack-img' --store '%s' list | grep -c %s", d->bin_dir, d->dir, bad);
+    snprintf(cmd, sizeof cmd, "'%s/picostack-img' --store '%s' list | grep -c %s", d->bin_dir,
+             d->dir, bad);
     CHECK(sh(cmd) != 0, "the refused upload left objects");
-    CHECK(sh((snprintf(cmd, sizeof cmd, "'%s/picostack-img' --store '%s' check >&2", d->bin_dir, d->dir), cmd)) == 0);
+    CHECK(sh((snprintf(cmd, sizeof cmd, "'%s/picostack-img' --store '%s' check >&2", d->bin_dir,
+                       d->dir),
+              cmd)) == 0);
     unlink(raw);
     unlink(q);
     unlink(back);
@@ -829,7 +898,8 @@ static void t_concurrent(struct picostackd *d)
     char *ids[N + 1];
     for (int i = 0; i <= N; i++) {
         char body[128];
-        snprintf(body, sizeof body, "{\"name\":\"c%d\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}", i);
+        snprintf(body, sizeof body,
+                 "{\"name\":\"c%d\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}", i);
         ids[i] = create_image(d, tok, body);
     }
     /* Image N is there first; it is downloaded while the others upload. */
@@ -840,7 +910,8 @@ static void t_concurrent(struct picostackd *d)
     for (int i = 0; i < N; i++) {
         if ((kids[i] = fork()) == 0) {
             struct resp cr;
-            int ok = upload_gen(d, tok, ids[i], 600 + i, size, i % 2, &cr, NULL) == 0 && cr.status == 204;
+            int ok = upload_gen(d, tok, ids[i], 600 + i, size, i % 2, &cr, NULL) == 0 &&
+                     cr.status == 204;
             _exit(ok ? 0 : 1);
         }
         if ((kids[N + i] = fork()) == 0) {
@@ -856,19 +927,22 @@ static void t_concurrent(struct picostackd *d)
     for (int i = 0; i < 2 * N; i++) {
         int st;
         waitpid(kids[i], &st, 0);
-        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s %d failed", i < N ? "upload" : "download", i % N);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s %d failed", i < N ? "upload" : "download",
+              i % N);
     }
     for (int i = 0; i < N; i++) {
         char m[33], sh5[129];
         gen_digests(600 + i, size, m, sh5);
         json_t *img = get_image(d, tok, ids[i]);
-        CHECK(img && strcmp(jstr(img, "status"), "active") == 0 && strcmp(jstr(img, "checksum"), m) == 0,
+        CHECK(img && strcmp(jstr(img, "status"), "active") == 0 &&
+                  strcmp(jstr(img, "checksum"), m) == 0,
               "image %d", i);
         json_decref(img);
         uint64_t got;
         bool same;
         CHECK(download_check(d, tok, ids[i], 600 + i, &got, &same, m, sh5, &r, NULL) == 0 &&
-              r.status == 200 && got == size && same, "image %d read back", i);
+                  r.status == 200 && got == size && same,
+              "image %d read back", i);
         resp_free(&r);
     }
     for (int i = 0; i <= N; i++)
@@ -881,7 +955,8 @@ static void t_concurrent(struct picostackd *d)
 static void t_enospc(struct picostackd *d)
 {
     char *tok = admin_login(d);
-    char *id = create_image(d, tok, "{\"name\":\"too-big\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
+    char *id = create_image(
+        d, tok, "{\"name\":\"too-big\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
     uint64_t before = blocks_used(d);
     struct resp r;
     /* With a Content-Length: refused before any data. */
@@ -899,7 +974,8 @@ static void t_enospc(struct picostackd *d)
     CHECK(after <= before + (1 << 20), "space kept after ENOSPC: %llu -> %llu",
           (unsigned long long)before, (unsigned long long)after);
     /* The daemon goes on; a smaller upload fits. */
-    CHECK(upload_gen(d, tok, id, 8, 8 << 20, false, &r, NULL) == 0 && r.status == 204, "%ld", r.status);
+    CHECK(upload_gen(d, tok, id, 8, 8 << 20, false, &r, NULL) == 0 && r.status == 204, "%ld",
+          r.status);
     resp_free(&r);
     img = get_image(d, tok, id);
     CHECK(img && strcmp(jstr(img, "status"), "active") == 0);
@@ -923,8 +999,10 @@ static int with_small_fs(int argc, char **argv, const struct subtest *tests, siz
         return 1;
     snprintf(img, sizeof img, "%s/fs.img", base);
     snprintf(mnt, sizeof mnt, "%s/mnt", base);
-    snprintf(cmd, sizeof cmd, "truncate -s 96M '%s' && mkfs.ext4 -q '%s' && mkdir '%s' && "
-             "mount -o loop '%s' '%s'", img, img, mnt, img, mnt);
+    snprintf(cmd, sizeof cmd,
+             "truncate -s 96M '%s' && mkfs.ext4 -q '%s' && mkdir '%s' && "
+             "mount -o loop '%s' '%s'",
+             img, img, mnt, img, mnt);
     if (sh(cmd) != 0) {
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
         sh(cmd);
@@ -941,16 +1019,11 @@ static int with_small_fs(int argc, char **argv, const struct subtest *tests, siz
 int main(int argc, char **argv)
 {
     static const struct subtest tests[] = {
-        { "errors", t_errors },
-        { "lifecycle", t_lifecycle },
-        { "list", t_list },
-        { "rbac_members", t_rbac_members },
-        { "big", t_big },
-        { "cutoff", t_cutoff },
-        { "restart", t_restart },
-        { "qcow2", t_qcow2 },
-        { "enospc", t_enospc },
-        { "concurrent", t_concurrent },
+        { "errors", t_errors },   { "lifecycle", t_lifecycle },
+        { "list", t_list },       { "rbac_members", t_rbac_members },
+        { "big", t_big },         { "cutoff", t_cutoff },
+        { "restart", t_restart }, { "qcow2", t_qcow2 },
+        { "enospc", t_enospc },   { "concurrent", t_concurrent },
     };
     if (argc == 3 && strcmp(argv[2], "enospc") == 0)
         return with_small_fs(argc, argv, tests, sizeof tests / sizeof tests[0]);

@@ -86,11 +86,13 @@ int control_op(int fd, const char *op, const char *want_state)
     json_error_t jerr;
     json_t *j = json_loads(reply, 0, &jerr);
     json_t *state = json_object_get(j, "state");
-    int ok = json_is_object(j) && json_is_true(json_object_get(j, "ok")) &&
-             (!want_state || (json_is_string(state) && !strcmp(json_string_value(state), want_state)));
+    int ok =
+        json_is_object(j) && json_is_true(json_object_get(j, "ok")) &&
+        (!want_state || (json_is_string(state) && !strcmp(json_string_value(state), want_state)));
     if (!ok)
         fprintf(stderr, "test: reply to %s is not {\"ok\":true%s%s%s}: %s\n", op,
-                want_state ? ", \"state\":\"" : "", want_state ? want_state : "", want_state ? "\"" : "", reply);
+                want_state ? ", \"state\":\"" : "", want_state ? want_state : "",
+                want_state ? "\"" : "", reply);
     json_decref(j);
     return ok ? 0 : -1;
 }
@@ -106,7 +108,8 @@ static int control_bad(int fd, const char *line)
     int ok = json_is_object(j) && json_is_false(json_object_get(j, "ok")) &&
              json_is_string(json_object_get(j, "error"));
     if (!ok)
-        fprintf(stderr, "test: a bad request (%s) did not get {\"ok\":false,\"error\":...}: %s\n", line, reply);
+        fprintf(stderr, "test: a bad request (%s) did not get {\"ok\":false,\"error\":...}: %s\n",
+                line, reply);
     json_decref(j);
     return ok ? 0 : -1;
 }
@@ -147,7 +150,7 @@ static int pause_resume_shutdown(struct vm *vm, int fd)
     }
     if (control_op(fd, "pause", "paused"))
         return -1;
-    vm_pump(vm, 0.5);                               /* what was in flight */
+    vm_pump(vm, 0.5); /* what was in flight */
     long paused_at = last_count(vm);
     size_t len = vm->out.len;
     for (double end = now_s() + 2.0; now_s() < end;)
@@ -168,7 +171,8 @@ static int pause_resume_shutdown(struct vm *vm, int fd)
         vm_dump(vm, "the VMM did not exit after a graceful shutdown");
         return -1;
     }
-    if (vm_exit_code(vm) != 0 || !strstr(vm->out.data, "picostack-guest: ctrl-alt-del, resetting\n")) {
+    if (vm_exit_code(vm) != 0 ||
+        !strstr(vm->out.data, "picostack-guest: ctrl-alt-del, resetting\n")) {
         vm_dump(vm, "expected the guest to see Ctrl-Alt-Del and the VMM to exit 0");
         return -1;
     }
@@ -211,7 +215,9 @@ int case_control(const struct options *o, int argc, char **argv)
         t_mkdtemp(dir, sizeof(dir), "picostack-kvm-test") < 0)
         return 1;
     snprintf(sock, sizeof(sock), "%s/control.sock", dir);
-    const char *vargv[] = { o->vmm, "--kernel", kernel, "--serial", "stdio", "--control", sock, NULL };
+    const char *vargv[] = {
+        o->vmm, "--kernel", kernel, "--serial", "stdio", "--control", sock, NULL
+    };
     struct vm vm;
     int fd = -1, rc = 1;
     if (vm_start(&vm, (char *const *)vargv))

@@ -100,11 +100,13 @@ int case_echo(const struct options *o, int argc, char **argv)
     if (guest_path(o, "echo", "pvh", kernel, sizeof(kernel)))
         return 1;
     random_bytes(payload, sizeof(payload) - 1);
-    for (size_t i = 0; i < sizeof(payload) - 1; i++)   /* '0'..'z': printable, never the '#' terminator */
+    for (size_t i = 0; i < sizeof(payload) - 1;
+         i++) /* '0'..'z': printable, never the '#' terminator */
         payload[i] = (char)('0' + (uint8_t)payload[i] % 75);
     payload[sizeof(payload) - 1] = 0;
     uint32_t crc = (uint32_t)crc32(0, (const Bytef *)payload, (uInt)strlen(payload));
-    snprintf(expect, sizeof(expect), "picostack-guest: echo ready\n%s\npicostack-guest: echo done count=%zu crc32=%08x\n",
+    snprintf(expect, sizeof(expect),
+             "picostack-guest: echo ready\n%s\npicostack-guest: echo done count=%zu crc32=%08x\n",
              payload, strlen(payload), crc);
 
     const char *vargv[] = { o->vmm, "--kernel", kernel, "--serial", "stdio", NULL };
@@ -148,9 +150,10 @@ int case_cmdline(const struct options *o, int argc, char **argv)
         return 1;
     random_bytes(rnd, sizeof(rnd));
     snprintf(cmdline, sizeof(cmdline),
-             "console=ttyS0 picostack.token=%02x%02x%02x%02x%02x%02x%02x%02x quote=\"a b\" path=/x/y,z end",
+             "console=ttyS0 picostack.token=%02x%02x%02x%02x%02x%02x%02x%02x quote=\"a b\" "
+             "path=/x/y,z end",
              rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-    size_t size = 4096 + (size_t)(rnd[0] | rnd[1] << 8) % 60000;   /* odd sizes too */
+    size_t size = 4096 + (size_t)(rnd[0] | rnd[1] << 8) % 60000; /* odd sizes too */
     uint8_t *data = malloc(size);
     if (!data)
         goto out;
@@ -194,7 +197,8 @@ int case_triple(const struct options *o, int argc, char **argv)
         vm_dump(&vm, "the guest did not get as far as its triple fault");
         goto out;
     }
-    if (!strcasestr(vm.err.data, "rip") || !strcasestr(vm.err.data, "rsp") || !strcasestr(vm.err.data, "cr0")) {
+    if (!strcasestr(vm.err.data, "rip") || !strcasestr(vm.err.data, "rsp") ||
+        !strcasestr(vm.err.data, "cr0")) {
         vm_dump(&vm, "no register dump (RIP, RSP, CR0) on stderr");
         goto out;
     }
@@ -266,8 +270,10 @@ int case_hostile(const struct options *o, int argc, char **argv)
     (void)argv;
     /* Ports nobody decodes read as all ones, as on a PC (Linux's ISA probes
      * rely on it); the rest only has to leave the VMM alive. */
-    const char *needles[] = { "picostack-guest: hostile unknown in8=0xff in16=0xffff in32=0xffffffff insb=all-ones ",
-                              "picostack-guest: hostile still alive\n", NULL };
+    const char *needles[] = {
+        "picostack-guest: hostile unknown in8=0xff in16=0xffff in32=0xffffffff insb=all-ones ",
+        "picostack-guest: hostile still alive\n", NULL
+    };
     struct vm vm;
     int rc = run_guest(o, &vm, "hostile", "pvh", NULL) ? 1 : expect_exit0(&vm, needles);
     vm_destroy(&vm);
@@ -307,8 +313,8 @@ int case_rtc(const struct options *o, int argc, char **argv)
     time_t guest = timegm(&tm);
     /* The RTC counts whole seconds: allow a little either side. */
     if (guest < before - 2 || guest > after + 2) {
-        fprintf(stderr, "test: host time %lld..%lld, guest RTC %lld (off by %lld s)\n", (long long)before,
-                (long long)after, (long long)guest, (long long)(guest - before));
+        fprintf(stderr, "test: host time %lld..%lld, guest RTC %lld (off by %lld s)\n",
+                (long long)before, (long long)after, (long long)guest, (long long)(guest - before));
         vm_dump(&vm, "the guest's RTC does not tell the host's time (UTC)");
         goto out;
     }
@@ -336,7 +342,8 @@ int case_memmap(const struct options *o, int argc, char **argv)
     const char *line = strstr(vm.out.data, "picostack-guest: memmap ram=");
     long kib = -1;
     char verdict[8] = "";
-    if (vm_exit_code(&vm) != 0 || !line || sscanf(line, "picostack-guest: memmap ram=%ld KiB %7s", &kib, verdict) != 2) {
+    if (vm_exit_code(&vm) != 0 || !line ||
+        sscanf(line, "picostack-guest: memmap ram=%ld KiB %7s", &kib, verdict) != 2) {
         vm_dump(&vm, "expected exit 0 and a \"memmap ram=N KiB ok\" line");
         goto out;
     }

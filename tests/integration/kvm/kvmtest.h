@@ -9,12 +9,12 @@
 #include <stdint.h>
 
 struct options {
-    const char *vmm;        /* picostack-vmm */
-    const char *guests;     /* build/guest */
-    const char *kernel;     /* Debian's bzImage */
-    const char *vmlinux;    /* the same kernel as an ELF vmlinux (PVH) */
-    const char *busybox;    /* busybox-static */
-    const char *cache;      /* where Linux boots shared by several tests are kept */
+    const char *vmm;     /* picostack-vmm */
+    const char *guests;  /* build/guest */
+    const char *kernel;  /* Debian's bzImage */
+    const char *vmlinux; /* the same kernel as an ELF vmlinux (PVH) */
+    const char *busybox; /* busybox-static */
+    const char *cache;   /* where Linux boots shared by several tests are kept */
 };
 
 /* Each returns 0 when the test passes, 1 when it fails (reason printed). */
@@ -40,7 +40,7 @@ int linux_initramfs_build(const char *busybox, const char *out);
 int guest_path(const struct options *o, const char *name, const char *form, char *out, size_t len);
 
 /* The control socket (control_cases.c). */
-int control_connect(const char *path, double timeout_s);   /* fd or -1 */
+int control_connect(const char *path, double timeout_s); /* fd or -1 */
 int control_send(int fd, const char *line, char *reply, size_t len, double timeout_s);
 /* {"op":OP} -> {"ok":true[,"state":want_state]}; 0 when so. */
 int control_op(int fd, const char *op, const char *want_state);

@@ -34,17 +34,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LINUX_TIMEOUT_S 180.0   /* PICOSTACK_LINUX_TIMEOUT (seconds) overrides */
-#define LINUX_MEM_MIB "256"
+#define LINUX_TIMEOUT_S 180.0 /* PICOSTACK_LINUX_TIMEOUT (seconds) overrides */
+#define LINUX_MEM_MIB   "256"
 
 /* ---- one boot, recorded ---- */
 struct boot {
-    const char *name;       /* "poweroff" or "reboot" */
+    const char *name; /* "poweroff" or "reboot" */
     const char *cpus;
     const char *action;
     const char *extra_cmdline;
-    bool control;           /* send {"op":"shutdown"} once /init waits for it */
-    bool pvh;               /* boot the ELF vmlinux through its PVH note */
+    bool control; /* send {"op":"shutdown"} once /init waits for it */
+    bool pvh;     /* boot the ELF vmlinux through its PVH note */
 };
 
 static const struct boot boots[] = {
@@ -104,9 +104,12 @@ static int run_boot(const struct options *o, const struct boot *b, const char *r
              verbose && *verbose == '1' ? "" : " quiet", marker, b->action, b->extra_cmdline);
     char sock[4200];
     snprintf(sock, sizeof(sock), "%s/control.sock", dir);
-    const char *argv[] = { o->vmm, "--kernel", b->pvh ? o->vmlinux : o->kernel, "--initrd", initrd, "--cmdline", cmdline,
-                           "--mem", LINUX_MEM_MIB, "--cpus", b->cpus, "--serial", "stdio", "--verbose",
-                           b->control ? "--control" : NULL, sock, NULL };
+    const char *argv[] = { o->vmm,     "--kernel",  b->pvh ? o->vmlinux : o->kernel,
+                           "--initrd", initrd,      "--cmdline",
+                           cmdline,    "--mem",     LINUX_MEM_MIB,
+                           "--cpus",   b->cpus,     "--serial",
+                           "stdio",    "--verbose", b->control ? "--control" : NULL,
+                           sock,       NULL };
     if (vm_start(&vm, (char *const *)argv))
         goto out;
     const char *limit_env = getenv("PICOSTACK_LINUX_TIMEOUT");
@@ -120,15 +123,17 @@ static int run_boot(const struct options *o, const struct boot *b, const char *r
     if (vm_wait_exit(&vm, left > 1 ? left : 1))
         fprintf(stderr, "test: Linux did not end the VM within %.0f s\n", limit);
     double secs = now_s() - vm.started;
-    fprintf(stderr, "test: Linux boot \"%s\" took %.1f s (first serial byte after %.1f s)\n", b->name, secs,
-            vm.first_byte);
+    fprintf(stderr, "test: Linux boot \"%s\" took %.1f s (first serial byte after %.1f s)\n",
+            b->name, secs, vm.first_byte);
     size_t cap = vm.out.len + vm.err.len + 256;
     char *text = malloc(cap);
     if (!text)
         goto out;
-    int n = snprintf(text, cap, "exit=%d seconds=%.1f first_byte=%.1f marker=%s host_end=%lld\n%s\n--- stderr ---\n%s",
-                     vm_exit_code(&vm), secs, vm.first_byte, marker, (long long)time(NULL), vm.out.data,
-                     vm.err.data);
+    int n = snprintf(
+        text, cap,
+        "exit=%d seconds=%.1f first_byte=%.1f marker=%s host_end=%lld\n%s\n--- stderr ---\n%s",
+        vm_exit_code(&vm), secs, vm.first_byte, marker, (long long)time(NULL), vm.out.data,
+        vm.err.data);
     /* The kernel's tty writes "\r\n"; the checks look for "\n". */
     size_t w = 0;
     for (int i = 0; i < n; i++)
@@ -165,7 +170,8 @@ static char *boot_record(const struct options *o, const struct boot *b)
         return NULL;
     }
     if (access(record, R_OK) == 0)
-        fprintf(stderr, "test: using the record of Linux boot \"%s\" made earlier in this run (%s)\n",
+        fprintf(stderr,
+                "test: using the record of Linux boot \"%s\" made earlier in this run (%s)\n",
                 b->name, record);
     else if (run_boot(o, b, record))
         fprintf(stderr, "test: Linux boot \"%s\" could not be run\n", b->name);
@@ -220,13 +226,13 @@ static int fail(const char *record, const char *why)
 
 /* One boot's record, parsed: what the checks below look at. */
 struct result {
-    const char *rec;        /* the whole record */
-    char *tty;              /* the record without printk lines */
+    const char *rec; /* the whole record */
+    char *tty;       /* the record without printk lines */
     int exit_code;
     double secs;
-    long long host_end;     /* host time when the boot ended */
+    long long host_end; /* host time when the boot ended */
     char marker[17];
-    const char *action;     /* what the boot's /init was told to do */
+    const char *action; /* what the boot's /init was told to do */
 };
 
 static bool marker_on_tty(const struct result *r)
@@ -247,13 +253,17 @@ static int check_marker(const struct result *r)
 {
     if (marker_on_tty(r))
         return 0;
-    return fail(r->rec, init_ran(r) ? "/init ran (its /dev/kmsg copy is there) but its console output was lost"
-                                    : "/init did not print the marker from the command line");
+    return fail(r->rec,
+                init_ran(r)
+                    ? "/init ran (its /dev/kmsg copy is there) but its console output was lost"
+                    : "/init did not print the marker from the command line");
 }
 
 static int check_cpus(const struct result *r)
 {
-    return said(r->rec, "nproc=2 online=0-1\n") ? 0 : fail(r->rec, "the guest does not see 2 CPUs (nproc=2 online=0-1)");
+    return said(r->rec, "nproc=2 online=0-1\n")
+               ? 0
+               : fail(r->rec, "the guest does not see 2 CPUs (nproc=2 online=0-1)");
 }
 
 /* Linux's rtc_cmos driver reads the VMM's RTC: the host's time, give or take. */
@@ -264,7 +274,8 @@ static int check_rtc(const struct result *r)
     long long rtc = -1;
     if (!(at && sscanf(at, "picostack-init: rtc_epoch=%lld", &rtc) == 1) &&
         !(kat && sscanf(kat, "picostack-kmsg: rtc_epoch=%lld", &rtc) == 1))
-        return fail(r->rec, "no /sys/class/rtc/rtc0 in the guest (Linux's rtc_cmos did not take the RTC)");
+        return fail(r->rec,
+                    "no /sys/class/rtc/rtc0 in the guest (Linux's rtc_cmos did not take the RTC)");
     if (rtc < r->host_end - (long long)r->secs - 5 || rtc > r->host_end + 5)
         return fail(r->rec, "the guest's RTC is not the host's time");
     return 0;
@@ -274,7 +285,9 @@ static int check_input(const struct result *r)
 {
     char want[128];
     snprintf(want, sizeof(want), "input=in-%s\n", r->marker);
-    return said(r->rec, want) ? 0 : fail(r->rec, "the line typed on the serial console (stdin) did not reach /init");
+    return said(r->rec, want)
+               ? 0
+               : fail(r->rec, "the line typed on the serial console (stdin) did not reach /init");
 }
 
 /* poweroff, reboot, pvh: /init asked for it, the kernel did it, the VMM
@@ -287,14 +300,16 @@ static int check_ended(const struct result *r)
         return fail(r->rec, "/init did not get as far as its poweroff/reboot");
     if (said(r->rec, "-f returned"))
         return fail(r->rec, "the kernel returned from poweroff/reboot");
-    if (!strstr(r->rec, !strcmp(r->action, "reboot") ? "reboot: Restarting system\n" : "reboot: Power down\n"))
+    if (!strstr(r->rec, !strcmp(r->action, "reboot") ? "reboot: Restarting system\n"
+                                                     : "reboot: Power down\n"))
         return fail(r->rec, "the kernel did not say it was powering down / restarting");
     return r->exit_code == 0 ? 0 : fail(r->rec, "the VMM did not exit with 0");
 }
 
 static int check_pvh(const struct result *r)
 {
-    return marker_on_tty(r) ? check_ended(r) : fail(r->rec, "/init did not print the marker on its console");
+    return marker_on_tty(r) ? check_ended(r)
+                            : fail(r->rec, "/init did not print the marker on its console");
 }
 
 static int check_shutdown(const struct result *r)
@@ -302,17 +317,18 @@ static int check_shutdown(const struct result *r)
     if (!said(r->rec, "waiting for ctrl-alt-del\n"))
         return fail(r->rec, "/init did not get as far as waiting for Ctrl-Alt-Del");
     if (!said(r->rec, "got ctrl-alt-del\n"))
-        return fail(r->rec, "{\"op\":\"shutdown\"} did not reach /init as Ctrl-Alt-Del (i8042, atkbd)");
+        return fail(r->rec,
+                    "{\"op\":\"shutdown\"} did not reach /init as Ctrl-Alt-Del (i8042, atkbd)");
     return r->exit_code == 0 ? 0 : fail(r->rec, "the VMM did not exit with 0");
 }
 
 static const struct {
     const char *name;
-    int boot;               /* index in boots[] */
+    int boot; /* index in boots[] */
     int (*check)(const struct result *);
 } checks[] = {
-    { "marker", 0, check_marker }, { "poweroff", 0, check_ended }, { "cpus", 0, check_cpus },
-    { "rtc", 0, check_rtc }, { "reboot", 1, check_ended }, { "input", 1, check_input },
+    { "marker", 0, check_marker },     { "poweroff", 0, check_ended }, { "cpus", 0, check_cpus },
+    { "rtc", 0, check_rtc },           { "reboot", 1, check_ended },   { "input", 1, check_input },
     { "shutdown", 2, check_shutdown }, { "pvh", 3, check_pvh },
 };
 
@@ -322,7 +338,8 @@ int case_linux(const struct options *o, int argc, char **argv)
     while (argc == 1 && i < n && strcmp(argv[0], checks[i].name))
         i++;
     if (i == n) {
-        fprintf(stderr, "test: linux takes marker, poweroff, cpus, rtc, reboot, input, shutdown or pvh\n");
+        fprintf(stderr,
+                "test: linux takes marker, poweroff, cpus, rtc, reboot, input, shutdown or pvh\n");
         return 1;
     }
     const struct boot *b = &boots[checks[i].boot];
@@ -333,9 +350,11 @@ int case_linux(const struct options *o, int argc, char **argv)
     char *rec = boot_record(o, b);
     if (!rec)
         return 1;
-    struct result r = { .rec = rec, .tty = without_printk_lines(rec), .exit_code = -2, .action = b->action };
-    sscanf(rec, "exit=%d seconds=%lf first_byte=%*f marker=%16s host_end=%lld", &r.exit_code, &r.secs, r.marker,
-           &r.host_end);
+    struct result r = {
+        .rec = rec, .tty = without_printk_lines(rec), .exit_code = -2, .action = b->action
+    };
+    sscanf(rec, "exit=%d seconds=%lf first_byte=%*f marker=%16s host_end=%lld", &r.exit_code,
+           &r.secs, r.marker, &r.host_end);
     fprintf(stderr, "test: boot \"%s\": exit %d after %.1f s\n", b->name, r.exit_code, r.secs);
     int rc = checks[i].check(&r);
     free(r.tty);

@@ -47,7 +47,11 @@ static const char init_script[] =
     "$bb sleep 1000000\n";
 
 /* ---- a newc cpio archive in memory ---- */
-struct cpio { char *data; size_t len, cap; unsigned ino; };
+struct cpio {
+    char *data;
+    size_t len, cap;
+    unsigned ino;
+};
 
 static int cpio_put(struct cpio *c, const void *p, size_t n)
 {
@@ -86,7 +90,6 @@ static int cpio_entry(struct cpio *c, const char *name, unsigned mode, unsigned 
     free(buf);
     return rc || (size && cpio_put(c, data, size)) ? -1 : 0;
 }
-
 
 int linux_initramfs_build(const char *busybox, const char *out)
 {

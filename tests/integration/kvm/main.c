@@ -28,7 +28,6 @@ void random_bytes(void *buf, size_t len)
     }
 }
 
-
 int guest_path(const struct options *o, const char *name, const char *form, char *out, size_t len)
 {
     const char *ext = !strcmp(form, "pvh") ? "elf" : !strcmp(form, "bzimage") ? "bzImage" : NULL;
@@ -48,10 +47,11 @@ static const struct {
     const char *name;
     int (*run)(const struct options *, int, char **);
 } cases[] = {
-    { "hello", case_hello }, { "poweroff", case_poweroff }, { "echo", case_echo },
-    { "cmdline", case_cmdline }, { "triple", case_triple }, { "smp", case_smp },
-    { "timer", case_timer }, { "uartirq", case_uartirq },
-    { "hostile", case_hostile }, { "rtc", case_rtc }, { "memmap", case_memmap }, { "control", case_control }, { "linux", case_linux },
+    { "hello", case_hello },     { "poweroff", case_poweroff }, { "echo", case_echo },
+    { "cmdline", case_cmdline }, { "triple", case_triple },     { "smp", case_smp },
+    { "timer", case_timer },     { "uartirq", case_uartirq },   { "hostile", case_hostile },
+    { "rtc", case_rtc },         { "memmap", case_memmap },     { "control", case_control },
+    { "linux", case_linux },
 };
 
 int main(int argc, char **argv)
@@ -60,20 +60,28 @@ int main(int argc, char **argv)
     int i = 1;
     for (; i + 1 < argc && !strncmp(argv[i], "--", 2); i += 2) {
         const char *k = argv[i] + 2, *v = argv[i + 1];
-        if (!strcmp(k, "vmm")) o.vmm = v;
-        else if (!strcmp(k, "guests")) o.guests = v;
-        else if (!strcmp(k, "kernel")) o.kernel = v;
-        else if (!strcmp(k, "vmlinux")) o.vmlinux = v;
-        else if (!strcmp(k, "busybox")) o.busybox = v;
-        else if (!strcmp(k, "cache")) o.cache = v;
+        if (!strcmp(k, "vmm"))
+            o.vmm = v;
+        else if (!strcmp(k, "guests"))
+            o.guests = v;
+        else if (!strcmp(k, "kernel"))
+            o.kernel = v;
+        else if (!strcmp(k, "vmlinux"))
+            o.vmlinux = v;
+        else if (!strcmp(k, "busybox"))
+            o.busybox = v;
+        else if (!strcmp(k, "cache"))
+            o.cache = v;
         else {
             fprintf(stderr, "picostack-kvm-test: unknown option %s\n", argv[i]);
             return 2;
         }
     }
     if (i >= argc || !o.vmm) {
-        fprintf(stderr, "usage: picostack-kvm-test --vmm PATH [--guests DIR] [--kernel PATH] [--vmlinux PATH] "
-                        "[--busybox PATH] [--cache DIR] CASE ARGS...\n");
+        fprintf(
+            stderr,
+            "usage: picostack-kvm-test --vmm PATH [--guests DIR] [--kernel PATH] [--vmlinux PATH] "
+            "[--busybox PATH] [--cache DIR] CASE ARGS...\n");
         return 2;
     }
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)

@@ -159,7 +159,8 @@ int vm_wait_exit(struct vm *vm, double timeout_s)
         if (left <= 0) {
             if (!vm->exited) {
                 /* SIGTERM first: the VMM ends the VM and says what it can. */
-                fprintf(stderr, "test: the VMM did not exit within %.0f s; stopping it\n", timeout_s);
+                fprintf(stderr, "test: the VMM did not exit within %.0f s; stopping it\n",
+                        timeout_s);
                 kill(vm->pid, SIGTERM);
                 for (double stop = now_s() + 3; now_s() < stop && !vm->exited;)
                     vm_pump(vm, 0.1);
@@ -236,6 +237,8 @@ void vm_dump(const struct vm *vm, const char *why)
     } else {
         fprintf(stderr, "test: the VMM is still running\n");
     }
-    fprintf(stderr, "---- VMM stdout (guest serial), %zu bytes ----\n%s\n", vm->out.len, vm->out.data ? vm->out.data : "");
-    fprintf(stderr, "---- VMM stderr, %zu bytes ----\n%s\n----\n", vm->err.len, vm->err.data ? vm->err.data : "");
+    fprintf(stderr, "---- VMM stdout (guest serial), %zu bytes ----\n%s\n", vm->out.len,
+            vm->out.data ? vm->out.data : "");
+    fprintf(stderr, "---- VMM stderr, %zu bytes ----\n%s\n----\n", vm->err.len,
+            vm->err.data ? vm->err.data : "");
 }

@@ -9,18 +9,18 @@
 #include <sys/types.h>
 
 struct outbuf {
-    char *data;         /* always NUL-terminated */
+    char *data; /* always NUL-terminated */
     size_t len, cap;
 };
 
 struct vm {
     pid_t pid;
-    int in_fd, out_fd, err_fd;  /* -1 once closed */
+    int in_fd, out_fd, err_fd; /* -1 once closed */
     struct outbuf out, err;
     bool exited;
-    int status;                 /* waitpid status once exited */
-    double started;             /* monotonic seconds */
-    double first_byte;          /* seconds from start to the first serial byte, -1 */
+    int status;        /* waitpid status once exited */
+    double started;    /* monotonic seconds */
+    double first_byte; /* seconds from start to the first serial byte, -1 */
 };
 
 double now_s(void);

@@ -16,32 +16,32 @@
 #include "core/blockstore/blockstore.h"
 #include "tests/support/tmpdir.h"
 
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);      \
-            exit(1);                                                                      \
-        }                                                                                 \
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            exit(1);                                                                 \
+        }                                                                            \
     } while (0)
 
-#define CHECK_OK(expr)                                                                    \
-    do {                                                                                  \
-        long long r_ = (long long)(expr);                                                 \
-        if (r_ < 0) {                                                                     \
-            fprintf(stderr, "%s:%d: %s = %lld (%s)\n", __FILE__, __LINE__, #expr, r_,     \
-                    strerror((int)-r_));                                                  \
-            exit(1);                                                                      \
-        }                                                                                 \
+#define CHECK_OK(expr)                                                                \
+    do {                                                                              \
+        long long r_ = (long long)(expr);                                             \
+        if (r_ < 0) {                                                                 \
+            fprintf(stderr, "%s:%d: %s = %lld (%s)\n", __FILE__, __LINE__, #expr, r_, \
+                    strerror((int)-r_));                                              \
+            exit(1);                                                                  \
+        }                                                                             \
     } while (0)
 
-#define CHECK_ERR(expr, err)                                                              \
-    do {                                                                                  \
-        long long r_ = (long long)(expr);                                                 \
-        if (r_ != (err)) {                                                                \
-            fprintf(stderr, "%s:%d: %s = %lld, expected %s\n", __FILE__, __LINE__, #expr, \
-                    r_, #err);                                                            \
-            exit(1);                                                                      \
-        }                                                                                 \
+#define CHECK_ERR(expr, err)                                                                  \
+    do {                                                                                      \
+        long long r_ = (long long)(expr);                                                     \
+        if (r_ != (err)) {                                                                    \
+            fprintf(stderr, "%s:%d: %s = %lld, expected %s\n", __FILE__, __LINE__, #expr, r_, \
+                    #err);                                                                    \
+            exit(1);                                                                          \
+        }                                                                                     \
     } while (0)
 
 /* A fresh temporary directory, removed at exit (even on failure). */

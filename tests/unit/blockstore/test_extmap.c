@@ -13,7 +13,9 @@ static char path[4200];
 
 static struct extmap *new_map(uint64_t size, uint64_t gen)
 {
-    struct extmap_config cfg = { .disk_id = 7, .size = size, .journal_fd = journal_fd,
+    struct extmap_config cfg = { .disk_id = 7,
+                                 .size = size,
+                                 .journal_fd = journal_fd,
                                  .journal_generation = gen,
                                  .journal_offset = EXTMAP_JOURNAL_HEADER };
     for (int i = 0; i < EXTMAP_MAX_FILES; i++)
@@ -24,7 +26,10 @@ static struct extmap *new_map(uint64_t size, uint64_t gen)
     return m;
 }
 
-struct rec_list { struct extmap_journal_rec r[64]; int n; };
+struct rec_list {
+    struct extmap_journal_rec r[64];
+    int n;
+};
 
 static int collect(void *ctx, const struct extmap_journal_rec *r)
 {
@@ -74,7 +79,7 @@ static void test_cow_and_zero(void)
     CHECK_OK(extmap_add_grant(m, 0, 4));
     char *c = aligned_alloc(EXTMAP_BLOCK, EXTMAP_CLUSTER_SIZE);
     memset(c, 'p', EXTMAP_CLUSTER_SIZE);
-    CHECK_OK(extmap_write(m, c, 0, EXTMAP_CLUSTER_SIZE));          /* cluster 0 -> p0 */
+    CHECK_OK(extmap_write(m, c, 0, EXTMAP_CLUSTER_SIZE)); /* cluster 0 -> p0 */
     CHECK_OK(extmap_flush(m));
     uint64_t p0;
     int owned;
@@ -82,7 +87,7 @@ static void test_cow_and_zero(void)
     /* a snapshot: everything becomes shared */
     CHECK_OK(extmap_new_epoch(m));
     CHECK(extmap_get(m, 0, &p0, &owned) == EXTMAP_DATA && !owned);
-    CHECK_OK(extmap_write(m, "child", 100, 5));                     /* COW into p1 */
+    CHECK_OK(extmap_write(m, "child", 100, 5)); /* COW into p1 */
     uint64_t p1;
     CHECK(extmap_get(m, 0, &p1, &owned) == EXTMAP_DATA && owned && p1 == 1);
     CHECK_OK(extmap_read(m, c, 0, EXTMAP_CLUSTER_SIZE));
@@ -125,7 +130,7 @@ static void test_journal(void)
     struct extmap *m = new_map(4 * EXTMAP_CLUSTER_SIZE, 5);
     CHECK_OK(extmap_add_grant(m, 10, 4));
     CHECK_OK(extmap_write(m, "a", 0, 1));
-    CHECK_OK(extmap_write(m, "b", 1, 1));            /* same cluster: one record */
+    CHECK_OK(extmap_write(m, "b", 1, 1)); /* same cluster: one record */
     CHECK_OK(extmap_write(m, "c", 2 * EXTMAP_CLUSTER_SIZE, 1));
     struct rec_list l = { .n = 0 };
     uint64_t end;
@@ -149,8 +154,9 @@ static void test_journal(void)
     CHECK(end == extmap_journal_offset(m));
     /* scanning from an offset, the wrong generation, the wrong disk */
     l.n = 0;
-    CHECK(extmap_journal_scan(journal_fd, 7, 5, end - EXTMAP_JOURNAL_RECORD, &end, collect,
-                              &l) == 5 && l.n == 1);
+    CHECK(extmap_journal_scan(journal_fd, 7, 5, end - EXTMAP_JOURNAL_RECORD, &end, collect, &l) ==
+              5 &&
+          l.n == 1);
     l.n = 0;
     CHECK(extmap_journal_scan(journal_fd, 7, 4, 0, &end, collect, &l) == 5 && l.n == 0);
     CHECK_ERR(extmap_journal_scan(journal_fd, 8, 5, 0, &end, collect, &l), -EINVAL);
@@ -169,8 +175,10 @@ static void test_batch(void)
     char *buf = aligned_alloc(EXTMAP_BLOCK, 64 * 4096);
     for (int i = 0; i < 64; i++) {
         memset(buf + i * 4096, 'A' + i % 26, 4096);
-        q[i] = (struct extmap_req){ .op = EXTMAP_WRITE, .offset = (uint64_t)i * 3 * 65536 / 2,
-                                    .len = 4096, .buf = buf + i * 4096 };
+        q[i] = (struct extmap_req){ .op = EXTMAP_WRITE,
+                                    .offset = (uint64_t)i * 3 * 65536 / 2,
+                                    .len = 4096,
+                                    .buf = buf + i * 4096 };
         q[i].offset &= ~4095ull;
     }
     CHECK_OK(extmap_submit(m, q, 64));
@@ -196,7 +204,8 @@ static void test_async(void)
             memset(buf + i * 8192, 'a' + i + round, 8192);
             q[i] = (struct extmap_req){ .op = EXTMAP_WRITE,
                                         .offset = (uint64_t)i * 4 * EXTMAP_CLUSTER_SIZE + 4096,
-                                        .len = 8192, .buf = buf + i * 8192 };
+                                        .len = 8192,
+                                        .buf = buf + i * 8192 };
             CHECK_OK(extmap_queue(m, &q[i]));
         }
         /* a flush waits for all of them; they still come back from reap */
@@ -205,7 +214,7 @@ static void test_async(void)
         CHECK(n == 16);
         for (int i = 0; i < n; i++)
             CHECK(done[i]->result == 0);
-        CHECK(extmap_reap(m, done, 16, 1) == 0);      /* nothing in flight: no wait */
+        CHECK(extmap_reap(m, done, 16, 1) == 0); /* nothing in flight: no wait */
     }
     CHECK(extmap_grant_left(m) == 48);
     memset(buf, 0, 16 * 8192);
@@ -221,8 +230,9 @@ static void test_async(void)
     for (int i = 0; i < 16; i++)
         CHECK(q[i].result == 0 && buf[i * 8192] == 'b' + i && buf[i * 8192 + 8191] == 'b' + i);
     /* errors come back through reap too */
-    q[0] = (struct extmap_req){ .op = EXTMAP_READ, .offset = 64 * EXTMAP_CLUSTER_SIZE,
-                                .len = 4096, .buf = buf };
+    q[0] = (struct extmap_req){
+        .op = EXTMAP_READ, .offset = 64 * EXTMAP_CLUSTER_SIZE, .len = 4096, .buf = buf
+    };
     CHECK_OK(extmap_queue(m, &q[0]));
     CHECK(extmap_reap(m, done, 16, 1) == 1 && done[0]->result == -EINVAL);
     free(buf);

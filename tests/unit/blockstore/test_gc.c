@@ -8,9 +8,9 @@
 #include "core/blockstore/blockstore.h"
 #include "core/blockstore/bs_priv.h"
 
-#define CS EXTMAP_CLUSTER_SIZE
-#define NCL 4                          /* clusters written into the base */
-#define X 0                            /* the cluster every reader rewrites */
+#define CS  EXTMAP_CLUSTER_SIZE
+#define NCL 4 /* clusters written into the base */
+#define X   0 /* the cluster every reader rewrites */
 static const char *dir;
 
 static struct blockstore *open_store(void)
@@ -49,8 +49,7 @@ static void see(struct blockstore *bs, const char *name, uint64_t cl, unsigned s
     CHECK_OK(extmap_read(blockstore_disk_map(d), buf, cl * CS, CS));
     blockstore_disk_close(d);
     if (memcmp(buf, want, CS)) {
-        fprintf(stderr, "%s: cluster %llu is not seed %u\n", name, (unsigned long long)cl,
-                seed);
+        fprintf(stderr, "%s: cluster %llu is not seed %u\n", name, (unsigned long long)cl, seed);
         exit(1);
     }
 }
@@ -69,7 +68,10 @@ static void clean(struct blockstore *bs)
 
 /* The readers of the tree below: disk name and the seed of its cluster X
  * (every other cluster reads the base's seed 1). */
-struct reader { const char *name; unsigned seed; };
+struct reader {
+    const char *name;
+    unsigned seed;
+};
 
 static void see_all(struct blockstore *bs, const struct reader *r, int n)
 {
@@ -141,7 +143,7 @@ static void test_delete_orders(int depth)
                                      { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 } };
     for (int p = 0; p < 6; p++) {
         if (nsnap == 2 && (perms[p][0] == 2 || p % 2))
-            continue;                    /* the two orders of s and cs */
+            continue; /* the two orders of s and cs */
         struct blockstore *bs = open_store();
         build(bs, depth, 1);
         /* L: 4 clusters, and one new cluster X per reader */
@@ -185,9 +187,8 @@ static void test_write_hides(int depth)
         fill(bs, rd[k].name, X, rd[k].seed);
         uint64_t want = NCL + (uint64_t)(i + 1) - (i == nrd - 1);
         if (used(bs) != want) {
-            fprintf(stderr, "depth %d, after writing %s: %llu clusters used, want %llu\n",
-                    depth, rd[k].name, (unsigned long long)used(bs),
-                    (unsigned long long)want);
+            fprintf(stderr, "depth %d, after writing %s: %llu clusters used, want %llu\n", depth,
+                    rd[k].name, (unsigned long long)used(bs), (unsigned long long)want);
             exit(1);
         }
         see(bs, rd[k].name, X, rd[k].seed);

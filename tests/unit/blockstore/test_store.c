@@ -31,8 +31,7 @@ static void write_disk(struct blockstore *bs, const char *name, uint64_t off, si
 }
 
 /* 1: bytes match pattern(seed); 0: all zeros */
-static void expect(struct blockstore *bs, const char *name, uint64_t off, size_t len,
-                   int seed)
+static void expect(struct blockstore *bs, const char *name, uint64_t off, size_t len, int seed)
 {
     struct blockstore_disk *d;
     CHECK_OK(blockstore_disk_open(bs, name, BLOCKSTORE_RDONLY, &d));
@@ -41,8 +40,8 @@ static void expect(struct blockstore *bs, const char *name, uint64_t off, size_t
         pattern(want, len, (unsigned)seed);
     CHECK_OK(extmap_read(blockstore_disk_map(d), buf, off, len));
     if (memcmp(buf, want, len)) {
-        fprintf(stderr, "%s @%llu+%zu differs from seed %d\n", name, (unsigned long long)off,
-                len, seed);
+        fprintf(stderr, "%s @%llu+%zu differs from seed %d\n", name, (unsigned long long)off, len,
+                seed);
         exit(1);
     }
     blockstore_disk_close(d);
@@ -73,7 +72,7 @@ static void test_open_and_lock(void)
     int st;
     CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     blockstore_close(bs);
-    bs = bs_test_open(dir, NULL);      /* free again after close */
+    bs = bs_test_open(dir, NULL); /* free again after close */
     blockstore_close(bs);
 }
 
@@ -95,8 +94,8 @@ static void test_objects(void)
     CHECK_ERR(blockstore_snapshot(bs, "s", "s2"), -EINVAL);
     CHECK_ERR(blockstore_clone(bs, "d", "c"), -EINVAL);
     CHECK_ERR(blockstore_snapshot(bs, "nope", "x"), -ENOENT);
-    write_disk(bs, "d", 1000, 100, 2);           /* the disk moves on ... */
-    expect(bs, "s", 1000, 3 * CS, 1);            /* ... the snapshot does not */
+    write_disk(bs, "d", 1000, 100, 2); /* the disk moves on ... */
+    expect(bs, "s", 1000, 3 * CS, 1);  /* ... the snapshot does not */
     CHECK_OK(blockstore_clone(bs, "s", "c"));
     expect(bs, "c", 1000, 3 * CS, 1);
     write_disk(bs, "c", 2 * CS, 10, 3);
@@ -112,7 +111,7 @@ static void test_objects(void)
     CHECK_OK(blockstore_info(bs, "s", &i));
     CHECK(i.kind == BLOCKSTORE_SNAPSHOT && i.allocated == 4 * CS);
 
-    CHECK_ERR(blockstore_extend(bs, "d", 4 << 20), -EINVAL);     /* shrink refused */
+    CHECK_ERR(blockstore_extend(bs, "d", 4 << 20), -EINVAL); /* shrink refused */
     CHECK(strstr(blockstore_error(), "shrink"));
     CHECK_OK(blockstore_extend(bs, "d", 1ull << 40));
     expect(bs, "d", (1ull << 40) - CS, CS, -1);
@@ -123,11 +122,11 @@ static void test_objects(void)
     /* deletion frees exactly what nothing else refers to */
     struct blockstore_stat st0, st1;
     CHECK_OK(blockstore_stat(bs, &st0));
-    CHECK_OK(blockstore_delete(bs, "s"));        /* d and c still read its clusters */
+    CHECK_OK(blockstore_delete(bs, "s")); /* d and c still read its clusters */
     expect(bs, "c", 1000, 2 * CS - 1000, 1);
     CHECK_OK(blockstore_stat(bs, &st1));
     CHECK(st1.used == st0.used);
-    CHECK_OK(blockstore_delete(bs, "d"));        /* s's layer merges into c's */
+    CHECK_OK(blockstore_delete(bs, "d")); /* s's layer merges into c's */
     CHECK_OK(blockstore_stat(bs, &st1));
     /* c holds its own cluster plus the 3 of the old layer it still sees */
     CHECK(st1.used == 4 * CS);
@@ -199,7 +198,7 @@ static void test_image_writer(void)
     struct blockstore_writer *w;
     CHECK_OK(blockstore_image_begin(bs, "img", 0, &w));
     char *chunk = malloc(100000);
-    for (int k = 0; k < 30; k++) {         /* odd-sized chunks, every third all zeros */
+    for (int k = 0; k < 30; k++) { /* odd-sized chunks, every third all zeros */
         if (k % 3 == 2)
             memset(chunk, 0, 100000);
         else
@@ -207,12 +206,12 @@ static void test_image_writer(void)
         CHECK_OK(blockstore_image_append(w, chunk, 100000));
     }
     struct blockstore_info i;
-    CHECK_ERR(blockstore_info(bs, "img", &i), -ENOENT);     /* invisible until commit */
+    CHECK_ERR(blockstore_info(bs, "img", &i), -ENOENT); /* invisible until commit */
     CHECK_ERR(blockstore_clone(bs, "img", "x"), -ENOENT);
     CHECK_OK(blockstore_image_commit(w));
     CHECK_OK(blockstore_info(bs, "img", &i));
     CHECK(i.kind == BLOCKSTORE_IMAGE && i.size == 3000000);
-    CHECK(i.allocated < 3000000);                            /* zero runs stay holes */
+    CHECK(i.allocated < 3000000); /* zero runs stay holes */
     CHECK_OK(blockstore_clone(bs, "img", "vm"));
     struct blockstore_disk *d;
     CHECK_OK(blockstore_disk_open(bs, "vm", BLOCKSTORE_RDONLY, &d));
@@ -238,7 +237,7 @@ static void test_image_writer(void)
     CHECK(s1.used == s0.used && s1.objects == s0.objects && s1.granted == 0);
     CHECK_ERR(blockstore_info(bs, "gone", &i), -ENOENT);
     clean(bs);
-    CHECK_OK(blockstore_delete(bs, "img"));   /* the clone keeps the data */
+    CHECK_OK(blockstore_delete(bs, "img")); /* the clone keeps the data */
     CHECK_OK(blockstore_disk_open(bs, "vm", BLOCKSTORE_RDONLY, &d));
     pattern(chunk, 100000, 0);
     CHECK_OK(extmap_read(blockstore_disk_map(d), got, 0, 100000));
@@ -270,13 +269,13 @@ static void test_killed_writer(void)
         if (extmap_write(blockstore_disk_map(d), buf, 70000, 5000) < 0 ||
             extmap_flush(blockstore_disk_map(d)) < 0)
             _exit(1);
-        pattern(buf, sizeof(buf), 10);     /* not flushed: may or may not survive */
+        pattern(buf, sizeof(buf), 10); /* not flushed: may or may not survive */
         if (extmap_write(blockstore_disk_map(d), buf, 3 << 20, 5000) < 0)
             _exit(1);
         if (blockstore_image_begin(b2, "upload", 0, &w) < 0 ||
             blockstore_image_append(w, buf, 5000) < 0)
             _exit(1);
-        _exit(0);                           /* no close, no commit */
+        _exit(0); /* no close, no commit */
     }
     int st;
     CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -299,21 +298,21 @@ static void test_check_repair(void)
     struct blockstore *bs = bs_test_open(dir, NULL);
     CHECK_OK(blockstore_create(bs, "r", 4 << 20));
     write_disk(bs, "r", 0, 3 * CS, 1);
-    CHECK_OK(blockstore_delete(bs, "r"));        /* leaves free clusters */
+    CHECK_OK(blockstore_delete(bs, "r")); /* leaves free clusters */
     CHECK_OK(blockstore_create(bs, "r", 4 << 20));
     write_disk(bs, "r", 0, CS, 1);
     clean(bs);
     MDB_txn *t;
     MDB_cursor *c;
     MDB_val k, v;
-    CHECK_OK(bs_begin(bs, 0, &t));               /* lose the free list: a leak */
+    CHECK_OK(bs_begin(bs, 0, &t)); /* lose the free list: a leak */
     CHECK(mdb_cursor_open(t, bs->freel, &c) == 0);
     while (mdb_cursor_get(c, &k, &v, MDB_FIRST) == 0)
         CHECK(mdb_cursor_del(c, 0) == 0);
     mdb_cursor_close(c);
     struct obj_rec o;
     struct layer_rec l;
-    CHECK_OK(bs_obj_get(t, bs, "r", &o));        /* and miscount a layer */
+    CHECK_OK(bs_obj_get(t, bs, "r", &o)); /* and miscount a layer */
     CHECK_OK(bs_layer_get(t, bs, o.layer, &l));
     l.holders = 5;
     CHECK_OK(bs_layer_put(t, bs, o.layer, &l));
@@ -389,7 +388,7 @@ static void test_constant_time(void)
     int n;
     uint64_t count = (10ull << 30) / CS, i = 0;
     CHECK_OK(bs_alloc(t, bs, count, r, 64, &n));
-    for (int k = 0; k < n; k++)                   /* spread over the 64 TiB */
+    for (int k = 0; k < n; k++) /* spread over the 64 TiB */
         for (uint64_t j = 0; j < r[k].count; j++, i++)
             CHECK_OK(bs_extent_put(t, bs, o.layer, i * 6553, r[k].start + j));
     CHECK(i == count);
@@ -407,7 +406,8 @@ static void test_constant_time(void)
         big = snap_clone_ms(bs, "huge", rounds);
         rounds++;
         printf("snapshot+clone, round %d: 1 MiB empty %.3f ms, 64 TiB with 10 GiB mapped "
-               "%.3f ms\n", rounds, small, big);
+               "%.3f ms\n",
+               rounds, small, big);
         if (big < 3 * small + 5)
             break;
     }

@@ -20,8 +20,7 @@ static struct identity *open_idn(const char *state, struct store **s, int ttl)
     return idn;
 }
 
-static json_t *find(struct identity *idn, enum identity_kind k, const char *scope,
-                    const char *name)
+static json_t *find(struct identity *idn, enum identity_kind k, const char *scope, const char *name)
 {
     struct store_txn *t;
     json_t *rec = NULL;
@@ -74,8 +73,8 @@ int main(void)
     struct identity_token tok, got;
     char text[IDENTITY_TOKEN_MAX];
     CHECK(store_begin(s, false, &t) == 0);
-    CHECK(identity_token_issue(t, idn, uid, pid, IDENTITY_METHOD_PASSWORD, NULL, 0, &tok,
-                               text) == 0);
+    CHECK(identity_token_issue(t, idn, uid, pid, IDENTITY_METHOD_PASSWORD, NULL, 0, &tok, text) ==
+          0);
     CHECK(tok.role_flags == (IDENTITY_ADMIN | IDENTITY_MEMBER | IDENTITY_READER));
     CHECK(tok.n_roles == 1);
     store_abort(t);
@@ -112,8 +111,8 @@ int main(void)
                            "name", "other", "domain_id", "default", "enabled", 1);
     CHECK(store_begin(s, true, &t) == 0);
     CHECK(identity_create(t, idn, IDENTITY_PROJECT, p2) == 0);
-    json_t *dup = json_pack("{s:s, s:s, s:s}", "id", "22222222-1111-4111-8111-111111111111",
-                            "name", "other", "domain_id", "default");
+    json_t *dup = json_pack("{s:s, s:s, s:s}", "id", "22222222-1111-4111-8111-111111111111", "name",
+                            "other", "domain_id", "default");
     CHECK(identity_create(t, idn, IDENTITY_PROJECT, dup) == -EEXIST);
     /* same name in another domain is fine */
     json_object_set_new(dup, "domain_id", json_string("elsewhere"));
@@ -187,7 +186,7 @@ int main(void)
     store_close(s);
     idn = open_idn(state, &s, 3600);
     CHECK(identity_token_check(idn, a, &got) == -EKEYREVOKED);
-    CHECK(identity_token_check(idn, b, &got) == 0);   /* same key after reopen */
+    CHECK(identity_token_check(idn, b, &got) == 0); /* same key after reopen */
     CHECK(store_begin(s, true, &t) == 0);
     CHECK(identity_revoke_user(t, idn, uid) == 0);
     CHECK(store_commit(t) == 0);
@@ -196,7 +195,7 @@ int main(void)
     CHECK(store_begin(s, false, &t) == 0);
     CHECK(identity_token_issue(t, idn, uid, pid, 1, NULL, 0, &ta, a) == 0);
     store_abort(t);
-    CHECK(identity_token_check(idn, a, &got) == 0);   /* issued after: valid */
+    CHECK(identity_token_check(idn, a, &got) == 0); /* issued after: valid */
     identity_close(idn);
     store_close(s);
     idn = open_idn(state, &s, 3600);

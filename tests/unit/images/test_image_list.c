@@ -47,7 +47,7 @@ static char *names(json_t *all, const char **params, const struct image_caller *
 {
     static char out[256];
     struct image_query q;
-    struct image_err err = {0};
+    struct image_err err = { 0 };
     *status = 200;
     out[0] = '\0';
     if (image_query_parse(&q, qs_get, (void *)params, &err) < 0) {
@@ -55,8 +55,9 @@ static char *names(json_t *all, const char **params, const struct image_caller *
         return out;
     }
     json_t *match = json_array();
-    size_t i; json_t *img;
-    json_array_foreach(all, i, img) {
+    size_t i;
+    json_t *img;
+    json_array_foreach (all, i, img) {
         const char *ms = strcmp(who->project_id, "p2") == 0 ? member_status_for_p2 : NULL;
         if (image_query_match(&q, img, who, ms))
             json_array_append(match, img);
@@ -67,7 +68,7 @@ static char *names(json_t *all, const char **params, const struct image_caller *
         *status = err.status;
         return out;
     }
-    json_array_foreach(page, i, img) {
+    json_array_foreach (page, i, img) {
         if (i)
             strcat(out, " ");
         strcat(out, json_string_value(json_object_get(img, "name")));
@@ -110,12 +111,14 @@ int main(void)
     const char *asc[] = { "sort_key", "name", "sort_dir", "asc", "limit", "2", NULL };
     CHECK_STR(names(all, asc, &adm, NULL, &more, &st), "n0 n1");
     CHECK(more);
-    const char *asc2[] = { "sort_key", "name", "sort_dir", "asc", "limit", "2",
-                           "marker", "00000000-0000-0000-0000-000000000001", NULL };
+    const char *asc2[] = { "sort_key", "name", "sort_dir", "asc",
+                           "limit",    "2",    "marker",   "00000000-0000-0000-0000-000000000001",
+                           NULL };
     CHECK_STR(names(all, asc2, &adm, NULL, &more, &st), "n2 n3");
     CHECK(more);
-    const char *asc3[] = { "sort_key", "name", "sort_dir", "asc", "limit", "2",
-                           "marker", "00000000-0000-0000-0000-000000000003", NULL };
+    const char *asc3[] = { "sort_key", "name", "sort_dir", "asc",
+                           "limit",    "2",    "marker",   "00000000-0000-0000-0000-000000000003",
+                           NULL };
     CHECK_STR(names(all, asc3, &adm, NULL, &more, &st), "n4");
     CHECK(!more);
     const char *bysize[] = { "sort", "size:asc", NULL };
@@ -126,24 +129,33 @@ int main(void)
 
     /* Errors: 400 each. */
     const char *badlimit[] = { "limit", "x", NULL };
-    names(all, badlimit, &adm, NULL, &more, &st); CHECK(st == 400);
+    names(all, badlimit, &adm, NULL, &more, &st);
+    CHECK(st == 400);
     const char *neglimit[] = { "limit", "-1", NULL };
-    names(all, neglimit, &adm, NULL, &more, &st); CHECK(st == 400);
+    names(all, neglimit, &adm, NULL, &more, &st);
+    CHECK(st == 400);
     const char *badkey[] = { "sort_key", "password", NULL };
-    names(all, badkey, &adm, NULL, &more, &st); CHECK(st == 400);
+    names(all, badkey, &adm, NULL, &more, &st);
+    CHECK(st == 400);
     const char *baddir[] = { "sort_dir", "up", NULL };
-    names(all, baddir, &adm, NULL, &more, &st); CHECK(st == 400);
+    names(all, baddir, &adm, NULL, &more, &st);
+    CHECK(st == 400);
     const char *badsort[] = { "sort", "name:sideways", NULL };
-    names(all, badsort, &adm, NULL, &more, &st); CHECK(st == 400);
+    names(all, badsort, &adm, NULL, &more, &st);
+    CHECK(st == 400);
     const char *both[] = { "sort", "name", "sort_key", "id", NULL };
-    names(all, both, &adm, NULL, &more, &st); CHECK(st == 400);
+    names(all, both, &adm, NULL, &more, &st);
+    CHECK(st == 400);
     const char *badvis[] = { "visibility", "secret", NULL };
-    names(all, badvis, &adm, NULL, &more, &st); CHECK(st == 400);
+    names(all, badvis, &adm, NULL, &more, &st);
+    CHECK(st == 400);
     const char *badmarker[] = { "marker", "00000000-0000-0000-0000-00000000000f", NULL };
-    names(all, badmarker, &adm, NULL, &more, &st); CHECK(st == 400);
+    names(all, badmarker, &adm, NULL, &more, &st);
+    CHECK(st == 400);
     /* A marker p2 cannot see is as unknown as one that does not exist. */
     const char *hidmarker[] = { "marker", "00000000-0000-0000-0000-000000000000", NULL };
-    names(all, hidmarker, &p2, NULL, &more, &st); CHECK(st == 400);
+    names(all, hidmarker, &p2, NULL, &more, &st);
+    CHECK(st == 400);
 
     json_decref(all);
     return t_done("images.unit.image_list");

@@ -21,9 +21,11 @@ static json_t *make(const char *body_text, struct image_err *err)
 
 static void test_create(void)
 {
-    struct image_err err = {0};
-    json_t *img = make("{\"name\":\"cirros\",\"disk_format\":\"qcow2\",\"container_format\":\"bare\","
-                       "\"kernel_id\":\"k1\",\"tags\":[\"a\",\"a\",\"b\"]}", &err);
+    struct image_err err = { 0 };
+    json_t *img =
+        make("{\"name\":\"cirros\",\"disk_format\":\"qcow2\",\"container_format\":\"bare\","
+             "\"kernel_id\":\"k1\",\"tags\":[\"a\",\"a\",\"b\"]}",
+             &err);
     CHECK(img);
     CHECK_STR(image_status(img), "queued");
     CHECK_STR(json_string_value(json_object_get(img, "visibility")), "shared");
@@ -57,9 +59,12 @@ static void test_create(void)
     CHECK(!image_new(arr, ID, &owner, NOW, &err) && err.status == 400);
     json_decref(arr);
     /* Glance's CLI sends these unknown keys: they become properties. */
-    img = make("{\"owner_specified.openstack.md5\":\"\",\"owner_specified.openstack.object\":\"images/x\"}", &err);
+    img = make("{\"owner_specified.openstack.md5\":\"\",\"owner_specified.openstack.object\":"
+               "\"images/x\"}",
+               &err);
     CHECK(img);
-    CHECK_STR(json_string_value(json_object_get(img, "owner_specified.openstack.object")), "images/x");
+    CHECK_STR(json_string_value(json_object_get(img, "owner_specified.openstack.object")),
+              "images/x");
     json_decref(img);
 }
 
@@ -74,43 +79,61 @@ static int patch(json_t *img, const char *ops_text, const struct image_caller *w
 
 static void test_patch(void)
 {
-    struct image_err err = {0};
+    struct image_err err = { 0 };
     json_t *img = make("{\"name\":\"a\",\"os_command_line\":\"console=ttyS0\"}", &err);
-    CHECK(patch(img, "[{\"op\":\"add\",\"path\":\"/kernel_id\",\"value\":\"k\"},"
-                     "{\"op\":\"replace\",\"path\":\"/name\",\"value\":\"b\"},"
-                     "{\"op\":\"remove\",\"path\":\"/os_command_line\"}]", &owner, &err) == 0);
+    CHECK(patch(img,
+                "[{\"op\":\"add\",\"path\":\"/kernel_id\",\"value\":\"k\"},"
+                "{\"op\":\"replace\",\"path\":\"/name\",\"value\":\"b\"},"
+                "{\"op\":\"remove\",\"path\":\"/os_command_line\"}]",
+                &owner, &err) == 0);
     CHECK_STR(json_string_value(json_object_get(img, "kernel_id")), "k");
     CHECK_STR(json_string_value(json_object_get(img, "name")), "b");
     CHECK(!json_object_get(img, "os_command_line"));
     CHECK_STR(json_string_value(json_object_get(img, "updated_at")), "2026-11-24T23:30:00Z");
 
     /* All or nothing: the second op fails, so the first is not kept. */
-    CHECK(patch(img, "[{\"op\":\"replace\",\"path\":\"/name\",\"value\":\"c\"},"
-                     "{\"op\":\"replace\",\"path\":\"/status\",\"value\":\"active\"}]", &owner, &err) < 0);
+    CHECK(patch(img,
+                "[{\"op\":\"replace\",\"path\":\"/name\",\"value\":\"c\"},"
+                "{\"op\":\"replace\",\"path\":\"/status\",\"value\":\"active\"}]",
+                &owner, &err) < 0);
     CHECK(err.status == 403);
     CHECK_STR(json_string_value(json_object_get(img, "name")), "b");
 
-    CHECK(patch(img, "[{\"op\":\"remove\",\"path\":\"/nope\"}]", &owner, &err) < 0 && err.status == 409);
-    CHECK(patch(img, "[{\"op\":\"replace\",\"path\":\"/nope\",\"value\":\"x\"}]", &owner, &err) < 0 && err.status == 409);
-    CHECK(patch(img, "[{\"op\":\"remove\",\"path\":\"/name\"}]", &owner, &err) < 0 && err.status == 403);
-    CHECK(patch(img, "[{\"op\":\"move\",\"path\":\"/name\"}]", &owner, &err) < 0 && err.status == 400);
-    CHECK(patch(img, "[{\"op\":\"add\",\"path\":\"/a/b\",\"value\":\"x\"}]", &owner, &err) < 0 && err.status == 400);
+    CHECK(patch(img, "[{\"op\":\"remove\",\"path\":\"/nope\"}]", &owner, &err) < 0 &&
+          err.status == 409);
+    CHECK(patch(img, "[{\"op\":\"replace\",\"path\":\"/nope\",\"value\":\"x\"}]", &owner, &err) <
+              0 &&
+          err.status == 409);
+    CHECK(patch(img, "[{\"op\":\"remove\",\"path\":\"/name\"}]", &owner, &err) < 0 &&
+          err.status == 403);
+    CHECK(patch(img, "[{\"op\":\"move\",\"path\":\"/name\"}]", &owner, &err) < 0 &&
+          err.status == 400);
+    CHECK(patch(img, "[{\"op\":\"add\",\"path\":\"/a/b\",\"value\":\"x\"}]", &owner, &err) < 0 &&
+          err.status == 400);
     CHECK(patch(img, "[{\"op\":\"add\",\"path\":\"/k\"}]", &owner, &err) < 0 && err.status == 400);
     CHECK(patch(img, "{}", &owner, &err) < 0 && err.status == 400);
-    CHECK(patch(img, "[{\"op\":\"replace\",\"path\":\"/id\",\"value\":\"x\"}]", &owner, &err) < 0 && err.status == 403);
-    CHECK(patch(img, "[{\"op\":\"add\",\"path\":\"/k\",\"value\":\"v\"}]", &other, &err) < 0 && err.status == 403);
-    CHECK(patch(img, "[{\"op\":\"add\",\"path\":\"/k\",\"value\":\"v\"}]", &reader, &err) < 0 && err.status == 403);
-    CHECK(patch(img, "[{\"op\":\"replace\",\"path\":\"/visibility\",\"value\":\"public\"}]", &owner, &err) < 0 && err.status == 403);
-    CHECK(patch(img, "[{\"op\":\"replace\",\"path\":\"/visibility\",\"value\":\"public\"}]", &admin, &err) == 0);
-    CHECK(patch(img, "[{\"op\":\"replace\",\"path\":\"/tags\",\"value\":[\"x\"]}]", &owner, &err) == 0);
-    CHECK(patch(img, "[{\"op\":\"add\",\"path\":\"/a~1b\",\"value\":\"slash\"}]", &owner, &err) == 0);
+    CHECK(patch(img, "[{\"op\":\"replace\",\"path\":\"/id\",\"value\":\"x\"}]", &owner, &err) < 0 &&
+          err.status == 403);
+    CHECK(patch(img, "[{\"op\":\"add\",\"path\":\"/k\",\"value\":\"v\"}]", &other, &err) < 0 &&
+          err.status == 403);
+    CHECK(patch(img, "[{\"op\":\"add\",\"path\":\"/k\",\"value\":\"v\"}]", &reader, &err) < 0 &&
+          err.status == 403);
+    CHECK(patch(img, "[{\"op\":\"replace\",\"path\":\"/visibility\",\"value\":\"public\"}]", &owner,
+                &err) < 0 &&
+          err.status == 403);
+    CHECK(patch(img, "[{\"op\":\"replace\",\"path\":\"/visibility\",\"value\":\"public\"}]", &admin,
+                &err) == 0);
+    CHECK(patch(img, "[{\"op\":\"replace\",\"path\":\"/tags\",\"value\":[\"x\"]}]", &owner, &err) ==
+          0);
+    CHECK(patch(img, "[{\"op\":\"add\",\"path\":\"/a~1b\",\"value\":\"slash\"}]", &owner, &err) ==
+          0);
     CHECK_STR(json_string_value(json_object_get(img, "a/b")), "slash");
     json_decref(img);
 }
 
 static void test_status(void)
 {
-    struct image_err err = {0};
+    struct image_err err = { 0 };
     json_t *img = make("{\"name\":\"s\"}", &err);
     CHECK(image_deactivate(img, NOW, &err) < 0 && err.status == 403);
     CHECK(image_check_download(img, &owner, &err) < 0 && err.status == 204);
@@ -123,13 +146,16 @@ static void test_status(void)
     CHECK_STR(image_status(img), "queued");
     CHECK(image_private_get(img, IMAGE_DISK) == NULL);
     CHECK(image_upload_begin(img, NOW, &err) == 0);
-    CHECK(image_upload_finish(img, 10, 20, "d41d8cd98f00b204e9800998ecf8427e", "abc", NOW, &err) == 0);
+    CHECK(image_upload_finish(img, 10, 20, "d41d8cd98f00b204e9800998ecf8427e", "abc", NOW, &err) ==
+          0);
     CHECK_STR(image_status(img), "active");
     CHECK(json_integer_value(json_object_get(img, "size")) == 10);
     CHECK(json_integer_value(json_object_get(img, "virtual_size")) == 20);
     CHECK_STR(json_string_value(json_object_get(img, "os_hash_algo")), "sha512");
     CHECK(image_upload_begin(img, NOW, &err) < 0 && err.status == 409);
-    CHECK(patch(img, "[{\"op\":\"replace\",\"path\":\"/disk_format\",\"value\":\"raw\"}]", &owner, &err) < 0 && err.status == 403);
+    CHECK(patch(img, "[{\"op\":\"replace\",\"path\":\"/disk_format\",\"value\":\"raw\"}]", &owner,
+                &err) < 0 &&
+          err.status == 403);
     CHECK(image_check_download(img, &owner, &err) == 0);
     CHECK(image_deactivate(img, NOW, &err) == 0);
     CHECK(image_deactivate(img, NOW, &err) == 0);
@@ -141,7 +167,8 @@ static void test_status(void)
     CHECK(image_check_delete(img, &other, &err) < 0 && err.status == 403);
     CHECK(image_check_delete(img, &reader, &err) < 0 && err.status == 403);
     CHECK(image_check_delete(img, &owner, &err) == 0);
-    CHECK(patch(img, "[{\"op\":\"replace\",\"path\":\"/protected\",\"value\":true}]", &owner, &err) == 0);
+    CHECK(patch(img, "[{\"op\":\"replace\",\"path\":\"/protected\",\"value\":true}]", &owner,
+                &err) == 0);
     CHECK(image_check_delete(img, &owner, &err) < 0 && err.status == 403);
     CHECK(image_check_delete(img, &admin, &err) < 0 && err.status == 403);
     json_decref(img);
@@ -149,7 +176,7 @@ static void test_status(void)
 
 static void test_access_and_members(void)
 {
-    struct image_err err = {0};
+    struct image_err err = { 0 };
     json_t *img = make("{\"name\":\"m\",\"visibility\":\"private\"}", &err);
     CHECK(image_can_see(img, &owner, NULL));
     CHECK(image_can_see(img, &reader, NULL));
@@ -186,7 +213,7 @@ static void test_hash_and_qcow2(void)
     CHECK_STR(sha, "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
                    "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
     unsigned char hdr[32] = { 'Q', 'F', 'I', 0xfb, 0, 0, 0, 3 };
-    hdr[28] = 0x40;   /* 0x40000000 = 1 GiB, big-endian at offset 24 */
+    hdr[28] = 0x40; /* 0x40000000 = 1 GiB, big-endian at offset 24 */
     CHECK(image_qcow2_virtual_size(hdr, sizeof hdr) == 1 << 30);
     CHECK(image_qcow2_virtual_size(hdr, 16) == -1);
     CHECK(image_qcow2_virtual_size("raw bytes raw bytes raw bytes raw bytes", 32) == -1);

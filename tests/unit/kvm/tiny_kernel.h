@@ -9,11 +9,11 @@
 #include <stdint.h>
 
 enum tiny_action {
-	TINY_RESET,        /* print "OK\n" on COM1, then 0xFE to port 0x64 */
-	TINY_POWEROFF,     /* print "OK\n", then SLP_EN|S5 to the ACPI sleep port */
-	TINY_TRIPLE_FAULT, /* print "OK\n", then int3 with no IDT */
-	TINY_HALT,         /* print "OK\n", then halt with interrupts off, forever */
-	TINY_BENCH,        /* print "OK\n", write port 0xf4 (QEMU's isa-debug-exit), then reset */
+    TINY_RESET,        /* print "OK\n" on COM1, then 0xFE to port 0x64 */
+    TINY_POWEROFF,     /* print "OK\n", then SLP_EN|S5 to the ACPI sleep port */
+    TINY_TRIPLE_FAULT, /* print "OK\n", then int3 with no IDT */
+    TINY_HALT,         /* print "OK\n", then halt with interrupts off, forever */
+    TINY_BENCH,        /* print "OK\n", write port 0xf4 (QEMU's isa-debug-exit), then reset */
 };
 
 /* Machine code for the action; returns its length (<= 64). */
@@ -32,7 +32,7 @@ uint8_t *tiny_bzimage(enum tiny_action a, size_t *size);
 uint8_t *tiny_pvh(enum tiny_action a, size_t *size);
 #define TINY_PVH_PHDR0 64
 #define TINY_PVH_PHDR1 (64 + 56)
-#define TINY_PVH_NOTE 0xb0
-#define TINY_PVH_CODE 0x100
+#define TINY_PVH_NOTE  0xb0
+#define TINY_PVH_CODE  0x100
 
 #endif

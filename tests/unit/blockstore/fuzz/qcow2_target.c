@@ -7,7 +7,11 @@
 #include <stdint.h>
 #include <string.h>
 
-struct mem { const uint8_t *p; size_t n; uint64_t sum; };
+struct mem {
+    const uint8_t *p;
+    size_t n;
+    uint64_t sum;
+};
 
 static int mem_pread(void *ctx, void *buf, size_t len, uint64_t off)
 {

@@ -40,8 +40,8 @@ int main(int argc, char **argv)
         int r = qcow2_target_run(buf, len);
         free(buf);
         int want_ok = !strncmp(e->d_name, "ok-", 3), want_bad = !strncmp(e->d_name, "bad-", 4);
-        printf("%-32s %s%s\n", e->d_name, r == 0 ? "read" : "refused: ",
-               r == 0 ? "" : blockstore_error());
+        printf("%-32s %s%s\n", e->d_name,
+               r == 0 ? "read" : "refused: ", r == 0 ? "" : blockstore_error());
         if ((want_ok && r != 0) || (want_bad && r == 0)) {
             printf("  ^ unexpected\n");
             bad++;
