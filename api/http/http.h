@@ -169,13 +169,13 @@ void api_error_glance(struct api_req *r, int status, const char *message);
 
 /* ---- the server (picostackd.c, tests) ---- */
 struct api_config {
-    const char *listen_addr;   /* "127.0.0.1" */
-    unsigned port;             /* 0 = pick a free one (see api_server_port) */
-    unsigned threads;          /* request threads; 0 = default */
-    unsigned workers;          /* api_req_defer workers; 0 = default */
-    int log_level;             /* 0 errors, 1 + requests (default), 2 debug */
-    struct identity *identity; /* token checks; NULL = every non-public route 401 */
-    struct store *store;       /* the control-plane store; NULL = identity's */
+    const char *listen_addr;       /* "127.0.0.1" */
+    unsigned port;                 /* 0 = pick a free one (see api_server_port) */
+    unsigned threads;              /* request threads; 0 = default */
+    unsigned workers;              /* api_req_defer workers; 0 = default */
+    int log_level;                 /* 0 errors, 1 + requests (default), 2 debug */
+    struct identity *identity;     /* token checks; NULL = every non-public route 401 */
+    struct store *store;           /* the control-plane store; NULL = identity's */
     struct blockstore *blockstore; /* volumes' and images' data; may be NULL */
     const char *data_dir;          /* scratch files beside the block store; may be NULL */
 };
@@ -200,12 +200,12 @@ struct store *api_server_store(struct api_server *srv);
 struct blockstore *api_server_blockstore(struct api_server *srv);
 void api_blockstore_lock(struct api_server *srv);
 void api_blockstore_unlock(struct api_server *srv);
-#define API_BS(srv, call)                  \
-    ({                                     \
-        api_blockstore_lock(srv);          \
-        __auto_type _api_bs_r = (call);    \
-        api_blockstore_unlock(srv);        \
-        _api_bs_r;                         \
+#define API_BS(srv, call)               \
+    ({                                  \
+        api_blockstore_lock(srv);       \
+        __auto_type _api_bs_r = (call); \
+        api_blockstore_unlock(srv);     \
+        _api_bs_r;                      \
     })
 /* The data directory ("" when none), for scratch files. */
 const char *api_server_data_dir(struct api_server *srv);

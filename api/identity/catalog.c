@@ -87,8 +87,8 @@ static json_t *service_json(struct api_req *r, const struct api_catalog_entry *e
 {
     char sid[STORE_ID_LEN + 1];
     stable_id(e->type, "", sid);
-    return json_pack("{s:s, s:s, s:s, s:b, s:s, s:o}", "id", sid, "type", e->type, "name", e->name, "enabled", 1, "description", "", "links",
-                     idn_links(r, "/services/%s", sid));
+    return json_pack("{s:s, s:s, s:s, s:b, s:s, s:o}", "id", sid, "type", e->type, "name", e->name,
+                     "enabled", 1, "description", "", "links", idn_links(r, "/services/%s", sid));
 }
 
 static json_t *endpoint_json(struct api_req *r, const struct api_catalog_entry *e, int k)
@@ -101,7 +101,6 @@ static json_t *endpoint_json(struct api_req *r, const struct api_catalog_entry *
                      interfaces[k], "region", "RegionOne", "region_id", "RegionOne", "service_id",
                      sid, "url", url, "enabled", 1, "links", idn_links(r, "/endpoints/%s", eid));
 }
-
 
 static bool field_is(json_t *o, const char *field, const char *want)
 {

@@ -123,7 +123,7 @@ static int list_one(json_t *rec, void *ctx)
 }
 
 void idn_entity_list(struct api_req *r, enum identity_kind k,
-                       bool (*visible)(struct api_req *, json_t *, void *), void *vctx)
+                     bool (*visible)(struct api_req *, json_t *, void *), void *vctx)
 {
     struct store_txn *t = api_txn_begin(r, false);
     if (!t)
@@ -145,11 +145,6 @@ void idn_entity_list(struct api_req *r, enum identity_kind k,
     }
     idn_reply_collection(r, collection[k], NULL, lc.out);
 }
-
-
-
-
-
 
 /* ---------- show ---------- */
 
@@ -175,10 +170,6 @@ void idn_entity_show(struct api_req *r, enum identity_kind k, bool allowed)
     json_decref(rec);
     api_reply_json(r, 200, json_pack("{s:o}", identity_kind_name(k), out));
 }
-
-
-
-
 
 /* ---------- create / update ---------- */
 
@@ -309,7 +300,6 @@ void idn_entity_create(struct api_req *r, enum identity_kind k)
     json_decref(body);
 }
 
-
 /* PATCH: merges the allowed fields into the record, one transaction. */
 struct update {
     enum identity_kind k;
@@ -435,7 +425,6 @@ void idn_entity_update(struct api_req *r, enum identity_kind k)
     apply_update(r, u);
     update_free(u);
 }
-
 
 /* ---------- delete ---------- */
 

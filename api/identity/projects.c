@@ -23,7 +23,8 @@ void idn_project_list(struct api_req *r)
 void idn_project_show(struct api_req *r)
 {
     idn_entity_show(r, IDENTITY_PROJECT,
-               api_req_is_admin(r) || !strcmp(api_req_param(r, 0), api_req_auth(r)->project_id));
+                    api_req_is_admin(r) ||
+                        !strcmp(api_req_param(r, 0), api_req_auth(r)->project_id));
 }
 
 void idn_project_create(struct api_req *r)

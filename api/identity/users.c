@@ -14,7 +14,8 @@ void idn_user_list(struct api_req *r)
 
 void idn_user_show(struct api_req *r)
 {
-    idn_entity_show(r, IDENTITY_USER, api_req_is_admin(r) || !strcmp(api_req_param(r, 0), idn_me(r)));
+    idn_entity_show(r, IDENTITY_USER,
+                    api_req_is_admin(r) || !strcmp(api_req_param(r, 0), idn_me(r)));
 }
 
 void idn_user_create(struct api_req *r)

@@ -55,7 +55,8 @@ static int apply_op(json_t *img, const json_t *op, const struct image_caller *wh
 
     if (strcmp(name, "add") == 0 || strcmp(name, "replace") == 0) {
         if (!value)
-            return image_fail(err, -EINVAL, "Operation '%s' requires a member named 'value'.", name);
+            return image_fail(err, -EINVAL, "Operation '%s' requires a member named 'value'.",
+                              name);
         bool exists = json_object_get(img, key) != NULL;
         if (strcmp(name, "replace") == 0 && !exists && !image_attr_is_base(key))
             return image_fail(err, -EBUSY, "Property %s does not exist.", key);
@@ -78,7 +79,8 @@ int image_patch(json_t *img, const json_t *ops, const struct image_caller *who, 
                 struct image_err *err)
 {
     if (!json_is_array(ops))
-        return image_fail(err, -EINVAL, "The request body must be a JSON array of patch operations.");
+        return image_fail(err, -EINVAL,
+                          "The request body must be a JSON array of patch operations.");
     if (!image_can_modify(img, who))
         return image_fail(err, -EPERM, "You are not permitted to modify this image.");
     json_t *copy = json_deep_copy(img);

@@ -115,7 +115,8 @@ int image_set_attr(json_t *img, const char *key, json_t *value, const struct ima
     if (strcmp(key, "name") == 0) {
         if (!json_is_null(value) && (!json_is_string(value) || json_string_length(value) > 255))
             return image_fail(
-                err, -EINVAL, "Invalid value for 'name': a string of at most 255 characters or null.");
+                err, -EINVAL,
+                "Invalid value for 'name': a string of at most 255 characters or null.");
     } else if (strcmp(key, "visibility") == 0) {
         if (!json_is_string(value) || !in_list(json_string_value(value), visibilities))
             return image_fail(
@@ -132,8 +133,8 @@ int image_set_attr(json_t *img, const char *key, json_t *value, const struct ima
                               json_is_string(value) ? json_string_value(value) : "(not a string)");
         const char *st = image_status(img);
         if (st && strcmp(st, "queued") != 0)
-            return image_fail(err, -EPERM, "Attribute '%s' can be only replaced for a queued image.",
-                              key);
+            return image_fail(err, -EPERM,
+                              "Attribute '%s' can be only replaced for a queued image.", key);
     } else if (strcmp(key, "min_disk") == 0 || strcmp(key, "min_ram") == 0) {
         if (!json_is_integer(value) || json_integer_value(value) < 0)
             return image_fail(err, -EINVAL, "Invalid value for '%s': a non-negative integer.", key);
@@ -221,7 +222,6 @@ json_t *image_new(json_t *body, const char *id, const struct image_caller *who, 
     json_object_set_new(img, IMAGE_PRIVATE_KEY, json_object());
     return img;
 }
-
 
 const char *image_status(const json_t *img)
 {

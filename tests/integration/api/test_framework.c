@@ -1,4 +1,4 @@
-/* The HTTP framework itself (api/api.h), in process: a test service with a
+/* The HTTP framework itself (api/http/http.h), in process: a test service with a
  * streamed upload, a deferred handler, a streamed download and a buffered
  * JSON route, driven by libcurl over 127.0.0.1. */
 #include "api/http/http.h"

@@ -77,12 +77,11 @@ static void handles(struct api_req *r)
 {
     struct fake_state *st = api_req_state(r);
     struct api_server *srv = api_req_server(r);
-    api_reply_json(r, 200,
-                   json_pack("{s:b, s:b, s:b, s:s}", "store",
-                             st->store && st->store == api_server_store(srv), "blockstore",
-                             st->bs && st->bs == api_server_blockstore(srv), "identity",
-                             st->idn && st->idn == api_server_identity(srv), "data_dir",
-                             st->data_dir));
+    api_reply_json(
+        r, 200,
+        json_pack("{s:b, s:b, s:b, s:s}", "store", st->store && st->store == api_server_store(srv),
+                  "blockstore", st->bs && st->bs == api_server_blockstore(srv), "identity",
+                  st->idn && st->idn == api_server_identity(srv), "data_dir", st->data_dir));
 }
 
 static void errno_reply(struct api_req *r)
@@ -129,8 +128,8 @@ static void admin_only(struct api_req *r)
 }
 
 static const struct api_route routes[] = {
-    { "GET", "/v1/handles", handles, 0 },       { "GET", "/v1/errno/{}", errno_reply, 0 },
-    { "PUT", "/v1/things/{}", put_thing, 0 },   { "GET", "/v1/things/{}", get_thing, 0 },
+    { "GET", "/v1/handles", handles, 0 },     { "GET", "/v1/errno/{}", errno_reply, 0 },
+    { "PUT", "/v1/things/{}", put_thing, 0 }, { "GET", "/v1/things/{}", get_thing, 0 },
     { "GET", "/v1/admin", admin_only, 0 },
 };
 
