@@ -43,7 +43,7 @@ struct image_caller img_caller(struct api_req *r)
     if (!t)
         return c;
     c.project_id = t->project_id[0] ? t->project_id : NULL;
-    c.is_admin = (t->role_flags & IDENTITY_ADMIN) != 0;
+    c.is_admin = api_req_is_admin(r);
     c.can_write = c.project_id && (t->role_flags & (IDENTITY_ADMIN | IDENTITY_MEMBER)) != 0;
     return c;
 }
