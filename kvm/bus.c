@@ -81,8 +81,8 @@ static int insert(struct bus_map *m, const struct bus_range *nr)
     return 0;
 }
 
-int bus_register(struct bus *bus, enum bus_space sp, uint64_t base, uint64_t len,
-                 const char *name, const struct bus_dev_ops *ops, void *dev)
+int bus_register(struct bus *bus, enum bus_space sp, uint64_t base, uint64_t len, const char *name,
+                 const struct bus_dev_ops *ops, void *dev)
 {
     if ((unsigned)sp >= BUS_NSPACES || len == 0 || base + len - 1 < base || !ops)
         return -EINVAL;
@@ -164,8 +164,7 @@ void bus_read(struct bus *bus, enum bus_space sp, uint64_t addr, unsigned size, 
     memcpy(data, &v, size); /* x86 is little-endian */
 }
 
-void bus_write(struct bus *bus, enum bus_space sp, uint64_t addr, unsigned size,
-               const void *data)
+void bus_write(struct bus *bus, enum bus_space sp, uint64_t addr, unsigned size, const void *data)
 {
     uint64_t v = 0;
     if ((unsigned)sp >= BUS_NSPACES)

@@ -40,7 +40,7 @@ struct bus_range {
     void *dev;
 };
 
-#define BUS_TRACKED 16
+#define BUS_TRACKED   16
 #define BUS_PORT_POST 0x80
 
 struct bus_unknown {
@@ -67,8 +67,8 @@ void bus_destroy(struct bus *bus);
 
 /* -EINVAL for an empty or wrapping range (or a port range past 0xffff),
  * -EEXIST if it overlaps a registered one, -ENOMEM. Safe from callbacks. */
-int bus_register(struct bus *bus, enum bus_space sp, uint64_t base, uint64_t len,
-                 const char *name, const struct bus_dev_ops *ops, void *dev);
+int bus_register(struct bus *bus, enum bus_space sp, uint64_t base, uint64_t len, const char *name,
+                 const struct bus_dev_ops *ops, void *dev);
 /* Removes the range that starts at base; -ENOENT if there is none. */
 int bus_unregister(struct bus *bus, enum bus_space sp, uint64_t base);
 /* The range holding addr, copied to *out; -ENOENT if none. */
@@ -77,8 +77,7 @@ int bus_find(struct bus *bus, enum bus_space sp, uint64_t addr, struct bus_range
 /* data holds size (1..8) bytes, little-endian. Another size is an unknown
  * access (reads see all ones). */
 void bus_read(struct bus *bus, enum bus_space sp, uint64_t addr, unsigned size, void *data);
-void bus_write(struct bus *bus, enum bus_space sp, uint64_t addr, unsigned size,
-               const void *data);
+void bus_write(struct bus *bus, enum bus_space sp, uint64_t addr, unsigned size, const void *data);
 
 void bus_lock(struct bus *bus);
 void bus_unlock(struct bus *bus);

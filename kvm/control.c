@@ -27,9 +27,9 @@ static json_t *unknown_ports(struct vm *vm)
     for (int i = 0; o && i < m->nunknown; i++) {
         char key[24];
         snprintf(key, sizeof(key), "%#llx", (unsigned long long)m->unknown[i].addr);
-        json_object_set_new(o, key,
-                            json_pack("[I, I]", (json_int_t)m->unknown[i].reads,
-                                      (json_int_t)m->unknown[i].writes));
+        json_object_set_new(
+            o, key,
+            json_pack("[I, I]", (json_int_t)m->unknown[i].reads, (json_int_t)m->unknown[i].writes));
     }
     bus_unlock(&vm->bus);
     return o;
@@ -38,15 +38,14 @@ static json_t *unknown_ports(struct vm *vm)
 static json_t *status(struct vm *vm)
 {
     const struct bus_map *pio = &vm->bus.map[BUS_PIO], *mmio = &vm->bus.map[BUS_MMIO];
-    json_t *st = json_pack("{s:b, s:s, s:i, s:I, s:f, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}}",
-                           "ok", 1, "state", vm_paused(vm) ? "paused" : "running", "vcpus",
-                           (int)vm->ncpus, "mem_mib", (json_int_t)(vm->mem.size >> 20), "uptime_s",
-                           uptime_s(vm), "exits", "total", (json_int_t)vm->exits, "io",
-                           (json_int_t)vm->exits_io, "mmio", (json_int_t)vm->exits_mmio,
-                           "unknown_io", "reads", (json_int_t)pio->unknown_reads, "writes",
-                           (json_int_t)pio->unknown_writes, "post_port_writes",
-                           (json_int_t)vm->bus.post_writes, "mmio",
-                           (json_int_t)(mmio->unknown_reads + mmio->unknown_writes));
+    json_t *st = json_pack(
+        "{s:b, s:s, s:i, s:I, s:f, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}}", "ok", 1, "state",
+        vm_paused(vm) ? "paused" : "running", "vcpus", (int)vm->ncpus, "mem_mib",
+        (json_int_t)(vm->mem.size >> 20), "uptime_s", uptime_s(vm), "exits", "total",
+        (json_int_t)vm->exits, "io", (json_int_t)vm->exits_io, "mmio", (json_int_t)vm->exits_mmio,
+        "unknown_io", "reads", (json_int_t)pio->unknown_reads, "writes",
+        (json_int_t)pio->unknown_writes, "post_port_writes", (json_int_t)vm->bus.post_writes,
+        "mmio", (json_int_t)(mmio->unknown_reads + mmio->unknown_writes));
     if (st)
         json_object_set_new(st, "unknown_ports", unknown_ports(vm));
     return st;

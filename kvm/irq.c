@@ -47,8 +47,8 @@ static void send_msi(struct irq_sink *s)
         r = vm_signal_msi(s->vm, s->msi_addr, s->msi_data);
     }
     if (r < 0)
-        vm_request_stop(s->vm, VMM_EXIT_ERROR, "MSI %#llx/%#x: %s",
-                        (unsigned long long)s->msi_addr, s->msi_data, strerror(-r));
+        vm_request_stop(s->vm, VMM_EXIT_ERROR, "MSI %#llx/%#x: %s", (unsigned long long)s->msi_addr,
+                        s->msi_data, strerror(-r));
     else
         s->sent++;
 }

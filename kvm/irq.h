@@ -41,8 +41,9 @@ static inline struct irq_sink irq_sink_line(struct irq_line line)
 
 static inline struct irq_sink irq_sink_msi(struct vm *vm, uint64_t addr, uint32_t data)
 {
-    return (struct irq_sink){ .kind = IRQ_SINK_MSI, .vm = vm, .msi_addr = addr,
-                              .msi_data = data, .gsi = -1, .irqfd = -1 };
+    return (struct irq_sink){
+        .kind = IRQ_SINK_MSI, .vm = vm, .msi_addr = addr, .msi_data = data, .gsi = -1, .irqfd = -1
+    };
 }
 
 /* Appends a GSI route for the message and binds a new eventfd to it. */

@@ -15,11 +15,11 @@ struct loop_src {
     struct loop_src *next, *prev;
     loop_fn fn;
     void *opaque;
-    int fd;        /* -1: a timer */
-    bool armed;    /* an operation is pending in the ring */
-    bool dead;     /* removed; freed once nothing refers to it */
-    bool in_call;  /* its callback is running */
-    bool failed;   /* could not be re-armed */
+    int fd;       /* -1: a timer */
+    bool armed;   /* an operation is pending in the ring */
+    bool dead;    /* removed; freed once nothing refers to it */
+    bool in_call; /* its callback is running */
+    bool failed;  /* could not be re-armed */
     struct __kernel_timespec ts;
 };
 

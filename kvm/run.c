@@ -118,8 +118,7 @@ static int build_machine(struct vm *vm, struct loop *loop, verr_t *err)
     int r = vmdevs_create(&vm->devs, &ctx);
     if (r)
         return r;
-    struct x86_boot_request req = { cfg->kernel, cfg->initrd, cfg->cmdline, cfg->cpus,
-                                    &vm->devs };
+    struct x86_boot_request req = { cfg->kernel, cfg->initrd, cfg->cmdline, cfg->cpus, &vm->devs };
     return x86_load(&vm->mem, &req, &vm->boot, err);
 }
 

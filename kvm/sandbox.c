@@ -97,9 +97,9 @@ static const int plain[] = {
  * and ioeventfds (bound when the guest programs a device), crash dumps, the
  * terminal. */
 static const unsigned long ioctls[] = {
-    KVM_RUN,     KVM_IRQ_LINE,  KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING, KVM_IRQFD,
-    KVM_IOEVENTFD, KVM_GET_REGS, KVM_GET_SREGS, TCGETS,            TCSETS,
-    TCSETSW,     TCSETSF,
+    KVM_RUN,   KVM_IRQ_LINE,  KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
+    KVM_IRQFD, KVM_IOEVENTFD, KVM_GET_REGS,   KVM_GET_SREGS,
+    TCGETS,    TCSETS,        TCSETSW,        TCSETSF,
 };
 
 #endif

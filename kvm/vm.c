@@ -74,12 +74,12 @@ static int pc_routes(struct vm *vm)
     for (unsigned gsi = 0; gsi < 16 && !r; gsi++) {
         if (gsi == 2)
             continue; /* the cascade */
-        r = push_route(vm, (struct kvm_irq_routing_entry){
-                               .gsi = gsi,
-                               .type = KVM_IRQ_ROUTING_IRQCHIP,
-                               .u.irqchip = { gsi < 8 ? KVM_IRQCHIP_PIC_MASTER
-                                                      : KVM_IRQCHIP_PIC_SLAVE,
-                                              gsi % 8 } });
+        r = push_route(vm,
+                       (struct kvm_irq_routing_entry){
+                           .gsi = gsi,
+                           .type = KVM_IRQ_ROUTING_IRQCHIP,
+                           .u.irqchip = { gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+                                          gsi % 8 } });
     }
     for (unsigned gsi = 0; gsi < VM_IOAPIC_PINS && !r; gsi++) {
         if (gsi == 2)

@@ -33,9 +33,9 @@ struct vm {
     size_t run_size;
     struct guest_mem mem;
     struct x86_boot_info boot;
-    struct bus bus;      /* port I/O and MMIO, for every vCPU exit */
-    struct vmdevs devs;  /* the registered devices' instances */
-    struct loop *loop;   /* the event loop devices add their fds to */
+    struct bus bus;     /* port I/O and MMIO, for every vCPU exit */
+    struct vmdevs devs; /* the registered devices' instances */
+    struct loop *loop;  /* the event loop devices add their fds to */
     unsigned ncpus;
     struct vcpu *vcpus;
 

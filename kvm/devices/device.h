@@ -96,10 +96,10 @@ struct vmdevs {
 };
 
 void vmdev_register(const struct vmdev_desc *desc);
-#define VMDEV_REGISTER(desc)                                                                      \
-    __attribute__((constructor)) static void vmdev_register_##desc(void)                         \
-    {                                                                                             \
-        vmdev_register(&(desc));                                                                  \
+#define VMDEV_REGISTER(desc)                                             \
+    __attribute__((constructor)) static void vmdev_register_##desc(void) \
+    {                                                                    \
+        vmdev_register(&(desc));                                         \
     }
 
 /* The registered descriptors, sorted by name (NULL past the end). */

@@ -9,13 +9,16 @@
 
 static const struct vmdev_desc *registry[MAX_DESCS];
 static unsigned nregistered;
+static const char *overflowed; /* a descriptor that did not fit */
 
 /* Runs from constructors, before main(): keeps the table sorted by name so
  * the DSDT does not depend on link order. */
 void vmdev_register(const struct vmdev_desc *desc)
 {
-    if (nregistered == MAX_DESCS)
-        abort(); /* a build with more devices than this must raise it */
+    if (nregistered == MAX_DESCS) {
+        overflowed = desc->name; /* vmdevs_create() refuses to run */
+        return;
+    }
     unsigned i = nregistered;
     while (i > 0 && strcmp(registry[i - 1]->name, desc->name) > 0) {
         registry[i] = registry[i - 1];
@@ -43,8 +46,8 @@ int vmdev_add_range(struct vmdev_ctx *ctx, enum bus_space sp, uint64_t base, uin
 {
     if (ctx->self && ctx->self->nres == VMDEV_MAX_RES)
         return verr_set(ctx->err, ENOSPC, "%s: too many resources", ctx->self->desc->name);
-    int r = bus_register(ctx->bus, sp, base, len, ctx->self ? ctx->self->desc->name : "?", ops,
-                         dev);
+    int r =
+        bus_register(ctx->bus, sp, base, len, ctx->self ? ctx->self->desc->name : "?", ops, dev);
     if (r)
         return verr_set(ctx->err, -r, "%s: bus range %#llx+%llu: %s",
                         ctx->self ? ctx->self->desc->name : "?", (unsigned long long)base,
@@ -88,6 +91,9 @@ static void unregister_ranges(struct bus *bus, const struct vmdev *d)
 
 int vmdevs_create(struct vmdevs *set, const struct vmdev_ctx *tmpl)
 {
+    if (overflowed)
+        return verr_set(tmpl->err, ENOSPC, "device %s: more than %d devices registered (MAX_DESCS)",
+                        overflowed, MAX_DESCS);
     unsigned total = 0;
     for (unsigned i = 0; i < nregistered; i++)
         total += count_instances(registry[i], tmpl->cfg);

@@ -230,8 +230,8 @@ const struct bus_dev_ops serial_io_ops = { io_read, io_write };
  * sends one Ctrl-A. When the FIFO is full, stdin is looked at again 10 ms
  * later. */
 
-#define CTRL_A         0x01
-#define RX_RETRY_NS    (10 * 1000 * 1000)
+#define CTRL_A      0x01
+#define RX_RETRY_NS (10 * 1000 * 1000)
 
 struct serial_dev {
     struct serial uart;
@@ -332,8 +332,7 @@ static int open_output(struct serial_dev *d, const struct vmm_config *cfg, verr_
     } else if (cfg->serial == VMM_SERIAL_FILE) {
         d->out_fd = open(cfg->serial_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (d->out_fd < 0)
-            return verr_set(err, errno, "--serial file:%s: %s", cfg->serial_path,
-                            strerror(errno));
+            return verr_set(err, errno, "--serial file:%s: %s", cfg->serial_path, strerror(errno));
         d->own_out = true;
     }
     return 0;

@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "kvm/devices/device.h"
@@ -116,7 +117,7 @@ struct madt_lapic_nmi {
  *
  * with the resources it recorded at init (device.h), and a device's .aml
  * hook adds what it needs beyond that (the ACPI PM device's \_S5). */
-static void device_aml(const struct vmdev *d, struct aml *sb)
+static void device_aml(const struct vmdev *d, unsigned index, struct aml *sb)
 {
     static struct aml res;
     res.len = 0;
@@ -134,12 +135,20 @@ static void device_aml(const struct vmdev *d, struct aml *sb)
                 aml_res_ext_irq(&res, r->irq);
             /* an MSI is found through the bus its device sits on */
         }
-    char name[5] = "____";
-    const char *src = d->desc->acpi_name ? d->desc->acpi_name : d->desc->name;
-    for (int i = 0; i < 4 && src[i]; i++)
-        name[i] = toupper((unsigned char)src[i]);
-    if (!d->desc->acpi_name && d->instance < 10)
-        name[3] = '0' + d->instance; /* several instances: distinct names */
+    /* Its own name, or two letters of its registry name and its place in
+	 * the set: unique in \_SB whatever the instances and names. */
+    char name[5];
+    if (d->desc->acpi_name) {
+        memcpy(name, d->desc->acpi_name, 4);
+    } else {
+        snprintf(name, sizeof(name), "%c%c%02X", toupper((unsigned char)d->desc->name[0]),
+                 d->desc->name[1] ? toupper((unsigned char)d->desc->name[1]) : '_', index & 0xff);
+        if (!isalpha((unsigned char)name[0]))
+            name[0] = 'D';
+        if (!isalnum((unsigned char)name[1]))
+            name[1] = '_';
+    }
+    name[4] = 0;
     aml_device(sb, name, d->desc->acpi_hid, d->instance, &res);
 }
 
@@ -153,7 +162,7 @@ size_t x86_dsdt_aml(const struct vmdevs *devs, uint8_t *out, size_t cap)
         if (d->desc->aml)
             d->desc->aml(d, &a, &sb);
         if (d->desc->acpi_hid)
-            device_aml(d, &sb);
+            device_aml(d, i, &sb);
     }
     static const uint8_t scope_op = 0x10;
     aml_package_op(&a, &scope_op, 1, &sb);

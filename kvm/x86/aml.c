@@ -93,8 +93,8 @@ uint32_t aml_eisa_id(const char *hid)
         if (!isxdigit((unsigned char)hid[i]))
             return 0;
     uint16_t vendor = ((hid[0] - '@') << 10) | ((hid[1] - '@') << 5) | (hid[2] - '@');
-    uint16_t product = (hexval(hid[3]) << 12) | (hexval(hid[4]) << 8) | (hexval(hid[5]) << 4) |
-                       hexval(hid[6]);
+    uint16_t product =
+        (hexval(hid[3]) << 12) | (hexval(hid[4]) << 8) | (hexval(hid[5]) << 4) | hexval(hid[6]);
     return (vendor >> 8) | ((uint32_t)(vendor & 0xff) << 8) | ((uint32_t)(product >> 8) << 16) |
            ((uint32_t)(product & 0xff) << 24);
 }

@@ -30,7 +30,7 @@ uint32_t aml_eisa_id(const char *hid);
 
 /* Resource template items for a _CRS buffer. */
 void aml_res_io(struct aml *r, uint16_t port, uint8_t len);
-void aml_res_irq(struct aml *r, unsigned irq); /* IRQNoFlags, ISA 0-15 */
+void aml_res_irq(struct aml *r, unsigned irq);     /* IRQNoFlags, ISA 0-15 */
 void aml_res_ext_irq(struct aml *r, unsigned gsi); /* Interrupt(), level, low */
 void aml_res_mem32(struct aml *r, uint32_t base, uint32_t len);
 

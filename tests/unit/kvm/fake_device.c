@@ -8,9 +8,9 @@
 
 #include "kvm/devices/device.h"
 
-#define FAKE_PORT_BASE 0x510 /* + 8 * instance */
+#define FAKE_PORT_BASE 0x510         /* + 8 * instance */
 #define FAKE_MMIO_BASE 0xd0000000ULL /* + 0x1000 * instance */
-#define FAKE_GSI       16 /* + instance */
+#define FAKE_GSI       16            /* + instance */
 
 int fake_device_fail_instance = -1; /* tests make this instance's init fail */
 unsigned fake_device_teardowns;

@@ -199,8 +199,8 @@ static void test_sorted(void)
         order[j] = t;
     }
     for (unsigned i = 0; i < N; i++)
-        CHECK_EQ(bus_register(&bus, BUS_MMIO, 0x100000000ULL + order[i] * 0x2000ULL, 0x1000,
-                              "r", &port_ops, &p),
+        CHECK_EQ(bus_register(&bus, BUS_MMIO, 0x100000000ULL + order[i] * 0x2000ULL, 0x1000, "r",
+                              &port_ops, &p),
                  0);
     const struct bus_map *m = &bus.map[BUS_MMIO];
     CHECK_EQ(m->n, N);
@@ -212,8 +212,7 @@ static void test_sorted(void)
     for (unsigned i = 0; i < N; i++) {
         struct bus_range r;
         hits += bus_find(&bus, BUS_MMIO, 0x100000000ULL + i * 0x2000ULL + 0xfff, &r) == 0;
-        misses += bus_find(&bus, BUS_MMIO, 0x100000000ULL + i * 0x2000ULL + 0x1000, &r) ==
-                  -ENOENT;
+        misses += bus_find(&bus, BUS_MMIO, 0x100000000ULL + i * 0x2000ULL + 0x1000, &r) == -ENOENT;
     }
     CHECK_EQ(hits, N);
     CHECK_EQ(misses, N);

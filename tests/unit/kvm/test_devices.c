@@ -349,7 +349,8 @@ static void test_unknown_ports(void)
     int found = 0;
     for (int i = 0; i < bus.map[BUS_PIO].nunknown; i++)
         if (bus.map[BUS_PIO].unknown[i].addr == 0xcfc)
-            found = bus.map[BUS_PIO].unknown[i].reads == 1 && bus.map[BUS_PIO].unknown[i].writes == 0;
+            found =
+                bus.map[BUS_PIO].unknown[i].reads == 1 && bus.map[BUS_PIO].unknown[i].writes == 0;
     CHECK(found);
     for (int p = 0x1000; p < 0x1000 + 2 * BUS_TRACKED; p++)
         outb(p, 0); /* more distinct ports than tracked: counted in the totals */

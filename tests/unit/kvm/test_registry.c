@@ -270,7 +270,7 @@ static void test_dsdt(const struct vmdevs *devs)
     CHECK_EQ(nfound, described);
     CHECK_EQ(described, 5); /* COM1, PS2K, RTC_ and two fakes */
     /* The fake instances have distinct names; the real ones theirs. */
-    const char *names[] = { "COM1", "PS2K", "RTC_", "FAK0", "FAK1" };
+    const char *names[] = { "COM1", "PS2K", "RTC_", "FA01", "FA02" };
     for (unsigned k = 0; k < 5; k++) {
         int seen = 0;
         for (unsigned i = 0; i < nfound; i++)
