@@ -1,10 +1,16 @@
-/* The C tests' checks: each records a failure with its location (and an
- * optional printf-style note) and lets the test go on; t_done() prints the
- * tally and gives main()'s exit status. */
+/* The C tests' one family of checks.
+ *
+ * CHECK* record a failure with its location (and an optional printf-style
+ * note) and let the test go on; REQUIRE* end the test at once (exit 1),
+ * for the steps later checks depend on. t_done() prints the tally and gives
+ * main()'s exit status. Whatever main() returns, a process that recorded a
+ * failed CHECK exits with status 1 (an atexit guard in check.c), so a
+ * failed check can never be lost. */
 #ifndef PICOSTACK_TEST_CHECK_H
 #define PICOSTACK_TEST_CHECK_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern int t_failures, t_checks;
@@ -39,6 +45,40 @@ void t_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
     do {                                                                 \
         const char *_h = (haystack), *_n = (needle);                     \
         CHECK(strstr(_h, _n), "\"%s\" does not contain \"%s\"", _h, _n); \
+    } while (0)
+
+/* Ends the test (exit 1) unless cond holds. */
+#define REQUIRE(cond)                                                                 \
+    do {                                                                              \
+        t_checks++;                                                                   \
+        if (!(cond)) {                                                                \
+            fprintf(stderr, "FAIL %s:%d: required: %s\n", __FILE__, __LINE__, #cond); \
+            exit(1);                                                                  \
+        }                                                                             \
+    } while (0)
+
+/* Ends the test unless expr (a count or 0, else a negative errno) is >= 0. */
+#define REQUIRE_OK(expr)                                                                   \
+    do {                                                                                   \
+        t_checks++;                                                                        \
+        long long r_ = (long long)(expr);                                                  \
+        if (r_ < 0) {                                                                      \
+            fprintf(stderr, "FAIL %s:%d: %s = %lld (%s)\n", __FILE__, __LINE__, #expr, r_, \
+                    strerror((int)-r_));                                                   \
+            exit(1);                                                                       \
+        }                                                                                  \
+    } while (0)
+
+/* Ends the test unless expr returns exactly err (e.g. -ENOENT). */
+#define REQUIRE_ERR(expr, err)                                                                     \
+    do {                                                                                           \
+        t_checks++;                                                                                \
+        long long r_ = (long long)(expr);                                                          \
+        if (r_ != (err)) {                                                                         \
+            fprintf(stderr, "FAIL %s:%d: %s = %lld, expected %s\n", __FILE__, __LINE__, #expr, r_, \
+                    #err);                                                                         \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* Prints "name: N checks, M failed"; 1 if any failed, else 0. */

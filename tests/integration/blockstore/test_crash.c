@@ -107,8 +107,8 @@ static void apply(unsigned char *img, const struct msg *m)
 static void read_all(struct blockstore *bs, const char *name, unsigned char *out)
 {
     struct blockstore_disk *d;
-    CHECK_OK(blockstore_disk_open(bs, name, BLOCKSTORE_RDONLY, &d));
-    CHECK_OK(extmap_read(blockstore_disk_map(d), out, 0, DISK_SIZE));
+    REQUIRE_OK(blockstore_disk_open(bs, name, BLOCKSTORE_RDONLY, &d));
+    REQUIRE_OK(extmap_read(blockstore_disk_map(d), out, 0, DISK_SIZE));
     blockstore_disk_close(d);
 }
 
@@ -133,9 +133,9 @@ static int collect_snaps(void *ctx, const struct blockstore_info *i)
 static void one_round(uint64_t seed, int round)
 {
     int p[2];
-    CHECK(pipe(p) == 0);
+    REQUIRE(pipe(p) == 0);
     pid_t pid = fork();
-    CHECK(pid >= 0);
+    REQUIRE(pid >= 0);
     if (pid == 0) {
         close(p[0]);
         child(p[1], seed);
@@ -148,19 +148,19 @@ static void one_round(uint64_t seed, int round)
     /* let it run a random while after it is ready, then kill it */
     while (!ready && read(p[0], &m, sizeof(m)) == sizeof(m))
         ready = m.type == MSG_READY;
-    CHECK(ready);
+    REQUIRE(ready);
     struct timespec t = { 0, (long)rnd_below(round % 10 == 9 ? 60000000 : 12000000) };
     nanosleep(&t, NULL);
     kill(pid, SIGKILL);
     int st;
-    CHECK(waitpid(pid, &st, 0) == pid);
+    REQUIRE(waitpid(pid, &st, 0) == pid);
     if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
         fprintf(stderr, "round %d: child ended by itself (status %d)\n", round, st);
         exit(1);
     }
     while (read(p[0], &m, sizeof(m)) == sizeof(m)) {
         if (m.type == MSG_OP) {
-            CHECK(nops < MAX_OPS);
+            REQUIRE(nops < MAX_OPS);
             ops[nops++] = m;
         } else if (m.type == MSG_FLUSHED) {
             flushed = nops;
@@ -177,7 +177,7 @@ static void one_round(uint64_t seed, int round)
     int r = blockstore_open(dir, 0, NULL, &bs);
     if (r < 0)
         fprintf(stderr, "reopen: %s\n", blockstore_error());
-    CHECK_OK(r);
+    REQUIRE_OK(r);
     static unsigned char got[DISK_SIZE], want[DISK_SIZE], snapimg[DISK_SIZE];
     read_all(bs, "disk", got);
     memcpy(want, base, DISK_SIZE);
@@ -201,19 +201,19 @@ static void one_round(uint64_t seed, int round)
     }
     /* snapshots: every reported one exists and holds the state when taken */
     struct names names = { .count = 0 };
-    CHECK_OK(blockstore_list(bs, collect_snaps, &names));
+    REQUIRE_OK(blockstore_list(bs, collect_snaps, &names));
     for (int i = 0; i < nsnaps; i++) {
         char want_name[32];
         snprintf(want_name, sizeof(want_name), "snap%llu", (unsigned long long)snaps[i].n);
         int found = 0;
         for (int k = 0; k < names.count; k++)
             found |= !strcmp(names.n[k], want_name);
-        CHECK(found);
+        REQUIRE(found);
         memcpy(want, base, DISK_SIZE);
         for (int k = 0; k < snaps[i].ops; k++)
             apply(want, &ops[k]);
         read_all(bs, want_name, snapimg);
-        CHECK(!memcmp(snapimg, want, DISK_SIZE));
+        REQUIRE(!memcmp(snapimg, want, DISK_SIZE));
     }
     r = blockstore_check(bs, 0, stderr);
     if (r != 0) {
@@ -221,7 +221,7 @@ static void one_round(uint64_t seed, int round)
         exit(1);
     }
     for (int k = 0; k < names.count; k++)
-        CHECK_OK(blockstore_delete(bs, names.n[k]));
+        REQUIRE_OK(blockstore_delete(bs, names.n[k]));
     memcpy(base, got, DISK_SIZE);
     blockstore_close(bs);
 }
@@ -235,26 +235,26 @@ int main(int argc, char **argv)
     snprintf(d, sizeof(d), "%s/data", bs_test_tmpdir());
     dir = d;
     struct blockstore *bs;
-    CHECK_OK(blockstore_open(dir, BLOCKSTORE_CREATE, NULL, &bs));
+    REQUIRE_OK(blockstore_open(dir, BLOCKSTORE_CREATE, NULL, &bs));
     /* the disk starts as a clone with data, so the first writes copy */
     struct blockstore_writer *w;
-    CHECK_OK(blockstore_image_begin(bs, "base", DISK_SIZE, &w));
+    REQUIRE_OK(blockstore_image_begin(bs, "base", DISK_SIZE, &w));
     for (uint64_t i = 0; i < DISK_SIZE; i++)
         base[i] = i % 3 ? val(12345, i) : 0;
-    CHECK_OK(blockstore_image_append(w, base, DISK_SIZE));
-    CHECK_OK(blockstore_image_commit(w));
-    CHECK_OK(blockstore_clone(bs, "base", "disk"));
+    REQUIRE_OK(blockstore_image_append(w, base, DISK_SIZE));
+    REQUIRE_OK(blockstore_image_commit(w));
+    REQUIRE_OK(blockstore_clone(bs, "base", "disk"));
     blockstore_close(bs);
     bs_rng ^= seed * 0x9e3779b97f4a7c15ull;
     for (int i = 0; i < kills; i++)
         one_round(rnd(), i);
-    CHECK_OK(blockstore_open(dir, 0, NULL, &bs));
-    CHECK_OK(blockstore_delete(bs, "disk"));
-    CHECK_OK(blockstore_delete(bs, "base"));
+    REQUIRE_OK(blockstore_open(dir, 0, NULL, &bs));
+    REQUIRE_OK(blockstore_delete(bs, "disk"));
+    REQUIRE_OK(blockstore_delete(bs, "base"));
     struct blockstore_stat st;
-    CHECK_OK(blockstore_stat(bs, &st));
-    CHECK(st.used == 0 && st.granted == 0);
-    CHECK(blockstore_check(bs, 0, stderr) == 0);
+    REQUIRE_OK(blockstore_stat(bs, &st));
+    REQUIRE(st.used == 0 && st.granted == 0);
+    REQUIRE(blockstore_check(bs, 0, stderr) == 0);
     blockstore_close(bs);
     printf("crash: ok: %llu operations, %llu of them flushed when killed, %llu snapshots, "
            "%llu bytes from unflushed writes seen\n",

@@ -24,15 +24,15 @@ static unsigned char pat(uint64_t pos)
 
 static void clean(struct blockstore *bs)
 {
-    CHECK(blockstore_check(bs, 0, stderr) == 0);
+    REQUIRE(blockstore_check(bs, 0, stderr) == 0);
 }
 
 static void full_filesystem(void)
 {
     struct blockstore *bs = bs_test_open(dir, NULL);
-    CHECK_OK(blockstore_create(bs, "d", 64 << 20));
+    REQUIRE_OK(blockstore_create(bs, "d", 64 << 20));
     struct blockstore_disk *d;
-    CHECK_OK(blockstore_disk_open(bs, "d", 0, &d));
+    REQUIRE_OK(blockstore_disk_open(bs, "d", 0, &d));
     unsigned char *buf = malloc(CHUNK);
     uint64_t off = 0, flushed = 0;
     int err = 0;
@@ -47,8 +47,8 @@ static void full_filesystem(void)
     }
     printf("enospc: data error %d (%s) after %llu bytes, %llu flushed\n", err, strerror(-err),
            (unsigned long long)off, (unsigned long long)flushed);
-    CHECK(err == -ENOSPC);
-    CHECK(flushed >= (1 << 20));
+    REQUIRE(err == -ENOSPC);
+    REQUIRE(flushed >= (1 << 20));
     blockstore_disk_close(d); /* may fail too: the filesystem is full */
     blockstore_close(bs);
     /* with the filesystem still full: opening either works and is clean, or
@@ -59,20 +59,20 @@ static void full_filesystem(void)
         clean(b2);
         blockstore_close(b2);
     } else {
-        CHECK(r == -ENOSPC);
+        REQUIRE(r == -ENOSPC);
     }
     /* room again: the flushed data is all there, nothing leaked */
-    CHECK(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, "size=96m") == 0);
+    REQUIRE(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, "size=96m") == 0);
     bs = bs_test_open(dir, NULL);
     clean(bs);
-    CHECK_OK(blockstore_disk_open(bs, "d", BLOCKSTORE_RDONLY, &d));
+    REQUIRE_OK(blockstore_disk_open(bs, "d", BLOCKSTORE_RDONLY, &d));
     for (uint64_t o = 0; o < flushed; o += CHUNK) {
-        CHECK_OK(extmap_read(blockstore_disk_map(d), buf, o, CHUNK));
+        REQUIRE_OK(extmap_read(blockstore_disk_map(d), buf, o, CHUNK));
         for (uint64_t i = 0; i < CHUNK; i++)
-            CHECK(buf[i] == pat(o + i));
+            REQUIRE(buf[i] == pat(o + i));
     }
     blockstore_disk_close(d);
-    CHECK_OK(blockstore_delete(bs, "d"));
+    REQUIRE_OK(blockstore_delete(bs, "d"));
     clean(bs);
     blockstore_close(bs);
     free(buf);
@@ -82,7 +82,7 @@ static void full_lmdb_map(void)
 {
     struct blockstore_options o = { .lmdb_map_size = 256 << 10 };
     struct blockstore *bs = bs_test_open(dir, &o);
-    CHECK_OK(blockstore_create(bs, "x", 64 << 20));
+    REQUIRE_OK(blockstore_create(bs, "x", 64 << 20));
     char name[BLOCKSTORE_NAME_MAX + 1];
     int n = 0, r = 0;
     while (r == 0 && n < 100000) {
@@ -92,7 +92,7 @@ static void full_lmdb_map(void)
             n++;
     }
     printf("enospc: LMDB map full after %d objects: %s\n", n, blockstore_error());
-    CHECK(r == -ENOSPC);
+    REQUIRE(r == -ENOSPC);
     clean(bs);
     /* writing needs grants and a fold, both recorded in LMDB: each step may
      * fail with ENOSPC, and what was flushed must survive */
@@ -108,10 +108,10 @@ static void full_lmdb_map(void)
         flushed = r == 0;
         int c = blockstore_disk_close(d); /* the fold may not fit */
         printf("enospc: write+flush with a full map: %d, close: %d\n", r, c);
-        CHECK(r == 0 || r == -ENOSPC);
-        CHECK(c == 0 || c == -ENOSPC);
+        REQUIRE(r == 0 || r == -ENOSPC);
+        REQUIRE(c == 0 || c == -ENOSPC);
     } else {
-        CHECK(r == -ENOSPC);
+        REQUIRE(r == -ENOSPC);
     }
     blockstore_close(bs);
     /* a larger map: the next open folds what is pending; all clean */
@@ -119,19 +119,19 @@ static void full_lmdb_map(void)
     bs = bs_test_open(dir, &o);
     clean(bs);
     if (flushed) {
-        CHECK_OK(blockstore_disk_open(bs, "x", BLOCKSTORE_RDONLY, &d));
-        CHECK_OK(extmap_read(blockstore_disk_map(d), got, 0, 8u << 20));
-        CHECK(!memcmp(got, buf, 8u << 20));
+        REQUIRE_OK(blockstore_disk_open(bs, "x", BLOCKSTORE_RDONLY, &d));
+        REQUIRE_OK(extmap_read(blockstore_disk_map(d), got, 0, 8u << 20));
+        REQUIRE(!memcmp(got, buf, 8u << 20));
         blockstore_disk_close(d);
     }
     for (int i = 0; i < n; i++) {
         snprintf(name, sizeof(name), "%0250d", i);
-        CHECK_OK(blockstore_delete(bs, name));
+        REQUIRE_OK(blockstore_delete(bs, name));
     }
-    CHECK_OK(blockstore_delete(bs, "x"));
+    REQUIRE_OK(blockstore_delete(bs, "x"));
     struct blockstore_stat st;
-    CHECK_OK(blockstore_stat(bs, &st));
-    CHECK(st.used == 0 && st.objects == 0);
+    REQUIRE_OK(blockstore_stat(bs, &st));
+    REQUIRE(st.used == 0 && st.objects == 0);
     clean(bs);
     blockstore_close(bs);
     free(buf);
@@ -145,7 +145,7 @@ int main(void)
         return 77;
     }
     snprintf(mnt, sizeof(mnt), "%s/mnt", bs_test_tmpdir());
-    CHECK(mkdir(mnt, 0700) == 0);
+    REQUIRE(mkdir(mnt, 0700) == 0);
     if (mount("tmpfs", mnt, "tmpfs", 0, "size=6m") < 0) {
         perror("mount tmpfs");
         return 1;

@@ -43,8 +43,8 @@ static void expect(struct blockstore *bs, int seed)
 {
     struct blockstore_disk *d;
     unsigned char got[100 << 10], want[100 << 10];
-    CHECK_OK(blockstore_disk_open(bs, "vm", BLOCKSTORE_RDONLY, &d));
-    CHECK_OK(extmap_read(blockstore_disk_map(d), got, (uint64_t)seed * (200 << 10), sizeof(got)));
+    REQUIRE_OK(blockstore_disk_open(bs, "vm", BLOCKSTORE_RDONLY, &d));
+    REQUIRE_OK(extmap_read(blockstore_disk_map(d), got, (uint64_t)seed * (200 << 10), sizeof(got)));
     blockstore_disk_close(d);
     fill(want, sizeof(want), seed);
     if (memcmp(got, want, sizeof(got))) {
@@ -56,8 +56,8 @@ static void expect(struct blockstore *bs, int seed)
 static void command(int cmd, int ack, unsigned char c)
 {
     unsigned char a;
-    CHECK(write(cmd, &c, 1) == 1);
-    CHECK(read(ack, &a, 1) == 1 && a == c);
+    REQUIRE(write(cmd, &c, 1) == 1);
+    REQUIRE(read(ack, &a, 1) == 1 && a == c);
 }
 
 int main(void)
@@ -68,20 +68,20 @@ int main(void)
     struct blockstore *bs = bs_test_open(dir, NULL);
     /* the volume is a clone of an image: first writes copy */
     struct blockstore_writer *w;
-    CHECK_OK(blockstore_image_begin(bs, "img", 4 << 20, &w));
+    REQUIRE_OK(blockstore_image_begin(bs, "img", 4 << 20, &w));
     unsigned char *img = malloc(4 << 20);
     fill(img, 4 << 20, 100);
-    CHECK_OK(blockstore_image_append(w, img, 4 << 20));
-    CHECK_OK(blockstore_image_commit(w));
-    CHECK_OK(blockstore_clone(bs, "img", "vm"));
+    REQUIRE_OK(blockstore_image_append(w, img, 4 << 20));
+    REQUIRE_OK(blockstore_image_commit(w));
+    REQUIRE_OK(blockstore_clone(bs, "img", "vm"));
 
     for (int round = 0; round < 2; round++) {
         struct blockstore_disk *d;
         struct extmap_handover h;
-        CHECK_OK(blockstore_disk_open(bs, "vm", 0, &d));
-        CHECK_OK(blockstore_disk_handover(d, &h));
+        REQUIRE_OK(blockstore_disk_open(bs, "vm", 0, &d));
+        REQUIRE_OK(blockstore_disk_handover(d, &h));
         int cmd[2], ack[2];
-        CHECK(pipe(cmd) == 0 && pipe(ack) == 0);
+        REQUIRE(pipe(cmd) == 0 && pipe(ack) == 0);
         pid_t pid = fork();
         if (pid == 0) {
             close(cmd[1]);
@@ -91,55 +91,55 @@ int main(void)
         close(cmd[0]);
         close(ack[1]);
         blockstore_handover_close(&h);
-        CHECK_OK(blockstore_disk_set_writer(d, pid));
-        CHECK_ERR(blockstore_snapshot(bs, "vm", "snap"), -EBUSY);
-        CHECK_ERR(blockstore_delete(bs, "vm"), -EBUSY);
+        REQUIRE_OK(blockstore_disk_set_writer(d, pid));
+        REQUIRE_ERR(blockstore_snapshot(bs, "vm", "snap"), -EBUSY);
+        REQUIRE_ERR(blockstore_delete(bs, "vm"), -EBUSY);
         struct blockstore_disk *d2;
-        CHECK_ERR(blockstore_disk_open(bs, "vm", 0, &d2), -EBUSY);
+        REQUIRE_ERR(blockstore_disk_open(bs, "vm", 0, &d2), -EBUSY);
 
         command(cmd[1], ack[0], (unsigned char)(1 + round * 4));
-        CHECK_OK(blockstore_disk_sync(d)); /* fold while it runs */
+        REQUIRE_OK(blockstore_disk_sync(d)); /* fold while it runs */
         expect(bs, 1 + round * 4);
         struct extmap_range more[4];
-        CHECK(blockstore_disk_grant(d, 10, more, 4) >= 1); /* a top-up, recorded */
+        REQUIRE(blockstore_disk_grant(d, 10, more, 4) >= 1); /* a top-up, recorded */
 
         if (round == 0) {
             /* picostackd restarts; the writer goes on */
             blockstore_close(bs);
             bs = bs_test_open(dir, NULL);
-            CHECK(blockstore_check(bs, 0, stderr) == 0); /* its grant is legit */
-            CHECK_OK(blockstore_disk_reattach(bs, "vm", &d));
+            REQUIRE(blockstore_check(bs, 0, stderr) == 0); /* its grant is legit */
+            REQUIRE_OK(blockstore_disk_reattach(bs, "vm", &d));
             command(cmd[1], ack[0], 2);
-            CHECK_OK(blockstore_disk_sync(d));
+            REQUIRE_OK(blockstore_disk_sync(d));
             expect(bs, 2);
             command(cmd[1], ack[0], 9); /* unflushed */
             kill(pid, SIGKILL);
-            CHECK(waitpid(pid, NULL, 0) == pid);
-            CHECK_OK(blockstore_disk_close(d)); /* the writer is gone */
+            REQUIRE(waitpid(pid, NULL, 0) == pid);
+            REQUIRE_OK(blockstore_disk_close(d)); /* the writer is gone */
         } else {
             /* the writer dies while picostackd is down: open recovers */
             command(cmd[1], ack[0], 6);
             blockstore_close(bs);
             kill(pid, SIGKILL);
-            CHECK(waitpid(pid, NULL, 0) == pid);
+            REQUIRE(waitpid(pid, NULL, 0) == pid);
             bs = bs_test_open(dir, NULL);
         }
         close(cmd[1]);
         close(ack[0]);
         struct blockstore_stat st;
-        CHECK_OK(blockstore_stat(bs, &st));
-        CHECK(st.granted == 0);
-        CHECK(blockstore_check(bs, 0, stderr) == 0);
+        REQUIRE_OK(blockstore_stat(bs, &st));
+        REQUIRE(st.granted == 0);
+        REQUIRE(blockstore_check(bs, 0, stderr) == 0);
     }
     expect(bs, 1);
     expect(bs, 2);
     expect(bs, 5);
     expect(bs, 6);
-    CHECK_OK(blockstore_snapshot(bs, "vm", "snap")); /* an ordinary disk again */
-    CHECK_OK(blockstore_delete(bs, "vm"));
-    CHECK_OK(blockstore_delete(bs, "snap"));
-    CHECK_OK(blockstore_delete(bs, "img"));
-    CHECK(blockstore_check(bs, 0, stderr) == 0);
+    REQUIRE_OK(blockstore_snapshot(bs, "vm", "snap")); /* an ordinary disk again */
+    REQUIRE_OK(blockstore_delete(bs, "vm"));
+    REQUIRE_OK(blockstore_delete(bs, "snap"));
+    REQUIRE_OK(blockstore_delete(bs, "img"));
+    REQUIRE(blockstore_check(bs, 0, stderr) == 0);
     blockstore_close(bs);
     free(img);
     printf("handover: ok\n");

@@ -34,7 +34,7 @@ static void open_store(void)
     int r = blockstore_open(dir, BLOCKSTORE_CREATE, NULL, &bs);
     if (r < 0)
         fprintf(stderr, "open: %s\n", blockstore_error());
-    CHECK_OK(r);
+    REQUIRE_OK(r);
 }
 
 static struct obj *pick(int want_kind) /* 0: any */
@@ -57,7 +57,7 @@ static struct obj *slot(void)
 static struct extmap *map_of(struct obj *o)
 {
     if (!o->d)
-        CHECK_OK(blockstore_disk_open(bs, o->name, 0, &o->d));
+        REQUIRE_OK(blockstore_disk_open(bs, o->name, 0, &o->d));
     return blockstore_disk_map(o->d);
 }
 
@@ -69,10 +69,10 @@ static void verify(struct obj *o, uint64_t off, uint64_t len)
         m = blockstore_disk_map(o->d);
         d = NULL;
     } else {
-        CHECK_OK(blockstore_disk_open(bs, o->name, BLOCKSTORE_RDONLY, &d));
+        REQUIRE_OK(blockstore_disk_open(bs, o->name, BLOCKSTORE_RDONLY, &d));
         m = blockstore_disk_map(d);
     }
-    CHECK_OK(extmap_read(m, rdbuf, off, len));
+    REQUIRE_OK(extmap_read(m, rdbuf, off, len));
     if (memcmp(rdbuf, o->data + off, len)) {
         for (uint64_t i = 0; i < len; i++)
             if (rdbuf[i] != o->data[off + i]) {
@@ -108,7 +108,7 @@ static void new_obj(struct obj *s, const char *from, enum blockstore_kind kind, 
     s->size = size;
     s->d = NULL;
     s->data = malloc(size);
-    CHECK(s->data);
+    REQUIRE(s->data);
     if (data)
         memcpy(s->data, data, size);
     else
@@ -119,9 +119,9 @@ static void new_obj(struct obj *s, const char *from, enum blockstore_kind kind, 
 static void drop(struct obj *o)
 {
     if (o->d)
-        CHECK_OK(blockstore_disk_close(o->d));
+        REQUIRE_OK(blockstore_disk_close(o->d));
     o->d = NULL;
-    CHECK_OK(blockstore_delete(bs, o->name));
+    REQUIRE_OK(blockstore_delete(bs, o->name));
     free(o->data);
     o->live = 0;
 }
@@ -157,19 +157,19 @@ static void async_batch(struct obj *o)
     }
     struct extmap *m = map_of(o);
     for (int i = 0; i < n; i++)
-        CHECK_OK(extmap_queue(m, &q[i]));
+        REQUIRE_OK(extmap_queue(m, &q[i]));
     int got = 0;
     while (got < n) {
         int k = extmap_reap(m, done, 40, 1);
-        CHECK(k > 0);
+        REQUIRE(k > 0);
         for (int i = 0; i < k; i++)
-            CHECK_OK(done[i]->result);
+            REQUIRE_OK(done[i]->result);
         got += k;
     }
-    CHECK(extmap_reap(m, done, 40, 0) == 0);
+    REQUIRE(extmap_reap(m, done, 40, 0) == 0);
     for (int i = 0; i < n; i++) {
         if (q[i].op == EXTMAP_READ)
-            CHECK(!memcmp(bufs[i], o->data + q[i].offset, q[i].len));
+            REQUIRE(!memcmp(bufs[i], o->data + q[i].offset, q[i].len));
         else if (q[i].op == EXTMAP_WRITE)
             memcpy(o->data + q[i].offset, bufs[i], q[i].len);
         else
@@ -186,31 +186,31 @@ static void one_op(void)
         range(o, &off, &len);
         for (uint64_t i = 0; i < len; i++)
             iobuf[i] = (unsigned char)rnd();
-        CHECK_OK(extmap_write(map_of(o), iobuf, off, len));
+        REQUIRE_OK(extmap_write(map_of(o), iobuf, off, len));
         memcpy(o->data + off, iobuf, len);
     } else if (op < 48 && (o = pick(BLOCKSTORE_DISK))) { /* discard / zeroes */
         range(o, &off, &len);
         if (op < 44)
-            CHECK_OK(extmap_discard(map_of(o), off, len));
+            REQUIRE_OK(extmap_discard(map_of(o), off, len));
         else
-            CHECK_OK(extmap_write_zeroes(map_of(o), off, len));
+            REQUIRE_OK(extmap_write_zeroes(map_of(o), off, len));
         memset(o->data + off, 0, len);
     } else if (op < 70 && (o = pick(0))) { /* read */
         range(o, &off, &len);
         verify(o, off, len);
     } else if (op < 75 && (o = pick(BLOCKSTORE_DISK)) && (s = slot())) { /* snapshot */
         snprintf(s->name, sizeof(s->name), "s%d", ++counter);
-        CHECK_OK(blockstore_snapshot(bs, o->name, s->name));
+        REQUIRE_OK(blockstore_snapshot(bs, o->name, s->name));
         new_obj(s, o->name, BLOCKSTORE_SNAPSHOT, o->size, o->data);
     } else if (op < 81 && (s = slot())) { /* clone */
         o = pick(rnd_below(2) ? BLOCKSTORE_SNAPSHOT : BLOCKSTORE_IMAGE);
         snprintf(s->name, sizeof(s->name), "c%d", ++counter);
         if (o) {
-            CHECK_OK(blockstore_clone(bs, o->name, s->name));
+            REQUIRE_OK(blockstore_clone(bs, o->name, s->name));
             new_obj(s, o->name, BLOCKSTORE_DISK, o->size, o->data);
         } else {
             uint64_t size = (1 + rnd_below(24)) * 65536 + 512 * rnd_below(3);
-            CHECK_OK(blockstore_create(bs, s->name, size));
+            REQUIRE_OK(blockstore_create(bs, s->name, size));
             new_obj(s, NULL, BLOCKSTORE_DISK, size, NULL);
         }
     } else if (op < 84 && (s = slot())) { /* image upload */
@@ -220,12 +220,12 @@ static void one_op(void)
         for (uint64_t i = 0; i < size; i++)
             s->data[i] = rnd_below(3) ? 0 : (unsigned char)rnd();
         struct blockstore_writer *w;
-        CHECK_OK(blockstore_image_begin(bs, s->name, 0, &w));
+        REQUIRE_OK(blockstore_image_begin(bs, s->name, 0, &w));
         for (uint64_t p = 0; p < size;) {
             uint64_t n = 1 + rnd_below(70000);
             if (n > size - p)
                 n = size - p;
-            CHECK_OK(blockstore_image_append(w, s->data + p, n));
+            REQUIRE_OK(blockstore_image_append(w, s->data + p, n));
             p += n;
         }
         if (rnd_below(6) == 0) {
@@ -233,20 +233,20 @@ static void one_op(void)
             free(s->data);
             s->live = 0;
         } else {
-            CHECK_OK(blockstore_image_commit(w));
+            REQUIRE_OK(blockstore_image_commit(w));
         }
     } else if (op < 91 && (o = pick(0))) { /* delete */
         drop(o);
     } else if (op < 94 && (o = pick(BLOCKSTORE_DISK))) { /* extend */
         uint64_t size = (o->size + 512 * rnd_below(300) + 511) / 512 * 512;
-        CHECK_OK(blockstore_extend(bs, o->name, size));
+        REQUIRE_OK(blockstore_extend(bs, o->name, size));
         o->data = realloc(o->data, size);
         memset(o->data + o->size, 0, size - o->size);
         o->size = size;
     } else if (op < 96 && (o = pick(BLOCKSTORE_DISK))) { /* async batch */
         async_batch(o);
     } else if (op < 98 && (o = pick(BLOCKSTORE_DISK)) && o->d) { /* flush */
-        CHECK_OK(blockstore_disk_sync(o->d));
+        REQUIRE_OK(blockstore_disk_sync(o->d));
     } else if (op < 99) {     /* reopen the store */
         blockstore_close(bs); /* closes (and syncs) every handle */
         for (int i = 0; i < MAX_OBJ; i++)
@@ -273,7 +273,7 @@ static int collect(void *ctx, uint64_t vcluster, enum extmap_kind kind, uint64_t
     if (rd->n == rd->cap) {
         rd->cap = rd->cap ? rd->cap * 2 : 1024;
         rd->p = realloc(rd->p, rd->cap * sizeof(*rd->p));
-        CHECK(rd->p);
+        REQUIRE(rd->p);
     }
     rd->p[rd->n++] = pcluster;
     return 0;
@@ -295,10 +295,10 @@ static void check_space_exact(void)
         if (!objs[i].live)
             continue;
         if (objs[i].d)
-            CHECK_OK(blockstore_disk_sync(objs[i].d));
+            REQUIRE_OK(blockstore_disk_sync(objs[i].d));
         struct blockstore_disk *d;
-        CHECK_OK(blockstore_disk_open(bs, objs[i].name, BLOCKSTORE_RDONLY, &d));
-        CHECK_OK(extmap_foreach(blockstore_disk_map(d), collect, &rd));
+        REQUIRE_OK(blockstore_disk_open(bs, objs[i].name, BLOCKSTORE_RDONLY, &d));
+        REQUIRE_OK(extmap_foreach(blockstore_disk_map(d), collect, &rd));
         blockstore_disk_close(d);
     }
     qsort(rd.p, rd.n, sizeof(*rd.p), cmp_u64);
@@ -307,7 +307,7 @@ static void check_space_exact(void)
         distinct += i == 0 || rd.p[i] != rd.p[i - 1];
     free(rd.p);
     struct blockstore_stat st;
-    CHECK_OK(blockstore_stat(bs, &st));
+    REQUIRE_OK(blockstore_stat(bs, &st));
     if (st.used != distinct * CS) {
         fprintf(stderr, "store uses %llu clusters, objects read %llu\n",
                 (unsigned long long)(st.used / CS), (unsigned long long)distinct);
@@ -345,9 +345,9 @@ int main(int argc, char **argv)
         if (objs[i].live)
             drop(&objs[i]);
     struct blockstore_stat st;
-    CHECK_OK(blockstore_stat(bs, &st));
-    CHECK(st.used == 0 && st.objects == 0 && st.layers == 0);
-    CHECK(blockstore_check(bs, 0, stderr) == 0);
+    REQUIRE_OK(blockstore_stat(bs, &st));
+    REQUIRE(st.used == 0 && st.objects == 0 && st.layers == 0);
+    REQUIRE(blockstore_check(bs, 0, stderr) == 0);
     blockstore_close(bs);
     free(iobuf);
     free(rdbuf);

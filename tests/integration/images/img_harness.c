@@ -1,5 +1,6 @@
 /* See img_harness.h. */
 #include "img_harness.h"
+#include "tests/support/subtest.h"
 
 #include <curl/curl.h>
 #include <dirent.h>
@@ -306,32 +307,23 @@ int run_subtest(int argc, char **argv, const struct subtest *t, size_t n)
         fprintf(stderr, "usage: %s BIN_DIR SUBTEST\n", argv[0]);
         return 2;
     }
-    signal(SIGPIPE, SIG_IGN);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(t[i].name, argv[2]) != 0)
-            continue;
-        struct picostackd d;
-        char bin[600];
-        snprintf(bin, sizeof bin, "%s/picostackd", argv[1]);
-        int rc = picostackd_start(&d, bin, IMG_DAEMON_ARGS);
-        if (rc < 0) {
-            fprintf(stderr, "cannot start picostackd: %s\n", strerror(-rc));
-            picostackd_cleanup(&d);
-            return 1;
-        }
-        t[i].fn(&d);
-        /* Stops with SIGTERM and checks for a clean exit: under ASan this
-         * is where leaks and errors in the daemon show up (see the log). */
+    int i = subtest_find(argv[2], t, n, sizeof t[0]);
+    if (i < 0)
+        return 2;
+    struct subtest_run run;
+    subtest_begin(&run, argv[2]);
+    struct picostackd d;
+    char bin[600];
+    snprintf(bin, sizeof bin, "%s/picostackd", argv[1]);
+    int rc = picostackd_start(&d, bin, IMG_DAEMON_ARGS);
+    if (rc < 0) {
+        fprintf(stderr, "cannot start picostackd: %s\n", strerror(-rc));
         picostackd_cleanup(&d);
-        curl_global_cleanup();
-        if (t_failures) {
-            fprintf(stderr, "%s: %d check(s) failed\n", argv[2], t_failures);
-            return 1;
-        }
-        printf("%s: ok\n", argv[2]);
-        return 0;
+        return 1;
     }
-    fprintf(stderr, "no subtest %s\n", argv[2]);
-    return 2;
+    t[i].fn(&d);
+    /* Stops with SIGTERM and checks for a clean exit: under ASan this
+     * is where leaks and errors in the daemon show up (see the log). */
+    picostackd_cleanup(&d);
+    return subtest_end(&run);
 }

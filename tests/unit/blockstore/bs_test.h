@@ -1,5 +1,6 @@
-/* Small helpers for the block store tests: checks that report file:line and
- * fail the test, and a temporary directory removed at exit (even on failure). */
+/* Small helpers for the block store tests: a temporary directory removed at
+ * exit (even on failure), the store opened there, reproducible randomness.
+ * Checks come from tests/support/check.h (REQUIRE* end the test). */
 #ifndef PICOSTACK_BS_TEST_H
 #define PICOSTACK_BS_TEST_H
 
@@ -14,35 +15,8 @@
 #include <unistd.h>
 
 #include "core/blockstore/blockstore.h"
+#include "tests/support/check.h"
 #include "tests/support/tmpdir.h"
-
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            exit(1);                                                                 \
-        }                                                                            \
-    } while (0)
-
-#define CHECK_OK(expr)                                                                \
-    do {                                                                              \
-        long long r_ = (long long)(expr);                                             \
-        if (r_ < 0) {                                                                 \
-            fprintf(stderr, "%s:%d: %s = %lld (%s)\n", __FILE__, __LINE__, #expr, r_, \
-                    strerror((int)-r_));                                              \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
-
-#define CHECK_ERR(expr, err)                                                                  \
-    do {                                                                                      \
-        long long r_ = (long long)(expr);                                                     \
-        if (r_ != (err)) {                                                                    \
-            fprintf(stderr, "%s:%d: %s = %lld, expected %s\n", __FILE__, __LINE__, #expr, r_, \
-                    #err);                                                                    \
-            exit(1);                                                                          \
-        }                                                                                     \
-    } while (0)
 
 /* A fresh temporary directory, removed at exit (even on failure). */
 static inline const char *bs_test_tmpdir(void)
@@ -58,7 +32,7 @@ static inline struct blockstore *bs_test_open(const char *dir, const struct bloc
     int r = blockstore_open(dir, BLOCKSTORE_CREATE, o, &bs);
     if (r < 0)
         fprintf(stderr, "open: %s\n", blockstore_error());
-    CHECK_OK(r);
+    REQUIRE_OK(r);
     return bs;
 }
 

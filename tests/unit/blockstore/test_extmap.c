@@ -22,7 +22,7 @@ static struct extmap *new_map(uint64_t size, uint64_t gen)
         cfg.data_fds[i] = -1;
     cfg.data_fds[0] = data_fd;
     struct extmap *m;
-    CHECK_OK(extmap_create(&cfg, &m));
+    REQUIRE_OK(extmap_create(&cfg, &m));
     return m;
 }
 
@@ -34,7 +34,7 @@ struct rec_list {
 static int collect(void *ctx, const struct extmap_journal_rec *r)
 {
     struct rec_list *l = ctx;
-    CHECK(l->n < 64);
+    REQUIRE(l->n < 64);
     l->r[l->n++] = *r;
     return 0;
 }
@@ -42,33 +42,33 @@ static int collect(void *ctx, const struct extmap_journal_rec *r)
 static void test_holes_and_unaligned(void)
 {
     struct extmap *m = new_map(10 * EXTMAP_CLUSTER_SIZE + 1000, 1);
-    CHECK_OK(extmap_add_grant(m, 0, 8));
+    REQUIRE_OK(extmap_add_grant(m, 0, 8));
     char buf[3 * EXTMAP_CLUSTER_SIZE];
     memset(buf, 0x55, sizeof(buf));
-    CHECK_OK(extmap_read(m, buf, 100, sizeof(buf)));
+    REQUIRE_OK(extmap_read(m, buf, 100, sizeof(buf)));
     for (size_t i = 0; i < sizeof(buf); i++)
-        CHECK(buf[i] == 0);
+        REQUIRE(buf[i] == 0);
     /* an unaligned write spanning three clusters, from an unaligned buffer */
     char *src = malloc(2 * EXTMAP_CLUSTER_SIZE + 11);
     for (size_t i = 0; i < 2 * EXTMAP_CLUSTER_SIZE + 10; i++)
         src[i + 1] = (char)(i * 7 + 1);
-    CHECK_OK(extmap_write(m, src + 1, EXTMAP_CLUSTER_SIZE - 5, 2 * EXTMAP_CLUSTER_SIZE + 10));
-    CHECK(extmap_grant_left(m) == 4);
-    CHECK_OK(extmap_read(m, buf, 0, sizeof(buf)));
+    REQUIRE_OK(extmap_write(m, src + 1, EXTMAP_CLUSTER_SIZE - 5, 2 * EXTMAP_CLUSTER_SIZE + 10));
+    REQUIRE(extmap_grant_left(m) == 4);
+    REQUIRE_OK(extmap_read(m, buf, 0, sizeof(buf)));
     for (size_t i = 0; i < sizeof(buf); i++) {
         size_t s = EXTMAP_CLUSTER_SIZE - 5;
         char want = i >= s && i < s + 2 * EXTMAP_CLUSTER_SIZE + 10 ? (char)((i - s) * 7 + 1) : 0;
-        CHECK(buf[i] == want);
+        REQUIRE(buf[i] == want);
     }
     /* overwrite inside an owned cluster: in place, no new cluster */
-    CHECK_OK(extmap_write(m, "abc", EXTMAP_CLUSTER_SIZE + 3, 3));
-    CHECK(extmap_grant_left(m) == 4);
-    CHECK_OK(extmap_read(m, buf, EXTMAP_CLUSTER_SIZE + 2, 5));
-    CHECK(!memcmp(buf + 1, "abc", 3));
+    REQUIRE_OK(extmap_write(m, "abc", EXTMAP_CLUSTER_SIZE + 3, 3));
+    REQUIRE(extmap_grant_left(m) == 4);
+    REQUIRE_OK(extmap_read(m, buf, EXTMAP_CLUSTER_SIZE + 2, 5));
+    REQUIRE(!memcmp(buf + 1, "abc", 3));
     /* the last, partial cluster and the size limit */
-    CHECK_OK(extmap_write(m, "end", 10 * EXTMAP_CLUSTER_SIZE + 997, 3));
-    CHECK_ERR(extmap_write(m, "x", 10 * EXTMAP_CLUSTER_SIZE + 1000, 1), -EINVAL);
-    CHECK_ERR(extmap_read(m, buf, 10 * EXTMAP_CLUSTER_SIZE, 1001), -EINVAL);
+    REQUIRE_OK(extmap_write(m, "end", 10 * EXTMAP_CLUSTER_SIZE + 997, 3));
+    REQUIRE_ERR(extmap_write(m, "x", 10 * EXTMAP_CLUSTER_SIZE + 1000, 1), -EINVAL);
+    REQUIRE_ERR(extmap_read(m, buf, 10 * EXTMAP_CLUSTER_SIZE, 1001), -EINVAL);
     free(src);
     extmap_destroy(m);
 }
@@ -76,93 +76,93 @@ static void test_holes_and_unaligned(void)
 static void test_cow_and_zero(void)
 {
     struct extmap *m = new_map(8 * EXTMAP_CLUSTER_SIZE, 1);
-    CHECK_OK(extmap_add_grant(m, 0, 4));
+    REQUIRE_OK(extmap_add_grant(m, 0, 4));
     char *c = aligned_alloc(EXTMAP_BLOCK, EXTMAP_CLUSTER_SIZE);
     memset(c, 'p', EXTMAP_CLUSTER_SIZE);
-    CHECK_OK(extmap_write(m, c, 0, EXTMAP_CLUSTER_SIZE)); /* cluster 0 -> p0 */
-    CHECK_OK(extmap_flush(m));
+    REQUIRE_OK(extmap_write(m, c, 0, EXTMAP_CLUSTER_SIZE)); /* cluster 0 -> p0 */
+    REQUIRE_OK(extmap_flush(m));
     uint64_t p0;
     int owned;
-    CHECK(extmap_get(m, 0, &p0, &owned) == EXTMAP_DATA && owned && p0 == 0);
+    REQUIRE(extmap_get(m, 0, &p0, &owned) == EXTMAP_DATA && owned && p0 == 0);
     /* a snapshot: everything becomes shared */
-    CHECK_OK(extmap_new_epoch(m));
-    CHECK(extmap_get(m, 0, &p0, &owned) == EXTMAP_DATA && !owned);
-    CHECK_OK(extmap_write(m, "child", 100, 5)); /* COW into p1 */
+    REQUIRE_OK(extmap_new_epoch(m));
+    REQUIRE(extmap_get(m, 0, &p0, &owned) == EXTMAP_DATA && !owned);
+    REQUIRE_OK(extmap_write(m, "child", 100, 5)); /* COW into p1 */
     uint64_t p1;
-    CHECK(extmap_get(m, 0, &p1, &owned) == EXTMAP_DATA && owned && p1 == 1);
-    CHECK_OK(extmap_read(m, c, 0, EXTMAP_CLUSTER_SIZE));
+    REQUIRE(extmap_get(m, 0, &p1, &owned) == EXTMAP_DATA && owned && p1 == 1);
+    REQUIRE_OK(extmap_read(m, c, 0, EXTMAP_CLUSTER_SIZE));
     for (unsigned i = 0; i < EXTMAP_CLUSTER_SIZE; i++)
-        CHECK(c[i] == (i >= 100 && i < 105 ? "child"[i - 100] : 'p'));
+        REQUIRE(c[i] == (i >= 100 && i < 105 ? "child"[i - 100] : 'p'));
     /* the old cluster still holds the parent's bytes */
     char old[16];
     int rfd = open(path, O_RDONLY);
-    CHECK(rfd >= 0 && pread(rfd, old, 16, 96) == 16);
-    CHECK(!memcmp(old, "pppppppppppppppp", 16));
+    REQUIRE(rfd >= 0 && pread(rfd, old, 16, 96) == 16);
+    REQUIRE(!memcmp(old, "pppppppppppppppp", 16));
     close(rfd);
     /* partial write-zeroes inside an owned cluster, whole-cluster discard */
-    CHECK_OK(extmap_write_zeroes(m, 98, 4));
-    CHECK_OK(extmap_read(m, old, 96, 10));
-    CHECK(!memcmp(old, "pp\0\0\0\0ildp", 10));
-    CHECK_OK(extmap_discard(m, 0, 2 * EXTMAP_CLUSTER_SIZE));
-    CHECK(extmap_get(m, 0, NULL, NULL) == EXTMAP_ZERO);
-    CHECK(extmap_get(m, 1, NULL, NULL) == EXTMAP_UNMAPPED);
-    CHECK_OK(extmap_read(m, c, 0, EXTMAP_CLUSTER_SIZE));
+    REQUIRE_OK(extmap_write_zeroes(m, 98, 4));
+    REQUIRE_OK(extmap_read(m, old, 96, 10));
+    REQUIRE(!memcmp(old, "pp\0\0\0\0ildp", 10));
+    REQUIRE_OK(extmap_discard(m, 0, 2 * EXTMAP_CLUSTER_SIZE));
+    REQUIRE(extmap_get(m, 0, NULL, NULL) == EXTMAP_ZERO);
+    REQUIRE(extmap_get(m, 1, NULL, NULL) == EXTMAP_UNMAPPED);
+    REQUIRE_OK(extmap_read(m, c, 0, EXTMAP_CLUSTER_SIZE));
     for (unsigned i = 0; i < EXTMAP_CLUSTER_SIZE; i++)
-        CHECK(c[i] == 0);
+        REQUIRE(c[i] == 0);
     /* writing after a discard takes a new cluster: the discarded one is never reused */
-    CHECK_OK(extmap_write(m, "z", 0, 1));
+    REQUIRE_OK(extmap_write(m, "z", 0, 1));
     uint64_t p2;
-    CHECK(extmap_get(m, 0, &p2, &owned) == EXTMAP_DATA && p2 == 2);
-    CHECK_OK(extmap_flush(m));
+    REQUIRE(extmap_get(m, 0, &p2, &owned) == EXTMAP_DATA && p2 == 2);
+    REQUIRE_OK(extmap_flush(m));
     /* the grant runs out: -ENOSPC, the map unchanged */
-    CHECK_OK(extmap_write(m, "q", 3 * EXTMAP_CLUSTER_SIZE, 1));
-    CHECK_ERR(extmap_write(m, "q", 4 * EXTMAP_CLUSTER_SIZE, 1), -ENOSPC);
-    CHECK(extmap_get(m, 4, NULL, NULL) == EXTMAP_UNMAPPED);
-    CHECK_OK(extmap_flush(m));
-    CHECK(extmap_journal_offset(m) > EXTMAP_JOURNAL_HEADER);
+    REQUIRE_OK(extmap_write(m, "q", 3 * EXTMAP_CLUSTER_SIZE, 1));
+    REQUIRE_ERR(extmap_write(m, "q", 4 * EXTMAP_CLUSTER_SIZE, 1), -ENOSPC);
+    REQUIRE(extmap_get(m, 4, NULL, NULL) == EXTMAP_UNMAPPED);
+    REQUIRE_OK(extmap_flush(m));
+    REQUIRE(extmap_journal_offset(m) > EXTMAP_JOURNAL_HEADER);
     free(c);
     extmap_destroy(m);
 }
 
 static void test_journal(void)
 {
-    CHECK_OK(extmap_journal_init(journal_fd, 7, 5));
+    REQUIRE_OK(extmap_journal_init(journal_fd, 7, 5));
     struct extmap *m = new_map(4 * EXTMAP_CLUSTER_SIZE, 5);
-    CHECK_OK(extmap_add_grant(m, 10, 4));
-    CHECK_OK(extmap_write(m, "a", 0, 1));
-    CHECK_OK(extmap_write(m, "b", 1, 1)); /* same cluster: one record */
-    CHECK_OK(extmap_write(m, "c", 2 * EXTMAP_CLUSTER_SIZE, 1));
+    REQUIRE_OK(extmap_add_grant(m, 10, 4));
+    REQUIRE_OK(extmap_write(m, "a", 0, 1));
+    REQUIRE_OK(extmap_write(m, "b", 1, 1)); /* same cluster: one record */
+    REQUIRE_OK(extmap_write(m, "c", 2 * EXTMAP_CLUSTER_SIZE, 1));
     struct rec_list l = { .n = 0 };
     uint64_t end;
     /* nothing in the journal before the flush */
-    CHECK(extmap_journal_scan(journal_fd, 7, 5, 0, &end, collect, &l) == 5);
-    CHECK(l.n == 0 && end == EXTMAP_JOURNAL_HEADER);
-    CHECK_OK(extmap_flush(m));
-    CHECK(extmap_journal_scan(journal_fd, 7, 5, 0, &end, collect, &l) == 5);
-    CHECK(l.n == 2 && end == EXTMAP_JOURNAL_HEADER + 2 * EXTMAP_JOURNAL_RECORD);
-    CHECK(l.r[0].vcluster == 0 && l.r[0].value == 10);
-    CHECK(l.r[1].vcluster == 2 && l.r[1].value == 11);
-    CHECK_OK(extmap_discard(m, 0, EXTMAP_CLUSTER_SIZE));
-    CHECK_OK(extmap_flush(m));
+    REQUIRE(extmap_journal_scan(journal_fd, 7, 5, 0, &end, collect, &l) == 5);
+    REQUIRE(l.n == 0 && end == EXTMAP_JOURNAL_HEADER);
+    REQUIRE_OK(extmap_flush(m));
+    REQUIRE(extmap_journal_scan(journal_fd, 7, 5, 0, &end, collect, &l) == 5);
+    REQUIRE(l.n == 2 && end == EXTMAP_JOURNAL_HEADER + 2 * EXTMAP_JOURNAL_RECORD);
+    REQUIRE(l.r[0].vcluster == 0 && l.r[0].value == 10);
+    REQUIRE(l.r[1].vcluster == 2 && l.r[1].value == 11);
+    REQUIRE_OK(extmap_discard(m, 0, EXTMAP_CLUSTER_SIZE));
+    REQUIRE_OK(extmap_flush(m));
     /* a torn record at the tail ends the journal */
     unsigned char junk[EXTMAP_JOURNAL_RECORD];
     memset(junk, 0xab, sizeof(junk));
-    CHECK(pwrite(journal_fd, junk, 20, (off_t)extmap_journal_offset(m)) == 20);
+    REQUIRE(pwrite(journal_fd, junk, 20, (off_t)extmap_journal_offset(m)) == 20);
     l.n = 0;
-    CHECK(extmap_journal_scan(journal_fd, 7, 5, 0, &end, collect, &l) == 5);
-    CHECK(l.n == 3 && l.r[2].value == EXTMAP_JOURNAL_ZERO);
-    CHECK(end == extmap_journal_offset(m));
+    REQUIRE(extmap_journal_scan(journal_fd, 7, 5, 0, &end, collect, &l) == 5);
+    REQUIRE(l.n == 3 && l.r[2].value == EXTMAP_JOURNAL_ZERO);
+    REQUIRE(end == extmap_journal_offset(m));
     /* scanning from an offset, the wrong generation, the wrong disk */
     l.n = 0;
-    CHECK(extmap_journal_scan(journal_fd, 7, 5, end - EXTMAP_JOURNAL_RECORD, &end, collect, &l) ==
-              5 &&
-          l.n == 1);
+    REQUIRE(extmap_journal_scan(journal_fd, 7, 5, end - EXTMAP_JOURNAL_RECORD, &end, collect, &l) ==
+                5 &&
+            l.n == 1);
     l.n = 0;
-    CHECK(extmap_journal_scan(journal_fd, 7, 4, 0, &end, collect, &l) == 5 && l.n == 0);
-    CHECK_ERR(extmap_journal_scan(journal_fd, 8, 5, 0, &end, collect, &l), -EINVAL);
+    REQUIRE(extmap_journal_scan(journal_fd, 7, 4, 0, &end, collect, &l) == 5 && l.n == 0);
+    REQUIRE_ERR(extmap_journal_scan(journal_fd, 8, 5, 0, &end, collect, &l), -EINVAL);
     /* a corrupt header */
-    CHECK(pwrite(journal_fd, "X", 1, 0) == 1);
-    CHECK_ERR(extmap_journal_scan(journal_fd, 7, 5, 0, &end, collect, &l), -EINVAL);
+    REQUIRE(pwrite(journal_fd, "X", 1, 0) == 1);
+    REQUIRE_ERR(extmap_journal_scan(journal_fd, 7, 5, 0, &end, collect, &l), -EINVAL);
     extmap_destroy(m);
 }
 
@@ -170,7 +170,7 @@ static void test_batch(void)
 {
     /* 64 requests in one submit: all of their I/O in flight together */
     struct extmap *m = new_map(256 * EXTMAP_CLUSTER_SIZE, 1);
-    CHECK_OK(extmap_add_grant(m, 100, 200));
+    REQUIRE_OK(extmap_add_grant(m, 100, 200));
     struct extmap_req q[64];
     char *buf = aligned_alloc(EXTMAP_BLOCK, 64 * 4096);
     for (int i = 0; i < 64; i++) {
@@ -181,13 +181,13 @@ static void test_batch(void)
                                     .buf = buf + i * 4096 };
         q[i].offset &= ~4095ull;
     }
-    CHECK_OK(extmap_submit(m, q, 64));
+    REQUIRE_OK(extmap_submit(m, q, 64));
     memset(buf, 0, 64 * 4096);
     for (int i = 0; i < 64; i++)
         q[i].op = EXTMAP_READ;
-    CHECK_OK(extmap_submit(m, q, 64));
+    REQUIRE_OK(extmap_submit(m, q, 64));
     for (int i = 0; i < 64; i++)
-        CHECK(buf[i * 4096] == 'A' + i % 26 && buf[i * 4096 + 4095] == 'A' + i % 26);
+        REQUIRE(buf[i * 4096] == 'A' + i % 26 && buf[i * 4096 + 4095] == 'A' + i % 26);
     free(buf);
     extmap_destroy(m);
 }
@@ -195,7 +195,7 @@ static void test_batch(void)
 static void test_async(void)
 {
     struct extmap *m = new_map(64 * EXTMAP_CLUSTER_SIZE, 1);
-    CHECK_OK(extmap_add_grant(m, 300, 64));
+    REQUIRE_OK(extmap_add_grant(m, 300, 64));
     char *buf = aligned_alloc(EXTMAP_BLOCK, 16 * 8192);
     struct extmap_req q[16], *done[16];
     /* first writes (copy-on-write path, batched), then in-place ones (direct) */
@@ -206,35 +206,35 @@ static void test_async(void)
                                         .offset = (uint64_t)i * 4 * EXTMAP_CLUSTER_SIZE + 4096,
                                         .len = 8192,
                                         .buf = buf + i * 8192 };
-            CHECK_OK(extmap_queue(m, &q[i]));
+            REQUIRE_OK(extmap_queue(m, &q[i]));
         }
         /* a flush waits for all of them; they still come back from reap */
-        CHECK_OK(extmap_flush(m));
+        REQUIRE_OK(extmap_flush(m));
         int n = extmap_reap(m, done, 16, 0);
-        CHECK(n == 16);
+        REQUIRE(n == 16);
         for (int i = 0; i < n; i++)
-            CHECK(done[i]->result == 0);
-        CHECK(extmap_reap(m, done, 16, 1) == 0); /* nothing in flight: no wait */
+            REQUIRE(done[i]->result == 0);
+        REQUIRE(extmap_reap(m, done, 16, 1) == 0); /* nothing in flight: no wait */
     }
-    CHECK(extmap_grant_left(m) == 48);
+    REQUIRE(extmap_grant_left(m) == 48);
     memset(buf, 0, 16 * 8192);
     for (int i = 0; i < 16; i++) {
         q[i].op = EXTMAP_READ;
-        CHECK_OK(extmap_queue(m, &q[i]));
+        REQUIRE_OK(extmap_queue(m, &q[i]));
     }
     for (int got = 0; got < 16;) {
         int n = extmap_reap(m, done, 16, 1);
-        CHECK(n > 0);
+        REQUIRE(n > 0);
         got += n;
     }
     for (int i = 0; i < 16; i++)
-        CHECK(q[i].result == 0 && buf[i * 8192] == 'b' + i && buf[i * 8192 + 8191] == 'b' + i);
+        REQUIRE(q[i].result == 0 && buf[i * 8192] == 'b' + i && buf[i * 8192 + 8191] == 'b' + i);
     /* errors come back through reap too */
     q[0] = (struct extmap_req){
         .op = EXTMAP_READ, .offset = 64 * EXTMAP_CLUSTER_SIZE, .len = 4096, .buf = buf
     };
-    CHECK_OK(extmap_queue(m, &q[0]));
-    CHECK(extmap_reap(m, done, 16, 1) == 1 && done[0]->result == -EINVAL);
+    REQUIRE_OK(extmap_queue(m, &q[0]));
+    REQUIRE(extmap_reap(m, done, 16, 1) == 1 && done[0]->result == -EINVAL);
     free(buf);
     extmap_destroy(m);
 }
@@ -244,12 +244,12 @@ int main(void)
     const char *dir = bs_test_tmpdir();
     snprintf(path, sizeof(path), "%s/data.0", dir);
     data_fd = open(path, O_RDWR | O_CREAT | O_DIRECT, 0600);
-    CHECK(data_fd >= 0);
+    REQUIRE(data_fd >= 0);
     char jpath[4200];
     snprintf(jpath, sizeof(jpath), "%s/j", dir);
     journal_fd = open(jpath, O_RDWR | O_CREAT, 0600);
-    CHECK(journal_fd >= 0);
-    CHECK_OK(extmap_journal_init(journal_fd, 7, 1));
+    REQUIRE(journal_fd >= 0);
+    REQUIRE_OK(extmap_journal_init(journal_fd, 7, 1));
     test_holes_and_unaligned();
     test_cow_and_zero();
     test_journal();

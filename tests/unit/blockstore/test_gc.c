@@ -19,7 +19,7 @@ static struct blockstore *open_store(void)
     int r = blockstore_open(dir, BLOCKSTORE_CREATE, NULL, &bs);
     if (r < 0)
         fprintf(stderr, "open: %s\n", blockstore_error());
-    CHECK_OK(r);
+    REQUIRE_OK(r);
     return bs;
 }
 
@@ -35,9 +35,9 @@ static void fill(struct blockstore *bs, const char *name, uint64_t cl, unsigned 
     static unsigned char buf[CS] __attribute__((aligned(4096)));
     struct blockstore_disk *d;
     pattern(buf, seed);
-    CHECK_OK(blockstore_disk_open(bs, name, 0, &d));
-    CHECK_OK(extmap_write(blockstore_disk_map(d), buf, cl * CS, CS));
-    CHECK_OK(blockstore_disk_close(d));
+    REQUIRE_OK(blockstore_disk_open(bs, name, 0, &d));
+    REQUIRE_OK(extmap_write(blockstore_disk_map(d), buf, cl * CS, CS));
+    REQUIRE_OK(blockstore_disk_close(d));
 }
 
 static void see(struct blockstore *bs, const char *name, uint64_t cl, unsigned seed)
@@ -45,8 +45,8 @@ static void see(struct blockstore *bs, const char *name, uint64_t cl, unsigned s
     static unsigned char buf[CS] __attribute__((aligned(4096))), want[CS];
     struct blockstore_disk *d;
     pattern(want, seed);
-    CHECK_OK(blockstore_disk_open(bs, name, BLOCKSTORE_RDONLY, &d));
-    CHECK_OK(extmap_read(blockstore_disk_map(d), buf, cl * CS, CS));
+    REQUIRE_OK(blockstore_disk_open(bs, name, BLOCKSTORE_RDONLY, &d));
+    REQUIRE_OK(extmap_read(blockstore_disk_map(d), buf, cl * CS, CS));
     blockstore_disk_close(d);
     if (memcmp(buf, want, CS)) {
         fprintf(stderr, "%s: cluster %llu is not seed %u\n", name, (unsigned long long)cl, seed);
@@ -57,13 +57,13 @@ static void see(struct blockstore *bs, const char *name, uint64_t cl, unsigned s
 static uint64_t used(struct blockstore *bs)
 {
     struct blockstore_stat st;
-    CHECK_OK(blockstore_stat(bs, &st));
+    REQUIRE_OK(blockstore_stat(bs, &st));
     return st.used / CS;
 }
 
 static void clean(struct blockstore *bs)
 {
-    CHECK(blockstore_check(bs, 0, stderr) == 0);
+    REQUIRE(blockstore_check(bs, 0, stderr) == 0);
 }
 
 /* The readers of the tree below: disk name and the seed of its cluster X
@@ -87,9 +87,9 @@ static void delete_all(struct blockstore *bs)
     const char *names[] = { "base", "c", "d", "e", "s", "cs", "ds" };
     for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
         int r = blockstore_delete(bs, names[i]);
-        CHECK(r == 0 || r == -ENOENT);
+        REQUIRE(r == 0 || r == -ENOENT);
     }
-    CHECK(used(bs) == 0);
+    REQUIRE(used(bs) == 0);
     clean(bs);
 }
 
@@ -106,18 +106,18 @@ static void delete_all(struct blockstore *bs)
  * Once s, cs (and ds) are gone, L's cluster X is hidden from every holder. */
 static void build(struct blockstore *bs, int depth, int write_x)
 {
-    CHECK_OK(blockstore_create(bs, "base", 4 << 20));
+    REQUIRE_OK(blockstore_create(bs, "base", 4 << 20));
     for (uint64_t cl = 0; cl < NCL; cl++)
         fill(bs, "base", cl, 1);
-    CHECK_OK(blockstore_snapshot(bs, "base", "s"));
-    CHECK_OK(blockstore_clone(bs, "s", "c"));
-    CHECK_OK(blockstore_snapshot(bs, "c", "cs"));
+    REQUIRE_OK(blockstore_snapshot(bs, "base", "s"));
+    REQUIRE_OK(blockstore_clone(bs, "s", "c"));
+    REQUIRE_OK(blockstore_snapshot(bs, "c", "cs"));
     if (depth == 2) {
-        CHECK_OK(blockstore_clone(bs, "cs", "e"));
+        REQUIRE_OK(blockstore_clone(bs, "cs", "e"));
     } else {
-        CHECK_OK(blockstore_clone(bs, "cs", "d"));
-        CHECK_OK(blockstore_snapshot(bs, "d", "ds"));
-        CHECK_OK(blockstore_clone(bs, "ds", "e"));
+        REQUIRE_OK(blockstore_clone(bs, "cs", "d"));
+        REQUIRE_OK(blockstore_snapshot(bs, "d", "ds"));
+        REQUIRE_OK(blockstore_clone(bs, "ds", "e"));
     }
     if (write_x) {
         fill(bs, "base", X, 2);
@@ -148,16 +148,16 @@ static void test_delete_orders(int depth)
         build(bs, depth, 1);
         /* L: 4 clusters, and one new cluster X per reader */
         uint64_t u0 = used(bs);
-        CHECK(u0 == NCL + (uint64_t)nrd);
+        REQUIRE(u0 == NCL + (uint64_t)nrd);
         see_all(bs, rd, nrd);
         int done = 0;
         for (int i = 0; i < 3; i++) {
             if (perms[p][i] >= nsnap)
                 continue;
-            CHECK_OK(blockstore_delete(bs, snaps[perms[p][i]]));
+            REQUIRE_OK(blockstore_delete(bs, snaps[perms[p][i]]));
             done++;
             /* L's X goes exactly when the last snapshot on its path goes */
-            CHECK(used(bs) == u0 - (done == nsnap));
+            REQUIRE(used(bs) == u0 - (done == nsnap));
             see_all(bs, rd, nrd);
             clean(bs);
         }
@@ -173,13 +173,13 @@ static void test_write_hides(int depth)
 {
     struct blockstore *bs = open_store();
     build(bs, depth, 0);
-    CHECK_OK(blockstore_delete(bs, "s"));
-    CHECK_OK(blockstore_delete(bs, "cs"));
+    REQUIRE_OK(blockstore_delete(bs, "s"));
+    REQUIRE_OK(blockstore_delete(bs, "cs"));
     if (depth == 3)
-        CHECK_OK(blockstore_delete(bs, "ds"));
+        REQUIRE_OK(blockstore_delete(bs, "ds"));
     const struct reader *rd = depth == 2 ? readers2 : readers3;
     int nrd = depth == 2 ? 3 : 4;
-    CHECK(used(bs) == NCL);
+    REQUIRE(used(bs) == NCL);
     for (int i = 0; i < nrd; i++) {
         /* base first, the deepest last: the write that frees L's X is then
          * a grandchild's (depth 2) or a great-grandchild's (depth 3) */
@@ -206,10 +206,10 @@ static void test_check_repair(void)
     struct blockstore *bs = open_store();
     build(bs, 3, 1);
     struct blockstore_info si;
-    CHECK_OK(blockstore_info(bs, "s", &si));
-    CHECK_OK(blockstore_delete(bs, "s"));
-    CHECK_OK(blockstore_delete(bs, "ds"));
-    CHECK_OK(blockstore_delete(bs, "cs"));
+    REQUIRE_OK(blockstore_info(bs, "s", &si));
+    REQUIRE_OK(blockstore_delete(bs, "s"));
+    REQUIRE_OK(blockstore_delete(bs, "ds"));
+    REQUIRE_OK(blockstore_delete(bs, "cs"));
     uint64_t u0 = used(bs);
     clean(bs);
 
@@ -217,26 +217,26 @@ static void test_check_repair(void)
     struct extmap_range got[2];
     int n;
     struct layer_rec l;
-    CHECK_OK(bs_begin(bs, 0, &t));
-    CHECK_OK(bs_alloc(t, bs, 1, got, 2, &n));
-    CHECK(n == 1 && got[0].count == 1);
-    CHECK_OK(bs_extent_put(t, bs, si.layer, X, got[0].start));
-    CHECK_OK(bs_layer_get(t, bs, si.layer, &l));
+    REQUIRE_OK(bs_begin(bs, 0, &t));
+    REQUIRE_OK(bs_alloc(t, bs, 1, got, 2, &n));
+    REQUIRE(n == 1 && got[0].count == 1);
+    REQUIRE_OK(bs_extent_put(t, bs, si.layer, X, got[0].start));
+    REQUIRE_OK(bs_layer_get(t, bs, si.layer, &l));
     l.owned++;
-    CHECK_OK(bs_layer_put(t, bs, si.layer, &l));
-    CHECK_OK(bs_commit(t));
-    CHECK(used(bs) == u0 + 1);
+    REQUIRE_OK(bs_layer_put(t, bs, si.layer, &l));
+    REQUIRE_OK(bs_commit(t));
+    REQUIRE(used(bs) == u0 + 1);
 
     FILE *out = tmpfile();
-    CHECK(blockstore_check(bs, 0, out) == 1);
+    REQUIRE(blockstore_check(bs, 0, out) == 1);
     char text[4096] = "";
     rewind(out);
     size_t len = fread(text, 1, sizeof(text) - 1, out);
     text[len] = 0;
-    CHECK(strstr(text, "nothing can read"));
-    CHECK(blockstore_check(bs, 1, out) == 0);
+    REQUIRE(strstr(text, "nothing can read"));
+    REQUIRE(blockstore_check(bs, 1, out) == 0);
     fclose(out);
-    CHECK(used(bs) == u0);
+    REQUIRE(used(bs) == u0);
     see_all(bs, readers3, 4);
     clean(bs);
     delete_all(bs);

@@ -22,11 +22,11 @@ static void write_disk(struct blockstore *bs, const char *name, uint64_t off, si
                        unsigned seed)
 {
     struct blockstore_disk *d;
-    CHECK_OK(blockstore_disk_open(bs, name, 0, &d));
+    REQUIRE_OK(blockstore_disk_open(bs, name, 0, &d));
     char *buf = malloc(len);
     pattern(buf, len, seed);
-    CHECK_OK(extmap_write(blockstore_disk_map(d), buf, off, len));
-    CHECK_OK(blockstore_disk_close(d));
+    REQUIRE_OK(extmap_write(blockstore_disk_map(d), buf, off, len));
+    REQUIRE_OK(blockstore_disk_close(d));
     free(buf);
 }
 
@@ -34,11 +34,11 @@ static void write_disk(struct blockstore *bs, const char *name, uint64_t off, si
 static void expect(struct blockstore *bs, const char *name, uint64_t off, size_t len, int seed)
 {
     struct blockstore_disk *d;
-    CHECK_OK(blockstore_disk_open(bs, name, BLOCKSTORE_RDONLY, &d));
+    REQUIRE_OK(blockstore_disk_open(bs, name, BLOCKSTORE_RDONLY, &d));
     char *buf = malloc(len), *want = calloc(1, len);
     if (seed >= 0)
         pattern(want, len, (unsigned)seed);
-    CHECK_OK(extmap_read(blockstore_disk_map(d), buf, off, len));
+    REQUIRE_OK(extmap_read(blockstore_disk_map(d), buf, off, len));
     if (memcmp(buf, want, len)) {
         fprintf(stderr, "%s @%llu+%zu differs from seed %d\n", name, (unsigned long long)off, len,
                 seed);
@@ -52,14 +52,14 @@ static void expect(struct blockstore *bs, const char *name, uint64_t off, size_t
 static void clean(struct blockstore *bs)
 {
     int r = blockstore_check(bs, 0, stderr);
-    CHECK(r == 0);
+    REQUIRE(r == 0);
 }
 
 static void test_open_and_lock(void)
 {
     struct blockstore *bs;
-    CHECK_ERR(blockstore_open(dir, 0, NULL, &bs), -ENOENT);
-    CHECK(strstr(blockstore_error(), "init"));
+    REQUIRE_ERR(blockstore_open(dir, 0, NULL, &bs), -ENOENT);
+    REQUIRE(strstr(blockstore_error(), "init"));
     bs = bs_test_open(dir, NULL);
     pid_t pid = fork();
     if (pid == 0) {
@@ -70,7 +70,7 @@ static void test_open_and_lock(void)
         _exit(r == -EBUSY && strstr(blockstore_error(), want) ? 0 : 1);
     }
     int st;
-    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    REQUIRE(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     blockstore_close(bs);
     bs = bs_test_open(dir, NULL); /* free again after close */
     blockstore_close(bs);
@@ -79,41 +79,41 @@ static void test_open_and_lock(void)
 static void test_objects(void)
 {
     struct blockstore *bs = bs_test_open(dir, NULL);
-    CHECK_ERR(blockstore_create(bs, "d", 0), -EINVAL);
-    CHECK_ERR(blockstore_create(bs, "d", 1000), -EINVAL);
-    CHECK_ERR(blockstore_create(bs, "d", EXTMAP_MAX_SIZE + 512), -EFBIG);
-    CHECK_ERR(blockstore_create(bs, "", 512), -EINVAL);
-    CHECK_ERR(blockstore_create(bs, "a/b", 512), -EINVAL);
-    CHECK_OK(blockstore_create(bs, "d", 8 << 20));
-    CHECK_ERR(blockstore_create(bs, "d", 8 << 20), -EEXIST);
+    REQUIRE_ERR(blockstore_create(bs, "d", 0), -EINVAL);
+    REQUIRE_ERR(blockstore_create(bs, "d", 1000), -EINVAL);
+    REQUIRE_ERR(blockstore_create(bs, "d", EXTMAP_MAX_SIZE + 512), -EFBIG);
+    REQUIRE_ERR(blockstore_create(bs, "", 512), -EINVAL);
+    REQUIRE_ERR(blockstore_create(bs, "a/b", 512), -EINVAL);
+    REQUIRE_OK(blockstore_create(bs, "d", 8 << 20));
+    REQUIRE_ERR(blockstore_create(bs, "d", 8 << 20), -EEXIST);
     write_disk(bs, "d", 1000, 3 * CS, 1);
     expect(bs, "d", 1000, 3 * CS, 1);
     expect(bs, "d", 4 << 20, CS, -1);
 
-    CHECK_OK(blockstore_snapshot(bs, "d", "s"));
-    CHECK_ERR(blockstore_snapshot(bs, "s", "s2"), -EINVAL);
-    CHECK_ERR(blockstore_clone(bs, "d", "c"), -EINVAL);
-    CHECK_ERR(blockstore_snapshot(bs, "nope", "x"), -ENOENT);
+    REQUIRE_OK(blockstore_snapshot(bs, "d", "s"));
+    REQUIRE_ERR(blockstore_snapshot(bs, "s", "s2"), -EINVAL);
+    REQUIRE_ERR(blockstore_clone(bs, "d", "c"), -EINVAL);
+    REQUIRE_ERR(blockstore_snapshot(bs, "nope", "x"), -ENOENT);
     write_disk(bs, "d", 1000, 100, 2); /* the disk moves on ... */
     expect(bs, "s", 1000, 3 * CS, 1);  /* ... the snapshot does not */
-    CHECK_OK(blockstore_clone(bs, "s", "c"));
+    REQUIRE_OK(blockstore_clone(bs, "s", "c"));
     expect(bs, "c", 1000, 3 * CS, 1);
     write_disk(bs, "c", 2 * CS, 10, 3);
     expect(bs, "s", 1000, 3 * CS, 1);
     expect(bs, "d", 1000, 100, 2);
     struct blockstore_disk *h;
-    CHECK_ERR(blockstore_disk_open(bs, "s", 0, &h), -EROFS);
+    REQUIRE_ERR(blockstore_disk_open(bs, "s", 0, &h), -EROFS);
 
     struct blockstore_info i;
-    CHECK_OK(blockstore_info(bs, "c", &i));
-    CHECK(i.kind == BLOCKSTORE_DISK && !strcmp(i.parent, "s") && i.allocated == CS &&
-          i.layer_depth == 1);
-    CHECK_OK(blockstore_info(bs, "s", &i));
-    CHECK(i.kind == BLOCKSTORE_SNAPSHOT && i.allocated == 4 * CS);
+    REQUIRE_OK(blockstore_info(bs, "c", &i));
+    REQUIRE(i.kind == BLOCKSTORE_DISK && !strcmp(i.parent, "s") && i.allocated == CS &&
+            i.layer_depth == 1);
+    REQUIRE_OK(blockstore_info(bs, "s", &i));
+    REQUIRE(i.kind == BLOCKSTORE_SNAPSHOT && i.allocated == 4 * CS);
 
-    CHECK_ERR(blockstore_extend(bs, "d", 4 << 20), -EINVAL); /* shrink refused */
-    CHECK(strstr(blockstore_error(), "shrink"));
-    CHECK_OK(blockstore_extend(bs, "d", 1ull << 40));
+    REQUIRE_ERR(blockstore_extend(bs, "d", 4 << 20), -EINVAL); /* shrink refused */
+    REQUIRE(strstr(blockstore_error(), "shrink"));
+    REQUIRE_OK(blockstore_extend(bs, "d", 1ull << 40));
     expect(bs, "d", (1ull << 40) - CS, CS, -1);
     write_disk(bs, "d", (1ull << 40) - 10, 10, 4);
     expect(bs, "d", (1ull << 40) - 10, 10, 4);
@@ -121,21 +121,21 @@ static void test_objects(void)
 
     /* deletion frees exactly what nothing else refers to */
     struct blockstore_stat st0, st1;
-    CHECK_OK(blockstore_stat(bs, &st0));
-    CHECK_OK(blockstore_delete(bs, "s")); /* d and c still read its clusters */
+    REQUIRE_OK(blockstore_stat(bs, &st0));
+    REQUIRE_OK(blockstore_delete(bs, "s")); /* d and c still read its clusters */
     expect(bs, "c", 1000, 2 * CS - 1000, 1);
-    CHECK_OK(blockstore_stat(bs, &st1));
-    CHECK(st1.used == st0.used);
-    CHECK_OK(blockstore_delete(bs, "d")); /* s's layer merges into c's */
-    CHECK_OK(blockstore_stat(bs, &st1));
+    REQUIRE_OK(blockstore_stat(bs, &st1));
+    REQUIRE(st1.used == st0.used);
+    REQUIRE_OK(blockstore_delete(bs, "d")); /* s's layer merges into c's */
+    REQUIRE_OK(blockstore_stat(bs, &st1));
     /* c holds its own cluster plus the 3 of the old layer it still sees */
-    CHECK(st1.used == 4 * CS);
+    REQUIRE(st1.used == 4 * CS);
     expect(bs, "c", 1000, 2 * CS - 1000, 1);
     clean(bs);
-    CHECK_OK(blockstore_delete(bs, "c"));
-    CHECK_OK(blockstore_stat(bs, &st1));
-    CHECK(st1.used == 0 && st1.free == st1.file_bytes && st1.objects == 0 && st1.layers == 0);
-    CHECK_ERR(blockstore_delete(bs, "c"), -ENOENT);
+    REQUIRE_OK(blockstore_delete(bs, "c"));
+    REQUIRE_OK(blockstore_stat(bs, &st1));
+    REQUIRE(st1.used == 0 && st1.free == st1.file_bytes && st1.objects == 0 && st1.layers == 0);
+    REQUIRE_ERR(blockstore_delete(bs, "c"), -ENOENT);
     clean(bs);
     blockstore_close(bs);
 }
@@ -143,31 +143,31 @@ static void test_objects(void)
 static void test_live_snapshot(void)
 {
     struct blockstore *bs = bs_test_open(dir, NULL);
-    CHECK_OK(blockstore_create(bs, "live", 1 << 20));
+    REQUIRE_OK(blockstore_create(bs, "live", 1 << 20));
     struct blockstore_disk *d;
-    CHECK_OK(blockstore_disk_open(bs, "live", 0, &d));
+    REQUIRE_OK(blockstore_disk_open(bs, "live", 0, &d));
     char a[100], b[100];
     memset(a, 'a', sizeof(a));
     memset(b, 'b', sizeof(b));
-    CHECK_OK(extmap_write(blockstore_disk_map(d), a, 0, 100));
-    CHECK_ERR(blockstore_delete(bs, "live"), -EBUSY);
-    CHECK_OK(blockstore_snapshot(bs, "live", "live-snap"));
-    CHECK_OK(extmap_write(blockstore_disk_map(d), b, 50, 100));
-    CHECK_OK(blockstore_extend(bs, "live", 2 << 20));
-    CHECK_OK(extmap_write(blockstore_disk_map(d), b, (2 << 20) - 100, 100));
-    CHECK_OK(blockstore_disk_close(d));
+    REQUIRE_OK(extmap_write(blockstore_disk_map(d), a, 0, 100));
+    REQUIRE_ERR(blockstore_delete(bs, "live"), -EBUSY);
+    REQUIRE_OK(blockstore_snapshot(bs, "live", "live-snap"));
+    REQUIRE_OK(extmap_write(blockstore_disk_map(d), b, 50, 100));
+    REQUIRE_OK(blockstore_extend(bs, "live", 2 << 20));
+    REQUIRE_OK(extmap_write(blockstore_disk_map(d), b, (2 << 20) - 100, 100));
+    REQUIRE_OK(blockstore_disk_close(d));
     char got[150];
-    CHECK_OK(blockstore_disk_open(bs, "live-snap", BLOCKSTORE_RDONLY, &d));
-    CHECK_OK(extmap_read(blockstore_disk_map(d), got, 0, 150));
-    CHECK(!memcmp(got, a, 100) && got[100] == 0);
+    REQUIRE_OK(blockstore_disk_open(bs, "live-snap", BLOCKSTORE_RDONLY, &d));
+    REQUIRE_OK(extmap_read(blockstore_disk_map(d), got, 0, 150));
+    REQUIRE(!memcmp(got, a, 100) && got[100] == 0);
     blockstore_disk_close(d);
-    CHECK_OK(blockstore_disk_open(bs, "live", BLOCKSTORE_RDONLY, &d));
-    CHECK_OK(extmap_read(blockstore_disk_map(d), got, 0, 150));
-    CHECK(!memcmp(got, a, 50) && !memcmp(got + 50, b, 100));
+    REQUIRE_OK(blockstore_disk_open(bs, "live", BLOCKSTORE_RDONLY, &d));
+    REQUIRE_OK(extmap_read(blockstore_disk_map(d), got, 0, 150));
+    REQUIRE(!memcmp(got, a, 50) && !memcmp(got + 50, b, 100));
     blockstore_disk_close(d);
     clean(bs);
-    CHECK_OK(blockstore_delete(bs, "live"));
-    CHECK_OK(blockstore_delete(bs, "live-snap"));
+    REQUIRE_OK(blockstore_delete(bs, "live"));
+    REQUIRE_OK(blockstore_delete(bs, "live-snap"));
     clean(bs);
     blockstore_close(bs);
 }
@@ -176,18 +176,18 @@ static void test_huge_clone(void)
 {
     /* a 64 TiB disk with data far apart: snapshot and clone are one record each */
     struct blockstore *bs = bs_test_open(dir, NULL);
-    CHECK_OK(blockstore_create(bs, "big", EXTMAP_MAX_SIZE));
+    REQUIRE_OK(blockstore_create(bs, "big", EXTMAP_MAX_SIZE));
     write_disk(bs, "big", 0, 10, 5);
     write_disk(bs, "big", EXTMAP_MAX_SIZE - 10, 10, 6);
-    CHECK_OK(blockstore_snapshot(bs, "big", "big-s"));
-    CHECK_OK(blockstore_clone(bs, "big-s", "big-c"));
+    REQUIRE_OK(blockstore_snapshot(bs, "big", "big-s"));
+    REQUIRE_OK(blockstore_clone(bs, "big-s", "big-c"));
     expect(bs, "big-c", EXTMAP_MAX_SIZE - 10, 10, 6);
     write_disk(bs, "big-c", EXTMAP_MAX_SIZE - 5, 5, 7);
     expect(bs, "big", EXTMAP_MAX_SIZE - 10, 10, 6);
     clean(bs);
-    CHECK_OK(blockstore_delete(bs, "big-s"));
-    CHECK_OK(blockstore_delete(bs, "big"));
-    CHECK_OK(blockstore_delete(bs, "big-c"));
+    REQUIRE_OK(blockstore_delete(bs, "big-s"));
+    REQUIRE_OK(blockstore_delete(bs, "big"));
+    REQUIRE_OK(blockstore_delete(bs, "big-c"));
     clean(bs);
     blockstore_close(bs);
 }
@@ -196,54 +196,54 @@ static void test_image_writer(void)
 {
     struct blockstore *bs = bs_test_open(dir, NULL);
     struct blockstore_writer *w;
-    CHECK_OK(blockstore_image_begin(bs, "img", 0, &w));
+    REQUIRE_OK(blockstore_image_begin(bs, "img", 0, &w));
     char *chunk = malloc(100000);
     for (int k = 0; k < 30; k++) { /* odd-sized chunks, every third all zeros */
         if (k % 3 == 2)
             memset(chunk, 0, 100000);
         else
             pattern(chunk, 100000, (unsigned)k);
-        CHECK_OK(blockstore_image_append(w, chunk, 100000));
+        REQUIRE_OK(blockstore_image_append(w, chunk, 100000));
     }
     struct blockstore_info i;
-    CHECK_ERR(blockstore_info(bs, "img", &i), -ENOENT); /* invisible until commit */
-    CHECK_ERR(blockstore_clone(bs, "img", "x"), -ENOENT);
-    CHECK_OK(blockstore_image_commit(w));
-    CHECK_OK(blockstore_info(bs, "img", &i));
-    CHECK(i.kind == BLOCKSTORE_IMAGE && i.size == 3000000);
-    CHECK(i.allocated < 3000000); /* zero runs stay holes */
-    CHECK_OK(blockstore_clone(bs, "img", "vm"));
+    REQUIRE_ERR(blockstore_info(bs, "img", &i), -ENOENT); /* invisible until commit */
+    REQUIRE_ERR(blockstore_clone(bs, "img", "x"), -ENOENT);
+    REQUIRE_OK(blockstore_image_commit(w));
+    REQUIRE_OK(blockstore_info(bs, "img", &i));
+    REQUIRE(i.kind == BLOCKSTORE_IMAGE && i.size == 3000000);
+    REQUIRE(i.allocated < 3000000); /* zero runs stay holes */
+    REQUIRE_OK(blockstore_clone(bs, "img", "vm"));
     struct blockstore_disk *d;
-    CHECK_OK(blockstore_disk_open(bs, "vm", BLOCKSTORE_RDONLY, &d));
+    REQUIRE_OK(blockstore_disk_open(bs, "vm", BLOCKSTORE_RDONLY, &d));
     char *got = malloc(100000);
     for (int k = 0; k < 30; k++) {
         if (k % 3 == 2)
             memset(chunk, 0, 100000);
         else
             pattern(chunk, 100000, (unsigned)k);
-        CHECK_OK(extmap_read(blockstore_disk_map(d), got, (uint64_t)k * 100000, 100000));
-        CHECK(!memcmp(got, chunk, 100000));
+        REQUIRE_OK(extmap_read(blockstore_disk_map(d), got, (uint64_t)k * 100000, 100000));
+        REQUIRE(!memcmp(got, chunk, 100000));
     }
     blockstore_disk_close(d);
-    CHECK_ERR(blockstore_delete(bs, "nothing"), -ENOENT);
+    REQUIRE_ERR(blockstore_delete(bs, "nothing"), -ENOENT);
     /* abort frees everything */
     struct blockstore_stat s0, s1;
-    CHECK_OK(blockstore_stat(bs, &s0));
-    CHECK_OK(blockstore_image_begin(bs, "gone", 0, &w));
-    CHECK_OK(blockstore_image_append(w, chunk, 100000));
-    CHECK_OK(blockstore_image_write_at(w, 10 << 20, chunk, 5000));
+    REQUIRE_OK(blockstore_stat(bs, &s0));
+    REQUIRE_OK(blockstore_image_begin(bs, "gone", 0, &w));
+    REQUIRE_OK(blockstore_image_append(w, chunk, 100000));
+    REQUIRE_OK(blockstore_image_write_at(w, 10 << 20, chunk, 5000));
     blockstore_image_abort(w);
-    CHECK_OK(blockstore_stat(bs, &s1));
-    CHECK(s1.used == s0.used && s1.objects == s0.objects && s1.granted == 0);
-    CHECK_ERR(blockstore_info(bs, "gone", &i), -ENOENT);
+    REQUIRE_OK(blockstore_stat(bs, &s1));
+    REQUIRE(s1.used == s0.used && s1.objects == s0.objects && s1.granted == 0);
+    REQUIRE_ERR(blockstore_info(bs, "gone", &i), -ENOENT);
     clean(bs);
-    CHECK_OK(blockstore_delete(bs, "img")); /* the clone keeps the data */
-    CHECK_OK(blockstore_disk_open(bs, "vm", BLOCKSTORE_RDONLY, &d));
+    REQUIRE_OK(blockstore_delete(bs, "img")); /* the clone keeps the data */
+    REQUIRE_OK(blockstore_disk_open(bs, "vm", BLOCKSTORE_RDONLY, &d));
     pattern(chunk, 100000, 0);
-    CHECK_OK(extmap_read(blockstore_disk_map(d), got, 0, 100000));
-    CHECK(!memcmp(got, chunk, 100000));
+    REQUIRE_OK(extmap_read(blockstore_disk_map(d), got, 0, 100000));
+    REQUIRE(!memcmp(got, chunk, 100000));
     blockstore_disk_close(d);
-    CHECK_OK(blockstore_delete(bs, "vm"));
+    REQUIRE_OK(blockstore_delete(bs, "vm"));
     clean(bs);
     free(chunk);
     free(got);
@@ -255,7 +255,7 @@ static void test_image_writer(void)
 static void test_killed_writer(void)
 {
     struct blockstore *bs = bs_test_open(dir, NULL);
-    CHECK_OK(blockstore_create(bs, "k", 4 << 20));
+    REQUIRE_OK(blockstore_create(bs, "k", 4 << 20));
     blockstore_close(bs);
     pid_t pid = fork();
     if (pid == 0) {
@@ -278,16 +278,16 @@ static void test_killed_writer(void)
         _exit(0); /* no close, no commit */
     }
     int st;
-    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    REQUIRE(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     bs = bs_test_open(dir, NULL);
     expect(bs, "k", 70000, 5000, 9);
     struct blockstore_info i;
-    CHECK_ERR(blockstore_info(bs, "upload", &i), -ENOENT);
+    REQUIRE_ERR(blockstore_info(bs, "upload", &i), -ENOENT);
     struct blockstore_stat s;
-    CHECK_OK(blockstore_stat(bs, &s));
-    CHECK(s.granted == 0);
+    REQUIRE_OK(blockstore_stat(bs, &s));
+    REQUIRE(s.granted == 0);
     clean(bs);
-    CHECK_OK(blockstore_delete(bs, "k"));
+    REQUIRE_OK(blockstore_delete(bs, "k"));
     clean(bs);
     blockstore_close(bs);
 }
@@ -296,48 +296,48 @@ static void test_killed_writer(void)
 static void test_check_repair(void)
 {
     struct blockstore *bs = bs_test_open(dir, NULL);
-    CHECK_OK(blockstore_create(bs, "r", 4 << 20));
+    REQUIRE_OK(blockstore_create(bs, "r", 4 << 20));
     write_disk(bs, "r", 0, 3 * CS, 1);
-    CHECK_OK(blockstore_delete(bs, "r")); /* leaves free clusters */
-    CHECK_OK(blockstore_create(bs, "r", 4 << 20));
+    REQUIRE_OK(blockstore_delete(bs, "r")); /* leaves free clusters */
+    REQUIRE_OK(blockstore_create(bs, "r", 4 << 20));
     write_disk(bs, "r", 0, CS, 1);
     clean(bs);
     MDB_txn *t;
     MDB_cursor *c;
     MDB_val k, v;
-    CHECK_OK(bs_begin(bs, 0, &t)); /* lose the free list: a leak */
-    CHECK(mdb_cursor_open(t, bs->freel, &c) == 0);
+    REQUIRE_OK(bs_begin(bs, 0, &t)); /* lose the free list: a leak */
+    REQUIRE(mdb_cursor_open(t, bs->freel, &c) == 0);
     while (mdb_cursor_get(c, &k, &v, MDB_FIRST) == 0)
-        CHECK(mdb_cursor_del(c, 0) == 0);
+        REQUIRE(mdb_cursor_del(c, 0) == 0);
     mdb_cursor_close(c);
     struct obj_rec o;
     struct layer_rec l;
-    CHECK_OK(bs_obj_get(t, bs, "r", &o)); /* and miscount a layer */
-    CHECK_OK(bs_layer_get(t, bs, o.layer, &l));
+    REQUIRE_OK(bs_obj_get(t, bs, "r", &o)); /* and miscount a layer */
+    REQUIRE_OK(bs_layer_get(t, bs, o.layer, &l));
     l.holders = 5;
-    CHECK_OK(bs_layer_put(t, bs, o.layer, &l));
-    CHECK_OK(bs_commit(t));
+    REQUIRE_OK(bs_layer_put(t, bs, o.layer, &l));
+    REQUIRE_OK(bs_commit(t));
     FILE *out = tmpfile();
-    CHECK(blockstore_check(bs, 0, out) >= 2);
-    CHECK(blockstore_check(bs, 1, out) == 0);
+    REQUIRE(blockstore_check(bs, 0, out) >= 2);
+    REQUIRE(blockstore_check(bs, 1, out) == 0);
     clean(bs);
     expect(bs, "r", 0, CS, 1);
     /* two mappings of one cluster, and a mapping into nowhere: found */
-    CHECK_OK(bs_begin(bs, 0, &t));
+    REQUIRE_OK(bs_begin(bs, 0, &t));
     uint64_t x;
-    CHECK_OK(bs_obj_get(t, bs, "r", &o));
-    CHECK_OK(bs_extent_get(t, bs, o.layer, 0, &x));
-    CHECK_OK(bs_extent_put(t, bs, o.layer, 5, x));
-    CHECK_OK(bs_extent_put(t, bs, o.layer, 6, 1ull << 40));
-    CHECK_OK(bs_commit(t));
-    CHECK(blockstore_check(bs, 0, out) >= 3);
-    CHECK_OK(bs_begin(bs, 0, &t));
-    CHECK_OK(bs_extent_del(t, bs, o.layer, 5));
-    CHECK_OK(bs_extent_del(t, bs, o.layer, 6));
-    CHECK_OK(bs_commit(t));
+    REQUIRE_OK(bs_obj_get(t, bs, "r", &o));
+    REQUIRE_OK(bs_extent_get(t, bs, o.layer, 0, &x));
+    REQUIRE_OK(bs_extent_put(t, bs, o.layer, 5, x));
+    REQUIRE_OK(bs_extent_put(t, bs, o.layer, 6, 1ull << 40));
+    REQUIRE_OK(bs_commit(t));
+    REQUIRE(blockstore_check(bs, 0, out) >= 3);
+    REQUIRE_OK(bs_begin(bs, 0, &t));
+    REQUIRE_OK(bs_extent_del(t, bs, o.layer, 5));
+    REQUIRE_OK(bs_extent_del(t, bs, o.layer, 6));
+    REQUIRE_OK(bs_commit(t));
     clean(bs);
     fclose(out);
-    CHECK_OK(blockstore_delete(bs, "r"));
+    REQUIRE_OK(blockstore_delete(bs, "r"));
     clean(bs);
     blockstore_close(bs);
 }
@@ -358,8 +358,8 @@ static double snap_clone_ms(struct blockstore *bs, const char *disk, int round)
         snprintf(s, sizeof(s), "%s-r%d-s%d", disk, round, i);
         snprintf(c, sizeof(c), "%s-r%d-c%d", disk, round, i);
         double t0 = now_ms();
-        CHECK_OK(blockstore_snapshot(bs, disk, s));
-        CHECK_OK(blockstore_clone(bs, s, c));
+        REQUIRE_OK(blockstore_snapshot(bs, disk, s));
+        REQUIRE_OK(blockstore_clone(bs, s, c));
         v[i] = now_ms() - t0;
     }
     for (int i = 1; i < 7; i++)
@@ -377,25 +377,25 @@ static double snap_clone_ms(struct blockstore *bs, const char *disk, int round)
 static void test_constant_time(void)
 {
     struct blockstore *bs = bs_test_open(dir, NULL);
-    CHECK_OK(blockstore_create(bs, "tiny", 1 << 20));
-    CHECK_OK(blockstore_create(bs, "huge", EXTMAP_MAX_SIZE));
+    REQUIRE_OK(blockstore_create(bs, "tiny", 1 << 20));
+    REQUIRE_OK(blockstore_create(bs, "huge", EXTMAP_MAX_SIZE));
     MDB_txn *t;
     struct obj_rec o;
     struct layer_rec l;
-    CHECK_OK(bs_begin(bs, 0, &t));
-    CHECK_OK(bs_obj_get(t, bs, "huge", &o));
+    REQUIRE_OK(bs_begin(bs, 0, &t));
+    REQUIRE_OK(bs_obj_get(t, bs, "huge", &o));
     struct extmap_range r[64];
     int n;
     uint64_t count = (10ull << 30) / CS, i = 0;
-    CHECK_OK(bs_alloc(t, bs, count, r, 64, &n));
+    REQUIRE_OK(bs_alloc(t, bs, count, r, 64, &n));
     for (int k = 0; k < n; k++) /* spread over the 64 TiB */
         for (uint64_t j = 0; j < r[k].count; j++, i++)
-            CHECK_OK(bs_extent_put(t, bs, o.layer, i * 6553, r[k].start + j));
-    CHECK(i == count);
-    CHECK_OK(bs_layer_get(t, bs, o.layer, &l));
+            REQUIRE_OK(bs_extent_put(t, bs, o.layer, i * 6553, r[k].start + j));
+    REQUIRE(i == count);
+    REQUIRE_OK(bs_layer_get(t, bs, o.layer, &l));
     l.owned = count;
-    CHECK_OK(bs_layer_put(t, bs, o.layer, &l));
-    CHECK_OK(bs_commit(t));
+    REQUIRE_OK(bs_layer_put(t, bs, o.layer, &l));
+    REQUIRE_OK(bs_commit(t));
     /* Each snapshot+clone is two durable commits, whose fsyncs a loaded
      * machine can stall: a round that looks slow is measured again (up to
      * 3 rounds). A real walk over the extents is slow in every round. */
@@ -411,13 +411,13 @@ static void test_constant_time(void)
         if (big < 3 * small + 5)
             break;
     }
-    CHECK(big < 3 * small + 5);
+    REQUIRE(big < 3 * small + 5);
     clean(bs);
     for (int r = 0; r < rounds; r++)
         for (int i = 0; i < 7; i++) {
             char s[64];
             snprintf(s, sizeof(s), "huge-r%d-s%d", r, i);
-            CHECK_OK(blockstore_delete(bs, s));
+            REQUIRE_OK(blockstore_delete(bs, s));
         }
     blockstore_close(bs);
 }
@@ -433,36 +433,36 @@ static void test_convert(const char *seeds)
         char path[4300];
         snprintf(path, sizeof(path), "%s/%s", seeds, names[k]);
         FILE *f = fopen(path, "rb");
-        CHECK(f);
+        REQUIRE(f);
         struct blockstore_writer *w;
-        CHECK_OK(blockstore_image_begin(bs, "upload", 0, &w));
+        REQUIRE_OK(blockstore_image_begin(bs, "upload", 0, &w));
         char chunk[3000];
         size_t n;
         while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-            CHECK_OK(blockstore_image_append(w, chunk, n));
+            REQUIRE_OK(blockstore_image_append(w, chunk, n));
         fclose(f);
-        CHECK_OK(blockstore_image_commit(w));
-        CHECK_OK(blockstore_convert_qcow2(bs, "upload", "converted", NULL, NULL));
-        CHECK_OK(blockstore_delete(bs, "upload"));
+        REQUIRE_OK(blockstore_image_commit(w));
+        REQUIRE_OK(blockstore_convert_qcow2(bs, "upload", "converted", NULL, NULL));
+        REQUIRE_OK(blockstore_delete(bs, "upload"));
         struct blockstore_info i;
-        CHECK_OK(blockstore_info(bs, "converted", &i));
-        CHECK(i.size == 65536);
+        REQUIRE_OK(blockstore_info(bs, "converted", &i));
+        REQUIRE(i.size == 65536);
         unsigned char want[65536] = { 0 }, got[65536];
         for (int j = 0; j < 6000; j++)
             want[j] = want[51200 + j] = (unsigned char)((j * 7) % 251);
         struct blockstore_disk *d;
-        CHECK_OK(blockstore_disk_open(bs, "converted", BLOCKSTORE_RDONLY, &d));
-        CHECK_OK(extmap_read(blockstore_disk_map(d), got, 0, sizeof(got)));
+        REQUIRE_OK(blockstore_disk_open(bs, "converted", BLOCKSTORE_RDONLY, &d));
+        REQUIRE_OK(extmap_read(blockstore_disk_map(d), got, 0, sizeof(got)));
         blockstore_disk_close(d);
-        CHECK(!memcmp(got, want, sizeof(got)));
-        CHECK_OK(blockstore_delete(bs, "converted"));
+        REQUIRE(!memcmp(got, want, sizeof(got)));
+        REQUIRE_OK(blockstore_delete(bs, "converted"));
     }
     /* not a qcow2: refused, nothing left */
-    CHECK_OK(blockstore_create(bs, "junk", 1 << 20));
-    CHECK(blockstore_convert_qcow2(bs, "junk", "converted", NULL, NULL) < 0);
+    REQUIRE_OK(blockstore_create(bs, "junk", 1 << 20));
+    REQUIRE(blockstore_convert_qcow2(bs, "junk", "converted", NULL, NULL) < 0);
     struct blockstore_info i;
-    CHECK_ERR(blockstore_info(bs, "converted", &i), -ENOENT);
-    CHECK_OK(blockstore_delete(bs, "junk"));
+    REQUIRE_ERR(blockstore_info(bs, "converted", &i), -ENOENT);
+    REQUIRE_OK(blockstore_delete(bs, "junk"));
     clean(bs);
     blockstore_close(bs);
 }
@@ -483,7 +483,7 @@ int main(int argc, char **argv)
     if (argc > 1)
         test_convert(argv[1]);
     else
-        CHECK(!"usage: test_blockstore_store SEED-DIR");
+        REQUIRE(!"usage: test_blockstore_store SEED-DIR");
     printf("store: ok\n");
     return 0;
 }
