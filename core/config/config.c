@@ -171,7 +171,7 @@ static int set_backup_dir(struct config *c, const char *v, char *e, size_t el)
 }
 static int set_token_ttl(struct config *c, const char *v, char *e, size_t el)
 {
-    return parse_uint(v, 60, 7 * 86400, &c->token_ttl, e, el);
+    return parse_uint(v, 1, 7 * 86400, &c->token_ttl, e, el);
 }
 static int set_cpu_allocation_ratio(struct config *c, const char *v, char *e, size_t el)
 {
@@ -225,11 +225,11 @@ static int set_threads(struct config *c, const char *v, char *e, size_t el)
 }
 
 /* Every key once; the setter of key K is set_K. */
-#define CONFIG_KEYS(X)                                                                      \
-    X(listen)                                                                               \
-    X(data_dir) X(backup_dir) X(token_ttl) X(cpu_allocation_ratio) X(ram_allocation_ratio)  \
-        X(uplink_interface) X(log_level) X(tls) X(tls_cert) X(tls_key) X(plain_http_on_lan) \
-            X(threads)
+#define CONFIG_KEYS(X)                                                                             \
+    X(listen)                                                                                      \
+    X(data_dir)                                                                                    \
+    X(backup_dir) X(token_ttl) X(cpu_allocation_ratio) X(ram_allocation_ratio) X(uplink_interface) \
+        X(log_level) X(tls) X(tls_cert) X(tls_key) X(plain_http_on_lan) X(threads)
 
 struct key {
     const char *name;
@@ -245,8 +245,9 @@ void config_defaults(struct config *c)
 {
     memset(c, 0, sizeof(*c)); /* padding too: configs compare with memcmp in tests */
     *c = (struct config){
-        .n_listen = 1,
-        .listen = { { .addr = "127.0.0.1", .port = 8080 } },
+        /* local tools on loopback (plain HTTP), the LAN over HTTPS */
+        .n_listen = 2,
+        .listen = { { .addr = "127.0.0.1", .port = 8080 }, { .addr = "0.0.0.0", .port = 8443 } },
         .token_ttl = 3600,
         .cpu_allocation_ratio = 16.0,
         .ram_allocation_ratio = 1.5,

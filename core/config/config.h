@@ -9,11 +9,12 @@
  * double quotes (to keep a `#` or spaces at its ends).  A key given twice
  * keeps the last value.  Every key (the manual is packaging/picostackd.conf):
  *
- *     listen                = 127.0.0.1:8080      ADDR:PORT[, ADDR:PORT...] (up to 4;
+ *     listen                = 127.0.0.1:8080, 0.0.0.0:8443
+ *                                                 ADDR:PORT[, ADDR:PORT...] (up to 4;
  *                                                 IPv6 as [::1]:8080; 0.0.0.0 = all)
  *     data_dir              = /var/lib/picostack  state, images, disks
  *     backup_dir            = /var/lib/picostack/backups
- *     token_ttl             = 3600                seconds, 60 .. 604800 (a week)
+ *     token_ttl             = 3600                seconds, 1 .. 604800 (a week)
  *     cpu_allocation_ratio  = 16.0                vCPUs per host CPU (Nova's default)
  *     ram_allocation_ratio  = 1.5                 guest RAM per host RAM (Nova's default)
  *     uplink_interface      =                     host interface for external networks

@@ -40,9 +40,13 @@ static void test_defaults(void)
 {
     struct config c;
     config_defaults(&c);
-    CHECK_EQ(c.n_listen, 1);
+    CHECK_EQ(c.n_listen, 2);
     CHECK_STR(c.listen[0].addr, "127.0.0.1");
     CHECK_EQ(c.listen[0].port, 8080);
+    CHECK(!config_listen_uses_tls(&c, &c.listen[0]));
+    CHECK_STR(c.listen[1].addr, "0.0.0.0");
+    CHECK_EQ(c.listen[1].port, 8443);
+    CHECK(config_listen_uses_tls(&c, &c.listen[1]));
     CHECK_EQ(c.token_ttl, 3600);
     CHECK(c.cpu_allocation_ratio == 16.0);
     CHECK(c.ram_allocation_ratio == 1.5);
@@ -101,7 +105,7 @@ static void test_each_key(void)
 
     CHECK_EQ(set(&c, "token_ttl", "7200"), 0);
     CHECK_EQ(c.token_ttl, 7200);
-    const char *bad_ttl[] = { "", "59", "604801", "-5", "1h", "3600 ", "99999999999999999999" };
+    const char *bad_ttl[] = { "", "0", "604801", "-5", "1h", "3600 ", "99999999999999999999" };
     for (size_t i = 0; i < sizeof(bad_ttl) / sizeof(bad_ttl[0]); i++)
         CHECK((set(&c, "token_ttl", bad_ttl[i])) == (-EINVAL), "token_ttl '%s'", bad_ttl[i]);
     CHECK_EQ(c.token_ttl, 7200);
