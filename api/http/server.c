@@ -647,9 +647,11 @@ int api_server_start(struct api_server *srv)
             return -EADDRINUSE;
         const union MHD_DaemonInfo *info = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_BIND_PORT);
         l->port = info ? info->port : l->l.port;
-        bool v6 = strchr(l->addr, ':') != NULL;
+        char addr[sizeof(l->addr)]; /* a copy: gcc sees two fields of *l as overlapping */
+        memcpy(addr, l->addr, sizeof(addr));
+        bool v6 = strchr(addr, ':') != NULL;
         snprintf(l->default_base, sizeof(l->default_base), "%s://%s%s%s:%u",
-                 l->l.tls ? "https" : "http", v6 ? "[" : "", l->addr, v6 ? "]" : "", l->port);
+                 l->l.tls ? "https" : "http", v6 ? "[" : "", addr, v6 ? "]" : "", l->port);
     }
     return 0;
 }

@@ -71,6 +71,7 @@ static int parse_path(const char *v, bool may_be_empty, char *out, size_t len, c
         return fail(err, errlen, "'%s' is not an absolute path", v);
     if (strlen(v) >= len)
         return fail(err, errlen, "path longer than %zu bytes", len - 1);
+    memset(out, 0, len); /* no stale tail of an earlier value */
     memcpy(out, v, strlen(v) + 1);
     return 0;
 }
@@ -113,6 +114,7 @@ static int parse_one_listen(const char *s, size_t n, struct config_listen *l, ch
 static int parse_listen(struct config *c, const char *v, char *err, size_t errlen)
 {
     struct config_listen ls[CONFIG_MAX_LISTEN];
+    memset(ls, 0, sizeof(ls)); /* whole entries compare equal (memcmp) */
     unsigned n = 0;
     const char *p = v;
     while (1) {
@@ -151,6 +153,7 @@ static int parse_interface(const char *v, char *out, char *err, size_t errlen)
             return fail(err, errlen, "'%s' is not an interface name", v);
     if (!strcmp(v, ".") || !strcmp(v, ".."))
         return fail(err, errlen, "'%s' is not an interface name", v);
+    memset(out, 0, IF_NAMESIZE);
     memcpy(out, v, n + 1);
     return 0;
 }
@@ -225,11 +228,12 @@ static int set_threads(struct config *c, const char *v, char *e, size_t el)
 }
 
 /* Every key once; the setter of key K is set_K. */
-#define CONFIG_KEYS(X)                                                                             \
-    X(listen)                                                                                      \
-    X(data_dir)                                                                                    \
-    X(backup_dir) X(token_ttl) X(cpu_allocation_ratio) X(ram_allocation_ratio) X(uplink_interface) \
-        X(log_level) X(tls) X(tls_cert) X(tls_key) X(plain_http_on_lan) X(threads)
+#define CONFIG_KEYS(X)                                                                            \
+    X(listen)                                                                                     \
+    X(data_dir)                                                                                   \
+    X(backup_dir)                                                                                 \
+    X(token_ttl) X(cpu_allocation_ratio) X(ram_allocation_ratio) X(uplink_interface) X(log_level) \
+        X(tls) X(tls_cert) X(tls_key) X(plain_http_on_lan) X(threads)
 
 struct key {
     const char *name;
@@ -243,17 +247,20 @@ const char *const config_keys[] = { CONFIG_KEYS(KEY_NAME) NULL };
 
 void config_defaults(struct config *c)
 {
-    memset(c, 0, sizeof(*c)); /* padding too: configs compare with memcmp in tests */
-    *c = (struct config){
-        /* local tools on loopback (plain HTTP), the LAN over HTTPS */
-        .n_listen = 2,
-        .listen = { { .addr = "127.0.0.1", .port = 8080 }, { .addr = "0.0.0.0", .port = 8443 } },
-        .token_ttl = 3600,
-        .cpu_allocation_ratio = 16.0,
-        .ram_allocation_ratio = 1.5,
-        .log_level = CONFIG_LOG_INFO,
-        .tls = CONFIG_TLS_AUTO,
-    };
+    /* field by field after a memset: a compound literal may leave its
+     * padding undefined, and tests compare configs with memcmp */
+    memset(c, 0, sizeof(*c));
+    /* local tools on loopback (plain HTTP), the LAN over HTTPS */
+    c->n_listen = 2;
+    snprintf(c->listen[0].addr, sizeof(c->listen[0].addr), "127.0.0.1");
+    c->listen[0].port = 8080;
+    snprintf(c->listen[1].addr, sizeof(c->listen[1].addr), "0.0.0.0");
+    c->listen[1].port = 8443;
+    c->token_ttl = 3600;
+    c->cpu_allocation_ratio = 16.0;
+    c->ram_allocation_ratio = 1.5;
+    c->log_level = CONFIG_LOG_INFO;
+    c->tls = CONFIG_TLS_AUTO;
     if (blockstore_default_dir(c->data_dir, sizeof(c->data_dir)) < 0)
         c->data_dir[0] = '\0'; /* config_check says so */
 }
