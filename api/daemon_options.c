@@ -95,6 +95,11 @@ int daemon_options(int argc, char **argv, struct daemon_opts *o)
     longs[n++] = (struct option){ "help", no_argument, NULL, 'h' };
     longs[n] = (struct option){ 0 };
 
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout); /* even when the configuration file is broken */
+            return 1;
+        }
     memset(o, 0, sizeof(*o));
     config_defaults(&o->cfg);
     if (load_sources(argc, argv, o) < 0)
