@@ -1,15 +1,15 @@
 /* picostackd: the control-plane daemon (DESIGN.md, "Processes").
- *   picostackd [--data DIR] [--listen ADDR:PORT] [--log-level L]
- *              [--token-ttl SECONDS] [--threads N]
+ *   picostackd [--config FILE] [--data DIR] [--listen ADDR:PORT,...] ...
+ *              (picostackd --help; the keys: core/config/config.h)
  * Owns DIR (flock on DIR/lock), its LMDB state in DIR/state/, and serves
- * the OpenStack-compatible API until SIGTERM/SIGINT. */
+ * the OpenStack-compatible API (HTTPS beyond loopback) until SIGTERM/SIGINT,
+ * telling systemd when it is ready (sd_notify). */
+#include "api/daemon.h"
 #include "api/services.h"
 #include "core/blockstore/blockstore.h"
 #include "core/store/store.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -17,106 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
-
-struct options {
-    char data[PATH_MAX];
-    char addr[64];
-    unsigned port;
-    int log_level;
-    int token_ttl;
-    unsigned threads;
-};
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: picostackd [--data DIR] [--listen ADDR:PORT] [--log-level error|info|debug]\n"
-            "                  [--token-ttl SECONDS] [--threads N]\n"
-            "  --data       data directory (default /var/lib/picostack as root,\n"
-            "               else ~/.local/share/picostack)\n"
-            "  --listen     address and port (default 127.0.0.1:8080)\n"
-            "  --token-ttl  token lifetime (default 3600; env PICOSTACK_TOKEN_TTL)\n");
-}
-
-static int parse_listen(const char *s, struct options *o)
-{
-    const char *colon = strrchr(s, ':');
-    if (!colon || colon == s || (size_t)(colon - s) >= sizeof(o->addr))
-        return -1;
-    char *end;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (*end || port > 65535)
-        return -1;
-    memcpy(o->addr, s, colon - s);
-    o->addr[colon - s] = '\0';
-    o->port = (unsigned)port;
-    return 0;
-}
-
-static int parse_level(const char *s)
-{
-    if (!strcmp(s, "error") || !strcmp(s, "0"))
-        return 0;
-    if (!strcmp(s, "info") || !strcmp(s, "1"))
-        return 1;
-    if (!strcmp(s, "debug") || !strcmp(s, "2"))
-        return 2;
-    return -1;
-}
-
-static int parse_args(int argc, char **argv, struct options *o)
-{
-    static const struct option longs[] = {
-        { "data", required_argument, NULL, 'd' },
-        { "listen", required_argument, NULL, 'l' },
-        { "log-level", required_argument, NULL, 'v' },
-        { "token-ttl", required_argument, NULL, 't' },
-        { "threads", required_argument, NULL, 'T' },
-        { "help", no_argument, NULL, 'h' },
-        { 0 },
-    };
-    *o = (struct options){ .port = 8080, .log_level = 1 };
-    snprintf(o->addr, sizeof(o->addr), "127.0.0.1");
-    const char *ttl = getenv("PICOSTACK_TOKEN_TTL");
-    if (ttl)
-        o->token_ttl = atoi(ttl);
-    if (blockstore_default_dir(o->data, sizeof(o->data)) < 0)
-        o->data[0] = '\0';
-    int c;
-    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-        switch (c) {
-        case 'd': snprintf(o->data, sizeof(o->data), "%s", optarg); break;
-        case 'l':
-            if (parse_listen(optarg, o) < 0) {
-                fprintf(stderr, "picostackd: --listen wants ADDR:PORT, got '%s'\n", optarg);
-                return -1;
-            }
-            break;
-        case 'v':
-            if ((o->log_level = parse_level(optarg)) < 0) {
-                fprintf(stderr, "picostackd: --log-level wants error, info or debug\n");
-                return -1;
-            }
-            break;
-        case 't': o->token_ttl = atoi(optarg); break;
-        case 'T': o->threads = (unsigned)atoi(optarg); break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); return -1;
-        }
-    }
-    if (optind < argc || !o->data[0]) {
-        usage(stderr);
-        return -1;
-    }
-    if (o->token_ttl < 0) {
-        fprintf(stderr, "picostackd: the token lifetime must be positive\n");
-        return -1;
-    }
-    return 0;
-}
 
 static int mkdir_p(const char *path)
 {
@@ -133,112 +36,149 @@ static int mkdir_p(const char *path)
     return mkdir(buf, 0700) < 0 && errno != EEXIST ? -errno : 0;
 }
 
-static int write_openrc(const struct options *o, const char *password)
+/* The URL clients are told (admin-openrc, clouds.yaml): the first HTTPS
+ * listener if there is one, else the first; a wildcard address becomes
+ * loopback (which the certificate names). */
+static void auth_url(const struct config *c, const unsigned *ports, char *out, size_t len)
 {
-    char path[PATH_MAX + 32], tmp[PATH_MAX + 32];
-    snprintf(path, sizeof(path), "%s/admin-openrc", o->data);
-    snprintf(tmp, sizeof(tmp), "%s/.admin-openrc.tmp", o->data);
-    const char *host = strcmp(o->addr, "0.0.0.0") ? o->addr : "127.0.0.1";
-    unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        return -errno;
-    }
-    fprintf(f,
-            "# picostack admin credentials (source this file)\n"
-            "export OS_AUTH_URL=http://%s:%u/identity\n"
-            "export OS_IDENTITY_API_VERSION=3\n"
-            "export OS_USERNAME=admin\n"
-            "export OS_PASSWORD=%s\n"
-            "export OS_PROJECT_NAME=admin\n"
-            "export OS_USER_DOMAIN_ID=default\n"
-            "export OS_USER_DOMAIN_NAME=Default\n"
-            "export OS_PROJECT_DOMAIN_ID=default\n"
-            "export OS_PROJECT_DOMAIN_NAME=Default\n"
-            "export OS_REGION_NAME=RegionOne\n",
-            host, o->port, password);
-    if (fflush(f) != 0 || fsync(fd) != 0) {
-        fclose(f);
-        return -EIO;
-    }
-    if (fclose(f) != 0)
-        return -EIO;
-    return rename(tmp, path) < 0 ? -errno : 0;
+    unsigned pick = 0;
+    for (unsigned i = c->n_listen; i-- > 0;)
+        if (config_listen_uses_tls(c, &c->listen[i]))
+            pick = i;
+    const struct config_listen *l = &c->listen[pick];
+    const char *host = l->addr;
+    if (!strcmp(host, "0.0.0.0"))
+        host = "127.0.0.1";
+    else if (!strcmp(host, "::"))
+        host = "::1";
+    snprintf(out, len, "%s://%s%s%s:%u/identity", config_listen_uses_tls(c, l) ? "https" : "http",
+             l->ipv6 ? "[" : "", host, l->ipv6 ? "]" : "", ports ? ports[pick] : l->port);
 }
 
-static int publish_openrc(struct options *o, const char *password)
+static bool any_tls(const struct config *c)
 {
-    int rc = write_openrc(o, password);
-    if (rc < 0) {
-        fprintf(stderr, "picostackd: cannot write %s/admin-openrc: %s\n", o->data, strerror(-rc));
-        return rc;
-    }
-    fprintf(stderr, "picostackd: first start: admin credentials in %s/admin-openrc\n", o->data);
-    return 0;
+    for (unsigned i = 0; i < c->n_listen; i++)
+        if (config_listen_uses_tls(c, &c->listen[i]))
+            return true;
+    return false;
 }
 
-/* First start: admin's random password reaches DIR/admin-openrc (synced)
- * before the setup that uses it is committed, so no crash can leave an
- * admin whose password nobody knows; a crash in between leaves an openrc
- * that the next first start overwrites.  With port 0 the port is known
- * only once listening: main() writes the file again then. */
-static int first_start(struct options *o, struct identity *idn, char password[33], bool *created)
+static int publish_credentials(const struct config *c, const unsigned *ports, const char *password,
+                               const struct daemon_tls *tls)
+{
+    char url[256];
+    auth_url(c, ports, url, sizeof(url));
+    struct daemon_creds cr = { .data_dir = c->data_dir,
+                               .auth_url = url,
+                               .password = password,
+                               .ca_file = any_tls(c) ? tls->ca_file : NULL };
+    int rc = daemon_write_credentials(&cr);
+    if (!rc)
+        fprintf(
+            stderr,
+            "picostackd: first start: admin credentials in %s/admin-openrc and %s/clouds.yaml\n",
+            c->data_dir, c->data_dir);
+    return rc;
+}
+
+/* First start: admin's random password reaches DIR/admin-openrc and
+ * DIR/clouds.yaml (synced) before the setup that uses it is committed, so
+ * no crash can leave an admin whose password nobody knows; a crash in
+ * between leaves files that the next first start overwrites.  With port 0
+ * the port is known only once listening: main() writes them again then. */
+static int first_start(const struct config *c, struct identity *idn, const struct daemon_tls *tls,
+                       char password[33], bool *created)
 {
     *created = false;
     int rc = identity_bootstrap_needed(idn);
     if (rc <= 0)
         return rc;
     identity_new_password(password);
-    if ((rc = publish_openrc(o, password)) < 0)
+    if ((rc = publish_credentials(c, NULL, password, tls)) < 0)
         return rc;
     return identity_bootstrap_with(idn, password, created);
 }
 
-int main(int argc, char **argv)
+/* What --check-config prints: the configuration in effect. */
+static void print_config(const struct daemon_opts *o)
 {
-    struct options o;
-    if (parse_args(argc, argv, &o) < 0)
-        return 2;
-    int rc = mkdir_p(o.data);
+    const struct config *c = &o->cfg;
+    static const char *const levels[] = { "error", "info", "debug" };
+    static const char *const tls[] = { "auto", "on", "off" };
+    printf("# picostackd: configuration %s\n", o->config_file[0] ? o->config_file : "(defaults)");
+    printf("listen = ");
+    for (unsigned i = 0; i < c->n_listen; i++)
+        printf("%s%s%s%s:%u%s", i ? ", " : "", c->listen[i].ipv6 ? "[" : "", c->listen[i].addr,
+               c->listen[i].ipv6 ? "]" : "", c->listen[i].port,
+               config_listen_uses_tls(c, &c->listen[i]) ? " (https)" : " (http)");
+    printf("\ndata_dir = %s\nbackup_dir = %s\ntoken_ttl = %u\ncpu_allocation_ratio = %g\n"
+           "ram_allocation_ratio = %g\nuplink_interface = %s\nlog_level = %s\ntls = %s\n"
+           "tls_cert = %s\ntls_key = %s\nplain_http_on_lan = %s\nthreads = %u\n",
+           c->data_dir, c->backup_dir, c->token_ttl, c->cpu_allocation_ratio,
+           c->ram_allocation_ratio, c->uplink_interface, levels[c->log_level], tls[c->tls],
+           c->tls_cert, c->tls_key, c->plain_http_on_lan ? "yes" : "no", c->threads);
+}
+
+/* The data dir, the block store, the store, identity, the certificate and
+ * the first-start credentials: what --init makes and serving needs. */
+struct daemon {
+    struct blockstore *bs;
+    struct store *store;
+    struct identity *idn;
+    struct daemon_tls tls;
+    char password[33];
+    bool created;
+};
+
+static int daemon_open(const struct config *c, struct daemon *d)
+{
+    int rc = mkdir_p(c->data_dir);
     if (rc < 0) {
-        fprintf(stderr, "picostackd: cannot create %s: %s\n", o.data, strerror(-rc));
-        return 1;
+        fprintf(stderr, "picostackd: cannot create %s: %s\n", c->data_dir, strerror(-rc));
+        return rc;
     }
     /* One owner per data dir: opening the block store takes DIR/lock (an
      * exclusive flock, held until exit) and recovers what a crash left. */
-    struct blockstore *bs;
-    rc = blockstore_open(o.data, BLOCKSTORE_CREATE, NULL, &bs);
+    rc = blockstore_open(c->data_dir, BLOCKSTORE_CREATE, NULL, &d->bs);
     if (rc < 0) {
-        fprintf(stderr, "picostackd: %s: %s\n", o.data,
+        fprintf(stderr, "picostackd: %s: %s\n", c->data_dir,
                 rc == -EBUSY ? "in use by another process (DIR/lock is held)" : blockstore_error());
-        return 1;
+        return rc;
     }
-
     char state[PATH_MAX + 16];
-    snprintf(state, sizeof(state), "%s/state", o.data);
-    struct store *store;
-    struct identity *idn;
-    rc = store_open(state, &store);
+    snprintf(state, sizeof(state), "%s/state", c->data_dir);
+    rc = store_open(state, &d->store);
     if (rc < 0) {
         fprintf(stderr, "picostackd: cannot open %s: %s\n", state, strerror(-rc));
-        return 1;
+        return rc;
     }
-    rc = identity_open(store, o.token_ttl, &idn);
+    rc = identity_open(d->store, (int)c->token_ttl, &d->idn);
     if (rc < 0) {
         fprintf(stderr, "picostackd: identity: %s\n", strerror(-rc));
-        return 1;
+        return rc;
     }
-    char password[33];
-    bool created;
-    rc = first_start(&o, idn, password, &created);
-    if (rc < 0) {
+    if (any_tls(c) && (rc = daemon_tls_load(c, &d->tls)) < 0)
+        return rc;
+    rc = first_start(c, d->idn, &d->tls, d->password, &d->created);
+    if (rc < 0)
         fprintf(stderr, "picostackd: first-start setup failed: %s\n", strerror(-rc));
-        return 1;
-    }
+    return rc;
+}
+
+static void daemon_close(struct daemon *d)
+{
+    sodium_memzero(d->password, sizeof(d->password));
+    daemon_tls_free(&d->tls);
+    if (d->idn)
+        identity_close(d->idn);
+    if (d->store)
+        store_close(d->store);
+    if (d->bs)
+        blockstore_close(d->bs);
+}
+
+static int serve(const struct config *c, struct daemon *d)
+{
     /* Signals go to the main thread only (sigwait below). */
     sigset_t sigs;
     sigemptyset(&sigs);
@@ -247,47 +187,90 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    struct api_listener ls[CONFIG_MAX_LISTEN];
+    for (unsigned i = 0; i < c->n_listen; i++)
+        ls[i] = (struct api_listener){ c->listen[i].addr, c->listen[i].port,
+                                       config_listen_uses_tls(c, &c->listen[i]) };
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     struct api_config cfg = {
-        .listen_addr = o.addr,
-        .port = o.port,
-        .log_level = o.log_level,
-        .identity = idn,
-        .store = store,
-        .blockstore = bs,
-        .data_dir = o.data,
-        .threads = o.threads ? o.threads : (unsigned)(ncpu > 2 ? 2 * ncpu : 4),
+        .listeners = ls,
+        .n_listeners = c->n_listen,
+        .tls_cert_pem = d->tls.cert_pem,
+        .tls_key_pem = d->tls.key_pem,
+        .log_level = (int)c->log_level,
+        .identity = d->idn,
+        .store = d->store,
+        .blockstore = d->bs,
+        .data_dir = c->data_dir,
+        .threads = c->threads ? c->threads : (unsigned)(ncpu > 2 ? 2 * ncpu : 4),
         .workers = (unsigned)(ncpu > 1 ? ncpu : 1),
     };
     struct api_server *srv;
     const char *failed = NULL;
-    rc = api_server_new(&cfg, &srv);
-    if (!rc && (rc = api_services_register(srv, &failed)) != 0) {
-        fprintf(stderr, "picostackd: service %s: %s\n", failed, strerror(-rc));
-        return 1;
-    }
-    if (!rc)
-        rc = api_server_start(srv);
-    if (!rc && created && !o.port) {
-        o.port = api_server_port(srv);
-        rc = publish_openrc(&o, password);
-    }
-    sodium_memzero(password, sizeof(password));
+    int rc = api_server_new(&cfg, &srv);
     if (rc) {
-        fprintf(stderr, "picostackd: cannot serve on %s:%u: %s\n", o.addr, o.port, strerror(-rc));
-        return 1;
+        fprintf(stderr, "picostackd: server: %s\n", strerror(-rc));
+        return rc;
     }
-    fprintf(stderr, "picostackd: serving http://%s:%u (data %s, pid %d)\n", o.addr,
-            api_server_port(srv), o.data, (int)getpid());
+    if ((rc = api_services_register(srv, &failed)) != 0) {
+        fprintf(stderr, "picostackd: service %s: %s\n", failed, strerror(-rc));
+        api_server_free(srv);
+        return rc;
+    }
+    rc = api_server_start(srv);
+    unsigned ports[CONFIG_MAX_LISTEN];
+    for (unsigned i = 0; i < c->n_listen; i++)
+        ports[i] = api_server_listener_port(srv, i);
+    bool port0 = false;
+    for (unsigned i = 0; i < c->n_listen; i++)
+        port0 |= !c->listen[i].port;
+    if (!rc && d->created && port0)
+        rc = publish_credentials(c, ports, d->password, &d->tls);
+    sodium_memzero(d->password, sizeof(d->password));
+    if (rc) {
+        fprintf(stderr, "picostackd: cannot serve: %s%s\n", strerror(-rc),
+                rc == -EPROTONOSUPPORT ? " (libmicrohttpd without TLS)" : "");
+        api_server_free(srv);
+        return rc;
+    }
+    for (unsigned i = 0; i < c->n_listen; i++) {
+        const struct config_listen *l = &c->listen[i];
+        fprintf(stderr, "picostackd: serving %s://%s%s%s:%u (data %s, pid %d)\n",
+                config_listen_uses_tls(c, l) ? "https" : "http", l->ipv6 ? "[" : "", l->addr,
+                l->ipv6 ? "]" : "", ports[i], c->data_dir, (int)getpid());
+    }
+    sd_notifyf(0, "READY=1\nSTATUS=serving on %u address(es)\nMAINPID=%d", c->n_listen,
+               (int)getpid());
 
     int sig = 0;
     sigwait(&sigs, &sig);
+    sd_notify(0, "STOPPING=1\nSTATUS=finishing in-flight requests");
     fprintf(stderr, "picostackd: signal %d: finishing in-flight requests\n", sig);
     api_server_stop(srv, 30000);
     api_server_free(srv);
-    identity_close(idn);
-    store_close(store);
-    blockstore_close(bs);
-    fprintf(stderr, "picostackd: stopped\n");
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct daemon_opts o;
+    int rc = daemon_options(argc, argv, &o);
+    if (rc)
+        return rc > 0 ? 0 : 2; /* --help, or bad configuration (said) */
+    switch (o.mode) {
+    case DAEMON_CHECK_CONFIG: print_config(&o); return 0;
+    case DAEMON_PRINT_DATA_DIR: printf("%s\n", o.cfg.data_dir); return 0;
+    default: break;
+    }
+    struct daemon d = { 0 };
+    rc = daemon_open(&o.cfg, &d);
+    if (!rc && o.mode == DAEMON_INIT)
+        fprintf(stderr, "picostackd: %s is set up%s\n", o.cfg.data_dir,
+                d.created ? "" : " (it was already)");
+    else if (!rc)
+        rc = serve(&o.cfg, &d);
+    daemon_close(&d);
+    if (!rc && o.mode == DAEMON_SERVE)
+        fprintf(stderr, "picostackd: stopped\n");
+    return rc ? 1 : 0;
 }

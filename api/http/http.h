@@ -168,9 +168,25 @@ void api_error_neutron(struct api_req *r, int status, const char *message);
 void api_error_glance(struct api_req *r, int status, const char *message);
 
 /* ---- the server (picostackd.c, tests) ---- */
+/* One listening socket.  tls: HTTPS there (api_config's PEM cert and key);
+ * the base URL of requests arriving on it (api_req_base_url) is https://. */
+struct api_listener {
+    const char *addr; /* numeric IPv4 or IPv6 ("::1", no brackets) */
+    unsigned port;    /* 0 = pick a free one (api_server_listener_port) */
+    bool tls;
+};
+#define API_MAX_LISTENERS 4
+
 struct api_config {
-    const char *listen_addr;       /* "127.0.0.1" */
-    unsigned port;                 /* 0 = pick a free one (see api_server_port) */
+    const char *listen_addr; /* "127.0.0.1" */
+    unsigned port;           /* 0 = pick a free one (see api_server_port) */
+    /* Several addresses (picostackd's `listen`): when n_listeners > 0 they
+     * replace listen_addr/port (the first is api_server_port's). */
+    const struct api_listener *listeners;
+    unsigned n_listeners;
+    /* PEM text of the certificate (chain) and key, for listeners with tls
+     * (copied; libmicrohttpd with GnuTLS serves them). */
+    const char *tls_cert_pem, *tls_key_pem;
     unsigned threads;              /* request threads; 0 = default */
     unsigned workers;              /* api_req_defer workers; 0 = default */
     int log_level;                 /* 0 errors, 1 + requests (default), 2 debug */
@@ -183,6 +199,10 @@ int api_server_new(const struct api_config *cfg, struct api_server **out);
 int api_server_add_service(struct api_server *srv, const struct api_service *svc);
 int api_server_start(struct api_server *srv);
 unsigned api_server_port(const struct api_server *srv);
+/* The port listener i got (i < the number of listeners), 0 otherwise. */
+unsigned api_server_listener_port(const struct api_server *srv, unsigned i);
+/* Whether this libmicrohttpd can serve HTTPS (built with GnuTLS). */
+bool api_server_tls_supported(void);
 /* Stops accepting, lets in-flight requests finish (up to timeout_ms), stops. */
 void api_server_stop(struct api_server *srv, unsigned timeout_ms);
 /* Stops, then runs the services' fini in reverse order, then frees. */

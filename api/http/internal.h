@@ -26,16 +26,24 @@ struct api_metrics {
     unsigned n_collectors;
 };
 
+struct api_listen {
+    struct api_listener l; /* l.addr points at addr */
+    char addr[64];
+    struct MHD_Daemon *mhd;
+    unsigned port;         /* bound */
+    char default_base[96]; /* "https://addr:port" when no Host header */
+};
+
 struct api_server {
     struct api_config cfg;
-    char listen_addr[64];
-    unsigned port;
-    struct MHD_Daemon *mhd;
+    struct api_listen listen[API_MAX_LISTENERS];
+    unsigned n_listen;
+    bool started;
+    char *tls_cert, *tls_key; /* PEM copies */
     const struct api_service *services[API_MAX_SERVICES];
     void *states[API_MAX_SERVICES]; /* what each service's init set */
     unsigned n_services;
     pthread_mutex_t bs_lock; /* the block store's one lock (http.h) */
-    char default_base[96];
     char data_dir[4096];
     atomic_int in_flight;
     struct api_metrics metrics;

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void api_reply_header(struct api_req *r, const char *name, const char *value)
 {
@@ -28,10 +29,14 @@ static void finish(struct api_req *r, int status, struct MHD_Response *resp,
     }
     if (content_type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    MHD_add_response_header(resp, "X-Openstack-Request-Id", r->req_id);
+    bool has_id = false; /* every response carries one; a handler's own wins */
     for (unsigned i = 0; i < r->n_headers; i++)
-        if (r->headers[i].name && r->headers[i].value)
+        if (r->headers[i].name && r->headers[i].value) {
             MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+            has_id |= !strcasecmp(r->headers[i].name, "X-Openstack-Request-Id");
+        }
+    if (!has_id)
+        MHD_add_response_header(resp, "X-Openstack-Request-Id", r->req_id);
     r->status = status;
     r->resp = resp;
 }

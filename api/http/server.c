@@ -441,9 +441,34 @@ int api_server_new(const struct api_config *cfg, struct api_server **out)
     if (!srv)
         return -ENOMEM;
     srv->cfg = *cfg;
-    snprintf(srv->listen_addr, sizeof(srv->listen_addr), "%s",
-             cfg->listen_addr ? cfg->listen_addr : "127.0.0.1");
-    srv->cfg.listen_addr = srv->listen_addr;
+    struct api_listener one = { cfg->listen_addr ? cfg->listen_addr : "127.0.0.1", cfg->port,
+                                false };
+    const struct api_listener *ls = cfg->n_listeners ? cfg->listeners : &one;
+    srv->n_listen = cfg->n_listeners ? cfg->n_listeners : 1;
+    int rc = srv->n_listen > API_MAX_LISTENERS ? -E2BIG : 0;
+    for (unsigned i = 0; !rc && i < srv->n_listen; i++) {
+        struct api_listen *l = &srv->listen[i];
+        if (snprintf(l->addr, sizeof(l->addr), "%s", ls[i].addr) >= (int)sizeof(l->addr))
+            rc = -EINVAL;
+        l->l = ls[i];
+        l->l.addr = l->addr;
+        if (ls[i].tls && !srv->tls_cert) {
+            if (!cfg->tls_cert_pem || !cfg->tls_key_pem)
+                rc = -EINVAL; /* HTTPS without a certificate */
+            else if (!(srv->tls_cert = strdup(cfg->tls_cert_pem)) ||
+                     !(srv->tls_key = strdup(cfg->tls_key_pem)))
+                rc = -ENOMEM;
+        }
+    }
+    srv->cfg.listen_addr = srv->listen[0].addr;
+    srv->cfg.listeners = NULL; /* not kept: srv->listen copies them */
+    srv->cfg.tls_cert_pem = srv->cfg.tls_key_pem = NULL;
+    if (rc) {
+        free(srv->tls_cert);
+        free(srv->tls_key);
+        free(srv);
+        return rc;
+    }
     if (!srv->cfg.threads)
         srv->cfg.threads = DEFAULT_THREADS;
     if (!srv->cfg.workers)
@@ -489,7 +514,7 @@ int api_server_add_service(struct api_server *srv, const struct api_service *svc
 {
     if (srv->n_services == API_MAX_SERVICES)
         return -ENOSPC;
-    if (registered(srv, svc->name) || srv->mhd)
+    if (registered(srv, svc->name) || srv->started)
         return -EBUSY; /* twice, or after start */
     int rc = check_needs(srv, svc);
     if (rc)
@@ -546,14 +571,67 @@ const char *api_server_data_dir(struct api_server *srv)
 
 unsigned api_server_port(const struct api_server *srv)
 {
-    return srv->port;
+    return srv->listen[0].port;
+}
+
+unsigned api_server_listener_port(const struct api_server *srv, unsigned i)
+{
+    return i < srv->n_listen ? srv->listen[i].port : 0;
+}
+
+bool api_server_tls_supported(void)
+{
+    return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
+}
+
+static struct MHD_Daemon *listen_start(struct api_server *srv, struct api_listen *l)
+{
+    struct sockaddr_storage ss = { 0 };
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+    bool v6 = strchr(l->addr, ':') != NULL;
+    if (v6) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(l->l.port);
+        if (inet_pton(AF_INET6, l->addr, &sin6->sin6_addr) != 1)
+            return NULL;
+    } else {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(l->l.port);
+        if (inet_pton(AF_INET, l->addr, &sin->sin_addr) != 1)
+            return NULL;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TCP_FASTOPEN;
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    if (l->l.tls)
+        flags |= MHD_USE_TLS;
+    if (srv->cfg.log_level >= 2)
+        flags |= MHD_USE_ERROR_LOG;
+    /* MHD zeroes a connection's pool between keep-alive requests: a big
+     * pool costs every request; 64 KiB still hands uploads 32+ KiB chunks.
+     * The TLS options come last: MHD_OPTION_END ends the list for plain
+     * HTTP (a key for a plain daemon is an error in libmicrohttpd). */
+    return MHD_start_daemon(flags, l->l.port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
+                            (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, srv->cfg.threads,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+                            MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+                            1024u, l->l.tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+                            srv->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_END);
 }
 
 int api_server_start(struct api_server *srv)
 {
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(srv->cfg.port) };
-    if (inet_pton(AF_INET, srv->listen_addr, &sa.sin_addr) != 1)
-        return -EINVAL;
+    for (unsigned i = 0; i < srv->n_listen; i++) {
+        struct in6_addr a;
+        if (inet_pton(strchr(srv->listen[i].addr, ':') ? AF_INET6 : AF_INET, srv->listen[i].addr,
+                      &a) != 1)
+            return -EINVAL;
+        if (srv->listen[i].l.tls && !api_server_tls_supported())
+            return -EPROTONOSUPPORT;
+    }
     srv->workers = calloc(srv->cfg.workers, sizeof(pthread_t));
     if (!srv->workers)
         return -ENOMEM;
@@ -562,46 +640,49 @@ int api_server_start(struct api_server *srv)
         if (rc)
             return -rc;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TCP_FASTOPEN;
-    if (srv->cfg.log_level >= 2)
-        flags |= MHD_USE_ERROR_LOG;
-    srv->mhd = MHD_start_daemon(
-        flags, srv->cfg.port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, srv->cfg.threads,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        /* MHD zeroes a connection's pool between keep-alive requests: a big
-         * pool costs every request; 64 KiB still hands uploads 32+ KiB chunks. */
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
-        120u, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
-    if (!srv->mhd)
-        return -EADDRINUSE;
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = info ? info->port : srv->cfg.port;
-    snprintf(srv->default_base, sizeof(srv->default_base), "http://%s:%u", srv->listen_addr,
-             srv->port);
+    srv->started = true;
+    for (unsigned i = 0; i < srv->n_listen; i++) {
+        struct api_listen *l = &srv->listen[i];
+        if (!(l->mhd = listen_start(srv, l)))
+            return -EADDRINUSE;
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_BIND_PORT);
+        l->port = info ? info->port : l->l.port;
+        char addr[sizeof(l->addr)]; /* a copy: gcc sees two fields of *l as overlapping */
+        memcpy(addr, l->addr, sizeof(addr));
+        bool v6 = strchr(addr, ':') != NULL;
+        snprintf(l->default_base, sizeof(l->default_base), "%s://%s%s%s:%u",
+                 l->l.tls ? "https" : "http", v6 ? "[" : "", addr, v6 ? "]" : "", l->port);
+    }
     return 0;
 }
 
 void api_server_stop(struct api_server *srv, unsigned timeout_ms)
 {
-    if (!srv->mhd)
+    bool any = false;
+    for (unsigned i = 0; i < srv->n_listen; i++) {
+        if (!srv->listen[i].mhd)
+            continue;
+        any = true;
+        MHD_socket fd = MHD_quiesce_daemon(srv->listen[i].mhd);
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+    }
+    if (!any)
         return;
-    MHD_socket fd = MHD_quiesce_daemon(srv->mhd);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
     for (unsigned waited = 0; atomic_load(&srv->in_flight) > 0 && waited < timeout_ms; waited += 10)
         usleep(10000);
-    MHD_stop_daemon(srv->mhd);
-    srv->mhd = NULL;
+    for (unsigned i = 0; i < srv->n_listen; i++) {
+        if (srv->listen[i].mhd)
+            MHD_stop_daemon(srv->listen[i].mhd);
+        srv->listen[i].mhd = NULL;
+    }
 }
 
 void api_server_free(struct api_server *srv)
 {
     if (!srv)
         return;
-    if (srv->mhd)
-        api_server_stop(srv, 0);
+    api_server_stop(srv, 0);
     pthread_mutex_lock(&srv->lock);
     srv->stopping = true;
     pthread_cond_broadcast(&srv->cond);
@@ -615,6 +696,10 @@ void api_server_free(struct api_server *srv)
     pthread_mutex_destroy(&srv->bs_lock);
     pthread_mutex_destroy(&srv->lock);
     pthread_cond_destroy(&srv->cond);
+    if (srv->tls_key)
+        sodium_memzero(srv->tls_key, strlen(srv->tls_key));
+    free(srv->tls_cert);
+    free(srv->tls_key);
     free(srv);
 }
 
@@ -671,22 +756,34 @@ const char *api_req_header(struct api_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+/* The listener a connection arrived on (the first when unknown). */
+static const struct api_listen *arrived_on(struct api_req *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_DAEMON);
+    for (unsigned i = 0; ci && i < r->srv->n_listen; i++)
+        if (r->srv->listen[i].mhd == ci->daemon)
+            return &r->srv->listen[i];
+    return &r->srv->listen[0];
+}
+
 const char *api_req_base_url(struct api_req *r)
 {
     if (r->base_url)
         return r->base_url;
+    const struct api_listen *l = arrived_on(r);
     const char *host = api_req_header(r, "Host");
     if (host && *host && strlen(host) < 200 &&
         strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") ==
             strlen(host)) {
-        size_t n = strlen(host) + 8;
+        size_t n = strlen(host) + 9;
         r->base_url = malloc(n);
         if (r->base_url) {
-            snprintf(r->base_url, n, "http://%s", host);
+            snprintf(r->base_url, n, "%s://%s", l->l.tls ? "https" : "http", host);
             return r->base_url;
         }
     }
-    return r->srv->default_base;
+    return l->default_base;
 }
 
 const struct identity_token *api_req_auth(struct api_req *r)

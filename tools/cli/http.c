@@ -76,6 +76,11 @@ void http_setup(struct cli *c, const char *url, struct curl_slist *h)
     curl_easy_setopt(c->curl, CURLOPT_URL, url);
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c->curl, CURLOPT_VERBOSE, c->debug ? 1L : 0L);
+    /* HTTPS: the CA the openstack CLI is given too (picostackd's own, in
+     * admin-openrc); else the system's. */
+    const char *ca = getenv("OS_CACERT");
+    if (ca && *ca)
+        curl_easy_setopt(c->curl, CURLOPT_CAINFO, ca);
 }
 
 int http_json(struct cli *c, const char *method, const char *url, json_t *body,

@@ -31,7 +31,8 @@ static const char usage_text[] =
     "               [--tag T]... [--deactivate|--activate]\n"
     "\n"
     "Credentials: OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME (or _ID),\n"
-    "OS_USER_DOMAIN_ID/_NAME, OS_PROJECT_DOMAIN_ID/_NAME, or --rc FILE (an openrc).\n";
+    "OS_USER_DOMAIN_ID/_NAME, OS_PROJECT_DOMAIN_ID/_NAME, or --rc FILE (an openrc);\n"
+    "OS_CACERT: the CA that signed an HTTPS server's certificate.\n";
 
 int usage_error(const char *fmt, ...)
 {

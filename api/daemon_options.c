@@ -1,0 +1,135 @@
+/* picostackd's options: the configuration file, then the environment,
+ * then the command line (core/config does the parsing and checking). */
+#include "api/daemon.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: picostackd [--config FILE] [--data DIR] [--listen ADDR:PORT[,...]]\n"
+            "                  [--log-level error|info|debug] [--token-ttl SECONDS] [--threads N]\n"
+            "                  [--tls auto|on|off] [--tls-cert PEM --tls-key PEM]\n"
+            "                  [--check-config | --init | --print-data-dir]\n"
+            "  --config     configuration file (default " CONFIG_DEFAULT_FILE " when it exists;\n"
+            "               env PICOSTACK_CONFIG); the environment (PICOSTACK_<KEY>) and\n"
+            "               then these options override it\n"
+            "  --data       data directory (default /var/lib/picostack as root,\n"
+            "               else ~/.local/share/picostack)\n"
+            "  --listen     addresses and ports (default 127.0.0.1:8080); IPv6 as [::1]:8080\n"
+            "  --tls        auto: HTTPS except on loopback (default); on; off\n"
+            "  --tls-cert, --tls-key  PEM files; without them a self-signed certificate is\n"
+            "               made in DIR/tls/ on first start\n"
+            "  --token-ttl  token lifetime in seconds (default 3600)\n"
+            "  --check-config  read and check the configuration, print it, exit\n"
+            "  --init       first-start setup (data dir, credentials, certificate), exit\n"
+            "  --print-data-dir  print the data directory, exit\n");
+}
+
+/* The long options that are configuration keys: option name -> key. */
+static const struct {
+    const char *option, *key;
+} option_keys[] = {
+    { "data", "data_dir" },         { "listen", "listen" },
+    { "log-level", "log_level" },   { "token-ttl", "token_ttl" },
+    { "threads", "threads" },       { "tls", "tls" },
+    { "tls-cert", "tls_cert" },     { "tls-key", "tls_key" },
+    { "backup-dir", "backup_dir" }, { "uplink-interface", "uplink_interface" },
+};
+#define N_OPTION_KEYS (sizeof(option_keys) / sizeof(option_keys[0]))
+enum { OPT_CONFIG = 1000, OPT_CHECK, OPT_INIT, OPT_PRINT_DATA, OPT_KEY = 2000 };
+
+/* The file to read: --config (must exist), else $PICOSTACK_CONFIG (must
+ * exist), else the default file if it exists. */
+static const char *config_file(int argc, char **argv, bool *required)
+{
+    *required = true;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            break;
+        if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            return argv[i + 1];
+        if (!strncmp(argv[i], "--config=", 9))
+            return argv[i] + 9;
+    }
+    const char *env = getenv("PICOSTACK_CONFIG");
+    if (env && *env)
+        return env;
+    *required = false;
+    return CONFIG_DEFAULT_FILE;
+}
+
+static int load_sources(int argc, char **argv, struct daemon_opts *o)
+{
+    char err[CONFIG_ERR_LEN];
+    bool required;
+    const char *file = config_file(argc, argv, &required);
+    int rc = config_load_file(&o->cfg, file, err, sizeof(err));
+    if (rc == -ENOENT && !required)
+        rc = 0;
+    else if (!rc)
+        snprintf(o->config_file, sizeof(o->config_file), "%s", file);
+    if (!rc)
+        rc = config_load_env(&o->cfg, err, sizeof(err));
+    if (rc)
+        fprintf(stderr, "picostackd: %s\n", err);
+    return rc;
+}
+
+int daemon_options(int argc, char **argv, struct daemon_opts *o)
+{
+    struct option longs[N_OPTION_KEYS + 6];
+    size_t n = 0;
+    for (; n < N_OPTION_KEYS; n++)
+        longs[n] =
+            (struct option){ option_keys[n].option, required_argument, NULL, OPT_KEY + (int)n };
+    longs[n++] = (struct option){ "config", required_argument, NULL, OPT_CONFIG };
+    longs[n++] = (struct option){ "check-config", no_argument, NULL, OPT_CHECK };
+    longs[n++] = (struct option){ "init", no_argument, NULL, OPT_INIT };
+    longs[n++] = (struct option){ "print-data-dir", no_argument, NULL, OPT_PRINT_DATA };
+    longs[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+    longs[n] = (struct option){ 0 };
+
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout); /* even when the configuration file is broken */
+            return 1;
+        }
+    memset(o, 0, sizeof(*o));
+    config_defaults(&o->cfg);
+    if (load_sources(argc, argv, o) < 0)
+        return -EINVAL;
+    char err[CONFIG_ERR_LEN];
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+        if (c >= OPT_KEY && c < OPT_KEY + (int)N_OPTION_KEYS) {
+            if (config_set(&o->cfg, option_keys[c - OPT_KEY].key, optarg, err, sizeof(err)) < 0) {
+                fprintf(stderr, "picostackd: --%s: %s\n", option_keys[c - OPT_KEY].option, err);
+                return -EINVAL;
+            }
+            continue;
+        }
+        switch (c) {
+        case OPT_CONFIG: break; /* read above */
+        case OPT_CHECK: o->mode = DAEMON_CHECK_CONFIG; break;
+        case OPT_INIT: o->mode = DAEMON_INIT; break;
+        case OPT_PRINT_DATA: o->mode = DAEMON_PRINT_DATA_DIR; break;
+        case 'h': usage(stdout); return 1;
+        default: usage(stderr); return -EINVAL;
+        }
+    }
+    if (optind < argc) {
+        usage(stderr);
+        return -EINVAL;
+    }
+    if (config_check(&o->cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "picostackd: %s%s%s\n", o->config_file, o->config_file[0] ? ": " : "", err);
+        return -EINVAL;
+    }
+    return 0;
+}
