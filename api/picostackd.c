@@ -28,6 +28,7 @@ struct options {
     int log_level;
     int token_ttl;
     unsigned threads;
+    struct api_config limits; /* the limit fields only (http.h) */
 };
 
 static void usage(FILE *f)
@@ -38,7 +39,38 @@ static void usage(FILE *f)
             "  --data       data directory (default /var/lib/picostack as root,\n"
             "               else ~/.local/share/picostack)\n"
             "  --listen     address and port (default 127.0.0.1:8080)\n"
-            "  --token-ttl  token lifetime (default 3600; env PICOSTACK_TOKEN_TTL)\n");
+            "  --token-ttl  token lifetime (default 3600; env PICOSTACK_TOKEN_TTL)\n"
+            "  --metrics loopback|admin|open\n"
+            "               who may read /metrics (default loopback: loopback clients\n"
+            "               or an admin token)\n");
+    for (size_t i = 0; i < api_limit_options_count; i++)
+        fprintf(f, "  --%s %s\n               %s\n", api_limit_options[i].name,
+                api_limit_options[i].bytes ? "BYTES" : "N", api_limit_options[i].help);
+}
+
+enum { OPT_METRICS = 1000, OPT_LIMIT = 1100 };
+
+/* The fixed options, then one per limit of api_config (http.h). */
+static struct option *long_options(void)
+{
+    static const struct option fixed[] = {
+        { "data", required_argument, NULL, 'd' },
+        { "listen", required_argument, NULL, 'l' },
+        { "log-level", required_argument, NULL, 'v' },
+        { "token-ttl", required_argument, NULL, 't' },
+        { "threads", required_argument, NULL, 'T' },
+        { "help", no_argument, NULL, 'h' },
+        { "metrics", required_argument, NULL, OPT_METRICS },
+    };
+    size_t nf = sizeof(fixed) / sizeof(fixed[0]);
+    struct option *o = calloc(nf + api_limit_options_count + 1, sizeof(*o));
+    if (!o)
+        return NULL;
+    memcpy(o, fixed, sizeof(fixed));
+    for (size_t i = 0; i < api_limit_options_count; i++)
+        o[nf + i] = (struct option){ api_limit_options[i].name, required_argument, NULL,
+                                     OPT_LIMIT + (int)i };
+    return o;
 }
 
 static int parse_listen(const char *s, struct options *o)
@@ -69,15 +101,9 @@ static int parse_level(const char *s)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-    static const struct option longs[] = {
-        { "data", required_argument, NULL, 'd' },
-        { "listen", required_argument, NULL, 'l' },
-        { "log-level", required_argument, NULL, 'v' },
-        { "token-ttl", required_argument, NULL, 't' },
-        { "threads", required_argument, NULL, 'T' },
-        { "help", no_argument, NULL, 'h' },
-        { 0 },
-    };
+    struct option *longs = long_options();
+    if (!longs)
+        return -1;
     *o = (struct options){ .port = 8080, .log_level = 1 };
     snprintf(o->addr, sizeof(o->addr), "127.0.0.1");
     const char *ttl = getenv("PICOSTACK_TOKEN_TTL");
@@ -104,9 +130,28 @@ static int parse_args(int argc, char **argv, struct options *o)
         case 't': o->token_ttl = atoi(optarg); break;
         case 'T': o->threads = (unsigned)atoi(optarg); break;
         case 'h': usage(stdout); exit(0);
-        default: usage(stderr); return -1;
+        case OPT_METRICS:
+            if (api_config_set_metrics(&o->limits, optarg) < 0) {
+                fprintf(stderr, "picostackd: --metrics wants loopback, admin or open\n");
+                free(longs);
+                return -1;
+            }
+            break;
+        default:
+            if (c >= OPT_LIMIT && c < OPT_LIMIT + (int)api_limit_options_count) {
+                const struct api_limit_option *lo = &api_limit_options[c - OPT_LIMIT];
+                if (api_config_set_limit(&o->limits, lo, optarg) == 0)
+                    break;
+                fprintf(stderr, "picostackd: --%s wants %s, got '%s'\n", lo->name,
+                        lo->bytes ? "a byte count (K, M, G, T suffixes)" : "a number", optarg);
+            } else {
+                usage(stderr);
+            }
+            free(longs);
+            return -1;
         }
     }
+    free(longs);
     if (optind < argc || !o->data[0]) {
         usage(stderr);
         return -1;
@@ -248,17 +293,17 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    struct api_config cfg = {
-        .listen_addr = o.addr,
-        .port = o.port,
-        .log_level = o.log_level,
-        .identity = idn,
-        .store = store,
-        .blockstore = bs,
-        .data_dir = o.data,
-        .threads = o.threads ? o.threads : (unsigned)(ncpu > 2 ? 2 * ncpu : 4),
-        .workers = (unsigned)(ncpu > 1 ? ncpu : 1),
-    };
+    /* The limits as the options set them (0: the defaults), then the rest. */
+    struct api_config cfg = o.limits;
+    cfg.listen_addr = o.addr;
+    cfg.port = o.port;
+    cfg.log_level = o.log_level;
+    cfg.identity = idn;
+    cfg.store = store;
+    cfg.blockstore = bs;
+    cfg.data_dir = o.data;
+    cfg.threads = o.threads ? o.threads : (unsigned)(ncpu > 2 ? 2 * ncpu : 4);
+    cfg.workers = (unsigned)(ncpu > 1 ? ncpu : 1);
     struct api_server *srv;
     const char *failed = NULL;
     rc = api_server_new(&cfg, &srv);
