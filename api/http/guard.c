@@ -45,6 +45,8 @@ int api_guard_init(struct api_server *srv)
         or_default(c->max_uploads_per_project, c->max_uploads / 4 ? c->max_uploads / 4 : 1);
     c->slow_workers = or_default(c->slow_workers, 1);
     c->slow_queue = or_default(c->slow_queue, 4);
+    c->lockout_duration_s = or_default(c->lockout_duration_s, 1800);
+    c->login_failures_per_min = or_default(c->login_failures_per_min, 30);
     if (!c->image_size_cap)
         c->image_size_cap = 1ull << 40; /* Glance's default */
     srv->upload_slots = calloc(c->max_uploads, sizeof(*srv->upload_slots));

@@ -222,6 +222,14 @@ struct api_config {
      * none (the default). */
     uint64_t image_size_cap;
     uint64_t user_storage_quota;
+    /* Failed logins (api/identity/lockout.c): Keystone's lockout, off when
+     * lockout_failure_attempts is 0 (the default), for lockout_duration_s
+     * (default 1800) after that many failures in a row; and at most
+     * login_failures_per_min failed logins a minute from one client
+     * address (default 30; more are answered 429). */
+    unsigned lockout_failure_attempts;
+    unsigned lockout_duration_s;
+    unsigned login_failures_per_min;
 };
 #define API_BODY_MIN_BYTES (16u * 1024)
 #define API_UPLOAD_COST    (3u << 20) /* memory one upload may use, for the budget */
@@ -284,6 +292,8 @@ const char *api_req_path(const struct api_req *r);              /* after the pre
 const char *api_req_param(const struct api_req *r, unsigned i); /* "{}" captures */
 const char *api_req_query(struct api_req *r, const char *key); /* NULL if absent, "" if valueless */
 const char *api_req_header(struct api_req *r, const char *name); /* NULL if absent */
+/* The client's address as text ("127.0.0.1", "::1"; "" if unknown). */
+const char *api_req_client(struct api_req *r);
 /* "http://host:port" as the client reached us (Host header), else the
  * listen address; for links and the catalog. */
 const char *api_req_base_url(struct api_req *r);

@@ -32,6 +32,11 @@ const struct api_limit_option api_limit_options[] = {
     B(image_size_cap, "image-size-cap", "bytes an image may store (default 1 TiB)"),
     B(user_storage_quota, "user-storage-quota",
       "image bytes a project may store (default 0: no quota)"),
+    U(lockout_failure_attempts, "lockout-failure-attempts",
+      "failed logins in a row that lock a user (default 0: off)"),
+    U(lockout_duration_s, "lockout-duration", "seconds a user stays locked (default 1800)"),
+    U(login_failures_per_min, "login-failures-per-min",
+      "failed logins a minute from one address before 429 (default 30)"),
 };
 const size_t api_limit_options_count = API_COUNT(api_limit_options);
 
