@@ -233,9 +233,9 @@ static void password_auth(struct api_req *r, void *ctx)
     store_abort(t);
     const char *uid = rc == 0 ? json_string_value(json_object_get(user, "id")) : NULL;
     if (idn_login_user_locked(r, uid)) {
+        api_reply_error(r, 401, "The account is locked for user: %s.", uid);
         json_decref(user);
         auth_free(a);
-        api_reply_error(r, 401, "The account is locked for user: %s.", uid);
         return;
     }
     bool ok = identity_password_ok(rc == 0 ? user : NULL, a->password) && rc == 0;
