@@ -120,8 +120,8 @@ struct api_req {
     struct api_conn *cn; /* the connection's tracking (may be NULL) */
     char *raw_path;      /* the path as received (for the log) */
     int upload_slot;     /* index + 1 in upload_slots while it holds one */
-    bool slow; /* work goes to the slow lane */
-    char client[48]; /* api_req_client, once asked */
+    bool slow;           /* work goes to the slow lane */
+    char client[48];     /* api_req_client, once asked */
     /* reply */
     struct MHD_Response *resp;
     int status;

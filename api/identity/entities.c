@@ -68,7 +68,7 @@ static bool check_fields(struct api_req *r, enum identity_kind k, json_t *e, boo
         }
     }
     json_t *name = json_object_get(e, "name");
-    if (create && (!json_is_string(name) || !json_string_length(name))) {
+    if ((create || name) && (!json_is_string(name) || !json_string_length(name))) {
         api_reply_error(r, 400,
                         "Invalid input for field '%s.name': a non-empty string is "
                         "required.",
@@ -353,6 +353,18 @@ static void apply_update(struct api_req *r, struct update *u)
     if (rc) {
         store_abort(t);
         idn_fail(r, rc, identity_kind_name(u->k), id);
+        return;
+    }
+    const char *old_name = json_string_value(json_object_get(old, "name"));
+    json_t *new_name = json_object_get(u->patch, "name");
+    if (u->k == IDENTITY_ROLE && new_name && old_name &&
+        (!strcmp(old_name, "admin") || !strcmp(old_name, "member") ||
+         !strcmp(old_name, "reader")) &&
+        strcmp(old_name, json_string_value(new_name) ?: "") != 0) {
+        /* RBAC reads these names: a rename would change what holders may do. */
+        store_abort(t);
+        api_reply_error(r, 403, "Cannot rename the built-in role %s.", old_name);
+        json_decref(old);
         return;
     }
     rec = json_deep_copy(old);

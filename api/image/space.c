@@ -28,7 +28,7 @@
 #define CLAIM_STEP  (4ull << 20)
 /* Bytes an upload has handed over that may not be on disk yet (its pipe's
  * buffers and the block-store writer's stage). */
-#define IN_TRANSIT (2ull << 20)
+#define IN_TRANSIT  (2ull << 20)
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct img_claim *claims; /* every claim in flight */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const sort_keys[] = {
     "name",       "status",     "container_format", "disk_format", "size",     "virtual_size", "id",
@@ -85,8 +86,21 @@ int image_query_parse(struct image_query *q, const char *(*get)(void *ctx, const
         strcmp(q->member_status, "pending") != 0 && strcmp(q->member_status, "accepted") != 0 &&
         strcmp(q->member_status, "rejected") != 0)
         return image_fail(err, -EINVAL, "Invalid status value: %s", q->member_status);
-    if (q->os_hidden && strcmp(q->os_hidden, "true") != 0 && strcmp(q->os_hidden, "false") != 0)
-        return image_fail(err, -EINVAL, "Invalid value for os_hidden: %s", q->os_hidden);
+    if (q->os_hidden) {
+        /* Read as Glance does (oslo strutils.bool_from_string, strict). */
+        static const char *const yes[] = { "true", "yes", "on", "1", "t", "y" };
+        static const char *const no[] = { "false", "no", "off", "0", "f", "n" };
+        const char *v = q->os_hidden;
+        q->os_hidden = NULL;
+        for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+            if (!strcasecmp(v, yes[i]))
+                q->os_hidden = "true";
+            if (!strcasecmp(v, no[i]))
+                q->os_hidden = "false";
+        }
+        if (!q->os_hidden)
+            return image_fail(err, -EINVAL, "Invalid value for os_hidden: %s", v);
+    }
 
     q->limit = IMAGE_LIST_DEFAULT_LIMIT;
     const char *limit = get(ctx, "limit");

@@ -165,8 +165,7 @@ static void t_paths(const char *bin)
     CHECK(raw_request(&d, "GET /healthcheck%00 HTTP/1.1\r\nHost: x\r\n\r\n") == 400);
     CHECK(raw_request(&d, "GET /healthcheck HTTP/1.1\r\nHost: x\r\n\r\n") == 200);
     /* An encoded newline cannot start a line of the log. */
-    CHECK(raw_request(&d,
-                      "GET /x%0AFORGED%20200%20/admin HTTP/1.1\r\nHost: x\r\n\r\n") == 404);
+    CHECK(raw_request(&d, "GET /x%0AFORGED%20200%20/admin HTTP/1.1\r\nHost: x\r\n\r\n") == 404);
     usleep(200000);
     CHECK(!log_has_line_starting(&d, "FORGED"), "a forged log line");
     CHECK(log_has_line_starting(&d, "GET /x%0AFORGED%20200%20/admin 404"),
@@ -248,14 +247,38 @@ static void t_logins(const char *bin)
     picostackd_cleanup(&d);
 }
 
+/* ---- validation: empty names on PATCH, built-in roles, lenient booleans ---- */
+
+static void t_validation(const char *bin)
+{
+    struct picostackd d;
+    CHECK(picostackd_start(&d, bin, NULL) == 0);
+    char *a = admin_login(&d);
+    char *p = create_project(&d, a, "v");
+    char *u = create_user(&d, a, "vu", "vu-password");
+    char *member = find_role(&d, a, "member");
+    char path[200];
+    snprintf(path, sizeof path, "/identity/v3/projects/%s", p);
+    CHECK(http_status(&d, "PATCH", path, a, NULL, "{\"project\":{\"name\":\"\"}}") == 400);
+    snprintf(path, sizeof path, "/identity/v3/users/%s", u);
+    CHECK(http_status(&d, "PATCH", path, a, NULL, "{\"user\":{\"name\":\"\"}}") == 400);
+    snprintf(path, sizeof path, "/identity/v3/roles/%s", member);
+    CHECK(http_status(&d, "PATCH", path, a, NULL, "{\"role\":{\"name\":\"\"}}") == 400);
+    CHECK(http_status(&d, "PATCH", path, a, NULL, "{\"role\":{\"name\":\"boss\"}}") == 403);
+    CHECK(http_status(&d, "PATCH", path, a, NULL, "{\"role\":{\"description\":\"x\"}}") == 200);
+    CHECK(http_status(&d, "GET", "/image/v2/images?os_hidden=True", a, NULL, NULL) == 200);
+    CHECK(http_status(&d, "GET", "/image/v2/images?os_hidden=off", a, NULL, NULL) == 200);
+    CHECK(http_status(&d, "GET", "/image/v2/images?os_hidden=maybe", a, NULL, NULL) == 400);
+    free(a), free(p), free(u), free(member);
+    picostackd_cleanup(&d);
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
     static const struct subtest tests[] = {
-        { "flood", t_flood },
-        { "paths", t_paths },
-        { "metrics", t_metrics },
-        { "logins", t_logins },
+        { "flood", t_flood },   { "paths", t_paths },           { "metrics", t_metrics },
+        { "logins", t_logins }, { "validation", t_validation },
     };
     return run_subtests(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 }
