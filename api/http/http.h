@@ -232,7 +232,10 @@ struct api_config {
     unsigned login_failures_per_min;
 };
 #define API_BODY_MIN_BYTES (16u * 1024)
-#define API_UPLOAD_COST    (3u << 20) /* memory one upload may use, for the budget */
+/* Memory one upload may use, for the budget: its pipe (1 MiB), the block
+ * store writer's stage (1 MiB) and its disk's I/O pool (up to 8 MiB, touched
+ * as it is used: about 6 MiB in practice). */
+#define API_UPLOAD_COST (8u << 20)
 /* The limits as options, for picostackd's command line (and config file):
  * "--max-connections N" sets the field at offset; bytes fields take a
  * K/M/G/T suffix.  api_config_set_limit: 0, -EINVAL or -ERANGE. */

@@ -1178,23 +1178,45 @@ static void *burst_thread(void *arg)
     return NULL;
 }
 
+struct rss_sampler {
+    pid_t pid;
+    volatile bool stop;
+    long peak;
+};
+
+static void *sample_rss(void *arg)
+{
+    struct rss_sampler *s = arg;
+    while (!s->stop) {
+        long now = rss_kib(s->pid);
+        if (now > s->peak)
+            s->peak = now;
+        usleep(10000);
+    }
+    return NULL;
+}
+
+/* 64 uploads at once, half of them cut off: the memory they take is
+ * bounded (the upload caps, small buffers) and goes back afterwards. */
 static void t_burst(struct picostackd *d)
 {
     enum { N = 64 };
     char *tok = admin_login(d);
     sleep(1);
-    long idle = rss_kib(d->pid), peak = idle;
+    long idle = rss_kib(d->pid);
+    struct rss_sampler smp = { d->pid, false, idle };
+    pthread_t sampler;
+    CHECK(pthread_create(&sampler, NULL, sample_rss, &smp) == 0);
     struct burst_job jobs[N];
     pthread_t th[N];
     for (int i = 0; i < N; i++) {
         jobs[i] = (struct burst_job){ d, tok, i, 0 };
         CHECK(pthread_create(&th[i], NULL, burst_thread, &jobs[i]) == 0);
     }
+    int stored = 0;
     for (int i = 0; i < N; i++) {
-        long now = rss_kib(d->pid);
-        if (now > peak)
-            peak = now;
         pthread_join(th[i], NULL);
+        stored += jobs[i].status == 204;
         CHECK(jobs[i].status == 0 || jobs[i].status == 204 || jobs[i].status == 429 ||
                   jobs[i].status == 503,
               "upload %d: %ld", i, jobs[i].status);
@@ -1206,7 +1228,13 @@ static void t_burst(struct picostackd *d)
         if (after < idle + 16 * 1024)
             break;
     }
-    fprintf(stderr, "burst: RSS idle %ld KiB, peak %ld KiB, after %ld KiB\n", idle, peak, after);
+    smp.stop = true;
+    pthread_join(sampler, NULL);
+    fprintf(stderr, "burst: %d stored; RSS idle %ld KiB, peak %ld KiB, after %ld KiB\n", stored,
+            idle, smp.peak, after);
+    CHECK(stored > 0);
+    CHECK(smp.peak < idle + 64 * 1024, "RSS peak during the burst: %ld KiB (idle %ld KiB)",
+          smp.peak, idle);
     CHECK(after >= 0 && after < idle + 16 * 1024, "RSS after the burst: %ld KiB (idle %ld KiB)",
           after, idle);
     free(tok);
