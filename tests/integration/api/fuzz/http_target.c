@@ -17,6 +17,7 @@
 #include "core/store/store.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -45,7 +46,14 @@ static int exchange(const void *req, size_t len, bool shut, char *out, size_t ou
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(T.port) };
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+    int rc = fd < 0 ? -1 : connect(fd, (struct sockaddr *)&a, sizeof a);
+    if (rc < 0 && errno == EINTR) { /* libFuzzer's timers: the connect goes on */
+        struct pollfd p = { fd, POLLOUT, 0 };
+        while ((rc = poll(&p, 1, 5000)) < 0 && errno == EINTR)
+            ;
+        rc = rc == 1 ? 0 : -1;
+    }
+    if (rc < 0) {
         perror("http_target: connect");
         abort();
     }
@@ -61,12 +69,17 @@ static int exchange(const void *req, size_t len, bool shut, char *out, size_t ou
     out[0] = '\0';
     for (;;) {
         struct pollfd p = { fd, POLLIN, 0 };
-        if (poll(&p, 1, 5000) != 1) {
+        int pr;
+        while ((pr = poll(&p, 1, 5000)) < 0 && errno == EINTR)
+            ;
+        if (pr != 1) {
             fprintf(stderr, "http_target: no reply and no close within 5 s\n");
             abort();
         }
         char buf[4096];
         ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n <= 0)
             break;
         size_t k = (size_t)n < outlen - 1 - got ? (size_t)n : outlen - 1 - got;
