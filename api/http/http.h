@@ -235,7 +235,7 @@ struct api_config {
 /* Memory one upload may use, for the budget: its pipe (1 MiB), the block
  * store writer's stage (1 MiB) and its disk's I/O pool (up to 8 MiB, touched
  * as it is used: about 6 MiB in practice). */
-#define API_UPLOAD_COST (8u << 20)
+#define API_UPLOAD_COST    (8u << 20)
 /* The limits as options, for picostackd's command line (and config file):
  * "--max-connections N" sets the field at offset; bytes fields take a
  * K/M/G/T suffix.  api_config_set_limit: 0, -EINVAL or -ERANGE. */
@@ -295,6 +295,10 @@ const char *api_req_path(const struct api_req *r);              /* after the pre
 const char *api_req_param(const struct api_req *r, unsigned i); /* "{}" captures */
 const char *api_req_query(struct api_req *r, const char *key); /* NULL if absent, "" if valueless */
 const char *api_req_header(struct api_req *r, const char *name); /* NULL if absent */
+/* A query-string boolean read as OpenStack reads it (oslo's
+ * bool_from_string, strict): true, yes, on, y, t, 1 -> 1; false, no, off,
+ * n, f, 0 -> 0 (any case); anything else -1 (answer 400). */
+int api_bool_word(const char *v);
 /* The client's address as text ("127.0.0.1", "::1"; "" if unknown). */
 const char *api_req_client(struct api_req *r);
 /* "http://host:port" as the client reached us (Host header), else the

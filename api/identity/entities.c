@@ -112,7 +112,7 @@ static int list_one(json_t *rec, void *ctx)
     if (lc->domain_id && (!dom || strcmp(dom, lc->domain_id)))
         return 0;
     if (lc->enabled) {
-        bool want = !strcasecmp(lc->enabled, "true") || !strcmp(lc->enabled, "1");
+        bool want = api_bool_word(lc->enabled) == 1;
         if (json_is_true(json_object_get(rec, "enabled")) != want)
             return 0;
     }
@@ -136,6 +136,12 @@ void idn_entity_list(struct api_req *r, enum identity_kind k,
                            api_req_query(r, "enabled"),
                            visible,
                            vctx };
+    if (lc.enabled && api_bool_word(lc.enabled) < 0) {
+        store_abort(t);
+        json_decref(lc.out);
+        api_reply_error(r, 400, "Invalid value for enabled: %s (a boolean).", lc.enabled);
+        return;
+    }
     int rc = identity_list(t, idn_of(r), k, list_one, &lc);
     store_abort(t);
     if (rc) {

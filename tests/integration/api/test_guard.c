@@ -269,6 +269,43 @@ static void t_validation(const char *bin)
     CHECK(http_status(&d, "GET", "/image/v2/images?os_hidden=True", a, NULL, NULL) == 200);
     CHECK(http_status(&d, "GET", "/image/v2/images?os_hidden=off", a, NULL, NULL) == 200);
     CHECK(http_status(&d, "GET", "/image/v2/images?os_hidden=maybe", a, NULL, NULL) == 400);
+    /* Bad list filters answer 400; good ones filter. */
+    static const char *const bad[] = {
+        "/image/v2/images?size_min=-1",
+        "/image/v2/images?size_max=abc",
+        "/image/v2/images?protected=perhaps",
+        "/image/v2/images?created_at=2016-01-01",
+        "/image/v2/images?updated_at=gte:yesterday",
+        "/identity/v3/projects?enabled=maybe",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(http_status(&d, "GET", bad[i], a, NULL, NULL) == 400, "%s", bad[i]);
+    struct resp r;
+    CHECK(http(&d, "POST", "/image/v2/images", a, "{\"name\":\"f1\",\"protected\":true}", &r) ==
+              0 &&
+          r.status == 201);
+    resp_free(&r);
+    static const struct {
+        const char *path;
+        size_t n;
+    } good[] = {
+        { "/image/v2/images?protected=YES", 1 },
+        { "/image/v2/images?protected=0", 0 },
+        { "/image/v2/images?created_at=gte:2016-01-01T00:00:00Z", 1 },
+        { "/image/v2/images?created_at=lt:2016-01-01T00:00:00", 0 },
+        { "/image/v2/images?size_min=0", 0 }, /* no data: no size */
+        { "/identity/v3/projects?enabled=True&name=v", 1 },
+        { "/identity/v3/projects?enabled=off", 0 },
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        CHECK(http(&d, "GET", good[i].path, a, NULL, &r) == 0 && r.status == 200, "%s",
+              good[i].path);
+        json_t *list =
+            json_object_get(r.json, strstr(good[i].path, "image") ? "images" : "projects");
+        CHECK(json_array_size(list) == good[i].n, "%s: %zu", good[i].path, json_array_size(list));
+        resp_free(&r);
+    }
+
     free(a), free(p), free(u), free(member);
     picostackd_cleanup(&d);
 }
