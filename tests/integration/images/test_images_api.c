@@ -1242,6 +1242,45 @@ static void t_burst(struct picostackd *d)
     free(tok);
 }
 
+/* ---- the per-project storage quota (Glance's user_storage_quota) ---- */
+
+static void t_quota(struct picostackd *d)
+{
+    CHECK(picostackd_stop(d, SIGTERM) == 0);
+    const char *args[] = { "--log-level", "error", "--user-storage-quota", "10M", NULL };
+    CHECK(picostackd_restart(d, args) == 0);
+    char *tok = admin_login(d);
+    const char *body = "{\"name\":\"q\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}";
+    char *a = create_image(d, tok, body), *b = create_image(d, tok, body);
+    struct resp r;
+    CHECK(upload_gen(d, tok, a, 1, 6u << 20, false, &r, NULL) == 0 && r.status == 204, "%ld",
+          r.status);
+    resp_free(&r);
+    /* Over the quota: refused before any data with a length, as it comes
+     * when chunked; nothing is kept. */
+    CHECK(upload_gen(d, tok, b, 2, 6u << 20, false, &r, NULL) == 0 && r.status == 413, "%ld",
+          r.status);
+    resp_free(&r);
+    CHECK(upload_gen(d, tok, b, 2, 6u << 20, true, &r, NULL) == 0 && r.status == 413, "%ld",
+          r.status);
+    resp_free(&r);
+    json_t *img = wait_status(d, tok, b, "queued");
+    CHECK(img != NULL);
+    json_decref(img);
+    /* Within it: fine; and after a delete the room is back. */
+    CHECK(upload_gen(d, tok, b, 2, 3u << 20, true, &r, NULL) == 0 && r.status == 204, "%ld",
+          r.status);
+    resp_free(&r);
+    char path[128];
+    snprintf(path, sizeof path, "/image/v2/images/%s", a);
+    CHECK(http_status(d, "DELETE", path, tok, NULL, NULL) == 204);
+    char *c = create_image(d, tok, body);
+    CHECK(upload_gen(d, tok, c, 3, 6u << 20, false, &r, NULL) == 0 && r.status == 204, "%ld",
+          r.status);
+    resp_free(&r);
+    free(a), free(b), free(c), free(tok);
+}
+
 /* The ENOSPC test runs on a small ext4 of its own (a loop mount, as root).
  * Where that cannot be made it reports itself skipped (77). */
 static int with_small_fs(int argc, char **argv, const struct subtest *tests, size_t n)
@@ -1281,7 +1320,7 @@ int main(int argc, char **argv)
         { "restart", t_restart }, { "qcow2", t_qcow2 },
         { "enospc", t_enospc },   { "concurrent", t_concurrent },
         { "reserve", t_reserve }, { "bomb", t_bomb },
-        { "burst", t_burst },
+        { "burst", t_burst },     { "quota", t_quota },
     };
     if (argc == 3 && (strcmp(argv[2], "enospc") == 0 || strcmp(argv[2], "reserve") == 0))
         return with_small_fs(argc, argv, tests, sizeof tests / sizeof tests[0]);
