@@ -8,7 +8,7 @@
  * the free space above the reserve, less what the other claims may still
  * write, covers it.  So no mix of uploads (chunked or not, concurrent or
  * not) crosses the reserve.  A qcow2 conversion's output claims in the same
- * way, by the span it has written (an upper bound of what it stored). */
+ * way, by what each of its writes may have stored (upload.c). */
 #include "api/image/internal.h"
 #include "core/store/store.h"
 

@@ -42,6 +42,9 @@ struct upload {
     size_t headlen;
     struct img_claim claim; /* space, size cap and quota (space.c) */
     uint64_t stored;        /* bytes stored: the data, plus a qcow2's disk */
+    uint64_t conv_done;     /* conversion: the end of its last write */
+    uint64_t conv_stored;   /* conversion: bytes it has stored (estimate) */
+    uint64_t conv_unit;     /* conversion: most one write of it may store */
     char why[200];          /* why a claim was refused */
 };
 
@@ -127,15 +130,22 @@ static int on_chunk(struct api_req *r, void *ctx, const void *data, size_t len)
     return 0;
 }
 
-/* The conversion's progress, between two of its writes: the output claims
- * its span (the cap, the quota and the reserve apply to it), and the block
+/* The conversion's progress, after each of its writes (one qcow2 cluster,
+ * in increasing order; done is where it ended): the output claims what it
+ * stores (the cap, the quota and the reserve apply to it), and the block
  * store's lock is let go for a moment so that other tenants' uploads and
- * deletes are not held up for the whole conversion. */
+ * deletes are not held up for the whole conversion.  A write stores at most
+ * the larger of a qcow2 cluster and a block-store cluster, and no more than
+ * the distance from the previous write's end. */
 static int convert_progress(void *ctx, uint64_t done, uint64_t total)
 {
     (void)total;
     struct upload *u = ctx;
-    int rc = img_claim(&u->claim, u->size + done, u->size + done, u->why, sizeof u->why);
+    uint64_t step = done > u->conv_done ? done - u->conv_done : 0;
+    u->conv_stored += step < u->conv_unit ? step : u->conv_unit;
+    u->conv_done = done;
+    uint64_t need = u->size + u->conv_stored;
+    int rc = img_claim(&u->claim, need, need, u->why, sizeof u->why);
     if (rc < 0)
         return 1; /* stop: blockstore answers -ECANCELED, u->why says why */
     api_blockstore_unlock(img_srv());
@@ -149,6 +159,11 @@ static int convert_qcow2(struct upload *u, char *why, size_t whylen)
 {
     char disk[64];
     img_disk_name(disk, u->id);
+    unsigned bits = (unsigned)u->head[20] << 24 | (unsigned)u->head[21] << 16 |
+                    (unsigned)u->head[22] << 8 | u->head[23]; /* qcow2 cluster_bits */
+    u->conv_unit = bits >= 9 && bits <= 21 ? 1ull << bits : 2ull << 20;
+    if (u->conv_unit < EXTMAP_CLUSTER_SIZE)
+        u->conv_unit = EXTMAP_CLUSTER_SIZE;
     api_blockstore_lock(img_srv());
     u->why[0] = '\0';
     int rc = blockstore_convert_qcow2(img_bs(), u->id, disk, convert_progress, u);

@@ -127,6 +127,12 @@ static void t_flood(const char *bin)
             served, worst);
     CHECK(worst < 1.0, "a normal request took %.2f s during the flood", worst);
     CHECK(trickler_dropped, "the trickler was not dropped by the head deadline");
+    struct resp m;
+    CHECK(http_req(&d, "GET", "/metrics", NULL, NULL, NULL, &m) == 0 && m.status == 200);
+    const char *dropped =
+        m.body ? strstr(m.body, "\npicostack_http_slow_clients_dropped_total ") : NULL;
+    CHECK(dropped && atof(dropped + 43) >= 1, "the drops are counted");
+    resp_free(&m);
     /* Every flooding connection is gone by now (refused, or past its deadline). */
     int alive = 0;
     for (int i = 0; i < FLOOD; i++)
