@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "api/http/http.h"
 #include "core/config/config.h"
 
 enum daemon_mode {
@@ -29,6 +30,7 @@ struct daemon_opts {
     struct config cfg;
     char config_file[PATH_MAX]; /* the file read ("" when none) */
     enum daemon_mode mode;
+    struct api_config limits; /* the HTTP limits of the options (http.h); 0: defaults */
 };
 
 /* Fills o from the defaults, the configuration file (--config FILE, else

@@ -28,7 +28,13 @@ static void usage(FILE *f)
             "  --token-ttl  token lifetime in seconds (default 3600)\n"
             "  --check-config  read and check the configuration, print it, exit\n"
             "  --init       first-start setup (data dir, credentials, certificate), exit\n"
-            "  --print-data-dir  print the data directory, exit\n");
+            "  --print-data-dir  print the data directory, exit\n"
+            "  --metrics loopback|admin|open\n"
+            "               who may read /metrics (default loopback: loopback clients\n"
+            "               or an admin token)\n");
+    for (size_t i = 0; i < api_limit_options_count; i++)
+        fprintf(f, "  --%s %s\n               %s\n", api_limit_options[i].name,
+                api_limit_options[i].bytes ? "BYTES" : "N", api_limit_options[i].help);
 }
 
 /* The long options that are configuration keys: option name -> key. */
@@ -42,7 +48,32 @@ static const struct {
     { "backup-dir", "backup_dir" }, { "uplink-interface", "uplink_interface" },
 };
 #define N_OPTION_KEYS (sizeof(option_keys) / sizeof(option_keys[0]))
-enum { OPT_CONFIG = 1000, OPT_CHECK, OPT_INIT, OPT_PRINT_DATA, OPT_KEY = 2000 };
+enum {
+    OPT_CONFIG = 1000,
+    OPT_CHECK,
+    OPT_INIT,
+    OPT_PRINT_DATA,
+    OPT_METRICS,
+    OPT_KEY = 2000,
+    OPT_LIMIT = 3000
+};
+
+/* The HTTP limits of http.h (api_limit_options) and --metrics. */
+static int limit_option(struct daemon_opts *o, int c, const char *arg)
+{
+    if (c == OPT_METRICS) {
+        if (api_config_set_metrics(&o->limits, arg) == 0)
+            return 0;
+        fprintf(stderr, "picostackd: --metrics wants loopback, admin or open\n");
+        return -EINVAL;
+    }
+    const struct api_limit_option *lo = &api_limit_options[c - OPT_LIMIT];
+    if (api_config_set_limit(&o->limits, lo, arg) == 0)
+        return 0;
+    fprintf(stderr, "picostackd: --%s wants %s, got '%s'\n", lo->name,
+            lo->bytes ? "a byte count (K, M, G, T suffixes)" : "a number", arg);
+    return -EINVAL;
+}
 
 /* The file to read: --config (must exist), else $PICOSTACK_CONFIG (must
  * exist), else the default file if it exists. */
@@ -81,9 +112,20 @@ static int load_sources(int argc, char **argv, struct daemon_opts *o)
     return rc;
 }
 
+static int daemon_options_parse(int argc, char **argv, struct daemon_opts *o, struct option *longs);
+
 int daemon_options(int argc, char **argv, struct daemon_opts *o)
 {
-    struct option longs[N_OPTION_KEYS + 6];
+    struct option *longs = calloc(N_OPTION_KEYS + 7 + api_limit_options_count, sizeof(*longs));
+    if (!longs)
+        return -ENOMEM;
+    int rc = daemon_options_parse(argc, argv, o, longs);
+    free(longs);
+    return rc;
+}
+
+static int daemon_options_parse(int argc, char **argv, struct daemon_opts *o, struct option *longs)
+{
     size_t n = 0;
     for (; n < N_OPTION_KEYS; n++)
         longs[n] =
@@ -93,6 +135,10 @@ int daemon_options(int argc, char **argv, struct daemon_opts *o)
     longs[n++] = (struct option){ "init", no_argument, NULL, OPT_INIT };
     longs[n++] = (struct option){ "print-data-dir", no_argument, NULL, OPT_PRINT_DATA };
     longs[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+    longs[n++] = (struct option){ "metrics", required_argument, NULL, OPT_METRICS };
+    for (size_t i = 0; i < api_limit_options_count; i++)
+        longs[n++] = (struct option){ api_limit_options[i].name, required_argument, NULL,
+                                      OPT_LIMIT + (int)i };
     longs[n] = (struct option){ 0 };
 
     for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
@@ -112,6 +158,11 @@ int daemon_options(int argc, char **argv, struct daemon_opts *o)
                 fprintf(stderr, "picostackd: --%s: %s\n", option_keys[c - OPT_KEY].option, err);
                 return -EINVAL;
             }
+            continue;
+        }
+        if (c == OPT_METRICS || (c >= OPT_LIMIT && c < OPT_LIMIT + (int)api_limit_options_count)) {
+            if (limit_option(o, c, optarg) < 0)
+                return -EINVAL;
             continue;
         }
         switch (c) {

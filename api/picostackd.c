@@ -177,7 +177,7 @@ static void daemon_close(struct daemon *d)
         blockstore_close(d->bs);
 }
 
-static int serve(const struct config *c, struct daemon *d)
+static int serve(const struct config *c, const struct api_config *limits, struct daemon *d)
 {
     /* Signals go to the main thread only (sigwait below). */
     sigset_t sigs;
@@ -192,19 +192,19 @@ static int serve(const struct config *c, struct daemon *d)
         ls[i] = (struct api_listener){ c->listen[i].addr, c->listen[i].port,
                                        config_listen_uses_tls(c, &c->listen[i]) };
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    struct api_config cfg = {
-        .listeners = ls,
-        .n_listeners = c->n_listen,
-        .tls_cert_pem = d->tls.cert_pem,
-        .tls_key_pem = d->tls.key_pem,
-        .log_level = (int)c->log_level,
-        .identity = d->idn,
-        .store = d->store,
-        .blockstore = d->bs,
-        .data_dir = c->data_dir,
-        .threads = c->threads ? c->threads : (unsigned)(ncpu > 2 ? 2 * ncpu : 4),
-        .workers = (unsigned)(ncpu > 1 ? ncpu : 1),
-    };
+    /* The HTTP limits as the options set them (0: the defaults), then the rest. */
+    struct api_config cfg = *limits;
+    cfg.listeners = ls;
+    cfg.n_listeners = c->n_listen;
+    cfg.tls_cert_pem = d->tls.cert_pem;
+    cfg.tls_key_pem = d->tls.key_pem;
+    cfg.log_level = (int)c->log_level;
+    cfg.identity = d->idn;
+    cfg.store = d->store;
+    cfg.blockstore = d->bs;
+    cfg.data_dir = c->data_dir;
+    cfg.threads = c->threads ? c->threads : (unsigned)(ncpu > 2 ? 2 * ncpu : 4);
+    cfg.workers = (unsigned)(ncpu > 1 ? ncpu : 1);
     struct api_server *srv;
     const char *failed = NULL;
     int rc = api_server_new(&cfg, &srv);
@@ -268,7 +268,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "picostackd: %s is set up%s\n", o.cfg.data_dir,
                 d.created ? "" : " (it was already)");
     else if (!rc)
-        rc = serve(&o.cfg, &d);
+        rc = serve(&o.cfg, &o.limits, &d);
     daemon_close(&d);
     if (!rc && o.mode == DAEMON_SERVE)
         fprintf(stderr, "picostackd: stopped\n");

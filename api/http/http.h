@@ -194,7 +194,80 @@ struct api_config {
     struct store *store;           /* the control-plane store; NULL = identity's */
     struct blockstore *blockstore; /* volumes' and images' data; may be NULL */
     const char *data_dir;          /* scratch files beside the block store; may be NULL */
+
+    /* ---- limits against hostile or careless clients (0 = the default) ----
+     * Connections: at most max_connections at once (default 512) and
+     * max_connections_per_ip from one client address (default 128); the
+     * excess is accepted and closed at once.  A request head (request line
+     * and headers) must be complete within head_timeout_s of the
+     * connection's start (default 10 s; on a kept-alive connection, of the
+     * previous reply's end plus idle_timeout_s); a body must bring at least
+     * API_BODY_MIN_BYTES every body_timeout_s (default 30 s); a connection
+     * that sends nothing at all for idle_timeout_s (default 60 s) is
+     * closed.  Offenders are closed without a reply.
+     *
+     * Memory: memory_budget_mb (default 256) sizes what is not set: the
+     * streamed bodies (uploads) in flight at once, max_uploads (default
+     * (budget - 32 MiB - max_connections x 64 KiB) / API_UPLOAD_COST, at
+     * least 4), and per project max_uploads_per_project (default
+     * max_uploads / 4, at least 1).  An upload over either cap is answered
+     * 503 (overall) or 429 (its project) before any body byte is read.
+     *
+     * Slow jobs (api_req_defer_slow: qcow2 conversions): slow_workers
+     * threads (default 1), at most slow_queue waiting (default 4); more
+     * are answered 503. */
+    unsigned max_connections;
+    unsigned max_connections_per_ip;
+    unsigned head_timeout_s;
+    unsigned body_timeout_s;
+    unsigned idle_timeout_s;
+    unsigned memory_budget_mb;
+    unsigned max_uploads;
+    unsigned max_uploads_per_project;
+    unsigned slow_workers;
+    unsigned slow_queue;
+    /* Who may read GET /metrics (default API_METRICS_LOOPBACK). */
+    enum api_metrics_access {
+        API_METRICS_LOOPBACK = 0, /* clients on loopback, or an admin token */
+        API_METRICS_ADMIN,        /* an X-Auth-Token with the admin role only */
+        API_METRICS_OPEN,         /* anyone */
+    } metrics_access;
+    /* Images (Glance's image_size_cap and user_storage_quota), in bytes,
+     * counted on what is stored (a qcow2's conversion output included):
+     * image_size_cap default 1 TiB; user_storage_quota per project, 0 =
+     * none (the default). */
+    uint64_t image_size_cap;
+    uint64_t user_storage_quota;
+    /* Failed logins (api/identity/lockout.c): Keystone's lockout, off when
+     * lockout_failure_attempts is 0 (the default), for lockout_duration_s
+     * (default 1800) after that many failures in a row; and at most
+     * login_failures_per_min failed logins a minute from one client
+     * address (default 30; more are answered 429). */
+    unsigned lockout_failure_attempts;
+    unsigned lockout_duration_s;
+    unsigned login_failures_per_min;
 };
+#define API_BODY_MIN_BYTES (16u * 1024)
+/* Memory one upload may use, for the budget: its pipe (1 MiB), the block
+ * store writer's stage (1 MiB) and its disk's I/O pool (up to 8 MiB, touched
+ * as it is used: about 6 MiB in practice). */
+#define API_UPLOAD_COST    (8u << 20)
+/* The limits as options, for picostackd's command line (and config file):
+ * "--max-connections N" sets the field at offset; bytes fields take a
+ * K/M/G/T suffix.  api_config_set_limit: 0, -EINVAL or -ERANGE. */
+struct api_limit_option {
+    const char *name, *help;
+    size_t offset;
+    int bytes; /* 1: a uint64_t byte count; 0: an unsigned */
+};
+extern const struct api_limit_option api_limit_options[];
+extern const size_t api_limit_options_count;
+int api_config_set_limit(struct api_config *cfg, const struct api_limit_option *o,
+                         const char *value);
+/* "loopback", "admin" or "open" (metrics_access): 0 or -EINVAL. */
+int api_config_set_metrics(struct api_config *cfg, const char *value);
+/* The configuration in force (defaults filled in), for services. */
+const struct api_config *api_server_config(const struct api_server *srv);
 int api_server_new(const struct api_config *cfg, struct api_server **out);
 int api_server_add_service(struct api_server *srv, const struct api_service *svc);
 int api_server_start(struct api_server *srv);
@@ -242,6 +315,12 @@ const char *api_req_path(const struct api_req *r);              /* after the pre
 const char *api_req_param(const struct api_req *r, unsigned i); /* "{}" captures */
 const char *api_req_query(struct api_req *r, const char *key); /* NULL if absent, "" if valueless */
 const char *api_req_header(struct api_req *r, const char *name); /* NULL if absent */
+/* A query-string boolean read as OpenStack reads it (oslo's
+ * bool_from_string, strict): true, yes, on, y, t, 1 -> 1; false, no, off,
+ * n, f, 0 -> 0 (any case); anything else -1 (answer 400). */
+int api_bool_word(const char *v);
+/* The client's address as text ("127.0.0.1", "::1"; "" if unknown). */
+const char *api_req_client(struct api_req *r);
 /* "http://host:port" as the client reached us (Host header), else the
  * listen address; for links and the catalog. */
 const char *api_req_base_url(struct api_req *r);
@@ -275,6 +354,11 @@ void api_req_stream_body(struct api_req *r, api_chunk_fn on_chunk, api_end_fn on
 /* Slow work off the request threads; fn must reply. */
 typedef void (*api_work_fn)(struct api_req *r, void *ctx);
 void api_req_defer(struct api_req *r, api_work_fn fn, void *ctx);
+/* The same for long jobs (conversions): on the slow lane's own threads, so
+ * they never hold up the workers that logins need.  When slow_queue jobs
+ * already wait, replies 503 at once and returns false (fn never runs:
+ * the caller frees ctx). */
+bool api_req_defer_slow(struct api_req *r, api_work_fn fn, void *ctx);
 
 /* ---- replies (exactly one per request) ---- */
 void api_reply_header(struct api_req *r, const char *name, const char *value); /* before */

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "api/http/http.h"
+#include "core/store/store.h"
 
 #define API_MAX_SERVICES      8
 #define API_MAX_EXTRA_HEADERS 8
@@ -34,6 +35,34 @@ struct api_listen {
     char default_base[96]; /* "https://addr:port" when no Host header */
 };
 
+/* A client connection (MHD's socket context), tracked by guard.c for the
+ * head and body deadlines. */
+enum api_conn_phase { API_CONN_HEAD, API_CONN_BODY, API_CONN_BUSY, API_CONN_DEAD };
+struct api_conn {
+    struct api_conn *prev, *next;
+    MHD_socket fd;
+    bool loopback;               /* the client is on 127.0.0.0/8 or ::1 */
+    enum api_conn_phase phase;   /* under the guard's lock */
+    int64_t deadline_ns;         /* HEAD: when the head must be complete */
+    int64_t window_ns;           /* BODY: start of the current window */
+    _Atomic uint64_t body_bytes; /* BODY: bytes in the current window */
+    char *raw_path;              /* the request's path as received */
+};
+
+/* A pool of threads running deferred handlers (api_req_defer). */
+struct api_pool {
+    struct api_server *srv;
+    pthread_t *threads;
+    unsigned n_threads;
+    struct api_req *head, *tail;
+    unsigned queued, max_queued; /* max_queued 0: no bound */
+};
+
+struct api_upload_slot {
+    char project[STORE_ID_LEN + 1];
+    unsigned n;
+};
+
 struct api_server {
     struct api_config cfg;
     struct api_listen listen[API_MAX_LISTENERS];
@@ -47,13 +76,21 @@ struct api_server {
     char data_dir[4096];
     atomic_int in_flight;
     struct api_metrics metrics;
-    /* the worker pool of api_req_defer */
-    pthread_t *workers;
-    unsigned n_workers;
+    /* the worker pools of api_req_defer and api_req_defer_slow */
+    struct api_pool pools[2];
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    struct api_req *queue_head, *queue_tail;
     bool stopping;
+    /* guard.c: connections, deadlines, upload caps */
+    pthread_mutex_t guard_lock;
+    pthread_cond_t guard_cond;
+    struct api_conn *conns;
+    pthread_t reaper;
+    bool reaper_running, reaper_stop;
+    unsigned uploads;
+    struct api_upload_slot *upload_slots; /* max_uploads of them */
+    bool trim_due;
+    _Atomic uint64_t dropped_slow, refused_uploads;
 };
 
 struct api_req {
@@ -88,6 +125,11 @@ struct api_req {
     void *work_ctx;
     struct api_req *next_job;
     bool suspended;
+    struct api_conn *cn; /* the connection's tracking (may be NULL) */
+    char *raw_path;      /* the path as received (for the log) */
+    int upload_slot;     /* index + 1 in upload_slots while it holds one */
+    bool slow;           /* work goes to the slow lane */
+    char client[48];     /* api_req_client, once asked */
     /* reply */
     struct MHD_Response *resp;
     int status;
@@ -99,6 +141,23 @@ struct api_req {
 };
 
 void api_metrics_render(struct api_server *srv, struct api_req *r);
+
+/* guard.c */
+int api_guard_init(struct api_server *srv);  /* defaults, tables */
+int api_guard_start(struct api_server *srv); /* the reaper thread */
+void api_guard_stop(struct api_server *srv);
+void api_guard_fini(struct api_server *srv);
+void api_guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                      enum MHD_ConnectionNotificationCode code);
+void *api_guard_uri_log(void *cls, const char *uri, struct MHD_Connection *c);
+struct api_conn *api_guard_conn(struct MHD_Connection *c);
+void api_guard_phase(struct api_server *srv, struct api_conn *cn, enum api_conn_phase phase);
+void api_guard_body(struct api_conn *cn, size_t n);
+/* Takes an upload slot for r's project: 0, or the status to answer. */
+int api_guard_upload_admit(struct api_req *r);
+void api_guard_upload_release(struct api_req *r);
+/* The path as received, with control and non-ASCII bytes %-escaped. */
+char *api_guard_log_path(const char *raw);
 void api_metrics_count(struct api_server *srv, int svc_index, int status, int64_t ns);
 int64_t api_now_ns(void);
 

@@ -107,6 +107,14 @@ void api_metrics_render(struct api_server *srv, struct api_req *r)
                        (double)atomic_load(&m->tokens_password));
     api_metrics_sample(&out, "picostack_tokens_issued_total", "method=\"token\"",
                        (double)atomic_load(&m->tokens_token));
+    api_metrics_describe(&out, "picostack_http_slow_clients_dropped_total", "counter",
+                         "Connections closed for a late request head or a stalled body.");
+    api_metrics_sample(&out, "picostack_http_slow_clients_dropped_total", NULL,
+                       (double)atomic_load(&srv->dropped_slow));
+    api_metrics_describe(&out, "picostack_http_uploads_refused_total", "counter",
+                         "Uploads refused by the caps on uploads at once (503, 429).");
+    api_metrics_sample(&out, "picostack_http_uploads_refused_total", NULL,
+                       (double)atomic_load(&srv->refused_uploads));
     for (unsigned i = 0; i < m->n_collectors; i++)
         m->collectors[i].fn(&out, m->collectors[i].ctx);
     fclose(out.f);

@@ -191,3 +191,16 @@ void api_error_glance(struct api_req *r, int status, const char *message)
              status, reason(status), status, reason(status), message);
     api_reply_text(r, status, "text/html; charset=UTF-8", body);
 }
+
+int api_bool_word(const char *v)
+{
+    static const char *const yes[] = { "true", "yes", "on", "y", "t", "1" };
+    static const char *const no[] = { "false", "no", "off", "n", "f", "0" };
+    for (size_t i = 0; v && i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (!strcasecmp(v, yes[i]))
+            return 1;
+        if (!strcasecmp(v, no[i]))
+            return 0;
+    }
+    return -1;
+}

@@ -74,6 +74,32 @@ static void healthcheck(struct api_req *r)
     api_reply_text(r, 200, "text/plain", "OK\n");
 }
 
+/* GET /metrics is for whom cfg.metrics_access says (http.h); replies 403
+ * (or 401 without a token) otherwise. */
+static bool metrics_allowed(struct api_req *r)
+{
+    struct api_server *srv = r->srv;
+    if (srv->cfg.metrics_access == API_METRICS_OPEN)
+        return true;
+    if (srv->cfg.metrics_access == API_METRICS_LOOPBACK && r->cn && r->cn->loopback)
+        return true;
+    const char *token = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Auth-Token");
+    struct identity_token tok;
+    if (!token) {
+        framework_error(r, 401, "The metrics need an X-Auth-Token with the admin role.");
+        return false;
+    }
+    if (!srv->cfg.identity || identity_token_check(srv->cfg.identity, token, &tok) != 0) {
+        framework_error(r, 401, "The request you have made requires authentication.");
+        return false;
+    }
+    if (!(tok.role_flags & IDENTITY_ADMIN)) {
+        framework_error(r, 403, "The metrics need the admin role.");
+        return false;
+    }
+    return true;
+}
+
 /* Finds service and route; replies 404/405 itself when there is none. */
 static void route(struct api_req *r)
 {
@@ -88,7 +114,8 @@ static void route(struct api_req *r)
         return;
     }
     if (!strcmp(r->url, "/metrics") && !strcmp(r->method, "GET")) {
-        api_metrics_render(srv, r);
+        if (metrics_allowed(r))
+            api_metrics_render(srv, r);
         return;
     }
     for (unsigned i = 0; i < srv->n_services; i++) {
@@ -176,6 +203,11 @@ static struct api_req *req_new(struct api_server *srv, struct MHD_Connection *co
     r->srv = srv;
     r->conn = conn;
     r->svc_index = -1;
+    r->cn = api_guard_conn(conn);
+    if (r->cn) { /* the path as received: the request line's, kept at its arrival */
+        r->raw_path = r->cn->raw_path;
+        r->cn->raw_path = NULL;
+    }
     r->start_ns = api_now_ns();
     r->url = strdup(url);
     if (!r->url) {
@@ -198,7 +230,9 @@ static void req_free(struct api_req *r)
     }
     if (r->resp)
         MHD_destroy_response(r->resp);
+    api_guard_upload_release(r);
     atomic_fetch_sub(&r->srv->in_flight, 1);
+    free(r->raw_path);
     free(r->base_url);
     free(r->body);
     free(r->url);
@@ -236,6 +270,13 @@ static void on_headers(struct api_req *r)
     if (r->resp)
         return;
     if (r->route->flags & API_STREAM_BODY) {
+        int status = api_guard_upload_admit(r);
+        if (status) {
+            api_reply_header(r, "Retry-After", "5");
+            api_reply_error(r, status, "Too many uploads in progress%s; try again later.",
+                            status == 429 ? " for this project" : "");
+            return;
+        }
         r->handler_ran = true;
         r->route->fn(r);
     } else if (content_length_too_big(r)) {
@@ -245,6 +286,7 @@ static void on_headers(struct api_req *r)
 
 static void on_body(struct api_req *r, const char *data, size_t len)
 {
+    api_guard_body(r->cn, len);
     if (r->resp || r->work)
         return; /* already answered: the rest of the body is dropped */
     if (r->streaming) {
@@ -306,14 +348,15 @@ static void on_complete_body(struct api_req *r)
 static void enqueue_work(struct api_req *r)
 {
     struct api_server *srv = r->srv;
+    struct api_pool *pool = &srv->pools[r->slow ? 1 : 0];
     pthread_mutex_lock(&srv->lock);
     r->next_job = NULL;
-    if (srv->queue_tail)
-        srv->queue_tail->next_job = r;
+    if (pool->tail)
+        pool->tail->next_job = r;
     else
-        srv->queue_head = r;
-    srv->queue_tail = r;
-    pthread_cond_signal(&srv->cond);
+        pool->head = r;
+    pool->tail = r;
+    pthread_cond_broadcast(&srv->cond);
     pthread_mutex_unlock(&srv->lock);
 }
 
@@ -326,7 +369,29 @@ static enum MHD_Result queue_reply(struct api_req *r)
             framework_error(r, 500, "No reply.");
     }
     r->queued = true;
+    api_guard_phase(r->srv, r->cn, API_CONN_BUSY);
     return MHD_queue_response(r->conn, (unsigned)r->status, r->resp);
+}
+
+/* What no route may see: an encoded NUL in the path (MHD's decoding stops
+ * there, so "/metrics%00x" would reach /metrics) and a body in a transfer
+ * encoding other than chunked (MHD would wait for its end forever).
+ * Replies (400, 501) and returns true. */
+static bool refuse_head(struct api_req *r)
+{
+    const char *raw = r->raw_path ? r->raw_path : "";
+    for (const char *p = strchr(raw, '%'); p; p = strchr(p + 1, '%'))
+        if (p[1] == '0' && p[2] == '0') {
+            framework_error(r, 400, "An encoded NUL (%00) is not allowed in a path.");
+            return true;
+        }
+    const char *te =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (te && strcasecmp(te, "chunked") != 0) {
+        framework_error(r, 501, "Transfer-Encoding other than chunked is not supported.");
+        return true;
+    }
+    return false;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -341,6 +406,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!r)
             return MHD_NO;
         *con_cls = r;
+        api_guard_phase(srv, r->cn, API_CONN_BODY);
+        if (refuse_head(r))
+            return queue_reply(r); /* closes the connection */
         on_headers(r);
         /* A reply made before the body (errors, /healthcheck) goes out now
          * only when a big or unbounded body would otherwise have to be read
@@ -361,6 +429,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->suspended = false;
         return queue_reply(r);
     }
+    api_guard_phase(srv, r->cn, API_CONN_BUSY);
     on_complete_body(r);
     if (r->work && !r->resp) {
         r->suspended = true;
@@ -375,9 +444,15 @@ static void log_request(struct api_req *r, int status, int64_t ns)
 {
     if (r->srv->cfg.log_level < 1)
         return;
+    /* The path as received, escaped: a decoded %0A would start a forged
+     * line. */
     char line[600];
-    int n = snprintf(line, sizeof(line), "%s %s %d %.3fms %s\n", r->method, r->url, status,
-                     ns / 1e6, r->req_id);
+    char *path = api_guard_log_path(r->raw_path ? r->raw_path : "");
+    int n = snprintf(line, sizeof(line), "%s %s %d %.3fms %s\n", r->method, path ? path : "?",
+                     status, ns / 1e6, r->req_id);
+    free(path);
+    if (n > (int)sizeof(line))
+        line[sizeof(line) - 2] = '\n';
     if (n > (int)sizeof(line))
         n = sizeof(line);
     ssize_t w = write(STDERR_FILENO, line, (size_t)n);
@@ -403,6 +478,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     int64_t ns = api_now_ns() - r->start_ns;
     api_metrics_count(r->srv, r->svc_index, status, ns);
     log_request(r, status, ns);
+    api_guard_phase(r->srv, r->cn, API_CONN_HEAD);
     req_free(r);
 }
 
@@ -410,17 +486,20 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static void *worker_main(void *arg)
 {
-    struct api_server *srv = arg;
+    struct api_pool *pool = arg;
+    struct api_server *srv = pool->srv;
     pthread_mutex_lock(&srv->lock);
     for (;;) {
-        while (!srv->queue_head && !srv->stopping)
+        while (!pool->head && !srv->stopping)
             pthread_cond_wait(&srv->cond, &srv->lock);
-        struct api_req *r = srv->queue_head;
+        struct api_req *r = pool->head;
         if (!r)
             break; /* stopping and nothing queued */
-        srv->queue_head = r->next_job;
-        if (!srv->queue_head)
-            srv->queue_tail = NULL;
+        pool->head = r->next_job;
+        if (!pool->head)
+            pool->tail = NULL;
+        if (pool->queued)
+            pool->queued--;
         pthread_mutex_unlock(&srv->lock);
         api_work_fn fn = r->work;
         fn(r, r->work_ctx);
@@ -478,6 +557,17 @@ int api_server_new(const struct api_config *cfg, struct api_server **out)
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->cond, NULL);
     pthread_mutex_init(&srv->bs_lock, NULL);
+    rc = api_guard_init(srv);
+    if (rc < 0) {
+        free(srv->tls_cert);
+        free(srv->tls_key);
+        free(srv);
+        return rc;
+    }
+    srv->pools[0] = (struct api_pool){ .srv = srv, .n_threads = srv->cfg.workers };
+    srv->pools[1] = (struct api_pool){ .srv = srv,
+                                       .n_threads = srv->cfg.slow_workers,
+                                       .max_queued = srv->cfg.slow_queue };
     *out = srv;
     return 0;
 }
@@ -613,13 +703,16 @@ static struct MHD_Daemon *listen_start(struct api_server *srv, struct api_listen
      * pool costs every request; 64 KiB still hands uploads 32+ KiB chunks.
      * The TLS options come last: MHD_OPTION_END ends the list for plain
      * HTTP (a key for a plain daemon is an error in libmicrohttpd). */
-    return MHD_start_daemon(flags, l->l.port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
-                            (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, srv->cfg.threads,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-                            MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-                            1024u, l->l.tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
-                            srv->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_END);
+    return MHD_start_daemon(
+        flags, l->l.port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, srv->cfg.threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
+        srv->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT, srv->cfg.max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->cfg.max_connections_per_ip,
+        MHD_OPTION_NOTIFY_CONNECTION, api_guard_notify, srv, MHD_OPTION_URI_LOG_CALLBACK,
+        api_guard_uri_log, srv, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        l->l.tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert,
+        MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_END);
 }
 
 int api_server_start(struct api_server *srv)
@@ -632,14 +725,22 @@ int api_server_start(struct api_server *srv)
         if (srv->listen[i].l.tls && !api_server_tls_supported())
             return -EPROTONOSUPPORT;
     }
-    srv->workers = calloc(srv->cfg.workers, sizeof(pthread_t));
-    if (!srv->workers)
-        return -ENOMEM;
-    for (; srv->n_workers < srv->cfg.workers; srv->n_workers++) {
-        int rc = pthread_create(&srv->workers[srv->n_workers], NULL, worker_main, srv);
-        if (rc)
-            return -rc;
+    for (int p = 0; p < 2; p++) {
+        struct api_pool *pool = &srv->pools[p];
+        pool->threads = calloc(pool->n_threads, sizeof(pthread_t));
+        if (!pool->threads)
+            return -ENOMEM;
+        for (unsigned i = 0; i < pool->n_threads; i++) {
+            int rc = pthread_create(&pool->threads[i], NULL, worker_main, pool);
+            if (rc) {
+                pool->n_threads = i;
+                return -rc;
+            }
+        }
     }
+    int rc = api_guard_start(srv);
+    if (rc < 0)
+        return rc;
     srv->started = true;
     for (unsigned i = 0; i < srv->n_listen; i++) {
         struct api_listen *l = &srv->listen[i];
@@ -687,9 +788,13 @@ void api_server_free(struct api_server *srv)
     srv->stopping = true;
     pthread_cond_broadcast(&srv->cond);
     pthread_mutex_unlock(&srv->lock);
-    for (unsigned i = 0; i < srv->n_workers; i++)
-        pthread_join(srv->workers[i], NULL);
-    free(srv->workers);
+    for (int p = 0; p < 2; p++) {
+        for (unsigned i = 0; i < srv->pools[p].n_threads && srv->pools[p].threads; i++)
+            pthread_join(srv->pools[p].threads[i], NULL);
+        free(srv->pools[p].threads);
+    }
+    api_guard_stop(srv);
+    api_guard_fini(srv);
     for (unsigned i = srv->n_services; i-- > 0;)
         if (srv->services[i]->fini)
             srv->services[i]->fini(srv->states[i]);
@@ -765,6 +870,22 @@ static const struct api_listen *arrived_on(struct api_req *r)
         if (r->srv->listen[i].mhd == ci->daemon)
             return &r->srv->listen[i];
     return &r->srv->listen[0];
+}
+
+const char *api_req_client(struct api_req *r)
+{
+    if (r->client[0])
+        return r->client;
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = i ? i->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->client,
+                  sizeof(r->client));
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->client,
+                  sizeof(r->client));
+    return r->client;
 }
 
 const char *api_req_base_url(struct api_req *r)
@@ -858,4 +979,28 @@ void api_req_defer(struct api_req *r, api_work_fn fn, void *ctx)
 {
     r->work = fn;
     r->work_ctx = ctx;
+}
+
+bool api_req_defer_slow(struct api_req *r, api_work_fn fn, void *ctx)
+{
+    struct api_server *srv = r->srv;
+    struct api_pool *pool = &srv->pools[1];
+    pthread_mutex_lock(&srv->lock);
+    bool full = pool->queued >= pool->max_queued;
+    if (!full)
+        pool->queued++;
+    pthread_mutex_unlock(&srv->lock);
+    if (full) {
+        api_reply_header(r, "Retry-After", "10");
+        api_reply_error(r, 503, "The server is busy with other conversions; try again later.");
+        return false;
+    }
+    r->slow = true;
+    api_req_defer(r, fn, ctx);
+    return true;
+}
+
+const struct api_config *api_server_config(const struct api_server *srv)
+{
+    return &srv->cfg;
 }

@@ -231,7 +231,15 @@ static void password_auth(struct api_req *r, void *ctx)
         json_decref(drec);
     }
     store_abort(t);
+    const char *uid = rc == 0 ? json_string_value(json_object_get(user, "id")) : NULL;
+    if (idn_login_user_locked(r, uid)) {
+        api_reply_error(r, 401, "The account is locked for user: %s.", uid);
+        json_decref(user);
+        auth_free(a);
+        return;
+    }
     bool ok = identity_password_ok(rc == 0 ? user : NULL, a->password) && rc == 0;
+    idn_login_result(r, uid, ok);
     if (rc != 0 || !ok || !json_is_true(json_object_get(user, "enabled"))) {
         json_decref(user);
         auth_free(a);
@@ -343,7 +351,7 @@ void idn_token_issue(struct api_req *r)
     }
     a->scope = json_is_object(scope) ? scope : NULL;
     if (a->methods & IDENTITY_METHOD_PASSWORD) {
-        if (parse_password(r, a, json_object_get(ident, "password")))
+        if (idn_login_address_ok(r) && parse_password(r, a, json_object_get(ident, "password")))
             api_req_defer(r, password_auth, a);
         else
             auth_free(a);

@@ -68,7 +68,7 @@ static bool check_fields(struct api_req *r, enum identity_kind k, json_t *e, boo
         }
     }
     json_t *name = json_object_get(e, "name");
-    if (create && (!json_is_string(name) || !json_string_length(name))) {
+    if ((create || name) && (!json_is_string(name) || !json_string_length(name))) {
         api_reply_error(r, 400,
                         "Invalid input for field '%s.name': a non-empty string is "
                         "required.",
@@ -112,7 +112,7 @@ static int list_one(json_t *rec, void *ctx)
     if (lc->domain_id && (!dom || strcmp(dom, lc->domain_id)))
         return 0;
     if (lc->enabled) {
-        bool want = !strcasecmp(lc->enabled, "true") || !strcmp(lc->enabled, "1");
+        bool want = api_bool_word(lc->enabled) == 1;
         if (json_is_true(json_object_get(rec, "enabled")) != want)
             return 0;
     }
@@ -136,6 +136,12 @@ void idn_entity_list(struct api_req *r, enum identity_kind k,
                            api_req_query(r, "enabled"),
                            visible,
                            vctx };
+    if (lc.enabled && api_bool_word(lc.enabled) < 0) {
+        store_abort(t);
+        json_decref(lc.out);
+        api_reply_error(r, 400, "Invalid value for enabled: %s (a boolean).", lc.enabled);
+        return;
+    }
     int rc = identity_list(t, idn_of(r), k, list_one, &lc);
     store_abort(t);
     if (rc) {
@@ -353,6 +359,18 @@ static void apply_update(struct api_req *r, struct update *u)
     if (rc) {
         store_abort(t);
         idn_fail(r, rc, identity_kind_name(u->k), id);
+        return;
+    }
+    const char *old_name = json_string_value(json_object_get(old, "name"));
+    json_t *new_name = json_object_get(u->patch, "name");
+    if (u->k == IDENTITY_ROLE && new_name && old_name &&
+        (!strcmp(old_name, "admin") || !strcmp(old_name, "member") ||
+         !strcmp(old_name, "reader")) &&
+        strcmp(old_name, json_string_value(new_name) ?: "") != 0) {
+        /* RBAC reads these names: a rename would change what holders may do. */
+        store_abort(t);
+        api_reply_error(r, 403, "Cannot rename the built-in role %s.", old_name);
+        json_decref(old);
         return;
     }
     rec = json_deep_copy(old);

@@ -9,6 +9,15 @@
 extern const struct api_service api_identity_service;
 
 struct identity *idn_of(struct api_req *r);
+
+/* lockout.c: failed logins.  idn_login_address_ok: false (after replying
+ * 429) when the client's address failed too often this minute;
+ * idn_login_user_locked: Keystone's lockout is on and the user is locked;
+ * idn_login_result: counts a failure (of the address and, if known, the
+ * user) or clears the user's failures on success. */
+bool idn_login_address_ok(struct api_req *r);
+bool idn_login_user_locked(struct api_req *r, const char *user_id);
+void idn_login_result(struct api_req *r, const char *user_id, bool ok);
 /* Transactions: api_txn_begin (http.h); idn_commit is api_txn_commit that
  * also drops the identity caches (identity_changed). */
 bool idn_commit(struct api_req *r, struct store_txn *t);

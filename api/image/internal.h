@@ -69,6 +69,26 @@ int img_pipe_start(struct blockstore_writer *w, struct image_hasher *h, struct i
 int img_pipe_write(struct img_pipe *p, const void *data, size_t len);
 int img_pipe_finish(struct img_pipe *p, bool cancel, char *why, size_t whylen);
 
+/* space.c: the reserve, the size cap and the storage quota (see there).
+ * A claim lives from an upload's start to its end; img_claim() is asked
+ * before `need` bytes in all are written (`written` of them already are):
+ * 0, -EFBIG (over the cap), -EDQUOT (over the quota) or -ENOSPC (into the
+ * reserve), with the reason in why. */
+#define IMG_STORED "stored" /* private: bytes the image stores (data + disk) */
+struct img_claim {
+    struct img_claim *next;
+    char project[64];
+    uint64_t project_stored; /* the project's other images, at the start */
+    uint64_t granted, written;
+    bool active;
+};
+uint64_t img_space_left(void); /* free bytes above the reserve */
+void img_claim_start(struct img_claim *c, const char *project, uint64_t project_stored);
+int img_claim(struct img_claim *c, uint64_t written, uint64_t need, char *why, size_t whylen);
+void img_claim_end(struct img_claim *c);
+/* Bytes the project's images store, but image except's. */
+uint64_t img_project_stored(const char *project, const char *except);
+
 /* upload.c: PUT /v2/images/{id}/file. */
 void img_upload(struct api_req *r);
 /* data.c: GET /v2/images/{id}/file. */

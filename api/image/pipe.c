@@ -1,8 +1,8 @@
-/* The upload pipeline: the request thread copies the body into 1 MiB
+/* The upload pipeline: the request thread copies the body into 256 KiB
  * buffers and computes MD5; a writer thread per upload computes SHA-512
  * and appends the buffers to the block store. So hashing and disk I/O
  * overlap instead of taking turns, and neither digest waits for the other.
- * A few buffers bound the memory (PIPE_BUFS MiB per upload) and make the
+ * A few buffers bound the memory (PIPE_BUFS x 256 KiB per upload) and make the
  * request thread wait when the disk is behind (back-pressure to the
  * client through TCP). */
 #include "api/image/internal.h"
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #define PIPE_BUFS 4
-#define PIPE_BUF  (1u << 20)
+#define PIPE_BUF  (256u << 10)
 
 struct img_pipe {
     struct blockstore_writer *w;

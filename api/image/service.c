@@ -197,7 +197,12 @@ static void versions_list(struct api_req *r)
 
 static const char *query_get(void *ctx, const char *name)
 {
-    return api_req_query(ctx, name);
+    const char *v = api_req_query(ctx, name);
+    if (v && (!strcmp(name, "os_hidden") || !strcmp(name, "protected"))) {
+        int b = api_bool_word(v); /* Glance's spellings: True, yes, on, 1... */
+        return b < 0 ? v : b ? "true" : "false";
+    }
+    return v;
 }
 
 struct list_ctx {

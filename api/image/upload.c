@@ -26,29 +26,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-/* Uploads stop short of filling the filesystem: a reserve stays free so
- * that the block store and the control-plane store can still commit (an
- * abort frees clusters in an LMDB transaction, which needs pages). The
- * reserve is 1% of the filesystem, at least 16 MiB, at most 1 GiB. */
-#define RESERVE_MIN       (16ull << 20)
-#define RESERVE_MAX       (1ull << 30)
-#define SPACE_CHECK_EVERY (16ull << 20)
-
-/* Bytes an upload may still write (free space above the reserve), or
- * UINT64_MAX if the filesystem cannot be asked. */
-static uint64_t space_left(void)
-{
-    char path[4200];
-    struct statvfs v;
-    snprintf(path, sizeof path, "%s/blocks", img_data_dir());
-    if (statvfs(path, &v) < 0)
-        return UINT64_MAX;
-    uint64_t size = (uint64_t)v.f_blocks * v.f_frsize;
-    uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
-    uint64_t reserve = size / 100;
-    reserve = reserve < RESERVE_MIN ? RESERVE_MIN : reserve > RESERVE_MAX ? RESERVE_MAX : reserve;
-    return avail > reserve ? avail - reserve : 0;
-}
+/* How often an upload checks that its record is still its own. */
+#define OWNER_CHECK_EVERY (16ull << 20)
 
 struct upload {
     char id[STORE_ID_LEN + 1];
@@ -58,9 +37,15 @@ struct upload {
     struct img_pipe *pipe; /* hashing and appending, on two threads */
     struct image_hasher *h;
     uint64_t size;
-    uint64_t checked_at;    /* size at the last free-space check */
+    uint64_t checked_at;    /* size at the last ownership check */
     unsigned char head[64]; /* the first bytes: the qcow2 header */
     size_t headlen;
+    struct img_claim claim; /* space, size cap and quota (space.c) */
+    uint64_t stored;        /* bytes stored: the data, plus a qcow2's disk */
+    uint64_t conv_done;     /* conversion: the end of its last write */
+    uint64_t conv_stored;   /* conversion: bytes it has stored (estimate) */
+    uint64_t conv_unit;     /* conversion: most one write of it may store */
+    char why[200];          /* why a claim was refused */
 };
 
 /* Frees u (stopping its pipe and aborting its writer, if any). */
@@ -74,6 +59,7 @@ static void upload_free(struct upload *u)
         api_blockstore_unlock(img_srv());
     }
     image_hasher_free(u->h);
+    img_claim_end(&u->claim);
     free(u);
 }
 
@@ -129,17 +115,41 @@ static int on_chunk(struct api_req *r, void *ctx, const void *data, size_t len)
         memcpy(u->head + u->headlen, data, n);
         u->headlen += n;
     }
-    if (u->size + len - u->checked_at >= SPACE_CHECK_EVERY) {
-        if (space_left() < len + SPACE_CHECK_EVERY)
-            return -ENOSPC;
+    int rc = img_claim(&u->claim, u->size, u->size + len, u->why, sizeof u->why);
+    if (rc < 0)
+        return rc;
+    if (u->size + len - u->checked_at >= OWNER_CHECK_EVERY) {
         if (!still_ours(u))
             return -ECANCELED; /* deleted meanwhile: stop storing it */
         u->checked_at = u->size;
     }
-    int rc = img_pipe_write(u->pipe, data, len);
+    rc = img_pipe_write(u->pipe, data, len);
     if (rc < 0)
         return rc;
     u->size += len;
+    return 0;
+}
+
+/* The conversion's progress, after each of its writes (one qcow2 cluster,
+ * in increasing order; done is where it ended): the output claims what it
+ * stores (the cap, the quota and the reserve apply to it), and the block
+ * store's lock is let go for a moment so that other tenants' uploads and
+ * deletes are not held up for the whole conversion.  A write stores at most
+ * the larger of a qcow2 cluster and a block-store cluster, and no more than
+ * the distance from the previous write's end. */
+static int convert_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    (void)total;
+    struct upload *u = ctx;
+    uint64_t step = done > u->conv_done ? done - u->conv_done : 0;
+    u->conv_stored += step < u->conv_unit ? step : u->conv_unit;
+    u->conv_done = done;
+    uint64_t need = u->size + u->conv_stored;
+    int rc = img_claim(&u->claim, need, need, u->why, sizeof u->why);
+    if (rc < 0)
+        return 1; /* stop: blockstore answers -ECANCELED, u->why says why */
+    api_blockstore_unlock(img_srv());
+    api_blockstore_lock(img_srv());
     return 0;
 }
 
@@ -149,11 +159,22 @@ static int convert_qcow2(struct upload *u, char *why, size_t whylen)
 {
     char disk[64];
     img_disk_name(disk, u->id);
+    unsigned bits = (unsigned)u->head[20] << 24 | (unsigned)u->head[21] << 16 |
+                    (unsigned)u->head[22] << 8 | u->head[23]; /* qcow2 cluster_bits */
+    u->conv_unit = bits >= 9 && bits <= 21 ? 1ull << bits : 2ull << 20;
+    if (u->conv_unit < EXTMAP_CLUSTER_SIZE)
+        u->conv_unit = EXTMAP_CLUSTER_SIZE;
     api_blockstore_lock(img_srv());
-    int rc = blockstore_convert_qcow2(img_bs(), u->id, disk, NULL, NULL);
+    u->why[0] = '\0';
+    int rc = blockstore_convert_qcow2(img_bs(), u->id, disk, convert_progress, u);
     if (rc < 0)
-        snprintf(why, whylen, "%s", blockstore_error());
+        snprintf(why, whylen, "%s", u->why[0] ? u->why : blockstore_error());
+    struct blockstore_info info;
+    if (rc == 0 && blockstore_info(img_bs(), disk, &info) == 0)
+        u->stored += info.allocated;
     api_blockstore_unlock(img_srv());
+    if (rc < 0 && u->why[0]) /* refused by a limit, not malformed */
+        return -EFBIG;
     return rc;
 }
 
@@ -188,6 +209,7 @@ static int finish(struct api_req *r, struct upload *u, int64_t vsize)
     char disk[64];
     img_disk_name(disk, u->id);
     image_private_set(img, IMAGE_DISK, u->qcow2 ? disk : u->size ? u->id : NULL);
+    image_private_set_int(img, IMG_STORED, (int64_t)(u->stored + u->size));
     int rc = image_db_put(t, img_db(), img);
     json_decref(img);
     if (rc < 0) {
@@ -222,21 +244,30 @@ static void on_end(struct api_req *r, void *ctx, int err)
 {
     struct upload *u = ctx;
     if (err == 0) {
-        /* The commit (fdatasync) and a qcow2 conversion take a while: on
-         * the worker pool, so this request thread serves others. */
-        api_req_defer(r, complete_upload, u);
+        /* The commit (fdatasync) takes a while: on the worker pool, so
+         * this request thread serves others.  A qcow2 conversion takes
+         * longer: on the slow lane, so logins' workers stay free; when its
+         * queue is full the upload is refused (503, replied). */
+        if (!u->qcow2)
+            api_req_defer(r, complete_upload, u);
+        else if (!api_req_defer_slow(r, complete_upload, u))
+            fail_upload(u);
         return;
     }
     /* An append error's text was taken on the writer thread. */
     char msg[256] = "", u_id[STORE_ID_LEN + 1];
     img_pipe_finish(u->pipe, true, msg, sizeof msg);
     u->pipe = NULL;
+    if (!msg[0] && u->why[0])
+        snprintf(msg, sizeof msg, "%s", u->why);
     if (!msg[0] && err == -ENOSPC)
         snprintf(msg, sizeof msg, "no space left");
     snprintf(u_id, sizeof u_id, "%s", u->id);
     fail_upload(u);
-    if (err == -ENOSPC || err == -EFBIG)
+    if (err == -ENOSPC)
         api_reply_error(r, 413, "Image storage media is full: %s", msg);
+    else if (err == -EFBIG || err == -EDQUOT)
+        api_reply_error(r, 413, "The image is too big: %s", msg);
     else if (err == -ECANCELED)
         api_reply_error(r, 409, "Image %s was deleted during the upload.", u_id);
     else if (err != -ECONNRESET)
@@ -275,7 +306,12 @@ static void complete_upload(struct api_req *r, void *ctx)
     if (u->qcow2) {
         vsize = image_qcow2_virtual_size(u->head, u->headlen);
         char why[256] = "";
-        if (vsize < 0 || convert_qcow2(u, why, sizeof why) < 0) {
+        if (vsize >= 0 && (rc = convert_qcow2(u, why, sizeof why)) == -EFBIG) {
+            img_delete_data(u->id);
+            fail_upload(u);
+            return api_reply_error(r, 413, "The image is too big: %s", why);
+        }
+        if (vsize < 0 || rc < 0) {
             img_delete_data(u->id);
             fail_upload(u);
             return api_reply_error(r, 400, "The data is not a usable qcow2 image%s%s",
@@ -316,22 +352,28 @@ void img_upload(struct api_req *r)
         err = (struct image_err){ -EPERM, "You are not permitted to upload data for this image." };
         goto refuse;
     }
-    const char *cl = api_req_header(r, "Content-Length");
-    uint64_t left = space_left();
-    if (cl && strtoull(cl, NULL, 10) > left) {
-        err.err = -ENOSPC;
-        snprintf(err.msg, sizeof err.msg,
-                 "Image storage media is full: %s bytes do not fit "
-                 "(%llu bytes free above the reserve).",
-                 cl, (unsigned long long)left);
-        goto refuse;
-    }
-    if (image_upload_begin(img, now, &err) < 0)
-        goto refuse;
     struct upload *u = calloc(1, sizeof *u);
     if (!u || !(u->h = image_hasher_new())) {
         free(u);
         err = (struct image_err){ 500, "Out of memory." };
+        goto refuse;
+    }
+    /* The space, the cap and the quota, for the whole body at once when its
+     * length is known (refused before any data), else as it comes. */
+    const char *owner = json_string_value(json_object_get(img, "owner"));
+    img_claim_start(&u->claim, owner, img_project_stored(owner, id));
+    const char *cl = api_req_header(r, "Content-Length");
+    int crc = cl ? img_claim(&u->claim, 0, strtoull(cl, NULL, 10), u->why, sizeof u->why) : 0;
+    if (crc < 0) {
+        err.err = crc;
+        snprintf(err.msg, sizeof err.msg, "%s: %s bytes do not fit: %s.",
+                 crc == -ENOSPC ? "Image storage media is full" : "The image is too big", cl,
+                 u->why);
+        upload_free(u);
+        goto refuse;
+    }
+    if (image_upload_begin(img, now, &err) < 0) {
+        upload_free(u);
         goto refuse;
     }
     snprintf(u->id, sizeof u->id, "%s", id);

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 static const char *const sort_keys[] = {
     "name",       "status",     "container_format", "disk_format", "size",     "virtual_size", "id",
@@ -61,6 +63,67 @@ static int parse_sort(struct image_query *q, const char *spec, char *buf, size_t
     return 0;
 }
 
+/* size_min/size_max: a non-negative integer; -1 when absent. */
+static int parse_size(const char *v, const char *name, int64_t *out, struct image_err *err)
+{
+    *out = -1;
+    if (!v)
+        return 0;
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end || n < 0)
+        return image_fail(err, -EINVAL, "Invalid value for %s: %s (a size in bytes)", name, v);
+    *out = n;
+    return 0;
+}
+
+/* created_at/updated_at: "OP:TIME" (OP gt, gte, lt, lte, eq or neq; TIME
+ * ISO 8601, UTC, as Glance stores it: 2016-01-02T03:04:05Z, the Z
+ * optional), kept as the stored text form to compare with. */
+static int parse_time(const char *v, const char *name, struct image_time_filter *out,
+                      struct image_err *err)
+{
+    static const char *const ops[] = { "gt", "gte", "lt", "lte", "eq", "neq" };
+    memset(out, 0, sizeof *out);
+    if (!v)
+        return 0;
+    const char *colon = strchr(v, ':');
+    size_t oplen = colon ? (size_t)(colon - v) : 0;
+    for (size_t i = 0; colon && i < sizeof ops / sizeof ops[0]; i++)
+        if (strlen(ops[i]) == oplen && !strncmp(v, ops[i], oplen))
+            out->op = (int)i + 1;
+    struct tm tm = { 0 };
+    const char *rest = out->op ? strptime(colon + 1, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+    if (rest && *rest == 'Z')
+        rest++;
+    if (!rest || *rest)
+        return image_fail(err, -EINVAL,
+                          "Invalid value for %s: %s (OP:YYYY-MM-DDThh:mm:ssZ, OP one of "
+                          "gt, gte, lt, lte, eq, neq)",
+                          name, v);
+    strftime(out->at, sizeof out->at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return 0;
+}
+
+static bool time_ok(const struct image_time_filter *f, const json_t *img, const char *key)
+{
+    if (!f->op)
+        return true;
+    const char *v = json_string_value(json_object_get(img, key));
+    if (!v)
+        return false;
+    int c = strcmp(v, f->at);
+    switch (f->op) {
+    case 1: return c > 0;
+    case 2: return c >= 0;
+    case 3: return c < 0;
+    case 4: return c <= 0;
+    case 5: return c == 0;
+    default: return c != 0;
+    }
+}
+
 int image_query_parse(struct image_query *q, const char *(*get)(void *ctx, const char *name),
                       void *ctx, struct image_err *err)
 {
@@ -85,8 +148,18 @@ int image_query_parse(struct image_query *q, const char *(*get)(void *ctx, const
         strcmp(q->member_status, "pending") != 0 && strcmp(q->member_status, "accepted") != 0 &&
         strcmp(q->member_status, "rejected") != 0)
         return image_fail(err, -EINVAL, "Invalid status value: %s", q->member_status);
+    /* Booleans come canonical ("true"/"false"): the API reads Glance's
+     * spellings (True, yes, on, 1, ...) into them. */
+    q->protected_ = get(ctx, "protected");
     if (q->os_hidden && strcmp(q->os_hidden, "true") != 0 && strcmp(q->os_hidden, "false") != 0)
         return image_fail(err, -EINVAL, "Invalid value for os_hidden: %s", q->os_hidden);
+    if (q->protected_ && strcmp(q->protected_, "true") != 0 && strcmp(q->protected_, "false") != 0)
+        return image_fail(err, -EINVAL, "Invalid value for protected: %s", q->protected_);
+    if (parse_size(get(ctx, "size_min"), "size_min", &q->size_min, err) < 0 ||
+        parse_size(get(ctx, "size_max"), "size_max", &q->size_max, err) < 0 ||
+        parse_time(get(ctx, "created_at"), "created_at", &q->created, err) < 0 ||
+        parse_time(get(ctx, "updated_at"), "updated_at", &q->updated, err) < 0)
+        return -1;
 
     q->limit = IMAGE_LIST_DEFAULT_LIMIT;
     const char *limit = get(ctx, "limit");
@@ -173,6 +246,16 @@ bool image_query_match(const struct image_query *q, const json_t *img,
     if (q->status && !str_eq(img, "status", q->status))
         return false;
     if (q->owner && !str_eq(img, "owner", q->owner))
+        return false;
+    if (q->protected_ &&
+        json_is_true(json_object_get(img, "protected")) != !strcmp(q->protected_, "true"))
+        return false;
+    json_int_t size = json_integer_value(json_object_get(img, "size"));
+    if ((q->size_min >= 0 || q->size_max >= 0) && !json_is_integer(json_object_get(img, "size")))
+        return false;
+    if ((q->size_min >= 0 && size < q->size_min) || (q->size_max >= 0 && size > q->size_max))
+        return false;
+    if (!time_ok(&q->created, img, "created_at") || !time_ok(&q->updated, img, "updated_at"))
         return false;
     bool hidden = json_is_true(json_object_get(img, "os_hidden"));
     bool want_hidden = q->os_hidden && strcmp(q->os_hidden, "true") == 0;

@@ -128,11 +128,19 @@ int image_check_download(const json_t *img, const struct image_caller *who, stru
 
 #define IMAGE_MAX_SORT_KEYS 4
 
+struct image_time_filter {
+    int op;      /* 0 none; 1 gt, 2 gte, 3 lt, 4 lte, 5 eq, 6 neq */
+    char at[32]; /* as stored: 2016-01-02T03:04:05Z */
+};
+
 struct image_query {
     const char *name, *status, *visibility, *owner, *member_status;
     const char *tags[8];
     size_t ntags;
-    const char *os_hidden; /* "true"/"false"/NULL (= false) */
+    const char *os_hidden;      /* "true"/"false"/NULL (= false) */
+    const char *protected_;     /* "true"/"false"/NULL (either) */
+    int64_t size_min, size_max; /* -1: none */
+    struct image_time_filter created, updated;
     const char *sort_keys[IMAGE_MAX_SORT_KEYS];
     bool sort_desc[IMAGE_MAX_SORT_KEYS];
     size_t nsort;
@@ -142,7 +150,9 @@ struct image_query {
 
 /* Parse the query string parameters: get(ctx, name) returns a parameter's
  * value or NULL. Strings point into what get returns (keep it alive).
- * -EINVAL for a bad limit, sort key or direction. */
+ * -EINVAL for a bad limit, sort key or direction, a boolean other than
+ * "true"/"false" (os_hidden, protected), a size_min/size_max that is not a
+ * non-negative integer, a created_at/updated_at that is not OP:TIME. */
 int image_query_parse(struct image_query *q, const char *(*get)(void *ctx, const char *name),
                       void *ctx, struct image_err *err);
 

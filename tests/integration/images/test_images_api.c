@@ -6,6 +6,9 @@
 #include "tests/support/files.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <sys/statvfs.h>
+#include <time.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -986,12 +989,304 @@ static void t_enospc(struct picostackd *d)
     free(tok);
 }
 
+/* ---- the reserve: concurrent chunked uploads cannot cross it ---- */
+
+struct up_job {
+    struct picostackd *d;
+    const char *tok;
+    char *id;
+    uint64_t n;
+    long status;
+    char why[300];
+};
+
+static void *up_thread(void *arg)
+{
+    struct up_job *j = arg;
+    struct resp r;
+    j->status = upload_gen(j->d, j->tok, j->id, 5, j->n, true, &r, NULL) == 0 ? r.status : -1;
+    snprintf(j->why, sizeof j->why, "%s", r.body ? r.body : "");
+    resp_free(&r);
+    return NULL;
+}
+
+static uint64_t fs_free(const char *dir)
+{
+    struct statvfs v;
+    return statvfs(dir, &v) == 0 ? (uint64_t)v.f_bavail * v.f_frsize : 0;
+}
+
+static void t_reserve(struct picostackd *d)
+{
+    /* 6 x 15 MiB chunked (each below any check interval) on a 96 MiB fs
+     * whose reserve is 16 MiB: they cannot all fit, and none may eat into
+     * the reserve. */
+    enum { N = 6 };
+    char *tok = admin_login(d);
+    struct up_job jobs[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        jobs[i] = (struct up_job){ d, tok, NULL, 15u << 20, 0, "" };
+        jobs[i].id = create_image(
+            d, tok, "{\"name\":\"r\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
+        CHECK(jobs[i].id != NULL);
+    }
+    for (int i = 0; i < N; i++)
+        CHECK(pthread_create(&th[i], NULL, up_thread, &jobs[i]) == 0);
+    int refused = 0, stored = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        if (jobs[i].status == 413)
+            refused++;
+        else if (jobs[i].status == 204)
+            stored++;
+        else
+            CHECK(false, "upload %d: %ld", i, jobs[i].status);
+        fprintf(stderr, "upload %d: %ld %s\n", i, jobs[i].status, jobs[i].why);
+    }
+    uint64_t left = fs_free(d->dir);
+    fprintf(stderr, "reserve: %d stored, %d refused, %llu MiB free\n", stored, refused,
+            (unsigned long long)(left >> 20));
+    CHECK(refused > 0 && refused + stored == N);
+    CHECK(left >= (15u << 20), "the reserve was crossed: %llu bytes free",
+          (unsigned long long)left);
+    for (int i = 0; i < N; i++)
+        free(jobs[i].id);
+    free(tok);
+}
+
+/* ---- a qcow2 bomb: refused by the size cap, logins go on ---- */
+
+struct login_probe {
+    struct picostackd *d;
+    volatile bool stop;
+    double worst;
+    int n;
+};
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void *login_loop(void *arg)
+{
+    struct login_probe *p = arg;
+    while (!p->stop) {
+        double a = mono();
+        char *t = admin_login(p->d);
+        double took = mono() - a;
+        CHECK(t != NULL);
+        free(t);
+        if (took > p->worst)
+            p->worst = took;
+        p->n++;
+        usleep(50000);
+    }
+    return NULL;
+}
+
+static void t_bomb(struct picostackd *d)
+{
+    /* 512 MiB of the same byte, compressed: a few hundred KiB of qcow2. */
+    char raw[400], q[400], cmd[2000];
+    snprintf(raw, sizeof raw, "%s.raw", d->dir);
+    snprintf(q, sizeof q, "%s.qcow2", d->dir);
+    snprintf(cmd, sizeof cmd,
+             "head -c 512M /dev/zero | tr '\\0' 'U' > '%s' && "
+             "qemu-img convert -c -f raw -O qcow2 '%s' '%s' && rm -f '%s'",
+             raw, raw, q, raw);
+    CHECK(sh(cmd) == 0);
+    size_t qn = 0;
+    char *qbytes = NULL;
+    t_read_file(q, &qbytes, &qn);
+    unlink(q);
+    CHECK(qbytes && qn > 0 && qn < (8u << 20), "bomb of %zu bytes", qn);
+    CHECK(picostackd_stop(d, SIGTERM) == 0);
+    const char *args[] = { "--log-level", "error", "--image-size-cap", "64M", NULL };
+    CHECK(picostackd_restart(d, args) == 0);
+    char *tok = admin_login(d);
+    char *id = create_image(
+        d, tok, "{\"name\":\"bomb\",\"disk_format\":\"qcow2\",\"container_format\":\"bare\"}");
+    struct login_probe p = { d, false, 0, 0 };
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, login_loop, &p) == 0);
+    struct resp r;
+    double a = mono();
+    CHECK(upload_buf(d, tok, id, qbytes, qn, &r) == 0 && r.status == 413, "bomb: %ld %s", r.status,
+          r.body ? r.body : "");
+    double took = mono() - a;
+    resp_free(&r);
+    usleep(300000);
+    p.stop = true;
+    pthread_join(th, NULL);
+    fprintf(stderr, "bomb: %zu bytes refused in %.2f s; %d logins meanwhile, worst %.2f s\n", qn,
+            took, p.n, p.worst);
+    CHECK(p.worst < 1.0, "a login took %.2f s during the conversion", p.worst);
+    json_t *img = wait_status(d, tok, id, "queued");
+    CHECK(img && strcmp(jstr(img, "status"), "queued") == 0);
+    json_decref(img);
+    CHECK(blocks_used(d) < (8u << 20), "the bomb's output was kept: %llu",
+          (unsigned long long)blocks_used(d));
+    free(qbytes);
+    free(id);
+    free(tok);
+}
+
+/* ---- a burst of uploads: memory comes back ---- */
+
+static long rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kib = atol(line + 6);
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+struct burst_job {
+    struct picostackd *d;
+    const char *tok;
+    int i;
+    long status;
+};
+
+static void *burst_thread(void *arg)
+{
+    struct burst_job *j = arg;
+    char *id = create_image(
+        j->d, j->tok, "{\"name\":\"b\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}");
+    if (!id)
+        return NULL;
+    if (j->i % 2) {
+        cut_upload(j->d, j->tok, id, 8u << 20, 2u << 20); /* cut off */
+        j->status = 0;
+    } else {
+        struct resp r;
+        j->status =
+            upload_gen(j->d, j->tok, id, 3, 4u << 20, j->i % 4 == 0, &r, NULL) == 0 ? r.status : -1;
+        resp_free(&r);
+    }
+    free(id);
+    return NULL;
+}
+
+struct rss_sampler {
+    pid_t pid;
+    volatile bool stop;
+    long peak;
+};
+
+static void *sample_rss(void *arg)
+{
+    struct rss_sampler *s = arg;
+    while (!s->stop) {
+        long now = rss_kib(s->pid);
+        if (now > s->peak)
+            s->peak = now;
+        usleep(10000);
+    }
+    return NULL;
+}
+
+/* 64 uploads at once, half of them cut off: the memory they take is
+ * bounded (the upload caps, small buffers) and goes back afterwards. */
+static void t_burst(struct picostackd *d)
+{
+    enum { N = 64 };
+    char *tok = admin_login(d);
+    sleep(1);
+    long idle = rss_kib(d->pid);
+    struct rss_sampler smp = { d->pid, false, idle };
+    pthread_t sampler;
+    CHECK(pthread_create(&sampler, NULL, sample_rss, &smp) == 0);
+    struct burst_job jobs[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        jobs[i] = (struct burst_job){ d, tok, i, 0 };
+        CHECK(pthread_create(&th[i], NULL, burst_thread, &jobs[i]) == 0);
+    }
+    int stored = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        stored += jobs[i].status == 204;
+        CHECK(jobs[i].status == 0 || jobs[i].status == 204 || jobs[i].status == 429 ||
+                  jobs[i].status == 503,
+              "upload %d: %ld", i, jobs[i].status);
+    }
+    long after = -1;
+    for (int k = 0; k < 20; k++) { /* the trim runs once the uploads are over */
+        usleep(250000);
+        after = rss_kib(d->pid);
+        if (after < idle + 16 * 1024)
+            break;
+    }
+    smp.stop = true;
+    pthread_join(sampler, NULL);
+    fprintf(stderr, "burst: %d stored; RSS idle %ld KiB, peak %ld KiB, after %ld KiB\n", stored,
+            idle, smp.peak, after);
+    CHECK(stored > 0);
+    if (getenv("PICOSTACK_SANITIZED")) /* ASan keeps freed memory in quarantine */
+        return free(tok);
+    CHECK(smp.peak < idle + 64 * 1024, "RSS peak during the burst: %ld KiB (idle %ld KiB)",
+          smp.peak, idle);
+    CHECK(after >= 0 && after < idle + 16 * 1024, "RSS after the burst: %ld KiB (idle %ld KiB)",
+          after, idle);
+    free(tok);
+}
+
+/* ---- the per-project storage quota (Glance's user_storage_quota) ---- */
+
+static void t_quota(struct picostackd *d)
+{
+    CHECK(picostackd_stop(d, SIGTERM) == 0);
+    const char *args[] = { "--log-level", "error", "--user-storage-quota", "10M", NULL };
+    CHECK(picostackd_restart(d, args) == 0);
+    char *tok = admin_login(d);
+    const char *body = "{\"name\":\"q\",\"disk_format\":\"raw\",\"container_format\":\"bare\"}";
+    char *a = create_image(d, tok, body), *b = create_image(d, tok, body);
+    struct resp r;
+    CHECK(upload_gen(d, tok, a, 1, 6u << 20, false, &r, NULL) == 0 && r.status == 204, "%ld",
+          r.status);
+    resp_free(&r);
+    /* Over the quota: refused before any data with a length, as it comes
+     * when chunked; nothing is kept. */
+    CHECK(upload_gen(d, tok, b, 2, 6u << 20, false, &r, NULL) == 0 && r.status == 413, "%ld",
+          r.status);
+    resp_free(&r);
+    CHECK(upload_gen(d, tok, b, 2, 6u << 20, true, &r, NULL) == 0 && r.status == 413, "%ld",
+          r.status);
+    resp_free(&r);
+    json_t *img = wait_status(d, tok, b, "queued");
+    CHECK(img != NULL);
+    json_decref(img);
+    /* Within it: fine; and after a delete the room is back. */
+    CHECK(upload_gen(d, tok, b, 2, 3u << 20, true, &r, NULL) == 0 && r.status == 204, "%ld",
+          r.status);
+    resp_free(&r);
+    char path[128];
+    snprintf(path, sizeof path, "/image/v2/images/%s", a);
+    CHECK(http_status(d, "DELETE", path, tok, NULL, NULL) == 204);
+    char *c = create_image(d, tok, body);
+    CHECK(upload_gen(d, tok, c, 3, 6u << 20, false, &r, NULL) == 0 && r.status == 204, "%ld",
+          r.status);
+    resp_free(&r);
+    free(a), free(b), free(c), free(tok);
+}
+
 /* The ENOSPC test runs on a small ext4 of its own (a loop mount, as root).
  * Where that cannot be made it reports itself skipped (77). */
 static int with_small_fs(int argc, char **argv, const struct subtest *tests, size_t n)
 {
     if (geteuid() != 0) {
-        fprintf(stderr, "enospc: needs root for a loop mount: skipped\n");
+        fprintf(stderr, "%s: needs root for a loop mount: skipped\n", argv[2]);
         return 77;
     }
     char base[] = "/var/tmp/picostack-enospc-XXXXXX", img[64], mnt[64], cmd[400];
@@ -1024,8 +1319,10 @@ int main(int argc, char **argv)
         { "big", t_big },         { "cutoff", t_cutoff },
         { "restart", t_restart }, { "qcow2", t_qcow2 },
         { "enospc", t_enospc },   { "concurrent", t_concurrent },
+        { "reserve", t_reserve }, { "bomb", t_bomb },
+        { "burst", t_burst },     { "quota", t_quota },
     };
-    if (argc == 3 && strcmp(argv[2], "enospc") == 0)
+    if (argc == 3 && (strcmp(argv[2], "enospc") == 0 || strcmp(argv[2], "reserve") == 0))
         return with_small_fs(argc, argv, tests, sizeof tests / sizeof tests[0]);
     return run_subtest(argc, argv, tests, sizeof tests / sizeof tests[0]);
 }
