@@ -103,6 +103,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #define EXTMAP_CLUSTER_SHIFT  16
 #define EXTMAP_CLUSTER_SIZE   (1u << EXTMAP_CLUSTER_SHIFT)
@@ -158,12 +159,18 @@ uint64_t extmap_size(const struct extmap *m);
 /* Every owned cluster becomes shared (constant time); -EBUSY unless flushed. */
 int extmap_new_epoch(struct extmap *m);
 
-/* One request; buf needs no alignment, offset and len any byte values. */
-enum extmap_op { EXTMAP_READ, EXTMAP_WRITE, EXTMAP_DISCARD, EXTMAP_WRITE_ZEROES };
+/* One request; buf needs no alignment, offset and len any byte values.
+ * Scatter-gather: with iov set, the bytes are iov[0..iovcnt) in order (at
+ * least len of them; buf is ignored); each piece is cut at iovec
+ * boundaries, and pieces that are 4 KiB-aligned go to the disk directly.
+ * EXTMAP_FLUSH is only for extmap_worker_queue() (below). */
+enum extmap_op { EXTMAP_READ, EXTMAP_WRITE, EXTMAP_DISCARD, EXTMAP_WRITE_ZEROES, EXTMAP_FLUSH };
 struct extmap_req {
     enum extmap_op op;
     uint64_t offset, len;
-    void *buf;  /* READ/WRITE only */
+    void *buf;               /* READ/WRITE only */
+    const struct iovec *iov; /* READ/WRITE: NULL, or the caller's scatter-gather list */
+    int iovcnt;
     int result; /* out: 0 or negative errno */
     void *user; /* the caller's, untouched */
     /* private to extmap */
@@ -197,6 +204,34 @@ int extmap_queue(struct extmap *m, struct extmap_req *req);
 int extmap_reap(struct extmap *m, struct extmap_req **done, int max, int min);
 int extmap_ring_fd(const struct extmap *m);
 uint64_t extmap_journal_offset(const struct extmap *m);
+
+/* ---- one I/O thread per disk ----
+ * extmap_submit() runs copy-on-write (read the old cluster, write the new
+ * one) before it returns, and a refill may wait for the store. A VMM must
+ * not do that on a vCPU or its event loop, nor let one disk hold up
+ * another: the worker gives a map its own thread. The thread owns the map
+ * from extmap_worker_start() to extmap_worker_stop(); touch it otherwise
+ * only through extmap_worker_call().
+ *
+ * extmap_worker_queue() hands over n requests (one guest kick, say) and
+ * returns at once; the thread runs them in order as io_uring batches
+ * (extmap_submit: requests that overlap a write start a new batch), and
+ * EXTMAP_FLUSH runs extmap_flush() after everything queued before it. Each
+ * request comes back once from extmap_worker_reap() (never blocks) with its
+ * result; extmap_worker_fd() is an eventfd that becomes readable when some
+ * have finished (read it to re-arm). Requests and their buffers stay the
+ * caller's and must stay valid until reaped. extmap_worker_drain() waits
+ * until none is in flight. */
+struct extmap_worker;
+int extmap_worker_start(struct extmap *m, struct extmap_worker **out);
+int extmap_worker_queue(struct extmap_worker *w, struct extmap_req **reqs, int n);
+int extmap_worker_reap(struct extmap_worker *w, struct extmap_req **done, int max);
+int extmap_worker_fd(const struct extmap_worker *w);
+void extmap_worker_drain(struct extmap_worker *w);
+/* Runs fn(map, ctx) on the worker thread between batches; returns its result. */
+int extmap_worker_call(struct extmap_worker *w, int (*fn)(struct extmap *m, void *ctx), void *ctx);
+/* Drains, ends the thread; the map is the caller's again. */
+void extmap_worker_stop(struct extmap_worker *w);
 
 /* Calls fn for each mapped or zero-marked cluster in order; stops on nonzero. */
 typedef int (*extmap_each_fn)(void *ctx, uint64_t vcluster, enum extmap_kind kind,
