@@ -222,7 +222,7 @@ static void c_indirect_unnegotiated(struct ctx *c)
 struct hostile {
     const char *name;
     void (*build)(struct ctx *c);
-    bool indirect; /* negotiate INDIRECT_DESC */
+    bool indirect;    /* negotiate INDIRECT_DESC */
     const char *says; /* part of the fault message */
 };
 
