@@ -126,7 +126,12 @@ struct extmap_range {
 struct extmap;
 
 /* Asks for more free clusters: fill up to max ranges in out[], return how many
- * (>= 1) or a negative errno (-ENOSPC when the store is full). */
+ * (>= 1) or a negative errno (-ENOSPC when the store is full). A range in a
+ * data file the map has no descriptor for yet (the store grew past 4 TiB
+ * after the hand-over) must come with that file's descriptor: the refill
+ * calls extmap_set_data_fd() before it returns (the VMM receives it with
+ * the grant over its control socket, SCM_RIGHTS); a cluster whose file has
+ * no descriptor fails its write with -EBADF. */
 typedef int (*extmap_refill_fn)(void *ctx, struct extmap_range *out, int max);
 
 struct extmap_config {
@@ -261,6 +266,22 @@ int extmap_load(struct extmap *m, int fd);
 /* Builds a writable map from a hand-over (refill: how to ask for more). */
 int extmap_open_handover(const struct extmap_handover *h, extmap_refill_fn refill, void *refill_ctx,
                          struct extmap **out);
+
+/* A hand-over across exec: the descriptors are inherited (close-on-exec
+ * cleared) and the rest travels as one line of text, which
+ * extmap_handover_format() writes and extmap_handover_parse() reads (the
+ * VMM's `--disk handover=FD`: FD is a pipe or memfd holding that line):
+ *   "PSHANDOVER1 disk=ID size=BYTES gen=G off=O journal=FD map=FD
+ *    data=FILE:FD[,FILE:FD...] grant=START+COUNT[,START+COUNT...]\n"
+ * (one line; numbers decimal; data= and grant= may be empty). parse checks
+ * the syntax, the ranges (files < EXTMAP_MAX_FILES, at most
+ * EXTMAP_HANDOVER_GRANTS grants) and that every descriptor named is open;
+ * it fills h (absent data files: -1). Returns 0, -EINVAL (bad line) or
+ * -EBADF (a descriptor that is not open). format returns the length, or
+ * -ENOSPC when len is too small. */
+#define EXTMAP_HANDOVER_LINE_MAX 4096
+int extmap_handover_format(const struct extmap_handover *h, char *buf, size_t len);
+int extmap_handover_parse(const char *line, struct extmap_handover *h);
 
 /* Journal helpers (used by the writer and by the store's fold). */
 int extmap_journal_init(int fd, uint64_t disk_id, uint64_t generation);

@@ -323,6 +323,53 @@ static void test_iovec_worker(void)
     extmap_destroy(m);
 }
 
+/* The hand-over line: round trip, and lines that must be refused. */
+static void test_handover_line(void)
+{
+    struct extmap_handover h, back;
+    memset(&h, 0, sizeof(h));
+    for (int i = 0; i < EXTMAP_MAX_FILES; i++)
+        h.data_fds[i] = -1;
+    h.disk_id = 42;
+    h.size = 1ull << 40;
+    h.journal_generation = 3;
+    h.journal_offset = 96;
+    h.journal_fd = journal_fd;
+    h.map_fd = data_fd;
+    h.data_fds[0] = data_fd;
+    h.data_fds[5] = journal_fd;
+    h.ngrant = 2;
+    h.grant[0] = (struct extmap_range){ 100, 20 };
+    h.grant[1] = (struct extmap_range){ 1ull << 30, 7 };
+    char line[EXTMAP_HANDOVER_LINE_MAX];
+    int n = extmap_handover_format(&h, line, sizeof(line));
+    CHECK(n > 0 && line[n - 1] == '\n');
+    CHECK_OK(extmap_handover_parse(line, &back));
+    CHECK(back.disk_id == 42 && back.size == h.size && back.journal_generation == 3 &&
+          back.journal_offset == 96 && back.journal_fd == journal_fd && back.map_fd == data_fd);
+    CHECK(back.data_fds[0] == data_fd && back.data_fds[5] == journal_fd && back.data_fds[1] == -1);
+    CHECK(back.ngrant == 2 && back.grant[1].start == 1ull << 30 && back.grant[1].count == 7);
+    CHECK(extmap_handover_format(&h, line, 20) == -ENOSPC);
+    static const char *bad[] = {
+        "",
+        "PSHANDOVER2 disk=1 size=0 gen=1 off=64 journal=3 map=3 data= grant=\n",
+        "PSHANDOVER1 disk=1 size=0 gen=1 off=64 journal=3 map=3 data=64:3 grant=\n",
+        "PSHANDOVER1 disk=1 size=0 gen=1 off=64 journal=3 map=3 data=0:3,0:3 grant=\n",
+        "PSHANDOVER1 disk=1 size=0 gen=1 off=64 journal=-1 map=3 data= grant=\n",
+        "PSHANDOVER1 disk=1 size=0 gen=1 off=8 journal=3 map=3 data= grant=\n",
+        "PSHANDOVER1 disk=x size=0 gen=1 off=64 journal=3 map=3 data= grant=\n",
+        "PSHANDOVER1 disk=1 size=0 gen=1 off=64 journal=3 map=3 data= grant=1+\n",
+        "PSHANDOVER1 disk=1 size=0 gen=1 off=64 journal=3 map=3 data= grant= extra\n",
+        "PSHANDOVER1 disk=1 size=99999999999999999999 gen=1 off=64 journal=3 map=3 data= grant=\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK(extmap_handover_parse(bad[i], &back) == -EINVAL);
+    /* a descriptor that is not open */
+    CHECK(extmap_handover_parse(
+              "PSHANDOVER1 disk=1 size=0 gen=1 off=64 journal=999 map=999 data= grant=\n", &back) ==
+          -EBADF);
+}
+
 int main(void)
 {
     const char *dir = bs_test_tmpdir();
@@ -340,6 +387,7 @@ int main(void)
     test_batch();
     test_async();
     test_iovec_worker();
+    test_handover_line();
     close(data_fd);
     close(journal_fd);
     printf("extmap: ok\n");
