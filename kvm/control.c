@@ -9,6 +9,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "kvm/devices/i8042.h"
+
 static double uptime_s(const struct vm *vm)
 {
     struct timespec now;
@@ -20,28 +22,30 @@ static double uptime_s(const struct vm *vm)
 static json_t *unknown_ports(struct vm *vm)
 {
     json_t *o = json_object();
-    io_bus_lock(&vm->bus);
-    for (int i = 0; o && i < vm->bus.nunknown; i++) {
-        char key[8];
-        snprintf(key, sizeof(key), "%#x", vm->bus.unknown[i].port);
-        json_object_set_new(o, key,
-                            json_pack("[I, I]", (json_int_t)vm->bus.unknown[i].reads,
-                                      (json_int_t)vm->bus.unknown[i].writes));
+    const struct bus_map *m = &vm->bus.map[BUS_PIO];
+    bus_lock(&vm->bus);
+    for (int i = 0; o && i < m->nunknown; i++) {
+        char key[24];
+        snprintf(key, sizeof(key), "%#llx", (unsigned long long)m->unknown[i].addr);
+        json_object_set_new(
+            o, key,
+            json_pack("[I, I]", (json_int_t)m->unknown[i].reads, (json_int_t)m->unknown[i].writes));
     }
-    io_bus_unlock(&vm->bus);
+    bus_unlock(&vm->bus);
     return o;
 }
 
 static json_t *status(struct vm *vm)
 {
-    json_t *st = json_pack("{s:b, s:s, s:i, s:I, s:f, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}}",
-                           "ok", 1, "state", vm_paused(vm) ? "paused" : "running", "vcpus",
-                           (int)vm->ncpus, "mem_mib", (json_int_t)(vm->mem.size >> 20), "uptime_s",
-                           uptime_s(vm), "exits", "total", (json_int_t)vm->exits, "io",
-                           (json_int_t)vm->exits_io, "mmio", (json_int_t)vm->exits_mmio,
-                           "unknown_io", "reads", (json_int_t)vm->bus.unknown_reads, "writes",
-                           (json_int_t)vm->bus.unknown_writes, "post_port_writes",
-                           (json_int_t)vm->bus.post_writes, "mmio", (json_int_t)vm->mmio_unknown);
+    const struct bus_map *pio = &vm->bus.map[BUS_PIO], *mmio = &vm->bus.map[BUS_MMIO];
+    json_t *st = json_pack(
+        "{s:b, s:s, s:i, s:I, s:f, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}}", "ok", 1, "state",
+        vm_paused(vm) ? "paused" : "running", "vcpus", (int)vm->ncpus, "mem_mib",
+        (json_int_t)(vm->mem.size >> 20), "uptime_s", uptime_s(vm), "exits", "total",
+        (json_int_t)vm->exits, "io", (json_int_t)vm->exits_io, "mmio", (json_int_t)vm->exits_mmio,
+        "unknown_io", "reads", (json_int_t)pio->unknown_reads, "writes",
+        (json_int_t)pio->unknown_writes, "post_port_writes", (json_int_t)vm->bus.post_writes,
+        "mmio", (json_int_t)(mmio->unknown_reads + mmio->unknown_writes));
     if (st)
         json_object_set_new(st, "unknown_ports", unknown_ports(vm));
     return st;
@@ -71,9 +75,12 @@ static json_t *dispatch(struct vm *vm, const char *op)
         return state_reply(vm);
     }
     if (!strcmp(op, "shutdown")) {
-        io_bus_lock(&vm->bus);
-        i8042_inject_ctrl_alt_del(&vm->i8042);
-        io_bus_unlock(&vm->bus);
+        struct i8042 *kbd = vmdevs_find(&vm->devs, "i8042", 0);
+        if (!kbd)
+            return error("no keyboard controller to send Ctrl-Alt-Del to");
+        bus_lock(&vm->bus);
+        i8042_inject_ctrl_alt_del(kbd);
+        bus_unlock(&vm->bus);
         if (vm_paused(vm))
             return error("the VM is paused: resume it to let the guest see Ctrl-Alt-Del");
         return json_pack("{s:b, s:s}", "ok", 1, "sent", "ctrl-alt-del");
@@ -181,4 +188,75 @@ int control_client_readable(struct vm *vm, struct control_client *c)
         memmove(c->buf, c->buf + used, c->len - used);
         c->len -= used;
     }
+}
+
+/* ---- the socket on the event loop ---- */
+
+static int on_client(void *opaque, int res)
+{
+    struct control_slot *slot = opaque;
+    if (res >= 0 && control_client_readable(slot->srv->vm, &slot->client) == 0)
+        return LOOP_KEEP;
+    close(slot->client.fd);
+    slot->in_use = false;
+    return LOOP_DROP;
+}
+
+static int on_listen(void *opaque, int res)
+{
+    struct control_server *srv = opaque;
+    (void)res;
+    int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0)
+        return LOOP_KEEP;
+    struct control_slot *slot = NULL;
+    for (int i = 0; i < CONTROL_MAX_CLIENTS && !slot; i++)
+        if (!srv->slots[i].in_use)
+            slot = &srv->slots[i];
+    if (!slot) {
+        reply(fd, "{\"ok\":false,\"error\":\"too many control clients\"}\n");
+        close(fd);
+        return LOOP_KEEP;
+    }
+    memset(slot, 0, sizeof(*slot));
+    slot->srv = srv;
+    slot->client.fd = fd;
+    slot->in_use = true;
+    if (!(slot->src = loop_add_fd(srv->loop, fd, on_client, slot))) {
+        close(fd);
+        slot->in_use = false;
+    }
+    return LOOP_KEEP;
+}
+
+int control_start(struct control_server *srv, struct vm *vm, struct loop *l, const char *path,
+                  verr_t *err)
+{
+    memset(srv, 0, sizeof(*srv));
+    srv->vm = vm;
+    srv->loop = l;
+    srv->path = path;
+    srv->listen_fd = control_listen(path, err);
+    if (srv->listen_fd < 0)
+        return srv->listen_fd;
+    if (!loop_add_fd(l, srv->listen_fd, on_listen, srv)) {
+        int e = errno;
+        control_stop(srv);
+        return verr_set(err, e, "control socket: %s", strerror(e));
+    }
+    return 0;
+}
+
+void control_stop(struct control_server *srv)
+{
+    for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
+        if (srv->slots[i].in_use) {
+            close(srv->slots[i].client.fd);
+            srv->slots[i].in_use = false;
+        }
+    if (srv->listen_fd >= 0) {
+        close(srv->listen_fd);
+        unlink(srv->path);
+    }
+    srv->listen_fd = -1;
 }

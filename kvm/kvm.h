@@ -14,7 +14,12 @@
  * The control socket (--control PATH) takes one JSON object per line and
  * answers each with one JSON line: {"op":"status"}, {"op":"pause"},
  * {"op":"resume"}, {"op":"shutdown"} (Ctrl-Alt-Del through the i8042
- * keyboard), {"op":"kill"}. */
+ * keyboard), {"op":"kill"}.
+ *
+ * Inside, devices register themselves (kvm/devices/device.h) and see the
+ * vmm_config when they are made: an option for a device (a --disk list)
+ * becomes a field here that the device reads, and it may ask for one
+ * instance per entry; kvm/README.md says how to add one. */
 #ifndef PICOSTACK_KVM_KVM_H
 #define PICOSTACK_KVM_KVM_H
 

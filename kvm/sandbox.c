@@ -90,11 +90,16 @@ static const int plain[] = {
     SCMP_SYS(getrandom),
     SCMP_SYS(sched_getaffinity),
     SCMP_SYS(timerfd_settime),
+    SCMP_SYS(eventfd2), /* irq sinks and devices binding irqfds/ioeventfds at run time */
 };
 
-/* ioctls: the vCPU loop, interrupt lines, crash dumps, the terminal. */
+/* ioctls: the vCPU loop, interrupt lines, MSIs and their routes, irqfds
+ * and ioeventfds (bound when the guest programs a device), crash dumps, the
+ * terminal. */
 static const unsigned long ioctls[] = {
-    KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS, KVM_GET_SREGS, TCGETS, TCSETS, TCSETSW, TCSETSF,
+    KVM_RUN,   KVM_IRQ_LINE,  KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
+    KVM_IRQFD, KVM_IOEVENTFD, KVM_GET_REGS,   KVM_GET_SREGS,
+    TCGETS,    TCSETS,        TCSETSW,        TCSETSF,
 };
 
 #endif

@@ -47,19 +47,22 @@ static void handle_io(struct vcpu *c)
     c->vm->exits_io++;
     for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
         if (run->io.direction == KVM_EXIT_IO_OUT)
-            io_bus_out(&c->vm->bus, run->io.port, run->io.size, data);
+            bus_write(&c->vm->bus, BUS_PIO, run->io.port, run->io.size, data);
         else
-            io_bus_in(&c->vm->bus, run->io.port, run->io.size, data);
+            bus_read(&c->vm->bus, BUS_PIO, run->io.port, run->io.size, data);
     }
 }
 
-/* No MMIO devices yet: reads see all ones, writes vanish, both counted. */
+/* MMIO goes over the same bus; nobody there: reads see all ones, writes
+ * vanish, both counted. */
 static void handle_mmio(struct vcpu *c)
 {
+    struct kvm_run *run = c->run;
     c->vm->exits_mmio++;
-    c->vm->mmio_unknown++;
-    if (!c->run->mmio.is_write)
-        memset(c->run->mmio.data, 0xff, sizeof(c->run->mmio.data));
+    if (run->mmio.is_write)
+        bus_write(&c->vm->bus, BUS_MMIO, run->mmio.phys_addr, run->mmio.len, run->mmio.data);
+    else
+        bus_read(&c->vm->bus, BUS_MMIO, run->mmio.phys_addr, run->mmio.len, run->mmio.data);
 }
 
 /* Returns false when the vCPU should stop. */

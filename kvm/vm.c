@@ -38,38 +38,139 @@ static int add_memory(struct vm *vm, unsigned slot, uint64_t gpa, uint64_t size,
 
 /* GSI routing as on a PC and as our MADT and MP table say: ISA IRQ n goes
  * to PIC pin n and IOAPIC pin n, except IRQ 0 (the PIT), which reaches the
- * IOAPIC on pin 2. (KVM's default sends GSI 0 to IOAPIC pin 0.) */
-static int set_gsi_routing(struct vm *vm, verr_t *err)
+ * IOAPIC on pin 2. (KVM's default sends GSI 0 to IOAPIC pin 0.) MSI routes
+ * are appended after these. Under routes_lock. */
+static int push_route(struct vm *vm, struct kvm_irq_routing_entry e)
 {
-    enum { IOAPIC_PINS = 24 };
-    size_t n = 0, sz = sizeof(struct kvm_irq_routing) +
-                       (16 + IOAPIC_PINS) * sizeof(struct kvm_irq_routing_entry);
+    if (vm->nroutes == vm->routes_cap) {
+        unsigned cap = vm->routes_cap ? vm->routes_cap * 2 : 64;
+        struct kvm_irq_routing_entry *p = realloc(vm->routes, cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        vm->routes = p;
+        vm->routes_cap = cap;
+    }
+    vm->routes[vm->nroutes++] = e;
+    return 0;
+}
+
+static int send_routes(struct vm *vm)
+{
+    size_t sz = sizeof(struct kvm_irq_routing) + vm->nroutes * sizeof(vm->routes[0]);
     struct kvm_irq_routing *rt = calloc(1, sz);
     if (!rt)
-        return verr_set(err, ENOMEM, "out of memory");
-    for (unsigned gsi = 0; gsi < 16; gsi++) {
+        return -ENOMEM;
+    rt->nr = vm->nroutes;
+    memcpy(rt->entries, vm->routes, vm->nroutes * sizeof(vm->routes[0]));
+    int r = ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, rt) < 0 ? -errno : 0;
+    free(rt);
+    return r;
+}
+
+static int pc_routes(struct vm *vm)
+{
+    int r = 0;
+    vm->nroutes = 0;
+    for (unsigned gsi = 0; gsi < 16 && !r; gsi++) {
         if (gsi == 2)
             continue; /* the cascade */
-        rt->entries[n++] = (struct kvm_irq_routing_entry){
-            .gsi = gsi,
-            .type = KVM_IRQ_ROUTING_IRQCHIP,
-            .u.irqchip = { gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE, gsi % 8 }
-        };
+        r = push_route(vm,
+                       (struct kvm_irq_routing_entry){
+                           .gsi = gsi,
+                           .type = KVM_IRQ_ROUTING_IRQCHIP,
+                           .u.irqchip = { gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+                                          gsi % 8 } });
     }
-    for (unsigned gsi = 0; gsi < IOAPIC_PINS; gsi++) {
+    for (unsigned gsi = 0; gsi < VM_IOAPIC_PINS && !r; gsi++) {
         if (gsi == 2)
             continue; /* pin 2 is IRQ 0's */
-        rt->entries[n++] = (struct kvm_irq_routing_entry){ .gsi = gsi,
-                                                           .type = KVM_IRQ_ROUTING_IRQCHIP,
-                                                           .u.irqchip = { KVM_IRQCHIP_IOAPIC,
-                                                                          gsi == 0 ? 2 : gsi } };
+        r = push_route(vm, (struct kvm_irq_routing_entry){
+                               .gsi = gsi,
+                               .type = KVM_IRQ_ROUTING_IRQCHIP,
+                               .u.irqchip = { KVM_IRQCHIP_IOAPIC, gsi == 0 ? 2 : gsi } });
     }
-    rt->nr = n;
-    int r = ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, rt);
-    free(rt);
-    if (r < 0)
-        return verr_set(err, errno, "KVM_SET_GSI_ROUTING: %s", strerror(errno));
+    vm->next_gsi = VM_FIRST_MSI_GSI;
+    return r;
+}
+
+static int set_gsi_routing(struct vm *vm, verr_t *err)
+{
+    pthread_mutex_lock(&vm->routes_lock);
+    int r = pc_routes(vm);
+    if (!r)
+        r = send_routes(vm);
+    pthread_mutex_unlock(&vm->routes_lock);
+    if (r)
+        return verr_set(err, -r, "KVM_SET_GSI_ROUTING: %s", strerror(-r));
     return 0;
+}
+
+static struct kvm_irq_routing_entry msi_route(unsigned gsi, uint64_t addr, uint32_t data)
+{
+    return (struct kvm_irq_routing_entry){ .gsi = gsi,
+                                           .type = KVM_IRQ_ROUTING_MSI,
+                                           .u.msi = { .address_lo = (uint32_t)addr,
+                                                      .address_hi = (uint32_t)(addr >> 32),
+                                                      .data = data } };
+}
+
+int vm_add_msi_route(struct vm *vm, uint64_t addr, uint32_t data, unsigned *gsi)
+{
+    pthread_mutex_lock(&vm->routes_lock);
+    unsigned g = vm->next_gsi;
+    int r = push_route(vm, msi_route(g, addr, data));
+    if (!r && (r = send_routes(vm)))
+        vm->nroutes--;
+    if (!r) {
+        vm->next_gsi++;
+        *gsi = g;
+    }
+    pthread_mutex_unlock(&vm->routes_lock);
+    return r;
+}
+
+int vm_set_msi_route(struct vm *vm, unsigned gsi, uint64_t addr, uint32_t data)
+{
+    pthread_mutex_lock(&vm->routes_lock);
+    int r = -ENOENT;
+    for (unsigned i = 0; i < vm->nroutes; i++)
+        if (vm->routes[i].gsi == gsi && vm->routes[i].type == KVM_IRQ_ROUTING_MSI) {
+            vm->routes[i] = msi_route(gsi, addr, data);
+            r = send_routes(vm);
+            break;
+        }
+    pthread_mutex_unlock(&vm->routes_lock);
+    return r;
+}
+
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+    struct kvm_msi m = { .address_lo = (uint32_t)addr,
+                         .address_hi = (uint32_t)(addr >> 32),
+                         .data = data };
+    /* 0: the guest blocked it (masked); > 0: delivered. */
+    return ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &m) < 0 ? -errno : 0;
+}
+
+int vm_irqfd(struct vm *vm, int fd, unsigned gsi, bool assign)
+{
+    struct kvm_irqfd f = { .fd = fd, .gsi = gsi, .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+    return ioctl(vm->vm_fd, KVM_IRQFD, &f) < 0 ? -errno : 0;
+}
+
+int vm_ioeventfd(struct vm *vm, enum bus_space sp, uint64_t addr, unsigned len,
+                 const uint64_t *datamatch, int fd, bool assign)
+{
+    struct kvm_ioeventfd e = { .addr = addr, .len = len, .fd = fd };
+    if (sp == BUS_PIO)
+        e.flags |= KVM_IOEVENTFD_FLAG_PIO;
+    if (datamatch) {
+        e.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
+        e.datamatch = *datamatch;
+    }
+    if (!assign)
+        e.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+    return ioctl(vm->vm_fd, KVM_IOEVENTFD, &e) < 0 ? -errno : 0;
 }
 
 static int create_machine(struct vm *vm, verr_t *err)
@@ -86,7 +187,10 @@ static int create_machine(struct vm *vm, verr_t *err)
         (r = need_cap(vm->kvm_fd, KVM_CAP_PIT2, "KVM_CAP_PIT2", err)) ||
         (r = need_cap(vm->kvm_fd, KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID", err)) ||
         (r = need_cap(vm->kvm_fd, KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", err)) ||
-        (r = need_cap(vm->kvm_fd, KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING", err)))
+        (r = need_cap(vm->kvm_fd, KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING", err)) ||
+        (r = need_cap(vm->kvm_fd, KVM_CAP_IRQFD, "KVM_CAP_IRQFD", err)) ||
+        (r = need_cap(vm->kvm_fd, KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD", err)) ||
+        (r = need_cap(vm->kvm_fd, KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI", err)))
         return r;
     int max_vcpus = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
     if (max_vcpus > 0 && vm->ncpus > (unsigned)max_vcpus)
@@ -163,6 +267,9 @@ void vm_destroy(struct vm *vm)
     }
     free(vm->vcpus);
     vm->vcpus = NULL;
+    free(vm->routes);
+    vm->routes = NULL;
+    vm->nroutes = vm->routes_cap = 0;
     if (vm->vm_fd >= 0)
         close(vm->vm_fd);
     if (vm->kvm_fd >= 0)

@@ -9,12 +9,9 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "kvm/devices/acpi_pm.h"
-#include "kvm/devices/i8042.h"
-#include "kvm/devices/rtc.h"
-#include "kvm/devices/serial.h"
+#include "kvm/bus.h"
+#include "kvm/devices/device.h"
 #include "kvm/guest_mem.h"
-#include "kvm/io_bus.h"
 #include "kvm/kvm.h"
 #include "kvm/verr.h"
 #include "kvm/x86/boot.h"
@@ -36,13 +33,9 @@ struct vm {
     size_t run_size;
     struct guest_mem mem;
     struct x86_boot_info boot;
-    struct io_bus bus;
-    struct serial serial;
-    struct i8042 i8042;
-    struct rtc rtc;
-    struct acpi_pm pm;
-    int serial_out_fd; /* -1: dropped */
-    int rtc_timerfd;   /* CLOCK_REALTIME timer for the RTC's interrupts */
+    struct bus bus;     /* port I/O and MMIO, for every vCPU exit */
+    struct vmdevs devs; /* the registered devices' instances */
+    struct loop *loop;  /* the event loop devices add their fds to */
     unsigned ncpus;
     struct vcpu *vcpus;
 
@@ -55,7 +48,11 @@ struct vm {
     unsigned paused_vcpus;
     int stop_efd; /* eventfd: readable once stopping */
 
-    _Atomic uint64_t exits, exits_io, exits_mmio, mmio_unknown;
+    pthread_mutex_t routes_lock; /* guards the GSI routing table */
+    struct kvm_irq_routing_entry *routes;
+    unsigned nroutes, routes_cap, next_gsi;
+
+    _Atomic uint64_t exits, exits_io, exits_mmio;
     struct timespec started;
 };
 
@@ -67,6 +64,25 @@ void vm_destroy(struct vm *vm);
 
 /* The irq_line callback: KVM_IRQ_LINE on the in-kernel irqchip. */
 void vm_set_irq(void *vm, unsigned irq, int level);
+
+/* Interrupts beyond the ISA lines (irq.h builds on these).
+ * The GSI routing table is the PC's (ISA IRQ n -> PIC pin n and IOAPIC pin n,
+ * IRQ 0 -> IOAPIC pin 2, GSIs 16-23 -> IOAPIC pins 16-23) plus appended MSI
+ * routes on GSIs from VM_FIRST_MSI_GSI up; every change re-sends the whole
+ * table with KVM_SET_GSI_ROUTING. Safe from any thread. */
+#define VM_IOAPIC_PINS   24
+#define VM_FIRST_MSI_GSI VM_IOAPIC_PINS
+int vm_add_msi_route(struct vm *vm, uint64_t addr, uint32_t data, unsigned *gsi);
+int vm_set_msi_route(struct vm *vm, unsigned gsi, uint64_t addr, uint32_t data);
+/* KVM_SIGNAL_MSI: one message now, no route needed. */
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
+/* KVM_IRQFD: writes to eventfd fd raise gsi (assign) / stop doing so. */
+int vm_irqfd(struct vm *vm, int fd, unsigned gsi, bool assign);
+/* KVM_IOEVENTFD: a guest write of len bytes (1, 2, 4, 8; 0 = any) at addr
+ * in sp signals eventfd fd in the kernel, without a vCPU exit; with
+ * datamatch only when the value written equals *datamatch. */
+int vm_ioeventfd(struct vm *vm, enum bus_space sp, uint64_t addr, unsigned len,
+                 const uint64_t *datamatch, int fd, bool assign);
 
 /* Ends the VM with this exit status; the first request wins. Safe from any
  * thread, including a vCPU thread holding the bus lock. */

@@ -1,6 +1,13 @@
 #include "kvm/devices/acpi_pm.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "kvm/devices/device.h"
+#include "kvm/vm.h"
+#include "kvm/x86/aml.h"
+#include "kvm/x86/layout.h"
 
 void acpi_pm_init(struct acpi_pm *pm, acpi_pm_poweroff_fn poweroff, void *opaque)
 {
@@ -28,16 +35,55 @@ void acpi_pm_write(struct acpi_pm *pm, unsigned offset, uint8_t v)
     }
 }
 
-static uint32_t io_read(void *dev, uint16_t offset, unsigned size)
+static uint64_t io_read(void *dev, uint64_t offset, unsigned size)
 {
     (void)size;
     return acpi_pm_read(dev, offset);
 }
 
-static void io_write(void *dev, uint16_t offset, unsigned size, uint32_t v)
+static void io_write(void *dev, uint64_t offset, unsigned size, uint64_t v)
 {
     (void)size;
     acpi_pm_write(dev, offset, v & 0xff);
 }
 
-const struct io_dev_ops acpi_pm_io_ops = { io_read, io_write };
+const struct bus_dev_ops acpi_pm_io_ops = { io_read, io_write };
+
+/* ---- as a VM device: the sleep registers the FADT names, and \_S5 ---- */
+
+static void poweroff(void *opaque)
+{
+    if (opaque)
+        vm_request_stop(opaque, VMM_EXIT_OK, "guest powered off (ACPI S5)");
+}
+
+static int pm_init(struct vmdev_ctx *ctx, void **state)
+{
+    struct acpi_pm *pm = calloc(1, sizeof(*pm));
+    if (!pm)
+        return verr_set(ctx->err, ENOMEM, "out of memory");
+    acpi_pm_init(pm, poweroff, ctx->vm);
+    int r = vmdev_add_range(ctx, BUS_PIO, X86_ACPI_SLEEP_PORT, 2, &acpi_pm_io_ops, pm);
+    if (r) {
+        free(pm);
+        return r;
+    }
+    *state = pm;
+    return 0;
+}
+
+/* Name (\_S5, Package () { 5, 5 }): SLP_TYPa and SLP_TYPb for S5. */
+static void pm_aml(const struct vmdev *d, struct aml *root, struct aml *sb)
+{
+    (void)d, (void)sb;
+    static const uint8_t typ[] = { ACPI_S5_TYPE, ACPI_S5_TYPE };
+    aml_name_byte_package(root, "_S5_", typ, 2);
+}
+
+static const struct vmdev_desc acpi_pm_device = {
+    .name = "acpi-pm",
+    .init = pm_init,
+    .teardown = free,
+    .aml = pm_aml,
+};
+VMDEV_REGISTER(acpi_pm_device);

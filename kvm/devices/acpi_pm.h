@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "kvm/io_bus.h"
+#include "kvm/bus.h"
 
 #define ACPI_SLP_EN        0x20
 #define ACPI_SLP_TYP_SHIFT 2
@@ -29,6 +29,6 @@ void acpi_pm_init(struct acpi_pm *pm, acpi_pm_poweroff_fn poweroff, void *opaque
 uint8_t acpi_pm_read(struct acpi_pm *pm, unsigned offset);
 void acpi_pm_write(struct acpi_pm *pm, unsigned offset, uint8_t value);
 
-extern const struct io_dev_ops acpi_pm_io_ops; /* 2 ports */
+extern const struct bus_dev_ops acpi_pm_io_ops; /* 2 ports */
 
 #endif

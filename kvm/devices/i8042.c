@@ -1,5 +1,12 @@
 #include "kvm/devices/i8042.h"
 
+#include <errno.h>
+#include <stdlib.h>
+
+#include "kvm/devices/device.h"
+#include "kvm/vm.h"
+#include "kvm/x86/layout.h"
+
 #include <string.h>
 
 /* Controller commands (port 0x64). */
@@ -218,29 +225,62 @@ void i8042_inject_ctrl_alt_del(struct i8042 *k)
         push(k, seq[i]);
 }
 
-static uint32_t data_read(void *dev, uint16_t offset, unsigned size)
+static uint64_t data_read(void *dev, uint64_t offset, unsigned size)
 {
     (void)offset, (void)size;
     return i8042_read(dev, I8042_DATA_PORT);
 }
 
-static void data_write(void *dev, uint16_t offset, unsigned size, uint32_t v)
+static void data_write(void *dev, uint64_t offset, unsigned size, uint64_t v)
 {
     (void)offset, (void)size;
     i8042_write(dev, I8042_DATA_PORT, v & 0xff);
 }
 
-static uint32_t cmd_read(void *dev, uint16_t offset, unsigned size)
+static uint64_t cmd_read(void *dev, uint64_t offset, unsigned size)
 {
     (void)offset, (void)size;
     return i8042_read(dev, I8042_CMD_PORT);
 }
 
-static void cmd_write(void *dev, uint16_t offset, unsigned size, uint32_t v)
+static void cmd_write(void *dev, uint64_t offset, unsigned size, uint64_t v)
 {
     (void)offset, (void)size;
     i8042_write(dev, I8042_CMD_PORT, v & 0xff);
 }
 
-const struct io_dev_ops i8042_data_ops = { data_read, data_write };
-const struct io_dev_ops i8042_cmd_ops = { cmd_read, cmd_write };
+const struct bus_dev_ops i8042_data_ops = { data_read, data_write };
+const struct bus_dev_ops i8042_cmd_ops = { cmd_read, cmd_write };
+
+/* ---- as a VM device: ports 0x60 and 0x64, IRQ 1, PNP0303 ---- */
+
+static void guest_reset(void *opaque)
+{
+    if (opaque)
+        vm_request_stop(opaque, VMM_EXIT_OK, "guest reset (i8042)");
+}
+
+static int kbd_init(struct vmdev_ctx *ctx, void **state)
+{
+    struct i8042 *k = calloc(1, sizeof(*k));
+    if (!k)
+        return verr_set(ctx->err, ENOMEM, "out of memory");
+    i8042_init(k, vmdev_irq_line(ctx, X86_I8042_IRQ), guest_reset, ctx->vm);
+    int r;
+    if ((r = vmdev_add_range(ctx, BUS_PIO, I8042_DATA_PORT, 1, &i8042_data_ops, k)) ||
+        (r = vmdev_add_range(ctx, BUS_PIO, I8042_CMD_PORT, 1, &i8042_cmd_ops, k))) {
+        free(k);
+        return r;
+    }
+    *state = k;
+    return 0;
+}
+
+static const struct vmdev_desc i8042_device = {
+    .name = "i8042",
+    .init = kbd_init,
+    .teardown = free,
+    .acpi_hid = "PNP0303",
+    .acpi_name = "PS2K",
+};
+VMDEV_REGISTER(i8042_device);

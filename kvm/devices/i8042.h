@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "kvm/devices/irq.h"
-#include "kvm/io_bus.h"
+#include "kvm/bus.h"
 
 #define I8042_DATA_PORT 0x60
 #define I8042_CMD_PORT  0x64
@@ -64,6 +64,6 @@ void i8042_write(struct i8042 *k, uint16_t port, uint8_t value);
 void i8042_inject_ctrl_alt_del(struct i8042 *k);
 
 /* Register twice: at 0x60 and at 0x64, each one port long, dev = the i8042. */
-extern const struct io_dev_ops i8042_data_ops, i8042_cmd_ops;
+extern const struct bus_dev_ops i8042_data_ops, i8042_cmd_ops;
 
 #endif

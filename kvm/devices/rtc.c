@@ -1,5 +1,16 @@
 #include "kvm/devices/rtc.h"
 
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "kvm/devices/device.h"
+#include "kvm/loop.h"
+#include "kvm/vm.h"
+#include "kvm/x86/layout.h"
+
 #include <string.h>
 
 static int64_t host_now(void)
@@ -212,16 +223,94 @@ void rtc_write(struct rtc *r, uint16_t port, uint8_t v)
         r->ram[i] = v;
 }
 
-static uint32_t io_read(void *dev, uint16_t offset, unsigned size)
+static uint64_t io_read(void *dev, uint64_t offset, unsigned size)
 {
     (void)size;
     return rtc_read(dev, RTC_PORT + offset);
 }
 
-static void io_write(void *dev, uint16_t offset, unsigned size, uint32_t v)
+static void io_write(void *dev, uint64_t offset, unsigned size, uint64_t v)
 {
     (void)size;
     rtc_write(dev, RTC_PORT + offset, v & 0xff);
 }
 
-const struct io_dev_ops rtc_io_ops = { io_read, io_write };
+const struct bus_dev_ops rtc_io_ops = { io_read, io_write };
+
+/* ---- as a VM device: ports 0x70-0x71, IRQ 8, PNP0B00, a timerfd ---- */
+
+struct rtc_dev {
+    struct rtc rtc;
+    struct vm *vm;
+    struct bus *bus;
+    int timerfd; /* CLOCK_REALTIME, absolute: the next interrupt */
+};
+
+/* The model's timer callback, with the bus lock held. */
+static void arm_timer(void *opaque, int64_t deadline_ns)
+{
+    struct rtc_dev *d = opaque;
+    struct itimerspec its = { 0 }; /* all zero: disarmed */
+    if (deadline_ns >= 0) {
+        its.it_value.tv_sec = deadline_ns / 1000000000;
+        its.it_value.tv_nsec = deadline_ns % 1000000000;
+        if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+            its.it_value.tv_nsec = 1;
+    }
+    if (timerfd_settime(d->timerfd, TFD_TIMER_ABSTIME, &its, NULL) < 0 && d->vm)
+        vm_request_stop(d->vm, VMM_EXIT_ERROR, "RTC timer: %s", strerror(errno));
+}
+
+/* The timer fired: bring the interrupt flags up to date (which re-arms it). */
+static int on_timer(void *opaque, int res)
+{
+    struct rtc_dev *d = opaque;
+    uint64_t expirations;
+    if (res >= 0 && read(d->timerfd, &expirations, sizeof(expirations)) == sizeof(expirations)) {
+        bus_lock(d->bus);
+        rtc_update(&d->rtc);
+        bus_unlock(d->bus);
+    }
+    return LOOP_KEEP;
+}
+
+static void rtc_teardown(void *state)
+{
+    struct rtc_dev *d = state;
+    close(d->timerfd);
+    free(d);
+}
+
+static int rtc_dev_init(struct vmdev_ctx *ctx, void **state)
+{
+    struct rtc_dev *d = calloc(1, sizeof(*d));
+    if (!d)
+        return verr_set(ctx->err, ENOMEM, "out of memory");
+    d->vm = ctx->vm;
+    d->bus = ctx->bus;
+    d->timerfd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (d->timerfd < 0) {
+        int e = errno;
+        free(d);
+        return verr_set(ctx->err, e, "timerfd_create: %s", strerror(e));
+    }
+    rtc_init(&d->rtc, NULL, vmdev_irq_line(ctx, X86_RTC_IRQ), arm_timer, d);
+    int r = vmdev_add_range(ctx, BUS_PIO, RTC_PORT, 2, &rtc_io_ops, &d->rtc);
+    if (!r && ctx->loop && !loop_add_fd(ctx->loop, d->timerfd, on_timer, d))
+        r = verr_set(ctx->err, errno, "RTC timer: %s", strerror(errno));
+    if (r) {
+        rtc_teardown(d);
+        return r;
+    }
+    *state = d;
+    return 0;
+}
+
+static const struct vmdev_desc rtc_device = {
+    .name = "rtc",
+    .init = rtc_dev_init,
+    .teardown = rtc_teardown,
+    .acpi_hid = "PNP0B00",
+    .acpi_name = "RTC_",
+};
+VMDEV_REGISTER(rtc_device);

@@ -19,7 +19,7 @@
 #include <time.h>
 
 #include "kvm/devices/irq.h"
-#include "kvm/io_bus.h"
+#include "kvm/bus.h"
 
 #define RTC_PORT 0x70 /* 2 ports */
 
@@ -82,6 +82,6 @@ int64_t rtc_next_event(const struct rtc *r);
 uint8_t rtc_read(struct rtc *r, uint16_t port);
 void rtc_write(struct rtc *r, uint16_t port, uint8_t value);
 
-extern const struct io_dev_ops rtc_io_ops; /* dev: struct rtc *, 2 ports */
+extern const struct bus_dev_ops rtc_io_ops; /* dev: struct rtc *, 2 ports */
 
 #endif

@@ -1,5 +1,17 @@
 #include "kvm/devices/serial.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "kvm/devices/device.h"
+#include "kvm/loop.h"
+#include "kvm/terminal.h"
+#include "kvm/vm.h"
+#include "kvm/x86/layout.h"
+
 #include <string.h>
 
 void serial_init(struct serial *s, struct irq_line irq, serial_out_fn out, void *opaque)
@@ -194,17 +206,169 @@ unsigned serial_receive(struct serial *s, const uint8_t *buf, unsigned len)
     return n;
 }
 
-static uint32_t io_read(void *dev, uint16_t offset, unsigned size)
+static uint64_t io_read(void *dev, uint64_t offset, unsigned size)
 {
-    uint32_t v = serial_read(dev, offset);
+    uint64_t v = serial_read(dev, offset);
     /* A wider access reads the first register and all ones beyond it. */
-    return size == 1 ? v : (v | (0xffffffffu << 8));
+    return size == 1 ? v : (v | (UINT64_MAX << 8));
 }
 
-static void io_write(void *dev, uint16_t offset, unsigned size, uint32_t value)
+static void io_write(void *dev, uint64_t offset, unsigned size, uint64_t value)
 {
     (void)size;
     serial_write(dev, offset, value & 0xff);
 }
 
-const struct io_dev_ops serial_io_ops = { io_read, io_write };
+const struct bus_dev_ops serial_io_ops = { io_read, io_write };
+
+/* ---- as a VM device: COM1 (0x3f8, IRQ 4, PNP0501) on --serial ----
+ *
+ * Output goes to stdout (stdio), a file (file:PATH) or nowhere (none).
+ * With stdio, stdin feeds the receive FIFO through the event loop, unless
+ * stdin is a terminal we do not own (started in the background: reading it
+ * would stop the VMM). From a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A
+ * sends one Ctrl-A. When the FIFO is full, stdin is looked at again 10 ms
+ * later. */
+
+#define CTRL_A      0x01
+#define RX_RETRY_NS (10 * 1000 * 1000)
+
+struct serial_dev {
+    struct serial uart;
+    struct vm *vm;
+    struct bus *bus;
+    struct loop *loop;
+    int out_fd; /* -1: dropped */
+    bool own_out;
+    bool tty, escape;
+};
+
+static void serial_output(void *opaque, uint8_t byte)
+{
+    struct serial_dev *d = opaque;
+    if (d->out_fd < 0)
+        return;
+    for (;;) {
+        ssize_t w = write(d->out_fd, &byte, 1);
+        if (w == 1 || (w < 0 && errno != EINTR && errno != EAGAIN))
+            return; /* a closed stdout loses console output, not the VM */
+    }
+}
+
+/* Takes the escape sequence out of what the terminal typed; returns the
+ * bytes left for the guest. */
+static size_t filter_escape(struct serial_dev *d, uint8_t *buf, size_t n)
+{
+    size_t out = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (d->escape) {
+            d->escape = false;
+            if (buf[i] == 'x' || buf[i] == 'X') {
+                if (d->vm)
+                    vm_request_stop(d->vm, VMM_EXIT_OK, "quit from the console (Ctrl-A x)");
+                return out;
+            }
+            if (buf[i] != CTRL_A)
+                continue;
+        } else if (buf[i] == CTRL_A) {
+            d->escape = true;
+            continue;
+        }
+        buf[out++] = buf[i];
+    }
+    return out;
+}
+
+static int on_stdin(void *opaque, int res);
+
+static int on_retry(void *opaque, int res)
+{
+    struct serial_dev *d = opaque;
+    (void)res;
+    if (!loop_add_fd(d->loop, STDIN_FILENO, on_stdin, d) && d->vm)
+        vm_request_stop(d->vm, VMM_EXIT_ERROR, "serial input: %s", strerror(errno));
+    return LOOP_DROP;
+}
+
+static int on_stdin(void *opaque, int res)
+{
+    struct serial_dev *d = opaque;
+    if (res < 0 || !(res & (POLLIN | POLLHUP)))
+        return LOOP_DROP;
+    bus_lock(d->bus);
+    unsigned space = serial_rx_space(&d->uart);
+    bus_unlock(d->bus);
+    if (space == 0) {
+        if (!loop_add_timer(d->loop, RX_RETRY_NS, on_retry, d) && d->vm)
+            vm_request_stop(d->vm, VMM_EXIT_ERROR, "serial input: %s", strerror(errno));
+        return LOOP_DROP;
+    }
+    uint8_t buf[SERIAL_FIFO_SIZE];
+    ssize_t n = read(STDIN_FILENO, buf, space < sizeof(buf) ? space : sizeof(buf));
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return LOOP_KEEP;
+    if (n <= 0)
+        return LOOP_DROP; /* end of input: the guest just gets no more */
+    size_t keep = d->tty ? filter_escape(d, buf, n) : (size_t)n;
+    bus_lock(d->bus);
+    serial_receive(&d->uart, buf, keep);
+    bus_unlock(d->bus);
+    return LOOP_KEEP;
+}
+
+static void serial_teardown(void *state)
+{
+    struct serial_dev *d = state;
+    if (d->own_out)
+        close(d->out_fd);
+    free(d);
+}
+
+static int open_output(struct serial_dev *d, const struct vmm_config *cfg, verr_t *err)
+{
+    d->out_fd = -1;
+    if (cfg->serial == VMM_SERIAL_STDIO) {
+        d->out_fd = STDOUT_FILENO;
+    } else if (cfg->serial == VMM_SERIAL_FILE) {
+        d->out_fd = open(cfg->serial_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (d->out_fd < 0)
+            return verr_set(err, errno, "--serial file:%s: %s", cfg->serial_path, strerror(errno));
+        d->own_out = true;
+    }
+    return 0;
+}
+
+static int serial_dev_init(struct vmdev_ctx *ctx, void **state)
+{
+    struct serial_dev *d = calloc(1, sizeof(*d));
+    if (!d)
+        return verr_set(ctx->err, ENOMEM, "out of memory");
+    *d = (struct serial_dev){ .vm = ctx->vm, .bus = ctx->bus, .loop = ctx->loop, .out_fd = -1 };
+    int r = open_output(d, ctx->cfg, ctx->err);
+    if (r) {
+        free(d);
+        return r;
+    }
+    serial_init(&d->uart, vmdev_irq_line(ctx, X86_COM1_IRQ), serial_output, d);
+    r = vmdev_add_range(ctx, BUS_PIO, X86_COM1_PORT, 8, &serial_io_ops, &d->uart);
+    if (!r && ctx->loop && ctx->cfg->serial == VMM_SERIAL_STDIO && !terminal_in_background()) {
+        d->tty = isatty(STDIN_FILENO);
+        if (!loop_add_fd(ctx->loop, STDIN_FILENO, on_stdin, d))
+            r = verr_set(ctx->err, errno, "serial input: %s", strerror(errno));
+    }
+    if (r) {
+        serial_teardown(d);
+        return r;
+    }
+    *state = d;
+    return 0;
+}
+
+static const struct vmdev_desc serial_device = {
+    .name = "serial",
+    .init = serial_dev_init,
+    .teardown = serial_teardown,
+    .acpi_hid = "PNP0501",
+    .acpi_name = "COM1",
+};
+VMDEV_REGISTER(serial_device);

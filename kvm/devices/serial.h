@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "kvm/devices/irq.h"
-#include "kvm/io_bus.h"
+#include "kvm/bus.h"
 
 /* Register offsets from the base port. */
 enum {
@@ -84,6 +84,6 @@ unsigned serial_rx_space(const struct serial *s);
 /* Queues up to len bytes from the outside; returns how many it took. */
 unsigned serial_receive(struct serial *s, const uint8_t *buf, unsigned len);
 
-extern const struct io_dev_ops serial_io_ops; /* dev: struct serial *, 8 ports */
+extern const struct bus_dev_ops serial_io_ops; /* dev: struct serial *, 8 ports */
 
 #endif

@@ -4,13 +4,17 @@
  * The FADT is hardware-reduced (no PM1 blocks, no SCI, no GPEs); Linux powers
  * off through its sleep control register, with the SLP_TYP value the DSDT's
  * \_S5 object names. IAPC_BOOT_ARCH says an 8042 is present, so Linux probes
- * the i8042 without a PNP0303 device in the namespace. */
+ * the i8042 without a PNP0303 device in the namespace. The DSDT comes from
+ * the device registry (device.h). */
 #include "kvm/x86/boot.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "kvm/devices/acpi_pm.h"
+#include "kvm/devices/device.h"
+#include "kvm/x86/aml.h"
 #include "kvm/x86/layout.h"
 
 struct acpi_header {
@@ -103,137 +107,66 @@ struct madt_lapic_nmi {
     uint8_t lint;
 } __attribute__((packed));
 
-/* ---- the DSDT, assembled by hand ----
+/* ---- the DSDT, generated from the device registry ----
  *
  * With a hardware-reduced FADT Linux has no legacy PIC and allocates an ISA
- * interrupt only when firmware describes the device that uses it; so the
- * DSDT declares COM1, the i8042 keyboard and the RTC as PNP devices whose
- * _CRS names their ports and IRQ, next to \_S5 for poweroff:
+ * interrupt only when firmware describes the device that uses it; so every
+ * registered device with an ACPI _HID becomes
  *
- *   Name (\_S5, Package (2) { 5, 5 })       SLP_TYPa, SLP_TYPb
- *   Scope (\_SB) {
- *     Device (COM1) { _HID PNP0501, _UID 0, _CRS { IO 0x3f8/8, IRQNoFlags 4 } }
- *     Device (PS2K) { _HID PNP0303, _CRS { IO 0x60/1, IO 0x64/1, IRQNoFlags 1 } }
- *     Device (RTC_) { _HID PNP0B00, _CRS { IO 0x70/2, IRQNoFlags 8 } }
- *   }
- */
-struct aml {
-    uint8_t b[512];
-    size_t len;
-};
-
-static void aml_bytes(struct aml *a, const void *p, size_t n)
+ *   Scope (\_SB) { Device (NAME) { _HID, _UID instance, _CRS { IO, Memory32Fixed, IRQ } } }
+ *
+ * with the resources it recorded at init (device.h), and a device's .aml
+ * hook adds what it needs beyond that (the ACPI PM device's \_S5). */
+static void device_aml(const struct vmdev *d, unsigned index, struct aml *sb)
 {
-    if (a->len + n <= sizeof(a->b))
-        memcpy(a->b + a->len, p, n);
-    a->len += n; /* an overflow shows as len > sizeof(b); checked at the end */
-}
-
-static void aml_byte(struct aml *a, uint8_t v)
-{
-    aml_bytes(a, &v, 1);
-}
-
-/* PkgLength counts its own bytes and what follows: 1 byte up to 63,
- * 2 bytes (low nibble in the lead byte, bits 6-7 = 1 follow-on byte) up to 4095. */
-static void aml_pkglength(struct aml *a, size_t body)
-{
-    if (body + 1 <= 63) {
-        aml_byte(a, body + 1);
+    static struct aml res;
+    res.len = 0;
+    /* Ranges first, then interrupts, as firmware usually lists them. */
+    for (int pass = 0; pass < 2; pass++)
+        for (unsigned i = 0; i < d->nres; i++) {
+            const struct vmdev_res *r = &d->res[i];
+            if (pass == 0 && r->kind == VMDEV_RES_PIO)
+                aml_res_io(&res, r->base, r->len > 255 ? 255 : r->len);
+            else if (pass == 0 && r->kind == VMDEV_RES_MMIO)
+                aml_res_mem32(&res, r->base, r->len);
+            else if (pass == 1 && r->kind == VMDEV_RES_IRQ && r->irq < 16)
+                aml_res_irq(&res, r->irq);
+            else if (pass == 1 && r->kind == VMDEV_RES_IRQ)
+                aml_res_ext_irq(&res, r->irq);
+            /* an MSI is found through the bus its device sits on */
+        }
+    /* Its own name, or two letters of its registry name and its place in
+	 * the set: unique in \_SB whatever the instances and names. */
+    char name[5];
+    if (d->desc->acpi_name) {
+        memcpy(name, d->desc->acpi_name, 4);
     } else {
-        size_t n = body + 2;
-        aml_byte(a, 0x40 | (n & 0x0f));
-        aml_byte(a, n >> 4);
+        snprintf(name, sizeof(name), "%c%c%02X", toupper((unsigned char)d->desc->name[0]),
+                 d->desc->name[1] ? toupper((unsigned char)d->desc->name[1]) : '_', index & 0xff);
+        if (!isalpha((unsigned char)name[0]))
+            name[0] = 'D';
+        if (!isalnum((unsigned char)name[1]))
+            name[1] = '_';
     }
+    name[4] = 0;
+    aml_device(sb, name, d->desc->acpi_hid, d->instance, &res);
 }
 
-/* opcode(s), PkgLength, body: DeviceOp, ScopeOp, PackageOp, BufferOp. */
-static void aml_package_op(struct aml *a, const uint8_t *op, size_t oplen, const struct aml *body)
+size_t x86_dsdt_aml(const struct vmdevs *devs, uint8_t *out, size_t cap)
 {
-    aml_bytes(a, op, oplen);
-    aml_pkglength(a, body->len);
-    aml_bytes(a, body->b, body->len);
-}
-
-static void aml_name_dword(struct aml *a, const char *name, uint32_t v)
-{
-    aml_byte(a, 0x08); /* NameOp */
-    aml_bytes(a, name, 4);
-    aml_byte(a, 0x0c); /* DWordPrefix */
-    aml_bytes(a, &v, 4);
-}
-
-/* EisaId("PNPxxxx"): "PNP" compressed to 0x41d0 (big-endian), then the
- * product number's two bytes. */
-static uint32_t eisa_pnp(uint16_t product)
-{
-    return 0x41 | (0xd0 << 8) | ((uint32_t)(product >> 8) << 16) |
-           ((uint32_t)(product & 0xff) << 24);
-}
-
-/* A small I/O port resource descriptor (decode16, fixed range). */
-static void res_io(struct aml *r, uint16_t port, uint8_t len)
-{
-    uint8_t d[] = { 0x47, 0x01, port & 0xff, port >> 8, port & 0xff, port >> 8, 0x00, len };
-    aml_bytes(r, d, sizeof(d));
-}
-
-/* IRQNoFlags: ISA edge-triggered, active high. */
-static void res_irq(struct aml *r, unsigned irq)
-{
-    uint8_t d[] = { 0x22, (1u << irq) & 0xff, (1u << irq) >> 8 };
-    aml_bytes(r, d, sizeof(d));
-}
-
-static void aml_device(struct aml *a, const char *name, uint16_t pnp, const struct aml *res)
-{
-    struct aml body = { .len = 0 }, buf = { .len = 0 }, crs = *res;
-    static const uint8_t end_tag[] = { 0x79, 0x00 }; /* checksum 0: not checked */
-    aml_bytes(&crs, end_tag, sizeof(end_tag));
-    aml_bytes(&body, name, 4);
-    aml_name_dword(&body, "_HID", eisa_pnp(pnp));
-    aml_byte(&body, 0x08); /* Name (_UID, Zero) */
-    aml_bytes(&body, "_UID", 4);
-    aml_byte(&body, 0x00);
-    aml_byte(&body, 0x08); /* Name (_CRS, Buffer (n) { ... }) */
-    aml_bytes(&body, "_CRS", 4);
-    aml_byte(&buf, 0x0a); /* BufferSize: BytePrefix n */
-    aml_byte(&buf, crs.len);
-    aml_bytes(&buf, crs.b, crs.len);
-    static const uint8_t buffer_op = 0x11;
-    aml_package_op(&body, &buffer_op, 1, &buf);
-    static const uint8_t device_op[] = { 0x5b, 0x82 };
-    aml_package_op(a, device_op, sizeof(device_op), &body);
-}
-
-/* Fills aml with the DSDT's body; returns its length, 0 if it overflowed. */
-size_t x86_dsdt_aml(uint8_t *out, size_t cap)
-{
-    struct aml a = { .len = 0 }, s5 = { .len = 0 }, sb = { .len = 0 }, r = { .len = 0 };
-    aml_byte(&a, 0x08); /* NameOp */
-    aml_bytes(&a, "_S5_", 4);
-    aml_byte(&s5, 2);                                           /* NumElements */
-    uint8_t typ[] = { 0x0a, ACPI_S5_TYPE, 0x0a, ACPI_S5_TYPE }; /* BytePrefix 5, twice */
-    aml_bytes(&s5, typ, sizeof(typ));
-    static const uint8_t package_op = 0x12;
-    aml_package_op(&a, &package_op, 1, &s5);
-
+    static struct aml a, sb; /* large; tables are built on one thread */
+    a.len = sb.len = 0;
     aml_bytes(&sb, "\\_SB_", 5); /* RootChar + NameSeg */
-    res_io(&r, X86_COM1_PORT, 8);
-    res_irq(&r, X86_COM1_IRQ);
-    aml_device(&sb, "COM1", 0x0501, &r);
-    r.len = 0;
-    res_io(&r, 0x60, 1);
-    res_io(&r, 0x64, 1);
-    res_irq(&r, X86_I8042_IRQ);
-    aml_device(&sb, "PS2K", 0x0303, &r);
-    r.len = 0;
-    res_io(&r, 0x70, 2);
-    res_irq(&r, X86_RTC_IRQ);
-    aml_device(&sb, "RTC_", 0x0b00, &r);
+    for (unsigned i = 0; devs && i < devs->n; i++) {
+        const struct vmdev *d = &devs->devs[i];
+        if (d->desc->aml)
+            d->desc->aml(d, &a, &sb);
+        if (d->desc->acpi_hid)
+            device_aml(d, i, &sb);
+    }
     static const uint8_t scope_op = 0x10;
     aml_package_op(&a, &scope_op, 1, &sb);
-    if (a.len > sizeof(a.b) || sb.len > sizeof(sb.b) || a.len > cap)
+    if (aml_overflowed(&a) || aml_overflowed(&sb) || a.len > cap)
         return 0;
     memcpy(out, a.b, a.len);
     return a.len;
@@ -296,7 +229,8 @@ static size_t build_madt(uint8_t *buf, unsigned ncpus)
     return p - buf;
 }
 
-int x86_write_acpi(const struct guest_mem *gm, unsigned ncpus, verr_t *err)
+int x86_write_acpi(const struct guest_mem *gm, unsigned ncpus, const struct vmdevs *devs,
+                   verr_t *err)
 {
     size_t span = X86_ACPI_END - X86_ACPI_ADDR;
     uint8_t *area = gm_ptr(gm, X86_ACPI_ADDR, span);
@@ -306,8 +240,8 @@ int x86_write_acpi(const struct guest_mem *gm, unsigned ncpus, verr_t *err)
     uint64_t cur = X86_ACPI_ADDR + sizeof(struct acpi_rsdp);
     cur = (cur + 7) & ~7ULL;
 
-    uint8_t dsdt[sizeof(struct acpi_header) + 512];
-    size_t aml_len = x86_dsdt_aml(dsdt + sizeof(struct acpi_header), 512);
+    static uint8_t dsdt[sizeof(struct acpi_header) + AML_MAX];
+    size_t aml_len = x86_dsdt_aml(devs, dsdt + sizeof(struct acpi_header), AML_MAX);
     if (!aml_len)
         return verr_set(err, E2BIG, "the DSDT outgrew its buffer");
     header((void *)dsdt, "DSDT", sizeof(struct acpi_header) + aml_len, 2);

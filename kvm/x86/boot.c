@@ -167,7 +167,8 @@ int x86_load(const struct guest_mem *gm, const struct x86_boot_request *req,
     if (req->initrd_path &&
         (r = place_initrd(gm, req->initrd_path, info->initrd_addr_max, info, err)))
         return r;
-    if ((r = x86_write_acpi(gm, req->ncpus, err)) || (r = x86_write_mptable(gm, req->ncpus, err)))
+    if ((r = x86_write_acpi(gm, req->ncpus, req->devs, err)) ||
+        (r = x86_write_mptable(gm, req->ncpus, req->devs, err)))
         return r;
     if (x86_write_gdt(gm, info->mode) || x86_write_page_tables(gm))
         return verr_set(err, EFAULT, "no guest RAM for the GDT and page tables");

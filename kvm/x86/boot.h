@@ -12,6 +12,8 @@
 #include "kvm/guest_mem.h"
 #include "kvm/verr.h"
 
+struct vmdevs;
+
 #define X86_MAX_CPUS 64
 
 enum x86_boot_mode {
@@ -34,6 +36,7 @@ struct x86_boot_request {
     const char *initrd_path; /* NULL: none */
     const char *cmdline;     /* NULL: empty */
     unsigned ncpus;
+    const struct vmdevs *devs; /* for the ACPI and MP tables; NULL: none */
 };
 
 /* Loads the kernel, initrd and boot tables. -ENOEXEC for a file that is
@@ -69,10 +72,14 @@ void x86_gdt_entries(enum x86_boot_mode mode, uint64_t gdt[X86_GDT_ENTRIES]);
 int x86_write_gdt(const struct guest_mem *gm, enum x86_boot_mode mode);
 int x86_write_page_tables(const struct guest_mem *gm);
 
-int x86_write_mptable(const struct guest_mem *gm, unsigned ncpus, verr_t *err);
+/* The tables describe the devices in devs (NULL: none), as registered
+ * (kvm/devices/device.h): their ports, memory ranges and interrupts. */
+int x86_write_mptable(const struct guest_mem *gm, unsigned ncpus, const struct vmdevs *devs,
+                      verr_t *err);
 /* The DSDT's AML (for the tests); returns its length, 0 if cap is too small. */
-size_t x86_dsdt_aml(uint8_t *out, size_t cap);
-int x86_write_acpi(const struct guest_mem *gm, unsigned ncpus, verr_t *err);
+size_t x86_dsdt_aml(const struct vmdevs *devs, uint8_t *out, size_t cap);
+int x86_write_acpi(const struct guest_mem *gm, unsigned ncpus, const struct vmdevs *devs,
+                   verr_t *err);
 
 /* Sum of bytes, for checksums. */
 uint8_t x86_sum8(const void *p, size_t len);

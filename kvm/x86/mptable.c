@@ -1,12 +1,15 @@
 /* Intel MultiProcessor Specification 1.4 tables, for guests booted with
  * acpi=off (Linux otherwise reads the MADT). The floating pointer and the
  * configuration table sit at X86_MPTABLE_ADDR, inside the BIOS area Linux
- * scans (0xF0000-0xFFFFF). */
+ * scans (0xF0000-0xFFFFF). ISA IRQs 0-15 are listed as on any PC (the GSI
+ * routing in vm.c is the PC's too); an interrupt line above them appears
+ * when a registered device records it (device.h). */
 #include "kvm/x86/boot.h"
 
 #include <errno.h>
 #include <string.h>
 
+#include "kvm/devices/device.h"
 #include "kvm/x86/layout.h"
 
 struct mpf_intel {     /* floating pointer, 16 bytes */
@@ -68,7 +71,21 @@ struct mpc_intsrc { /* type 3: I/O interrupt, type 4: local interrupt */
 #define APIC_VERSION      0x14
 #define IOAPIC_VERSION    0x11
 
-int x86_write_mptable(const struct guest_mem *gm, unsigned ncpus, verr_t *err)
+/* The IOAPIC pins above the ISA range that registered devices use. */
+static uint32_t device_pins(const struct vmdevs *devs)
+{
+    uint32_t pins = 0;
+    for (unsigned i = 0; devs && i < devs->n; i++)
+        for (unsigned k = 0; k < devs->devs[i].nres; k++) {
+            const struct vmdev_res *r = &devs->devs[i].res[k];
+            if (r->kind == VMDEV_RES_IRQ && r->irq >= 16 && r->irq < 24)
+                pins |= 1u << r->irq;
+        }
+    return pins;
+}
+
+int x86_write_mptable(const struct guest_mem *gm, unsigned ncpus, const struct vmdevs *devs,
+                      verr_t *err)
 {
     uint8_t buf[4096];
     memset(buf, 0, sizeof(buf));
@@ -94,6 +111,15 @@ int x86_write_mptable(const struct guest_mem *gm, unsigned ncpus, verr_t *err)
         if (irq == 2)
             continue;
         struct mpc_intsrc s = { 3, MP_IRQ_INT, 0, 0, irq, ioapic_id, irq == 0 ? 2 : irq };
+        memcpy(p, &s, sizeof(s)), p += sizeof(s), count++;
+    }
+    /* Pins 16-23 only for the devices that use them (level, active low,
+	 * as PCI INTx lines are), walked from the registry. */
+    uint32_t pins = device_pins(devs);
+    for (unsigned pin = 16; pin < 24; pin++) {
+        if (!(pins & (1u << pin)))
+            continue;
+        struct mpc_intsrc s = { 3, MP_IRQ_INT, 0x0f, 0, pin, ioapic_id, pin };
         memcpy(p, &s, sizeof(s)), p += sizeof(s), count++;
     }
     struct mpc_intsrc ext = { 3, MP_IRQ_EXTINT, 0, 0, 0, ioapic_id, 0 };

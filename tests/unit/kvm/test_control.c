@@ -11,6 +11,7 @@
 #include <sys/un.h>
 
 #include "kvm/control.h"
+#include "kvm/devices/i8042.h"
 
 static struct vm vm;
 
@@ -40,8 +41,10 @@ static void test_protocol(void)
     /* shutdown types Ctrl-Alt-Del into the keyboard. */
     ask("{\"op\":\"shutdown\"}", out, sizeof(out));
     CHECK_CONTAINS(out, "\"ok\":true");
-    CHECK_EQ(vm.i8042.qcount, 8);
-    CHECK_EQ(vm.i8042.queue[vm.i8042.qhead], 0x1d);
+    struct i8042 *kbd = vmdevs_find(&vm.devs, "i8042", 0);
+    CHECK(kbd != NULL);
+    CHECK_EQ(kbd->qcount, 8);
+    CHECK_EQ(kbd->queue[kbd->qhead], 0x1d);
     /* Bad requests: an error each, nothing else changes. */
     ask("{\"op\":", out, sizeof(out));
     CHECK_CONTAINS(out, "\"ok\":false");
@@ -127,13 +130,20 @@ int main(void)
     vm.ncpus = 0;
     vm.stop_efd = eventfd(0, EFD_NONBLOCK);
     CHECK_EQ(gm_init(&vm.mem, 16 << 20), 0);
-    CHECK_EQ(io_bus_init(&vm.bus), 0);
+    CHECK_EQ(bus_init(&vm.bus), 0);
     pthread_mutex_init(&vm.lock, NULL);
     pthread_cond_init(&vm.cond, NULL);
-    i8042_init(&vm.i8042, irq_line_make(NULL, NULL, 1), NULL, NULL);
+    /* The registered devices, as the VMM makes them (no loop, no KVM). */
+    static const struct vmm_config cfg = { .serial = VMM_SERIAL_NONE, .cpus = 1 };
+    verr_t err;
+    const struct vmdev_ctx ctx = { .cfg = &cfg, .bus = &vm.bus, .vm = &vm, .err = &err };
+    vm.cfg = &cfg;
+    CHECK_EQ(vmdevs_create(&vm.devs, &ctx), 0);
     clock_gettime(CLOCK_MONOTONIC, &vm.started);
     test_socket();
     test_protocol();
+    vmdevs_destroy(&vm.devs);
+    bus_destroy(&vm.bus);
     gm_free(&vm.mem);
     close(vm.stop_efd);
     return t_done("kvm.control");

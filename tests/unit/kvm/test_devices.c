@@ -9,7 +9,7 @@
 #include "kvm/devices/i8042.h"
 #include "kvm/devices/rtc.h"
 #include "kvm/guest_mem.h"
-#include "kvm/io_bus.h"
+#include "kvm/bus.h"
 
 static int irq1_level, irq1_rises, resets, poweroffs;
 
@@ -51,7 +51,7 @@ static void count_poweroff(void *opaque)
     poweroffs++;
 }
 
-static struct io_bus bus;
+static struct bus bus;
 static struct i8042 kbd;
 static struct rtc rtc;
 static struct acpi_pm pm;
@@ -59,13 +59,13 @@ static struct acpi_pm pm;
 static uint8_t inb(uint16_t port)
 {
     uint8_t v;
-    io_bus_in(&bus, port, 1, &v);
+    bus_read(&bus, BUS_PIO, port, 1, &v);
     return v;
 }
 
 static void outb(uint16_t port, uint8_t v)
 {
-    io_bus_out(&bus, port, 1, &v);
+    bus_write(&bus, BUS_PIO, port, 1, &v);
 }
 
 /* What Linux's i8042_command() does: wait for IBF clear, write, read n bytes. */
@@ -151,9 +151,9 @@ static void test_keyboard(void)
     CHECK_EQ(inb(0x60), 0xfa);
     CHECK(kbd.kbd_enabled);
     /* Ctrl-Alt-Del in set 1 (translated): make and break codes. */
-    io_bus_lock(&bus);
+    bus_lock(&bus);
     i8042_inject_ctrl_alt_del(&kbd);
-    io_bus_unlock(&bus);
+    bus_unlock(&bus);
     const uint8_t want1[] = { 0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d };
     for (size_t i = 0; i < sizeof(want1); i++) {
         CHECK_EQ(irq1_level, 1);
@@ -327,53 +327,50 @@ static void test_acpi_sleep(void)
 
 static void test_unknown_ports(void)
 {
-    uint64_t r0 = bus.unknown_reads, w0 = bus.unknown_writes;
+    uint64_t r0 = bus.map[BUS_PIO].unknown_reads, w0 = bus.map[BUS_PIO].unknown_writes;
     CHECK_EQ(inb(0x2f8 + 5), 0xff); /* COM2 LSR: nothing there */
     uint32_t v = 0;
-    io_bus_in(&bus, 0xcfc, 4, &v);
+    bus_read(&bus, BUS_PIO, 0xcfc, 4, &v);
     CHECK_EQ(v, 0xffffffff);
     uint16_t w = 0;
-    io_bus_in(&bus, 0x1ce, 2, &w);
+    bus_read(&bus, BUS_PIO, 0x1ce, 2, &w);
     CHECK_EQ(w, 0xffff);
     outb(0x3c0, 1);
-    CHECK_EQ(bus.unknown_reads - r0, 3);
-    CHECK_EQ(bus.unknown_writes - w0, 1);
-    CHECK_EQ(bus.last_unknown_port, 0x3c0);
+    CHECK_EQ(bus.map[BUS_PIO].unknown_reads - r0, 3);
+    CHECK_EQ(bus.map[BUS_PIO].unknown_writes - w0, 1);
+    CHECK_EQ(bus.map[BUS_PIO].last_unknown, 0x3c0);
     uint64_t post = bus.post_writes;
     for (int i = 0; i < 5; i++)
         outb(0x80, i);
     CHECK_EQ(bus.post_writes - post, 5);
-    CHECK_EQ(bus.unknown_writes - w0, 1); /* port 0x80 counted apart */
-    w0 = bus.unknown_writes;
+    CHECK_EQ(bus.map[BUS_PIO].unknown_writes - w0, 1); /* port 0x80 counted apart */
+    w0 = bus.map[BUS_PIO].unknown_writes;
     /* Per-port counts of the first ports seen. */
     int found = 0;
-    for (int i = 0; i < bus.nunknown; i++)
-        if (bus.unknown[i].port == 0xcfc)
-            found = bus.unknown[i].reads == 1 && bus.unknown[i].writes == 0;
+    for (int i = 0; i < bus.map[BUS_PIO].nunknown; i++)
+        if (bus.map[BUS_PIO].unknown[i].addr == 0xcfc)
+            found =
+                bus.map[BUS_PIO].unknown[i].reads == 1 && bus.map[BUS_PIO].unknown[i].writes == 0;
     CHECK(found);
-    for (int p = 0x1000; p < 0x1000 + 2 * IO_BUS_TRACKED_PORTS; p++)
+    for (int p = 0x1000; p < 0x1000 + 2 * BUS_TRACKED; p++)
         outb(p, 0); /* more distinct ports than tracked: counted in the totals */
-    CHECK_EQ(bus.nunknown, IO_BUS_TRACKED_PORTS);
-    CHECK_EQ(bus.unknown_writes - w0, 2 * IO_BUS_TRACKED_PORTS);
+    CHECK_EQ(bus.map[BUS_PIO].nunknown, BUS_TRACKED);
+    CHECK_EQ(bus.map[BUS_PIO].unknown_writes - w0, 2 * BUS_TRACKED);
     CHECK_EQ(inb(0x80), 0xff);
 }
 
 static void test_register(void)
 {
-    static const struct io_dev_ops none = { NULL, NULL };
-    struct io_bus b;
-    CHECK_EQ(io_bus_init(&b), 0);
-    CHECK_EQ(io_bus_register(&b, 0x3f8, 8, "a", &none, NULL), 0);
-    CHECK_EQ(io_bus_register(&b, 0x3ff, 1, "b", &none, NULL), -EEXIST);
-    CHECK_EQ(io_bus_register(&b, 0x3f0, 9, "c", &none, NULL), -EEXIST);
-    CHECK_EQ(io_bus_register(&b, 0x3f0, 8, "d", &none, NULL), 0);
-    CHECK_EQ(io_bus_register(&b, 0xfff0, 0x20, "e", &none, NULL), -EINVAL);
-    CHECK_EQ(io_bus_register(&b, 0x100, 0, "f", &none, NULL), -EINVAL);
-    int r = 0;
-    for (int i = 0; i < IO_BUS_MAX_RANGES + 1 && r == 0; i++)
-        r = io_bus_register(&b, 0x1000 + i, 1, "g", &none, NULL);
-    CHECK_EQ(r, -ENOSPC);
-    io_bus_destroy(&b);
+    static const struct bus_dev_ops none = { NULL, NULL };
+    struct bus b;
+    CHECK_EQ(bus_init(&b), 0);
+    CHECK_EQ(bus_register(&b, BUS_PIO, 0x3f8, 8, "a", &none, NULL), 0);
+    CHECK_EQ(bus_register(&b, BUS_PIO, 0x3ff, 1, "b", &none, NULL), -EEXIST);
+    CHECK_EQ(bus_register(&b, BUS_PIO, 0x3f0, 9, "c", &none, NULL), -EEXIST);
+    CHECK_EQ(bus_register(&b, BUS_PIO, 0x3f0, 8, "d", &none, NULL), 0);
+    CHECK_EQ(bus_register(&b, BUS_PIO, 0xfff0, 0x20, "e", &none, NULL), -EINVAL);
+    CHECK_EQ(bus_register(&b, BUS_PIO, 0x100, 0, "f", &none, NULL), -EINVAL);
+    bus_destroy(&b);
 }
 
 static void test_guest_mem(void)
@@ -409,14 +406,14 @@ static void test_guest_mem(void)
 
 int main(void)
 {
-    CHECK_EQ(io_bus_init(&bus), 0);
+    CHECK_EQ(bus_init(&bus), 0);
     i8042_init(&kbd, irq_line_make(record_irq, NULL, 1), count_reset, NULL);
     rtc_init(&rtc, fixed_clock, irq_line_make(record_rtc_irq, NULL, 8), record_timer, NULL);
     acpi_pm_init(&pm, count_poweroff, NULL);
-    CHECK_EQ(io_bus_register(&bus, 0x60, 1, "i8042-data", &i8042_data_ops, &kbd), 0);
-    CHECK_EQ(io_bus_register(&bus, 0x64, 1, "i8042-cmd", &i8042_cmd_ops, &kbd), 0);
-    CHECK_EQ(io_bus_register(&bus, RTC_PORT, 2, "rtc", &rtc_io_ops, &rtc), 0);
-    CHECK_EQ(io_bus_register(&bus, 0x600, 2, "acpi", &acpi_pm_io_ops, &pm), 0);
+    CHECK_EQ(bus_register(&bus, BUS_PIO, 0x60, 1, "i8042-data", &i8042_data_ops, &kbd), 0);
+    CHECK_EQ(bus_register(&bus, BUS_PIO, 0x64, 1, "i8042-cmd", &i8042_cmd_ops, &kbd), 0);
+    CHECK_EQ(bus_register(&bus, BUS_PIO, RTC_PORT, 2, "rtc", &rtc_io_ops, &rtc), 0);
+    CHECK_EQ(bus_register(&bus, BUS_PIO, 0x600, 2, "acpi", &acpi_pm_io_ops, &pm), 0);
     test_i8042_probe();
     test_keyboard();
     test_i8042_reset();
@@ -426,6 +423,6 @@ int main(void)
     test_unknown_ports();
     test_register();
     test_guest_mem();
-    io_bus_destroy(&bus);
+    bus_destroy(&bus);
     return t_done("kvm.devices");
 }

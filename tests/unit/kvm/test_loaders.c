@@ -7,6 +7,7 @@
 
 #include <errno.h>
 
+#include "kvm/devices/device.h"
 #include "kvm/guest_mem.h"
 #include "kvm/x86/boot.h"
 #include "kvm/x86/layout.h"
@@ -101,7 +102,7 @@ static void test_bzimage(void)
     size_t size;
     uint8_t *file = tiny_bzimage(TINY_RESET, &size);
     const char *cmdline = "console=ttyS0 picostack.test=bzimage";
-    struct x86_boot_request req = { tmpdir_file("bzImage"), initrd_path, cmdline, 4 };
+    struct x86_boot_request req = { tmpdir_file("bzImage"), initrd_path, cmdline, 4, NULL };
     struct x86_boot_info info;
     verr_t err = { "" };
     write_and_load(file, size, &req, &info, &err);
@@ -167,7 +168,7 @@ static void test_pvh(void)
     size_t size;
     uint8_t *file = tiny_pvh(TINY_POWEROFF, &size);
     const char *cmdline = "picostack.test=pvh root=/dev/vda";
-    struct x86_boot_request req = { tmpdir_file("vmlinux"), initrd_path, cmdline, 2 };
+    struct x86_boot_request req = { tmpdir_file("vmlinux"), initrd_path, cmdline, 2, NULL };
     struct x86_boot_info info;
     verr_t err = { "" };
     write_and_load(file, size, &req, &info, &err);
@@ -390,17 +391,26 @@ static void check_acpi(unsigned ncpus)
     CHECK_EQ(nmis, 1);
 }
 
+/* The tables describe the registered devices, made as the VMM makes them. */
 static void test_tables(void)
 {
+    static const struct vmm_config cfg = { .serial = VMM_SERIAL_NONE, .cpus = 1 };
+    struct bus bus;
+    struct vmdevs devs;
+    verr_t err;
+    CHECK_EQ(bus_init(&bus), 0);
+    const struct vmdev_ctx ctx = { .cfg = &cfg, .bus = &bus, .err = &err };
+    CHECK_EQ(vmdevs_create(&devs, &ctx), 0);
     unsigned counts[] = { 1, 2, 4, 64 };
     for (unsigned i = 0; i < 4; i++) {
         fresh_memory(16 * MIB);
-        verr_t err;
-        CHECK_EQ(x86_write_mptable(&gm, counts[i], &err), 0);
-        CHECK_EQ(x86_write_acpi(&gm, counts[i], &err), 0);
+        CHECK_EQ(x86_write_mptable(&gm, counts[i], &devs, &err), 0);
+        CHECK_EQ(x86_write_acpi(&gm, counts[i], &devs, &err), 0);
         check_mptable(counts[i]);
         check_acpi(counts[i]);
     }
+    vmdevs_destroy(&devs);
+    bus_destroy(&bus);
 }
 
 int main(void)

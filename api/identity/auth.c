@@ -1,0 +1,499 @@
+/* Keystone: version discovery and /v3/auth/... (tokens, catalog, projects). */
+#include "api/identity/internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *version_v3(struct api_req *r)
+{
+    char href[300];
+    snprintf(href, sizeof(href), "%s/identity/v3/", api_req_base_url(r));
+    return json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}], s:[{s:s, s:s}]}", "id", "v3.14", "status",
+                     "stable", "updated", "2020-04-07T00:00:00Z", "links", "rel", "self", "href",
+                     href, "media-types", "base", "application/json", "type",
+                     "application/vnd.openstack.identity-v3+json");
+}
+
+void idn_versions(struct api_req *r)
+{
+    api_reply_json(r, 300, json_pack("{s:{s:[o]}}", "versions", "values", version_v3(r)));
+}
+
+void idn_version_v3(struct api_req *r)
+{
+    api_reply_json(r, 200, json_pack("{s:o}", "version", version_v3(r)));
+}
+
+/* ---------- the token body ---------- */
+
+static json_t *token_body(struct api_req *r, struct store_txn *t, const struct identity_token *tok)
+{
+    struct identity *idn = idn_of(r);
+    char issued[32], expires[32], audit[23];
+    idn_time(tok->issued_us, issued);
+    idn_time(tok->expires_us, expires);
+    identity_audit_text(tok->audit, audit);
+    json_t *methods = json_array();
+    if (tok->methods & IDENTITY_METHOD_PASSWORD)
+        json_array_append_new(methods, json_string("password"));
+    if (tok->methods & IDENTITY_METHOD_TOKEN)
+        json_array_append_new(methods, json_string("token"));
+
+    json_t *user = json_pack("{s:s, s:s, s:n}", "id", tok->user_id, "name", tok->user_id,
+                             "password_expires_at");
+    json_t *rec;
+    if (identity_get(t, idn, IDENTITY_USER, tok->user_id, &rec) == 0) {
+        json_object_set(user, "name", json_object_get(rec, "name"));
+        json_object_set_new(
+            user, "domain",
+            idn_domain_ref(t, idn, json_string_value(json_object_get(rec, "domain_id"))));
+        json_decref(rec);
+    }
+    json_t *body = json_pack("{s:o, s:o, s:[s], s:s, s:s}", "methods", methods, "user", user,
+                             "audit_ids", audit, "expires_at", expires, "issued_at", issued);
+    if (tok->project_id[0]) {
+        json_t *project = json_pack("{s:s, s:s}", "id", tok->project_id, "name", tok->project_id);
+        if (identity_get(t, idn, IDENTITY_PROJECT, tok->project_id, &rec) == 0) {
+            json_object_set(project, "name", json_object_get(rec, "name"));
+            json_object_set_new(
+                project, "domain",
+                idn_domain_ref(t, idn, json_string_value(json_object_get(rec, "domain_id"))));
+            json_decref(rec);
+        }
+        json_t *roles = json_array();
+        for (unsigned i = 0; i < tok->n_roles; i++) {
+            if (identity_get(t, idn, IDENTITY_ROLE, tok->role_ids[i], &rec) == 0) {
+                json_array_append_new(roles, json_pack("{s:s, s:O}", "id", tok->role_ids[i], "name",
+                                                       json_object_get(rec, "name")));
+                json_decref(rec);
+            }
+        }
+        json_object_set_new(body, "project", project);
+        json_object_set_new(body, "roles", roles);
+        json_object_set_new(body, "is_domain", json_false());
+    }
+    return json_pack("{s:o}", "token", body);
+}
+
+/* The token body as text; a scoped token's catalog is spliced in from the
+ * cached catalog text (the body always ends in "}}"). */
+static char *token_text(struct api_req *r, struct store_txn *t, const struct identity_token *tok,
+                        bool catalog, size_t *len)
+{
+    json_t *body = token_body(r, t, tok);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text)
+        return NULL;
+    *len = strlen(text);
+    size_t clen;
+    const char *cat = catalog && tok->project_id[0] ? idn_catalog_text(r, &clen) : NULL;
+    if (!cat || *len < 2)
+        return text;
+    char *out = malloc(*len + clen + 16);
+    if (!out) {
+        free(text);
+        return NULL;
+    }
+    size_t n = *len - 2;
+    memcpy(out, text, n);
+    memcpy(out + n, ",\"catalog\":", 11);
+    memcpy(out + n + 11, cat, clen);
+    memcpy(out + n + 11 + clen, "}}", 3);
+    *len = n + 11 + clen + 2;
+    free(text);
+    return out;
+}
+
+/* ---------- POST /v3/auth/tokens ---------- */
+
+struct auth_req {
+    json_t *body; /* the request, kept for the worker */
+    const char *user_id, *user_name, *user_domain_id, *user_domain_name, *password;
+    const char *token;
+    json_t *scope; /* NULL: unscoped */
+    unsigned methods;
+};
+
+static void auth_free(struct auth_req *a)
+{
+    json_decref(a->body);
+    free(a);
+}
+
+/* Resolves the scope to a project id: 0, or replies (401/400) and fails. */
+static int scope_project(struct api_req *r, struct store_txn *t, json_t *scope,
+                         char out[STORE_ID_LEN + 1])
+{
+    struct identity *idn = idn_of(r);
+    out[0] = '\0';
+    if (!scope)
+        return 0;
+    json_t *p = json_object_get(scope, "project");
+    if (!json_is_object(p)) {
+        api_reply_error(r, 400, "Only project scope is supported (scope.project).");
+        return -EINVAL;
+    }
+    const char *id = json_string_value(json_object_get(p, "id"));
+    const char *name = json_string_value(json_object_get(p, "name"));
+    json_t *rec = NULL;
+    int rc;
+    if (id) {
+        rc = identity_get(t, idn, IDENTITY_PROJECT, id, &rec);
+    } else if (name) {
+        json_t *d = json_object_get(p, "domain");
+        const char *did = json_string_value(json_object_get(d, "id"));
+        const char *dname = json_string_value(json_object_get(d, "name"));
+        json_t *drec = NULL;
+        if (!did && dname && identity_find(t, idn, IDENTITY_DOMAIN, NULL, dname, &drec) == 0)
+            did = json_string_value(json_object_get(drec, "id"));
+        rc = did ? identity_find(t, idn, IDENTITY_PROJECT, did, name, &rec) : -ENOENT;
+        if (!did && !dname) {
+            json_decref(drec);
+            api_reply_error(r, 400, "scope.project.domain is required with scope.project.name.");
+            return -EINVAL;
+        }
+        json_decref(drec);
+    } else {
+        api_reply_error(r, 400, "scope.project needs an id or a name.");
+        return -EINVAL;
+    }
+    if (rc == 0 && !json_is_true(json_object_get(rec, "enabled")))
+        rc = -EACCES;
+    if (rc) {
+        json_decref(rec);
+        api_reply_error(r, 401, "Could not scope to the project requested.");
+        return rc;
+    }
+    snprintf(out, STORE_ID_LEN + 1, "%s", json_string_value(json_object_get(rec, "id")));
+    json_decref(rec);
+    return 0;
+}
+
+/* Issues the token for user_id and replies 201. */
+static void issue_and_reply(struct api_req *r, struct store_txn *t, const char *user_id,
+                            json_t *scope, unsigned methods, int64_t expires_us)
+{
+    char project[STORE_ID_LEN + 1], text[IDENTITY_TOKEN_MAX];
+    if (scope_project(r, t, scope, project))
+        return;
+    struct identity_token tok;
+    int rc = identity_token_issue(t, idn_of(r), user_id, project[0] ? project : NULL, methods, NULL,
+                                  expires_us, &tok, text);
+    if (rc == -EACCES) {
+        api_reply_error(r, 401, "The user has no role on the project requested.");
+        return;
+    }
+    if (rc) {
+        api_reply_error(r, 500, "Cannot issue a token: %s.", strerror(-rc));
+        return;
+    }
+    size_t len;
+    char *body = token_text(r, t, &tok, !api_req_query(r, "nocatalog"), &len);
+    if (!body) {
+        api_reply_error(r, 500, "Out of memory.");
+        return;
+    }
+    api_reply_header(r, "X-Subject-Token", text);
+    api_reply_json_text(r, 201, body, len);
+    free(body);
+    api_metrics_token_issued(api_req_server(r),
+                             methods & IDENTITY_METHOD_PASSWORD ? "password" : "token");
+}
+
+static void deny(struct api_req *r)
+{
+    api_reply_error(r, 401, "The request you have made requires authentication.");
+}
+
+/* Runs on a worker: Argon2id is slow on purpose. */
+static void password_auth(struct api_req *r, void *ctx)
+{
+    struct auth_req *a = ctx;
+    struct identity *idn = idn_of(r);
+    struct store_txn *t = api_txn_begin(r, false);
+    if (!t) {
+        auth_free(a);
+        return;
+    }
+    json_t *user = NULL;
+    int rc;
+    if (a->user_id) {
+        rc = identity_get(t, idn, IDENTITY_USER, a->user_id, &user);
+    } else {
+        const char *did = a->user_domain_id;
+        json_t *drec = NULL;
+        if (!did && a->user_domain_name &&
+            identity_find(t, idn, IDENTITY_DOMAIN, NULL, a->user_domain_name, &drec) == 0)
+            did = json_string_value(json_object_get(drec, "id"));
+        rc = did ? identity_find(t, idn, IDENTITY_USER, did, a->user_name, &user) : -ENOENT;
+        json_decref(drec);
+    }
+    store_abort(t);
+    bool ok = identity_password_ok(rc == 0 ? user : NULL, a->password) && rc == 0;
+    if (rc != 0 || !ok || !json_is_true(json_object_get(user, "enabled"))) {
+        json_decref(user);
+        auth_free(a);
+        deny(r);
+        return;
+    }
+    t = api_txn_begin(r, false);
+    if (t) {
+        issue_and_reply(r, t, json_string_value(json_object_get(user, "id")), a->scope,
+                        IDENTITY_METHOD_PASSWORD, 0);
+        store_abort(t);
+    }
+    json_decref(user);
+    auth_free(a);
+}
+
+static void token_auth(struct api_req *r, struct auth_req *a)
+{
+    struct identity_token old;
+    if (identity_token_check(idn_of(r), a->token, &old) != 0) {
+        auth_free(a);
+        deny(r);
+        return;
+    }
+    struct store_txn *t = api_txn_begin(r, false);
+    if (t) {
+        issue_and_reply(r, t, old.user_id, a->scope, IDENTITY_METHOD_TOKEN, old.expires_us);
+        store_abort(t);
+    }
+    auth_free(a);
+}
+
+/* auth.identity.password.user: replies 400 and returns false if unusable. */
+static bool parse_password(struct api_req *r, struct auth_req *a, json_t *password)
+{
+    json_t *user = json_object_get(password, "user");
+    a->user_id = json_string_value(json_object_get(user, "id"));
+    a->user_name = json_string_value(json_object_get(user, "name"));
+    json_t *d = json_object_get(user, "domain");
+    a->user_domain_id = json_string_value(json_object_get(d, "id"));
+    a->user_domain_name = json_string_value(json_object_get(d, "name"));
+    a->password = json_string_value(json_object_get(user, "password"));
+    if (!json_is_object(user) || !a->password || (!a->user_id && !a->user_name)) {
+        api_reply_error(r, 400,
+                        "Invalid input for field 'auth.identity.password.user': "
+                        "id or name, and password (strings), are required.");
+        return false;
+    }
+    if (!a->user_id && !a->user_domain_id && !a->user_domain_name) {
+        api_reply_error(r, 400,
+                        "Invalid input for field "
+                        "'auth.identity.password.user.domain': required with a name.");
+        return false;
+    }
+    return true;
+}
+
+void idn_token_issue(struct api_req *r)
+{
+    json_t *body = api_req_json(r);
+    if (!body)
+        return;
+    struct auth_req *a = calloc(1, sizeof(*a));
+    if (!a) {
+        json_decref(body);
+        api_reply_error(r, 500, "Out of memory.");
+        return;
+    }
+    a->body = body;
+    json_t *auth = json_object_get(body, "auth");
+    json_t *ident = json_object_get(auth, "identity");
+    json_t *methods = json_object_get(ident, "methods");
+    if (!json_is_object(auth) || !json_is_object(ident) || !json_is_array(methods)) {
+        auth_free(a);
+        api_reply_error(r, 400,
+                        "Invalid input for field 'auth.identity.methods': "
+                        "an array of authentication methods is required.");
+        return;
+    }
+    size_t i;
+    json_t *m;
+    json_array_foreach (methods, i, m) {
+        const char *s = json_string_value(m);
+        if (!s) {
+            auth_free(a);
+            api_reply_error(r, 400,
+                            "Invalid input for field 'auth.identity.methods': "
+                            "strings expected.");
+            return;
+        }
+        if (!strcmp(s, "password"))
+            a->methods |= IDENTITY_METHOD_PASSWORD;
+        else if (!strcmp(s, "token"))
+            a->methods |= IDENTITY_METHOD_TOKEN;
+        else {
+            auth_free(a);
+            api_reply_error(r, 401,
+                            "Unsupported authentication method in "
+                            "'auth.identity.methods'.");
+            return;
+        }
+    }
+    json_t *scope = json_object_get(auth, "scope");
+    if (scope && !json_is_object(scope) &&
+        !(json_is_string(scope) && !strcmp(json_string_value(scope), "unscoped"))) {
+        auth_free(a);
+        api_reply_error(r, 400, "Invalid input for field 'auth.scope': an object is expected.");
+        return;
+    }
+    a->scope = json_is_object(scope) ? scope : NULL;
+    if (a->methods & IDENTITY_METHOD_PASSWORD) {
+        if (parse_password(r, a, json_object_get(ident, "password")))
+            api_req_defer(r, password_auth, a);
+        else
+            auth_free(a);
+        return;
+    }
+    a->token = json_string_value(json_object_get(json_object_get(ident, "token"), "id"));
+    if (!a->token) {
+        auth_free(a);
+        api_reply_error(r, 400,
+                        "Invalid input for field 'auth.identity.token.id': "
+                        "a string is required.");
+        return;
+    }
+    token_auth(r, a);
+}
+
+/* ---------- GET/HEAD/DELETE /v3/auth/tokens ---------- */
+
+/* The X-Subject-Token, checked; replies 404 and returns false if invalid. */
+static bool subject(struct api_req *r, struct identity_token *tok, const char **text)
+{
+    *text = api_req_header(r, "X-Subject-Token");
+    if (!*text) {
+        api_reply_error(r, 400, "Invalid input for field 'X-Subject-Token': required.");
+        return false;
+    }
+    const struct identity_token *me = api_req_auth(r);
+    if (!strcmp(*text, api_req_header(r, "X-Auth-Token") ?: "")) {
+        *tok = *me; /* validating one's own token: checked already */
+    } else if (identity_token_check(idn_of(r), *text, tok) != 0) {
+        api_reply_error(r, 404, "Could not find token: %.40s.", *text);
+        return false;
+    }
+    if (strcmp(me->user_id, tok->user_id) != 0 && !api_req_is_admin(r)) {
+        api_reply_error(r, 403, "You are not authorized to perform the requested action.");
+        return false;
+    }
+    return true;
+}
+
+void idn_token_validate(struct api_req *r)
+{
+    struct identity_token tok;
+    const char *text;
+    if (!subject(r, &tok, &text))
+        return;
+    bool catalog = !api_req_query(r, "nocatalog");
+    char key[IDENTITY_TOKEN_MAX + 300];
+    snprintf(key, sizeof(key), "%s\n%s\n%c", text, api_req_base_url(r), catalog ? 'c' : 'n');
+    uint64_t gen = identity_generation(idn_of(r));
+    size_t len;
+    const char *cached = idn_cache_get(key, gen, &len);
+    api_reply_header(r, "X-Subject-Token", text);
+    if (cached) {
+        api_reply_json_text(r, 200, cached, len);
+        return;
+    }
+    struct store_txn *t = api_txn_begin(r, false);
+    if (!t)
+        return;
+    char *body = token_text(r, t, &tok, catalog, &len);
+    store_abort(t);
+    if (!body) {
+        api_reply_error(r, 500, "Out of memory.");
+        return;
+    }
+    idn_cache_put(key, gen, body, len);
+    api_reply_json_text(r, 200, body, len);
+    free(body);
+}
+
+void idn_token_revoke(struct api_req *r)
+{
+    struct identity_token tok;
+    const char *text;
+    if (!subject(r, &tok, &text))
+        return;
+    struct store_txn *t = api_txn_begin(r, true);
+    if (!t)
+        return;
+    int rc = identity_revoke_token(t, idn_of(r), &tok);
+    if (rc) {
+        store_abort(t);
+        idn_fail(r, rc, "token", NULL);
+        return;
+    }
+    if (idn_commit(r, t))
+        api_reply_empty(r, 204);
+}
+
+void idn_auth_catalog(struct api_req *r)
+{
+    if (!api_req_auth(r)->project_id[0]) {
+        api_reply_error(r, 403,
+                        "A project-scoped token is required to produce a service "
+                        "catalog.");
+        return;
+    }
+    idn_reply_collection(r, "catalog", "/auth/catalog", idn_catalog(r));
+}
+
+struct projects_ctx {
+    struct api_req *r;
+    struct store_txn *t;
+    json_t *out;
+    const char *last;
+};
+
+static int add_project(const char *p, const char *u, const char *role, void *ctx)
+{
+    (void)u;
+    (void)role;
+    struct projects_ctx *pc = ctx;
+    json_t *rec;
+    size_t i;
+    json_t *e;
+    json_array_foreach (pc->out, i, e)
+        if (!strcmp(json_string_value(json_object_get(e, "id")), p))
+            return 0;
+    if (identity_get(pc->t, idn_of(pc->r), IDENTITY_PROJECT, p, &rec) == 0) {
+        json_array_append_new(pc->out, idn_render(pc->r, IDENTITY_PROJECT, rec));
+        json_decref(rec);
+    }
+    return 0;
+}
+
+/* Projects a user has a role on (for /v3/auth/projects, /v3/users/{}/projects). */
+void idn_reply_user_projects(struct api_req *r, const char *user_id, const char *self_path)
+{
+    struct store_txn *t = api_txn_begin(r, false);
+    if (!t)
+        return;
+    struct projects_ctx pc = { r, t, json_array(), NULL };
+    int rc = identity_assignments(t, idn_of(r), NULL, user_id, NULL, add_project, &pc);
+    store_abort(t);
+    if (rc) {
+        json_decref(pc.out);
+        idn_fail(r, rc, "projects", NULL);
+        return;
+    }
+    idn_reply_collection(r, "projects", self_path, pc.out);
+}
+
+void idn_auth_projects(struct api_req *r)
+{
+    idn_reply_user_projects(r, api_req_auth(r)->user_id, "/auth/projects");
+}
+
+/* Domains the caller has a role on: roles are granted on projects only here. */
+void idn_auth_domains(struct api_req *r)
+{
+    idn_reply_collection(r, "domains", "/auth/domains", json_array());
+}

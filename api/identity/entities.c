@@ -1,0 +1,463 @@
+/* Keystone's four entities (domains, projects, users, roles) share one
+ * engine: list with filters, show, create, PATCH and delete, each a
+ * function of the entity kind. The resource files (domains.c, projects.c,
+ * users.c, roles.c) are the routes' handlers and say who may do what.
+ * RBAC (Keystone's defaults, simplified): admin does everything; others may
+ * read their own user, the projects they have roles on, their own role
+ * assignments, and change their own password. */
+#include "api/identity/internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const collection[IDENTITY_KINDS] = {
+    "domains",
+    "projects",
+    "users",
+    "roles",
+};
+
+const char *idn_me(struct api_req *r)
+{
+    return api_req_auth(r)->user_id;
+}
+
+/* Body {"<kind>": {...}}: the inner object, or replies 400 and NULL. */
+static json_t *entity_body(struct api_req *r, json_t *body, enum identity_kind k)
+{
+    json_t *e = json_object_get(body, identity_kind_name(k));
+    if (!json_is_object(e)) {
+        api_reply_error(r, 400, "Invalid input for field '%s': an object is required.",
+                        identity_kind_name(k));
+        return NULL;
+    }
+    return e;
+}
+
+/* Type checks for the fields we know; replies 400 naming the field. */
+static bool check_fields(struct api_req *r, enum identity_kind k, json_t *e, bool create)
+{
+    static const struct {
+        const char *name;
+        json_type type;
+        unsigned kinds;
+    } fields[] = {
+        { "name", JSON_STRING, 15 },    { "description", JSON_STRING, 15 },
+        { "enabled", JSON_TRUE, 7 },    { "domain_id", JSON_STRING, 6 },
+        { "tags", JSON_ARRAY, 2 },      { "options", JSON_OBJECT, 15 },
+        { "password", JSON_STRING, 4 }, { "default_project_id", JSON_STRING, 4 },
+        { "email", JSON_STRING, 4 },    { "parent_id", JSON_STRING, 2 },
+        { "is_domain", JSON_TRUE, 2 },
+    };
+    const char *kn = identity_kind_name(k);
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        json_t *v = json_object_get(e, fields[i].name);
+        if (!v || !(fields[i].kinds & (1u << k)))
+            continue;
+        bool ok = fields[i].type == JSON_TRUE
+                      ? json_is_boolean(v)
+                      : json_typeof(v) == fields[i].type ||
+                            (json_is_null(v) && (!strcmp(fields[i].name, "description") ||
+                                                 !strcmp(fields[i].name, "default_project_id") ||
+                                                 !strcmp(fields[i].name, "password")));
+        if (!ok) {
+            api_reply_error(r, 400, "Invalid input for field '%s.%s': wrong type.", kn,
+                            fields[i].name);
+            return false;
+        }
+    }
+    json_t *name = json_object_get(e, "name");
+    if (create && (!json_is_string(name) || !json_string_length(name))) {
+        api_reply_error(r, 400,
+                        "Invalid input for field '%s.name': a non-empty string is "
+                        "required.",
+                        kn);
+        return false;
+    }
+    if (name && json_string_length(name) > 255) {
+        api_reply_error(r, 400, "Invalid input for field '%s.name': longer than 255.", kn);
+        return false;
+    }
+    json_t *tags = json_object_get(e, "tags");
+    size_t i;
+    json_t *tag;
+    json_array_foreach (tags, i, tag) {
+        if (!json_is_string(tag)) {
+            api_reply_error(r, 400, "Invalid input for field '%s.tags': strings expected.", kn);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---------- lists ---------- */
+
+struct list_ctx {
+    struct api_req *r;
+    enum identity_kind k;
+    json_t *out;
+    const char *name, *domain_id, *enabled;
+    bool (*visible)(struct api_req *r, json_t *rec, void *ctx);
+    void *vctx;
+};
+
+static int list_one(json_t *rec, void *ctx)
+{
+    struct list_ctx *lc = ctx;
+    const char *name = json_string_value(json_object_get(rec, "name"));
+    const char *dom = json_string_value(json_object_get(rec, "domain_id"));
+    if (lc->name && (!name || strcmp(name, lc->name)))
+        return 0;
+    if (lc->domain_id && (!dom || strcmp(dom, lc->domain_id)))
+        return 0;
+    if (lc->enabled) {
+        bool want = !strcasecmp(lc->enabled, "true") || !strcmp(lc->enabled, "1");
+        if (json_is_true(json_object_get(rec, "enabled")) != want)
+            return 0;
+    }
+    if (lc->visible && !lc->visible(lc->r, rec, lc->vctx))
+        return 0;
+    json_array_append_new(lc->out, idn_render(lc->r, lc->k, rec));
+    return 0;
+}
+
+void idn_entity_list(struct api_req *r, enum identity_kind k,
+                     bool (*visible)(struct api_req *, json_t *, void *), void *vctx)
+{
+    struct store_txn *t = api_txn_begin(r, false);
+    if (!t)
+        return;
+    struct list_ctx lc = { r,
+                           k,
+                           json_array(),
+                           api_req_query(r, "name"),
+                           api_req_query(r, "domain_id"),
+                           api_req_query(r, "enabled"),
+                           visible,
+                           vctx };
+    int rc = identity_list(t, idn_of(r), k, list_one, &lc);
+    store_abort(t);
+    if (rc) {
+        json_decref(lc.out);
+        idn_fail(r, rc, collection[k], NULL);
+        return;
+    }
+    idn_reply_collection(r, collection[k], NULL, lc.out);
+}
+
+/* ---------- show ---------- */
+
+void idn_entity_show(struct api_req *r, enum identity_kind k, bool allowed)
+{
+    const char *id = api_req_param(r, 0);
+    struct store_txn *t = api_txn_begin(r, false);
+    if (!t)
+        return;
+    json_t *rec;
+    int rc = identity_get(t, idn_of(r), k, id, &rec);
+    store_abort(t);
+    if (rc) {
+        idn_fail(r, rc, identity_kind_name(k), id);
+        return;
+    }
+    if (!allowed) {
+        json_decref(rec);
+        api_reply_error(r, 403, "You are not authorized to perform the requested action.");
+        return;
+    }
+    json_t *out = idn_render(r, k, rec);
+    json_decref(rec);
+    api_reply_json(r, 200, json_pack("{s:o}", identity_kind_name(k), out));
+}
+
+/* ---------- create / update ---------- */
+
+static bool domain_exists(struct api_req *r, struct store_txn *t, const char *domain_id)
+{
+    json_t *d;
+    if (identity_get(t, idn_of(r), IDENTITY_DOMAIN, domain_id, &d) == 0) {
+        json_decref(d);
+        return true;
+    }
+    api_reply_error(r, 400, "Invalid input for field 'domain_id': no domain %s.", domain_id);
+    return false;
+}
+
+/* Commits a new record built in rec (stolen) and replies 201. */
+static void store_new(struct api_req *r, enum identity_kind k, json_t *rec)
+{
+    struct store_txn *t = api_txn_begin(r, true);
+    if (!t) {
+        json_decref(rec);
+        return;
+    }
+    const char *dom = json_string_value(json_object_get(rec, "domain_id"));
+    if (dom && !domain_exists(r, t, dom)) {
+        store_abort(t);
+        json_decref(rec);
+        return;
+    }
+    const char *dp = json_string_value(json_object_get(rec, "default_project_id"));
+    json_t *p;
+    if (dp) {
+        if (identity_get(t, idn_of(r), IDENTITY_PROJECT, dp, &p) != 0) {
+            store_abort(t);
+            json_decref(rec);
+            api_reply_error(r, 400,
+                            "Invalid input for field 'user.default_project_id': "
+                            "no project %s.",
+                            dp);
+            return;
+        }
+        json_decref(p);
+    }
+    int rc = identity_create(t, idn_of(r), k, rec);
+    if (rc) {
+        store_abort(t);
+        idn_fail(r, rc, identity_kind_name(k), NULL);
+        json_decref(rec);
+        return;
+    }
+    if (idn_commit(r, t))
+        api_reply_json(r, 201, json_pack("{s:o}", identity_kind_name(k), idn_render(r, k, rec)));
+    json_decref(rec);
+}
+
+static json_t *new_record(json_t *e, enum identity_kind k)
+{
+    char id[STORE_ID_LEN + 1];
+    store_new_id(id);
+    json_t *opts = json_object_get(e, "options");
+    json_t *rec =
+        json_pack("{s:s, s:O, s:s, s:o}", "id", id, "name", json_object_get(e, "name"),
+                  "description", "", "options", opts ? json_deep_copy(opts) : json_object());
+    if (json_is_string(json_object_get(e, "description")))
+        json_object_set(rec, "description", json_object_get(e, "description"));
+    if (k == IDENTITY_ROLE) {
+        json_object_set_new(rec, "domain_id", json_null());
+        return rec;
+    }
+    const char *dom = json_string_value(json_object_get(e, "domain_id"));
+    json_object_set_new(rec, "domain_id", json_string(dom ? dom : IDENTITY_DEFAULT_DOMAIN));
+    json_t *en = json_object_get(e, "enabled");
+    json_object_set_new(rec, "enabled", json_boolean(!en || json_is_true(en)));
+    if (k == IDENTITY_PROJECT) {
+        json_object_set_new(rec, "is_domain", json_false());
+        json_object_set_new(rec, "parent_id", json_string(dom ? dom : IDENTITY_DEFAULT_DOMAIN));
+        json_t *tags = json_object_get(e, "tags");
+        json_object_set_new(rec, "tags", tags ? json_deep_copy(tags) : json_array());
+    } else if (k == IDENTITY_USER) {
+        json_t *dp = json_object_get(e, "default_project_id");
+        if (json_is_string(dp))
+            json_object_set(rec, "default_project_id", dp);
+        if (json_is_string(json_object_get(e, "email")))
+            json_object_set(rec, "email", json_object_get(e, "email"));
+        json_object_set_new(rec, "password_expires_at", json_null());
+    }
+    return rec;
+}
+
+/* Users with a password: hashing runs on a worker. */
+static void user_create_work(struct api_req *r, void *ctx)
+{
+    json_t *rec = ctx;
+    const char *pw = json_string_value(json_object_get(rec, "_plain"));
+    int rc = identity_password_hash(pw, rec);
+    json_object_del(rec, "_plain");
+    if (rc) {
+        json_decref(rec);
+        api_reply_error(r, 500, "Cannot hash the password.");
+        return;
+    }
+    store_new(r, IDENTITY_USER, rec);
+}
+
+/* An admin's body {"<kind>": {...}} with its fields checked: the inner
+ * object (owned by *body, which the caller releases), or NULL when answered. */
+static json_t *admin_entity(struct api_req *r, enum identity_kind k, bool creating, json_t **body)
+{
+    *body = NULL;
+    if (!api_req_require_admin(r) || !(*body = api_req_json(r)))
+        return NULL;
+    json_t *e = entity_body(r, *body, k);
+    return e && check_fields(r, k, e, creating) ? e : NULL;
+}
+
+void idn_entity_create(struct api_req *r, enum identity_kind k)
+{
+    json_t *body, *e = admin_entity(r, k, true, &body);
+    if (e) {
+        json_t *rec = new_record(e, k);
+        json_t *pw = k == IDENTITY_USER ? json_object_get(e, "password") : NULL;
+        if (json_is_string(pw)) {
+            json_object_set(rec, "_plain", pw);
+            api_req_defer(r, user_create_work, rec);
+        } else {
+            store_new(r, k, rec);
+        }
+    }
+    json_decref(body);
+}
+
+/* PATCH: merges the allowed fields into the record, one transaction. */
+struct update {
+    enum identity_kind k;
+    json_t *patch;       /* the inner object */
+    json_t *body;        /* owns patch */
+    char *password_hash; /* users: new hash computed off-thread */
+};
+
+static void update_free(struct update *u)
+{
+    json_decref(u->body);
+    free(u->password_hash);
+    free(u);
+}
+
+static int collect_user(const char *p, const char *u, const char *role, void *ctx)
+{
+    (void)p;
+    (void)role;
+    json_array_append_new(ctx, json_string(u));
+    return 0;
+}
+
+/* Tokens carry role flags from role names: renaming a role revokes the
+ * tokens of everyone holding it. */
+static int revoke_holders(struct store_txn *t, struct identity *idn, const char *role)
+{
+    json_t *holders = json_array();
+    int rc = identity_assignments(t, idn, NULL, NULL, role, collect_user, holders);
+    size_t i;
+    json_t *u;
+    json_array_foreach (holders, i, u)
+        if (!rc)
+            rc = identity_revoke_user(t, idn, json_string_value(u));
+    json_decref(holders);
+    return rc;
+}
+
+static void apply_update(struct api_req *r, struct update *u)
+{
+    static const char *const allowed[] = {
+        "name", "description", "enabled", "tags", "options", "default_project_id", "email",
+    };
+    struct identity *idn = idn_of(r);
+    const char *id = api_req_param(r, 0);
+    struct store_txn *t = api_txn_begin(r, true);
+    if (!t)
+        return;
+    json_t *old, *rec;
+    int rc = identity_get(t, idn, u->k, id, &old);
+    if (rc) {
+        store_abort(t);
+        idn_fail(r, rc, identity_kind_name(u->k), id);
+        return;
+    }
+    rec = json_deep_copy(old);
+    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+        json_t *v = json_object_get(u->patch, allowed[i]);
+        if (v)
+            json_object_set(rec, allowed[i], v);
+    }
+    if (u->password_hash)
+        json_object_set_new(rec, "_password", json_string(u->password_hash));
+    rc = identity_update(t, idn, u->k, old, rec);
+    bool was_enabled = json_is_true(json_object_get(old, "enabled"));
+    bool disabled = was_enabled && !json_is_true(json_object_get(rec, "enabled"));
+    if (!rc && u->k == IDENTITY_USER && (disabled || u->password_hash))
+        rc = identity_revoke_user(t, idn, id);
+    if (!rc && u->k == IDENTITY_PROJECT && disabled)
+        rc = identity_revoke_project(t, idn, id);
+    if (!rc && u->k == IDENTITY_ROLE &&
+        !json_equal(json_object_get(old, "name"), json_object_get(rec, "name")))
+        rc = revoke_holders(t, idn, id);
+    if (rc) {
+        store_abort(t);
+        idn_fail(r, rc, identity_kind_name(u->k), id);
+    } else if (idn_commit(r, t)) {
+        api_reply_json(r, 200,
+                       json_pack("{s:o}", identity_kind_name(u->k), idn_render(r, u->k, rec)));
+    }
+    json_decref(old);
+    json_decref(rec);
+}
+
+static void update_work(struct api_req *r, void *ctx)
+{
+    struct update *u = ctx;
+    json_t *tmp = json_object();
+    if (identity_password_hash(json_string_value(json_object_get(u->patch, "password")), tmp)) {
+        api_reply_error(r, 500, "Cannot hash the password.");
+    } else {
+        u->password_hash = strdup(json_string_value(json_object_get(tmp, "_password")));
+        apply_update(r, u);
+    }
+    json_decref(tmp);
+    update_free(u);
+}
+
+void idn_entity_update(struct api_req *r, enum identity_kind k)
+{
+    json_t *body, *e = admin_entity(r, k, false, &body);
+    if (!e) {
+        json_decref(body);
+        return;
+    }
+    if (json_object_get(e, "domain_id") || json_object_get(e, "id")) {
+        json_decref(body);
+        api_reply_error(r, 400, "Invalid input for field '%s.domain_id': it cannot change.",
+                        identity_kind_name(k));
+        return;
+    }
+    struct update *u = calloc(1, sizeof(*u));
+    if (!u) {
+        json_decref(body);
+        api_reply_error(r, 500, "Out of memory.");
+        return;
+    }
+    *u = (struct update){ k, e, body, NULL };
+    if (k == IDENTITY_USER && json_is_string(json_object_get(e, "password"))) {
+        api_req_defer(r, update_work, u);
+        return;
+    }
+    apply_update(r, u);
+    update_free(u);
+}
+
+/* ---------- delete ---------- */
+
+void idn_entity_delete(struct api_req *r, enum identity_kind k)
+{
+    if (!api_req_require_admin(r))
+        return;
+    struct identity *idn = idn_of(r);
+    const char *id = api_req_param(r, 0);
+    struct store_txn *t = api_txn_begin(r, true);
+    if (!t)
+        return;
+    json_t *rec;
+    int rc = identity_get(t, idn, k, id, &rec);
+    if (rc) {
+        store_abort(t);
+        idn_fail(r, rc, identity_kind_name(k), id);
+        return;
+    }
+    /* Tokens carry roles: whoever held this role loses its tokens. */
+    if (k == IDENTITY_ROLE)
+        rc = revoke_holders(t, idn, id);
+    if (!rc)
+        rc = identity_delete(t, idn, k, rec);
+    if (!rc && k == IDENTITY_USER)
+        rc = identity_revoke_user(t, idn, id);
+    if (!rc && k == IDENTITY_PROJECT)
+        rc = identity_revoke_project(t, idn, id);
+    json_decref(rec);
+    if (rc) {
+        store_abort(t);
+        idn_fail(r, rc, identity_kind_name(k), id);
+    } else if (idn_commit(r, t)) {
+        api_reply_empty(r, 204);
+    }
+}
