@@ -1,7 +1,9 @@
 /* The command line: names and meanings are a contract (issue 3). */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +14,7 @@ void vmm_usage(FILE *out, const char *prog)
     fprintf(out,
             "usage: %s --kernel PATH [--initrd PATH] [--cmdline STR] [--mem MIB]\n"
             "       [--cpus N] [--serial stdio|file:PATH|none] [--control PATH] [--verbose]\n"
-            "       [--no-sandbox]\n"
+            "       [--no-sandbox] [--net tap=NAME[,mac=MAC] | --net fd=N[,mac=MAC]]...\n"
             "\n"
             "  --kernel PATH    bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note\n"
             "  --initrd PATH    initial ramdisk\n"
@@ -25,12 +27,15 @@ void vmm_usage(FILE *out, const char *prog)
             "                   \"resume\"|\"shutdown\"|\"kill\"}\n"
             "  --verbose        exit and device counters on stderr at the end\n"
             "  --no-sandbox     run without the seccomp filter (for debugging)\n"
-            "  --disk, --net    reserved; not supported yet\n"
+            "  --net tap=NAME[,mac=MAC]  a virtio-net NIC on the tap NAME (opened or made)\n"
+            "  --net fd=N[,mac=MAC]      ... on a tap the caller opened (IFF_TAP|IFF_NO_PI|\n"
+            "                   IFF_VNET_HDR); repeatable, up to %d, in guest order\n"
+            "  --disk           reserved; not supported yet\n"
             "\n"
             "Exit status: 0 when the guest resets or powers off, 1 on a guest crash or\n"
             "VMM error, 2 on bad arguments or an invalid kernel.\n",
             prog, VMM_DEFAULT_CMDLINE, VMM_MIN_MEM_MIB, VMM_MAX_MEM_MIB, VMM_DEFAULT_MEM_MIB,
-            VMM_MAX_CPUS);
+            VMM_MAX_CPUS, VMM_MAX_NETS);
 }
 
 static __attribute__((format(printf, 3, 4))) int bad(char *err, size_t len, const char *fmt, ...)
@@ -54,6 +59,65 @@ static int parse_uint(const char *s, unsigned long long min, unsigned long long 
     if (errno || *end || v < min || v > max)
         return -1;
     *out = v;
+    return 0;
+}
+
+/* "aa:bb:cc:dd:ee:ff", unicast. */
+static int parse_mac(const char *s, size_t len, uint8_t mac[6])
+{
+    if (len != 17)
+        return -1;
+    for (int i = 0; i < 6; i++) {
+        const char *p = s + 3 * i;
+        if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
+            (i < 5 && p[2] != ':'))
+            return -1;
+        char hex[3] = { p[0], p[1], 0 };
+        mac[i] = (uint8_t)strtoul(hex, NULL, 16);
+    }
+    return mac[0] & 1 ? -1 : 0;
+}
+
+/* --net tap=NAME[,mac=MAC] | fd=N[,mac=MAC] */
+static int parse_net(const char *arg, struct vmm_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->nnets == VMM_MAX_NETS)
+        return bad(err, errlen, "--net: at most %d", VMM_MAX_NETS);
+    struct vmm_net *n = &cfg->nets[cfg->nnets];
+    memset(n, 0, sizeof(*n));
+    n->fd = -1;
+    bool have = false;
+    for (const char *p = arg; *p;) {
+        size_t len = strcspn(p, ",");
+        unsigned long long v;
+        char num[24];
+        if (!strncmp(p, "tap=", 4) && !have && len > 4 && len - 4 < sizeof(n->tap)) {
+            memcpy(n->tap, p + 4, len - 4);
+            have = true;
+        } else if (!strncmp(p, "fd=", 3) && !have && len - 3 < sizeof(num)) {
+            memcpy(num, p + 3, len - 3);
+            num[len - 3] = 0;
+            if (parse_uint(num, 0, INT32_MAX, &v))
+                return bad(err, errlen, "--net '%s': fd=N needs a descriptor number", arg);
+            n->fd = (int)v;
+            have = true;
+        } else if (!strncmp(p, "mac=", 4) && !n->mac_set) {
+            if (parse_mac(p + 4, len - 4, n->mac))
+                return bad(err, errlen, "--net '%s': mac=aa:bb:cc:dd:ee:ff (unicast) expected",
+                           arg);
+            n->mac_set = 1;
+        } else {
+            return bad(err, errlen,
+                       "--net '%s': tap=NAME (1 to 15 bytes) or fd=N, then [,mac=MAC] expected",
+                       arg);
+        }
+        p += len;
+        if (*p == ',' && *++p == 0)
+            return bad(err, errlen, "--net '%s': a trailing ','", arg);
+    }
+    if (!have)
+        return bad(err, errlen, "--net '%s': tap=NAME or fd=N expected", arg);
+    cfg->nnets++;
     return 0;
 }
 
@@ -132,12 +196,14 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
                 return bad(err, errlen, "--serial '%s': stdio, file:PATH or none expected", optarg);
             }
             break;
-        case O_DISK:
         case O_NET:
+            if (parse_net(optarg, cfg, err, errlen))
+                return -EINVAL;
+            break;
+        case O_DISK:
             return bad(err, errlen,
-                       "--%s is not supported yet (it comes with a later picostack "
-                       "release)",
-                       c == O_DISK ? "disk" : "net");
+                       "--disk is not supported yet (it comes with a later picostack "
+                       "release)");
         case O_VERBOSE: cfg->verbose = 1; break;
         case O_NO_SANDBOX: cfg->no_sandbox = 1; break;
         case O_HELP: return 1;

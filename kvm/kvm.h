@@ -2,7 +2,8 @@
  *
  * One process runs one VM: vmm_parse_args() turns the command line
  * (picostack-vmm --kernel PATH [--initrd PATH] [--cmdline STR] [--mem MIB]
- * [--cpus N] [--serial stdio|file:PATH|none] [--control PATH]) into a
+ * [--cpus N] [--serial stdio|file:PATH|none] [--control PATH]
+ * [--net tap=NAME[,mac=MAC] | --net fd=N[,mac=MAC]]...) into a
  * vmm_config, and vmm_run() boots it and returns when the VM has ended, with
  * the process exit status:
  *   0  the guest reset (i8042) or powered off (ACPI S5), or it was killed
@@ -33,6 +34,20 @@ enum vmm_serial_mode {
     VMM_SERIAL_NONE,  /* output dropped */
 };
 
+/* --net: one virtio-net device on a tap (kvm/virtio/net.h), in command-line
+ * order. tap=NAME attaches to (or creates) the tap NAME in the VMM's network
+ * namespace; fd=N uses a tap the caller opened and left open (with IFF_TAP,
+ * IFF_NO_PI and IFF_VNET_HDR: picostackd or a test hands it over). mac=MAC
+ * (six hex bytes with ':', unicast) is the guest's address; without it the
+ * device picks a random locally administered one. */
+#define VMM_MAX_NETS 8
+struct vmm_net {
+    char tap[16]; /* the name, or "" ... */
+    int fd;       /* ... an inherited descriptor (-1 with a name) */
+    uint8_t mac[6];
+    int mac_set;
+};
+
 struct vmm_config {
     const char *kernel;  /* bzImage or ELF vmlinux with a PVH note */
     const char *initrd;  /* NULL: none */
@@ -44,6 +59,8 @@ struct vmm_config {
     const char *control_path; /* NULL: no control socket */
     int verbose;              /* --verbose: device/exit counters at the end */
     int no_sandbox;           /* --no-sandbox: no seccomp filter (debugging) */
+    struct vmm_net nets[VMM_MAX_NETS];
+    unsigned nnets;
 };
 
 #define VMM_DEFAULT_MEM_MIB 256
@@ -57,7 +74,7 @@ struct vmm_config {
 #define VMM_EXIT_USAGE 2
 
 /* Returns 0 and fills cfg, 1 for --help, or -EINVAL with a one-line message
- * in err. Unsupported-yet options (--disk, --net) are errors too. */
+ * in err. Unsupported-yet options (--disk) are errors too. */
 int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, size_t errlen);
 void vmm_usage(FILE *out, const char *prog);
 
