@@ -14,7 +14,8 @@ void vmm_usage(FILE *out, const char *prog)
     fprintf(out,
             "usage: %s --kernel PATH [--initrd PATH] [--cmdline STR] [--mem MIB]\n"
             "       [--cpus N] [--serial stdio|file:PATH|none] [--control PATH] [--verbose]\n"
-            "       [--no-sandbox] [--net tap=NAME[,mac=MAC] | --net fd=N[,mac=MAC]]...\n"
+            "       [--disk path=FILE|handover=FD[,ro][,serial=ID]]... [--rng] [--no-sandbox]\n"
+            "       [--net tap=NAME[,mac=MAC] | --net fd=N[,mac=MAC]]...\n"
             "\n"
             "  --kernel PATH    bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note\n"
             "  --initrd PATH    initial ramdisk\n"
@@ -27,10 +28,14 @@ void vmm_usage(FILE *out, const char *prog)
             "                   \"resume\"|\"shutdown\"|\"kill\"}\n"
             "  --verbose        exit and device counters on stderr at the end\n"
             "  --no-sandbox     run without the seccomp filter (for debugging)\n"
+            "  --disk SPEC      a virtio-blk disk, repeatable, in guest order:\n"
+            "                   path=FILE (raw image) or handover=FD (a block-store disk\n"
+            "                   handed over on inherited descriptors, see kvm.h),\n"
+            "                   then ,ro (read-only) and ,serial=ID (up to 20 bytes)\n"
+            "  --rng            a virtio-rng device\n"
             "  --net tap=NAME[,mac=MAC]  a virtio-net NIC on the tap NAME (opened or made)\n"
             "  --net fd=N[,mac=MAC]      ... on a tap the caller opened (IFF_TAP|IFF_NO_PI|\n"
             "                   IFF_VNET_HDR); repeatable, up to %d, in guest order\n"
-            "  --disk           reserved; not supported yet\n"
             "\n"
             "Exit status: 0 when the guest resets or powers off, 1 on a guest crash or\n"
             "VMM error, 2 on bad arguments or an invalid kernel.\n",
@@ -121,6 +126,40 @@ static int parse_net(const char *arg, struct vmm_config *cfg, char *err, size_t 
     return 0;
 }
 
+/* --disk path=FILE|handover=FD[,ro][,serial=ID] */
+static int parse_disk(char *spec, struct vmm_disk *d, char *err, size_t errlen)
+{
+    memset(d, 0, sizeof(*d));
+    d->handover_fd = -1;
+    const char *what = spec;
+    char *save = NULL;
+    for (char *opt = strtok_r(spec, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+        unsigned long long v;
+        if (!strncmp(opt, "path=", 5) && opt[5] && !d->path && d->handover_fd < 0) {
+            d->path = opt + 5;
+        } else if (!strncmp(opt, "handover=", 9) && !d->path && d->handover_fd < 0) {
+            if (parse_uint(opt + 9, 0, 1 << 20, &v))
+                return bad(err, errlen, "--disk handover='%s': a descriptor number expected",
+                           opt + 9);
+            d->handover_fd = (int)v;
+        } else if (!strcmp(opt, "ro")) {
+            d->read_only = 1;
+        } else if (!strncmp(opt, "serial=", 7)) {
+            if (strlen(opt + 7) > 20)
+                return bad(err, errlen, "--disk serial='%s': at most 20 bytes", opt + 7);
+            strcpy(d->serial, opt + 7);
+        } else {
+            return bad(err, errlen,
+                       "--disk '%s': path=FILE or handover=FD, then ,ro and ,serial=ID "
+                       "expected (at '%s')",
+                       what, opt);
+        }
+    }
+    if (!d->path && d->handover_fd < 0)
+        return bad(err, errlen, "--disk: path=FILE or handover=FD expected");
+    return 0;
+}
+
 int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, size_t errlen)
 {
     enum {
@@ -133,6 +172,7 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
         O_CONTROL,
         O_DISK,
         O_NET,
+        O_RNG,
         O_HELP,
         O_VERBOSE,
         O_NO_SANDBOX
@@ -147,6 +187,7 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
         { "control", required_argument, NULL, O_CONTROL },
         { "disk", required_argument, NULL, O_DISK },
         { "net", required_argument, NULL, O_NET },
+        { "rng", no_argument, NULL, O_RNG },
         { "verbose", no_argument, NULL, O_VERBOSE },
         { "no-sandbox", no_argument, NULL, O_NO_SANDBOX },
         { "help", no_argument, NULL, O_HELP },
@@ -196,14 +237,20 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
                 return bad(err, errlen, "--serial '%s': stdio, file:PATH or none expected", optarg);
             }
             break;
+        case O_DISK: {
+            if (cfg->ndisks == VMM_MAX_DISKS)
+                return bad(err, errlen, "--disk: at most %d disks", VMM_MAX_DISKS);
+            int r = parse_disk(optarg, &cfg->disks[cfg->ndisks], err, errlen);
+            if (r)
+                return r;
+            cfg->ndisks++;
+            break;
+        }
+        case O_RNG: cfg->rng = 1; break;
         case O_NET:
             if (parse_net(optarg, cfg, err, errlen))
                 return -EINVAL;
             break;
-        case O_DISK:
-            return bad(err, errlen,
-                       "--disk is not supported yet (it comes with a later picostack "
-                       "release)");
         case O_VERBOSE: cfg->verbose = 1; break;
         case O_NO_SANDBOX: cfg->no_sandbox = 1; break;
         case O_HELP: return 1;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "kvm/devices/i8042.h"
+#include "kvm/virtio/blk.h"
 
 static double uptime_s(const struct vm *vm)
 {
@@ -46,9 +47,74 @@ static json_t *status(struct vm *vm)
         "unknown_io", "reads", (json_int_t)pio->unknown_reads, "writes",
         (json_int_t)pio->unknown_writes, "post_port_writes", (json_int_t)vm->bus.post_writes,
         "mmio", (json_int_t)(mmio->unknown_reads + mmio->unknown_writes));
-    if (st)
+    if (st) {
         json_object_set_new(st, "unknown_ports", unknown_ports(vm));
+        json_t *devs = json_array();
+        for (unsigned i = 0; devs && i < vm->devs.n; i++)
+            if (vm->devs.devs[i].desc->status)
+                vm->devs.devs[i].desc->status(vm->devs.devs[i].state, devs);
+        json_object_set_new(st, "devices", devs);
+    }
     return st;
+}
+
+/* The disk a request names ("disk": N, the N-th --disk), or an error. */
+static struct blk_disk *disk_of(struct vm *vm, json_t *req, json_t **reply)
+{
+    json_t *n = json_object_get(req, "disk");
+    struct blk_disk *d = NULL;
+    if (json_is_integer(n) && json_integer_value(n) >= 0 && json_integer_value(n) < 1000)
+        d = blk_disk_find(&vm->devs, (unsigned)json_integer_value(n));
+    if (!d)
+        *reply = json_pack("{s:b, s:s}", "ok", 0, "error",
+                           "\"disk\": the index of a --disk (0, 1, ...) expected");
+    return d;
+}
+
+/* {"op":"disk-resize","disk":N,"size":BYTES} */
+static json_t *disk_resize(struct vm *vm, json_t *req)
+{
+    json_t *reply = NULL, *size = json_object_get(req, "size");
+    struct blk_disk *d = disk_of(vm, req, &reply);
+    if (!d)
+        return reply;
+    if (!json_is_integer(size) || json_integer_value(size) <= 0)
+        return json_pack("{s:b, s:s}", "ok", 0, "error", "\"size\": bytes expected");
+    int r = blk_disk_resize(d, (uint64_t)json_integer_value(size));
+    if (r < 0)
+        return json_pack("{s:b, s:s}", "ok", 0, "error",
+                         r == -EINVAL ? "the size must grow and be a multiple of 512"
+                                      : strerror(-r));
+    return json_pack("{s:b, s:I}", "ok", 1, "size", json_integer_value(size));
+}
+
+/* {"op":"grant","disk":N,"ranges":[[START,COUNT],...]} */
+static json_t *grant(struct vm *vm, json_t *req)
+{
+    json_t *reply = NULL, *ranges = json_object_get(req, "ranges");
+    struct blk_disk *d = disk_of(vm, req, &reply);
+    if (!d)
+        return reply;
+    struct extmap_range r[16];
+    size_t n = json_array_size(ranges);
+    if (!json_is_array(ranges) || n == 0 || n > 16)
+        return json_pack("{s:b, s:s}", "ok", 0, "error",
+                         "\"ranges\": 1 to 16 [start, count] pairs expected");
+    for (size_t i = 0; i < n; i++) {
+        json_t *p = json_array_get(ranges, i), *a = json_array_get(p, 0), *b = json_array_get(p, 1);
+        if (json_array_size(p) != 2 || !json_is_integer(a) || !json_is_integer(b) ||
+            json_integer_value(a) < 0 || json_integer_value(b) <= 0)
+            return json_pack("{s:b, s:s}", "ok", 0, "error",
+                             "\"ranges\": [start, count] pairs of whole numbers expected");
+        r[i] = (struct extmap_range){ (uint64_t)json_integer_value(a),
+                                      (uint64_t)json_integer_value(b) };
+    }
+    int e = blk_disk_grant(d, r, (int)n);
+    if (e < 0)
+        return json_pack("{s:b, s:s}", "ok", 0, "error",
+                         e == -EINVAL ? "the disk is a raw file: it takes no grants"
+                                      : "too many grants waiting");
+    return json_pack("{s:b}", "ok", 1);
 }
 
 static json_t *error(const char *msg)
@@ -61,8 +127,12 @@ static json_t *state_reply(struct vm *vm)
     return json_pack("{s:b, s:s}", "ok", 1, "state", vm_paused(vm) ? "paused" : "running");
 }
 
-static json_t *dispatch(struct vm *vm, const char *op)
+static json_t *dispatch(struct vm *vm, const char *op, json_t *req)
 {
+    if (!strcmp(op, "disk-resize"))
+        return disk_resize(vm, req);
+    if (!strcmp(op, "grant"))
+        return grant(vm, req);
     if (!strcmp(op, "status"))
         return status(vm);
     if (!strcmp(op, "pause")) {
@@ -104,11 +174,13 @@ void control_handle_line(struct vm *vm, const char *line, char *out, size_t outl
         reply = error("expected an object with a string \"op\"");
     } else {
         const char *op = json_string_value(json_object_get(req, "op"));
-        reply = dispatch(vm, op);
+        reply = dispatch(vm, op, req);
         if (!reply) {
             char msg[160];
             snprintf(msg, sizeof(msg),
-                     "unknown op '%.60s': status, pause, resume, shutdown or kill", op);
+                     "unknown op '%.60s': status, pause, resume, shutdown, kill, "
+                     "disk-resize or grant",
+                     op);
             reply = error(msg);
         }
     }

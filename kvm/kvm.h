@@ -13,9 +13,27 @@
  *   2  bad arguments, or a kernel/initrd that cannot be read or is invalid.
  *
  * The control socket (--control PATH) takes one JSON object per line and
- * answers each with one JSON line: {"op":"status"}, {"op":"pause"},
+ * answers each with one JSON line: {"op":"status"} (with per-device
+ * counters: requests, bytes, errors, queue depth), {"op":"pause"},
  * {"op":"resume"}, {"op":"shutdown"} (Ctrl-Alt-Del through the i8042
- * keyboard), {"op":"kill"}.
+ * keyboard), {"op":"kill"}, {"op":"disk-resize","disk":N,"size":BYTES}
+ * (grow disk N; the guest sees the new capacity through virtio-blk's
+ * configuration-change interrupt) and {"op":"grant","disk":N,
+ * "ranges":[[START,COUNT],...]} (more free clusters for block-store disk N,
+ * extmap.h "Grants"; status says "grant_wanted" while a disk waits for one).
+ *
+ * Disks and the rng (virtio 1.x over PCI, kvm/virtio/README.md):
+ *   --disk path=FILE[,ro][,serial=ID]   a raw image file
+ *   --disk handover=FD[,ro][,serial=ID] a block-store disk handed over by its
+ *       owner: FD is an inherited pipe or memfd holding the one-line text
+ *       form of struct extmap_handover (extmap_handover_format(), extmap.h),
+ *       whose descriptors (data files, journal, map snapshot) are inherited
+ *       too; the VMM owns them from then on.
+ *   --rng                               virtio-rng fed from getrandom()
+ * --disk is repeatable (up to VMM_MAX_DISKS); the guest sees the disks in
+ * command-line order (PCI slots 1, 2, ... on bus 0: /dev/vda, /dev/vdb in
+ * Linux). serial= is what GET_ID returns (up to 20 bytes). Each disk has
+ * one queue per vCPU.
  *
  * Inside, devices register themselves (kvm/devices/device.h) and see the
  * vmm_config when they are made: an option for a device (a --disk list)
@@ -33,6 +51,15 @@ enum vmm_serial_mode {
     VMM_SERIAL_FILE,  /* output appended to serial_path, no input */
     VMM_SERIAL_NONE,  /* output dropped */
 };
+
+/* One --disk. */
+struct vmm_disk {
+    const char *path; /* path=FILE, or NULL */
+    int handover_fd;  /* handover=FD, or -1 */
+    int read_only;    /* ,ro */
+    char serial[21];  /* ,serial=ID ("" when none) */
+};
+#define VMM_MAX_DISKS 16
 
 /* --net: one virtio-net device on a tap (kvm/virtio/net.h), in command-line
  * order. tap=NAME attaches to (or creates) the tap NAME in the VMM's network
@@ -55,11 +82,14 @@ struct vmm_config {
     uint64_t mem_mib;    /* guest RAM */
     unsigned cpus;       /* vCPUs */
     enum vmm_serial_mode serial;
-    const char *serial_path;  /* VMM_SERIAL_FILE */
-    const char *control_path; /* NULL: no control socket */
-    int verbose;              /* --verbose: device/exit counters at the end */
-    int no_sandbox;           /* --no-sandbox: no seccomp filter (debugging) */
-    struct vmm_net nets[VMM_MAX_NETS];
+    const char *serial_path;              /* VMM_SERIAL_FILE */
+    const char *control_path;             /* NULL: no control socket */
+    int verbose;                          /* --verbose: device/exit counters at the end */
+    int no_sandbox;                       /* --no-sandbox: no seccomp filter (debugging) */
+    struct vmm_disk disks[VMM_MAX_DISKS]; /* --disk, in guest order */
+    unsigned ndisks;
+    int rng;                           /* --rng */
+    struct vmm_net nets[VMM_MAX_NETS]; /* --net, in guest order */
     unsigned nnets;
 };
 
@@ -74,7 +104,7 @@ struct vmm_config {
 #define VMM_EXIT_USAGE 2
 
 /* Returns 0 and fills cfg, 1 for --help, or -EINVAL with a one-line message
- * in err. Unsupported-yet options (--disk) are errors too. */
+ * in err. */
 int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, size_t errlen);
 void vmm_usage(FILE *out, const char *prog);
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -91,15 +92,17 @@ static const int plain[] = {
     SCMP_SYS(sched_getaffinity),
     SCMP_SYS(timerfd_settime),
     SCMP_SYS(eventfd2), /* irq sinks and devices binding irqfds/ioeventfds at run time */
+    SCMP_SYS(writev),   /* virtio-net: a guest frame to its tap, header and buffers in place */
 };
 
 /* ioctls: the vCPU loop, interrupt lines, MSIs and their routes, irqfds
  * and ioeventfds (bound when the guest programs a device), crash dumps, the
  * terminal. */
 static const unsigned long ioctls[] = {
-    KVM_RUN,   KVM_IRQ_LINE,  KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
-    KVM_IRQFD, KVM_IOEVENTFD, KVM_GET_REGS,   KVM_GET_SREGS,
-    TCGETS,    TCSETS,        TCSETSW,        TCSETSF,
+    KVM_RUN,       KVM_IRQ_LINE,  KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
+    KVM_IRQFD,     KVM_IOEVENTFD, KVM_GET_REGS,   KVM_GET_SREGS,
+    TCGETS,        TCSETS,        TCSETSW,        TCSETSF,
+    TUNSETOFFLOAD, /* virtio-net: the offloads the guest accepted, at DRIVER_OK */
 };
 
 #endif

@@ -128,6 +128,13 @@ void pci_cfc_write(struct pci_host *h, unsigned off, unsigned size, uint32_t val
 uint32_t pci_ecam_read(struct pci_host *h, uint64_t off, unsigned size);
 void pci_ecam_write(struct pci_host *h, uint64_t off, unsigned size, uint32_t value);
 
+/* The host bridge device (host.c, registered as "pci-host"): the one on
+ * this bus (NULL: none), and where its 64-bit window starts. */
+struct bus;
+struct vmm_config;
+struct pci_host *pci_host_find(struct bus *bus);
+uint64_t pci_mmio64_base(const struct vmm_config *cfg);
+
 /* Little-endian helpers on a function's header. */
 uint32_t pci_get(const struct pci_func *f, uint32_t off, unsigned size);
 void pci_set(struct pci_func *f, uint32_t off, unsigned size, uint32_t v);

@@ -83,4 +83,13 @@ void blk_complete(struct blk *b);
 int blk_resize(struct blk *b, uint64_t bytes);
 uint64_t blk_capacity(const struct blk *b); /* bytes */
 
+/* The VMM's disks (blk_device.c, registered as "virtio-blk", instance n =
+ * the n-th --disk): found for the control socket, resized, granted. */
+struct blk_disk;
+struct vmdevs;
+struct blk_disk *blk_disk_find(const struct vmdevs *devs, unsigned n);
+int blk_disk_resize(struct blk_disk *d, uint64_t bytes);
+/* More free clusters for a block-store disk; -EINVAL for a raw file. */
+int blk_disk_grant(struct blk_disk *d, const struct extmap_range *r, int n);
+
 #endif

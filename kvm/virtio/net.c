@@ -539,6 +539,8 @@ static void free_net(struct net *n, bool close_tap)
 int net_create(const struct guest_mem *gm, struct loop *loop, const struct net_options *o,
                const char *name, struct net **out, verr_t *err)
 {
+    if (o->tap_fd < 0 && (!o->tap || !o->tap[0]))
+        return verr_set(err, EINVAL, "%s: a tap name or descriptor is needed", name);
     if (!loop)
         return verr_set(err, EINVAL, "%s: needs an event loop", name);
     struct net *n = calloc(1, sizeof(*n));
