@@ -2,7 +2,7 @@
  * on ports 0xCF8/0xCFC, ECAM in MMIO at PCI_ECAM_BASE (the MCFG table
  * names it, e820 reserves it), and Device (PCI0) in the DSDT with the bus
  * number range and the two MMIO windows it forwards. Present when the VM
- * has a PCI device (a disk or an rng). Virtio functions find it on the bus
+ * has a PCI device (a disk, an rng or a NIC). Virtio functions find it on the bus
  * (pci_host_find) and plug in with pci_host_add(). */
 #include <errno.h>
 #include <stdlib.h>
@@ -86,7 +86,7 @@ static int host_init(struct vmdev_ctx *ctx, void **state)
 
 static unsigned host_instances(const struct vmm_config *cfg)
 {
-    return cfg->ndisks || cfg->rng ? 1 : 0;
+    return cfg->ndisks || cfg->rng || cfg->nnets ? 1 : 0;
 }
 
 static void put(struct aml *r, const void *p, size_t n)

@@ -23,6 +23,7 @@ struct net {
     struct virtio_dev dev;
     struct loop *loop;
     int tap, wake_efd;
+    struct loop_src *wake_src;
     struct loop_src *tap_src; /* the tap's poll, or NULL: loop thread only */
 
     /* Guarded by dev.lock */
@@ -578,7 +579,7 @@ int net_create(const struct guest_mem *gm, struct loop *loop, const struct net_o
         return verr_set(err, -r, "%s: %s", name, strerror(-r));
     }
     n->dev.vq[NET_TXQ].max_bytes = NET_FRAME_MAX + VIRTIO_NET_HDR_LEN;
-    if (!loop_add_fd(loop, n->wake_efd, on_wake, n)) {
+    if (!(n->wake_src = loop_add_fd(loop, n->wake_efd, on_wake, n))) {
         r = -errno;
         virtio_dev_destroy(&n->dev);
         free_net(n, o->tap_fd < 0);
@@ -593,6 +594,8 @@ void net_destroy(struct net *n)
     if (!n)
         return;
     virtio_dev_set_status(&n->dev, 0);
+    loop_remove(n->loop, n->tap_src);
+    loop_remove(n->loop, n->wake_src);
     virtio_dev_destroy(&n->dev);
     free_net(n, true);
 }

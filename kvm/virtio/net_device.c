@@ -18,7 +18,6 @@ struct net_nic {
     char name[24];
 };
 
-/* Its loop sources stay the loop's: the VMM finishes the loop first. */
 static void nic_teardown(void *state)
 {
     struct net_nic *s = state;

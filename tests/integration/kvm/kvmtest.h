@@ -31,6 +31,7 @@ int case_rtc(const struct options *o, int argc, char **argv);
 int case_memmap(const struct options *o, int argc, char **argv);
 int case_control(const struct options *o, int argc, char **argv);
 int case_linux(const struct options *o, int argc, char **argv);
+int case_virtionet(const struct options *o, int argc, char **argv); /* net_cases.c */
 
 /* Helpers shared by the cases. */
 void random_bytes(void *buf, size_t len);

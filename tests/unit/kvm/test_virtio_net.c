@@ -812,8 +812,7 @@ static void test_adopt(struct vd_mem *mem, struct loop *l)
     uint8_t m[6];
     net_mac(n, m);
     CHECK((m[0] & 3) == 2, "a random MAC is unicast and locally administered");
-    loop_fini(l); /* its sources first, then the device */
-    net_destroy(n);
+    net_destroy(n); /* removes its loop sources */
     CHECK(fcntl(fd, F_GETFD) < 0, "the device closed the tap it took");
     struct net_options bad = { .tap_fd = -1, .tap = "this-name-is-too-long" };
     CHECK(net_create(&mem->gm, l, &bad, "virtio-net9", &n, &err) == -EINVAL);
@@ -847,8 +846,8 @@ int main(void)
     test_backpressure(&g);
     test_ctrl(&g);
     test_hostile(&g);
-    loop_fini(&g.loop);
     net_destroy(g.n);
+    loop_fini(&g.loop);
 
     struct loop l2;
     CHECK(loop_init(&l2, &err) == 0);

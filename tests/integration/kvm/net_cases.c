@@ -1,0 +1,187 @@
+/* virtionet: our own guest (tests/guest/virtionet.c) answers ARP and ping
+ * on a virtio-net NIC whose tap lives in a network namespace this test
+ * makes (unshare: it disappears with the process, whatever happens; inside
+ * the with-kvm TCG guest there is no `ip netns`). The test opens the tap
+ * (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR) and hands it to the VMM with --net fd=N,
+ * gives it 10.77.0.1/24, pings 10.77.0.2 three times from a raw ICMP socket
+ * (the kernel resolves the guest's MAC by ARP first) and checks each reply
+ * byte for byte, the neighbour entry's MAC, and the guest's own report. */
+#include "tests/integration/kvm/kvmtest.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define GUEST_MAC "02:00:5e:10:00:02"
+
+static int set_addr(int s, const char *ifname, unsigned long req, const char *ip)
+{
+    struct ifreq ifr = { 0 };
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+    struct sockaddr_in *a = (struct sockaddr_in *)&ifr.ifr_addr;
+    a->sin_family = AF_INET;
+    inet_pton(AF_INET, ip, &a->sin_addr);
+    return ioctl(s, req, &ifr);
+}
+
+static int link_up(int s, const char *ifname)
+{
+    struct ifreq ifr = { 0 };
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+        return -1;
+    ifr.ifr_flags |= IFF_UP;
+    return ioctl(s, SIOCSIFFLAGS, &ifr);
+}
+
+/* A namespace of our own with lo up and the tap at 10.77.0.1/24; the tap's
+ * descriptor (inherited by the VMM), or -1. */
+static int make_network(const char *tap)
+{
+    if (unshare(CLONE_NEWNET) < 0) {
+        fprintf(stderr, "test: unshare(CLONE_NEWNET): %s\n", strerror(errno));
+        return -1;
+    }
+    int fd = open("/dev/net/tun", O_RDWR); /* no O_CLOEXEC: the VMM takes it */
+    struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap);
+    if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        fprintf(stderr, "test: tap %s: %s\n", tap, strerror(errno));
+        return -1;
+    }
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    int r = s < 0 || link_up(s, "lo") || set_addr(s, tap, SIOCSIFADDR, "10.77.0.1") ||
+            set_addr(s, tap, SIOCSIFNETMASK, "255.255.255.0") || link_up(s, tap);
+    if (r)
+        fprintf(stderr, "test: configuring %s: %s\n", tap, strerror(errno));
+    if (s >= 0)
+        close(s);
+    return r ? -1 : fd;
+}
+
+static uint16_t csum(const uint8_t *p, size_t len)
+{
+    uint32_t s = 0;
+    for (size_t i = 0; i + 1 < len; i += 2)
+        s += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (len & 1)
+        s += (uint32_t)p[len - 1] << 8;
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)~s;
+}
+
+/* One echo request to 10.77.0.2 and its reply, checked; 0 when right. */
+static int ping(int s, uint16_t seq, double timeout_s)
+{
+    uint8_t req[64] = { 8, 0 }, buf[1500];
+    req[4] = 0x50, req[5] = 0x53; /* id */
+    req[6] = (uint8_t)(seq >> 8), req[7] = (uint8_t)seq;
+    for (int i = 8; i < 64; i++)
+        req[i] = (uint8_t)(i * 5 + seq);
+    uint16_t c = csum(req, sizeof(req));
+    req[2] = (uint8_t)(c >> 8), req[3] = (uint8_t)c;
+    struct sockaddr_in to = { .sin_family = AF_INET };
+    inet_pton(AF_INET, "10.77.0.2", &to.sin_addr);
+    if (sendto(s, req, sizeof(req), 0, (struct sockaddr *)&to, sizeof(to)) != sizeof(req)) {
+        fprintf(stderr, "test: sendto: %s\n", strerror(errno));
+        return -1;
+    }
+    double end = now_s() + timeout_s;
+    while (now_s() < end) {
+        struct pollfd p = { .fd = s, .events = POLLIN };
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        ssize_t n = recv(s, buf, sizeof(buf), 0);
+        if (n < 20)
+            continue;
+        size_t ihl = (buf[0] & 15u) * 4;
+        const uint8_t *icmp = buf + ihl;
+        if ((size_t)n != ihl + sizeof(req) || icmp[0] != 0 || memcmp(icmp + 4, req + 4, 4))
+            continue; /* not our reply (our own request comes back too) */
+        if (memcmp(icmp + 8, req + 8, sizeof(req) - 8) || csum(icmp, sizeof(req)) != 0 ||
+            csum(buf, ihl) != 0) {
+            fprintf(stderr, "test: echo reply %u differs or has a bad checksum\n", seq);
+            return -1;
+        }
+        return 0;
+    }
+    fprintf(stderr, "test: no echo reply %u within %.0f s\n", seq, timeout_s);
+    return -1;
+}
+
+/* The kernel's neighbour entry for the guest carries the guest's MAC. */
+static int neighbour_ok(void)
+{
+    FILE *f = fopen("/proc/net/arp", "r");
+    char line[256];
+    int ok = 0;
+    while (f && fgets(line, sizeof(line), f))
+        if (!strncmp(line, "10.77.0.2 ", 10) && strstr(line, GUEST_MAC))
+            ok = 1;
+    if (f)
+        fclose(f);
+    if (!ok)
+        fprintf(stderr, "test: no neighbour entry 10.77.0.2 at " GUEST_MAC "\n");
+    return ok ? 0 : -1;
+}
+
+int case_virtionet(const struct options *o, int argc, char **argv)
+{
+    const char *form = argc == 1 ? argv[0] : "pvh";
+    char kernel[4096], net[64];
+    if (guest_path(o, "virtionet", form, kernel, sizeof(kernel)))
+        return 1;
+    int fd = make_network("psvn0");
+    if (fd < 0)
+        return 1;
+    snprintf(net, sizeof(net), "fd=%d,mac=" GUEST_MAC, fd);
+    char *args[] = { (char *)o->vmm, "--kernel", kernel, "--serial", "stdio", "--net", net, NULL };
+    struct vm vm;
+    if (vm_start(&vm, args))
+        return 1;
+    close(fd); /* the VMM's now */
+    int rc = 1;
+    if (vm_wait_output(&vm, "virtionet: ready mac " GUEST_MAC " link up", 0, GUEST_TIMEOUT_S) < 0) {
+        vm_dump(&vm, "the guest did not get its NIC ready");
+        goto out;
+    }
+    int s = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+    if (s < 0) {
+        fprintf(stderr, "test: raw socket: %s\n", strerror(errno));
+        goto out;
+    }
+    int bad = 0;
+    for (uint16_t seq = 1; seq <= 3 && !bad; seq++)
+        bad = ping(s, seq, 20.0);
+    close(s);
+    if (bad || neighbour_ok()) {
+        vm_dump(&vm, "ping");
+        goto out;
+    }
+    if (vm_wait_exit(&vm, GUEST_TIMEOUT_S)) {
+        vm_dump(&vm, "the VMM did not exit");
+        goto out;
+    }
+    if (vm_exit_code(&vm) != 0 || !strstr(vm.out.data, "virtionet: answered 3 pings, ") ||
+        !strstr(vm.out.data, "interrupts 1")) {
+        vm_dump(&vm, "expected exit 0 and \"answered 3 pings\" with interrupts");
+        goto out;
+    }
+    fprintf(stderr, "test: virtionet (%s) ran %.2f s\n", form, now_s() - vm.started);
+    rc = 0;
+out:
+    vm_destroy(&vm);
+    return rc;
+}
