@@ -202,15 +202,12 @@ int vmm_run(const struct vmm_config *cfg)
 out_vm:
     vm_destroy(vm);
 out_devs:
-    /* The devices before the loop: their teardown removes their own loop
-     * sources (loop_remove() on a finished loop would touch freed memory),
-     * and no callback runs outside loop_run(). */
-    vmdevs_destroy(&vm->devs);
-    loop_fini(&rn.loop);
+    loop_fini(&rn.loop); /* before the devices: no callback can run now */
     if (rn.control_started)
         control_stop(&rn.control);
     if (rn.sig_fd >= 0)
         close(rn.sig_fd);
+    vmdevs_destroy(&vm->devs);
 out_loop:
     loop_fini(&rn.loop);
     close(vm->stop_efd);

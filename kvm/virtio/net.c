@@ -594,8 +594,10 @@ void net_destroy(struct net *n)
     if (!n)
         return;
     virtio_dev_set_status(&n->dev, 0);
-    loop_remove(n->loop, n->tap_src);
-    loop_remove(n->loop, n->wake_src);
+    if (n->loop->ring_ready) { /* else loop_fini() freed them (the VMM's order) */
+        loop_remove(n->loop, n->tap_src);
+        loop_remove(n->loop, n->wake_src);
+    }
     virtio_dev_destroy(&n->dev);
     free_net(n, true);
 }

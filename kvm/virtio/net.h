@@ -124,8 +124,9 @@ struct net;
  * adds its sources to loop. */
 int net_create(const struct guest_mem *gm, struct loop *loop, const struct net_options *o,
                const char *name, struct net **out, verr_t *err);
-/* Removes its loop sources (on the loop's thread, with the loop not yet
- * finished), frees the device and closes the tap. */
+/* Removes its loop sources (on the loop's thread) unless the loop is
+ * finished already (loop_fini() freed them), frees the device and closes
+ * the tap. */
 void net_destroy(struct net *n);
 struct virtio_dev *net_dev(struct net *n);
 void net_get_stats(struct net *n, struct net_stats *s);
