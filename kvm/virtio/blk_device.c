@@ -138,7 +138,7 @@ static void disk_teardown(void *state)
     struct blk_disk *s = state;
     if (!s)
         return;
-    if (s->done)
+    if (s->done && s->loop->ring_ready) /* loop_fini() freed it otherwise */
         loop_remove(s->loop, s->done);
     virtio_vmm_detach(s->v);
     blk_destroy(s->b); /* the map with it */

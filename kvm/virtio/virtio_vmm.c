@@ -156,7 +156,7 @@ void virtio_vmm_detach(struct virtio_vmm *v)
     if (v->vp.pci.bar[0].mapped)
         map_bar(&v->vp.pci, 0, v->vp.pci.bar[0].mapped, 0);
     for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
-        if (v->kick[q].src)
+        if (v->kick[q].src && v->loop->ring_ready) /* loop_fini() freed it otherwise */
             loop_remove(v->loop, v->kick[q].src);
         if (v->kick[q].fd >= 0)
             close(v->kick[q].fd);
