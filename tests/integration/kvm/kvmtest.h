@@ -38,6 +38,7 @@ int case_linux(const struct options *o, int argc, char **argv);
 int case_virtio(const struct options *o, int argc, char **argv);
 int case_linux_virtio(const struct options *o, int argc, char **argv);
 int case_virtionet(const struct options *o, int argc, char **argv); /* net_cases.c */
+int case_linux_net(const struct options *o, int argc, char **argv); /* net_cases.c */
 
 /* Helpers shared by the cases. */
 void random_bytes(void *buf, size_t len);

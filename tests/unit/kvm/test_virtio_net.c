@@ -452,7 +452,8 @@ static void tcp_send(struct g *g, struct tcp *t, uint8_t flags, const uint8_t *d
         tcp[20] = 2, tcp[21] = 4;
         put16(tcp + 22, mss_opt);
     }
-    memcpy(tcp + thl, data, len);
+    if (len)
+        memcpy(tcp + thl, data, len);
     struct virtio_net_hdr h = { 0 };
     uint32_t ps = pseudo(f + 14, 6, thl + len);
     if (gso) {
