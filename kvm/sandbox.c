@@ -91,6 +91,12 @@ static const int plain[] = {
     SCMP_SYS(sched_getaffinity),
     SCMP_SYS(timerfd_settime),
     SCMP_SYS(eventfd2), /* irq sinks and devices binding irqfds/ioeventfds at run time */
+    /* a block-store disk's journal (extmap_flush: append, then make it
+     * durable; data goes through io_uring) and the rest of a short write;
+     * a raw disk grown by disk-resize */
+    SCMP_SYS(pwrite64),
+    SCMP_SYS(fdatasync),
+    SCMP_SYS(ftruncate),
 };
 
 /* ioctls: the vCPU loop, interrupt lines, MSIs and their routes, irqfds
@@ -147,6 +153,9 @@ int vmm_sandbox_enter(verr_t *err)
     if (!r)
         r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
                              SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+    /* every thread, also those started before (a disk's I/O thread) */
+    if (!r)
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
     if (!r)
         r = seccomp_load(ctx);
     seccomp_release(ctx);
