@@ -88,6 +88,7 @@ uint64_t blk_capacity(const struct blk *b); /* bytes */
 struct blk_disk;
 struct vmdevs;
 struct blk_disk *blk_disk_find(const struct vmdevs *devs, unsigned n);
+struct blk *blk_disk_blk(struct blk_disk *d);
 int blk_disk_resize(struct blk_disk *d, uint64_t bytes);
 /* More free clusters for a block-store disk; -EINVAL for a raw file. */
 int blk_disk_grant(struct blk_disk *d, const struct extmap_range *r, int n);

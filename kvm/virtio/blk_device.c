@@ -89,6 +89,11 @@ int blk_disk_resize(struct blk_disk *s, uint64_t bytes)
     return blk_resize(s->b, bytes);
 }
 
+struct blk *blk_disk_blk(struct blk_disk *s)
+{
+    return s->b;
+}
+
 struct blk_disk *blk_disk_find(const struct vmdevs *devs, unsigned n)
 {
     return vmdevs_find(devs, "virtio-blk", n);

@@ -1,0 +1,183 @@
+/* The VMM's virtio devices as the registry makes them from a configuration
+ * (--disk A --disk B,ro --rng --cpus 2), reached through the same bus the
+ * vCPUs use: the host bridge on ports 0xCF8/0xCFC and ECAM, the disks in
+ * command-line order, a request through BAR 0, the DSDT's PCI0 and the
+ * MCFG table, and the control socket's ops on them (status counters,
+ * disk-resize, grant, bad input). No vCPU, no KVM. */
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kvm/control.h"
+#include "kvm/pci/pci.h"
+#include "kvm/virtio/blk.h"
+#include "kvm/virtio/virtio_pci.h"
+#include "kvm/vm.h"
+#include "kvm/x86/aml.h"
+#include "kvm/x86/boot.h"
+#include "tests/support/check.h"
+#include "tests/support/tmpdir.h"
+#include "tests/unit/kvm/vdriver.h"
+
+static struct vm vm;
+
+static uint32_t cfg_rd(unsigned slot, unsigned off)
+{
+    uint32_t a = 0x80000000u | (slot << 11) | (off & 0xfc), v = 0;
+    bus_write(&vm.bus, BUS_PIO, PCI_CF8_PORT, 4, &a);
+    bus_read(&vm.bus, BUS_PIO, PCI_CFC_PORT, 4, &v);
+    return v;
+}
+
+static uint64_t mm_rd(uint64_t addr, unsigned size)
+{
+    uint64_t v = 0;
+    bus_read(&vm.bus, BUS_MMIO, addr, size, &v);
+    return v;
+}
+
+static void mm_wr(uint64_t addr, unsigned size, uint64_t v)
+{
+    bus_write(&vm.bus, BUS_MMIO, addr, size, &v);
+}
+
+static uint64_t bar0(unsigned slot)
+{
+    return (cfg_rd(slot, 0x10) & ~0xfull) | (uint64_t)cfg_rd(slot, 0x14) << 32;
+}
+
+static void ask(const char *line, char *out, size_t len)
+{
+    control_handle_line(&vm, line, out, len);
+}
+
+static void make_file(const char *path, size_t size)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    CHECK(fd >= 0 && ftruncate(fd, (off_t)size) == 0);
+    CHECK(pwrite(fd, path, strlen(path), 0) == (ssize_t)strlen(path));
+    close(fd);
+}
+
+/* One read of 512 bytes at sector 0 through disk `slot`'s BAR. */
+static void request(struct vd_mem *m, unsigned slot, struct blk *b, const char *want)
+{
+    uint64_t bar = bar0(slot), common = bar + VPCI_COMMON_OFF;
+    mm_wr(common + VPCI_STATUS, 1, 0);
+    mm_wr(common + VPCI_STATUS, 1, 1 | 2);
+    mm_wr(common + VPCI_GFSELECT, 4, 1);
+    mm_wr(common + VPCI_GF, 4, 1);
+    mm_wr(common + VPCI_STATUS, 1, 1 | 2 | 8);
+    CHECK(mm_rd(common + VPCI_STATUS, 1) & 8);
+    CHECK_EQ(mm_rd(common + VPCI_NUM_QUEUES, 2), 2); /* one per vCPU */
+    uint64_t desc = vd_alloc(m, 16 * 4, 16), avail = vd_alloc(m, 16, 2), used = vd_alloc(m, 48, 4);
+    mm_wr(common + VPCI_Q_SELECT, 2, 1);
+    mm_wr(common + VPCI_Q_SIZE, 2, 4);
+    mm_wr(common + VPCI_Q_DESC, 8, desc);
+    mm_wr(common + VPCI_Q_AVAIL, 8, avail);
+    mm_wr(common + VPCI_Q_USED, 8, used);
+    mm_wr(common + VPCI_Q_ENABLE, 2, 1);
+    mm_wr(common + VPCI_STATUS, 1, 1 | 2 | 8 | 4);
+    CHECK_EQ(mm_rd(common + VPCI_STATUS, 1), 1 | 2 | 8 | 4);
+    uint64_t hdr = vd_alloc(m, 16, 16), data = vd_alloc(m, 512, 512), st = vd_alloc(m, 1, 1);
+    memset(vd_host(m, hdr), 0, 16);
+    struct virtq_desc *d = vd_host(m, desc);
+    d[0] = (struct virtq_desc){ hdr, 16, VIRTQ_DESC_F_NEXT, 1 };
+    d[1] = (struct virtq_desc){ data, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2 };
+    d[2] = (struct virtq_desc){ st, 1, VIRTQ_DESC_F_WRITE, 0 };
+    uint16_t *a = vd_host(m, avail);
+    a[2] = 0;
+    a[1] = 1;
+    mm_wr(vpci_notify_addr(bar, 1), 2, 1); /* queue 1's doorbell, on the bus */
+    volatile uint16_t *u = vd_host(m, used + 2);
+    for (int i = 0; i < 500 && *u == 0; i++) {
+        struct pollfd p = { .fd = blk_event_fd(b), .events = POLLIN };
+        poll(&p, 1, 10);
+        blk_complete(b);
+    }
+    CHECK_EQ(*u, 1);
+    CHECK_EQ(*(uint8_t *)vd_host(m, st), VIRTIO_BLK_S_OK);
+    CHECK(!memcmp(vd_host(m, data), want, strlen(want)));
+}
+
+int main(void)
+{
+    const char *dir = t_tmpdir("picostack-virtio-vmm");
+    char a[512], b[512];
+    snprintf(a, sizeof(a), "%s/a.img", dir);
+    snprintf(b, sizeof(b), "%s/b.img", dir);
+    make_file(a, 8u << 20);
+    make_file(b, 4u << 20);
+    static struct vmm_config cfg = {
+        .serial = VMM_SERIAL_NONE, .cpus = 2, .mem_mib = 16, .rng = 1
+    };
+    cfg.disks[0] = (struct vmm_disk){ .path = a, .handover_fd = -1, .serial = "disk-a" };
+    cfg.disks[1] = (struct vmm_disk){ .path = b, .handover_fd = -1, .read_only = 1 };
+    cfg.ndisks = 2;
+    struct vd_mem m;
+    CHECK(vd_mem_init(&m) == 0);
+    CHECK_EQ(bus_init(&vm.bus), 0);
+    vm.cfg = &cfg;
+    verr_t err = { "" };
+    const struct vmdev_ctx ctx = { .cfg = &cfg, .bus = &vm.bus, .gm = &m.gm, .err = &err };
+    CHECK(vmdevs_create(&vm.devs, &ctx) == 0, "%s", err.msg);
+
+    /* the bridge, then the disks in command-line order, then the rng */
+    CHECK_EQ(cfg_rd(0, 0), 0x29c08086);
+    CHECK_EQ(cfg_rd(1, 0), 0x10421af4);
+    CHECK_EQ(cfg_rd(2, 0), 0x10421af4);
+    CHECK_EQ(cfg_rd(3, 0), 0x10441af4);
+    CHECK_EQ(cfg_rd(4, 0), 0xffffffffu);
+    uint32_t e = 0;
+    bus_read(&vm.bus, BUS_MMIO, PCI_ECAM_BASE + (2u << 15), 4, &e);
+    CHECK_EQ(e, 0x10421af4);
+    CHECK_EQ(mm_rd(bar0(1) + VPCI_DEVICE_OFF + VIRTIO_BLK_CFG_CAPACITY, 8), (8u << 20) / 512);
+    CHECK_EQ(mm_rd(bar0(2) + VPCI_DEVICE_OFF + VIRTIO_BLK_CFG_CAPACITY, 8), (4u << 20) / 512);
+    CHECK(bar0(1) != bar0(2) && bar0(1) >= PCI_MMIO32_BASE);
+    struct blk_disk *d0 = blk_disk_find(&vm.devs, 0);
+    CHECK(d0 && blk_disk_find(&vm.devs, 1) && !blk_disk_find(&vm.devs, 2));
+    request(&m, 1, blk_disk_blk(d0), a);
+    request(&m, 2, blk_disk_blk(blk_disk_find(&vm.devs, 1)), b);
+
+    /* the tables: PCI0 and the ECAM reservation in the DSDT, MCFG listed */
+    static uint8_t aml[AML_MAX];
+    size_t n = x86_dsdt_aml(&vm.devs, aml, sizeof(aml));
+    CHECK(n > 0 && memmem(aml, n, "PCI0", 4) && memmem(aml, n, "MRES", 4));
+    CHECK(x86_write_acpi(&m.gm, 2, &vm.devs, &err) == 0, "%s", err.msg);
+    CHECK(memmem(m.gm.host + 0xe0000, 0x10000, "MCFG", 4));
+
+    /* the control socket */
+    char out[4096];
+    ask("{\"op\":\"status\"}", out, sizeof(out));
+    CHECK_CONTAINS(out, "\"device\":\"virtio-blk0\"");
+    CHECK_CONTAINS(out, "\"device\":\"virtio-blk1\"");
+    CHECK_CONTAINS(out, "\"device\":\"virtio-rng\"");
+    CHECK_CONTAINS(out, "\"requests\":1");
+    CHECK_CONTAINS(out, "\"queue_depth\":0");
+    ask("{\"op\":\"disk-resize\",\"disk\":0,\"size\":16777216}", out, sizeof(out));
+    CHECK_CONTAINS(out, "\"ok\":true");
+    CHECK_EQ(mm_rd(bar0(1) + VPCI_DEVICE_OFF + VIRTIO_BLK_CFG_CAPACITY, 8), (16u << 20) / 512);
+    ask("{\"op\":\"disk-resize\",\"disk\":0,\"size\":1000}", out, sizeof(out));
+    CHECK_CONTAINS(out, "must grow");
+    ask("{\"op\":\"disk-resize\",\"disk\":5,\"size\":16777216}", out, sizeof(out));
+    CHECK_CONTAINS(out, "\"ok\":false");
+    ask("{\"op\":\"disk-resize\",\"disk\":\"0\",\"size\":16777216}", out, sizeof(out));
+    CHECK_CONTAINS(out, "\"ok\":false");
+    ask("{\"op\":\"disk-resize\",\"disk\":0}", out, sizeof(out));
+    CHECK_CONTAINS(out, "bytes expected");
+    ask("{\"op\":\"grant\",\"disk\":0,\"ranges\":[[100,10]]}", out, sizeof(out));
+    CHECK_CONTAINS(out, "raw file");
+    ask("{\"op\":\"grant\",\"disk\":0,\"ranges\":[[100]]}", out, sizeof(out));
+    CHECK_CONTAINS(out, "pairs");
+    ask("{\"op\":\"grant\",\"disk\":0,\"ranges\":[]}", out, sizeof(out));
+    CHECK_CONTAINS(out, "\"ok\":false");
+    ask("{\"op\":\"frobnicate\"}", out, sizeof(out));
+    CHECK_CONTAINS(out, "disk-resize or grant");
+
+    vmdevs_destroy(&vm.devs);
+    bus_destroy(&vm.bus);
+    vd_mem_free(&m);
+    return t_done("kvm.virtio_vmm");
+}
