@@ -15,7 +15,7 @@ void vmm_usage(FILE *out, const char *prog)
             "usage: %s --kernel PATH [--initrd PATH] [--cmdline STR] [--mem MIB]\n"
             "       [--cpus N] [--serial stdio|file:PATH|none] [--control PATH] [--verbose]\n"
             "       [--disk path=FILE|handover=FD[,ro][,serial=ID]]... [--rng] [--no-sandbox]\n"
-            "       [--net tap=NAME[,mac=MAC] | --net fd=N[,mac=MAC]]...\n"
+            "       [--net tap=NAME[,mac=MAC][,queues=N] | --net fd=N[,mac=MAC]]...\n"
             "\n"
             "  --kernel PATH    bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note\n"
             "  --initrd PATH    initial ramdisk\n"
@@ -33,7 +33,8 @@ void vmm_usage(FILE *out, const char *prog)
             "                   handed over on inherited descriptors, see kvm.h),\n"
             "                   then ,ro (read-only) and ,serial=ID (up to 20 bytes)\n"
             "  --rng            a virtio-rng device\n"
-            "  --net tap=NAME[,mac=MAC]  a virtio-net NIC on the tap NAME (opened or made)\n"
+            "  --net tap=NAME[,mac=MAC][,queues=N]  a virtio-net NIC on the tap NAME (opened\n"
+            "                   or made; N queue pairs on a multiqueue tap)\n"
             "  --net fd=N[,mac=MAC]      ... on a tap the caller opened (IFF_TAP|IFF_NO_PI|\n"
             "                   IFF_VNET_HDR); repeatable, up to %d, in guest order\n"
             "\n"
@@ -83,7 +84,7 @@ static int parse_mac(const char *s, size_t len, uint8_t mac[6])
     return mac[0] & 1 ? -1 : 0;
 }
 
-/* --net tap=NAME[,mac=MAC] | fd=N[,mac=MAC] */
+/* --net tap=NAME[,mac=MAC][,queues=N] | fd=N[,mac=MAC] */
 static int parse_net(const char *arg, struct vmm_config *cfg, char *err, size_t errlen)
 {
     if (cfg->nnets == VMM_MAX_NETS)
@@ -106,6 +107,12 @@ static int parse_net(const char *arg, struct vmm_config *cfg, char *err, size_t 
                 return bad(err, errlen, "--net '%s': fd=N needs a descriptor number", arg);
             n->fd = (int)v;
             have = true;
+        } else if (!strncmp(p, "queues=", 7) && !n->queues && len - 7 < sizeof(num)) {
+            memcpy(num, p + 7, len - 7);
+            num[len - 7] = 0;
+            if (parse_uint(num, 1, 16, &v))
+                return bad(err, errlen, "--net '%s': queues=N needs a number from 1 to 16", arg);
+            n->queues = (unsigned)v;
         } else if (!strncmp(p, "mac=", 4) && !n->mac_set) {
             if (parse_mac(p + 4, len - 4, n->mac))
                 return bad(err, errlen, "--net '%s': mac=aa:bb:cc:dd:ee:ff (unicast) expected",
@@ -113,7 +120,8 @@ static int parse_net(const char *arg, struct vmm_config *cfg, char *err, size_t 
             n->mac_set = 1;
         } else {
             return bad(err, errlen,
-                       "--net '%s': tap=NAME (1 to 15 bytes) or fd=N, then [,mac=MAC] expected",
+                       "--net '%s': tap=NAME (1 to 15 bytes) or fd=N, then [,mac=MAC][,queues=N] "
+                       "expected",
                        arg);
         }
         p += len;
@@ -122,6 +130,9 @@ static int parse_net(const char *arg, struct vmm_config *cfg, char *err, size_t 
     }
     if (!have)
         return bad(err, errlen, "--net '%s': tap=NAME or fd=N expected", arg);
+    if (n->queues > 1 && n->fd >= 0)
+        return bad(err, errlen, "--net '%s': queues=N needs tap=NAME (one descriptor per queue)",
+                   arg);
     cfg->nnets++;
     return 0;
 }

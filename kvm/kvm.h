@@ -3,7 +3,7 @@
  * One process runs one VM: vmm_parse_args() turns the command line
  * (picostack-vmm --kernel PATH [--initrd PATH] [--cmdline STR] [--mem MIB]
  * [--cpus N] [--serial stdio|file:PATH|none] [--control PATH]
- * [--net tap=NAME[,mac=MAC] | --net fd=N[,mac=MAC]]...) into a
+ * [--net tap=NAME[,mac=MAC][,queues=N] | --net fd=N[,mac=MAC]]...) into a
  * vmm_config, and vmm_run() boots it and returns when the VM has ended, with
  * the process exit status:
  *   0  the guest reset (i8042) or powered off (ACPI S5), or it was killed
@@ -66,13 +66,16 @@ struct vmm_disk {
  * namespace; fd=N uses a tap the caller opened and left open (with IFF_TAP,
  * IFF_NO_PI and IFF_VNET_HDR: picostackd or a test hands it over). mac=MAC
  * (six hex bytes with ':', unicast) is the guest's address; without it the
- * device picks a random locally administered one. */
+ * device picks a random locally administered one. queues=N (tap= only, 1 to
+ * 16) gives the NIC N queue pairs on a multiqueue tap (virtio MQ; Linux
+ * uses one pair per vCPU). */
 #define VMM_MAX_NETS 8
 struct vmm_net {
     char tap[16]; /* the name, or "" ... */
     int fd;       /* ... an inherited descriptor (-1 with a name) */
     uint8_t mac[6];
     int mac_set;
+    unsigned queues; /* queues=N: queue pairs (MQ, tap= only); 0: one */
 };
 
 struct vmm_config {

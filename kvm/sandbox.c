@@ -109,6 +109,7 @@ static const unsigned long ioctls[] = {
     KVM_IRQFD, KVM_IOEVENTFD, KVM_GET_REGS,   KVM_GET_SREGS,
     TCGETS,    TCSETS,        TCSETSW,        TCSETSF,
     TUNSETOFFLOAD, /* virtio-net: the offloads the guest accepted, at DRIVER_OK */
+    TUNSETQUEUE,   /* virtio-net MQ: tap queues of the pairs the guest uses */
 };
 
 #endif

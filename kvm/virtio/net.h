@@ -1,6 +1,11 @@
 /* virtio-net (virtio 1.x, 5.1) on a Linux tap.
  *
- * Queues: receive 0, transmit 1, control 2 (one queue pair). Offers MAC,
+ * Queues: receive 2k and transmit 2k+1 for pair k, then the control queue
+ * (2 x pairs with MQ negotiated, else 2). With more than one pair (MQ) the
+ * tap is opened once per pair (IFF_MULTI_QUEUE: the kernel spreads flows
+ * over its queues); only the first pair is used until the driver's
+ * VQ_PAIRS_SET, and the queues of pairs not in use are detached from the
+ * tap (TUNSETQUEUE) so that no flow lands where nobody reads. Offers MAC,
  * STATUS (link up), MRG_RXBUF, CSUM and GUEST_CSUM, HOST_TSO4/6 and
  * GUEST_TSO4/6, CTRL_VQ with CTRL_RX (promiscuous, all-multicast, MAC
  * table filtering) and CTRL_MAC_ADDR, INDIRECT_DESC, EVENT_IDX. Every frame
@@ -62,6 +67,7 @@
 #define VIRTIO_NET_F_STATUS        16
 #define VIRTIO_NET_F_CTRL_VQ       17
 #define VIRTIO_NET_F_CTRL_RX       18
+#define VIRTIO_NET_F_MQ            22
 #define VIRTIO_NET_F_CTRL_MAC_ADDR 23
 
 /* struct virtio_net_hdr (5.1.6), little-endian, 12 bytes with VERSION_1 */
@@ -86,19 +92,22 @@ struct virtio_net_hdr {
 #define VIRTIO_NET_S_LINK_UP     1
 
 /* Control queue (5.1.6.5): class, command, data; the device writes an ack */
-#define VIRTIO_NET_OK                 0
-#define VIRTIO_NET_ERR                1
-#define VIRTIO_NET_CTRL_RX            0
-#define VIRTIO_NET_CTRL_RX_PROMISC    0
-#define VIRTIO_NET_CTRL_RX_ALLMULTI   1
-#define VIRTIO_NET_CTRL_MAC           1
-#define VIRTIO_NET_CTRL_MAC_TABLE_SET 0
-#define VIRTIO_NET_CTRL_MAC_ADDR_SET  1
+#define VIRTIO_NET_OK                   0
+#define VIRTIO_NET_ERR                  1
+#define VIRTIO_NET_CTRL_RX              0
+#define VIRTIO_NET_CTRL_RX_PROMISC      0
+#define VIRTIO_NET_CTRL_RX_ALLMULTI     1
+#define VIRTIO_NET_CTRL_MAC             1
+#define VIRTIO_NET_CTRL_MAC_TABLE_SET   0
+#define VIRTIO_NET_CTRL_MAC_ADDR_SET    1
+#define VIRTIO_NET_CTRL_MQ              4
+#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET 0
 
 #define NET_QUEUE_SIZE 256
-#define NET_RXQ        0
+#define NET_RXQ        0 /* the first pair's queues */
 #define NET_TXQ        1
-#define NET_CTRLQ      2
+#define NET_CTRLQ      2 /* the control queue without MQ (net_ctrl_queue()) */
+#define NET_MAX_PAIRS  16
 #define NET_RX_MAX_IOV 64           /* buffers in one receive chain */
 #define NET_TX_MAX_IOV 64           /* buffers in one transmit chain */
 #define NET_FRAME_MAX  (65536 + 64) /* a 64 KiB GSO frame with its headers */
@@ -109,7 +118,8 @@ struct net_options {
     int tap_fd;      /* an open tap (tap.h), or -1 ... */
     const char *tap; /* ... the name of one to open */
     uint8_t mac[6];
-    bool mac_set; /* else a random locally administered address */
+    bool mac_set;    /* else a random locally administered address */
+    unsigned queues; /* queue pairs (MQ); 0 or 1: one; more only with tap */
 };
 
 /* What the device did, beyond the core's counters. */
@@ -131,6 +141,8 @@ void net_destroy(struct net *n);
 struct virtio_dev *net_dev(struct net *n);
 void net_get_stats(struct net *n, struct net_stats *s);
 void net_mac(struct net *n, uint8_t mac[6]); /* the current address */
-int net_tap_fd(const struct net *n);
+int net_tap_fd(const struct net *n);         /* the first pair's */
+/* The control queue's index: 2 x pairs with MQ negotiated, else 2. */
+unsigned net_ctrl_queue(struct net *n);
 
 #endif

@@ -35,7 +35,9 @@ static int nic_init(struct vmdev_ctx *ctx, void **state)
     if (!s)
         return verr_set(ctx->err, ENOMEM, "out of memory");
     snprintf(s->name, sizeof(s->name), "virtio-net%u", ctx->instance);
-    struct net_options o = { .tap_fd = cfg->fd, .tap = cfg->tap, .mac_set = cfg->mac_set };
+    struct net_options o = {
+        .tap_fd = cfg->fd, .tap = cfg->tap, .mac_set = cfg->mac_set, .queues = cfg->queues
+    };
     memcpy(o.mac, cfg->mac, 6);
     int r = net_create(ctx->gm, ctx->loop, &o, s->name, &s->n, ctx->err);
     if (r == 0)

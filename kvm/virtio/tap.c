@@ -25,12 +25,9 @@ static int prepare(int fd, const char *name, verr_t *err)
     return 0;
 }
 
-int tap_open(const char *name, int *out, verr_t *err)
+static int open_one(const char *name, short flags, int *out, verr_t *err)
 {
-    struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
-    if (!name || !*name || strlen(name) >= IFNAMSIZ)
-        return verr_set(err, EINVAL, "tap name '%s': 1 to %d bytes expected", name ? name : "",
-                        IFNAMSIZ - 1);
+    struct ifreq ifr = { .ifr_flags = flags };
     memcpy(ifr.ifr_name, name, strlen(name));
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
     if (fd < 0)
@@ -46,6 +43,28 @@ int tap_open(const char *name, int *out, verr_t *err)
         return r;
     }
     *out = fd;
+    return 0;
+}
+
+int tap_open(const char *name, int *out, verr_t *err)
+{
+    return tap_open_queues(name, out, 1, err);
+}
+
+int tap_open_queues(const char *name, int *fds, unsigned n, verr_t *err)
+{
+    if (!name || !*name || strlen(name) >= IFNAMSIZ)
+        return verr_set(err, EINVAL, "tap name '%s': 1 to %d bytes expected", name ? name : "",
+                        IFNAMSIZ - 1);
+    short flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (n > 1 ? IFF_MULTI_QUEUE : 0);
+    for (unsigned i = 0; i < n; i++) {
+        int r = open_one(name, flags, &fds[i], err);
+        if (r < 0) {
+            while (i--)
+                close(fds[i]);
+            return r;
+        }
+    }
     return 0;
 }
 

@@ -23,6 +23,8 @@
 
 /* Opens /dev/net/tun and attaches it to NAME (at most 15 bytes). */
 int tap_open(const char *name, int *fd, verr_t *err);
+/* n descriptors on NAME, one per queue (IFF_MULTI_QUEUE when n > 1). */
+int tap_open_queues(const char *name, int *fds, unsigned n, verr_t *err);
 /* Takes a descriptor opened by the caller: checks it is a tap with
  * IFF_VNET_HDR and no packet information, makes it non-blocking and sets
  * the header size. The descriptor stays the caller's on failure. */

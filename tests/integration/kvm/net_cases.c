@@ -51,8 +51,10 @@ static int link_up(int s, const char *ifname)
 }
 
 /* A namespace of our own with lo up and the tap at 10.77.0.1/24; the tap's
- * descriptor (inherited by the VMM), or -1. */
-static int make_network(const char *tap)
+ * descriptor (inherited by the VMM: --net fd=N), or -1. With queues > 1 the
+ * tap is a persistent multiqueue one that the VMM attaches to by name
+ * (--net tap=NAME,queues=N); it goes with the namespace. Returns 0 then. */
+static int make_network(const char *tap, int queues)
 {
     if (unshare(CLONE_NEWNET) < 0) {
         fprintf(stderr, "test: unshare(CLONE_NEWNET): %s\n", strerror(errno));
@@ -60,8 +62,11 @@ static int make_network(const char *tap)
     }
     int fd = open("/dev/net/tun", O_RDWR); /* no O_CLOEXEC: the VMM takes it */
     struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+    if (queues > 1)
+        ifr.ifr_flags |= IFF_MULTI_QUEUE;
     snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap);
-    if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0 ||
+        (queues > 1 && ioctl(fd, TUNSETPERSIST, 1) < 0)) {
         fprintf(stderr, "test: tap %s: %s\n", tap, strerror(errno));
         return -1;
     }
@@ -72,6 +77,10 @@ static int make_network(const char *tap)
         fprintf(stderr, "test: configuring %s: %s\n", tap, strerror(errno));
     if (s >= 0)
         close(s);
+    if (!r && queues > 1) {
+        close(fd);
+        return 0;
+    }
     return r ? -1 : fd;
 }
 
@@ -148,7 +157,7 @@ int case_virtionet(const struct options *o, int argc, char **argv)
     char kernel[4096], net[64];
     if (guest_path(o, "virtionet", form, kernel, sizeof(kernel)))
         return 1;
-    int fd = make_network("psvn0");
+    int fd = make_network("psvn0", 1);
     if (fd < 0)
         return 1;
     snprintf(net, sizeof(net), "fd=%d,mac=" GUEST_MAC, fd);
@@ -193,9 +202,11 @@ out:
 
 /* ---- Debian's kernel on virtio-net ------------------------------------- */
 
-/* Its own virtio_pci and virtio_net modules from the initramfs; eth0 up at
+/* Two vCPUs and a NIC with two queue pairs (MQ) on a multiqueue tap. Its
+ * own virtio_pci and virtio_net modules from the initramfs; eth0 up at
  * 10.77.0.2, pings the tap's address, downloads DOWNLOAD bytes from a TCP
- * server in the namespace (checked with CRC-32: busybox crc32 and zlib), shows
+ * server in the namespace and uploads 8 MiB to another (each checked with
+ * CRC-32: busybox crc32 and zlib; Linux sends TSO segments), shows
  * the negotiated features, and powers off. */
 static const char init_net[] =
     "#!/bin/sh\n"
@@ -216,11 +227,14 @@ static const char init_net[] =
     "fi\n"
     "say \"eth0 mac=$($bb cat /sys/class/net/eth0/address)\"\n"
     "say \"features=$($bb cat /sys/class/net/eth0/device/features)\"\n"
+    "say \"queues $($bb ls /sys/class/net/eth0/queues | $bb tr '\\n' ' ')\"\n"
     "$bb ip link set lo up\n"
     "$bb ip link set eth0 up\n"
     "$bb ip addr add 10.77.0.2/24 dev eth0\n"
     "if $bb ping -c 3 -W 10 10.77.0.1 >/dev/null; then say 'ping ok'; else say 'ping failed'; fi\n"
     "say \"download $($bb nc 10.77.0.1 7000 | $bb crc32)\"\n"
+    "$bb head -c 8388608 /dev/urandom > /up\n"
+    "say \"upload $($bb crc32 /up) $($bb nc 10.77.0.1 7001 < /up && echo sent)\"\n"
     "$bb poweroff -f\n";
 
 static const char *const net_modules[] = {
@@ -264,6 +278,38 @@ static pid_t serve(const uint8_t *data, size_t len)
     return pid;
 }
 
+/* A child that takes one upload on 10.77.0.1:7001 and writes "CRC LEN"
+ * into *out_fd (a pipe); its pid or -1. */
+static pid_t sink(int *out_fd)
+{
+    int p[2], ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(7001) };
+    inet_pton(AF_INET, "10.77.0.1", &a.sin_addr);
+    if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(ls, 1) < 0 ||
+        pipe2(p, O_CLOEXEC) < 0) {
+        fprintf(stderr, "test: listen on 10.77.0.1:7001: %s\n", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        int c = accept(ls, NULL, NULL);
+        static uint8_t buf[1 << 16];
+        uLong crc = crc32(0, NULL, 0);
+        size_t total = 0;
+        ssize_t k;
+        while (c >= 0 && (k = read(c, buf, sizeof(buf))) > 0) {
+            crc = crc32(crc, buf, (uInt)k);
+            total += (size_t)k;
+        }
+        dprintf(p[1], "%08lx %zu", crc, total);
+        _exit(0);
+    }
+    close(ls);
+    close(p[1]);
+    *out_fd = p[0];
+    return pid;
+}
+
 int case_linux_net(const struct options *o, int argc, char **argv)
 {
     (void)argv;
@@ -275,15 +321,16 @@ int case_linux_net(const struct options *o, int argc, char **argv)
     if (t_mkdtemp(dir, sizeof(dir), "picostack-linux-net") < 0)
         return 1;
     snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio", dir);
-    int rc = 1, fd = -1;
-    pid_t server = -1;
+    int rc = 1, up_fd = -1;
+    pid_t server = -1, uploads = -1;
     uint8_t *data = malloc(DOWNLOAD);
     if (!data || linux_initramfs_build_with(o->busybox, init_net, o->modules, net_modules, initrd))
         goto out;
     random_bytes(data, DOWNLOAD);
-    if ((fd = make_network("psvn0")) < 0 || (server = serve(data, DOWNLOAD)) < 0)
+    if (make_network("psvn1", 2) < 0 || (server = serve(data, DOWNLOAD)) < 0 ||
+        (uploads = sink(&up_fd)) < 0)
         goto out;
-    snprintf(net, sizeof(net), "fd=%d,mac=" GUEST_MAC, fd);
+    snprintf(net, sizeof(net), "tap=psvn1,mac=" GUEST_MAC ",queues=2");
     const char *args[] = { o->vmm,
                            "--kernel",
                            o->kernel,
@@ -293,6 +340,8 @@ int case_linux_net(const struct options *o, int argc, char **argv)
                            "console=ttyS0 panic=-1 loglevel=4",
                            "--mem",
                            "256",
+                           "--cpus",
+                           "2",
                            "--serial",
                            "stdio",
                            "--net",
@@ -301,8 +350,6 @@ int case_linux_net(const struct options *o, int argc, char **argv)
     struct vm vm;
     if (vm_start(&vm, (char *const *)args))
         goto out;
-    close(fd);
-    fd = -1;
     if (vm_wait_exit(&vm, 240.0) || vm_exit_code(&vm) != 0) {
         vm_dump(&vm, "Linux did not power off cleanly");
         vm_destroy(&vm);
@@ -310,8 +357,26 @@ int case_linux_net(const struct options *o, int argc, char **argv)
     }
     char want[64];
     snprintf(want, sizeof(want), "download %08lx", crc32(0, data, DOWNLOAD));
-    const char *lines[] = { "eth0 mac=" GUEST_MAC, "ping ok", want };
-    rc = 0;
+    char got[64] = "", up[96];
+    for (int i = 0; i < 100 && uploads > 0; i++) /* it ended with the guest's upload */
+        if (waitpid(uploads, NULL, WNOHANG) == uploads)
+            uploads = -1;
+        else
+            usleep(50000);
+    if (uploads > 0) {
+        kill(uploads, SIGKILL);
+        waitpid(uploads, NULL, 0);
+        uploads = -1;
+    }
+    if (read(up_fd, got, sizeof(got) - 1) < 0)
+        got[0] = 0;
+    snprintf(up, sizeof(up), "upload %.8s sent", got); /* the guest's CRC = what arrived */
+    bool upload_ok = strlen(got) == 16 && !strcmp(got + 8, " 8388608");
+    if (!upload_ok)
+        fprintf(stderr, "test: the upload server got \"%s\" (CRC, length)\n", got);
+    const char *lines[] = { "eth0 mac=" GUEST_MAC, "queues rx-0 rx-1 tx-0 tx-1", "ping ok", want,
+                            up };
+    rc = upload_ok ? 0 : 1;
     for (size_t i = 0; !rc && i < sizeof(lines) / sizeof(lines[0]); i++)
         if (!strstr(vm.out.data, lines[i])) {
             char why[128];
@@ -320,9 +385,9 @@ int case_linux_net(const struct options *o, int argc, char **argv)
             rc = 1;
         }
     /* what Linux negotiated: MAC, CSUM, GUEST_CSUM, GUEST_TSO4, HOST_TSO4,
-     * MRG_RXBUF, STATUS, CTRL_VQ, CTRL_RX, CTRL_MAC_ADDR, VERSION_1 */
+     * MRG_RXBUF, STATUS, CTRL_VQ, CTRL_RX, MQ, CTRL_MAC_ADDR, VERSION_1 */
     const char *f = strstr(vm.out.data, "features=");
-    static const int bits[] = { 0, 1, 5, 7, 11, 15, 16, 17, 18, 23, 32 };
+    static const int bits[] = { 0, 1, 5, 7, 11, 15, 16, 17, 18, 22, 23, 32 };
     for (size_t i = 0; !rc && f && i < sizeof(bits) / sizeof(bits[0]); i++)
         if (strlen(f) < 9 + 64 || f[9 + bits[i]] != '1') {
             fprintf(stderr, "test: Linux did not take feature %d: %.80s\n", bits[i], f);
@@ -334,12 +399,15 @@ int case_linux_net(const struct options *o, int argc, char **argv)
         fprintf(stderr, "test: Linux on virtio-net took %.1f s\n", now_s() - vm.started);
     vm_destroy(&vm);
 out:
-    if (fd >= 0)
-        close(fd);
-    if (server > 0) {
-        kill(server, SIGKILL);
-        waitpid(server, NULL, 0);
+    for (int i = 0; i < 2; i++) {
+        pid_t p = i ? uploads : server;
+        if (p > 0) {
+            kill(p, SIGKILL);
+            waitpid(p, NULL, 0);
+        }
     }
+    if (up_fd >= 0)
+        close(up_fd);
     free(data);
     t_rm_rf(dir);
     return rc;

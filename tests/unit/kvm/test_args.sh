@@ -59,6 +59,9 @@ expect 2 "mac=aa:bb:cc:dd:ee:ff (unicast)" --kernel "$tmp/k" --net tap=a,mac=02:
 expect 2 "mac=aa:bb:cc:dd:ee:ff (unicast)" --kernel "$tmp/k" --net tap=a,mac=02-00-00-00-00-01
 expect 2 "mac=aa:bb:cc:dd:ee:ff (unicast)" --kernel "$tmp/k" --net tap=a,mac=02:00:00:00:00:0g
 expect 2 "a trailing ','" --kernel "$tmp/k" --net tap=a,
+expect 2 "queues=N needs a number from 1 to 16" --kernel "$tmp/k" --net tap=a,queues=17
+expect 2 "queues=N needs a number from 1 to 16" --kernel "$tmp/k" --net tap=a,queues=0
+expect 2 "queues=N needs tap=NAME" --kernel "$tmp/k" --net fd=3,queues=2
 expect 2 "descriptor 0 is not an attached tap" --kernel "$tmp/k" --net fd=0
 expect 2 "--net: at most 8" --kernel "$tmp/k" --net tap=a --net tap=b --net tap=c --net tap=d \
   --net tap=e --net tap=f --net tap=g --net tap=h --net tap=i

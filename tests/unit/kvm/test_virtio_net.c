@@ -785,6 +785,94 @@ static void test_hostile(struct g *g)
     CHECK(st.tx_frames > 0);
 }
 
+/* Two queue pairs on a multiqueue tap: the control queue moves to 4 with
+ * MQ, 32 UDP flows spread over both receive queues once VQ_PAIRS_SET says
+ * 2, and all come to the first pair again after VQ_PAIRS_SET 1 (the second
+ * tap queue detached). */
+static void test_mq(struct vd_mem *mem, struct loop *l)
+{
+    char name[16];
+    snprintf(name, sizeof(name), "psvnq%d", (int)getpid() % 100000);
+    struct net_options o = { .tap_fd = -1, .tap = name, .mac_set = true, .queues = 2 };
+    memcpy(o.mac, gmac, 6);
+    struct net *n = NULL;
+    verr_t err = { { 0 } };
+    CHECK(net_create(&mem->gm, l, &o, "virtio-net1", &n, &err) == 0, "%s", err.msg);
+    if (!n)
+        return;
+    struct virtio_dev *d = net_dev(n);
+    CHECK(virtio_dev_features(d) & VIRTIO_BIT(VIRTIO_NET_F_MQ));
+    CHECK_EQ(d->nqueues, 5);
+    uint16_t pairs = 0;
+    virtio_dev_config_read(d, VIRTIO_NET_CFG_MAX_PAIRS, &pairs, 2);
+    CHECK_EQ(pairs, 2);
+    CHECK(sh("ip addr add 10.78.0.1/24 dev %s && ip link set %s up && ip neigh replace 10.78.0.2 "
+             "lladdr 02:00:5e:10:00:02 dev %s nud permanent",
+             name, name, name) == 0);
+    mem->next = 1u << 20;
+    struct vd v;
+    uint64_t f = VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) | VIRTIO_BIT(VIRTIO_NET_F_MQ);
+    CHECK(vd_setup(&v, mem, d, f, 5, 64) & VIRTIO_STATUS_DRIVER_OK);
+    CHECK_EQ(net_ctrl_queue(n), 4);
+    uint64_t pool = vd_alloc(mem, 2u * 64 * RXBUF, 4096), ctl = vd_alloc(mem, 4096, 4096);
+    for (unsigned q = 0; q <= 2; q += 2) {
+        for (unsigned i = 0; i < 64; i++) {
+            struct vd_buf b = { pool + ((q / 2) * 64 + i) * (uint64_t)RXBUF, RXBUF, true };
+            vd_add(&v, q, &b, 1, false);
+        }
+        vd_kick(&v, q);
+    }
+    for (int round = 0; round < 2; round++) {
+        /* VQ_PAIRS_SET: 2, then 1 */
+        uint8_t *c = vd_host(mem, ctl);
+        c[0] = VIRTIO_NET_CTRL_MQ, c[1] = VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET;
+        c[2] = round ? 1 : 2, c[3] = 0, c[16] = 0xaa;
+        struct vd_buf cb[2] = { { ctl, 4, false }, { ctl + 16, 1, true } };
+        vd_add(&v, 4, cb, 2, false);
+        vd_kick(&v, 4);
+        uint32_t id, len;
+        CHECK(vd_used(&v, 4, &id, &len) == 1 && c[16] == VIRTIO_NET_OK, "VQ_PAIRS_SET");
+        for (int i = 0; i < 5; i++)
+            loop_run_once(l, 1000000);
+        int s = socket(AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(6100) };
+        inet_pton(AF_INET, "10.78.0.2", &to.sin_addr);
+        for (int i = 0; i < 32; i++) { /* 32 flows: 32 source ports */
+            int u = socket(AF_INET, SOCK_DGRAM, 0);
+            CHECK(sendto(u, "flow", 4, 0, (struct sockaddr *)&to, sizeof(to)) == 4);
+            close(u);
+        }
+        close(s);
+        unsigned got[2] = { 0, 0 };
+        uint64_t end = now_ms() + 3000;
+        while (got[0] + got[1] < 32 && now_ms() < end) {
+            loop_run_once(l, 20000000);
+            for (unsigned q = 0; q <= 2; q += 2)
+                while (vd_used(&v, q, &id, &len)) {
+                    got[q / 2]++;
+                    struct vd_buf b = { pool + ((q / 2) * 64 + id % 64) * (uint64_t)RXBUF, RXBUF,
+                                        true };
+                    vd_add(&v, q, &b, 1, false);
+                    vd_kick(&v, q);
+                }
+        }
+        if (round == 0)
+            CHECK(got[0] >= 1 && got[1] >= 1 && got[0] + got[1] >= 32, "two pairs: %u + %u frames",
+                  got[0], got[1]);
+        else
+            CHECK(got[0] >= 32 && got[1] == 0, "one pair: %u + %u frames", got[0], got[1]);
+    }
+    CHECK(!(virtio_dev_status(d) & VIRTIO_STATUS_DEVICE_NEEDS_RESET), "%s", d->fault);
+    uint8_t *c = vd_host(mem, ctl);
+    c[0] = VIRTIO_NET_CTRL_MQ, c[1] = VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, c[2] = 3, c[3] = 0;
+    struct vd_buf cb[2] = { { ctl, 4, false }, { ctl + 16, 1, true } };
+    vd_add(&v, 4, cb, 2, false);
+    vd_kick(&v, 4);
+    uint32_t id, len;
+    CHECK(vd_used(&v, 4, &id, &len) == 1 && c[16] == VIRTIO_NET_ERR, "3 pairs of 2 refused");
+    net_destroy(n);
+}
+
 /* Taps handed over as descriptors: the right kind taken, others refused. */
 static void test_adopt(struct vd_mem *mem, struct loop *l)
 {
@@ -848,6 +936,7 @@ int main(void)
     test_ctrl(&g);
     test_hostile(&g);
     net_destroy(g.n);
+    test_mq(&g.mem, &g.loop);
     loop_fini(&g.loop);
 
     struct loop l2;
