@@ -234,7 +234,7 @@ static const char init_net[] =
     "if $bb ping -c 3 -W 10 10.77.0.1 >/dev/null; then say 'ping ok'; else say 'ping failed'; fi\n"
     "say \"download $($bb nc 10.77.0.1 7000 | $bb crc32)\"\n"
     "$bb head -c 8388608 /dev/urandom > /up\n"
-    "say \"upload $($bb crc32 /up) $($bb nc 10.77.0.1 7001 < /up && echo sent)\"\n"
+    "say \"upload $($bb crc32 < /up) $($bb nc 10.77.0.1 7001 < /up && echo sent)\"\n"
     "$bb poweroff -f\n";
 
 static const char *const net_modules[] = {
