@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/blockstore/blockstore.h"
 #include "kvm/control.h"
 #include "kvm/pci/pci.h"
 #include "kvm/virtio/blk.h"
@@ -19,7 +20,7 @@
 #include "kvm/x86/boot.h"
 #include "tests/support/check.h"
 #include "tests/support/tmpdir.h"
-#include "tests/unit/kvm/vdriver.h"
+#include "tests/unit/kvm/vblk_util.h"
 
 static struct vm vm;
 
@@ -102,6 +103,87 @@ static void request(struct vd_mem *m, unsigned slot, struct blk *b, const char *
     CHECK(!memcmp(vd_host(m, data), want, strlen(want)));
 }
 
+/* true once status says the disk's I/O thread waits for a grant */
+static bool grant_wanted(void)
+{
+    char out[4096];
+    for (int i = 0; i < 500; i++) {
+        ask("{\"op\":\"status\"}", out, sizeof(out));
+        if (strstr(out, "\"grant_wanted\":true"))
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+/* A handed-over block-store disk whose grant runs out: the write waits on
+ * its I/O thread until the grant op tops it up. */
+static void test_grant(const char *dir)
+{
+    char sdir[512];
+    snprintf(sdir, sizeof(sdir), "%s/store", dir);
+    struct blockstore *bs;
+    struct blockstore_disk *d;
+    struct extmap_handover h;
+    CHECK(blockstore_open(sdir, BLOCKSTORE_CREATE, NULL, &bs) == 0, "%s", blockstore_error());
+    CHECK(blockstore_create(bs, "vol", 4u << 20) == 0);
+    CHECK(blockstore_disk_open(bs, "vol", 0, &d) == 0);
+    CHECK(blockstore_disk_handover(d, &h) == 0, "%s", blockstore_error());
+    h.ngrant = 1; /* one cluster to start with (the rest is freed at close) */
+    h.grant[0].count = 1;
+    char line[EXTMAP_HANDOVER_LINE_MAX];
+    int len = extmap_handover_format(&h, line, sizeof(line)), p[2];
+    CHECK(len > 0 && pipe(p) == 0 && write(p[1], line, (size_t)len) == len);
+    close(p[1]);
+    static struct vmm_config cfg = { .serial = VMM_SERIAL_NONE, .cpus = 1, .mem_mib = 16 };
+    cfg.disks[0] = (struct vmm_disk){ .handover_fd = p[0] };
+    cfg.ndisks = 1;
+    vm.cfg = &cfg;
+    struct vd_mem m;
+    CHECK(vd_mem_init(&m) == 0);
+    verr_t err = { "" };
+    const struct vmdev_ctx ctx = { .cfg = &cfg, .bus = &vm.bus, .gm = &m.gm, .err = &err };
+    CHECK(vmdevs_create(&vm.devs, &ctx) == 0, "%s", err.msg);
+    struct blk *b = blk_disk_blk(blk_disk_find(&vm.devs, 0));
+    struct vd v;
+    CHECK(vd_setup(&v, &m, blk_dev(b), 0, 1, 0) & VIRTIO_STATUS_DRIVER_OK);
+    uint64_t buf = vd_alloc(&m, 128 << 10, 4096);
+    memset(vd_host(&m, buf), 0x77, 128 << 10);
+    struct vblk_req r;
+    vblk_send(&v, 0, &r, VIRTIO_BLK_T_OUT, 0, buf, 128 << 10, 2, false); /* two clusters */
+    vd_kick(&v, 0);
+    CHECK(grant_wanted());
+    CHECK_EQ(vblk_status(&v, &r), 0xee); /* still waiting */
+    struct extmap_range more[4];
+    int n = blockstore_disk_grant(d, 8, more, 4);
+    CHECK(n >= 1);
+    char req[256];
+    int at = snprintf(req, sizeof(req), "{\"op\":\"grant\",\"disk\":0,\"ranges\":[");
+    for (int i = 0; i < n; i++)
+        at += snprintf(req + at, sizeof(req) - (size_t)at, "%s[%llu,%llu]", i ? "," : "",
+                       (unsigned long long)more[i].start, (unsigned long long)more[i].count);
+    snprintf(req + at, sizeof(req) - (size_t)at, "]}");
+    char out[4096];
+    ask(req, out, sizeof(out));
+    CHECK_CONTAINS(out, "\"ok\":true");
+    CHECK_EQ(vblk_wait(&v, b, 0, NULL), r.head);
+    CHECK_EQ(vblk_status(&v, &r), VIRTIO_BLK_S_OK);
+    CHECK_EQ(vblk_do(&v, b, 0, VIRTIO_BLK_T_FLUSH, 0, 0, 0, 0, false), VIRTIO_BLK_S_OK);
+    ask("{\"op\":\"status\"}", out, sizeof(out));
+    CHECK_CONTAINS(out, "\"grant_wanted\":false");
+    CHECK_CONTAINS(out, "\"granted_clusters\":8");
+    vmdevs_destroy(&vm.devs); /* the VMM side closed the hand-over's descriptors */
+    CHECK(blockstore_disk_close(d) == 0, "%s", blockstore_error());
+    struct blockstore_disk *ro;
+    static uint8_t back[128 << 10];
+    CHECK(blockstore_disk_open(bs, "vol", BLOCKSTORE_RDONLY, &ro) == 0);
+    CHECK(extmap_read(blockstore_disk_map(ro), back, 0, sizeof(back)) == 0);
+    CHECK(back[0] == 0x77 && back[sizeof(back) - 1] == 0x77);
+    blockstore_disk_close(ro);
+    blockstore_close(bs);
+    vd_mem_free(&m);
+}
+
 int main(void)
 {
     const char *dir = t_tmpdir("picostack-virtio-vmm");
@@ -177,7 +259,8 @@ int main(void)
     CHECK_CONTAINS(out, "disk-resize or grant");
 
     vmdevs_destroy(&vm.devs);
-    bus_destroy(&vm.bus);
     vd_mem_free(&m);
+    test_grant(dir);
+    bus_destroy(&vm.bus);
     return t_done("kvm.virtio_vmm");
 }
