@@ -88,8 +88,9 @@ static json_t *disk_resize(struct vm *vm, json_t *req)
     return json_pack("{s:b, s:I}", "ok", 1, "size", json_integer_value(size));
 }
 
-/* {"op":"grant","disk":N,"ranges":[[START,COUNT],...]} */
-static json_t *grant(struct vm *vm, json_t *req)
+/* {"op":"grant","disk":N,"ranges":[[START,COUNT],...][,"files":[F,...]]}:
+ * the i-th file index takes the i-th descriptor the client passed */
+static json_t *grant(struct vm *vm, json_t *req, int *fds, int *nfds)
 {
     json_t *reply = NULL, *ranges = json_object_get(req, "ranges");
     struct blk_disk *d = disk_of(vm, req, &reply);
@@ -109,7 +110,26 @@ static json_t *grant(struct vm *vm, json_t *req)
         r[i] = (struct extmap_range){ (uint64_t)json_integer_value(a),
                                       (uint64_t)json_integer_value(b) };
     }
-    int e = blk_disk_grant(d, r, (int)n);
+    json_t *files = json_object_get(req, "files");
+    size_t nf = files ? json_array_size(files) : 0;
+    if (files && (!json_is_array(files) || nf > (size_t)*nfds))
+        return json_pack("{s:b, s:s}", "ok", 0, "error",
+                         "\"files\": one data-file index per descriptor passed (SCM_RIGHTS)");
+    int fidx[CONTROL_MAX_FDS];
+    for (size_t i = 0; i < nf; i++) {
+        json_t *f = json_array_get(files, i);
+        if (!json_is_integer(f) || json_integer_value(f) < 0 ||
+            json_integer_value(f) >= EXTMAP_MAX_FILES)
+            return json_pack("{s:b, s:s}", "ok", 0, "error", "\"files\": data-file indexes");
+        fidx[i] = (int)json_integer_value(f);
+    }
+    int e = nf ? blk_disk_add_files(d, fidx, fds, (int)nf) : 0;
+    if (e == 0) { /* the disk owns them now */
+        memmove(fds, fds + nf, (size_t)(*nfds - (int)nf) * sizeof(*fds));
+        *nfds -= (int)nf;
+    }
+    if (e == 0)
+        e = blk_disk_grant(d, r, (int)n);
     if (e < 0)
         return json_pack("{s:b, s:s}", "ok", 0, "error",
                          e == -EINVAL ? "the disk is a raw file: it takes no grants"
@@ -127,12 +147,12 @@ static json_t *state_reply(struct vm *vm)
     return json_pack("{s:b, s:s}", "ok", 1, "state", vm_paused(vm) ? "paused" : "running");
 }
 
-static json_t *dispatch(struct vm *vm, const char *op, json_t *req)
+static json_t *dispatch(struct vm *vm, const char *op, json_t *req, int *fds, int *nfds)
 {
     if (!strcmp(op, "disk-resize"))
         return disk_resize(vm, req);
     if (!strcmp(op, "grant"))
-        return grant(vm, req);
+        return grant(vm, req, fds, nfds);
     if (!strcmp(op, "status"))
         return status(vm);
     if (!strcmp(op, "pause")) {
@@ -164,6 +184,13 @@ static json_t *dispatch(struct vm *vm, const char *op, json_t *req)
 
 void control_handle_line(struct vm *vm, const char *line, char *out, size_t outlen)
 {
+    int nfds = 0;
+    control_handle_line_fds(vm, line, NULL, &nfds, out, outlen);
+}
+
+void control_handle_line_fds(struct vm *vm, const char *line, int *fds, int *nfds, char *out,
+                             size_t outlen)
+{
     json_error_t jerr;
     json_t *req = json_loads(line, JSON_REJECT_DUPLICATES, &jerr), *reply;
     if (!req) {
@@ -174,7 +201,7 @@ void control_handle_line(struct vm *vm, const char *line, char *out, size_t outl
         reply = error("expected an object with a string \"op\"");
     } else {
         const char *op = json_string_value(json_object_get(req, "op"));
-        reply = dispatch(vm, op, req);
+        reply = dispatch(vm, op, req, fds, nfds);
         if (!reply) {
             char msg[160];
             snprintf(msg, sizeof(msg),
@@ -228,9 +255,48 @@ static int reply(int fd, const char *s)
     return 0;
 }
 
+/* recv() that also takes descriptors passed with SCM_RIGHTS (kept in c,
+ * up to CONTROL_MAX_FDS; more are closed at once). */
+static ssize_t recv_with_fds(struct control_client *c)
+{
+    union {
+        char buf[CMSG_SPACE(CONTROL_MAX_FDS * sizeof(int))];
+        struct cmsghdr align;
+    } cm;
+    struct iovec iov = { c->buf + c->len, sizeof(c->buf) - c->len };
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf)
+    };
+    ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0)
+        return n;
+    for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
+        if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+            continue;
+        int k = (int)((h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int i = 0; i < k; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+            if (c->nfds < CONTROL_MAX_FDS)
+                c->fds[c->nfds++] = fd;
+            else
+                close(fd);
+        }
+    }
+    return n;
+}
+
+void control_client_close(struct control_client *c)
+{
+    for (int i = 0; i < c->nfds; i++)
+        close(c->fds[i]);
+    c->nfds = 0;
+    close(c->fd);
+}
+
 int control_client_readable(struct vm *vm, struct control_client *c)
 {
-    ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, MSG_DONTWAIT);
+    ssize_t n = recv_with_fds(c);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return 0;
     if (n <= 0)
@@ -253,7 +319,7 @@ int control_client_readable(struct vm *vm, struct control_client *c)
         if (c->discarding) {
             c->discarding = 0;
         } else if (c->buf[0] && strspn(c->buf, " \t\r") != strlen(c->buf)) {
-            control_handle_line(vm, c->buf, out, sizeof(out));
+            control_handle_line_fds(vm, c->buf, c->fds, &c->nfds, out, sizeof(out));
             if (reply(c->fd, out))
                 return -1;
         }
@@ -269,7 +335,7 @@ static int on_client(void *opaque, int res)
     struct control_slot *slot = opaque;
     if (res >= 0 && control_client_readable(slot->srv->vm, &slot->client) == 0)
         return LOOP_KEEP;
-    close(slot->client.fd);
+    control_client_close(&slot->client);
     slot->in_use = false;
     return LOOP_DROP;
 }
@@ -323,7 +389,7 @@ void control_stop(struct control_server *srv)
 {
     for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
         if (srv->slots[i].in_use) {
-            close(srv->slots[i].client.fd);
+            control_client_close(&srv->slots[i].client);
             srv->slots[i].in_use = false;
         }
     if (srv->listen_fd >= 0) {

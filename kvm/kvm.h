@@ -19,8 +19,12 @@
  * keyboard), {"op":"kill"}, {"op":"disk-resize","disk":N,"size":BYTES}
  * (grow disk N; the guest sees the new capacity through virtio-blk's
  * configuration-change interrupt) and {"op":"grant","disk":N,
- * "ranges":[[START,COUNT],...]} (more free clusters for block-store disk N,
- * extmap.h "Grants"; status says "grant_wanted" while a disk waits for one).
+ * "ranges":[[START,COUNT],...][,"files":[F,...]]} (more free clusters for
+ * block-store disk N, extmap.h "Grants"; status says "grant_wanted" while a
+ * disk's I/O thread waits for one, up to 30 s, after which the write fails
+ * with an I/O error). "files" names data files the store created after the
+ * hand-over (file F holds clusters F << EXTMAP_FILE_SHIFT and up): their
+ * descriptors travel with the line as SCM_RIGHTS, in the same order.
  *
  * Disks and the rng (virtio 1.x over PCI, kvm/virtio/README.md):
  *   --disk path=FILE[,ro][,serial=ID]   a raw image file

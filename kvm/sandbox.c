@@ -64,6 +64,7 @@ static const int plain[] = {
     SCMP_SYS(futex),
     SCMP_SYS(io_uring_enter),
     SCMP_SYS(recvfrom),
+    SCMP_SYS(recvmsg), /* the control socket: grant's data-file descriptors */
     SCMP_SYS(sendto),
     SCMP_SYS(accept4),
     SCMP_SYS(tgkill),

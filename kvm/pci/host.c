@@ -94,8 +94,7 @@ static void put(struct aml *r, const void *p, size_t n)
     aml_bytes(r, p, n);
 }
 
-/* Device (PCI0): _HID PNP0A08 (PCI Express root), _CID PNP0A03, bus 0,
- * windows. */
+/* Device (PCI0): _HID PNP0A03 (PCI root bridge), bus 0, windows. */
 static void host_aml(const struct vmdev *dev, struct aml *root, struct aml *sb)
 {
     (void)root;
@@ -122,7 +121,9 @@ static void host_aml(const struct vmdev *dev, struct aml *root, struct aml *sb)
     memcpy(m64 + 22, &e, 8);
     memcpy(m64 + 38, &l, 8);
     put(&res, m64, sizeof(m64));
-    aml_device_cid(sb, "PCI0", "PNP0A08", "PNP0A03", 0, &res); /* Linux matches PNP0A03 */
+    /* PNP0A03: Linux binds its root-bridge driver to that id (a PNP0A08
+     * would need it as _CID); ECAM still comes from the MCFG table */
+    aml_device(sb, "PCI0", "PNP0A03", 0, &res);
     /* the ECAM window, reserved as a motherboard resource (Linux uses
      * MMCONFIG only when it is) */
     res.len = 0;

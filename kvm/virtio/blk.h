@@ -92,5 +92,9 @@ struct blk *blk_disk_blk(struct blk_disk *d);
 int blk_disk_resize(struct blk_disk *d, uint64_t bytes);
 /* More free clusters for a block-store disk; -EINVAL for a raw file. */
 int blk_disk_grant(struct blk_disk *d, const struct extmap_range *r, int n);
+/* Descriptors of data files the store made after the hand-over (file[i] ->
+ * fd[i]); the disk owns them from then on; its I/O thread starts using them
+ * at its next refill. -EINVAL for a raw file or a file it already has. */
+int blk_disk_add_files(struct blk_disk *d, const int *file, const int *fd, int n);
 
 #endif

@@ -34,6 +34,8 @@ struct blk_disk {
     pthread_cond_t cond;
     struct extmap_range box[GRANT_BOX];
     int nbox;
+    struct extmap *map;
+    int new_fd[EXTMAP_MAX_FILES]; /* data files passed after the hand-over, not yet in map */
     bool wanted;
     uint64_t granted;
 };
@@ -56,6 +58,12 @@ static int refill(void *ctx, struct extmap_range *out, int max)
     s->wanted = true;
     while (!s->nbox && pthread_cond_timedwait(&s->cond, &s->lock, &until) == 0)
         ;
+    for (int f = 0; f < EXTMAP_MAX_FILES; f++)
+        if (s->new_fd[f] >= 0) { /* the map is this thread's: set them here */
+            extmap_set_data_fd(s->map, f, s->new_fd[f]);
+            s->h.data_fds[f] = s->new_fd[f]; /* closed with the rest */
+            s->new_fd[f] = -1;
+        }
     int n = s->nbox < max ? s->nbox : max;
     memcpy(out, s->box, (size_t)n * sizeof(*out));
     memmove(s->box, s->box + n, (size_t)(s->nbox - n) * sizeof(*out));
@@ -80,6 +88,22 @@ int blk_disk_grant(struct blk_disk *s, const struct extmap_range *r, int n)
     if (rc == 0)
         s->wanted = false;
     pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int blk_disk_add_files(struct blk_disk *s, const int *file, const int *fd, int n)
+{
+    if (!s->handed_over)
+        return -EINVAL;
+    pthread_mutex_lock(&s->lock);
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++)
+        if (file[i] < 0 || file[i] >= EXTMAP_MAX_FILES || s->h.data_fds[file[i]] >= 0 ||
+            s->new_fd[file[i]] >= 0)
+            rc = -EINVAL;
+    for (int i = 0; i < n && rc == 0; i++)
+        s->new_fd[file[i]] = fd[i];
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -122,6 +146,7 @@ static int open_handover(struct blk_disk *s, int fd, struct extmap **map, verr_t
                                     : "not a hand-over line (extmap.h)");
     s->handed_over = true;
     r = extmap_open_handover(&s->h, refill, s, map);
+    s->map = r == 0 ? *map : NULL;
     if (r < 0)
         return verr_set(err, -r, "%s: the block-store disk: %s", s->name, strerror(-r));
     return 0;
@@ -149,6 +174,9 @@ static void disk_teardown(void *state)
     blk_destroy(s->b); /* the map with it */
     if (s->handed_over)
         close_handover(&s->h);
+    for (int f = 0; f < EXTMAP_MAX_FILES; f++)
+        if (s->new_fd[f] >= 0)
+            close(s->new_fd[f]);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     free(s);
@@ -162,6 +190,8 @@ static int disk_init(struct vmdev_ctx *ctx, void **state)
         return verr_set(ctx->err, ENOMEM, "out of memory");
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
+    for (int f = 0; f < EXTMAP_MAX_FILES; f++)
+        s->new_fd[f] = -1;
     snprintf(s->name, sizeof(s->name), "virtio-blk%u", ctx->instance);
     s->loop = ctx->loop;
     struct blk_options o = { .path = disk->path,

@@ -131,12 +131,6 @@ void aml_res_mem32(struct aml *r, uint32_t base, uint32_t len)
 void aml_device(struct aml *a, const char *name, const char *hid, unsigned uid,
                 const struct aml *res)
 {
-    aml_device_cid(a, name, hid, NULL, uid, res);
-}
-
-void aml_device_cid(struct aml *a, const char *name, const char *hid, const char *cid,
-                    unsigned uid, const struct aml *res)
-{
     static struct aml body, buf, crs; /* large; the DSDT is built on one thread */
     body.len = buf.len = 0;
     crs = *res;
@@ -144,8 +138,6 @@ void aml_device_cid(struct aml *a, const char *name, const char *hid, const char
     aml_bytes(&crs, end_tag, sizeof(end_tag));
     aml_bytes(&body, name, 4);
     aml_name_dword(&body, "_HID", aml_eisa_id(hid));
-    if (cid)
-        aml_name_dword(&body, "_CID", aml_eisa_id(cid));
     if (uid == 0) {
         aml_byte(&body, 0x08); /* Name (_UID, Zero) */
         aml_bytes(&body, "_UID", 4);

@@ -37,9 +37,5 @@ void aml_res_mem32(struct aml *r, uint32_t base, uint32_t len);
 /* Device (NAME) { _HID EisaId(hid), _UID uid, _CRS (res + end tag) }. */
 void aml_device(struct aml *a, const char *name, const char *hid, unsigned uid,
                 const struct aml *res);
-/* The same with _CID EisaId(cid) after _HID (a PCI Express root bridge,
- * PNP0A08, is found by Linux through its compatible id PNP0A03). */
-void aml_device_cid(struct aml *a, const char *name, const char *hid, const char *cid,
-                    unsigned uid, const struct aml *res);
 
 #endif

@@ -8,8 +8,10 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/blockstore/blockstore.h"
 #include "kvm/control.h"
 #include "kvm/pci/pci.h"
 #include "kvm/virtio/blk.h"
@@ -19,7 +21,7 @@
 #include "kvm/x86/boot.h"
 #include "tests/support/check.h"
 #include "tests/support/tmpdir.h"
-#include "tests/unit/kvm/vdriver.h"
+#include "tests/unit/kvm/vblk_util.h"
 
 static struct vm vm;
 
@@ -102,6 +104,186 @@ static void request(struct vd_mem *m, unsigned slot, struct blk *b, const char *
     CHECK(!memcmp(vd_host(m, data), want, strlen(want)));
 }
 
+/* true once status says the disk's I/O thread waits for a grant */
+static bool grant_wanted(void)
+{
+    char out[4096];
+    for (int i = 0; i < 500; i++) {
+        ask("{\"op\":\"status\"}", out, sizeof(out));
+        if (strstr(out, "\"grant_wanted\":true"))
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+/* A handed-over block-store disk whose grant runs out: the write waits on
+ * its I/O thread until the grant op tops it up. */
+static void test_grant(const char *dir)
+{
+    char sdir[512];
+    snprintf(sdir, sizeof(sdir), "%s/store", dir);
+    struct blockstore *bs;
+    struct blockstore_disk *d;
+    struct extmap_handover h;
+    CHECK(blockstore_open(sdir, BLOCKSTORE_CREATE, NULL, &bs) == 0, "%s", blockstore_error());
+    CHECK(blockstore_create(bs, "vol", 4u << 20) == 0);
+    CHECK(blockstore_disk_open(bs, "vol", 0, &d) == 0);
+    CHECK(blockstore_disk_handover(d, &h) == 0, "%s", blockstore_error());
+    h.ngrant = 1; /* one cluster to start with (the rest is freed at close) */
+    h.grant[0].count = 1;
+    char line[EXTMAP_HANDOVER_LINE_MAX];
+    int len = extmap_handover_format(&h, line, sizeof(line)), p[2];
+    CHECK(len > 0 && pipe(p) == 0 && write(p[1], line, (size_t)len) == len);
+    close(p[1]);
+    static struct vmm_config cfg = { .serial = VMM_SERIAL_NONE, .cpus = 1, .mem_mib = 16 };
+    cfg.disks[0] = (struct vmm_disk){ .handover_fd = p[0] };
+    cfg.ndisks = 1;
+    vm.cfg = &cfg;
+    struct vd_mem m;
+    CHECK(vd_mem_init(&m) == 0);
+    verr_t err = { "" };
+    const struct vmdev_ctx ctx = { .cfg = &cfg, .bus = &vm.bus, .gm = &m.gm, .err = &err };
+    CHECK(vmdevs_create(&vm.devs, &ctx) == 0, "%s", err.msg);
+    struct blk *b = blk_disk_blk(blk_disk_find(&vm.devs, 0));
+    struct vd v;
+    CHECK(vd_setup(&v, &m, blk_dev(b), 0, 1, 0) & VIRTIO_STATUS_DRIVER_OK);
+    uint64_t buf = vd_alloc(&m, 128 << 10, 4096);
+    memset(vd_host(&m, buf), 0x77, 128 << 10);
+    struct vblk_req r;
+    vblk_send(&v, 0, &r, VIRTIO_BLK_T_OUT, 0, buf, 128 << 10, 2, false); /* two clusters */
+    vd_kick(&v, 0);
+    CHECK(grant_wanted());
+    CHECK_EQ(vblk_status(&v, &r), 0xee); /* still waiting */
+    struct extmap_range more[4];
+    int n = blockstore_disk_grant(d, 8, more, 4);
+    CHECK(n >= 1);
+    char req[256];
+    int at = snprintf(req, sizeof(req), "{\"op\":\"grant\",\"disk\":0,\"ranges\":[");
+    for (int i = 0; i < n; i++)
+        at += snprintf(req + at, sizeof(req) - (size_t)at, "%s[%llu,%llu]", i ? "," : "",
+                       (unsigned long long)more[i].start, (unsigned long long)more[i].count);
+    snprintf(req + at, sizeof(req) - (size_t)at, "]}");
+    char out[4096];
+    ask(req, out, sizeof(out));
+    CHECK_CONTAINS(out, "\"ok\":true");
+    CHECK_EQ(vblk_wait(&v, b, 0, NULL), r.head);
+    CHECK_EQ(vblk_status(&v, &r), VIRTIO_BLK_S_OK);
+    CHECK_EQ(vblk_do(&v, b, 0, VIRTIO_BLK_T_FLUSH, 0, 0, 0, 0, false), VIRTIO_BLK_S_OK);
+    ask("{\"op\":\"status\"}", out, sizeof(out));
+    CHECK_CONTAINS(out, "\"grant_wanted\":false");
+    CHECK_CONTAINS(out, "\"granted_clusters\":8");
+    vmdevs_destroy(&vm.devs); /* the VMM side closed the hand-over's descriptors */
+    CHECK(blockstore_disk_close(d) == 0, "%s", blockstore_error());
+    struct blockstore_disk *ro;
+    static uint8_t back[128 << 10];
+    CHECK(blockstore_disk_open(bs, "vol", BLOCKSTORE_RDONLY, &ro) == 0);
+    CHECK(extmap_read(blockstore_disk_map(ro), back, 0, sizeof(back)) == 0);
+    CHECK(back[0] == 0x77 && back[sizeof(back) - 1] == 0x77);
+    blockstore_disk_close(ro);
+    blockstore_close(bs);
+    vd_mem_free(&m);
+}
+
+/* A data file created after the hand-over reaches the disk with a grant
+ * over the control socket (SCM_RIGHTS): a range in file 1 is written there. */
+static void test_new_file(const char *dir)
+{
+    char path[4][512];
+    int fd[4];
+    for (int i = 0; i < 4; i++) {
+        snprintf(path[i], sizeof(path[i]), "%s/nf%d", dir, i);
+        fd[i] = open(path[i], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        CHECK(fd[i] >= 0);
+    }
+    /* an empty 4 MiB disk: data file 0 (fd[0]), journal, map snapshot; file 1 comes later */
+    struct extmap_config xc = { .disk_id = 5,
+                                .size = 4u << 20,
+                                .journal_fd = fd[2],
+                                .journal_generation = 1,
+                                .journal_offset = EXTMAP_JOURNAL_HEADER };
+    for (int i = 0; i < EXTMAP_MAX_FILES; i++)
+        xc.data_fds[i] = -1;
+    xc.data_fds[0] = fd[0];
+    struct extmap *x;
+    CHECK(extmap_create(&xc, &x) == 0);
+    CHECK(extmap_save(x, fd[3]) == 0);
+    extmap_destroy(x);
+    CHECK(extmap_journal_init(fd[2], 5, 1) == 0);
+    struct extmap_handover h = { .disk_id = 5,
+                                 .size = 4u << 20,
+                                 .journal_generation = 1,
+                                 .journal_offset = EXTMAP_JOURNAL_HEADER,
+                                 .journal_fd = fd[2],
+                                 .map_fd = fd[3] };
+    for (int i = 0; i < EXTMAP_MAX_FILES; i++)
+        h.data_fds[i] = -1;
+    h.data_fds[0] = fd[0];
+    char line[EXTMAP_HANDOVER_LINE_MAX];
+    int len = extmap_handover_format(&h, line, sizeof(line)), p[2];
+    CHECK(len > 0 && pipe(p) == 0 && write(p[1], line, (size_t)len) == len);
+    close(p[1]);
+    static struct vmm_config cfg = { .serial = VMM_SERIAL_NONE, .cpus = 1, .mem_mib = 16 };
+    cfg.disks[0] = (struct vmm_disk){ .handover_fd = p[0] };
+    cfg.ndisks = 1;
+    vm.cfg = &cfg;
+    struct vd_mem m;
+    CHECK(vd_mem_init(&m) == 0);
+    verr_t err = { "" };
+    const struct vmdev_ctx ctx = { .cfg = &cfg, .bus = &vm.bus, .gm = &m.gm, .err = &err };
+    CHECK(vmdevs_create(&vm.devs, &ctx) == 0, "%s", err.msg);
+    struct blk *b = blk_disk_blk(blk_disk_find(&vm.devs, 0));
+    struct vd v;
+    CHECK(vd_setup(&v, &m, blk_dev(b), 0, 1, 0) & VIRTIO_STATUS_DRIVER_OK);
+    uint64_t buf = vd_alloc(&m, 64 << 10, 4096);
+    memset(vd_host(&m, buf), 0x5c, 64 << 10);
+    struct vblk_req r;
+    vblk_send(&v, 0, &r, VIRTIO_BLK_T_OUT, 0, buf, 64 << 10, 1, false);
+    vd_kick(&v, 0);
+    CHECK(grant_wanted());
+
+    /* the grant and file 1's descriptor, over a real unix socket */
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    struct control_client c = { .fd = sv[0] };
+    const char msg[] = "{\"op\":\"grant\",\"disk\":0,\"ranges\":[[67108864,4]],\"files\":[1]}\n";
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } cm;
+    struct iovec iov = { (void *)msg, sizeof(msg) - 1 };
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf)
+    };
+    struct cmsghdr *hd = CMSG_FIRSTHDR(&mh);
+    hd->cmsg_level = SOL_SOCKET;
+    hd->cmsg_type = SCM_RIGHTS;
+    hd->cmsg_len = CMSG_LEN(sizeof(int));
+    int file1 = dup(fd[1]);
+    memcpy(CMSG_DATA(hd), &file1, sizeof(int));
+    CHECK(sendmsg(sv[1], &mh, 0) == (ssize_t)iov.iov_len);
+    close(file1); /* the VMM has its own now */
+    CHECK_EQ(control_client_readable(&vm, &c), 0);
+    char out[512] = "";
+    CHECK(read(sv[1], out, sizeof(out) - 1) > 0);
+    CHECK_CONTAINS(out, "\"ok\":true");
+    CHECK_EQ(c.nfds, 0); /* taken by the disk */
+    CHECK_EQ(vblk_wait(&v, b, 0, NULL), r.head);
+    CHECK_EQ(vblk_status(&v, &r), VIRTIO_BLK_S_OK);
+    CHECK_EQ(vblk_do(&v, b, 0, VIRTIO_BLK_T_FLUSH, 0, 0, 0, 0, false), VIRTIO_BLK_S_OK);
+    static uint8_t back[64 << 10];
+    CHECK(pread(fd[1], back, sizeof(back), 0) == (ssize_t)sizeof(back));
+    CHECK(back[0] == 0x5c && back[sizeof(back) - 1] == 0x5c, "file 1 holds %#x", back[0]);
+    /* a grant naming a file without a descriptor is refused */
+    ask("{\"op\":\"grant\",\"disk\":0,\"ranges\":[[1,1]],\"files\":[2]}", out, sizeof(out));
+    CHECK_CONTAINS(out, "SCM_RIGHTS");
+    control_client_close(&c);
+    close(sv[1]);
+    vmdevs_destroy(&vm.devs); /* closes the hand-over's descriptors (fd[0], [2], [3]) */
+    close(fd[1]);
+    vd_mem_free(&m);
+}
+
 int main(void)
 {
     const char *dir = t_tmpdir("picostack-virtio-vmm");
@@ -177,7 +359,9 @@ int main(void)
     CHECK_CONTAINS(out, "disk-resize or grant");
 
     vmdevs_destroy(&vm.devs);
-    bus_destroy(&vm.bus);
     vd_mem_free(&m);
+    test_grant(dir);
+    test_new_file(dir);
+    bus_destroy(&vm.bus);
     return t_done("kvm.virtio_vmm");
 }
