@@ -28,9 +28,15 @@ static void restore_terminal_and_die(int sig)
     raise(sig);
 }
 
+/* Only a controlling terminal can stop us (SIGTTIN/SIGTTOU). A terminal
+ * that is not one, such as /dev/console handed down by init (tcgetpgrp
+ * fails with ENOTTY), is ours to read and make raw. */
 bool terminal_in_background(void)
 {
-    return isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) != getpgrp();
+    if (!isatty(STDIN_FILENO))
+        return false;
+    pid_t foreground = tcgetpgrp(STDIN_FILENO);
+    return foreground >= 0 && foreground != getpgrp();
 }
 
 void raw_terminal(void)

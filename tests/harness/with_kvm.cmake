@@ -1,4 +1,5 @@
-# The with-kvm harness (DESIGN.md, "Testing on these machines").
+# The with-kvm harness: KVM tests registered for tools/with-kvm (its manual:
+# tools/with-kvm.md).
 #
 #   picostack_kvm_test(NAME n COMMAND cmd... [FILES f...] [LABELS l...] [TIMEOUT s])
 #
@@ -7,7 +8,7 @@
 # lists extra files (or whole directories) the command reads. Where /dev/kvm runs at hardware speed the
 # command runs directly; elsewhere (no /dev/kvm, or the slow nested kind) ONE
 # QEMU TCG guest running Debian's kernel with kvm-amd runs every selected KVM
-# test, and each test reports its own result (tests/harness/with-kvm).
+# test, and each test reports its own result (tools/with-kvm --boot, --test).
 # Inside that guest every absolute path of COMMAND and FILES exists at the
 # same path, with the shared libraries ELF files need and the interpreter a
 # script's #! line names; other commands come from busybox. The test runs in
@@ -22,7 +23,7 @@
 #   ${PICOSTACK_DEBIAN_BUSYBOX}  busybox-static's binary
 #   ${PICOSTACK_DEBIAN_DIR}/env  NAME=VALUE lines (package, version, paths)
 # These are fixed paths in the build folder, filled at TEST time by the
-# fixture test harness.debian-assets (tests/harness/debian-assets), so that
+# fixture test harness.debian-assets (tools/debian-assets), so that
 # configuring needs no network. A KVM test that names one of them in COMMAND
 # or FILES requires that fixture automatically; any other test sets
 #   set_tests_properties(t PROPERTIES FIXTURES_REQUIRED debian-assets)
@@ -46,6 +47,8 @@ set(PICOSTACK_DEBIAN_VMLINUX ${PICOSTACK_DEBIAN_DIR}/vmlinux)
 set(PICOSTACK_DEBIAN_MODULES ${PICOSTACK_DEBIAN_DIR}/modules)
 set(PICOSTACK_DEBIAN_BUSYBOX ${PICOSTACK_DEBIAN_DIR}/busybox)
 set(PICOSTACK_HARNESS_DIR ${CMAKE_CURRENT_LIST_DIR})
+set(PICOSTACK_WITH_KVM ${CMAKE_SOURCE_DIR}/tools/with-kvm)
+set(PICOSTACK_DEBIAN_ASSETS ${CMAKE_SOURCE_DIR}/tools/debian-assets)
 
 # The manifest (one folder per KVM test) is rewritten by every configure.
 file(REMOVE_RECURSE ${PICOSTACK_KVM_STATE}/manifest)
@@ -90,7 +93,7 @@ function(_picostack_kvm_add)
   file(WRITE ${_dir}/cwd "${CMAKE_CURRENT_BINARY_DIR}\n")
 
   add_test(NAME ${T_NAME}
-           COMMAND ${T_WRAPPER} ${PICOSTACK_HARNESS_DIR}/with-kvm
+           COMMAND ${T_WRAPPER} ${PICOSTACK_WITH_KVM}
                    --state ${PICOSTACK_KVM_STATE} --test ${T_NAME} --timeout ${T_TIMEOUT}
                    -- ${T_COMMAND})
   set(_fixtures kvm)
@@ -119,11 +122,11 @@ function(_picostack_kvm_fixtures)
   string(JOIN "\n" _modules ${_modules})
   file(WRITE ${PICOSTACK_KVM_STATE}/guest-modules "${_modules}\n")
   add_test(NAME harness.debian-assets
-           COMMAND ${PICOSTACK_HARNESS_DIR}/debian-assets --link ${PICOSTACK_DEBIAN_DIR} --print-version)
+           COMMAND ${PICOSTACK_DEBIAN_ASSETS} --link ${PICOSTACK_DEBIAN_DIR} --print-version)
   set_tests_properties(harness.debian-assets PROPERTIES
                        FIXTURES_SETUP debian-assets TIMEOUT 900 LABELS harness)
   add_test(NAME harness.kvm-boot
-           COMMAND ${PICOSTACK_HARNESS_DIR}/with-kvm --state ${PICOSTACK_KVM_STATE}
+           COMMAND ${PICOSTACK_WITH_KVM} --state ${PICOSTACK_KVM_STATE}
                    --calibrate $<TARGET_FILE:kvm-calibrate> --boot)
   set_tests_properties(harness.kvm-boot PROPERTIES
                        FIXTURES_SETUP kvm TIMEOUT ${_boot_timeout} LABELS harness)
