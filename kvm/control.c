@@ -124,7 +124,7 @@ static json_t *grant(struct vm *vm, json_t *req, int *fds, int *nfds)
         fidx[i] = (int)json_integer_value(f);
     }
     int e = nf ? blk_disk_add_files(d, fidx, fds, (int)nf) : 0;
-    if (e == 0) { /* the disk owns them now */
+    if (e == 0 && nf) { /* the disk owns them now */
         memmove(fds, fds + nf, (size_t)(*nfds - (int)nf) * sizeof(*fds));
         *nfds -= (int)nf;
     }
