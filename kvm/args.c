@@ -1,7 +1,9 @@
 /* The command line: names and meanings are a contract (issue 3). */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +14,8 @@ void vmm_usage(FILE *out, const char *prog)
     fprintf(out,
             "usage: %s --kernel PATH [--initrd PATH] [--cmdline STR] [--mem MIB]\n"
             "       [--cpus N] [--serial stdio|file:PATH|none] [--control PATH] [--verbose]\n"
-            "       [--no-sandbox]\n"
+            "       [--disk path=FILE|handover=FD[,ro][,serial=ID]]... [--rng] [--no-sandbox]\n"
+            "       [--net tap=NAME[,mac=MAC][,queues=N] | --net fd=N[,mac=MAC]]...\n"
             "\n"
             "  --kernel PATH    bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note\n"
             "  --initrd PATH    initial ramdisk\n"
@@ -25,12 +28,20 @@ void vmm_usage(FILE *out, const char *prog)
             "                   \"resume\"|\"shutdown\"|\"kill\"}\n"
             "  --verbose        exit and device counters on stderr at the end\n"
             "  --no-sandbox     run without the seccomp filter (for debugging)\n"
-            "  --disk, --net    reserved; not supported yet\n"
+            "  --disk SPEC      a virtio-blk disk, repeatable, in guest order:\n"
+            "                   path=FILE (raw image) or handover=FD (a block-store disk\n"
+            "                   handed over on inherited descriptors, see kvm.h),\n"
+            "                   then ,ro (read-only) and ,serial=ID (up to 20 bytes)\n"
+            "  --rng            a virtio-rng device\n"
+            "  --net tap=NAME[,mac=MAC][,queues=N]  a virtio-net NIC on the tap NAME (opened\n"
+            "                   or made; N queue pairs on a multiqueue tap)\n"
+            "  --net fd=N[,mac=MAC]      ... on a tap the caller opened (IFF_TAP|IFF_NO_PI|\n"
+            "                   IFF_VNET_HDR); repeatable, up to %d, in guest order\n"
             "\n"
             "Exit status: 0 when the guest resets or powers off, 1 on a guest crash or\n"
             "VMM error, 2 on bad arguments or an invalid kernel.\n",
             prog, VMM_DEFAULT_CMDLINE, VMM_MIN_MEM_MIB, VMM_MAX_MEM_MIB, VMM_DEFAULT_MEM_MIB,
-            VMM_MAX_CPUS);
+            VMM_MAX_CPUS, VMM_MAX_NETS);
 }
 
 static __attribute__((format(printf, 3, 4))) int bad(char *err, size_t len, const char *fmt, ...)
@@ -57,6 +68,109 @@ static int parse_uint(const char *s, unsigned long long min, unsigned long long 
     return 0;
 }
 
+/* "aa:bb:cc:dd:ee:ff", unicast. */
+static int parse_mac(const char *s, size_t len, uint8_t mac[6])
+{
+    if (len != 17)
+        return -1;
+    for (int i = 0; i < 6; i++) {
+        const char *p = s + 3 * i;
+        if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
+            (i < 5 && p[2] != ':'))
+            return -1;
+        char hex[3] = { p[0], p[1], 0 };
+        mac[i] = (uint8_t)strtoul(hex, NULL, 16);
+    }
+    return mac[0] & 1 ? -1 : 0;
+}
+
+/* --net tap=NAME[,mac=MAC][,queues=N] | fd=N[,mac=MAC] */
+static int parse_net(const char *arg, struct vmm_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->nnets == VMM_MAX_NETS)
+        return bad(err, errlen, "--net: at most %d", VMM_MAX_NETS);
+    struct vmm_net *n = &cfg->nets[cfg->nnets];
+    memset(n, 0, sizeof(*n));
+    n->fd = -1;
+    bool have = false;
+    for (const char *p = arg; *p;) {
+        size_t len = strcspn(p, ",");
+        unsigned long long v;
+        char num[24];
+        if (!strncmp(p, "tap=", 4) && !have && len > 4 && len - 4 < sizeof(n->tap)) {
+            memcpy(n->tap, p + 4, len - 4);
+            have = true;
+        } else if (!strncmp(p, "fd=", 3) && !have && len - 3 < sizeof(num)) {
+            memcpy(num, p + 3, len - 3);
+            num[len - 3] = 0;
+            if (parse_uint(num, 0, INT32_MAX, &v))
+                return bad(err, errlen, "--net '%s': fd=N needs a descriptor number", arg);
+            n->fd = (int)v;
+            have = true;
+        } else if (!strncmp(p, "queues=", 7) && !n->queues && len - 7 < sizeof(num)) {
+            memcpy(num, p + 7, len - 7);
+            num[len - 7] = 0;
+            if (parse_uint(num, 1, 16, &v))
+                return bad(err, errlen, "--net '%s': queues=N needs a number from 1 to 16", arg);
+            n->queues = (unsigned)v;
+        } else if (!strncmp(p, "mac=", 4) && !n->mac_set) {
+            if (parse_mac(p + 4, len - 4, n->mac))
+                return bad(err, errlen, "--net '%s': mac=aa:bb:cc:dd:ee:ff (unicast) expected",
+                           arg);
+            n->mac_set = 1;
+        } else {
+            return bad(err, errlen,
+                       "--net '%s': tap=NAME (1 to 15 bytes) or fd=N, then [,mac=MAC][,queues=N] "
+                       "expected",
+                       arg);
+        }
+        p += len;
+        if (*p == ',' && *++p == 0)
+            return bad(err, errlen, "--net '%s': a trailing ','", arg);
+    }
+    if (!have)
+        return bad(err, errlen, "--net '%s': tap=NAME or fd=N expected", arg);
+    if (n->queues > 1 && n->fd >= 0)
+        return bad(err, errlen, "--net '%s': queues=N needs tap=NAME (one descriptor per queue)",
+                   arg);
+    cfg->nnets++;
+    return 0;
+}
+
+/* --disk path=FILE|handover=FD[,ro][,serial=ID] */
+static int parse_disk(char *spec, struct vmm_disk *d, char *err, size_t errlen)
+{
+    memset(d, 0, sizeof(*d));
+    d->handover_fd = -1;
+    const char *what = spec;
+    char *save = NULL;
+    for (char *opt = strtok_r(spec, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+        unsigned long long v;
+        if (!strncmp(opt, "path=", 5) && opt[5] && !d->path && d->handover_fd < 0) {
+            d->path = opt + 5;
+        } else if (!strncmp(opt, "handover=", 9) && !d->path && d->handover_fd < 0) {
+            if (parse_uint(opt + 9, 0, 1 << 20, &v))
+                return bad(err, errlen, "--disk handover='%s': a descriptor number expected",
+                           opt + 9);
+            d->handover_fd = (int)v;
+        } else if (!strcmp(opt, "ro")) {
+            d->read_only = 1;
+        } else if (!strncmp(opt, "serial=", 7)) {
+            if (strlen(opt + 7) > 20)
+                return bad(err, errlen, "--disk serial='%s': at most 20 bytes", opt + 7);
+            strcpy(d->serial, opt + 7);
+        } else {
+            return bad(err, errlen,
+                       "--disk '%s': path=FILE or handover=FD, then ,ro and ,serial=ID "
+                       "expected (at '%s')",
+                       what, opt);
+        }
+    }
+    if (!d->path && d->handover_fd < 0)
+        return bad(err, errlen, "--disk: path=FILE or handover=FD expected");
+    return 0;
+}
+
 int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, size_t errlen)
 {
     enum {
@@ -69,6 +183,7 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
         O_CONTROL,
         O_DISK,
         O_NET,
+        O_RNG,
         O_HELP,
         O_VERBOSE,
         O_NO_SANDBOX
@@ -83,6 +198,7 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
         { "control", required_argument, NULL, O_CONTROL },
         { "disk", required_argument, NULL, O_DISK },
         { "net", required_argument, NULL, O_NET },
+        { "rng", no_argument, NULL, O_RNG },
         { "verbose", no_argument, NULL, O_VERBOSE },
         { "no-sandbox", no_argument, NULL, O_NO_SANDBOX },
         { "help", no_argument, NULL, O_HELP },
@@ -132,12 +248,20 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
                 return bad(err, errlen, "--serial '%s': stdio, file:PATH or none expected", optarg);
             }
             break;
-        case O_DISK:
+        case O_DISK: {
+            if (cfg->ndisks == VMM_MAX_DISKS)
+                return bad(err, errlen, "--disk: at most %d disks", VMM_MAX_DISKS);
+            int r = parse_disk(optarg, &cfg->disks[cfg->ndisks], err, errlen);
+            if (r)
+                return r;
+            cfg->ndisks++;
+            break;
+        }
+        case O_RNG: cfg->rng = 1; break;
         case O_NET:
-            return bad(err, errlen,
-                       "--%s is not supported yet (it comes with a later picostack "
-                       "release)",
-                       c == O_DISK ? "disk" : "net");
+            if (parse_net(optarg, cfg, err, errlen))
+                return -EINVAL;
+            break;
         case O_VERBOSE: cfg->verbose = 1; break;
         case O_NO_SANDBOX: cfg->no_sandbox = 1; break;
         case O_HELP: return 1;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "kvm/devices/i8042.h"
+#include "kvm/virtio/blk.h"
 
 static double uptime_s(const struct vm *vm)
 {
@@ -46,9 +47,94 @@ static json_t *status(struct vm *vm)
         "unknown_io", "reads", (json_int_t)pio->unknown_reads, "writes",
         (json_int_t)pio->unknown_writes, "post_port_writes", (json_int_t)vm->bus.post_writes,
         "mmio", (json_int_t)(mmio->unknown_reads + mmio->unknown_writes));
-    if (st)
+    if (st) {
         json_object_set_new(st, "unknown_ports", unknown_ports(vm));
+        json_t *devs = json_array();
+        for (unsigned i = 0; devs && i < vm->devs.n; i++)
+            if (vm->devs.devs[i].desc->status)
+                vm->devs.devs[i].desc->status(vm->devs.devs[i].state, devs);
+        json_object_set_new(st, "devices", devs);
+    }
     return st;
+}
+
+/* The disk a request names ("disk": N, the N-th --disk), or an error. */
+static struct blk_disk *disk_of(struct vm *vm, json_t *req, json_t **reply)
+{
+    json_t *n = json_object_get(req, "disk");
+    struct blk_disk *d = NULL;
+    if (json_is_integer(n) && json_integer_value(n) >= 0 && json_integer_value(n) < 1000)
+        d = blk_disk_find(&vm->devs, (unsigned)json_integer_value(n));
+    if (!d)
+        *reply = json_pack("{s:b, s:s}", "ok", 0, "error",
+                           "\"disk\": the index of a --disk (0, 1, ...) expected");
+    return d;
+}
+
+/* {"op":"disk-resize","disk":N,"size":BYTES} */
+static json_t *disk_resize(struct vm *vm, json_t *req)
+{
+    json_t *reply = NULL, *size = json_object_get(req, "size");
+    struct blk_disk *d = disk_of(vm, req, &reply);
+    if (!d)
+        return reply;
+    if (!json_is_integer(size) || json_integer_value(size) <= 0)
+        return json_pack("{s:b, s:s}", "ok", 0, "error", "\"size\": bytes expected");
+    int r = blk_disk_resize(d, (uint64_t)json_integer_value(size));
+    if (r < 0)
+        return json_pack("{s:b, s:s}", "ok", 0, "error",
+                         r == -EINVAL ? "the size must grow and be a multiple of 512"
+                                      : strerror(-r));
+    return json_pack("{s:b, s:I}", "ok", 1, "size", json_integer_value(size));
+}
+
+/* {"op":"grant","disk":N,"ranges":[[START,COUNT],...][,"files":[F,...]]}:
+ * the i-th file index takes the i-th descriptor the client passed */
+static json_t *grant(struct vm *vm, json_t *req, int *fds, int *nfds)
+{
+    json_t *reply = NULL, *ranges = json_object_get(req, "ranges");
+    struct blk_disk *d = disk_of(vm, req, &reply);
+    if (!d)
+        return reply;
+    struct extmap_range r[16];
+    size_t n = json_array_size(ranges);
+    if (!json_is_array(ranges) || n == 0 || n > 16)
+        return json_pack("{s:b, s:s}", "ok", 0, "error",
+                         "\"ranges\": 1 to 16 [start, count] pairs expected");
+    for (size_t i = 0; i < n; i++) {
+        json_t *p = json_array_get(ranges, i), *a = json_array_get(p, 0), *b = json_array_get(p, 1);
+        if (json_array_size(p) != 2 || !json_is_integer(a) || !json_is_integer(b) ||
+            json_integer_value(a) < 0 || json_integer_value(b) <= 0)
+            return json_pack("{s:b, s:s}", "ok", 0, "error",
+                             "\"ranges\": [start, count] pairs of whole numbers expected");
+        r[i] = (struct extmap_range){ (uint64_t)json_integer_value(a),
+                                      (uint64_t)json_integer_value(b) };
+    }
+    json_t *files = json_object_get(req, "files");
+    size_t nf = files ? json_array_size(files) : 0;
+    if (files && (!json_is_array(files) || nf > (size_t)*nfds))
+        return json_pack("{s:b, s:s}", "ok", 0, "error",
+                         "\"files\": one data-file index per descriptor passed (SCM_RIGHTS)");
+    int fidx[CONTROL_MAX_FDS];
+    for (size_t i = 0; i < nf; i++) {
+        json_t *f = json_array_get(files, i);
+        if (!json_is_integer(f) || json_integer_value(f) < 0 ||
+            json_integer_value(f) >= EXTMAP_MAX_FILES)
+            return json_pack("{s:b, s:s}", "ok", 0, "error", "\"files\": data-file indexes");
+        fidx[i] = (int)json_integer_value(f);
+    }
+    int e = nf ? blk_disk_add_files(d, fidx, fds, (int)nf) : 0;
+    if (e == 0 && nf) { /* the disk owns them now */
+        memmove(fds, fds + nf, (size_t)(*nfds - (int)nf) * sizeof(*fds));
+        *nfds -= (int)nf;
+    }
+    if (e == 0)
+        e = blk_disk_grant(d, r, (int)n);
+    if (e < 0)
+        return json_pack("{s:b, s:s}", "ok", 0, "error",
+                         e == -EINVAL ? "the disk is a raw file: it takes no grants"
+                                      : "too many grants waiting");
+    return json_pack("{s:b}", "ok", 1);
 }
 
 static json_t *error(const char *msg)
@@ -61,8 +147,12 @@ static json_t *state_reply(struct vm *vm)
     return json_pack("{s:b, s:s}", "ok", 1, "state", vm_paused(vm) ? "paused" : "running");
 }
 
-static json_t *dispatch(struct vm *vm, const char *op)
+static json_t *dispatch(struct vm *vm, const char *op, json_t *req, int *fds, int *nfds)
 {
+    if (!strcmp(op, "disk-resize"))
+        return disk_resize(vm, req);
+    if (!strcmp(op, "grant"))
+        return grant(vm, req, fds, nfds);
     if (!strcmp(op, "status"))
         return status(vm);
     if (!strcmp(op, "pause")) {
@@ -94,6 +184,13 @@ static json_t *dispatch(struct vm *vm, const char *op)
 
 void control_handle_line(struct vm *vm, const char *line, char *out, size_t outlen)
 {
+    int nfds = 0;
+    control_handle_line_fds(vm, line, NULL, &nfds, out, outlen);
+}
+
+void control_handle_line_fds(struct vm *vm, const char *line, int *fds, int *nfds, char *out,
+                             size_t outlen)
+{
     json_error_t jerr;
     json_t *req = json_loads(line, JSON_REJECT_DUPLICATES, &jerr), *reply;
     if (!req) {
@@ -104,11 +201,13 @@ void control_handle_line(struct vm *vm, const char *line, char *out, size_t outl
         reply = error("expected an object with a string \"op\"");
     } else {
         const char *op = json_string_value(json_object_get(req, "op"));
-        reply = dispatch(vm, op);
+        reply = dispatch(vm, op, req, fds, nfds);
         if (!reply) {
             char msg[160];
             snprintf(msg, sizeof(msg),
-                     "unknown op '%.60s': status, pause, resume, shutdown or kill", op);
+                     "unknown op '%.60s': status, pause, resume, shutdown, kill, "
+                     "disk-resize or grant",
+                     op);
             reply = error(msg);
         }
     }
@@ -156,9 +255,48 @@ static int reply(int fd, const char *s)
     return 0;
 }
 
+/* recv() that also takes descriptors passed with SCM_RIGHTS (kept in c,
+ * up to CONTROL_MAX_FDS; more are closed at once). */
+static ssize_t recv_with_fds(struct control_client *c)
+{
+    union {
+        char buf[CMSG_SPACE(CONTROL_MAX_FDS * sizeof(int))];
+        struct cmsghdr align;
+    } cm;
+    struct iovec iov = { c->buf + c->len, sizeof(c->buf) - c->len };
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf)
+    };
+    ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0)
+        return n;
+    for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
+        if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+            continue;
+        int k = (int)((h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int i = 0; i < k; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+            if (c->nfds < CONTROL_MAX_FDS)
+                c->fds[c->nfds++] = fd;
+            else
+                close(fd);
+        }
+    }
+    return n;
+}
+
+void control_client_close(struct control_client *c)
+{
+    for (int i = 0; i < c->nfds; i++)
+        close(c->fds[i]);
+    c->nfds = 0;
+    close(c->fd);
+}
+
 int control_client_readable(struct vm *vm, struct control_client *c)
 {
-    ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, MSG_DONTWAIT);
+    ssize_t n = recv_with_fds(c);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return 0;
     if (n <= 0)
@@ -181,7 +319,7 @@ int control_client_readable(struct vm *vm, struct control_client *c)
         if (c->discarding) {
             c->discarding = 0;
         } else if (c->buf[0] && strspn(c->buf, " \t\r") != strlen(c->buf)) {
-            control_handle_line(vm, c->buf, out, sizeof(out));
+            control_handle_line_fds(vm, c->buf, c->fds, &c->nfds, out, sizeof(out));
             if (reply(c->fd, out))
                 return -1;
         }
@@ -197,7 +335,7 @@ static int on_client(void *opaque, int res)
     struct control_slot *slot = opaque;
     if (res >= 0 && control_client_readable(slot->srv->vm, &slot->client) == 0)
         return LOOP_KEEP;
-    close(slot->client.fd);
+    control_client_close(&slot->client);
     slot->in_use = false;
     return LOOP_DROP;
 }
@@ -251,7 +389,7 @@ void control_stop(struct control_server *srv)
 {
     for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
         if (srv->slots[i].in_use) {
-            close(srv->slots[i].client.fd);
+            control_client_close(&srv->slots[i].client);
             srv->slots[i].in_use = false;
         }
     if (srv->listen_fd >= 0) {

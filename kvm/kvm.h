@@ -2,7 +2,8 @@
  *
  * One process runs one VM: vmm_parse_args() turns the command line
  * (picostack-vmm --kernel PATH [--initrd PATH] [--cmdline STR] [--mem MIB]
- * [--cpus N] [--serial stdio|file:PATH|none] [--control PATH]) into a
+ * [--cpus N] [--serial stdio|file:PATH|none] [--control PATH]
+ * [--net tap=NAME[,mac=MAC][,queues=N] | --net fd=N[,mac=MAC]]...) into a
  * vmm_config, and vmm_run() boots it and returns when the VM has ended, with
  * the process exit status:
  *   0  the guest reset (i8042) or powered off (ACPI S5), or it was killed
@@ -12,9 +13,31 @@
  *   2  bad arguments, or a kernel/initrd that cannot be read or is invalid.
  *
  * The control socket (--control PATH) takes one JSON object per line and
- * answers each with one JSON line: {"op":"status"}, {"op":"pause"},
+ * answers each with one JSON line: {"op":"status"} (with per-device
+ * counters: requests, bytes, errors, queue depth), {"op":"pause"},
  * {"op":"resume"}, {"op":"shutdown"} (Ctrl-Alt-Del through the i8042
- * keyboard), {"op":"kill"}.
+ * keyboard), {"op":"kill"}, {"op":"disk-resize","disk":N,"size":BYTES}
+ * (grow disk N; the guest sees the new capacity through virtio-blk's
+ * configuration-change interrupt) and {"op":"grant","disk":N,
+ * "ranges":[[START,COUNT],...][,"files":[F,...]]} (more free clusters for
+ * block-store disk N, extmap.h "Grants"; status says "grant_wanted" while a
+ * disk's I/O thread waits for one, up to 30 s, after which the write fails
+ * with an I/O error). "files" names data files the store created after the
+ * hand-over (file F holds clusters F << EXTMAP_FILE_SHIFT and up): their
+ * descriptors travel with the line as SCM_RIGHTS, in the same order.
+ *
+ * Disks and the rng (virtio 1.x over PCI, kvm/virtio/README.md):
+ *   --disk path=FILE[,ro][,serial=ID]   a raw image file
+ *   --disk handover=FD[,ro][,serial=ID] a block-store disk handed over by its
+ *       owner: FD is an inherited pipe or memfd holding the one-line text
+ *       form of struct extmap_handover (extmap_handover_format(), extmap.h),
+ *       whose descriptors (data files, journal, map snapshot) are inherited
+ *       too; the VMM owns them from then on.
+ *   --rng                               virtio-rng fed from getrandom()
+ * --disk is repeatable (up to VMM_MAX_DISKS); the guest sees the disks in
+ * command-line order (PCI slots 1, 2, ... on bus 0: /dev/vda, /dev/vdb in
+ * Linux). serial= is what GET_ID returns (up to 20 bytes). Each disk has
+ * one queue per vCPU.
  *
  * Inside, devices register themselves (kvm/devices/device.h) and see the
  * vmm_config when they are made: an option for a device (a --disk list)
@@ -33,6 +56,32 @@ enum vmm_serial_mode {
     VMM_SERIAL_NONE,  /* output dropped */
 };
 
+/* One --disk. */
+struct vmm_disk {
+    const char *path; /* path=FILE, or NULL */
+    int handover_fd;  /* handover=FD, or -1 */
+    int read_only;    /* ,ro */
+    char serial[21];  /* ,serial=ID ("" when none) */
+};
+#define VMM_MAX_DISKS 16
+
+/* --net: one virtio-net device on a tap (kvm/virtio/net.h), in command-line
+ * order. tap=NAME attaches to (or creates) the tap NAME in the VMM's network
+ * namespace; fd=N uses a tap the caller opened and left open (with IFF_TAP,
+ * IFF_NO_PI and IFF_VNET_HDR: picostackd or a test hands it over). mac=MAC
+ * (six hex bytes with ':', unicast) is the guest's address; without it the
+ * device picks a random locally administered one. queues=N (tap= only, 1 to
+ * 16) gives the NIC N queue pairs on a multiqueue tap (virtio MQ; Linux
+ * uses one pair per vCPU). */
+#define VMM_MAX_NETS 8
+struct vmm_net {
+    char tap[16]; /* the name, or "" ... */
+    int fd;       /* ... an inherited descriptor (-1 with a name) */
+    uint8_t mac[6];
+    int mac_set;
+    unsigned queues; /* queues=N: queue pairs (MQ, tap= only); 0: one */
+};
+
 struct vmm_config {
     const char *kernel;  /* bzImage or ELF vmlinux with a PVH note */
     const char *initrd;  /* NULL: none */
@@ -40,10 +89,15 @@ struct vmm_config {
     uint64_t mem_mib;    /* guest RAM */
     unsigned cpus;       /* vCPUs */
     enum vmm_serial_mode serial;
-    const char *serial_path;  /* VMM_SERIAL_FILE */
-    const char *control_path; /* NULL: no control socket */
-    int verbose;              /* --verbose: device/exit counters at the end */
-    int no_sandbox;           /* --no-sandbox: no seccomp filter (debugging) */
+    const char *serial_path;              /* VMM_SERIAL_FILE */
+    const char *control_path;             /* NULL: no control socket */
+    int verbose;                          /* --verbose: device/exit counters at the end */
+    int no_sandbox;                       /* --no-sandbox: no seccomp filter (debugging) */
+    struct vmm_disk disks[VMM_MAX_DISKS]; /* --disk, in guest order */
+    unsigned ndisks;
+    int rng;                           /* --rng */
+    struct vmm_net nets[VMM_MAX_NETS]; /* --net, in guest order */
+    unsigned nnets;
 };
 
 #define VMM_DEFAULT_MEM_MIB 256
@@ -57,7 +111,7 @@ struct vmm_config {
 #define VMM_EXIT_USAGE 2
 
 /* Returns 0 and fills cfg, 1 for --help, or -EINVAL with a one-line message
- * in err. Unsupported-yet options (--disk, --net) are errors too. */
+ * in err. */
 int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, size_t errlen);
 void vmm_usage(FILE *out, const char *prog);
 

@@ -112,6 +112,7 @@ static int build_machine(struct vm *vm, struct loop *loop, verr_t *err)
                              .bus = &vm->bus,
                              .loop = loop,
                              .vm = vm,
+                             .gm = &vm->mem,
                              .irq_set = vm_set_irq,
                              .irq_opaque = vm,
                              .err = err };

@@ -16,7 +16,8 @@
 
 #include "kvm/verr.h"
 
-/* Applies to the calling thread and every thread it creates afterwards.
+/* Applies to every thread of the process (TSYNC: also the disks' I/O
+ * threads started while the devices were made) and those made afterwards.
  * First loads what libraries would open files for later (time zone data,
  * jansson's hash seed); sanitizer builds do only that. */
 int vmm_sandbox_enter(verr_t *err);

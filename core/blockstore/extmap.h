@@ -103,6 +103,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #define EXTMAP_CLUSTER_SHIFT  16
 #define EXTMAP_CLUSTER_SIZE   (1u << EXTMAP_CLUSTER_SHIFT)
@@ -125,7 +126,12 @@ struct extmap_range {
 struct extmap;
 
 /* Asks for more free clusters: fill up to max ranges in out[], return how many
- * (>= 1) or a negative errno (-ENOSPC when the store is full). */
+ * (>= 1) or a negative errno (-ENOSPC when the store is full). A range in a
+ * data file the map has no descriptor for yet (the store grew past 4 TiB
+ * after the hand-over) must come with that file's descriptor: the refill
+ * calls extmap_set_data_fd() before it returns (the VMM receives it with
+ * the grant over its control socket, SCM_RIGHTS); a cluster whose file has
+ * no descriptor fails its write with -EBADF. */
 typedef int (*extmap_refill_fn)(void *ctx, struct extmap_range *out, int max);
 
 struct extmap_config {
@@ -158,12 +164,18 @@ uint64_t extmap_size(const struct extmap *m);
 /* Every owned cluster becomes shared (constant time); -EBUSY unless flushed. */
 int extmap_new_epoch(struct extmap *m);
 
-/* One request; buf needs no alignment, offset and len any byte values. */
-enum extmap_op { EXTMAP_READ, EXTMAP_WRITE, EXTMAP_DISCARD, EXTMAP_WRITE_ZEROES };
+/* One request; buf needs no alignment, offset and len any byte values.
+ * Scatter-gather: with iov set, the bytes are iov[0..iovcnt) in order (at
+ * least len of them; buf is ignored); each piece is cut at iovec
+ * boundaries, and pieces that are 4 KiB-aligned go to the disk directly.
+ * EXTMAP_FLUSH is only for extmap_worker_queue() (below). */
+enum extmap_op { EXTMAP_READ, EXTMAP_WRITE, EXTMAP_DISCARD, EXTMAP_WRITE_ZEROES, EXTMAP_FLUSH };
 struct extmap_req {
     enum extmap_op op;
     uint64_t offset, len;
-    void *buf;  /* READ/WRITE only */
+    void *buf;               /* READ/WRITE only */
+    const struct iovec *iov; /* READ/WRITE: NULL, or the caller's scatter-gather list */
+    int iovcnt;
     int result; /* out: 0 or negative errno */
     void *user; /* the caller's, untouched */
     /* private to extmap */
@@ -198,6 +210,34 @@ int extmap_reap(struct extmap *m, struct extmap_req **done, int max, int min);
 int extmap_ring_fd(const struct extmap *m);
 uint64_t extmap_journal_offset(const struct extmap *m);
 
+/* ---- one I/O thread per disk ----
+ * extmap_submit() runs copy-on-write (read the old cluster, write the new
+ * one) before it returns, and a refill may wait for the store. A VMM must
+ * not do that on a vCPU or its event loop, nor let one disk hold up
+ * another: the worker gives a map its own thread. The thread owns the map
+ * from extmap_worker_start() to extmap_worker_stop(); touch it otherwise
+ * only through extmap_worker_call().
+ *
+ * extmap_worker_queue() hands over n requests (one guest kick, say) and
+ * returns at once; the thread runs them in order as io_uring batches
+ * (extmap_submit: requests that overlap a write start a new batch), and
+ * EXTMAP_FLUSH runs extmap_flush() after everything queued before it. Each
+ * request comes back once from extmap_worker_reap() (never blocks) with its
+ * result; extmap_worker_fd() is an eventfd that becomes readable when some
+ * have finished (read it to re-arm). Requests and their buffers stay the
+ * caller's and must stay valid until reaped. extmap_worker_drain() waits
+ * until none is in flight. */
+struct extmap_worker;
+int extmap_worker_start(struct extmap *m, struct extmap_worker **out);
+int extmap_worker_queue(struct extmap_worker *w, struct extmap_req **reqs, int n);
+int extmap_worker_reap(struct extmap_worker *w, struct extmap_req **done, int max);
+int extmap_worker_fd(const struct extmap_worker *w);
+void extmap_worker_drain(struct extmap_worker *w);
+/* Runs fn(map, ctx) on the worker thread between batches; returns its result. */
+int extmap_worker_call(struct extmap_worker *w, int (*fn)(struct extmap *m, void *ctx), void *ctx);
+/* Drains, ends the thread; the map is the caller's again. */
+void extmap_worker_stop(struct extmap_worker *w);
+
 /* Calls fn for each mapped or zero-marked cluster in order; stops on nonzero. */
 typedef int (*extmap_each_fn)(void *ctx, uint64_t vcluster, enum extmap_kind kind,
                               uint64_t pcluster, int owned);
@@ -226,6 +266,22 @@ int extmap_load(struct extmap *m, int fd);
 /* Builds a writable map from a hand-over (refill: how to ask for more). */
 int extmap_open_handover(const struct extmap_handover *h, extmap_refill_fn refill, void *refill_ctx,
                          struct extmap **out);
+
+/* A hand-over across exec: the descriptors are inherited (close-on-exec
+ * cleared) and the rest travels as one line of text, which
+ * extmap_handover_format() writes and extmap_handover_parse() reads (the
+ * VMM's `--disk handover=FD`: FD is a pipe or memfd holding that line):
+ *   "PSHANDOVER1 disk=ID size=BYTES gen=G off=O journal=FD map=FD
+ *    data=FILE:FD[,FILE:FD...] grant=START+COUNT[,START+COUNT...]\n"
+ * (one line; numbers decimal; data= and grant= may be empty). parse checks
+ * the syntax, the ranges (files < EXTMAP_MAX_FILES, at most
+ * EXTMAP_HANDOVER_GRANTS grants) and that every descriptor named is open;
+ * it fills h (absent data files: -1). Returns 0, -EINVAL (bad line) or
+ * -EBADF (a descriptor that is not open). format returns the length, or
+ * -ENOSPC when len is too small. */
+#define EXTMAP_HANDOVER_LINE_MAX 4096
+int extmap_handover_format(const struct extmap_handover *h, char *buf, size_t len);
+int extmap_handover_parse(const char *line, struct extmap_handover *h);
 
 /* Journal helpers (used by the writer and by the store's fold). */
 int extmap_journal_init(int fd, uint64_t disk_id, uint64_t generation);

@@ -300,7 +300,25 @@ static int conflicts(const struct batch *b, uint64_t vcl, int writing)
     return 0;
 }
 
-static int submit_ptrs(struct extmap *m, struct extmap_req **reqs, int n)
+/* The caller's bytes at byte `at` of the request: a pointer and how many
+ * follow contiguously (NULL when the buffer or iovecs end before). */
+static char *req_bytes(const struct extmap_req *q, uint64_t at, uint64_t *contig)
+{
+    if (!q->iov) {
+        *contig = UINT64_MAX;
+        return q->buf ? (char *)q->buf + at : NULL;
+    }
+    for (int i = 0; i < q->iovcnt; i++) {
+        if (at < q->iov[i].iov_len) {
+            *contig = q->iov[i].iov_len - at;
+            return (char *)q->iov[i].iov_base + at;
+        }
+        at -= q->iov[i].iov_len;
+    }
+    return NULL;
+}
+
+int extmap_submit_ptrs(struct extmap *m, struct extmap_req **reqs, int n)
 {
     struct batch *b = malloc(sizeof(*b));
     if (!b)
@@ -312,6 +330,10 @@ static int submit_ptrs(struct extmap *m, struct extmap_req **reqs, int n)
         q->result = 0;
         if (q->offset > m->size || q->len > m->size - q->offset) {
             q->result = -EINVAL;
+            continue;
+        }
+        if (q->op == EXTMAP_FLUSH) {
+            q->result = -EINVAL; /* extmap_flush() or the worker's */
             continue;
         }
         int writing = q->op != EXTMAP_READ;
@@ -326,9 +348,17 @@ static int submit_ptrs(struct extmap *m, struct extmap_req **reqs, int n)
             uint64_t left = end - off;
             uint32_t clen =
                 left < EXTMAP_CLUSTER_SIZE - coff ? (uint32_t)left : EXTMAP_CLUSTER_SIZE - coff;
-            char *ubuf = q->buf ? (char *)q->buf + (off - q->offset) : NULL;
-            if (q->op == EXTMAP_DISCARD || q->op == EXTMAP_WRITE_ZEROES)
-                ubuf = NULL;
+            uint64_t contig = UINT64_MAX;
+            char *ubuf = NULL;
+            if (q->op == EXTMAP_READ || q->op == EXTMAP_WRITE) {
+                ubuf = req_bytes(q, off - q->offset, &contig);
+                if (!ubuf) {
+                    q->result = -EINVAL; /* iovecs shorter than len */
+                    break;
+                }
+                if (contig < clen)
+                    clen = (uint32_t)contig; /* a segment never spans two iovecs */
+            }
             if (b->n == EXTMAP_QUEUE_DEPTH || conflicts(b, vcl, writing))
                 if ((r = run_batch(m, b, reqs)) < 0)
                     break;
@@ -365,7 +395,7 @@ int extmap_submit(struct extmap *m, struct extmap_req *reqs, int n)
         int k = n < 256 ? n : 256;
         for (int i = 0; i < k; i++)
             p[i] = &reqs[i];
-        r = submit_ptrs(m, p, k);
+        r = extmap_submit_ptrs(m, p, k);
         reqs += k;
         n -= k;
     }
@@ -497,7 +527,7 @@ void extmap_run_complex(struct extmap *m)
     if (!n)
         return;
     m->ncomplex = 0;
-    submit_ptrs(m, m->complex, n);
+    extmap_submit_ptrs(m, m->complex, n);
     for (int i = 0; i < n; i++)
         finish(m, m->complex[i]);
 }
@@ -505,7 +535,7 @@ void extmap_run_complex(struct extmap *m)
 /* One SQE per cluster, or -1 when the request needs the batch path. */
 static int simple_segments(const struct extmap *m, const struct extmap_req *q)
 {
-    if ((q->op != EXTMAP_READ && q->op != EXTMAP_WRITE) || !aligned(q->offset) ||
+    if ((q->op != EXTMAP_READ && q->op != EXTMAP_WRITE) || q->iov || !aligned(q->offset) ||
         !aligned(q->len) || !aligned((uint64_t)(uintptr_t)q->buf) || !q->len ||
         q->offset > m->size || q->len > m->size - q->offset)
         return -1;

@@ -40,6 +40,8 @@ struct extmap {
 
 #define ASYNC_MAX_SQES 128 /* leaves the other half of the ring to batches */
 
+/* extmap_submit() on an array of pointers (the worker's). */
+int extmap_submit_ptrs(struct extmap *m, struct extmap_req **reqs, int n);
 void extmap_async_cqe(struct extmap *m, struct io_uring_cqe *cqe);
 void extmap_run_complex(struct extmap *m);
 

@@ -33,6 +33,7 @@
 
 #include "kvm/bus.h"
 #include "kvm/devices/irq.h"
+#include "kvm/guest_mem.h"
 #include "kvm/kvm.h"
 #include "kvm/verr.h"
 
@@ -40,6 +41,7 @@ struct vm;
 struct loop;
 struct aml;
 struct vmdev;
+struct json_t;
 
 enum vmdev_res_kind { VMDEV_RES_PIO, VMDEV_RES_MMIO, VMDEV_RES_IRQ, VMDEV_RES_MSI };
 
@@ -59,7 +61,8 @@ struct vmdev_ctx {
     struct bus *bus;
     struct loop *loop;
     struct vm *vm;
-    irq_set_fn irq_set; /* what an irq line calls: vm_set_irq in the VMM */
+    const struct guest_mem *gm; /* guest RAM (mapped before the guest runs) */
+    irq_set_fn irq_set;         /* what an irq line calls: vm_set_irq in the VMM */
     void *irq_opaque;
     struct vmdev *self;
     verr_t *err; /* init fills it when it fails */
@@ -76,6 +79,9 @@ struct vmdev_desc {
 	 * the instance number and a _CRS of the recorded resources. */
     const char *acpi_hid;
     const char *acpi_name; /* 4 chars; NULL: from the name */
+    /* Appends this instance's counters (a JSON object) to out, a jansson
+     * array: the control socket's status op. NULL: nothing to say. */
+    void (*status)(void *state, struct json_t *out);
     /* Extra AML: root (the DSDT top level) and sb (inside \_SB). */
     void (*aml)(const struct vmdev *d, struct aml *root, struct aml *sb);
 };

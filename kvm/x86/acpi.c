@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kvm/devices/device.h"
+#include "kvm/pci/pci.h"
 #include "kvm/x86/aml.h"
 #include "kvm/x86/layout.h"
 
@@ -229,6 +230,19 @@ static size_t build_madt(uint8_t *buf, unsigned ncpus)
     return p - buf;
 }
 
+/* MCFG: ECAM for segment 0, bus 0 (kvm/pci/pci.h). */
+static size_t build_mcfg(uint8_t *buf)
+{
+    memset(buf, 0, 60);
+    uint64_t base = PCI_ECAM_BASE;
+    memcpy(buf + 44, &base, 8); /* after the header and 8 reserved bytes */
+    buf[54] = 0;                /* start bus */
+    buf[55] = 0;                /* end bus */
+    header((void *)buf, "MCFG", 60, 1);
+    checksum((void *)buf);
+    return 60;
+}
+
 int x86_write_acpi(const struct guest_mem *gm, unsigned ncpus, const struct vmdevs *devs,
                    verr_t *err)
 {
@@ -267,12 +281,19 @@ int x86_write_acpi(const struct guest_mem *gm, unsigned ncpus, const struct vmde
     size_t madt_len = build_madt(madt, ncpus);
     uint64_t madt_at = put(area, &cur, madt, madt_len);
 
-    uint8_t xsdt[sizeof(struct acpi_header) + 2 * 8];
-    header((void *)xsdt, "XSDT", sizeof(xsdt), 1);
-    memcpy(xsdt + sizeof(struct acpi_header), &fadt_at, 8);
-    memcpy(xsdt + sizeof(struct acpi_header) + 8, &madt_at, 8);
+    uint64_t tables[3] = { fadt_at, madt_at };
+    unsigned ntables = 2;
+    if (devs && vmdevs_find(devs, "pci-host", 0)) {
+        uint8_t mcfg[60];
+        size_t mcfg_len = build_mcfg(mcfg);
+        tables[ntables++] = put(area, &cur, mcfg, mcfg_len);
+    }
+    uint8_t xsdt[sizeof(struct acpi_header) + 3 * 8];
+    size_t xsdt_len = sizeof(struct acpi_header) + 8 * ntables;
+    header((void *)xsdt, "XSDT", xsdt_len, 1);
+    memcpy(xsdt + sizeof(struct acpi_header), tables, 8 * ntables);
     checksum((void *)xsdt);
-    uint64_t xsdt_at = put(area, &cur, xsdt, sizeof(xsdt));
+    uint64_t xsdt_at = put(area, &cur, xsdt, xsdt_len);
     if (cur > X86_ACPI_END)
         return verr_set(err, E2BIG, "ACPI tables overflow their area");
 

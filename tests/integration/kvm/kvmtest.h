@@ -15,6 +15,10 @@ struct options {
     const char *vmlinux; /* the same kernel as an ELF vmlinux (PVH) */
     const char *busybox; /* busybox-static */
     const char *cache;   /* where Linux boots shared by several tests are kept */
+    const char *modules; /* the kernel's /lib/modules/RELEASE (linux-virtio) */
+    const char *mkfs;    /* mkfs.ext4, e2fsck, debugfs (linux-virtio) */
+    const char *e2fsck;
+    const char *debugfs;
 };
 
 /* Each returns 0 when the test passes, 1 when it fails (reason printed). */
@@ -31,11 +35,19 @@ int case_rtc(const struct options *o, int argc, char **argv);
 int case_memmap(const struct options *o, int argc, char **argv);
 int case_control(const struct options *o, int argc, char **argv);
 int case_linux(const struct options *o, int argc, char **argv);
+int case_virtio(const struct options *o, int argc, char **argv);
+int case_linux_virtio(const struct options *o, int argc, char **argv);
+int case_virtionet(const struct options *o, int argc, char **argv); /* net_cases.c */
+int case_linux_net(const struct options *o, int argc, char **argv); /* net_cases.c */
 
 /* Helpers shared by the cases. */
 void random_bytes(void *buf, size_t len);
 /* Writes the Linux tests' initramfs (linux_initramfs.c) to out. */
 int linux_initramfs_build(const char *busybox, const char *out);
+/* The same with another /init and kernel modules as /lib/modules/NAME.ko
+ * (names: paths relative to modules_dir, NULL-terminated). */
+int linux_initramfs_build_with(const char *busybox, const char *init, const char *modules_dir,
+                               const char *const modules[], const char *out);
 /* The guest image path: GUESTS/NAME.elf (pvh) or GUESTS/NAME.bzImage. */
 int guest_path(const struct options *o, const char *name, const char *form, char *out, size_t len);
 

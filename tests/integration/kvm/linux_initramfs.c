@@ -91,11 +91,12 @@ static int cpio_entry(struct cpio *c, const char *name, unsigned mode, unsigned 
     return rc || (size && cpio_put(c, data, size)) ? -1 : 0;
 }
 
-int linux_initramfs_build(const char *busybox, const char *out)
+int linux_initramfs_build_with(const char *busybox, const char *init, const char *modules_dir,
+                               const char *const modules[], const char *out)
 {
     struct cpio c = { 0 };
-    char *bb = NULL;
-    size_t bb_len;
+    char *bb = NULL, *ko = NULL;
+    size_t bb_len, ko_len;
     int rc = -1;
     if (t_read_file(busybox, &bb, &bb_len))
         return -1;
@@ -107,14 +108,39 @@ int linux_initramfs_build(const char *busybox, const char *out)
         cpio_entry(&c, "bin", 040755, 0, 0, NULL, 0) ||
         cpio_entry(&c, "bin/busybox", 0100755, 0, 0, bb, bb_len) ||
         cpio_entry(&c, "bin/sh", 0120777, 0, 0, "busybox", 7) ||
-        cpio_entry(&c, "init", 0100755, 0, 0, init_script, strlen(init_script)) ||
-        cpio_entry(&c, "TRAILER!!!", 0, 0, 0, NULL, 0)) {
+        cpio_entry(&c, "init", 0100755, 0, 0, init, strlen(init)) ||
+        cpio_entry(&c, "lib", 040755, 0, 0, NULL, 0) ||
+        cpio_entry(&c, "lib/modules", 040755, 0, 0, NULL, 0)) {
         fprintf(stderr, "test: out of memory building the initramfs\n");
         goto out;
     }
+    for (int i = 0; modules && modules[i]; i++) {
+        char path[4096], name[256];
+        snprintf(path, sizeof(path), "%s/%s", modules_dir, modules[i]);
+        const char *base = strrchr(modules[i], '/');
+        snprintf(name, sizeof(name), "lib/modules/%s", base ? base + 1 : modules[i]);
+        if (t_read_file(path, &ko, &ko_len)) {
+            fprintf(stderr, "test: cannot read module %s\n", path);
+            goto out;
+        }
+        if (cpio_entry(&c, name, 0100644, 0, 0, ko, ko_len)) {
+            fprintf(stderr, "test: out of memory building the initramfs\n");
+            goto out;
+        }
+        free(ko);
+        ko = NULL;
+    }
+    if (cpio_entry(&c, "TRAILER!!!", 0, 0, 0, NULL, 0))
+        goto out;
     rc = t_write_file(out, c.data, c.len, 0600);
 out:
     free(bb);
+    free(ko);
     free(c.data);
     return rc;
+}
+
+int linux_initramfs_build(const char *busybox, const char *out)
+{
+    return linux_initramfs_build_with(busybox, init_script, NULL, NULL, out);
 }

@@ -2,7 +2,7 @@
  *                    [--busybox PATH] [--cache DIR] CASE ARGS...
  * CASE: hello pvh|bzimage, poweroff pvh|bzimage, echo, cmdline pvh|bzimage,
  * triple, smp N, timer lapic|pit, uartirq, hostile, rtc time|irq, memmap FORM MIB, control shutdown|kill,
- * linux marker|poweroff|cpus|rtc|reboot|input|shutdown|pvh. Exit 0: the test passed. */
+ * linux marker|poweroff|cpus|rtc|reboot|input|shutdown|pvh, virtionet [pvh|bzimage], linux-net. Exit 0: the test passed. */
 #include "tests/integration/kvm/kvmtest.h"
 
 #include <errno.h>
@@ -47,11 +47,23 @@ static const struct {
     const char *name;
     int (*run)(const struct options *, int, char **);
 } cases[] = {
-    { "hello", case_hello },     { "poweroff", case_poweroff }, { "echo", case_echo },
-    { "cmdline", case_cmdline }, { "triple", case_triple },     { "smp", case_smp },
-    { "timer", case_timer },     { "uartirq", case_uartirq },   { "hostile", case_hostile },
-    { "rtc", case_rtc },         { "memmap", case_memmap },     { "control", case_control },
+    { "hello", case_hello },
+    { "poweroff", case_poweroff },
+    { "echo", case_echo },
+    { "cmdline", case_cmdline },
+    { "triple", case_triple },
+    { "smp", case_smp },
+    { "timer", case_timer },
+    { "uartirq", case_uartirq },
+    { "hostile", case_hostile },
+    { "rtc", case_rtc },
+    { "memmap", case_memmap },
+    { "control", case_control },
     { "linux", case_linux },
+    { "virtio", case_virtio },
+    { "linux-virtio", case_linux_virtio },
+    { "virtionet", case_virtionet },
+    { "linux-net", case_linux_net },
 };
 
 int main(int argc, char **argv)
@@ -72,6 +84,14 @@ int main(int argc, char **argv)
             o.busybox = v;
         else if (!strcmp(k, "cache"))
             o.cache = v;
+        else if (!strcmp(k, "modules"))
+            o.modules = v;
+        else if (!strcmp(k, "mkfs"))
+            o.mkfs = v;
+        else if (!strcmp(k, "e2fsck"))
+            o.e2fsck = v;
+        else if (!strcmp(k, "debugfs"))
+            o.debugfs = v;
         else {
             fprintf(stderr, "picostack-kvm-test: unknown option %s\n", argv[i]);
             return 2;

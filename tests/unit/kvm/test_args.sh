@@ -40,8 +40,31 @@ expect 2 "--cpus '65'" --kernel "$tmp/k" --cpus 65
 expect 2 "--cpus '2x'" --kernel "$tmp/k" --cpus 2x
 expect 2 "--serial 'tcp:1'" --kernel "$tmp/k" --serial tcp:1
 expect 2 "--serial 'file:'" --kernel "$tmp/k" --serial file:
-expect 2 "--disk is not supported yet" --kernel "$tmp/k" --disk /dev/null
-expect 2 "--net is not supported yet" --kernel "$tmp/k" --net tap0
+expect 2 "path=FILE or handover=FD" --kernel "$tmp/k" --disk /dev/null
+expect 2 "at 'bogus'" --kernel "$tmp/k" --disk path=/dev/null,bogus
+expect 2 "at most 20 bytes" --kernel "$tmp/k" --disk path=/dev/null,serial=123456789012345678901
+expect 2 "a descriptor number" --kernel "$tmp/k" --disk handover=x
+expect 2 "path=FILE or handover=FD" --kernel "$tmp/k" --disk ro
+expect 2 "at 'path=/b'" --kernel "$tmp/k" --disk path=/a,path=/b
+expect 2 "disk $tmp/missing: No such file" --kernel "$tmp/k" --disk "path=$tmp/missing"
+expect 2 "--net 'tap0': tap=NAME" --kernel "$tmp/k" --net tap0
+expect 2 "--net 'tap=': tap=NAME" --kernel "$tmp/k" --net tap=
+expect 2 "--net 'tap=abcdefghijklmnop'" --kernel "$tmp/k" --net tap=abcdefghijklmnop
+expect 2 "--net 'fd=x': fd=N needs" --kernel "$tmp/k" --net fd=x
+expect 2 "--net 'fd=-1': fd=N needs" --kernel "$tmp/k" --net fd=-1
+expect 2 "--net 'tap=a,fd=3'" --kernel "$tmp/k" --net tap=a,fd=3
+expect 2 "--net 'mac=02:00:00:00:00:01': tap=NAME or fd=N" --kernel "$tmp/k" --net mac=02:00:00:00:00:01
+expect 2 "mac=aa:bb:cc:dd:ee:ff (unicast)" --kernel "$tmp/k" --net tap=a,mac=01:00:00:00:00:01
+expect 2 "mac=aa:bb:cc:dd:ee:ff (unicast)" --kernel "$tmp/k" --net tap=a,mac=02:00:00:00:00
+expect 2 "mac=aa:bb:cc:dd:ee:ff (unicast)" --kernel "$tmp/k" --net tap=a,mac=02-00-00-00-00-01
+expect 2 "mac=aa:bb:cc:dd:ee:ff (unicast)" --kernel "$tmp/k" --net tap=a,mac=02:00:00:00:00:0g
+expect 2 "a trailing ','" --kernel "$tmp/k" --net tap=a,
+expect 2 "queues=N needs a number from 1 to 16" --kernel "$tmp/k" --net tap=a,queues=17
+expect 2 "queues=N needs a number from 1 to 16" --kernel "$tmp/k" --net tap=a,queues=0
+expect 2 "queues=N needs tap=NAME" --kernel "$tmp/k" --net fd=3,queues=2
+expect 2 "descriptor 0 is not an attached tap" --kernel "$tmp/k" --net fd=0
+expect 2 "--net: at most 8" --kernel "$tmp/k" --net tap=a --net tap=b --net tap=c --net tap=d \
+  --net tap=e --net tap=f --net tap=g --net tap=h --net tap=i
 expect 2 "--control needs a socket path" --kernel "$tmp/k" --control ""
 expect 2 "cannot open kernel $tmp/missing" --kernel "$tmp/missing"
 expect 2 "is not a regular file" --kernel "$tmp"
