@@ -251,9 +251,9 @@ static void wait_done(struct extmap_worker *w, struct extmap_req **done, int wan
 {
     for (int got = 0; got < want;) {
         struct pollfd p = { .fd = extmap_worker_fd(w), .events = POLLIN };
-        CHECK(poll(&p, 1, 5000) == 1);
+        REQUIRE(poll(&p, 1, 5000) == 1);
         uint64_t v;
-        CHECK(read(p.fd, &v, sizeof(v)) == sizeof(v));
+        REQUIRE(read(p.fd, &v, sizeof(v)) == sizeof(v));
         got += extmap_worker_reap(w, done + got, want - got);
     }
 }
@@ -261,8 +261,8 @@ static void wait_done(struct extmap_worker *w, struct extmap_req **done, int wan
 static void test_iovec_worker(void)
 {
     struct extmap *m = new_map(16 * EXTMAP_CLUSTER_SIZE, 1);
-    CHECK_OK(extmap_set(m, 1, EXTMAP_DATA, 0, 0)); /* shared: first write copies */
-    CHECK_OK(extmap_add_grant(m, 500, 32));
+    REQUIRE_OK(extmap_set(m, 1, EXTMAP_DATA, 0, 0)); /* shared: first write copies */
+    REQUIRE_OK(extmap_add_grant(m, 500, 32));
     char *a = aligned_alloc(EXTMAP_BLOCK, 64 << 10), *b = aligned_alloc(EXTMAP_BLOCK, 64 << 10);
     for (int i = 0; i < (64 << 10); i++)
         a[i] = (char)(i * 7 + 3);
@@ -276,11 +276,11 @@ static void test_iovec_worker(void)
     };
     struct extmap_req f = { .op = EXTMAP_FLUSH };
     struct extmap_worker *wk;
-    CHECK_OK(extmap_worker_start(m, &wk));
+    REQUIRE_OK(extmap_worker_start(m, &wk));
     struct extmap_req *qs[2] = { &w, &f }, *done[4];
-    CHECK_OK(extmap_worker_queue(wk, qs, 2));
+    REQUIRE_OK(extmap_worker_queue(wk, qs, 2));
     wait_done(wk, done, 2);
-    CHECK(done[0] == &w && done[1] == &f && w.result == 0 && f.result == 0);
+    REQUIRE(done[0] == &w && done[1] == &f && w.result == 0 && f.result == 0);
     /* read back in other pieces */
     struct iovec rv[4] = {
         { b + 1, 3000 }, { b + 8192, 4096 }, { b + 20000, 4904 }, { b + 30000, 100 }
@@ -289,9 +289,9 @@ static void test_iovec_worker(void)
         .op = EXTMAP_READ, .offset = off, .len = 12000, .iov = rv, .iovcnt = 4
     };
     struct extmap_req *rq = &r;
-    CHECK_OK(extmap_worker_queue(wk, &rq, 1));
+    REQUIRE_OK(extmap_worker_queue(wk, &rq, 1));
     wait_done(wk, done, 1);
-    CHECK(r.result == 0);
+    REQUIRE(r.result == 0);
     char flat_w[12000], flat_r[12000];
     size_t k = 0;
     for (int i = 0; i < 3; i++)
@@ -301,23 +301,23 @@ static void test_iovec_worker(void)
     for (int i = 0; i < 4; i++)
         for (size_t j = 0; j < rv[i].iov_len && k < 12000; j++)
             flat_r[k++] = ((char *)rv[i].iov_base)[j];
-    CHECK(memcmp(flat_w, flat_r, 12000) == 0);
+    REQUIRE(memcmp(flat_w, flat_r, 12000) == 0);
     /* iovecs shorter than len are refused */
     struct extmap_req s = { .op = EXTMAP_READ, .offset = 0, .len = 8192, .iov = rv, .iovcnt = 1 };
     rq = &s;
-    CHECK_OK(extmap_worker_queue(wk, &rq, 1));
+    REQUIRE_OK(extmap_worker_queue(wk, &rq, 1));
     wait_done(wk, done, 1);
-    CHECK(s.result == -EINVAL);
+    REQUIRE(s.result == -EINVAL);
     /* calls run on the thread */
     uint64_t bigger = 32 * EXTMAP_CLUSTER_SIZE;
-    CHECK_OK(extmap_worker_call(wk, grow, &bigger));
+    REQUIRE_OK(extmap_worker_call(wk, grow, &bigger));
     extmap_worker_drain(wk);
     extmap_worker_stop(wk);
-    CHECK(extmap_size(m) == bigger);
+    REQUIRE(extmap_size(m) == bigger);
     /* the shared cluster was copied, not written in place */
     uint64_t p;
     int owned;
-    CHECK(extmap_get(m, 1, &p, &owned) == EXTMAP_DATA && p != 0 && owned);
+    REQUIRE(extmap_get(m, 1, &p, &owned) == EXTMAP_DATA && p != 0 && owned);
     free(a);
     free(b);
     extmap_destroy(m);
@@ -343,13 +343,14 @@ static void test_handover_line(void)
     h.grant[1] = (struct extmap_range){ 1ull << 30, 7 };
     char line[EXTMAP_HANDOVER_LINE_MAX];
     int n = extmap_handover_format(&h, line, sizeof(line));
-    CHECK(n > 0 && line[n - 1] == '\n');
-    CHECK_OK(extmap_handover_parse(line, &back));
-    CHECK(back.disk_id == 42 && back.size == h.size && back.journal_generation == 3 &&
-          back.journal_offset == 96 && back.journal_fd == journal_fd && back.map_fd == data_fd);
-    CHECK(back.data_fds[0] == data_fd && back.data_fds[5] == journal_fd && back.data_fds[1] == -1);
-    CHECK(back.ngrant == 2 && back.grant[1].start == 1ull << 30 && back.grant[1].count == 7);
-    CHECK(extmap_handover_format(&h, line, 20) == -ENOSPC);
+    REQUIRE(n > 0 && line[n - 1] == '\n');
+    REQUIRE_OK(extmap_handover_parse(line, &back));
+    REQUIRE(back.disk_id == 42 && back.size == h.size && back.journal_generation == 3 &&
+            back.journal_offset == 96 && back.journal_fd == journal_fd && back.map_fd == data_fd);
+    REQUIRE(back.data_fds[0] == data_fd && back.data_fds[5] == journal_fd &&
+            back.data_fds[1] == -1);
+    REQUIRE(back.ngrant == 2 && back.grant[1].start == 1ull << 30 && back.grant[1].count == 7);
+    REQUIRE(extmap_handover_format(&h, line, 20) == -ENOSPC);
     static const char *bad[] = {
         "",
         "PSHANDOVER2 disk=1 size=0 gen=1 off=64 journal=3 map=3 data= grant=\n",
@@ -363,11 +364,11 @@ static void test_handover_line(void)
         "PSHANDOVER1 disk=1 size=99999999999999999999 gen=1 off=64 journal=3 map=3 data= grant=\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        CHECK(extmap_handover_parse(bad[i], &back) == -EINVAL);
+        REQUIRE(extmap_handover_parse(bad[i], &back) == -EINVAL);
     /* a descriptor that is not open */
-    CHECK(extmap_handover_parse(
-              "PSHANDOVER1 disk=1 size=0 gen=1 off=64 journal=999 map=999 data= grant=\n", &back) ==
-          -EBADF);
+    REQUIRE(extmap_handover_parse(
+                "PSHANDOVER1 disk=1 size=0 gen=1 off=64 journal=999 map=999 data= grant=\n",
+                &back) == -EBADF);
 }
 
 int main(void)
