@@ -272,7 +272,10 @@ int vol_load(struct store_txn *t, struct volumes *v, const char *kind, const cha
         json_decref(rec);
         return rc;
     }
-    *out = rec;
+    if (out)
+        *out = rec;
+    else
+        json_decref(rec);
     return 0;
 }
 

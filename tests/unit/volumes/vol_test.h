@@ -50,7 +50,8 @@ static const struct volumes_caller BOB = { .project_id = "p2", .user_id = "u2", 
 
 static inline void fx_open_in(struct fx *f, const char *dir)
 {
-    snprintf(f->dir, sizeof f->dir, "%s", dir);
+    if (dir != f->dir) /* reopening passes f->dir itself */
+        snprintf(f->dir, sizeof f->dir, "%s", dir);
     snprintf(f->backups, sizeof f->backups, "%s/backups", dir);
     char state[600];
     snprintf(state, sizeof state, "%s/state", dir);
