@@ -218,7 +218,7 @@ static int copy_clusters(struct volumes *v, const json_t *rec, struct vol_bk_wri
     struct run_list runs = { 0 };
     struct copy c = { .v = v, .w = w };
     struct blockstore_info info;
-    pthread_mutex_lock(v->bs_lock);
+    BS_LOCK(v);
     int rc = blockstore_info(v->bs, base, &info);
     if (rc == 0)
         rc = blockstore_changed(v->bs, parent, base, add_run, &runs);
@@ -226,7 +226,7 @@ static int copy_clusters(struct volumes *v, const json_t *rec, struct vol_bk_wri
         rc = blockstore_disk_open(v->bs, base, BLOCKSTORE_RDONLY, &c.d);
     if (rc < 0)
         vol_fail(rc, "block store: %s", blockstore_error());
-    pthread_mutex_unlock(v->bs_lock);
+    BS_UNLOCK(v);
     c.size = info.size;
     c.buf = rc == 0 ? aligned_alloc(EXTMAP_BLOCK, BATCH * EXTMAP_CLUSTER_SIZE) : NULL;
     if (rc == 0 && !c.buf)
@@ -234,9 +234,9 @@ static int copy_clusters(struct volumes *v, const json_t *rec, struct vol_bk_wri
     for (size_t i = 0; rc == 0 && i < runs.n; i++)
         rc = copy_run(&c, runs.r[i][0], runs.r[i][1]);
     if (c.d) {
-        pthread_mutex_lock(v->bs_lock);
+        BS_LOCK(v);
         blockstore_disk_close(c.d);
-        pthread_mutex_unlock(v->bs_lock);
+        BS_UNLOCK(v);
     }
     free(c.buf);
     free(runs.r);
@@ -496,7 +496,7 @@ int volume_backup_restore_run(struct volumes *v, const char *backup_id, const ch
 {
     char obj[64], why[512] = "";
     volumes_object_name(obj, "volume", volume_id);
-    int rc = volumes_backup_restore_into(v->bs, v->bs_lock, v->backup_dir, backup_id, obj);
+    int rc = volumes_backup_restore_into(v->bs, &v->lk, v->backup_dir, backup_id, obj);
     if (rc < 0)
         snprintf(why, sizeof why, "%s", volumes_error());
     struct store_txn *t;

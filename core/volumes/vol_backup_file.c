@@ -339,16 +339,16 @@ int volumes_backup_check(const char *backup_dir, const char *id, FILE *report)
 
 struct restore {
     struct blockstore_disk *d;
-    pthread_mutex_t *lock;
+    const struct volumes_bs_lock *lk;
 };
 
 static int zero_run(void *ctx, uint64_t first, uint64_t count)
 {
     struct restore *r = ctx;
-    pthread_mutex_lock(r->lock);
+    r->lk->lock(r->lk->ctx);
     int rc = extmap_discard(blockstore_disk_map(r->d), first * EXTMAP_CLUSTER_SIZE,
                             count * EXTMAP_CLUSTER_SIZE);
-    pthread_mutex_unlock(r->lock);
+    r->lk->unlock(r->lk->ctx);
     return rc;
 }
 
@@ -378,13 +378,13 @@ static int put_cluster(void *ctx, uint64_t vcl, const void *data, uint32_t len, 
     struct restore *r = ctx;
     struct extmap *m = blockstore_disk_map(r->d);
     uint64_t off = vcl * EXTMAP_CLUSTER_SIZE;
-    pthread_mutex_lock(r->lock); /* a write may refill its grant from the store */
+    r->lk->lock(r->lk->ctx); /* a write may refill its grant from the store */
     int rc = zero ? extmap_discard(m, off, EXTMAP_CLUSTER_SIZE) : extmap_write(m, data, off, len);
-    pthread_mutex_unlock(r->lock);
+    r->lk->unlock(r->lk->ctx);
     return rc;
 }
 
-int volumes_backup_restore_into(struct blockstore *bs, pthread_mutex_t *bs_lock,
+int volumes_backup_restore_into(struct blockstore *bs, const struct volumes_bs_lock *lk,
                                 const char *backup_dir, const char *id, const char *object)
 {
     int problems = 0;
@@ -400,8 +400,8 @@ int volumes_backup_restore_into(struct blockstore *bs, pthread_mutex_t *bs_lock,
         json_object_get(json_array_get(chain, json_array_size(chain) - 1), "size"));
     struct blockstore_info info;
     struct runs old = { 0 };
-    struct restore r = { .lock = bs_lock };
-    pthread_mutex_lock(bs_lock);
+    struct restore r = { .lk = lk };
+    lk->lock(lk->ctx);
     rc = blockstore_info(bs, object, &info);
     if (rc == 0 && info.size < size)
         rc = vol_fail(-EINVAL, "the volume (%llu bytes) is smaller than the backup (%llu)",
@@ -412,7 +412,7 @@ int volumes_backup_restore_into(struct blockstore *bs, pthread_mutex_t *bs_lock,
         rc = blockstore_changed(bs, NULL, object, note_run, &old);
     if (rc == 0)
         rc = blockstore_disk_open(bs, object, 0, &r.d);
-    pthread_mutex_unlock(bs_lock);
+    lk->unlock(lk->ctx);
     for (size_t i = 0; rc == 0 && i < old.n; i++)
         rc = zero_run(&r, old.v[i][0], old.v[i][1]);
     free(old.v);
@@ -425,9 +425,9 @@ int volumes_backup_restore_into(struct blockstore *bs, pthread_mutex_t *bs_lock,
                          put_cluster, &r);
     }
     if (r.d) {
-        pthread_mutex_lock(bs_lock);
+        lk->lock(lk->ctx);
         int c = blockstore_disk_close(r.d);
-        pthread_mutex_unlock(bs_lock);
+        lk->unlock(lk->ctx);
         if (rc >= 0 && c < 0)
             rc = vol_fail(c, "%s", blockstore_error());
     }

@@ -286,13 +286,26 @@ void volumes_object_name(char out[64], const char *kind, const char *id)
 
 /* ---- block-store calls ---- */
 
+static void mutex_lock(void *m)
+{
+    pthread_mutex_lock(m);
+}
+static void mutex_unlock(void *m)
+{
+    pthread_mutex_unlock(m);
+}
+struct volumes_bs_lock volumes_mutex_lock(pthread_mutex_t *m)
+{
+    return (struct volumes_bs_lock){ mutex_lock, mutex_unlock, m };
+}
+
 #define LOCKED(v, call)                                          \
     ({                                                           \
-        pthread_mutex_lock((v)->bs_lock);                        \
+        BS_LOCK(v);                                              \
         int _r = (call);                                         \
         if (_r < 0)                                              \
             vol_fail(_r, "block store: %s", blockstore_error()); \
-        pthread_mutex_unlock((v)->bs_lock);                      \
+        BS_UNLOCK(v);                                            \
         _r;                                                      \
     })
 

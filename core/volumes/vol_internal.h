@@ -13,10 +13,13 @@ struct volumes {
     struct store *store;
     unsigned table; /* "volumes": every record, keys "KIND/ID" */
     struct blockstore *bs;
-    pthread_mutex_t *bs_lock;
+    struct volumes_bs_lock lk;
     char backup_dir[4096];
     struct volumes_quota defaults;
 };
+
+#define BS_LOCK(v)   (v)->lk.lock((v)->lk.ctx)
+#define BS_UNLOCK(v) (v)->lk.unlock((v)->lk.ctx)
 
 /* Record kinds (key prefixes). */
 #define K_VOLUME     "volume"

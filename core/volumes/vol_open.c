@@ -30,17 +30,17 @@ static int ensure_default_type(struct volumes *v)
     return vol_end(t, rc);
 }
 
-int volumes_open(struct store *s, struct blockstore *bs, pthread_mutex_t *bs_lock,
+int volumes_open(struct store *s, struct blockstore *bs, const struct volumes_bs_lock *lk,
                  const struct volumes_config *cfg, struct volumes **out)
 {
-    if (!s || !bs || !bs_lock)
+    if (!s || !bs || !lk || !lk->lock || !lk->unlock)
         return vol_fail(-EINVAL, "volumes_open needs a store, a block store and its lock");
     struct volumes *v = calloc(1, sizeof *v);
     if (!v)
         return -ENOMEM;
     v->store = s;
     v->bs = bs;
-    v->bs_lock = bs_lock;
+    v->lk = *lk;
     v->defaults = cfg && cfg->has_defaults ? cfg->defaults : cinder_defaults;
     if (cfg && cfg->backup_dir && *cfg->backup_dir) {
         if (strlen(cfg->backup_dir) >= sizeof v->backup_dir - 64) {

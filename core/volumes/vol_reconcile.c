@@ -177,9 +177,9 @@ static bool claimed(struct store_txn *t, struct volumes *v, const char *name)
 static int free_orphans(struct volumes *v, FILE *report)
 {
     struct names n = { 0 };
-    pthread_mutex_lock(v->bs_lock);
+    BS_LOCK(v);
     int rc = blockstore_list(v->bs, note, &n);
-    pthread_mutex_unlock(v->bs_lock);
+    BS_UNLOCK(v);
     struct store_txn *t;
     int fixes = 0;
     if (rc == 0 && (rc = vol_begin(v, false, &t)) == 0) {

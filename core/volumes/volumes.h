@@ -147,11 +147,20 @@ struct volumes_config {
     bool has_defaults;
 };
 
+/* The lock every user of the block store holds around its calls into it
+ * (the block store serves one thread at a time): picostackd's one lock, or
+ * a plain mutex (volumes_mutex_lock(&m)). */
+struct volumes_bs_lock {
+    void (*lock)(void *ctx);
+    void (*unlock)(void *ctx);
+    void *ctx;
+};
+struct volumes_bs_lock volumes_mutex_lock(pthread_mutex_t *m);
+
 /* Opens the module's table in the store (before serving) and takes the
- * block store with the mutex every caller holds around its calls into it
- * (the block store serves one thread at a time). Creates the default
- * volume type on first use. */
-int volumes_open(struct store *s, struct blockstore *bs, pthread_mutex_t *bs_lock,
+ * block store with its lock (copied). Creates the default volume type on
+ * first use. */
+int volumes_open(struct store *s, struct blockstore *bs, const struct volumes_bs_lock *lk,
                  const struct volumes_config *cfg, struct volumes **out);
 void volumes_close(struct volumes *v);
 /* This thread's last failure, in words ("" if none). */
@@ -349,7 +358,7 @@ int volumes_backup_check(const char *backup_dir, const char *id, FILE *report);
 /* Writes the chain ending at backup id into block-store disk `object`
  * (existing, at least as large; its current contents are replaced).
  * *size gets the volume size the backup recorded. */
-int volumes_backup_restore_into(struct blockstore *bs, pthread_mutex_t *bs_lock,
+int volumes_backup_restore_into(struct blockstore *bs, const struct volumes_bs_lock *lk,
                                 const char *backup_dir, const char *id, const char *object);
 /* The manifest of backup id (a new reference). */
 int volumes_backup_manifest(const char *backup_dir, const char *id, json_t **out);

@@ -168,7 +168,8 @@ int main(void)
     struct blockstore *bs2;
     CHECK(blockstore_open(other, BLOCKSTORE_CREATE, NULL, &bs2) == 0);
     CHECK(blockstore_create(bs2, "fresh", VOLUMES_GIB) == 0);
-    pthread_mutex_t lock2 = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_t mutex2 = PTHREAD_MUTEX_INITIALIZER;
+    struct volumes_bs_lock lock2 = volumes_mutex_lock(&mutex2);
     OK(volumes_backup_restore_into(bs2, &lock2, F.backups, jstr(inc, "id"), "fresh"));
     struct blockstore_disk *d;
     got = malloc(SIZE);

@@ -60,7 +60,8 @@ static inline void fx_open_in(struct fx *f, const char *dir)
     CHECK(rc == 0, "blockstore_open: %s", blockstore_error());
     CHECK(store_open(state, &f->s) == 0);
     struct volumes_config cfg = { .backup_dir = f->backups };
-    rc = volumes_open(f->s, f->bs, &f->lock, &cfg, &f->v);
+    struct volumes_bs_lock lk = volumes_mutex_lock(&f->lock);
+    rc = volumes_open(f->s, f->bs, &lk, &cfg, &f->v);
     CHECK(rc == 0, "volumes_open: %s", volumes_error());
     if (rc)
         exit(t_done("fixture"));
