@@ -81,8 +81,8 @@ void vol_volume_update(struct api_req *r);
 void vol_volume_delete(struct api_req *r);
 void vol_volume_action(struct api_req *r);
 void vol_volume_meta_get(struct api_req *r);
-void vol_volume_meta_set(struct api_req *r);   /* POST: merge */
-void vol_volume_meta_put(struct api_req *r);   /* PUT: replace */
+void vol_volume_meta_set(struct api_req *r); /* POST: merge */
+void vol_volume_meta_put(struct api_req *r); /* PUT: replace */
 void vol_volume_meta_key_get(struct api_req *r);
 void vol_volume_meta_key_put(struct api_req *r);
 void vol_volume_meta_key_delete(struct api_req *r);

@@ -62,8 +62,7 @@ int vol_bool(const json_t *v)
         return -1;
     if (!strcasecmp(s, "true") || !strcmp(s, "1") || !strcasecmp(s, "yes") || !strcasecmp(s, "on"))
         return 1;
-    if (!strcasecmp(s, "false") || !strcmp(s, "0") || !strcasecmp(s, "no") ||
-        !strcasecmp(s, "off"))
+    if (!strcasecmp(s, "false") || !strcmp(s, "0") || !strcasecmp(s, "no") || !strcasecmp(s, "off"))
         return 0;
     return -1;
 }
@@ -178,8 +177,9 @@ static void zones(struct api_req *r)
 {
     if (vol_micro(r) < 0)
         return;
-    api_reply_json(r, 200, json_pack("{s:[{s:s, s:{s:b}}]}", "availabilityZoneInfo", "zoneName",
-                                     VOLUMES_AZ, "zoneState", "available", 1));
+    api_reply_json(r, 200,
+                   json_pack("{s:[{s:s, s:{s:b}}]}", "availabilityZoneInfo", "zoneName", VOLUMES_AZ,
+                             "zoneState", "available", 1));
 }
 
 /* ---- quotas and limits ---- */
@@ -191,18 +191,19 @@ static json_t *quota_set(const char *project, const struct volumes_quota *lim,
     for (int i = 0; i < VOLQ_N; i++) {
         const char *n = volumes_quota_name((enum volumes_quota_res)i);
         if (use)
-            json_object_set_new(q, n,
-                                json_pack("{s:I, s:I, s:i, s:i}", "limit", (json_int_t)lim->v[i],
-                                          "in_use",
-                                          (json_int_t)(i == VOLQ_PER_VOLUME_GIGABYTES ? 0 : use->v[i]),
-                                          "reserved", 0, "allocated", 0));
+            json_object_set_new(
+                q, n,
+                json_pack("{s:I, s:I, s:i, s:i}", "limit", (json_int_t)lim->v[i], "in_use",
+                          (json_int_t)(i == VOLQ_PER_VOLUME_GIGABYTES ? 0 : use->v[i]), "reserved",
+                          0, "allocated", 0));
         else
             json_object_set_new(q, n, json_integer(lim->v[i]));
     }
     /* Cinder also shows groups and per-type keys; the CLI prints them */
-    json_object_set_new(q, "groups", use ? json_pack("{s:i, s:i, s:i, s:i}", "limit", 10, "in_use",
-                                                     0, "reserved", 0, "allocated", 0)
-                                         : json_integer(10));
+    json_object_set_new(q, "groups",
+                        use ? json_pack("{s:i, s:i, s:i, s:i}", "limit", 10, "in_use", 0,
+                                        "reserved", 0, "allocated", 0)
+                            : json_integer(10));
     return q;
 }
 
@@ -221,7 +222,8 @@ static void quota_show(struct api_req *r)
     json_t *b = json_string(u ? u : "false");
     bool usage = u && (!u[0] || vol_bool(b) == 1);
     json_decref(b);
-    api_reply_json(r, 200, json_pack("{s:o}", "quota_set", quota_set(project, &lim, usage ? &use : NULL)));
+    api_reply_json(r, 200,
+                   json_pack("{s:o}", "quota_set", quota_set(project, &lim, usage ? &use : NULL)));
 }
 
 static void quota_defaults(struct api_req *r)
@@ -231,7 +233,8 @@ static void quota_defaults(struct api_req *r)
         return;
     struct volumes_quota d;
     volumes_quota_defaults(st->v, &d);
-    api_reply_json(r, 200, json_pack("{s:o}", "quota_set", quota_set(api_req_param(r, 0), &d, NULL)));
+    api_reply_json(r, 200,
+                   json_pack("{s:o}", "quota_set", quota_set(api_req_param(r, 0), &d, NULL)));
 }
 
 static void quota_update(struct api_req *r)
