@@ -91,6 +91,11 @@ bool vol_all_tenants(struct api_req *r)
 
 int vol_micro(struct api_req *r)
 {
+    struct vol_state *st = api_req_state(r);
+    if (!st->v) {
+        api_reply_error(r, 503, "The block-storage service has no block store.");
+        return -1;
+    }
     const char *h = api_req_header(r, "OpenStack-API-Version");
     int minor = VOL_MIN_MICRO;
     if (h) {
@@ -374,6 +379,10 @@ static int volume_init(struct api_server *srv, void **state)
              api_server_data_dir(srv)[0] ? api_server_data_dir(srv) : ".");
     struct volumes_config cfg = { .backup_dir = env && *env ? env : backups };
     struct volumes_bs_lock lk = { bs_lock, bs_unlock, srv };
+    if (!api_server_blockstore(srv)) { /* served, but every route answers 503 */
+        *state = st;
+        return 0;
+    }
     int rc = volumes_open(api_server_store(srv), api_server_blockstore(srv), &lk, &cfg, &st->v);
     if (rc == 0)
         rc = image_db_open(api_server_store(srv), &st->images);
@@ -401,8 +410,10 @@ static void volume_fini(void *state)
     while (st->running)
         pthread_cond_wait(&st->idle, &st->lock);
     pthread_mutex_unlock(&st->lock);
-    image_db_close(st->images);
-    volumes_close(st->v);
+    if (st->images)
+        image_db_close(st->images);
+    if (st->v)
+        volumes_close(st->v);
     free(st);
 }
 
@@ -479,7 +490,7 @@ const struct api_service api_volume_service = {
     .error = api_error_nova,
     .catalog = catalog,
     .n_catalog = API_COUNT(catalog),
-    .needs = API_NEEDS_IDENTITY | API_NEEDS_STORE | API_NEEDS_BLOCKSTORE,
+    .needs = API_NEEDS_IDENTITY | API_NEEDS_STORE, /* no block store: 503 */
     .depends = depends,
     .init = volume_init,
     .fini = volume_fini,
