@@ -390,7 +390,7 @@ int volume_backup_delete(struct volumes *v, const struct volumes_caller *who, co
                          bool force)
 {
     if (force && !who->is_admin)
-        return vol_need_admin(who, "backup force delete");
+        return vol_need_admin_on(v, who, K_BACKUP, id, "backup force delete");
     struct store_txn *t;
     json_t *rec;
     int rc = vol_begin(v, true, &t);

@@ -258,6 +258,20 @@ int vol_need_admin(const struct volumes_caller *who, const char *what)
     return who->is_admin ? 0 : vol_fail(-EPERM, "Policy doesn't allow %s to be performed.", what);
 }
 
+int vol_need_admin_on(struct volumes *v, const struct volumes_caller *who, const char *kind,
+                      const char *id, const char *what)
+{
+    if (who->is_admin)
+        return 0;
+    struct store_txn *t;
+    int rc = vol_begin(v, false, &t);
+    if (rc < 0)
+        return rc;
+    rc = vol_load(t, v, kind, id, who, false, NULL); /* another project's: -ENOENT */
+    store_abort(t);
+    return rc < 0 ? rc : vol_need_admin(who, what);
+}
+
 int vol_load(struct store_txn *t, struct volumes *v, const char *kind, const char *id,
              const struct volumes_caller *who, bool write, json_t **out)
 {

@@ -51,6 +51,9 @@ int vol_all(struct store_txn *t, struct volumes *v, const char *kind, json_t **o
 int vol_can_see(const json_t *rec, const struct volumes_caller *who);
 int vol_can_write(const json_t *rec, const struct volumes_caller *who);
 int vol_need_admin(const struct volumes_caller *who, const char *what);
+/* The same for a record: -ENOENT first when who may not even see it. */
+int vol_need_admin_on(struct volumes *v, const struct volumes_caller *who, const char *kind,
+                      const char *id, const char *what);
 /* Loads a record the caller may see (write: and change); a new reference. */
 int vol_load(struct store_txn *t, struct volumes *v, const char *kind, const char *id,
              const struct volumes_caller *who, bool write, json_t **out);

@@ -207,7 +207,7 @@ int volume_snapshot_delete(struct volumes *v, const struct volumes_caller *who, 
                            bool force)
 {
     if (force && !who->is_admin)
-        return vol_need_admin(who, "snapshot force delete");
+        return vol_need_admin_on(v, who, K_SNAPSHOT, id, "snapshot force delete");
     struct store_txn *t;
     json_t *rec, *vols = NULL;
     int rc = vol_begin(v, true, &t);
@@ -245,7 +245,7 @@ int volume_snapshot_delete(struct volumes *v, const struct volumes_caller *who, 
 int volume_snapshot_reset_status(struct volumes *v, const struct volumes_caller *who,
                                  const char *id, const char *status)
 {
-    int rc = vol_need_admin(who, "snapshot reset_status");
+    int rc = vol_need_admin_on(v, who, K_SNAPSHOT, id, "snapshot reset_status");
     static const char *const ok[] = { "available", "error",          "creating",
                                       "deleting",  "error_deleting", NULL };
     bool good = false;

@@ -629,7 +629,8 @@ int volume_delete(struct volumes *v, const struct volumes_caller *who, const cha
                   unsigned flags)
 {
     if ((flags & VOLUME_FORCE) && !who->is_admin)
-        return vol_need_admin(who, "volume_extension:volume_admin_actions:force_delete");
+        return vol_need_admin_on(v, who, K_VOLUME, id,
+                                 "volume_extension:volume_admin_actions:force_delete");
     struct store_txn *t;
     json_t *rec;
     int rc = begin_change(v, who, id, &t, &rec);
@@ -646,7 +647,8 @@ int volume_delete(struct volumes *v, const struct volumes_caller *who, const cha
 int volume_reset_status(struct volumes *v, const struct volumes_caller *who, const char *id,
                         const char *status, const char *attach_status)
 {
-    int rc = vol_need_admin(who, "volume_extension:volume_admin_actions:reset_status");
+    int rc = vol_need_admin_on(v, who, K_VOLUME, id,
+                               "volume_extension:volume_admin_actions:reset_status");
     if (rc == 0 && status && !in_list(status, settable_status))
         rc = vol_fail(-EINVAL, "Invalid input received: status '%s' is not allowed.", status);
     if (rc == 0 && attach_status && strcmp(attach_status, "attached") &&
