@@ -58,9 +58,7 @@ void vol_snapshot_create(struct api_req *r)
     struct volumes_caller who = vol_caller(r);
     json_t *rec;
     int rc = volume_snapshot_create(st->v, &who, &req, &rec);
-    json_decref(whole);
-    if (rc == -ENOENT) /* Cinder: the volume of a new snapshot not found is 404 too */
-        return api_reply_error(r, 404, "Volume %s could not be found.", req.volume_id);
+    json_decref(whole); /* req's strings point into it: not used below */
     if (rc < 0)
         return vol_reply_err(r, rc);
     reply_snap(r, 202, rec);

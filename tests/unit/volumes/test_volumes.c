@@ -18,6 +18,7 @@ static void types(void)
     ERR(volume_type_create(F.v, &ALICE, "fast", NULL, true, NULL, NULL), -EPERM);
     json_t *specs = json_pack("{s:s}", "volume_backend_name", "pico");
     OK(volume_type_create(F.v, &ADMIN, "fast", "ssd", true, specs, &t));
+    json_decref(specs);
     ERR(volume_type_create(F.v, &ADMIN, "fast", NULL, true, NULL, NULL), -EEXIST);
     json_t *bad = json_pack("{s:i}", "k", 1);
     ERR(volume_type_create(F.v, &ADMIN, "bad", NULL, true, bad, NULL), -EINVAL);
