@@ -135,6 +135,21 @@ struct blockstore_stat {
 };
 int blockstore_stat(struct blockstore *bs, struct blockstore_stat *out);
 
+/* Which virtual clusters may differ between snapshot `base` and object
+ * `name` (a snapshot or disk that descends from it: base's layer is an
+ * ancestor of name's), found from the layer tree alone, without reading
+ * data: fn(ctx, first, count) for each run of changed virtual clusters, in
+ * increasing order (stops when fn returns nonzero; a negative value is
+ * returned). base NULL: every cluster name has an entry for anywhere in its
+ * chain (what a full copy must read; the rest reads as zeros). A changed
+ * cluster may read as zeros now (a discard). A disk being written shows
+ * what was folded into LMDB: snapshot it first for a stable view.
+ * -EINVAL (with blockstore_error()) when name does not descend from base.
+ * Cost: one cursor per layer between the two, one step per entry. */
+typedef int (*blockstore_changed_fn)(void *ctx, uint64_t first, uint64_t count);
+int blockstore_changed(struct blockstore *bs, const char *base, const char *name,
+                       blockstore_changed_fn fn, void *ctx);
+
 /* ---- disk I/O: a handle gives an extmap (extmap.h) backed by the store ---- */
 struct blockstore_disk;
 enum { BLOCKSTORE_RDONLY = 1 };

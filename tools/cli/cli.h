@@ -5,6 +5,7 @@
  *   output.c    tables, -f json, -f value, -c columns
  *   identity.c  token issue, project/user/role commands
  *   image.c     image commands
+ *   volume.c    volume, snapshot, backup and type commands
  *   transfer.c  streamed image upload and download
  */
 #ifndef PICOSTACK_TOOLS_CLI_H
@@ -101,6 +102,9 @@ int cmd_project(struct cli *c, int argc, char **argv);
 int cmd_user(struct cli *c, int argc, char **argv);
 int cmd_role(struct cli *c, int argc, char **argv);
 int cmd_image(struct cli *c, int argc, char **argv);
+int cmd_volume(struct cli *c, int argc, char **argv);
+/* An image by id, or else by name (exactly one); NULL (printed) if none. */
+json_t *find_image(struct cli *c, const char *ref);
 
 /* A usage error: print and return 2. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

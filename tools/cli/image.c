@@ -24,7 +24,7 @@ static json_t *image_call(struct cli *c, const char *method, const char *path, j
 }
 
 /* An image by id, or else by name (exactly one). */
-static json_t *find_image(struct cli *c, const char *ref)
+json_t *find_image(struct cli *c, const char *ref)
 {
     char *esc = http_escape(c, ref), path[1024];
     snprintf(path, sizeof path, "/images/%s", esc);

@@ -29,6 +29,16 @@ static const char usage_text[] =
     "  image set IMAGE [--name N] [--property k=v]... [--remove-property k]...\n"
     "               [--public|--private|--shared|--community] [--protected|--unprotected]\n"
     "               [--tag T]... [--deactivate|--activate]\n"
+    "  volume create NAME [--size GB] [--image I|--snapshot S|--source V] [--type T]\n"
+    "               [--description D] [--property k=v]...\n"
+    "  volume list [--name N] [--status S] [--all-projects] [--long] | show VOLUME\n"
+    "  volume set VOLUME [--name N] [--description D] [--size GB] [--property k=v]...\n"
+    "               [--bootable|--non-bootable] [--read-only|--read-write]\n"
+    "  volume extend VOLUME GB | delete VOLUME... [--cascade] [--force]\n"
+    "  volume snapshot create NAME --volume V [--force] | list | show S | set S | delete S...\n"
+    "  volume backup create VOLUME [--name N] [--incremental] [--force] | list | show B\n"
+    "  volume backup restore B [--volume V | --name N] | delete B...\n"
+    "  volume type list\n"
     "\n"
     "Credentials: OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME (or _ID),\n"
     "OS_USER_DOMAIN_ID/_NAME, OS_PROJECT_DOMAIN_ID/_NAME, or --rc FILE (an openrc);\n"
@@ -153,7 +163,7 @@ int main(int argc, char **argv)
         int (*fn)(struct cli *, int, char **);
     } cmds[] = {
         { "token", cmd_token }, { "project", cmd_project }, { "user", cmd_user },
-        { "role", cmd_role },   { "image", cmd_image },
+        { "role", cmd_role },   { "image", cmd_image },     { "volume", cmd_volume },
     };
     int (*fn)(struct cli *, int, char **) = NULL;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)

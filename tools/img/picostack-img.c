@@ -1,6 +1,7 @@
 /* picostack-img: the block store by hand (core/blockstore/blockstore.h).
  * picostack-img [--store DIR] COMMAND ...; exit 0 ok, 1 failed, 2 bad usage. */
 #include "core/blockstore/blockstore.h"
+#include "core/volumes/volumes.h"
 #include "tools/common/progress.h"
 
 #include <errno.h>
@@ -28,6 +29,8 @@ static const char usage_text[] =
     "  export NAME FILE [--format raw|qcow2] a sparse copy (raw by default)\n"
     "  check [--repair]                      verify the whole store (exit 0: clean)\n"
     "  stat                                  space used, shared, free\n"
+    "  backup-check BACKUPS ID               verify a volume backup's chain (no store needed)\n"
+    "  backup-restore BACKUPS ID DISK        write a backup's chain into DISK (made if absent)\n"
     "SIZE, OFFSET, LEN: bytes, or with a K, M, G or T suffix (powers of 1024).\n"
     "DIR: a data dir (default: picostackd's, /var/lib/picostack as root,\n"
     "     else ~/.local/share/picostack).\n";
@@ -245,6 +248,45 @@ static int cmd_write(struct blockstore *bs, const char *name, uint64_t off)
     return r < 0 ? 1 : 0;
 }
 
+/* Volume backups (core/volumes' format): a chain checked, or restored into
+ * a disk of this store, from the backup directory alone. */
+static int cmd_backup_check(const char *backups, const char *id)
+{
+    int r = volumes_backup_check(backups, id, stdout);
+    if (r < 0) {
+        fprintf(stderr, "picostack-img: backup-check: %s\n", volumes_error());
+        return 1;
+    }
+    printf("backup-check: %s\n", r ? "problems found" : "clean");
+    return r ? 1 : 0;
+}
+
+static int cmd_backup_restore(struct blockstore *bs, const char *backups, const char *id,
+                              const char *disk)
+{
+    json_t *m;
+    int r = volumes_backup_manifest(backups, id, &m);
+    if (r < 0) {
+        fprintf(stderr, "picostack-img: backup-restore: %s\n", volumes_error());
+        return 1;
+    }
+    uint64_t size = (uint64_t)json_integer_value(json_object_get(m, "size"));
+    json_decref(m);
+    struct blockstore_info info;
+    if (blockstore_info(bs, disk, &info) == -ENOENT &&
+        (r = blockstore_create(bs, disk, (size + 511) / 512 * 512)) < 0)
+        return fail(r, "backup-restore");
+    pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
+    struct volumes_bs_lock lk = volumes_mutex_lock(&mutex);
+    r = volumes_backup_restore_into(bs, &lk, backups, id, disk);
+    if (r < 0) {
+        fprintf(stderr, "picostack-img: backup-restore: %s\n", volumes_error());
+        return 1;
+    }
+    printf("restored backup %s into %s\n", id, disk);
+    return 0;
+}
+
 static int cmd_stat(struct blockstore *bs)
 {
     struct blockstore_stat s;
@@ -326,9 +368,10 @@ int main(int argc, char **argv)
         const char *name;
         int npos;
     } cmds[] = {
-        { "init", 0 },   { "import", 2 }, { "create", 2 }, { "snapshot", 2 }, { "clone", 2 },
-        { "extend", 2 }, { "delete", 1 }, { "list", 0 },   { "info", 1 },     { "read", 3 },
-        { "write", 2 },  { "export", 2 }, { "check", 0 },  { "stat", 0 },
+        { "init", 0 },  { "import", 2 }, { "create", 2 },       { "snapshot", 2 },
+        { "clone", 2 }, { "extend", 2 }, { "delete", 1 },       { "list", 0 },
+        { "info", 1 },  { "read", 3 },   { "write", 2 },        { "export", 2 },
+        { "check", 0 }, { "stat", 0 },   { "backup-check", 2 }, { "backup-restore", 3 },
     };
     int known = -1;
     for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)
@@ -348,6 +391,9 @@ int main(int argc, char **argv)
         return usage("bad OFFSET or LEN");
     if (!strcmp(cmd, "write") && parse_size(a.pos[1], &n1) < 0)
         return usage("bad OFFSET");
+
+    if (!strcmp(cmd, "backup-check")) /* a backup directory alone */
+        return cmd_backup_check(a.pos[0], a.pos[1]);
 
     struct blockstore *bs;
     int r = blockstore_open(dir, !strcmp(cmd, "init") ? BLOCKSTORE_CREATE : 0, NULL, &bs);
@@ -397,6 +443,8 @@ int main(int argc, char **argv)
         }
     } else if (!strcmp(cmd, "stat")) {
         rc = cmd_stat(bs);
+    } else if (!strcmp(cmd, "backup-restore")) {
+        rc = cmd_backup_restore(bs, a.pos[0], a.pos[1], a.pos[2]);
     }
     blockstore_close(bs);
     if (fflush(stdout) != 0)

@@ -1,0 +1,213 @@
+/* Backups: create (--incremental, --force) answers 202 at once with the
+ * record in status creating, and the copy runs on a thread of its own
+ * (vol_spawn); list, show, delete, restore (to a new or an existing
+ * volume, also on a thread), and the admin actions. */
+#include "api/volume/internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+json_t *vol_backup_view(struct api_req *r, const json_t *rec)
+{
+    json_t *v = volumes_view(rec);
+    json_object_set_new(v, "links",
+                        vol_links(r, "backups", json_string_value(json_object_get(rec, "id"))));
+    json_object_set(v, "os-backup-project-attr:project_id", json_object_get(rec, "project_id"));
+    json_object_set(v, "data_timestamp", json_object_get(rec, "created_at"));
+    json_object_set_new(v, "metadata", json_object());
+    json_object_del(v, "project_id");
+    json_object_del(v, "volume_name");
+    return v;
+}
+
+struct job {
+    char backup[40], volume[40];
+};
+
+static void run_backup(struct vol_state *st, void *ctx)
+{
+    struct job *j = ctx;
+    if (volume_backup_run(st->v, j->backup) < 0)
+        fprintf(stderr, "picostackd: backup %s: %s\n", j->backup, volumes_error());
+    free(j);
+}
+
+static void run_restore(struct vol_state *st, void *ctx)
+{
+    struct job *j = ctx;
+    if (volume_backup_restore_run(st->v, j->backup, j->volume) < 0)
+        fprintf(stderr, "picostackd: restore of backup %s: %s\n", j->backup, volumes_error());
+    free(j);
+}
+
+void vol_backup_create(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    json_t *whole, *b = vol_body(r, "backup", &whole);
+    if (!b)
+        return;
+    json_t *inc = json_object_get(b, "incremental"), *force = json_object_get(b, "force");
+    int i = inc && !json_is_null(inc) ? vol_bool(inc) : 0,
+        f = force && !json_is_null(force) ? vol_bool(force) : 0;
+    json_t *name = json_object_get(b, "name"), *desc = json_object_get(b, "description");
+    if (!json_is_string(json_object_get(b, "volume_id")) || i < 0 || f < 0 ||
+        (name && !json_is_null(name) && !json_is_string(name)) ||
+        (desc && !json_is_null(desc) && !json_is_string(desc))) {
+        json_decref(whole);
+        return api_reply_error(r, 400,
+                               "Invalid input received: volume_id (a string), "
+                               "incremental and force (booleans), name, description.");
+    }
+    if (json_object_get(b, "snapshot_id") && !json_is_null(json_object_get(b, "snapshot_id"))) {
+        json_decref(whole);
+        return api_reply_error(r, 400,
+                               "Invalid input received: backups of snapshots are not "
+                               "supported.");
+    }
+    struct volume_backup_create req = { .volume_id =
+                                            json_string_value(json_object_get(b, "volume_id")),
+                                        .name = json_string_value(name),
+                                        .description = json_string_value(desc),
+                                        .incremental = i == 1,
+                                        .force = f == 1 };
+    struct volumes_caller who = vol_caller(r);
+    json_t *rec;
+    int rc = volume_backup_begin(st->v, &who, &req, &rec);
+    json_decref(whole);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    struct job *j = calloc(1, sizeof *j);
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    if (j)
+        snprintf(j->backup, sizeof j->backup, "%s", id);
+    if (!j || (rc = vol_spawn(st, run_backup, j)) < 0) {
+        free(j);
+        json_decref(rec);
+        return api_reply_error(r, 500, "Cannot start the backup copy.");
+    }
+    api_reply_json(r, 202,
+                   json_pack("{s:{s:s, s:O, s:o}}", "backup", "id", id, "name",
+                             json_object_get(rec, "name"), "links", vol_links(r, "backups", id)));
+    json_decref(rec);
+}
+
+static void list(struct api_req *r, bool detail)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    struct volumes_caller who = vol_caller(r);
+    json_t *recs;
+    int rc = volume_backup_list(st->v, &who, vol_all_tenants(r), &recs);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    json_t *views = json_array();
+    size_t i;
+    json_t *x;
+    json_array_foreach (recs, i, x)
+        json_array_append_new(views, vol_backup_view(r, x));
+    json_decref(recs);
+    static const char *const extra[] = { "volume_id", NULL };
+    vol_reply_list(r, "backups", views, !detail, extra);
+}
+
+void vol_backup_list(struct api_req *r)
+{
+    list(r, false);
+}
+void vol_backup_list_detail(struct api_req *r)
+{
+    list(r, true);
+}
+
+void vol_backup_show(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    struct volumes_caller who = vol_caller(r);
+    json_t *rec;
+    int rc = volume_backup_get(st->v, &who, api_req_param(r, 0), &rec);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    json_t *view = vol_backup_view(r, rec);
+    json_decref(rec);
+    api_reply_json(r, 200, json_pack("{s:o}", "backup", view));
+}
+
+void vol_backup_delete(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    struct volumes_caller who = vol_caller(r);
+    int rc = volume_backup_delete(st->v, &who, api_req_param(r, 0), false);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    api_reply_empty(r, 202);
+}
+
+void vol_backup_restore(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    json_t *whole, *b = vol_body(r, "restore", &whole);
+    if (!b)
+        return;
+    json_t *vid = json_object_get(b, "volume_id"), *name = json_object_get(b, "name");
+    if ((vid && !json_is_null(vid) && !json_is_string(vid)) ||
+        (name && !json_is_null(name) && !json_is_string(name))) {
+        json_decref(whole);
+        return api_reply_error(r, 400, "Invalid input received: volume_id and name are strings.");
+    }
+    struct volumes_caller who = vol_caller(r);
+    char vol[40];
+    const char *bid = api_req_param(r, 0);
+    int rc = volume_backup_restore_begin(st->v, &who, bid, json_string_value(vid),
+                                         json_string_value(name), vol);
+    json_decref(whole);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    struct job *j = calloc(1, sizeof *j);
+    if (j) {
+        snprintf(j->backup, sizeof j->backup, "%s", bid);
+        snprintf(j->volume, sizeof j->volume, "%s", vol);
+    }
+    if (!j || (rc = vol_spawn(st, run_restore, j)) < 0) {
+        free(j);
+        return api_reply_error(r, 500, "Cannot start the restore.");
+    }
+    json_t *v = NULL;
+    volume_get(st->v, &who, vol, &v);
+    api_reply_json(r, 202,
+                   json_pack("{s:{s:s, s:s, s:O}}", "restore", "backup_id", bid, "volume_id", vol,
+                             "volume_name", v ? json_object_get(v, "name") : json_null()));
+    json_decref(v);
+}
+
+void vol_backup_action(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    json_t *b = api_req_json(r);
+    if (!b)
+        return;
+    struct volumes_caller who = vol_caller(r);
+    int rc;
+    if (json_object_get(b, "os-force_delete"))
+        rc = volume_backup_delete(st->v, &who, api_req_param(r, 0), true);
+    else {
+        json_decref(b);
+        return api_reply_error(r, 400, "Invalid input received: unknown or missing action.");
+    }
+    json_decref(b);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    api_reply_empty(r, 202);
+}

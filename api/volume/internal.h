@@ -1,0 +1,128 @@
+/* Private to api/volume/: the Cinder v3 block-storage service under
+ * /volume (catalog types block-storage and volumev3 at /volume/v3). The
+ * domain is core/volumes; this folder maps HTTP and JSON to it:
+ *   service.c     descriptor, init/fini, version discovery and
+ *                 microversions, extensions, availability zones, limits,
+ *                 quota sets, the shared helpers below;
+ *   volumes.c     volumes, their metadata and actions;
+ *   snapshots.c   snapshots and their metadata;
+ *   types.c       volume types and extra specs;
+ *   backups.c     backups and restores (copies run on threads of their own);
+ *   attachments.c the attachments API (3.27+);
+ *   list.c        filters, sort, limit, marker and next links. */
+#ifndef PICOSTACK_API_VOLUME_INTERNAL_H
+#define PICOSTACK_API_VOLUME_INTERNAL_H
+
+#include <pthread.h>
+
+#include "api/http/http.h"
+#include "core/volumes/volumes.h"
+
+#define VOL_MIN_MICRO 0  /* 3.0 */
+#define VOL_MAX_MICRO 60 /* 3.60 */
+
+struct image_db;
+
+struct vol_state {
+    struct api_server *srv;
+    struct volumes *v;
+    struct image_db *images;
+    /* background copies (backups, restores): counted so fini waits */
+    pthread_mutex_t lock;
+    pthread_cond_t idle;
+    int running;
+};
+
+extern const struct api_service api_volume_service;
+
+/* The caller as core/volumes sees it (strings point into r's token). */
+struct volumes_caller vol_caller(struct api_req *r);
+/* The request's microversion (3.x: x), from OpenStack-API-Version; -1 after
+ * replying 400/406 for a malformed or unsupported one. Also sets the reply
+ * headers that name it. */
+int vol_micro(struct api_req *r);
+/* Replies a core/volumes error in Cinder's shape: invalid states are 400
+ * (Cinder's "Invalid volume"), quotas 413 (overLimit), the rest through
+ * api_errno_status. */
+void vol_reply_err(struct api_req *r, int err);
+/* The body's object under key (replies 400 and returns NULL when the body
+ * is malformed or lacks it). */
+json_t *vol_body(struct api_req *r, const char *key, json_t **whole);
+/* "true"/"false"/"1"/"0"/"yes"/"no" (any case) or a JSON boolean; -1 bad. */
+int vol_bool(const json_t *v);
+/* links: [self, bookmark] for a resource under /volume/v3/<coll>/<id>. */
+json_t *vol_links(struct api_req *r, const char *coll, const char *id);
+/* all_tenants=1 (or true) from an admin. */
+bool vol_all_tenants(struct api_req *r);
+/* Runs fn(st, ctx) on a thread of its own, counted (fini waits); ctx is
+ * the callee's to free. 0 or -errno. */
+int vol_spawn(struct vol_state *st, void (*fn)(struct vol_state *st, void *ctx), void *ctx);
+
+/* list.c: GET on a collection. views: the records' views (stolen); the
+ * query's name/status/metadata filters (and any in extra_filters, a
+ * NULL-ended list of field names), sort, marker and limit; replies
+ * {coll: [...], coll_links: [next]} (summary: only id, name, links). */
+void vol_reply_list(struct api_req *r, const char *coll, json_t *views, bool summary,
+                    const char *const *extra_filters);
+
+/* Views (volumes.c, snapshots.c, types.c, backups.c, attachments.c). */
+json_t *vol_volume_view(struct api_req *r, const json_t *rec);
+json_t *vol_snapshot_view(struct api_req *r, const json_t *rec);
+json_t *vol_type_view(struct api_req *r, const json_t *rec);
+json_t *vol_backup_view(struct api_req *r, const json_t *rec);
+json_t *vol_attachment_view(struct api_req *r, const json_t *rec);
+
+/* Handlers. */
+void vol_volume_create(struct api_req *r);
+void vol_volume_list(struct api_req *r);
+void vol_volume_list_detail(struct api_req *r);
+void vol_volume_show(struct api_req *r);
+void vol_volume_update(struct api_req *r);
+void vol_volume_delete(struct api_req *r);
+void vol_volume_action(struct api_req *r);
+void vol_volume_meta_get(struct api_req *r);
+void vol_volume_meta_set(struct api_req *r); /* POST: merge */
+void vol_volume_meta_put(struct api_req *r); /* PUT: replace */
+void vol_volume_meta_key_get(struct api_req *r);
+void vol_volume_meta_key_put(struct api_req *r);
+void vol_volume_meta_key_delete(struct api_req *r);
+
+void vol_snapshot_create(struct api_req *r);
+void vol_snapshot_list(struct api_req *r);
+void vol_snapshot_list_detail(struct api_req *r);
+void vol_snapshot_show(struct api_req *r);
+void vol_snapshot_update(struct api_req *r);
+void vol_snapshot_delete(struct api_req *r);
+void vol_snapshot_action(struct api_req *r);
+void vol_snapshot_meta_get(struct api_req *r);
+void vol_snapshot_meta_set(struct api_req *r);
+void vol_snapshot_meta_put(struct api_req *r);
+
+void vol_type_create(struct api_req *r);
+void vol_type_list(struct api_req *r);
+void vol_type_show(struct api_req *r);
+void vol_type_update(struct api_req *r);
+void vol_type_delete(struct api_req *r);
+void vol_type_specs_get(struct api_req *r);
+void vol_type_specs_set(struct api_req *r);
+void vol_type_spec_get(struct api_req *r);
+void vol_type_spec_put(struct api_req *r);
+void vol_type_spec_delete(struct api_req *r);
+
+void vol_backup_create(struct api_req *r);
+void vol_backup_list(struct api_req *r);
+void vol_backup_list_detail(struct api_req *r);
+void vol_backup_show(struct api_req *r);
+void vol_backup_delete(struct api_req *r);
+void vol_backup_restore(struct api_req *r);
+void vol_backup_action(struct api_req *r);
+
+void vol_attachment_create(struct api_req *r);
+void vol_attachment_list(struct api_req *r);
+void vol_attachment_list_detail(struct api_req *r);
+void vol_attachment_show(struct api_req *r);
+void vol_attachment_update(struct api_req *r);
+void vol_attachment_delete(struct api_req *r);
+void vol_attachment_action(struct api_req *r);
+
+#endif

@@ -1,0 +1,216 @@
+/* Snapshots: create (force for in-use volumes), list, show, update,
+ * delete, metadata, and the admin actions. */
+#include "api/volume/internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+json_t *vol_snapshot_view(struct api_req *r, const json_t *rec)
+{
+    json_t *v = volumes_view(rec);
+    json_object_set_new(v, "links",
+                        vol_links(r, "snapshots", json_string_value(json_object_get(rec, "id"))));
+    json_object_set(v, "os-extended-snapshot-attributes:project_id",
+                    json_object_get(rec, "project_id"));
+    json_object_set_new(v, "os-extended-snapshot-attributes:progress", json_string("100%"));
+    json_object_del(v, "project_id");
+    return v;
+}
+
+static void reply_snap(struct api_req *r, int status, json_t *rec)
+{
+    json_t *view = vol_snapshot_view(r, rec);
+    json_decref(rec);
+    api_reply_json(r, status, json_pack("{s:o}", "snapshot", view));
+}
+
+void vol_snapshot_create(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    json_t *whole, *b = vol_body(r, "snapshot", &whole);
+    if (!b)
+        return;
+    json_t *f = json_object_get(b, "force"), *meta = json_object_get(b, "metadata");
+    json_t *name = json_object_get(b, "name"), *desc = json_object_get(b, "description");
+    if (!name)
+        name = json_object_get(b, "display_name");
+    if (!desc)
+        desc = json_object_get(b, "display_description");
+    int force = f && !json_is_null(f) ? vol_bool(f) : 0;
+    if (!json_is_string(json_object_get(b, "volume_id")) || force < 0 ||
+        (meta && !json_is_null(meta) && !json_is_object(meta)) ||
+        (name && !json_is_null(name) && !json_is_string(name)) ||
+        (desc && !json_is_null(desc) && !json_is_string(desc))) {
+        json_decref(whole);
+        return api_reply_error(r, 400,
+                               "Invalid input received: volume_id (a string), force (a "
+                               "boolean), name, description and metadata.");
+    }
+    struct volume_snapshot_create req = {
+        .volume_id = json_string_value(json_object_get(b, "volume_id")),
+        .name = json_string_value(name),
+        .description = json_string_value(desc),
+        .metadata = json_is_object(meta) ? meta : NULL,
+        .force = force == 1,
+    };
+    struct volumes_caller who = vol_caller(r);
+    json_t *rec;
+    int rc = volume_snapshot_create(st->v, &who, &req, &rec);
+    json_decref(whole); /* req's strings point into it: not used below */
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    reply_snap(r, 202, rec);
+}
+
+static void list(struct api_req *r, bool detail)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    struct volumes_caller who = vol_caller(r);
+    json_t *recs;
+    int rc = volume_snapshot_list(st->v, &who, vol_all_tenants(r), &recs);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    json_t *views = json_array();
+    size_t i;
+    json_t *x;
+    json_array_foreach (recs, i, x)
+        json_array_append_new(views, vol_snapshot_view(r, x));
+    json_decref(recs);
+    static const char *const extra[] = { "volume_id", NULL };
+    vol_reply_list(r, "snapshots", views, false, extra);
+    (void)detail; /* Cinder's summary and detail views of snapshots are the same */
+}
+
+void vol_snapshot_list(struct api_req *r)
+{
+    list(r, false);
+}
+void vol_snapshot_list_detail(struct api_req *r)
+{
+    list(r, true);
+}
+
+void vol_snapshot_show(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    struct volumes_caller who = vol_caller(r);
+    json_t *rec;
+    int rc = volume_snapshot_get(st->v, &who, api_req_param(r, 0), &rec);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    reply_snap(r, 200, rec);
+}
+
+void vol_snapshot_update(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    json_t *whole, *b = vol_body(r, "snapshot", &whole);
+    if (!b)
+        return;
+    json_t *ch = json_object();
+    static const char *const keys[][2] = { { "name", "name" },
+                                           { "display_name", "name" },
+                                           { "description", "description" },
+                                           { "display_description", "description" },
+                                           { "metadata", "metadata" } };
+    for (size_t i = 0; i < API_COUNT(keys); i++) {
+        json_t *x = json_object_get(b, keys[i][0]);
+        if (x)
+            json_object_set(ch, keys[i][1], x);
+    }
+    struct volumes_caller who = vol_caller(r);
+    json_t *rec;
+    int rc = volume_snapshot_update(st->v, &who, api_req_param(r, 0), ch, &rec);
+    json_decref(ch);
+    json_decref(whole);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    reply_snap(r, 200, rec);
+}
+
+void vol_snapshot_delete(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    struct volumes_caller who = vol_caller(r);
+    int rc = volume_snapshot_delete(st->v, &who, api_req_param(r, 0), false);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    api_reply_empty(r, 202);
+}
+
+void vol_snapshot_action(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    json_t *b = api_req_json(r);
+    if (!b)
+        return;
+    struct volumes_caller who = vol_caller(r);
+    const char *id = api_req_param(r, 0);
+    json_t *a;
+    int rc;
+    if ((a = json_object_get(b, "os-reset_status")))
+        rc = volume_snapshot_reset_status(st->v, &who, id,
+                                          json_string_value(json_object_get(a, "status")));
+    else if (json_object_get(b, "os-force_delete"))
+        rc = volume_snapshot_delete(st->v, &who, id, true);
+    else {
+        json_decref(b);
+        return api_reply_error(r, 400, "Invalid input received: unknown or missing action.");
+    }
+    json_decref(b);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    api_reply_empty(r, 202);
+}
+
+void vol_snapshot_meta_get(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    struct volumes_caller who = vol_caller(r);
+    json_t *rec;
+    int rc = volume_snapshot_get(st->v, &who, api_req_param(r, 0), &rec);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    api_reply_json(r, 200, json_pack("{s:O}", "metadata", json_object_get(rec, "metadata")));
+    json_decref(rec);
+}
+
+static void meta_set(struct api_req *r, bool replace)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    json_t *whole, *m = vol_body(r, "metadata", &whole);
+    if (!m)
+        return;
+    struct volumes_caller who = vol_caller(r);
+    json_t *out;
+    int rc = volume_snapshot_set_metadata(st->v, &who, api_req_param(r, 0), m, replace, &out);
+    json_decref(whole);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    api_reply_json(r, 200, json_pack("{s:o}", "metadata", out));
+}
+
+void vol_snapshot_meta_set(struct api_req *r)
+{
+    meta_set(r, false);
+}
+void vol_snapshot_meta_put(struct api_req *r)
+{
+    meta_set(r, true);
+}

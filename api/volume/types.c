@@ -1,0 +1,214 @@
+/* Volume types and their extra specs: everybody reads public types,
+ * admins write. */
+#include "api/volume/internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+json_t *vol_type_view(struct api_req *r, const json_t *rec)
+{
+    (void)r;
+    json_t *v = volumes_view(rec);
+    json_object_set(v, "os-volume-type-access:is_public", json_object_get(rec, "is_public"));
+    json_object_set_new(v, "qos_specs_id", json_null());
+    json_object_del(v, "created_at");
+    return v;
+}
+
+static void reply_type(struct api_req *r, int status, json_t *rec)
+{
+    json_t *view = vol_type_view(r, rec);
+    json_decref(rec);
+    api_reply_json(r, status, json_pack("{s:o}", "volume_type", view));
+}
+
+void vol_type_create(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    json_t *whole, *b = vol_body(r, "volume_type", &whole);
+    if (!b)
+        return;
+    json_t *pub = json_object_get(b, "os-volume-type-access:is_public");
+    if (!pub)
+        pub = json_object_get(b, "is_public");
+    int is_public = pub ? vol_bool(pub) : 1;
+    json_t *name = json_object_get(b, "name"), *desc = json_object_get(b, "description"),
+           *specs = json_object_get(b, "extra_specs");
+    if (!json_is_string(name) || (desc && !json_is_null(desc) && !json_is_string(desc)) ||
+        is_public < 0 || (specs && !json_is_null(specs) && !json_is_object(specs))) {
+        json_decref(whole);
+        return api_reply_error(r, 400,
+                               "Invalid input received: name (a string), description, "
+                               "is_public (a boolean), extra_specs (an object).");
+    }
+    struct volumes_caller who = vol_caller(r);
+    json_t *rec;
+    int rc = volume_type_create(st->v, &who, json_string_value(name), json_string_value(desc),
+                                is_public == 1, json_is_object(specs) ? specs : NULL, &rec);
+    json_decref(whole);
+    if (rc < 0)
+        return rc == -EBUSY ? api_reply_error(r, 409, "%s", volumes_error()) : vol_reply_err(r, rc);
+    reply_type(r, 200, rec);
+}
+
+void vol_type_list(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    struct volumes_caller who = vol_caller(r);
+    json_t *recs;
+    int rc = volume_type_list(st->v, &who, &recs);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    json_t *views = json_array();
+    size_t i;
+    json_t *x;
+    json_array_foreach (recs, i, x)
+        json_array_append_new(views, vol_type_view(r, x));
+    json_decref(recs);
+    api_reply_json(r, 200, json_pack("{s:o}", "volume_types", views));
+}
+
+void vol_type_show(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    struct volumes_caller who = vol_caller(r);
+    json_t *rec;
+    const char *id = api_req_param(r, 0);
+    int rc = !strcmp(id, "default") ? volume_type_get(st->v, &who, VOLUMES_DEFAULT_TYPE, &rec)
+                                    : volume_type_get(st->v, &who, id, &rec);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    reply_type(r, 200, rec);
+}
+
+void vol_type_update(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    json_t *whole, *b = vol_body(r, "volume_type", &whole);
+    if (!b)
+        return;
+    json_t *ch = json_object();
+    json_t *x;
+    if ((x = json_object_get(b, "name")))
+        json_object_set(ch, "name", x);
+    if ((x = json_object_get(b, "description")))
+        json_object_set(ch, "description", x);
+    if ((x = json_object_get(b, "is_public")) ||
+        (x = json_object_get(b, "os-volume-type-access:is_public"))) {
+        int p = vol_bool(x);
+        json_object_set_new(ch, "is_public", p < 0 ? json_string("bad") : json_boolean(p));
+    }
+    struct volumes_caller who = vol_caller(r);
+    json_t *rec;
+    int rc = volume_type_update(st->v, &who, api_req_param(r, 0), ch, &rec);
+    json_decref(ch);
+    json_decref(whole);
+    if (rc < 0)
+        return rc == -EEXIST ? api_reply_error(r, 409, "%s", volumes_error())
+                             : vol_reply_err(r, rc);
+    reply_type(r, 200, rec);
+}
+
+void vol_type_delete(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    struct volumes_caller who = vol_caller(r);
+    int rc = volume_type_delete(st->v, &who, api_req_param(r, 0));
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    api_reply_empty(r, 202);
+}
+
+void vol_type_specs_get(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    struct volumes_caller who = vol_caller(r);
+    json_t *rec;
+    int rc = volume_type_get(st->v, &who, api_req_param(r, 0), &rec);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    api_reply_json(r, 200, json_pack("{s:O}", "extra_specs", json_object_get(rec, "extra_specs")));
+    json_decref(rec);
+}
+
+void vol_type_specs_set(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    json_t *whole, *specs = vol_body(r, "extra_specs", &whole);
+    if (!specs)
+        return;
+    struct volumes_caller who = vol_caller(r);
+    json_t *out;
+    int rc = volume_type_set_specs(st->v, &who, api_req_param(r, 0), specs, &out);
+    json_decref(whole);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    api_reply_json(r, 200, json_pack("{s:o}", "extra_specs", out));
+}
+
+void vol_type_spec_get(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    struct volumes_caller who = vol_caller(r);
+    json_t *rec;
+    int rc = volume_type_get(st->v, &who, api_req_param(r, 0), &rec);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    json_t *x = json_object_get(json_object_get(rec, "extra_specs"), api_req_param(r, 1));
+    if (!x) {
+        json_decref(rec);
+        return api_reply_error(r, 404, "Volume Type %s has no extra specs with key %s.",
+                               api_req_param(r, 0), api_req_param(r, 1));
+    }
+    api_reply_json(r, 200, json_pack("{s:O}", api_req_param(r, 1), x));
+    json_decref(rec);
+}
+
+void vol_type_spec_put(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    json_t *b = api_req_json(r);
+    if (!b)
+        return;
+    if (json_object_size(b) != 1 || !json_object_get(b, api_req_param(r, 1))) {
+        json_decref(b);
+        return api_reply_error(r, 400, "Request body and URI mismatch.");
+    }
+    struct volumes_caller who = vol_caller(r);
+    int rc = volume_type_set_specs(st->v, &who, api_req_param(r, 0), b, NULL);
+    if (rc < 0) {
+        json_decref(b);
+        return vol_reply_err(r, rc);
+    }
+    api_reply_json(r, 200, b);
+}
+
+void vol_type_spec_delete(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    struct volumes_caller who = vol_caller(r);
+    int rc = volume_type_unset_spec(st->v, &who, api_req_param(r, 0), api_req_param(r, 1));
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    api_reply_empty(r, 202);
+}

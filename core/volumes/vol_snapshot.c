@@ -1,0 +1,270 @@
+/* core/volumes: snapshots, as block-store snapshots "snapshot-ID" of the
+ * volume's disk (constant time). Same three steps as volumes. */
+#include "core/volumes/vol_internal.h"
+
+#include <string.h>
+
+static int snap_finish(struct volumes *v, const char *id, json_t **out)
+{
+    struct store_txn *t;
+    json_t *rec = NULL;
+    int rc = vol_begin(v, true, &t);
+    if (rc < 0)
+        return rc;
+    rc = vol_get(t, v, K_SNAPSHOT, id, &rec);
+    if (rc == 0) {
+        vol_set_str(rec, "status", "available");
+        vol_priv_set(rec, "op", NULL);
+        vol_touch(rec);
+        rc = vol_put(t, v, K_SNAPSHOT, rec);
+    }
+    rc = vol_end(t, rc);
+    if (rc == 0 && out)
+        *out = json_incref(rec);
+    json_decref(rec);
+    return rc;
+}
+
+/* The last step of a delete (and the undo of a creation): object, record
+ * and usage go. */
+int vol_snapshot_drop(struct volumes *v, const char *id)
+{
+    char obj[64];
+    volumes_object_name(obj, "snapshot", id);
+    int rc = vol_bs_delete(v, obj);
+    struct store_txn *t;
+    json_t *rec = NULL;
+    if (rc < 0 || (rc = vol_begin(v, true, &t)) < 0)
+        return rc;
+    rc = vol_get(t, v, K_SNAPSHOT, id, &rec);
+    const char *p = vol_str(rec, "project_id");
+    if (rc == 0)
+        rc = vol_usage_add(t, v, p, VOLQ_SNAPSHOTS, -1, false);
+    if (rc == 0)
+        rc = vol_usage_add(t, v, p, VOLQ_GIGABYTES, -vol_int(rec, "size"), false);
+    if (rc == 0)
+        rc = vol_del(t, v, K_SNAPSHOT, id);
+    json_decref(rec);
+    return vol_end(t, rc);
+}
+
+static int new_record(struct store_txn *t, struct volumes *v, const struct volumes_caller *who,
+                      const struct volume_snapshot_create *req, json_t **out)
+{
+    json_t *vol;
+    int rc = vol_load(t, v, K_VOLUME, req->volume_id, who, true, &vol);
+    if (rc < 0)
+        return rc;
+    const char *st = vol_str(vol, "status");
+    if (strcmp(st, "available") && !(req->force && !strcmp(st, "in-use")))
+        rc = vol_fail(-EBUSY,
+                      "Invalid volume: Volume %s status must be available%s, but "
+                      "current status is: %s.",
+                      req->volume_id, req->force ? " or in-use" : "", st);
+    int64_t gb = vol_int(vol, "size");
+    const char *p = vol_str(vol, "project_id");
+    if (rc == 0)
+        rc = vol_usage_add(t, v, p, VOLQ_SNAPSHOTS, 1, true);
+    if (rc == 0)
+        rc = vol_usage_add(t, v, p, VOLQ_GIGABYTES, gb, true);
+    char id[STORE_ID_LEN + 1], obj[64];
+    store_new_id(id);
+    json_t *r = vol_new_record(id, who);
+    vol_set_str(r, "project_id", p); /* an admin's snapshot belongs with its volume */
+    vol_set_str(r, "name", req->name);
+    vol_set_str(r, "description", req->description);
+    vol_set_str(r, "volume_id", req->volume_id);
+    json_object_set_new(r, "size", json_integer(gb));
+    vol_set_str(r, "status", "creating");
+    json_object_set_new(r, "metadata",
+                        req->metadata ? json_deep_copy(req->metadata) : json_object());
+    volumes_object_name(obj, "snapshot", id);
+    vol_priv_set(r, "object", obj);
+    vol_priv_set(r, "op", "create");
+    if (rc == 0)
+        rc = vol_put(t, v, K_SNAPSHOT, r);
+    json_decref(vol);
+    if (rc < 0) {
+        json_decref(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+int volume_snapshot_create(struct volumes *v, const struct volumes_caller *who,
+                           const struct volume_snapshot_create *req, json_t **out)
+{
+    if (!req->volume_id)
+        return vol_fail(-EINVAL, "Invalid input received: volume_id is needed.");
+    if (req->name && strlen(req->name) > VOLUMES_NAME_MAX)
+        return vol_fail(-EINVAL, "Invalid input received: name is too long.");
+    if (req->description && strlen(req->description) > VOLUMES_NAME_MAX)
+        return vol_fail(-EINVAL, "Invalid input received: description is too long.");
+    int rc = vol_check_meta(req->metadata);
+    struct store_txn *t;
+    json_t *rec = NULL;
+    if (rc < 0 || (rc = vol_begin(v, true, &t)) < 0)
+        return rc;
+    rc = vol_end(t, new_record(t, v, who, req, &rec));
+    if (rc < 0)
+        return rc;
+    char id[STORE_ID_LEN + 1], vobj[64], why[512];
+    snprintf(id, sizeof id, "%s", vol_str(rec, "id"));
+    json_decref(rec);
+    volumes_object_name(vobj, "volume", req->volume_id);
+    char obj[64];
+    volumes_object_name(obj, "snapshot", id);
+    rc = vol_bs_snapshot(v, vobj, obj);
+    if (rc < 0) {
+        snprintf(why, sizeof why, "%s", volumes_error());
+        vol_snapshot_drop(v, id);
+        return vol_fail(rc, "%s", why);
+    }
+    return snap_finish(v, id, out);
+}
+
+int volume_snapshot_get(struct volumes *v, const struct volumes_caller *who, const char *id,
+                        json_t **out)
+{
+    struct store_txn *t;
+    int rc = vol_begin(v, false, &t);
+    if (rc < 0)
+        return rc;
+    rc = vol_load(t, v, K_SNAPSHOT, id, who, false, out);
+    store_abort(t);
+    return rc;
+}
+
+int volume_snapshot_list(struct volumes *v, const struct volumes_caller *who, bool all_projects,
+                         json_t **out)
+{
+    return vol_list_visible(v, K_SNAPSHOT, who, all_projects, out);
+}
+
+static int change(struct volumes *v, const struct volumes_caller *who, const char *id,
+                  const json_t *changes, const json_t *meta, bool replace, json_t **out)
+{
+    struct store_txn *t;
+    json_t *rec;
+    int rc = vol_begin(v, true, &t);
+    if (rc < 0)
+        return rc;
+    if ((rc = vol_load(t, v, K_SNAPSHOT, id, who, true, &rec)) < 0) {
+        store_abort(t);
+        return rc;
+    }
+    const char *k;
+    json_t *x;
+    json_object_foreach ((json_t *)changes, k, x)
+        if (!strcmp(k, "name") || !strcmp(k, "description"))
+            json_object_set(rec, k, x);
+        else if (!strcmp(k, "metadata"))
+            json_object_set_new(rec, k, json_deep_copy(x));
+    if (meta && replace)
+        json_object_set_new(rec, "metadata", json_deep_copy(meta));
+    else if (meta)
+        json_object_update(json_object_get(rec, "metadata"), (json_t *)meta);
+    vol_touch(rec);
+    rc = vol_end(t, vol_put(t, v, K_SNAPSHOT, rec));
+    if (rc == 0 && out)
+        *out = json_incref(rec);
+    json_decref(rec);
+    return rc;
+}
+
+int volume_snapshot_update(struct volumes *v, const struct volumes_caller *who, const char *id,
+                           const json_t *changes, json_t **out)
+{
+    if (!json_is_object(changes))
+        return vol_fail(-EINVAL, "Invalid input received: the update must be an object.");
+    int rc = vol_check_text(json_object_get(changes, "name"), "name", VOLUMES_NAME_MAX);
+    if (rc == 0)
+        rc = vol_check_text(json_object_get(changes, "description"), "description",
+                            VOLUMES_NAME_MAX);
+    json_t *meta = json_object_get(changes, "metadata");
+    if (rc == 0 && meta)
+        rc = json_is_object(meta) ? vol_check_meta(meta)
+                                  : vol_fail(-EINVAL, "metadata must be an object.");
+    return rc < 0 ? rc : change(v, who, id, changes, NULL, false, out);
+}
+
+int volume_snapshot_set_metadata(struct volumes *v, const struct volumes_caller *who,
+                                 const char *id, const json_t *meta, bool replace, json_t **out)
+{
+    int rc = json_is_object(meta) ? vol_check_meta(meta)
+                                  : vol_fail(-EINVAL, "metadata must be an object.");
+    json_t *rec = NULL;
+    if (rc == 0)
+        rc = change(v, who, id, NULL, meta, replace, &rec);
+    if (rc == 0 && out)
+        *out = json_incref(json_object_get(rec, "metadata"));
+    json_decref(rec);
+    return rc;
+}
+
+int volume_snapshot_delete(struct volumes *v, const struct volumes_caller *who, const char *id,
+                           bool force)
+{
+    if (force && !who->is_admin)
+        return vol_need_admin_on(v, who, K_SNAPSHOT, id, "snapshot force delete");
+    struct store_txn *t;
+    json_t *rec, *vols = NULL;
+    int rc = vol_begin(v, true, &t);
+    if (rc < 0)
+        return rc;
+    if ((rc = vol_load(t, v, K_SNAPSHOT, id, who, true, &rec)) < 0) {
+        store_abort(t);
+        return rc;
+    }
+    const char *st = vol_str(rec, "status");
+    if (!force && strcmp(st, "available") && strcmp(st, "error") && strcmp(st, "error_deleting"))
+        rc = vol_fail(-EBUSY,
+                      "Invalid snapshot: Snapshot status must be available or error "
+                      "(it is %s).",
+                      st);
+    if (rc == 0)
+        rc = vol_all(t, v, K_VOLUME, &vols);
+    size_t i;
+    json_t *x;
+    json_array_foreach (vols, i, x)
+        if (rc == 0 && !strcmp(vol_str(x, "status"), "creating") && vol_str(x, "snapshot_id") &&
+            !strcmp(vol_str(x, "snapshot_id"), id))
+            rc = vol_fail(-EBUSY, "Invalid snapshot: a volume is being made from it.");
+    json_decref(vols);
+    vol_set_str(rec, "status", "deleting");
+    vol_priv_set(rec, "op", "delete");
+    if (rc == 0)
+        rc = vol_put(t, v, K_SNAPSHOT, rec);
+    json_decref(rec);
+    if ((rc = vol_end(t, rc)) < 0)
+        return rc;
+    return vol_snapshot_drop(v, id);
+}
+
+int volume_snapshot_reset_status(struct volumes *v, const struct volumes_caller *who,
+                                 const char *id, const char *status)
+{
+    int rc = vol_need_admin_on(v, who, K_SNAPSHOT, id, "snapshot reset_status");
+    static const char *const ok[] = { "available", "error",          "creating",
+                                      "deleting",  "error_deleting", NULL };
+    bool good = false;
+    for (int i = 0; status && ok[i]; i++)
+        good |= !strcmp(status, ok[i]);
+    if (rc == 0 && !good)
+        rc = vol_fail(-EINVAL, "Invalid input received: status '%s' is not allowed.",
+                      status ? status : "");
+    struct store_txn *t;
+    json_t *rec;
+    if (rc < 0 || (rc = vol_begin(v, true, &t)) < 0)
+        return rc;
+    if ((rc = vol_load(t, v, K_SNAPSHOT, id, who, true, &rec)) < 0) {
+        store_abort(t);
+        return rc;
+    }
+    vol_set_str(rec, "status", status);
+    vol_touch(rec);
+    rc = vol_put(t, v, K_SNAPSHOT, rec);
+    json_decref(rec);
+    return vol_end(t, rc);
+}

@@ -1,0 +1,706 @@
+/* core/volumes: volumes. Each mutation is the three steps of volumes.h:
+ * a store transaction to a transitional status (rules, quotas), the
+ * block-store work, a store transaction to the final status; on a failure
+ * in the middle the first step is undone. */
+#include "core/volumes/vol_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const settable_status[] = { "available",       "error",       "in-use",
+                                               "attaching",       "detaching",   "creating",
+                                               "deleting",        "extending",   "error_deleting",
+                                               "error_extending", "maintenance", "reserved",
+                                               "error_restoring", NULL };
+
+static bool in_list(const char *s, const char *const *list)
+{
+    for (; s && *list; list++)
+        if (!strcmp(s, *list))
+            return true;
+    return false;
+}
+
+static uint64_t gib_up(uint64_t bytes)
+{
+    uint64_t g = (bytes + VOLUMES_GIB - 1) / VOLUMES_GIB;
+    return g ? g : 1;
+}
+
+static int check_size(struct store_txn *t, struct volumes *v, const char *project, uint64_t gb)
+{
+    if (gb == 0 || gb > VOLUMES_MAX_GB)
+        return vol_fail(-EINVAL, "Invalid input received: size must be 1 to %llu GiB.",
+                        (unsigned long long)VOLUMES_MAX_GB);
+    struct volumes_quota lim;
+    int rc = vol_limits(t, v, project, &lim);
+    if (rc == 0 && lim.v[VOLQ_PER_VOLUME_GIGABYTES] >= 0 &&
+        (int64_t)gb > lim.v[VOLQ_PER_VOLUME_GIGABYTES])
+        return vol_fail(-EDQUOT,
+                        "Requested volume size %lluG is larger than maximum allowed "
+                        "limit %lldG.",
+                        (unsigned long long)gb, (long long)lim.v[VOLQ_PER_VOLUME_GIGABYTES]);
+    return rc;
+}
+
+/* The source of a new volume: its block-store object, its size in GiB and
+ * the fields the record keeps of it. */
+struct source {
+    char object[BLOCKSTORE_NAME_MAX + 1];
+    uint64_t gb;
+    bool is_volume; /* a disk: snapshot it first */
+    bool bootable;
+};
+
+static int resolve_source(struct store_txn *t, struct volumes *v, const struct volumes_caller *who,
+                          const struct volume_create *req, struct source *src)
+{
+    memset(src, 0, sizeof *src);
+    int n = !!req->snapshot_id + !!req->source_volid + !!req->image_id;
+    if (n > 1)
+        return vol_fail(-EINVAL, "Invalid input received: at most one of snapshot_id, "
+                                 "source_volid and imageRef.");
+    json_t *rec = NULL;
+    int rc = 0;
+    if (req->snapshot_id) {
+        rc = vol_load(t, v, K_SNAPSHOT, req->snapshot_id, who, false, &rec);
+        if (rc == 0 && strcmp(vol_str(rec, "status"), "available"))
+            rc = vol_fail(-EBUSY, "Invalid snapshot: Originating snapshot status must be one "
+                                  "of 'available' values");
+        if (rc == 0) {
+            volumes_object_name(src->object, "snapshot", req->snapshot_id);
+            src->gb = (uint64_t)vol_int(rec, "size");
+        }
+    } else if (req->source_volid) {
+        rc = vol_load(t, v, K_VOLUME, req->source_volid, who, false, &rec);
+        if (rc == 0 &&
+            !in_list(vol_str(rec, "status"), (const char *const[]){ "available", "in-use", NULL }))
+            rc = vol_fail(-EBUSY, "Invalid volume: source volume status must be available "
+                                  "or in-use.");
+        if (rc == 0) {
+            volumes_object_name(src->object, "volume", req->source_volid);
+            src->gb = (uint64_t)vol_int(rec, "size");
+            src->is_volume = true;
+            src->bootable = !strcmp(vol_str(rec, "bootable") ?: "", "true");
+        }
+    } else if (req->image_id) {
+        if (!req->image_object || !*req->image_object)
+            return vol_fail(-EINVAL, "Image %s has no data to make a volume of.", req->image_id);
+        snprintf(src->object, sizeof src->object, "%s", req->image_object);
+        src->gb = gib_up(req->image_bytes);
+        src->bootable = true;
+    }
+    json_decref(rec);
+    return rc;
+}
+
+static int check_create(const struct volume_create *req)
+{
+    if (req->name && strlen(req->name) > VOLUMES_NAME_MAX)
+        return vol_fail(-EINVAL, "Invalid input received: name is longer than 255 characters.");
+    if (req->description && strlen(req->description) > VOLUMES_NAME_MAX)
+        return vol_fail(-EINVAL, "Invalid input received: description is too long.");
+    if (req->availability_zone && strcmp(req->availability_zone, VOLUMES_AZ))
+        return vol_fail(-EINVAL, "Invalid input received: availability zone '%s' is invalid.",
+                        req->availability_zone);
+    if (!req->size_gb && !req->snapshot_id && !req->source_volid && !req->image_id)
+        return vol_fail(-EINVAL, "Invalid input received: a size is needed.");
+    return vol_check_meta(req->metadata);
+}
+
+/* Builds the record (creating) and takes its usage, in t. */
+static int create_record(struct store_txn *t, struct volumes *v, const struct volumes_caller *who,
+                         const struct volume_create *req, const struct source *src, uint64_t gb,
+                         json_t **out)
+{
+    json_t *type;
+    int rc = req->volume_type ? vol_type_find(t, v, req->volume_type, &type)
+                              : vol_types_default(t, v, &type);
+    if (rc < 0)
+        return rc;
+    char id[STORE_ID_LEN + 1], obj[64];
+    store_new_id(id);
+    json_t *r = vol_new_record(id, who);
+    vol_set_str(r, "name", req->name);
+    vol_set_str(r, "description", req->description);
+    json_object_set_new(r, "size", json_integer((json_int_t)gb));
+    vol_set_str(r, "status", "creating");
+    json_object_set(r, "volume_type", json_object_get(type, "name"));
+    json_object_set(r, "volume_type_id", json_object_get(type, "id"));
+    json_decref(type);
+    vol_set_str(r, "availability_zone", VOLUMES_AZ);
+    vol_set_str(r, "bootable", src->bootable ? "true" : "false");
+    json_object_set_new(r, "multiattach", json_boolean(req->multiattach));
+    json_object_set_new(r, "encrypted", json_false());
+    json_object_set_new(r, "readonly", json_false());
+    json_object_set_new(r, "metadata",
+                        req->metadata ? json_deep_copy(req->metadata) : json_object());
+    vol_set_str(r, "snapshot_id", req->snapshot_id);
+    vol_set_str(r, "source_volid", req->source_volid);
+    vol_set_str(r, "image_id", req->image_id);
+    if (req->image_id) {
+        json_t *meta = req->image_meta ? json_deep_copy(req->image_meta) : json_object();
+        json_object_set_new(meta, "image_id", json_string(req->image_id));
+        json_object_set_new(r, "volume_image_metadata", meta);
+    }
+    json_object_set_new(r, "attachments", json_array());
+    volumes_object_name(obj, "volume", id);
+    vol_priv_set(r, "object", obj);
+    vol_priv_set(r, "op", "create");
+    vol_priv_set(r, "source", src->object[0] ? src->object : NULL);
+    if (src->is_volume)
+        vol_priv_set(r, "source_is_volume", "1");
+    rc = vol_usage_add(t, v, who->project_id, VOLQ_VOLUMES, 1, true);
+    if (rc == 0)
+        rc = vol_usage_add(t, v, who->project_id, VOLQ_GIGABYTES, (int64_t)gb, true);
+    if (rc == 0)
+        rc = vol_put(t, v, K_VOLUME, r);
+    if (rc < 0) {
+        json_decref(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+/* Step two: the block-store object of volume rec (also redone by the
+ * reconciliation when the object is missing but the source is there). */
+int vol_make_object(struct volumes *v, const json_t *rec)
+{
+    const char *obj = vol_priv(rec, "object"), *src = vol_priv(rec, "source");
+    uint64_t bytes = (uint64_t)vol_int(rec, "size") * VOLUMES_GIB;
+    if (!src)
+        return vol_bs_create(v, obj, bytes);
+    int rc;
+    char tmp[64];
+    volumes_object_name(tmp, "clonesrc", vol_str(rec, "id"));
+    if (vol_priv(rec, "source_is_volume")) {
+        rc = vol_bs_snapshot(v, src, tmp);
+        if (rc == 0)
+            rc = vol_bs_clone(v, tmp, obj);
+        int d = vol_bs_delete(v, tmp); /* its layer stays while read */
+        if (rc == 0)
+            rc = d;
+    } else {
+        rc = vol_bs_clone(v, src, obj);
+    }
+    uint64_t have = 0;
+    if (rc == 0 && (rc = vol_bs_exists(v, obj, &have)) == 1)
+        rc = have < bytes ? vol_bs_extend(v, obj, bytes) : 0;
+    return rc;
+}
+
+/* Releases a volume record's usage in t. */
+int vol_release_volume(struct store_txn *t, struct volumes *v, const json_t *rec)
+{
+    const char *p = vol_str(rec, "project_id");
+    int64_t gb = vol_int(rec, "size");
+    const char *to = vol_priv(rec, "extend_to");
+    if (to) /* an extend in flight took the larger size */
+        gb = strtoll(to, NULL, 10);
+    int rc = vol_usage_add(t, v, p, VOLQ_VOLUMES, -1, false);
+    if (rc == 0)
+        rc = vol_usage_add(t, v, p, VOLQ_GIGABYTES, -gb, false);
+    return rc;
+}
+
+/* Flips a transitional record to its final status, in a transaction. */
+static int finish(struct volumes *v, const char *id, const char *status, json_t **out)
+{
+    struct store_txn *t;
+    json_t *rec = NULL;
+    int rc = vol_begin(v, true, &t);
+    if (rc == 0)
+        rc = vol_get(t, v, K_VOLUME, id, &rec);
+    if (rc == 0) {
+        vol_set_str(rec, "status", status);
+        vol_priv_set(rec, "op", NULL);
+        vol_priv_set(rec, "source", NULL);
+        vol_priv_set(rec, "source_is_volume", NULL);
+        vol_touch(rec);
+        rc = vol_put(t, v, K_VOLUME, rec);
+    }
+    if (t)
+        rc = vol_end(t, rc);
+    if (rc == 0 && out)
+        *out = json_incref(rec);
+    json_decref(rec);
+    return rc;
+}
+
+/* Undoes a creation: the record and its usage go (the object too). */
+int vol_drop_creation(struct volumes *v, const char *id)
+{
+    char obj[64];
+    volumes_object_name(obj, "volume", id);
+    int rc = vol_bs_delete(v, obj);
+    struct store_txn *t;
+    json_t *rec = NULL;
+    if (rc < 0 || (rc = vol_begin(v, true, &t)) < 0)
+        return rc;
+    rc = vol_get(t, v, K_VOLUME, id, &rec);
+    if (rc == 0)
+        rc = vol_release_volume(t, v, rec);
+    if (rc == 0)
+        rc = vol_del(t, v, K_VOLUME, id);
+    json_decref(rec);
+    return vol_end(t, rc);
+}
+
+int volume_create(struct volumes *v, const struct volumes_caller *who,
+                  const struct volume_create *req, json_t **out)
+{
+    if (!who->can_write && !who->is_admin)
+        return vol_fail(-EPERM, "Policy doesn't allow volume:create to be performed.");
+    if (!who->project_id)
+        return vol_fail(-EPERM, "A project-scoped token is needed.");
+    int rc = check_create(req);
+    struct store_txn *t;
+    if (rc < 0 || (rc = vol_begin(v, true, &t)) < 0)
+        return rc;
+    struct source src;
+    json_t *rec = NULL;
+    rc = resolve_source(t, v, who, req, &src);
+    uint64_t gb = req->size_gb ? req->size_gb : src.gb;
+    if (rc == 0 && src.gb && gb < src.gb)
+        rc = vol_fail(-EINVAL,
+                      "Invalid input received: the volume size (%lluG) is smaller "
+                      "than its source (%lluG).",
+                      (unsigned long long)gb, (unsigned long long)src.gb);
+    if (rc == 0)
+        rc = check_size(t, v, who->project_id, gb);
+    if (rc == 0)
+        rc = create_record(t, v, who, req, &src, gb, &rec);
+    if ((rc = vol_end(t, rc)) < 0) {
+        json_decref(rec);
+        return rc;
+    }
+    char id[STORE_ID_LEN + 1], why[512];
+    snprintf(id, sizeof id, "%s", vol_str(rec, "id"));
+    rc = vol_make_object(v, rec);
+    json_decref(rec);
+    if (rc < 0) {
+        snprintf(why, sizeof why, "%s", volumes_error());
+        vol_drop_creation(v, id);
+        return vol_fail(rc, "%s", why);
+    }
+    return finish(v, id, "available", out);
+}
+
+int volume_get(struct volumes *v, const struct volumes_caller *who, const char *id, json_t **out)
+{
+    struct store_txn *t;
+    int rc = vol_begin(v, false, &t);
+    if (rc < 0)
+        return rc;
+    rc = vol_load(t, v, K_VOLUME, id, who, false, out);
+    store_abort(t);
+    return rc;
+}
+
+/* Records of a kind the caller sees (all projects: admins only). */
+int vol_list_visible(struct volumes *v, const char *kind, const struct volumes_caller *who,
+                     bool all_projects, json_t **out)
+{
+    struct store_txn *t;
+    json_t *all;
+    int rc = vol_begin(v, false, &t);
+    if (rc < 0)
+        return rc;
+    rc = vol_all(t, v, kind, &all);
+    store_abort(t);
+    if (rc < 0)
+        return rc;
+    *out = json_array();
+    size_t i;
+    json_t *x;
+    json_array_foreach (all, i, x) {
+        const char *owner = vol_str(x, "project_id");
+        bool mine = who->project_id && owner && !strcmp(owner, who->project_id);
+        if (mine || (who->is_admin && all_projects))
+            json_array_append(*out, x);
+    }
+    json_decref(all);
+    return 0;
+}
+
+int volume_list(struct volumes *v, const struct volumes_caller *who, bool all_projects,
+                json_t **out)
+{
+    return vol_list_visible(v, K_VOLUME, who, all_projects, out);
+}
+
+/* Loads volume id for a change in a write transaction: *t stays open. */
+static int begin_change(struct volumes *v, const struct volumes_caller *who, const char *id,
+                        struct store_txn **t, json_t **rec)
+{
+    int rc = vol_begin(v, true, t);
+    if (rc < 0)
+        return rc;
+    rc = vol_load(*t, v, K_VOLUME, id, who, true, rec);
+    if (rc < 0) {
+        store_abort(*t);
+        *t = NULL;
+    }
+    return rc;
+}
+
+/* Writes rec back and commits; *out gets it on success. */
+static int end_change(struct store_txn *t, struct volumes *v, json_t *rec, int rc, json_t **out)
+{
+    if (rc == 0) {
+        vol_touch(rec);
+        rc = vol_put(t, v, K_VOLUME, rec);
+    }
+    rc = vol_end(t, rc);
+    if (rc == 0 && out)
+        *out = json_incref(rec);
+    json_decref(rec);
+    return rc;
+}
+
+int volume_update(struct volumes *v, const struct volumes_caller *who, const char *id,
+                  const json_t *changes, json_t **out)
+{
+    if (!json_is_object(changes))
+        return vol_fail(-EINVAL, "Invalid input received: the update must be an object.");
+    json_t *name = json_object_get(changes, "name"),
+           *desc = json_object_get(changes, "description"),
+           *meta = json_object_get(changes, "metadata"),
+           *boot = json_object_get(changes, "bootable"), *ro = json_object_get(changes, "readonly");
+    int rc = vol_check_text(name, "name", VOLUMES_NAME_MAX);
+    if (rc == 0)
+        rc = vol_check_text(desc, "description", VOLUMES_NAME_MAX);
+    if (rc == 0 && meta)
+        rc = json_is_null(meta) ? vol_fail(-EINVAL, "metadata must be an object.")
+                                : vol_check_meta(meta);
+    if (rc == 0 && ((boot && !json_is_boolean(boot)) || (ro && !json_is_boolean(ro))))
+        rc = vol_fail(-EINVAL, "Invalid input received: bootable and readonly are booleans.");
+    struct store_txn *t;
+    json_t *rec;
+    if (rc < 0 || (rc = begin_change(v, who, id, &t, &rec)) < 0)
+        return rc;
+    if (name)
+        json_object_set(rec, "name", name);
+    if (desc)
+        json_object_set(rec, "description", desc);
+    if (meta)
+        json_object_set_new(rec, "metadata", json_deep_copy(meta));
+    if (boot)
+        vol_set_str(rec, "bootable", json_is_true(boot) ? "true" : "false");
+    if (ro)
+        json_object_set(rec, "readonly", ro);
+    return end_change(t, v, rec, 0, out);
+}
+
+int volume_set_metadata(struct volumes *v, const struct volumes_caller *who, const char *id,
+                        const json_t *meta, bool replace, json_t **out)
+{
+    int rc = json_is_object(meta) ? vol_check_meta(meta)
+                                  : vol_fail(-EINVAL, "metadata must be an object.");
+    struct store_txn *t;
+    json_t *rec;
+    if (rc < 0 || (rc = begin_change(v, who, id, &t, &rec)) < 0)
+        return rc;
+    if (replace)
+        json_object_set_new(rec, "metadata", json_deep_copy(meta));
+    else
+        json_object_update(json_object_get(rec, "metadata"), (json_t *)meta);
+    json_t *m = NULL;
+    rc = end_change(t, v, rec, 0, &m);
+    if (rc == 0 && out)
+        *out = json_incref(json_object_get(m, "metadata"));
+    json_decref(m);
+    return rc;
+}
+
+int volume_delete_metadata(struct volumes *v, const struct volumes_caller *who, const char *id,
+                           const char *key)
+{
+    struct store_txn *t;
+    json_t *rec;
+    int rc = begin_change(v, who, id, &t, &rec);
+    if (rc < 0)
+        return rc;
+    if (json_object_del(json_object_get(rec, "metadata"), key))
+        rc = vol_fail(-ENOENT, "Volume %s has no metadata key %s.", id, key);
+    return end_change(t, v, rec, rc, NULL);
+}
+
+/* Ends an extend: the new size (or, undone, the old one with its usage
+ * given back), status available. */
+int vol_extend_finish(struct volumes *v, const char *id, bool done)
+{
+    struct store_txn *t;
+    json_t *rec = NULL;
+    int rc = vol_begin(v, true, &t);
+    if (rc == 0)
+        rc = vol_get(t, v, K_VOLUME, id, &rec);
+    const char *to = rc == 0 ? vol_priv(rec, "extend_to") : NULL;
+    if (rc == 0 && to) {
+        int64_t target = strtoll(to, NULL, 10);
+        if (done)
+            json_object_set_new(rec, "size", json_integer(target));
+        else
+            rc = vol_usage_add(t, v, vol_str(rec, "project_id"), VOLQ_GIGABYTES,
+                               vol_int(rec, "size") - target, false);
+    }
+    if (rc == 0) {
+        vol_priv_set(rec, "extend_to", NULL);
+        vol_priv_set(rec, "op", NULL);
+        vol_set_str(rec, "status", "available");
+        vol_touch(rec);
+        rc = vol_put(t, v, K_VOLUME, rec);
+    }
+    json_decref(rec);
+    return t ? vol_end(t, rc) : rc;
+}
+
+int volume_extend(struct volumes *v, const struct volumes_caller *who, const char *id,
+                  uint64_t new_gb)
+{
+    struct store_txn *t;
+    json_t *rec;
+    int rc = begin_change(v, who, id, &t, &rec);
+    if (rc < 0)
+        return rc;
+    int64_t old = vol_int(rec, "size");
+    if (strcmp(vol_str(rec, "status"), "available"))
+        rc = vol_fail(-EBUSY,
+                      "Invalid volume: Volume status must be available to extend "
+                      "(it is %s).",
+                      vol_str(rec, "status"));
+    else if ((int64_t)new_gb <= old)
+        rc = vol_fail(-EINVAL,
+                      "Invalid input received: New size for extend must be greater "
+                      "than current size. (current: %lld, extended: %llu).",
+                      (long long)old, (unsigned long long)new_gb);
+    if (rc == 0)
+        rc = check_size(t, v, vol_str(rec, "project_id"), new_gb);
+    if (rc == 0)
+        rc = vol_usage_add(t, v, vol_str(rec, "project_id"), VOLQ_GIGABYTES, (int64_t)new_gb - old,
+                           true);
+    char to[24];
+    snprintf(to, sizeof to, "%llu", (unsigned long long)new_gb);
+    vol_set_str(rec, "status", "extending");
+    vol_priv_set(rec, "op", "extend");
+    vol_priv_set(rec, "extend_to", to);
+    if ((rc = end_change(t, v, rec, rc, NULL)) < 0)
+        return rc;
+    char obj[64], why[512];
+    volumes_object_name(obj, "volume", id);
+    rc = vol_bs_extend(v, obj, new_gb * VOLUMES_GIB);
+    snprintf(why, sizeof why, "%s", volumes_error());
+    int f = vol_extend_finish(v, id, rc == 0);
+    if (rc < 0)
+        return vol_fail(rc, "%s", why);
+    return f;
+}
+
+/* Snapshots of a volume, in t. */
+int vol_snapshots_of(struct store_txn *t, struct volumes *v, const char *volume_id, json_t **out)
+{
+    json_t *all;
+    int rc = vol_all(t, v, K_SNAPSHOT, &all);
+    if (rc < 0)
+        return rc;
+    *out = json_array();
+    size_t i;
+    json_t *x;
+    json_array_foreach (all, i, x)
+        if (!strcmp(vol_str(x, "volume_id"), volume_id))
+            json_array_append(*out, x);
+    json_decref(all);
+    return 0;
+}
+
+static const char *const deletable[] = { "available",       "error",          "error_restoring",
+                                         "error_extending", "error_deleting", NULL };
+
+/* Rules of a delete, in t: snapshots (cascade: marked deleting), backups
+ * running, volumes being made from it. Backups' bases on it are dropped. */
+static int delete_rules(struct store_txn *t, struct volumes *v, json_t *rec, unsigned flags)
+{
+    const char *id = vol_str(rec, "id");
+    bool force = flags & VOLUME_FORCE;
+    if (!force && !in_list(vol_str(rec, "status"), deletable))
+        return vol_fail(-EBUSY, "Invalid volume: Volume status must be available or error or "
+                                "error_restoring or error_extending or error_managing and must "
+                                "not be migrating, attached, belong to a group, have snapshots "
+                                "or be disassociated from snapshots after volume transfer.");
+    if (!force && json_array_size(json_object_get(rec, "attachments")))
+        return vol_fail(-EBUSY, "Invalid volume: Volume is attached.");
+    json_t *snaps, *list;
+    int rc = vol_snapshots_of(t, v, id, &snaps);
+    if (rc < 0)
+        return rc;
+    size_t i;
+    json_t *x;
+    if (json_array_size(snaps) && !(flags & VOLUME_CASCADE))
+        rc = vol_fail(-EBUSY, "Invalid volume: Volume still has %zu dependent snapshots.",
+                      json_array_size(snaps));
+    json_array_foreach (snaps, i, x) {
+        if (rc < 0)
+            break;
+        vol_set_str(x, "status", "deleting");
+        vol_priv_set(x, "op", "delete");
+        rc = vol_put(t, v, K_SNAPSHOT, x);
+    }
+    json_decref(snaps);
+    if (rc == 0 && (rc = vol_all(t, v, K_BACKUP, &list)) == 0) {
+        json_array_foreach (list, i, x) {
+            if (rc < 0 || strcmp(vol_str(x, "volume_id"), id))
+                continue;
+            if (!strcmp(vol_str(x, "status"), "creating") ||
+                !strcmp(vol_str(x, "status"), "restoring"))
+                rc = vol_fail(-EBUSY, "Invalid volume: a backup of it is in progress.");
+            else if (vol_priv(x, "base")) { /* the base of the next incremental: useless now */
+                vol_priv_set(x, "base", NULL);
+                rc = vol_put(t, v, K_BACKUP, x);
+            }
+        }
+        json_decref(list);
+    }
+    if (rc == 0 && (rc = vol_all(t, v, K_VOLUME, &list)) == 0) {
+        json_array_foreach (list, i, x)
+            if (!strcmp(vol_str(x, "status"), "creating") && vol_str(x, "source_volid") &&
+                !strcmp(vol_str(x, "source_volid"), id))
+                rc = vol_fail(-EBUSY, "Invalid volume: a volume is being made from it.");
+        json_decref(list);
+    }
+    return rc;
+}
+
+/* The block-store side of a delete and its last transaction (also what
+ * the reconciliation runs for a volume left in deleting). */
+int vol_delete_finish(struct volumes *v, const char *id)
+{
+    struct store_txn *t;
+    json_t *snaps = NULL, *rec = NULL;
+    char obj[64];
+    int rc = vol_begin(v, false, &t);
+    if (rc < 0)
+        return rc;
+    rc = vol_snapshots_of(t, v, id, &snaps);
+    store_abort(t);
+    size_t i;
+    json_t *x;
+    json_array_foreach (snaps, i, x) {
+        volumes_object_name(obj, "snapshot", vol_str(x, "id"));
+        if (rc == 0)
+            rc = vol_bs_delete(v, obj);
+    }
+    volumes_object_name(obj, "volume", id);
+    if (rc == 0)
+        rc = vol_bs_delete(v, obj);
+    if (rc == 0)
+        rc = vol_begin(v, true, &t);
+    if (rc < 0) {
+        json_decref(snaps);
+        return rc;
+    }
+    rc = vol_get(t, v, K_VOLUME, id, &rec);
+    json_array_foreach (snaps, i, x) {
+        if (rc < 0)
+            break;
+        const char *p = vol_str(x, "project_id");
+        rc = vol_usage_add(t, v, p, VOLQ_SNAPSHOTS, -1, false);
+        if (rc == 0)
+            rc = vol_usage_add(t, v, p, VOLQ_GIGABYTES, -vol_int(x, "size"), false);
+        if (rc == 0)
+            rc = vol_del(t, v, K_SNAPSHOT, vol_str(x, "id"));
+    }
+    json_t *att = json_object_get(rec, "attachments");
+    json_array_foreach (att, i, x)
+        if (rc == 0) {
+            rc = vol_del(t, v, K_ATTACHMENT, json_string_value(x));
+            rc = rc == -ENOENT ? 0 : rc;
+        }
+    if (rc == 0)
+        rc = vol_release_volume(t, v, rec);
+    if (rc == 0)
+        rc = vol_del(t, v, K_VOLUME, id);
+    json_decref(rec);
+    json_decref(snaps);
+    return vol_end(t, rc);
+}
+
+int volume_delete(struct volumes *v, const struct volumes_caller *who, const char *id,
+                  unsigned flags)
+{
+    if ((flags & VOLUME_FORCE) && !who->is_admin)
+        return vol_need_admin_on(v, who, K_VOLUME, id,
+                                 "volume_extension:volume_admin_actions:force_delete");
+    struct store_txn *t;
+    json_t *rec;
+    int rc = begin_change(v, who, id, &t, &rec);
+    if (rc < 0)
+        return rc;
+    rc = delete_rules(t, v, rec, flags);
+    vol_set_str(rec, "status", "deleting");
+    vol_priv_set(rec, "op", "delete");
+    if ((rc = end_change(t, v, rec, rc, NULL)) < 0)
+        return rc;
+    return vol_delete_finish(v, id);
+}
+
+int volume_reset_status(struct volumes *v, const struct volumes_caller *who, const char *id,
+                        const char *status, const char *attach_status)
+{
+    int rc = vol_need_admin_on(v, who, K_VOLUME, id,
+                               "volume_extension:volume_admin_actions:reset_status");
+    if (rc == 0 && status && !in_list(status, settable_status))
+        rc = vol_fail(-EINVAL, "Invalid input received: status '%s' is not allowed.", status);
+    if (rc == 0 && attach_status && strcmp(attach_status, "attached") &&
+        strcmp(attach_status, "detached"))
+        rc = vol_fail(-EINVAL, "Invalid input received: attach_status '%s' is not allowed.",
+                      attach_status);
+    if (rc == 0 && !status && !attach_status)
+        rc = vol_fail(-EINVAL, "Invalid input received: Must specify 'status' or "
+                               "'attach_status'.");
+    struct store_txn *t;
+    json_t *rec;
+    if (rc < 0 || (rc = begin_change(v, who, id, &t, &rec)) < 0)
+        return rc;
+    if (status)
+        vol_set_str(rec, "status", status);
+    if (attach_status && !strcmp(attach_status, "detached")) {
+        size_t i;
+        json_t *x;
+        json_array_foreach (json_object_get(rec, "attachments"), i, x) {
+            int d = vol_del(t, v, K_ATTACHMENT, json_string_value(x));
+            if (d < 0 && d != -ENOENT)
+                rc = d;
+        }
+        json_object_set_new(rec, "attachments", json_array());
+    }
+    return end_change(t, v, rec, rc, NULL);
+}
+
+int volume_upload_image(struct volumes *v, const struct volumes_caller *who, const char *id,
+                        const char *object, bool force, uint64_t *bytes)
+{
+    json_t *rec;
+    int rc = volume_get(v, who, id, &rec);
+    if (rc < 0)
+        return rc;
+    const char *st = vol_str(rec, "status");
+    if (!who->can_write && !who->is_admin)
+        rc = vol_fail(-EPERM, "Policy doesn't allow volume:upload_image to be performed.");
+    else if (strcmp(st, "available") && !(force && !strcmp(st, "in-use")))
+        rc = vol_fail(-EBUSY,
+                      "Invalid volume: Volume status must be available or in-use "
+                      "(with force) to upload it (it is %s).",
+                      st);
+    else if (!object || !strchr(object, '-') || !strncmp(object, "volume-", 7) ||
+             !strncmp(object, "snapshot-", 9) || !strncmp(object, "backup-", 7))
+        rc = vol_fail(-EINVAL, "'%s' is not an image object name.", object ? object : "");
+    char obj[64];
+    volumes_object_name(obj, "volume", id);
+    if (rc == 0)
+        rc = vol_bs_snapshot(v, obj, object);
+    if (rc == 0 && bytes)
+        *bytes = (uint64_t)vol_int(rec, "size") * VOLUMES_GIB;
+    json_decref(rec);
+    return rc;
+}

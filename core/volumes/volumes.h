@@ -1,0 +1,366 @@
+/* core/volumes: the block-storage model of picostack's Cinder v3 subset:
+ * volumes, snapshots, volume types, quotas, attachments and backups, kept
+ * as LMDB records in the control-plane store (core/store) over objects of
+ * the block store (core/blockstore). No HTTP here: every call returns 0 or
+ * a negative errno, and volumes_error() says what went wrong in words
+ * (this thread's last failure):
+ *   -ENOENT  no such record, or one the caller may not see (another
+ *            project's: OpenStack answers 404 for it)
+ *   -EINVAL  bad input (a size, a name, a field)
+ *   -EBUSY   the record's state forbids it now (attached, has snapshots,
+ *            not available, a backup running...)
+ *   -EEXIST  a name that must be unique is taken (volume types)
+ *   -EPERM   the caller's role may not do it (reader writes, non-admin
+ *            admin-only calls)
+ *   -EDQUOT  a project quota would be exceeded
+ *   -ENOSPC  the block store or the backup disk is full
+ *   -ENOTSUP no backup directory is configured
+ *
+ * ## Records
+ * Records are jansson objects in (close to) Cinder's own representation,
+ * so the API layer maps them almost one to one:
+ *   volume:   id, name, description, size (GiB), status, volume_type (a
+ *             type name), availability_zone ("nova"), bootable ("true"/
+ *             "false" as Cinder prints it), multiattach, encrypted,
+ *             readonly (bool), metadata {}, project_id, user_id,
+ *             snapshot_id, source_volid, image_id (what it was made
+ *             from, or null), volume_image_metadata {} (from an image),
+ *             attachments [] (attachment ids), created_at, updated_at;
+ *   snapshot: id, name, description, volume_id, size, status, metadata,
+ *             project_id, user_id, created_at, updated_at;
+ *   type:     id, name, description, is_public, extra_specs {};
+ *   attachment: id, volume_id, instance (server id), status (attaching,
+ *             attached, detaching), attach_mode ("rw"/"ro"), mountpoint,
+ *             attached_at, detached_at, project_id;
+ *   backup:   id, name, description, volume_id, snapshot_id, size (GiB of
+ *             the volume), status, is_incremental, has_dependent_backups,
+ *             parent_id, object_count (clusters stored in this backup),
+ *             data_bytes, availability_zone, container (its folder name),
+ *             project_id, user_id, fail_reason, created_at, updated_at.
+ * Fields the API must not show sit under VOLUMES_PRIVATE_KEY; strip them
+ * with volumes_view().
+ *
+ * ## Statuses
+ * volume: creating -> available <-> attaching -> in-use <-> detaching ->
+ * available; extending, deleting, restoring-backup pass through; error
+ * after a failed creation or restore. snapshot: creating -> available ->
+ * deleting; backup: creating -> available (error if the copy fails or was
+ * killed), restoring -> available, deleting.
+ *
+ * ## Block-store objects and crash safety
+ * The volume with id X is block-store disk "volume-X", snapshot Y is
+ * "snapshot-Y", backup Z keeps "backup-Z" (a snapshot of its volume: the
+ * base of the next incremental backup, dropped when a newer backup of the
+ * volume takes over), and a clone of a volume passes through a short-lived
+ * snapshot "clonesrc-X". The control plane (state/) and the block store
+ * (blocks/index) are two LMDB environments, so no transaction spans both.
+ * Each mutation is therefore three steps: (1) one store transaction checks
+ * the rules and quotas, reserves the usage and writes the record in a
+ * transitional status (creating, deleting, extending...) naming the
+ * block-store work; (2) the block-store call (one transaction of its own,
+ * constant time); (3) one store transaction writes the final status. A kill
+ * -9 between them leaves a transitional record, which volumes_reconcile()
+ * (run at start, before serving) finishes or rolls back from what the block
+ * store holds: a creation whose object exists becomes available (its size
+ * fixed up), one whose object is missing is dropped (it was never
+ * acknowledged) and its usage released; a deletion is finished; an extend
+ * is redone; a backup copy that was cut off is marked error and its
+ * partial folder removed (the previous chain is untouched); a restore that
+ * was cut off leaves its volume in error. It also frees block-store objects
+ * of these kinds that no record names, and reports records whose object is
+ * gone (set to error). Quota usage lives in the same transaction as the
+ * record that consumes it, so concurrent creations can never pass a quota.
+ *
+ * ## Constant-time copies
+ * From an image: a clone of the image's block-store object (the caller
+ * resolves the image and passes that object's name); from a snapshot: a
+ * clone of it; from a volume: a snapshot of the source, a clone of that,
+ * and the snapshot dropped (its layer stays as long as either reads it).
+ * Upload to an image: a snapshot named as the image (images treat an
+ * object named by an image id as that image's data). None walks extents.
+ *
+ * ## Backups (VOLUMES_BACKUP_FORMAT)
+ * A backup directory holds one folder per backup, named by its id, which
+ * alone suffices to restore (no LMDB needed):
+ *   ID/manifest.json  {"format": "picostack-backup/1", "id", "volume_id",
+ *                     "volume_name", "parent_id" (null for a full backup),
+ *                     "size" (volume bytes), "cluster_size", "clusters"
+ *                     (records in the data file), "data_bytes",
+ *                     "created_at"}
+ *   ID/clusters       records, in increasing cluster order: a 32-byte
+ *                     header (little-endian u64 vcluster, u32 flags (1:
+ *                     the cluster reads as zeros, no data follows), u32
+ *                     length of the data, u32 crc32 of the data, u32 crc32
+ *                     of header bytes 0..19, u64 reserved = 0), then the
+ *                     data (cluster_size bytes, less for the last cluster
+ *                     of an odd-sized volume).
+ * A full backup holds every cluster the volume's chain has an entry for;
+ * an incremental one only the clusters that blockstore_changed() reports
+ * between the previous backup's snapshot and this one. A restore applies
+ * the chain from its full backup down to the backup asked for. A backup is
+ * written into ID.partial/ (data, then manifest, each fsynced) and renamed
+ * to ID/ at the end (then the directory fsynced): a folder without
+ * .partial is complete.
+ */
+#ifndef PICOSTACK_CORE_VOLUMES_H
+#define PICOSTACK_CORE_VOLUMES_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <jansson.h>
+
+#define VOLUMES_PRIVATE_KEY   "_picostack"
+#define VOLUMES_AZ            "nova"
+#define VOLUMES_DEFAULT_TYPE  "__DEFAULT__" /* Cinder's name for it */
+#define VOLUMES_GIB           (1ull << 30)
+#define VOLUMES_MAX_GB        (64ull << 10) /* the block store's 64 TiB */
+#define VOLUMES_BACKUP_FORMAT "picostack-backup/1"
+#define VOLUMES_NAME_MAX      255
+
+struct store;
+struct blockstore;
+struct volumes;
+
+/* Quota resources, in Cinder's names (volumes_quota_name). -1: unlimited. */
+enum volumes_quota_res {
+    VOLQ_VOLUMES,
+    VOLQ_GIGABYTES, /* volumes and snapshots together, as Cinder counts */
+    VOLQ_SNAPSHOTS,
+    VOLQ_BACKUPS,
+    VOLQ_BACKUP_GIGABYTES,
+    VOLQ_PER_VOLUME_GIGABYTES, /* a limit only: never "in use" */
+    VOLQ_N
+};
+struct volumes_quota {
+    int64_t v[VOLQ_N];
+};
+const char *volumes_quota_name(enum volumes_quota_res r);
+
+struct volumes_config {
+    const char *backup_dir; /* NULL or "": backups answer -ENOTSUP */
+    /* Per-project limits for projects without their own; all zero means
+     * Cinder's defaults (10 volumes, 1000 GiB, 10 snapshots, 10 backups,
+     * 1000 backup GiB, per-volume unlimited). */
+    struct volumes_quota defaults;
+    bool has_defaults;
+};
+
+/* The lock every user of the block store holds around its calls into it
+ * (the block store serves one thread at a time): picostackd's one lock, or
+ * a plain mutex (volumes_mutex_lock(&m)). */
+struct volumes_bs_lock {
+    void (*lock)(void *ctx);
+    void (*unlock)(void *ctx);
+    void *ctx;
+};
+struct volumes_bs_lock volumes_mutex_lock(pthread_mutex_t *m);
+
+/* Opens the module's table in the store (before serving) and takes the
+ * block store with its lock (copied). Creates the default volume type on
+ * first use. */
+int volumes_open(struct store *s, struct blockstore *bs, const struct volumes_bs_lock *lk,
+                 const struct volumes_config *cfg, struct volumes **out);
+void volumes_close(struct volumes *v);
+/* This thread's last failure, in words ("" if none). */
+const char *volumes_error(void);
+
+/* Finishes or rolls back what a crash left (see above) and prints one line
+ * per fix to report (may be NULL). Returns the number of fixes or a
+ * negative errno. Run it before serving. */
+int volumes_reconcile(struct volumes *v, FILE *report);
+
+/* Who is asking. */
+struct volumes_caller {
+    const char *project_id; /* NULL: unscoped (sees nothing) */
+    const char *user_id;
+    bool is_admin;  /* sees and changes everything */
+    bool can_write; /* member or admin */
+};
+
+/* The API view of a record: a new object without private fields. */
+json_t *volumes_view(const json_t *rec);
+/* Current UTC time as Cinder prints it: 2026-11-24T23:00:00.000000. */
+void volumes_timestamp(char out[32]);
+
+/* ---- volumes ---- */
+struct volume_create {
+    const char *name, *description; /* may be NULL */
+    uint64_t size_gb;               /* 0: the source's size (needs one) */
+    const char *volume_type;        /* name or id; NULL: the default */
+    const char *availability_zone;  /* NULL or "nova" */
+    const char *snapshot_id, *source_volid;
+    /* From an image: its id, the block-store object holding its disk (the
+     * images module's IMAGE_DISK), its virtual size in bytes and the image
+     * properties to show as volume_image_metadata (may be NULL). */
+    const char *image_id, *image_object;
+    uint64_t image_bytes;
+    const json_t *image_meta;
+    const json_t *metadata; /* string values; may be NULL */
+    bool multiattach;
+};
+/* At most one source. The record comes back available (all of it is
+ * constant time). */
+int volume_create(struct volumes *v, const struct volumes_caller *who,
+                  const struct volume_create *req, json_t **out);
+int volume_get(struct volumes *v, const struct volumes_caller *who, const char *id, json_t **out);
+/* Every volume the caller sees (admins with all_projects: every one), in
+ * creation order: a new array. */
+int volume_list(struct volumes *v, const struct volumes_caller *who, bool all_projects,
+                json_t **out);
+/* changes: any of name, description (strings or null), metadata (object:
+ * replaces the whole set), bootable (bool), readonly (bool). */
+int volume_update(struct volumes *v, const struct volumes_caller *who, const char *id,
+                  const json_t *changes, json_t **out);
+/* Metadata keys: merge (replace=false) or replace all; delete one key. */
+int volume_set_metadata(struct volumes *v, const struct volumes_caller *who, const char *id,
+                        const json_t *meta, bool replace, json_t **out);
+int volume_delete_metadata(struct volumes *v, const struct volumes_caller *who, const char *id,
+                           const char *key);
+/* Grows an available volume to new_gb GiB (-EINVAL unless larger). */
+int volume_extend(struct volumes *v, const struct volumes_caller *who, const char *id,
+                  uint64_t new_gb);
+enum {
+    VOLUME_CASCADE = 1, /* delete its snapshots too */
+    VOLUME_FORCE = 2    /* admin: whatever the status, attachments dropped */
+};
+/* Refused (-EBUSY) while attached, with snapshots (unless cascade) or
+ * during a backup of it; deletes the block-store disk and releases usage. */
+int volume_delete(struct volumes *v, const struct volumes_caller *who, const char *id,
+                  unsigned flags);
+/* Admin: sets status (and, if given, attach_status "attached"/"detached":
+ * detached drops its attachments). */
+int volume_reset_status(struct volumes *v, const struct volumes_caller *who, const char *id,
+                        const char *status, const char *attach_status);
+/* Makes block-store snapshot `object` (an image id: the images module's
+ * data object) of the volume: the new image shares its clusters. The
+ * volume must be available (or in-use with force). *bytes: its size. */
+int volume_upload_image(struct volumes *v, const struct volumes_caller *who, const char *id,
+                        const char *object, bool force, uint64_t *bytes);
+/* The block-store object name of a volume or snapshot (for I/O in tests and
+ * for the compute service's hand-over). */
+void volumes_object_name(char out[64], const char *kind, const char *id);
+
+/* ---- attachments (os-attach/os-detach and the attachments API) ---- */
+/* available (or in-use with multiattach) -> attaching; a new attachment
+ * record in status attaching. mode: "rw" or "ro" (NULL: rw; a read-only
+ * volume only ro). */
+int volume_attach_begin(struct volumes *v, const struct volumes_caller *who, const char *volume_id,
+                        const char *instance, const char *mode, json_t **attachment);
+/* attaching -> attached; the volume in-use. */
+int volume_attach_complete(struct volumes *v, const struct volumes_caller *who,
+                           const char *attachment_id, const char *mountpoint, json_t **out);
+/* in-use -> detaching (os-begin_detaching); volume_detach_roll undoes. */
+int volume_detach_begin(struct volumes *v, const struct volumes_caller *who, const char *volume_id);
+int volume_detach_roll(struct volumes *v, const struct volumes_caller *who, const char *volume_id);
+/* Drops an attachment (NULL: the volume's only one); the volume becomes
+ * available when it was the last (an attaching one is simply undone). */
+int volume_detach(struct volumes *v, const struct volumes_caller *who, const char *volume_id,
+                  const char *attachment_id);
+int volume_attachment_get(struct volumes *v, const struct volumes_caller *who, const char *id,
+                          json_t **out);
+int volume_attachment_list(struct volumes *v, const struct volumes_caller *who, bool all_projects,
+                           json_t **out);
+
+/* ---- snapshots ---- */
+struct volume_snapshot_create {
+    const char *volume_id, *name, *description;
+    const json_t *metadata;
+    bool force; /* also of an in-use volume */
+};
+int volume_snapshot_create(struct volumes *v, const struct volumes_caller *who,
+                           const struct volume_snapshot_create *req, json_t **out);
+int volume_snapshot_get(struct volumes *v, const struct volumes_caller *who, const char *id,
+                        json_t **out);
+int volume_snapshot_list(struct volumes *v, const struct volumes_caller *who, bool all_projects,
+                         json_t **out);
+/* changes: name, description, metadata (replaces). */
+int volume_snapshot_update(struct volumes *v, const struct volumes_caller *who, const char *id,
+                           const json_t *changes, json_t **out);
+int volume_snapshot_set_metadata(struct volumes *v, const struct volumes_caller *who,
+                                 const char *id, const json_t *meta, bool replace, json_t **out);
+/* Refused (-EBUSY) while a volume is being made from it. force (admin):
+ * whatever its status. */
+int volume_snapshot_delete(struct volumes *v, const struct volumes_caller *who, const char *id,
+                           bool force);
+int volume_snapshot_reset_status(struct volumes *v, const struct volumes_caller *who,
+                                 const char *id, const char *status);
+
+/* ---- volume types (admins write; everybody reads public ones) ---- */
+int volume_type_create(struct volumes *v, const struct volumes_caller *who, const char *name,
+                       const char *description, bool is_public, const json_t *extra_specs,
+                       json_t **out);
+/* By id or name. */
+int volume_type_get(struct volumes *v, const struct volumes_caller *who, const char *id_or_name,
+                    json_t **out);
+int volume_type_list(struct volumes *v, const struct volumes_caller *who, json_t **out);
+/* changes: name, description, is_public. */
+int volume_type_update(struct volumes *v, const struct volumes_caller *who, const char *id,
+                       const json_t *changes, json_t **out);
+/* Refused (-EBUSY) for the default type and for a type volumes use. */
+int volume_type_delete(struct volumes *v, const struct volumes_caller *who, const char *id);
+/* Merges specs (string values); unset removes one key (-ENOENT if absent). */
+int volume_type_set_specs(struct volumes *v, const struct volumes_caller *who, const char *id,
+                          const json_t *specs, json_t **out);
+int volume_type_unset_spec(struct volumes *v, const struct volumes_caller *who, const char *id,
+                           const char *key);
+
+/* ---- quotas ---- */
+/* A project's limits and usage (its own project, or any for admins).
+ * reserved is always 0: creations reserve and commit in one transaction. */
+int volumes_quota_get(struct volumes *v, const struct volumes_caller *who, const char *project,
+                      struct volumes_quota *limit, struct volumes_quota *in_use);
+/* Admin: sets the limits named in changes ({"volumes": 20, ...}; -1 is
+ * unlimited); -EINVAL for unknown keys or values below -1. */
+int volumes_quota_set(struct volumes *v, const struct volumes_caller *who, const char *project,
+                      const json_t *changes);
+/* Admin: back to the defaults. */
+int volumes_quota_reset(struct volumes *v, const struct volumes_caller *who, const char *project);
+void volumes_quota_defaults(struct volumes *v, struct volumes_quota *out);
+
+/* ---- backups ---- */
+struct volume_backup_create {
+    const char *volume_id, *name, *description;
+    bool incremental; /* -EINVAL when the volume has no usable backup yet */
+    bool force;       /* also of an in-use volume */
+};
+/* Step one (short): checks, quota, the record in status creating and its
+ * snapshot; *out is that record. Step two (long, any thread):
+ * volume_backup_run() copies the clusters and flips the record to
+ * available (or error, with fail_reason). */
+int volume_backup_begin(struct volumes *v, const struct volumes_caller *who,
+                        const struct volume_backup_create *req, json_t **out);
+int volume_backup_run(struct volumes *v, const char *backup_id);
+int volume_backup_get(struct volumes *v, const struct volumes_caller *who, const char *id,
+                      json_t **out);
+int volume_backup_list(struct volumes *v, const struct volumes_caller *who, bool all_projects,
+                       json_t **out);
+/* Refused (-EBUSY) while incremental backups depend on it or it is busy
+ * (force, admin: also when busy). Removes its folder. */
+int volume_backup_delete(struct volumes *v, const struct volumes_caller *who, const char *id,
+                         bool force);
+/* Restore: into volume_id (available, at least as large), or into a new
+ * volume (volume_id NULL; name may be NULL) of the backup's size. Step one
+ * marks the backup restoring and the volume restoring-backup and gives the
+ * target volume's id; step two copies and flips both back (or the volume
+ * to error). */
+int volume_backup_restore_begin(struct volumes *v, const struct volumes_caller *who,
+                                const char *backup_id, const char *volume_id, const char *name,
+                                char volume_out[40]);
+int volume_backup_restore_run(struct volumes *v, const char *backup_id, const char *volume_id);
+
+/* Standalone (a backup directory alone, no records): verifies the chain
+ * ending at backup id (every manifest, record and checksum, parents present
+ * and complete, same volume, sizes never shrinking), printing each problem
+ * to report. Returns the number of problems or a negative errno. */
+int volumes_backup_check(const char *backup_dir, const char *id, FILE *report);
+/* Writes the chain ending at backup id into block-store disk `object`
+ * (existing, at least as large; its current contents are replaced).
+ * *size gets the volume size the backup recorded. */
+int volumes_backup_restore_into(struct blockstore *bs, const struct volumes_bs_lock *lk,
+                                const char *backup_dir, const char *id, const char *object);
+/* The manifest of backup id (a new reference). */
+int volumes_backup_manifest(const char *backup_dir, const char *id, json_t **out);
+
+#endif

@@ -1,0 +1,480 @@
+/* The block-storage service against a real picostackd (real LMDB, a real
+ * block store, libcurl): discovery and microversions, every route family
+ * with its errors in Cinder's shapes, listing (filters, sort, limit,
+ * marker, next links), actions, snapshots, types, quotas (413 overLimit),
+ * limits, backups and restores, the attachments API, and RBAC: a member of
+ * another project sees and touches nothing, a reader writes nothing.
+ *   test_volumes_api BIN_DIR SUBTEST */
+#include "tests/support/picostackd_harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct picostackd D;
+static char *ADM;
+
+#define V "/volume/v3"
+
+/* POST/PUT/GET... with a JSON body; returns the status; *out kept if given. */
+static long req(const char *tok, const char *method, const char *path, const char *body,
+                struct resp *out)
+{
+    struct resp r;
+    http(&D, method, path, tok, body, &r);
+    long st = r.status;
+    if (out)
+        *out = r;
+    else
+        resp_free(&r);
+    return st;
+}
+
+static long req_micro(const char *tok, const char *method, const char *path, const char *body,
+                      const char *version, struct resp *out)
+{
+    char h[64];
+    snprintf(h, sizeof h, "OpenStack-API-Version: volume %s", version);
+    const char *const headers[] = { h, NULL };
+    struct resp r;
+    http_req_h(&D, method, path, tok, body ? "application/json" : NULL, body, headers, &r);
+    long st = r.status;
+    if (out)
+        *out = r;
+    else
+        resp_free(&r);
+    return st;
+}
+
+/* Creates a volume; returns its id (malloc'd). */
+static char *mkvol(const char *tok, const char *name, int gb)
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"volume\": {\"name\": \"%s\", \"size\": %d}}", name, gb);
+    struct resp r;
+    long st = req(tok, "POST", V "/volumes", body, &r);
+    CHECK(st == 202, "create %s: %ld %s", name, st, r.body ?: "");
+    char *id = strdup(jstr(json_object_get(r.json, "volume"), "id") ?: "none");
+    resp_free(&r);
+    return id;
+}
+
+static void path(char *out, size_t n, const char *fmt, const char *id)
+{
+    snprintf(out, n, fmt, id);
+}
+
+static void t_discovery(void)
+{
+    struct resp r;
+    CHECK(req(NULL, "GET", "/volume", NULL, &r) == 300);
+    json_t *v = json_array_get(json_object_get(r.json, "versions"), 0);
+    CHECK_STR(jstr(v, "id"), "v3.0");
+    CHECK_STR(jstr(v, "version"), "3.60");
+    CHECK_STR(jstr(v, "min_version"), "3.0");
+    resp_free(&r);
+    CHECK(req(NULL, "GET", V "/", NULL, NULL) == 200);
+    CHECK(req(NULL, "GET", V "/volumes", NULL, NULL) == 401);
+    CHECK(req_micro(ADM, "GET", V "/volumes", NULL, "3.27", NULL) == 200);
+    CHECK(req_micro(ADM, "GET", V "/volumes", NULL, "latest", NULL) == 200);
+    CHECK(req_micro(ADM, "GET", V "/volumes", NULL, "3.99", NULL) == 406);
+    CHECK(req_micro(ADM, "GET", V "/volumes", NULL, "4.0", NULL) == 406);
+    CHECK(req_micro(ADM, "GET", V "/volumes", NULL, "three", NULL) == 400);
+    CHECK(req(ADM, "GET", V "/extensions", NULL, &r) == 200);
+    CHECK(json_array_size(json_object_get(r.json, "extensions")) > 5);
+    resp_free(&r);
+    CHECK(req(ADM, "GET", V "/os-availability-zone", NULL, &r) == 200);
+    CHECK_STR(jstr(json_array_get(json_object_get(r.json, "availabilityZoneInfo"), 0), "zoneName"),
+              "nova");
+    resp_free(&r);
+    CHECK(req(ADM, "GET", V "/nothing-here", NULL, &r) == 404);
+    CHECK(json_object_get(r.json, "itemNotFound") != NULL, "%s", r.body ?: "");
+    resp_free(&r);
+}
+
+static void t_volumes(void)
+{
+    struct resp r;
+    /* bad input, in Cinder's badRequest shape */
+    CHECK(req(ADM, "POST", V "/volumes", "{", &r) == 400);
+    resp_free(&r);
+    CHECK(req(ADM, "POST", V "/volumes", "{\"size\": 1}", &r) == 400);
+    CHECK(json_object_get(r.json, "badRequest") != NULL, "%s", r.body ?: "");
+    resp_free(&r);
+    const char *bad[] = { "{\"volume\": {\"size\": \"x\"}}",
+                          "{\"volume\": {\"size\": 0}}",
+                          "{\"volume\": {\"size\": -1}}",
+                          "{\"volume\": {\"size\": 1, \"name\": 5}}",
+                          "{\"volume\": {\"size\": 1, \"metadata\": []}}",
+                          "{\"volume\": {\"size\": 1, \"availability_zone\": \"mars\"}}",
+                          "{\"volume\": {\"size\": 1, \"imageRef\": \"nope\"}}",
+                          "{\"volume\": {\"size\": 1, \"volume_type\": \"nope\"}}",
+                          "{\"volume\": {\"size\": 99999999}}" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        long st = req(ADM, "POST", V "/volumes", bad[i], NULL);
+        CHECK(st == 400 || st == 404, "%s: %ld", bad[i], st);
+    }
+    CHECK(req(ADM, "GET", V "/volumes/nope", NULL, &r) == 404);
+    CHECK(json_object_get(r.json, "itemNotFound") != NULL);
+    resp_free(&r);
+
+    /* create "a" "b" "c", then list with filters, sort and pages */
+    char *a = mkvol(ADM, "a", 1), *b = mkvol(ADM, "b", 2), *c = mkvol(ADM, "c", 3), p[200];
+    CHECK(req(ADM, "GET", V "/volumes", NULL, &r) == 200);
+    json_t *l = json_object_get(r.json, "volumes");
+    CHECK(json_array_size(l) == 3);
+    CHECK(json_object_size(json_array_get(l, 0)) == 3); /* id, name, links */
+    resp_free(&r);
+    CHECK(req(ADM, "GET", V "/volumes/detail?name=b", NULL, &r) == 200);
+    l = json_object_get(r.json, "volumes");
+    CHECK(json_array_size(l) == 1 && !strcmp(jstr(json_array_get(l, 0), "id"), b));
+    CHECK_STR(jstr(json_array_get(l, 0), "status"), "available");
+    resp_free(&r);
+    CHECK(req(ADM, "GET", V "/volumes/detail?sort=size:asc&limit=2", NULL, &r) == 200);
+    l = json_object_get(r.json, "volumes");
+    CHECK(json_array_size(l) == 2 && !strcmp(jstr(json_array_get(l, 0), "id"), a));
+    json_t *next = json_array_get(json_object_get(r.json, "volumes_links"), 0);
+    CHECK_STR(jstr(next, "rel"), "next");
+    CHECK(jstr(next, "href") && strstr(jstr(next, "href"), b), "%s", r.body ?: "");
+    resp_free(&r);
+    snprintf(p, sizeof p, V "/volumes/detail?sort=size:asc&marker=%s", b);
+    CHECK(req(ADM, "GET", p, NULL, &r) == 200);
+    l = json_object_get(r.json, "volumes");
+    CHECK(json_array_size(l) == 1 && !strcmp(jstr(json_array_get(l, 0), "id"), c));
+    CHECK(!json_object_get(r.json, "volumes_links"));
+    resp_free(&r);
+    CHECK(req(ADM, "GET", V "/volumes?marker=nope", NULL, NULL) == 400);
+    CHECK(req(ADM, "GET", V "/volumes?limit=x", NULL, NULL) == 400);
+    CHECK(req(ADM, "GET", V "/volumes?sort=bogus:asc", NULL, NULL) == 400);
+
+    /* update, metadata, filters by metadata */
+    path(p, sizeof p, V "/volumes/%s", a);
+    CHECK(req(ADM, "PUT", p, "{\"volume\": {\"name\": \"a2\", \"metadata\": {\"k\": \"v\"}}}",
+              &r) == 200);
+    CHECK_STR(jstr(json_object_get(r.json, "volume"), "name"), "a2");
+    resp_free(&r);
+    CHECK(req(ADM, "PUT", p, "{\"volume\": {\"name\": 7}}", NULL) == 400);
+    CHECK(req(ADM, "GET", V "/volumes/detail?metadata={'k':'v'}", NULL, &r) == 200);
+    CHECK(json_array_size(json_object_get(r.json, "volumes")) == 1);
+    resp_free(&r);
+    path(p, sizeof p, V "/volumes/%s/metadata", a);
+    CHECK(req(ADM, "POST", p, "{\"metadata\": {\"k2\": \"v2\"}}", &r) == 200);
+    CHECK_STR(jstr(json_object_get(r.json, "metadata"), "k"), "v");
+    resp_free(&r);
+    CHECK(req(ADM, "PUT", p, "{\"metadata\": {\"only\": \"1\"}}", &r) == 200);
+    CHECK(json_object_size(json_object_get(r.json, "metadata")) == 1);
+    resp_free(&r);
+    path(p, sizeof p, V "/volumes/%s/metadata/only", a);
+    CHECK(req(ADM, "GET", p, NULL, NULL) == 200);
+    CHECK(req(ADM, "PUT", p, "{\"meta\": {\"other\": \"1\"}}", NULL) == 400);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 200);
+    CHECK(req(ADM, "GET", p, NULL, NULL) == 404);
+
+    /* actions */
+    path(p, sizeof p, V "/volumes/%s/action", a);
+    CHECK(req(ADM, "POST", p, "{\"os-extend\": {\"new_size\": 3}}", NULL) == 202);
+    CHECK(req(ADM, "POST", p, "{\"os-extend\": {\"new_size\": 2}}", &r) == 400);
+    CHECK(json_object_get(r.json, "badRequest") != NULL);
+    resp_free(&r);
+    CHECK(req(ADM, "POST", p, "{\"os-extend\": {\"new_size\": \"x\"}}", NULL) == 400);
+    CHECK(req(ADM, "POST", p, "{\"os-set_bootable\": {\"bootable\": true}}", NULL) == 200);
+    CHECK(req(ADM, "POST", p, "{\"os-update_readonly_flag\": {\"readonly\": \"maybe\"}}", NULL) ==
+          400);
+    CHECK(req(ADM, "POST", p, "{\"os-frobnicate\": {}}", NULL) == 400);
+    CHECK(req(ADM, "POST", p,
+              "{\"os-attach\": {\"instance_uuid\": \"11111111-1111-4111-8111-111111111111\", "
+              "\"mountpoint\": \"/dev/vdb\"}}",
+              NULL) == 202);
+    path(p, sizeof p, V "/volumes/%s", a);
+    CHECK(req(ADM, "GET", p, NULL, &r) == 200);
+    json_t *vol = json_object_get(r.json, "volume");
+    CHECK_STR(jstr(vol, "status"), "in-use");
+    CHECK_STR(jstr(vol, "bootable"), "true");
+    CHECK_STR(jstr(json_array_get(json_object_get(vol, "attachments"), 0), "device"), "/dev/vdb");
+    resp_free(&r);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 400); /* attached */
+    path(p, sizeof p, V "/volumes/%s/action", a);
+    CHECK(req(ADM, "POST", p, "{\"os-detach\": {}}", NULL) == 202);
+    CHECK(req(ADM, "POST", p, "{\"os-reset_status\": {\"status\": \"error\"}}", NULL) == 202);
+    CHECK(req(ADM, "POST", p, "{\"os-reset_status\": {\"status\": \"bogus\"}}", NULL) == 400);
+    CHECK(req(ADM, "POST", p, "{\"os-force_delete\": {}}", NULL) == 202);
+    path(p, sizeof p, V "/volumes/%s", a);
+    CHECK(req(ADM, "GET", p, NULL, NULL) == 404);
+
+    /* from a volume and a snapshot; cascade */
+    char body[256];
+    snprintf(body, sizeof body, "{\"volume\": {\"source_volid\": \"%s\"}}", b);
+    CHECK(req(ADM, "POST", V "/volumes", body, &r) == 202);
+    CHECK(json_integer_value(json_object_get(json_object_get(r.json, "volume"), "size")) == 2);
+    char *clone = strdup(jstr(json_object_get(r.json, "volume"), "id"));
+    resp_free(&r);
+    snprintf(body, sizeof body, "{\"snapshot\": {\"volume_id\": \"%s\", \"name\": \"s\"}}", c);
+    CHECK(req(ADM, "POST", V "/snapshots", body, &r) == 202);
+    char *snap = strdup(jstr(json_object_get(r.json, "snapshot"), "id"));
+    resp_free(&r);
+    path(p, sizeof p, V "/volumes/%s", c);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 400); /* has a snapshot */
+    snprintf(p, sizeof p, V "/volumes/%s?cascade=true", c);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 202);
+    path(p, sizeof p, V "/snapshots/%s", snap);
+    CHECK(req(ADM, "GET", p, NULL, NULL) == 404);
+    path(p, sizeof p, V "/volumes/%s", b);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 202);
+    path(p, sizeof p, V "/volumes/%s", clone);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 202);
+    free(a), free(b), free(c), free(clone), free(snap);
+}
+
+static void t_snapshots_types(void)
+{
+    struct resp r;
+    char *v = mkvol(ADM, "sv", 1), body[256], p[200];
+    CHECK(req(ADM, "POST", V "/snapshots", "{\"snapshot\": {}}", NULL) == 400);
+    CHECK(req(ADM, "POST", V "/snapshots",
+              "{\"snapshot\": {\"volume_id\": \"00000000-0000-4000-8000-000000000000\"}}",
+              NULL) == 404);
+    snprintf(body, sizeof body,
+             "{\"snapshot\": {\"volume_id\": \"%s\", \"name\": \"s1\", \"force\": \"maybe\"}}", v);
+    CHECK(req(ADM, "POST", V "/snapshots", body, NULL) == 400);
+    snprintf(body, sizeof body,
+             "{\"snapshot\": {\"volume_id\": \"%s\", \"name\": \"s1\", \"metadata\": {\"a\": "
+             "\"1\"}}}",
+             v);
+    CHECK(req(ADM, "POST", V "/snapshots", body, &r) == 202);
+    char *s = strdup(jstr(json_object_get(r.json, "snapshot"), "id"));
+    CHECK_STR(jstr(json_object_get(r.json, "snapshot"), "status"), "available");
+    resp_free(&r);
+    CHECK(req(ADM, "GET", V "/snapshots/detail?volume_id=nope", NULL, &r) == 200);
+    CHECK(json_array_size(json_object_get(r.json, "snapshots")) == 0);
+    resp_free(&r);
+    path(p, sizeof p, V "/snapshots/%s", s);
+    CHECK(req(ADM, "PUT", p, "{\"snapshot\": {\"name\": \"s2\"}}", &r) == 200);
+    CHECK_STR(jstr(json_object_get(r.json, "snapshot"), "name"), "s2");
+    resp_free(&r);
+    path(p, sizeof p, V "/snapshots/%s/metadata", s);
+    CHECK(req(ADM, "POST", p, "{\"metadata\": {\"b\": \"2\"}}", &r) == 200);
+    CHECK_STR(jstr(json_object_get(r.json, "metadata"), "a"), "1");
+    resp_free(&r);
+    snprintf(body, sizeof body, "{\"volume\": {\"snapshot_id\": \"%s\", \"size\": 2}}", s);
+    CHECK(req(ADM, "POST", V "/volumes", body, &r) == 202);
+    char *fromsnap = strdup(jstr(json_object_get(r.json, "volume"), "id"));
+    CHECK_STR(jstr(json_object_get(r.json, "volume"), "snapshot_id"), s);
+    resp_free(&r);
+    path(p, sizeof p, V "/snapshots/%s", s);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 202);
+    path(p, sizeof p, V "/volumes/%s", fromsnap);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 202);
+    path(p, sizeof p, V "/volumes/%s", v);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 202);
+
+    /* types */
+    CHECK(req(ADM, "GET", V "/types", NULL, &r) == 200);
+    CHECK_STR(jstr(json_array_get(json_object_get(r.json, "volume_types"), 0), "name"),
+              "__DEFAULT__");
+    resp_free(&r);
+    CHECK(req(ADM, "GET", V "/types/default", NULL, NULL) == 200);
+    CHECK(req(ADM, "POST", V "/types",
+              "{\"volume_type\": {\"name\": \"gold\", \"extra_specs\": "
+              "{\"k\": \"v\"}}}",
+              &r) == 200);
+    char *t = strdup(jstr(json_object_get(r.json, "volume_type"), "id"));
+    resp_free(&r);
+    CHECK(req(ADM, "POST", V "/types", "{\"volume_type\": {\"name\": \"gold\"}}", &r) == 409);
+    resp_free(&r);
+    CHECK(req(ADM, "POST", V "/types", "{\"volume_type\": {\"name\": 1}}", NULL) == 400);
+    path(p, sizeof p, V "/types/%s/extra_specs", t);
+    CHECK(req(ADM, "POST", p, "{\"extra_specs\": {\"k2\": \"v2\"}}", &r) == 200);
+    CHECK_STR(jstr(json_object_get(r.json, "extra_specs"), "k"), "v");
+    resp_free(&r);
+    path(p, sizeof p, V "/types/%s/extra_specs/k2", t);
+    CHECK(req(ADM, "GET", p, NULL, NULL) == 200);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 202);
+    CHECK(req(ADM, "GET", p, NULL, NULL) == 404);
+    CHECK(req(ADM, "POST", V "/volumes", "{\"volume\": {\"size\": 1, \"volume_type\": \"gold\"}}",
+              &r) == 202);
+    char *tv = strdup(jstr(json_object_get(r.json, "volume"), "id"));
+    resp_free(&r);
+    path(p, sizeof p, V "/types/%s", t);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 400); /* in use */
+    path(p, sizeof p, V "/volumes/%s", tv);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 202);
+    path(p, sizeof p, V "/types/%s", t);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 202);
+    free(v), free(s), free(fromsnap), free(t), free(tv);
+}
+
+/* Another project's member, and a reader of admin's project. */
+static void t_rbac_quotas(void)
+{
+    struct resp r;
+    char *p = create_project(&D, ADM, "other"), *u = create_user(&D, ADM, "alice", "pw-alice-1");
+    char *u2 = create_user(&D, ADM, "rita", "pw-rita-1");
+    char *member = find_role(&D, ADM, "member"), *reader = find_role(&D, ADM, "reader");
+    CHECK(grant(&D, ADM, p, u, member) == 204);
+    CHECK(req(ADM, "GET", "/identity/v3/projects?name=admin", NULL, &r) == 200);
+    char *admin_p = strdup(jstr(json_array_get(json_object_get(r.json, "projects"), 0), "id"));
+    resp_free(&r);
+    CHECK(grant(&D, ADM, admin_p, u2, reader) == 204);
+    char *alice = login(&D, "alice", "pw-alice-1", "other");
+    char *rita = login(&D, "rita", "pw-rita-1", "admin");
+    CHECK(alice && rita);
+    char *v = mkvol(ADM, "mine", 1), path_[200];
+    snprintf(path_, sizeof path_, V "/volumes/%s", v);
+    CHECK(req(alice, "GET", path_, NULL, NULL) == 404);
+    CHECK(req(alice, "DELETE", path_, NULL, NULL) == 404);
+    CHECK(req(alice, "PUT", path_, "{\"volume\": {\"name\": \"x\"}}", NULL) == 404);
+    CHECK(req(alice, "GET", V "/volumes/detail?all_tenants=1", NULL, &r) == 200);
+    CHECK(json_array_size(json_object_get(r.json, "volumes")) == 0);
+    resp_free(&r);
+    CHECK(req(rita, "GET", path_, NULL, NULL) == 200);
+    CHECK(req(rita, "DELETE", path_, NULL, NULL) == 403);
+    CHECK(req(rita, "POST", V "/volumes", "{\"volume\": {\"size\": 1}}", NULL) == 403);
+    CHECK(req(alice, "POST", V "/types", "{\"volume_type\": {\"name\": \"x\"}}", NULL) == 403);
+    snprintf(path_, sizeof path_, V "/volumes/%s/action", v);
+    CHECK(req(alice, "POST", path_, "{\"os-reset_status\": {\"status\": \"error\"}}", NULL) == 404);
+
+    /* quotas: own project readable, others not; admins set; 413 overLimit */
+    char q[200];
+    snprintf(q, sizeof q, V "/os-quota-sets/%s?usage=True", p);
+    CHECK(req(alice, "GET", q, NULL, &r) == 200);
+    CHECK(json_integer_value(json_object_get(
+              json_object_get(json_object_get(r.json, "quota_set"), "volumes"), "limit")) == 10);
+    resp_free(&r);
+    snprintf(q, sizeof q, V "/os-quota-sets/%s", admin_p);
+    CHECK(req(alice, "GET", q, NULL, NULL) == 403);
+    snprintf(q, sizeof q, V "/os-quota-sets/%s", p);
+    CHECK(req(alice, "PUT", q, "{\"quota_set\": {\"volumes\": 100}}", NULL) == 403);
+    CHECK(req(ADM, "PUT", q, "{\"quota_set\": {\"volumes\": 1}}", &r) == 200);
+    CHECK(json_integer_value(json_object_get(json_object_get(r.json, "quota_set"), "volumes")) ==
+          1);
+    resp_free(&r);
+    CHECK(req(ADM, "PUT", q, "{\"quota_set\": {\"bogus\": 1}}", NULL) == 400);
+    CHECK(req(ADM, "PUT", q, "{\"quota_set\": {\"volumes\": \"many\"}}", NULL) == 400);
+    char *av = mkvol(alice, "a1", 1);
+    CHECK(req(alice, "POST", V "/volumes", "{\"volume\": {\"size\": 1}}", &r) == 413);
+    CHECK(json_object_get(r.json, "overLimit") != NULL, "%s", r.body ?: "");
+    resp_free(&r);
+    CHECK(req(alice, "GET", V "/limits", NULL, &r) == 200);
+    json_t *abs = json_object_get(json_object_get(r.json, "limits"), "absolute");
+    CHECK(json_integer_value(json_object_get(abs, "maxTotalVolumes")) == 1);
+    CHECK(json_integer_value(json_object_get(abs, "totalVolumesUsed")) == 1);
+    resp_free(&r);
+    snprintf(q, sizeof q, V "/os-quota-sets/%s/defaults", p);
+    CHECK(req(alice, "GET", q, NULL, NULL) == 200);
+    snprintf(q, sizeof q, V "/os-quota-sets/%s", p);
+    CHECK(req(ADM, "DELETE", q, NULL, NULL) == 202);
+    snprintf(path_, sizeof path_, V "/volumes/%s", av);
+    CHECK(req(alice, "DELETE", path_, NULL, NULL) == 202);
+    snprintf(path_, sizeof path_, V "/volumes/%s", v);
+    CHECK(req(ADM, "DELETE", path_, NULL, NULL) == 202);
+    free(p), free(u), free(u2), free(member), free(reader), free(admin_p), free(alice), free(rita);
+    free(v), free(av);
+}
+
+static void wait_backup(const char *id, const char *want)
+{
+    char p[200];
+    snprintf(p, sizeof p, V "/backups/%s", id);
+    for (int i = 0; i < 300; i++) {
+        struct resp r;
+        req(ADM, "GET", p, NULL, &r);
+        const char *st = jstr(json_object_get(r.json, "backup"), "status");
+        bool done = st && !strcmp(st, want);
+        resp_free(&r);
+        if (done)
+            return;
+        usleep(50000);
+    }
+    CHECK(0, "backup %s never became %s", id, want);
+}
+
+static void t_backups_attachments(void)
+{
+    struct resp r;
+    char *v = mkvol(ADM, "bv", 1), body[256], p[200];
+    CHECK(req(ADM, "POST", V "/backups", "{\"backup\": {}}", NULL) == 400);
+    snprintf(body, sizeof body, "{\"backup\": {\"volume_id\": \"%s\", \"incremental\": true}}", v);
+    CHECK(req(ADM, "POST", V "/backups", body, NULL) == 400); /* no full one yet */
+    snprintf(body, sizeof body, "{\"backup\": {\"volume_id\": \"%s\", \"name\": \"b\"}}", v);
+    CHECK(req(ADM, "POST", V "/backups", body, &r) == 202);
+    char *b = strdup(jstr(json_object_get(r.json, "backup"), "id"));
+    resp_free(&r);
+    wait_backup(b, "available");
+    CHECK(req(ADM, "GET", V "/backups/detail", NULL, &r) == 200);
+    CHECK_STR(jstr(json_array_get(json_object_get(r.json, "backups"), 0), "status"), "available");
+    resp_free(&r);
+    snprintf(p, sizeof p, V "/backups/%s/restore", b);
+    CHECK(req(ADM, "POST", p, "{\"restore\": {\"name\": \"back\"}}", &r) == 202);
+    char *rv = strdup(jstr(json_object_get(r.json, "restore"), "volume_id") ?: "x");
+    resp_free(&r);
+    wait_backup(b, "available");
+    snprintf(p, sizeof p, V "/volumes/%s", rv);
+    for (int i = 0; i < 100; i++) { /* the volume follows the backup's flip */
+        req(ADM, "GET", p, NULL, &r);
+        bool ok = !strcmp(jstr(json_object_get(r.json, "volume"), "status") ?: "", "available");
+        resp_free(&r);
+        if (ok)
+            break;
+        usleep(50000);
+    }
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 202);
+    snprintf(p, sizeof p, V "/backups/%s/restore", "nope");
+    CHECK(req(ADM, "POST", p, "{\"restore\": {}}", NULL) == 404);
+
+    /* attachments: 3.27+ */
+    snprintf(body, sizeof body,
+             "{\"attachment\": {\"volume_uuid\": \"%s\", \"instance_uuid\": \"srv-1\"}}", v);
+    CHECK(req(ADM, "POST", V "/attachments", body, NULL) == 404);
+    CHECK(req_micro(ADM, "POST", V "/attachments", body, "3.44", &r) == 200);
+    json_t *att = json_object_get(r.json, "attachment");
+    CHECK_STR(jstr(att, "status"), "attaching");
+    char *a = strdup(jstr(att, "id"));
+    resp_free(&r);
+    snprintf(p, sizeof p, V "/attachments/%s/action", a);
+    CHECK(req_micro(ADM, "POST", p, "{\"os-complete\": {}}", "3.44", NULL) == 204);
+    snprintf(p, sizeof p, V "/volumes/%s", v);
+    req(ADM, "GET", p, NULL, &r);
+    CHECK_STR(jstr(json_object_get(r.json, "volume"), "status"), "in-use");
+    resp_free(&r);
+    snprintf(p, sizeof p, V "/attachments/%s", a);
+    CHECK(req_micro(ADM, "GET", p, NULL, "3.27", NULL) == 200);
+    CHECK(req_micro(ADM, "DELETE", p, NULL, "3.27", NULL) == 200);
+    CHECK(req_micro(ADM, "GET", p, NULL, "3.27", NULL) == 404);
+    snprintf(p, sizeof p, V "/backups/%s", b);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 202);
+    snprintf(p, sizeof p, V "/volumes/%s", v);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 202);
+    free(v), free(b), free(rv), free(a);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: test_volumes_api BIN_DIR SUBTEST\n");
+        return 2;
+    }
+    char bin[600];
+    snprintf(bin, sizeof bin, "%s/picostackd", argv[1]);
+    if (picostackd_start(&D, bin, NULL) < 0)
+        return t_done("volumes.api (no picostackd)");
+    ADM = admin_login(&D);
+    CHECK(ADM != NULL);
+    if (ADM) {
+        if (!strcmp(argv[2], "discovery"))
+            t_discovery();
+        else if (!strcmp(argv[2], "volumes"))
+            t_volumes();
+        else if (!strcmp(argv[2], "snapshots_types"))
+            t_snapshots_types();
+        else if (!strcmp(argv[2], "rbac_quotas"))
+            t_rbac_quotas();
+        else if (!strcmp(argv[2], "backups_attachments"))
+            t_backups_attachments();
+        else
+            CHECK(0, "unknown subtest %s", argv[2]);
+    }
+    free(ADM);
+    picostackd_cleanup(&D);
+    return t_done(argv[2]);
+}
