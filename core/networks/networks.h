@@ -167,4 +167,86 @@ int net_port_set_status(struct store_txn *t, struct net_db *db, const char *port
  * {alias, name, description, updated, links}). */
 json_t *net_extensions(void);
 
+/* ======================================================================
+ * THE DATA PLANE: what the model means on this host. All links, addresses,
+ * routes and namespaces through rtnetlink (libnl-route-3), all filtering
+ * and NAT through libnftables; dnsmasq is the only process run.
+ *
+ * Kernel objects carry the configured prefix P (at most 4 characters; one
+ * per daemon, so parallel test runs cannot collide) and the record's index
+ * N (net_record_index, hex):
+ *   Pb<N>           network N's bridge (host namespace), pure L2; a flat
+ *                   network also enslaves its physical_network's interface
+ *   Pt<N>           port N's tap (or, plugged as a veth, the bridge end;
+ *                   the peer is Pv<N>, for the caller to move)
+ *   P-dhcp-<N>      network N's DHCP namespace: veth Pd<N> on the bridge,
+ *                   "ns0" inside with the DHCP port's MAC and addresses;
+ *                   dnsmasq in it
+ *   P-r-<N>         router N's namespace: a veth Pg<N> on the external
+ *                   bridge ("gw" inside: gateway and floating addresses,
+ *                   default route) and Pi<M> per interface port M ("qr<M>"
+ *                   inside: the subnet's gateway address); nftables table
+ *                   "ip picostack" does SNAT and floating-IP DNAT/SNAT
+ *   table inet P    security groups on the host, stateful (conntrack, one
+ *                   zone per network), reached by bridged IPv4 through
+ *                   br_netfilter (bridge-nf-call-iptables is set to 1: this
+ *                   kernel family lacks bridge conntrack); a chain pair per
+ *                   port matched by bridge and MAC; sets of group members'
+ *                   addresses for remote groups
+ *   table bridge P  anti-spoofing per port tap: source MAC and IPv4/ARP
+ *                   addresses must be the port's (or its allowed address
+ *                   pairs'); no DHCP server; no IPv6
+ * port_security_enabled=false leaves a port out of both tables.
+ *
+ * net_dp_sync makes the host match the store: it creates what is missing,
+ * changes what differs, adopts what is already right (a restarted daemon
+ * flaps nothing: links, addresses and routes that exist are kept, nftables
+ * tables are replaced atomically, a running dnsmasq is kept and sent
+ * SIGHUP), and removes objects with the prefix that the store no longer
+ * has. It never touches an object without the prefix.
+ * ==================================================================== */
+
+struct net_dp;
+
+struct net_dp_config {
+    const char *prefix;   /* 1-4 characters [a-z0-9]; default "ps" */
+    const char *netns;    /* the "host" namespace (a name in /run/netns);
+                            * NULL: the daemon's own */
+    const char *run_dir;  /* dnsmasq's files (made if needed) */
+    const char *dnsmasq;  /* the binary; default "/usr/sbin/dnsmasq" */
+    const char *physnets; /* "physnet1:eth1,physnet2:eth2": flat networks'
+                            * host interfaces; NULL: none */
+};
+
+int net_dp_open(const struct net_dp_config *cfg, struct net_dp **out);
+/* Frees the handle; what runs in the kernel and dnsmasq stays. */
+void net_dp_close(struct net_dp *dp);
+
+/* Makes the data plane match the store (read transaction t). Safe to call
+ * from several threads (serialised inside). 0, or the first error (the
+ * rest is still attempted; err says what failed). */
+int net_dp_sync(struct net_dp *dp, struct store_txn *t, struct net_db *db, struct net_err *err);
+
+enum net_plug_kind {
+    NET_PLUG_TAP,  /* a persistent tap Pt<N> for a VMM to open */
+    NET_PLUG_VETH, /* a veth pair: Pt<N> on the bridge, Pv<N> for a namespace */
+};
+/* Compute plugs a port: records it (write transaction t: status ACTIVE,
+ * binding:vif_type "tap") and makes its tap on the bridge with the port's
+ * MAC. ifname gets the name to open (the tap) or to move (the veth peer).
+ * Commit t, then call net_dp_sync for the security and DHCP side. */
+int net_dp_plug(struct net_dp *dp, struct store_txn *t, struct net_db *db, const char *port_id,
+                enum net_plug_kind kind, char ifname[16], struct net_err *err);
+/* Undoes net_dp_plug (status DOWN, tap removed). */
+int net_dp_unplug(struct net_dp *dp, struct store_txn *t, struct net_db *db, const char *port_id,
+                  struct net_err *err);
+
+/* Restarts dnsmasq instances that died; call every few seconds. Returns
+ * how many were restarted. */
+int net_dp_supervise(struct net_dp *dp);
+
+/* Removes everything with the prefix (bridges, taps, veths, namespaces,
+ * nftables tables, dnsmasq processes): for uninstall and tests. */
+int net_dp_teardown(struct net_dp *dp);
+
 #endif
