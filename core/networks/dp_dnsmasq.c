@@ -19,7 +19,7 @@
 
 void dp_dnsmasq_path(const struct net_dp *dp, long idx, const char *what, char *out, size_t len)
 {
-    snprintf(out, len, "%s/dhcp-%lx.%s", dp->run_dir, idx, what);
+    snprintf(out, len, "%s/dhcp-%ld.%s", dp->run_dir, idx, what);
 }
 
 /* The file's content (malloc'd, NUL-terminated) or NULL. */
@@ -116,7 +116,7 @@ static int start(struct net_dp *dp, long idx, const char *ns)
     if (waitpid(child, &status, 0) < 0)
         return -errno;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "picostack: dnsmasq for network %lx exited with status %d\n", idx,
+        fprintf(stderr, "picostack: dnsmasq for network %ld exited with status %d\n", idx,
                 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
         return -EIO;
     }
@@ -208,7 +208,7 @@ int net_dp_supervise(struct net_dp *dp)
         if (!e->wanted || dp_dnsmasq_running(dp, e->net_index))
             continue;
         char ns[64];
-        snprintf(ns, sizeof ns, "%s-dhcp-%lx", dp->prefix, e->net_index);
+        snprintf(ns, sizeof ns, "%s-dhcp-%ld", dp->prefix, e->net_index);
         if (start(dp, e->net_index, ns) == 0)
             restarted++;
         e->pid = dp_dnsmasq_running(dp, e->net_index);
