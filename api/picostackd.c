@@ -3,10 +3,9 @@
  *              [--token-ttl SECONDS] [--threads N]
  * Owns DIR (flock on DIR/lock), its LMDB state in DIR/state/, and serves
  * the OpenStack-compatible API until SIGTERM/SIGINT. */
-#include "api/api.h"
-#include "api/identity_internal.h"
-#include "api/image_internal.h"
+#include "api/services.h"
 #include "core/blockstore/blockstore.h"
+#include "core/store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,12 +20,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* Every service of the daemon; a new one is one more line here. */
-static const struct api_service *const services[] = {
-    &api_identity_service,
-    &api_image_service,
-};
 
 struct options {
     char data[PATH_MAX];
@@ -224,7 +217,6 @@ int main(int argc, char **argv)
                 rc == -EBUSY ? "in use by another process (DIR/lock is held)" : blockstore_error());
         return 1;
     }
-    api_image_configure(bs, o.data);
 
     char state[PATH_MAX + 16];
     snprintf(state, sizeof(state), "%s/state", o.data);
@@ -261,13 +253,19 @@ int main(int argc, char **argv)
         .port = o.port,
         .log_level = o.log_level,
         .identity = idn,
+        .store = store,
+        .blockstore = bs,
+        .data_dir = o.data,
         .threads = o.threads ? o.threads : (unsigned)(ncpu > 2 ? 2 * ncpu : 4),
         .workers = (unsigned)(ncpu > 1 ? ncpu : 1),
     };
     struct api_server *srv;
+    const char *failed = NULL;
     rc = api_server_new(&cfg, &srv);
-    for (size_t i = 0; !rc && i < sizeof(services) / sizeof(services[0]); i++)
-        rc = api_server_add_service(srv, services[i]);
+    if (!rc && (rc = api_services_register(srv, &failed)) != 0) {
+        fprintf(stderr, "picostackd: service %s: %s\n", failed, strerror(-rc));
+        return 1;
+    }
     if (!rc)
         rc = api_server_start(srv);
     if (!rc && created && !o.port) {

@@ -5,7 +5,7 @@
 #include "core/images/images.h"
 
 /* Fill err and return -1. */
-int image_fail(struct image_err *err, int status, const char *fmt, ...)
+int image_fail(struct image_err *err, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 bool image_attr_read_only(const char *key);

@@ -27,7 +27,7 @@ static int parse_dir(const char *s, bool *desc, struct image_err *err)
     else if (strcmp(s, "desc") == 0)
         *desc = true;
     else
-        return image_fail(err, 400, "Invalid sort direction: %s", s);
+        return image_fail(err, -EINVAL, "Invalid sort direction: %s", s);
     return 0;
 }
 
@@ -36,12 +36,12 @@ static int parse_sort(struct image_query *q, const char *spec, char *buf, size_t
                       struct image_err *err)
 {
     if (strlen(spec) >= buflen)
-        return image_fail(err, 400, "Sort specification too long.");
+        return image_fail(err, -EINVAL, "Sort specification too long.");
     strcpy(buf, spec);
     char *save = NULL;
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (q->nsort == IMAGE_MAX_SORT_KEYS)
-            return image_fail(err, 400, "Too many sort keys.");
+            return image_fail(err, -EINVAL, "Too many sort keys.");
         char *colon = strchr(tok, ':');
         bool desc = true;
         if (colon) {
@@ -51,7 +51,7 @@ static int parse_sort(struct image_query *q, const char *spec, char *buf, size_t
         }
         if (!valid_sort_key(tok))
             return image_fail(
-                err, 400,
+                err, -EINVAL,
                 "Invalid sort key: %s. It must be one of the following: name, status, "
                 "container_format, disk_format, size, id, created_at, updated_at.",
                 tok);
@@ -80,13 +80,13 @@ int image_query_parse(struct image_query *q, const char *(*get)(void *ctx, const
     if (q->visibility && strcmp(q->visibility, "all") != 0 &&
         strcmp(q->visibility, "public") != 0 && strcmp(q->visibility, "private") != 0 &&
         strcmp(q->visibility, "shared") != 0 && strcmp(q->visibility, "community") != 0)
-        return image_fail(err, 400, "Invalid visibility value: %s", q->visibility);
+        return image_fail(err, -EINVAL, "Invalid visibility value: %s", q->visibility);
     if (q->member_status && strcmp(q->member_status, "all") != 0 &&
         strcmp(q->member_status, "pending") != 0 && strcmp(q->member_status, "accepted") != 0 &&
         strcmp(q->member_status, "rejected") != 0)
-        return image_fail(err, 400, "Invalid status value: %s", q->member_status);
+        return image_fail(err, -EINVAL, "Invalid status value: %s", q->member_status);
     if (q->os_hidden && strcmp(q->os_hidden, "true") != 0 && strcmp(q->os_hidden, "false") != 0)
-        return image_fail(err, 400, "Invalid value for os_hidden: %s", q->os_hidden);
+        return image_fail(err, -EINVAL, "Invalid value for os_hidden: %s", q->os_hidden);
 
     q->limit = IMAGE_LIST_DEFAULT_LIMIT;
     const char *limit = get(ctx, "limit");
@@ -95,7 +95,7 @@ int image_query_parse(struct image_query *q, const char *(*get)(void *ctx, const
         errno = 0;
         long v = strtol(limit, &end, 10);
         if (errno || end == limit || *end || v < 0)
-            return image_fail(err, 400, "limit param must be an integer");
+            return image_fail(err, -EINVAL, "limit param must be an integer");
         q->limit = v > IMAGE_LIST_MAX_LIMIT ? IMAGE_LIST_MAX_LIMIT : v;
     }
 
@@ -103,13 +103,13 @@ int image_query_parse(struct image_query *q, const char *(*get)(void *ctx, const
     const char *sort_key = get(ctx, "sort_key");
     const char *sort_dir = get(ctx, "sort_dir");
     if (sort && (sort_key || sort_dir))
-        return image_fail(err, 400,
+        return image_fail(err, -EINVAL,
                           "The 'sort' parameter cannot be combined with 'sort_key' or 'sort_dir'.");
     if (sort)
         return parse_sort(q, sort, sortbuf, sizeof sortbuf, err);
     if (sort_key) {
         if (!valid_sort_key(sort_key))
-            return image_fail(err, 400, "Invalid sort key: %s.", sort_key);
+            return image_fail(err, -EINVAL, "Invalid sort key: %s.", sort_key);
         q->sort_keys[0] = sort_key;
         q->nsort = 1;
     }
@@ -225,7 +225,7 @@ json_t *image_query_page(const struct image_query *q, json_t *matching, bool *mo
     size_t n = json_array_size(matching);
     json_t **v = calloc(n ? n : 1, sizeof *v);
     if (!v) {
-        image_fail(err, 500, "Out of memory.");
+        image_fail(err, -ENOMEM, "Out of memory.");
         return NULL;
     }
     for (size_t i = 0; i < n; i++)
@@ -241,7 +241,7 @@ json_t *image_query_page(const struct image_query *q, json_t *matching, bool *mo
                 break;
         if (i == n) {
             free(v);
-            image_fail(err, 400, "Invalid marker. Image %s could not be found.", q->marker);
+            image_fail(err, -EINVAL, "Invalid marker. Image %s could not be found.", q->marker);
             return NULL;
         }
         start = i + 1;

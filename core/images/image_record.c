@@ -1,20 +1,21 @@
-/* Image records: building one from a create body, the API view, time
+/* Image records: building one from a create body, time
  * stamps, private fields. */
 #include "core/images/images.h"
 #include "core/images/image_internal.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-int image_fail(struct image_err *err, int status, const char *fmt, ...)
+int image_fail(struct image_err *err, int errnum, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
         va_start(ap, fmt);
-        err->status = status;
+        err->err = errnum;
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
     }
@@ -107,38 +108,39 @@ int image_set_attr(json_t *img, const char *key, json_t *value, const struct ima
                    struct image_err *err)
 {
     if (image_attr_read_only(key))
-        return image_fail(err, 403, "Attribute '%s' is read-only.", key);
+        return image_fail(err, -EPERM, "Attribute '%s' is read-only.", key);
     if (strlen(key) == 0 || strlen(key) > IMAGE_MAX_PROPERTY_LEN)
-        return image_fail(err, 400, "Invalid property name.");
+        return image_fail(err, -EINVAL, "Invalid property name.");
 
     if (strcmp(key, "name") == 0) {
         if (!json_is_null(value) && (!json_is_string(value) || json_string_length(value) > 255))
             return image_fail(
-                err, 400, "Invalid value for 'name': a string of at most 255 characters or null.");
+                err, -EINVAL,
+                "Invalid value for 'name': a string of at most 255 characters or null.");
     } else if (strcmp(key, "visibility") == 0) {
         if (!json_is_string(value) || !in_list(json_string_value(value), visibilities))
             return image_fail(
-                err, 400,
+                err, -EINVAL,
                 "Invalid value for 'visibility': one of private, shared, community, public.");
     } else if (strcmp(key, "protected") == 0 || strcmp(key, "os_hidden") == 0) {
         if (!json_is_boolean(value))
-            return image_fail(err, 400, "Invalid value for '%s': a boolean.", key);
+            return image_fail(err, -EINVAL, "Invalid value for '%s': a boolean.", key);
     } else if (strcmp(key, "disk_format") == 0 || strcmp(key, "container_format") == 0) {
         const char *const *ok = key[0] == 'd' ? disk_formats : container_formats;
         if (!json_is_null(value) &&
             (!json_is_string(value) || !in_list(json_string_value(value), ok)))
-            return image_fail(err, 400, "Invalid value for '%s': '%s' is not supported.", key,
+            return image_fail(err, -EINVAL, "Invalid value for '%s': '%s' is not supported.", key,
                               json_is_string(value) ? json_string_value(value) : "(not a string)");
         const char *st = image_status(img);
         if (st && strcmp(st, "queued") != 0)
-            return image_fail(err, 403, "Attribute '%s' can be only replaced for a queued image.",
-                              key);
+            return image_fail(err, -EPERM,
+                              "Attribute '%s' can be only replaced for a queued image.", key);
     } else if (strcmp(key, "min_disk") == 0 || strcmp(key, "min_ram") == 0) {
         if (!json_is_integer(value) || json_integer_value(value) < 0)
-            return image_fail(err, 400, "Invalid value for '%s': a non-negative integer.", key);
+            return image_fail(err, -EINVAL, "Invalid value for '%s': a non-negative integer.", key);
     } else if (strcmp(key, "tags") == 0) {
         if (!json_is_array(value))
-            return image_fail(err, 400, "Invalid value for 'tags': an array of strings.");
+            return image_fail(err, -EINVAL, "Invalid value for 'tags': an array of strings.");
         size_t i;
         json_t *t;
         json_t *uniq = json_array();
@@ -146,7 +148,7 @@ int image_set_attr(json_t *img, const char *key, json_t *value, const struct ima
             if (!json_is_string(t) || json_string_length(t) == 0 ||
                 json_string_length(t) > IMAGE_MAX_PROPERTY_LEN) {
                 json_decref(uniq);
-                return image_fail(err, 400,
+                return image_fail(err, -EINVAL,
                                   "Invalid value for 'tags': strings of 1 to 255 characters.");
             }
             if (!image_tags_has(uniq, json_string_value(t)))
@@ -156,20 +158,20 @@ int image_set_attr(json_t *img, const char *key, json_t *value, const struct ima
         return 0;
     } else if (strcmp(key, "owner") == 0) {
         if (!json_is_string(value) && !json_is_null(value))
-            return image_fail(err, 400, "Invalid value for 'owner': a string.");
+            return image_fail(err, -EINVAL, "Invalid value for 'owner': a string.");
         bool own = json_is_string(value) && who && who->project_id &&
                    strcmp(json_string_value(value), who->project_id) == 0;
         if (!own && (!who || !who->is_admin))
-            return image_fail(err, 403, "Attribute 'owner' is reserved.");
+            return image_fail(err, -EPERM, "Attribute 'owner' is reserved.");
     } else if (strcmp(key, "id") == 0) {
         if (!json_is_string(value) || !image_is_uuid(json_string_value(value)))
-            return image_fail(err, 400, "Invalid value for 'id': a UUID.");
+            return image_fail(err, -EINVAL, "Invalid value for 'id': a UUID.");
     } else {
         /* A custom property: Glance keeps them as strings. */
         if (!json_is_string(value))
-            return image_fail(err, 400, "Invalid value for property '%s': a string.", key);
+            return image_fail(err, -EINVAL, "Invalid value for property '%s': a string.", key);
         if (json_string_length(value) > IMAGE_MAX_PROPERTY_LEN * 256)
-            return image_fail(err, 400, "Value of property '%s' is too long.", key);
+            return image_fail(err, -EINVAL, "Value of property '%s' is too long.", key);
     }
     json_object_set(img, key, value);
     return 0;
@@ -189,7 +191,7 @@ json_t *image_new(json_t *body, const char *id, const struct image_caller *who, 
                   struct image_err *err)
 {
     if (!json_is_object(body)) {
-        image_fail(err, 400, "The request body must be a JSON object.");
+        image_fail(err, -EINVAL, "The request body must be a JSON object.");
         return NULL;
     }
     json_t *img =
@@ -200,7 +202,7 @@ json_t *image_new(json_t *body, const char *id, const struct image_caller *who, 
                   "min_ram", 0, "size", "virtual_size", "checksum", "os_hash_algo", "os_hash_value",
                   "owner", who->project_id, "created_at", now, "updated_at", now);
     if (!img) {
-        image_fail(err, 500, "Out of memory.");
+        image_fail(err, -ENOMEM, "Out of memory.");
         return NULL;
     }
     const char *key;
@@ -214,29 +216,11 @@ json_t *image_new(json_t *body, const char *id, const struct image_caller *who, 
     const char *vis = json_string_value(json_object_get(img, "visibility"));
     if (strcmp(vis, "public") == 0 && !who->is_admin) {
         json_decref(img);
-        image_fail(err, 403, "You are not authorized to publicize images.");
+        image_fail(err, -EPERM, "You are not authorized to publicize images.");
         return NULL;
     }
     json_object_set_new(img, IMAGE_PRIVATE_KEY, json_object());
     return img;
-}
-
-json_t *image_view(const json_t *img)
-{
-    /* A shallow copy: the values are shared (jansson counts references
-     * atomically), only the top-level object is new. */
-    json_t *v = json_copy((json_t *)img);
-    if (!v)
-        return NULL;
-    json_object_del(v, IMAGE_PRIVATE_KEY);
-    const char *id = json_string_value(json_object_get(img, "id"));
-    char link[96];
-    snprintf(link, sizeof link, "/v2/images/%s", id ? id : "");
-    json_object_set_new(v, "self", json_string(link));
-    snprintf(link, sizeof link, "/v2/images/%s/file", id ? id : "");
-    json_object_set_new(v, "file", json_string(link));
-    json_object_set_new(v, "schema", json_string("/v2/schemas/image"));
-    return v;
 }
 
 const char *image_status(const json_t *img)

@@ -3,6 +3,7 @@
 #include "core/images/images.h"
 #include "core/images/image_internal.h"
 
+#include <errno.h>
 #include <string.h>
 
 static bool is(const json_t *img, const char *status)
@@ -20,7 +21,7 @@ static void set_status(json_t *img, const char *status, const char *now)
 int image_upload_begin(json_t *img, const char *now, struct image_err *err)
 {
     if (!is(img, "queued"))
-        return image_fail(err, 409, "Image status transition from %s to saving is not allowed",
+        return image_fail(err, -EBUSY, "Image status transition from %s to saving is not allowed",
                           image_status(img));
     set_status(img, "saving", now);
     return 0;
@@ -41,7 +42,7 @@ int image_upload_finish(json_t *img, int64_t size, int64_t virtual_size, const c
                         const char *sha512_hex, const char *now, struct image_err *err)
 {
     if (!is(img, "saving"))
-        return image_fail(err, 409, "Image status transition from %s to active is not allowed",
+        return image_fail(err, -EBUSY, "Image status transition from %s to active is not allowed",
                           image_status(img));
     json_object_set_new(img, "size", json_integer(size));
     json_object_set_new(img, "virtual_size", json_integer(virtual_size));
@@ -57,7 +58,7 @@ int image_deactivate(json_t *img, const char *now, struct image_err *err)
     if (is(img, "deactivated"))
         return 0;
     if (!is(img, "active"))
-        return image_fail(err, 403, "Not allowed to deactivate image in status '%s'",
+        return image_fail(err, -EPERM, "Not allowed to deactivate image in status '%s'",
                           image_status(img));
     set_status(img, "deactivated", now);
     return 0;
@@ -68,7 +69,7 @@ int image_reactivate(json_t *img, const char *now, struct image_err *err)
     if (is(img, "active"))
         return 0;
     if (!is(img, "deactivated"))
-        return image_fail(err, 403, "Not allowed to reactivate image in status '%s'",
+        return image_fail(err, -EPERM, "Not allowed to reactivate image in status '%s'",
                           image_status(img));
     set_status(img, "active", now);
     return 0;
@@ -100,9 +101,9 @@ bool image_can_modify(const json_t *img, const struct image_caller *who)
 int image_check_delete(const json_t *img, const struct image_caller *who, struct image_err *err)
 {
     if (!image_can_modify(img, who))
-        return image_fail(err, 403, "You are not permitted to delete this image.");
+        return image_fail(err, -EPERM, "You are not permitted to delete this image.");
     if (json_is_true(json_object_get(img, "protected")))
-        return image_fail(err, 403, "Image %s is protected and cannot be deleted.",
+        return image_fail(err, -EPERM, "Image %s is protected and cannot be deleted.",
                           json_string_value(json_object_get(img, "id")));
     return 0;
 }
@@ -111,9 +112,9 @@ int image_check_download(const json_t *img, const struct image_caller *who, stru
 {
     if (is(img, "deactivated") && !who->is_admin)
         return image_fail(
-            err, 403,
+            err, -EPERM,
             "The requested image has been deactivated. Image data download is forbidden.");
     if (!is(img, "active") && !is(img, "deactivated"))
-        return image_fail(err, 204, "The image has no data.");
+        return image_fail(err, -ENODATA, "The image has no data.");
     return 0;
 }

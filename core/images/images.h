@@ -12,8 +12,7 @@
  *
  * This module is pure logic (no HTTP, no I/O) except image_db_* (LMDB
  * records) and the streaming hasher:
- *   - validation of create bodies and JSON patches, with Glance's status
- *     codes (400 malformed, 403 read-only or forbidden, 409 conflicts);
+ *   - validation of create bodies and JSON patches;
  *   - the status machine queued -> saving -> active <-> deactivated, with
  *     a failed upload going back to queued;
  *   - who may see and change an image (owner, admin, members, visibility);
@@ -21,8 +20,18 @@
  *   - image members (shared images): add, accept/reject, remove;
  *   - MD5 + SHA-512 of the uploaded bytes while they stream (libcrypto).
  *
- * Every function that can refuse fills a struct image_err (an HTTP status
- * and a message meant for the client) and returns -1; 0 means done.
+ * It knows no HTTP (core/README.md): every function that can refuse fills
+ * a struct image_err (a domain error as a negative errno, and a message
+ * meant for the client) and returns -1; 0 means done.  The errors:
+ *   -EINVAL   bad input (a malformed field, patch, query, marker);
+ *   -EPERM    forbidden (read-only attribute, not the owner, deactivated);
+ *   -ENOENT   no such thing;
+ *   -EBUSY    conflict: a status transition the machine refuses, a
+ *             property a patch replaces but that does not exist;
+ *   -ENODATA  no data to read (an image that is not active);
+ *   -ENOMEM   out of memory.
+ * api/image maps them to statuses (api_errno_status) and builds Glance's
+ * links (/v2/images/ID, schemas) around the records.
  */
 #ifndef PICOSTACK_CORE_IMAGES_H
 #define PICOSTACK_CORE_IMAGES_H
@@ -44,7 +53,7 @@
 #define IMAGE_MAX_PROPERTY_LEN   255 /* Glance's limit on property names and tags */
 
 struct image_err {
-    int status; /* HTTP status for the client: 400, 403, 404, 409 ... */
+    int err; /* a negative errno: -EINVAL, -EPERM, -ENOENT, -EBUSY, -ENODATA ... */
     char msg[256];
 };
 
@@ -61,13 +70,9 @@ struct image_caller {
  * the caller made (used unless the body names a valid unused "id", which
  * the caller checks for clashes). The owner is who's project. now: an
  * ISO-8601 time stamp (image_timestamp). Returns a new reference, or NULL
- * with err filled (400 bad field, 403 read-only attribute). */
+ * with err filled (-EINVAL bad field, -EPERM read-only attribute). */
 json_t *image_new(json_t *body, const char *id, const struct image_caller *who, const char *now,
                   struct image_err *err);
-
-/* The API view of a stored record: a new object without private fields,
- * with self, file and schema links. */
-json_t *image_view(const json_t *img);
 
 /* Current UTC time as Glance prints it: 2026-11-24T23:00:00Z. */
 void image_timestamp(char out[32]);
@@ -92,7 +97,7 @@ int image_patch(json_t *img, const json_t *ops, const struct image_caller *who, 
 
 /* ---- status machine --------------------------------------------------- */
 
-/* queued -> saving, as an upload starts (409 unless queued). */
+/* queued -> saving, as an upload starts (-EBUSY unless queued). */
 int image_upload_begin(json_t *img, const char *now, struct image_err *err);
 /* saving -> queued: a failed or cut-off upload. Data fields are cleared. */
 void image_upload_abort(json_t *img, const char *now);
@@ -113,9 +118,9 @@ const char *image_status(const json_t *img);
 bool image_can_see(const json_t *img, const struct image_caller *who, const char *member_status);
 /* Change, upload, delete: admin, or a writer of the owning project. */
 bool image_can_modify(const json_t *img, const struct image_caller *who);
-/* Refuses deletion of a protected image (403). */
+/* Refuses deletion of a protected image (-EPERM). */
 int image_check_delete(const json_t *img, const struct image_caller *who, struct image_err *err);
-/* Download: 403 for a deactivated image unless admin; 204 (no data) if
+/* Download: -EPERM for a deactivated image unless admin; -ENODATA if
  * not active. Returns 0 if the data may be read. */
 int image_check_download(const json_t *img, const struct image_caller *who, struct image_err *err);
 
@@ -137,7 +142,7 @@ struct image_query {
 
 /* Parse the query string parameters: get(ctx, name) returns a parameter's
  * value or NULL. Strings point into what get returns (keep it alive).
- * 400 for a bad limit, sort key or direction. */
+ * -EINVAL for a bad limit, sort key or direction. */
 int image_query_parse(struct image_query *q, const char *(*get)(void *ctx, const char *name),
                       void *ctx, struct image_err *err);
 
@@ -149,18 +154,18 @@ bool image_query_match(const struct image_query *q, const json_t *img,
 /* Sort an array of records by q's keys (then created_at, id descending as
  * Glance's tie-breakers), then cut it to the page after q->marker of at
  * most q->limit entries. *more is set if records follow the page.
- * 400 if the marker is not in the array. Returns a new array. */
+ * -EINVAL if the marker is not in the array. Returns a new array. */
 json_t *image_query_page(const struct image_query *q, json_t *matching, bool *more,
                          struct image_err *err);
 
 /* ---- members (shared images) ------------------------------------------ */
 
 /* A new member record {member_id, image_id, status: pending, created_at,
- * updated_at, schema}. 403 unless img is shared and who may modify it. */
+ * updated_at}. -EPERM unless img is shared and who may modify it. */
 json_t *image_member_new(const json_t *img, const char *member_id, const struct image_caller *who,
                          const char *now, struct image_err *err);
-/* Accept or reject: only the member project itself may (403); the status
- * must be pending, accepted or rejected (400). */
+/* Accept or reject: only the member project itself may (-EPERM); the
+ * status must be pending, accepted or rejected (-EINVAL). */
 int image_member_set_status(json_t *member, const char *status, const struct image_caller *who,
                             const char *now, struct image_err *err);
 

@@ -28,11 +28,11 @@ void t_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
     } while (0)
 
 /* Two strings (NULL never matches). */
-#define CHECK_STR(a, b)                                                          \
-    do {                                                                         \
-        const char *_a = (a), *_b = (b);                                         \
-        CHECK(_a &&_b &&strcmp(_a, _b) == 0, "'%s' != '%s'", _a ? _a : "(null)", \
-              _b ? _b : "(null)");                                               \
+#define CHECK_STR(a, b)                                                                            \
+    do {                                                                                           \
+        const char *_a = (a), *_b = (b);                                                           \
+        CHECK(_a != NULL && _b != NULL && strcmp(_a, _b) == 0, "'%s' != '%s'", _a ? _a : "(null)", \
+              _b ? _b : "(null)");                                                                 \
     } while (0)
 
 #define CHECK_CONTAINS(haystack, needle)                                 \

@@ -1,7 +1,7 @@
-/* The HTTP framework itself (api/api.h), in process: a test service with a
+/* The HTTP framework itself (api/http/http.h), in process: a test service with a
  * streamed upload, a deferred handler, a streamed download and a buffered
  * JSON route, driven by libcurl over 127.0.0.1. */
-#include "api/api.h"
+#include "api/http/http.h"
 #include "harness.h"
 
 #include <curl/curl.h>
@@ -122,8 +122,9 @@ static void collect(struct api_metrics_out *out, void *ctx)
     api_metrics_sample(out, "picostack_test_gauge", "status=\"active\"", 42);
 }
 
-static int test_init(struct api_server *srv)
+static int test_init(struct api_server *srv, void **state)
 {
+    (void)state;
     return api_metrics_add_collector(srv, collect, NULL);
 }
 

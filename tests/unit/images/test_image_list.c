@@ -4,6 +4,7 @@
 #include "tests/support/check.h"
 
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 static const char *qs_get(void *ctx, const char *name)
@@ -48,10 +49,10 @@ static char *names(json_t *all, const char **params, const struct image_caller *
     static char out[256];
     struct image_query q;
     struct image_err err = { 0 };
-    *status = 200;
+    *status = 0;
     out[0] = '\0';
     if (image_query_parse(&q, qs_get, (void *)params, &err) < 0) {
-        *status = err.status;
+        *status = err.err;
         return out;
     }
     json_t *match = json_array();
@@ -65,7 +66,7 @@ static char *names(json_t *all, const char **params, const struct image_caller *
     json_t *page = image_query_page(&q, match, more, &err);
     json_decref(match);
     if (!page) {
-        *status = err.status;
+        *status = err.err;
         return out;
     }
     json_array_foreach (page, i, img) {
@@ -130,32 +131,32 @@ int main(void)
     /* Errors: 400 each. */
     const char *badlimit[] = { "limit", "x", NULL };
     names(all, badlimit, &adm, NULL, &more, &st);
-    CHECK(st == 400);
+    CHECK(st == -EINVAL);
     const char *neglimit[] = { "limit", "-1", NULL };
     names(all, neglimit, &adm, NULL, &more, &st);
-    CHECK(st == 400);
+    CHECK(st == -EINVAL);
     const char *badkey[] = { "sort_key", "password", NULL };
     names(all, badkey, &adm, NULL, &more, &st);
-    CHECK(st == 400);
+    CHECK(st == -EINVAL);
     const char *baddir[] = { "sort_dir", "up", NULL };
     names(all, baddir, &adm, NULL, &more, &st);
-    CHECK(st == 400);
+    CHECK(st == -EINVAL);
     const char *badsort[] = { "sort", "name:sideways", NULL };
     names(all, badsort, &adm, NULL, &more, &st);
-    CHECK(st == 400);
+    CHECK(st == -EINVAL);
     const char *both[] = { "sort", "name", "sort_key", "id", NULL };
     names(all, both, &adm, NULL, &more, &st);
-    CHECK(st == 400);
+    CHECK(st == -EINVAL);
     const char *badvis[] = { "visibility", "secret", NULL };
     names(all, badvis, &adm, NULL, &more, &st);
-    CHECK(st == 400);
+    CHECK(st == -EINVAL);
     const char *badmarker[] = { "marker", "00000000-0000-0000-0000-00000000000f", NULL };
     names(all, badmarker, &adm, NULL, &more, &st);
-    CHECK(st == 400);
+    CHECK(st == -EINVAL);
     /* A marker p2 cannot see is as unknown as one that does not exist. */
     const char *hidmarker[] = { "marker", "00000000-0000-0000-0000-000000000000", NULL };
     names(all, hidmarker, &p2, NULL, &more, &st);
-    CHECK(st == 400);
+    CHECK(st == -EINVAL);
 
     json_decref(all);
     return t_done("images.unit.image_list");

@@ -1,5 +1,5 @@
 /* GET /metrics: Prometheus text exposition. */
-#include "api/server_internal.h"
+#include "api/http/internal.h"
 
 #include <stdlib.h>
 #include <string.h>

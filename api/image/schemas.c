@@ -3,7 +3,7 @@
  * openstack CLI does not need them). They describe what this service
  * returns: core fields with their types (null where an image may not have
  * a value yet), custom properties as strings. */
-#include "api/image_internal.h"
+#include "api/image/internal.h"
 
 #include <string.h>
 

@@ -4,7 +4,7 @@
  * (MAC, expiry, revocation) is always checked before the cache is asked,
  * so a cached body is never served for a revoked token.  Per thread, so no
  * locks on the hot path. */
-#include "api/identity_internal.h"
+#include "api/identity/internal.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -1,8 +1,11 @@
-/* Keystone: domains, projects, users, roles and role assignments.
+/* Keystone's four entities (domains, projects, users, roles) share one
+ * engine: list with filters, show, create, PATCH and delete, each a
+ * function of the entity kind. The resource files (domains.c, projects.c,
+ * users.c, roles.c) are the routes' handlers and say who may do what.
  * RBAC (Keystone's defaults, simplified): admin does everything; others may
  * read their own user, the projects they have roles on, their own role
  * assignments, and change their own password. */
-#include "api/identity_internal.h"
+#include "api/identity/internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -15,9 +18,7 @@ static const char *const collection[IDENTITY_KINDS] = {
     "roles",
 };
 
-void idn_reply_user_projects(struct api_req *r, const char *user_id, const char *self_path);
-
-static const char *me(struct api_req *r)
+const char *idn_me(struct api_req *r)
 {
     return api_req_auth(r)->user_id;
 }
@@ -121,10 +122,10 @@ static int list_one(json_t *rec, void *ctx)
     return 0;
 }
 
-static void reply_list(struct api_req *r, enum identity_kind k,
-                       bool (*visible)(struct api_req *, json_t *, void *), void *vctx)
+void idn_entity_list(struct api_req *r, enum identity_kind k,
+                     bool (*visible)(struct api_req *, json_t *, void *), void *vctx)
 {
-    struct store_txn *t = idn_txn(r, false);
+    struct store_txn *t = api_txn_begin(r, false);
     if (!t)
         return;
     struct list_ctx lc = { r,
@@ -145,42 +146,12 @@ static void reply_list(struct api_req *r, enum identity_kind k,
     idn_reply_collection(r, collection[k], NULL, lc.out);
 }
 
-/* Non-admins see the projects they have a role on (in their token's view). */
-static bool has_role_on(struct api_req *r, json_t *rec, void *ctx)
-{
-    struct store_txn *t = ctx;
-    (void)t;
-    const char *pid = json_string_value(json_object_get(rec, "id"));
-    return !strcmp(pid, api_req_auth(r)->project_id);
-}
-
-void idn_domain_list(struct api_req *r)
-{
-    reply_list(r, IDENTITY_DOMAIN, NULL, NULL); /* domain names are not secret here */
-}
-
-void idn_project_list(struct api_req *r)
-{
-    reply_list(r, IDENTITY_PROJECT, idn_is_admin(r) ? NULL : has_role_on, NULL);
-}
-
-void idn_user_list(struct api_req *r)
-{
-    if (idn_require_admin(r))
-        reply_list(r, IDENTITY_USER, NULL, NULL);
-}
-
-void idn_role_list(struct api_req *r)
-{
-    reply_list(r, IDENTITY_ROLE, NULL, NULL); /* role names: every user may list them */
-}
-
 /* ---------- show ---------- */
 
-static void reply_show(struct api_req *r, enum identity_kind k, bool allowed)
+void idn_entity_show(struct api_req *r, enum identity_kind k, bool allowed)
 {
     const char *id = api_req_param(r, 0);
-    struct store_txn *t = idn_txn(r, false);
+    struct store_txn *t = api_txn_begin(r, false);
     if (!t)
         return;
     json_t *rec;
@@ -200,27 +171,6 @@ static void reply_show(struct api_req *r, enum identity_kind k, bool allowed)
     api_reply_json(r, 200, json_pack("{s:o}", identity_kind_name(k), out));
 }
 
-void idn_domain_show(struct api_req *r)
-{
-    reply_show(r, IDENTITY_DOMAIN, true);
-}
-
-void idn_project_show(struct api_req *r)
-{
-    reply_show(r, IDENTITY_PROJECT,
-               idn_is_admin(r) || !strcmp(api_req_param(r, 0), api_req_auth(r)->project_id));
-}
-
-void idn_user_show(struct api_req *r)
-{
-    reply_show(r, IDENTITY_USER, idn_is_admin(r) || !strcmp(api_req_param(r, 0), me(r)));
-}
-
-void idn_role_show(struct api_req *r)
-{
-    reply_show(r, IDENTITY_ROLE, true);
-}
-
 /* ---------- create / update ---------- */
 
 static bool domain_exists(struct api_req *r, struct store_txn *t, const char *domain_id)
@@ -237,7 +187,7 @@ static bool domain_exists(struct api_req *r, struct store_txn *t, const char *do
 /* Commits a new record built in rec (stolen) and replies 201. */
 static void store_new(struct api_req *r, enum identity_kind k, json_t *rec)
 {
-    struct store_txn *t = idn_txn(r, true);
+    struct store_txn *t = api_txn_begin(r, true);
     if (!t) {
         json_decref(rec);
         return;
@@ -328,13 +278,13 @@ static void user_create_work(struct api_req *r, void *ctx)
 static json_t *admin_entity(struct api_req *r, enum identity_kind k, bool creating, json_t **body)
 {
     *body = NULL;
-    if (!idn_require_admin(r) || !(*body = api_req_json(r)))
+    if (!api_req_require_admin(r) || !(*body = api_req_json(r)))
         return NULL;
     json_t *e = entity_body(r, *body, k);
     return e && check_fields(r, k, e, creating) ? e : NULL;
 }
 
-static void create(struct api_req *r, enum identity_kind k)
+void idn_entity_create(struct api_req *r, enum identity_kind k)
 {
     json_t *body, *e = admin_entity(r, k, true, &body);
     if (e) {
@@ -348,19 +298,6 @@ static void create(struct api_req *r, enum identity_kind k)
         }
     }
     json_decref(body);
-}
-
-void idn_project_create(struct api_req *r)
-{
-    create(r, IDENTITY_PROJECT);
-}
-void idn_role_create(struct api_req *r)
-{
-    create(r, IDENTITY_ROLE);
-}
-void idn_user_create(struct api_req *r)
-{
-    create(r, IDENTITY_USER);
 }
 
 /* PATCH: merges the allowed fields into the record, one transaction. */
@@ -408,7 +345,7 @@ static void apply_update(struct api_req *r, struct update *u)
     };
     struct identity *idn = idn_of(r);
     const char *id = api_req_param(r, 0);
-    struct store_txn *t = idn_txn(r, true);
+    struct store_txn *t = api_txn_begin(r, true);
     if (!t)
         return;
     json_t *old, *rec;
@@ -461,7 +398,7 @@ static void update_work(struct api_req *r, void *ctx)
     update_free(u);
 }
 
-static void update(struct api_req *r, enum identity_kind k)
+void idn_entity_update(struct api_req *r, enum identity_kind k)
 {
     json_t *body, *e = admin_entity(r, k, false, &body);
     if (!e) {
@@ -489,28 +426,15 @@ static void update(struct api_req *r, enum identity_kind k)
     update_free(u);
 }
 
-void idn_project_update(struct api_req *r)
-{
-    update(r, IDENTITY_PROJECT);
-}
-void idn_user_update(struct api_req *r)
-{
-    update(r, IDENTITY_USER);
-}
-void idn_role_update(struct api_req *r)
-{
-    update(r, IDENTITY_ROLE);
-}
-
 /* ---------- delete ---------- */
 
-static void delete (struct api_req *r, enum identity_kind k)
+void idn_entity_delete(struct api_req *r, enum identity_kind k)
 {
-    if (!idn_require_admin(r))
+    if (!api_req_require_admin(r))
         return;
     struct identity *idn = idn_of(r);
     const char *id = api_req_param(r, 0);
-    struct store_txn *t = idn_txn(r, true);
+    struct store_txn *t = api_txn_begin(r, true);
     if (!t)
         return;
     json_t *rec;
@@ -536,301 +460,4 @@ static void delete (struct api_req *r, enum identity_kind k)
     } else if (idn_commit(r, t)) {
         api_reply_empty(r, 204);
     }
-}
-
-void idn_project_delete(struct api_req *r)
-{
-    delete (r, IDENTITY_PROJECT);
-}
-void idn_user_delete(struct api_req *r)
-{
-    delete (r, IDENTITY_USER);
-}
-void idn_role_delete(struct api_req *r)
-{
-    delete (r, IDENTITY_ROLE);
-}
-
-/* ---------- users: password, projects ---------- */
-
-struct pwchange {
-    json_t *body;
-    const char *old_pw, *new_pw;
-};
-
-/* Stores the new hash and revokes the user's tokens, in one transaction;
- * the record is re-read there, in case another change landed meanwhile. */
-static void store_password(struct api_req *r, const char *id, json_t *hash)
-{
-    struct identity *idn = idn_of(r);
-    struct store_txn *t = idn_txn(r, true);
-    if (!t)
-        return;
-    json_t *old = NULL, *cur = NULL;
-    int rc = identity_get(t, idn, IDENTITY_USER, id, &old);
-    if (!rc) {
-        cur = json_deep_copy(old);
-        json_object_set(cur, "_password", hash);
-        rc = identity_update(t, idn, IDENTITY_USER, old, cur);
-    }
-    if (!rc)
-        rc = identity_revoke_user(t, idn, id);
-    if (rc) {
-        store_abort(t);
-        idn_fail(r, rc, "user", id);
-    } else if (idn_commit(r, t)) {
-        api_reply_empty(r, 204);
-    }
-    json_decref(old);
-    json_decref(cur);
-}
-
-/* On a worker: verify the original password, hash the new one, store it. */
-static void password_work(struct api_req *r, void *ctx)
-{
-    struct pwchange *pc = ctx;
-    const char *id = api_req_param(r, 0);
-    json_t *rec = NULL, *hashed = json_object();
-    struct store_txn *t = idn_txn(r, false);
-    int rc = t ? identity_get(t, idn_of(r), IDENTITY_USER, id, &rec) : -EIO;
-    store_abort(t);
-    if (!t) {
-        /* idn_txn replied */
-    } else if (rc) {
-        idn_fail(r, rc, "user", id);
-    } else if (!identity_password_ok(rec, pc->old_pw)) {
-        api_reply_error(r, 401, "The original password is wrong.");
-    } else if (identity_password_hash(pc->new_pw, hashed) != 0) {
-        api_reply_error(r, 500, "Cannot hash the password.");
-    } else {
-        store_password(r, id, json_object_get(hashed, "_password"));
-    }
-    json_decref(rec);
-    json_decref(hashed);
-    json_decref(pc->body);
-    free(pc);
-}
-
-void idn_user_password(struct api_req *r)
-{
-    if (strcmp(api_req_param(r, 0), me(r)) != 0) {
-        api_reply_error(r, 403, "You may only change your own password.");
-        return;
-    }
-    json_t *body = api_req_json(r);
-    if (!body)
-        return;
-    json_t *u = json_object_get(body, "user");
-    const char *np = json_string_value(json_object_get(u, "password"));
-    const char *op = json_string_value(json_object_get(u, "original_password"));
-    if (!np || !op) {
-        json_decref(body);
-        api_reply_error(r, 400, "Invalid input for field '%s': a string is required.",
-                        !np ? "user.password" : "user.original_password");
-        return;
-    }
-    struct pwchange *pc = malloc(sizeof(*pc));
-    if (!pc) {
-        json_decref(body);
-        api_reply_error(r, 500, "Out of memory.");
-        return;
-    }
-    *pc = (struct pwchange){ body, op, np };
-    api_req_defer(r, password_work, pc);
-}
-
-void idn_user_projects(struct api_req *r)
-{
-    const char *id = api_req_param(r, 0);
-    if (!idn_is_admin(r) && strcmp(id, me(r)) != 0) {
-        api_reply_error(r, 403, "You are not authorized to perform the requested action.");
-        return;
-    }
-    char path[128];
-    snprintf(path, sizeof(path), "/users/%s/projects", id);
-    idn_reply_user_projects(r, id, path);
-}
-
-/* ---------- grants and role assignments ---------- */
-
-/* Loads project {0}, user {1}, role {2}; replies 404 naming the missing one. */
-static bool grant_refs(struct api_req *r, struct store_txn *t)
-{
-    static const enum identity_kind kinds[3] = { IDENTITY_PROJECT, IDENTITY_USER, IDENTITY_ROLE };
-    for (unsigned i = 0; i < 3; i++) {
-        const char *id = api_req_param(r, i);
-        if (!id)
-            continue;
-        json_t *rec;
-        int rc = identity_get(t, idn_of(r), kinds[i], id, &rec);
-        if (rc) {
-            idn_fail(r, rc, identity_kind_name(kinds[i]), id);
-            return false;
-        }
-        json_decref(rec);
-    }
-    return true;
-}
-
-/* Anyone may look at their own grants; other people's are for admins. */
-static bool self_or_admin(struct api_req *r, const char *user)
-{
-    if (idn_is_admin(r) || (user && strcmp(user, me(r)) == 0))
-        return true;
-    api_reply_error(r, 403, "You are not authorized to perform the requested action.");
-    return false;
-}
-
-/* A transaction on the grant /projects/{p}/users/{u}[/roles/{r}] whose parts
- * exist, after the caller's rights are checked; NULL when answered. */
-static struct store_txn *grant_begin(struct api_req *r, bool write)
-{
-    if (write ? !idn_require_admin(r) : !self_or_admin(r, api_req_param(r, 1)))
-        return NULL;
-    struct store_txn *t = idn_txn(r, write);
-    if (t && !grant_refs(r, t)) {
-        store_abort(t);
-        return NULL;
-    }
-    return t;
-}
-
-static void grant_change(struct api_req *r, bool add)
-{
-    struct store_txn *t = grant_begin(r, true);
-    if (!t)
-        return;
-    const char *p = api_req_param(r, 0), *u = api_req_param(r, 1), *role = api_req_param(r, 2);
-    int rc = add ? identity_assign(t, idn_of(r), p, u, role)
-                 : identity_unassign(t, idn_of(r), p, u, role);
-    /* The user's tokens carry the role: revoke them. */
-    if (!rc && !add)
-        rc = identity_revoke_user(t, idn_of(r), u);
-    if (rc) {
-        store_abort(t);
-        idn_fail(r, rc, "role assignment", NULL);
-    } else if (idn_commit(r, t)) {
-        api_reply_empty(r, 204);
-    }
-}
-
-void idn_grant_put(struct api_req *r)
-{
-    grant_change(r, true);
-}
-
-void idn_grant_delete(struct api_req *r)
-{
-    grant_change(r, false);
-}
-
-void idn_grant_check(struct api_req *r)
-{
-    struct store_txn *t = grant_begin(r, false);
-    if (!t)
-        return;
-    if (identity_has_assignment(t, idn_of(r), api_req_param(r, 0), api_req_param(r, 1),
-                                api_req_param(r, 2)))
-        api_reply_empty(r, 204);
-    else
-        api_reply_error(r, 404, "Could not find role assignment.");
-    store_abort(t);
-}
-
-struct grant_list {
-    struct api_req *r;
-    struct store_txn *t;
-    json_t *out;
-    bool names;
-};
-
-static int grant_role(const char *p, const char *u, const char *role, void *ctx)
-{
-    (void)p;
-    (void)u;
-    struct grant_list *gl = ctx;
-    json_t *rec;
-    if (identity_get(gl->t, idn_of(gl->r), IDENTITY_ROLE, role, &rec) == 0) {
-        json_array_append_new(gl->out, idn_render(gl->r, IDENTITY_ROLE, rec));
-        json_decref(rec);
-    }
-    return 0;
-}
-
-void idn_grant_list(struct api_req *r)
-{
-    struct store_txn *t = grant_begin(r, false);
-    if (!t)
-        return;
-    struct grant_list gl = { r, t, json_array(), false };
-    int rc = identity_assignments(t, idn_of(r), api_req_param(r, 0), api_req_param(r, 1), NULL,
-                                  grant_role, &gl);
-    store_abort(t);
-    if (rc) {
-        json_decref(gl.out);
-        idn_fail(r, rc, "role assignments", NULL);
-        return;
-    }
-    api_reply_json(r, 200,
-                   json_pack("{s:o, s:{s:n, s:n}}", "roles", gl.out, "links", "previous", "next"));
-}
-
-/* A {"id", "name", "domain": {...}} reference, names only when asked. */
-static json_t *ref(struct grant_list *gl, enum identity_kind k, const char *id)
-{
-    json_t *out = json_pack("{s:s}", "id", id);
-    json_t *rec;
-    if (!gl->names || identity_get(gl->t, idn_of(gl->r), k, id, &rec) != 0)
-        return out;
-    json_object_set(out, "name", json_object_get(rec, "name"));
-    const char *dom = json_string_value(json_object_get(rec, "domain_id"));
-    if (dom)
-        json_object_set_new(out, "domain", idn_domain_ref(gl->t, idn_of(gl->r), dom));
-    json_decref(rec);
-    return out;
-}
-
-static int assignment_one(const char *p, const char *u, const char *role, void *ctx)
-{
-    struct grant_list *gl = ctx;
-    char url[512];
-    snprintf(url, sizeof(url), "%s/identity/v3/projects/%s/users/%s/roles/%s",
-             api_req_base_url(gl->r), p, u, role);
-    json_array_append_new(
-        gl->out, json_pack("{s:o, s:o, s:{s:o}, s:{s:s}}", "role", ref(gl, IDENTITY_ROLE, role),
-                           "user", ref(gl, IDENTITY_USER, u), "scope", "project",
-                           ref(gl, IDENTITY_PROJECT, p), "links", "assignment", url));
-    return 0;
-}
-
-void idn_assignment_list(struct api_req *r)
-{
-    const char *user = api_req_query(r, "user.id");
-    const char *project = api_req_query(r, "scope.project.id");
-    const char *role = api_req_query(r, "role.id");
-    if (api_req_query(r, "group.id") || api_req_query(r, "scope.domain.id") ||
-        api_req_query(r, "scope.system")) {
-        /* No groups, domain or system grants exist here: an empty answer. */
-        api_reply_json(
-            r, 200,
-            json_pack("{s:[], s:{s:n, s:n}}", "role_assignments", "links", "previous", "next"));
-        return;
-    }
-    if (!self_or_admin(r, user))
-        return;
-    const char *names = api_req_query(r, "include_names");
-    struct store_txn *t = idn_txn(r, false);
-    if (!t)
-        return;
-    struct grant_list gl = {
-        r, t, json_array(), names && (!strcasecmp(names, "true") || !strcmp(names, "1") || !*names)
-    };
-    int rc = identity_assignments(t, idn_of(r), project, user, role, assignment_one, &gl);
-    store_abort(t);
-    if (rc) {
-        json_decref(gl.out);
-        idn_fail(r, rc, "role assignments", NULL);
-        return;
-    }
-    idn_reply_collection(r, "role_assignments", NULL, gl.out);
 }

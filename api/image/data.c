@@ -2,7 +2,7 @@
  * back (Content-MD5, single byte ranges), deletions wait for the last
  * reader, and at start the leftovers of a crash are put right. Uploads are
  * in image_upload.c. */
-#include "api/image_internal.h"
+#include "api/image/internal.h"
 #include "core/blockstore/blockstore.h"
 #include "core/store/store.h"
 
@@ -14,12 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The block store is not thread-safe and the server runs requests on
- * several threads: every call into it (but reads through an open
- * read-only handle, which has its own ring and descriptors) holds
- * img_bs_lock (image_internal.h). */
-pthread_mutex_t img_bs_lock = PTHREAD_MUTEX_INITIALIZER;
-
 /* The data objects of image ID in the block store: the uploaded bytes as
  * they came ("ID"), and for qcow2 the converted disk ("ID.disk"). */
 void img_disk_name(char out[64], const char *id)
@@ -30,7 +24,7 @@ void img_disk_name(char out[64], const char *id)
 /* Images being read: the block store lets an object be deleted under a
  * read-only handle (its clusters would be freed and reused while a
  * download still reads them), so deletion waits for the last reader.
- * Under img_bs_lock. */
+ * Under the block-store lock. */
 struct reader {
     struct reader *next;
     char id[STORE_ID_LEN + 1];
@@ -63,11 +57,11 @@ void img_delete_data(const char *id)
     struct blockstore *bs = img_bs();
     if (!bs)
         return;
-    pthread_mutex_lock(&img_bs_lock);
+    api_blockstore_lock(img_srv());
     struct reader *rd = reader_find(id);
     if (rd)
         rd->doomed = true;
-    pthread_mutex_unlock(&img_bs_lock);
+    api_blockstore_unlock(img_srv());
     if (!rd)
         delete_objects(bs, id);
 }
@@ -76,10 +70,10 @@ static void delete_objects(struct blockstore *bs, const char *id)
 {
     char disk[64];
     img_disk_name(disk, id);
-    int rc = BS(blockstore_delete(bs, id));
+    int rc = API_BS(img_srv(), blockstore_delete(bs, id));
     if (rc < 0 && rc != -ENOENT)
         fprintf(stderr, "picostackd: image %s: cannot free its data: %s\n", id, blockstore_error());
-    rc = BS(blockstore_delete(bs, disk));
+    rc = API_BS(img_srv(), blockstore_delete(bs, disk));
     if (rc < 0 && rc != -ENOENT)
         fprintf(stderr, "picostackd: image %s: cannot free its disk: %s\n", disk,
                 blockstore_error());
@@ -111,7 +105,7 @@ static void download_done(void *ctx)
 {
     struct download *d = ctx;
     bool free_data = false;
-    pthread_mutex_lock(&img_bs_lock);
+    api_blockstore_lock(img_srv());
     blockstore_disk_close(d->disk);
     struct reader *rd = reader_find(d->id);
     if (rd && --rd->count == 0) {
@@ -119,7 +113,7 @@ static void download_done(void *ctx)
         free_data = rd->doomed;
         reader_drop(rd);
     }
-    pthread_mutex_unlock(&img_bs_lock);
+    api_blockstore_unlock(img_srv());
     if (free_data)
         delete_objects(img_bs(), d->id);
     free(d);
@@ -169,7 +163,7 @@ void img_download(struct api_req *r)
         return api_reply_error(r, 503, "No block store: image data cannot be read.");
     struct image_caller who = img_caller(r);
     const char *id = api_req_param(r, 0);
-    struct store_txn *t = img_txn(r, false);
+    struct store_txn *t = api_txn_begin(r, false);
     if (!t)
         return;
     json_t *img = img_load_visible(r, t, id, &who);
@@ -202,7 +196,7 @@ void img_download(struct api_req *r)
     struct download *d = calloc(1, sizeof *d);
     if (!d)
         return api_reply_error(r, 500, "Out of memory.");
-    pthread_mutex_lock(&img_bs_lock);
+    api_blockstore_lock(img_srv());
     struct reader *rd = reader_find(id);
     if (!rd && (rd = calloc(1, sizeof *rd))) {
         snprintf(rd->id, sizeof rd->id, "%s", id);
@@ -216,7 +210,7 @@ void img_download(struct api_req *r)
         reader_drop(rd);
     char why[256];
     snprintf(why, sizeof why, "%s", rc < 0 ? blockstore_error() : "");
-    pthread_mutex_unlock(&img_bs_lock);
+    api_blockstore_unlock(img_srv());
     if (rc < 0) {
         free(d);
         if (rc == -ENOENT) /* deleted since we read its record */
@@ -309,7 +303,7 @@ int img_recover(void)
     /* Block-store images without an active record: a crash between the
      * writer's commit and the record's flip, or during a delete. */
     struct orphans o = { 0 };
-    rc = BS(blockstore_list(img_bs(), note_object, &o));
+    rc = API_BS(img_srv(), blockstore_list(img_bs(), note_object, &o));
     if (rc >= 0 && (rc = store_begin(image_db_store(img_db()), false, &t)) == 0) {
         for (size_t k = 0; k < o.n; k++) {
             char id[STORE_ID_LEN + 1];
@@ -319,7 +313,7 @@ int img_recover(void)
                         (strcmp(image_status(rec), "active") == 0 ||
                          strcmp(image_status(rec), "deactivated") == 0);
             json_decref(rec);
-            if (!keep && BS(blockstore_delete(img_bs(), o.names[k])) == 0)
+            if (!keep && API_BS(img_srv(), blockstore_delete(img_bs(), o.names[k])) == 0)
                 fprintf(stderr, "picostackd: freed the data of unfinished image %s\n", o.names[k]);
         }
         store_abort(t);

@@ -1,7 +1,8 @@
 /* The image service: Glance v2 (a subset) under /image, as DevStack lays
  * it out. Records and rules live in core/images; this file maps HTTP and
- * JSON to them. Uploads and downloads are in image_data.c. */
-#include "api/image_internal.h"
+ * JSON to them. Uploads are in upload.c, downloads in data.c, the
+ * members API in members.c, links and views in view.c. */
+#include "api/image/internal.h"
 #include "core/store/store.h"
 
 #include <errno.h>
@@ -11,29 +12,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct {
+/* The service's state (init to fini). */
+struct img_state {
+    struct api_server *srv;
     struct image_db *db;
-    struct blockstore *bs;
-    char data_dir[4096];
-} svc;
+};
+static struct img_state *svc; /* one image service per process */
 
-void api_image_configure(struct blockstore *bs, const char *data_dir)
+struct api_server *img_srv(void)
 {
-    svc.bs = bs;
-    snprintf(svc.data_dir, sizeof svc.data_dir, "%s", data_dir ? data_dir : "");
+    return svc->srv;
 }
-
 struct image_db *img_db(void)
 {
-    return svc.db;
+    return svc->db;
 }
 struct blockstore *img_bs(void)
 {
-    return svc.bs;
+    return api_server_blockstore(svc->srv);
 }
 const char *img_data_dir(void)
 {
-    return svc.data_dir;
+    return api_server_data_dir(svc->srv);
 }
 
 struct image_caller img_caller(struct api_req *r)
@@ -43,20 +43,9 @@ struct image_caller img_caller(struct api_req *r)
     if (!t)
         return c;
     c.project_id = t->project_id[0] ? t->project_id : NULL;
-    c.is_admin = (t->role_flags & IDENTITY_ADMIN) != 0;
+    c.is_admin = api_req_is_admin(r);
     c.can_write = c.project_id && (t->role_flags & (IDENTITY_ADMIN | IDENTITY_MEMBER)) != 0;
     return c;
-}
-
-struct store_txn *img_txn(struct api_req *r, bool write)
-{
-    struct store_txn *t;
-    int rc = store_begin(image_db_store(svc.db), write, &t);
-    if (rc < 0) {
-        api_reply_error(r, 500, "Cannot open the image store: %s", strerror(-rc));
-        return NULL;
-    }
-    return t;
 }
 
 /* ---- the list cache ----
@@ -80,12 +69,8 @@ void img_changed(void)
 
 bool img_commit(struct api_req *r, struct store_txn *t)
 {
-    int rc = store_commit(t);
-    if (rc < 0) {
-        api_reply_error(r, rc == -ENOSPC || rc == -ENOMEM ? 413 : 500, "Cannot save the change: %s",
-                        strerror(-rc));
+    if (!api_txn_commit(r, t))
         return false;
-    }
     img_changed();
     return true;
 }
@@ -107,7 +92,7 @@ static json_t *all_records(struct store_txn *t, unsigned long gen, int *err)
     }
     pthread_mutex_unlock(&cache.lock);
     json_t *all = json_array();
-    *err = image_db_scan(t, svc.db, collect, all);
+    *err = image_db_scan(t, svc->db, collect, all);
     if (*err < 0) {
         json_decref(all);
         return NULL;
@@ -118,7 +103,7 @@ static json_t *all_records(struct store_txn *t, unsigned long gen, int *err)
     size_t i;
     json_t *img;
     json_array_foreach (all, i, img) {
-        json_t *view = image_view(img);
+        json_t *view = img_view(img);
         char *text = view ? json_dumps(view, JSON_COMPACT) : NULL;
         if (text)
             image_private_set(img, "view", text);
@@ -137,10 +122,10 @@ static json_t *all_records(struct store_txn *t, unsigned long gen, int *err)
 
 void img_reply_err(struct api_req *r, const struct image_err *err)
 {
-    if (err->status == 204)
-        api_reply_empty(r, 204);
+    if (err->err == -ENODATA)
+        api_reply_empty(r, 204); /* Glance: an image without data downloads as 204 */
     else
-        api_reply_error(r, err->status, "%s", err->msg);
+        api_reply_errno(r, err->err, "%s", err->msg);
 }
 
 /* The caller project's membership status of img, or NULL. */
@@ -151,7 +136,7 @@ static const char *member_status(struct store_txn *t, const json_t *img,
     if (!who->project_id || !vis || strcmp(vis, "shared") != 0)
         return NULL;
     json_t *m;
-    if (image_db_member_get(t, svc.db, json_string_value(json_object_get(img, "id")),
+    if (image_db_member_get(t, svc->db, json_string_value(json_object_get(img, "id")),
                             who->project_id, &m) < 0)
         return NULL;
     snprintf(buf, 16, "%s", json_string_value(json_object_get(m, "status")));
@@ -163,7 +148,7 @@ json_t *img_load_visible(struct api_req *r, struct store_txn *t, const char *id,
                          const struct image_caller *who)
 {
     json_t *img = NULL;
-    int rc = image_db_get(t, svc.db, id, &img);
+    int rc = image_db_get(t, svc->db, id, &img);
     if (rc < 0 && rc != -ENOENT) {
         api_reply_error(r, 500, "Cannot read image %s: %s", id, strerror(-rc));
         return NULL;
@@ -273,7 +258,7 @@ static char *render_list(json_t *page, const char *next, size_t *len)
         if (view) {
             fputs(view, f);
         } else {
-            json_t *v = image_view(img);
+            json_t *v = img_view(img);
             json_dumpf(v, f, JSON_COMPACT);
             json_decref(v);
         }
@@ -301,7 +286,7 @@ static void list_images(struct api_req *r)
     if (image_query_parse(&q, query_get, r, &err) < 0)
         return img_reply_err(r, &err);
     unsigned long gen = atomic_load(&generation);
-    struct store_txn *t = img_txn(r, false);
+    struct store_txn *t = api_txn_begin(r, false);
     if (!t)
         return;
     int rc = 0;
@@ -358,19 +343,19 @@ static void create_image(struct api_req *r)
     json_decref(body);
     if (!img)
         return img_reply_err(r, &err);
-    struct store_txn *t = img_txn(r, true);
+    struct store_txn *t = api_txn_begin(r, true);
     if (!t) {
         json_decref(img);
         return;
     }
     json_t *old = NULL;
-    if (image_db_get(t, svc.db, id, &old) == 0) {
+    if (image_db_get(t, svc->db, id, &old) == 0) {
         json_decref(old);
         store_abort(t);
         json_decref(img);
         return api_reply_error(r, 409, "Image with identifier %s already exists!", id);
     }
-    int rc = image_db_put(t, svc.db, img);
+    int rc = image_db_put(t, svc->db, img);
     if (rc < 0) {
         store_abort(t);
         json_decref(img);
@@ -383,21 +368,21 @@ static void create_image(struct api_req *r)
     char location[512];
     snprintf(location, sizeof location, "%s/image/v2/images/%s", api_req_base_url(r), id);
     api_reply_header(r, "Location", location);
-    api_reply_json(r, 201, image_view(img));
+    api_reply_json(r, 201, img_view(img));
     json_decref(img);
 }
 
 static void show_image(struct api_req *r)
 {
     struct image_caller who = img_caller(r);
-    struct store_txn *t = img_txn(r, false);
+    struct store_txn *t = api_txn_begin(r, false);
     if (!t)
         return;
     json_t *img = img_load_visible(r, t, api_req_param(r, 0), &who);
     store_abort(t);
     if (!img)
         return;
-    api_reply_json(r, 200, image_view(img));
+    api_reply_json(r, 200, img_view(img));
     json_decref(img);
 }
 
@@ -408,7 +393,7 @@ static void modify(struct api_req *r, int (*change)(json_t *img, void *ctx, stru
                    void *ctx, int reply_status)
 {
     struct image_caller who = img_caller(r);
-    struct store_txn *t = img_txn(r, true);
+    struct store_txn *t = api_txn_begin(r, true);
     if (!t)
         return;
     json_t *img = img_load_visible(r, t, api_req_param(r, 0), &who);
@@ -418,12 +403,12 @@ static void modify(struct api_req *r, int (*change)(json_t *img, void *ctx, stru
     }
     struct image_err err;
     if (!image_can_modify(img, &who)) {
-        err = (struct image_err){ 403, "You are not permitted to modify this image." };
+        err = (struct image_err){ -EPERM, "You are not permitted to modify this image." };
         goto refuse;
     }
     if (change(img, ctx, &err) < 0)
         goto refuse;
-    int rc = image_db_put(t, svc.db, img);
+    int rc = image_db_put(t, svc->db, img);
     if (rc < 0) {
         store_abort(t);
         json_decref(img);
@@ -431,7 +416,7 @@ static void modify(struct api_req *r, int (*change)(json_t *img, void *ctx, stru
     }
     if (img_commit(r, t)) {
         if (reply_status == 200)
-            api_reply_json(r, 200, image_view(img));
+            api_reply_json(r, 200, img_view(img));
         else
             api_reply_empty(r, reply_status);
     }
@@ -516,12 +501,12 @@ static int tag_change(json_t *img, void *ctx, struct image_err *err, bool add)
             goto done;
         }
     if (!add) {
-        err->status = 404;
+        err->err = -ENOENT;
         snprintf(err->msg, sizeof err->msg, "Tag %s not found.", tag);
         return -1;
     }
     if (strlen(tag) > IMAGE_MAX_PROPERTY_LEN) {
-        err->status = 400;
+        err->err = -EINVAL;
         snprintf(err->msg, sizeof err->msg, "Tag too long.");
         return -1;
     }
@@ -553,7 +538,7 @@ static void delete_tag(struct api_req *r)
 static void delete_image(struct api_req *r)
 {
     struct image_caller who = img_caller(r);
-    struct store_txn *t = img_txn(r, true);
+    struct store_txn *t = api_txn_begin(r, true);
     if (!t)
         return;
     const char *id = api_req_param(r, 0);
@@ -569,7 +554,7 @@ static void delete_image(struct api_req *r)
         return img_reply_err(r, &err);
     }
     json_decref(img);
-    int rc = image_db_del(t, svc.db, id);
+    int rc = image_db_del(t, svc->db, id);
     if (rc < 0) {
         store_abort(t);
         return api_reply_error(r, 500, "Cannot delete image %s: %s", id, strerror(-rc));
@@ -610,9 +595,9 @@ static void collect_metrics(struct api_metrics_out *out, void *ctx)
     (void)ctx;
     struct census c = { 0 };
     struct store_txn *t;
-    if (store_begin(image_db_store(svc.db), false, &t) < 0)
+    if (store_begin(image_db_store(svc->db), false, &t) < 0)
         return;
-    image_db_scan(t, svc.db, count_one, &c);
+    image_db_scan(t, svc->db, count_one, &c);
     store_abort(t);
     api_metrics_describe(out, "picostack_images", "gauge", "Images by status.");
     for (size_t i = 0; i < 5; i++) {
@@ -625,18 +610,41 @@ static void collect_metrics(struct api_metrics_out *out, void *ctx)
     api_metrics_sample(out, "picostack_image_bytes_stored", NULL, c.bytes);
 }
 
-static int image_init(struct api_server *srv)
+static int image_init(struct api_server *srv, void **state)
 {
-    struct identity *idn = api_server_identity(srv);
-    if (!idn)
-        return -EINVAL;
-    int rc = image_db_open(identity_store(idn), &svc.db);
-    if (rc < 0)
+    if (svc)
+        return -EBUSY; /* one image service per process */
+    struct img_state *st = calloc(1, sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    st->srv = srv;
+    int rc = image_db_open(api_server_store(srv), &st->db);
+    if (rc < 0) {
+        free(st);
         return rc;
-    rc = img_recover();
-    if (rc < 0)
+    }
+    svc = st;
+    if ((rc = img_recover()) < 0 ||
+        (rc = api_metrics_add_collector(srv, collect_metrics, NULL)) < 0) {
+        image_db_close(st->db);
+        free(st);
+        svc = NULL;
         return rc;
-    return api_metrics_add_collector(srv, collect_metrics, NULL);
+    }
+    *state = st;
+    return 0;
+}
+
+static void image_fini(void *state)
+{
+    struct img_state *st = state;
+    pthread_mutex_lock(&cache.lock);
+    json_decref(cache.all);
+    cache.all = NULL;
+    pthread_mutex_unlock(&cache.lock);
+    image_db_close(st->db);
+    free(st);
+    svc = NULL;
 }
 
 static const struct api_route routes[] = {
@@ -661,11 +669,19 @@ static const struct api_route routes[] = {
     { "DELETE", "/v2/images/{}/members/{}", img_delete_member, 0 },
 };
 
+static const struct api_catalog_entry catalog[] = {
+    { "image", "glance", "/image" },
+};
+
 const struct api_service api_image_service = {
     .name = "image",
     .prefix = "/image",
     .routes = routes,
-    .n_routes = sizeof routes / sizeof routes[0],
+    .n_routes = API_COUNT(routes),
     .error = api_error_glance,
+    .catalog = catalog,
+    .n_catalog = API_COUNT(catalog),
+    .needs = API_NEEDS_STORE, /* the block store is optional: 503 for data without it */
     .init = image_init,
+    .fini = image_fini,
 };

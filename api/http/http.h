@@ -1,7 +1,9 @@
-/* api/api.h — picostackd's HTTP framework, and how a service plugs into it.
+/* api/http/http.h — picostackd's HTTP framework (api/http/), and how a
+ * service plugs into it. The manual of every service folder under api/.
  *
  * One HTTP port (libmicrohttpd, thread pool + poll, HTTP/1.1 keep-alive).
- * A service is a table of routes under a path prefix (DESIGN.md, "The API"):
+ * A service is a folder api/NAME/ holding a table of routes under a path
+ * prefix (DESIGN.md, "The API"), its descriptor, and its private header:
  *
  *     static void list_images(struct api_req *r) { ... api_reply_json(r, 200, body); }
  *     static const struct api_route routes[] = {
@@ -10,18 +12,40 @@
  *         { "PUT",  "/v2/images/{}/file",  upload,      API_STREAM_BODY },
  *         { "GET",  "",                    versions,    API_PUBLIC },  // GET /image
  *     };
+ *     static const struct api_catalog_entry catalog[] = { { "image", "glance", "/image" } };
  *     const struct api_service api_image_service = {
  *         .name = "image", .prefix = "/image", .routes = routes,
- *         .n_routes = sizeof(routes) / sizeof(routes[0]),
- *         .error = api_error_glance, .init = image_init,
+ *         .n_routes = API_COUNT(routes), .error = api_error_glance,
+ *         .catalog = catalog, .n_catalog = API_COUNT(catalog),
+ *         .needs = API_NEEDS_STORE,
+ *         .init = image_init, .fini = image_fini,
  *     };
  *
- * and one line in api/picostackd.c's `services[]` table.  Patterns match
- * the path after the prefix segment by segment; "{}" matches one segment
- * (captured, in order, for api_req_param); a trailing "/" in the request is
- * ignored.  A path that matches no pattern gets 404, a method that matches
- * none of the patterns that match the path gets 405 — both in the
- * service's error shape.
+ * and ONE line, X(image), in api/services.c's API_SERVICES list (see
+ * api/services.h); api/CMakeLists.txt picks up api/NAME/CMakeLists.txt by
+ * itself.  Patterns match the path after the prefix segment by segment;
+ * "{}" matches one segment (captured, in order, for api_req_param); a
+ * trailing "/" in the request is ignored.  A path that matches no pattern
+ * gets 404, a method that matches none of the patterns that match the path
+ * gets 405 — both in the service's error shape.
+ *
+ * Lifetime: api_server_add_service() checks the service's needs (shared
+ * handles the server must have) and depends (services registered before
+ * it), then calls init(srv, &state); the state comes back in every handler
+ * as api_req_state(r).  api_server_free() calls fini(state) in the reverse
+ * order of registration, after the HTTP server has stopped.  Open LMDB
+ * tables in init (store_table on api_server_store(srv)), before the server
+ * starts.
+ *
+ * Shared handles come from the server object, never from globals:
+ * api_server_store() (the control-plane LMDB store), api_server_identity()
+ * (tokens, users, projects), api_server_blockstore() with its one lock
+ * (api_blockstore_lock/unlock, or API_BS(srv, call)), api_server_data_dir().
+ *
+ * The catalog: each service names the catalog entries it serves (type,
+ * name, path under the base URL); the identity service builds Keystone's
+ * catalog (tokens, /v3/auth/catalog, /v3/services, /v3/endpoints) from the
+ * registered services, so it lists exactly what is served.
  *
  * Before a handler runs, the framework has:
  *   - checked X-Auth-Token (unless API_PUBLIC): 401 when missing, bad,
@@ -32,6 +56,11 @@
  *     position on malformed JSON).
  * A handler must end with exactly one api_reply_*() call, either before it
  * returns or later from another thread (api_req_defer()).
+ *
+ * Errors: core/ modules return negative errno (plus a message); one map,
+ * api_errno_status(), turns them into statuses, and api_reply_errno()
+ * replies with it in the service's error shape.  Transactions:
+ * api_txn_begin()/api_txn_commit() reply themselves on failure.
  *
  * Uploads (API_STREAM_BODY): the handler runs when the headers have arrived,
  * before any of the body.  It may reply at once (the body is then read and
@@ -51,11 +80,9 @@
  * the connection and runs fn(r, ctx) on the framework's worker pool; fn
  * replies as usual.  Request threads stay free for other clients.
  *
- * Service state: keep it in the service file's statics, set up in init()
- * (one daemon per process); shared parts come from api_server_store() and
- * api_server_identity().  Open LMDB tables there (store_table), before the
- * server starts.  RBAC for project-owned resources: api_req_access().
- * HEAD is routed to the GET handler (libmicrohttpd drops the body).
+ * RBAC for project-owned resources: api_req_access(); admin-only routes:
+ * api_req_require_admin().  HEAD is routed to the GET handler
+ * (libmicrohttpd drops the body).
  *
  * Metrics: api_metrics_add_collector() registers a function that appends
  * its own gauges to GET /metrics (e.g. images by status, bytes stored).
@@ -71,8 +98,13 @@
 
 #include "core/identity/identity.h"
 
+struct store;
+struct store_txn;
+struct blockstore;
+
 #define API_MAX_JSON_BODY (1u << 20)
 #define API_MAX_PARAMS    4
+#define API_COUNT(a)      (sizeof(a) / sizeof((a)[0]))
 
 struct api_server;
 struct api_req;
@@ -94,14 +126,39 @@ struct api_route {
 /* Renders an error body in the service's own shape and replies. */
 typedef void (*api_error_fn)(struct api_req *r, int status, const char *message);
 
+/* One entry of the service catalog: Keystone's service type and name, and
+ * the endpoint's path under the base URL ("/volume/v3"). */
+struct api_catalog_entry {
+    const char *type; /* "block-storage" */
+    const char *name; /* "cinder" */
+    const char *path; /* "/volume/v3" */
+};
+
+/* Shared handles a service needs from the server (api_config). */
+enum api_needs {
+    API_NEEDS_IDENTITY = 1,   /* api_server_identity() */
+    API_NEEDS_STORE = 2,      /* api_server_store() */
+    API_NEEDS_BLOCKSTORE = 4, /* api_server_blockstore() (images: optional, 503) */
+};
+
 struct api_service {
-    const char *name;   /* "identity": logs and metrics label */
+    const char *name;   /* "identity": logs, metrics label, depends */
     const char *prefix; /* "/identity": first path segment */
     const struct api_route *routes;
     size_t n_routes;
     api_error_fn error;
-    /* Optional: called once at start, before serving (open tables here). */
-    int (*init)(struct api_server *srv);
+    /* What the service serves, for the catalog (may be empty). */
+    const struct api_catalog_entry *catalog;
+    size_t n_catalog;
+    /* API_NEEDS_*: api_server_add_service refuses (-ENXIO) when missing. */
+    unsigned needs;
+    /* Names of services that must be registered before this one (NULL-ended). */
+    const char *const *depends;
+    /* Optional: called once by api_server_add_service, before serving; sets
+     * *state (handed back by api_req_state and to fini). 0 or -errno. */
+    int (*init)(struct api_server *srv, void **state);
+    /* Optional: called by api_server_free, in reverse registration order. */
+    void (*fini)(void *state);
 };
 
 /* The error shapes of the OpenStack services (status picks the title/kind). */
@@ -112,12 +169,15 @@ void api_error_glance(struct api_req *r, int status, const char *message);
 
 /* ---- the server (picostackd.c, tests) ---- */
 struct api_config {
-    const char *listen_addr;   /* "127.0.0.1" */
-    unsigned port;             /* 0 = pick a free one (see api_server_port) */
-    unsigned threads;          /* request threads; 0 = default */
-    unsigned workers;          /* api_req_defer workers; 0 = default */
-    int log_level;             /* 0 errors, 1 + requests (default), 2 debug */
-    struct identity *identity; /* token checks; NULL = every non-public route 401 */
+    const char *listen_addr;       /* "127.0.0.1" */
+    unsigned port;                 /* 0 = pick a free one (see api_server_port) */
+    unsigned threads;              /* request threads; 0 = default */
+    unsigned workers;              /* api_req_defer workers; 0 = default */
+    int log_level;                 /* 0 errors, 1 + requests (default), 2 debug */
+    struct identity *identity;     /* token checks; NULL = every non-public route 401 */
+    struct store *store;           /* the control-plane store; NULL = identity's */
+    struct blockstore *blockstore; /* volumes' and images' data; may be NULL */
+    const char *data_dir;          /* scratch files beside the block store; may be NULL */
 };
 int api_server_new(const struct api_config *cfg, struct api_server **out);
 int api_server_add_service(struct api_server *srv, const struct api_service *svc);
@@ -125,13 +185,38 @@ int api_server_start(struct api_server *srv);
 unsigned api_server_port(const struct api_server *srv);
 /* Stops accepting, lets in-flight requests finish (up to timeout_ms), stops. */
 void api_server_stop(struct api_server *srv, unsigned timeout_ms);
+/* Stops, then runs the services' fini in reverse order, then frees. */
 void api_server_free(struct api_server *srv);
+
+/* ---- shared handles (for a service's init and handlers) ---- */
 struct identity *api_server_identity(struct api_server *srv);
 /* The control-plane store (open your tables with store_table in init). */
 struct store *api_server_store(struct api_server *srv);
+/* The block store (NULL when the server has none) and its one lock: the
+ * block store is not thread-safe, so every call into it (but reads through
+ * an open read-only disk, which has its own ring and descriptors) holds
+ * the lock, whichever service makes it.  API_BS(srv, call) makes one
+ * locked call and is its value. */
+struct blockstore *api_server_blockstore(struct api_server *srv);
+void api_blockstore_lock(struct api_server *srv);
+void api_blockstore_unlock(struct api_server *srv);
+#define API_BS(srv, call)               \
+    ({                                  \
+        api_blockstore_lock(srv);       \
+        __auto_type _api_bs_r = (call); \
+        api_blockstore_unlock(srv);     \
+        _api_bs_r;                      \
+    })
+/* The data directory ("" when none), for scratch files. */
+const char *api_server_data_dir(struct api_server *srv);
+/* The registered services, in registration order (i < count). */
+size_t api_server_service_count(const struct api_server *srv);
+const struct api_service *api_server_service_at(const struct api_server *srv, size_t i);
 
 /* ---- inside a handler ---- */
 struct api_server *api_req_server(struct api_req *r);
+/* The state the route's service set in init (NULL on framework routes). */
+void *api_req_state(const struct api_req *r);
 const char *api_req_method(const struct api_req *r);
 const char *api_req_path(const struct api_req *r);              /* after the prefix */
 const char *api_req_param(const struct api_req *r, unsigned i); /* "{}" captures */
@@ -153,6 +238,8 @@ const struct identity_token *api_req_auth(struct api_req *r);
 int api_req_access(struct api_req *r, const char *owner_project, bool write);
 /* True when the caller may see resources of every project (admin). */
 bool api_req_is_admin(struct api_req *r);
+/* True when admin; otherwise replies 403 and returns false. */
+bool api_req_require_admin(struct api_req *r);
 /* The raw body of an ordinary route, and its parse.  api_req_json replies
  * 400 itself and returns NULL on malformed JSON or a non-object. */
 const char *api_req_body(const struct api_req *r, size_t *len);
@@ -184,6 +271,23 @@ void api_reply_error(struct api_req *r, int status, const char *fmt, ...)
 typedef long (*api_read_fn)(void *ctx, uint64_t pos, char *buf, size_t max);
 void api_reply_stream(struct api_req *r, int status, const char *content_type, uint64_t size,
                       api_read_fn read, void (*done)(void *ctx), void *ctx);
+
+/* ---- errors and transactions: the one errno -> status map ---- */
+
+/* The HTTP status for a negative errno from core/ (or a store call):
+ * -ENOENT 404; -EEXIST, -EBUSY 409; -EINVAL, -ENAMETOOLONG, -EBADMSG 400;
+ * -EPERM, -EACCES 403; -EDQUOT, -ENOSPC, -EFBIG, -EMSGSIZE 413;
+ * -ENXIO, -ENODEV, -EAGAIN 503; anything else 500. */
+int api_errno_status(int err);
+/* Replies api_errno_status(err) with the message, in the service's shape. */
+void api_reply_errno(struct api_req *r, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Opens a transaction on api_server_store(); replies 500 and returns NULL
+ * on failure. */
+struct store_txn *api_txn_begin(struct api_req *r, bool write);
+/* Commits (the txn is gone either way); on failure replies through the
+ * errno map ("Cannot save the change: ...") and returns false. */
+bool api_txn_commit(struct api_req *r, struct store_txn *t);
 
 /* ---- metrics ---- */
 struct api_metrics_out;

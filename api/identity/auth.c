@@ -1,5 +1,5 @@
 /* Keystone: version discovery and /v3/auth/... (tokens, catalog, projects). */
-#include "api/identity_internal.h"
+#include "api/identity/internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -212,7 +212,7 @@ static void password_auth(struct api_req *r, void *ctx)
 {
     struct auth_req *a = ctx;
     struct identity *idn = idn_of(r);
-    struct store_txn *t = idn_txn(r, false);
+    struct store_txn *t = api_txn_begin(r, false);
     if (!t) {
         auth_free(a);
         return;
@@ -238,7 +238,7 @@ static void password_auth(struct api_req *r, void *ctx)
         deny(r);
         return;
     }
-    t = idn_txn(r, false);
+    t = api_txn_begin(r, false);
     if (t) {
         issue_and_reply(r, t, json_string_value(json_object_get(user, "id")), a->scope,
                         IDENTITY_METHOD_PASSWORD, 0);
@@ -256,7 +256,7 @@ static void token_auth(struct api_req *r, struct auth_req *a)
         deny(r);
         return;
     }
-    struct store_txn *t = idn_txn(r, false);
+    struct store_txn *t = api_txn_begin(r, false);
     if (t) {
         issue_and_reply(r, t, old.user_id, a->scope, IDENTITY_METHOD_TOKEN, old.expires_us);
         store_abort(t);
@@ -377,7 +377,7 @@ static bool subject(struct api_req *r, struct identity_token *tok, const char **
         api_reply_error(r, 404, "Could not find token: %.40s.", *text);
         return false;
     }
-    if (strcmp(me->user_id, tok->user_id) != 0 && !idn_is_admin(r)) {
+    if (strcmp(me->user_id, tok->user_id) != 0 && !api_req_is_admin(r)) {
         api_reply_error(r, 403, "You are not authorized to perform the requested action.");
         return false;
     }
@@ -401,7 +401,7 @@ void idn_token_validate(struct api_req *r)
         api_reply_json_text(r, 200, cached, len);
         return;
     }
-    struct store_txn *t = idn_txn(r, false);
+    struct store_txn *t = api_txn_begin(r, false);
     if (!t)
         return;
     char *body = token_text(r, t, &tok, catalog, &len);
@@ -421,7 +421,7 @@ void idn_token_revoke(struct api_req *r)
     const char *text;
     if (!subject(r, &tok, &text))
         return;
-    struct store_txn *t = idn_txn(r, true);
+    struct store_txn *t = api_txn_begin(r, true);
     if (!t)
         return;
     int rc = identity_revoke_token(t, idn_of(r), &tok);
@@ -471,10 +471,9 @@ static int add_project(const char *p, const char *u, const char *role, void *ctx
 }
 
 /* Projects a user has a role on (for /v3/auth/projects, /v3/users/{}/projects). */
-void idn_reply_user_projects(struct api_req *r, const char *user_id, const char *self_path);
 void idn_reply_user_projects(struct api_req *r, const char *user_id, const char *self_path)
 {
-    struct store_txn *t = idn_txn(r, false);
+    struct store_txn *t = api_txn_begin(r, false);
     if (!t)
         return;
     struct projects_ctx pc = { r, t, json_array(), NULL };

@@ -1,7 +1,7 @@
 /* The image members API (shared images): GET/POST /v2/images/{id}/members,
  * GET/PUT/DELETE /v2/images/{id}/members/{member}. The owner adds and
  * removes members; each member project accepts or rejects for itself. */
-#include "api/image_internal.h"
+#include "api/image/internal.h"
 #include "core/store/store.h"
 
 #include <errno.h>
@@ -18,7 +18,7 @@ static json_t *member_image(struct api_req *r, struct store_txn *t, struct image
 void img_list_members(struct api_req *r)
 {
     struct image_caller who = img_caller(r);
-    struct store_txn *t = img_txn(r, false);
+    struct store_txn *t = api_txn_begin(r, false);
     if (!t)
         return;
     json_t *img = member_image(r, t, &who), *all = NULL;
@@ -46,7 +46,7 @@ void img_list_members(struct api_req *r)
         const char *mid = json_string_value(json_object_get(m, "member_id"));
         if (image_can_modify(img, &who) || who.is_admin ||
             (who.project_id && strcmp(mid, who.project_id) == 0))
-            json_array_append(shown, m);
+            json_array_append_new(shown, img_member_view(m));
     }
     json_decref(all);
     json_decref(img);
@@ -68,7 +68,7 @@ void img_add_member(struct api_req *r)
     char member_id[256];
     snprintf(member_id, sizeof member_id, "%s", json_string_value(mj));
     json_decref(body);
-    struct store_txn *t = img_txn(r, true);
+    struct store_txn *t = api_txn_begin(r, true);
     if (!t)
         return;
     json_t *img = member_image(r, t, &who), *m = NULL;
@@ -100,7 +100,7 @@ void img_add_member(struct api_req *r)
         return api_reply_error(r, 500, "Cannot add the member: %s", strerror(-rc));
     }
     if (img_commit(r, t))
-        api_reply_json(r, 200, json_incref(m));
+        api_reply_json(r, 200, img_member_view(m));
     json_decref(m);
 }
 
@@ -126,14 +126,16 @@ static json_t *load_member(struct api_req *r, struct store_txn *t, struct image_
 void img_show_member(struct api_req *r)
 {
     struct image_caller who = img_caller(r);
-    struct store_txn *t = img_txn(r, false);
+    struct store_txn *t = api_txn_begin(r, false);
     if (!t)
         return;
     json_t *img = NULL, *m = load_member(r, t, &who, &img);
     store_abort(t);
     json_decref(img);
-    if (m)
-        api_reply_json(r, 200, m);
+    if (m) {
+        api_reply_json(r, 200, img_member_view(m));
+        json_decref(m);
+    }
 }
 
 void img_update_member(struct api_req *r)
@@ -146,7 +148,7 @@ void img_update_member(struct api_req *r)
     const char *s = json_string_value(json_object_get(body, "status"));
     snprintf(status, sizeof status, "%s", s ? s : "");
     json_decref(body);
-    struct store_txn *t = img_txn(r, true);
+    struct store_txn *t = api_txn_begin(r, true);
     if (!t)
         return;
     json_t *img = NULL, *m = load_member(r, t, &who, &img);
@@ -170,14 +172,14 @@ void img_update_member(struct api_req *r)
         return api_reply_error(r, 500, "Cannot store the member: %s", strerror(-rc));
     }
     if (img_commit(r, t))
-        api_reply_json(r, 200, json_incref(m));
+        api_reply_json(r, 200, img_member_view(m));
     json_decref(m);
 }
 
 void img_delete_member(struct api_req *r)
 {
     struct image_caller who = img_caller(r);
-    struct store_txn *t = img_txn(r, true);
+    struct store_txn *t = api_txn_begin(r, true);
     if (!t)
         return;
     json_t *img = NULL, *m = load_member(r, t, &who, &img);

@@ -1,7 +1,7 @@
 /* The HTTP server: libmicrohttpd callbacks, routing, authentication,
  * request bodies (buffered or streamed), deferral to workers, and the
  * request log. See api.h for the contract. */
-#include "api/server_internal.h"
+#include "api/http/internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -448,23 +448,68 @@ int api_server_new(const struct api_config *cfg, struct api_server **out)
         srv->cfg.threads = DEFAULT_THREADS;
     if (!srv->cfg.workers)
         srv->cfg.workers = DEFAULT_WORKERS;
+    srv->cfg.data_dir = NULL; /* not kept: api_server_data_dir copies it */
+    snprintf(srv->data_dir, sizeof(srv->data_dir), "%s", cfg->data_dir ? cfg->data_dir : "");
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->cond, NULL);
+    pthread_mutex_init(&srv->bs_lock, NULL);
     *out = srv;
     return 0;
+}
+
+static bool registered(const struct api_server *srv, const char *name)
+{
+    for (unsigned i = 0; i < srv->n_services; i++)
+        if (!strcmp(srv->services[i]->name, name))
+            return true;
+    return false;
+}
+
+/* The service's needs and dependencies are there: 0, or -ENXIO (a missing
+ * handle or service, said on stderr: a wiring bug of the daemon or test). */
+static int check_needs(const struct api_server *srv, const struct api_service *svc)
+{
+    const char *missing = NULL;
+    if ((svc->needs & API_NEEDS_IDENTITY) && !srv->cfg.identity)
+        missing = "the identity handle";
+    else if ((svc->needs & API_NEEDS_STORE) && !srv->cfg.store && !srv->cfg.identity)
+        missing = "the store";
+    else if ((svc->needs & API_NEEDS_BLOCKSTORE) && !srv->cfg.blockstore)
+        missing = "the block store";
+    for (size_t i = 0; !missing && svc->depends && svc->depends[i]; i++)
+        if (!registered(srv, svc->depends[i]))
+            missing = svc->depends[i];
+    if (!missing)
+        return 0;
+    fprintf(stderr, "picostackd: service %s needs %s\n", svc->name, missing);
+    return -ENXIO;
 }
 
 int api_server_add_service(struct api_server *srv, const struct api_service *svc)
 {
     if (srv->n_services == API_MAX_SERVICES)
         return -ENOSPC;
-    if (svc->init) {
-        int rc = svc->init(srv);
-        if (rc)
-            return rc;
-    }
+    if (registered(srv, svc->name) || srv->mhd)
+        return -EBUSY; /* twice, or after start */
+    int rc = check_needs(srv, svc);
+    if (rc)
+        return rc;
+    void *state = NULL;
+    if (svc->init && (rc = svc->init(srv, &state)) != 0)
+        return rc;
+    srv->states[srv->n_services] = state;
     srv->services[srv->n_services++] = svc;
     return 0;
+}
+
+size_t api_server_service_count(const struct api_server *srv)
+{
+    return srv->n_services;
+}
+
+const struct api_service *api_server_service_at(const struct api_server *srv, size_t i)
+{
+    return i < srv->n_services ? srv->services[i] : NULL;
 }
 
 struct identity *api_server_identity(struct api_server *srv)
@@ -474,7 +519,29 @@ struct identity *api_server_identity(struct api_server *srv)
 
 struct store *api_server_store(struct api_server *srv)
 {
+    if (srv->cfg.store)
+        return srv->cfg.store;
     return srv->cfg.identity ? identity_store(srv->cfg.identity) : NULL;
+}
+
+struct blockstore *api_server_blockstore(struct api_server *srv)
+{
+    return srv->cfg.blockstore;
+}
+
+void api_blockstore_lock(struct api_server *srv)
+{
+    pthread_mutex_lock(&srv->bs_lock);
+}
+
+void api_blockstore_unlock(struct api_server *srv)
+{
+    pthread_mutex_unlock(&srv->bs_lock);
+}
+
+const char *api_server_data_dir(struct api_server *srv)
+{
+    return srv->data_dir;
 }
 
 unsigned api_server_port(const struct api_server *srv)
@@ -542,6 +609,10 @@ void api_server_free(struct api_server *srv)
     for (unsigned i = 0; i < srv->n_workers; i++)
         pthread_join(srv->workers[i], NULL);
     free(srv->workers);
+    for (unsigned i = srv->n_services; i-- > 0;)
+        if (srv->services[i]->fini)
+            srv->services[i]->fini(srv->states[i]);
+    pthread_mutex_destroy(&srv->bs_lock);
     pthread_mutex_destroy(&srv->lock);
     pthread_cond_destroy(&srv->cond);
     free(srv);
@@ -552,6 +623,10 @@ void api_server_free(struct api_server *srv)
 struct api_server *api_req_server(struct api_req *r)
 {
     return r->srv;
+}
+void *api_req_state(const struct api_req *r)
+{
+    return r->svc_index >= 0 ? r->srv->states[r->svc_index] : NULL;
 }
 const char *api_req_method(const struct api_req *r)
 {
@@ -622,6 +697,14 @@ const struct identity_token *api_req_auth(struct api_req *r)
 bool api_req_is_admin(struct api_req *r)
 {
     return r->authed && (r->tok.role_flags & IDENTITY_ADMIN);
+}
+
+bool api_req_require_admin(struct api_req *r)
+{
+    if (api_req_is_admin(r))
+        return true;
+    api_reply_error(r, 403, "You are not authorized to perform the requested action.");
+    return false;
 }
 
 int api_req_access(struct api_req *r, const char *owner_project, bool write)

@@ -1,22 +1,25 @@
-/* Private to api/: the Glance v2 image service (image_*.c). */
+/* Private to api/image/: the Glance v2 image service.  The domain (records,
+ * status machine, access, listing) is core/images; this folder maps HTTP
+ * and JSON to it and builds Glance's links (view.c). */
 #ifndef PICOSTACK_API_IMAGE_INTERNAL_H
 #define PICOSTACK_API_IMAGE_INTERNAL_H
 
 #include <pthread.h>
 
-#include "api/api.h"
+#include "api/http/http.h"
 #include "core/images/images.h"
 
 struct blockstore;
 
 extern const struct api_service api_image_service;
 
-/* Before the server starts: the block store holding image data (owned by
- * picostackd) and the data dir (for the qcow2 conversion's scratch file).
- * Without a block store, uploads and downloads answer 503. */
-void api_image_configure(struct blockstore *bs, const char *data_dir);
-
-/* Shared by image_service.c and image_data.c. */
+/* The service's state lives from init to fini; one image service per
+ * process (its list cache and upload bookkeeping are the process's).
+ * img_srv(): the server it was registered on, whose shared handles it
+ * uses: the store, the block store and its lock (API_BS), the data dir
+ * (the qcow2 conversion's scratch file).  Without a block store, uploads
+ * and downloads answer 503. */
+struct api_server *img_srv(void);
 struct image_db *img_db(void);
 struct blockstore *img_bs(void);
 const char *img_data_dir(void);
@@ -32,35 +35,29 @@ void img_changed(void);
  * returns NULL) otherwise. A new reference. */
 json_t *img_load_visible(struct api_req *r, struct store_txn *t, const char *id,
                          const struct image_caller *who);
-/* Replies with an image_err (204 as an empty reply). */
+/* Replies with an image_err through the common errno map (-ENODATA, "no
+ * data", as an empty 204). */
 void img_reply_err(struct api_req *r, const struct image_err *err);
 
-/* image_schemas.c: GET /v2/schemas/{name}. */
+/* view.c: the API view of a stored record (private fields stripped; self,
+ * file and schema links added), and a new member record's view. */
+json_t *img_view(const json_t *img);
+json_t *img_member_view(const json_t *member);
+
+/* schemas.c: GET /v2/schemas/{name}. */
 void img_schema(struct api_req *r);
 
-/* image_members.c: the members API. */
+/* members.c: the members API. */
 void img_list_members(struct api_req *r);
 void img_add_member(struct api_req *r);
 void img_show_member(struct api_req *r);
 void img_update_member(struct api_req *r);
 void img_delete_member(struct api_req *r);
 
-/* The block store is not thread-safe and requests run on several
- * threads: every call into it (but reads through an open read-only handle,
- * which has its own ring and descriptors) holds img_bs_lock. BS(call)
- * makes one locked call. */
-extern pthread_mutex_t img_bs_lock;
-#define BS(call)                            \
-    ({                                      \
-        pthread_mutex_lock(&img_bs_lock);   \
-        __auto_type _r = (call);            \
-        pthread_mutex_unlock(&img_bs_lock); \
-        _r;                                 \
-    })
 /* The block-store name of the disk converted from a qcow2 upload. */
 void img_disk_name(char out[64], const char *id);
 
-/* image_pipe.c: the upload pipeline. img_pipe_write() (the request
+/* pipe.c: the upload pipeline. img_pipe_write() (the request
  * thread) computes MD5 and queues the bytes; a writer thread computes
  * SHA-512 and appends them to w. An append error comes back from a later
  * img_pipe_write() or from img_pipe_finish(), which waits for the writer
@@ -72,9 +69,9 @@ int img_pipe_start(struct blockstore_writer *w, struct image_hasher *h, struct i
 int img_pipe_write(struct img_pipe *p, const void *data, size_t len);
 int img_pipe_finish(struct img_pipe *p, bool cancel, char *why, size_t whylen);
 
-/* image_upload.c: PUT /v2/images/{id}/file. */
+/* upload.c: PUT /v2/images/{id}/file. */
 void img_upload(struct api_req *r);
-/* image_data.c: GET /v2/images/{id}/file. */
+/* data.c: GET /v2/images/{id}/file. */
 void img_download(struct api_req *r);
 /* Deletes an image's data objects from the block store (no error if none). */
 void img_delete_data(const char *id);

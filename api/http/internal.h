@@ -1,4 +1,4 @@
-/* Private to api/: the request and server structures behind api.h. */
+/* Private to api/http/: the request and server structures behind http.h. */
 #ifndef PICOSTACK_API_SERVER_INTERNAL_H
 #define PICOSTACK_API_SERVER_INTERNAL_H
 
@@ -6,7 +6,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "api/api.h"
+#include "api/http/http.h"
 
 #define API_MAX_SERVICES      8
 #define API_MAX_EXTRA_HEADERS 8
@@ -32,8 +32,11 @@ struct api_server {
     unsigned port;
     struct MHD_Daemon *mhd;
     const struct api_service *services[API_MAX_SERVICES];
+    void *states[API_MAX_SERVICES]; /* what each service's init set */
     unsigned n_services;
+    pthread_mutex_t bs_lock; /* the block store's one lock (http.h) */
     char default_base[96];
+    char data_dir[4096];
     atomic_int in_flight;
     struct api_metrics metrics;
     /* the worker pool of api_req_defer */

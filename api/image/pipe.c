@@ -5,7 +5,7 @@
  * A few buffers bound the memory (PIPE_BUFS MiB per upload) and make the
  * request thread wait when the disk is behind (back-pressure to the
  * client through TCP). */
-#include "api/image_internal.h"
+#include "api/image/internal.h"
 #include "core/blockstore/blockstore.h"
 
 #include <errno.h>
@@ -49,7 +49,7 @@ static void *writer_main(void *arg)
         int rc = 0;
         if (!skip) {
             image_hasher_update_sha512(p->h, p->buf[i], p->len[i]);
-            rc = BS(blockstore_image_append(p->w, p->buf[i], p->len[i]));
+            rc = API_BS(img_srv(), blockstore_image_append(p->w, p->buf[i], p->len[i]));
         }
         pthread_mutex_lock(&p->lock);
         if (rc < 0 && !p->err) {

@@ -1,22 +1,22 @@
-/* Private to api/: the Keystone v3 service (identity_*.c). */
+/* Private to api/identity/: the Keystone v3 service, one file per
+ * resource (domains.c, projects.c, users.c, roles.c, assignments.c) over
+ * one entity engine (entities.c); auth.c tokens, catalog.c the catalog. */
 #ifndef PICOSTACK_API_IDENTITY_INTERNAL_H
 #define PICOSTACK_API_IDENTITY_INTERNAL_H
 
-#include "api/api.h"
+#include "api/http/http.h"
 
 extern const struct api_service api_identity_service;
 
 struct identity *idn_of(struct api_req *r);
-/* Opens a read (or write) txn; replies 500 and returns NULL on failure. */
-struct store_txn *idn_txn(struct api_req *r, bool write);
-/* Commits; replies 500 (returns false) on failure. */
+/* Transactions: api_txn_begin (http.h); idn_commit is api_txn_commit that
+ * also drops the identity caches (identity_changed). */
 bool idn_commit(struct api_req *r, struct store_txn *t);
-/* Replies an error for a negative errno from core/identity (404, 409, 500). */
+/* Replies an error for a negative errno from core/identity, in Keystone's
+ * words, with the status of the common map (404, 409, 400 ...). */
 void idn_fail(struct api_req *r, int err, const char *what, const char *ref);
-
-bool idn_is_admin(struct api_req *r);
-/* Replies 403 unless the caller is admin. */
-bool idn_require_admin(struct api_req *r);
+/* The caller's user id (authenticated routes). */
+const char *idn_me(struct api_req *r);
 
 /* JSON pieces. */
 json_t *idn_links(struct api_req *r, const char *path_fmt, const char *id);
@@ -30,12 +30,25 @@ void idn_time(int64_t us, char out[32]);
 /* The catalog as JSON text for this request's base URL (cached). */
 const char *idn_catalog_text(struct api_req *r, size_t *len);
 
-/* identity_cache.c: per-thread rendered-JSON cache (see there). */
+/* cache.c: per-thread rendered-JSON cache (see there). */
 const char *idn_cache_get(const char *key, uint64_t gen, size_t *len);
 void idn_cache_put(const char *key, uint64_t gen, const char *text, size_t len);
 void idn_cache_clear(void);
 
-/* Handlers in identity_auth.c. */
+/* auth.c: GET /v3/auth/projects and /v3/users/{id}/projects. */
+void idn_reply_user_projects(struct api_req *r, const char *user_id, const char *self_path);
+
+/* entities.c: the engine behind the four entity resources.  visible (may
+ * be NULL) filters list entries; allowed says whether the caller may see
+ * the one record (403 otherwise).  Create, update and delete are admin's. */
+void idn_entity_list(struct api_req *r, enum identity_kind k,
+                     bool (*visible)(struct api_req *r, json_t *rec, void *ctx), void *vctx);
+void idn_entity_show(struct api_req *r, enum identity_kind k, bool allowed);
+void idn_entity_create(struct api_req *r, enum identity_kind k);
+void idn_entity_update(struct api_req *r, enum identity_kind k);
+void idn_entity_delete(struct api_req *r, enum identity_kind k);
+
+/* Handlers in auth.c. */
 void idn_versions(struct api_req *r);
 void idn_version_v3(struct api_req *r);
 void idn_token_issue(struct api_req *r);
@@ -45,7 +58,8 @@ void idn_auth_catalog(struct api_req *r);
 void idn_auth_projects(struct api_req *r);
 void idn_auth_domains(struct api_req *r);
 
-/* Read-only catalog resources (identity_common.c). */
+/* catalog.c: the catalog, built from the registered services, and its
+ * read-only resources. */
 void idn_service_list(struct api_req *r);
 void idn_service_show(struct api_req *r);
 void idn_endpoint_list(struct api_req *r);
@@ -53,7 +67,7 @@ void idn_endpoint_show(struct api_req *r);
 void idn_region_list(struct api_req *r);
 void idn_region_show(struct api_req *r);
 
-/* Handlers in identity_admin.c. */
+/* The resources: domains.c, projects.c, users.c, roles.c, assignments.c. */
 void idn_domain_list(struct api_req *r);
 void idn_domain_show(struct api_req *r);
 void idn_project_list(struct api_req *r);

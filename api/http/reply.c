@@ -1,5 +1,5 @@
 /* Replies and the per-service error shapes. */
-#include "api/server_internal.h"
+#include "api/http/internal.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
  * puts the record back to queued; a crash anywhere is repaired at the next
  * start by img_recover(): saving -> queued, and any block-store image that
  * no active record owns is deleted. */
-#include "api/image_internal.h"
+#include "api/image/internal.h"
 #include "core/blockstore/blockstore.h"
 #include "core/store/store.h"
 
@@ -69,9 +69,9 @@ static void upload_free(struct upload *u)
     if (u->pipe)
         img_pipe_finish(u->pipe, true, NULL, 0);
     if (u->w) {
-        pthread_mutex_lock(&img_bs_lock);
+        api_blockstore_lock(img_srv());
         blockstore_image_abort(u->w);
-        pthread_mutex_unlock(&img_bs_lock);
+        api_blockstore_unlock(img_srv());
     }
     image_hasher_free(u->h);
     free(u);
@@ -149,11 +149,11 @@ static int convert_qcow2(struct upload *u, char *why, size_t whylen)
 {
     char disk[64];
     img_disk_name(disk, u->id);
-    pthread_mutex_lock(&img_bs_lock);
+    api_blockstore_lock(img_srv());
     int rc = blockstore_convert_qcow2(img_bs(), u->id, disk, NULL, NULL);
     if (rc < 0)
         snprintf(why, whylen, "%s", blockstore_error());
-    pthread_mutex_unlock(&img_bs_lock);
+    api_blockstore_unlock(img_srv());
     return rc;
 }
 
@@ -163,7 +163,7 @@ static int finish(struct api_req *r, struct upload *u, int64_t vsize)
     char md5[33], sha[129], now[32];
     image_hasher_final(u->h, md5, sha);
     image_timestamp(now);
-    struct store_txn *t = img_txn(r, true);
+    struct store_txn *t = api_txn_begin(r, true);
     if (!t)
         return -1;
     json_t *img = NULL;
@@ -207,9 +207,9 @@ static void fail_upload(struct upload *u)
         u->pipe = NULL;
     }
     if (u->w) {
-        pthread_mutex_lock(&img_bs_lock);
+        api_blockstore_lock(img_srv());
         blockstore_image_abort(u->w);
-        pthread_mutex_unlock(&img_bs_lock);
+        api_blockstore_unlock(img_srv());
         u->w = NULL;
     }
     revert_to_queued(u);
@@ -257,11 +257,11 @@ static void complete_upload(struct api_req *r, void *ctx)
     }
     if (u->size == 0 && !u->qcow2) {
         /* An empty image (Glance allows them): no block-store object. */
-        pthread_mutex_lock(&img_bs_lock);
+        api_blockstore_lock(img_srv());
         blockstore_image_abort(u->w);
-        pthread_mutex_unlock(&img_bs_lock);
+        api_blockstore_unlock(img_srv());
     } else {
-        rc = BS(blockstore_image_commit(u->w));
+        rc = API_BS(img_srv(), blockstore_image_commit(u->w));
     }
     u->w = NULL; /* gone after commit or abort, failed or not */
     if (rc < 0) {
@@ -301,7 +301,7 @@ void img_upload(struct api_req *r)
         return api_reply_error(r, 503, "No block store: image data cannot be stored.");
     struct image_caller who = img_caller(r);
     const char *id = api_req_param(r, 0);
-    struct store_txn *t = img_txn(r, true);
+    struct store_txn *t = api_txn_begin(r, true);
     if (!t)
         return;
     json_t *img = img_load_visible(r, t, id, &who);
@@ -313,13 +313,13 @@ void img_upload(struct api_req *r)
     char now[32];
     image_timestamp(now);
     if (!image_can_modify(img, &who)) {
-        err = (struct image_err){ 403, "You are not permitted to upload data for this image." };
+        err = (struct image_err){ -EPERM, "You are not permitted to upload data for this image." };
         goto refuse;
     }
     const char *cl = api_req_header(r, "Content-Length");
     uint64_t left = space_left();
     if (cl && strtoull(cl, NULL, 10) > left) {
-        err.status = 413;
+        err.err = -ENOSPC;
         snprintf(err.msg, sizeof err.msg,
                  "Image storage media is full: %s bytes do not fit "
                  "(%llu bytes free above the reserve).",
@@ -352,7 +352,7 @@ void img_upload(struct api_req *r)
     }
     /* A leftover object of an earlier failed attempt is freed first. */
     img_delete_data(id);
-    rc = BS(blockstore_image_begin(img_bs(), id, 0, &u->w));
+    rc = API_BS(img_srv(), blockstore_image_begin(img_bs(), id, 0, &u->w));
     if (rc < 0) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s", blockstore_error());
