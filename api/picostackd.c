@@ -1,10 +1,13 @@
 /* picostackd: the control-plane daemon (DESIGN.md, "Processes").
  *   picostackd [--data DIR] [--listen ADDR:PORT] [--log-level L]
  *              [--token-ttl SECONDS] [--threads N]
+ *              [--net-dataplane] [--net-namespace NS] [--net-prefix P]
+ *              [--net-physnets NAME:IFACE,...] [--net-run-dir DIR]
  * Owns DIR (flock on DIR/lock), its LMDB state in DIR/state/, and serves
  * the OpenStack-compatible API until SIGTERM/SIGINT. */
 #include "api/services.h"
 #include "core/blockstore/blockstore.h"
+#include "core/networks/networks.h"
 #include "core/store/store.h"
 
 #include <errno.h>
@@ -28,6 +31,9 @@ struct options {
     int log_level;
     int token_ttl;
     unsigned threads;
+    /* the network data plane: off unless asked for */
+    bool net_dp;
+    const char *net_ns, *net_prefix, *net_physnets, *net_run_dir;
 };
 
 static void usage(FILE *f)
@@ -38,7 +44,14 @@ static void usage(FILE *f)
             "  --data       data directory (default /var/lib/picostack as root,\n"
             "               else ~/.local/share/picostack)\n"
             "  --listen     address and port (default 127.0.0.1:8080)\n"
-            "  --token-ttl  token lifetime (default 3600; env PICOSTACK_TOKEN_TTL)\n");
+            "  --token-ttl  token lifetime (default 3600; env PICOSTACK_TOKEN_TTL)\n"
+            "  --net-dataplane  build networks on this host (bridges, namespaces, nftables,\n"
+            "               dnsmasq); without it the network API changes only the model\n"
+            "  --net-namespace  the namespace the data plane treats as the host's (implies\n"
+            "               --net-dataplane; default: picostackd's own)\n"
+            "  --net-prefix  prefix of the kernel objects it names (default ps, 1-4 chars)\n"
+            "  --net-physnets  flat networks' host interfaces: physnet1:eth1,...\n"
+            "  --net-run-dir  dnsmasq's files (default /run/picostack/PREFIX)\n");
 }
 
 static int parse_listen(const char *s, struct options *o)
@@ -75,6 +88,11 @@ static int parse_args(int argc, char **argv, struct options *o)
         { "log-level", required_argument, NULL, 'v' },
         { "token-ttl", required_argument, NULL, 't' },
         { "threads", required_argument, NULL, 'T' },
+        { "net-dataplane", no_argument, NULL, 'N' },
+        { "net-namespace", required_argument, NULL, 'n' },
+        { "net-prefix", required_argument, NULL, 'p' },
+        { "net-physnets", required_argument, NULL, 'P' },
+        { "net-run-dir", required_argument, NULL, 'R' },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
@@ -103,6 +121,11 @@ static int parse_args(int argc, char **argv, struct options *o)
             break;
         case 't': o->token_ttl = atoi(optarg); break;
         case 'T': o->threads = (unsigned)atoi(optarg); break;
+        case 'N': o->net_dp = true; break;
+        case 'n': o->net_ns = optarg, o->net_dp = true; break;
+        case 'p': o->net_prefix = optarg; break;
+        case 'P': o->net_physnets = optarg; break;
+        case 'R': o->net_run_dir = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
@@ -198,6 +221,28 @@ static int first_start(struct options *o, struct identity *idn, char password[33
     return identity_bootstrap_with(idn, password, created);
 }
 
+/* The data plane's handle; its files under /run/picostack/PREFIX unless
+ * told otherwise (dnsmasq, which drops to nobody, must reach them). */
+static int open_netdp(const struct options *o, struct net_dp **out)
+{
+    char run[PATH_MAX];
+    const char *prefix = o->net_prefix ? o->net_prefix : "ps";
+    if (o->net_run_dir)
+        snprintf(run, sizeof(run), "%s", o->net_run_dir);
+    else {
+        if (mkdir("/run/picostack", 0755) < 0 && errno != EEXIST)
+            return -errno;
+        snprintf(run, sizeof(run), "/run/picostack/%s", prefix);
+    }
+    struct net_dp_config cfg = {
+        .prefix = prefix,
+        .netns = o->net_ns,
+        .run_dir = run,
+        .physnets = o->net_physnets,
+    };
+    return net_dp_open(&cfg, out);
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -247,6 +292,12 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    struct net_dp *netdp = NULL;
+    if (o.net_dp && (rc = open_netdp(&o, &netdp)) < 0) {
+        fprintf(stderr, "picostackd: network data plane: %s\n", strerror(-rc));
+        return 1;
+    }
+
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     struct api_config cfg = {
         .listen_addr = o.addr,
@@ -256,6 +307,7 @@ int main(int argc, char **argv)
         .store = store,
         .blockstore = bs,
         .data_dir = o.data,
+        .netdp = netdp,
         .threads = o.threads ? o.threads : (unsigned)(ncpu > 2 ? 2 * ncpu : 4),
         .workers = (unsigned)(ncpu > 1 ? ncpu : 1),
     };
@@ -285,6 +337,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "picostackd: signal %d: finishing in-flight requests\n", sig);
     api_server_stop(srv, 30000);
     api_server_free(srv);
+    net_dp_close(netdp); /* what runs in the kernel and dnsmasq stays */
     identity_close(idn);
     store_close(store);
     blockstore_close(bs);

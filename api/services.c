@@ -7,7 +7,8 @@
 // clang-format off
 #define API_SERVICES(X) \
     X(identity)         \
-    X(image)
+    X(image)            \
+    X(network)
 // clang-format on
 
 #define DECLARE(name) extern const struct api_service api_##name##_service;

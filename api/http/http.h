@@ -101,6 +101,7 @@
 struct store;
 struct store_txn;
 struct blockstore;
+struct net_dp;
 
 #define API_MAX_JSON_BODY (1u << 20)
 #define API_MAX_PARAMS    4
@@ -178,6 +179,7 @@ struct api_config {
     struct store *store;           /* the control-plane store; NULL = identity's */
     struct blockstore *blockstore; /* volumes' and images' data; may be NULL */
     const char *data_dir;          /* scratch files beside the block store; may be NULL */
+    struct net_dp *netdp;          /* the network data plane; NULL = model only */
 };
 int api_server_new(const struct api_config *cfg, struct api_server **out);
 int api_server_add_service(struct api_server *srv, const struct api_service *svc);
@@ -209,6 +211,9 @@ void api_blockstore_unlock(struct api_server *srv);
     })
 /* The data directory ("" when none), for scratch files. */
 const char *api_server_data_dir(struct api_server *srv);
+/* The network data plane (core/networks; NULL when picostackd runs without
+ * one: the network API then changes only the model). */
+struct net_dp *api_server_netdp(struct api_server *srv);
 /* The registered services, in registration order (i < count). */
 size_t api_server_service_count(const struct api_server *srv);
 const struct api_service *api_server_service_at(const struct api_server *srv, size_t i);
