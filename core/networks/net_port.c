@@ -233,6 +233,23 @@ static int apply_plain(json_t *port, const json_t *body, struct net_err *err)
     return rc;
 }
 
+/* Binding a port to a host (binding:host_id, as Nova does) plugs it: the
+ * data plane makes its tap (or, with binding:profile {"plug": "veth"}, a
+ * veth pair whose peer stands in for a guest). Clearing the host unplugs. */
+static void apply_binding(json_t *port, const json_t *body)
+{
+    const char *owner = net_str(port, "device_owner");
+    if (!json_object_get(body, "binding:host_id") || (owner && !strncmp(owner, "network:", 8)))
+        return;
+    const char *host = net_str(port, "binding:host_id");
+    const char *kind = net_str(json_object_get(port, "binding:profile"), "plug");
+    bool up = host && *host;
+    net_private_set(port, "plug",
+                    up ? json_string(kind && !strcmp(kind, "veth") ? "veth" : "tap") : NULL);
+    json_object_set_new(port, "status", json_string(up ? "ACTIVE" : "DOWN"));
+    json_object_set_new(port, "binding:vif_type", json_string(up ? "tap" : "unbound"));
+}
+
 static json_t *port_defaults(const char *net_id, const char *mac, bool sec)
 {
     return json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:[], s:[], s:b, s:[], s:s, s:s, s:s, "
@@ -310,6 +327,8 @@ int net_port_create(struct store_txn *t, struct net_db *db, const json_t *body,
     if (!rc)
         rc = apply_plain(port, body, err);
     if (!rc)
+        apply_binding(port, body);
+    if (!rc)
         rc = apply_security(t, db, port, body, who, true, err);
     if (!rc) {
         json_t *fixed = json_object_get(body, "fixed_ips");
@@ -382,6 +401,8 @@ int net_port_update(struct store_txn *t, struct net_db *db, json_t *port, const 
         rc = apply_plain(port, body, err);
     if (!rc)
         rc = index_device(t, db, port, true);
+    if (!rc)
+        apply_binding(port, body);
     if (!rc)
         rc = apply_security(t, db, port, body, who, false, err);
     json_t *fixed = json_object_get(body, "fixed_ips");

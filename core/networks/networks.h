@@ -15,7 +15,11 @@
  *                 dns_nameservers, host_routes, enable_dhcp
  *   port          mac_address (fa:16:3e:..), fixed_ips, device_id,
  *                 device_owner, status, security_groups,
- *                 port_security_enabled, allowed_address_pairs
+ *                 port_security_enabled, allowed_address_pairs; setting
+ *                 binding:host_id plugs it (status ACTIVE: the data plane
+ *                 makes its tap; binding:profile {"plug": "veth"} makes a
+ *                 veth pair instead, the peer standing in for a guest),
+ *                 clearing it unplugs
  *   router        external_gateway_info {network_id, enable_snat,
  *                 external_fixed_ips}; interfaces are ports with
  *                 device_owner "network:router_interface"
