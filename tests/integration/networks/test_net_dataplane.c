@@ -390,7 +390,13 @@ int main(void)
     snprintf(U, sizeof U, "pst%du", me);
     snprintf(G1, sizeof G1, "pst%dg1", me);
     snprintf(G2, sizeof G2, "pst%dg2", me);
-    snprintf(PFX, sizeof PFX, "q%d", me % 1000);
+    /* Router and DHCP namespaces are global (/run/netns): a prefix no other
+     * run uses. */
+    for (int n = me % 1000, tries = 0; tries < 1000; n = (n + 1) % 1000, tries++) {
+        snprintf(PFX, sizeof PFX, "q%d", n);
+        if (sh("ls /run/netns 2>/dev/null | grep -q '^%s-'", PFX) != 0)
+            break;
+    }
     snprintf(UPLINK, sizeof UPLINK, "up%d", me);
     pid_t child = fork();
     if (child == 0)
