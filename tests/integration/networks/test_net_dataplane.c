@@ -330,6 +330,16 @@ static int run_test(void)
           "spoofed source dropped");
     CHECK(sh("ip netns exec %s busybox ping -c 1 -W 2 10.0.0.1 >/dev/null", G1) == 0);
 
+    /* port_security_enabled=false turns both off: the other source
+     * address and port 23 get through. */
+    upd(NET_PORT, &alice, id_of(ports[0]),
+        "{\"port_security_enabled\":false,\"security_groups\":[]}");
+    CHECK(sync_now() == 0);
+    CHECK(sh("ip netns exec %s busybox ping -c 1 -W 2 -I 10.0.0.99 10.0.0.1 >/dev/null", G1) == 0,
+          "no anti-spoofing without port security");
+    sh_out(got, sizeof got, "ip netns exec %s timeout 5 busybox nc -w 2 %s 23 </dev/null", U, fa);
+    CHECK_STR(got, "hello23");
+
     /* A restart: a new handle adopts everything; nothing duplicated, no
      * dnsmasq restarted, and the floating IP still answers. */
     char before[512], after[512];
