@@ -63,6 +63,14 @@ int dp_link_scan(struct dp_nl *nl, const char *prefix, int (*fn)(const char *nam
 int dp_addr_sync(struct dp_nl *nl, const char *ifname, const char *const *want, size_t n);
 /* The default route via gw (NULL: none) is the only default route. */
 int dp_route_default(struct dp_nl *nl, const char *gw);
+/* A snapshot of the namespace's links (one dump), so that a rebuild can
+ * tell at once which links are already as wanted and leave them alone. */
+struct dp_links;
+int dp_links_load(struct dp_nl *nl, struct dp_links **out);
+void dp_links_free(struct dp_links *l);
+/* Does name exist, up, with that mtu (0: any) and enslaved to master
+ * (NULL: any)? */
+bool dp_links_ok(const struct dp_links *l, const char *name, const char *master, unsigned mtu);
 /* A persistent tap with that name (kept if it exists). */
 int dp_tap_make(const char *name);
 /* Writes value to /proc/sys/<path> in the current namespace. */
@@ -71,6 +79,10 @@ int dp_sysctl(const char *path, const char *value);
 /* ---- nftables (dp_nft.c) ---- */
 /* Runs a ruleset text in the current namespace; err gets nft's message. */
 int dp_nft_run(const char *text, struct net_err *err);
+/* dp_nft_run, skipped when text is what was last applied (recorded in
+ * file, in the run directory) and the table (e.g. "inet ps") exists: a
+ * restart then reloads no rules. */
+int dp_nft_apply(const char *text, const char *table, const char *file, struct net_err *err);
 
 /* ---- dnsmasq (dp_dnsmasq.c) ---- */
 /* Makes sure network idx's dnsmasq runs with conf (in namespace ns) and

@@ -346,3 +346,45 @@ int dp_sysctl(const char *path, const char *value)
     close(fd);
     return rc;
 }
+
+struct dp_links {
+    struct nl_cache *cache;
+};
+
+int dp_links_load(struct dp_nl *nl, struct dp_links **out)
+{
+    struct dp_links *l = calloc(1, sizeof *l);
+    if (!l)
+        return -ENOMEM;
+    int rc = nlerr(rtnl_link_alloc_cache(nl->sk, AF_UNSPEC, &l->cache));
+    if (rc) {
+        free(l);
+        return rc;
+    }
+    *out = l;
+    return 0;
+}
+
+void dp_links_free(struct dp_links *l)
+{
+    if (l) {
+        nl_cache_free(l->cache);
+        free(l);
+    }
+}
+
+bool dp_links_ok(const struct dp_links *l, const char *name, const char *master, unsigned mtu)
+{
+    struct rtnl_link *link = rtnl_link_get_by_name(l->cache, name);
+    if (!link)
+        return false;
+    bool ok = (rtnl_link_get_flags(link) & IFF_UP) && (!mtu || rtnl_link_get_mtu(link) == mtu);
+    if (ok && master) {
+        struct rtnl_link *m = rtnl_link_get_by_name(l->cache, master);
+        ok = m && rtnl_link_get_master(link) == rtnl_link_get_ifindex(m);
+        if (m)
+            rtnl_link_put(m);
+    }
+    rtnl_link_put(link);
+    return ok;
+}

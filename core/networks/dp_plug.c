@@ -128,6 +128,17 @@ int net_dp_teardown(struct net_dp *dp)
     char nsprefix[16];
     snprintf(nsprefix, sizeof nsprefix, "%s-", dp->prefix);
     keep_first(&c, dp_ns_scan(nsprefix, drop_any_ns, &c));
+    /* The records of applied rules go with the rules. */
+    DIR *d = opendir(dp->run_dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strncmp(e->d_name, "nft-", 4) == 0) {
+            char file[600];
+            snprintf(file, sizeof file, "%s/%s", dp->run_dir, e->d_name);
+            unlink(file);
+        }
+    if (d)
+        closedir(d);
     int rc = dp_ns_enter(dp->netns, &saved);
     if (!rc) {
         rc = dp_nl_open(&c.nl);

@@ -129,8 +129,9 @@ static bool physnet_iface(const struct net_dp *dp, const char *name, char out[16
 struct sync {
     struct net_dp *dp;
     struct dp_world w;
-    struct dp_nl *nl; /* host namespace */
-    json_t *wanted;   /* host link names and namespace names to keep */
+    struct dp_nl *nl;        /* host namespace */
+    struct dp_links *before; /* its links as the pass began */
+    json_t *wanted;          /* host link names and namespace names to keep */
     struct net_err *err;
     int rc; /* the first error */
 };
@@ -210,11 +211,16 @@ static void sync_ports(struct sync *s)
         if (!net_private_str(port, "plug"))
             continue;
         json_t *net = dp_world_get(&s->w, NET_NETWORK, net_str(port, "network_id"));
-        char tap[16], peer[16];
+        char tap[16], peer[16], br[16];
         dp_name(s->dp, 't', net_record_index(port), tap);
         want(s, tap);
-        if (net)
-            note(s, dp_plug_link(s->dp, s->nl, port, net, peer), "port", tap);
+        if (!net)
+            continue;
+        /* Already on its bridge, up, right MTU (a restart): nothing to do. */
+        dp_name(s->dp, 'b', net_record_index(net), br);
+        if (s->before && dp_links_ok(s->before, tap, br, (unsigned)net_mtu(net)))
+            continue;
+        note(s, dp_plug_link(s->dp, s->nl, port, net, peer), "port", tap);
     }
 }
 
@@ -401,8 +407,9 @@ static void sync_router(struct sync *s, const json_t *router)
         if (!rc)
             rc = c.rc;
         if (!rc) {
-            char *rules = dp_rules_router(&s->w, router);
-            rc = rules ? dp_nft_run(rules, s->err) : -ENOMEM;
+            char *rules = dp_rules_router(&s->w, router), file[300];
+            snprintf(file, sizeof file, "%s/nft-r-%ld.rules", s->dp->run_dir, idx);
+            rc = rules ? dp_nft_apply(rules, "ip picostack", file, s->err) : -ENOMEM;
             free(rules);
         }
         dp_nl_close(nl);
@@ -455,8 +462,14 @@ static int drop_ns(const char *name, void *ctx)
         return 0;
     char dhcp[16];
     snprintf(dhcp, sizeof dhcp, "%s-dhcp-", s->dp->prefix);
+    char router[16], file[300];
+    snprintf(router, sizeof router, "%s-r-", s->dp->prefix);
     if (strncmp(name, dhcp, strlen(dhcp)) == 0)
         dp_dnsmasq_stop(s->dp, strtol(name + strlen(dhcp), NULL, 10));
+    if (strncmp(name, router, strlen(router)) == 0) {
+        snprintf(file, sizeof file, "%s/nft-r-%s.rules", s->dp->run_dir, name + strlen(router));
+        unlink(file);
+    }
     note(s, dp_ns_delete(name), "remove namespace", name);
     return 0;
 }
@@ -481,6 +494,8 @@ int net_dp_sync(struct net_dp *dp, struct store_txn *t, struct net_db *db, struc
     rc = dp_ns_enter(dp->netns, &saved);
     if (!rc) {
         rc = dp_nl_open(&s.nl);
+        if (!rc && dp_links_load(s.nl, &s.before))
+            s.before = NULL; /* no snapshot: every link is checked one by one */
         if (!rc) {
             /* Bridged IPv4 through the inet hooks (security groups). */
             note(&s, dp_sysctl("net/bridge/bridge-nf-call-iptables", "1"), "sysctl",
@@ -489,10 +504,13 @@ int net_dp_sync(struct net_dp *dp, struct store_txn *t, struct net_db *db, struc
             sync_ports(&s);
             sync_dhcp(&s);
             sync_routers(&s);
-            char *rules = dp_rules_host(dp, &s.w);
-            note(&s, rules ? dp_nft_run(rules, err) : -ENOMEM, "nftables", "host");
+            char *rules = dp_rules_host(dp, &s.w), table[32], file[300];
+            snprintf(table, sizeof table, "inet %s", dp->prefix);
+            snprintf(file, sizeof file, "%s/nft-host.rules", dp->run_dir);
+            note(&s, rules ? dp_nft_apply(rules, table, file, err) : -ENOMEM, "nftables", "host");
             free(rules);
             sync_cleanup(&s);
+            dp_links_free(s.before);
             dp_nl_close(s.nl);
             rc = s.rc;
         }
