@@ -31,6 +31,9 @@ struct daemon_opts {
     char config_file[PATH_MAX]; /* the file read ("" when none) */
     enum daemon_mode mode;
     struct api_config limits; /* the HTTP limits of the options (http.h); 0: defaults */
+    /* the network data plane (--net-*): off unless asked for */
+    bool net_dp;
+    const char *net_ns, *net_prefix, *net_physnets, *net_run_dir;
 };
 
 /* Fills o from the defaults, the configuration file (--config FILE, else

@@ -29,6 +29,13 @@ static void usage(FILE *f)
             "  --check-config  read and check the configuration, print it, exit\n"
             "  --init       first-start setup (data dir, credentials, certificate), exit\n"
             "  --print-data-dir  print the data directory, exit\n"
+            "  --net-dataplane  build networks on this host (bridges, namespaces, nftables,\n"
+            "               dnsmasq); without it the network API changes only the model\n"
+            "  --net-namespace NS  the namespace the data plane treats as the host's (implies\n"
+            "               --net-dataplane; default: picostackd's own)\n"
+            "  --net-prefix P  prefix of the kernel objects it names (default ps, 1-4 chars)\n"
+            "  --net-physnets NAME:IFACE,...  flat networks' host interfaces\n"
+            "  --net-run-dir DIR  dnsmasq's files (default /run/picostack/PREFIX)\n"
             "  --metrics loopback|admin|open\n"
             "               who may read /metrics (default loopback: loopback clients\n"
             "               or an admin token)\n");
@@ -54,6 +61,11 @@ enum {
     OPT_INIT,
     OPT_PRINT_DATA,
     OPT_METRICS,
+    OPT_NET_DP,
+    OPT_NET_NS,
+    OPT_NET_PREFIX,
+    OPT_NET_PHYSNETS,
+    OPT_NET_RUN_DIR,
     OPT_KEY = 2000,
     OPT_LIMIT = 3000
 };
@@ -116,7 +128,7 @@ static int daemon_options_parse(int argc, char **argv, struct daemon_opts *o, st
 
 int daemon_options(int argc, char **argv, struct daemon_opts *o)
 {
-    struct option *longs = calloc(N_OPTION_KEYS + 7 + api_limit_options_count, sizeof(*longs));
+    struct option *longs = calloc(N_OPTION_KEYS + 12 + api_limit_options_count, sizeof(*longs));
     if (!longs)
         return -ENOMEM;
     int rc = daemon_options_parse(argc, argv, o, longs);
@@ -136,6 +148,11 @@ static int daemon_options_parse(int argc, char **argv, struct daemon_opts *o, st
     longs[n++] = (struct option){ "print-data-dir", no_argument, NULL, OPT_PRINT_DATA };
     longs[n++] = (struct option){ "help", no_argument, NULL, 'h' };
     longs[n++] = (struct option){ "metrics", required_argument, NULL, OPT_METRICS };
+    longs[n++] = (struct option){ "net-dataplane", no_argument, NULL, OPT_NET_DP };
+    longs[n++] = (struct option){ "net-namespace", required_argument, NULL, OPT_NET_NS };
+    longs[n++] = (struct option){ "net-prefix", required_argument, NULL, OPT_NET_PREFIX };
+    longs[n++] = (struct option){ "net-physnets", required_argument, NULL, OPT_NET_PHYSNETS };
+    longs[n++] = (struct option){ "net-run-dir", required_argument, NULL, OPT_NET_RUN_DIR };
     for (size_t i = 0; i < api_limit_options_count; i++)
         longs[n++] = (struct option){ api_limit_options[i].name, required_argument, NULL,
                                       OPT_LIMIT + (int)i };
@@ -167,6 +184,11 @@ static int daemon_options_parse(int argc, char **argv, struct daemon_opts *o, st
         }
         switch (c) {
         case OPT_CONFIG: break; /* read above */
+        case OPT_NET_DP: o->net_dp = true; break;
+        case OPT_NET_NS: o->net_dp = true, o->net_ns = optarg; break;
+        case OPT_NET_PREFIX: o->net_prefix = optarg; break;
+        case OPT_NET_PHYSNETS: o->net_physnets = optarg; break;
+        case OPT_NET_RUN_DIR: o->net_run_dir = optarg; break;
         case OPT_CHECK: o->mode = DAEMON_CHECK_CONFIG; break;
         case OPT_INIT: o->mode = DAEMON_INIT; break;
         case OPT_PRINT_DATA: o->mode = DAEMON_PRINT_DATA_DIR; break;

@@ -1,12 +1,15 @@
 /* picostackd: the control-plane daemon (DESIGN.md, "Processes").
  *   picostackd [--config FILE] [--data DIR] [--listen ADDR:PORT,...] ...
  *              (picostackd --help; the keys: core/config/config.h)
+ *              [--net-dataplane] [--net-namespace NS] [--net-prefix P]
+ *              [--net-physnets NAME:IFACE,...] [--net-run-dir DIR]
  * Owns DIR (flock on DIR/lock), its LMDB state in DIR/state/, and serves
  * the OpenStack-compatible API (HTTPS beyond loopback) until SIGTERM/SIGINT,
  * telling systemd when it is ready (sd_notify). */
 #include "api/daemon.h"
 #include "api/services.h"
 #include "core/blockstore/blockstore.h"
+#include "core/networks/networks.h"
 #include "core/store/store.h"
 
 #include <errno.h>
@@ -99,6 +102,28 @@ static int first_start(const struct config *c, struct identity *idn, const struc
     return identity_bootstrap_with(idn, password, created);
 }
 
+/* The data plane's handle; its files under /run/picostack/PREFIX unless
+ * told otherwise (dnsmasq, which drops to nobody, must reach them). */
+static int open_netdp(const struct daemon_opts *o, struct net_dp **out)
+{
+    char run[PATH_MAX];
+    const char *prefix = o->net_prefix ? o->net_prefix : "ps";
+    if (o->net_run_dir)
+        snprintf(run, sizeof(run), "%s", o->net_run_dir);
+    else {
+        if (mkdir("/run/picostack", 0755) < 0 && errno != EEXIST)
+            return -errno;
+        snprintf(run, sizeof(run), "/run/picostack/%s", prefix);
+    }
+    struct net_dp_config cfg = {
+        .prefix = prefix,
+        .netns = o->net_ns,
+        .run_dir = run,
+        .physnets = o->net_physnets,
+    };
+    return net_dp_open(&cfg, out);
+}
+
 /* What --check-config prints: the configuration in effect. */
 static void print_config(const struct daemon_opts *o)
 {
@@ -177,8 +202,10 @@ static void daemon_close(struct daemon *d)
         blockstore_close(d->bs);
 }
 
-static int serve(const struct config *c, const struct api_config *limits, struct daemon *d)
+static int serve_api(const struct daemon_opts *o, struct daemon *d, struct net_dp *netdp)
 {
+    const struct config *c = &o->cfg;
+    const struct api_config *limits = &o->limits;
     /* Signals go to the main thread only (sigwait below). */
     sigset_t sigs;
     sigemptyset(&sigs);
@@ -205,6 +232,7 @@ static int serve(const struct config *c, const struct api_config *limits, struct
     cfg.data_dir = c->data_dir;
     cfg.threads = c->threads ? c->threads : (unsigned)(ncpu > 2 ? 2 * ncpu : 4);
     cfg.workers = (unsigned)(ncpu > 1 ? ncpu : 1);
+    cfg.netdp = netdp;
     struct api_server *srv;
     const char *failed = NULL;
     int rc = api_server_new(&cfg, &srv);
@@ -251,6 +279,21 @@ static int serve(const struct config *c, const struct api_config *limits, struct
     return 0;
 }
 
+/* The network data plane (when asked for) lives as long as the server; what
+ * runs in the kernel and dnsmasq stays after picostackd stops. */
+static int serve(const struct daemon_opts *o, struct daemon *d)
+{
+    struct net_dp *netdp = NULL;
+    int rc;
+    if (o->net_dp && (rc = open_netdp(o, &netdp)) < 0) {
+        fprintf(stderr, "picostackd: network data plane: %s\n", strerror(-rc));
+        return rc;
+    }
+    rc = serve_api(o, d, netdp);
+    net_dp_close(netdp);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct daemon_opts o;
@@ -268,7 +311,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "picostackd: %s is set up%s\n", o.cfg.data_dir,
                 d.created ? "" : " (it was already)");
     else if (!rc)
-        rc = serve(&o.cfg, &o.limits, &d);
+        rc = serve(&o, &d);
     daemon_close(&d);
     if (!rc && o.mode == DAEMON_SERVE)
         fprintf(stderr, "picostackd: stopped\n");

@@ -8,7 +8,8 @@
 #define API_SERVICES(X) \
     X(identity)         \
     X(image)            \
-    X(volume)
+    X(volume)           \
+    X(network)
 // clang-format on
 
 #define DECLARE(name) extern const struct api_service api_##name##_service;

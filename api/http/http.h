@@ -101,6 +101,7 @@
 struct store;
 struct store_txn;
 struct blockstore;
+struct net_dp;
 
 #define API_MAX_JSON_BODY (1u << 20)
 #define API_MAX_PARAMS    4
@@ -246,6 +247,7 @@ struct api_config {
     unsigned lockout_failure_attempts;
     unsigned lockout_duration_s;
     unsigned login_failures_per_min;
+    struct net_dp *netdp; /* the network data plane; NULL = model only */
 };
 #define API_BODY_MIN_BYTES (16u * 1024)
 /* Memory one upload may use, for the budget: its pipe (1 MiB), the block
@@ -302,6 +304,9 @@ void api_blockstore_unlock(struct api_server *srv);
     })
 /* The data directory ("" when none), for scratch files. */
 const char *api_server_data_dir(struct api_server *srv);
+/* The network data plane (core/networks; NULL when picostackd runs without
+ * one: the network API then changes only the model). */
+struct net_dp *api_server_netdp(struct api_server *srv);
 /* The registered services, in registration order (i < count). */
 size_t api_server_service_count(const struct api_server *srv);
 const struct api_service *api_server_service_at(const struct api_server *srv, size_t i);

@@ -659,6 +659,11 @@ const char *api_server_data_dir(struct api_server *srv)
     return srv->data_dir;
 }
 
+struct net_dp *api_server_netdp(struct api_server *srv)
+{
+    return srv->cfg.netdp;
+}
+
 unsigned api_server_port(const struct api_server *srv)
 {
     return srv->listen[0].port;
