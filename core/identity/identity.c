@@ -6,13 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const table_names[IDENTITY_KINDS] = {
-    [IDENTITY_DOMAIN] = "identity.domains",
-    [IDENTITY_PROJECT] = "identity.projects",
-    [IDENTITY_USER] = "identity.users",
-    [IDENTITY_ROLE] = "identity.roles",
-};
-
 /* The MAC key lives in the store, so tokens survive restarts. */
 static int load_key(struct identity *idn)
 {
@@ -58,11 +51,17 @@ int identity_open(struct store *s, int ttl_s, struct identity **out)
         return rc;
     }
     for (int k = 0; k < IDENTITY_KINDS && !rc; k++)
-        rc = store_table(s, table_names[k], &idn->t_rec[k]);
+        rc = store_table(s, identity_kind_table(k), &idn->t_rec[k]);
     if (!rc)
         rc = store_table(s, "identity.names", &idn->t_names);
     if (!rc)
         rc = store_table(s, "identity.assignments", &idn->t_assign);
+    if (!rc)
+        rc = store_table(s, "identity.inherited", &idn->t_inherit);
+    if (!rc)
+        rc = store_table(s, "identity.members", &idn->t_members);
+    if (!rc)
+        rc = store_table(s, "identity.implied", &idn->t_implied);
     if (!rc)
         rc = store_table(s, "identity.meta", &idn->t_meta);
     if (!rc)

@@ -43,6 +43,11 @@ int identity_revoke_project(struct store_txn *t, struct identity *idn, const cha
     return revoke_before_now(t, idn, 'p', &idn->project_nbf, project_id);
 }
 
+int identity_revoke_scope(struct store_txn *t, struct identity *idn, const char *id)
+{
+    return revoke_before_now(t, idn, 'p', &idn->project_nbf, id);
+}
+
 struct load_ctx {
     struct identity *idn;
     json_t *expired; /* audit keys to prune, base64 of 17 bytes */
