@@ -27,6 +27,20 @@ void idn_version_v3(struct api_req *r)
 
 /* ---------- the token body ---------- */
 
+static json_t *token_roles(struct store_txn *t, struct identity *idn,
+                           const struct identity_token *tok)
+{
+    json_t *roles = json_array(), *rec;
+    for (unsigned i = 0; i < tok->n_roles; i++) {
+        if (identity_get(t, idn, IDENTITY_ROLE, tok->role_ids[i], &rec) == 0) {
+            json_array_append_new(roles, json_pack("{s:s, s:O}", "id", tok->role_ids[i], "name",
+                                                   json_object_get(rec, "name")));
+            json_decref(rec);
+        }
+    }
+    return roles;
+}
+
 static json_t *token_body(struct api_req *r, struct store_txn *t, const struct identity_token *tok)
 {
     struct identity *idn = idn_of(r);
@@ -52,6 +66,12 @@ static json_t *token_body(struct api_req *r, struct store_txn *t, const struct i
     }
     json_t *body = json_pack("{s:o, s:o, s:[s], s:s, s:s}", "methods", methods, "user", user,
                              "audit_ids", audit, "expires_at", expires, "issued_at", issued);
+    if (tok->scope == IDENTITY_SCOPE_DOMAIN)
+        json_object_set_new(body, "domain", idn_domain_ref(t, idn, tok->domain_id));
+    if (tok->scope == IDENTITY_SCOPE_SYSTEM)
+        json_object_set_new(body, "system", json_pack("{s:b}", "all", 1));
+    if (tok->scope == IDENTITY_SCOPE_DOMAIN || tok->scope == IDENTITY_SCOPE_SYSTEM)
+        json_object_set_new(body, "roles", token_roles(t, idn, tok));
     if (tok->project_id[0]) {
         json_t *project = json_pack("{s:s, s:s}", "id", tok->project_id, "name", tok->project_id);
         if (identity_get(t, idn, IDENTITY_PROJECT, tok->project_id, &rec) == 0) {
@@ -61,16 +81,8 @@ static json_t *token_body(struct api_req *r, struct store_txn *t, const struct i
                 idn_domain_ref(t, idn, json_string_value(json_object_get(rec, "domain_id"))));
             json_decref(rec);
         }
-        json_t *roles = json_array();
-        for (unsigned i = 0; i < tok->n_roles; i++) {
-            if (identity_get(t, idn, IDENTITY_ROLE, tok->role_ids[i], &rec) == 0) {
-                json_array_append_new(roles, json_pack("{s:s, s:O}", "id", tok->role_ids[i], "name",
-                                                       json_object_get(rec, "name")));
-                json_decref(rec);
-            }
-        }
         json_object_set_new(body, "project", project);
-        json_object_set_new(body, "roles", roles);
+        json_object_set_new(body, "roles", token_roles(t, idn, tok));
         json_object_set_new(body, "is_domain", json_false());
     }
     return json_pack("{s:o}", "token", body);
@@ -88,7 +100,8 @@ static char *token_text(struct api_req *r, struct store_txn *t, const struct ide
         return NULL;
     *len = strlen(text);
     size_t clen;
-    const char *cat = catalog && tok->project_id[0] ? idn_catalog_text(r, &clen) : NULL;
+    const char *cat =
+        catalog && tok->scope != IDENTITY_SCOPE_NONE ? idn_catalog_text(r, &clen) : NULL;
     if (!cat || *len < 2)
         return text;
     char *out = malloc(*len + clen + 16);
@@ -122,17 +135,52 @@ static void auth_free(struct auth_req *a)
     free(a);
 }
 
-/* Resolves the scope to a project id: 0, or replies (401/400) and fails. */
-static int scope_project(struct api_req *r, struct store_txn *t, json_t *scope,
-                         char out[STORE_ID_LEN + 1])
+/* A domain by {"id"} or {"name"}, enabled: the record, or NULL. */
+static json_t *find_domain(struct api_req *r, struct store_txn *t, json_t *ref)
+{
+    const char *id = json_string_value(json_object_get(ref, "id"));
+    const char *name = json_string_value(json_object_get(ref, "name"));
+    json_t *rec = NULL;
+    int rc = id     ? identity_get(t, idn_of(r), IDENTITY_DOMAIN, id, &rec)
+             : name ? identity_find(t, idn_of(r), IDENTITY_DOMAIN, NULL, name, &rec)
+                    : -ENOENT;
+    if (rc == 0 && !json_is_true(json_object_get(rec, "enabled"))) {
+        json_decref(rec);
+        return NULL;
+    }
+    return rc ? NULL : rec;
+}
+
+/* Resolves auth.scope into req (scope and target, copied to out): 0, or
+ * replies (401/400) and fails. */
+static int resolve_scope(struct api_req *r, struct store_txn *t, json_t *scope,
+                         struct identity_token_req *req, char out[STORE_ID_LEN + 1])
 {
     struct identity *idn = idn_of(r);
     out[0] = '\0';
+    req->scope = IDENTITY_SCOPE_NONE;
     if (!scope)
         return 0;
+    if (json_object_get(scope, "system")) {
+        req->scope = IDENTITY_SCOPE_SYSTEM;
+        return 0;
+    }
+    json_t *dom = json_object_get(scope, "domain");
+    if (json_is_object(dom)) {
+        json_t *rec = find_domain(r, t, dom);
+        if (!rec) {
+            api_reply_error(r, 401, "Could not scope to the domain requested.");
+            return -ENOENT;
+        }
+        snprintf(out, STORE_ID_LEN + 1, "%s", json_string_value(json_object_get(rec, "id")));
+        json_decref(rec);
+        req->scope = IDENTITY_SCOPE_DOMAIN;
+        req->target = out;
+        return 0;
+    }
     json_t *p = json_object_get(scope, "project");
     if (!json_is_object(p)) {
-        api_reply_error(r, 400, "Only project scope is supported (scope.project).");
+        api_reply_error(r, 400, "Invalid input for field 'auth.scope': project, domain or system.");
         return -EINVAL;
     }
     const char *id = json_string_value(json_object_get(p, "id"));
@@ -143,17 +191,14 @@ static int scope_project(struct api_req *r, struct store_txn *t, json_t *scope,
         rc = identity_get(t, idn, IDENTITY_PROJECT, id, &rec);
     } else if (name) {
         json_t *d = json_object_get(p, "domain");
-        const char *did = json_string_value(json_object_get(d, "id"));
-        const char *dname = json_string_value(json_object_get(d, "name"));
-        json_t *drec = NULL;
-        if (!did && dname && identity_find(t, idn, IDENTITY_DOMAIN, NULL, dname, &drec) == 0)
-            did = json_string_value(json_object_get(drec, "id"));
-        rc = did ? identity_find(t, idn, IDENTITY_PROJECT, did, name, &rec) : -ENOENT;
-        if (!did && !dname) {
-            json_decref(drec);
+        if (!json_object_get(d, "id") && !json_object_get(d, "name")) {
             api_reply_error(r, 400, "scope.project.domain is required with scope.project.name.");
             return -EINVAL;
         }
+        json_t *drec = find_domain(r, t, d);
+        rc = drec ? identity_find(t, idn, IDENTITY_PROJECT,
+                                  json_string_value(json_object_get(drec, "id")), name, &rec)
+                  : -ENOENT;
         json_decref(drec);
     } else {
         api_reply_error(r, 400, "scope.project needs an id or a name.");
@@ -161,6 +206,14 @@ static int scope_project(struct api_req *r, struct store_txn *t, json_t *scope,
     }
     if (rc == 0 && !json_is_true(json_object_get(rec, "enabled")))
         rc = -EACCES;
+    if (rc == 0) {
+        /* A project in a disabled domain cannot be scoped to. */
+        json_t *dref = json_pack("{s:O}", "id", json_object_get(rec, "domain_id"));
+        json_t *drec = find_domain(r, t, dref);
+        json_decref(dref);
+        rc = drec ? 0 : -EACCES;
+        json_decref(drec);
+    }
     if (rc) {
         json_decref(rec);
         api_reply_error(r, 401, "Could not scope to the project requested.");
@@ -168,21 +221,35 @@ static int scope_project(struct api_req *r, struct store_txn *t, json_t *scope,
     }
     snprintf(out, STORE_ID_LEN + 1, "%s", json_string_value(json_object_get(rec, "id")));
     json_decref(rec);
+    req->scope = IDENTITY_SCOPE_PROJECT;
+    req->target = out;
     return 0;
 }
+
+static void issue_req_and_reply(struct api_req *r, struct store_txn *t,
+                                struct identity_token_req *req, json_t *scope);
 
 /* Issues the token for user_id and replies 201. */
 static void issue_and_reply(struct api_req *r, struct store_txn *t, const char *user_id,
                             json_t *scope, unsigned methods, int64_t expires_us)
 {
-    char project[STORE_ID_LEN + 1], text[IDENTITY_TOKEN_MAX];
-    if (scope_project(r, t, scope, project))
+    struct identity_token_req req = { .user_id = user_id,
+                                      .methods = methods,
+                                      .expires_us = expires_us };
+    issue_req_and_reply(r, t, &req, scope);
+}
+
+static void issue_req_and_reply(struct api_req *r, struct store_txn *t,
+                                struct identity_token_req *req, json_t *scope)
+{
+    char target[STORE_ID_LEN + 1], text[IDENTITY_TOKEN_MAX];
+    unsigned methods = req->methods;
+    if (resolve_scope(r, t, scope, req, target))
         return;
     struct identity_token tok;
-    int rc = identity_token_issue(t, idn_of(r), user_id, project[0] ? project : NULL, methods, NULL,
-                                  expires_us, &tok, text);
+    int rc = identity_token_issue_req(t, idn_of(r), req, &tok, text);
     if (rc == -EACCES) {
-        api_reply_error(r, 401, "The user has no role on the project requested.");
+        api_reply_error(r, 401, "The user has no role on the scope requested.");
         return;
     }
     if (rc) {
@@ -200,6 +267,21 @@ static void issue_and_reply(struct api_req *r, struct store_txn *t, const char *
     free(body);
     api_metrics_token_issued(api_req_server(r),
                              methods & IDENTITY_METHOD_PASSWORD ? "password" : "token");
+}
+
+/* Users of a disabled domain cannot log in. */
+static bool user_domain_enabled(struct api_req *r, json_t *user)
+{
+    struct store_txn *t = api_txn_begin(r, false);
+    if (!t)
+        return false;
+    json_t *d;
+    bool ok = identity_get(t, idn_of(r), IDENTITY_DOMAIN,
+                           json_string_value(json_object_get(user, "domain_id")) ?: "", &d) == 0;
+    if (ok)
+        ok = json_is_true(json_object_get(d, "enabled")), json_decref(d);
+    store_abort(t);
+    return ok;
 }
 
 static void deny(struct api_req *r)
@@ -232,6 +314,8 @@ static void password_auth(struct api_req *r, void *ctx)
     }
     store_abort(t);
     bool ok = identity_password_ok(rc == 0 ? user : NULL, a->password) && rc == 0;
+    if (ok && !user_domain_enabled(r, user))
+        ok = false;
     if (rc != 0 || !ok || !json_is_true(json_object_get(user, "enabled"))) {
         json_decref(user);
         auth_free(a);
@@ -492,8 +576,56 @@ void idn_auth_projects(struct api_req *r)
     idn_reply_user_projects(r, api_req_auth(r)->user_id, "/auth/projects");
 }
 
-/* Domains the caller has a role on: roles are granted on projects only here. */
+struct domains_ctx {
+    struct api_req *r;
+    struct store_txn *t;
+    json_t *out;
+};
+
+static int add_domain(json_t *rec, void *ctx)
+{
+    struct domains_ctx *dc = ctx;
+    json_t *roles = NULL;
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    if (json_is_true(json_object_get(rec, "enabled")) &&
+        identity_effective_roles(dc->t, idn_of(dc->r), idn_me(dc->r), id, &roles) == 0 &&
+        json_object_size(roles))
+        json_array_append_new(dc->out, idn_render(dc->r, IDENTITY_DOMAIN, rec));
+    json_decref(roles);
+    return 0;
+}
+
+/* Domains the caller has a role on (directly or through a group). */
 void idn_auth_domains(struct api_req *r)
 {
-    idn_reply_collection(r, "domains", "/auth/domains", json_array());
+    struct store_txn *t = api_txn_begin(r, false);
+    if (!t)
+        return;
+    struct domains_ctx dc = { r, t, json_array() };
+    int rc = identity_list(t, idn_of(r), IDENTITY_DOMAIN, add_domain, &dc);
+    store_abort(t);
+    if (rc) {
+        json_decref(dc.out);
+        idn_fail(r, rc, "domains", NULL);
+        return;
+    }
+    idn_reply_collection(r, "domains", "/auth/domains", dc.out);
+}
+
+/* System scope is granted through /v3/system grants. */
+void idn_auth_system(struct api_req *r)
+{
+    struct store_txn *t = api_txn_begin(r, false);
+    if (!t)
+        return;
+    json_t *roles = NULL;
+    int rc = identity_effective_roles(t, idn_of(r), idn_me(r), IDENTITY_SYSTEM, &roles);
+    store_abort(t);
+    if (rc) {
+        idn_fail(r, rc, "system", NULL);
+        return;
+    }
+    json_t *out = json_object_size(roles) ? json_pack("[{s:b}]", "all", 1) : json_array();
+    json_decref(roles);
+    idn_reply_collection(r, "system", "/auth/system", out);
 }

@@ -15,9 +15,13 @@ static bool has_role_on(struct api_req *r, json_t *rec, void *ctx)
     return !strcmp(pid, api_req_auth(r)->project_id);
 }
 
+/* Keystone's default policy: listing projects is the admin's (a user
+ * lists its own through /v3/auth/projects or /v3/users/{id}/projects). */
 void idn_project_list(struct api_req *r)
 {
-    idn_entity_list(r, IDENTITY_PROJECT, api_req_is_admin(r) ? NULL : has_role_on, NULL);
+    (void)has_role_on;
+    if (api_req_require_admin(r))
+        idn_entity_list(r, IDENTITY_PROJECT, NULL, NULL);
 }
 
 void idn_project_show(struct api_req *r)

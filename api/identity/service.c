@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static const struct api_route routes[] = {
@@ -15,36 +16,138 @@ static const struct api_route routes[] = {
     { "GET", "/v3/auth/catalog", idn_auth_catalog, 0 },
     { "GET", "/v3/auth/projects", idn_auth_projects, 0 },
     { "GET", "/v3/auth/domains", idn_auth_domains, 0 },
+    { "GET", "/v3/auth/system", idn_auth_system, 0 },
     { "GET", "/v3/domains", idn_domain_list, 0 },
+    { "POST", "/v3/domains", idn_domain_create, 0 },
     { "GET", "/v3/domains/{}", idn_domain_show, 0 },
+    { "PATCH", "/v3/domains/{}", idn_domain_update, 0 },
+    { "DELETE", "/v3/domains/{}", idn_domain_delete, 0 },
     { "GET", "/v3/projects", idn_project_list, 0 },
     { "POST", "/v3/projects", idn_project_create, 0 },
     { "GET", "/v3/projects/{}", idn_project_show, 0 },
     { "PATCH", "/v3/projects/{}", idn_project_update, 0 },
     { "DELETE", "/v3/projects/{}", idn_project_delete, 0 },
-    { "GET", "/v3/projects/{}/users/{}/roles", idn_grant_list, 0 },
-    { "PUT", "/v3/projects/{}/users/{}/roles/{}", idn_grant_put, 0 },
-    { "GET", "/v3/projects/{}/users/{}/roles/{}", idn_grant_check, 0 },
-    { "DELETE", "/v3/projects/{}/users/{}/roles/{}", idn_grant_delete, 0 },
     { "GET", "/v3/users", idn_user_list, 0 },
     { "POST", "/v3/users", idn_user_create, 0 },
     { "GET", "/v3/users/{}", idn_user_show, 0 },
     { "PATCH", "/v3/users/{}", idn_user_update, 0 },
     { "DELETE", "/v3/users/{}", idn_user_delete, 0 },
-    { "POST", "/v3/users/{}/password", idn_user_password, 0 },
-    { "GET", "/v3/users/{}/projects", idn_user_projects, 0 },
     { "GET", "/v3/roles", idn_role_list, 0 },
     { "POST", "/v3/roles", idn_role_create, 0 },
     { "GET", "/v3/roles/{}", idn_role_show, 0 },
     { "PATCH", "/v3/roles/{}", idn_role_update, 0 },
     { "DELETE", "/v3/roles/{}", idn_role_delete, 0 },
-    { "GET", "/v3/role_assignments", idn_assignment_list, 0 },
+    { "GET", "/v3/groups", idn_group_list, 0 },
+    { "POST", "/v3/groups", idn_group_create, 0 },
+    { "GET", "/v3/groups/{}", idn_group_show, 0 },
+    { "PATCH", "/v3/groups/{}", idn_group_update, 0 },
+    { "DELETE", "/v3/groups/{}", idn_group_delete, 0 },
     { "GET", "/v3/services", idn_service_list, 0 },
+    { "POST", "/v3/services", idn_service_create, 0 },
     { "GET", "/v3/services/{}", idn_service_show, 0 },
+    { "PATCH", "/v3/services/{}", idn_service_update, 0 },
+    { "DELETE", "/v3/services/{}", idn_service_delete, 0 },
     { "GET", "/v3/endpoints", idn_endpoint_list, 0 },
+    { "POST", "/v3/endpoints", idn_endpoint_create, 0 },
     { "GET", "/v3/endpoints/{}", idn_endpoint_show, 0 },
+    { "PATCH", "/v3/endpoints/{}", idn_endpoint_update, 0 },
+    { "DELETE", "/v3/endpoints/{}", idn_endpoint_delete, 0 },
     { "GET", "/v3/regions", idn_region_list, 0 },
+    { "POST", "/v3/regions", idn_region_create, 0 },
     { "GET", "/v3/regions/{}", idn_region_show, 0 },
+    { "PATCH", "/v3/regions/{}", idn_region_update, 0 },
+    { "DELETE", "/v3/regions/{}", idn_region_delete, 0 },
+    { "GET", "/v3/credentials", idn_credential_list, 0 },
+    { "POST", "/v3/credentials", idn_credential_create, 0 },
+    { "GET", "/v3/credentials/{}", idn_credential_show, 0 },
+    { "PATCH", "/v3/credentials/{}", idn_credential_update, 0 },
+    { "DELETE", "/v3/credentials/{}", idn_credential_delete, 0 },
+    { "GET", "/v3/policies", idn_policy_list, 0 },
+    { "POST", "/v3/policies", idn_policy_create, 0 },
+    { "GET", "/v3/policies/{}", idn_policy_show, 0 },
+    { "PATCH", "/v3/policies/{}", idn_policy_update, 0 },
+    { "DELETE", "/v3/policies/{}", idn_policy_delete, 0 },
+    { "GET", "/v3/OS-OAUTH1/consumers", idn_consumer_list, 0 },
+    { "POST", "/v3/OS-OAUTH1/consumers", idn_consumer_create, 0 },
+    { "GET", "/v3/OS-OAUTH1/consumers/{}", idn_consumer_show, 0 },
+    { "PATCH", "/v3/OS-OAUTH1/consumers/{}", idn_consumer_update, 0 },
+    { "DELETE", "/v3/OS-OAUTH1/consumers/{}", idn_consumer_delete, 0 },
+    { "GET", "/v3/OS-EP-FILTER/endpoint_groups", idn_endpoint_group_list, 0 },
+    { "POST", "/v3/OS-EP-FILTER/endpoint_groups", idn_endpoint_group_create, 0 },
+    { "GET", "/v3/OS-EP-FILTER/endpoint_groups/{}", idn_endpoint_group_show, 0 },
+    { "PATCH", "/v3/OS-EP-FILTER/endpoint_groups/{}", idn_endpoint_group_update, 0 },
+    { "DELETE", "/v3/OS-EP-FILTER/endpoint_groups/{}", idn_endpoint_group_delete, 0 },
+    { "PUT", "/v3/regions/{}", idn_region_create, 0 },
+    { "POST", "/v3/users/{}/password", idn_user_password, 0 },
+    { "GET", "/v3/users/{}/projects", idn_user_projects, 0 },
+    { "GET", "/v3/users/{}/groups", idn_user_groups, 0 },
+    { "GET", "/v3/groups/{}/users", idn_group_users, 0 },
+    { "PUT", "/v3/groups/{}/users/{}", idn_group_user_add, 0 },
+    { "GET", "/v3/groups/{}/users/{}", idn_group_user_check, 0 },
+    { "DELETE", "/v3/groups/{}/users/{}", idn_group_user_remove, 0 },
+    { "GET", "/v3/roles/{}/implies", idn_implied_list, 0 },
+    { "PUT", "/v3/roles/{}/implies/{}", idn_implied_put, 0 },
+    { "GET", "/v3/roles/{}/implies/{}", idn_implied_show, 0 },
+    { "DELETE", "/v3/roles/{}/implies/{}", idn_implied_delete, 0 },
+    { "GET", "/v3/role_inferences", idn_role_inferences, 0 },
+    { "GET", "/v3/role_assignments", idn_assignment_list, 0 },
+    { "GET", "/v3/projects/{}/users/{}/roles", idn_grant_list, 0 },
+    { "PUT", "/v3/projects/{}/users/{}/roles/{}", idn_grant_put, 0 },
+    { "GET", "/v3/projects/{}/users/{}/roles/{}", idn_grant_check, 0 },
+    { "DELETE", "/v3/projects/{}/users/{}/roles/{}", idn_grant_delete, 0 },
+    { "GET", "/v3/OS-INHERIT/projects/{}/users/{}/roles/inherited_to_projects", idn_grant_list, 0 },
+    { "PUT", "/v3/OS-INHERIT/projects/{}/users/{}/roles/{}/inherited_to_projects", idn_grant_put,
+      0 },
+    { "GET", "/v3/OS-INHERIT/projects/{}/users/{}/roles/{}/inherited_to_projects", idn_grant_check,
+      0 },
+    { "DELETE", "/v3/OS-INHERIT/projects/{}/users/{}/roles/{}/inherited_to_projects",
+      idn_grant_delete, 0 },
+    { "GET", "/v3/projects/{}/groups/{}/roles", idn_grant_list, 0 },
+    { "PUT", "/v3/projects/{}/groups/{}/roles/{}", idn_grant_put, 0 },
+    { "GET", "/v3/projects/{}/groups/{}/roles/{}", idn_grant_check, 0 },
+    { "DELETE", "/v3/projects/{}/groups/{}/roles/{}", idn_grant_delete, 0 },
+    { "GET", "/v3/OS-INHERIT/projects/{}/groups/{}/roles/inherited_to_projects", idn_grant_list,
+      0 },
+    { "PUT", "/v3/OS-INHERIT/projects/{}/groups/{}/roles/{}/inherited_to_projects", idn_grant_put,
+      0 },
+    { "GET", "/v3/OS-INHERIT/projects/{}/groups/{}/roles/{}/inherited_to_projects", idn_grant_check,
+      0 },
+    { "DELETE", "/v3/OS-INHERIT/projects/{}/groups/{}/roles/{}/inherited_to_projects",
+      idn_grant_delete, 0 },
+    { "GET", "/v3/domains/{}/users/{}/roles", idn_grant_list, 0 },
+    { "PUT", "/v3/domains/{}/users/{}/roles/{}", idn_grant_put, 0 },
+    { "GET", "/v3/domains/{}/users/{}/roles/{}", idn_grant_check, 0 },
+    { "DELETE", "/v3/domains/{}/users/{}/roles/{}", idn_grant_delete, 0 },
+    { "GET", "/v3/OS-INHERIT/domains/{}/users/{}/roles/inherited_to_projects", idn_grant_list, 0 },
+    { "PUT", "/v3/OS-INHERIT/domains/{}/users/{}/roles/{}/inherited_to_projects", idn_grant_put,
+      0 },
+    { "GET", "/v3/OS-INHERIT/domains/{}/users/{}/roles/{}/inherited_to_projects", idn_grant_check,
+      0 },
+    { "DELETE", "/v3/OS-INHERIT/domains/{}/users/{}/roles/{}/inherited_to_projects",
+      idn_grant_delete, 0 },
+    { "GET", "/v3/domains/{}/groups/{}/roles", idn_grant_list, 0 },
+    { "PUT", "/v3/domains/{}/groups/{}/roles/{}", idn_grant_put, 0 },
+    { "GET", "/v3/domains/{}/groups/{}/roles/{}", idn_grant_check, 0 },
+    { "DELETE", "/v3/domains/{}/groups/{}/roles/{}", idn_grant_delete, 0 },
+    { "GET", "/v3/OS-INHERIT/domains/{}/groups/{}/roles/inherited_to_projects", idn_grant_list, 0 },
+    { "PUT", "/v3/OS-INHERIT/domains/{}/groups/{}/roles/{}/inherited_to_projects", idn_grant_put,
+      0 },
+    { "GET", "/v3/OS-INHERIT/domains/{}/groups/{}/roles/{}/inherited_to_projects", idn_grant_check,
+      0 },
+    { "DELETE", "/v3/OS-INHERIT/domains/{}/groups/{}/roles/{}/inherited_to_projects",
+      idn_grant_delete, 0 },
+    { "GET", "/v3/system/users/{}/roles", idn_grant_list, 0 },
+    { "PUT", "/v3/system/users/{}/roles/{}", idn_grant_put, 0 },
+    { "GET", "/v3/system/users/{}/roles/{}", idn_grant_check, 0 },
+    { "DELETE", "/v3/system/users/{}/roles/{}", idn_grant_delete, 0 },
+    { "GET", "/v3/system/groups/{}/roles", idn_grant_list, 0 },
+    { "PUT", "/v3/system/groups/{}/roles/{}", idn_grant_put, 0 },
+    { "GET", "/v3/system/groups/{}/roles/{}", idn_grant_check, 0 },
+    { "DELETE", "/v3/system/groups/{}/roles/{}", idn_grant_delete, 0 },
+    { "GET", "/v3/users/{}/credentials/OS-EC2", idn_ec2_list, 0 },
+    { "POST", "/v3/users/{}/credentials/OS-EC2", idn_ec2_create, 0 },
+    { "GET", "/v3/users/{}/credentials/OS-EC2/{}", idn_ec2_show, 0 },
+    { "DELETE", "/v3/users/{}/credentials/OS-EC2/{}", idn_ec2_delete, 0 },
 };
 
 static const struct api_catalog_entry catalog[] = {
@@ -97,15 +200,11 @@ json_t *idn_links(struct api_req *r, const char *path_fmt, const char *id)
 
 json_t *idn_render(struct api_req *r, enum identity_kind k, const json_t *rec)
 {
-    static const char *const paths[IDENTITY_KINDS] = {
-        "/domains/%s",
-        "/projects/%s",
-        "/users/%s",
-        "/roles/%s",
-    };
+    char path[64];
+    snprintf(path, sizeof(path), "/%s/%%s", idn_kind_path(k));
     json_t *out = identity_public(rec);
     json_object_set_new(out, "links",
-                        idn_links(r, paths[k], json_string_value(json_object_get(rec, "id"))));
+                        idn_links(r, path, json_string_value(json_object_get(rec, "id"))));
     return out;
 }
 
@@ -128,6 +227,15 @@ void idn_time(int64_t us, char out[32])
     gmtime_r(&s, &tm);
     size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out + n, 32 - n, ".%06dZ", (int)(us % 1000000));
+}
+
+bool idn_truthy(const char *s)
+{
+    static const char *const yes[] = { "true", "1", "yes", "on", "y", "t", "" };
+    for (size_t i = 0; i < API_COUNT(yes); i++)
+        if (s && !strcasecmp(s, yes[i]))
+            return true;
+    return false;
 }
 
 void idn_reply_collection(struct api_req *r, const char *name, const char *path, json_t *items)

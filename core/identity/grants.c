@@ -12,8 +12,8 @@
 
 /* ---------- a relation of 2 or 3 parts ---------- */
 
-static int rel_set(struct store_txn *t, unsigned table, const char *a, const char *b,
-                   const char *c, bool add)
+static int rel_set(struct store_txn *t, unsigned table, const char *a, const char *b, const char *c,
+                   bool add)
 {
     char key[STORE_MAX_KEY];
     int klen = store_index_key(key, a, b, c);
@@ -87,8 +87,7 @@ int identity_grant_set(struct store_txn *t, struct identity *idn, const struct i
 bool identity_grant_exists(struct store_txn *t, struct identity *idn,
                            const struct identity_grant *g)
 {
-    return rel_has(t, g->inherited ? idn->t_inherit : idn->t_assign, g->target, g->actor,
-                   g->role);
+    return rel_has(t, g->inherited ? idn->t_inherit : idn->t_assign, g->target, g->actor, g->role);
 }
 
 struct grant_scan {
@@ -185,9 +184,8 @@ static int pair_one(const char *const part[3], void *ctx)
     return ps->fn(part[0], part[1], ps->ctx);
 }
 
-int identity_members(struct store_txn *t, struct identity *idn, const char *group,
-                     const char *user, int (*fn)(const char *group, const char *user, void *ctx),
-                     void *ctx)
+int identity_members(struct store_txn *t, struct identity *idn, const char *group, const char *user,
+                     int (*fn)(const char *group, const char *user, void *ctx), void *ctx)
 {
     struct pair_scan ps = { fn, ctx };
     struct rel_scan rs = { 2, { group, user, NULL }, pair_one, &ps };
@@ -207,8 +205,7 @@ bool identity_implies(struct store_txn *t, struct identity *idn, const char *pri
 }
 
 int identity_implications(struct store_txn *t, struct identity *idn, const char *prior,
-                          int (*fn)(const char *prior, const char *implied, void *ctx),
-                          void *ctx)
+                          int (*fn)(const char *prior, const char *implied, void *ctx), void *ctx)
 {
     struct pair_scan ps = { fn, ctx };
     struct rel_scan rs = { 2, { prior, NULL, NULL }, pair_one, &ps };
@@ -300,6 +297,17 @@ int identity_effective_roles(struct store_txn *t, struct identity *idn, const ch
             break;
     }
     json_decref(actors);
+    /* Domain-specific roles grant nothing themselves, only what they imply. */
+    const char *role;
+    json_t *v, *rec;
+    void *tmp;
+    json_object_foreach_safe (roles, tmp, role, v) {
+        if (rc || identity_get(t, idn, IDENTITY_ROLE, role, &rec) != 0)
+            continue;
+        if (json_is_string(json_object_get(rec, "domain_id")))
+            json_object_del(roles, role);
+        json_decref(rec);
+    }
     if (rc) {
         json_decref(roles);
         return rc;
@@ -328,8 +336,8 @@ static int forget_one(const char *const part[3], void *ctx)
     return k && !json_array_append_new(f->keys, k) ? 0 : -ENOMEM;
 }
 
-static int forget_in(struct store_txn *t, unsigned table, unsigned parts, int field,
-                     const char *id, json_t *keys)
+static int forget_in(struct store_txn *t, unsigned table, unsigned parts, int field, const char *id,
+                     json_t *keys)
 {
     struct forget f = { keys, table, parts, field, id };
     struct rel_scan rs = { parts, { field == 0 ? id : NULL, NULL, NULL }, forget_one, &f };

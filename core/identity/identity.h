@@ -81,7 +81,7 @@ struct identity_token {
     enum identity_scope scope;
     char trust_id[STORE_ID_LEN + 1];    /* "" unless trust-scoped */
     char app_cred_id[STORE_ID_LEN + 1]; /* "" unless from an application credential */
-    int64_t issued_us, expires_us;     /* Unix time, microseconds */
+    int64_t issued_us, expires_us;      /* Unix time, microseconds */
     unsigned char audit[16];
     unsigned methods;    /* IDENTITY_METHOD_* bits */
     unsigned role_flags; /* IDENTITY_ADMIN/MEMBER/READER */
@@ -157,8 +157,7 @@ int identity_member_set(struct store_txn *t, struct identity *idn, const char *g
 bool identity_is_member(struct store_txn *t, struct identity *idn, const char *group,
                         const char *user);
 /* NULL filters match anything. */
-int identity_members(struct store_txn *t, struct identity *idn, const char *group,
-                     const char *user,
+int identity_members(struct store_txn *t, struct identity *idn, const char *group, const char *user,
                      int (*fn)(const char *group, const char *user, void *ctx), void *ctx);
 
 /* Implied roles: holding prior gives implied too (one level per rule;
@@ -168,8 +167,7 @@ int identity_imply_set(struct store_txn *t, struct identity *idn, const char *pr
 bool identity_implies(struct store_txn *t, struct identity *idn, const char *prior,
                       const char *implied);
 int identity_implications(struct store_txn *t, struct identity *idn, const char *prior,
-                          int (*fn)(const char *prior, const char *implied, void *ctx),
-                          void *ctx);
+                          int (*fn)(const char *prior, const char *implied, void *ctx), void *ctx);
 
 /* The roles user holds on target (a project, a domain id, or "system"), as
  * Keystone computes them: grants to the user and to its groups, grants

@@ -184,4 +184,3 @@ json_t *identity_public(const json_t *rec)
     }
     return out;
 }
-

@@ -98,7 +98,8 @@ static int encode(struct identity *idn, const struct identity_token *tok,
     *p++ = (unsigned char)tok->role_flags;
     *p++ = (unsigned char)tok->n_roles;
     *p++ = (unsigned char)sc;
-    *p++ = (unsigned char)((tok->trust_id[0] ? EX_TRUST : 0) | (tok->app_cred_id[0] ? EX_APP_CRED : 0));
+    *p++ = (unsigned char)((tok->trust_id[0] ? EX_TRUST : 0) |
+                           (tok->app_cred_id[0] ? EX_APP_CRED : 0));
     put64(p, tok->issued_us), p += 8;
     put64(p, tok->expires_us), p += 8;
     memcpy(p, tok->audit, 16), p += 16;
@@ -133,8 +134,8 @@ int identity_token_issue_req(struct store_txn *t, struct identity *idn,
              req->app_cred_id ? req->app_cred_id : "");
     tok->methods = req->methods;
     tok->issued_us = identity_now_us();
-    tok->expires_us = req->expires_us ? req->expires_us
-                                      : tok->issued_us + (int64_t)idn->ttl_s * 1000000;
+    tok->expires_us =
+        req->expires_us ? req->expires_us : tok->issued_us + (int64_t)idn->ttl_s * 1000000;
     if (req->audit)
         memcpy(tok->audit, req->audit, 16);
     else
@@ -244,8 +245,8 @@ int identity_token_check(struct identity *idn, const char *text, struct identity
     if (len < HEAD_LEN + MAC_LEN || bin[0] != TOKEN_VERSION)
         return -EINVAL;
     unsigned n_roles = bin[3], sc = bin[4], extras = bin[5];
-    size_t ids = (sc == SC_PROJECT || sc == SC_DOMAIN) + !!(extras & EX_TRUST) +
-                 !!(extras & EX_APP_CRED);
+    size_t ids =
+        (sc == SC_PROJECT || sc == SC_DOMAIN) + !!(extras & EX_TRUST) + !!(extras & EX_APP_CRED);
     if (n_roles > IDENTITY_MAX_TOKEN_ROLES || sc > SC_MAX || extras > 3 ||
         len != HEAD_LEN + 16 * ids + 16 * n_roles + MAC_LEN)
         return -EINVAL;
