@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static json_t *version_v3(struct api_req *r)
 {
@@ -53,6 +54,8 @@ static json_t *token_body(struct api_req *r, struct store_txn *t, const struct i
         json_array_append_new(methods, json_string("password"));
     if (tok->methods & IDENTITY_METHOD_TOKEN)
         json_array_append_new(methods, json_string("token"));
+    if (tok->methods & IDENTITY_METHOD_APP_CRED)
+        json_array_append_new(methods, json_string("application_credential"));
 
     json_t *user = json_pack("{s:s, s:s, s:n}", "id", tok->user_id, "name", tok->user_id,
                              "password_expires_at");
@@ -66,6 +69,13 @@ static json_t *token_body(struct api_req *r, struct store_txn *t, const struct i
     }
     json_t *body = json_pack("{s:o, s:o, s:[s], s:s, s:s}", "methods", methods, "user", user,
                              "audit_ids", audit, "expires_at", expires, "issued_at", issued);
+    if (tok->app_cred_id[0] && identity_get(t, idn, IDENTITY_APP_CRED, tok->app_cred_id, &rec) == 0) {
+        json_object_set_new(body, "application_credential",
+                            json_pack("{s:s, s:O, s:b}", "id", tok->app_cred_id, "name",
+                                      json_object_get(rec, "name"), "restricted",
+                                      !json_is_true(json_object_get(rec, "unrestricted"))));
+        json_decref(rec);
+    }
     if (tok->scope == IDENTITY_SCOPE_DOMAIN)
         json_object_set_new(body, "domain", idn_domain_ref(t, idn, tok->domain_id));
     if (tok->scope == IDENTITY_SCOPE_SYSTEM)
@@ -125,7 +135,8 @@ struct auth_req {
     json_t *body; /* the request, kept for the worker */
     const char *user_id, *user_name, *user_domain_id, *user_domain_name, *password;
     const char *token;
-    json_t *scope; /* NULL: unscoped */
+    json_t *app_cred; /* auth.identity.application_credential */
+    json_t *scope;    /* NULL: unscoped */
     unsigned methods;
 };
 
@@ -348,6 +359,105 @@ static void token_auth(struct api_req *r, struct auth_req *a)
     auth_free(a);
 }
 
+/* Has ISO 8601 time text (Keystone's, with or without fraction and Z) passed? */
+static bool expired(json_t *when)
+{
+    const char *s = json_string_value(when);
+    struct tm tm = { 0 };
+    if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
+        return false;
+    return (int64_t)timegm(&tm) * 1000000 <= identity_now_us();
+}
+
+/* The application credential named in a->app_cred, or NULL. */
+static json_t *find_app_cred(struct api_req *r, struct store_txn *t, json_t *ac)
+{
+    struct identity *idn = idn_of(r);
+    const char *id = json_string_value(json_object_get(ac, "id"));
+    json_t *rec = NULL;
+    if (id)
+        return identity_get(t, idn, IDENTITY_APP_CRED, id, &rec) == 0 ? rec : NULL;
+    const char *name = json_string_value(json_object_get(ac, "name"));
+    json_t *user = json_object_get(ac, "user");
+    const char *uid = json_string_value(json_object_get(user, "id"));
+    json_t *urec = NULL;
+    if (!uid && json_is_string(json_object_get(user, "name"))) {
+        json_t *d = json_object_get(user, "domain");
+        const char *did = json_string_value(json_object_get(d, "id"));
+        json_t *drec = NULL;
+        if (!did && identity_find(t, idn, IDENTITY_DOMAIN, NULL,
+                                  json_string_value(json_object_get(d, "name")) ?: "", &drec) == 0)
+            did = json_string_value(json_object_get(drec, "id"));
+        if (did)
+            identity_find(t, idn, IDENTITY_USER, did,
+                          json_string_value(json_object_get(user, "name")), &urec);
+        json_decref(drec);
+        uid = json_string_value(json_object_get(urec, "id"));
+    }
+    if (name && uid)
+        identity_find(t, idn, IDENTITY_APP_CRED, uid, name, &rec);
+    json_decref(urec);
+    return rec;
+}
+
+/* Runs on a worker: the secret is an Argon2id hash. */
+static void app_cred_auth(struct api_req *r, void *ctx)
+{
+    struct auth_req *a = ctx;
+    struct identity *idn = idn_of(r);
+    struct store_txn *t = api_txn_begin(r, false);
+    if (!t) {
+        auth_free(a);
+        return;
+    }
+    json_t *ac = find_app_cred(r, t, a->app_cred), *user = NULL;
+    const char *secret = json_string_value(json_object_get(a->app_cred, "secret"));
+    bool ok = identity_password_ok(ac, secret ? secret : "") && ac && secret &&
+              !expired(json_object_get(ac, "expires_at")) &&
+              identity_get(t, idn, IDENTITY_USER,
+                           json_string_value(json_object_get(ac, "user_id")), &user) == 0 &&
+              json_is_true(json_object_get(user, "enabled"));
+    store_abort(t);
+    if (ok)
+        ok = user_domain_enabled(r, user);
+    if (!ok || !(t = api_txn_begin(r, false))) {
+        if (!ok)
+            deny(r);
+        json_decref(ac);
+        json_decref(user);
+        auth_free(a);
+        return;
+    }
+    /* The credential's roles the user still holds on its project. */
+    const char *project = json_string_value(json_object_get(ac, "project_id"));
+    json_t *held = NULL, *roles = json_object();
+    if (identity_effective_roles(t, idn, json_string_value(json_object_get(ac, "user_id")),
+                                 project, &held) == 0) {
+        size_t i;
+        json_t *role;
+        json_array_foreach (json_object_get(ac, "roles"), i, role) {
+            const char *rid = json_string_value(json_object_get(role, "id"));
+            if (rid && json_object_get(held, rid))
+                json_object_set_new(roles, rid, json_true());
+        }
+    }
+    json_t *scope = json_pack("{s:{s:s}}", "project", "id", project);
+    struct identity_token_req req = {
+        .user_id = json_string_value(json_object_get(ac, "user_id")),
+        .methods = IDENTITY_METHOD_APP_CRED,
+        .app_cred_id = json_string_value(json_object_get(ac, "id")),
+        .roles = roles,
+    };
+    issue_req_and_reply(r, t, &req, scope);
+    store_abort(t);
+    json_decref(scope);
+    json_decref(held);
+    json_decref(roles);
+    json_decref(ac);
+    json_decref(user);
+    auth_free(a);
+}
+
 /* auth.identity.password.user: replies 400 and returns false if unusable. */
 static bool parse_password(struct api_req *r, struct auth_req *a, json_t *password)
 {
@@ -410,6 +520,8 @@ void idn_token_issue(struct api_req *r)
             a->methods |= IDENTITY_METHOD_PASSWORD;
         else if (!strcmp(s, "token"))
             a->methods |= IDENTITY_METHOD_TOKEN;
+        else if (!strcmp(s, "application_credential"))
+            a->methods |= IDENTITY_METHOD_APP_CRED;
         else {
             auth_free(a);
             api_reply_error(r, 401,
@@ -426,6 +538,17 @@ void idn_token_issue(struct api_req *r)
         return;
     }
     a->scope = json_is_object(scope) ? scope : NULL;
+    if (a->methods & IDENTITY_METHOD_APP_CRED) {
+        a->app_cred = json_object_get(ident, "application_credential");
+        if (!json_is_object(a->app_cred)) {
+            auth_free(a);
+            api_reply_error(r, 400, "Invalid input for field "
+                                    "'auth.identity.application_credential'.");
+            return;
+        }
+        api_req_defer(r, app_cred_auth, a);
+        return;
+    }
     if (a->methods & IDENTITY_METHOD_PASSWORD) {
         if (parse_password(r, a, json_object_get(ident, "password")))
             api_req_defer(r, password_auth, a);

@@ -158,5 +158,12 @@ void idn_ec2_create(struct api_req *r);
 void idn_ec2_show(struct api_req *r);
 void idn_ec2_delete(struct api_req *r);
 void idn_auth_system(struct api_req *r);
+void idn_app_cred_list(struct api_req *r);
+void idn_app_cred_create(struct api_req *r);
+void idn_app_cred_show(struct api_req *r);
+void idn_app_cred_delete(struct api_req *r);
+void idn_access_rule_list(struct api_req *r);
+void idn_access_rule_show(struct api_req *r);
+void idn_access_rule_delete(struct api_req *r);
 
 #endif
