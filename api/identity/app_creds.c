@@ -54,10 +54,10 @@ static json_t *pick_roles(struct api_req *r, struct store_txn *t, json_t *asked)
                     json_equal(json_object_get(a, "name"), json_object_get(rec, "name"));
         }
         if (want)
-            json_array_append_new(out, json_pack("{s:O, s:O, s:O?}", "id",
-                                                 json_object_get(rec, "id"), "name",
-                                                 json_object_get(rec, "name"), "domain_id",
-                                                 json_object_get(rec, "domain_id")));
+            json_array_append_new(out,
+                                  json_pack("{s:O, s:O, s:O?}", "id", json_object_get(rec, "id"),
+                                            "name", json_object_get(rec, "name"), "domain_id",
+                                            json_object_get(rec, "domain_id")));
         json_decref(rec);
     }
     if (asked && json_array_size(out) != json_array_size(asked)) {
@@ -187,11 +187,11 @@ void idn_app_cred_create(struct api_req *r)
     c->body = body;
     c->secret = strdup(secret ? json_string_value(secret) : gen);
     json_t *desc = json_object_get(e, "description");
-    c->rec = json_pack("{s:s, s:O, s:O, s:s, s:s, s:O, s:b, s:O}", "id", id, "name", name,
-                       "description", json_is_string(desc) ? desc : json_null(), "user_id",
-                       idn_me(r), "project_id", tok->project_id, "expires_at",
-                       exp ? exp : json_null(), "unrestricted", json_is_true(unr), "access_rules",
-                       rules ? rules : json_null());
+    c->rec =
+        json_pack("{s:s, s:O, s:O, s:s, s:s, s:O, s:b, s:O}", "id", id, "name", name, "description",
+                  json_is_string(desc) ? desc : json_null(), "user_id", idn_me(r), "project_id",
+                  tok->project_id, "expires_at", exp ? exp : json_null(), "unrestricted",
+                  json_is_true(unr), "access_rules", rules ? rules : json_null());
     if (!rules)
         json_object_set_new(c->rec, "access_rules", json_array());
     else
@@ -287,7 +287,7 @@ static int rule_used(json_t *rec, void *ctx)
     return 0;
 }
 
-static void delete(struct api_req *r, enum identity_kind k)
+static void delete (struct api_req *r, enum identity_kind k)
 {
     if (!owner_or_admin(r, true))
         return;

@@ -69,7 +69,8 @@ static json_t *token_body(struct api_req *r, struct store_txn *t, const struct i
     }
     json_t *body = json_pack("{s:o, s:o, s:[s], s:s, s:s}", "methods", methods, "user", user,
                              "audit_ids", audit, "expires_at", expires, "issued_at", issued);
-    if (tok->app_cred_id[0] && identity_get(t, idn, IDENTITY_APP_CRED, tok->app_cred_id, &rec) == 0) {
+    if (tok->app_cred_id[0] &&
+        identity_get(t, idn, IDENTITY_APP_CRED, tok->app_cred_id, &rec) == 0) {
         json_object_set_new(body, "application_credential",
                             json_pack("{s:s, s:O, s:b}", "id", tok->app_cred_id, "name",
                                       json_object_get(rec, "name"), "restricted",
@@ -414,8 +415,8 @@ static void app_cred_auth(struct api_req *r, void *ctx)
     const char *secret = json_string_value(json_object_get(a->app_cred, "secret"));
     bool ok = identity_password_ok(ac, secret ? secret : "") && ac && secret &&
               !expired(json_object_get(ac, "expires_at")) &&
-              identity_get(t, idn, IDENTITY_USER,
-                           json_string_value(json_object_get(ac, "user_id")), &user) == 0 &&
+              identity_get(t, idn, IDENTITY_USER, json_string_value(json_object_get(ac, "user_id")),
+                           &user) == 0 &&
               json_is_true(json_object_get(user, "enabled"));
     store_abort(t);
     if (ok)
@@ -431,8 +432,8 @@ static void app_cred_auth(struct api_req *r, void *ctx)
     /* The credential's roles the user still holds on its project. */
     const char *project = json_string_value(json_object_get(ac, "project_id"));
     json_t *held = NULL, *roles = json_object();
-    if (identity_effective_roles(t, idn, json_string_value(json_object_get(ac, "user_id")),
-                                 project, &held) == 0) {
+    if (identity_effective_roles(t, idn, json_string_value(json_object_get(ac, "user_id")), project,
+                                 &held) == 0) {
         size_t i;
         json_t *role;
         json_array_foreach (json_object_get(ac, "roles"), i, role) {
@@ -542,8 +543,9 @@ void idn_token_issue(struct api_req *r)
         a->app_cred = json_object_get(ident, "application_credential");
         if (!json_is_object(a->app_cred)) {
             auth_free(a);
-            api_reply_error(r, 400, "Invalid input for field "
-                                    "'auth.identity.application_credential'.");
+            api_reply_error(r, 400,
+                            "Invalid input for field "
+                            "'auth.identity.application_credential'.");
             return;
         }
         api_req_defer(r, app_cred_auth, a);

@@ -87,7 +87,8 @@ static int endpoint_region(struct api_req *r, struct store_txn *t, json_t *rec)
         json_object_set_new(rec, "region", json_null());
         return 0;
     }
-    const char *id = json_string_value(reg);
+    char id[STORE_MAX_KEY];
+    snprintf(id, sizeof(id), "%s", json_string_value(reg));
     json_object_set_new(rec, "region_id", json_string(id));
     json_object_set_new(rec, "region", json_string(id));
     json_t *old;

@@ -379,6 +379,13 @@ static json_t *new_record(json_t *e, enum identity_kind k)
         json_object_set_new(rec, "description", json_string(""));
     if (!json_is_object(json_object_get(rec, "options")))
         json_object_set_new(rec, "options", json_object());
+    if (k == IDENTITY_DOMAIN) {
+        json_t *den = json_object_get(e, "enabled");
+        json_object_set_new(rec, "enabled", json_boolean(!den || json_is_true(den)));
+        if (!json_is_array(json_object_get(rec, "tags")))
+            json_object_set_new(rec, "tags", json_array());
+        return rec;
+    }
     if (k == IDENTITY_ROLE) {
         if (!json_is_string(json_object_get(rec, "domain_id")))
             json_object_set_new(rec, "domain_id", json_null());

@@ -73,6 +73,8 @@ void idn_ec2_create(struct api_req *r)
     if (!body)
         return;
     const char *project = json_string_value(json_object_get(body, "tenant_id"));
+    char project_id[STORE_MAX_KEY];
+    snprintf(project_id, sizeof(project_id), "%s", project ? project : "");
     if (!project) {
         json_decref(body);
         api_reply_error(r, 400, "Invalid input for field 'tenant_id': a string is required.");
@@ -88,9 +90,10 @@ void idn_ec2_create(struct api_req *r)
     char *blob_text = json_dumps(blob, JSON_COMPACT);
     json_decref(blob);
     json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", id, "user_id", api_req_param(r, 0),
-                            "project_id", project, "type", "ec2", "blob", blob_text ?: "{}");
+                            "project_id", project_id, "type", "ec2", "blob", blob_text ?: "{}");
     free(blob_text);
     json_decref(body);
+    project = project_id;
     struct store_txn *t = api_txn_begin(r, true);
     if (!t) {
         json_decref(rec);
