@@ -334,11 +334,11 @@ static void store_new(struct api_req *r, enum identity_kind k, json_t *rec)
     if (dp) {
         if (identity_get(t, idn_of(r), IDENTITY_PROJECT, dp, &p) != 0) {
             store_abort(t);
-            json_decref(rec);
             api_reply_error(r, 400,
                             "Invalid input for field 'user.default_project_id': "
                             "no project %s.",
                             dp);
+            json_decref(rec);
             return;
         }
         json_decref(p);

@@ -363,7 +363,7 @@ static void t_crud(const char *bin)
     CHECK(http_status(&d, "POST", "/identity/v3/projects", a, NULL, "{\"project\":[]}") == 400);
     CHECK(http_status(&d, "POST", "/identity/v3/projects", a, NULL, "[1]") == 400);
     CHECK(http_status(&d, "POST", "/identity/v3/projects", a, NULL,
-                      "{\"project\":{\"name\":\"q\",\"domain_id\":\"nope\"}}") == 400);
+                      "{\"project\":{\"name\":\"q\",\"domain_id\":\"nope\"}}") == 404);
     http(&d, "GET", "/identity/v3/projects?name=p1", a, NULL, &r);
     CHECK(json_array_size(json_object_get(r.json, "projects")) == 1);
     resp_free(&r);
@@ -525,7 +525,10 @@ static void t_rbac(const char *bin)
     CHECK(http_status(&d, "GET", path, tm, NULL, NULL) == 200);
     CHECK(http_status(&d, "GET", path, tr, NULL, NULL) == 403);
     struct resp r;
-    http(&d, "GET", "/identity/v3/projects", tm, NULL, &r);
+    /* Keystone's default policy: listing projects is the admin's; a user
+     * lists its own through /v3/auth/projects */
+    CHECK(http_status(&d, "GET", "/identity/v3/projects", tm, NULL, NULL) == 403);
+    http(&d, "GET", "/identity/v3/auth/projects", tm, NULL, &r);
     json_t *ps = json_object_get(r.json, "projects");
     CHECK(r.status == 200 && json_array_size(ps) == 1, "member sees %zu", json_array_size(ps));
     resp_free(&r);
