@@ -36,33 +36,54 @@ static json_t *view(struct api_req *r, json_t *rec)
     return out;
 }
 
-/* The roles asked for ({id} or {name}), each one the token holds: a JSON
- * array of {id, name, domain_id}, or NULL after replying. */
+static int role_view(struct api_req *r, struct store_txn *t, const char *id, json_t *out)
+{
+    json_t *rec;
+    if (identity_get(t, idn_of(r), IDENTITY_ROLE, id, &rec))
+        return 0;
+    json_array_append_new(out, json_pack("{s:O, s:O, s:O?}", "id", json_object_get(rec, "id"),
+                                         "name", json_object_get(rec, "name"), "domain_id",
+                                         json_object_get(rec, "domain_id")));
+    json_decref(rec);
+    return 0;
+}
+
+/* The roles asked for ({id} or {name}), each one the user holds on the
+ * token's project now (Keystone checks the user's roles, not the token's);
+ * none asked: the token's roles.  A JSON array of {id, name, domain_id},
+ * or NULL after replying. */
 static json_t *pick_roles(struct api_req *r, struct store_txn *t, json_t *asked)
 {
     const struct identity_token *tok = api_req_auth(r);
     json_t *out = json_array();
-    for (unsigned i = 0; i < tok->n_roles; i++) {
+    if (!asked) {
+        for (unsigned i = 0; i < tok->n_roles; i++)
+            role_view(r, t, tok->role_ids[i], out);
+        return out;
+    }
+    json_t *held = NULL;
+    int rc = identity_effective_roles(t, idn_of(r), tok->user_id, tok->project_id, &held);
+    const char *id;
+    json_t *v;
+    json_object_foreach (rc ? NULL : held, id, v) {
         json_t *rec;
-        if (identity_get(t, idn_of(r), IDENTITY_ROLE, tok->role_ids[i], &rec))
+        if (identity_get(t, idn_of(r), IDENTITY_ROLE, id, &rec))
             continue;
-        bool want = !asked;
         size_t k;
         json_t *a;
+        bool want = false;
         json_array_foreach (asked, k, a) {
             want |= json_equal(json_object_get(a, "id"), json_object_get(rec, "id")) ||
                     json_equal(json_object_get(a, "name"), json_object_get(rec, "name"));
         }
-        if (want)
-            json_array_append_new(out,
-                                  json_pack("{s:O, s:O, s:O?}", "id", json_object_get(rec, "id"),
-                                            "name", json_object_get(rec, "name"), "domain_id",
-                                            json_object_get(rec, "domain_id")));
         json_decref(rec);
+        if (want)
+            role_view(r, t, id, out);
     }
-    if (asked && json_array_size(out) != json_array_size(asked)) {
+    json_decref(held);
+    if (json_array_size(out) != json_array_size(asked)) {
         json_decref(out);
-        api_reply_error(r, 403, "A role asked for is not one the token holds.");
+        api_reply_error(r, 403, "A role asked for is not one the user holds on the project.");
         return NULL;
     }
     return out;

@@ -77,6 +77,15 @@ static json_t *token_body(struct api_req *r, struct store_txn *t, const struct i
                                       !json_is_true(json_object_get(rec, "unrestricted"))));
         json_decref(rec);
     }
+    if (tok->trust_id[0] && identity_get(t, idn, IDENTITY_TRUST, tok->trust_id, &rec) == 0) {
+        json_object_set_new(body, "OS-TRUST:trust",
+                            json_pack("{s:s, s:O, s:{s:O}, s:{s:O}}", "id", tok->trust_id,
+                                      "impersonation", json_object_get(rec, "impersonation"),
+                                      "trustee_user", "id", json_object_get(rec, "trustee_user_id"),
+                                      "trustor_user", "id",
+                                      json_object_get(rec, "trustor_user_id")));
+        json_decref(rec);
+    }
     if (tok->scope == IDENTITY_SCOPE_DOMAIN)
         json_object_set_new(body, "domain", idn_domain_ref(t, idn, tok->domain_id));
     if (tok->scope == IDENTITY_SCOPE_SYSTEM)
@@ -241,6 +250,59 @@ static int resolve_scope(struct api_req *r, struct store_txn *t, json_t *scope,
 static void issue_req_and_reply(struct api_req *r, struct store_txn *t,
                                 struct identity_token_req *req, json_t *scope);
 
+/* Has ISO 8601 time text (Keystone's, with or without fraction and Z) passed? */
+static bool expired(json_t *when)
+{
+    const char *s = json_string_value(when);
+    struct tm tm = { 0 };
+    if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
+        return false;
+    return (int64_t)timegm(&tm) * 1000000 <= identity_now_us();
+}
+
+/* A trust scope ({"id"}): the caller must be the trustee; the token is the
+ * trustor's when the trust impersonates, and carries the trust's roles the
+ * trustor still holds on the project (*roles, the caller frees it). */
+static int resolve_trust(struct api_req *r, struct store_txn *t, json_t *ref,
+                         struct identity_token_req *req, char out[STORE_ID_LEN + 1],
+                         char user_out[STORE_ID_LEN + 1], json_t **roles)
+{
+    struct identity *idn = idn_of(r);
+    json_t *trust = NULL, *held = NULL;
+    const char *id = json_string_value(json_object_get(ref, "id"));
+    if (!id || identity_get(t, idn, IDENTITY_TRUST, id, &trust) != 0 ||
+        strcmp(json_string_value(json_object_get(trust, "trustee_user_id")) ?: "", req->user_id) ||
+        expired(json_object_get(trust, "expires_at")) ||
+        !json_is_string(json_object_get(trust, "project_id"))) {
+        json_decref(trust);
+        api_reply_error(r, 401, "Could not scope to the trust requested.");
+        return -EACCES;
+    }
+    const char *trustor = json_string_value(json_object_get(trust, "trustor_user_id"));
+    snprintf(out, STORE_ID_LEN + 1, "%s", json_string_value(json_object_get(trust, "project_id")));
+    *roles = json_object();
+    if (identity_effective_roles(t, idn, trustor, out, &held) == 0) {
+        size_t i;
+        json_t *role;
+        json_array_foreach (json_object_get(trust, "roles"), i, role) {
+            const char *rid = json_string_value(json_object_get(role, "id"));
+            if (rid && json_object_get(held, rid))
+                json_object_set_new(*roles, rid, json_true());
+        }
+    }
+    json_decref(held);
+    req->trust_id = id; /* borrowed from the request body */
+    if (json_is_true(json_object_get(trust, "impersonation"))) {
+        snprintf(user_out, STORE_ID_LEN + 1, "%s", trustor);
+        req->user_id = user_out;
+    }
+    req->scope = IDENTITY_SCOPE_PROJECT;
+    req->target = out;
+    req->roles = *roles;
+    json_decref(trust);
+    return 0;
+}
+
 /* Issues the token for user_id and replies 201. */
 static void issue_and_reply(struct api_req *r, struct store_txn *t, const char *user_id,
                             json_t *scope, unsigned methods, int64_t expires_us)
@@ -254,12 +316,15 @@ static void issue_and_reply(struct api_req *r, struct store_txn *t, const char *
 static void issue_req_and_reply(struct api_req *r, struct store_txn *t,
                                 struct identity_token_req *req, json_t *scope)
 {
-    char target[STORE_ID_LEN + 1], text[IDENTITY_TOKEN_MAX];
+    char target[STORE_ID_LEN + 1], trustor[STORE_ID_LEN + 1], text[IDENTITY_TOKEN_MAX];
     unsigned methods = req->methods;
-    if (resolve_scope(r, t, scope, req, target))
+    json_t *trust = json_object_get(scope, "OS-TRUST:trust"), *trust_roles = NULL;
+    if (trust ? resolve_trust(r, t, trust, req, target, trustor, &trust_roles)
+              : resolve_scope(r, t, scope, req, target))
         return;
     struct identity_token tok;
     int rc = identity_token_issue_req(t, idn_of(r), req, &tok, text);
+    json_decref(trust_roles);
     if (rc == -EACCES) {
         api_reply_error(r, 401, "The user has no role on the scope requested.");
         return;
@@ -301,6 +366,24 @@ static void deny(struct api_req *r)
     api_reply_error(r, 401, "The request you have made requires authentication.");
 }
 
+/* No scope asked: Keystone scopes to the user's default project when the
+ * user has a role there (and the project is enabled); else unscoped. */
+static json_t *default_scope(struct store_txn *t, struct api_req *r, json_t *user)
+{
+    const char *dp = json_string_value(json_object_get(user, "default_project_id"));
+    json_t *roles = NULL, *p = NULL;
+    json_t *out = NULL;
+    if (dp && identity_get(t, idn_of(r), IDENTITY_PROJECT, dp, &p) == 0 &&
+        json_is_true(json_object_get(p, "enabled")) &&
+        identity_effective_roles(t, idn_of(r), json_string_value(json_object_get(user, "id")), dp,
+                                 &roles) == 0 &&
+        json_object_size(roles))
+        out = json_pack("{s:{s:s}}", "project", "id", dp);
+    json_decref(p);
+    json_decref(roles);
+    return out;
+}
+
 /* Runs on a worker: Argon2id is slow on purpose. */
 static void password_auth(struct api_req *r, void *ctx)
 {
@@ -336,8 +419,10 @@ static void password_auth(struct api_req *r, void *ctx)
     }
     t = api_txn_begin(r, false);
     if (t) {
-        issue_and_reply(r, t, json_string_value(json_object_get(user, "id")), a->scope,
+        json_t *scope = a->scope ? json_incref(a->scope) : default_scope(t, r, user);
+        issue_and_reply(r, t, json_string_value(json_object_get(user, "id")), scope,
                         IDENTITY_METHOD_PASSWORD, 0);
+        json_decref(scope);
         store_abort(t);
     }
     json_decref(user);
@@ -354,20 +439,12 @@ static void token_auth(struct api_req *r, struct auth_req *a)
     }
     struct store_txn *t = api_txn_begin(r, false);
     if (t) {
-        issue_and_reply(r, t, old.user_id, a->scope, IDENTITY_METHOD_TOKEN, old.expires_us);
+        /* A rescoped token keeps its methods and expiry (Keystone's way). */
+        issue_and_reply(r, t, old.user_id, a->scope, old.methods | IDENTITY_METHOD_TOKEN,
+                        old.expires_us);
         store_abort(t);
     }
     auth_free(a);
-}
-
-/* Has ISO 8601 time text (Keystone's, with or without fraction and Z) passed? */
-static bool expired(json_t *when)
-{
-    const char *s = json_string_value(when);
-    struct tm tm = { 0 };
-    if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
-        return false;
-    return (int64_t)timegm(&tm) * 1000000 <= identity_now_us();
 }
 
 /* The application credential named in a->app_cred, or NULL. */
