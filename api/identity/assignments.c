@@ -104,8 +104,12 @@ static void grant_change(struct api_req *r, bool add)
     struct identity *idn = idn_of(r);
     int rc = identity_grant_set(t, idn, &gp.g, add);
     /* Tokens carry roles: revoking a grant revokes its holders' tokens. */
+    /* A user's direct grant on one project or domain: the tokens scoped
+     * there (Keystone's revocation event); anything wider: all of them. */
     if (!rc && !add && gp.actor_kind == IDENTITY_USER)
-        rc = identity_revoke_user(t, idn, gp.g.actor);
+        rc = !gp.inherited && !gp.system
+                 ? identity_revoke_user_scope(t, idn, gp.g.actor, gp.g.target)
+                 : identity_revoke_user(t, idn, gp.g.actor);
     struct holders h = { t, idn, 0 };
     if (!rc && !add && gp.actor_kind == IDENTITY_GROUP)
         rc = identity_members(t, idn, gp.g.actor, NULL, revoke_member, &h);

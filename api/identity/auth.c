@@ -147,6 +147,7 @@ struct auth_req {
     const char *token;
     json_t *app_cred; /* auth.identity.application_credential */
     json_t *scope;    /* NULL: unscoped */
+    bool unscoped;    /* "scope": "unscoped" (no default project either) */
     unsigned methods;
 };
 
@@ -342,8 +343,10 @@ static void issue_req_and_reply(struct api_req *r, struct store_txn *t,
     api_reply_header(r, "X-Subject-Token", text);
     api_reply_json_text(r, 201, body, len);
     free(body);
-    api_metrics_token_issued(api_req_server(r),
-                             methods & IDENTITY_METHOD_PASSWORD ? "password" : "token");
+    api_metrics_token_issued(api_req_server(r), methods & IDENTITY_METHOD_APP_CRED
+                                                    ? "application_credential"
+                                                : methods & IDENTITY_METHOD_TOKEN ? "token"
+                                                                                  : "password");
 }
 
 /* Users of a disabled domain cannot log in. */
@@ -419,7 +422,9 @@ static void password_auth(struct api_req *r, void *ctx)
     }
     t = api_txn_begin(r, false);
     if (t) {
-        json_t *scope = a->scope ? json_incref(a->scope) : default_scope(t, r, user);
+        json_t *scope = a->scope      ? json_incref(a->scope)
+                        : a->unscoped ? NULL
+                                      : default_scope(t, r, user);
         issue_and_reply(r, t, json_string_value(json_object_get(user, "id")), scope,
                         IDENTITY_METHOD_PASSWORD, 0);
         json_decref(scope);
@@ -616,6 +621,7 @@ void idn_token_issue(struct api_req *r)
         return;
     }
     a->scope = json_is_object(scope) ? scope : NULL;
+    a->unscoped = json_is_string(scope);
     if (a->methods & IDENTITY_METHOD_APP_CRED) {
         a->app_cred = json_object_get(ident, "application_credential");
         if (!json_is_object(a->app_cred)) {

@@ -46,6 +46,11 @@ int identity_open(struct store *s, int ttl_s, struct identity **out)
         idmap_free(&idn->revoked_audit);
         idmap_free(&idn->user_nbf);
     }
+    if (!rc && (rc = idmap_init(&idn->pair_nbf)) != 0) {
+        idmap_free(&idn->revoked_audit);
+        idmap_free(&idn->user_nbf);
+        idmap_free(&idn->project_nbf);
+    }
     if (rc) {
         free(idn);
         return rc;
@@ -85,6 +90,7 @@ void identity_close(struct identity *idn)
     idmap_free(&idn->revoked_audit);
     idmap_free(&idn->user_nbf);
     idmap_free(&idn->project_nbf);
+    idmap_free(&idn->pair_nbf);
     sodium_memzero(idn->key, sizeof(idn->key));
     free(idn);
 }

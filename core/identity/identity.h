@@ -231,6 +231,10 @@ int identity_revoke_token(struct store_txn *t, struct identity *idn,
                           const struct identity_token *tok);
 int identity_revoke_user(struct store_txn *t, struct identity *idn, const char *user_id);
 int identity_revoke_project(struct store_txn *t, struct identity *idn, const char *project_id);
+/* The user's tokens scoped to scope_id (a project or domain id) issued
+ * before now: a grant there was removed. */
+int identity_revoke_user_scope(struct store_txn *t, struct identity *idn, const char *user_id,
+                               const char *scope_id);
 /* Tokens issued before now for any of: a domain (its scope), a trust, an
  * application credential (id a store id). */
 int identity_revoke_scope(struct store_txn *t, struct identity *idn, const char *id);

@@ -36,10 +36,13 @@ struct identity {
     unsigned char key[crypto_generichash_KEYBYTES];
     int ttl_s;
     struct idmap revoked_audit, user_nbf, project_nbf;
+    struct idmap pair_nbf; /* hash(user, scope) -> not-before (a grant removed) */
     _Atomic uint64_t generation;
 };
 
 int revocations_load(struct identity *idn);
+/* The 16-byte key of a (user, scope id) pair in pair_nbf. */
+void revoke_pair_key(const char *user, const char *scope, unsigned char out[16]);
 const char *identity_kind_table(enum identity_kind k);
 /* Drops the grants, memberships and implications naming a deleted record. */
 int relations_forget(struct store_txn *t, struct identity *idn, enum identity_kind k,

@@ -285,5 +285,13 @@ int identity_token_check(struct identity *idn, const char *text, struct identity
         return -ETIMEDOUT;
     if (revoked(idn, tok->audit, user, scopes, tok->issued_us))
         return -EKEYREVOKED;
+    const char *scope_id = tok->project_id[0] ? tok->project_id : tok->domain_id;
+    int64_t nbf;
+    if (scope_id[0]) {
+        unsigned char key[16];
+        revoke_pair_key(tok->user_id, scope_id, key);
+        if (idmap_get(&idn->pair_nbf, key, &nbf) && tok->issued_us < nbf)
+            return -EKEYREVOKED;
+    }
     return 0;
 }
