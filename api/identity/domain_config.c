@@ -12,11 +12,20 @@
 /* The defaults Keystone shows (its [identity] and [ldap] options). */
 static json_t *defaults(void)
 {
-    return json_pack("{s:{s:s, s:n}, s:{s:s, s:n, s:n, s:s, s:s, s:n, s:s, s:n, s:s}}", "identity",
-                     "driver", "sql", "list_limit", "ldap", "url", "ldap://localhost", "user",
-                     "suffix", "query_scope", "one", "user_tree_dn", "user_filter",
-                     "user_objectclass", "inetOrgPerson", "group_tree_dn", "group_objectclass",
-                     "groupOfNames");
+    json_t *identity = json_pack("{s:s, s:n}", "driver", "sql", "list_limit");
+    json_t *ldap = json_object();
+    static const char *const strings[][2] = {
+        { "url", "ldap://localhost" },           { "query_scope", "one" },
+        { "user_objectclass", "inetOrgPerson" }, { "user_id_attribute", "cn" },
+        { "user_name_attribute", "sn" },         { "group_objectclass", "groupOfNames" },
+    };
+    static const char *const nulls[] = { "user",        "suffix",        "user_tree_dn",
+                                         "user_filter", "group_tree_dn", "group_filter" };
+    for (size_t i = 0; i < API_COUNT(strings); i++)
+        json_object_set_new(ldap, strings[i][0], json_string(strings[i][1]));
+    for (size_t i = 0; i < API_COUNT(nulls); i++)
+        json_object_set_new(ldap, nulls[i], json_null());
+    return json_pack("{s:o, s:o}", "identity", identity, "ldap", ldap);
 }
 
 static bool known_group(const char *g)

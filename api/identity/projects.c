@@ -149,8 +149,8 @@ static void store_tags(struct api_req *r, json_t *replace, const char *tag, bool
         store_abort(t);
         idn_fail(r, rc, replace ? "project" : "tag", replace ? api_req_param(r, 0) : tag);
     } else if (idn_commit(r, t)) {
-        if (status == 204)
-            api_reply_empty(r, 204);
+        if (status != 200) /* Keystone's PUT /tags/{tag} is 201 without a body */
+            api_reply_empty(r, status);
         else
             api_reply_json(r, status, json_pack("{s:O}", "tags", json_object_get(rec, "tags")));
     }

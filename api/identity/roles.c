@@ -58,6 +58,20 @@ static bool roles_exist(struct api_req *r, struct store_txn *t)
     return true;
 }
 
+/* Keystone forbids a global role implying a domain-specific one. */
+static bool global_to_domain(struct api_req *r, struct store_txn *t, const char *prior,
+                             const char *implied)
+{
+    json_t *p = NULL, *i = NULL;
+    identity_get(t, idn_of(r), IDENTITY_ROLE, prior, &p);
+    identity_get(t, idn_of(r), IDENTITY_ROLE, implied, &i);
+    bool bad = !json_is_string(json_object_get(p, "domain_id")) &&
+               json_is_string(json_object_get(i, "domain_id"));
+    json_decref(p);
+    json_decref(i);
+    return bad;
+}
+
 static json_t *inference(struct api_req *r, struct store_txn *t, const char *prior,
                          const char *implied)
 {
@@ -81,8 +95,10 @@ static void inference_change(struct api_req *r, bool add)
         store_abort(t);
         return;
     }
-    int rc =
-        !strcmp(prior, implied) ? -EINVAL : identity_imply_set(t, idn_of(r), prior, implied, add);
+    int rc = !strcmp(prior, implied) ? -EINVAL
+             : add && global_to_domain(r, t, prior, implied)
+                 ? -EPERM
+                 : identity_imply_set(t, idn_of(r), prior, implied, add);
     json_t *body = add && !rc ? inference(r, t, prior, implied) : NULL;
     if (rc) {
         store_abort(t);
