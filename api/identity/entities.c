@@ -93,6 +93,8 @@ static bool check_fields(struct api_req *r, enum identity_kind k, json_t *e, boo
                       ? json_is_boolean(v)
                       : json_typeof(v) == fields[i].type ||
                             (json_is_null(v) && (!strcmp(fields[i].name, "description") ||
+                                                 (!strcmp(fields[i].name, "domain_id") &&
+                                                  json_is_true(json_object_get(e, "is_domain"))) ||
                                                  !strcmp(fields[i].name, "default_project_id") ||
                                                  !strcmp(fields[i].name, "password")));
         if (!ok) {
@@ -310,6 +312,19 @@ static bool project_parent(struct api_req *r, struct store_txn *t, json_t *rec)
     return true;
 }
 
+/* A project acting as a domain (is_domain) is a domain too, with the same
+ * id (Keystone's model): it lists under /v3/domains. */
+static int twin_domain(struct store_txn *t, struct identity *idn, json_t *project)
+{
+    json_t *d = json_pack("{s:O, s:O, s:O, s:O, s:[], s:{}}", "id", json_object_get(project, "id"),
+                          "name", json_object_get(project, "name"), "description",
+                          json_object_get(project, "description"), "enabled",
+                          json_object_get(project, "enabled"), "tags", "options");
+    int rc = d ? identity_create(t, idn, IDENTITY_DOMAIN, d) : -ENOMEM;
+    json_decref(d);
+    return rc;
+}
+
 /* Commits a new record built in rec (stolen) and replies 201. */
 static void store_new(struct api_req *r, enum identity_kind k, json_t *rec)
 {
@@ -344,6 +359,8 @@ static void store_new(struct api_req *r, enum identity_kind k, json_t *rec)
         json_decref(p);
     }
     int rc = identity_create(t, idn_of(r), k, rec);
+    if (!rc && k == IDENTITY_PROJECT && json_is_true(json_object_get(rec, "is_domain")))
+        rc = twin_domain(t, idn_of(r), rec);
     if (rc) {
         store_abort(t);
         idn_fail(r, rc, identity_kind_name(k), NULL);
@@ -401,6 +418,12 @@ static json_t *new_record(json_t *e, enum identity_kind k)
     if (k == IDENTITY_PROJECT) {
         json_object_set_new(rec, "is_domain",
                             json_boolean(json_is_true(json_object_get(e, "is_domain"))));
+        if (json_is_true(json_object_get(e, "is_domain"))) {
+            json_object_set_new(rec, "domain_id", json_null());
+            json_object_set_new(rec, "parent_id", json_null());
+            json_object_set_new(rec, "tags", json_array());
+            return rec;
+        }
         if (!json_is_string(json_object_get(e, "parent_id")))
             json_object_set_new(rec, "parent_id", json_string(dom ? dom : IDENTITY_DEFAULT_DOMAIN));
         if (!json_is_array(json_object_get(e, "tags")))
@@ -616,6 +639,12 @@ void idn_entity_delete(struct api_req *r, enum identity_kind k)
         rc = revoke_holders(t, idn, id);
     if (!rc)
         rc = identity_delete(t, idn, k, rec);
+    json_t *twin = NULL;
+    if (!rc && k == IDENTITY_PROJECT && json_is_true(json_object_get(rec, "is_domain")) &&
+        identity_get(t, idn, IDENTITY_DOMAIN, id, &twin) == 0) {
+        rc = identity_delete(t, idn, IDENTITY_DOMAIN, twin);
+        json_decref(twin);
+    }
     if (!rc && k == IDENTITY_USER)
         rc = identity_revoke_user(t, idn, id);
     if (!rc && k == IDENTITY_PROJECT)
