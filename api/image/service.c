@@ -441,6 +441,25 @@ static int apply_patch(json_t *img, void *ctx, struct image_err *err)
     return image_patch(img, p->ops, &p->who, now, err);
 }
 
+/* The older media type writes {"replace": "/name", "value": ...}: turned
+ * into the RFC 6902 form {"op": "replace", "path": "/name", ...}. */
+static void v20_ops(json_t *ops)
+{
+    static const char *const names[] = { "add", "replace", "remove" };
+    size_t i;
+    json_t *op;
+    json_array_foreach (ops, i, op) {
+        for (size_t k = 0; json_is_object(op) && !json_object_get(op, "op") && k < 3; k++) {
+            json_t *path = json_object_get(op, names[k]);
+            if (!json_is_string(path))
+                continue;
+            json_object_set(op, "path", path);
+            json_object_set_new(op, "op", json_string(names[k]));
+            json_object_del(op, names[k]);
+        }
+    }
+}
+
 static void patch_image(struct api_req *r)
 {
     const char *ct = api_req_header(r, "Content-Type");
@@ -455,6 +474,8 @@ static void patch_image(struct api_req *r)
     p.ops = text ? json_loadb(text, len, 0, &je) : NULL;
     if (!p.ops)
         return api_reply_error(r, 400, "Malformed JSON patch: %s", text ? je.text : "no body");
+    if (!strncmp(ct, "application/openstack-images-v2.0-json-patch", 44))
+        v20_ops(p.ops);
     modify(r, apply_patch, &p, 200);
     json_decref(p.ops);
 }
@@ -647,6 +668,11 @@ static void image_fini(void *state)
     svc = NULL;
 }
 
+static void no_image(struct api_req *r)
+{
+    api_reply_error(r, 404, "No image found with ID ''");
+}
+
 static const struct api_route routes[] = {
     { "GET", "", versions_root, API_PUBLIC },
     { "GET", "/versions", versions_list, API_PUBLIC },
@@ -656,6 +682,7 @@ static const struct api_route routes[] = {
     { "GET", "/v2/images/{}", show_image, 0 },
     { "PATCH", "/v2/images/{}", patch_image, 0 },
     { "DELETE", "/v2/images/{}", delete_image, 0 },
+    { "DELETE", "/v2/images", no_image, 0 }, /* DELETE /v2/images/ (a null id) */
     { "PUT", "/v2/images/{}/file", img_upload, API_STREAM_BODY },
     { "GET", "/v2/images/{}/file", img_download, 0 },
     { "POST", "/v2/images/{}/actions/deactivate", deactivate, 0 },

@@ -6,11 +6,26 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const sort_keys[] = {
     "name",       "status",     "container_format", "disk_format", "size",     "virtual_size", "id",
     "created_at", "updated_at", "visibility",       "owner",       "min_disk", "min_ram",      NULL,
 };
+
+int image_bool_text(const char *s)
+{
+    /* Glance reads booleans as oslo's strutils does. */
+    static const char *const yes[] = { "true", "1", "yes", "on", "y", "t" };
+    static const char *const no[] = { "false", "0", "no", "off", "n", "f" };
+    for (size_t i = 0; s && i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (!strcasecmp(s, yes[i]))
+            return 1;
+        if (!strcasecmp(s, no[i]))
+            return 0;
+    }
+    return -1;
+}
 
 static bool valid_sort_key(const char *k)
 {
@@ -85,7 +100,7 @@ int image_query_parse(struct image_query *q, const char *(*get)(void *ctx, const
         strcmp(q->member_status, "pending") != 0 && strcmp(q->member_status, "accepted") != 0 &&
         strcmp(q->member_status, "rejected") != 0)
         return image_fail(err, -EINVAL, "Invalid status value: %s", q->member_status);
-    if (q->os_hidden && strcmp(q->os_hidden, "true") != 0 && strcmp(q->os_hidden, "false") != 0)
+    if (q->os_hidden && image_bool_text(q->os_hidden) < 0)
         return image_fail(err, -EINVAL, "Invalid value for os_hidden: %s", q->os_hidden);
 
     q->limit = IMAGE_LIST_DEFAULT_LIMIT;
@@ -175,7 +190,7 @@ bool image_query_match(const struct image_query *q, const json_t *img,
     if (q->owner && !str_eq(img, "owner", q->owner))
         return false;
     bool hidden = json_is_true(json_object_get(img, "os_hidden"));
-    bool want_hidden = q->os_hidden && strcmp(q->os_hidden, "true") == 0;
+    bool want_hidden = q->os_hidden && image_bool_text(q->os_hidden) == 1;
     if (hidden != want_hidden)
         return false;
     for (size_t i = 0; i < q->ntags; i++)
