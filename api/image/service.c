@@ -640,6 +640,8 @@ static int image_init(struct api_server *srv, void **state)
         return -ENOMEM;
     st->srv = srv;
     int rc = image_db_open(api_server_store(srv), &st->db);
+    if (rc == 0 && (rc = img_metadefs_init(api_server_store(srv))) < 0)
+        image_db_close(st->db);
     if (rc < 0) {
         free(st);
         return rc;
@@ -677,6 +679,35 @@ static const struct api_route routes[] = {
     { "GET", "", versions_root, API_PUBLIC },
     { "GET", "/versions", versions_list, API_PUBLIC },
     { "GET", "/v2/schemas/{}", img_schema, 0 },
+    { "GET", "/v2/schemas/metadefs/{}", img_metadef_schema, 0 },
+    { "GET", "/v2/metadefs/resource_types", img_metadef_rtypes, 0 },
+    { "GET", "/v2/metadefs/namespaces", img_metadef_ns_list, 0 },
+    { "POST", "/v2/metadefs/namespaces", img_metadef_ns_create, 0 },
+    { "GET", "/v2/metadefs/namespaces/{}", img_metadef_ns_show, 0 },
+    { "PUT", "/v2/metadefs/namespaces/{}", img_metadef_ns_update, 0 },
+    { "DELETE", "/v2/metadefs/namespaces/{}", img_metadef_ns_delete, 0 },
+    { "GET", "/v2/metadefs/namespaces/{}/objects", img_metadef_child_list, 0 },
+    { "POST", "/v2/metadefs/namespaces/{}/objects", img_metadef_child_create, 0 },
+    { "DELETE", "/v2/metadefs/namespaces/{}/objects", img_metadef_child_delete_all, 0 },
+    { "GET", "/v2/metadefs/namespaces/{}/objects/{}", img_metadef_child_show, 0 },
+    { "PUT", "/v2/metadefs/namespaces/{}/objects/{}", img_metadef_child_update, 0 },
+    { "DELETE", "/v2/metadefs/namespaces/{}/objects/{}", img_metadef_child_delete, 0 },
+    { "GET", "/v2/metadefs/namespaces/{}/properties", img_metadef_child_list, 0 },
+    { "POST", "/v2/metadefs/namespaces/{}/properties", img_metadef_child_create, 0 },
+    { "DELETE", "/v2/metadefs/namespaces/{}/properties", img_metadef_child_delete_all, 0 },
+    { "GET", "/v2/metadefs/namespaces/{}/properties/{}", img_metadef_child_show, 0 },
+    { "PUT", "/v2/metadefs/namespaces/{}/properties/{}", img_metadef_child_update, 0 },
+    { "DELETE", "/v2/metadefs/namespaces/{}/properties/{}", img_metadef_child_delete, 0 },
+    { "GET", "/v2/metadefs/namespaces/{}/tags", img_metadef_child_list, 0 },
+    { "POST", "/v2/metadefs/namespaces/{}/tags", img_metadef_child_create, 0 },
+    { "DELETE", "/v2/metadefs/namespaces/{}/tags", img_metadef_child_delete_all, 0 },
+    { "GET", "/v2/metadefs/namespaces/{}/tags/{}", img_metadef_child_show, 0 },
+    { "POST", "/v2/metadefs/namespaces/{}/tags/{}", img_metadef_tag_create, 0 },
+    { "PUT", "/v2/metadefs/namespaces/{}/tags/{}", img_metadef_child_update, 0 },
+    { "DELETE", "/v2/metadefs/namespaces/{}/tags/{}", img_metadef_child_delete, 0 },
+    { "GET", "/v2/metadefs/namespaces/{}/resource_types", img_metadef_child_list, 0 },
+    { "POST", "/v2/metadefs/namespaces/{}/resource_types", img_metadef_rtype_create, 0 },
+    { "DELETE", "/v2/metadefs/namespaces/{}/resource_types/{}", img_metadef_child_delete, 0 },
     { "GET", "/v2/images", list_images, 0 },
     { "POST", "/v2/images", create_image, 0 },
     { "GET", "/v2/images/{}", show_image, 0 },
