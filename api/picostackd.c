@@ -28,6 +28,7 @@ struct options {
     int log_level;
     int token_ttl;
     unsigned threads;
+    struct identity_password_rules pw; /* Keystone's [security_compliance]; off */
 };
 
 static void usage(FILE *f)
@@ -38,7 +39,11 @@ static void usage(FILE *f)
             "  --data       data directory (default /var/lib/picostack as root,\n"
             "               else ~/.local/share/picostack)\n"
             "  --listen     address and port (default 127.0.0.1:8080)\n"
-            "  --token-ttl  token lifetime (default 3600; env PICOSTACK_TOKEN_TTL)\n");
+            "  --token-ttl  token lifetime (default 3600; env PICOSTACK_TOKEN_TTL)\n"
+            "  password rules (Keystone's security_compliance; all off by default):\n"
+            "  --password-min-length N  --password-regex ERE [--password-regex-description T]\n"
+            "  --password-expires-days N  --password-history N (a user's own change may not\n"
+            "               reuse its last N passwords)\n");
 }
 
 static int parse_listen(const char *s, struct options *o)
@@ -75,6 +80,11 @@ static int parse_args(int argc, char **argv, struct options *o)
         { "log-level", required_argument, NULL, 'v' },
         { "token-ttl", required_argument, NULL, 't' },
         { "threads", required_argument, NULL, 'T' },
+        { "password-min-length", required_argument, NULL, 'm' },
+        { "password-regex", required_argument, NULL, 'r' },
+        { "password-regex-description", required_argument, NULL, 'R' },
+        { "password-expires-days", required_argument, NULL, 'e' },
+        { "password-history", required_argument, NULL, 'H' },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
@@ -103,6 +113,11 @@ static int parse_args(int argc, char **argv, struct options *o)
             break;
         case 't': o->token_ttl = atoi(optarg); break;
         case 'T': o->threads = (unsigned)atoi(optarg); break;
+        case 'm': o->pw.min_length = (unsigned)atoi(optarg); break;
+        case 'r': o->pw.regex = optarg; break;
+        case 'R': o->pw.regex_description = optarg; break;
+        case 'e': o->pw.expires_days = (unsigned)atoi(optarg); break;
+        case 'H': o->pw.history = (unsigned)atoi(optarg); break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
@@ -230,6 +245,12 @@ int main(int argc, char **argv)
     rc = identity_open(store, o.token_ttl, &idn);
     if (rc < 0) {
         fprintf(stderr, "picostackd: identity: %s\n", strerror(-rc));
+        return 1;
+    }
+    rc = identity_set_password_rules(idn, &o.pw);
+    if (rc < 0) {
+        fprintf(stderr, "picostackd: --password-regex: %s\n",
+                rc == -EINVAL ? "not a valid extended regular expression" : strerror(-rc));
         return 1;
     }
     char password[33];

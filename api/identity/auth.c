@@ -414,6 +414,13 @@ static void password_auth(struct api_req *r, void *ctx)
     bool ok = identity_password_ok(rc == 0 ? user : NULL, a->password) && rc == 0;
     if (ok && !user_domain_enabled(r, user))
         ok = false;
+    if (ok && identity_password_expired(user, identity_now_us())) {
+        api_reply_error(r, 401, "The password is expired and needs to be changed for user: %s.",
+                        json_string_value(json_object_get(user, "id")));
+        json_decref(user);
+        auth_free(a);
+        return;
+    }
     if (rc != 0 || !ok || !json_is_true(json_object_get(user, "enabled"))) {
         json_decref(user);
         auth_free(a);

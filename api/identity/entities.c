@@ -437,9 +437,13 @@ static json_t *new_record(json_t *e, enum identity_kind k)
 /* Users with a password: hashing runs on a worker. */
 static void user_create_work(struct api_req *r, void *ctx)
 {
-    json_t *rec = ctx;
+    json_t *rec = ctx, *tmp = json_object();
     const char *pw = json_string_value(json_object_get(rec, "_plain"));
-    int rc = identity_password_hash(pw, rec);
+    int rc = identity_password_hash(pw, tmp);
+    if (!rc)
+        rc = identity_password_store(rec, json_string_value(json_object_get(tmp, "_password")),
+                                     identity_now_us());
+    json_decref(tmp);
     json_object_del(rec, "_plain");
     if (rc) {
         json_decref(rec);
@@ -466,6 +470,13 @@ void idn_entity_create(struct api_req *r, enum identity_kind k)
     if (e) {
         json_t *rec = new_record(e, k);
         json_t *pw = k == IDENTITY_USER ? json_object_get(e, "password") : NULL;
+        char why[160];
+        if (json_is_string(pw) && identity_password_check(json_string_value(pw), why)) {
+            json_decref(rec);
+            json_decref(body);
+            api_reply_error(r, 400, "%s", why);
+            return;
+        }
         if (json_is_string(pw)) {
             json_object_set(rec, "_plain", pw);
             api_req_defer(r, user_create_work, rec);
@@ -551,7 +562,14 @@ static void apply_update(struct api_req *r, struct update *u)
         json_object_set(rec, key, v);
     }
     if (u->password_hash)
-        json_object_set_new(rec, "_password", json_string(u->password_hash));
+        rc = identity_password_store(rec, u->password_hash, identity_now_us());
+    if (rc) {
+        store_abort(t);
+        json_decref(old);
+        json_decref(rec);
+        api_reply_error(r, 500, "Out of memory.");
+        return;
+    }
     rc = identity_update(t, idn, u->k, old, rec);
     bool was_enabled = json_is_true(json_object_get(old, "enabled"));
     bool disabled = was_enabled && !json_is_true(json_object_get(rec, "enabled"));
@@ -608,6 +626,13 @@ void idn_entity_update(struct api_req *r, enum identity_kind k)
         return;
     }
     *u = (struct update){ k, e, body, NULL };
+    char why[160];
+    if (k == IDENTITY_USER && json_is_string(json_object_get(e, "password")) &&
+        identity_password_check(json_string_value(json_object_get(e, "password")), why)) {
+        update_free(u);
+        api_reply_error(r, 400, "%s", why);
+        return;
+    }
     if (k == IDENTITY_USER && json_is_string(json_object_get(e, "password"))) {
         api_req_defer(r, update_work, u);
         return;

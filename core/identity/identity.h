@@ -196,6 +196,26 @@ int identity_assignments(struct store_txn *t, struct identity *idn, const char *
 int identity_password_hash(const char *password, json_t *user_rec); /* sets "_password" */
 bool identity_password_ok(const json_t *user_rec, const char *password);
 
+/* Keystone's password rules ([security_compliance]), all off (0/NULL) by
+ * default; set once before serving.  -EINVAL: the regex does not compile. */
+struct identity_password_rules {
+    unsigned min_length;           /* new passwords at least this long */
+    const char *regex;             /* POSIX extended regex new passwords match */
+    const char *regex_description; /* said when one does not */
+    unsigned expires_days;         /* passwords expire this long after set */
+    unsigned history;              /* a user's own change may not reuse its last N */
+};
+int identity_set_password_rules(struct identity *idn, const struct identity_password_rules *r);
+/* 0, or -EINVAL with why in msg. */
+int identity_password_check(const char *password, char msg[160]);
+/* Is password one of the user's last `history` passwords? (slow: one
+ * verification each) */
+bool identity_password_reused(const json_t *user_rec, const char *password);
+/* Stores a new hash (from identity_password_hash) in the record: keeps the
+ * history and sets password_expires_at. */
+int identity_password_store(json_t *user_rec, const char *hash, int64_t now_us);
+bool identity_password_expired(const json_t *user_rec, int64_t now_us);
+
 /* Tokens. identity_token_issue fills tok from user/project (roles read in
  * t) and writes its text.  -EACCES: no role on that project. */
 int identity_token_issue(struct store_txn *t, struct identity *idn, const char *user_id,

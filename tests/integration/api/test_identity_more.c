@@ -160,11 +160,75 @@ static void t_app_creds(const char *bin)
     picostackd_cleanup(&d);
 }
 
+static char *user_id_of(struct picostackd *d, const char *tok, const char *name)
+{
+    char path[200];
+    struct resp r;
+    snprintf(path, sizeof path, "/identity/v3/users?name=%s", name);
+    http(d, "GET", path, tok, NULL, &r);
+    const char *id = jstr(json_array_get(json_object_get(r.json, "users"), 0), "id");
+    char *out = id ? strdup(id) : NULL;
+    resp_free(&r);
+    return out;
+}
+
+/* Keystone's password rules, set by the operator: length and regex on
+ * every new password, history on a user's own change, expiry on login. */
+static void t_password_rules(const char *bin)
+{
+    static const char *const rules[] = { "--password-min-length",
+                                         "8",
+                                         "--password-regex",
+                                         "[0-9]",
+                                         "--password-regex-description",
+                                         "at least one digit",
+                                         "--password-history",
+                                         "2",
+                                         NULL };
+    struct picostackd d;
+    if (picostackd_start(&d, bin, rules) != 0) {
+        CHECK(0, "picostackd did not start");
+        return;
+    }
+    char *a = admin_login(&d);
+    CHECK(http_status(&d, "POST", "/identity/v3/users", a, NULL,
+                      "{\"user\":{\"name\":\"s\",\"password\":\"short1\"}}") == 400);
+    CHECK(http_status(&d, "POST", "/identity/v3/users", a, NULL,
+                      "{\"user\":{\"name\":\"s\",\"password\":\"nodigitshere\"}}") == 400);
+    CHECK(http_status(&d, "POST", "/identity/v3/users", a, NULL,
+                      "{\"user\":{\"name\":\"s\",\"password\":\"longenough1\"}}") == 201);
+    char *uid = user_id_of(&d, a, "s");
+    char *tok = login(&d, "s", "longenough1", NULL);
+    CHECK(tok != NULL);
+    char path[200];
+    snprintf(path, sizeof path, "/identity/v3/users/%s/password", uid ? uid : "");
+    /* reusing the current password is refused for the user itself */
+    CHECK(http_status(&d, "POST", path, tok, NULL,
+                      "{\"user\":{\"password\":\"longenough1\",\"original_password\":"
+                      "\"longenough1\"}}") == 400);
+    CHECK(http_status(&d, "POST", path, tok, NULL,
+                      "{\"user\":{\"password\":\"short2\",\"original_password\":"
+                      "\"longenough1\"}}") == 400);
+    CHECK(http_status(&d, "POST", path, tok, NULL,
+                      "{\"user\":{\"password\":\"different22\",\"original_password\":"
+                      "\"longenough1\"}}") == 204);
+    free(tok);
+    tok = login(&d, "s", "different22", NULL);
+    CHECK(tok != NULL);
+    /* the one before is in the history too */
+    CHECK(http_status(&d, "POST", path, tok, NULL,
+                      "{\"user\":{\"password\":\"longenough1\",\"original_password\":"
+                      "\"different22\"}}") == 400);
+    free(tok), free(uid), free(a);
+    picostackd_cleanup(&d);
+}
+
 int main(int argc, char **argv)
 {
     static const struct subtest tests[] = {
         { "domains_groups", t_domains_groups },
         { "app_creds", t_app_creds },
+        { "password_rules", t_password_rules },
     };
     return run_subtests(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 }
