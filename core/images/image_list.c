@@ -91,6 +91,25 @@ int image_query_parse(struct image_query *q, const char *(*get)(void *ctx, const
     const char *tag = get(ctx, "tag");
     if (tag)
         q->tags[q->ntags++] = tag;
+    q->disk_format = get(ctx, "disk_format");
+    q->container_format = get(ctx, "container_format");
+    q->protected_ = get(ctx, "protected");
+    if (q->protected_ && image_bool_text(q->protected_) < 0)
+        return image_fail(err, -EINVAL, "Invalid value for protected: %s", q->protected_);
+    static const char *const sizes[] = { "size", "size_min", "size_max" };
+    long long *dst[] = { &q->size, &q->size_min, &q->size_max };
+    for (int i = 0; i < 3; i++) {
+        const char *v = get(ctx, sizes[i]);
+        *dst[i] = -1;
+        if (!v)
+            continue;
+        char *end;
+        errno = 0;
+        long long n = strtoll(v, &end, 10);
+        if (errno || end == v || *end || n < 0)
+            return image_fail(err, -EINVAL, "Invalid value for %s: %s", sizes[i], v);
+        *dst[i] = n;
+    }
 
     if (q->visibility && strcmp(q->visibility, "all") != 0 &&
         strcmp(q->visibility, "public") != 0 && strcmp(q->visibility, "private") != 0 &&
@@ -188,6 +207,18 @@ bool image_query_match(const struct image_query *q, const json_t *img,
     if (q->status && !str_eq(img, "status", q->status))
         return false;
     if (q->owner && !str_eq(img, "owner", q->owner))
+        return false;
+    if (q->disk_format && !str_eq(img, "disk_format", q->disk_format))
+        return false;
+    if (q->container_format && !str_eq(img, "container_format", q->container_format))
+        return false;
+    if (q->protected_ &&
+        json_is_true(json_object_get(img, "protected")) != (image_bool_text(q->protected_) == 1))
+        return false;
+    json_t *size = json_object_get(img, "size");
+    long long have = json_is_integer(size) ? (long long)json_integer_value(size) : -1;
+    if ((q->size >= 0 && have != q->size) || (q->size_min >= 0 && have < q->size_min) ||
+        (q->size_max >= 0 && (have < 0 || have > q->size_max)))
         return false;
     bool hidden = json_is_true(json_object_get(img, "os_hidden"));
     bool want_hidden = q->os_hidden && image_bool_text(q->os_hidden) == 1;

@@ -133,6 +133,8 @@ struct image_query {
     const char *tags[8];
     size_t ntags;
     const char *os_hidden; /* a boolean text (image_bool_text) or NULL (= false) */
+    const char *disk_format, *container_format, *protected_; /* exact (protected: boolean) */
+    long long size, size_min, size_max;                      /* -1: no filter */
     const char *sort_keys[IMAGE_MAX_SORT_KEYS];
     bool sort_desc[IMAGE_MAX_SORT_KEYS];
     size_t nsort;

@@ -47,6 +47,20 @@ static void t_patch_filters(struct picostackd *d)
         CHECK(http_status(d, "GET", path, a, NULL, NULL) == 200, "os_hidden=%s", yes[i]);
     }
     CHECK(http_status(d, "GET", "/image/v2/images?os_hidden=maybe", a, NULL, NULL) == 400);
+    /* Glance's filters on formats and sizes */
+    struct resp r;
+    http(d, "GET", "/image/v2/images?disk_format=vhd", u, NULL, &r);
+    CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "images")) == 0,
+          "the image went to another owner above");
+    resp_free(&r);
+    http(d, "GET", "/image/v2/images?disk_format=vhd", a, NULL, &r);
+    CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "images")) == 1);
+    resp_free(&r);
+    http(d, "GET", "/image/v2/images?disk_format=raw&size_min=0", a, NULL, &r);
+    CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "images")) == 0);
+    resp_free(&r);
+    CHECK(http_status(d, "GET", "/image/v2/images?size_min=abc", a, NULL, NULL) == 400);
+    CHECK(http_status(d, "GET", "/image/v2/images?protected=perhaps", a, NULL, NULL) == 400);
     CHECK(http_status(d, "DELETE", "/image/v2/images/", a, NULL, NULL) == 404);
     free(id), free(u), free(a);
 }
