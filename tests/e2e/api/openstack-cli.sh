@@ -122,6 +122,28 @@ out=$(OS_USERNAME=e2e-bob OS_PASSWORD=pw3 OS_PROJECT_NAME=e2e-gp os application 
 [ -n "$out" ] || fail "application credential create"
 out=$(OS_USERNAME=e2e-bob OS_PASSWORD=pw3 OS_PROJECT_NAME=e2e-gp os ec2 credentials create -f value -c access)
 expect "ec2 credentials create" "^[0-9a-f]{32}$" "$out"
+
+out=$(os trust create --project admin --role admin admin e2e-bob -f value -c id 2>&1)
+expect "trust create" "^[0-9a-f-]{36}$" "$out"
+os trust delete "$out" >/dev/null || fail "trust delete"
+out=$(os credential create --type cert e2e-bob 'a blob' -f value -c type)
+expect "credential create" "^cert$" "$out"
+out=$(os credential list -f value -c Type)
+expect "credential list" "cert" "$out"
+out=$(os service create --name e2e-svc e2e-type -f value -c id)
+os endpoint create --region e2e-region e2e-svc public http://e2e.example >/dev/null ||
+    fail "endpoint create"
+out=$(os catalog list -f value)
+expect "catalog follows a created service" "e2e-svc e2e-type" "$out"
+os service delete e2e-svc >/dev/null || fail "service delete"
+out=$(os region list -f value -c Region)
+expect "region made by endpoint create" "e2e-region" "$out"
+os region delete e2e-region >/dev/null || fail "region delete"
+os implied role create --implied-role reader member >/dev/null 2>&1 ||
+    fail "implied role create"
+out=$(os implied role list -f value)
+expect "implied role list" "member.*reader" "$out"
+os implied role delete --implied-role reader member >/dev/null || fail "implied role delete"
 os domain set --disable e2e-dom >/dev/null || fail "domain set --disable"
 os domain delete e2e-dom >/dev/null || fail "domain delete"
 os user delete e2e-bob >/dev/null && os group delete e2e-grp >/dev/null &&
