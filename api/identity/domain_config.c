@@ -163,7 +163,7 @@ static void change(struct api_req *r, char op)
         api_reply_error(r, 404, "Could not find config for domain %s.", api_req_param(r, 0));
         return;
     }
-    json_t *old = rec ? json_incref(rec) : NULL;
+    json_t *old = rec; /* owned: released at the end */
     if (fresh || (op == 'P' && !group))
         rec = json_pack("{s:s, s:O}", "id", api_req_param(r, 0), "config", in);
     else
