@@ -525,6 +525,51 @@ static int revoke_holders(struct store_txn *t, struct identity *idn, const char 
     return rc;
 }
 
+struct in_scope {
+    const char *field, *id;
+    json_t *ids;
+};
+
+static int collect_in(json_t *rec, void *ctx)
+{
+    struct in_scope *in = ctx;
+    const char *v = json_string_value(json_object_get(rec, in->field));
+    if (v && !strcmp(v, in->id))
+        json_array_append(in->ids, json_object_get(rec, "id"));
+    return 0;
+}
+
+static bool has_children(struct store_txn *t, struct identity *idn, const char *project)
+{
+    struct in_scope in = { "parent_id", project, json_array() };
+    int rc = identity_list(t, idn, IDENTITY_PROJECT, collect_in, &in);
+    bool any = rc || json_array_size(in.ids);
+    json_decref(in.ids);
+    return any;
+}
+
+/* A disabled domain: its scoped tokens, and those of its users and
+ * projects, stop working (Keystone's behaviour). */
+static int revoke_domain(struct store_txn *t, struct identity *idn, const char *domain)
+{
+    int rc = store_is_id(domain) ? identity_revoke_scope(t, idn, domain) : 0;
+    static const enum identity_kind kinds[] = { IDENTITY_USER, IDENTITY_PROJECT };
+    for (int k = 0; k < 2 && !rc; k++) {
+        struct in_scope in = { "domain_id", domain, json_array() };
+        rc = identity_list(t, idn, kinds[k], collect_in, &in);
+        size_t i;
+        json_t *v;
+        json_array_foreach (in.ids, i, v) {
+            if (!rc)
+                rc = kinds[k] == IDENTITY_USER
+                         ? identity_revoke_user(t, idn, json_string_value(v))
+                         : identity_revoke_project(t, idn, json_string_value(v));
+        }
+        json_decref(in.ids);
+    }
+    return rc;
+}
+
 static bool fixed_field(const char *key)
 {
     return !strcmp(key, "domain_id") || !strcmp(key, "parent_id") || !strcmp(key, "is_domain");
@@ -577,6 +622,8 @@ static void apply_update(struct api_req *r, struct update *u)
         rc = identity_revoke_user(t, idn, id);
     if (!rc && u->k == IDENTITY_PROJECT && disabled)
         rc = identity_revoke_project(t, idn, id);
+    if (!rc && u->k == IDENTITY_DOMAIN && disabled)
+        rc = revoke_domain(t, idn, id);
     if (!rc && u->k == IDENTITY_ROLE &&
         !json_equal(json_object_get(old, "name"), json_object_get(rec, "name")))
         rc = revoke_holders(t, idn, id);
@@ -662,6 +709,13 @@ void idn_entity_delete(struct api_req *r, enum identity_kind k)
     /* Tokens carry roles: whoever held this role loses its tokens. */
     if (k == IDENTITY_ROLE)
         rc = revoke_holders(t, idn, id);
+    /* Keystone deletes only a leaf project. */
+    if (!rc && k == IDENTITY_PROJECT && has_children(t, idn, id)) {
+        store_abort(t);
+        json_decref(rec);
+        api_reply_error(r, 403, "Cannot delete project %s: it has child projects.", id);
+        return;
+    }
     if (!rc)
         rc = identity_delete(t, idn, k, rec);
     json_t *twin = NULL;

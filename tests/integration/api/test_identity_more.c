@@ -20,6 +20,16 @@ static char *post_id(struct picostackd *d, const char *tok, const char *path, co
     return out;
 }
 
+/* A token from a POST /v3/auth/tokens body, or NULL. */
+static char *login_id(struct picostackd *d, const char *body)
+{
+    struct resp r;
+    http(d, "POST", "/identity/v3/auth/tokens", NULL, body, &r);
+    char *tok = r.status == 201 && r.subject_token[0] ? strdup(r.subject_token) : NULL;
+    resp_free(&r);
+    return tok;
+}
+
 /* Domains: create, bad names, delete only when disabled, cascade; groups,
  * membership and a group grant reaching a member's token. */
 static void t_domains_groups(const char *bin)
@@ -34,7 +44,7 @@ static void t_domains_groups(const char *bin)
     char long_name[100];
     memset(long_name, 'x', 65);
     long_name[65] = '\0';
-    char body[512];
+    char body[512], body2[512];
     snprintf(body, sizeof body, "{\"domain\":{\"name\":\"%s\"}}", long_name);
     CHECK(http_status(&d, "POST", "/identity/v3/domains", a, NULL, body) == 400);
     CHECK(http_status(&d, "POST", "/identity/v3/domains", a, NULL,
@@ -73,7 +83,19 @@ static void t_domains_groups(const char *bin)
     /* an enabled domain is not deleted; a disabled one goes with its content */
     snprintf(path, sizeof path, "/identity/v3/domains/%s", dom);
     CHECK(http_status(&d, "DELETE", path, a, NULL, NULL) == 403);
+    /* a project with children is not deleted */
+    snprintf(body2, sizeof body2, "{\"project\":{\"name\":\"leaf\",\"parent_id\":\"%s\"}}", proj);
+    char *leaf = post_id(&d, a, "/identity/v3/projects", body2, "project");
+    char ppath[300];
+    snprintf(ppath, sizeof ppath, "/identity/v3/projects/%s", proj);
+    CHECK(http_status(&d, "DELETE", ppath, a, NULL, NULL) == 403);
+    free(leaf);
+    /* the member's token stops working when its domain is disabled */
+    char *utok = login_id(&d, body);
+    CHECK(utok && http_status(&d, "GET", "/identity/v3/auth/projects", utok, NULL, NULL) == 200);
     CHECK(http_status(&d, "PATCH", path, a, NULL, "{\"domain\":{\"enabled\":false}}") == 200);
+    CHECK(utok && http_status(&d, "GET", "/identity/v3/auth/projects", utok, NULL, NULL) == 401);
+    free(utok);
     CHECK(http_status(&d, "POST", "/identity/v3/auth/tokens", NULL, NULL, body) == 401);
     CHECK(http_status(&d, "DELETE", path, a, NULL, NULL) == 204);
     snprintf(path, sizeof path, "/identity/v3/users/%s", user);
