@@ -120,6 +120,13 @@ out=$(os role assignment list --effective --user e2e-bob -f value -c Role -c Pro
 expect "effective assignment via group" "member e2e-gp@Default" "$out"
 out=$(OS_USERNAME=e2e-bob OS_PASSWORD=pw3 OS_PROJECT_NAME=e2e-gp os application credential create e2e-ac -f value -c secret)
 [ -n "$out" ] || fail "application credential create"
+acid=$(OS_USERNAME=e2e-bob OS_PASSWORD=pw3 OS_PROJECT_NAME=e2e-gp os application credential show e2e-ac -f value -c id)
+out=$(env -u OS_USERNAME -u OS_PASSWORD -u OS_PROJECT_NAME -u OS_USER_DOMAIN_NAME \
+    -u OS_PROJECT_DOMAIN_NAME -u OS_USER_DOMAIN_ID -u OS_PROJECT_DOMAIN_ID \
+    OS_AUTH_TYPE=v3applicationcredential \
+    OS_APPLICATION_CREDENTIAL_ID="$acid" OS_APPLICATION_CREDENTIAL_SECRET="$out" \
+    openstack token issue -f value -c project_id 2>&1)
+expect "token issue with an application credential" "^[0-9a-f-]{36}$" "$out"
 out=$(OS_USERNAME=e2e-bob OS_PASSWORD=pw3 OS_PROJECT_NAME=e2e-gp os ec2 credentials create -f value -c access)
 expect "ec2 credentials create" "^[0-9a-f]{32}$" "$out"
 
