@@ -113,6 +113,11 @@ static int encode(struct identity *idn, const struct identity_token *tok,
             return -EINVAL;
     crypto_generichash(p, MAC_LEN, bin, p - bin, idn->key, sizeof(idn->key));
     p += MAC_LEN;
+    /* A trust and an application credential together with the most roles
+     * would not fit the text form: refuse rather than let libsodium abort. */
+    if (sodium_base64_ENCODED_LEN((size_t)(p - bin), sodium_base64_VARIANT_URLSAFE_NO_PADDING) >
+        IDENTITY_TOKEN_MAX)
+        return -EOVERFLOW;
     sodium_bin2base64(text, IDENTITY_TOKEN_MAX, bin, p - bin,
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     return 0;
