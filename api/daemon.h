@@ -18,6 +18,7 @@
 
 #include "api/http/http.h"
 #include "core/config/config.h"
+#include "core/identity/identity.h"
 
 enum daemon_mode {
     DAEMON_SERVE,          /* the default */
@@ -30,7 +31,8 @@ struct daemon_opts {
     struct config cfg;
     char config_file[PATH_MAX]; /* the file read ("" when none) */
     enum daemon_mode mode;
-    struct api_config limits; /* the HTTP limits of the options (http.h); 0: defaults */
+    struct api_config limits;          /* the HTTP limits of the options (http.h); 0: defaults */
+    struct identity_password_rules pw; /* Keystone's [security_compliance]; off */
     /* the network data plane (--net-*): off unless asked for */
     bool net_dp;
     const char *net_ns, *net_prefix, *net_physnets, *net_run_dir;

@@ -36,6 +36,10 @@ static void usage(FILE *f)
             "  --net-prefix P  prefix of the kernel objects it names (default ps, 1-4 chars)\n"
             "  --net-physnets NAME:IFACE,...  flat networks' host interfaces\n"
             "  --net-run-dir DIR  dnsmasq's files (default /run/picostack/PREFIX)\n"
+            "  password rules (Keystone's security_compliance; all off by default):\n"
+            "  --password-min-length N  --password-regex ERE [--password-regex-description T]\n"
+            "  --password-expires-days N  --password-history N (a user's own change may not\n"
+            "               reuse its last N passwords)\n"
             "  --metrics loopback|admin|open\n"
             "               who may read /metrics (default loopback: loopback clients\n"
             "               or an admin token)\n");
@@ -66,6 +70,11 @@ enum {
     OPT_NET_PREFIX,
     OPT_NET_PHYSNETS,
     OPT_NET_RUN_DIR,
+    OPT_PW_MIN,
+    OPT_PW_REGEX,
+    OPT_PW_REGEX_DESC,
+    OPT_PW_EXPIRES,
+    OPT_PW_HISTORY,
     OPT_KEY = 2000,
     OPT_LIMIT = 3000
 };
@@ -128,7 +137,7 @@ static int daemon_options_parse(int argc, char **argv, struct daemon_opts *o, st
 
 int daemon_options(int argc, char **argv, struct daemon_opts *o)
 {
-    struct option *longs = calloc(N_OPTION_KEYS + 12 + api_limit_options_count, sizeof(*longs));
+    struct option *longs = calloc(N_OPTION_KEYS + 17 + api_limit_options_count, sizeof(*longs));
     if (!longs)
         return -ENOMEM;
     int rc = daemon_options_parse(argc, argv, o, longs);
@@ -153,6 +162,13 @@ static int daemon_options_parse(int argc, char **argv, struct daemon_opts *o, st
     longs[n++] = (struct option){ "net-prefix", required_argument, NULL, OPT_NET_PREFIX };
     longs[n++] = (struct option){ "net-physnets", required_argument, NULL, OPT_NET_PHYSNETS };
     longs[n++] = (struct option){ "net-run-dir", required_argument, NULL, OPT_NET_RUN_DIR };
+    longs[n++] = (struct option){ "password-min-length", required_argument, NULL, OPT_PW_MIN };
+    longs[n++] = (struct option){ "password-regex", required_argument, NULL, OPT_PW_REGEX };
+    longs[n++] =
+        (struct option){ "password-regex-description", required_argument, NULL, OPT_PW_REGEX_DESC };
+    longs[n++] =
+        (struct option){ "password-expires-days", required_argument, NULL, OPT_PW_EXPIRES };
+    longs[n++] = (struct option){ "password-history", required_argument, NULL, OPT_PW_HISTORY };
     for (size_t i = 0; i < api_limit_options_count; i++)
         longs[n++] = (struct option){ api_limit_options[i].name, required_argument, NULL,
                                       OPT_LIMIT + (int)i };
@@ -189,6 +205,11 @@ static int daemon_options_parse(int argc, char **argv, struct daemon_opts *o, st
         case OPT_NET_PREFIX: o->net_prefix = optarg; break;
         case OPT_NET_PHYSNETS: o->net_physnets = optarg; break;
         case OPT_NET_RUN_DIR: o->net_run_dir = optarg; break;
+        case OPT_PW_MIN: o->pw.min_length = (unsigned)atoi(optarg); break;
+        case OPT_PW_REGEX: o->pw.regex = optarg; break;
+        case OPT_PW_REGEX_DESC: o->pw.regex_description = optarg; break;
+        case OPT_PW_EXPIRES: o->pw.expires_days = (unsigned)atoi(optarg); break;
+        case OPT_PW_HISTORY: o->pw.history = (unsigned)atoi(optarg); break;
         case OPT_CHECK: o->mode = DAEMON_CHECK_CONFIG; break;
         case OPT_INIT: o->mode = DAEMON_INIT; break;
         case OPT_PRINT_DATA: o->mode = DAEMON_PRINT_DATA_DIR; break;

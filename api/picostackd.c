@@ -155,7 +155,8 @@ struct daemon {
     bool created;
 };
 
-static int daemon_open(const struct config *c, struct daemon *d)
+static int daemon_open(const struct config *c, const struct identity_password_rules *pw,
+                       struct daemon *d)
 {
     int rc = mkdir_p(c->data_dir);
     if (rc < 0) {
@@ -180,6 +181,12 @@ static int daemon_open(const struct config *c, struct daemon *d)
     rc = identity_open(d->store, (int)c->token_ttl, &d->idn);
     if (rc < 0) {
         fprintf(stderr, "picostackd: identity: %s\n", strerror(-rc));
+        return rc;
+    }
+    rc = identity_set_password_rules(d->idn, pw);
+    if (rc < 0) {
+        fprintf(stderr, "picostackd: --password-regex: %s\n",
+                rc == -EINVAL ? "not a valid extended regular expression" : strerror(-rc));
         return rc;
     }
     if (any_tls(c) && (rc = daemon_tls_load(c, &d->tls)) < 0)
@@ -306,7 +313,7 @@ int main(int argc, char **argv)
     default: break;
     }
     struct daemon d = { 0 };
-    rc = daemon_open(&o.cfg, &d);
+    rc = daemon_open(&o.cfg, &o.pw, &d);
     if (!rc && o.mode == DAEMON_INIT)
         fprintf(stderr, "picostackd: %s is set up%s\n", o.cfg.data_dir,
                 d.created ? "" : " (it was already)");

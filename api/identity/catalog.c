@@ -36,6 +36,48 @@ static void stable_id(const char *a, const char *b, char out[STORE_ID_LEN + 1])
     store_id_from_bin(h, out);
 }
 
+/* Stored (admin-created) endpoints of service sid, enabled ones, as catalog
+ * rows, appended to eps. */
+struct stored_eps {
+    const char *sid;
+    json_t *eps;
+};
+
+static int add_stored_endpoint(json_t *rec, void *ctx)
+{
+    struct stored_eps *se = ctx;
+    if (strcmp(json_string_value(json_object_get(rec, "service_id")) ?: "", se->sid) ||
+        json_is_false(json_object_get(rec, "enabled")))
+        return 0;
+    json_t *region = json_object_get(rec, "region_id");
+    json_array_append_new(se->eps,
+                          json_pack("{s:O, s:O, s:O, s:O, s:O}", "id", json_object_get(rec, "id"),
+                                    "interface", json_object_get(rec, "interface"), "region_id",
+                                    region, "url", json_object_get(rec, "url"), "region", region));
+    return 0;
+}
+
+struct stored_svcs {
+    struct store_txn *t;
+    struct identity *idn;
+    json_t *cat;
+};
+
+static int add_stored_service(json_t *rec, void *ctx)
+{
+    struct stored_svcs *ss = ctx;
+    if (json_is_false(json_object_get(rec, "enabled")))
+        return 0;
+    struct stored_eps se = { json_string_value(json_object_get(rec, "id")), json_array() };
+    identity_list(ss->t, ss->idn, IDENTITY_ENDPOINT, add_stored_endpoint, &se);
+    json_t *name = json_object_get(rec, "name");
+    json_array_append_new(ss->cat, json_pack("{s:o, s:O, s:O, s:O}", "endpoints", se.eps, "id",
+                                             json_object_get(rec, "id"), "type",
+                                             json_object_get(rec, "type"), "name",
+                                             name ? name : json_string("")));
+    return 0;
+}
+
 json_t *idn_catalog(struct api_req *r)
 {
     static const char *const ifaces[] = { "public", "internal", "admin" };
@@ -43,6 +85,10 @@ json_t *idn_catalog(struct api_req *r)
     const struct api_catalog_entry *e[MAX_ENTRIES];
     size_t n = catalog_entries(r, e);
     json_t *cat = json_array();
+    /* Admin-created services and endpoints join the built-in rows. */
+    struct store_txn *t = NULL;
+    if (store_begin(identity_store(idn_of(r)), false, &t) != 0)
+        t = NULL;
     for (size_t i = 0; i < n; i++) {
         char sid[STORE_ID_LEN + 1], eid[STORE_ID_LEN + 1], url[300];
         stable_id(e[i]->type, "", sid);
@@ -54,8 +100,17 @@ json_t *idn_catalog(struct api_req *r)
                                                  "interface", ifaces[k], "region_id", "RegionOne",
                                                  "url", url, "region", "RegionOne"));
         }
+        if (t) {
+            struct stored_eps se = { sid, eps };
+            identity_list(t, idn_of(r), IDENTITY_ENDPOINT, add_stored_endpoint, &se);
+        }
         json_array_append_new(cat, json_pack("{s:o, s:s, s:s, s:s}", "endpoints", eps, "id", sid,
                                              "type", e[i]->type, "name", e[i]->name));
+    }
+    if (t) {
+        struct stored_svcs ss = { t, idn_of(r), cat };
+        identity_list(t, idn_of(r), IDENTITY_SERVICE, add_stored_service, &ss);
+        store_abort(t);
     }
     return cat;
 }
@@ -63,10 +118,11 @@ json_t *idn_catalog(struct api_req *r)
 const char *idn_catalog_text(struct api_req *r, size_t *len)
 {
     char key[300];
-    /* The services are all registered before the server starts: a
-     * server's catalog never changes (its address keys it). */
+    /* The registered services are fixed before the server starts; the
+     * stored ones change with the identity generation. */
     snprintf(key, sizeof(key), "catalog\n%p\n%s", (void *)api_req_server(r), api_req_base_url(r));
-    const char *text = idn_cache_get(key, 0, len);
+    uint64_t gen = identity_generation(idn_of(r));
+    const char *text = idn_cache_get(key, gen, len);
     if (text)
         return text;
     json_t *cat = idn_catalog(r);
@@ -74,9 +130,9 @@ const char *idn_catalog_text(struct api_req *r, size_t *len)
     json_decref(cat);
     if (!fresh)
         return NULL;
-    idn_cache_put(key, 0, fresh, strlen(fresh));
+    idn_cache_put(key, gen, fresh, strlen(fresh));
     free(fresh);
-    return idn_cache_get(key, 0, len);
+    return idn_cache_get(key, gen, len);
 }
 
 /* ---------- the catalog as Keystone resources (read-only) ---------- */
@@ -119,7 +175,7 @@ void idn_service_list(struct api_req *r)
             json_array_append(out, svc);
         json_decref(svc);
     }
-    idn_reply_collection(r, "services", NULL, out);
+    idn_entity_collect(r, IDENTITY_SERVICE, out);
 }
 
 void idn_service_show(struct api_req *r)
@@ -134,7 +190,7 @@ void idn_service_show(struct api_req *r)
         }
         json_decref(svc);
     }
-    api_reply_error(r, 404, "Could not find service: %s.", api_req_param(r, 0));
+    idn_entity_show(r, IDENTITY_SERVICE, true);
 }
 
 void idn_endpoint_list(struct api_req *r)
@@ -152,7 +208,7 @@ void idn_endpoint_list(struct api_req *r)
             json_decref(ep);
         }
     }
-    idn_reply_collection(r, "endpoints", NULL, out);
+    idn_entity_collect(r, IDENTITY_ENDPOINT, out);
 }
 
 void idn_endpoint_show(struct api_req *r)
@@ -169,7 +225,7 @@ void idn_endpoint_show(struct api_req *r)
             json_decref(ep);
         }
     }
-    api_reply_error(r, 404, "Could not find endpoint: %s.", api_req_param(r, 0));
+    idn_entity_show(r, IDENTITY_ENDPOINT, true);
 }
 
 static json_t *region_json(struct api_req *r)
@@ -180,14 +236,41 @@ static json_t *region_json(struct api_req *r)
 
 void idn_region_list(struct api_req *r)
 {
-    idn_reply_collection(r, "regions", NULL, json_pack("[o]", region_json(r)));
+    json_t *out = json_array();
+    json_t *one = region_json(r);
+    if (field_is(one, "parent_region_id", api_req_query(r, "parent_region_id")))
+        json_array_append(out, one);
+    json_decref(one);
+    idn_entity_collect(r, IDENTITY_REGION, out);
 }
 
 void idn_region_show(struct api_req *r)
 {
     if (strcmp(api_req_param(r, 0), "RegionOne") != 0) {
-        api_reply_error(r, 404, "Could not find region: %s.", api_req_param(r, 0));
+        idn_entity_show(r, IDENTITY_REGION, true);
         return;
     }
     api_reply_json(r, 200, json_pack("{s:o}", "region", region_json(r)));
+}
+
+/* Built-in rows (the registered services, RegionOne) are not the admin's
+ * to change. */
+bool idn_catalog_builtin(struct api_req *r, const char *id)
+{
+    if (!strcmp(id, "RegionOne"))
+        return true;
+    const struct api_catalog_entry *e[MAX_ENTRIES];
+    size_t n = catalog_entries(r, e);
+    for (size_t i = 0; i < n; i++) {
+        char sid[STORE_ID_LEN + 1];
+        stable_id(e[i]->type, "", sid);
+        if (!strcmp(sid, id))
+            return true;
+        for (int k = 0; k < 3; k++) {
+            stable_id(e[i]->type, interfaces[k], sid);
+            if (!strcmp(sid, id))
+                return true;
+        }
+    }
+    return false;
 }

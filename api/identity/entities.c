@@ -11,12 +11,47 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const collection[IDENTITY_KINDS] = {
-    "domains",
-    "projects",
-    "users",
-    "roles",
+/* Per kind: the collection's name (also its path under /v3) and the
+ * longest name Keystone accepts (0: the kind has no required name). */
+static const struct {
+    const char *collection;
+    size_t name_max;
+} kinds[IDENTITY_KINDS] = {
+    [IDENTITY_DOMAIN] = { "domains", 64 },
+    [IDENTITY_PROJECT] = { "projects", 64 },
+    [IDENTITY_USER] = { "users", 255 },
+    [IDENTITY_ROLE] = { "roles", 255 },
+    [IDENTITY_GROUP] = { "groups", 64 },
+    [IDENTITY_REGION] = { "regions", 0 },
+    [IDENTITY_SERVICE] = { "services", 0 },
+    [IDENTITY_ENDPOINT] = { "endpoints", 0 },
+    [IDENTITY_CREDENTIAL] = { "credentials", 0 },
+    [IDENTITY_POLICY] = { "policies", 0 },
+    [IDENTITY_APP_CRED] = { "application_credentials", 255 },
+    [IDENTITY_ACCESS_RULE] = { "access_rules", 0 },
+    [IDENTITY_TRUST] = { "OS-TRUST/trusts", 0 },
+    [IDENTITY_CONSUMER] = { "OS-OAUTH1/consumers", 0 },
+    [IDENTITY_ENDPOINT_GROUP] = { "OS-EP-FILTER/endpoint_groups", 0 },
+    [IDENTITY_DOMAIN_CONFIG] = { "config", 0 },
 };
+
+const char *idn_kind_path(enum identity_kind k)
+{
+    return kinds[k].collection;
+}
+
+const char *idn_collection(enum identity_kind k)
+{
+    const char *slash = strrchr(kinds[k].collection, '/');
+    return slash ? slash + 1 : kinds[k].collection;
+}
+
+/* The four entities with Keystone's fixed shape; the others keep what
+ * their body says. */
+static bool entity(enum identity_kind k)
+{
+    return k <= IDENTITY_ROLE || k == IDENTITY_GROUP;
+}
 
 const char *idn_me(struct api_req *r)
 {
@@ -43,12 +78,11 @@ static bool check_fields(struct api_req *r, enum identity_kind k, json_t *e, boo
         json_type type;
         unsigned kinds;
     } fields[] = {
-        { "name", JSON_STRING, 15 },    { "description", JSON_STRING, 15 },
-        { "enabled", JSON_TRUE, 7 },    { "domain_id", JSON_STRING, 6 },
-        { "tags", JSON_ARRAY, 2 },      { "options", JSON_OBJECT, 15 },
-        { "password", JSON_STRING, 4 }, { "default_project_id", JSON_STRING, 4 },
-        { "email", JSON_STRING, 4 },    { "parent_id", JSON_STRING, 2 },
-        { "is_domain", JSON_TRUE, 2 },
+        { "name", JSON_STRING, 15 },     { "description", JSON_STRING, 15 },
+        { "enabled", JSON_TRUE, 7 },     { "domain_id", JSON_STRING, 6 },
+        { "tags", JSON_ARRAY, 2 },       { "options", JSON_OBJECT, 15 },
+        { "password", JSON_STRING, 4 },  { "default_project_id", JSON_STRING, 4 },
+        { "parent_id", JSON_STRING, 2 }, { "is_domain", JSON_TRUE, 2 },
     };
     const char *kn = identity_kind_name(k);
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
@@ -59,6 +93,8 @@ static bool check_fields(struct api_req *r, enum identity_kind k, json_t *e, boo
                       ? json_is_boolean(v)
                       : json_typeof(v) == fields[i].type ||
                             (json_is_null(v) && (!strcmp(fields[i].name, "description") ||
+                                                 (!strcmp(fields[i].name, "domain_id") &&
+                                                  json_is_true(json_object_get(e, "is_domain"))) ||
                                                  !strcmp(fields[i].name, "default_project_id") ||
                                                  !strcmp(fields[i].name, "password")));
         if (!ok) {
@@ -67,6 +103,8 @@ static bool check_fields(struct api_req *r, enum identity_kind k, json_t *e, boo
             return false;
         }
     }
+    if (!kinds[k].name_max)
+        return true;
     json_t *name = json_object_get(e, "name");
     if ((create || name) && (!json_is_string(name) || !json_string_length(name))) {
         api_reply_error(r, 400,
@@ -75,8 +113,9 @@ static bool check_fields(struct api_req *r, enum identity_kind k, json_t *e, boo
                         kn);
         return false;
     }
-    if (name && json_string_length(name) > 255) {
-        api_reply_error(r, 400, "Invalid input for field '%s.name': longer than 255.", kn);
+    if (name && json_string_length(name) > kinds[k].name_max) {
+        api_reply_error(r, 400, "Invalid input for field '%s.name': longer than %zu.", kn,
+                        kinds[k].name_max);
         return false;
     }
     json_t *tags = json_object_get(e, "tags");
@@ -93,63 +132,130 @@ static bool check_fields(struct api_req *r, enum identity_kind k, json_t *e, boo
 
 /* ---------- lists ---------- */
 
+/* The query filters Keystone's lists take: exact matches on these fields
+ * (booleans leniently), and name__contains/icontains/startswith/... */
+static const char *const filters[] = {
+    "name",       "domain_id",       "enabled",          "type",       "interface",
+    "service_id", "region_id",       "parent_region_id", "user_id",    "parent_id",
+    "is_domain",  "trustor_user_id", "trustee_user_id",  "project_id", "email",
+};
+
 struct list_ctx {
     struct api_req *r;
     enum identity_kind k;
     json_t *out;
-    const char *name, *domain_id, *enabled;
+    const char *path;
     bool (*visible)(struct api_req *r, json_t *rec, void *ctx);
     void *vctx;
 };
 
+static bool text_match(const char *have, const char *op, const char *want)
+{
+    if (!strcmp(op, "contains"))
+        return strstr(have, want) != NULL;
+    if (!strcmp(op, "icontains"))
+        return strcasestr(have, want) != NULL;
+    size_t hl = strlen(have), wl = strlen(want);
+    if (!strcmp(op, "startswith"))
+        return !strncmp(have, want, wl);
+    if (!strcmp(op, "istartswith"))
+        return !strncasecmp(have, want, wl);
+    if (!strcmp(op, "endswith"))
+        return hl >= wl && !strcmp(have + hl - wl, want);
+    if (!strcmp(op, "iendswith"))
+        return hl >= wl && !strcasecmp(have + hl - wl, want);
+    return !strcmp(op, "equals") ? !strcmp(have, want) : true;
+}
+
+static bool filters_match(struct api_req *r, json_t *rec)
+{
+    for (size_t i = 0; i < API_COUNT(filters); i++) {
+        const char *want = api_req_query(r, filters[i]);
+        if (!want)
+            continue;
+        json_t *v = json_object_get(rec, filters[i]);
+        if (json_is_boolean(v)) {
+            if (json_is_true(v) != idn_truthy(want))
+                return false;
+        } else if (!json_is_string(v) || strcmp(json_string_value(v), want)) {
+            return false;
+        }
+    }
+    static const char *const ops[] = { "contains",    "icontains", "startswith",
+                                       "istartswith", "endswith",  "iendswith" };
+    const char *name = json_string_value(json_object_get(rec, "name"));
+    for (size_t i = 0; i < API_COUNT(ops); i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "name__%s", ops[i]);
+        const char *want = api_req_query(r, key);
+        if (want && (!name || !text_match(name, ops[i], want)))
+            return false;
+    }
+    return true;
+}
+
 static int list_one(json_t *rec, void *ctx)
 {
     struct list_ctx *lc = ctx;
-    const char *name = json_string_value(json_object_get(rec, "name"));
-    const char *dom = json_string_value(json_object_get(rec, "domain_id"));
-    if (lc->name && (!name || strcmp(name, lc->name)))
+    if (!filters_match(lc->r, rec))
         return 0;
-    if (lc->domain_id && (!dom || strcmp(dom, lc->domain_id)))
+    /* Roles: the global ones unless a domain is asked for. */
+    if (lc->k == IDENTITY_ROLE && !api_req_query(lc->r, "domain_id") &&
+        json_is_string(json_object_get(rec, "domain_id")))
         return 0;
-    if (lc->enabled) {
-        bool want = api_bool_word(lc->enabled) == 1;
-        if (json_is_true(json_object_get(rec, "enabled")) != want)
-            return 0;
-    }
     if (lc->visible && !lc->visible(lc->r, rec, lc->vctx))
         return 0;
     json_array_append_new(lc->out, idn_render(lc->r, lc->k, rec));
     return 0;
 }
 
+void idn_entity_collect(struct api_req *r, enum identity_kind k, json_t *out)
+{
+    struct store_txn *t = api_txn_begin(r, false);
+    if (!t) {
+        json_decref(out);
+        return;
+    }
+    struct list_ctx lc = { r, k, out, NULL, NULL, NULL };
+    int rc = identity_list(t, idn_of(r), k, list_one, &lc);
+    store_abort(t);
+    if (rc) {
+        json_decref(out);
+        idn_fail(r, rc, idn_collection(k), NULL);
+        return;
+    }
+    idn_reply_collection(r, idn_collection(k), NULL, out);
+}
+
 void idn_entity_list(struct api_req *r, enum identity_kind k,
                      bool (*visible)(struct api_req *, json_t *, void *), void *vctx)
+{
+    idn_entity_list_at(r, k, NULL, visible, vctx);
+}
+
+void idn_entity_list_at(struct api_req *r, enum identity_kind k, const char *path,
+                        bool (*visible)(struct api_req *, json_t *, void *), void *vctx)
 {
     struct store_txn *t = api_txn_begin(r, false);
     if (!t)
         return;
-    struct list_ctx lc = { r,
-                           k,
-                           json_array(),
-                           api_req_query(r, "name"),
-                           api_req_query(r, "domain_id"),
-                           api_req_query(r, "enabled"),
-                           visible,
-                           vctx };
-    if (lc.enabled && api_bool_word(lc.enabled) < 0) {
+    /* Keystone reads booleans leniently (True, yes, on, 1, ...), but a value
+     * that is none of them is a client error, not "false". */
+    const char *enabled = api_req_query(r, "enabled");
+    if (enabled && *enabled && api_bool_word(enabled) < 0) {
         store_abort(t);
-        json_decref(lc.out);
-        api_reply_error(r, 400, "Invalid value for enabled: %s (a boolean).", lc.enabled);
+        api_reply_error(r, 400, "Invalid value for enabled: %s (a boolean).", enabled);
         return;
     }
+    struct list_ctx lc = { r, k, json_array(), path, visible, vctx };
     int rc = identity_list(t, idn_of(r), k, list_one, &lc);
     store_abort(t);
     if (rc) {
         json_decref(lc.out);
-        idn_fail(r, rc, collection[k], NULL);
+        idn_fail(r, rc, idn_collection(k), NULL);
         return;
     }
-    idn_reply_collection(r, collection[k], NULL, lc.out);
+    idn_reply_collection(r, idn_collection(k), path, lc.out);
 }
 
 /* ---------- show ---------- */
@@ -186,8 +292,45 @@ static bool domain_exists(struct api_req *r, struct store_txn *t, const char *do
         json_decref(d);
         return true;
     }
-    api_reply_error(r, 400, "Invalid input for field 'domain_id': no domain %s.", domain_id);
+    api_reply_error(r, 404, "Could not find domain: %s.", domain_id);
     return false;
+}
+
+/* A project below another takes its domain; a parent_id naming the domain
+ * is the top.  Replies 400 and returns false for an unknown parent. */
+static bool project_parent(struct api_req *r, struct store_txn *t, json_t *rec)
+{
+    const char *parent = json_string_value(json_object_get(rec, "parent_id"));
+    const char *dom = json_string_value(json_object_get(rec, "domain_id"));
+    json_t *p;
+    if (!parent || (dom && !strcmp(parent, dom)))
+        return true;
+    if (identity_get(t, idn_of(r), IDENTITY_PROJECT, parent, &p) != 0) {
+        json_t *d;
+        if (identity_get(t, idn_of(r), IDENTITY_DOMAIN, parent, &d) == 0) {
+            json_object_set_new(rec, "domain_id", json_string(parent));
+            json_decref(d);
+            return true;
+        }
+        api_reply_error(r, 404, "Could not find project: %s.", parent);
+        return false;
+    }
+    json_object_set(rec, "domain_id", json_object_get(p, "domain_id"));
+    json_decref(p);
+    return true;
+}
+
+/* A project acting as a domain (is_domain) is a domain too, with the same
+ * id (Keystone's model): it lists under /v3/domains. */
+static int twin_domain(struct store_txn *t, struct identity *idn, json_t *project)
+{
+    json_t *d = json_pack("{s:O, s:O, s:O, s:O, s:[], s:{}}", "id", json_object_get(project, "id"),
+                          "name", json_object_get(project, "name"), "description",
+                          json_object_get(project, "description"), "enabled",
+                          json_object_get(project, "enabled"), "tags", "options");
+    int rc = d ? identity_create(t, idn, IDENTITY_DOMAIN, d) : -ENOMEM;
+    json_decref(d);
+    return rc;
 }
 
 /* Commits a new record built in rec (stolen) and replies 201. */
@@ -199,7 +342,12 @@ static void store_new(struct api_req *r, enum identity_kind k, json_t *rec)
         return;
     }
     const char *dom = json_string_value(json_object_get(rec, "domain_id"));
-    if (dom && !domain_exists(r, t, dom)) {
+    if (dom && entity(k) && !domain_exists(r, t, dom)) {
+        store_abort(t);
+        json_decref(rec);
+        return;
+    }
+    if (k == IDENTITY_PROJECT && !project_parent(r, t, rec)) {
         store_abort(t);
         json_decref(rec);
         return;
@@ -209,16 +357,18 @@ static void store_new(struct api_req *r, enum identity_kind k, json_t *rec)
     if (dp) {
         if (identity_get(t, idn_of(r), IDENTITY_PROJECT, dp, &p) != 0) {
             store_abort(t);
-            json_decref(rec);
             api_reply_error(r, 400,
                             "Invalid input for field 'user.default_project_id': "
                             "no project %s.",
                             dp);
+            json_decref(rec);
             return;
         }
         json_decref(p);
     }
     int rc = identity_create(t, idn_of(r), k, rec);
+    if (!rc && k == IDENTITY_PROJECT && json_is_true(json_object_get(rec, "is_domain")))
+        rc = twin_domain(t, idn_of(r), rec);
     if (rc) {
         store_abort(t);
         idn_fail(r, rc, identity_kind_name(k), NULL);
@@ -230,35 +380,63 @@ static void store_new(struct api_req *r, enum identity_kind k, json_t *rec)
     json_decref(rec);
 }
 
+/* A new record from the body: Keystone keeps attributes it does not know
+ * (and nulls) as the record's extras, so everything but the id, links
+ * and password is kept. */
 static json_t *new_record(json_t *e, enum identity_kind k)
 {
+    json_t *rec = json_deep_copy(e);
+    json_object_del(rec, "password");
+    json_object_del(rec, "links");
+    const char *key;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe (rec, tmp, key, v)
+        if (key[0] == '_')
+            json_object_del(rec, key);
     char id[STORE_ID_LEN + 1];
     store_new_id(id);
-    json_t *opts = json_object_get(e, "options");
-    json_t *rec =
-        json_pack("{s:s, s:O, s:s, s:o}", "id", id, "name", json_object_get(e, "name"),
-                  "description", "", "options", opts ? json_deep_copy(opts) : json_object());
-    if (json_is_string(json_object_get(e, "description")))
-        json_object_set(rec, "description", json_object_get(e, "description"));
+    if (!(k == IDENTITY_REGION && json_is_string(json_object_get(e, "id"))))
+        json_object_set_new(rec, "id", json_string(id));
+    if (!entity(k))
+        return rec;
+    if (!json_is_string(json_object_get(rec, "description")))
+        json_object_set_new(rec, "description", json_string(""));
+    if (!json_is_object(json_object_get(rec, "options")))
+        json_object_set_new(rec, "options", json_object());
+    if (k == IDENTITY_DOMAIN) {
+        json_t *den = json_object_get(e, "enabled");
+        json_object_set_new(rec, "enabled", json_boolean(!den || json_is_true(den)));
+        if (!json_is_array(json_object_get(rec, "tags")))
+            json_object_set_new(rec, "tags", json_array());
+        return rec;
+    }
     if (k == IDENTITY_ROLE) {
-        json_object_set_new(rec, "domain_id", json_null());
+        if (!json_is_string(json_object_get(rec, "domain_id")))
+            json_object_set_new(rec, "domain_id", json_null());
         return rec;
     }
     const char *dom = json_string_value(json_object_get(e, "domain_id"));
-    json_object_set_new(rec, "domain_id", json_string(dom ? dom : IDENTITY_DEFAULT_DOMAIN));
+    if (!dom)
+        json_object_set_new(rec, "domain_id", json_string(IDENTITY_DEFAULT_DOMAIN));
+    if (k == IDENTITY_GROUP)
+        return rec;
     json_t *en = json_object_get(e, "enabled");
     json_object_set_new(rec, "enabled", json_boolean(!en || json_is_true(en)));
     if (k == IDENTITY_PROJECT) {
-        json_object_set_new(rec, "is_domain", json_false());
-        json_object_set_new(rec, "parent_id", json_string(dom ? dom : IDENTITY_DEFAULT_DOMAIN));
-        json_t *tags = json_object_get(e, "tags");
-        json_object_set_new(rec, "tags", tags ? json_deep_copy(tags) : json_array());
+        json_object_set_new(rec, "is_domain",
+                            json_boolean(json_is_true(json_object_get(e, "is_domain"))));
+        if (json_is_true(json_object_get(e, "is_domain"))) {
+            json_object_set_new(rec, "domain_id", json_null());
+            json_object_set_new(rec, "parent_id", json_null());
+            json_object_set_new(rec, "tags", json_array());
+            return rec;
+        }
+        if (!json_is_string(json_object_get(e, "parent_id")))
+            json_object_set_new(rec, "parent_id", json_string(dom ? dom : IDENTITY_DEFAULT_DOMAIN));
+        if (!json_is_array(json_object_get(e, "tags")))
+            json_object_set_new(rec, "tags", json_array());
     } else if (k == IDENTITY_USER) {
-        json_t *dp = json_object_get(e, "default_project_id");
-        if (json_is_string(dp))
-            json_object_set(rec, "default_project_id", dp);
-        if (json_is_string(json_object_get(e, "email")))
-            json_object_set(rec, "email", json_object_get(e, "email"));
         json_object_set_new(rec, "password_expires_at", json_null());
     }
     return rec;
@@ -267,9 +445,13 @@ static json_t *new_record(json_t *e, enum identity_kind k)
 /* Users with a password: hashing runs on a worker. */
 static void user_create_work(struct api_req *r, void *ctx)
 {
-    json_t *rec = ctx;
+    json_t *rec = ctx, *tmp = json_object();
     const char *pw = json_string_value(json_object_get(rec, "_plain"));
-    int rc = identity_password_hash(pw, rec);
+    int rc = identity_password_hash(pw, tmp);
+    if (!rc)
+        rc = identity_password_store(rec, json_string_value(json_object_get(tmp, "_password")),
+                                     identity_now_us());
+    json_decref(tmp);
     json_object_del(rec, "_plain");
     if (rc) {
         json_decref(rec);
@@ -296,6 +478,13 @@ void idn_entity_create(struct api_req *r, enum identity_kind k)
     if (e) {
         json_t *rec = new_record(e, k);
         json_t *pw = k == IDENTITY_USER ? json_object_get(e, "password") : NULL;
+        char why[160];
+        if (json_is_string(pw) && identity_password_check(json_string_value(pw), why)) {
+            json_decref(rec);
+            json_decref(body);
+            api_reply_error(r, 400, "%s", why);
+            return;
+        }
         if (json_is_string(pw)) {
             json_object_set(rec, "_plain", pw);
             api_req_defer(r, user_create_work, rec);
@@ -344,11 +533,58 @@ static int revoke_holders(struct store_txn *t, struct identity *idn, const char 
     return rc;
 }
 
+struct in_scope {
+    const char *field, *id;
+    json_t *ids;
+};
+
+static int collect_in(json_t *rec, void *ctx)
+{
+    struct in_scope *in = ctx;
+    const char *v = json_string_value(json_object_get(rec, in->field));
+    if (v && !strcmp(v, in->id))
+        json_array_append(in->ids, json_object_get(rec, "id"));
+    return 0;
+}
+
+static bool has_children(struct store_txn *t, struct identity *idn, const char *project)
+{
+    struct in_scope in = { "parent_id", project, json_array() };
+    int rc = identity_list(t, idn, IDENTITY_PROJECT, collect_in, &in);
+    bool any = rc || json_array_size(in.ids);
+    json_decref(in.ids);
+    return any;
+}
+
+/* A disabled domain: its scoped tokens, and those of its users and
+ * projects, stop working (Keystone's behaviour). */
+static int revoke_domain(struct store_txn *t, struct identity *idn, const char *domain)
+{
+    int rc = store_is_id(domain) ? identity_revoke_scope(t, idn, domain) : 0;
+    static const enum identity_kind kinds[] = { IDENTITY_USER, IDENTITY_PROJECT };
+    for (int k = 0; k < 2 && !rc; k++) {
+        struct in_scope in = { "domain_id", domain, json_array() };
+        rc = identity_list(t, idn, kinds[k], collect_in, &in);
+        size_t i;
+        json_t *v;
+        json_array_foreach (in.ids, i, v) {
+            if (!rc)
+                rc = kinds[k] == IDENTITY_USER
+                         ? identity_revoke_user(t, idn, json_string_value(v))
+                         : identity_revoke_project(t, idn, json_string_value(v));
+        }
+        json_decref(in.ids);
+    }
+    return rc;
+}
+
+static bool fixed_field(const char *key)
+{
+    return !strcmp(key, "domain_id") || !strcmp(key, "parent_id") || !strcmp(key, "is_domain");
+}
+
 static void apply_update(struct api_req *r, struct update *u)
 {
-    static const char *const allowed[] = {
-        "name", "description", "enabled", "tags", "options", "default_project_id", "email",
-    };
     struct identity *idn = idn_of(r);
     const char *id = api_req_param(r, 0);
     struct store_txn *t = api_txn_begin(r, true);
@@ -374,13 +610,31 @@ static void apply_update(struct api_req *r, struct update *u)
         return;
     }
     rec = json_deep_copy(old);
-    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
-        json_t *v = json_object_get(u->patch, allowed[i]);
-        if (v)
-            json_object_set(rec, allowed[i], v);
+    const char *key;
+    json_t *v;
+    json_object_foreach (u->patch, key, v) {
+        if (key[0] == '_' || !strcmp(key, "id") || !strcmp(key, "links") ||
+            !strcmp(key, "password"))
+            continue;
+        if (entity(u->k) && fixed_field(key) && !json_equal(v, json_object_get(old, key))) {
+            store_abort(t);
+            json_decref(old);
+            json_decref(rec);
+            api_reply_error(r, 400, "Invalid input for field '%s.%s': it cannot change.",
+                            identity_kind_name(u->k), key);
+            return;
+        }
+        json_object_set(rec, key, v);
     }
     if (u->password_hash)
-        json_object_set_new(rec, "_password", json_string(u->password_hash));
+        rc = identity_password_store(rec, u->password_hash, identity_now_us());
+    if (rc) {
+        store_abort(t);
+        json_decref(old);
+        json_decref(rec);
+        api_reply_error(r, 500, "Out of memory.");
+        return;
+    }
     rc = identity_update(t, idn, u->k, old, rec);
     bool was_enabled = json_is_true(json_object_get(old, "enabled"));
     bool disabled = was_enabled && !json_is_true(json_object_get(rec, "enabled"));
@@ -388,6 +642,8 @@ static void apply_update(struct api_req *r, struct update *u)
         rc = identity_revoke_user(t, idn, id);
     if (!rc && u->k == IDENTITY_PROJECT && disabled)
         rc = identity_revoke_project(t, idn, id);
+    if (!rc && u->k == IDENTITY_DOMAIN && disabled)
+        rc = revoke_domain(t, idn, id);
     if (!rc && u->k == IDENTITY_ROLE &&
         !json_equal(json_object_get(old, "name"), json_object_get(rec, "name")))
         rc = revoke_holders(t, idn, id);
@@ -423,9 +679,10 @@ void idn_entity_update(struct api_req *r, enum identity_kind k)
         json_decref(body);
         return;
     }
-    if (json_object_get(e, "domain_id") || json_object_get(e, "id")) {
+    json_t *eid = json_object_get(e, "id");
+    if (eid && (!json_is_string(eid) || strcmp(json_string_value(eid), api_req_param(r, 0)))) {
         json_decref(body);
-        api_reply_error(r, 400, "Invalid input for field '%s.domain_id': it cannot change.",
+        api_reply_error(r, 400, "Invalid input for field '%s.id': it cannot change.",
                         identity_kind_name(k));
         return;
     }
@@ -436,6 +693,13 @@ void idn_entity_update(struct api_req *r, enum identity_kind k)
         return;
     }
     *u = (struct update){ k, e, body, NULL };
+    char why[160];
+    if (k == IDENTITY_USER && json_is_string(json_object_get(e, "password")) &&
+        identity_password_check(json_string_value(json_object_get(e, "password")), why)) {
+        update_free(u);
+        api_reply_error(r, 400, "%s", why);
+        return;
+    }
     if (k == IDENTITY_USER && json_is_string(json_object_get(e, "password"))) {
         api_req_defer(r, update_work, u);
         return;
@@ -465,8 +729,21 @@ void idn_entity_delete(struct api_req *r, enum identity_kind k)
     /* Tokens carry roles: whoever held this role loses its tokens. */
     if (k == IDENTITY_ROLE)
         rc = revoke_holders(t, idn, id);
+    /* Keystone deletes only a leaf project. */
+    if (!rc && k == IDENTITY_PROJECT && has_children(t, idn, id)) {
+        store_abort(t);
+        json_decref(rec);
+        api_reply_error(r, 403, "Cannot delete project %s: it has child projects.", id);
+        return;
+    }
     if (!rc)
         rc = identity_delete(t, idn, k, rec);
+    json_t *twin = NULL;
+    if (!rc && k == IDENTITY_PROJECT && json_is_true(json_object_get(rec, "is_domain")) &&
+        identity_get(t, idn, IDENTITY_DOMAIN, id, &twin) == 0) {
+        rc = identity_delete(t, idn, IDENTITY_DOMAIN, twin);
+        json_decref(twin);
+    }
     if (!rc && k == IDENTITY_USER)
         rc = identity_revoke_user(t, idn, id);
     if (!rc && k == IDENTITY_PROJECT)

@@ -32,6 +32,13 @@ json_t *idn_links(struct api_req *r, const char *path_fmt, const char *id);
 /* 200 {name: items, links: {self, previous, next}}; self is
  * /identity/v3PATH, or /identity/v3/NAME when path is NULL. Takes items. */
 void idn_reply_collection(struct api_req *r, const char *name, const char *path, json_t *items);
+/* Query flags as Keystone reads them: true/1/yes/on (any case) and a
+ * bare "?flag" are true. */
+bool idn_truthy(const char *s);
+/* The kind's collection under /v3 ("users", "OS-TRUST/trusts") and its
+ * JSON key ("trusts"). */
+const char *idn_kind_path(enum identity_kind k);
+const char *idn_collection(enum identity_kind k);
 json_t *idn_render(struct api_req *r, enum identity_kind k, const json_t *rec);
 json_t *idn_domain_ref(struct store_txn *t, struct identity *idn, const char *domain_id);
 json_t *idn_catalog(struct api_req *r);
@@ -52,6 +59,11 @@ void idn_reply_user_projects(struct api_req *r, const char *user_id, const char 
  * the one record (403 otherwise).  Create, update and delete are admin's. */
 void idn_entity_list(struct api_req *r, enum identity_kind k,
                      bool (*visible)(struct api_req *r, json_t *rec, void *ctx), void *vctx);
+/* The same with the collection's self link at path (under /v3). */
+void idn_entity_list_at(struct api_req *r, enum identity_kind k, const char *path,
+                        bool (*visible)(struct api_req *r, json_t *rec, void *ctx), void *vctx);
+/* Appends the kind's records (filtered) to out (stolen) and replies. */
+void idn_entity_collect(struct api_req *r, enum identity_kind k, json_t *out);
 void idn_entity_show(struct api_req *r, enum identity_kind k, bool allowed);
 void idn_entity_create(struct api_req *r, enum identity_kind k);
 void idn_entity_update(struct api_req *r, enum identity_kind k);
@@ -67,18 +79,17 @@ void idn_auth_catalog(struct api_req *r);
 void idn_auth_projects(struct api_req *r);
 void idn_auth_domains(struct api_req *r);
 
-/* catalog.c: the catalog, built from the registered services, and its
- * read-only resources. */
-void idn_service_list(struct api_req *r);
-void idn_service_show(struct api_req *r);
-void idn_endpoint_list(struct api_req *r);
-void idn_endpoint_show(struct api_req *r);
-void idn_region_list(struct api_req *r);
-void idn_region_show(struct api_req *r);
+/* catalog.c: the catalog (registered services plus stored ones); is id a
+ * built-in row (RegionOne, a registered service or its endpoint)? */
+bool idn_catalog_builtin(struct api_req *r, const char *id);
 
-/* The resources: domains.c, projects.c, users.c, roles.c, assignments.c. */
+/* Route handlers: domains.c, projects.c, users.c, roles.c, groups.c,
+ * assignments.c, catalog.c + catalog_admin.c, records.c. */
 void idn_domain_list(struct api_req *r);
+void idn_domain_create(struct api_req *r);
 void idn_domain_show(struct api_req *r);
+void idn_domain_update(struct api_req *r);
+void idn_domain_delete(struct api_req *r);
 void idn_project_list(struct api_req *r);
 void idn_project_create(struct api_req *r);
 void idn_project_show(struct api_req *r);
@@ -89,17 +100,94 @@ void idn_user_create(struct api_req *r);
 void idn_user_show(struct api_req *r);
 void idn_user_update(struct api_req *r);
 void idn_user_delete(struct api_req *r);
-void idn_user_password(struct api_req *r);
-void idn_user_projects(struct api_req *r);
 void idn_role_list(struct api_req *r);
 void idn_role_create(struct api_req *r);
 void idn_role_show(struct api_req *r);
 void idn_role_update(struct api_req *r);
 void idn_role_delete(struct api_req *r);
+void idn_group_list(struct api_req *r);
+void idn_group_create(struct api_req *r);
+void idn_group_show(struct api_req *r);
+void idn_group_update(struct api_req *r);
+void idn_group_delete(struct api_req *r);
+void idn_service_list(struct api_req *r);
+void idn_service_create(struct api_req *r);
+void idn_service_show(struct api_req *r);
+void idn_service_update(struct api_req *r);
+void idn_service_delete(struct api_req *r);
+void idn_endpoint_list(struct api_req *r);
+void idn_endpoint_create(struct api_req *r);
+void idn_endpoint_show(struct api_req *r);
+void idn_endpoint_update(struct api_req *r);
+void idn_endpoint_delete(struct api_req *r);
+void idn_region_list(struct api_req *r);
+void idn_region_create(struct api_req *r);
+void idn_region_show(struct api_req *r);
+void idn_region_update(struct api_req *r);
+void idn_region_delete(struct api_req *r);
+void idn_credential_list(struct api_req *r);
+void idn_credential_create(struct api_req *r);
+void idn_credential_show(struct api_req *r);
+void idn_credential_update(struct api_req *r);
+void idn_credential_delete(struct api_req *r);
+void idn_policy_list(struct api_req *r);
+void idn_policy_create(struct api_req *r);
+void idn_policy_show(struct api_req *r);
+void idn_policy_update(struct api_req *r);
+void idn_policy_delete(struct api_req *r);
+void idn_consumer_list(struct api_req *r);
+void idn_consumer_create(struct api_req *r);
+void idn_consumer_show(struct api_req *r);
+void idn_consumer_update(struct api_req *r);
+void idn_consumer_delete(struct api_req *r);
+void idn_endpoint_group_list(struct api_req *r);
+void idn_endpoint_group_create(struct api_req *r);
+void idn_endpoint_group_show(struct api_req *r);
+void idn_endpoint_group_update(struct api_req *r);
+void idn_endpoint_group_delete(struct api_req *r);
+void idn_user_password(struct api_req *r);
+void idn_user_projects(struct api_req *r);
+void idn_user_groups(struct api_req *r);
+void idn_group_users(struct api_req *r);
+void idn_group_user_add(struct api_req *r);
+void idn_group_user_check(struct api_req *r);
+void idn_group_user_remove(struct api_req *r);
+void idn_implied_list(struct api_req *r);
+void idn_implied_put(struct api_req *r);
+void idn_implied_show(struct api_req *r);
+void idn_implied_delete(struct api_req *r);
+void idn_role_inferences(struct api_req *r);
 void idn_assignment_list(struct api_req *r);
 void idn_grant_put(struct api_req *r);
 void idn_grant_check(struct api_req *r);
 void idn_grant_delete(struct api_req *r);
 void idn_grant_list(struct api_req *r);
+void idn_ec2_list(struct api_req *r);
+void idn_ec2_create(struct api_req *r);
+void idn_ec2_show(struct api_req *r);
+void idn_ec2_delete(struct api_req *r);
+void idn_auth_system(struct api_req *r);
+void idn_domain_config_default(struct api_req *r);
+void idn_domain_config_create(struct api_req *r);
+void idn_domain_config_show(struct api_req *r);
+void idn_domain_config_update(struct api_req *r);
+void idn_domain_config_delete(struct api_req *r);
+void idn_project_tags(struct api_req *r);
+void idn_project_tags_set(struct api_req *r);
+void idn_project_tag(struct api_req *r);
+void idn_project_tag_set(struct api_req *r);
+void idn_trust_list(struct api_req *r);
+void idn_trust_create(struct api_req *r);
+void idn_trust_show(struct api_req *r);
+void idn_trust_delete(struct api_req *r);
+void idn_trust_roles(struct api_req *r);
+void idn_trust_role(struct api_req *r);
+void idn_app_cred_list(struct api_req *r);
+void idn_app_cred_create(struct api_req *r);
+void idn_app_cred_show(struct api_req *r);
+void idn_app_cred_delete(struct api_req *r);
+void idn_access_rule_list(struct api_req *r);
+void idn_access_rule_show(struct api_req *r);
+void idn_access_rule_delete(struct api_req *r);
 
 #endif

@@ -38,6 +38,7 @@ void idn_user_delete(struct api_req *r)
 struct pwchange {
     json_t *body;
     const char *old_pw, *new_pw;
+    bool self;
 };
 
 /* Stores the new hash and revokes the user's tokens, in one transaction;
@@ -52,8 +53,9 @@ static void store_password(struct api_req *r, const char *id, json_t *hash)
     int rc = identity_get(t, idn, IDENTITY_USER, id, &old);
     if (!rc) {
         cur = json_deep_copy(old);
-        json_object_set(cur, "_password", hash);
-        rc = identity_update(t, idn, IDENTITY_USER, old, cur);
+        rc = identity_password_store(cur, json_string_value(hash), identity_now_us());
+        if (!rc)
+            rc = identity_update(t, idn, IDENTITY_USER, old, cur);
     }
     if (!rc)
         rc = identity_revoke_user(t, idn, id);
@@ -82,6 +84,9 @@ static void password_work(struct api_req *r, void *ctx)
         idn_fail(r, rc, "user", id);
     } else if (!identity_password_ok(rec, pc->old_pw)) {
         api_reply_error(r, 401, "The original password is wrong.");
+    } else if (pc->self && identity_password_reused(rec, pc->new_pw)) {
+        /* Keystone holds a user's own change to the history, not an admin's */
+        api_reply_error(r, 400, "The new password cannot be identical to a previous password.");
     } else if (identity_password_hash(pc->new_pw, hashed) != 0) {
         api_reply_error(r, 500, "Cannot hash the password.");
     } else {
@@ -95,7 +100,8 @@ static void password_work(struct api_req *r, void *ctx)
 
 void idn_user_password(struct api_req *r)
 {
-    if (strcmp(api_req_param(r, 0), idn_me(r)) != 0) {
+    /* The user itself, or an admin (both give the original password). */
+    if (strcmp(api_req_param(r, 0), idn_me(r)) != 0 && !api_req_is_admin(r)) {
         api_reply_error(r, 403, "You may only change your own password.");
         return;
     }
@@ -117,7 +123,14 @@ void idn_user_password(struct api_req *r)
         api_reply_error(r, 500, "Out of memory.");
         return;
     }
-    *pc = (struct pwchange){ body, op, np };
+    char why[160];
+    if (identity_password_check(np, why)) {
+        free(pc);
+        json_decref(body);
+        api_reply_error(r, 400, "%s", why);
+        return;
+    }
+    *pc = (struct pwchange){ body, op, np, !strcmp(api_req_param(r, 0), idn_me(r)) };
     api_req_defer(r, password_work, pc);
 }
 

@@ -99,4 +99,23 @@ void img_delete_data(const char *id);
  * objects no active image owns are freed. */
 int img_recover(void);
 
+/* metadefs.c: Glance metadata definitions (/v2/metadefs/...) and their
+ * schemas; img_metadefs_init opens their table (before serving). */
+int img_metadefs_init(struct store *s);
+void img_metadef_schema(struct api_req *r);
+void img_metadef_rtypes(struct api_req *r);
+void img_metadef_ns_list(struct api_req *r);
+void img_metadef_ns_create(struct api_req *r);
+void img_metadef_ns_show(struct api_req *r);
+void img_metadef_ns_update(struct api_req *r);
+void img_metadef_ns_delete(struct api_req *r);
+void img_metadef_child_list(struct api_req *r);
+void img_metadef_child_create(struct api_req *r);
+void img_metadef_child_show(struct api_req *r);
+void img_metadef_child_update(struct api_req *r);
+void img_metadef_child_delete(struct api_req *r);
+void img_metadef_child_delete_all(struct api_req *r);
+void img_metadef_tag_create(struct api_req *r);
+void img_metadef_rtype_create(struct api_req *r);
+
 #endif

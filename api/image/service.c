@@ -446,6 +446,25 @@ static int apply_patch(json_t *img, void *ctx, struct image_err *err)
     return image_patch(img, p->ops, &p->who, now, err);
 }
 
+/* The older media type writes {"replace": "/name", "value": ...}: turned
+ * into the RFC 6902 form {"op": "replace", "path": "/name", ...}. */
+static void v20_ops(json_t *ops)
+{
+    static const char *const names[] = { "add", "replace", "remove" };
+    size_t i;
+    json_t *op;
+    json_array_foreach (ops, i, op) {
+        for (size_t k = 0; json_is_object(op) && !json_object_get(op, "op") && k < 3; k++) {
+            json_t *path = json_object_get(op, names[k]);
+            if (!json_is_string(path))
+                continue;
+            json_object_set(op, "path", path);
+            json_object_set_new(op, "op", json_string(names[k]));
+            json_object_del(op, names[k]);
+        }
+    }
+}
+
 static void patch_image(struct api_req *r)
 {
     const char *ct = api_req_header(r, "Content-Type");
@@ -460,6 +479,8 @@ static void patch_image(struct api_req *r)
     p.ops = text ? json_loadb(text, len, 0, &je) : NULL;
     if (!p.ops)
         return api_reply_error(r, 400, "Malformed JSON patch: %s", text ? je.text : "no body");
+    if (!strncmp(ct, "application/openstack-images-v2.0-json-patch", 44))
+        v20_ops(p.ops);
     modify(r, apply_patch, &p, 200);
     json_decref(p.ops);
 }
@@ -624,6 +645,8 @@ static int image_init(struct api_server *srv, void **state)
         return -ENOMEM;
     st->srv = srv;
     int rc = image_db_open(api_server_store(srv), &st->db);
+    if (rc == 0 && (rc = img_metadefs_init(api_server_store(srv))) < 0)
+        image_db_close(st->db);
     if (rc < 0) {
         free(st);
         return rc;
@@ -652,15 +675,50 @@ static void image_fini(void *state)
     svc = NULL;
 }
 
+static void no_image(struct api_req *r)
+{
+    api_reply_error(r, 404, "No image found with ID ''");
+}
+
 static const struct api_route routes[] = {
     { "GET", "", versions_root, API_PUBLIC },
     { "GET", "/versions", versions_list, API_PUBLIC },
     { "GET", "/v2/schemas/{}", img_schema, 0 },
+    { "GET", "/v2/schemas/metadefs/{}", img_metadef_schema, 0 },
+    { "GET", "/v2/metadefs/resource_types", img_metadef_rtypes, 0 },
+    { "GET", "/v2/metadefs/namespaces", img_metadef_ns_list, 0 },
+    { "POST", "/v2/metadefs/namespaces", img_metadef_ns_create, 0 },
+    { "GET", "/v2/metadefs/namespaces/{}", img_metadef_ns_show, 0 },
+    { "PUT", "/v2/metadefs/namespaces/{}", img_metadef_ns_update, 0 },
+    { "DELETE", "/v2/metadefs/namespaces/{}", img_metadef_ns_delete, 0 },
+    { "GET", "/v2/metadefs/namespaces/{}/objects", img_metadef_child_list, 0 },
+    { "POST", "/v2/metadefs/namespaces/{}/objects", img_metadef_child_create, 0 },
+    { "DELETE", "/v2/metadefs/namespaces/{}/objects", img_metadef_child_delete_all, 0 },
+    { "GET", "/v2/metadefs/namespaces/{}/objects/{}", img_metadef_child_show, 0 },
+    { "PUT", "/v2/metadefs/namespaces/{}/objects/{}", img_metadef_child_update, 0 },
+    { "DELETE", "/v2/metadefs/namespaces/{}/objects/{}", img_metadef_child_delete, 0 },
+    { "GET", "/v2/metadefs/namespaces/{}/properties", img_metadef_child_list, 0 },
+    { "POST", "/v2/metadefs/namespaces/{}/properties", img_metadef_child_create, 0 },
+    { "DELETE", "/v2/metadefs/namespaces/{}/properties", img_metadef_child_delete_all, 0 },
+    { "GET", "/v2/metadefs/namespaces/{}/properties/{}", img_metadef_child_show, 0 },
+    { "PUT", "/v2/metadefs/namespaces/{}/properties/{}", img_metadef_child_update, 0 },
+    { "DELETE", "/v2/metadefs/namespaces/{}/properties/{}", img_metadef_child_delete, 0 },
+    { "GET", "/v2/metadefs/namespaces/{}/tags", img_metadef_child_list, 0 },
+    { "POST", "/v2/metadefs/namespaces/{}/tags", img_metadef_child_create, 0 },
+    { "DELETE", "/v2/metadefs/namespaces/{}/tags", img_metadef_child_delete_all, 0 },
+    { "GET", "/v2/metadefs/namespaces/{}/tags/{}", img_metadef_child_show, 0 },
+    { "POST", "/v2/metadefs/namespaces/{}/tags/{}", img_metadef_tag_create, 0 },
+    { "PUT", "/v2/metadefs/namespaces/{}/tags/{}", img_metadef_child_update, 0 },
+    { "DELETE", "/v2/metadefs/namespaces/{}/tags/{}", img_metadef_child_delete, 0 },
+    { "GET", "/v2/metadefs/namespaces/{}/resource_types", img_metadef_child_list, 0 },
+    { "POST", "/v2/metadefs/namespaces/{}/resource_types", img_metadef_rtype_create, 0 },
+    { "DELETE", "/v2/metadefs/namespaces/{}/resource_types/{}", img_metadef_child_delete, 0 },
     { "GET", "/v2/images", list_images, 0 },
     { "POST", "/v2/images", create_image, 0 },
     { "GET", "/v2/images/{}", show_image, 0 },
     { "PATCH", "/v2/images/{}", patch_image, 0 },
     { "DELETE", "/v2/images/{}", delete_image, 0 },
+    { "DELETE", "/v2/images", no_image, 0 }, /* DELETE /v2/images/ (a null id) */
     { "PUT", "/v2/images/{}/file", img_upload, API_STREAM_BODY },
     { "GET", "/v2/images/{}/file", img_download, 0 },
     { "POST", "/v2/images/{}/actions/deactivate", deactivate, 0 },

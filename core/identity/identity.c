@@ -6,13 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const table_names[IDENTITY_KINDS] = {
-    [IDENTITY_DOMAIN] = "identity.domains",
-    [IDENTITY_PROJECT] = "identity.projects",
-    [IDENTITY_USER] = "identity.users",
-    [IDENTITY_ROLE] = "identity.roles",
-};
-
 /* The MAC key lives in the store, so tokens survive restarts. */
 static int load_key(struct identity *idn)
 {
@@ -53,16 +46,27 @@ int identity_open(struct store *s, int ttl_s, struct identity **out)
         idmap_free(&idn->revoked_audit);
         idmap_free(&idn->user_nbf);
     }
+    if (!rc && (rc = idmap_init(&idn->pair_nbf)) != 0) {
+        idmap_free(&idn->revoked_audit);
+        idmap_free(&idn->user_nbf);
+        idmap_free(&idn->project_nbf);
+    }
     if (rc) {
         free(idn);
         return rc;
     }
     for (int k = 0; k < IDENTITY_KINDS && !rc; k++)
-        rc = store_table(s, table_names[k], &idn->t_rec[k]);
+        rc = store_table(s, identity_kind_table(k), &idn->t_rec[k]);
     if (!rc)
         rc = store_table(s, "identity.names", &idn->t_names);
     if (!rc)
         rc = store_table(s, "identity.assignments", &idn->t_assign);
+    if (!rc)
+        rc = store_table(s, "identity.inherited", &idn->t_inherit);
+    if (!rc)
+        rc = store_table(s, "identity.members", &idn->t_members);
+    if (!rc)
+        rc = store_table(s, "identity.implied", &idn->t_implied);
     if (!rc)
         rc = store_table(s, "identity.meta", &idn->t_meta);
     if (!rc)
@@ -86,6 +90,7 @@ void identity_close(struct identity *idn)
     idmap_free(&idn->revoked_audit);
     idmap_free(&idn->user_nbf);
     idmap_free(&idn->project_nbf);
+    idmap_free(&idn->pair_nbf);
     sodium_memzero(idn->key, sizeof(idn->key));
     free(idn);
 }

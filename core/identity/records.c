@@ -4,34 +4,50 @@
 #include <errno.h>
 #include <string.h>
 
-static const char *const kind_names[IDENTITY_KINDS] = {
-    [IDENTITY_DOMAIN] = "domain",
-    [IDENTITY_PROJECT] = "project",
-    [IDENTITY_USER] = "user",
-    [IDENTITY_ROLE] = "role",
+/* Each kind: its name, its table, and the field that scopes its unique
+ * name ("" global, NULL no unique name). */
+static const struct kind {
+    const char *name, *table, *scope;
+} kinds[IDENTITY_KINDS] = {
+    [IDENTITY_DOMAIN] = { "domain", "identity.domains", "" },
+    [IDENTITY_PROJECT] = { "project", "identity.projects", "domain_id" },
+    [IDENTITY_USER] = { "user", "identity.users", "domain_id" },
+    [IDENTITY_ROLE] = { "role", "identity.roles", "domain_id" },
+    [IDENTITY_GROUP] = { "group", "identity.groups", "domain_id" },
+    [IDENTITY_REGION] = { "region", "identity.regions", NULL },
+    [IDENTITY_SERVICE] = { "service", "identity.services", NULL },
+    [IDENTITY_ENDPOINT] = { "endpoint", "identity.endpoints", NULL },
+    [IDENTITY_CREDENTIAL] = { "credential", "identity.credentials", NULL },
+    [IDENTITY_POLICY] = { "policy", "identity.policies", NULL },
+    [IDENTITY_APP_CRED] = { "application_credential", "identity.app_creds", "user_id" },
+    [IDENTITY_ACCESS_RULE] = { "access_rule", "identity.access_rules", NULL },
+    [IDENTITY_TRUST] = { "trust", "identity.trusts", NULL },
+    [IDENTITY_CONSUMER] = { "consumer", "identity.consumers", NULL },
+    [IDENTITY_ENDPOINT_GROUP] = { "endpoint_group", "identity.endpoint_groups", NULL },
+    [IDENTITY_DOMAIN_CONFIG] = { "config", "identity.domain_configs", NULL },
 };
 
 const char *identity_kind_name(enum identity_kind k)
 {
-    return k < IDENTITY_KINDS ? kind_names[k] : "?";
+    return k < IDENTITY_KINDS ? kinds[k].name : "?";
 }
 
-static bool scoped(enum identity_kind k)
+const char *identity_kind_table(enum identity_kind k)
 {
-    return k == IDENTITY_PROJECT || k == IDENTITY_USER;
-}
-
-/* Name index key: kind\0scope\0name (scope "" for global kinds). */
-static int name_key(char out[STORE_MAX_KEY], enum identity_kind k, const char *scope,
-                    const char *name)
-{
-    return store_index_key(out, kind_names[k], scoped(k) && scope ? scope : "", name);
+    return kinds[k].table;
 }
 
 static const char *str(const json_t *rec, const char *field)
 {
     const char *s = json_string_value(json_object_get(rec, field));
     return s ? s : "";
+}
+
+/* Name index key: kind\0scope\0name (scope "" for global kinds). */
+static int name_key(char out[STORE_MAX_KEY], enum identity_kind k, const char *scope,
+                    const char *name)
+{
+    return store_index_key(out, kinds[k].name, *kinds[k].scope && scope ? scope : "", name);
 }
 
 int identity_get(struct store_txn *t, struct identity *idn, enum identity_kind k, const char *id,
@@ -44,6 +60,8 @@ int identity_find(struct store_txn *t, struct identity *idn, enum identity_kind 
                   const char *scope, const char *name, json_t **out)
 {
     char key[STORE_MAX_KEY];
+    if (!kinds[k].scope)
+        return -ENOENT;
     int klen = name_key(key, k, scope, name);
     if (klen < 0)
         return -ENOENT;
@@ -88,8 +106,10 @@ int identity_list(struct store_txn *t, struct identity *idn, enum identity_kind 
 static int index_name(struct store_txn *t, struct identity *idn, enum identity_kind k,
                       const json_t *rec)
 {
+    if (!kinds[k].scope)
+        return 0;
     char key[STORE_MAX_KEY];
-    int klen = name_key(key, k, str(rec, "domain_id"), str(rec, "name"));
+    int klen = name_key(key, k, str(rec, kinds[k].scope), str(rec, "name"));
     if (klen < 0)
         return klen;
     const void *val;
@@ -103,8 +123,10 @@ static int index_name(struct store_txn *t, struct identity *idn, enum identity_k
 static int unindex_name(struct store_txn *t, struct identity *idn, enum identity_kind k,
                         const json_t *rec)
 {
+    if (!kinds[k].scope)
+        return 0;
     char key[STORE_MAX_KEY];
-    int klen = name_key(key, k, str(rec, "domain_id"), str(rec, "name"));
+    int klen = name_key(key, k, str(rec, kinds[k].scope), str(rec, "name"));
     if (klen < 0)
         return klen;
     int rc = store_del_raw(t, idn->t_names, key, klen);
@@ -113,8 +135,13 @@ static int unindex_name(struct store_txn *t, struct identity *idn, enum identity
 
 int identity_create(struct store_txn *t, struct identity *idn, enum identity_kind k, json_t *rec)
 {
-    if (!*str(rec, "id") || !*str(rec, "name"))
+    if (!*str(rec, "id") || (kinds[k].scope && !*str(rec, "name")))
         return -EINVAL;
+    json_t *old;
+    if (store_get(t, idn->t_rec[k], str(rec, "id"), &old) == 0) {
+        json_decref(old);
+        return -EEXIST;
+    }
     int rc = index_name(t, idn, k, rec);
     return rc ? rc : store_put(t, idn->t_rec[k], str(rec, "id"), rec);
 }
@@ -122,8 +149,9 @@ int identity_create(struct store_txn *t, struct identity *idn, enum identity_kin
 int identity_update(struct store_txn *t, struct identity *idn, enum identity_kind k,
                     const json_t *old, json_t *rec)
 {
+    const char *sf = kinds[k].scope ? kinds[k].scope : "domain_id";
     if (strcmp(str(old, "name"), str(rec, "name")) != 0 ||
-        strcmp(str(old, "domain_id"), str(rec, "domain_id")) != 0) {
+        strcmp(str(old, sf), str(rec, sf)) != 0) {
         int rc = unindex_name(t, idn, k, old);
         if (!rc)
             rc = index_name(t, idn, k, rec);
@@ -133,21 +161,6 @@ int identity_update(struct store_txn *t, struct identity *idn, enum identity_kin
     return store_put(t, idn->t_rec[k], str(rec, "id"), rec);
 }
 
-struct unassign_ctx {
-    int field; /* 0 project, 1 user, 2 role */
-    const char *id;
-    json_t *found; /* [[p, u, r], ...]: deleted after the scan */
-};
-
-static int collect_matching(const char *p, const char *u, const char *r, void *ctx)
-{
-    struct unassign_ctx *uc = ctx;
-    const char *f[3] = { p, u, r };
-    if (strcmp(f[uc->field], uc->id) == 0)
-        json_array_append_new(uc->found, json_pack("[sss]", p, u, r));
-    return 0;
-}
-
 int identity_delete(struct store_txn *t, struct identity *idn, enum identity_kind k,
                     const json_t *rec)
 {
@@ -155,23 +168,8 @@ int identity_delete(struct store_txn *t, struct identity *idn, enum identity_kin
     int rc = unindex_name(t, idn, k, rec);
     if (!rc)
         rc = store_del(t, idn->t_rec[k], id);
-    if (rc || k == IDENTITY_DOMAIN)
-        return rc;
-    struct unassign_ctx uc = { k == IDENTITY_PROJECT ? 0
-                               : k == IDENTITY_USER  ? 1
-                                                     : 2,
-                               id, json_array() };
-    rc = identity_assignments(t, idn, NULL, NULL, NULL, collect_matching, &uc);
-    size_t i;
-    json_t *a;
-    json_array_foreach (uc.found, i, a) {
-        if (rc)
-            break;
-        rc = identity_unassign(t, idn, json_string_value(json_array_get(a, 0)),
-                               json_string_value(json_array_get(a, 1)),
-                               json_string_value(json_array_get(a, 2)));
-    }
-    json_decref(uc.found);
+    if (!rc)
+        rc = relations_forget(t, idn, k, id);
     return rc;
 }
 
@@ -185,82 +183,4 @@ json_t *identity_public(const json_t *rec)
             json_object_set(out, key, val);
     }
     return out;
-}
-
-static int assign_key(char out[STORE_MAX_KEY], const char *p, const char *u, const char *r)
-{
-    return store_index_key(out, p, u, r);
-}
-
-int identity_assign(struct store_txn *t, struct identity *idn, const char *project,
-                    const char *user, const char *role)
-{
-    char key[STORE_MAX_KEY];
-    int klen = assign_key(key, project, user, role);
-    return klen < 0 ? klen : store_put_raw(t, idn->t_assign, key, klen, "", 0);
-}
-
-int identity_unassign(struct store_txn *t, struct identity *idn, const char *project,
-                      const char *user, const char *role)
-{
-    char key[STORE_MAX_KEY];
-    int klen = assign_key(key, project, user, role);
-    return klen < 0 ? -ENOENT : store_del_raw(t, idn->t_assign, key, klen);
-}
-
-bool identity_has_assignment(struct store_txn *t, struct identity *idn, const char *project,
-                             const char *user, const char *role)
-{
-    char key[STORE_MAX_KEY];
-    int klen = assign_key(key, project, user, role);
-    const void *val;
-    size_t vlen;
-    return klen > 0 && store_get_raw(t, idn->t_assign, key, klen, &val, &vlen) == 0;
-}
-
-struct assign_scan {
-    const char *project, *user, *role;
-    int (*fn)(const char *, const char *, const char *, void *);
-    void *ctx;
-};
-
-static int assign_one(const void *key, size_t klen, const void *val, size_t vlen, void *ctx)
-{
-    (void)val;
-    (void)vlen;
-    struct assign_scan *as = ctx;
-    char buf[STORE_MAX_KEY + 1];
-    if (klen > STORE_MAX_KEY)
-        return -EIO;
-    memcpy(buf, key, klen);
-    buf[klen] = '\0';
-    const char *p = buf, *u = p + strlen(p) + 1;
-    if (u >= buf + klen)
-        return -EIO;
-    const char *r = u + strlen(u) + 1;
-    if (r > buf + klen)
-        return -EIO;
-    if ((as->project && strcmp(as->project, p)) || (as->user && strcmp(as->user, u)) ||
-        (as->role && strcmp(as->role, r)))
-        return 0;
-    return as->fn(p, u, r, as->ctx);
-}
-
-int identity_assignments(struct store_txn *t, struct identity *idn, const char *project,
-                         const char *user, const char *role,
-                         int (*fn)(const char *project, const char *user, const char *role,
-                                   void *ctx),
-                         void *ctx)
-{
-    struct assign_scan as = { project, user, role, fn, ctx };
-    char prefix[STORE_MAX_KEY];
-    int plen = 0;
-    if (project) {
-        plen = store_index_key(prefix, project, user ? user : "", NULL);
-        if (plen < 0)
-            return 0;
-        if (user)
-            prefix[plen++] = '\0'; /* the separator after the user */
-    }
-    return store_scan(t, idn->t_assign, prefix, plen, assign_one, &as);
 }

@@ -1,6 +1,7 @@
 /* Token revocation: in memory for cheap checks, in LMDB to survive restarts.
  * Keys in t_revoke: 'a'+audit (value: the token's expiry, so entries can be
- * pruned), 'u'+user id, 'p'+project id (value: not-before time). */
+ * pruned), 'u'+user id, 'p'+project (domain, trust, application credential)
+ * id, 's'+hash(user, scope) (value: not-before time). */
 #include "internal.h"
 
 #include <errno.h>
@@ -43,6 +44,31 @@ int identity_revoke_project(struct store_txn *t, struct identity *idn, const cha
     return revoke_before_now(t, idn, 'p', &idn->project_nbf, project_id);
 }
 
+void revoke_pair_key(const char *user, const char *scope, unsigned char out[16])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 16);
+    crypto_generichash_update(&st, (const unsigned char *)user, strlen(user));
+    crypto_generichash_update(&st, (const unsigned char *)"/", 1);
+    crypto_generichash_update(&st, (const unsigned char *)scope, strlen(scope));
+    crypto_generichash_final(&st, out, 16);
+}
+
+int identity_revoke_user_scope(struct store_txn *t, struct identity *idn, const char *user_id,
+                               const char *scope_id)
+{
+    unsigned char key[16];
+    revoke_pair_key(user_id, scope_id, key);
+    int64_t now = identity_now_us();
+    int rc = persist(t, idn, 's', key, now);
+    return rc ? rc : idmap_set(&idn->pair_nbf, key, now);
+}
+
+int identity_revoke_scope(struct store_txn *t, struct identity *idn, const char *id)
+{
+    return revoke_before_now(t, idn, 'p', &idn->project_nbf, id);
+}
+
 struct load_ctx {
     struct identity *idn;
     json_t *expired; /* audit keys to prune, base64 of 17 bytes */
@@ -66,6 +92,7 @@ static int load_one(const void *key, size_t klen, const void *val, size_t vlen, 
         return idmap_set(&lc->idn->revoked_audit, k + 1, v);
     case 'u': return idmap_set(&lc->idn->user_nbf, k + 1, v);
     case 'p': return idmap_set(&lc->idn->project_nbf, k + 1, v);
+    case 's': return idmap_set(&lc->idn->pair_nbf, k + 1, v);
     default: return 0;
     }
 }

@@ -14,6 +14,20 @@ static const char *const sort_keys[] = {
     "created_at", "updated_at", "visibility",       "owner",       "min_disk", "min_ram",      NULL,
 };
 
+int image_bool_text(const char *s)
+{
+    /* Glance reads booleans as oslo's strutils does. */
+    static const char *const yes[] = { "true", "1", "yes", "on", "y", "t" };
+    static const char *const no[] = { "false", "0", "no", "off", "n", "f" };
+    for (size_t i = 0; s && i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (!strcasecmp(s, yes[i]))
+            return 1;
+        if (!strcasecmp(s, no[i]))
+            return 0;
+    }
+    return -1;
+}
+
 static bool valid_sort_key(const char *k)
 {
     for (size_t i = 0; sort_keys[i]; i++)
@@ -60,21 +74,6 @@ static int parse_sort(struct image_query *q, const char *spec, char *buf, size_t
         q->sort_keys[q->nsort] = tok;
         q->sort_desc[q->nsort++] = desc;
     }
-    return 0;
-}
-
-/* size_min/size_max: a non-negative integer; -1 when absent. */
-static int parse_size(const char *v, const char *name, int64_t *out, struct image_err *err)
-{
-    *out = -1;
-    if (!v)
-        return 0;
-    char *end;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno || end == v || *end || n < 0)
-        return image_fail(err, -EINVAL, "Invalid value for %s: %s (a size in bytes)", name, v);
-    *out = n;
     return 0;
 }
 
@@ -139,6 +138,25 @@ int image_query_parse(struct image_query *q, const char *(*get)(void *ctx, const
     const char *tag = get(ctx, "tag");
     if (tag)
         q->tags[q->ntags++] = tag;
+    q->disk_format = get(ctx, "disk_format");
+    q->container_format = get(ctx, "container_format");
+    q->protected_ = get(ctx, "protected");
+    if (q->protected_ && image_bool_text(q->protected_) < 0)
+        return image_fail(err, -EINVAL, "Invalid value for protected: %s", q->protected_);
+    static const char *const sizes[] = { "size", "size_min", "size_max" };
+    long long *dst[] = { &q->size, &q->size_min, &q->size_max };
+    for (int i = 0; i < 3; i++) {
+        const char *v = get(ctx, sizes[i]);
+        *dst[i] = -1;
+        if (!v)
+            continue;
+        char *end;
+        errno = 0;
+        long long n = strtoll(v, &end, 10);
+        if (errno || end == v || *end || n < 0)
+            return image_fail(err, -EINVAL, "Invalid value for %s: %s", sizes[i], v);
+        *dst[i] = n;
+    }
 
     if (q->visibility && strcmp(q->visibility, "all") != 0 &&
         strcmp(q->visibility, "public") != 0 && strcmp(q->visibility, "private") != 0 &&
@@ -148,16 +166,9 @@ int image_query_parse(struct image_query *q, const char *(*get)(void *ctx, const
         strcmp(q->member_status, "pending") != 0 && strcmp(q->member_status, "accepted") != 0 &&
         strcmp(q->member_status, "rejected") != 0)
         return image_fail(err, -EINVAL, "Invalid status value: %s", q->member_status);
-    /* Booleans come canonical ("true"/"false"): the API reads Glance's
-     * spellings (True, yes, on, 1, ...) into them. */
-    q->protected_ = get(ctx, "protected");
-    if (q->os_hidden && strcmp(q->os_hidden, "true") != 0 && strcmp(q->os_hidden, "false") != 0)
+    if (q->os_hidden && image_bool_text(q->os_hidden) < 0)
         return image_fail(err, -EINVAL, "Invalid value for os_hidden: %s", q->os_hidden);
-    if (q->protected_ && strcmp(q->protected_, "true") != 0 && strcmp(q->protected_, "false") != 0)
-        return image_fail(err, -EINVAL, "Invalid value for protected: %s", q->protected_);
-    if (parse_size(get(ctx, "size_min"), "size_min", &q->size_min, err) < 0 ||
-        parse_size(get(ctx, "size_max"), "size_max", &q->size_max, err) < 0 ||
-        parse_time(get(ctx, "created_at"), "created_at", &q->created, err) < 0 ||
+    if (parse_time(get(ctx, "created_at"), "created_at", &q->created, err) < 0 ||
         parse_time(get(ctx, "updated_at"), "updated_at", &q->updated, err) < 0)
         return -1;
 
@@ -247,18 +258,22 @@ bool image_query_match(const struct image_query *q, const json_t *img,
         return false;
     if (q->owner && !str_eq(img, "owner", q->owner))
         return false;
+    if (q->disk_format && !str_eq(img, "disk_format", q->disk_format))
+        return false;
+    if (q->container_format && !str_eq(img, "container_format", q->container_format))
+        return false;
     if (q->protected_ &&
-        json_is_true(json_object_get(img, "protected")) != !strcmp(q->protected_, "true"))
+        json_is_true(json_object_get(img, "protected")) != (image_bool_text(q->protected_) == 1))
         return false;
-    json_int_t size = json_integer_value(json_object_get(img, "size"));
-    if ((q->size_min >= 0 || q->size_max >= 0) && !json_is_integer(json_object_get(img, "size")))
-        return false;
-    if ((q->size_min >= 0 && size < q->size_min) || (q->size_max >= 0 && size > q->size_max))
+    json_t *size = json_object_get(img, "size");
+    long long have = json_is_integer(size) ? (long long)json_integer_value(size) : -1;
+    if ((q->size >= 0 && have != q->size) || (q->size_min >= 0 && have < q->size_min) ||
+        (q->size_max >= 0 && (have < 0 || have > q->size_max)))
         return false;
     if (!time_ok(&q->created, img, "created_at") || !time_ok(&q->updated, img, "updated_at"))
         return false;
     bool hidden = json_is_true(json_object_get(img, "os_hidden"));
-    bool want_hidden = q->os_hidden && strcmp(q->os_hidden, "true") == 0;
+    bool want_hidden = q->os_hidden && image_bool_text(q->os_hidden) == 1;
     if (hidden != want_hidden)
         return false;
     for (size_t i = 0; i < q->ntags; i++)

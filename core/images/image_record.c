@@ -93,7 +93,7 @@ static bool in_list(const char *s, const char *const *list)
 }
 
 static const char *const disk_formats[] = {
-    "raw", "qcow2", "iso", "aki", "ari", "ami", NULL,
+    "raw", "qcow2", "iso", "aki", "ari", "ami", "vhd", "vhdx", "vmdk", "vdi", "ploop", NULL,
 };
 static const char *const container_formats[] = {
     "bare", "ovf", "aki", "ari", "ami", "ova", "docker", "compressed", NULL,

@@ -137,10 +137,10 @@ struct image_query {
     const char *name, *status, *visibility, *owner, *member_status;
     const char *tags[8];
     size_t ntags;
-    const char *os_hidden;      /* "true"/"false"/NULL (= false) */
-    const char *protected_;     /* "true"/"false"/NULL (either) */
-    int64_t size_min, size_max; /* -1: none */
-    struct image_time_filter created, updated;
+    const char *os_hidden; /* a boolean text (image_bool_text) or NULL (= false) */
+    const char *disk_format, *container_format, *protected_; /* exact (protected: boolean) */
+    long long size, size_min, size_max;                      /* -1: no filter */
+    struct image_time_filter created, updated;               /* created_at/updated_at=OP:TIME */
     const char *sort_keys[IMAGE_MAX_SORT_KEYS];
     bool sort_desc[IMAGE_MAX_SORT_KEYS];
     size_t nsort;
@@ -223,5 +223,9 @@ void image_hasher_free(struct image_hasher *h);
 /* The qcow2 header's virtual size, if buf (the first bytes of an upload,
  * at least 32) starts with one; -1 otherwise. */
 int64_t image_qcow2_virtual_size(const void *buf, size_t len);
+
+/* A query boolean as Glance reads it: true/false, yes/no, on/off, 1/0,
+ * y/n, t/f in any case: 1, 0, or -1 for anything else. */
+int image_bool_text(const char *s);
 
 #endif

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define STORE_MAX_TABLES 32
+#define STORE_MAX_TABLES 128
 #define STORE_MAP_SIZE   (4ULL << 30) /* address space only; the file grows as used */
 
 struct store {

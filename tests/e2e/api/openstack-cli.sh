@@ -106,6 +106,56 @@ os project delete e2e-demo e2e-other >/dev/null || fail "project delete"
 out=$(os project list -f value -c Name)
 [ "$out" = admin ] || fail "project list after delete: $out"
 
+# Domains, groups, grants, application credentials, EC2 credentials (issue 18).
+out=$(os domain create e2e-dom -f value -c name)
+expect "domain create" "^e2e-dom$" "$out"
+os group create e2e-grp >/dev/null || fail "group create"
+os user create --password pw3 e2e-bob >/dev/null || fail "user create"
+os project create e2e-gp >/dev/null || fail "project create e2e-gp"
+os group add user e2e-grp e2e-bob >/dev/null || fail "group add user"
+out=$(os group contains user e2e-grp e2e-bob)
+expect "group contains user" "e2e-bob in group e2e-grp" "$out"
+os role add --group e2e-grp --project e2e-gp member >/dev/null || fail "role add --group"
+out=$(os role assignment list --effective --user e2e-bob -f value -c Role -c Project --names)
+expect "effective assignment via group" "member e2e-gp@Default" "$out"
+out=$(OS_USERNAME=e2e-bob OS_PASSWORD=pw3 OS_PROJECT_NAME=e2e-gp os application credential create e2e-ac -f value -c secret)
+[ -n "$out" ] || fail "application credential create"
+acid=$(OS_USERNAME=e2e-bob OS_PASSWORD=pw3 OS_PROJECT_NAME=e2e-gp os application credential show e2e-ac -f value -c id)
+out=$(env -u OS_USERNAME -u OS_PASSWORD -u OS_PROJECT_NAME -u OS_USER_DOMAIN_NAME \
+    -u OS_PROJECT_DOMAIN_NAME -u OS_USER_DOMAIN_ID -u OS_PROJECT_DOMAIN_ID \
+    OS_AUTH_TYPE=v3applicationcredential \
+    OS_APPLICATION_CREDENTIAL_ID="$acid" OS_APPLICATION_CREDENTIAL_SECRET="$out" \
+    openstack token issue -f value -c project_id 2>&1)
+expect "token issue with an application credential" "^[0-9a-f-]{36}$" "$out"
+out=$(OS_USERNAME=e2e-bob OS_PASSWORD=pw3 OS_PROJECT_NAME=e2e-gp os ec2 credentials create -f value -c access)
+expect "ec2 credentials create" "^[0-9a-f]{32}$" "$out"
+
+out=$(os trust create --project admin --role admin admin e2e-bob -f value -c id 2>&1)
+expect "trust create" "^[0-9a-f-]{36}$" "$out"
+os trust delete "$out" >/dev/null || fail "trust delete"
+out=$(os credential create --type cert e2e-bob 'a blob' -f value -c type)
+expect "credential create" "^cert$" "$out"
+out=$(os credential list -f value -c Type)
+expect "credential list" "cert" "$out"
+out=$(os service create --name e2e-svc e2e-type -f value -c id)
+os endpoint create --region e2e-region e2e-svc public http://e2e.example >/dev/null ||
+    fail "endpoint create"
+out=$(os catalog list -f value)
+expect "catalog follows a created service" "e2e-svc e2e-type" "$out"
+os service delete e2e-svc >/dev/null || fail "service delete"
+out=$(os region list -f value -c Region)
+expect "region made by endpoint create" "e2e-region" "$out"
+os region delete e2e-region >/dev/null || fail "region delete"
+os implied role create --implied-role reader member >/dev/null 2>&1 ||
+    fail "implied role create"
+out=$(os implied role list -f value)
+expect "implied role list" "member.*reader" "$out"
+os implied role delete --implied-role reader member >/dev/null || fail "implied role delete"
+os domain set --disable e2e-dom >/dev/null || fail "domain set --disable"
+os domain delete e2e-dom >/dev/null || fail "domain delete"
+os user delete e2e-bob >/dev/null && os group delete e2e-grp >/dev/null &&
+    os project delete e2e-gp >/dev/null || fail "cleanup of e2e-bob/e2e-grp/e2e-gp"
+
 os token revoke "$token" >/dev/null || fail "token revoke"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Auth-Token: $token" \
        "http://127.0.0.1:$port/identity/v3/projects")
