@@ -1,4 +1,4 @@
-/* picostackd: the control-plane daemon (DESIGN.md, "Processes").
+/* picostackd: the control-plane daemon (docs/ARCHITECTURE.md, "Processes").
  *   picostackd [--config FILE] [--data DIR] [--listen ADDR:PORT,...] ...
  *              (picostackd --help; the keys: core/config/config.h)
  *              [--net-dataplane] [--net-namespace NS] [--net-prefix P]

@@ -3,7 +3,7 @@
  *
  * One HTTP port (libmicrohttpd, thread pool + poll, HTTP/1.1 keep-alive).
  * A service is a folder api/NAME/ holding a table of routes under a path
- * prefix (DESIGN.md, "The API"), its descriptor, and its private header:
+ * prefix (docs/ARCHITECTURE.md, "How a service plugs in"), its descriptor, and its private header:
  *
  *     static void list_images(struct api_req *r) { ... api_reply_json(r, 200, body); }
  *     static const struct api_route routes[] = {
@@ -332,7 +332,7 @@ const char *api_req_base_url(struct api_req *r);
 /* The verified token (never NULL in a non-public route); NULL on public
  * routes without a valid X-Auth-Token. */
 const struct identity_token *api_req_auth(struct api_req *r);
-/* RBAC for a resource owned by project owner (DESIGN.md: admin anywhere,
+/* RBAC for a resource owned by project owner (docs/ARCHITECTURE.md: admin anywhere,
  * member manages its project's resources, reader only reads): 0 when
  * allowed, 404 when the resource belongs to another project (OpenStack
  * hides it), 403 when it is the caller's project but its role may not

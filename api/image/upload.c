@@ -4,7 +4,7 @@
  * thread, SHA-512 and the appends on the upload's writer thread
  * (image_pipe.c), so hashing and disk writes overlap.
  *
- * Order of durable steps for an upload (DESIGN.md, "Storage"):
+ * Order of durable steps for an upload (docs/ARCHITECTURE.md, "Storage contract"):
  *   1. one transaction: queued -> saving, with a fresh upload nonce;
  *   2. the data goes to a block-store writer, outside any transaction;
  *   3. the writer commits (the data is durable);

@@ -1,7 +1,7 @@
 /* extmap: one disk's extent map and its data path, with no LMDB in it.
  *
  * The block store (blockstore.h) keeps the extent index in LMDB; the VMM does
- * not open LMDB (DESIGN.md, "Storage"). This layer is what both share: given
+ * not open LMDB (docs/ARCHITECTURE.md, "Storage contract"). This layer is what both share: given
  * open data-file descriptors, a snapshot of one disk's extent map, a grant of
  * free clusters and a journal file, it serves reads, copy-on-write writes,
  * discard, write-zeroes and flush through io_uring on O_DIRECT descriptors.

@@ -1,7 +1,7 @@
 /*
  * kvm-calibrate: how fast does /dev/kvm run guest kernel-mode code here?
  *
- * The with-kvm harness (DESIGN.md, "Testing on these machines") runs KVM tests
+ * The with-kvm harness (docs/ARCHITECTURE.md, "How tests reach KVM on any machine") runs KVM tests
  * directly only where /dev/kvm runs guest code at hardware speed. On some of
  * this project's machines /dev/kvm is a nested kind (PVM) that emulates guest
  * CPL0 code at about a million instructions per second; on others it is
