@@ -613,9 +613,14 @@ int bs_reserve(struct blockstore *bs, const struct extmap_range *r)
         int e = bs_data_fds(bs, p + n - 1);
         if (e < 0)
             return e;
-        if (fallocate(bs->data_fds[f], 0, (off_t)(in << EXTMAP_CLUSTER_SHIFT),
-                      (off_t)(n << EXTMAP_CLUSTER_SHIFT)) < 0 &&
-            errno != EOPNOTSUPP)
+        /* A signal (a child exiting, a timer) can interrupt a long
+         * allocation: that is no error, so it starts again. */
+        int rc;
+        do
+            rc = fallocate(bs->data_fds[f], 0, (off_t)(in << EXTMAP_CLUSTER_SHIFT),
+                           (off_t)(n << EXTMAP_CLUSTER_SHIFT));
+        while (rc < 0 && errno == EINTR);
+        if (rc < 0 && errno != EOPNOTSUPP)
             return bs_fail(-errno, "reserving %llu MiB in the image files: %s",
                            (unsigned long long)(n * EXTMAP_CLUSTER_SIZE >> 20), strerror(errno));
         p += n;
