@@ -89,11 +89,11 @@ int compute_flavor_create(struct compute *c, struct store_txn *t, json_t *in, js
     if (rc > 0)
         return cmp_fail(err, -EEXIST, "Flavor with name %s already exists.",
                         json_string_value(name));
-    json_t *f = json_pack("{s:s, s:O, s:i, s:i, s:i, s:i, s:i, s:f, s:b, s:O, s:{}, s:[]}", "id",
-                          fid, "name", name, "ram", (int)ram, "vcpus", (int)vcpus, "disk",
-                          (int)disk, "swap", (int)swap, "ephemeral", (int)eph, "rxtx_factor",
-                          rx ? json_number_value(rx) : 1.0, "is_public", pub ? json_is_true(pub) : 1,
-                          "description", desc ?: json_null(), "extra_specs", "access");
+    json_t *f = json_pack(
+        "{s:s, s:O, s:i, s:i, s:i, s:i, s:i, s:f, s:b, s:O, s:{}, s:[]}", "id", fid, "name", name,
+        "ram", (int)ram, "vcpus", (int)vcpus, "disk", (int)disk, "swap", (int)swap, "ephemeral",
+        (int)eph, "rxtx_factor", rx ? json_number_value(rx) : 1.0, "is_public",
+        pub ? json_is_true(pub) : 1, "description", desc ?: json_null(), "extra_specs", "access");
     if (!f)
         return -ENOMEM;
     rc = store_put(t, c->flavors, fid, f);
@@ -158,8 +158,8 @@ bool compute_flavor_visible(const json_t *flavor, const char *project_id)
     return false;
 }
 
-int compute_flavor_set_specs(struct compute *c, struct store_txn *t, const char *id,
-                             json_t *specs, json_t **out, struct compute_err *err)
+int compute_flavor_set_specs(struct compute *c, struct store_txn *t, const char *id, json_t *specs,
+                             json_t **out, struct compute_err *err)
 {
     if (!json_is_object(specs))
         return cmp_fail(err, -EINVAL, "Invalid input: extra_specs must be an object.");
@@ -181,8 +181,7 @@ int compute_flavor_set_specs(struct compute *c, struct store_txn *t, const char 
     return rc;
 }
 
-int compute_flavor_del_spec(struct compute *c, struct store_txn *t, const char *id,
-                            const char *key)
+int compute_flavor_del_spec(struct compute *c, struct store_txn *t, const char *id, const char *key)
 {
     json_t *f;
     int rc = compute_flavor_get(c, t, id, &f);

@@ -29,13 +29,12 @@ int compute_ssh_fingerprint(const char *public_key, char out[48])
     if (!blob)
         return -ENOMEM;
     size_t len = 0;
-    int rc = sodium_base642bin(blob, n + 1, b64, n, NULL, &len, NULL,
-                               sodium_base64_VARIANT_ORIGINAL);
+    int rc =
+        sodium_base642bin(blob, n + 1, b64, n, NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL);
     /* The blob begins with its own key type, as a length-prefixed string. */
     size_t tlen = (size_t)(b64 - 1 - public_key);
     if (rc || len < 4 + tlen ||
-        ((size_t)blob[0] << 24 | (size_t)blob[1] << 16 | (size_t)blob[2] << 8 | blob[3]) !=
-            tlen ||
+        ((size_t)blob[0] << 24 | (size_t)blob[1] << 16 | (size_t)blob[2] << 8 | blob[3]) != tlen ||
         memcmp(blob + 4, public_key, tlen) != 0) {
         free(blob);
         return -EINVAL;
@@ -267,8 +266,7 @@ int compute_keypair_get(struct compute *c, struct store_txn *t, const char *user
     return *out ? 0 : -EBADMSG;
 }
 
-int compute_keypair_list(struct compute *c, struct store_txn *t, const char *user_id,
-                         json_t **out)
+int compute_keypair_list(struct compute *c, struct store_txn *t, const char *user_id, json_t **out)
 {
     char pre[STORE_MAX_KEY];
     size_t plen = user_prefix(user_id, pre, sizeof pre);

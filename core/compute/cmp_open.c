@@ -46,9 +46,9 @@ static int seed(struct compute *c)
     if (rc != -ENOENT)
         goto out;
     for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
-        json_t *in = json_pack("{s:s, s:s, s:i, s:i, s:i}", "id", defaults[i].id, "name",
-                               defaults[i].name, "ram", defaults[i].ram, "vcpus",
-                               defaults[i].vcpus, "disk", defaults[i].disk);
+        json_t *in =
+            json_pack("{s:s, s:s, s:i, s:i, s:i}", "id", defaults[i].id, "name", defaults[i].name,
+                      "ram", defaults[i].ram, "vcpus", defaults[i].vcpus, "disk", defaults[i].disk);
         json_t *f = NULL;
         struct compute_err err;
         rc = in ? compute_flavor_create(c, t, in, &f, &err) : -ENOMEM;

@@ -10,8 +10,7 @@ static const struct {
     int dflt;
 } kinds[] = { { "instances", 10 }, { "cores", 20 }, { "ram", 51200 }, { "key_pairs", 100 } };
 
-int compute_quota_get(struct compute *c, struct store_txn *t, const char *project_id,
-                      json_t **out)
+int compute_quota_get(struct compute *c, struct store_txn *t, const char *project_id, json_t **out)
 {
     json_t *q = NULL;
     int rc = project_id && *project_id && strlen(project_id) < STORE_MAX_KEY
@@ -28,8 +27,8 @@ int compute_quota_get(struct compute *c, struct store_txn *t, const char *projec
     return 0;
 }
 
-int compute_quota_set(struct compute *c, struct store_txn *t, const char *project_id,
-                      json_t *in, json_t **out, struct compute_err *err)
+int compute_quota_set(struct compute *c, struct store_txn *t, const char *project_id, json_t *in,
+                      json_t **out, struct compute_err *err)
 {
     if (!json_is_object(in))
         return cmp_fail(err, -EINVAL, "Invalid input: quota_set must be an object.");

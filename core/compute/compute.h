@@ -51,8 +51,8 @@ int compute_flavor_delete(struct compute *c, struct store_txn *t, const char *id
 bool compute_flavor_visible(const json_t *flavor, const char *project_id);
 /* Extra specs: keys and values are strings of 1..255 bytes. specs is an
  * object merged into the flavor's; *out the whole set afterwards. */
-int compute_flavor_set_specs(struct compute *c, struct store_txn *t, const char *id,
-                             json_t *specs, json_t **out, struct compute_err *err);
+int compute_flavor_set_specs(struct compute *c, struct store_txn *t, const char *id, json_t *specs,
+                             json_t **out, struct compute_err *err);
 int compute_flavor_del_spec(struct compute *c, struct store_txn *t, const char *id,
                             const char *key);
 /* Access of private flavors: -EINVAL for a public flavor, -EEXIST when
@@ -70,8 +70,7 @@ int compute_keypair_create(struct compute *c, struct store_txn *t, const char *u
                            const char *public_key, json_t **out, struct compute_err *err);
 int compute_keypair_get(struct compute *c, struct store_txn *t, const char *user_id,
                         const char *name, json_t **out);
-int compute_keypair_list(struct compute *c, struct store_txn *t, const char *user_id,
-                         json_t **out);
+int compute_keypair_list(struct compute *c, struct store_txn *t, const char *user_id, json_t **out);
 int compute_keypair_delete(struct compute *c, struct store_txn *t, const char *user_id,
                            const char *name);
 /* Nova's fingerprint of an OpenSSH public key line "TYPE BASE64 [comment]":
@@ -81,10 +80,9 @@ int compute_ssh_fingerprint(const char *public_key, char out[48]);
 /* ---- quotas ---- */
 /* The project's limits (defaults where unset: 10 instances, 20 cores,
  * 51200 MiB ram, 100 key_pairs). */
-int compute_quota_get(struct compute *c, struct store_txn *t, const char *project_id,
-                      json_t **out);
+int compute_quota_get(struct compute *c, struct store_txn *t, const char *project_id, json_t **out);
 /* Sets some of them (integers >= -1, -1 = unlimited); *out the whole set. */
-int compute_quota_set(struct compute *c, struct store_txn *t, const char *project_id,
-                      json_t *in, json_t **out, struct compute_err *err);
+int compute_quota_set(struct compute *c, struct store_txn *t, const char *project_id, json_t *in,
+                      json_t **out, struct compute_err *err);
 
 #endif
