@@ -57,7 +57,7 @@ static int seed(struct compute *c)
         if (rc)
             goto out;
     }
-    mark = json_true();
+    mark = json_pack("{s:b}", "seeded", 1);
     rc = store_put(t, c->meta, "seeded", mark);
     json_decref(mark);
     if (rc)

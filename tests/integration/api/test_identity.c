@@ -78,9 +78,9 @@ static void t_tokens(const char *bin)
     json_t *cat = json_object_get(t, "catalog");
     /* The catalog lists exactly the registered services (api/services.c),
      * in registration order: nothing that is not served. */
-    CHECK(json_array_size(cat) == 5, "catalog has %zu services", json_array_size(cat));
-    const char *want[] = { "identity", "image", "block-storage", "volumev3", "network" };
-    for (size_t i = 0; i < 5; i++) {
+    CHECK(json_array_size(cat) == 6, "catalog has %zu services", json_array_size(cat));
+    const char *want[] = { "identity", "image", "block-storage", "volumev3", "network", "compute" };
+    for (size_t i = 0; i < 6; i++) {
         json_t *svc = json_array_get(cat, i);
         CHECK(!strcmp(json_string_value(json_object_get(svc, "type")) ?: "", want[i]));
         CHECK(json_array_size(json_object_get(svc, "endpoints")) == 3);

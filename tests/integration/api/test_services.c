@@ -132,7 +132,7 @@ static void t_seam(const char *unused)
     /* the catalog: exactly the registered services, the fake included */
     char types[256], url[256], want[256];
     catalog_types(&e, tok, types, sizeof(types), url, sizeof(url));
-    CHECK_STR(types, "identity image block-storage volumev3 network fake-volume");
+    CHECK_STR(types, "identity image block-storage volumev3 network compute fake-volume");
     snprintf(want, sizeof(want), "%s/fake/v1", e.d.base);
     CHECK_STR(url, want);
     http(&e.d, "GET", "/identity/v3/services?type=fake-volume", tok, NULL, &r);
