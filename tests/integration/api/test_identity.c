@@ -341,7 +341,7 @@ static void t_crud(const char *bin)
 
     /* the catalog as read-only resources */
     http(&d, "GET", "/identity/v3/services", a, NULL, &r);
-    CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "services")) == 5);
+    CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "services")) == 6);
     const char *sid = json_string_value(
         json_object_get(json_array_get(json_object_get(r.json, "services"), 1), "id"));
     char spath[200];
@@ -349,7 +349,7 @@ static void t_crud(const char *bin)
     CHECK(http_status(&d, "GET", spath, a, NULL, NULL) == 200);
     resp_free(&r);
     http(&d, "GET", "/identity/v3/endpoints?interface=public", a, NULL, &r);
-    CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "endpoints")) == 5);
+    CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "endpoints")) == 6);
     resp_free(&r);
     CHECK(http_status(&d, "GET", "/identity/v3/services/nope", a, NULL, NULL) == 404);
     CHECK(http_status(&d, "GET", "/identity/v3/endpoints/nope", a, NULL, NULL) == 404);

@@ -139,7 +139,7 @@ static void t_seam(const char *unused)
     CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "services")) == 1);
     resp_free(&r);
     http(&e.d, "GET", "/identity/v3/endpoints?interface=public", tok, NULL, &r);
-    CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "endpoints")) == 6);
+    CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "endpoints")) == 7);
     resp_free(&r);
 
     /* the one errno map, in the service's own error shape */
