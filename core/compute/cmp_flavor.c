@@ -74,8 +74,12 @@ int compute_flavor_create(struct compute *c, struct store_txn *t, json_t *in, js
         snprintf(fid, sizeof fid, "%s", json_string_value(id));
     else
         store_new_id(fid);
-    if (id && json_is_string(id) && json_string_length(id) > STORE_ID_LEN)
-        return cmp_fail(err, -EINVAL, "Invalid input for field 'id': too long.");
+    if (id && json_is_string(id) &&
+        (json_string_length(id) > STORE_ID_LEN ||
+         strspn(fid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+             strlen(fid)))
+        return cmp_fail(err, -EINVAL,
+                        "Invalid input for field 'id': up to 36 letters, digits, '-', '_', '.'.");
     json_t *old = NULL;
     rc = store_get(t, c->flavors, fid, &old);
     json_decref(old);

@@ -38,8 +38,8 @@ int compute_open(struct store *s, struct compute **out);
 void compute_close(struct compute *c);
 
 /* ---- flavors ---- */
-/* in: Nova's "flavor" body: name, ram, vcpus, disk required; id (string
- * or null: a UUID is made), swap, OS-FLV-EXT-DATA:ephemeral, rxtx_factor,
+/* in: Nova's "flavor" body: name, ram, vcpus, disk required; id (up to 36
+ * of [A-Za-z0-9._-], or null: a UUID is made), swap, OS-FLV-EXT-DATA:ephemeral, rxtx_factor,
  * os-flavor-access:is_public, description optional. Names and ids unique. */
 int compute_flavor_create(struct compute *c, struct store_txn *t, json_t *in, json_t **out,
                           struct compute_err *err);

@@ -244,6 +244,7 @@ static void t_flavors(void)
         "{\"flavor\": {\"name\": \"b\", \"ram\": 1, \"vcpus\": 1, \"disk\": 1, "
         "\"os-flavor-access:is_public\": \"yes\"}}",
         "{\"flavor\": {\"name\": \"\", \"ram\": 1, \"vcpus\": 1, \"disk\": 1}}",
+        "{\"flavor\": {\"name\": \"b\", \"ram\": 1, \"vcpus\": 1, \"disk\": 1, \"id\": \"a/b\"}}",
         "{\"flavor\": {\"name\": \"b\", \"ram\": 99999999999, \"vcpus\": 1, \"disk\": 1}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
