@@ -9,7 +9,8 @@
     X(identity)         \
     X(image)            \
     X(volume)           \
-    X(network)
+    X(network)          \
+    X(compute)
 // clang-format on
 
 #define DECLARE(name) extern const struct api_service api_##name##_service;

@@ -43,10 +43,10 @@ expect "token issue via /identity/v3" "^[0-9a-f-]{36}$" "$out"
 
 # The catalog lists exactly the registered services (api/services.c).
 out=$(os catalog list -f value)
-for t in identity image block-storage volumev3 network; do
+for t in identity image block-storage volumev3 network compute; do
     expect "catalog list: $t" "^[a-z0-9]+ $t " "$out"
 done
-[ "$(grep -c . <<<"$out")" -eq 5 ] || fail "catalog list: only the served services: $out"
+[ "$(grep -c . <<<"$out")" -eq 6 ] || fail "catalog list: only the served services: $out"
 expect "catalog url" "http://127.0.0.1:$port/image" "$out"
 
 out=$(os endpoint list -f value -c "Service Type" -c Interface -c URL)

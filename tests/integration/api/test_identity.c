@@ -78,9 +78,9 @@ static void t_tokens(const char *bin)
     json_t *cat = json_object_get(t, "catalog");
     /* The catalog lists exactly the registered services (api/services.c),
      * in registration order: nothing that is not served. */
-    CHECK(json_array_size(cat) == 5, "catalog has %zu services", json_array_size(cat));
-    const char *want[] = { "identity", "image", "block-storage", "volumev3", "network" };
-    for (size_t i = 0; i < 5; i++) {
+    CHECK(json_array_size(cat) == 6, "catalog has %zu services", json_array_size(cat));
+    const char *want[] = { "identity", "image", "block-storage", "volumev3", "network", "compute" };
+    for (size_t i = 0; i < 6; i++) {
         json_t *svc = json_array_get(cat, i);
         CHECK(!strcmp(json_string_value(json_object_get(svc, "type")) ?: "", want[i]));
         CHECK(json_array_size(json_object_get(svc, "endpoints")) == 3);
@@ -341,7 +341,7 @@ static void t_crud(const char *bin)
 
     /* the catalog as read-only resources */
     http(&d, "GET", "/identity/v3/services", a, NULL, &r);
-    CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "services")) == 5);
+    CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "services")) == 6);
     const char *sid = json_string_value(
         json_object_get(json_array_get(json_object_get(r.json, "services"), 1), "id"));
     char spath[200];
@@ -349,7 +349,7 @@ static void t_crud(const char *bin)
     CHECK(http_status(&d, "GET", spath, a, NULL, NULL) == 200);
     resp_free(&r);
     http(&d, "GET", "/identity/v3/endpoints?interface=public", a, NULL, &r);
-    CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "endpoints")) == 5);
+    CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "endpoints")) == 6);
     resp_free(&r);
     CHECK(http_status(&d, "GET", "/identity/v3/services/nope", a, NULL, NULL) == 404);
     CHECK(http_status(&d, "GET", "/identity/v3/endpoints/nope", a, NULL, NULL) == 404);

@@ -132,14 +132,14 @@ static void t_seam(const char *unused)
     /* the catalog: exactly the registered services, the fake included */
     char types[256], url[256], want[256];
     catalog_types(&e, tok, types, sizeof(types), url, sizeof(url));
-    CHECK_STR(types, "identity image block-storage volumev3 network fake-volume");
+    CHECK_STR(types, "identity image block-storage volumev3 network compute fake-volume");
     snprintf(want, sizeof(want), "%s/fake/v1", e.d.base);
     CHECK_STR(url, want);
     http(&e.d, "GET", "/identity/v3/services?type=fake-volume", tok, NULL, &r);
     CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "services")) == 1);
     resp_free(&r);
     http(&e.d, "GET", "/identity/v3/endpoints?interface=public", tok, NULL, &r);
-    CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "endpoints")) == 6);
+    CHECK(r.status == 200 && json_array_size(json_object_get(r.json, "endpoints")) == 7);
     resp_free(&r);
 
     /* the one errno map, in the service's own error shape */

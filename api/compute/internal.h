@@ -1,0 +1,54 @@
+/* api/compute's private parts: Nova v2.1 (flavors, keypairs, limits,
+ * quota sets) over core/compute. */
+#ifndef PICOSTACK_API_COMPUTE_INTERNAL_H
+#define PICOSTACK_API_COMPUTE_INTERNAL_H
+
+#include "api/http/http.h"
+#include "core/compute/compute.h"
+#include "core/identity/identity.h"
+
+#define CMP_MIN_MICRO 1
+#define CMP_MAX_MICRO 37 /* 2.37 */
+
+struct cmp_state {
+    struct compute *c;
+};
+
+/* The microversion of the request (minor of 2.x) from OpenStack-API-Version
+ * "compute 2.x" or X-OpenStack-Nova-API-Version "2.x" (default 2.1,
+ * "latest" the maximum), answered in both headers; replies 400 (malformed)
+ * or 406 (out of range) and returns -1. Every handler starts with it. */
+int cmp_micro(struct api_req *r);
+
+/* Replies err (+ core's message, or the fallback) through the errno map. */
+void cmp_reply_err(struct api_req *r, int rc, const struct compute_err *err, const char *fallback);
+
+/* The body's object under key, or replies 400 and returns NULL (*body is
+ * then NULL too; otherwise the caller decrefs *body). */
+json_t *cmp_body(struct api_req *r, const char *key, json_t **body);
+
+void cmp_flavor_list(struct api_req *r);
+void cmp_flavor_detail(struct api_req *r);
+void cmp_flavor_show(struct api_req *r);
+void cmp_flavor_create(struct api_req *r);
+void cmp_flavor_delete(struct api_req *r);
+void cmp_flavor_action(struct api_req *r);
+void cmp_flavor_access_list(struct api_req *r);
+void cmp_specs_list(struct api_req *r);
+void cmp_specs_create(struct api_req *r);
+void cmp_spec_show(struct api_req *r);
+void cmp_spec_update(struct api_req *r);
+void cmp_spec_delete(struct api_req *r);
+
+void cmp_keypair_list(struct api_req *r);
+void cmp_keypair_show(struct api_req *r);
+void cmp_keypair_create(struct api_req *r);
+void cmp_keypair_delete(struct api_req *r);
+
+void cmp_limits(struct api_req *r);
+void cmp_quota_show(struct api_req *r);
+void cmp_quota_defaults(struct api_req *r);
+void cmp_quota_detail(struct api_req *r);
+void cmp_quota_update(struct api_req *r);
+
+#endif
