@@ -9,6 +9,7 @@
  *   types.c       volume types and extra specs;
  *   backups.c     backups and restores (copies run on threads of their own);
  *   attachments.c the attachments API (3.27+);
+ *   to_image.c    os-volume_upload_image (a volume to a new image);
  *   list.c        filters, sort, limit, marker and next links. */
 #ifndef PICOSTACK_API_VOLUME_INTERNAL_H
 #define PICOSTACK_API_VOLUME_INTERNAL_H
@@ -64,6 +65,12 @@ int vol_spawn(struct vol_state *st, void (*fn)(struct vol_state *st, void *ctx),
  * {coll: [...], coll_links: [next]} (summary: only id, name, links). */
 void vol_reply_list(struct api_req *r, const char *coll, json_t *views, bool summary,
                     const char *const *extra_filters);
+
+/* to_image.c: the os-volume_upload_image action of volume vol_id (body
+ * a): 1 once replied (202 with Cinder's os-volume_upload_image object, or
+ * an error), or a negative errno for vol_reply_err. */
+int vol_upload_image(struct api_req *r, struct vol_state *st, const char *vol_id,
+                     const json_t *a);
 
 /* Views (volumes.c, snapshots.c, types.c, backups.c, attachments.c). */
 json_t *vol_volume_view(struct api_req *r, const json_t *rec);

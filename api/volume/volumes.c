@@ -432,12 +432,9 @@ void vol_volume_action(struct api_req *r)
         status = 200;
     } else if ((a = json_object_get(b, "os-update_readonly_flag")))
         rc = act_flag(r, st, id, a, "readonly", "readonly");
-    else if (json_object_get(b, "os-volume_upload_image")) {
-        api_reply_error(r, 400,
-                        "os-volume_upload_image is not supported yet: make a "
-                        "snapshot and create a volume from it.");
-        rc = 1;
-    } else {
+    else if ((a = json_object_get(b, "os-volume_upload_image")))
+        rc = vol_upload_image(r, st, id, a);
+    else {
         api_reply_error(r, 400, "Invalid input received: unknown or missing action.");
         rc = 1;
     }
