@@ -21,17 +21,26 @@ json_t *vol_views(struct api_req *r, json_t *recs, vol_view_fn view)
     return out;
 }
 
-void vol_show(struct api_req *r, const char *key, vol_get_fn get, vol_view_fn view)
+json_t *vol_load_rec(struct api_req *r, vol_get_fn get)
 {
     struct vol_state *st = api_req_state(r);
     if (vol_micro(r) < 0)
-        return;
+        return NULL;
     struct volumes_caller who = vol_caller(r);
     json_t *rec;
     int rc = get(st->v, &who, api_req_param(r, 0), &rec);
-    if (rc < 0)
-        return vol_reply_err(r, rc);
-    vol_reply_rec(r, 200, key, view, rec);
+    if (rc < 0) {
+        vol_reply_err(r, rc);
+        return NULL;
+    }
+    return rec;
+}
+
+void vol_show(struct api_req *r, const char *key, vol_get_fn get, vol_view_fn view)
+{
+    json_t *rec = vol_load_rec(r, get);
+    if (rec)
+        vol_reply_rec(r, 200, key, view, rec);
 }
 
 void vol_list(struct api_req *r, const struct vol_listing *l, bool summary)

@@ -85,6 +85,9 @@ struct vol_listing {
 void vol_reply_rec(struct api_req *r, int status, const char *key, vol_view_fn view, json_t *rec);
 /* The views of recs (consumed), a new array. */
 json_t *vol_views(struct api_req *r, json_t *recs, vol_view_fn view);
+/* The record of the path's first parameter through get (the microversion
+ * checked), a new reference; NULL after replying an error. */
+json_t *vol_load_rec(struct api_req *r, vol_get_fn get);
 /* GET .../{id}: {key: view}. */
 void vol_show(struct api_req *r, const char *key, vol_get_fn get, vol_view_fn view);
 /* GET on a collection (all_tenants honoured for admins), through

@@ -127,14 +127,9 @@ void vol_snapshot_action(struct api_req *r)
 
 void vol_snapshot_meta_get(struct api_req *r)
 {
-    struct vol_state *st = api_req_state(r);
-    if (vol_micro(r) < 0)
+    json_t *rec = vol_load_rec(r, volume_snapshot_get);
+    if (!rec)
         return;
-    struct volumes_caller who = vol_caller(r);
-    json_t *rec;
-    int rc = volume_snapshot_get(st->v, &who, api_req_param(r, 0), &rec);
-    if (rc < 0)
-        return vol_reply_err(r, rc);
     api_reply_json(r, 200, json_pack("{s:O}", "metadata", json_object_get(rec, "metadata")));
     json_decref(rec);
 }

@@ -120,14 +120,9 @@ void vol_type_delete(struct api_req *r)
 
 void vol_type_specs_get(struct api_req *r)
 {
-    struct vol_state *st = api_req_state(r);
-    if (vol_micro(r) < 0)
+    json_t *rec = vol_load_rec(r, volume_type_get);
+    if (!rec)
         return;
-    struct volumes_caller who = vol_caller(r);
-    json_t *rec;
-    int rc = volume_type_get(st->v, &who, api_req_param(r, 0), &rec);
-    if (rc < 0)
-        return vol_reply_err(r, rc);
     api_reply_json(r, 200, json_pack("{s:O}", "extra_specs", json_object_get(rec, "extra_specs")));
     json_decref(rec);
 }
@@ -151,14 +146,9 @@ void vol_type_specs_set(struct api_req *r)
 
 void vol_type_spec_get(struct api_req *r)
 {
-    struct vol_state *st = api_req_state(r);
-    if (vol_micro(r) < 0)
+    json_t *rec = vol_load_rec(r, volume_type_get);
+    if (!rec)
         return;
-    struct volumes_caller who = vol_caller(r);
-    json_t *rec;
-    int rc = volume_type_get(st->v, &who, api_req_param(r, 0), &rec);
-    if (rc < 0)
-        return vol_reply_err(r, rc);
     json_t *x = json_object_get(json_object_get(rec, "extra_specs"), api_req_param(r, 1));
     if (!x) {
         json_decref(rec);

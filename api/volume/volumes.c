@@ -440,14 +440,9 @@ void vol_volume_meta_put(struct api_req *r)
 
 void vol_volume_meta_key_get(struct api_req *r)
 {
-    struct vol_state *st = api_req_state(r);
-    if (vol_micro(r) < 0)
+    json_t *rec = vol_load_rec(r, volume_get);
+    if (!rec)
         return;
-    struct volumes_caller who = vol_caller(r);
-    json_t *rec;
-    int rc = volume_get(st->v, &who, api_req_param(r, 0), &rec);
-    if (rc < 0)
-        return vol_reply_err(r, rc);
     json_t *x = json_object_get(json_object_get(rec, "metadata"), api_req_param(r, 1));
     if (!x) {
         json_decref(rec);
