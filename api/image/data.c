@@ -296,7 +296,6 @@ int img_recover(void)
         return rc;
     }
     rc = store_commit(t);
-    img_changed();
     if (rc < 0 || !img_bs())
         return rc;
 

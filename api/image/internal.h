@@ -26,11 +26,6 @@ const char *img_data_dir(void);
 struct image_caller img_caller(struct api_req *r);
 /* Opens a transaction; replies 500 and returns NULL on failure. */
 struct store_txn *img_txn(struct api_req *r, bool write);
-/* Commits; replies 500 (returns false) on failure. */
-bool img_commit(struct api_req *r, struct store_txn *t);
-/* Say that image records changed (after a commit made without
- * img_commit): list caches are dropped. */
-void img_changed(void);
 /* The image {} of the path if the caller may see it: replies 404 (and
  * returns NULL) otherwise. A new reference. */
 json_t *img_load_visible(struct api_req *r, struct store_txn *t, const char *id,

@@ -99,7 +99,7 @@ void img_add_member(struct api_req *r)
         json_decref(m);
         return api_reply_error(r, 500, "Cannot add the member: %s", strerror(-rc));
     }
-    if (img_commit(r, t))
+    if (api_txn_commit(r, t))
         api_reply_json(r, 200, img_member_view(m));
     json_decref(m);
 }
@@ -171,7 +171,7 @@ void img_update_member(struct api_req *r)
         json_decref(m);
         return api_reply_error(r, 500, "Cannot store the member: %s", strerror(-rc));
     }
-    if (img_commit(r, t))
+    if (api_txn_commit(r, t))
         api_reply_json(r, 200, img_member_view(m));
     json_decref(m);
 }
@@ -199,6 +199,6 @@ void img_delete_member(struct api_req *r)
         store_abort(t);
         return api_reply_error(r, 500, "Cannot remove the member: %s", strerror(-rc));
     }
-    if (img_commit(r, t))
+    if (api_txn_commit(r, t))
         api_reply_empty(r, 204);
 }

@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,39 +50,29 @@ struct image_caller img_caller(struct api_req *r)
 /* ---- the list cache ----
  * Listing decodes every record; a list is much more frequent than a
  * change, so the decoded records are kept and reused until the next
- * committed change. `generation` counts commits (bumped after each); the
- * cache says which generation it was read at, taken *before* its read
- * transaction began, so it can only be older than it claims, never newer.
+ * committed change. The records' generation (image_db_generation) is
+ * bumped by every writer of image records in its own transaction, this
+ * service or another (the volume service's upload to an image), and a
+ * list reads it in the same read transaction as the records, so the cache
+ * is current exactly while the generation it was built at still is.
  * Cached records are never modified (changes load their own copy). */
-static atomic_ulong generation = 1;
 static struct {
     pthread_mutex_t lock;
-    unsigned long gen;
+    uint64_t gen;
     json_t *all;
 } cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-void img_changed(void)
-{
-    atomic_fetch_add(&generation, 1);
-}
-
-bool img_commit(struct api_req *r, struct store_txn *t)
-{
-    if (!api_txn_commit(r, t))
-        return false;
-    img_changed();
-    return true;
-}
 
 static int collect(json_t *img, void *ctx)
 {
     return json_array_append(ctx, img) == 0 ? 0 : -ENOMEM;
 }
 
-/* Every record (a new reference to a shared, read-only array), read in t,
- * which began after gen was read. */
-static json_t *all_records(struct store_txn *t, unsigned long gen, int *err)
+/* Every record (a new reference to a shared, read-only array), read in t. */
+static json_t *all_records(struct store_txn *t, int *err)
 {
+    uint64_t gen;
+    if ((*err = image_db_generation(t, svc->db, &gen)) < 0)
+        return NULL;
     pthread_mutex_lock(&cache.lock);
     if (cache.all && cache.gen == gen) {
         json_t *all = json_incref(cache.all);
@@ -111,7 +100,7 @@ static json_t *all_records(struct store_txn *t, unsigned long gen, int *err)
         json_decref(view);
     }
     pthread_mutex_lock(&cache.lock);
-    if (!cache.all || cache.gen < gen) {
+    if (!cache.all || cache.gen < gen) { /* a later list may have cached a newer one */
         json_decref(cache.all);
         cache.all = json_incref(all);
         cache.gen = gen;
@@ -290,12 +279,11 @@ static void list_images(struct api_req *r)
     struct image_err err;
     if (image_query_parse(&q, query_get, r, &err) < 0)
         return img_reply_err(r, &err);
-    unsigned long gen = atomic_load(&generation);
     struct store_txn *t = api_txn_begin(r, false);
     if (!t)
         return;
     int rc = 0;
-    json_t *all = all_records(t, gen, &rc);
+    json_t *all = all_records(t, &rc);
     if (!all) {
         store_abort(t);
         return api_reply_error(r, 500, "Cannot list images: %s", strerror(-rc));
@@ -366,7 +354,7 @@ static void create_image(struct api_req *r)
         json_decref(img);
         return api_reply_error(r, 500, "Cannot store the image: %s", strerror(-rc));
     }
-    if (!img_commit(r, t)) {
+    if (!api_txn_commit(r, t)) {
         json_decref(img);
         return;
     }
@@ -419,7 +407,7 @@ static void modify(struct api_req *r, int (*change)(json_t *img, void *ctx, stru
         json_decref(img);
         return api_reply_error(r, 500, "Cannot store the image: %s", strerror(-rc));
     }
-    if (img_commit(r, t)) {
+    if (api_txn_commit(r, t)) {
         if (reply_status == 200)
             api_reply_json(r, 200, img_view(img));
         else
@@ -585,7 +573,7 @@ static void delete_image(struct api_req *r)
         store_abort(t);
         return api_reply_error(r, 500, "Cannot delete image %s: %s", id, strerror(-rc));
     }
-    if (!img_commit(r, t))
+    if (!api_txn_commit(r, t))
         return;
     /* The record is gone first: a crash now leaves data that img_recover()
      * frees at the next start, never a record without its data. */

@@ -81,7 +81,6 @@ static void revert_to_queued(struct upload *u)
             json_decref(img);
             if (store_commit(t) < 0)
                 fprintf(stderr, "picostackd: image %s: cannot put it back to queued\n", u->id);
-            img_changed();
             return;
         }
     }
@@ -217,7 +216,7 @@ static int finish(struct api_req *r, struct upload *u, int64_t vsize)
         api_reply_error(r, 500, "Cannot store image %s: %s", u->id, strerror(-rc));
         return -1;
     }
-    return img_commit(r, t) ? 0 : -1;
+    return api_txn_commit(r, t) ? 0 : -1;
 }
 
 /* Frees the writer's data (if any), puts the record back to queued, and
@@ -388,7 +387,7 @@ void img_upload(struct api_req *r)
         upload_free(u);
         return api_reply_error(r, 500, "Cannot store image %s: %s", id, strerror(-rc));
     }
-    if (!img_commit(r, t)) {
+    if (!api_txn_commit(r, t)) {
         upload_free(u);
         return;
     }

@@ -85,14 +85,8 @@ static void list(struct api_req *r)
     int rc = volume_attachment_list(st->v, &who, vol_all_tenants(r), &recs);
     if (rc < 0)
         return vol_reply_err(r, rc);
-    json_t *views = json_array();
-    size_t i;
-    json_t *x;
-    json_array_foreach (recs, i, x)
-        json_array_append_new(views, vol_attachment_view(r, x));
-    json_decref(recs);
     static const char *const extra[] = { "volume_id", "instance", NULL };
-    vol_reply_list(r, "attachments", views, false, extra);
+    vol_reply_list(r, "attachments", vol_views(r, recs, vol_attachment_view), false, extra);
 }
 
 void vol_attachment_list(struct api_req *r)

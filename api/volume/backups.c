@@ -95,48 +95,22 @@ void vol_backup_create(struct api_req *r)
     json_decref(rec);
 }
 
-static void list(struct api_req *r, bool detail)
-{
-    struct vol_state *st = api_req_state(r);
-    if (vol_micro(r) < 0)
-        return;
-    struct volumes_caller who = vol_caller(r);
-    json_t *recs;
-    int rc = volume_backup_list(st->v, &who, vol_all_tenants(r), &recs);
-    if (rc < 0)
-        return vol_reply_err(r, rc);
-    json_t *views = json_array();
-    size_t i;
-    json_t *x;
-    json_array_foreach (recs, i, x)
-        json_array_append_new(views, vol_backup_view(r, x));
-    json_decref(recs);
-    static const char *const extra[] = { "volume_id", NULL };
-    vol_reply_list(r, "backups", views, !detail, extra);
-}
+static const char *const backup_filters[] = { "volume_id", NULL };
+static const struct vol_listing backups_listing = { "backups", volume_backup_list, vol_backup_view,
+                                                    backup_filters };
 
 void vol_backup_list(struct api_req *r)
 {
-    list(r, false);
+    vol_list(r, &backups_listing, true);
 }
 void vol_backup_list_detail(struct api_req *r)
 {
-    list(r, true);
+    vol_list(r, &backups_listing, false);
 }
 
 void vol_backup_show(struct api_req *r)
 {
-    struct vol_state *st = api_req_state(r);
-    if (vol_micro(r) < 0)
-        return;
-    struct volumes_caller who = vol_caller(r);
-    json_t *rec;
-    int rc = volume_backup_get(st->v, &who, api_req_param(r, 0), &rec);
-    if (rc < 0)
-        return vol_reply_err(r, rc);
-    json_t *view = vol_backup_view(r, rec);
-    json_decref(rec);
-    api_reply_json(r, 200, json_pack("{s:o}", "backup", view));
+    vol_show(r, "backup", volume_backup_get, vol_backup_view);
 }
 
 void vol_backup_delete(struct api_req *r)

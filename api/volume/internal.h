@@ -9,6 +9,8 @@
  *   types.c       volume types and extra specs;
  *   backups.c     backups and restores (copies run on threads of their own);
  *   attachments.c the attachments API (3.27+);
+ *   to_image.c    os-volume_upload_image (a volume to a new image);
+ *   handlers.c    the handler shapes the resources share (below);
  *   list.c        filters, sort, limit, marker and next links. */
 #ifndef PICOSTACK_API_VOLUME_INTERNAL_H
 #define PICOSTACK_API_VOLUME_INTERNAL_H
@@ -64,6 +66,41 @@ int vol_spawn(struct vol_state *st, void (*fn)(struct vol_state *st, void *ctx),
  * {coll: [...], coll_links: [next]} (summary: only id, name, links). */
 void vol_reply_list(struct api_req *r, const char *coll, json_t *views, bool summary,
                     const char *const *extra_filters);
+
+/* handlers.c: the shapes every resource shares. view: a record's API
+ * view; get, list, update: the core/volumes calls of one resource. */
+typedef json_t *(*vol_view_fn)(struct api_req *r, const json_t *rec);
+typedef int (*vol_get_fn)(struct volumes *v, const struct volumes_caller *who, const char *id,
+                          json_t **out);
+typedef int (*vol_update_fn)(struct volumes *v, const struct volumes_caller *who, const char *id,
+                             const json_t *changes, json_t **out);
+struct vol_listing {
+    const char *coll; /* "volumes", "snapshots", ... */
+    int (*list)(struct volumes *v, const struct volumes_caller *who, bool all_projects,
+                json_t **out);
+    vol_view_fn view;
+    const char *const *extra_filters; /* as for vol_reply_list */
+};
+/* Replies {key: view(rec)} with status; rec is consumed. */
+void vol_reply_rec(struct api_req *r, int status, const char *key, vol_view_fn view, json_t *rec);
+/* The views of recs (consumed), a new array. */
+json_t *vol_views(struct api_req *r, json_t *recs, vol_view_fn view);
+/* The record of the path's first parameter through get (the microversion
+ * checked), a new reference; NULL after replying an error. */
+json_t *vol_load_rec(struct api_req *r, vol_get_fn get);
+/* GET .../{id}: {key: view}. */
+void vol_show(struct api_req *r, const char *key, vol_get_fn get, vol_view_fn view);
+/* GET on a collection (all_tenants honoured for admins), through
+ * vol_reply_list. */
+void vol_list(struct api_req *r, const struct vol_listing *l, bool summary);
+/* PUT .../{id} with {key: {name, description, metadata}} (and Cinder's
+ * display_name/display_description aliases). */
+void vol_rename(struct api_req *r, const char *key, vol_update_fn update, vol_view_fn view);
+
+/* to_image.c: the os-volume_upload_image action of volume vol_id (body
+ * a): 1 once replied (202 with Cinder's os-volume_upload_image object, or
+ * an error), or a negative errno for vol_reply_err. */
+int vol_upload_image(struct api_req *r, struct vol_state *st, const char *vol_id, const json_t *a);
 
 /* Views (volumes.c, snapshots.c, types.c, backups.c, attachments.c). */
 json_t *vol_volume_view(struct api_req *r, const json_t *rec);

@@ -19,9 +19,7 @@ json_t *vol_snapshot_view(struct api_req *r, const json_t *rec)
 
 static void reply_snap(struct api_req *r, int status, json_t *rec)
 {
-    json_t *view = vol_snapshot_view(r, rec);
-    json_decref(rec);
-    api_reply_json(r, status, json_pack("{s:o}", "snapshot", view));
+    vol_reply_rec(r, status, "snapshot", vol_snapshot_view, rec);
 }
 
 void vol_snapshot_create(struct api_req *r)
@@ -64,76 +62,28 @@ void vol_snapshot_create(struct api_req *r)
     reply_snap(r, 202, rec);
 }
 
-static void list(struct api_req *r, bool detail)
-{
-    struct vol_state *st = api_req_state(r);
-    if (vol_micro(r) < 0)
-        return;
-    struct volumes_caller who = vol_caller(r);
-    json_t *recs;
-    int rc = volume_snapshot_list(st->v, &who, vol_all_tenants(r), &recs);
-    if (rc < 0)
-        return vol_reply_err(r, rc);
-    json_t *views = json_array();
-    size_t i;
-    json_t *x;
-    json_array_foreach (recs, i, x)
-        json_array_append_new(views, vol_snapshot_view(r, x));
-    json_decref(recs);
-    static const char *const extra[] = { "volume_id", NULL };
-    vol_reply_list(r, "snapshots", views, false, extra);
-    (void)detail; /* Cinder's summary and detail views of snapshots are the same */
-}
+/* Cinder's summary and detail views of snapshots are the same. */
+static const char *const snapshot_filters[] = { "volume_id", NULL };
+static const struct vol_listing snapshots_listing = { "snapshots", volume_snapshot_list,
+                                                      vol_snapshot_view, snapshot_filters };
 
 void vol_snapshot_list(struct api_req *r)
 {
-    list(r, false);
+    vol_list(r, &snapshots_listing, false);
 }
 void vol_snapshot_list_detail(struct api_req *r)
 {
-    list(r, true);
+    vol_list(r, &snapshots_listing, false);
 }
 
 void vol_snapshot_show(struct api_req *r)
 {
-    struct vol_state *st = api_req_state(r);
-    if (vol_micro(r) < 0)
-        return;
-    struct volumes_caller who = vol_caller(r);
-    json_t *rec;
-    int rc = volume_snapshot_get(st->v, &who, api_req_param(r, 0), &rec);
-    if (rc < 0)
-        return vol_reply_err(r, rc);
-    reply_snap(r, 200, rec);
+    vol_show(r, "snapshot", volume_snapshot_get, vol_snapshot_view);
 }
 
 void vol_snapshot_update(struct api_req *r)
 {
-    struct vol_state *st = api_req_state(r);
-    if (vol_micro(r) < 0)
-        return;
-    json_t *whole, *b = vol_body(r, "snapshot", &whole);
-    if (!b)
-        return;
-    json_t *ch = json_object();
-    static const char *const keys[][2] = { { "name", "name" },
-                                           { "display_name", "name" },
-                                           { "description", "description" },
-                                           { "display_description", "description" },
-                                           { "metadata", "metadata" } };
-    for (size_t i = 0; i < API_COUNT(keys); i++) {
-        json_t *x = json_object_get(b, keys[i][0]);
-        if (x)
-            json_object_set(ch, keys[i][1], x);
-    }
-    struct volumes_caller who = vol_caller(r);
-    json_t *rec;
-    int rc = volume_snapshot_update(st->v, &who, api_req_param(r, 0), ch, &rec);
-    json_decref(ch);
-    json_decref(whole);
-    if (rc < 0)
-        return vol_reply_err(r, rc);
-    reply_snap(r, 200, rec);
+    vol_rename(r, "snapshot", volume_snapshot_update, vol_snapshot_view);
 }
 
 void vol_snapshot_delete(struct api_req *r)
@@ -177,14 +127,9 @@ void vol_snapshot_action(struct api_req *r)
 
 void vol_snapshot_meta_get(struct api_req *r)
 {
-    struct vol_state *st = api_req_state(r);
-    if (vol_micro(r) < 0)
+    json_t *rec = vol_load_rec(r, volume_snapshot_get);
+    if (!rec)
         return;
-    struct volumes_caller who = vol_caller(r);
-    json_t *rec;
-    int rc = volume_snapshot_get(st->v, &who, api_req_param(r, 0), &rec);
-    if (rc < 0)
-        return vol_reply_err(r, rc);
     api_reply_json(r, 200, json_pack("{s:O}", "metadata", json_object_get(rec, "metadata")));
     json_decref(rec);
 }

@@ -17,9 +17,7 @@ json_t *vol_type_view(struct api_req *r, const json_t *rec)
 
 static void reply_type(struct api_req *r, int status, json_t *rec)
 {
-    json_t *view = vol_type_view(r, rec);
-    json_decref(rec);
-    api_reply_json(r, status, json_pack("{s:o}", "volume_type", view));
+    vol_reply_rec(r, status, "volume_type", vol_type_view, rec);
 }
 
 void vol_type_create(struct api_req *r)
@@ -63,28 +61,19 @@ void vol_type_list(struct api_req *r)
     int rc = volume_type_list(st->v, &who, &recs);
     if (rc < 0)
         return vol_reply_err(r, rc);
-    json_t *views = json_array();
-    size_t i;
-    json_t *x;
-    json_array_foreach (recs, i, x)
-        json_array_append_new(views, vol_type_view(r, x));
-    json_decref(recs);
-    api_reply_json(r, 200, json_pack("{s:o}", "volume_types", views));
+    api_reply_json(r, 200, json_pack("{s:o}", "volume_types", vol_views(r, recs, vol_type_view)));
+}
+
+/* "default" names the default type. */
+static int get_type(struct volumes *v, const struct volumes_caller *who, const char *id,
+                    json_t **out)
+{
+    return volume_type_get(v, who, !strcmp(id, "default") ? VOLUMES_DEFAULT_TYPE : id, out);
 }
 
 void vol_type_show(struct api_req *r)
 {
-    struct vol_state *st = api_req_state(r);
-    if (vol_micro(r) < 0)
-        return;
-    struct volumes_caller who = vol_caller(r);
-    json_t *rec;
-    const char *id = api_req_param(r, 0);
-    int rc = !strcmp(id, "default") ? volume_type_get(st->v, &who, VOLUMES_DEFAULT_TYPE, &rec)
-                                    : volume_type_get(st->v, &who, id, &rec);
-    if (rc < 0)
-        return vol_reply_err(r, rc);
-    reply_type(r, 200, rec);
+    vol_show(r, "volume_type", get_type, vol_type_view);
 }
 
 void vol_type_update(struct api_req *r)
@@ -131,14 +120,9 @@ void vol_type_delete(struct api_req *r)
 
 void vol_type_specs_get(struct api_req *r)
 {
-    struct vol_state *st = api_req_state(r);
-    if (vol_micro(r) < 0)
+    json_t *rec = vol_load_rec(r, volume_type_get);
+    if (!rec)
         return;
-    struct volumes_caller who = vol_caller(r);
-    json_t *rec;
-    int rc = volume_type_get(st->v, &who, api_req_param(r, 0), &rec);
-    if (rc < 0)
-        return vol_reply_err(r, rc);
     api_reply_json(r, 200, json_pack("{s:O}", "extra_specs", json_object_get(rec, "extra_specs")));
     json_decref(rec);
 }
@@ -162,14 +146,9 @@ void vol_type_specs_set(struct api_req *r)
 
 void vol_type_spec_get(struct api_req *r)
 {
-    struct vol_state *st = api_req_state(r);
-    if (vol_micro(r) < 0)
+    json_t *rec = vol_load_rec(r, volume_type_get);
+    if (!rec)
         return;
-    struct volumes_caller who = vol_caller(r);
-    json_t *rec;
-    int rc = volume_type_get(st->v, &who, api_req_param(r, 0), &rec);
-    if (rc < 0)
-        return vol_reply_err(r, rc);
     json_t *x = json_object_get(json_object_get(rec, "extra_specs"), api_req_param(r, 1));
     if (!x) {
         json_decref(rec);

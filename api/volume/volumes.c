@@ -56,9 +56,7 @@ json_t *vol_volume_view(struct api_req *r, const json_t *rec)
 
 static void reply_volume(struct api_req *r, int status, json_t *rec)
 {
-    json_t *view = vol_volume_view(r, rec);
-    json_decref(rec);
-    api_reply_json(r, status, json_pack("{s:o}", "volume", view));
+    vol_reply_rec(r, status, "volume", vol_volume_view, rec);
 }
 
 /* "size": 1 or "1". */
@@ -234,81 +232,28 @@ void vol_volume_create(struct api_req *r)
     reply_volume(r, 202, rec);
 }
 
-static json_t *views_of(struct api_req *r, json_t *recs)
-{
-    json_t *out = json_array();
-    size_t i;
-    json_t *x;
-    json_array_foreach (recs, i, x)
-        json_array_append_new(out, vol_volume_view(r, x));
-    json_decref(recs);
-    return out;
-}
-
-static void list(struct api_req *r, bool detail)
-{
-    struct vol_state *st = api_req_state(r);
-    if (vol_micro(r) < 0)
-        return;
-    struct volumes_caller who = vol_caller(r);
-    json_t *recs;
-    int rc = volume_list(st->v, &who, vol_all_tenants(r), &recs);
-    if (rc < 0)
-        return vol_reply_err(r, rc);
-    static const char *const extra[] = { "bootable", "availability_zone", "volume_type",
-                                         "os-vol-tenant-attr:tenant_id", NULL };
-    vol_reply_list(r, "volumes", views_of(r, recs), !detail, extra);
-}
+static const char *const volume_filters[] = { "bootable", "availability_zone", "volume_type",
+                                              "os-vol-tenant-attr:tenant_id", NULL };
+static const struct vol_listing volumes_listing = { "volumes", volume_list, vol_volume_view,
+                                                    volume_filters };
 
 void vol_volume_list(struct api_req *r)
 {
-    list(r, false);
+    vol_list(r, &volumes_listing, true);
 }
 void vol_volume_list_detail(struct api_req *r)
 {
-    list(r, true);
+    vol_list(r, &volumes_listing, false);
 }
 
 void vol_volume_show(struct api_req *r)
 {
-    struct vol_state *st = api_req_state(r);
-    if (vol_micro(r) < 0)
-        return;
-    struct volumes_caller who = vol_caller(r);
-    json_t *rec;
-    int rc = volume_get(st->v, &who, api_req_param(r, 0), &rec);
-    if (rc < 0)
-        return vol_reply_err(r, rc);
-    reply_volume(r, 200, rec);
+    vol_show(r, "volume", volume_get, vol_volume_view);
 }
 
 void vol_volume_update(struct api_req *r)
 {
-    struct vol_state *st = api_req_state(r);
-    if (vol_micro(r) < 0)
-        return;
-    json_t *whole, *b = vol_body(r, "volume", &whole);
-    if (!b)
-        return;
-    json_t *ch = json_object();
-    static const char *const keys[][2] = { { "name", "name" },
-                                           { "display_name", "name" },
-                                           { "description", "description" },
-                                           { "display_description", "description" },
-                                           { "metadata", "metadata" } };
-    for (size_t i = 0; i < API_COUNT(keys); i++) {
-        json_t *x = json_object_get(b, keys[i][0]);
-        if (x)
-            json_object_set(ch, keys[i][1], x);
-    }
-    struct volumes_caller who = vol_caller(r);
-    json_t *rec;
-    int rc = volume_update(st->v, &who, api_req_param(r, 0), ch, &rec);
-    json_decref(ch);
-    json_decref(whole);
-    if (rc < 0)
-        return vol_reply_err(r, rc);
-    reply_volume(r, 200, rec);
+    vol_rename(r, "volume", volume_update, vol_volume_view);
 }
 
 static bool query_true(struct api_req *r, const char *key)
@@ -432,12 +377,9 @@ void vol_volume_action(struct api_req *r)
         status = 200;
     } else if ((a = json_object_get(b, "os-update_readonly_flag")))
         rc = act_flag(r, st, id, a, "readonly", "readonly");
-    else if (json_object_get(b, "os-volume_upload_image")) {
-        api_reply_error(r, 400,
-                        "os-volume_upload_image is not supported yet: make a "
-                        "snapshot and create a volume from it.");
-        rc = 1;
-    } else {
+    else if ((a = json_object_get(b, "os-volume_upload_image")))
+        rc = vol_upload_image(r, st, id, a);
+    else {
         api_reply_error(r, 400, "Invalid input received: unknown or missing action.");
         rc = 1;
     }
@@ -498,14 +440,9 @@ void vol_volume_meta_put(struct api_req *r)
 
 void vol_volume_meta_key_get(struct api_req *r)
 {
-    struct vol_state *st = api_req_state(r);
-    if (vol_micro(r) < 0)
+    json_t *rec = vol_load_rec(r, volume_get);
+    if (!rec)
         return;
-    struct volumes_caller who = vol_caller(r);
-    json_t *rec;
-    int rc = volume_get(st->v, &who, api_req_param(r, 0), &rec);
-    if (rc < 0)
-        return vol_reply_err(r, rc);
     json_t *x = json_object_get(json_object_get(rec, "metadata"), api_req_param(r, 1));
     if (!x) {
         json_decref(rec);

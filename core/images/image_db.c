@@ -12,8 +12,40 @@
 
 struct image_db {
     struct store *store;
-    unsigned t_images, t_members;
+    unsigned t_images, t_members, t_meta;
 };
+
+/* The change counter ("images.meta" key "generation"): bumped by every
+ * write of an image record, inside the writer's own transaction, so a
+ * reader's transaction sees the records and the counter of one moment. */
+static const char GEN_KEY[] = "generation";
+
+int image_db_generation(struct store_txn *t, struct image_db *db, uint64_t *out)
+{
+    const void *val;
+    size_t vlen;
+    int rc = store_get_raw(t, db->t_meta, GEN_KEY, sizeof GEN_KEY - 1, &val, &vlen);
+    if (rc == -ENOENT) {
+        *out = 0;
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    if (vlen != sizeof *out)
+        return -EIO;
+    memcpy(out, val, sizeof *out);
+    return 0;
+}
+
+static int bump_generation(struct store_txn *t, struct image_db *db)
+{
+    uint64_t gen;
+    int rc = image_db_generation(t, db, &gen);
+    if (rc < 0)
+        return rc;
+    gen++;
+    return store_put_raw(t, db->t_meta, GEN_KEY, sizeof GEN_KEY - 1, &gen, sizeof gen);
+}
 
 int image_db_open(struct store *s, struct image_db **out)
 {
@@ -24,6 +56,8 @@ int image_db_open(struct store *s, struct image_db **out)
     int rc = store_table(s, "images.records", &db->t_images);
     if (!rc)
         rc = store_table(s, "images.members", &db->t_members);
+    if (!rc)
+        rc = store_table(s, "images.meta", &db->t_meta);
     if (rc) {
         free(db);
         return rc;
@@ -54,7 +88,8 @@ int image_db_put(struct store_txn *t, struct image_db *db, const json_t *img)
     const char *id = json_string_value(json_object_get(img, "id"));
     if (!id)
         return -EINVAL;
-    return store_put(t, db->t_images, id, img);
+    int rc = bump_generation(t, db);
+    return rc < 0 ? rc : store_put(t, db->t_images, id, img);
 }
 
 static int member_key(char key[STORE_MAX_KEY], const char *image_id, const char *member_id)
@@ -118,6 +153,8 @@ int image_db_del(struct store_txn *t, struct image_db *db, const char *id)
             break;
     }
     json_decref(members);
+    if (rc == 0)
+        rc = bump_generation(t, db);
     return rc < 0 ? rc : store_del(t, db->t_images, id);
 }
 

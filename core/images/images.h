@@ -193,6 +193,12 @@ void image_db_close(struct image_db *db);
 struct store *image_db_store(struct image_db *db);
 int image_db_get(struct store_txn *t, struct image_db *db, const char *id, json_t **out);
 int image_db_put(struct store_txn *t, struct image_db *db, const json_t *img);
+/* The change counter of the image records: image_db_put and image_db_del
+ * bump it in the caller's transaction, whoever the caller is (the image
+ * service, the volume service's upload to an image), so a cache of the
+ * records built in a transaction that read generation G is current
+ * exactly while G is still the generation. 0 before any write. */
+int image_db_generation(struct store_txn *t, struct image_db *db, uint64_t *out);
 /* Deletes the record and all its members. */
 int image_db_del(struct store_txn *t, struct image_db *db, const char *id);
 /* fn(img, ctx) for every record (id order); fn returns 0 to go on. */

@@ -448,6 +448,83 @@ static void t_backups_attachments(void)
     free(v), free(b), free(rv), free(a);
 }
 
+/* Is image id in GET /image/v2/images (the image service's cached list)? */
+static bool image_listed(const char *id)
+{
+    struct resp r;
+    CHECK(req(ADM, "GET", "/image/v2/images?limit=1000", NULL, &r) == 200);
+    bool found = false;
+    size_t i;
+    json_t *x;
+    json_array_foreach (json_object_get(r.json, "images"), i, x)
+        found = found || !strcmp(jstr(x, "id") ?: "", id);
+    resp_free(&r);
+    return found;
+}
+
+/* os-volume_upload_image: a new active image listed at once (the image
+ * service's list cache sees records the volume service writes), a volume
+ * made from it, and the refusals. */
+static void t_to_image(void)
+{
+    struct resp r;
+    char *v = mkvol(ADM, "src", 1), p[200];
+    CHECK(req(ADM, "GET", "/image/v2/images", NULL, NULL) == 200); /* fills the list cache */
+    path(p, sizeof p, V "/volumes/%s/action", v);
+    CHECK(req(ADM, "POST", p, "{\"os-volume_upload_image\": {\"disk_format\": \"raw\"}}", NULL) ==
+          400);
+    CHECK(req(ADM, "POST", p,
+              "{\"os-volume_upload_image\": {\"image_name\": \"x\", \"disk_format\": "
+              "\"qcow2\"}}",
+              NULL) == 400);
+    CHECK(req(ADM, "POST", p, "{\"os-volume_upload_image\": {\"image_name\": 7}}", NULL) == 400);
+    CHECK(req(ADM, "POST", p,
+              "{\"os-volume_upload_image\": {\"image_name\": \"x\", \"force\": \"maybe\"}}",
+              NULL) == 400);
+    CHECK(req(ADM, "POST", p, "{\"os-volume_upload_image\": 1}", NULL) == 400);
+    CHECK(req(ADM, "POST", V "/volumes/00000000-0000-0000-0000-000000000000/action",
+              "{\"os-volume_upload_image\": {\"image_name\": \"x\"}}", NULL) == 404);
+    CHECK(req_micro(ADM, "POST", p,
+                    "{\"os-volume_upload_image\": {\"image_name\": \"from-vol\", \"force\": "
+                    "false, \"container_format\": \"bare\", \"disk_format\": \"raw\", "
+                    "\"visibility\": \"private\", \"protected\": false}}",
+                    "3.1", &r) == 202,
+          "upload: %s", r.body ?: "");
+    json_t *u = json_object_get(r.json, "os-volume_upload_image");
+    char *img = strdup(jstr(u, "image_id") ?: "none");
+    CHECK(!strcmp(jstr(u, "id") ?: "", v) && !strcmp(jstr(u, "image_name") ?: "", "from-vol"));
+    CHECK(json_integer_value(json_object_get(u, "size")) == 1);
+    resp_free(&r);
+    CHECK(image_listed(img), "the new image is not listed");
+    char ip[200];
+    snprintf(ip, sizeof ip, "/image/v2/images/%s", img);
+    CHECK(req(ADM, "GET", ip, NULL, &r) == 200);
+    CHECK(!strcmp(jstr(r.json, "status") ?: "", "active"), "status %s", jstr(r.json, "status"));
+    CHECK(json_integer_value(json_object_get(r.json, "size")) == 1 << 30);
+    CHECK(!strcmp(jstr(r.json, "disk_format") ?: "", "raw"));
+    resp_free(&r);
+    char body[200];
+    snprintf(body, sizeof body, "{\"volume\": {\"size\": 2, \"imageRef\": \"%s\"}}", img);
+    CHECK(req(ADM, "POST", V "/volumes", body, &r) == 202, "from image: %s", r.body ?: "");
+    char *fromimg = strdup(jstr(json_object_get(r.json, "volume"), "id") ?: "none");
+    resp_free(&r);
+    /* Another project's member neither sees nor uploads the volume. */
+    char *op = create_project(&D, ADM, "other2"), *u1 = create_user(&D, ADM, "bob", "pw-bob-1");
+    char *member = find_role(&D, ADM, "member");
+    CHECK(grant(&D, ADM, op, u1, member) == 204);
+    char *bob = login(&D, "bob", "pw-bob-1", "other2");
+    CHECK(bob && req(bob, "POST", p, "{\"os-volume_upload_image\": {\"image_name\": \"b\"}}",
+                     NULL) == 404);
+    /* The image outlives its source volume, and deleting it frees it. */
+    path(p, sizeof p, V "/volumes/%s", v);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 202);
+    CHECK(req(ADM, "DELETE", ip, NULL, NULL) == 204);
+    CHECK(!image_listed(img), "the deleted image is still listed");
+    path(p, sizeof p, V "/volumes/%s", fromimg);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 202);
+    free(v), free(img), free(fromimg), free(op), free(u1), free(member), free(bob);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -469,6 +546,8 @@ int main(int argc, char **argv)
             t_snapshots_types();
         else if (!strcmp(argv[2], "rbac_quotas"))
             t_rbac_quotas();
+        else if (!strcmp(argv[2], "to_image"))
+            t_to_image();
         else if (!strcmp(argv[2], "backups_attachments"))
             t_backups_attachments();
         else

@@ -31,7 +31,9 @@ int main(void)
                            "00000000-0000-4000-8000-000000000002",
                            "00000000-0000-4000-8000-000000000003" };
     struct store_txn *t;
+    uint64_t gen = 1;
     CHECK(store_begin(s, true, &t) == 0);
+    CHECK(image_db_generation(t, db, &gen) == 0 && gen == 0);
     for (int i = 0; i < 3; i++) {
         json_t *body = json_pack("{s:s, s:s}", "name", "x", "visibility", "shared");
         json_t *img = image_new(body, ids[i], &who, "2026-11-24T23:00:00Z", NULL);
@@ -40,11 +42,13 @@ int main(void)
         json_decref(img);
         json_decref(body);
     }
+    CHECK(image_db_generation(t, db, &gen) == 0 && gen == 3);
     CHECK(store_commit(t) == 0);
 
-    /* An aborted transaction changes nothing. */
+    /* An aborted transaction changes nothing (nor the generation). */
     CHECK(store_begin(s, true, &t) == 0);
     CHECK(image_db_del(t, db, ids[0]) == 0);
+    CHECK(image_db_generation(t, db, &gen) == 0 && gen == 4);
     store_abort(t);
 
     CHECK(store_begin(s, true, &t) == 0);
@@ -92,6 +96,9 @@ int main(void)
     int n = 0;
     CHECK(image_db_scan(t, db, count, &n) == 0 && n == 2);
     CHECK(image_db_get(t, db, ids[0], &img) == -ENOENT);
+    /* 3 puts, 1 delete; member changes leave the records' generation. */
+    CHECK(image_db_generation(t, db, &gen) == 0 && gen == 4, "generation %llu",
+          (unsigned long long)gen);
     store_abort(t);
     image_db_close(db);
     store_close(s);
