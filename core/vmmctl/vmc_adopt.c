@@ -125,10 +125,17 @@ int vmmctl_adopt(struct vmmctl *v, const char *id, struct vmmctl_err *err)
     pthread_mutex_unlock(&v->lock);
     int rc = adopt(v, id, vm, err);
     pthread_mutex_lock(&v->lock);
-    if (rc == 1 && (rc = vmc_watch_add(v, vm)) < 0) {
-        vmc_fail(err, rc, "epoll: %s", strerror(-rc));
-        vm->ask = ASK_KILL;
+    int w;
+    if (rc == 1 && (w = vmc_watch_add(v, vm)) < 0) {
+        /* unwatchable (out of memory): end it, give its disks back */
+        rc = vmc_fail(err, w, "epoll: %s", strerror(-w));
         syscall(SYS_pidfd_send_signal, vm->pidfd, SIGKILL, NULL, 0);
+        struct pollfd p = { .fd = vm->pidfd, .events = POLLIN };
+        poll(&p, 1, 5000);
+        pthread_mutex_unlock(&v->lock);
+        vmc_disks_release(v, vm);
+        clean_dead(v, &vm->spec);
+        pthread_mutex_lock(&v->lock);
     }
     if (rc == 1) {
         vm->starting = false;

@@ -385,12 +385,233 @@ static void t_bad(void)
     vmmctl_close(v);
 }
 
+/* vmmctl_stop: a guest that hears the power button powers off; one that
+ * does not is killed at the deadline. */
+static void t_stop(void)
+{
+    struct vmmctl *v = open_vmmctl();
+    struct vmm_spec s;
+    struct vmmctl_err err = { "" };
+    int at = 0;
+    spec_for(&s, "vm-btn", "pwrbtn");
+    start_ok(v, &s);
+    CHECK(wait_event("vm-btn", &at, VMMCTL_RUNNING, 10) != NULL);
+    CHECK(console_has(v, "vm-btn", "pwrbtn ready", 10));
+    CHECK_EQ(vmmctl_stop(v, "vm-btn", 10000, &err), 0);
+    CHECK(wait_event("vm-btn", &at, VMMCTL_POWEROFF, 10) != NULL);
+    CHECK(console_has(v, "vm-btn", "power button (interrupts 1)", 1));
+
+    spec_for(&s, "vm-deaf", "control"); /* knows no ACPI button */
+    at = 0;
+    start_ok(v, &s);
+    CHECK(wait_event("vm-deaf", &at, VMMCTL_RUNNING, 10) != NULL);
+    double t0 = now_s();
+    CHECK_EQ(vmmctl_stop(v, "vm-deaf", 300, &err), 0);
+    const struct seen *e = wait_event("vm-deaf", &at, VMMCTL_KILLED, 10);
+    CHECK(e && e->at - t0 >= 0.3, "killed after %.3f s", e ? e->at - t0 : -1);
+    CHECK(!vmmctl_running(v, "vm-deaf"));
+    vmmctl_close(v);
+}
+
+/* Reboot soft (Ctrl-Alt-Del): the guest resets, vmmctl starts it again
+ * (RESET, then RUNNING); pause and resume. */
+static void t_reset(void)
+{
+    struct vmmctl *v = open_vmmctl();
+    make_disk("vol-r", 8 << 20);
+    struct vmm_spec s;
+    struct vmmctl_err err = { "" };
+    int at = 0;
+    spec_for(&s, "vm-r", "control");
+    add_object_disk(&s, "vol-r", "r");
+    start_ok(v, &s);
+    CHECK(wait_event("vm-r", &at, VMMCTL_RUNNING, 10) != NULL);
+    CHECK(console_has(v, "vm-r", "picostack-guest: count 1", 10));
+    pid_t first = pid_of("vm-r");
+    CHECK_EQ(vmmctl_reboot_soft(v, "vm-r", &err), 0);
+    CHECK(wait_event("vm-r", &at, VMMCTL_RESET, 10) != NULL);
+    CHECK(wait_event("vm-r", &at, VMMCTL_RUNNING, 10) != NULL);
+    CHECK(console_has(v, "vm-r", "ctrl-alt-del, resetting", 1));
+    pid_t second = pid_of("vm-r");
+    CHECK(second > 0 && second != first, "pid %d then %d", (int)first, (int)second);
+    CHECK(!disk_free("vol-r")); /* handed over to the new VMM */
+
+    char *st = NULL;
+    CHECK_EQ(vmmctl_pause(v, "vm-r", true, &err), 0);
+    CHECK(vmmctl_status(v, "vm-r", &st, &err) == 0 && st && strstr(st, "\"paused\""));
+    free(st);
+    CHECK_EQ(vmmctl_pause(v, "vm-r", false, &err), 0);
+    CHECK(vmmctl_status(v, "vm-r", &st, &err) == 0 && st && strstr(st, "\"running\""));
+    free(st);
+    char *tail = NULL;
+    CHECK_EQ(vmmctl_console_tail(v, "vm-r", 2, &tail), 0);
+    int lines = 0;
+    for (const char *p = tail; p && *p; p++)
+        lines += *p == '\n';
+    CHECK(lines == 2 && strstr(tail, "picostack-guest: "), "[%s]", tail ? tail : "");
+    free(tail);
+    CHECK_EQ(vmmctl_kill(v, "vm-r", &err), 0);
+    CHECK(disk_free("vol-r"));
+    vmmctl_close(v);
+}
+
+/* A daemon restart: vmmctl and the store closed and opened again. A VMM
+ * that still runs is adopted (events, console, disk continue); one that
+ * died meanwhile is cleaned up. */
+static void t_adopt(void)
+{
+    struct vmmctl *v = open_vmmctl();
+    make_disk("vol-live", 8 << 20);
+    make_disk("vol-dead", 8 << 20);
+    struct vmm_spec s;
+    struct vmmctl_err err = { "" };
+    int at = 0, at2 = 0;
+    spec_for(&s, "vm-live", "control");
+    add_object_disk(&s, "vol-live", "live");
+    start_ok(v, &s);
+    spec_for(&s, "vm-dead", "control");
+    add_object_disk(&s, "vol-dead", "dead");
+    start_ok(v, &s);
+    CHECK(wait_event("vm-live", &at, VMMCTL_RUNNING, 10) != NULL);
+    CHECK(wait_event("vm-dead", &at2, VMMCTL_RUNNING, 10) != NULL);
+    pid_t live = pid_of("vm-live"), dead = pid_of("vm-dead");
+
+    vmmctl_close(v); /* the daemon goes ... */
+    blockstore_close(bs);
+    kill(dead, SIGKILL); /* ... one VMM dies meanwhile (init reaps it) */
+    CHECK_EQ(waitpid(dead, NULL, 0), dead);
+    open_store();
+    v = open_vmmctl(); /* ... and comes back */
+
+    CHECK_EQ(vmmctl_adopt(v, "vm-live", &err), 1);
+    CHECK(vmmctl_running(v, "vm-live"));
+    CHECK_EQ(vmmctl_adopt(v, "vm-live", &err), -EEXIST);
+    CHECK(!disk_free("vol-live"));
+    char *st = NULL;
+    CHECK(vmmctl_status(v, "vm-live", &st, &err) == 0 && st);
+    free(st);
+    char *before = NULL;
+    REQUIRE(vmmctl_console_tail(v, "vm-live", 0, &before) == 0);
+    char *again = NULL;
+    double end = now_s() + 5;
+    size_t was = strlen(before);
+    do {
+        free(again);
+        usleep(50000);
+        REQUIRE(vmmctl_console_tail(v, "vm-live", 0, &again) == 0);
+    } while (strlen(again) <= was && now_s() < end);
+    CHECK(strlen(again) > was, "the console did not go on");
+    free(before);
+    free(again);
+
+    CHECK_EQ(vmmctl_adopt(v, "vm-dead", &err), 0);
+    CHECK(!vmmctl_running(v, "vm-dead"));
+    CHECK(!run_file_exists("vm-dead", "vmm.pid"));
+    CHECK(disk_free("vol-dead"));
+
+    /* events go on for the adopted one: kill -9 -> ERROR within a second */
+    at = 0;
+    pthread_mutex_lock(&ev_lock);
+    at = nevents;
+    pthread_mutex_unlock(&ev_lock);
+    double t0 = now_s();
+    kill(live, SIGKILL);
+    const struct seen *e = wait_event("vm-live", &at, VMMCTL_ERROR, 5);
+    CHECK(e && e->at - t0 < 1.0, "ERROR after %.3f s", e ? e->at - t0 : -1);
+    CHECK(disk_free("vol-live"));
+    waitpid(live, NULL, 0); /* ours, from before the "restart" */
+    vmmctl_close(v);
+}
+
+/* A block-store disk written past its first grant: vmmctl answers the
+ * VMM's grant_wanted with more clusters, the guest's writes all land. */
+static void t_grants(void)
+{
+    struct vmmctl *v = open_vmmctl();
+    enum { FILL = 1100, FILL_AT = 2 << 20, CLUSTER = 64 << 10 };
+    make_disk("vol-g", FILL_AT + (uint64_t)FILL * CLUSTER + (4 << 20));
+    struct vmm_spec s;
+    int at = 0;
+    spec_for(&s, "vm-g", "virtioblk");
+    snprintf(s.cmdline, sizeof(s.cmdline), "fill=%d", FILL);
+    add_object_disk(&s, "vol-g", "grant-disk");
+    start_ok(v, &s);
+    const struct seen *e = NULL;
+    for (int i = 0; i < 3 && !(e && e->ev == VMMCTL_POWEROFF); i++) {
+        e = wait_event("vm-g", &at, i == 0 ? VMMCTL_RUNNING : VMMCTL_POWEROFF, 60);
+        if (!e)
+            break;
+    }
+    CHECK(e && e->ev == VMMCTL_POWEROFF);
+    char want[64];
+    snprintf(want, sizeof(want), "virtioblk: filled %d clusters", FILL);
+    CHECK(console_has(v, "vm-g", want, 1));
+    CHECK(console_has(v, "vm-g", "virtioblk: serial grant-disk", 1));
+    struct blockstore_info info;
+    pthread_mutex_lock(&bs_mutex);
+    CHECK(blockstore_info(bs, "vol-g", &info) == 0 && info.allocated >= (FILL + 1ull) * CLUSTER,
+          "allocated %llu", (unsigned long long)info.allocated);
+    struct blockstore_disk *d = NULL;
+    static uint8_t buf[CLUSTER];
+    int bad = 0;
+    REQUIRE(blockstore_disk_open(bs, "vol-g", BLOCKSTORE_RDONLY, &d) == 0);
+    for (uint32_t k = 0; k < FILL; k += 97) {
+        uint32_t got = ~0u;
+        if (extmap_read(blockstore_disk_map(d), buf, FILL_AT + (uint64_t)k * CLUSTER, CLUSTER) < 0)
+            bad++;
+        memcpy(&got, buf, 4);
+        bad += got != k || buf[4] != (uint8_t)(4 * 13 + 1);
+    }
+    blockstore_disk_close(d);
+    pthread_mutex_unlock(&bs_mutex);
+    CHECK_EQ(bad, 0);
+    CHECK(disk_free("vol-g"));
+    vmmctl_close(v);
+}
+
+/* A tap in a namespace of the test's own, handed over as --net fd=N. */
+static void t_tap(void)
+{
+    char ns[32], cmd[320];
+    snprintf(ns, sizeof(ns), "pst-vmmctl-%d", (int)getpid());
+    snprintf(cmd, sizeof(cmd),
+             "ip netns add %s && ip -n %s tuntap add dev pstap0 mode tap vnet_hdr && "
+             "ip -n %s link set pstap0 up",
+             ns, ns, ns);
+    REQUIRE(system(cmd) == 0);
+    struct vmmctl *v = open_vmmctl();
+    struct vmm_spec s;
+    struct vmmctl_err err = { "" };
+    int at = 0;
+    spec_for(&s, "vm-net", "control");
+    snprintf(s.nets[0].tap, sizeof(s.nets[0].tap), "pstap0");
+    snprintf(s.nets[0].netns, sizeof(s.nets[0].netns), "%s", ns);
+    memcpy(s.nets[0].mac, (uint8_t[]){ 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 }, 6);
+    s.nnets = 1;
+    int rc = vmmctl_start(v, &s, &err);
+    CHECK(rc == 0, "%s", err.msg);
+    if (rc == 0) {
+        CHECK(wait_event("vm-net", &at, VMMCTL_RUNNING, 10) != NULL);
+        char *st = NULL;
+        CHECK(vmmctl_status(v, "vm-net", &st, &err) == 0 && st && strstr(st, "virtio-net"), "%s",
+              st ? st : err.msg);
+        free(st);
+        /* the VMM holds the tap: it is attached (carrier up) */
+        snprintf(cmd, sizeof(cmd), "ip -n %s link show pstap0 | grep -q LOWER_UP", ns);
+        CHECK(system(cmd) == 0, "the tap has no carrier");
+        CHECK_EQ(vmmctl_kill(v, "vm-net", &err), 0);
+    }
+    vmmctl_close(v);
+    snprintf(cmd, sizeof(cmd), "ip netns del %s", ns);
+    CHECK(system(cmd) == 0);
+}
+
 static const struct {
     const char *name;
     void (*fn)(void);
 } tests[] = {
-    { "lifecycle", t_lifecycle },
-    { "bad", t_bad },
+    { "lifecycle", t_lifecycle }, { "bad", t_bad },       { "stop", t_stop }, { "reset", t_reset },
+    { "adopt", t_adopt },         { "grants", t_grants }, { "tap", t_tap },
 };
 
 int main(int argc, char **argv)
