@@ -26,7 +26,7 @@ void vmm_usage(FILE *out, const char *prog)
             "  --serial MODE    COM1: stdio (default; Ctrl-A x quits on a terminal),\n"
             "                   file:PATH (output only) or none\n"
             "  --control PATH   unix socket taking JSON lines: {\"op\":\"status\"|\"pause\"|\n"
-            "                   \"resume\"|\"shutdown\"|\"kill\"}\n"
+            "                   \"resume\"|\"shutdown\"|\"powerdown\"|\"kill\"}\n"
             "  --exit-file PATH written as the VMM ends: poweroff, reset or error: MESSAGE\n"
             "  --verbose        exit and device counters on stderr at the end\n"
             "  --no-sandbox     run without the seccomp filter (for debugging)\n"

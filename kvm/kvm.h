@@ -23,7 +23,9 @@
  * answers each with one JSON line: {"op":"status"} (with per-device
  * counters: requests, bytes, errors, queue depth), {"op":"pause"},
  * {"op":"resume"}, {"op":"shutdown"} (Ctrl-Alt-Del through the i8042
- * keyboard), {"op":"kill"}, {"op":"disk-resize","disk":N,"size":BYTES}
+ * keyboard), {"op":"powerdown"} (the ACPI power button: a Generic Event
+ * Device's interrupt, Notify (PWRB, 0x80) for Linux's button driver; a
+ * guest without acpid or logind ignores it), {"op":"kill"}, {"op":"disk-resize","disk":N,"size":BYTES}
  * (grow disk N; the guest sees the new capacity through virtio-blk's
  * configuration-change interrupt) and {"op":"grant","disk":N,
  * "ranges":[[START,COUNT],...][,"files":[F,...]]} (more free clusters for

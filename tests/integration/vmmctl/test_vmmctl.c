@@ -450,8 +450,19 @@ static void t_reset(void)
         lines += *p == '\n';
     CHECK(lines == 2 && strstr(tail, "picostack-guest: "), "[%s]", tail ? tail : "");
     free(tail);
+    /* volume extend while attached: the store's size, then the guest's */
+    CHECK_EQ(vmmctl_disk_resize(v, "vm-r", 0, 16 << 20, &err), 0);
+    CHECK(vmmctl_status(v, "vm-r", &st, &err) == 0 && st && strstr(st, "\"capacity\":16777216"),
+          "%s", st ? st : err.msg);
+    free(st);
+    CHECK_EQ(vmmctl_disk_resize(v, "vm-r", 1, 16 << 20, &err), -EINVAL);
+    CHECK_EQ(vmmctl_disk_resize(v, "vm-r", 0, 8 << 20, &err), -EINVAL); /* no shrinking */
     CHECK_EQ(vmmctl_kill(v, "vm-r", &err), 0);
     CHECK(disk_free("vol-r"));
+    struct blockstore_info info;
+    pthread_mutex_lock(&bs_mutex);
+    CHECK(blockstore_info(bs, "vol-r", &info) == 0 && info.size == 16 << 20);
+    pthread_mutex_unlock(&bs_mutex);
     vmmctl_close(v);
 }
 

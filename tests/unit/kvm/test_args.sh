@@ -66,6 +66,13 @@ expect 2 "descriptor 0 is not an attached tap" --kernel "$tmp/k" --net fd=0
 expect 2 "--net: at most 8" --kernel "$tmp/k" --net tap=a --net tap=b --net tap=c --net tap=d \
   --net tap=e --net tap=f --net tap=g --net tap=h --net tap=i
 expect 2 "--control needs a socket path" --kernel "$tmp/k" --control ""
+expect 2 "--exit-file needs a path" --kernel "$tmp/k" --exit-file ""
+expect 2 "--exit-file $tmp/no/such/dir/exit" --kernel "$tmp/k" --exit-file "$tmp/no/such/dir/exit"
+# a kernel the VMM refuses: status 2, and the exit file says why
+expect 2 "neither a bzImage" --kernel "$tmp/text" --exit-file "$tmp/exit"
+if ! grep -q "^error: .*neither a bzImage" "$tmp/exit"; then
+  echo "FAIL: --exit-file after a bad kernel: $(cat "$tmp/exit")"; fail=1
+fi
 expect 2 "cannot open kernel $tmp/missing" --kernel "$tmp/missing"
 expect 2 "is not a regular file" --kernel "$tmp"
 expect 2 "neither a bzImage" --kernel "$tmp/text"
