@@ -181,6 +181,10 @@ int blockstore_disk_handover(struct blockstore_disk *d, struct extmap_handover *
  * running (it folds, keeps the grant). */
 int blockstore_disk_set_writer(struct blockstore_disk *d, pid_t pid);
 int blockstore_disk_reattach(struct blockstore *bs, const char *name, struct blockstore_disk **out);
+/* The recorded writer of a handed-over disk (0: never recorded); -ENOENT
+ * when the disk is not handed over. A supervisor checks it is its own
+ * before it reattaches or releases a disk after a restart. */
+int blockstore_disk_writer(struct blockstore *bs, const char *name, pid_t *pid);
 void blockstore_handover_close(struct extmap_handover *h);
 /* A duplicate (close-on-exec) of data file `file`'s descriptor, for a
  * writer whose grant lands in a file made after its hand-over (the grant

@@ -611,3 +611,14 @@ int blockstore_data_file_fd(struct blockstore *bs, int file)
     int fd = fcntl(bs->data_fds[file], F_DUPFD_CLOEXEC, 3);
     return fd < 0 ? bs_fail(-errno, "dup: %s", strerror(errno)) : fd;
 }
+
+int blockstore_disk_writer(struct blockstore *bs, const char *name, pid_t *pid)
+{
+    struct obj_rec o;
+    int r = bs_obj_read(bs, name, &o);
+    if (r == -ENOENT || (r == 0 && !(o.flags & OBJ_EXTERNAL)))
+        return bs_fail(-ENOENT, "no disk named '%s' handed over to a writer", name);
+    if (r == 0)
+        *pid = (pid_t)o.writer_pid;
+    return r;
+}

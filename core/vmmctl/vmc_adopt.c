@@ -30,15 +30,18 @@ static int alive(pid_t pid, unsigned long long starttime)
     return fd;
 }
 
-/* The VMM is gone: what it held goes back to the store. A disk the store
- * already recovered at its open (writer dead then) is not handed over any
- * more, which is fine. */
-static void clean_dead(struct vmmctl *v, const struct vmm_spec *s)
+/* The VMM (pid) is gone: what it held goes back to the store. A disk the
+ * store already recovered at its open (writer dead then) is not handed
+ * over any more, which is fine. */
+static void clean_dead(struct vmmctl *v, const struct vmm_spec *s, pid_t pid)
 {
     vmc_bs_lock(v);
-    for (unsigned i = 0; v->cfg.bs && i < s->ndisks; i++) {
+    for (unsigned i = 0; v->cfg.bs && pid > 0 && i < s->ndisks; i++) {
         struct blockstore_disk *d;
+        pid_t writer = 0;
+        /* only what our VMM held: the disk may be another VM's by now */
         if (s->disks[i].object[0] &&
+            blockstore_disk_writer(v->cfg.bs, s->disks[i].object, &writer) == 0 && writer == pid &&
             blockstore_disk_reattach(v->cfg.bs, s->disks[i].object, &d) == 0 &&
             blockstore_disk_close(d) < 0)
             fprintf(stderr, "vmmctl: %s: releasing %s: %s\n", s->id, s->disks[i].object,
@@ -71,7 +74,7 @@ static int adopt(struct vmmctl *v, const char *id, struct vmc_vm *vm, struct vmm
     }
     free(reply);
     if (fd < 0) {
-        clean_dead(v, &vm->spec);
+        clean_dead(v, &vm->spec, vm->pid);
         return 0;
     }
     vm->pidfd = fd;
@@ -86,7 +89,7 @@ static int adopt(struct vmmctl *v, const char *id, struct vmc_vm *vm, struct vmm
         struct pollfd p = { .fd = fd, .events = POLLIN };
         poll(&p, 1, 5000);
         vmc_disks_release(v, vm);
-        clean_dead(v, &vm->spec);
+        clean_dead(v, &vm->spec, vm->pid);
         return rc;
     }
     /* the data files it holds: those that existed when it was handed over,
@@ -134,7 +137,7 @@ int vmmctl_adopt(struct vmmctl *v, const char *id, struct vmmctl_err *err)
         poll(&p, 1, 5000);
         pthread_mutex_unlock(&v->lock);
         vmc_disks_release(v, vm);
-        clean_dead(v, &vm->spec);
+        clean_dead(v, &vm->spec, vm->pid);
         pthread_mutex_lock(&v->lock);
     }
     if (rc == 1) {
