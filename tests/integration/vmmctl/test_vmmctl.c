@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -375,6 +377,26 @@ static void t_bad(void)
     CHECK(!vmmctl_running(v, "vm-b"));
     CHECK(no_children());
     CHECK(!run_file_exists("vm-b", "vmm.pid"));
+
+    /* a host without /dev/kvm (a mount namespace with an empty /dev): a
+     * plain -ENODEV before anything is made */
+    pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount("tmpfs", "/dev", "tmpfs", 0, NULL) < 0)
+            _exit(3);
+        struct vmmctl *nokvm = open_vmmctl();
+        spec_for(&s, "vm-nokvm", "control");
+        int rc = vmmctl_start(nokvm, &s, &err);
+        fprintf(stderr, "without /dev/kvm: %d (%s)\n", rc, err.msg);
+        _exit(rc == -ENODEV && strstr(err.msg, "/dev/kvm") && !run_file_exists("vm-nokvm", NULL)
+                  ? 0
+                  : 1);
+    }
+    int status = 0;
+    CHECK_EQ(waitpid(child, &status, 0), child);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
 
     /* unknown ids */
     CHECK_EQ(vmmctl_stop(v, "nope", 100, &err), -ENOENT);
