@@ -65,6 +65,9 @@ static void describe(struct vmmctl *v, struct vmc_vm *vm, const siginfo_t *si, c
     char how[128];
     if (!vm->child)
         snprintf(how, sizeof(how), "the VMM (pid %d) ended without saying why", (int)vm->pid);
+    else if (si->si_code == CLD_EXITED && si->si_status > 128 && vm->uid_index >= 0)
+        snprintf(how, sizeof(how), "the VMM was killed by signal %d (%s)", si->si_status - 128,
+                 strsignal(si->si_status - 128)); /* as the jailer's reaper tells it */
     else if (si->si_code == CLD_EXITED)
         snprintf(how, sizeof(how), "the VMM exited with status %d", si->si_status);
     else
@@ -138,6 +141,7 @@ void vmc_vm_exited(struct vmmctl *v, struct vmc_vm *vm)
         pthread_cond_wait(&v->changed, &v->lock);
     pthread_mutex_unlock(&v->lock);
     vmc_disks_release(v, vm); /* folded; the store may open them again */
+    vmc_jail_cleanup(v, vm);
     pthread_mutex_lock(&v->lock);
     const char *id = vm->spec.id;
     char why[512];

@@ -128,6 +128,8 @@ int vmc_launch(struct vmmctl *v, const struct vmm_spec *s, struct vmc_launch *ou
  * argument goes to add(ctx, arg); 0 or the first error add returned. */
 int vmc_jail_args(const struct vmmctl *v, const struct vmm_spec *s, int uid_index,
                   int (*add)(void *ctx, const char *arg), void *ctx);
+/* After a jailed VM ended: its cgroup leaf removed (jailer --cleanup). */
+void vmc_jail_cleanup(struct vmmctl *v, const struct vmc_vm *vm);
 
 /* the watcher (vmc_watch.c) */
 int vmc_watch_start(struct vmmctl *v);

@@ -49,6 +49,9 @@ static void test_jail_args(struct vmmctl *v)
     CHECK(after(&a, "--cpu-weight") == NULL);
     CHECK_STR(after(&a, "--exec"), "/usr/bin/picostack-vmm");
     CHECK_STR(a.s[a.n - 1], "--");
+    char dir[4200];
+    snprintf(dir, sizeof(dir), "%s/srv-1", v->run_dir);
+    CHECK_STR(after(&a, "--chroot"), dir); /* the VMM's paths are then "/..." */
 
     a.n = 0;
     snprintf(v->cgroup_parent, sizeof(v->cgroup_parent), "/sys/fs/cgroup/picostack");
