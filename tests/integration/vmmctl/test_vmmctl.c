@@ -639,12 +639,112 @@ static void t_tap(void)
     CHECK(system(cmd) == 0);
 }
 
+/* The VMM's process (the jailer's reaper's child, pid 1 of its namespace). */
+static pid_t jailed_vmm(pid_t reaper)
+{
+    char path[64], *text = NULL;
+    size_t len;
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)reaper, (int)reaper);
+    if (t_read_file(path, &text, &len))
+        return -1;
+    pid_t p = (pid_t)atoi(text);
+    free(text);
+    return p;
+}
+
+static unsigned uid_of(pid_t pid)
+{
+    char path[64], *text = NULL, *u;
+    size_t len;
+    unsigned uid = 0;
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    if (t_read_file(path, &text, &len) == 0 && (u = strstr(text, "\nUid:")))
+        uid = (unsigned)strtoul(u + 5, NULL, 10);
+    free(text);
+    return uid;
+}
+
+/* Through picostack-jailer (kvm/jail/): its own uid, in the chroot RUN/<id>
+ * (its files seen as "/..."), kernel and raw disk as descriptors, a
+ * block-store disk handed over; killed, kill -9'd and powered off. */
+static void t_jail(void)
+{
+    char vmm[4200], jailer[4200], raw[200];
+    snprintf(vmm, sizeof(vmm), "%s/picostack-vmm", bindir);
+    snprintf(jailer, sizeof(jailer), "%s/picostack-jailer", bindir);
+    snprintf(raw, sizeof(raw), "%s/raw.img", dir);
+    static char zeros[1 << 20];
+    REQUIRE(t_write_file(raw, zeros, sizeof(zeros), 0600) == 0);
+    struct vmmctl_config cfg = {
+        .run_dir = run,
+        .vmm_path = vmm,
+        .jailer_path = jailer,
+        .jail_uid_base = 990000,
+        .bs = bs,
+        .bs_lock = { lock_bs, unlock_bs, &bs_mutex },
+        .on_event = on_event,
+    };
+    struct vmmctl *v = NULL;
+    struct vmmctl_err err = { "" };
+    REQUIRE(vmmctl_open(&cfg, &v, &err) == 0);
+    make_disk("vol-j", 8 << 20);
+    struct vmm_spec s;
+    int at = 0;
+    spec_for(&s, "vm-j", "control");
+    add_object_disk(&s, "vol-j", "j");
+    snprintf(s.disks[1].path, sizeof(s.disks[1].path), "%s", raw);
+    s.disks[1].read_only = true;
+    s.ndisks = 2;
+    start_ok(v, &s);
+    CHECK(wait_event("vm-j", &at, VMMCTL_RUNNING, 10) != NULL);
+    CHECK(console_has(v, "vm-j", "picostack-guest: ready", 10));
+    pid_t reaper = pid_of("vm-j"), inner = jailed_vmm(reaper);
+    CHECK(inner > 0 && uid_of(inner) == 990000, "the VMM %d runs as uid %u", (int)inner,
+          inner > 0 ? uid_of(inner) : 0);
+    char *st = NULL;
+    CHECK(vmmctl_status(v, "vm-j", &st, &err) == 0 && st && strstr(st, "virtio-blk1"), "%s",
+          st ? st : err.msg);
+    free(st);
+    CHECK_EQ(vmmctl_kill(v, "vm-j", &err), 0);
+    CHECK(wait_event("vm-j", &at, VMMCTL_KILLED, 5) != NULL);
+    CHECK(disk_free("vol-j"));
+    CHECK(inner <= 0 || (kill(inner, 0) < 0 && errno == ESRCH), "the jailed VMM outlived it");
+
+    /* a second VM at once gets the next uid; kill -9 of the VMM -> ERROR */
+    start_ok(v, &s);
+    struct vmm_spec s2;
+    int at2 = 0;
+    spec_for(&s2, "vm-j2", "control");
+    start_ok(v, &s2);
+    CHECK(wait_event("vm-j", &at, VMMCTL_RUNNING, 10) != NULL);
+    CHECK(wait_event("vm-j2", &at2, VMMCTL_RUNNING, 10) != NULL);
+    inner = jailed_vmm(pid_of("vm-j2"));
+    CHECK(inner > 0 && uid_of(inner) == 990001, "uid %u", inner > 0 ? uid_of(inner) : 0);
+    inner = jailed_vmm(pid_of("vm-j"));
+    REQUIRE(inner > 0);
+    kill(inner, SIGKILL);
+    const struct seen *e = wait_event("vm-j", &at, VMMCTL_ERROR, 5);
+    CHECK(e && strstr(e->detail, "signal 9"), "%s", e ? e->detail : "");
+    CHECK(disk_free("vol-j"));
+    CHECK_EQ(vmmctl_kill(v, "vm-j2", &err), 0);
+
+    /* its exit file, written inside the chroot, says poweroff */
+    spec_for(&s, "vm-j3", "poweroff");
+    at = 0;
+    start_ok(v, &s);
+    e = wait_event("vm-j3", &at, VMMCTL_RUNNING, 10);
+    if (!e)
+        at = 0;
+    CHECK(wait_event("vm-j3", &at, VMMCTL_POWEROFF, 10) != NULL);
+    vmmctl_close(v);
+}
+
 static const struct {
     const char *name;
     void (*fn)(void);
 } tests[] = {
     { "lifecycle", t_lifecycle }, { "bad", t_bad },       { "stop", t_stop }, { "reset", t_reset },
-    { "adopt", t_adopt },         { "grants", t_grants }, { "tap", t_tap },
+    { "adopt", t_adopt },         { "grants", t_grants }, { "tap", t_tap },   { "jail", t_jail },
 };
 
 int main(int argc, char **argv)
