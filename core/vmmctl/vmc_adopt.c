@@ -65,11 +65,23 @@ static int adopt(struct vmmctl *v, const char *id, struct vmc_vm *vm, struct vmm
     int fd = -ESRCH;
     if (vmc_pid_load(v, id, &vm->pid, &vm->starttime) == 0)
         fd = alive(vm->pid, vm->starttime);
+    vm->pidfd = fd >= 0 ? fd : -1;
+    char path[4200], line[32];
+    int k;
+    if (vmc_path(v, id, "uid", path, sizeof(path)) == 0 &&
+        vmc_read_small(path, line, sizeof(line)) > 0 && sscanf(line, "%d", &k) == 1)
+        vm->uid_index = k;
+    if (fd >= 0 && vm->uid_index >= 0 && (vm->inner_pidfd = vmc_jail_inner_pidfd(vm->pid, 0)) < 0)
+        vm->inner_pidfd = -1; /* jailed: the VMM under the reaper */
     char *reply = NULL;
     if (fd >= 0 && vmc_control_once(v, id, "{\"op\":\"status\"}\n", &reply, NULL) < 0) {
         /* running but deaf (or exiting): it cannot be supervised; end it */
-        syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+        vmc_vm_kill(vm);
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        poll(&p, 1, 5000);
+        vmc_inner_wait(&vm->inner_pidfd);
         close(fd);
+        vm->pidfd = -1;
         fd = -EIO;
     }
     free(reply);
@@ -77,17 +89,12 @@ static int adopt(struct vmmctl *v, const char *id, struct vmc_vm *vm, struct vmm
         clean_dead(v, &vm->spec, vm->pid);
         return 0;
     }
-    vm->pidfd = fd;
-    char path[4200], line[32];
-    int k;
-    if (vmc_path(v, id, "uid", path, sizeof(path)) == 0 &&
-        vmc_read_small(path, line, sizeof(line)) > 0 && sscanf(line, "%d", &k) == 1)
-        vm->uid_index = k;
     if ((rc = vmc_disks_reattach(v, vm, err)) < 0) {
         /* its writes cannot be folded or granted here: better stopped now */
-        syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+        vmc_vm_kill(vm);
         struct pollfd p = { .fd = fd, .events = POLLIN };
         poll(&p, 1, 5000);
+        vmc_inner_wait(&vm->inner_pidfd);
         vmc_disks_release(v, vm);
         clean_dead(v, &vm->spec, vm->pid);
         return rc;
@@ -114,7 +121,7 @@ int vmmctl_adopt(struct vmmctl *v, const char *id, struct vmmctl_err *err)
     struct vmc_vm *vm = calloc(1, sizeof(*vm));
     if (!vm)
         return vmc_fail(err, -ENOMEM, "out of memory");
-    vm->pidfd = vm->status_fd = vm->uid_index = -1;
+    vm->pidfd = vm->inner_pidfd = vm->status_fd = vm->uid_index = -1;
     snprintf(vm->spec.id, sizeof(vm->spec.id), "%s", id);
     vm->starting = true;
     pthread_mutex_lock(&v->lock);
@@ -132,9 +139,10 @@ int vmmctl_adopt(struct vmmctl *v, const char *id, struct vmmctl_err *err)
     if (rc == 1 && (w = vmc_watch_add(v, vm)) < 0) {
         /* unwatchable (out of memory): end it, give its disks back */
         rc = vmc_fail(err, w, "epoll: %s", strerror(-w));
-        syscall(SYS_pidfd_send_signal, vm->pidfd, SIGKILL, NULL, 0);
+        vmc_vm_kill(vm);
         struct pollfd p = { .fd = vm->pidfd, .events = POLLIN };
         poll(&p, 1, 5000);
+        vmc_inner_wait(&vm->inner_pidfd);
         pthread_mutex_unlock(&v->lock);
         vmc_disks_release(v, vm);
         clean_dead(v, &vm->spec, vm->pid);

@@ -8,6 +8,7 @@
  * disks as fd:N, its files as seen inside the chroot). */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,5 +78,34 @@ void vmc_jail_cleanup(struct vmmctl *v, const struct vmc_vm *vm)
             fprintf(stderr, "vmmctl: %s: jailer --cleanup failed (status %#x)\n", vm->spec.id, st);
     } else {
         fprintf(stderr, "vmmctl: %s: jailer --cleanup: %s\n", vm->spec.id, why);
+    }
+}
+
+/* The jailer forks: the VMM is its reaper's child (pid 1 of a new PID
+ * namespace) and dies with it only asynchronously (PR_SET_PDEATHSIG). So
+ * vmmctl holds a pidfd of the VMM itself too, and waits on it before it
+ * gives the VM's disks back. Found from /proc/REAPER/task/REAPER/children
+ * (the reaper is single-threaded), waiting up to timeout_ms for the fork;
+ * -ESRCH when the reaper has no child (anymore). */
+int vmc_jail_inner_pidfd(pid_t reaper, int timeout_ms)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)reaper, (int)reaper);
+    uint64_t end = vmc_now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        int child = -1;
+        FILE *f = fopen(path, "re");
+        if (!f)
+            return -ESRCH; /* the reaper is gone */
+        if (fscanf(f, "%d", &child) != 1)
+            child = -1;
+        fclose(f);
+        if (child > 0) {
+            int fd = (int)syscall(SYS_pidfd_open, child, 0);
+            return fd < 0 ? -errno : fd;
+        }
+        if (vmc_now_ms() >= end)
+            return -ESRCH;
+        usleep(2000);
     }
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -220,7 +221,7 @@ int vmc_launch(struct vmmctl *v, const struct vmm_spec *s, struct vmc_launch *ou
         return vmc_fail(err, -ENOMEM, "out of memory");
     memset(out, 0, sizeof(*out));
     out->pid = 0;
-    out->pidfd = -1;
+    out->pidfd = out->inner_pidfd = -1;
     out->uid_index = -1;
     char log[4200], exitf[4200];
     int rc = check_files(s, err);
@@ -246,15 +247,22 @@ int vmc_launch(struct vmmctl *v, const struct vmm_spec *s, struct vmc_launch *ou
     if (rc == 0 && (rc = vmc_spawn((char *const *)c->argv, c->keep, c->nkeep, log, &out->pid,
                                    &out->pidfd, why, sizeof(why))) < 0)
         vmc_fail(err, rc, "%s", why);
-    close_kept(c); /* the VMM has its copies */
+    close_kept(c);                      /* the VMM has its copies */
+    if (rc == 0 && out->uid_index >= 0) /* the VMM under the jailer's reaper */
+        out->inner_pidfd = vmc_jail_inner_pidfd(out->pid, 2000);
+    if (out->inner_pidfd < 0)
+        out->inner_pidfd = -1; /* not jailed, or ended already */
     if (rc == 0)
         rc = vmc_disks_set_writer(v, out->disks, VMMCTL_MAX_DISKS, out->pid, err);
     if (rc < 0 && out->pid > 0) { /* started, but the store cannot know it */
+        if (out->inner_pidfd >= 0)
+            syscall(SYS_pidfd_send_signal, out->inner_pidfd, SIGKILL, NULL, 0);
+        vmc_inner_wait(&out->inner_pidfd);
         kill(out->pid, SIGKILL);
         while (waitpid(out->pid, NULL, 0) < 0 && errno == EINTR)
             ;
         close(out->pidfd);
-        out->pidfd = -1;
+        out->pidfd = out->inner_pidfd = -1;
         out->pid = 0;
     }
     if (rc < 0)
