@@ -718,7 +718,7 @@ static void t_jail(void)
     start_ok(v, &s);
     CHECK(wait_event("vm-j", &at, VMMCTL_RUNNING, 10) != NULL);
     CHECK(console_has(v, "vm-j", "picostack-guest: ready", 10));
-    pid_t reaper = pid_of("vm-j"), inner = jailed_vmm(reaper);
+    pid_t inner = jailed_vmm(pid_of("vm-j"));
     CHECK(inner > 0 && uid_of(inner) == 990000, "the VMM %d runs as uid %u", (int)inner,
           inner > 0 ? uid_of(inner) : 0);
     char *st = NULL;
@@ -756,6 +756,26 @@ static void t_jail(void)
     if (!e)
         at = 0;
     CHECK(wait_event("vm-j3", &at, VMMCTL_POWEROFF, 10) != NULL);
+
+    /* a daemon restart: the jailed VM is adopted, its VMM found again */
+    spec_for(&s, "vm-j4", "control");
+    add_object_disk(&s, "vol-j", "j");
+    at = 0;
+    start_ok(v, &s);
+    CHECK(wait_event("vm-j4", &at, VMMCTL_RUNNING, 10) != NULL);
+    pid_t reaper = pid_of("vm-j4");
+    inner = jailed_vmm(reaper);
+    vmmctl_close(v);
+    blockstore_close(bs);
+    open_store();
+    cfg.bs = bs;
+    REQUIRE(vmmctl_open(&cfg, &v, &err) == 0);
+    CHECK_EQ(vmmctl_adopt(v, "vm-j4", &err), 1);
+    CHECK(!disk_free("vol-j"));
+    CHECK_EQ(vmmctl_kill(v, "vm-j4", &err), 0);
+    CHECK(inner > 0 && !alive(inner), "the jailed VMM outlived it");
+    CHECK(disk_free("vol-j"));
+    waitpid(reaper, NULL, 0); /* ours, from before the "restart" */
     vmmctl_close(v);
 }
 
