@@ -89,42 +89,72 @@ static bool name_ok(const char *s, size_t len)
     return true;
 }
 
-int iso9660_add_file(struct iso9660 *iso, const char *path, const void *data, size_t len)
+/* Checks every component of path and finds how much of it exists: *at
+ * the deepest existing directory, *rest what follows it, *missing how many
+ * nodes are to be made. Nothing changes, so a refused path leaves no
+ * directory behind. */
+static int walk(const struct iso9660 *iso, const char *path, int *at, const char **rest,
+                int *missing)
 {
-    if (!path || !*path || (len && !data))
-        return -EINVAL;
-    int at = 0, depth = 0;
-    const char *p = path;
-    for (;;) {
+    int depth = 0, node = 0;
+    bool exists = true;
+    *missing = 0;
+    for (const char *p = path;;) {
         size_t n = strcspn(p, "/");
         bool last = p[n] == '\0';
         if (!name_ok(p, n) || ++depth > MAX_DEPTH)
             return -EINVAL;
-        int c = child(iso, at, p, n);
+        int c = exists ? child(iso, node, p, n) : -1;
         if (c >= 0 && (last || !iso->nodes[c].dir))
             return -EEXIST;
-        if (c < 0) {
-            if (iso->n > ISO9660_MAX_NODES)
-                return -EINVAL;
-            if (last && iso->data_bytes + len + (iso->n + 32) * (size_t)SEC > ISO9660_MAX_BYTES)
-                return -EFBIG;
-            struct node *nd = &iso->nodes[iso->n];
-            memset(nd, 0, sizeof *nd);
-            memcpy(nd->name, p, n);
-            nd->parent = at;
-            nd->dir = !last;
-            if (last && len) {
-                if (!(nd->data = malloc(len)))
-                    return -ENOMEM;
-                memcpy(nd->data, data, len);
-                nd->len = len;
-                iso->data_bytes += len;
+        if (c >= 0) {
+            node = c;
+        } else {
+            if (exists) {
+                *at = node;
+                *rest = p;
             }
-            c = iso->n++;
+            exists = false;
+            ++*missing;
         }
         if (last)
             return 0;
-        at = c;
+        p += n + 1;
+    }
+}
+
+int iso9660_add_file(struct iso9660 *iso, const char *path, const void *data, size_t len)
+{
+    if (!path || (len && !data))
+        return -EINVAL;
+    int at = 0, missing = 0;
+    const char *p = NULL;
+    int rc = walk(iso, path, &at, &p, &missing);
+    if (rc)
+        return rc;
+    if (iso->n + missing > ISO9660_MAX_NODES + 1)
+        return -EINVAL;
+    if (iso->data_bytes + len + (size_t)(iso->n + missing + 32) * SEC > ISO9660_MAX_BYTES)
+        return -EFBIG;
+    unsigned char *copy = len ? malloc(len) : NULL;
+    if (len && !copy)
+        return -ENOMEM;
+    if (len)
+        memcpy(copy, data, len);
+    for (;;) {
+        size_t n = strcspn(p, "/");
+        struct node *nd = &iso->nodes[iso->n];
+        memset(nd, 0, sizeof *nd);
+        memcpy(nd->name, p, n);
+        nd->parent = at;
+        nd->dir = p[n] != '\0';
+        at = iso->n++;
+        if (!nd->dir) {
+            nd->data = copy;
+            nd->len = len;
+            iso->data_bytes += len;
+            return 0;
+        }
         p += n + 1;
     }
 }

@@ -20,8 +20,8 @@
  *
  * Limits, checked when adding (-EINVAL): path components of 1..100 bytes
  * of printable ASCII but '/', never "." or ".."; at most 7 levels deep;
- * at most ISO9660_MAX_NODES files and directories (a path table that fits
- * one sector); -EEXIST for a path added twice or a file where a directory
+ * at most ISO9660_MAX_NODES files and directories; a refused path
+ * changes nothing; -EEXIST for a path added twice or a file where a directory
  * is (or the reverse); -EFBIG once the image would pass ISO9660_MAX_BYTES.
  * The image is built in memory (config drives are small).
  *
@@ -38,7 +38,7 @@
 #include <time.h>
 
 #define ISO9660_SECTOR    2048
-#define ISO9660_MAX_NODES 64
+#define ISO9660_MAX_NODES 256
 #define ISO9660_MAX_BYTES (64u << 20)
 
 struct iso9660;
