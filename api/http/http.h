@@ -24,7 +24,8 @@
  * and ONE line, X(image), in api/services.c's API_SERVICES list (see
  * api/services.h); api/CMakeLists.txt picks up api/NAME/CMakeLists.txt by
  * itself.  Patterns match the path after the prefix segment by segment;
- * "{}" matches one segment (captured, in order, for api_req_param); a
+ * "{}" matches one segment (captured, in order, for api_req_param), a
+ * last "{*}" the rest of the path (one or more segments, captured whole); a
  * trailing "/" in the request is ignored.  A path that matches no pattern
  * gets 404, a method that matches none of the patterns that match the path
  * gets 405 — both in the service's error shape.

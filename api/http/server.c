@@ -45,7 +45,12 @@ static bool match(struct api_req *r, const char *pattern, const char *path)
             goto no;
         const char *ps, *qs;
         size_t pl = segment(&p, &ps), ql = segment(&q, &qs);
-        if (pl == 2 && ps[0] == '{' && ps[1] == '}') {
+        if (pl == 3 && !memcmp(ps, "{*}", 3) && !*p) { /* the rest, one or more segments */
+            if (ql == 0 || n == API_MAX_PARAMS)
+                goto no;
+            caps[n++] = strdup(qs);
+            q = "";
+        } else if (pl == 2 && ps[0] == '{' && ps[1] == '}') {
             if (ql == 0 || n == API_MAX_PARAMS)
                 goto no;
             caps[n++] = strndup(qs, ql);

@@ -280,6 +280,8 @@ static void t_own(const char *unused)
     get_own(pa, "/identity/v3", NULL, 200, "A /identity/v3 none"); /* not Keystone */
     get_own(pa, "/healthcheck", NULL, 200, "A /healthcheck none");
     get_own(pa, "/a/b/c", NULL, 404, NULL);
+    get_own(pa, "/deep/a/b/c/d/e/f", NULL, 200, "A /deep/a/b/c/d/e/f none"); /* {*} */
+    get_own(pa, "/deep", NULL, 200, "A /deep none");                         /* "/{}" */
     struct picostackd own = { 0 };
     snprintf(own.base, sizeof(own.base), "http://127.0.0.1:%u", pa);
     CHECK(http_status(&own, "POST", "/x", NULL, "application/json", "{}") == 405);

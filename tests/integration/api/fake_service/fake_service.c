@@ -179,6 +179,7 @@ static const struct api_route own_routes[] = {
     { "GET", "", own_echo, API_PUBLIC },
     { "GET", "/{}", own_echo, API_PUBLIC },
     { "GET", "/{}/{}", own_echo, API_PUBLIC },
+    { "GET", "/deep/{*}", own_echo, API_PUBLIC },
 };
 
 const struct api_service fake_own_service = {

@@ -20,7 +20,7 @@ extern const struct api_service fake_service;
 extern const struct api_service fake_second_service;
 
 /* A service served only on its own listeners (api_server_attach): GET on
- * "" and "/{}" (and "/{}/{}") answers text "CTX PATH AUTH": the listener's
+ * "", "/{}", "/{}/{}" and "/deep/{*}" answers text "CTX PATH AUTH": the listener's
  * ctx (a string), the path it saw, and "token" when api_req_auth is set
  * (never, on own listeners) or "none". Prefix "/own". */
 extern const struct api_service fake_own_service;
