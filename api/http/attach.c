@@ -20,7 +20,8 @@ int api_server_attach(struct api_server *srv, const struct api_service *svc, int
                       unsigned *id)
 {
     int idx = -1;
-    for (unsigned i = 0; i < srv->n_services; i++)
+    /* Registered, or being registered (attaching from its init). */
+    for (unsigned i = 0; i <= srv->n_services && i < API_MAX_SERVICES; i++)
         if (srv->services[i] == svc)
             idx = (int)i;
     if (idx < 0 || !svc->own_listeners || fd < 0)

@@ -301,7 +301,7 @@ void api_server_free(struct api_server *srv);
  * api_server_attach: fd is a bound, listening (non-blocking) stream
  * socket; ctx comes back in api_req_listener_ctx for requests that
  * arrived on it, so a handler knows which listener they came in on.
- * Works before api_server_start (served from then on) and after.  0 and
+ * Works from the service's init on (served once the server starts).  0 and
  * *id, after which the server owns fd; or -EINVAL (svc not registered or
  * not own_listeners), -ENOMEM, -EIO (libmicrohttpd refused it), and the
  * caller still owns fd.  api_server_detach stops serving it (requests in

@@ -632,8 +632,11 @@ int api_server_add_service(struct api_server *srv, const struct api_service *svc
     if (rc)
         return rc;
     void *state = NULL;
-    if (svc->init && (rc = svc->init(srv, &state)) != 0)
+    srv->services[srv->n_services] = svc; /* its init may attach listeners */
+    if (svc->init && (rc = svc->init(srv, &state)) != 0) {
+        srv->services[srv->n_services] = NULL;
         return rc;
+    }
     srv->states[srv->n_services] = state;
     srv->services[srv->n_services++] = svc;
     return 0;
