@@ -149,6 +149,18 @@ static int decode_user_data(struct compute_metadata *md, const json_t *server,
     return 0;
 }
 
+int compute_user_data_check(const char *b64, struct compute_err *err)
+{
+    if (!b64)
+        return 0;
+    struct compute_metadata md = { 0 };
+    json_t *s = json_pack("{s:s}", "user_data", b64);
+    int rc = s ? decode_user_data(&md, s, err) : -ENOMEM;
+    json_decref(s);
+    free(md.user_data);
+    return rc;
+}
+
 static json_t *meta_data_doc(const json_t *server, const char *host)
 {
     const char *key_name = str(server, "key_name"), *key = str(server, "public_key");

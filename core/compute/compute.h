@@ -122,6 +122,10 @@ struct compute_metadata;
 /* Nova's cap on user_data, in base64 characters. */
 #define COMPUTE_USER_DATA_MAX 65535
 
+/* Checks user_data as a server create must (Nova's 400s): NULL or base64
+ * of at most COMPUTE_USER_DATA_MAX characters (whitespace ignored). 0,
+ * -EFBIG or -EINVAL with a message. */
+int compute_user_data_check(const char *b64, struct compute_err *err);
 /* The ports' facts (read transaction t on the networks' store): a new
  * array of {"port", "network", "subnets": [records of its fixed IPs],
  * "floating_ip": address (absent when none)}; ports that no longer exist

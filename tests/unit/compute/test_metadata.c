@@ -338,6 +338,15 @@ static void test_documents(void)
     CHECK(compute_metadata_build(server, facts, 0, &md, &err) == 0, "%s", err.msg);
     compute_metadata_free(md);
     free(huge);
+    CHECK(compute_user_data_check(NULL, &err) == 0);
+    CHECK(compute_user_data_check("aGVsbG8=", &err) == 0);
+    CHECK(compute_user_data_check("aGVs\nbG8=", &err) == 0);
+    CHECK(compute_user_data_check("not base64 at all!", &err) == -EINVAL);
+    huge = malloc(COMPUTE_USER_DATA_MAX + 2);
+    memset(huge, 'A', COMPUTE_USER_DATA_MAX + 1);
+    huge[COMPUTE_USER_DATA_MAX + 1] = '\0';
+    CHECK(compute_user_data_check(huge, &err) == -EFBIG);
+    free(huge);
     json_object_set_new(server, "user_data", json_string("not base64 at all!"));
     CHECK(compute_metadata_build(server, facts, 0, &md, &err) == -EINVAL);
     CHECK_CONTAINS(err.msg, "base 64");
