@@ -24,7 +24,8 @@
  * and ONE line, X(image), in api/services.c's API_SERVICES list (see
  * api/services.h); api/CMakeLists.txt picks up api/NAME/CMakeLists.txt by
  * itself.  Patterns match the path after the prefix segment by segment;
- * "{}" matches one segment (captured, in order, for api_req_param); a
+ * "{}" matches one segment (captured, in order, for api_req_param), a
+ * last "{*}" the rest of the path (one or more segments, captured whole); a
  * trailing "/" in the request is ignored.  A path that matches no pattern
  * gets 404, a method that matches none of the patterns that match the path
  * gets 405 — both in the service's error shape.
@@ -160,6 +161,10 @@ struct api_service {
     int (*init)(struct api_server *srv, void **state);
     /* Optional: called by api_server_free, in reverse registration order. */
     void (*fini)(void *state);
+    /* true: served only on listening sockets the service hands over with
+     * api_server_attach (see "Own listeners" below), never on the API
+     * port; prefix is then only its name in logs and metrics. */
+    bool own_listeners;
 };
 
 /* The error shapes of the OpenStack services (status picks the title/kind). */
@@ -282,6 +287,30 @@ bool api_server_tls_supported(void);
 void api_server_stop(struct api_server *srv, unsigned timeout_ms);
 /* Stops, then runs the services' fini in reverse order, then frees. */
 void api_server_free(struct api_server *srv);
+
+/* ---- own listeners (the metadata service in each network namespace) ----
+ * A service with own_listeners opens its listening sockets itself (where
+ * it likes: another network namespace, an address of its own) and hands
+ * them over.  Requests arriving there go to that service's routes only,
+ * matched against the whole path (no prefix), with no X-Auth-Token read
+ * (every route behaves as API_PUBLIC; api_req_auth is NULL), and none of
+ * the framework's paths (/healthcheck, /metrics).  Every limit of the
+ * server applies (connections, per-address connections, head, body and
+ * idle timeouts, body sizes).  Each socket gets its own polling thread.
+ *
+ * api_server_attach: fd is a bound, listening (non-blocking) stream
+ * socket; ctx comes back in api_req_listener_ctx for requests that
+ * arrived on it, so a handler knows which listener they came in on.
+ * Works from the service's init on (served once the server starts).  0 and
+ * *id, after which the server owns fd; or -EINVAL (svc not registered or
+ * not own_listeners), -ENOMEM, -EIO (libmicrohttpd refused it), and the
+ * caller still owns fd.  api_server_detach stops serving it (requests in
+ * flight are cut), closes fd; ctx may be freed once it returns. */
+int api_server_attach(struct api_server *srv, const struct api_service *svc, int fd, void *ctx,
+                      unsigned *id);
+void api_server_detach(struct api_server *srv, unsigned id);
+/* The ctx of the own listener r arrived on; NULL on the API's listeners. */
+void *api_req_listener_ctx(const struct api_req *r);
 
 /* ---- shared handles (for a service's init and handlers) ---- */
 struct identity *api_server_identity(struct api_server *srv);

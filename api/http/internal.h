@@ -63,6 +63,15 @@ struct api_upload_slot {
     unsigned n;
 };
 
+/* A listening socket a service handed over (api_server_attach). */
+struct api_attached {
+    unsigned id; /* 0: a free slot */
+    int fd;
+    int svc_index;
+    void *ctx;
+    struct MHD_Daemon *mhd; /* NULL until the server starts */
+};
+
 struct api_server {
     struct api_config cfg;
     struct api_listen listen[API_MAX_LISTENERS];
@@ -91,6 +100,10 @@ struct api_server {
     struct api_upload_slot *upload_slots; /* max_uploads of them */
     bool trim_due;
     _Atomic uint64_t dropped_slow, refused_uploads;
+    /* attach.c: the services' own listeners */
+    pthread_mutex_t attach_lock;
+    struct api_attached *attached;
+    unsigned n_attached, next_attach_id;
 };
 
 struct api_req {
@@ -99,6 +112,8 @@ struct api_req {
     const struct api_service *svc; /* NULL: framework paths */
     int svc_index;                 /* -1: none */
     const struct api_route *route;
+    int own_svc;        /* arrived on service own_svc's own listener; -1: an API one */
+    void *listener_ctx; /* that listener's ctx */
     char method[8];
     char *url;
     const char *path; /* into url */
@@ -141,6 +156,14 @@ struct api_req {
 };
 
 void api_metrics_render(struct api_server *srv, struct api_req *r);
+
+/* server.c: a daemon serving an already listening socket. */
+struct MHD_Daemon *api_listen_fd_start(struct api_server *srv, int fd);
+/* attach.c */
+int api_attached_of(struct api_server *srv, struct MHD_Connection *c, void **ctx);
+int api_attached_start(struct api_server *srv); /* at api_server_start */
+void api_attached_stop(struct api_server *srv); /* at api_server_stop */
+void api_attached_fini(struct api_server *srv); /* at api_server_free */
 
 /* guard.c */
 int api_guard_init(struct api_server *srv);  /* defaults, tables */

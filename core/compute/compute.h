@@ -20,6 +20,8 @@
 #define PICOSTACK_COMPUTE_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
 #include <jansson.h>
 
 struct store;
@@ -84,5 +86,71 @@ int compute_quota_get(struct compute *c, struct store_txn *t, const char *projec
 /* Sets some of them (integers >= -1, -1 = unlimited); *out the whole set. */
 int compute_quota_set(struct compute *c, struct store_txn *t, const char *project_id, json_t *in,
                       json_t **out, struct compute_err *err);
+
+/* ---- metadata: what cloud-init reads (the metadata service, the config
+ * drive) ----
+ * Made from a server record (SERVERS.md: id, name, project_id, key_name,
+ * public_key, user_data (base64, or null), metadata, availability_zone,
+ * flavor.name, image_id, security_groups, ports) and its ports' records in
+ * core/networks:
+ *   OpenStack layout, /openstack/{2012-08-10 ... 2020-10-14, latest}/:
+ *     meta_data.json  {uuid, name, hostname ("NAME.novalocal", Nova's
+ *                     sanitised name), launch_index, availability_zone,
+ *                     project_id, public_keys {key_name: key}, keys
+ *                     [{name, type "ssh", data}], meta, devices [],
+ *                     random_seed}
+ *     user_data       decoded (absent: not listed, -ENOENT)
+ *     password        "" (nothing is ever posted)
+ *     network_data.json  links [{id "tap" + 11 of the port id, vif_id,
+ *                     type "tap", mtu, ethernet_mac_address}], networks
+ *                     [one per fixed IP: "ipv4_dhcp" {id, type, link,
+ *                     network_id} on a DHCP subnet, else "ipv4" with
+ *                     ip_address, netmask, routes, services], services
+ *                     [{type "dns", address}]
+ *     vendor_data.json, vendor_data2.json  {}
+ *   EC2 layout, /{1.0 ... 2009-04-04, latest}/: meta-data/ (ami-id,
+ *     ami-launch-index, ami-manifest-path, block-device-mapping/,
+ *     hostname, instance-action, instance-id ("i-" + 8 hex of the uuid),
+ *     instance-type, local-hostname, local-ipv4, placement/
+ *     availability-zone, public-hostname, public-ipv4 (the floating IP or
+ *     ""), public-keys/0/openssh-key (listed "0=NAME"), reservation-id,
+ *     security-groups) and user-data.
+ * Listings are one name a line, directories with a trailing '/'. */
+struct net_db;
+struct compute_metadata;
+
+/* Nova's cap on user_data, in base64 characters. */
+#define COMPUTE_USER_DATA_MAX 65535
+
+/* Checks user_data as a server create must (Nova's 400s): NULL or base64
+ * of at most COMPUTE_USER_DATA_MAX characters (whitespace ignored). 0,
+ * -EFBIG or -EINVAL with a message. */
+int compute_user_data_check(const char *b64, struct compute_err *err);
+/* The ports' facts (read transaction t on the networks' store): a new
+ * array of {"port", "network", "subnets": [records of its fixed IPs],
+ * "floating_ip": address (absent when none)}; ports that no longer exist
+ * are left out. */
+int compute_metadata_ports(struct store_txn *t, struct net_db *db, const json_t *server,
+                           json_t **out);
+/* Builds the documents (ports from compute_metadata_ports, or NULL); now
+ * dates the config drive. -EINVAL (not a server record, user_data not
+ * base64), -EFBIG (user_data over COMPUTE_USER_DATA_MAX), with a message. */
+int compute_metadata_build(const json_t *server, const json_t *ports, time_t now,
+                           struct compute_metadata **out, struct compute_err *err);
+void compute_metadata_free(struct compute_metadata *md);
+/* What http://169.254.169.254/PATH answers (path as requested, leading and
+ * trailing '/' ignored; "" is the root): *out (malloc'd, NUL-terminated,
+ * *len bytes, the caller frees) and *type ("application/json" or
+ * "text/plain"); -ENOENT: 404. */
+int compute_metadata_lookup(const struct compute_metadata *md, const char *path, char **out,
+                            size_t *len, const char **type);
+/* The config drive: an ISO 9660 image labelled "config-2" (Rock Ridge
+ * names) at path, written to path.tmp and renamed (mode 0640), holding
+ * openstack/VERSION/{meta_data.json, user_data, vendor_data.json,
+ * network_data.json, vendor_data2.json} for every version and latest, and
+ * ec2/{2009-04-04,latest}/{meta-data.json, user-data}. The caller attaches
+ * it as a read-only raw disk. */
+int compute_config_drive_write(const struct compute_metadata *md, const char *path,
+                               struct compute_err *err);
 
 #endif
