@@ -8,27 +8,27 @@
 #include <string.h>
 
 /* os-getConsoleOutput's length: an integer, a numeric string, null or
- * absent (everything kept). -1 when malformed. */
+ * absent (everything kept; so is -1). -2 when malformed. */
 static long console_length(json_t *arg)
 {
     json_t *len = json_object_get(arg, "length");
     if (!len || json_is_null(len))
         return 0;
     if (json_is_integer(len))
-        return json_integer_value(len) < -1 ? -1 : (long)json_integer_value(len);
+        return json_integer_value(len) < -1 ? -2 : (long)json_integer_value(len);
     if (json_is_string(len)) {
         char *end;
         long n = strtol(json_string_value(len), &end, 10);
-        return *end || !*json_string_value(len) || n < -1 ? -1 : n;
+        return *end || !*json_string_value(len) || n < -1 ? -2 : n;
     }
-    return -1;
+    return -2;
 }
 
 static void console_output(struct api_req *r, json_t *arg)
 {
     struct cmp_state *st = api_req_state(r);
     long n = console_length(arg);
-    if (n < 0 && n != -1)
+    if (n == -2)
         return api_reply_error(r, 400, "Invalid input for field/attribute length.");
     if (arg && !json_is_object(arg) && !json_is_null(arg))
         return api_reply_error(r, 400, "Invalid input for field/attribute os-getConsoleOutput.");

@@ -253,8 +253,10 @@ static int parse(json_t *in, int micro, struct create_req *q, struct compute_err
     json_t *img = json_object_get(in, "imageRef");
     if (img && !json_is_string(img))
         return cmp_fail(err, -EINVAL, "Invalid input for field/attribute imageRef.");
-    if (img && *json_string_value(img))
+    if (img && *json_string_value(img)) {
         snprintf(q->image_id, sizeof q->image_id, "%s", ref_id(json_string_value(img)));
+        q->boot_dot = true; /* a boot volume made from the image goes with the server */
+    }
     json_t *bdm = json_object_get(in, "block_device_mapping_v2");
     int rc = bdm ? parse_bdm(bdm, q, err) : 0;
     if (rc)
