@@ -7,6 +7,14 @@
  *                     filters, sort, limit/marker, the detail view
  *   error_delete      BUILD -> ERROR with a fault; DELETE removes the
  *                     server, its ports and its boot volume
+ *   boot              (its own daemon, the real picostack-vmm) the own test
+ *                     guest `control` as a Glance kernel image on the tiny
+ *                     flavor: BUILD -> ACTIVE, console output, reboot soft
+ *                     and hard, stop/start, pause, suspend, kill -9 of the
+ *                     VMM -> ERROR within a second, picostackd kill -9 and
+ *                     restart -> adopted, still ACTIVE; `poweroff` ->
+ *                     SHUTOFF; delete ends the VMM. Without a usable
+ *                     /dev/kvm the build must end in ERROR saying so.
  *   stopped_actions   ERROR -> os-stop -> SHUTOFF; wrong states 409;
  *                     volume attach/list/detach, twice 4xx, an attached
  *                     volume cannot be deleted; resize + confirm/revert;
@@ -15,9 +23,13 @@
 #include "tests/support/picostackd_harness.h"
 #include "tests/support/subtest.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -163,10 +175,11 @@ static json_t *show(const char *tok, const char *id, long *status)
 }
 
 /* Polls until the server's status is want (or it is gone and want is
- * "GONE"); 10 s at most. */
+ * "GONE"); 10 s at most (WAIT_ROUNDS of 50 ms). */
+static int WAIT_ROUNDS = 200;
 static bool wait_status(const char *tok, const char *id, const char *want)
 {
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < WAIT_ROUNDS; i++) {
         long st;
         json_t *s = show(tok, id, &st);
         bool ok = s ? !strcmp(jstr(s, "status") ?: "", want) : (st == 404 && !strcmp(want, "GONE"));
@@ -734,6 +747,231 @@ static void t_stopped_actions(void)
     fixture_free();
 }
 
+/* ---- boot (a real VMM) ---- */
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = n > 0 ? malloc((size_t)n) : NULL;
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = buf ? (size_t)n : 0;
+    return buf;
+}
+
+/* A kernel image (aki) holding the file's bytes. */
+static char *kernel_image(const char *tok, const char *name, const char *file)
+{
+    size_t len;
+    char *data = read_file(file, &len);
+    CHECK(data != NULL, "cannot read %s", file);
+    char *id = make_image(tok, name, "aki", NULL, NULL);
+    if (!data || !id) {
+        free(data);
+        return id;
+    }
+    char path[512];
+    snprintf(path, sizeof path, "/image/v2/images/%s/file", id);
+    struct resp r;
+    CURL *c = http_prepare(&D, "PUT", path, tok, "application/octet-stream", NULL, &r);
+    CHECK(c != NULL);
+    if (c) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+        CHECK(http_perform(c, &r) == 0 && r.status == 204, "upload %s: %ld", file, r.status);
+        resp_free(&r);
+    }
+    free(data);
+    return id;
+}
+
+static char *console(const char *tok, const char *id)
+{
+    struct resp r;
+    char *out = NULL;
+    if (action(tok, id, "{\"os-getConsoleOutput\": {}}", &r) == 200 && jstr(r.json, "output"))
+        out = strdup(jstr(r.json, "output"));
+    resp_free(&r);
+    return out ? out : strdup("");
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+/* Waits (10 s) until the console holds at least n copies of text. */
+static bool wait_console(const char *tok, const char *id, const char *text, size_t n)
+{
+    for (int i = 0; i < 200; i++) {
+        char *out = console(tok, id);
+        bool ok = count_of(out, text) >= n;
+        free(out);
+        if (ok)
+            return true;
+        usleep(50 * 1000);
+    }
+    return false;
+}
+
+static pid_t vmm_pid(const char *id)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/vmm/%s/vmm.pid", D.dir, id);
+    FILE *f = fopen(path, "r");
+    long pid = 0;
+    if (f) {
+        if (fscanf(f, "%ld", &pid) != 1)
+            pid = 0;
+        fclose(f);
+    }
+    return (pid_t)pid;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static char *GUEST_DIR;
+
+static void t_boot(void)
+{
+    fixture();
+    char file[600], props[256], id[64], msg[512], *b;
+    snprintf(file, sizeof file, "%s/control.bzImage", GUEST_DIR);
+    char *kern = kernel_image(TA, "control-kernel", file);
+    snprintf(props, sizeof props, "\"kernel_id\": \"%s\"", kern ? kern : "");
+    char *root = make_image(TA, "control-root", "raw", props, "a root disk");
+    b = server_body("vm1", root, "c1", "\"networks\": \"none\"");
+    CHECK(create(TA, NOVA_237, b, id, msg, sizeof msg) == 202, "%s", msg);
+    free(b);
+    if (access("/dev/kvm", R_OK | W_OK) != 0) {
+        /* no KVM here: the build must fail, and say so */
+        CHECK(wait_status(TA, id, "ERROR"));
+        long st;
+        json_t *s = show(TA, id, &st);
+        const char *fault = jstr(json_object_get(s, "fault"), "message");
+        CHECK(fault && strstr(fault, "kvm"), "%s", fault ? fault : "(none)");
+        json_decref(s);
+        goto out;
+    }
+    WAIT_ROUNDS = 600; /* 30 s: a loaded host */
+    double t0 = now_s();
+    CHECK(wait_status(TA, id, "ACTIVE"), "not ACTIVE");
+    printf("create -> ACTIVE: %.0f ms\n", (now_s() - t0) * 1000);
+    CHECK(wait_console(TA, id, "ready", 1), "no console output");
+    long st;
+    json_t *s = show(TA, id, &st);
+    CHECK(json_integer_value(json_object_get(s, "OS-EXT-STS:power_state")) == 1);
+    CHECK(jstr(s, "OS-SRV-USG:launched_at") != NULL);
+    json_decref(s);
+    /* reboot SOFT: Ctrl-Alt-Del, the guest resets, runs again */
+    CHECK(action(TA, id, "{\"reboot\": {\"type\": \"SOFT\"}}", NULL) == 202);
+    CHECK(wait_console(TA, id, "ready", 2), "no second boot after reboot SOFT");
+    CHECK(wait_status(TA, id, "ACTIVE"));
+    /* reboot HARD: a new VMM */
+    pid_t p1 = vmm_pid(id);
+    CHECK(p1 > 0);
+    CHECK(action(TA, id, "{\"reboot\": {\"type\": \"HARD\"}}", NULL) == 202);
+    CHECK(wait_status(TA, id, "ACTIVE"));
+    for (int i = 0; i < 100 && vmm_pid(id) == p1; i++)
+        usleep(50 * 1000);
+    pid_t p2 = vmm_pid(id);
+    CHECK(p2 > 0 && p2 != p1, "pid %d -> %d", (int)p1, (int)p2);
+    CHECK(kill(p1, 0) < 0 && errno == ESRCH);
+    /* pause / unpause, suspend / resume */
+    CHECK(action(TA, id, "{\"pause\": null}", NULL) == 202);
+    CHECK(wait_status(TA, id, "PAUSED"));
+    CHECK(action(TA, id, "{\"unpause\": null}", NULL) == 202);
+    CHECK(wait_status(TA, id, "ACTIVE"));
+    CHECK(action(TA, id, "{\"suspend\": null}", NULL) == 202);
+    CHECK(wait_status(TA, id, "SUSPENDED"));
+    CHECK(action(TA, id, "{\"resume\": null}", NULL) == 202);
+    CHECK(wait_status(TA, id, "ACTIVE"));
+    /* stop (the guest ignores the power button: killed after 1 s), start */
+    CHECK(action(TA, id, "{\"os-stop\": null}", NULL) == 202);
+    CHECK(wait_status(TA, id, "SHUTOFF"));
+    CHECK(kill(p2, 0) < 0 && errno == ESRCH);
+    CHECK(action(TA, id, "{\"os-start\": null}", NULL) == 202);
+    CHECK(wait_status(TA, id, "ACTIVE"));
+    /* kill -9 of the VMM: ERROR (or SHUTOFF) within a second */
+    pid_t p3 = 0;
+    for (int i = 0; i < 100 && (p3 = vmm_pid(id)) <= 0; i++)
+        usleep(50 * 1000);
+    CHECK(p3 > 0 && kill(p3, SIGKILL) == 0);
+    t0 = now_s();
+    bool down = false;
+    while (!down && now_s() - t0 < 3) {
+        json_t *v = show(TA, id, &st);
+        down = v && (!strcmp(jstr(v, "status") ?: "", "ERROR") ||
+                     !strcmp(jstr(v, "status") ?: "", "SHUTOFF"));
+        json_decref(v);
+        if (!down)
+            usleep(20 * 1000);
+    }
+    double took = now_s() - t0;
+    printf("VMM kill -9 -> ERROR/SHUTOFF: %.0f ms\n", took * 1000);
+    CHECK(down && took < 1.0, "took %.2f s", took);
+    /* back with a hard reboot */
+    CHECK(action(TA, id, "{\"reboot\": {\"type\": \"HARD\"}}", NULL) == 202);
+    CHECK(wait_status(TA, id, "ACTIVE"));
+    pid_t p4 = 0;
+    for (int i = 0; i < 100 && (p4 = vmm_pid(id)) <= 0; i++)
+        usleep(50 * 1000);
+    /* picostackd kill -9, restart: adopted, same VMM, still ACTIVE */
+    CHECK(picostackd_stop(&D, SIGKILL) == 128 + SIGKILL);
+    CHECK(p4 > 0 && kill(p4, 0) == 0, "the VMM died with picostackd");
+    CHECK(picostackd_restart(&D, NULL) == 0);
+    free(TA);
+    TA = login(&D, "user-a", "pw-member-1", "proj-a");
+    s = show(TA, id, &st);
+    CHECK_STR(jstr(s, "status"), "ACTIVE");
+    json_decref(s);
+    CHECK(vmm_pid(id) == p4 && kill(p4, 0) == 0);
+    char *before = console(TA, id);
+    size_t lines = count_of(before, "\n");
+    free(before);
+    CHECK(wait_console(TA, id, "\n", lines + 3), "the console stopped after adoption");
+    /* a second guest that powers itself off: SHUTOFF */
+    snprintf(file, sizeof file, "%s/poweroff.bzImage", GUEST_DIR);
+    char *pk = kernel_image(TA, "poweroff-kernel", file), id2[64];
+    b = server_body("vm2", pk, "c1", "\"networks\": \"none\"");
+    CHECK(create(TA, NOVA_237, b, id2, msg, sizeof msg) == 202, "%s", msg);
+    free(b);
+    CHECK(wait_status(TA, id2, "SHUTOFF"), "poweroff guest not SHUTOFF");
+    /* delete: the VMM ends, the server and its boot volume go */
+    char path[256];
+    snprintf(path, sizeof path, C "/servers/%s", id);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    CHECK(wait_status(TA, id, "GONE"));
+    for (int i = 0; i < 100 && kill(p4, 0) == 0; i++)
+        usleep(20 * 1000);
+    CHECK(kill(p4, 0) < 0 && errno == ESRCH, "VMM %d still there", (int)p4);
+    snprintf(path, sizeof path, C "/servers/%s", id2);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    CHECK(wait_status(TA, id2, "GONE"));
+    CHECK(count(TA, "/volume/v3/volumes", "volumes") == 0);
+    free(pk);
+out:
+    free(kern);
+    free(root);
+    fixture_free();
+}
+
 struct entry {
     const char *name;
     void (*fn)(void);
@@ -744,7 +982,7 @@ int main(int argc, char **argv)
     static const struct entry tests[] = {
         { "create_checks", t_create_checks },         { "quota_capacity", t_quota_capacity },
         { "isolation_listing", t_isolation_listing }, { "error_delete", t_error_delete },
-        { "stopped_actions", t_stopped_actions },
+        { "stopped_actions", t_stopped_actions },     { "boot", t_boot },
     };
     if (argc != 3) {
         fprintf(stderr, "usage: test_servers SUBTEST PICOSTACKD\n");
@@ -755,8 +993,18 @@ int main(int argc, char **argv)
         return 2;
     struct subtest_run run;
     subtest_begin(&run, argv[1]);
-    /* Every boot fails the same way on every host: no VMM at this path. */
-    setenv("PICOSTACK_VMM", "/nonexistent/picostack-vmm", 1);
+    /* Every boot fails the same way on every host (no VMM at this path),
+     * but in "boot", which runs the real one (beside picostackd). */
+    if (strcmp(argv[1], "boot"))
+        setenv("PICOSTACK_VMM", "/nonexistent/picostack-vmm", 1);
+    setenv("PICOSTACK_SHUTDOWN_TIMEOUT", "1", 1);
+    static char guest[600];
+    snprintf(guest, sizeof guest, "%s", argv[2]);
+    char *slash = strrchr(guest, '/');
+    if (slash)
+        *slash = 0;
+    strncat(guest, "/../guest", sizeof guest - strlen(guest) - 1);
+    GUEST_DIR = guest;
     if (picostackd_start(&D, argv[2], NULL) == 0) {
         ADM = admin_login(&D);
         CHECK(ADM != NULL);
