@@ -595,7 +595,15 @@ static void settle(struct compute *c, const char *id)
         struct vmmctl_err e = { "" };
         read_exit(c, id, exitline, sizeof exitline);
         int rc = c->vmm ? vmmctl_adopt(c->vmm, id, &e) : -ENXIO;
-        if (rc == 1) {
+        if (rc != 1)
+            fprintf(stderr, "picostackd: server %s (%s): not adopted (%d%s%s)\n", id, vm, rc,
+                    e.msg[0] ? ": " : "", e.msg);
+        if (rc < 0 && rc != -ENXIO) {
+            char msg[400];
+            snprintf(msg, sizeof msg, "Its VMM could not be adopted after a restart: %s",
+                     e.msg[0] ? e.msg : strerror(-rc));
+            cmp_server_set_state(c, id, "error", "", 0, msg);
+        } else if (rc == 1) {
             if (*task)
                 cmp_server_set_state(c, id, NULL, "", -1, NULL);
         } else if (rebooted && !strcmp(vm, "active") && c->vmm) {
