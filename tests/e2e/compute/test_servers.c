@@ -946,6 +946,30 @@ static void t_boot(void)
     size_t lines = count_of(before, "\n");
     free(before);
     CHECK(wait_console(TA, id, "\n", lines + 3), "the console stopped after adoption");
+    /* the VMM dies while picostackd is away: SHUTOFF at the restart */
+    CHECK(picostackd_stop(&D, SIGKILL) == 128 + SIGKILL);
+    CHECK(kill(p4, SIGKILL) == 0);
+    usleep(100 * 1000);
+    CHECK(picostackd_restart(&D, NULL) == 0);
+    s = show(TA, id, &st);
+    CHECK_STR(jstr(s, "status"), "SHUTOFF");
+    json_decref(s);
+    CHECK(action(TA, id, "{\"os-start\": null}", NULL) == 202);
+    CHECK(wait_status(TA, id, "ACTIVE"));
+    /* the same after a host reboot (another boot id): started again */
+    pid_t p5 = 0;
+    for (int i = 0; i < 100 && ((p5 = vmm_pid(id)) <= 0 || p5 == p4); i++)
+        usleep(50 * 1000);
+    CHECK(picostackd_stop(&D, SIGKILL) == 128 + SIGKILL);
+    CHECK(p5 > 0 && kill(p5, SIGKILL) == 0);
+    usleep(100 * 1000);
+    setenv("PICOSTACK_BOOT_ID", "a-simulated-host-reboot", 1);
+    CHECK(picostackd_restart(&D, NULL) == 0);
+    unsetenv("PICOSTACK_BOOT_ID");
+    CHECK(wait_status(TA, id, "ACTIVE"), "not started again after a host reboot");
+    for (int i = 0; i < 100 && ((p4 = vmm_pid(id)) <= 0 || p4 == p5); i++)
+        usleep(50 * 1000);
+    CHECK(p4 > 0 && p4 != p5 && kill(p4, 0) == 0);
     /* a second guest that powers itself off: SHUTOFF */
     snprintf(file, sizeof file, "%s/poweroff.bzImage", GUEST_DIR);
     char *pk = kernel_image(TA, "poweroff-kernel", file), id2[64];
