@@ -15,6 +15,12 @@
  *                     restart -> adopted, still ACTIVE; `poweroff` ->
  *                     SHUTOFF; delete ends the VMM. Without a usable
  *                     /dev/kvm the build must end in ERROR saying so.
+ *   boot_net          (its own daemon with the network data plane in a
+ *                     namespace of its own) a port with the guest's
+ *                     address: plugged (a tap on the network's bridge),
+ *                     handed to the VMM; the `virtionet` guest shows the
+ *                     port's MAC and answers pings from the network's DHCP
+ *                     namespace, then powers off: SHUTOFF; delete unplugs.
  *   stopped_actions   ERROR -> os-stop -> SHUTOFF; wrong states 409;
  *                     volume attach/list/detach, twice 4xx, an attached
  *                     volume cannot be deleted; resize + confirm/revert;
@@ -26,6 +32,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -996,6 +1004,107 @@ out:
     fixture_free();
 }
 
+/* ---- boot_net (the data plane) ---- */
+
+static char NS_HOST[32], NS_PREFIX[8];
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* Removes every namespace this test made (and what runs in them). */
+static void net_cleanup(void)
+{
+    sh("for n in $(ip netns list | awk '{print $1}' | grep -E '^(%s|%s-)'); do "
+       "for p in $(ip netns pids $n); do kill -9 $p; done; ip netns del $n; done 2>/dev/null",
+       NS_HOST, NS_PREFIX);
+}
+
+static void t_boot_net(void)
+{
+    fixture();
+    char file[600], id[64], msg[512], body[1024], path[256], port[64], mac[32];
+    struct resp r;
+    snprintf(file, sizeof file, "%s/virtionet.bzImage", GUEST_DIR);
+    char *kern = kernel_image(TA, "virtionet", file);
+    /* the guest's address is 10.77.0.2: the pool (DHCP's port) starts above it */
+    snprintf(body, sizeof body, "{\"network\": {\"name\": \"lan\"}}");
+    CHECK(req(TA, "POST", "/network/v2.0/networks", body, &r) == 201, "%s", r.body ?: "");
+    char *net = strdup(jstr(json_object_get(r.json, "network"), "id") ?: "");
+    resp_free(&r);
+    snprintf(body, sizeof body,
+             "{\"subnet\": {\"network_id\": \"%s\", \"cidr\": \"10.77.0.0/24\", "
+             "\"ip_version\": 4, \"allocation_pools\": [{\"start\": \"10.77.0.10\", "
+             "\"end\": \"10.77.0.200\"}]}}",
+             net);
+    CHECK(req(TA, "POST", "/network/v2.0/subnets", body, NULL) == 201);
+    /* the guest's address, and no security groups (the guest only answers) */
+    snprintf(body, sizeof body,
+             "{\"port\": {\"network_id\": \"%s\", \"port_security_enabled\": false, "
+             "\"fixed_ips\": [{\"ip_address\": \"10.77.0.2\"}]}}",
+             net);
+    CHECK(req(TA, "POST", "/network/v2.0/ports", body, &r) == 201, "%s", r.body ?: "");
+    snprintf(port, sizeof port, "%s", jstr(json_object_get(r.json, "port"), "id") ?: "");
+    snprintf(mac, sizeof mac, "%s", jstr(json_object_get(r.json, "port"), "mac_address") ?: "");
+    resp_free(&r);
+    snprintf(body, sizeof body,
+             "{\"server\": {\"name\": \"netvm\", \"imageRef\": \"%s\", \"flavorRef\": \"c1\", "
+             "\"networks\": [{\"port\": \"%s\"}]}}",
+             kern, port);
+    CHECK(create(TA, NULL, body, id, msg, sizeof msg) == 202, "%s", msg);
+    WAIT_ROUNDS = 600;
+    CHECK(wait_status(TA, id, "ACTIVE"));
+    CHECK(wait_console(TA, id, "virtionet: ready", 1), "no NIC in the guest");
+    char *out = console(TA, id);
+    CHECK(strstr(out, mac) != NULL, "the guest's MAC is not the port's %s: %s", mac, out);
+    CHECK(strstr(out, "link up") != NULL, "%s", out);
+    free(out);
+    snprintf(path, sizeof path, "/network/v2.0/ports/%s", port);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    CHECK_STR(jstr(json_object_get(r.json, "port"), "status"), "ACTIVE");
+    CHECK_STR(jstr(json_object_get(r.json, "port"), "device_id"), id);
+    CHECK_STR(jstr(json_object_get(r.json, "port"), "device_owner"), "compute:nova");
+    resp_free(&r);
+    snprintf(path, sizeof path, C "/servers/%s/os-interface", id);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    CHECK_STR(
+        jstr(json_array_get(json_object_get(r.json, "interfaceAttachments"), 0), "port_state"),
+        "ACTIVE");
+    resp_free(&r);
+    /* pings from the network's DHCP namespace reach the guest through the
+     * bridge and the tap */
+    CHECK(sh("for ns in $(ip netns list | awk '{print $1}' | grep '^%s-dhcp-'); do "
+             "ip -n $ns -br addr | grep -q '10\\.77\\.0\\.' || continue; "
+             "ip netns exec $ns busybox ping -c 3 -W 2 10.77.0.2 >/dev/null && exit 0; done; "
+             "exit 1",
+             NS_PREFIX) == 0,
+          "no ping answer from the guest");
+    CHECK(wait_console(TA, id, "answered 3 pings", 1));
+    CHECK(wait_status(TA, id, "SHUTOFF"), "the guest powered off: SHUTOFF");
+    /* delete: the port is released (it was the caller's), unplugged */
+    snprintf(path, sizeof path, C "/servers/%s", id);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    CHECK(wait_status(TA, id, "GONE"));
+    snprintf(path, sizeof path, "/network/v2.0/ports/%s", port);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    CHECK_STR(jstr(json_object_get(r.json, "port"), "status"), "DOWN");
+    CHECK_STR(jstr(json_object_get(r.json, "port"), "device_id"), "");
+    resp_free(&r);
+    CHECK(sh("ip -n %s -o link | grep -q '%st'", NS_HOST, NS_PREFIX) != 0, "a tap is left");
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    free(kern);
+    free(net);
+    fixture_free();
+}
+
 struct entry {
     const char *name;
     void (*fn)(void);
@@ -1004,9 +1113,13 @@ struct entry {
 int main(int argc, char **argv)
 {
     static const struct entry tests[] = {
-        { "create_checks", t_create_checks },         { "quota_capacity", t_quota_capacity },
-        { "isolation_listing", t_isolation_listing }, { "error_delete", t_error_delete },
-        { "stopped_actions", t_stopped_actions },     { "boot", t_boot },
+        { "create_checks", t_create_checks },
+        { "quota_capacity", t_quota_capacity },
+        { "isolation_listing", t_isolation_listing },
+        { "error_delete", t_error_delete },
+        { "stopped_actions", t_stopped_actions },
+        { "boot", t_boot },
+        { "boot_net", t_boot_net },
     };
     if (argc != 3) {
         fprintf(stderr, "usage: test_servers SUBTEST PICOSTACKD\n");
@@ -1019,7 +1132,7 @@ int main(int argc, char **argv)
     subtest_begin(&run, argv[1]);
     /* Every boot fails the same way on every host (no VMM at this path),
      * but in "boot", which runs the real one (beside picostackd). */
-    if (strcmp(argv[1], "boot"))
+    if (strncmp(argv[1], "boot", 4))
         setenv("PICOSTACK_VMM", "/nonexistent/picostack-vmm", 1);
     setenv("PICOSTACK_SHUTDOWN_TIMEOUT", "1", 1);
     static char guest[600];
@@ -1029,7 +1142,15 @@ int main(int argc, char **argv)
         *slash = 0;
     strncat(guest, "/../guest", sizeof guest - strlen(guest) - 1);
     GUEST_DIR = guest;
-    if (picostackd_start(&D, argv[2], NULL) == 0) {
+    const char *net_args[] = { "--net-namespace", NS_HOST, "--net-prefix", NS_PREFIX, NULL };
+    bool with_net = !strcmp(argv[1], "boot_net");
+    if (with_net) { /* names no parallel run shares (prefix: 4 characters at most) */
+        snprintf(NS_HOST, sizeof NS_HOST, "cs%dh", (int)getpid());
+        snprintf(NS_PREFIX, sizeof NS_PREFIX, "c%03d", (int)(getpid() % 1000));
+        net_cleanup();
+        CHECK(sh("ip netns add %s && ip -n %s link set lo up", NS_HOST, NS_HOST) == 0);
+    }
+    if (picostackd_start(&D, argv[2], with_net ? net_args : NULL) == 0) {
         ADM = admin_login(&D);
         CHECK(ADM != NULL);
         if (ADM)
@@ -1039,5 +1160,7 @@ int main(int argc, char **argv)
     } else {
         CHECK(0, "picostackd did not start");
     }
+    if (with_net)
+        net_cleanup();
     return subtest_end(&run);
 }
