@@ -83,8 +83,6 @@ int cmp_server_put(struct compute *c, struct store_txn *t, json_t *rec)
 const char *compute_server_status(const json_t *rec)
 {
     const char *vm = str(rec, "vm_state") ?: "", *task = str(rec, "task_state");
-    if (task && !strcmp(task, "deleting"))
-        return "ACTIVE"; /* Nova keeps the status while deleting; task says it */
     static const struct {
         const char *vm, *status;
     } map[] = { { "building", "BUILD" },  { "active", "ACTIVE" },        { "stopped", "SHUTOFF" },
@@ -288,6 +286,12 @@ int cmp_usage(struct compute *c, struct store_txn *t, const char *project_id, lo
     *cores = u.vcpus;
     *ram = u.ram;
     return 0;
+}
+
+int compute_usage(struct compute *c, struct store_txn *t, const char *project_id, long *instances,
+                  long *cores, long *ram)
+{
+    return cmp_usage(c, t, project_id, instances, cores, ram);
 }
 
 int cmp_host_usage(struct compute *c, struct store_txn *t, long *vcpus, long *ram)

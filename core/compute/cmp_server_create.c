@@ -146,15 +146,19 @@ static int resolve_kernel(struct compute *c, struct store_txn *t, const struct c
                         "image needs a kernel_id property (or to be a kernel, disk_format aki).",
                         self_id ? self_id : "of the volume");
     json_t *img;
+    char why[sizeof err->msg];
     int rc = usable_image(c, t, who, k, &img, err);
-    if (rc)
-        return cmp_fail(err, rc, "Kernel image %s (kernel_id) is not usable: %s", k, err->msg);
+    if (rc) {
+        snprintf(why, sizeof why, "%s", err->msg);
+        return cmp_fail(err, rc, "Kernel image %s (kernel_id) is not usable: %s", k, why);
+    }
     json_decref(img);
     if (rd && *rd) {
         rc = usable_image(c, t, who, rd, &img, err);
-        if (rc)
-            return cmp_fail(err, rc, "Ramdisk image %s (ramdisk_id) is not usable: %s", rd,
-                            err->msg);
+        if (rc) {
+            snprintf(why, sizeof why, "%s", err->msg);
+            return cmp_fail(err, rc, "Ramdisk image %s (ramdisk_id) is not usable: %s", rd, why);
+        }
         json_decref(img);
     }
     q->kernel_id = k;

@@ -84,6 +84,10 @@ int compute_ssh_fingerprint(const char *public_key, char out[48]);
 /* The project's limits (defaults where unset: 10 instances, 20 cores,
  * 51200 MiB ram, 100 key_pairs). */
 int compute_quota_get(struct compute *c, struct store_txn *t, const char *project_id, json_t **out);
+/* What the project's servers hold (every server counts, whatever its
+ * state): instances, vCPUs, MiB of RAM. */
+int compute_usage(struct compute *c, struct store_txn *t, const char *project_id, long *instances,
+                  long *cores, long *ram);
 /* Sets some of them (integers >= -1, -1 = unlimited); *out the whole set. */
 int compute_quota_set(struct compute *c, struct store_txn *t, const char *project_id, json_t *in,
                       json_t **out, struct compute_err *err);

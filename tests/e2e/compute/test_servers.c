@@ -419,6 +419,17 @@ static void t_quota_capacity(void)
     /* limits show the usage */
     struct resp r;
     CHECK(req(TA, "GET", C "/limits", NULL, &r) == 200);
+    json_t *abs = json_object_get(json_object_get(r.json, "limits"), "absolute");
+    CHECK(json_integer_value(json_object_get(abs, "totalInstancesUsed")) == 2, "%s", r.body);
+    CHECK(json_integer_value(json_object_get(abs, "totalCoresUsed")) == 2);
+    CHECK(json_integer_value(json_object_get(abs, "totalRAMUsed")) == 256);
+    resp_free(&r);
+    char detail[300];
+    snprintf(detail, sizeof detail, "%s/detail", path);
+    CHECK(req(TA, "GET", detail, NULL, &r) == 200);
+    CHECK(json_integer_value(json_object_get(
+              json_object_get(json_object_get(r.json, "quota_set"), "instances"), "in_use")) == 2,
+          "%s", r.body);
     resp_free(&r);
     fixture_free();
 }
