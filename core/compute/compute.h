@@ -191,8 +191,10 @@ struct compute_host {
 
 /* Opens vmmctl, adopts or settles every server (see above) and starts the
  * worker thread.  Call after compute_open, before serving.  Without it
- * (tests of the model alone) servers can be created but never boot: their
- * build ends in error "no hypervisor". */
+ * there are no servers (compute_server_create answers -ENXIO).  When
+ * vmmctl cannot open (no block store, no picostack-vmm at vmm_path) the
+ * servers are still served, and every boot ends in error "no hypervisor:
+ * REASON". */
 int compute_host_start(struct compute *c, const struct compute_host *h, struct compute_err *err);
 /* Lets the queued jobs finish, stops the worker, closes vmmctl (the VMMs
  * keep running). Called by compute_close too. */
