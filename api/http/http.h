@@ -253,6 +253,9 @@ struct api_config {
     unsigned lockout_duration_s;
     unsigned login_failures_per_min;
     struct net_dp *netdp; /* the network data plane; NULL = model only */
+    const char *netdp_netns; /* its namespace (net_dp_config.netns); NULL = ours */
+    /* Compute: vCPUs and RAM per host CPU and MiB (0: Nova's 16.0, 1.5). */
+    double cpu_allocation_ratio, ram_allocation_ratio;
 };
 #define API_BODY_MIN_BYTES (16u * 1024)
 /* Memory one upload may use, for the budget: its pipe (1 MiB), the block
@@ -353,6 +356,8 @@ const char *api_req_header(struct api_req *r, const char *name); /* NULL if abse
  * bool_from_string, strict): true, yes, on, y, t, 1 -> 1; false, no, off,
  * n, f, 0 -> 0 (any case); anything else -1 (answer 400). */
 int api_bool_word(const char *v);
+/* The request id ("req-<uuid>") sent back as X-Openstack-Request-Id. */
+const char *api_req_id(const struct api_req *r);
 /* The client's address as text ("127.0.0.1", "::1"; "" if unknown). */
 const char *api_req_client(struct api_req *r);
 /* "http://host:port" as the client reached us (Host header), else the

@@ -923,6 +923,11 @@ static const struct api_listen *arrived_on(struct api_req *r)
     return &r->srv->listen[0];
 }
 
+const char *api_req_id(const struct api_req *r)
+{
+    return r->req_id;
+}
+
 const char *api_req_client(struct api_req *r)
 {
     if (r->client[0])
