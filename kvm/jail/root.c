@@ -146,10 +146,18 @@ static int enter_chroot(const struct jail_opts *o, const dev_t rdev[NNODES], ver
     if (chdir(root) < 0)
         return verr_set(err, errno, "chdir %s: %s", root, strerror(errno));
     /* the old root goes on top of the new one, then is detached from it */
-    if (syscall(SYS_pivot_root, ".", ".") < 0)
+    if (syscall(SYS_pivot_root, ".", ".") == 0) {
+        if (umount2(".", MNT_DETACH) < 0)
+            return verr_set(err, errno, "detaching the old root: %s", strerror(errno));
+    } else if (errno == EINVAL) {
+        /* the host runs from its initramfs (rootfs cannot be pivoted): move
+         * DIR over / and chroot, as switch_root does; without privileges
+         * the VMM cannot leave a chroot */
+        if (mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0)
+            return verr_set(err, errno, "entering %s: %s", root, strerror(errno));
+    } else {
         return verr_set(err, errno, "pivot_root %s: %s", root, strerror(errno));
-    if (umount2(".", MNT_DETACH) < 0)
-        return verr_set(err, errno, "detaching the old root: %s", strerror(errno));
+    }
     if (chdir("/") < 0)
         return verr_set(err, errno, "chdir /: %s", strerror(errno));
     return 0;
