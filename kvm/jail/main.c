@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -111,6 +112,16 @@ static int reap(pid_t pid)
     }
 }
 
+/* fork(), the child alone in a new PID namespace when pidns (the reaper
+ * stays out of it: once its pid 1 is gone a namespace takes no new
+ * processes, and a sanitizer runtime's exit checks fork). */
+static pid_t fork_vmm(bool pidns)
+{
+    if (!pidns)
+        return fork();
+    return (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
 static int cleanup(const struct jail_opts *o)
 {
     char leaf[PATH_MAX];
@@ -145,12 +156,11 @@ static int run(const struct jail_opts *o)
     }
     int alive[2] = { -1, -1 };
     pid_t pid = -1;
-    if (o->pidns && unshare(CLONE_NEWPID) < 0)
-        verr_set(&err, errno, "unshare (PID namespace): %s", strerror(errno));
-    else if (pipe2(alive, O_CLOEXEC) < 0)
+    if (pipe2(alive, O_CLOEXEC) < 0)
         verr_set(&err, errno, "pipe: %s", strerror(errno));
-    else if ((pid = fork()) < 0)
-        verr_set(&err, errno, "fork: %s", strerror(errno));
+    else if ((pid = fork_vmm(o->pidns)) < 0)
+        verr_set(&err, errno, "fork%s: %s", o->pidns ? " (new PID namespace)" : "",
+                 strerror(errno));
     if (pid == 0) {
         /* the VMM keeps SIGTERM, SIGINT and SIGHUP blocked (jail.h) */
         sigset_t vmm_mask = old;

@@ -150,8 +150,15 @@ static int jvm_start(struct jvm *j, unsigned k, const char *guest, const char *c
     const char *argv[48] = { jailer,  "--id", j->id,      "--uid",  uid,
                              "--gid", uid,    "--cgroup", cg_parent };
     size_t n = 9;
-    for (; extra && *extra; extra++)
+    bool pidns = true;
+    for (; extra && *extra; extra++) {
+        pidns = pidns && strcmp(*extra, "--no-pidns");
         argv[n++] = *extra;
+    }
+    /* sanitizer runtimes read /proc/self/maps (sandbox.h: such builds have
+     * no filter either) */
+    if (!vmm_sandbox_available() && pidns)
+        argv[n++] = "--proc";
     const char *tail[] = {
         "--exec", vmm, "--", "--kernel", kfd, "--mem", "32", "--serial", "stdio"
     };
