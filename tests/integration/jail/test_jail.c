@@ -13,6 +13,7 @@
  * its message while another keeps running. kill -9 of the jailer ends its
  * VMM (and --cleanup removes the leaf); kill -9 of the VMM ends the jailer
  * with 137; SIGTERM is forwarded. Bad options exit 2 with a message. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -251,6 +252,48 @@ static void check_identity(pid_t pid, uid_t uid)
     }
 }
 
+/* What the VMM sees of the files: its run directory as the root, a /dev
+ * of six nodes (kvm its own), the host's /usr, no /etc, no /proc unless
+ * asked for. */
+static void check_root(pid_t pid, uid_t uid, const struct stat *host_kvm)
+{
+    char path[128], names[256] = "";
+    snprintf(path, sizeof(path), "/proc/%d/root/dev", (int)pid);
+    DIR *d = opendir(path);
+    REQUIRE(d != NULL);
+    const char *want[] = { "kvm", "net", "null", "random", "urandom", "zero" };
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        n++;
+        strncat(names, e->d_name, sizeof(names) - strlen(names) - 2);
+        strcat(names, " ");
+        bool known = false;
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+            known = known || !strcmp(e->d_name, want[i]);
+        CHECK(known, "/dev/%s in the jail", e->d_name);
+    }
+    closedir(d);
+    CHECK_EQ(n, 6);
+    struct stat st;
+    snprintf(path, sizeof(path), "/proc/%d/root/dev/kvm", (int)pid);
+    CHECK(stat(path, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == host_kvm->st_rdev &&
+              st.st_uid == uid && (st.st_mode & 0777) == 0600,
+          "the jail's /dev/kvm is the VMM's own");
+    CHECK(stat("/dev/kvm", &st) == 0 && st.st_uid == host_kvm->st_uid &&
+              st.st_mode == host_kvm->st_mode,
+          "the host's /dev/kvm is untouched");
+    snprintf(path, sizeof(path), "/proc/%d/root/control.sock", (int)pid);
+    CHECK(stat(path, &st) == 0 && S_ISSOCK(st.st_mode), "its root is its run directory");
+    snprintf(path, sizeof(path), "/proc/%d/root/usr/lib", (int)pid);
+    CHECK(exists(path));
+    snprintf(path, sizeof(path), "/proc/%d/root/etc", (int)pid);
+    CHECK(!exists(path), "no /etc in the jail");
+    snprintf(path, sizeof(path), "/proc/%d/root/proc/self", (int)pid);
+    CHECK(exists(path) == !vmm_sandbox_available(), "/proc only for sanitizer builds");
+}
+
 static void check_limits(const char *leaf)
 {
     char path[PATH_MAX + 32], v[128];
@@ -328,6 +371,8 @@ static void jailed_boot(void)
     snprintf(dir, sizeof(dir), "%s/jt-%d-0", tmp, (int)getpid());
     with_limits[9] = plain[1] = dir;
     const char *vmm_extra[] = { "--control", "/control.sock", NULL };
+    struct stat host_kvm;
+    REQUIRE(stat("/dev/kvm", &host_kvm) == 0);
     REQUIRE(jvm_start(&j, 0, "control", extra, vmm_extra) == 0);
     if (vm_wait_output(&j.p, "picostack-guest: ready", 0, 30) < 0) {
         vm_dump(&j.p, "the jailed guest did not start");
@@ -340,6 +385,7 @@ static void jailed_boot(void)
     REQUIRE(pid > 0);
     CHECK(pid != j.p.pid, "the jailer (reaper) stays out of the leaf");
     check_identity(pid, uid_base);
+    check_root(pid, uid_base, &host_kvm);
     if (full_cgroup)
         check_limits(leaf);
     char sock[PATH_MAX + 16], reply[4096];
@@ -348,6 +394,15 @@ static void jailed_boot(void)
     CHECK_CONTAINS(reply, "\"running\"");
     struct stat st;
     CHECK(stat(j.dir, &st) == 0 && st.st_uid == uid_base && (st.st_mode & 0777) == 0700);
+
+    /* a second VMM with the same id is refused, the first left alone */
+    char err[4096], uid[16];
+    snprintf(uid, sizeof(uid), "%u", (unsigned)uid_base);
+    char *again[] = { "--id",     j.id,      "--uid",  uid,         "--gid", uid,
+                      "--cgroup", cg_parent, "--exec", (char *)vmm, NULL };
+    CHECK_EQ(run_jailer(again, err, sizeof(err)), 1);
+    CHECK_CONTAINS(err, "is in use: a VMM with this id runs");
+    CHECK(exists(leaf) && vmm_pid(j.id) == pid);
 
     forbidden_call(&j);
 
