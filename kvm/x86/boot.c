@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kvm/fdpath.h"
 #include "kvm/x86/layout.h"
 
 uint8_t x86_sum8(const void *p, size_t len)
@@ -43,26 +44,10 @@ int x86_e820(const struct guest_mem *gm, struct e820_entry *out, int max)
  * (glibc keeps freed multi-megabyte heap blocks dirty). */
 static const uint8_t empty_file[1];
 
-/* PATH, or "fd:N": a descriptor the caller left open (a jailed VMM cannot
- * reach the caller's files by name). The inherited one stays open. */
-static int open_file(const char *path)
-{
-    if (strncmp(path, "fd:", 3))
-        return open(path, O_RDONLY | O_CLOEXEC);
-    char *end;
-    errno = 0;
-    long n = strtol(path + 3, &end, 10);
-    if (errno || end == path + 3 || *end || n < 0 || n > INT32_MAX) {
-        errno = EBADF;
-        return -1;
-    }
-    return fcntl((int)n, F_DUPFD_CLOEXEC, 0);
-}
-
 static int map_file(const char *what, const char *path, uint64_t max, const uint8_t **out,
                     size_t *size, verr_t *err)
 {
-    int fd = open_file(path);
+    int fd = vmm_open_path(path, O_RDONLY);
     if (fd < 0)
         return verr_set(err, errno, "cannot open %s %s: %s", what, path, strerror(errno));
     struct stat st;

@@ -452,6 +452,29 @@ static void disk_access(void)
         }
         jvm_end(&j);
     }
+    /* in its chroot it sees neither file; a disk it is given comes as an
+     * inherited descriptor */
+    struct jvm j;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/jt-%d-2", tmp, (int)getpid());
+    const char *extra[] = { "--chroot", dir, NULL };
+    snprintf(spec, sizeof(spec), "path=%s", own);
+    const char *by_path[] = { "--disk", spec, NULL };
+    REQUIRE(jvm_start(&j, 2, "hello", extra, by_path) == 0);
+    CHECK(vm_wait_exit(&j.p, 30) == 0);
+    CHECK_EQ(vm_exit_code(&j.p), 2);
+    CHECK_CONTAINS(j.p.err.data, "No such file or directory");
+    jvm_end(&j);
+    int fd = open(other, O_RDWR); /* not close-on-exec: handed over */
+    REQUIRE(fd >= 0);
+    snprintf(spec, sizeof(spec), "path=fd:%d", fd);
+    const char *by_fd[] = { "--disk", spec, NULL };
+    REQUIRE(jvm_start(&j, 2, "hello", extra, by_fd) == 0);
+    close(fd);
+    CHECK(vm_wait_exit(&j.p, 30) == 0);
+    CHECK_EQ(vm_exit_code(&j.p), 0);
+    CHECK_CONTAINS(j.p.out.data, "picostack-guest: hello from");
+    jvm_end(&j);
 }
 
 /* kill -9 of the jailer ends the VMM; --cleanup removes the leaf. */
