@@ -7,6 +7,12 @@
 
 #include "kvm/jail/jail.h"
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED_BUILD 1
+#else
+#define SANITIZED_BUILD 0
+#endif
+
 void jail_usage(FILE *out, const char *prog)
 {
     fprintf(out,
@@ -209,6 +215,10 @@ int jail_parse_args(int argc, char **argv, struct jail_opts *o, verr_t *err)
     int r = check(o, have_uid, have_gid, err);
     if (r)
         return r;
+    /* a sanitizer build's VMM needs /proc (its runtime reads its maps and
+     * threads there); this jailer comes from the same build */
+    if (SANITIZED_BUILD && o->pidns)
+        o->proc = true;
     if (!o->cleanup) {
         /* the slot before VMM-ARGS ("--" or the last option) becomes argv[0] */
         argv[optind - 1] = (char *)o->exec;

@@ -45,7 +45,8 @@
  *    so it need not be inside DIR. Paths in VMM-ARGS are then seen from
  *    inside: DIR is "/" (--control /control.sock). --proc mounts a /proc of
  *    the VMM's own PID namespace (read-only; sanitizer runtimes need it,
- *    picostack-vmm does not). Without --chroot the VMM sees the host's files
+ *    picostack-vmm does not: a sanitizer build of the jailer mounts it
+ *    unless --no-pidns). Without --chroot the VMM sees the host's files
  *    (as U) except /dev.
  *
  * 4. Privileges, last: setgroups(0), setresgid(G), setresuid(U) (U and G

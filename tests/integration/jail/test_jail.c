@@ -151,15 +151,8 @@ static int jvm_start(struct jvm *j, unsigned k, const char *guest, const char *c
     const char *argv[48] = { jailer,  "--id", j->id,      "--uid",  uid,
                              "--gid", uid,    "--cgroup", cg_parent };
     size_t n = 9;
-    bool pidns = true;
-    for (; extra && *extra; extra++) {
-        pidns = pidns && strcmp(*extra, "--no-pidns");
+    for (; extra && *extra; extra++)
         argv[n++] = *extra;
-    }
-    /* sanitizer runtimes read /proc/self/maps (sandbox.h: such builds have
-     * no filter either) */
-    if (!vmm_sandbox_available() && pidns)
-        argv[n++] = "--proc";
     const char *tail[] = {
         "--exec", vmm, "--", "--kernel", kfd, "--mem", "32", "--serial", "stdio"
     };
@@ -291,6 +284,8 @@ static void check_root(pid_t pid, uid_t uid, const struct stat *host_kvm)
     snprintf(path, sizeof(path), "/proc/%d/root/etc", (int)pid);
     CHECK(!exists(path), "no /etc in the jail");
     snprintf(path, sizeof(path), "/proc/%d/root/proc/self", (int)pid);
+    /* sanitizer builds (no filter either, sandbox.h) mount one for their
+     * runtime (jail.h) */
     CHECK(exists(path) == !vmm_sandbox_available(), "/proc only for sanitizer builds");
 }
 
