@@ -19,7 +19,9 @@
  *    jailer's reaper stays where it was), so the reaper removes the leaf once
  *    the VMM has ended: a VMM that is gone leaves no cgroup behind. When the
  *    reaper itself is killed, `--cleanup --id ID --cgroup PARENT` kills what
- *    is left in the leaf and removes it (0 also when it did not exist).
+ *    is left in the leaf and removes it (0 also when it did not exist). On
+ *    a running VM it is the hard kill: it returns once the VMM is gone
+ *    (nothing of it left in the leaf), and the jailer then exits 137.
  *
  * 2. Namespaces: new mount, IPC, UTS, network (--no-netns: the caller's)
  *    and PID (--no-pidns: the caller's) namespaces. The jailer forks: the

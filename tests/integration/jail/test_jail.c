@@ -509,21 +509,33 @@ static void kill_jailer(void)
 }
 
 /* kill -9 of the VMM ends the jailer with 137; SIGTERM to the jailer
- * reaches the VMM (which ends with 128 + 15). */
+ * reaches the VMM (which ends with 128 + 15); --cleanup of a running VM
+ * kills it and returns once it is gone (vmmctl's hard kill). */
 static void signals(void)
 {
-    for (int sig = 0; sig < 2; sig++) {
+    for (int sig = 0; sig < 3; sig++) {
         struct jvm j;
         REQUIRE(jvm_start(&j, 5, "control", NULL, NULL) == 0);
         REQUIRE(vm_wait_output(&j.p, "picostack-guest: ready", 0, 30) >= 0);
         pid_t pid = vmm_pid(j.id);
         REQUIRE(pid > 0);
-        if (sig == 0)
+        if (sig == 0) {
             kill(pid, SIGKILL);
-        else
+        } else if (sig == 1) {
             kill(j.p.pid, SIGTERM);
+        } else {
+            char err[4096];
+            char *args[] = { "--cleanup", "--id", j.id, "--cgroup", cg_parent, NULL };
+            CHECK_EQ(run_jailer(args, err, sizeof(err)), 0);
+            char proc[64];
+            snprintf(proc, sizeof(proc), "/proc/%d/status", (int)pid);
+            /* gone, or at most a zombie its reaper has yet to collect */
+            char st[4096];
+            read_small(proc, st, sizeof(st));
+            CHECK(!st[0] || strstr(st, "State:\tZ"), "the VMM still runs after --cleanup");
+        }
         CHECK(vm_wait_exit(&j.p, 10) == 0);
-        CHECK_EQ(vm_exit_code(&j.p), sig == 0 ? 137 : 143);
+        CHECK_EQ(vm_exit_code(&j.p), sig == 1 ? 143 : 137);
         char leaf[PATH_MAX];
         leaf_of(j.id, leaf, sizeof(leaf));
         CHECK(!exists(leaf), "%s left behind", leaf);
