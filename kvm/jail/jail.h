@@ -39,8 +39,10 @@
  *    unprivileged VMM may open them; the host's nodes are untouched), null,
  *    zero, random and urandom (0666). With --chroot DIR (the VM's run
  *    directory, made by the caller) DIR becomes the root (pivot_root; the old
- *    root is detached), DIR is given to U:G (mode 0700, not recursively: the
- *    VMM makes its control socket there), and it holds dev/ (above), usr/
+ *    root is detached), DIR becomes root:G mode 01770 (not recursively: the
+ *    VMM makes its sockets and files there, and the sticky bit keeps it from
+ *    removing or replacing the caller's files or the jail's mount points),
+ *    and it holds dev/ (above), usr/
  *    (the host's /usr, read-only, for the VMM's shared libraries) and lib,
  *    lib64 (the host's, read-only, or the same symlinks where /usr is
  *    merged). The VMM binary is opened before and executed by descriptor,

@@ -121,17 +121,20 @@ static int mount_proc(const char *path, verr_t *err)
     return 0;
 }
 
-/* DIR, given to the VMM's user, becomes the root. */
+/* DIR becomes the root. It stays root's, group G, mode 01770: the VMM
+ * makes its sockets and files there, but the sticky bit keeps it from
+ * removing or replacing anyone else's (the caller's records, the mount
+ * points below). */
 static int enter_chroot(const struct jail_opts *o, const dev_t rdev[NNODES], verr_t *err)
 {
     const char *root = o->chroot_dir;
     int fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return verr_set(err, errno, "--chroot %s: %s", root, strerror(errno));
-    int r = fchown(fd, o->uid, o->gid) < 0 || fchmod(fd, 0700) < 0 ? -errno : 0;
+    int r = fchown(fd, 0, o->gid) < 0 || fchmod(fd, 01770) < 0 ? -errno : 0;
     close(fd);
     if (r)
-        return verr_set(err, -r, "--chroot %s: giving it to the VMM's user: %s", root,
+        return verr_set(err, -r, "--chroot %s: opening it to the VMM's group: %s", root,
                         strerror(-r));
     /* pivot_root wants a mount point */
     if (mount(root, root, NULL, MS_BIND, NULL) < 0)

@@ -36,7 +36,7 @@
 #include "tests/support/files.h"
 #include "tests/support/tmpdir.h"
 
-static const char *jailer, *vmm, *guests, *preload;
+static const char *jailer, *vmm, *guests, *preload, *probe;
 static char tmp[256];
 static char cg_root[512];    /* a cgroup2 mount */
 static char cg_parent[1024]; /* PARENT for this run */
@@ -398,7 +398,8 @@ static void jailed_boot(void)
     REQUIRE(control(sock, "{\"op\":\"status\"}\n", reply, sizeof(reply)) == 0);
     CHECK_CONTAINS(reply, "\"running\"");
     struct stat st;
-    CHECK(stat(j.dir, &st) == 0 && st.st_uid == uid_base && (st.st_mode & 0777) == 0700);
+    CHECK(stat(j.dir, &st) == 0 && st.st_uid == 0 && st.st_gid == uid_base &&
+          (st.st_mode & 07777) == 01770);
 
     /* a second VMM with the same id is refused, the first left alone */
     char err[4096], uid[16];
@@ -416,6 +417,48 @@ static void jailed_boot(void)
     CHECK_EQ(vm_exit_code(&j.p), 0);
     CHECK(!exists(leaf), "%s left behind", leaf);
     jvm_end(&j);
+}
+
+/* What a process in the jail can and cannot do, seen from inside:
+ * jail-probe in place of the VMM, in a run directory holding a record of
+ * the caller's (root's, 0600). */
+static void inside_view(void)
+{
+    char dir[PATH_MAX], spec[PATH_MAX + 16], id[64], uid[16], want[64];
+    snprintf(id, sizeof(id), "jt-%d-7", (int)getpid());
+    snprintf(dir, sizeof(dir), "%s/%s", tmp, id);
+    snprintf(spec, sizeof(spec), "%s/spec.json", dir);
+    snprintf(uid, sizeof(uid), "%u", (unsigned)(uid_base + 7));
+    REQUIRE(mkdir(dir, 0755) == 0);
+    REQUIRE(t_write_file(spec, "{}", 2, 0600) == 0);
+    char *argv[] = { (char *)jailer, "--id", id,       "--uid",       uid,  "--gid", uid,
+                     "--chroot",     dir,    "--exec", (char *)probe, "--", tmp,     NULL };
+    struct vm p;
+    REQUIRE(vm_start(&p, argv) == 0);
+    CHECK(vm_wait_exit(&p, 30) == 0);
+    CHECK_EQ(vm_exit_code(&p), 0);
+    const char *out = p.out.data;
+    snprintf(want, sizeof(want), "uid=%s gid=%s\n", uid, uid);
+    CHECK_CONTAINS(out, want);
+    static const char *const lines[] = {
+        "create_mine=ok\n",     /* its run directory takes its files */
+        "read_spec=EACCES\n",   /* not the caller's */
+        "unlink_spec=EPERM\n",  /* nor removes them (sticky) */
+        "replace_spec=EPERM\n", /* nor replaces them */
+        "replace_dev=EPERM\n",  /* nor the jail's mount points */
+        "mknod=EPERM\n",        "mount=EPERM\n",     "setuid0=EPERM\n",
+        "chroot=EPERM\n",       "etc=ENOENT\n", /* the host's files are out of sight */
+        "host_path=ENOENT\n",   "usr_write=EROFS\n",
+    };
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+        CHECK_CONTAINS(out, lines[i]);
+    CHECK_CONTAINS(out, access("/dev/kvm", F_OK) == 0 ? "kvm=ok\n" : "kvm=ENOENT\n");
+    struct stat st;
+    CHECK(stat(spec, &st) == 0 && st.st_uid == 0 && st.st_size == 2, "the record is intact");
+    CHECK(stat(dir, &st) == 0 && st.st_uid == 0 && st.st_gid == uid_base + 7 &&
+              (st.st_mode & 07777) == 01770,
+          "the run directory is root:G 01770");
+    vm_destroy(&p);
 }
 
 /* Limits whose controllers this hierarchy lacks are a clear error. */
@@ -612,9 +655,12 @@ int main(int argc, char **argv)
             guests = argv[i + 1];
         else if (!strcmp(argv[i], "--preload"))
             preload = argv[i + 1];
+        else if (!strcmp(argv[i], "--probe"))
+            probe = argv[i + 1];
     }
-    if (!jailer || !vmm || !guests || !preload) {
-        fprintf(stderr, "usage: test-jail --jailer PATH --vmm PATH --guests DIR --preload SO\n");
+    if (!jailer || !vmm || !guests || !preload || !probe) {
+        fprintf(stderr, "usage: test-jail --jailer PATH --vmm PATH --guests DIR --preload SO "
+                        "--probe PATH\n");
         return 2;
     }
     bad_options();
@@ -626,6 +672,7 @@ int main(int argc, char **argv)
     find_cgroup2();
     atexit(teardown);
     missing_controller();
+    inside_view();
     if (access("/dev/kvm", R_OK | W_OK) < 0) {
         /* jail.kvm runs all of it where with-kvm finds or makes a KVM */
         fprintf(stderr, "test: no usable /dev/kvm (%s): the VM cases are jail.kvm's\n",
