@@ -600,6 +600,14 @@ static void shared_namespaces(void)
 
 /* ---- set-up ---- */
 
+/* Runs a case and says how long it took (a slow TCG guest's log). */
+#define RUN_CASE(fn)                                                    \
+    do {                                                                \
+        double t0_ = now_s();                                           \
+        fn();                                                           \
+        fprintf(stderr, "test: case %s: %.1f s\n", #fn, now_s() - t0_); \
+    } while (0)
+
 static void find_cgroup2(void)
 {
     FILE *f = fopen("/proc/self/mounts", "re");
@@ -671,18 +679,18 @@ int main(int argc, char **argv)
     REQUIRE(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
     find_cgroup2();
     atexit(teardown);
-    missing_controller();
-    inside_view();
+    RUN_CASE(missing_controller);
+    RUN_CASE(inside_view);
     if (access("/dev/kvm", R_OK | W_OK) < 0) {
         /* jail.kvm runs all of it where with-kvm finds or makes a KVM */
         fprintf(stderr, "test: no usable /dev/kvm (%s): the VM cases are jail.kvm's\n",
                 strerror(errno));
         return t_done("jail (no /dev/kvm: options and cgroup refusals only)");
     }
-    jailed_boot();
-    disk_access();
-    kill_jailer();
-    signals();
-    shared_namespaces();
+    RUN_CASE(jailed_boot);
+    RUN_CASE(disk_access);
+    RUN_CASE(kill_jailer);
+    RUN_CASE(signals);
+    RUN_CASE(shared_namespaces);
     return t_done(full_cgroup ? "jail (with cgroup limits)" : "jail (cgroup without controllers)");
 }
