@@ -64,7 +64,19 @@
  *
  * Exit status: the VMM's (kvm/kvm.h: 0, 1, 2), 128 + N when signal N ended
  * it, 2 for bad jailer options (a message and the usage on stderr), 1 when
- * the jail cannot be set up (a message "picostack-jailer: ..." on stderr). */
+ * the jail cannot be set up (a message "picostack-jailer: ..." on stderr).
+ *
+ * How a supervisor (core/vmmctl) uses it, RUN/<id> being the VM's run
+ * directory and K, I, D, N descriptors it opened and left inheritable:
+ *   picostack-jailer --id <id> --uid U --gid U --cgroup PARENT
+ *       --cpu-weight W --cpu-max Q --memory-max B --io-weight IO
+ *       --chroot RUN/<id> --exec picostack-vmm --
+ *       --kernel fd:K --initrd fd:I --control /control.sock --exit-file /exit
+ *       --disk handover=D,serial=S --disk path=fd:C,ro --net fd=N,mac=M ...
+ * It watches the jailer's pid (a pidfd); SIGTERM to it is SIGTERM to the
+ * VMM; the hard kill is `--cleanup --id <id> --cgroup PARENT` (returns once
+ * the VMM is gone; the jailer then exits 137), which is also what removes a
+ * leaf left behind when the jailer itself was killed. */
 #ifndef PICOSTACK_KVM_JAIL_H
 #define PICOSTACK_KVM_JAIL_H
 
