@@ -19,6 +19,7 @@ void vmm_usage(FILE *out, const char *prog)
             "       [--net tap=NAME[,mac=MAC][,queues=N] | --net fd=N[,mac=MAC]]...\n"
             "\n"
             "  --kernel PATH    bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note\n"
+            "                   (or fd:N, inherited; so are --initrd and --disk path=)\n"
             "  --initrd PATH    initial ramdisk\n"
             "  --cmdline STR    kernel command line (default: \"%s\")\n"
             "  --mem MIB        guest RAM in MiB, %d to %d (default: %d)\n"

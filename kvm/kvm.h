@@ -5,7 +5,9 @@
  * [--cpus N] [--serial stdio|file:PATH|none] [--control PATH] [--exit-file PATH]
  * [--net tap=NAME[,mac=MAC][,queues=N] | --net fd=N[,mac=MAC]]...) into a
  * vmm_config, and vmm_run() boots it and returns when the VM has ended, with
- * the process exit status:
+ * the process exit status (--kernel, --initrd and --disk path= also take
+ * "fd:N", a descriptor the caller left open, which is how picostack-jailer's
+ * VMM gets them; "./fd:N" names a file):
  *   0  the guest reset (i8042) or powered off (ACPI S5), or it was killed
  *      over the control socket;
  *   1  a triple fault, an internal error or an exit the VMM cannot handle
@@ -36,7 +38,8 @@
  * descriptors travel with the line as SCM_RIGHTS, in the same order.
  *
  * Disks and the rng (virtio 1.x over PCI, kvm/virtio/README.md):
- *   --disk path=FILE[,ro][,serial=ID]   a raw image file
+ *   --disk path=FILE[,ro][,serial=ID]   a raw image file (or fd:N, open
+ *       read-write unless ro)
  *   --disk handover=FD[,ro][,serial=ID] a block-store disk handed over by its
  *       owner: FD is an inherited pipe or memfd holding the one-line text
  *       form of struct extmap_handover (extmap_handover_format(), extmap.h),
@@ -92,8 +95,8 @@ struct vmm_net {
 };
 
 struct vmm_config {
-    const char *kernel;  /* bzImage or ELF vmlinux with a PVH note */
-    const char *initrd;  /* NULL: none */
+    const char *kernel;  /* bzImage or ELF vmlinux with a PVH note (path or fd:N) */
+    const char *initrd;  /* NULL: none (path or fd:N) */
     const char *cmdline; /* the guest kernel's command line */
     uint64_t mem_mib;    /* guest RAM */
     unsigned cpus;       /* vCPUs */

@@ -78,6 +78,15 @@ expect 2 "is not a regular file" --kernel "$tmp"
 expect 2 "neither a bzImage" --kernel "$tmp/text"
 expect 2 "usage:" --kernel "$tmp/text"
 expect 2 "cannot open initrd" --kernel "$tmp/k" --initrd "$tmp/missing"
+# fd:N: a descriptor the caller left open (picostack-jailer's VMMs)
+expect 2 "cannot open kernel fd:99: Bad file descriptor" --kernel fd:99
+expect 2 "cannot open kernel fd:x: Bad file descriptor" --kernel fd:x
+expect 2 "cannot open kernel fd:: Bad file descriptor" --kernel fd:
+expect 2 "neither a bzImage" --kernel fd:5 5<"$tmp/text"
+expect 2 "kernel fd:5 is not a regular file" --kernel fd:5 5<"$tmp"
+expect 2 "cannot open initrd fd:98" --kernel fd:5 --initrd fd:98 5<"$tmp/k"
+expect 2 "disk fd:97: Bad file descriptor" --kernel "$tmp/k" --disk path=fd:97
+expect 2 "disk fd:6: Bad file descriptor" --kernel "$tmp/k" --disk path=fd:6 6<"$tmp/text"
 expect 2 "--serial file:$tmp/no/such/dir/log" --kernel "$tmp/k" --serial "file:$tmp/no/such/dir/log"
 if ! "$vmm" --help | grep -q -- "--kernel PATH"; then echo "FAIL: --help"; fail=1; fi
 exit $fail
