@@ -74,6 +74,15 @@ int cmp_add_port(struct compute *c, struct store_txn *t, const struct compute_ca
 int cmp_resolve_groups(struct compute *c, struct store_txn *t, const struct compute_caller *who,
                        json_t *names, json_t **ids, struct compute_err *err);
 
+/* ---- config drives (cmp_server_drive.c) ---- */
+/* DATA/compute/config-drives/ID.iso. */
+void cmp_config_drive_path(const struct compute *c, const char *id, char *out, size_t len);
+/* When rec asks for a config drive: writes it and sets rec's
+ * config_drive_path (in memory: the caller's spec); 0 when not asked. */
+int cmp_config_drive_make(struct compute *c, json_t *rec, char *why, size_t wlen);
+/* Removes the file (server deleted); a missing one is fine. */
+void cmp_config_drive_remove(const struct compute *c, const char *id);
+
 /* ---- the worker and vmmctl (cmp_server_boot.c) ---- */
 enum cmp_job_kind {
     CMP_JOB_BUILD,

@@ -258,6 +258,8 @@ static int start_vm(struct compute *c, const char *id, char *why, size_t wlen)
         return rc;
     }
     rc = plug_ports(c, rec, why, wlen);
+    if (!rc)
+        rc = cmp_config_drive_make(c, rec, why, wlen);
     struct vmm_spec *s = calloc(1, sizeof *s);
     if (!rc && !s)
         rc = -ENOMEM;

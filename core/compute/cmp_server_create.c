@@ -84,19 +84,6 @@ static int int_of(json_t *v, long dflt, long *out)
     return 0;
 }
 
-static int check_user_data(const char *ud, struct compute_err *err)
-{
-    size_t n = strlen(ud);
-    if (n > 65535)
-        return cmp_fail(err, -EINVAL,
-                        "User data too large. User data must be no larger than "
-                        "65535 bytes once base64 encoded.");
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)ud[i]) && !strchr("+/=\r\n", ud[i]))
-            return cmp_fail(err, -EINVAL, "User data needs to be valid base 64.");
-    return 0;
-}
-
 /* The image's member status for who's project (NULL: no member). */
 static const char *member_status(struct store_txn *t, struct image_db *db, const char *image,
                                  const char *project, json_t **hold)
@@ -292,7 +279,7 @@ static int parse(json_t *in, int micro, struct create_req *q, struct compute_err
     if (ud && !json_is_null(ud) && !json_is_string(ud))
         return cmp_fail(err, -EINVAL, "Invalid input for field/attribute user_data.");
     q->user_data = json_string_value(ud);
-    if (q->user_data && (rc = check_user_data(q->user_data, err)))
+    if (q->user_data && (rc = compute_user_data_check(q->user_data, err)))
         return rc;
     json_t *meta = json_object_get(in, "metadata");
     q->metadata = meta ? json_deep_copy(meta) : json_object();
