@@ -233,6 +233,13 @@ static int on_client(void *opaque, int res)
     }
     unsigned space = c->in.space(c->in.opaque);
     if (space == 0) {
+        /* The guest does not read: wait, but notice a client that left. */
+        char b;
+        ssize_t n = recv(c->client_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            client_drop(c);
+            return LOOP_DROP;
+        }
         c->client_src = NULL;
         if (!loop_add_timer(c->loop, RX_RETRY_NS, on_retry, c))
             client_drop(c);
