@@ -37,7 +37,13 @@ struct api_listen {
 
 /* A client connection (MHD's socket context), tracked by guard.c for the
  * head and body deadlines. */
-enum api_conn_phase { API_CONN_HEAD, API_CONN_BODY, API_CONN_BUSY, API_CONN_DEAD };
+enum api_conn_phase {
+    API_CONN_HEAD,
+    API_CONN_BODY,
+    API_CONN_BUSY,
+    API_CONN_DEAD,
+    API_CONN_UPGRADED /* a WebSocket now (ws.c): no HTTP deadlines */
+};
 struct api_conn {
     struct api_conn *prev, *next;
     MHD_socket fd;
@@ -91,6 +97,9 @@ struct api_server {
     struct api_upload_slot *upload_slots; /* max_uploads of them */
     bool trim_due;
     _Atomic uint64_t dropped_slow, refused_uploads;
+    /* ws.c: the live WebSockets (under lock; cond signals one ending) */
+    struct api_ws *websockets;
+    unsigned n_websockets;
 };
 
 struct api_req {
@@ -141,6 +150,11 @@ struct api_req {
 };
 
 void api_metrics_render(struct api_server *srv, struct api_req *r);
+
+/* reply.c: queues a response built here (headers and request id added). */
+void api_reply_mhd(struct api_req *r, int status, struct MHD_Response *resp);
+/* ws.c: ends every live WebSocket and waits for their threads. */
+void api_ws_stop_all(struct api_server *srv);
 
 /* guard.c */
 int api_guard_init(struct api_server *srv);  /* defaults, tables */

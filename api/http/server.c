@@ -697,7 +697,7 @@ static struct MHD_Daemon *listen_start(struct api_server *srv, struct api_listen
             return NULL;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TCP_FASTOPEN;
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TCP_FASTOPEN | MHD_ALLOW_UPGRADE;
     if (v6)
         flags |= MHD_USE_IPv6;
     if (l->l.tls)
@@ -764,6 +764,7 @@ int api_server_start(struct api_server *srv)
 
 void api_server_stop(struct api_server *srv, unsigned timeout_ms)
 {
+    api_ws_stop_all(srv); /* MHD cannot stop while upgraded connections live */
     bool any = false;
     for (unsigned i = 0; i < srv->n_listen; i++) {
         if (!srv->listen[i].mhd)

@@ -72,5 +72,13 @@ expect 2 "neither a bzImage" --kernel "$tmp/text"
 expect 2 "usage:" --kernel "$tmp/text"
 expect 2 "cannot open initrd" --kernel "$tmp/k" --initrd "$tmp/missing"
 expect 2 "--serial file:$tmp/no/such/dir/log" --kernel "$tmp/k" --serial "file:$tmp/no/such/dir/log"
+expect 2 "--console-cap needs --console-log" --kernel "$tmp/k" --console-cap 65536
+expect 2 "--console-cap '100'" --kernel "$tmp/k" --console-log "$tmp/log" --console-cap 100
+expect 2 "--console-cap '1073741825'" --kernel "$tmp/k" --console-log "$tmp/log" --console-cap 1073741825
+expect 2 "--console-cap '1M'" --kernel "$tmp/k" --console-log "$tmp/log" --console-cap 1M
+expect 2 "--console-log needs a path" --kernel "$tmp/k" --console-log ""
+expect 2 "--console-socket needs a path" --kernel "$tmp/k" --console-socket ""
+expect 2 "--console-log $tmp/no/such/dir/log" --kernel "$tmp/k" --console-log "$tmp/no/such/dir/log"
 if ! "$vmm" --help | grep -q -- "--kernel PATH"; then echo "FAIL: --help"; fail=1; fi
+if ! "$vmm" --help | grep -q -- "--console-socket PATH"; then echo "FAIL: --help lacks the console"; fail=1; fi
 exit $fail
