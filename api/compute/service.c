@@ -118,6 +118,12 @@ static int compute_init(struct api_server *srv, void **state)
         free(st);
         return rc;
     }
+    rc = cmp_consoles_open(api_server_store(srv), &st->consoles);
+    if (rc) {
+        compute_close(st->c);
+        free(st);
+        return rc;
+    }
     *state = st;
     return 0;
 }
@@ -127,6 +133,7 @@ static void compute_fini(void *state)
     struct cmp_state *st = state;
     if (!st)
         return;
+    cmp_consoles_close(st->consoles);
     compute_close(st->c);
     free(st);
 }
@@ -156,6 +163,9 @@ static const struct api_route routes[] = {
     { "GET", V "/os-quota-sets/{}/defaults", cmp_quota_defaults, 0 },
     { "GET", V "/os-quota-sets/{}/detail", cmp_quota_detail, 0 },
     { "PUT", V "/os-quota-sets/{}", cmp_quota_update, 0 },
+    /* serial remote consoles (consoles.c) */
+    { "POST", V "/servers/{}/remote-consoles", cmp_remote_console_create, 0 },
+    { "GET", "/serial", cmp_serial_console_ws, API_PUBLIC },
 };
 #undef V
 
