@@ -139,6 +139,7 @@ struct api_req {
     int upload_slot;     /* index + 1 in upload_slots while it holds one */
     bool slow;           /* work goes to the slow lane */
     char client[48];     /* api_req_client, once asked */
+    struct api_ws *ws;   /* a WebSocket whose 101 is queued, until upgraded */
     /* reply */
     struct MHD_Response *resp;
     int status;
@@ -153,6 +154,9 @@ void api_metrics_render(struct api_server *srv, struct api_req *r);
 
 /* reply.c: queues a response built here (headers and request id added). */
 void api_reply_mhd(struct api_req *r, int status, struct MHD_Response *resp);
+/* ws.c: a request whose 101 never went out (the client left first): its
+ * WebSocket's on_close runs and it is freed. */
+void api_ws_abandon(struct api_req *r);
 /* ws.c: ends every live WebSocket and waits for their threads. */
 void api_ws_stop_all(struct api_server *srv);
 

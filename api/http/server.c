@@ -479,6 +479,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     api_metrics_count(r->srv, r->svc_index, status, ns);
     log_request(r, status, ns);
     api_guard_phase(r->srv, r->cn, API_CONN_HEAD);
+    api_ws_abandon(r);
     req_free(r);
 }
 

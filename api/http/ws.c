@@ -116,6 +116,7 @@ bool api_req_websocket(struct api_req *r, const struct api_ws_handler *h)
     ws->h = *h;
     ws->fd = -1;
     ws->cn = r->cn;
+    r->ws = ws; /* until on_upgrade takes it (api_ws_abandon otherwise) */
     char accept[29];
     accept_value(key, accept);
     MHD_add_response_header(resp, "Upgrade", "websocket");
@@ -377,7 +378,9 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, co
                        size_t extra_len, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
     (void)conn;
-    (void)con_cls;
+    struct api_req *r = con_cls; /* MHD calls this before the request's completion */
+    if (r)
+        r->ws = NULL;
     struct api_ws *ws = cls;
     struct api_server *srv = ws->srv;
     ws->fd = sock;
@@ -405,6 +408,17 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, co
         ws_main(ws); /* ends it here: on_close, close, unlink */
     }
     pthread_attr_destroy(&attr);
+}
+
+void api_ws_abandon(struct api_req *r)
+{
+    struct api_ws *ws = r->ws;
+    if (!ws)
+        return;
+    r->ws = NULL;
+    if (ws->h.on_close)
+        ws->h.on_close(ws->h.ctx);
+    free(ws);
 }
 
 void api_ws_stop_all(struct api_server *srv)

@@ -15,7 +15,9 @@
 #include "api/http/http.h"
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@
 #include "tests/support/wsclient.h"
 
 static atomic_int closes;   /* on_close calls */
+static atomic_int opens;    /* echo WebSockets whose 101 was queued */
 static int relay_peer = -1; /* the server's end of the test's socketpair */
 
 static int echo_message(struct api_ws *ws, void *ctx, bool text, const uint8_t *data, size_t len)
@@ -48,7 +51,8 @@ static void echo(struct api_req *r)
     struct api_ws_handler h = {
         .subprotocol = "binary", .peer_fd = -1, .on_message = echo_message, .on_close = count_close
     };
-    api_req_websocket(r, &h);
+    if (api_req_websocket(r, &h))
+        atomic_fetch_add(&opens, 1);
 }
 
 static int relay_message(struct api_ws *ws, void *ctx, bool text, const uint8_t *data, size_t len)
@@ -325,6 +329,34 @@ static void t_bad(const char *unused)
     for (int i = 0; i < 100 && atomic_load(&closes) == before; i++)
         usleep(20000);
     CHECK_EQ(atomic_load(&closes), before + 1);
+    /* clients that leave (RST or FIN) right after the handshake, maybe
+     * before the 101 went out: every WebSocket whose 101 was queued still
+     * ends exactly once (on_close) */
+    before = atomic_load(&closes);
+    int opened = atomic_load(&opens);
+    for (int i = 0; i < 20; i++) {
+        int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(c >= 0 && connect(c, (struct sockaddr *)&a, sizeof(a)) == 0);
+        char req[256];
+        int n = snprintf(req, sizeof(req),
+                         "GET /wst/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                         "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+        CHECK_EQ(write(c, req, (size_t)n), n);
+        struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+        if (i % 2)
+            setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        else
+            usleep(1000);
+        close(c);
+    }
+    usleep(300000);
+    for (int i = 0; i < 250 && atomic_load(&closes) - before < atomic_load(&opens) - opened; i++)
+        usleep(20000);
+    CHECK_EQ(atomic_load(&closes) - before, atomic_load(&opens) - opened);
+    CHECK(atomic_load(&opens) - opened >= 10, "only %d handlers ran", atomic_load(&opens) - opened);
     api_server_stop(srv, 2000);
     api_server_free(srv);
 }
