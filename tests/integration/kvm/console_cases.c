@@ -1,11 +1,11 @@
 /* console ring|socket|full: picostack-vmm's --console-log, --console-cap
  * and --console-socket with our own guests (kvm/console.h).
- *   ring    flood prints 128 KiB through a 16 KiB ring: PATH.1 holds exactly
- *           8 KiB, PATH.1 then PATH is a run of consecutive lines ending in
+ *   ring    flood prints 16 KiB through a 4 KiB ring: PATH.1 holds exactly
+ *           2 KiB, PATH.1 then PATH is a run of consecutive lines ending in
  *           "flood done", nothing on stdout (--serial defaults to none)
  *   socket  echo through the socket: a second client is closed at once,
  *           what the first sends comes back, and the log has it all
- *   full    flood onto a 16 KiB tmpfs: the VM still ends normally (exit 0)
+ *   full    flood onto an 8 KiB tmpfs: the VM still ends normally (exit 0)
  *           and the VMM reports the bytes it dropped */
 #include "tests/integration/kvm/kvmtest.h"
 
@@ -34,7 +34,7 @@ static int run_to_end(struct vm *vm, char *const argv[])
 }
 
 /* PATH.1 + PATH: consecutive "flood NNNNNNNN.\n" lines (the first may be
- * cut), then "flood done lines=8192\n". */
+ * cut), then "flood done lines=1024\n". */
 static int check_flood_ring(const char *log, size_t cap)
 {
     char old[4200];
@@ -52,7 +52,7 @@ static int check_flood_ring(const char *log, size_t cap)
         fprintf(stderr, "test: %s.1 has %zu bytes, %s %zu (cap %zu)\n", log, alen, log, blen, cap);
         goto out;
     }
-    const char *done = "flood done lines=8192\n";
+    const char *done = "flood done lines=1024\n";
     size_t dlen = strlen(done);
     if (alen + blen < dlen || strcmp(all + alen + blen - dlen, done)) {
         fprintf(stderr, "test: the ring does not end with \"%s\"\n", done);
@@ -70,7 +70,7 @@ static int check_flood_ring(const char *log, size_t cap)
         }
         prev = n;
     }
-    if (prev != 8191 || lines < 8192 / 16 - 1) {
+    if (prev != 1023 || lines < cap / 2 / 16 - 1) {
         fprintf(stderr, "test: the ring ends at line %ld after %u lines\n", prev, lines);
         goto out;
     }
@@ -89,10 +89,10 @@ static int console_ring(const struct options *o, const char *dir)
         return 1;
     snprintf(log, sizeof(log), "%s/console.log", dir);
     const char *argv[] = { o->vmm,          "--kernel", kernel,          "--mem", "16",
-                           "--console-log", log,        "--console-cap", "16384", NULL };
+                           "--console-log", log,        "--console-cap", "4096",  NULL };
     struct vm vm;
     int rc = 1;
-    if (run_to_end(&vm, (char *const *)argv) == 0 && check_flood_ring(log, 16384) == 0) {
+    if (run_to_end(&vm, (char *const *)argv) == 0 && check_flood_ring(log, 4096) == 0) {
         if (vm.out.len)
             vm_dump(&vm, "serial output reached stdout (--serial should default to none)");
         else
@@ -192,8 +192,8 @@ static int console_full(const struct options *o, const char *dir)
     snprintf(mnt, sizeof(mnt), "%s/small", dir);
     snprintf(log, sizeof(log), "%s/console.log", mnt);
     if (mkdir(mnt, 0700) ||
-        mount("picostack-test", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=16k") < 0) {
-        fprintf(stderr, "test: cannot mount a 16 KiB tmpfs: %s\n", strerror(errno));
+        mount("picostack-test", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=8k") < 0) {
+        fprintf(stderr, "test: cannot mount an 8 KiB tmpfs: %s\n", strerror(errno));
         return 1;
     }
     const char *argv[] = { o->vmm, "--kernel", kernel, "--mem", "16", "--console-log", log, NULL };
@@ -204,7 +204,7 @@ static int console_full(const struct options *o, const char *dir)
         const char *line = strstr(vm.err.data, "console: ");
         if (line &&
             sscanf(line, "console: %llu bytes logged, %llu dropped", &logged, &dropped) == 2 &&
-            dropped > 0 && logged <= 16384 && logged + dropped >= 128 * 1024)
+            dropped > 0 && logged <= 8192 && logged + dropped >= 16 * 1024)
             rc = 0;
         else
             vm_dump(&vm, "the VMM did not report the output a full disk dropped");
