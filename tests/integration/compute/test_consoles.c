@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -186,19 +187,24 @@ static void t_api(const char *bin)
     picostackd_cleanup(&D);
 }
 
-/* Reads binary frames until needle is in what came (or timeout). */
+/* Reads binary frames until needle is in what came (or timeout). Each
+ * read waits for a whole frame (a partial one would lose the stream). */
 static bool ws_wait_for(int fd, const char *needle, double timeout_s)
 {
     char got[8192] = "";
     size_t len = 0;
-    int rounds = (int)(timeout_s * 2);
-    for (int i = 0; i < rounds && !strstr(got, needle); i++) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double end = ts.tv_sec + ts.tv_nsec / 1e9 + timeout_s;
+    while (!strstr(got, needle)) {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        double left = end - (ts.tv_sec + ts.tv_nsec / 1e9);
         unsigned op;
         bool fin;
         uint8_t *d;
         size_t n;
-        if (ws_read_frame(fd, &op, &fin, &d, &n, 0.5) < 0)
-            continue;
+        if (left <= 0 || ws_read_frame(fd, &op, &fin, &d, &n, left) < 0)
+            break;
         if (op == 2 && len + n < sizeof(got)) {
             memcpy(got + len, d, n);
             len += n;
