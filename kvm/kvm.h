@@ -51,6 +51,23 @@
  * Linux). serial= is what GET_ID returns (up to 20 bytes). Each disk has
  * one queue per vCPU.
  *
+ * The console of a VMM run by picostackd (kvm/console.h; the format is
+ * the contract with core/vmmctl):
+ *   --console-log PATH    COM1's output appended to PATH; when PATH would
+ *       pass BYTES/2 its content becomes PATH.1 (replacing the old one) and
+ *       PATH starts empty, so at most BYTES are kept: PATH.1 then PATH.
+ *   --console-cap BYTES   BYTES for the above (VMM_MIN_CONSOLE_CAP to
+ *       VMM_MAX_CONSOLE_CAP; default VMM_DEFAULT_CONSOLE_CAP, 1 MiB)
+ *   --console-socket PATH a listening unix socket: one client at a time gets
+ *       the output as raw bytes as it happens and what it writes is COM1's
+ *       input; a second client is closed at once.
+ * Output never blocks the guest: what a full disk or a client that does
+ * not read cannot take is dropped and counted (the serial device's entry
+ * in {"op":"status"}: "console":{log_bytes, log_dropped, rotations,
+ * client_bytes, client_dropped, clients, refused}). With either option,
+ * --serial defaults to none (an explicit --serial stdio|file: still works
+ * beside them).
+ *
  * Inside, devices register themselves (kvm/devices/device.h) and see the
  * vmm_config when they are made: an option for a device (a --disk list)
  * becomes a field here that the device reads, and it may ask for one
@@ -111,6 +128,9 @@ struct vmm_config {
     int rng;                           /* --rng */
     struct vmm_net nets[VMM_MAX_NETS]; /* --net, in guest order */
     unsigned nnets;
+    const char *console_log;    /* --console-log PATH, or NULL */
+    uint64_t console_cap;       /* --console-cap BYTES; 0: the default */
+    const char *console_socket; /* --console-socket PATH, or NULL */
 };
 
 #define VMM_DEFAULT_MEM_MIB 256
@@ -118,6 +138,10 @@ struct vmm_config {
 #define VMM_MAX_CPUS        64
 #define VMM_MIN_MEM_MIB     8
 #define VMM_MAX_MEM_MIB     (1024 * 1024)
+
+#define VMM_DEFAULT_CONSOLE_CAP (1024 * 1024)
+#define VMM_MIN_CONSOLE_CAP     4096
+#define VMM_MAX_CONSOLE_CAP     (1ULL << 30)
 
 #define VMM_EXIT_OK    0
 #define VMM_EXIT_ERROR 1

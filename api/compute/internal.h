@@ -13,12 +13,14 @@
 struct volumes;
 struct net_db;
 struct image_db;
+struct cmp_consoles;
 
 struct cmp_state {
     struct compute *c;
     struct volumes *volumes; /* servers' own handles on the other models */
     struct net_db *net;
     struct image_db *images;
+    struct cmp_consoles *consoles; /* consoles.c: serial console tokens */
 };
 
 /* Who is asking, for core/compute (request id included). */
@@ -62,6 +64,23 @@ void cmp_keypair_list(struct api_req *r);
 void cmp_keypair_show(struct api_req *r);
 void cmp_keypair_create(struct api_req *r);
 void cmp_keypair_delete(struct api_req *r);
+
+/* consoles.c: serial remote consoles (tokens in memory, the WebSocket
+ * relay to the VMM's console socket). */
+#define CMP_CONSOLE_TOKEN_TTL_S 600
+#define CMP_CONSOLE_MAX_TOKENS  1024
+struct store;
+int cmp_consoles_open(struct store *s, struct cmp_consoles **out);
+void cmp_consoles_close(struct cmp_consoles *c);
+/* POST /servers/{id}/remote-consoles (2.6+; protocol serial only). */
+void cmp_remote_console_create(struct api_req *r);
+/* The os-getSerialConsole server action, for the action dispatcher:
+ * server is the raw record (core/compute), args the action's object;
+ * checks access and state itself and replies 200 {"console":{type,url}}. */
+void cmp_action_get_serial_console(struct api_req *r, const json_t *server, const json_t *args);
+/* GET /compute/serial?token=T: the WebSocket relay (public: the token is
+ * the credential). */
+void cmp_serial_console_ws(struct api_req *r);
 
 void cmp_limits(struct api_req *r);
 void cmp_quota_show(struct api_req *r);

@@ -58,13 +58,20 @@ void cmp_server_action(struct api_req *r)
         json_decref(body);
         return;
     }
-    json_decref(rec);
     if (json_object_size(body) != 1) {
+        json_decref(rec);
         json_decref(body);
         return api_reply_error(r, 400, "Exactly one action is expected in the body.");
     }
     const char *action = json_object_iter_key(json_object_iter(body));
     json_t *arg = json_object_iter_value(json_object_iter(body));
+    if (!strcmp(action, "os-getSerialConsole")) {
+        cmp_action_get_serial_console(r, rec, arg);
+        json_decref(rec);
+        json_decref(body);
+        return;
+    }
+    json_decref(rec);
     if (!strcmp(action, "os-getConsoleOutput")) {
         console_output(r, arg);
         json_decref(body);

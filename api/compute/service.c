@@ -127,6 +127,7 @@ static void compute_fini(void *state)
     struct cmp_state *st = state;
     if (!st)
         return;
+    cmp_consoles_close(st->consoles);
     compute_close(st->c); /* the worker first: it uses the handles below */
     if (st->images)
         image_db_close(st->images);
@@ -182,6 +183,8 @@ static int compute_init(struct api_server *srv, void **state)
     if (!st)
         return -ENOMEM;
     int rc = compute_open(api_server_store(srv), &st->c);
+    if (!rc)
+        rc = cmp_consoles_open(api_server_store(srv), &st->consoles);
     if (!rc)
         rc = host_start(srv, st);
     if (rc) {
@@ -240,6 +243,9 @@ static const struct api_route routes[] = {
     { "DELETE", V "/servers/{}/os-interface/{}", cmp_iface_delete, 0 },
     { "GET", V "/servers/{}/os-instance-actions", cmp_actions_list, 0 },
     { "GET", V "/servers/{}/os-instance-actions/{}", cmp_action_show, 0 },
+    /* serial remote consoles (consoles.c) */
+    { "POST", V "/servers/{}/remote-consoles", cmp_remote_console_create, 0 },
+    { "GET", "/serial", cmp_serial_console_ws, API_PUBLIC },
 };
 #undef V
 

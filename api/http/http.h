@@ -85,6 +85,27 @@
  * api_req_require_admin().  HEAD is routed to the GET handler
  * (libmicrohttpd drops the body).
  *
+ * WebSockets (RFC 6455, ws.c): a GET handler calls api_req_websocket(r,
+ * &handler) instead of replying.  It checks the handshake (Upgrade:
+ * websocket, Connection: upgrade, Sec-WebSocket-Version 13, a 16-byte
+ * Sec-WebSocket-Key) and replies 400 (426 for another version) itself when
+ * it is not one; else it replies 101 with Sec-WebSocket-Accept (and the
+ * handler's subprotocol when the client offered it: Nova's serial proxy
+ * clients ask for "binary"), and from then on the connection is the
+ * WebSocket's: one thread of its own reads the client's frames (masked, as
+ * RFC 6455 requires), answers pings, joins fragments into messages of at
+ * most API_WS_MAX_MESSAGE bytes (text checked as UTF-8) for on_message,
+ * watches the handler's peer_fd (on_peer runs when it is readable or hung
+ * up) and, at the end, calls on_close once (free ctx, close peer_fd there).
+ * A bad frame closes it with RFC 6455's code: an unmasked frame, reserved
+ * bits or opcodes, a fragmented or oversized control frame, a stray
+ * continuation -> 1002; a message over the cap -> 1009; invalid UTF-8 ->
+ * 1007.  A client's close is echoed.  The HTTP deadlines (the guard) end
+ * at the upgrade; api_server_stop() closes the WebSockets first.  Callbacks
+ * (and api_ws_send/api_ws_close, which only they may call) run on the
+ * WebSocket's thread; a send waits at most API_WS_SEND_TIMEOUT_MS for a
+ * client that does not read, then the WebSocket ends.
+ *
  * Metrics: api_metrics_add_collector() registers a function that appends
  * its own gauges to GET /metrics (e.g. images by status, bytes stored).
  */
@@ -414,6 +435,35 @@ void api_reply_error(struct api_req *r, int status, const char *fmt, ...)
 typedef long (*api_read_fn)(void *ctx, uint64_t pos, char *buf, size_t max);
 void api_reply_stream(struct api_req *r, int status, const char *content_type, uint64_t size,
                       api_read_fn read, void (*done)(void *ctx), void *ctx);
+
+/* ---- WebSockets (see the top of this file) ---- */
+#define API_WS_MAX_MESSAGE      (1u << 20)
+#define API_WS_SEND_TIMEOUT_MS  10000
+#define API_WS_CLOSE_NORMAL     1000
+#define API_WS_CLOSE_GOING_AWAY 1001
+#define API_WS_CLOSE_PROTOCOL   1002
+#define API_WS_CLOSE_BAD_DATA   1007
+#define API_WS_CLOSE_TOO_BIG    1009
+#define API_WS_CLOSE_INTERNAL   1011
+struct api_ws;
+struct api_ws_handler {
+    const char *subprotocol; /* accepted when offered ("binary"); NULL: none */
+    int peer_fd;             /* also watched by the WebSocket's thread; -1: none */
+    /* A whole message (binary, or text that is valid UTF-8); < 0 ends the
+     * WebSocket (1011). */
+    int (*on_message)(struct api_ws *ws, void *ctx, bool text, const uint8_t *data, size_t len);
+    /* peer_fd is readable or hung up; < 0 ends the WebSocket (1001). */
+    int (*on_peer)(struct api_ws *ws, void *ctx);
+    void (*on_close)(void *ctx); /* once, when it is over */
+    void *ctx;
+};
+/* true: the 101 is queued and h is in charge (on_close will run); false: a
+ * 4xx was queued and none of h will ever be called. */
+bool api_req_websocket(struct api_req *r, const struct api_ws_handler *h);
+/* One message to the client (0 or a negative errno). */
+int api_ws_send(struct api_ws *ws, bool text, const void *data, size_t len);
+/* Sends a close frame with code and ends the WebSocket. */
+void api_ws_close(struct api_ws *ws, unsigned code);
 
 /* ---- errors and transactions: the one errno -> status map ---- */
 

@@ -500,6 +500,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     api_metrics_count(r->srv, r->svc_index, status, ns);
     log_request(r, status, ns);
     api_guard_phase(r->srv, r->cn, API_CONN_HEAD);
+    api_ws_abandon(r);
     req_free(r);
 }
 
@@ -722,7 +723,7 @@ static struct MHD_Daemon *listen_start(struct api_server *srv, struct api_listen
             return NULL;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TCP_FASTOPEN;
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TCP_FASTOPEN | MHD_ALLOW_UPGRADE;
     if (v6)
         flags |= MHD_USE_IPv6;
     if (l->l.tls)
@@ -808,6 +809,7 @@ int api_server_start(struct api_server *srv)
 
 void api_server_stop(struct api_server *srv, unsigned timeout_ms)
 {
+    api_ws_stop_all(srv); /* MHD cannot stop while upgraded connections live */
     api_attached_stop(srv);
     bool any = false;
     for (unsigned i = 0; i < srv->n_listen; i++) {

@@ -88,5 +88,13 @@ expect 2 "cannot open initrd fd:98" --kernel fd:5 --initrd fd:98 5<"$tmp/k"
 expect 2 "disk fd:97: Bad file descriptor" --kernel "$tmp/k" --disk path=fd:97
 expect 2 "disk fd:6: Bad file descriptor" --kernel "$tmp/k" --disk path=fd:6 6<"$tmp/text"
 expect 2 "--serial file:$tmp/no/such/dir/log" --kernel "$tmp/k" --serial "file:$tmp/no/such/dir/log"
+expect 2 "--console-cap needs --console-log" --kernel "$tmp/k" --console-cap 65536
+expect 2 "--console-cap '100'" --kernel "$tmp/k" --console-log "$tmp/log" --console-cap 100
+expect 2 "--console-cap '1073741825'" --kernel "$tmp/k" --console-log "$tmp/log" --console-cap 1073741825
+expect 2 "--console-cap '1M'" --kernel "$tmp/k" --console-log "$tmp/log" --console-cap 1M
+expect 2 "--console-log needs a path" --kernel "$tmp/k" --console-log ""
+expect 2 "--console-socket needs a path" --kernel "$tmp/k" --console-socket ""
+expect 2 "--console-log $tmp/no/such/dir/log" --kernel "$tmp/k" --console-log "$tmp/no/such/dir/log"
 if ! "$vmm" --help | grep -q -- "--kernel PATH"; then echo "FAIL: --help"; fail=1; fi
+if ! "$vmm" --help | grep -q -- "--console-socket PATH"; then echo "FAIL: --help lacks the console"; fail=1; fi
 exit $fail
