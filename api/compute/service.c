@@ -11,10 +11,13 @@
 #include "core/volumes/volumes.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* Parses "2.x" or "latest"; -1 malformed, -2 out of range. */
 static int parse_version(const char *ver)
@@ -138,6 +141,63 @@ static void compute_fini(void *state)
     free(st);
 }
 
+/* The jail of each VMM (kvm/jail/jail.h): PICOSTACK_JAILER=none runs them
+ * unjailed, =PATH names the jailer; unset, picostackd running as root uses
+ * the picostack-jailer beside it when there is one. Cgroup limits need
+ * cgroup v2 with the cpu and memory controllers (PICOSTACK_CGROUP_PARENT,
+ * default /sys/fs/cgroup/picostack); a host without them jails without
+ * limits, and says so. */
+static const char *jailer_path(char *buf, size_t len)
+{
+    const char *e = getenv("PICOSTACK_JAILER");
+    if (e && !strcmp(e, "none"))
+        return NULL;
+    if (e && *e)
+        return e;
+    if (geteuid() != 0)
+        return NULL;
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return NULL;
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = 0;
+    if (snprintf(buf, len, "%s/picostack-jailer", self) >= (int)len)
+        return NULL;
+    return access(buf, X_OK) == 0 ? buf : NULL;
+}
+
+static bool has_controller(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = strstr(list, name); p; p = strstr(p + 1, name))
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || !p[n]))
+            return true;
+    return false;
+}
+
+static const char *cgroup_parent(void)
+{
+    const char *e = getenv("PICOSTACK_CGROUP_PARENT");
+    if (e && !strcmp(e, "none"))
+        return NULL;
+    char list[512] = "";
+    FILE *f = fopen("/sys/fs/cgroup/cgroup.controllers", "r");
+    if (f) {
+        if (!fgets(list, sizeof list, f))
+            list[0] = 0;
+        fclose(f);
+    }
+    if (!has_controller(list, "cpu") || !has_controller(list, "memory")) {
+        fprintf(stderr, "picostackd: compute: no cgroup v2 cpu and memory controllers here: "
+                        "jailed VMMs run without cgroup limits\n");
+        return NULL;
+    }
+    return e && *e ? e : "/sys/fs/cgroup/picostack";
+}
+
 /* The servers' side: handles on the other models, then vmmctl and the
  * adoption of running servers (compute_host_start), before serving. */
 static int host_start(struct api_server *srv, struct cmp_state *st)
@@ -154,6 +214,7 @@ static int host_start(struct api_server *srv, struct cmp_state *st)
     if (rc)
         return rc;
     const struct api_config *cfg = api_server_config(srv);
+    char jailer[PATH_MAX];
     struct compute_host h = {
         .volumes = st->volumes,
         .net = st->net,
@@ -166,10 +227,13 @@ static int host_start(struct api_server *srv, struct cmp_state *st)
         .bs_ctx = srv,
         .data_dir = api_server_data_dir(srv),
         .vmm_path = getenv("PICOSTACK_VMM"),
-        .jailer_path = NULL,
+        .jailer_path = jailer_path(jailer, sizeof jailer),
+        .jail_uid_base = 900000,
         .cpu_ratio = cfg->cpu_allocation_ratio,
         .ram_ratio = cfg->ram_allocation_ratio,
     };
+    if (h.jailer_path)
+        h.cgroup_parent = cgroup_parent();
     struct compute_err err = { "" };
     rc = compute_host_start(st->c, &h, &err);
     if (rc)

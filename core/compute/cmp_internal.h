@@ -22,7 +22,7 @@ struct compute {
     /* The host side (compute_host_start); zero until then. */
     bool host_up;
     struct compute_host host;
-    char data_dir[2048], vmm_path[2048], jailer_path[2048], netns[64];
+    char data_dir[2048], vmm_path[2048], jailer_path[2048], cgroup_parent[2048], netns[64];
     char boot_id[64]; /* this host boot's /proc/sys/kernel/random/boot_id */
     struct vmmctl *vmm;
     char vmm_error[256]; /* why vmm is NULL */

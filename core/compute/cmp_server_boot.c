@@ -656,6 +656,8 @@ int compute_host_start(struct compute *c, const struct compute_host *h, struct c
         snprintf(c->vmm_path, sizeof c->vmm_path, "%s/picostack-vmm", dirname(self));
     }
     snprintf(c->jailer_path, sizeof c->jailer_path, "%s", h->jailer_path ? h->jailer_path : "");
+    snprintf(c->cgroup_parent, sizeof c->cgroup_parent, "%s",
+             h->cgroup_parent ? h->cgroup_parent : "");
     c->host.data_dir = c->data_dir;
     c->host.netns = c->netns;
     c->host.vmm_path = c->vmm_path;
@@ -671,6 +673,8 @@ int compute_host_start(struct compute *c, const struct compute_host *h, struct c
         .run_dir = run,
         .vmm_path = c->vmm_path,
         .jailer_path = c->jailer_path[0] ? c->jailer_path : NULL,
+        .jail_uid_base = h->jail_uid_base,
+        .cgroup_parent = c->cgroup_parent[0] ? c->cgroup_parent : NULL,
         .bs = h->bs,
         .bs_lock = { bs_lock_fn, bs_unlock_fn, c },
         .on_event = on_event,

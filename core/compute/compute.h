@@ -252,6 +252,8 @@ struct compute_host {
     const char *data_dir;        /* DATA: DATA/vmm, DATA/compute/kernels */
     const char *vmm_path;        /* picostack-vmm; NULL: beside /proc/self/exe */
     const char *jailer_path;     /* NULL: no jail */
+    unsigned jail_uid_base;      /* jailed VMM k runs as uid/gid base + k */
+    const char *cgroup_parent;   /* jailed VMMs' cgroup v2 parent; NULL: no limits */
     double cpu_ratio, ram_ratio; /* 0: Nova's 16.0 and 1.5 */
     unsigned host_cpus;          /* 0: the online CPUs */
     uint64_t host_ram_mib;       /* 0: the host's RAM */
