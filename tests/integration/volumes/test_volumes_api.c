@@ -144,7 +144,7 @@ static void t_volumes(void)
     CHECK(json_array_size(l) == 1 && !strcmp(jstr(json_array_get(l, 0), "id"), c));
     CHECK(!json_object_get(r.json, "volumes_links"));
     resp_free(&r);
-    CHECK(req(ADM, "GET", V "/volumes?marker=nope", NULL, NULL) == 400);
+    CHECK(req(ADM, "GET", V "/volumes?marker=nope", NULL, NULL) == 404);
     CHECK(req(ADM, "GET", V "/volumes?limit=x", NULL, NULL) == 400);
     CHECK(req(ADM, "GET", V "/volumes?sort=bogus:asc", NULL, NULL) == 400);
 
