@@ -75,18 +75,21 @@ void vol_snapshot_create(struct api_req *r)
     reply_snap(r, 202, rec);
 }
 
-/* Cinder's summary and detail views of snapshots are the same. */
+/* Cinder's summary list of snapshots is its detail list without the
+ * extension fields. */
 static const char *const snapshot_filters[] = { "volume_id", NULL };
-static const struct vol_listing snapshots_listing = { "snapshots", volume_snapshot_list,
-                                                      vol_snapshot_view, snapshot_filters };
+static const struct vol_listing snapshots_summary = { "snapshots", volume_snapshot_list,
+                                                      plain_snapshot_view, snapshot_filters };
+static const struct vol_listing snapshots_detail = { "snapshots", volume_snapshot_list,
+                                                     vol_snapshot_view, snapshot_filters };
 
 void vol_snapshot_list(struct api_req *r)
 {
-    vol_list(r, &snapshots_listing, false);
+    vol_list(r, &snapshots_summary, false);
 }
 void vol_snapshot_list_detail(struct api_req *r)
 {
-    vol_list(r, &snapshots_listing, false);
+    vol_list(r, &snapshots_detail, false);
 }
 
 void vol_snapshot_show(struct api_req *r)
