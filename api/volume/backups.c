@@ -182,8 +182,12 @@ void vol_backup_action(struct api_req *r)
         return;
     struct volumes_caller who = vol_caller(r);
     int rc;
+    json_t *reset = json_object_get(b, "os-reset_status");
     if (json_object_get(b, "os-force_delete"))
         rc = volume_backup_delete(st->v, &who, api_req_param(r, 0), true);
+    else if (json_is_object(reset))
+        rc = volume_backup_reset_status(st->v, &who, api_req_param(r, 0),
+                                        json_string_value(json_object_get(reset, "status")));
     else {
         json_decref(b);
         return api_reply_error(r, 400, "Invalid input received: unknown or missing action.");

@@ -466,6 +466,30 @@ int volume_backup_delete(struct volumes *v, const struct volumes_caller *who, co
     return vol_backup_drop(v, id);
 }
 
+int volume_backup_reset_status(struct volumes *v, const struct volumes_caller *who, const char *id,
+                               const char *status)
+{
+    int rc = vol_need_admin_on(v, who, K_BACKUP, id,
+                               "volume_extension:backup_admin_actions:reset_status");
+    if (rc == 0 && (!status || (strcmp(status, "available") && strcmp(status, "error"))))
+        rc = vol_fail(-EINVAL, "Invalid input received: status must be available or error.");
+    struct store_txn *t;
+    json_t *rec = NULL;
+    if (rc < 0 || (rc = vol_begin(v, true, &t)) < 0)
+        return rc;
+    rc = vol_get(t, v, K_BACKUP, id, &rec);
+    const char *st = rc == 0 ? vol_str(rec, "status") : "";
+    if (rc == 0 && (!strcmp(st, "creating") || !strcmp(st, "restoring") || !strcmp(st, "deleting")))
+        rc = vol_fail(-EBUSY, "Invalid backup: it is %s; retry when that is done.", st);
+    if (rc == 0) {
+        vol_set_str(rec, "status", status);
+        vol_touch(rec);
+        rc = vol_put(t, v, K_BACKUP, rec);
+    }
+    json_decref(rec);
+    return vol_end(t, rc);
+}
+
 /* ---- restore ---- */
 
 static int set_status(struct store_txn *t, struct volumes *v, const char *kind, const char *id,

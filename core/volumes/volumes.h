@@ -369,6 +369,10 @@ int volume_backup_list(struct volumes *v, const struct volumes_caller *who, bool
  * (force, admin: also when busy). Removes its folder. */
 int volume_backup_delete(struct volumes *v, const struct volumes_caller *who, const char *id,
                          bool force);
+/* Admin: sets a backup's status to available or error (not while it is
+ * being made or restored: its copy thread owns it then). */
+int volume_backup_reset_status(struct volumes *v, const struct volumes_caller *who, const char *id,
+                               const char *status);
 /* Restore: into volume_id (available, at least as large), or into a new
  * volume (volume_id NULL; name may be NULL) of the backup's size. Step one
  * marks the backup restoring and the volume restoring-backup and gives the

@@ -115,7 +115,13 @@ static void test_from_backup(const char *vol, const json_t *full, const unsigned
     snprintf(busy, sizeof busy, "%s", jstr(r, "id"));
     json_decref(r);
     ERR(from_backup(busy, 0, &ALICE, nv), -EBUSY); /* creating */
+    ERR(volume_backup_reset_status(F.v, &ADMIN, busy, "error"), -EBUSY);
     OK(volume_backup_run(F.v, busy));
+    ERR(volume_backup_reset_status(F.v, &ALICE, busy, "error"), -EPERM);
+    ERR(volume_backup_reset_status(F.v, &ADMIN, busy, "creating"), -EINVAL);
+    OK(volume_backup_reset_status(F.v, &ADMIN, busy, "error"));
+    ERR(from_backup(busy, 0, &ALICE, nv), -EBUSY); /* error */
+    OK(volume_backup_reset_status(F.v, &ADMIN, busy, "available"));
     OK(volume_backup_delete(F.v, &ALICE, busy, false));
 
     /* kill -9 after the acknowledgement, before the copy: error_restoring,
