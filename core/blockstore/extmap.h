@@ -105,16 +105,19 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#define EXTMAP_CLUSTER_SHIFT  16
-#define EXTMAP_CLUSTER_SIZE   (1u << EXTMAP_CLUSTER_SHIFT)
-#define EXTMAP_FILE_SHIFT     26 /* clusters per data file: 2^26 (4 TiB) */
-#define EXTMAP_MAX_FILES      64
-#define EXTMAP_MAX_SIZE       (64ull << 40) /* 64 TiB: the largest disk */
-#define EXTMAP_BLOCK          4096u         /* O_DIRECT alignment used throughout */
-#define EXTMAP_JOURNAL_ZERO   UINT64_MAX
-#define EXTMAP_JOURNAL_HEADER 64
-#define EXTMAP_JOURNAL_RECORD 32
-#define EXTMAP_QUEUE_DEPTH    128 /* io_uring entries per map */
+#define EXTMAP_CLUSTER_SHIFT   16
+#define EXTMAP_CLUSTER_SIZE    (1u << EXTMAP_CLUSTER_SHIFT)
+#define EXTMAP_FILE_SHIFT      26 /* clusters per data file: 2^26 (4 TiB) */
+#define EXTMAP_MAX_FILES       64
+#define EXTMAP_MAX_SIZE        (64ull << 40) /* 64 TiB: the largest disk */
+#define EXTMAP_BLOCK           4096u         /* O_DIRECT alignment used throughout */
+#define EXTMAP_JOURNAL_ZERO    UINT64_MAX
+#define EXTMAP_JOURNAL_HEADER  64
+#define EXTMAP_JOURNAL_RECORD  32
+#define EXTMAP_QUEUE_DEPTH     128 /* io_uring entries per map */
+#define EXTMAP_SUBCLUSTERS     16  /* allocation units per cluster (a 16-bit mask) */
+#define EXTMAP_SUBCLUSTER_SIZE (EXTMAP_CLUSTER_SIZE / EXTMAP_SUBCLUSTERS) /* 4 KiB */
+#define EXTMAP_HOLES_FULL      0xffffu /* every sub-cluster a hole (not a valid entry) */
 
 /* What extmap_get() reports for one virtual cluster. */
 enum extmap_kind { EXTMAP_UNMAPPED, EXTMAP_ZERO, EXTMAP_DATA };
@@ -155,6 +158,16 @@ int extmap_set(struct extmap *m, uint64_t vcluster, enum extmap_kind kind, uint6
                int owned);
 int extmap_get(const struct extmap *m, uint64_t vcluster, uint64_t *pcluster,
                int *owned); /* returns enum extmap_kind */
+/* Adds the entry of one layer, the layers given top first (the hand-over):
+ * the first entry given for a cluster becomes its top; a later one goes under
+ * the entries already there and serves the sub-clusters they all leave as
+ * holes (it is dropped when it would serve none). holes: bit i set when
+ * sub-cluster i is not this entry's (0: the whole cluster; a zero marker
+ * takes 0). owned applies to the top only. */
+int extmap_set_sub(struct extmap *m, uint64_t vcluster, enum extmap_kind kind, uint64_t pcluster,
+                   uint32_t holes, int owned);
+/* The holes mask of vcluster's top entry (0 when whole or unmapped). */
+uint32_t extmap_holes(const struct extmap *m, uint64_t vcluster);
 int extmap_add_grant(struct extmap *m, uint64_t start, uint64_t count);
 uint64_t extmap_grant_left(const struct extmap *m);
 /* A data file appeared (the store grew): its O_DIRECT fd for file index `file`. */
@@ -242,6 +255,11 @@ void extmap_worker_stop(struct extmap_worker *w);
 typedef int (*extmap_each_fn)(void *ctx, uint64_t vcluster, enum extmap_kind kind,
                               uint64_t pcluster, int owned);
 int extmap_foreach(const struct extmap *m, extmap_each_fn fn, void *ctx);
+/* Every entry a read can reach, the entries under a top with holes included
+ * (depth 0: the top, then nearest first), with its holes mask. */
+typedef int (*extmap_sub_fn)(void *ctx, uint64_t vcluster, unsigned depth, enum extmap_kind kind,
+                             uint64_t pcluster, uint32_t holes, int owned);
+int extmap_foreach_sub(const struct extmap *m, extmap_sub_fn fn, void *ctx);
 
 /* ---- hand-over to another process (the VMM) ----
  * The store (blockstore_disk_handover) fills this in; the writer calls
@@ -287,6 +305,7 @@ int extmap_handover_parse(const char *line, struct extmap_handover *h);
 int extmap_journal_init(int fd, uint64_t disk_id, uint64_t generation);
 struct extmap_journal_rec {
     uint64_t vcluster, value;
+    uint32_t holes; /* 0 in PSJRNL1 journals: a whole cluster */
 };
 /* Reads valid records of `generation` from byte offset `from`; calls fn for
  * each; *end gets the offset after the last valid one. Returns the header's

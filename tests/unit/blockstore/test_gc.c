@@ -220,7 +220,7 @@ static void test_check_repair(void)
     REQUIRE_OK(bs_begin(bs, 0, &t));
     REQUIRE_OK(bs_alloc(t, bs, 1, got, 2, &n));
     REQUIRE(n == 1 && got[0].count == 1);
-    REQUIRE_OK(bs_extent_put(t, bs, si.layer, X, got[0].start));
+    REQUIRE_OK(bs_extent_put(t, bs, si.layer, X, &(struct bs_ext){ got[0].start, 0 }));
     REQUIRE_OK(bs_layer_get(t, bs, si.layer, &l));
     l.owned++;
     REQUIRE_OK(bs_layer_put(t, bs, si.layer, &l));
