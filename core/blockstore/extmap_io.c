@@ -625,6 +625,7 @@ static int simple_segments(const struct extmap *m, const struct extmap_req *q)
     if (q->op == EXTMAP_WRITE && m->cfg.read_only)
         return -1;
     int n = 0;
+    uint64_t need = 0; /* new clusters: the grant must hold them */
     for (uint64_t off = q->offset, end = q->offset + q->len; off < end;) {
         uint64_t vcl = off >> EXTMAP_CLUSTER_SHIFT;
         uint32_t coff = (uint32_t)(off & (EXTMAP_CLUSTER_SIZE - 1));
@@ -632,17 +633,57 @@ static int simple_segments(const struct extmap *m, const struct extmap_req *q)
                                                                : EXTMAP_CLUSTER_SIZE - coff;
         const struct xent *x = extmap_xent(m, vcl, 0);
         uint64_t e = x ? x->e : 0, v = e & VAL_MASK;
-        if (x && (x->holes & sub_bits(coff, clen)))
-            return -1; /* partly elsewhere: the batch path assembles it */
-        if (v > VAL_ZERO)
-            n++;
-        else if (q->op == EXTMAP_WRITE)
-            return -1;
-        if (q->op == EXTMAP_WRITE && (e >> EPOCH_SHIFT) != m->epoch)
-            return -1;
+        int owned = v && (e >> EPOCH_SHIFT) == m->epoch;
+        if (q->op == EXTMAP_READ) {
+            if (x && (x->holes & sub_bits(coff, clen)))
+                return -1; /* partly elsewhere: the batch path assembles it */
+            n += v > VAL_ZERO;
+        } else if (owned && v > VAL_ZERO) {
+            n++; /* in place, holes included (whole blocks: nothing to read) */
+        } else if (!owned) {
+            n++; /* a new cluster of just these sub-clusters: nothing to copy */
+            need++;
+        } else {
+            return -1; /* an owned zero marker: a whole new cluster */
+        }
         off += clen;
     }
-    return n;
+    return need > m->grant_left ? -1 : n;
+}
+
+/* An aligned write about to start (simple path): the sub-clusters it covers
+ * become the disk's own now, in a new cluster if the old one is not owned.
+ * Bytes in flight are undefined to overlapping requests anyway, and the
+ * mapping reaches the journal only at a flush, after the write completed. */
+static int map_for_write(struct extmap *m, uint64_t vcl, uint32_t coff, uint32_t clen)
+{
+    struct xent *x = extmap_xent(m, vcl, 1);
+    if (!x)
+        return -ENOMEM;
+    uint16_t bits = sub_bits(coff, clen);
+    uint64_t v = x->e & VAL_MASK;
+    if (v && (x->e >> EPOCH_SHIFT) == m->epoch) {
+        if (!(x->holes & bits))
+            return 0;
+        x->holes &= (uint16_t)~bits;
+    } else {
+        uint64_t p;
+        int r = extmap_alloc(m, &p);
+        if (r < 0)
+            return r;
+        uint16_t holes = (uint16_t)(SUB_FULL & ~bits);
+        if (holes && v) {
+            uint32_t u = extmap_under_push(m, v, x->holes, x->under);
+            if (!u)
+                return -ENOMEM;
+            x->under = u;
+        }
+        x->e = (x->e & DIRTY_BIT) | (p + 2) | ((uint64_t)m->epoch << EPOCH_SHIFT);
+        x->holes = holes;
+    }
+    if (!x->holes)
+        extmap_under_drop(m, x);
+    return extmap_mark_dirty(m, vcl);
 }
 
 static int start_io(struct extmap *m, struct extmap_req *q, int fd, char *buf, uint32_t len,
@@ -701,6 +742,12 @@ int extmap_queue(struct extmap *m, struct extmap_req *q)
             clen = end - off < EXTMAP_CLUSTER_SIZE - coff ? (uint32_t)(end - off)
                                                           : EXTMAP_CLUSTER_SIZE - coff;
             ubuf = (char *)q->buf + (off - q->offset);
+            int e = q->op == EXTMAP_WRITE ? map_for_write(m, vcl, coff, clen) : 0;
+            if (e < 0) {
+                if (q->result == 0)
+                    q->result = e;
+                break;
+            }
             uint64_t v = extmap_entry(m, vcl) & VAL_MASK;
             if (v <= VAL_ZERO) {
                 memset(ubuf, 0, clen);

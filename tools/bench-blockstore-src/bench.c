@@ -95,6 +95,8 @@ static double run(struct extmap *m, enum pattern p, uint64_t bs, char *buf)
             r->offset = off;
             r->len = bs;
             r->buf = r->user;
+            r->iov = NULL; /* the stack array is not zeroed: no stray iovecs */
+            r->iovcnt = 0;
             int e = extmap_queue(m, r);
             if (e < 0)
                 die("queue", e);
