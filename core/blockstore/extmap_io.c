@@ -447,7 +447,12 @@ int extmap_submit_ptrs(struct extmap *m, struct extmap_req **reqs, int n)
             if (!ubuf && clen == EXTMAP_CLUSTER_SIZE) {
                 q->result = zero_whole(m, vcl);
             } else {
-                clen = same_source(m, vcl, coff, clen);
+                /* whole blocks written straight from the caller need no
+                 * old bytes: one segment, whatever its sub-clusters read */
+                int whole = writing && ubuf && aligned(coff) && aligned(clen) &&
+                            aligned((uint64_t)(uintptr_t)ubuf);
+                if (!whole)
+                    clen = same_source(m, vcl, coff, clen);
                 struct seg *s = &b->seg[b->n];
                 *s = (struct seg){ .req = i, .vcl = vcl, .coff = coff, .clen = clen, .ubuf = ubuf };
                 int p = plan(m, b, s, writing);
