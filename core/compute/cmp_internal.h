@@ -83,6 +83,11 @@ int cmp_config_drive_make(struct compute *c, json_t *rec, char *why, size_t wlen
 /* Removes the file (server deleted); a missing one is fine. */
 void cmp_config_drive_remove(const struct compute *c, const char *id);
 
+/* ---- in-use volume extend (cmp_server_resize.c) ---- */
+/* Registers core/volumes' resize hook (at compute_host_start). */
+void cmp_resize_hook_install(struct compute *c);
+void cmp_resize_hook_remove(void); /* at compute_host_stop */
+
 /* ---- the worker and vmmctl (cmp_server_boot.c) ---- */
 enum cmp_job_kind {
     CMP_JOB_BUILD,

@@ -690,6 +690,7 @@ int compute_host_start(struct compute *c, const struct compute_host *h, struct c
         fprintf(stderr, "picostackd: compute: servers cannot run: %s\n", c->vmm_error);
         c->vmm = NULL;
     }
+    cmp_resize_hook_install(c);
     /* Adopt or settle every server before serving. */
     json_t *ids = json_array();
     struct store_txn *t;
@@ -725,6 +726,7 @@ void compute_host_stop(struct compute *c)
     pthread_mutex_unlock(&c->lock);
     pthread_join(c->worker, NULL);
     c->host_up = false;
+    cmp_resize_hook_remove();
     if (c->vmm)
         vmmctl_close(c->vmm);
     c->vmm = NULL;

@@ -199,6 +199,21 @@ int vmmctl_disk_resize(struct vmmctl *v, const char *id, unsigned index, uint64_
     return rc;
 }
 
+int vmmctl_disk_index(struct vmmctl *v, const char *id, const char *object)
+{
+    struct vmc_vm *vm;
+    int rc = pin(v, id, &vm, NULL);
+    if (rc < 0)
+        return rc;
+    rc = -ENOENT;
+    for (unsigned i = 0; i < vm->spec.ndisks && rc < 0; i++)
+        if (vm->spec.disks[i].object[0] && !strcmp(vm->spec.disks[i].object, object))
+            rc = (int)i;
+    unpin(v, vm);
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
 int vmmctl_console_socket(struct vmmctl *v, const char *id, char *path, size_t len)
 {
     if (!id || !vmc_valid_id(id))

@@ -170,6 +170,10 @@ int vmmctl_status(struct vmmctl *v, const char *id, char **json_line, struct vmm
 int vmmctl_disk_resize(struct vmmctl *v, const char *id, unsigned index, uint64_t bytes,
                        struct vmmctl_err *err);
 
+/* The index (spec order) of block-store disk `object` in running VM id:
+ * >= 0, -ENOENT when that VM runs without it or does not run. */
+int vmmctl_disk_index(struct vmmctl *v, const char *id, const char *object);
+
 /* Removes RUN/<id> of a VM that is not running (server deleted). */
 int vmmctl_forget(struct vmmctl *v, const char *id);
 

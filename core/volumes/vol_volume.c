@@ -474,10 +474,27 @@ int vol_extend_finish(struct volumes *v, const char *id, bool done)
     return t ? vol_end(t, rc) : rc;
 }
 
+/* The process-wide hook (v NULL): the compute service has its own handle
+ * on the model, the volume API another; both must reach the same VMMs. */
+static volumes_resize_fn any_resize;
+static void *any_resize_ctx;
+
 void volumes_set_resize_hook(struct volumes *v, volumes_resize_fn fn, void *ctx)
 {
+    if (!v) {
+        any_resize = fn;
+        any_resize_ctx = ctx;
+        return;
+    }
     v->resize = fn;
     v->resize_ctx = ctx;
+}
+
+/* v's hook, else the process-wide one (NULL: none). */
+static volumes_resize_fn resize_hook(const struct volumes *v, void **ctx)
+{
+    *ctx = v->resize ? v->resize_ctx : any_resize_ctx;
+    return v->resize ? v->resize : any_resize;
 }
 
 /* Step one of an extend, in t: the rules, the usage, status extending. */
@@ -516,6 +533,8 @@ static int tell_servers(struct volumes *v, const char *id, const json_t *attachm
 {
     char obj[64], why[256];
     volumes_object_name(obj, "volume", id);
+    void *hook_ctx;
+    volumes_resize_fn hook = resize_hook(v, &hook_ctx);
     size_t i;
     json_t *x;
     json_array_foreach (attachments, i, x) {
@@ -529,7 +548,7 @@ static int tell_servers(struct volumes *v, const char *id, const json_t *attachm
         const char *server = rc == 0 ? vol_str(a, "instance") : NULL;
         why[0] = '\0';
         if (rc == 0 && server && !strcmp(vol_str(a, "status") ?: "", "attached"))
-            rc = v->resize(v->resize_ctx, id, server, obj, bytes, why);
+            rc = hook(hook_ctx, id, server, obj, bytes, why);
         if (rc < 0 && rc != -ENOENT) {
             rc = vol_fail(rc,
                           "Volume %s was extended to %llu bytes, but server %s was not told: "
@@ -562,9 +581,16 @@ int volume_extend(struct volumes *v, const struct volumes_caller *who, const cha
     char obj[64], why[512];
     volumes_object_name(obj, "volume", id);
     rc = vol_bs_extend(v, obj, new_gb * VOLUMES_GIB);
+    /* -EBUSY: a running VMM writes the disk (handed over); only its owner,
+     * through the hook, may grow it: the store and the VMM together. */
+    void *hook_ctx;
+    bool hooked = resize_hook(v, &hook_ctx) != NULL;
+    bool by_hook = rc == -EBUSY && attached && hooked;
+    if (by_hook)
+        rc = tell_servers(v, id, atts, new_gb * VOLUMES_GIB);
     snprintf(why, sizeof why, "%s", volumes_error());
     int f = vol_extend_finish(v, id, rc == 0);
-    if (rc == 0 && f == 0 && attached && v->resize)
+    if (rc == 0 && f == 0 && attached && hooked && !by_hook)
         f = tell_servers(v, id, atts, new_gb * VOLUMES_GIB);
     json_decref(atts);
     if (rc < 0)

@@ -230,7 +230,9 @@ int volume_delete_metadata(struct volumes *v, const struct volumes_caller *who, 
  * VOLUME_EXTEND_ATTACHED (Cinder 3.42+) also an in-use one: the block-store
  * object grows, then the resize hook (volumes_set_resize_hook) is called
  * once per attached server, outside any lock or transaction, and the
- * volume goes back to in-use. A failing hook leaves the volume extended
+ * volume goes back to in-use. When a running VMM holds the object (handed
+ * over: the store answers -EBUSY) the hook grows it instead, store and
+ * guest together (core/compute: vmmctl_disk_resize). A failing hook leaves the volume extended
  * and in-use; volume_extend then returns the hook's error (its message
  * says the server was not told). */
 enum { VOLUME_EXTEND_ATTACHED = 1 };
@@ -244,6 +246,8 @@ int volume_extend(struct volumes *v, const struct volumes_caller *who, const cha
  * size on its next attach or boot). */
 typedef int (*volumes_resize_fn)(void *ctx, const char *volume_id, const char *server_id,
                                  const char *object, uint64_t bytes, char why[256]);
+/* v NULL: the process-wide hook, for every handle without one of its own
+ * (the compute service sets it; the volume API's handle uses it). */
 void volumes_set_resize_hook(struct volumes *v, volumes_resize_fn fn, void *ctx);
 enum {
     VOLUME_CASCADE = 1, /* delete its snapshots too */

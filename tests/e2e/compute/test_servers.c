@@ -867,6 +867,48 @@ static double now_s(void)
 
 static char *GUEST_DIR;
 
+/* The boot volume of server id (a static buffer; "" when none). */
+static const char *s_boot_volume(const char *id)
+{
+    static char vol[64];
+    long st;
+    json_t *s = show(TA, id, &st);
+    json_t *vols = json_object_get(s, "os-extended-volumes:volumes_attached");
+    snprintf(vol, sizeof vol, "%s", jstr(json_array_get(vols, 0), "id") ?: "");
+    json_decref(s);
+    return vol;
+}
+
+/* Cinder 3.42's in-use extend of a running server's disk: the VMM holds
+ * it, so the compute service grows it in the store and tells the guest;
+ * the volume comes back in-use at the new size (a failure would leave it
+ * in error_extending or answer an error). */
+static void extend_in_use(const char *vol)
+{
+    char path[256];
+    struct resp r;
+    CHECK(*vol, "no boot volume");
+    if (!*vol)
+        return;
+    snprintf(path, sizeof path, "/volume/v3/volumes/%s/action", vol);
+    long st = req_h(TA, "POST", path, "{\"os-extend\": {\"new_size\": 2}}",
+                    "OpenStack-API-Version: volume 3.42", &r);
+    CHECK(st == 202, "in-use extend: %ld %s", st, r.body ?: "");
+    resp_free(&r);
+    snprintf(path, sizeof path, "/volume/v3/volumes/%s", vol);
+    bool done = false;
+    for (int i = 0; i < 100 && !done; i++) {
+        req(TA, "GET", path, NULL, &r);
+        json_t *v = json_object_get(r.json, "volume");
+        done = !strcmp(jstr(v, "status") ?: "", "in-use") &&
+               json_integer_value(json_object_get(v, "size")) == 2;
+        resp_free(&r);
+        if (!done)
+            usleep(50000);
+    }
+    CHECK(done, "the extended volume is not in-use at 2 GiB");
+}
+
 static void t_boot(void)
 {
     fixture();
@@ -898,6 +940,7 @@ static void t_boot(void)
     CHECK(json_integer_value(json_object_get(s, "OS-EXT-STS:power_state")) == 1);
     CHECK(jstr(s, "OS-SRV-USG:launched_at") != NULL);
     json_decref(s);
+    extend_in_use(s_boot_volume(id));
     /* reboot SOFT: Ctrl-Alt-Del, the guest resets, runs again */
     CHECK(action(TA, id, "{\"reboot\": {\"type\": \"SOFT\"}}", NULL) == 202);
     CHECK(wait_console(TA, id, "ready", 2), "no second boot after reboot SOFT");
