@@ -132,6 +132,14 @@ int vmm_sandbox_enter(verr_t *err)
     if (!r)
         r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
                              SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+    /* Opening a file is refused, not fatal: glibc's allocator reads
+     * /proc/sys/vm/overcommit_memory the first time a thread's arena
+     * shrinks, and falls back to madvise when it cannot. Nothing can be
+     * opened either way. */
+    if (!r)
+        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
+    if (!r)
+        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
     /* every thread, also those started before (a disk's I/O thread) */
     if (!r)
         r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
