@@ -14,6 +14,7 @@ void vmm_usage(FILE *out, const char *prog)
     fprintf(out,
             "usage: %s --kernel PATH [--initrd PATH] [--cmdline STR] [--mem MIB]\n"
             "       [--cpus N] [--serial stdio|file:PATH|none] [--control PATH] [--verbose]\n"
+            "       [--exit-file PATH]\n"
             "       [--disk path=FILE|handover=FD[,ro][,serial=ID]]... [--rng] [--no-sandbox]\n"
             "       [--net tap=NAME[,mac=MAC][,queues=N] | --net fd=N[,mac=MAC]]...\n"
             "\n"
@@ -26,6 +27,7 @@ void vmm_usage(FILE *out, const char *prog)
             "                   file:PATH (output only) or none\n"
             "  --control PATH   unix socket taking JSON lines: {\"op\":\"status\"|\"pause\"|\n"
             "                   \"resume\"|\"shutdown\"|\"kill\"}\n"
+            "  --exit-file PATH written as the VMM ends: poweroff, reset or error: MESSAGE\n"
             "  --verbose        exit and device counters on stderr at the end\n"
             "  --no-sandbox     run without the seccomp filter (for debugging)\n"
             "  --disk SPEC      a virtio-blk disk, repeatable, in guest order:\n"
@@ -186,7 +188,8 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
         O_RNG,
         O_HELP,
         O_VERBOSE,
-        O_NO_SANDBOX
+        O_NO_SANDBOX,
+        O_EXIT_FILE
     };
     static const struct option opts[] = {
         { "kernel", required_argument, NULL, O_KERNEL },
@@ -201,6 +204,7 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
         { "rng", no_argument, NULL, O_RNG },
         { "verbose", no_argument, NULL, O_VERBOSE },
         { "no-sandbox", no_argument, NULL, O_NO_SANDBOX },
+        { "exit-file", required_argument, NULL, O_EXIT_FILE },
         { "help", no_argument, NULL, O_HELP },
         { 0 },
     };
@@ -264,6 +268,11 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
             break;
         case O_VERBOSE: cfg->verbose = 1; break;
         case O_NO_SANDBOX: cfg->no_sandbox = 1; break;
+        case O_EXIT_FILE:
+            if (!*optarg)
+                return bad(err, errlen, "--exit-file needs a path");
+            cfg->exit_file = optarg;
+            break;
         case O_HELP: return 1;
         case ':': return bad(err, errlen, "%s needs a value", argv[optind - 1]);
         default: return bad(err, errlen, "unknown option %s", argv[optind - 1]);

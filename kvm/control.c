@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "kvm/devices/acpi_ged.h"
 #include "kvm/devices/i8042.h"
 #include "kvm/virtio/blk.h"
 
@@ -175,6 +176,17 @@ static json_t *dispatch(struct vm *vm, const char *op, json_t *req, int *fds, in
             return error("the VM is paused: resume it to let the guest see Ctrl-Alt-Del");
         return json_pack("{s:b, s:s}", "ok", 1, "sent", "ctrl-alt-del");
     }
+    if (!strcmp(op, "powerdown")) {
+        struct acpi_ged *ged = vmdevs_find(&vm->devs, "acpi-ged", 0);
+        if (!ged)
+            return error("no ACPI event device to press the power button on");
+        bus_lock(&vm->bus);
+        acpi_ged_raise(ged, ACPI_GED_PWRBTN);
+        bus_unlock(&vm->bus);
+        if (vm_paused(vm))
+            return error("the VM is paused: resume it to let the guest see the power button");
+        return json_pack("{s:b, s:s}", "ok", 1, "sent", "power-button");
+    }
     if (!strcmp(op, "kill")) {
         vm_request_stop(vm, VMM_EXIT_OK, "killed over the control socket");
         return json_pack("{s:b, s:s}", "ok", 1, "state", "stopping");
@@ -205,8 +217,8 @@ void control_handle_line_fds(struct vm *vm, const char *line, int *fds, int *nfd
         if (!reply) {
             char msg[160];
             snprintf(msg, sizeof(msg),
-                     "unknown op '%.60s': status, pause, resume, shutdown, kill, "
-                     "disk-resize or grant",
+                     "unknown op '%.60s': status, pause, resume, shutdown, powerdown, "
+                     "kill, disk-resize or grant",
                      op);
             reply = error(msg);
         }

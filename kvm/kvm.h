@@ -2,7 +2,7 @@
  *
  * One process runs one VM: vmm_parse_args() turns the command line
  * (picostack-vmm --kernel PATH [--initrd PATH] [--cmdline STR] [--mem MIB]
- * [--cpus N] [--serial stdio|file:PATH|none] [--control PATH]
+ * [--cpus N] [--serial stdio|file:PATH|none] [--control PATH] [--exit-file PATH]
  * [--net tap=NAME[,mac=MAC][,queues=N] | --net fd=N[,mac=MAC]]...) into a
  * vmm_config, and vmm_run() boots it and returns when the VM has ended, with
  * the process exit status:
@@ -11,6 +11,13 @@
  *   1  a triple fault, an internal error or an exit the VMM cannot handle
  *      (a message and a register dump go to stderr), or KVM is unusable;
  *   2  bad arguments, or a kernel/initrd that cannot be read or is invalid.
+ * With --exit-file PATH (created, truncated, at the start) the VMM also
+ * writes one line there as it ends: "poweroff" (ACPI S5 or KVM's shutdown
+ * event), "reset" (i8042, KVM's reset event), or "error: MESSAGE" (status
+ * 1 or 2 after the arguments were read, or 128+N: "stopped by signal ...").
+ * It stays empty when the VMM is killed (SIGKILL, or "kill" over the
+ * control socket), which is how its supervisor (core/vmmctl) tells why a
+ * VMM it did not reap ended.
  *
  * The control socket (--control PATH) takes one JSON object per line and
  * answers each with one JSON line: {"op":"status"} (with per-device
@@ -91,6 +98,7 @@ struct vmm_config {
     enum vmm_serial_mode serial;
     const char *serial_path;              /* VMM_SERIAL_FILE */
     const char *control_path;             /* NULL: no control socket */
+    const char *exit_file;                /* --exit-file: how it ended, or NULL */
     int verbose;                          /* --verbose: device/exit counters at the end */
     int no_sandbox;                       /* --no-sandbox: no seccomp filter (debugging) */
     struct vmm_disk disks[VMM_MAX_DISKS]; /* --disk, in guest order */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -50,8 +51,12 @@ static void report(struct vm *vm)
     }
 }
 
+/* Why the VM ended, for --exit-file: the last failure or stop message. */
+static char end_msg[512];
+
 static int fail(int status, const verr_t *err)
 {
+    snprintf(end_msg, sizeof(end_msg), "%.*s", (int)sizeof(end_msg) - 1, err->msg);
     restore_terminal();
     fprintf(stderr, "picostack-vmm: %s\n", err->msg);
     return status;
@@ -123,7 +128,7 @@ static int build_machine(struct vm *vm, struct loop *loop, verr_t *err)
     return x86_load(&vm->mem, &req, &vm->boot, err);
 }
 
-int vmm_run(const struct vmm_config *cfg)
+static int run_vm(const struct vmm_config *cfg, const char **end)
 {
     static struct vm vm_storage; /* one VM per process */
     static struct runner rn;
@@ -199,6 +204,8 @@ int vmm_run(const struct vmm_config *cfg)
     restore_terminal();
     report(vm);
     status = vm->exit_code;
+    snprintf(end_msg, sizeof(end_msg), "%.*s", (int)sizeof(end_msg) - 1, vm->stop_msg);
+    *end = vm->end;
 out_vm:
     vm_destroy(vm);
 out_devs:
@@ -217,5 +224,41 @@ out_mem:
     gm_free(&vm->mem);
 out_mask:
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return status;
+}
+
+/* One line: "poweroff", "reset", "error: MESSAGE"; nothing when killed. */
+static void write_exit_file(int fd, int status, const char *end)
+{
+    char line[600];
+    int n = 0;
+    if (status != VMM_EXIT_OK) /* the first line only (a register dump follows) */
+        n = snprintf(line, sizeof(line), "error: %.*s\n", (int)strcspn(end_msg, "\r\n"), end_msg);
+    else if (end)
+        n = snprintf(line, sizeof(line), "%s\n", end);
+    if (n > (int)sizeof(line) - 1)
+        n = (int)sizeof(line) - 1;
+    if (n > 0 && write(fd, line, (size_t)n) != n)
+        fprintf(stderr, "picostack-vmm: --exit-file: %s\n", strerror(errno));
+}
+
+int vmm_run(const struct vmm_config *cfg)
+{
+    int fd = -1;
+    if (cfg->exit_file) {
+        /* opened now: the sandbox allows no open() later */
+        fd = open(cfg->exit_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            fprintf(stderr, "picostack-vmm: --exit-file %s: %s\n", cfg->exit_file, strerror(errno));
+            return VMM_EXIT_USAGE;
+        }
+    }
+    const char *end = NULL;
+    end_msg[0] = 0;
+    int status = run_vm(cfg, &end);
+    if (fd >= 0) {
+        write_exit_file(fd, status, end);
+        close(fd);
+    }
     return status;
 }

@@ -80,9 +80,9 @@ static bool handle_exit(struct vcpu *c)
     case KVM_EXIT_SYSTEM_EVENT:
         if (run->system_event.type == KVM_SYSTEM_EVENT_RESET ||
             run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN) {
-            vm_request_stop(c->vm, VMM_EXIT_OK, "guest %s",
-                            run->system_event.type == KVM_SYSTEM_EVENT_RESET ? "reset"
-                                                                             : "shut down");
+            bool reset = run->system_event.type == KVM_SYSTEM_EVENT_RESET;
+            vm_request_end(c->vm, reset ? "reset" : "poweroff",
+                           reset ? "guest reset" : "guest shut down");
             return false;
         }
         snprintf(what, sizeof(what), "system event %u", run->system_event.type);

@@ -285,17 +285,15 @@ void vm_set_irq(void *opaque, unsigned irq, int level)
         vm_request_stop(vm, VMM_EXIT_ERROR, "KVM_IRQ_LINE %u: %s", irq, strerror(errno));
 }
 
-void vm_request_stop(struct vm *vm, int exit_code, const char *fmt, ...)
+static void request_stop(struct vm *vm, int exit_code, const char *end, const char *fmt, va_list ap)
 {
     pthread_mutex_lock(&vm->lock);
     bool first = !vm->stopping;
     if (first) {
         vm->stopping = true;
         vm->exit_code = exit_code;
-        va_list ap;
-        va_start(ap, fmt);
+        vm->end = end;
         vsnprintf(vm->stop_msg, sizeof(vm->stop_msg), fmt, ap);
-        va_end(ap);
     }
     pthread_cond_broadcast(&vm->cond);
     pthread_mutex_unlock(&vm->lock);
@@ -306,6 +304,29 @@ void vm_request_stop(struct vm *vm, int exit_code, const char *fmt, ...)
         }
         vm_kick_all(vm); /* every vCPU leaves KVM_RUN */
     }
+}
+
+void vm_request_stop(struct vm *vm, int exit_code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    request_stop(vm, exit_code, NULL, fmt, ap);
+    va_end(ap);
+}
+
+static void request_end(struct vm *vm, const char *end, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void request_end(struct vm *vm, const char *end, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    request_stop(vm, VMM_EXIT_OK, end, fmt, ap);
+    va_end(ap);
+}
+
+void vm_request_end(struct vm *vm, const char *end, const char *msg)
+{
+    request_end(vm, end, "%s", msg);
 }
 
 bool vm_stopping(struct vm *vm)

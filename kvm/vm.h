@@ -44,6 +44,7 @@ struct vm {
     bool stopping;
     int exit_code;
     char stop_msg[4096];
+    const char *end; /* "poweroff" or "reset" when the guest ended itself */
     bool paused;
     unsigned paused_vcpus;
     int stop_efd; /* eventfd: readable once stopping */
@@ -88,6 +89,9 @@ int vm_ioeventfd(struct vm *vm, enum bus_space sp, uint64_t addr, unsigned len,
  * thread, including a vCPU thread holding the bus lock. */
 void vm_request_stop(struct vm *vm, int exit_code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same for a guest that ends itself (exit status 0): end is "poweroff"
+ * or "reset", what --exit-file will say when this request wins. */
+void vm_request_end(struct vm *vm, const char *end, const char *msg);
 bool vm_stopping(struct vm *vm);
 
 int vm_start_vcpus(struct vm *vm, verr_t *err);

@@ -182,6 +182,14 @@ int blockstore_disk_handover(struct blockstore_disk *d, struct extmap_handover *
 int blockstore_disk_set_writer(struct blockstore_disk *d, pid_t pid);
 int blockstore_disk_reattach(struct blockstore *bs, const char *name, struct blockstore_disk **out);
 void blockstore_handover_close(struct extmap_handover *h);
+/* A duplicate (close-on-exec) of data file `file`'s descriptor, for a
+ * writer whose grant lands in a file made after its hand-over (the grant
+ * op's "files", kvm/kvm.h); -ENOENT when there is no such file. */
+int blockstore_data_file_fd(struct blockstore *bs, int file);
+/* Grows a handed-over disk in the store's records (blockstore_extend()
+ * answers -EBUSY for it): its writer grows its own map (the VMM's
+ * disk-resize op); call this first, so the store never holds less. */
+int blockstore_disk_extend(struct blockstore_disk *d, uint64_t size);
 /* Records `clusters` more clusters granted to d's writer; fills out[] (max
  * >= 2 ranges), returns the number of ranges or a negative errno. */
 int blockstore_disk_grant(struct blockstore_disk *d, uint64_t clusters, struct extmap_range *out,

@@ -603,3 +603,11 @@ int blockstore_disk_close(struct blockstore_disk *d)
     free(d);
     return r;
 }
+
+int blockstore_data_file_fd(struct blockstore *bs, int file)
+{
+    if (file < 0 || file >= EXTMAP_MAX_FILES || bs->data_fds[file] < 0)
+        return bs_fail(-ENOENT, "no data file %d", file);
+    int fd = fcntl(bs->data_fds[file], F_DUPFD_CLOEXEC, 3);
+    return fd < 0 ? bs_fail(-errno, "dup: %s", strerror(errno)) : fd;
+}

@@ -3,6 +3,7 @@
 #include "core/blockstore/bs_priv.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -170,7 +171,7 @@ int blockstore_clone(struct blockstore *bs, const char *source, const char *name
     return bs_finish(bs, t, r, NULL);
 }
 
-int blockstore_extend(struct blockstore *bs, const char *disk, uint64_t size)
+static int extend(struct blockstore *bs, const char *disk, uint64_t size, bool by_owner)
 {
     int r = size_ok(size);
     if (r < 0)
@@ -183,20 +184,32 @@ int blockstore_extend(struct blockstore *bs, const char *disk, uint64_t size)
     if (r == 0 && d.kind != BLOCKSTORE_DISK)
         r = bs_fail(-EINVAL, "'%s' is a %s; only disks can be extended", disk,
                     blockstore_kind_name(d.kind));
-    if (r == 0 && (d.flags & OBJ_EXTERNAL))
+    if (r == 0 && (d.flags & OBJ_EXTERNAL) && !by_owner)
         r = bs_fail(-EBUSY, "'%s' is being written by another process", disk);
     if (r == 0 && size < d.size)
         r = bs_fail(-EINVAL, "shrinking '%s' from %llu to %llu bytes is not supported", disk,
                     (unsigned long long)d.size, (unsigned long long)size);
     struct blockstore_disk *open = r == 0 ? bs_find_open(bs, d.id) : NULL;
-    if (open && open->external)
+    if (open && open->external && !by_owner)
         r = bs_fail(-EBUSY, "'%s' is being written by another process", disk);
-    if (open && r == 0)
+    if (open && !open->external && r == 0)
         r = extmap_set_size(open->map, size);
     d.size = size;
     if (r == 0)
         r = bs_obj_put(t, bs, disk, &d);
     return bs_finish(bs, t, r, NULL);
+}
+
+int blockstore_extend(struct blockstore *bs, const char *disk, uint64_t size)
+{
+    return extend(bs, disk, size, false);
+}
+
+int blockstore_disk_extend(struct blockstore_disk *d, uint64_t size)
+{
+    if (!d->external)
+        return bs_fail(-EINVAL, "'%s' was not handed over", d->name);
+    return extend(d->bs, d->name, size, true);
 }
 
 /* Frees every extent of a dead layer. */

@@ -54,7 +54,7 @@ const struct bus_dev_ops acpi_pm_io_ops = { io_read, io_write };
 static void poweroff(void *opaque)
 {
     if (opaque)
-        vm_request_stop(opaque, VMM_EXIT_OK, "guest powered off (ACPI S5)");
+        vm_request_end(opaque, "poweroff", "guest powered off (ACPI S5)");
 }
 
 static int pm_init(struct vmdev_ctx *ctx, void **state)

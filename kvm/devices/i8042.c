@@ -257,7 +257,7 @@ const struct bus_dev_ops i8042_cmd_ops = { cmd_read, cmd_write };
 static void guest_reset(void *opaque)
 {
     if (opaque)
-        vm_request_stop(opaque, VMM_EXIT_OK, "guest reset (i8042)");
+        vm_request_end(opaque, "reset", "guest reset (i8042)");
 }
 
 static int kbd_init(struct vmdev_ctx *ctx, void **state)

@@ -34,6 +34,8 @@
 #define X86_RTC_IRQ         8
 #define X86_ACPI_SLEEP_PORT 0x600 /* control; status at +1 */
 #define X86_ACPI_SCI_IRQ    9
+#define X86_ACPI_GED_PORT   0x602 /* power button events (devices/acpi_ged.h) */
+#define X86_ACPI_GED_IRQ    5
 
 /* e820 types (also hvm_memmap_table_entry types). */
 #define E820_RAM      1

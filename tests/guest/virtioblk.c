@@ -7,6 +7,7 @@
  *   writes a 64 KiB pattern at byte 1 MiB, flushes, reads it back and
  *     compares ("pattern ok");
  *   counts the MSI-X interrupts that arrived (one per request);
+ *   with "fill=N" on its command line, writes N clusters more (fill());
  * and powers off. Every step prints a line the host test looks for. */
 #include "rt/rt.h"
 
@@ -16,6 +17,7 @@
 #define IRQ_VECTOR    0x41
 #define PATTERN_AT    (1u << 20)
 #define CHUNK         (64u << 10)
+#define FILL_AT       (2u << 20)
 
 static uint8_t desc_mem[16 * QSIZE] __attribute__((aligned(16)));
 static uint8_t avail_mem[6 + 2 * QSIZE] __attribute__((aligned(2)));
@@ -176,6 +178,36 @@ static int request(uint32_t type, uint64_t sector, void *buf, uint32_t len, bool
     return status;
 }
 
+/* "fill=N" on the command line: N more clusters written from FILL_AT on,
+ * each 64 KiB holding its number in its first 4 bytes, then a flush; more
+ * than a block-store disk's first grant (kvm.h "grant"), so its owner must
+ * feed the VMM grants while the guest writes. */
+static void fill(const struct boot_info *bi)
+{
+    const char *c = bi->cmdline;
+    uint32_t n = 0;
+    for (; c && *c; c++)
+        if (c[0] == 'f' && c[1] == 'i' && c[2] == 'l' && c[3] == 'l' && c[4] == '=') {
+            for (c += 5; *c >= '0' && *c <= '9'; c++)
+                n = n * 10 + (uint32_t)(*c - '0');
+            break;
+        }
+    if (!n)
+        return;
+    for (uint32_t i = 0; i < CHUNK; i++)
+        data[i] = (uint8_t)(i * 13 + 1);
+    for (uint32_t k = 0; k < n; k++) {
+        *(uint32_t *)data = k;
+        if (request(1, (FILL_AT + (uint64_t)k * CHUNK) / 512, data, CHUNK, false) != 0)
+            fail(bi, "fill write");
+    }
+    if (request(4, 0, 0, 0, false) != 0)
+        fail(bi, "fill flush");
+    serial_puts("virtioblk: filled ");
+    put_dec(n);
+    serial_puts(" clusters\n");
+}
+
 void guest_main(const struct boot_info *bi)
 {
     idt_init();
@@ -263,6 +295,7 @@ void guest_main(const struct boot_info *bi)
     serial_puts("virtioblk: interrupts ");
     put_dec(irqs);
     serial_puts("\n");
+    fill(bi);
     acpi_poweroff(bi);
     fail(bi, "poweroff");
 }

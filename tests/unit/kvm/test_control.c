@@ -11,6 +11,7 @@
 #include <sys/un.h>
 
 #include "kvm/control.h"
+#include "kvm/devices/acpi_ged.h"
 #include "kvm/devices/i8042.h"
 
 static struct vm vm;
@@ -45,6 +46,15 @@ static void test_protocol(void)
     CHECK(kbd != NULL);
     CHECK_EQ(kbd->qcount, 8);
     CHECK_EQ(kbd->queue[kbd->qhead], 0x1d);
+    /* powerdown presses the ACPI power button: the GED's event bit, read
+     * (and cleared) by the guest's _EVT */
+    ask("{\"op\":\"powerdown\"}", out, sizeof(out));
+    CHECK_CONTAINS(out, "\"sent\":\"power-button\"");
+    struct acpi_ged *ged = vmdevs_find(&vm.devs, "acpi-ged", 0);
+    CHECK(ged != NULL);
+    CHECK_EQ(ged ? ged->presses : 0, 1);
+    CHECK_EQ(ged ? acpi_ged_read(ged) : 0, ACPI_GED_PWRBTN);
+    CHECK_EQ(ged ? acpi_ged_read(ged) : 1, 0);
     /* Bad requests: an error each, nothing else changes. */
     ask("{\"op\":", out, sizeof(out));
     CHECK_CONTAINS(out, "\"ok\":false");

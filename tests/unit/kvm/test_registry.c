@@ -7,6 +7,7 @@
 #include "tests/support/check.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -72,7 +73,10 @@ static void test_bus(const struct vmdevs *devs, struct bus *bus)
 struct parsed_dev {
     char name[5];
     uint32_t hid;
+    char hid_str[16]; /* a string _HID (ACPI0013) */
     unsigned uid;
+    uint16_t region; /* OperationRegion in SystemIO: its port */
+    bool has_field, has_evt;
     struct vmdev_res res[16];
     unsigned nres;
 };
@@ -151,6 +155,12 @@ static size_t parse_name(struct parsed_dev *d, const uint8_t *p)
             d->uid = dw;
         return 5 + 5;
     }
+    if (v[0] == 0x0d) { /* String */
+        size_t n = strlen((const char *)v + 1);
+        if (!memcmp(name, "_HID", 4))
+            snprintf(d->hid_str, sizeof(d->hid_str), "%s", (const char *)v + 1);
+        return 5 + 1 + n + 1;
+    }
     if (v[0] == 0x00 || v[0] == 0x01) {
         if (!memcmp(name, "_UID", 4))
             d->uid = v[0];
@@ -176,10 +186,26 @@ static void parse_device(const uint8_t *p, size_t n)
     memset(d, 0, sizeof(*d));
     memcpy(d->name, p, 4);
     for (size_t i = 4; i < n;) {
-        CHECK_EQ(p[i], 0x08); /* only Name()s in our devices */
-        if (p[i] != 0x08)
+        size_t used;
+        if (p[i] == 0x08) {
+            i += parse_name(d, p + i);
+        } else if (p[i] == 0x5b && p[i + 1] == 0x80) { /* OperationRegion, SystemIO */
+            CHECK_EQ(p[i + 6], 0x01);
+            CHECK_EQ(p[i + 7], 0x0b); /* WordConst port, then One */
+            d->region = (uint16_t)(p[i + 8] | p[i + 9] << 8);
+            CHECK_EQ(p[i + 10], 0x01);
+            i += 11;
+        } else if (p[i] == 0x5b && p[i + 1] == 0x81) { /* Field */
+            d->has_field = true;
+            i += 2 + pkglength(p + i + 2, &used);
+        } else if (p[i] == 0x14) { /* Method */
+            size_t len = pkglength(p + i + 1, &used);
+            d->has_evt |= !memcmp(p + i + 1 + used, "_EVT", 4);
+            i += 1 + len;
+        } else {
+            CHECK(0, "unexpected opcode %#x in Device (%s)", p[i], d->name);
             return;
-        i += parse_name(d, p + i);
+        }
     }
 }
 
@@ -280,7 +306,21 @@ static void test_dsdt(const struct vmdevs *devs)
             CHECK(in, "%s %u: resource %u missing from _CRS", d->desc->name, d->instance, r);
         }
     }
-    CHECK_EQ(nfound, described); /* and nothing else */
+    /* and the power button (acpi_ged.c's own AML): PNP0C0C, and a GED with
+     * its edge interrupt, its event register and _EVT */
+    const struct parsed_dev *pwrb = NULL, *ged = NULL;
+    for (unsigned k = 0; k < nfound; k++) {
+        if (!strcmp(found[k].name, "PWRB"))
+            pwrb = &found[k];
+        if (!strcmp(found[k].name, "GED0"))
+            ged = &found[k];
+    }
+    CHECK(pwrb && pwrb->hid == aml_eisa_id("PNP0C0C"));
+    CHECK(ged && !strcmp(ged->hid_str, "ACPI0013"));
+    CHECK(ged && ged->nres == 1 && ged->res[0].kind == VMDEV_RES_IRQ &&
+          ged->res[0].irq == X86_ACPI_GED_IRQ);
+    CHECK(ged && ged->region == X86_ACPI_GED_PORT && ged->has_field && ged->has_evt);
+    CHECK_EQ(nfound, described + 2); /* and nothing else */
     /* The real devices keep their names; the fake instances get distinct
 	 * ones, from their place in the set. */
     char names[5][5] = { "COM1", "PS2K", "RTC_", "", "" };

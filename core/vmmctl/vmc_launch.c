@@ -1,0 +1,238 @@
+/* One launch of a VMM from a spec: the descriptors it needs (block-store
+ * hand-overs, taps), RUN/<id>/ files, the command line, the spawn, and the
+ * writer pid the store must know. Whatever fails undoes what was done. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/blockstore/blockstore.h"
+#include "core/vmmctl/vmc_internal.h"
+#include "core/vmmctl/vmc_spawn.h"
+
+#define MAX_ARGS 128
+#define MAX_KEEP (VMMCTL_MAX_DISKS * (3 + EXTMAP_MAX_FILES) + VMMCTL_MAX_NETS)
+
+struct launch_ctx {
+    const char *argv[MAX_ARGS];
+    int argc;
+    char strings[24576]; /* what argv points into */
+    size_t used;
+    int keep[MAX_KEEP]; /* descriptors the VMM inherits (this side closes them) */
+    int nkeep;
+    struct extmap_handover h[VMMCTL_MAX_DISKS];
+    bool h_open[VMMCTL_MAX_DISKS];
+};
+
+static int add_arg(struct launch_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int add_arg(struct launch_ctx *c, const char *fmt, ...)
+{
+    if (c->argc >= MAX_ARGS - 1)
+        return -E2BIG;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(c->strings + c->used, sizeof(c->strings) - c->used, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(c->strings) - c->used)
+        return -E2BIG;
+    c->argv[c->argc++] = c->strings + c->used;
+    c->argv[c->argc] = NULL;
+    c->used += (size_t)n + 1;
+    return 0;
+}
+
+static int add_plain(void *ctx, const char *arg)
+{
+    return add_arg(ctx, "%s", arg);
+}
+
+static int keep_fd(struct launch_ctx *c, int fd)
+{
+    if (c->nkeep >= MAX_KEEP)
+        return -EMFILE;
+    c->keep[c->nkeep++] = fd;
+    return 0;
+}
+
+static void close_kept(struct launch_ctx *c)
+{
+    for (int i = 0; i < c->nkeep; i++)
+        close(c->keep[i]);
+    c->nkeep = 0;
+    for (unsigned i = 0; i < VMMCTL_MAX_DISKS; i++)
+        if (c->h_open[i]) {
+            blockstore_handover_close(&c->h[i]);
+            c->h_open[i] = false;
+        }
+}
+
+/* --disk for each spec disk: a raw file by path, a block-store disk handed
+ * over (its descriptors kept for the child; the store's handle in out[]). */
+static int add_disks(struct vmmctl *v, const struct vmm_spec *s, struct launch_ctx *c,
+                     struct vmc_launch *out, struct vmmctl_err *err)
+{
+    for (unsigned i = 0; i < s->ndisks; i++) {
+        const struct vmm_spec_disk *d = &s->disks[i];
+        char opts[64] = "";
+        int n = snprintf(opts, sizeof(opts), "%s", d->read_only ? ",ro" : "");
+        if (d->serial[0])
+            snprintf(opts + n, sizeof(opts) - (size_t)n, ",serial=%s", d->serial);
+        if (!d->object[0]) {
+            if (access(d->path, d->read_only ? R_OK : R_OK | W_OK) < 0)
+                return vmc_fail(err, -errno == -ENOENT ? -ENOENT : -errno, "disk %u: %s: %s", i,
+                                d->path, strerror(errno));
+            if (add_arg(c, "--disk") || add_arg(c, "path=%s%s", d->path, opts))
+                return vmc_fail(err, -E2BIG, "command line too long");
+            continue;
+        }
+        int line_fd, rc = vmc_disk_handover(v, d->object, &out->disks[i], &c->h[i], &line_fd, err);
+        if (rc < 0)
+            return rc;
+        c->h_open[i] = true;
+        rc = keep_fd(c, line_fd);
+        if (rc < 0)
+            close(line_fd);
+        if (rc == 0 && (rc = keep_fd(c, c->h[i].journal_fd)) == 0)
+            rc = keep_fd(c, c->h[i].map_fd);
+        for (int f = 0; rc == 0 && f < EXTMAP_MAX_FILES; f++)
+            if (c->h[i].data_fds[f] >= 0) {
+                rc = keep_fd(c, c->h[i].data_fds[f]);
+                out->files[i] |= 1ull << f;
+            }
+        if (rc == 0 && (add_arg(c, "--disk") || add_arg(c, "handover=%d%s", line_fd, opts)))
+            rc = -E2BIG;
+        if (rc < 0)
+            return vmc_fail(err, rc, "disk %s: too many descriptors or arguments", d->object);
+    }
+    return 0;
+}
+
+static int add_nets(const struct vmm_spec *s, struct launch_ctx *c, struct vmmctl_err *err)
+{
+    for (unsigned i = 0; i < s->nnets; i++) {
+        const struct vmm_spec_net *n = &s->nets[i];
+        int fd = vmc_tap_open(n->tap, n->netns, err);
+        if (fd < 0)
+            return fd;
+        if (keep_fd(c, fd) < 0) {
+            close(fd);
+            return vmc_fail(err, -EMFILE, "too many descriptors");
+        }
+        const uint8_t *m = n->mac;
+        if (add_arg(c, "--net") || add_arg(c, "fd=%d,mac=%02x:%02x:%02x:%02x:%02x:%02x", fd, m[0],
+                                           m[1], m[2], m[3], m[4], m[5]))
+            return vmc_fail(err, -E2BIG, "command line too long");
+    }
+    return 0;
+}
+
+/* The VMM's own options (after the jailer's, when jailed). */
+static int add_vmm_args(struct vmmctl *v, const struct vmm_spec *s, struct launch_ctx *c,
+                        bool jailed)
+{
+    char run[4200];
+    int rc = vmc_path(v, s->id, NULL, run, sizeof(run));
+    if (rc || (!jailed && add_arg(c, "%s", v->vmm_path)) || add_arg(c, "--kernel") ||
+        add_arg(c, "%s", s->kernel) || add_arg(c, "--cmdline") || add_arg(c, "%s", s->cmdline) ||
+        add_arg(c, "--mem") || add_arg(c, "%llu", (unsigned long long)s->mem_mib) ||
+        add_arg(c, "--cpus") || add_arg(c, "%u", s->cpus) || add_arg(c, "--control") ||
+        add_arg(c, "%s/control.sock", run) || add_arg(c, "--exit-file") ||
+        add_arg(c, "%s/exit", run))
+        return -E2BIG;
+    if (s->initrd[0] && (add_arg(c, "--initrd") || add_arg(c, "%s", s->initrd)))
+        return -E2BIG;
+    uint64_t cap = v->cfg.console_cap ? v->cfg.console_cap : 1u << 20;
+    if (v->vmm_has_console) {
+        if (add_arg(c, "--serial") || add_arg(c, "none") || add_arg(c, "--console-log") ||
+            add_arg(c, "%s/console.log", run) || add_arg(c, "--console-cap") ||
+            add_arg(c, "%llu", (unsigned long long)cap) || add_arg(c, "--console-socket") ||
+            add_arg(c, "%s/console.sock", run))
+            return -E2BIG;
+    } else if (add_arg(c, "--serial") || add_arg(c, "file:%s/console.log", run)) {
+        return -E2BIG; /* a VMM without the console options: uncapped file */
+    }
+    return 0;
+}
+
+static int check_files(const struct vmm_spec *s, struct vmmctl_err *err)
+{
+    if (access(s->kernel, R_OK) < 0)
+        return vmc_fail(err, errno == ENOENT ? -ENOENT : -errno, "kernel %s: %s", s->kernel,
+                        strerror(errno));
+    if (s->initrd[0] && access(s->initrd, R_OK) < 0)
+        return vmc_fail(err, errno == ENOENT ? -ENOENT : -errno, "initrd %s: %s", s->initrd,
+                        strerror(errno));
+    return 0;
+}
+
+/* Jailed: RUN/<id> belongs to the VM's uid (its sockets and exit file). */
+static int prepare_jail(struct vmmctl *v, const struct vmm_spec *s, int *uid_index,
+                        struct vmmctl_err *err)
+{
+    *uid_index = -1;
+    if (!v->jailer_path[0])
+        return 0;
+    int k = vmc_uid_take(v, s->id);
+    if (k < 0)
+        return vmc_fail(err, k, "no free jail uid: %s", strerror(-k));
+    *uid_index = k;
+    char run[4200];
+    uid_t u = v->cfg.jail_uid_base + (uid_t)k;
+    if (vmc_path(v, s->id, NULL, run, sizeof(run)) || chown(run, u, u) < 0)
+        return vmc_fail(err, -errno, "chown %s: %s", run, strerror(errno));
+    return 0;
+}
+
+int vmc_launch(struct vmmctl *v, const struct vmm_spec *s, struct vmc_launch *out,
+               struct vmmctl_err *err)
+{
+    struct launch_ctx *c = calloc(1, sizeof(*c));
+    if (!c)
+        return vmc_fail(err, -ENOMEM, "out of memory");
+    memset(out, 0, sizeof(*out));
+    out->pid = 0;
+    out->pidfd = -1;
+    out->uid_index = -1;
+    char log[4200], exitf[4200];
+    int rc = check_files(s, err);
+    if (rc == 0)
+        rc = prepare_jail(v, s, &out->uid_index, err);
+    if (rc == 0 && out->uid_index >= 0 &&
+        (rc = vmc_jail_args(v, s, out->uid_index, add_plain, c)) < 0)
+        vmc_fail(err, rc, "jailer command line too long");
+    if (rc == 0 && (rc = add_vmm_args(v, s, c, out->uid_index >= 0)) < 0)
+        vmc_fail(err, rc, "command line too long");
+    if (rc == 0)
+        rc = add_disks(v, s, c, out, err);
+    if (rc == 0)
+        rc = add_nets(s, c, err);
+    if (rc == 0 && (vmc_path(v, s->id, "vmm.log", log, sizeof(log)) ||
+                    vmc_path(v, s->id, "exit", exitf, sizeof(exitf))))
+        rc = vmc_fail(err, -ENAMETOOLONG, "run path too long");
+    if (rc == 0)
+        unlink(exitf); /* a previous run's */
+    char why[256];
+    if (rc == 0 && (rc = vmc_spawn((char *const *)c->argv, c->keep, c->nkeep, log, &out->pid,
+                                   &out->pidfd, why, sizeof(why))) < 0)
+        vmc_fail(err, rc, "%s", why);
+    close_kept(c); /* the VMM has its copies */
+    if (rc == 0)
+        rc = vmc_disks_set_writer(v, out->disks, VMMCTL_MAX_DISKS, out->pid, err);
+    if (rc < 0 && out->pid > 0) { /* started, but the store cannot know it */
+        kill(out->pid, SIGKILL);
+        while (waitpid(out->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        close(out->pidfd);
+        out->pidfd = -1;
+        out->pid = 0;
+    }
+    if (rc < 0)
+        vmc_disks_close(v, out->disks, VMMCTL_MAX_DISKS);
+    free(c);
+    return rc;
+}
