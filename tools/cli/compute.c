@@ -83,6 +83,24 @@ json_t *find_flavor(struct cli *c, const char *ref)
     return f;
 }
 
+/* ref as an anchored POSIX extended regular expression matching only
+ * itself (Nova's name filter is a regular expression). */
+static char *anchored(const char *ref)
+{
+    char *re = malloc(2 * strlen(ref) + 3), *p = re;
+    if (!re)
+        return NULL;
+    *p++ = '^';
+    for (; *ref; ref++) {
+        if (strchr(".^$*+?()[]{}|\\", *ref))
+            *p++ = '\\';
+        *p++ = *ref;
+    }
+    *p++ = '$';
+    *p = '\0';
+    return re;
+}
+
 json_t *find_server(struct cli *c, const char *ref)
 {
     char *esc = http_escape(c, ref), path[1024];
@@ -95,9 +113,15 @@ json_t *find_server(struct cli *c, const char *ref)
         json_decref(j);
         return s;
     }
-    /* The name filter is a regular expression in Nova: anchor it, then
-     * keep the exact matches. */
-    snprintf(path, sizeof path, "/servers/detail?name=%%5E%s%%24", esc);
+    /* The name filter is a regular expression in Nova: one that matches
+     * only ref; then the exact matches are kept. */
+    curl_free(esc);
+    char *re = anchored(ref);
+    esc = re ? http_escape(c, re) : NULL;
+    free(re);
+    if (!esc)
+        return NULL;
+    snprintf(path, sizeof path, "/servers/detail?name=%s", esc);
     curl_free(esc);
     j = compute_call(c, "GET", path, NULL, "server lookup", false, NULL);
     json_t *s = only_named(j, "servers", "server", ref);
