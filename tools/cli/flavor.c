@@ -20,7 +20,7 @@ static json_t *flavor_view(json_t *f)
     json_object_del(v, "OS-FLV-EXT-DATA:ephemeral");
     json_object_del(v, "os-flavor-access:is_public");
     json_t *specs = json_object_get(v, "extra_specs");
-    json_object_set(v, "properties", specs ? specs : json_object());
+    json_object_set_new(v, "properties", specs ? json_incref(specs) : json_object());
     json_object_del(v, "extra_specs");
     return v;
 }

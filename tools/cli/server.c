@@ -38,7 +38,7 @@ static json_t *server_view(json_t *s)
     json_object_set_new(v, "image",
                         iid ? json_incref(iid) : json_string("N/A (booted from volume)"));
     json_t *meta = json_object_get(s, "metadata");
-    json_object_set(v, "properties", meta ? meta : json_object());
+    json_object_set_new(v, "properties", meta ? json_incref(meta) : json_object());
     json_object_del(v, "metadata");
     json_t *vols = json_array(), *e;
     size_t i;
