@@ -240,6 +240,9 @@ static int serve_api(const struct daemon_opts *o, struct daemon *d, struct net_d
     cfg.threads = c->threads ? c->threads : (unsigned)(ncpu > 2 ? 2 * ncpu : 4);
     cfg.workers = (unsigned)(ncpu > 1 ? ncpu : 1);
     cfg.netdp = netdp;
+    cfg.netdp_netns = o->net_ns;
+    cfg.cpu_allocation_ratio = c->cpu_allocation_ratio;
+    cfg.ram_allocation_ratio = c->ram_allocation_ratio;
     struct api_server *srv;
     const char *failed = NULL;
     int rc = api_server_new(&cfg, &srv);

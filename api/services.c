@@ -10,7 +10,8 @@
     X(image)            \
     X(volume)           \
     X(network)          \
-    X(compute)
+    X(compute)          \
+    X(metadata)
 // clang-format on
 
 #define DECLARE(name) extern const struct api_service api_##name##_service;

@@ -17,8 +17,10 @@ void vmm_usage(FILE *out, const char *prog)
             "       [--exit-file PATH]\n"
             "       [--disk path=FILE|handover=FD[,ro][,serial=ID]]... [--rng] [--no-sandbox]\n"
             "       [--net tap=NAME[,mac=MAC][,queues=N] | --net fd=N[,mac=MAC]]...\n"
+            "       [--console-log PATH [--console-cap BYTES]] [--console-socket PATH]\n"
             "\n"
             "  --kernel PATH    bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note\n"
+            "                   (or fd:N, inherited; so are --initrd and --disk path=)\n"
             "  --initrd PATH    initial ramdisk\n"
             "  --cmdline STR    kernel command line (default: \"%s\")\n"
             "  --mem MIB        guest RAM in MiB, %d to %d (default: %d)\n"
@@ -26,7 +28,7 @@ void vmm_usage(FILE *out, const char *prog)
             "  --serial MODE    COM1: stdio (default; Ctrl-A x quits on a terminal),\n"
             "                   file:PATH (output only) or none\n"
             "  --control PATH   unix socket taking JSON lines: {\"op\":\"status\"|\"pause\"|\n"
-            "                   \"resume\"|\"shutdown\"|\"kill\"}\n"
+            "                   \"resume\"|\"shutdown\"|\"powerdown\"|\"kill\"}\n"
             "  --exit-file PATH written as the VMM ends: poweroff, reset or error: MESSAGE\n"
             "  --verbose        exit and device counters on stderr at the end\n"
             "  --no-sandbox     run without the seccomp filter (for debugging)\n"
@@ -39,11 +41,17 @@ void vmm_usage(FILE *out, const char *prog)
             "                   or made; N queue pairs on a multiqueue tap)\n"
             "  --net fd=N[,mac=MAC]      ... on a tap the caller opened (IFF_TAP|IFF_NO_PI|\n"
             "                   IFF_VNET_HDR); repeatable, up to %d, in guest order\n"
+            "  --console-log PATH  COM1's output appended to PATH; past BYTES/2 it becomes\n"
+            "                   PATH.1 and PATH starts again (never blocks the guest)\n"
+            "  --console-cap BYTES  what the log keeps, PATH.1 + PATH (default: %d)\n"
+            "  --console-socket PATH  unix socket for one interactive console client (output\n"
+            "                   as it happens, input to COM1; a second client is refused).\n"
+            "                   With either console option, --serial defaults to none\n"
             "\n"
             "Exit status: 0 when the guest resets or powers off, 1 on a guest crash or\n"
             "VMM error, 2 on bad arguments or an invalid kernel.\n",
             prog, VMM_DEFAULT_CMDLINE, VMM_MIN_MEM_MIB, VMM_MAX_MEM_MIB, VMM_DEFAULT_MEM_MIB,
-            VMM_MAX_CPUS, VMM_MAX_NETS);
+            VMM_MAX_CPUS, VMM_MAX_NETS, VMM_DEFAULT_CONSOLE_CAP);
 }
 
 static __attribute__((format(printf, 3, 4))) int bad(char *err, size_t len, const char *fmt, ...)
@@ -189,7 +197,10 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
         O_HELP,
         O_VERBOSE,
         O_NO_SANDBOX,
-        O_EXIT_FILE
+        O_EXIT_FILE,
+        O_CONSOLE_LOG,
+        O_CONSOLE_CAP,
+        O_CONSOLE_SOCKET
     };
     static const struct option opts[] = {
         { "kernel", required_argument, NULL, O_KERNEL },
@@ -206,6 +217,9 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
         { "no-sandbox", no_argument, NULL, O_NO_SANDBOX },
         { "exit-file", required_argument, NULL, O_EXIT_FILE },
         { "help", no_argument, NULL, O_HELP },
+        { "console-log", required_argument, NULL, O_CONSOLE_LOG },
+        { "console-cap", required_argument, NULL, O_CONSOLE_CAP },
+        { "console-socket", required_argument, NULL, O_CONSOLE_SOCKET },
         { 0 },
     };
     memset(cfg, 0, sizeof(*cfg));
@@ -218,6 +232,7 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
     opterr = 0;
     int c;
     unsigned long long v;
+    bool serial_given = false;
     while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case O_KERNEL: cfg->kernel = optarg; break;
@@ -241,6 +256,7 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
             cfg->cpus = v;
             break;
         case O_SERIAL:
+            serial_given = true;
             if (!strcmp(optarg, "stdio")) {
                 cfg->serial = VMM_SERIAL_STDIO;
             } else if (!strcmp(optarg, "none")) {
@@ -268,6 +284,19 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
             break;
         case O_VERBOSE: cfg->verbose = 1; break;
         case O_NO_SANDBOX: cfg->no_sandbox = 1; break;
+        case O_CONSOLE_LOG:
+        case O_CONSOLE_SOCKET:
+            if (!*optarg)
+                return bad(err, errlen, "--console-%s needs a path",
+                           c == O_CONSOLE_LOG ? "log" : "socket");
+            *(c == O_CONSOLE_LOG ? &cfg->console_log : &cfg->console_socket) = optarg;
+            break;
+        case O_CONSOLE_CAP:
+            if (parse_uint(optarg, VMM_MIN_CONSOLE_CAP, VMM_MAX_CONSOLE_CAP, &v))
+                return bad(err, errlen, "--console-cap '%s': bytes from %d to %llu expected",
+                           optarg, VMM_MIN_CONSOLE_CAP, VMM_MAX_CONSOLE_CAP);
+            cfg->console_cap = v;
+            break;
         case O_EXIT_FILE:
             if (!*optarg)
                 return bad(err, errlen, "--exit-file needs a path");
@@ -282,5 +311,9 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
         return bad(err, errlen, "unexpected argument '%s'", argv[optind]);
     if (!cfg->kernel || !*cfg->kernel)
         return bad(err, errlen, "--kernel PATH is required");
+    if (cfg->console_cap && !cfg->console_log)
+        return bad(err, errlen, "--console-cap needs --console-log");
+    if ((cfg->console_log || cfg->console_socket) && !serial_given)
+        cfg->serial = VMM_SERIAL_NONE; /* the console replaces stdio */
     return 0;
 }

@@ -5,7 +5,9 @@
  * [--cpus N] [--serial stdio|file:PATH|none] [--control PATH] [--exit-file PATH]
  * [--net tap=NAME[,mac=MAC][,queues=N] | --net fd=N[,mac=MAC]]...) into a
  * vmm_config, and vmm_run() boots it and returns when the VM has ended, with
- * the process exit status:
+ * the process exit status (--kernel, --initrd and --disk path= also take
+ * "fd:N", a descriptor the caller left open, which is how picostack-jailer's
+ * VMM gets them; "./fd:N" names a file):
  *   0  the guest reset (i8042) or powered off (ACPI S5), or it was killed
  *      over the control socket;
  *   1  a triple fault, an internal error or an exit the VMM cannot handle
@@ -23,7 +25,9 @@
  * answers each with one JSON line: {"op":"status"} (with per-device
  * counters: requests, bytes, errors, queue depth), {"op":"pause"},
  * {"op":"resume"}, {"op":"shutdown"} (Ctrl-Alt-Del through the i8042
- * keyboard), {"op":"kill"}, {"op":"disk-resize","disk":N,"size":BYTES}
+ * keyboard), {"op":"powerdown"} (the ACPI power button: a Generic Event
+ * Device's interrupt, Notify (PWRB, 0x80) for Linux's button driver; a
+ * guest without acpid or logind ignores it), {"op":"kill"}, {"op":"disk-resize","disk":N,"size":BYTES}
  * (grow disk N; the guest sees the new capacity through virtio-blk's
  * configuration-change interrupt) and {"op":"grant","disk":N,
  * "ranges":[[START,COUNT],...][,"files":[F,...]]} (more free clusters for
@@ -34,7 +38,8 @@
  * descriptors travel with the line as SCM_RIGHTS, in the same order.
  *
  * Disks and the rng (virtio 1.x over PCI, kvm/virtio/README.md):
- *   --disk path=FILE[,ro][,serial=ID]   a raw image file
+ *   --disk path=FILE[,ro][,serial=ID]   a raw image file (or fd:N, open
+ *       read-write unless ro)
  *   --disk handover=FD[,ro][,serial=ID] a block-store disk handed over by its
  *       owner: FD is an inherited pipe or memfd holding the one-line text
  *       form of struct extmap_handover (extmap_handover_format(), extmap.h),
@@ -45,6 +50,23 @@
  * command-line order (PCI slots 1, 2, ... on bus 0: /dev/vda, /dev/vdb in
  * Linux). serial= is what GET_ID returns (up to 20 bytes). Each disk has
  * one queue per vCPU.
+ *
+ * The console of a VMM run by picostackd (kvm/console.h; the format is
+ * the contract with core/vmmctl):
+ *   --console-log PATH    COM1's output appended to PATH; when PATH would
+ *       pass BYTES/2 its content becomes PATH.1 (replacing the old one) and
+ *       PATH starts empty, so at most BYTES are kept: PATH.1 then PATH.
+ *   --console-cap BYTES   BYTES for the above (VMM_MIN_CONSOLE_CAP to
+ *       VMM_MAX_CONSOLE_CAP; default VMM_DEFAULT_CONSOLE_CAP, 1 MiB)
+ *   --console-socket PATH a listening unix socket: one client at a time gets
+ *       the output as raw bytes as it happens and what it writes is COM1's
+ *       input; a second client is closed at once.
+ * Output never blocks the guest: what a full disk or a client that does
+ * not read cannot take is dropped and counted (the serial device's entry
+ * in {"op":"status"}: "console":{log_bytes, log_dropped, rotations,
+ * client_bytes, client_dropped, clients, refused}). With either option,
+ * --serial defaults to none (an explicit --serial stdio|file: still works
+ * beside them).
  *
  * Inside, devices register themselves (kvm/devices/device.h) and see the
  * vmm_config when they are made: an option for a device (a --disk list)
@@ -90,8 +112,8 @@ struct vmm_net {
 };
 
 struct vmm_config {
-    const char *kernel;  /* bzImage or ELF vmlinux with a PVH note */
-    const char *initrd;  /* NULL: none */
+    const char *kernel;  /* bzImage or ELF vmlinux with a PVH note (path or fd:N) */
+    const char *initrd;  /* NULL: none (path or fd:N) */
     const char *cmdline; /* the guest kernel's command line */
     uint64_t mem_mib;    /* guest RAM */
     unsigned cpus;       /* vCPUs */
@@ -106,6 +128,9 @@ struct vmm_config {
     int rng;                           /* --rng */
     struct vmm_net nets[VMM_MAX_NETS]; /* --net, in guest order */
     unsigned nnets;
+    const char *console_log;    /* --console-log PATH, or NULL */
+    uint64_t console_cap;       /* --console-cap BYTES; 0: the default */
+    const char *console_socket; /* --console-socket PATH, or NULL */
 };
 
 #define VMM_DEFAULT_MEM_MIB 256
@@ -113,6 +138,10 @@ struct vmm_config {
 #define VMM_MAX_CPUS        64
 #define VMM_MIN_MEM_MIB     8
 #define VMM_MAX_MEM_MIB     (1024 * 1024)
+
+#define VMM_DEFAULT_CONSOLE_CAP (1024 * 1024)
+#define VMM_MIN_CONSOLE_CAP     4096
+#define VMM_MAX_CONSOLE_CAP     (1ULL << 30)
 
 #define VMM_EXIT_OK    0
 #define VMM_EXIT_ERROR 1

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "kvm/control.h"
+#include "kvm/console.h"
 #include "kvm/devices/serial.h"
 #include "kvm/loop.h"
 #include "kvm/sandbox.h"
@@ -42,6 +43,16 @@ static void report(struct vm *vm)
                 (unsigned long long)mmio->last_unknown, (unsigned long long)vm->bus.post_writes,
                 (unsigned long long)(com1 ? com1->tx_bytes : 0),
                 (unsigned long long)(com1 ? com1->rx_bytes : 0));
+    struct console_stats cs;
+    if (serial_dev_console_stats((void *)com1, &cs) &&
+        (vm->cfg->verbose || cs.log_dropped || cs.client_dropped || cs.refused))
+        fprintf(stderr,
+                "picostack-vmm: console: %llu bytes logged, %llu dropped, %llu rotations; "
+                "socket: %llu clients, %llu refused, %llu bytes sent, %llu dropped\n",
+                (unsigned long long)cs.log_bytes, (unsigned long long)cs.log_dropped,
+                (unsigned long long)cs.rotations, (unsigned long long)cs.clients,
+                (unsigned long long)cs.refused, (unsigned long long)cs.client_bytes,
+                (unsigned long long)cs.client_dropped);
     if (vm->cfg->verbose && pio->nunknown) {
         fprintf(stderr, "picostack-vmm: unknown ports (reads/writes):");
         for (int i = 0; i < pio->nunknown; i++)

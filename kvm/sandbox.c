@@ -58,57 +58,31 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 
 /* Calls allowed with any arguments. */
 static const int plain[] = {
-    SCMP_SYS(read),
-    SCMP_SYS(write),
-    SCMP_SYS(close),
-    SCMP_SYS(futex),
-    SCMP_SYS(io_uring_enter),
-    SCMP_SYS(recvfrom),
-    SCMP_SYS(recvmsg), /* the control socket: grant's data-file descriptors */
-    SCMP_SYS(sendto),
-    SCMP_SYS(accept4),
-    SCMP_SYS(tgkill),
-    SCMP_SYS(getpid),
-    SCMP_SYS(gettid),
-    SCMP_SYS(rt_sigreturn),
-    SCMP_SYS(rt_sigprocmask),
-    SCMP_SYS(rt_sigaction),
-    SCMP_SYS(munmap),
-    SCMP_SYS(madvise),
-    SCMP_SYS(brk),
-    SCMP_SYS(clone3),
-    SCMP_SYS(set_robust_list),
-    SCMP_SYS(rseq),
-    SCMP_SYS(exit),
-    SCMP_SYS(exit_group),
-    SCMP_SYS(unlink),
-    SCMP_SYS(clock_gettime),
-    SCMP_SYS(clock_nanosleep),
-    SCMP_SYS(nanosleep),
-    SCMP_SYS(sched_yield),
-    SCMP_SYS(restart_syscall),
-    SCMP_SYS(fstat),
-    SCMP_SYS(newfstatat),
-    SCMP_SYS(getrandom),
-    SCMP_SYS(sched_getaffinity),
-    SCMP_SYS(timerfd_settime),
+    SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(close), SCMP_SYS(futex), SCMP_SYS(io_uring_enter),
+    SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), /* the control socket: grant's data-file descriptors */
+    SCMP_SYS(sendto), SCMP_SYS(accept4), SCMP_SYS(tgkill), SCMP_SYS(getpid), SCMP_SYS(gettid),
+    SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigaction), SCMP_SYS(munmap),
+    SCMP_SYS(madvise), SCMP_SYS(brk), SCMP_SYS(clone3), SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
+    SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(unlink), SCMP_SYS(clock_gettime),
+    SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep), SCMP_SYS(sched_yield),
+    SCMP_SYS(restart_syscall), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(getrandom),
+    SCMP_SYS(sched_getaffinity), SCMP_SYS(timerfd_settime),
     SCMP_SYS(eventfd2), /* irq sinks and devices binding irqfds/ioeventfds at run time */
     /* a block-store disk's journal (extmap_flush: append, then make it
      * durable; data goes through io_uring) and the rest of a short write;
      * a raw disk grown by disk-resize */
-    SCMP_SYS(pwrite64),
-    SCMP_SYS(fdatasync),
-    SCMP_SYS(ftruncate),
-    SCMP_SYS(writev), /* virtio-net: a guest frame to its tap, header and buffers in place */
+    SCMP_SYS(pwrite64), SCMP_SYS(fdatasync), SCMP_SYS(ftruncate),
+    SCMP_SYS(pread64), /* --console-log: the ring file's turn-over copies PATH to PATH.1 */
+    SCMP_SYS(writev),  /* virtio-net: a guest frame to its tap, header and buffers in place */
 };
 
 /* ioctls: the vCPU loop, interrupt lines, MSIs and their routes, irqfds
  * and ioeventfds (bound when the guest programs a device), crash dumps, the
  * terminal. */
 static const unsigned long ioctls[] = {
-    KVM_RUN,   KVM_IRQ_LINE,  KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
-    KVM_IRQFD, KVM_IOEVENTFD, KVM_GET_REGS,   KVM_GET_SREGS,
-    TCGETS,    TCSETS,        TCSETSW,        TCSETSF,
+    KVM_RUN,       KVM_IRQ_LINE,  KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
+    KVM_IRQFD,     KVM_IOEVENTFD, KVM_GET_REGS,   KVM_GET_SREGS,
+    TCGETS,        TCSETS,        TCSETSW,        TCSETSF,
     TUNSETOFFLOAD, /* virtio-net: the offloads the guest accepted, at DRIVER_OK */
     TUNSETQUEUE,   /* virtio-net MQ: tap queues of the pairs the guest uses */
 };

@@ -1,5 +1,5 @@
 # `cmake --install build` (and tools/build-deb): the FHS layout.
-#   /usr/bin/                      picostackd, picostack-vmm, picostack, picostack-img
+#   /usr/bin/                      picostackd, picostack-vmm, picostack-jailer, picostack, picostack-img
 #   /usr/lib/systemd/system/       picostackd.service (Debian 12: /lib/systemd/system,
 #                                  from pkg-config systemd; PICOSTACK_SYSTEMD_UNITDIR)
 #   /etc/picostack/                picostackd.conf (every key, commented, at its default)
@@ -24,7 +24,7 @@ set(PICOSTACK_STATEDIR ${CMAKE_INSTALL_FULL_LOCALSTATEDIR}/lib/picostack)
 configure_file(${CMAKE_CURRENT_LIST_DIR}/picostackd.service.in
                ${CMAKE_BINARY_DIR}/packaging/picostackd.service @ONLY)
 
-install(TARGETS picostackd picostack-vmm picostack picostack-img
+install(TARGETS picostackd picostack-vmm picostack-jailer picostack picostack-img
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${CMAKE_BINARY_DIR}/packaging/picostackd.service
         DESTINATION ${PICOSTACK_SYSTEMD_UNITDIR})

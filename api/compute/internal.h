@@ -10,9 +10,29 @@
 #define CMP_MIN_MICRO 1
 #define CMP_MAX_MICRO 37 /* 2.37 */
 
+struct volumes;
+struct net_db;
+struct image_db;
+struct cmp_consoles;
+
 struct cmp_state {
     struct compute *c;
+    struct volumes *volumes; /* servers' own handles on the other models */
+    struct net_db *net;
+    struct image_db *images;
+    struct cmp_consoles *consoles; /* consoles.c: serial console tokens */
 };
+
+/* Who is asking, for core/compute (request id included). */
+struct compute_caller cmp_caller(struct api_req *r);
+/* Replies a server error: quota 403 and no host capacity 409 as Nova,
+ * then the common map. */
+void cmp_reply_server_err(struct api_req *r, int rc, const struct compute_err *err,
+                          const char *fallback);
+/* Nova's view of a server record at microversion micro. */
+json_t *cmp_server_view(struct api_req *r, const json_t *rec, int micro);
+/* The record of /servers/{id} (param 0) for the caller, or replies 404. */
+json_t *cmp_server_of(struct api_req *r);
 
 /* The microversion of the request (minor of 2.x) from OpenStack-API-Version
  * "compute 2.x" or X-OpenStack-Nova-API-Version "2.x" (default 2.1,
@@ -45,10 +65,54 @@ void cmp_keypair_show(struct api_req *r);
 void cmp_keypair_create(struct api_req *r);
 void cmp_keypair_delete(struct api_req *r);
 
+/* consoles.c: serial remote consoles (tokens in memory, the WebSocket
+ * relay to the VMM's console socket). */
+#define CMP_CONSOLE_TOKEN_TTL_S 600
+#define CMP_CONSOLE_MAX_TOKENS  1024
+struct store;
+int cmp_consoles_open(struct store *s, struct cmp_consoles **out);
+void cmp_consoles_close(struct cmp_consoles *c);
+/* POST /servers/{id}/remote-consoles (2.6+; protocol serial only). */
+void cmp_remote_console_create(struct api_req *r);
+/* The os-getSerialConsole server action, for the action dispatcher:
+ * server is the raw record (core/compute), args the action's object;
+ * checks access and state itself and replies 200 {"console":{type,url}}. */
+void cmp_action_get_serial_console(struct api_req *r, const json_t *server, const json_t *args);
+/* GET /compute/serial?token=T: the WebSocket relay (public: the token is
+ * the credential). */
+void cmp_serial_console_ws(struct api_req *r);
+
 void cmp_limits(struct api_req *r);
 void cmp_quota_show(struct api_req *r);
 void cmp_quota_defaults(struct api_req *r);
 void cmp_quota_detail(struct api_req *r);
 void cmp_quota_update(struct api_req *r);
+
+void cmp_server_list(struct api_req *r);
+void cmp_server_detail(struct api_req *r);
+void cmp_server_show(struct api_req *r);
+void cmp_server_create(struct api_req *r);
+void cmp_server_update(struct api_req *r);
+void cmp_server_delete(struct api_req *r);
+void cmp_server_meta_list(struct api_req *r);
+void cmp_server_meta_set(struct api_req *r);
+void cmp_server_meta_replace(struct api_req *r);
+void cmp_server_meta_show(struct api_req *r);
+void cmp_server_meta_put(struct api_req *r);
+void cmp_server_meta_delete(struct api_req *r);
+
+void cmp_server_action(struct api_req *r);
+
+void cmp_volatt_list(struct api_req *r);
+void cmp_volatt_create(struct api_req *r);
+void cmp_volatt_show(struct api_req *r);
+void cmp_volatt_delete(struct api_req *r);
+void cmp_iface_list(struct api_req *r);
+void cmp_iface_create(struct api_req *r);
+void cmp_iface_show(struct api_req *r);
+void cmp_iface_delete(struct api_req *r);
+
+void cmp_actions_list(struct api_req *r);
+void cmp_action_show(struct api_req *r);
 
 #endif

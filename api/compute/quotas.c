@@ -42,22 +42,40 @@ static long keypairs_used(struct api_req *r)
     return n;
 }
 
+/* The project's servers' usage: instances, cores, ram; false after
+ * replying an error. */
+static bool servers_used(struct api_req *r, const char *project, long used[3])
+{
+    struct cmp_state *st = api_req_state(r);
+    struct store_txn *t = api_txn_begin(r, false);
+    if (!t)
+        return false;
+    int rc = compute_usage(st->c, t, project, &used[0], &used[1], &used[2]);
+    store_abort(t);
+    if (rc)
+        api_reply_errno(r, rc, "Counting servers failed.");
+    return rc == 0;
+}
+
 void cmp_limits(struct api_req *r)
 {
     if (cmp_micro(r) < 0)
         return;
     const struct identity_token *tok = api_req_auth(r);
+    long used[3] = { 0, 0, 0 };
+    if (!servers_used(r, tok->project_id, used))
+        return;
     json_t *q = quota_of(r, tok->project_id);
     if (!q)
         return;
-    json_t *abs =
-        json_pack("{s:O, s:O, s:O, s:O, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
-                  "maxTotalInstances", json_object_get(q, "instances"), "maxTotalCores",
-                  json_object_get(q, "cores"), "maxTotalRAMSize", json_object_get(q, "ram"),
-                  "maxTotalKeypairs", json_object_get(q, "key_pairs"), "maxServerMeta", 128,
-                  "maxImageMeta", 128, "maxPersonality", 5, "maxPersonalitySize", 10240,
-                  "maxServerGroups", 10, "maxServerGroupMembers", 10, "totalInstancesUsed", 0,
-                  "totalCoresUsed", 0, "totalRAMUsed", 0, "totalServerGroupsUsed", 0);
+    json_t *abs = json_pack(
+        "{s:O, s:O, s:O, s:O, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
+        "maxTotalInstances", json_object_get(q, "instances"), "maxTotalCores",
+        json_object_get(q, "cores"), "maxTotalRAMSize", json_object_get(q, "ram"),
+        "maxTotalKeypairs", json_object_get(q, "key_pairs"), "maxServerMeta", 128, "maxImageMeta",
+        128, "maxPersonality", 5, "maxPersonalitySize", 10240, "maxServerGroups", 10,
+        "maxServerGroupMembers", 10, "totalInstancesUsed", (int)used[0], "totalCoresUsed",
+        (int)used[1], "totalRAMUsed", (int)used[2], "totalServerGroupsUsed", 0);
     json_decref(q);
     api_reply_json(r, 200, json_pack("{s:{s:[], s:o}}", "limits", "rate", "absolute", abs));
 }
@@ -110,8 +128,8 @@ void cmp_quota_detail(struct api_req *r)
     const char *p = api_req_param(r, 0);
     if (cmp_micro(r) < 0 || !may_see(r, p))
         return;
-    long kp = keypairs_used(r);
-    if (kp < 0)
+    long kp = keypairs_used(r), used[3] = { 0, 0, 0 };
+    if (kp < 0 || !servers_used(r, p, used))
         return;
     json_t *q = quota_of(r, p);
     if (!q)
@@ -120,7 +138,8 @@ void cmp_quota_detail(struct api_req *r)
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         json_object_set_new(v, kinds[i],
                             json_pack("{s:O, s:I, s:i}", "limit", json_object_get(q, kinds[i]),
-                                      "in_use", (json_int_t)(i == 3 ? kp : 0), "reserved", 0));
+                                      "in_use", (json_int_t)(i == 3 ? kp : used[i]), "reserved",
+                                      0));
     json_decref(q);
     api_reply_json(r, 200, json_pack("{s:o}", "quota_set", v));
 }

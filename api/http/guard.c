@@ -149,7 +149,7 @@ void api_guard_phase(struct api_server *srv, struct api_conn *cn, enum api_conn_
         return;
     int64_t now = api_now_ns();
     pthread_mutex_lock(&srv->guard_lock);
-    if (cn->phase != API_CONN_DEAD) {
+    if (cn->phase != API_CONN_DEAD && cn->phase != API_CONN_UPGRADED) {
         cn->phase = phase;
         if (phase == API_CONN_HEAD) /* the next request on a kept-alive connection */
             cn->deadline_ns =

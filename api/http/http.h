@@ -24,7 +24,8 @@
  * and ONE line, X(image), in api/services.c's API_SERVICES list (see
  * api/services.h); api/CMakeLists.txt picks up api/NAME/CMakeLists.txt by
  * itself.  Patterns match the path after the prefix segment by segment;
- * "{}" matches one segment (captured, in order, for api_req_param); a
+ * "{}" matches one segment (captured, in order, for api_req_param), a
+ * last "{*}" the rest of the path (one or more segments, captured whole); a
  * trailing "/" in the request is ignored.  A path that matches no pattern
  * gets 404, a method that matches none of the patterns that match the path
  * gets 405 — both in the service's error shape.
@@ -83,6 +84,27 @@
  * RBAC for project-owned resources: api_req_access(); admin-only routes:
  * api_req_require_admin().  HEAD is routed to the GET handler
  * (libmicrohttpd drops the body).
+ *
+ * WebSockets (RFC 6455, ws.c): a GET handler calls api_req_websocket(r,
+ * &handler) instead of replying.  It checks the handshake (Upgrade:
+ * websocket, Connection: upgrade, Sec-WebSocket-Version 13, a 16-byte
+ * Sec-WebSocket-Key) and replies 400 (426 for another version) itself when
+ * it is not one; else it replies 101 with Sec-WebSocket-Accept (and the
+ * handler's subprotocol when the client offered it: Nova's serial proxy
+ * clients ask for "binary"), and from then on the connection is the
+ * WebSocket's: one thread of its own reads the client's frames (masked, as
+ * RFC 6455 requires), answers pings, joins fragments into messages of at
+ * most API_WS_MAX_MESSAGE bytes (text checked as UTF-8) for on_message,
+ * watches the handler's peer_fd (on_peer runs when it is readable or hung
+ * up) and, at the end, calls on_close once (free ctx, close peer_fd there).
+ * A bad frame closes it with RFC 6455's code: an unmasked frame, reserved
+ * bits or opcodes, a fragmented or oversized control frame, a stray
+ * continuation -> 1002; a message over the cap -> 1009; invalid UTF-8 ->
+ * 1007.  A client's close is echoed.  The HTTP deadlines (the guard) end
+ * at the upgrade; api_server_stop() closes the WebSockets first.  Callbacks
+ * (and api_ws_send/api_ws_close, which only they may call) run on the
+ * WebSocket's thread; a send waits at most API_WS_SEND_TIMEOUT_MS for a
+ * client that does not read, then the WebSocket ends.
  *
  * Metrics: api_metrics_add_collector() registers a function that appends
  * its own gauges to GET /metrics (e.g. images by status, bytes stored).
@@ -160,6 +182,10 @@ struct api_service {
     int (*init)(struct api_server *srv, void **state);
     /* Optional: called by api_server_free, in reverse registration order. */
     void (*fini)(void *state);
+    /* true: served only on listening sockets the service hands over with
+     * api_server_attach (see "Own listeners" below), never on the API
+     * port; prefix is then only its name in logs and metrics. */
+    bool own_listeners;
 };
 
 /* The error shapes of the OpenStack services (status picks the title/kind). */
@@ -248,6 +274,9 @@ struct api_config {
     unsigned lockout_duration_s;
     unsigned login_failures_per_min;
     struct net_dp *netdp; /* the network data plane; NULL = model only */
+    const char *netdp_netns; /* its namespace (net_dp_config.netns); NULL = ours */
+    /* Compute: vCPUs and RAM per host CPU and MiB (0: Nova's 16.0, 1.5). */
+    double cpu_allocation_ratio, ram_allocation_ratio;
 };
 #define API_BODY_MIN_BYTES (16u * 1024)
 /* Memory one upload may use, for the budget: its pipe (1 MiB), the block
@@ -282,6 +311,30 @@ bool api_server_tls_supported(void);
 void api_server_stop(struct api_server *srv, unsigned timeout_ms);
 /* Stops, then runs the services' fini in reverse order, then frees. */
 void api_server_free(struct api_server *srv);
+
+/* ---- own listeners (the metadata service in each network namespace) ----
+ * A service with own_listeners opens its listening sockets itself (where
+ * it likes: another network namespace, an address of its own) and hands
+ * them over.  Requests arriving there go to that service's routes only,
+ * matched against the whole path (no prefix), with no X-Auth-Token read
+ * (every route behaves as API_PUBLIC; api_req_auth is NULL), and none of
+ * the framework's paths (/healthcheck, /metrics).  Every limit of the
+ * server applies (connections, per-address connections, head, body and
+ * idle timeouts, body sizes).  Each socket gets its own polling thread.
+ *
+ * api_server_attach: fd is a bound, listening (non-blocking) stream
+ * socket; ctx comes back in api_req_listener_ctx for requests that
+ * arrived on it, so a handler knows which listener they came in on.
+ * Works from the service's init on (served once the server starts).  0 and
+ * *id, after which the server owns fd; or -EINVAL (svc not registered or
+ * not own_listeners), -ENOMEM, -EIO (libmicrohttpd refused it), and the
+ * caller still owns fd.  api_server_detach stops serving it (requests in
+ * flight are cut), closes fd; ctx may be freed once it returns. */
+int api_server_attach(struct api_server *srv, const struct api_service *svc, int fd, void *ctx,
+                      unsigned *id);
+void api_server_detach(struct api_server *srv, unsigned id);
+/* The ctx of the own listener r arrived on; NULL on the API's listeners. */
+void *api_req_listener_ctx(const struct api_req *r);
 
 /* ---- shared handles (for a service's init and handlers) ---- */
 struct identity *api_server_identity(struct api_server *srv);
@@ -324,6 +377,8 @@ const char *api_req_header(struct api_req *r, const char *name); /* NULL if abse
  * bool_from_string, strict): true, yes, on, y, t, 1 -> 1; false, no, off,
  * n, f, 0 -> 0 (any case); anything else -1 (answer 400). */
 int api_bool_word(const char *v);
+/* The request id ("req-<uuid>") sent back as X-Openstack-Request-Id. */
+const char *api_req_id(const struct api_req *r);
 /* The client's address as text ("127.0.0.1", "::1"; "" if unknown). */
 const char *api_req_client(struct api_req *r);
 /* "http://host:port" as the client reached us (Host header), else the
@@ -380,6 +435,35 @@ void api_reply_error(struct api_req *r, int status, const char *fmt, ...)
 typedef long (*api_read_fn)(void *ctx, uint64_t pos, char *buf, size_t max);
 void api_reply_stream(struct api_req *r, int status, const char *content_type, uint64_t size,
                       api_read_fn read, void (*done)(void *ctx), void *ctx);
+
+/* ---- WebSockets (see the top of this file) ---- */
+#define API_WS_MAX_MESSAGE      (1u << 20)
+#define API_WS_SEND_TIMEOUT_MS  10000
+#define API_WS_CLOSE_NORMAL     1000
+#define API_WS_CLOSE_GOING_AWAY 1001
+#define API_WS_CLOSE_PROTOCOL   1002
+#define API_WS_CLOSE_BAD_DATA   1007
+#define API_WS_CLOSE_TOO_BIG    1009
+#define API_WS_CLOSE_INTERNAL   1011
+struct api_ws;
+struct api_ws_handler {
+    const char *subprotocol; /* accepted when offered ("binary"); NULL: none */
+    int peer_fd;             /* also watched by the WebSocket's thread; -1: none */
+    /* A whole message (binary, or text that is valid UTF-8); < 0 ends the
+     * WebSocket (1011). */
+    int (*on_message)(struct api_ws *ws, void *ctx, bool text, const uint8_t *data, size_t len);
+    /* peer_fd is readable or hung up; < 0 ends the WebSocket (1001). */
+    int (*on_peer)(struct api_ws *ws, void *ctx);
+    void (*on_close)(void *ctx); /* once, when it is over */
+    void *ctx;
+};
+/* true: the 101 is queued and h is in charge (on_close will run); false: a
+ * 4xx was queued and none of h will ever be called. */
+bool api_req_websocket(struct api_req *r, const struct api_ws_handler *h);
+/* One message to the client (0 or a negative errno). */
+int api_ws_send(struct api_ws *ws, bool text, const void *data, size_t len);
+/* Sends a close frame with code and ends the WebSocket. */
+void api_ws_close(struct api_ws *ws, unsigned code);
 
 /* ---- errors and transactions: the one errno -> status map ---- */
 

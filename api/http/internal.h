@@ -37,7 +37,13 @@ struct api_listen {
 
 /* A client connection (MHD's socket context), tracked by guard.c for the
  * head and body deadlines. */
-enum api_conn_phase { API_CONN_HEAD, API_CONN_BODY, API_CONN_BUSY, API_CONN_DEAD };
+enum api_conn_phase {
+    API_CONN_HEAD,
+    API_CONN_BODY,
+    API_CONN_BUSY,
+    API_CONN_DEAD,
+    API_CONN_UPGRADED /* a WebSocket now (ws.c): no HTTP deadlines */
+};
 struct api_conn {
     struct api_conn *prev, *next;
     MHD_socket fd;
@@ -61,6 +67,15 @@ struct api_pool {
 struct api_upload_slot {
     char project[STORE_ID_LEN + 1];
     unsigned n;
+};
+
+/* A listening socket a service handed over (api_server_attach). */
+struct api_attached {
+    unsigned id; /* 0: a free slot */
+    int fd;
+    int svc_index;
+    void *ctx;
+    struct MHD_Daemon *mhd; /* NULL until the server starts */
 };
 
 struct api_server {
@@ -91,6 +106,13 @@ struct api_server {
     struct api_upload_slot *upload_slots; /* max_uploads of them */
     bool trim_due;
     _Atomic uint64_t dropped_slow, refused_uploads;
+    /* attach.c: the services' own listeners */
+    pthread_mutex_t attach_lock;
+    struct api_attached *attached;
+    unsigned n_attached, next_attach_id;
+    /* ws.c: the live WebSockets (under lock; cond signals one ending) */
+    struct api_ws *websockets;
+    unsigned n_websockets;
 };
 
 struct api_req {
@@ -99,6 +121,8 @@ struct api_req {
     const struct api_service *svc; /* NULL: framework paths */
     int svc_index;                 /* -1: none */
     const struct api_route *route;
+    int own_svc;        /* arrived on service own_svc's own listener; -1: an API one */
+    void *listener_ctx; /* that listener's ctx */
     char method[8];
     char *url;
     const char *path; /* into url */
@@ -130,6 +154,7 @@ struct api_req {
     int upload_slot;     /* index + 1 in upload_slots while it holds one */
     bool slow;           /* work goes to the slow lane */
     char client[48];     /* api_req_client, once asked */
+    struct api_ws *ws;   /* a WebSocket whose 101 is queued, until upgraded */
     /* reply */
     struct MHD_Response *resp;
     int status;
@@ -141,6 +166,21 @@ struct api_req {
 };
 
 void api_metrics_render(struct api_server *srv, struct api_req *r);
+
+/* server.c: a daemon serving an already listening socket. */
+struct MHD_Daemon *api_listen_fd_start(struct api_server *srv, int fd);
+/* attach.c */
+int api_attached_of(struct api_server *srv, struct MHD_Connection *c, void **ctx);
+int api_attached_start(struct api_server *srv); /* at api_server_start */
+void api_attached_stop(struct api_server *srv); /* at api_server_stop */
+void api_attached_fini(struct api_server *srv); /* at api_server_free */
+/* reply.c: queues a response built here (headers and request id added). */
+void api_reply_mhd(struct api_req *r, int status, struct MHD_Response *resp);
+/* ws.c: a request whose 101 never went out (the client left first): its
+ * WebSocket's on_close runs and it is freed. */
+void api_ws_abandon(struct api_req *r);
+/* ws.c: ends every live WebSocket and waits for their threads. */
+void api_ws_stop_all(struct api_server *srv);
 
 /* guard.c */
 int api_guard_init(struct api_server *srv);  /* defaults, tables */

@@ -41,6 +41,11 @@ static void finish(struct api_req *r, int status, struct MHD_Response *resp,
     r->resp = resp;
 }
 
+void api_reply_mhd(struct api_req *r, int status, struct MHD_Response *resp)
+{
+    finish(r, status, resp, NULL);
+}
+
 void api_reply_json(struct api_req *r, int status, json_t *body)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;

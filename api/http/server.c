@@ -45,7 +45,12 @@ static bool match(struct api_req *r, const char *pattern, const char *path)
             goto no;
         const char *ps, *qs;
         size_t pl = segment(&p, &ps), ql = segment(&q, &qs);
-        if (pl == 2 && ps[0] == '{' && ps[1] == '}') {
+        if (pl == 3 && !memcmp(ps, "{*}", 3) && !*p) { /* the rest, one or more segments */
+            if (ql == 0 || n == API_MAX_PARAMS)
+                goto no;
+            caps[n++] = strdup(qs);
+            q = "";
+        } else if (pl == 2 && ps[0] == '{' && ps[1] == '}') {
             if (ql == 0 || n == API_MAX_PARAMS)
                 goto no;
             caps[n++] = strndup(qs, ql);
@@ -100,6 +105,37 @@ static bool metrics_allowed(struct api_req *r)
     return true;
 }
 
+/* The route of service i for path (after its prefix); replies 404/405
+ * itself when there is none. */
+static void route_in(struct api_req *r, unsigned i, const char *path)
+{
+    const struct api_service *s = r->srv->services[i];
+    r->svc = s;
+    r->svc_index = (int)i;
+    r->path = path;
+    if (!strcmp(r->path, "/"))
+        r->path = "";
+    bool path_known = false;
+    for (size_t j = 0; j < s->n_routes; j++) {
+        const struct api_route *rt = &s->routes[j];
+        bool head_as_get = !strcmp(r->method, "HEAD") && !strcmp(rt->method, "GET");
+        if (!match(r, rt->pattern, r->path))
+            continue;
+        path_known = true;
+        if (!strcmp(rt->method, r->method) || head_as_get) {
+            r->route = rt;
+            return;
+        }
+        for (unsigned k = 0; k < r->n_params; k++)
+            free(r->params[k]);
+        r->n_params = 0;
+    }
+    if (path_known)
+        api_reply_error(r, 405, "The method %s is not allowed for %s.", r->method, r->url);
+    else
+        api_reply_error(r, 404, "The resource could not be found.");
+}
+
 /* Finds service and route; replies 404/405 itself when there is none. */
 static void route(struct api_req *r)
 {
@@ -108,6 +144,10 @@ static void route(struct api_req *r)
     size_t len = strlen(r->url);
     if (len > 1 && r->url[len - 1] == '/')
         r->url[len - 1] = '\0';
+    if (r->own_svc >= 0) { /* a service's own listener: its routes only */
+        route_in(r, (unsigned)r->own_svc, r->url);
+        return;
+    }
     if (!strcmp(r->url, "/healthcheck") &&
         (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD"))) {
         healthcheck(r);
@@ -121,32 +161,10 @@ static void route(struct api_req *r)
     for (unsigned i = 0; i < srv->n_services; i++) {
         const struct api_service *s = srv->services[i];
         size_t pl = strlen(s->prefix);
-        if (strncmp(r->url, s->prefix, pl) != 0 || (r->url[pl] && r->url[pl] != '/'))
+        if (s->own_listeners || strncmp(r->url, s->prefix, pl) != 0 ||
+            (r->url[pl] && r->url[pl] != '/'))
             continue;
-        r->svc = s;
-        r->svc_index = (int)i;
-        r->path = r->url + pl;
-        if (!strcmp(r->path, "/"))
-            r->path = "";
-        bool path_known = false;
-        for (size_t j = 0; j < s->n_routes; j++) {
-            const struct api_route *rt = &s->routes[j];
-            bool head_as_get = !strcmp(r->method, "HEAD") && !strcmp(rt->method, "GET");
-            if (!match(r, rt->pattern, r->path))
-                continue;
-            path_known = true;
-            if (!strcmp(rt->method, r->method) || head_as_get) {
-                r->route = rt;
-                return;
-            }
-            for (unsigned k = 0; k < r->n_params; k++)
-                free(r->params[k]);
-            r->n_params = 0;
-        }
-        if (path_known)
-            api_reply_error(r, 405, "The method %s is not allowed for %s.", r->method, r->url);
-        else
-            api_reply_error(r, 404, "The resource could not be found.");
+        route_in(r, i, r->url + pl);
         return;
     }
     framework_error(r, 404, "The resource could not be found.");
@@ -154,6 +172,8 @@ static void route(struct api_req *r)
 
 static void authenticate(struct api_req *r)
 {
+    if (r->own_svc >= 0) /* a service's own listener: no token is read */
+        return;
     const char *token = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Auth-Token");
     struct identity *idn = r->srv->cfg.identity;
     if (token && idn && identity_token_check(idn, token, &r->tok) == 0) {
@@ -203,6 +223,7 @@ static struct api_req *req_new(struct api_server *srv, struct MHD_Connection *co
     r->srv = srv;
     r->conn = conn;
     r->svc_index = -1;
+    r->own_svc = api_attached_of(srv, conn, &r->listener_ctx);
     r->cn = api_guard_conn(conn);
     if (r->cn) { /* the path as received: the request line's, kept at its arrival */
         r->raw_path = r->cn->raw_path;
@@ -479,6 +500,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     api_metrics_count(r->srv, r->svc_index, status, ns);
     log_request(r, status, ns);
     api_guard_phase(r->srv, r->cn, API_CONN_HEAD);
+    api_ws_abandon(r);
     req_free(r);
 }
 
@@ -557,6 +579,7 @@ int api_server_new(const struct api_config *cfg, struct api_server **out)
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->cond, NULL);
     pthread_mutex_init(&srv->bs_lock, NULL);
+    pthread_mutex_init(&srv->attach_lock, NULL);
     rc = api_guard_init(srv);
     if (rc < 0) {
         free(srv->tls_cert);
@@ -610,8 +633,11 @@ int api_server_add_service(struct api_server *srv, const struct api_service *svc
     if (rc)
         return rc;
     void *state = NULL;
-    if (svc->init && (rc = svc->init(srv, &state)) != 0)
+    srv->services[srv->n_services] = svc; /* its init may attach listeners */
+    if (svc->init && (rc = svc->init(srv, &state)) != 0) {
+        srv->services[srv->n_services] = NULL;
         return rc;
+    }
     srv->states[srv->n_services] = state;
     srv->services[srv->n_services++] = svc;
     return 0;
@@ -697,7 +723,7 @@ static struct MHD_Daemon *listen_start(struct api_server *srv, struct api_listen
             return NULL;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TCP_FASTOPEN;
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TCP_FASTOPEN | MHD_ALLOW_UPGRADE;
     if (v6)
         flags |= MHD_USE_IPv6;
     if (l->l.tls)
@@ -718,6 +744,22 @@ static struct MHD_Daemon *listen_start(struct api_server *srv, struct api_listen
         api_guard_uri_log, srv, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
         l->l.tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert,
         MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_END);
+}
+
+struct MHD_Daemon *api_listen_fd_start(struct api_server *srv, int fd)
+{
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
+    if (srv->cfg.log_level >= 2)
+        flags |= MHD_USE_ERROR_LOG;
+    /* One polling thread: these listeners serve small documents to guests. */
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg.idle_timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, srv->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        srv->cfg.max_connections_per_ip, MHD_OPTION_NOTIFY_CONNECTION, api_guard_notify, srv,
+        MHD_OPTION_URI_LOG_CALLBACK, api_guard_uri_log, srv, MHD_OPTION_END);
 }
 
 int api_server_start(struct api_server *srv)
@@ -747,6 +789,9 @@ int api_server_start(struct api_server *srv)
     if (rc < 0)
         return rc;
     srv->started = true;
+    rc = api_attached_start(srv);
+    if (rc < 0)
+        return rc;
     for (unsigned i = 0; i < srv->n_listen; i++) {
         struct api_listen *l = &srv->listen[i];
         if (!(l->mhd = listen_start(srv, l)))
@@ -764,6 +809,8 @@ int api_server_start(struct api_server *srv)
 
 void api_server_stop(struct api_server *srv, unsigned timeout_ms)
 {
+    api_ws_stop_all(srv); /* MHD cannot stop while upgraded connections live */
+    api_attached_stop(srv);
     bool any = false;
     for (unsigned i = 0; i < srv->n_listen; i++) {
         if (!srv->listen[i].mhd)
@@ -803,6 +850,7 @@ void api_server_free(struct api_server *srv)
     for (unsigned i = srv->n_services; i-- > 0;)
         if (srv->services[i]->fini)
             srv->services[i]->fini(srv->states[i]);
+    api_attached_fini(srv);
     pthread_mutex_destroy(&srv->bs_lock);
     pthread_mutex_destroy(&srv->lock);
     pthread_cond_destroy(&srv->cond);
@@ -875,6 +923,11 @@ static const struct api_listen *arrived_on(struct api_req *r)
         if (r->srv->listen[i].mhd == ci->daemon)
             return &r->srv->listen[i];
     return &r->srv->listen[0];
+}
+
+const char *api_req_id(const struct api_req *r)
+{
+    return r->req_id;
 }
 
 const char *api_req_client(struct api_req *r)

@@ -19,6 +19,8 @@ json_t *vol_backup_view(struct api_req *r, const json_t *rec)
     json_object_set_new(v, "metadata", json_object());
     json_object_del(v, "project_id");
     json_object_del(v, "volume_name");
+    json_object_del(v, "parent_id");  /* not in Cinder's view */
+    json_object_del(v, "data_bytes"); /* ours: the manifest has it */
     return v;
 }
 
@@ -42,6 +44,19 @@ static void run_restore(struct vol_state *st, void *ctx)
     free(j);
 }
 
+int vol_spawn_restore(struct vol_state *st, const char *backup_id, const char *volume_id)
+{
+    struct job *j = calloc(1, sizeof *j);
+    if (!j)
+        return -ENOMEM;
+    snprintf(j->backup, sizeof j->backup, "%s", backup_id);
+    snprintf(j->volume, sizeof j->volume, "%s", volume_id);
+    int rc = vol_spawn(st, run_restore, j);
+    if (rc < 0)
+        free(j);
+    return rc;
+}
+
 void vol_backup_create(struct api_req *r)
 {
     struct vol_state *st = api_req_state(r);
@@ -62,18 +77,18 @@ void vol_backup_create(struct api_req *r)
                                "Invalid input received: volume_id (a string), "
                                "incremental and force (booleans), name, description.");
     }
-    if (json_object_get(b, "snapshot_id") && !json_is_null(json_object_get(b, "snapshot_id"))) {
+    json_t *snap = json_object_get(b, "snapshot_id");
+    if (snap && !json_is_null(snap) && !json_is_string(snap)) {
         json_decref(whole);
-        return api_reply_error(r, 400,
-                               "Invalid input received: backups of snapshots are not "
-                               "supported.");
+        return api_reply_error(r, 400, "Invalid input received: snapshot_id must be a string.");
     }
     struct volume_backup_create req = { .volume_id =
                                             json_string_value(json_object_get(b, "volume_id")),
                                         .name = json_string_value(name),
                                         .description = json_string_value(desc),
                                         .incremental = i == 1,
-                                        .force = f == 1 };
+                                        .force = f == 1,
+                                        .snapshot_id = json_string_value(snap) };
     struct volumes_caller who = vol_caller(r);
     json_t *rec;
     int rc = volume_backup_begin(st->v, &who, &req, &rec);
@@ -147,15 +162,8 @@ void vol_backup_restore(struct api_req *r)
     json_decref(whole);
     if (rc < 0)
         return vol_reply_err(r, rc);
-    struct job *j = calloc(1, sizeof *j);
-    if (j) {
-        snprintf(j->backup, sizeof j->backup, "%s", bid);
-        snprintf(j->volume, sizeof j->volume, "%s", vol);
-    }
-    if (!j || (rc = vol_spawn(st, run_restore, j)) < 0) {
-        free(j);
+    if (vol_spawn_restore(st, bid, vol) < 0)
         return api_reply_error(r, 500, "Cannot start the restore.");
-    }
     json_t *v = NULL;
     volume_get(st->v, &who, vol, &v);
     api_reply_json(r, 202,
@@ -174,8 +182,12 @@ void vol_backup_action(struct api_req *r)
         return;
     struct volumes_caller who = vol_caller(r);
     int rc;
+    json_t *reset = json_object_get(b, "os-reset_status");
     if (json_object_get(b, "os-force_delete"))
         rc = volume_backup_delete(st->v, &who, api_req_param(r, 0), true);
+    else if (json_is_object(reset))
+        rc = volume_backup_reset_status(st->v, &who, api_req_param(r, 0),
+                                        json_string_value(json_object_get(reset, "status")));
     else {
         json_decref(b);
         return api_reply_error(r, 400, "Invalid input received: unknown or missing action.");

@@ -43,6 +43,9 @@ struct volumes_caller vol_caller(struct api_req *r);
  * replying 400/406 for a malformed or unsupported one. Also sets the reply
  * headers that name it. */
 int vol_micro(struct api_req *r);
+/* The same, quietly (a bad header reads as 3.0): for views that show a
+ * field from some microversion on. */
+int vol_req_micro(struct api_req *r);
 /* Replies a core/volumes error in Cinder's shape: invalid states are 400
  * (Cinder's "Invalid volume"), quotas 413 (overLimit), the rest through
  * api_errno_status. */
@@ -96,6 +99,10 @@ void vol_list(struct api_req *r, const struct vol_listing *l, bool summary);
 /* PUT .../{id} with {key: {name, description, metadata}} (and Cinder's
  * display_name/display_description aliases). */
 void vol_rename(struct api_req *r, const char *key, vol_update_fn update, vol_view_fn view);
+
+/* backups.c: runs volume_backup_restore_run(backup_id, volume_id) on a
+ * thread of its own (vol_spawn). 0 or -errno. */
+int vol_spawn_restore(struct vol_state *st, const char *backup_id, const char *volume_id);
 
 /* to_image.c: the os-volume_upload_image action of volume vol_id (body
  * a): 1 once replied (202 with Cinder's os-volume_upload_image object, or

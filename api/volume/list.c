@@ -189,7 +189,7 @@ void vol_reply_list(struct api_req *r, const char *coll, json_t *views, bool sum
         if (start == m) {
             free(items);
             json_decref(views);
-            return api_reply_error(r, 400, "Invalid input received: marker [%s] not found", marker);
+            return api_reply_error(r, 404, "Marker %s could not be found.", marker);
         }
         start++;
     }

@@ -89,6 +89,39 @@ bool vol_all_tenants(struct api_req *r)
 
 /* ---- microversions ---- */
 
+/* The microversion header's minor number; with reply, 400/406 for a bad
+ * one (-1), else a bad one reads as the minimum. */
+static int parse_micro(struct api_req *r, bool reply)
+{
+    const char *h = api_req_header(r, "OpenStack-API-Version");
+    char svc[32], ver[32];
+    if (!h || sscanf(h, "%31s %31s", svc, ver) != 2 || strcasecmp(svc, "volume"))
+        return VOL_MIN_MICRO; /* none, or another service's header: not ours */
+    if (!strcasecmp(ver, "latest"))
+        return VOL_MAX_MICRO;
+    int maj, min;
+    char extra;
+    if (sscanf(ver, "%d.%d%c", &maj, &min, &extra) != 2) {
+        if (reply)
+            api_reply_error(r, 400, "Invalid API version request: %s", ver);
+        return reply ? -1 : VOL_MIN_MICRO;
+    }
+    if (maj != 3 || min < VOL_MIN_MICRO || min > VOL_MAX_MICRO) {
+        if (reply)
+            api_reply_error(r, 406,
+                            "Version %s is not supported by the API. Minimum is 3.%d and "
+                            "maximum is 3.%d.",
+                            ver, VOL_MIN_MICRO, VOL_MAX_MICRO);
+        return reply ? -1 : VOL_MIN_MICRO;
+    }
+    return min;
+}
+
+int vol_req_micro(struct api_req *r)
+{
+    return parse_micro(r, false);
+}
+
 int vol_micro(struct api_req *r)
 {
     struct vol_state *st = api_req_state(r);
@@ -96,31 +129,9 @@ int vol_micro(struct api_req *r)
         api_reply_error(r, 503, "The block-storage service has no block store.");
         return -1;
     }
-    const char *h = api_req_header(r, "OpenStack-API-Version");
-    int minor = VOL_MIN_MICRO;
-    if (h) {
-        char svc[32], ver[32];
-        if (sscanf(h, "%31s %31s", svc, ver) != 2 || strcasecmp(svc, "volume")) {
-            minor = VOL_MIN_MICRO; /* another service's header: not ours */
-        } else if (!strcasecmp(ver, "latest")) {
-            minor = VOL_MAX_MICRO;
-        } else {
-            int maj, min;
-            char extra;
-            if (sscanf(ver, "%d.%d%c", &maj, &min, &extra) != 2) {
-                api_reply_error(r, 400, "Invalid API version request: %s", ver);
-                return -1;
-            }
-            if (maj != 3 || min < VOL_MIN_MICRO || min > VOL_MAX_MICRO) {
-                api_reply_error(r, 406,
-                                "Version %s is not supported by the API. Minimum is 3.%d and "
-                                "maximum is 3.%d.",
-                                ver, VOL_MIN_MICRO, VOL_MAX_MICRO);
-                return -1;
-            }
-            minor = min;
-        }
-    }
+    int minor = parse_micro(r, true);
+    if (minor < 0)
+        return -1;
     char v[32];
     snprintf(v, sizeof v, "volume 3.%d", minor);
     api_reply_header(r, "OpenStack-API-Version", v);
@@ -281,7 +292,7 @@ static void quota_delete(struct api_req *r)
     int rc = volumes_quota_reset(st->v, &who, api_req_param(r, 0));
     if (rc < 0)
         return vol_reply_err(r, rc);
-    api_reply_empty(r, 202);
+    api_reply_empty(r, 200); /* Cinder's status for it */
 }
 
 static void limits(struct api_req *r)

@@ -8,18 +8,27 @@
 json_t *vol_snapshot_view(struct api_req *r, const json_t *rec)
 {
     json_t *v = volumes_view(rec);
-    json_object_set_new(v, "links",
-                        vol_links(r, "snapshots", json_string_value(json_object_get(rec, "id"))));
     json_object_set(v, "os-extended-snapshot-attributes:project_id",
                     json_object_get(rec, "project_id"));
     json_object_set_new(v, "os-extended-snapshot-attributes:progress", json_string("100%"));
     json_object_del(v, "project_id");
+    if (vol_req_micro(r) < 41) /* user_id came with 3.41 */
+        json_object_del(v, "user_id");
+    return v;
+}
+
+/* Cinder's create and update answers lack the extension fields. */
+static json_t *plain_snapshot_view(struct api_req *r, const json_t *rec)
+{
+    json_t *v = vol_snapshot_view(r, rec);
+    json_object_del(v, "os-extended-snapshot-attributes:project_id");
+    json_object_del(v, "os-extended-snapshot-attributes:progress");
     return v;
 }
 
 static void reply_snap(struct api_req *r, int status, json_t *rec)
 {
-    vol_reply_rec(r, status, "snapshot", vol_snapshot_view, rec);
+    vol_reply_rec(r, status, "snapshot", plain_snapshot_view, rec);
 }
 
 void vol_snapshot_create(struct api_req *r)
@@ -37,6 +46,10 @@ void vol_snapshot_create(struct api_req *r)
     if (!desc)
         desc = json_object_get(b, "display_description");
     int force = f && !json_is_null(f) ? vol_bool(f) : 0;
+    if (json_is_null(json_object_get(b, "volume_id"))) { /* Cinder: no such volume */
+        json_decref(whole);
+        return api_reply_error(r, 404, "Volume None could not be found.");
+    }
     if (!json_is_string(json_object_get(b, "volume_id")) || force < 0 ||
         (meta && !json_is_null(meta) && !json_is_object(meta)) ||
         (name && !json_is_null(name) && !json_is_string(name)) ||
@@ -62,18 +75,21 @@ void vol_snapshot_create(struct api_req *r)
     reply_snap(r, 202, rec);
 }
 
-/* Cinder's summary and detail views of snapshots are the same. */
+/* Cinder's summary list of snapshots is its detail list without the
+ * extension fields. */
 static const char *const snapshot_filters[] = { "volume_id", NULL };
-static const struct vol_listing snapshots_listing = { "snapshots", volume_snapshot_list,
-                                                      vol_snapshot_view, snapshot_filters };
+static const struct vol_listing snapshots_summary = { "snapshots", volume_snapshot_list,
+                                                      plain_snapshot_view, snapshot_filters };
+static const struct vol_listing snapshots_detail = { "snapshots", volume_snapshot_list,
+                                                     vol_snapshot_view, snapshot_filters };
 
 void vol_snapshot_list(struct api_req *r)
 {
-    vol_list(r, &snapshots_listing, false);
+    vol_list(r, &snapshots_summary, false);
 }
 void vol_snapshot_list_detail(struct api_req *r)
 {
-    vol_list(r, &snapshots_listing, false);
+    vol_list(r, &snapshots_detail, false);
 }
 
 void vol_snapshot_show(struct api_req *r)
@@ -83,7 +99,7 @@ void vol_snapshot_show(struct api_req *r)
 
 void vol_snapshot_update(struct api_req *r)
 {
-    vol_rename(r, "snapshot", volume_snapshot_update, vol_snapshot_view);
+    vol_rename(r, "snapshot", volume_snapshot_update, plain_snapshot_view);
 }
 
 void vol_snapshot_delete(struct api_req *r)

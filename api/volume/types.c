@@ -15,9 +15,25 @@ json_t *vol_type_view(struct api_req *r, const json_t *rec)
     return v;
 }
 
-static void reply_type(struct api_req *r, int status, json_t *rec)
+/* Cinder's create answer lacks qos_specs_id, its update answer also the
+ * access alias (Tempest's schemas allow no extra fields). */
+static json_t *created_type_view(struct api_req *r, const json_t *rec)
 {
-    vol_reply_rec(r, status, "volume_type", vol_type_view, rec);
+    json_t *v = vol_type_view(r, rec);
+    json_object_del(v, "qos_specs_id");
+    return v;
+}
+
+static json_t *updated_type_view(struct api_req *r, const json_t *rec)
+{
+    json_t *v = created_type_view(r, rec);
+    json_object_del(v, "os-volume-type-access:is_public");
+    return v;
+}
+
+static void reply_type(struct api_req *r, int status, json_t *rec, vol_view_fn view)
+{
+    vol_reply_rec(r, status, "volume_type", view, rec);
 }
 
 void vol_type_create(struct api_req *r)
@@ -48,7 +64,7 @@ void vol_type_create(struct api_req *r)
     json_decref(whole);
     if (rc < 0)
         return rc == -EBUSY ? api_reply_error(r, 409, "%s", volumes_error()) : vol_reply_err(r, rc);
-    reply_type(r, 200, rec);
+    reply_type(r, 200, rec, created_type_view);
 }
 
 void vol_type_list(struct api_req *r)
@@ -103,7 +119,7 @@ void vol_type_update(struct api_req *r)
     if (rc < 0)
         return rc == -EEXIST ? api_reply_error(r, 409, "%s", volumes_error())
                              : vol_reply_err(r, rc);
-    reply_type(r, 200, rec);
+    reply_type(r, 200, rec, updated_type_view);
 }
 
 void vol_type_delete(struct api_req *r)

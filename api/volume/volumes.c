@@ -20,6 +20,7 @@ json_t *vol_volume_view(struct api_req *r, const json_t *rec)
     json_object_set_new(v, "links", vol_links(r, "volumes", id));
     json_object_set(v, "os-vol-tenant-attr:tenant_id", json_object_get(rec, "project_id"));
     json_object_del(v, "project_id");
+    json_object_del(v, "volume_type_id"); /* 3.63+, above our maximum */
     json_object_set_new(v, "replication_status", json_string("disabled"));
     json_object_set_new(v, "consistencygroup_id", json_null());
     json_object_set_new(v, "migration_status", json_null());
@@ -54,9 +55,16 @@ json_t *vol_volume_view(struct api_req *r, const json_t *rec)
     return v;
 }
 
-static void reply_volume(struct api_req *r, int status, json_t *rec)
+/* Cinder's create and update answers are the detail view without the
+ * tenant and host extension fields and the image metadata (Tempest's
+ * schemas allow none). */
+static json_t *plain_volume_view(struct api_req *r, const json_t *rec)
 {
-    vol_reply_rec(r, status, "volume", vol_volume_view, rec);
+    json_t *v = vol_volume_view(r, rec);
+    json_object_del(v, "os-vol-tenant-attr:tenant_id");
+    json_object_del(v, "os-vol-host-attr:host");
+    json_object_del(v, "volume_image_metadata");
+    return v;
 }
 
 /* "size": 1 or "1". */
@@ -203,12 +211,13 @@ void vol_volume_create(struct api_req *r)
         bad = true;
         api_reply_error(r, 400, "Invalid input received: bad metadata or multiattach.");
     }
-    if (!bad && backup) {
+    if (!bad && backup && vol_req_micro(r) < 47) {
         bad = true;
         api_reply_error(r, 400,
-                        "Invalid input received: creating a volume from a backup: "
-                        "restore the backup instead.");
+                        "Invalid input received: backup_id needs microversion 3.47 or "
+                        "later.");
     }
+    req.backup_id = backup;
     req.metadata = json_is_object(meta) ? meta : NULL;
     req.multiattach = ma && vol_bool(ma) == 1;
     json_t *imeta = NULL;
@@ -224,12 +233,19 @@ void vol_volume_create(struct api_req *r)
     }
     struct volumes_caller who = vol_caller(r);
     json_t *rec;
+    char bk[64] = ""; /* backup points into whole */
+    if (backup)
+        snprintf(bk, sizeof bk, "%s", backup);
     int rc = volume_create(st->v, &who, &req, &rec);
     json_decref(imeta);
     json_decref(whole);
     if (rc < 0)
         return vol_reply_err(r, rc);
-    reply_volume(r, 202, rec);
+    if (bk[0] && vol_spawn_restore(st, bk, json_string_value(json_object_get(rec, "id"))) < 0) {
+        json_decref(rec); /* the volume stays in restoring-backup until a restart */
+        return api_reply_error(r, 500, "Cannot start the restore.");
+    }
+    vol_reply_rec(r, 202, "volume", plain_volume_view, rec);
 }
 
 static const char *const volume_filters[] = { "bootable", "availability_zone", "volume_type",
@@ -253,7 +269,7 @@ void vol_volume_show(struct api_req *r)
 
 void vol_volume_update(struct api_req *r)
 {
-    vol_rename(r, "volume", volume_update, vol_volume_view);
+    vol_rename(r, "volume", volume_update, plain_volume_view);
 }
 
 static bool query_true(struct api_req *r, const char *key)
@@ -292,7 +308,10 @@ static int act_extend(struct api_req *r, struct vol_state *st, const char *id, j
                                "Invalid input received: new_size must be a positive "
                                "integer."),
                1;
-    return volume_extend(st->v, &who, id, gb);
+    /* 3.42+: an in-use volume too (the compute service's resize hook tells
+     * the running server). */
+    unsigned flags = vol_req_micro(r) >= 42 ? VOLUME_EXTEND_ATTACHED : 0;
+    return volume_extend(st->v, &who, id, gb, flags);
 }
 
 static int act_reset(struct api_req *r, struct vol_state *st, const char *id, json_t *a)

@@ -20,6 +20,10 @@
  *    a new empty top layer on it. clone X C: a new empty layer on X's layer.
  *    Both are one short LMDB transaction, whatever the disk's size or how much
  *    of it is written: no walk over extents.
+ *  - an entry covers a 64 KiB cluster but may own only some of its 4 KiB
+ *    sub-clusters (extmap.h): the others ("holes") read through to the
+ *    parent layer, sub-cluster by sub-cluster. Where the rules below say
+ *    "has an entry at x" for hiding, read "serves that sub-cluster".
  *  - every physical cluster belongs to exactly one layer (its writer's). A
  *    layer counts its holders (objects) and children (layers on it). Deleting
  *    an object drops a holder; a layer with no holder and no child is freed
@@ -55,6 +59,13 @@
  * the same order (extmap.h argues it). Any error (ENOSPC on a data file or
  * on LMDB included) is returned to the caller and leaves the store as it was
  * before the failed transaction.
+ *
+ * ## On-disk format
+ * The index records its format in meta "version": 2 since sub-clusters (an
+ * extent record is 8 bytes for a whole cluster, as in format 1, or 16 with
+ * its holes mask). blockstore_open() upgrades a format-1 store in place (its
+ * records, journals and maps already read as whole clusters: only the
+ * version changes) and refuses a newer format with -ENOTSUP.
  *
  * Errors: functions return 0 (or a count) or a negative errno;
  * blockstore_error() then says what went wrong, in words, for this thread.
@@ -181,6 +192,10 @@ int blockstore_disk_handover(struct blockstore_disk *d, struct extmap_handover *
  * running (it folds, keeps the grant). */
 int blockstore_disk_set_writer(struct blockstore_disk *d, pid_t pid);
 int blockstore_disk_reattach(struct blockstore *bs, const char *name, struct blockstore_disk **out);
+/* The recorded writer of a handed-over disk (0: never recorded); -ENOENT
+ * when the disk is not handed over. A supervisor checks it is its own
+ * before it reattaches or releases a disk after a restart. */
+int blockstore_disk_writer(struct blockstore *bs, const char *name, pid_t *pid);
 void blockstore_handover_close(struct extmap_handover *h);
 /* A duplicate (close-on-exec) of data file `file`'s descriptor, for a
  * writer whose grant lands in a file made after its hand-over (the grant

@@ -67,8 +67,26 @@ int bs_obj_read(struct blockstore *bs, const char *name, struct obj_rec *o);
 int bs_layer_get(MDB_txn *t, struct blockstore *bs, uint64_t id, struct layer_rec *l);
 int bs_layer_put(MDB_txn *t, struct blockstore *bs, uint64_t id, const struct layer_rec *l);
 int bs_layer_new(MDB_txn *t, struct blockstore *bs, uint64_t parent, uint64_t *id);
-int bs_extent_get(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vcl, uint64_t *val);
-int bs_extent_put(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vcl, uint64_t val);
+/* Extent records, extents: (layer, vcl) -> either 8 bytes, u64 value (the
+ * whole cluster: format 1, and format 2 for whole clusters), or 16 bytes,
+ * u64 value, u32 holes, u32 0 (format 2: holes != 0, the sub-clusters whose
+ * bit is set are not this entry's and read through to the parent layer).
+ * value: a physical cluster or ZERO_MARK (whose holes are 0). */
+#define BS_FORMAT 2 /* meta "version": 1 had 8-byte extents only */
+struct bs_ext {
+    uint64_t val;
+    uint32_t holes;
+};
+/* The sub-clusters an entry serves (every one for a zero marker). */
+static inline uint32_t bs_own(const struct bs_ext *e)
+{
+    return EXTMAP_HOLES_FULL & ~e->holes;
+}
+int bs_extent_decode(const MDB_val *v, struct bs_ext *e); /* -EUCLEAN when malformed */
+int bs_extent_get(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vcl,
+                  struct bs_ext *e);
+int bs_extent_put(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vcl,
+                  const struct bs_ext *e);
 int bs_extent_del(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vcl);
 
 /* space: freed ranges are collected and punched after the commit */
@@ -92,6 +110,15 @@ int bs_unref_layer(MDB_txn *t, struct blockstore *bs, uint64_t layer, int holder
                    struct bs_freed *freed);
 /* Deletes an object; allow_pending: an unfinished image upload too. */
 int bs_delete_object(struct blockstore *bs, const char *name, int allow_pending);
+/* A holder-less layer with one child is merged into it, unless some entry of
+ * the child has holes that the layer's entry serves (or, with a grandparent,
+ * that its zero marker hides): two clusters cannot become one entry, so the
+ * layer stays (1; 0: mergeable; or a negative errno). */
+int bs_merge_blocked(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t child,
+                     uint64_t grandparent);
+/* Walks up from layer through holder-less layers and merges the first one
+ * with one child that is no longer blocked (the merge goes on from there). */
+int bs_merge_up(MDB_txn *t, struct blockstore *bs, uint64_t layer, struct bs_freed *freed);
 /* The ids of a layer's children (a scan: layers are few). */
 int bs_children(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t **out, size_t *n);
 
@@ -110,6 +137,8 @@ int bs_unread_entries(MDB_txn *t, struct blockstore *bs, const struct bs_tree *t
 /* After `layer` lost a holder or a child: frees what nobody reads any more in
  * it and in its ancestors (up to the first with a holder). */
 int bs_reclaim_up(MDB_txn *t, struct blockstore *bs, uint64_t layer, struct bs_freed *freed);
+/* The same without the merges that may follow (bs_merge_up). */
+int bs_reclaim_chain(MDB_txn *t, struct blockstore *bs, uint64_t layer, struct bs_freed *freed);
 /* After a child of `layer` gained an entry at vcl: frees the first entry at
  * vcl from `layer` up if nobody reads it any more. */
 int bs_hide_up(MDB_txn *t, struct blockstore *bs, const struct bs_tree *tree, uint64_t layer,

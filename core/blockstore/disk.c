@@ -29,37 +29,85 @@ struct fold_ctx {
     uint64_t nclusters;
 };
 
+/* A record with holes replaces another entry of the top layer: that entry
+ * came down from a layer merged into this one after the writer got its map,
+ * and the writer still reads it through the holes (its map has it under the
+ * new cluster). It moves to a holder-less layer right under the top one (the
+ * one there if it has only this child and nothing at vcl, else a new one),
+ * where the holes find it: nothing is copied, no cluster changes hands. */
+static int move_under(struct fold_ctx *c, uint64_t vcl, const struct bs_ext *old)
+{
+    uint64_t mid = c->l.parent;
+    struct layer_rec ml = { 0 };
+    int r, reuse = 0;
+    if (mid) {
+        if ((r = bs_layer_get(c->t, c->bs, mid, &ml)) < 0)
+            return r;
+        struct bs_ext x;
+        if (!ml.holders && ml.children == 1) {
+            r = bs_extent_get(c->t, c->bs, mid, vcl, &x);
+            if (r < 0 && r != -ENOENT)
+                return r;
+            reuse = r == -ENOENT;
+        }
+    }
+    if (!reuse) { /* a new layer between the top one and its parent */
+        if ((r = bs_next_id(c->t, c->bs, &mid)) < 0)
+            return r;
+        ml = (struct layer_rec){ .parent = c->l.parent, .children = 1 };
+        c->l.parent = mid;
+    }
+    if (old->val != ZERO_MARK) {
+        ml.owned++;
+        c->l.owned--;
+    }
+    if ((r = bs_extent_put(c->t, c->bs, mid, vcl, old)) < 0 ||
+        (r = bs_layer_put(c->t, c->bs, mid, &ml)) < 0 ||
+        (r = bs_layer_put(c->t, c->bs, c->o->layer, &c->l)) < 0)
+        return r;
+    bs_tree_free(&c->tree); /* the tree changed (and its top's parent now has no holder) */
+    return bs_tree_load(c->t, c->bs, &c->tree);
+}
+
 static int fold_one(void *vctx, const struct extmap_journal_rec *rec)
 {
     struct fold_ctx *c = vctx;
     if (rec->vcluster >= c->nclusters)
         return bs_fail(-EUCLEAN, "journal of object %llu maps cluster %llu past its end",
                        (unsigned long long)c->o->id, (unsigned long long)rec->vcluster);
-    uint64_t old;
+    struct bs_ext old,
+        nw = { rec->value == EXTMAP_JOURNAL_ZERO ? ZERO_MARK : rec->value, rec->holes };
     int r = bs_extent_get(c->t, c->bs, c->o->layer, rec->vcluster, &old);
     if (r < 0 && r != -ENOENT)
         return r;
     int had = r == 0;
-    if (had && old == rec->value)
+    if (had && old.val == nw.val && old.holes == nw.holes)
         return 0;
-    if (had && old != ZERO_MARK) { /* the record replaces an owned cluster */
-        if ((r = bs_free(c->t, c->bs, old, 1, c->freed)) < 0)
+    /* the same cluster with fewer holes (sub-clusters written since) */
+    int filled = had && old.val == nw.val && nw.val != ZERO_MARK;
+    int moved = had && !filled && nw.holes && (old.val != ZERO_MARK || c->l.parent);
+    if (moved && (r = move_under(c, rec->vcluster, &old)) < 0)
+        return r;
+    if (had && !filled && !moved && old.val != ZERO_MARK) { /* it replaces an owned cluster */
+        if ((r = bs_free(c->t, c->bs, old.val, 1, c->freed)) < 0)
             return r;
         c->l.owned--;
     }
-    if (rec->value == EXTMAP_JOURNAL_ZERO) {
+    if (nw.val == ZERO_MARK) {
         if (!c->l.parent)
             return had ? bs_extent_del(c->t, c->bs, c->o->layer, rec->vcluster) : 0;
-        r = bs_extent_put(c->t, c->bs, c->o->layer, rec->vcluster, ZERO_MARK);
+        r = bs_extent_put(c->t, c->bs, c->o->layer, rec->vcluster, &nw);
     } else {
-        if ((r = bs_grant_take(c->t, c->bs, c->o->id, rec->value)) < 0)
-            return r;
-        c->l.owned++;
-        r = bs_extent_put(c->t, c->bs, c->o->layer, rec->vcluster, rec->value);
+        if (!filled) {
+            if ((r = bs_grant_take(c->t, c->bs, c->o->id, nw.val)) < 0)
+                return r;
+            c->l.owned++;
+        }
+        r = bs_extent_put(c->t, c->bs, c->o->layer, rec->vcluster, &nw);
     }
-    if (r < 0 || had || !c->tree.n)
+    if (r < 0 || !c->tree.n || (had && !moved && (bs_own(&nw) & ~bs_own(&old)) == 0))
         return r;
-    /* a new entry hides one more cluster below: free it if nobody reads it */
+    /* the entry hides more below: free what nobody reads any more */
     return bs_hide_up(c->t, c->bs, &c->tree, c->l.parent, rec->vcluster, c->freed);
 }
 
@@ -92,6 +140,9 @@ int bs_fold(MDB_txn *t, struct blockstore *bs, const char *name, struct obj_rec 
         return 0;
     o->jfolded = end;
     if ((r = bs_layer_put(t, bs, o->layer, &c.l)) < 0)
+        return r;
+    /* holes filled may unblock the merge of a holder-less parent */
+    if (c.l.parent && (r = bs_merge_up(t, bs, c.l.parent, freed)) < 0)
         return r;
     return bs_obj_put(t, bs, name, o);
 }
@@ -458,12 +509,15 @@ static int flatten(MDB_txn *t, struct blockstore *bs, uint64_t top, struct extma
         int g;
         for (g = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
              g == 0 && bs_get_be64(k.mv_data) == layer; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-            uint64_t vcl = bs_get_be64((unsigned char *)k.mv_data + 8), x;
-            memcpy(&x, v.mv_data, 8);
-            if (vcl >= nclusters || extmap_get(m, vcl, NULL, NULL) != EXTMAP_UNMAPPED)
+            uint64_t vcl = bs_get_be64((unsigned char *)k.mv_data + 8);
+            struct bs_ext x;
+            if (vcl >= nclusters)
                 continue;
-            r = extmap_set(m, vcl, x == ZERO_MARK ? EXTMAP_ZERO : EXTMAP_DATA,
-                           x == ZERO_MARK ? 0 : x, layer == top);
+            if ((r = bs_extent_decode(&v, &x)) < 0)
+                break;
+            /* layers top first: a lower entry serves the holes left above */
+            r = extmap_set_sub(m, vcl, x.val == ZERO_MARK ? EXTMAP_ZERO : EXTMAP_DATA,
+                               x.val == ZERO_MARK ? 0 : x.val, x.holes, layer == top);
             if (r < 0)
                 break;
         }
@@ -610,4 +664,15 @@ int blockstore_data_file_fd(struct blockstore *bs, int file)
         return bs_fail(-ENOENT, "no data file %d", file);
     int fd = fcntl(bs->data_fds[file], F_DUPFD_CLOEXEC, 3);
     return fd < 0 ? bs_fail(-errno, "dup: %s", strerror(errno)) : fd;
+}
+
+int blockstore_disk_writer(struct blockstore *bs, const char *name, pid_t *pid)
+{
+    struct obj_rec o;
+    int r = bs_obj_read(bs, name, &o);
+    if (r == -ENOENT || (r == 0 && !(o.flags & OBJ_EXTERNAL)))
+        return bs_fail(-ENOENT, "no disk named '%s' handed over to a writer", name);
+    if (r == 0)
+        *pid = (pid_t)o.writer_pid;
+    return r;
 }

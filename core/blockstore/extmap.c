@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-static uint64_t *slot(const struct extmap *m, uint64_t vcl, int create)
+struct xent *extmap_xent(const struct extmap *m, uint64_t vcl, int create)
 {
     uint64_t i = vcl >> L2_BITS;
     if (i >= m->l1_len)
@@ -17,11 +17,17 @@ static uint64_t *slot(const struct extmap *m, uint64_t vcl, int create)
     if (!m->l1[i]) {
         if (!create)
             return NULL;
-        m->l1[i] = calloc(L2_SIZE, sizeof(uint64_t));
+        m->l1[i] = calloc(L2_SIZE, sizeof(struct xent));
         if (!m->l1[i])
             return NULL;
     }
     return &m->l1[i][vcl & (L2_SIZE - 1)];
+}
+
+static uint64_t *slot(const struct extmap *m, uint64_t vcl, int create)
+{
+    struct xent *x = extmap_xent(m, vcl, create);
+    return x ? &x->e : NULL;
 }
 
 uint64_t extmap_entry(const struct extmap *m, uint64_t vcl)
@@ -35,13 +41,60 @@ uint64_t *extmap_slot(struct extmap *m, uint64_t vcl)
     return slot(m, vcl, 1);
 }
 
+uint64_t extmap_resolve(const struct extmap *m, uint64_t vcl, unsigned sub)
+{
+    const struct xent *x = extmap_xent(m, vcl, 0);
+    if (!x)
+        return 0;
+    if (!(x->holes & (1u << sub)))
+        return x->e & VAL_MASK;
+    for (uint32_t u = x->under; u; u = m->under[u].next)
+        if (!(m->under[u].holes & (1u << sub)))
+            return m->under[u].val;
+    return 0;
+}
+
+uint32_t extmap_under_push(struct extmap *m, uint64_t val, uint16_t holes, uint32_t next)
+{
+    uint32_t u = m->under_free;
+    if (u) {
+        m->under_free = m->under[u].next;
+    } else {
+        if (m->nunder == m->under_cap) {
+            uint32_t cap = m->under_cap ? m->under_cap * 2 : 256;
+            struct xunder *n = realloc(m->under, cap * sizeof(*n));
+            if (!n)
+                return 0;
+            m->under = n;
+            m->under_cap = cap;
+            if (m->nunder == 0)
+                m->nunder = 1; /* index 0 means none */
+        }
+        u = m->nunder++;
+    }
+    m->under[u] = (struct xunder){ .val = val, .next = next, .holes = holes };
+    return u;
+}
+
+void extmap_under_drop(struct extmap *m, struct xent *x)
+{
+    uint32_t u = x->under;
+    while (u) {
+        uint32_t next = m->under[u].next;
+        m->under[u].next = m->under_free;
+        m->under_free = u;
+        u = next;
+    }
+    x->under = 0;
+}
+
 static int grow_l1(struct extmap *m, uint64_t size)
 {
     uint64_t clusters = (size + EXTMAP_CLUSTER_SIZE - 1) >> EXTMAP_CLUSTER_SHIFT;
     uint64_t len = (clusters + L2_SIZE - 1) >> L2_BITS;
     if (len <= m->l1_len)
         return 0;
-    uint64_t **n = realloc(m->l1, len * sizeof(*n));
+    struct xent **n = realloc(m->l1, len * sizeof(*n));
     if (!n)
         return -ENOMEM;
     memset(n + m->l1_len, 0, (len - m->l1_len) * sizeof(*n));
@@ -121,24 +174,80 @@ void extmap_destroy(struct extmap *m)
     free(m->l1);
     free(m->grant);
     free(m->dirty);
+    free(m->under);
     free(m->pool);
     if (m->ring_ok)
         io_uring_queue_exit(&m->ring);
     free(m);
 }
 
-int extmap_set(struct extmap *m, uint64_t vcl, enum extmap_kind kind, uint64_t pcl, int owned)
+static int check_set(const struct extmap *m, uint64_t vcl, enum extmap_kind kind, uint64_t pcl)
 {
     if (vcl >= ((m->size + EXTMAP_CLUSTER_SIZE - 1) >> EXTMAP_CLUSTER_SHIFT))
         return -ERANGE;
     if (kind == EXTMAP_DATA && pcl >= ((uint64_t)EXTMAP_MAX_FILES << EXTMAP_FILE_SHIFT))
         return -ERANGE;
-    uint64_t *s = slot(m, vcl, kind != EXTMAP_UNMAPPED);
-    if (!s)
+    return 0;
+}
+
+int extmap_set(struct extmap *m, uint64_t vcl, enum extmap_kind kind, uint64_t pcl, int owned)
+{
+    int r = check_set(m, vcl, kind, pcl);
+    if (r < 0)
+        return r;
+    struct xent *x = extmap_xent(m, vcl, kind != EXTMAP_UNMAPPED);
+    if (!x)
         return kind == EXTMAP_UNMAPPED ? 0 : -ENOMEM;
     uint64_t val = kind == EXTMAP_UNMAPPED ? 0 : kind == EXTMAP_ZERO ? VAL_ZERO : pcl + 2;
-    *s = val ? (val | ((uint64_t)(owned ? m->epoch : 0) << EPOCH_SHIFT)) : 0;
+    x->e = val ? (val | ((uint64_t)(owned ? m->epoch : 0) << EPOCH_SHIFT)) : 0;
+    x->holes = 0;
+    extmap_under_drop(m, x);
     return 0;
+}
+
+int extmap_set_sub(struct extmap *m, uint64_t vcl, enum extmap_kind kind, uint64_t pcl,
+                   uint32_t holes, int owned)
+{
+    int r = check_set(m, vcl, kind, pcl);
+    if (r < 0)
+        return r;
+    if (kind == EXTMAP_UNMAPPED)
+        return 0;
+    if (holes >= SUB_FULL || (kind == EXTMAP_ZERO && holes))
+        return -EINVAL;
+    struct xent *x = extmap_xent(m, vcl, 1);
+    if (!x)
+        return -ENOMEM;
+    uint64_t val = kind == EXTMAP_ZERO ? VAL_ZERO : pcl + 2;
+    if (!(x->e & VAL_MASK)) {
+        x->e = val | ((uint64_t)(owned ? m->epoch : 0) << EPOCH_SHIFT);
+        x->holes = (uint16_t)holes;
+        x->under = 0;
+        return 0;
+    }
+    /* the sub-clusters that still fall through everything above */
+    uint32_t open = x->holes, *link = &x->under;
+    while (*link) {
+        open &= m->under[*link].holes;
+        link = &m->under[*link].next;
+    }
+    if (!(open & ~holes & SUB_FULL))
+        return 0; /* it would serve nothing */
+    uint32_t u = extmap_under_push(m, val, (uint16_t)holes, 0);
+    if (!u)
+        return -ENOMEM;
+    /* the pool may have moved: walk again to the tail */
+    link = &x->under;
+    while (*link)
+        link = &m->under[*link].next;
+    *link = u;
+    return 0;
+}
+
+uint32_t extmap_holes(const struct extmap *m, uint64_t vcl)
+{
+    const struct xent *x = extmap_xent(m, vcl, 0);
+    return x ? x->holes : 0;
 }
 
 int extmap_get(const struct extmap *m, uint64_t vcl, uint64_t *pcl, int *owned)
@@ -241,7 +350,7 @@ int extmap_new_epoch(struct extmap *m)
     if (++m->epoch == 0) { /* wrapped: make every entry shared, once per 65535 */
         for (uint64_t i = 0; i < m->l1_len; i++)
             for (uint64_t j = 0; m->l1[i] && j < L2_SIZE; j++)
-                m->l1[i][j] &= VAL_MASK;
+                m->l1[i][j].e &= VAL_MASK;
         m->epoch = 1;
     }
     return 0;
@@ -273,13 +382,39 @@ int extmap_foreach(const struct extmap *m, extmap_each_fn fn, void *ctx)
         if (!m->l1[i])
             continue;
         for (uint64_t j = 0; j < L2_SIZE; j++) {
-            uint64_t e = m->l1[i][j];
+            uint64_t e = m->l1[i][j].e;
             uint64_t v = e & VAL_MASK;
             if (!v)
                 continue;
             int owned = (e >> EPOCH_SHIFT) == m->epoch;
             int r = fn(ctx, (i << L2_BITS) | j, v == VAL_ZERO ? EXTMAP_ZERO : EXTMAP_DATA,
                        v == VAL_ZERO ? 0 : v - 2, owned);
+            if (r)
+                return r;
+        }
+    }
+    return 0;
+}
+
+int extmap_foreach_sub(const struct extmap *m, extmap_sub_fn fn, void *ctx)
+{
+    for (uint64_t i = 0; i < m->l1_len; i++) {
+        if (!m->l1[i])
+            continue;
+        for (uint64_t j = 0; j < L2_SIZE; j++) {
+            const struct xent *x = &m->l1[i][j];
+            uint64_t v = x->e & VAL_MASK, vcl = (i << L2_BITS) | j;
+            if (!v)
+                continue;
+            int owned = (x->e >> EPOCH_SHIFT) == m->epoch;
+            int r = fn(ctx, vcl, 0, v == VAL_ZERO ? EXTMAP_ZERO : EXTMAP_DATA,
+                       v == VAL_ZERO ? 0 : v - 2, x->holes, owned);
+            unsigned depth = 1;
+            for (uint32_t u = x->under; u && !r; u = m->under[u].next, depth++) {
+                uint64_t w = m->under[u].val;
+                r = fn(ctx, vcl, depth, w == VAL_ZERO ? EXTMAP_ZERO : EXTMAP_DATA,
+                       w == VAL_ZERO ? 0 : w - 2, m->under[u].holes, 0);
+            }
             if (r)
                 return r;
         }
@@ -333,7 +468,7 @@ static int write_all(int fd, const void *buf, size_t len, uint64_t off)
 int extmap_journal_init(int fd, uint64_t disk_id, uint64_t generation)
 {
     unsigned char h[EXTMAP_JOURNAL_HEADER] = { 0 };
-    memcpy(h, "PSJRNL1\n", 8);
+    memcpy(h, "PSJRNL2\n", 8);
     put64(h + 8, disk_id);
     put64(h + 16, generation);
     put32(h + 24, EXTMAP_CLUSTER_SIZE);
@@ -346,12 +481,14 @@ int extmap_journal_init(int fd, uint64_t disk_id, uint64_t generation)
     return r;
 }
 
-void extmap_journal_encode(unsigned char *rec, uint64_t gen, uint64_t vcl, uint64_t value)
+void extmap_journal_encode(unsigned char *rec, uint64_t gen, uint64_t vcl, uint64_t value,
+                           uint32_t holes)
 {
     memset(rec, 0, EXTMAP_JOURNAL_RECORD);
     put64(rec, gen);
     put64(rec + 8, vcl);
     put64(rec + 16, value);
+    put32(rec + 24, holes);
     put32(rec + 28, (uint32_t)crc32(0, rec, 28));
 }
 
@@ -360,7 +497,7 @@ int64_t extmap_journal_scan(int fd, uint64_t disk_id, uint64_t generation, uint6
 {
     unsigned char h[EXTMAP_JOURNAL_HEADER];
     ssize_t n = pread(fd, h, sizeof(h), 0);
-    if (n != (ssize_t)sizeof(h) || memcmp(h, "PSJRNL1\n", 8) ||
+    if (n != (ssize_t)sizeof(h) || (memcmp(h, "PSJRNL1\n", 8) && memcmp(h, "PSJRNL2\n", 8)) ||
         get32(h + 60) != (uint32_t)crc32(0, h, 60) || get64(h + 8) != disk_id ||
         get32(h + 24) != EXTMAP_CLUSTER_SIZE)
         return -EINVAL;
@@ -383,7 +520,9 @@ int64_t extmap_journal_scan(int fd, uint64_t disk_id, uint64_t generation, uint6
             unsigned char *r = buf + i * EXTMAP_JOURNAL_RECORD;
             if (get32(r + 28) != (uint32_t)crc32(0, r, 28) || get64(r) != generation)
                 return (int64_t)(hgen & INT64_MAX);
-            struct extmap_journal_rec rec = { get64(r + 8), get64(r + 16) };
+            struct extmap_journal_rec rec = { get64(r + 8), get64(r + 16), get32(r + 24) };
+            if (rec.holes >= SUB_FULL || (rec.value == EXTMAP_JOURNAL_ZERO && rec.holes))
+                return -EUCLEAN; /* a valid record this format never writes */
             int e = fn ? fn(ctx, &rec) : 0;
             if (e)
                 return e < 0 ? e : -EIO;
@@ -411,10 +550,11 @@ int extmap_journal_commit(struct extmap *m)
     if (!buf)
         return -ENOMEM;
     for (size_t i = 0; i < m->ndirty; i++) {
-        uint64_t e = extmap_entry(m, m->dirty[i]) & VAL_MASK;
+        const struct xent *x = extmap_xent(m, m->dirty[i], 0);
+        uint64_t e = x ? x->e & VAL_MASK : VAL_ZERO;
         uint64_t value = e == VAL_ZERO ? EXTMAP_JOURNAL_ZERO : e - 2;
         extmap_journal_encode(buf + i * EXTMAP_JOURNAL_RECORD, m->cfg.journal_generation,
-                              m->dirty[i], value);
+                              m->dirty[i], value, x && e != VAL_ZERO ? x->holes : 0);
     }
     int r = write_all(m->cfg.journal_fd, buf, len, m->journal_off);
     free(buf);
@@ -439,8 +579,10 @@ struct save_ctx {
     size_t n, cap;
 };
 
-static int save_one(void *vctx, uint64_t vcl, enum extmap_kind kind, uint64_t p, int owned)
+static int save_one(void *vctx, uint64_t vcl, unsigned depth, enum extmap_kind kind, uint64_t p,
+                    uint32_t holes, int owned)
 {
+    (void)depth;
     struct save_ctx *c = vctx;
     if (c->n + 24 > c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 24 * 4096;
@@ -453,7 +595,7 @@ static int save_one(void *vctx, uint64_t vcl, enum extmap_kind kind, uint64_t p,
     unsigned char *r = c->buf + c->n;
     put64(r, vcl);
     put64(r + 8, kind == EXTMAP_ZERO ? EXTMAP_JOURNAL_ZERO : p);
-    put32(r + 16, owned ? 1 : 0);
+    put32(r + 16, (owned ? 1u : 0u) | holes << 16);
     put32(r + 20, (uint32_t)crc32(0, r, 20));
     c->n += 24;
     return 0;
@@ -462,9 +604,9 @@ static int save_one(void *vctx, uint64_t vcl, enum extmap_kind kind, uint64_t p,
 int extmap_save(const struct extmap *m, int fd)
 {
     struct save_ctx c = { 0 };
-    int r = extmap_foreach(m, save_one, &c);
+    int r = extmap_foreach_sub(m, save_one, &c);
     unsigned char h[64] = { 0 };
-    memcpy(h, "PSXMAP1\n", 8);
+    memcpy(h, "PSXMAP2\n", 8);
     put64(h + 8, m->cfg.disk_id);
     put64(h + 16, m->size);
     put64(h + 24, c.n / 24);
@@ -481,7 +623,8 @@ int extmap_save(const struct extmap *m, int fd)
 int extmap_load(struct extmap *m, int fd)
 {
     unsigned char h[64], r[24 * 256];
-    if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, "PSXMAP1\n", 8) ||
+    if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+        (memcmp(h, "PSXMAP1\n", 8) && memcmp(h, "PSXMAP2\n", 8)) ||
         get32(h + 60) != (uint32_t)crc32(0, h, 60) || get32(h + 32) != EXTMAP_CLUSTER_SIZE ||
         get64(h + 8) != m->cfg.disk_id || get64(h + 16) != m->size)
         return -EINVAL;
@@ -496,8 +639,10 @@ int extmap_load(struct extmap *m, int fd)
             if (get32(p + 20) != (uint32_t)crc32(0, p, 20))
                 return -EINVAL;
             uint64_t v = get64(p + 8);
-            int e = extmap_set(m, get64(p), v == EXTMAP_JOURNAL_ZERO ? EXTMAP_ZERO : EXTMAP_DATA, v,
-                               get32(p + 16) != 0);
+            uint32_t f = get32(p + 16); /* bit 0 owned, bits 16..31 holes */
+            int e =
+                extmap_set_sub(m, get64(p), v == EXTMAP_JOURNAL_ZERO ? EXTMAP_ZERO : EXTMAP_DATA, v,
+                               f >> 16, f & 1);
             if (e < 0)
                 return e;
         }

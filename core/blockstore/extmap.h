@@ -8,28 +8,45 @@
  * picostack-img, the block store's own import/export and the tests use it
  * now; the VMM's virtio-blk will use it as is.
  *
- * ## Clusters
+ * ## Clusters and sub-clusters
  * The unit of mapping is a cluster of EXTMAP_CLUSTER_SIZE = 64 KiB. The
- * choice trades copy-on-write amplification against index size: the first
- * write of 4 KiB to a shared cluster costs a 64 KiB read and a 64 KiB write
- * (16x amplification, once per cluster), while the index holds one 24-byte
- * LMDB record per written cluster (10 GiB written = 160 Ki records, about
- * 6 MiB of B-tree; 4 KiB clusters would need 16x that, and 1 MiB clusters
- * would copy 256x on a first 4 KiB write). 64 KiB is also qcow2's default,
- * so imported qcow2 clusters map one to one. Physical clusters are numbered
- * store-wide: cluster p lives in data file p >> EXTMAP_FILE_SHIFT at byte
- * (p & mask) * EXTMAP_CLUSTER_SIZE (4 TiB per file).
+ * choice trades copy-on-write amplification against index size: the index
+ * holds one LMDB record per written cluster (10 GiB written = 160 Ki
+ * records, about 6 MiB of B-tree; 4 KiB clusters would need 16x that).
+ * 64 KiB is also qcow2's default, so imported qcow2 clusters map one to one.
+ * Physical clusters are numbered store-wide: cluster p lives in data file
+ * p >> EXTMAP_FILE_SHIFT at byte (p & mask) * EXTMAP_CLUSTER_SIZE (4 TiB per
+ * file).
+ *
+ * Allocation inside a cluster is tracked per sub-cluster of
+ * EXTMAP_SUBCLUSTER_SIZE = 4 KiB (16 per cluster, a 16-bit "holes" mask per
+ * entry: bit i set when sub-cluster i is not the entry's own and reads from
+ * what is under it, i.e. the parent layers, or zeros). So the first write of
+ * 4 KiB to a shared cluster takes a new cluster, writes its 4 KiB there and
+ * copies nothing (the old 16x amplification is gone); the rest of the new
+ * cluster stays holes until written. 4 KiB, not qcow2's 32 x 2 KiB: it is
+ * the O_DIRECT block (EXTMAP_BLOCK) and the guest's block size, so a smaller
+ * sub-cluster would still read-modify-write 4 KiB, and 16 bits fit the
+ * journal record's spare word. A cluster (its 64 KiB of file space) is still
+ * allocated and freed whole.
  *
  * ## The map
  * Each virtual cluster is either unmapped (reads zeros), a zero marker
- * (reads zeros, hides what a parent layer has there), or a physical cluster.
- * A mapped cluster is *owned* when it belongs to the disk's own top layer
- * (written in place) or *shared* when it comes from a parent layer (a
- * snapshot, an image): the first write to a shared, zero or unmapped cluster
- * takes a new cluster from the grant, copies the old contents around the new
- * data and writes the whole cluster, so a new cluster never exposes stale
- * bytes. extmap_new_epoch() turns every owned cluster into a shared one in
- * constant time (the store calls it when it snapshots an open disk).
+ * (reads zeros, hides what a parent layer has there, never has holes), or a
+ * physical cluster with a holes mask; under a cluster with holes the map
+ * keeps the entries of the layers below that serve them (nearest first,
+ * extmap_set_sub), and a read is assembled sub-cluster by sub-cluster. A
+ * mapped cluster is *owned* when it belongs to the disk's own top layer
+ * (written in place, its holes filled in place) or *shared* when it comes
+ * from a parent layer (a snapshot, an image): the first write to a shared
+ * or unmapped cluster takes a new cluster from the grant and writes the
+ * sub-clusters it covers there (whole 4 KiB blocks: a partial block is
+ * completed from what it read before), the old entry going under it; the
+ * first write to an owned zero marker writes a whole new cluster (zeros
+ * around the data), since a zero marker hides the layers below. So a new
+ * cluster never exposes stale bytes. extmap_new_epoch() turns every owned
+ * cluster into a shared one in constant time (the store calls it when it
+ * snapshots an open disk).
  *
  * ## Grants
  * The map never allocates by itself: it takes clusters from a grant, a list
@@ -42,12 +59,15 @@
  *
  * ## Journal format (all little-endian)
  *   header, 64 bytes at offset 0:
- *     char magic[8] = "PSJRNL1\n"; u64 disk_id; u64 generation;
+ *     char magic[8] = "PSJRNL2\n"; u64 disk_id; u64 generation;
  *     u32 cluster_size; u32 reserved = 0; u8 pad[28] = 0; u32 crc32 of bytes 0..59
  *   then records, 32 bytes each, appended:
- *     u64 generation; u64 vcluster; u64 value; u32 reserved = 0;
+ *     u64 generation; u64 vcluster; u64 value; u32 holes;
  *     u32 crc32 of bytes 0..27
- *   value = physical cluster, or EXTMAP_JOURNAL_ZERO (zero marker).
+ *   value = physical cluster, or EXTMAP_JOURNAL_ZERO (zero marker, holes 0).
+ * A "PSJRNL1\n" journal (format 1, before sub-clusters) has holes = 0 in
+ * every record and is read the same way. A record whose holes shrank for the
+ * same cluster says that sub-clusters were written into it.
  * A record says "from now on, vcluster of this disk's top layer maps to
  * value". Records are read in order up to the first one that is short, fails
  * its CRC or carries another generation (a torn tail from a crash: such a
@@ -57,7 +77,8 @@
  *
  * ## Flush (the durability contract)
  * extmap_flush(): (1) fdatasync every data file written since the last flush;
- * (2) append one record per virtual cluster whose mapping changed since then;
+ * (2) append one record per virtual cluster whose mapping (cluster or holes)
+ * changed since then;
  * (3) fdatasync the journal. Only then does it return success. Writes to
  * owned clusters change no mapping and are durable after (1).
  *
@@ -91,7 +112,8 @@
  * EXTMAP_QUEUE_DEPTH cluster segments on io_uring; a segment that copies
  * starts its write as soon as its read completed. extmap_queue()/
  * extmap_reap() keep requests in flight for an event loop: aligned reads and
- * aligned writes to owned clusters go straight to the ring (one operation
+ * aligned writes to owned clusters (of sub-clusters that are not holes) go
+ * straight to the ring (one operation
  * per cluster, up to 128 in flight), the rest is gathered and run as a
  * batch. Buffers need no alignment; unaligned ones go through bounce
  * buffers (O_DIRECT needs 4 KiB alignment).
@@ -105,16 +127,19 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#define EXTMAP_CLUSTER_SHIFT  16
-#define EXTMAP_CLUSTER_SIZE   (1u << EXTMAP_CLUSTER_SHIFT)
-#define EXTMAP_FILE_SHIFT     26 /* clusters per data file: 2^26 (4 TiB) */
-#define EXTMAP_MAX_FILES      64
-#define EXTMAP_MAX_SIZE       (64ull << 40) /* 64 TiB: the largest disk */
-#define EXTMAP_BLOCK          4096u         /* O_DIRECT alignment used throughout */
-#define EXTMAP_JOURNAL_ZERO   UINT64_MAX
-#define EXTMAP_JOURNAL_HEADER 64
-#define EXTMAP_JOURNAL_RECORD 32
-#define EXTMAP_QUEUE_DEPTH    128 /* io_uring entries per map */
+#define EXTMAP_CLUSTER_SHIFT   16
+#define EXTMAP_CLUSTER_SIZE    (1u << EXTMAP_CLUSTER_SHIFT)
+#define EXTMAP_FILE_SHIFT      26 /* clusters per data file: 2^26 (4 TiB) */
+#define EXTMAP_MAX_FILES       64
+#define EXTMAP_MAX_SIZE        (64ull << 40) /* 64 TiB: the largest disk */
+#define EXTMAP_BLOCK           4096u         /* O_DIRECT alignment used throughout */
+#define EXTMAP_JOURNAL_ZERO    UINT64_MAX
+#define EXTMAP_JOURNAL_HEADER  64
+#define EXTMAP_JOURNAL_RECORD  32
+#define EXTMAP_QUEUE_DEPTH     128 /* io_uring entries per map */
+#define EXTMAP_SUBCLUSTERS     16  /* allocation units per cluster (a 16-bit mask) */
+#define EXTMAP_SUBCLUSTER_SIZE (EXTMAP_CLUSTER_SIZE / EXTMAP_SUBCLUSTERS) /* 4 KiB */
+#define EXTMAP_HOLES_FULL      0xffffu /* every sub-cluster a hole (not a valid entry) */
 
 /* What extmap_get() reports for one virtual cluster. */
 enum extmap_kind { EXTMAP_UNMAPPED, EXTMAP_ZERO, EXTMAP_DATA };
@@ -155,6 +180,16 @@ int extmap_set(struct extmap *m, uint64_t vcluster, enum extmap_kind kind, uint6
                int owned);
 int extmap_get(const struct extmap *m, uint64_t vcluster, uint64_t *pcluster,
                int *owned); /* returns enum extmap_kind */
+/* Adds the entry of one layer, the layers given top first (the hand-over):
+ * the first entry given for a cluster becomes its top; a later one goes under
+ * the entries already there and serves the sub-clusters they all leave as
+ * holes (it is dropped when it would serve none). holes: bit i set when
+ * sub-cluster i is not this entry's (0: the whole cluster; a zero marker
+ * takes 0). owned applies to the top only. */
+int extmap_set_sub(struct extmap *m, uint64_t vcluster, enum extmap_kind kind, uint64_t pcluster,
+                   uint32_t holes, int owned);
+/* The holes mask of vcluster's top entry (0 when whole or unmapped). */
+uint32_t extmap_holes(const struct extmap *m, uint64_t vcluster);
 int extmap_add_grant(struct extmap *m, uint64_t start, uint64_t count);
 uint64_t extmap_grant_left(const struct extmap *m);
 /* A data file appeared (the store grew): its O_DIRECT fd for file index `file`. */
@@ -242,6 +277,11 @@ void extmap_worker_stop(struct extmap_worker *w);
 typedef int (*extmap_each_fn)(void *ctx, uint64_t vcluster, enum extmap_kind kind,
                               uint64_t pcluster, int owned);
 int extmap_foreach(const struct extmap *m, extmap_each_fn fn, void *ctx);
+/* Every entry a read can reach, the entries under a top with holes included
+ * (depth 0: the top, then nearest first), with its holes mask. */
+typedef int (*extmap_sub_fn)(void *ctx, uint64_t vcluster, unsigned depth, enum extmap_kind kind,
+                             uint64_t pcluster, uint32_t holes, int owned);
+int extmap_foreach_sub(const struct extmap *m, extmap_sub_fn fn, void *ctx);
 
 /* ---- hand-over to another process (the VMM) ----
  * The store (blockstore_disk_handover) fills this in; the writer calls
@@ -249,7 +289,11 @@ int extmap_foreach(const struct extmap *m, extmap_each_fn fn, void *ctx);
  *   header, 64 bytes: char magic[8] = "PSXMAP1\n"; u64 disk_id; u64 size;
  *     u64 count; u32 cluster_size; u8 pad[24]; u32 crc32 of bytes 0..59
  *   then count records of 24 bytes: u64 vcluster; u64 value (physical
- *     cluster or EXTMAP_JOURNAL_ZERO); u32 owned (0/1); u32 crc32 of 0..19
+ *     cluster or EXTMAP_JOURNAL_ZERO); u32 flags (bit 0 owned, bits 16..31
+ *     the holes mask); u32 crc32 of 0..19
+ *   magic "PSXMAP2\n"; a cluster with holes is followed by the records of
+ *   the entries under it (same vcluster, nearest first). "PSXMAP1\n" maps
+ *   (holes always 0, one record per cluster) are read too.
  * The writer owns the fds in the struct once it has them (in its process). */
 #define EXTMAP_HANDOVER_GRANTS 16
 struct extmap_handover {
@@ -287,6 +331,7 @@ int extmap_handover_parse(const char *line, struct extmap_handover *h);
 int extmap_journal_init(int fd, uint64_t disk_id, uint64_t generation);
 struct extmap_journal_rec {
     uint64_t vcluster, value;
+    uint32_t holes; /* 0 in PSJRNL1 journals: a whole cluster */
 };
 /* Reads valid records of `generation` from byte offset `from`; calls fn for
  * each; *end gets the offset after the last valid one. Returns the header's

@@ -9,7 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-enum seg_kind { SEG_READ, SEG_WRITE_OWNED, SEG_COW, SEG_DONE };
+/* SEG_FILL: a write into sub-clusters of an owned cluster that were still
+ * holes; SEG_COW: a write into a new cluster (only the sub-clusters written
+ * become its own, unless it replaces an owned zero marker: then whole). */
+enum seg_kind { SEG_READ, SEG_WRITE_OWNED, SEG_FILL, SEG_COW, SEG_DONE };
 
 struct seg {
     enum seg_kind kind;
@@ -23,6 +26,7 @@ struct seg {
     uint32_t rlen, wlen, boff; /* boff: where coff sits in bounce */
     char *rbuf, *wbuf;
     uint64_t newp;
+    uint16_t bits, new_holes; /* sub-clusters written; the new top's holes (COW) */
     int res;
 };
 
@@ -111,6 +115,30 @@ static int after_read(struct extmap *m, struct seg *s, int idx)
     return 1;
 }
 
+/* A write into a new cluster or into holes completed: the map changes. */
+static int remap(struct extmap *m, const struct seg *s)
+{
+    struct xent *x = extmap_xent(m, s->vcl, 1);
+    if (!x)
+        return -ENOMEM;
+    if (s->kind == SEG_FILL) {
+        x->holes &= (uint16_t)~s->bits;
+    } else {
+        uint64_t old = x->e & VAL_MASK;
+        if (s->new_holes && old) { /* the old top now serves the holes */
+            uint32_t u = extmap_under_push(m, old, x->holes, x->under);
+            if (!u)
+                return -ENOMEM;
+            x->under = u;
+        }
+        x->e = (x->e & DIRTY_BIT) | (s->newp + 2) | ((uint64_t)m->epoch << EPOCH_SHIFT);
+        x->holes = s->new_holes;
+    }
+    if (!x->holes)
+        extmap_under_drop(m, x);
+    return extmap_mark_dirty(m, s->vcl);
+}
+
 /* Runs a batch: every read is started at once, and each write starts as soon
  * as the read it depends on (if any) completed. */
 static int run_batch(struct extmap *m, struct batch *b, struct extmap_req **reqs)
@@ -171,32 +199,67 @@ static int run_batch(struct extmap *m, struct batch *b, struct extmap_req **reqs
         }
         if (s->kind != SEG_READ)
             m->files_written |= 1ull << (s->newp >> EXTMAP_FILE_SHIFT);
-        if (s->kind == SEG_COW) {
-            uint64_t *e = extmap_slot(m, s->vcl);
-            if (!e) {
-                reqs[s->req]->result = -ENOMEM;
-                continue;
-            }
-            *e = (*e & DIRTY_BIT) | (s->newp + 2) | ((uint64_t)m->epoch << EPOCH_SHIFT);
-            int d = extmap_mark_dirty(m, s->vcl);
-            if (d < 0)
-                reqs[s->req]->result = d;
+        if (s->kind == SEG_COW || s->kind == SEG_FILL) {
+            int e = remap(m, s);
+            if (e < 0)
+                reqs[s->req]->result = e;
         }
     }
     b->n = 0;
     return 0;
 }
 
-/* Fills in one segment's plan from the map; may allocate (copy-on-write). */
+static uint16_t sub_bits(uint32_t coff, uint32_t clen)
+{
+    unsigned s0 = coff >> SUB_SHIFT;
+    unsigned s1 = (coff + clen + EXTMAP_SUBCLUSTER_SIZE - 1) >> SUB_SHIFT;
+    return (uint16_t)(((1u << s1) - 1) & ~((1u << s0) - 1));
+}
+
+/* Where the new bytes go when only some sub-clusters are written: straight
+ * from the caller's buffer when aligned, else whole blocks in a bounce
+ * buffer filled first from what the sub-clusters read now (src). */
+static void plan_span(struct extmap *m, struct seg *s, uint64_t src, char *bounce, int direct)
+{
+    uint64_t wbase;
+    s->wfd = fd_of(m, s->newp, &wbase);
+    uint32_t a0 = s->coff & ~(EXTMAP_BLOCK - 1);
+    uint32_t a1 = (s->coff + s->clen + EXTMAP_BLOCK - 1) & ~(EXTMAP_BLOCK - 1);
+    if (direct || (!s->ubuf && a0 == s->coff && a1 == s->coff + s->clen)) {
+        s->wbuf = s->ubuf ? s->ubuf : zero_cluster;
+        s->woff = wbase + s->coff;
+        s->wlen = s->clen;
+        return;
+    }
+    s->bounce = s->wbuf = bounce;
+    s->woff = wbase + a0;
+    s->wlen = a1 - a0;
+    s->boff = s->coff - a0;
+    if (src > VAL_ZERO) {
+        uint64_t rbase;
+        s->rfd = fd_of(m, src - 2, &rbase);
+        s->rbuf = bounce;
+        s->roff = rbase + a0;
+        s->rlen = a1 - a0;
+    } else {
+        memset(bounce, 0, a1 - a0);
+    }
+}
+
+/* Fills in one segment's plan from the map; may allocate (copy-on-write).
+ * The segment lies in sub-clusters that all read from one place (src). */
 static int plan(struct extmap *m, struct batch *b, struct seg *s, int writing)
 {
-    uint64_t e = extmap_entry(m, s->vcl);
+    const struct xent *x = extmap_xent(m, s->vcl, 0);
+    uint64_t e = x ? x->e : 0;
     uint64_t v = e & VAL_MASK;
     int owned = v && (e >> EPOCH_SHIFT) == m->epoch;
+    uint64_t src = extmap_resolve(m, s->vcl, s->coff >> SUB_SHIFT);
+    s->bits = sub_bits(s->coff, s->clen);
     uint64_t base = 0;
     int fd = -1;
-    if (v > VAL_ZERO)
-        fd = fd_of(m, v - 2, &base);
+    if (src > VAL_ZERO)
+        fd = fd_of(m, src - 2, &base);
     uint64_t a0 = s->coff & ~(uint64_t)(EXTMAP_BLOCK - 1);
     uint64_t a1 = (s->coff + s->clen + EXTMAP_BLOCK - 1) & ~(uint64_t)(EXTMAP_BLOCK - 1);
     int direct =
@@ -207,7 +270,7 @@ static int plan(struct extmap *m, struct batch *b, struct seg *s, int writing)
     s->res = 0;
     if (!writing) {
         s->kind = SEG_READ;
-        if (v <= VAL_ZERO) {
+        if (src <= VAL_ZERO) {
             memset(s->ubuf, 0, s->clen);
             s->kind = SEG_DONE;
             return 0;
@@ -227,11 +290,11 @@ static int plan(struct extmap *m, struct batch *b, struct seg *s, int writing)
     }
     if (m->cfg.read_only)
         return -EROFS;
-    if (!s->ubuf && v <= VAL_ZERO) { /* zeroing what reads as zeros */
+    if (!s->ubuf && src <= VAL_ZERO) { /* zeroing what reads as zeros */
         s->kind = SEG_DONE;
         return 0;
     }
-    if (owned && v > VAL_ZERO) {
+    if (owned && v > VAL_ZERO && !(x->holes & s->bits)) {
         s->kind = SEG_WRITE_OWNED;
         s->newp = v - 2;
         s->wfd = fd;
@@ -248,11 +311,24 @@ static int plan(struct extmap *m, struct batch *b, struct seg *s, int writing)
         }
         return 0;
     }
-    /* copy-on-write (or first write): a whole new cluster */
+    if (owned && v > VAL_ZERO) { /* holes of an owned cluster: fill them */
+        s->kind = SEG_FILL;
+        s->newp = v - 2;
+        plan_span(m, s, src, bounce, direct);
+        return s->wfd < 0 ? -EBADF : 0;
+    }
     int r = extmap_alloc(m, &s->newp);
     if (r < 0)
         return r;
     s->kind = SEG_COW;
+    if (!owned) { /* only what is written becomes the new cluster's own */
+        s->new_holes = (uint16_t)(SUB_FULL & ~s->bits);
+        plan_span(m, s, src, bounce, direct);
+        return s->wfd < 0 ? -EBADF : 0;
+    }
+    /* it replaces an owned zero marker, which hides the layers below: the
+     * new cluster must be whole, zeros around the new bytes */
+    s->new_holes = 0;
     s->wfd = fd_of(m, s->newp, &s->woff);
     if (s->wfd < 0)
         return -EBADF;
@@ -263,15 +339,22 @@ static int plan(struct extmap *m, struct batch *b, struct seg *s, int writing)
     }
     s->bounce = s->wbuf = bounce;
     s->boff = s->coff;
-    if (v > VAL_ZERO) {
-        s->rfd = fd;
-        s->rbuf = bounce;
-        s->roff = base;
-        s->rlen = EXTMAP_CLUSTER_SIZE;
-    } else {
-        memset(bounce, 0, EXTMAP_CLUSTER_SIZE);
-    }
+    memset(bounce, 0, EXTMAP_CLUSTER_SIZE);
     return 0;
+}
+
+/* How much of [coff, coff + clen) reads from the same place as its first
+ * byte (a cluster with holes is cut at sub-cluster boundaries). */
+static uint32_t same_source(const struct extmap *m, uint64_t vcl, uint32_t coff, uint32_t clen)
+{
+    const struct xent *x = extmap_xent(m, vcl, 0);
+    if (!x || !x->holes)
+        return clen;
+    uint64_t src = extmap_resolve(m, vcl, coff >> SUB_SHIFT);
+    uint32_t end = ((coff >> SUB_SHIFT) + 1) << SUB_SHIFT;
+    while (end < coff + clen && extmap_resolve(m, vcl, end >> SUB_SHIFT) == src)
+        end += EXTMAP_SUBCLUSTER_SIZE;
+    return end - coff < clen ? end - coff : clen;
 }
 
 /* A whole-cluster discard/write-zeroes: a zero marker, no I/O. */
@@ -279,16 +362,15 @@ static int zero_whole(struct extmap *m, uint64_t vcl)
 {
     if (m->cfg.read_only)
         return -EROFS;
-    uint64_t e = extmap_entry(m, vcl);
-    uint64_t v = e & VAL_MASK;
+    struct xent *x = extmap_xent(m, vcl, 0);
+    uint64_t v = x ? x->e & VAL_MASK : 0;
     if (v == 0 || (v == VAL_ZERO))
         return 0;
-    uint64_t *s = extmap_slot(m, vcl);
-    if (!s)
-        return -ENOMEM;
     /* an owned cluster dropped here is freed by the store when it folds the
      * journal record; the map never hands it out again */
-    *s = (*s & DIRTY_BIT) | VAL_ZERO | ((uint64_t)m->epoch << EPOCH_SHIFT);
+    x->e = (x->e & DIRTY_BIT) | VAL_ZERO | ((uint64_t)m->epoch << EPOCH_SHIFT);
+    x->holes = 0;
+    extmap_under_drop(m, x);
     return extmap_mark_dirty(m, vcl);
 }
 
@@ -365,6 +447,12 @@ int extmap_submit_ptrs(struct extmap *m, struct extmap_req **reqs, int n)
             if (!ubuf && clen == EXTMAP_CLUSTER_SIZE) {
                 q->result = zero_whole(m, vcl);
             } else {
+                /* whole blocks written straight from the caller need no
+                 * old bytes: one segment, whatever its sub-clusters read */
+                int whole = writing && ubuf && aligned(coff) && aligned(clen) &&
+                            aligned((uint64_t)(uintptr_t)ubuf);
+                if (!whole)
+                    clen = same_source(m, vcl, coff, clen);
                 struct seg *s = &b->seg[b->n];
                 *s = (struct seg){ .req = i, .vcl = vcl, .coff = coff, .clen = clen, .ubuf = ubuf };
                 int p = plan(m, b, s, writing);
@@ -542,17 +630,65 @@ static int simple_segments(const struct extmap *m, const struct extmap_req *q)
     if (q->op == EXTMAP_WRITE && m->cfg.read_only)
         return -1;
     int n = 0;
-    for (uint64_t vcl = q->offset >> EXTMAP_CLUSTER_SHIFT;
-         vcl <= (q->offset + q->len - 1) >> EXTMAP_CLUSTER_SHIFT; vcl++) {
-        uint64_t e = extmap_entry(m, vcl), v = e & VAL_MASK;
-        if (v > VAL_ZERO)
-            n++;
-        else if (q->op == EXTMAP_WRITE)
-            return -1;
-        if (q->op == EXTMAP_WRITE && (e >> EPOCH_SHIFT) != m->epoch)
-            return -1;
+    uint64_t need = 0; /* new clusters: the grant must hold them */
+    for (uint64_t off = q->offset, end = q->offset + q->len; off < end;) {
+        uint64_t vcl = off >> EXTMAP_CLUSTER_SHIFT;
+        uint32_t coff = (uint32_t)(off & (EXTMAP_CLUSTER_SIZE - 1));
+        uint32_t clen = end - off < EXTMAP_CLUSTER_SIZE - coff ? (uint32_t)(end - off)
+                                                               : EXTMAP_CLUSTER_SIZE - coff;
+        const struct xent *x = extmap_xent(m, vcl, 0);
+        uint64_t e = x ? x->e : 0, v = e & VAL_MASK;
+        int owned = v && (e >> EPOCH_SHIFT) == m->epoch;
+        if (q->op == EXTMAP_READ) {
+            if (x && (x->holes & sub_bits(coff, clen)))
+                return -1; /* partly elsewhere: the batch path assembles it */
+            n += v > VAL_ZERO;
+        } else if (owned && v > VAL_ZERO) {
+            n++; /* in place, holes included (whole blocks: nothing to read) */
+        } else if (!owned) {
+            n++; /* a new cluster of just these sub-clusters: nothing to copy */
+            need++;
+        } else {
+            return -1; /* an owned zero marker: a whole new cluster */
+        }
+        off += clen;
     }
-    return n;
+    return need > m->grant_left ? -1 : n;
+}
+
+/* An aligned write about to start (simple path): the sub-clusters it covers
+ * become the disk's own now, in a new cluster if the old one is not owned.
+ * Bytes in flight are undefined to overlapping requests anyway, and the
+ * mapping reaches the journal only at a flush, after the write completed. */
+static int map_for_write(struct extmap *m, uint64_t vcl, uint32_t coff, uint32_t clen)
+{
+    struct xent *x = extmap_xent(m, vcl, 1);
+    if (!x)
+        return -ENOMEM;
+    uint16_t bits = sub_bits(coff, clen);
+    uint64_t v = x->e & VAL_MASK;
+    if (v && (x->e >> EPOCH_SHIFT) == m->epoch) {
+        if (!(x->holes & bits))
+            return 0;
+        x->holes &= (uint16_t)~bits;
+    } else {
+        uint64_t p;
+        int r = extmap_alloc(m, &p);
+        if (r < 0)
+            return r;
+        uint16_t holes = (uint16_t)(SUB_FULL & ~bits);
+        if (holes && v) {
+            uint32_t u = extmap_under_push(m, v, x->holes, x->under);
+            if (!u)
+                return -ENOMEM;
+            x->under = u;
+        }
+        x->e = (x->e & DIRTY_BIT) | (p + 2) | ((uint64_t)m->epoch << EPOCH_SHIFT);
+        x->holes = holes;
+    }
+    if (!x->holes)
+        extmap_under_drop(m, x);
+    return extmap_mark_dirty(m, vcl);
 }
 
 static int start_io(struct extmap *m, struct extmap_req *q, int fd, char *buf, uint32_t len,
@@ -611,6 +747,12 @@ int extmap_queue(struct extmap *m, struct extmap_req *q)
             clen = end - off < EXTMAP_CLUSTER_SIZE - coff ? (uint32_t)(end - off)
                                                           : EXTMAP_CLUSTER_SIZE - coff;
             ubuf = (char *)q->buf + (off - q->offset);
+            int e = q->op == EXTMAP_WRITE ? map_for_write(m, vcl, coff, clen) : 0;
+            if (e < 0) {
+                if (q->result == 0)
+                    q->result = e;
+                break;
+            }
             uint64_t v = extmap_entry(m, vcl) & VAL_MASK;
             if (v <= VAL_ZERO) {
                 memset(ubuf, 0, clen);

@@ -16,10 +16,31 @@
 #define DIRTY_BIT   (1ull << 46)
 #define EPOCH_SHIFT 48
 
+/* Sub-clusters: bit i of a holes mask is set when sub-cluster i (4 KiB at
+ * i * EXTMAP_SUBCLUSTER_SIZE) is not the entry's own and reads from the
+ * entries under it (the layers below at hand-over time), else zeros. */
+#define SUB_SHIFT 12
+#define SUB_FULL  ((1u << EXTMAP_SUBCLUSTERS) - 1)
+
+/* One virtual cluster: the top entry (e as above, holes) and, when the top
+ * has holes, the chain of entries under it (index into the under pool, 0:
+ * none), nearest first. */
+struct xent {
+    uint64_t e;
+    uint32_t under;
+    uint16_t holes;
+    uint16_t pad;
+};
+struct xunder {
+    uint64_t val; /* VAL_ZERO or p + 2 */
+    uint32_t next;
+    uint16_t holes;
+};
+
 struct extmap {
     struct extmap_config cfg;
     uint64_t size;
-    uint64_t **l1;
+    struct xent **l1;
     uint64_t l1_len;
     uint16_t epoch;
     struct extmap_range *grant;
@@ -36,6 +57,8 @@ struct extmap {
     struct extmap_req *done_head, *done_tail; /* finished, not yet reaped */
     struct extmap_req *complex[32];           /* queued requests waiting for the batch path */
     int ncomplex;
+    struct xunder *under; /* the pool; entry 0 unused */
+    uint32_t nunder, under_cap, under_free;
 };
 
 #define ASYNC_MAX_SQES 128 /* leaves the other half of the ring to batches */
@@ -47,9 +70,16 @@ void extmap_run_complex(struct extmap *m);
 
 uint64_t extmap_entry(const struct extmap *m, uint64_t vcl);
 uint64_t *extmap_slot(struct extmap *m, uint64_t vcl);
+struct xent *extmap_xent(const struct extmap *m, uint64_t vcl, int create);
+/* The value (0, VAL_ZERO or p + 2) sub-cluster `sub` of vcl reads from. */
+uint64_t extmap_resolve(const struct extmap *m, uint64_t vcl, unsigned sub);
+/* Puts (val, holes, next) in front of a chain; returns its index, 0 on ENOMEM. */
+uint32_t extmap_under_push(struct extmap *m, uint64_t val, uint16_t holes, uint32_t next);
+void extmap_under_drop(struct extmap *m, struct xent *x);
 int extmap_alloc(struct extmap *m, uint64_t *pcl);
 int extmap_mark_dirty(struct extmap *m, uint64_t vcl);
 int extmap_journal_commit(struct extmap *m);
-void extmap_journal_encode(unsigned char *rec, uint64_t gen, uint64_t vcl, uint64_t value);
+void extmap_journal_encode(unsigned char *rec, uint64_t gen, uint64_t vcl, uint64_t value,
+                           uint32_t holes);
 
 #endif

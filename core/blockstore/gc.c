@@ -1,9 +1,12 @@
 /* blockstore: layer garbage, exactly. An entry of layer L at virtual cluster
- * x is read by somebody iff reach(L, x):
- *     reach(L, x) = L has a holder, or some child C of L has no entry at x
- *                   and reach(C, x).
- * (a read of a holder's object falls through every layer without an entry
- * at x until one has it). Entries of a holder-less layer for which reach is
+ * x serving sub-clusters S (all of them but its holes) is read by somebody
+ * iff reach(L, x, S):
+ *     reach(L, x, S) = S is not empty and (L has a holder, or some child C
+ *                      of L has reach(C, x, S minus what C's entry at x
+ *                      serves))
+ * (a read of a holder's object falls through, sub-cluster by sub-cluster,
+ * every layer whose entry at x does not serve it until one does). A
+ * cluster is freed only when none of its sub-clusters is read by anyone. Entries of a holder-less layer for which reach is
  * false are garbage and are dropped. Dropping one changes no other entry's
  * reach (the dropped entry was on no holder's path), so the order does not
  * matter. reach only ever goes down when a holder goes (delete), a child
@@ -89,36 +92,46 @@ struct bs_node *bs_tree_find(const struct bs_tree *tree, uint64_t id)
  * in parent links, which check reports, cannot make a child list cycle: each
  * node is in exactly one list). 1, 0 or a negative errno. */
 static int reach(MDB_txn *t, struct blockstore *bs, const struct bs_tree *tree,
-                 const struct bs_node *node, uint64_t vcl, size_t depth)
+                 const struct bs_node *node, uint64_t vcl, uint32_t subs, size_t depth)
 {
+    if (!subs)
+        return 0;
     if (node->holders)
         return 1;
     if (depth > tree->n)
         return bs_fail(-EUCLEAN, "layer %llu: the layer tree loops", (unsigned long long)node->id);
     for (size_t i = node->first_child; i != NONE; i = tree->v[i].next_sibling) {
-        uint64_t y;
+        struct bs_ext y;
+        uint32_t left = subs;
         int r = bs_extent_get(t, bs, tree->v[i].id, vcl, &y);
         if (r == 0)
-            continue; /* this child hides it */
-        if (r != -ENOENT)
+            left &= ~bs_own(&y); /* what this child serves itself */
+        else if (r != -ENOENT)
             return r;
-        if ((r = reach(t, bs, tree, &tree->v[i], vcl, depth + 1)) != 0)
+        if ((r = reach(t, bs, tree, &tree->v[i], vcl, left, depth + 1)) != 0)
             return r;
     }
     return 0;
+}
+
+/* Is layer's entry at vcl (e) read by anybody? 1, 0 or a negative errno. */
+static int entry_read(MDB_txn *t, struct blockstore *bs, const struct bs_tree *tree,
+                      const struct bs_node *node, uint64_t vcl, const struct bs_ext *e)
+{
+    return reach(t, bs, tree, node, vcl, bs_own(e), 0);
 }
 
 /* Drops the entry at vcl of a holder-less layer (freeing its cluster). */
 static int drop_entry(MDB_txn *t, struct blockstore *bs, uint64_t layer, struct layer_rec *l,
                       uint64_t vcl, struct bs_freed *freed)
 {
-    uint64_t x;
+    struct bs_ext x;
     int r = bs_extent_get(t, bs, layer, vcl, &x);
     if (r == 0)
         r = bs_extent_del(t, bs, layer, vcl);
-    if (r == 0 && x != ZERO_MARK) {
+    if (r == 0 && x.val != ZERO_MARK) {
         l->owned--;
-        r = bs_free(t, bs, x, 1, freed);
+        r = bs_free(t, bs, x.val, 1, freed);
     }
     return r;
 }
@@ -146,7 +159,10 @@ int bs_unread_entries(MDB_txn *t, struct blockstore *bs, const struct bs_tree *t
          g == 0 && r == 0 && bs_get_be64(k.mv_data) == layer;
          g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         uint64_t vcl = bs_get_be64((unsigned char *)k.mv_data + 8);
-        int h = reach(t, bs, tree, node, vcl, 0);
+        struct bs_ext e;
+        int h = bs_extent_decode(&v, &e);
+        if (h == 0)
+            h = entry_read(t, bs, tree, node, vcl, &e);
         if (h < 0)
             r = h;
         if (h)
@@ -195,6 +211,13 @@ static int reclaim_layer(MDB_txn *t, struct blockstore *bs, const struct bs_tree
 
 int bs_reclaim_up(MDB_txn *t, struct blockstore *bs, uint64_t layer, struct bs_freed *freed)
 {
+    int r = bs_reclaim_chain(t, bs, layer, freed);
+    /* entries dropped may unblock the merge of a layer up the chain */
+    return r < 0 ? r : bs_merge_up(t, bs, layer, freed);
+}
+
+int bs_reclaim_chain(MDB_txn *t, struct blockstore *bs, uint64_t layer, struct bs_freed *freed)
+{
     struct bs_tree tree;
     int r = bs_tree_load(t, bs, &tree);
     if (r < 0)
@@ -214,11 +237,14 @@ int bs_reclaim_up(MDB_txn *t, struct blockstore *bs, uint64_t layer, struct bs_f
 int bs_hide_up(MDB_txn *t, struct blockstore *bs, const struct bs_tree *tree, uint64_t layer,
                uint64_t vcl, struct bs_freed *freed)
 {
-    for (size_t steps = 0; layer && steps <= tree->n; steps++) {
+    /* every entry up the chain that the new one may hide, up to a layer with
+     * a holder: with sub-clusters more than the first can lose its readers */
+    uint32_t open = EXTMAP_HOLES_FULL; /* sub-clusters still falling through */
+    for (size_t steps = 0; layer && open && steps <= tree->n; steps++) {
         const struct bs_node *n = bs_tree_find(tree, layer);
         if (!n || n->holders)
             return 0;
-        uint64_t x;
+        struct bs_ext x;
         int r = bs_extent_get(t, bs, layer, vcl, &x);
         if (r == -ENOENT) { /* reads fall through: look further up */
             layer = n->parent;
@@ -226,14 +252,17 @@ int bs_hide_up(MDB_txn *t, struct blockstore *bs, const struct bs_tree *tree, ui
         }
         if (r < 0)
             return r;
-        /* the first entry up the chain: the only one whose reach changed */
-        if ((r = reach(t, bs, tree, n, vcl, 0)) != 0)
-            return r < 0 ? r : 0;
-        struct layer_rec l;
-        if ((r = bs_layer_get(t, bs, layer, &l)) < 0 ||
-            (r = drop_entry(t, bs, layer, &l, vcl, freed)) < 0)
+        open &= x.holes;
+        if ((r = entry_read(t, bs, tree, n, vcl, &x)) < 0)
             return r;
-        return bs_layer_put(t, bs, layer, &l);
+        if (r == 0) {
+            struct layer_rec l;
+            if ((r = bs_layer_get(t, bs, layer, &l)) < 0 ||
+                (r = drop_entry(t, bs, layer, &l, vcl, freed)) < 0 ||
+                (r = bs_layer_put(t, bs, layer, &l)) < 0)
+                return r;
+        }
+        layer = n->parent;
     }
     return 0;
 }

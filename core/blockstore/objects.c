@@ -233,13 +233,14 @@ static int free_layer_extents(MDB_txn *t, struct blockstore *bs, uint64_t layer,
             r = bs_mdb(r, "extents");
             break;
         }
-        uint64_t x;
-        memcpy(&x, v.mv_data, 8);
+        struct bs_ext x;
+        if ((r = bs_extent_decode(&v, &x)) < 0)
+            break;
         if ((r = mdb_cursor_del(c, 0))) {
             r = bs_mdb(r, "extents");
             break;
         }
-        if (x != ZERO_MARK && (r = bs_free(t, bs, x, 1, freed)) < 0)
+        if (x.val != ZERO_MARK && (r = bs_free(t, bs, x.val, 1, freed)) < 0)
             break;
     }
     mdb_cursor_close(c);
@@ -295,14 +296,53 @@ static int find_only_child(MDB_txn *t, struct blockstore *bs, uint64_t layer, ui
     return *child ? 0 : bs_fail(-EUCLEAN, "layer %llu has no child", (unsigned long long)layer);
 }
 
+int bs_merge_blocked(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t child,
+                     uint64_t grandparent)
+{
+    MDB_cursor *cur;
+    int r = mdb_cursor_open(t, bs->extents, &cur);
+    if (r)
+        return bs_mdb(r, "mdb_cursor_open");
+    unsigned char kb[16];
+    bs_key16(kb, layer, 0);
+    MDB_val k = { 16, kb }, v;
+    int g;
+    for (g = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         g == 0 && r == 0 && bs_get_be64(k.mv_data) == layer;
+         g = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        struct bs_ext x, y;
+        if ((r = bs_extent_decode(&v, &x)) < 0)
+            break;
+        r = bs_extent_get(t, bs, child, bs_get_be64((unsigned char *)k.mv_data + 8), &y);
+        if (r == -ENOENT) {
+            r = 0;
+            continue;
+        }
+        if (r == 0 && y.holes &&
+            (x.val == ZERO_MARK ? grandparent != 0 : (y.holes & bs_own(&x)) != 0))
+            r = 1;
+    }
+    mdb_cursor_close(cur);
+    if (r == 0 && g && g != MDB_NOTFOUND)
+        r = bs_mdb(g, "extents");
+    return r;
+}
+
 /* Moves a holder-less layer's extents into its only child (the child's own
- * entries win; the ones they hide are freed) and drops the layer. */
+ * entries win; the ones they hide are freed) and drops the layer. Unless
+ * blocked (bs_merge_blocked): then the layer stays and keeps what is read. */
 static int merge_into_child(MDB_txn *t, struct blockstore *bs, uint64_t layer, struct layer_rec *l,
                             struct bs_freed *freed)
 {
     uint64_t cid;
     struct layer_rec c;
     int r = find_only_child(t, bs, layer, &cid);
+    if (r == 0)
+        r = bs_merge_blocked(t, bs, layer, cid, l->parent);
+    if (r > 0) {
+        r = bs_layer_put(t, bs, layer, l);
+        return r < 0 ? r : bs_reclaim_chain(t, bs, layer, freed);
+    }
     if (r == 0)
         r = bs_layer_get(t, bs, cid, &c);
     MDB_cursor *cur = NULL;
@@ -319,22 +359,24 @@ static int merge_into_child(MDB_txn *t, struct blockstore *bs, uint64_t layer, s
             r = bs_mdb(g, "extents");
             break;
         }
-        uint64_t vcl = bs_get_be64((unsigned char *)k.mv_data + 8), x, y;
-        memcpy(&x, v.mv_data, 8);
+        uint64_t vcl = bs_get_be64((unsigned char *)k.mv_data + 8);
+        struct bs_ext x, y;
+        if ((r = bs_extent_decode(&v, &x)) < 0)
+            break;
         if ((g = mdb_cursor_del(cur, 0))) {
             r = bs_mdb(g, "extents");
             break;
         }
         r = bs_extent_get(t, bs, cid, vcl, &y);
-        if (r == 0) { /* hidden by the child: free */
-            if (x != ZERO_MARK)
-                r = bs_free(t, bs, x, 1, freed);
+        if (r == 0) { /* hidden by the child (not blocked: it reads none of it) */
+            if (x.val != ZERO_MARK)
+                r = bs_free(t, bs, x.val, 1, freed);
         } else if (r == -ENOENT) {
-            if (x == ZERO_MARK && l->parent == 0)
+            if (x.val == ZERO_MARK && l->parent == 0)
                 r = 0; /* nothing under it to hide */
             else
-                r = bs_extent_put(t, bs, cid, vcl, x);
-            if (r == 0 && x != ZERO_MARK)
+                r = bs_extent_put(t, bs, cid, vcl, &x);
+            if (r == 0 && x.val != ZERO_MARK)
                 c.owned++;
         }
     }
@@ -354,6 +396,26 @@ static int merge_into_child(MDB_txn *t, struct blockstore *bs, uint64_t layer, s
     /* the merged layer lost a holder or a child: what the child received
      * (if it has no holder) and the ancestors may be read by nobody now */
     return bs_reclaim_up(t, bs, c.holders ? l->parent : cid, freed);
+}
+
+int bs_merge_up(MDB_txn *t, struct blockstore *bs, uint64_t layer, struct bs_freed *freed)
+{
+    for (int steps = 0; layer && steps < 100000; steps++) {
+        struct layer_rec l;
+        uint64_t cid;
+        int r = bs_layer_get(t, bs, layer, &l);
+        if (r < 0 || l.holders)
+            return r;
+        if (l.children == 1) {
+            if ((r = find_only_child(t, bs, layer, &cid)) < 0 ||
+                (r = bs_merge_blocked(t, bs, layer, cid, l.parent)) < 0)
+                return r;
+            if (r == 0)
+                return merge_into_child(t, bs, layer, &l, freed);
+        }
+        layer = l.parent;
+    }
+    return 0;
 }
 
 int bs_unref_layer(MDB_txn *t, struct blockstore *bs, uint64_t layer, int holder,

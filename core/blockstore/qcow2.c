@@ -25,6 +25,7 @@ struct qcow2 {
     void *ctx;
     uint64_t file_size, size;
     uint32_t version, cluster_bits, cluster_size, l2_entries;
+    int extl2; /* extended L2 entries: 16 bytes, a 32-sub-cluster bitmap each */
     uint64_t *l1;
     uint32_t l1_size;
     uint64_t l1_offset;
@@ -119,13 +120,17 @@ static int parse_header(struct qcow2 *q, const unsigned char *h)
             return bs_fail(-EINVAL, "qcow2 image is marked corrupt");
         if (incompat & INCOMPAT_DATA_FILE)
             return bs_fail(-ENOTSUP, "qcow2 images with an external data file are refused");
-        if (incompat & INCOMPAT_EXTL2)
-            return bs_fail(-ENOTSUP, "qcow2 extended L2 entries are not supported");
+        if (incompat & INCOMPAT_EXTL2) {
+            if (q->cluster_bits < 14) /* sub-clusters of at least 512 bytes */
+                return bad("extended L2 entries with clusters under 16 KiB");
+            q->extl2 = 1;
+            q->l2_entries = q->cluster_size / 16;
+        }
         if (incompat & INCOMPAT_COMPRESSION) {
             if (hlen < 105 || h[104] != 0)
                 return bs_fail(-ENOTSUP, "qcow2 compression type other than zlib");
         }
-        if (incompat & ~(INCOMPAT_DIRTY | INCOMPAT_COMPRESSION))
+        if (incompat & ~(INCOMPAT_DIRTY | INCOMPAT_COMPRESSION | INCOMPAT_EXTL2))
             return bs_fail(-ENOTSUP, "qcow2 has unknown incompatible features %#llx",
                            (unsigned long long)incompat);
     }
@@ -249,7 +254,14 @@ int qcow2_read_all(struct qcow2 *q, int (*fn)(void *ctx, uint64_t off, const voi
             uint64_t voff = (uint64_t)i * per_l1 + (uint64_t)j * q->cluster_size;
             if (voff >= q->size)
                 break;
-            uint64_t e = be64((unsigned char *)&q->l2[j]);
+            uint64_t e = be64((unsigned char *)&q->l2[q->extl2 ? 2 * j : j]);
+            /* extended: bit i allocated, bit 32 + i reads as zeros (no
+             * backing file: an unallocated sub-cluster reads zeros too) */
+            uint64_t sub = q->extl2 ? be64((unsigned char *)&q->l2[2 * j + 1]) : 0;
+            if (q->extl2 && (e & L2_COMPRESSED) && sub)
+                return bad("a sub-cluster bitmap on a compressed cluster");
+            if (q->extl2 && !(e & L2_COMPRESSED) && (sub & (sub >> 32) & 0xffffffffu))
+                return bad("a sub-cluster both allocated and zero");
             size_t len =
                 q->size - voff < q->cluster_size ? (size_t)(q->size - voff) : q->cluster_size;
             if (e & L2_COMPRESSED) {
@@ -266,12 +278,23 @@ int qcow2_read_all(struct qcow2 *q, int (*fn)(void *ctx, uint64_t off, const voi
                     continue; /* zero cluster: stays unallocated */
                 if (!host)
                     continue; /* unallocated */
-                if (host % q->cluster_size || !range_ok(q, host, len, 1))
+                size_t sc = q->cluster_size / 32, have = len;
+                if (q->extl2) { /* the file may end after the last allocated one */
+                    if (!(sub & 0xffffffffu))
+                        continue; /* no sub-cluster allocated: all zeros */
+                    size_t top = (size_t)(64 - __builtin_clzll(sub & 0xffffffffu)) * sc;
+                    have = top < len ? top : len;
+                }
+                if (host % q->cluster_size || !range_ok(q, host, have, 1))
                     return bad("data cluster outside the file or unaligned");
                 if (claim(q, host) < 0)
                     return bad("a host cluster is used twice (or is an L2 table)");
-                if ((r = q->rd(q->ctx, q->data, len, host)) < 0)
+                if ((r = q->rd(q->ctx, q->data, have, host)) < 0)
                     return bs_fail(r, "reading a data cluster: %s", strerror(-r));
+                for (unsigned b = 0; q->extl2 && b < 32 && (size_t)b * sc < len; b++)
+                    if (!(sub & (1ull << b)))
+                        memset(q->data + (size_t)b * sc, 0,
+                               len - (size_t)b * sc < sc ? len - (size_t)b * sc : sc);
             }
             if ((r = fn(ctx, voff, q->data, len)) < 0)
                 return r;

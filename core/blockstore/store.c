@@ -207,13 +207,22 @@ static int open_env(struct blockstore *bs, const struct blockstore_options *opt)
     };
     for (int i = 0; i < 6 && !r; i++)
         r = mdb_dbi_open(t, names[i], MDB_CREATE, dbis[i]);
-    uint64_t v;
-    if (!r && bs_meta_get(t, bs, "version", &v) == -ENOENT) {
-        r = bs_meta_put(t, bs, "version", 1) ||
+    uint64_t v, version = 0;
+    if (!r && bs_meta_get(t, bs, "version", &version) == -ENOENT) {
+        r = bs_meta_put(t, bs, "version", BS_FORMAT) ||
             bs_meta_put(t, bs, "cluster_size", EXTMAP_CLUSTER_SIZE);
     } else if (!r && bs_meta_get(t, bs, "cluster_size", &v) == 0 && v != EXTMAP_CLUSTER_SIZE) {
         mdb_txn_abort(t);
         return bs_fail(-EINVAL, "store uses cluster size %llu", (unsigned long long)v);
+    } else if (!r && version > BS_FORMAT) {
+        mdb_txn_abort(t);
+        return bs_fail(-ENOTSUP, "store format %llu is newer than this program's (%d)",
+                       (unsigned long long)version, BS_FORMAT);
+    } else if (!r && version < BS_FORMAT) {
+        /* in place: every format-1 record (8-byte extents, PSJRNL1 journals,
+         * PSXMAP1 maps) already reads as a format-2 whole cluster; the version
+         * is raised so that an older program refuses the 16-byte records */
+        r = bs_meta_put(t, bs, "version", BS_FORMAT);
     }
     if (r) {
         mdb_txn_abort(t);
@@ -456,18 +465,43 @@ void bs_key16(unsigned char k[16], uint64_t a, uint64_t b)
     bs_be64(k + 8, b);
 }
 
-int bs_extent_get(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vcl, uint64_t *v)
+int bs_extent_decode(const MDB_val *v, struct bs_ext *e)
 {
-    unsigned char k[16];
-    bs_key16(k, layer, vcl);
-    return get(t, bs->extents, k, 16, v, 8);
+    uint32_t pad = 0;
+    e->holes = 0;
+    if (v->mv_size != 8 && v->mv_size != 16)
+        return bs_fail(-EUCLEAN, "extent record of %zu bytes", v->mv_size);
+    memcpy(&e->val, v->mv_data, 8);
+    if (v->mv_size == 16) {
+        memcpy(&e->holes, (char *)v->mv_data + 8, 4);
+        memcpy(&pad, (char *)v->mv_data + 12, 4);
+    }
+    if (pad || e->holes >= EXTMAP_HOLES_FULL || (e->val == ZERO_MARK && e->holes))
+        return bs_fail(-EUCLEAN, "extent record with holes %#x", e->holes);
+    return 0;
 }
 
-int bs_extent_put(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vcl, uint64_t v)
+int bs_extent_get(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vcl, struct bs_ext *e)
 {
     unsigned char k[16];
     bs_key16(k, layer, vcl);
-    return put(t, bs->extents, k, 16, &v, 8);
+    MDB_val key = { 16, k }, val;
+    int r = mdb_get(t, bs->extents, &key, &val);
+    if (r == MDB_NOTFOUND)
+        return -ENOENT;
+    if (r)
+        return bs_mdb(r, "mdb_get");
+    return bs_extent_decode(&val, e);
+}
+
+int bs_extent_put(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vcl,
+                  const struct bs_ext *e)
+{
+    unsigned char k[16], v[16] = { 0 };
+    bs_key16(k, layer, vcl);
+    memcpy(v, &e->val, 8);
+    memcpy(v + 8, &e->holes, 4);
+    return put(t, bs->extents, k, 16, v, e->holes ? 16 : 8); /* whole: as format 1 */
 }
 
 int bs_extent_del(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vcl)

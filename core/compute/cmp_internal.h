@@ -4,15 +4,107 @@
 
 #include "core/compute/compute.h"
 
+#include <pthread.h>
+
+struct store;
+struct vmmctl;
+struct cmp_job;
+
 struct compute {
     struct store *store;
     unsigned flavors;  /* id -> flavor */
     unsigned keypairs; /* "user\0name" -> keypair */
     unsigned quotas;   /* project -> quota */
     unsigned meta;     /* "seeded" */
+    unsigned servers;  /* id -> server */
+    unsigned actions;  /* "server\0request" -> instance action */
+
+    /* The host side (compute_host_start); zero until then. */
+    bool host_up;
+    struct compute_host host;
+    char data_dir[2048], vmm_path[2048], jailer_path[2048], cgroup_parent[2048], netns[64];
+    char boot_id[64]; /* this host boot's /proc/sys/kernel/random/boot_id */
+    struct vmmctl *vmm;
+    char vmm_error[256]; /* why vmm is NULL */
+    pthread_t worker;
+    pthread_mutex_t lock; /* the job queue */
+    pthread_cond_t cond;
+    struct cmp_job *jobs, **jobs_tail;
+    bool stopping;
 };
 
 int cmp_fail(struct compute_err *err, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* ---- servers (cmp_server.c) ---- */
+/* UTC now as Nova prints it: 2026-11-24T23:00:00Z. */
+void cmp_now(char out[32]);
+/* Whether who may see (write: change) the record. */
+bool cmp_may(const struct compute_caller *who, const json_t *rec, bool write);
+/* The record for who, in t: -ENOENT when missing or not visible, -EPERM a
+ * reader writing. */
+int cmp_server_load(struct compute *c, struct store_txn *t, const struct compute_caller *who,
+                    const char *id, bool write, json_t **rec);
+/* Stores rec (updated stamped). */
+int cmp_server_put(struct compute *c, struct store_txn *t, json_t *rec);
+/* Sets vm_state/task_state/power_state (NULL/-1: unchanged; task "" clears)
+ * and the fault (NULL: cleared when vm_state is not error) of server id in
+ * its own transaction; -ENOENT when it is gone. */
+int cmp_server_set_state(struct compute *c, const char *id, const char *vm_state,
+                         const char *task_state, int power_state, const char *fault);
+/* Records an instance action (in t). */
+int cmp_action_record(struct compute *c, struct store_txn *t, const struct compute_caller *who,
+                      const char *server_id, const char *action, const char *message);
+/* The project's usage: instances, cores, ram (servers in any state). */
+int cmp_usage(struct compute *c, struct store_txn *t, const char *project_id, long *instances,
+              long *cores, long *ram);
+/* The host's allocated vcpus and ram of every server. */
+int cmp_host_usage(struct compute *c, struct store_txn *t, long *vcpus, long *ram);
+/* Checks quota and capacity for adding (n, vcpus, ram) to project. */
+int cmp_check_room(struct compute *c, struct store_txn *t, const char *project_id, long n,
+                   long vcpus, long ram, struct compute_err *err);
+
+/* ---- create pieces (cmp_server_create.c) ---- */
+/* Makes a port on network_id (or takes port_id) for server sid in t, and
+ * appends its entry to rec's ports (and auto_ports when made). */
+int cmp_add_port(struct compute *c, struct store_txn *t, const struct compute_caller *who,
+                 const char *network_id, const char *port_id, const char *fixed_ip, const char *sid,
+                 json_t *sg_ids, json_t *rec, json_t **entry, struct compute_err *err);
+/* Security group names (or ids) -> ids, visible to who. */
+int cmp_resolve_groups(struct compute *c, struct store_txn *t, const struct compute_caller *who,
+                       json_t *names, json_t **ids, struct compute_err *err);
+
+/* ---- config drives (cmp_server_drive.c) ---- */
+/* DATA/compute/config-drives/ID.iso. */
+void cmp_config_drive_path(const struct compute *c, const char *id, char *out, size_t len);
+/* When rec asks for a config drive: writes it and sets rec's
+ * config_drive_path (in memory: the caller's spec); 0 when not asked. */
+int cmp_config_drive_make(struct compute *c, json_t *rec, char *why, size_t wlen);
+/* Removes the file (server deleted); a missing one is fine. */
+void cmp_config_drive_remove(const struct compute *c, const char *id);
+
+/* ---- the worker and vmmctl (cmp_server_boot.c) ---- */
+enum cmp_job_kind {
+    CMP_JOB_BUILD,
+    CMP_JOB_START,
+    CMP_JOB_STOP,
+    CMP_JOB_REBOOT_HARD,
+    CMP_JOB_DELETE,
+};
+/* Queues a job for server id (nothing when the host is not up: the job is
+ * then run as far as it can without one, e.g. a delete). */
+int cmp_job_queue(struct compute *c, enum cmp_job_kind kind, const char *id);
+/* vmmctl calls for actions (-ENXIO when there is no host). */
+int cmp_vmm_pause(struct compute *c, const char *id, bool pause, struct compute_err *err);
+int cmp_vmm_reboot_soft(struct compute *c, const char *id, struct compute_err *err);
+
+/* ---- teardown pieces (cmp_server_teardown.c) ---- */
+/* Unplugs (and deletes the ones it made) the server's ports; detaches its
+ * volumes and deletes delete_on_termination ones; removes the record. */
+int cmp_server_teardown(struct compute *c, const char *id);
+/* Unplugs a port and deletes it (made_here) or releases it. */
+void cmp_port_release(struct compute *c, const char *port_id, bool made_here);
+/* net_dp_sync when there is a data plane (errors are logged). */
+void cmp_net_sync(struct compute *c);
 
 #endif

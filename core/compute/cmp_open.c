@@ -82,6 +82,10 @@ int compute_open(struct store *s, struct compute **out)
     if (!rc)
         rc = store_table(s, "compute.meta", &c->meta);
     if (!rc)
+        rc = store_table(s, "compute.servers", &c->servers);
+    if (!rc)
+        rc = store_table(s, "compute.actions", &c->actions);
+    if (!rc)
         rc = seed(c);
     if (rc) {
         free(c);
@@ -93,5 +97,8 @@ int compute_open(struct store *s, struct compute **out)
 
 void compute_close(struct compute *c)
 {
+    if (!c)
+        return;
+    compute_host_stop(c);
     free(c);
 }

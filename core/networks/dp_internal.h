@@ -27,6 +27,10 @@ struct net_dp {
     pthread_mutex_t lock;
     struct dp_dnsmasq dns[DP_MAX_DNSMASQ];
     unsigned n_dns;
+    /* net_dp_set_sync_hook; hook_lock is held while it runs */
+    pthread_mutex_t hook_lock;
+    net_dp_sync_hook hook;
+    void *hook_ctx;
 };
 
 /* ---- namespaces (dp_ns.c) ---- */

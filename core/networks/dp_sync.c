@@ -91,6 +91,7 @@ int net_dp_open(const struct net_dp_config *cfg, struct net_dp **out)
              cfg->dnsmasq ? cfg->dnsmasq : "/usr/sbin/dnsmasq");
     snprintf(dp->physnets, sizeof dp->physnets, "%s", cfg->physnets ? cfg->physnets : "");
     pthread_mutex_init(&dp->lock, NULL);
+    pthread_mutex_init(&dp->hook_lock, NULL);
     if (mkdir(dp->run_dir, 0755) && errno != EEXIST) {
         int rc = -errno;
         free(dp);
@@ -104,6 +105,7 @@ void net_dp_close(struct net_dp *dp)
 {
     if (dp) {
         pthread_mutex_destroy(&dp->lock);
+        pthread_mutex_destroy(&dp->hook_lock);
         free(dp);
     }
 }
@@ -289,10 +291,11 @@ static void sync_dhcp(struct sync *s)
         dp_name(s->dp, 'b', idx, br);
         want(s, ns);
         want(s, host_end);
-        size_t n = port_cidrs(&s->w, dport, cidrs, 8);
+        size_t n = port_cidrs(&s->w, dport, cidrs, 7);
         const char *addrs[8];
         for (size_t i = 0; i < n; i++)
             addrs[i] = cidrs[i];
+        addrs[n++] = NET_METADATA_ADDR "/32"; /* the metadata service's */
         int rc = dp_ns_ensure(ns);
         if (!rc)
             rc = leg(s, ns, host_end, "ns0", br, net_str(dport, "mac_address"),
@@ -519,5 +522,9 @@ int net_dp_sync(struct net_dp *dp, struct store_txn *t, struct net_db *db, struc
     pthread_mutex_unlock(&dp->lock);
     json_decref(s.wanted);
     dp_world_free(&s.w);
+    pthread_mutex_lock(&dp->hook_lock);
+    if (dp->hook)
+        dp->hook(dp->hook_ctx, t, db);
+    pthread_mutex_unlock(&dp->hook_lock);
     return rc;
 }

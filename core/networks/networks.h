@@ -253,4 +253,27 @@ int net_dp_supervise(struct net_dp *dp);
  * nftables tables, dnsmasq processes): for uninstall and tests. */
 int net_dp_teardown(struct net_dp *dp);
 
+/* ---- the metadata address (for the metadata service, api/metadata) ----
+ * Every DHCP namespace has NET_METADATA_ADDR/32 on "ns0" beside the DHCP
+ * port's addresses: dnsmasq's classless route sends guests to it via the
+ * DHCP port, so their packets arrive on ns0 addressed to it, and a socket
+ * there bound to it receives them. */
+#define NET_METADATA_ADDR "169.254.169.254"
+
+/* A TCP socket listening on NET_METADATA_ADDR:port inside network's DHCP
+ * namespace (non-blocking, close-on-exec; made by a short-lived thread
+ * that enters the namespace, so no thread of the caller changes
+ * namespace). -ENOENT when the network has no DHCP namespace (no subnet
+ * with DHCP), -EADDRINUSE, other -errno. */
+int net_dp_metadata_listen(struct net_dp *dp, const json_t *network, unsigned port, int *fd);
+/* Whether network's DHCP namespace exists now: 0, or -ENOENT. */
+int net_dp_dhcp_netns_exists(const struct net_dp *dp, const json_t *network);
+
+/* fn(ctx, t, db) runs after every net_dp_sync (outside its lock, with its
+ * read transaction), so that what follows the data plane (the metadata
+ * listeners) follows it at once. One hook per handle; fn NULL removes it
+ * (net_dp_set_sync_hook returns once no call to the old one runs). */
+typedef void (*net_dp_sync_hook)(void *ctx, struct store_txn *t, struct net_db *db);
+void net_dp_set_sync_hook(struct net_dp *dp, net_dp_sync_hook fn, void *ctx);
+
 #endif

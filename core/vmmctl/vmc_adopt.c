@@ -30,15 +30,18 @@ static int alive(pid_t pid, unsigned long long starttime)
     return fd;
 }
 
-/* The VMM is gone: what it held goes back to the store. A disk the store
- * already recovered at its open (writer dead then) is not handed over any
- * more, which is fine. */
-static void clean_dead(struct vmmctl *v, const struct vmm_spec *s)
+/* The VMM (pid) is gone: what it held goes back to the store. A disk the
+ * store already recovered at its open (writer dead then) is not handed
+ * over any more, which is fine. */
+static void clean_dead(struct vmmctl *v, const struct vmm_spec *s, pid_t pid)
 {
     vmc_bs_lock(v);
-    for (unsigned i = 0; v->cfg.bs && i < s->ndisks; i++) {
+    for (unsigned i = 0; v->cfg.bs && pid > 0 && i < s->ndisks; i++) {
         struct blockstore_disk *d;
+        pid_t writer = 0;
+        /* only what our VMM held: the disk may be another VM's by now */
         if (s->disks[i].object[0] &&
+            blockstore_disk_writer(v->cfg.bs, s->disks[i].object, &writer) == 0 && writer == pid &&
             blockstore_disk_reattach(v->cfg.bs, s->disks[i].object, &d) == 0 &&
             blockstore_disk_close(d) < 0)
             fprintf(stderr, "vmmctl: %s: releasing %s: %s\n", s->id, s->disks[i].object,
@@ -62,31 +65,38 @@ static int adopt(struct vmmctl *v, const char *id, struct vmc_vm *vm, struct vmm
     int fd = -ESRCH;
     if (vmc_pid_load(v, id, &vm->pid, &vm->starttime) == 0)
         fd = alive(vm->pid, vm->starttime);
-    char *reply = NULL;
-    if (fd >= 0 && vmc_control_once(v, id, "{\"op\":\"status\"}\n", &reply, NULL) < 0) {
-        /* running but deaf (or exiting): it cannot be supervised; end it */
-        syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
-        close(fd);
-        fd = -EIO;
-    }
-    free(reply);
-    if (fd < 0) {
-        clean_dead(v, &vm->spec);
-        return 0;
-    }
-    vm->pidfd = fd;
+    vm->pidfd = fd >= 0 ? fd : -1;
     char path[4200], line[32];
     int k;
     if (vmc_path(v, id, "uid", path, sizeof(path)) == 0 &&
         vmc_read_small(path, line, sizeof(line)) > 0 && sscanf(line, "%d", &k) == 1)
         vm->uid_index = k;
-    if ((rc = vmc_disks_reattach(v, vm, err)) < 0) {
-        /* its writes cannot be folded or granted here: better stopped now */
-        syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+    if (fd >= 0 && vm->uid_index >= 0 && (vm->inner_pidfd = vmc_jail_inner_pidfd(vm->pid, 0)) < 0)
+        vm->inner_pidfd = -1; /* jailed: the VMM under the reaper */
+    char *reply = NULL;
+    if (fd >= 0 && vmc_control_once(v, id, "{\"op\":\"status\"}\n", &reply, NULL) < 0) {
+        /* running but deaf (or exiting): it cannot be supervised; end it */
+        vmc_vm_kill(vm);
         struct pollfd p = { .fd = fd, .events = POLLIN };
         poll(&p, 1, 5000);
+        vmc_inner_wait(&vm->inner_pidfd);
+        close(fd);
+        vm->pidfd = -1;
+        fd = -EIO;
+    }
+    free(reply);
+    if (fd < 0) {
+        clean_dead(v, &vm->spec, vm->pid);
+        return 0;
+    }
+    if ((rc = vmc_disks_reattach(v, vm, err)) < 0) {
+        /* its writes cannot be folded or granted here: better stopped now */
+        vmc_vm_kill(vm);
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        poll(&p, 1, 5000);
+        vmc_inner_wait(&vm->inner_pidfd);
         vmc_disks_release(v, vm);
-        clean_dead(v, &vm->spec);
+        clean_dead(v, &vm->spec, vm->pid);
         return rc;
     }
     /* the data files it holds: those that existed when it was handed over,
@@ -111,7 +121,7 @@ int vmmctl_adopt(struct vmmctl *v, const char *id, struct vmmctl_err *err)
     struct vmc_vm *vm = calloc(1, sizeof(*vm));
     if (!vm)
         return vmc_fail(err, -ENOMEM, "out of memory");
-    vm->pidfd = vm->status_fd = vm->uid_index = -1;
+    vm->pidfd = vm->inner_pidfd = vm->status_fd = vm->uid_index = -1;
     snprintf(vm->spec.id, sizeof(vm->spec.id), "%s", id);
     vm->starting = true;
     pthread_mutex_lock(&v->lock);
@@ -129,12 +139,13 @@ int vmmctl_adopt(struct vmmctl *v, const char *id, struct vmmctl_err *err)
     if (rc == 1 && (w = vmc_watch_add(v, vm)) < 0) {
         /* unwatchable (out of memory): end it, give its disks back */
         rc = vmc_fail(err, w, "epoll: %s", strerror(-w));
-        syscall(SYS_pidfd_send_signal, vm->pidfd, SIGKILL, NULL, 0);
+        vmc_vm_kill(vm);
         struct pollfd p = { .fd = vm->pidfd, .events = POLLIN };
         poll(&p, 1, 5000);
+        vmc_inner_wait(&vm->inner_pidfd);
         pthread_mutex_unlock(&v->lock);
         vmc_disks_release(v, vm);
-        clean_dead(v, &vm->spec);
+        clean_dead(v, &vm->spec, vm->pid);
         pthread_mutex_lock(&v->lock);
     }
     if (rc == 1) {

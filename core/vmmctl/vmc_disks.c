@@ -107,8 +107,14 @@ int vmc_disks_reattach(struct vmmctl *v, struct vmc_vm *vm, struct vmmctl_err *e
         const char *o = vm->spec.disks[i].object;
         if (!o[0])
             continue;
+        pid_t writer = 0;
         if (!v->cfg.bs)
             rc = vmc_fail(err, -EINVAL, "disk %s: no block store configured", o);
+        else if ((rc = blockstore_disk_writer(v->cfg.bs, o, &writer)) < 0)
+            vmc_fail(err, rc, "disk %s: %s", o, blockstore_error());
+        else if (writer != vm->pid)
+            rc = vmc_fail(err, -EBUSY, "disk %s: written by pid %d, not by this VM's VMM (%d)", o,
+                          (int)writer, (int)vm->pid);
         else if ((rc = blockstore_disk_reattach(v->cfg.bs, o, &vm->disks[i])) < 0)
             vmc_fail(err, rc, "disk %s: reattach: %s", o, blockstore_error());
     }

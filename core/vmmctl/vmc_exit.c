@@ -3,11 +3,13 @@
  * reset starts the same spec again. Runs on the watcher thread with the
  * lock held (dropped around the store and the relaunch). */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,7 +34,31 @@ void vmc_vm_free(struct vmmctl *v, struct vmc_vm *vm)
         close(vm->status_fd);
     if (vm->pidfd >= 0)
         close(vm->pidfd);
+    if (vm->inner_pidfd >= 0)
+        close(vm->inner_pidfd);
     free(vm);
+}
+
+void vmc_vm_kill(const struct vmc_vm *vm)
+{
+    if (vm->inner_pidfd >= 0)
+        syscall(SYS_pidfd_send_signal, vm->inner_pidfd, SIGKILL, NULL, 0);
+    if (vm->pidfd >= 0 && syscall(SYS_pidfd_send_signal, vm->pidfd, SIGKILL, NULL, 0) < 0 &&
+        errno != ESRCH)
+        fprintf(stderr, "vmmctl: %s: kill: %s\n", vm->spec.id, strerror(errno));
+}
+
+void vmc_inner_wait(int *inner_pidfd)
+{
+    if (*inner_pidfd < 0)
+        return;
+    struct pollfd p = { .fd = *inner_pidfd, .events = POLLIN };
+    if (poll(&p, 1, 3000) == 0) { /* its reaper's death should have ended it */
+        syscall(SYS_pidfd_send_signal, *inner_pidfd, SIGKILL, NULL, 0);
+        poll(&p, 1, 5000);
+    }
+    close(*inner_pidfd);
+    *inner_pidfd = -1;
 }
 
 /* The last line the VMM wrote to its stderr (RUN/<id>/vmm.log), if any. */
@@ -65,6 +91,9 @@ static void describe(struct vmmctl *v, struct vmc_vm *vm, const siginfo_t *si, c
     char how[128];
     if (!vm->child)
         snprintf(how, sizeof(how), "the VMM (pid %d) ended without saying why", (int)vm->pid);
+    else if (si->si_code == CLD_EXITED && si->si_status > 128 && vm->uid_index >= 0)
+        snprintf(how, sizeof(how), "the VMM was killed by signal %d (%s)", si->si_status - 128,
+                 strsignal(si->si_status - 128)); /* as the jailer's reaper tells it */
     else if (si->si_code == CLD_EXITED)
         snprintf(how, sizeof(how), "the VMM exited with status %d", si->si_status);
     else
@@ -87,6 +116,9 @@ static int relaunch(struct vmmctl *v, struct vmc_vm *vm, char *why, size_t len)
     if (rc < 0) {
         snprintf(why, len, "%s", err.msg[0] ? err.msg : strerror(-rc));
         if (l.pid > 0) { /* spawned, but its pid file failed: end it */
+            if (l.inner_pidfd >= 0)
+                syscall(SYS_pidfd_send_signal, l.inner_pidfd, SIGKILL, NULL, 0);
+            vmc_inner_wait(&l.inner_pidfd);
             kill(l.pid, SIGKILL);
             waitpid(l.pid, NULL, 0);
             close(l.pidfd);
@@ -99,6 +131,7 @@ static int relaunch(struct vmmctl *v, struct vmc_vm *vm, char *why, size_t len)
     close(vm->pidfd);
     vm->pid = l.pid;
     vm->pidfd = l.pidfd;
+    vm->inner_pidfd = l.inner_pidfd;
     vm->starttime = st;
     vm->child = true;
     vm->running = false;
@@ -137,7 +170,9 @@ void vmc_vm_exited(struct vmmctl *v, struct vmc_vm *vm)
     while (vm->users)
         pthread_cond_wait(&v->changed, &v->lock);
     pthread_mutex_unlock(&v->lock);
-    vmc_disks_release(v, vm); /* folded; the store may open them again */
+    vmc_inner_wait(&vm->inner_pidfd); /* jailed: the VMM itself too */
+    vmc_disks_release(v, vm);         /* folded; the store may open them again */
+    vmc_jail_cleanup(v, vm);
     pthread_mutex_lock(&v->lock);
     const char *id = vm->spec.id;
     char why[512];

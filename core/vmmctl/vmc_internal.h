@@ -23,11 +23,12 @@ struct vmc_vm {
     pid_t pid;
     unsigned long long starttime; /* /proc/PID/stat field 22 */
     int pidfd;
-    bool child;    /* ours to reap (not adopted) */
-    bool running;  /* VMMCTL_RUNNING delivered (or adopted) */
-    bool starting; /* vmmctl_start() is launching it */
-    bool exiting;  /* its exit is being handled (disks, relaunch) */
-    bool ended;    /* its exit was handled; waiting to be freed */
+    int inner_pidfd; /* jailed: the VMM under the jailer's reaper, or -1 */
+    bool child;      /* ours to reap (not adopted) */
+    bool running;    /* VMMCTL_RUNNING delivered (or adopted) */
+    bool starting;   /* vmmctl_start() is launching it */
+    bool exiting;    /* its exit is being handled (disks, relaunch) */
+    bool ended;      /* its exit was handled; waiting to be freed */
     enum vmc_ask ask;
     uint64_t kill_at_ms; /* a stop's deadline (monotonic), 0 none */
     int status_fd;       /* the watcher's control connection, -1 none */
@@ -116,6 +117,7 @@ int vmc_control_once(struct vmmctl *v, const char *id, const char *line, char **
 struct vmc_launch {
     pid_t pid;
     int pidfd;
+    int inner_pidfd; /* jailed: the VMM itself (vmc_jail_inner_pidfd) */
     int uid_index;
     struct blockstore_disk *disks[VMMCTL_MAX_DISKS];
     uint64_t files[VMMCTL_MAX_DISKS]; /* data files handed over, per disk */
@@ -128,6 +130,10 @@ int vmc_launch(struct vmmctl *v, const struct vmm_spec *s, struct vmc_launch *ou
  * argument goes to add(ctx, arg); 0 or the first error add returned. */
 int vmc_jail_args(const struct vmmctl *v, const struct vmm_spec *s, int uid_index,
                   int (*add)(void *ctx, const char *arg), void *ctx);
+/* After a jailed VM ended: its cgroup leaf removed (jailer --cleanup). */
+void vmc_jail_cleanup(struct vmmctl *v, const struct vmc_vm *vm);
+/* A pidfd of the jailed VMM itself (its reaper's child), or -errno. */
+int vmc_jail_inner_pidfd(pid_t reaper, int timeout_ms);
 
 /* the watcher (vmc_watch.c) */
 int vmc_watch_start(struct vmmctl *v);
@@ -141,6 +147,11 @@ void vmc_event_queue(struct vmmctl *v, const char *id, enum vmmctl_event ev, con
 void vmc_vm_exited(struct vmmctl *v, struct vmc_vm *vm);
 struct vmc_vm *vmc_find(struct vmmctl *v, const char *id);
 void vmc_vm_free(struct vmmctl *v, struct vmc_vm *vm);
+/* SIGKILL to the VMM (and, jailed, to the VMM under the jailer's reaper). */
+void vmc_vm_kill(const struct vmc_vm *vm);
+/* Waits until a jailed VMM itself is gone (killing it after 3 s), closes
+ * *inner_pidfd and sets it to -1; nothing when it is -1. */
+void vmc_inner_wait(int *inner_pidfd);
 uint64_t vmc_now_ms(void);
 
 #endif

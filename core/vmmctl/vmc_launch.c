@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,9 +72,27 @@ static void close_kept(struct launch_ctx *c)
         }
 }
 
+/* A file the jailed VMM gets as a descriptor ("fd:N", kvm/fdpath.c): in
+ * its chroot it could not open the path, nor read it as its own uid. */
+static int file_arg(struct launch_ctx *c, const char *path, bool jailed, bool writable, char *out,
+                    size_t len)
+{
+    if (!jailed)
+        return snprintf(out, len, "%s", path) < (int)len ? 0 : -E2BIG;
+    int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (keep_fd(c, fd) < 0) {
+        close(fd);
+        return -EMFILE;
+    }
+    snprintf(out, len, "fd:%d", fd);
+    return 0;
+}
+
 /* --disk for each spec disk: a raw file by path, a block-store disk handed
  * over (its descriptors kept for the child; the store's handle in out[]). */
-static int add_disks(struct vmmctl *v, const struct vmm_spec *s, struct launch_ctx *c,
+static int add_disks(struct vmmctl *v, const struct vmm_spec *s, struct launch_ctx *c, bool jailed,
                      struct vmc_launch *out, struct vmmctl_err *err)
 {
     for (unsigned i = 0; i < s->ndisks; i++) {
@@ -84,9 +103,12 @@ static int add_disks(struct vmmctl *v, const struct vmm_spec *s, struct launch_c
             snprintf(opts + n, sizeof(opts) - (size_t)n, ",serial=%s", d->serial);
         if (!d->object[0]) {
             if (access(d->path, d->read_only ? R_OK : R_OK | W_OK) < 0)
-                return vmc_fail(err, -errno == -ENOENT ? -ENOENT : -errno, "disk %u: %s: %s", i,
-                                d->path, strerror(errno));
-            if (add_arg(c, "--disk") || add_arg(c, "path=%s%s", d->path, opts))
+                return vmc_fail(err, -errno, "disk %u: %s: %s", i, d->path, strerror(errno));
+            char file[300];
+            int rc = file_arg(c, d->path, jailed, !d->read_only, file, sizeof(file));
+            if (rc < 0)
+                return vmc_fail(err, rc, "disk %u: %s: %s", i, d->path, strerror(-rc));
+            if (add_arg(c, "--disk") || add_arg(c, "path=%s%s", file, opts))
                 return vmc_fail(err, -E2BIG, "command line too long");
             continue;
         }
@@ -131,30 +153,37 @@ static int add_nets(const struct vmm_spec *s, struct launch_ctx *c, struct vmmct
     return 0;
 }
 
-/* The VMM's own options (after the jailer's, when jailed). */
+/* The VMM's own options (after the jailer's, when jailed: it runs in the
+ * chroot RUN/<id>, which it sees as "/"). */
 static int add_vmm_args(struct vmmctl *v, const struct vmm_spec *s, struct launch_ctx *c,
-                        bool jailed)
+                        bool jailed, struct vmmctl_err *err)
 {
-    char run[4200];
-    int rc = vmc_path(v, s->id, NULL, run, sizeof(run));
+    char run[4200], kernel[300], initrd[300];
+    int rc = jailed ? (run[0] = 0) : vmc_path(v, s->id, NULL, run, sizeof(run));
+    if (rc == 0 && (rc = file_arg(c, s->kernel, jailed, false, kernel, sizeof(kernel))) < 0)
+        return vmc_fail(err, rc, "kernel %s: %s", s->kernel, strerror(-rc));
+    if (rc == 0 && s->initrd[0] &&
+        (rc = file_arg(c, s->initrd, jailed, false, initrd, sizeof(initrd))) < 0)
+        return vmc_fail(err, rc, "initrd %s: %s", s->initrd, strerror(-rc));
     if (rc || (!jailed && add_arg(c, "%s", v->vmm_path)) || add_arg(c, "--kernel") ||
-        add_arg(c, "%s", s->kernel) || add_arg(c, "--cmdline") || add_arg(c, "%s", s->cmdline) ||
+        add_arg(c, "%s", kernel) || add_arg(c, "--cmdline") || add_arg(c, "%s", s->cmdline) ||
         add_arg(c, "--mem") || add_arg(c, "%llu", (unsigned long long)s->mem_mib) ||
         add_arg(c, "--cpus") || add_arg(c, "%u", s->cpus) || add_arg(c, "--control") ||
         add_arg(c, "%s/control.sock", run) || add_arg(c, "--exit-file") ||
         add_arg(c, "%s/exit", run))
-        return -E2BIG;
-    if (s->initrd[0] && (add_arg(c, "--initrd") || add_arg(c, "%s", s->initrd)))
-        return -E2BIG;
+        return vmc_fail(err, -E2BIG, "command line too long");
+    if (s->initrd[0] && (add_arg(c, "--initrd") || add_arg(c, "%s", initrd)))
+        return vmc_fail(err, -E2BIG, "command line too long");
     uint64_t cap = v->cfg.console_cap ? v->cfg.console_cap : 1u << 20;
     if (v->vmm_has_console) {
         if (add_arg(c, "--serial") || add_arg(c, "none") || add_arg(c, "--console-log") ||
             add_arg(c, "%s/console.log", run) || add_arg(c, "--console-cap") ||
             add_arg(c, "%llu", (unsigned long long)cap) || add_arg(c, "--console-socket") ||
             add_arg(c, "%s/console.sock", run))
-            return -E2BIG;
+            return vmc_fail(err, -E2BIG, "command line too long");
     } else if (add_arg(c, "--serial") || add_arg(c, "file:%s/console.log", run)) {
-        return -E2BIG; /* a VMM without the console options: uncapped file */
+        /* a VMM without the console options: an uncapped file */
+        return vmc_fail(err, -E2BIG, "command line too long");
     }
     return 0;
 }
@@ -170,7 +199,7 @@ static int check_files(const struct vmm_spec *s, struct vmmctl_err *err)
     return 0;
 }
 
-/* Jailed: RUN/<id> belongs to the VM's uid (its sockets and exit file). */
+/* Jailed: a uid of its own (RUN/<id>/uid). */
 static int prepare_jail(struct vmmctl *v, const struct vmm_spec *s, int *uid_index,
                         struct vmmctl_err *err)
 {
@@ -180,11 +209,7 @@ static int prepare_jail(struct vmmctl *v, const struct vmm_spec *s, int *uid_ind
     int k = vmc_uid_take(v, s->id);
     if (k < 0)
         return vmc_fail(err, k, "no free jail uid: %s", strerror(-k));
-    *uid_index = k;
-    char run[4200];
-    uid_t u = v->cfg.jail_uid_base + (uid_t)k;
-    if (vmc_path(v, s->id, NULL, run, sizeof(run)) || chown(run, u, u) < 0)
-        return vmc_fail(err, -errno, "chown %s: %s", run, strerror(errno));
+    *uid_index = k; /* RUN/<id> is its chroot: the jailer gives it to gid G */
     return 0;
 }
 
@@ -196,7 +221,7 @@ int vmc_launch(struct vmmctl *v, const struct vmm_spec *s, struct vmc_launch *ou
         return vmc_fail(err, -ENOMEM, "out of memory");
     memset(out, 0, sizeof(*out));
     out->pid = 0;
-    out->pidfd = -1;
+    out->pidfd = out->inner_pidfd = -1;
     out->uid_index = -1;
     char log[4200], exitf[4200];
     int rc = check_files(s, err);
@@ -205,30 +230,39 @@ int vmc_launch(struct vmmctl *v, const struct vmm_spec *s, struct vmc_launch *ou
     if (rc == 0 && out->uid_index >= 0 &&
         (rc = vmc_jail_args(v, s, out->uid_index, add_plain, c)) < 0)
         vmc_fail(err, rc, "jailer command line too long");
-    if (rc == 0 && (rc = add_vmm_args(v, s, c, out->uid_index >= 0)) < 0)
-        vmc_fail(err, rc, "command line too long");
     if (rc == 0)
-        rc = add_disks(v, s, c, out, err);
+        rc = add_vmm_args(v, s, c, out->uid_index >= 0, err);
+    if (rc == 0)
+        rc = add_disks(v, s, c, out->uid_index >= 0, out, err);
     if (rc == 0)
         rc = add_nets(s, c, err);
     if (rc == 0 && (vmc_path(v, s->id, "vmm.log", log, sizeof(log)) ||
                     vmc_path(v, s->id, "exit", exitf, sizeof(exitf))))
         rc = vmc_fail(err, -ENAMETOOLONG, "run path too long");
-    if (rc == 0)
-        unlink(exitf); /* a previous run's */
+    if (rc == 0) {
+        unlink(exitf);    /* a previous run's */
+        truncate(log, 0); /* the log tells of this run only */
+    }
     char why[256];
     if (rc == 0 && (rc = vmc_spawn((char *const *)c->argv, c->keep, c->nkeep, log, &out->pid,
                                    &out->pidfd, why, sizeof(why))) < 0)
         vmc_fail(err, rc, "%s", why);
-    close_kept(c); /* the VMM has its copies */
+    close_kept(c);                      /* the VMM has its copies */
+    if (rc == 0 && out->uid_index >= 0) /* the VMM under the jailer's reaper */
+        out->inner_pidfd = vmc_jail_inner_pidfd(out->pid, 2000);
+    if (out->inner_pidfd < 0)
+        out->inner_pidfd = -1; /* not jailed, or ended already */
     if (rc == 0)
         rc = vmc_disks_set_writer(v, out->disks, VMMCTL_MAX_DISKS, out->pid, err);
     if (rc < 0 && out->pid > 0) { /* started, but the store cannot know it */
+        if (out->inner_pidfd >= 0)
+            syscall(SYS_pidfd_send_signal, out->inner_pidfd, SIGKILL, NULL, 0);
+        vmc_inner_wait(&out->inner_pidfd);
         kill(out->pid, SIGKILL);
         while (waitpid(out->pid, NULL, 0) < 0 && errno == EINTR)
             ;
         close(out->pidfd);
-        out->pidfd = -1;
+        out->pidfd = out->inner_pidfd = -1;
         out->pid = 0;
     }
     if (rc < 0)

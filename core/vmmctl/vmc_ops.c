@@ -108,8 +108,7 @@ int vmmctl_kill(struct vmmctl *v, const char *id, struct vmmctl_err *err)
     if (!vm->exiting) {
         vm->ask = ASK_KILL;
         vm->kill_at_ms = 0;
-        if (syscall(SYS_pidfd_send_signal, vm->pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
-            fprintf(stderr, "vmmctl: %s: kill: %s\n", id, strerror(errno));
+        vmc_vm_kill(vm);
     }
     if (pthread_equal(pthread_self(), v->watcher)) {
         /* called from an event callback: nobody else will see the exit */

@@ -259,7 +259,20 @@ int vmc_rm_rf(const char *path)
     return rmdir(path) < 0 ? -errno : 0;
 }
 
+/* One scan-and-claim at a time (launches run outside vmmctl's lock). */
+static pthread_mutex_t uid_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int uid_take(const struct vmmctl *v, const char *id);
+
 int vmc_uid_take(const struct vmmctl *v, const char *id)
+{
+    pthread_mutex_lock(&uid_lock);
+    int k = uid_take(v, id);
+    pthread_mutex_unlock(&uid_lock);
+    return k;
+}
+
+static int uid_take(const struct vmmctl *v, const char *id)
 {
     static unsigned char used[65536 / 8];
     memset(used, 0, sizeof(used));

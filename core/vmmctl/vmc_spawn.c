@@ -53,7 +53,7 @@ int vmc_spawn(char *const argv[], const int *keep, int nkeep, const char *log_pa
         if (keep[i] < 3) /* would be replaced by stdin/stdout/stderr */
             return snprintf(why, whylen, "descriptor %d cannot be handed on", keep[i]), -EBADF;
     int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     int p[2] = { -1, -1 };
     int rc = 0;
     if (null_fd < 0 || log_fd < 0 || pipe2(p, O_CLOEXEC) < 0) {

@@ -93,12 +93,6 @@ static bool poll_status(struct vmmctl *v, struct vmc_vm *vm)
     return true;
 }
 
-static void kill_now(struct vmc_vm *vm)
-{
-    if (syscall(SYS_pidfd_send_signal, vm->pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
-        fprintf(stderr, "vmmctl: %s: kill: %s\n", vm->spec.id, strerror(errno));
-}
-
 static void tick(struct vmmctl *v)
 {
     struct vmc_vm *todo[256];
@@ -110,7 +104,7 @@ static void tick(struct vmmctl *v)
         if (vm->kill_at_ms && now >= vm->kill_at_ms) { /* a stop the guest ignored */
             vm->kill_at_ms = 0;
             vm->ask = ASK_KILL;
-            kill_now(vm);
+            vmc_vm_kill(vm);
             continue;
         }
         vm->users++;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -134,6 +135,8 @@ void vmmctl_close(struct vmmctl *v)
             close(vm->status_fd);
         if (vm->pidfd >= 0)
             close(vm->pidfd);
+        if (vm->inner_pidfd >= 0)
+            close(vm->inner_pidfd);
         free(vm);
     }
     while (v->events) {
@@ -212,7 +215,7 @@ int vmmctl_start(struct vmmctl *v, const struct vmm_spec *spec, struct vmmctl_er
     if (!vm)
         return vmc_fail(err, -ENOMEM, "out of memory");
     vm->spec = *spec;
-    vm->pidfd = vm->status_fd = vm->uid_index = -1;
+    vm->pidfd = vm->inner_pidfd = vm->status_fd = vm->uid_index = -1;
     vm->starting = true;
     pthread_mutex_lock(&v->lock);
     if (vmc_find(v, spec->id)) {
@@ -233,12 +236,15 @@ int vmmctl_start(struct vmmctl *v, const struct vmm_spec *spec, struct vmmctl_er
         rc = vmc_fail(err, -errno, "%s: %s", dir, strerror(errno));
     if (rc == 0 && (rc = vmc_spec_save(v, spec)) < 0)
         vmc_fail(err, rc, "%s/spec.json: %s", dir, strerror(-rc));
-    struct vmc_launch l = { .pidfd = -1 };
+    struct vmc_launch l = { .pidfd = -1, .inner_pidfd = -1 };
     if (rc == 0)
         rc = vmc_launch(v, spec, &l, err);
     if (rc == 0 && ((rc = vmc_proc_starttime(l.pid, &vm->starttime)) < 0 ||
                     (rc = vmc_pid_save(v, spec->id, l.pid, vm->starttime)) < 0)) {
         vmc_fail(err, rc, "%s/vmm.pid: %s", dir, strerror(-rc));
+        if (l.inner_pidfd >= 0)
+            syscall(SYS_pidfd_send_signal, l.inner_pidfd, SIGKILL, NULL, 0);
+        vmc_inner_wait(&l.inner_pidfd);
         kill(l.pid, SIGKILL);
         waitpid(l.pid, NULL, 0);
         close(l.pidfd);
@@ -248,6 +254,7 @@ int vmmctl_start(struct vmmctl *v, const struct vmm_spec *spec, struct vmmctl_er
     if (rc == 0) {
         vm->pid = l.pid;
         vm->pidfd = l.pidfd;
+        vm->inner_pidfd = l.inner_pidfd;
         vm->child = true;
         vm->uid_index = l.uid_index;
         memcpy(vm->disks, l.disks, sizeof(vm->disks));
@@ -258,7 +265,7 @@ int vmmctl_start(struct vmmctl *v, const struct vmm_spec *spec, struct vmmctl_er
         vmc_wake(v);
         if (rc < 0) { /* the VMM runs: end it as vmmctl_kill would */
             vm->ask = ASK_KILL;
-            kill(vm->pid, SIGKILL);
+            vmc_vm_kill(vm);
             vmc_vm_exited(v, vm);
         }
         pthread_mutex_unlock(&v->lock);

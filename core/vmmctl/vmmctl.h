@@ -18,6 +18,14 @@
  *   console.sock interactive serial console (one client at a time)
  *   exit         one line the VMM writes as it ends: "poweroff", "reset",
  *                or "error: MESSAGE"; absent when it was killed
+ *   vmm.log      the VMM's stderr (last run): an ERROR's detail quotes
+ *                its last line when there is no exit line
+ *   uid          jailed only: the index k of its uid (jail_uid_base + k)
+ * The VMM runs in its own session (setsid), with exactly the descriptors
+ * it needs (hand-over memfds, block-store files, taps); it outlives
+ * picostackd. A VMM that does not take --console-log/--console-socket yet
+ * (the probe is its --help, at vmmctl_open) writes an uncapped console.log
+ * through --serial file:PATH instead.
  *
  * The VMM options this relies on (kvm/kvm.h): --control PATH,
  * --exit-file PATH, --console-log PATH, --console-cap BYTES,
@@ -25,7 +33,9 @@
  * op {"op":"powerdown"} (ACPI power button).
  *
  * Threads: every function may be called from any thread (a mutex inside);
- * events are delivered on vmmctl's own watcher thread.
+ * events are delivered on vmmctl's own watcher thread (a callback may call
+ * vmmctl again). vmmctl takes the block-store lock itself: never call it
+ * with that lock held.
  *
  * Errors: 0 or a negative errno, with a one-line reason in *err where one
  * is given (-ENOENT unknown id, -EEXIST already running, -ENODEV no usable
@@ -54,7 +64,9 @@ struct vmmctl_bs_lock {
 };
 
 enum vmmctl_event {
-    VMMCTL_RUNNING,  /* the VMM answered its first status: the guest runs */
+    VMMCTL_RUNNING,  /* the VMM answered its first status: the guest runs
+                      * (again after each RESET; a guest that ends at once
+                      * may skip it) */
     VMMCTL_POWEROFF, /* the guest powered off (ACPI S5): exit 0, "poweroff" */
     VMMCTL_RESET,    /* the guest rebooted: vmmctl has started it again
                       * (same spec) unless that failed (then VMMCTL_ERROR) */
@@ -112,7 +124,10 @@ struct vmm_spec {
 };
 
 int vmmctl_open(const struct vmmctl_config *cfg, struct vmmctl **out, struct vmmctl_err *err);
-/* Stops watching; the VMMs keep running (they outlive the daemon). */
+/* Stops watching; the VMMs keep running (they outlive the daemon). The
+ * store's handles of their disks stay open: close vmmctl before the store
+ * (blockstore_close keeps a running writer's grant; vmmctl_adopt takes
+ * the disks back with blockstore_disk_reattach after the restart). */
 void vmmctl_close(struct vmmctl *v);
 
 /* Starts a VM: opens the disks (blockstore_disk_open + handover, writer pid
@@ -123,7 +138,8 @@ void vmmctl_close(struct vmmctl *v);
 int vmmctl_start(struct vmmctl *v, const struct vmm_spec *spec, struct vmmctl_err *err);
 
 /* Graceful stop: ACPI power button (the guest shuts down), then after
- * timeout_ms a kill. VMMCTL_POWEROFF or VMMCTL_KILLED follows. */
+ * timeout_ms a kill (at once when the VMM does not take the button).
+ * VMMCTL_POWEROFF or VMMCTL_KILLED follows. */
 int vmmctl_stop(struct vmmctl *v, const char *id, unsigned timeout_ms, struct vmmctl_err *err);
 /* Immediate: the VMM is killed (SIGKILL) and reaped; its disks are
  * released to the store (folded). Returns once it is gone. */
@@ -149,7 +165,8 @@ int vmmctl_console_socket(struct vmmctl *v, const char *id, char *path, size_t l
 int vmmctl_status(struct vmmctl *v, const char *id, char **json_line, struct vmmctl_err *err);
 
 /* Grows disk `index` (spec order) of a running VM to `bytes` (volume
- * extend while attached): the store first, then the VMM's disk-resize. */
+ * extend while attached): the store first (blockstore_disk_extend, a
+ * block-store disk), then the VMM's disk-resize (raw files too). */
 int vmmctl_disk_resize(struct vmmctl *v, const char *id, unsigned index, uint64_t bytes,
                        struct vmmctl_err *err);
 

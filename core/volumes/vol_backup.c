@@ -12,6 +12,9 @@
 
 #define BATCH 16 /* clusters read at once */
 
+static int set_status(struct store_txn *t, struct volumes *v, const char *kind, const char *id,
+                      const char *status, const char *peer);
+
 static int need_dir(struct volumes *v)
 {
     return v->backup_dir[0] ? 0 : vol_fail(-ENOTSUP, "No backup directory is configured.");
@@ -43,16 +46,48 @@ static int latest_base(struct store_txn *t, struct volumes *v, const char *volum
     return 0;
 }
 
+/* The snapshot a backup reads (req->snapshot_id), in t: one the caller
+ * sees, available, of req->volume_id. */
+static int snapshot_source(struct store_txn *t, struct volumes *v, const struct volumes_caller *who,
+                           const struct volume_backup_create *req, json_t **out)
+{
+    json_t *snap;
+    int rc = vol_load(t, v, K_SNAPSHOT, req->snapshot_id, who, false, &snap);
+    if (rc < 0)
+        return rc;
+    if (strcmp(vol_str(snap, "volume_id"), req->volume_id))
+        rc = vol_fail(-EINVAL, "Invalid input received: snapshot %s is not of volume %s.",
+                      req->snapshot_id, req->volume_id);
+    else if (strcmp(vol_str(snap, "status"), "available"))
+        rc = vol_fail(-EBUSY, "Invalid snapshot: Snapshot status must be available (it is %s).",
+                      vol_str(snap, "status"));
+    if (rc < 0) {
+        json_decref(snap);
+        return rc;
+    }
+    *out = snap;
+    return 0;
+}
+
 static int begin_record(struct store_txn *t, struct volumes *v, const struct volumes_caller *who,
                         const struct volume_backup_create *req, json_t **out)
 {
-    json_t *vol, *prev = NULL;
+    json_t *vol, *prev = NULL, *snap = NULL;
     bool busy;
     int rc = vol_load(t, v, K_VOLUME, req->volume_id, who, true, &vol);
     if (rc < 0)
         return rc;
+    if (req->snapshot_id && (rc = snapshot_source(t, v, who, req, &snap)) < 0) {
+        json_decref(vol);
+        return rc;
+    }
     const char *st = vol_str(vol, "status");
-    if (strcmp(st, "available") && !(req->force && !strcmp(st, "in-use")))
+    if (snap && strcmp(st, "available") && strcmp(st, "in-use")) /* the snapshot is read */
+        rc = vol_fail(-EBUSY,
+                      "Invalid volume: The volume must be available or in-use to back up a "
+                      "snapshot of it (it is %s).",
+                      st);
+    else if (!snap && strcmp(st, "available") && !(req->force && !strcmp(st, "in-use")))
         rc = vol_fail(-EBUSY,
                       "Invalid volume: The volume must be available%s to be backed up "
                       "(it is %s).",
@@ -65,7 +100,7 @@ static int begin_record(struct store_txn *t, struct volumes *v, const struct vol
         rc = vol_fail(-EINVAL, "Invalid backup: No backups available to do an incremental "
                                "backup.");
     const char *p = vol_str(vol, "project_id");
-    int64_t gb = vol_int(vol, "size");
+    int64_t gb = snap ? vol_int(snap, "size") : vol_int(vol, "size");
     if (rc == 0)
         rc = vol_usage_add(t, v, p, VOLQ_BACKUPS, 1, true);
     if (rc == 0)
@@ -77,7 +112,7 @@ static int begin_record(struct store_txn *t, struct volumes *v, const struct vol
     vol_set_str(r, "name", req->name);
     vol_set_str(r, "description", req->description);
     vol_set_str(r, "volume_id", req->volume_id);
-    vol_set_str(r, "snapshot_id", NULL);
+    vol_set_str(r, "snapshot_id", req->snapshot_id);
     json_object_set_new(r, "size", json_integer(gb));
     vol_set_str(r, "status", "creating");
     json_object_set_new(r, "is_incremental", json_boolean(req->incremental));
@@ -97,6 +132,7 @@ static int begin_record(struct store_txn *t, struct volumes *v, const struct vol
         rc = vol_put(t, v, K_BACKUP, r);
     json_decref(vol);
     json_decref(prev);
+    json_decref(snap);
     if (rc < 0) {
         json_decref(r);
         return rc;
@@ -145,9 +181,14 @@ int volume_backup_begin(struct volumes *v, const struct volumes_caller *who,
         return rc;
     if ((rc = vol_end(t, begin_record(t, v, who, req, &rec))) < 0)
         return rc;
-    char vobj[64];
-    volumes_object_name(vobj, "volume", req->volume_id);
-    rc = vol_bs_snapshot(v, vobj, vol_priv(rec, "base"));
+    char src[64];
+    if (req->snapshot_id) { /* a clone holds the snapshot's layer during the copy */
+        volumes_object_name(src, "snapshot", req->snapshot_id);
+        rc = vol_bs_clone(v, src, vol_priv(rec, "base"));
+    } else {
+        volumes_object_name(src, "volume", req->volume_id);
+        rc = vol_bs_snapshot(v, src, vol_priv(rec, "base"));
+    }
     if (rc < 0) {
         char why[512];
         snprintf(why, sizeof why, "%s", volumes_error());
@@ -255,8 +296,13 @@ static int complete(struct volumes *v, const char *id, const struct vol_bk_write
     const char *pid = rc == 0 ? vol_str(rec, "parent_id") : NULL;
     char old_base[64] = "";
     json_t *all = NULL;
-    if (rc == 0)
+    bool of_snapshot = rc == 0 && vol_str(rec, "snapshot_id");
+    if (of_snapshot) { /* its clone goes; the volume's base stays */
+        snprintf(old_base, sizeof old_base, "%s", vol_priv(rec, "base"));
+        vol_priv_set(rec, "base", NULL);
+    } else if (rc == 0) {
         rc = vol_all(t, v, K_BACKUP, &all);
+    }
     size_t i;
     json_t *x;
     json_array_foreach (all, i, x) { /* every older base of this volume goes */
@@ -420,6 +466,30 @@ int volume_backup_delete(struct volumes *v, const struct volumes_caller *who, co
     return vol_backup_drop(v, id);
 }
 
+int volume_backup_reset_status(struct volumes *v, const struct volumes_caller *who, const char *id,
+                               const char *status)
+{
+    int rc = vol_need_admin_on(v, who, K_BACKUP, id,
+                               "volume_extension:backup_admin_actions:reset_status");
+    if (rc == 0 && (!status || (strcmp(status, "available") && strcmp(status, "error"))))
+        rc = vol_fail(-EINVAL, "Invalid input received: status must be available or error.");
+    struct store_txn *t;
+    json_t *rec = NULL;
+    if (rc < 0 || (rc = vol_begin(v, true, &t)) < 0)
+        return rc;
+    rc = vol_get(t, v, K_BACKUP, id, &rec);
+    const char *st = rc == 0 ? vol_str(rec, "status") : "";
+    if (rc == 0 && (!strcmp(st, "creating") || !strcmp(st, "restoring") || !strcmp(st, "deleting")))
+        rc = vol_fail(-EBUSY, "Invalid backup: it is %s; retry when that is done.", st);
+    if (rc == 0) {
+        vol_set_str(rec, "status", status);
+        vol_touch(rec);
+        rc = vol_put(t, v, K_BACKUP, rec);
+    }
+    json_decref(rec);
+    return vol_end(t, rc);
+}
+
 /* ---- restore ---- */
 
 static int set_status(struct store_txn *t, struct volumes *v, const char *kind, const char *id,
@@ -434,6 +504,37 @@ static int set_status(struct store_txn *t, struct volumes *v, const char *kind, 
     vol_priv_set(rec, "restore_peer", peer);
     vol_touch(rec);
     rc = vol_put(t, v, kind, rec);
+    json_decref(rec);
+    return rc;
+}
+
+int vol_restore_start(struct volumes *v, const char *volume_id, const char *backup_id, json_t **out)
+{
+    struct store_txn *t;
+    json_t *bk = NULL;
+    int rc = vol_begin(v, true, &t);
+    if (rc < 0)
+        return rc;
+    rc = vol_get(t, v, K_BACKUP, backup_id, &bk);
+    if (rc == 0 && strcmp(vol_str(bk, "status"), "available"))
+        rc = vol_fail(-EBUSY, "Invalid backup: Backup status must be available (it is %s).",
+                      vol_str(bk, "status"));
+    json_decref(bk);
+    if (rc == 0)
+        rc = set_status(t, v, K_BACKUP, backup_id, "restoring", volume_id);
+    json_t *rec = NULL;
+    if (rc == 0 && (rc = vol_get(t, v, K_VOLUME, volume_id, &rec)) == 0) {
+        vol_set_str(rec, "status", "restoring-backup");
+        vol_priv_set(rec, "op", "restore");
+        vol_priv_set(rec, "restore_peer", backup_id);
+        vol_priv_set(rec, "restore_from", NULL);
+        vol_priv_set(rec, "source", NULL);
+        vol_touch(rec);
+        rc = vol_put(t, v, K_VOLUME, rec);
+    }
+    rc = vol_end(t, rc);
+    if (rc == 0 && out)
+        *out = json_incref(rec);
     json_decref(rec);
     return rc;
 }

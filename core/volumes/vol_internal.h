@@ -16,6 +16,8 @@ struct volumes {
     struct volumes_bs_lock lk;
     char backup_dir[4096];
     struct volumes_quota defaults;
+    volumes_resize_fn resize; /* NULL: no compute service told */
+    void *resize_ctx;
 };
 
 #define BS_LOCK(v)   (v)->lk.lock((v)->lk.ctx)
@@ -116,5 +118,10 @@ int vol_snapshots_of(struct store_txn *t, struct volumes *v, const char *volume_
 int vol_backup_reconcile(struct volumes *v, FILE *report);
 int vol_backup_drop(struct volumes *v, const char *id);
 int vol_backup_path(const char *dir, const char *id, const char *suffix, char *out, size_t len);
+/* A new volume (creating, its empty disk made) takes the data of backup
+ * id: one transaction sets it restoring-backup and the backup restoring
+ * (-EBUSY when the backup is no longer available). */
+int vol_restore_start(struct volumes *v, const char *volume_id, const char *backup_id,
+                      json_t **out);
 
 #endif

@@ -46,8 +46,9 @@ static int fix_volume(struct volumes *v, const json_t *rec, FILE *report)
         int rc = vol_bs_delete(v, tmp);
         if (rc < 0)
             return rc;
-        if (!ex) {
-            SAY("volume %s: creation cut off before its disk existed: dropped\n", id);
+        if (!ex || vol_priv(rec, "restore_from")) {
+            SAY("volume %s: creation cut off before %s: dropped\n", id,
+                ex ? "its restore began" : "its disk existed");
             return vol_drop_creation(v, id) < 0 ? -EIO : 1;
         }
         uint64_t want = (uint64_t)vol_int(rec, "size") * VOLUMES_GIB;

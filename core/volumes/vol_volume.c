@@ -56,10 +56,10 @@ static int resolve_source(struct store_txn *t, struct volumes *v, const struct v
                           const struct volume_create *req, struct source *src)
 {
     memset(src, 0, sizeof *src);
-    int n = !!req->snapshot_id + !!req->source_volid + !!req->image_id;
+    int n = !!req->snapshot_id + !!req->source_volid + !!req->image_id + !!req->backup_id;
     if (n > 1)
         return vol_fail(-EINVAL, "Invalid input received: at most one of snapshot_id, "
-                                 "source_volid and imageRef.");
+                                 "source_volid, imageRef and backup_id.");
     json_t *rec = NULL;
     int rc = 0;
     if (req->snapshot_id) {
@@ -83,6 +83,13 @@ static int resolve_source(struct store_txn *t, struct volumes *v, const struct v
             src->is_volume = true;
             src->bootable = !strcmp(vol_str(rec, "bootable") ?: "", "true");
         }
+    } else if (req->backup_id) { /* an empty disk; the restore fills it */
+        rc = vol_load(t, v, K_BACKUP, req->backup_id, who, false, &rec);
+        if (rc == 0 && strcmp(vol_str(rec, "status"), "available"))
+            rc = vol_fail(-EBUSY, "Invalid backup: Backup status must be available (it is %s).",
+                          vol_str(rec, "status"));
+        if (rc == 0)
+            src->gb = (uint64_t)vol_int(rec, "size");
     } else if (req->image_id) {
         if (!req->image_object || !*req->image_object)
             return vol_fail(-EINVAL, "Image %s has no data to make a volume of.", req->image_id);
@@ -103,7 +110,8 @@ static int check_create(const struct volume_create *req)
     if (req->availability_zone && strcmp(req->availability_zone, VOLUMES_AZ))
         return vol_fail(-EINVAL, "Invalid input received: availability zone '%s' is invalid.",
                         req->availability_zone);
-    if (!req->size_gb && !req->snapshot_id && !req->source_volid && !req->image_id)
+    if (!req->size_gb && !req->snapshot_id && !req->source_volid && !req->image_id &&
+        !req->backup_id)
         return vol_fail(-EINVAL, "Invalid input received: a size is needed.");
     return vol_check_meta(req->metadata);
 }
@@ -150,6 +158,7 @@ static int create_record(struct store_txn *t, struct volumes *v, const struct vo
     vol_priv_set(r, "source", src->object[0] ? src->object : NULL);
     if (src->is_volume)
         vol_priv_set(r, "source_is_volume", "1");
+    vol_priv_set(r, "restore_from", req->backup_id);
     rc = vol_usage_add(t, v, who->project_id, VOLQ_VOLUMES, 1, true);
     if (rc == 0)
         rc = vol_usage_add(t, v, who->project_id, VOLQ_GIGABYTES, (int64_t)gb, true);
@@ -284,7 +293,14 @@ int volume_create(struct volumes *v, const struct volumes_caller *who,
         vol_drop_creation(v, id);
         return vol_fail(rc, "%s", why);
     }
-    return finish(v, id, "available", out);
+    if (!req->backup_id)
+        return finish(v, id, "available", out);
+    if ((rc = vol_restore_start(v, id, req->backup_id, out)) < 0) {
+        snprintf(why, sizeof why, "%s", volumes_error());
+        vol_drop_creation(v, id);
+        return vol_fail(rc, "%s", why);
+    }
+    return 0;
 }
 
 int volume_get(struct volumes *v, const struct volumes_caller *who, const char *id, json_t **out)
@@ -428,7 +444,7 @@ int volume_delete_metadata(struct volumes *v, const struct volumes_caller *who, 
 }
 
 /* Ends an extend: the new size (or, undone, the old one with its usage
- * given back), status available. */
+ * given back), the status it had before (available or in-use). */
 int vol_extend_finish(struct volumes *v, const char *id, bool done)
 {
     struct store_txn *t;
@@ -446,9 +462,11 @@ int vol_extend_finish(struct volumes *v, const char *id, bool done)
                                vol_int(rec, "size") - target, false);
     }
     if (rc == 0) {
+        const char *from = vol_priv(rec, "extend_from");
+        vol_set_str(rec, "status", from && !strcmp(from, "in-use") ? "in-use" : "available");
         vol_priv_set(rec, "extend_to", NULL);
+        vol_priv_set(rec, "extend_from", NULL);
         vol_priv_set(rec, "op", NULL);
-        vol_set_str(rec, "status", "available");
         vol_touch(rec);
         rc = vol_put(t, v, K_VOLUME, rec);
     }
@@ -456,20 +474,23 @@ int vol_extend_finish(struct volumes *v, const char *id, bool done)
     return t ? vol_end(t, rc) : rc;
 }
 
-int volume_extend(struct volumes *v, const struct volumes_caller *who, const char *id,
-                  uint64_t new_gb)
+void volumes_set_resize_hook(struct volumes *v, volumes_resize_fn fn, void *ctx)
 {
-    struct store_txn *t;
-    json_t *rec;
-    int rc = begin_change(v, who, id, &t, &rec);
-    if (rc < 0)
-        return rc;
+    v->resize = fn;
+    v->resize_ctx = ctx;
+}
+
+/* Step one of an extend, in t: the rules, the usage, status extending. */
+static int extend_rules(struct store_txn *t, struct volumes *v, json_t *rec, uint64_t new_gb,
+                        unsigned flags)
+{
     int64_t old = vol_int(rec, "size");
-    if (strcmp(vol_str(rec, "status"), "available"))
-        rc = vol_fail(-EBUSY,
-                      "Invalid volume: Volume status must be available to extend "
-                      "(it is %s).",
-                      vol_str(rec, "status"));
+    const char *st = vol_str(rec, "status");
+    bool attached = (flags & VOLUME_EXTEND_ATTACHED) && !strcmp(st, "in-use");
+    int rc = 0;
+    if (strcmp(st, "available") && !attached)
+        rc = vol_fail(-EBUSY, "Invalid volume: Volume status must be '%s' to extend, currently %s.",
+                      flags & VOLUME_EXTEND_ATTACHED ? "available or in-use" : "available", st);
     else if ((int64_t)new_gb <= old)
         rc = vol_fail(-EINVAL,
                       "Invalid input received: New size for extend must be greater "
@@ -482,16 +503,70 @@ int volume_extend(struct volumes *v, const struct volumes_caller *who, const cha
                            true);
     char to[24];
     snprintf(to, sizeof to, "%llu", (unsigned long long)new_gb);
+    vol_priv_set(rec, "extend_from", st); /* before st's string is replaced */
     vol_set_str(rec, "status", "extending");
     vol_priv_set(rec, "op", "extend");
     vol_priv_set(rec, "extend_to", to);
-    if ((rc = end_change(t, v, rec, rc, NULL)) < 0)
+    return rc;
+}
+
+/* Tells the compute service about each attached server (in-use extend). */
+static int tell_servers(struct volumes *v, const char *id, const json_t *attachments,
+                        uint64_t bytes)
+{
+    char obj[64], why[256];
+    volumes_object_name(obj, "volume", id);
+    size_t i;
+    json_t *x;
+    json_array_foreach (attachments, i, x) {
+        json_t *a = NULL;
+        struct store_txn *t;
+        int rc = vol_begin(v, false, &t);
+        if (rc == 0) {
+            rc = vol_get(t, v, K_ATTACHMENT, json_string_value(x), &a);
+            store_abort(t);
+        }
+        const char *server = rc == 0 ? vol_str(a, "instance") : NULL;
+        why[0] = '\0';
+        if (rc == 0 && server && !strcmp(vol_str(a, "status") ?: "", "attached"))
+            rc = v->resize(v->resize_ctx, id, server, obj, bytes, why);
+        if (rc < 0 && rc != -ENOENT) {
+            rc = vol_fail(rc,
+                          "Volume %s was extended to %llu bytes, but server %s was not told: "
+                          "%s",
+                          id, (unsigned long long)bytes, server ? server : "?",
+                          why[0] ? why : strerror(-rc));
+            json_decref(a);
+            return rc;
+        }
+        json_decref(a);
+    }
+    return 0;
+}
+
+int volume_extend(struct volumes *v, const struct volumes_caller *who, const char *id,
+                  uint64_t new_gb, unsigned flags)
+{
+    struct store_txn *t;
+    json_t *rec;
+    int rc = begin_change(v, who, id, &t, &rec);
+    if (rc < 0)
         return rc;
+    rc = extend_rules(t, v, rec, new_gb, flags);
+    json_t *atts = json_incref(json_object_get(rec, "attachments"));
+    bool attached = !strcmp(vol_priv(rec, "extend_from") ?: "", "in-use");
+    if ((rc = end_change(t, v, rec, rc, NULL)) < 0) {
+        json_decref(atts);
+        return rc;
+    }
     char obj[64], why[512];
     volumes_object_name(obj, "volume", id);
     rc = vol_bs_extend(v, obj, new_gb * VOLUMES_GIB);
     snprintf(why, sizeof why, "%s", volumes_error());
     int f = vol_extend_finish(v, id, rc == 0);
+    if (rc == 0 && f == 0 && attached && v->resize)
+        f = tell_servers(v, id, atts, new_gb * VOLUMES_GIB);
+    json_decref(atts);
     if (rc < 0)
         return vol_fail(rc, "%s", why);
     return f;

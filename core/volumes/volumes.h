@@ -199,9 +199,17 @@ struct volume_create {
     const json_t *image_meta;
     const json_t *metadata; /* string values; may be NULL */
     bool multiattach;
+    /* From a backup (Cinder 3.47+): an available backup the caller sees;
+     * the volume is at least the backup's size. */
+    const char *backup_id;
 };
 /* At most one source. The record comes back available (all of it is
- * constant time). */
+ * constant time), except from a backup: then the volume comes back in
+ * restoring-backup and the backup in restoring (one transaction), and the
+ * caller runs volume_backup_restore_run(backup_id, the volume's id) to
+ * copy the data in (the volume then becomes available, or error_restoring).
+ * A kill -9 before that transaction drops the volume (never acknowledged);
+ * after it, the reconciliation sets the volume to error_restoring. */
 int volume_create(struct volumes *v, const struct volumes_caller *who,
                   const struct volume_create *req, json_t **out);
 int volume_get(struct volumes *v, const struct volumes_caller *who, const char *id, json_t **out);
@@ -218,9 +226,25 @@ int volume_set_metadata(struct volumes *v, const struct volumes_caller *who, con
                         const json_t *meta, bool replace, json_t **out);
 int volume_delete_metadata(struct volumes *v, const struct volumes_caller *who, const char *id,
                            const char *key);
-/* Grows an available volume to new_gb GiB (-EINVAL unless larger). */
+/* Grows an available volume to new_gb GiB (-EINVAL unless larger); with
+ * VOLUME_EXTEND_ATTACHED (Cinder 3.42+) also an in-use one: the block-store
+ * object grows, then the resize hook (volumes_set_resize_hook) is called
+ * once per attached server, outside any lock or transaction, and the
+ * volume goes back to in-use. A failing hook leaves the volume extended
+ * and in-use; volume_extend then returns the hook's error (its message
+ * says the server was not told). */
+enum { VOLUME_EXTEND_ATTACHED = 1 };
 int volume_extend(struct volumes *v, const struct volumes_caller *who, const char *id,
-                  uint64_t new_gb);
+                  uint64_t new_gb, unsigned flags);
+/* What the compute service gives the model so that a running VMM learns
+ * the new size of a disk it serves: fn(ctx, volume_id, server_id, object,
+ * bytes) after the block store grew `object` (the volume's block-store
+ * disk) to `bytes`; 0 or a negative errno with a message in *why. Without
+ * a hook an in-use extend only grows the store (the guest sees the new
+ * size on its next attach or boot). */
+typedef int (*volumes_resize_fn)(void *ctx, const char *volume_id, const char *server_id,
+                                 const char *object, uint64_t bytes, char why[256]);
+void volumes_set_resize_hook(struct volumes *v, volumes_resize_fn fn, void *ctx);
 enum {
     VOLUME_CASCADE = 1, /* delete its snapshots too */
     VOLUME_FORCE = 2    /* admin: whatever the status, attachments dropped */
@@ -324,6 +348,11 @@ struct volume_backup_create {
     const char *volume_id, *name, *description;
     bool incremental; /* -EINVAL when the volume has no usable backup yet */
     bool force;       /* also of an in-use volume */
+    /* Of a snapshot of volume_id (available; its volume may be in-use):
+     * the copy reads a clone of the snapshot. Such a backup never becomes
+     * the base of the volume's next incremental; an incremental one needs
+     * the volume's latest backup to be older than the snapshot. */
+    const char *snapshot_id;
 };
 /* Step one (short): checks, quota, the record in status creating and its
  * snapshot; *out is that record. Step two (long, any thread):
@@ -340,6 +369,10 @@ int volume_backup_list(struct volumes *v, const struct volumes_caller *who, bool
  * (force, admin: also when busy). Removes its folder. */
 int volume_backup_delete(struct volumes *v, const struct volumes_caller *who, const char *id,
                          bool force);
+/* Admin: sets a backup's status to available or error (not while it is
+ * being made or restored: its copy thread owns it then). */
+int volume_backup_reset_status(struct volumes *v, const struct volumes_caller *who, const char *id,
+                               const char *status);
 /* Restore: into volume_id (available, at least as large), or into a new
  * volume (volume_id NULL; name may be NULL) of the backup's size. Step one
  * marks the backup restoring and the volume restoring-backup and gives the

@@ -6,12 +6,14 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "kvm/console.h"
 #include "kvm/devices/device.h"
 #include "kvm/loop.h"
 #include "kvm/terminal.h"
 #include "kvm/vm.h"
 #include "kvm/x86/layout.h"
 
+#include <jansson.h>
 #include <string.h>
 
 void serial_init(struct serial *s, struct irq_line irq, serial_out_fn out, void *opaque)
@@ -223,7 +225,9 @@ const struct bus_dev_ops serial_io_ops = { io_read, io_write };
 
 /* ---- as a VM device: COM1 (0x3f8, IRQ 4, PNP0501) on --serial ----
  *
- * Output goes to stdout (stdio), a file (file:PATH) or nowhere (none).
+ * Output goes to stdout (stdio), a file (file:PATH) or nowhere (none), and
+ * with --console-log/--console-socket also to the console (kvm/console.h),
+ * whose socket client is a second source of input.
  * With stdio, stdin feeds the receive FIFO through the event loop, unless
  * stdin is a terminal we do not own (started in the background: reading it
  * would stop the VMM). From a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A
@@ -240,12 +244,15 @@ struct serial_dev {
     struct loop *loop;
     int out_fd; /* -1: dropped */
     bool own_out;
+    struct console *console; /* NULL without --console-log/--console-socket */
     bool tty, escape;
 };
 
 static void serial_output(void *opaque, uint8_t byte)
 {
     struct serial_dev *d = opaque;
+    if (d->console)
+        console_put(d->console, byte);
     if (d->out_fd < 0)
         return;
     for (;;) {
@@ -316,9 +323,63 @@ static int on_stdin(void *opaque, int res)
     return LOOP_KEEP;
 }
 
+/* The console socket's client feeds the FIFO (on the loop's thread). */
+static unsigned console_space(void *opaque)
+{
+    struct serial_dev *d = opaque;
+    bus_lock(d->bus);
+    unsigned space = serial_rx_space(&d->uart);
+    bus_unlock(d->bus);
+    return space;
+}
+
+static void console_receive(void *opaque, const uint8_t *buf, unsigned len)
+{
+    struct serial_dev *d = opaque;
+    bus_lock(d->bus);
+    serial_receive(&d->uart, buf, len);
+    bus_unlock(d->bus);
+}
+
+static void serial_status(void *state, json_t *out)
+{
+    struct serial_dev *d = state;
+    json_t *o = json_pack("{s:s}", "device", "serial");
+    if (!o)
+        return;
+    bus_lock(d->bus);
+    json_object_set_new(o, "tx_bytes", json_integer((json_int_t)d->uart.tx_bytes));
+    json_object_set_new(o, "rx_bytes", json_integer((json_int_t)d->uart.rx_bytes));
+    bus_unlock(d->bus);
+    if (d->console) {
+        struct console_stats st;
+        console_get_stats(d->console, &st);
+        json_t *c =
+            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "log_bytes", (json_int_t)st.log_bytes,
+                      "log_dropped", (json_int_t)st.log_dropped, "rotations",
+                      (json_int_t)st.rotations, "client_bytes", (json_int_t)st.client_bytes,
+                      "client_dropped", (json_int_t)st.client_dropped, "clients",
+                      (json_int_t)st.clients, "refused", (json_int_t)st.refused);
+        if (c)
+            json_object_set_new(o, "console", c);
+    }
+    json_array_append_new(out, o);
+}
+
+bool serial_dev_console_stats(void *dev, struct console_stats *st)
+{
+    struct serial_dev *d = dev;
+    if (!d || !d->console)
+        return false;
+    console_flush(d->console);
+    console_get_stats(d->console, st);
+    return true;
+}
+
 static void serial_teardown(void *state)
 {
     struct serial_dev *d = state;
+    console_close(d->console); /* what the guest printed last is written out */
     if (d->own_out)
         close(d->out_fd);
     free(d);
@@ -351,6 +412,12 @@ static int serial_dev_init(struct vmdev_ctx *ctx, void **state)
     }
     serial_init(&d->uart, vmdev_irq_line(ctx, X86_COM1_IRQ), serial_output, d);
     r = vmdev_add_range(ctx, BUS_PIO, X86_COM1_PORT, 8, &serial_io_ops, &d->uart);
+    const struct vmm_config *cfg = ctx->cfg;
+    if (!r && (cfg->console_log || cfg->console_socket)) {
+        struct console_input in = { console_space, console_receive, d };
+        r = console_open(&d->console, cfg->console_log, cfg->console_cap, cfg->console_socket,
+                         ctx->loop, in, ctx->err);
+    }
     if (!r && ctx->loop && ctx->cfg->serial == VMM_SERIAL_STDIO && !terminal_in_background()) {
         d->tty = isatty(STDIN_FILENO);
         if (!loop_add_fd(ctx->loop, STDIN_FILENO, on_stdin, d))
@@ -368,6 +435,7 @@ static const struct vmdev_desc serial_device = {
     .name = "serial",
     .init = serial_dev_init,
     .teardown = serial_teardown,
+    .status = serial_status,
     .acpi_hid = "PNP0501",
     .acpi_name = "COM1",
 };

@@ -84,6 +84,13 @@ unsigned serial_rx_space(const struct serial *s);
 /* Queues up to len bytes from the outside; returns how many it took. */
 unsigned serial_receive(struct serial *s, const uint8_t *buf, unsigned len);
 
-extern const struct bus_dev_ops serial_io_ops; /* dev: struct serial *, 8 ports */
+extern const struct bus_dev_ops serial_io_ops;
+
+struct console_stats;
+/* For the VMM's report: the COM1 device's console counters once its
+ * buffered output is written (false without --console-log/-socket). dev
+ * is the "serial" device's state (vmdevs_find). */
+bool serial_dev_console_stats(void *dev,
+                              struct console_stats *st); /* dev: struct serial *, 8 ports */
 
 #endif

@@ -8,6 +8,8 @@
  * durable. */
 #include "kvm/virtio/blk_backend.h"
 
+#include "kvm/fdpath.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -184,7 +186,7 @@ int blk_raw_open(const char *path, bool ro, struct blk_backend **out, verr_t *er
         return verr_set(err, ENOMEM, "out of memory");
     r->be.ops = &raw_ops;
     r->be.alignment = 4096;
-    r->file = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    r->file = vmm_open_path(path, ro ? O_RDONLY : O_RDWR);
     if (r->file < 0) {
         int e = errno;
         free(r);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kvm/fdpath.h"
 #include "kvm/x86/layout.h"
 
 uint8_t x86_sum8(const void *p, size_t len)
@@ -46,7 +47,7 @@ static const uint8_t empty_file[1];
 static int map_file(const char *what, const char *path, uint64_t max, const uint8_t **out,
                     size_t *size, verr_t *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = vmm_open_path(path, O_RDONLY);
     if (fd < 0)
         return verr_set(err, errno, "cannot open %s %s: %s", what, path, strerror(errno));
     struct stat st;

@@ -11,8 +11,12 @@
 #include "fake_service/fake_service.h"
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -220,8 +224,91 @@ static void t_needs(const char *unused)
     CHECK_STR(fake_service_log(), "");
 }
 
+/* A listening socket on 127.0.0.1 and a free port, as a service opens one. */
+static int own_socket(unsigned *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t al = sizeof(a);
+    REQUIRE(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 16) == 0 &&
+            getsockname(fd, (struct sockaddr *)&a, &al) == 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static void get_own(unsigned port, const char *path, const char *token, long status,
+                    const char *body)
+{
+    struct picostackd d = { 0 };
+    d.port = port;
+    snprintf(d.base, sizeof(d.base), "http://127.0.0.1:%u", port);
+    struct resp r;
+    http(&d, "GET", path, token, NULL, &r);
+    CHECK(r.status == status, "GET :%u%s: %ld", port, path, r.status);
+    if (body)
+        CHECK(r.body && !strcmp(r.body, body), "GET :%u%s: '%s', want '%s'", port, path,
+              r.body ?: "", body);
+    resp_free(&r);
+}
+
+/* Own listeners: attached before and after the start, routed to their
+ * service only (whole path, no token read, no framework paths), told
+ * apart by their ctx; the service is not on the API port; detach closes. */
+static void t_own(const char *unused)
+{
+    (void)unused;
+    struct env e;
+    env_open(&e, true);
+    const char *failed = NULL;
+    CHECK(api_services_register(e.srv, &failed) == 0, "register: %s", failed ?: "");
+    CHECK(api_server_add_service(e.srv, &fake_own_service) == 0);
+    unsigned pa, pb, ida = 0, idb = 0, junk;
+    int fa = own_socket(&pa), fb = own_socket(&pb);
+    CHECK(api_server_attach(e.srv, &fake_own_service, fa, "A", &ida) == 0 && ida);
+    CHECK(api_server_attach(e.srv, &fake_service, fb, "X", &junk) == -EINVAL);   /* unregistered */
+    CHECK(api_server_attach(e.srv, api_services[0], fb, "X", &junk) == -EINVAL); /* not own */
+    CHECK(api_server_attach(e.srv, &fake_own_service, -1, "X", &junk) == -EINVAL);
+    env_serve(&e);
+    CHECK(api_server_attach(e.srv, &fake_own_service, fb, "B", &idb) == 0 && idb && idb != ida);
+
+    get_own(pa, "/", NULL, 200, "A  none");
+    get_own(pa, "/openstack/latest/", NULL, 200, "A /openstack/latest none");
+    get_own(pb, "/openstack", NULL, 200, "B /openstack none");
+    char *tok = admin_login(&e.d);
+    CHECK(tok != NULL);
+    get_own(pb, "/x", tok, 200, "B /x none");                      /* a token is not even read */
+    get_own(pa, "/identity/v3", NULL, 200, "A /identity/v3 none"); /* not Keystone */
+    get_own(pa, "/healthcheck", NULL, 200, "A /healthcheck none");
+    get_own(pa, "/a/b/c", NULL, 404, NULL);
+    get_own(pa, "/deep/a/b/c/d/e/f", NULL, 200, "A /deep/a/b/c/d/e/f none"); /* {*} */
+    get_own(pa, "/deep", NULL, 200, "A /deep none");                         /* "/{}" */
+    struct picostackd own = { 0 };
+    snprintf(own.base, sizeof(own.base), "http://127.0.0.1:%u", pa);
+    CHECK(http_status(&own, "POST", "/x", NULL, "application/json", "{}") == 405);
+    /* The API port does not serve it. */
+    CHECK(http_status(&e.d, "GET", "/own", tok, NULL, NULL) == 404);
+    CHECK(http_status(&e.d, "GET", "/own/x", tok, NULL, NULL) == 404);
+    free(tok);
+
+    api_server_detach(e.srv, ida);
+    api_server_detach(e.srv, ida); /* twice: nothing */
+    struct resp r;
+    http(&own, "GET", "/", NULL, NULL, &r);
+    CHECK(r.status == 0, "a detached listener still answers: %ld", r.status);
+    resp_free(&r);
+    get_own(pb, "/still", NULL, 200, "B /still none");
+    env_close(&e); /* stops and frees B */
+    struct picostackd gone = { 0 };
+    snprintf(gone.base, sizeof(gone.base), "http://127.0.0.1:%u", pb);
+    http(&gone, "GET", "/", NULL, NULL, &r);
+    CHECK(r.status == 0);
+    resp_free(&r);
+}
+
 int main(int argc, char **argv)
 {
-    static const struct subtest tests[] = { { "seam", t_seam }, { "needs", t_needs } };
+    static const struct subtest tests[] = { { "seam", t_seam },
+                                            { "needs", t_needs },
+                                            { "own_listeners", t_own } };
     return run_subtests(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 }

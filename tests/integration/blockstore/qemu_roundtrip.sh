@@ -46,6 +46,19 @@ check_import() {   # FILE RAW-EQUIVALENT NAME
 check_import "$T/src.raw" "$T/src.raw" raw
 for f in v2 v3 comp comp2 c4k c2m; do check_import "$T/$f.qcow2" "$T/src.raw" $f; done
 check_import "$T/zero.qcow2" "$T/zero.raw" zero
+# extended L2 entries (32 sub-clusters per cluster): partly allocated and
+# zeroed sub-clusters, at two cluster sizes; the raw equivalent from qemu-img
+for cs in 64k 128k; do
+  qemu-img convert -O qcow2 -o extended_l2=on,cluster_size=$cs "$T/src.raw" "$T/xl2-$cs.qcow2"
+  qemu-io -f qcow2 -c "write -z 1M 4096" -c "write -P 0x77 3M 6144" \
+    -c "write -P 0x42 39M 2048" "$T/xl2-$cs.qcow2" >/dev/null
+  qemu-img convert -O raw "$T/xl2-$cs.qcow2" "$T/xl2-$cs.raw"
+  check_import "$T/xl2-$cs.qcow2" "$T/xl2-$cs.raw" xl2-$cs
+done
+qemu-img create -q -f qcow2 -o extended_l2=on "$T/xl2-new.qcow2" 4M
+qemu-io -f qcow2 -c "write -P 0x55 4096 4096" -c "write -P 0x66 1M 2048" "$T/xl2-new.qcow2" >/dev/null
+qemu-img convert -O raw "$T/xl2-new.qcow2" "$T/xl2-new.raw"
+check_import "$T/xl2-new.qcow2" "$T/xl2-new.raw" xl2-new
 
 # sparse: 3 MiB + a few KiB + 5 MiB of data in 40 MiB
 alloc=$(img info v3 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["allocated"])')

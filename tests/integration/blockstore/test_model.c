@@ -61,6 +61,15 @@ static struct extmap *map_of(struct obj *o)
     return blockstore_disk_map(o->d);
 }
 
+static int dump_one(void *ctx, uint64_t vcl, unsigned depth, enum extmap_kind kind, uint64_t p,
+                    uint32_t holes, int owned)
+{
+    if (vcl == *(uint64_t *)ctx)
+        fprintf(stderr, "  vcl %llu depth %u kind %d p %llu holes %#x owned %d\n",
+                (unsigned long long)vcl, depth, kind, (unsigned long long)p, holes, owned);
+    return 0;
+}
+
 static void verify(struct obj *o, uint64_t off, uint64_t len)
 {
     struct blockstore_disk *d;
@@ -78,6 +87,8 @@ static void verify(struct obj *o, uint64_t off, uint64_t len)
             if (rdbuf[i] != o->data[off + i]) {
                 fprintf(stderr, "%s: byte %llu is %02x, model says %02x\n", o->name,
                         (unsigned long long)(off + i), rdbuf[i], o->data[off + i]);
+                uint64_t vcl = (off + i) / CS;
+                extmap_foreach_sub(m, dump_one, &vcl);
                 break;
             }
         exit(1);
@@ -177,6 +188,12 @@ static void async_batch(struct obj *o)
     }
 }
 
+#define TRACE(...)                        \
+    do {                                  \
+        if (getenv("MODEL_TRACE"))        \
+            fprintf(stderr, __VA_ARGS__); \
+    } while (0)
+
 static void one_op(void)
 {
     struct obj *o, *s;
@@ -186,10 +203,12 @@ static void one_op(void)
         range(o, &off, &len);
         for (uint64_t i = 0; i < len; i++)
             iobuf[i] = (unsigned char)rnd();
+        TRACE("write %s %llu+%llu\n", o->name, (unsigned long long)off, (unsigned long long)len);
         REQUIRE_OK(extmap_write(map_of(o), iobuf, off, len));
         memcpy(o->data + off, iobuf, len);
     } else if (op < 48 && (o = pick(BLOCKSTORE_DISK))) { /* discard / zeroes */
         range(o, &off, &len);
+        TRACE("zero %s %llu+%llu\n", o->name, (unsigned long long)off, (unsigned long long)len);
         if (op < 44)
             REQUIRE_OK(extmap_discard(map_of(o), off, len));
         else
@@ -200,16 +219,19 @@ static void one_op(void)
         verify(o, off, len);
     } else if (op < 75 && (o = pick(BLOCKSTORE_DISK)) && (s = slot())) { /* snapshot */
         snprintf(s->name, sizeof(s->name), "s%d", ++counter);
+        TRACE("snapshot %s %s\n", o->name, s->name);
         REQUIRE_OK(blockstore_snapshot(bs, o->name, s->name));
         new_obj(s, o->name, BLOCKSTORE_SNAPSHOT, o->size, o->data);
     } else if (op < 81 && (s = slot())) { /* clone */
         o = pick(rnd_below(2) ? BLOCKSTORE_SNAPSHOT : BLOCKSTORE_IMAGE);
         snprintf(s->name, sizeof(s->name), "c%d", ++counter);
         if (o) {
+            TRACE("clone %s %s\n", o->name, s->name);
             REQUIRE_OK(blockstore_clone(bs, o->name, s->name));
             new_obj(s, o->name, BLOCKSTORE_DISK, o->size, o->data);
         } else {
             uint64_t size = (1 + rnd_below(24)) * 65536 + 512 * rnd_below(3);
+            TRACE("create %s %llu\n", s->name, (unsigned long long)size);
             REQUIRE_OK(blockstore_create(bs, s->name, size));
             new_obj(s, NULL, BLOCKSTORE_DISK, size, NULL);
         }
@@ -220,6 +242,7 @@ static void one_op(void)
         for (uint64_t i = 0; i < size; i++)
             s->data[i] = rnd_below(3) ? 0 : (unsigned char)rnd();
         struct blockstore_writer *w;
+        TRACE("image %s %llu\n", s->name, (unsigned long long)size);
         REQUIRE_OK(blockstore_image_begin(bs, s->name, 0, &w));
         for (uint64_t p = 0; p < size;) {
             uint64_t n = 1 + rnd_below(70000);
@@ -236,6 +259,7 @@ static void one_op(void)
             REQUIRE_OK(blockstore_image_commit(w));
         }
     } else if (op < 91 && (o = pick(0))) { /* delete */
+        TRACE("delete %s\n", o->name);
         drop(o);
     } else if (op < 94 && (o = pick(BLOCKSTORE_DISK))) { /* extend */
         uint64_t size = (o->size + 512 * rnd_below(300) + 511) / 512 * 512;
@@ -246,8 +270,10 @@ static void one_op(void)
     } else if (op < 96 && (o = pick(BLOCKSTORE_DISK))) { /* async batch */
         async_batch(o);
     } else if (op < 98 && (o = pick(BLOCKSTORE_DISK)) && o->d) { /* flush */
+        TRACE("sync %s\n", o->name);
         REQUIRE_OK(blockstore_disk_sync(o->d));
-    } else if (op < 99) {     /* reopen the store */
+    } else if (op < 99) { /* reopen the store */
+        TRACE("reopen\n");
         blockstore_close(bs); /* closes (and syncs) every handle */
         for (int i = 0; i < MAX_OBJ; i++)
             objs[i].d = NULL;
@@ -262,11 +288,13 @@ struct readable {
     size_t n, cap;
 };
 
-static int collect(void *ctx, uint64_t vcluster, enum extmap_kind kind, uint64_t pcluster,
-                   int owned)
+static int collect(void *ctx, uint64_t vcluster, unsigned depth, enum extmap_kind kind,
+                   uint64_t pcluster, uint32_t holes, int owned)
 {
     struct readable *rd = ctx;
     (void)vcluster;
+    (void)depth;
+    (void)holes;
     (void)owned;
     if (kind != EXTMAP_DATA)
         return 0;
@@ -298,7 +326,7 @@ static void check_space_exact(void)
             REQUIRE_OK(blockstore_disk_sync(objs[i].d));
         struct blockstore_disk *d;
         REQUIRE_OK(blockstore_disk_open(bs, objs[i].name, BLOCKSTORE_RDONLY, &d));
-        REQUIRE_OK(extmap_foreach(blockstore_disk_map(d), collect, &rd));
+        REQUIRE_OK(extmap_foreach_sub(blockstore_disk_map(d), collect, &rd));
         blockstore_disk_close(d);
     }
     qsort(rd.p, rd.n, sizeof(*rd.p), cmp_u64);
@@ -327,8 +355,19 @@ int main(int argc, char **argv)
     iobuf = malloc(8 * CS);
     rdbuf = malloc(8 * CS);
     open_store();
+    int paranoid = getenv("MODEL_PARANOID") != NULL; /* debugging: verify all after each op */
     for (int i = 0; i < ops; i++) {
         one_op();
+        if (paranoid && getenv("MODEL_SPACE")) {
+            REQUIRE(blockstore_check(bs, 0, stderr) == 0);
+            check_space_exact();
+        }
+        for (int j = 0; paranoid && j < MAX_OBJ; j++) {
+            if (getenv("MODEL_TRACE") && j == 0)
+                fprintf(stderr, "after op %d\n", i);
+            for (uint64_t off = 0; objs[j].live && off < objs[j].size; off += 8 * CS)
+                verify(&objs[j], off, objs[j].size - off < 8 * CS ? objs[j].size - off : 8 * CS);
+        }
         if (i % 50 == 49) {
             int r = blockstore_check(bs, 0, stderr);
             if (r != 0) {

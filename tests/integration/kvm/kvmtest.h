@@ -39,6 +39,7 @@ int case_virtio(const struct options *o, int argc, char **argv);
 int case_linux_virtio(const struct options *o, int argc, char **argv);
 int case_virtionet(const struct options *o, int argc, char **argv); /* net_cases.c */
 int case_linux_net(const struct options *o, int argc, char **argv); /* net_cases.c */
+int case_console(const struct options *o, int argc, char **argv);   /* console_cases.c */
 
 /* Helpers shared by the cases. */
 void random_bytes(void *buf, size_t len);

@@ -2,7 +2,8 @@
  *                    [--busybox PATH] [--cache DIR] CASE ARGS...
  * CASE: hello pvh|bzimage, poweroff pvh|bzimage, echo, cmdline pvh|bzimage,
  * triple, smp N, timer lapic|pit, uartirq, hostile, rtc time|irq, memmap FORM MIB, control shutdown|kill,
- * linux marker|poweroff|cpus|rtc|reboot|input|shutdown|pvh, virtionet [pvh|bzimage], linux-net. Exit 0: the test passed. */
+ * linux marker|poweroff|cpus|rtc|reboot|input|shutdown|pvh, virtionet [pvh|bzimage], linux-net,
+ * console ring|socket|full. Exit 0: the test passed. */
 #include "tests/integration/kvm/kvmtest.h"
 
 #include <errno.h>
@@ -63,6 +64,7 @@ static const struct {
     { "virtio", case_virtio },
     { "linux-virtio", case_linux_virtio },
     { "virtionet", case_virtionet },
+    { "console", case_console },
     { "linux-net", case_linux_net },
 };
 

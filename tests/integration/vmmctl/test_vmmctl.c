@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -376,6 +378,26 @@ static void t_bad(void)
     CHECK(no_children());
     CHECK(!run_file_exists("vm-b", "vmm.pid"));
 
+    /* a host without /dev/kvm (a mount namespace with an empty /dev): a
+     * plain -ENODEV before anything is made */
+    pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount("tmpfs", "/dev", "tmpfs", 0, NULL) < 0)
+            _exit(3);
+        struct vmmctl *nokvm = open_vmmctl();
+        spec_for(&s, "vm-nokvm", "control");
+        int rc = vmmctl_start(nokvm, &s, &err);
+        fprintf(stderr, "without /dev/kvm: %d (%s)\n", rc, err.msg);
+        _exit(rc == -ENODEV && strstr(err.msg, "/dev/kvm") && !run_file_exists("vm-nokvm", NULL)
+                  ? 0
+                  : 1);
+    }
+    int status = 0;
+    CHECK_EQ(waitpid(child, &status, 0), child);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+
     /* unknown ids */
     CHECK_EQ(vmmctl_stop(v, "nope", 100, &err), -ENOENT);
     CHECK_EQ(vmmctl_pause(v, "nope", true, &err), -ENOENT);
@@ -450,8 +472,19 @@ static void t_reset(void)
         lines += *p == '\n';
     CHECK(lines == 2 && strstr(tail, "picostack-guest: "), "[%s]", tail ? tail : "");
     free(tail);
+    /* volume extend while attached: the store's size, then the guest's */
+    CHECK_EQ(vmmctl_disk_resize(v, "vm-r", 0, 16 << 20, &err), 0);
+    CHECK(vmmctl_status(v, "vm-r", &st, &err) == 0 && st && strstr(st, "\"capacity\":16777216"),
+          "%s", st ? st : err.msg);
+    free(st);
+    CHECK_EQ(vmmctl_disk_resize(v, "vm-r", 1, 16 << 20, &err), -EINVAL);
+    CHECK_EQ(vmmctl_disk_resize(v, "vm-r", 0, 8 << 20, &err), -EINVAL); /* no shrinking */
     CHECK_EQ(vmmctl_kill(v, "vm-r", &err), 0);
     CHECK(disk_free("vol-r"));
+    struct blockstore_info info;
+    pthread_mutex_lock(&bs_mutex);
+    CHECK(blockstore_info(bs, "vol-r", &info) == 0 && info.size == 16 << 20);
+    pthread_mutex_unlock(&bs_mutex);
     vmmctl_close(v);
 }
 
@@ -606,12 +639,152 @@ static void t_tap(void)
     CHECK(system(cmd) == 0);
 }
 
+/* The VMM's process (the jailer's reaper's child, pid 1 of its namespace).
+ * (/proc files have no size: read with stdio.) */
+static pid_t jailed_vmm(pid_t reaper)
+{
+    char path[64];
+    int p = -1;
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)reaper, (int)reaper);
+    FILE *f = fopen(path, "re");
+    if (f && fscanf(f, "%d", &p) != 1)
+        p = -1;
+    if (f)
+        fclose(f);
+    return p;
+}
+
+/* Running (not gone, not a zombie waiting for init to reap it). */
+static bool alive(pid_t pid)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    bool r = false;
+    if (f && fgets(line, sizeof(line), f)) {
+        const char *p = strrchr(line, ')');
+        r = p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+    }
+    if (f)
+        fclose(f);
+    return r;
+}
+
+static unsigned uid_of(pid_t pid)
+{
+    char path[64], line[256];
+    unsigned uid = 0;
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    while (f && fgets(line, sizeof(line), f))
+        if (!strncmp(line, "Uid:", 4))
+            uid = (unsigned)strtoul(line + 4, NULL, 10);
+    if (f)
+        fclose(f);
+    return uid;
+}
+
+/* Through picostack-jailer (kvm/jail/): its own uid, in the chroot RUN/<id>
+ * (its files seen as "/..."), kernel and raw disk as descriptors, a
+ * block-store disk handed over; killed, kill -9'd and powered off. */
+static void t_jail(void)
+{
+    char vmm[4200], jailer[4200], raw[200];
+    snprintf(vmm, sizeof(vmm), "%s/picostack-vmm", bindir);
+    snprintf(jailer, sizeof(jailer), "%s/picostack-jailer", bindir);
+    snprintf(raw, sizeof(raw), "%s/raw.img", dir);
+    static char zeros[1 << 20];
+    REQUIRE(t_write_file(raw, zeros, sizeof(zeros), 0600) == 0);
+    struct vmmctl_config cfg = {
+        .run_dir = run,
+        .vmm_path = vmm,
+        .jailer_path = jailer,
+        .jail_uid_base = 990000,
+        .bs = bs,
+        .bs_lock = { lock_bs, unlock_bs, &bs_mutex },
+        .on_event = on_event,
+    };
+    struct vmmctl *v = NULL;
+    struct vmmctl_err err = { "" };
+    REQUIRE(vmmctl_open(&cfg, &v, &err) == 0);
+    make_disk("vol-j", 8 << 20);
+    struct vmm_spec s;
+    int at = 0;
+    spec_for(&s, "vm-j", "control");
+    add_object_disk(&s, "vol-j", "j");
+    snprintf(s.disks[1].path, sizeof(s.disks[1].path), "%s", raw);
+    s.disks[1].read_only = true;
+    s.ndisks = 2;
+    start_ok(v, &s);
+    CHECK(wait_event("vm-j", &at, VMMCTL_RUNNING, 10) != NULL);
+    CHECK(console_has(v, "vm-j", "picostack-guest: ready", 10));
+    pid_t inner = jailed_vmm(pid_of("vm-j"));
+    CHECK(inner > 0 && uid_of(inner) == 990000, "the VMM %d runs as uid %u", (int)inner,
+          inner > 0 ? uid_of(inner) : 0);
+    char *st = NULL;
+    CHECK(vmmctl_status(v, "vm-j", &st, &err) == 0 && st && strstr(st, "virtio-blk1"), "%s",
+          st ? st : err.msg);
+    free(st);
+    CHECK_EQ(vmmctl_kill(v, "vm-j", &err), 0);
+    CHECK(wait_event("vm-j", &at, VMMCTL_KILLED, 5) != NULL);
+    CHECK(disk_free("vol-j"));
+    CHECK(inner <= 0 || !alive(inner), "the jailed VMM outlived it");
+
+    /* a second VM at once gets the next uid; kill -9 of the VMM -> ERROR */
+    start_ok(v, &s);
+    struct vmm_spec s2;
+    int at2 = 0;
+    spec_for(&s2, "vm-j2", "control");
+    start_ok(v, &s2);
+    CHECK(wait_event("vm-j", &at, VMMCTL_RUNNING, 10) != NULL);
+    CHECK(wait_event("vm-j2", &at2, VMMCTL_RUNNING, 10) != NULL);
+    inner = jailed_vmm(pid_of("vm-j2"));
+    CHECK(inner > 0 && uid_of(inner) == 990001, "uid %u", inner > 0 ? uid_of(inner) : 0);
+    inner = jailed_vmm(pid_of("vm-j"));
+    REQUIRE(inner > 0);
+    kill(inner, SIGKILL);
+    const struct seen *e = wait_event("vm-j", &at, VMMCTL_ERROR, 5);
+    CHECK(e && strstr(e->detail, "signal 9"), "%s", e ? e->detail : "");
+    CHECK(disk_free("vol-j"));
+    CHECK_EQ(vmmctl_kill(v, "vm-j2", &err), 0);
+
+    /* its exit file, written inside the chroot, says poweroff */
+    spec_for(&s, "vm-j3", "poweroff");
+    at = 0;
+    start_ok(v, &s);
+    e = wait_event("vm-j3", &at, VMMCTL_RUNNING, 10);
+    if (!e)
+        at = 0;
+    CHECK(wait_event("vm-j3", &at, VMMCTL_POWEROFF, 10) != NULL);
+
+    /* a daemon restart: the jailed VM is adopted, its VMM found again */
+    spec_for(&s, "vm-j4", "control");
+    add_object_disk(&s, "vol-j", "j");
+    at = 0;
+    start_ok(v, &s);
+    CHECK(wait_event("vm-j4", &at, VMMCTL_RUNNING, 10) != NULL);
+    pid_t reaper = pid_of("vm-j4");
+    inner = jailed_vmm(reaper);
+    vmmctl_close(v);
+    blockstore_close(bs);
+    open_store();
+    cfg.bs = bs;
+    REQUIRE(vmmctl_open(&cfg, &v, &err) == 0);
+    CHECK_EQ(vmmctl_adopt(v, "vm-j4", &err), 1);
+    CHECK(!disk_free("vol-j"));
+    CHECK_EQ(vmmctl_kill(v, "vm-j4", &err), 0);
+    CHECK(inner > 0 && !alive(inner), "the jailed VMM outlived it");
+    CHECK(disk_free("vol-j"));
+    waitpid(reaper, NULL, 0); /* ours, from before the "restart" */
+    vmmctl_close(v);
+}
+
 static const struct {
     const char *name;
     void (*fn)(void);
 } tests[] = {
     { "lifecycle", t_lifecycle }, { "bad", t_bad },       { "stop", t_stop }, { "reset", t_reset },
-    { "adopt", t_adopt },         { "grants", t_grants }, { "tap", t_tap },
+    { "adopt", t_adopt },         { "grants", t_grants }, { "tap", t_tap },   { "jail", t_jail },
 };
 
 int main(int argc, char **argv)

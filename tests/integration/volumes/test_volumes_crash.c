@@ -114,8 +114,8 @@ static void child(const char *dir, int fd)
             json_t *x;
             if (volume_get(f.v, &WHO, v, &x) == 0) {
                 if (volume_extend(f.v, &WHO, v,
-                                  (uint64_t)json_integer_value(json_object_get(x, "size")) + 1) ==
-                    0)
+                                  (uint64_t)json_integer_value(json_object_get(x, "size")) + 1,
+                                  VOLUME_EXTEND_ATTACHED) == 0)
                     say(fd, 'E', v);
                 json_decref(x);
             }

@@ -220,7 +220,7 @@ static void test_check_repair(void)
     REQUIRE_OK(bs_begin(bs, 0, &t));
     REQUIRE_OK(bs_alloc(t, bs, 1, got, 2, &n));
     REQUIRE(n == 1 && got[0].count == 1);
-    REQUIRE_OK(bs_extent_put(t, bs, si.layer, X, got[0].start));
+    REQUIRE_OK(bs_extent_put(t, bs, si.layer, X, &(struct bs_ext){ got[0].start, 0 }));
     REQUIRE_OK(bs_layer_get(t, bs, si.layer, &l));
     l.owned++;
     REQUIRE_OK(bs_layer_put(t, bs, si.layer, &l));
@@ -243,6 +243,54 @@ static void test_check_repair(void)
     blockstore_close(bs);
 }
 
+/* A cluster is freed only when no sub-cluster of it is read by anyone: a
+ * clone writes 4 KiB into each of two clusters of its base, the base goes;
+ * the base's layer stays under the clone (its partial clusters read
+ * through to it, nothing is copied) until the clone has written the whole
+ * of them, and then the old clusters are freed and the layer merged. */
+static void test_partial_clusters(void)
+{
+    struct blockstore *bs = open_store();
+    static unsigned char buf[CS] __attribute__((aligned(4096)));
+    REQUIRE_OK(blockstore_create(bs, "pb", 4 * CS));
+    for (uint64_t cl = 0; cl < 4; cl++)
+        fill(bs, "pb", cl, 1);
+    REQUIRE_OK(blockstore_snapshot(bs, "pb", "ps"));
+    REQUIRE_OK(blockstore_clone(bs, "ps", "pc"));
+    REQUIRE_OK(blockstore_delete(bs, "pb"));
+    struct blockstore_disk *d;
+    REQUIRE_OK(blockstore_disk_open(bs, "pc", 0, &d));
+    pattern(buf, 9);
+    REQUIRE_OK(extmap_write(blockstore_disk_map(d), buf, 1 * CS + 4096, 4096));
+    REQUIRE_OK(extmap_write(blockstore_disk_map(d), buf, 2 * CS, 4096));
+    REQUIRE(extmap_holes(blockstore_disk_map(d), 1) == 0xfffd);
+    REQUIRE_OK(blockstore_disk_close(d));
+    REQUIRE(used(bs) == 4 + 2); /* a new cluster each; nothing copied or freed */
+    REQUIRE_OK(blockstore_delete(bs, "ps"));
+    REQUIRE(used(bs) == 4 + 2); /* the old ones still serve 15 sub-clusters each */
+    clean(bs);
+    see(bs, "pc", 0, 1);
+    see(bs, "pc", 3, 1);
+    struct blockstore_info i;
+    REQUIRE_OK(blockstore_info(bs, "pc", &i));
+    REQUIRE(i.layer_depth == 1); /* the old layer stayed, holder-less */
+    fill(bs, "pc", 1, 5);        /* fills cluster 1's holes in place */
+    REQUIRE(used(bs) == 4 + 2 - 1);
+    clean(bs);
+    fill(bs, "pc", 2, 6); /* the last reader of the old layer's partial ones */
+    REQUIRE(used(bs) == 4);
+    REQUIRE_OK(blockstore_info(bs, "pc", &i));
+    REQUIRE(i.layer_depth == 0); /* merged at last */
+    see(bs, "pc", 0, 1);
+    see(bs, "pc", 1, 5);
+    see(bs, "pc", 2, 6);
+    clean(bs);
+    REQUIRE_OK(blockstore_delete(bs, "pc"));
+    REQUIRE(used(bs) == 0);
+    clean(bs);
+    blockstore_close(bs);
+}
+
 int main(void)
 {
     char base[4200];
@@ -253,6 +301,7 @@ int main(void)
     test_write_hides(2);
     test_write_hides(3);
     test_check_repair();
+    test_partial_clusters();
     printf("gc: ok\n");
     return 0;
 }

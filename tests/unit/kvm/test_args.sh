@@ -66,11 +66,35 @@ expect 2 "descriptor 0 is not an attached tap" --kernel "$tmp/k" --net fd=0
 expect 2 "--net: at most 8" --kernel "$tmp/k" --net tap=a --net tap=b --net tap=c --net tap=d \
   --net tap=e --net tap=f --net tap=g --net tap=h --net tap=i
 expect 2 "--control needs a socket path" --kernel "$tmp/k" --control ""
+expect 2 "--exit-file needs a path" --kernel "$tmp/k" --exit-file ""
+expect 2 "--exit-file $tmp/no/such/dir/exit" --kernel "$tmp/k" --exit-file "$tmp/no/such/dir/exit"
+# a kernel the VMM refuses: status 2, and the exit file says why
+expect 2 "neither a bzImage" --kernel "$tmp/text" --exit-file "$tmp/exit"
+if ! grep -q "^error: .*neither a bzImage" "$tmp/exit"; then
+  echo "FAIL: --exit-file after a bad kernel: $(cat "$tmp/exit")"; fail=1
+fi
 expect 2 "cannot open kernel $tmp/missing" --kernel "$tmp/missing"
 expect 2 "is not a regular file" --kernel "$tmp"
 expect 2 "neither a bzImage" --kernel "$tmp/text"
 expect 2 "usage:" --kernel "$tmp/text"
 expect 2 "cannot open initrd" --kernel "$tmp/k" --initrd "$tmp/missing"
+# fd:N: a descriptor the caller left open (picostack-jailer's VMMs)
+expect 2 "cannot open kernel fd:99: Bad file descriptor" --kernel fd:99
+expect 2 "cannot open kernel fd:x: Bad file descriptor" --kernel fd:x
+expect 2 "cannot open kernel fd:: Bad file descriptor" --kernel fd:
+expect 2 "neither a bzImage" --kernel fd:5 5<"$tmp/text"
+expect 2 "kernel fd:5 is not a regular file" --kernel fd:5 5<"$tmp"
+expect 2 "cannot open initrd fd:98" --kernel fd:5 --initrd fd:98 5<"$tmp/k"
+expect 2 "disk fd:97: Bad file descriptor" --kernel "$tmp/k" --disk path=fd:97
+expect 2 "disk fd:6: Bad file descriptor" --kernel "$tmp/k" --disk path=fd:6 6<"$tmp/text"
 expect 2 "--serial file:$tmp/no/such/dir/log" --kernel "$tmp/k" --serial "file:$tmp/no/such/dir/log"
+expect 2 "--console-cap needs --console-log" --kernel "$tmp/k" --console-cap 65536
+expect 2 "--console-cap '100'" --kernel "$tmp/k" --console-log "$tmp/log" --console-cap 100
+expect 2 "--console-cap '1073741825'" --kernel "$tmp/k" --console-log "$tmp/log" --console-cap 1073741825
+expect 2 "--console-cap '1M'" --kernel "$tmp/k" --console-log "$tmp/log" --console-cap 1M
+expect 2 "--console-log needs a path" --kernel "$tmp/k" --console-log ""
+expect 2 "--console-socket needs a path" --kernel "$tmp/k" --console-socket ""
+expect 2 "--console-log $tmp/no/such/dir/log" --kernel "$tmp/k" --console-log "$tmp/no/such/dir/log"
 if ! "$vmm" --help | grep -q -- "--kernel PATH"; then echo "FAIL: --help"; fail=1; fi
+if ! "$vmm" --help | grep -q -- "--console-socket PATH"; then echo "FAIL: --help lacks the console"; fail=1; fi
 exit $fail

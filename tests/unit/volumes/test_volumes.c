@@ -90,7 +90,7 @@ static void crud_and_rbac(void)
     /* another project: nothing; a reader: reads only */
     ERR(volume_get(F.v, &BOB, id, &rec), -ENOENT);
     ERR(volume_delete(F.v, &BOB, id, 0), -ENOENT);
-    ERR(volume_extend(F.v, &BOB, id, 3), -ENOENT);
+    ERR(volume_extend(F.v, &BOB, id, 3, 0), -ENOENT);
     OK(volume_list(F.v, &BOB, false, &list));
     CHECK_EQ(json_array_size(list), 0);
     json_decref(list);
@@ -135,9 +135,9 @@ static void crud_and_rbac(void)
     ERR(volume_delete_metadata(F.v, &ALICE, id, "a"), -ENOENT);
 
     /* extend: grow only */
-    ERR(volume_extend(F.v, &ALICE, id, 2), -EINVAL);
-    ERR(volume_extend(F.v, &ALICE, id, 1), -EINVAL);
-    OK(volume_extend(F.v, &ALICE, id, 5));
+    ERR(volume_extend(F.v, &ALICE, id, 2, 0), -EINVAL);
+    ERR(volume_extend(F.v, &ALICE, id, 1, 0), -EINVAL);
+    OK(volume_extend(F.v, &ALICE, id, 5, 0));
     OK(volume_get(F.v, &ALICE, id, &rec));
     CHECK_EQ(json_integer_value(json_object_get(rec, "size")), 5);
     CHECK_STR(jstr(rec, "status"), "available");
@@ -149,7 +149,7 @@ static void crud_and_rbac(void)
     ERR(volume_reset_status(F.v, &ALICE, id, "error", NULL), -EPERM);
     ERR(volume_reset_status(F.v, &ADMIN, id, "bogus", NULL), -EINVAL);
     OK(volume_reset_status(F.v, &ADMIN, id, "error", NULL));
-    ERR(volume_extend(F.v, &ALICE, id, 6), -EBUSY);
+    ERR(volume_extend(F.v, &ALICE, id, 6, 0), -EBUSY);
     OK(volume_reset_status(F.v, &ADMIN, id, "available", NULL));
 
     /* bad input */
@@ -352,7 +352,7 @@ static void attachments(void)
     CHECK_EQ(json_array_size(list), 0);
     json_decref(list);
     ERR(volume_delete(F.v, &ALICE, id, 0), -EBUSY);
-    ERR(volume_extend(F.v, &ALICE, id, 2), -EBUSY);
+    ERR(volume_extend(F.v, &ALICE, id, 2, 0), -EBUSY);
     OK(volume_detach_begin(F.v, &ALICE, id));
     OK(volume_detach_roll(F.v, &ALICE, id));
     OK(volume_detach_begin(F.v, &ALICE, id));
@@ -400,7 +400,7 @@ static void quotas(void)
     fx_volume(&F, &ALICE, 3, b);
     struct volume_create one = { .size_gb = 1 };
     ERR(volume_create(F.v, &ALICE, &one, NULL), -EDQUOT); /* 3rd volume */
-    ERR(volume_extend(F.v, &ALICE, a, 3), -EDQUOT);
+    ERR(volume_extend(F.v, &ALICE, a, 3, 0), -EDQUOT);
     struct volume_snapshot_create s = { .volume_id = a };
     ERR(volume_snapshot_create(F.v, &ALICE, &s, NULL), -EDQUOT); /* snapshots count GiB too */
     OK(volumes_quota_get(F.v, &ALICE, "p1", &lim, &use));

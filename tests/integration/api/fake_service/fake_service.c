@@ -165,3 +165,28 @@ const struct api_service fake_second_service = {
     .init = second_init,
     .fini = fake_fini,
 };
+
+static void own_echo(struct api_req *r)
+{
+    const char *ctx = api_req_listener_ctx(r);
+    char text[512];
+    snprintf(text, sizeof(text), "%s %s %s", ctx ? ctx : "(none)", api_req_path(r),
+             api_req_auth(r) ? "token" : "none");
+    api_reply_text(r, 200, "text/plain", text);
+}
+
+static const struct api_route own_routes[] = {
+    { "GET", "", own_echo, API_PUBLIC },
+    { "GET", "/{}", own_echo, API_PUBLIC },
+    { "GET", "/{}/{}", own_echo, API_PUBLIC },
+    { "GET", "/deep/{*}", own_echo, API_PUBLIC },
+};
+
+const struct api_service fake_own_service = {
+    .name = "fake-own",
+    .prefix = "/own",
+    .routes = own_routes,
+    .n_routes = API_COUNT(own_routes),
+    .error = api_error_nova,
+    .own_listeners = true,
+};

@@ -19,6 +19,12 @@ extern const struct api_service fake_service;
 /* A second one that depends on "fake", to show the order of init/fini. */
 extern const struct api_service fake_second_service;
 
+/* A service served only on its own listeners (api_server_attach): GET on
+ * "", "/{}", "/{}/{}" and "/deep/{*}" answers text "CTX PATH AUTH": the listener's
+ * ctx (a string), the path it saw, and "token" when api_req_auth is set
+ * (never, on own listeners) or "none". Prefix "/own". */
+extern const struct api_service fake_own_service;
+
 /* What happened, in order: "init fake", "init fake-second",
  * "fini fake-second", "fini fake" ... (one string, space separated). */
 const char *fake_service_log(void);

@@ -1,0 +1,1182 @@
+/* Nova servers against a real picostackd, without a running guest (the
+ * VMM binary is pointed at a path that does not exist, so each build ends
+ * in ERROR with a fault, the same on every host):
+ *   create_checks     every 4xx of POST /servers leaves nothing behind
+ *   quota_capacity    instances/cores quotas (403) and host capacity (409)
+ *   isolation_listing another project sees nothing; admin's all_tenants;
+ *                     filters, sort, limit/marker, the detail view
+ *   error_delete      BUILD -> ERROR with a fault; DELETE removes the
+ *                     server, its ports and its boot volume
+ *   boot              (its own daemon, the real picostack-vmm) the own test
+ *                     guest `control` as a Glance kernel image on the tiny
+ *                     flavor: BUILD -> ACTIVE, console output, reboot soft
+ *                     and hard, stop/start, pause, suspend, kill -9 of the
+ *                     VMM -> ERROR within a second, picostackd kill -9 and
+ *                     restart -> adopted, still ACTIVE; `poweroff` ->
+ *                     SHUTOFF; delete ends the VMM. Without a usable
+ *                     /dev/kvm the build must end in ERROR saying so.
+ *   boot_net          (its own daemon with the network data plane in a
+ *                     namespace of its own) a port with the guest's
+ *                     address: plugged (a tap on the network's bridge),
+ *                     handed to the VMM; the `virtionet` guest shows the
+ *                     port's MAC and answers pings from the network's DHCP
+ *                     namespace, then powers off: SHUTOFF; delete unplugs.
+ *   stopped_actions   ERROR -> os-stop -> SHUTOFF; wrong states 409;
+ *                     volume attach/list/detach, twice 4xx, an attached
+ *                     volume cannot be deleted; resize + confirm/revert;
+ *                     metadata, rename, instance actions
+ *   test_servers SUBTEST PICOSTACKD */
+#include "tests/support/picostackd_harness.h"
+#include "tests/support/subtest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/wait.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct picostackd D;
+static char *ADM;
+
+#define C        "/compute/v2.1"
+#define NOVA_237 "X-OpenStack-Nova-API-Version: 2.37"
+
+static long req(const char *tok, const char *method, const char *path, const char *body,
+                struct resp *out)
+{
+    struct resp r;
+    http(&D, method, path, tok, body, &r);
+    long st = r.status;
+    if (out)
+        *out = r;
+    else
+        resp_free(&r);
+    return st;
+}
+
+static long req_h(const char *tok, const char *method, const char *path, const char *body,
+                  const char *header, struct resp *out)
+{
+    const char *const headers[] = { header, NULL };
+    struct resp r;
+    http_req_h(&D, method, path, tok, "application/json", body, headers, &r);
+    long st = r.status;
+    if (out)
+        *out = r;
+    else
+        resp_free(&r);
+    return st;
+}
+
+static char *member_of(const char *project, const char *user, char **project_id)
+{
+    char *p = create_project(&D, ADM, project), *u = create_user(&D, ADM, user, "pw-member-1");
+    char *role = find_role(&D, ADM, "member");
+    CHECK(p && u && role && grant(&D, ADM, p, u, role) == 204);
+    char *tok = login(&D, user, "pw-member-1", project);
+    CHECK(tok != NULL);
+    if (project_id)
+        *project_id = p;
+    else
+        free(p);
+    free(u);
+    free(role);
+    return tok;
+}
+
+/* An active image with data (and properties, a JSON object text). */
+static char *make_image(const char *tok, const char *name, const char *fmt, const char *props,
+                        const char *data)
+{
+    char body[1024];
+    snprintf(body, sizeof body,
+             "{\"name\": \"%s\", \"disk_format\": \"%s\", \"container_format\": \"%s\"%s%s}", name,
+             fmt, !strcmp(fmt, "aki") ? "aki" : "bare", props ? ", " : "", props ? props : "");
+    struct resp r;
+    CHECK(req(tok, "POST", "/image/v2/images", body, &r) == 201, "%s", r.body ?: "");
+    char *id = jstr(r.json, "id") ? strdup(jstr(r.json, "id")) : NULL;
+    resp_free(&r);
+    if (!id || !data)
+        return id;
+    char path[512];
+    snprintf(path, sizeof path, "/image/v2/images/%s/file", id);
+    CHECK(http_req(&D, "PUT", path, tok, "application/octet-stream", data, &r) == 0 &&
+              r.status == 204,
+          "upload: %ld %s", r.status, r.body ?: "");
+    resp_free(&r);
+    return id;
+}
+
+/* A network with one subnet; returns the network id. */
+static char *make_net(const char *tok, const char *name, const char *cidr)
+{
+    char body[512];
+    struct resp r;
+    snprintf(body, sizeof body, "{\"network\": {\"name\": \"%s\"}}", name);
+    CHECK(req(tok, "POST", "/network/v2.0/networks", body, &r) == 201, "%s", r.body ?: "");
+    char *id = strdup(jstr(json_object_get(r.json, "network"), "id") ?: "");
+    resp_free(&r);
+    snprintf(body, sizeof body,
+             "{\"subnet\": {\"network_id\": \"%s\", \"cidr\": \"%s\", \"ip_version\": 4}}", id,
+             cidr);
+    CHECK(req(tok, "POST", "/network/v2.0/subnets", body, NULL) == 201);
+    return id;
+}
+
+/* Compute ports (device_owner compute:nova) the token sees. */
+static size_t compute_ports(const char *tok)
+{
+    struct resp r;
+    CHECK(req(tok, "GET", "/network/v2.0/ports?device_owner=compute:nova", NULL, &r) == 200);
+    size_t n = json_array_size(json_object_get(r.json, "ports"));
+    resp_free(&r);
+    return n;
+}
+
+static size_t count(const char *tok, const char *path, const char *key)
+{
+    struct resp r;
+    CHECK(req(tok, "GET", path, NULL, &r) == 200, "%s: %s", path, r.body ?: "");
+    size_t n = json_array_size(json_object_get(r.json, key));
+    resp_free(&r);
+    return n;
+}
+
+/* POST /servers; returns the status, the new id in id (when 202). */
+static long create(const char *tok, const char *header, const char *body, char id[64], char *msg,
+                   size_t msglen)
+{
+    struct resp r;
+    long st = header ? req_h(tok, "POST", C "/servers", body, header, &r)
+                     : req(tok, "POST", C "/servers", body, &r);
+    if (id)
+        snprintf(id, 64, "%s", jstr(json_object_get(r.json, "server"), "id") ?: "");
+    if (msg) {
+        const char *m = NULL;
+        const char *k;
+        json_t *v;
+        json_object_foreach (r.json, k, v)
+            m = jstr(v, "message");
+        snprintf(msg, msglen, "%s", m ? m : (r.body ? r.body : ""));
+    }
+    resp_free(&r);
+    return st;
+}
+
+static json_t *show(const char *tok, const char *id, long *status)
+{
+    char path[256];
+    snprintf(path, sizeof path, C "/servers/%s", id);
+    struct resp r;
+    long st = req(tok, "GET", path, NULL, &r);
+    if (status)
+        *status = st;
+    json_t *s = st == 200 ? json_incref(json_object_get(r.json, "server")) : NULL;
+    resp_free(&r);
+    return s;
+}
+
+/* Polls until the server's status is want (or it is gone and want is
+ * "GONE"); 10 s at most (WAIT_ROUNDS of 50 ms). */
+static int WAIT_ROUNDS = 200;
+static bool wait_status(const char *tok, const char *id, const char *want)
+{
+    for (int i = 0; i < WAIT_ROUNDS; i++) {
+        long st;
+        json_t *s = show(tok, id, &st);
+        bool ok = s ? !strcmp(jstr(s, "status") ?: "", want) : (st == 404 && !strcmp(want, "GONE"));
+        json_decref(s);
+        if (ok)
+            return true;
+        usleep(50 * 1000);
+    }
+    return false;
+}
+
+static long action(const char *tok, const char *id, const char *body, struct resp *out)
+{
+    char path[256];
+    snprintf(path, sizeof path, C "/servers/%s/action", id);
+    return req(tok, "POST", path, body, out);
+}
+
+/* The fixture every sub-test shares: project A (member token), its
+ * network, a kernel image and a root image with kernel_id. */
+static char *TA, *PA, *NET, *KERNEL, *ROOT;
+
+static void fixture(void)
+{
+    TA = member_of("proj-a", "user-a", &PA);
+    NET = make_net(TA, "net-a", "10.20.0.0/24");
+    KERNEL = make_image(TA, "kernel", "aki", NULL, "not really a kernel, but bytes");
+    char props[256];
+    snprintf(props, sizeof props, "\"kernel_id\": \"%s\", \"os_command_line\": \"quiet\"",
+             KERNEL ? KERNEL : "");
+    ROOT = make_image(TA, "root", "raw", props, "root filesystem bytes");
+}
+
+static void fixture_free(void)
+{
+    free(TA);
+    free(PA);
+    free(NET);
+    free(KERNEL);
+    free(ROOT);
+}
+
+static char *server_body(const char *name, const char *image, const char *flavor, const char *extra)
+{
+    char *b = NULL;
+    if (asprintf(
+            &b, "{\"server\": {\"name\": \"%s\", \"imageRef\": \"%s\", \"flavorRef\": \"%s\"%s%s}}",
+            name, image, flavor, extra ? ", " : "", extra ? extra : "") < 0)
+        return NULL;
+    return b;
+}
+
+/* ---- create_checks ---- */
+
+static void expect_refused(const char *tok, const char *header, const char *body, long status,
+                           const char *words)
+{
+    char msg[512];
+    long st = create(tok, header, body, NULL, msg, sizeof msg);
+    CHECK(st == status, "%s -> %ld (wanted %ld): %s", body, st, status, msg);
+    if (words)
+        CHECK(strstr(msg, words) != NULL, "%s: message '%s' lacks '%s'", body, msg, words);
+}
+
+static void t_create_checks(void)
+{
+    fixture();
+    char nets[256], *b;
+    snprintf(nets, sizeof nets, "\"networks\": [{\"uuid\": \"%s\"}]", NET);
+    /* malformed */
+    expect_refused(TA, NULL, "{\"server\": 7}", 400, NULL);
+    expect_refused(TA, NULL, "{\"server\": {\"imageRef\": \"x\", \"flavorRef\": \"c1\"}}", 400,
+                   "name");
+    expect_refused(TA, NULL, "not json", 400, NULL);
+    b = server_body("s", ROOT, "no-such-flavor", nets);
+    expect_refused(TA, NULL, b, 400, "Flavor");
+    free(b);
+    b = server_body("s", "00000000-0000-4000-8000-000000000000", "c1", nets);
+    expect_refused(TA, NULL, b, 400, "Image");
+    free(b);
+    /* an image without kernel_id cannot boot here */
+    char *plain = make_image(TA, "plain", "raw", NULL, "bytes");
+    b = server_body("s", plain, "c1", nets);
+    expect_refused(TA, NULL, b, 400, "kernel_id");
+    free(b);
+    /* a queued (never uploaded) image is not active */
+    char props[128];
+    snprintf(props, sizeof props, "\"kernel_id\": \"%s\"", KERNEL);
+    char *queued = make_image(TA, "queued", "raw", props, NULL);
+    b = server_body("s", queued, "c1", nets);
+    expect_refused(TA, NULL, b, 400, "not active");
+    free(b);
+    /* another project's network, an unknown one, an unknown key, bad
+     * user_data, an unknown security group, bad counts */
+    char *tb = member_of("proj-b", "user-b", NULL);
+    char *netb = make_net(tb, "net-b", "10.30.0.0/24");
+    char extra[512];
+    snprintf(extra, sizeof extra, "\"networks\": [{\"uuid\": \"%s\"}]", netb);
+    b = server_body("s", ROOT, "c1", extra);
+    expect_refused(TA, NULL, b, 400, "Network");
+    free(b);
+    b = server_body("s", ROOT, "c1",
+                    "\"networks\": [{\"uuid\": \"00000000-0000-4000-8000-000000000000\"}]");
+    expect_refused(TA, NULL, b, 400, "Network");
+    free(b);
+    snprintf(extra, sizeof extra, "%s, \"key_name\": \"nope\"", nets);
+    b = server_body("s", ROOT, "c1", extra);
+    expect_refused(TA, NULL, b, 400, "key_name");
+    free(b);
+    snprintf(extra, sizeof extra, "%s, \"user_data\": \"not base64 !!\"", nets);
+    b = server_body("s", ROOT, "c1", extra);
+    expect_refused(TA, NULL, b, 400, "base 64");
+    free(b);
+    snprintf(extra, sizeof extra, "%s, \"security_groups\": [{\"name\": \"nope\"}]", nets);
+    b = server_body("s", ROOT, "c1", extra);
+    expect_refused(TA, NULL, b, 400, "Security group");
+    free(b);
+    snprintf(extra, sizeof extra, "%s, \"min_count\": 3, \"max_count\": 2", nets);
+    b = server_body("s", ROOT, "c1", extra);
+    expect_refused(TA, NULL, b, 400, "min_count");
+    free(b);
+    snprintf(extra, sizeof extra, "%s, \"metadata\": {\"k\": 5}", nets);
+    b = server_body("s", ROOT, "c1", extra);
+    expect_refused(TA, NULL, b, 400, "metadata");
+    free(b);
+    /* 2.37: networks required; "auto" and "none" only there */
+    b = server_body("s", ROOT, "c1", NULL);
+    expect_refused(TA, NOVA_237, b, 400, "networks");
+    free(b);
+    b = server_body("s", ROOT, "c1", "\"networks\": \"none\"");
+    expect_refused(TA, NULL, b, 400, "2.37");
+    free(b);
+    b = server_body("s", ROOT, "c1", "\"networks\": \"sideways\"");
+    expect_refused(TA, NOVA_237, b, 400, NULL);
+    free(b);
+    /* a port that another server holds */
+    struct resp r;
+    snprintf(extra, sizeof extra,
+             "{\"port\": {\"network_id\": \"%s\", \"device_id\": \"someone\"}}", NET);
+    CHECK(req(TA, "POST", "/network/v2.0/ports", extra, &r) == 201);
+    char port[64];
+    snprintf(port, sizeof port, "%s", jstr(json_object_get(r.json, "port"), "id") ?: "");
+    resp_free(&r);
+    snprintf(extra, sizeof extra, "\"networks\": [{\"port\": \"%s\"}]", port);
+    b = server_body("s", ROOT, "c1", extra);
+    expect_refused(TA, NULL, b, 409, "in use");
+    free(b);
+    /* a reader may not create */
+    /* nothing was left behind by any of them */
+    CHECK(count(TA, C "/servers", "servers") == 0);
+    CHECK(compute_ports(TA) == 0);
+    CHECK(count(TA, "/volume/v3/volumes", "volumes") == 0);
+    /* and a good one passes (microversion 2.37, "none": no NIC) */
+    char id[64];
+    b = server_body("fine", ROOT, "c1", "\"networks\": \"none\"");
+    CHECK(create(TA, NOVA_237, b, id, NULL, 0) == 202);
+    free(b);
+    CHECK(id[0] != 0);
+    free(plain);
+    free(queued);
+    free(netb);
+    free(tb);
+    fixture_free();
+}
+
+/* ---- quota_capacity ---- */
+
+static void t_quota_capacity(void)
+{
+    fixture();
+    char path[256], nets[256], id[64], msg[512], *b;
+    snprintf(nets, sizeof nets, "\"networks\": [{\"uuid\": \"%s\"}]", NET);
+    snprintf(path, sizeof path, C "/os-quota-sets/%s", PA);
+    CHECK(req(ADM, "PUT", path, "{\"quota_set\": {\"instances\": 2, \"cores\": 3}}", NULL) == 200);
+    b = server_body("q", ROOT, "c1", nets);
+    CHECK(create(TA, NULL, b, id, msg, sizeof msg) == 202, "%s", msg);
+    free(b);
+    /* 2 more instances do not fit (1 left); min_count 1 max 3 makes one */
+    char extra[512];
+    snprintf(extra, sizeof extra, "%s, \"min_count\": 2", nets);
+    b = server_body("q2", ROOT, "c1", extra);
+    CHECK(create(TA, NULL, b, NULL, msg, sizeof msg) == 403, "%s", msg);
+    CHECK(strstr(msg, "instances") != NULL, "%s", msg);
+    free(b);
+    snprintf(extra, sizeof extra, "%s, \"min_count\": 1, \"max_count\": 3", nets);
+    b = server_body("q3", ROOT, "c1", extra);
+    CHECK(create(TA, NULL, b, NULL, msg, sizeof msg) == 202, "%s", msg);
+    free(b);
+    CHECK(count(TA, C "/servers", "servers") == 2);
+    CHECK(compute_ports(TA) == 2);
+    b = server_body("q4", ROOT, "c1", nets);
+    CHECK(create(TA, NULL, b, NULL, msg, sizeof msg) == 403);
+    free(b);
+    /* cores: a 4-vCPU flavor over a quota of 3 */
+    CHECK(req(ADM, "PUT", path, "{\"quota_set\": {\"instances\": -1, \"cores\": 3}}", NULL) == 200);
+    CHECK(req(ADM, "POST", C "/flavors",
+              "{\"flavor\": {\"name\": \"wide\", \"id\": \"wide\", \"ram\": 64, \"vcpus\": 4, "
+              "\"disk\": 1}}",
+              NULL) == 200);
+    b = server_body("w", ROOT, "wide", nets);
+    CHECK(create(TA, NULL, b, NULL, msg, sizeof msg) == 403);
+    CHECK(strstr(msg, "cores") != NULL, "%s", msg);
+    free(b);
+    /* host capacity: more vCPUs than CPUs x 16.0 (Nova's ratio), quota unlimited */
+    CHECK(req(ADM, "PUT", path, "{\"quota_set\": {\"cores\": -1, \"ram\": -1}}", NULL) == 200);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    char fl[256];
+    snprintf(fl, sizeof fl,
+             "{\"flavor\": {\"name\": \"huge\", \"id\": \"huge\", \"ram\": 64, \"vcpus\": %ld, "
+             "\"disk\": 1}}",
+             cpus * 16 + 1);
+    CHECK(req(ADM, "POST", C "/flavors", fl, NULL) == 200);
+    b = server_body("h", ROOT, "huge", nets);
+    CHECK(create(TA, NULL, b, NULL, msg, sizeof msg) == 409, "%s", msg);
+    CHECK(strstr(msg, "No valid host") != NULL, "%s", msg);
+    free(b);
+    /* RAM: 1.9 PiB does not fit this host at ratio 1.5 */
+    CHECK(
+        req(ADM, "POST", C "/flavors",
+            "{\"flavor\": {\"name\": \"fat\", \"id\": \"fat\", \"ram\": 2000000000, \"vcpus\": 1, "
+            "\"disk\": 1}}",
+            NULL) == 200);
+    b = server_body("f", ROOT, "fat", nets);
+    CHECK(create(TA, NULL, b, NULL, msg, sizeof msg) == 409, "%s", msg);
+    free(b);
+    /* nothing half-made */
+    CHECK(count(TA, C "/servers", "servers") == 2);
+    CHECK(compute_ports(TA) == 2);
+    /* limits show the usage */
+    struct resp r;
+    CHECK(req(TA, "GET", C "/limits", NULL, &r) == 200);
+    json_t *abs = json_object_get(json_object_get(r.json, "limits"), "absolute");
+    CHECK(json_integer_value(json_object_get(abs, "totalInstancesUsed")) == 2, "%s", r.body);
+    CHECK(json_integer_value(json_object_get(abs, "totalCoresUsed")) == 2);
+    CHECK(json_integer_value(json_object_get(abs, "totalRAMUsed")) == 256);
+    resp_free(&r);
+    char detail[300];
+    snprintf(detail, sizeof detail, "%s/detail", path);
+    CHECK(req(TA, "GET", detail, NULL, &r) == 200);
+    CHECK(json_integer_value(json_object_get(
+              json_object_get(json_object_get(r.json, "quota_set"), "instances"), "in_use")) == 2,
+          "%s", r.body);
+    resp_free(&r);
+    fixture_free();
+}
+
+/* ---- isolation_listing ---- */
+
+static void t_isolation_listing(void)
+{
+    fixture();
+    char nets[256], ids[3][64], *b;
+    snprintf(nets, sizeof nets, "\"networks\": [{\"uuid\": \"%s\"}]", NET);
+    const char *names[] = { "web-1", "web-2", "db-1" };
+    for (int i = 0; i < 3; i++) {
+        b = server_body(names[i], ROOT, i == 2 ? "1" : "c1", nets);
+        char msg[256];
+        CHECK(create(TA, NULL, b, ids[i], msg, sizeof msg) == 202, "%s", msg);
+        free(b);
+        usleep(1100 * 1000); /* distinct created times for the sort */
+    }
+    char *tb = member_of("proj-b", "user-b", NULL);
+    /* B sees none of it */
+    CHECK(count(tb, C "/servers", "servers") == 0);
+    CHECK(count(tb, C "/servers/detail", "servers") == 0);
+    char path[256];
+    snprintf(path, sizeof path, C "/servers/%s", ids[0]);
+    CHECK(req(tb, "GET", path, NULL, NULL) == 404);
+    CHECK(req(tb, "DELETE", path, NULL, NULL) == 404);
+    CHECK(req(tb, "PUT", path, "{\"server\": {\"name\": \"x\"}}", NULL) == 404);
+    CHECK(action(tb, ids[0], "{\"os-stop\": null}", NULL) == 404);
+    snprintf(path, sizeof path, C "/servers/%s/os-volume_attachments", ids[0]);
+    CHECK(req(tb, "GET", path, NULL, NULL) == 404);
+    snprintf(path, sizeof path, C "/servers/%s/os-instance-actions", ids[0]);
+    CHECK(req(tb, "GET", path, NULL, NULL) == 404);
+    CHECK(req(tb, "GET", C "/servers?all_tenants=1", NULL, NULL) == 403);
+    /* admin: own project only, unless all_tenants */
+    CHECK(count(ADM, C "/servers", "servers") == 0);
+    CHECK(count(ADM, C "/servers/detail?all_tenants=1", "servers") == 3);
+    /* filters */
+    CHECK(count(TA, C "/servers?name=web", "servers") == 2);
+    CHECK(count(TA, C "/servers?name=%5Eweb-2%24", "servers") == 1);
+    CHECK(count(TA, C "/servers?name=nothing", "servers") == 0);
+    CHECK(count(TA, C "/servers?flavor=1", "servers") == 1);
+    snprintf(path, sizeof path, C "/servers/detail?image=%s", ROOT);
+    CHECK(count(TA, path, "servers") == 3);
+    CHECK(wait_status(TA, ids[0], "ERROR") && wait_status(TA, ids[2], "ERROR"));
+    CHECK(count(TA, C "/servers?status=ERROR", "servers") == 3);
+    CHECK(count(TA, C "/servers?status=ACTIVE", "servers") == 0);
+    CHECK(req(TA, "GET", C "/servers?name=(", NULL, NULL) == 400);
+    /* sort (newest first by default), limit and marker with a next link */
+    struct resp r;
+    CHECK(req(TA, "GET", C "/servers?limit=2", NULL, &r) == 200);
+    json_t *list = json_object_get(r.json, "servers");
+    CHECK(json_array_size(list) == 2);
+    CHECK_STR(jstr(json_array_get(list, 0), "id"), ids[2]);
+    CHECK_STR(jstr(json_array_get(list, 1), "id"), ids[1]);
+    const char *next = jstr(json_array_get(json_object_get(r.json, "servers_links"), 0), "href");
+    CHECK(next && strstr(next, "marker=") && strstr(next, ids[1]), "%s", r.body);
+    resp_free(&r);
+    snprintf(path, sizeof path, C "/servers?limit=2&marker=%s", ids[1]);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    CHECK(json_array_size(json_object_get(r.json, "servers")) == 1);
+    CHECK_STR(jstr(json_array_get(json_object_get(r.json, "servers"), 0), "id"), ids[0]);
+    CHECK(json_object_get(r.json, "servers_links") == NULL);
+    resp_free(&r);
+    CHECK(req(TA, "GET", C "/servers?sort_key=display_name&sort_dir=asc", NULL, &r) == 200);
+    CHECK_STR(jstr(json_array_get(json_object_get(r.json, "servers"), 0), "name"), "db-1");
+    resp_free(&r);
+    CHECK(req(TA, "GET", C "/servers?marker=nope", NULL, NULL) == 400);
+    CHECK(req(TA, "GET", C "/servers?sort_key=bogus", NULL, NULL) == 400);
+    CHECK(req(TA, "GET", C "/servers?limit=-1", NULL, NULL) == 400);
+    /* the detail view */
+    long st;
+    json_t *s = show(TA, ids[0], &st);
+    CHECK(s != NULL);
+    CHECK_STR(jstr(s, "name"), "web-1");
+    CHECK_STR(jstr(s, "tenant_id"), PA);
+    CHECK_STR(jstr(json_object_get(s, "image"), "id"), ROOT);
+    CHECK_STR(jstr(json_object_get(s, "flavor"), "id"), "c1");
+    CHECK_STR(jstr(s, "OS-EXT-AZ:availability_zone"), "nova");
+    CHECK_STR(jstr(s, "OS-EXT-STS:vm_state"), "error");
+    CHECK(json_is_integer(json_object_get(s, "OS-EXT-STS:power_state")));
+    CHECK(json_object_get(s, "OS-EXT-STS:task_state") != NULL);
+    json_t *addr = json_object_get(json_object_get(s, "addresses"), "net-a");
+    CHECK(json_array_size(addr) == 1, "%s", json_dumps(s, 0));
+    const char *ip = jstr(json_array_get(addr, 0), "addr");
+    CHECK(ip && !strncmp(ip, "10.20.0.", 8), "%s", ip ? ip : "");
+    CHECK_STR(jstr(json_array_get(addr, 0), "OS-EXT-IPS:type"), "fixed");
+    CHECK(jstr(json_array_get(addr, 0), "OS-EXT-IPS-MAC:mac_addr") != NULL);
+    CHECK(json_is_array(json_object_get(s, "os-extended-volumes:volumes_attached")));
+    CHECK_STR(jstr(json_array_get(json_object_get(s, "security_groups"), 0), "name"), "default");
+    CHECK(jstr(s, "hostId") && strlen(jstr(s, "hostId")) == 56);
+    CHECK(jstr(json_object_get(s, "fault"), "message") != NULL);
+    json_decref(s);
+    free(tb);
+    fixture_free();
+}
+
+/* ---- error_delete ---- */
+
+static void t_error_delete(void)
+{
+    fixture();
+    char nets[256], extra[512], id[64], *b;
+    snprintf(nets, sizeof nets, "\"networks\": [{\"uuid\": \"%s\"}]", NET);
+    snprintf(extra, sizeof extra,
+             "%s, \"metadata\": {\"role\": \"test\"}, \"user_data\": \"aGVsbG8K\", "
+             "\"config_drive\": true",
+             nets);
+    b = server_body("doomed", ROOT, "c1", extra);
+    CHECK(create(TA, NULL, b, id, NULL, 0) == 202);
+    free(b);
+    CHECK(wait_status(TA, id, "ERROR"));
+    long st;
+    json_t *s = show(TA, id, &st);
+    const char *fault = jstr(json_object_get(s, "fault"), "message");
+    CHECK(fault && strstr(fault, "failed"), "%s", fault ? fault : "(none)");
+    CHECK_STR(jstr(json_object_get(s, "metadata"), "role"), "test");
+    CHECK_STR(jstr(s, "config_drive"), "True");
+    /* its boot volume was made from the image and is attached */
+    json_t *vols = json_object_get(s, "os-extended-volumes:volumes_attached");
+    CHECK(json_array_size(vols) == 1, "%s", json_dumps(s, 0));
+    char vol[64];
+    snprintf(vol, sizeof vol, "%s", jstr(json_array_get(vols, 0), "id") ?: "");
+    json_decref(s);
+    char path[256];
+    snprintf(path, sizeof path, "/volume/v3/volumes/%s", vol);
+    struct resp r;
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    CHECK_STR(jstr(json_object_get(r.json, "volume"), "status"), "in-use");
+    resp_free(&r);
+    /* an attached volume cannot be deleted */
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 400);
+    CHECK(compute_ports(TA) == 1);
+    /* delete: 204, then gone with its port and boot volume */
+    snprintf(path, sizeof path, C "/servers/%s", id);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    CHECK(wait_status(TA, id, "GONE"));
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 404);
+    CHECK(compute_ports(TA) == 0);
+    CHECK(count(TA, "/volume/v3/volumes", "volumes") == 0);
+    /* boot from a volume with delete_on_termination false: it stays */
+    snprintf(extra, sizeof extra,
+             "{\"volume\": {\"size\": 1, \"imageRef\": \"%s\", \"name\": \"bootvol\"}}", ROOT);
+    CHECK(req(TA, "POST", "/volume/v3/volumes", extra, &r) == 202, "%s", r.body ?: "");
+    snprintf(vol, sizeof vol, "%s", jstr(json_object_get(r.json, "volume"), "id") ?: "");
+    resp_free(&r);
+    snprintf(extra, sizeof extra,
+             "{\"server\": {\"name\": \"fromvol\", \"imageRef\": \"\", \"flavorRef\": \"c1\", "
+             "%s, \"block_device_mapping_v2\": [{\"uuid\": \"%s\", \"boot_index\": \"0\", "
+             "\"source_type\": \"volume\", \"destination_type\": \"volume\"}]}}",
+             nets, vol);
+    CHECK(create(TA, NULL, extra, id, NULL, 0) == 202);
+    /* the same volume again: in use */
+    char msg[256];
+    CHECK(create(TA, NULL, extra, NULL, msg, sizeof msg) == 409, "%s", msg);
+    CHECK(wait_status(TA, id, "ERROR"));
+    s = show(TA, id, &st);
+    CHECK_STR(jstr(s, "image"), "");
+    json_decref(s);
+    snprintf(path, sizeof path, C "/servers/%s", id);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    CHECK(wait_status(TA, id, "GONE"));
+    snprintf(path, sizeof path, "/volume/v3/volumes/%s", vol);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    CHECK_STR(jstr(json_object_get(r.json, "volume"), "status"), "available");
+    resp_free(&r);
+    CHECK(compute_ports(TA) == 0);
+    fixture_free();
+}
+
+/* ---- stopped_actions ---- */
+
+static void t_stopped_actions(void)
+{
+    fixture();
+    char nets[256], id[64], path[256], body[512], *b;
+    snprintf(nets, sizeof nets, "\"networks\": [{\"uuid\": \"%s\"}]", NET);
+    b = server_body("act", ROOT, "c1", nets);
+    CHECK(create(TA, NULL, b, id, NULL, 0) == 202);
+    free(b);
+    CHECK(wait_status(TA, id, "ERROR"));
+    struct resp r;
+    /* wrong states: 409 */
+    CHECK(action(TA, id, "{\"os-start\": null}", &r) == 409);
+    CHECK(json_object_get(r.json, "conflictingRequest") != NULL, "%s", r.body ?: "");
+    resp_free(&r);
+    CHECK(action(TA, id, "{\"pause\": null}", NULL) == 409);
+    CHECK(action(TA, id, "{\"reboot\": {\"type\": \"SOFT\"}}", NULL) == 409);
+    CHECK(action(TA, id, "{\"reboot\": {\"type\": \"SIDEWAYS\"}}", NULL) == 400);
+    CHECK(action(TA, id, "{\"noSuchAction\": {}}", NULL) == 400);
+    CHECK(action(TA, id, "{\"os-stop\": null, \"os-start\": null}", NULL) == 400);
+    /* ERROR -> os-stop -> SHUTOFF (nothing runs) */
+    CHECK(action(TA, id, "{\"os-stop\": null}", NULL) == 202);
+    CHECK(wait_status(TA, id, "SHUTOFF"));
+    CHECK(action(TA, id, "{\"os-stop\": null}", NULL) == 409);
+    /* console output of a server that never ran: empty */
+    CHECK(action(TA, id, "{\"os-getConsoleOutput\": {\"length\": 10}}", &r) == 200);
+    CHECK(jstr(r.json, "output") != NULL);
+    resp_free(&r);
+    CHECK(action(TA, id, "{\"os-getConsoleOutput\": {\"length\": \"x\"}}", NULL) == 400);
+    /* volumes: attach, list, show, twice, delete refused, detach */
+    CHECK(req(TA, "POST", "/volume/v3/volumes", "{\"volume\": {\"size\": 1, \"name\": \"data\"}}",
+              &r) == 202);
+    char vol[64];
+    snprintf(vol, sizeof vol, "%s", jstr(json_object_get(r.json, "volume"), "id") ?: "");
+    resp_free(&r);
+    for (int i = 0; i < 100; i++) { /* created -> available */
+        snprintf(path, sizeof path, "/volume/v3/volumes/%s", vol);
+        req(TA, "GET", path, NULL, &r);
+        bool ok = !strcmp(jstr(json_object_get(r.json, "volume"), "status") ?: "", "available");
+        resp_free(&r);
+        if (ok)
+            break;
+        usleep(50000);
+    }
+    snprintf(path, sizeof path, C "/servers/%s/os-volume_attachments", id);
+    snprintf(body, sizeof body, "{\"volumeAttachment\": {\"volumeId\": \"%s\", \"device\": null}}",
+             vol);
+    CHECK(req(TA, "POST", path, body, &r) == 200, "%s", r.body ?: "");
+    CHECK_STR(jstr(json_object_get(r.json, "volumeAttachment"), "device"), "/dev/vdb");
+    CHECK_STR(jstr(json_object_get(r.json, "volumeAttachment"), "serverId"), id);
+    resp_free(&r);
+    long st = req(TA, "POST", path, body, NULL);
+    CHECK(st >= 400 && st < 500, "attached twice: %ld", st);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    CHECK(json_array_size(json_object_get(r.json, "volumeAttachments")) == 2); /* boot + data */
+    resp_free(&r);
+    snprintf(body, sizeof body,
+             "{\"volumeAttachment\": {\"volumeId\": \"00000000-0000-4000-8000-000000000000\"}}");
+    CHECK(req(TA, "POST", path, body, NULL) == 404);
+    snprintf(path, sizeof path, "/volume/v3/volumes/%s", vol);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    CHECK_STR(jstr(json_object_get(r.json, "volume"), "status"), "in-use");
+    resp_free(&r);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 400);
+    snprintf(path, sizeof path, C "/servers/%s/os-volume_attachments/%s", id, vol);
+    CHECK(req(TA, "GET", path, NULL, NULL) == 200);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 202);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 404);
+    snprintf(path, sizeof path, "/volume/v3/volumes/%s", vol);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    CHECK_STR(jstr(json_object_get(r.json, "volume"), "status"), "available");
+    resp_free(&r);
+    /* interfaces: list, attach one on the network, detach it */
+    snprintf(path, sizeof path, C "/servers/%s/os-interface", id);
+    CHECK(count(TA, path, "interfaceAttachments") == 1);
+    snprintf(body, sizeof body, "{\"interfaceAttachment\": {\"net_id\": \"%s\"}}", NET);
+    CHECK(req(TA, "POST", path, body, &r) == 200, "%s", r.body ?: "");
+    char port[64];
+    snprintf(port, sizeof port, "%s",
+             jstr(json_object_get(r.json, "interfaceAttachment"), "port_id") ?: "");
+    resp_free(&r);
+    CHECK(count(TA, path, "interfaceAttachments") == 2);
+    CHECK(compute_ports(TA) == 2);
+    snprintf(path, sizeof path, C "/servers/%s/os-interface/%s", id, port);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 202);
+    CHECK(compute_ports(TA) == 1);
+    /* resize: bigger only; VERIFY_RESIZE; revert; again and confirm */
+    CHECK(action(TA, id, "{\"resize\": {\"flavorRef\": \"c1\"}}", NULL) == 400);
+    CHECK(action(TA, id, "{\"resize\": {\"flavorRef\": \"nope\"}}", NULL) == 400);
+    CHECK(action(TA, id, "{\"resize\": {\"flavorRef\": \"1\"}}", NULL) == 202);
+    CHECK(wait_status(TA, id, "VERIFY_RESIZE"));
+    json_t *s = show(TA, id, &st);
+    CHECK_STR(jstr(json_object_get(s, "flavor"), "id"), "1");
+    json_decref(s);
+    CHECK(action(TA, id, "{\"os-start\": null}", NULL) == 409);
+    CHECK(action(TA, id, "{\"revertResize\": null}", NULL) == 202);
+    CHECK(wait_status(TA, id, "SHUTOFF"));
+    s = show(TA, id, &st);
+    CHECK_STR(jstr(json_object_get(s, "flavor"), "id"), "c1");
+    json_decref(s);
+    CHECK(action(TA, id, "{\"confirmResize\": null}", NULL) == 409);
+    CHECK(action(TA, id, "{\"resize\": {\"flavorRef\": \"1\"}}", NULL) == 202);
+    CHECK(action(TA, id, "{\"confirmResize\": null}", NULL) == 202);
+    s = show(TA, id, &st);
+    CHECK_STR(jstr(json_object_get(s, "flavor"), "id"), "1");
+    CHECK_STR(jstr(s, "status"), "SHUTOFF");
+    json_decref(s);
+    /* security groups */
+    CHECK(action(TA, id, "{\"addSecurityGroup\": {\"name\": \"nope\"}}", NULL) == 404);
+    CHECK(action(TA, id, "{\"removeSecurityGroup\": {\"name\": \"default\"}}", NULL) == 202);
+    CHECK(action(TA, id, "{\"removeSecurityGroup\": {\"name\": \"default\"}}", NULL) == 400);
+    CHECK(action(TA, id, "{\"addSecurityGroup\": {\"name\": \"default\"}}", NULL) == 202);
+    /* rename and metadata */
+    snprintf(path, sizeof path, C "/servers/%s", id);
+    CHECK(req(TA, "PUT", path, "{\"server\": {\"name\": \"renamed\"}}", &r) == 200);
+    CHECK_STR(jstr(json_object_get(r.json, "server"), "name"), "renamed");
+    resp_free(&r);
+    CHECK(req(TA, "PUT", path, "{\"server\": {\"name\": 5}}", NULL) == 400);
+    snprintf(path, sizeof path, C "/servers/%s/metadata", id);
+    CHECK(req(TA, "POST", path, "{\"metadata\": {\"a\": \"1\", \"b\": \"2\"}}", NULL) == 200);
+    CHECK(req(TA, "PUT", path, "{\"metadata\": {\"c\": \"3\"}}", &r) == 200);
+    CHECK(json_object_size(json_object_get(r.json, "metadata")) == 1);
+    resp_free(&r);
+    snprintf(path, sizeof path, C "/servers/%s/metadata/d", id);
+    CHECK(req(TA, "PUT", path, "{\"meta\": {\"d\": \"4\"}}", NULL) == 200);
+    CHECK(req(TA, "PUT", path, "{\"meta\": {\"e\": \"4\"}}", NULL) == 400);
+    CHECK(req(TA, "GET", path, NULL, NULL) == 200);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    CHECK(req(TA, "GET", path, NULL, NULL) == 404);
+    /* instance actions: create first, each with a request id and user */
+    snprintf(path, sizeof path, C "/servers/%s/os-instance-actions", id);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    json_t *acts = json_object_get(r.json, "instanceActions");
+    CHECK(json_array_size(acts) >= 8, "%zu actions", json_array_size(acts));
+    bool saw_create = false, saw_stop = false;
+    size_t i;
+    json_t *a;
+    char rid[64] = "";
+    json_array_foreach (acts, i, a) {
+        saw_create |= !strcmp(jstr(a, "action") ?: "", "create");
+        saw_stop |= !strcmp(jstr(a, "action") ?: "", "stop");
+        CHECK(jstr(a, "request_id") && !strncmp(jstr(a, "request_id"), "req-", 4));
+        CHECK(jstr(a, "user_id") && jstr(a, "start_time"));
+        if (!strcmp(jstr(a, "action") ?: "", "create"))
+            snprintf(rid, sizeof rid, "%s", jstr(a, "request_id"));
+    }
+    CHECK(saw_create && saw_stop);
+    resp_free(&r);
+    snprintf(path, sizeof path, C "/servers/%s/os-instance-actions/%s", id, rid);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    CHECK_STR(jstr(json_object_get(r.json, "instanceAction"), "action"), "create");
+    CHECK(json_array_size(json_object_get(json_object_get(r.json, "instanceAction"), "events")) ==
+          1);
+    resp_free(&r);
+    snprintf(path, sizeof path, C "/servers/%s/os-instance-actions/req-nope", id);
+    CHECK(req(TA, "GET", path, NULL, NULL) == 404);
+    /* delete a stopped server with its data volume detached: volume stays */
+    snprintf(path, sizeof path, C "/servers/%s", id);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    CHECK(wait_status(TA, id, "GONE"));
+    CHECK(count(TA, "/volume/v3/volumes", "volumes") == 1);
+    CHECK(compute_ports(TA) == 0);
+    fixture_free();
+}
+
+/* ---- boot (a real VMM) ---- */
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = n > 0 ? malloc((size_t)n) : NULL;
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = buf ? (size_t)n : 0;
+    return buf;
+}
+
+/* A kernel image (aki) holding the file's bytes. */
+static char *kernel_image(const char *tok, const char *name, const char *file)
+{
+    size_t len;
+    char *data = read_file(file, &len);
+    CHECK(data != NULL, "cannot read %s", file);
+    char *id = make_image(tok, name, "aki", NULL, NULL);
+    if (!data || !id) {
+        free(data);
+        return id;
+    }
+    char path[512];
+    snprintf(path, sizeof path, "/image/v2/images/%s/file", id);
+    struct resp r;
+    CURL *c = http_prepare(&D, "PUT", path, tok, "application/octet-stream", NULL, &r);
+    CHECK(c != NULL);
+    if (c) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+        CHECK(http_perform(c, &r) == 0 && r.status == 204, "upload %s: %ld", file, r.status);
+        resp_free(&r);
+    }
+    free(data);
+    return id;
+}
+
+static char *console(const char *tok, const char *id)
+{
+    struct resp r;
+    char *out = NULL;
+    if (action(tok, id, "{\"os-getConsoleOutput\": {}}", &r) == 200 && jstr(r.json, "output"))
+        out = strdup(jstr(r.json, "output"));
+    resp_free(&r);
+    return out ? out : strdup("");
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+/* Waits (10 s) until the console holds at least n copies of text. */
+static bool wait_console(const char *tok, const char *id, const char *text, size_t n)
+{
+    for (int i = 0; i < 200; i++) {
+        char *out = console(tok, id);
+        bool ok = count_of(out, text) >= n;
+        free(out);
+        if (ok)
+            return true;
+        usleep(50 * 1000);
+    }
+    return false;
+}
+
+static pid_t vmm_pid(const char *id)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/vmm/%s/vmm.pid", D.dir, id);
+    FILE *f = fopen(path, "r");
+    long pid = 0;
+    if (f) {
+        if (fscanf(f, "%ld", &pid) != 1)
+            pid = 0;
+        fclose(f);
+    }
+    return (pid_t)pid;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static char *GUEST_DIR;
+
+static void t_boot(void)
+{
+    fixture();
+    char file[600], props[256], id[64], msg[512], *b;
+    snprintf(file, sizeof file, "%s/control.bzImage", GUEST_DIR);
+    char *kern = kernel_image(TA, "control-kernel", file);
+    snprintf(props, sizeof props, "\"kernel_id\": \"%s\"", kern ? kern : "");
+    char *root = make_image(TA, "control-root", "raw", props, "a root disk");
+    b = server_body("vm1", root, "c1", "\"networks\": \"none\"");
+    CHECK(create(TA, NOVA_237, b, id, msg, sizeof msg) == 202, "%s", msg);
+    free(b);
+    if (access("/dev/kvm", R_OK | W_OK) != 0) {
+        /* no KVM here: the build must fail, and say so */
+        CHECK(wait_status(TA, id, "ERROR"));
+        long st;
+        json_t *s = show(TA, id, &st);
+        const char *fault = jstr(json_object_get(s, "fault"), "message");
+        CHECK(fault && strstr(fault, "kvm"), "%s", fault ? fault : "(none)");
+        json_decref(s);
+        goto out;
+    }
+    WAIT_ROUNDS = 600; /* 30 s: a loaded host */
+    double t0 = now_s();
+    CHECK(wait_status(TA, id, "ACTIVE"), "not ACTIVE");
+    printf("create -> ACTIVE: %.0f ms\n", (now_s() - t0) * 1000);
+    CHECK(wait_console(TA, id, "ready", 1), "no console output");
+    long st;
+    json_t *s = show(TA, id, &st);
+    CHECK(json_integer_value(json_object_get(s, "OS-EXT-STS:power_state")) == 1);
+    CHECK(jstr(s, "OS-SRV-USG:launched_at") != NULL);
+    json_decref(s);
+    /* reboot SOFT: Ctrl-Alt-Del, the guest resets, runs again */
+    CHECK(action(TA, id, "{\"reboot\": {\"type\": \"SOFT\"}}", NULL) == 202);
+    CHECK(wait_console(TA, id, "ready", 2), "no second boot after reboot SOFT");
+    CHECK(wait_status(TA, id, "ACTIVE"));
+    /* reboot HARD: a new VMM */
+    pid_t p1 = vmm_pid(id);
+    CHECK(p1 > 0);
+    CHECK(action(TA, id, "{\"reboot\": {\"type\": \"HARD\"}}", NULL) == 202);
+    CHECK(wait_status(TA, id, "ACTIVE"));
+    for (int i = 0; i < 100 && vmm_pid(id) == p1; i++)
+        usleep(50 * 1000);
+    pid_t p2 = vmm_pid(id);
+    CHECK(p2 > 0 && p2 != p1, "pid %d -> %d", (int)p1, (int)p2);
+    CHECK(kill(p1, 0) < 0 && errno == ESRCH);
+    /* pause / unpause, suspend / resume */
+    CHECK(action(TA, id, "{\"pause\": null}", NULL) == 202);
+    CHECK(wait_status(TA, id, "PAUSED"));
+    CHECK(action(TA, id, "{\"unpause\": null}", NULL) == 202);
+    CHECK(wait_status(TA, id, "ACTIVE"));
+    CHECK(action(TA, id, "{\"suspend\": null}", NULL) == 202);
+    CHECK(wait_status(TA, id, "SUSPENDED"));
+    CHECK(action(TA, id, "{\"resume\": null}", NULL) == 202);
+    CHECK(wait_status(TA, id, "ACTIVE"));
+    /* stop (the guest ignores the power button: killed after 1 s), start */
+    CHECK(action(TA, id, "{\"os-stop\": null}", NULL) == 202);
+    CHECK(wait_status(TA, id, "SHUTOFF"));
+    CHECK(kill(p2, 0) < 0 && errno == ESRCH);
+    CHECK(action(TA, id, "{\"os-start\": null}", NULL) == 202);
+    CHECK(wait_status(TA, id, "ACTIVE"));
+    /* kill -9 of the VMM: ERROR (or SHUTOFF) within a second */
+    pid_t p3 = 0;
+    for (int i = 0; i < 100 && (p3 = vmm_pid(id)) <= 0; i++)
+        usleep(50 * 1000);
+    CHECK(p3 > 0 && kill(p3, SIGKILL) == 0);
+    t0 = now_s();
+    bool down = false;
+    while (!down && now_s() - t0 < 3) {
+        json_t *v = show(TA, id, &st);
+        down = v && (!strcmp(jstr(v, "status") ?: "", "ERROR") ||
+                     !strcmp(jstr(v, "status") ?: "", "SHUTOFF"));
+        json_decref(v);
+        if (!down)
+            usleep(20 * 1000);
+    }
+    double took = now_s() - t0;
+    printf("VMM kill -9 -> ERROR/SHUTOFF: %.0f ms\n", took * 1000);
+    CHECK(down && took < 1.0, "took %.2f s", took);
+    /* back with a hard reboot */
+    CHECK(action(TA, id, "{\"reboot\": {\"type\": \"HARD\"}}", NULL) == 202);
+    CHECK(wait_status(TA, id, "ACTIVE"));
+    pid_t p4 = 0;
+    for (int i = 0; i < 100 && (p4 = vmm_pid(id)) <= 0; i++)
+        usleep(50 * 1000);
+    /* picostackd kill -9, restart: adopted, same VMM, still ACTIVE */
+    CHECK(picostackd_stop(&D, SIGKILL) == 128 + SIGKILL);
+    CHECK(p4 > 0 && kill(p4, 0) == 0, "the VMM died with picostackd");
+    CHECK(picostackd_restart(&D, NULL) == 0);
+    free(TA);
+    TA = login(&D, "user-a", "pw-member-1", "proj-a");
+    s = show(TA, id, &st);
+    CHECK_STR(jstr(s, "status"), "ACTIVE");
+    json_decref(s);
+    CHECK(vmm_pid(id) == p4 && kill(p4, 0) == 0);
+    char *before = console(TA, id);
+    size_t lines = count_of(before, "\n");
+    free(before);
+    CHECK(wait_console(TA, id, "\n", lines + 3), "the console stopped after adoption");
+    /* the VMM dies while picostackd is away: SHUTOFF at the restart */
+    CHECK(picostackd_stop(&D, SIGKILL) == 128 + SIGKILL);
+    CHECK(kill(p4, SIGKILL) == 0);
+    usleep(100 * 1000);
+    CHECK(picostackd_restart(&D, NULL) == 0);
+    s = show(TA, id, &st);
+    CHECK_STR(jstr(s, "status"), "SHUTOFF");
+    json_decref(s);
+    CHECK(action(TA, id, "{\"os-start\": null}", NULL) == 202);
+    CHECK(wait_status(TA, id, "ACTIVE"));
+    /* the same after a host reboot (another boot id): started again */
+    pid_t p5 = 0;
+    for (int i = 0; i < 100 && ((p5 = vmm_pid(id)) <= 0 || p5 == p4); i++)
+        usleep(50 * 1000);
+    CHECK(picostackd_stop(&D, SIGKILL) == 128 + SIGKILL);
+    CHECK(p5 > 0 && kill(p5, SIGKILL) == 0);
+    usleep(100 * 1000);
+    setenv("PICOSTACK_BOOT_ID", "a-simulated-host-reboot", 1);
+    CHECK(picostackd_restart(&D, NULL) == 0);
+    unsetenv("PICOSTACK_BOOT_ID");
+    CHECK(wait_status(TA, id, "ACTIVE"), "not started again after a host reboot");
+    for (int i = 0; i < 100 && ((p4 = vmm_pid(id)) <= 0 || p4 == p5); i++)
+        usleep(50 * 1000);
+    CHECK(p4 > 0 && p4 != p5 && kill(p4, 0) == 0);
+    /* a second guest that powers itself off: SHUTOFF */
+    snprintf(file, sizeof file, "%s/poweroff.bzImage", GUEST_DIR);
+    char *pk = kernel_image(TA, "poweroff-kernel", file), id2[64];
+    b = server_body("vm2", pk, "c1", "\"networks\": \"none\"");
+    CHECK(create(TA, NOVA_237, b, id2, msg, sizeof msg) == 202, "%s", msg);
+    free(b);
+    CHECK(wait_status(TA, id2, "SHUTOFF"), "poweroff guest not SHUTOFF");
+    /* delete: the VMM ends, the server and its boot volume go */
+    char path[256];
+    snprintf(path, sizeof path, C "/servers/%s", id);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    CHECK(wait_status(TA, id, "GONE"));
+    for (int i = 0; i < 100 && kill(p4, 0) == 0; i++)
+        usleep(20 * 1000);
+    CHECK(kill(p4, 0) < 0 && errno == ESRCH, "VMM %d still there", (int)p4);
+    snprintf(path, sizeof path, C "/servers/%s", id2);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    CHECK(wait_status(TA, id2, "GONE"));
+    CHECK(count(TA, "/volume/v3/volumes", "volumes") == 0);
+    free(pk);
+out:
+    free(kern);
+    free(root);
+    fixture_free();
+}
+
+/* ---- boot_net (the data plane) ---- */
+
+static char NS_HOST[32], NS_PREFIX[8];
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* Removes every namespace this test made (and what runs in them). */
+static void net_cleanup(void)
+{
+    sh("for n in $(ip netns list | awk '{print $1}' | grep -E '^(%s|%s-)'); do "
+       "for p in $(ip netns pids $n); do kill -9 $p; done; ip netns del $n; done 2>/dev/null",
+       NS_HOST, NS_PREFIX);
+}
+
+static void t_boot_net(void)
+{
+    fixture();
+    char file[600], id[64], msg[512], body[1024], path[256], port[64], mac[32];
+    struct resp r;
+    snprintf(file, sizeof file, "%s/virtionet.bzImage", GUEST_DIR);
+    char *kern = kernel_image(TA, "virtionet", file);
+    /* the guest's address is 10.77.0.2: the pool (DHCP's port) starts above it */
+    snprintf(body, sizeof body, "{\"network\": {\"name\": \"lan\"}}");
+    CHECK(req(TA, "POST", "/network/v2.0/networks", body, &r) == 201, "%s", r.body ?: "");
+    char *net = strdup(jstr(json_object_get(r.json, "network"), "id") ?: "");
+    resp_free(&r);
+    snprintf(body, sizeof body,
+             "{\"subnet\": {\"network_id\": \"%s\", \"cidr\": \"10.77.0.0/24\", "
+             "\"ip_version\": 4, \"allocation_pools\": [{\"start\": \"10.77.0.10\", "
+             "\"end\": \"10.77.0.200\"}]}}",
+             net);
+    CHECK(req(TA, "POST", "/network/v2.0/subnets", body, NULL) == 201);
+    /* the guest's address, and no security groups (the guest only answers) */
+    snprintf(body, sizeof body,
+             "{\"port\": {\"network_id\": \"%s\", \"port_security_enabled\": false, "
+             "\"fixed_ips\": [{\"ip_address\": \"10.77.0.2\"}]}}",
+             net);
+    CHECK(req(TA, "POST", "/network/v2.0/ports", body, &r) == 201, "%s", r.body ?: "");
+    snprintf(port, sizeof port, "%s", jstr(json_object_get(r.json, "port"), "id") ?: "");
+    snprintf(mac, sizeof mac, "%s", jstr(json_object_get(r.json, "port"), "mac_address") ?: "");
+    resp_free(&r);
+    snprintf(body, sizeof body,
+             "{\"server\": {\"name\": \"netvm\", \"imageRef\": \"%s\", \"flavorRef\": \"c1\", "
+             "\"networks\": [{\"port\": \"%s\"}]}}",
+             kern, port);
+    CHECK(create(TA, NULL, body, id, msg, sizeof msg) == 202, "%s", msg);
+    WAIT_ROUNDS = 600;
+    CHECK(wait_status(TA, id, "ACTIVE"));
+    /* the whole line: "virtionet: ready mac M link up" */
+    CHECK(wait_console(TA, id, " link up\n", 1), "no NIC (with its link up) in the guest");
+    char *out = console(TA, id);
+    CHECK(strstr(out, mac) != NULL, "the guest's MAC is not the port's %s: %s", mac, out);
+    CHECK(strstr(out, "link up") != NULL, "%s", out);
+    free(out);
+    snprintf(path, sizeof path, "/network/v2.0/ports/%s", port);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    CHECK_STR(jstr(json_object_get(r.json, "port"), "status"), "ACTIVE");
+    CHECK_STR(jstr(json_object_get(r.json, "port"), "device_id"), id);
+    CHECK_STR(jstr(json_object_get(r.json, "port"), "device_owner"), "compute:nova");
+    resp_free(&r);
+    snprintf(path, sizeof path, C "/servers/%s/os-interface", id);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    CHECK_STR(
+        jstr(json_array_get(json_object_get(r.json, "interfaceAttachments"), 0), "port_state"),
+        "ACTIVE");
+    resp_free(&r);
+    /* pings from the network's DHCP namespace reach the guest through the
+     * bridge and the tap */
+    CHECK(sh("for ns in $(ip netns list | awk '{print $1}' | grep '^%s-dhcp-'); do "
+             "ip -n $ns -br addr | grep -q '10\\.77\\.0\\.' || continue; "
+             "ip netns exec $ns busybox ping -c 3 -W 2 10.77.0.2 >/dev/null && exit 0; done; "
+             "exit 1",
+             NS_PREFIX) == 0,
+          "no ping answer from the guest");
+    CHECK(wait_console(TA, id, "answered 3 pings", 1));
+    CHECK(wait_status(TA, id, "SHUTOFF"), "the guest powered off: SHUTOFF");
+    /* delete: the port is released (it was the caller's), unplugged */
+    snprintf(path, sizeof path, C "/servers/%s", id);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    CHECK(wait_status(TA, id, "GONE"));
+    snprintf(path, sizeof path, "/network/v2.0/ports/%s", port);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    CHECK_STR(jstr(json_object_get(r.json, "port"), "status"), "DOWN");
+    CHECK_STR(jstr(json_object_get(r.json, "port"), "device_id"), "");
+    resp_free(&r);
+    CHECK(sh("ip -n %s -o link | grep -q '%st'", NS_HOST, NS_PREFIX) != 0, "a tap is left");
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    free(kern);
+    free(net);
+    fixture_free();
+}
+
+struct entry {
+    const char *name;
+    void (*fn)(void);
+};
+
+int main(int argc, char **argv)
+{
+    static const struct entry tests[] = {
+        { "create_checks", t_create_checks },
+        { "quota_capacity", t_quota_capacity },
+        { "isolation_listing", t_isolation_listing },
+        { "error_delete", t_error_delete },
+        { "stopped_actions", t_stopped_actions },
+        { "boot", t_boot },
+        { "boot_net", t_boot_net },
+    };
+    if (argc != 3) {
+        fprintf(stderr, "usage: test_servers SUBTEST PICOSTACKD\n");
+        return 2;
+    }
+    int i = subtest_find(argv[1], tests, sizeof tests / sizeof tests[0], sizeof tests[0]);
+    if (i < 0)
+        return 2;
+    struct subtest_run run;
+    subtest_begin(&run, argv[1]);
+    /* Every boot fails the same way on every host (no VMM at this path),
+     * but in "boot", which runs the real one (beside picostackd). */
+    if (strncmp(argv[1], "boot", 4))
+        setenv("PICOSTACK_VMM", "/nonexistent/picostack-vmm", 1);
+    setenv("PICOSTACK_SHUTDOWN_TIMEOUT", "1", 1);
+    static char guest[600];
+    snprintf(guest, sizeof guest, "%s", argv[2]);
+    char *slash = strrchr(guest, '/');
+    if (slash)
+        *slash = 0;
+    strncat(guest, "/../guest", sizeof guest - strlen(guest) - 1);
+    GUEST_DIR = guest;
+    const char *net_args[] = { "--net-namespace", NS_HOST, "--net-prefix", NS_PREFIX, NULL };
+    bool with_net = !strcmp(argv[1], "boot_net");
+    if (with_net && geteuid() != 0) {
+        fprintf(stderr, "compute.servers.boot_net needs root (network namespaces)\n");
+        return 1;
+    }
+    if (with_net) { /* names no parallel run shares (prefix: 4 characters at most) */
+        snprintf(NS_HOST, sizeof NS_HOST, "cs%dh", (int)getpid());
+        snprintf(NS_PREFIX, sizeof NS_PREFIX, "c%03d", (int)(getpid() % 1000));
+        net_cleanup();
+        CHECK(sh("ip netns add %s && ip -n %s link set lo up", NS_HOST, NS_HOST) == 0);
+    }
+    if (picostackd_start(&D, argv[2], with_net ? net_args : NULL) == 0) {
+        ADM = admin_login(&D);
+        CHECK(ADM != NULL);
+        if (ADM)
+            tests[i].fn();
+        free(ADM);
+        picostackd_cleanup(&D);
+    } else {
+        CHECK(0, "picostackd did not start");
+    }
+    if (with_net)
+        net_cleanup();
+    return subtest_end(&run);
+}
