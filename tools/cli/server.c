@@ -130,7 +130,8 @@ int server_wait(struct cli *c, const char *id, const char *targets, double timeo
             rc = 0;
             break;
         }
-        if (st && strcmp(st, "ERROR") == 0) {
+        /* A server in ERROR is still ERROR while it is being deleted. */
+        if (st && strcmp(st, "ERROR") == 0 && !status_in("DELETED", targets)) {
             const char *msg =
                 json_string_value(json_object_get(json_object_get(s, "fault"), "message"));
             fprintf(stderr, "%spicostack: server %s went to ERROR: %s\n",
