@@ -7,6 +7,11 @@
  *   image.c     image commands
  *   volume.c    volume, snapshot, backup and type commands
  *   transfer.c  streamed image upload and download
+ *   compute.c   compute requests (microversion), flavor/server/network lookups
+ *   flavor.c    flavor commands
+ *   keypair.c   keypair commands
+ *   server.c    server create/list/show/delete, --wait
+ *   server_action.c  server start/stop/reboot/console/attach/detach
  */
 #ifndef PICOSTACK_TOOLS_CLI_H
 #define PICOSTACK_TOOLS_CLI_H
@@ -27,8 +32,9 @@ struct cli {
     enum out_format format;
     const char *columns[16]; /* -c COL, repeatable */
     size_t ncolumns;
-    char *token;        /* X-Subject-Token */
-    json_t *token_body; /* the "token" object */
+    char *token;             /* X-Subject-Token */
+    json_t *token_body;      /* the "token" object */
+    const char *api_version; /* "OpenStack-API-Version" value, while set */
 };
 
 /* ---- http.c ---- */
@@ -96,6 +102,32 @@ char *image_url(struct cli *c, const char *path);
 int image_upload(struct cli *c, const char *id, const char *file);
 int image_download(struct cli *c, json_t *img, const char *file);
 
+/* ---- compute.c ---- */
+/* The compute microversion every compute request asks for (2.37: --nic
+ * none|auto, the newest the server side promises). */
+#define COMPUTE_MICROVERSION "2.37"
+/* A JSON request to path under the compute root (…/compute/v2.1), with
+ * the microversion headers; consumes body. As http_call otherwise. */
+json_t *compute_call(struct cli *c, const char *method, const char *path, json_t *body,
+                     const char *what, bool quiet404, long *status);
+/* A JSON request to path under the network root (…/v2.0). */
+json_t *network_call(struct cli *c, const char *method, const char *path, const char *what,
+                     bool quiet404, long *status);
+/* A flavor, server or network by id, or else by name (exactly one); NULL
+ * (printed) if none. */
+json_t *find_flavor(struct cli *c, const char *ref);
+json_t *find_server(struct cli *c, const char *ref);
+json_t *find_network(struct cli *c, const char *ref);
+/* The volume by id or name (volume.c). */
+json_t *find_volume(struct cli *c, const char *ref);
+/* "net1=10.0.0.5, 192.0.2.7; net2=..." from a server's addresses. */
+char *format_addresses(json_t *addresses);
+/* Reads a whole file (at most max bytes) into a new NUL-terminated
+ * buffer; NULL (printed) on error. */
+char *read_small_file(const char *path, size_t max, size_t *len);
+/* --property k=v options into an object; -1 (printed) on a malformed one. */
+int take_properties(int *argc, char **argv, json_t *into);
+
 /* ---- commands: each returns the process exit status ---- */
 int cmd_token(struct cli *c, int argc, char **argv);
 int cmd_project(struct cli *c, int argc, char **argv);
@@ -103,6 +135,14 @@ int cmd_user(struct cli *c, int argc, char **argv);
 int cmd_role(struct cli *c, int argc, char **argv);
 int cmd_image(struct cli *c, int argc, char **argv);
 int cmd_volume(struct cli *c, int argc, char **argv);
+int cmd_flavor(struct cli *c, int argc, char **argv);
+int cmd_keypair(struct cli *c, int argc, char **argv);
+int cmd_server(struct cli *c, int argc, char **argv);
+/* server.c, for server_action.c: poll a server until its status is one
+ * of the '|'-separated targets (or, with "DELETED", until it is gone);
+ * a progress line on stderr. 0, or 1 (printed) on ERROR or timeout. */
+int server_wait(struct cli *c, const char *id, const char *targets, double timeout_s);
+int server_action(struct cli *c, int argc, char **argv, const char *verb);
 /* An image by id, or else by name (exactly one); NULL (printed) if none. */
 json_t *find_image(struct cli *c, const char *ref);
 

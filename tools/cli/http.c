@@ -68,6 +68,11 @@ void http_common_headers(struct cli *c, struct curl_slist **h)
         snprintf(line, sizeof line, "X-Auth-Token: %s", c->token);
         *h = curl_slist_append(*h, line);
     }
+    if (c->api_version) {
+        char line[256];
+        snprintf(line, sizeof line, "OpenStack-API-Version: %s", c->api_version);
+        *h = curl_slist_append(*h, line);
+    }
 }
 
 void http_setup(struct cli *c, const char *url, struct curl_slist *h)

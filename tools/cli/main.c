@@ -39,6 +39,21 @@ static const char usage_text[] =
     "  volume backup create VOLUME [--name N] [--incremental] [--force] | list | show B\n"
     "  volume backup restore B [--volume V | --name N] | delete B...\n"
     "  volume type list\n"
+    "  flavor list [--all|--private] [--long] | show FLAVOR | delete FLAVOR...\n"
+    "  flavor create NAME [--ram MiB] [--disk GiB] [--vcpus N] [--ephemeral GiB]\n"
+    "               [--swap MiB] [--id ID] [--private] [--property k=v]...\n"
+    "  keypair create NAME [--public-key FILE | --private-key FILE]\n"
+    "  keypair list | show KEYPAIR [--public-key] | delete KEYPAIR...\n"
+    "  server create NAME --flavor F (--image I | --volume V) [--network N]...\n"
+    "               [--port P]... [--nic none|auto|net-id=ID|port-id=ID]...\n"
+    "               [--key-name K] [--user-data FILE] [--property k=v]...\n"
+    "               [--security-group G]... [--config-drive] [--min N] [--max N]\n"
+    "               [--wait [--wait-timeout S]]\n"
+    "  server list [--name REGEX] [--status S] [--all-projects] [--long]\n"
+    "  server show SERVER | delete SERVER... [--wait]\n"
+    "  server start|stop SERVER... [--wait] | reboot SERVER... [--soft|--hard] [--wait]\n"
+    "  server console SERVER [--lines N] | console SERVER --url\n"
+    "  server attach SERVER VOLUME [--device /dev/vdX] | detach SERVER VOLUME\n"
     "\n"
     "Credentials: OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME (or _ID),\n"
     "OS_USER_DOMAIN_ID/_NAME, OS_PROJECT_DOMAIN_ID/_NAME, or --rc FILE (an openrc);\n"
@@ -89,6 +104,22 @@ bool take_flag(int *argc, char **argv, const char *name)
             return true;
         }
     return false;
+}
+
+int take_properties(int *argc, char **argv, json_t *into)
+{
+    const char *v;
+    while ((v = take_opt(argc, argv, "--property"))) {
+        const char *eq = strchr(v, '=');
+        if (!eq)
+            return usage_error("--property wants key=value, not '%s'", v), -1;
+        char *k = strndup(v, (size_t)(eq - v));
+        if (!k)
+            return -1;
+        json_object_set_new(into, k, json_string(eq + 1));
+        free(k);
+    }
+    return 0;
 }
 
 /* Read an openrc file: lines "export OS_X=value" (or without export),
@@ -162,8 +193,9 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(struct cli *, int, char **);
     } cmds[] = {
-        { "token", cmd_token }, { "project", cmd_project }, { "user", cmd_user },
-        { "role", cmd_role },   { "image", cmd_image },     { "volume", cmd_volume },
+        { "token", cmd_token },   { "project", cmd_project }, { "user", cmd_user },
+        { "role", cmd_role },     { "image", cmd_image },     { "volume", cmd_volume },
+        { "flavor", cmd_flavor }, { "keypair", cmd_keypair }, { "server", cmd_server },
     };
     int (*fn)(struct cli *, int, char **) = NULL;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)

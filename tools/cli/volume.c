@@ -50,6 +50,11 @@ static json_t *find(struct cli *c, const char *coll, const char *key, const char
     return o;
 }
 
+json_t *find_volume(struct cli *c, const char *ref)
+{
+    return find(c, "volumes", "volume", ref);
+}
+
 static const char *id_of(json_t *o)
 {
     return json_string_value(json_object_get(o, "id"));
@@ -63,21 +68,6 @@ static int show(struct cli *c, json_t *obj)
     json_object_del(obj, "links");
     out_show(c, obj);
     json_decref(obj);
-    return 0;
-}
-
-/* --property k=v into an object; -1 on a malformed one. */
-static int take_props(int *argc, char **argv, json_t *into)
-{
-    const char *v;
-    while ((v = take_opt(argc, argv, "--property"))) {
-        const char *eq = strchr(v, '=');
-        if (!eq)
-            return usage_error("--property wants key=value, not '%s'", v), -1;
-        char *k = strndup(v, (size_t)(eq - v));
-        json_object_set_new(into, k, json_string(eq + 1));
-        free(k);
-    }
     return 0;
 }
 
@@ -119,7 +109,7 @@ static int volume_create(struct cli *c, int argc, char **argv)
     const char *type = take_opt(&argc, argv, "--type"),
                *desc = take_opt(&argc, argv, "--description");
     json_t *meta = json_object();
-    if (take_props(&argc, argv, meta) < 0 || argc != 1) {
+    if (take_properties(&argc, argv, meta) < 0 || argc != 1) {
         json_decref(meta);
         return argc != 1 ? usage_error("usage: volume create NAME [--size GB] [--image I] "
                                        "[--snapshot S] [--source V] [--type T] "
@@ -223,7 +213,7 @@ static int volume_set(struct cli *c, int argc, char **argv)
          noboot = take_flag(&argc, argv, "--non-bootable");
     bool ro = take_flag(&argc, argv, "--read-only"), rw = take_flag(&argc, argv, "--read-write");
     json_t *meta = json_object();
-    if (take_props(&argc, argv, meta) < 0 || argc != 1) {
+    if (take_properties(&argc, argv, meta) < 0 || argc != 1) {
         json_decref(meta);
         return argc != 1 ? usage_error("usage: volume set VOLUME [--name N] [--description D] "
                                        "[--size GB] [--property k=v]... "
@@ -327,7 +317,7 @@ static int snapshot_cmd(struct cli *c, int argc, char **argv)
                    *desc = take_opt(&argc, argv, "--description");
         bool force = take_flag(&argc, argv, "--force");
         json_t *meta = json_object();
-        if (take_props(&argc, argv, meta) < 0 || argc != 1 || !vol) {
+        if (take_properties(&argc, argv, meta) < 0 || argc != 1 || !vol) {
             json_decref(meta);
             return usage_error("usage: volume snapshot create NAME --volume V [--force] "
                                "[--description D] [--property k=v]...");
