@@ -197,8 +197,11 @@ static int fill_spec(struct compute *c, json_t *rec, struct vmm_spec *s, char *w
     if (rc)
         return rc;
     const char *cl = str(rec, "cmdline") ?: "";
-    snprintf(s->cmdline, sizeof s->cmdline, "%s%sroot=/dev/vda%s", cl, *cl ? " " : "",
-             strstr(cl, "console=") ? "" : " console=ttyS0");
+    /* reboot=k: the VMM resets through the i8042 (its FADT has no reset
+     * register), which a soft reboot needs to come back. */
+    snprintf(s->cmdline, sizeof s->cmdline, "%s%sroot=/dev/vda%s%s", cl, *cl ? " " : "",
+             strstr(cl, "console=") ? "" : " console=ttyS0",
+             strstr(cl, "reboot=") ? "" : " reboot=k");
     json_t *f = json_object_get(rec, "flavor");
     s->cpus = (unsigned)json_integer_value(json_object_get(f, "vcpus"));
     s->mem_mib = (uint64_t)json_integer_value(json_object_get(f, "ram"));
