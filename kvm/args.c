@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kvm/kvm.h"
+#include "kvm/numarg.h"
 
 void vmm_usage(FILE *out, const char *prog)
 {
@@ -61,21 +62,6 @@ static __attribute__((format(printf, 3, 4))) int bad(char *err, size_t len, cons
     vsnprintf(err, len, fmt, ap);
     va_end(ap);
     return -EINVAL;
-}
-
-/* A whole decimal number in [min, max]. */
-static int parse_uint(const char *s, unsigned long long min, unsigned long long max,
-                      unsigned long long *out)
-{
-    if (!s || !*s || *s == '-' || *s == '+')
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
 }
 
 /* "aa:bb:cc:dd:ee:ff", unicast. */

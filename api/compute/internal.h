@@ -83,6 +83,8 @@ void cmp_action_get_serial_console(struct api_req *r, const json_t *server, cons
 void cmp_serial_console_ws(struct api_req *r);
 
 void cmp_limits(struct api_req *r);
+void cmp_extension_list(struct api_req *r);
+void cmp_extension_show(struct api_req *r);
 void cmp_quota_show(struct api_req *r);
 void cmp_quota_defaults(struct api_req *r);
 void cmp_quota_detail(struct api_req *r);

@@ -280,6 +280,8 @@ static const struct api_route routes[] = {
     { "GET", V "/os-keypairs/{}", cmp_keypair_show, 0 },
     { "DELETE", V "/os-keypairs/{}", cmp_keypair_delete, 0 },
     { "GET", V "/limits", cmp_limits, 0 },
+    { "GET", V "/extensions", cmp_extension_list, 0 },
+    { "GET", V "/extensions/{}", cmp_extension_show, 0 },
     { "GET", V "/os-quota-sets/{}", cmp_quota_show, 0 },
     { "GET", V "/os-quota-sets/{}/defaults", cmp_quota_defaults, 0 },
     { "GET", V "/os-quota-sets/{}/detail", cmp_quota_detail, 0 },

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kvm/jail/jail.h"
+#include "kvm/numarg.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SANITIZED_BUILD 1
@@ -47,21 +48,6 @@ static __attribute__((format(printf, 2, 3))) int bad(verr_t *err, const char *fm
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
     va_end(ap);
     return -EINVAL;
-}
-
-/* A whole decimal number in [min, max]. */
-static int number(const char *s, unsigned long long min, unsigned long long max,
-                  unsigned long long *out)
-{
-    if (!s || !*s || *s == '-' || *s == '+')
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
 }
 
 static bool valid_id(const char *id)
@@ -146,7 +132,7 @@ static int option(int c, const char *arg, struct jail_opts *o, bool *have_uid, b
     case O_UID:
     case O_GID:
         /* 0 would be root; (uid_t)-1 means "unchanged" to setresuid */
-        if (number(arg, 1, UINT32_MAX - 1, &v))
+        if (parse_uint(arg, 1, UINT32_MAX - 1, &v))
             return bad(err, "--%s '%s': a number from 1 to %u expected", c == O_UID ? "uid" : "gid",
                        arg, UINT32_MAX - 1);
         if (c == O_UID)
@@ -157,7 +143,7 @@ static int option(int c, const char *arg, struct jail_opts *o, bool *have_uid, b
     case O_CGROUP: o->cgroup_parent = arg; return 0;
     case O_CPU_WEIGHT:
     case O_IO_WEIGHT:
-        if (number(arg, 1, 10000, &v))
+        if (parse_uint(arg, 1, 10000, &v))
             return bad(err, "--%s '%s': a number from 1 to 10000 expected",
                        c == O_CPU_WEIGHT ? "cpu-weight" : "io-weight", arg);
         if (c == O_CPU_WEIGHT)
@@ -167,13 +153,13 @@ static int option(int c, const char *arg, struct jail_opts *o, bool *have_uid, b
         return 0;
     case O_CPU_MAX:
         /* the kernel's floor is 1 ms; the ceiling is 1024 CPUs' worth */
-        if (number(arg, 1000, 1024ULL * JAIL_CPU_PERIOD, &v))
+        if (parse_uint(arg, 1000, 1024ULL * JAIL_CPU_PERIOD, &v))
             return bad(err, "--cpu-max '%s': microseconds from 1000 to %llu expected", arg,
                        1024ULL * JAIL_CPU_PERIOD);
         o->cpu_max_usec = v;
         return 0;
     case O_MEMORY_MAX:
-        if (number(arg, 1 << 20, INT64_MAX, &v))
+        if (parse_uint(arg, 1 << 20, INT64_MAX, &v))
             return bad(err, "--memory-max '%s': bytes, at least 1 MiB, expected", arg);
         o->memory_max = v;
         return 0;

@@ -124,6 +124,20 @@ static void t_discovery(void)
     CHECK_STR(jstr(json_object_get(r.json, "version"), "version"), "2.37");
     resp_free(&r);
     CHECK(req(NULL, "GET", C "/flavors", NULL, NULL) == 401);
+    /* extensions: listed, shown by alias, an unknown one 404 */
+    CHECK(req(ADM, "GET", C "/extensions", NULL, &r) == 200);
+    json_t *ext, *exts = json_object_get(r.json, "extensions");
+    size_t i;
+    bool servers = false;
+    json_array_foreach (exts, i, ext)
+        servers |= !strcmp(jstr(ext, "alias") ?: "", "servers");
+    CHECK(servers && json_array_size(exts) > 10);
+    resp_free(&r);
+    CHECK(req(ADM, "GET", C "/extensions/os-keypairs", NULL, &r) == 200);
+    CHECK_STR(jstr(json_object_get(r.json, "extension"), "name"), "Keypairs");
+    resp_free(&r);
+    CHECK(req(ADM, "GET", C "/extensions/os-nothing", NULL, NULL) == 404);
+    CHECK(req(NULL, "GET", C "/extensions", NULL, NULL) == 401);
     /* the version used is answered in both headers */
     CHECK(req_h(ADM, "GET", C "/flavors", NULL, "OpenStack-API-Version: compute 2.20", &r) == 200);
     CHECK(r.body != NULL);
