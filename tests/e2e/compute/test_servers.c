@@ -671,6 +671,8 @@ static void t_stopped_actions(void)
     CHECK(req(TA, "POST", path, body, &r) == 200, "%s", r.body ?: "");
     CHECK_STR(jstr(json_object_get(r.json, "volumeAttachment"), "device"), "/dev/vdb");
     CHECK_STR(jstr(json_object_get(r.json, "volumeAttachment"), "serverId"), id);
+    /* delete_on_termination is shown from 2.79 only (Tempest's 2.1 schema) */
+    CHECK(!json_object_get(json_object_get(r.json, "volumeAttachment"), "delete_on_termination"));
     resp_free(&r);
     long st = req(TA, "POST", path, body, NULL);
     CHECK(st >= 400 && st < 500, "attached twice: %ld", st);
