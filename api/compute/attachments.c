@@ -80,6 +80,8 @@ void cmp_volatt_create(struct api_req *r)
     json_decref(body);
     if (rc == -ENOENT && strstr(err.msg, "Volume")) /* an unknown volume: Nova's 404 */
         return api_reply_error(r, 404, "%s", err.msg);
+    if (rc && strstr(err.msg, "Invalid volume")) /* a volume not available: Nova's 400 */
+        return api_reply_error(r, 400, "%s", err.msg);
     if (rc)
         return cmp_reply_server_err(r, rc, &err, "Instance could not be found.");
     if (micro < 79) /* shown from 2.79, as in the list */
