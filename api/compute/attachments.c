@@ -60,7 +60,8 @@ void cmp_volatt_show(struct api_req *r)
 void cmp_volatt_create(struct api_req *r)
 {
     struct cmp_state *st = api_req_state(r);
-    if (cmp_micro(r) < 0)
+    int micro = cmp_micro(r);
+    if (micro < 0)
         return;
     json_t *body, *in = cmp_body(r, "volumeAttachment", &body);
     if (!in)
@@ -79,8 +80,12 @@ void cmp_volatt_create(struct api_req *r)
     json_decref(body);
     if (rc == -ENOENT && strstr(err.msg, "Volume")) /* an unknown volume: Nova's 404 */
         return api_reply_error(r, 404, "%s", err.msg);
+    if (rc && strstr(err.msg, "Invalid volume")) /* a volume not available: Nova's 400 */
+        return api_reply_error(r, 400, "%s", err.msg);
     if (rc)
         return cmp_reply_server_err(r, rc, &err, "Instance could not be found.");
+    if (micro < 79) /* shown from 2.79, as in the list */
+        json_object_del(out, "delete_on_termination");
     api_reply_json(r, 200, json_pack("{s:o}", "volumeAttachment", out));
 }
 

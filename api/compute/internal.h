@@ -93,6 +93,7 @@ void cmp_quota_update(struct api_req *r);
 void cmp_server_list(struct api_req *r);
 void cmp_server_detail(struct api_req *r);
 void cmp_server_show(struct api_req *r);
+void cmp_server_ips(struct api_req *r);
 void cmp_server_create(struct api_req *r);
 void cmp_server_update(struct api_req *r);
 void cmp_server_delete(struct api_req *r);

@@ -33,6 +33,8 @@ static json_t *view(json_t *k, int mv, bool full)
         json_object_set_new(v, "deleted", json_false());
         json_object_set_new(v, "deleted_at", json_null());
         json_object_set_new(v, "updated_at", json_null());
+        json_t *num = json_object_get(k, "id");
+        json_object_set_new(v, "id", json_integer(json_integer_value(num)));
     }
     return v;
 }

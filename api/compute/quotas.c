@@ -59,7 +59,8 @@ static bool servers_used(struct api_req *r, const char *project, long used[3])
 
 void cmp_limits(struct api_req *r)
 {
-    if (cmp_micro(r) < 0)
+    int mv = cmp_micro(r);
+    if (mv < 0)
         return;
     const struct identity_token *tok = api_req_auth(r);
     long used[3] = { 0, 0, 0 };
@@ -77,6 +78,15 @@ void cmp_limits(struct api_req *r)
         "maxServerGroupMembers", 10, "totalInstancesUsed", (int)used[0], "totalCoresUsed",
         (int)used[1], "totalRAMUsed", (int)used[2], "totalServerGroupsUsed", 0);
     json_decref(q);
+    /* Before 2.36 Nova also shows the limits it once proxied for the network
+     * service, with its legacy defaults and nothing counted as used. */
+    if (mv < 36 && abs) {
+        json_t *legacy = json_pack("{s:i, s:i, s:i, s:i, s:i}", "maxTotalFloatingIps", 10,
+                                   "maxSecurityGroups", 10, "maxSecurityGroupRules", 20,
+                                   "totalFloatingIpsUsed", 0, "totalSecurityGroupsUsed", 0);
+        json_object_update(abs, legacy);
+        json_decref(legacy);
+    }
     api_reply_json(r, 200, json_pack("{s:{s:[], s:o}}", "limits", "rate", "absolute", abs));
 }
 

@@ -403,6 +403,38 @@ void cmp_server_show(struct api_req *r)
     api_reply_json(r, 200, out);
 }
 
+/* GET /servers/{id}/ips[/{network}]: the addresses by network, each with
+ * only its version and address (as Nova shows them there). */
+void cmp_server_ips(struct api_req *r)
+{
+    if (cmp_micro(r) < 0)
+        return;
+    json_t *rec = cmp_server_of(r);
+    if (!rec)
+        return;
+    json_t *all = addresses(rec), *list, *ip;
+    json_decref(rec);
+    const char *net_name, *only = api_req_param(r, 1);
+    json_t *out = json_object();
+    json_object_foreach (all, net_name, list) {
+        if (only && strcmp(only, net_name))
+            continue;
+        json_t *short_list = json_array();
+        size_t i;
+        json_array_foreach (list, i, ip)
+            json_array_append_new(short_list,
+                                  json_pack("{s:O, s:O}", "version", json_object_get(ip, "version"),
+                                            "addr", json_object_get(ip, "addr")));
+        json_object_set_new(out, net_name, short_list);
+    }
+    json_decref(all);
+    if (only && !json_object_size(out)) {
+        json_decref(out);
+        return api_reply_error(r, 404, "Network %s could not be found.", only);
+    }
+    api_reply_json(r, 200, only ? out : json_pack("{s:o}", "addresses", out));
+}
+
 void cmp_server_update(struct api_req *r)
 {
     struct cmp_state *st = api_req_state(r);

@@ -293,6 +293,8 @@ static const struct api_route routes[] = {
     { "PUT", V "/servers/{}", cmp_server_update, 0 },
     { "DELETE", V "/servers/{}", cmp_server_delete, 0 },
     { "POST", V "/servers/{}/action", cmp_server_action, 0 },
+    { "GET", V "/servers/{}/ips", cmp_server_ips, 0 },
+    { "GET", V "/servers/{}/ips/{}", cmp_server_ips, 0 },
     { "GET", V "/servers/{}/metadata", cmp_server_meta_list, 0 },
     { "POST", V "/servers/{}/metadata", cmp_server_meta_set, 0 },
     { "PUT", V "/servers/{}/metadata", cmp_server_meta_replace, 0 },

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -226,9 +227,12 @@ int compute_keypair_create(struct compute *c, struct store_txn *t, const char *u
     time_t tt = time(NULL);
     struct tm tm;
     strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%S.000000", gmtime_r(&tt, &tm));
-    json_t *k = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name", name, "user_id", user_id,
-                          "project_id", project_id ?: "", "type", "ssh", "public_key", pub,
-                          "fingerprint", fp, "created_at", now);
+    /* Nova shows an integer id (its row number): a random positive one here,
+     * opaque to clients, which name keypairs by name. */
+    json_int_t num = (json_int_t)randombytes_uniform(INT32_MAX) + 1;
+    json_t *k = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "name", name, "user_id",
+                          user_id, "project_id", project_id ?: "", "type", "ssh", "public_key", pub,
+                          "fingerprint", fp, "created_at", now, "id", num);
     free(pub);
     if (!k) {
         free(priv);

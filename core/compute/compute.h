@@ -15,7 +15,8 @@
  *            "rxtx_factor","is_public","description","extra_specs":{},
  *            "access":[project ids]}
  *   keypair {"name","user_id","project_id","type","public_key",
- *            "fingerprint","created_at"} (+ "private_key" once, when made)
+ *            "fingerprint","created_at","id" (an opaque positive integer)}
+ *            (+ "private_key" once, when made)
  *   quota   {"instances","cores","ram","key_pairs"}
  */
 #ifndef PICOSTACK_COMPUTE_H

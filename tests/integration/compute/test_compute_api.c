@@ -371,6 +371,13 @@ static void t_keypairs(void)
     k = json_object_get(r.json, "keypair");
     CHECK_STR(jstr(k, "fingerprint"), fp);
     CHECK(!json_object_get(k, "private_key")); /* never stored */
+    /* show has Nova's integer id (Tempest's schema requires it), the same
+     * on every read */
+    json_int_t kid = json_integer_value(json_object_get(k, "id"));
+    CHECK(json_is_integer(json_object_get(k, "id")) && kid > 0, "keypair id");
+    resp_free(&r);
+    CHECK(req(ADM, "GET", C "/os-keypairs/gen", NULL, &r) == 200);
+    CHECK(json_integer_value(json_object_get(json_object_get(r.json, "keypair"), "id")) == kid);
     resp_free(&r);
     /* imported (2.2: 201, type) */
     CHECK(req_h(ADM, "POST", C "/os-keypairs",
@@ -440,6 +447,15 @@ static void t_quotas_limits(void)
     CHECK(json_integer_value(json_object_get(a, "maxTotalCores")) == 20);
     CHECK(json_integer_value(json_object_get(a, "maxTotalRAMSize")) == 51200);
     CHECK(json_integer_value(json_object_get(a, "maxTotalKeypairs")) == 100);
+    /* before 2.36 the network limits Nova once proxied are there too; from
+     * 2.36 they are gone */
+    CHECK(json_integer_value(json_object_get(a, "maxSecurityGroupRules")) == 20);
+    CHECK(json_is_integer(json_object_get(a, "totalFloatingIpsUsed")));
+    resp_free(&r);
+    CHECK(req_h(carol, "GET", C "/limits", NULL, "OpenStack-API-Version: compute 2.36", &r) == 200);
+    a = json_object_get(json_object_get(r.json, "limits"), "absolute");
+    CHECK(json_integer_value(json_object_get(a, "maxTotalInstances")) == 10);
+    CHECK(!json_object_get(a, "maxSecurityGroups") && !json_object_get(a, "maxTotalFloatingIps"));
     resp_free(&r);
     snprintf(path, sizeof path, C "/os-quota-sets/%s", cp);
     CHECK(req(carol, "GET", path, NULL, &r) == 200);
