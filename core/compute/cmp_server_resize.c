@@ -21,14 +21,14 @@ static int on_volume_resize(void *ctx, const char *volume_id, const char *server
     if (index == -ENOENT)
         return 0;
     if (index < 0) {
-        snprintf(why, 256, "server %s: %s", server_id,
+        snprintf(why, 256, "server %.40s: %s", server_id,
                  index == -EBUSY ? "starting or stopping" : "unknown state");
         return index;
     }
     struct vmmctl_err e = { "" };
     int rc = vmmctl_disk_resize(c->vmm, server_id, (unsigned)index, bytes, &e);
     if (rc)
-        snprintf(why, 256, "server %s: %s", server_id, e.msg);
+        snprintf(why, 256, "server %.40s: %.200s", server_id, e.msg);
     return rc;
 }
 
