@@ -296,6 +296,20 @@ long http_status(struct picostackd *d, const char *method, const char *path, con
     return st;
 }
 
+long http_call(struct picostackd *d, const char *token, const char *method, const char *path,
+               const char *body, const char *header, struct resp *out)
+{
+    const char *const headers[] = { header, NULL };
+    struct resp r;
+    http_req_h(d, method, path, token, "application/json", body, headers, &r);
+    long st = r.status;
+    if (out)
+        *out = r;
+    else
+        resp_free(&r);
+    return st;
+}
+
 /* ---- identity ---- */
 
 char *login(struct picostackd *d, const char *user, const char *password, const char *project)

@@ -65,6 +65,12 @@ int http(struct picostackd *d, const char *method, const char *path, const char 
 long http_status(struct picostackd *d, const char *method, const char *path, const char *token,
                  const char *ctype, const char *body);
 
+/* A JSON request with one optional extra header line (e.g. a microversion):
+ * returns the status (0 when no answer came); the response goes to *out
+ * when out is given (the caller frees it), else it is freed. */
+long http_call(struct picostackd *d, const char *token, const char *method, const char *path,
+               const char *body, const char *header, struct resp *out);
+
 /* For requests the helpers above do not cover (streamed uploads and
  * downloads): a handle set up as http_req_h sets it up (URL, method,
  * headers, the body and the headers read into out; ctype only if given),

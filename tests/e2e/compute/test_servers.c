@@ -47,32 +47,11 @@ static char *ADM;
 #define C        "/compute/v2.1"
 #define NOVA_237 "X-OpenStack-Nova-API-Version: 2.37"
 
-static long req(const char *tok, const char *method, const char *path, const char *body,
-                struct resp *out)
-{
-    struct resp r;
-    http(&D, method, path, tok, body, &r);
-    long st = r.status;
-    if (out)
-        *out = r;
-    else
-        resp_free(&r);
-    return st;
-}
+/* A JSON request: its status; *out kept when given. */
+#define req(tok, method, path, body, out) http_call(&D, tok, method, path, body, NULL, out)
 
-static long req_h(const char *tok, const char *method, const char *path, const char *body,
-                  const char *header, struct resp *out)
-{
-    const char *const headers[] = { header, NULL };
-    struct resp r;
-    http_req_h(&D, method, path, tok, "application/json", body, headers, &r);
-    long st = r.status;
-    if (out)
-        *out = r;
-    else
-        resp_free(&r);
-    return st;
-}
+#define req_h(tok, method, path, body, header, out) \
+    http_call(&D, tok, method, path, body, header, out)
 
 static char *member_of(const char *project, const char *user, char **project_id)
 {

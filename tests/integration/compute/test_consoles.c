@@ -61,15 +61,7 @@ static long console_req(const char *tok, const char *id, const char *body, const
     char path[256], header[64];
     snprintf(path, sizeof(path), C "/servers/%s/remote-consoles", id);
     snprintf(header, sizeof(header), "OpenStack-API-Version: compute %s", ver);
-    const char *const headers[] = { header, NULL };
-    struct resp r;
-    http_req_h(&D, "POST", path, tok, "application/json", body, headers, &r);
-    long st = r.status;
-    if (out)
-        *out = r;
-    else
-        resp_free(&r);
-    return st;
+    return http_call(&D, tok, "POST", path, body, header, out);
 }
 
 static const char *SERIAL = "{\"remote_console\":{\"protocol\":\"serial\",\"type\":\"serial\"}}";

@@ -17,34 +17,15 @@ static char *ADM;
 
 #define V "/volume/v3"
 
-/* POST/PUT/GET... with a JSON body; returns the status; *out kept if given. */
-static long req(const char *tok, const char *method, const char *path, const char *body,
-                struct resp *out)
-{
-    struct resp r;
-    http(&D, method, path, tok, body, &r);
-    long st = r.status;
-    if (out)
-        *out = r;
-    else
-        resp_free(&r);
-    return st;
-}
+/* A JSON request: its status; *out kept when given. */
+#define req(tok, method, path, body, out) http_call(&D, tok, method, path, body, NULL, out)
 
 static long req_micro(const char *tok, const char *method, const char *path, const char *body,
                       const char *version, struct resp *out)
 {
     char h[64];
     snprintf(h, sizeof h, "OpenStack-API-Version: volume %s", version);
-    const char *const headers[] = { h, NULL };
-    struct resp r;
-    http_req_h(&D, method, path, tok, body ? "application/json" : NULL, body, headers, &r);
-    long st = r.status;
-    if (out)
-        *out = r;
-    else
-        resp_free(&r);
-    return st;
+    return http_call(&D, tok, method, path, body, h, out);
 }
 
 /* Creates a volume; returns its id (malloc'd). */
