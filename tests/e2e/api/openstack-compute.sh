@@ -4,31 +4,8 @@
 #   openstack-compute.sh PICOSTACKD
 set -uo pipefail
 bin=${1:?usage: openstack-compute.sh PICOSTACKD}
-command -v openstack >/dev/null || { echo "openstack CLI not installed"; exit 1; }
-# shellcheck source=../../../tools/common/picostackd.sh
-. "$(dirname "$0")/../../../tools/common/picostackd.sh"
-
-dir=$(mktemp -d /tmp/picostack-e2e-XXXXXX)
-port=$(free_port)
-"$bin" --data "$dir" --listen "127.0.0.1:$port" 2>"$dir.log" &
-pid=$!
-cleanup() {
-    kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    [ "$fails" -eq 0 ] || tail -30 "$dir.log"
-    rm -rf "$dir" "$dir.log"
-}
-fails=0
-trap cleanup EXIT
-wait_healthy "$port" || true
-
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-expect() {  # expect DESCRIPTION PATTERN OUTPUT
-    grep -qE -- "$2" <<<"$3" || fail "$1: /$2/ not in: $3"
-}
-os() { openstack "$@" 2>&1; }
-
-# shellcheck disable=SC1091
-. "$dir/admin-openrc"
+# shellcheck source=cli-session.sh
+. "$(dirname "$0")/cli-session.sh"
 
 # flavors: the seeded defaults, then create/show/delete
 out=$(os flavor list -f value -c Name -c RAM -c VCPUs -c Disk)
