@@ -26,6 +26,11 @@ struct net_caller netsvc_caller(struct api_req *r);
 void netsvc_reply_err(struct api_req *r, int rc, const struct net_err *err);
 /* Commits t (replying on failure), then brings the data plane in line. */
 bool netsvc_commit(struct api_req *r, struct store_txn *t);
+/* Ends a write transaction after a core call: rc != 0 aborts it and
+ * replies the error, else it commits (netsvc_commit). true when committed,
+ * for the caller to send its reply with out; otherwise out is freed. */
+bool netsvc_finish(struct api_req *r, struct store_txn *t, int rc, const struct net_err *err,
+                   json_t *out);
 
 /* resources.c */
 void netsvc_list(struct api_req *r);

@@ -158,15 +158,8 @@ void netsvc_create(struct api_req *r)
     struct net_err err = { 0 };
     int rc = net_create(t, st->db, k, body, &who, &out, &err);
     json_decref(whole);
-    if (rc) {
-        store_abort(t);
-        return netsvc_reply_err(r, rc, &err);
-    }
-    if (!netsvc_commit(r, t)) {
-        json_decref(out);
-        return;
-    }
-    reply_one(r, k, 201, out);
+    if (netsvc_finish(r, t, rc, &err, out))
+        reply_one(r, k, 201, out);
 }
 
 void netsvc_show(struct api_req *r)
@@ -207,15 +200,8 @@ void netsvc_update(struct api_req *r)
     struct net_err err = { 0 };
     int rc = net_update(t, st->db, k, api_req_param(r, 0), body, &who, &out, &err);
     json_decref(whole);
-    if (rc) {
-        store_abort(t);
-        return netsvc_reply_err(r, rc, &err);
-    }
-    if (!netsvc_commit(r, t)) {
-        json_decref(out);
-        return;
-    }
-    reply_one(r, k, 200, out);
+    if (netsvc_finish(r, t, rc, &err, out))
+        reply_one(r, k, 200, out);
 }
 
 void netsvc_delete(struct api_req *r)
@@ -230,11 +216,7 @@ void netsvc_delete(struct api_req *r)
         return;
     struct net_err err = { 0 };
     int rc = net_delete(t, st->db, k, api_req_param(r, 0), &who, &err);
-    if (rc) {
-        store_abort(t);
-        return netsvc_reply_err(r, rc, &err);
-    }
-    if (netsvc_commit(r, t))
+    if (netsvc_finish(r, t, rc, &err, NULL))
         api_reply_empty(r, 204);
 }
 
@@ -256,15 +238,8 @@ static void router_iface(struct api_req *r, bool add)
         add ? net_router_add_interface(t, st->db, api_req_param(r, 0), body, &who, &out, &err)
             : net_router_remove_interface(t, st->db, api_req_param(r, 0), body, &who, &out, &err);
     json_decref(body);
-    if (rc) {
-        store_abort(t);
-        return netsvc_reply_err(r, rc, &err);
-    }
-    if (!netsvc_commit(r, t)) {
-        json_decref(out);
-        return;
-    }
-    api_reply_json(r, 200, out);
+    if (netsvc_finish(r, t, rc, &err, out))
+        api_reply_json(r, 200, out);
 }
 
 void netsvc_router_add(struct api_req *r)

@@ -63,6 +63,22 @@ bool netsvc_commit(struct api_req *r, struct store_txn *t)
     return true;
 }
 
+bool netsvc_finish(struct api_req *r, struct store_txn *t, int rc, const struct net_err *err,
+                   json_t *out)
+{
+    if (rc) {
+        store_abort(t);
+        json_decref(out);
+        netsvc_reply_err(r, rc, err);
+        return false;
+    }
+    if (!netsvc_commit(r, t)) {
+        json_decref(out);
+        return false;
+    }
+    return true;
+}
+
 /* ---- version discovery, extensions ---- */
 
 static json_t *version(struct api_req *r)
