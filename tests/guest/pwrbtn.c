@@ -31,27 +31,14 @@ void guest_main(const struct boot_info *bi)
     idt_init();
     idt_set_handler(VEC_GED, on_ged);
     idt_set_handler(0xff, on_spurious);
-    /* the legacy PIC remapped and masked, as in uartirq.c */
-    outb(0x20, 0x11);
-    outb(0xa0, 0x11);
-    outb(0x21, 0x20);
-    outb(0xa1, 0x28);
-    outb(0x21, 0x04);
-    outb(0xa1, 0x02);
-    outb(0x21, 0x01);
-    outb(0xa1, 0x01);
-    outb(0x21, 0xff);
-    outb(0xa1, 0xff);
+    pic_mask_all();
     lapic_enable();
     if (acpi_read_madt(bi, &madt) || !madt.ioapic_addr) {
         serial_puts("picostack-guest: no I/O APIC in the MADT\n");
         guest_reset();
     }
     uint32_t pin = madt.irq_gsi[GED_IRQ] - madt.ioapic_gsi_base;
-    mmio_write32(madt.ioapic_addr, 0x10 + 2 * pin + 1);
-    mmio_write32(madt.ioapic_addr + 0x10, lapic_id() << 24);
-    mmio_write32(madt.ioapic_addr, 0x10 + 2 * pin);
-    mmio_write32(madt.ioapic_addr + 0x10, VEC_GED); /* edge, active high */
+    ioapic_route(madt.ioapic_addr, pin, VEC_GED, lapic_id());
     serial_puts("picostack-guest: pwrbtn ready\n");
     sti();
     for (uint64_t n = 0; !(events & 1); n++) {

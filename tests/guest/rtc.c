@@ -62,10 +62,7 @@ static void periodic_interrupts(const struct boot_info *bi)
         return;
     }
     uint32_t pin = madt.irq_gsi[8] - madt.ioapic_gsi_base;
-    mmio_write32(madt.ioapic_addr, 0x10 + 2 * pin + 1);
-    mmio_write32(madt.ioapic_addr + 0x10, lapic_id() << 24);
-    mmio_write32(madt.ioapic_addr, 0x10 + 2 * pin);
-    mmio_write32(madt.ioapic_addr + 0x10, VEC_RTC);
+    ioapic_route(madt.ioapic_addr, pin, VEC_RTC, lapic_id());
     (void)cmos(0x0c); /* clear anything pending */
     outb(CMOS_INDEX, 0x0a);
     outb(CMOS_DATA, (uint8_t)((cmos(0x0a) & 0xf0) | 0x06)); /* rate 6: 1024 Hz */

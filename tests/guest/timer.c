@@ -34,30 +34,6 @@ static void on_spurious(void)
 {
 }
 
-static void pic_mask_all(void)
-{
-    /* Remap as Linux does (vectors 0x20-0x2f) so that a stray PIC interrupt
-     * cannot look like an exception, then mask every line. */
-    outb(0x20, 0x11);
-    outb(0xa0, 0x11);
-    outb(0x21, 0x20);
-    outb(0xa1, 0x28);
-    outb(0x21, 0x04);
-    outb(0xa1, 0x02);
-    outb(0x21, 0x01);
-    outb(0xa1, 0x01);
-    outb(0x21, 0xff);
-    outb(0xa1, 0xff);
-}
-
-static void ioapic_route(uint64_t base, uint32_t pin, uint8_t vector, uint32_t dest)
-{
-    mmio_write32(base, 0x10 + 2 * pin + 1);
-    mmio_write32(base + 0x10, dest << 24);
-    mmio_write32(base, 0x10 + 2 * pin);
-    mmio_write32(base + 0x10, vector); /* fixed, physical, edge, high, unmasked */
-}
-
 static bool wait_ticks(volatile uint32_t *ticks)
 {
     uint64_t end = rdtsc() + WAIT_MS * TSC_PER_MS;

@@ -29,17 +29,7 @@ void guest_main(const struct boot_info *bi)
     idt_init();
     idt_set_handler(VEC_UART, on_uart);
     idt_set_handler(0xff, on_spurious);
-    /* Legacy PIC: remapped and masked, as in timer.c. */
-    outb(0x20, 0x11);
-    outb(0xa0, 0x11);
-    outb(0x21, 0x20);
-    outb(0xa1, 0x28);
-    outb(0x21, 0x04);
-    outb(0xa1, 0x02);
-    outb(0x21, 0x01);
-    outb(0xa1, 0x01);
-    outb(0x21, 0xff);
-    outb(0xa1, 0xff);
+    pic_mask_all();
     lapic_enable();
     if (acpi_read_madt(bi, &madt) || !madt.ioapic_addr) {
         serial_puts("picostack-guest: no I/O APIC in the MADT\n");
@@ -47,10 +37,7 @@ void guest_main(const struct boot_info *bi)
     }
     uint32_t gsi = madt.irq_gsi[4];
     uint32_t pin = gsi - madt.ioapic_gsi_base;
-    mmio_write32(madt.ioapic_addr, 0x10 + 2 * pin + 1);
-    mmio_write32(madt.ioapic_addr + 0x10, lapic_id() << 24);
-    mmio_write32(madt.ioapic_addr, 0x10 + 2 * pin);
-    mmio_write32(madt.ioapic_addr + 0x10, VEC_UART);
+    ioapic_route(madt.ioapic_addr, pin, VEC_UART, lapic_id());
     outb(COM1 + 4, 0x0b); /* MCR: DTR, RTS, OUT2 (the IRQ gate on PCs) */
     serial_puts("picostack-guest: uart irq via ioapic pin ");
     put_dec(pin);

@@ -142,15 +142,26 @@ uint8_t vpci_cfg8(struct vpci_dev *d, unsigned off)
     return r8(d->devcfg + off);
 }
 
-void vpci_add(struct vpci_dev *d, struct vpci_queue *q, uint16_t head, void *buf, uint32_t len,
-              bool write)
+void vpci_add_chain(struct vpci_dev *d, struct vpci_queue *q, uint16_t head,
+                    const struct vpci_buf *bufs, unsigned n)
 {
-    q->desc[head] = (struct vq_desc){ (uint64_t)(uintptr_t)buf, len, write ? 2 : 0, 0 };
+    for (unsigned i = 0; i < n; i++) {
+        uint16_t flags = (uint16_t)((bufs[i].write ? 2 : 0) | (i + 1 < n ? 1 : 0));
+        q->desc[head + i] = (struct vq_desc){ (uint64_t)(uintptr_t)bufs[i].addr, bufs[i].len, flags,
+                                              (uint16_t)(i + 1 < n ? head + i + 1 : 0) };
+    }
     q->avail.ring[q->avail.idx % q->size] = head;
     __asm__ volatile("" ::: "memory");
     *(volatile uint16_t *)&q->avail.idx = (uint16_t)(q->avail.idx + 1);
     __asm__ volatile("mfence" ::: "memory");
     w16(d->notify + (uint64_t)q->notify_off * d->notify_mult, q->index);
+}
+
+void vpci_add(struct vpci_dev *d, struct vpci_queue *q, uint16_t head, void *buf, uint32_t len,
+              bool write)
+{
+    const struct vpci_buf b = { buf, len, write };
+    vpci_add_chain(d, q, head, &b, 1);
 }
 
 int vpci_used(struct vpci_queue *q, uint32_t *id, uint32_t *len)

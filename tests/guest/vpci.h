@@ -56,6 +56,16 @@ int vpci_queue(struct vpci_dev *d, struct vpci_queue *q, uint16_t index, uint16_
 int vpci_driver_ok(struct vpci_dev *d);
 uint8_t vpci_cfg8(struct vpci_dev *d, unsigned off); /* device configuration */
 
+/* One buffer of a chain; write: device-writable. */
+struct vpci_buf {
+    void *addr;
+    uint32_t len;
+    bool write;
+};
+/* Makes a chain of n buffers available in descriptors head..head+n-1
+ * (within the queue) and kicks. */
+void vpci_add_chain(struct vpci_dev *d, struct vpci_queue *q, uint16_t head,
+                    const struct vpci_buf *bufs, unsigned n);
 /* Makes a one-buffer chain available (write: device-writable) and kicks. */
 void vpci_add(struct vpci_dev *d, struct vpci_queue *q, uint16_t head, void *buf, uint32_t len,
               bool write);

@@ -50,3 +50,25 @@ int lapic_send_ipi(uint32_t apic_id, uint32_t icr_low)
     }
     return -1;
 }
+
+void pic_mask_all(void)
+{
+    outb(0x20, 0x11);
+    outb(0xa0, 0x11);
+    outb(0x21, 0x20);
+    outb(0xa1, 0x28);
+    outb(0x21, 0x04);
+    outb(0xa1, 0x02);
+    outb(0x21, 0x01);
+    outb(0xa1, 0x01);
+    outb(0x21, 0xff);
+    outb(0xa1, 0xff);
+}
+
+void ioapic_route(uint64_t base, uint32_t pin, uint8_t vector, uint32_t dest)
+{
+    mmio_write32(base, 0x10 + 2 * pin + 1);
+    mmio_write32(base + 0x10, dest << 24);
+    mmio_write32(base, 0x10 + 2 * pin);
+    mmio_write32(base + 0x10, vector);
+}

@@ -122,6 +122,12 @@ void lapic_eoi(void);
 int lapic_send_ipi(uint32_t apic_id, uint32_t icr_low); /* 0 or -1 on timeout */
 uint32_t lapic_read(uint32_t reg);
 void lapic_write(uint32_t reg, uint32_t v);
+/* The legacy PIC remapped as Linux does (vectors 0x20-0x2f, so that a stray
+ * PIC interrupt cannot look like an exception) and every line masked. */
+void pic_mask_all(void);
+/* I/O APIC at base: pin -> vector on the CPU with APIC id dest (fixed,
+ * physical, edge, active high, unmasked). */
+void ioapic_route(uint64_t base, uint32_t pin, uint8_t vector, uint32_t dest);
 
 /* ---- time ---- */
 static inline uint64_t rdtsc(void)
