@@ -8,7 +8,10 @@
  *     compares ("pattern ok");
  *   counts the MSI-X interrupts that arrived (one per request);
  *   with "fill=N" on its command line, writes N clusters more (fill());
- * and powers off. Every step prints a line the host test looks for. */
+ * and powers off; with "stay" on its command line, it first prints the
+ * CRC32 of the 64 KiB at 1 MiB as it finds them ("at 1M", what an earlier
+ * boot's flushed pattern left there), and at the end keeps running,
+ * printing "tick N" every 100 ms, instead of powering off. Every step prints a line the host test looks for. */
 #include "vpci.h"
 
 #define DEVICE_BLK  0x1042
@@ -99,6 +102,26 @@ static void fill(const struct boot_info *bi)
     serial_puts(" clusters\n");
 }
 
+/* Whether the command line holds `word` as a whole word. */
+static bool has_word(const struct boot_info *bi, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *c = bi->cmdline; c && *c; c++)
+        if ((c == bi->cmdline || c[-1] == ' ') && !memcmp(c, word, n) && (c[n] == ' ' || c[n] == 0))
+            return true;
+    return false;
+}
+
+static __attribute__((noreturn)) void tick_forever(void)
+{
+    for (uint64_t n = 1;; n++) {
+        tsc_delay_ms(100);
+        serial_puts("virtioblk: tick ");
+        put_dec(n);
+        serial_puts("\n");
+    }
+}
+
 void guest_main(const struct boot_info *bi)
 {
     idt_init();
@@ -138,6 +161,14 @@ void guest_main(const struct boot_info *bi)
     put_hex32(crc32_update(0, data, CHUNK));
     serial_puts("\n");
 
+    bool stay = has_word(bi, "stay");
+    if (stay) {
+        if (request(0, PATTERN_AT / 512, back, CHUNK, true) != 0)
+            fail(bi, "read at 1M");
+        serial_puts("virtioblk: at 1M ");
+        put_hex32(crc32_update(0, back, CHUNK));
+        serial_puts("\n");
+    }
     for (uint32_t i = 0; i < CHUNK; i++)
         data[i] = (uint8_t)(i * 7 + i / 4096);
     if (request(1, PATTERN_AT / 512, data, CHUNK, false) != 0)
@@ -156,6 +187,8 @@ void guest_main(const struct boot_info *bi)
     put_dec(irqs);
     serial_puts("\n");
     fill(bi);
+    if (stay)
+        tick_forever();
     acpi_poweroff(bi);
     fail(bi, "poweroff");
 }
