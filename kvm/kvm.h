@@ -111,8 +111,15 @@ struct vmm_net {
     unsigned queues; /* queues=N: queue pairs (MQ, tap= only); 0: one */
 };
 
+/* --firmware-type: what the --firmware image is. */
+enum vmm_firmware_type {
+    VMM_FIRMWARE_BIOS, /* a legacy BIOS ROM (SeaBIOS's bios.bin) */
+};
+
 struct vmm_config {
-    const char *kernel;  /* bzImage or ELF vmlinux with a PVH note (path or fd:N) */
+    const char *kernel;   /* bzImage or ELF vmlinux with a PVH note (path or fd:N) */
+    const char *firmware; /* --firmware: a ROM booted from the reset vector (or NULL) */
+    enum vmm_firmware_type firmware_type;
     const char *initrd;  /* NULL: none (path or fd:N) */
     const char *cmdline; /* the guest kernel's command line */
     uint64_t mem_mib;    /* guest RAM */
