@@ -321,7 +321,7 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
                    "--firmware boots the disk's own bootloader: no --kernel, --initrd or "
                    "--cmdline with it");
     if (!cfg->firmware && (!cfg->kernel || !*cfg->kernel))
-        return bad(err, errlen, "--kernel PATH (or --firmware PATH) is required");
+        return bad(err, errlen, "--kernel PATH is required (or --firmware PATH)");
     if (cfg->console_cap && !cfg->console_log)
         return bad(err, errlen, "--console-cap needs --console-log");
     if ((cfg->console_log || cfg->console_socket) && !serial_given)
