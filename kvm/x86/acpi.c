@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kvm/devices/acpi_pm.h"
 #include "kvm/devices/device.h"
+#include "kvm/devices/rtc.h"
 #include "kvm/pci/pci.h"
 #include "kvm/x86/aml.h"
 #include "kvm/x86/layout.h"
@@ -199,7 +201,7 @@ static struct acpi_gas io_reg(uint16_t port)
 
 /* Appends a table to a->tables (8-byte aligned); returns its guest
  * address (a->base + its offset) and records its checksum range. */
-static uint64_t put(struct x86_acpi *a, const void *table, size_t len)
+static uint64_t put_table(struct x86_acpi *a, const void *table, size_t len, bool has_checksum)
 {
     size_t at = a->len;
     if (at + len > sizeof(a->tables) || a->nsums == X86_ACPI_MAX_TABLES) {
@@ -207,9 +209,15 @@ static uint64_t put(struct x86_acpi *a, const void *table, size_t len)
         return 0;
     }
     memcpy(a->tables + at, table, len);
-    a->sums[a->nsums++] = (struct x86_acpi_sum){ (uint32_t)at, (uint32_t)len };
+    if (has_checksum)
+        a->sums[a->nsums++] = (struct x86_acpi_sum){ (uint32_t)at, (uint32_t)len };
     a->len = (at + len + 7) & ~(size_t)7;
     return a->base + at;
+}
+
+static uint64_t put(struct x86_acpi *a, const void *table, size_t len)
+{
+    return put_table(a, table, len, true);
 }
 
 /* Records that the size bytes at table offset off hold an address in the
@@ -261,11 +269,47 @@ static size_t build_mcfg(uint8_t *buf)
     return 60;
 }
 
+/* A firmware boot's FADT is a full one (boot.h, X86_ACPI_LEGACY): a FACS
+ * (64-byte aligned, so first), the PM1 event and control blocks of
+ * devices/acpi_pm.h, no fixed buttons (the power button stays the GED's),
+ * the RTC century register, reset through port 0xcf9, C2/C3 off. */
+#define FADT_RESET_REG_SUP (1u << 10)
+static uint64_t put_facs(struct x86_acpi *a)
+{
+    uint8_t facs[64] = { 'F', 'A', 'C', 'S', 64 };
+    facs[32] = 2; /* version */
+    return put_table(a, facs, sizeof(facs), false);
+}
+
+static void legacy_fadt(struct acpi_fadt *f, uint64_t facs_at)
+{
+    uint8_t *b = (uint8_t *)f;
+    uint32_t facs32 = (uint32_t)facs_at, evt = X86_ACPI_PM1_PORT,
+             cnt = X86_ACPI_PM1_PORT + ACPI_PM1_CNT_OFF;
+    uint16_t c2 = 101, c3 = 1001; /* over 100 and 1000: no C2, no C3 */
+    memcpy(b + 36, &facs32, 4);   /* FIRMWARE_CTRL */
+    memcpy(b + 56, &evt, 4);      /* PM1a_EVT_BLK */
+    memcpy(b + 64, &cnt, 4);      /* PM1a_CNT_BLK */
+    b[88] = 4;                    /* PM1_EVT_LEN */
+    b[89] = 2;                    /* PM1_CNT_LEN */
+    memcpy(b + 96, &c2, 2);
+    memcpy(b + 98, &c3, 2);
+    b[108] = RTC_CENTURY;
+    struct acpi_gas x_evt = { 1, 32, 0, 2, X86_ACPI_PM1_PORT };
+    struct acpi_gas x_cnt = { 1, 16, 0, 2, X86_ACPI_PM1_PORT + ACPI_PM1_CNT_OFF };
+    memcpy(b + 148, &x_evt, sizeof(x_evt)); /* X_PM1a_EVT_BLK */
+    memcpy(b + 172, &x_cnt, sizeof(x_cnt)); /* X_PM1a_CNT_BLK */
+    f->flags = FADT_WBINVD | FADT_PWR_BUTTON | FADT_SLP_BUTTON | FADT_RESET_REG_SUP;
+    f->reset_reg = io_reg(0xcf9);
+    f->reset_value = 0x06;
+}
+
 int x86_build_acpi(struct x86_acpi *a, uint64_t base, unsigned ncpus, const struct vmdevs *devs,
-                   verr_t *err)
+                   unsigned flags, verr_t *err)
 {
     memset(a, 0, sizeof(*a));
     a->base = base;
+    uint64_t facs_at = flags & X86_ACPI_LEGACY ? put_facs(a) : 0;
     static uint8_t dsdt[sizeof(struct acpi_header) + AML_MAX];
     size_t aml_len = x86_dsdt_aml(devs, dsdt + sizeof(struct acpi_header), AML_MAX);
     if (!aml_len)
@@ -286,8 +330,12 @@ int x86_build_acpi(struct x86_acpi *a, uint64_t base, unsigned ncpus, const stru
     fadt.sleep_control = io_reg(X86_ACPI_SLEEP_PORT);
     fadt.sleep_status = io_reg(X86_ACPI_SLEEP_PORT + 1);
     memcpy(&fadt.hypervisor_vendor_id, "PICOSTCK", 8);
+    if (flags & X86_ACPI_LEGACY)
+        legacy_fadt(&fadt, facs_at);
     checksum(&fadt.h);
     uint64_t fadt_at = put(a, &fadt, sizeof(fadt));
+    if (flags & X86_ACPI_LEGACY)
+        pointer_at(a, fadt_at, offsetof(struct acpi_fadt, firmware_ctrl), 4);
     pointer_at(a, fadt_at, offsetof(struct acpi_fadt, dsdt), 4);
     pointer_at(a, fadt_at, offsetof(struct acpi_fadt, x_dsdt), 8);
 
@@ -336,7 +384,7 @@ int x86_write_acpi(const struct guest_mem *gm, unsigned ncpus, const struct vmde
     uint8_t *area = gm_ptr(gm, X86_ACPI_ADDR, span);
     if (!area)
         return verr_set(err, EFAULT, "no guest RAM for the ACPI tables");
-    int r = x86_build_acpi(&a, base, ncpus, devs, err);
+    int r = x86_build_acpi(&a, base, ncpus, devs, 0, err);
     if (r)
         return r;
     if (a.len > span - X86_ACPI_RSDP_SPAN)

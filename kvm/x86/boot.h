@@ -145,8 +145,13 @@ struct x86_acpi {
     unsigned nptrs;
     bool overflow;
 };
+/* flags: X86_ACPI_LEGACY for a firmware boot: a full FADT (FACS, PM1
+ * blocks, reset register) instead of a hardware-reduced one, because the
+ * firmware leaves the 8259 PIC and the PIT running and only a kernel that
+ * knows of a legacy PIC masks it (acpi.c). */
+#define X86_ACPI_LEGACY 0x1
 int x86_build_acpi(struct x86_acpi *a, uint64_t base, unsigned ncpus, const struct vmdevs *devs,
-                   verr_t *err);
+                   unsigned flags, verr_t *err);
 
 /* Sum of bytes, for checksums. */
 uint8_t x86_sum8(const void *p, size_t len);

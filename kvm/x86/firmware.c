@@ -154,7 +154,7 @@ static int add_acpi(const struct x86_firmware_request *req, struct fw_cfg *c, ve
 {
     static struct x86_acpi a;
     static struct loader l;
-    int r = x86_build_acpi(&a, 0, req->ncpus, req->devs, err);
+    int r = x86_build_acpi(&a, 0, req->ncpus, req->devs, X86_ACPI_LEGACY, err);
     if (r)
         return r;
     l.len = 0;

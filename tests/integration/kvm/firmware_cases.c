@@ -265,11 +265,18 @@ static int case_grub(const struct options *o)
         vm_dump(&vm, "Linux did not power off (exit 0)");
         goto out;
     }
-    /* Linux took the VMM's ACPI tables from SeaBIOS (their OEM id), found
-     * the virtio-blk disk on PCI and the power button */
-    const char *kernel_log[] = { "PICOST", "1af4:1042", "Power Button", NULL };
-    const char *none[] = { NULL };
-    rc = expect(&vm, kernel_log, none);
+    /* Linux took the VMM's ACPI tables from SeaBIOS (their OEM id; a full
+     * FADT with a FACS), ran its interpreter and found the virtio-blk disk
+     * where SeaBIOS put it; init's poweroff went through ACPI S5 */
+    const char *kernel_log[] = { "ACPI: RSDP 0x00000000000F",
+                                 "(v02 PICOST)",
+                                 "ACPI: FACS",
+                                 "ACPI: Interpreter enabled",
+                                 "[1af4:1042]",
+                                 "ACPI: PM: Preparing to enter system sleep state S5",
+                                 NULL };
+    const char *vmm_log[] = { "guest powered off (ACPI S5)", NULL };
+    rc = expect(&vm, kernel_log, vmm_log);
     fprintf(stderr, "test: firmware grub: %s after %.2f s\n", rc ? "FAILED" : "passed",
             now_s() - vm.started);
 out:

@@ -348,6 +348,15 @@ static void test_load_firmware(void)
             gm_read(&gm, t + 140, &dsdt64, 8);
             CHECK_EQ(dsdt32, dsdt64);
             check_table(dsdt64, "DSDT");
+            /* a full FADT: FACS (64-byte aligned), PM1 blocks, no HW_REDUCED */
+            uint32_t facs, flags, pm1a_cnt;
+            gm_read(&gm, t + 36, &facs, 4);
+            gm_read(&gm, t + 112, &flags, 4);
+            gm_read(&gm, t + 64, &pm1a_cnt, 4);
+            CHECK_EQ(facs % 64, 0);
+            CHECK(!memcmp(gm_ptr(&gm, facs, 4), "FACS", 4));
+            CHECK_EQ(flags & (1u << 20), 0);
+            CHECK_EQ(pm1a_cnt, 0x60c);
         } else {
             check_table(t, !memcmp(sig, "APIC", 4) ? "APIC" : "MCFG");
         }
