@@ -51,7 +51,13 @@
  *     first disk, PCI slot 1), "etc/sercon-port" = COM1 (the BIOS's screen
  *     output goes to the serial console) and the VMM's own ACPI tables as
  *     "etc/acpi/tables" + "etc/acpi/rsdp" with an "etc/table-loader"
- *     script, so the guest kernel gets the same tables as a direct boot;
+ *     script, so the guest kernel gets the VMM's tables; unlike a direct
+ *     boot's, their FADT is a full one (a FACS, PM1 event/control blocks
+ *     at port 0x608, reset through port 0xcf9), because the BIOS leaves
+ *     the 8259 PIC and the PIT running and only a kernel that knows of a
+ *     legacy PIC masks it (with a hardware-reduced FADT Linux takes the
+ *     BIOS's timer interrupt on vector 8 and double-faults); the power
+ *     button is the same GED device;
  *   - the PCI host bridge with QEMU's generic PCIe host ids (1b36:0008,
  *     subsystem 1af4:1100, so SeaBIOS knows a QEMU-like machine but leaves
  *     ECAM where it is); the BIOS re-places the BARs from 0xfec00000 down,
