@@ -246,9 +246,12 @@ static int case_grub(const struct options *o)
     if (vm_start(&vm, (char *const *)argv_vm))
         return 1;
     int rc = 1;
+    /* (GRUB's own screen output comes through SeaBIOS's serial console
+     * with cursor escapes between its characters: only "GRUB loading",
+     * from its boot sector, is matched) */
     const char *steps[] = { "SeaBIOS (version",
                             "Booting from Hard Disk",
-                            "picostack-grub: loading linux",
+                            "GRUB loading",
                             "Linux version",
                             "picostack-init: marker=grub-on-seabios",
                             NULL };
