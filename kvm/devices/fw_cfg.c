@@ -162,7 +162,7 @@ static bool dma_transfer(struct fw_cfg *c, bool read, uint64_t addr, uint32_t le
     bool ok = true;
     if (read) {
         ok = (n == 0 || gm_write(c->gm, addr, it->data + c->offset, n) == 0) &&
-             gm_zero(c->gm, addr + n, len - n) == 0 && addr + n >= addr;
+             gm_zero(c->gm, addr + n, len - n) == 0;
     }
     if (ok)
         c->offset += n;

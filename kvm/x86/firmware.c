@@ -52,7 +52,11 @@ static int read_rom(const char *path, struct x86_boot_info *info, verr_t *err)
         }
         done += (uint64_t)n;
     }
-    mprotect(rom, size, PROT_READ);
+    if (mprotect(rom, size, PROT_READ) < 0) {
+        r = verr_set(err, errno, "cannot protect the firmware's copy: %s", strerror(errno));
+        munmap(rom, size);
+        goto out;
+    }
     info->rom = rom;
     info->rom_size = size;
     info->rom_addr = FOUR_GIB - size;
