@@ -113,6 +113,9 @@ struct api_server {
     /* ws.c: the live WebSockets (under lock; cond signals one ending) */
     struct api_ws *websockets;
     unsigned n_websockets;
+    /* browser sessions (api_server_set_cookie_auth); set before start */
+    api_cookie_auth_fn cookie_auth;
+    void *cookie_auth_ctx;
 };
 
 struct api_req {
