@@ -10,7 +10,8 @@ const N = '/network/v2.0';
 function Topology({ nets, routers, ports, servers }) {
   const ext = nets.filter((n) => n['router:external']);
   const inner = nets.filter((n) => !n['router:external']);
-  const rows = [ext, routers, inner, servers];
+  const kinds = ['external network', 'router', 'network', 'server'];
+  const rows = [ext, routers, inner, servers].map((r, k) => r.map((o) => ({ ...o, k }))).filter((r) => r.length);
   const W = 150, H = 70, pos = {};
   rows.forEach((row, y) => row.forEach((o, x) => { pos[o.id] = { x: 10 + x * W, y: 10 + y * H }; }));
   const links = [];
@@ -23,12 +24,11 @@ function Topology({ nets, routers, ports, servers }) {
     if ((p.device_owner || '').startsWith('compute:') && pos[p.device_id]) links.push([p.device_id, p.network_id]);
   }
   const width = Math.max(320, ...rows.map((r) => 20 + r.length * W));
-  const kind = ['external network', 'router', 'network', 'server'];
   return html`<figure class="card"><figcaption>Topology</figcaption><div class="scroll">
-    <svg role="img" aria-label="Network topology" width=${width} height=${20 + rows.length * H} viewBox=${`0 0 ${width} ${20 + rows.length * H}`}>
+    <svg role="img" aria-label="Network topology" width=${width} height=${rows.length * H} viewBox=${`0 0 ${width} ${rows.length * H}`}>
       ${links.filter(([a, b]) => pos[a] && pos[b]).map(([a, b]) => html`<line x1=${pos[a].x + 65} y1=${pos[a].y + 20} x2=${pos[b].x + 65} y2=${pos[b].y + 20} class="link" />`)}
-      ${rows.map((row, y) => row.map((o) => html`<g class=${`node k${y}`}>
-        <title>${kind[y]} ${o.name}</title>
+      ${rows.map((row) => row.map((o) => html`<g class=${`node k${o.k}`}>
+        <title>${kinds[o.k]} ${o.name}</title>
         <rect x=${pos[o.id].x} y=${pos[o.id].y} width="130" height="40" rx="6" />
         <text x=${pos[o.id].x + 65} y=${pos[o.id].y + 25} text-anchor="middle">${(o.name || o.id).slice(0, 18)}</text>
       </g>`))}

@@ -16,7 +16,7 @@ function Chart({ title, series, unit }) {
         width, height: 160, legend: { show: true },
         scales: { y: { range: unit === '%' ? [0, 100] : undefined } },
         series: [{}, ...series.names.map((n, i) => ({ label: n, stroke: ['#2563eb', '#dc2626', '#16a34a'][i], width: 2 }))],
-        axes: [{}, { values: (u, v) => v.map((x) => (unit === '%' ? `${x}%` : fmtBytes(x))) }],
+        axes: [{}, { size: 70, values: (u, v) => v.map((x) => (unit === '%' ? `${x}%` : fmtBytes(x))) }],
       }, series.data, box.current);
     });
     return () => { gone = true; if (plot.current) plot.current.destroy(); };

@@ -153,8 +153,8 @@ export function Table({ caption, rows, columns, actions }) {
     <tbody>
       ${rows.length === 0 ? html`<tr><td colspan=${columns.length + 1}>None.</td></tr>` : null}
       ${rows.map((row) => html`<tr key=${row.id}>
-        ${columns.map((c) => html`<td>${c.get(row)}</td>`)}
-        ${actions ? html`<td class="actions">${actions(row)}</td>` : null}
+        ${columns.map((c) => html`<td data-label=${c.label}>${c.get(row)}</td>`)}
+        ${actions ? html`<td class="actions" data-label="Actions"><span>${actions(row)}</span></td>` : null}
       </tr>`)}
     </tbody></table></div>`;
 }

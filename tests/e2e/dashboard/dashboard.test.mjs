@@ -60,6 +60,13 @@ async function goto(p, hash, heading) {
   await p.getByRole('heading', { name: heading, exact: true }).waitFor();
 }
 
+// A table cell whose text is exactly text (the narrow layout's column
+// labels are CSS ::before content, not text).
+const escapeRe = (t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+function cell(scope, text) {
+  return scope.locator('td').filter({ hasText: new RegExp(`^\\s*${escapeRe(text)}\\s*$`) }).first();
+}
+
 async function noXssElement(p, where) {
   const n = await p.locator('img[src="x"]').count();
   if (n) fail(`${where}: the XSS name became an <img> element`);
@@ -109,8 +116,8 @@ async function main() {
     await page.getByRole('button', { name: 'Upload' }).click();
     await page.getByTestId('upload-percent').filter({ hasText: '100 %' }).waitFor({ timeout: 60000 });
     if (await page.locator('#up-progress').evaluate((e) => e.value) !== 100) fail('progress value is not 100');
-    await page.getByRole('cell', { name: XSS, exact: true }).waitFor();
-    await page.getByRole('row').filter({ hasText: XSS }).getByRole('cell', { name: 'active', exact: true }).waitFor();
+    await cell(page, XSS).waitFor();
+    await cell(page.locator('tr').filter({ hasText: XSS }), 'active').waitFor();
     await noXssElement(page, 'images');
     await shot(page, 'images');
     const imgs = (await call(admin, 'GET', '/image/v2/images')).json.images;
@@ -122,17 +129,17 @@ async function main() {
     await page.getByLabel('Network name').fill('web-net');
     await page.getByLabel('Subnet CIDR (e.g. 10.0.0.0/24)').fill('10.20.0.0/24');
     await page.getByRole('button', { name: 'Create network' }).click();
-    await page.getByRole('cell', { name: 'web-net', exact: true }).waitFor();
+    await cell(page, 'web-net').waitFor();
     await page.getByLabel('Network name').fill(XSS);
     await page.getByRole('button', { name: 'Create network' }).click();
-    await page.getByRole('cell', { name: XSS, exact: true }).waitFor();
+    await cell(page, XSS).waitFor();
     await page.getByLabel('Router name').fill('web-router');
     await page.getByRole('button', { name: 'Create router' }).click();
-    await page.getByRole('cell', { name: 'web-router', exact: true }).waitFor();
+    await cell(page, 'web-router').waitFor();
     await page.getByLabel('Router', { exact: true }).selectOption({ label: 'web-router' });
     await page.getByLabel('Subnet', { exact: true }).selectOption({ label: 'web-net-subnet 10.20.0.0/24' });
     await page.getByRole('button', { name: 'Add interface' }).click();
-    await page.getByRole('row').filter({ hasText: 'web-router' }).getByRole('cell', { name: '10.20.0.1' }).waitFor();
+    await cell(page.locator('tr').filter({ hasText: 'web-router' }), '10.20.0.1').waitFor();
     await page.locator('svg text', { hasText: 'web-router' }).waitFor();
     await page.locator('svg text', { hasText: '<img src=x onerr' }).waitFor();
     await noXssElement(page, 'networks');
@@ -149,7 +156,7 @@ async function main() {
     await goto(page, 'volumes', 'Volumes');
     await page.getByLabel('Name').fill(XSS);
     await page.getByRole('button', { name: 'Create volume' }).click();
-    await page.getByRole('row').filter({ hasText: XSS }).getByRole('cell', { name: 'available', exact: true }).waitFor({ timeout: 30000 });
+    await cell(page.locator('tr').filter({ hasText: XSS }), 'available').waitFor({ timeout: 30000 });
     await noXssElement(page, 'volumes');
     await shot(page, 'volumes');
 
@@ -160,7 +167,7 @@ async function main() {
     await goto(page, 'identity', 'Identity');
     await page.getByLabel('Project name').fill(XSS);
     await page.getByRole('button', { name: 'Create project' }).click();
-    await page.getByRole('cell', { name: XSS, exact: true }).waitFor();
+    await cell(page, XSS).waitFor();
     await noXssElement(page, 'identity');
     await shot(page, 'identity');
 
