@@ -34,6 +34,7 @@ bool dash_cookie_token(struct api_req *r, char token[IDENTITY_TOKEN_MAX]);
 bool dash_cookie_auth(struct api_req *r, void *ctx, char token[IDENTITY_TOKEN_MAX]);
 void dash_session_show(struct api_req *r);
 void dash_session_create(struct api_req *r);
+void dash_session_switch(struct api_req *r);
 void dash_session_delete(struct api_req *r);
 
 /* static.c */

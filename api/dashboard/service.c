@@ -6,6 +6,8 @@
  *   GET    /dashboard/api/session    who the cookie's token is, and its
  *                                    CSRF token (401 without a valid one)
  *   POST   /dashboard/api/session    X-Auth-Token -> the session cookie
+ *   PUT    /dashboard/api/session    {"project_id"}: the project switcher
+ *                                    (rescopes the token, revokes the old)
  *   DELETE /dashboard/api/session    logout: revokes the token, clears
  *                                    the cookie (needs the CSRF header)
  *   GET    /dashboard/api/summary    host CPU, memory, block store */
@@ -40,6 +42,7 @@ static void dash_fini(void *state)
 static const struct api_route routes[] = {
     { "GET", "/api/session", dash_session_show, API_PUBLIC },
     { "POST", "/api/session", dash_session_create, 0 },
+    { "PUT", "/api/session", dash_session_switch, 0 },
     { "DELETE", "/api/session", dash_session_delete, 0 },
     { "GET", "/api/summary", dash_summary, 0 },
     { "GET", "", dash_index, API_PUBLIC },

@@ -124,6 +124,70 @@ void dash_session_create(struct api_req *r)
     reply_session(r, tok, text);
 }
 
+/* A project the user may scope to: enabled, in an enabled domain (as
+ * Keystone's scope check; the role is identity_token_issue's check). */
+static int scopable(struct store_txn *t, struct identity *idn, const char *project_id)
+{
+    json_t *p = NULL, *d = NULL;
+    int rc = identity_get(t, idn, IDENTITY_PROJECT, project_id, &p);
+    if (!rc && !json_is_true(json_object_get(p, "enabled")))
+        rc = -EACCES;
+    if (!rc)
+        rc = identity_get(t, idn, IDENTITY_DOMAIN,
+                          json_string_value(json_object_get(p, "domain_id")) ?: "", &d);
+    if (!rc && !json_is_true(json_object_get(d, "enabled")))
+        rc = -EACCES;
+    json_decref(p);
+    json_decref(d);
+    return rc;
+}
+
+/* PUT {"project_id": ID}: the project switcher.  Rescopes the session's
+ * token as Keystone's token method does (same user, methods + token, same
+ * expiry), revokes the old one and sets the cookie to the new one. */
+void dash_session_switch(struct api_req *r)
+{
+    json_t *body = api_req_json(r);
+    if (!body)
+        return;
+    const char *pid = json_string_value(json_object_get(body, "project_id"));
+    if (!pid || strlen(pid) > STORE_ID_LEN) {
+        json_decref(body);
+        api_reply_error(r, 400, "Invalid input for field 'project_id': a project id is required.");
+        return;
+    }
+    struct identity *idn = api_server_identity(api_req_server(r));
+    const struct identity_token *old = api_req_auth(r);
+    struct identity_token tok;
+    char text[IDENTITY_TOKEN_MAX];
+    struct store_txn *t = api_txn_begin(r, true);
+    if (!t) {
+        json_decref(body);
+        return;
+    }
+    int rc = scopable(t, idn, pid);
+    if (!rc)
+        rc = identity_token_issue(t, idn, old->user_id, pid, old->methods | IDENTITY_METHOD_TOKEN,
+                                  NULL, old->expires_us, &tok, text);
+    json_decref(body);
+    if (rc) {
+        store_abort(t);
+        api_reply_error(r, 401, "Could not scope to the project requested.");
+        return;
+    }
+    rc = identity_revoke_token(t, idn, old);
+    if (rc) {
+        store_abort(t);
+        api_reply_errno(r, rc, "Cannot revoke the token: %s.", strerror(-rc));
+        return;
+    }
+    if (!api_txn_commit(r, t))
+        return;
+    identity_changed(idn);
+    set_cookie(r, text, (long)((tok.expires_us - identity_now_us()) / 1000000));
+    reply_session(r, &tok, text);
+}
+
 void dash_session_delete(struct api_req *r)
 {
     struct identity *idn = api_server_identity(api_req_server(r));

@@ -52,7 +52,24 @@ function route() {
   return pages.some(([id]) => id === p) ? p : 'overview';
 }
 
-function Shell({ me, onLogout }) {
+// The project switcher: the user's projects (Keystone's
+// /v3/auth/projects); choosing one rescopes the session's token.
+function Projects({ me, onSwitch }) {
+  const [projects, setProjects] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => { api('GET', '/identity/v3/auth/projects').then((b) => setProjects(b.projects), setError); }, [me.project_id]);
+  if (!projects || projects.length < 2) return html`<span class="who">${me.user_name} · project ${me.project_name}${me.admin ? ' · admin' : ''}</span>`;
+  async function change(ev) {
+    try { onSwitch((await api('PUT', '/dashboard/api/session', { project_id: ev.currentTarget.value })).session); } catch (e) { setError(e); }
+  }
+  return html`<span class="who">${me.user_name}${me.admin ? ' · admin' : ''} ·
+    <label for="project-switch">project</label>
+    <select id="project-switch" onChange=${change} value=${me.project_id}>
+      ${projects.map((p) => html`<option value=${p.id} selected=${p.id === me.project_id}>${p.name}</option>`)}
+    </select>${error ? html` <span class="error" role="alert">${error.message}</span>` : null}</span>`;
+}
+
+function Shell({ me, onLogout, onSwitch }) {
   const [page, setPage] = useState(route());
   const [mod, setMod] = useState(null);
   const [error, setError] = useState(null);
@@ -74,7 +91,7 @@ function Shell({ me, onLogout }) {
   return html`<header>
       <a class="skip" href="#main">Skip to content</a>
       <strong>picostack</strong>
-      <span class="who">${me.user_name} · project ${me.project_name}${me.admin ? ' · admin' : ''}</span>
+      <${Projects} me=${me} onSwitch=${onSwitch} />
       <button type="button" onClick=${logout}>Log out</button>
     </header>
     <nav aria-label="Pages"><ul>
@@ -83,7 +100,7 @@ function Shell({ me, onLogout }) {
     </ul></nav>
     <main id="main" tabindex="-1">
       <${ErrorBox} error=${error} />
-      ${mod && mod.page === page ? html`<${mod.Page} me=${me} />` : html`<p>Loading…</p>`}
+      ${mod && mod.page === page ? html`<${mod.Page} me=${me} key=${me.project_id} />` : html`<p>Loading…</p>`}
     </main>`;
 }
 
@@ -98,7 +115,8 @@ function App() {
   }, []);
   if (me === undefined) return html`<p class="boot">Loading…</p>`;
   if (!me) return html`<${Login} onLogin=${(s) => { session.current = s; setMe(s); }} />`;
-  return html`<${Shell} me=${me} onLogout=${() => { session.current = null; setMe(null); }} />`;
+  return html`<${Shell} me=${me} onLogout=${() => { session.current = null; setMe(null); }}
+    onSwitch=${(s) => { session.current = s; setMe(s); }} />`;
 }
 
 render(html`<${App} />`, document.getElementById('app'));

@@ -214,11 +214,27 @@ async function main() {
     }
     await shot(p2, 'member-networks');
 
+    step('the project switcher rescopes the session (the old token is revoked)');
+    const adminUser = (await call(admin, 'GET', '/identity/v3/users?name=admin')).json.users[0];
+    await call(admin, 'PUT', `/identity/v3/projects/${pr.json.project.id}/users/${adminUser.id}/roles/${roles[0].id}`);
+    await page.goto(`${base}/dashboard/#/images`);
+    await page.getByLabel('project', { exact: true }).selectOption({ label: 'other' });
+    await page.waitForFunction((id) => document.getElementById('project-switch')?.value === id, pr.json.project.id);
+    await page.getByRole('heading', { name: 'Images', exact: true }).waitFor();
+    await page.waitForTimeout(500);
+    const switched = (await ctx.cookies()).find((c) => c.name === 'picostack_session');
+    if (!switched || switched.value === cookie.value) fail('the switcher kept the same token');
+    const old = await fetch(`${base}/identity/v3/auth/tokens`, { headers: { 'X-Auth-Token': admin, 'X-Subject-Token': cookie.value } });
+    if (old.status !== 404) fail(`the token before the switch still validates: ${old.status}`);
+    const scoped = await (await fetch(`${base}/identity/v3/auth/tokens`, { headers: { 'X-Auth-Token': admin, 'X-Subject-Token': switched.value } })).json();
+    if (scoped.token.project.name !== 'other') fail(`the new token is scoped to ${scoped.token.project.name}`);
+    await shot(page, 'switched');
+
     step('log out: the token is revoked');
     await page.goto(`${base}/dashboard/#/overview`);
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByRole('button', { name: 'Log in' }).waitFor();
-    const v = await fetch(`${base}/identity/v3/auth/tokens`, { headers: { 'X-Auth-Token': admin, 'X-Subject-Token': cookie.value } });
+    const v = await fetch(`${base}/identity/v3/auth/tokens`, { headers: { 'X-Auth-Token': admin, 'X-Subject-Token': switched.value } });
     if (v.status !== 404) fail(`the logged-out token validates: ${v.status}`);
     if ((await ctx.cookies()).some((c) => c.name === 'picostack_session' && c.value)) fail('the cookie is still set');
     await shot(page, 'login');
