@@ -81,6 +81,10 @@ async function main() {
     if ((await fetch(`${base}/dashboard/api/session`)).status !== 401) fail('GET session without cookie is not 401');
     if ((await fetch(`${base}/dashboard/api/session`, { method: 'POST' })).status !== 401) fail('POST session without token is not 401');
     if ((await fetch(`${base}/dashboard/nope.js`)).status !== 404) fail('an unknown asset is not 404');
+    const huge = await fetch(`${base}/dashboard/api/session`, { headers: { Cookie: `a=b; picostack_session=${'A'.repeat(5000)}` } });
+    if (huge.status !== 401) fail(`an oversized cookie got ${huge.status}`);
+    const forged = await fetch(`${base}/network/v2.0/networks`, { headers: { Cookie: 'picostack_session=garbage;', 'X-Dashboard-CSRF': '0'.repeat(32) } });
+    if (forged.status !== 401) fail(`a garbage cookie got ${forged.status}`);
     const idx = await fetch(`${base}/dashboard/`, { headers: { 'Accept-Encoding': 'gzip' } });
     if (!/script-src 'self'/.test(idx.headers.get('content-security-policy') || '')) fail('no CSP on the page');
     const etag = idx.headers.get('etag');
@@ -171,6 +175,15 @@ async function main() {
     await noXssElement(page, 'identity');
     await shot(page, 'identity');
 
+    step('the session API checks its input');
+    const bads = await page.evaluate(async () => {
+      const csrf = (await (await fetch('/dashboard/api/session')).json()).session.csrf;
+      const put = async (body) => (await fetch('/dashboard/api/session', { method: 'PUT', headers: { 'X-Dashboard-CSRF': csrf, 'Content-Type': 'application/json' }, body })).status;
+      return [await put('{'), await put('{"project_id": 5}'), await put('{"project_id": "no-such-project"}'),
+        (await fetch('/dashboard/api/session', { method: 'POST', headers: { 'X-Dashboard-CSRF': csrf } })).status];
+    });
+    if (bads.join() !== '400,400,401,400') fail(`bad session requests got ${bads}`);
+
     step('cookie without the CSRF header, same site: refused');
     const noCsrf = await page.evaluate(async () => (await fetch('/network/v2.0/networks', {
       method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"network":{"name":"nocsrf"}}' })).status);
@@ -205,6 +218,11 @@ async function main() {
     await login(p2, 'bob', 'bob-pw-1', 'other');
     if (await p2.getByRole('link', { name: 'Identity' }).count()) fail('a member sees the Identity page link');
     if (await p2.getByText('CPU busy').count()) fail('a member sees the host figures');
+    const memberSummary = await p2.evaluate(async () => {
+      const csrf = (await (await fetch('/dashboard/api/session')).json()).session.csrf;
+      return (await fetch('/dashboard/api/summary', { headers: { 'X-Dashboard-CSRF': csrf } })).json();
+    });
+    if (memberSummary.host || memberSummary.blockstore || !memberSummary.time) fail(`a member's summary: ${JSON.stringify(memberSummary)}`);
     for (const [hash, heading, caption] of [['images', 'Images', 'Images'], ['volumes', 'Volumes', 'Volumes'], ['networks', 'Networks', 'Networks']]) {
       await goto(p2, hash, heading);
       await p2.locator('table', { has: p2.locator('caption', { hasText: caption }) }).first().waitFor();
