@@ -1,5 +1,5 @@
 /* api/dashboard/assets.h — the dashboard's static files, compiled into
- * picostackd: the table the build generates (embed.c writes it from the
+ * picostackd: the table the build generates (embed/embed.c writes it from the
  * files under web/ and the vendored npm packages). */
 #ifndef PICOSTACK_API_DASHBOARD_ASSETS_H
 #define PICOSTACK_API_DASHBOARD_ASSETS_H

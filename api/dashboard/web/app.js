@@ -62,9 +62,7 @@ function Projects({ me, onSwitch }) {
   async function change(ev) {
     try { onSwitch((await api('PUT', '/dashboard/api/session', { project_id: ev.currentTarget.value })).session); } catch (e) { setError(e); }
   }
-  return html`<span class="who">${me.user_name}${me.admin ? ' · admin' : ''} ·
-    <label for="project-switch">project</label>
-    <select id="project-switch" onChange=${change} value=${me.project_id}>
+  return html`<span class="who">${me.user_name}${me.admin ? ' · admin' : ''}${' · '}<label for="project-switch">project</label>${' '}<select id="project-switch" onChange=${change} value=${me.project_id}>
       ${projects.map((p) => html`<option value=${p.id} selected=${p.id === me.project_id}>${p.name}</option>`)}
     </select>${error ? html` <span class="error" role="alert">${error.message}</span>` : null}</span>`;
 }

@@ -3,6 +3,8 @@
 // queued image), properties, delete.
 import { html, useState, api, useLoad, ErrorBox, Table, Action, Field, fmtBytes, session } from '/dashboard/ui.js';
 
+const pick = (images) => [{ value: '', label: '(none)' }, ...(images || []).filter((i) => i.status === 'active').map((i) => ({ value: i.id, label: i.name || i.id }))];
+
 function upload(id, file, onProgress, xhrRef) {
   return new Promise((ok, fail) => {
     const x = new XMLHttpRequest();
@@ -18,7 +20,7 @@ function upload(id, file, onProgress, xhrRef) {
   });
 }
 
-function Upload({ onDone }) {
+function Upload({ onDone, images }) {
   const [progress, setProgress] = useState(null);
   const [error, setError] = useState(null);
   const xhr = { current: null };
@@ -54,8 +56,8 @@ function Upload({ onDone }) {
     <div class="field"><label for="up-file">File</label><input id="up-file" name="file" type="file" /></div>
     <${Field} label="Disk format" name="disk_format" options=${['raw', 'qcow2', 'aki', 'ari', 'ami', 'iso'].map((x) => ({ value: x, label: x }))} />
     <${Field} label="Visibility" name="visibility" options=${['private', 'shared', 'community', 'public'].map((x) => ({ value: x, label: x }))} />
-    <${Field} label="kernel_id (optional)" name="kernel_id" />
-    <${Field} label="ramdisk_id (optional)" name="ramdisk_id" />
+    <${Field} label="Kernel image (kernel_id)" name="kernel_id" options=${pick(images)} />
+    <${Field} label="Ramdisk image (ramdisk_id)" name="ramdisk_id" options=${pick(images)} />
     <${Field} label="os_command_line (optional)" name="os_command_line" />
     <button type="submit">Upload</button>
     ${progress != null ? html`<div class="progress">
@@ -80,5 +82,5 @@ export default function Images() {
       { label: 'Size', get: (i) => fmtBytes(i.size) },
       { label: 'Visibility', get: (i) => i.visibility },
     ]} actions=${(i) => html`<${Action} label="Delete" name=${i.name} danger fn=${del(i)} onError=${setError} />`} />
-    <${Upload} onDone=${list.reload} />`;
+    <${Upload} onDone=${list.reload} images=${list.data} />`;
 }

@@ -90,7 +90,7 @@ export default function Servers() {
       { label: 'Name', get: (s) => s.name },
       { label: 'Status', get: (s) => html`<span class=${`st ${s.status}`} data-testid="server-status">${s.status}</span>` },
       { label: 'Addresses', get: (s) => Object.entries(s.addresses || {}).map(([n, a]) => `${n}: ${a.map((x) => x.addr).join(' ')}`).join('; ') },
-      { label: 'Flavor', get: (s) => (s.flavor && (s.flavor.original_name || s.flavor.id)) || '' },
+      { label: 'Flavor', get: (s) => (s.flavor && (s.flavor.original_name || ((r.flavors || []).find((f) => f.id === s.flavor.id) || s.flavor).name || s.flavor.id)) || '' },
     ]} actions=${(s) => html`
       <${Action} label="Console" name=${s.name} fn=${() => setOpen({ kind: 'console', server: s })} onError=${setError} />
       <${Action} label="Log" name=${s.name} fn=${() => setOpen({ kind: 'log', server: s })} onError=${setError} />
