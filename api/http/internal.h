@@ -9,7 +9,7 @@
 #include "api/http/http.h"
 #include "core/store/store.h"
 
-#define API_MAX_SERVICES      8
+#define API_MAX_SERVICES      12
 #define API_MAX_EXTRA_HEADERS 8
 #define API_MAX_COLLECTORS    8
 #define API_LATENCY_BUCKETS   14
