@@ -176,6 +176,10 @@ static void authenticate(struct api_req *r)
         return;
     const char *token = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Auth-Token");
     struct identity *idn = r->srv->cfg.identity;
+    char cookie_token[IDENTITY_TOKEN_MAX];
+    if (!token && r->srv->cookie_auth &&
+        r->srv->cookie_auth(r, r->srv->cookie_auth_ctx, cookie_token))
+        token = cookie_token;
     if (token && idn && identity_token_check(idn, token, &r->tok) == 0) {
         r->authed = true;
         return;
@@ -907,6 +911,15 @@ const char *api_req_query(struct api_req *r, const char *key)
     struct query_find q = { key, NULL, false };
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, find_arg, &q);
     return q.found ? q.value : NULL;
+}
+
+int api_server_set_cookie_auth(struct api_server *srv, api_cookie_auth_fn fn, void *ctx)
+{
+    if (srv->cookie_auth)
+        return -EBUSY;
+    srv->cookie_auth = fn;
+    srv->cookie_auth_ctx = ctx;
+    return 0;
 }
 
 const char *api_req_header(struct api_req *r, const char *name)
