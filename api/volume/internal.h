@@ -6,7 +6,9 @@
  *                 quota sets, the shared helpers below;
  *   volumes.c     volumes, their metadata and actions;
  *   snapshots.c   snapshots and their metadata;
- *   types.c       volume types and extra specs;
+ *   types.c       volume types, extra specs and private types' access;
+ *   qos.c         QoS specs and their associations with types;
+ *   transfers.c   volume transfers (both paths);
  *   backups.c     backups and restores (copies run on threads of their own);
  *   attachments.c the attachments API (3.27+);
  *   to_image.c    os-volume_upload_image (a volume to a new image);
@@ -160,6 +162,35 @@ void vol_backup_show(struct api_req *r);
 void vol_backup_delete(struct api_req *r);
 void vol_backup_restore(struct api_req *r);
 void vol_backup_action(struct api_req *r);
+
+void vol_type_access_list(struct api_req *r);
+void vol_type_action(struct api_req *r);
+
+void vol_qos_create(struct api_req *r);
+void vol_qos_list(struct api_req *r);
+void vol_qos_show(struct api_req *r);
+void vol_qos_set_keys(struct api_req *r);
+void vol_qos_unset_keys(struct api_req *r);
+void vol_qos_associate(struct api_req *r);
+void vol_qos_disassociate(struct api_req *r);
+void vol_qos_disassociate_all(struct api_req *r);
+void vol_qos_associations(struct api_req *r);
+void vol_qos_delete(struct api_req *r);
+
+/* transfers.c: /os-volume-transfer, and vol_transfer2_* for
+ * /volume-transfers (3.55+). */
+void vol_transfer_create(struct api_req *r);
+void vol_transfer_list(struct api_req *r);
+void vol_transfer_list_detail(struct api_req *r);
+void vol_transfer_show(struct api_req *r);
+void vol_transfer_delete(struct api_req *r);
+void vol_transfer_accept(struct api_req *r);
+void vol_transfer2_create(struct api_req *r);
+void vol_transfer2_list(struct api_req *r);
+void vol_transfer2_list_detail(struct api_req *r);
+void vol_transfer2_show(struct api_req *r);
+void vol_transfer2_delete(struct api_req *r);
+void vol_transfer2_accept(struct api_req *r);
 
 void vol_attachment_create(struct api_req *r);
 void vol_attachment_list(struct api_req *r);

@@ -387,6 +387,10 @@ void vol_volume_action(struct api_req *r)
         rc = act_attach(r, st, id, a);
     else if ((a = json_object_get(b, "os-detach")))
         rc = volume_detach(st->v, &who, id, json_string_value(json_object_get(a, "attachment_id")));
+    else if (json_object_get(b, "os-reserve"))
+        rc = volume_reserve(st->v, &who, id);
+    else if (json_object_get(b, "os-unreserve"))
+        rc = volume_unreserve(st->v, &who, id);
     else if (json_object_get(b, "os-begin_detaching"))
         rc = volume_detach_begin(st->v, &who, id);
     else if (json_object_get(b, "os-roll_detaching"))

@@ -31,6 +31,8 @@ struct volumes {
 #define K_BACKUP     "backup"
 #define K_QUOTA      "quota"
 #define K_USAGE      "usage"
+#define K_TRANSFER   "transfer"
+#define K_QOS        "qos"
 
 /* Sets this thread's message; returns err. */
 int vol_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -123,5 +125,11 @@ int vol_backup_path(const char *dir, const char *id, const char *suffix, char *o
  * (-EBUSY when the backup is no longer available). */
 int vol_restore_start(struct volumes *v, const char *volume_id, const char *backup_id,
                       json_t **out);
+
+/* Transfers (vol_transfer.c): drops every transfer of a volume, in t. */
+int vol_transfers_drop(struct store_txn *t, struct volumes *v, const char *volume_id);
+/* Type access (vol_type.c): -ENOENT unless who may use type (public, an
+ * admin, or a project on its access list). */
+int vol_type_usable(const json_t *type, const struct volumes_caller *who);
 
 #endif

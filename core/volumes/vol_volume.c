@@ -126,6 +126,10 @@ static int create_record(struct store_txn *t, struct volumes *v, const struct vo
                               : vol_types_default(t, v, &type);
     if (rc < 0)
         return rc;
+    if ((rc = vol_type_usable(type, who)) < 0) { /* a private type without access */
+        json_decref(type);
+        return rc;
+    }
     char id[STORE_ID_LEN + 1], obj[64];
     store_new_id(id);
     json_t *r = vol_new_record(id, who);
@@ -632,7 +636,9 @@ static int delete_rules(struct store_txn *t, struct volumes *v, json_t *rec, uns
     if (!force && json_array_size(json_object_get(rec, "attachments")))
         return vol_fail(-EBUSY, "Invalid volume: Volume is attached.");
     json_t *snaps, *list;
-    int rc = vol_snapshots_of(t, v, id, &snaps);
+    int rc = vol_transfers_drop(t, v, id); /* only a forced delete meets one */
+    if (rc == 0)
+        rc = vol_snapshots_of(t, v, id, &snaps);
     if (rc < 0)
         return rc;
     size_t i;

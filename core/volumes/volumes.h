@@ -279,6 +279,11 @@ int volume_attach_begin(struct volumes *v, const struct volumes_caller *who, con
 /* attaching -> attached; the volume in-use. */
 int volume_attach_complete(struct volumes *v, const struct volumes_caller *who,
                            const char *attachment_id, const char *mountpoint, json_t **out);
+/* available -> attaching without an attachment (os-reserve, what Nova
+ * does before it attaches); volume_unreserve undoes it (-EBUSY once an
+ * attachment exists). */
+int volume_reserve(struct volumes *v, const struct volumes_caller *who, const char *volume_id);
+int volume_unreserve(struct volumes *v, const struct volumes_caller *who, const char *volume_id);
 /* in-use -> detaching (os-begin_detaching); volume_detach_roll undoes. */
 int volume_detach_begin(struct volumes *v, const struct volumes_caller *who, const char *volume_id);
 int volume_detach_roll(struct volumes *v, const struct volumes_caller *who, const char *volume_id);
@@ -333,6 +338,65 @@ int volume_type_set_specs(struct volumes *v, const struct volumes_caller *who, c
                           const json_t *specs, json_t **out);
 int volume_type_unset_spec(struct volumes *v, const struct volumes_caller *who, const char *id,
                            const char *key);
+
+/* Access to private types (is_public false): a list of project ids that
+ * may see and use the type besides admins (others get -ENOENT for it).
+ * Public types have none (-ENOENT to list, -EBUSY to change). */
+int volume_type_access_list(struct volumes *v, const struct volumes_caller *who, const char *id,
+                            json_t **projects);
+/* add: -EEXIST when already there; remove: -ENOENT when absent. */
+int volume_type_access_change(struct volumes *v, const struct volumes_caller *who, const char *id,
+                              const char *project, bool add);
+
+/* ---- QoS specs (admins only; records {id, name, consumer, specs}) ----
+ * A volume type points at one spec through its qos_specs_id. The specs
+ * are stored and shown; nothing throttles by them yet. consumer:
+ * front-end, back-end (NULL: back-end) or both. */
+int volume_qos_create(struct volumes *v, const struct volumes_caller *who, const char *name,
+                      const char *consumer, const json_t *specs, json_t **out);
+int volume_qos_get(struct volumes *v, const struct volumes_caller *who, const char *id,
+                   json_t **out);
+int volume_qos_list(struct volumes *v, const struct volumes_caller *who, json_t **out);
+/* -EBUSY while types point at it, unless force (which clears them). */
+int volume_qos_delete(struct volumes *v, const struct volumes_caller *who, const char *id,
+                      bool force);
+/* Merges specs (string values); unset: -ENOENT for a key not there. */
+int volume_qos_set_keys(struct volumes *v, const struct volumes_caller *who, const char *id,
+                        const json_t *specs);
+int volume_qos_unset_keys(struct volumes *v, const struct volumes_caller *who, const char *id,
+                          const json_t *keys);
+/* -EBUSY when the type already points at another spec. */
+int volume_qos_associate(struct volumes *v, const struct volumes_caller *who, const char *id,
+                         const char *type_id);
+/* One type (type_id) or all of them (NULL). */
+int volume_qos_disassociate(struct volumes *v, const struct volumes_caller *who, const char *id,
+                            const char *type_id);
+/* The type records pointing at spec id (a new array). */
+int volume_qos_associations(struct volumes *v, const struct volumes_caller *who, const char *id,
+                            json_t **out);
+
+/* ---- transfers ----
+ * A transfer offers an available volume (with its snapshots) to another
+ * project: the volume waits in awaiting-transfer until a project presents
+ * the auth key (accept: the volume, its snapshots and their quota usage
+ * move there, checked against its quotas, in one transaction; the transfer
+ * goes) or its owner deletes the transfer (the volume is available again).
+ * Record: id, name, volume_id, source_project_id, destination_project_id,
+ * accepted, no_snapshots, project_id (the owner), created_at; the key
+ * itself is kept only as a salted hash. no_snapshots with snapshots is
+ * refused (-EBUSY): they share the volume's layers. */
+#define VOLUMES_TRANSFER_KEY_LEN 16
+int volume_transfer_create(struct volumes *v, const struct volumes_caller *who,
+                           const char *volume_id, const char *name, bool no_snapshots, json_t **out,
+                           char auth_key[VOLUMES_TRANSFER_KEY_LEN + 1]);
+int volume_transfer_get(struct volumes *v, const struct volumes_caller *who, const char *id,
+                        json_t **out);
+int volume_transfer_list(struct volumes *v, const struct volumes_caller *who, bool all_projects,
+                         json_t **out);
+int volume_transfer_delete(struct volumes *v, const struct volumes_caller *who, const char *id);
+/* -EINVAL for a wrong key; *out: the transfer as accepted. */
+int volume_transfer_accept(struct volumes *v, const struct volumes_caller *who, const char *id,
+                           const char *auth_key, json_t **out);
 
 /* ---- quotas ---- */
 /* A project's limits and usage (its own project, or any for admins).
