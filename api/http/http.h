@@ -186,6 +186,11 @@ struct api_service {
      * api_server_attach (see "Own listeners" below), never on the API
      * port; prefix is then only its name in logs and metrics. */
     bool own_listeners;
+    /* true: a trailing '/' below the version root ends an empty segment
+     * (".../volumes/" matches no route: 404, as Cinder and Glance answer);
+     * false: it is ignored everywhere (Keystone's, Nova's and Neutron's
+     * leniency). The roots ("/volume/", "/volume/v3/") always answer. */
+    bool strict_slash;
 };
 
 /* The error shapes of the OpenStack services (status picks the title/kind). */
@@ -273,7 +278,7 @@ struct api_config {
     unsigned lockout_failure_attempts;
     unsigned lockout_duration_s;
     unsigned login_failures_per_min;
-    struct net_dp *netdp; /* the network data plane; NULL = model only */
+    struct net_dp *netdp;    /* the network data plane; NULL = model only */
     const char *netdp_netns; /* its namespace (net_dp_config.netns); NULL = ours */
     /* Compute: vCPUs and RAM per host CPU and MiB (0: Nova's 16.0, 1.5). */
     double cpu_allocation_ratio, ram_allocation_ratio;

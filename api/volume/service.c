@@ -530,6 +530,7 @@ const struct api_service api_volume_service = {
     .n_catalog = API_COUNT(catalog),
     .needs = API_NEEDS_IDENTITY | API_NEEDS_STORE, /* no block store: 503 */
     .depends = depends,
+    .strict_slash = true,
     .init = volume_init,
     .fini = volume_fini,
 };
