@@ -153,12 +153,14 @@ void vol_type_specs_set(struct api_req *r)
     if (!specs)
         return;
     struct volumes_caller who = vol_caller(r);
-    json_t *out;
-    int rc = volume_type_set_specs(st->v, &who, api_req_param(r, 0), specs, &out);
-    json_decref(whole);
-    if (rc < 0)
+    int rc = volume_type_set_specs(st->v, &who, api_req_param(r, 0), specs, NULL);
+    if (rc < 0) {
+        json_decref(whole);
         return vol_reply_err(r, rc);
-    api_reply_json(r, 200, json_pack("{s:o}", "extra_specs", out));
+    }
+    /* Cinder answers the keys it was given, not the whole set */
+    api_reply_json(r, 200, json_pack("{s:O}", "extra_specs", specs));
+    json_decref(whole);
 }
 
 void vol_type_spec_get(struct api_req *r)

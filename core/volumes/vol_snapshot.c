@@ -142,8 +142,11 @@ int volume_snapshot_list(struct volumes *v, const struct volumes_caller *who, bo
     return vol_list_visible(v, K_SNAPSHOT, who, all_projects, out);
 }
 
+/* changes (name, description, metadata), meta merged or replacing, or
+ * metadata key del_key removed (-ENOENT when absent). */
 static int change(struct volumes *v, const struct volumes_caller *who, const char *id,
-                  const json_t *changes, const json_t *meta, bool replace, json_t **out)
+                  const json_t *changes, const json_t *meta, bool replace, const char *del_key,
+                  json_t **out)
 {
     struct store_txn *t;
     json_t *rec;
@@ -165,8 +168,10 @@ static int change(struct volumes *v, const struct volumes_caller *who, const cha
         json_object_set_new(rec, "metadata", json_deep_copy(meta));
     else if (meta)
         json_object_update(json_object_get(rec, "metadata"), (json_t *)meta);
+    if (del_key && json_object_del(json_object_get(rec, "metadata"), del_key))
+        rc = vol_fail(-ENOENT, "Snapshot %s has no metadata key %s.", id, del_key);
     vol_touch(rec);
-    rc = vol_end(t, vol_put(t, v, K_SNAPSHOT, rec));
+    rc = vol_end(t, rc < 0 ? rc : vol_put(t, v, K_SNAPSHOT, rec));
     if (rc == 0 && out)
         *out = json_incref(rec);
     json_decref(rec);
@@ -186,7 +191,7 @@ int volume_snapshot_update(struct volumes *v, const struct volumes_caller *who, 
     if (rc == 0 && meta)
         rc = json_is_object(meta) ? vol_check_meta(meta)
                                   : vol_fail(-EINVAL, "metadata must be an object.");
-    return rc < 0 ? rc : change(v, who, id, changes, NULL, false, out);
+    return rc < 0 ? rc : change(v, who, id, changes, NULL, false, NULL, out);
 }
 
 int volume_snapshot_set_metadata(struct volumes *v, const struct volumes_caller *who,
@@ -196,7 +201,7 @@ int volume_snapshot_set_metadata(struct volumes *v, const struct volumes_caller 
                                   : vol_fail(-EINVAL, "metadata must be an object.");
     json_t *rec = NULL;
     if (rc == 0)
-        rc = change(v, who, id, NULL, meta, replace, &rec);
+        rc = change(v, who, id, NULL, meta, replace, NULL, &rec);
     if (rc == 0 && out)
         *out = json_incref(json_object_get(rec, "metadata"));
     json_decref(rec);
@@ -267,4 +272,10 @@ int volume_snapshot_reset_status(struct volumes *v, const struct volumes_caller 
     rc = vol_put(t, v, K_SNAPSHOT, rec);
     json_decref(rec);
     return vol_end(t, rc);
+}
+
+int volume_snapshot_delete_metadata(struct volumes *v, const struct volumes_caller *who,
+                                    const char *id, const char *key)
+{
+    return change(v, who, id, NULL, NULL, false, key, NULL);
 }

@@ -408,9 +408,65 @@ int volume_update(struct volumes *v, const struct volumes_caller *who, const cha
         json_object_set_new(rec, "metadata", json_deep_copy(meta));
     if (boot)
         vol_set_str(rec, "bootable", json_is_true(boot) ? "true" : "false");
-    if (ro)
+    if (ro) { /* once set, Cinder shows the flag either way */
         json_object_set(rec, "readonly", ro);
+        vol_priv_set(rec, "readonly_set", "1");
+    }
     return end_change(t, v, rec, 0, out);
+}
+
+int volume_image_metadata_change(struct volumes *v, const struct volumes_caller *who,
+                                 const char *id, const json_t *set, const char *unset, json_t **out)
+{
+    int rc = set ? vol_check_meta(set) : 0;
+    struct store_txn *t;
+    json_t *rec;
+    if (rc < 0 || (rc = begin_change(v, who, id, &t, &rec)) < 0)
+        return rc;
+    json_t *m = json_object_get(rec, "volume_image_metadata");
+    if (!json_is_object(m)) {
+        m = json_object();
+        json_object_set_new(rec, "volume_image_metadata", m);
+    }
+    if (set)
+        json_object_update(m, (json_t *)set);
+    if (unset && json_object_del(m, unset))
+        rc = vol_fail(-ENOENT, "Volume %s has no image metadata key %s.", id, unset);
+    json_t *copy = json_deep_copy(m);
+    rc = end_change(t, v, rec, rc, NULL);
+    if (rc == 0 && out)
+        *out = copy;
+    else
+        json_decref(copy);
+    return rc;
+}
+
+int volume_retype(struct volumes *v, const struct volumes_caller *who, const char *id,
+                  const char *new_type)
+{
+    if (!new_type || !*new_type)
+        return vol_fail(-EINVAL, "Invalid input received: new_type is needed.");
+    struct store_txn *t;
+    json_t *rec, *type = NULL;
+    int rc = begin_change(v, who, id, &t, &rec);
+    if (rc < 0)
+        return rc;
+    const char *st = vol_str(rec, "status");
+    if (strcmp(st, "available") && strcmp(st, "in-use"))
+        rc = vol_fail(-EBUSY,
+                      "Invalid volume: status must be available or in-use to retype "
+                      "(it is %s).",
+                      st);
+    if (rc == 0)
+        rc = vol_type_find(t, v, new_type, &type);
+    if (rc == 0)
+        rc = vol_type_usable(type, who);
+    if (rc == 0) { /* one backend: a new type changes no data */
+        json_object_set(rec, "volume_type", json_object_get(type, "name"));
+        json_object_set(rec, "volume_type_id", json_object_get(type, "id"));
+    }
+    json_decref(type);
+    return end_change(t, v, rec, rc, NULL);
 }
 
 int volume_set_metadata(struct volumes *v, const struct volumes_caller *who, const char *id,

@@ -221,6 +221,16 @@ int volume_list(struct volumes *v, const struct volumes_caller *who, bool all_pr
  * replaces the whole set), bootable (bool), readonly (bool). */
 int volume_update(struct volumes *v, const struct volumes_caller *who, const char *id,
                   const json_t *changes, json_t **out);
+/* The volume's image metadata (volume_image_metadata): merges set
+ * (string values) or removes key unset (-ENOENT when absent); *out: the
+ * result (a new reference; may be NULL). */
+int volume_image_metadata_change(struct volumes *v, const struct volumes_caller *who,
+                                 const char *id, const json_t *set, const char *unset,
+                                 json_t **out);
+/* Gives an available or in-use volume another type (name or id) the
+ * caller may use; one backend, so no data moves (os-retype). */
+int volume_retype(struct volumes *v, const struct volumes_caller *who, const char *id,
+                  const char *new_type);
 /* Metadata keys: merge (replace=false) or replace all; delete one key. */
 int volume_set_metadata(struct volumes *v, const struct volumes_caller *who, const char *id,
                         const json_t *meta, bool replace, json_t **out);
@@ -313,6 +323,8 @@ int volume_snapshot_update(struct volumes *v, const struct volumes_caller *who, 
                            const json_t *changes, json_t **out);
 int volume_snapshot_set_metadata(struct volumes *v, const struct volumes_caller *who,
                                  const char *id, const json_t *meta, bool replace, json_t **out);
+int volume_snapshot_delete_metadata(struct volumes *v, const struct volumes_caller *who,
+                                    const char *id, const char *key);
 /* Refused (-EBUSY) while a volume is being made from it. force (admin):
  * whatever its status. */
 int volume_snapshot_delete(struct volumes *v, const struct volumes_caller *who, const char *id,
@@ -437,6 +449,9 @@ int volume_backup_list(struct volumes *v, const struct volumes_caller *who, bool
  * (force, admin: also when busy). Removes its folder. */
 int volume_backup_delete(struct volumes *v, const struct volumes_caller *who, const char *id,
                          bool force);
+/* changes: name, description (strings or null); PUT /backups/{id} (3.9). */
+int volume_backup_update(struct volumes *v, const struct volumes_caller *who, const char *id,
+                         const json_t *changes, json_t **out);
 /* Admin: sets a backup's status to available or error (not while it is
  * being made or restored: its copy thread owns it then). */
 int volume_backup_reset_status(struct volumes *v, const struct volumes_caller *who, const char *id,

@@ -285,6 +285,10 @@ static void t_snapshots_types(void)
     CHECK(req(ADM, "POST", V "/types", "{\"volume_type\": {\"name\": 1}}", NULL) == 400);
     path(p, sizeof p, V "/types/%s/extra_specs", t);
     CHECK(req(ADM, "POST", p, "{\"extra_specs\": {\"k2\": \"v2\"}}", &r) == 200);
+    CHECK_STR(jstr(json_object_get(r.json, "extra_specs"), "k2"), "v2"); /* the keys given */
+    CHECK(!json_object_get(json_object_get(r.json, "extra_specs"), "k"));
+    resp_free(&r);
+    CHECK(req(ADM, "GET", p, NULL, &r) == 200); /* merged into the set */
     CHECK_STR(jstr(json_object_get(r.json, "extra_specs"), "k"), "v");
     resp_free(&r);
     path(p, sizeof p, V "/types/%s/extra_specs/k2", t);
