@@ -83,6 +83,10 @@ int vol_limits(struct store_txn *t, struct volumes *v, const char *project,
 int vol_usage_add(struct store_txn *t, struct volumes *v, const char *project,
                   enum volumes_quota_res r, int64_t delta, bool check);
 
+/* The same check without a change (read transactions): 0 or -EDQUOT. */
+int vol_usage_fits(struct store_txn *t, struct volumes *v, const char *project,
+                   enum volumes_quota_res r, int64_t delta);
+
 /* Block-store calls under the caller's mutex; the message of a failure
  * becomes this thread's volumes_error(). */
 int vol_bs_create(struct volumes *v, const char *name, uint64_t size);

@@ -116,10 +116,10 @@ static int check_create(const struct volume_create *req)
     return vol_check_meta(req->metadata);
 }
 
-/* Builds the record (creating) and takes its usage, in t. */
-static int create_record(struct store_txn *t, struct volumes *v, const struct volumes_caller *who,
-                         const struct volume_create *req, const struct source *src, uint64_t gb,
-                         json_t **out)
+/* Builds the record (creating), in t (read is enough). */
+static int build_record(struct store_txn *t, struct volumes *v, const struct volumes_caller *who,
+                        const struct volume_create *req, const struct source *src, uint64_t gb,
+                        json_t **out)
 {
     json_t *type;
     int rc = req->volume_type ? vol_type_find(t, v, req->volume_type, &type)
@@ -163,17 +163,36 @@ static int create_record(struct store_txn *t, struct volumes *v, const struct vo
     if (src->is_volume)
         vol_priv_set(r, "source_is_volume", "1");
     vol_priv_set(r, "restore_from", req->backup_id);
-    rc = vol_usage_add(t, v, who->project_id, VOLQ_VOLUMES, 1, true);
-    if (rc == 0)
-        rc = vol_usage_add(t, v, who->project_id, VOLQ_GIGABYTES, (int64_t)gb, true);
-    if (rc == 0)
-        rc = vol_put(t, v, K_VOLUME, r);
-    if (rc < 0) {
-        json_decref(r);
-        return rc;
-    }
     *out = r;
     return 0;
+}
+
+/* Takes the usage of record rec (volumes and GiB) and writes it, in t. */
+static int charge_record(struct store_txn *t, struct volumes *v, const json_t *rec)
+{
+    const char *p = vol_str(rec, "project_id");
+    int rc = vol_usage_add(t, v, p, VOLQ_VOLUMES, 1, true);
+    if (rc == 0)
+        rc = vol_usage_add(t, v, p, VOLQ_GIGABYTES, vol_int(rec, "size"), true);
+    return rc == 0 ? vol_put(t, v, K_VOLUME, rec) : rc;
+}
+
+/* Checks the request and builds its record, in t: the first step of both
+ * creation paths. */
+static int plan_create(struct store_txn *t, struct volumes *v, const struct volumes_caller *who,
+                       const struct volume_create *req, json_t **rec)
+{
+    struct source src;
+    int rc = resolve_source(t, v, who, req, &src);
+    uint64_t gb = req->size_gb ? req->size_gb : src.gb;
+    if (rc == 0 && src.gb && gb < src.gb)
+        rc = vol_fail(-EINVAL,
+                      "Invalid input received: the volume size (%lluG) is smaller "
+                      "than its source (%lluG).",
+                      (unsigned long long)gb, (unsigned long long)src.gb);
+    if (rc == 0)
+        rc = check_size(t, v, who->project_id, gb);
+    return rc == 0 ? build_record(t, v, who, req, &src, gb, rec) : rc;
 }
 
 /* Step two: the block-store object of volume rec (also redone by the
@@ -217,30 +236,6 @@ int vol_release_volume(struct store_txn *t, struct volumes *v, const json_t *rec
     return rc;
 }
 
-/* Flips a transitional record to its final status, in a transaction. */
-static int finish(struct volumes *v, const char *id, const char *status, json_t **out)
-{
-    struct store_txn *t;
-    json_t *rec = NULL;
-    int rc = vol_begin(v, true, &t);
-    if (rc == 0)
-        rc = vol_get(t, v, K_VOLUME, id, &rec);
-    if (rc == 0) {
-        vol_set_str(rec, "status", status);
-        vol_priv_set(rec, "op", NULL);
-        vol_priv_set(rec, "source", NULL);
-        vol_priv_set(rec, "source_is_volume", NULL);
-        vol_touch(rec);
-        rc = vol_put(t, v, K_VOLUME, rec);
-    }
-    if (t)
-        rc = vol_end(t, rc);
-    if (rc == 0 && out)
-        *out = json_incref(rec);
-    json_decref(rec);
-    return rc;
-}
-
 /* Undoes a creation: the record and its usage go (the object too). */
 int vol_drop_creation(struct volumes *v, const char *id)
 {
@@ -260,30 +255,19 @@ int vol_drop_creation(struct volumes *v, const char *id)
     return vol_end(t, rc);
 }
 
-int volume_create(struct volumes *v, const struct volumes_caller *who,
-                  const struct volume_create *req, json_t **out)
+/* From a backup: three steps (a record in creating, the empty disk, the
+ * restore's start), since the copy that follows needs a record to own it. */
+static int create_for_restore(struct volumes *v, const struct volumes_caller *who,
+                              const struct volume_create *req, json_t **out)
 {
-    if (!who->can_write && !who->is_admin)
-        return vol_fail(-EPERM, "Policy doesn't allow volume:create to be performed.");
-    if (!who->project_id)
-        return vol_fail(-EPERM, "A project-scoped token is needed.");
-    int rc = check_create(req);
     struct store_txn *t;
-    if (rc < 0 || (rc = vol_begin(v, true, &t)) < 0)
-        return rc;
-    struct source src;
     json_t *rec = NULL;
-    rc = resolve_source(t, v, who, req, &src);
-    uint64_t gb = req->size_gb ? req->size_gb : src.gb;
-    if (rc == 0 && src.gb && gb < src.gb)
-        rc = vol_fail(-EINVAL,
-                      "Invalid input received: the volume size (%lluG) is smaller "
-                      "than its source (%lluG).",
-                      (unsigned long long)gb, (unsigned long long)src.gb);
+    int rc = vol_begin(v, true, &t);
+    if (rc < 0)
+        return rc;
+    rc = plan_create(t, v, who, req, &rec);
     if (rc == 0)
-        rc = check_size(t, v, who->project_id, gb);
-    if (rc == 0)
-        rc = create_record(t, v, who, req, &src, gb, &rec);
+        rc = charge_record(t, v, rec);
     if ((rc = vol_end(t, rc)) < 0) {
         json_decref(rec);
         return rc;
@@ -292,18 +276,68 @@ int volume_create(struct volumes *v, const struct volumes_caller *who,
     snprintf(id, sizeof id, "%s", vol_str(rec, "id"));
     rc = vol_make_object(v, rec);
     json_decref(rec);
+    if (rc == 0)
+        rc = vol_restore_start(v, id, req->backup_id, out);
     if (rc < 0) {
         snprintf(why, sizeof why, "%s", volumes_error());
         vol_drop_creation(v, id);
         return vol_fail(rc, "%s", why);
     }
-    if (!req->backup_id)
-        return finish(v, id, "available", out);
-    if ((rc = vol_restore_start(v, id, req->backup_id, out)) < 0) {
+    return 0;
+}
+
+/* Every other source: two durable commits. The checks run in a read
+ * transaction, the block-store object is made, then one store transaction
+ * checks the quotas again (atomically) and writes the record available.
+ * A kill -9 between the two leaves an object no record names, which the
+ * start-up reconciliation frees; nothing was acknowledged. */
+int volume_create(struct volumes *v, const struct volumes_caller *who,
+                  const struct volume_create *req, json_t **out)
+{
+    if (!who->can_write && !who->is_admin)
+        return vol_fail(-EPERM, "Policy doesn't allow volume:create to be performed.");
+    if (!who->project_id)
+        return vol_fail(-EPERM, "A project-scoped token is needed.");
+    int rc = check_create(req);
+    if (rc < 0)
+        return rc;
+    if (req->backup_id)
+        return create_for_restore(v, who, req, out);
+    struct store_txn *t;
+    json_t *rec = NULL;
+    if ((rc = vol_begin(v, false, &t)) < 0)
+        return rc;
+    rc = plan_create(t, v, who, req, &rec);
+    if (rc == 0)
+        rc = vol_usage_fits(t, v, who->project_id, VOLQ_VOLUMES, 1);
+    if (rc == 0)
+        rc = vol_usage_fits(t, v, who->project_id, VOLQ_GIGABYTES, vol_int(rec, "size"));
+    store_abort(t);
+    if (rc < 0) {
+        json_decref(rec);
+        return rc;
+    }
+    char obj[64], why[512];
+    snprintf(obj, sizeof obj, "%s", vol_priv(rec, "object"));
+    rc = vol_make_object(v, rec);
+    if (rc == 0) {
+        vol_set_str(rec, "status", "available");
+        vol_priv_set(rec, "op", NULL);
+        vol_priv_set(rec, "source", NULL);
+        vol_priv_set(rec, "source_is_volume", NULL);
+        if ((rc = vol_begin(v, true, &t)) == 0)
+            rc = vol_end(t, charge_record(t, v, rec));
+    }
+    if (rc < 0) {
         snprintf(why, sizeof why, "%s", volumes_error());
-        vol_drop_creation(v, id);
+        vol_bs_delete(v, obj);
+        json_decref(rec);
         return vol_fail(rc, "%s", why);
     }
+    if (out)
+        *out = rec;
+    else
+        json_decref(rec);
     return 0;
 }
 
