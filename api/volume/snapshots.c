@@ -10,7 +10,10 @@ json_t *vol_snapshot_view(struct api_req *r, const json_t *rec)
     json_t *v = volumes_view(rec);
     json_object_set(v, "os-extended-snapshot-attributes:project_id",
                     json_object_get(rec, "project_id"));
-    json_object_set_new(v, "os-extended-snapshot-attributes:progress", json_string("100%"));
+    const char *pr =
+        json_string_value(json_object_get(json_object_get(rec, VOLUMES_PRIVATE_KEY), "progress"));
+    json_object_set_new(v, "os-extended-snapshot-attributes:progress",
+                        json_string(pr ? pr : "100%"));
     json_object_del(v, "project_id");
     if (vol_req_micro(r) < 41) /* user_id came with 3.41 */
         json_object_del(v, "user_id");
@@ -131,6 +134,10 @@ void vol_snapshot_action(struct api_req *r)
                                           json_string_value(json_object_get(a, "status")));
     else if (json_object_get(b, "os-force_delete"))
         rc = volume_snapshot_delete(st->v, &who, id, true);
+    else if ((a = json_object_get(b, "os-update_snapshot_status")))
+        rc = volume_snapshot_update_status(st->v, &who, id,
+                                           json_string_value(json_object_get(a, "status")),
+                                           json_string_value(json_object_get(a, "progress")));
     else {
         json_decref(b);
         return api_reply_error(r, 400, "Invalid input received: unknown or missing action.");

@@ -290,3 +290,37 @@ int volume_snapshot_delete_metadata(struct volumes *v, const struct volumes_call
 {
     return change(v, who, id, NULL, NULL, false, key, NULL);
 }
+
+int volume_snapshot_update_status(struct volumes *v, const struct volumes_caller *who,
+                                  const char *id, const char *status, const char *progress)
+{
+    if (!status)
+        return vol_fail(-EINVAL, "Invalid input received: a status is needed.");
+    if (progress && strlen(progress) > 16)
+        return vol_fail(-EINVAL, "Invalid input received: progress is too long.");
+    struct store_txn *t;
+    json_t *rec;
+    int rc = vol_begin(v, true, &t);
+    if (rc < 0)
+        return rc;
+    if ((rc = vol_load(t, v, K_SNAPSHOT, id, who, true, &rec)) < 0) {
+        store_abort(t);
+        return rc;
+    }
+    /* Cinder's driver-side transitions only */
+    const char *cur = vol_str(rec, "status");
+    bool ok =
+        (!strcmp(cur, "creating") && (!strcmp(status, "available") || !strcmp(status, "error"))) ||
+        (!strcmp(cur, "deleting") && !strcmp(status, "error_deleting"));
+    if (!ok)
+        rc = vol_fail(-EINVAL, "Invalid input received: a snapshot in %s cannot go to %s.", cur,
+                      status);
+    if (rc == 0) {
+        vol_set_str(rec, "status", status);
+        vol_priv_set(rec, "progress", progress);
+        vol_touch(rec);
+        rc = vol_put(t, v, K_SNAPSHOT, rec);
+    }
+    json_decref(rec);
+    return vol_end(t, rc);
+}

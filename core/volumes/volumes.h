@@ -323,6 +323,11 @@ int volume_snapshot_update(struct volumes *v, const struct volumes_caller *who, 
                            const json_t *changes, json_t **out);
 int volume_snapshot_set_metadata(struct volumes *v, const struct volumes_caller *who,
                                  const char *id, const json_t *meta, bool replace, json_t **out);
+/* os-update_snapshot_status (the owner, as a driver would): creating ->
+ * available or error, deleting -> error_deleting; progress ("80%") is
+ * shown as the snapshot's progress. */
+int volume_snapshot_update_status(struct volumes *v, const struct volumes_caller *who,
+                                  const char *id, const char *status, const char *progress);
 int volume_snapshot_delete_metadata(struct volumes *v, const struct volumes_caller *who,
                                     const char *id, const char *key);
 /* Refused (-EBUSY) while a volume is being made from it. force (admin):

@@ -804,6 +804,173 @@ static void t_reserve_paths(void)
     free(v);
 }
 
+/* The backend's admin views: services, hosts, pools, capabilities, the
+ * default quota class; members are refused. */
+static void t_admin_views(void)
+{
+    struct resp r;
+    char *pm, *m = member_of("views", "dave", &pm);
+    const char *admin_only[] = { V "/os-services", V "/os-hosts", V "/scheduler-stats/get_pools",
+                                 V "/capabilities/picostack@blockstore",
+                                 V "/os-quota-class-sets/default" };
+    for (size_t i = 0; i < sizeof admin_only / sizeof *admin_only; i++) {
+        CHECK(req(m, "GET", admin_only[i], NULL, NULL) == 403, "%s", admin_only[i]);
+        CHECK(req(ADM, "GET", admin_only[i], NULL, NULL) == 200, "%s", admin_only[i]);
+    }
+    CHECK(req(ADM, "GET", V "/os-services?binary=cinder-volume", NULL, &r) == 200);
+    json_t *l = json_object_get(r.json, "services");
+    CHECK(json_array_size(l) == 1);
+    CHECK_STR(jstr(json_array_get(l, 0), "host"), "picostack@blockstore");
+    CHECK_STR(jstr(json_array_get(l, 0), "state"), "up");
+    resp_free(&r);
+    CHECK(req(ADM, "GET", V "/os-services?host=picostack", NULL, &r) == 200);
+    CHECK(json_array_size(json_object_get(r.json, "services")) == 3); /* host@backend too */
+    resp_free(&r);
+    CHECK(req(ADM, "GET", V "/os-services?host=elsewhere", NULL, &r) == 200);
+    CHECK(json_array_size(json_object_get(r.json, "services")) == 0);
+    resp_free(&r);
+    CHECK(req(ADM, "PUT", V "/os-services/enable",
+              "{\"host\": \"nohost\", \"binary\": \"cinder-volume\"}", NULL) == 404);
+    CHECK(req(ADM, "PUT", V "/os-services/disable",
+              "{\"host\": \"picostack@blockstore\", \"binary\": \"nobinary\"}", NULL) == 404);
+    CHECK(req(ADM, "PUT", V "/os-services/disable-log-reason",
+              "{\"host\": \"picostack@blockstore\", \"binary\": \"cinder-volume\"}", NULL) == 400);
+    CHECK(req(ADM, "PUT", V "/os-services/freeze", "{\"host\": \"nohost\"}", NULL) == 400);
+    CHECK(req(ADM, "PUT", V "/os-services/disable",
+              "{\"host\": \"picostack@blockstore\", \"binary\": \"cinder-volume\"}", NULL) == 400);
+    CHECK(req(ADM, "PUT", V "/os-services/bogus", "{}", NULL) == 404);
+    CHECK(req(ADM, "PUT", V "/os-services/enable", "{", NULL) == 400);
+
+    /* a host's usage: in total and per project */
+    char *v = mkvol(m, "counted", 3);
+    CHECK(req(ADM, "GET", V "/os-hosts/picostack@blockstore", NULL, &r) == 200);
+    l = json_object_get(r.json, "host");
+    json_t *total = json_object_get(json_array_get(l, 0), "resource");
+    CHECK_STR(jstr(total, "project"), "(total)");
+    CHECK_STR(jstr(total, "total_volume_gb"), "3");
+    bool found = false;
+    size_t i;
+    json_t *x;
+    json_array_foreach (l, i, x) {
+        json_t *res = json_object_get(x, "resource");
+        found |= !strcmp(jstr(res, "project") ?: "", pm) &&
+                 !strcmp(jstr(res, "volume_count") ?: "", "1");
+    }
+    CHECK(found, "%s", r.body ?: "");
+    resp_free(&r);
+    CHECK(req(ADM, "GET", V "/os-hosts/nohost", NULL, NULL) == 404);
+    CHECK(req(ADM, "GET", V "/scheduler-stats/get_pools?detail=true", NULL, &r) == 200);
+    json_t *pool = json_array_get(json_object_get(r.json, "pools"), 0);
+    CHECK_STR(jstr(pool, "name"), "picostack@blockstore#pico");
+    json_t *caps = json_object_get(pool, "capabilities");
+    CHECK(json_number_value(json_object_get(caps, "total_capacity_gb")) > 0, "%s", r.body ?: "");
+    CHECK_STR(jstr(caps, "vendor_name"), "picostack");
+    resp_free(&r);
+    CHECK(req(ADM, "GET", V "/capabilities/elsewhere@x", NULL, NULL) == 404);
+    CHECK(req(ADM, "GET", V "/os-quota-class-sets/default", NULL, &r) == 200);
+    CHECK(json_integer_value(
+              json_object_get(json_object_get(r.json, "quota_class_set"), "volumes")) == 10);
+    resp_free(&r);
+    CHECK(req(ADM, "GET", V "/os-quota-class-sets/gold", NULL, NULL) == 404);
+    CHECK(req(ADM, "GET", V "/extensions", NULL, &r) == 200);
+    CHECK(strstr(r.body, "\"Hosts\"") != NULL);
+    resp_free(&r);
+    char p[200];
+    path(p, sizeof p, V "/volumes/%s", v);
+    CHECK(req(m, "DELETE", p, NULL, NULL) == 202);
+    free(pm), free(m), free(v);
+}
+
+/* The other actions and routes Tempest's volume suite uses. */
+static void t_more_actions(void)
+{
+    struct resp r;
+    char *v = mkvol(ADM, "acts", 1), p[200], body[256];
+    path(p, sizeof p, V "/volumes/%s/action", v);
+    /* image metadata */
+    CHECK(req(ADM, "POST", p, "{\"os-set_image_metadata\": {\"metadata\": []}}", NULL) == 400);
+    CHECK(req(ADM, "POST", p,
+              "{\"os-set_image_metadata\": {\"metadata\": {\"a\": \"1\", \"b\": \"2\"}}}",
+              &r) == 200);
+    CHECK_STR(jstr(json_object_get(r.json, "metadata"), "b"), "2");
+    resp_free(&r);
+    CHECK(req(ADM, "POST", p, "{\"os-unset_image_metadata\": {\"key\": \"b\"}}", NULL) == 200);
+    CHECK(req(ADM, "POST", p, "{\"os-unset_image_metadata\": {\"key\": \"b\"}}", NULL) == 404);
+    CHECK(req(ADM, "POST", p, "{\"os-show_image_metadata\": {}}", &r) == 200);
+    CHECK(jstr(json_object_get(r.json, "metadata"), "a") &&
+          !json_object_get(json_object_get(r.json, "metadata"), "b"));
+    resp_free(&r);
+    /* retype; the readonly flag shows both ways once set */
+    CHECK(req(ADM, "POST", p, "{\"os-retype\": {\"new_type\": \"nope\"}}", NULL) == 404);
+    CHECK(req(ADM, "POST", p, "{\"os-retype\": {}}", NULL) == 400);
+    CHECK(req(ADM, "POST", p, "{\"os-retype\": {\"new_type\": \"__DEFAULT__\"}}", NULL) == 202);
+    CHECK(req(ADM, "POST", p, "{\"os-update_readonly_flag\": {\"readonly\": false}}", NULL) == 202);
+    path(body, sizeof body, V "/volumes/%s", v);
+    CHECK(req(ADM, "GET", body, NULL, &r) == 200);
+    CHECK_STR(jstr(json_object_get(json_object_get(r.json, "volume"), "metadata"), "readonly"),
+              "False");
+    resp_free(&r);
+    /* summary (3.12+) */
+    path(body, sizeof body, V "/volumes/%s/metadata", v);
+    CHECK(req(ADM, "POST", body, "{\"metadata\": {\"tier\": \"x\"}}", NULL) == 200);
+    CHECK(req(ADM, "GET", V "/volumes/summary", NULL, NULL) == 404);
+    CHECK(req_micro(ADM, "GET", V "/volumes/summary", NULL, "3.36", &r) == 200);
+    json_t *sum = json_object_get(r.json, "volume-summary");
+    CHECK(json_integer_value(json_object_get(sum, "total_count")) == 1);
+    json_t *tier = json_object_get(json_object_get(sum, "metadata"), "tier");
+    CHECK_STR(json_string_value(json_array_get(tier, 0)), "x");
+    resp_free(&r);
+    /* snapshot metadata by key, snapshot status from a driver's view */
+    snprintf(body, sizeof body,
+             "{\"snapshot\": {\"volume_id\": \"%s\", \"metadata\": {\"k\": \"v\"}}}", v);
+    CHECK(req(ADM, "POST", V "/snapshots", body, &r) == 202);
+    char *s = strdup(jstr(json_object_get(r.json, "snapshot"), "id") ?: "none");
+    resp_free(&r);
+    path(p, sizeof p, V "/snapshots/%s/metadata/k", s);
+    CHECK(req(ADM, "GET", p, NULL, &r) == 200);
+    CHECK_STR(jstr(json_object_get(r.json, "meta"), "k"), "v");
+    resp_free(&r);
+    CHECK(req(ADM, "PUT", p, "{\"meta\": {\"other\": \"x\"}}", NULL) == 400);
+    CHECK(req(ADM, "PUT", p, "{\"meta\": {\"k\": \"w\"}}", NULL) == 200);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 200);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 404);
+    CHECK(req(ADM, "GET", p, NULL, NULL) == 404);
+    path(p, sizeof p, V "/snapshots/%s/action", s);
+    CHECK(req(ADM, "POST", p, "{\"os-update_snapshot_status\": {\"status\": \"error\"}}", NULL) ==
+          400); /* available: not a driver's transition */
+    CHECK(req(ADM, "POST", p, "{\"os-reset_status\": {\"status\": \"creating\"}}", NULL) == 202);
+    CHECK(req(ADM, "POST", p,
+              "{\"os-update_snapshot_status\": {\"status\": \"available\", \"progress\": "
+              "\"80%\"}}",
+              NULL) == 202);
+    path(p, sizeof p, V "/snapshots/%s", s);
+    CHECK(req(ADM, "GET", p, NULL, &r) == 200);
+    CHECK_STR(jstr(json_object_get(r.json, "snapshot"), "os-extended-snapshot-attributes:progress"),
+              "80%");
+    resp_free(&r);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 202);
+    /* a full page has a next link; offset skips */
+    char *v2 = mkvol(ADM, "acts2", 1);
+    CHECK(req(ADM, "GET", V "/volumes?limit=2", NULL, &r) == 200);
+    CHECK(json_object_get(r.json, "volumes_links") != NULL, "%s", r.body ?: "");
+    resp_free(&r);
+    CHECK(req(ADM, "GET", V "/volumes?limit=3", NULL, &r) == 200);
+    CHECK(json_object_get(r.json, "volumes_links") == NULL);
+    resp_free(&r);
+    CHECK(req(ADM, "GET", V "/volumes?offset=1&limit=5", NULL, &r) == 200);
+    CHECK(json_array_size(json_object_get(r.json, "volumes")) == 1);
+    resp_free(&r);
+    CHECK(req(ADM, "GET", V "/volumes?offset=x", NULL, NULL) == 400);
+    CHECK(req(ADM, "GET", V "/volumes/detail?all_tenants=1&project_id=nobody", NULL, &r) == 200);
+    CHECK(json_array_size(json_object_get(r.json, "volumes")) == 0);
+    resp_free(&r);
+    path(p, sizeof p, V "/volumes/%s", v);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 202);
+    path(p, sizeof p, V "/volumes/%s", v2);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 202);
+    free(v), free(v2), free(s);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -835,6 +1002,10 @@ int main(int argc, char **argv)
             t_type_access_qos();
         else if (!strcmp(argv[2], "reserve_paths"))
             t_reserve_paths();
+        else if (!strcmp(argv[2], "admin_views"))
+            t_admin_views();
+        else if (!strcmp(argv[2], "more_actions"))
+            t_more_actions();
         else
             CHECK(0, "unknown subtest %s", argv[2]);
     }
