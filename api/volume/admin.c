@@ -12,11 +12,9 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
-#define HOST    "picostack"
-#define BACKEND HOST "@blockstore"
+#define HOST    VOLUMES_HOST
+#define BACKEND VOLUMES_HOST "@" VOLUMES_BACKEND_NAME
 #define POOL    BACKEND "#pico"
-#define VENDOR  "picostack"
-#define PROTO   "picostack"
 
 static const char *const services[][2] = { { "cinder-scheduler", HOST },
                                            { "cinder-volume", BACKEND },
@@ -211,10 +209,10 @@ static json_t *capabilities(struct api_req *r)
     char now[32];
     volumes_timestamp(now);
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:i, s:b, s:s}", "volume_backend_name",
-                     "blockstore", "vendor_name", VENDOR, "storage_protocol", PROTO,
-                     "driver_version", "1.0", "timestamp", now, "total_capacity_gb", total,
-                     "free_capacity_gb", free_gb, "reserved_percentage", 0, "QoS_support", 0,
-                     "updated", now);
+                     VOLUMES_BACKEND_NAME, "vendor_name", VOLUMES_VENDOR, "storage_protocol",
+                     VOLUMES_PROTOCOL, "driver_version", "1.0", "timestamp", now,
+                     "total_capacity_gb", total, "free_capacity_gb", free_gb, "reserved_percentage",
+                     0, "QoS_support", 0, "updated", now);
 }
 
 void vol_admin_pools(struct api_req *r)

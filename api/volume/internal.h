@@ -9,6 +9,7 @@
  *   types.c       volume types, extra specs and private types' access;
  *   qos.c         QoS specs and their associations with types;
  *   transfers.c   volume transfers (both paths);
+ *   messages.c    user messages;
  *   admin.c       the backend's admin views (services, hosts, pools,
  *                 capabilities, the default quota class);
  *   backups.c     backups and restores (copies run on threads of their own);
@@ -198,6 +199,11 @@ void vol_transfer2_list_detail(struct api_req *r);
 void vol_transfer2_show(struct api_req *r);
 void vol_transfer2_delete(struct api_req *r);
 void vol_transfer2_accept(struct api_req *r);
+
+/* messages.c: user messages (3.3+). */
+void vol_message_list(struct api_req *r);
+void vol_message_show(struct api_req *r);
+void vol_message_delete(struct api_req *r);
 
 /* admin.c: the backend's admin views. */
 void vol_admin_service_list(struct api_req *r);

@@ -230,6 +230,7 @@ void vol_volume_create(struct api_req *r)
                         "later.");
     }
     req.backup_id = backup;
+    req.request_id = api_req_id(r);
     req.metadata = json_is_object(meta) ? meta : NULL;
     req.multiattach = ma && vol_bool(ma) == 1;
     json_t *imeta = NULL;

@@ -33,6 +33,7 @@ struct volumes {
 #define K_USAGE      "usage"
 #define K_TRANSFER   "transfer"
 #define K_QOS        "qos"
+#define K_MESSAGE    "message"
 
 /* Sets this thread's message; returns err. */
 int vol_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -129,6 +130,13 @@ int vol_backup_path(const char *dir, const char *id, const char *suffix, char *o
  * (-EBUSY when the backup is no longer available). */
 int vol_restore_start(struct volumes *v, const char *volume_id, const char *backup_id,
                       json_t **out);
+
+/* Messages (vol_message.c): records one for project, in t. */
+int vol_message_add(struct store_txn *t, struct volumes *v, const char *project,
+                    const char *request_id, const char *event_id, const char *resource_type,
+                    const char *resource_uuid, const char *text);
+/* 1 when the backend has what type's extra specs ask for, else 0 and why. */
+int vol_backend_fits(const json_t *type, char why[256]);
 
 /* Transfers (vol_transfer.c): drops every transfer of a volume, in t. */
 int vol_transfers_drop(struct store_txn *t, struct volumes *v, const char *volume_id);

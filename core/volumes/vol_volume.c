@@ -139,7 +139,6 @@ static int build_record(struct store_txn *t, struct volumes *v, const struct vol
     vol_set_str(r, "status", "creating");
     json_object_set(r, "volume_type", json_object_get(type, "name"));
     json_object_set(r, "volume_type_id", json_object_get(type, "id"));
-    json_decref(type);
     vol_set_str(r, "availability_zone", VOLUMES_AZ);
     vol_set_str(r, "bootable", src->bootable ? "true" : "false");
     json_object_set_new(r, "multiattach", json_boolean(req->multiattach));
@@ -163,6 +162,10 @@ static int build_record(struct store_txn *t, struct volumes *v, const struct vol
     if (src->is_volume)
         vol_priv_set(r, "source_is_volume", "1");
     vol_priv_set(r, "restore_from", req->backup_id);
+    char why[256];
+    if (!vol_backend_fits(type, why))
+        vol_priv_set(r, "no_backend", why);
+    json_decref(type);
     *out = r;
     return 0;
 }
@@ -286,6 +289,39 @@ static int create_for_restore(struct volumes *v, const struct volumes_caller *wh
     return 0;
 }
 
+/* No backend has what the type asks for: the record in error (its usage
+ * taken, as Cinder counts it), no disk, and a user message, in one
+ * transaction. */
+static int create_in_error(struct volumes *v, const struct volume_create *req, json_t *rec,
+                           json_t **out)
+{
+    char why[256];
+    snprintf(why, sizeof why, "%s", vol_priv(rec, "no_backend"));
+    vol_set_str(rec, "status", "error");
+    vol_priv_set(rec, "op", NULL);
+    vol_priv_set(rec, "source", NULL);
+    vol_priv_set(rec, "source_is_volume", NULL);
+    vol_priv_set(rec, "no_backend", NULL);
+    char text[400];
+    snprintf(text, sizeof text,
+             "schedule allocate volume: Could not find any available weighted "
+             "backend (%s).",
+             why);
+    struct store_txn *t;
+    int rc = vol_begin(v, true, &t);
+    if (rc == 0) {
+        rc = charge_record(t, v, rec);
+        if (rc == 0)
+            rc = vol_message_add(t, v, vol_str(rec, "project_id"), req->request_id,
+                                 "VOLUME_VOLUME_001_002", "VOLUME", vol_str(rec, "id"), text);
+        rc = vol_end(t, rc);
+    }
+    if (rc == 0 && out)
+        *out = json_incref(rec);
+    json_decref(rec);
+    return rc;
+}
+
 /* Every other source: two durable commits. The checks run in a read
  * transaction, the block-store object is made, then one store transaction
  * checks the quotas again (atomically) and writes the record available.
@@ -317,6 +353,8 @@ int volume_create(struct volumes *v, const struct volumes_caller *who,
         json_decref(rec);
         return rc;
     }
+    if (vol_priv(rec, "no_backend"))
+        return create_in_error(v, req, rec, out);
     char obj[64], why[512];
     snprintf(obj, sizeof obj, "%s", vol_priv(rec, "object"));
     rc = vol_make_object(v, rec);

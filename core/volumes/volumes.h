@@ -118,6 +118,12 @@
 #define VOLUMES_MAX_GB        (64ull << 10) /* the block store's 64 TiB */
 #define VOLUMES_BACKUP_FORMAT "picostack-backup/1"
 #define VOLUMES_NAME_MAX      255
+/* The capabilities of the one backend (the block store), as the admin
+ * views show them and volume types' extra specs are matched against. */
+#define VOLUMES_HOST          "picostack"
+#define VOLUMES_BACKEND_NAME  "blockstore"
+#define VOLUMES_VENDOR        "picostack"
+#define VOLUMES_PROTOCOL      "picostack"
 
 struct store;
 struct blockstore;
@@ -202,6 +208,7 @@ struct volume_create {
     /* From a backup (Cinder 3.47+): an available backup the caller sees;
      * the volume is at least the backup's size. */
     const char *backup_id;
+    const char *request_id; /* for a user message; may be NULL */
 };
 /* At most one source. The record comes back available (all of it is
  * constant time), except from a backup: then the volume comes back in
@@ -210,6 +217,10 @@ struct volume_create {
  * copy the data in (the volume then becomes available, or error_restoring).
  * A kill -9 before that transaction drops the volume (never acknowledged);
  * after it, the reconciliation sets the volume to error_restoring. */
+/* A type whose extra specs ask for capabilities the backend lacks
+ * (volume_backend_name, vendor_name, storage_protocol; see
+ * VOLUMES_VENDOR...) gives a volume in status error, with no disk, its
+ * usage taken (as Cinder's "no valid backend"), and a user message. */
 int volume_create(struct volumes *v, const struct volumes_caller *who,
                   const struct volume_create *req, json_t **out);
 int volume_get(struct volumes *v, const struct volumes_caller *who, const char *id, json_t **out);
@@ -414,6 +425,15 @@ int volume_transfer_delete(struct volumes *v, const struct volumes_caller *who, 
 /* -EINVAL for a wrong key; *out: the transfer as accepted. */
 int volume_transfer_accept(struct volumes *v, const struct volumes_caller *who, const char *id,
                            const char *auth_key, json_t **out);
+
+/* ---- user messages (3.3+): {id, request_id, message_level, event_id,
+ * resource_type, resource_uuid, user_message, created_at,
+ * guaranteed_until}, owned by the request's project ---- */
+int volume_message_get(struct volumes *v, const struct volumes_caller *who, const char *id,
+                       json_t **out);
+int volume_message_list(struct volumes *v, const struct volumes_caller *who, bool all_projects,
+                        json_t **out);
+int volume_message_delete(struct volumes *v, const struct volumes_caller *who, const char *id);
 
 /* ---- quotas ---- */
 /* A project's limits and usage (its own project, or any for admins).

@@ -964,11 +964,33 @@ static void t_more_actions(void)
     CHECK(req(ADM, "GET", V "/volumes/detail?all_tenants=1&project_id=nobody", NULL, &r) == 200);
     CHECK(json_array_size(json_object_get(r.json, "volumes")) == 0);
     resp_free(&r);
+    /* no backend for the type's vendor: an error volume and a user message */
+    CHECK(req(ADM, "POST", V "/types",
+              "{\"volume_type\": {\"name\": \"acme\", \"extra_specs\": {\"vendor_name\": "
+              "\"acme\"}}}",
+              NULL) == 200);
+    CHECK(req(ADM, "POST", V "/volumes", "{\"volume\": {\"size\": 1, \"volume_type\": \"acme\"}}",
+              &r) == 202);
+    CHECK_STR(jstr(json_object_get(r.json, "volume"), "status"), "error");
+    char *ev = strdup(jstr(json_object_get(r.json, "volume"), "id") ?: "none");
+    resp_free(&r);
+    CHECK(req(ADM, "GET", V "/messages", NULL, NULL) == 404); /* 3.3+ */
+    CHECK(req_micro(ADM, "GET", V "/messages", NULL, "3.3", &r) == 200);
+    json_t *msg = json_array_get(json_object_get(r.json, "messages"), 0);
+    CHECK_STR(jstr(msg, "resource_uuid"), ev);
+    char *mid = strdup(jstr(msg, "id") ?: "none");
+    resp_free(&r);
+    path(p, sizeof p, V "/messages/%s", mid);
+    CHECK(req_micro(ADM, "GET", p, NULL, "3.3", NULL) == 200);
+    CHECK(req_micro(ADM, "DELETE", p, NULL, "3.3", NULL) == 204);
+    CHECK(req_micro(ADM, "GET", p, NULL, "3.3", NULL) == 404);
+    path(p, sizeof p, V "/volumes/%s", ev);
+    CHECK(req(ADM, "DELETE", p, NULL, NULL) == 202);
     path(p, sizeof p, V "/volumes/%s", v);
     CHECK(req(ADM, "DELETE", p, NULL, NULL) == 202);
     path(p, sizeof p, V "/volumes/%s", v2);
     CHECK(req(ADM, "DELETE", p, NULL, NULL) == 202);
-    free(v), free(v2), free(s);
+    free(v), free(v2), free(s), free(ev), free(mid);
 }
 
 int main(int argc, char **argv)

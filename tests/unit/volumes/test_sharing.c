@@ -195,12 +195,66 @@ static void test_creation_window(void)
     CHECK_EQ(volumes_reconcile(F.v, stderr), 0);
 }
 
+/* A type asking for another vendor: the volume is made in error, with
+ * its usage, no disk, and a user message its project reads and deletes. */
+static void test_no_backend(void)
+{
+    json_t *t, *x,
+        *specs = json_pack("{s:s, s:s}", "vendor_name", "acme", "multiattach", "<is> True");
+    OK(volume_type_create(F.v, &ADMIN, "acme", NULL, true, specs, &t));
+    struct volume_create req = { .size_gb = 1, .volume_type = "acme", .request_id = "req-1" };
+    struct volumes_quota u0, u1;
+    usage_of("p1", &u0);
+    OK(volume_create(F.v, &ALICE, &req, &x));
+    CHECK_STR(jstr(x, "status"), "error");
+    char vol[40], obj[64];
+    snprintf(vol, sizeof vol, "%s", jstr(x, "id"));
+    json_decref(x);
+    volumes_object_name(obj, "volume", vol);
+    struct blockstore_info i;
+    pthread_mutex_lock(&F.lock);
+    CHECK(blockstore_info(F.bs, obj, &i) == -ENOENT);
+    pthread_mutex_unlock(&F.lock);
+    usage_of("p1", &u1);
+    CHECK_EQ(u1.v[VOLQ_VOLUMES] - u0.v[VOLQ_VOLUMES], 1);
+    OK(volume_message_list(F.v, &ALICE, false, &x));
+    CHECK(json_array_size(x) == 1);
+    json_t *m = json_array_get(x, 0);
+    CHECK_STR(jstr(m, "resource_uuid"), vol);
+    CHECK_STR(jstr(m, "request_id"), "req-1");
+    CHECK(strstr(jstr(m, "user_message") ?: "", "vendor_name") != NULL);
+    char mid[40];
+    snprintf(mid, sizeof mid, "%s", jstr(m, "id"));
+    json_decref(x);
+    OK(volume_message_list(F.v, &BOB, false, &x));
+    CHECK(json_array_size(x) == 0);
+    json_decref(x);
+    ERR(volume_message_delete(F.v, &BOB, mid), -ENOENT);
+    ERR(volume_message_delete(F.v, &READER, mid), -EPERM);
+    OK(volume_message_delete(F.v, &ALICE, mid));
+    ERR(volume_message_get(F.v, &ALICE, mid, &x), -ENOENT);
+    CHECK_EQ(volumes_reconcile(F.v, stderr), 0); /* an error volume without a disk is known */
+    OK(volume_delete(F.v, &ALICE, vol, 0));
+    /* the matching vendor is fine */
+    json_t *good = json_pack("{s:s}", "capabilities:vendor_name", VOLUMES_VENDOR);
+    OK(volume_type_set_specs(F.v, &ADMIN, "acme", good, NULL));
+    json_t *bad = json_pack("{s:s}", "vendor_name", VOLUMES_VENDOR);
+    OK(volume_type_set_specs(F.v, &ADMIN, "acme", bad, NULL));
+    OK(volume_create(F.v, &ALICE, &req, &x));
+    CHECK_STR(jstr(x, "status"), "available");
+    OK(volume_delete(F.v, &ALICE, jstr(x, "id"), 0));
+    json_decref(x);
+    OK(volume_type_delete(F.v, &ADMIN, jstr(t, "id")));
+    json_decref(good), json_decref(bad), json_decref(specs), json_decref(t);
+}
+
 int main(void)
 {
     fx_open(&F);
     test_transfers();
     test_types_qos();
     test_creation_window();
+    test_no_backend();
     CHECK_EQ(volumes_reconcile(F.v, stderr), 0);
     CHECK(blockstore_check(F.bs, 0, stderr) == 0);
     fx_close(&F);
