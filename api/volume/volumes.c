@@ -27,8 +27,12 @@ json_t *vol_volume_view(struct api_req *r, const json_t *rec)
     json_object_set_new(v, "group_id", json_null());
     json_object_set_new(v, "provider_id", json_null());
     json_object_set_new(v, "shared_targets", json_false());
-    if (api_req_is_admin(r))
-        json_object_set_new(v, "os-vol-host-attr:host", json_string("picostack@blockstore#pico"));
+    if (api_req_is_admin(r)) { /* one backend: nothing ever migrates */
+        json_object_set_new(v, "os-vol-host-attr:host",
+                            json_string(VOLUMES_HOST "@" VOLUMES_BACKEND_NAME "#pico"));
+        json_object_set_new(v, "os-vol-mig-status-attr:migstat", json_null());
+        json_object_set_new(v, "os-vol-mig-status-attr:name_id", json_null());
+    }
     bool ro_set = json_object_get(json_object_get(rec, VOLUMES_PRIVATE_KEY), "readonly_set");
     if (json_is_true(json_object_get(rec, "readonly")) || ro_set)
         json_object_set_new(
@@ -66,6 +70,8 @@ static json_t *plain_volume_view(struct api_req *r, const json_t *rec)
     json_t *v = vol_volume_view(r, rec);
     json_object_del(v, "os-vol-tenant-attr:tenant_id");
     json_object_del(v, "os-vol-host-attr:host");
+    json_object_del(v, "os-vol-mig-status-attr:migstat");
+    json_object_del(v, "os-vol-mig-status-attr:name_id");
     json_object_del(v, "volume_image_metadata");
     return v;
 }
