@@ -90,9 +90,9 @@ void vol_admin_service_action(struct api_req *r)
                         host ?: "(none)");
     else if (enable)
         api_reply_json(r, 200,
-                       json_pack("{s:s, s:s, s:s, s:s, s:b, s:n}", "host", host, "service", binary,
-                                 "binary", binary, "status", "enabled", "disabled", 0,
-                                 "disabled_reason"));
+                       json_pack("{s:s, s:s, s:s, s:s, s:b, s:n}", "host", host, "service",
+                                 binary ? binary : "", "binary", binary ? binary : "", "status",
+                                 "enabled", "disabled", 0, "disabled_reason"));
     else /* one process: its parts cannot be switched off */
         api_reply_error(r, 400,
                         "Invalid input received: picostack's %s runs in picostackd and "

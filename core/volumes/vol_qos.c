@@ -52,9 +52,10 @@ int volume_qos_create(struct volumes *v, const struct volumes_caller *who, const
     char id[STORE_ID_LEN + 1], now[32];
     store_new_id(id);
     volumes_timestamp(now);
-    json_t *rec = json_pack("{s:s, s:s, s:s, s:O, s:s}", "id", id, "name", name, "consumer",
-                            consumer ? consumer : "back-end", "specs",
-                            json_is_object(specs) ? specs : json_object(), "created_at", now);
+    json_t *rec =
+        json_pack("{s:s, s:s, s:s, s:o, s:s}", "id", id, "name", name, "consumer",
+                  consumer ? consumer : "back-end", "specs",
+                  json_is_object(specs) ? json_deep_copy(specs) : json_object(), "created_at", now);
     if (rc == 0)
         rc = vol_put(t, v, K_QOS, rec);
     rc = vol_end(t, rc);

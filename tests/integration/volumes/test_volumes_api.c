@@ -839,6 +839,10 @@ static void t_admin_views(void)
     CHECK(req(ADM, "PUT", V "/os-services/disable",
               "{\"host\": \"picostack@blockstore\", \"binary\": \"cinder-volume\"}", NULL) == 400);
     CHECK(req(ADM, "PUT", V "/os-services/bogus", "{}", NULL) == 404);
+    CHECK(req(ADM, "PUT", V "/os-services/enable", "{\"host\": \"picostack@blockstore\"}", &r) ==
+          200); /* nothing is ever off: enabling answers at once */
+    CHECK(json_is_false(json_object_get(r.json, "disabled")), "%s", r.body ?: "");
+    resp_free(&r);
     CHECK(req(ADM, "PUT", V "/os-services/enable", "{", NULL) == 400);
 
     /* a host's usage: in total and per project */
