@@ -42,7 +42,7 @@
  *
  * ## Statuses
  * volume: creating -> available <-> attaching -> in-use <-> detaching ->
- * available; extending, deleting, restoring-backup pass through; error
+ * available; available <-> awaiting-transfer (a transfer offered); extending, deleting, restoring-backup pass through; error
  * after a failed creation or restore. snapshot: creating -> available ->
  * deleting; backup: creating -> available (error if the copy fails or was
  * killed), restoring -> available, deleting.
@@ -54,7 +54,12 @@
  * volume takes over), and a clone of a volume passes through a short-lived
  * snapshot "clonesrc-X". The control plane (state/) and the block store
  * (blocks/index) are two LMDB environments, so no transaction spans both.
- * Each mutation is therefore three steps: (1) one store transaction checks
+ * Creations of volumes (but from a backup) and of snapshots are two
+ * durable commits: the checks run in a read transaction, the block store
+ * makes the object, then one store transaction checks the quotas again and
+ * writes the record in its final status (a kill -9 in between leaves an
+ * object no record names: never acknowledged, freed at start). Every other
+ * mutation is three steps: (1) one store transaction checks
  * the rules and quotas, reserves the usage and writes the record in a
  * transitional status (creating, deleting, extending...) naming the
  * block-store work; (2) the block-store call (one transaction of its own,
