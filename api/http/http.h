@@ -186,6 +186,11 @@ struct api_service {
      * api_server_attach (see "Own listeners" below), never on the API
      * port; prefix is then only its name in logs and metrics. */
     bool own_listeners;
+    /* true: a trailing '/' below the version root ends an empty segment
+     * (".../volumes/" matches no route: 404, as Cinder and Glance answer);
+     * false: it is ignored everywhere (Keystone's, Nova's and Neutron's
+     * leniency). The roots ("/volume/", "/volume/v3/") always answer. */
+    bool strict_slash;
 };
 
 /* The error shapes of the OpenStack services (status picks the title/kind). */
