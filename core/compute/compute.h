@@ -305,12 +305,23 @@ int compute_server_meta_delete(struct compute *c, const struct compute_caller *w
  * unplugged and the ones it made deleted, volumes detached,
  * delete_on_termination ones deleted, record removed). */
 int compute_server_delete(struct compute *c, const struct compute_caller *who, const char *id);
+/* The same with the reason of a refusal (a locked server: -EBUSY). */
+int compute_server_delete_checked(struct compute *c, const struct compute_caller *who,
+                                  const char *id, struct compute_err *err);
 
 /* One action of POST /servers/{id}/action by Nova's name: "os-start",
  * "os-stop", "reboot" (arg {"type": "SOFT"|"HARD"}), "pause", "unpause",
  * "suspend", "resume", "resize" (arg {"flavorRef"}), "confirmResize",
- * "revertResize", "addSecurityGroup"/"removeSecurityGroup" (arg {"name"}).
- * -ENOTSUP an action this does not know. */
+ * "revertResize", "addSecurityGroup"/"removeSecurityGroup" (arg {"name"}),
+ * "rebuild" (arg {"imageRef", "name", "metadata", "accessIPv4",
+ * "accessIPv6", "adminPass", "personality" (ignored), ...}: status REBUILD,
+ * a new boot volume from the image, then ACTIVE again, or SHUTOFF when it
+ * was stopped; an unknown image -EINVAL), "lock" (arg {"locked_reason"}
+ * or null) and "unlock", "forceDelete" (a delete in any state) and
+ * "restore" (nothing is ever soft-deleted here: -EBUSY).
+ * A locked server refuses every changing action but unlock to non-admins:
+ * -EBUSY "Instance ... is locked" (409); unlocking an admin's lock as a
+ * non-admin is -EPERM. -ENOTSUP an action this does not know. */
 int compute_server_action(struct compute *c, const struct compute_caller *who, const char *id,
                           const char *action, json_t *arg, struct compute_err *err);
 /* The last `lines` lines of the console (0: all kept); malloc'd. */
