@@ -13,7 +13,8 @@
  *                     and hard, stop/start, pause, suspend, kill -9 of the
  *                     VMM -> ERROR within a second, picostackd kill -9 and
  *                     restart -> adopted, still ACTIVE; `poweroff` ->
- *                     SHUTOFF; delete ends the VMM. Without a usable
+ *                     SHUTOFF; rebuild on another image: a new boot
+ *                     volume and VMM, ACTIVE; delete ends the VMM. Without a usable
  *                     /dev/kvm the build must end in ERROR saying so.
  *   boot_net          (its own daemon with the network data plane in a
  *                     namespace of its own) a port with the guest's
@@ -1062,6 +1063,29 @@ static void t_boot(void)
     for (int i = 0; i < 100 && ((p4 = vmm_pid(id)) <= 0 || p4 == p5); i++)
         usleep(50 * 1000);
     CHECK(p4 > 0 && p4 != p5 && kill(p4, 0) == 0);
+    /* rebuild a running server on another image: REBUILD, a new boot
+     * volume, a new VMM, ACTIVE again */
+    char *root2 = make_image(TA, "control-root-2", "raw", props, "another root disk");
+    char *vol1 = strdup(s_boot_volume(id)), rb[256];
+    snprintf(rb, sizeof rb, "{\"rebuild\": {\"imageRef\": \"%s\", \"name\": \"vm1b\"}}", root2);
+    struct resp r;
+    CHECK(action(TA, id, rb, &r) == 202, "%s", r.body ?: "");
+    const char *st0 = jstr(json_object_get(r.json, "server"), "status");
+    CHECK(st0 && (!strcmp(st0, "REBUILD") || !strcmp(st0, "ACTIVE")), "%s", st0 ? st0 : "");
+    resp_free(&r);
+    CHECK(wait_status(TA, id, "ACTIVE"), "not ACTIVE after rebuild");
+    pid_t p6 = 0;
+    for (int i = 0; i < 100 && ((p6 = vmm_pid(id)) <= 0 || p6 == p4); i++)
+        usleep(50 * 1000);
+    CHECK(p6 > 0 && p6 != p4 && kill(p4, 0) < 0, "VMM %d -> %d", (int)p4, (int)p6);
+    CHECK(strcmp(s_boot_volume(id), vol1) != 0, "same boot volume %s", vol1);
+    s = show(TA, id, &st);
+    CHECK_STR(jstr(json_object_get(s, "image"), "id"), root2);
+    CHECK_STR(jstr(s, "name"), "vm1b");
+    json_decref(s);
+    p4 = p6;
+    free(vol1);
+    free(root2);
     /* a second guest that powers itself off: SHUTOFF */
     snprintf(file, sizeof file, "%s/poweroff.bzImage", GUEST_DIR);
     char *pk = kernel_image(TA, "poweroff-kernel", file), id2[64];
@@ -1216,15 +1240,6 @@ static size_t listed(const char *tok, const char *query)
     return count(tok, path, "servers");
 }
 
-static char *boot_volume_of(const char *tok, const char *id)
-{
-    json_t *s = show(tok, id, NULL);
-    json_t *v = json_array_get(json_object_get(s, "os-extended-volumes:volumes_attached"), 0);
-    char *out = strdup(jstr(v, "id") ?: "");
-    json_decref(s);
-    return out;
-}
-
 static void extras_access_ips(const char *nets, char id[64])
 {
     char *b = server_body("acc", ROOT, "c1", "\"accessIPv4\": \"1.1.1.1.1.1\"");
@@ -1350,7 +1365,7 @@ static void extras_rebuild(const char *id)
     char props[256];
     snprintf(props, sizeof props, "\"kernel_id\": \"%s\"", KERNEL);
     char *alt = make_image(TA, "root-alt", "raw", props, "another root filesystem");
-    char *old_vol = boot_volume_of(TA, id);
+    char *old_vol = strdup(s_boot_volume(id));
     CHECK(*old_vol);
     snprintf(body, sizeof body,
              "{\"rebuild\": {\"imageRef\": \"%s\", \"name\": \"rebuilt\", \"metadata\": "
@@ -1367,7 +1382,7 @@ static void extras_rebuild(const char *id)
     resp_free(&r);
     /* was SHUTOFF: a new boot volume, still SHUTOFF */
     CHECK(wait_status(TA, id, "SHUTOFF"));
-    char *new_vol = boot_volume_of(TA, id);
+    char *new_vol = strdup(s_boot_volume(id));
     CHECK(*new_vol && strcmp(new_vol, old_vol), "%s -> %s", old_vol, new_vol);
     snprintf(path, sizeof path, "/volume/v3/volumes/%s", old_vol);
     for (int i = 0; i < 100 && req(TA, "GET", path, NULL, NULL) != 404; i++)
