@@ -133,6 +133,12 @@ void cmp_server_meta_delete(struct api_req *r);
 
 void cmp_server_action(struct api_req *r);
 
+/* server_groups.c: os-server-groups */
+void cmp_group_list(struct api_req *r);
+void cmp_group_create(struct api_req *r);
+void cmp_group_show(struct api_req *r);
+void cmp_group_delete(struct api_req *r);
+
 /* server_extras.c */
 void cmp_server_password(struct api_req *r);    /* GET and DELETE */
 void cmp_virtual_interfaces(struct api_req *r); /* 400: a Neutron cloud */

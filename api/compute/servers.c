@@ -221,6 +221,11 @@ void cmp_server_create(struct api_req *r)
     struct compute_err err = { "" };
     json_t *recs;
     bool reservation = json_is_true(json_object_get(in, "return_reservation_id"));
+    /* the scheduler hints sit beside "server": core reads them inside */
+    json_t *hints = json_object_get(body, "os:scheduler_hints")
+                        ?: json_object_get(body, "OS-SCH-HNT:scheduler_hints");
+    if (hints)
+        json_object_set(in, "scheduler_hints", hints);
     json_t *given = json_object_get(in, "adminPass");
     if (given && !json_is_string(given)) {
         json_decref(body);

@@ -317,6 +317,10 @@ static const struct api_route routes[] = {
     { "DELETE", V "/servers/{}/os-server-password", cmp_server_password, 0 },
     { "GET", V "/servers/{}/os-virtual-interfaces", cmp_virtual_interfaces, 0 },
     { "GET", V "/os-availability-zone", cmp_availability_zones, 0 },
+    { "GET", V "/os-server-groups", cmp_group_list, 0 },
+    { "POST", V "/os-server-groups", cmp_group_create, 0 },
+    { "GET", V "/os-server-groups/{}", cmp_group_show, 0 },
+    { "DELETE", V "/os-server-groups/{}", cmp_group_delete, 0 },
     { "GET", V "/os-availability-zone/detail", cmp_availability_zones_detail, 0 },
     /* serial remote consoles (consoles.c) */
     { "POST", V "/servers/{}/remote-consoles", cmp_remote_console_create, 0 },

@@ -3,6 +3,7 @@
 #define PICOSTACK_CMP_INTERNAL_H
 
 #include "core/compute/compute.h"
+#include "core/store/store.h"
 
 #include <pthread.h>
 
@@ -18,6 +19,7 @@ struct compute {
     unsigned meta;     /* "seeded" */
     unsigned servers;  /* id -> server */
     unsigned actions;  /* "server\0request" -> instance action */
+    unsigned groups;   /* id -> server group */
 
     /* The host side (compute_host_start); zero until then. */
     bool host_up;
@@ -82,6 +84,16 @@ int cmp_check_lock(const struct compute_caller *who, const json_t *rec, struct c
  * -EPERM when a non-admin unlocks an admin's lock. */
 int cmp_server_lock(struct compute *c, const struct compute_caller *who, const char *id, bool lock,
                     json_t *arg, struct compute_err *err);
+
+/* ---- server groups (cmp_group.c) ---- */
+/* The group for who in t (its members still servers): -ENOENT otherwise. */
+int cmp_group_load(struct compute *c, struct store_txn *t, const struct compute_caller *who,
+                   const char *id, json_t **out);
+/* Adds the n new servers ids to the group (in t): -EINVAL an unknown
+ * group, -ENOSPC an anti-affinity group that would have two members. */
+int cmp_group_join(struct compute *c, struct store_txn *t, const struct compute_caller *who,
+                   const char *group_id, char ids[][STORE_ID_LEN + 1], long n,
+                   struct compute_err *err);
 
 /* ---- rebuild (cmp_server_rebuild.c) ---- */
 /* The rebuild action (compute.h); the new boot volume is the worker's

@@ -52,7 +52,8 @@ struct create_req {
     json_t *keypair;
     const char *user_data;
     json_t *metadata;
-    json_t *access; /* {"access_ipv4", "access_ipv6"} as given */
+    json_t *access;    /* {"access_ipv4", "access_ipv6"} as given */
+    const char *group; /* scheduler hint "group" */
     bool config_drive;
     long min, max;
 };
@@ -314,6 +315,10 @@ static int parse(json_t *in, int micro, struct create_req *q, struct compute_err
     q->user_data = json_string_value(ud);
     if (q->user_data && (rc = compute_user_data_check(q->user_data, err)))
         return rc;
+    json_t *hints = json_object_get(in, "scheduler_hints"), *grp = json_object_get(hints, "group");
+    if ((hints && !json_is_object(hints)) || (grp && !json_is_string(grp)))
+        return cmp_fail(err, -EINVAL, "Invalid input for field/attribute os:scheduler_hints.");
+    q->group = json_string_value(grp);
     q->access = json_object();
     if ((rc = cmp_access_ips_apply(in, q->access, err)))
         return rc;
@@ -610,6 +615,8 @@ static int create_in_txn(struct compute *c, const struct compute_caller *who, in
         }
     }
     if (rc)
+        goto out;
+    if (q->group && (rc = cmp_group_join(c, t, who, q->group, ids, n, err)))
         goto out;
     for (long i = 0; i < n; i++) {
         char name[300];

@@ -345,6 +345,22 @@ int compute_interface_attach(struct compute *c, const struct compute_caller *who
 int compute_interface_detach(struct compute *c, const struct compute_caller *who, const char *id,
                              const char *port_id, struct compute_err *err);
 
+/* ---- server groups ----
+ * {"id","name","policy","project_id","user_id","members":[server ids],
+ *  "metadata":{},"created"}. One host: affinity always holds,
+ * anti-affinity for one member only (a second is -ENOSPC at create, Nova's
+ * "No valid host"), the soft policies always place. A create joins a
+ * group with in's "scheduler_hints": {"group": ID} (unknown: -EINVAL).
+ * Deleted servers drop out of members. */
+int compute_group_create(struct compute *c, const struct compute_caller *who, const char *name,
+                         const char *policy, json_t **out, struct compute_err *err);
+int compute_group_get(struct compute *c, const struct compute_caller *who, const char *id,
+                      json_t **out);
+/* The caller's project's groups (all_projects: every one, admins). */
+int compute_group_list(struct compute *c, const struct compute_caller *who, bool all_projects,
+                       json_t **out);
+int compute_group_delete(struct compute *c, const struct compute_caller *who, const char *id);
+
 /* ---- instance actions ---- */
 /* Every action of the server, newest first: {"action","request_id",
  * "user_id","project_id","start_time","message","instance_uuid",

@@ -33,7 +33,8 @@
  *                     from the new image, SHUTOFF kept), restore 409,
  *                     forceDelete, os-server-password, virtual interfaces
  *                     400, availability zones, security_groups left out
- *                     without ports, microversion 406/400
+ *                     without ports, microversion 406/400, server groups
+ *                     (members by scheduler hint, anti-affinity 409)
  *   test_servers SUBTEST PICOSTACKD */
 #include "tests/support/picostackd_harness.h"
 #include "tests/support/subtest.h"
@@ -1404,6 +1405,78 @@ static void extras_rebuild(const char *id)
     free(alt);
 }
 
+static char *make_group(const char *tok, const char *policy)
+{
+    char body[256];
+    struct resp r;
+    snprintf(body, sizeof body, "{\"server_group\": {\"name\": \"g-%s\", \"policies\": [\"%s\"]}}",
+             policy, policy);
+    CHECK(req(tok, "POST", C "/os-server-groups", body, &r) == 200, "%s", r.body ?: "");
+    json_t *g = json_object_get(r.json, "server_group");
+    CHECK_STR(json_string_value(json_array_get(json_object_get(g, "policies"), 0)), policy);
+    char *id = strdup(jstr(g, "id") ?: "");
+    resp_free(&r);
+    return id;
+}
+
+static void extras_groups(void)
+{
+    char body[512], path[256], id[64];
+    struct resp r;
+    CHECK(req(TA, "POST", C "/os-server-groups",
+              "{\"server_group\": {\"name\": \"g\", \"policies\": [\"nearby\"]}}", NULL) == 400);
+    CHECK(req(TA, "POST", C "/os-server-groups",
+              "{\"server_group\": {\"name\": \"g\", \"policies\": \"affinity\"}}", NULL) == 400);
+    CHECK(req(TA, "POST", C "/os-server-groups",
+              "{\"server_group\": {\"name\": \"g\", \"policies\": [\"affinity\"], \"x\": 1}}",
+              NULL) == 400);
+    char *aff = make_group(TA, "affinity"), *anti = make_group(TA, "anti-affinity");
+    CHECK(count(TA, C "/os-server-groups", "server_groups") == 2);
+    /* a server in each: members; a second in the anti-affinity group finds no host */
+    snprintf(body, sizeof body,
+             "{\"server\": {\"name\": \"in-g\", \"imageRef\": \"%s\", \"flavorRef\": \"c1\", "
+             "\"networks\": \"none\"}, \"os:scheduler_hints\": {\"group\": \"%s\"}}",
+             ROOT, aff);
+    CHECK(create(TA, NOVA_237, body, id, NULL, 0) == 202);
+    snprintf(path, sizeof path, C "/os-server-groups/%s", aff);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    json_t *members = json_object_get(json_object_get(r.json, "server_group"), "members");
+    CHECK_STR(json_string_value(json_array_get(members, 0)), id);
+    resp_free(&r);
+    snprintf(body, sizeof body,
+             "{\"server\": {\"name\": \"in-anti\", \"imageRef\": \"%s\", \"flavorRef\": \"c1\", "
+             "\"networks\": \"none\", \"max_count\": 2}, \"os:scheduler_hints\": {\"group\": "
+             "\"%s\"}}",
+             ROOT, anti);
+    expect_refused(TA, NOVA_237, body, 409, "anti-affinity");
+    snprintf(body, sizeof body,
+             "{\"server\": {\"name\": \"in-none\", \"imageRef\": \"%s\", \"flavorRef\": \"c1\", "
+             "\"networks\": \"none\"}, \"os:scheduler_hints\": {\"group\": "
+             "\"00000000-0000-4000-8000-000000000000\"}}",
+             ROOT);
+    expect_refused(TA, NOVA_237, body, 400, "server group");
+    /* another project sees none of them */
+    char *tb = member_of("proj-g", "user-g", NULL);
+    CHECK(count(tb, C "/os-server-groups", "server_groups") == 0);
+    CHECK(req(tb, "GET", path, NULL, NULL) == 404);
+    CHECK(req(tb, "DELETE", path, NULL, NULL) == 404);
+    free(tb);
+    /* a deleted server leaves the members; the groups go */
+    snprintf(body, sizeof body, C "/servers/%s", id);
+    CHECK(req(TA, "DELETE", body, NULL, NULL) == 204);
+    CHECK(wait_status(TA, id, "GONE"));
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    CHECK(json_array_size(json_object_get(json_object_get(r.json, "server_group"), "members")) ==
+          0);
+    resp_free(&r);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    CHECK(req(TA, "GET", path, NULL, NULL) == 404);
+    snprintf(path, sizeof path, C "/os-server-groups/%s", anti);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    free(aff);
+    free(anti);
+}
+
 static void t_nova_extras(void)
 {
     fixture();
@@ -1434,6 +1507,7 @@ static void t_nova_extras(void)
     CHECK(req(ADM, "GET", C "/os-availability-zone/detail", NULL, NULL) == 200);
     CHECK(action(TA, id, "{\"forceDelete\": null}", NULL) == 202);
     CHECK(wait_status(TA, id, "GONE"));
+    extras_groups();
     /* a server without ports has no security_groups key (Nova) */
     char *b = server_body("bare", ROOT, "c1", "\"networks\": \"none\"");
     CHECK(create(TA, NOVA_237, b, id, NULL, 0) == 202);
