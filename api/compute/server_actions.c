@@ -60,6 +60,15 @@ static void rebuilt(struct api_req *r, int micro, const char *pass)
     json_t *view = cmp_server_view_brief(r, rec, micro);
     json_decref(rec);
     json_object_set_new(view, "adminPass", json_string(pass));
+    /* its addresses are the short ones (version, addr), as Nova's */
+    const char *net;
+    json_t *list, *ip;
+    size_t i;
+    json_object_foreach (json_object_get(view, "addresses"), net, list)
+        json_array_foreach (list, i, ip) {
+            json_object_del(ip, "OS-EXT-IPS:type");
+            json_object_del(ip, "OS-EXT-IPS-MAC:mac_addr");
+        }
     api_reply_json(r, 202, json_pack("{s:o}", "server", view));
 }
 

@@ -124,7 +124,7 @@ json_t *cmp_server_view(struct api_req *r, const json_t *rec, int micro)
         json_array_append_new(groups, json_pack("{s:O}", "name", g));
     json_t *srv = json_pack(
         "{s:s, s:s?, s:s, s:s?, s:s?, s:O, s:o, s:o, s:o, s:s?, s:s?, s:o, s:s, s:s, s:o, s:s, "
-        "s:i, s:s, s:s, s:O, s:O, s:n, s:O, s:O, s:O, s:o}",
+        "s:s, s:s, s:O, s:O, s:n, s:O, s:O, s:O, s:o}",
         "id", id, "name", str(rec, "name"), "status", compute_server_status(rec), "tenant_id",
         str(rec, "project_id"), "user_id", str(rec, "user_id"), "metadata",
         json_object_get(rec, "metadata"), "hostId", host_id(str(rec, "project_id")), "image",
@@ -136,7 +136,7 @@ json_t *cmp_server_view(struct api_req *r, const json_t *rec, int micro)
                   bookmark(r, "flavors", str(f, "id") ?: "")),
         "created", str(rec, "created"), "updated", str(rec, "updated"), "addresses", addresses(rec),
         "accessIPv4", str(rec, "access_ipv4") ?: "", "accessIPv6", str(rec, "access_ipv6") ?: "",
-        "links", links(r, "servers", id), "OS-DCF:diskConfig", "MANUAL", "progress", 0,
+        "links", links(r, "servers", id), "OS-DCF:diskConfig", "MANUAL",
         "OS-EXT-AZ:availability_zone", "nova", "config_drive",
         json_is_true(json_object_get(rec, "config_drive")) ? "True" : "", "key_name",
         json_object_get(rec, "key_name") ?: json_null(), "OS-SRV-USG:launched_at",
@@ -148,6 +148,12 @@ json_t *cmp_server_view(struct api_req *r, const json_t *rec, int micro)
         json_decref(groups);
         return NULL;
     }
+    /* Nova shows progress in these statuses only */
+    static const char *const progressing[] = { "ACTIVE", "BUILD",         "REBUILD",
+                                               "RESIZE", "VERIFY_RESIZE", NULL };
+    for (const char *const *p = progressing; *p; p++)
+        if (!strcmp(*p, compute_server_status(rec)))
+            json_object_set_new(srv, "progress", json_integer(0));
     if (json_array_size(groups)) /* Nova leaves the key out when there are none */
         json_object_set_new(srv, "security_groups", groups);
     else

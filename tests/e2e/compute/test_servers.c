@@ -1380,9 +1380,14 @@ static void extras_rebuild(const char *id)
     CHECK_STR(jstr(v, "adminPass"), "rebuildPassw0rd");
     CHECK_STR(jstr(v, "accessIPv4"), "2.2.2.2");
     CHECK_STR(jstr(json_object_get(v, "metadata"), "rebuild"), "server");
+    json_t *a0 = json_array_get(json_object_get(json_object_get(v, "addresses"), "net-a"), 0);
+    CHECK(jstr(a0, "addr") && !json_object_get(a0, "OS-EXT-IPS:type"), "%s", r.body ?: "");
     resp_free(&r);
-    /* was SHUTOFF: a new boot volume, still SHUTOFF */
+    /* was SHUTOFF: a new boot volume, still SHUTOFF (no progress shown then) */
     CHECK(wait_status(TA, id, "SHUTOFF"));
+    json_t *sv = show(TA, id, NULL);
+    CHECK(sv && !json_object_get(sv, "progress"));
+    json_decref(sv);
     char *new_vol = strdup(s_boot_volume(id));
     CHECK(*new_vol && strcmp(new_vol, old_vol), "%s -> %s", old_vol, new_vol);
     snprintf(path, sizeof path, "/volume/v3/volumes/%s", old_vol);
