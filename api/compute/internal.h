@@ -133,6 +133,14 @@ void cmp_server_meta_delete(struct api_req *r);
 
 void cmp_server_action(struct api_req *r);
 
+/* server_tags.c: /servers/{id}/tags[/{tag}] (2.26+) */
+void cmp_tags_list(struct api_req *r);
+void cmp_tags_replace(struct api_req *r);
+void cmp_tags_clear(struct api_req *r);
+void cmp_tag_check(struct api_req *r);
+void cmp_tag_add(struct api_req *r);
+void cmp_tag_delete(struct api_req *r);
+
 /* server_groups.c: os-server-groups */
 void cmp_group_list(struct api_req *r);
 void cmp_group_create(struct api_req *r);

@@ -12,7 +12,8 @@ static json_t *group_view(const json_t *g, int micro)
                   json_object_get(g, "members"), "metadata", json_object_get(g, "metadata"));
     if (v && micro >= 13) {
         json_object_set(v, "project_id", json_object_get(g, "project_id"));
-        json_object_set(v, "user_id", json_object_get(g, "user_id") ?: json_string(""));
+        json_t *user = json_object_get(g, "user_id");
+        json_object_set_new(v, "user_id", user ? json_incref(user) : json_string(""));
     }
     return v;
 }

@@ -175,8 +175,9 @@ json_t *cmp_server_view(struct api_req *r, const json_t *rec, int micro)
         json_object_set(srv, "locked_reason", json_object_get(rec, "locked_reason") ?: json_null());
     if (micro >= 19)
         json_object_set_new(srv, "description", json_null());
+    json_t *tags = json_object_get(rec, "tags");
     if (micro >= 26)
-        json_object_set_new(srv, "tags", json_array());
+        json_object_set_new(srv, "tags", tags ? json_incref(tags) : json_array());
     return srv;
 }
 

@@ -345,6 +345,23 @@ int compute_interface_attach(struct compute *c, const struct compute_caller *who
 int compute_interface_detach(struct compute *c, const struct compute_caller *who, const char *id,
                              const char *port_id, struct compute_err *err);
 
+/* ---- server tags (Nova 2.26) ----
+ * 1..60 characters without '/' or ',', at most 50 a server (-EINVAL).
+ * op GET: *out the tags; REPLACE: all (an array) becomes the set; CLEAR;
+ * ADD tag: returns 1 when it was new, 0 when there already; DEL tag:
+ * -ENOENT when not there. *out (when out is given) the set afterwards.
+ * A locked server refuses changes to non-admins (-EBUSY). */
+enum compute_tag_op {
+    COMPUTE_TAGS_GET,
+    COMPUTE_TAGS_REPLACE,
+    COMPUTE_TAGS_CLEAR,
+    COMPUTE_TAG_ADD,
+    COMPUTE_TAG_DEL,
+};
+int compute_server_tags(struct compute *c, const struct compute_caller *who, const char *id,
+                        enum compute_tag_op op, const char *tag, json_t *all, json_t **out,
+                        struct compute_err *err);
+
 /* ---- server groups ----
  * {"id","name","policy","project_id","user_id","members":[server ids],
  *  "metadata":{},"created"}. One host: affinity always holds,

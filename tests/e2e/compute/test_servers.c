@@ -34,7 +34,8 @@
  *                     forceDelete, os-server-password, virtual interfaces
  *                     400, availability zones, security_groups left out
  *                     without ports, microversion 406/400, server groups
- *                     (members by scheduler hint, anti-affinity 409)
+ *                     (members by scheduler hint, anti-affinity 409),
+ *                     tags (2.26)
  *   test_servers SUBTEST PICOSTACKD */
 #include "tests/support/picostackd_harness.h"
 #include "tests/support/subtest.h"
@@ -1482,6 +1483,37 @@ static void extras_groups(void)
     free(anti);
 }
 
+static void extras_tags(const char *id)
+{
+    char path[256];
+    const char *v226 = "X-OpenStack-Nova-API-Version: 2.26";
+    struct resp r;
+    snprintf(path, sizeof path, C "/servers/%s/tags", id);
+    CHECK(req(TA, "GET", path, NULL, NULL) == 404); /* 2.1: no tags */
+    CHECK(req_h(TA, "PUT", path, "{\"tags\": [\"a\", \"b\", \"a\"]}", v226, &r) == 200);
+    CHECK(json_array_size(json_object_get(r.json, "tags")) == 2, "%s", r.body ?: "");
+    resp_free(&r);
+    CHECK(req_h(TA, "PUT", path, "{\"tags\": [\"x/y\"]}", v226, NULL) == 400);
+    CHECK(req_h(TA, "PUT", path, "{\"tags\": \"a\"}", v226, NULL) == 400);
+    snprintf(path, sizeof path, C "/servers/%s/tags/c", id);
+    CHECK(req_h(TA, "GET", path, NULL, v226, NULL) == 404);
+    CHECK(req_h(TA, "PUT", path, NULL, v226, NULL) == 201);
+    CHECK(req_h(TA, "PUT", path, NULL, v226, NULL) == 204);
+    CHECK(req_h(TA, "GET", path, NULL, v226, NULL) == 204);
+    json_t *s = show_micro(TA, id, v226);
+    CHECK(json_array_size(json_object_get(s, "tags")) == 3);
+    json_decref(s);
+    CHECK(req_h(TA, "DELETE", path, NULL, v226, NULL) == 204);
+    CHECK(req_h(TA, "DELETE", path, NULL, v226, NULL) == 404);
+    snprintf(path, sizeof path, C "/servers/%s/tags", id);
+    CHECK(req_h(TA, "DELETE", path, NULL, v226, NULL) == 204);
+    CHECK(req_h(TA, "GET", path, NULL, v226, &r) == 200);
+    CHECK(json_array_size(json_object_get(r.json, "tags")) == 0);
+    resp_free(&r);
+    CHECK(req_h(TA, "GET", C "/servers/00000000-0000-4000-8000-000000000000/tags", NULL, v226,
+                NULL) == 404);
+}
+
 static void t_nova_extras(void)
 {
     fixture();
@@ -1492,6 +1524,7 @@ static void t_nova_extras(void)
     extras_filters(id);
     extras_lock(id);
     extras_rebuild(id);
+    extras_tags(id);
     /* restore: nothing is soft-deleted here (409); forceDelete deletes */
     CHECK(action(TA, id, "{\"restore\": null}", NULL) == 409);
     CHECK(action(TA, "00000000-0000-4000-8000-000000000000", "{\"restore\": null}", NULL) == 404);
