@@ -56,11 +56,12 @@ void cmp_group_create(struct api_req *r)
     json_t *v;
     json_object_foreach (in, k, v)
         if (strcmp(k, "name") && strcmp(k, "policies")) {
-            json_decref(body);
-            return api_reply_error(r, 400,
-                                   "Invalid input for field/attribute server_group. Additional "
-                                   "properties are not allowed ('%s' was unexpected)",
-                                   k);
+            api_reply_error(r, 400,
+                            "Invalid input for field/attribute server_group. Additional "
+                            "properties are not allowed ('%s' was unexpected)",
+                            k);
+            json_decref(body); /* k lives in it */
+            return;
         }
     if (!json_is_array(pol) || json_array_size(pol) != 1 || !json_is_string(name)) {
         json_decref(body);
