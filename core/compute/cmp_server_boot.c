@@ -399,6 +399,66 @@ static void job_reboot_hard(struct compute *c, const char *id)
         fail_server(c, id, "Reboot failed", why);
 }
 
+/* Detaches and deletes the boot volume made from the old image and drops
+ * it from the record (make_boot_volume then makes the new one). */
+static int drop_boot_volume(struct compute *c, const char *id, char *why, size_t wlen)
+{
+    json_t *rec, *v;
+    int rc = load(c, id, &rec);
+    if (rc)
+        return rc;
+    json_t *vols = json_deep_copy(json_object_get(rec, "volumes")) ?: json_array();
+    struct volumes_caller vc = { str(rec, "project_id"), str(rec, "user_id"), true, true };
+    for (size_t i = 0; !rc && i < json_array_size(vols); i++) {
+        v = json_array_get(vols, i);
+        if (json_integer_value(json_object_get(v, "boot_index")) != 0 ||
+            !json_is_integer(json_object_get(v, "boot_index")))
+            continue;
+        const char *vid = str(v, "volume_id"), *att = str(v, "attachment_id");
+        rc = volume_detach(c->host.volumes, &vc, vid, att && *att ? att : NULL);
+        if ((!rc || rc == -ENOENT) && (rc = volume_delete(c->host.volumes, &vc, vid, 0)) == -ENOENT)
+            rc = 0;
+        if (rc)
+            snprintf(why, wlen, "old boot volume %s: %s", vid, volumes_error());
+        else
+            json_array_remove(vols, i--);
+    }
+    json_t *f = json_pack("{s:o}", "volumes", vols);
+    if (!rc)
+        rc = save_fields(c, id, f);
+    json_decref(f);
+    json_decref(rec);
+    return rc;
+}
+
+static void job_rebuild(struct compute *c, const char *id)
+{
+    char why[512] = "";
+    struct vmmctl_err e = { "" };
+    json_t *rec;
+    if (load(c, id, &rec))
+        return;
+    bool go = !strcmp(str(rec, "task_state") ?: "", "rebuilding");
+    bool start = strcmp(str(rec, "rebuild_from") ?: "", "stopped");
+    bool from_image = str(rec, "image_id") && *str(rec, "image_id");
+    json_decref(rec);
+    if (!go)
+        return;
+    int rc = 0;
+    if (c->vmm && vmmctl_running(c->vmm, id) && (rc = vmmctl_kill(c->vmm, id, &e)) == -ENOENT)
+        rc = 0;
+    if (rc)
+        snprintf(why, sizeof why, "%s", e.msg);
+    if (!rc && from_image && !(rc = drop_boot_volume(c, id, why, sizeof why)))
+        rc = make_boot_volume(c, id, why, sizeof why);
+    if (!rc && start)
+        rc = start_vm(c, id, why, sizeof why); /* VMMCTL_RUNNING: active */
+    else if (!rc)
+        rc = cmp_server_set_state(c, id, "stopped", "", 4, NULL);
+    if (rc)
+        fail_server(c, id, "Rebuild failed", why);
+}
+
 static void job_delete(struct compute *c, const char *id)
 {
     struct vmmctl_err e = { "" };
@@ -421,6 +481,7 @@ static void run_job(struct compute *c, struct cmp_job *j)
     case CMP_JOB_STOP: job_stop(c, j->id); break;
     case CMP_JOB_REBOOT_HARD: job_reboot_hard(c, j->id); break;
     case CMP_JOB_DELETE: job_delete(c, j->id); break;
+    case CMP_JOB_REBUILD: job_rebuild(c, j->id); break;
     }
 }
 
@@ -516,7 +577,8 @@ static void on_event(void *ctx, const char *id, enum vmmctl_event ev, const char
         return;
     const char *task = str(rec, "task_state") ?: "", *vm = str(rec, "vm_state") ?: "";
     bool deleting = !strcmp(task, "deleting");
-    bool hard = !strcmp(task, "rebooting_hard");
+    /* the worker kills and starts the VMM itself for these */
+    bool hard = !strcmp(task, "rebooting_hard") || !strcmp(task, "rebuilding");
     bool held = !strcmp(vm, "paused") || !strcmp(vm, "suspended");
     json_decref(rec);
     if (deleting)

@@ -305,12 +305,23 @@ int compute_server_meta_delete(struct compute *c, const struct compute_caller *w
  * unplugged and the ones it made deleted, volumes detached,
  * delete_on_termination ones deleted, record removed). */
 int compute_server_delete(struct compute *c, const struct compute_caller *who, const char *id);
+/* The same with the reason of a refusal (a locked server: -EBUSY). */
+int compute_server_delete_checked(struct compute *c, const struct compute_caller *who,
+                                  const char *id, struct compute_err *err);
 
 /* One action of POST /servers/{id}/action by Nova's name: "os-start",
  * "os-stop", "reboot" (arg {"type": "SOFT"|"HARD"}), "pause", "unpause",
  * "suspend", "resume", "resize" (arg {"flavorRef"}), "confirmResize",
- * "revertResize", "addSecurityGroup"/"removeSecurityGroup" (arg {"name"}).
- * -ENOTSUP an action this does not know. */
+ * "revertResize", "addSecurityGroup"/"removeSecurityGroup" (arg {"name"}),
+ * "rebuild" (arg {"imageRef", "name", "metadata", "accessIPv4",
+ * "accessIPv6", "adminPass", "personality" (ignored), ...}: status REBUILD,
+ * a new boot volume from the image, then ACTIVE again, or SHUTOFF when it
+ * was stopped; an unknown image -EINVAL), "lock" (arg {"locked_reason"}
+ * or null) and "unlock", "forceDelete" (a delete in any state) and
+ * "restore" (nothing is ever soft-deleted here: -EBUSY).
+ * A locked server refuses every changing action but unlock to non-admins:
+ * -EBUSY "Instance ... is locked" (409); unlocking an admin's lock as a
+ * non-admin is -EPERM. -ENOTSUP an action this does not know. */
 int compute_server_action(struct compute *c, const struct compute_caller *who, const char *id,
                           const char *action, json_t *arg, struct compute_err *err);
 /* The last `lines` lines of the console (0: all kept); malloc'd. */
@@ -333,6 +344,39 @@ int compute_interface_attach(struct compute *c, const struct compute_caller *who
                              json_t *in, json_t **out, struct compute_err *err);
 int compute_interface_detach(struct compute *c, const struct compute_caller *who, const char *id,
                              const char *port_id, struct compute_err *err);
+
+/* ---- server tags (Nova 2.26) ----
+ * 1..60 characters without '/' or ',', at most 50 a server (-EINVAL).
+ * op GET: *out the tags; REPLACE: all (an array) becomes the set; CLEAR;
+ * ADD tag: returns 1 when it was new, 0 when there already; DEL tag:
+ * -ENOENT when not there. *out (when out is given) the set afterwards.
+ * A locked server refuses changes to non-admins (-EBUSY). */
+enum compute_tag_op {
+    COMPUTE_TAGS_GET,
+    COMPUTE_TAGS_REPLACE,
+    COMPUTE_TAGS_CLEAR,
+    COMPUTE_TAG_ADD,
+    COMPUTE_TAG_DEL,
+};
+int compute_server_tags(struct compute *c, const struct compute_caller *who, const char *id,
+                        enum compute_tag_op op, const char *tag, json_t *all, json_t **out,
+                        struct compute_err *err);
+
+/* ---- server groups ----
+ * {"id","name","policy","project_id","user_id","members":[server ids],
+ *  "metadata":{},"created"}. One host: affinity always holds,
+ * anti-affinity for one member only (a second is -ENOSPC at create, Nova's
+ * "No valid host"), the soft policies always place. A create joins a
+ * group with in's "scheduler_hints": {"group": ID} (unknown: -EINVAL).
+ * Deleted servers drop out of members. */
+int compute_group_create(struct compute *c, const struct compute_caller *who, const char *name,
+                         const char *policy, json_t **out, struct compute_err *err);
+int compute_group_get(struct compute *c, const struct compute_caller *who, const char *id,
+                      json_t **out);
+/* The caller's project's groups (all_projects: every one, admins). */
+int compute_group_list(struct compute *c, const struct compute_caller *who, bool all_projects,
+                       json_t **out);
+int compute_group_delete(struct compute *c, const struct compute_caller *who, const char *id);
 
 /* ---- instance actions ---- */
 /* Every action of the server, newest first: {"action","request_id",
