@@ -67,6 +67,12 @@ struct extmap {
 int extmap_submit_ptrs(struct extmap *m, struct extmap_req **reqs, int n);
 void extmap_async_cqe(struct extmap *m, struct io_uring_cqe *cqe);
 void extmap_run_complex(struct extmap *m);
+/* A request is done: it goes on the list extmap_reap() returns. */
+void extmap_async_finish(struct extmap *m, struct extmap_req *q);
+/* Queues an aligned read (simple_request) as a few io_uring reads, partly
+ * written clusters included; 1 when queued (not yet submitted), 0 when it
+ * needs the batch path, or a negative errno (extmap_read.c). */
+int extmap_queue_read(struct extmap *m, struct extmap_req *q);
 
 uint64_t extmap_entry(const struct extmap *m, uint64_t vcl);
 uint64_t *extmap_slot(struct extmap *m, uint64_t vcl);
