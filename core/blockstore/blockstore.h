@@ -65,7 +65,9 @@
  * extent record is 8 bytes for a whole cluster, as in format 1, or 16 with
  * its holes mask). blockstore_open() upgrades a format-1 store in place (its
  * records, journals and maps already read as whole clusters: only the
- * version changes) and refuses a newer format with -ENOTSUP.
+ * version changes) and refuses a newer format with -ENOTSUP;
+ * blockstore_upgrade() (below; `picostack-img upgrade`) finishes and checks
+ * that. Exports: raw, qcow2 v3, and qcow2 v3 with extended L2 entries.
  *
  * Errors: functions return 0 (or a count) or a negative errno;
  * blockstore_error() then says what went wrong, in words, for this thread.
