@@ -144,10 +144,9 @@ int extmap_create(const struct extmap_config *cfg, struct extmap **out)
     int r = grow_l1(m, cfg->size);
     if (r == 0) {
         unsigned f = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_R_DISABLED;
-        int q = io_uring_queue_init(EXTMAP_QUEUE_DEPTH * 2, &m->ring, f);
+        int q = io_uring_queue_init(EXTMAP_RING_ENTRIES, &m->ring, f);
         if (q == -EINVAL) /* an older kernel */
-            q = io_uring_queue_init(EXTMAP_QUEUE_DEPTH * 2, &m->ring,
-                                    f &= ~IORING_SETUP_COOP_TASKRUN);
+            q = io_uring_queue_init(EXTMAP_RING_ENTRIES, &m->ring, f &= ~IORING_SETUP_COOP_TASKRUN);
         if (q < 0)
             r = q;
         else

@@ -61,7 +61,12 @@ struct extmap {
     uint32_t nunder, under_cap, under_free;
 };
 
-#define ASYNC_MAX_SQES 128 /* leaves the other half of the ring to batches */
+/* The ring: EXTMAP_RING_ENTRIES submission entries, twice as many completion
+ * entries; queued operations in flight are capped so that they and a batch
+ * (up to 2 x EXTMAP_QUEUE_DEPTH) never overflow the completion ring. */
+#define EXTMAP_RING_ENTRIES (EXTMAP_QUEUE_DEPTH * 4)
+#define ASYNC_MAX_SQES      (EXTMAP_RING_ENTRIES * 2 - EXTMAP_QUEUE_DEPTH * 2)
+#define READ_MAX_PIECES     128 /* io_uring reads one queued read may take */
 
 /* extmap_submit() on an array of pointers (the worker's). */
 int extmap_submit_ptrs(struct extmap *m, struct extmap_req **reqs, int n);

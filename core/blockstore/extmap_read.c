@@ -13,7 +13,16 @@
  * clusters that follow each other in one file merge into one read, so a
  * clone's sequential 1 MiB read is one base read plus one overlay per run
  * of the clone's own sub-clusters. Sub-clusters that read as zeros are
- * cleared at once and the base is cut around them. */
+ * cleared at once and the base is cut around them.
+ *
+ * Measured on a clone with about half of its sub-clusters written at
+ * random: some 72 io_uring reads per 1 MiB read (the batch path: one per
+ * run of sub-clusters of one source, some 130). The base is chosen per
+ * cluster (most sub-clusters served), not to merge with the neighbour's:
+ * merging saves two reads per 1 MiB but makes the whole request one serial
+ * chain. Fewer reads still would need bounce buffers (read the other
+ * source's span whole, copy its sub-clusters in at completion): a request
+ * would hold up to 1 MiB of them while in flight. */
 #include "core/blockstore/extmap_priv.h"
 
 #include <string.h>
@@ -29,7 +38,7 @@ struct piece {
 };
 
 struct plan {
-    struct piece p[ASYNC_MAX_SQES];
+    struct piece p[READ_MAX_PIECES];
     int n;
     int chain; /* index of the open chain's base, -1: none */
 };
@@ -55,7 +64,7 @@ static int add_base(struct plan *pl, int fd, uint64_t off, char *buf, uint32_t l
         pl->p[pl->chain].len += len;
         return 0;
     }
-    if (pl->n == ASYNC_MAX_SQES)
+    if (pl->n == READ_MAX_PIECES)
         return -1;
     pl->chain = pl->n;
     pl->p[pl->n++] = (struct piece){ .fd = fd, .off = off, .len = len, .buf = buf, .base = 1 };
@@ -71,7 +80,7 @@ static int add_overlay(struct plan *pl, int fd, uint64_t off, char *buf, uint32_
         last->len += len;
         return 0;
     }
-    if (pl->n == ASYNC_MAX_SQES)
+    if (pl->n == READ_MAX_PIECES)
         return -1;
     pl->p[pl->n++] = (struct piece){ .fd = fd, .off = off, .len = len, .buf = buf, .base = 0 };
     return 0;
