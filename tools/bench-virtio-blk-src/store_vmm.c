@@ -9,7 +9,7 @@
  * overwrites need no copy-on-write), hands the disk over as picostackd's
  * compute service does (blockstore_disk_handover(): a pipe holding the
  * hand-over line, its descriptors inherited), and runs COMMAND with each
- * argument "@DISK@" replaced by "handover=FD,serial=store". When COMMAND
+ * argument "@DISK@" replaced by "handover=FD,serial=bench". When COMMAND
  * has ended it folds the disk's journal back (blockstore_disk_close()).
  * Exits with COMMAND's status (128+N for signal N), or 1 on a store error.
  * The disk has no top-up grants: a workload that overwrites written
@@ -104,7 +104,7 @@ static int pass_on(struct extmap_handover *h, int *rfd)
 static int run(char **argv, int disk_fd)
 {
     char spec[64];
-    snprintf(spec, sizeof(spec), "handover=%d,serial=store", disk_fd);
+    snprintf(spec, sizeof(spec), "handover=%d,serial=bench", disk_fd);
     for (char **a = argv; *a; a++)
         if (!strcmp(*a, "@DISK@"))
             *a = spec;
