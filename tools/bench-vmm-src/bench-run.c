@@ -8,7 +8,8 @@
  *   private_dirty_kb=P guest_ram_dirty_kb=G
  * F: exec to the first byte of serial output; M, M2: to the first
  * occurrence of each marker (-1 if never seen); E: to the process's end;
- * S: its exit status (128+N for signal N); first_hex: its first output bytes. When --mark is seen, the VMM's
+ * S: its exit status (128+N for signal N; -1 when it outlived SIGKILL
+ * at --timeout by 10 s: then it is left behind); first_hex: its first output bytes. When --mark is seen, the VMM's
  * memory is sampled from /proc/PID/smaps: P is its Private_Dirty in all,
  * G the Private_Dirty of the anonymous mapping that is its guest RAM (the
  * largest one of at least --ram-mib MiB). --kill-after-mark: SIGKILL the
@@ -157,7 +158,8 @@ int main(int argc, char **argv)
     if (r)
         return fprintf(stderr, "bench-run: %s: %s\n", argv[i], strerror(r)), 1;
     close(p[1]);
-    double first = -1, t_mark = -1, t_mark2 = -1, kill_at = -1;
+    double first = -1, t_mark = -1, t_mark2 = -1, kill_at = -1, timed_out = -1;
+    int gave_up = 0;
     long total = -1, guest = -1;
     double cpu0 = -1, guest0 = -1, cpu1 = -1, guest1 = -1;
     char window[4096], first_hex[32] = "-";
@@ -170,9 +172,17 @@ int main(int argc, char **argv)
             kill(pid, SIGKILL);
             kill_at = -1;
         }
-        if (t - t0 > timeout_s * 1e3) {
+        if (timed_out < 0 && t - t0 > timeout_s * 1e3) {
             kill(pid, SIGKILL);
             fprintf(stderr, "bench-run: timed out after %d s\n", timeout_s);
+            timed_out = t;
+        }
+        /* A process stuck in the kernel survives SIGKILL (or a child of it
+         * holds the pipe): give up on it rather than hang its caller. */
+        if (timed_out >= 0 && t - timed_out > 10e3) {
+            fprintf(stderr, "bench-run: still running 10 s after SIGKILL; leaving it\n");
+            gave_up = 1;
+            break;
         }
         if (pr <= 0)
             continue;
@@ -215,12 +225,13 @@ int main(int argc, char **argv)
                 sample_memory(pid, ram_mib * 1024, &total, &guest);
         }
     }
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    int st = 0;
+    pid_t w;
+    while ((w = waitpid(pid, &st, gave_up ? WNOHANG : 0)) < 0 && errno == EINTR)
         ;
     double t_exit = now_ms() - t0;
     int failed = out && fclose(out) != 0;
-    int status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    int status = w != pid ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     int cpu_ok = cpu0 >= 0 && cpu1 >= 0;
     printf("first_byte_ms=%.2f mark_ms=%.2f mark2_ms=%.2f exit_ms=%.2f status=%d "
            "private_dirty_kb=%ld guest_ram_dirty_kb=%ld first_hex=%s host_cpu_ms=%.0f "
