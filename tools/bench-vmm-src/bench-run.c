@@ -155,6 +155,7 @@ int main(int argc, char **argv)
     pid_t pid;
     double t0 = now_ms();
     int r = posix_spawnp(&pid, argv[i], &fa, NULL, argv + i, environ);
+    posix_spawn_file_actions_destroy(&fa); /* (LeakSanitizer's exit skips stdio's flush) */
     if (r)
         return fprintf(stderr, "bench-run: %s: %s\n", argv[i], strerror(r)), 1;
     close(p[1]);
@@ -238,6 +239,7 @@ int main(int argc, char **argv)
            "guest_cpu_ms=%.0f\n",
            first, t_mark, t_mark2, t_exit, status, total, guest, first_hex,
            cpu_ok ? (cpu1 - guest1) - (cpu0 - guest0) : -1.0, cpu_ok ? guest1 - guest0 : -1.0);
+    fflush(stdout);
     if (failed)
         fprintf(stderr, "bench-run: %s: %s\n", output, strerror(errno));
     return failed;
