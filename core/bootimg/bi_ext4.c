@@ -2,6 +2,7 @@
  * io_manager of our own that stays inside one partition. */
 #include "core/bootimg/bi_internal.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,10 +147,39 @@ bool bi_is_ext(const struct bootimg_source *s, const struct bootimg_part *p)
            m[1] == 0xef;
 }
 
+/* A filesystem never extends past its partition: a superblock claiming
+ * more is a lie (or a truncated image), refused before libext2fs sizes
+ * its group tables from it. */
+static int check_size(const struct bootimg_source *s, const struct bootimg_part *p,
+                      struct bootimg_err *e)
+{
+    uint8_t sb[1024];
+    int rc = bi_read(s, sb, p->offset + 1024, sizeof sb);
+    if (rc)
+        return bi_fail(e, rc, "partition %u: superblock unreadable", p->number);
+    uint32_t lo, hi, log, incompat;
+    memcpy(&lo, sb + 4, 4);
+    memcpy(&log, sb + 24, 4);
+    memcpy(&incompat, sb + 0x60, 4);
+    memcpy(&hi, sb + 0x150, 4);
+    lo = le32toh(lo), log = le32toh(log), incompat = le32toh(incompat), hi = le32toh(hi);
+    if (log > 6)
+        return bi_fail(e, -EINVAL, "partition %u: block size 2^%u KiB", p->number, log);
+    uint64_t blocks = lo | (incompat & EXT4_FEATURE_INCOMPAT_64BIT ? (uint64_t)hi << 32 : 0);
+    if (blocks > p->size >> (10 + log))
+        return bi_fail(
+            e, -EINVAL, "partition %u: a filesystem of %llu blocks of %u bytes in %llu bytes",
+            p->number, (unsigned long long)blocks, 1024u << log, (unsigned long long)p->size);
+    return 0;
+}
+
 int bi_fs_open(const struct bootimg_source *s, const struct bootimg_part *p, struct bi_fs *f,
                struct bootimg_err *e)
 {
     memset(f, 0, sizeof *f);
+    int rc = check_size(s, p, e);
+    if (rc)
+        return rc;
     struct bi_io *io = calloc(1, sizeof *io);
     if (!io || !(io->cache = malloc(WINDOW))) {
         free(io);

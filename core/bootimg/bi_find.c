@@ -19,7 +19,7 @@ struct fs_note {
 };
 
 struct kernels {
-    char names[MAX_CANDIDATES][256];
+    char names[MAX_CANDIDATES][128];
     unsigned n;
 };
 
@@ -31,8 +31,9 @@ static int cmp_newest(const void *a, const void *b)
 static int note_kernel(void *ctx, const char *name)
 {
     struct kernels *k = ctx;
-    if (strncmp(name, "vmlinuz-", 8) || !name[8] || k->n >= MAX_CANDIDATES)
-        return 0;
+    if (strncmp(name, "vmlinuz-", 8) || !name[8] || k->n >= MAX_CANDIDATES ||
+        strlen(name) >= sizeof k->names[0])
+        return 0; /* not a kernel, or a name no distribution uses */
     snprintf(k->names[k->n++], sizeof k->names[0], "%s", name);
     return 0;
 }
@@ -79,9 +80,9 @@ static int find_kernel(struct bi_fs *f, unsigned part, struct bootimg_boot *b,
     qsort(k->names, k->n, sizeof k->names[0], cmp_newest);
     int found = 0;
     for (unsigned i = 0; !rc && !found && i < k->n; i++) {
-        char path[sizeof b->kernel];
+        char path[512];
         ext2_ino_t ino;
-        snprintf(path, sizeof path, "%s/%s", dir, k->names[i]);
+        snprintf(path, sizeof path, "%s/%s", dir, k->names[i]); /* < 140 bytes */
         int r = bi_fs_file(f, path, BOOTIMG_MAX_FILE, &ino, &b->kernel_size, e);
         if (!r)
             r = find_initrd(f, dir, k->names[i] + 8, b, e);
@@ -90,7 +91,7 @@ static int find_kernel(struct bi_fs *f, unsigned part, struct bootimg_boot *b,
             continue;
         }
         b->part = part;
-        snprintf(b->kernel, sizeof b->kernel, "%s", path);
+        memcpy(b->kernel, path, strlen(path) + 1);
         snprintf(b->version, sizeof b->version, "%s", k->names[i] + 8);
         b->root[0] = b->args[0] = b->root_from[0] = 0;
         bi_conf_find(f, k->names[i], b);
@@ -154,6 +155,11 @@ int bootimg_find(const struct bootimg_source *s, struct bootimg_boot *b, struct 
                 found = 1;
             else if (r < 0)
                 last = r, why = kwhy;
+            else if (last == -ENOENT)
+                snprintf(why.msg, sizeof why.msg,
+                         "no vmlinuz-* in /boot or at the root of %u "
+                         "ext filesystem(s)",
+                         nfs);
         }
         bi_fs_close(&f);
     }

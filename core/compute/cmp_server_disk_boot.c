@@ -112,9 +112,9 @@ static int extract(struct compute *c, const char *id, const char *object, struct
         snprintf(why, wlen, "data dir path too long");
         return -ENAMETOOLONG;
     }
-    snprintf(s->kernel, sizeof s->kernel, "%s", k);
+    memcpy(s->kernel, k, strlen(k) + 1); /* lengths checked above */
     if (b.initrd[0])
-        snprintf(s->initrd, sizeof s->initrd, "%s", i);
+        memcpy(s->initrd, i, strlen(i) + 1);
     if (cmp_direct_cmdline(&b, extra, s->cmdline, sizeof s->cmdline)) {
         snprintf(why, wlen, "kernel command line too long");
         return -E2BIG;

@@ -277,6 +277,11 @@ static void test_nothing_to_boot(void)
     struct bootimg_boot b;
     struct bootimg_err e;
     CHECK(find_file(fs, &b, &e) == -ENOENT, "%s", e.msg);
+    CHECK_CONTAINS(e.msg, "no vmlinuz-* in /boot");
+    /* a superblock claiming more blocks than the disk holds */
+    bt_sh("debugfs -w -R 'ssv blocks_count 0x7fffffff' %s >/dev/null 2>&1", fs);
+    CHECK(find_file(fs, &b, &e) == -EINVAL, "%s", e.msg);
+    CHECK_CONTAINS(e.msg, "a filesystem of 2147483647 blocks");
     static char zeros[1 << 20];
     CHECK(find_mem(zeros, sizeof zeros, &b, &e) == -ENOENT);
     CHECK_CONTAINS(e.msg, "no ext2/3/4 filesystem");
