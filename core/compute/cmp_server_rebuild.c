@@ -102,7 +102,7 @@ static int apply(struct compute *c, struct store_txn *t, const struct compute_ca
     json_t *img = NULL;
     if ((rc = cmp_usable_image(c, t, who, image_id, &img, err)))
         return rc;
-    struct cmp_boot_files b;
+    struct cmp_boot_props b;
     long gb = 0;
     if (!(rc = cmp_resolve_kernel(c, t, who, img, image_id, &b, err)) && !volume_backed)
         rc = cmp_image_fits(json_object_get(rec, "flavor"), img, &gb, err);
@@ -112,10 +112,12 @@ static int apply(struct compute *c, struct store_txn *t, const struct compute_ca
             if (gb > json_integer_value(json_object_get(rec, "boot_gb")))
                 json_object_set_new(rec, "boot_gb", json_integer(gb));
         }
-        json_object_set_new(rec, "kernel_id", json_string(b.kernel_id));
-        json_object_set_new(rec, "ramdisk_id",
-                            b.ramdisk_id ? json_string(b.ramdisk_id) : json_null());
-        json_object_set_new(rec, "cmdline", b.cmdline ? json_string(b.cmdline) : json_null());
+        const char *const keys[] = { "kernel_id", "ramdisk_id", "cmdline", "os_boot",
+                                     "firmware_type" };
+        const char *const vals[] = { b.kernel_id, b.ramdisk_id, b.cmdline, b.os_boot,
+                                     b.firmware_type };
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+            json_object_set_new(rec, keys[k], vals[k] ? json_string(vals[k]) : json_null());
     }
     json_decref(img); /* b's strings point into it: used above only */
     if (rc)

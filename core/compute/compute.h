@@ -170,16 +170,18 @@ int compute_config_drive_write(const struct compute_metadata *md, const char *pa
  * key_name, public_key, user_data, metadata, config_drive,
  * availability_zone, vm_state, task_state, power_state, fault, ports[],
  * volumes[], config_drive_path, security_groups[]) plus "kernel_id",
- * "ramdisk_id", "cmdline" (resolved at create), "old_flavor" (during a
+ * "ramdisk_id", "cmdline", "os_boot", "firmware_type" (resolved at create:
+ * the image's os_command_line, os_boot, hw_firmware_type), "old_flavor" (during a
  * resize) and "auto_ports" (the port ids the server made itself, deleted
  * with it).  Instance actions are records in "compute.actions", keyed
  * "SERVER\0REQUEST".
  *
  * Create (compute_server_create): every check first, in one write
  * transaction of the control-plane store: flavor visible, image active and
- * visible with a kernel (kernel_id, or an "aki" image itself) or a boot
- * volume (block_device_mapping_v2, source and destination "volume",
- * available, the caller's, its volume_image_metadata naming a kernel_id),
+ * visible (its kernel_id and ramdisk_id usable when it names them, its
+ * os_boot and hw_firmware_type valid) or a boot volume
+ * (block_device_mapping_v2, source and destination "volume", available,
+ * the caller's, its volume_image_metadata checked the same way),
  * networks and ports visible (a port not in use), security groups known,
  * the key pair the user's, quotas (instances, cores, ram counted over the
  * project's servers in that same transaction) and host capacity (vCPUs and
@@ -195,12 +197,28 @@ int compute_config_drive_write(const struct compute_metadata *md, const char *pa
  * volume_create from the image, attached as /dev/vda, deleted with the
  * server), plugs the ports (net_dp_plug + net_dp_sync; without a data plane
  * the ports are made but not plugged and the VMM gets no NIC for them),
- * writes the kernel and initrd out of the block store once per image
- * (DATA/compute/kernels/IMAGE), and calls vmmctl_start.  A failure there is
+ * picks how the server boots (below, "Booting") and calls vmmctl_start.  A failure there is
  * vm_state error with a fault.  vmmctl's events (its own thread) move the
  * states: RUNNING -> active (power 1), POWEROFF -> stopped (power 4),
  * RESET -> active (vmmctl started it again), KILLED -> what the asked
  * action leads to, ERROR -> error with the detail as fault.
+ *
+ * Booting.  An image with kernel_id boots that kernel image (and its
+ * ramdisk_id), written out of the block store once per image
+ * (DATA/compute/kernels/IMAGE), with root=/dev/vda and os_command_line.
+ * An image without one (a distribution's cloud image) boots itself:
+ *  - direct boot when core/bootimg reads the boot volume (GPT/MBR, ext4
+ *    through libext2fs): its newest /boot/vmlinuz-*, initrd and root= (from
+ *    grub.cfg, a BLS entry, or the root filesystem's UUID), copied out at
+ *    each start to DATA/compute/boot/ID.kernel and .initrd (so a kernel
+ *    upgraded in the guest boots next), with the bootloader's arguments,
+ *    console=ttyS0 reboot=k and os_command_line;
+ *  - else firmware boot: vmm_spec.firmware = /usr/share/seabios/bios.bin,
+ *    or /usr/share/OVMF/OVMF_CODE.fd when hw_firmware_type=uefi (Nova's
+ *    property), which vmmctl passes as `picostack-vmm --firmware PATH`.
+ * The image property os_boot=direct|firmware overrides the choice; with
+ * os_boot=direct an image whose kernel cannot be found ends in ERROR with
+ * the reason as its fault.
  *
  * Nova status: vm_state/task_state -> status (compute_server_status).
  *
