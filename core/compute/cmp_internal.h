@@ -83,6 +83,32 @@ int cmp_config_drive_make(struct compute *c, json_t *rec, char *why, size_t wlen
 /* Removes the file (server deleted); a missing one is fine. */
 void cmp_config_drive_remove(const struct compute *c, const char *id);
 
+/* ---- booting a disk image's own kernel, or its firmware
+ * (cmp_server_disk_boot.c) ---- */
+struct bootimg_boot;
+struct vmm_spec;
+#define CMP_FIRMWARE_BIOS "/usr/share/seabios/bios.bin"  /* Debian's seabios */
+#define CMP_FIRMWARE_UEFI "/usr/share/OVMF/OVMF_CODE.fd" /* Debian's ovmf */
+enum cmp_boot_mode { CMP_BOOT_AUTO, CMP_BOOT_DIRECT, CMP_BOOT_FIRMWARE };
+/* The image property os_boot (NULL/"": auto); -EINVAL for another value. */
+int cmp_boot_mode(const char *os_boot, enum cmp_boot_mode *out);
+/* The firmware file for hw_firmware_type (NULL/""/bios: SeaBIOS, uefi:
+ * OVMF); NULL for another value. */
+const char *cmp_firmware_path(const char *hw_firmware_type);
+/* root=ROOT ARGS console=ttyS0 reboot=k EXTRA (the two added unless the
+ * arguments have them); -E2BIG when it does not fit. */
+int cmp_direct_cmdline(const struct bootimg_boot *b, const char *extra, char *out, size_t len);
+/* DATA/compute/boot/ID.kernel and .initrd: where a direct boot's files go. */
+void cmp_boot_files(const struct compute *c, const char *id, char *kernel, char *initrd,
+                    size_t len);
+void cmp_boot_files_remove(const struct compute *c, const char *id);
+/* For a server with no kernel_id: fills s's kernel/initrd/cmdline (direct
+ * boot from block-store object `object`, its boot volume) or s->firmware,
+ * as the record's os_boot and firmware_type say; an os_boot=direct image
+ * without a usable kernel fails with the reason in why. */
+int cmp_disk_boot(struct compute *c, const json_t *rec, const char *object, struct vmm_spec *s,
+                  char *why, size_t wlen);
+
 /* ---- in-use volume extend (cmp_server_resize.c) ---- */
 /* Registers core/volumes' resize hook (at compute_host_start). */
 void cmp_resize_hook_install(struct compute *c);

@@ -184,14 +184,12 @@ static int plug_ports(struct compute *c, json_t *rec, char *why, size_t wlen)
     return rc;
 }
 
-static int fill_spec(struct compute *c, json_t *rec, struct vmm_spec *s, char *why, size_t wlen)
+/* A kernel_id image: its kernel (and ramdisk) images, root=/dev/vda. */
+static int kernel_image_boot(struct compute *c, json_t *rec, struct vmm_spec *s, char *why,
+                             size_t wlen)
 {
-    memset(s, 0, sizeof *s);
-    snprintf(s->id, sizeof s->id, "%s", str(rec, "id"));
     const char *k = str(rec, "kernel_id"), *rd = str(rec, "ramdisk_id");
-    int rc = k ? image_file(c, k, s->kernel, sizeof s->kernel, why, wlen) : -EINVAL;
-    if (!k)
-        snprintf(why, wlen, "no kernel");
+    int rc = image_file(c, k, s->kernel, sizeof s->kernel, why, wlen);
     if (!rc && rd && *rd)
         rc = image_file(c, rd, s->initrd, sizeof s->initrd, why, wlen);
     if (rc)
@@ -202,6 +200,13 @@ static int fill_spec(struct compute *c, json_t *rec, struct vmm_spec *s, char *w
     snprintf(s->cmdline, sizeof s->cmdline, "%s%sroot=/dev/vda%s%s", cl, *cl ? " " : "",
              strstr(cl, "console=") ? "" : " console=ttyS0",
              strstr(cl, "reboot=") ? "" : " reboot=k");
+    return 0;
+}
+
+static int fill_spec(struct compute *c, json_t *rec, struct vmm_spec *s, char *why, size_t wlen)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->id, sizeof s->id, "%s", str(rec, "id"));
     json_t *f = json_object_get(rec, "flavor");
     s->cpus = (unsigned)json_integer_value(json_object_get(f, "vcpus"));
     s->mem_mib = (uint64_t)json_integer_value(json_object_get(f, "ram"));
@@ -209,6 +214,7 @@ static int fill_spec(struct compute *c, json_t *rec, struct vmm_spec *s, char *w
     json_t *v;
     size_t i;
     /* The boot volume first, then the others in attachment order. */
+    bool have_boot = false;
     for (int pass = 0; pass < 2; pass++)
         json_array_foreach (json_object_get(rec, "volumes"), i, v) {
             bool boot = json_integer_value(json_object_get(v, "boot_index")) == 0 &&
@@ -224,7 +230,14 @@ static int fill_spec(struct compute *c, json_t *rec, struct vmm_spec *s, char *w
             volumes_object_name(obj, "volume", str(v, "volume_id"));
             snprintf(d->object, sizeof d->object, "%s", obj);
             snprintf(d->serial, sizeof d->serial, "%.20s", str(v, "volume_id"));
+            have_boot = have_boot || boot;
         }
+    /* No kernel_id: the image boots its own kernel, or its firmware. */
+    const char *k = str(rec, "kernel_id");
+    int rc = k && *k ? kernel_image_boot(c, rec, s, why, wlen)
+                     : cmp_disk_boot(c, rec, have_boot ? s->disks[0].object : NULL, s, why, wlen);
+    if (rc)
+        return rc;
     const char *cd = str(rec, "config_drive_path");
     if (cd && *cd) {
         struct vmm_spec_disk *d = &s->disks[s->ndisks++];

@@ -39,6 +39,7 @@ struct create_req {
     char boot_att[64];         /* its attachment */
     json_t *image;             /* NULL from a volume */
     const char *kernel_id, *ramdisk_id, *cmdline;
+    const char *os_boot, *firmware_type; /* no kernel_id: how the disk boots */
     char image_id[64];
     /* boot volume given in the BDM */
     char boot_volume[64];
@@ -117,8 +118,9 @@ static int usable_image(struct compute *c, struct store_txn *t, const struct com
     return 0;
 }
 
-/* kernel_id / ramdisk_id / os_command_line of an image (or of a volume's
- * volume_image_metadata), each checked usable. */
+/* kernel_id / ramdisk_id / os_command_line / os_boot / hw_firmware_type of
+ * an image (or of a volume's volume_image_metadata), each checked usable.
+ * No kernel_id: the disk boots itself (cmp_server_disk_boot.c). */
 static int resolve_kernel(struct compute *c, struct store_txn *t, const struct compute_caller *who,
                           json_t *props, const char *self_id, struct create_req *q,
                           struct compute_err *err)
@@ -127,11 +129,18 @@ static int resolve_kernel(struct compute *c, struct store_txn *t, const struct c
     const char *fmt = str(props, "disk_format");
     if ((!k || !*k) && fmt && !strcmp(fmt, "aki") && self_id)
         k = self_id; /* a kernel image boots itself */
-    if (!k || !*k)
-        return cmp_fail(err, -EINVAL,
-                        "Image %s cannot boot here: picostack boots kernels directly, so the "
-                        "image needs a kernel_id property (or to be a kernel, disk_format aki).",
-                        self_id ? self_id : "of the volume");
+    q->cmdline = str(props, "os_command_line");
+    q->os_boot = str(props, "os_boot");
+    q->firmware_type = str(props, "hw_firmware_type");
+    enum cmp_boot_mode mode;
+    if (cmp_boot_mode(q->os_boot, &mode))
+        return cmp_fail(err, -EINVAL, "Image property os_boot=%s: direct or firmware expected.",
+                        q->os_boot);
+    if (!cmp_firmware_path(q->firmware_type))
+        return cmp_fail(err, -EINVAL, "Image property hw_firmware_type=%s: bios or uefi expected.",
+                        q->firmware_type);
+    if (!k || !*k) /* the disk boots itself: its own kernel, or firmware */
+        return 0;
     json_t *img;
     char why[sizeof err->msg];
     int rc = usable_image(c, t, who, k, &img, err);
@@ -150,7 +159,6 @@ static int resolve_kernel(struct compute *c, struct store_txn *t, const struct c
     }
     q->kernel_id = k;
     q->ramdisk_id = rd && *rd ? rd : NULL;
-    q->cmdline = str(props, "os_command_line");
     return 0;
 }
 
@@ -502,7 +510,8 @@ static json_t *new_record(const struct compute_caller *who, const struct create_
                                               q->boot_att));
     return json_pack(
         "{s:s, s:s, s:s?, s:s?, s:s, s:s, s:n, s:s, s:o, s:s, s:s?, s:s?, s:s?, s:O, s:b, "
-        "s:s, s:s, s:s, s:i, s:n, s:[], s:o, s:s, s:O, s:[], s:s?, s:s?, s:s?, s:i, s:b}",
+        "s:s, s:s, s:s, s:i, s:n, s:[], s:o, s:s, s:O, s:[], s:s?, s:s?, s:s?, s:i, s:b, s:s?, "
+        "s:s?}",
         "id", id, "name", name, "project_id", who->project_id, "user_id", who->user_id, "created",
         now, "updated", now, "launched_at", "boot_id", "", "flavor", flavor, "image_id",
         q->image ? q->image_id : "", "key_name", q->key_name, "public_key",
@@ -511,7 +520,7 @@ static json_t *new_record(const struct compute_caller *who, const struct create_
         "building", "task_state", "spawning", "power_state", 0, "fault", "ports", "volumes", vols,
         "config_drive_path", "", "security_groups", groups, "auto_ports", "kernel_id", q->kernel_id,
         "ramdisk_id", q->ramdisk_id, "cmdline", q->cmdline, "boot_gb", q->boot_gb, "boot_dot",
-        q->boot_dot);
+        q->boot_dot, "os_boot", q->os_boot, "firmware_type", q->firmware_type);
 }
 
 /* Everything that needs the store, then the records and ports: one

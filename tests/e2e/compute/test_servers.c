@@ -268,10 +268,16 @@ static void t_create_checks(void)
     b = server_body("s", "00000000-0000-4000-8000-000000000000", "c1", nets);
     expect_refused(TA, NULL, b, 400, "Image");
     free(b);
-    /* an image without kernel_id cannot boot here */
-    char *plain = make_image(TA, "plain", "raw", NULL, "bytes");
+    /* an image without kernel_id boots itself (issue 14), but its boot
+     * properties must make sense */
+    char *plain = make_image(TA, "plain", "raw", "\"os_boot\": \"pxe\"", "bytes");
     b = server_body("s", plain, "c1", nets);
-    expect_refused(TA, NULL, b, 400, "kernel_id");
+    expect_refused(TA, NULL, b, 400, "os_boot");
+    free(b);
+    free(plain);
+    plain = make_image(TA, "plain", "raw", "\"hw_firmware_type\": \"coreboot\"", "bytes");
+    b = server_body("s", plain, "c1", nets);
+    expect_refused(TA, NULL, b, 400, "hw_firmware_type");
     free(b);
     /* a queued (never uploaded) image is not active */
     char props[128];
@@ -617,6 +623,18 @@ static void t_error_delete(void)
     CHECK_STR(jstr(json_object_get(r.json, "volume"), "status"), "available");
     resp_free(&r);
     CHECK(compute_ports(TA) == 0);
+    /* an image without kernel_id is accepted; its build fails here (no
+     * VMM) like any other, and delete cleans up */
+    char *plain = make_image(TA, "plain", "raw", "\"os_boot\": \"direct\"", "bytes");
+    b = server_body("plain", plain, "c1", nets);
+    CHECK(create(TA, NULL, b, id, NULL, 0) == 202);
+    free(b);
+    free(plain);
+    CHECK(wait_status(TA, id, "ERROR"));
+    snprintf(path, sizeof path, C "/servers/%s", id);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    CHECK(wait_status(TA, id, "GONE"));
+    CHECK(count(TA, "/volume/v3/volumes", "volumes") == 1); /* bootvol, kept */
     fixture_free();
 }
 
