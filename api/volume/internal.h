@@ -96,6 +96,18 @@ json_t *vol_views(struct api_req *r, json_t *recs, vol_view_fn view);
 /* The record of the path's first parameter through get (the microversion
  * checked), a new reference; NULL after replying an error. */
 json_t *vol_load_rec(struct api_req *r, vol_get_fn get);
+
+/* meta_key.c: one metadata item by key, for volumes and snapshots alike */
+struct vol_meta_ops {
+    vol_get_fn get;
+    int (*set)(struct volumes *v, const struct volumes_caller *who, const char *id,
+               const json_t *meta, bool replace, json_t **out);
+    int (*del)(struct volumes *v, const struct volumes_caller *who, const char *id,
+               const char *key);
+};
+void vol_meta_key_get(struct api_req *r, const struct vol_meta_ops *ops);
+void vol_meta_key_put(struct api_req *r, const struct vol_meta_ops *ops);
+void vol_meta_key_delete(struct api_req *r, const struct vol_meta_ops *ops);
 /* GET .../{id}: {key: view}. */
 void vol_show(struct api_req *r, const char *key, vol_get_fn get, vol_view_fn view);
 /* GET on a collection (all_tenants honoured for admins), through

@@ -1,10 +1,13 @@
 /* The qcow2 reader on an in-memory file: the libFuzzer entry point, and
  * qcow2_target_run() for the seed regression driver. Reads past the end of
- * the input fail like a short file would. */
+ * the input fail like a short file would. fuzz_seed_target() serves the
+ * shared seed driver (tests/support/fuzz_seeds.h). */
+#include "tests/support/fuzz_seeds.h"
 #include "core/blockstore/bs_priv.h"
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 struct mem {
@@ -42,6 +45,14 @@ int qcow2_target_run(const uint8_t *data, size_t size)
         return r;
     r = qcow2_read_all(q, consume, &m);
     qcow2_close(q);
+    return r;
+}
+
+int fuzz_seed_target(const uint8_t *data, size_t size, char *why, size_t wlen)
+{
+    int r = qcow2_target_run(data, size);
+    if (r)
+        snprintf(why, wlen, "%s", blockstore_error());
     return r;
 }
 

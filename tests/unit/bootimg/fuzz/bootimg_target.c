@@ -2,6 +2,7 @@
  * table, the ext4 filesystem and the boot configuration are read, and a
  * kernel found is copied out. bootimg_target_run() is shared with the seed
  * regression (seed_driver.c, gcc, default suite). */
+#include "tests/support/fuzz_seeds.h"
 #include "core/bootimg/bootimg.h"
 
 #include <stdint.h>
@@ -39,6 +40,14 @@ int bootimg_target_run(const uint8_t *data, size_t size)
     }
     if (rc && !e.msg[0])
         abort(); /* an error always says why */
+    return rc;
+}
+
+int fuzz_seed_target(const uint8_t *data, size_t size, char *why, size_t wlen)
+{
+    int rc = bootimg_target_run(data, size);
+    if (rc)
+        snprintf(why, wlen, "%s", strerror(-rc));
     return rc;
 }
 

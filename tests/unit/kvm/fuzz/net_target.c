@@ -12,6 +12,7 @@
  * guest address 0x1000 where the descriptor table starts; the available
  * ring follows it, then the used ring (4-byte aligned). Like
  * virtio_target.c, whose seed driver and libFuzzer main it shares. */
+#include "tests/support/fuzz_seeds.h"
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -88,5 +89,14 @@ int virtio_target_run(const uint8_t *data, size_t size)
     loop_run_once(&loop, 0); /* the start's wake-up */
     int bad = (virtio_dev_status(d) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) != 0;
     virtio_dev_set_status(d, 0);
+    return bad;
+}
+
+/* Seeds: taken = the device still runs; refused = DEVICE_NEEDS_RESET. */
+int fuzz_seed_target(const uint8_t *data, size_t size, char *why, size_t wlen)
+{
+    int bad = virtio_target_run(data, size);
+    if (bad)
+        snprintf(why, wlen, "the device needs a reset");
     return bad;
 }
