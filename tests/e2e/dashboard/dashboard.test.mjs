@@ -238,6 +238,14 @@ async function main() {
     const snapId = (await call(admin, 'GET', '/volume/v3/snapshots')).json.snapshots.find((x) => x.name === 'data-vol-snap').id;
     if ((await vol('from-snap')).snapshot_id !== snapId) fail('from-snap was not made from the snapshot');
 
+    step('create a volume from an image');
+    await page.getByLabel('Name').fill('from-image');
+    await page.getByLabel('From image').selectOption({ label: 'kern' });
+    await page.getByRole('button', { name: 'Create volume' }).click();
+    await cell(row(page, 'from-image'), 'available').waitFor({ timeout: 30000 });
+    const fromImage = await vol('from-image');
+    if (!fromImage.volume_image_metadata || fromImage.volume_image_metadata.image_id !== kern.id) fail(`from-image: ${JSON.stringify(fromImage)}`);
+
     step('back it up and restore the backup to a new volume');
     await page.getByRole('button', { name: 'Back up data-vol', exact: true }).click();
     await cell(row(page, 'data-vol-backup', 'Backups'), 'available').waitFor({ timeout: 60000 });
