@@ -1,7 +1,8 @@
 // Images: list, upload from the browser (streamed by the browser as the
 // request body, with a progress bar; Cancel aborts it and deletes the
-// queued image), properties, delete.
-import { html, useState, api, useLoad, ErrorBox, Table, Action, Field, fmtBytes, session } from '/dashboard/ui.js';
+// queued image), properties (set at creation, or edited later with the
+// JSON-patch PATCH Glance expects), delete.
+import { html, useState, api, useLoad, ErrorBox, Table, Action, Form, Field, fmtBytes, session } from '/dashboard/ui.js';
 
 const pick = (images) => [{ value: '', label: '(none)' }, ...(images || []).filter((i) => i.status === 'active').map((i) => ({ value: i.id, label: i.name || i.id }))];
 
@@ -69,6 +70,41 @@ function Upload({ onDone, images }) {
   </form>`;
 }
 
+const PROPS = ['kernel_id', 'ramdisk_id', 'os_command_line'];
+
+// The RFC 6902 operations for the edit form: a value sets the property
+// ("add" replaces an existing one), "-" (or the Remove box for the command
+// line) removes one the image has, nothing leaves it as it is.
+function patchOps(img, v) {
+  const ops = [];
+  for (const k of PROPS) {
+    const remove = k === 'os_command_line' ? v.remove_cmdline : v[k] === '-';
+    if (remove && k in img) ops.push({ op: 'remove', path: `/${k}` });
+    else if (!remove && v[k]) ops.push({ op: 'add', path: `/${k}`, value: v[k] });
+  }
+  return ops;
+}
+
+function EditProps({ images, onDone }) {
+  const keep = [{ value: '', label: '(unchanged)' }, { value: '-', label: '(remove)' }, ...pick(images).slice(1)];
+  async function edit(v) {
+    const img = (images || []).find((i) => i.id === v.image);
+    if (!img) throw new Error('Choose an image.');
+    const ops = patchOps(img, v);
+    if (!ops.length) throw new Error('Nothing to change.');
+    await api('PATCH', `/image/v2/images/${encodeURIComponent(img.id)}`, JSON.stringify(ops),
+      { 'Content-Type': 'application/openstack-images-v2.1-json-patch' });
+    onDone();
+  }
+  return html`<${Form} title="Edit image properties" submit="Save properties" action=${edit} fields=${[
+    { label: 'Image to edit', name: 'image', options: (images || []).map((i) => ({ value: i.id, label: i.name || i.id })), required: true },
+    { label: 'Set kernel_id', name: 'kernel_id', options: keep },
+    { label: 'Set ramdisk_id', name: 'ramdisk_id', options: keep },
+    { label: 'Set os_command_line', name: 'os_command_line' },
+    { label: 'Remove os_command_line', name: 'remove_cmdline', type: 'checkbox' },
+  ]} />`;
+}
+
 export default function Images() {
   const list = useLoad(() => api('GET', '/image/v2/images?limit=1000').then((b) => b.images), [], 5000);
   const [error, setError] = useState(null);
@@ -81,6 +117,8 @@ export default function Images() {
       { label: 'Format', get: (i) => i.disk_format },
       { label: 'Size', get: (i) => fmtBytes(i.size) },
       { label: 'Visibility', get: (i) => i.visibility },
+      { label: 'Properties', get: (i) => PROPS.filter((k) => k in i).map((k) => `${k}=${i[k]}`).join(' ') },
     ]} actions=${(i) => html`<${Action} label="Delete" name=${i.name} danger fn=${del(i)} onError=${setError} />`} />
-    <${Upload} onDone=${list.reload} images=${list.data} />`;
+    <${Upload} onDone=${list.reload} images=${list.data} />
+    <${EditProps} onDone=${list.reload} images=${list.data} />`;
 }

@@ -1,6 +1,7 @@
-// Servers: the launch form, the list with live status, actions, the
-// console log and the live serial console (xterm.js over the compute
-// service's serial WebSocket: POST .../remote-consoles gives its URL).
+// Servers: the launch form, the list with live status, actions, rename
+// (Nova's PUT /servers/{id}), the console log and the live serial console
+// (xterm.js over the compute service's serial WebSocket: POST
+// .../remote-consoles gives its URL).
 import { html, useState, useEffect, useRef, api, useLoad, ErrorBox, Table, Action, Form, loadScript } from '/dashboard/ui.js';
 
 const C = '/compute/v2.1';
@@ -69,6 +70,10 @@ export default function Servers() {
     await api('POST', `${C}/servers`, { server: s }, { 'OpenStack-API-Version': 'compute 2.37', 'X-OpenStack-Nova-API-Version': '2.37' });
     list.reload();
   }
+  async function rename(v) {
+    await api('PUT', `${C}/servers/${v.server}`, { server: { name: v.name } });
+    list.reload();
+  }
   const action = (s, body) => () => api('POST', `${C}/servers/${s.id}/action`, body).then(list.reload);
   const freeVols = (r.vols || []).filter((v) => v.status === 'available');
   const freeFips = (r.fips || []).filter((f) => !f.port_id);
@@ -103,6 +108,10 @@ export default function Servers() {
     ${open && open.kind === 'console' ? html`<${Console} server=${open.server} onClose=${() => setOpen(null)} />` : null}
     ${open && open.kind === 'log' ? html`<${ConsoleLog} server=${open.server} onClose=${() => setOpen(null)} />` : null}
     <${ErrorBox} error=${refs.error} />
+    <${Form} title="Rename server" submit="Rename" action=${rename} fields=${[
+      { label: 'Server to rename', name: 'server', options: opt(list.data), required: true },
+      { label: 'Rename to', name: 'name', required: true },
+    ]} />
     <${Form} title="Launch server" submit="Launch" action=${launch} fields=${[
       { label: 'Server name', name: 'name', required: true },
       { label: 'Image', name: 'image', options: opt(r.images, '(boot from volume)') },

@@ -29,7 +29,7 @@ async function keystone(user, password, project) {
   return r.headers.get('X-Subject-Token');
 }
 async function call(token, method, p, body) {
-  const r = await fetch(`${base}${p}`, { method, headers: { 'X-Auth-Token': token, 'Content-Type': 'application/json' }, body: body && JSON.stringify(body) });
+  const r = await fetch(`${base}${p}`, { method, headers: { 'X-Auth-Token': token, 'Content-Type': 'application/json', 'OpenStack-API-Version': 'compute 2.37' }, body: body && JSON.stringify(body) });
   const text = await r.text();
   return { status: r.status, json: text && text[0] === '{' ? JSON.parse(text) : null, text };
 }
@@ -65,6 +65,25 @@ async function goto(p, hash, heading) {
 const escapeRe = (t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 function cell(scope, text) {
   return scope.locator('td').filter({ hasText: new RegExp(`^\\s*${escapeRe(text)}\\s*$`) }).first();
+}
+
+// The form titled `title` (its heading); the row of the table captioned
+// `caption` that has a cell reading text.
+const form = (p, title) => p.locator('form', { has: p.getByRole('heading', { name: title, exact: true }) });
+const row = (p, text, caption = 'Volumes') => p.locator('table', { has: p.locator('caption', { hasText: new RegExp(`^${caption}$`) }) })
+  .locator('tr', { has: cell(p, text) });
+async function formError(p, title) {
+  const msg = await form(p, title).getByRole('alert').textContent({ timeout: 10000 });
+  if (!msg || /^HTTP /.test(msg)) fail(`${title}: no API message (${msg})`);
+  console.log(`  ${title}: the API said: ${msg}`);
+  return msg;
+}
+async function until(what, fn, ms = 60000) {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((ok) => setTimeout(ok, 250))) {
+    const v = await fn();
+    if (v) return v;
+  }
+  fail(`timed out waiting for ${what}`);
 }
 
 async function noXssElement(p, where) {
@@ -113,6 +132,16 @@ async function main() {
     await page.waitForTimeout(3500); // two samples: the CPU chart has a line
     await shot(page, 'overview');
 
+    step('set up (API): a kernel image and a server that ends in ERROR (its kernel is not one)');
+    const kern = (await call(admin, 'POST', '/image/v2/images', { name: 'kern', disk_format: 'aki', container_format: 'aki' })).json;
+    const put = await fetch(`${base}/image/v2/images/${kern.id}/file`, { method: 'PUT', headers: { 'X-Auth-Token': admin, 'Content-Type': 'application/octet-stream' }, body: Buffer.alloc(65536, 1) });
+    if (put.status !== 204) fail(`kernel upload: ${put.status}`);
+    const srv = await call(admin, 'POST', '/compute/v2.1/servers', { server: { name: 'vm-a', flavorRef: '1', imageRef: kern.id, networks: 'none' } });
+    if (srv.status !== 202) fail(`server create: ${srv.status} ${srv.text}`);
+    const sid = srv.json.server.id;
+    const serverStatus = async () => (await call(admin, 'GET', `/compute/v2.1/servers/${sid}`)).json.server.status;
+    await until('the server in ERROR', async () => (await serverStatus()) === 'ERROR');
+
     step('upload an image named with markup; the progress bar reaches 100 %');
     await goto(page, 'images', 'Images');
     await page.getByLabel('Name').fill(XSS);
@@ -127,6 +156,24 @@ async function main() {
     const imgs = (await call(admin, 'GET', '/image/v2/images')).json.images;
     const img = imgs.find((i) => i.name === XSS);
     if (!img || img.size !== 8 << 20 || img.status !== 'active') fail(`image as stored: ${JSON.stringify(img)}`);
+
+    step('edit the image\'s properties (a JSON-patch PATCH)');
+    const edit = form(page, 'Edit image properties');
+    const imgNow = async () => (await call(admin, 'GET', `/image/v2/images/${img.id}`)).json;
+    await edit.getByLabel('Image to edit').selectOption({ label: XSS });
+    await edit.getByLabel('Set kernel_id').selectOption({ label: 'kern' });
+    await edit.getByLabel('Set os_command_line').fill('console=ttyS0 quiet');
+    await edit.getByRole('button', { name: 'Save properties' }).click();
+    await cell(page, `kernel_id=${kern.id} os_command_line=console=ttyS0 quiet`).waitFor();
+    let props = await imgNow();
+    if (props.kernel_id !== kern.id || props.os_command_line !== 'console=ttyS0 quiet') fail(`image after edit: ${JSON.stringify(props)}`);
+    await edit.getByLabel('Image to edit').selectOption({ label: XSS });
+    await edit.getByLabel('Remove os_command_line').check();
+    await edit.getByRole('button', { name: 'Save properties' }).click();
+    await cell(page, `kernel_id=${kern.id}`).waitFor();
+    props = await imgNow();
+    if ('os_command_line' in props || props.kernel_id !== kern.id) fail(`image after removal: ${JSON.stringify(props)}`);
+    await shot(page, 'images-edit');
 
     step('create a network with a subnet, a router and its interface');
     await goto(page, 'networks', 'Networks');
@@ -162,11 +209,87 @@ async function main() {
     await page.getByRole('button', { name: 'Create volume' }).click();
     await cell(page.locator('tr').filter({ hasText: XSS }), 'available').waitFor({ timeout: 30000 });
     await noXssElement(page, 'volumes');
+
+    step('extend a volume to a chosen size; a smaller size shows Cinder\'s message');
+    const vol = async (name) => (await call(admin, 'GET', '/volume/v3/volumes/detail')).json.volumes.find((v) => v.name === name);
+    await page.getByLabel('Name').fill('data-vol');
+    await page.getByRole('button', { name: 'Create volume' }).click();
+    await cell(row(page, 'data-vol'), 'available').waitFor({ timeout: 30000 });
+    const ext = form(page, 'Extend volume');
+    await ext.getByLabel('Volume to extend').selectOption({ label: 'data-vol' });
+    await ext.getByLabel('New size in GiB').fill('2');
+    await ext.getByRole('button', { name: 'Extend' }).click();
+    await cell(row(page, 'data-vol'), '2').waitFor({ timeout: 30000 });
+    if ((await vol('data-vol')).size !== 2) fail('data-vol is not 2 GiB');
+    await ext.getByLabel('Volume to extend').selectOption({ label: 'data-vol' });
+    await ext.getByLabel('New size in GiB').fill('1');
+    await ext.getByRole('button', { name: 'Extend' }).click();
+    await formError(page, 'Extend volume');
+    if ((await vol('data-vol')).size !== 2) fail('a refused extend changed the size');
+
+    step('snapshot it and create a volume from the snapshot');
+    await page.getByRole('button', { name: 'Snapshot data-vol', exact: true }).click();
+    await cell(row(page, 'data-vol-snap', 'Snapshots'), 'available').waitFor({ timeout: 30000 });
+    await page.getByLabel('Name').fill('from-snap');
+    await page.getByLabel('Size (GiB)', { exact: true }).fill('2');
+    await page.getByLabel('From snapshot').selectOption({ label: 'data-vol-snap' });
+    await page.getByRole('button', { name: 'Create volume' }).click();
+    await cell(row(page, 'from-snap'), 'available').waitFor({ timeout: 30000 });
+    const snapId = (await call(admin, 'GET', '/volume/v3/snapshots')).json.snapshots.find((x) => x.name === 'data-vol-snap').id;
+    if ((await vol('from-snap')).snapshot_id !== snapId) fail('from-snap was not made from the snapshot');
+
+    step('create a volume from an image');
+    await page.getByLabel('Name').fill('from-image');
+    await page.getByLabel('From image').selectOption({ label: 'kern' });
+    await page.getByRole('button', { name: 'Create volume' }).click();
+    await cell(row(page, 'from-image'), 'available').waitFor({ timeout: 30000 });
+    const fromImage = await vol('from-image');
+    if (!fromImage.volume_image_metadata || fromImage.volume_image_metadata.image_id !== kern.id) fail(`from-image: ${JSON.stringify(fromImage)}`);
+
+    step('back it up and restore the backup to a new volume');
+    await page.getByRole('button', { name: 'Back up data-vol', exact: true }).click();
+    await cell(row(page, 'data-vol-backup', 'Backups'), 'available').waitFor({ timeout: 60000 });
+    await page.getByRole('button', { name: 'Restore data-vol-backup', exact: true }).click();
+    await cell(row(page, 'data-vol-backup-restored'), 'available').waitFor({ timeout: 60000 });
+    if ((await vol('data-vol-backup-restored')).size !== 2) fail('the restored volume is not 2 GiB');
+
+    step('attach to a server: refused in ERROR (Nova\'s message), done when SHUTOFF; detach');
+    const att = form(page, 'Attach volume');
+    await att.getByLabel('Volume to attach').selectOption({ label: 'data-vol' });
+    await att.getByLabel('To server').selectOption({ label: 'vm-a' });
+    await att.getByRole('button', { name: 'Attach' }).click();
+    if (!/attach_volume/.test(await formError(page, 'Attach volume'))) fail('not Nova\'s attach message');
+    await call(admin, 'POST', `/compute/v2.1/servers/${sid}/action`, { 'os-stop': null });
+    await until('the server SHUTOFF', async () => (await serverStatus()) === 'SHUTOFF');
+    await att.getByLabel('Volume to attach').selectOption({ label: 'data-vol' });
+    await att.getByLabel('To server').selectOption({ label: 'vm-a' });
+    await att.getByRole('button', { name: 'Attach' }).click();
+    await cell(row(page, 'data-vol'), 'vm-a').waitFor({ timeout: 30000 });
+    await cell(row(page, 'data-vol'), 'in-use').waitFor({ timeout: 30000 });
+    const dataVolId = (await vol('data-vol')).id;
+    const attached = async () => (await call(admin, 'GET', `/compute/v2.1/servers/${sid}/os-volume_attachments`)).json.volumeAttachments
+      .some((a) => a.volumeId === dataVolId); // besides its root disk
+    if (!(await attached())) fail('Nova does not list data-vol as attached');
     await shot(page, 'volumes');
+    await page.getByRole('button', { name: 'Detach data-vol', exact: true }).click();
+    await cell(row(page, 'data-vol'), 'available').waitFor({ timeout: 30000 });
+    if (await attached()) fail('data-vol is still attached');
 
     step('servers and identity pages render (XSS names as text)');
     await goto(page, 'servers', 'Servers');
     await page.getByRole('heading', { name: 'Launch server' }).waitFor();
+    step('rename the server (to markup: shown as text)');
+    const ren = form(page, 'Rename server');
+    await ren.getByLabel('Server to rename').selectOption({ label: 'vm-a' });
+    await ren.getByLabel('Rename to').fill(XSS);
+    await ren.getByRole('button', { name: 'Rename' }).click();
+    await cell(page, XSS).waitFor();
+    if ((await call(admin, 'GET', `/compute/v2.1/servers/${sid}`)).json.server.name !== XSS) fail('the server was not renamed');
+    await noXssElement(page, 'servers');
+    await ren.getByLabel('Server to rename').selectOption({ label: XSS });
+    await ren.getByLabel('Rename to').fill('x'.repeat(300));
+    await ren.getByRole('button', { name: 'Rename' }).click();
+    await formError(page, 'Rename server');
     await shot(page, 'servers');
     await goto(page, 'identity', 'Identity');
     await page.getByLabel('Project name').fill(XSS);
