@@ -1134,9 +1134,17 @@ static void t_boot_supervise(void)
               "%s: the console stopped after adoption", ids[i]);
     }
     for (int i = 0; i < NSUP; i++) {
+        if (getenv("PAUSE")) {
+            fprintf(stderr, "PAUSE1 data %s server %s\n", D.dir, ids[i]);
+            sleep(40);
+        }
         if (getenv("EXP2")) {
             kill(vmm_pid(ids[i]), SIGKILL);
             CHECK(wait_status(TA, ids[i], "ERROR"));
+            if (getenv("PAUSE")) {
+                fprintf(stderr, "PAUSE0\n");
+                sleep(25);
+            }
         }
         if (getenv("EXP")) {
             CHECK(action(TA, ids[i], "{\"os-stop\": null}", NULL) == 202);
@@ -1150,6 +1158,11 @@ static void t_boot_supervise(void)
         /* the console log tells of the new VMM's run only */
         CHECK(wait_console(TA, ids[i], "virtioblk: at 1M ", 1), "%s: no second boot", ids[i]);
         console_word(ids[i], "virtioblk: at 1M ", again, sizeof again);
+        if (getenv("PAUSE")) {
+            fprintf(stderr, "PAUSE2\n");
+            picostackd_stop(&D, SIGKILL);
+            sleep(60);
+        }
         if (getenv("DUMP")) { char *cc = console(TA, ids[i]); fprintf(stderr, "CONSOLE2:\n%.600s\n", cc); free(cc); }
         CHECK_STR(again, pattern[i]);
         CHECK(kill(pids[i], 0) < 0 && errno == ESRCH, "old VMM %d still there", (int)pids[i]);
