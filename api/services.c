@@ -11,7 +11,8 @@
     X(volume)           \
     X(network)          \
     X(compute)          \
-    X(metadata)
+    X(metadata)         \
+    X(dashboard)
 // clang-format on
 
 #define DECLARE(name) extern const struct api_service api_##name##_service;

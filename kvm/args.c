@@ -13,7 +13,8 @@
 void vmm_usage(FILE *out, const char *prog)
 {
     fprintf(out,
-            "usage: %s --kernel PATH [--initrd PATH] [--cmdline STR] [--mem MIB]\n"
+            "usage: %s --kernel PATH [--initrd PATH] [--cmdline STR] | --firmware PATH\n"
+            "       [--firmware-type bios] [--mem MIB]\n"
             "       [--cpus N] [--serial stdio|file:PATH|none] [--control PATH] [--verbose]\n"
             "       [--exit-file PATH]\n"
             "       [--disk path=FILE|handover=FD[,ro][,serial=ID]]... [--rng] [--no-sandbox]\n"
@@ -23,6 +24,9 @@ void vmm_usage(FILE *out, const char *prog)
             "  --kernel PATH    bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note\n"
             "                   (or fd:N, inherited; so are --initrd and --disk path=)\n"
             "  --initrd PATH    initial ramdisk\n"
+            "  --firmware PATH  boot a BIOS ROM (SeaBIOS's bios.bin, or fd:N) from the reset\n"
+            "                   vector instead of a kernel: it boots the first disk\n"
+            "  --firmware-type bios  what the --firmware image is (default: bios)\n"
             "  --cmdline STR    kernel command line (default: \"%s\")\n"
             "  --mem MIB        guest RAM in MiB, %d to %d (default: %d)\n"
             "  --cpus N         vCPUs, 1 to %d (default: 1)\n"
@@ -186,7 +190,9 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
         O_EXIT_FILE,
         O_CONSOLE_LOG,
         O_CONSOLE_CAP,
-        O_CONSOLE_SOCKET
+        O_CONSOLE_SOCKET,
+        O_FIRMWARE,
+        O_FIRMWARE_TYPE
     };
     static const struct option opts[] = {
         { "kernel", required_argument, NULL, O_KERNEL },
@@ -206,6 +212,8 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
         { "console-log", required_argument, NULL, O_CONSOLE_LOG },
         { "console-cap", required_argument, NULL, O_CONSOLE_CAP },
         { "console-socket", required_argument, NULL, O_CONSOLE_SOCKET },
+        { "firmware", required_argument, NULL, O_FIRMWARE },
+        { "firmware-type", required_argument, NULL, O_FIRMWARE_TYPE },
         { 0 },
     };
     memset(cfg, 0, sizeof(*cfg));
@@ -218,12 +226,25 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
     opterr = 0;
     int c;
     unsigned long long v;
-    bool serial_given = false;
+    bool serial_given = false, cmdline_given = false;
     while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case O_KERNEL: cfg->kernel = optarg; break;
         case O_INITRD: cfg->initrd = optarg; break;
-        case O_CMDLINE: cfg->cmdline = optarg; break;
+        case O_CMDLINE:
+            cfg->cmdline = optarg;
+            cmdline_given = true;
+            break;
+        case O_FIRMWARE:
+            if (!*optarg)
+                return bad(err, errlen, "--firmware needs a path");
+            cfg->firmware = optarg;
+            break;
+        case O_FIRMWARE_TYPE:
+            if (strcmp(optarg, "bios"))
+                return bad(err, errlen, "--firmware-type '%s': bios expected", optarg);
+            cfg->firmware_type = VMM_FIRMWARE_BIOS;
+            break;
         case O_CONTROL:
             if (!*optarg)
                 return bad(err, errlen, "--control needs a socket path");
@@ -295,8 +316,12 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
     }
     if (optind < argc)
         return bad(err, errlen, "unexpected argument '%s'", argv[optind]);
-    if (!cfg->kernel || !*cfg->kernel)
-        return bad(err, errlen, "--kernel PATH is required");
+    if (cfg->firmware && (cfg->kernel || cfg->initrd || cmdline_given))
+        return bad(err, errlen,
+                   "--firmware boots the disk's own bootloader: no --kernel, --initrd or "
+                   "--cmdline with it");
+    if (!cfg->firmware && (!cfg->kernel || !*cfg->kernel))
+        return bad(err, errlen, "--kernel PATH is required (or --firmware PATH)");
     if (cfg->console_cap && !cfg->console_log)
         return bad(err, errlen, "--console-cap needs --console-log");
     if ((cfg->console_log || cfg->console_socket) && !serial_given)

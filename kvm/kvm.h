@@ -1,7 +1,7 @@
 /* picostack-vmm: what the VMM module offers.
  *
  * One process runs one VM: vmm_parse_args() turns the command line
- * (picostack-vmm --kernel PATH [--initrd PATH] [--cmdline STR] [--mem MIB]
+ * (picostack-vmm --kernel PATH [--initrd PATH] [--cmdline STR] | --firmware PATH [--mem MIB]
  * [--cpus N] [--serial stdio|file:PATH|none] [--control PATH] [--exit-file PATH]
  * [--net tap=NAME[,mac=MAC][,queues=N] | --net fd=N[,mac=MAC]]...) into a
  * vmm_config, and vmm_run() boots it and returns when the VM has ended, with
@@ -36,6 +36,39 @@
  * with an I/O error). "files" names data files the store created after the
  * hand-over (file F holds clusters F << EXTMAP_FILE_SHIFT and up): their
  * descriptors travel with the line as SCM_RIGHTS, in the same order.
+ *
+ * Firmware boot: --firmware PATH [--firmware-type bios] (instead of
+ * --kernel, --initrd and --cmdline, which it refuses) boots a legacy BIOS
+ * ROM, SeaBIOS's bios.bin from Debian's seabios package, from the reset
+ * vector as QEMU's PC does, and the BIOS boots the first disk's own
+ * bootloader (GRUB through int 13h). The machine it sees:
+ *   - the ROM ending at 4 GiB (read-only) and its last 128 KiB also in
+ *     RAM at 0xe0000-0xfffff (writable: no shadow-RAM registers needed);
+ *     vCPU 0 starts at F000:FFF0, the others wait for INIT/SIPI;
+ *   - fw_cfg on ports 0x510/0x511 and its DMA interface at 0x514
+ *     (kvm/devices/fw_cfg.h) with "QEMU", the vCPU count, the RAM size,
+ *     "etc/e820" (RAM below and above the 32-bit hole), "bootorder" (the
+ *     first disk, PCI slot 1), "etc/sercon-port" = COM1 (the BIOS's screen
+ *     output goes to the serial console) and the VMM's own ACPI tables as
+ *     "etc/acpi/tables" + "etc/acpi/rsdp" with an "etc/table-loader"
+ *     script, so the guest kernel gets the VMM's tables; unlike a direct
+ *     boot's, their FADT is a full one (a FACS, PM1 event/control blocks
+ *     at port 0x608, reset through port 0xcf9), because the BIOS leaves
+ *     the 8259 PIC and the PIT running and only a kernel that knows of a
+ *     legacy PIC masks it (with a hardware-reduced FADT Linux takes the
+ *     BIOS's timer interrupt on vector 8 and double-faults); the power
+ *     button is the same GED device;
+ *   - the PCI host bridge with QEMU's generic PCIe host ids (1b36:0008,
+ *     subsystem 1af4:1100, so SeaBIOS knows a QEMU-like machine but leaves
+ *     ECAM where it is); the BIOS re-places the BARs from 0xfec00000 down,
+ *     inside the bridge's second 32-bit window (0xe0100000-0xfebfffff);
+ *   - CMOS memory-size bytes and vCPU count in the RTC, the in-kernel PIC
+ *     and PIT, port 0xcf9 (reset control: a reset ends the VMM like the
+ *     i8042's), and QEMU's debug port 0x402 (reads 0xe9): the BIOS's debug
+ *     log, on stderr as "picostack-vmm: firmware: ..." lines with
+ *     --verbose, else dropped.
+ * A disk that does not boot: SeaBIOS says so on the console, waits 60 s,
+ * resets, and the VMM ends with "reset". UEFI (OVMF) is not supported yet.
  *
  * Disks and the rng (virtio 1.x over PCI, kvm/virtio/README.md):
  *   --disk path=FILE[,ro][,serial=ID]   a raw image file (or fd:N, open
@@ -111,8 +144,15 @@ struct vmm_net {
     unsigned queues; /* queues=N: queue pairs (MQ, tap= only); 0: one */
 };
 
+/* --firmware-type: what the --firmware image is. */
+enum vmm_firmware_type {
+    VMM_FIRMWARE_BIOS, /* a legacy BIOS ROM (SeaBIOS's bios.bin) */
+};
+
 struct vmm_config {
-    const char *kernel;  /* bzImage or ELF vmlinux with a PVH note (path or fd:N) */
+    const char *kernel;   /* bzImage or ELF vmlinux with a PVH note (path or fd:N) */
+    const char *firmware; /* --firmware: a ROM booted from the reset vector (or NULL) */
+    enum vmm_firmware_type firmware_type;
     const char *initrd;  /* NULL: none (path or fd:N) */
     const char *cmdline; /* the guest kernel's command line */
     uint64_t mem_mib;    /* guest RAM */

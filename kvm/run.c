@@ -14,6 +14,7 @@
 
 #include "kvm/control.h"
 #include "kvm/console.h"
+#include "kvm/devices/fw_cfg.h"
 #include "kvm/devices/serial.h"
 #include "kvm/loop.h"
 #include "kvm/sandbox.h"
@@ -135,6 +136,11 @@ static int build_machine(struct vm *vm, struct loop *loop, verr_t *err)
     int r = vmdevs_create(&vm->devs, &ctx);
     if (r)
         return r;
+    if (cfg->firmware) {
+        struct x86_firmware_request fw = { cfg->firmware, cfg->cpus, &vm->devs,
+                                           fw_cfg_find(&vm->devs) };
+        return x86_load_firmware(&vm->mem, &fw, &vm->boot, err);
+    }
     struct x86_boot_request req = { cfg->kernel, cfg->initrd, cfg->cmdline, cfg->cpus, &vm->devs };
     return x86_load(&vm->mem, &req, &vm->boot, err);
 }
@@ -226,6 +232,7 @@ out_devs:
     if (rn.sig_fd >= 0)
         close(rn.sig_fd);
     vmdevs_destroy(&vm->devs);
+    x86_release_boot(&vm->boot);
 out_loop:
     loop_fini(&rn.loop);
     close(vm->stop_efd);

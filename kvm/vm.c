@@ -36,6 +36,25 @@ static int add_memory(struct vm *vm, unsigned slot, uint64_t gpa, uint64_t size,
     return 0;
 }
 
+/* The firmware ROM below 4 GiB: read-only where KVM can (a write is then an
+ * MMIO exit nobody answers), else a private writable copy. */
+static int add_rom(struct vm *vm, unsigned slot, verr_t *err)
+{
+    struct kvm_userspace_memory_region r = {
+        .slot = slot,
+        .guest_phys_addr = vm->boot.rom_addr,
+        .memory_size = vm->boot.rom_size,
+        .userspace_addr = (uintptr_t)vm->boot.rom,
+    };
+    if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0)
+        r.flags = KVM_MEM_READONLY;
+    else if (mprotect(vm->boot.rom, vm->boot.rom_size, PROT_READ | PROT_WRITE) < 0)
+        return verr_set(err, errno, "firmware ROM: %s", strerror(errno));
+    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+        return verr_set(err, errno, "KVM_SET_USER_MEMORY_REGION (ROM): %s", strerror(errno));
+    return 0;
+}
+
 /* GSI routing as on a PC and as our MADT and MP table say: ISA IRQ n goes
  * to PIC pin n and IOAPIC pin n, except IRQ 0 (the PIT), which reaches the
  * IOAPIC on pin 2. (KVM's default sends GSI 0 to IOAPIC pin 0.) MSI routes
@@ -222,7 +241,7 @@ static int create_machine(struct vm *vm, verr_t *err)
     if (gm_high_size(&vm->mem) && (r = add_memory(vm, 1, GM_HIGH_BASE, gm_high_size(&vm->mem),
                                                   vm->mem.host + vm->mem.low_size, err)))
         return r;
-    return 0;
+    return vm->boot.rom ? add_rom(vm, 2, err) : 0;
 }
 
 static int create_vcpu(struct vm *vm, unsigned i, verr_t *err)

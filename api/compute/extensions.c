@@ -34,6 +34,15 @@ static const struct {
     { "OS-SRV-USG", "ServerUsage", "Adds launched_at and terminated_at on Servers." },
     { "os-user-data", "UserData", "Add user_data to the Create Server API." },
     { "os-multiple-create", "MultipleCreate", "Allow multiple create in the Create Server API." },
+    { "os-server-groups", "ServerGroups", "Server group support." },
+    { "os-scheduler-hints", "SchedulerHints", "Pass arbitrary key/value pairs to the scheduler." },
+    { "os-availability-zone", "AvailabilityZone",
+      "1. Add availability_zone to the Create Server "
+      "API. 2. Add availability zones describing." },
+    { "os-access-ips", "AccessIPs", "Access IPs support." },
+    { "os-lock-server", "LockServer", "Enable lock/unlock server actions." },
+    { "os-deferred-delete", "DeferredDelete", "Instance deferred delete (restore, forceDelete)." },
+    { "os-server-password", "ServerPassword", "Server password support." },
 };
 
 static json_t *view(size_t i)

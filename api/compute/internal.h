@@ -3,6 +3,9 @@
 #ifndef PICOSTACK_API_COMPUTE_INTERNAL_H
 #define PICOSTACK_API_COMPUTE_INTERNAL_H
 
+#include <regex.h>
+#include <time.h>
+
 #include "api/http/http.h"
 #include "core/compute/compute.h"
 #include "core/identity/identity.h"
@@ -31,6 +34,13 @@ void cmp_reply_server_err(struct api_req *r, int rc, const struct compute_err *e
                           const char *fallback);
 /* Nova's view of a server record at microversion micro. */
 json_t *cmp_server_view(struct api_req *r, const json_t *rec, int micro);
+/* A new random adminPass (12 characters, no look-alikes), as Nova
+ * answers on create and rebuild (picostack sets no guest password). */
+void cmp_admin_pass(char out[13]);
+/* The view of update and rebuild answers: without the extended
+ * attributes (OS-EXT-*, OS-SRV-USG:*, key_name, config_drive,
+ * security_groups, volumes_attached), as Nova. */
+json_t *cmp_server_view_brief(struct api_req *r, const json_t *rec, int micro);
 /* The record of /servers/{id} (param 0) for the caller, or replies 404. */
 json_t *cmp_server_of(struct api_req *r);
 
@@ -90,6 +100,23 @@ void cmp_quota_defaults(struct api_req *r);
 void cmp_quota_detail(struct api_req *r);
 void cmp_quota_update(struct api_req *r);
 
+/* server_filters.c: the list filters name, ip, ip6 (regular expressions,
+ * matched anywhere), changes-since and changes-before (ISO 8601 times
+ * against the record's updated; changes-before is accepted at every
+ * microversion). */
+struct cmp_filters {
+    regex_t name, ip, ip6;
+    bool has_name, has_ip, has_ip6, has_since, has_before;
+    time_t since, before;
+};
+/* Reads them from the query, or replies 400 and returns -EINVAL (nothing
+ * to free then); otherwise cmp_filters_free after use. */
+int cmp_filters_read(struct api_req *r, struct cmp_filters *f);
+void cmp_filters_free(struct cmp_filters *f);
+bool cmp_filters_match(const struct cmp_filters *f, const json_t *rec);
+/* An ISO 8601 date or date-time (zone Z or an offset; none: UTC). */
+int cmp_parse_time(const char *s, time_t *out);
+
 void cmp_server_list(struct api_req *r);
 void cmp_server_detail(struct api_req *r);
 void cmp_server_show(struct api_req *r);
@@ -105,6 +132,26 @@ void cmp_server_meta_put(struct api_req *r);
 void cmp_server_meta_delete(struct api_req *r);
 
 void cmp_server_action(struct api_req *r);
+
+/* server_tags.c: /servers/{id}/tags[/{tag}] (2.26+) */
+void cmp_tags_list(struct api_req *r);
+void cmp_tags_replace(struct api_req *r);
+void cmp_tags_clear(struct api_req *r);
+void cmp_tag_check(struct api_req *r);
+void cmp_tag_add(struct api_req *r);
+void cmp_tag_delete(struct api_req *r);
+
+/* server_groups.c: os-server-groups */
+void cmp_group_list(struct api_req *r);
+void cmp_group_create(struct api_req *r);
+void cmp_group_show(struct api_req *r);
+void cmp_group_delete(struct api_req *r);
+
+/* server_extras.c */
+void cmp_server_password(struct api_req *r);    /* GET and DELETE */
+void cmp_virtual_interfaces(struct api_req *r); /* 400: a Neutron cloud */
+void cmp_availability_zones(struct api_req *r);
+void cmp_availability_zones_detail(struct api_req *r);
 
 void cmp_volatt_list(struct api_req *r);
 void cmp_volatt_create(struct api_req *r);

@@ -45,10 +45,38 @@ static void console_output(struct api_req *r, json_t *arg)
     api_reply_json(r, 200, out ? out : json_pack("{s:s}", "output", ""));
 }
 
+/* rebuild answers 202 with the server (status REBUILD) and its adminPass:
+ * the one given, or a new one (the guest is not told either). */
+static void rebuilt(struct api_req *r, int micro, const char *pass)
+{
+    json_t *rec = cmp_server_of(r);
+    if (!rec)
+        return;
+    char made[13];
+    if (!pass) {
+        cmp_admin_pass(made);
+        pass = made;
+    }
+    json_t *view = cmp_server_view_brief(r, rec, micro);
+    json_decref(rec);
+    json_object_set_new(view, "adminPass", json_string(pass));
+    /* its addresses are the short ones (version, addr), as Nova's */
+    const char *net;
+    json_t *list, *ip;
+    size_t i;
+    json_object_foreach (json_object_get(view, "addresses"), net, list)
+        json_array_foreach (list, i, ip) {
+            json_object_del(ip, "OS-EXT-IPS:type");
+            json_object_del(ip, "OS-EXT-IPS-MAC:mac_addr");
+        }
+    api_reply_json(r, 202, json_pack("{s:o}", "server", view));
+}
+
 void cmp_server_action(struct api_req *r)
 {
     struct cmp_state *st = api_req_state(r);
-    if (cmp_micro(r) < 0)
+    int micro = cmp_micro(r);
+    if (micro < 0)
         return;
     json_t *body = api_req_json(r);
     if (!body)
@@ -80,8 +108,13 @@ void cmp_server_action(struct api_req *r)
     struct compute_caller who = cmp_caller(r);
     struct compute_err err = { "" };
     int rc = compute_server_action(st->c, &who, api_req_param(r, 0), action, arg, &err);
-    json_decref(body);
-    if (rc)
+    if (rc) {
+        json_decref(body);
         return cmp_reply_server_err(r, rc, &err, "Action failed.");
-    api_reply_empty(r, 202);
+    }
+    if (!strcmp(action, "rebuild"))
+        rebuilt(r, micro, json_string_value(json_object_get(arg, "adminPass")));
+    else
+        api_reply_empty(r, 202);
+    json_decref(body);
 }

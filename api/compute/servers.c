@@ -124,7 +124,7 @@ json_t *cmp_server_view(struct api_req *r, const json_t *rec, int micro)
         json_array_append_new(groups, json_pack("{s:O}", "name", g));
     json_t *srv = json_pack(
         "{s:s, s:s?, s:s, s:s?, s:s?, s:O, s:o, s:o, s:o, s:s?, s:s?, s:o, s:s, s:s, s:o, s:s, "
-        "s:i, s:s, s:s, s:O, s:O, s:n, s:O, s:O, s:O, s:o, s:o}",
+        "s:s, s:s, s:O, s:O, s:n, s:O, s:O, s:O, s:o}",
         "id", id, "name", str(rec, "name"), "status", compute_server_status(rec), "tenant_id",
         str(rec, "project_id"), "user_id", str(rec, "user_id"), "metadata",
         json_object_get(rec, "metadata"), "hostId", host_id(str(rec, "project_id")), "image",
@@ -135,17 +135,29 @@ json_t *cmp_server_view(struct api_req *r, const json_t *rec, int micro)
         json_pack("{s:s?, s:o}", "id", str(f, "id"), "links",
                   bookmark(r, "flavors", str(f, "id") ?: "")),
         "created", str(rec, "created"), "updated", str(rec, "updated"), "addresses", addresses(rec),
-        "accessIPv4", "", "accessIPv6", "", "links", links(r, "servers", id), "OS-DCF:diskConfig",
-        "MANUAL", "progress", 0, "OS-EXT-AZ:availability_zone", "nova", "config_drive",
+        "accessIPv4", str(rec, "access_ipv4") ?: "", "accessIPv6", str(rec, "access_ipv6") ?: "",
+        "links", links(r, "servers", id), "OS-DCF:diskConfig", "MANUAL",
+        "OS-EXT-AZ:availability_zone", "nova", "config_drive",
         json_is_true(json_object_get(rec, "config_drive")) ? "True" : "", "key_name",
         json_object_get(rec, "key_name") ?: json_null(), "OS-SRV-USG:launched_at",
         json_object_get(rec, "launched_at") ?: json_null(), "OS-SRV-USG:terminated_at",
         "OS-EXT-STS:task_state", json_object_get(rec, "task_state") ?: json_null(),
         "OS-EXT-STS:vm_state", json_object_get(rec, "vm_state"), "OS-EXT-STS:power_state",
-        json_object_get(rec, "power_state"), "os-extended-volumes:volumes_attached", vols,
-        "security_groups", groups);
-    if (!srv)
+        json_object_get(rec, "power_state"), "os-extended-volumes:volumes_attached", vols);
+    if (!srv) {
+        json_decref(groups);
         return NULL;
+    }
+    /* Nova shows progress in these statuses only */
+    static const char *const progressing[] = { "ACTIVE", "BUILD",         "REBUILD",
+                                               "RESIZE", "VERIFY_RESIZE", NULL };
+    for (const char *const *p = progressing; *p; p++)
+        if (!strcmp(*p, compute_server_status(rec)))
+            json_object_set_new(srv, "progress", json_integer(0));
+    if (json_array_size(groups)) /* Nova leaves the key out when there are none */
+        json_object_set_new(srv, "security_groups", groups);
+    else
+        json_decref(groups);
     if (api_req_is_admin(r)) {
         char name[64];
         snprintf(name, sizeof name, "instance-%.8s", id);
@@ -157,17 +169,45 @@ json_t *cmp_server_view(struct api_req *r, const json_t *rec, int micro)
     if (json_is_object(fault))
         json_object_set(srv, "fault", fault);
     if (micro >= 9)
-        json_object_set_new(srv, "locked", json_false());
+        json_object_set_new(srv, "locked",
+                            json_boolean(json_is_true(json_object_get(rec, "locked"))));
+    if (micro >= 73)
+        json_object_set(srv, "locked_reason", json_object_get(rec, "locked_reason") ?: json_null());
     if (micro >= 19)
         json_object_set_new(srv, "description", json_null());
+    json_t *tags = json_object_get(rec, "tags");
     if (micro >= 26)
-        json_object_set_new(srv, "tags", json_array());
+        json_object_set_new(srv, "tags", tags ? json_incref(tags) : json_array());
     return srv;
+}
+
+json_t *cmp_server_view_brief(struct api_req *r, const json_t *rec, int micro)
+{
+    /* What Nova's update and rebuild answers leave out of the full view. */
+    static const char *const extended[] = {
+        "OS-EXT-AZ:availability_zone",
+        "OS-EXT-STS:task_state",
+        "OS-EXT-STS:vm_state",
+        "OS-EXT-STS:power_state",
+        "OS-SRV-USG:launched_at",
+        "OS-SRV-USG:terminated_at",
+        "OS-EXT-SRV-ATTR:host",
+        "OS-EXT-SRV-ATTR:hypervisor_hostname",
+        "OS-EXT-SRV-ATTR:instance_name",
+        "config_drive",
+        "key_name",
+        "os-extended-volumes:volumes_attached",
+        "security_groups",
+    };
+    json_t *v = cmp_server_view(r, rec, micro);
+    for (size_t i = 0; v && i < API_COUNT(extended); i++)
+        json_object_del(v, extended[i]);
+    return v;
 }
 
 /* ---- create ---- */
 
-static void admin_pass(char out[13])
+void cmp_admin_pass(char out[13])
 {
     static const char set[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     for (int i = 0; i < 12; i++)
@@ -188,26 +228,46 @@ void cmp_server_create(struct api_req *r)
     struct compute_err err = { "" };
     json_t *recs;
     bool reservation = json_is_true(json_object_get(in, "return_reservation_id"));
+    /* the scheduler hints sit beside "server": core reads them inside */
+    json_t *hints = json_object_get(body, "os:scheduler_hints")
+                        ?: json_object_get(body, "OS-SCH-HNT:scheduler_hints");
+    if (hints)
+        json_object_set(in, "scheduler_hints", hints);
+    json_t *given = json_object_get(in, "adminPass");
+    if (given && !json_is_string(given)) {
+        json_decref(body);
+        return api_reply_error(r, 400, "Invalid input for field/attribute adminPass.");
+    }
+    /* Nova answers the one given (the guest is told neither here) */
+    char pass[13];
+    const char *pass_out = pass;
+    json_t *given_copy = json_incref(given);
     int rc = compute_server_create(st->c, &who, in, micro, &recs, &err);
     json_decref(body);
-    if (rc)
+    if (rc) {
+        json_decref(given_copy);
         return cmp_reply_server_err(r, rc, &err, "Server create failed.");
+    }
     json_t *first = json_array_get(recs, 0);
     const char *id = str(first, "id");
-    char pass[13], loc[600];
-    admin_pass(pass);
+    char loc[600];
+    cmp_admin_pass(pass);
+    if (given_copy)
+        pass_out = json_string_value(given_copy);
     snprintf(loc, sizeof loc, "%s/compute/v2.1/servers/%s", api_req_base_url(r), id);
     api_reply_header(r, "Location", loc);
     json_t *groups = json_array(), *g;
     size_t i;
     json_array_foreach (json_object_get(first, "security_groups"), i, g)
         json_array_append_new(groups, json_pack("{s:O}", "name", g));
-    json_t *out = reservation ? json_pack("{s:s+}", "reservation_id", "r-", id)
-                              : json_pack("{s:{s:s, s:o, s:s, s:o, s:s}}", "server", "id", id,
-                                          "links", links(r, "servers", id), "OS-DCF:diskConfig",
-                                          "MANUAL", "security_groups", groups, "adminPass", pass);
+    json_t *out = reservation
+                      ? json_pack("{s:s+}", "reservation_id", "r-", id)
+                      : json_pack("{s:{s:s, s:o, s:s, s:o, s:s}}", "server", "id", id, "links",
+                                  links(r, "servers", id), "OS-DCF:diskConfig", "MANUAL",
+                                  "security_groups", groups, "adminPass", pass_out);
     if (reservation)
         json_decref(groups);
+    json_decref(given_copy);
     json_decref(recs);
     api_reply_json(r, 202, out);
 }
@@ -272,12 +332,12 @@ static void sort_records(json_t *recs, const char *field, bool desc)
     free(v);
 }
 
-static bool matches(struct api_req *r, const json_t *rec, regex_t *name_re)
+static bool matches(struct api_req *r, const json_t *rec, const struct cmp_filters *fl)
 {
     const char *status = api_req_query(r, "status"), *image = api_req_query(r, "image");
     const char *flavor = api_req_query(r, "flavor");
     const char *project = api_req_query(r, "project_id") ?: api_req_query(r, "tenant_id");
-    if (name_re && regexec(name_re, str(rec, "name") ?: "", 0, NULL, 0))
+    if (!cmp_filters_match(fl, rec))
         return false;
     if (status && *status && strcasecmp(status, compute_server_status(rec)))
         return false;
@@ -326,17 +386,14 @@ static void list(struct api_req *r, bool detail)
             field = sort_keys[i].field;
     if (!field || (strcmp(sd, "asc") && strcmp(sd, "desc")))
         return api_reply_error(r, 400, "Invalid sort_key or sort_dir: %s %s", sk, sd);
-    regex_t re;
-    const char *name = api_req_query(r, "name");
-    bool has_re = name && *name;
-    if (has_re && regcomp(&re, name, REG_EXTENDED | REG_NOSUB))
-        return api_reply_error(r, 400, "Invalid regular expression in name: %s", name);
+    struct cmp_filters fl;
+    if (cmp_filters_read(r, &fl))
+        return;
     struct compute_caller who = cmp_caller(r);
     json_t *recs;
     int rc = compute_server_list(st->c, &who, all_b == 1, &recs);
     if (rc) {
-        if (has_re)
-            regfree(&re);
+        cmp_filters_free(&fl);
         return cmp_reply_err(r, rc, NULL, "Cannot list servers.");
     }
     sort_records(recs, field, !strcmp(sd, "desc"));
@@ -349,7 +406,7 @@ static void list(struct api_req *r, bool detail)
             found = !strcmp(str(rec, "id") ?: "", marker);
             continue;
         }
-        if (!matches(r, rec, has_re ? &re : NULL))
+        if (!matches(r, rec, &fl))
             continue;
         if ((long)json_array_size(out) >= limit) {
             more = true;
@@ -361,8 +418,7 @@ static void list(struct api_req *r, bool detail)
                                                       str(rec, "name"), "links",
                                                       links(r, "servers", last)));
     }
-    if (has_re)
-        regfree(&re);
+    cmp_filters_free(&fl);
     if (!found) {
         json_decref(recs);
         json_decref(out);
@@ -451,7 +507,7 @@ void cmp_server_update(struct api_req *r)
     json_decref(body);
     if (rc)
         return cmp_reply_server_err(r, rc, &err, "Instance could not be found.");
-    json_t *out = json_pack("{s:o}", "server", cmp_server_view(r, rec, micro));
+    json_t *out = json_pack("{s:o}", "server", cmp_server_view_brief(r, rec, micro));
     json_decref(rec);
     api_reply_json(r, 200, out);
 }

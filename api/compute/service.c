@@ -66,6 +66,8 @@ int cmp_micro(struct api_req *r)
     api_reply_header(r, "OpenStack-API-Version", v);
     api_reply_header(r, "X-OpenStack-Nova-API-Version", n);
     api_reply_header(r, "Vary", "OpenStack-API-Version, X-OpenStack-Nova-API-Version");
+    /* Nova's own name for the request id (the instance action log's key) */
+    api_reply_header(r, "X-Compute-Request-Id", api_req_id(r));
     return minor;
 }
 
@@ -311,6 +313,21 @@ static const struct api_route routes[] = {
     { "DELETE", V "/servers/{}/os-interface/{}", cmp_iface_delete, 0 },
     { "GET", V "/servers/{}/os-instance-actions", cmp_actions_list, 0 },
     { "GET", V "/servers/{}/os-instance-actions/{}", cmp_action_show, 0 },
+    { "GET", V "/servers/{}/os-server-password", cmp_server_password, 0 },
+    { "DELETE", V "/servers/{}/os-server-password", cmp_server_password, 0 },
+    { "GET", V "/servers/{}/os-virtual-interfaces", cmp_virtual_interfaces, 0 },
+    { "GET", V "/servers/{}/tags", cmp_tags_list, 0 },
+    { "PUT", V "/servers/{}/tags", cmp_tags_replace, 0 },
+    { "DELETE", V "/servers/{}/tags", cmp_tags_clear, 0 },
+    { "GET", V "/servers/{}/tags/{}", cmp_tag_check, 0 },
+    { "PUT", V "/servers/{}/tags/{}", cmp_tag_add, 0 },
+    { "DELETE", V "/servers/{}/tags/{}", cmp_tag_delete, 0 },
+    { "GET", V "/os-availability-zone", cmp_availability_zones, 0 },
+    { "GET", V "/os-server-groups", cmp_group_list, 0 },
+    { "POST", V "/os-server-groups", cmp_group_create, 0 },
+    { "GET", V "/os-server-groups/{}", cmp_group_show, 0 },
+    { "DELETE", V "/os-server-groups/{}", cmp_group_delete, 0 },
+    { "GET", V "/os-availability-zone/detail", cmp_availability_zones_detail, 0 },
     /* serial remote consoles (consoles.c) */
     { "POST", V "/servers/{}/remote-consoles", cmp_remote_console_create, 0 },
     { "GET", "/serial", cmp_serial_console_ws, API_PUBLIC },

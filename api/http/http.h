@@ -186,6 +186,11 @@ struct api_service {
      * api_server_attach (see "Own listeners" below), never on the API
      * port; prefix is then only its name in logs and metrics. */
     bool own_listeners;
+    /* true: a trailing '/' below the version root ends an empty segment
+     * (".../volumes/" matches no route: 404, as Cinder and Glance answer);
+     * false: it is ignored everywhere (Keystone's, Nova's and Neutron's
+     * leniency). The roots ("/volume/", "/volume/v3/") always answer. */
+    bool strict_slash;
 };
 
 /* The error shapes of the OpenStack services (status picks the title/kind). */
@@ -273,7 +278,7 @@ struct api_config {
     unsigned lockout_failure_attempts;
     unsigned lockout_duration_s;
     unsigned login_failures_per_min;
-    struct net_dp *netdp; /* the network data plane; NULL = model only */
+    struct net_dp *netdp;    /* the network data plane; NULL = model only */
     const char *netdp_netns; /* its namespace (net_dp_config.netns); NULL = ours */
     /* Compute: vCPUs and RAM per host CPU and MiB (0: Nova's 16.0, 1.5). */
     double cpu_allocation_ratio, ram_allocation_ratio;
@@ -360,6 +365,16 @@ const char *api_server_data_dir(struct api_server *srv);
 /* The network data plane (core/networks; NULL when picostackd runs without
  * one: the network API then changes only the model). */
 struct net_dp *api_server_netdp(struct api_server *srv);
+/* Browser sessions (api/dashboard): a request without X-Auth-Token may
+ * carry its token in a cookie instead.  One service may register fn (in
+ * its init); for every request with no X-Auth-Token, fn looks for the
+ * token in the request and returns true with its text in token, or false.
+ * fn must demand proof that the request is not a cross-site one (a
+ * header a form cannot send, bound to the token), since browsers send
+ * cookies by themselves.  The token is then checked as X-Auth-Token is.
+ * 0, or -EBUSY when one is registered already. */
+typedef bool (*api_cookie_auth_fn)(struct api_req *r, void *ctx, char token[IDENTITY_TOKEN_MAX]);
+int api_server_set_cookie_auth(struct api_server *srv, api_cookie_auth_fn fn, void *ctx);
 /* The registered services, in registration order (i < count). */
 size_t api_server_service_count(const struct api_server *srv);
 const struct api_service *api_server_service_at(const struct api_server *srv, size_t i);
@@ -427,6 +442,10 @@ void api_reply_json(struct api_req *r, int status, json_t *body);              /
 void api_reply_json_text(struct api_req *r, int status, const char *text, size_t len);
 void api_reply_empty(struct api_req *r, int status);
 void api_reply_text(struct api_req *r, int status, const char *content_type, const char *text);
+/* Bytes that outlive the server (static data, e.g. compiled-in assets):
+ * sent without a copy. */
+void api_reply_static(struct api_req *r, int status, const char *content_type, const void *data,
+                      size_t len);
 void api_reply_error(struct api_req *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4))); /* in the service's shape */
 /* A streamed reply (downloads): read(ctx, pos, buf, max) returns bytes

@@ -9,7 +9,7 @@
 #include "api/http/http.h"
 #include "core/store/store.h"
 
-#define API_MAX_SERVICES      8
+#define API_MAX_SERVICES      12
 #define API_MAX_EXTRA_HEADERS 8
 #define API_MAX_COLLECTORS    8
 #define API_LATENCY_BUCKETS   14
@@ -113,6 +113,9 @@ struct api_server {
     /* ws.c: the live WebSockets (under lock; cond signals one ending) */
     struct api_ws *websockets;
     unsigned n_websockets;
+    /* browser sessions (api_server_set_cookie_auth); set before start */
+    api_cookie_auth_fn cookie_auth;
+    void *cookie_auth_ctx;
 };
 
 struct api_req {

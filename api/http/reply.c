@@ -80,6 +80,13 @@ void api_reply_text(struct api_req *r, int status, const char *content_type, con
            content_type);
 }
 
+void api_reply_static(struct api_req *r, int status, const char *content_type, const void *data,
+                      size_t len)
+{
+    finish(r, status, MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT),
+           content_type);
+}
+
 struct stream_ctx {
     api_read_fn read;
     void (*done)(void *);

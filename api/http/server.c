@@ -136,13 +136,34 @@ static void route_in(struct api_req *r, unsigned i, const char *path)
         api_reply_error(r, 404, "The resource could not be found.");
 }
 
+/* Whether url (ending in '/') belongs to a strict_slash service and lies
+ * below its version root ("/volume/v3/volumes/", not "/volume/v3/"): such a
+ * slash ends an empty segment, so ".../volumes/" names no volume (404), as
+ * Cinder and Glance answer. */
+static bool strict_slash_path(const struct api_server *srv, const char *url)
+{
+    for (unsigned i = 0; i < srv->n_services; i++) {
+        const struct api_service *s = srv->services[i];
+        size_t pl = strlen(s->prefix);
+        if (s->own_listeners || strncmp(url, s->prefix, pl) || (url[pl] && url[pl] != '/'))
+            continue;
+        if (!s->strict_slash)
+            return false;
+        const char *rest = url + pl; /* "/v3/volumes/" */
+        const char *second = rest[0] ? strchr(rest + 1, '/') : NULL;
+        return second && second[1]; /* something after the version segment */
+    }
+    return false;
+}
+
 /* Finds service and route; replies 404/405 itself when there is none. */
 static void route(struct api_req *r)
 {
     struct api_server *srv = r->srv;
-    /* Drop one trailing '/' (but keep "/"): "/volume/v3/" == "/volume/v3". */
+    /* A trailing '/' is dropped (but "/" kept): "/volume/v3/" == "/volume/v3",
+     * except below the version root of a strict_slash service. */
     size_t len = strlen(r->url);
-    if (len > 1 && r->url[len - 1] == '/')
+    if (len > 1 && r->url[len - 1] == '/' && !strict_slash_path(srv, r->url))
         r->url[len - 1] = '\0';
     if (r->own_svc >= 0) { /* a service's own listener: its routes only */
         route_in(r, (unsigned)r->own_svc, r->url);
@@ -176,6 +197,10 @@ static void authenticate(struct api_req *r)
         return;
     const char *token = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Auth-Token");
     struct identity *idn = r->srv->cfg.identity;
+    char cookie_token[IDENTITY_TOKEN_MAX];
+    if (!token && r->srv->cookie_auth &&
+        r->srv->cookie_auth(r, r->srv->cookie_auth_ctx, cookie_token))
+        token = cookie_token;
     if (token && idn && identity_token_check(idn, token, &r->tok) == 0) {
         r->authed = true;
         return;
@@ -907,6 +932,15 @@ const char *api_req_query(struct api_req *r, const char *key)
     struct query_find q = { key, NULL, false };
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, find_arg, &q);
     return q.found ? q.value : NULL;
+}
+
+int api_server_set_cookie_auth(struct api_server *srv, api_cookie_auth_fn fn, void *ctx)
+{
+    if (srv->cookie_auth)
+        return -EBUSY;
+    srv->cookie_auth = fn;
+    srv->cookie_auth_ctx = ctx;
+    return 0;
 }
 
 const char *api_req_header(struct api_req *r, const char *name)

@@ -733,6 +733,7 @@ const struct api_service api_image_service = {
     .catalog = catalog,
     .n_catalog = API_COUNT(catalog),
     .needs = API_NEEDS_STORE, /* the block store is optional: 503 for data without it */
+    .strict_slash = true,     /* GET /image/v2/images/ is 404, as Glance answers */
     .init = image_init,
     .fini = image_fini,
 };

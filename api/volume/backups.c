@@ -197,3 +197,19 @@ void vol_backup_action(struct api_req *r)
         return vol_reply_err(r, rc);
     api_reply_empty(r, 202);
 }
+
+/* PUT /backups/{id} (3.9+): name and description; Cinder answers id,
+ * name and links. */
+static json_t *updated_view(struct api_req *r, const json_t *rec)
+{
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    return json_pack("{s:O, s:O, s:o}", "id", json_object_get(rec, "id"), "name",
+                     json_object_get(rec, "name"), "links", vol_links(r, "backups", id));
+}
+
+void vol_backup_update(struct api_req *r)
+{
+    if (vol_req_micro(r) < 9)
+        return api_reply_error(r, 404, "Updating a backup needs microversion 3.9 or later.");
+    vol_rename(r, "backup", volume_backup_update, updated_view);
+}

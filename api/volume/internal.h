@@ -6,7 +6,12 @@
  *                 quota sets, the shared helpers below;
  *   volumes.c     volumes, their metadata and actions;
  *   snapshots.c   snapshots and their metadata;
- *   types.c       volume types and extra specs;
+ *   types.c       volume types, extra specs and private types' access;
+ *   qos.c         QoS specs and their associations with types;
+ *   transfers.c   volume transfers (both paths);
+ *   messages.c    user messages;
+ *   admin.c       the backend's admin views (services, hosts, pools,
+ *                 capabilities, the default quota class);
  *   backups.c     backups and restores (copies run on threads of their own);
  *   attachments.c the attachments API (3.27+);
  *   to_image.c    os-volume_upload_image (a volume to a new image);
@@ -141,6 +146,10 @@ void vol_snapshot_action(struct api_req *r);
 void vol_snapshot_meta_get(struct api_req *r);
 void vol_snapshot_meta_set(struct api_req *r);
 void vol_snapshot_meta_put(struct api_req *r);
+void vol_snapshot_meta_key_get(struct api_req *r);
+void vol_snapshot_meta_key_put(struct api_req *r);
+void vol_snapshot_meta_key_delete(struct api_req *r);
+void vol_volume_summary(struct api_req *r);
 
 void vol_type_create(struct api_req *r);
 void vol_type_list(struct api_req *r);
@@ -158,8 +167,52 @@ void vol_backup_list(struct api_req *r);
 void vol_backup_list_detail(struct api_req *r);
 void vol_backup_show(struct api_req *r);
 void vol_backup_delete(struct api_req *r);
+void vol_backup_update(struct api_req *r);
 void vol_backup_restore(struct api_req *r);
 void vol_backup_action(struct api_req *r);
+
+void vol_type_access_list(struct api_req *r);
+void vol_type_action(struct api_req *r);
+
+void vol_qos_create(struct api_req *r);
+void vol_qos_list(struct api_req *r);
+void vol_qos_show(struct api_req *r);
+void vol_qos_set_keys(struct api_req *r);
+void vol_qos_unset_keys(struct api_req *r);
+void vol_qos_associate(struct api_req *r);
+void vol_qos_disassociate(struct api_req *r);
+void vol_qos_disassociate_all(struct api_req *r);
+void vol_qos_associations(struct api_req *r);
+void vol_qos_delete(struct api_req *r);
+
+/* transfers.c: /os-volume-transfer, and vol_transfer2_* for
+ * /volume-transfers (3.55+). */
+void vol_transfer_create(struct api_req *r);
+void vol_transfer_list(struct api_req *r);
+void vol_transfer_list_detail(struct api_req *r);
+void vol_transfer_show(struct api_req *r);
+void vol_transfer_delete(struct api_req *r);
+void vol_transfer_accept(struct api_req *r);
+void vol_transfer2_create(struct api_req *r);
+void vol_transfer2_list(struct api_req *r);
+void vol_transfer2_list_detail(struct api_req *r);
+void vol_transfer2_show(struct api_req *r);
+void vol_transfer2_delete(struct api_req *r);
+void vol_transfer2_accept(struct api_req *r);
+
+/* messages.c: user messages (3.3+). */
+void vol_message_list(struct api_req *r);
+void vol_message_show(struct api_req *r);
+void vol_message_delete(struct api_req *r);
+
+/* admin.c: the backend's admin views. */
+void vol_admin_service_list(struct api_req *r);
+void vol_admin_service_action(struct api_req *r);
+void vol_admin_host_list(struct api_req *r);
+void vol_admin_host_show(struct api_req *r);
+void vol_admin_pools(struct api_req *r);
+void vol_admin_backend_capabilities(struct api_req *r);
+void vol_admin_quota_class_show(struct api_req *r);
 
 void vol_attachment_create(struct api_req *r);
 void vol_attachment_list(struct api_req *r);

@@ -117,6 +117,10 @@ static bool matches(struct api_req *r, const json_t *view, const json_t *meta,
     for (int l = 0; l < 2; l++)
         for (const char *const *f = lists[l]; f && *f; f++) {
             const char *want = api_req_query(r, *f);
+            /* admins name a project as project_id (Cinder's all_tenants
+             * listing); the view shows it as the tenant attribute */
+            if (!want && !strcmp(*f, "os-vol-tenant-attr:tenant_id"))
+                want = api_req_query(r, "project_id");
             if (!want)
                 continue;
             const json_t *have = json_object_get(view, *f);
@@ -149,17 +153,19 @@ void vol_reply_list(struct api_req *r, const char *coll, json_t *views, bool sum
         json_decref(views);
         return api_reply_error(r, 400, "Invalid input received: bad sort key or direction.");
     }
-    long limit = -1;
-    const char *lq = api_req_query(r, "limit"), *marker = api_req_query(r, "marker");
-    if (lq) {
-        char *end;
-        limit = strtol(lq, &end, 10);
-        if (!*lq || *end || limit < 0) {
-            json_decref(views);
-            return api_reply_error(r, 400,
-                                   "Invalid input received: limit must be a "
-                                   "non-negative integer.");
-        }
+    long limit = -1, offset = 0;
+    const char *lq = api_req_query(r, "limit"), *marker = api_req_query(r, "marker"),
+               *oq = api_req_query(r, "offset");
+    char *end;
+    if (lq && (limit = strtol(lq, &end, 10), !*lq || *end || limit < 0)) {
+        json_decref(views);
+        return api_reply_error(r, 400,
+                               "Invalid input received: limit must be a non-negative integer.");
+    }
+    if (oq && (offset = strtol(oq, &end, 10), !*oq || *end || offset < 0)) {
+        json_decref(views);
+        return api_reply_error(r, 400,
+                               "Invalid input received: offset must be a non-negative integer.");
     }
     json_t *meta = NULL;
     const char *mq = api_req_query(r, "metadata");
@@ -193,9 +199,10 @@ void vol_reply_list(struct api_req *r, const char *coll, json_t *views, bool sum
         }
         start++;
     }
-    size_t end = limit >= 0 && start + (size_t)limit < m ? start + (size_t)limit : m;
+    start = start + (size_t)offset < m ? start + (size_t)offset : m;
+    size_t stop = limit >= 0 && start + (size_t)limit < m ? start + (size_t)limit : m;
     json_t *out = json_array();
-    for (size_t i = start; i < end; i++) {
+    for (size_t i = start; i < stop; i++) {
         json_t *v = items[i];
         if (summary)
             json_array_append_new(out, json_pack("{s:O, s:O, s:O}", "id", json_object_get(v, "id"),
@@ -205,10 +212,12 @@ void vol_reply_list(struct api_req *r, const char *coll, json_t *views, bool sum
             json_array_append(out, v);
     }
     json_t *body = json_pack("{s:o}", coll, out);
-    if (end < m && end > start) {
+    /* A full page gets a next link, as Cinder's (even when it was the last:
+     * the next page is then empty). */
+    if (limit > 0 && stop - start == (size_t)limit) {
         char href[1200], key[64];
         snprintf(href, sizeof href, "%s/volume%s?limit=%ld&marker=%s", api_req_base_url(r),
-                 api_req_path(r), limit, json_string_value(json_object_get(items[end - 1], "id")));
+                 api_req_path(r), limit, json_string_value(json_object_get(items[stop - 1], "id")));
         snprintf(key, sizeof key, "%s_links", coll);
         json_object_set_new(body, key, json_pack("[{s:s, s:s}]", "rel", "next", "href", href));
     }

@@ -10,7 +10,10 @@ json_t *vol_snapshot_view(struct api_req *r, const json_t *rec)
     json_t *v = volumes_view(rec);
     json_object_set(v, "os-extended-snapshot-attributes:project_id",
                     json_object_get(rec, "project_id"));
-    json_object_set_new(v, "os-extended-snapshot-attributes:progress", json_string("100%"));
+    const char *pr =
+        json_string_value(json_object_get(json_object_get(rec, VOLUMES_PRIVATE_KEY), "progress"));
+    json_object_set_new(v, "os-extended-snapshot-attributes:progress",
+                        json_string(pr ? pr : "100%"));
     json_object_del(v, "project_id");
     if (vol_req_micro(r) < 41) /* user_id came with 3.41 */
         json_object_del(v, "user_id");
@@ -131,6 +134,10 @@ void vol_snapshot_action(struct api_req *r)
                                           json_string_value(json_object_get(a, "status")));
     else if (json_object_get(b, "os-force_delete"))
         rc = volume_snapshot_delete(st->v, &who, id, true);
+    else if ((a = json_object_get(b, "os-update_snapshot_status")))
+        rc = volume_snapshot_update_status(st->v, &who, id,
+                                           json_string_value(json_object_get(a, "status")),
+                                           json_string_value(json_object_get(a, "progress")));
     else {
         json_decref(b);
         return api_reply_error(r, 400, "Invalid input received: unknown or missing action.");
@@ -174,4 +181,52 @@ void vol_snapshot_meta_set(struct api_req *r)
 void vol_snapshot_meta_put(struct api_req *r)
 {
     meta_set(r, true);
+}
+
+void vol_snapshot_meta_key_get(struct api_req *r)
+{
+    json_t *rec = vol_load_rec(r, volume_snapshot_get);
+    if (!rec)
+        return;
+    json_t *x = json_object_get(json_object_get(rec, "metadata"), api_req_param(r, 1));
+    if (!x) {
+        json_decref(rec);
+        return api_reply_error(r, 404, "Metadata item was not found.");
+    }
+    api_reply_json(r, 200, json_pack("{s:{s:O}}", "meta", api_req_param(r, 1), x));
+    json_decref(rec);
+}
+
+void vol_snapshot_meta_key_put(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    json_t *whole, *m = vol_body(r, "meta", &whole);
+    if (!m)
+        return;
+    if (json_object_size(m) != 1 || !json_object_get(m, api_req_param(r, 1))) {
+        json_decref(whole);
+        return api_reply_error(r, 400, "Request body and URI mismatch.");
+    }
+    struct volumes_caller who = vol_caller(r);
+    int rc = volume_snapshot_set_metadata(st->v, &who, api_req_param(r, 0), m, false, NULL);
+    if (rc < 0) {
+        json_decref(whole);
+        return vol_reply_err(r, rc);
+    }
+    api_reply_json(r, 200, json_pack("{s:O}", "meta", m));
+    json_decref(whole);
+}
+
+void vol_snapshot_meta_key_delete(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    struct volumes_caller who = vol_caller(r);
+    int rc = volume_snapshot_delete_metadata(st->v, &who, api_req_param(r, 0), api_req_param(r, 1));
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    api_reply_empty(r, 200);
 }

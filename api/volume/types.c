@@ -10,7 +10,8 @@ json_t *vol_type_view(struct api_req *r, const json_t *rec)
     (void)r;
     json_t *v = volumes_view(rec);
     json_object_set(v, "os-volume-type-access:is_public", json_object_get(rec, "is_public"));
-    json_object_set_new(v, "qos_specs_id", json_null());
+    json_t *q = json_object_get(rec, "qos_specs_id");
+    json_object_set_new(v, "qos_specs_id", q ? json_incref(q) : json_null());
     json_object_del(v, "created_at");
     return v;
 }
@@ -152,12 +153,14 @@ void vol_type_specs_set(struct api_req *r)
     if (!specs)
         return;
     struct volumes_caller who = vol_caller(r);
-    json_t *out;
-    int rc = volume_type_set_specs(st->v, &who, api_req_param(r, 0), specs, &out);
-    json_decref(whole);
-    if (rc < 0)
+    int rc = volume_type_set_specs(st->v, &who, api_req_param(r, 0), specs, NULL);
+    if (rc < 0) {
+        json_decref(whole);
         return vol_reply_err(r, rc);
-    api_reply_json(r, 200, json_pack("{s:o}", "extra_specs", out));
+    }
+    /* Cinder answers the keys it was given, not the whole set */
+    api_reply_json(r, 200, json_pack("{s:O}", "extra_specs", specs));
+    json_decref(whole);
 }
 
 void vol_type_spec_get(struct api_req *r)
@@ -203,6 +206,56 @@ void vol_type_spec_delete(struct api_req *r)
         return;
     struct volumes_caller who = vol_caller(r);
     int rc = volume_type_unset_spec(st->v, &who, api_req_param(r, 0), api_req_param(r, 1));
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    api_reply_empty(r, 202);
+}
+
+/* ---- access to private types ---- */
+
+void vol_type_access_list(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    struct volumes_caller who = vol_caller(r);
+    json_t *projects;
+    const char *id = api_req_param(r, 0);
+    int rc = volume_type_access_list(st->v, &who, id, &projects);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    json_t *out = json_array();
+    size_t i;
+    json_t *x;
+    json_array_foreach (projects, i, x)
+        json_array_append_new(out, json_pack("{s:s, s:O}", "volume_type_id", id, "project_id", x));
+    json_decref(projects);
+    api_reply_json(r, 200, json_pack("{s:o}", "volume_type_access", out));
+}
+
+/* POST /types/{id}/action: addProjectAccess / removeProjectAccess. */
+void vol_type_action(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    if (vol_micro(r) < 0)
+        return;
+    json_t *b = api_req_json(r);
+    if (!b)
+        return;
+    json_t *add = json_object_get(b, "addProjectAccess"),
+           *del = json_object_get(b, "removeProjectAccess");
+    const char *project = json_string_value(json_object_get(add ? add : del, "project"));
+    if ((!add == !del) || !project) {
+        json_decref(b);
+        return api_reply_error(r, 400,
+                               "Invalid input received: addProjectAccess or "
+                               "removeProjectAccess with a project.");
+    }
+    struct volumes_caller who = vol_caller(r);
+    int rc = volume_type_access_change(st->v, &who, api_req_param(r, 0), project, add != NULL);
+    json_decref(b);
+    if (rc == -EEXIST)
+        return api_reply_error(r, 409, "%s", volumes_error());
     if (rc < 0)
         return vol_reply_err(r, rc);
     api_reply_empty(r, 202);

@@ -27,10 +27,17 @@ json_t *vol_volume_view(struct api_req *r, const json_t *rec)
     json_object_set_new(v, "group_id", json_null());
     json_object_set_new(v, "provider_id", json_null());
     json_object_set_new(v, "shared_targets", json_false());
-    if (api_req_is_admin(r))
-        json_object_set_new(v, "os-vol-host-attr:host", json_string("picostack@blockstore#pico"));
-    if (json_is_true(json_object_get(rec, "readonly")))
-        json_object_set_new(json_object_get(v, "metadata"), "readonly", json_string("True"));
+    if (api_req_is_admin(r)) { /* one backend: nothing ever migrates */
+        json_object_set_new(v, "os-vol-host-attr:host",
+                            json_string(VOLUMES_HOST "@" VOLUMES_BACKEND_NAME "#pico"));
+        json_object_set_new(v, "os-vol-mig-status-attr:migstat", json_null());
+        json_object_set_new(v, "os-vol-mig-status-attr:name_id", json_null());
+    }
+    bool ro_set = json_object_get(json_object_get(rec, VOLUMES_PRIVATE_KEY), "readonly_set");
+    if (json_is_true(json_object_get(rec, "readonly")) || ro_set)
+        json_object_set_new(
+            json_object_get(v, "metadata"), "readonly",
+            json_string(json_is_true(json_object_get(rec, "readonly")) ? "True" : "False"));
     json_object_del(v, "readonly");
     json_object_del(v, "image_id");
     if (!json_object_get(v, "volume_image_metadata"))
@@ -63,6 +70,8 @@ static json_t *plain_volume_view(struct api_req *r, const json_t *rec)
     json_t *v = vol_volume_view(r, rec);
     json_object_del(v, "os-vol-tenant-attr:tenant_id");
     json_object_del(v, "os-vol-host-attr:host");
+    json_object_del(v, "os-vol-mig-status-attr:migstat");
+    json_object_del(v, "os-vol-mig-status-attr:name_id");
     json_object_del(v, "volume_image_metadata");
     return v;
 }
@@ -130,6 +139,15 @@ static bool resolve_image(struct api_req *r, const char *ref, struct volume_crea
     if (strcmp(image_status(img), "active") || !disk) {
         json_decref(img);
         api_reply_error(r, 400, "Invalid image: image %s is not active or has no data.", ref);
+        return false;
+    }
+    json_int_t min_disk = json_integer_value(json_object_get(img, "min_disk"));
+    if (req->size_gb && min_disk > 0 && (json_int_t)req->size_gb < min_disk) {
+        json_decref(img);
+        api_reply_error(r, 400,
+                        "Invalid input received: image %s needs a volume of at least %lld "
+                        "GiB (min_disk).",
+                        ref, (long long)min_disk);
         return false;
     }
     json_t *vs = json_object_get(img, "virtual_size");
@@ -218,6 +236,7 @@ void vol_volume_create(struct api_req *r)
                         "later.");
     }
     req.backup_id = backup;
+    req.request_id = api_req_id(r);
     req.metadata = json_is_object(meta) ? meta : NULL;
     req.multiattach = ma && vol_bool(ma) == 1;
     json_t *imeta = NULL;
@@ -365,6 +384,41 @@ static int act_flag(struct api_req *r, struct vol_state *st, const char *id, jso
     return rc;
 }
 
+/* os-set_image_metadata (set: merged) / os-unset_image_metadata (key). */
+static int act_image_meta(struct api_req *r, struct vol_state *st, const char *id,
+                          const json_t *set, const char *unset)
+{
+    struct volumes_caller who = vol_caller(r);
+    if (set && !json_is_object(set))
+        return api_reply_error(r, 400, "Invalid input received: metadata must be an object."), 1;
+    if (!set && !unset)
+        return api_reply_error(r, 400, "Invalid input received: a key is needed."), 1;
+    json_t *out = NULL;
+    int rc = volume_image_metadata_change(st->v, &who, id, set, unset, &out);
+    if (rc < 0)
+        return rc;
+    if (set)
+        api_reply_json(r, 200, json_pack("{s:o}", "metadata", out));
+    else {
+        json_decref(out);
+        api_reply_empty(r, 200);
+    }
+    return 1;
+}
+
+static int act_show_image_meta(struct api_req *r, struct vol_state *st, const char *id)
+{
+    struct volumes_caller who = vol_caller(r);
+    json_t *rec;
+    int rc = volume_get(st->v, &who, id, &rec);
+    if (rc < 0)
+        return rc;
+    json_t *m = json_object_get(rec, "volume_image_metadata");
+    api_reply_json(r, 200, json_pack("{s:O}", "metadata", m ? m : json_object()));
+    json_decref(rec);
+    return 1;
+}
+
 void vol_volume_action(struct api_req *r)
 {
     struct vol_state *st = api_req_state(r);
@@ -387,6 +441,10 @@ void vol_volume_action(struct api_req *r)
         rc = act_attach(r, st, id, a);
     else if ((a = json_object_get(b, "os-detach")))
         rc = volume_detach(st->v, &who, id, json_string_value(json_object_get(a, "attachment_id")));
+    else if (json_object_get(b, "os-reserve"))
+        rc = volume_reserve(st->v, &who, id);
+    else if (json_object_get(b, "os-unreserve"))
+        rc = volume_unreserve(st->v, &who, id);
     else if (json_object_get(b, "os-begin_detaching"))
         rc = volume_detach_begin(st->v, &who, id);
     else if (json_object_get(b, "os-roll_detaching"))
@@ -396,7 +454,15 @@ void vol_volume_action(struct api_req *r)
         status = 200;
     } else if ((a = json_object_get(b, "os-update_readonly_flag")))
         rc = act_flag(r, st, id, a, "readonly", "readonly");
-    else if ((a = json_object_get(b, "os-volume_upload_image")))
+    else if ((a = json_object_get(b, "os-retype")))
+        rc = volume_retype(st->v, &who, id, json_string_value(json_object_get(a, "new_type")));
+    else if ((a = json_object_get(b, "os-set_image_metadata")))
+        rc = act_image_meta(r, st, id, json_object_get(a, "metadata"), NULL);
+    else if ((a = json_object_get(b, "os-unset_image_metadata")))
+        rc = act_image_meta(r, st, id, NULL, json_string_value(json_object_get(a, "key")));
+    else if (json_object_get(b, "os-show_image_metadata")) {
+        rc = act_show_image_meta(r, st, id);
+    } else if ((a = json_object_get(b, "os-volume_upload_image")))
         rc = vol_upload_image(r, st, id, a);
     else {
         api_reply_error(r, 400, "Invalid input received: unknown or missing action.");
@@ -503,4 +569,50 @@ void vol_volume_meta_key_delete(struct api_req *r)
     if (rc < 0)
         return vol_reply_err(r, rc);
     api_reply_empty(r, 200);
+}
+
+/* GET /volumes/summary (3.12+): count and GiB of the volumes the caller
+ * sees (all_tenants for admins); from 3.36 the metadata values by key. */
+void vol_volume_summary(struct api_req *r)
+{
+    struct vol_state *st = api_req_state(r);
+    int micro = vol_micro(r);
+    if (micro < 0)
+        return;
+    if (micro < 12)
+        return api_reply_error(r, 404, "The volume summary needs microversion 3.12 or later.");
+    struct volumes_caller who = vol_caller(r);
+    json_t *recs;
+    int rc = volume_list(st->v, &who, vol_all_tenants(r), &recs);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    json_int_t size = 0;
+    json_t *meta = json_object();
+    size_t i;
+    json_t *x;
+    json_array_foreach (recs, i, x) {
+        size += json_integer_value(json_object_get(x, "size"));
+        const char *k;
+        json_t *val;
+        json_object_foreach (json_object_get(x, "metadata"), k, val) {
+            json_t *l = json_object_get(meta, k);
+            if (!l)
+                json_object_set_new(meta, k, l = json_array());
+            bool seen = false;
+            size_t j;
+            json_t *y;
+            json_array_foreach (l, j, y)
+                seen |= json_equal(y, val);
+            if (!seen)
+                json_array_append(l, val);
+        }
+    }
+    json_t *sum = json_pack("{s:I, s:I}", "total_size", size, "total_count",
+                            (json_int_t)json_array_size(recs));
+    json_decref(recs);
+    if (micro >= 36)
+        json_object_set_new(sum, "metadata", meta);
+    else
+        json_decref(meta);
+    api_reply_json(r, 200, json_pack("{s:o}", "volume-summary", sum));
 }

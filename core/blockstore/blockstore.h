@@ -65,7 +65,9 @@
  * extent record is 8 bytes for a whole cluster, as in format 1, or 16 with
  * its holes mask). blockstore_open() upgrades a format-1 store in place (its
  * records, journals and maps already read as whole clusters: only the
- * version changes) and refuses a newer format with -ENOTSUP.
+ * version changes) and refuses a newer format with -ENOTSUP;
+ * blockstore_upgrade() (below; `picostack-img upgrade`) finishes and checks
+ * that. Exports: raw, qcow2 v3, and qcow2 v3 with extended L2 entries.
  *
  * Errors: functions return 0 (or a count) or a negative errno;
  * blockstore_error() then says what went wrong, in words, for this thread.
@@ -227,7 +229,14 @@ int blockstore_image_write_at(struct blockstore_writer *w, uint64_t offset, cons
 int blockstore_image_commit(struct blockstore_writer *w);
 void blockstore_image_abort(struct blockstore_writer *w);
 
-enum blockstore_format { BLOCKSTORE_FMT_AUTO, BLOCKSTORE_FMT_RAW, BLOCKSTORE_FMT_QCOW2 };
+/* QCOW2_EXTL2: export only; qcow2 v3 with extended L2 entries (incompatible
+ * feature bit 4, QEMU 5.2 and later), allocation per 2 KiB sub-cluster. */
+enum blockstore_format {
+    BLOCKSTORE_FMT_AUTO,
+    BLOCKSTORE_FMT_RAW,
+    BLOCKSTORE_FMT_QCOW2,
+    BLOCKSTORE_FMT_QCOW2_EXTL2
+};
 /* done/total in bytes of the source; return nonzero to cancel. */
 typedef int (*blockstore_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 /* Imports a file (raw or qcow2 v2/v3, detected by default) as image `name`.
@@ -243,7 +252,9 @@ int blockstore_import_fd(struct blockstore *bs, int fd, const char *name,
  * checks as import. The source is left as it is (delete it after). */
 int blockstore_convert_qcow2(struct blockstore *bs, const char *source, const char *name,
                              blockstore_progress_fn progress, void *ctx);
-/* Exports any object as a sparse raw file or a qcow2 v3 file. */
+/* Exports any object as a sparse raw file or a qcow2 v3 file (extended L2
+ * entries with BLOCKSTORE_FMT_QCOW2_EXTL2: sub-clusters without data are left
+ * unallocated). */
 int blockstore_export(struct blockstore *bs, const char *name, const char *path,
                       enum blockstore_format fmt);
 
@@ -256,5 +267,21 @@ int blockstore_check(struct blockstore *bs, int repair, FILE *report);
 
 /* Folds every journal into LMDB now (also done at open). */
 int blockstore_fold_all(struct blockstore *bs);
+
+/* ---- format upgrade (picostack-img upgrade) ----
+ * blockstore_open() upgrades an older store in place: it raises the format
+ * in one durable transaction and folds every journal whose writer is gone
+ * (each fold one transaction, idempotent), so a kill at any instant leaves a
+ * store that opens and carries on. blockstore_upgrade() finishes and proves
+ * the job: folds again, finds disks whose writer (a VMM of the older
+ * release) still runs with a format-1 journal (their records stay format 1
+ * until it ends: -EBUSY, each named in report), then checks the whole store
+ * (-EUCLEAN when it has problems). 0: the store is entirely format `to`. */
+struct blockstore_upgrade {
+    uint64_t from, to; /* the format found at open, the current one */
+    unsigned held;     /* disks still written with a format-1 journal */
+    unsigned problems; /* what check found */
+};
+int blockstore_upgrade(struct blockstore *bs, struct blockstore_upgrade *out, FILE *report);
 
 #endif

@@ -30,6 +30,7 @@ struct blockstore {
     MDB_dbi meta, objects, layers, extents, freel, grants;
     int data_fds[EXTMAP_MAX_FILES];
     struct blockstore_disk *open_disks; /* read-write handles, a list */
+    uint64_t found_format;              /* meta "version" before this open upgraded it */
 };
 
 struct blockstore_disk {

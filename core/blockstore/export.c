@@ -1,6 +1,10 @@
 /* blockstore: export to a sparse raw file or a qcow2 v3 file. Only clusters
  * that hold nonzero data are written; everything else stays a hole
- * (raw) or unallocated (qcow2). */
+ * (raw) or unallocated (qcow2). With extended L2 entries (qcow2 incompatible
+ * feature bit 4: 128-bit L2 entries, 32 sub-clusters of 2 KiB per cluster)
+ * a cluster's entry also says which sub-clusters hold data: the others are
+ * left unallocated (they read as zeros, there being no backing file), so a
+ * cluster the disk wrote 4 KiB of exports as 4 KiB of allocated data. */
 #include "core/blockstore/bs_priv.h"
 
 #include <errno.h>
@@ -83,7 +87,22 @@ struct exporter {
     uint64_t next_host;    /* qcow2: next free host cluster */
     const struct vlist *l; /* the data clusters, in order */
     uint64_t *host;        /* qcow2: host cluster of l->v[i], 0: all zeros */
+    uint32_t *alloc;       /* extended L2: allocated 2 KiB sub-clusters of l->v[i] */
+    int extl2;             /* 1: 128-bit L2 entries */
 };
+
+#define QSUB    32 /* qcow2 sub-clusters per cluster (extended L2) */
+#define QSUB_SZ (CS / QSUB)
+
+/* Extended L2: bit i set when qcow2 sub-cluster i of cluster c holds data. */
+static uint32_t data_bits(const char *c)
+{
+    uint32_t bits = 0;
+    for (unsigned i = 0; i < QSUB; i++)
+        if (nonzero(c + (size_t)i * QSUB_SZ, QSUB_SZ))
+            bits |= 1u << i;
+    return bits;
+}
 
 /* Reads the data clusters in batches and writes each nonzero one. */
 static int copy_data(struct exporter *e, const struct vlist *l)
@@ -111,6 +130,8 @@ static int copy_data(struct exporter *e, const struct vlist *l)
             if (!nonzero(c, CS))
                 continue;
             if (e->qcow2) {
+                if (e->extl2)
+                    e->alloc[i + (size_t)k] = data_bits(c);
                 e->host[i + (size_t)k] = e->next_host++;
                 r = pwrite_all(e->fd, c, CS, e->host[i + (size_t)k] * CS);
             } else {
@@ -122,9 +143,16 @@ static int copy_data(struct exporter *e, const struct vlist *l)
     return r;
 }
 
+/* L2 entries per L2 table: 8 bytes each, 16 with extended L2. */
+static uint64_t l2_entries(int extl2)
+{
+    return CS / (extl2 ? 16 : 8);
+}
+
 static int write_qcow2_tables(struct exporter *e)
 {
-    const uint64_t l2e = CS / 8;
+    const uint64_t l2e = l2_entries(e->extl2);
+    const unsigned esz = e->extl2 ? 16 : 8;
     uint64_t nv = (e->size + CS - 1) / CS;
     uint64_t l1_size = (nv + l2e - 1) / l2e;
     uint64_t l1_clusters = (l1_size * 8 + CS - 1) / CS;
@@ -142,7 +170,10 @@ static int write_qcow2_tables(struct exporter *e)
         memset(l2, 0, CS);
         for (; i < e->l->n && e->l->v[i] / l2e == t; i++)
             if (e->host[i]) {
-                put_be64(l2 + (e->l->v[i] % l2e) * 8, (e->host[i] * CS) | (1ull << 63));
+                unsigned char *ent = l2 + (e->l->v[i] % l2e) * esz;
+                put_be64(ent, (e->host[i] * CS) | (1ull << 63));
+                if (e->extl2) /* bits 0..31: allocated; 32..63 (reads zeros): none */
+                    put_be64(ent + 8, e->alloc[i]);
                 any = 1;
             }
         if (!any)
@@ -192,6 +223,8 @@ static int write_qcow2_tables(struct exporter *e)
     put_be64(h + 40, CS);
     put_be64(h + 48, rt_off * CS);
     put_be32(h + 56, (uint32_t)rt);
+    if (e->extl2)
+        put_be64(h + 72, 1ull << 4); /* incompatible feature: extended L2 entries */
     put_be32(h + 96, 4);
     put_be32(h + 100, 104);
     if (r == 0)
@@ -211,7 +244,8 @@ int blockstore_export(struct blockstore *bs, const char *name, const char *path,
         return r;
     struct vlist l = { 0 };
     struct exporter e = { .m = blockstore_disk_map(d),
-                          .qcow2 = fmt == BLOCKSTORE_FMT_QCOW2,
+                          .qcow2 = fmt == BLOCKSTORE_FMT_QCOW2 || fmt == BLOCKSTORE_FMT_QCOW2_EXTL2,
+                          .extl2 = fmt == BLOCKSTORE_FMT_QCOW2_EXTL2,
                           .l = &l };
     e.size = extmap_size(e.m);
     r = extmap_foreach(e.m, collect, &l);
@@ -220,10 +254,12 @@ int blockstore_export(struct blockstore *bs, const char *name, const char *path,
         r = bs_fail(-errno, "cannot create %s: %s", path, strerror(errno));
     if (r == 0 && e.qcow2) {
         uint64_t nv = (e.size + CS - 1) / CS;
-        uint64_t l1_size = (nv + CS / 8 - 1) / (CS / 8);
+        uint64_t l2e = l2_entries(e.extl2);
+        uint64_t l1_size = (nv + l2e - 1) / l2e;
         e.next_host = 1 + (l1_size * 8 + CS - 1) / CS;
         e.host = calloc(l.n ? l.n : 1, sizeof(uint64_t));
-        if (!e.host)
+        e.alloc = calloc(l.n ? l.n : 1, sizeof(uint32_t));
+        if (!e.host || !e.alloc)
             r = -ENOMEM;
     } else if (r == 0 && ftruncate(e.fd, (off_t)e.size) < 0) {
         r = bs_fail(-errno, "cannot size %s: %s", path, strerror(errno));
@@ -242,6 +278,7 @@ int blockstore_export(struct blockstore *bs, const char *name, const char *path,
         bs_fail(r, "export of '%s' to %s: %s", name, path, strerror(-r));
     free(l.v);
     free(e.host);
+    free(e.alloc);
     blockstore_disk_close(d);
     return r;
 }

@@ -108,7 +108,7 @@ static int grow_l1(struct extmap *m, uint64_t size)
  * io_uring operations (seccomp does not see them). */
 static int restrict_ring(struct extmap *m)
 {
-    struct io_uring_restriction res[4];
+    struct io_uring_restriction res[5];
     memset(res, 0, sizeof(res));
     static const uint8_t ops[] = { IORING_OP_READ, IORING_OP_WRITE, IORING_OP_FSYNC };
     for (int i = 0; i < 3; i++) {
@@ -117,8 +117,12 @@ static int restrict_ring(struct extmap *m)
     }
     res[3].opcode = IORING_RESTRICTION_REGISTER_OP;
     res[3].register_op = IORING_REGISTER_EVENTFD;
+    /* the only SQE flag used: reads of partly written clusters link their
+     * overlays behind the base read (extmap_read.c) */
+    res[4].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
+    res[4].sqe_flags = IOSQE_IO_LINK;
     /* raw io_uring_register(2): Debian's liburing 2.3 lacks the wrappers */
-    if (syscall(__NR_io_uring_register, m->ring.ring_fd, IORING_REGISTER_RESTRICTIONS, res, 4) <
+    if (syscall(__NR_io_uring_register, m->ring.ring_fd, IORING_REGISTER_RESTRICTIONS, res, 5) <
             0 ||
         syscall(__NR_io_uring_register, m->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0)
         return -errno;
@@ -140,10 +144,9 @@ int extmap_create(const struct extmap_config *cfg, struct extmap **out)
     int r = grow_l1(m, cfg->size);
     if (r == 0) {
         unsigned f = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_R_DISABLED;
-        int q = io_uring_queue_init(EXTMAP_QUEUE_DEPTH * 2, &m->ring, f);
+        int q = io_uring_queue_init(EXTMAP_RING_ENTRIES, &m->ring, f);
         if (q == -EINVAL) /* an older kernel */
-            q = io_uring_queue_init(EXTMAP_QUEUE_DEPTH * 2, &m->ring,
-                                    f &= ~IORING_SETUP_COOP_TASKRUN);
+            q = io_uring_queue_init(EXTMAP_RING_ENTRIES, &m->ring, f &= ~IORING_SETUP_COOP_TASKRUN);
         if (q < 0)
             r = q;
         else

@@ -112,11 +112,16 @@
  * EXTMAP_QUEUE_DEPTH cluster segments on io_uring; a segment that copies
  * starts its write as soon as its read completed. extmap_queue()/
  * extmap_reap() keep requests in flight for an event loop: aligned reads and
- * aligned writes to owned clusters (of sub-clusters that are not holes) go
- * straight to the ring (one operation
- * per cluster, up to 128 in flight), the rest is gathered and run as a
- * batch. Buffers need no alignment; unaligned ones go through bounce
- * buffers (O_DIRECT needs 4 KiB alignment).
+ * aligned writes that copy nothing go straight to the ring (up to 128
+ * operations in flight; neighbouring clusters that follow each other in one
+ * file become one operation), the rest is gathered and run as a batch. A
+ * read of a partly written cluster is one read of the whole cluster from
+ * the source that serves most of it (merged with its neighbours'), then
+ * the sub-clusters served from elsewhere read over it, linked behind it
+ * (IOSQE_IO_LINK; the ring allows that flag and nothing else), sub-clusters
+ * that read as zeros cleared at once. Buffers need no alignment; unaligned
+ * ones go through bounce buffers (O_DIRECT needs 4 KiB alignment). The
+ * worker below runs everything through extmap_submit() (the batch path).
  *
  * Threading: one map is used by one thread at a time.
  */

@@ -275,6 +275,8 @@ static int plan(struct extmap *m, struct batch *b, struct seg *s, int writing)
             s->kind = SEG_DONE;
             return 0;
         }
+        if (fd < 0)
+            return -EBADF; /* a data file the map has no descriptor for */
         s->rfd = fd;
         if (direct) {
             s->rbuf = s->ubuf;
@@ -581,7 +583,7 @@ int extmap_flush(struct extmap *m)
 
 /* ---- asynchronous requests ---- */
 
-static void finish(struct extmap *m, struct extmap_req *q)
+void extmap_async_finish(struct extmap *m, struct extmap_req *q)
 {
     q->next_ = NULL;
     if (m->done_tail)
@@ -600,7 +602,7 @@ void extmap_async_cqe(struct extmap *m, struct io_uring_cqe *cqe)
     if (cqe->res < 0 && q->result == 0)
         q->result = cqe->res;
     if (--q->pending_ == 0)
-        finish(m, q);
+        extmap_async_finish(m, q);
 }
 
 static int overlaps(const struct extmap_req *a, const struct extmap_req *b)
@@ -617,17 +619,22 @@ void extmap_run_complex(struct extmap *m)
     m->ncomplex = 0;
     extmap_submit_ptrs(m, m->complex, n);
     for (int i = 0; i < n; i++)
-        finish(m, m->complex[i]);
+        extmap_async_finish(m, m->complex[i]);
 }
 
-/* One SQE per cluster, or -1 when the request needs the batch path. */
+/* A read or write of whole blocks from one aligned buffer, inside the disk. */
+static int simple_request(const struct extmap *m, const struct extmap_req *q)
+{
+    return (q->op == EXTMAP_READ || q->op == EXTMAP_WRITE) && !q->iov && aligned(q->offset) &&
+           aligned(q->len) && aligned((uint64_t)(uintptr_t)q->buf) && q->len &&
+           q->offset <= m->size && q->len <= m->size - q->offset;
+}
+
+/* A write's SQEs (one per cluster), or -1 when it needs the batch path.
+ * Reads are planned by extmap_queue_read() (extmap_read.c). */
 static int simple_segments(const struct extmap *m, const struct extmap_req *q)
 {
-    if ((q->op != EXTMAP_READ && q->op != EXTMAP_WRITE) || q->iov || !aligned(q->offset) ||
-        !aligned(q->len) || !aligned((uint64_t)(uintptr_t)q->buf) || !q->len ||
-        q->offset > m->size || q->len > m->size - q->offset)
-        return -1;
-    if (q->op == EXTMAP_WRITE && m->cfg.read_only)
+    if (!simple_request(m, q) || q->op != EXTMAP_WRITE || m->cfg.read_only)
         return -1;
     int n = 0;
     uint64_t need = 0; /* new clusters: the grant must hold them */
@@ -639,11 +646,7 @@ static int simple_segments(const struct extmap *m, const struct extmap_req *q)
         const struct xent *x = extmap_xent(m, vcl, 0);
         uint64_t e = x ? x->e : 0, v = e & VAL_MASK;
         int owned = v && (e >> EPOCH_SHIFT) == m->epoch;
-        if (q->op == EXTMAP_READ) {
-            if (x && (x->holes & sub_bits(coff, clen)))
-                return -1; /* partly elsewhere: the batch path assembles it */
-            n += v > VAL_ZERO;
-        } else if (owned && v > VAL_ZERO) {
+        if (owned && v > VAL_ZERO) {
             n++; /* in place, holes included (whole blocks: nothing to read) */
         } else if (!owned) {
             n++; /* a new cluster of just these sub-clusters: nothing to copy */
@@ -707,10 +710,31 @@ static int start_io(struct extmap *m, struct extmap_req *q, int fd, char *buf, u
     return 0;
 }
 
+/* Runs the collected batch-path requests first when q overlaps one. */
+static void order_after_complex(struct extmap *m, const struct extmap_req *q)
+{
+    for (int i = 0; i < m->ncomplex; i++)
+        if (overlaps(m->complex[i], q)) {
+            extmap_run_complex(m);
+            return;
+        }
+}
+
 int extmap_queue(struct extmap *m, struct extmap_req *q)
 {
     q->result = 0;
     q->pending_ = 0;
+    if (q->op == EXTMAP_READ && simple_request(m, q)) {
+        /* reads, partly written clusters included: extmap_read.c */
+        order_after_complex(m, q);
+        int k = extmap_queue_read(m, q);
+        if (k < 0)
+            return k;
+        if (k == 1) {
+            int r = io_uring_submit(&m->ring);
+            return r < 0 ? r : 0;
+        }
+    }
     int n = simple_segments(m, q);
     if (n < 0 || m->async_sqes + (uint32_t)n > ASYNC_MAX_SQES) {
         /* the batch path: collected, then run together (copy-on-write reads
@@ -725,11 +749,7 @@ int extmap_queue(struct extmap *m, struct extmap_req *q)
             extmap_run_complex(m);
         return 0;
     }
-    for (int i = 0; i < m->ncomplex; i++)
-        if (overlaps(m->complex[i], q)) {
-            extmap_run_complex(m);
-            break;
-        }
+    order_after_complex(m, q);
     q->pending_ = 1; /* held until every SQE is prepared */
     /* clusters that follow each other in one file become one operation */
     int run_fd = -1;
@@ -785,7 +805,7 @@ int extmap_queue(struct extmap *m, struct extmap_req *q)
         off += clen;
     }
     if (--q->pending_ == 0)
-        finish(m, q);
+        extmap_async_finish(m, q);
     int r = io_uring_submit(&m->ring);
     return r < 0 ? r : 0;
 }

@@ -61,12 +61,23 @@ struct extmap {
     uint32_t nunder, under_cap, under_free;
 };
 
-#define ASYNC_MAX_SQES 128 /* leaves the other half of the ring to batches */
+/* The ring: EXTMAP_RING_ENTRIES submission entries, twice as many completion
+ * entries; queued operations in flight are capped so that they and a batch
+ * (up to 2 x EXTMAP_QUEUE_DEPTH) never overflow the completion ring. */
+#define EXTMAP_RING_ENTRIES (EXTMAP_QUEUE_DEPTH * 4)
+#define ASYNC_MAX_SQES      (EXTMAP_RING_ENTRIES * 2 - EXTMAP_QUEUE_DEPTH * 2)
+#define READ_MAX_PIECES     128 /* io_uring reads one queued read may take */
 
 /* extmap_submit() on an array of pointers (the worker's). */
 int extmap_submit_ptrs(struct extmap *m, struct extmap_req **reqs, int n);
 void extmap_async_cqe(struct extmap *m, struct io_uring_cqe *cqe);
 void extmap_run_complex(struct extmap *m);
+/* A request is done: it goes on the list extmap_reap() returns. */
+void extmap_async_finish(struct extmap *m, struct extmap_req *q);
+/* Queues an aligned read (simple_request) as a few io_uring reads, partly
+ * written clusters included; 1 when queued (not yet submitted), 0 when it
+ * needs the batch path, or a negative errno (extmap_read.c). */
+int extmap_queue_read(struct extmap *m, struct extmap_req *q);
 
 uint64_t extmap_entry(const struct extmap *m, uint64_t vcl);
 uint64_t *extmap_slot(struct extmap *m, uint64_t vcl);

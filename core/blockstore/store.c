@@ -224,6 +224,7 @@ static int open_env(struct blockstore *bs, const struct blockstore_options *opt)
          * is raised so that an older program refuses the 16-byte records */
         r = bs_meta_put(t, bs, "version", BS_FORMAT);
     }
+    bs->found_format = version ? version : BS_FORMAT; /* 0: a new store */
     if (r) {
         mdb_txn_abort(t);
         return r < 0 ? r : bs_mdb(r, "opening databases");

@@ -329,8 +329,8 @@ int blockstore_import_fd(struct blockstore *bs, int fd, const char *name,
         fmt = n == (ssize_t)sizeof(head) && qcow2_probe(head, sizeof(head)) ? BLOCKSTORE_FMT_QCOW2
                                                                             : BLOCKSTORE_FMT_RAW;
     }
-    if (fmt == BLOCKSTORE_FMT_QCOW2)
-        return import_qcow2(bs, fd, size, name, progress, ctx);
+    if (fmt == BLOCKSTORE_FMT_QCOW2 || fmt == BLOCKSTORE_FMT_QCOW2_EXTL2)
+        return import_qcow2(bs, fd, size, name, progress, ctx); /* either L2 kind */
     return import_raw(bs, fd, size, name, progress, ctx);
 }
 

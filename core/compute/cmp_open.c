@@ -86,6 +86,8 @@ int compute_open(struct store *s, struct compute **out)
     if (!rc)
         rc = store_table(s, "compute.actions", &c->actions);
     if (!rc)
+        rc = store_table(s, "compute.groups", &c->groups);
+    if (!rc)
         rc = seed(c);
     if (rc) {
         free(c);

@@ -88,6 +88,8 @@ const char *compute_server_status(const json_t *rec)
     } map[] = { { "building", "BUILD" },  { "active", "ACTIVE" },        { "stopped", "SHUTOFF" },
                 { "paused", "PAUSED" },   { "suspended", "SUSPENDED" },  { "error", "ERROR" },
                 { "deleted", "DELETED" }, { "resized", "VERIFY_RESIZE" } };
+    if (task && !strcmp(task, "rebuilding"))
+        return "REBUILD";
     if (!strcmp(vm, "active") && task) {
         if (!strcmp(task, "rebooting"))
             return "REBOOT";
@@ -367,7 +369,7 @@ int cmp_check_room(struct compute *c, struct store_txn *t, const char *project_i
 
 /* ---- updates ---- */
 
-static int check_meta(json_t *meta, struct compute_err *err)
+int cmp_check_meta(json_t *meta, struct compute_err *err)
 {
     if (!json_is_object(meta))
         return cmp_fail(err, -EINVAL, "Invalid input for field/attribute metadata.");
@@ -429,7 +431,7 @@ static int apply_update(json_t *rec, void *ctx, struct compute_err *err)
                             "Invalid input for field/attribute server. Additional properties "
                             "are not allowed ('%s' was unexpected)",
                             k);
-    return 0;
+    return cmp_access_ips_apply(ch, rec, err);
 }
 
 int compute_server_update(struct compute *c, const struct compute_caller *who, const char *id,
@@ -441,6 +443,7 @@ int compute_server_update(struct compute *c, const struct compute_caller *who, c
 }
 
 struct meta_op {
+    const struct compute_caller *who;
     json_t *meta;
     bool replace;
     const char *del;
@@ -449,6 +452,9 @@ struct meta_op {
 static int apply_meta(json_t *rec, void *ctx, struct compute_err *err)
 {
     struct meta_op *op = ctx;
+    int rc = cmp_check_lock(op->who, rec, err);
+    if (rc)
+        return rc;
     json_t *cur = json_object_get(rec, "metadata");
     if (!json_is_object(cur)) {
         cur = json_object();
@@ -465,7 +471,7 @@ static int apply_meta(json_t *rec, void *ctx, struct compute_err *err)
         return -ENOMEM;
     if (!op->replace)
         json_object_update(next, op->meta);
-    int rc = check_meta(next, err);
+    rc = cmp_check_meta(next, err);
     if (!rc)
         json_object_set(rec, "metadata", next);
     json_decref(next);
@@ -475,10 +481,10 @@ static int apply_meta(json_t *rec, void *ctx, struct compute_err *err)
 int compute_server_meta_set(struct compute *c, const struct compute_caller *who, const char *id,
                             json_t *meta, bool replace, json_t **out, struct compute_err *err)
 {
-    int rc = check_meta(meta, err);
+    int rc = cmp_check_meta(meta, err);
     if (rc)
         return rc;
-    struct meta_op op = { meta, replace, NULL };
+    struct meta_op op = { who, meta, replace, NULL };
     json_t *rec;
     rc = modify(c, who, id, apply_meta, &op, &rec, err);
     if (rc)
@@ -491,8 +497,9 @@ int compute_server_meta_set(struct compute *c, const struct compute_caller *who,
 int compute_server_meta_delete(struct compute *c, const struct compute_caller *who, const char *id,
                                const char *key)
 {
-    struct meta_op op = { NULL, false, key };
-    return modify(c, who, id, apply_meta, &op, NULL, NULL);
+    struct meta_op op = { who, NULL, false, key };
+    struct compute_err err;
+    return modify(c, who, id, apply_meta, &op, NULL, &err);
 }
 
 /* ---- instance actions ---- */
@@ -520,6 +527,11 @@ int cmp_action_record(struct compute *c, struct store_txn *t, const struct compu
                   "start_time", now, "finish_time", now, "result", message ? "Error" : "Success");
     if (!a)
         return -ENOMEM;
+    /* orders actions of the same second (dropped from what is listed) */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    json_object_set_new(a, "start_ns",
+                        json_integer((json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec));
     char *text = json_dumps(a, JSON_COMPACT);
     json_decref(a);
     if (!text)
@@ -543,7 +555,12 @@ static int collect_action(const void *k, size_t kl, const void *v, size_t vl, vo
 static int newest_first(const void *a, const void *b)
 {
     const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    return strcmp(str(y, "start_time") ?: "", str(x, "start_time") ?: "");
+    int d = strcmp(str(y, "start_time") ?: "", str(x, "start_time") ?: "");
+    if (d)
+        return d;
+    json_int_t nx = json_integer_value(json_object_get(x, "start_ns"));
+    json_int_t ny = json_integer_value(json_object_get(y, "start_ns"));
+    return ny > nx ? 1 : ny < nx ? -1 : 0;
 }
 
 int compute_actions_list(struct compute *c, const struct compute_caller *who, const char *id,
@@ -576,8 +593,10 @@ int compute_actions_list(struct compute *c, const struct compute_caller *who, co
         v[i] = json_incref(json_array_get(all, i));
     qsort(v, n, sizeof *v, newest_first);
     json_array_clear(all);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        json_object_del(v[i], "start_ns");
         json_array_append_new(all, v[i]);
+    }
     free(v);
     *out = all;
     return 0;

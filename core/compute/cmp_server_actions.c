@@ -50,6 +50,11 @@ static int transit(struct compute *c, const struct compute_caller *who, const ch
         return rc;
     }
     const char *vm = str(rec, "vm_state") ?: "", *task = str(rec, "task_state");
+    if ((rc = cmp_check_lock(who, rec, err))) {
+        json_decref(rec);
+        store_abort(t);
+        return rc;
+    }
     if (!one_of(vm, tr->from) || (task && !tr->any_task) || (task && !strcmp(task, "deleting"))) {
         rc = cmp_fail(err, -EBUSY, "Cannot '%s' instance %s while it is in %s %s", tr->name, id,
                       task ? "task_state" : "vm_state", task ? task : vm);
@@ -83,10 +88,16 @@ static int transit(struct compute *c, const struct compute_caller *who, const ch
 
 int compute_server_delete(struct compute *c, const struct compute_caller *who, const char *id)
 {
+    struct compute_err err;
+    return compute_server_delete_checked(c, who, id, &err);
+}
+
+int compute_server_delete_checked(struct compute *c, const struct compute_caller *who,
+                                  const char *id, struct compute_err *err)
+{
     static const char *const any[] = { "building",  "active", "stopped", "paused",
                                        "suspended", "error",  "resized", NULL };
     const struct transition tr = { "delete", any, true, NULL, "deleting", -1 };
-    struct compute_err err;
     json_t *rec;
     int rc = compute_server_find(c, who, id, &rec);
     if (rc)
@@ -95,9 +106,25 @@ int compute_server_delete(struct compute *c, const struct compute_caller *who, c
     json_decref(rec);
     if (already)
         return 0;
-    rc = transit(c, who, id, &tr, NULL, &err);
+    rc = transit(c, who, id, &tr, NULL, err);
     if (!rc)
         rc = cmp_job_queue(c, CMP_JOB_DELETE, id);
+    return rc;
+}
+
+/* restore undoes a soft delete; picostack deletes at once (Nova without
+ * reclaim_instance_interval), so no server is ever soft-deleted: 409, as
+ * Nova answers for a server that is not. */
+static int restore(struct compute *c, const struct compute_caller *who, const char *id,
+                   struct compute_err *err)
+{
+    json_t *rec;
+    int rc = compute_server_find(c, who, id, &rec);
+    if (rc)
+        return rc;
+    rc = cmp_fail(err, -EBUSY, "Cannot 'restore' instance %s while it is in vm_state %s", id,
+                  str(rec, "vm_state") ?: "");
+    json_decref(rec);
     return rc;
 }
 
@@ -172,6 +199,8 @@ static int resize(struct compute *c, const struct compute_caller *who, const cha
         return rc;
     json_t *rec = NULL, *f = NULL;
     rc = cmp_server_load(c, t, who, id, true, &rec);
+    if (!rc)
+        rc = cmp_check_lock(who, rec, err);
     if (rc)
         goto out;
     const char *vm = str(rec, "vm_state") ?: "";
@@ -240,7 +269,9 @@ static int finish_resize(struct compute *c, const struct compute_caller *who, co
         store_abort(t);
         return rc;
     }
-    if (strcmp(str(rec, "vm_state") ?: "", "resized")) {
+    if ((rc = cmp_check_lock(who, rec, err))) {
+        /* locked: refused below */
+    } else if (strcmp(str(rec, "vm_state") ?: "", "resized")) {
         rc = cmp_fail(err, -EBUSY, "Cannot '%s' instance %s while it is in vm_state %s",
                       revert ? "revertResize" : "confirmResize", id, str(rec, "vm_state"));
     } else {
@@ -275,6 +306,8 @@ static int security_group(struct compute *c, const struct compute_caller *who, c
         return rc;
     json_t *rec = NULL, *ids = NULL, *names = json_pack("[s]", name);
     rc = cmp_server_load(c, t, who, id, true, &rec);
+    if (!rc)
+        rc = cmp_check_lock(who, rec, err);
     if (!rc && (rc = cmp_resolve_groups(c, t, who, names, &ids, err)) == -EINVAL)
         rc = cmp_fail(err, -ENOENT, "Security group %s not found.", name);
     json_t *groups = rc ? NULL : json_object_get(rec, "security_groups");
@@ -372,5 +405,13 @@ int compute_server_action(struct compute *c, const struct compute_caller *who, c
     }
     if (!strcmp(action, "addSecurityGroup") || !strcmp(action, "removeSecurityGroup"))
         return security_group(c, who, id, arg, action[0] == 'a', err);
+    if (!strcmp(action, "rebuild"))
+        return cmp_server_rebuild(c, who, id, arg, err);
+    if (!strcmp(action, "lock") || !strcmp(action, "unlock"))
+        return cmp_server_lock(c, who, id, action[0] == 'l', arg, err);
+    if (!strcmp(action, "forceDelete")) /* any state, as Nova's; the lock holds */
+        return compute_server_delete_checked(c, who, id, err);
+    if (!strcmp(action, "restore"))
+        return restore(c, who, id, err);
     return cmp_fail(err, -ENOTSUP, "There is no such action: %s", action);
 }

@@ -184,14 +184,12 @@ static int plug_ports(struct compute *c, json_t *rec, char *why, size_t wlen)
     return rc;
 }
 
-static int fill_spec(struct compute *c, json_t *rec, struct vmm_spec *s, char *why, size_t wlen)
+/* A kernel_id image: its kernel (and ramdisk) images, root=/dev/vda. */
+static int kernel_image_boot(struct compute *c, json_t *rec, struct vmm_spec *s, char *why,
+                             size_t wlen)
 {
-    memset(s, 0, sizeof *s);
-    snprintf(s->id, sizeof s->id, "%s", str(rec, "id"));
     const char *k = str(rec, "kernel_id"), *rd = str(rec, "ramdisk_id");
-    int rc = k ? image_file(c, k, s->kernel, sizeof s->kernel, why, wlen) : -EINVAL;
-    if (!k)
-        snprintf(why, wlen, "no kernel");
+    int rc = image_file(c, k, s->kernel, sizeof s->kernel, why, wlen);
     if (!rc && rd && *rd)
         rc = image_file(c, rd, s->initrd, sizeof s->initrd, why, wlen);
     if (rc)
@@ -202,6 +200,13 @@ static int fill_spec(struct compute *c, json_t *rec, struct vmm_spec *s, char *w
     snprintf(s->cmdline, sizeof s->cmdline, "%s%sroot=/dev/vda%s%s", cl, *cl ? " " : "",
              strstr(cl, "console=") ? "" : " console=ttyS0",
              strstr(cl, "reboot=") ? "" : " reboot=k");
+    return 0;
+}
+
+static int fill_spec(struct compute *c, json_t *rec, struct vmm_spec *s, char *why, size_t wlen)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->id, sizeof s->id, "%s", str(rec, "id"));
     json_t *f = json_object_get(rec, "flavor");
     s->cpus = (unsigned)json_integer_value(json_object_get(f, "vcpus"));
     s->mem_mib = (uint64_t)json_integer_value(json_object_get(f, "ram"));
@@ -209,6 +214,7 @@ static int fill_spec(struct compute *c, json_t *rec, struct vmm_spec *s, char *w
     json_t *v;
     size_t i;
     /* The boot volume first, then the others in attachment order. */
+    bool have_boot = false;
     for (int pass = 0; pass < 2; pass++)
         json_array_foreach (json_object_get(rec, "volumes"), i, v) {
             bool boot = json_integer_value(json_object_get(v, "boot_index")) == 0 &&
@@ -224,7 +230,14 @@ static int fill_spec(struct compute *c, json_t *rec, struct vmm_spec *s, char *w
             volumes_object_name(obj, "volume", str(v, "volume_id"));
             snprintf(d->object, sizeof d->object, "%s", obj);
             snprintf(d->serial, sizeof d->serial, "%.20s", str(v, "volume_id"));
+            have_boot = have_boot || boot;
         }
+    /* No kernel_id: the image boots its own kernel, or its firmware. */
+    const char *k = str(rec, "kernel_id");
+    int rc = k && *k ? kernel_image_boot(c, rec, s, why, wlen)
+                     : cmp_disk_boot(c, rec, have_boot ? s->disks[0].object : NULL, s, why, wlen);
+    if (rc)
+        return rc;
     const char *cd = str(rec, "config_drive_path");
     if (cd && *cd) {
         struct vmm_spec_disk *d = &s->disks[s->ndisks++];
@@ -399,6 +412,66 @@ static void job_reboot_hard(struct compute *c, const char *id)
         fail_server(c, id, "Reboot failed", why);
 }
 
+/* Detaches and deletes the boot volume made from the old image and drops
+ * it from the record (make_boot_volume then makes the new one). */
+static int drop_boot_volume(struct compute *c, const char *id, char *why, size_t wlen)
+{
+    json_t *rec, *v;
+    int rc = load(c, id, &rec);
+    if (rc)
+        return rc;
+    json_t *vols = json_deep_copy(json_object_get(rec, "volumes")) ?: json_array();
+    struct volumes_caller vc = { str(rec, "project_id"), str(rec, "user_id"), true, true };
+    for (size_t i = 0; !rc && i < json_array_size(vols); i++) {
+        v = json_array_get(vols, i);
+        if (json_integer_value(json_object_get(v, "boot_index")) != 0 ||
+            !json_is_integer(json_object_get(v, "boot_index")))
+            continue;
+        const char *vid = str(v, "volume_id"), *att = str(v, "attachment_id");
+        rc = volume_detach(c->host.volumes, &vc, vid, att && *att ? att : NULL);
+        if ((!rc || rc == -ENOENT) && (rc = volume_delete(c->host.volumes, &vc, vid, 0)) == -ENOENT)
+            rc = 0;
+        if (rc)
+            snprintf(why, wlen, "old boot volume %s: %s", vid, volumes_error());
+        else
+            json_array_remove(vols, i--);
+    }
+    json_t *f = json_pack("{s:o}", "volumes", vols);
+    if (!rc)
+        rc = save_fields(c, id, f);
+    json_decref(f);
+    json_decref(rec);
+    return rc;
+}
+
+static void job_rebuild(struct compute *c, const char *id)
+{
+    char why[512] = "";
+    struct vmmctl_err e = { "" };
+    json_t *rec;
+    if (load(c, id, &rec))
+        return;
+    bool go = !strcmp(str(rec, "task_state") ?: "", "rebuilding");
+    bool start = strcmp(str(rec, "rebuild_from") ?: "", "stopped");
+    bool from_image = str(rec, "image_id") && *str(rec, "image_id");
+    json_decref(rec);
+    if (!go)
+        return;
+    int rc = 0;
+    if (c->vmm && vmmctl_running(c->vmm, id) && (rc = vmmctl_kill(c->vmm, id, &e)) == -ENOENT)
+        rc = 0;
+    if (rc)
+        snprintf(why, sizeof why, "%s", e.msg);
+    if (!rc && from_image && !(rc = drop_boot_volume(c, id, why, sizeof why)))
+        rc = make_boot_volume(c, id, why, sizeof why);
+    if (!rc && start)
+        rc = start_vm(c, id, why, sizeof why); /* VMMCTL_RUNNING: active */
+    else if (!rc)
+        rc = cmp_server_set_state(c, id, "stopped", "", 4, NULL);
+    if (rc)
+        fail_server(c, id, "Rebuild failed", why);
+}
+
 static void job_delete(struct compute *c, const char *id)
 {
     struct vmmctl_err e = { "" };
@@ -421,6 +494,7 @@ static void run_job(struct compute *c, struct cmp_job *j)
     case CMP_JOB_STOP: job_stop(c, j->id); break;
     case CMP_JOB_REBOOT_HARD: job_reboot_hard(c, j->id); break;
     case CMP_JOB_DELETE: job_delete(c, j->id); break;
+    case CMP_JOB_REBUILD: job_rebuild(c, j->id); break;
     }
 }
 
@@ -516,7 +590,8 @@ static void on_event(void *ctx, const char *id, enum vmmctl_event ev, const char
         return;
     const char *task = str(rec, "task_state") ?: "", *vm = str(rec, "vm_state") ?: "";
     bool deleting = !strcmp(task, "deleting");
-    bool hard = !strcmp(task, "rebooting_hard");
+    /* the worker kills and starts the VMM itself for these */
+    bool hard = !strcmp(task, "rebooting_hard") || !strcmp(task, "rebuilding");
     bool held = !strcmp(vm, "paused") || !strcmp(vm, "suspended");
     json_decref(rec);
     if (deleting)

@@ -39,6 +39,7 @@ struct create_req {
     char boot_att[64];         /* its attachment */
     json_t *image;             /* NULL from a volume */
     const char *kernel_id, *ramdisk_id, *cmdline;
+    const char *os_boot, *firmware_type; /* no kernel_id: how the disk boots */
     char image_id[64];
     /* boot volume given in the BDM */
     char boot_volume[64];
@@ -52,6 +53,8 @@ struct create_req {
     json_t *keypair;
     const char *user_data;
     json_t *metadata;
+    json_t *access;    /* {"access_ipv4", "access_ipv6"} as given */
+    const char *group; /* scheduler hint "group" */
     bool config_drive;
     long min, max;
 };
@@ -94,9 +97,8 @@ static const char *member_status(struct store_txn *t, struct image_db *db, const
     return str(*hold, "status");
 }
 
-/* An active image who may use: 0, or -EINVAL with Nova's message. */
-static int usable_image(struct compute *c, struct store_txn *t, const struct compute_caller *who,
-                        const char *id, json_t **out, struct compute_err *err)
+int cmp_usable_image(struct compute *c, struct store_txn *t, const struct compute_caller *who,
+                     const char *id, json_t **out, struct compute_err *err)
 {
     json_t *img, *m;
     if (!id || !*id || image_db_get(t, c->host.images, id, &img))
@@ -117,41 +119,84 @@ static int usable_image(struct compute *c, struct store_txn *t, const struct com
     return 0;
 }
 
-/* kernel_id / ramdisk_id / os_command_line of an image (or of a volume's
- * volume_image_metadata), each checked usable. */
-static int resolve_kernel(struct compute *c, struct store_txn *t, const struct compute_caller *who,
-                          json_t *props, const char *self_id, struct create_req *q,
-                          struct compute_err *err)
+int cmp_image_fits(const json_t *flavor, const json_t *img, long *boot_gb, struct compute_err *err)
+{
+    long disk = (long)json_integer_value(json_object_get(flavor, "disk"));
+    long vsize = (long)json_integer_value(json_object_get(img, "virtual_size"));
+    if (vsize <= 0)
+        vsize = (long)json_integer_value(json_object_get(img, "size"));
+    long need = (long)((vsize + (1L << 30) - 1) >> 30);
+    if (disk && need > disk)
+        return cmp_fail(err, -EINVAL,
+                        "Flavor's disk is too small for requested image. Flavor disk is %ld "
+                        "GiB, image needs %ld GiB.",
+                        disk, need);
+    long min_ram = (long)json_integer_value(json_object_get(img, "min_ram"));
+    if (min_ram > json_integer_value(json_object_get(flavor, "ram")))
+        return cmp_fail(err, -EINVAL, "Flavor's memory is too small for requested image.");
+    *boot_gb = disk ? disk : (need ? need : 1);
+    return 0;
+}
+
+/* kernel_id / ramdisk_id / os_command_line / os_boot / hw_firmware_type of
+ * an image (or of a volume's volume_image_metadata), each checked usable.
+ * No kernel_id: the disk boots itself (cmp_server_disk_boot.c). */
+int cmp_resolve_kernel(struct compute *c, struct store_txn *t, const struct compute_caller *who,
+                       json_t *props, const char *self_id, struct cmp_boot_props *out,
+                       struct compute_err *err)
 {
     const char *k = str(props, "kernel_id"), *rd = str(props, "ramdisk_id");
     const char *fmt = str(props, "disk_format");
     if ((!k || !*k) && fmt && !strcmp(fmt, "aki") && self_id)
         k = self_id; /* a kernel image boots itself */
-    if (!k || !*k)
-        return cmp_fail(err, -EINVAL,
-                        "Image %s cannot boot here: picostack boots kernels directly, so the "
-                        "image needs a kernel_id property (or to be a kernel, disk_format aki).",
-                        self_id ? self_id : "of the volume");
+    memset(out, 0, sizeof *out);
+    out->cmdline = str(props, "os_command_line");
+    out->os_boot = str(props, "os_boot");
+    out->firmware_type = str(props, "hw_firmware_type");
+    enum cmp_boot_mode mode;
+    if (cmp_boot_mode(out->os_boot, &mode))
+        return cmp_fail(err, -EINVAL, "Image property os_boot=%s: direct or firmware expected.",
+                        out->os_boot);
+    if (!cmp_firmware_path(out->firmware_type))
+        return cmp_fail(err, -EINVAL, "Image property hw_firmware_type=%s: bios or uefi expected.",
+                        out->firmware_type);
+    if (!k || !*k) /* the disk boots itself: its own kernel, or firmware */
+        return 0;
     json_t *img;
     char why[sizeof err->msg];
-    int rc = usable_image(c, t, who, k, &img, err);
+    int rc = cmp_usable_image(c, t, who, k, &img, err);
     if (rc) {
         snprintf(why, sizeof why, "%s", err->msg);
         return cmp_fail(err, rc, "Kernel image %s (kernel_id) is not usable: %s", k, why);
     }
     json_decref(img);
     if (rd && *rd) {
-        rc = usable_image(c, t, who, rd, &img, err);
+        rc = cmp_usable_image(c, t, who, rd, &img, err);
         if (rc) {
             snprintf(why, sizeof why, "%s", err->msg);
             return cmp_fail(err, rc, "Ramdisk image %s (ramdisk_id) is not usable: %s", rd, why);
         }
         json_decref(img);
     }
-    q->kernel_id = k;
-    q->ramdisk_id = rd && *rd ? rd : NULL;
-    q->cmdline = str(props, "os_command_line");
+    out->kernel_id = k;
+    out->ramdisk_id = rd && *rd ? rd : NULL;
     return 0;
+}
+
+static int resolve_kernel(struct compute *c, struct store_txn *t, const struct compute_caller *who,
+                          json_t *props, const char *self_id, struct create_req *q,
+                          struct compute_err *err)
+{
+    struct cmp_boot_props b;
+    int rc = cmp_resolve_kernel(c, t, who, props, self_id, &b, err);
+    if (!rc) {
+        q->kernel_id = b.kernel_id;
+        q->ramdisk_id = b.ramdisk_id;
+        q->cmdline = b.cmdline;
+        q->os_boot = b.os_boot;
+        q->firmware_type = b.firmware_type;
+    }
+    return rc;
 }
 
 static int parse_bdm(json_t *bdms, struct create_req *q, struct compute_err *err)
@@ -280,6 +325,13 @@ static int parse(json_t *in, int micro, struct create_req *q, struct compute_err
         return cmp_fail(err, -EINVAL, "Invalid input for field/attribute user_data.");
     q->user_data = json_string_value(ud);
     if (q->user_data && (rc = compute_user_data_check(q->user_data, err)))
+        return rc;
+    json_t *hints = json_object_get(in, "scheduler_hints"), *grp = json_object_get(hints, "group");
+    if ((hints && !json_is_object(hints)) || (grp && !json_is_string(grp)))
+        return cmp_fail(err, -EINVAL, "Invalid input for field/attribute os:scheduler_hints.");
+    q->group = json_string_value(grp);
+    q->access = json_object();
+    if ((rc = cmp_access_ips_apply(in, q->access, err)))
         return rc;
     json_t *meta = json_object_get(in, "metadata");
     q->metadata = meta ? json_deep_copy(meta) : json_object();
@@ -502,7 +554,8 @@ static json_t *new_record(const struct compute_caller *who, const struct create_
                                               q->boot_att));
     return json_pack(
         "{s:s, s:s, s:s?, s:s?, s:s, s:s, s:n, s:s, s:o, s:s, s:s?, s:s?, s:s?, s:O, s:b, "
-        "s:s, s:s, s:s, s:i, s:n, s:[], s:o, s:s, s:O, s:[], s:s?, s:s?, s:s?, s:i, s:b}",
+        "s:s, s:s, s:s, s:i, s:n, s:[], s:o, s:s, s:O, s:[], s:s?, s:s?, s:s?, s:i, s:b, s:s?, "
+        "s:s?}",
         "id", id, "name", name, "project_id", who->project_id, "user_id", who->user_id, "created",
         now, "updated", now, "launched_at", "boot_id", "", "flavor", flavor, "image_id",
         q->image ? q->image_id : "", "key_name", q->key_name, "public_key",
@@ -511,7 +564,7 @@ static json_t *new_record(const struct compute_caller *who, const struct create_
         "building", "task_state", "spawning", "power_state", 0, "fault", "ports", "volumes", vols,
         "config_drive_path", "", "security_groups", groups, "auto_ports", "kernel_id", q->kernel_id,
         "ramdisk_id", q->ramdisk_id, "cmdline", q->cmdline, "boot_gb", q->boot_gb, "boot_dot",
-        q->boot_dot);
+        q->boot_dot, "os_boot", q->os_boot, "firmware_type", q->firmware_type);
 }
 
 /* Everything that needs the store, then the records and ports: one
@@ -531,29 +584,15 @@ static int create_in_txn(struct compute *c, const struct compute_caller *who, in
         goto out;
     }
     if (q->image_id[0]) {
-        if ((rc = usable_image(c, t, who, q->image_id, &q->image, err)))
+        if ((rc = cmp_usable_image(c, t, who, q->image_id, &q->image, err)))
             goto out;
         if ((rc = resolve_kernel(c, t, who, q->image, q->image_id, q, err)))
             goto out;
-        long disk = (long)json_integer_value(json_object_get(q->flavor, "disk"));
-        long vsize = (long)json_integer_value(json_object_get(q->image, "virtual_size"));
-        if (vsize <= 0)
-            vsize = (long)json_integer_value(json_object_get(q->image, "size"));
-        long need = (long)((vsize + (1L << 30) - 1) >> 30);
-        if (disk && need > disk) {
-            rc = cmp_fail(err, -EINVAL,
-                          "Flavor's disk is too small for requested image. Flavor disk is %ld "
-                          "GiB, image needs %ld GiB.",
-                          disk, need);
+        long gb;
+        if ((rc = cmp_image_fits(q->flavor, q->image, &gb, err)))
             goto out;
-        }
-        long min_ram = (long)json_integer_value(json_object_get(q->image, "min_ram"));
-        if (min_ram > json_integer_value(json_object_get(q->flavor, "ram"))) {
-            rc = cmp_fail(err, -EINVAL, "Flavor's memory is too small for requested image.");
-            goto out;
-        }
         if (!q->boot_gb)
-            q->boot_gb = disk ? disk : (need ? need : 1);
+            q->boot_gb = gb;
     } else if ((rc = resolve_kernel(c, t, who, q->volume_image_meta, NULL, q, err)))
         goto out;
     if (q->key_name) {
@@ -589,6 +628,8 @@ static int create_in_txn(struct compute *c, const struct compute_caller *who, in
     }
     if (rc)
         goto out;
+    if (q->group && (rc = cmp_group_join(c, t, who, q->group, ids, n, err)))
+        goto out;
     for (long i = 0; i < n; i++) {
         char name[300];
         if (n > 1)
@@ -600,6 +641,7 @@ static int create_in_txn(struct compute *c, const struct compute_caller *who, in
             rc = -ENOMEM;
             goto out;
         }
+        json_object_update(rec, q->access);
         json_array_append_new(recs, rec);
         if ((rc = make_ports(c, t, who, q, ids[i], sg_ids, rec, err)))
             goto out;
@@ -629,6 +671,7 @@ static void req_free(struct create_req *q)
     json_decref(q->sg_names);
     json_decref(q->keypair);
     json_decref(q->metadata);
+    json_decref(q->access);
 }
 
 /* The boot volume of the BDM: the caller's, available; attached (begun)

@@ -156,6 +156,7 @@ int cmp_server_teardown(struct compute *c, const char *id)
     if (c->host.volumes)
         drop_volumes(c, rec, id);
     cmp_config_drive_remove(c, id);
+    cmp_boot_files_remove(c, id);
     json_decref(rec);
     return drop_record(c, id);
 }

@@ -170,16 +170,18 @@ int compute_config_drive_write(const struct compute_metadata *md, const char *pa
  * key_name, public_key, user_data, metadata, config_drive,
  * availability_zone, vm_state, task_state, power_state, fault, ports[],
  * volumes[], config_drive_path, security_groups[]) plus "kernel_id",
- * "ramdisk_id", "cmdline" (resolved at create), "old_flavor" (during a
+ * "ramdisk_id", "cmdline", "os_boot", "firmware_type" (resolved at create:
+ * the image's os_command_line, os_boot, hw_firmware_type), "old_flavor" (during a
  * resize) and "auto_ports" (the port ids the server made itself, deleted
  * with it).  Instance actions are records in "compute.actions", keyed
  * "SERVER\0REQUEST".
  *
  * Create (compute_server_create): every check first, in one write
  * transaction of the control-plane store: flavor visible, image active and
- * visible with a kernel (kernel_id, or an "aki" image itself) or a boot
- * volume (block_device_mapping_v2, source and destination "volume",
- * available, the caller's, its volume_image_metadata naming a kernel_id),
+ * visible (its kernel_id and ramdisk_id usable when it names them, its
+ * os_boot and hw_firmware_type valid) or a boot volume
+ * (block_device_mapping_v2, source and destination "volume", available,
+ * the caller's, its volume_image_metadata checked the same way),
  * networks and ports visible (a port not in use), security groups known,
  * the key pair the user's, quotas (instances, cores, ram counted over the
  * project's servers in that same transaction) and host capacity (vCPUs and
@@ -195,12 +197,28 @@ int compute_config_drive_write(const struct compute_metadata *md, const char *pa
  * volume_create from the image, attached as /dev/vda, deleted with the
  * server), plugs the ports (net_dp_plug + net_dp_sync; without a data plane
  * the ports are made but not plugged and the VMM gets no NIC for them),
- * writes the kernel and initrd out of the block store once per image
- * (DATA/compute/kernels/IMAGE), and calls vmmctl_start.  A failure there is
+ * picks how the server boots (below, "Booting") and calls vmmctl_start.  A failure there is
  * vm_state error with a fault.  vmmctl's events (its own thread) move the
  * states: RUNNING -> active (power 1), POWEROFF -> stopped (power 4),
  * RESET -> active (vmmctl started it again), KILLED -> what the asked
  * action leads to, ERROR -> error with the detail as fault.
+ *
+ * Booting.  An image with kernel_id boots that kernel image (and its
+ * ramdisk_id), written out of the block store once per image
+ * (DATA/compute/kernels/IMAGE), with root=/dev/vda and os_command_line.
+ * An image without one (a distribution's cloud image) boots itself:
+ *  - direct boot when core/bootimg reads the boot volume (GPT/MBR, ext4
+ *    through libext2fs): its newest /boot/vmlinuz-*, initrd and root= (from
+ *    grub.cfg, a BLS entry, or the root filesystem's UUID), copied out at
+ *    each start to DATA/compute/boot/ID.kernel and .initrd (so a kernel
+ *    upgraded in the guest boots next), with the bootloader's arguments,
+ *    console=ttyS0 reboot=k and os_command_line;
+ *  - else firmware boot: vmm_spec.firmware = /usr/share/seabios/bios.bin,
+ *    or /usr/share/OVMF/OVMF_CODE.fd when hw_firmware_type=uefi (Nova's
+ *    property), which vmmctl passes as `picostack-vmm --firmware PATH`.
+ * The image property os_boot=direct|firmware overrides the choice; with
+ * os_boot=direct an image whose kernel cannot be found ends in ERROR with
+ * the reason as its fault.
  *
  * Nova status: vm_state/task_state -> status (compute_server_status).
  *
@@ -305,12 +323,23 @@ int compute_server_meta_delete(struct compute *c, const struct compute_caller *w
  * unplugged and the ones it made deleted, volumes detached,
  * delete_on_termination ones deleted, record removed). */
 int compute_server_delete(struct compute *c, const struct compute_caller *who, const char *id);
+/* The same with the reason of a refusal (a locked server: -EBUSY). */
+int compute_server_delete_checked(struct compute *c, const struct compute_caller *who,
+                                  const char *id, struct compute_err *err);
 
 /* One action of POST /servers/{id}/action by Nova's name: "os-start",
  * "os-stop", "reboot" (arg {"type": "SOFT"|"HARD"}), "pause", "unpause",
  * "suspend", "resume", "resize" (arg {"flavorRef"}), "confirmResize",
- * "revertResize", "addSecurityGroup"/"removeSecurityGroup" (arg {"name"}).
- * -ENOTSUP an action this does not know. */
+ * "revertResize", "addSecurityGroup"/"removeSecurityGroup" (arg {"name"}),
+ * "rebuild" (arg {"imageRef", "name", "metadata", "accessIPv4",
+ * "accessIPv6", "adminPass", "personality" (ignored), ...}: status REBUILD,
+ * a new boot volume from the image, then ACTIVE again, or SHUTOFF when it
+ * was stopped; an unknown image -EINVAL), "lock" (arg {"locked_reason"}
+ * or null) and "unlock", "forceDelete" (a delete in any state) and
+ * "restore" (nothing is ever soft-deleted here: -EBUSY).
+ * A locked server refuses every changing action but unlock to non-admins:
+ * -EBUSY "Instance ... is locked" (409); unlocking an admin's lock as a
+ * non-admin is -EPERM. -ENOTSUP an action this does not know. */
 int compute_server_action(struct compute *c, const struct compute_caller *who, const char *id,
                           const char *action, json_t *arg, struct compute_err *err);
 /* The last `lines` lines of the console (0: all kept); malloc'd. */
@@ -333,6 +362,39 @@ int compute_interface_attach(struct compute *c, const struct compute_caller *who
                              json_t *in, json_t **out, struct compute_err *err);
 int compute_interface_detach(struct compute *c, const struct compute_caller *who, const char *id,
                              const char *port_id, struct compute_err *err);
+
+/* ---- server tags (Nova 2.26) ----
+ * 1..60 characters without '/' or ',', at most 50 a server (-EINVAL).
+ * op GET: *out the tags; REPLACE: all (an array) becomes the set; CLEAR;
+ * ADD tag: returns 1 when it was new, 0 when there already; DEL tag:
+ * -ENOENT when not there. *out (when out is given) the set afterwards.
+ * A locked server refuses changes to non-admins (-EBUSY). */
+enum compute_tag_op {
+    COMPUTE_TAGS_GET,
+    COMPUTE_TAGS_REPLACE,
+    COMPUTE_TAGS_CLEAR,
+    COMPUTE_TAG_ADD,
+    COMPUTE_TAG_DEL,
+};
+int compute_server_tags(struct compute *c, const struct compute_caller *who, const char *id,
+                        enum compute_tag_op op, const char *tag, json_t *all, json_t **out,
+                        struct compute_err *err);
+
+/* ---- server groups ----
+ * {"id","name","policy","project_id","user_id","members":[server ids],
+ *  "metadata":{},"created"}. One host: affinity always holds,
+ * anti-affinity for one member only (a second is -ENOSPC at create, Nova's
+ * "No valid host"), the soft policies always place. A create joins a
+ * group with in's "scheduler_hints": {"group": ID} (unknown: -EINVAL).
+ * Deleted servers drop out of members. */
+int compute_group_create(struct compute *c, const struct compute_caller *who, const char *name,
+                         const char *policy, json_t **out, struct compute_err *err);
+int compute_group_get(struct compute *c, const struct compute_caller *who, const char *id,
+                      json_t **out);
+/* The caller's project's groups (all_projects: every one, admins). */
+int compute_group_list(struct compute *c, const struct compute_caller *who, bool all_projects,
+                       json_t **out);
+int compute_group_delete(struct compute *c, const struct compute_caller *who, const char *id);
 
 /* ---- instance actions ---- */
 /* Every action of the server, newest first: {"action","request_id",

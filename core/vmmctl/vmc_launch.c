@@ -153,26 +153,40 @@ static int add_nets(const struct vmm_spec *s, struct launch_ctx *c, struct vmmct
     return 0;
 }
 
+int vmc_boot_args(const struct vmm_spec *s, const char *kernel, const char *initrd,
+                  const char *firmware, int (*add)(void *ctx, const char *arg), void *ctx)
+{
+    if (s->firmware[0])
+        return add(ctx, "--firmware") || add(ctx, firmware) ? -E2BIG : 0;
+    if (add(ctx, "--kernel") || add(ctx, kernel) || add(ctx, "--cmdline") || add(ctx, s->cmdline))
+        return -E2BIG;
+    if (s->initrd[0] && (add(ctx, "--initrd") || add(ctx, initrd)))
+        return -E2BIG;
+    return 0;
+}
+
 /* The VMM's own options (after the jailer's, when jailed: it runs in the
  * chroot RUN/<id>, which it sees as "/"). */
 static int add_vmm_args(struct vmmctl *v, const struct vmm_spec *s, struct launch_ctx *c,
                         bool jailed, struct vmmctl_err *err)
 {
-    char run[4200], kernel[300], initrd[300];
+    char run[4200], kernel[300] = "", initrd[300] = "", firmware[300] = "";
     int rc = jailed ? (run[0] = 0) : vmc_path(v, s->id, NULL, run, sizeof(run));
-    if (rc == 0 && (rc = file_arg(c, s->kernel, jailed, false, kernel, sizeof(kernel))) < 0)
+    if (rc == 0 && s->kernel[0] &&
+        (rc = file_arg(c, s->kernel, jailed, false, kernel, sizeof(kernel))) < 0)
         return vmc_fail(err, rc, "kernel %s: %s", s->kernel, strerror(-rc));
     if (rc == 0 && s->initrd[0] &&
         (rc = file_arg(c, s->initrd, jailed, false, initrd, sizeof(initrd))) < 0)
         return vmc_fail(err, rc, "initrd %s: %s", s->initrd, strerror(-rc));
-    if (rc || (!jailed && add_arg(c, "%s", v->vmm_path)) || add_arg(c, "--kernel") ||
-        add_arg(c, "%s", kernel) || add_arg(c, "--cmdline") || add_arg(c, "%s", s->cmdline) ||
-        add_arg(c, "--mem") || add_arg(c, "%llu", (unsigned long long)s->mem_mib) ||
-        add_arg(c, "--cpus") || add_arg(c, "%u", s->cpus) || add_arg(c, "--control") ||
+    if (rc == 0 && s->firmware[0] &&
+        (rc = file_arg(c, s->firmware, jailed, false, firmware, sizeof(firmware))) < 0)
+        return vmc_fail(err, rc, "firmware %s: %s", s->firmware, strerror(-rc));
+    if (rc || (!jailed && add_arg(c, "%s", v->vmm_path)) ||
+        vmc_boot_args(s, kernel, initrd, firmware, add_plain, c) < 0 || add_arg(c, "--mem") ||
+        add_arg(c, "%llu", (unsigned long long)s->mem_mib) || add_arg(c, "--cpus") ||
+        add_arg(c, "%u", s->cpus) || add_arg(c, "--control") ||
         add_arg(c, "%s/control.sock", run) || add_arg(c, "--exit-file") ||
         add_arg(c, "%s/exit", run))
-        return vmc_fail(err, -E2BIG, "command line too long");
-    if (s->initrd[0] && (add_arg(c, "--initrd") || add_arg(c, "%s", initrd)))
         return vmc_fail(err, -E2BIG, "command line too long");
     uint64_t cap = v->cfg.console_cap ? v->cfg.console_cap : 1u << 20;
     if (v->vmm_has_console) {
@@ -190,7 +204,10 @@ static int add_vmm_args(struct vmmctl *v, const struct vmm_spec *s, struct launc
 
 static int check_files(const struct vmm_spec *s, struct vmmctl_err *err)
 {
-    if (access(s->kernel, R_OK) < 0)
+    if (s->firmware[0] && access(s->firmware, R_OK) < 0)
+        return vmc_fail(err, errno == ENOENT ? -ENOENT : -errno, "firmware %s: %s", s->firmware,
+                        strerror(errno));
+    if (s->kernel[0] && access(s->kernel, R_OK) < 0)
         return vmc_fail(err, errno == ENOENT ? -ENOENT : -errno, "kernel %s: %s", s->kernel,
                         strerror(errno));
     if (s->initrd[0] && access(s->initrd, R_OK) < 0)

@@ -97,11 +97,11 @@ static json_t *spec_json(const struct vmm_spec *s)
         json_array_append_new(nets, json_pack("{s:s, s:s, s:s}", "tap", s->nets[i].tap, "netns",
                                               s->nets[i].netns, "mac", mac));
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:o, s:o, s:i, s:I, s:I}", "id", s->id,
-                     "kernel", s->kernel, "initrd", s->initrd, "cmdline", s->cmdline, "cpus",
-                     (int)s->cpus, "mem_mib", (json_int_t)s->mem_mib, "disks", disks, "nets", nets,
-                     "cpu_weight", (int)s->cpu_weight, "cpu_max_usec", (json_int_t)s->cpu_max_usec,
-                     "io_weight", (json_int_t)s->io_weight);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:o, s:o, s:i, s:I, s:I}", "id", s->id,
+                     "kernel", s->kernel, "initrd", s->initrd, "cmdline", s->cmdline, "firmware",
+                     s->firmware, "cpus", (int)s->cpus, "mem_mib", (json_int_t)s->mem_mib, "disks",
+                     disks, "nets", nets, "cpu_weight", (int)s->cpu_weight, "cpu_max_usec",
+                     (json_int_t)s->cpu_max_usec, "io_weight", (json_int_t)s->io_weight);
 }
 
 int vmc_spec_save(const struct vmmctl *v, const struct vmm_spec *s)
@@ -146,6 +146,9 @@ static int spec_from_json(json_t *j, struct vmm_spec *s)
              copy_str(s->kernel, sizeof(s->kernel), j, "kernel") ||
              copy_str(s->initrd, sizeof(s->initrd), j, "initrd") ||
              copy_str(s->cmdline, sizeof(s->cmdline), j, "cmdline");
+    /* absent in the specs of VMMs started before firmware boot existed */
+    if (!rc && json_object_get(j, "firmware"))
+        rc = copy_str(s->firmware, sizeof(s->firmware), j, "firmware");
     if (rc || !json_is_array(disks) || !json_is_array(nets) ||
         json_array_size(disks) > VMMCTL_MAX_DISKS || json_array_size(nets) > VMMCTL_MAX_NETS)
         return -EINVAL;

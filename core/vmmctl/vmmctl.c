@@ -155,8 +155,12 @@ static int check_spec(const struct vmm_spec *s, struct vmmctl_err *err)
 {
     if (!vmc_valid_id(s->id))
         return vmc_fail(err, -EINVAL, "id: letters, digits, '-', '_' or '.' expected");
-    if (!s->kernel[0] || s->kernel[0] != '/')
+    if (!s->kernel[0] == !s->firmware[0])
+        return vmc_fail(err, -EINVAL, "a kernel or a firmware expected (one of them)");
+    if (s->kernel[0] && s->kernel[0] != '/')
         return vmc_fail(err, -EINVAL, "kernel: an absolute path expected");
+    if (s->firmware[0] && (s->firmware[0] != '/' || s->initrd[0] || s->cmdline[0]))
+        return vmc_fail(err, -EINVAL, "firmware: an absolute path, with no initrd or cmdline");
     if (s->initrd[0] && s->initrd[0] != '/')
         return vmc_fail(err, -EINVAL, "initrd: an absolute path expected");
     if (s->cpus < 1 || s->cpus > 64)

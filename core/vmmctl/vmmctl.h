@@ -107,10 +107,12 @@ struct vmm_spec_net {
 };
 
 struct vmm_spec {
-    char id[40];      /* the server id: names RUN/<id> */
-    char kernel[256]; /* files vmmctl opens (the jailed VMM gets fds) */
-    char initrd[256]; /* "" none */
-    char cmdline[1024];
+    char id[40]; /* the server id: names RUN/<id> */
+    /* How it boots: a kernel (direct boot) or a firmware, never both. */
+    char kernel[256];   /* files vmmctl opens (the jailed VMM gets fds) */
+    char initrd[256];   /* "" none */
+    char cmdline[1024]; /* the kernel's only */
+    char firmware[256]; /* a BIOS/UEFI image (--firmware PATH); "" for a kernel */
     unsigned cpus;
     uint64_t mem_mib;
     struct vmm_spec_disk disks[VMMCTL_MAX_DISKS]; /* guest order */

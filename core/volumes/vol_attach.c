@@ -129,6 +129,30 @@ static int flip(struct volumes *v, const struct volumes_caller *who, const char 
     return rc;
 }
 
+int volume_reserve(struct volumes *v, const struct volumes_caller *who, const char *volume_id)
+{
+    return flip(v, who, volume_id, "available", "attaching");
+}
+
+int volume_unreserve(struct volumes *v, const struct volumes_caller *who, const char *volume_id)
+{
+    struct store_txn *t;
+    json_t *vol;
+    int rc = open_volume(v, who, volume_id, &t, &vol);
+    if (rc < 0)
+        return rc;
+    if (strcmp(vol_str(vol, "status"), "attaching"))
+        rc = vol_fail(-EBUSY, "Invalid volume: Volume status must be attaching (it is %s).",
+                      vol_str(vol, "status"));
+    else if (json_array_size(json_object_get(vol, "attachments")))
+        rc = vol_fail(-EBUSY, "Invalid volume: an attachment is in progress: detach it.");
+    else
+        vol_set_str(vol, "status", "available");
+    rc = put_both(t, v, vol, NULL, rc);
+    json_decref(vol);
+    return rc;
+}
+
 int volume_detach_begin(struct volumes *v, const struct volumes_caller *who, const char *volume_id)
 {
     return flip(v, who, volume_id, "in-use", "detaching");

@@ -654,3 +654,31 @@ int vol_backup_reconcile(struct volumes *v, FILE *report)
     json_decref(all);
     return rc < 0 ? rc : fixes;
 }
+
+int volume_backup_update(struct volumes *v, const struct volumes_caller *who, const char *id,
+                         const json_t *changes, json_t **out)
+{
+    json_t *name = json_object_get(changes, "name"),
+           *desc = json_object_get(changes, "description");
+    int rc = vol_check_text(name, "name", VOLUMES_NAME_MAX);
+    if (rc == 0)
+        rc = vol_check_text(desc, "description", VOLUMES_NAME_MAX);
+    struct store_txn *t;
+    if (rc < 0 || (rc = vol_begin(v, true, &t)) < 0)
+        return rc;
+    json_t *rec = NULL;
+    rc = vol_load(t, v, K_BACKUP, id, who, true, &rec);
+    if (rc == 0) {
+        if (name)
+            json_object_set(rec, "name", name);
+        if (desc)
+            json_object_set(rec, "description", desc);
+        vol_touch(rec);
+        rc = vol_put(t, v, K_BACKUP, rec);
+    }
+    rc = vol_end(t, rc);
+    if (rc == 0 && out)
+        *out = json_incref(rec);
+    json_decref(rec);
+    return rc;
+}

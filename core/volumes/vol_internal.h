@@ -31,6 +31,9 @@ struct volumes {
 #define K_BACKUP     "backup"
 #define K_QUOTA      "quota"
 #define K_USAGE      "usage"
+#define K_TRANSFER   "transfer"
+#define K_QOS        "qos"
+#define K_MESSAGE    "message"
 
 /* Sets this thread's message; returns err. */
 int vol_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -81,6 +84,10 @@ int vol_limits(struct store_txn *t, struct volumes *v, const char *project,
 int vol_usage_add(struct store_txn *t, struct volumes *v, const char *project,
                   enum volumes_quota_res r, int64_t delta, bool check);
 
+/* The same check without a change (read transactions): 0 or -EDQUOT. */
+int vol_usage_fits(struct store_txn *t, struct volumes *v, const char *project,
+                   enum volumes_quota_res r, int64_t delta);
+
 /* Block-store calls under the caller's mutex; the message of a failure
  * becomes this thread's volumes_error(). */
 int vol_bs_create(struct volumes *v, const char *name, uint64_t size);
@@ -123,5 +130,18 @@ int vol_backup_path(const char *dir, const char *id, const char *suffix, char *o
  * (-EBUSY when the backup is no longer available). */
 int vol_restore_start(struct volumes *v, const char *volume_id, const char *backup_id,
                       json_t **out);
+
+/* Messages (vol_message.c): records one for project, in t. */
+int vol_message_add(struct store_txn *t, struct volumes *v, const char *project,
+                    const char *request_id, const char *event_id, const char *resource_type,
+                    const char *resource_uuid, const char *text);
+/* 1 when the backend has what type's extra specs ask for, else 0 and why. */
+int vol_backend_fits(const json_t *type, char why[256]);
+
+/* Transfers (vol_transfer.c): drops every transfer of a volume, in t. */
+int vol_transfers_drop(struct store_txn *t, struct volumes *v, const char *volume_id);
+/* Type access (vol_type.c): -ENOENT unless who may use type (public, an
+ * admin, or a project on its access list). */
+int vol_type_usable(const json_t *type, const struct volumes_caller *who);
 
 #endif

@@ -87,6 +87,22 @@ int vol_usage_add(struct store_txn *t, struct volumes *v, const char *project,
     return rc;
 }
 
+int vol_usage_fits(struct store_txn *t, struct volumes *v, const char *project,
+                   enum volumes_quota_res r, int64_t delta)
+{
+    if (!project)
+        return vol_fail(-EPERM, "A project-scoped token is needed.");
+    struct volumes_quota lim, use;
+    int rc = vol_limits(t, v, project, &lim);
+    if (rc == 0)
+        rc = usage(t, v, project, &use, NULL);
+    if (rc == 0 && delta > 0 && lim.v[r] >= 0 && use.v[r] + delta > lim.v[r])
+        rc = vol_fail(-EDQUOT,
+                      "Requested %s (%lld more) exceeds the quota: %lld in use, limit %lld.",
+                      names[r], (long long)delta, (long long)use.v[r], (long long)lim.v[r]);
+    return rc;
+}
+
 static int may_read(const struct volumes_caller *who, const char *project)
 {
     if (who->is_admin)

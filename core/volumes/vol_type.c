@@ -106,9 +106,44 @@ int volume_type_create(struct volumes *v, const struct volumes_caller *who, cons
     return vol_end(t, rc);
 }
 
+/* A private type's projects: a private array (created on demand). */
+static json_t *access_of(json_t *type)
+{
+    json_t *p = json_object_get(type, VOLUMES_PRIVATE_KEY);
+    if (!p) {
+        p = json_object();
+        json_object_set_new(type, VOLUMES_PRIVATE_KEY, p);
+    }
+    json_t *a = json_object_get(p, "projects");
+    if (!json_is_array(a)) {
+        a = json_array();
+        json_object_set_new(p, "projects", a);
+    }
+    return a;
+}
+
+static bool has_access(const json_t *type, const char *project)
+{
+    json_t *a = json_object_get(json_object_get(type, VOLUMES_PRIVATE_KEY), "projects");
+    size_t i;
+    json_t *x;
+    json_array_foreach (a, i, x)
+        if (project && !strcmp(json_string_value(x), project))
+            return true;
+    return false;
+}
+
 static bool type_visible(const json_t *type, const struct volumes_caller *who)
 {
-    return who->is_admin || json_is_true(json_object_get(type, "is_public"));
+    return who->is_admin || json_is_true(json_object_get(type, "is_public")) ||
+           has_access(type, who->project_id);
+}
+
+int vol_type_usable(const json_t *type, const struct volumes_caller *who)
+{
+    if (type_visible(type, who))
+        return 0;
+    return vol_fail(-ENOENT, "Volume type %s could not be found.", vol_str(type, "id"));
 }
 
 int volume_type_get(struct volumes *v, const struct volumes_caller *who, const char *id_or_name,
@@ -257,6 +292,65 @@ int volume_type_unset_spec(struct volumes *v, const struct volumes_caller *who, 
         rc = vol_fail(-ENOENT, "Volume type %s has no extra spec %s.", id, key);
     if (rc == 0)
         rc = vol_put(t, v, K_TYPE, rec);
+    json_decref(rec);
+    return vol_end(t, rc);
+}
+
+/* ---- access to private types (admins) ---- */
+
+int volume_type_access_list(struct volumes *v, const struct volumes_caller *who, const char *id,
+                            json_t **out)
+{
+    struct store_txn *t;
+    int rc = vol_begin(v, false, &t);
+    if (rc < 0)
+        return rc;
+    json_t *rec = NULL;
+    rc = load_for_change(t, v, who, id, &rec);
+    store_abort(t);
+    if (rc < 0)
+        return rc;
+    if (json_is_true(json_object_get(rec, "is_public")))
+        rc = vol_fail(-ENOENT, "Access list not available for public volume types.");
+    else
+        *out = json_incref(access_of(rec));
+    json_decref(rec);
+    return rc;
+}
+
+int volume_type_access_change(struct volumes *v, const struct volumes_caller *who, const char *id,
+                              const char *project, bool add)
+{
+    if (!project || !*project || strlen(project) > STORE_MAX_KEY)
+        return vol_fail(-EINVAL, "Invalid input received: a project is needed.");
+    struct store_txn *t;
+    int rc = vol_begin(v, true, &t);
+    if (rc < 0)
+        return rc;
+    json_t *rec = NULL;
+    rc = load_for_change(t, v, who, id, &rec);
+    if (rc == 0 && json_is_true(json_object_get(rec, "is_public")))
+        rc = vol_fail(-EBUSY, "Invalid volume type: Type access modification is not applicable "
+                              "to public volume type.");
+    if (rc == 0 && add && has_access(rec, project))
+        rc = vol_fail(-EEXIST, "Volume type access for %s / %s already exists.", id, project);
+    if (rc == 0 && !add && !has_access(rec, project))
+        rc = vol_fail(-ENOENT, "Volume type access not found for %s / %s.", id, project);
+    if (rc == 0) {
+        json_t *a = access_of(rec);
+        if (add) {
+            json_array_append_new(a, json_string(project));
+        } else {
+            size_t i;
+            json_t *x;
+            json_array_foreach (a, i, x)
+                if (!strcmp(json_string_value(x), project)) {
+                    json_array_remove(a, i);
+                    break;
+                }
+        }
+        rc = vol_put(t, v, K_TYPE, rec);
+    }
     json_decref(rec);
     return vol_end(t, rc);
 }

@@ -116,16 +116,20 @@ static int check_create(const struct volume_create *req)
     return vol_check_meta(req->metadata);
 }
 
-/* Builds the record (creating) and takes its usage, in t. */
-static int create_record(struct store_txn *t, struct volumes *v, const struct volumes_caller *who,
-                         const struct volume_create *req, const struct source *src, uint64_t gb,
-                         json_t **out)
+/* Builds the record (creating), in t (read is enough). */
+static int build_record(struct store_txn *t, struct volumes *v, const struct volumes_caller *who,
+                        const struct volume_create *req, const struct source *src, uint64_t gb,
+                        json_t **out)
 {
     json_t *type;
     int rc = req->volume_type ? vol_type_find(t, v, req->volume_type, &type)
                               : vol_types_default(t, v, &type);
     if (rc < 0)
         return rc;
+    if ((rc = vol_type_usable(type, who)) < 0) { /* a private type without access */
+        json_decref(type);
+        return rc;
+    }
     char id[STORE_ID_LEN + 1], obj[64];
     store_new_id(id);
     json_t *r = vol_new_record(id, who);
@@ -135,7 +139,6 @@ static int create_record(struct store_txn *t, struct volumes *v, const struct vo
     vol_set_str(r, "status", "creating");
     json_object_set(r, "volume_type", json_object_get(type, "name"));
     json_object_set(r, "volume_type_id", json_object_get(type, "id"));
-    json_decref(type);
     vol_set_str(r, "availability_zone", VOLUMES_AZ);
     vol_set_str(r, "bootable", src->bootable ? "true" : "false");
     json_object_set_new(r, "multiattach", json_boolean(req->multiattach));
@@ -159,17 +162,40 @@ static int create_record(struct store_txn *t, struct volumes *v, const struct vo
     if (src->is_volume)
         vol_priv_set(r, "source_is_volume", "1");
     vol_priv_set(r, "restore_from", req->backup_id);
-    rc = vol_usage_add(t, v, who->project_id, VOLQ_VOLUMES, 1, true);
-    if (rc == 0)
-        rc = vol_usage_add(t, v, who->project_id, VOLQ_GIGABYTES, (int64_t)gb, true);
-    if (rc == 0)
-        rc = vol_put(t, v, K_VOLUME, r);
-    if (rc < 0) {
-        json_decref(r);
-        return rc;
-    }
+    char why[256];
+    if (!vol_backend_fits(type, why))
+        vol_priv_set(r, "no_backend", why);
+    json_decref(type);
     *out = r;
     return 0;
+}
+
+/* Takes the usage of record rec (volumes and GiB) and writes it, in t. */
+static int charge_record(struct store_txn *t, struct volumes *v, const json_t *rec)
+{
+    const char *p = vol_str(rec, "project_id");
+    int rc = vol_usage_add(t, v, p, VOLQ_VOLUMES, 1, true);
+    if (rc == 0)
+        rc = vol_usage_add(t, v, p, VOLQ_GIGABYTES, vol_int(rec, "size"), true);
+    return rc == 0 ? vol_put(t, v, K_VOLUME, rec) : rc;
+}
+
+/* Checks the request and builds its record, in t: the first step of both
+ * creation paths. */
+static int plan_create(struct store_txn *t, struct volumes *v, const struct volumes_caller *who,
+                       const struct volume_create *req, json_t **rec)
+{
+    struct source src;
+    int rc = resolve_source(t, v, who, req, &src);
+    uint64_t gb = req->size_gb ? req->size_gb : src.gb;
+    if (rc == 0 && src.gb && gb < src.gb)
+        rc = vol_fail(-EINVAL,
+                      "Invalid input received: the volume size (%lluG) is smaller "
+                      "than its source (%lluG).",
+                      (unsigned long long)gb, (unsigned long long)src.gb);
+    if (rc == 0)
+        rc = check_size(t, v, who->project_id, gb);
+    return rc == 0 ? build_record(t, v, who, req, &src, gb, rec) : rc;
 }
 
 /* Step two: the block-store object of volume rec (also redone by the
@@ -213,30 +239,6 @@ int vol_release_volume(struct store_txn *t, struct volumes *v, const json_t *rec
     return rc;
 }
 
-/* Flips a transitional record to its final status, in a transaction. */
-static int finish(struct volumes *v, const char *id, const char *status, json_t **out)
-{
-    struct store_txn *t;
-    json_t *rec = NULL;
-    int rc = vol_begin(v, true, &t);
-    if (rc == 0)
-        rc = vol_get(t, v, K_VOLUME, id, &rec);
-    if (rc == 0) {
-        vol_set_str(rec, "status", status);
-        vol_priv_set(rec, "op", NULL);
-        vol_priv_set(rec, "source", NULL);
-        vol_priv_set(rec, "source_is_volume", NULL);
-        vol_touch(rec);
-        rc = vol_put(t, v, K_VOLUME, rec);
-    }
-    if (t)
-        rc = vol_end(t, rc);
-    if (rc == 0 && out)
-        *out = json_incref(rec);
-    json_decref(rec);
-    return rc;
-}
-
 /* Undoes a creation: the record and its usage go (the object too). */
 int vol_drop_creation(struct volumes *v, const char *id)
 {
@@ -256,30 +258,19 @@ int vol_drop_creation(struct volumes *v, const char *id)
     return vol_end(t, rc);
 }
 
-int volume_create(struct volumes *v, const struct volumes_caller *who,
-                  const struct volume_create *req, json_t **out)
+/* From a backup: three steps (a record in creating, the empty disk, the
+ * restore's start), since the copy that follows needs a record to own it. */
+static int create_for_restore(struct volumes *v, const struct volumes_caller *who,
+                              const struct volume_create *req, json_t **out)
 {
-    if (!who->can_write && !who->is_admin)
-        return vol_fail(-EPERM, "Policy doesn't allow volume:create to be performed.");
-    if (!who->project_id)
-        return vol_fail(-EPERM, "A project-scoped token is needed.");
-    int rc = check_create(req);
     struct store_txn *t;
-    if (rc < 0 || (rc = vol_begin(v, true, &t)) < 0)
-        return rc;
-    struct source src;
     json_t *rec = NULL;
-    rc = resolve_source(t, v, who, req, &src);
-    uint64_t gb = req->size_gb ? req->size_gb : src.gb;
-    if (rc == 0 && src.gb && gb < src.gb)
-        rc = vol_fail(-EINVAL,
-                      "Invalid input received: the volume size (%lluG) is smaller "
-                      "than its source (%lluG).",
-                      (unsigned long long)gb, (unsigned long long)src.gb);
+    int rc = vol_begin(v, true, &t);
+    if (rc < 0)
+        return rc;
+    rc = plan_create(t, v, who, req, &rec);
     if (rc == 0)
-        rc = check_size(t, v, who->project_id, gb);
-    if (rc == 0)
-        rc = create_record(t, v, who, req, &src, gb, &rec);
+        rc = charge_record(t, v, rec);
     if ((rc = vol_end(t, rc)) < 0) {
         json_decref(rec);
         return rc;
@@ -288,18 +279,103 @@ int volume_create(struct volumes *v, const struct volumes_caller *who,
     snprintf(id, sizeof id, "%s", vol_str(rec, "id"));
     rc = vol_make_object(v, rec);
     json_decref(rec);
+    if (rc == 0)
+        rc = vol_restore_start(v, id, req->backup_id, out);
     if (rc < 0) {
         snprintf(why, sizeof why, "%s", volumes_error());
         vol_drop_creation(v, id);
         return vol_fail(rc, "%s", why);
     }
-    if (!req->backup_id)
-        return finish(v, id, "available", out);
-    if ((rc = vol_restore_start(v, id, req->backup_id, out)) < 0) {
+    return 0;
+}
+
+/* No backend has what the type asks for: the record in error (its usage
+ * taken, as Cinder counts it), no disk, and a user message, in one
+ * transaction. */
+static int create_in_error(struct volumes *v, const struct volume_create *req, json_t *rec,
+                           json_t **out)
+{
+    char why[256];
+    snprintf(why, sizeof why, "%s", vol_priv(rec, "no_backend"));
+    vol_set_str(rec, "status", "error");
+    vol_priv_set(rec, "op", NULL);
+    vol_priv_set(rec, "source", NULL);
+    vol_priv_set(rec, "source_is_volume", NULL);
+    vol_priv_set(rec, "no_backend", NULL);
+    char text[400];
+    snprintf(text, sizeof text,
+             "schedule allocate volume: Could not find any available weighted "
+             "backend (%s).",
+             why);
+    struct store_txn *t;
+    int rc = vol_begin(v, true, &t);
+    if (rc == 0) {
+        rc = charge_record(t, v, rec);
+        if (rc == 0)
+            rc = vol_message_add(t, v, vol_str(rec, "project_id"), req->request_id,
+                                 "VOLUME_VOLUME_001_002", "VOLUME", vol_str(rec, "id"), text);
+        rc = vol_end(t, rc);
+    }
+    if (rc == 0 && out)
+        *out = json_incref(rec);
+    json_decref(rec);
+    return rc;
+}
+
+/* Every other source: two durable commits. The checks run in a read
+ * transaction, the block-store object is made, then one store transaction
+ * checks the quotas again (atomically) and writes the record available.
+ * A kill -9 between the two leaves an object no record names, which the
+ * start-up reconciliation frees; nothing was acknowledged. */
+int volume_create(struct volumes *v, const struct volumes_caller *who,
+                  const struct volume_create *req, json_t **out)
+{
+    if (!who->can_write && !who->is_admin)
+        return vol_fail(-EPERM, "Policy doesn't allow volume:create to be performed.");
+    if (!who->project_id)
+        return vol_fail(-EPERM, "A project-scoped token is needed.");
+    int rc = check_create(req);
+    if (rc < 0)
+        return rc;
+    if (req->backup_id)
+        return create_for_restore(v, who, req, out);
+    struct store_txn *t;
+    json_t *rec = NULL;
+    if ((rc = vol_begin(v, false, &t)) < 0)
+        return rc;
+    rc = plan_create(t, v, who, req, &rec);
+    if (rc == 0)
+        rc = vol_usage_fits(t, v, who->project_id, VOLQ_VOLUMES, 1);
+    if (rc == 0)
+        rc = vol_usage_fits(t, v, who->project_id, VOLQ_GIGABYTES, vol_int(rec, "size"));
+    store_abort(t);
+    if (rc < 0) {
+        json_decref(rec);
+        return rc;
+    }
+    if (vol_priv(rec, "no_backend"))
+        return create_in_error(v, req, rec, out);
+    char obj[64], why[512];
+    snprintf(obj, sizeof obj, "%s", vol_priv(rec, "object"));
+    rc = vol_make_object(v, rec);
+    if (rc == 0) {
+        vol_set_str(rec, "status", "available");
+        vol_priv_set(rec, "op", NULL);
+        vol_priv_set(rec, "source", NULL);
+        vol_priv_set(rec, "source_is_volume", NULL);
+        if ((rc = vol_begin(v, true, &t)) == 0)
+            rc = vol_end(t, charge_record(t, v, rec));
+    }
+    if (rc < 0) {
         snprintf(why, sizeof why, "%s", volumes_error());
-        vol_drop_creation(v, id);
+        vol_bs_delete(v, obj);
+        json_decref(rec);
         return vol_fail(rc, "%s", why);
     }
+    if (out)
+        *out = rec;
+    else
+        json_decref(rec);
     return 0;
 }
 
@@ -404,9 +480,65 @@ int volume_update(struct volumes *v, const struct volumes_caller *who, const cha
         json_object_set_new(rec, "metadata", json_deep_copy(meta));
     if (boot)
         vol_set_str(rec, "bootable", json_is_true(boot) ? "true" : "false");
-    if (ro)
+    if (ro) { /* once set, Cinder shows the flag either way */
         json_object_set(rec, "readonly", ro);
+        vol_priv_set(rec, "readonly_set", "1");
+    }
     return end_change(t, v, rec, 0, out);
+}
+
+int volume_image_metadata_change(struct volumes *v, const struct volumes_caller *who,
+                                 const char *id, const json_t *set, const char *unset, json_t **out)
+{
+    int rc = set ? vol_check_meta(set) : 0;
+    struct store_txn *t;
+    json_t *rec;
+    if (rc < 0 || (rc = begin_change(v, who, id, &t, &rec)) < 0)
+        return rc;
+    json_t *m = json_object_get(rec, "volume_image_metadata");
+    if (!json_is_object(m)) {
+        m = json_object();
+        json_object_set_new(rec, "volume_image_metadata", m);
+    }
+    if (set)
+        json_object_update(m, (json_t *)set);
+    if (unset && json_object_del(m, unset))
+        rc = vol_fail(-ENOENT, "Volume %s has no image metadata key %s.", id, unset);
+    json_t *copy = json_deep_copy(m);
+    rc = end_change(t, v, rec, rc, NULL);
+    if (rc == 0 && out)
+        *out = copy;
+    else
+        json_decref(copy);
+    return rc;
+}
+
+int volume_retype(struct volumes *v, const struct volumes_caller *who, const char *id,
+                  const char *new_type)
+{
+    if (!new_type || !*new_type)
+        return vol_fail(-EINVAL, "Invalid input received: new_type is needed.");
+    struct store_txn *t;
+    json_t *rec, *type = NULL;
+    int rc = begin_change(v, who, id, &t, &rec);
+    if (rc < 0)
+        return rc;
+    const char *st = vol_str(rec, "status");
+    if (strcmp(st, "available") && strcmp(st, "in-use"))
+        rc = vol_fail(-EBUSY,
+                      "Invalid volume: status must be available or in-use to retype "
+                      "(it is %s).",
+                      st);
+    if (rc == 0)
+        rc = vol_type_find(t, v, new_type, &type);
+    if (rc == 0)
+        rc = vol_type_usable(type, who);
+    if (rc == 0) { /* one backend: a new type changes no data */
+        json_object_set(rec, "volume_type", json_object_get(type, "name"));
+        json_object_set(rec, "volume_type_id", json_object_get(type, "id"));
+    }
+    json_decref(type);
+    return end_change(t, v, rec, rc, NULL);
 }
 
 int volume_set_metadata(struct volumes *v, const struct volumes_caller *who, const char *id,
@@ -632,7 +764,9 @@ static int delete_rules(struct store_txn *t, struct volumes *v, json_t *rec, uns
     if (!force && json_array_size(json_object_get(rec, "attachments")))
         return vol_fail(-EBUSY, "Invalid volume: Volume is attached.");
     json_t *snaps, *list;
-    int rc = vol_snapshots_of(t, v, id, &snaps);
+    int rc = vol_transfers_drop(t, v, id); /* only a forced delete meets one */
+    if (rc == 0)
+        rc = vol_snapshots_of(t, v, id, &snaps);
     if (rc < 0)
         return rc;
     size_t i;

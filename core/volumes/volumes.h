@@ -42,7 +42,7 @@
  *
  * ## Statuses
  * volume: creating -> available <-> attaching -> in-use <-> detaching ->
- * available; extending, deleting, restoring-backup pass through; error
+ * available; available <-> awaiting-transfer (a transfer offered); extending, deleting, restoring-backup pass through; error
  * after a failed creation or restore. snapshot: creating -> available ->
  * deleting; backup: creating -> available (error if the copy fails or was
  * killed), restoring -> available, deleting.
@@ -54,7 +54,12 @@
  * volume takes over), and a clone of a volume passes through a short-lived
  * snapshot "clonesrc-X". The control plane (state/) and the block store
  * (blocks/index) are two LMDB environments, so no transaction spans both.
- * Each mutation is therefore three steps: (1) one store transaction checks
+ * Creations of volumes (but from a backup) and of snapshots are two
+ * durable commits: the checks run in a read transaction, the block store
+ * makes the object, then one store transaction checks the quotas again and
+ * writes the record in its final status (a kill -9 in between leaves an
+ * object no record names: never acknowledged, freed at start). Every other
+ * mutation is three steps: (1) one store transaction checks
  * the rules and quotas, reserves the usage and writes the record in a
  * transitional status (creating, deleting, extending...) naming the
  * block-store work; (2) the block-store call (one transaction of its own,
@@ -118,6 +123,12 @@
 #define VOLUMES_MAX_GB        (64ull << 10) /* the block store's 64 TiB */
 #define VOLUMES_BACKUP_FORMAT "picostack-backup/1"
 #define VOLUMES_NAME_MAX      255
+/* The capabilities of the one backend (the block store), as the admin
+ * views show them and volume types' extra specs are matched against. */
+#define VOLUMES_HOST          "picostack"
+#define VOLUMES_BACKEND_NAME  "blockstore"
+#define VOLUMES_VENDOR        "picostack"
+#define VOLUMES_PROTOCOL      "picostack"
 
 struct store;
 struct blockstore;
@@ -202,6 +213,7 @@ struct volume_create {
     /* From a backup (Cinder 3.47+): an available backup the caller sees;
      * the volume is at least the backup's size. */
     const char *backup_id;
+    const char *request_id; /* for a user message; may be NULL */
 };
 /* At most one source. The record comes back available (all of it is
  * constant time), except from a backup: then the volume comes back in
@@ -210,6 +222,10 @@ struct volume_create {
  * copy the data in (the volume then becomes available, or error_restoring).
  * A kill -9 before that transaction drops the volume (never acknowledged);
  * after it, the reconciliation sets the volume to error_restoring. */
+/* A type whose extra specs ask for capabilities the backend lacks
+ * (volume_backend_name, vendor_name, storage_protocol; see
+ * VOLUMES_VENDOR...) gives a volume in status error, with no disk, its
+ * usage taken (as Cinder's "no valid backend"), and a user message. */
 int volume_create(struct volumes *v, const struct volumes_caller *who,
                   const struct volume_create *req, json_t **out);
 int volume_get(struct volumes *v, const struct volumes_caller *who, const char *id, json_t **out);
@@ -221,6 +237,16 @@ int volume_list(struct volumes *v, const struct volumes_caller *who, bool all_pr
  * replaces the whole set), bootable (bool), readonly (bool). */
 int volume_update(struct volumes *v, const struct volumes_caller *who, const char *id,
                   const json_t *changes, json_t **out);
+/* The volume's image metadata (volume_image_metadata): merges set
+ * (string values) or removes key unset (-ENOENT when absent); *out: the
+ * result (a new reference; may be NULL). */
+int volume_image_metadata_change(struct volumes *v, const struct volumes_caller *who,
+                                 const char *id, const json_t *set, const char *unset,
+                                 json_t **out);
+/* Gives an available or in-use volume another type (name or id) the
+ * caller may use; one backend, so no data moves (os-retype). */
+int volume_retype(struct volumes *v, const struct volumes_caller *who, const char *id,
+                  const char *new_type);
 /* Metadata keys: merge (replace=false) or replace all; delete one key. */
 int volume_set_metadata(struct volumes *v, const struct volumes_caller *who, const char *id,
                         const json_t *meta, bool replace, json_t **out);
@@ -279,6 +305,11 @@ int volume_attach_begin(struct volumes *v, const struct volumes_caller *who, con
 /* attaching -> attached; the volume in-use. */
 int volume_attach_complete(struct volumes *v, const struct volumes_caller *who,
                            const char *attachment_id, const char *mountpoint, json_t **out);
+/* available -> attaching without an attachment (os-reserve, what Nova
+ * does before it attaches); volume_unreserve undoes it (-EBUSY once an
+ * attachment exists). */
+int volume_reserve(struct volumes *v, const struct volumes_caller *who, const char *volume_id);
+int volume_unreserve(struct volumes *v, const struct volumes_caller *who, const char *volume_id);
 /* in-use -> detaching (os-begin_detaching); volume_detach_roll undoes. */
 int volume_detach_begin(struct volumes *v, const struct volumes_caller *who, const char *volume_id);
 int volume_detach_roll(struct volumes *v, const struct volumes_caller *who, const char *volume_id);
@@ -308,6 +339,13 @@ int volume_snapshot_update(struct volumes *v, const struct volumes_caller *who, 
                            const json_t *changes, json_t **out);
 int volume_snapshot_set_metadata(struct volumes *v, const struct volumes_caller *who,
                                  const char *id, const json_t *meta, bool replace, json_t **out);
+/* os-update_snapshot_status (the owner, as a driver would): creating ->
+ * available or error, deleting -> error_deleting; progress ("80%") is
+ * shown as the snapshot's progress. */
+int volume_snapshot_update_status(struct volumes *v, const struct volumes_caller *who,
+                                  const char *id, const char *status, const char *progress);
+int volume_snapshot_delete_metadata(struct volumes *v, const struct volumes_caller *who,
+                                    const char *id, const char *key);
 /* Refused (-EBUSY) while a volume is being made from it. force (admin):
  * whatever its status. */
 int volume_snapshot_delete(struct volumes *v, const struct volumes_caller *who, const char *id,
@@ -333,6 +371,74 @@ int volume_type_set_specs(struct volumes *v, const struct volumes_caller *who, c
                           const json_t *specs, json_t **out);
 int volume_type_unset_spec(struct volumes *v, const struct volumes_caller *who, const char *id,
                            const char *key);
+
+/* Access to private types (is_public false): a list of project ids that
+ * may see and use the type besides admins (others get -ENOENT for it).
+ * Public types have none (-ENOENT to list, -EBUSY to change). */
+int volume_type_access_list(struct volumes *v, const struct volumes_caller *who, const char *id,
+                            json_t **projects);
+/* add: -EEXIST when already there; remove: -ENOENT when absent. */
+int volume_type_access_change(struct volumes *v, const struct volumes_caller *who, const char *id,
+                              const char *project, bool add);
+
+/* ---- QoS specs (admins only; records {id, name, consumer, specs}) ----
+ * A volume type points at one spec through its qos_specs_id. The specs
+ * are stored and shown; nothing throttles by them yet. consumer:
+ * front-end, back-end (NULL: back-end) or both. */
+int volume_qos_create(struct volumes *v, const struct volumes_caller *who, const char *name,
+                      const char *consumer, const json_t *specs, json_t **out);
+int volume_qos_get(struct volumes *v, const struct volumes_caller *who, const char *id,
+                   json_t **out);
+int volume_qos_list(struct volumes *v, const struct volumes_caller *who, json_t **out);
+/* -EBUSY while types point at it, unless force (which clears them). */
+int volume_qos_delete(struct volumes *v, const struct volumes_caller *who, const char *id,
+                      bool force);
+/* Merges specs (string values); unset: -ENOENT for a key not there. */
+int volume_qos_set_keys(struct volumes *v, const struct volumes_caller *who, const char *id,
+                        const json_t *specs);
+int volume_qos_unset_keys(struct volumes *v, const struct volumes_caller *who, const char *id,
+                          const json_t *keys);
+/* -EBUSY when the type already points at another spec. */
+int volume_qos_associate(struct volumes *v, const struct volumes_caller *who, const char *id,
+                         const char *type_id);
+/* One type (type_id) or all of them (NULL). */
+int volume_qos_disassociate(struct volumes *v, const struct volumes_caller *who, const char *id,
+                            const char *type_id);
+/* The type records pointing at spec id (a new array). */
+int volume_qos_associations(struct volumes *v, const struct volumes_caller *who, const char *id,
+                            json_t **out);
+
+/* ---- transfers ----
+ * A transfer offers an available volume (with its snapshots) to another
+ * project: the volume waits in awaiting-transfer until a project presents
+ * the auth key (accept: the volume, its snapshots and their quota usage
+ * move there, checked against its quotas, in one transaction; the transfer
+ * goes) or its owner deletes the transfer (the volume is available again).
+ * Record: id, name, volume_id, source_project_id, destination_project_id,
+ * accepted, no_snapshots, project_id (the owner), created_at; the key
+ * itself is kept only as a salted hash. no_snapshots with snapshots is
+ * refused (-EBUSY): they share the volume's layers. */
+#define VOLUMES_TRANSFER_KEY_LEN 16
+int volume_transfer_create(struct volumes *v, const struct volumes_caller *who,
+                           const char *volume_id, const char *name, bool no_snapshots, json_t **out,
+                           char auth_key[VOLUMES_TRANSFER_KEY_LEN + 1]);
+int volume_transfer_get(struct volumes *v, const struct volumes_caller *who, const char *id,
+                        json_t **out);
+int volume_transfer_list(struct volumes *v, const struct volumes_caller *who, bool all_projects,
+                         json_t **out);
+int volume_transfer_delete(struct volumes *v, const struct volumes_caller *who, const char *id);
+/* -EINVAL for a wrong key; *out: the transfer as accepted. */
+int volume_transfer_accept(struct volumes *v, const struct volumes_caller *who, const char *id,
+                           const char *auth_key, json_t **out);
+
+/* ---- user messages (3.3+): {id, request_id, message_level, event_id,
+ * resource_type, resource_uuid, user_message, created_at,
+ * guaranteed_until}, owned by the request's project ---- */
+int volume_message_get(struct volumes *v, const struct volumes_caller *who, const char *id,
+                       json_t **out);
+int volume_message_list(struct volumes *v, const struct volumes_caller *who, bool all_projects,
+                        json_t **out);
+int volume_message_delete(struct volumes *v, const struct volumes_caller *who, const char *id);
 
 /* ---- quotas ---- */
 /* A project's limits and usage (its own project, or any for admins).
@@ -373,6 +479,9 @@ int volume_backup_list(struct volumes *v, const struct volumes_caller *who, bool
  * (force, admin: also when busy). Removes its folder. */
 int volume_backup_delete(struct volumes *v, const struct volumes_caller *who, const char *id,
                          bool force);
+/* changes: name, description (strings or null); PUT /backups/{id} (3.9). */
+int volume_backup_update(struct volumes *v, const struct volumes_caller *who, const char *id,
+                         const json_t *changes, json_t **out);
 /* Admin: sets a backup's status to available or error (not while it is
  * being made or restored: its copy thread owns it then). */
 int volume_backup_reset_status(struct volumes *v, const struct volumes_caller *who, const char *id,

@@ -39,6 +39,29 @@ void rtc_init(struct rtc *r, rtc_clock_fn now, struct irq_line irq, rtc_timer_fn
     r->last_ns = r->now();
 }
 
+void rtc_set_memory(struct rtc *r, uint64_t low, uint64_t high, unsigned ncpus)
+{
+    uint64_t ext = low > (1u << 20) ? (low - (1u << 20)) >> 10 : 0;
+    uint64_t over16 = low > (16u << 20) ? (low - (16u << 20)) >> 16 : 0;
+    uint64_t over4g = high >> 16;
+    if (ext > 0xffff)
+        ext = 0xffff;
+    if (over16 > 0xffff)
+        over16 = 0xffff;
+    if (over4g > 0xffffff)
+        over4g = 0xffffff;
+    r->ram[0x15] = 640 & 0xff;
+    r->ram[0x16] = 640 >> 8;
+    r->ram[0x17] = r->ram[0x30] = ext & 0xff;
+    r->ram[0x18] = r->ram[0x31] = ext >> 8;
+    r->ram[0x34] = over16 & 0xff;
+    r->ram[0x35] = over16 >> 8;
+    r->ram[0x5b] = over4g & 0xff;
+    r->ram[0x5c] = (over4g >> 8) & 0xff;
+    r->ram[0x5d] = over4g >> 16;
+    r->ram[0x5f] = ncpus ? (uint8_t)(ncpus - 1) : 0;
+}
+
 static bool is_time_reg(uint8_t i)
 {
     return i == RTC_SECONDS || i == RTC_MINUTES || i == RTC_HOURS || i == RTC_WEEKDAY ||
@@ -295,6 +318,8 @@ static int rtc_dev_init(struct vmdev_ctx *ctx, void **state)
         return verr_set(ctx->err, e, "timerfd_create: %s", strerror(e));
     }
     rtc_init(&d->rtc, NULL, vmdev_irq_line(ctx, X86_RTC_IRQ), arm_timer, d);
+    uint64_t ram = ctx->cfg->mem_mib << 20, low = ram < GM_LOW_LIMIT ? ram : GM_LOW_LIMIT;
+    rtc_set_memory(&d->rtc, low, ram - low, ctx->cfg->cpus);
     int r = vmdev_add_range(ctx, BUS_PIO, RTC_PORT, 2, &rtc_io_ops, &d->rtc);
     if (!r && ctx->loop && !loop_add_fd(ctx->loop, d->timerfd, on_timer, d))
         r = verr_set(ctx->err, errno, "RTC timer: %s", strerror(errno));

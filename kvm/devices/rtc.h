@@ -77,6 +77,12 @@ void rtc_init(struct rtc *r, rtc_clock_fn now, struct irq_line irq, rtc_timer_fn
               void *opaque);
 /* Brings the interrupt flags and IRQ 8 up to date and re-arms the timer. */
 void rtc_update(struct rtc *r);
+/* The PC BIOS's bytes in CMOS memory that a legacy BIOS reads: base memory
+ * (0x15-0x16, 640 KiB), extended memory (0x17-0x18 and 0x30-0x31, KiB above
+ * 1 MiB, at most 0xffff), memory above 16 MiB (0x34-0x35, 64 KiB units),
+ * above 4 GiB (0x5b-0x5d, 64 KiB units) and the vCPU count - 1 (0x5f).
+ * low: RAM bytes below 4 GiB; high: above. */
+void rtc_set_memory(struct rtc *r, uint64_t low, uint64_t high, unsigned ncpus);
 /* The next time an enabled interrupt is due (ns), or -1. */
 int64_t rtc_next_event(const struct rtc *r);
 uint8_t rtc_read(struct rtc *r, uint16_t port);

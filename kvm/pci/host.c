@@ -11,20 +11,35 @@
 #include "kvm/pci/pci.h"
 
 #include "kvm/devices/device.h"
+#include "kvm/vm.h"
 #include "kvm/x86/aml.h"
+#include "kvm/x86/layout.h"
 
 struct host_dev {
     struct pci_host host;
     struct pci_func bridge;
+    struct vm *vm;
 };
+
+#define RESET_CONTROL_OFF 1    /* port 0xcf9 */
+#define RESET_CPU         0x04 /* the reset pulse */
 
 static uint64_t cf8_read(void *dev, uint64_t off, unsigned size)
 {
-    return pci_cf8_read(dev, (unsigned)off, size);
+    struct host_dev *d = dev;
+    return pci_cf8_read(&d->host, (unsigned)off, size);
 }
+/* Port 0xcf9 in the middle of 0xcf8's dword is the chipset's reset control
+ * register: SeaBIOS reboots through it (and Linux with reboot=pci). */
 static void cf8_write(void *dev, uint64_t off, unsigned size, uint64_t v)
 {
-    pci_cf8_write(dev, (unsigned)off, size, (uint32_t)v);
+    struct host_dev *d = dev;
+    if (off == RESET_CONTROL_OFF && size == 1) {
+        if ((v & RESET_CPU) && d->vm)
+            vm_request_end(d->vm, "reset", "guest reset (port 0xcf9)");
+        return;
+    }
+    pci_cf8_write(&d->host, (unsigned)off, size, (uint32_t)v);
 }
 static uint64_t cfc_read(void *dev, uint64_t off, unsigned size)
 {
@@ -54,7 +69,7 @@ struct pci_host *pci_host_find(struct bus *bus)
     struct bus_range r;
     if (bus_find(bus, BUS_PIO, PCI_CF8_PORT, &r) < 0 || r.ops != &cf8_ops)
         return NULL;
-    return r.dev;
+    return &((struct host_dev *)r.dev)->host;
 }
 
 uint64_t pci_mmio64_base(const struct vmm_config *cfg)
@@ -71,7 +86,16 @@ static int host_init(struct vmdev_ctx *ctx, void **state)
     if (!d)
         return verr_set(ctx->err, ENOMEM, "out of memory");
     pci_host_init(&d->host, &d->bridge, pci_mmio64_base(ctx->cfg));
-    int r = vmdev_add_range(ctx, BUS_PIO, PCI_CF8_PORT, 4, &cf8_ops, &d->host);
+    /* A firmware boot: QEMU's generic PCIe host bridge ids, which SeaBIOS
+     * accepts as a QEMU machine (by the 1af4:1100 subsystem) without
+     * moving ECAM or programming the Q35 chipset it would find behind
+     * Q35's ids. */
+    if (ctx->cfg->firmware) {
+        pci_set(&d->bridge, PCI_VENDOR_ID, 2, 0x1b36);
+        pci_set(&d->bridge, PCI_DEVICE_ID, 2, 0x0008);
+    }
+    d->vm = ctx->vm;
+    int r = vmdev_add_range(ctx, BUS_PIO, PCI_CF8_PORT, 4, &cf8_ops, d);
     if (!r)
         r = vmdev_add_range(ctx, BUS_PIO, PCI_CFC_PORT, 4, &cfc_ops, &d->host);
     if (!r)
@@ -86,7 +110,8 @@ static int host_init(struct vmdev_ctx *ctx, void **state)
 
 static unsigned host_instances(const struct vmm_config *cfg)
 {
-    return cfg->ndisks || cfg->rng || cfg->nnets ? 1 : 0;
+    /* firmware looks for the bridge to know it runs on a QEMU-like machine */
+    return cfg->ndisks || cfg->rng || cfg->nnets || cfg->firmware ? 1 : 0;
 }
 
 static void put(struct aml *r, const void *p, size_t n)
@@ -110,6 +135,14 @@ static void host_aml(const struct vmdev *dev, struct aml *root, struct aml *sb)
     uint8_t m32[26] = { 0x87, 23, 0, 0, 0x0c, 0x01 };
     uint32_t lo = (uint32_t)PCI_MMIO32_BASE, hi = (uint32_t)(PCI_MMIO32_END - 1),
              len = (uint32_t)(PCI_MMIO32_END - PCI_MMIO32_BASE);
+    memcpy(m32 + 10, &lo, 4);
+    memcpy(m32 + 14, &hi, 4);
+    memcpy(m32 + 22, &len, 4);
+    put(&res, m32, sizeof(m32));
+    /* ... and from ECAM's end to the IOAPIC, where SeaBIOS places BARs
+     * (from the top down) */
+    lo = (uint32_t)(PCI_ECAM_BASE + PCI_ECAM_SIZE), hi = (uint32_t)(X86_IOAPIC_ADDR - 1);
+    len = hi - lo + 1;
     memcpy(m32 + 10, &lo, 4);
     memcpy(m32 + 14, &hi, 4);
     memcpy(m32 + 22, &len, 4);

@@ -10,10 +10,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "kvm/devices/acpi_pm.h"
 #include "kvm/devices/device.h"
+#include "kvm/devices/rtc.h"
 #include "kvm/pci/pci.h"
 #include "kvm/x86/aml.h"
 #include "kvm/x86/layout.h"
@@ -196,13 +199,36 @@ static struct acpi_gas io_reg(uint16_t port)
     return (struct acpi_gas){ 1, 8, 0, 1, port };
 }
 
-/* Appends a table at *cursor (8-byte aligned); returns its guest address. */
-static uint64_t put(uint8_t *area, uint64_t *cursor, const void *table, size_t len)
+/* Appends a table to a->tables (8-byte aligned); returns its guest
+ * address (a->base + its offset) and records its checksum range. */
+static uint64_t put_table(struct x86_acpi *a, const void *table, size_t len, bool has_checksum)
 {
-    uint64_t at = *cursor;
-    memcpy(area + (at - X86_ACPI_ADDR), table, len);
-    *cursor = (at + len + 7) & ~7ULL;
-    return at;
+    size_t at = a->len;
+    if (at + len > sizeof(a->tables) || a->nsums == X86_ACPI_MAX_TABLES) {
+        a->overflow = true;
+        return 0;
+    }
+    memcpy(a->tables + at, table, len);
+    if (has_checksum)
+        a->sums[a->nsums++] = (struct x86_acpi_sum){ (uint32_t)at, (uint32_t)len };
+    a->len = (at + len + 7) & ~(size_t)7;
+    return a->base + at;
+}
+
+static uint64_t put(struct x86_acpi *a, const void *table, size_t len)
+{
+    return put_table(a, table, len, true);
+}
+
+/* Records that the size bytes at table offset off hold an address in the
+ * tables (for a loader that moves them). */
+static void pointer_at(struct x86_acpi *a, uint64_t table_addr, size_t field, uint8_t size)
+{
+    if (a->nptrs == X86_ACPI_MAX_PTRS) {
+        a->overflow = true;
+        return;
+    }
+    a->ptrs[a->nptrs++] = (struct x86_acpi_ptr){ (uint32_t)(table_addr - a->base + field), size };
 }
 
 static size_t build_madt(uint8_t *buf, unsigned ncpus)
@@ -243,29 +269,59 @@ static size_t build_mcfg(uint8_t *buf)
     return 60;
 }
 
-int x86_write_acpi(const struct guest_mem *gm, unsigned ncpus, const struct vmdevs *devs,
-                   verr_t *err)
+/* A firmware boot's FADT is a full one (boot.h, X86_ACPI_LEGACY): a FACS
+ * (64-byte aligned, so first), the PM1 event and control blocks of
+ * devices/acpi_pm.h, no fixed buttons (the power button stays the GED's),
+ * the RTC century register, reset through port 0xcf9, C2/C3 off. */
+#define FADT_RESET_REG_SUP (1u << 10)
+static uint64_t put_facs(struct x86_acpi *a)
 {
-    size_t span = X86_ACPI_END - X86_ACPI_ADDR;
-    uint8_t *area = gm_ptr(gm, X86_ACPI_ADDR, span);
-    if (!area)
-        return verr_set(err, EFAULT, "no guest RAM for the ACPI tables");
-    memset(area, 0, span);
-    uint64_t cur = X86_ACPI_ADDR + sizeof(struct acpi_rsdp);
-    cur = (cur + 7) & ~7ULL;
+    uint8_t facs[64] = { 'F', 'A', 'C', 'S', 64 };
+    facs[32] = 2; /* version */
+    return put_table(a, facs, sizeof(facs), false);
+}
 
+static void legacy_fadt(struct acpi_fadt *f, uint64_t facs_at)
+{
+    uint8_t *b = (uint8_t *)f;
+    uint32_t facs32 = (uint32_t)facs_at, evt = X86_ACPI_PM1_PORT,
+             cnt = X86_ACPI_PM1_PORT + ACPI_PM1_CNT_OFF;
+    uint16_t c2 = 101, c3 = 1001; /* over 100 and 1000: no C2, no C3 */
+    memcpy(b + 36, &facs32, 4);   /* FIRMWARE_CTRL */
+    memcpy(b + 56, &evt, 4);      /* PM1a_EVT_BLK */
+    memcpy(b + 64, &cnt, 4);      /* PM1a_CNT_BLK */
+    b[88] = 4;                    /* PM1_EVT_LEN */
+    b[89] = 2;                    /* PM1_CNT_LEN */
+    memcpy(b + 96, &c2, 2);
+    memcpy(b + 98, &c3, 2);
+    b[108] = RTC_CENTURY;
+    struct acpi_gas x_evt = { 1, 32, 0, 2, X86_ACPI_PM1_PORT };
+    struct acpi_gas x_cnt = { 1, 16, 0, 2, X86_ACPI_PM1_PORT + ACPI_PM1_CNT_OFF };
+    memcpy(b + 148, &x_evt, sizeof(x_evt)); /* X_PM1a_EVT_BLK */
+    memcpy(b + 172, &x_cnt, sizeof(x_cnt)); /* X_PM1a_CNT_BLK */
+    f->flags = FADT_WBINVD | FADT_PWR_BUTTON | FADT_SLP_BUTTON | FADT_RESET_REG_SUP;
+    f->reset_reg = io_reg(0xcf9);
+    f->reset_value = 0x06;
+}
+
+int x86_build_acpi(struct x86_acpi *a, uint64_t base, unsigned ncpus, const struct vmdevs *devs,
+                   unsigned flags, verr_t *err)
+{
+    memset(a, 0, sizeof(*a));
+    a->base = base;
+    uint64_t facs_at = flags & X86_ACPI_LEGACY ? put_facs(a) : 0;
     static uint8_t dsdt[sizeof(struct acpi_header) + AML_MAX];
     size_t aml_len = x86_dsdt_aml(devs, dsdt + sizeof(struct acpi_header), AML_MAX);
     if (!aml_len)
         return verr_set(err, E2BIG, "the DSDT outgrew its buffer");
     header((void *)dsdt, "DSDT", sizeof(struct acpi_header) + aml_len, 2);
     checksum((void *)dsdt);
-    uint64_t dsdt_at = put(area, &cur, dsdt, sizeof(struct acpi_header) + aml_len);
+    uint64_t dsdt_at = put(a, dsdt, sizeof(struct acpi_header) + aml_len);
 
     struct acpi_fadt fadt;
     memset(&fadt, 0, sizeof(fadt));
     header(&fadt.h, "FACP", sizeof(fadt), 6);
-    fadt.dsdt = dsdt_at;
+    fadt.dsdt = (uint32_t)dsdt_at;
     fadt.x_dsdt = dsdt_at;
     fadt.sci_int = X86_ACPI_SCI_IRQ;
     fadt.iapc_boot_arch = BOOT_ARCH_8042 | BOOT_ARCH_NO_VGA;
@@ -274,27 +330,35 @@ int x86_write_acpi(const struct guest_mem *gm, unsigned ncpus, const struct vmde
     fadt.sleep_control = io_reg(X86_ACPI_SLEEP_PORT);
     fadt.sleep_status = io_reg(X86_ACPI_SLEEP_PORT + 1);
     memcpy(&fadt.hypervisor_vendor_id, "PICOSTCK", 8);
+    if (flags & X86_ACPI_LEGACY)
+        legacy_fadt(&fadt, facs_at);
     checksum(&fadt.h);
-    uint64_t fadt_at = put(area, &cur, &fadt, sizeof(fadt));
+    uint64_t fadt_at = put(a, &fadt, sizeof(fadt));
+    if (flags & X86_ACPI_LEGACY)
+        pointer_at(a, fadt_at, offsetof(struct acpi_fadt, firmware_ctrl), 4);
+    pointer_at(a, fadt_at, offsetof(struct acpi_fadt, dsdt), 4);
+    pointer_at(a, fadt_at, offsetof(struct acpi_fadt, x_dsdt), 8);
 
     uint8_t madt[sizeof(struct madt_header) + X86_MAX_CPUS * sizeof(struct madt_lapic) + 64];
     size_t madt_len = build_madt(madt, ncpus);
-    uint64_t madt_at = put(area, &cur, madt, madt_len);
+    uint64_t madt_at = put(a, madt, madt_len);
 
     uint64_t tables[3] = { fadt_at, madt_at };
     unsigned ntables = 2;
     if (devs && vmdevs_find(devs, "pci-host", 0)) {
         uint8_t mcfg[60];
         size_t mcfg_len = build_mcfg(mcfg);
-        tables[ntables++] = put(area, &cur, mcfg, mcfg_len);
+        tables[ntables++] = put(a, mcfg, mcfg_len);
     }
     uint8_t xsdt[sizeof(struct acpi_header) + 3 * 8];
     size_t xsdt_len = sizeof(struct acpi_header) + 8 * ntables;
     header((void *)xsdt, "XSDT", xsdt_len, 1);
     memcpy(xsdt + sizeof(struct acpi_header), tables, 8 * ntables);
     checksum((void *)xsdt);
-    uint64_t xsdt_at = put(area, &cur, xsdt, xsdt_len);
-    if (cur > X86_ACPI_END)
+    uint64_t xsdt_at = put(a, xsdt, xsdt_len);
+    for (unsigned i = 0; i < ntables; i++)
+        pointer_at(a, xsdt_at, sizeof(struct acpi_header) + 8 * i, 8);
+    if (a->overflow)
         return verr_set(err, E2BIG, "ACPI tables overflow their area");
 
     struct acpi_rsdp rsdp;
@@ -306,6 +370,27 @@ int x86_write_acpi(const struct guest_mem *gm, unsigned ncpus, const struct vmde
     rsdp.xsdt_address = xsdt_at;
     rsdp.checksum = -x86_sum8(&rsdp, 20);
     rsdp.extended_checksum = -x86_sum8(&rsdp, sizeof(rsdp));
-    memcpy(area, &rsdp, sizeof(rsdp));
+    _Static_assert(sizeof(rsdp) == sizeof(a->rsdp), "RSDP size");
+    memcpy(a->rsdp, &rsdp, sizeof(rsdp));
+    return 0;
+}
+
+int x86_write_acpi(const struct guest_mem *gm, unsigned ncpus, const struct vmdevs *devs,
+                   verr_t *err)
+{
+    static struct x86_acpi a; /* 64 KiB; tables are built on one thread */
+    size_t span = X86_ACPI_END - X86_ACPI_ADDR;
+    uint64_t base = X86_ACPI_ADDR + X86_ACPI_RSDP_SPAN;
+    uint8_t *area = gm_ptr(gm, X86_ACPI_ADDR, span);
+    if (!area)
+        return verr_set(err, EFAULT, "no guest RAM for the ACPI tables");
+    int r = x86_build_acpi(&a, base, ncpus, devs, 0, err);
+    if (r)
+        return r;
+    if (a.len > span - X86_ACPI_RSDP_SPAN)
+        return verr_set(err, E2BIG, "ACPI tables overflow their area");
+    memset(area, 0, span);
+    memcpy(area, a.rsdp, sizeof(a.rsdp));
+    memcpy(area + X86_ACPI_RSDP_SPAN, a.tables, a.len);
     return 0;
 }

@@ -6,6 +6,7 @@
 #ifndef PICOSTACK_KVM_X86_BOOT_H
 #define PICOSTACK_KVM_X86_BOOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,8 +18,9 @@ struct vmdevs;
 #define X86_MAX_CPUS 64
 
 enum x86_boot_mode {
-    X86_BOOT_LINUX64, /* 64-bit long mode, paging on, RSI = boot_params */
-    X86_BOOT_PVH32,   /* 32-bit protected mode, paging off, EBX = start_info */
+    X86_BOOT_LINUX64,  /* 64-bit long mode, paging on, RSI = boot_params */
+    X86_BOOT_PVH32,    /* 32-bit protected mode, paging off, EBX = start_info */
+    X86_BOOT_FIRMWARE, /* real mode at the reset vector (KVM's power-on state) */
 };
 
 struct x86_boot_info {
@@ -29,6 +31,10 @@ struct x86_boot_info {
     uint64_t initrd_addr, initrd_size;
     uint64_t cmdline_addr;
     uint64_t initrd_addr_max; /* highest address the initrd may use */
+    /* X86_BOOT_FIRMWARE: the ROM, mapped read-only at rom_addr (ending at
+     * 4 GiB) in a memory slot of its own; x86_release_boot() unmaps it. */
+    uint8_t *rom;
+    uint64_t rom_size, rom_addr;
 };
 
 struct x86_boot_request {
@@ -44,6 +50,35 @@ struct x86_boot_request {
  * file cannot be read; err says which and why. */
 int x86_load(const struct guest_mem *gm, const struct x86_boot_request *req,
              struct x86_boot_info *info, verr_t *err);
+
+/* Firmware boot (x86/firmware.c), the way QEMU's PC boots: the ROM file
+ * (4 KiB multiple, X86_ROM_MIN to X86_ROM_MAX bytes) is mapped so that it
+ * ends at 4 GiB, and its last 128 KiB (or all of a smaller one) are also
+ * copied into RAM below 1 MiB (0xe0000-0xfffff for 128 KiB), where a
+ * legacy BIOS runs after its first far jump; RAM there stays writable, so
+ * the BIOS needs no shadow-RAM (PAM) registers. The vCPU starts at
+ * F000:FFF0 (CS base 0xffff0000). What the firmware learns about the
+ * machine it reads from fw_cfg (devices/fw_cfg.h): the RAM map
+ * ("etc/e820"), the vCPU count, the boot order ("bootorder": the first
+ * disk), the serial console ("etc/sercon-port" = COM1) and the VMM's ACPI
+ * tables ("etc/acpi/tables" and "etc/acpi/rsdp" with an "etc/table-loader"
+ * script that places them and patches their pointers and checksums). */
+#define X86_ROM_MIN       0x10000ULL
+#define X86_ROM_MAX       0x1000000ULL
+#define X86_ROM_LOW_ALIAS 0x20000ULL
+struct fw_cfg;
+struct x86_firmware_request {
+    const char *path; /* or fd:N */
+    unsigned ncpus;
+    const struct vmdevs *devs; /* for the ACPI tables */
+    struct fw_cfg *fw_cfg;
+};
+int x86_load_firmware(const struct guest_mem *gm, const struct x86_firmware_request *req,
+                      struct x86_boot_info *info, verr_t *err);
+/* The fw_cfg items alone (for the tests). */
+int x86_firmware_items(const struct guest_mem *gm, const struct x86_firmware_request *req,
+                       verr_t *err);
+void x86_release_boot(struct x86_boot_info *info);
 
 /* The pieces, for x86_load() and the tests. */
 struct e820_entry {
@@ -80,6 +115,43 @@ int x86_write_mptable(const struct guest_mem *gm, unsigned ncpus, const struct v
 size_t x86_dsdt_aml(const struct vmdevs *devs, uint8_t *out, size_t cap);
 int x86_write_acpi(const struct guest_mem *gm, unsigned ncpus, const struct vmdevs *devs,
                    verr_t *err);
+
+/* The same tables built in memory for guest address base (the first
+ * table; the RSDP apart), with what a loader that places them elsewhere
+ * needs: where each table is (its checksum byte is at start + 9) and which
+ * fields hold addresses of other tables (RSDP.XsdtAddress, at offset 24 of
+ * rsdp, also does). x86_write_acpi() puts the RSDP at X86_ACPI_ADDR and
+ * the tables X86_ACPI_RSDP_SPAN bytes after it; a firmware boot hands
+ * them over through fw_cfg (x86/firmware.c). */
+#define X86_ACPI_MAX_TABLES 8
+#define X86_ACPI_MAX_PTRS   16
+#define X86_ACPI_RSDP_SPAN  40 /* the 36-byte RSDP, 8-byte aligned */
+#define X86_ACPI_RSDP_XSDT  24 /* RSDP.XsdtAddress */
+struct x86_acpi_sum {
+    uint32_t start, len;
+};
+struct x86_acpi_ptr {
+    uint32_t offset;
+    uint8_t size;
+};
+struct x86_acpi {
+    uint64_t base;
+    uint8_t rsdp[36];
+    uint8_t tables[0x10000 - X86_ACPI_RSDP_SPAN];
+    size_t len;
+    struct x86_acpi_sum sums[X86_ACPI_MAX_TABLES];
+    unsigned nsums;
+    struct x86_acpi_ptr ptrs[X86_ACPI_MAX_PTRS];
+    unsigned nptrs;
+    bool overflow;
+};
+/* flags: X86_ACPI_LEGACY for a firmware boot: a full FADT (FACS, PM1
+ * blocks, reset register) instead of a hardware-reduced one, because the
+ * firmware leaves the 8259 PIC and the PIT running and only a kernel that
+ * knows of a legacy PIC masks it (acpi.c). */
+#define X86_ACPI_LEGACY 0x1
+int x86_build_acpi(struct x86_acpi *a, uint64_t base, unsigned ncpus, const struct vmdevs *devs,
+                   unsigned flags, verr_t *err);
 
 /* Sum of bytes, for checksums. */
 uint8_t x86_sum8(const void *p, size_t len);

@@ -36,6 +36,7 @@
 #define X86_ACPI_SCI_IRQ    9
 #define X86_ACPI_GED_PORT   0x602 /* power button events (devices/acpi_ged.h) */
 #define X86_ACPI_GED_IRQ    5
+#define X86_ACPI_PM1_PORT   0x608 /* firmware boots: PM1 event (4) + control (2) blocks */
 
 /* e820 types (also hvm_memmap_table_entry types). */
 #define E820_RAM      1

@@ -154,7 +154,9 @@ int x86_setup_vcpu(int kvm_fd, int vcpu_fd, unsigned cpu, unsigned ncpus,
     if ((r = set_cpuid(kvm_fd, vcpu_fd, cpu, ncpus, err)) || (r = set_msrs(vcpu_fd, err)) ||
         (r = set_lapic(vcpu_fd, err)))
         return r;
-    if (cpu == 0)
+    /* A firmware boot starts from KVM's power-on state: real mode at
+     * F000:FFF0, CS base 0xffff0000 (the ROM's last 16 bytes). */
+    if (cpu == 0 && boot->mode != X86_BOOT_FIRMWARE)
         return set_boot_regs(vcpu_fd, boot, err);
     return 0;
 }

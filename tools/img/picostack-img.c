@@ -26,8 +26,12 @@ static const char usage_text[] =
     "  info NAME [--json]                    details of one object\n"
     "  read NAME OFFSET LEN                  bytes to stdout\n"
     "  write NAME OFFSET < data              stdin to the disk, flushed\n"
-    "  export NAME FILE [--format raw|qcow2] a sparse copy (raw by default)\n"
+    "  export NAME FILE [--format raw|qcow2|qcow2-extl2]\n"
+    "                                        a sparse copy (raw by default; qcow2-extl2:\n"
+    "                                        extended L2 entries, data per 2 KiB sub-cluster)\n"
     "  check [--repair]                      verify the whole store (exit 0: clean)\n"
+    "  upgrade                               bring an older store to the current format\n"
+    "                                        (in place, safe to kill and rerun)\n"
     "  stat                                  space used, shared, free\n"
     "  backup-check BACKUPS ID               verify a volume backup's chain (no store needed)\n"
     "  backup-restore BACKUPS ID DISK        write a backup's chain into DISK (made if absent)\n"
@@ -114,8 +118,24 @@ static int parse_format(const char *s, enum blockstore_format *f)
         *f = BLOCKSTORE_FMT_RAW;
     else if (!strcmp(s, "qcow2"))
         *f = BLOCKSTORE_FMT_QCOW2;
+    else if (!strcmp(s, "qcow2-extl2"))
+        *f = BLOCKSTORE_FMT_QCOW2_EXTL2;
     else
         return -1;
+    return 0;
+}
+
+/* The open already upgraded what it could; this finishes and checks it. */
+static int cmd_upgrade(struct blockstore *bs)
+{
+    struct blockstore_upgrade u;
+    int r = blockstore_upgrade(bs, &u, stdout);
+    if (r < 0)
+        return fail(r, "upgrade");
+    if (u.from == u.to)
+        printf("store format %" PRIu64 ": already current, check clean\n", u.to);
+    else
+        printf("store format %" PRIu64 " -> %" PRIu64 ", check clean\n", u.from, u.to);
     return 0;
 }
 
@@ -368,10 +388,11 @@ int main(int argc, char **argv)
         const char *name;
         int npos;
     } cmds[] = {
-        { "init", 0 },  { "import", 2 }, { "create", 2 },       { "snapshot", 2 },
-        { "clone", 2 }, { "extend", 2 }, { "delete", 1 },       { "list", 0 },
-        { "info", 1 },  { "read", 3 },   { "write", 2 },        { "export", 2 },
-        { "check", 0 }, { "stat", 0 },   { "backup-check", 2 }, { "backup-restore", 3 },
+        { "init", 0 },    { "import", 2 }, { "create", 2 },       { "snapshot", 2 },
+        { "clone", 2 },   { "extend", 2 }, { "delete", 1 },       { "list", 0 },
+        { "info", 1 },    { "read", 3 },   { "write", 2 },        { "export", 2 },
+        { "check", 0 },   { "stat", 0 },   { "backup-check", 2 }, { "backup-restore", 3 },
+        { "upgrade", 0 },
     };
     int known = -1;
     for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)
@@ -383,7 +404,7 @@ int main(int argc, char **argv)
         return usage("wrong number of arguments");
     enum blockstore_format fmt = !strcmp(cmd, "export") ? BLOCKSTORE_FMT_RAW : BLOCKSTORE_FMT_AUTO;
     if (a.format && parse_format(a.format, &fmt) < 0)
-        return usage("--format is raw or qcow2");
+        return usage("--format is raw, qcow2 or qcow2-extl2");
     uint64_t n1 = 0, n2 = 0;
     if ((!strcmp(cmd, "create") || !strcmp(cmd, "extend")) && parse_size(a.pos[1], &n1) < 0)
         return usage("bad SIZE");
@@ -443,6 +464,8 @@ int main(int argc, char **argv)
         }
     } else if (!strcmp(cmd, "stat")) {
         rc = cmd_stat(bs);
+    } else if (!strcmp(cmd, "upgrade")) {
+        rc = cmd_upgrade(bs);
     } else if (!strcmp(cmd, "backup-restore")) {
         rc = cmd_backup_restore(bs, a.pos[0], a.pos[1], a.pos[2]);
     }

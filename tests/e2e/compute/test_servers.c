@@ -13,7 +13,8 @@
  *                     and hard, stop/start, pause, suspend, kill -9 of the
  *                     VMM -> ERROR within a second, picostackd kill -9 and
  *                     restart -> adopted, still ACTIVE; `poweroff` ->
- *                     SHUTOFF; delete ends the VMM. Without a usable
+ *                     SHUTOFF; rebuild on another image: a new boot
+ *                     volume and VMM, ACTIVE; delete ends the VMM. Without a usable
  *                     /dev/kvm the build must end in ERROR saying so.
  *   boot_supervise    three servers of the `virtioblk` guest writing and
  *                     flushing a pattern; picostackd kill -9 and restart:
@@ -29,6 +30,16 @@
  *                     volume attach/list/detach, twice 4xx, an attached
  *                     volume cannot be deleted; resize + confirm/revert;
  *                     metadata, rename, instance actions
+ *   nova_extras       accessIPv4/v6 (stored, canonical, 400 when bad),
+ *                     changes-since/-before and ip/ip6 filters, lock and
+ *                     unlock (409 for the owner, 403 lifting an admin's
+ *                     lock), rebuild (bad input 400, a new boot volume
+ *                     from the new image, SHUTOFF kept), restore 409,
+ *                     forceDelete, os-server-password, virtual interfaces
+ *                     400, availability zones, security_groups left out
+ *                     without ports, microversion 406/400, server groups
+ *                     (members by scheduler hint, anti-affinity 409),
+ *                     tags (2.26)
  *   test_servers SUBTEST PICOSTACKD */
 #include "tests/support/picostackd_harness.h"
 #include "tests/support/subtest.h"
@@ -251,10 +262,16 @@ static void t_create_checks(void)
     b = server_body("s", "00000000-0000-4000-8000-000000000000", "c1", nets);
     expect_refused(TA, NULL, b, 400, "Image");
     free(b);
-    /* an image without kernel_id cannot boot here */
-    char *plain = make_image(TA, "plain", "raw", NULL, "bytes");
+    /* an image without kernel_id boots itself (issue 14), but its boot
+     * properties must make sense */
+    char *plain = make_image(TA, "plain", "raw", "\"os_boot\": \"pxe\"", "bytes");
     b = server_body("s", plain, "c1", nets);
-    expect_refused(TA, NULL, b, 400, "kernel_id");
+    expect_refused(TA, NULL, b, 400, "os_boot");
+    free(b);
+    free(plain);
+    plain = make_image(TA, "plain", "raw", "\"hw_firmware_type\": \"coreboot\"", "bytes");
+    b = server_body("s", plain, "c1", nets);
+    expect_refused(TA, NULL, b, 400, "hw_firmware_type");
     free(b);
     /* a queued (never uploaded) image is not active */
     char props[128];
@@ -600,6 +617,18 @@ static void t_error_delete(void)
     CHECK_STR(jstr(json_object_get(r.json, "volume"), "status"), "available");
     resp_free(&r);
     CHECK(compute_ports(TA) == 0);
+    /* an image without kernel_id is accepted; its build fails here (no
+     * VMM) like any other, and delete cleans up */
+    char *plain = make_image(TA, "plain", "raw", "\"os_boot\": \"direct\"", "bytes");
+    b = server_body("plain", plain, "c1", nets);
+    CHECK(create(TA, NULL, b, id, NULL, 0) == 202);
+    free(b);
+    free(plain);
+    CHECK(wait_status(TA, id, "ERROR"));
+    snprintf(path, sizeof path, C "/servers/%s", id);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    CHECK(wait_status(TA, id, "GONE"));
+    CHECK(count(TA, "/volume/v3/volumes", "volumes") == 1); /* bootvol, kept */
     fixture_free();
 }
 
@@ -1037,6 +1066,29 @@ static void t_boot(void)
     for (int i = 0; i < 100 && ((p4 = vmm_pid(id)) <= 0 || p4 == p5); i++)
         usleep(50 * 1000);
     CHECK(p4 > 0 && p4 != p5 && kill(p4, 0) == 0);
+    /* rebuild a running server on another image: REBUILD, a new boot
+     * volume, a new VMM, ACTIVE again */
+    char *root2 = make_image(TA, "control-root-2", "raw", props, "another root disk");
+    char *vol1 = strdup(s_boot_volume(id)), rb[256];
+    snprintf(rb, sizeof rb, "{\"rebuild\": {\"imageRef\": \"%s\", \"name\": \"vm1b\"}}", root2);
+    struct resp r;
+    CHECK(action(TA, id, rb, &r) == 202, "%s", r.body ?: "");
+    const char *st0 = jstr(json_object_get(r.json, "server"), "status");
+    CHECK(st0 && (!strcmp(st0, "REBUILD") || !strcmp(st0, "ACTIVE")), "%s", st0 ? st0 : "");
+    resp_free(&r);
+    CHECK(wait_status(TA, id, "ACTIVE"), "not ACTIVE after rebuild");
+    pid_t p6 = 0;
+    for (int i = 0; i < 100 && ((p6 = vmm_pid(id)) <= 0 || p6 == p4); i++)
+        usleep(50 * 1000);
+    CHECK(p6 > 0 && p6 != p4 && kill(p4, 0) < 0, "VMM %d -> %d", (int)p4, (int)p6);
+    CHECK(strcmp(s_boot_volume(id), vol1) != 0, "same boot volume %s", vol1);
+    s = show(TA, id, &st);
+    CHECK_STR(jstr(json_object_get(s, "image"), "id"), root2);
+    CHECK_STR(jstr(s, "name"), "vm1b");
+    json_decref(s);
+    p4 = p6;
+    free(vol1);
+    free(root2);
     /* a second guest that powers itself off: SHUTOFF */
     snprintf(file, sizeof file, "%s/poweroff.bzImage", GUEST_DIR);
     char *pk = kernel_image(TA, "poweroff-kernel", file), id2[64];
@@ -1270,6 +1322,350 @@ struct entry {
     void (*fn)(void);
 };
 
+/* ---- nova_extras: access IPs, list filters, locks, rebuild, restore,
+ * forceDelete, the small routes (no running guest: builds end in ERROR) ---- */
+
+static json_t *show_micro(const char *tok, const char *id, const char *header)
+{
+    char path[256];
+    snprintf(path, sizeof path, C "/servers/%s", id);
+    struct resp r;
+    long st = req_h(tok, "GET", path, NULL, header, &r);
+    json_t *s = st == 200 ? json_incref(json_object_get(r.json, "server")) : NULL;
+    resp_free(&r);
+    return s;
+}
+
+static size_t listed(const char *tok, const char *query)
+{
+    char path[512];
+    snprintf(path, sizeof path, C "/servers?%s", query);
+    return count(tok, path, "servers");
+}
+
+static void extras_access_ips(const char *nets, char id[64])
+{
+    char *b = server_body("acc", ROOT, "c1", "\"accessIPv4\": \"1.1.1.1.1.1\"");
+    expect_refused(TA, NULL, b, 400, "accessIPv4");
+    free(b);
+    b = server_body("acc", ROOT, "c1", "\"accessIPv6\": \"2001:zz::1\"");
+    expect_refused(TA, NULL, b, 400, "accessIPv6");
+    free(b);
+    b = server_body("acc", ROOT, "c1", "\"accessIPv4\": 17");
+    expect_refused(TA, NULL, b, 400, "accessIPv4");
+    free(b);
+    char extra[512];
+    snprintf(extra, sizeof extra,
+             "%s, \"accessIPv4\": \"1.1.1.1\", \"accessIPv6\": \"2001:db8:0:0::3\"", nets);
+    b = server_body("acc", ROOT, "c1", extra);
+    CHECK(create(TA, NULL, b, id, NULL, 0) == 202);
+    free(b);
+    json_t *s = show(TA, id, NULL);
+    CHECK_STR(jstr(s, "accessIPv4"), "1.1.1.1");
+    CHECK_STR(jstr(s, "accessIPv6"), "2001:db8::3"); /* canonical form */
+    json_decref(s);
+    char path[256];
+    struct resp r;
+    snprintf(path, sizeof path, C "/servers/%s", id);
+    CHECK(req(TA, "PUT", path, "{\"server\": {\"accessIPv6\": \"::babe:202:202\"}}", &r) == 200);
+    json_t *v = json_object_get(r.json, "server");
+    CHECK_STR(jstr(v, "accessIPv6"), "::babe:202:202");
+    CHECK_STR(jstr(v, "accessIPv4"), "1.1.1.1");
+    /* the update answer is Nova's brief view */
+    CHECK(!json_object_get(v, "OS-EXT-STS:vm_state") && !json_object_get(v, "key_name"), "%s",
+          r.body ?: "");
+    resp_free(&r);
+    CHECK(req(TA, "PUT", path, "{\"server\": {\"accessIPv4\": \"300.1.1.1\"}}", NULL) == 400);
+    s = show(TA, id, NULL);
+    CHECK_STR(jstr(s, "accessIPv4"), "1.1.1.1");          /* unchanged */
+    CHECK(json_object_get(s, "security_groups") != NULL); /* it has ports: default */
+    json_decref(s);
+}
+
+static void extras_filters(const char *id)
+{
+    CHECK(wait_status(TA, id, "ERROR"));
+    CHECK(listed(TA, "changes-since=2000-01-01T00:00:00Z") == 1);
+    CHECK(listed(TA, "changes-since=2051-01-01T12:34:00Z") == 0);
+    CHECK(listed(TA, "changes-since=2000-01-01") == 1);
+    CHECK(listed(TA, "changes-since=2000-01-01T00:00:00%2B02:00") == 1);
+    CHECK(listed(TA, "changes-before=2000-01-01T00:00:00Z") == 0);
+    CHECK(listed(TA, "changes-before=2051-01-01T00:00:00Z") == 1);
+    CHECK(req(TA, "GET", C "/servers?changes-since=2011/01/01", NULL, NULL) == 400);
+    CHECK(req(TA, "GET", C "/servers?changes-since=2011-01-01T99:00:00Z", NULL, NULL) == 400);
+    CHECK(req(TA, "GET",
+              C "/servers?changes-since=2012-01-01T00:00:00Z&changes-before=2011-01-01T00:00:00Z",
+              NULL, NULL) == 400);
+    json_t *s = show(TA, id, NULL);
+    const char *addr =
+        jstr(json_array_get(json_object_get(json_object_get(s, "addresses"), "net-a"), 0), "addr");
+    CHECK(addr && !strncmp(addr, "10.20.0.", 8), "%s", addr ? addr : "(none)");
+    char q[128];
+    snprintf(q, sizeof q, "ip=%s", addr ? addr : "");
+    CHECK(listed(TA, q) == 1);
+    CHECK(listed(TA, "ip=10%5C.20") == 1);
+    CHECK(listed(TA, "ip=10.99") == 0);
+    CHECK(listed(TA, "ip6=10.20") == 0); /* no IPv6 address */
+    CHECK(req(TA, "GET", C "/servers?ip=(", NULL, NULL) == 400);
+    json_decref(s);
+}
+
+static void extras_lock(const char *id)
+{
+    char path[256];
+    struct resp r;
+    CHECK(action(TA, id, "{\"lock\": null}", NULL) == 202);
+    json_t *s = show_micro(TA, id, "X-OpenStack-Nova-API-Version: 2.9");
+    CHECK(json_is_true(json_object_get(s, "locked")));
+    json_decref(s);
+    s = show(TA, id, NULL); /* 2.1: no locked key */
+    CHECK(!json_object_get(s, "locked"));
+    json_decref(s);
+    CHECK(action(TA, id, "{\"os-stop\": null}", &r) == 409);
+    CHECK(strstr(r.body ?: "", "locked") != NULL, "%s", r.body ?: "");
+    resp_free(&r);
+    CHECK(action(TA, id, "{\"rebuild\": {}}", NULL) == 400); /* the body's form first */
+    CHECK(action(TA, id, "{\"rebuild\": {\"imageRef\": \"x\"}}", NULL) == 409); /* the lock */
+    snprintf(path, sizeof path, "{\"rebuild\": {\"imageRef\": \"%s\"}}", ROOT);
+    CHECK(action(TA, id, path, NULL) == 409);
+    snprintf(path, sizeof path, C "/servers/%s/metadata", id);
+    CHECK(req(TA, "POST", path, "{\"metadata\": {\"a\": \"b\"}}", NULL) == 409);
+    snprintf(path, sizeof path, C "/servers/%s", id);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 409);
+    CHECK(action(TA, id, "{\"unlock\": null}", NULL) == 202);
+    s = show_micro(TA, id, "X-OpenStack-Nova-API-Version: 2.9");
+    CHECK(json_is_false(json_object_get(s, "locked")));
+    json_decref(s);
+    /* an admin's lock: the owner cannot lift it, the admin acts through it */
+    CHECK(action(ADM, id, "{\"lock\": {}}", NULL) == 202);
+    CHECK(action(TA, id, "{\"unlock\": null}", NULL) == 403);
+    CHECK(action(TA, id, "{\"os-stop\": null}", NULL) == 409);
+    CHECK(action(ADM, id, "{\"os-stop\": null}", NULL) == 202);
+    CHECK(wait_status(TA, id, "SHUTOFF"));
+    CHECK(action(ADM, id, "{\"unlock\": null}", NULL) == 202);
+    CHECK(action(TA, id, "{\"lock\": \"yes\"}", NULL) == 400);
+}
+
+static void extras_rebuild(const char *id)
+{
+    char body[512], path[256];
+    struct resp r;
+    CHECK(action(TA, id, "{\"rebuild\": {}}", NULL) == 400);
+    CHECK(action(TA, id, "{\"rebuild\": {\"imageRef\": \"00000000-0000-4000-8000-000000000000\"}}",
+                 &r) == 400);
+    CHECK(strstr(r.body ?: "", "could not be found") != NULL, "%s", r.body ?: "");
+    resp_free(&r);
+    snprintf(body, sizeof body, "{\"rebuild\": {\"imageRef\": \"%s\", \"bogus\": 1}}", ROOT);
+    CHECK(action(TA, id, body, NULL) == 400);
+    snprintf(body, sizeof body, "{\"rebuild\": {\"imageRef\": \"%s\", \"accessIPv4\": \"1.2\"}}",
+             ROOT);
+    CHECK(action(TA, id, body, NULL) == 400);
+    /* an image that says it boots in a way there is none of */
+    char *nokernel = make_image(TA, "bad-boot", "raw", "\"os_boot\": \"floppy\"", "bytes");
+    snprintf(body, sizeof body, "{\"rebuild\": {\"imageRef\": \"%s\"}}", nokernel);
+    CHECK(action(TA, id, body, NULL) == 400);
+    free(nokernel);
+    char props[256];
+    snprintf(props, sizeof props, "\"kernel_id\": \"%s\"", KERNEL);
+    char *alt = make_image(TA, "root-alt", "raw", props, "another root filesystem");
+    char *old_vol = strdup(s_boot_volume(id));
+    CHECK(*old_vol);
+    snprintf(body, sizeof body,
+             "{\"rebuild\": {\"imageRef\": \"%s\", \"name\": \"rebuilt\", \"metadata\": "
+             "{\"rebuild\": \"server\"}, \"adminPass\": \"rebuildPassw0rd\", \"accessIPv4\": "
+             "\"2.2.2.2\", \"personality\": []}}",
+             alt);
+    CHECK(action(TA, id, body, &r) == 202, "%s", r.body ?: "");
+    json_t *v = json_object_get(r.json, "server");
+    CHECK_STR(jstr(json_object_get(v, "image"), "id"), alt);
+    CHECK_STR(jstr(v, "name"), "rebuilt");
+    CHECK_STR(jstr(v, "adminPass"), "rebuildPassw0rd");
+    CHECK_STR(jstr(v, "accessIPv4"), "2.2.2.2");
+    CHECK_STR(jstr(json_object_get(v, "metadata"), "rebuild"), "server");
+    json_t *a0 = json_array_get(json_object_get(json_object_get(v, "addresses"), "net-a"), 0);
+    CHECK(jstr(a0, "addr") && !json_object_get(a0, "OS-EXT-IPS:type"), "%s", r.body ?: "");
+    resp_free(&r);
+    /* was SHUTOFF: a new boot volume, still SHUTOFF (no progress shown then) */
+    CHECK(wait_status(TA, id, "SHUTOFF"));
+    json_t *sv = show(TA, id, NULL);
+    CHECK(sv && !json_object_get(sv, "progress"));
+    json_decref(sv);
+    char *new_vol = strdup(s_boot_volume(id));
+    CHECK(*new_vol && strcmp(new_vol, old_vol), "%s -> %s", old_vol, new_vol);
+    snprintf(path, sizeof path, "/volume/v3/volumes/%s", old_vol);
+    for (int i = 0; i < 100 && req(TA, "GET", path, NULL, NULL) != 404; i++)
+        usleep(50 * 1000);
+    CHECK(req(TA, "GET", path, NULL, NULL) == 404, "old boot volume %s still there", old_vol);
+    snprintf(path, sizeof path, "/volume/v3/volumes/%s", new_vol);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    CHECK_STR(jstr(json_object_get(json_object_get(r.json, "volume"), "volume_image_metadata"),
+                   "image_id"),
+              alt);
+    resp_free(&r);
+    snprintf(path, sizeof path, C "/servers/%s/os-instance-actions", id);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    CHECK_STR(jstr(json_array_get(json_object_get(r.json, "instanceActions"), 0), "action"),
+              "rebuild");
+    resp_free(&r);
+    free(old_vol);
+    free(new_vol);
+    free(alt);
+}
+
+static char *make_group(const char *tok, const char *policy)
+{
+    char body[256];
+    struct resp r;
+    snprintf(body, sizeof body, "{\"server_group\": {\"name\": \"g-%s\", \"policies\": [\"%s\"]}}",
+             policy, policy);
+    CHECK(req(tok, "POST", C "/os-server-groups", body, &r) == 200, "%s", r.body ?: "");
+    json_t *g = json_object_get(r.json, "server_group");
+    CHECK_STR(json_string_value(json_array_get(json_object_get(g, "policies"), 0)), policy);
+    char *id = strdup(jstr(g, "id") ?: "");
+    resp_free(&r);
+    return id;
+}
+
+static void extras_groups(void)
+{
+    char body[512], path[256], id[64];
+    struct resp r;
+    CHECK(req(TA, "POST", C "/os-server-groups",
+              "{\"server_group\": {\"name\": \"g\", \"policies\": [\"nearby\"]}}", NULL) == 400);
+    CHECK(req(TA, "POST", C "/os-server-groups",
+              "{\"server_group\": {\"name\": \"g\", \"policies\": \"affinity\"}}", NULL) == 400);
+    CHECK(req(TA, "POST", C "/os-server-groups",
+              "{\"server_group\": {\"name\": \"g\", \"policies\": [\"affinity\"], \"x\": 1}}",
+              NULL) == 400);
+    char *aff = make_group(TA, "affinity"), *anti = make_group(TA, "anti-affinity");
+    CHECK(count(TA, C "/os-server-groups", "server_groups") == 2);
+    /* a server in each: members; a second in the anti-affinity group finds no host */
+    snprintf(body, sizeof body,
+             "{\"server\": {\"name\": \"in-g\", \"imageRef\": \"%s\", \"flavorRef\": \"c1\", "
+             "\"networks\": \"none\"}, \"os:scheduler_hints\": {\"group\": \"%s\"}}",
+             ROOT, aff);
+    CHECK(create(TA, NOVA_237, body, id, NULL, 0) == 202);
+    snprintf(path, sizeof path, C "/os-server-groups/%s", aff);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    json_t *members = json_object_get(json_object_get(r.json, "server_group"), "members");
+    CHECK_STR(json_string_value(json_array_get(members, 0)), id);
+    resp_free(&r);
+    snprintf(body, sizeof body,
+             "{\"server\": {\"name\": \"in-anti\", \"imageRef\": \"%s\", \"flavorRef\": \"c1\", "
+             "\"networks\": \"none\", \"max_count\": 2}, \"os:scheduler_hints\": {\"group\": "
+             "\"%s\"}}",
+             ROOT, anti);
+    expect_refused(TA, NOVA_237, body, 409, "anti-affinity");
+    snprintf(body, sizeof body,
+             "{\"server\": {\"name\": \"in-none\", \"imageRef\": \"%s\", \"flavorRef\": \"c1\", "
+             "\"networks\": \"none\"}, \"os:scheduler_hints\": {\"group\": "
+             "\"00000000-0000-4000-8000-000000000000\"}}",
+             ROOT);
+    expect_refused(TA, NOVA_237, body, 400, "server group");
+    /* another project sees none of them */
+    char *tb = member_of("proj-g", "user-g", NULL);
+    CHECK(count(tb, C "/os-server-groups", "server_groups") == 0);
+    CHECK(req(tb, "GET", path, NULL, NULL) == 404);
+    CHECK(req(tb, "DELETE", path, NULL, NULL) == 404);
+    free(tb);
+    /* a deleted server leaves the members; the groups go */
+    snprintf(body, sizeof body, C "/servers/%s", id);
+    CHECK(req(TA, "DELETE", body, NULL, NULL) == 204);
+    CHECK(wait_status(TA, id, "GONE"));
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    CHECK(json_array_size(json_object_get(json_object_get(r.json, "server_group"), "members")) ==
+          0);
+    resp_free(&r);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    CHECK(req(TA, "GET", path, NULL, NULL) == 404);
+    snprintf(path, sizeof path, C "/os-server-groups/%s", anti);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    free(aff);
+    free(anti);
+}
+
+static void extras_tags(const char *id)
+{
+    char path[256];
+    const char *v226 = "X-OpenStack-Nova-API-Version: 2.26";
+    struct resp r;
+    snprintf(path, sizeof path, C "/servers/%s/tags", id);
+    CHECK(req(TA, "GET", path, NULL, NULL) == 404); /* 2.1: no tags */
+    CHECK(req_h(TA, "PUT", path, "{\"tags\": [\"a\", \"b\", \"a\"]}", v226, &r) == 200);
+    CHECK(json_array_size(json_object_get(r.json, "tags")) == 2, "%s", r.body ?: "");
+    resp_free(&r);
+    CHECK(req_h(TA, "PUT", path, "{\"tags\": [\"x/y\"]}", v226, NULL) == 400);
+    CHECK(req_h(TA, "PUT", path, "{\"tags\": \"a\"}", v226, NULL) == 400);
+    snprintf(path, sizeof path, C "/servers/%s/tags/c", id);
+    CHECK(req_h(TA, "GET", path, NULL, v226, NULL) == 404);
+    CHECK(req_h(TA, "PUT", path, NULL, v226, NULL) == 201);
+    CHECK(req_h(TA, "PUT", path, NULL, v226, NULL) == 204);
+    CHECK(req_h(TA, "GET", path, NULL, v226, NULL) == 204);
+    json_t *s = show_micro(TA, id, v226);
+    CHECK(json_array_size(json_object_get(s, "tags")) == 3);
+    json_decref(s);
+    CHECK(req_h(TA, "DELETE", path, NULL, v226, NULL) == 204);
+    CHECK(req_h(TA, "DELETE", path, NULL, v226, NULL) == 404);
+    snprintf(path, sizeof path, C "/servers/%s/tags", id);
+    CHECK(req_h(TA, "DELETE", path, NULL, v226, NULL) == 204);
+    CHECK(req_h(TA, "GET", path, NULL, v226, &r) == 200);
+    CHECK(json_array_size(json_object_get(r.json, "tags")) == 0);
+    resp_free(&r);
+    CHECK(req_h(TA, "GET", C "/servers/00000000-0000-4000-8000-000000000000/tags", NULL, v226,
+                NULL) == 404);
+}
+
+static void t_nova_extras(void)
+{
+    fixture();
+    char nets[256], id[64], path[256];
+    struct resp r;
+    snprintf(nets, sizeof nets, "\"networks\": [{\"uuid\": \"%s\"}]", NET);
+    extras_access_ips(nets, id);
+    extras_filters(id);
+    extras_lock(id);
+    extras_rebuild(id);
+    extras_tags(id);
+    /* restore: nothing is soft-deleted here (409); forceDelete deletes */
+    CHECK(action(TA, id, "{\"restore\": null}", NULL) == 409);
+    CHECK(action(TA, "00000000-0000-4000-8000-000000000000", "{\"restore\": null}", NULL) == 404);
+    snprintf(path, sizeof path, C "/servers/%s/os-server-password", id);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    CHECK_STR(jstr(r.json, "password"), "");
+    resp_free(&r);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    snprintf(path, sizeof path, C "/servers/%s/os-virtual-interfaces", id);
+    CHECK(req(TA, "GET", path, NULL, NULL) == 400);
+    CHECK(req(TA, "GET", C "/servers/00000000-0000-4000-8000-000000000000/os-server-password", NULL,
+              NULL) == 404);
+    CHECK(req(TA, "GET", C "/os-availability-zone", NULL, &r) == 200);
+    CHECK_STR(jstr(json_array_get(json_object_get(r.json, "availabilityZoneInfo"), 0), "zoneName"),
+              "nova");
+    resp_free(&r);
+    CHECK(req(TA, "GET", C "/os-availability-zone/detail", NULL, NULL) == 403);
+    CHECK(req(ADM, "GET", C "/os-availability-zone/detail", NULL, NULL) == 200);
+    CHECK(action(TA, id, "{\"forceDelete\": null}", NULL) == 202);
+    CHECK(wait_status(TA, id, "GONE"));
+    extras_groups();
+    /* a server without ports has no security_groups key (Nova) */
+    char *b = server_body("bare", ROOT, "c1", "\"networks\": \"none\"");
+    CHECK(create(TA, NOVA_237, b, id, NULL, 0) == 202);
+    free(b);
+    json_t *s = show(TA, id, NULL);
+    CHECK(s && !json_object_get(s, "security_groups"));
+    json_decref(s);
+    /* microversions: above ours 406, malformed 400, latest = ours */
+    CHECK(req_h(TA, "GET", C "/servers", NULL, "X-OpenStack-Nova-API-Version: 2.38", NULL) == 406);
+    CHECK(req_h(TA, "GET", C "/servers", NULL, "OpenStack-API-Version: compute 2.38", NULL) == 406);
+    CHECK(req_h(TA, "GET", C "/servers", NULL, "OpenStack-API-Version: compute 2.x", NULL) == 400);
+    s = show_micro(TA, id, "OpenStack-API-Version: compute latest");
+    CHECK(s && json_object_get(s, "locked") && json_object_get(s, "tags"));
+    json_decref(s);
+    snprintf(path, sizeof path, C "/servers/%s", id);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    fixture_free();
+}
+
 int main(int argc, char **argv)
 {
     static const struct entry tests[] = {
@@ -1278,6 +1674,7 @@ int main(int argc, char **argv)
         { "isolation_listing", t_isolation_listing },
         { "error_delete", t_error_delete },
         { "stopped_actions", t_stopped_actions },
+        { "nova_extras", t_nova_extras },
         { "boot", t_boot },
         { "boot_net", t_boot_net },
         { "boot_supervise", t_boot_supervise },

@@ -164,6 +164,15 @@ static void t_seam(const char *unused)
     CHECK(r.status == 200 && !strcmp(jstr(r.json, "k") ?: "", "a"), "%s", r.body ?: "");
     resp_free(&r);
 
+    /* a trailing '/': ignored by the fake, an empty segment for the strict
+     * fake-second below its version root, fine on both roots */
+    CHECK(http_status(&e.d, "GET", "/fake/v1/things/a/", tok, NULL, NULL) == 200);
+    CHECK(http_status(&e.d, "GET", "/fake2/v1/things/a", tok, NULL, NULL) == 200);
+    CHECK(http_status(&e.d, "GET", "/fake2/v1/things/a/", tok, NULL, NULL) == 404);
+    CHECK(http_status(&e.d, "GET", "/fake2/v1/handles/", tok, NULL, NULL) == 404);
+    CHECK(http_status(&e.d, "GET", "/fake2/v1/", tok, NULL, NULL) ==
+          http_status(&e.d, "GET", "/fake2/v1", tok, NULL, NULL));
+
     /* authentication and the one admin check */
     CHECK(http_status(&e.d, "GET", "/fake/v1/handles", NULL, NULL, NULL) == 401);
     CHECK(http_status(&e.d, "GET", "/fake/v1/admin", tok, NULL, NULL) == 204);

@@ -1,7 +1,8 @@
 /* Full disk: on a small tmpfs mounted by the test (it needs root; it
  * unmounts in every case), ENOSPC on the data file and on LMDB (a full
  * filesystem, and a full LMDB map) comes back as an error, loses no flushed
- * write and leaves `check` clean once there is room again. */
+ * write and leaves `check` clean once there is room again; an export into
+ * a full filesystem fails whole, in every format. */
 #include "tests/unit/blockstore/bs_test.h"
 
 #include "core/blockstore/blockstore.h"
@@ -138,6 +139,50 @@ static void full_lmdb_map(void)
     free(got);
 }
 
+/* Export into a full filesystem (a 1 MiB tmpfs, 4 MiB of data), in every
+ * format: -ENOSPC, and no partial file left behind; with room, it works. */
+static char out_mnt[4200];
+static void unmount_out(void)
+{
+    umount2(out_mnt, MNT_DETACH);
+}
+
+static void export_full(const char *base)
+{
+    snprintf(out_mnt, sizeof(out_mnt), "%s/out", base);
+    REQUIRE(mkdir(out_mnt, 0700) == 0);
+    REQUIRE(mount("tmpfs", out_mnt, "tmpfs", 0, "size=1m") == 0);
+    atexit(unmount_out);
+    char sdir[4300], path[4300];
+    snprintf(sdir, sizeof(sdir), "%s/store", base);
+    struct blockstore *bs = bs_test_open(sdir, NULL);
+    REQUIRE_OK(blockstore_create(bs, "e", 8 << 20));
+    struct blockstore_disk *d;
+    REQUIRE_OK(blockstore_disk_open(bs, "e", 0, &d));
+    unsigned char *buf = malloc(4u << 20);
+    for (uint64_t i = 0; i < (4u << 20); i++)
+        buf[i] = pat(i) | 1;
+    REQUIRE_OK(extmap_write(blockstore_disk_map(d), buf, 1 << 20, 4u << 20));
+    REQUIRE_OK(blockstore_disk_close(d));
+    const enum blockstore_format fmts[] = { BLOCKSTORE_FMT_RAW, BLOCKSTORE_FMT_QCOW2,
+                                            BLOCKSTORE_FMT_QCOW2_EXTL2 };
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/e.%d", out_mnt, i);
+        REQUIRE_ERR(blockstore_export(bs, "e", path, fmts[i]), -ENOSPC);
+        REQUIRE(strstr(blockstore_error(), path));
+        REQUIRE(access(path, F_OK) < 0 && errno == ENOENT);
+    }
+    REQUIRE(mount("tmpfs", out_mnt, "tmpfs", MS_REMOUNT, "size=32m") == 0);
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/e.%d", out_mnt, i);
+        REQUIRE_OK(blockstore_export(bs, "e", path, fmts[i]));
+    }
+    clean(bs);
+    blockstore_close(bs);
+    free(buf);
+    printf("enospc: exports into a full filesystem: ok\n");
+}
+
 int main(void)
 {
     if (geteuid() != 0) {
@@ -155,6 +200,7 @@ int main(void)
     full_filesystem();
     snprintf(dir, sizeof(dir), "%s/data2", mnt);
     full_lmdb_map();
+    export_full(bs_test_tmpdir());
     printf("enospc: ok\n");
     return 0;
 }

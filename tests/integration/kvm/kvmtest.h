@@ -6,6 +6,7 @@
 
 #include "tests/integration/kvm/vmrun.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct options {
@@ -19,6 +20,9 @@ struct options {
     const char *mkfs;    /* mkfs.ext4, e2fsck, debugfs (linux-virtio) */
     const char *e2fsck;
     const char *debugfs;
+    const char *bios;         /* SeaBIOS's bios.bin (firmware) */
+    const char *grub_mkimage; /* grub-mkimage and its i386-pc modules (firmware grub) */
+    const char *grub_dir;
 };
 
 /* Each returns 0 when the test passes, 1 when it fails (reason printed). */
@@ -40,6 +44,7 @@ int case_linux_virtio(const struct options *o, int argc, char **argv);
 int case_virtionet(const struct options *o, int argc, char **argv); /* net_cases.c */
 int case_linux_net(const struct options *o, int argc, char **argv); /* net_cases.c */
 int case_console(const struct options *o, int argc, char **argv);   /* console_cases.c */
+int case_firmware(const struct options *o, int argc, char **argv);  /* firmware_cases.c */
 
 /* Helpers shared by the cases. */
 void random_bytes(void *buf, size_t len);
@@ -51,6 +56,10 @@ int linux_initramfs_build_with(const char *busybox, const char *init, const char
                                const char *const modules[], const char *out);
 /* The guest image path: GUESTS/NAME.elf (pvh) or GUESTS/NAME.bzImage. */
 int guest_path(const struct options *o, const char *name, const char *form, char *out, size_t len);
+
+/* Runs argv (stdout into out when given; stderr dropped); the exit code
+ * or -1 (linux_virtio.c). */
+int run_tool(char *const argv[], char *out, size_t outlen);
 
 /* The control socket (control_cases.c). */
 int control_connect(const char *path, double timeout_s); /* fd or -1 */

@@ -80,7 +80,7 @@ static const char *const modules[] = {
 };
 
 /* Runs argv (stdout into out when given); returns the exit code or -1. */
-static int run_tool(char *const argv[], char *out, size_t outlen)
+int run_tool(char *const argv[], char *out, size_t outlen)
 {
     int p[2];
     if (pipe(p))

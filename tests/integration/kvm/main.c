@@ -3,7 +3,8 @@
  * CASE: hello pvh|bzimage, poweroff pvh|bzimage, echo, cmdline pvh|bzimage,
  * triple, smp N, timer lapic|pit, uartirq, hostile, rtc time|irq, memmap FORM MIB, control shutdown|kill,
  * linux marker|poweroff|cpus|rtc|reboot|input|shutdown|pvh, virtionet [pvh|bzimage], linux-net,
- * console ring|socket|full. Exit 0: the test passed. */
+ * console ring|socket|full, firmware mbr|nonboot|grub (--bios PATH; grub: --kernel --busybox --mkfs
+ * --grub-mkimage --grub-dir). Exit 0: the test passed. */
 #include "tests/integration/kvm/kvmtest.h"
 
 #include <errno.h>
@@ -66,6 +67,7 @@ static const struct {
     { "virtionet", case_virtionet },
     { "console", case_console },
     { "linux-net", case_linux_net },
+    { "firmware", case_firmware },
 };
 
 int main(int argc, char **argv)
@@ -94,6 +96,12 @@ int main(int argc, char **argv)
             o.e2fsck = v;
         else if (!strcmp(k, "debugfs"))
             o.debugfs = v;
+        else if (!strcmp(k, "bios"))
+            o.bios = v;
+        else if (!strcmp(k, "grub-mkimage"))
+            o.grub_mkimage = v;
+        else if (!strcmp(k, "grub-dir"))
+            o.grub_dir = v;
         else {
             fprintf(stderr, "picostack-kvm-test: unknown option %s\n", argv[i]);
             return 2;

@@ -74,6 +74,20 @@ if ! grep -q "^error: .*neither a bzImage" "$tmp/exit"; then
   echo "FAIL: --exit-file after a bad kernel: $(cat "$tmp/exit")"; fail=1
 fi
 expect 2 "cannot open kernel $tmp/missing" --kernel "$tmp/missing"
+# --firmware: the disk's own bootloader, so no kernel options beside it;
+# a file that cannot be a ROM is refused before /dev/kvm is opened
+expect 2 "no --kernel, --initrd or --cmdline" --firmware "$tmp/k" --kernel "$tmp/k"
+expect 2 "no --kernel, --initrd or --cmdline" --firmware "$tmp/k" --cmdline x
+expect 2 "--firmware-type 'uefi': bios expected" --firmware "$tmp/k" --firmware-type uefi
+expect 2 "--firmware needs a path" --firmware ""
+expect 2 "cannot open firmware $tmp/missing" --firmware "$tmp/missing"
+expect 2 "firmware $tmp is not a regular file" --firmware "$tmp"
+expect 2 "a ROM image is a multiple of 4 KiB" --firmware "$tmp/text"
+head -c 69632 /dev/zero >"$tmp/rom-odd" # 68 KiB: fine; 68 KiB + 1 is not
+printf x >>"$tmp/rom-odd"
+expect 2 "a ROM image is a multiple of 4 KiB" --firmware "$tmp/rom-odd"
+head -c 17825792 /dev/zero >"$tmp/rom-big" # 17 MiB
+expect 2 "a ROM image is a multiple of 4 KiB" --firmware "$tmp/rom-big"
 expect 2 "is not a regular file" --kernel "$tmp"
 expect 2 "neither a bzImage" --kernel "$tmp/text"
 expect 2 "usage:" --kernel "$tmp/text"

@@ -112,6 +112,48 @@ static void test_spec(struct vmmctl *v)
     CHECK_EQ(vmc_spec_load(v, "vm3", &b), -EINVAL);
 }
 
+/* Direct boot: --kernel/--cmdline/--initrd; firmware boot: --firmware
+ * alone (issue 14); the firmware survives spec.json. */
+static void test_boot_args(struct vmmctl *v)
+{
+    struct vmm_spec s = { .id = "vm4", .kernel = "/k", .initrd = "/i", .cmdline = "root=x" };
+    struct args a = { .n = 0 };
+    CHECK_EQ(vmc_boot_args(&s, "/k", "/i", "", add, &a), 0);
+    CHECK_EQ(a.n, 6);
+    CHECK_STR(after(&a, "--kernel"), "/k");
+    CHECK_STR(after(&a, "--cmdline"), "root=x");
+    CHECK_STR(after(&a, "--initrd"), "/i");
+    CHECK(after(&a, "--firmware") == NULL);
+
+    struct vmm_spec f = { .id = "vm5", .firmware = "/usr/share/seabios/bios.bin" };
+    a.n = 0;
+    CHECK_EQ(vmc_boot_args(&f, "", "", "/dev/fd/7", add, &a), 0);
+    CHECK_EQ(a.n, 2);
+    CHECK_STR(after(&a, "--firmware"), "/dev/fd/7");
+    CHECK(after(&a, "--kernel") == NULL && after(&a, "--cmdline") == NULL);
+
+    f.cpus = 1;
+    f.mem_mib = 64;
+    char p[4200];
+    vmc_path(v, "vm5", NULL, p, sizeof(p));
+    mkdir(p, 0700);
+    vmc_path(v, "vm6", NULL, p, sizeof(p));
+    mkdir(p, 0700);
+    CHECK_EQ(vmc_spec_save(v, &f), 0);
+    struct vmm_spec b;
+    CHECK_EQ(vmc_spec_load(v, "vm5", &b), 0);
+    CHECK_STR(b.firmware, "/usr/share/seabios/bios.bin");
+    CHECK(memcmp(&f, &b, sizeof(f)) == 0);
+    /* a spec.json written before firmware boot existed still loads */
+    vmc_path(v, "vm6", "spec.json", p, sizeof(p));
+    const char *old = "{\"id\":\"vm6\",\"kernel\":\"/k\",\"initrd\":\"\",\"cmdline\":\"\","
+                      "\"cpus\":1,\"mem_mib\":64,\"disks\":[],\"nets\":[]}";
+    CHECK_EQ(vmc_write_file(p, old, strlen(old)), 0);
+    CHECK_EQ(vmc_spec_load(v, "vm6", &b), 0);
+    CHECK_STR(b.firmware, "");
+    CHECK_STR(b.kernel, "/k");
+}
+
 static void test_pid(struct vmmctl *v)
 {
     unsigned long long st = 0, back = 0;
@@ -134,6 +176,7 @@ int main(void)
     test_jail_args(&v);
     test_uids(&v);
     test_spec(&v);
+    test_boot_args(&v);
     test_pid(&v);
     return t_done("vmmctl.unit");
 }

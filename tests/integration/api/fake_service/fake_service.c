@@ -162,6 +162,7 @@ const struct api_service fake_second_service = {
     .n_routes = API_COUNT(routes),
     .error = api_error_nova,
     .depends = after_fake,
+    .strict_slash = true, /* the same routes, Cinder's reading of a trailing '/' */
     .init = second_init,
     .fini = fake_fini,
 };
