@@ -16,6 +16,10 @@
  *                     SHUTOFF; rebuild on another image: a new boot
  *                     volume and VMM, ACTIVE; delete ends the VMM. Without a usable
  *                     /dev/kvm the build must end in ERROR saying so.
+ *   boot_supervise    three servers of the `virtioblk` guest writing and
+ *                     flushing a pattern; picostackd kill -9 and restart:
+ *                     all ACTIVE, same VMMs, consoles go on; a hard reboot
+ *                     of each reads the flushed pattern back from disk
  *   boot_net          (its own daemon with the network data plane in a
  *                     namespace of its own) a port with the guest's
  *                     address: plugged (a tap on the network's bridge),
@@ -863,7 +867,7 @@ static size_t count_of(const char *hay, const char *needle)
 /* Waits (10 s) until the console holds at least n copies of text. */
 static bool wait_console(const char *tok, const char *id, const char *text, size_t n)
 {
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < WAIT_ROUNDS; i++) {
         char *out = console(tok, id);
         bool ok = count_of(out, text) >= n;
         free(out);
@@ -1105,6 +1109,106 @@ static void t_boot(void)
     CHECK(wait_status(TA, id2, "GONE"));
     CHECK(count(TA, "/volume/v3/volumes", "volumes") == 0);
     free(pk);
+out:
+    free(kern);
+    free(root);
+    fixture_free();
+}
+
+/* ---- boot_supervise: picostackd killed under three running servers ---- */
+
+/* The hex word after the last `prefix` in server id's console ("" when
+ * none yet). The console log keeps every run of the server (a new VMM
+ * appends to it), so a reboot's word is the last one. */
+static void console_word(const char *id, const char *prefix, char *out, size_t len)
+{
+    char *con = console(TA, id), *p = NULL;
+    for (char *q = con; (q = strstr(q, prefix)); q++)
+        p = q;
+    snprintf(out, len, "%.8s", p ? p + strlen(prefix) : "");
+    free(con);
+}
+
+static size_t console_count(const char *id, const char *text)
+{
+    char *con = console(TA, id);
+    size_t n = count_of(con, text);
+    free(con);
+    return n;
+}
+
+/* Three servers of the `virtioblk` guest ("stay": it writes a pattern at
+ * 1 MiB of its boot volume, flushes, then ticks on its console). kill -9
+ * of picostackd, restart: all three ACTIVE with the same VMMs, their
+ * consoles go on; then a hard reboot of each (its VMM killed) boots a guest
+ * that reads back, at 1 MiB, the pattern flushed before the kill. */
+static void t_boot_supervise(void)
+{
+    enum { NSUP = 3 };
+    fixture();
+    char file[600], props[256], ids[NSUP][64], msg[512], *b;
+    snprintf(file, sizeof file, "%s/virtioblk.bzImage", GUEST_DIR);
+    char *kern = kernel_image(TA, "virtioblk-kernel", file);
+    snprintf(props, sizeof props, "\"kernel_id\": \"%s\", \"os_command_line\": \"stay\"",
+             kern ? kern : "");
+    char *root = make_image(TA, "virtioblk-root", "raw", props, "a root disk");
+    for (int i = 0; i < NSUP; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "sup%d", i);
+        b = server_body(name, root, "c1", "\"networks\": \"none\"");
+        CHECK(create(TA, NOVA_237, b, ids[i], msg, sizeof msg) == 202, "%s", msg);
+        free(b);
+    }
+    if (access("/dev/kvm", R_OK | W_OK) != 0) {
+        CHECK(wait_status(TA, ids[0], "ERROR"), "no /dev/kvm: the build must fail");
+        goto out;
+    }
+    WAIT_ROUNDS = 600;
+    char pattern[NSUP][16], first[NSUP][16], again[16];
+    pid_t pids[NSUP];
+    for (int i = 0; i < NSUP; i++) {
+        CHECK(wait_status(TA, ids[i], "ACTIVE"), "%s not ACTIVE", ids[i]);
+        CHECK(wait_console(TA, ids[i], "virtioblk: tick", 1), "%s: no ticks", ids[i]);
+        console_word(ids[i], "virtioblk: pattern ok ", pattern[i], sizeof pattern[i]);
+        console_word(ids[i], "virtioblk: at 1M ", first[i], sizeof first[i]);
+        CHECK(strlen(pattern[i]) == 8 && strcmp(pattern[i], first[i]),
+              "%s: pattern %s, found before %s", ids[i], pattern[i], first[i]);
+        pids[i] = vmm_pid(ids[i]);
+        CHECK(pids[i] > 0);
+    }
+    CHECK(picostackd_stop(&D, SIGKILL) == 128 + SIGKILL);
+    CHECK(picostackd_restart(&D, NULL) == 0);
+    free(TA);
+    TA = login(&D, "user-a", "pw-member-1", "proj-a");
+    for (int i = 0; i < NSUP; i++) {
+        long st;
+        json_t *s = show(TA, ids[i], &st);
+        CHECK_STR(jstr(s, "status"), "ACTIVE");
+        json_decref(s);
+        CHECK(vmm_pid(ids[i]) == pids[i] && kill(pids[i], 0) == 0, "%s: VMM not adopted", ids[i]);
+        size_t ticks = console_count(ids[i], "virtioblk: tick");
+        CHECK(wait_console(TA, ids[i], "virtioblk: tick", ticks + 3),
+              "%s: the console stopped after adoption", ids[i]);
+    }
+    for (int i = 0; i < NSUP; i++) {
+        size_t runs = console_count(ids[i], "virtioblk: pattern ok ");
+        CHECK(action(TA, ids[i], "{\"reboot\": {\"type\": \"HARD\"}}", NULL) == 202);
+        CHECK(wait_status(TA, ids[i], "ACTIVE"));
+        /* the new run's lines follow the old ones in the console log; its
+         * "pattern ok" line comes after the whole "at 1M" line */
+        CHECK(wait_console(TA, ids[i], "virtioblk: pattern ok ", runs + 1), "%s: no second boot",
+              ids[i]);
+        console_word(ids[i], "virtioblk: at 1M ", again, sizeof again);
+        CHECK_STR(again, pattern[i]);
+        CHECK(vmm_pid(ids[i]) != pids[i] && kill(pids[i], 0) < 0 && errno == ESRCH,
+              "old VMM %d still there", (int)pids[i]);
+    }
+    for (int i = 0; i < NSUP; i++) {
+        char path[256];
+        snprintf(path, sizeof path, C "/servers/%s", ids[i]);
+        CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+        CHECK(wait_status(TA, ids[i], "GONE"));
+    }
 out:
     free(kern);
     free(root);
@@ -1573,6 +1677,7 @@ int main(int argc, char **argv)
         { "nova_extras", t_nova_extras },
         { "boot", t_boot },
         { "boot_net", t_boot_net },
+        { "boot_supervise", t_boot_supervise },
     };
     if (argc != 3) {
         fprintf(stderr, "usage: test_servers SUBTEST PICOSTACKD\n");
