@@ -2,7 +2,7 @@
  *
  * One process runs one VM: vmm_parse_args() turns the command line
  * (picostack-vmm --kernel PATH [--initrd PATH] [--cmdline STR] | --firmware PATH [--mem MIB]
- * [--cpus N] [--serial stdio|file:PATH|none] [--control PATH] [--exit-file PATH]
+ * [--cpus N] [--serial stdio|file:PATH|none] [--control PATH] [--exit-file PATH] [--uuid UUID]
  * [--net tap=NAME[,mac=MAC][,queues=N] | --net fd=N[,mac=MAC]]...) into a
  * vmm_config, and vmm_run() boots it and returns when the VM has ended, with
  * the process exit status (--kernel, --initrd and --disk path= also take
