@@ -20,6 +20,7 @@ void vmm_usage(FILE *out, const char *prog)
             "       [--disk path=FILE|handover=FD[,ro][,serial=ID]]... [--rng] [--no-sandbox]\n"
             "       [--net tap=NAME[,mac=MAC][,queues=N] | --net fd=N[,mac=MAC]]...\n"
             "       [--console-log PATH [--console-cap BYTES]] [--console-socket PATH]\n"
+            "       [--uuid UUID]\n"
             "\n"
             "  --kernel PATH    bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note\n"
             "                   (or fd:N, inherited; so are --initrd and --disk path=)\n"
@@ -52,6 +53,7 @@ void vmm_usage(FILE *out, const char *prog)
             "  --console-socket PATH  unix socket for one interactive console client (output\n"
             "                   as it happens, input to COM1; a second client is refused).\n"
             "                   With either console option, --serial defaults to none\n"
+            "  --uuid UUID      the server's id: the SMBIOS system UUID and serial number\n"
             "\n"
             "Exit status: 0 when the guest resets or powers off, 1 on a guest crash or\n"
             "VMM error, 2 on bad arguments or an invalid kernel.\n",
@@ -171,6 +173,27 @@ static int parse_disk(char *spec, struct vmm_disk *d, char *err, size_t errlen)
     return 0;
 }
 
+/* The canonical text form, 8-4-4-4-12 hex digits (either case), into its
+ * 16 bytes in RFC 4122 order. */
+static int parse_uuid(const char *text, uint8_t out[16])
+{
+    if (strlen(text) != 36)
+        return -EINVAL;
+    int n = 0;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash != (text[i] == '-') || (!dash && !isxdigit((unsigned char)text[i])))
+            return -EINVAL;
+    }
+    for (int i = 0; i < 36; i += 2) {
+        if (text[i] == '-')
+            i++;
+        char hex[3] = { text[i], text[i + 1], 0 };
+        out[n++] = (uint8_t)strtoul(hex, NULL, 16);
+    }
+    return n == 16 ? 0 : -EINVAL;
+}
+
 int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, size_t errlen)
 {
     enum {
@@ -192,7 +215,8 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
         O_CONSOLE_CAP,
         O_CONSOLE_SOCKET,
         O_FIRMWARE,
-        O_FIRMWARE_TYPE
+        O_FIRMWARE_TYPE,
+        O_UUID
     };
     static const struct option opts[] = {
         { "kernel", required_argument, NULL, O_KERNEL },
@@ -214,6 +238,7 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
         { "console-socket", required_argument, NULL, O_CONSOLE_SOCKET },
         { "firmware", required_argument, NULL, O_FIRMWARE },
         { "firmware-type", required_argument, NULL, O_FIRMWARE_TYPE },
+        { "uuid", required_argument, NULL, O_UUID },
         { 0 },
     };
     memset(cfg, 0, sizeof(*cfg));
@@ -308,6 +333,11 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
             if (!*optarg)
                 return bad(err, errlen, "--exit-file needs a path");
             cfg->exit_file = optarg;
+            break;
+        case O_UUID:
+            if (parse_uuid(optarg, cfg->uuid))
+                return bad(err, errlen, "--uuid '%s': 8-4-4-4-12 hex digits expected", optarg);
+            cfg->uuid_set = 1;
             break;
         case O_HELP: return 1;
         case ':': return bad(err, errlen, "%s needs a value", argv[optind - 1]);

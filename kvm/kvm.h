@@ -2,7 +2,7 @@
  *
  * One process runs one VM: vmm_parse_args() turns the command line
  * (picostack-vmm --kernel PATH [--initrd PATH] [--cmdline STR] | --firmware PATH [--mem MIB]
- * [--cpus N] [--serial stdio|file:PATH|none] [--control PATH] [--exit-file PATH]
+ * [--cpus N] [--serial stdio|file:PATH|none] [--control PATH] [--exit-file PATH] [--uuid UUID]
  * [--net tap=NAME[,mac=MAC][,queues=N] | --net fd=N[,mac=MAC]]...) into a
  * vmm_config, and vmm_run() boots it and returns when the VM has ended, with
  * the process exit status (--kernel, --initrd and --disk path= also take
@@ -101,6 +101,12 @@
  * --serial defaults to none (an explicit --serial stdio|file: still works
  * beside them).
  *
+ * --uuid UUID (the server's id, 8-4-4-4-12 hex digits) is the SMBIOS
+ * System UUID (and serial number) the guest reads from DMI; without it the
+ * UUID reads "not present". Every boot carries SMBIOS tables that say
+ * "OpenStack Foundation" / "OpenStack Nova" as a Nova guest's do, so
+ * cloud-init's ds-identify picks the OpenStack datasource (x86/smbios.h).
+ *
  * Inside, devices register themselves (kvm/devices/device.h) and see the
  * vmm_config when they are made: an option for a device (a --disk list)
  * becomes a field here that the device reads, and it may ask for one
@@ -171,6 +177,8 @@ struct vmm_config {
     const char *console_log;    /* --console-log PATH, or NULL */
     uint64_t console_cap;       /* --console-cap BYTES; 0: the default */
     const char *console_socket; /* --console-socket PATH, or NULL */
+    uint8_t uuid[16];           /* --uuid: the server's id, RFC 4122 byte order */
+    int uuid_set;
 };
 
 #define VMM_DEFAULT_MEM_MIB 256

@@ -136,12 +136,14 @@ static int build_machine(struct vm *vm, struct loop *loop, verr_t *err)
     int r = vmdevs_create(&vm->devs, &ctx);
     if (r)
         return r;
+    const uint8_t *uuid = cfg->uuid_set ? cfg->uuid : NULL;
     if (cfg->firmware) {
         struct x86_firmware_request fw = { cfg->firmware, cfg->cpus, &vm->devs,
-                                           fw_cfg_find(&vm->devs) };
+                                           fw_cfg_find(&vm->devs), uuid };
         return x86_load_firmware(&vm->mem, &fw, &vm->boot, err);
     }
-    struct x86_boot_request req = { cfg->kernel, cfg->initrd, cfg->cmdline, cfg->cpus, &vm->devs };
+    struct x86_boot_request req = { cfg->kernel, cfg->initrd, cfg->cmdline,
+                                    cfg->cpus,   &vm->devs,   uuid };
     return x86_load(&vm->mem, &req, &vm->boot, err);
 }
 

@@ -124,7 +124,8 @@ struct vmc_launch {
 };
 /* Opens the spec's disks, taps and files, writes RUN/<id>/ and spawns the
  * VMM. On failure nothing is left (disks released, no process). */
-/* The boot options: --firmware F, or --kernel K --cmdline C [--initrd I]
+/* The boot options: [--uuid ID] (when the server id is a UUID), then
+ * --firmware F, or --kernel K --cmdline C [--initrd I]
  * (K, I, F as the VMM names them: paths, or /dev/fd/N when jailed). */
 int vmc_boot_args(const struct vmm_spec *s, const char *kernel, const char *initrd,
                   const char *firmware, int (*add)(void *ctx, const char *arg), void *ctx);

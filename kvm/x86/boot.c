@@ -13,6 +13,7 @@
 
 #include "kvm/fdpath.h"
 #include "kvm/x86/layout.h"
+#include "kvm/x86/smbios.h"
 
 uint8_t x86_sum8(const void *p, size_t len)
 {
@@ -170,6 +171,9 @@ int x86_load(const struct guest_mem *gm, const struct x86_boot_request *req,
         return r;
     if ((r = x86_write_acpi(gm, req->ncpus, req->devs, err)) ||
         (r = x86_write_mptable(gm, req->ncpus, req->devs, err)))
+        return r;
+    struct x86_smbios_machine machine = { req->uuid, req->ncpus, gm->size };
+    if ((r = x86_write_smbios(gm, &machine, err)))
         return r;
     if (x86_write_gdt(gm, info->mode) || x86_write_page_tables(gm))
         return verr_set(err, EFAULT, "no guest RAM for the GDT and page tables");

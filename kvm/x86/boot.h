@@ -43,6 +43,7 @@ struct x86_boot_request {
     const char *cmdline;     /* NULL: empty */
     unsigned ncpus;
     const struct vmdevs *devs; /* for the ACPI and MP tables; NULL: none */
+    const uint8_t *uuid;       /* SMBIOS system UUID (16 bytes, RFC order) or NULL */
 };
 
 /* Loads the kernel, initrd and boot tables. -ENOEXEC for a file that is
@@ -62,7 +63,9 @@ int x86_load(const struct guest_mem *gm, const struct x86_boot_request *req,
  * ("etc/e820"), the vCPU count, the boot order ("bootorder": the first
  * disk), the serial console ("etc/sercon-port" = COM1) and the VMM's ACPI
  * tables ("etc/acpi/tables" and "etc/acpi/rsdp" with an "etc/table-loader"
- * script that places them and patches their pointers and checksums). */
+ * script that places them and patches their pointers and checksums) and
+ * SMBIOS tables ("etc/smbios/smbios-tables" and "etc/smbios/smbios-anchor",
+ * x86/smbios.h). */
 #define X86_ROM_MIN       0x10000ULL
 #define X86_ROM_MAX       0x1000000ULL
 #define X86_ROM_LOW_ALIAS 0x20000ULL
@@ -72,6 +75,7 @@ struct x86_firmware_request {
     unsigned ncpus;
     const struct vmdevs *devs; /* for the ACPI tables */
     struct fw_cfg *fw_cfg;
+    const uint8_t *uuid; /* SMBIOS system UUID (16 bytes, RFC order) or NULL */
 };
 int x86_load_firmware(const struct guest_mem *gm, const struct x86_firmware_request *req,
                       struct x86_boot_info *info, verr_t *err);

@@ -13,6 +13,7 @@
 #include "kvm/fdpath.h"
 #include "kvm/x86/boot.h"
 #include "kvm/x86/layout.h"
+#include "kvm/x86/smbios.h"
 
 #define FOUR_GIB 0x100000000ULL
 
@@ -181,6 +182,22 @@ static int add_acpi(const struct x86_firmware_request *req, struct fw_cfg *c, ve
     return 0;
 }
 
+/* SeaBIOS copies the structures where it likes and fills in the anchor's
+ * table address and checksums; it takes a 2.1 anchor only. */
+static int add_smbios(const struct guest_mem *gm, const struct x86_firmware_request *req,
+                      struct fw_cfg *c, verr_t *err)
+{
+    static struct x86_smbios s;
+    struct x86_smbios_machine machine = { req->uuid, req->ncpus, gm->size };
+    int r = x86_build_smbios(&s, 0, &machine, err);
+    if (r)
+        return r;
+    if ((r = fw_cfg_add_file(c, "etc/smbios/smbios-tables", s.tables, s.len)) < 0 ||
+        (r = fw_cfg_add_file(c, "etc/smbios/smbios-anchor", s.ep2, sizeof(s.ep2))) < 0)
+        return verr_set(err, -r, "fw_cfg: the SMBIOS tables: %s", strerror(-r));
+    return 0;
+}
+
 int x86_firmware_items(const struct guest_mem *gm, const struct x86_firmware_request *req,
                        verr_t *err)
 {
@@ -199,7 +216,9 @@ int x86_firmware_items(const struct guest_mem *gm, const struct x86_firmware_req
         (r = fw_cfg_add_file(c, "etc/sercon-port", &com1, 2)) < 0 ||
         (r = fw_cfg_add_file(c, "bootorder", bootorder, sizeof(bootorder))) < 0)
         return verr_set(err, -r, "fw_cfg: %s", strerror(-r));
-    return add_acpi(req, c, err);
+    if ((r = add_acpi(req, c, err)))
+        return r;
+    return add_smbios(gm, req, c, err);
 }
 
 int x86_load_firmware(const struct guest_mem *gm, const struct x86_firmware_request *req,

@@ -18,7 +18,9 @@
 #define X86_EBDA_START       0x9fc00ULL /* reserved from here to 1 MiB */
 #define X86_ACPI_ADDR        0xe0000ULL /* RSDP first, then the tables */
 #define X86_ACPI_END         0xf0000ULL
-#define X86_MPTABLE_ADDR     0xf0000ULL
+#define X86_MPTABLE_ADDR     0xf0000ULL  /* up to X86_SMBIOS_ADDR */
+#define X86_SMBIOS_ADDR      0xf8000ULL  /* SMBIOS 3.0 entry point (x86/smbios.h) */
+#define X86_SMBIOS_TABLE     0xf8020ULL  /* its structures, up to 1 MiB */
 #define X86_HIMEM_START      0x100000ULL /* kernels load from here up */
 
 /* In the 32-bit hole, not RAM. */

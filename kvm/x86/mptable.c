@@ -145,7 +145,7 @@ int x86_write_mptable(const struct guest_mem *gm, unsigned ncpus, const struct v
     mpf->checksum = -x86_sum8(mpf, sizeof(*mpf));
 
     size_t total = p - buf;
-    if (X86_MPTABLE_ADDR + total > X86_HIMEM_START || gm_write(gm, X86_MPTABLE_ADDR, buf, total))
+    if (X86_MPTABLE_ADDR + total > X86_SMBIOS_ADDR || gm_write(gm, X86_MPTABLE_ADDR, buf, total))
         return verr_set(err, EFAULT, "no guest RAM for the MP table");
     return 0;
 }

@@ -3,8 +3,11 @@
  * the test put on the command line and the CPU count, then does
  * `poweroff -f` or `reboot -f`, as the command line says.
  *
- * Four boots serve the eight cases, each its own ctest test:
- *   boot "poweroff": --cpus 2, picostack.action=poweroff  -> marker, poweroff, cpus, rtc
+ * Four boots serve the ten cases, each its own ctest test. Every boot has
+ * --uuid LINUX_UUID and /init reports the kernel's "DMI:" line and the
+ * SMBIOS System UUID (dmi, dmi_pvh):
+ *   boot "poweroff": --cpus 2, picostack.action=poweroff  -> marker, poweroff, cpus, rtc,
+ *                                                            dmi
  *   boot "reboot":   --cpus 1, reboot=k, picostack.action=reboot; /init
  *                    first reads a line the test types on the serial
  *                    console (stdin) and says it         -> reboot, input
@@ -13,7 +16,7 @@
  *                    that init gets SIGINT), the test sends {"op":"shutdown"},
  *                    init says so and powers off            -> shutdown
  *   boot "pvh":      the same kernel as an ELF vmlinux, entered through its
- *                    PVH note, --cpus 1, poweroff             -> pvh
+ *                    PVH note, --cpus 1, poweroff             -> pvh, dmi_pvh
  * The first case to need a boot runs it and keeps its record in --cache DIR
  * (under a lock, so parallel cases wait for it rather than boot twice); the
  * others read that record. A ctest fixture empties DIR before each run, so a
@@ -36,6 +39,7 @@
 
 #define LINUX_TIMEOUT_S 180.0 /* PICOSTACK_LINUX_TIMEOUT (seconds) overrides */
 #define LINUX_MEM_MIB   "256"
+#define LINUX_UUID      "5f2c1a3e-8b4d-4e6f-9a0b-1c2d3e4f5a6b"
 
 /* ---- one boot, recorded ---- */
 struct boot {
@@ -104,12 +108,25 @@ static int run_boot(const struct options *o, const struct boot *b, const char *r
              verbose && *verbose == '1' ? "" : " quiet", marker, b->action, b->extra_cmdline);
     char sock[4200];
     snprintf(sock, sizeof(sock), "%s/control.sock", dir);
-    const char *argv[] = { o->vmm,     "--kernel",  b->pvh ? o->vmlinux : o->kernel,
-                           "--initrd", initrd,      "--cmdline",
-                           cmdline,    "--mem",     LINUX_MEM_MIB,
-                           "--cpus",   b->cpus,     "--serial",
-                           "stdio",    "--verbose", b->control ? "--control" : NULL,
-                           sock,       NULL };
+    const char *argv[] = { o->vmm,
+                           "--kernel",
+                           b->pvh ? o->vmlinux : o->kernel,
+                           "--initrd",
+                           initrd,
+                           "--cmdline",
+                           cmdline,
+                           "--mem",
+                           LINUX_MEM_MIB,
+                           "--cpus",
+                           b->cpus,
+                           "--uuid",
+                           LINUX_UUID,
+                           "--serial",
+                           "stdio",
+                           "--verbose",
+                           b->control ? "--control" : NULL,
+                           sock,
+                           NULL };
     if (vm_start(&vm, (char *const *)argv))
         goto out;
     const char *limit_env = getenv("PICOSTACK_LINUX_TIMEOUT");
@@ -312,6 +329,20 @@ static int check_pvh(const struct result *r)
                             : fail(r->rec, "/init did not print the marker on its console");
 }
 
+/* SMBIOS: the kernel's "DMI:" line names an OpenStack Nova machine, and
+ * the System UUID reads back as the --uuid given (bzImage and PVH boots). */
+static int check_dmi(const struct result *r)
+{
+    if (!said(r->rec, "dmi=OpenStack Foundation OpenStack Nova"))
+        return fail(r->rec, "the kernel's DMI: line does not say OpenStack Foundation "
+                            "OpenStack Nova (no SMBIOS tables found?)");
+    if (!said(r->rec, "dmi_uuid=" LINUX_UUID "\n"))
+        return fail(r->rec, "/sys/class/dmi/id/product_uuid is not the --uuid given");
+    const char *line = strstr(r->rec, "picostack-init: dmi=");
+    fprintf(stderr, "test: %.*s\n", line ? (int)strcspn(line, "\r\n") : 0, line ? line : "");
+    return 0;
+}
+
 static int check_shutdown(const struct result *r)
 {
     if (!said(r->rec, "waiting for ctrl-alt-del\n"))
@@ -329,7 +360,8 @@ static const struct {
 } checks[] = {
     { "marker", 0, check_marker },     { "poweroff", 0, check_ended }, { "cpus", 0, check_cpus },
     { "rtc", 0, check_rtc },           { "reboot", 1, check_ended },   { "input", 1, check_input },
-    { "shutdown", 2, check_shutdown }, { "pvh", 3, check_pvh },
+    { "shutdown", 2, check_shutdown }, { "pvh", 3, check_pvh },        { "dmi", 0, check_dmi },
+    { "dmi_pvh", 3, check_dmi },
 };
 
 int case_linux(const struct options *o, int argc, char **argv)
@@ -339,7 +371,8 @@ int case_linux(const struct options *o, int argc, char **argv)
         i++;
     if (i == n) {
         fprintf(stderr,
-                "test: linux takes marker, poweroff, cpus, rtc, reboot, input, shutdown or pvh\n");
+                "test: linux takes marker, poweroff, cpus, rtc, reboot, input, shutdown, pvh, dmi "
+                "or dmi_pvh\n");
         return 1;
     }
     const struct boot *b = &boots[checks[i].boot];

@@ -29,6 +29,8 @@ static const char init_script[] =
     "done\n"
     "say \"marker=$marker\"\n"
     "say \"nproc=$($bb nproc) online=$($bb cat /sys/devices/system/cpu/online)\"\n"
+    "say \"dmi=$($bb dmesg | $bb sed -n 's/.*] DMI: //p' | $bb head -n 1)\"\n"
+    "say \"dmi_uuid=$($bb cat /sys/class/dmi/id/product_uuid 2>/dev/null || echo none)\"\n"
     "say \"rtc_epoch=$($bb cat /sys/class/rtc/rtc0/since_epoch 2>/dev/null || echo none)\"\n"
     "if [ \"$input\" = 1 ]; then\n"
     "  say \"waiting for input\"\n"

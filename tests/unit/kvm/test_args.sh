@@ -56,6 +56,11 @@ expect 2 "--net 'tap=a,fd=3'" --kernel "$tmp/k" --net tap=a,fd=3
 expect 2 "--net 'mac=02:00:00:00:00:01': tap=NAME or fd=N" --kernel "$tmp/k" --net mac=02:00:00:00:00:01
 expect 2 "mac=aa:bb:cc:dd:ee:ff (unicast)" --kernel "$tmp/k" --net tap=a,mac=01:00:00:00:00:01
 expect 2 "mac=aa:bb:cc:dd:ee:ff (unicast)" --kernel "$tmp/k" --net tap=a,mac=02:00:00:00:00
+expect 2 "--uuid '1234': 8-4-4-4-12 hex digits" --kernel "$tmp/k" --uuid 1234
+expect 2 "8-4-4-4-12 hex digits" --kernel "$tmp/k" --uuid 12345678-9abc-def0-0123-456789abcdeg
+expect 2 "8-4-4-4-12 hex digits" --kernel "$tmp/k" --uuid 123456789-abc-def0-0123-456789abcdef
+expect 2 "8-4-4-4-12 hex digits" --kernel "$tmp/k" --uuid "12345678-9abc-def0-0123-456789abcdef "
+expect 2 "--uuid needs a value" --kernel "$tmp/k" --uuid
 expect 2 "mac=aa:bb:cc:dd:ee:ff (unicast)" --kernel "$tmp/k" --net tap=a,mac=02-00-00-00-00-01
 expect 2 "mac=aa:bb:cc:dd:ee:ff (unicast)" --kernel "$tmp/k" --net tap=a,mac=02:00:00:00:00:0g
 expect 2 "a trailing ','" --kernel "$tmp/k" --net tap=a,

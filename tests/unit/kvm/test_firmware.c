@@ -287,7 +287,7 @@ static void test_load_firmware(void)
     REQUIRE_OK(t_write_file(path, rom, sizeof(rom), 0644));
     struct fw_cfg c;
     REQUIRE_OK(fw_cfg_init(&c, &gm));
-    struct x86_firmware_request req = { path, 2, NULL, &c };
+    struct x86_firmware_request req = { path, 2, NULL, &c, NULL };
     struct x86_boot_info info;
     verr_t err = { "" };
     REQUIRE_OK(x86_load_firmware(&gm, &req, &info, &err));
@@ -321,6 +321,16 @@ static void test_load_firmware(void)
     read_port(&c, &v16, 2);
     CHECK_EQ(v16, 0x3f8);
     CHECK(find_file(&c, "bootorder", &size) > 0);
+    /* SMBIOS: a 2.1 anchor SeaBIOS accepts, the structures beside it */
+    uint8_t anchor[31];
+    key = find_file(&c, "etc/smbios/smbios-anchor", &size);
+    REQUIRE(key > 0 && size == sizeof(anchor));
+    sel(&c, (uint16_t)key);
+    read_port(&c, anchor, sizeof(anchor));
+    CHECK(!memcmp(anchor, "_SM_", 4) && !memcmp(anchor + 16, "_DMI_", 5));
+    CHECK_EQ(x86_sum8(anchor, sizeof(anchor)), 0);
+    CHECK(find_file(&c, "etc/smbios/smbios-tables", &size) > 0);
+    CHECK_EQ(size, (uint32_t)(anchor[22] | anchor[23] << 8));
     /* the ACPI tables, placed and patched by the loader script */
     uint64_t rsdp = run_loader(&c);
     REQUIRE(rsdp >= 0xf0000 && rsdp < 0x100000);

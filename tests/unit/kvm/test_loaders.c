@@ -102,7 +102,7 @@ static void test_bzimage(void)
     size_t size;
     uint8_t *file = tiny_bzimage(TINY_RESET, &size);
     const char *cmdline = "console=ttyS0 picostack.test=bzimage";
-    struct x86_boot_request req = { tmpdir_file("bzImage"), initrd_path, cmdline, 4, NULL };
+    struct x86_boot_request req = { tmpdir_file("bzImage"), initrd_path, cmdline, 4, NULL, NULL };
     struct x86_boot_info info;
     verr_t err = { "" };
     write_and_load(file, size, &req, &info, &err);
@@ -168,7 +168,7 @@ static void test_pvh(void)
     size_t size;
     uint8_t *file = tiny_pvh(TINY_POWEROFF, &size);
     const char *cmdline = "picostack.test=pvh root=/dev/vda";
-    struct x86_boot_request req = { tmpdir_file("vmlinux"), initrd_path, cmdline, 2, NULL };
+    struct x86_boot_request req = { tmpdir_file("vmlinux"), initrd_path, cmdline, 2, NULL, NULL };
     struct x86_boot_info info;
     verr_t err = { "" };
     write_and_load(file, size, &req, &info, &err);

@@ -25,7 +25,7 @@ static int load(const uint8_t *data, size_t size, const char *cmdline, const cha
     snprintf(name, sizeof(name), "kernel%d", nfile++);
     const char *path = tmpdir_file(name);
     CHECK_EQ(t_write_file(path, data, size, 0644), 0);
-    struct x86_boot_request req = { path, initrd, cmdline, 1, NULL };
+    struct x86_boot_request req = { path, initrd, cmdline, 1, NULL, NULL };
     struct x86_boot_info info;
     memset(err, 0, sizeof(*err));
     return x86_load(&gm, &req, &info, err);
@@ -51,7 +51,7 @@ static void put16(uint8_t *p, uint16_t v)
 static void test_not_a_kernel(void)
 {
     verr_t err;
-    struct x86_boot_request req = { "/nonexistent/picostack/kernel", NULL, "", 1, NULL };
+    struct x86_boot_request req = { "/nonexistent/picostack/kernel", NULL, "", 1, NULL, NULL };
     struct x86_boot_info info;
     CHECK_EQ(x86_load(&gm, &req, &info, &err), -ENOENT);
     CHECK_CONTAINS(err.msg, "/nonexistent/picostack/kernel");
@@ -250,7 +250,7 @@ static void test_bad_initrd_and_cmdline(void)
     CHECK_CONTAINS(err.msg, "command line");
     free(line);
     /* vCPU counts out of range. */
-    struct x86_boot_request req = { "/dev/null", NULL, "", 0, NULL };
+    struct x86_boot_request req = { "/dev/null", NULL, "", 0, NULL, NULL };
     struct x86_boot_info info;
     CHECK_EQ(x86_load(&gm, &req, &info, &err), -EINVAL);
     req.ncpus = X86_MAX_CPUS + 1;

@@ -124,6 +124,18 @@ static void test_boot_args(struct vmmctl *v)
     CHECK_STR(after(&a, "--cmdline"), "root=x");
     CHECK_STR(after(&a, "--initrd"), "/i");
     CHECK(after(&a, "--firmware") == NULL);
+    CHECK(after(&a, "--uuid") == NULL); /* "vm4" is no UUID */
+
+    /* a server id that is a UUID becomes the guest's SMBIOS UUID */
+    struct vmm_spec u = { .id = "0c5a0b52-61e4-4b0b-9d9c-5b7a3e3c9d01", .kernel = "/k" };
+    a.n = 0;
+    CHECK_EQ(vmc_boot_args(&u, "/k", "", "", add, &a), 0);
+    CHECK_STR(after(&a, "--uuid"), "0c5a0b52-61e4-4b0b-9d9c-5b7a3e3c9d01");
+    CHECK_EQ(a.n, 6);
+    struct vmm_spec near = { .id = "0c5a0b52-61e4-4b0b-9d9c-5b7a3e3c9d0z", .kernel = "/k" };
+    a.n = 0;
+    CHECK_EQ(vmc_boot_args(&near, "/k", "", "", add, &a), 0);
+    CHECK(after(&a, "--uuid") == NULL);
 
     struct vmm_spec f = { .id = "vm5", .firmware = "/usr/share/seabios/bios.bin" };
     a.n = 0;
