@@ -113,6 +113,7 @@ struct api_server {
     /* ws.c: the live WebSockets (under lock; cond signals one ending) */
     struct api_ws *websockets;
     unsigned n_websockets;
+    bool ws_stopping; /* api_ws_stop_all() ran: a late upgrade ends at once */
     /* browser sessions (api_server_set_cookie_auth); set before start */
     api_cookie_auth_fn cookie_auth;
     void *cookie_auth_ctx;

@@ -854,6 +854,7 @@ void api_server_stop(struct api_server *srv, unsigned timeout_ms)
             MHD_stop_daemon(srv->listen[i].mhd);
         srv->listen[i].mhd = NULL;
     }
+    api_ws_stop_all(srv); /* those upgraded after the first call: ended too */
 }
 
 void api_server_free(struct api_server *srv)

@@ -398,6 +398,10 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, co
     ws->next = srv->websockets;
     srv->websockets = ws;
     srv->n_websockets++;
+    /* The client may have its 101 (and the server be stopping) before MHD
+     * calls us: such a WebSocket ends at once, like those stop_all found. */
+    if (srv->ws_stopping)
+        shutdown(sock, SHUT_RDWR);
     pthread_mutex_unlock(&srv->lock);
     pthread_t t;
     pthread_attr_t attr;
@@ -424,6 +428,7 @@ void api_ws_abandon(struct api_req *r)
 void api_ws_stop_all(struct api_server *srv)
 {
     pthread_mutex_lock(&srv->lock);
+    srv->ws_stopping = true;
     for (struct api_ws *ws = srv->websockets; ws; ws = ws->next)
         shutdown(ws->fd, SHUT_RDWR); /* its thread sees the end and cleans up */
     while (srv->n_websockets)
