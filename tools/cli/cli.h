@@ -61,6 +61,9 @@ int http_fail(const char *what, const struct http_resp *r);
 json_t *http_body_json(const struct http_resp *r);
 /* Percent-encode s for a query string (static buffer per call site: copy). */
 char *http_escape(struct cli *c, const char *s);
+/* Appends "&key=value" (value percent-encoded) to the query string q of
+ * size len; nothing when value is NULL. */
+void http_query_add(struct cli *c, char *q, size_t len, const char *key, const char *value);
 void http_common_headers(struct cli *c, struct curl_slist **h);
 /* Resets the handle for a request to url with headers h (and --debug's
  * verbosity); the caller adds the method, body and callbacks. */

@@ -213,3 +213,14 @@ char *http_escape(struct cli *c, const char *s)
 {
     return curl_easy_escape(c->curl, s, 0);
 }
+
+void http_query_add(struct cli *c, char *q, size_t len, const char *key, const char *value)
+{
+    if (!value)
+        return;
+    char *e = http_escape(c, value);
+    size_t at = strlen(q);
+    if (e && at < len)
+        snprintf(q + at, len - at, "&%s=%s", key, e);
+    curl_free(e);
+}

@@ -156,24 +156,11 @@ static int image_list(struct cli *c, int argc, char **argv)
         return usage_error("usage: image list [--name N] [--status S] "
                            "[--public|--private|--shared|--community] [--long]");
     char query[1024] = "";
-    char *e;
-    if (name) {
-        e = http_escape(c, name);
-        snprintf(query + strlen(query), sizeof query - strlen(query), "&name=%s", e);
-        curl_free(e);
-    }
-    if (status) {
-        e = http_escape(c, status);
-        snprintf(query + strlen(query), sizeof query - strlen(query), "&status=%s", e);
-        curl_free(e);
-    }
+    http_query_add(c, query, sizeof query, "name", name);
+    http_query_add(c, query, sizeof query, "status", status);
     if (vis)
         snprintf(query + strlen(query), sizeof query - strlen(query), "&visibility=%s", vis);
-    if (limit) {
-        e = http_escape(c, limit);
-        snprintf(query + strlen(query), sizeof query - strlen(query), "&limit=%s", e);
-        curl_free(e);
-    }
+    http_query_add(c, query, sizeof query, "limit", limit);
     char *path = NULL;
     if (asprintf(&path, "/images%s%s", query[0] ? "?" : "", query[0] ? query + 1 : "") < 0)
         return 1;

@@ -395,17 +395,8 @@ static int server_list(struct cli *c, int argc, char **argv)
         return usage_error("usage: server list [--name REGEX] [--status S] [--all-projects] "
                            "[--long]");
     char q[1024] = "/servers/detail?limit=1000";
-    char *e;
-    if (name) {
-        e = http_escape(c, name);
-        snprintf(q + strlen(q), sizeof q - strlen(q), "&name=%s", e);
-        curl_free(e);
-    }
-    if (status) {
-        e = http_escape(c, status);
-        snprintf(q + strlen(q), sizeof q - strlen(q), "&status=%s", e);
-        curl_free(e);
-    }
+    http_query_add(c, q, sizeof q, "name", name);
+    http_query_add(c, q, sizeof q, "status", status);
     if (all)
         snprintf(q + strlen(q), sizeof q - strlen(q), "&all_tenants=1");
     json_t *j = compute_call(c, "GET", q, NULL, "server list", false, NULL);

@@ -149,17 +149,8 @@ static int volume_list(struct cli *c, int argc, char **argv)
     if (argc != 0)
         return usage_error("usage: volume list [--name N] [--status S] [--all-projects] [--long]");
     char q[1024] = "";
-    char *e;
-    if (name) {
-        e = http_escape(c, name);
-        snprintf(q + strlen(q), sizeof q - strlen(q), "&name=%s", e);
-        curl_free(e);
-    }
-    if (status) {
-        e = http_escape(c, status);
-        snprintf(q + strlen(q), sizeof q - strlen(q), "&status=%s", e);
-        curl_free(e);
-    }
+    http_query_add(c, q, sizeof q, "name", name);
+    http_query_add(c, q, sizeof q, "status", status);
     if (all)
         snprintf(q + strlen(q), sizeof q - strlen(q), "&all_tenants=1");
     if (q[0])
