@@ -359,8 +359,14 @@ async function main() {
     const adminUser = (await call(admin, 'GET', '/identity/v3/users?name=admin')).json.users[0];
     await call(admin, 'PUT', `/identity/v3/projects/${pr.json.project.id}/users/${adminUser.id}/roles/${roles[0].id}`);
     await page.goto(`${base}/dashboard/#/images`);
-    await page.getByLabel('project', { exact: true }).selectOption({ label: 'other' });
-    await page.waitForFunction((id) => document.getElementById('project-switch')?.value === id, pr.json.project.id);
+    // Wait for the rescoping PUT itself, so that a slow or failed switch
+    // says what happened rather than timing out on the select's value.
+    const [rescope] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/dashboard/api/session') && r.request().method() === 'PUT', { timeout: 60000 }),
+      page.getByLabel('project', { exact: true }).selectOption({ label: 'other' }),
+    ]);
+    if (rescope.status() !== 200) fail(`the project switch answered ${rescope.status()}: ${await rescope.text()}`);
+    await page.waitForFunction((id) => document.getElementById('project-switch')?.value === id, pr.json.project.id, { timeout: 60000 });
     await page.getByRole('heading', { name: 'Images', exact: true }).waitFor();
     await page.waitForTimeout(500);
     const switched = (await ctx.cookies()).find((c) => c.name === 'picostack_session');
