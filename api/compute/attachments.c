@@ -21,6 +21,12 @@ static json_t *volatt_view(const char *server, const json_t *v, int micro)
     return o;
 }
 
+bool cmp_volume_is_attachment(const json_t *rec, const json_t *v)
+{
+    const char *image = str(rec, "image_id");
+    return !(image && *image && json_is_integer(json_object_get(v, "boot_index")));
+}
+
 void cmp_volatt_list(struct api_req *r)
 {
     int micro = cmp_micro(r);
@@ -33,7 +39,8 @@ void cmp_volatt_list(struct api_req *r)
     }
     size_t i;
     json_array_foreach (json_object_get(rec, "volumes"), i, v)
-        json_array_append_new(out, volatt_view(str(rec, "id"), v, micro));
+        if (cmp_volume_is_attachment(rec, v))
+            json_array_append_new(out, volatt_view(str(rec, "id"), v, micro));
     json_decref(rec);
     api_reply_json(r, 200, json_pack("{s:o}", "volumeAttachments", out));
 }
@@ -48,7 +55,8 @@ void cmp_volatt_show(struct api_req *r)
         return;
     size_t i;
     json_array_foreach (json_object_get(rec, "volumes"), i, v)
-        if (!strcmp(str(v, "volume_id") ?: "", api_req_param(r, 1)))
+        if (cmp_volume_is_attachment(rec, v) &&
+            !strcmp(str(v, "volume_id") ?: "", api_req_param(r, 1)))
             out = volatt_view(str(rec, "id"), v, micro);
     json_decref(rec);
     if (!out)

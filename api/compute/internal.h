@@ -153,7 +153,23 @@ void cmp_virtual_interfaces(struct api_req *r); /* 400: a Neutron cloud */
 void cmp_availability_zones(struct api_req *r);
 void cmp_availability_zones_detail(struct api_req *r);
 
+/* Whether volume entry `v` of server record `rec` is listed by
+ * os-volume_attachments: not the boot volume picostack made from the
+ * server's image (Nova's root disk of an image-booted server is no
+ * volume, and Tempest counts the attachments). The server's
+ * volumes_attached still shows it, so that a user finds the boot volume
+ * to snapshot it (what Nova shows for a server booted from a volume). */
+bool cmp_volume_is_attachment(const json_t *rec, const json_t *v);
 void cmp_volatt_list(struct api_req *r);
+/* volume_proxy.c: /os-volumes and /os-snapshots (Nova's proxies, to 2.35) */
+void cmp_proxy_volume_list(struct api_req *r);
+void cmp_proxy_volume_show(struct api_req *r);
+void cmp_proxy_volume_create(struct api_req *r);
+void cmp_proxy_volume_delete(struct api_req *r);
+void cmp_proxy_snapshot_list(struct api_req *r);
+void cmp_proxy_snapshot_show(struct api_req *r);
+void cmp_proxy_snapshot_create(struct api_req *r);
+void cmp_proxy_snapshot_delete(struct api_req *r);
 void cmp_volatt_create(struct api_req *r);
 void cmp_volatt_show(struct api_req *r);
 void cmp_volatt_delete(struct api_req *r);

@@ -328,6 +328,17 @@ static const struct api_route routes[] = {
     { "GET", V "/os-server-groups/{}", cmp_group_show, 0 },
     { "DELETE", V "/os-server-groups/{}", cmp_group_delete, 0 },
     { "GET", V "/os-availability-zone/detail", cmp_availability_zones_detail, 0 },
+    /* the volume and snapshot proxies, up to 2.35 (volume_proxy.c) */
+    { "GET", V "/os-volumes", cmp_proxy_volume_list, 0 },
+    { "GET", V "/os-volumes/detail", cmp_proxy_volume_list, 0 },
+    { "POST", V "/os-volumes", cmp_proxy_volume_create, 0 },
+    { "GET", V "/os-volumes/{}", cmp_proxy_volume_show, 0 },
+    { "DELETE", V "/os-volumes/{}", cmp_proxy_volume_delete, 0 },
+    { "GET", V "/os-snapshots", cmp_proxy_snapshot_list, 0 },
+    { "GET", V "/os-snapshots/detail", cmp_proxy_snapshot_list, 0 },
+    { "POST", V "/os-snapshots", cmp_proxy_snapshot_create, 0 },
+    { "GET", V "/os-snapshots/{}", cmp_proxy_snapshot_show, 0 },
+    { "DELETE", V "/os-snapshots/{}", cmp_proxy_snapshot_delete, 0 },
     /* serial remote consoles (consoles.c) */
     { "POST", V "/servers/{}/remote-consoles", cmp_remote_console_create, 0 },
     { "GET", "/serial", cmp_serial_console_ws, API_PUBLIC },
@@ -352,4 +363,7 @@ const struct api_service api_compute_service = {
     .depends = depends,
     .init = compute_init,
     .fini = compute_fini,
+    /* Nova's routes need a non-empty id: ".../os-volumes/" is 404 there
+     * (Tempest's *_without_passing_volume_id tests) */
+    .strict_slash = true,
 };
