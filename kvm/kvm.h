@@ -153,6 +153,9 @@ struct vmm_net {
 /* --firmware-type: what the --firmware image is. */
 enum vmm_firmware_type {
     VMM_FIRMWARE_BIOS, /* a legacy BIOS ROM (SeaBIOS's bios.bin) */
+    VMM_FIRMWARE_UEFI, /* a UEFI firmware volume (OVMF_CODE.fd) */
+    VMM_FIRMWARE_AUTO, /* no --firmware-type: UEFI when the image starts with a
+                        * firmware volume header, else BIOS (vmm_run decides) */
 };
 
 struct vmm_config {
