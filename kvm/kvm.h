@@ -89,8 +89,10 @@
  *     X86_PIIX_PM_PORT (0xb000) with PMIOSE set, both read-only: the ACPI
  *     PM timer (24 bits, 3.579545 MHz) at 0xb008, and PM1 control at 0xb004
  *     where SLP_EN with SLP_TYP 0 (OVMF's ResetSystem shutdown) powers off;
- *   - so the disks start at slot 2, and "bootorder" names slot 2
- *     (PciRoot(0x0)/Pci(0x2,0x0) to OVMF); no "etc/sercon-port";
+ *   - so the disks start at slot 2; fw_cfg has no "bootorder" (OVMF drops
+ *     the PCI boot options a list does not match, and older OVMFs never
+ *     match a whole virtio disk): OVMF tries the disks in PCI order, the
+ *     first disk first, then its shell; no "etc/sercon-port";
  *   - everything else as for SeaBIOS: fw_cfg with DMA (e820, CPUs, the ACPI
  *     tables through the table loader, which OVMF installs for the kernel,
  *     SMBIOS), the CMOS, the same FADT (PM1 blocks at 0x608, \_S5 type 5)

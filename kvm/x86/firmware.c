@@ -260,19 +260,20 @@ int x86_firmware_items(const struct guest_mem *gm, const struct x86_firmware_req
         return verr_set(err, EINVAL, "firmware boot without a fw_cfg device");
     uint16_t cpus = (uint16_t)req->ncpus, com1 = X86_COM1_PORT;
     uint64_t ram = gm->size;
-    /* The first disk boots: PCI slot 1 on the BIOS machine, slot 2 on the
-     * UEFI one, where the PIIX functions hold slot 1 (pci/piix.c). The name
-     * SeaBIOS gives a virtio-blk function there is a prefix of this path;
-     * OVMF translates it to PciRoot(0x0)/Pci(0x2,0x0). */
-    static const char bios_order[] = "/pci@i0cf8/scsi@1/disk@0,0\n";
-    static const char uefi_order[] = "/pci@i0cf8/scsi@2/disk@0,0\n";
-    const char *bootorder = req->uefi ? uefi_order : bios_order;
+    /* The first disk (PCI slot 1, kvm.h) boots: the name SeaBIOS gives a
+     * virtio-blk function there is a prefix of this path. A UEFI boot has
+     * no "bootorder": OVMF drops every PCI boot option the list does not
+     * match, and how it translates a virtio-blk path changed between its
+     * versions (older ones look for a partition, ".../HD(", which its own
+     * whole-disk option never matches); without the list it tries the
+     * disks in PCI order, the first disk (slot 2) first, then its shell. */
+    static const char bootorder[] = "/pci@i0cf8/scsi@1/disk@0,0\n";
     int r;
     if ((r = fw_cfg_add_fixed(c, FW_CFG_NB_CPUS, &cpus, 2)) ||
         (r = fw_cfg_add_fixed(c, FW_CFG_MAX_CPUS, &cpus, 2)) ||
         (r = fw_cfg_add_fixed(c, FW_CFG_RAM_SIZE, &ram, 8)) || (r = add_e820(gm, c)) < 0 ||
         (!req->uefi && (r = fw_cfg_add_file(c, "etc/sercon-port", &com1, 2)) < 0) ||
-        (r = fw_cfg_add_file(c, "bootorder", bootorder, sizeof(bios_order))) < 0)
+        (!req->uefi && (r = fw_cfg_add_file(c, "bootorder", bootorder, sizeof(bootorder))) < 0))
         return verr_set(err, -r, "fw_cfg: %s", strerror(-r));
     if ((r = add_acpi(req, c, err)))
         return r;
