@@ -91,6 +91,9 @@ static void cnt_write(void *dev, uint64_t off, unsigned size, uint64_t v)
 
 static const struct bus_dev_ops cnt_ops = { .read = cnt_read, .write = cnt_write };
 
+/* The registry makes devices in name order: "piix" comes after "pci-host"
+ * (the bus it joins) and before the virtio devices, so slot 1 is free and
+ * the disks start at slot 2. */
 static int piix_init(struct vmdev_ctx *ctx, void **state)
 {
     struct pci_host *host = pci_host_find(ctx->bus);
