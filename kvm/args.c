@@ -14,7 +14,7 @@ void vmm_usage(FILE *out, const char *prog)
 {
     fprintf(out,
             "usage: %s --kernel PATH [--initrd PATH] [--cmdline STR] | --firmware PATH\n"
-            "       [--firmware-type bios] [--mem MIB]\n"
+            "       [--firmware-type bios|uefi] [--mem MIB]\n"
             "       [--cpus N] [--serial stdio|file:PATH|none] [--control PATH] [--verbose]\n"
             "       [--exit-file PATH]\n"
             "       [--disk path=FILE|handover=FD[,ro][,serial=ID]]... [--rng] [--no-sandbox]\n"
@@ -25,9 +25,11 @@ void vmm_usage(FILE *out, const char *prog)
             "  --kernel PATH    bzImage (64-bit boot protocol) or ELF vmlinux with a PVH note\n"
             "                   (or fd:N, inherited; so are --initrd and --disk path=)\n"
             "  --initrd PATH    initial ramdisk\n"
-            "  --firmware PATH  boot a BIOS ROM (SeaBIOS's bios.bin, or fd:N) from the reset\n"
-            "                   vector instead of a kernel: it boots the first disk\n"
-            "  --firmware-type bios  what the --firmware image is (default: bios)\n"
+            "  --firmware PATH  boot a BIOS ROM (SeaBIOS's bios.bin) or UEFI (OVMF_CODE.fd),\n"
+            "                   or fd:N, from the reset vector instead of a kernel: it boots\n"
+            "                   the first disk\n"
+            "  --firmware-type bios|uefi  what the --firmware image is (default: uefi when\n"
+            "                   it starts with a firmware volume header, else bios)\n"
             "  --cmdline STR    kernel command line (default: \"%s\")\n"
             "  --mem MIB        guest RAM in MiB, %d to %d (default: %d)\n"
             "  --cpus N         vCPUs, 1 to %d (default: 1)\n"
@@ -246,6 +248,7 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
     cfg->mem_mib = VMM_DEFAULT_MEM_MIB;
     cfg->cpus = 1;
     cfg->serial = VMM_SERIAL_STDIO;
+    cfg->firmware_type = VMM_FIRMWARE_AUTO;
     err[0] = 0;
     optind = 1;
     opterr = 0;
@@ -266,9 +269,12 @@ int vmm_parse_args(int argc, char **argv, struct vmm_config *cfg, char *err, siz
             cfg->firmware = optarg;
             break;
         case O_FIRMWARE_TYPE:
-            if (strcmp(optarg, "bios"))
-                return bad(err, errlen, "--firmware-type '%s': bios expected", optarg);
-            cfg->firmware_type = VMM_FIRMWARE_BIOS;
+            if (!strcmp(optarg, "bios"))
+                cfg->firmware_type = VMM_FIRMWARE_BIOS;
+            else if (!strcmp(optarg, "uefi"))
+                cfg->firmware_type = VMM_FIRMWARE_UEFI;
+            else
+                return bad(err, errlen, "--firmware-type '%s': bios or uefi expected", optarg);
             break;
         case O_CONTROL:
             if (!*optarg)

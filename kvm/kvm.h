@@ -37,7 +37,7 @@
  * hand-over (file F holds clusters F << EXTMAP_FILE_SHIFT and up): their
  * descriptors travel with the line as SCM_RIGHTS, in the same order.
  *
- * Firmware boot: --firmware PATH [--firmware-type bios] (instead of
+ * Firmware boot: --firmware PATH [--firmware-type bios|uefi] (instead of
  * --kernel, --initrd and --cmdline, which it refuses) boots a legacy BIOS
  * ROM, SeaBIOS's bios.bin from Debian's seabios package, from the reset
  * vector as QEMU's PC does, and the BIOS boots the first disk's own
@@ -68,7 +68,35 @@
  *     log, on stderr as "picostack-vmm: firmware: ..." lines with
  *     --verbose, else dropped.
  * A disk that does not boot: SeaBIOS says so on the console, waits 60 s,
- * resets, and the VMM ends with "reset". UEFI (OVMF) is not supported yet.
+ * resets, and the VMM ends with "reset".
+ *
+ * UEFI: --firmware OVMF_CODE.fd (Debian's ovmf; --firmware-type uefi, or
+ * no --firmware-type and an image that starts with a UEFI firmware volume
+ * header, which is how compute's plain --firmware PATH gets it) boots OVMF
+ * built for QEMU on the smallest machine it accepts, an i440FX-like PC:
+ *   - the image (a firmware volume no longer than the file, at most
+ *     X86_FLASH_SIZE = 4 MiB, else status 2 with the reason) ends at 4 GiB,
+ *     read-only, and is not copied below 1 MiB; the rest of the 4 MiB flash
+ *     window below it (where OVMF_VARS would be) reads as erased flash and
+ *     every write to the window is dropped and counted ("flash" in status;
+ *     the first one on stderr with --verbose). There is no CFI flash: OVMF's
+ *     probe finds none and keeps its variables in RAM (emulated variable
+ *     store: boot entries are rebuilt from the disk at every boot);
+ *   - the host bridge says i440FX (8086:1237); slot 1 holds a PIIX3
+ *     ISA bridge at 00:01.0 (8086:7000, multi-function: OVMF hangs COM1 and
+ *     the PS/2 keyboard under it and makes COM1 its console) and the PIIX4
+ *     power-management function at 00:01.3 (8086:7113) whose PMBA reads
+ *     X86_PIIX_PM_PORT (0xb000) with PMIOSE set, both read-only: the ACPI
+ *     PM timer (24 bits, 3.579545 MHz) at 0xb008, and PM1 control at 0xb004
+ *     where SLP_EN with SLP_TYP 0 (OVMF's ResetSystem shutdown) powers off;
+ *   - so the disks start at slot 2; fw_cfg has no "bootorder" (OVMF drops
+ *     the PCI boot options a list does not match, and older OVMFs never
+ *     match a whole virtio disk): OVMF tries the disks in PCI order, the
+ *     first disk first, then its shell; no "etc/sercon-port";
+ *   - everything else as for SeaBIOS: fw_cfg with DMA (e820, CPUs, the ACPI
+ *     tables through the table loader, which OVMF installs for the kernel,
+ *     SMBIOS), the CMOS, the same FADT (PM1 blocks at 0x608, \_S5 type 5)
+ *     for the guest kernel, port 0xcf9 for OVMF's reset.
  *
  * Disks and the rng (virtio 1.x over PCI, kvm/virtio/README.md):
  *   --disk path=FILE[,ro][,serial=ID]   a raw image file (or fd:N, open
@@ -80,7 +108,8 @@
  *       too; the VMM owns them from then on.
  *   --rng                               virtio-rng fed from getrandom()
  * --disk is repeatable (up to VMM_MAX_DISKS); the guest sees the disks in
- * command-line order (PCI slots 1, 2, ... on bus 0: /dev/vda, /dev/vdb in
+ * command-line order (PCI slots 1, 2, ... on bus 0, from slot 2 on a UEFI
+ * boot: /dev/vda, /dev/vdb in
  * Linux). serial= is what GET_ID returns (up to 20 bytes). Each disk has
  * one queue per vCPU.
  *
@@ -153,6 +182,9 @@ struct vmm_net {
 /* --firmware-type: what the --firmware image is. */
 enum vmm_firmware_type {
     VMM_FIRMWARE_BIOS, /* a legacy BIOS ROM (SeaBIOS's bios.bin) */
+    VMM_FIRMWARE_UEFI, /* a UEFI firmware volume (OVMF_CODE.fd) */
+    VMM_FIRMWARE_AUTO, /* no --firmware-type: UEFI when the image starts with a
+                        * firmware volume header, else BIOS (vmm_run decides) */
 };
 
 struct vmm_config {

@@ -125,6 +125,17 @@ static int add_sources(struct runner *rn, sigset_t *sigs, verr_t *err)
 static int build_machine(struct vm *vm, struct loop *loop, verr_t *err)
 {
     const struct vmm_config *cfg = vm->cfg;
+    if (cfg->firmware && cfg->firmware_type == VMM_FIRMWARE_AUTO) {
+        /* the devices depend on the kind of firmware: settle it first */
+        static struct vmm_config resolved;
+        bool uefi;
+        int r = x86_firmware_is_uefi(cfg->firmware, &uefi, err);
+        if (r)
+            return r;
+        resolved = *cfg;
+        resolved.firmware_type = uefi ? VMM_FIRMWARE_UEFI : VMM_FIRMWARE_BIOS;
+        vm->cfg = cfg = &resolved;
+    }
     struct vmdev_ctx ctx = { .cfg = cfg,
                              .bus = &vm->bus,
                              .loop = loop,
@@ -138,8 +149,9 @@ static int build_machine(struct vm *vm, struct loop *loop, verr_t *err)
         return r;
     const uint8_t *uuid = cfg->uuid_set ? cfg->uuid : NULL;
     if (cfg->firmware) {
-        struct x86_firmware_request fw = { cfg->firmware, cfg->cpus, &vm->devs,
-                                           fw_cfg_find(&vm->devs), uuid };
+        struct x86_firmware_request fw = { cfg->firmware, cfg->cpus,
+                                           &vm->devs,     fw_cfg_find(&vm->devs),
+                                           uuid,          cfg->firmware_type == VMM_FIRMWARE_UEFI };
         return x86_load_firmware(&vm->mem, &fw, &vm->boot, err);
     }
     struct x86_boot_request req = { cfg->kernel, cfg->initrd, cfg->cmdline,

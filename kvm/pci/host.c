@@ -11,6 +11,7 @@
 #include "kvm/pci/pci.h"
 
 #include "kvm/devices/device.h"
+#include "kvm/kvm.h"
 #include "kvm/vm.h"
 #include "kvm/x86/aml.h"
 #include "kvm/x86/layout.h"
@@ -90,7 +91,12 @@ static int host_init(struct vmdev_ctx *ctx, void **state)
      * accepts as a QEMU machine (by the 1af4:1100 subsystem) without
      * moving ECAM or programming the Q35 chipset it would find behind
      * Q35's ids. */
-    if (ctx->cfg->firmware) {
+    if (ctx->cfg->firmware && ctx->cfg->firmware_type == VMM_FIRMWARE_UEFI) {
+        /* OVMF knows only i440FX (and Q35, which would need its PCIEXBAR
+         * at OVMF's fixed 0xb0000000): the i440FX host bridge's id, with
+         * the PIIX functions (piix.c) in slot 1 */
+        pci_set(&d->bridge, PCI_DEVICE_ID, 2, 0x1237);
+    } else if (ctx->cfg->firmware) {
         pci_set(&d->bridge, PCI_VENDOR_ID, 2, 0x1b36);
         pci_set(&d->bridge, PCI_DEVICE_ID, 2, 0x0008);
     }

@@ -146,11 +146,23 @@ int pci_host_add(struct pci_host *h, struct pci_func *f)
     return -ENOSPC;
 }
 
+int pci_host_add_at(struct pci_host *h, unsigned slot, unsigned fn, struct pci_func *f)
+{
+    if (slot >= PCI_MAX_DEVICES || fn >= PCI_MAX_FUNCS || (fn && !h->dev[slot]))
+        return -EINVAL;
+    struct pci_func **at = fn ? &h->more[slot][fn - 1] : &h->dev[slot];
+    if (*at)
+        return -EBUSY;
+    *at = f;
+    place(h, f);
+    return 0;
+}
+
 static struct pci_func *func(struct pci_host *h, unsigned slot, unsigned fn)
 {
-    if (slot >= PCI_MAX_DEVICES || fn != 0)
-        return NULL; /* single-function devices */
-    return h->dev[slot];
+    if (slot >= PCI_MAX_DEVICES || fn >= PCI_MAX_FUNCS)
+        return NULL;
+    return fn ? h->more[slot][fn - 1] : h->dev[slot];
 }
 
 static bool aligned(uint32_t off, unsigned size)

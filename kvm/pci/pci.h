@@ -33,6 +33,7 @@
 #define PCI_CFC_PORT    0xcfc
 
 #define PCI_MAX_DEVICES 32
+#define PCI_MAX_FUNCS   8
 #define PCI_NUM_BARS    6
 #define PCI_CFG_SIZE    256
 #define PCI_ECAM_FN     4096
@@ -93,6 +94,9 @@ struct pci_func {
 
 struct pci_host {
     struct pci_func *dev[PCI_MAX_DEVICES]; /* function 0 of each slot */
+    /* functions 1-7 (a multi-function device: function 0's header type
+     * has bit 7 set); only the firmware machine's PIIX has any */
+    struct pci_func *more[PCI_MAX_DEVICES][PCI_MAX_FUNCS - 1];
     uint32_t cf8;                          /* mechanism #1 address latch */
     uint64_t mmio32_next, mmio64_base, mmio64_next;
     uint64_t cfg_unknown; /* accesses to absent functions */
@@ -112,6 +116,10 @@ int pci_func_add_bar(struct pci_func *f, int i, uint64_t size, bool mem64);
 int pci_func_add_cap(struct pci_func *f, const uint8_t *body, unsigned len);
 /* Puts f in the first free slot and places its BARs; the slot or -ENOSPC. */
 int pci_host_add(struct pci_host *h, struct pci_func *f);
+/* Puts f at slot/fn (fn 0 first: a multi-function device sets bit 7 of its
+ * header type itself) and places its BARs: 0, -EINVAL for a slot or
+ * function out of range, -EBUSY for one taken. */
+int pci_host_add_at(struct pci_host *h, unsigned slot, unsigned fn, struct pci_func *f);
 
 /* Configuration accesses (size 1, 2, 4; naturally aligned, else ignored /
  * all ones). slot/fn/off as the guest addressed them. */

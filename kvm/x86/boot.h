@@ -76,7 +76,15 @@ struct x86_firmware_request {
     const struct vmdevs *devs; /* for the ACPI tables */
     struct fw_cfg *fw_cfg;
     const uint8_t *uuid; /* SMBIOS system UUID (16 bytes, RFC order) or NULL */
+    bool uefi;           /* a UEFI image (OVMF_CODE): see below */
 };
+/* UEFI (req->uefi): the image must start with a firmware volume header no
+ * longer than the file and fit X86_FLASH_SIZE (layout.h; -ENOEXEC, err
+ * says why); it ends at 4 GiB like a BIOS ROM but is not copied below
+ * 1 MiB, and fw_cfg has neither "etc/sercon-port" (OVMF finds COM1 under
+ * the PIIX ISA bridge, pci/piix.c) nor "bootorder" (OVMF tries the disks
+ * in PCI order: the first one, slot 2, first). */
+int x86_firmware_is_uefi(const char *path, bool *uefi, verr_t *err);
 int x86_load_firmware(const struct guest_mem *gm, const struct x86_firmware_request *req,
                       struct x86_boot_info *info, verr_t *err);
 /* The fw_cfg items alone (for the tests). */

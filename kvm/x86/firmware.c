@@ -17,9 +17,59 @@
 
 #define FOUR_GIB 0x100000000ULL
 
+#define FV_SIGNATURE_OFF 0x28 /* EFI_FIRMWARE_VOLUME_HEADER.Signature, "_FVH" */
+#define FV_LENGTH_OFF    0x20 /* .FvLength, le64 */
+#define FV_HEADER_MIN    0x40
+
+/* Whether the image starts with a UEFI firmware volume header; len bytes
+ * of its start. */
+static bool is_fv(const uint8_t *head, size_t len)
+{
+    return len >= FV_HEADER_MIN && !memcmp(head + FV_SIGNATURE_OFF, "_FVH", 4);
+}
+
+int x86_firmware_is_uefi(const char *path, bool *uefi, verr_t *err)
+{
+    int fd = vmm_open_path(path, O_RDONLY);
+    if (fd < 0)
+        return verr_set(err, errno, "cannot open firmware %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return verr_set(err, EINVAL, "firmware %s is not a regular file", path);
+    }
+    uint8_t head[FV_HEADER_MIN];
+    ssize_t n = pread(fd, head, sizeof(head), 0);
+    int e = errno;
+    close(fd);
+    if (n < 0)
+        return verr_set(err, e, "cannot read firmware %s: %s", path, strerror(e));
+    *uefi = is_fv(head, (size_t)n);
+    return 0;
+}
+
+/* What a UEFI image must be: a firmware volume that fits the flash window
+ * and is no longer than the file. */
+static int check_uefi(const char *path, const uint8_t *rom, uint64_t size, verr_t *err)
+{
+    if (size > X86_FLASH_SIZE)
+        return verr_set(err, ENOEXEC,
+                        "firmware %s is %llu bytes: a UEFI image (OVMF_CODE) fits the %llu MiB "
+                        "flash below 4 GiB",
+                        path, (unsigned long long)size, X86_FLASH_SIZE >> 20);
+    uint64_t fv_len;
+    memcpy(&fv_len, rom + FV_LENGTH_OFF, 8);
+    if (!is_fv(rom, size) || fv_len < FV_HEADER_MIN || fv_len > size)
+        return verr_set(err, ENOEXEC,
+                        "firmware %s is not a UEFI image: no firmware volume header at its "
+                        "start, or one longer than the file (truncated?)",
+                        path);
+    return 0;
+}
+
 /* Reads the ROM into a fresh page-aligned mapping (a memory slot's host
  * side), read-only once filled. */
-static int read_rom(const char *path, struct x86_boot_info *info, verr_t *err)
+static int read_rom(const char *path, bool uefi, struct x86_boot_info *info, verr_t *err)
 {
     int fd = vmm_open_path(path, O_RDONLY);
     if (fd < 0)
@@ -52,6 +102,10 @@ static int read_rom(const char *path, struct x86_boot_info *info, verr_t *err)
             goto out;
         }
         done += (uint64_t)n;
+    }
+    if (uefi && (r = check_uefi(path, rom, size, err))) {
+        munmap(rom, size);
+        goto out;
     }
     if (mprotect(rom, size, PROT_READ) < 0) {
         r = verr_set(err, errno, "cannot protect the firmware's copy: %s", strerror(errno));
@@ -207,14 +261,19 @@ int x86_firmware_items(const struct guest_mem *gm, const struct x86_firmware_req
     uint16_t cpus = (uint16_t)req->ncpus, com1 = X86_COM1_PORT;
     uint64_t ram = gm->size;
     /* The first disk (PCI slot 1, kvm.h) boots: the name SeaBIOS gives a
-     * virtio-blk function there is a prefix of this path. */
+     * virtio-blk function there is a prefix of this path. A UEFI boot has
+     * no "bootorder": OVMF drops every PCI boot option the list does not
+     * match, and how it translates a virtio-blk path changed between its
+     * versions (older ones look for a partition, ".../HD(", which its own
+     * whole-disk option never matches); without the list it tries the
+     * disks in PCI order, the first disk (slot 2) first, then its shell. */
     static const char bootorder[] = "/pci@i0cf8/scsi@1/disk@0,0\n";
     int r;
     if ((r = fw_cfg_add_fixed(c, FW_CFG_NB_CPUS, &cpus, 2)) ||
         (r = fw_cfg_add_fixed(c, FW_CFG_MAX_CPUS, &cpus, 2)) ||
         (r = fw_cfg_add_fixed(c, FW_CFG_RAM_SIZE, &ram, 8)) || (r = add_e820(gm, c)) < 0 ||
-        (r = fw_cfg_add_file(c, "etc/sercon-port", &com1, 2)) < 0 ||
-        (r = fw_cfg_add_file(c, "bootorder", bootorder, sizeof(bootorder))) < 0)
+        (!req->uefi && (r = fw_cfg_add_file(c, "etc/sercon-port", &com1, 2)) < 0) ||
+        (!req->uefi && (r = fw_cfg_add_file(c, "bootorder", bootorder, sizeof(bootorder))) < 0))
         return verr_set(err, -r, "fw_cfg: %s", strerror(-r));
     if ((r = add_acpi(req, c, err)))
         return r;
@@ -228,11 +287,13 @@ int x86_load_firmware(const struct guest_mem *gm, const struct x86_firmware_requ
     if (req->ncpus < 1 || req->ncpus > X86_MAX_CPUS)
         return verr_set(err, EINVAL, "%u vCPUs: between 1 and %d are supported", req->ncpus,
                         X86_MAX_CPUS);
-    int r = read_rom(req->path, info, err);
+    int r = read_rom(req->path, req->uefi, info, err);
     if (r)
         return r;
+    /* OVMF runs from its flash and RAM it chose; only a legacy BIOS runs
+     * in the F segment after its first far jump */
     uint64_t low = info->rom_size < X86_ROM_LOW_ALIAS ? info->rom_size : X86_ROM_LOW_ALIAS;
-    if (gm_write(gm, X86_HIMEM_START - low, info->rom + info->rom_size - low, low)) {
+    if (!req->uefi && gm_write(gm, X86_HIMEM_START - low, info->rom + info->rom_size - low, low)) {
         x86_release_boot(info);
         return verr_set(err, EFAULT, "no guest RAM below 1 MiB for the firmware");
     }

@@ -28,6 +28,12 @@
 #define X86_TSS_ADDR          0xfeffd000ULL /* 3 pages, for KVM on Intel */
 #define X86_IOAPIC_ADDR       0xfec00000ULL
 #define X86_LAPIC_ADDR        0xfee00000ULL
+/* UEFI boots: the flash window at the top of 4 GiB. The firmware image
+ * (OVMF_CODE) ends at 4 GiB; below it, where OVMF looks for its variable
+ * store, reads give erased flash (all ones) and writes are dropped
+ * (devices/flash.c). */
+#define X86_FLASH_BASE 0xffc00000ULL
+#define X86_FLASH_SIZE 0x400000ULL
 
 /* I/O ports and ISA interrupts. */
 #define X86_COM1_PORT       0x3f8
@@ -39,6 +45,7 @@
 #define X86_ACPI_GED_PORT   0x602 /* power button events (devices/acpi_ged.h) */
 #define X86_ACPI_GED_IRQ    5
 #define X86_ACPI_PM1_PORT   0x608 /* firmware boots: PM1 event (4) + control (2) blocks */
+#define X86_PIIX_PM_PORT    0xb000 /* UEFI boots: the PIIX4 PMBA, ACPI PM timer at +8 (pci/piix.c) */
 
 /* e820 types (also hvm_memmap_table_entry types). */
 #define E820_RAM      1

@@ -83,7 +83,7 @@ expect 2 "cannot open kernel $tmp/missing" --kernel "$tmp/missing"
 # a file that cannot be a ROM is refused before /dev/kvm is opened
 expect 2 "no --kernel, --initrd or --cmdline" --firmware "$tmp/k" --kernel "$tmp/k"
 expect 2 "no --kernel, --initrd or --cmdline" --firmware "$tmp/k" --cmdline x
-expect 2 "--firmware-type 'uefi': bios expected" --firmware "$tmp/k" --firmware-type uefi
+expect 2 "--firmware-type 'efi': bios or uefi expected" --firmware "$tmp/k" --firmware-type efi
 expect 2 "--firmware needs a path" --firmware ""
 expect 2 "cannot open firmware $tmp/missing" --firmware "$tmp/missing"
 expect 2 "firmware $tmp is not a regular file" --firmware "$tmp"
@@ -93,6 +93,16 @@ printf x >>"$tmp/rom-odd"
 expect 2 "a ROM image is a multiple of 4 KiB" --firmware "$tmp/rom-odd"
 head -c 17825792 /dev/zero >"$tmp/rom-big" # 17 MiB
 expect 2 "a ROM image is a multiple of 4 KiB" --firmware "$tmp/rom-big"
+# UEFI: a file that is no firmware volume, one cut short, one too big for
+# the 4 MiB flash (Debian's OVMF_CODE.fd is 1920 KiB)
+head -c 65536 /dev/zero >"$tmp/rom-64k"
+expect 2 "is not a UEFI image" --firmware "$tmp/rom-64k" --firmware-type uefi
+if [ -r /usr/share/OVMF/OVMF_CODE.fd ]; then
+  head -c 1048576 /usr/share/OVMF/OVMF_CODE.fd >"$tmp/ovmf-cut"
+  expect 2 "longer than the file (truncated?)" --firmware "$tmp/ovmf-cut"
+  cat /usr/share/OVMF/OVMF_CODE.fd /usr/share/OVMF/OVMF_CODE.fd /usr/share/OVMF/OVMF_CODE.fd >"$tmp/ovmf-big"
+  expect 2 "fits the 4 MiB flash below 4 GiB" --firmware "$tmp/ovmf-big"
+fi
 expect 2 "is not a regular file" --kernel "$tmp"
 expect 2 "neither a bzImage" --kernel "$tmp/text"
 expect 2 "usage:" --kernel "$tmp/text"

@@ -5,6 +5,7 @@
  * and ACPI tables that come out whole after the test runs the
  * table-loader script the way SeaBIOS's romfile_loader does. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -287,7 +288,7 @@ static void test_load_firmware(void)
     REQUIRE_OK(t_write_file(path, rom, sizeof(rom), 0644));
     struct fw_cfg c;
     REQUIRE_OK(fw_cfg_init(&c, &gm));
-    struct x86_firmware_request req = { path, 2, NULL, &c, NULL };
+    struct x86_firmware_request req = { path, 2, NULL, &c, NULL, false };
     struct x86_boot_info info;
     verr_t err = { "" };
     REQUIRE_OK(x86_load_firmware(&gm, &req, &info, &err));
@@ -390,12 +391,89 @@ static void test_load_firmware(void)
     fw_cfg_free(&c);
 }
 
+/* A UEFI image: a firmware volume header at its start (the "_FVH"
+ * signature at 0x28, its length at 0x20). */
+static void make_fv(uint8_t *img, size_t size, uint64_t fv_len)
+{
+    memset(img, 0xa5, size);
+    memcpy(img + 0x20, &fv_len, 8);
+    memcpy(img + 0x28, "_FVH", 4);
+}
+
+/* UEFI (OVMF_CODE): detected by its header, ends at 4 GiB, no low alias,
+ * no sercon-port or bootorder; a truncated volume or one
+ * larger than the flash window is refused with a message. */
+static void test_load_uefi(void)
+{
+    tmpdir_make();
+    static uint8_t img[(4 << 20) + 4096];
+    size_t size = 0x1e0000; /* Debian's OVMF_CODE.fd */
+    make_fv(img, size, 0x1ac000);
+    const char *path = tmpdir_file("OVMF_CODE.fd");
+    REQUIRE_OK(t_write_file(path, img, size, 0644));
+    bool uefi = false;
+    verr_t err = { "" };
+    REQUIRE_OK(x86_firmware_is_uefi(path, &uefi, &err));
+    CHECK(uefi);
+    static uint8_t bios[64 << 10];
+    const char *bios_path = tmpdir_file("bios.bin");
+    REQUIRE_OK(t_write_file(bios_path, bios, sizeof(bios), 0644));
+    REQUIRE_OK(x86_firmware_is_uefi(bios_path, &uefi, &err));
+    CHECK(!uefi);
+    CHECK_EQ(x86_firmware_is_uefi(tmpdir_file("absent.fd"), &uefi, &err), -ENOENT);
+
+    memset(gm_ptr(&gm, 0xe0000, 0x20000), 0, 0x20000);
+    struct fw_cfg c;
+    REQUIRE_OK(fw_cfg_init(&c, &gm));
+    struct x86_firmware_request req = { path, 1, NULL, &c, NULL, true };
+    struct x86_boot_info info;
+    REQUIRE_OK(x86_load_firmware(&gm, &req, &info, &err));
+    CHECK_EQ(info.rom_addr, 0x100000000ULL - size);
+    CHECK_EQ(info.rom_size, size);
+    CHECK_EQ(info.entry, 0xfffffff0);
+    static const uint8_t zero[0x20000];
+    CHECK(!memcmp(gm_ptr(&gm, 0xe0000, 0x20000), zero, sizeof(zero)), "no copy below 1 MiB");
+    uint32_t fsize;
+    CHECK(find_file(&c, "etc/sercon-port", &fsize) < 0);
+    CHECK(find_file(&c, "bootorder", &fsize) < 0);
+    CHECK(find_file(&c, "etc/table-loader", &fsize) > 0);
+    x86_release_boot(&info);
+    fw_cfg_free(&c);
+
+    /* hostile images: a volume longer than the file (truncated), one
+     * larger than the 4 MiB flash, a file with no volume at all */
+    struct {
+        size_t size;
+        uint64_t fv_len;
+        bool fv;
+        const char *msg;
+    } bad[] = {
+        { 0x100000, 0x1ac000, true, "longer than the file" },
+        { sizeof(img), 0x1000, true, "fits the 4 MiB flash" },
+        { 0x100000, 0, false, "not a UEFI image" },
+        { 0x100000, 0x20, true, "not a UEFI image" },
+    };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        make_fv(img, bad[i].size, bad[i].fv_len);
+        if (!bad[i].fv)
+            memset(img + 0x28, 0, 4);
+        REQUIRE_OK(t_write_file(path, img, bad[i].size, 0644));
+        REQUIRE_OK(fw_cfg_init(&c, &gm));
+        err.msg[0] = 0;
+        CHECK_EQ(x86_load_firmware(&gm, &req, &info, &err), -ENOEXEC);
+        CHECK_CONTAINS(err.msg, bad[i].msg);
+        CHECK(info.rom == NULL);
+        fw_cfg_free(&c);
+    }
+}
+
 int main(void)
 {
     REQUIRE_OK(gm_init(&gm, 64 << 20));
     test_ports();
     test_dma();
     test_load_firmware();
+    test_load_uefi();
     gm_free(&gm);
     return t_done("kvm.firmware");
 }
