@@ -22,7 +22,12 @@
  * merging saves two reads per 1 MiB but makes the whole request one serial
  * chain. Fewer reads still would need bounce buffers (read the other
  * source's span whole, copy its sub-clusters in at completion): a request
- * would hold up to 1 MiB of them while in flight. */
+ * would hold up to 1 MiB of them while in flight.
+ *
+ * Scatter-gather reads (the VMM's, through the worker) take this path too
+ * when every iovec is whole 4 KiB blocks: a piece is cut where an iovec
+ * ends, and the pieces of a base cut that way stay in its chain (linked),
+ * so that overlays still land after all of it. */
 #include "core/blockstore/extmap_priv.h"
 
 #include <string.h>
@@ -86,9 +91,49 @@ static int add_overlay(struct plan *pl, int fd, uint64_t off, char *buf, uint32_
     return 0;
 }
 
-/* The sub-clusters [s0, s1) of a cluster with holes, into buf. */
-static int plan_partial(const struct extmap *m, struct plan *pl, uint64_t vcl, unsigned s0,
-                        unsigned s1, char *buf)
+/* Bytes [at, at + len) of the request read from fd at off: a base (or an
+ * overlay) cut where the caller's iovecs end; the pieces after the first
+ * of a base are linked into its chain. -1: the plan is full, or the buffer
+ * ends early. */
+static int add_range(struct plan *pl, const struct extmap_req *q, int base, int fd, uint64_t off,
+                     uint64_t at, uint32_t len)
+{
+    while (len) {
+        uint64_t contig;
+        char *buf = extmap_req_bytes(q, at, &contig);
+        if (!buf)
+            return -1;
+        uint32_t n = contig < len ? (uint32_t)contig : len;
+        if (base ? add_base(pl, fd, off, buf, n) : add_overlay(pl, fd, off, buf, n))
+            return -1;
+        base = 0;
+        at += n;
+        off += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/* Clears bytes [at, at + len) of the request (they read as zeros). */
+static int zero_range(const struct extmap_req *q, uint64_t at, uint64_t len)
+{
+    while (len) {
+        uint64_t contig;
+        char *buf = extmap_req_bytes(q, at, &contig);
+        if (!buf)
+            return -1;
+        uint64_t n = contig < len ? contig : len;
+        memset(buf, 0, n);
+        at += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/* The sub-clusters [s0, s1) of a cluster with holes, into the request's
+ * bytes from `at`. */
+static int plan_partial(const struct extmap *m, struct plan *pl, const struct extmap_req *q,
+                        uint64_t vcl, unsigned s0, unsigned s1, uint64_t at)
 {
     uint64_t src[EXTMAP_SUBCLUSTERS], best = 0;
     unsigned best_n = 0;
@@ -109,23 +154,25 @@ static int plan_partial(const struct extmap *m, struct plan *pl, uint64_t vcl, u
         int zero = src[s] <= VAL_ZERO;
         while (e < s1 && (src[e] <= VAL_ZERO) == zero)
             e++;
-        char *at = buf + (size_t)(s - s0) * EXTMAP_SUBCLUSTER_SIZE;
+        uint64_t run_at = at + (uint64_t)(s - s0) * EXTMAP_SUBCLUSTER_SIZE;
         uint32_t len = (e - s) * EXTMAP_SUBCLUSTER_SIZE;
         if (zero) {
-            memset(at, 0, len);
+            if (zero_range(q, run_at, len) < 0)
+                return -1;
         } else {
             uint64_t base;
             int fd = fd_of(m, best, &base);
-            if (fd < 0 || add_base(pl, fd, base + (uint64_t)s * EXTMAP_SUBCLUSTER_SIZE, at, len))
+            if (fd < 0 ||
+                add_range(pl, q, 1, fd, base + (uint64_t)s * EXTMAP_SUBCLUSTER_SIZE, run_at, len))
                 return -1;
             /* then what other sources serve inside that run, over it */
             for (unsigned k = s; k < e; k++) {
                 if (src[k] == best)
                     continue;
                 int ofd = fd_of(m, src[k], &base);
-                if (ofd < 0 || add_overlay(pl, ofd, base + (uint64_t)k * EXTMAP_SUBCLUSTER_SIZE,
-                                           buf + (size_t)(k - s0) * EXTMAP_SUBCLUSTER_SIZE,
-                                           EXTMAP_SUBCLUSTER_SIZE))
+                if (ofd < 0 || add_range(pl, q, 0, ofd, base + (uint64_t)k * EXTMAP_SUBCLUSTER_SIZE,
+                                         at + (uint64_t)(k - s0) * EXTMAP_SUBCLUSTER_SIZE,
+                                         EXTMAP_SUBCLUSTER_SIZE))
                     return -1;
             }
         }
@@ -145,18 +192,19 @@ static int plan_read(const struct extmap *m, const struct extmap_req *q, struct 
         uint32_t coff = (uint32_t)(off & (EXTMAP_CLUSTER_SIZE - 1));
         uint32_t clen = end - off < EXTMAP_CLUSTER_SIZE - coff ? (uint32_t)(end - off)
                                                                : EXTMAP_CLUSTER_SIZE - coff;
-        char *buf = (char *)q->buf + (off - q->offset);
+        uint64_t at = off - q->offset;
         const struct xent *x = extmap_xent(m, vcl, 0);
         uint64_t v = x ? x->e & VAL_MASK : 0;
         if (x && x->holes) {
-            if (plan_partial(m, pl, vcl, coff >> SUB_SHIFT, (coff + clen) >> SUB_SHIFT, buf) < 0)
+            if (plan_partial(m, pl, q, vcl, coff >> SUB_SHIFT, (coff + clen) >> SUB_SHIFT, at) < 0)
                 return -1;
         } else if (v <= VAL_ZERO) {
-            memset(buf, 0, clen);
+            if (zero_range(q, at, clen) < 0)
+                return -1;
         } else {
             uint64_t base;
             int fd = fd_of(m, v, &base);
-            if (fd < 0 || add_base(pl, fd, base + coff, buf, clen) < 0)
+            if (fd < 0 || add_range(pl, q, 1, fd, base + coff, at, clen) < 0)
                 return -1;
         }
         off += clen;
