@@ -25,9 +25,10 @@
  * would hold up to 1 MiB of them while in flight.
  *
  * Scatter-gather reads (the VMM's, through the worker) take this path too
- * when every iovec is whole 4 KiB blocks: a piece is cut where an iovec
- * ends, and the pieces of a base cut that way stay in its chain (linked),
- * so that overlays still land after all of it. */
+ * when every iovec is whole 4 KiB blocks: reads are cut where an iovec
+ * ends, and a partly written cluster is planned span by span (the part of
+ * it in one piece of memory: its own base and overlays), so no chain
+ * crosses an iovec and a 4 KiB iovec is one read from its own source. */
 #include "core/blockstore/extmap_priv.h"
 
 #include <string.h>
@@ -91,12 +92,11 @@ static int add_overlay(struct plan *pl, int fd, uint64_t off, char *buf, uint32_
     return 0;
 }
 
-/* Bytes [at, at + len) of the request read from fd at off: a base (or an
- * overlay) cut where the caller's iovecs end; the pieces after the first
- * of a base are linked into its chain. -1: the plan is full, or the buffer
- * ends early. */
-static int add_range(struct plan *pl, const struct extmap_req *q, int base, int fd, uint64_t off,
-                     uint64_t at, uint32_t len)
+/* Bytes [at, at + len) of the request read from fd at off, as base reads
+ * cut where the caller's iovecs end (nothing is laid over them). -1: the
+ * plan is full, or the buffer ends early. */
+static int add_bases(struct plan *pl, const struct extmap_req *q, int fd, uint64_t off, uint64_t at,
+                     uint32_t len)
 {
     while (len) {
         uint64_t contig;
@@ -104,9 +104,8 @@ static int add_range(struct plan *pl, const struct extmap_req *q, int base, int 
         if (!buf)
             return -1;
         uint32_t n = contig < len ? (uint32_t)contig : len;
-        if (base ? add_base(pl, fd, off, buf, n) : add_overlay(pl, fd, off, buf, n))
+        if (add_base(pl, fd, off, buf, n))
             return -1;
-        base = 0;
         at += n;
         off += n;
         len -= n;
@@ -130,51 +129,64 @@ static int zero_range(const struct extmap_req *q, uint64_t at, uint64_t len)
     return 0;
 }
 
+/* The source that serves most of the sub-clusters [s, e) (none of them
+ * zeros). */
+static uint64_t majority(const uint64_t *src, unsigned s, unsigned e)
+{
+    uint64_t best = src[s];
+    unsigned best_n = 0;
+    for (unsigned i = s; i < e; i++) {
+        if (src[i] == best && best_n)
+            continue;
+        unsigned c = 0;
+        for (unsigned k = i; k < e; k++)
+            c += src[k] == src[i];
+        if (c > best_n)
+            best_n = c, best = src[i];
+    }
+    return best;
+}
+
 /* The sub-clusters [s0, s1) of a cluster with holes, into the request's
- * bytes from `at`. */
+ * bytes from `at`: zeros cleared; every span of the others that lies in one
+ * piece of the caller's memory read whole from the source that serves most
+ * of it (the base), the sub-clusters other sources serve read over it,
+ * linked behind it. */
 static int plan_partial(const struct extmap *m, struct plan *pl, const struct extmap_req *q,
                         uint64_t vcl, unsigned s0, unsigned s1, uint64_t at)
 {
-    uint64_t src[EXTMAP_SUBCLUSTERS], best = 0;
-    unsigned best_n = 0;
+    uint64_t src[EXTMAP_SUBCLUSTERS];
     for (unsigned s = s0; s < s1; s++)
         src[s] = extmap_resolve(m, vcl, s);
-    for (unsigned s = s0; s < s1; s++) {
-        if (src[s] <= VAL_ZERO || src[s] == best)
-            continue;
-        unsigned c = 0;
-        for (unsigned k = s; k < s1; k++)
-            c += src[k] == src[s];
-        if (c > best_n)
-            best_n = c, best = src[s];
-    }
-    /* the base: runs that are not zeros, read from `best` */
     for (unsigned s = s0; s < s1;) {
-        unsigned e = s + 1;
+        uint64_t contig, base;
+        char *buf = extmap_req_bytes(q, at + (uint64_t)(s - s0) * EXTMAP_SUBCLUSTER_SIZE, &contig);
+        if (!buf)
+            return -1;
+        unsigned e = s + 1, room = (unsigned)(contig / EXTMAP_SUBCLUSTER_SIZE < EXTMAP_SUBCLUSTERS
+                                                  ? contig / EXTMAP_SUBCLUSTER_SIZE
+                                                  : EXTMAP_SUBCLUSTERS);
         int zero = src[s] <= VAL_ZERO;
-        while (e < s1 && (src[e] <= VAL_ZERO) == zero)
+        while (e < s1 && e - s < room && (src[e] <= VAL_ZERO) == zero)
             e++;
-        uint64_t run_at = at + (uint64_t)(s - s0) * EXTMAP_SUBCLUSTER_SIZE;
         uint32_t len = (e - s) * EXTMAP_SUBCLUSTER_SIZE;
         if (zero) {
-            if (zero_range(q, run_at, len) < 0)
+            memset(buf, 0, len);
+            s = e;
+            continue;
+        }
+        uint64_t best = majority(src, s, e);
+        int fd = fd_of(m, best, &base);
+        if (fd < 0 || add_base(pl, fd, base + (uint64_t)s * EXTMAP_SUBCLUSTER_SIZE, buf, len))
+            return -1;
+        for (unsigned k = s; k < e; k++) {
+            if (src[k] == best)
+                continue;
+            int ofd = fd_of(m, src[k], &base);
+            if (ofd < 0 ||
+                add_overlay(pl, ofd, base + (uint64_t)k * EXTMAP_SUBCLUSTER_SIZE,
+                            buf + (size_t)(k - s) * EXTMAP_SUBCLUSTER_SIZE, EXTMAP_SUBCLUSTER_SIZE))
                 return -1;
-        } else {
-            uint64_t base;
-            int fd = fd_of(m, best, &base);
-            if (fd < 0 ||
-                add_range(pl, q, 1, fd, base + (uint64_t)s * EXTMAP_SUBCLUSTER_SIZE, run_at, len))
-                return -1;
-            /* then what other sources serve inside that run, over it */
-            for (unsigned k = s; k < e; k++) {
-                if (src[k] == best)
-                    continue;
-                int ofd = fd_of(m, src[k], &base);
-                if (ofd < 0 || add_range(pl, q, 0, ofd, base + (uint64_t)k * EXTMAP_SUBCLUSTER_SIZE,
-                                         at + (uint64_t)(k - s0) * EXTMAP_SUBCLUSTER_SIZE,
-                                         EXTMAP_SUBCLUSTER_SIZE))
-                    return -1;
-            }
         }
         s = e;
     }
@@ -204,7 +216,7 @@ static int plan_read(const struct extmap *m, const struct extmap_req *q, struct 
         } else {
             uint64_t base;
             int fd = fd_of(m, v, &base);
-            if (fd < 0 || add_range(pl, q, 1, fd, base + coff, at, clen) < 0)
+            if (fd < 0 || add_bases(pl, q, fd, base + coff, at, clen) < 0)
                 return -1;
         }
         off += clen;
