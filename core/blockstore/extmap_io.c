@@ -392,8 +392,12 @@ char *extmap_req_bytes(const struct extmap_req *q, uint64_t at, uint64_t *contig
     }
     for (int i = 0; i < q->iovcnt; i++) {
         if (at < q->iov[i].iov_len) {
+            char *p = (char *)q->iov[i].iov_base + at;
             *contig = q->iov[i].iov_len - at;
-            return (char *)q->iov[i].iov_base + at;
+            /* iovecs that follow each other in memory read as one */
+            for (int k = i + 1; k < q->iovcnt && (char *)q->iov[k].iov_base == p + *contig; k++)
+                *contig += q->iov[k].iov_len;
+            return p;
         }
         at -= q->iov[i].iov_len;
     }

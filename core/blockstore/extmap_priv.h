@@ -87,7 +87,8 @@ int extmap_start_read(struct extmap *m, struct extmap_req *q);
  * through extmap_reap, so the list of finished ones is dropped). */
 int extmap_wait_reads(struct extmap *m);
 /* The caller's bytes at byte `at` of the request: a pointer and how many
- * follow contiguously (NULL when the buffer or iovecs end before). */
+ * follow contiguously in memory, across iovecs that follow each other
+ * (NULL when the buffer or iovecs end before). */
 char *extmap_req_bytes(const struct extmap_req *q, uint64_t at, uint64_t *contig);
 
 uint64_t extmap_entry(const struct extmap *m, uint64_t vcl);

@@ -272,7 +272,7 @@ static void wait_done(struct extmap_worker *w, struct extmap_req **done, int wan
 
 /* Scatter-gather reads of the map through its worker (the VMM's path):
  * iovecs of whole blocks, laid out in memory in reverse order (the planned
- * read path, pieces cut where an iovec ends), and now and then an iovec
+ * read path, pieces cut where an iovec ends) or in order, and now and then an iovec
  * that is not aligned (the batch path), all compared with want. */
 static void pr_worker_reads(struct extmap *m, const unsigned char *want, uint64_t size)
 {
@@ -295,8 +295,11 @@ static void pr_worker_reads(struct extmap *m, const unsigned char *want, uint64_
                 uint64_t k = 1 + rnd_below(4);
                 if (k > blocks - b)
                     k = blocks - b;
-                /* the last piece of the request lowest in memory */
-                iov[r][n].iov_base = mem + (blocks - b - k) * B + (skew && n == 0);
+                /* the last piece of the request lowest in memory, or (one
+                 * request in four) iovecs that follow each other in memory
+                 * and read as one */
+                uint64_t slot = r % 4 == 1 ? b : blocks - b - k;
+                iov[r][n].iov_base = mem + slot * B + (skew && n == 0);
                 iov[r][n++].iov_len = k * B;
                 b += k;
             }
