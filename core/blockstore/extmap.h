@@ -120,8 +120,11 @@
  * the sub-clusters served from elsewhere read over it, linked behind it
  * (IOSQE_IO_LINK; the ring allows that flag and nothing else), sub-clusters
  * that read as zeros cleared at once. Buffers need no alignment; unaligned
- * ones go through bounce buffers (O_DIRECT needs 4 KiB alignment). The
- * worker below runs everything through extmap_submit() (the batch path).
+ * ones go through bounce buffers (O_DIRECT needs 4 KiB alignment). Reads
+ * into iovecs that are all whole aligned 4 KiB blocks take the same direct
+ * path, cut where an iovec ends; the worker below sends such reads (the
+ * VMM's, of clones included) there and everything else through
+ * extmap_submit() (the batch path).
  *
  * Threading: one map is used by one thread at a time.
  */
@@ -260,7 +263,8 @@ uint64_t extmap_journal_offset(const struct extmap *m);
  *
  * extmap_worker_queue() hands over n requests (one guest kick, say) and
  * returns at once; the thread runs them in order as io_uring batches
- * (extmap_submit: requests that overlap a write start a new batch), and
+ * (extmap_submit: requests that overlap a write start a new batch; reads
+ * of whole blocks go straight to the ring beside the batch), and
  * EXTMAP_FLUSH runs extmap_flush() after everything queued before it. Each
  * request comes back once from extmap_worker_reap() (never blocks) with its
  * result; extmap_worker_fd() is an eventfd that becomes readable when some

@@ -384,9 +384,7 @@ static int conflicts(const struct batch *b, uint64_t vcl, int writing)
     return 0;
 }
 
-/* The caller's bytes at byte `at` of the request: a pointer and how many
- * follow contiguously (NULL when the buffer or iovecs end before). */
-static char *req_bytes(const struct extmap_req *q, uint64_t at, uint64_t *contig)
+char *extmap_req_bytes(const struct extmap_req *q, uint64_t at, uint64_t *contig)
 {
     if (!q->iov) {
         *contig = UINT64_MAX;
@@ -394,8 +392,12 @@ static char *req_bytes(const struct extmap_req *q, uint64_t at, uint64_t *contig
     }
     for (int i = 0; i < q->iovcnt; i++) {
         if (at < q->iov[i].iov_len) {
+            char *p = (char *)q->iov[i].iov_base + at;
             *contig = q->iov[i].iov_len - at;
-            return (char *)q->iov[i].iov_base + at;
+            /* iovecs that follow each other in memory read as one */
+            for (int k = i + 1; k < q->iovcnt && (char *)q->iov[k].iov_base == p + *contig; k++)
+                *contig += q->iov[k].iov_len;
+            return p;
         }
         at -= q->iov[i].iov_len;
     }
@@ -435,7 +437,7 @@ int extmap_submit_ptrs(struct extmap *m, struct extmap_req **reqs, int n)
             uint64_t contig = UINT64_MAX;
             char *ubuf = NULL;
             if (q->op == EXTMAP_READ || q->op == EXTMAP_WRITE) {
-                ubuf = req_bytes(q, off - q->offset, &contig);
+                ubuf = extmap_req_bytes(q, off - q->offset, &contig);
                 if (!ubuf) {
                     q->result = -EINVAL; /* iovecs shorter than len */
                     break;
@@ -630,6 +632,24 @@ static int simple_request(const struct extmap *m, const struct extmap_req *q)
            q->offset <= m->size && q->len <= m->size - q->offset;
 }
 
+/* A read of whole blocks inside the disk into one aligned buffer, or into
+ * iovecs that are all whole aligned blocks and hold len bytes. */
+static int block_read(const struct extmap *m, const struct extmap_req *q)
+{
+    if (!q->iov)
+        return q->op == EXTMAP_READ && simple_request(m, q);
+    if (q->op != EXTMAP_READ || !q->len || !aligned(q->offset) || !aligned(q->len) ||
+        q->offset > m->size || q->len > m->size - q->offset || q->iovcnt < 0)
+        return 0;
+    uint64_t have = 0;
+    for (int i = 0; i < q->iovcnt && have < q->len; i++) {
+        if (!aligned((uint64_t)(uintptr_t)q->iov[i].iov_base) || !aligned(q->iov[i].iov_len))
+            return 0;
+        have += q->iov[i].iov_len;
+    }
+    return have >= q->len;
+}
+
 /* A write's SQEs (one per cluster), or -1 when it needs the batch path.
  * Reads are planned by extmap_queue_read() (extmap_read.c). */
 static int simple_segments(const struct extmap *m, const struct extmap_req *q)
@@ -720,21 +740,37 @@ static void order_after_complex(struct extmap *m, const struct extmap_req *q)
         }
 }
 
+int extmap_start_read(struct extmap *m, struct extmap_req *q)
+{
+    if (!block_read(m, q))
+        return 0;
+    q->result = 0;
+    q->pending_ = 0;
+    order_after_complex(m, q);
+    int k = extmap_queue_read(m, q);
+    if (k == 1) {
+        int r = io_uring_submit(&m->ring);
+        if (r < 0)
+            return r;
+    }
+    return k;
+}
+
+int extmap_wait_reads(struct extmap *m)
+{
+    int r = drain(m);
+    m->done_head = m->done_tail = NULL;
+    return r;
+}
+
 int extmap_queue(struct extmap *m, struct extmap_req *q)
 {
     q->result = 0;
     q->pending_ = 0;
-    if (q->op == EXTMAP_READ && simple_request(m, q)) {
-        /* reads, partly written clusters included: extmap_read.c */
-        order_after_complex(m, q);
-        int k = extmap_queue_read(m, q);
-        if (k < 0)
-            return k;
-        if (k == 1) {
-            int r = io_uring_submit(&m->ring);
-            return r < 0 ? r : 0;
-        }
-    }
+    /* reads, partly written clusters included: extmap_read.c */
+    int k = extmap_start_read(m, q);
+    if (k != 0)
+        return k < 0 ? k : 0;
     int n = simple_segments(m, q);
     if (n < 0 || m->async_sqes + (uint32_t)n > ASYNC_MAX_SQES) {
         /* the batch path: collected, then run together (copy-on-write reads

@@ -79,6 +79,18 @@ void extmap_async_finish(struct extmap *m, struct extmap_req *q);
  * needs the batch path, or a negative errno (extmap_read.c). */
 int extmap_queue_read(struct extmap *m, struct extmap_req *q);
 
+/* Starts a read of whole aligned blocks (one buffer or aligned iovecs) on
+ * the planned path above: 1 when submitted (it then finishes like a queued
+ * request), 0 when it needs the batch path, or a negative errno. */
+int extmap_start_read(struct extmap *m, struct extmap_req *q);
+/* Waits for every started read (the worker's: it reaps none of them
+ * through extmap_reap, so the list of finished ones is dropped). */
+int extmap_wait_reads(struct extmap *m);
+/* The caller's bytes at byte `at` of the request: a pointer and how many
+ * follow contiguously in memory, across iovecs that follow each other
+ * (NULL when the buffer or iovecs end before). */
+char *extmap_req_bytes(const struct extmap_req *q, uint64_t at, uint64_t *contig);
+
 uint64_t extmap_entry(const struct extmap *m, uint64_t vcl);
 uint64_t *extmap_slot(struct extmap *m, uint64_t vcl);
 struct xent *extmap_xent(const struct extmap *m, uint64_t vcl, int create);

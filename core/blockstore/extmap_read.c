@@ -22,7 +22,13 @@
  * merging saves two reads per 1 MiB but makes the whole request one serial
  * chain. Fewer reads still would need bounce buffers (read the other
  * source's span whole, copy its sub-clusters in at completion): a request
- * would hold up to 1 MiB of them while in flight. */
+ * would hold up to 1 MiB of them while in flight.
+ *
+ * Scatter-gather reads (the VMM's, through the worker) take this path too
+ * when every iovec is whole 4 KiB blocks: reads are cut where an iovec
+ * ends, and a partly written cluster is planned span by span (the part of
+ * it in one piece of memory: its own base and overlays), so no chain
+ * crosses an iovec and a 4 KiB iovec is one read from its own source. */
 #include "core/blockstore/extmap_priv.h"
 
 #include <string.h>
@@ -86,48 +92,101 @@ static int add_overlay(struct plan *pl, int fd, uint64_t off, char *buf, uint32_
     return 0;
 }
 
-/* The sub-clusters [s0, s1) of a cluster with holes, into buf. */
-static int plan_partial(const struct extmap *m, struct plan *pl, uint64_t vcl, unsigned s0,
-                        unsigned s1, char *buf)
+/* Bytes [at, at + len) of the request read from fd at off, as base reads
+ * cut where the caller's iovecs end (nothing is laid over them). -1: the
+ * plan is full, or the buffer ends early. */
+static int add_bases(struct plan *pl, const struct extmap_req *q, int fd, uint64_t off, uint64_t at,
+                     uint32_t len)
 {
-    uint64_t src[EXTMAP_SUBCLUSTERS], best = 0;
+    while (len) {
+        uint64_t contig;
+        char *buf = extmap_req_bytes(q, at, &contig);
+        if (!buf)
+            return -1;
+        uint32_t n = contig < len ? (uint32_t)contig : len;
+        if (add_base(pl, fd, off, buf, n))
+            return -1;
+        at += n;
+        off += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/* Clears bytes [at, at + len) of the request (they read as zeros). */
+static int zero_range(const struct extmap_req *q, uint64_t at, uint64_t len)
+{
+    while (len) {
+        uint64_t contig;
+        char *buf = extmap_req_bytes(q, at, &contig);
+        if (!buf)
+            return -1;
+        uint64_t n = contig < len ? contig : len;
+        memset(buf, 0, n);
+        at += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/* The source that serves most of the sub-clusters [s, e) (none of them
+ * zeros). */
+static uint64_t majority(const uint64_t *src, unsigned s, unsigned e)
+{
+    uint64_t best = src[s];
     unsigned best_n = 0;
-    for (unsigned s = s0; s < s1; s++)
-        src[s] = extmap_resolve(m, vcl, s);
-    for (unsigned s = s0; s < s1; s++) {
-        if (src[s] <= VAL_ZERO || src[s] == best)
+    for (unsigned i = s; i < e; i++) {
+        if (src[i] == best && best_n)
             continue;
         unsigned c = 0;
-        for (unsigned k = s; k < s1; k++)
-            c += src[k] == src[s];
+        for (unsigned k = i; k < e; k++)
+            c += src[k] == src[i];
         if (c > best_n)
-            best_n = c, best = src[s];
+            best_n = c, best = src[i];
     }
-    /* the base: runs that are not zeros, read from `best` */
+    return best;
+}
+
+/* The sub-clusters [s0, s1) of a cluster with holes, into the request's
+ * bytes from `at`: zeros cleared; every span of the others that lies in one
+ * piece of the caller's memory read whole from the source that serves most
+ * of it (the base), the sub-clusters other sources serve read over it,
+ * linked behind it. */
+static int plan_partial(const struct extmap *m, struct plan *pl, const struct extmap_req *q,
+                        uint64_t vcl, unsigned s0, unsigned s1, uint64_t at)
+{
+    uint64_t src[EXTMAP_SUBCLUSTERS];
+    for (unsigned s = s0; s < s1; s++)
+        src[s] = extmap_resolve(m, vcl, s);
     for (unsigned s = s0; s < s1;) {
-        unsigned e = s + 1;
+        uint64_t contig, base;
+        char *buf = extmap_req_bytes(q, at + (uint64_t)(s - s0) * EXTMAP_SUBCLUSTER_SIZE, &contig);
+        if (!buf)
+            return -1;
+        unsigned e = s + 1, room = (unsigned)(contig / EXTMAP_SUBCLUSTER_SIZE < EXTMAP_SUBCLUSTERS
+                                                  ? contig / EXTMAP_SUBCLUSTER_SIZE
+                                                  : EXTMAP_SUBCLUSTERS);
         int zero = src[s] <= VAL_ZERO;
-        while (e < s1 && (src[e] <= VAL_ZERO) == zero)
+        while (e < s1 && e - s < room && (src[e] <= VAL_ZERO) == zero)
             e++;
-        char *at = buf + (size_t)(s - s0) * EXTMAP_SUBCLUSTER_SIZE;
         uint32_t len = (e - s) * EXTMAP_SUBCLUSTER_SIZE;
         if (zero) {
-            memset(at, 0, len);
-        } else {
-            uint64_t base;
-            int fd = fd_of(m, best, &base);
-            if (fd < 0 || add_base(pl, fd, base + (uint64_t)s * EXTMAP_SUBCLUSTER_SIZE, at, len))
+            memset(buf, 0, len);
+            s = e;
+            continue;
+        }
+        uint64_t best = majority(src, s, e);
+        int fd = fd_of(m, best, &base);
+        if (fd < 0 || add_base(pl, fd, base + (uint64_t)s * EXTMAP_SUBCLUSTER_SIZE, buf, len))
+            return -1;
+        for (unsigned k = s; k < e; k++) {
+            if (src[k] == best)
+                continue;
+            int ofd = fd_of(m, src[k], &base);
+            if (ofd < 0 ||
+                add_overlay(pl, ofd, base + (uint64_t)k * EXTMAP_SUBCLUSTER_SIZE,
+                            buf + (size_t)(k - s) * EXTMAP_SUBCLUSTER_SIZE, EXTMAP_SUBCLUSTER_SIZE))
                 return -1;
-            /* then what other sources serve inside that run, over it */
-            for (unsigned k = s; k < e; k++) {
-                if (src[k] == best)
-                    continue;
-                int ofd = fd_of(m, src[k], &base);
-                if (ofd < 0 || add_overlay(pl, ofd, base + (uint64_t)k * EXTMAP_SUBCLUSTER_SIZE,
-                                           buf + (size_t)(k - s0) * EXTMAP_SUBCLUSTER_SIZE,
-                                           EXTMAP_SUBCLUSTER_SIZE))
-                    return -1;
-            }
         }
         s = e;
     }
@@ -145,18 +204,19 @@ static int plan_read(const struct extmap *m, const struct extmap_req *q, struct 
         uint32_t coff = (uint32_t)(off & (EXTMAP_CLUSTER_SIZE - 1));
         uint32_t clen = end - off < EXTMAP_CLUSTER_SIZE - coff ? (uint32_t)(end - off)
                                                                : EXTMAP_CLUSTER_SIZE - coff;
-        char *buf = (char *)q->buf + (off - q->offset);
+        uint64_t at = off - q->offset;
         const struct xent *x = extmap_xent(m, vcl, 0);
         uint64_t v = x ? x->e & VAL_MASK : 0;
         if (x && x->holes) {
-            if (plan_partial(m, pl, vcl, coff >> SUB_SHIFT, (coff + clen) >> SUB_SHIFT, buf) < 0)
+            if (plan_partial(m, pl, q, vcl, coff >> SUB_SHIFT, (coff + clen) >> SUB_SHIFT, at) < 0)
                 return -1;
         } else if (v <= VAL_ZERO) {
-            memset(buf, 0, clen);
+            if (zero_range(q, at, clen) < 0)
+                return -1;
         } else {
             uint64_t base;
             int fd = fd_of(m, v, &base);
-            if (fd < 0 || add_base(pl, fd, base + coff, buf, clen) < 0)
+            if (fd < 0 || add_bases(pl, q, fd, base + coff, at, clen) < 0)
                 return -1;
         }
         off += clen;

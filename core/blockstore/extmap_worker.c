@@ -60,6 +60,35 @@ static bool clash(const struct extmap_req *a, const struct extmap_req *b)
     return a->offset < b->offset + b->len && b->offset < a->offset + a->len;
 }
 
+/* Runs one group: reads of whole blocks go straight to the ring on the
+ * planned read path (a partly written cluster of a clone in a few linked
+ * reads, extmap_read.c), the rest through the batch path meanwhile; then
+ * waits for the reads. */
+static void run_group(struct extmap *m, struct extmap_req **reqs, size_t n)
+{
+    struct extmap_req *rest[GROUP_MAX];
+    size_t nrest = 0, started = 0;
+    for (size_t i = 0; i < n; i++) {
+        int k = extmap_start_read(m, reqs[i]);
+        if (k < 0)
+            reqs[i]->result = k;
+        else if (k == 1)
+            started++;
+        else
+            rest[nrest++] = reqs[i];
+    }
+    int r = nrest ? extmap_submit_ptrs(m, rest, (int)nrest) : 0;
+    if (r < 0) /* the ring failed: nothing in the group can be trusted */
+        for (size_t k = 0; k < nrest; k++)
+            if (rest[k]->result == 0)
+                rest[k]->result = r;
+    r = started ? extmap_wait_reads(m) : 0;
+    if (r < 0)
+        for (size_t k = 0; k < n; k++)
+            if (reqs[k]->result == 0)
+                reqs[k]->result = r;
+}
+
 /* Runs reqs in order: flushes alone, the rest in groups with no write
  * overlapping another request of its group. */
 static void run_all(struct extmap *m, struct extmap_req **reqs, size_t n)
@@ -79,11 +108,7 @@ static void run_all(struct extmap *m, struct extmap_req **reqs, size_t n)
             if (!ok)
                 break;
         }
-        int r = extmap_submit_ptrs(m, reqs + i, (int)(j - i));
-        if (r < 0) /* the ring failed: nothing in the group can be trusted */
-            for (size_t k = i; k < j; k++)
-                if (reqs[k]->result == 0)
-                    reqs[k]->result = r;
+        run_group(m, reqs + i, j - i);
         i = j;
     }
 }

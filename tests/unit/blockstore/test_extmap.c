@@ -268,6 +268,63 @@ static void pr_fill_layer(unsigned layer, uint64_t pbase)
     free(c);
 }
 
+static void wait_done(struct extmap_worker *w, struct extmap_req **done, int want);
+
+/* Scatter-gather reads of the map through its worker (the VMM's path):
+ * iovecs of whole blocks, laid out in memory in reverse order (the planned
+ * read path, pieces cut where an iovec ends) or in order, and now and then an iovec
+ * that is not aligned (the batch path), all compared with want. */
+static void pr_worker_reads(struct extmap *m, const unsigned char *want, uint64_t size)
+{
+    enum { NREQ = 16, MAXB = 48, B = EXTMAP_SUBCLUSTER_SIZE };
+    unsigned char *pool = aligned_alloc(EXTMAP_BLOCK, (size_t)NREQ * (MAXB + 1) * B);
+    static struct iovec iov[NREQ][MAXB];
+    struct extmap_req q[NREQ], *qp[NREQ], *done[NREQ];
+    struct extmap_worker *wk;
+    REQUIRE_OK(extmap_worker_start(m, &wk));
+    for (int round = 0; round < 30; round++) {
+        memset(pool, 0xee, (size_t)NREQ * (MAXB + 1) * B);
+        for (int r = 0; r < NREQ; r++) {
+            uint64_t blocks = 1 + rnd_below(MAXB), first = rnd_below(size / B);
+            if (first + blocks > size / B)
+                blocks = size / B - first;
+            unsigned char *mem = pool + (size_t)r * (MAXB + 1) * B;
+            int skew = r % 4 == 3; /* an unaligned iovec: the batch path */
+            int n = 0;
+            for (uint64_t b = 0; b < blocks;) {
+                uint64_t k = 1 + rnd_below(4);
+                if (k > blocks - b)
+                    k = blocks - b;
+                /* the last piece of the request lowest in memory, or (one
+                 * request in four) iovecs that follow each other in memory
+                 * and read as one */
+                uint64_t slot = r % 4 == 1 ? b : blocks - b - k;
+                iov[r][n].iov_base = mem + slot * B + (skew && n == 0);
+                iov[r][n++].iov_len = k * B;
+                b += k;
+            }
+            q[r] = (struct extmap_req){ .op = EXTMAP_READ,
+                                        .offset = first * B,
+                                        .len = blocks * B,
+                                        .iov = iov[r],
+                                        .iovcnt = n };
+            qp[r] = &q[r];
+        }
+        REQUIRE_OK(extmap_worker_queue(wk, qp, NREQ));
+        wait_done(wk, done, NREQ);
+        for (int r = 0; r < NREQ; r++) {
+            REQUIRE(q[r].result == 0);
+            uint64_t at = q[r].offset;
+            for (int i = 0; i < q[r].iovcnt; i++) {
+                REQUIRE(!memcmp(q[r].iov[i].iov_base, want + at, q[r].iov[i].iov_len));
+                at += q[r].iov[i].iov_len;
+            }
+        }
+    }
+    extmap_worker_stop(wk);
+    free(pool);
+}
+
 static void test_partial_reads(void)
 {
     const uint64_t size = PR_CLUSTERS * (uint64_t)EXTMAP_CLUSTER_SIZE;
@@ -355,6 +412,7 @@ static void test_partial_reads(void)
         for (int i = 0; i < n; i++)
             REQUIRE(!memcmp(got + q[i].offset, want + q[i].offset, q[i].len));
     }
+    pr_worker_reads(m, want, size);
     /* one read of the whole disk: more pieces than one request may queue
      * (the batch path takes it), still exact */
     memset(got, 0xee, size);
