@@ -174,7 +174,9 @@ int compute_config_drive_write(const struct compute_metadata *md, const char *pa
  * the image's os_command_line, os_boot, hw_firmware_type), "old_flavor" (during a
  * resize) and "auto_ports" (the port ids the server made itself, deleted
  * with it).  Instance actions are records in "compute.actions", keyed
- * "SERVER\0REQUEST".
+ * "SERVER\0REQUEST"; they outlive the server (a tombstone in
+ * "compute.deleted" remembers whose it was) for the newest deleted_kept
+ * deleted servers.
  *
  * Create (compute_server_create): every check first, in one write
  * transaction of the control-plane store: flavor visible, image active and
@@ -276,6 +278,7 @@ struct compute_host {
     double cpu_ratio, ram_ratio; /* 0: Nova's 16.0 and 1.5 */
     unsigned host_cpus;          /* 0: the online CPUs */
     uint64_t host_ram_mib;       /* 0: the host's RAM */
+    unsigned deleted_kept;       /* deleted servers whose actions stay; 0: 1000 */
 };
 
 /* Opens vmmctl, adopts or settles every server (see above) and starts the
@@ -399,10 +402,13 @@ int compute_group_delete(struct compute *c, const struct compute_caller *who, co
 /* ---- instance actions ---- */
 /* Every action of the server, newest first: {"action","request_id",
  * "user_id","project_id","start_time","message","instance_uuid",
- * "events":[{"event","start_time","finish_time","result"}]}. */
+ * "events":[{"event","start_time","finish_time","result"}]}.  With deleted
+ * (Nova's microversion 2.21+) also those of a deleted server whose
+ * tombstone is still kept (the newest host.deleted_kept deleted servers),
+ * to the same callers (its project, admins); -ENOENT otherwise. */
 int compute_actions_list(struct compute *c, const struct compute_caller *who, const char *id,
-                         json_t **out);
+                         bool deleted, json_t **out);
 int compute_action_get(struct compute *c, const struct compute_caller *who, const char *id,
-                       const char *request_id, json_t **out);
+                       bool deleted, const char *request_id, json_t **out);
 
 #endif

@@ -6,7 +6,9 @@
  *   isolation_listing another project sees nothing; admin's all_tenants;
  *                     filters, sort, limit/marker, the detail view
  *   error_delete      BUILD -> ERROR with a fault; DELETE removes the
- *                     server, its ports and its boot volume
+ *                     server, its ports and its boot volume; its instance
+ *                     actions stay readable at 2.21+ (its project, admins),
+ *                     for the newest deleted_servers_kept (2 here) servers
  *   boot              (its own daemon, the real picostack-vmm) the own test
  *                     guest `control` as a Glance kernel image on the tiny
  *                     flavor: BUILD -> ACTIVE, console output, reboot soft
@@ -549,6 +551,70 @@ static void t_isolation_listing(void)
 
 /* ---- error_delete ---- */
 
+#define NOVA_221 "OpenStack-API-Version: compute 2.21"
+
+/* The actions of server id that tok reads at 2.21, as "create,delete"
+ * (oldest first), or NULL with *status set when not 200. */
+static char *deleted_actions(const char *tok, const char *id, long *status)
+{
+    char path[256];
+    struct resp r;
+    snprintf(path, sizeof path, C "/servers/%s/os-instance-actions", id);
+    *status = req_h(tok, "GET", path, NULL, NOVA_221, &r);
+    if (*status != 200) {
+        resp_free(&r);
+        return NULL;
+    }
+    json_t *acts = json_object_get(r.json, "instanceActions");
+    char out[256] = "";
+    for (size_t i = json_array_size(acts); i-- > 0;) {
+        json_t *a = json_array_get(acts, i);
+        CHECK_STR(jstr(a, "instance_uuid"), id);
+        CHECK(!json_object_get(a, "events"), "events in a list: %s", r.body);
+        snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s", *out ? "," : "",
+                 jstr(a, "action") ?: "?");
+    }
+    resp_free(&r);
+    return strdup(out);
+}
+
+/* Nova 2.21+: a deleted server's actions stay readable to its project
+ * and admins; before 2.21, and to other projects, it is gone. */
+static void check_deleted_actions(const char *id)
+{
+    long st;
+    char *acts = deleted_actions(TA, id, &st);
+    CHECK(st == 200 && acts && !strcmp(acts, "create,delete"), "%ld %s", st, acts ?: "");
+    free(acts);
+    acts = deleted_actions(ADM, id, &st);
+    CHECK(st == 200 && acts && !strcmp(acts, "create,delete"), "admin: %ld %s", st, acts ?: "");
+    free(acts);
+    char *tb = member_of("proj-b", "user-b", NULL);
+    free(deleted_actions(tb, id, &st));
+    CHECK(st == 404, "another project: %ld", st);
+    free(tb);
+    char path[256];
+    struct resp r;
+    snprintf(path, sizeof path, C "/servers/%s/os-instance-actions", id);
+    CHECK(req(TA, "GET", path, NULL, NULL) == 404); /* 2.1 */
+    CHECK(req_h(TA, "GET", path, NULL, "OpenStack-API-Version: compute 2.20", NULL) == 404);
+    /* one action, with its events */
+    CHECK(req_h(TA, "GET", path, NULL, NOVA_221, &r) == 200);
+    const char *rid =
+        jstr(json_array_get(json_object_get(r.json, "instanceActions"), 0), "request_id");
+    char one[512];
+    snprintf(one, sizeof one, "%s/%s", path, rid ?: "none");
+    resp_free(&r);
+    CHECK(req_h(TA, "GET", one, NULL, NOVA_221, &r) == 200);
+    json_t *a = json_object_get(r.json, "instanceAction");
+    CHECK_STR(jstr(a, "action"), "delete");
+    CHECK(json_array_size(json_object_get(a, "events")) == 1, "%s", r.body);
+    resp_free(&r);
+    CHECK(req(TA, "GET", one, NULL, NULL) == 404);
+    snprintf(one, sizeof one, "%s/req-nope", path);
+    CHECK(req_h(TA, "GET", one, NULL, NOVA_221, NULL) == 404);
+}
+
 static void t_error_delete(void)
 {
     fixture();
@@ -590,6 +656,15 @@ static void t_error_delete(void)
     CHECK(req(TA, "DELETE", path, NULL, NULL) == 404);
     CHECK(compute_ports(TA) == 0);
     CHECK(count(TA, "/volume/v3/volumes", "volumes") == 0);
+    check_deleted_actions(id);
+    char first[64];
+    snprintf(first, sizeof first, "%s", id);
+    /* unknown servers: 404 at any microversion */
+    long ast;
+    free(deleted_actions(TA, "00000000-0000-4000-8000-000000000000", &ast));
+    CHECK(ast == 404, "%ld", ast);
+    free(deleted_actions(TA, "not-a-uuid", &ast));
+    CHECK(ast == 404, "%ld", ast);
     /* boot from a volume with delete_on_termination false: it stays */
     snprintf(extra, sizeof extra,
              "{\"volume\": {\"size\": 1, \"imageRef\": \"%s\", \"name\": \"bootvol\"}}", ROOT);
@@ -629,6 +704,13 @@ static void t_error_delete(void)
     CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
     CHECK(wait_status(TA, id, "GONE"));
     CHECK(count(TA, "/volume/v3/volumes", "volumes") == 1); /* bootvol, kept */
+    /* bounded: picostackd keeps the 2 newest deleted servers' actions here
+     * (deleted_servers_kept), so the first one's are forgotten */
+    char *acts = deleted_actions(TA, id, &ast);
+    CHECK(ast == 200 && acts && !strcmp(acts, "create,delete"), "%ld %s", ast, acts ?: "");
+    free(acts);
+    free(deleted_actions(TA, first, &ast));
+    CHECK(ast == 404, "the oldest deleted server's actions: %ld", ast);
     fixture_free();
 }
 
@@ -1693,6 +1775,8 @@ int main(int argc, char **argv)
     if (strncmp(argv[1], "boot", 4))
         setenv("PICOSTACK_VMM", "/nonexistent/picostack-vmm", 1);
     setenv("PICOSTACK_SHUTDOWN_TIMEOUT", "1", 1);
+    if (!strcmp(argv[1], "error_delete"))
+        setenv("PICOSTACK_DELETED_SERVERS_KEPT", "2", 1);
     static char guest[600];
     snprintf(guest, sizeof guest, "%s", argv[2]);
     char *slash = strrchr(guest, '/');
