@@ -345,6 +345,19 @@ int compute_server_delete_checked(struct compute *c, const struct compute_caller
  * non-admin is -EPERM. -ENOTSUP an action this does not know. */
 int compute_server_action(struct compute *c, const struct compute_caller *who, const char *id,
                           const char *action, json_t *arg, struct compute_err *err);
+/* createImage (arg: {"name", "metadata"}): a new active raw image in
+ * image_id that shares the boot volume's clusters (constant time, through
+ * volume_upload_image and image_db_put_active, as the volume service's
+ * os-volume_upload_image), with the request's metadata and Nova's snapshot
+ * properties (image_type snapshot, instance_uuid, base_image_ref, user_id)
+ * plus the boot properties it was made with (kernel_id, ramdisk_id,
+ * os_command_line, os_boot, hw_firmware_type); owned by who's project.
+ * The server must be stopped: the block store does not snapshot a disk a
+ * running VMM writes (-EBUSY, 409, for active/paused/suspended, error and
+ * any task).  -EINVAL a bad request, -ENOENT not found or not who's,
+ * -EDQUOT/-ENOSPC from the volume service. */
+int compute_server_create_image(struct compute *c, const struct compute_caller *who, const char *id,
+                                const json_t *arg, char image_id[37], struct compute_err *err);
 /* The last `lines` lines of the console (0: all kept); malloc'd. */
 int compute_server_console(struct compute *c, const struct compute_caller *who, const char *id,
                            unsigned lines, char **out);

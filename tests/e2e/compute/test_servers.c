@@ -29,6 +29,7 @@
  *                     port's MAC and answers pings from the network's DHCP
  *                     namespace, then powers off: SHUTOFF; delete unplugs.
  *   stopped_actions   ERROR -> os-stop -> SHUTOFF; wrong states 409;
+ *                     createImage of the stopped server (and its 400/404s);
  *                     volume attach/list/detach, twice 4xx, an attached
  *                     volume cannot be deleted; resize + confirm/revert;
  *                     metadata, rename, instance actions
@@ -714,6 +715,66 @@ static void t_error_delete(void)
     fixture_free();
 }
 
+static const char *s_boot_volume(const char *id);
+
+/* createImage of a stopped server: 202 with the image's URL in Location
+ * (before 2.45), an active raw image sharing the boot volume's clusters
+ * with Nova's snapshot properties; bad input 400, another project's or an
+ * unknown server 404. */
+static void create_image_checks(const char *id)
+{
+    const char *bad[] = {
+        "{\"createImage\": \"snap\"}",
+        "{\"createImage\": {}}",
+        "{\"createImage\": {\"name\": \"\"}}",
+        "{\"createImage\": {\"name\": 5}}",
+        "{\"createImage\": {\"name\": \" lead\"}}",
+        "{\"createImage\": {\"name\": \"x\", \"metadata\": [1]}}",
+        "{\"createImage\": {\"name\": \"x\", \"metadata\": {\"k\": 1}}}",
+        "{\"createImage\": {\"name\": \"x\", \"other\": 1}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(action(TA, id, bad[i], NULL) == 400, "%s", bad[i]);
+    const char *good = "{\"createImage\": {\"name\": \"snap-1\", \"metadata\": "
+                       "{\"purpose\": \"test\"}}}";
+    char *tb = member_of("proj-b", "user-b", NULL);
+    CHECK(action(tb, id, good, NULL) == 404);
+    free(tb);
+    CHECK(action(TA, "00000000-0000-4000-8000-000000000000", good, NULL) == 404);
+    CHECK(count(TA, "/image/v2/images", "images") == 2); /* kernel, root: nothing made */
+    struct resp r;
+    CHECK(action(TA, id, good, &r) == 202, "%s", r.body ?: "");
+    const char *slash = strrchr(r.location, '/');
+    char image[64] = "", path[256];
+    CHECK(slash && strstr(r.location, "/image/v2/images/"), "Location '%s'", r.location);
+    snprintf(image, sizeof image, "%s", slash ? slash + 1 : "");
+    resp_free(&r);
+    snprintf(path, sizeof path, "/image/v2/images/%s", image);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200, "%s", path);
+    CHECK_STR(jstr(r.json, "name"), "snap-1");
+    CHECK_STR(jstr(r.json, "status"), "active");
+    CHECK_STR(jstr(r.json, "disk_format"), "raw");
+    CHECK_STR(jstr(r.json, "owner"), PA);
+    CHECK_STR(jstr(r.json, "image_type"), "snapshot");
+    CHECK_STR(jstr(r.json, "instance_uuid"), id);
+    CHECK_STR(jstr(r.json, "base_image_ref"), ROOT);
+    CHECK_STR(jstr(r.json, "kernel_id"), KERNEL);
+    CHECK_STR(jstr(r.json, "purpose"), "test");
+    CHECK(json_integer_value(json_object_get(r.json, "size")) == 1ll << 30, "%s", r.body);
+    resp_free(&r);
+    /* the server's event list has it */
+    snprintf(path, sizeof path, C "/servers/%s/os-instance-actions", id);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    CHECK_STR(jstr(json_array_get(json_object_get(r.json, "instanceActions"), 0), "action"),
+              "createImage");
+    resp_free(&r);
+    /* the image goes on its own; the server's boot volume stays */
+    snprintf(path, sizeof path, "/image/v2/images/%s", image);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    snprintf(path, sizeof path, "/volume/v3/volumes/%s", s_boot_volume(id));
+    CHECK(req(TA, "GET", path, NULL, NULL) == 200);
+}
+
 /* ---- stopped_actions ---- */
 
 static void t_stopped_actions(void)
@@ -735,10 +796,12 @@ static void t_stopped_actions(void)
     CHECK(action(TA, id, "{\"reboot\": {\"type\": \"SIDEWAYS\"}}", NULL) == 400);
     CHECK(action(TA, id, "{\"noSuchAction\": {}}", NULL) == 400);
     CHECK(action(TA, id, "{\"os-stop\": null, \"os-start\": null}", NULL) == 400);
+    CHECK(action(TA, id, "{\"createImage\": {\"name\": \"in-error\"}}", NULL) == 409);
     /* ERROR -> os-stop -> SHUTOFF (nothing runs) */
     CHECK(action(TA, id, "{\"os-stop\": null}", NULL) == 202);
     CHECK(wait_status(TA, id, "SHUTOFF"));
     CHECK(action(TA, id, "{\"os-stop\": null}", NULL) == 409);
+    create_image_checks(id);
     /* console output of a server that never ran: empty */
     CHECK(action(TA, id, "{\"os-getConsoleOutput\": {\"length\": 10}}", &r) == 200);
     CHECK(jstr(r.json, "output") != NULL);
