@@ -6,7 +6,8 @@
  * and then ticks; the VMM's Private_Dirty (/proc/PID/smaps, writable
  * mappings) less that of its guest-RAM mapping must stay under
  * MEMORY_LIMIT_KIB.  The mappings
- * behind it are printed (the breakdown), whatever the result.
+ * behind it are printed (the breakdown), whatever the result.  In a
+ * sanitized build (ASan) the figure is printed but not held to the limit.
  *   memory vmm */
 #include "tests/integration/kvm/kvmtest.h"
 #include "tests/support/tmpdir.h"
@@ -175,10 +176,18 @@ static int measure(const struct options *o, const char *dir, int tap_fd)
     long beyond = total - guest;
     printf("memory beyond guest RAM: %ld kB Private_Dirty (guest RAM %ld kB; limit %d kB)\n",
            beyond, guest, MEMORY_LIMIT_KIB);
+#if defined(__SANITIZE_ADDRESS__)
+    /* a sanitized VMM carries ASan's shadow and quarantine: the figure
+     * says nothing about ours; the run itself (devices, guest) is checked */
+    printf("sanitized build: the limit is not applied\n");
+    rc = 0;
+    (void)beyond;
+#else
     if (beyond >= MEMORY_LIMIT_KIB)
         fprintf(stderr, "test: %ld kB beyond guest RAM, limit %d kB\n", beyond, MEMORY_LIMIT_KIB);
     else
         rc = 0;
+#endif
 out:
     vm_destroy(&vm);
     return rc;
