@@ -138,10 +138,12 @@ static void print_config(const struct daemon_opts *o)
                config_listen_uses_tls(c, &c->listen[i]) ? " (https)" : " (http)");
     printf("\ndata_dir = %s\nbackup_dir = %s\ntoken_ttl = %u\ncpu_allocation_ratio = %g\n"
            "ram_allocation_ratio = %g\nuplink_interface = %s\nlog_level = %s\ntls = %s\n"
-           "tls_cert = %s\ntls_key = %s\nplain_http_on_lan = %s\nthreads = %u\n",
+           "tls_cert = %s\ntls_key = %s\nplain_http_on_lan = %s\nthreads = %u\n"
+           "deleted_servers_kept = %u\n",
            c->data_dir, c->backup_dir, c->token_ttl, c->cpu_allocation_ratio,
            c->ram_allocation_ratio, c->uplink_interface, levels[c->log_level], tls[c->tls],
-           c->tls_cert, c->tls_key, c->plain_http_on_lan ? "yes" : "no", c->threads);
+           c->tls_cert, c->tls_key, c->plain_http_on_lan ? "yes" : "no", c->threads,
+           c->deleted_servers_kept);
 }
 
 /* The data dir, the block store, the store, identity, the certificate and
@@ -243,6 +245,7 @@ static int serve_api(const struct daemon_opts *o, struct daemon *d, struct net_d
     cfg.netdp_netns = o->net_ns;
     cfg.cpu_allocation_ratio = c->cpu_allocation_ratio;
     cfg.ram_allocation_ratio = c->ram_allocation_ratio;
+    cfg.deleted_servers_kept = c->deleted_servers_kept;
     struct api_server *srv;
     const char *failed = NULL;
     int rc = api_server_new(&cfg, &srv);

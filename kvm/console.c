@@ -15,8 +15,11 @@
 
 #include "kvm/control.h"
 
+/* The ring starts again at its beginning whenever the writer has taken
+ * everything, so it touches only as much memory as the writer ever fell
+ * behind (a VMM's memory beyond guest RAM is counted per server). */
 #define BUF_SIZE    (256 * 1024) /* guest output waiting for the writer */
-#define CHUNK       (64 * 1024)  /* what the writer takes at a time */
+#define CHUNK       (16 * 1024)  /* what the writer takes at a time */
 #define RX_RETRY_NS (10 * 1000 * 1000)
 
 struct console {
@@ -157,6 +160,8 @@ static void *writer_main(void *opaque)
         memcpy(chunk + first, c->buf, n - first);
         c->head = (c->head + n) % BUF_SIZE;
         c->len -= n;
+        if (!c->len)
+            c->head = 0; /* the next byte goes to the already touched start */
         pthread_mutex_unlock(&c->lock);
         client_send(c, chunk, n);
         if (c->log_fd >= 0)

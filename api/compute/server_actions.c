@@ -45,6 +45,22 @@ static void console_output(struct api_req *r, json_t *arg)
     api_reply_json(r, 200, out ? out : json_pack("{s:s}", "output", ""));
 }
 
+/* createImage: 202 with the new image's URL in Location (Nova before
+ * 2.45, which answers {"image_id"} instead; ours stop at 2.37). */
+static void create_image(struct api_req *r, json_t *arg)
+{
+    struct cmp_state *st = api_req_state(r);
+    struct compute_caller who = cmp_caller(r);
+    struct compute_err err = { "" };
+    char image_id[37], loc[512];
+    int rc = compute_server_create_image(st->c, &who, api_req_param(r, 0), arg, image_id, &err);
+    if (rc)
+        return cmp_reply_server_err(r, rc, &err, "Action failed.");
+    snprintf(loc, sizeof loc, "%s/image/v2/images/%s", api_req_base_url(r), image_id);
+    api_reply_header(r, "Location", loc);
+    api_reply_empty(r, 202);
+}
+
 /* rebuild answers 202 with the server (status REBUILD) and its adminPass:
  * the one given, or a new one (the guest is not told either). */
 static void rebuilt(struct api_req *r, int micro, const char *pass)
@@ -102,6 +118,11 @@ void cmp_server_action(struct api_req *r)
     json_decref(rec);
     if (!strcmp(action, "os-getConsoleOutput")) {
         console_output(r, arg);
+        json_decref(body);
+        return;
+    }
+    if (!strcmp(action, "createImage")) {
+        create_image(r, arg);
         json_decref(body);
         return;
     }

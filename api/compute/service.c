@@ -233,6 +233,7 @@ static int host_start(struct api_server *srv, struct cmp_state *st)
         .jail_uid_base = 900000,
         .cpu_ratio = cfg->cpu_allocation_ratio,
         .ram_ratio = cfg->ram_allocation_ratio,
+        .deleted_kept = cfg->deleted_servers_kept,
     };
     if (h.jailer_path)
         h.cgroup_parent = cgroup_parent();

@@ -282,6 +282,8 @@ struct api_config {
     const char *netdp_netns; /* its namespace (net_dp_config.netns); NULL = ours */
     /* Compute: vCPUs and RAM per host CPU and MiB (0: Nova's 16.0, 1.5). */
     double cpu_allocation_ratio, ram_allocation_ratio;
+    /* Deleted servers whose instance actions stay readable (0: 1000). */
+    unsigned deleted_servers_kept;
 };
 #define API_BODY_MIN_BYTES (16u * 1024)
 /* Memory one upload may use, for the budget: its pipe (1 MiB), the block

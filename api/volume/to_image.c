@@ -70,29 +70,6 @@ static json_t *new_image(struct api_req *r, const json_t *a, const char *id, boo
     return img;
 }
 
-/* Writes img (now active over the snapshot `id` of bytes) in one
- * transaction. */
-static int put_active(struct vol_state *st, json_t *img, const char *id, uint64_t bytes)
-{
-    char now[32];
-    image_timestamp(now);
-    struct image_err err;
-    if (image_upload_begin(img, now, &err) < 0 ||
-        image_upload_finish(img, (int64_t)bytes, (int64_t)bytes, NULL, NULL, now, &err) < 0)
-        return err.err;
-    if (image_private_set(img, IMAGE_DISK, id) < 0)
-        return -ENOMEM;
-    struct store_txn *t;
-    int rc = store_begin(image_db_store(st->images), true, &t);
-    if (rc < 0)
-        return rc;
-    if ((rc = image_db_put(t, st->images, img)) < 0) {
-        store_abort(t);
-        return rc;
-    }
-    return store_commit(t);
-}
-
 int vol_upload_image(struct api_req *r, struct vol_state *st, const char *vol_id, const json_t *a)
 {
     if (!json_is_object(a))
@@ -109,7 +86,7 @@ int vol_upload_image(struct api_req *r, struct vol_state *st, const char *vol_id
     struct volumes_caller who = vol_caller(r);
     uint64_t bytes = 0;
     int rc = volume_upload_image(st->v, &who, vol_id, id, force, &bytes);
-    if (rc == 0 && (rc = put_active(st, img, id, bytes)) < 0) {
+    if (rc == 0 && (rc = image_db_put_active(st->images, img, id, bytes)) < 0) {
         int d = API_BS(st->srv, blockstore_delete(api_server_blockstore(st->srv), id));
         if (d < 0)
             fprintf(stderr, "picostackd: image %s from volume %s: cannot delete its data: %s\n", id,

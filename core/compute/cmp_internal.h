@@ -13,13 +13,15 @@ struct cmp_job;
 
 struct compute {
     struct store *store;
-    unsigned flavors;  /* id -> flavor */
-    unsigned keypairs; /* "user\0name" -> keypair */
-    unsigned quotas;   /* project -> quota */
-    unsigned meta;     /* "seeded" */
-    unsigned servers;  /* id -> server */
-    unsigned actions;  /* "server\0request" -> instance action */
-    unsigned groups;   /* id -> server group */
+    unsigned flavors;       /* id -> flavor */
+    unsigned keypairs;      /* "user\0name" -> keypair */
+    unsigned quotas;        /* project -> quota */
+    unsigned meta;          /* "seeded" */
+    unsigned servers;       /* id -> server */
+    unsigned actions;       /* "server\0request" -> instance action */
+    unsigned groups;        /* id -> server group */
+    unsigned deleted;       /* id -> a deleted server's tombstone (cmp_deleted.c) */
+    unsigned deleted_order; /* deletion order -> id */
 
     /* The host side (compute_host_start); zero until then. */
     bool host_up;
@@ -184,6 +186,16 @@ int cmp_job_queue(struct compute *c, enum cmp_job_kind kind, const char *id);
 /* vmmctl calls for actions (-ENXIO when there is no host). */
 int cmp_vmm_pause(struct compute *c, const char *id, bool pause, struct compute_err *err);
 int cmp_vmm_reboot_soft(struct compute *c, const char *id, struct compute_err *err);
+
+/* ---- deleted servers (cmp_deleted.c) ---- */
+/* Deletes every instance action of server id in t. */
+int cmp_actions_drop(struct compute *c, struct store_txn *t, const char *id);
+/* Records rec's server as deleted (its actions stay readable) and drops
+ * the oldest tombstones, with their actions, beyond host.deleted_kept. */
+int cmp_tombstone_put(struct compute *c, struct store_txn *t, const json_t *rec);
+/* The tombstone {"id","project_id","user_id","deleted_at"} of a deleted
+ * server still remembered (-ENOENT otherwise). */
+int cmp_tombstone_get(struct compute *c, struct store_txn *t, const char *id, json_t **out);
 
 /* ---- teardown pieces (cmp_server_teardown.c) ---- */
 /* Unplugs (and deletes the ones it made) the server's ports; detaches its

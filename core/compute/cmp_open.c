@@ -88,6 +88,10 @@ int compute_open(struct store *s, struct compute **out)
     if (!rc)
         rc = store_table(s, "compute.groups", &c->groups);
     if (!rc)
+        rc = store_table(s, "compute.deleted", &c->deleted);
+    if (!rc)
+        rc = store_table(s, "compute.deleted_order", &c->deleted_order);
+    if (!rc)
         rc = seed(c);
     if (rc) {
         free(c);

@@ -563,15 +563,32 @@ static int newest_first(const void *a, const void *b)
     return ny > nx ? 1 : ny < nx ? -1 : 0;
 }
 
+/* The server, or with deleted its tombstone, that who may see. */
+static int load_or_tombstone(struct compute *c, struct store_txn *t,
+                             const struct compute_caller *who, const char *id, bool deleted,
+                             json_t **rec)
+{
+    int rc = cmp_server_load(c, t, who, id, false, rec);
+    if (rc != -ENOENT || !deleted)
+        return rc;
+    if ((rc = cmp_tombstone_get(c, t, id, rec)))
+        return rc;
+    if (!cmp_may(who, *rec, false)) {
+        json_decref(*rec);
+        return -ENOENT;
+    }
+    return 0;
+}
+
 int compute_actions_list(struct compute *c, const struct compute_caller *who, const char *id,
-                         json_t **out)
+                         bool deleted, json_t **out)
 {
     struct store_txn *t;
     int rc = store_begin(c->store, false, &t);
     if (rc)
         return rc;
     json_t *rec, *all = json_array();
-    rc = all ? cmp_server_load(c, t, who, id, false, &rec) : -ENOMEM;
+    rc = all ? load_or_tombstone(c, t, who, id, deleted, &rec) : -ENOMEM;
     if (!rc) {
         json_decref(rec);
         char pre[STORE_MAX_KEY];
@@ -603,10 +620,10 @@ int compute_actions_list(struct compute *c, const struct compute_caller *who, co
 }
 
 int compute_action_get(struct compute *c, const struct compute_caller *who, const char *id,
-                       const char *request_id, json_t **out)
+                       bool deleted, const char *request_id, json_t **out)
 {
     json_t *all;
-    int rc = compute_actions_list(c, who, id, &all);
+    int rc = compute_actions_list(c, who, id, deleted, &all);
     if (rc)
         return rc;
     json_t *a;

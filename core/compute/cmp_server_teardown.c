@@ -1,6 +1,6 @@
 /* The end of a server: its ports unplugged (and the ones it made deleted),
  * its volumes detached (delete_on_termination ones deleted), its record
- * and instance actions removed.  Runs on the worker after the VMM is gone;
+ * removed (its instance actions stay, behind a tombstone: cmp_deleted.c).  Runs on the worker after the VMM is gone;
  * every step tolerates what an earlier, cut-off run already did. */
 #include "core/compute/cmp_internal.h"
 #include "core/networks/networks.h"
@@ -101,29 +101,14 @@ static void drop_volumes(struct compute *c, const json_t *rec, const char *id)
     json_decref(atts);
 }
 
-static int drop_actions(const void *k, size_t kl, const void *v, size_t vl, void *ctx)
-{
-    (void)v;
-    (void)vl;
-    json_array_append_new(ctx, json_stringn(k, kl));
-    return 0;
-}
-
-static int drop_record(struct compute *c, const char *id)
+/* Removes the record; its actions stay behind a tombstone. */
+static int drop_record(struct compute *c, const json_t *rec, const char *id)
 {
     struct store_txn *t;
     int rc = store_begin(c->store, true, &t);
     if (rc)
         return rc;
-    json_t *keys = json_array(), *k;
-    char pre[STORE_MAX_KEY];
-    int plen = store_index_key(pre, id, "", NULL);
-    rc = plen < 0 ? plen : store_scan(t, c->actions, pre, (size_t)plen, drop_actions, keys);
-    size_t i;
-    json_array_foreach (keys, i, k)
-        if (!rc)
-            rc = store_del_raw(t, c->actions, json_string_value(k), json_string_length(k));
-    json_decref(keys);
+    rc = cmp_tombstone_put(c, t, rec);
     if (!rc) {
         rc = store_del(t, c->servers, id);
         rc = rc == -ENOENT ? 0 : rc;
@@ -157,6 +142,7 @@ int cmp_server_teardown(struct compute *c, const char *id)
         drop_volumes(c, rec, id);
     cmp_config_drive_remove(c, id);
     cmp_boot_files_remove(c, id);
+    rc = drop_record(c, rec, id);
     json_decref(rec);
-    return drop_record(c, id);
+    return rc;
 }

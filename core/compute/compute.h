@@ -174,7 +174,9 @@ int compute_config_drive_write(const struct compute_metadata *md, const char *pa
  * the image's os_command_line, os_boot, hw_firmware_type), "old_flavor" (during a
  * resize) and "auto_ports" (the port ids the server made itself, deleted
  * with it).  Instance actions are records in "compute.actions", keyed
- * "SERVER\0REQUEST".
+ * "SERVER\0REQUEST"; they outlive the server (a tombstone in
+ * "compute.deleted" remembers whose it was) for the newest deleted_kept
+ * deleted servers.
  *
  * Create (compute_server_create): every check first, in one write
  * transaction of the control-plane store: flavor visible, image active and
@@ -276,6 +278,7 @@ struct compute_host {
     double cpu_ratio, ram_ratio; /* 0: Nova's 16.0 and 1.5 */
     unsigned host_cpus;          /* 0: the online CPUs */
     uint64_t host_ram_mib;       /* 0: the host's RAM */
+    unsigned deleted_kept;       /* deleted servers whose actions stay; 0: 1000 */
 };
 
 /* Opens vmmctl, adopts or settles every server (see above) and starts the
@@ -342,6 +345,19 @@ int compute_server_delete_checked(struct compute *c, const struct compute_caller
  * non-admin is -EPERM. -ENOTSUP an action this does not know. */
 int compute_server_action(struct compute *c, const struct compute_caller *who, const char *id,
                           const char *action, json_t *arg, struct compute_err *err);
+/* createImage (arg: {"name", "metadata"}): a new active raw image in
+ * image_id that shares the boot volume's clusters (constant time, through
+ * volume_upload_image and image_db_put_active, as the volume service's
+ * os-volume_upload_image), with the request's metadata and Nova's snapshot
+ * properties (image_type snapshot, instance_uuid, base_image_ref, user_id)
+ * plus the boot properties it was made with (kernel_id, ramdisk_id,
+ * os_command_line, os_boot, hw_firmware_type); owned by who's project.
+ * The server must be stopped: the block store does not snapshot a disk a
+ * running VMM writes (-EBUSY, 409, for active/paused/suspended, error and
+ * any task).  -EINVAL a bad request, -ENOENT not found or not who's,
+ * -EDQUOT/-ENOSPC from the volume service. */
+int compute_server_create_image(struct compute *c, const struct compute_caller *who, const char *id,
+                                const json_t *arg, char image_id[37], struct compute_err *err);
 /* The last `lines` lines of the console (0: all kept); malloc'd. */
 int compute_server_console(struct compute *c, const struct compute_caller *who, const char *id,
                            unsigned lines, char **out);
@@ -399,10 +415,13 @@ int compute_group_delete(struct compute *c, const struct compute_caller *who, co
 /* ---- instance actions ---- */
 /* Every action of the server, newest first: {"action","request_id",
  * "user_id","project_id","start_time","message","instance_uuid",
- * "events":[{"event","start_time","finish_time","result"}]}. */
+ * "events":[{"event","start_time","finish_time","result"}]}.  With deleted
+ * (Nova's microversion 2.21+) also those of a deleted server whose
+ * tombstone is still kept (the newest host.deleted_kept deleted servers),
+ * to the same callers (its project, admins); -ENOENT otherwise. */
 int compute_actions_list(struct compute *c, const struct compute_caller *who, const char *id,
-                         json_t **out);
+                         bool deleted, json_t **out);
 int compute_action_get(struct compute *c, const struct compute_caller *who, const char *id,
-                       const char *request_id, json_t **out);
+                       bool deleted, const char *request_id, json_t **out);
 
 #endif

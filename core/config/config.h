@@ -25,6 +25,8 @@
  *     tls_key               =                     generated on first start in data_dir/tls/
  *     plain_http_on_lan     = no                  yes allows tls = off on a non-loopback address
  *     threads               = 0                   request threads, 0 = by CPU count
+ *     deleted_servers_kept  = 1000                deleted servers whose instance actions
+ *                                                 stay readable, 1 .. 1000000
  *
  * Environment: PICOSTACK_<KEY IN CAPITALS> (PICOSTACK_TOKEN_TTL,
  * PICOSTACK_LISTEN, ...); PICOSTACK_DATA is also read as data_dir (older
@@ -72,6 +74,7 @@ struct config {
     char tls_key[PATH_MAX];
     bool plain_http_on_lan;
     unsigned threads; /* 0 = by CPU count */
+    unsigned deleted_servers_kept;
 };
 
 /* The defaults (listed above).  data_dir is /var/lib/picostack for root

@@ -92,6 +92,27 @@ int image_db_put(struct store_txn *t, struct image_db *db, const json_t *img)
     return rc < 0 ? rc : store_put(t, db->t_images, id, img);
 }
 
+int image_db_put_active(struct image_db *db, json_t *img, const char *object, uint64_t bytes)
+{
+    char now[32];
+    image_timestamp(now);
+    struct image_err err;
+    if (image_upload_begin(img, now, &err) < 0 ||
+        image_upload_finish(img, (int64_t)bytes, (int64_t)bytes, NULL, NULL, now, &err) < 0)
+        return err.err;
+    if (image_private_set(img, IMAGE_DISK, object) < 0)
+        return -ENOMEM;
+    struct store_txn *t;
+    int rc = store_begin(image_db_store(db), true, &t);
+    if (rc < 0)
+        return rc;
+    if ((rc = image_db_put(t, db, img)) < 0) {
+        store_abort(t);
+        return rc;
+    }
+    return store_commit(t);
+}
+
 static int member_key(char key[STORE_MAX_KEY], const char *image_id, const char *member_id)
 {
     if (!image_id || !member_id)

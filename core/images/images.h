@@ -193,6 +193,12 @@ void image_db_close(struct image_db *db);
 struct store *image_db_store(struct image_db *db);
 int image_db_get(struct store_txn *t, struct image_db *db, const char *id, json_t **out);
 int image_db_put(struct store_txn *t, struct image_db *db, const json_t *img);
+/* Makes the queued img active over the block-store object `object` of
+ * `bytes` (a snapshot the caller made: a volume's, shared in constant
+ * time) and writes it in one transaction of its own.  Used by the volume
+ * service's os-volume_upload_image and the compute service's createImage;
+ * on failure the caller deletes the object. */
+int image_db_put_active(struct image_db *db, json_t *img, const char *object, uint64_t bytes);
 /* The change counter of the image records: image_db_put and image_db_del
  * bump it in the caller's transaction, whoever the caller is (the image
  * service, the volume service's upload to an image), so a cache of the

@@ -246,6 +246,16 @@ static int prepare_jail(struct vmmctl *v, const struct vmm_spec *s, int *uid_ind
     if (k < 0)
         return vmc_fail(err, k, "no free jail uid: %s", strerror(-k));
     *uid_index = k; /* RUN/<id> is its chroot: the jailer gives it to gid G */
+    /* A run before (a HARD reboot, a stop and start) may have had another
+     * uid, taken meanwhile by another server: its console ring files are
+     * still that uid's, which this VMM could not open. */
+    unsigned uid = (unsigned)v->cfg.jail_uid_base + (unsigned)k;
+    static const char *const ring[] = { "console.log", "console.log.1" };
+    char path[4200];
+    for (size_t i = 0; i < sizeof(ring) / sizeof(ring[0]); i++)
+        if (vmc_path(v, s->id, ring[i], path, sizeof(path)) == 0 && chown(path, uid, uid) < 0 &&
+            errno != ENOENT)
+            return vmc_fail(err, -errno, "%s: %s", path, strerror(errno));
     return 0;
 }
 

@@ -8,7 +8,12 @@
 
 #include "kvm/virtio/blk_backend.h"
 
-#define SECTOR 512u
+#define SECTOR     512u
+/* Data segments a request keeps in itself; longer ones get a list of their
+ * own until they finish.  A request slot per descriptor head used to hold
+ * two lists of BLK_QUEUE_SIZE (4 KiB): a Linux guest cycles through every
+ * head, so each queue ended up touching 540 KiB of them. */
+#define INLINE_IOV 8
 
 struct blk_req {
     struct blk_io io;
@@ -16,8 +21,8 @@ struct blk_req {
     bool busy;
     uint8_t *status; /* the chain's last writable byte, in guest RAM */
     uint32_t written;
-    struct iovec chain[BLK_QUEUE_SIZE];
-    struct iovec data[BLK_QUEUE_SIZE];
+    struct iovec *data; /* inline, or malloc'd for more than INLINE_IOV */
+    struct iovec inline_data[INLINE_IOV];
 };
 
 struct blk {
@@ -27,7 +32,8 @@ struct blk {
     char serial[VIRTIO_BLK_ID_BYTES];
     uint64_t capacity;                       /* bytes */
     struct blk_req *reqs[VIRTIO_MAX_QUEUES]; /* per queue, indexed by head */
-    struct iovec scratch[BLK_QUEUE_SIZE];
+    struct iovec scratch[BLK_QUEUE_SIZE];    /* the chain being parsed */
+    struct iovec slice[BLK_QUEUE_SIZE];      /* its data segments */
     unsigned in_flight;
 };
 
@@ -72,6 +78,15 @@ static void blk_config_read(struct virtio_dev *d, uint32_t off, void *data, unsi
     memcpy(data, c + off, len);
 }
 
+/* The slot is free again (its own segment list, if any, freed). */
+static void release(struct blk_req *r)
+{
+    if (r->data != r->inline_data)
+        free(r->data);
+    r->data = r->inline_data;
+    r->busy = false;
+}
+
 /* Finishes a request: status byte, used ring. The caller signals. */
 static void finish(struct blk *b, unsigned q, struct blk_req *r, uint8_t status)
 {
@@ -79,7 +94,19 @@ static void finish(struct blk *b, unsigned q, struct blk_req *r, uint8_t status)
     if (status != VIRTIO_BLK_S_OK)
         b->dev.stats.errors++;
     virtq_push(&b->dev.vq[q], r->head, status == VIRTIO_BLK_S_OK ? r->written : 1);
-    r->busy = false;
+    release(r);
+}
+
+/* Gives r the n segments in b->slice. */
+static int keep_segments(struct blk *b, struct blk_req *r, int n)
+{
+    if (n > INLINE_IOV && !(r->data = malloc((size_t)n * sizeof(struct iovec)))) {
+        r->data = r->inline_data;
+        return -ENOMEM;
+    }
+    memcpy(r->data, b->slice, (size_t)n * sizeof(struct iovec));
+    r->io.iov = r->data;
+    return 0;
 }
 
 static bool in_range(const struct blk *b, uint64_t sector, uint64_t len)
@@ -127,10 +154,10 @@ static int parse(struct blk *b, struct blk_req *r, const struct virtq_chain *c)
     virtq_chain_read(c, 0, &h, sizeof(h));
     uint32_t type = le32toh(h.type);
     uint64_t sector = le64toh(h.sector);
-    const struct iovec *last = &r->chain[c->nread + c->nwrite - 1];
+    const struct iovec *last = &c->iov[c->nread + c->nwrite - 1];
     r->status = (uint8_t *)last->iov_base + last->iov_len - 1;
     r->written = 1;
-    r->io = (struct blk_io){ .iov = r->data };
+    r->io = (struct blk_io){ 0 };
     b->dev.stats.requests++;
     switch (type) {
     case VIRTIO_BLK_T_IN:
@@ -143,10 +170,9 @@ static int parse(struct blk *b, struct blk_req *r, const struct virtq_chain *c)
             return VIRTIO_BLK_S_IOERR;
         if (len == 0)
             return VIRTIO_BLK_S_OK;
-        int n =
-            in ? virtq_iov_slice(r->chain + c->nread, c->nwrite, 0, len, r->data, BLK_QUEUE_SIZE)
-               : virtq_iov_slice(r->chain, c->nread, sizeof(h), len, r->data, BLK_QUEUE_SIZE);
-        if (n < 0)
+        int n = in ? virtq_iov_slice(c->iov + c->nread, c->nwrite, 0, len, b->slice, BLK_QUEUE_SIZE)
+                   : virtq_iov_slice(c->iov, c->nread, sizeof(h), len, b->slice, BLK_QUEUE_SIZE);
+        if (n < 0 || keep_segments(b, r, n) < 0)
             return VIRTIO_BLK_S_IOERR;
         r->io.op = in ? BLK_READ : BLK_WRITE;
         r->io.offset = sector * SECTOR;
@@ -189,10 +215,7 @@ static void blk_notify(struct virtio_dev *d, unsigned q)
                 virtio_dev_fail(d, "queue %u: head %u made available while in flight", q, c.head);
                 goto out;
             }
-            memcpy(req->chain, c.iov, (size_t)(c.nread + c.nwrite) * sizeof(struct iovec));
-            c.iov = req->chain; /* parse() reads the request's own copy */
             int st = parse(b, req, &c);
-            c.iov = b->scratch;
             if (st == -2) {
                 virtio_dev_fail(d, "queue %u: request without a header or status byte", q);
                 goto out;
@@ -252,7 +275,7 @@ static void reap(struct blk *b, bool push, bool *touched)
                 finish(b, q, r, done[i]->result == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR);
                 touched[q] = true;
             } else {
-                r->busy = false;
+                release(r);
             }
         }
     }
@@ -281,7 +304,7 @@ static void blk_reset(struct virtio_dev *d)
     }
     for (unsigned q = 0; q < d->nqueues; q++)
         for (unsigned i = 0; b->reqs[q] && i < BLK_QUEUE_SIZE; i++)
-            b->reqs[q][i].busy = false;
+            release(&b->reqs[q][i]);
 }
 
 static const struct virtio_dev_ops blk_ops = {
@@ -326,6 +349,9 @@ int blk_create(const struct guest_mem *gm, const struct blk_options *o, const ch
     for (unsigned q = 0; q < nq && r == 0; q++)
         if (!(b->reqs[q] = calloc(BLK_QUEUE_SIZE, sizeof(struct blk_req))))
             r = verr_set(err, ENOMEM, "out of memory");
+        else
+            for (unsigned i = 0; i < BLK_QUEUE_SIZE; i++)
+                b->reqs[q][i].data = b->reqs[q][i].inline_data;
     struct virtio_dev *d = &b->dev;
     d->name = name;
     d->device_id = VIRTIO_ID_BLK;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "kvm/devices/acpi_pm.h"
 #include "kvm/devices/device.h"
@@ -378,19 +379,25 @@ int x86_build_acpi(struct x86_acpi *a, uint64_t base, unsigned ncpus, const stru
 int x86_write_acpi(const struct guest_mem *gm, unsigned ncpus, const struct vmdevs *devs,
                    verr_t *err)
 {
-    static struct x86_acpi a; /* 64 KiB; tables are built on one thread */
     size_t span = X86_ACPI_END - X86_ACPI_ADDR;
     uint64_t base = X86_ACPI_ADDR + X86_ACPI_RSDP_SPAN;
     uint8_t *area = gm_ptr(gm, X86_ACPI_ADDR, span);
     if (!area)
         return verr_set(err, EFAULT, "no guest RAM for the ACPI tables");
-    int r = x86_build_acpi(&a, base, ncpus, devs, 0, err);
-    if (r)
-        return r;
-    if (a.len > span - X86_ACPI_RSDP_SPAN)
-        return verr_set(err, E2BIG, "ACPI tables overflow their area");
-    memset(area, 0, span);
-    memcpy(area, a.rsdp, sizeof(a.rsdp));
-    memcpy(area + X86_ACPI_RSDP_SPAN, a.tables, a.len);
-    return 0;
+    /* 64 KiB of scratch for a moment: a mapping of its own, returned
+     * after, rather than a static that stays resident for the VM's life */
+    struct x86_acpi *a =
+        mmap(NULL, sizeof(*a), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (a == MAP_FAILED)
+        return verr_set(err, errno, "ACPI scratch: %s", strerror(errno));
+    int r = x86_build_acpi(a, base, ncpus, devs, 0, err);
+    if (!r && a->len > span - X86_ACPI_RSDP_SPAN)
+        r = verr_set(err, E2BIG, "ACPI tables overflow their area");
+    if (!r) {
+        memset(area, 0, span);
+        memcpy(area, a->rsdp, sizeof(a->rsdp));
+        memcpy(area + X86_ACPI_RSDP_SPAN, a->tables, a->len);
+    }
+    munmap(a, sizeof(*a));
+    return r;
 }

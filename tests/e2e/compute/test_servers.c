@@ -6,7 +6,9 @@
  *   isolation_listing another project sees nothing; admin's all_tenants;
  *                     filters, sort, limit/marker, the detail view
  *   error_delete      BUILD -> ERROR with a fault; DELETE removes the
- *                     server, its ports and its boot volume
+ *                     server, its ports and its boot volume; its instance
+ *                     actions stay readable at 2.21+ (its project, admins),
+ *                     for the newest deleted_servers_kept (2 here) servers
  *   boot              (its own daemon, the real picostack-vmm) the own test
  *                     guest `control` as a Glance kernel image on the tiny
  *                     flavor: BUILD -> ACTIVE, console output, reboot soft
@@ -27,6 +29,7 @@
  *                     port's MAC and answers pings from the network's DHCP
  *                     namespace, then powers off: SHUTOFF; delete unplugs.
  *   stopped_actions   ERROR -> os-stop -> SHUTOFF; wrong states 409;
+ *                     createImage of the stopped server (and its 400/404s);
  *                     volume attach/list/detach, twice 4xx, an attached
  *                     volume cannot be deleted; resize + confirm/revert;
  *                     metadata, rename, instance actions
@@ -549,6 +552,70 @@ static void t_isolation_listing(void)
 
 /* ---- error_delete ---- */
 
+#define NOVA_221 "OpenStack-API-Version: compute 2.21"
+
+/* The actions of server id that tok reads at 2.21, as "create,delete"
+ * (oldest first), or NULL with *status set when not 200. */
+static char *deleted_actions(const char *tok, const char *id, long *status)
+{
+    char path[256];
+    struct resp r;
+    snprintf(path, sizeof path, C "/servers/%s/os-instance-actions", id);
+    *status = req_h(tok, "GET", path, NULL, NOVA_221, &r);
+    if (*status != 200) {
+        resp_free(&r);
+        return NULL;
+    }
+    json_t *acts = json_object_get(r.json, "instanceActions");
+    char out[256] = "";
+    for (size_t i = json_array_size(acts); i-- > 0;) {
+        json_t *a = json_array_get(acts, i);
+        CHECK_STR(jstr(a, "instance_uuid"), id);
+        CHECK(!json_object_get(a, "events"), "events in a list: %s", r.body);
+        snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s", *out ? "," : "",
+                 jstr(a, "action") ?: "?");
+    }
+    resp_free(&r);
+    return strdup(out);
+}
+
+/* Nova 2.21+: a deleted server's actions stay readable to its project
+ * and admins; before 2.21, and to other projects, it is gone. */
+static void check_deleted_actions(const char *id)
+{
+    long st;
+    char *acts = deleted_actions(TA, id, &st);
+    CHECK(st == 200 && acts && !strcmp(acts, "create,delete"), "%ld %s", st, acts ?: "");
+    free(acts);
+    acts = deleted_actions(ADM, id, &st);
+    CHECK(st == 200 && acts && !strcmp(acts, "create,delete"), "admin: %ld %s", st, acts ?: "");
+    free(acts);
+    char *tb = member_of("proj-b", "user-b", NULL);
+    free(deleted_actions(tb, id, &st));
+    CHECK(st == 404, "another project: %ld", st);
+    free(tb);
+    char path[256];
+    struct resp r;
+    snprintf(path, sizeof path, C "/servers/%s/os-instance-actions", id);
+    CHECK(req(TA, "GET", path, NULL, NULL) == 404); /* 2.1 */
+    CHECK(req_h(TA, "GET", path, NULL, "OpenStack-API-Version: compute 2.20", NULL) == 404);
+    /* one action, with its events */
+    CHECK(req_h(TA, "GET", path, NULL, NOVA_221, &r) == 200);
+    const char *rid =
+        jstr(json_array_get(json_object_get(r.json, "instanceActions"), 0), "request_id");
+    char one[512];
+    snprintf(one, sizeof one, "%s/%s", path, rid ?: "none");
+    resp_free(&r);
+    CHECK(req_h(TA, "GET", one, NULL, NOVA_221, &r) == 200);
+    json_t *a = json_object_get(r.json, "instanceAction");
+    CHECK_STR(jstr(a, "action"), "delete");
+    CHECK(json_array_size(json_object_get(a, "events")) == 1, "%s", r.body);
+    resp_free(&r);
+    CHECK(req(TA, "GET", one, NULL, NULL) == 404);
+    snprintf(one, sizeof one, "%s/req-nope", path);
+    CHECK(req_h(TA, "GET", one, NULL, NOVA_221, NULL) == 404);
+}
+
 static void t_error_delete(void)
 {
     fixture();
@@ -590,6 +657,15 @@ static void t_error_delete(void)
     CHECK(req(TA, "DELETE", path, NULL, NULL) == 404);
     CHECK(compute_ports(TA) == 0);
     CHECK(count(TA, "/volume/v3/volumes", "volumes") == 0);
+    check_deleted_actions(id);
+    char first[64];
+    snprintf(first, sizeof first, "%s", id);
+    /* unknown servers: 404 at any microversion */
+    long ast;
+    free(deleted_actions(TA, "00000000-0000-4000-8000-000000000000", &ast));
+    CHECK(ast == 404, "%ld", ast);
+    free(deleted_actions(TA, "not-a-uuid", &ast));
+    CHECK(ast == 404, "%ld", ast);
     /* boot from a volume with delete_on_termination false: it stays */
     snprintf(extra, sizeof extra,
              "{\"volume\": {\"size\": 1, \"imageRef\": \"%s\", \"name\": \"bootvol\"}}", ROOT);
@@ -629,7 +705,74 @@ static void t_error_delete(void)
     CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
     CHECK(wait_status(TA, id, "GONE"));
     CHECK(count(TA, "/volume/v3/volumes", "volumes") == 1); /* bootvol, kept */
+    /* bounded: picostackd keeps the 2 newest deleted servers' actions here
+     * (deleted_servers_kept), so the first one's are forgotten */
+    char *acts = deleted_actions(TA, id, &ast);
+    CHECK(ast == 200 && acts && !strcmp(acts, "create,delete"), "%ld %s", ast, acts ?: "");
+    free(acts);
+    free(deleted_actions(TA, first, &ast));
+    CHECK(ast == 404, "the oldest deleted server's actions: %ld", ast);
     fixture_free();
+}
+
+static const char *s_boot_volume(const char *id);
+
+/* createImage of a stopped server: 202 with the image's URL in Location
+ * (before 2.45), an active raw image sharing the boot volume's clusters
+ * with Nova's snapshot properties; bad input 400, another project's or an
+ * unknown server 404. */
+static void create_image_checks(const char *id)
+{
+    const char *bad[] = {
+        "{\"createImage\": \"snap\"}",
+        "{\"createImage\": {}}",
+        "{\"createImage\": {\"name\": \"\"}}",
+        "{\"createImage\": {\"name\": 5}}",
+        "{\"createImage\": {\"name\": \" lead\"}}",
+        "{\"createImage\": {\"name\": \"x\", \"metadata\": [1]}}",
+        "{\"createImage\": {\"name\": \"x\", \"metadata\": {\"k\": 1}}}",
+        "{\"createImage\": {\"name\": \"x\", \"other\": 1}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(action(TA, id, bad[i], NULL) == 400, "%s", bad[i]);
+    const char *good = "{\"createImage\": {\"name\": \"snap-1\", \"metadata\": "
+                       "{\"purpose\": \"test\"}}}";
+    char *tb = member_of("proj-b", "user-b", NULL);
+    CHECK(action(tb, id, good, NULL) == 404);
+    free(tb);
+    CHECK(action(TA, "00000000-0000-4000-8000-000000000000", good, NULL) == 404);
+    CHECK(count(TA, "/image/v2/images", "images") == 2); /* kernel, root: nothing made */
+    struct resp r;
+    CHECK(action(TA, id, good, &r) == 202, "%s", r.body ?: "");
+    const char *slash = strrchr(r.location, '/');
+    char image[64] = "", path[256];
+    CHECK(slash && strstr(r.location, "/image/v2/images/"), "Location '%s'", r.location);
+    snprintf(image, sizeof image, "%s", slash ? slash + 1 : "");
+    resp_free(&r);
+    snprintf(path, sizeof path, "/image/v2/images/%s", image);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200, "%s", path);
+    CHECK_STR(jstr(r.json, "name"), "snap-1");
+    CHECK_STR(jstr(r.json, "status"), "active");
+    CHECK_STR(jstr(r.json, "disk_format"), "raw");
+    CHECK_STR(jstr(r.json, "owner"), PA);
+    CHECK_STR(jstr(r.json, "image_type"), "snapshot");
+    CHECK_STR(jstr(r.json, "instance_uuid"), id);
+    CHECK_STR(jstr(r.json, "base_image_ref"), ROOT);
+    CHECK_STR(jstr(r.json, "kernel_id"), KERNEL);
+    CHECK_STR(jstr(r.json, "purpose"), "test");
+    CHECK(json_integer_value(json_object_get(r.json, "size")) == 1ll << 30, "%s", r.body);
+    resp_free(&r);
+    /* the server's event list has it */
+    snprintf(path, sizeof path, C "/servers/%s/os-instance-actions", id);
+    CHECK(req(TA, "GET", path, NULL, &r) == 200);
+    CHECK_STR(jstr(json_array_get(json_object_get(r.json, "instanceActions"), 0), "action"),
+              "createImage");
+    resp_free(&r);
+    /* the image goes on its own; the server's boot volume stays */
+    snprintf(path, sizeof path, "/image/v2/images/%s", image);
+    CHECK(req(TA, "DELETE", path, NULL, NULL) == 204);
+    snprintf(path, sizeof path, "/volume/v3/volumes/%s", s_boot_volume(id));
+    CHECK(req(TA, "GET", path, NULL, NULL) == 200);
 }
 
 /* ---- stopped_actions ---- */
@@ -653,10 +796,12 @@ static void t_stopped_actions(void)
     CHECK(action(TA, id, "{\"reboot\": {\"type\": \"SIDEWAYS\"}}", NULL) == 400);
     CHECK(action(TA, id, "{\"noSuchAction\": {}}", NULL) == 400);
     CHECK(action(TA, id, "{\"os-stop\": null, \"os-start\": null}", NULL) == 400);
+    CHECK(action(TA, id, "{\"createImage\": {\"name\": \"in-error\"}}", NULL) == 409);
     /* ERROR -> os-stop -> SHUTOFF (nothing runs) */
     CHECK(action(TA, id, "{\"os-stop\": null}", NULL) == 202);
     CHECK(wait_status(TA, id, "SHUTOFF"));
     CHECK(action(TA, id, "{\"os-stop\": null}", NULL) == 409);
+    create_image_checks(id);
     /* console output of a server that never ran: empty */
     CHECK(action(TA, id, "{\"os-getConsoleOutput\": {\"length\": 10}}", &r) == 200);
     CHECK(jstr(r.json, "output") != NULL);
@@ -1705,6 +1850,8 @@ int main(int argc, char **argv)
     if (strncmp(argv[1], "boot", 4))
         setenv("PICOSTACK_VMM", "/nonexistent/picostack-vmm", 1);
     setenv("PICOSTACK_SHUTDOWN_TIMEOUT", "1", 1);
+    if (!strcmp(argv[1], "error_delete"))
+        setenv("PICOSTACK_DELETED_SERVERS_KEPT", "2", 1);
     static char guest[600];
     snprintf(guest, sizeof guest, "%s", argv[2]);
     char *slash = strrchr(guest, '/');

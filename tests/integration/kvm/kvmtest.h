@@ -45,6 +45,7 @@ int case_virtionet(const struct options *o, int argc, char **argv); /* net_cases
 int case_linux_net(const struct options *o, int argc, char **argv); /* net_cases.c */
 int case_console(const struct options *o, int argc, char **argv);   /* console_cases.c */
 int case_firmware(const struct options *o, int argc, char **argv);  /* firmware_cases.c */
+int case_memory(const struct options *o, int argc, char **argv);    /* memory_cases.c */
 
 /* Helpers shared by the cases. */
 void random_bytes(void *buf, size_t len);

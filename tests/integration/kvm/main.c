@@ -49,25 +49,16 @@ static const struct {
     const char *name;
     int (*run)(const struct options *, int, char **);
 } cases[] = {
-    { "hello", case_hello },
-    { "poweroff", case_poweroff },
-    { "echo", case_echo },
-    { "cmdline", case_cmdline },
-    { "triple", case_triple },
-    { "smp", case_smp },
-    { "timer", case_timer },
-    { "uartirq", case_uartirq },
-    { "hostile", case_hostile },
-    { "rtc", case_rtc },
-    { "memmap", case_memmap },
-    { "control", case_control },
-    { "linux", case_linux },
-    { "virtio", case_virtio },
-    { "linux-virtio", case_linux_virtio },
-    { "virtionet", case_virtionet },
-    { "console", case_console },
-    { "linux-net", case_linux_net },
-    { "firmware", case_firmware },
+    { "hello", case_hello },         { "poweroff", case_poweroff },
+    { "echo", case_echo },           { "cmdline", case_cmdline },
+    { "triple", case_triple },       { "smp", case_smp },
+    { "timer", case_timer },         { "uartirq", case_uartirq },
+    { "hostile", case_hostile },     { "rtc", case_rtc },
+    { "memmap", case_memmap },       { "control", case_control },
+    { "linux", case_linux },         { "virtio", case_virtio },
+    { "memory", case_memory },       { "linux-virtio", case_linux_virtio },
+    { "virtionet", case_virtionet }, { "console", case_console },
+    { "linux-net", case_linux_net }, { "firmware", case_firmware },
 };
 
 int main(int argc, char **argv)
