@@ -14,6 +14,9 @@
  *                 capabilities, the default quota class);
  *   backups.c     backups and restores (copies run on threads of their own);
  *   attachments.c the attachments API (3.27+);
+ *   group_types.c group types and their group specs (3.11+);
+ *   groups.c      generic volume groups (3.13+, from a source 3.14+);
+ *   group_snapshots.c group snapshots (3.14+);
  *   to_image.c    os-volume_upload_image (a volume to a new image);
  *   handlers.c    the handler shapes the resources share (below);
  *   list.c        filters, sort, limit, marker and next links. */
@@ -48,6 +51,9 @@ struct volumes_caller vol_caller(struct api_req *r);
  * replying 400/406 for a malformed or unsupported one. Also sets the reply
  * headers that name it. */
 int vol_micro(struct api_req *r);
+/* vol_micro, and 404 (Cinder's answer to a call below its microversion)
+ * when the request's is below 3.min: -1 after replying. */
+int vol_micro_min(struct api_req *r, int min);
 /* The same, quietly (a bad header reads as 3.0): for views that show a
  * field from some microversion on. */
 int vol_req_micro(struct api_req *r);
@@ -132,6 +138,9 @@ json_t *vol_snapshot_view(struct api_req *r, const json_t *rec);
 json_t *vol_type_view(struct api_req *r, const json_t *rec);
 json_t *vol_backup_view(struct api_req *r, const json_t *rec);
 json_t *vol_attachment_view(struct api_req *r, const json_t *rec);
+json_t *vol_group_type_view(struct api_req *r, const json_t *rec);
+json_t *vol_group_view(struct api_req *r, const json_t *rec);
+json_t *vol_group_snapshot_view(struct api_req *r, const json_t *rec);
 
 /* Handlers. */
 void vol_volume_create(struct api_req *r);
@@ -233,5 +242,31 @@ void vol_attachment_show(struct api_req *r);
 void vol_attachment_update(struct api_req *r);
 void vol_attachment_delete(struct api_req *r);
 void vol_attachment_action(struct api_req *r);
+
+void vol_group_type_create(struct api_req *r);
+void vol_group_type_list(struct api_req *r);
+void vol_group_type_show(struct api_req *r);
+void vol_group_type_update(struct api_req *r);
+void vol_group_type_delete(struct api_req *r);
+void vol_group_specs_get(struct api_req *r);
+void vol_group_specs_set(struct api_req *r);
+void vol_group_spec_get(struct api_req *r);
+void vol_group_spec_put(struct api_req *r);
+void vol_group_spec_delete(struct api_req *r);
+
+void vol_group_create(struct api_req *r);
+void vol_group_create_from_src(struct api_req *r);
+void vol_group_list(struct api_req *r);
+void vol_group_list_detail(struct api_req *r);
+void vol_group_show(struct api_req *r);
+void vol_group_update(struct api_req *r);
+void vol_group_action(struct api_req *r);
+
+void vol_group_snapshot_create(struct api_req *r);
+void vol_group_snapshot_list(struct api_req *r);
+void vol_group_snapshot_list_detail(struct api_req *r);
+void vol_group_snapshot_show(struct api_req *r);
+void vol_group_snapshot_delete(struct api_req *r);
+void vol_group_snapshot_action(struct api_req *r);
 
 #endif

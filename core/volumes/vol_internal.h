@@ -24,16 +24,19 @@ struct volumes {
 #define BS_UNLOCK(v) (v)->lk.unlock((v)->lk.ctx)
 
 /* Record kinds (key prefixes). */
-#define K_VOLUME     "volume"
-#define K_SNAPSHOT   "snapshot"
-#define K_TYPE       "type"
-#define K_ATTACHMENT "attachment"
-#define K_BACKUP     "backup"
-#define K_QUOTA      "quota"
-#define K_USAGE      "usage"
-#define K_TRANSFER   "transfer"
-#define K_QOS        "qos"
-#define K_MESSAGE    "message"
+#define K_VOLUME         "volume"
+#define K_SNAPSHOT       "snapshot"
+#define K_TYPE           "type"
+#define K_ATTACHMENT     "attachment"
+#define K_BACKUP         "backup"
+#define K_QUOTA          "quota"
+#define K_USAGE          "usage"
+#define K_TRANSFER       "transfer"
+#define K_QOS            "qos"
+#define K_MESSAGE        "message"
+#define K_GROUP_TYPE     "grouptype"
+#define K_GROUP          "group"
+#define K_GROUP_SNAPSHOT "groupsnap"
 
 /* Sets this thread's message; returns err. */
 int vol_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -143,5 +146,17 @@ int vol_transfers_drop(struct store_txn *t, struct volumes *v, const char *volum
 /* Type access (vol_type.c): -ENOENT unless who may use type (public, an
  * admin, or a project on its access list). */
 int vol_type_usable(const json_t *type, const struct volumes_caller *who);
+
+/* Groups (vol_group*.c): 0 when who may make a volume of type type_id in
+ * group group_id (writable, available or being made, listing the type), in
+ * t; group types by id or name; an admin's status reset of a group or
+ * group snapshot (kind); the start-up fixes of both. */
+int vol_group_admits(struct store_txn *t, struct volumes *v, const struct volumes_caller *who,
+                     const char *group_id, const char *type_id);
+int vol_group_type_find(struct store_txn *t, struct volumes *v, const char *id_or_name,
+                        json_t **out);
+int vol_group_reset(struct volumes *v, const struct volumes_caller *who, const char *kind,
+                    const char *id, const char *status);
+int vol_group_reconcile(struct volumes *v, FILE *report);
 
 #endif

@@ -75,6 +75,7 @@ static int plan(struct store_txn *t, struct volumes *v, const struct volumes_cal
                         req->metadata ? json_deep_copy(req->metadata) : json_object());
     volumes_object_name(obj, "snapshot", id);
     vol_priv_set(r, "object", obj);
+    vol_priv_set(r, "group_snapshot", req->group_snapshot_id);
     *out = r;
     return 0;
 }

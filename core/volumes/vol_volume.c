@@ -126,7 +126,9 @@ static int build_record(struct store_txn *t, struct volumes *v, const struct vol
                               : vol_types_default(t, v, &type);
     if (rc < 0)
         return rc;
-    if ((rc = vol_type_usable(type, who)) < 0) { /* a private type without access */
+    if ((rc = vol_type_usable(type, who)) < 0 || /* a private type without access */
+        (req->group_id &&
+         (rc = vol_group_admits(t, v, who, req->group_id, vol_str(type, "id"))) < 0)) {
         json_decref(type);
         return rc;
     }
@@ -155,6 +157,7 @@ static int build_record(struct store_txn *t, struct volumes *v, const struct vol
         json_object_set_new(r, "volume_image_metadata", meta);
     }
     json_object_set_new(r, "attachments", json_array());
+    vol_set_str(r, "group_id", req->group_id);
     volumes_object_name(obj, "volume", id);
     vol_priv_set(r, "object", obj);
     vol_priv_set(r, "op", "create");
@@ -173,10 +176,16 @@ static int build_record(struct store_txn *t, struct volumes *v, const struct vol
 /* Takes the usage of record rec (volumes and GiB) and writes it, in t. */
 static int charge_record(struct store_txn *t, struct volumes *v, const json_t *rec)
 {
-    const char *p = vol_str(rec, "project_id");
+    const char *p = vol_str(rec, "project_id"), *group = vol_str(rec, "group_id");
     int rc = vol_usage_add(t, v, p, VOLQ_VOLUMES, 1, true);
     if (rc == 0)
         rc = vol_usage_add(t, v, p, VOLQ_GIGABYTES, vol_int(rec, "size"), true);
+    /* the group may have gone meanwhile (a crash cannot leave a dangling
+     * group_id: this is the transaction that writes the record) */
+    json_t *g = NULL;
+    if (rc == 0 && group && vol_get(t, v, K_GROUP, group, &g) < 0)
+        rc = vol_fail(-ENOENT, "Group %s could not be found.", group);
+    json_decref(g);
     return rc == 0 ? vol_put(t, v, K_VOLUME, rec) : rc;
 }
 

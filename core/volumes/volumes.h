@@ -213,6 +213,9 @@ struct volume_create {
     /* From a backup (Cinder 3.47+): an available backup the caller sees;
      * the volume is at least the backup's size. */
     const char *backup_id;
+    /* A group (3.13+) the caller may write, available, listing the
+     * volume's type: the volume is made in it (its group_id). */
+    const char *group_id;
     const char *request_id; /* for a user message; may be NULL */
 };
 /* At most one source. The record comes back available (all of it is
@@ -327,6 +330,9 @@ struct volume_snapshot_create {
     const char *volume_id, *name, *description;
     const json_t *metadata;
     bool force; /* also of an in-use volume */
+    /* Set by volume_group_snapshot_create: the group snapshot it is part
+     * of (kept privately; NULL otherwise). */
+    const char *group_snapshot_id;
 };
 int volume_snapshot_create(struct volumes *v, const struct volumes_caller *who,
                            const struct volume_snapshot_create *req, json_t **out);
@@ -439,6 +445,103 @@ int volume_message_get(struct volumes *v, const struct volumes_caller *who, cons
 int volume_message_list(struct volumes *v, const struct volumes_caller *who, bool all_projects,
                         json_t **out);
 int volume_message_delete(struct volumes *v, const struct volumes_caller *who, const char *id);
+
+/* ---- group types (3.11+), groups (3.13+), group snapshots (3.14+) ----
+ * Cinder's generic volume groups on the one backend: a group gathers
+ * volumes of the types it lists (one project's), a group snapshot takes a
+ * snapshot of every volume in the group at once, and a group is made from
+ * a group snapshot or another group by cloning each member (constant time,
+ * as every copy here). Records:
+ *   group type: id, name, description, is_public, group_specs {};
+ *   group:      id, name, description, status (creating, available,
+ *               deleting, error...), availability_zone, group_type (an id),
+ *               volume_types [ids], group_snapshot_id, source_group_id,
+ *               project_id, user_id, created_at, updated_at; the volumes
+ *               in it carry its id as group_id, and volume_group_get/list
+ *               add "volumes": [their ids];
+ *   group snapshot: id, name, description, group_id, group_type_id,
+ *               status, project_id, user_id, created_at; its member
+ *               snapshots name it privately (VOLUMES_PRIVATE_KEY
+ *               "group_snapshot").
+ * Group types: admins write, everybody reads public ones (admins all). A
+ * type used by a group cannot be deleted (-EBUSY), nor a volume type a
+ * group lists. */
+int volume_group_type_create(struct volumes *v, const struct volumes_caller *who, const char *name,
+                             const char *description, bool is_public, const json_t *group_specs,
+                             json_t **out);
+/* By id or name. */
+int volume_group_type_get(struct volumes *v, const struct volumes_caller *who,
+                          const char *id_or_name, json_t **out);
+int volume_group_type_list(struct volumes *v, const struct volumes_caller *who, json_t **out);
+/* changes: name, description, is_public. */
+int volume_group_type_update(struct volumes *v, const struct volumes_caller *who, const char *id,
+                             const json_t *changes, json_t **out);
+int volume_group_type_delete(struct volumes *v, const struct volumes_caller *who, const char *id);
+/* Merges specs (string values); *out: the whole set. unset: -ENOENT if
+ * the key is not there. */
+int volume_group_type_set_specs(struct volumes *v, const struct volumes_caller *who, const char *id,
+                                const json_t *specs, json_t **out);
+int volume_group_type_unset_spec(struct volumes *v, const struct volumes_caller *who,
+                                 const char *id, const char *key);
+
+struct volume_group_create {
+    const char *name, *description; /* may be NULL */
+    const char *group_type;         /* id or name; needed unless from a source */
+    const json_t *volume_types;     /* array of type ids or names (>= 1) */
+    const char *availability_zone;  /* NULL or "nova" */
+    /* At most one source (3.14 create-from-src): the group's type and
+     * volume types are the source's, and every member volume is cloned
+     * into the new group (from the snapshot's member snapshots, or from
+     * the source group's volumes). */
+    const char *group_snapshot_id, *source_group_id;
+};
+/* The group comes back available (with its clones made). A failed clone
+ * leaves the group in error with the clones made so far (each one a
+ * complete volume; deleting the group with delete_volumes removes them). */
+int volume_group_create(struct volumes *v, const struct volumes_caller *who,
+                        const struct volume_group_create *req, json_t **out);
+int volume_group_get(struct volumes *v, const struct volumes_caller *who, const char *id,
+                     json_t **out);
+int volume_group_list(struct volumes *v, const struct volumes_caller *who, bool all_projects,
+                      json_t **out);
+/* changes: name, description (strings or null), add_volumes and
+ * remove_volumes (comma-separated volume ids, as Cinder takes them): one
+ * transaction. An added volume must be the group's project's, available
+ * or in-use, of one of the group's volume types and in no group; a
+ * removed one must be in this group. -EINVAL when the group is not
+ * available or an id does not qualify. */
+int volume_group_update(struct volumes *v, const struct volumes_caller *who, const char *id,
+                        const json_t *changes, json_t **out);
+/* Refused (-EBUSY) while group snapshots of it exist, and while it holds
+ * volumes unless delete_volumes (then every volume goes first, each as
+ * volume_delete does it; one that cannot go leaves the group in
+ * error_deleting with the rest). */
+int volume_group_delete(struct volumes *v, const struct volumes_caller *who, const char *id,
+                        bool delete_volumes);
+/* Admin (3.20): sets the status (creating, available, error, deleting,
+ * error_deleting, updating...). */
+int volume_group_reset_status(struct volumes *v, const struct volumes_caller *who, const char *id,
+                              const char *status);
+
+struct volume_group_snapshot_create {
+    const char *group_id, *name, *description;
+};
+/* A snapshot of every volume in the group (available or in-use), each a
+ * normal snapshot counted against the snapshot quota; the record comes
+ * back available. A failure drops the member snapshots made so far. */
+int volume_group_snapshot_create(struct volumes *v, const struct volumes_caller *who,
+                                 const struct volume_group_snapshot_create *req, json_t **out);
+int volume_group_snapshot_get(struct volumes *v, const struct volumes_caller *who, const char *id,
+                              json_t **out);
+int volume_group_snapshot_list(struct volumes *v, const struct volumes_caller *who,
+                               bool all_projects, json_t **out);
+/* Deletes its member snapshots, then the record (-EBUSY while a volume is
+ * being made from one of them, or when it is creating/deleting). */
+int volume_group_snapshot_delete(struct volumes *v, const struct volumes_caller *who,
+                                 const char *id);
+/* Admin (3.19). */
+int volume_group_snapshot_reset_status(struct volumes *v, const struct volumes_caller *who,
+                                       const char *id, const char *status);
 
 /* ---- quotas ---- */
 /* A project's limits and usage (its own project, or any for admins).
