@@ -13,6 +13,7 @@
  *   admin.c       the backend's admin views (services, hosts, pools,
  *                 capabilities, the default quota class);
  *   backups.c     backups and restores (copies run on threads of their own);
+ *   backup_records.c export_record and import_record of backups (admins);
  *   attachments.c the attachments API (3.27+);
  *   group_types.c group types and their group specs (3.11+);
  *   groups.c      generic volume groups (3.13+, from a source 3.14+);
@@ -191,6 +192,8 @@ void vol_backup_delete(struct api_req *r);
 void vol_backup_update(struct api_req *r);
 void vol_backup_restore(struct api_req *r);
 void vol_backup_action(struct api_req *r);
+void vol_backup_export(struct api_req *r);
+void vol_backup_import(struct api_req *r);
 
 void vol_type_access_list(struct api_req *r);
 void vol_type_action(struct api_req *r);

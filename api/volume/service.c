@@ -525,6 +525,8 @@ static const struct api_route routes[] = {
     { "PUT", "/v3/backups/{}", vol_backup_update, 0 },
     { "POST", "/v3/backups/{}/restore", vol_backup_restore, 0 },
     { "POST", "/v3/backups/{}/action", vol_backup_action, 0 },
+    { "GET", "/v3/backups/{}/export_record", vol_backup_export, 0 },
+    { "POST", "/v3/backups/import_record", vol_backup_import, 0 },
     { "POST", "/v3/group_types", vol_group_type_create, 0 },
     { "GET", "/v3/group_types", vol_group_type_list, 0 },
     { "GET", "/v3/group_types/{}", vol_group_type_show, 0 },

@@ -121,7 +121,7 @@ static int begin_record(struct store_txn *t, struct volumes *v, const struct vol
     json_object_set_new(r, "object_count", json_integer(0));
     json_object_set_new(r, "data_bytes", json_integer(0));
     vol_set_str(r, "availability_zone", VOLUMES_AZ);
-    vol_set_str(r, "container", id);
+    vol_set_str(r, "container", req->container ? req->container : id);
     vol_set_str(r, "fail_reason", NULL);
     vol_set_str(r, "volume_name", vol_str(vol, "name"));
     volumes_object_name(obj, "backup", id);
@@ -173,8 +173,9 @@ int volume_backup_begin(struct volumes *v, const struct volumes_caller *who,
     if (rc == 0 && !req->volume_id)
         rc = vol_fail(-EINVAL, "Invalid input received: volume_id is needed.");
     if (rc == 0 && ((req->name && strlen(req->name) > VOLUMES_NAME_MAX) ||
-                    (req->description && strlen(req->description) > VOLUMES_NAME_MAX)))
-        rc = vol_fail(-EINVAL, "Invalid input received: name or description too long.");
+                    (req->description && strlen(req->description) > VOLUMES_NAME_MAX) ||
+                    (req->container && strlen(req->container) > VOLUMES_NAME_MAX)))
+        rc = vol_fail(-EINVAL, "Invalid input received: name, description or container too long.");
     struct store_txn *t;
     json_t *rec = NULL;
     if (rc < 0 || (rc = vol_begin(v, true, &t)) < 0)
@@ -393,13 +394,17 @@ int volume_backup_list(struct volumes *v, const struct volumes_caller *who, bool
     return vol_list_visible(v, K_BACKUP, who, all_projects, out);
 }
 
-/* Removes a backup's folder, snapshot, record and usage. */
+/* Removes a backup's folder (unless another record names it too),
+ * snapshot, record and usage. */
 int vol_backup_drop(struct volumes *v, const char *id)
 {
-    char path[4200], obj[64];
+    char path[4200], obj[64], folder[80];
     volumes_object_name(obj, "backup", id);
     int rc = vol_bs_delete(v, obj);
-    if (rc == 0 && vol_backup_path(v->backup_dir, id, NULL, path, sizeof path) == 0)
+    int shared = rc == 0 ? vol_backup_folder_shared(v, id, folder) : rc;
+    if (shared < 0)
+        rc = shared;
+    if (rc == 0 && !shared && vol_backup_path(v->backup_dir, folder, NULL, path, sizeof path) == 0)
         rc = vol_backup_remove(path);
     if (rc == 0 && vol_backup_path(v->backup_dir, id, ".partial", path, sizeof path) == 0)
         rc = vol_backup_remove(path);
@@ -595,9 +600,11 @@ int volume_backup_restore_begin(struct volumes *v, const struct volumes_caller *
 
 int volume_backup_restore_run(struct volumes *v, const char *backup_id, const char *volume_id)
 {
-    char obj[64], why[512] = "";
+    char obj[64], why[512] = "", folder[80];
     volumes_object_name(obj, "volume", volume_id);
-    int rc = volumes_backup_restore_into(v->bs, &v->lk, v->backup_dir, backup_id, obj);
+    int rc = vol_backup_folder(v, backup_id, folder);
+    if (rc == 0)
+        rc = volumes_backup_restore_into(v->bs, &v->lk, v->backup_dir, folder, obj);
     if (rc < 0)
         snprintf(why, sizeof why, "%s", volumes_error());
     struct store_txn *t;

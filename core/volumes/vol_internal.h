@@ -124,7 +124,11 @@ int vol_snapshot_drop(struct volumes *v, const char *id);
 /* Snapshots of a volume (new array), in t. */
 int vol_snapshots_of(struct store_txn *t, struct volumes *v, const char *volume_id, json_t **out);
 
-/* Backups (vol_backup*.c). */
+/* Backups (vol_backup*.c). The folder holding backup id's data (its id,
+ * or the one an imported record names; -ENOENT without a record); 1 when
+ * another record names the same folder (else 0), with the folder. */
+int vol_backup_folder(struct volumes *v, const char *id, char folder[80]);
+int vol_backup_folder_shared(struct volumes *v, const char *id, char folder[80]);
 int vol_backup_reconcile(struct volumes *v, FILE *report);
 int vol_backup_drop(struct volumes *v, const char *id);
 int vol_backup_path(const char *dir, const char *id, const char *suffix, char *out, size_t len);

@@ -566,6 +566,10 @@ struct volume_backup_create {
      * the base of the volume's next incremental; an incremental one needs
      * the volume's latest backup to be older than the snapshot. */
     const char *snapshot_id;
+    /* A name for the backup's container (Cinder's object-store bucket):
+     * stored and shown; NULL shows the backup's folder name. The data
+     * always goes to the backup's own folder. */
+    const char *container;
 };
 /* Step one (short): checks, quota, the record in status creating and its
  * snapshot; *out is that record. Step two (long, any thread):
@@ -598,6 +602,22 @@ int volume_backup_restore_begin(struct volumes *v, const struct volumes_caller *
                                 const char *backup_id, const char *volume_id, const char *name,
                                 char volume_out[40]);
 int volume_backup_restore_run(struct volumes *v, const char *backup_id, const char *volume_id);
+
+/* Export and import of backup records (Cinder's export_record and
+ * import_record, admins): the exported record is the backup's manifest
+ * (VOLUMES_BACKUP_FORMAT, read from its folder) plus "folder" (the folder
+ * holding its data), "name", "description" and "container". Importing it
+ * into this or a fresh store (the same backup directory) makes an
+ * available backup record with the record's id, owned by the importing
+ * admin's project, restorable like any other: its folder must hold a
+ * complete chain (volumes_backup_check), else -EINVAL. -EBUSY when a
+ * record with that id exists. A record may name a folder under another
+ * id (an imported copy): folders are removed with the last record naming
+ * them. */
+int volume_backup_export(struct volumes *v, const struct volumes_caller *who, const char *id,
+                         json_t **record);
+int volume_backup_import(struct volumes *v, const struct volumes_caller *who, const json_t *record,
+                         json_t **out);
 
 /* Standalone (a backup directory alone, no records): verifies the chain
  * ending at backup id (every manifest, record and checksum, parents present
