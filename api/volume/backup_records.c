@@ -77,11 +77,12 @@ void vol_backup_import(struct api_req *r)
                                "(strings) are required.");
     }
     if (strcmp(svc, BACKUP_SERVICE)) {
+        api_reply_error(r, 400,
+                        "Invalid input received: backup service %.100s is not available here "
+                        "(%s is).",
+                        svc, BACKUP_SERVICE);
         json_decref(whole);
-        return api_reply_error(r, 400,
-                               "Invalid input received: backup service %s is not "
-                               "available here (%s is).",
-                               svc, BACKUP_SERVICE);
+        return;
     }
     json_t *rec = decode_url(url);
     json_decref(whole);

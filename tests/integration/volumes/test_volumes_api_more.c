@@ -1,12 +1,15 @@
-/* Groups, group types and group snapshots (Cinder 3.11-3.20) against a
- * real picostackd: the routes, their microversion gates, bad input,
- * admin-only calls and another project's view (404 for everything).
- *   test_volumes_groups BIN_DIR SUBTEST */
+/* More of the block-storage service against a real picostackd: groups,
+ * group types and group snapshots (Cinder 3.11-3.20) with their
+ * microversion gates; backup container names and export_record/
+ * import_record. Bad input, admin-only calls and another project's view
+ * (404 for everything) in each.
+ *   test_volumes_api_more BIN_DIR SUBTEST */
 #include "tests/support/picostackd_harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static struct picostackd D;
 static char *ADM;
@@ -337,16 +340,133 @@ static void t_groups(void)
     free(v2);
 }
 
+static void wait_status(const char *fmt, const char *id, const char *key, const char *want)
+{
+    for (int i = 0; i < 300; i++) {
+        if (!strcmp(status_of(ADM, fmt, id, key), want))
+            return;
+        usleep(50000);
+    }
+    CHECK(0, "%s %s never became %s", key, id, want);
+}
+
+/* Replaces "id" in a base64 backup record (python's base64 of JSON). */
+static char *with_id(const char *url, const char *id)
+{
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd,
+             "python3 -c 'import base64,json,sys; r=json.loads(base64.b64decode(sys.argv[1])); "
+             "r[\"id\"]=sys.argv[2]; print(base64.b64encode(json.dumps(r).encode()).decode())' "
+             "'%s' '%s'",
+             url, id);
+    FILE *p = popen(cmd, "r");
+    static char out[8192];
+    out[0] = '\0';
+    if (p) {
+        if (!fgets(out, sizeof out, p))
+            out[0] = '\0';
+        pclose(p);
+    }
+    out[strcspn(out, "\n")] = '\0';
+    CHECK(out[0], "cannot rewrite the record");
+    return out;
+}
+
+static void t_backup_records(void)
+{
+    struct resp r;
+    char p[256], body[17000];
+    char *vol = make(ADM, V "/volumes", "{\"volume\": {\"size\": 1}}", 202, "volume");
+    snprintf(body, sizeof body, "{\"backup\": {\"volume_id\": \"%s\", \"container\": 5}}", vol);
+    CHECK(call(ADM, "3.60", "POST", V "/backups", body, NULL) == 400);
+    snprintf(body, sizeof body,
+             "{\"backup\": {\"volume_id\": \"%s\", \"name\": \"bk\", \"container\": \"box\"}}",
+             vol);
+    char *bk = make(ADM, V "/backups", body, 202, "backup");
+    wait_status(V "/backups/%s", bk, "backup", "available");
+    snprintf(p, sizeof p, V "/backups/%s", bk);
+    json_t *b = get(ADM, p, "backup", 200);
+    CHECK_STR(jstr(b, "container"), "box");
+    json_decref(b);
+
+    /* export: admins only, another project's backup is not there */
+    char *olga = other_member();
+    snprintf(p, sizeof p, V "/backups/%s/export_record", bk);
+    CHECK(call(olga, "3.60", "GET", p, NULL, NULL) == 404);
+    CHECK(call(ADM, "3.60", "GET", V "/backups/nope/export_record", NULL, NULL) == 404);
+    CHECK(call(ADM, "3.60", "GET", p, NULL, &r) == 200);
+    json_t *rec = json_object_get(r.json, "backup-record");
+    char svc[128], url[8192];
+    snprintf(svc, sizeof svc, "%s", jstr(rec, "backup_service") ?: "");
+    snprintf(url, sizeof url, "%s", jstr(rec, "backup_url") ?: "");
+    resp_free(&r);
+    CHECK(!strncmp(svc, "cinder.backup.drivers", 21), "%s", svc);
+
+    /* import: the same id exists; bad bodies; another id works */
+    snprintf(body, sizeof body,
+             "{\"backup-record\": {\"backup_service\": \"%s\", \"backup_url\": \"%s\"}}", svc, url);
+    CHECK(call(ADM, "3.60", "POST", V "/backups/import_record", body, &r) == 400);
+    CHECK(json_object_get(r.json, "badRequest") != NULL, "%s", r.body ?: "");
+    resp_free(&r);
+    CHECK(call(olga, "3.60", "POST", V "/backups/import_record", body, NULL) == 403);
+    const char *bad[] = {
+        "{\"backup-record\": {}}",
+        "{\"backup-record\": {\"backup_service\": \"x\", \"backup_url\": \"e30=\"}}",
+        "{\"backup-record\": {\"backup_service\": 1, \"backup_url\": \"e30=\"}}",
+        "{\"nothing\": 1}",
+        "{",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        CHECK(call(ADM, "3.60", "POST", V "/backups/import_record", bad[i], NULL) == 400, "%s",
+              bad[i]);
+    const char *urls[] = { "!!notbase64!!", "e30=" /* {} */, "WzFd" /* [1] */ };
+    for (size_t i = 0; i < sizeof urls / sizeof *urls; i++) {
+        snprintf(body, sizeof body,
+                 "{\"backup-record\": {\"backup_service\": \"%s\", \"backup_url\": \"%s\"}}", svc,
+                 urls[i]);
+        CHECK(call(ADM, "3.60", "POST", V "/backups/import_record", body, NULL) == 400, "%s",
+              urls[i]);
+    }
+    const char *copy_id = "5b2a8a34-8a8e-4a55-9d0c-3c1f2f0b7e11";
+    snprintf(body, sizeof body,
+             "{\"backup-record\": {\"backup_service\": \"%s\", \"backup_url\": \"%s\"}}", svc,
+             with_id(url, copy_id));
+    CHECK(call(ADM, "3.60", "POST", V "/backups/import_record", body, &r) == 201, "%s",
+          r.body ?: "");
+    CHECK_STR(jstr(json_object_get(r.json, "backup"), "id"), copy_id);
+    resp_free(&r);
+    CHECK_STR(status_of(ADM, V "/backups/%s", copy_id, "backup"), "available");
+
+    /* the copy restores; deleting both leaves nothing */
+    snprintf(p, sizeof p, V "/backups/%s/restore", copy_id);
+    CHECK(call(ADM, "3.60", "POST", p, "{\"restore\": {}}", &r) == 202);
+    char *rv = strdup(jstr(json_object_get(r.json, "restore"), "volume_id") ?: "none");
+    resp_free(&r);
+    wait_status(V "/volumes/%s", rv, "volume", "available");
+    wait_status(V "/backups/%s", copy_id, "backup", "available");
+    snprintf(p, sizeof p, V "/backups/%s", bk);
+    CHECK(call(ADM, "3.60", "DELETE", p, NULL, NULL) == 202);
+    snprintf(p, sizeof p, V "/backups/%s", copy_id);
+    CHECK(call(ADM, "3.60", "DELETE", p, NULL, NULL) == 202);
+    json_t *l = get(ADM, V "/backups", "backups", 200);
+    CHECK(json_array_size(l) == 0);
+    json_decref(l);
+    free(rv);
+    free(olga);
+    free(bk);
+    free(vol);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: test_volumes_groups BIN_DIR SUBTEST\n");
+        fprintf(stderr, "usage: test_volumes_api_more BIN_DIR SUBTEST\n");
         return 2;
     }
     char bin[600];
     snprintf(bin, sizeof bin, "%s/picostackd", argv[1]);
     if (picostackd_start(&D, bin, NULL) < 0)
-        return t_done("volumes.groups (no picostackd)");
+        return t_done("volumes.api.more (no picostackd)");
     ADM = admin_login(&D);
     CHECK(ADM != NULL);
     if (ADM) {
@@ -354,6 +474,8 @@ int main(int argc, char **argv)
             t_group_types();
         else if (!strcmp(argv[2], "groups"))
             t_groups();
+        else if (!strcmp(argv[2], "backup_records"))
+            t_backup_records();
         else
             CHECK(0, "unknown subtest %s", argv[2]);
     }
