@@ -8,6 +8,7 @@
  *   snapshots.c   snapshots and their metadata;
  *   types.c       volume types, extra specs and private types' access;
  *   qos.c         QoS specs and their associations with types;
+ *   encryption.c  volume type encryption specs (admins);
  *   transfers.c   volume transfers (both paths);
  *   messages.c    user messages;
  *   admin.c       the backend's admin views (services, hosts, pools,
@@ -196,6 +197,11 @@ void vol_backup_export(struct api_req *r);
 void vol_backup_import(struct api_req *r);
 
 void vol_type_access_list(struct api_req *r);
+void vol_encryption_show(struct api_req *r);
+void vol_encryption_item(struct api_req *r);
+void vol_encryption_create(struct api_req *r);
+void vol_encryption_update(struct api_req *r);
+void vol_encryption_delete(struct api_req *r);
 void vol_type_action(struct api_req *r);
 
 void vol_qos_create(struct api_req *r);

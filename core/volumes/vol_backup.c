@@ -128,6 +128,8 @@ static int begin_record(struct store_txn *t, struct volumes *v, const struct vol
     vol_priv_set(r, "base", obj);
     if (req->incremental)
         vol_priv_set(r, "parent_base", vol_priv(prev, "base"));
+    json_object_set_new(json_object_get(r, VOLUMES_PRIVATE_KEY), "volume_metadata",
+                        json_deep_copy(json_object_get(vol, "metadata")));
     if (rc == 0)
         rc = vol_put(t, v, K_BACKUP, r);
     json_decref(vol);
@@ -360,6 +362,10 @@ int volume_backup_run(struct volumes *v, const char *backup_id)
         json_object_set(m, "volume_name", json_object_get(rec, "volume_name"));
         json_object_set(m, "parent_id", json_object_get(rec, "parent_id"));
         json_object_set(m, "created_at", json_object_get(rec, "created_at"));
+        json_t *meta =
+            json_object_get(json_object_get(rec, VOLUMES_PRIVATE_KEY), "volume_metadata");
+        json_object_set_new(m, "volume_metadata",
+                            json_is_object(meta) ? json_incref(meta) : json_object());
         json_object_set_new(m, "size",
                             json_integer(vol_int(rec, "size") * (json_int_t)VOLUMES_GIB));
         rc = vol_bk_commit(&w, m);
@@ -598,6 +604,26 @@ int volume_backup_restore_begin(struct volumes *v, const struct volumes_caller *
     return rc;
 }
 
+/* Merges the backed-up volume metadata (string values) into the
+ * restored volume's, in t. */
+static int restore_metadata(struct store_txn *t, struct volumes *v, const char *volume_id,
+                            const json_t *meta)
+{
+    if (!json_is_object(meta) || !json_object_size(meta) || vol_check_meta(meta) < 0)
+        return 0;
+    json_t *vol;
+    int rc = vol_get(t, v, K_VOLUME, volume_id, &vol);
+    if (rc < 0)
+        return rc;
+    json_t *cur = json_object_get(vol, "metadata");
+    if (!json_is_object(cur))
+        json_object_set_new(vol, "metadata", cur = json_object());
+    json_object_update(cur, (json_t *)meta);
+    rc = vol_put(t, v, K_VOLUME, vol);
+    json_decref(vol);
+    return rc;
+}
+
 int volume_backup_restore_run(struct volumes *v, const char *backup_id, const char *volume_id)
 {
     char obj[64], why[512] = "", folder[80];
@@ -607,14 +633,21 @@ int volume_backup_restore_run(struct volumes *v, const char *backup_id, const ch
         rc = volumes_backup_restore_into(v->bs, &v->lk, v->backup_dir, folder, obj);
     if (rc < 0)
         snprintf(why, sizeof why, "%s", volumes_error());
+    json_t *m = NULL; /* the volume's metadata at backup time comes back too */
+    if (rc == 0 && volumes_backup_manifest(v->backup_dir, folder, &m) < 0)
+        m = NULL;
     struct store_txn *t;
     int e = vol_begin(v, true, &t);
     if (e == 0) {
-        e = set_status(t, v, K_VOLUME, volume_id, rc < 0 ? "error_restoring" : "available", NULL);
+        e = restore_metadata(t, v, volume_id, json_object_get(m, "volume_metadata"));
+        if (e == 0)
+            e = set_status(t, v, K_VOLUME, volume_id, rc < 0 ? "error_restoring" : "available",
+                           NULL);
         if (e == 0)
             e = set_status(t, v, K_BACKUP, backup_id, "available", NULL);
         e = vol_end(t, e);
     }
+    json_decref(m);
     if (rc < 0)
         return vol_fail(rc, "%s", why);
     return e;

@@ -162,5 +162,8 @@ int vol_group_type_find(struct store_txn *t, struct volumes *v, const char *id_o
 int vol_group_reset(struct volumes *v, const struct volumes_caller *who, const char *kind,
                     const char *id, const char *status);
 int vol_group_reconcile(struct volumes *v, FILE *report);
+/* Encryption (vol_encryption.c): -ENOTSUP when type has an encryption
+ * spec (no key manager could hold the keys of its volumes), else 0. */
+int vol_type_unencrypted(const json_t *type);
 
 #endif

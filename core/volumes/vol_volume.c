@@ -127,6 +127,7 @@ static int build_record(struct store_txn *t, struct volumes *v, const struct vol
     if (rc < 0)
         return rc;
     if ((rc = vol_type_usable(type, who)) < 0 || /* a private type without access */
+        (rc = vol_type_unencrypted(type)) < 0 ||
         (req->group_id &&
          (rc = vol_group_admits(t, v, who, req->group_id, vol_str(type, "id"))) < 0)) {
         json_decref(type);
@@ -542,6 +543,8 @@ int volume_retype(struct volumes *v, const struct volumes_caller *who, const cha
         rc = vol_type_find(t, v, new_type, &type);
     if (rc == 0)
         rc = vol_type_usable(type, who);
+    if (rc == 0)
+        rc = vol_type_unencrypted(type);
     if (rc == 0) { /* one backend: a new type changes no data */
         json_object_set(rec, "volume_type", json_object_get(type, "name"));
         json_object_set(rec, "volume_type_id", json_object_get(type, "id"));

@@ -91,7 +91,9 @@
  *                     "volume_name", "parent_id" (null for a full backup),
  *                     "size" (volume bytes), "cluster_size", "clusters"
  *                     (records in the data file), "data_bytes",
- *                     "created_at"}
+ *                     "created_at", "volume_metadata" (the volume's
+ *                     metadata then: a restore merges it into the
+ *                     target volume's, as Cinder does)}
  *   ID/clusters       records, in increasing cluster order: a 32-byte
  *                     header (little-endian u64 vcluster, u32 flags (1:
  *                     the cluster reads as zeros, no data follows), u32
@@ -377,6 +379,21 @@ int volume_type_set_specs(struct volumes *v, const struct volumes_caller *who, c
                           const json_t *specs, json_t **out);
 int volume_type_unset_spec(struct volumes *v, const struct volumes_caller *who, const char *id,
                            const char *key);
+
+/* Encryption specs of a type (admins; Cinder's /types/{id}/encryption):
+ * {volume_type_id, encryption_id, provider, cipher, key_size,
+ * control_location ("front-end"/"back-end"), created_at, updated_at}.
+ * get: *out is NULL when the type has none. set: create (-EBUSY when one
+ * exists; provider required) or update (-ENOENT without one) with the
+ * given fields. set and delete are refused (-EBUSY) while volumes of the
+ * type exist. picostack has no key manager: volumes of an encrypted type
+ * (creation, retype) are refused with -ENOTSUP. */
+int volume_type_encryption_get(struct volumes *v, const struct volumes_caller *who,
+                               const char *type_id, json_t **out);
+int volume_type_encryption_set(struct volumes *v, const struct volumes_caller *who,
+                               const char *type_id, const json_t *spec, bool create, json_t **out);
+int volume_type_encryption_delete(struct volumes *v, const struct volumes_caller *who,
+                                  const char *type_id);
 
 /* Access to private types (is_public false): a list of project ids that
  * may see and use the type besides admins (others get -ENOENT for it).

@@ -2,7 +2,7 @@
  * container name, export (admins only), import under another id beside
  * the original (both restore; the shared folder goes with the last
  * record), hostile records (wrong format, path-like ids, a missing or
- * corrupted folder), and an import of an incremental backup into a fresh
+ * corrupted folder), the volume metadata restored with the data, and an import of an incremental backup into a fresh
  * store over the same backup directory that restores byte for byte. */
 #include "tests/unit/volumes/vol_test.h"
 
@@ -32,6 +32,10 @@ static void restore_check(struct fx *f, const char *bid, const unsigned char *wa
     char vol[40], obj[64];
     OK(volume_backup_restore_begin(f->v, &ADMIN, bid, NULL, NULL, vol));
     OK(volume_backup_restore_run(f->v, bid, vol));
+    json_t *rec = NULL; /* the volume's metadata came back with the data */
+    OK(volume_get(f->v, &ADMIN, vol, &rec));
+    CHECK_STR(jstr(json_object_get(rec, "metadata"), "origin"), "test");
+    json_decref(rec);
     volumes_object_name(obj, "volume", vol);
     unsigned char *got = fx_read(f, obj, SIZE);
     CHECK(memcmp(got, want, SIZE) == 0, "backup %s restored differently", bid);
@@ -78,6 +82,9 @@ int main(void)
     for (uint64_t cl = 0; cl < 8; cl++)
         fx_write(&F, obj, cl, (unsigned)cl + 11);
     unsigned char *state0 = fx_read(&F, obj, SIZE);
+    json_t *meta = json_pack("{s:s}", "origin", "test");
+    OK(volume_set_metadata(F.v, &ALICE, vol, meta, false, NULL));
+    json_decref(meta);
     json_t *full = backup(&F, vol, false, NULL);
     CHECK_STR(jstr(full, "container"), jstr(full, "id")); /* none asked: its folder */
     fx_write(&F, obj, 2, 99);
