@@ -243,6 +243,7 @@ void vol_admin_host_show(struct api_req *r);
 void vol_admin_pools(struct api_req *r);
 void vol_admin_backend_capabilities(struct api_req *r);
 void vol_admin_quota_class_show(struct api_req *r);
+void vol_admin_quota_class_update(struct api_req *r);
 
 void vol_attachment_create(struct api_req *r);
 void vol_attachment_list(struct api_req *r);

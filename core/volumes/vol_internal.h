@@ -37,6 +37,7 @@ struct volumes {
 #define K_GROUP_TYPE     "grouptype"
 #define K_GROUP          "group"
 #define K_GROUP_SNAPSHOT "groupsnap"
+#define K_QUOTA_CLASS    "quotaclass"
 
 /* Sets this thread's message; returns err. */
 int vol_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -86,6 +87,21 @@ int vol_limits(struct store_txn *t, struct volumes *v, const char *project,
  * (-EDQUOT, nothing changed) when the result passes the limit. */
 int vol_usage_add(struct store_txn *t, struct volumes *v, const char *project,
                   enum volumes_quota_res r, int64_t delta, bool check);
+
+/* Per-type quotas (vol_quota_type.c): -EDQUOT when adding volumes, GiB
+ * and snapshots of type type_id (an id or name) to project passes one of
+ * its per-type limits, in t (a write transaction, so that the count
+ * holds); the class record (a new object); a quota value parsed (an
+ * integer, or one in a string, >= -1); 0 when key is a per-type key of an
+ * existing type (-EINVAL else); every type's limits for project (NULL:
+ * the defaults) added to out. */
+int vol_type_quota_check(struct store_txn *t, struct volumes *v, const char *project,
+                         const char *type_id, int64_t add_volumes, int64_t add_gb,
+                         int64_t add_snapshots);
+int vol_quota_class(struct store_txn *t, struct volumes *v, json_t **out);
+int vol_quota_value(const char *key, const json_t *val, int64_t *n);
+int vol_quota_type_key(struct store_txn *t, struct volumes *v, const char *key);
+int vol_quota_type_limits(struct store_txn *t, struct volumes *v, const char *project, json_t *out);
 
 /* The same check without a change (read transactions): 0 or -EDQUOT. */
 int vol_usage_fits(struct store_txn *t, struct volumes *v, const char *project,

@@ -181,6 +181,9 @@ static int charge_record(struct store_txn *t, struct volumes *v, const json_t *r
     int rc = vol_usage_add(t, v, p, VOLQ_VOLUMES, 1, true);
     if (rc == 0)
         rc = vol_usage_add(t, v, p, VOLQ_GIGABYTES, vol_int(rec, "size"), true);
+    if (rc == 0)
+        rc = vol_type_quota_check(t, v, p, vol_str(rec, "volume_type_id"), 1, vol_int(rec, "size"),
+                                  0);
     /* the group may have gone meanwhile (a crash cannot leave a dangling
      * group_id: this is the transaction that writes the record) */
     json_t *g = NULL;
@@ -545,6 +548,9 @@ int volume_retype(struct volumes *v, const struct volumes_caller *who, const cha
         rc = vol_type_usable(type, who);
     if (rc == 0)
         rc = vol_type_unencrypted(type);
+    if (rc == 0 && strcmp(vol_str(type, "id"), vol_str(rec, "volume_type_id") ?: ""))
+        rc = vol_type_quota_check(t, v, vol_str(rec, "project_id"), vol_str(type, "id"), 1,
+                                  vol_int(rec, "size"), 0);
     if (rc == 0) { /* one backend: a new type changes no data */
         json_object_set(rec, "volume_type", json_object_get(type, "name"));
         json_object_set(rec, "volume_type_id", json_object_get(type, "id"));
@@ -662,6 +668,9 @@ static int extend_rules(struct store_txn *t, struct volumes *v, json_t *rec, uin
     if (rc == 0)
         rc = vol_usage_add(t, v, vol_str(rec, "project_id"), VOLQ_GIGABYTES, (int64_t)new_gb - old,
                            true);
+    if (rc == 0)
+        rc = vol_type_quota_check(t, v, vol_str(rec, "project_id"), vol_str(rec, "volume_type_id"),
+                                  0, (int64_t)new_gb - old, 0);
     char to[24];
     snprintf(to, sizeof to, "%llu", (unsigned long long)new_gb);
     vol_priv_set(rec, "extend_from", st); /* before st's string is replaced */

@@ -566,9 +566,27 @@ int volume_group_snapshot_reset_status(struct volumes *v, const struct volumes_c
 int volumes_quota_get(struct volumes *v, const struct volumes_caller *who, const char *project,
                       struct volumes_quota *limit, struct volumes_quota *in_use);
 /* Admin: sets the limits named in changes ({"volumes": 20, ...}; -1 is
- * unlimited); -EINVAL for unknown keys or values below -1. */
+ * unlimited; also volumes_TYPE...); -EINVAL for unknown keys or values
+ * below -1. */
 int volumes_quota_set(struct volumes *v, const struct volumes_caller *who, const char *project,
                       const json_t *changes);
+/* Per-volume-type limits (Cinder's volumes_TYPE, gigabytes_TYPE and
+ * snapshots_TYPE, TYPE a type's name; -1, unlimited, unless set): checked
+ * when a volume is made, extended or retyped and when a snapshot is made
+ * (a snapshot counts for its volume's type), against counts taken in the
+ * same write transaction. volumes_quota_set takes them too (types that
+ * exist). This adds every type's three limits for project (NULL: the
+ * defaults) to out. */
+int volumes_quota_type_limits(struct volumes *v, const struct volumes_caller *who,
+                              const char *project, json_t *out);
+/* The "default" quota class (admins): the defaults of every project
+ * without its own limits, the base ones and per type. get: a new object
+ * of every key; set: the keys given (-EINVAL for unknown keys, values
+ * below -1 or not integers), kept in the store (over the configured
+ * defaults). */
+int volumes_quota_class_get(struct volumes *v, const struct volumes_caller *who, json_t **out);
+int volumes_quota_class_set(struct volumes *v, const struct volumes_caller *who,
+                            const json_t *changes);
 /* Admin: back to the defaults. */
 int volumes_quota_reset(struct volumes *v, const struct volumes_caller *who, const char *project);
 void volumes_quota_defaults(struct volumes *v, struct volumes_quota *out);

@@ -457,6 +457,140 @@ static void t_backup_records(void)
     free(vol);
 }
 
+static void t_encryption(void)
+{
+    struct resp r;
+    char p[256], body[512];
+    char *vt = make(ADM, V "/types", "{\"volume_type\": {\"name\": \"enc\"}}", 200, "volume_type");
+    char *olga = other_member();
+    snprintf(p, sizeof p, V "/types/%s/encryption", vt);
+    CHECK(call(ADM, "3.0", "GET", p, NULL, &r) == 200);
+    CHECK(json_is_object(r.json) && json_object_size(r.json) == 0, "%s", r.body ?: "");
+    resp_free(&r);
+    CHECK(call(olga, "3.0", "GET", p, NULL, NULL) == 403);
+    CHECK(call(olga, "3.0", "POST", p, "{\"encryption\": {\"provider\": \"luks\"}}", NULL) == 403);
+    const char *bad[] = { "{\"encryption\": {}}",
+                          "{\"encryption\": {\"provider\": 5}}",
+                          "{\"encryption\": {\"provider\": \"luks\", \"key_size\": -1}}",
+                          "{\"encryption\": {\"provider\": \"luks\", \"key_size\": \"x\"}}",
+                          "{\"encryption\": {\"provider\": \"luks\", \"control_location\": "
+                          "\"middle\"}}",
+                          "{\"encryption\": {\"provider\": \"luks\", \"colour\": \"red\"}}",
+                          "{\"encryption\": []}",
+                          "{" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        CHECK(call(ADM, "3.0", "POST", p, bad[i], NULL) == 400, "%s", bad[i]);
+    CHECK(call(ADM, "3.0", "POST", V "/types/nope/encryption",
+               "{\"encryption\": {\"provider\": \"luks\"}}", NULL) == 404);
+    const char *spec = "{\"encryption\": {\"provider\": \"LuksEncryptor\", \"key_size\": 256, "
+                       "\"cipher\": \"aes-xts-plain64\", \"control_location\": \"front-end\"}}";
+    CHECK(call(ADM, "3.0", "POST", p, spec, &r) == 200, "%s", r.body ?: "");
+    json_t *e = json_object_get(r.json, "encryption");
+    CHECK_STR(jstr(e, "volume_type_id"), vt);
+    CHECK(json_integer_value(json_object_get(e, "key_size")) == 256);
+    CHECK(jstr(e, "encryption_id") != NULL);
+    resp_free(&r);
+    CHECK(call(ADM, "3.0", "POST", p, spec, NULL) == 400); /* one exists */
+    /* volumes of an encrypted type are refused: no key manager */
+    snprintf(body, sizeof body, "{\"volume\": {\"size\": 1, \"volume_type\": \"%s\"}}", vt);
+    CHECK(call(ADM, "3.0", "POST", V "/volumes", body, &r) == 400, "%s", r.body ?: "");
+    resp_free(&r);
+    snprintf(p, sizeof p, V "/types/%s/encryption/provider", vt);
+    CHECK(call(ADM, "3.0", "PUT", p,
+               "{\"encryption\": {\"key_size\": 128, \"control_location\": \"back-end\"}}",
+               &r) == 200);
+    CHECK(json_integer_value(json_object_get(json_object_get(r.json, "encryption"), "key_size")) ==
+          128);
+    resp_free(&r);
+    CHECK(call(ADM, "3.0", "PUT", p, "{\"encryption\": {\"key_size\": true}}", NULL) == 400);
+    snprintf(p, sizeof p, V "/types/%s/encryption/control_location", vt);
+    CHECK(call(ADM, "3.0", "GET", p, NULL, &r) == 200);
+    CHECK_STR(jstr(r.json, "control_location"), "back-end");
+    resp_free(&r);
+    snprintf(p, sizeof p, V "/types/%s/encryption/nothing", vt);
+    CHECK(call(ADM, "3.0", "GET", p, NULL, NULL) == 404);
+    snprintf(p, sizeof p, V "/types/%s/encryption/provider", vt);
+    CHECK(call(olga, "3.0", "DELETE", p, NULL, NULL) == 403);
+    CHECK(call(ADM, "3.0", "DELETE", p, NULL, NULL) == 202);
+    CHECK(call(ADM, "3.0", "DELETE", p, NULL, NULL) == 404);
+    CHECK(call(ADM, "3.0", "PUT", p, "{\"encryption\": {\"key_size\": 1}}", NULL) == 404);
+    /* a type in use takes no encryption spec */
+    char *vol = make(ADM, V "/volumes", body, 202, "volume");
+    snprintf(p, sizeof p, V "/types/%s/encryption", vt);
+    CHECK(call(ADM, "3.0", "POST", p, spec, &r) == 400);
+    CHECK(strstr(r.body ?: "", "in use") != NULL, "%s", r.body ?: "");
+    resp_free(&r);
+    free(vol);
+    free(vt);
+    free(olga);
+}
+
+static void t_quota_classes(void)
+{
+    struct resp r;
+    char p[256], body[512];
+    char *olga = other_member();
+    CHECK(call(olga, "3.0", "GET", V "/os-quota-class-sets/default", NULL, NULL) == 403);
+    CHECK(call(olga, "3.0", "PUT", V "/os-quota-class-sets/default",
+               "{\"quota_class_set\": {\"volumes\": 3}}", NULL) == 403);
+    CHECK(call(ADM, "3.0", "GET", V "/os-quota-class-sets/gold", NULL, NULL) == 404);
+    char *vt = make(ADM, V "/types", "{\"volume_type\": {\"name\": \"fast\"}}", 200, "volume_type");
+    json_t *c = get(ADM, V "/os-quota-class-sets/default", "quota_class_set", 200);
+    CHECK_STR(jstr(c, "id"), "default");
+    CHECK(json_integer_value(json_object_get(c, "volumes_fast")) == -1);
+    CHECK(json_integer_value(json_object_get(c, "volumes")) == 10);
+    json_decref(c);
+    const char *bad[] = { "{\"quota_class_set\": {\"volumes\": -2}}",
+                          "{\"quota_class_set\": {\"volumes\": \"many\"}}",
+                          "{\"quota_class_set\": {\"volumes_nosuchtype\": 1}}",
+                          "{\"quota_class_set\": {\"colour\": 1}}", "{\"quota_class_set\": 5}" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        CHECK(call(ADM, "3.0", "PUT", V "/os-quota-class-sets/default", bad[i], NULL) == 400, "%s",
+              bad[i]);
+    CHECK(call(ADM, "3.0", "PUT", V "/os-quota-class-sets/default",
+               "{\"quota_class_set\": {\"volumes\": 11, \"volumes_fast\": 1, "
+               "\"gigabytes_fast\": 5}}",
+               &r) == 200);
+    c = json_object_get(r.json, "quota_class_set");
+    CHECK(json_integer_value(json_object_get(c, "volumes")) == 11);
+    CHECK(json_integer_value(json_object_get(c, "volumes_fast")) == 1);
+    resp_free(&r);
+    /* every project without its own limits has them now, and they hold */
+    char *pid = create_project(&D, ADM, "fresh");
+    snprintf(p, sizeof p, V "/os-quota-sets/%s/defaults", pid);
+    json_t *q = get(ADM, p, "quota_set", 200);
+    CHECK(json_integer_value(json_object_get(q, "volumes")) == 11);
+    CHECK(json_integer_value(json_object_get(q, "gigabytes_fast")) == 5);
+    json_decref(q);
+    snprintf(body, sizeof body, "{\"volume\": {\"size\": 1, \"volume_type\": \"fast\"}}");
+    char *v1 = make(olga, V "/volumes", body, 202, "volume");
+    CHECK(call(olga, "3.0", "POST", V "/volumes", body, &r) == 413, "%s", r.body ?: "");
+    CHECK(strstr(r.body ?: "", "volumes_fast") != NULL, "%s", r.body ?: "");
+    resp_free(&r);
+    CHECK(call(olga, "3.0", "POST", V "/volumes", "{\"volume\": {\"size\": 1}}", NULL) == 202);
+    /* gigabytes_fast: extend and snapshots count */
+    snprintf(p, sizeof p, V "/volumes/%s/action", v1);
+    CHECK(call(olga, "3.0", "POST", p, "{\"os-extend\": {\"new_size\": 6}}", NULL) == 413);
+    CHECK(call(olga, "3.0", "POST", p, "{\"os-extend\": {\"new_size\": 3}}", NULL) == 202);
+    snprintf(body, sizeof body, "{\"snapshot\": {\"volume_id\": \"%s\"}}", v1);
+    CHECK(call(olga, "3.0", "POST", V "/snapshots", body, NULL) == 413); /* 3 + 3 > 5 */
+    /* a project's own per-type limit wins over the class */
+    snprintf(p, sizeof p, V "/os-quota-sets/%s", pid);
+    CHECK(call(ADM, "3.0", "PUT", p, "{\"quota_set\": {\"volumes_fast\": 4}}", &r) == 200);
+    CHECK(json_integer_value(
+              json_object_get(json_object_get(r.json, "quota_set"), "volumes_fast")) == 4);
+    resp_free(&r);
+    CHECK(call(ADM, "3.0", "PUT", p, "{\"quota_set\": {\"volumes_nosuch\": 4}}", NULL) == 400);
+    CHECK(call(ADM, "3.0", "PUT", V "/os-quota-class-sets/default",
+               "{\"quota_class_set\": {\"volumes\": 10, \"volumes_fast\": -1, "
+               "\"gigabytes_fast\": -1}}",
+               NULL) == 200);
+    free(v1);
+    free(pid);
+    free(vt);
+    free(olga);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -476,6 +610,10 @@ int main(int argc, char **argv)
             t_groups();
         else if (!strcmp(argv[2], "backup_records"))
             t_backup_records();
+        else if (!strcmp(argv[2], "encryption"))
+            t_encryption();
+        else if (!strcmp(argv[2], "quota_classes"))
+            t_quota_classes();
         else
             CHECK(0, "unknown subtest %s", argv[2]);
     }
