@@ -315,9 +315,10 @@ static int move_volumes(struct store_txn *t, struct volumes *v, const json_t *g,
     const char *gid = vol_str(g, "id");
     for (char *tok = strtok_r(copy, ", ", &save); tok && rc == 0;
          tok = strtok_r(NULL, ", ", &save)) {
-        json_t *vol;
+        json_t *vol = NULL;
         if (vol_get(t, v, K_VOLUME, tok, &vol) < 0 ||
             strcmp(vol_str(vol, "project_id") ?: "", vol_str(g, "project_id") ?: "")) {
+            json_decref(vol); /* another project's: as if absent */
             rc = vol_fail(-EINVAL,
                           "Invalid volume: Cannot %s volume %s %s group %s because "
                           "volume cannot be found.",

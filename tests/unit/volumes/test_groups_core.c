@@ -1,6 +1,7 @@
 /* core/volumes groups on a real LMDB store and block store: a group
  * snapshot that passes the snapshot quota midway leaves nothing behind,
- * another project sees no group, a volume cannot join a group of another
+ * another project sees no group, a group's volume is not transferred, a
+ * volume cannot join a group of another
  * project nor one being deleted, clones from a group snapshot hold the
  * data, and groups and group snapshots left creating/deleting by a crash
  * are set to error/error_deleting by the reconciliation. */
@@ -67,6 +68,10 @@ int main(void)
     json_t *ch = json_pack("{s:s}", "add_volumes", add);
     ERR(volume_group_update(F.v, &ALICE, g, ch, NULL), -EINVAL);
     json_decref(ch);
+
+    /* a group is one project's: its volumes are not transferred */
+    char key[VOLUMES_TRANSFER_KEY_LEN + 1];
+    ERR(volume_transfer_create(F.v, &ALICE, v1, "t", false, NULL, key), -EBUSY);
 
     /* the snapshot quota passed midway: no member snapshot, no record */
     json_t *q = json_pack("{s:i}", "snapshots", 1);
