@@ -247,18 +247,55 @@ void vol_admin_backend_capabilities(struct api_req *r)
     api_reply_json(r, 200, out);
 }
 
+/* The default class, every key (id: "default" on show, none on update). */
+static void reply_class(struct api_req *r, bool with_id)
+{
+    struct vol_state *st = api_req_state(r);
+    struct volumes_caller who = vol_caller(r);
+    json_t *q;
+    int rc = volumes_quota_class_get(st->v, &who, &q);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    json_object_set_new(q, "groups", json_integer(10));
+    if (with_id)
+        json_object_set_new(q, "id", json_string("default"));
+    api_reply_json(r, 200, json_pack("{s:o}", "quota_class_set", q));
+}
+
+/* Only the "default" class exists (Cinder's). */
+static bool default_class(struct api_req *r)
+{
+    if (!need_admin(r))
+        return false;
+    if (strcmp(api_req_param(r, 0), "default")) {
+        api_reply_error(r, 404, "Quota class %s could not be found.", api_req_param(r, 0));
+        return false;
+    }
+    return true;
+}
+
 /* GET os-quota-class-sets/default: the limits projects get by default. */
 void vol_admin_quota_class_show(struct api_req *r)
 {
+    if (default_class(r))
+        reply_class(r, true);
+}
+
+/* PUT os-quota-class-sets/default: new defaults (per type too). */
+void vol_admin_quota_class_update(struct api_req *r)
+{
     struct vol_state *st = api_req_state(r);
-    if (!need_admin(r))
+    if (!default_class(r))
         return;
-    if (strcmp(api_req_param(r, 0), "default"))
-        return api_reply_error(r, 404, "Quota class %s could not be found.", api_req_param(r, 0));
-    struct volumes_quota d;
-    volumes_quota_defaults(st->v, &d);
-    json_t *q = json_pack("{s:s, s:i}", "id", "default", "groups", 10);
-    for (int i = 0; i < VOLQ_N; i++)
-        json_object_set_new(q, volumes_quota_name((enum volumes_quota_res)i), json_integer(d.v[i]));
-    api_reply_json(r, 200, json_pack("{s:o}", "quota_class_set", q));
+    json_t *whole, *b = vol_body(r, "quota_class_set", &whole);
+    if (!b)
+        return;
+    json_object_del(b, "groups"); /* shown, not kept (one fixed limit) */
+    json_object_del(b, "id");
+    struct volumes_caller who = vol_caller(r);
+    int rc = volumes_quota_class_set(st->v, &who, b);
+    json_decref(whole);
+    if (rc < 0)
+        return vol_reply_err(r, rc);
+    reply_class(r, false);
 }

@@ -77,10 +77,12 @@ void vol_backup_create(struct api_req *r)
                                "Invalid input received: volume_id (a string), "
                                "incremental and force (booleans), name, description.");
     }
-    json_t *snap = json_object_get(b, "snapshot_id");
-    if (snap && !json_is_null(snap) && !json_is_string(snap)) {
+    json_t *snap = json_object_get(b, "snapshot_id"), *cont = json_object_get(b, "container");
+    if ((snap && !json_is_null(snap) && !json_is_string(snap)) ||
+        (cont && !json_is_null(cont) && !json_is_string(cont))) {
         json_decref(whole);
-        return api_reply_error(r, 400, "Invalid input received: snapshot_id must be a string.");
+        return api_reply_error(r, 400,
+                               "Invalid input received: snapshot_id and container are strings.");
     }
     struct volume_backup_create req = { .volume_id =
                                             json_string_value(json_object_get(b, "volume_id")),
@@ -88,7 +90,8 @@ void vol_backup_create(struct api_req *r)
                                         .description = json_string_value(desc),
                                         .incremental = i == 1,
                                         .force = f == 1,
-                                        .snapshot_id = json_string_value(snap) };
+                                        .snapshot_id = json_string_value(snap),
+                                        .container = json_string_value(cont) };
     struct volumes_caller who = vol_caller(r);
     json_t *rec;
     int rc = volume_backup_begin(st->v, &who, &req, &rec);

@@ -36,6 +36,19 @@ json_t *vol_load_rec(struct api_req *r, vol_get_fn get)
     return rec;
 }
 
+int vol_micro_min(struct api_req *r, int min)
+{
+    int micro = vol_micro(r);
+    if (micro >= 0 && micro < min) {
+        api_reply_error(r, 404,
+                        "The resource could not be found (it needs microversion 3.%d "
+                        "or later).",
+                        min);
+        return -1;
+    }
+    return micro;
+}
+
 void vol_show(struct api_req *r, const char *key, vol_get_fn get, vol_view_fn view)
 {
     json_t *rec = vol_load_rec(r, get);

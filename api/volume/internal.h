@@ -8,12 +8,17 @@
  *   snapshots.c   snapshots and their metadata;
  *   types.c       volume types, extra specs and private types' access;
  *   qos.c         QoS specs and their associations with types;
+ *   encryption.c  volume type encryption specs (admins);
  *   transfers.c   volume transfers (both paths);
  *   messages.c    user messages;
  *   admin.c       the backend's admin views (services, hosts, pools,
  *                 capabilities, the default quota class);
  *   backups.c     backups and restores (copies run on threads of their own);
+ *   backup_records.c export_record and import_record of backups (admins);
  *   attachments.c the attachments API (3.27+);
+ *   group_types.c group types and their group specs (3.11+);
+ *   groups.c      generic volume groups (3.13+, from a source 3.14+);
+ *   group_snapshots.c group snapshots (3.14+);
  *   to_image.c    os-volume_upload_image (a volume to a new image);
  *   handlers.c    the handler shapes the resources share (below);
  *   list.c        filters, sort, limit, marker and next links. */
@@ -48,6 +53,9 @@ struct volumes_caller vol_caller(struct api_req *r);
  * replying 400/406 for a malformed or unsupported one. Also sets the reply
  * headers that name it. */
 int vol_micro(struct api_req *r);
+/* vol_micro, and 404 (Cinder's answer to a call below its microversion)
+ * when the request's is below 3.min: -1 after replying. */
+int vol_micro_min(struct api_req *r, int min);
 /* The same, quietly (a bad header reads as 3.0): for views that show a
  * field from some microversion on. */
 int vol_req_micro(struct api_req *r);
@@ -132,6 +140,9 @@ json_t *vol_snapshot_view(struct api_req *r, const json_t *rec);
 json_t *vol_type_view(struct api_req *r, const json_t *rec);
 json_t *vol_backup_view(struct api_req *r, const json_t *rec);
 json_t *vol_attachment_view(struct api_req *r, const json_t *rec);
+json_t *vol_group_type_view(struct api_req *r, const json_t *rec);
+json_t *vol_group_view(struct api_req *r, const json_t *rec);
+json_t *vol_group_snapshot_view(struct api_req *r, const json_t *rec);
 
 /* Handlers. */
 void vol_volume_create(struct api_req *r);
@@ -182,8 +193,15 @@ void vol_backup_delete(struct api_req *r);
 void vol_backup_update(struct api_req *r);
 void vol_backup_restore(struct api_req *r);
 void vol_backup_action(struct api_req *r);
+void vol_backup_export(struct api_req *r);
+void vol_backup_import(struct api_req *r);
 
 void vol_type_access_list(struct api_req *r);
+void vol_encryption_show(struct api_req *r);
+void vol_encryption_item(struct api_req *r);
+void vol_encryption_create(struct api_req *r);
+void vol_encryption_update(struct api_req *r);
+void vol_encryption_delete(struct api_req *r);
 void vol_type_action(struct api_req *r);
 
 void vol_qos_create(struct api_req *r);
@@ -225,6 +243,7 @@ void vol_admin_host_show(struct api_req *r);
 void vol_admin_pools(struct api_req *r);
 void vol_admin_backend_capabilities(struct api_req *r);
 void vol_admin_quota_class_show(struct api_req *r);
+void vol_admin_quota_class_update(struct api_req *r);
 
 void vol_attachment_create(struct api_req *r);
 void vol_attachment_list(struct api_req *r);
@@ -233,5 +252,31 @@ void vol_attachment_show(struct api_req *r);
 void vol_attachment_update(struct api_req *r);
 void vol_attachment_delete(struct api_req *r);
 void vol_attachment_action(struct api_req *r);
+
+void vol_group_type_create(struct api_req *r);
+void vol_group_type_list(struct api_req *r);
+void vol_group_type_show(struct api_req *r);
+void vol_group_type_update(struct api_req *r);
+void vol_group_type_delete(struct api_req *r);
+void vol_group_specs_get(struct api_req *r);
+void vol_group_specs_set(struct api_req *r);
+void vol_group_spec_get(struct api_req *r);
+void vol_group_spec_put(struct api_req *r);
+void vol_group_spec_delete(struct api_req *r);
+
+void vol_group_create(struct api_req *r);
+void vol_group_create_from_src(struct api_req *r);
+void vol_group_list(struct api_req *r);
+void vol_group_list_detail(struct api_req *r);
+void vol_group_show(struct api_req *r);
+void vol_group_update(struct api_req *r);
+void vol_group_action(struct api_req *r);
+
+void vol_group_snapshot_create(struct api_req *r);
+void vol_group_snapshot_list(struct api_req *r);
+void vol_group_snapshot_list_detail(struct api_req *r);
+void vol_group_snapshot_show(struct api_req *r);
+void vol_group_snapshot_delete(struct api_req *r);
+void vol_group_snapshot_action(struct api_req *r);
 
 #endif

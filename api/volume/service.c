@@ -246,8 +246,10 @@ static void quota_show(struct api_req *r)
     json_t *b = json_string(u ? u : "false");
     bool usage = u && (!u[0] || vol_bool(b) == 1);
     json_decref(b);
-    api_reply_json(r, 200,
-                   json_pack("{s:o}", "quota_set", quota_set(project, &lim, usage ? &use : NULL)));
+    json_t *view = quota_set(project, &lim, usage ? &use : NULL);
+    if (!usage)
+        volumes_quota_type_limits(st->v, &who, project, view);
+    api_reply_json(r, 200, json_pack("{s:o}", "quota_set", view));
 }
 
 static void quota_defaults(struct api_req *r)
@@ -257,8 +259,10 @@ static void quota_defaults(struct api_req *r)
         return;
     struct volumes_quota d;
     volumes_quota_defaults(st->v, &d);
-    api_reply_json(r, 200,
-                   json_pack("{s:o}", "quota_set", quota_set(api_req_param(r, 0), &d, NULL)));
+    struct volumes_caller who = vol_caller(r);
+    json_t *view = quota_set(api_req_param(r, 0), &d, NULL);
+    volumes_quota_type_limits(st->v, &who, NULL, view);
+    api_reply_json(r, 200, json_pack("{s:o}", "quota_set", view));
 }
 
 static void quota_update(struct api_req *r)
@@ -274,9 +278,8 @@ static void quota_update(struct api_req *r)
     json_t *known = json_object();
     const char *k;
     json_t *x;
-    json_object_foreach (q, k, x) /* Cinder ignores groups and per-type keys it does not have */
-        if (strcmp(k, "groups") && strncmp(k, "volumes_", 8) && strncmp(k, "snapshots_", 10) &&
-            strncmp(k, "gigabytes_", 10))
+    json_object_foreach (q, k, x) /* groups: shown, not kept (one fixed limit) */
+        if (strcmp(k, "groups"))
             json_object_set(known, k, x);
     int rc = volumes_quota_set(st->v, &who, project, known);
     json_decref(known);
@@ -287,6 +290,7 @@ static void quota_update(struct api_req *r)
     if ((rc = volumes_quota_get(st->v, &who, project, &lim, &use)) < 0)
         return vol_reply_err(r, rc);
     json_t *view = quota_set(project, &lim, NULL);
+    volumes_quota_type_limits(st->v, &who, project, view);
     json_object_del(view, "id");
     api_reply_json(r, 200, json_pack("{s:o}", "quota_set", view));
 }
@@ -485,6 +489,11 @@ static const struct api_route routes[] = {
     { "DELETE", "/v3/types/{}/extra_specs/{}", vol_type_spec_delete, 0 },
     { "GET", "/v3/types/{}/os-volume-type-access", vol_type_access_list, 0 },
     { "POST", "/v3/types/{}/action", vol_type_action, 0 },
+    { "GET", "/v3/types/{}/encryption", vol_encryption_show, 0 },
+    { "POST", "/v3/types/{}/encryption", vol_encryption_create, 0 },
+    { "GET", "/v3/types/{}/encryption/{}", vol_encryption_item, 0 },
+    { "PUT", "/v3/types/{}/encryption/{}", vol_encryption_update, 0 },
+    { "DELETE", "/v3/types/{}/encryption/{}", vol_encryption_delete, 0 },
     { "POST", "/v3/qos-specs", vol_qos_create, 0 },
     { "GET", "/v3/qos-specs", vol_qos_list, 0 },
     { "GET", "/v3/qos-specs/{}", vol_qos_show, 0 },
@@ -517,6 +526,7 @@ static const struct api_route routes[] = {
     { "GET", "/v3/scheduler-stats/get_pools", vol_admin_pools, 0 },
     { "GET", "/v3/capabilities/{}", vol_admin_backend_capabilities, 0 },
     { "GET", "/v3/os-quota-class-sets/{}", vol_admin_quota_class_show, 0 },
+    { "PUT", "/v3/os-quota-class-sets/{}", vol_admin_quota_class_update, 0 },
     { "POST", "/v3/backups", vol_backup_create, 0 },
     { "GET", "/v3/backups", vol_backup_list, 0 },
     { "GET", "/v3/backups/detail", vol_backup_list_detail, 0 },
@@ -525,6 +535,31 @@ static const struct api_route routes[] = {
     { "PUT", "/v3/backups/{}", vol_backup_update, 0 },
     { "POST", "/v3/backups/{}/restore", vol_backup_restore, 0 },
     { "POST", "/v3/backups/{}/action", vol_backup_action, 0 },
+    { "GET", "/v3/backups/{}/export_record", vol_backup_export, 0 },
+    { "POST", "/v3/backups/import_record", vol_backup_import, 0 },
+    { "POST", "/v3/group_types", vol_group_type_create, 0 },
+    { "GET", "/v3/group_types", vol_group_type_list, 0 },
+    { "GET", "/v3/group_types/{}", vol_group_type_show, 0 },
+    { "PUT", "/v3/group_types/{}", vol_group_type_update, 0 },
+    { "DELETE", "/v3/group_types/{}", vol_group_type_delete, 0 },
+    { "GET", "/v3/group_types/{}/group_specs", vol_group_specs_get, 0 },
+    { "POST", "/v3/group_types/{}/group_specs", vol_group_specs_set, 0 },
+    { "GET", "/v3/group_types/{}/group_specs/{}", vol_group_spec_get, 0 },
+    { "PUT", "/v3/group_types/{}/group_specs/{}", vol_group_spec_put, 0 },
+    { "DELETE", "/v3/group_types/{}/group_specs/{}", vol_group_spec_delete, 0 },
+    { "POST", "/v3/groups", vol_group_create, 0 },
+    { "POST", "/v3/groups/action", vol_group_create_from_src, 0 },
+    { "GET", "/v3/groups", vol_group_list, 0 },
+    { "GET", "/v3/groups/detail", vol_group_list_detail, 0 },
+    { "GET", "/v3/groups/{}", vol_group_show, 0 },
+    { "PUT", "/v3/groups/{}", vol_group_update, 0 },
+    { "POST", "/v3/groups/{}/action", vol_group_action, 0 },
+    { "POST", "/v3/group_snapshots", vol_group_snapshot_create, 0 },
+    { "GET", "/v3/group_snapshots", vol_group_snapshot_list, 0 },
+    { "GET", "/v3/group_snapshots/detail", vol_group_snapshot_list_detail, 0 },
+    { "GET", "/v3/group_snapshots/{}", vol_group_snapshot_show, 0 },
+    { "DELETE", "/v3/group_snapshots/{}", vol_group_snapshot_delete, 0 },
+    { "POST", "/v3/group_snapshots/{}/action", vol_group_snapshot_action, 0 },
     { "POST", "/v3/attachments", vol_attachment_create, 0 },
     { "GET", "/v3/attachments", vol_attachment_list, 0 },
     { "GET", "/v3/attachments/detail", vol_attachment_list_detail, 0 },

@@ -24,7 +24,8 @@ json_t *vol_volume_view(struct api_req *r, const json_t *rec)
     json_object_set_new(v, "replication_status", json_string("disabled"));
     json_object_set_new(v, "consistencygroup_id", json_null());
     json_object_set_new(v, "migration_status", json_null());
-    json_object_set_new(v, "group_id", json_null());
+    if (!json_object_get(v, "group_id"))
+        json_object_set_new(v, "group_id", json_null());
     json_object_set_new(v, "provider_id", json_null());
     json_object_set_new(v, "shared_targets", json_false());
     if (api_req_is_admin(r)) { /* one backend: nothing ever migrates */
@@ -222,6 +223,12 @@ void vol_volume_create(struct api_req *r)
     if (!image)
         image = opt_str(r, b, "image_id", &bad);
     const char *backup = opt_str(r, b, "backup_id", &bad);
+    req.group_id = opt_str(r, b, "group_id", &bad);
+    if (!bad && req.group_id && vol_req_micro(r) < 13) {
+        bad = true;
+        api_reply_error(r, 400,
+                        "Invalid input received: group_id needs microversion 3.13 or later.");
+    }
     json_t *meta = json_object_get(b, "metadata");
     json_t *ma = json_object_get(b, "multiattach");
     if (!bad && ((meta && !json_is_null(meta) && !json_is_object(meta)) ||

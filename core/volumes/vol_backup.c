@@ -121,13 +121,15 @@ static int begin_record(struct store_txn *t, struct volumes *v, const struct vol
     json_object_set_new(r, "object_count", json_integer(0));
     json_object_set_new(r, "data_bytes", json_integer(0));
     vol_set_str(r, "availability_zone", VOLUMES_AZ);
-    vol_set_str(r, "container", id);
+    vol_set_str(r, "container", req->container ? req->container : id);
     vol_set_str(r, "fail_reason", NULL);
     vol_set_str(r, "volume_name", vol_str(vol, "name"));
     volumes_object_name(obj, "backup", id);
     vol_priv_set(r, "base", obj);
     if (req->incremental)
         vol_priv_set(r, "parent_base", vol_priv(prev, "base"));
+    json_object_set_new(json_object_get(r, VOLUMES_PRIVATE_KEY), "volume_metadata",
+                        json_deep_copy(json_object_get(vol, "metadata")));
     if (rc == 0)
         rc = vol_put(t, v, K_BACKUP, r);
     json_decref(vol);
@@ -173,8 +175,9 @@ int volume_backup_begin(struct volumes *v, const struct volumes_caller *who,
     if (rc == 0 && !req->volume_id)
         rc = vol_fail(-EINVAL, "Invalid input received: volume_id is needed.");
     if (rc == 0 && ((req->name && strlen(req->name) > VOLUMES_NAME_MAX) ||
-                    (req->description && strlen(req->description) > VOLUMES_NAME_MAX)))
-        rc = vol_fail(-EINVAL, "Invalid input received: name or description too long.");
+                    (req->description && strlen(req->description) > VOLUMES_NAME_MAX) ||
+                    (req->container && strlen(req->container) > VOLUMES_NAME_MAX)))
+        rc = vol_fail(-EINVAL, "Invalid input received: name, description or container too long.");
     struct store_txn *t;
     json_t *rec = NULL;
     if (rc < 0 || (rc = vol_begin(v, true, &t)) < 0)
@@ -359,6 +362,10 @@ int volume_backup_run(struct volumes *v, const char *backup_id)
         json_object_set(m, "volume_name", json_object_get(rec, "volume_name"));
         json_object_set(m, "parent_id", json_object_get(rec, "parent_id"));
         json_object_set(m, "created_at", json_object_get(rec, "created_at"));
+        json_t *meta =
+            json_object_get(json_object_get(rec, VOLUMES_PRIVATE_KEY), "volume_metadata");
+        json_object_set_new(m, "volume_metadata",
+                            json_is_object(meta) ? json_incref(meta) : json_object());
         json_object_set_new(m, "size",
                             json_integer(vol_int(rec, "size") * (json_int_t)VOLUMES_GIB));
         rc = vol_bk_commit(&w, m);
@@ -393,13 +400,17 @@ int volume_backup_list(struct volumes *v, const struct volumes_caller *who, bool
     return vol_list_visible(v, K_BACKUP, who, all_projects, out);
 }
 
-/* Removes a backup's folder, snapshot, record and usage. */
+/* Removes a backup's folder (unless another record names it too),
+ * snapshot, record and usage. */
 int vol_backup_drop(struct volumes *v, const char *id)
 {
-    char path[4200], obj[64];
+    char path[4200], obj[64], folder[80];
     volumes_object_name(obj, "backup", id);
     int rc = vol_bs_delete(v, obj);
-    if (rc == 0 && vol_backup_path(v->backup_dir, id, NULL, path, sizeof path) == 0)
+    int shared = rc == 0 ? vol_backup_folder_shared(v, id, folder) : rc;
+    if (shared < 0)
+        rc = shared;
+    if (rc == 0 && !shared && vol_backup_path(v->backup_dir, folder, NULL, path, sizeof path) == 0)
         rc = vol_backup_remove(path);
     if (rc == 0 && vol_backup_path(v->backup_dir, id, ".partial", path, sizeof path) == 0)
         rc = vol_backup_remove(path);
@@ -593,21 +604,50 @@ int volume_backup_restore_begin(struct volumes *v, const struct volumes_caller *
     return rc;
 }
 
+/* Merges the backed-up volume metadata (string values) into the
+ * restored volume's, in t. */
+static int restore_metadata(struct store_txn *t, struct volumes *v, const char *volume_id,
+                            const json_t *meta)
+{
+    if (!json_is_object(meta) || !json_object_size(meta) || vol_check_meta(meta) < 0)
+        return 0;
+    json_t *vol;
+    int rc = vol_get(t, v, K_VOLUME, volume_id, &vol);
+    if (rc < 0)
+        return rc;
+    json_t *cur = json_object_get(vol, "metadata");
+    if (!json_is_object(cur))
+        json_object_set_new(vol, "metadata", cur = json_object());
+    json_object_update(cur, (json_t *)meta);
+    rc = vol_put(t, v, K_VOLUME, vol);
+    json_decref(vol);
+    return rc;
+}
+
 int volume_backup_restore_run(struct volumes *v, const char *backup_id, const char *volume_id)
 {
-    char obj[64], why[512] = "";
+    char obj[64], why[512] = "", folder[80];
     volumes_object_name(obj, "volume", volume_id);
-    int rc = volumes_backup_restore_into(v->bs, &v->lk, v->backup_dir, backup_id, obj);
+    int rc = vol_backup_folder(v, backup_id, folder);
+    if (rc == 0)
+        rc = volumes_backup_restore_into(v->bs, &v->lk, v->backup_dir, folder, obj);
     if (rc < 0)
         snprintf(why, sizeof why, "%s", volumes_error());
+    json_t *m = NULL; /* the volume's metadata at backup time comes back too */
+    if (rc == 0 && volumes_backup_manifest(v->backup_dir, folder, &m) < 0)
+        m = NULL;
     struct store_txn *t;
     int e = vol_begin(v, true, &t);
     if (e == 0) {
-        e = set_status(t, v, K_VOLUME, volume_id, rc < 0 ? "error_restoring" : "available", NULL);
+        e = restore_metadata(t, v, volume_id, json_object_get(m, "volume_metadata"));
+        if (e == 0)
+            e = set_status(t, v, K_VOLUME, volume_id, rc < 0 ? "error_restoring" : "available",
+                           NULL);
         if (e == 0)
             e = set_status(t, v, K_BACKUP, backup_id, "available", NULL);
         e = vol_end(t, e);
     }
+    json_decref(m);
     if (rc < 0)
         return vol_fail(rc, "%s", why);
     return e;

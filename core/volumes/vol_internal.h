@@ -24,16 +24,20 @@ struct volumes {
 #define BS_UNLOCK(v) (v)->lk.unlock((v)->lk.ctx)
 
 /* Record kinds (key prefixes). */
-#define K_VOLUME     "volume"
-#define K_SNAPSHOT   "snapshot"
-#define K_TYPE       "type"
-#define K_ATTACHMENT "attachment"
-#define K_BACKUP     "backup"
-#define K_QUOTA      "quota"
-#define K_USAGE      "usage"
-#define K_TRANSFER   "transfer"
-#define K_QOS        "qos"
-#define K_MESSAGE    "message"
+#define K_VOLUME         "volume"
+#define K_SNAPSHOT       "snapshot"
+#define K_TYPE           "type"
+#define K_ATTACHMENT     "attachment"
+#define K_BACKUP         "backup"
+#define K_QUOTA          "quota"
+#define K_USAGE          "usage"
+#define K_TRANSFER       "transfer"
+#define K_QOS            "qos"
+#define K_MESSAGE        "message"
+#define K_GROUP_TYPE     "grouptype"
+#define K_GROUP          "group"
+#define K_GROUP_SNAPSHOT "groupsnap"
+#define K_QUOTA_CLASS    "quotaclass"
 
 /* Sets this thread's message; returns err. */
 int vol_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -84,6 +88,21 @@ int vol_limits(struct store_txn *t, struct volumes *v, const char *project,
 int vol_usage_add(struct store_txn *t, struct volumes *v, const char *project,
                   enum volumes_quota_res r, int64_t delta, bool check);
 
+/* Per-type quotas (vol_quota_type.c): -EDQUOT when adding volumes, GiB
+ * and snapshots of type type_id (an id or name) to project passes one of
+ * its per-type limits, in t (a write transaction, so that the count
+ * holds); the class record (a new object); a quota value parsed (an
+ * integer, or one in a string, >= -1); 0 when key is a per-type key of an
+ * existing type (-EINVAL else); every type's limits for project (NULL:
+ * the defaults) added to out. */
+int vol_type_quota_check(struct store_txn *t, struct volumes *v, const char *project,
+                         const char *type_id, int64_t add_volumes, int64_t add_gb,
+                         int64_t add_snapshots);
+int vol_quota_class(struct store_txn *t, struct volumes *v, json_t **out);
+int vol_quota_value(const char *key, const json_t *val, int64_t *n);
+int vol_quota_type_key(struct store_txn *t, struct volumes *v, const char *key);
+int vol_quota_type_limits(struct store_txn *t, struct volumes *v, const char *project, json_t *out);
+
 /* The same check without a change (read transactions): 0 or -EDQUOT. */
 int vol_usage_fits(struct store_txn *t, struct volumes *v, const char *project,
                    enum volumes_quota_res r, int64_t delta);
@@ -121,7 +140,11 @@ int vol_snapshot_drop(struct volumes *v, const char *id);
 /* Snapshots of a volume (new array), in t. */
 int vol_snapshots_of(struct store_txn *t, struct volumes *v, const char *volume_id, json_t **out);
 
-/* Backups (vol_backup*.c). */
+/* Backups (vol_backup*.c). The folder holding backup id's data (its id,
+ * or the one an imported record names; -ENOENT without a record); 1 when
+ * another record names the same folder (else 0), with the folder. */
+int vol_backup_folder(struct volumes *v, const char *id, char folder[80]);
+int vol_backup_folder_shared(struct volumes *v, const char *id, char folder[80]);
 int vol_backup_reconcile(struct volumes *v, FILE *report);
 int vol_backup_drop(struct volumes *v, const char *id);
 int vol_backup_path(const char *dir, const char *id, const char *suffix, char *out, size_t len);
@@ -143,5 +166,20 @@ int vol_transfers_drop(struct store_txn *t, struct volumes *v, const char *volum
 /* Type access (vol_type.c): -ENOENT unless who may use type (public, an
  * admin, or a project on its access list). */
 int vol_type_usable(const json_t *type, const struct volumes_caller *who);
+
+/* Groups (vol_group*.c): 0 when who may make a volume of type type_id in
+ * group group_id (writable, available or being made, listing the type), in
+ * t; group types by id or name; an admin's status reset of a group or
+ * group snapshot (kind); the start-up fixes of both. */
+int vol_group_admits(struct store_txn *t, struct volumes *v, const struct volumes_caller *who,
+                     const char *group_id, const char *type_id);
+int vol_group_type_find(struct store_txn *t, struct volumes *v, const char *id_or_name,
+                        json_t **out);
+int vol_group_reset(struct volumes *v, const struct volumes_caller *who, const char *kind,
+                    const char *id, const char *status);
+int vol_group_reconcile(struct volumes *v, FILE *report);
+/* Encryption (vol_encryption.c): -ENOTSUP when type has an encryption
+ * spec (no key manager could hold the keys of its volumes), else 0. */
+int vol_type_unencrypted(const json_t *type);
 
 #endif

@@ -9,6 +9,8 @@
 static const char *const names[VOLQ_N] = { "volumes", "gigabytes",        "snapshots",
                                            "backups", "backup_gigabytes", "per_volume_gigabytes" };
 
+static int may_read(const struct volumes_caller *who, const char *project);
+
 const char *volumes_quota_name(enum volumes_quota_res r)
 {
     return r < VOLQ_N ? names[r] : "?";
@@ -16,27 +18,79 @@ const char *volumes_quota_name(enum volumes_quota_res r)
 
 void volumes_quota_defaults(struct volumes *v, struct volumes_quota *out)
 {
+    struct store_txn *t;
     *out = v->defaults;
+    if (vol_begin(v, false, &t) < 0)
+        return;
+    if (vol_limits(t, v, NULL, out) < 0)
+        *out = v->defaults;
+    store_abort(t);
 }
 
-/* A project's limits as they apply (its own over the defaults). */
-int vol_limits(struct store_txn *t, struct volumes *v, const char *project,
-               struct volumes_quota *out)
+static void overlay(struct volumes_quota *out, const json_t *q)
 {
-    *out = v->defaults;
-    json_t *q;
-    int rc = vol_get(t, v, K_QUOTA, project, &q);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc < 0)
-        return rc;
     for (int i = 0; i < VOLQ_N; i++) {
         json_t *x = json_object_get(q, names[i]);
         if (json_is_integer(x))
             out->v[i] = json_integer_value(x);
     }
+}
+
+/* A project's limits as they apply (its own over the default class over
+ * the configured defaults; project NULL: the defaults). */
+int vol_limits(struct store_txn *t, struct volumes *v, const char *project,
+               struct volumes_quota *out)
+{
+    *out = v->defaults;
+    json_t *q;
+    int rc = vol_quota_class(t, v, &q);
+    if (rc < 0)
+        return rc;
+    overlay(out, q);
+    json_decref(q);
+    if (!project)
+        return 0;
+    rc = vol_get(t, v, K_QUOTA, project, &q);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    overlay(out, q);
     json_decref(q);
     return 0;
+}
+
+int vol_quota_value(const char *key, const json_t *val, int64_t *n)
+{
+    long long x; /* the CLI sends numbers; some clients send them as strings */
+    if (json_is_integer(val))
+        x = json_integer_value(val);
+    else if (!json_is_string(val) || sscanf(json_string_value(val), "%lld", &x) != 1)
+        return vol_fail(-EINVAL, "Quota %s must be an integer.", key);
+    if (x < -1)
+        return vol_fail(-EINVAL, "Quota %s must be -1 or more.", key);
+    *n = x;
+    return 0;
+}
+
+static bool base_key(const char *k)
+{
+    for (int i = 0; i < VOLQ_N; i++)
+        if (!strcmp(k, names[i]))
+            return true;
+    return false;
+}
+
+int volumes_quota_type_limits(struct volumes *v, const struct volumes_caller *who,
+                              const char *project, json_t *out)
+{
+    int rc = project ? may_read(who, project) : 0;
+    struct store_txn *t;
+    if (rc < 0 || (rc = vol_begin(v, false, &t)) < 0)
+        return rc;
+    rc = vol_quota_type_limits(t, v, project, out);
+    store_abort(t);
+    return rc;
 }
 
 static int usage(struct store_txn *t, struct volumes *v, const char *project,
@@ -136,26 +190,6 @@ int volumes_quota_set(struct volumes *v, const struct volumes_caller *who, const
         return vol_fail(-EINVAL, "quota_set must be an object.");
     const char *k;
     json_t *val;
-    json_object_foreach ((json_t *)changes, k, val) {
-        int i;
-        for (i = 0; i < VOLQ_N && strcmp(k, names[i]); i++)
-            ;
-        if (i == VOLQ_N) {
-            if (!strcmp(k, "tenant_id") || !strcmp(k, "id"))
-                continue;
-            return vol_fail(-EINVAL, "Bad key(s) in quota set: %s", k);
-        }
-        /* the CLI sends numbers; some clients send them as strings */
-        long long n;
-        if (json_is_integer(val))
-            n = json_integer_value(val);
-        else if (json_is_string(val) && sscanf(json_string_value(val), "%lld", &n) == 1)
-            ;
-        else
-            return vol_fail(-EINVAL, "Quota %s must be an integer.", k);
-        if (n < -1)
-            return vol_fail(-EINVAL, "Quota %s must be -1 or more.", k);
-    }
     struct store_txn *t;
     if ((rc = vol_begin(v, true, &t)) < 0)
         return rc;
@@ -166,12 +200,15 @@ int volumes_quota_set(struct volumes *v, const struct volumes_caller *who, const
         rc = 0;
     }
     json_object_foreach ((json_t *)changes, k, val) {
-        long long n = json_is_integer(val) ? json_integer_value(val) : 0;
-        if (json_is_string(val))
-            sscanf(json_string_value(val), "%lld", &n);
-        for (int i = 0; i < VOLQ_N; i++)
-            if (!strcmp(k, names[i]))
-                json_object_set_new(q, k, json_integer(n));
+        if (rc < 0 || !strcmp(k, "tenant_id") || !strcmp(k, "id"))
+            continue;
+        int64_t n = 0;
+        if (!base_key(k)) /* volumes_TYPE and the like, of an existing type */
+            rc = vol_quota_type_key(t, v, k);
+        if (rc == 0)
+            rc = vol_quota_value(k, val, &n);
+        if (rc == 0)
+            json_object_set_new(q, k, json_integer(n));
     }
     if (rc == 0)
         rc = vol_put_key(t, v, K_QUOTA, project, q);

@@ -212,6 +212,9 @@ int volumes_reconcile(struct volumes *v, FILE *report)
     if ((rc = each_record(v, K_VOLUME, fix_volume, report)) < 0)
         return rc;
     total += rc;
+    if ((rc = vol_group_reconcile(v, report)) < 0)
+        return rc;
+    total += rc;
     if (v->backup_dir[0] && (rc = vol_backup_reconcile(v, report)) < 0)
         return rc;
     total += rc > 0 ? rc : 0;

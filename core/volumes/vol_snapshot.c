@@ -75,6 +75,7 @@ static int plan(struct store_txn *t, struct volumes *v, const struct volumes_cal
                         req->metadata ? json_deep_copy(req->metadata) : json_object());
     volumes_object_name(obj, "snapshot", id);
     vol_priv_set(r, "object", obj);
+    vol_priv_set(r, "group_snapshot", req->group_snapshot_id);
     *out = r;
     return 0;
 }
@@ -91,6 +92,11 @@ static int commit_record(struct store_txn *t, struct volumes *v, const struct vo
         rc = vol_usage_add(t, v, p, VOLQ_SNAPSHOTS, 1, true);
     if (rc == 0)
         rc = vol_usage_add(t, v, p, VOLQ_GIGABYTES, vol_int(rec, "size"), true);
+    json_t *vol = NULL;
+    if (rc == 0 && vol_get(t, v, K_VOLUME, req->volume_id, &vol) == 0)
+        rc = vol_type_quota_check(t, v, p, vol_str(vol, "volume_type_id"), 0, vol_int(rec, "size"),
+                                  1);
+    json_decref(vol);
     return rc == 0 ? vol_put(t, v, K_SNAPSHOT, rec) : rc;
 }
 

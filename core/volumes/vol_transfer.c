@@ -59,6 +59,11 @@ int volume_transfer_create(struct volumes *v, const struct volumes_caller *who,
     if (rc == 0 && strcmp(vol_str(vol, "status"), "available"))
         rc = vol_fail(-EBUSY, "Invalid volume: status must be available (it is %s).",
                       vol_str(vol, "status"));
+    if (rc == 0 && vol_str(vol, "group_id")) /* a group is one project's */
+        rc = vol_fail(-EBUSY,
+                      "Invalid volume: a volume in a group cannot be transferred (remove "
+                      "it from group %s first).",
+                      vol_str(vol, "group_id"));
     if (rc == 0)
         rc = vol_snapshots_of(t, v, volume_id, &snaps);
     size_t i;

@@ -250,6 +250,18 @@ int volume_type_delete(struct volumes *v, const struct volumes_caller *who, cons
         json_array_foreach (vols, i, x)
             if (!strcmp(vol_str(x, "volume_type"), vol_str(rec, "name")))
                 rc = vol_fail(-EBUSY, "Target volume type is still in use.");
+    json_t *groups = NULL;
+    if (rc == 0)
+        rc = vol_all(t, v, K_GROUP, &groups);
+    json_array_foreach (groups, i, x) {
+        size_t j;
+        json_t *y;
+        json_array_foreach (json_object_get(x, "volume_types"), j, y)
+            if (rc == 0 && !strcmp(json_string_value(y), vol_str(rec, "id")))
+                rc = vol_fail(-EBUSY, "Target volume type is still in use by group %s.",
+                              vol_str(x, "id"));
+    }
+    json_decref(groups);
     if (rc == 0)
         rc = vol_del(t, v, K_TYPE, vol_str(rec, "id"));
     json_decref(rec);

@@ -126,7 +126,10 @@ static int build_record(struct store_txn *t, struct volumes *v, const struct vol
                               : vol_types_default(t, v, &type);
     if (rc < 0)
         return rc;
-    if ((rc = vol_type_usable(type, who)) < 0) { /* a private type without access */
+    if ((rc = vol_type_usable(type, who)) < 0 || /* a private type without access */
+        (rc = vol_type_unencrypted(type)) < 0 ||
+        (req->group_id &&
+         (rc = vol_group_admits(t, v, who, req->group_id, vol_str(type, "id"))) < 0)) {
         json_decref(type);
         return rc;
     }
@@ -155,6 +158,7 @@ static int build_record(struct store_txn *t, struct volumes *v, const struct vol
         json_object_set_new(r, "volume_image_metadata", meta);
     }
     json_object_set_new(r, "attachments", json_array());
+    vol_set_str(r, "group_id", req->group_id);
     volumes_object_name(obj, "volume", id);
     vol_priv_set(r, "object", obj);
     vol_priv_set(r, "op", "create");
@@ -173,10 +177,19 @@ static int build_record(struct store_txn *t, struct volumes *v, const struct vol
 /* Takes the usage of record rec (volumes and GiB) and writes it, in t. */
 static int charge_record(struct store_txn *t, struct volumes *v, const json_t *rec)
 {
-    const char *p = vol_str(rec, "project_id");
+    const char *p = vol_str(rec, "project_id"), *group = vol_str(rec, "group_id");
     int rc = vol_usage_add(t, v, p, VOLQ_VOLUMES, 1, true);
     if (rc == 0)
         rc = vol_usage_add(t, v, p, VOLQ_GIGABYTES, vol_int(rec, "size"), true);
+    if (rc == 0)
+        rc = vol_type_quota_check(t, v, p, vol_str(rec, "volume_type_id"), 1, vol_int(rec, "size"),
+                                  0);
+    /* the group may have gone meanwhile (a crash cannot leave a dangling
+     * group_id: this is the transaction that writes the record) */
+    json_t *g = NULL;
+    if (rc == 0 && group && vol_get(t, v, K_GROUP, group, &g) < 0)
+        rc = vol_fail(-ENOENT, "Group %s could not be found.", group);
+    json_decref(g);
     return rc == 0 ? vol_put(t, v, K_VOLUME, rec) : rc;
 }
 
@@ -533,6 +546,11 @@ int volume_retype(struct volumes *v, const struct volumes_caller *who, const cha
         rc = vol_type_find(t, v, new_type, &type);
     if (rc == 0)
         rc = vol_type_usable(type, who);
+    if (rc == 0)
+        rc = vol_type_unencrypted(type);
+    if (rc == 0 && strcmp(vol_str(type, "id"), vol_str(rec, "volume_type_id") ?: ""))
+        rc = vol_type_quota_check(t, v, vol_str(rec, "project_id"), vol_str(type, "id"), 1,
+                                  vol_int(rec, "size"), 0);
     if (rc == 0) { /* one backend: a new type changes no data */
         json_object_set(rec, "volume_type", json_object_get(type, "name"));
         json_object_set(rec, "volume_type_id", json_object_get(type, "id"));
@@ -650,6 +668,9 @@ static int extend_rules(struct store_txn *t, struct volumes *v, json_t *rec, uin
     if (rc == 0)
         rc = vol_usage_add(t, v, vol_str(rec, "project_id"), VOLQ_GIGABYTES, (int64_t)new_gb - old,
                            true);
+    if (rc == 0)
+        rc = vol_type_quota_check(t, v, vol_str(rec, "project_id"), vol_str(rec, "volume_type_id"),
+                                  0, (int64_t)new_gb - old, 0);
     char to[24];
     snprintf(to, sizeof to, "%llu", (unsigned long long)new_gb);
     vol_priv_set(rec, "extend_from", st); /* before st's string is replaced */

@@ -91,7 +91,9 @@
  *                     "volume_name", "parent_id" (null for a full backup),
  *                     "size" (volume bytes), "cluster_size", "clusters"
  *                     (records in the data file), "data_bytes",
- *                     "created_at"}
+ *                     "created_at", "volume_metadata" (the volume's
+ *                     metadata then: a restore merges it into the
+ *                     target volume's, as Cinder does)}
  *   ID/clusters       records, in increasing cluster order: a 32-byte
  *                     header (little-endian u64 vcluster, u32 flags (1:
  *                     the cluster reads as zeros, no data follows), u32
@@ -213,6 +215,9 @@ struct volume_create {
     /* From a backup (Cinder 3.47+): an available backup the caller sees;
      * the volume is at least the backup's size. */
     const char *backup_id;
+    /* A group (3.13+) the caller may write, available, listing the
+     * volume's type: the volume is made in it (its group_id). */
+    const char *group_id;
     const char *request_id; /* for a user message; may be NULL */
 };
 /* At most one source. The record comes back available (all of it is
@@ -327,6 +332,9 @@ struct volume_snapshot_create {
     const char *volume_id, *name, *description;
     const json_t *metadata;
     bool force; /* also of an in-use volume */
+    /* Set by volume_group_snapshot_create: the group snapshot it is part
+     * of (kept privately; NULL otherwise). */
+    const char *group_snapshot_id;
 };
 int volume_snapshot_create(struct volumes *v, const struct volumes_caller *who,
                            const struct volume_snapshot_create *req, json_t **out);
@@ -371,6 +379,21 @@ int volume_type_set_specs(struct volumes *v, const struct volumes_caller *who, c
                           const json_t *specs, json_t **out);
 int volume_type_unset_spec(struct volumes *v, const struct volumes_caller *who, const char *id,
                            const char *key);
+
+/* Encryption specs of a type (admins; Cinder's /types/{id}/encryption):
+ * {volume_type_id, encryption_id, provider, cipher, key_size,
+ * control_location ("front-end"/"back-end"), created_at, updated_at}.
+ * get: *out is NULL when the type has none. set: create (-EBUSY when one
+ * exists; provider required) or update (-ENOENT without one) with the
+ * given fields. set and delete are refused (-EBUSY) while volumes of the
+ * type exist. picostack has no key manager: volumes of an encrypted type
+ * (creation, retype) are refused with -ENOTSUP. */
+int volume_type_encryption_get(struct volumes *v, const struct volumes_caller *who,
+                               const char *type_id, json_t **out);
+int volume_type_encryption_set(struct volumes *v, const struct volumes_caller *who,
+                               const char *type_id, const json_t *spec, bool create, json_t **out);
+int volume_type_encryption_delete(struct volumes *v, const struct volumes_caller *who,
+                                  const char *type_id);
 
 /* Access to private types (is_public false): a list of project ids that
  * may see and use the type besides admins (others get -ENOENT for it).
@@ -440,15 +463,130 @@ int volume_message_list(struct volumes *v, const struct volumes_caller *who, boo
                         json_t **out);
 int volume_message_delete(struct volumes *v, const struct volumes_caller *who, const char *id);
 
+/* ---- group types (3.11+), groups (3.13+), group snapshots (3.14+) ----
+ * Cinder's generic volume groups on the one backend: a group gathers
+ * volumes of the types it lists (one project's), a group snapshot takes a
+ * snapshot of every volume in the group at once, and a group is made from
+ * a group snapshot or another group by cloning each member (constant time,
+ * as every copy here). Records:
+ *   group type: id, name, description, is_public, group_specs {};
+ *   group:      id, name, description, status (creating, available,
+ *               deleting, error...), availability_zone, group_type (an id),
+ *               volume_types [ids], group_snapshot_id, source_group_id,
+ *               project_id, user_id, created_at, updated_at; the volumes
+ *               in it carry its id as group_id, and volume_group_get/list
+ *               add "volumes": [their ids];
+ *   group snapshot: id, name, description, group_id, group_type_id,
+ *               status, project_id, user_id, created_at; its member
+ *               snapshots name it privately (VOLUMES_PRIVATE_KEY
+ *               "group_snapshot").
+ * Group types: admins write, everybody reads public ones (admins all). A
+ * type used by a group cannot be deleted (-EBUSY), nor a volume type a
+ * group lists. */
+int volume_group_type_create(struct volumes *v, const struct volumes_caller *who, const char *name,
+                             const char *description, bool is_public, const json_t *group_specs,
+                             json_t **out);
+/* By id or name. */
+int volume_group_type_get(struct volumes *v, const struct volumes_caller *who,
+                          const char *id_or_name, json_t **out);
+int volume_group_type_list(struct volumes *v, const struct volumes_caller *who, json_t **out);
+/* changes: name, description, is_public. */
+int volume_group_type_update(struct volumes *v, const struct volumes_caller *who, const char *id,
+                             const json_t *changes, json_t **out);
+int volume_group_type_delete(struct volumes *v, const struct volumes_caller *who, const char *id);
+/* Merges specs (string values); *out: the whole set. unset: -ENOENT if
+ * the key is not there. */
+int volume_group_type_set_specs(struct volumes *v, const struct volumes_caller *who, const char *id,
+                                const json_t *specs, json_t **out);
+int volume_group_type_unset_spec(struct volumes *v, const struct volumes_caller *who,
+                                 const char *id, const char *key);
+
+struct volume_group_create {
+    const char *name, *description; /* may be NULL */
+    const char *group_type;         /* id or name; needed unless from a source */
+    const json_t *volume_types;     /* array of type ids or names (>= 1) */
+    const char *availability_zone;  /* NULL or "nova" */
+    /* At most one source (3.14 create-from-src): the group's type and
+     * volume types are the source's, and every member volume is cloned
+     * into the new group (from the snapshot's member snapshots, or from
+     * the source group's volumes). */
+    const char *group_snapshot_id, *source_group_id;
+};
+/* The group comes back available (with its clones made). A failed clone
+ * leaves the group in error with the clones made so far (each one a
+ * complete volume; deleting the group with delete_volumes removes them). */
+int volume_group_create(struct volumes *v, const struct volumes_caller *who,
+                        const struct volume_group_create *req, json_t **out);
+int volume_group_get(struct volumes *v, const struct volumes_caller *who, const char *id,
+                     json_t **out);
+int volume_group_list(struct volumes *v, const struct volumes_caller *who, bool all_projects,
+                      json_t **out);
+/* changes: name, description (strings or null), add_volumes and
+ * remove_volumes (comma-separated volume ids, as Cinder takes them): one
+ * transaction. An added volume must be the group's project's, available
+ * or in-use, of one of the group's volume types and in no group; a
+ * removed one must be in this group. -EINVAL when the group is not
+ * available or an id does not qualify. */
+int volume_group_update(struct volumes *v, const struct volumes_caller *who, const char *id,
+                        const json_t *changes, json_t **out);
+/* Refused (-EBUSY) while group snapshots of it exist, and while it holds
+ * volumes unless delete_volumes (then every volume goes first, each as
+ * volume_delete does it; one that cannot go leaves the group in
+ * error_deleting with the rest). */
+int volume_group_delete(struct volumes *v, const struct volumes_caller *who, const char *id,
+                        bool delete_volumes);
+/* Admin (3.20): sets the status (creating, available, error, deleting,
+ * error_deleting, updating...). */
+int volume_group_reset_status(struct volumes *v, const struct volumes_caller *who, const char *id,
+                              const char *status);
+
+struct volume_group_snapshot_create {
+    const char *group_id, *name, *description;
+};
+/* A snapshot of every volume in the group (available or in-use), each a
+ * normal snapshot counted against the snapshot quota; the record comes
+ * back available. A failure drops the member snapshots made so far. */
+int volume_group_snapshot_create(struct volumes *v, const struct volumes_caller *who,
+                                 const struct volume_group_snapshot_create *req, json_t **out);
+int volume_group_snapshot_get(struct volumes *v, const struct volumes_caller *who, const char *id,
+                              json_t **out);
+int volume_group_snapshot_list(struct volumes *v, const struct volumes_caller *who,
+                               bool all_projects, json_t **out);
+/* Deletes its member snapshots, then the record (-EBUSY while a volume is
+ * being made from one of them, or when it is creating/deleting). */
+int volume_group_snapshot_delete(struct volumes *v, const struct volumes_caller *who,
+                                 const char *id);
+/* Admin (3.19). */
+int volume_group_snapshot_reset_status(struct volumes *v, const struct volumes_caller *who,
+                                       const char *id, const char *status);
+
 /* ---- quotas ---- */
 /* A project's limits and usage (its own project, or any for admins).
  * reserved is always 0: creations reserve and commit in one transaction. */
 int volumes_quota_get(struct volumes *v, const struct volumes_caller *who, const char *project,
                       struct volumes_quota *limit, struct volumes_quota *in_use);
 /* Admin: sets the limits named in changes ({"volumes": 20, ...}; -1 is
- * unlimited); -EINVAL for unknown keys or values below -1. */
+ * unlimited; also volumes_TYPE...); -EINVAL for unknown keys or values
+ * below -1. */
 int volumes_quota_set(struct volumes *v, const struct volumes_caller *who, const char *project,
                       const json_t *changes);
+/* Per-volume-type limits (Cinder's volumes_TYPE, gigabytes_TYPE and
+ * snapshots_TYPE, TYPE a type's name; -1, unlimited, unless set): checked
+ * when a volume is made, extended or retyped and when a snapshot is made
+ * (a snapshot counts for its volume's type), against counts taken in the
+ * same write transaction. volumes_quota_set takes them too (types that
+ * exist). This adds every type's three limits for project (NULL: the
+ * defaults) to out. */
+int volumes_quota_type_limits(struct volumes *v, const struct volumes_caller *who,
+                              const char *project, json_t *out);
+/* The "default" quota class (admins): the defaults of every project
+ * without its own limits, the base ones and per type. get: a new object
+ * of every key; set: the keys given (-EINVAL for unknown keys, values
+ * below -1 or not integers), kept in the store (over the configured
+ * defaults). */
+int volumes_quota_class_get(struct volumes *v, const struct volumes_caller *who, json_t **out);
+int volumes_quota_class_set(struct volumes *v, const struct volumes_caller *who,
+                            const json_t *changes);
 /* Admin: back to the defaults. */
 int volumes_quota_reset(struct volumes *v, const struct volumes_caller *who, const char *project);
 void volumes_quota_defaults(struct volumes *v, struct volumes_quota *out);
@@ -463,6 +601,10 @@ struct volume_backup_create {
      * the base of the volume's next incremental; an incremental one needs
      * the volume's latest backup to be older than the snapshot. */
     const char *snapshot_id;
+    /* A name for the backup's container (Cinder's object-store bucket):
+     * stored and shown; NULL shows the backup's folder name. The data
+     * always goes to the backup's own folder. */
+    const char *container;
 };
 /* Step one (short): checks, quota, the record in status creating and its
  * snapshot; *out is that record. Step two (long, any thread):
@@ -495,6 +637,22 @@ int volume_backup_restore_begin(struct volumes *v, const struct volumes_caller *
                                 const char *backup_id, const char *volume_id, const char *name,
                                 char volume_out[40]);
 int volume_backup_restore_run(struct volumes *v, const char *backup_id, const char *volume_id);
+
+/* Export and import of backup records (Cinder's export_record and
+ * import_record, admins): the exported record is the backup's manifest
+ * (VOLUMES_BACKUP_FORMAT, read from its folder) plus "folder" (the folder
+ * holding its data), "name", "description" and "container". Importing it
+ * into this or a fresh store (the same backup directory) makes an
+ * available backup record with the record's id, owned by the importing
+ * admin's project, restorable like any other: its folder must hold a
+ * complete chain (volumes_backup_check), else -EINVAL. -EBUSY when a
+ * record with that id exists. A record may name a folder under another
+ * id (an imported copy): folders are removed with the last record naming
+ * them. */
+int volume_backup_export(struct volumes *v, const struct volumes_caller *who, const char *id,
+                         json_t **record);
+int volume_backup_import(struct volumes *v, const struct volumes_caller *who, const json_t *record,
+                         json_t **out);
 
 /* Standalone (a backup directory alone, no records): verifies the chain
  * ending at backup id (every manifest, record and checksum, parents present
