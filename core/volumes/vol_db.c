@@ -146,6 +146,27 @@ int vol_all(struct store_txn *t, struct volumes *v, const char *kind, json_t **o
     return 0;
 }
 
+int vol_list_seen(struct volumes *v, const char *kind, const struct volumes_caller *who,
+                  bool (*seen)(const json_t *rec, const struct volumes_caller *who), json_t **out)
+{
+    struct store_txn *t;
+    json_t *all, *x;
+    int rc = vol_begin(v, false, &t);
+    if (rc < 0)
+        return rc;
+    rc = vol_all(t, v, kind, &all);
+    store_abort(t);
+    if (rc < 0)
+        return rc;
+    *out = json_array();
+    size_t i;
+    json_array_foreach (all, i, x)
+        if (seen(x, who))
+            json_array_append(*out, x);
+    json_decref(all);
+    return 0;
+}
+
 const char *vol_str(const json_t *rec, const char *key)
 {
     return json_string_value(json_object_get(rec, key));

@@ -115,23 +115,7 @@ int volume_group_type_get(struct volumes *v, const struct volumes_caller *who,
 
 int volume_group_type_list(struct volumes *v, const struct volumes_caller *who, json_t **out)
 {
-    struct store_txn *t;
-    json_t *all;
-    int rc = vol_begin(v, false, &t);
-    if (rc < 0)
-        return rc;
-    rc = vol_all(t, v, K_GROUP_TYPE, &all);
-    store_abort(t);
-    if (rc < 0)
-        return rc;
-    *out = json_array();
-    size_t i;
-    json_t *x;
-    json_array_foreach (all, i, x)
-        if (visible(x, who))
-            json_array_append(*out, x);
-    json_decref(all);
-    return 0;
+    return vol_list_seen(v, K_GROUP_TYPE, who, visible, out);
 }
 
 /* Loads a group type for an admin change in write transaction t. */
