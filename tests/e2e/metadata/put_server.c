@@ -25,8 +25,12 @@ int main(int argc, char **argv)
     struct store_txn *t = NULL;
     unsigned table;
     int rc = store_open(argv[1], &s);
-    if (!rc)
-        rc = store_table(s, "compute.servers", &table);
+    if (rc) {
+        fprintf(stderr, "put_server: %s: %s\n", argv[1], strerror(-rc));
+        json_decref(rec);
+        return 1;
+    }
+    rc = store_table(s, "compute.servers", &table);
     if (!rc)
         rc = store_begin(s, true, &t);
     if (!rc)
@@ -35,6 +39,7 @@ int main(int argc, char **argv)
         rc = store_commit(t);
     else
         store_abort(t);
+    store_close(s);
     if (rc)
         fprintf(stderr, "put_server: %s\n", strerror(-rc));
     json_decref(rec);
