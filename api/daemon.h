@@ -8,6 +8,8 @@
  *                         self-signed CA and a server certificate for this
  *                         host's names and addresses, made on first start
  *   daemon_credentials.c  admin-openrc and clouds.yaml (first start)
+ *   daemon_zero_ahead.c   the thread that keeps the block store's clusters
+ *                         zeroed ahead (zero_ahead_mib)
  */
 #ifndef PICOSTACK_API_DAEMON_H
 #define PICOSTACK_API_DAEMON_H
@@ -44,6 +46,16 @@ struct daemon_opts {
  * result.  0; 1 after --help (printed); -EINVAL with the reason printed
  * on stderr. */
 int daemon_options(int argc, char **argv, struct daemon_opts *o);
+
+/* ---- zeroing ahead ---- */
+struct blockstore;
+struct daemon_zeroer;
+/* Starts the thread that keeps `mib` MiB of the block store zeroed ahead
+ * (blockstore_zero_ahead under api_blockstore_lock), from 10 s after the
+ * call; mib 0 or no store: nothing started, *out NULL. 0 or -errno. */
+int daemon_zeroer_start(struct api_server *srv, struct blockstore *bs, unsigned mib,
+                        struct daemon_zeroer **out);
+void daemon_zeroer_stop(struct daemon_zeroer *z); /* NULL is fine */
 
 /* ---- TLS ---- */
 struct daemon_tls {

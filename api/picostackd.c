@@ -139,11 +139,11 @@ static void print_config(const struct daemon_opts *o)
     printf("\ndata_dir = %s\nbackup_dir = %s\ntoken_ttl = %u\ncpu_allocation_ratio = %g\n"
            "ram_allocation_ratio = %g\nuplink_interface = %s\nlog_level = %s\ntls = %s\n"
            "tls_cert = %s\ntls_key = %s\nplain_http_on_lan = %s\nthreads = %u\n"
-           "deleted_servers_kept = %u\n",
+           "deleted_servers_kept = %u\nzero_ahead_mib = %u\n",
            c->data_dir, c->backup_dir, c->token_ttl, c->cpu_allocation_ratio,
            c->ram_allocation_ratio, c->uplink_interface, levels[c->log_level], tls[c->tls],
            c->tls_cert, c->tls_key, c->plain_http_on_lan ? "yes" : "no", c->threads,
-           c->deleted_servers_kept);
+           c->deleted_servers_kept, c->zero_ahead_mib);
 }
 
 /* The data dir, the block store, the store, identity, the certificate and
@@ -282,11 +282,15 @@ static int serve_api(const struct daemon_opts *o, struct daemon *d, struct net_d
     }
     sd_notifyf(0, "READY=1\nSTATUS=serving on %u address(es)\nMAINPID=%d", c->n_listen,
                (int)getpid());
+    struct daemon_zeroer *zeroer = NULL;
+    if ((rc = daemon_zeroer_start(srv, d->bs, c->zero_ahead_mib, &zeroer)) < 0)
+        fprintf(stderr, "picostackd: zeroing ahead not started: %s\n", strerror(-rc));
 
     int sig = 0;
     sigwait(&sigs, &sig);
     sd_notify(0, "STOPPING=1\nSTATUS=finishing in-flight requests");
     fprintf(stderr, "picostackd: signal %d: finishing in-flight requests\n", sig);
+    daemon_zeroer_stop(zeroer);
     api_server_stop(srv, 30000);
     api_server_free(srv);
     return 0;

@@ -27,7 +27,7 @@ struct blockstore {
     char *dir, *blocks;
     int lock_fd;
     MDB_env *env;
-    MDB_dbi meta, objects, layers, extents, freel, grants;
+    MDB_dbi meta, objects, layers, extents, freel, grants, zeroed;
     int data_fds[EXTMAP_MAX_FILES];
     struct blockstore_disk *open_disks; /* read-write handles, a list */
     uint64_t found_format;              /* meta "version" before this open upgraded it */
@@ -99,6 +99,9 @@ int bs_alloc(MDB_txn *t, struct blockstore *bs, uint64_t want, struct extmap_ran
              int *nout);
 int bs_free(MDB_txn *t, struct blockstore *bs, uint64_t start, uint64_t count,
             struct bs_freed *freed);
+/* The zeroed list (zero_ahead.c): clusters past the old high-water mark
+ * that hold written zeros; bs_alloc hands them out before any other. */
+int bs_zeroed_add(MDB_txn *t, struct blockstore *bs, uint64_t start, uint64_t count);
 void bs_punch(struct blockstore *bs, struct bs_freed *freed);
 int bs_reserve(struct blockstore *bs, const struct extmap_range *r);
 int bs_grant_add(MDB_txn *t, struct blockstore *bs, uint64_t obj, uint64_t start, uint64_t count);

@@ -235,12 +235,22 @@ static int has_writer(struct chk *c, uint64_t id)
     return bs_find_open(c->bs, id) != NULL;
 }
 
-static int walk_free(void *ctx, const MDB_val *k, const MDB_val *v)
+static int walk_list(void *ctx, const MDB_val *k, const MDB_val *v, const char *what)
 {
     uint64_t n;
     memcpy(&n, v->mv_data, 8);
-    mark(ctx, bs_get_be64(k->mv_data), n, "free list");
+    mark(ctx, bs_get_be64(k->mv_data), n, what);
     return 0;
+}
+
+static int walk_free(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    return walk_list(ctx, k, v, "free list");
+}
+
+static int walk_zeroed(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    return walk_list(ctx, k, v, "zeroed list");
 }
 
 static int walk_grant(void *ctx, const MDB_val *k, const MDB_val *v)
@@ -355,6 +365,8 @@ static int run_check(struct blockstore *bs, struct chk *c)
     if (r == 0)
         r = bs_each(c->t, bs->freel, "free", walk_free, c);
     if (r == 0)
+        r = bs_each(c->t, bs->zeroed, "zeroed", walk_zeroed, c);
+    if (r == 0)
         r = bs_each(c->t, bs->grants, "grants", walk_grant, c);
     if (r == 0) {
         check_counts(c);
@@ -433,8 +445,9 @@ int blockstore_stat(struct blockstore *bs, struct blockstore_stat *out)
     uint64_t hwm = 0;
     bs_meta_get(t, bs, "hwm", &hwm);
     out->file_bytes = hwm * EXTMAP_CLUSTER_SIZE;
-    MDB_dbi dbis[3] = { bs->layers, bs->freel, bs->grants };
-    for (int i = 0; i < 3 && r == 0; i++) {
+    MDB_dbi dbis[4] = { bs->layers, bs->freel, bs->grants, bs->zeroed };
+    uint64_t *sums[4] = { NULL, &out->free, &out->granted, &out->zeroed };
+    for (int i = 0; i < 4 && r == 0; i++) {
         MDB_cursor *c;
         if ((r = mdb_cursor_open(t, dbis[i], &c))) {
             r = bs_mdb(r, "mdb_cursor_open");
@@ -451,10 +464,10 @@ int blockstore_stat(struct blockstore *bs, struct blockstore_stat *out)
                 out->used += l.owned * EXTMAP_CLUSTER_SIZE;
                 if (l.holders + l.children > 1)
                     out->shared += l.owned * EXTMAP_CLUSTER_SIZE;
-            } else if (v.mv_size == 8) {
+            } else if (i > 0 && v.mv_size == 8) {
                 uint64_t n;
                 memcpy(&n, v.mv_data, 8);
-                *(i == 1 ? &out->free : &out->granted) += n * EXTMAP_CLUSTER_SIZE;
+                *sums[i] += n * EXTMAP_CLUSTER_SIZE;
             }
         }
         mdb_cursor_close(c);

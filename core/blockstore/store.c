@@ -201,11 +201,10 @@ static int open_env(struct blockstore *bs, const struct blockstore_options *opt)
     MDB_txn *t;
     if ((r = mdb_txn_begin(bs->env, NULL, 0, &t)))
         return bs_mdb(r, "mdb_txn_begin");
-    const char *names[] = { "meta", "objects", "layers", "extents", "free", "grants" };
-    MDB_dbi *dbis[] = {
-        &bs->meta, &bs->objects, &bs->layers, &bs->extents, &bs->freel, &bs->grants
-    };
-    for (int i = 0; i < 6 && !r; i++)
+    const char *names[] = { "meta", "objects", "layers", "extents", "free", "grants", "zeroed" };
+    MDB_dbi *dbis[] = { &bs->meta,  &bs->objects, &bs->layers, &bs->extents,
+                        &bs->freel, &bs->grants,  &bs->zeroed };
+    for (int i = 0; i < 7 && !r; i++)
         r = mdb_dbi_open(t, names[i], MDB_CREATE, dbis[i]);
     uint64_t v, version = 0;
     if (!r && bs_meta_get(t, bs, "version", &version) == -ENOENT) {
@@ -514,36 +513,49 @@ int bs_extent_del(MDB_txn *t, struct blockstore *bs, uint64_t layer, uint64_t vc
 
 /* ---- space: the free list (start BE -> count) and the high-water mark ---- */
 
-int bs_alloc(MDB_txn *t, struct blockstore *bs, uint64_t want, struct extmap_range *out, int max,
-             int *nout)
+/* Takes up to *want clusters from the front of a range list (start BE ->
+ * count) into out[*n...], leaving one slot of out for the high-water mark. */
+static int take_ranges(MDB_txn *t, MDB_dbi dbi, uint64_t *want, struct extmap_range *out, int max,
+                       int *n)
 {
     MDB_cursor *c;
-    int r = mdb_cursor_open(t, bs->freel, &c);
+    int r = mdb_cursor_open(t, dbi, &c);
     if (r)
         return bs_mdb(r, "mdb_cursor_open");
-    int n = 0, g = 0;
-    r = 0;
+    int g = 0;
     MDB_val k, v;
-    while (want && n < max - 1 && r == 0 && (g = mdb_cursor_get(c, &k, &v, MDB_FIRST)) == 0) {
+    while (*want && *n < max - 1 && r == 0 && (g = mdb_cursor_get(c, &k, &v, MDB_FIRST)) == 0) {
         uint64_t start = bs_get_be64(k.mv_data), count;
         memcpy(&count, v.mv_data, 8);
-        uint64_t take = count < want ? count : want;
+        uint64_t take = count < *want ? count : *want;
         if ((g = mdb_cursor_del(c, 0)))
             break;
         if (take < count) {
             unsigned char nk[8];
             uint64_t rest = count - take;
             bs_be64(nk, start + take);
-            r = put(t, bs->freel, nk, 8, &rest, 8);
+            r = put(t, dbi, nk, 8, &rest, 8);
         }
-        out[n++] = (struct extmap_range){ start, take };
-        want -= take;
+        out[(*n)++] = (struct extmap_range){ start, take };
+        *want -= take;
     }
     mdb_cursor_close(c);
     if (r < 0)
         return r;
-    if (g && g != MDB_NOTFOUND)
-        return bs_mdb(g, "free list");
+    return g && g != MDB_NOTFOUND ? bs_mdb(g, "free list") : 0;
+}
+
+/* Zeroed clusters first (written before: a first write into them is an
+ * overwrite for the filesystem), then freed ones, then new ones. */
+int bs_alloc(MDB_txn *t, struct blockstore *bs, uint64_t want, struct extmap_range *out, int max,
+             int *nout)
+{
+    int n = 0;
+    int r = take_ranges(t, bs->zeroed, &want, out, max, &n);
+    if (r == 0)
+        r = take_ranges(t, bs->freel, &want, out, max, &n);
+    if (r < 0)
+        return r;
     if (want) {
         uint64_t hwm = 0;
         r = bs_meta_get(t, bs, "hwm", &hwm);
@@ -581,56 +593,101 @@ static int freed_add(struct bs_freed *f, uint64_t start, uint64_t count)
     return 0;
 }
 
-int bs_free(MDB_txn *t, struct blockstore *bs, uint64_t start, uint64_t count,
-            struct bs_freed *freed)
+/* The ranges of a range list just before and at-or-after start. */
+struct range_nb {
+    int has_prev, has_next;
+    uint64_t ps, pc, ns, nc;
+};
+
+static int range_neighbours(MDB_txn *t, MDB_dbi dbi, uint64_t start, struct range_nb *nb)
 {
-    if (!count)
-        return 0;
+    *nb = (struct range_nb){ 0 };
     MDB_cursor *c;
-    int r = mdb_cursor_open(t, bs->freel, &c);
+    int r = mdb_cursor_open(t, dbi, &c);
     if (r)
         return bs_mdb(r, "mdb_cursor_open");
     unsigned char kb[8];
     bs_be64(kb, start);
     MDB_val k = { 8, kb }, v;
-    uint64_t ns = 0, nc = 0, ps = 0, pc = 0;
-    int has_next = 0, has_prev = 0;
     r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
     if (r == 0) {
-        has_next = 1;
-        ns = bs_get_be64(k.mv_data);
-        memcpy(&nc, v.mv_data, 8);
+        nb->has_next = 1;
+        nb->ns = bs_get_be64(k.mv_data);
+        memcpy(&nb->nc, v.mv_data, 8);
         r = mdb_cursor_get(c, &k, &v, MDB_PREV);
     } else if (r == MDB_NOTFOUND) {
         r = mdb_cursor_get(c, &k, &v, MDB_LAST);
     }
     if (r == 0) {
-        has_prev = 1;
-        ps = bs_get_be64(k.mv_data);
-        memcpy(&pc, v.mv_data, 8);
+        nb->has_prev = 1;
+        nb->ps = bs_get_be64(k.mv_data);
+        memcpy(&nb->pc, v.mv_data, 8);
     }
     mdb_cursor_close(c);
-    if (r && r != MDB_NOTFOUND)
-        return bs_mdb(r, "free list");
-    if ((has_next && ns < start + count) || (has_prev && ps + pc > start))
+    return r && r != MDB_NOTFOUND ? bs_mdb(r, "free list") : 0;
+}
+
+static int range_overlaps(const struct range_nb *nb, uint64_t start, uint64_t count)
+{
+    return (nb->has_next && nb->ns < start + count) || (nb->has_prev && nb->ps + nb->pc > start);
+}
+
+/* Neither free nor zeroed already: giving a cluster out twice would let two
+ * writers share it. */
+static int check_not_free(MDB_txn *t, struct blockstore *bs, uint64_t start, uint64_t count,
+                          struct range_nb *in_free, struct range_nb *in_zeroed)
+{
+    int r = range_neighbours(t, bs->freel, start, in_free);
+    if (r == 0)
+        r = range_neighbours(t, bs->zeroed, start, in_zeroed);
+    if (r < 0)
+        return r;
+    if (range_overlaps(in_free, start, count) || range_overlaps(in_zeroed, start, count))
         return bs_fail(-EUCLEAN, "freeing clusters %llu+%llu that are already free",
                        (unsigned long long)start, (unsigned long long)count);
-    int e = freed_add(freed, start, count);
-    if (e < 0)
-        return e;
-    if (has_next && ns == start + count) {
+    return 0;
+}
+
+/* Adds [start, start+count) to a range list, merged with its neighbours. */
+static int range_insert(MDB_txn *t, MDB_dbi dbi, const struct range_nb *nb, uint64_t start,
+                        uint64_t count)
+{
+    int r;
+    if (nb->has_next && nb->ns == start + count) {
         unsigned char nk[8];
-        bs_be64(nk, ns);
-        if ((r = del(t, bs->freel, nk, 8)) < 0)
+        bs_be64(nk, nb->ns);
+        if ((r = del(t, dbi, nk, 8)) < 0)
             return r;
-        count += nc;
+        count += nb->nc;
     }
-    if (has_prev && ps + pc == start) {
-        start = ps;
-        count += pc;
+    if (nb->has_prev && nb->ps + nb->pc == start) {
+        start = nb->ps;
+        count += nb->pc;
     }
+    unsigned char kb[8];
     bs_be64(kb, start);
-    return put(t, bs->freel, kb, 8, &count, 8);
+    return put(t, dbi, kb, 8, &count, 8);
+}
+
+int bs_free(MDB_txn *t, struct blockstore *bs, uint64_t start, uint64_t count,
+            struct bs_freed *freed)
+{
+    if (!count)
+        return 0;
+    struct range_nb f, z;
+    int r = check_not_free(t, bs, start, count, &f, &z);
+    if (r == 0)
+        r = freed_add(freed, start, count);
+    return r < 0 ? r : range_insert(t, bs->freel, &f, start, count);
+}
+
+int bs_zeroed_add(MDB_txn *t, struct blockstore *bs, uint64_t start, uint64_t count)
+{
+    if (!count)
+        return 0;
+    struct range_nb f, z;
+    int r = check_not_free(t, bs, start, count, &f, &z);
+    return r < 0 ? r : range_insert(t, bs->zeroed, &z, start, count);
 }
 
 /* Gives granted clusters their blocks now (and the file its size): first

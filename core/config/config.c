@@ -232,14 +232,20 @@ static int set_deleted_servers_kept(struct config *c, const char *v, char *e, si
     return parse_uint(v, 1, 1000000, &c->deleted_servers_kept, e, el);
 }
 
+static int set_zero_ahead_mib(struct config *c, const char *v, char *e, size_t el)
+{
+    return parse_uint(v, 0, 1048576, &c->zero_ahead_mib, e, el);
+}
+
 /* Every key once; the setter of key K is set_K. */
-#define CONFIG_KEYS(X)                                                                      \
-    X(listen)                                                                               \
-    X(data_dir)                                                                             \
-    X(backup_dir)                                                                           \
-    X(token_ttl)                                                                            \
-    X(cpu_allocation_ratio) X(ram_allocation_ratio) X(uplink_interface) X(log_level) X(tls) \
-        X(tls_cert) X(tls_key) X(plain_http_on_lan) X(threads) X(deleted_servers_kept)
+#define CONFIG_KEYS(X)                                                                     \
+    X(listen)                                                                              \
+    X(data_dir)                                                                            \
+    X(backup_dir)                                                                          \
+    X(token_ttl)                                                                           \
+    X(cpu_allocation_ratio)                                                                \
+    X(ram_allocation_ratio) X(uplink_interface) X(log_level) X(tls) X(tls_cert) X(tls_key) \
+        X(plain_http_on_lan) X(threads) X(deleted_servers_kept) X(zero_ahead_mib)
 
 struct key {
     const char *name;
@@ -266,6 +272,7 @@ void config_defaults(struct config *c)
     c->cpu_allocation_ratio = 16.0;
     c->ram_allocation_ratio = 1.5;
     c->deleted_servers_kept = 1000;
+    c->zero_ahead_mib = 256;
     c->log_level = CONFIG_LOG_INFO;
     c->tls = CONFIG_TLS_AUTO;
     if (blockstore_default_dir(c->data_dir, sizeof(c->data_dir)) < 0)

@@ -27,6 +27,8 @@
  *     threads               = 0                   request threads, 0 = by CPU count
  *     deleted_servers_kept  = 1000                deleted servers whose instance actions
  *                                                 stay readable, 1 .. 1000000
+ *     zero_ahead_mib        = 256                 block store space kept zeroed for
+ *                                                 first writes, 0 .. 1048576 (0: off)
  *
  * Environment: PICOSTACK_<KEY IN CAPITALS> (PICOSTACK_TOKEN_TTL,
  * PICOSTACK_LISTEN, ...); PICOSTACK_DATA is also read as data_dir (older
@@ -75,6 +77,7 @@ struct config {
     bool plain_http_on_lan;
     unsigned threads; /* 0 = by CPU count */
     unsigned deleted_servers_kept;
+    unsigned zero_ahead_mib; /* 0 = off */
 };
 
 /* The defaults (listed above).  data_dir is /var/lib/picostack for root

@@ -291,6 +291,25 @@ static double first_writes(struct blockstore *bs, const char *name, uint64_t bsz
     return iops;
 }
 
+/* Zeroes ahead as many clusters as the clone has (twice: grants come in
+ * growing batches), timed, then runs first_writes into them; *zero_mbs gets
+ * the zeroing speed. */
+static double zeroed_first_writes(struct blockstore *bs, const char *name, uint64_t bsz, char *buf,
+                                  double *index_per_gib, double *zero_mbs)
+{
+    uint64_t reserve = 2 * (size / CS), done = 0;
+    double t0 = now();
+    int r;
+    while ((r = blockstore_zero_ahead(bs, reserve, 256)) > 0)
+        done += (uint64_t)r;
+    if (r < 0)
+        die("zero ahead", r);
+    if (done < size / CS)
+        die("zero ahead: the filesystem has no room for the reserve", -ENOSPC);
+    *zero_mbs = (double)(done * CS) / 1e6 / (now() - t0);
+    return first_writes(bs, name, bsz, buf, index_per_gib);
+}
+
 static void print_row(const char *what, double store_v, double fio_v, const char *unit,
                       double scale)
 {
@@ -354,7 +373,10 @@ int main(int argc, char **argv)
         (r = blockstore_clone(bs, "w-snap", "c1")) < 0 ||
         (r = blockstore_clone(bs, "w-snap", "c2")) < 0 ||
         (r = blockstore_clone(bs, "w-snap", "c3")) < 0 ||
-        (r = blockstore_clone(bs, "w-snap", "c4")) < 0)
+        (r = blockstore_clone(bs, "w-snap", "c4")) < 0 ||
+        (r = blockstore_clone(bs, "w-snap", "z1")) < 0 ||
+        (r = blockstore_clone(bs, "w-snap", "z2")) < 0 ||
+        (r = blockstore_clone(bs, "w-snap", "z4")) < 0)
         die("snapshot/clone", r);
     struct blockstore_disk *dw, *dc, *d;
     if ((r = blockstore_disk_open(bs, "w", 0, &dw)) < 0 ||
@@ -378,14 +400,20 @@ int main(int argc, char **argv)
     double c_first16k = first_writes(bs, "c4", 16384, buf, &ix16);
     double f_rw2 = fio(raw, "randwrite", "4k"); /* again, right beside the 4 KiB first writes */
     double c_first4k = first_writes(bs, "c1", 4096, buf, &ix4);
+    /* the same into clusters zeroed ahead (the store's idle work) */
+    double ixz, zmbs[3];
+    double z_first64k = zeroed_first_writes(bs, "z2", CS, buf, &ixz, &zmbs[0]);
+    double z_first16k = zeroed_first_writes(bs, "z4", 16384, buf, &ixz, &zmbs[1]);
+    double f_rw3 = fio(raw, "randwrite", "4k");
+    double z_first4k = zeroed_first_writes(bs, "z1", 4096, buf, &ixz, &zmbs[2]);
     unlink(raw);
     /* the filesystem's own cost of first writes, beside them */
     char fresh[4300];
     snprintf(fresh, sizeof(fresh), "%s/fresh", dir);
     double f_new64k = fio_fresh(fresh, CS), f_new16k = fio_fresh(fresh, 16384);
     double f_new4k = fio_fresh(fresh, 4096);
-    const char *clones[] = { "c1", "c2", "c3", "c4" };
-    for (int i = 0; i < 4; i++)
+    const char *clones[] = { "c1", "c2", "c3", "c4", "z1", "z2", "z4" };
+    for (int i = 0; i < 7; i++)
         blockstore_delete(bs, clones[i]);
     blockstore_delete(bs, "w-snap");
     blockstore_delete(bs, "w2");
@@ -405,6 +433,14 @@ int main(int argc, char **argv)
     print_row("16 KiB first writes (IOPS)", c_first16k, f_rw2, "vs fio 4 KiB randwrite", 1);
     print_row("4 KiB first writes (IOPS)", c_first4k, f_rw2, "vs fio 4 KiB randwrite", 1);
     print_row("4 KiB first writes (IOPS)", c_first4k, f_cw, "vs fio 64 KiB randwrite", 1);
+    printf(" first writes into clusters zeroed ahead (blockstore_zero_ahead):\n");
+    print_row("64 KiB first writes (IOPS)", z_first64k, f_cw, "vs fio 64 KiB randwrite", 1);
+    print_row("16 KiB first writes (IOPS)", z_first16k, f_rw3, "vs fio 4 KiB randwrite", 1);
+    print_row("4 KiB first writes (IOPS)", z_first4k, f_rw3, "vs fio 4 KiB randwrite", 1);
+    double zmin = zmbs[0] < zmbs[1] ? zmbs[0] : zmbs[1];
+    zmin = zmin < zmbs[2] ? zmin : zmbs[2];
+    print_row("zeroing ahead, slowest (MB/s)", zmin / 1.048576, f_sw, "vs fio 1 MiB write",
+              1.048576);
     printf(" first writes against fio's first writes into fallocated space:\n");
     print_row("64 KiB first writes (IOPS)", c_first64k, f_new64k, "vs fio 64 KiB, new space", 1);
     print_row("16 KiB first writes (IOPS)", c_first16k, f_new16k, "vs fio 16 KiB, new space", 1);

@@ -272,6 +272,13 @@ static void one_op(void)
     } else if (op < 98 && (o = pick(BLOCKSTORE_DISK)) && o->d) { /* flush */
         TRACE("sync %s\n", o->name);
         REQUIRE_OK(blockstore_disk_sync(o->d));
+    } else if (op < 99 && rnd_below(2)) { /* zero ahead: grants then take those first */
+        uint64_t reserve = 1 + rnd_below(64), batch = 1 + rnd_below(16);
+        TRACE("zero ahead %llu by %llu\n", (unsigned long long)reserve, (unsigned long long)batch);
+        int r;
+        while ((r = blockstore_zero_ahead(bs, reserve, batch)) > 0)
+            ;
+        REQUIRE_OK(r);
     } else if (op < 99) { /* reopen the store */
         TRACE("reopen\n");
         blockstore_close(bs); /* closes (and syncs) every handle */

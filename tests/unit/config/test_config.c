@@ -162,6 +162,11 @@ static void test_each_key(void)
     CHECK_EQ(c.deleted_servers_kept, 5);
     CHECK_EQ(set(&c, "deleted_servers_kept", "0"), -EINVAL);
     CHECK_EQ(set(&c, "deleted_servers_kept", "-1"), -EINVAL);
+    CHECK_EQ(c.zero_ahead_mib, 256);
+    CHECK_EQ(set(&c, "zero_ahead_mib", "0"), 0);
+    CHECK_EQ(c.zero_ahead_mib, 0);
+    CHECK_EQ(set(&c, "zero_ahead_mib", "1048577"), -EINVAL);
+    CHECK_EQ(set(&c, "zero_ahead_mib", "lots"), -EINVAL);
 
     CHECK_EQ(set(&c, "listen_address", "1.2.3.4:5"), -EINVAL);
     CHECK_CONTAINS(err, "unknown key 'listen_address'");
@@ -170,7 +175,7 @@ static void test_each_key(void)
     int n = 0;
     for (const char *const *k = config_keys; *k; k++, n++)
         CHECK(set(&c, *k, "\x01") == -EINVAL && !strstr(err, "unknown key"), "key %s", *k);
-    CHECK_EQ(n, 14);
+    CHECK_EQ(n, 15);
 }
 
 static void test_file_format(void)
@@ -336,7 +341,7 @@ static void test_shipped(const char *path)
         }
         o += sprintf(o, "%s\n", line);
     }
-    CHECK_EQ(uncommented, 14); /* each key once */
+    CHECK_EQ(uncommented, 15); /* each key once */
     config_defaults(&c);
     CHECK((load_text(&c, out)) == (0), "%s", err);
     snprintf(d.data_dir, sizeof(d.data_dir), "/var/lib/picostack");
