@@ -138,13 +138,14 @@ int blockstore_list(struct blockstore *bs, int (*fn)(void *ctx, const struct blo
 
 struct blockstore_stat {
     uint64_t cluster_size;
-    uint64_t used;       /* bytes in clusters some layer holds */
-    uint64_t shared;     /* of those, bytes in layers more than one object reads */
-    uint64_t free;       /* bytes in freed clusters, reusable */
-    uint64_t granted;    /* bytes lent to open writers */
-    uint64_t zeroed;     /* bytes in zeroed clusters, handed out first */
-    uint64_t file_bytes; /* extent of the image files (high-water mark) */
-    uint64_t fs_free;    /* free bytes on the filesystem */
+    uint64_t used;        /* bytes in clusters some layer holds */
+    uint64_t shared;      /* of those, bytes in layers more than one object reads */
+    uint64_t free;        /* bytes in freed clusters, reusable */
+    uint64_t granted;     /* bytes lent to open writers */
+    uint64_t zeroed;      /* bytes in zeroed clusters, handed out first */
+    uint64_t index_bytes; /* bytes of LMDB pages holding the extent records */
+    uint64_t file_bytes;  /* extent of the image files (high-water mark) */
+    uint64_t fs_free;     /* free bytes on the filesystem */
     uint64_t objects, layers;
 };
 int blockstore_stat(struct blockstore *bs, struct blockstore_stat *out);

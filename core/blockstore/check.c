@@ -475,6 +475,9 @@ int blockstore_stat(struct blockstore *bs, struct blockstore_stat *out)
     MDB_stat st;
     if (r == 0 && mdb_stat(t, bs->objects, &st) == 0)
         out->objects = st.ms_entries;
+    if (r == 0 && mdb_stat(t, bs->extents, &st) == 0)
+        out->index_bytes =
+            (uint64_t)st.ms_psize * (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages);
     mdb_txn_abort(t);
     struct statvfs vfs;
     if (r == 0 && statvfs(bs->blocks, &vfs) == 0)

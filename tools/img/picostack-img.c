@@ -313,17 +313,20 @@ static int cmd_stat(struct blockstore *bs)
     int r = blockstore_stat(bs, &s);
     if (r < 0)
         return fail(r, "stat");
-    char a[32], b[32], c[32], d[32], e[32];
+    char a[32], b[32], c[32], d[32], e[32], z[32];
     human(s.used, a, sizeof(a));
     human(s.shared, b, sizeof(b));
     human(s.free, c, sizeof(c));
     human(s.file_bytes, d, sizeof(d));
     human(s.fs_free, e, sizeof(e));
+    human(s.zeroed, z, sizeof(z));
     printf("used:          %s (%" PRIu64 " bytes)\nshared:        %s (%" PRIu64 " bytes)\n"
            "free:          %s (%" PRIu64 " bytes, reusable inside the image files)\n"
+           "zeroed ahead:  %s (%" PRIu64 " bytes, handed out first)\n"
            "image files:   %s\nfilesystem free: %s\ncluster size:  %" PRIu64 " bytes\n"
            "objects:       %" PRIu64 "\nlayers:        %" PRIu64 "\n",
-           a, s.used, b, s.shared, c, s.free, d, e, s.cluster_size, s.objects, s.layers);
+           a, s.used, b, s.shared, c, s.free, z, s.zeroed, d, e, s.cluster_size, s.objects,
+           s.layers);
     return 0;
 }
 
