@@ -150,14 +150,20 @@ int main(int argc, char **argv)
     const char *base = bs_test_tmpdir();
     char dir[4200];
     snprintf(dir, sizeof(dir), "%s/s", base);
-    /* how long an undisturbed upgrade takes, to spread the kills over it */
-    unpack(dir);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    REQUIRE(exit_code(run_img(dir, -1, "upgrade", NULL)) == 0);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    long full_us = (t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
-    REQUIRE(verify(dir) == 2); /* the tool upgraded it: found current now */
+    /* how long an undisturbed upgrade takes, to spread the kills over it:
+     * the fastest of three, so that a moment of load on a shared machine
+     * does not stretch the steps until too few runs are killed */
+    long full_us = 0;
+    for (int i = 0; i < 3; i++) {
+        unpack(dir);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        REQUIRE(exit_code(run_img(dir, -1, "upgrade", NULL)) == 0);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long us = (t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
+        full_us = i == 0 || us < full_us ? us : full_us;
+        REQUIRE(verify(dir) == 2); /* the tool upgraded it: found current now */
+    }
     long step = full_us / 30 > 50 ? full_us / 30 : 50; /* about 30 kills */
     int killed = 0, finished = 0, left_v1 = 0, left_v2 = 0;
     for (long delay = 0; finished < 3 && delay < 40 * full_us + 1000000; delay += step) {
