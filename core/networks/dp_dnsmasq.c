@@ -103,6 +103,13 @@ static int start(struct net_dp *dp, long idx, const char *ns)
         return -errno;
     }
     if (child == 0) {
+        /* picostackd blocks SIGTERM and SIGINT in every thread (it takes
+         * them with sigwait) and a mask outlives exec: dnsmasq would never
+         * see the SIGTERM that stops it, and outlive its network. */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
         if (setns(nsfd, CLONE_NEWNET))
             _exit(126);
         char *const argv[] = { dp->dnsmasq, arg, NULL };
@@ -127,6 +134,22 @@ static int start(struct net_dp *dp, long idx, const char *ns)
         nanosleep(&ts, NULL);
     }
     return -ETIMEDOUT;
+}
+
+/* SIGTERM, a second for dnsmasq to go, then SIGKILL. */
+static void stop_pid(pid_t pid)
+{
+    int sig = SIGTERM;
+    for (int tries = 0; tries < 2; tries++, sig = SIGKILL) {
+        kill(pid, sig);
+        for (int i = 0; i < 100 && kill(pid, 0) == 0; i++) {
+            struct timespec ts = { 0, 10 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+        }
+        if (kill(pid, 0) != 0)
+            return;
+    }
+    fprintf(stderr, "picostack: dnsmasq %d did not stop\n", (int)pid);
 }
 
 static struct dp_dnsmasq *entry(struct net_dp *dp, long idx, bool make)
@@ -156,11 +179,7 @@ int dp_dnsmasq_ensure(struct net_dp *dp, long idx, const char *ns, const char *c
         rc = write_file(hpath, hosts);
     pid_t pid = dp_dnsmasq_running(dp, idx);
     if (!rc && pid && !conf_same) {
-        kill(pid, SIGTERM);
-        for (int i = 0; i < 100 && kill(pid, 0) == 0; i++) {
-            struct timespec ts = { 0, 10 * 1000 * 1000 };
-            nanosleep(&ts, NULL);
-        }
+        stop_pid(pid);
         pid = 0;
     }
     if (!rc && !conf_same)
@@ -180,13 +199,8 @@ int dp_dnsmasq_ensure(struct net_dp *dp, long idx, const char *ns, const char *c
 int dp_dnsmasq_stop(struct net_dp *dp, long idx)
 {
     pid_t pid = dp_dnsmasq_running(dp, idx);
-    if (pid) {
-        kill(pid, SIGTERM);
-        for (int i = 0; i < 100 && kill(pid, 0) == 0; i++) {
-            struct timespec ts = { 0, 10 * 1000 * 1000 };
-            nanosleep(&ts, NULL);
-        }
-    }
+    if (pid)
+        stop_pid(pid);
     static const char *const what[] = { "conf", "hosts", "pid", "leases", NULL };
     for (size_t i = 0; what[i]; i++) {
         char path[512];
