@@ -146,16 +146,22 @@ int vol_all(struct store_txn *t, struct volumes *v, const char *kind, json_t **o
     return 0;
 }
 
-int vol_list_seen(struct volumes *v, const char *kind, const struct volumes_caller *who,
-                  bool (*seen)(const json_t *rec, const struct volumes_caller *who), json_t **out)
+int vol_all_read(struct volumes *v, const char *kind, json_t **out)
 {
     struct store_txn *t;
-    json_t *all, *x;
     int rc = vol_begin(v, false, &t);
     if (rc < 0)
         return rc;
-    rc = vol_all(t, v, kind, &all);
+    rc = vol_all(t, v, kind, out);
     store_abort(t);
+    return rc;
+}
+
+int vol_list_seen(struct volumes *v, const char *kind, const struct volumes_caller *who,
+                  bool (*seen)(const json_t *rec, const struct volumes_caller *who), json_t **out)
+{
+    json_t *all, *x;
+    int rc = vol_all_read(v, kind, &all);
     if (rc < 0)
         return rc;
     *out = json_array();

@@ -54,6 +54,8 @@ int vol_put_key(struct store_txn *t, struct volumes *v, const char *kind, const 
 int vol_del(struct store_txn *t, struct volumes *v, const char *kind, const char *id);
 /* Every record of a kind, as a new array sorted by created_at then id. */
 int vol_all(struct store_txn *t, struct volumes *v, const char *kind, json_t **out);
+/* vol_all in a read transaction of its own. */
+int vol_all_read(struct volumes *v, const char *kind, json_t **out);
 /* Every record of `kind` that seen(record, who) accepts, in creation
  * order, read in a transaction of its own: a new array. */
 int vol_list_seen(struct volumes *v, const char *kind, const struct volumes_caller *who,

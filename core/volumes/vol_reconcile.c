@@ -106,13 +106,8 @@ static int fix_snapshot(struct volumes *v, const json_t *rec, FILE *report)
 static int each_record(struct volumes *v, const char *kind,
                        int (*fn)(struct volumes *, const json_t *, FILE *), FILE *report)
 {
-    struct store_txn *t;
     json_t *all;
-    int rc = vol_begin(v, false, &t), fixes = 0;
-    if (rc < 0)
-        return rc;
-    rc = vol_all(t, v, kind, &all);
-    store_abort(t);
+    int fixes = 0, rc = vol_all_read(v, kind, &all);
     if (rc < 0)
         return rc;
     size_t i;

@@ -407,13 +407,8 @@ int volume_get(struct volumes *v, const struct volumes_caller *who, const char *
 int vol_list_visible(struct volumes *v, const char *kind, const struct volumes_caller *who,
                      bool all_projects, json_t **out)
 {
-    struct store_txn *t;
     json_t *all;
-    int rc = vol_begin(v, false, &t);
-    if (rc < 0)
-        return rc;
-    rc = vol_all(t, v, kind, &all);
-    store_abort(t);
+    int rc = vol_all_read(v, kind, &all);
     if (rc < 0)
         return rc;
     *out = json_array();
